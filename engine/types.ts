@@ -1,0 +1,213 @@
+// The contracts every part of the engine and every step type agrees on. Types only: importing
+// this file loads nothing at run time, which keeps `validate` and `plan` free of drivers.
+
+/** A finding about the input, as data; renderers turn it into text or JSON. */
+export interface Diagnostic {
+  severity: 'error' | 'warning';
+  /** Stable kebab-case id, e.g. `unknown-key`, `duplicate-step-id`, `undefined-variable`. */
+  code: string;
+  message: string;
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+  /** JSON pointer into the document, e.g. `/steps/3/with/sql`. */
+  path?: string;
+}
+
+export type Impact = 'read' | 'change' | 'dataLoss';
+
+/** The two sides of a link, as named in inventories and runbooks. */
+export type ReplicaSide = 'sqlServer' | 'managedInstance';
+/** What a step's `target:` may say; role aliases are resolved at run time from the replicas' DMVs. */
+export type ReplicaTarget = ReplicaSide | 'primary' | 'secondary';
+
+// ---------------------------------------------------------------- inventory
+
+export interface ConnectionSpec {
+  host: string;
+  port?: number;
+  /** `sql` (login + passwordEnv), `entra` (@azure/identity DefaultAzureCredential), `ntlm`. */
+  auth?: 'sql' | 'entra' | 'ntlm';
+  user?: string;
+  /** Name of the environment variable holding the password. Passwords are never inline. */
+  passwordEnv?: string;
+  domain?: string;
+  /** Defaults to true. */
+  encrypt?: boolean;
+  trustServerCertificate?: boolean;
+  /** PEM file of a CA to trust (the lab writes one). */
+  caFile?: string;
+  /** Host name to check the certificate against when `host` is an address. */
+  serverName?: string;
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface SqlServerSide {
+  /** Server name as it appears in the DMVs (replica_server_name of the AG). */
+  name: string;
+  /** The availability group on SQL Server that the link (DAG) joins. */
+  agName: string;
+  /** Major version and CU as the operator believes them; the runbooks re-check SERVERPROPERTY. */
+  connection: ConnectionSpec;
+}
+
+export interface ManagedInstanceSide {
+  /** Short MI name, e.g. `sqlmi1`. */
+  name: string;
+  resourceGroup: string;
+  subscriptionId: string;
+  tier: 'GeneralPurpose' | 'BusinessCritical';
+  /** FQDN the applications should point at after a failover to MI. */
+  fqdn?: string;
+  connection: ConnectionSpec;
+}
+
+export interface LinkSpec {
+  /** The distributed availability group (link) name. */
+  name: string;
+  database: string;
+  sqlServer: SqlServerSide;
+  managedInstance: ManagedInstanceSide;
+}
+
+export interface ArmSpec {
+  /** `https://management.azure.com` in Azure; the lab's HTTPS endpoint otherwise. */
+  endpoint: string;
+  /** `default` = DefaultAzureCredential; `tokenEnv` = a static bearer token from the environment (lab). */
+  credential?: 'default' | 'tokenEnv';
+  tokenEnv?: string;
+  caFile?: string;
+}
+
+export interface Inventory {
+  link: LinkSpec;
+  arm: ArmSpec;
+}
+
+// ---------------------------------------------------------------- runbook (after load + validate)
+
+export interface InputSpec {
+  type: 'string' | 'boolean' | 'integer' | 'number';
+  enum?: Array<string | number | boolean>;
+  default?: string | number | boolean;
+  description?: string;
+}
+
+export interface RetrySpec {
+  count: number;
+  /** Duration text such as `2s`, `500ms`, `1m`. */
+  delay?: string;
+}
+
+export interface StepSpec {
+  id: string;
+  type: string;
+  description?: string;
+  target?: ReplicaTarget;
+  /** A template that renders to `true`/`false`. */
+  when?: string;
+  timeout?: string;
+  retry?: RetrySpec;
+  with: Record<string, unknown>;
+}
+
+export interface Runbook {
+  name: string;
+  description: string;
+  inputs: Record<string, InputSpec>;
+  plugins?: string[];
+  steps: StepSpec[];
+  /** Where the runbook came from, for diagnostics and the plan. */
+  file: string;
+}
+
+// ---------------------------------------------------------------- step contract
+
+export interface JsonSchema {
+  [key: string]: unknown;
+}
+
+/** A value only known once earlier steps have run. Rendered as `(known after apply)`. */
+export interface Unknown {
+  unknown: true;
+  /** What it depends on, e.g. `steps.before.outputs.secondary`. */
+  from: string;
+}
+
+/** What the engine tells a step about the steps before it, to decide impact (e.g. armDeleteLink). */
+export interface StepHistoryEntry {
+  id: string;
+  type: string;
+  /** At plan time `will-run`/`may-run`; during apply `succeeded`/`failed`/`skipped`. */
+  state: 'will-run' | 'may-run' | 'succeeded' | 'failed' | 'skipped';
+}
+
+export interface ImpactContext {
+  history: StepHistoryEntry[];
+}
+
+export interface StepPlanContext {
+  stepId: string;
+  target?: ReplicaTarget;
+  inventory: Inventory;
+}
+
+/** What a step's plan() returns: shown to the operator, stored in the plan file. */
+export interface StepPlanResult {
+  /** One line, e.g. `FAILOVER link [dag1] on the primary`. */
+  summary: string;
+  /** Full SQL per replica when the step sends SQL (`--format sql` uses it). */
+  sql?: Array<{ target: ReplicaTarget; text: string }>;
+  /** Guards that apply, in words, e.g. `LSNs equal and unchanged for 30s`. */
+  guards?: string[];
+}
+
+export interface Logger {
+  /** A line of progress under the running step (listr2 output or a JSON event). */
+  progress(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface StepRunContext {
+  stepId: string;
+  runId: string;
+  target?: ReplicaTarget;
+  inventory: Inventory;
+  inputs: Record<string, unknown>;
+  log: Logger;
+  /** Aborted on Ctrl-C/SIGTERM or the step's timeout. Steps poll it at safe points. */
+  signal: AbortSignal;
+  /** Engine-owned, lazily opened, one per replica per run; see engine/connections.ts. */
+  sql(side: ReplicaSide): Promise<import('mssql').ConnectionPool>;
+  /** Engine-owned, lazily built, one per run. */
+  arm(): Promise<import('@azure/arm-sql').SqlManagementClient>;
+  /** `primary`/`secondary` resolved from the last role check (assertRole) or by probing. */
+  resolveTarget(target: ReplicaTarget): Promise<ReplicaSide>;
+  /** Outputs of earlier steps in this run. */
+  outputs: Record<string, Record<string, unknown>>;
+  history: StepHistoryEntry[];
+  /** Test and drill knobs (poll intervals etc. are step inputs; this is for engine-wide scale). */
+  env: NodeJS.ProcessEnv;
+}
+
+export interface OutputSpec {
+  description: string;
+}
+
+export interface StepDefinition<Args = Record<string, unknown>> {
+  type: string;
+  description: string;
+  /** JSON Schema of `with:`; every property has a `description`; `additionalProperties: false`. */
+  withSchema: JsonSchema;
+  impact: Impact | ((args: Args, ctx: ImpactContext) => Impact);
+  /** Whether `target:` is required, optional or meaningless for this type. */
+  target: 'required' | 'optional' | 'none';
+  outputs: Record<string, OutputSpec>;
+  /** Read-only and pure: no I/O. Arguments may contain Unknown values. */
+  plan(ctx: StepPlanContext, args: Args): StepPlanResult;
+  run(ctx: StepRunContext, args: Args): Promise<Record<string, unknown>>;
+}

@@ -1,0 +1,93 @@
+// The boundary between the lab's HTTPS ARM endpoint (lab/arm/) and the link model. The endpoint
+// knows URLs, api-versions, long-running operations and Azure's error bodies; the backend knows
+// the links.
+
+export interface ArmLinkDatabase {
+  databaseName: string;
+  instanceReplicaId: string;
+  partnerReplicaId: string;
+  replicaState: string; // e.g. 'LinkSynchronizing', 'Catchup'
+  synchronizationHealth: 'NOT_HEALTHY' | 'PARTIALLY_HEALTHY' | 'HEALTHY';
+  connectedState: 'DISCONNECTED' | 'CONNECTED';
+  lastReceivedLsn: string;
+  lastHardenedLsn: string;
+  lastCommitLsn: string;
+  lastSentLsn: string;
+  lastBackupLsn: string;
+  lastHardenedTime: string; // ISO date-time
+}
+
+/** One distributed availability group (link) as the MI side sees it. */
+export interface ArmLink {
+  subscriptionId: string;
+  resourceGroup: string;
+  managedInstance: string;
+  name: string;
+  distributedAvailabilityGroupId: string;
+  replicationMode: 'Async' | 'Sync';
+  instanceLinkRole: 'Primary' | 'Secondary';
+  partnerLinkRole: 'Primary' | 'Secondary';
+  partnerAvailabilityGroupName: string;
+  instanceAvailabilityGroupName: string;
+  partnerEndpoint: string;
+  failoverMode: 'None' | 'Manual';
+  seedingMode: 'Automatic' | 'Manual';
+  databases: ArmLinkDatabase[];
+}
+
+/** An ARM error: HTTP status plus Azure's `{error: {code, message}}`. */
+export class ArmError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type ArmOperation = 'get' | 'list' | 'update' | 'delete' | 'failover' | 'setRole';
+
+/** What the backend wants the endpoint to do to the next request of this kind (scenario faults). */
+export type ArmFault =
+  | { kind: 'status'; status: 429 | 500 | 503; code: string; retryAfterSeconds?: number }
+  /** Accept the long-running operation, then report it failed with this code when polled. */
+  | { kind: 'lroFails'; code: string; message: string };
+
+export interface ArmBackend {
+  /** The managed instance exists (else 404 ResourceNotFound / ParentResourceNotFound). */
+  hasManagedInstance(subscriptionId: string, resourceGroup: string, managedInstance: string): boolean;
+  getLink(subscriptionId: string, resourceGroup: string, managedInstance: string, name: string): ArmLink | undefined;
+  listLinks(subscriptionId: string, resourceGroup: string, managedInstance: string): ArmLink[];
+  /**
+   * The mutating operations. Each is called when the long-running operation *completes*
+   * (the endpoint decides how long that takes), and throws ArmError on a failed precondition.
+   */
+  setReplicationMode(link: ArmLink, mode: 'Async' | 'Sync'): void;
+  deleteLink(link: ArmLink): void;
+  failover(link: ArmLink, failoverType: 'Planned' | 'ForcedAllowDataLoss'): void;
+  setRole(link: ArmLink, instanceRole: 'Primary' | 'Secondary', roleChangeType: 'Planned' | 'Forced'): void;
+  /** Consulted once per incoming request; a returned fault is consumed. */
+  nextFault(op: ArmOperation): ArmFault | undefined;
+  /** For the lab's request log (tests check it like the statement log). */
+  recordRequest(entry: { method: string; path: string; apiVersion: string; status: number }): void;
+}
+
+export interface ArmServerOptions {
+  host?: string; // default 127.0.0.1
+  port?: number; // default 0
+  tls: { key: string; cert: string };
+  /** The bearer token requests must carry; anything else is 401. */
+  token: string;
+  backend: ArmBackend;
+  /** How long a long-running operation stays "InProgress" (tests use a few ms). */
+  lroDurationMs?: number;
+  /** Retry-After seconds on 202 and poll responses (0 allowed; tests use 0). */
+  retryAfterSeconds?: number;
+}
+
+export interface ArmServer {
+  /** e.g. `https://localhost:43123` */
+  endpoint: string;
+  close(): Promise<void>;
+}

@@ -1,0 +1,115 @@
+// The boundary between the TDS protocol layer (lab/tds/) and whatever answers the SQL
+// (lab/sql/ over the link model). The protocol layer knows bytes, TLS and sessions; the
+// backend knows T-SQL. Neither imports the other's insides.
+
+/** Column types the lab emits; enough for the DMVs and the runbooks' queries. */
+export type SqlType =
+  | { type: 'int' }
+  | { type: 'bigint' }
+  | { type: 'smallint' }
+  | { type: 'tinyint' }
+  | { type: 'bit' }
+  | { type: 'float' }
+  | { type: 'nvarchar'; length: number | 'max' }
+  | { type: 'varbinary'; length: number | 'max' }
+  | { type: 'numeric'; precision: number; scale: number }
+  | { type: 'uniqueidentifier' }
+  | { type: 'datetime' }
+  | { type: 'datetime2'; scale: number };
+
+export interface Column {
+  name: string;
+  sqlType: SqlType;
+  nullable: boolean;
+}
+
+/**
+ * A value in a row. numeric is given as a bigint (scale 0) or a decimal string so it is encoded
+ * exactly; bigint as a bigint; uniqueidentifier as a string; datetime* as a Date.
+ */
+export type CellValue = null | number | bigint | string | boolean | Date | Buffer;
+
+/** An error or message as SQL Server sends it (ERROR / INFO tokens). */
+export interface SqlMessage {
+  number: number;
+  state: number;
+  /** Severity. >= 11 is an error; <= 10 is informational. */
+  class: number;
+  message: string;
+  /** 1-based line within the batch. */
+  line: number;
+  procName?: string;
+}
+
+/** One item of a reply, in order. The protocol layer turns them into tokens. */
+export type ReplyItem =
+  | { kind: 'rows'; columns: Column[]; rows: CellValue[][] }
+  /** A statement that returned no rows; rowCount set when it affected rows. */
+  | { kind: 'done'; rowCount?: number }
+  | { kind: 'info'; info: SqlMessage }
+  /** An error; the batch stops after it when `abortsBatch` (the usual case for class >= 16). */
+  | { kind: 'error'; error: SqlMessage; abortsBatch: boolean }
+  /** `USE x` changed the database (ENVCHANGE 1 + INFO 5701 are the protocol layer's job). */
+  | { kind: 'database'; name: string };
+
+/** A decoded RPC parameter (sp_executesql's user parameters). */
+export interface ParamValue {
+  name: string; // without '@'
+  value: CellValue;
+  /** The declared type name as the client sent it, e.g. `nvarchar`, `int`. */
+  typeName: string;
+}
+
+export interface SqlRequest {
+  kind: 'batch' | 'rpc';
+  sql: string;
+  params: ParamValue[];
+}
+
+/** Faults the backend can ask the protocol layer to perform instead of answering. */
+export type FaultAction =
+  | { kind: 'drop' } // destroy the socket without answering (connection dropped mid-query)
+  | { kind: 'hang' }; // never answer (until ATTENTION or close)
+
+export interface LoginRequest {
+  user: string;
+  password: string;
+  database: string;
+  appName: string;
+  hostName: string;
+  readOnlyIntent: boolean;
+  /** Remote address, for the statement log. */
+  clientAddress: string;
+}
+
+export interface Session {
+  /** Runs one request. `signal` aborts on ATTENTION. Items are sent in order. */
+  execute(req: SqlRequest, signal: AbortSignal): Promise<ReplyItem[] | FaultAction>;
+  /** The socket closed (either side); session-owned state (app locks) is released here. */
+  close(): void;
+}
+
+export interface SqlBackend {
+  /** `SERVERPROPERTY('ServerName')`; also the ERROR token's server name. */
+  serverName(): string;
+  /** Whether to accept a new TCP connection now ('refuse' closes it at once, 'hang' never answers). */
+  acceptConnection(): 'accept' | 'refuse' | 'hang';
+  /** Checks the login. Wrong password: { error: 18456 ... } without ever logging the password. */
+  login(req: LoginRequest): { session: Session; database: string } | { error: SqlMessage };
+}
+
+export interface TdsServerOptions {
+  host?: string; // default 127.0.0.1
+  port?: number; // default 0 (pick a free port)
+  /** PEM key and certificate; when absent the server answers NOT_SUP to encryption. */
+  tls?: { key: string; cert: string };
+  backend: SqlBackend;
+}
+
+export interface TdsServer {
+  host: string;
+  port: number;
+  /** Ends every open session (sockets destroyed) without closing the listener: a failover does this. */
+  dropSessions(): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,92 @@
+// Runs every compiled uvu test file in its own Node process (two at a time, for 2-core CI),
+// sums uvu's per-file counts and ends with the one line CI reads: `N passed, N failed`.
+// A file that crashes, times out or prints no uvu summary counts as one failure.
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
+const fileTimeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 180_000);
+const filter = process.argv[2];
+
+function findTests(dir: string): string[] {
+  const found: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) found.push(...findTests(full));
+    else if (name.endsWith('.test.js')) found.push(full);
+  }
+  return found;
+}
+
+interface FileResult {
+  file: string;
+  passed: number;
+  failed: number;
+  output: string;
+  ms: number;
+}
+
+/** uvu prints `Total: N`, `Passed: N`, `Skipped: N`; failures are total - passed - skipped. */
+export function parseUvuSummary(output: string): { passed: number; failed: number } | undefined {
+  const num = (label: string) => {
+    const m = output.match(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm'));
+    return m ? Number(m[1]) : undefined;
+  };
+  const total = num('Total');
+  const passed = num('Passed');
+  const skipped = num('Skipped') ?? 0;
+  if (total === undefined || passed === undefined) return undefined;
+  return { passed, failed: total - passed - skipped };
+}
+
+function runFile(file: string): Promise<FileResult> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file], {
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => {
+      output += `\n[run] ${relative(here, file)} timed out after ${fileTimeoutMs} ms\n`;
+      child.kill('SIGKILL');
+    }, fileTimeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const counts = parseUvuSummary(output);
+      const result = counts ?? { passed: 0, failed: 1 };
+      if (code !== 0 && result.failed === 0) result.failed = 1;
+      resolve({ file, ...result, output, ms: Date.now() - started });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const files = findTests(here).filter((f) => !filter || f.includes(filter));
+  const results: FileResult[] = [];
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < files.length) {
+      const file = files[next++];
+      const r = await runFile(file);
+      results.push(r);
+      const name = relative(here, r.file);
+      const status = r.failed ? 'FAIL' : 'ok  ';
+      process.stdout.write(`${status} ${name}  (${r.passed} passed, ${r.failed} failed, ${r.ms} ms)\n`);
+      if (r.failed) process.stdout.write(r.output.replace(/^/gm, '    ') + '\n');
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  if (files.length === 0) process.stdout.write('no test files found\n');
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  process.exitCode = failed > 0 || files.length === 0 ? 1 : 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) void main();
