@@ -1,0 +1,67 @@
+// The boundary between the lab's T-SQL engine (lab/sql/: batches, variables, SELECT on SQLite
+// over DMV tables, T-SQL errors) and the link model (lab/model/: what HADR statements do and
+// what the DMVs contain). The engine knows SQL text; the model knows links.
+
+import type { CellValue, ReplyItem, SqlMessage } from '../tds/contract.js';
+
+/**
+ * Rows of the lab's tables, keyed by their T-SQL name as a DBA writes it, e.g.
+ * `sys.availability_groups`, `sys.dm_hadr_database_replica_states`, `msdb.dbo.backupset`,
+ * `lab.statement_log`, `lab.ledger`. Column names are the real ones; values use CellValue
+ * (numeric(25,0) LSNs as bigint).
+ */
+export type TableRows = Record<string, Array<Record<string, CellValue>>>;
+
+/** Thrown by hooks (and by the engine) to answer with a SQL Server error. */
+export class SqlError extends Error {
+  constructor(
+    readonly number: number,
+    message: string,
+    readonly state = 1,
+    readonly severity = 16,
+  ) {
+    super(message);
+  }
+}
+
+export interface SessionInfo {
+  sessionId: number;
+  login: string;
+  /** Current database (USE changes it). */
+  database: string;
+}
+
+/**
+ * Statements the engine cannot run on SQLite (ALTER AVAILABILITY GROUP, DROP AVAILABILITY GROUP,
+ * BACKUP, sp_getapplock, ...). A hook returns undefined when the statement is not its own, reply
+ * items when it handled it, or throws SqlError. `text` is one statement, trimmed, with comments
+ * removed; `line` is its first line within the batch; `vars` are the session's @variables and the
+ * request's parameters (names without '@').
+ */
+export type StatementHook = (
+  text: string,
+  ctx: { session: SessionInfo; line: number; vars: Record<string, CellValue> },
+) => ReplyItem[] | undefined;
+
+export interface SqlEngineOptions {
+  serverName: string;
+  /** `@@VERSION` text. */
+  versionText: string;
+  /** `SERVERPROPERTY(name)` values, e.g. ProductVersion, ProductMajorVersion, Edition, EngineEdition. */
+  serverProperties: Record<string, CellValue>;
+  /** Databases that `USE` accepts (plus master/msdb). */
+  databases: () => string[];
+  /** Current rows of every table; called before a SELECT when `version()` changed. */
+  tables: () => TableRows;
+  /** A number that changes whenever the model changes, so tables are refreshed only then. */
+  version: () => number;
+  hooks: StatementHook[];
+}
+
+export interface SqlEngine {
+  /** Runs a whole batch (or sp_executesql statement) for a session. Never throws: errors are reply items. */
+  execute(session: SessionInfo, sql: string, params: Record<string, CellValue>): ReplyItem[];
+  close(): void;
+}
+
+export type { CellValue, ReplyItem, SqlMessage };
