@@ -211,3 +211,20 @@ export interface StepDefinition<Args = Record<string, unknown>> {
   plan(ctx: StepPlanContext, args: Args): StepPlanResult;
   run(ctx: StepRunContext, args: Args): Promise<Record<string, unknown>>;
 }
+
+/** The registry's shape: step type -> lazy module whose default export is the definition. */
+export type StepModuleMap = Record<string, () => Promise<{ default: StepDefinition<any> }>>;
+
+/**
+ * Connections a run opens lazily and closes at the end (engine/connections.ts implements it).
+ * Apply creates one per run; tests may pass their own over a lab.
+ */
+export interface RunResources {
+  sql(side: ReplicaSide): Promise<import('mssql').ConnectionPool>;
+  arm(): Promise<import('@azure/arm-sql').SqlManagementClient>;
+  /** Reads each reachable replica's link role; used to resolve `primary` / `secondary`. */
+  resolveTarget(target: ReplicaTarget): Promise<ReplicaSide>;
+  /** Forget cached roles (after a step that changes them). */
+  invalidateRoles(): void;
+  close(): Promise<void>;
+}
