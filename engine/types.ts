@@ -192,6 +192,12 @@ export interface StepRunContext {
   history: StepHistoryEntry[];
   /** Test and drill knobs (poll intervals etc. are step inputs; this is for engine-wide scale). */
   env: NodeJS.ProcessEnv;
+  /** Forget the cached roles behind `primary`/`secondary` (after a step that may change them). */
+  invalidateRoles?(): void;
+  /** `--yes` was given: gates such as `confirm` pass without asking. */
+  assumeYes?: boolean;
+  /** Asks the operator a yes/no question; absent when no one can be asked (no TTY). */
+  confirm?(question: string): Promise<boolean>;
 }
 
 export interface OutputSpec {
