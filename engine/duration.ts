@@ -1,0 +1,52 @@
+// Durations as people write them in runbooks: `500ms`, `30s`, `10m`, `1h`, `1m30s`.
+const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;
+const ORDER = ['h', 'm', 's', 'ms'] as const;
+/** Longer than a day is a typo, not a plan. */
+export const MAX_DURATION_MS = 24 * 3_600_000;
+
+export class DurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DurationError';
+  }
+}
+
+/** Milliseconds for a duration text; throws DurationError with a message fit for a diagnostic. */
+export function parseDuration(text: string): number {
+  if (typeof text !== 'string') throw new DurationError(`a duration must be text such as "30s", not ${typeof text}`);
+  const s = text.trim();
+  const hint = 'use a number and a unit: "500ms", "30s", "10m", "1h" or a combination such as "1m30s"';
+  if (s === '') throw new DurationError(`empty duration; ${hint}`);
+  if (s.startsWith('-')) throw new DurationError(`"${text}" is negative; ${hint}`);
+  if (/^\d+(\.\d+)?$/.test(s)) throw new DurationError(`"${text}" has no unit; ${hint}`);
+  const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+  let total = 0;
+  let lastRank = -1;
+  let pos = 0;
+  while (pos < s.length) {
+    part.lastIndex = pos;
+    const m = part.exec(s);
+    if (!m) throw new DurationError(`"${text}" is not a duration; ${hint}`);
+    const unit = m[2] as keyof typeof UNIT_MS;
+    const rank = ORDER.indexOf(unit);
+    if (rank <= lastRank) throw new DurationError(`"${text}" repeats or misorders units; ${hint}`);
+    lastRank = rank;
+    total += Number(m[1]) * UNIT_MS[unit];
+    pos = part.lastIndex;
+  }
+  if (total > MAX_DURATION_MS) throw new DurationError(`"${text}" is longer than 24h, which is not a sensible wait or timeout`);
+  return Math.round(total);
+}
+
+/** `90000` -> `1m30s`, for messages and plans. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  let rest = Math.round(ms);
+  let out = '';
+  for (const unit of ORDER) {
+    const n = Math.floor(rest / UNIT_MS[unit]);
+    if (n > 0) out += `${n}${unit}`;
+    rest -= n * UNIT_MS[unit];
+  }
+  return out;
+}
