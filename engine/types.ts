@@ -153,6 +153,8 @@ export interface StepPlanContext {
   stepId: string;
   target?: ReplicaTarget;
   inventory: Inventory;
+  /** The steps before this one as the plan sees them (will-run/may-run/skipped), when the engine passes it. */
+  history?: StepHistoryEntry[];
 }
 
 /** What a step's plan() returns: shown to the operator, stored in the plan file. */
