@@ -153,8 +153,10 @@ export function handleLinkRequest(req: LinkRequest): ArmResponse {
         throw resourceNotFound(scope.resourceGroup, scope.managedInstance, name);
       }
       mutate(link);
+      // A snapshot: the result must not change when the model moves on. JSON copies plain data
+      // and getters alike, and cannot throw after the mutation has already happened.
       const after = current();
-      return after && structuredClone(after);
+      return after && (JSON.parse(JSON.stringify(after)) as ArmLink);
     },
   });
   return acceptedResponse(req.urls, record, api);
