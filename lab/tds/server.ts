@@ -1,0 +1,64 @@
+// The lab's TDS listener: one per emulated replica, on 127.0.0.1. It speaks enough of TDS 7.4
+// (and TDS 8.0 strict TLS) for the real tedious/mssql client; the backend answers the SQL.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { TdsServer, TdsServerOptions } from './contract.js';
+import { TdsConnection } from './connection.js';
+import { createTlsContext } from './tls.js';
+
+export type { TdsServer, TdsServerOptions } from './contract.js';
+
+export async function startTdsServer(opts: TdsServerOptions): Promise<TdsServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const tls = opts.tls
+    ? { wrapped: createTlsContext(opts.tls, 'wrapped'), strict: createTlsContext(opts.tls, 'strict') }
+    : undefined;
+  const connections = new Set<TdsConnection>();
+  /** Accepted sockets told to hang: held open, never read, ended by dropSessions/close. */
+  const silent = new Set<Socket>();
+
+  const server: Server = createServer((socket) => {
+    const decision = opts.backend.acceptConnection();
+    if (decision === 'refuse') {
+      socket.resetAndDestroy();
+      return;
+    }
+    if (decision === 'hang') {
+      silent.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => silent.delete(socket));
+      return;
+    }
+    const connection = new TdsConnection(socket, {
+      backend: opts.backend,
+      tls,
+      onClose: () => connections.delete(connection),
+    });
+    connections.add(connection);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+
+  const dropSessions = () => {
+    for (const c of connections) c.destroy();
+    for (const s of silent) s.destroy();
+  };
+
+  return {
+    host,
+    port,
+    dropSessions,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        dropSessions();
+      }),
+  };
+}

@@ -1,0 +1,221 @@
+// A logged-in TDS session: requests run one at a time in arrival order; ATTENTION cancels the
+// one in flight. Fault actions from the backend (drop, hang) are carried out here.
+import { ByteWriter, ProtocolError } from './bytes.js';
+import type { FaultAction, ReplyItem, Session, SqlMessage, SqlRequest } from './contract.js';
+import { PacketType, Status, type Message } from './framing.js';
+import { buildReply, errorReply, type ReplyContext } from './reply.js';
+import { parseRpc, parseSqlBatch, parseTransactionManager, rpcToRequest, TransactionOp } from './requests.js';
+import { DoneStatus, EnvType, Token, done, envChangeBytes } from './tokens.js';
+
+export interface Outbox {
+  /** Sends one whole response message (type TABULAR_RESULT). */
+  reply(payload: Buffer): void;
+  /** Destroys the connection without a word (a dropped connection). */
+  drop(): void;
+}
+
+interface InFlight {
+  controller: AbortController;
+  kind: 'batch' | 'rpc';
+  cancelled: boolean;
+  /** Resolves a 'hang' fault when ATTENTION or close arrives. */
+  release?: () => void;
+}
+
+/** The reply to a message whose last packet had IGNORE set: nothing ran, so just DONE. */
+function ignoredReply(): Buffer {
+  return done(new ByteWriter(), Token.Done, DoneStatus.Final).toBuffer();
+}
+
+function attentionAck(): Buffer {
+  return done(new ByteWriter(), Token.Done, DoneStatus.Attention).toBuffer();
+}
+
+/** How SQL Server answers an RPC stream it cannot parse (error 8016-style, class 16). */
+function malformedRequest(err: unknown): SqlMessage {
+  const detail = err instanceof Error ? err.message : String(err);
+  return {
+    number: 8016,
+    state: 1,
+    class: 16,
+    message: `The incoming tabular data stream (TDS) protocol stream is incorrect: ${detail}.`,
+    line: 1,
+  };
+}
+
+/** Errors thrown by a backend become an ERROR token; SqlError-like objects keep their numbers. */
+function thrownToItems(err: unknown): ReplyItem[] {
+  const e = (err ?? {}) as { number?: unknown; state?: unknown; severity?: unknown; class?: unknown; line?: unknown; message?: unknown };
+  const num = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+  const error: SqlMessage = {
+    number: num(e.number, 50000),
+    state: num(e.state, 1),
+    class: num(e.severity, num(e.class, 16)),
+    message: typeof e.message === 'string' ? e.message : String(err),
+    line: num(e.line, 1),
+  };
+  return [{ kind: 'error', error, abortsBatch: true }];
+}
+
+function isFault(r: ReplyItem[] | FaultAction): r is FaultAction {
+  return !Array.isArray(r);
+}
+
+export class RequestProcessor {
+  private queue: Message[] = [];
+  private running = false;
+  private current: InFlight | undefined;
+  private closed = false;
+  private transaction: Buffer | undefined;
+  private transactionCounter = 0n;
+
+  constructor(
+    private readonly session: Session,
+    private readonly out: Outbox,
+    private readonly ctx: ReplyContext,
+  ) {}
+
+  onMessage(m: Message): void {
+    if (this.closed) return;
+    if (m.type === PacketType.Attention) {
+      this.attention();
+      return;
+    }
+    this.queue.push(m);
+    void this.pump();
+  }
+
+  /** The socket is gone: abort what runs and never answer again. */
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+    if (this.current) {
+      this.current.controller.abort();
+      this.current.release?.();
+    }
+  }
+
+  private attention(): void {
+    const c = this.current;
+    if (c && !c.cancelled) {
+      // The cancelled request gets its own (empty) response, then the ack in a second message:
+      // tedious reads exactly one message after the cancelled request's response.
+      c.cancelled = true;
+      c.controller.abort();
+      c.release?.();
+      this.out.reply(done(new ByteWriter(), c.kind === 'rpc' ? Token.DoneProc : Token.Done, DoneStatus.Final).toBuffer());
+    } else if (this.queue.length) {
+      this.queue.pop();
+      this.out.reply(done(new ByteWriter(), Token.Done, DoneStatus.Final).toBuffer());
+    }
+    this.out.reply(attentionAck());
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      let m: Message | undefined;
+      while (!this.closed && (m = this.queue.shift())) await this.process(m);
+    } catch {
+      // Only a framing-level surprise gets here (e.g. LOGIN7 twice): end the connection.
+      this.out.drop();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async process(m: Message): Promise<void> {
+    if (m.status & Status.Ignore) {
+      this.out.reply(ignoredReply());
+      return;
+    }
+    switch (m.type) {
+      case PacketType.SqlBatch:
+        return this.run(() => parseSqlBatch(m.payload), 'batch');
+      case PacketType.Rpc:
+        return this.run(() => rpcToRequest(parseRpc(m.payload)), 'rpc');
+      case PacketType.TransactionManager:
+        return this.transactionManager(m.payload);
+      default:
+        throw new ProtocolError(`unexpected message type 0x${m.type.toString(16)} after login`);
+    }
+  }
+
+  private async run(parse: () => SqlRequest, kind: 'batch' | 'rpc'): Promise<void> {
+    let req: SqlRequest;
+    try {
+      req = parse();
+    } catch (err) {
+      this.out.reply(errorReply(kind, malformedRequest(err), this.ctx));
+      return;
+    }
+    const flight: InFlight = { controller: new AbortController(), kind, cancelled: false };
+    this.current = flight;
+    try {
+      let result: ReplyItem[] | FaultAction;
+      try {
+        result = await this.session.execute(req, flight.controller.signal);
+      } catch (err) {
+        result = thrownToItems(err);
+      }
+      if (flight.cancelled || this.closed) return;
+      if (isFault(result)) {
+        if (result.kind === 'drop') {
+          this.out.drop();
+          return;
+        }
+        await new Promise<void>((resolve) => (flight.release = resolve));
+        return;
+      }
+      let payload: Buffer;
+      try {
+        payload = buildReply(result, kind, this.ctx);
+      } catch (err) {
+        // A value the column type cannot hold: the backend's bug, reported as SQL errors are.
+        payload = buildReply(thrownToItems(err), kind, this.ctx);
+      }
+      this.out.reply(payload);
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private transactionManager(payload: Buffer): void {
+    const w = new ByteWriter();
+    let op: number;
+    try {
+      op = parseTransactionManager(payload).op;
+    } catch (err) {
+      this.out.reply(errorReply('batch', malformedRequest(err), this.ctx));
+      return;
+    }
+    if (op === TransactionOp.Begin) {
+      const descriptor = Buffer.alloc(8);
+      descriptor.writeBigUInt64LE(++this.transactionCounter);
+      this.transaction = descriptor;
+      this.ctx.inTransaction = true;
+      envChangeBytes(w, EnvType.BeginTransaction, descriptor, Buffer.alloc(0));
+    } else if (op === TransactionOp.Commit || op === TransactionOp.Rollback) {
+      if (!this.transaction) {
+        const verb = op === TransactionOp.Commit ? 'COMMIT' : 'ROLLBACK';
+        this.out.reply(
+          errorReply('batch', {
+            number: op === TransactionOp.Commit ? 3902 : 3903,
+            state: 1,
+            class: 16,
+            message: `The ${verb} TRANSACTION request has no corresponding BEGIN TRANSACTION.`,
+            line: 1,
+          }, this.ctx),
+        );
+        return;
+      }
+      const type = op === TransactionOp.Commit ? EnvType.CommitTransaction : EnvType.RollbackTransaction;
+      envChangeBytes(w, type, Buffer.alloc(0), this.transaction);
+      this.transaction = undefined;
+      this.ctx.inTransaction = false;
+    }
+    done(w, Token.Done, DoneStatus.Final);
+    this.out.reply(w.toBuffer());
+  }
+}
