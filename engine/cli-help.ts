@@ -1,0 +1,78 @@
+// Usage text: one place, so --help, errors and the README agree.
+export const USAGE = `runbook: plan and apply YAML runbooks for the Managed Instance link
+
+Usage:
+  runbook validate <file...> [--format text|json]
+  runbook plan <runbook> (-i <inventory> | --lab [scenario]) [--set k=v ...]
+               [--format text|json|sql] [--out plan.json]
+  runbook apply <runbook | plan.json> [-i <inventory> | --lab [scenario]] [--set k=v ...]
+               [--yes] [--allow-data-loss <link>] [--format text|json]
+  runbook list-steps [--format text|json]
+  runbook lab up [--links N] [--scenario <name|file>] [--inventory-out <file>]
+
+Run "runbook <command> --help" for a command's options. "runbook --version" prints the version.
+
+Exit codes: 0 done, 1 failed before any change, 2 invalid input or usage,
+3 refused (guard, lock, missing acknowledgement), 4 failed after a change was made,
+5 outcome unknown, 130 interrupted.
+Environment: NO_COLOR turns colour off; CI (or no terminal) gives plain progress lines.
+`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  validate: `Usage: runbook validate <file...> [--format text|json]
+
+Checks runbooks and inventories: YAML, schema, step arguments, references and templates.
+Every problem in every file is reported as file:line:col. Exit 0 when all are valid, 2 otherwise.
+
+Options:
+  --format text|json   text (default, with the offending line) or the diagnostics as JSON
+  -h, --help           this help
+`,
+  plan: `Usage: runbook plan <runbook> (-i <inventory> | --lab [scenario]) [options]
+
+Shows what apply would do, step by step, without connecting to anything: impact of each
+step, rendered arguments (SQL in full), which steps are skipped or decided at run time.
+
+Options:
+  -i, --inventory <file>   the link to plan for
+  --lab [scenario]         plan for the embedded lab's link (starts nothing)
+  --set <name=value>       set an input; repeatable
+  --format text|json|sql   text (default), the plan as JSON, or a T-SQL script per replica
+  --out <plan.json>        also save the plan for "runbook apply plan.json"
+  -h, --help               this help
+`,
+  apply: `Usage: runbook apply <runbook | plan.json> [-i <inventory> | --lab [scenario]] [options]
+
+Runs the runbook's steps in order, with a journal under .runbook/runs/ and a summary.
+Given a saved plan, refuses (exit 3) if the runbook changed since the plan was made.
+
+Options:
+  -i, --inventory <file>     the link to act on (a saved plan remembers its inventory)
+  --lab [scenario]           start the embedded lab (optionally with a scenario) and run against it
+  --set <name=value>         set an input; repeatable (not with a saved plan)
+  --yes                      do not ask before the first change step (needed without a terminal)
+  --allow-data-loss <link>   allow steps that can lose data; must repeat the inventory's link name.
+                             --yes never implies it
+  --format text|json         progress as text (default) or one JSON event per line
+  -h, --help                 this help
+`,
+  'list-steps': `Usage: runbook list-steps [--format text|json]
+
+Lists every step type: description, impact, target, outputs and \`with:\` fields.
+
+Options:
+  --format text|json   text (default) or JSON
+  -h, --help           this help
+`,
+  lab: `Usage: runbook lab up [--links N] [--scenario <name|file>] [--inventory-out <file>]
+
+Starts the embedded lab (TDS listeners and an ARM endpoint on 127.0.0.1) in the foreground,
+writes its inventory and prints the environment to use it. Ctrl-C stops it.
+
+Options:
+  --links N                 how many links to host (default 1)
+  --scenario <name|file>    start from a scenario (a built-in name or a scenario file)
+  --inventory-out <file>    where to write the inventory (default lab-inventory.yml)
+  -h, --help                this help
+`,
+};

@@ -1,0 +1,166 @@
+// `runbook apply <runbook | plan.json>`: plan (or load and check a saved plan), start the lab
+// if asked, then run the plan with progress, journal and summary.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Inventory } from '../types.js';
+import type { Plan } from '../plan-types.js';
+import { buildPlan, sha256, SECRET_PLACEHOLDER } from '../plan.js';
+import { parsePlanJson } from '../plan-render-json.js';
+import { applyPlan, checkDataLossAcknowledged } from '../apply.js';
+import { ExitError, UsageError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
+import { defaultJournalDir, newRunId } from '../journal.js';
+import { JsonLinesReporter, PlainLinesReporter, type Reporter } from '../executor-events.js';
+import { colorWanted, makeStyle } from '../output.js';
+import { ttyConfirm } from '../prompt.js';
+import {
+  checkInventoryChoice,
+  labScenario,
+  loadInventoryFile,
+  loadInventoryForPlan,
+  loadRunbook,
+  resolveInputsOrThrow,
+  type InventoryChoice,
+  type LoadedRunbook,
+} from './prepare.js';
+import { isTty, type CommandIO } from './io.js';
+import { startLabOrExplain } from './lab-start.js';
+
+export interface ApplyCommandOptions extends InventoryChoice {
+  target: string;
+  sets: string[];
+  yes: boolean;
+  allowDataLoss?: string;
+  format: 'text' | 'json';
+}
+
+interface Ready {
+  plan: Plan;
+  loaded: LoadedRunbook;
+  inputs: Record<string, unknown>;
+  /** Undefined when the lab provides it at start. */
+  inventory?: Inventory;
+  lab?: { scenario?: string };
+}
+
+export function isPlanFile(target: string): boolean {
+  return target.toLowerCase().endsWith('.json');
+}
+
+async function fromRunbook(opts: ApplyCommandOptions): Promise<Ready> {
+  checkInventoryChoice(opts, 'apply', true);
+  const loaded = await loadRunbook(opts.target);
+  const { inventory, source } = await loadInventoryForPlan(opts);
+  const inputs = resolveInputsOrThrow(loaded.runbook, loaded.source, opts.sets);
+  const plan = buildPlan({ runbook: loaded.runbook, source: loaded.source, inventory, inventorySource: source, inputs, steps: loaded.steps });
+  return { plan, loaded, inputs, ...(source.lab ? { lab: source.lab } : { inventory }) };
+}
+
+async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<Ready> {
+  checkInventoryChoice(opts, 'apply', false);
+  if (opts.sets.length) throw new UsageError('apply: --set cannot change a saved plan; make a new plan with the inputs you want');
+  const planPath = resolve(io.cwd, opts.target);
+  if (!existsSync(planPath)) throw new UsageError(`apply: ${opts.target}: no such file`);
+  const parsed = parsePlanJson(readFileSync(planPath, 'utf8'));
+  if (typeof parsed === 'string') throw new UsageError(`apply: ${opts.target}: ${parsed}`);
+  const plan = parsed;
+
+  const candidates = [resolve(io.cwd, plan.runbook.file), resolve(dirname(planPath), plan.runbook.file)];
+  const runbookFile = candidates.find((f) => existsSync(f));
+  if (!runbookFile) throw new UsageError(`apply: the plan's runbook ${plan.runbook.file} is not there any more`);
+  const text = readFileSync(runbookFile, 'utf8');
+  if (sha256(text) !== plan.runbook.sha256) {
+    throw new ExitError(ExitCode.refused, `refusing to apply ${opts.target}: ${plan.runbook.file} changed since the plan was made (sha256 ${plan.runbook.sha256.slice(0, 12)} -> ${sha256(text).slice(0, 12)}). Nothing was run. Make a new plan.`);
+  }
+  const loaded = await loadRunbook(runbookFile === candidates[0] ? plan.runbook.file : runbookFile);
+
+  for (const [name, value] of Object.entries(plan.inputs)) {
+    const spec = loaded.runbook.inputs?.[name] as { secret?: boolean } | undefined;
+    if (spec?.secret && value === SECRET_PLACEHOLDER) {
+      throw new UsageError(`apply: plan files do not carry secret inputs (${name}); apply the runbook itself instead`);
+    }
+  }
+  const inputs = { ...plan.inputs } as Record<string, unknown>;
+
+  const lab = opts.lab !== undefined ? { ...(labScenario(opts.lab) ? { scenario: labScenario(opts.lab)! } : {}) } : opts.inventory === undefined ? plan.inventory.lab : undefined;
+  if (lab) return { plan, loaded, inputs, lab };
+  const file = opts.inventory ?? plan.inventory.file;
+  if (file === undefined) throw new UsageError('apply: the plan names no inventory; pass -i <inventory.yml> or --lab');
+  const inventory = await loadInventoryFile(file);
+  return { plan, loaded, inputs, inventory };
+}
+
+function chooseReporter(opts: ApplyCommandOptions, io: CommandIO): Promise<Reporter> | Reporter {
+  if (opts.format === 'json') return new JsonLinesReporter(io.stdout);
+  const style = makeStyle(colorWanted(io.stdout, io.env));
+  const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false' && io.env.CI !== '0';
+  if (isTty(io.stdout) && !ci) return import('../executor-listr.js').then((m) => new m.ListrReporter(io.stdout, style));
+  return new PlainLinesReporter(io.stdout, style);
+}
+
+export async function applyCommand(opts: ApplyCommandOptions, io: CommandIO, argv: string[] = []): Promise<number> {
+  const ready = isPlanFile(opts.target) ? await fromPlanFile(opts, io) : await fromRunbook(opts);
+  // Before anything runs (or any lab starts): a data-loss step needs its acknowledgement.
+  checkDataLossAcknowledged(ready.plan, opts.allowDataLoss);
+
+  const interrupt = new AbortController();
+  let signals = 0;
+  const onSignal = (name: string) => {
+    signals++;
+    if (signals > 1) {
+      io.stderr.write(`runbook: ${name} again: exiting now; check the journal and the replicas\n`);
+      process.exit(ExitCode.interrupted);
+    }
+    io.stderr.write(`runbook: ${name}: stopping at the next step boundary (${name} again to exit at once)\n`);
+    interrupt.abort();
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+
+  let stopLab: (() => Promise<void>) | undefined;
+  try {
+    let inventory = ready.inventory;
+    let env: NodeJS.ProcessEnv = io.env;
+    if (ready.lab) {
+      const lab = await startLabOrExplain({ ...(ready.lab.scenario !== undefined ? { scenario: ready.lab.scenario } : {}) });
+      stopLab = () => lab.stop();
+      inventory = lab.inventory;
+      env = { ...io.env, ...lab.env };
+    }
+    if (!inventory) throw new UsageError('apply: no inventory');
+    if (inventory.link.name !== ready.plan.inventory.link) {
+      throw new ExitError(ExitCode.refused, `refusing to apply: the plan is for link ${ready.plan.inventory.link} but the inventory is for ${inventory.link.name}. Nothing was run.`);
+    }
+    if (interrupt.signal.aborted) return ExitCode.interrupted;
+
+    const runId = newRunId();
+    const plan: Plan = { ...ready.plan, runId };
+    const confirm = ttyConfirm(io.stdin, io.stderr, interrupt.signal);
+    const result = await applyPlan({
+      plan,
+      runbook: ready.loaded.runbook,
+      inventory,
+      steps: ready.loaded.steps,
+      inputs: ready.inputs,
+      runId,
+      yes: opts.yes,
+      ...(opts.allowDataLoss !== undefined ? { allowDataLoss: opts.allowDataLoss } : {}),
+      env,
+      reporter: await chooseReporter(opts, io),
+      ...(confirm ? { confirm } : {}),
+      signal: interrupt.signal,
+      journalDir: io.env.RUNBOOK_JOURNAL_DIR ? resolve(io.cwd, io.env.RUNBOOK_JOURNAL_DIR) : defaultJournalDir(io.cwd),
+      ...(io.env.RUNBOOK_INTERRUPT_GRACE_MS ? { interruptGraceMs: Number(io.env.RUNBOOK_INTERRUPT_GRACE_MS) } : {}),
+      argv,
+    });
+    const refused = result.summary.steps.find((s) => s.outcome === 'refused');
+    if (refused && opts.format !== 'json') io.stderr.write(`runbook: refused at step ${refused.id}: ${refused.error}\n`);
+    return result.exitCode;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    if (stopLab) await stopLab().catch(() => undefined);
+  }
+}

@@ -1,0 +1,56 @@
+// `runbook lab up`: start the embedded lab in the foreground, write its inventory, print how to
+// connect, and stop cleanly on Ctrl-C.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { startLabOrExplain } from './lab-start.js';
+import type { CommandIO } from './io.js';
+import { UsageError } from '../errors.js';
+
+export interface LabUpOptions {
+  links?: string;
+  scenario?: string;
+  inventoryOut?: string;
+}
+
+function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export async function labUpCommand(opts: LabUpOptions, io: CommandIO): Promise<number> {
+  const links = opts.links === undefined ? 1 : Number(opts.links);
+  if (!Number.isInteger(links) || links < 1 || links > 16) throw new UsageError(`lab up: --links must be a whole number from 1 to 16, not "${opts.links}"`);
+  const yaml = (await import('js-yaml')).default;
+  const lab = await startLabOrExplain({ links, ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}) });
+  const out = opts.inventoryOut ?? 'lab-inventory.yml';
+  const written: string[] = [];
+  lab.inventories.forEach((inventory, i) => {
+    const file = lab.inventories.length === 1 ? out : out.replace(/(\.ya?ml)?$/, (ext) => `-${i + 1}${ext || '.yml'}`);
+    writeFileSync(resolve(io.cwd, file), `# Written by \`runbook lab up\`; passwords come from the environment (see the export lines).\n${yaml.dump(inventory)}`);
+    written.push(file);
+  });
+  const w = (s: string) => io.stdout.write(s + '\n');
+  w(`Lab running${opts.scenario ? ` (scenario ${opts.scenario})` : ''} with ${lab.inventories.length} link(s).`);
+  for (const [i, inventory] of lab.inventories.entries()) {
+    const l = inventory.link;
+    w(`  link ${l.name} (database ${l.database}): SQL Server ${l.sqlServer.connection.host}:${l.sqlServer.connection.port ?? 1433}, ` +
+      `Managed Instance ${l.managedInstance.connection.host}:${l.managedInstance.connection.port ?? 1433}  -> ${written[i]}`);
+  }
+  w(`  ARM endpoint ${lab.inventory.arm.endpoint}; CA certificate ${lab.caFile}`);
+  w('Set these in the shell that runs runbook against this lab:');
+  for (const [name, value] of Object.entries(lab.env)) w(`export ${name}=${shellQuote(value)}`);
+  w(`Then: runbook plan runbooks/planned-failover.yml -i ${written[0]}`);
+  w('Press Ctrl-C to stop the lab.');
+
+  await new Promise<void>((resolveStop) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolveStop();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  io.stderr.write('Stopping the lab...\n');
+  await lab.stop();
+  return 0;
+}

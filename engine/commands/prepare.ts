@@ -1,0 +1,94 @@
+// Shared by plan and apply: load and validate the runbook, the inventory (a file or the lab's
+// static one) and the inputs, and load the step definitions the runbook uses. Problems become
+// an InvalidInput carrying every diagnostic, rendered once by the CLI.
+import type { Diagnostic, Inventory, Runbook } from '../types.js';
+import type { LoadedStep } from '../plan.js';
+import { hasErrors } from '../diagnostics.js';
+import { validateInventory, validateRunbook } from '../validate.js';
+import { resolveInputs } from '../inputs.js';
+import { builtinStepModules, stepsForRunbook } from '../registry.js';
+import { UsageError } from '../errors.js';
+
+/** Bad input found by validation: rendered as diagnostics, exit 2. */
+export class InvalidInput extends Error {
+  constructor(
+    readonly diagnostics: Diagnostic[],
+    readonly sources: Record<string, string>,
+  ) {
+    super(`${diagnostics.length} problem(s) in the input`);
+    this.name = 'InvalidInput';
+  }
+}
+
+export interface InventoryChoice {
+  inventory?: string;
+  /** `true` for `--lab` without a scenario. */
+  lab?: string | boolean;
+}
+
+export interface LoadedRunbook {
+  runbook: Runbook;
+  source: string;
+  steps: Map<string, LoadedStep>;
+}
+
+export async function loadRunbook(file: string): Promise<LoadedRunbook> {
+  const steps = await builtinStepModules();
+  const result = await validateRunbook(file, { steps });
+  if (!result.runbook || hasErrors(result.diagnostics)) {
+    throw new InvalidInput(result.diagnostics, { [file]: result.source ?? '' });
+  }
+  return { runbook: result.runbook, source: result.source, steps: await stepsForRunbook(result.runbook, steps) };
+}
+
+export function checkInventoryChoice(choice: InventoryChoice, command: string, required: boolean): void {
+  if (choice.inventory !== undefined && choice.lab !== undefined) {
+    throw new UsageError(`${command}: -i and --lab cannot be used together`);
+  }
+  if (required && choice.inventory === undefined && choice.lab === undefined) {
+    throw new UsageError(`${command}: say which link: -i <inventory.yml> or --lab [scenario]`);
+  }
+}
+
+export function labScenario(lab: string | boolean | undefined): string | undefined {
+  return typeof lab === 'string' ? lab : undefined;
+}
+
+interface LabInventoryModule {
+  labInventory(linkIndex?: number): Inventory;
+}
+
+// A computed specifier: the engine compiles and runs without the lab, and loads it only here.
+const labInventorySpecifier = '../../lab/inventory.js';
+
+export async function loadLabInventoryModule(): Promise<LabInventoryModule> {
+  try {
+    return (await import(labInventorySpecifier)) as LabInventoryModule;
+  } catch (error) {
+    throw new UsageError(`--lab: the embedded lab is not available in this build (${(error as Error).message.split('\n')[0]})`);
+  }
+}
+
+/** The inventory for planning: a file, or the lab's static one (no ports, nothing started). */
+export async function loadInventoryForPlan(choice: InventoryChoice): Promise<{ inventory: Inventory; source: { file?: string; lab?: { scenario?: string } } }> {
+  if (choice.inventory !== undefined) {
+    return { inventory: await loadInventoryFile(choice.inventory), source: { file: choice.inventory } };
+  }
+  const lab = await loadLabInventoryModule();
+  const scenario = labScenario(choice.lab);
+  return { inventory: lab.labInventory(), source: { lab: scenario !== undefined ? { scenario } : {} } };
+}
+
+export async function loadInventoryFile(file: string): Promise<Inventory> {
+  const result = await validateInventory(file);
+  if (!result.inventory || hasErrors(result.diagnostics)) {
+    throw new InvalidInput(result.diagnostics, { [file]: result.source ?? '' });
+  }
+  return result.inventory;
+}
+
+export function resolveInputsOrThrow(runbook: Runbook, source: string, sets: string[]): Record<string, unknown> {
+  const result = resolveInputs(runbook, sets);
+  if (hasErrors(result.diagnostics)) throw new InvalidInput(result.diagnostics, { [runbook.file]: source });
+  return result.inputs;
+}

@@ -1,0 +1,24 @@
+// `runbook validate <file...>`: runbooks and inventories, every problem in every file; exit 0 or 2.
+import { validateFiles } from '../validate.js';
+import { hasErrors } from '../diagnostics.js';
+import { builtinStepModules } from '../registry.js';
+import { renderDiagnosticsJson, renderDiagnosticsText } from '../render-diagnostics.js';
+import { colorWanted } from '../output.js';
+import type { CommandIO } from './io.js';
+
+export interface ValidateOptions {
+  files: string[];
+  format: 'text' | 'json';
+}
+
+export async function validateCommand(opts: ValidateOptions, io: CommandIO): Promise<number> {
+  const result = await validateFiles(opts.files, { steps: await builtinStepModules() });
+  const failed = hasErrors(result.diagnostics);
+  if (opts.format === 'json') {
+    io.stdout.write(renderDiagnosticsJson(result.diagnostics));
+  } else {
+    if (result.diagnostics.length) io.stderr.write(renderDiagnosticsText(result.diagnostics, result.sources, { color: colorWanted(io.stderr, io.env) }));
+    if (!failed) io.stdout.write(`${opts.files.length} file(s) valid.\n`);
+  }
+  return failed ? 2 : 0;
+}

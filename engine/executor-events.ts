@@ -1,0 +1,106 @@
+// What apply tells the outside world while it runs, as data. Three reporters consume the same
+// events: JSON lines (`--format json`), plain lines (no TTY or CI), and listr2 (a TTY).
+import type { Impact } from './types.js';
+import { formatDuration, plainStyle, type Style } from './output.js';
+
+export interface StepOutcomeSummary {
+  index: number;
+  id: string;
+  type: string;
+  impact: Impact;
+  outcome: 'succeeded' | 'failed' | 'refused' | 'unknown' | 'interrupted' | 'skipped' | 'not run';
+  durationMs?: number;
+  attempts?: number;
+  error?: string;
+  reason?: string;
+}
+
+export interface RunSummary {
+  runId: string;
+  journal: string;
+  exitCode: number;
+  meaning: string;
+  durationMs: number;
+  changed: string[];
+  steps: StepOutcomeSummary[];
+}
+
+export type RunEvent =
+  | { event: 'run-started'; runId: string; runbook: string; link: string; journal: string; steps: number }
+  | { event: 'step-started'; step: string; index: number; total: number; type: string; impact: Impact; attempt: number; target?: string }
+  | { event: 'step-output'; step: string; level: 'progress' | 'info' | 'warn'; message: string }
+  | { event: 'step-finished'; step: string; outputs: Record<string, unknown>; durationMs: number; attempts: number }
+  | { event: 'step-failed'; step: string; error: string; outcome: string; durationMs: number; attempt: number; willRetry: boolean }
+  | { event: 'step-skipped'; step: string; index: number; total: number; reason: string }
+  | { event: 'run-finished'; exitCode: number; meaning: string; summary: RunSummary };
+
+export interface Reporter {
+  emit(event: RunEvent): void | Promise<void>;
+}
+
+export class JsonLinesReporter implements Reporter {
+  constructor(private readonly out: NodeJS.WritableStream) {}
+  emit(event: RunEvent): void {
+    this.out.write(JSON.stringify(event) + '\n');
+  }
+}
+
+export function renderSummary(summary: RunSummary, style: Style = plainStyle): string {
+  const lines: string[] = [];
+  lines.push('');
+  lines.push(style.bold(`Summary of run ${summary.runId} (${formatDuration(summary.durationMs)})`));
+  const idWidth = Math.max(...summary.steps.map((s) => s.id.length), 4);
+  for (const s of summary.steps) {
+    const label = s.outcome === 'succeeded' ? style.green('ok') : s.outcome === 'skipped' || s.outcome === 'not run' ? style.dim(s.outcome) : style.red(s.outcome.toUpperCase());
+    const pad = ' '.repeat(Math.max(0, 12 - (s.outcome === 'succeeded' ? 2 : s.outcome.length)));
+    const time = s.durationMs !== undefined ? formatDuration(s.durationMs) : '';
+    const tries = s.attempts && s.attempts > 1 ? ` after ${s.attempts} attempts` : '';
+    const note = s.error ? `  ${s.error}` : s.reason ? `  ${s.reason}` : '';
+    lines.push(`  ${label}${pad}${String(s.index).padStart(2)}. ${s.id.padEnd(idWidth)}  ${s.type} [${s.impact}]  ${time}${tries}${note}`);
+  }
+  lines.push(summary.changed.length ? `Changed: ${summary.changed.join(', ')}` : 'Nothing was changed.');
+  lines.push(`Journal: ${summary.journal}`);
+  const exitLine = `Exit ${summary.exitCode}: ${summary.meaning}`;
+  lines.push(summary.exitCode === 0 ? style.green(exitLine) : style.red(style.bold(exitLine)));
+  return lines.join('\n') + '\n';
+}
+
+/** One line per event, for logs and CI. */
+export class PlainLinesReporter implements Reporter {
+  private readonly started = new Map<string, string>();
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly style: Style = plainStyle,
+  ) {}
+
+  emit(e: RunEvent): void {
+    const w = (line: string) => this.out.write(line + '\n');
+    switch (e.event) {
+      case 'run-started':
+        w(this.style.bold(`Run ${e.runId}: ${e.runbook} on link ${e.link} (${e.steps} steps)`));
+        w(`Journal: ${e.journal}`);
+        break;
+      case 'step-started': {
+        const label = `[${e.index}/${e.total}] ${e.step} (${e.type}${e.target ? ` -> ${e.target}` : ''}, ${e.impact})`;
+        this.started.set(e.step, label);
+        w(e.attempt > 1 ? `${label} attempt ${e.attempt}` : label);
+        break;
+      }
+      case 'step-output':
+        w(`    ${e.level === 'warn' ? 'warning: ' : ''}${e.message}`);
+        break;
+      case 'step-finished':
+        w(`    ${this.style.green('ok')} ${e.step} (${formatDuration(e.durationMs)})`);
+        break;
+      case 'step-failed':
+        w(`    ${this.style.red(e.willRetry ? 'attempt failed' : e.outcome.toUpperCase())} ${e.step}: ${e.error}${e.willRetry ? ' (will retry)' : ''}`);
+        break;
+      case 'step-skipped':
+        w(`[${e.index}/${e.total}] ${e.step} skipped: ${e.reason}`);
+        break;
+      case 'run-finished':
+        this.out.write(renderSummary(e.summary, this.style));
+        break;
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// The run journal: one append-only JSON-lines file per run under .runbook/runs/. Each step's
+// `started` record is written (and flushed to disk) before the step acts, so after a crash the
+// journal shows what may have happened. No secrets: inputs declared `secret` are redacted by
+// the caller, and the journal never sees passwords (they live only in the run's env).
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** Time-sortable run id, e.g. `20261128T041500Z-ab12`. */
+export function newRunId(now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export type JournalRecord =
+  | {
+      kind: 'run-started';
+      runId: string;
+      runbook: { name: string; file: string; sha256: string };
+      link: string;
+      inputs: Record<string, unknown>;
+      user: string;
+      host: string;
+      pid: number;
+      argv?: string[];
+    }
+  | { kind: 'step-started'; step: string; type: string; index: number; impact: string; attempt: number; target?: string }
+  | { kind: 'step-finished'; step: string; outputs: Record<string, unknown>; durationMs: number; attempts: number }
+  | { kind: 'step-failed'; step: string; error: string; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; durationMs: number; attempts: number; willRetry?: boolean }
+  | { kind: 'step-skipped'; step: string; reason: string }
+  | { kind: 'run-finished'; exitCode: number; meaning: string; durationMs: number; changed: string[] };
+
+export interface Journal {
+  readonly path: string;
+  write(record: JournalRecord): void;
+  close(): void;
+}
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+export function runIdentity(): { user: string; host: string; pid: number } {
+  return { user: currentUser(), host: hostname(), pid: process.pid };
+}
+
+export function openJournal(dir: string, runId: string): Journal {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${runId}.jsonl`);
+  const fd = openSync(path, 'a', 0o600);
+  let open = true;
+  return {
+    path,
+    write(record) {
+      if (!open) return;
+      const line = JSON.stringify({ at: new Date().toISOString(), ...record }) + '\n';
+      writeSync(fd, line);
+      // A step-started record must be on disk before the step acts.
+      if (record.kind === 'step-started' || record.kind === 'run-finished') fsyncSync(fd);
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      closeSync(fd);
+    },
+  };
+}
+
+export function defaultJournalDir(cwd: string = process.cwd()): string {
+  return join(cwd, '.runbook', 'runs');
+}

@@ -1,0 +1,22 @@
+// The plan as JSON: exactly the Plan data, so `plan --format json` and `plan --out` agree.
+import type { Plan } from './plan-types.js';
+import { PLAN_FORMAT_VERSION } from './plan-types.js';
+
+export function renderPlanJson(plan: Plan): string {
+  return JSON.stringify(plan, null, 2) + '\n';
+}
+
+/** Parses a saved plan; returns an error message instead of throwing on foreign JSON. */
+export function parsePlanJson(text: string): Plan | string {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    return `not valid JSON: ${(error as Error).message}`;
+  }
+  const p = data as Partial<Plan>;
+  if (!p || typeof p !== 'object' || p.format !== 'runbook-plan') return 'not a runbook plan (no "format": "runbook-plan")';
+  if (p.version !== PLAN_FORMAT_VERSION) return `plan format version ${String(p.version)} is not supported (expected ${PLAN_FORMAT_VERSION})`;
+  if (!p.runbook || !Array.isArray(p.steps) || !p.inventory) return 'plan is incomplete (runbook, inventory or steps missing)';
+  return p as Plan;
+}
