@@ -101,7 +101,7 @@ test('failover and setRole do not exist in 2021-11-01-preview', async () => {
 });
 
 test('the operation stays InProgress until lroDurationMs has passed, and one runs per link at a time', async () => {
-  const slow = await startArmFixture({ lroDurationMs: 400 });
+  const slow = await startArmFixture({ lroDurationMs: 1500 });
   try {
     const client = slow.client();
     const base = linkUrl('dag_sales').replace(lab.endpoint, slow.endpoint).replace(`?api-version=${api}`, '');
@@ -122,7 +122,7 @@ test('the operation stays InProgress until lroDurationMs has passed, and one run
     assert.is(conflict.code, 'ConflictingServerOperation');
 
     let status = 'InProgress';
-    for (let i = 0; i < 100 && status === 'InProgress'; i++) {
+    for (let i = 0; i < 300 && status === 'InProgress'; i++) {
       await new Promise((r) => setTimeout(r, 20));
       status = ((await sendArm(client, 'GET', statusUrl)).body as any).status;
     }
