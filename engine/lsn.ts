@@ -38,3 +38,59 @@ export function lsnDiff(a: Lsn, b: Lsn): bigint {
 export function formatLsn(lsn: Lsn | null): string {
   return lsn === null ? 'NULL' : lsn.toString();
 }
+
+export interface LsnSample {
+  /** ms timestamp of the sample. */
+  at: number;
+  primary: Lsn | null;
+  secondary: Lsn | null;
+}
+
+/**
+ * The stability clock of a planned failover: LSNs count as stable only when the primary's and
+ * the secondary's are equal and every sample since the window opened saw that same value, for at
+ * least `stableForMs`. A failed sample closes the window: what was not seen cannot count.
+ */
+export class LsnStability {
+  private windowStart: number | undefined;
+  private windowLsn: Lsn | undefined;
+  private previousPrimary: Lsn | null | undefined;
+  /** When the primary's LSN last differed from the sample before. */
+  primaryChangedAt: number | undefined;
+  last: LsnSample | undefined;
+
+  constructor(private readonly stableForMs: number) {}
+
+  add(sample: LsnSample): 'stable' | 'equal' | 'apart' {
+    if (this.previousPrimary !== undefined && sample.primary !== this.previousPrimary) {
+      this.primaryChangedAt = sample.at;
+    }
+    this.previousPrimary = sample.primary;
+    this.last = sample;
+    if (!lsnEqual(sample.primary, sample.secondary)) {
+      this.windowStart = undefined;
+      return 'apart';
+    }
+    if (this.windowStart === undefined || this.windowLsn !== sample.primary) {
+      this.windowStart = sample.at;
+      this.windowLsn = sample.primary as Lsn;
+    }
+    return this.equalForMs() >= this.stableForMs && sample.at > this.windowStart ? 'stable' : 'equal';
+  }
+
+  /** A sample could not be taken (connection lost): the window starts again. */
+  reset(): void {
+    this.windowStart = undefined;
+  }
+
+  /** How long the current window has held, 0 when none is open. */
+  equalForMs(): number {
+    if (this.windowStart === undefined || !this.last) return 0;
+    return this.last.at - this.windowStart;
+  }
+
+  /** Whether the primary moved within `withinMs` before `now`. */
+  primaryMoving(now: number, withinMs: number): boolean {
+    return this.primaryChangedAt !== undefined && now - this.primaryChangedAt <= withinMs;
+  }
+}

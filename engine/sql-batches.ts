@@ -111,7 +111,7 @@ export function splitBatches(script: string): SqlBatch[] {
 }
 
 /** Maps a 1-based line number reported for a batch to the line in the whole script. */
-export function scriptLine(batch: SqlBatch, batchLine: number): number {
+export function scriptLine(batch: Pick<SqlBatch, 'startLine'>, batchLine: number): number {
   return batch.startLine + Math.max(1, batchLine) - 1;
 }
 

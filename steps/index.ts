@@ -5,4 +5,8 @@
 import type { StepModuleMap } from '../engine/types.js';
 
 export const stepModules: StepModuleMap = {
+  assertRole: () => import('./assertRole.js'),
+  confirm: () => import('./confirm.js'),
+  sqlExec: () => import('./sqlExec.js'),
+  waitLsnStable: () => import('./waitLsnStable.js'),
 };

@@ -1,0 +1,206 @@
+// sqlExec: a T-SQL script on one replica, split into batches on GO lines as sqlcmd does, with
+// named parameters, the first result set as outputs, and an optional expectation about it.
+import { OutcomeUnknown } from '../engine/errors.js';
+import { runSql, isConnectionLoss, type QueryParams } from '../engine/sql-pool.js';
+import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/sql-batches.js';
+import { isUnknown, shown } from '../engine/step-args.js';
+import { defineMessages, reporter } from '../engine/step-messages.js';
+import type { Impact, StepDefinition, StepPlanResult } from '../engine/types.js';
+import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/sql-results.js';
+
+export interface SqlExecArgs {
+  sql: string;
+  params?: QueryParams;
+  impact?: Impact;
+  expect?: Expectation;
+}
+
+export const messages = defineMessages({
+  sqlError: 'SQL error {{number}} (state {{state}}, severity {{severity}}) on {{side}} at line {{line}} of the script: {{error}}.',
+  badGo: 'Cannot split the script into batches: {{error}}',
+  connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
+  outcomeUnknown:
+    'The connection to {{side}} was lost during batch {{batch}} of {{batches}}, so whether it took effect is unknown; check the replica before going on ({{error}}).',
+  ...expectationMessages,
+});
+
+const report = reporter(messages);
+
+/** Rows kept in the outputs (and so in the journal); rowCount is always the true count. */
+export const MAX_OUTPUT_ROWS = 1000;
+
+const scalar = { type: ['string', 'number', 'boolean', 'null'] };
+
+const definition: StepDefinition<SqlExecArgs> = {
+  type: 'sqlExec',
+  description:
+    'Runs a T-SQL script on one replica. GO lines split it into batches as in sqlcmd (GO n runs a batch n times); the first result set becomes the outputs.',
+  withSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['sql'],
+    properties: {
+      sql: {
+        type: 'string',
+        minLength: 1,
+        description:
+          'The T-SQL script. Build identifiers with {{ident x}} and strings with {{str x}}; a line holding only GO ends a batch.',
+      },
+      params: {
+        type: 'object',
+        description: 'Named parameters, available as @name in every batch (sent through sp_executesql).',
+        propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+        additionalProperties: scalar,
+      },
+      impact: {
+        enum: ['read', 'change', 'dataLoss'],
+        description: 'What the script does to the link: read, change (the default) or dataLoss (needs --allow-data-loss).',
+      },
+      expect: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'What the first result set must look like; the step fails with a clear message otherwise.',
+        properties: {
+          rows: { type: 'integer', minimum: 0, description: 'Exactly this many rows.' },
+          empty: { type: 'boolean', description: 'true: no rows at all; false: at least one row.' },
+          column: { type: 'string', description: 'A column of the first row to compare with `equals`.' },
+          equals: { ...scalar, description: 'The value `column` must have in the first row (compared as text).' },
+        },
+        dependentRequired: { column: ['equals'], equals: ['column'] },
+      },
+    },
+  },
+  impact: (args) => (args.impact && !isUnknown(args.impact) ? args.impact : 'change'),
+  target: 'required',
+  outputs: {
+    rows: { description: `The rows of the first result set (at most ${MAX_OUTPUT_ROWS}), column name to value.` },
+    rowCount: { description: 'How many rows the first result set had.' },
+    first: { description: 'The first row of the first result set, column name to value (empty when none).' },
+    rowsAffected: { description: 'Rows affected by all statements of all batches.' },
+    replica: { description: 'The replica the script ran on (sqlServer or managedInstance).' },
+  },
+
+  plan(ctx, args): StepPlanResult {
+    const target = ctx.target ?? 'primary';
+    const text = shown(args.sql);
+    let batchWord = 'T-SQL';
+    if (typeof args.sql === 'string') {
+      try {
+        const n = splitBatches(args.sql).reduce((sum, b) => sum + b.repeat, 0);
+        batchWord = n === 1 ? '1 batch of T-SQL' : `${n} batches of T-SQL`;
+      } catch {
+        // validate reports a bad GO line; the plan still shows the script.
+      }
+    }
+    const params = args.params && !isUnknown(args.params) ? Object.keys(args.params) : [];
+    const withParams = params.length ? ` with ${params.map((p) => `@${p}`).join(', ')}` : '';
+    const guards = args.expect && !isUnknown(args.expect) ? [expectationText(args.expect)] : undefined;
+    return { summary: `Run ${batchWord} on ${target}${withParams}`, sql: [{ target, text }], guards };
+  },
+
+  async run(ctx, args) {
+    const side = await ctx.resolveTarget(ctx.target ?? 'primary');
+    const impact = definition.impact instanceof Function ? definition.impact(args, { history: ctx.history }) : 'change';
+    let batches;
+    try {
+      batches = splitBatches(args.sql);
+    } catch (error) {
+      if (error instanceof BatchSplitError) throw report.fail('badGo', { error: error.message });
+      throw error;
+    }
+    const total = batches.reduce((sum, b) => sum + b.repeat, 0);
+    const pool = await ctx.sql(side);
+    let first: { columns: string[]; rows: Array<Record<string, unknown>> } | undefined;
+    let rowsAffected = 0;
+    let done = 0;
+    try {
+      for (const batch of batches) {
+        for (let i = 0; i < batch.repeat; i++) {
+          ctx.signal.throwIfAborted();
+          let result;
+          try {
+            result = await runSql(pool, batch.text, args.params ?? {}, ctx.signal);
+          } catch (error) {
+            if (ctx.signal.aborted) throw error;
+            throw describeFailure(error, { side, batch, script: args.sql, index: done + 1, total, impact, changed: done > 0 });
+          }
+          done++;
+          rowsAffected += (result.rowsAffected ?? []).reduce((a, b) => a + b, 0);
+          const sets = (result.recordsets ?? []) as Array<Array<Record<string, unknown>> & { columns?: object }>;
+          if (!first && sets.length > 0) {
+            const set = sets[0];
+            first = { columns: Object.keys(set.columns ?? set[0] ?? {}), rows: [...set] };
+          }
+          if (total > 1) ctx.log.progress(`Batch ${done} of ${total} done on ${side}.`);
+        }
+      }
+    } finally {
+      // Anything but a read may have moved roles (FAILOVER, SET ROLE): ask again next time.
+      if (impact !== 'read') ctx.invalidateRoles?.();
+    }
+    const rows = (first?.rows ?? []).map((r) => mapValues(r));
+    if (args.expect) {
+      const problem = checkExpectation(args.expect, first && { columns: first.columns, rows });
+      if (problem) throw report.fail(problem.id, problem.data);
+    }
+    return {
+      rows: rows.slice(0, MAX_OUTPUT_ROWS),
+      rowCount: rows.length,
+      first: rows[0] ?? {},
+      rowsAffected,
+      replica: side,
+    };
+  },
+};
+
+function mapValues(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, toOutputValue(v)]));
+}
+
+interface FailureContext {
+  side: string;
+  batch: { text: string; startLine: number };
+  script: string;
+  index: number;
+  total: number;
+  impact: Impact;
+  changed: boolean;
+}
+
+/** SQL errors with their number and line in the whole script; lost connections by impact. */
+function describeFailure(error: unknown, f: FailureContext): Error {
+  const e = error as {
+    number?: number;
+    lineNumber?: number;
+    state?: number | string;
+    class?: number | string;
+    message?: string;
+    precedingErrors?: Array<{ number?: number; lineNumber?: number; message?: string }>;
+  };
+  if (typeof e?.number === 'number') {
+    // SQL Server often sends the specific error first and a generic one after it.
+    const all = [...(e.precedingErrors ?? []), e];
+    const head = all[0] as typeof e;
+    const line = scriptLine(f.batch, head.lineNumber ?? 1);
+    const others = all.slice(1).map((o) => `  also: error ${o.number} at line ${scriptLine(f.batch, o.lineNumber ?? 1)}: ${o.message}`);
+    const detail = [excerpt(f.script, line), ...others].join('\n');
+    const data = {
+      number: head.number ?? 0,
+      state: Number(head.state ?? e.state ?? 0),
+      severity: Number(head.class ?? e.class ?? 16),
+      side: f.side,
+      line,
+      error: String(head.message ?? '').replace(/\.\s*$/, ''),
+    };
+    const failure = report.fail('sqlError', data, detail);
+    return Object.assign(failure, { batchesCompleted: f.index - 1 });
+  }
+  if (isConnectionLoss(error)) {
+    const data = { side: f.side, batch: f.index, batches: f.total, error: String(e?.message ?? error).replace(/\.\s*$/, '') };
+    if (f.impact !== 'read') return new OutcomeUnknown(report.text('outcomeUnknown', data));
+    return report.fail('connectionLost', data);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+export default definition;

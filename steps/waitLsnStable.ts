@@ -1,0 +1,186 @@
+// waitLsnStable: the planned failover's safety gate. Both replicas' LSNs for the link database
+// must be equal and stay unchanged for a whole window before anything fails over.
+import { StepRefusal } from '../engine/errors.js';
+import { formatDuration } from '../engine/duration.js';
+import { lsnQuery, readSideLsn, type SideLsn } from '../engine/lsn-queries.js';
+import { formatLsn, LsnStability, lsnDiff } from '../engine/lsn.js';
+import { isConnectionLoss } from '../engine/sql-pool.js';
+import { durationMs, durationText, sleep } from '../engine/step-args.js';
+import { defineMessages, reporter } from '../engine/step-messages.js';
+import type { ReplicaSide, StepDefinition, StepRunContext } from '../engine/types.js';
+
+export interface WaitLsnStableArgs {
+  stableFor?: string;
+  pollInterval?: string;
+  timeout?: string;
+}
+
+export const DEFAULTS = { stableFor: '30s', pollInterval: '1s', timeout: '10m' } as const;
+
+export const messages = defineMessages({
+  noSample: 'No LSN sample could be taken from both replicas within {{timeout}}: {{error}}.',
+  apart:
+    'LSNs did not match within {{timeout}}: {{behind}} is {{gap}} behind {{ahead}} (primary {{primary}} {{primaryLsn}}, secondary {{secondary}} {{secondaryLsn}}); {{movement}}.',
+  notStable:
+    'LSNs matched at {{lsn}} but did not stay unchanged for {{stableFor}} within {{timeout}}; {{movement}}.',
+  moving: 'Primary still moving, so the workload is not stopped.',
+  stalled: 'The primary is not moving, so replication to the secondary is stalled or slow.',
+  interrupted: 'The window was interrupted by {{failures}} failed samples ({{error}}).',
+});
+
+const report = reporter(messages);
+
+const duration = (what: string, fallback: string) => ({
+  type: 'string',
+  format: 'duration',
+  description: `${what} Default ${fallback}.`,
+});
+
+interface Roles {
+  primary: ReplicaSide;
+  secondary: ReplicaSide;
+}
+
+const definition: StepDefinition<WaitLsnStableArgs> = {
+  type: 'waitLsnStable',
+  description:
+    "Waits until the link database's LSNs on the primary and the secondary are equal and stay unchanged for a whole window (the planned failover's no-data-loss check).",
+  withSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      stableFor: duration('How long the LSNs must stay equal and unchanged.', DEFAULTS.stableFor),
+      pollInterval: duration('How often both replicas are asked.', DEFAULTS.pollInterval),
+      timeout: duration('How long to wait in all before failing.', DEFAULTS.timeout),
+    },
+  },
+  impact: 'read',
+  target: 'none',
+  outputs: {
+    lsn: { description: 'The LSN both replicas agreed on, as decimal text (numeric(25,0)).' },
+    samples: { description: 'How many paired samples were taken.' },
+    waitedMs: { description: 'How long the wait took, in milliseconds.' },
+    reconnects: { description: 'How many samples failed on a lost connection and were retried.' },
+  },
+
+  plan(ctx, args) {
+    const stableFor = durationText(args.stableFor, DEFAULTS.stableFor);
+    const poll = durationText(args.pollInterval, DEFAULTS.pollInterval);
+    const timeout = durationText(args.timeout, DEFAULTS.timeout);
+    return {
+      summary: `Wait until the LSNs of [${ctx.inventory.link.database}] match on both replicas and stay unchanged`,
+      sql: (['sqlServer', 'managedInstance'] as const).map((side) => ({ target: side, text: lsnQuery(side, ctx.inventory) })),
+      guards: [`LSNs equal and unchanged for ${stableFor} (poll ${poll}, timeout ${timeout})`],
+    };
+  },
+
+  async run(ctx, args) {
+    const stableForMs = durationMs(args.stableFor, DEFAULTS.stableFor, 'stableFor');
+    const pollMs = durationMs(args.pollInterval, DEFAULTS.pollInterval, 'pollInterval');
+    const timeoutMs = durationMs(args.timeout, DEFAULTS.timeout, 'timeout');
+    const texts = { stableFor: formatDuration(stableForMs), timeout: formatDuration(timeoutMs) };
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    const window = new LsnStability(stableForMs);
+    let roles: Roles | undefined;
+    let samples = 0;
+    let failures = 0;
+    let lastError: string | undefined;
+
+    for (;;) {
+      ctx.signal.throwIfAborted();
+      const attempt = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]);
+      try {
+        roles ??= await resolveRoles(ctx);
+        const [p, s] = await Promise.all([
+          readSideLsn(await ctx.sql(roles.primary), roles.primary, ctx.inventory, attempt),
+          readSideLsn(await ctx.sql(roles.secondary), roles.secondary, ctx.inventory, attempt),
+        ]);
+        samples++;
+        const state = window.add({ at: Date.now(), primary: p.lsn, secondary: s.lsn });
+        ctx.log.progress(progressLine(p, s, window.equalForMs(), texts.stableFor));
+        if (state === 'stable') {
+          return { lsn: formatLsn(p.lsn), samples, waitedMs: Date.now() - started, reconnects: failures };
+        }
+      } catch (error) {
+        if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
+        if (!attempt.aborted && !retriable(error)) throw error;
+        failures++;
+        window.reset();
+        lastError = (error as Error).message.replace(/\.\s*$/, '');
+        roles = undefined;
+        ctx.invalidateRoles?.();
+        if (!attempt.aborted) ctx.log.progress(`Sample failed (${lastError}); trying again.`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw timeoutFailure(window, { ...texts, stableForMs, pollMs, failures, lastError, roles });
+      await sleep(Math.min(pollMs, left), ctx.signal);
+    }
+  },
+};
+
+async function resolveRoles(ctx: StepRunContext): Promise<Roles> {
+  const primary = await ctx.resolveTarget('primary');
+  const secondary = await ctx.resolveTarget('secondary');
+  return { primary, secondary };
+}
+
+/** A lost connection or a replica briefly without a primary is waited out; SQL errors and split-brain are not. */
+function retriable(error: unknown): boolean {
+  if (isConnectionLoss(error)) return true;
+  if (error instanceof StepRefusal) return (error as { messageId?: string }).messageId === 'noPrimary';
+  return (error as { messageId?: string })?.messageId === 'unreachable';
+}
+
+function progressLine(p: SideLsn, s: SideLsn, equalForMs: number, stableFor: string): string {
+  const gap = p.lsn !== null && s.lsn !== null ? lsnDiff(p.lsn, s.lsn) : undefined;
+  const state =
+    gap === 0n ? `equal for ${formatDuration(equalForMs)} of ${stableFor}` : `gap ${gap === undefined ? 'unknown' : gap.toString()}`;
+  return `Primary ${p.side} ${formatLsn(p.lsn)}, secondary ${s.side} ${formatLsn(s.lsn)}: ${state}.`;
+}
+
+interface TimeoutContext {
+  stableFor: string;
+  timeout: string;
+  stableForMs: number;
+  pollMs: number;
+  failures: number;
+  lastError?: string;
+  roles?: Roles;
+}
+
+function timeoutFailure(window: LsnStability, t: TimeoutContext) {
+  const last = window.last;
+  if (!last) return report.fail('noSample', { timeout: t.timeout, error: t.lastError ?? 'no answer' });
+  const moving = window.primaryMoving(Date.now(), Math.max(t.stableForMs, 3 * t.pollMs));
+  const movement = moving
+    ? report.text('moving')
+    : t.failures > 0 && t.lastError
+      ? report.text('interrupted', { failures: t.failures, error: t.lastError })
+      : report.text('stalled');
+  const primary = t.roles?.primary ?? 'primary';
+  const secondary = t.roles?.secondary ?? 'secondary';
+  if (last.primary !== null && last.primary === last.secondary) {
+    return report.fail('notStable', { lsn: formatLsn(last.primary), stableFor: t.stableFor, timeout: t.timeout, movement: lower(movement) });
+  }
+  const secondaryBehind = last.primary === null || last.secondary === null || last.secondary < last.primary;
+  const gap = last.primary !== null && last.secondary !== null ? lsnDiff(last.primary, last.secondary) : undefined;
+  return report.fail('apart', {
+    timeout: t.timeout,
+    behind: secondaryBehind ? `the secondary ${secondary}` : `the primary ${primary}`,
+    ahead: secondaryBehind ? `the primary ${primary}` : `the secondary ${secondary}`,
+    gap: gap === undefined ? 'an unknown amount' : (gap < 0n ? -gap : gap).toString(),
+    primary,
+    primaryLsn: formatLsn(last.primary),
+    secondary,
+    secondaryLsn: formatLsn(last.secondary),
+    movement: lower(movement),
+  });
+}
+
+/** Message fragments are sentences on their own; inside another sentence they start lower-case. */
+function lower(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1).replace(/\.$/, '');
+}
+
+export default definition;
