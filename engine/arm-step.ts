@@ -1,0 +1,72 @@
+// What the ARM step types share: their failure messages and the mapping from typed ARM errors to
+// step failures that carry Azure's error code as data. Pure: no @azure import.
+import { OutcomeUnknown, StepRefusal } from './errors.js';
+import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable } from './arm-errors.js';
+import { defineMessages, formatMessage, StepFailure } from './step-messages.js';
+import type { ImpactContext, StepHistoryEntry } from './types.js';
+import type { LinkDetails } from './arm.js';
+
+export const armMessages = defineMessages({
+  armRefused: 'ARM refused to {{action}} link {{link}}: {{code}} ({{error}}).',
+  armOperationFailed: 'Azure reported that the {{action}} of link {{link}} failed: {{code}} ({{error}}).',
+  armAuthFailed:
+    'ARM refused the credentials while trying to {{action}} link {{link}} ({{code}}). Check arm.credential and arm.tokenEnv in the inventory, or sign in again.',
+  armUnreachable: 'Cannot reach ARM to {{action}} link {{link}}: {{error}}.',
+  linkMissing: 'Link {{link}} does not exist ({{code}}).',
+  instanceMissing:
+    'ARM cannot find the managed instance of link {{link}} ({{code}}). Check managedInstance name, resourceGroup and subscriptionId in the inventory.',
+});
+
+type ArmMessageId = keyof typeof armMessages;
+
+function fail(id: ArmMessageId, data: Record<string, string>): StepFailure {
+  return new StepFailure(id, data, formatMessage(armMessages[id], data));
+}
+
+const noStop = (text: string) => text.trim().replace(/\.+$/, '') || 'no detail';
+
+/**
+ * Turns a typed ARM error into a StepFailure whose data carries the ARM code. Outcome-unknown,
+ * refusals and interruptions pass through unchanged: the executor reads their exit codes.
+ */
+export function armFailure(error: unknown, action: string, link: string): Error {
+  if (error instanceof OutcomeUnknown || error instanceof StepRefusal || error instanceof StepFailure) return error;
+  if ((error as { name?: string })?.name === 'AbortError') return error as Error;
+  if (error instanceof ArmAuthError) return fail('armAuthFailed', { action, link, code: error.code });
+  if (error instanceof ArmNotFoundError) {
+    const id = /Parent|ResourceGroup|Subscription/.test(error.code) ? 'instanceMissing' : 'linkMissing';
+    return fail(id, { action, link, code: error.code });
+  }
+  if (error instanceof ArmOperationFailed) {
+    return fail('armOperationFailed', { action, link, code: error.code, error: noStop(error.azureMessage || error.message) });
+  }
+  if (error instanceof ArmRequestError) {
+    return fail('armRefused', { action, link, code: error.code, error: noStop(error.azureMessage || error.message) });
+  }
+  if (error instanceof ArmUnreachable) return fail('armUnreachable', { action, link, code: error.code, error: noStop(error.message) });
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** True when a `waitLsnStable` step ran (apply) or will run (plan) before this one in the run. */
+export function lsnStableEarlier(history: StepHistoryEntry[] | undefined): boolean {
+  return (history ?? []).some((h) => h.type === 'waitLsnStable' && (h.state === 'succeeded' || h.state === 'will-run'));
+}
+
+export function historyOf(ctx: ImpactContext | undefined): StepHistoryEntry[] {
+  return ctx?.history ?? [];
+}
+
+/** Which side the managed instance believes is primary: from its own and its partner's role. */
+export function primarySide(link: Pick<LinkDetails, 'instanceLinkRole' | 'partnerLinkRole'>): string {
+  const mi = link.instanceLinkRole === 'Primary';
+  const sql = link.partnerLinkRole === 'Primary';
+  if (mi && sql) return 'both';
+  if (mi) return 'managedInstance';
+  if (sql) return 'sqlServer';
+  return 'none';
+}
+
+/** `3.2s` style elapsed time for progress lines. */
+export function elapsedText(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
+}
