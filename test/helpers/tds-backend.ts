@@ -116,3 +116,41 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 50
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+export const TEST_USER = 'lab';
+export const TEST_PASSWORD = 'S3cret-pass!';
+
+/** mssql pool config for a lab TDS server; TLS verified against the lab CA by default. */
+export function poolConfig(port: number, ca: string, over: Record<string, unknown> = {}) {
+  const { options, ...rest } = over as { options?: Record<string, unknown> };
+  return {
+    server: 'localhost',
+    port,
+    user: TEST_USER,
+    password: TEST_PASSWORD,
+    database: 'SalesDb',
+    connectionTimeout: 3000,
+    requestTimeout: 3000,
+    pool: { max: 2, min: 0 },
+    ...rest,
+    options: { encrypt: true, trustServerCertificate: false, cryptoCredentialsDetails: { ca }, ...options },
+  };
+}
+
+/** tedious connection config (same defaults as poolConfig). */
+export function tediousConfig(port: number, ca: string, options: Record<string, unknown> = {}) {
+  return {
+    server: 'localhost',
+    authentication: { type: 'default' as const, options: { userName: TEST_USER, password: TEST_PASSWORD } },
+    options: {
+      port,
+      database: 'SalesDb',
+      encrypt: true,
+      trustServerCertificate: false,
+      cryptoCredentialsDetails: { ca },
+      connectTimeout: 3000,
+      requestTimeout: 3000,
+      ...options,
+    },
+  };
+}
