@@ -1,0 +1,170 @@
+// The lab's tables: their real T-SQL names, columns and types, and their SQLite storage.
+// Each table lives in SQLite's main schema under a mangled name (`sys__databases`), so an
+// unqualified or wrongly qualified name fails as it does on SQL Server instead of being found
+// by SQLite's search through attached databases.
+import type Database from 'better-sqlite3';
+import type { CellValue, TableRows } from './contract.js';
+
+export interface ColumnDef {
+  name: string;
+  /** T-SQL type as SQL Server declares it: `nvarchar(128)`, `numeric(25,0)`, `datetime2(3)`, ... */
+  type: string;
+  nullable: boolean;
+}
+
+const c = (spec: string): ColumnDef[] =>
+  spec
+    .trim()
+    .split(/\s*;\s*/)
+    .filter(Boolean)
+    .map((part) => {
+      const [name, type, nulls] = part.split(/\s+/);
+      return { name, type, nullable: nulls !== 'notnull' };
+    });
+
+const LSN = 'numeric(25,0)';
+const GUID = 'uniqueidentifier';
+const NAME = 'nvarchar(128)';
+const DESC = 'nvarchar(60)';
+
+/** Every table the lab serves, keyed by its T-SQL name as a DBA writes it. */
+export const TABLES = {
+  'sys.databases': c(`
+    name ${NAME} notnull; database_id int notnull; source_database_id int; create_date datetime notnull;
+    compatibility_level tinyint notnull; collation_name ${NAME}; user_access tinyint; user_access_desc ${DESC};
+    is_read_only bit; state tinyint; state_desc ${DESC}; recovery_model tinyint; recovery_model_desc ${DESC};
+    is_encrypted bit; replica_id ${GUID}; group_database_id ${GUID}; log_reuse_wait_desc ${DESC}`),
+  'sys.availability_groups': c(`
+    group_id ${GUID} notnull; name ${NAME}; resource_id nvarchar(40); resource_group_id nvarchar(40);
+    failure_condition_level int; health_check_timeout int; automated_backup_preference tinyint;
+    automated_backup_preference_desc ${DESC}; version smallint; basic_features bit; dtc_support bit;
+    db_failover bit; is_distributed bit; cluster_type tinyint; cluster_type_desc ${DESC};
+    required_synchronized_secondaries_to_commit int; sequence_number bigint; is_contained bit`),
+  'sys.availability_replicas': c(`
+    replica_id ${GUID} notnull; group_id ${GUID}; replica_metadata_id int; replica_server_name nvarchar(256);
+    endpoint_url nvarchar(128); availability_mode tinyint; availability_mode_desc ${DESC};
+    failover_mode tinyint; failover_mode_desc ${DESC}; session_timeout int;
+    primary_role_allow_connections tinyint; primary_role_allow_connections_desc ${DESC};
+    secondary_role_allow_connections tinyint; secondary_role_allow_connections_desc ${DESC};
+    create_date datetime; modify_date datetime; backup_priority int; read_only_routing_url nvarchar(256);
+    seeding_mode tinyint; seeding_mode_desc ${DESC}`),
+  'sys.dm_hadr_availability_replica_states': c(`
+    replica_id ${GUID} notnull; group_id ${GUID} notnull; is_local bit; role tinyint; role_desc ${DESC};
+    operational_state tinyint; operational_state_desc ${DESC}; connected_state tinyint;
+    connected_state_desc ${DESC}; recovery_health tinyint; recovery_health_desc ${DESC};
+    synchronization_health tinyint; synchronization_health_desc ${DESC}; last_connect_error_number int;
+    last_connect_error_description nvarchar(1024); last_connect_error_timestamp datetime`),
+  'sys.dm_hadr_database_replica_states': c(`
+    database_id int notnull; group_id ${GUID} notnull; replica_id ${GUID} notnull; group_database_id ${GUID} notnull;
+    is_local bit; is_primary_replica bit; synchronization_state tinyint; synchronization_state_desc ${DESC};
+    is_commit_participant bit; synchronization_health tinyint; synchronization_health_desc ${DESC};
+    database_state tinyint; database_state_desc ${DESC}; is_suspended bit; suspend_reason tinyint;
+    suspend_reason_desc ${DESC}; recovery_lsn ${LSN}; truncation_lsn ${LSN}; last_sent_lsn ${LSN};
+    last_sent_time datetime; last_received_lsn ${LSN}; last_received_time datetime; last_hardened_lsn ${LSN};
+    last_hardened_time datetime; last_redone_lsn ${LSN}; last_redone_time datetime; log_send_queue_size bigint;
+    log_send_rate bigint; redo_queue_size bigint; redo_rate bigint; filestream_send_rate bigint;
+    end_of_log_lsn ${LSN}; last_commit_lsn ${LSN}; last_commit_time datetime; low_water_mark_for_ghosts bigint;
+    secondary_lag_seconds bigint`),
+  'msdb.dbo.backupset': c(`
+    backup_set_id int notnull; media_set_id int; name ${NAME}; description nvarchar(255); user_name ${NAME};
+    database_name ${NAME}; server_name ${NAME}; machine_name ${NAME}; type nvarchar(1); is_copy_only bit;
+    backup_start_date datetime; backup_finish_date datetime; first_lsn ${LSN}; last_lsn ${LSN};
+    checkpoint_lsn ${LSN}; database_backup_lsn ${LSN}; backup_size numeric(20,0); recovery_model ${DESC};
+    database_guid ${GUID}; physical_device_name nvarchar(260)`),
+  'lab.statement_log': c(`
+    seq bigint notnull; at datetime2(3) notnull; replica ${NAME} notnull; login ${NAME}; session_id int;
+    statement nvarchar(max); error_number int`),
+  'lab.ledger': c(`
+    link_name ${NAME} notnull; database_name ${NAME}; committed bigint notnull; lost bigint notnull;
+    last_committed_lsn ${LSN}; primary_replica ${NAME}; updated_at datetime2(3)`),
+} as const satisfies Record<string, ColumnDef[]>;
+
+export type TableName = keyof typeof TABLES;
+
+/** SQLite table name for a T-SQL name: `msdb.dbo.backupset` -> `msdb__backupset`. */
+export function storageName(tsqlName: string): string {
+  const parts = tsqlName.toLowerCase().split('.');
+  if (parts.length === 3) return `${parts[0]}__${parts[2]}`;
+  return `${parts[0]}__${parts[1]}`;
+}
+
+const byStorage = new Map<string, { name: TableName; columns: Map<string, ColumnDef> }>(
+  (Object.keys(TABLES) as TableName[]).map((name) => [
+    storageName(name),
+    { name, columns: new Map(TABLES[name].map((col) => [col.name.toLowerCase(), col])) },
+  ]),
+);
+
+/** The column definition behind a result column SQLite traced to a table, if any. */
+export function columnDef(storageTable: string | null, column: string | null): ColumnDef | undefined {
+  if (!storageTable || !column) return undefined;
+  return byStorage.get(storageTable.toLowerCase())?.columns.get(column.toLowerCase());
+}
+
+export function tsqlNameOf(storageTable: string): string | undefined {
+  return byStorage.get(storageTable.toLowerCase())?.name;
+}
+
+const TEXT_TYPE = /char|text|sysname/i;
+
+/** A value as SQLite stores it: dates as sortable text, bits as 0/1. */
+export function toSqlite(value: CellValue | undefined): null | number | bigint | string | Buffer {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof Date) return formatDateTime(value);
+  return value;
+}
+
+/** `YYYY-MM-DD HH:MM:SS.mmm` (UTC): sorts as text and SQLite's date functions read it. */
+export function formatDateTime(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+export interface Catalog {
+  /** Replaces every table's rows when the model's version changed since the last refresh. */
+  refresh(): boolean;
+  /** The rows of the last refresh (a JS copy the UDFs may read during a statement). */
+  rows(): TableRows;
+}
+
+export function createCatalog(db: Database.Database, tables: () => TableRows, version: () => number): Catalog {
+  const inserts = new Map<string, { sql: Database.Statement; columns: ColumnDef[] }>();
+  for (const name of Object.keys(TABLES) as TableName[]) {
+    const columns: ColumnDef[] = TABLES[name];
+    const store = storageName(name);
+    const ddl = columns
+      .map((col) => `"${col.name}" ${col.type.toUpperCase().replace("(MAX)", "")}${TEXT_TYPE.test(col.type) ? ' COLLATE NOCASE' : ''}`)
+      .join(', ');
+    db.exec(`CREATE TABLE ${store} (${ddl})`);
+    const sql = db.prepare(`INSERT INTO ${store} VALUES (${columns.map(() => '?').join(', ')})`);
+    inserts.set(name, { sql, columns });
+  }
+  let lastVersion: number | undefined;
+  let current: TableRows = {};
+  const load = db.transaction((data: TableRows) => {
+    for (const name of inserts.keys()) db.exec(`DELETE FROM ${storageName(name)}`);
+    for (const [name, rows] of Object.entries(data)) {
+      const target = inserts.get(name) ?? inserts.get(name.toLowerCase());
+      if (!target) throw new Error(`lab/sql: unknown table '${name}' (known: ${[...inserts.keys()].join(', ')})`);
+      const known = new Set(target.columns.map((col) => col.name));
+      for (const row of rows) {
+        for (const key of Object.keys(row)) {
+          if (!known.has(key)) throw new Error(`lab/sql: table '${name}' has no column '${key}'`);
+        }
+        target.sql.run(target.columns.map((col) => toSqlite(row[col.name])));
+      }
+    }
+  });
+  return {
+    refresh() {
+      const v = version();
+      if (v === lastVersion) return false;
+      const data = tables();
+      load(data);
+      current = data;
+      lastVersion = v;
+      return true;
+    },
+    rows: () => current,
+  };
+}

@@ -1,0 +1,161 @@
+// The lab's T-SQL engine: a batch is tokenized, split and compile-checked as a whole (a syntax
+// error or an undeclared variable stops it before anything runs, as on SQL Server), then each
+// statement is offered to the model's hooks, then to the built-ins, then run on SQLite.
+import Database from 'better-sqlite3';
+import type { CellValue, ReplyItem, SessionInfo, SqlEngine, SqlEngineOptions } from './contract.js';
+import { SqlError } from './contract.js';
+import { tokenize, sourceText } from './lexer.js';
+import { type Node, type Segment, checkBatch, groupStatements, splitStatements } from './batch.js';
+import { createCatalog } from './catalog.js';
+import { type LinedError, abortsBatch, syntaxError } from './errors.js';
+import { type FunctionState, registerFunctions } from './functions.js';
+import { BatchRun, type EngineParts, type SessionState } from './run.js';
+import * as builtins from './statements.js';
+
+export { TABLES, type ColumnDef, type TableName } from './catalog.js';
+
+export interface LabSqlEngine extends SqlEngine {
+  /** Drops what the engine keeps for a session (its transaction count); call when it closes. */
+  forgetSession(sessionId: number): void;
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+const DML = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'TRUNCATE']);
+
+export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
+  const db = new Database(':memory:');
+  const catalog = createCatalog(db, opts.tables, opts.version);
+  let functionState: FunctionState | undefined;
+  registerFunctions(db, () => {
+    if (!functionState) throw new Error('lab/sql: function state read outside a statement');
+    return functionState;
+  });
+  const cache = new Map<string, Database.Statement>();
+  const sessions = new Map<number, SessionState>();
+  const parts: EngineParts = {
+    opts,
+    db,
+    catalog,
+    setFunctionState: (s) => (functionState = s),
+    prepare(sql) {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        stmt = db.prepare(sql);
+        if (stmt.reader) stmt.safeIntegers(true).raw(true);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+        cache.set(sql, stmt);
+      }
+      return stmt;
+    },
+  };
+
+  function execute(session: SessionInfo, sql: string, params: Record<string, CellValue>): ReplyItem[] {
+    let state = sessions.get(session.sessionId);
+    if (!state) sessions.set(session.sessionId, (state = { trancount: 0 }));
+    let run: BatchRun | undefined;
+    try {
+      const tokens = tokenize(sql);
+      const segs = splitStatements(tokens);
+      const nodes = groupStatements(tokens, segs);
+      checkBatch(tokens, segs, new Set(Object.keys(params).map((k) => '@' + k.replace(/^@/, '').toLowerCase())));
+      run = new BatchRun(parts, session, state, sql, tokens, params);
+      for (const node of nodes) if (!runNode(run, node)) break;
+      return run.items;
+    } catch (e) {
+      // Compile errors of the whole batch (or an internal failure): nothing else is answered.
+      const items = run?.items ?? [];
+      items.push(errorItem(e, 1, true));
+      return items;
+    } finally {
+      functionState = undefined;
+    }
+  }
+
+  /** Runs one node; false when the batch must stop. */
+  function runNode(run: BatchRun, node: Node): boolean {
+    if (node.kind === 'block') {
+      for (const child of node.body) if (!runNode(run, child)) return false;
+      return true;
+    }
+    if (node.kind === 'if') {
+      let holds: boolean;
+      try {
+        holds = run.condition(node.seg.from + 1, node.seg.to, node.seg.line);
+      } catch (e) {
+        return report(run, e, node.seg);
+      }
+      const branch = holds ? node.then : node.else;
+      return branch ? runNode(run, branch) : true;
+    }
+    try {
+      return runStatement(run, node.seg);
+    } catch (e) {
+      return report(run, e, node.seg);
+    }
+  }
+
+  function report(run: BatchRun, e: unknown, seg: Segment): boolean {
+    const item = errorItem(e, seg.line, false);
+    run.items.push(item);
+    if (item.kind === 'error') run.lastError = item.error.number;
+    return !(item.kind === 'error' && item.abortsBatch);
+  }
+
+  function runStatement(run: BatchRun, seg: Segment): boolean {
+    const text = sourceText(run.sql, run.tokens, seg.from, seg.to).trim();
+    const ctx = { session: run.session, line: seg.line, vars: run.varsForHooks() };
+    for (const hook of opts.hooks) {
+      const answer = hook(text, ctx);
+      if (answer !== undefined) {
+        run.items.push(...answer);
+        return true;
+      }
+    }
+    const verb = seg.verb;
+    const next = run.tokens[seg.from + 1]?.upper;
+    if (verb === 'SELECT' || verb === 'WITH') run.select(seg.from, seg.to, seg.line);
+    else if (verb === 'USE') builtins.runUse(run, seg);
+    else if (verb === 'SET') builtins.runSet(run, seg);
+    else if (verb === 'DECLARE') builtins.runDeclare(run, seg);
+    else if (verb === 'PRINT') builtins.runPrint(run, seg);
+    else if (verb === 'RAISERROR') builtins.runRaiserror(run, seg);
+    else if (verb === 'THROW') builtins.runThrow(run, seg);
+    else if (verb === 'RETURN') return false;
+    else if (verb === 'COMMIT' || verb === 'ROLLBACK' || (verb === 'BEGIN' && (next === 'TRAN' || next === 'TRANSACTION'))) {
+      builtins.runTransaction(run, seg);
+    } else if (verb === 'EXEC' || verb === 'EXECUTE' || seg.from === 0) builtins.runExec(run, seg);
+    else if (verb === 'WAITFOR') {
+      throw Object.assign(new SqlError(50000, 'The lab does not support WAITFOR (its engine answers synchronously).'), { line: seg.line });
+    } else if (DML.has(verb)) {
+      throw Object.assign(new SqlError(259, 'Ad hoc updates to system catalogs are not allowed.'), { line: seg.line });
+    } else throw syntaxError(run.tokens[seg.from].text, seg.line);
+    return true;
+  }
+
+  return {
+    execute,
+    forgetSession: (id) => void sessions.delete(id),
+    close() {
+      cache.clear();
+      sessions.clear();
+      if (db.open) db.close();
+    },
+  };
+}
+
+function errorItem(e: unknown, line: number, forceAbort: boolean): ReplyItem {
+  if (e instanceof SqlError) {
+    const le = e as LinedError & { throwStatement?: boolean };
+    return {
+      kind: 'error',
+      error: { number: le.number, state: le.state, class: le.severity, message: le.message, line: le.line ?? line },
+      abortsBatch: forceAbort || le.throwStatement === true || abortsBatch(le),
+    };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return {
+    kind: 'error',
+    error: { number: 50000, state: 1, class: 16, message: `Internal error in the lab's T-SQL engine: ${message}`, line },
+    abortsBatch: true,
+  };
+}

@@ -1,0 +1,404 @@
+// Token rewriter from the T-SQL a DBA types to the SQLite that computes the same answer:
+// table names to their storage names, TOP/OFFSET-FETCH to LIMIT, N'..' to '..', ISNULL to
+// IFNULL, CONVERT to CAST, string + to ||, @@globals to literals, T-SQL functions to UDFs.
+// A function or construct it does not know is an error, never passed through to SQLite.
+import { type Token, isIdent, isWord, matchParen } from './lexer.js';
+import { storageName } from './catalog.js';
+import type { CellValue } from './contract.js';
+import { type NameMap, invalidObject, mustDeclare, notBuiltIn, sqlError, syntaxError } from './errors.js';
+import { parseSqlType, requireSqlType } from './types.js';
+import type { SqlType } from '../tds/contract.js';
+
+export interface RewriteContext {
+  /** The session's current database (decides what `dbo.x` means). */
+  database: string;
+  /** Known database names, lower case. */
+  databases: Set<string>;
+  /** `@@NAME` (upper case, with @@) -> value. */
+  globals: Map<string, CellValue>;
+  /** Variables in scope (lower-case names with @) -> current value. */
+  vars: Map<string, CellValue>;
+}
+
+export interface Rewritten {
+  sql: string;
+  /** Lower-case variable names (without @) the SQL binds. */
+  params: Set<string>;
+  names: NameMap;
+  /** For the first top-level SELECT: declared types of CAST/CONVERT items (by position). */
+  hints: Array<SqlType | undefined>;
+  /** `SELECT @a = x, @b = y`: the assigned variables (lower case, with @), in column order. */
+  assigns: string[];
+}
+
+const SCHEMAS = new Set(['sys', 'lab', 'dbo', 'information_schema']);
+const NOT_FUNCTIONS = new Set([
+  'IN', 'EXISTS', 'AS', 'OVER', 'ON', 'AND', 'OR', 'NOT', 'WHERE', 'FROM', 'JOIN', 'SELECT', 'VALUES', 'WHEN',
+  'THEN', 'ELSE', 'RETURN', 'INTO', 'BY', 'IS', 'LIKE', 'CASE', 'ALL', 'ANY', 'SOME', 'UNION', 'EXCEPT',
+  'INTERSECT', 'WITH', 'APPLY', 'HAVING', 'BETWEEN', 'DISTINCT', 'END', 'USING', 'PARTITION', 'SET', 'IF',
+]);
+/** Words that end a table reference (so the word is not its alias). */
+const RESERVED = new Set([
+  ...NOT_FUNCTIONS, 'INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS', 'OUTER', 'GROUP', 'ORDER', 'OPTION', 'FOR', 'TOP',
+  'OFFSET', 'FETCH', 'LIMIT', 'WINDOW', 'PIVOT', 'UNPIVOT', 'TABLESAMPLE',
+]);
+const TABLE_HINTS = new Set([
+  'NOLOCK', 'READUNCOMMITTED', 'READCOMMITTED', 'REPEATABLEREAD', 'SERIALIZABLE', 'HOLDLOCK', 'UPDLOCK',
+  'ROWLOCK', 'PAGLOCK', 'TABLOCK', 'TABLOCKX', 'NOWAIT', 'READPAST', 'XLOCK', 'READCOMMITTEDLOCK', 'INDEX', 'FORCESEEK',
+]);
+/** T-SQL function -> SQLite function (same name when native, TSQL_* for the lab's UDFs). */
+export const FUNCTIONS: Record<string, string> = {
+  COUNT: 'COUNT', COUNT_BIG: 'COUNT', SUM: 'SUM', MIN: 'MIN', MAX: 'MAX', AVG: 'AVG', COALESCE: 'COALESCE',
+  NULLIF: 'NULLIF', IIF: 'IIF', ABS: 'ABS', ROUND: 'ROUND', UPPER: 'UPPER', LOWER: 'LOWER', LTRIM: 'LTRIM',
+  RTRIM: 'RTRIM', TRIM: 'TRIM', REPLACE: 'REPLACE', SUBSTRING: 'SUBSTRING', CONCAT: 'CONCAT', FLOOR: 'FLOOR',
+  CEILING: 'CEIL', SIGN: 'SIGN', POWER: 'POWER', SQRT: 'SQRT', ROW_NUMBER: 'ROW_NUMBER', RANK: 'RANK',
+  DENSE_RANK: 'DENSE_RANK', NTILE: 'NTILE', LAG: 'LAG', LEAD: 'LEAD', FIRST_VALUE: 'FIRST_VALUE',
+  LAST_VALUE: 'LAST_VALUE', ISNULL: 'IFNULL', CAST: 'CAST',
+  LEN: 'TSQL_LEN', LEFT: 'TSQL_LEFT', RIGHT: 'TSQL_RIGHT', CHARINDEX: 'TSQL_CHARINDEX', REPLICATE: 'TSQL_REPLICATE',
+  DATALENGTH: 'TSQL_DATALENGTH', ISNUMERIC: 'TSQL_ISNUMERIC', GETDATE: 'TSQL_GETDATE', GETUTCDATE: 'TSQL_GETDATE',
+  SYSDATETIME: 'TSQL_GETDATE', SYSUTCDATETIME: 'TSQL_GETDATE', NEWID: 'TSQL_NEWID', DB_NAME: 'TSQL_DB_NAME',
+  DB_ID: 'TSQL_DB_ID', SERVERPROPERTY: 'TSQL_SERVERPROPERTY', SUSER_SNAME: 'TSQL_SUSER_SNAME',
+  SUSER_NAME: 'TSQL_SUSER_SNAME', ORIGINAL_LOGIN: 'TSQL_SUSER_SNAME', HOST_NAME: 'TSQL_HOST_NAME',
+  DATEADD: 'TSQL_DATEADD', DATEDIFF: 'TSQL_DATEDIFF', DATEPART: 'TSQL_DATEPART',
+};
+const DATE_UNIT_FUNCTIONS = new Set(['DATEADD', 'DATEDIFF', 'DATEPART']);
+/** CAST targets SQLite cannot express with its own CAST: wrapped in a UDF instead. */
+const CAST_UDF: Record<string, string> = { bit: 'TSQL_BIT', datetime: 'TSQL_DATETIME', datetime2: 'TSQL_DATETIME', uniqueidentifier: 'TSQL_GUID' };
+
+function sqliteCastType(t: SqlType): string {
+  switch (t.type) {
+    case 'nvarchar':
+      return 'TEXT';
+    case 'numeric':
+      return t.scale === 0 ? 'INTEGER' : 'REAL';
+    case 'float':
+      return 'REAL';
+    case 'varbinary':
+      return 'BLOB';
+    default:
+      return 'INTEGER';
+  }
+}
+
+export function literal(v: CellValue): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'string') return `'${v.replace(/'/g, "''")}'`;
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (v instanceof Date) return `'${v.toISOString().replace('T', ' ').replace('Z', '')}'`;
+  return `X'${v.toString('hex')}'`;
+}
+
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** Rewrites tokens[from..to) into SQLite text. */
+export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteContext): Rewritten {
+  const out = tokens.map((t) => t.text);
+  const after: string[] = tokens.map(() => '');
+  const params = new Set<string>();
+  const names: NameMap = { tables: new Map(), functions: new Map() };
+  const hints: Array<SqlType | undefined> = [];
+  const assigns: string[] = [];
+  const charCastOpen = new Set<number>();
+  const charCastClose = new Set<number>();
+  const clause: string[] = ['other'];
+  /** Tokens already rewritten as part of a bigger construct. */
+  const skip = new Set<number>();
+  let depth = 0;
+  let selectListDone = false;
+
+  // CAST/CONVERT targets first, so a string `+` next to a CAST(... AS varchar) is known as one.
+  const castTarget = new Map<number, { type: SqlType; typeFrom: number; typeTo: number; close: number }>();
+  for (let i = from; i < to; i++) {
+    if (!isWord(tokens[i], 'CAST', 'CONVERT') || tokens[i + 1]?.kind !== 'lparen' || tokens[i - 1]?.kind === 'dot') continue;
+    const close = matchParen(tokens, i + 1, to);
+    if (close < 0) throw syntaxError(tokens[i].text, tokens[i].line);
+    let typeFrom = -1;
+    let typeTo = -1;
+    let d = 0;
+    for (let j = i + 2; j < close; j++) {
+      if (tokens[j].kind === 'lparen') d++;
+      if (tokens[j].kind === 'rparen') d--;
+      if (d !== 0) continue;
+      if (tokens[i].upper === 'CAST' && isWord(tokens[j], 'AS')) (typeFrom = j + 1), (typeTo = close);
+      if (tokens[i].upper === 'CONVERT' && tokens[j].kind === 'comma') {
+        (typeFrom = i + 2), (typeTo = j);
+        break;
+      }
+    }
+    if (typeFrom < 0 || typeFrom >= typeTo) throw syntaxError(tokens[close].text, tokens[close].line);
+    const typeText = tokens.slice(typeFrom, typeTo).map((t) => t.text).join('');
+    const type = requireSqlType(typeText, tokens[i].line);
+    castTarget.set(i, { type, typeFrom, typeTo, close });
+    if (type.type === 'nvarchar') (charCastOpen.add(i), charCastClose.add(close));
+  }
+
+  const isStringOperand = (t: Token | undefined, idx: number): boolean => {
+    if (!t) return false;
+    if (t.kind === 'string') return true;
+    if (t.kind === 'global') return typeof ctx.globals.get(t.upper.toUpperCase()) === 'string';
+    if (t.kind === 'var') return typeof ctx.vars.get(t.text.toLowerCase()) === 'string';
+    return charCastOpen.has(idx) || charCastClose.has(idx);
+  };
+
+  /** `schema.table` (or `db.schema.table`, `db..table`) -> storage name, recorded for messages. */
+  const tableName = (db: string | undefined, schema: string, table: string, written: string): string => {
+    const dbl = (db ?? ctx.database).toLowerCase();
+    const sch = schema.toLowerCase() || 'dbo';
+    let store: string;
+    if (sch === 'sys' || sch === 'lab') store = storageName(`${sch}.${table}`);
+    else if (sch === 'dbo' && dbl === 'msdb') store = storageName(`msdb.dbo.${table}`);
+    else store = `nowhere__${dbl}__${sch}__${table}`.toLowerCase();
+    if (db !== undefined && !ctx.databases.has(dbl)) store = `nowhere__${dbl}__${sch}__${table}`.toLowerCase();
+    names.tables.set(store, written);
+    return store;
+  };
+
+  for (let i = from; i < to; i++) {
+    const t = tokens[i];
+    if (skip.has(i)) continue;
+    if (t.kind === 'lparen') (depth++, (clause[depth] = 'other'));
+    else if (t.kind === 'rparen') depth--;
+    switch (t.kind) {
+      case 'string':
+        out[i] = literal(t.value);
+        continue;
+      case 'bracket':
+      case 'quoted':
+        out[i] = quoteIdent(t.value);
+        break;
+      case 'var':
+        params.add(t.text.slice(1).toLowerCase());
+        out[i] = '@' + t.text.slice(1).toLowerCase();
+        continue;
+      case 'global': {
+        const key = t.text.toUpperCase();
+        if (!ctx.globals.has(key)) throw mustDeclare(t.text, t.line);
+        out[i] = literal(ctx.globals.get(key)!);
+        continue;
+      }
+      case 'op':
+        if (t.text === '+' && (isStringOperand(tokens[i - 1], i - 1) || isStringOperand(tokens[i + 1], i + 1))) out[i] = '||';
+        else if (t.text === '||' || t.text === '::') throw syntaxError(t.text, t.line);
+        continue;
+      case 'number':
+        continue;
+      default:
+        break;
+    }
+    if (t.kind === 'word') {
+      const u = t.upper;
+      if (u.startsWith('SQLITE_') || u.startsWith('#')) throw invalidObject(t.value, t.line);
+      if (u === 'FROM') clause[depth] = 'from';
+      else if (['WHERE', 'GROUP', 'ORDER', 'HAVING', 'UNION', 'EXCEPT', 'INTERSECT', 'SELECT'].includes(u)) clause[depth] = u === 'SELECT' ? 'select' : 'other';
+      if (u === 'SELECT' && depth === 0 && !selectListDone) {
+        selectListDone = true;
+        i = selectList(i) - 1;
+        continue;
+      }
+      if (u === 'SELECT') {
+        i = topClause(isWord(tokens[i + 1], 'DISTINCT', 'ALL') ? i + 2 : i + 1) - 1;
+        continue;
+      }
+      if (u === 'TOP') throw syntaxError('TOP', t.line);
+      if (u === 'OFFSET' && tokens[i + 2] && isWord(tokens[i + 2], 'ROW', 'ROWS')) {
+        const skip = bound(i + 1);
+        let end = i + 3;
+        let take = '-1';
+        if (isWord(tokens[end], 'FETCH') && isWord(tokens[end + 1], 'NEXT', 'FIRST') && isWord(tokens[end + 3], 'ROW', 'ROWS') && isWord(tokens[end + 4], 'ONLY')) {
+          take = bound(end + 2);
+          end += 5;
+        }
+        for (let j = i; j < end; j++) out[j] = '';
+        out[i] = `LIMIT ${take} OFFSET ${skip}`;
+        i = end - 1;
+        continue;
+      }
+      if (u === 'WITH' && tokens[i + 1]?.kind === 'lparen' && TABLE_HINTS.has(tokens[i + 2]?.upper ?? '')) {
+        const close = matchParen(tokens, i + 1, to);
+        for (let j = i; j <= close; j++) out[j] = '';
+        i = close;
+        continue;
+      }
+      if (tokens[i + 1]?.kind === 'lparen' && tokens[i - 1]?.kind !== 'dot' && !NOT_FUNCTIONS.has(u)) {
+        const close = matchParen(tokens, i + 1, to);
+        if (close > 0 && isWord(tokens[close + 1], 'AS')) continue; // a CTE's column list
+        if (u === 'CONVERT' || u === 'CAST') {
+          castCall(i);
+          continue;
+        }
+        const fn = FUNCTIONS[u];
+        if (!fn) throw notBuiltIn(t.value, t.line);
+        names.functions.set(fn.toLowerCase(), t.value);
+        out[i] = fn;
+        if (DATE_UNIT_FUNCTIONS.has(u) && tokens[i + 2]?.kind === 'word') out[i + 2] = literal(tokens[i + 2].value.toLowerCase());
+        continue;
+      }
+    }
+    if (isIdent(t) && tokens[i + 1]?.kind === 'dot' && tokens[i - 1]?.kind !== 'dot') {
+      i = nameChain(i) - 1;
+    }
+  }
+
+  function bound(i: number): string {
+    const t = tokens[i];
+    if (t?.kind === 'number') return t.text;
+    if (t?.kind === 'var') {
+      params.add(t.text.slice(1).toLowerCase());
+      return '@' + t.text.slice(1).toLowerCase();
+    }
+    if (t?.kind === 'lparen' && tokens[i + 2]?.kind === 'rparen') return bound(i + 1);
+    throw sqlError(50000, 'The lab supports TOP, OFFSET and FETCH with a number or a variable only.', t?.line);
+  }
+
+  function castCall(i: number): void {
+    const c = castTarget.get(i)!;
+    const typeText = tokens.slice(c.typeFrom, c.typeTo).map((t) => t.text).join('').toLowerCase();
+    const base = typeText.replace(/\(.*$/, '');
+    const udf = CAST_UDF[base];
+    for (let j = c.typeFrom; j < c.typeTo; j++) (out[j] = ''), skip.add(j);
+    if (tokens[i].upper === 'CAST') {
+      out[c.typeFrom - 1] = udf ? '' : 'AS'; // the AS before the type
+      out[c.typeFrom] = udf ? '' : sqliteCastType(c.type);
+      out[i] = udf ?? 'CAST';
+    } else {
+      out[c.typeTo] = ''; // the comma after the type
+      // CONVERT's optional style argument (after a second top-level comma) is dropped.
+      let d = 0;
+      let styleComma = -1;
+      for (let j = c.typeTo + 1; j < c.close; j++) {
+        if (tokens[j].kind === 'lparen') d++;
+        if (tokens[j].kind === 'rparen') d--;
+        if (d === 0 && tokens[j].kind === 'comma') styleComma = j;
+      }
+      if (styleComma > 0) for (let j = styleComma; j < c.close; j++) (out[j] = ''), skip.add(j);
+      skip.add(c.typeTo);
+      out[i] = udf ?? 'CAST';
+      if (!udf) after[(styleComma > 0 ? styleComma : c.close) - 1] += ` AS ${sqliteCastType(c.type)}`;
+    }
+  }
+
+  /** A dotted name at i; returns the index after it. */
+  function nameChain(i: number): number {
+    const parts: string[] = [tokens[i].value];
+    let j = i + 1;
+    while (tokens[j]?.kind === 'dot') {
+      if (tokens[j + 1]?.kind === 'dot') (parts.push(''), j++);
+      else if (isIdent(tokens[j + 1])) (parts.push(tokens[j + 1].value), (j += 2));
+      else if (tokens[j + 1]?.text === '*') break;
+      else throw syntaxError('.', tokens[j].line);
+    }
+    const written = tokens.slice(i, j).map((t) => t.text).join('');
+    const p0 = parts[0].toLowerCase();
+    const isFunction = tokens[j]?.kind === 'lparen';
+    if (isFunction) throw notBuiltIn(written, tokens[i].line);
+    let replacement: string | undefined;
+    let isTable = false;
+    if (parts.length === 2 && SCHEMAS.has(p0)) {
+      replacement = tableName(undefined, parts[0], parts[1], written);
+      isTable = true;
+    } else if (parts.length === 3 && SCHEMAS.has(p0)) replacement = `${quoteIdent(parts[1])}.${quoteIdent(parts[2])}`;
+    else if (parts.length === 3) {
+      replacement = tableName(parts[0], parts[1], parts[2], written);
+      isTable = true;
+    } else if (parts.length === 4 && ctx.databases.has(p0)) replacement = `${quoteIdent(parts[2])}.${quoteIdent(parts[3])}`;
+    else if (parts.length >= 4) throw sqlError(7202, `Could not find server '${parts[0]}' in sys.servers. Verify that the correct server name was specified.`, tokens[i].line);
+    if (replacement === undefined) {
+      for (let k = i; k < j; k++) out[k] = tokens[k].kind === 'dot' ? '.' : isIdent(tokens[k]) && tokens[k].kind !== 'word' ? quoteIdent(tokens[k].value) : tokens[k].text;
+      return j;
+    }
+    for (let k = i; k < j; k++) out[k] = '';
+    out[i] = replacement;
+    const prev = tokens[i - 1];
+    const inFrom = isWord(prev, 'FROM', 'JOIN', 'APPLY') || (prev?.kind === 'comma' && clause[depth] === 'from');
+    const next = tokens[j];
+    const hasAlias = j < to && (isWord(next, 'AS') || (isIdent(next) && !(next.kind === 'word' && RESERVED.has(next.upper))));
+    if (isTable && inFrom && !hasAlias) after[j - 1] += ` AS ${quoteIdent(parts[parts.length - 1])}`;
+    return j;
+  }
+
+  /** The first top-level SELECT's list: TOP, `@v = expr` assignments, `alias = expr`, CAST hints. */
+  /** `TOP n` at i (if there) becomes a LIMIT at the end of its (sub)query; returns the index after. */
+  function topClause(i: number): number {
+    if (isWord(tokens[i], 'TOP')) {
+      const lim = bound(i + 1);
+      const width = tokens[i + 1].kind === 'lparen' ? 3 : 1;
+      if (isWord(tokens[i + 1 + width], 'PERCENT') || isWord(tokens[i + 1 + width], 'WITH')) {
+        throw sqlError(50000, 'The lab does not support TOP ... PERCENT or WITH TIES.', tokens[i].line);
+      }
+      for (let k = i; k <= i + width; k++) out[k] = '';
+      // LIMIT goes at the end of this (sub)query: before the `)` that closes it, or at the end.
+      let d = 0;
+      let k = i + width + 1;
+      for (; k < to; k++) {
+        if (tokens[k].kind === 'lparen') d++;
+        if (tokens[k].kind === 'rparen' && --d < 0) break;
+      }
+      after[k - 1] += ` LIMIT ${lim}`;
+      i += width + 1;
+    }
+    return i;
+  }
+
+  function selectList(sel: number): number {
+    let i = sel + 1;
+    if (isWord(tokens[i], 'DISTINCT', 'ALL')) i++;
+    i = topClause(i);
+    const ENDS = new Set(['FROM', 'WHERE', 'GROUP', 'ORDER', 'HAVING', 'UNION', 'EXCEPT', 'INTERSECT', 'INTO', 'OPTION']);
+    const items: Array<[number, number]> = [];
+    let start = i;
+    let d = 0;
+    let k = i;
+    for (; k < to; k++) {
+      const t = tokens[k];
+      if (t.kind === 'lparen') d++;
+      else if (t.kind === 'rparen') d--;
+      if (d < 0) break;
+      if (d === 0 && t.kind === 'word' && ENDS.has(t.upper)) break;
+      if (d === 0 && t.kind === 'comma') (items.push([start, k]), (start = k + 1));
+    }
+    items.push([start, k]);
+    for (const [a, b] of items) {
+      let exprEnd = b;
+      if (b <= a) throw syntaxError(tokens[Math.min(a, to - 1)].text, tokens[Math.min(a, to - 1)].line);
+      const eq = tokens[a + 1]?.kind === 'op' && tokens[a + 1].text === '=';
+      if (tokens[a].kind === 'var' && eq) {
+        assigns.push(tokens[a].text.toLowerCase());
+        out[a] = out[a + 1] = '';
+        skip.add(a).add(a + 1);
+      } else if (isIdent(tokens[a]) && eq && !(tokens[a].kind === 'word' && RESERVED.has(tokens[a].upper))) {
+        out[a] = out[a + 1] = '';
+        after[b - 1] += ` AS ${quoteIdent(tokens[a].value)}`;
+        skip.add(a).add(a + 1);
+      } else {
+        const last = tokens[b - 1];
+        const beforeLast = tokens[b - 2];
+        const aliased =
+          b - a >= 2 &&
+          ((isIdent(last) && !(last.kind === 'word' && RESERVED.has(last.upper))) || last.kind === 'string') &&
+          beforeLast.kind !== 'dot' &&
+          beforeLast.kind !== 'op';
+        if (aliased) exprEnd = isWord(beforeLast, 'AS') ? b - 2 : b - 1;
+        const plainColumn = (b - a === 1 && isIdent(tokens[a])) || (tokens[b - 2]?.kind === 'dot' && b - a === 3) || last.text === '*';
+        if (!aliased && !plainColumn) after[b - 1] += ' AS ""';
+      }
+      const cast = castTarget.get(a);
+      hints.push(cast && cast.close === exprEnd - 1 ? cast.type : undefined);
+    }
+    if (assigns.length > 0 && assigns.length !== items.length) {
+      throw sqlError(141, 'A SELECT statement that assigns a value to a variable must not be combined with data-retrieval operations.', tokens[sel].line, 15);
+    }
+    // Process the list's own tokens (functions, names, literals) by continuing the main loop.
+    return i;
+  }
+
+  let sql = '';
+  for (let i = from; i < to; i++) {
+    const piece = out[i] + after[i];
+    if (piece === '') continue;
+    sql += (sql && i > from ? ' ' : '') + piece;
+  }
+  return { sql, params, names, hints, assigns };
+}
+
+export { parseSqlType };
