@@ -5,6 +5,10 @@
 import type { StepModuleMap } from '../engine/types.js';
 
 export const stepModules: StepModuleMap = {
+  armDeleteLink: () => import('./armDeleteLink.js'),
+  armFailoverLink: () => import('./armFailoverLink.js'),
+  armGetLink: () => import('./armGetLink.js'),
+  armSetRole: () => import('./armSetRole.js'),
   assertRole: () => import('./assertRole.js'),
   confirm: () => import('./confirm.js'),
   sqlExec: () => import('./sqlExec.js'),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { SqlManagementClient } from '@azure/arm-sql';
 import { createArmClient } from '../../engine/arm.js';
 import type { Inventory, StepHistoryEntry, StepRunContext } from '../../engine/types.js';
-import { managedInstance, resourceGroup, subscriptionId, token, type ArmFixture } from './arm-backend.js';
+import { managedInstance, resourceGroup, startArmFixture, subscriptionId, token, type ArmFixture } from './arm-backend.js';
 
 export interface CollectedLog {
   progress: string[];
@@ -75,5 +75,81 @@ export function armStepContext(
     logs,
     abort: () => controller.abort(),
     client: arm,
+  };
+}
+
+/** Runs a child Node process that imports `modulePath` and reports which @azure modules got loaded. */
+export async function azureModulesLoadedBy(modulePath: string): Promise<{ loaded: string[]; error?: string }> {
+  const { spawn } = await import('node:child_process');
+  const { pathToFileURL } = await import('node:url');
+  const dir = await mkdtemp(join(tmpdir(), 'azure-probe-'));
+  const hooks = join(dir, 'hooks.mjs');
+  // ESM imports go through the resolve hook (it runs off-thread, so it writes to a file);
+  // CommonJS requires land in require.cache, read after the import.
+  const log = join(dir, 'resolved.txt');
+  await writeFile(
+    hooks,
+    `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  if (r.url.includes('/@azure/')) appendFileSync(${JSON.stringify(log)}, r.url + '\\n');
+  return r;
+}
+`,
+  );
+  const probe = `
+import { register, createRequire } from 'node:module';
+import { readFileSync, existsSync } from 'node:fs';
+register(${JSON.stringify(pathToFileURL(hooks).href)});
+await import(${JSON.stringify(pathToFileURL(modulePath).href)});
+const cjs = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('/@azure/'));
+const esm = existsSync(${JSON.stringify(log)}) ? readFileSync(${JSON.stringify(log)}, 'utf8').split('\\n').filter(Boolean) : [];
+process.stdout.write(JSON.stringify([...esm, ...cjs]));
+`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', probe], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => {
+      if (code !== 0) return resolve({ loaded: [], error: err || `exit ${code}` });
+      resolve({ loaded: JSON.parse(out || '[]') as string[] });
+    });
+  });
+}
+
+/** What the ARM step tests need from a lab: an inventory, the link's state, faults, the request log. */
+export interface ArmWorld {
+  inventory: Inventory;
+  env: NodeJS.ProcessEnv;
+  /** The link as the lab holds it (undefined when deleted). */
+  link(): { instanceLinkRole: string; partnerLinkRole: string; synchronized: boolean } | undefined;
+  setSynchronized(healthy: boolean): void;
+  queueFault(op: import('../../lab/arm/contract.js').ArmOperation, fault: import('../../lab/arm/contract.js').ArmFault): void;
+  requests(): Array<{ method: string; path: string; status: number }>;
+  stop(): Promise<void>;
+}
+
+/** An ArmWorld over the lab's ARM endpoint with the plain backend (links as plain objects). */
+export async function startFixtureWorld(options: { lroDurationMs?: number } = {}): Promise<ArmWorld> {
+  const fx = await startArmFixture({ lroDurationMs: options.lroDurationMs ?? 20, retryAfterSeconds: 0 });
+  const { inventory, env } = await fixtureInventory(fx);
+  const current = () => fx.backend.links.find((l) => l.name === inventory.link.name);
+  return {
+    inventory,
+    env,
+    link: () => {
+      const l = current();
+      if (!l) return undefined;
+      const synchronized = l.databases.every((d) => d.synchronizationHealth === 'HEALTHY');
+      return { instanceLinkRole: l.instanceLinkRole, partnerLinkRole: l.partnerLinkRole, synchronized };
+    },
+    setSynchronized: (healthy) => {
+      for (const d of current()?.databases ?? []) d.synchronizationHealth = healthy ? 'HEALTHY' : 'NOT_HEALTHY';
+    },
+    queueFault: (op, fault) => fx.backend.queueFault(op, fault),
+    requests: () => fx.backend.requests.map((r) => ({ method: r.method, path: r.path, status: r.status })),
+    stop: () => fx.close(),
   };
 }

@@ -1,0 +1,108 @@
+// armGetLink: the link as the managed instance reports it through ARM, with the newer api-version
+// (roles, replication mode, per-database LSNs), the way Get-AzSqlInstanceLink shows it. The
+// @azure/arm-sql 10.0.0 client speaks an older api-version whose schema lacks these fields, so the
+// read goes through its pipeline with engine/arm.ts. A missing link is an answer, not a failure.
+import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
+import { isLinkGone } from '../engine/arm-errors.js';
+import { armFailure, armMessages, primarySide } from '../engine/arm-step.js';
+import { isUnknown } from '../engine/step-args.js';
+import { defineMessages, reporter } from '../engine/step-messages.js';
+import type { StepDefinition, StepPlanResult } from '../engine/types.js';
+
+export interface ArmGetLinkArgs {
+  mustExist?: boolean;
+}
+
+export const messages = defineMessages({
+  ...armMessages,
+  found:
+    'Link {{link}}: managed instance {{instanceRole}}, SQL Server {{partnerRole}}, replication {{mode}}, last hardened LSN {{lsn}}.',
+  notFound: 'Link {{link}} does not exist on the managed instance.',
+});
+
+const report = reporter(messages);
+
+const definition: StepDefinition<ArmGetLinkArgs> = {
+  type: 'armGetLink',
+  description:
+    `Reads the link through ARM (api-version ${LINK_API_VERSION}): both roles, the replication mode and each database's LSNs, as Get-AzSqlInstanceLink shows them. A missing link gives exists: false.`,
+  withSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      mustExist: {
+        type: 'boolean',
+        description: 'Fail the step when the link does not exist (by default a missing link is reported as exists: false).',
+      },
+    },
+  },
+  impact: 'read',
+  target: 'none',
+  outputs: {
+    exists: { description: 'Whether the link exists on the managed instance.' },
+    instanceLinkRole: { description: 'The managed instance side role, Primary or Secondary (null when the link does not exist).' },
+    partnerLinkRole: { description: 'The SQL Server side role as the managed instance sees it, Primary or Secondary (null when missing).' },
+    replicationMode: { description: 'Async or Sync (null when missing).' },
+    primary: { description: 'Which side ARM reports as primary: managedInstance, sqlServer, both (split-brain) or none.' },
+    lastHardenedLsn: { description: "The link database's last hardened LSN as exact decimal text (null when unknown)." },
+    databases: {
+      description: 'Per database: databaseName, replicaState, synchronizationHealth, connectedState and the LSNs (as text).',
+    },
+  },
+
+  plan(ctx, args): StepPlanResult {
+    const link = describeLink(linkIdsOf(ctx.inventory));
+    const must = args.mustExist === true || isUnknown(args.mustExist);
+    return {
+      summary: `GET link ${link} via ARM (api-version ${LINK_API_VERSION})`,
+      guards: must ? ['Fails if the link does not exist.'] : undefined,
+    };
+  },
+
+  async run(ctx, args) {
+    const ids = linkIdsOf(ctx.inventory);
+    const link = describeLink(ids);
+    const client = await ctx.arm();
+    let details;
+    try {
+      details = await getLinkDetails(client, ids, { signal: ctx.signal });
+    } catch (error) {
+      if (isLinkGone(error) && args.mustExist !== true) {
+        ctx.log.progress(report.text('notFound', { link }));
+        return {
+          exists: false,
+          instanceLinkRole: null,
+          partnerLinkRole: null,
+          replicationMode: null,
+          primary: 'none',
+          lastHardenedLsn: null,
+          databases: [],
+        };
+      }
+      throw armFailure(error, 'read', link);
+    }
+    const wanted = ctx.inventory.link.database.toLowerCase();
+    const db = details.databases.find((d) => d.databaseName.toLowerCase() === wanted) ?? details.databases[0];
+    const lastHardenedLsn = db?.lastHardenedLsn ?? null;
+    ctx.log.progress(
+      report.text('found', {
+        link,
+        instanceRole: details.instanceLinkRole ?? 'unknown',
+        partnerRole: details.partnerLinkRole ?? 'unknown',
+        mode: details.replicationMode ?? 'unknown',
+        lsn: lastHardenedLsn ?? 'unknown',
+      }),
+    );
+    return {
+      exists: true,
+      instanceLinkRole: details.instanceLinkRole ?? null,
+      partnerLinkRole: details.partnerLinkRole ?? null,
+      replicationMode: details.replicationMode ?? null,
+      primary: primarySide(details),
+      lastHardenedLsn,
+      databases: details.databases,
+    };
+  },
+};
+
+export default definition;

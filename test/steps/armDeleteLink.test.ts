@@ -1,0 +1,130 @@
+// armDeleteLink with the real @azure/arm-sql client against the lab's ARM endpoint: deletes,
+// is idempotent, reports progress, fails with the ARM code, rides out a 429; its impact depends
+// on an earlier LSN-stable wait; and importing it loads no @azure package.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import definition, { deleteImpact, messages } from '../../steps/armDeleteLink.js';
+import { StepFailure } from '../../engine/step-messages.js';
+import { OutcomeUnknown } from '../../engine/errors.js';
+import type { StepHistoryEntry } from '../../engine/types.js';
+import { armStepContext, azureModulesLoadedBy, startFixtureWorld, type ArmWorld } from '../helpers/arm-step-context.js';
+
+let world: ArmWorld;
+test.before.each(async () => {
+  world = await startFixtureWorld();
+});
+test.after.each(async () => world.stop());
+
+const fast = { pollInterval: '10ms' };
+const wait = (state: StepHistoryEntry['state']): StepHistoryEntry => ({ id: 'caught-up', type: 'waitLsnStable', state });
+
+test('deletes the link on the managed instance side and shows progress while it runs', async () => {
+  await world.stop();
+  world = await startFixtureWorld({ lroDurationMs: 150 });
+  const ctx = armStepContext(world.inventory, world.env);
+  const out = await definition.run(ctx, fast);
+  assert.equal(out, { deleted: true, alreadyGone: false });
+  assert.is(world.link(), undefined);
+  assert.ok(ctx.logs.progress.some((m) => m.startsWith('Azure accepted the delete of link dag_sales')), ctx.logs.progress.join('\n'));
+  const polls = ctx.logs.progress.filter((m) => /^Deleting link dag_sales .*: running after \d+\.\ds\.$/.test(m));
+  assert.ok(polls.length >= 2, ctx.logs.progress.join('\n'));
+  assert.ok(ctx.logs.progress.some((m) => m.startsWith('Link dag_sales on mi-lab') && m.includes('deleted after')));
+  const deletes = world.requests().filter((r) => r.method === 'DELETE');
+  assert.is(deletes.length, 1);
+});
+
+test('is idempotent: a second run finds the link gone and succeeds', async () => {
+  await definition.run(armStepContext(world.inventory, world.env), fast);
+  const ctx = armStepContext(world.inventory, world.env);
+  const out = await definition.run(ctx, fast);
+  assert.equal(out, { deleted: false, alreadyGone: true });
+  assert.match(ctx.logs.progress.join('\n'), /is already gone; nothing to delete\./);
+  assert.is(world.requests().filter((r) => r.method === 'DELETE').length, 1, 'no second DELETE is sent');
+});
+
+test('a long-running delete that fails fails the step with the ARM code', async () => {
+  world.queueFault('delete', { kind: 'lroFails', code: 'ManagedInstanceIsBusy', message: 'The managed instance is busy with another operation.' });
+  const err = await definition.run(armStepContext(world.inventory, world.env), fast).catch((e: Error) => e);
+  assert.instance(err, StepFailure);
+  assert.is((err as StepFailure).messageId, 'armOperationFailed');
+  assert.is((err as StepFailure).data.code, 'ManagedInstanceIsBusy');
+  assert.match((err as Error).message, /ManagedInstanceIsBusy/);
+  assert.ok(world.link(), 'the link is still there');
+});
+
+test('an ARM 429 once is retried transparently', async () => {
+  world.queueFault('delete', { kind: 'status', status: 429, code: 'SubscriptionTooManyRequests', retryAfterSeconds: 0 });
+  const out = await definition.run(armStepContext(world.inventory, world.env), fast);
+  assert.equal(out, { deleted: true, alreadyGone: false });
+  assert.equal(world.requests().filter((r) => r.method === 'DELETE').map((r) => r.status), [429, 202]);
+});
+
+test('a wrong token fails with a clear message that does not contain the token', async () => {
+  const wrong = 'not-the-lab-token-987';
+  const err = await definition.run(armStepContext(world.inventory, { ...world.env, LAB_ARM_TOKEN: wrong }), fast).catch((e: Error) => e);
+  assert.instance(err, StepFailure);
+  assert.is((err as StepFailure).messageId, 'armAuthFailed');
+  assert.not.match((err as Error).message, wrong);
+  assert.not.match(JSON.stringify((err as StepFailure).data), wrong);
+  assert.ok(world.link());
+});
+
+test('an interrupt while Azure deletes is an unknown outcome', async () => {
+  const ctx = armStepContext(world.inventory, world.env);
+  const origProgress = ctx.log.progress;
+  ctx.log.progress = (m) => {
+    origProgress(m);
+    if (m.startsWith('Azure accepted')) ctx.abort();
+  };
+  const err = await definition.run(ctx, { pollInterval: '200ms' }).catch((e: Error) => e);
+  assert.instance(err, OutcomeUnknown);
+  assert.match((err as Error).message, /may still complete/);
+});
+
+test('impact: dataLoss unless an LSN-stable wait will run or succeeded earlier', () => {
+  assert.is(deleteImpact({}, { history: [] }), 'dataLoss');
+  assert.is(deleteImpact({}, { history: [wait('will-run')] }), 'change');
+  assert.is(deleteImpact({}, { history: [wait('succeeded')] }), 'change');
+  assert.is(deleteImpact({}, { history: [wait('may-run')] }), 'dataLoss');
+  assert.is(deleteImpact({}, { history: [wait('failed')] }), 'dataLoss');
+  assert.is(deleteImpact({}, { history: [wait('skipped')] }), 'dataLoss');
+  assert.is(deleteImpact({}, { history: [{ id: 'x', type: 'sqlExec', state: 'succeeded' }] }), 'dataLoss');
+  assert.type(definition.impact, 'function');
+});
+
+test('plan: summary and guards, with and without a preceding wait', () => {
+  const base = { stepId: 'drop', inventory: world.inventory };
+  const without = definition.plan({ ...base, history: [] }, {});
+  assert.is(without.summary, 'DELETE link dag_sales on mi-lab (rg-lab/00000000-1111-2222-3333-444444444444) via ARM, polling every 10s');
+  assert.ok(without.guards?.includes('DATA LOSS: no LSN-stable wait precedes this step.'));
+  const withWait = definition.plan({ ...base, history: [wait('will-run')] }, { pollInterval: '30s' });
+  assert.ok(withWait.guards?.includes('Waits for LSN stability earlier in this run.'));
+  assert.match(withWait.summary, /polling every 30s$/);
+  const noHistory = definition.plan(base, { pollInterval: { unknown: true, from: 'inputs.x' } as unknown as string });
+  assert.match(noHistory.summary, /\(known after apply\)/);
+  assert.match(noHistory.guards![0], /DATA LOSS unless a waitLsnStable step succeeds/);
+});
+
+test('definition: schema and messages follow the house rules', () => {
+  const schema = definition.withSchema as { additionalProperties: boolean; properties: Record<string, { description?: string; format?: string }> };
+  assert.is(schema.additionalProperties, false);
+  for (const [name, prop] of Object.entries(schema.properties)) assert.ok(prop.description, `${name} has a description`);
+  assert.is(schema.properties.pollInterval.format, 'duration');
+  assert.is(definition.target, 'none');
+  for (const [id, text] of Object.entries(messages)) assert.ok(/^[A-Z].*\.$/s.test(text), `${id}: ${text}`);
+});
+
+test('importing the step module loads no @azure package (validate and plan stay driver-free)', async () => {
+  const here = fileURLToPath(new URL('../../steps/armDeleteLink.js', import.meta.url));
+  const result = await azureModulesLoadedBy(here);
+  assert.is(result.error, undefined, result.error);
+  assert.equal(result.loaded, []);
+  // The probe itself works: importing the client package is seen.
+  const control = await azureModulesLoadedBy(createRequire(import.meta.url).resolve('@azure/arm-sql'));
+  assert.is(control.error, undefined, control.error);
+  assert.ok(control.loaded.length > 0, 'the probe sees @azure modules when they are loaded');
+});
+
+test.run();

@@ -1,0 +1,71 @@
+// armFailoverLink with the real @azure/arm-sql client (and the failover it lacks, sent on its
+// pipeline) against the lab's ARM endpoint.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import definition, { failoverImpact, messages } from '../../steps/armFailoverLink.js';
+import { StepFailure } from '../../engine/step-messages.js';
+import { armStepContext, startFixtureWorld, type ArmWorld } from '../helpers/arm-step-context.js';
+
+let world: ArmWorld;
+test.before.each(async () => {
+  world = await startFixtureWorld();
+});
+test.after.each(async () => world.stop());
+
+test('Planned on a healthy, synchronized link swaps the roles', async () => {
+  const ctx = armStepContext(world.inventory, world.env);
+  let invalidated = 0;
+  ctx.invalidateRoles = () => void invalidated++;
+  const out = await definition.run(ctx, { failoverType: 'Planned', pollInterval: '10ms' });
+  assert.equal(out, { instanceLinkRole: 'Primary', partnerLinkRole: 'Secondary', previousInstanceLinkRole: 'Secondary', primary: 'managedInstance' });
+  assert.equal(world.link(), { instanceLinkRole: 'Primary', partnerLinkRole: 'Secondary', synchronized: true });
+  assert.is(invalidated, 1, 'cached roles are dropped after a failover');
+  assert.ok(ctx.logs.progress.some((m) => m.startsWith('Failover (Planned) of link dag_sales') && m.includes('accepted')));
+  assert.match(ctx.logs.progress.at(-1)!, /done: managed instance Primary, SQL Server Secondary\.$/);
+  const posts = world.requests().filter((r) => r.method === 'POST');
+  assert.is(posts.length, 1);
+  assert.match(posts[0].path, /\/distributedAvailabilityGroups\/dag_sales\/failover$/);
+});
+
+test('Planned when not synchronized fails with the ARM error code and changes nothing', async () => {
+  world.setSynchronized(false);
+  const err = await definition.run(armStepContext(world.inventory, world.env), { failoverType: 'Planned', pollInterval: '10ms' }).catch((e: Error) => e);
+  assert.instance(err, StepFailure);
+  assert.is((err as StepFailure).data.code, 'DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing');
+  assert.match((err as Error).message, /^Azure reported that the fail over of link dag_sales .* failed: DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing \(Planned failover cannot be executed/);
+  assert.is(world.link()?.instanceLinkRole, 'Secondary');
+});
+
+test('a 500 on the POST is not blindly re-sent: the link is read, then the request is sent again', async () => {
+  world.queueFault('failover', { kind: 'status', status: 500, code: 'InternalServerError' });
+  const ctx = armStepContext(world.inventory, world.env);
+  const out = await definition.run(ctx, { failoverType: 'Planned', pollInterval: '10ms' });
+  assert.is(out.instanceLinkRole, 'Primary');
+  const seq = world.requests().map((r) => `${r.method} ${r.status}`);
+  const i = seq.indexOf('POST 500');
+  const j = seq.indexOf('POST 202');
+  assert.ok(i >= 0 && j > i && seq.slice(i + 1, j).includes('GET 200'), seq.join(', '));
+  assert.ok(ctx.logs.progress.some((m) => m.includes('checking the link after HTTP 500 InternalServerError')));
+});
+
+test('impact: Planned is a change, ForcedAllowDataLoss (or unknown) is dataLoss', () => {
+  assert.is(failoverImpact({ failoverType: 'Planned' }), 'change');
+  assert.is(failoverImpact({ failoverType: 'ForcedAllowDataLoss' }), 'dataLoss');
+  assert.is(failoverImpact({ failoverType: { unknown: true, from: 'inputs.t' } as never }), 'dataLoss');
+  assert.type(definition.impact, 'function');
+});
+
+test('plan: summary and guards name what the failover does', () => {
+  const planned = definition.plan({ stepId: 'fo', inventory: world.inventory }, { failoverType: 'Planned' });
+  assert.match(planned.summary, /^FAILOVER \(Planned\) link dag_sales on mi-lab \(rg-lab\/.*\) via ARM, polling every 5s$/);
+  assert.match(planned.guards![0], /refuses a planned failover unless the secondary is synchronizing/);
+  const forced = definition.plan({ stepId: 'fo', inventory: world.inventory }, { failoverType: 'ForcedAllowDataLoss' });
+  assert.match(forced.guards![0], /^DATA LOSS: a forced failover/);
+  const schema = definition.withSchema as { additionalProperties: boolean; required: string[]; properties: Record<string, { description?: string }> };
+  assert.is(schema.additionalProperties, false);
+  assert.equal(schema.required, ['failoverType']);
+  for (const [name, prop] of Object.entries(schema.properties)) assert.ok(prop.description, name);
+  for (const [id, text] of Object.entries(messages)) assert.ok(/^[A-Z].*\.$/s.test(text), `${id}: ${text}`);
+});
+
+test.run();

@@ -1,0 +1,95 @@
+// armGetLink with the real @azure/arm-sql client against the lab's ARM endpoint: the link as the
+// managed instance reports it (new api-version), exact LSN text, and a missing link.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import definition, { messages } from '../../steps/armGetLink.js';
+import { StepFailure } from '../../engine/step-messages.js';
+import { armStepContext, startFixtureWorld, type ArmWorld } from '../helpers/arm-step-context.js';
+
+let world: ArmWorld;
+test.before(async () => {
+  world = await startFixtureWorld();
+});
+test.after(async () => world.stop());
+
+test('reads roles, replication mode and exact LSN text through the new api-version', async () => {
+  const ctx = armStepContext(world.inventory, world.env);
+  const out = await definition.run(ctx, {});
+  assert.is(out.exists, true);
+  assert.is(out.instanceLinkRole, 'Secondary');
+  assert.is(out.partnerLinkRole, 'Primary');
+  assert.is(out.replicationMode, 'Async');
+  assert.is(out.primary, 'sqlServer');
+  // 71000009408100001 > 2^53: as a JS number it would read ...100000.
+  assert.is(out.lastHardenedLsn, '71000009408100001');
+  assert.not.equal(String(Number(out.lastHardenedLsn)), out.lastHardenedLsn);
+  const dbs = out.databases as Array<Record<string, unknown>>;
+  assert.is(dbs.length, 1);
+  assert.is(dbs[0].databaseName, 'sales');
+  assert.is(dbs[0].lastBackupLsn, '70000000012300001');
+  assert.is(dbs[0].synchronizationHealth, 'HEALTHY');
+  assert.match(ctx.logs.progress[0], /^Link dag_sales on mi-lab .*: managed instance Secondary, SQL Server Primary, replication Async, last hardened LSN 71000009408100001\.$/);
+  const gets = world.requests().filter((r) => r.method === 'GET');
+  assert.ok(gets.length >= 1);
+  assert.ok(world.requests().every((r) => r.method === 'GET'), 'a read sends only GETs');
+});
+
+test('a missing link is exists: false, not a failure', async () => {
+  const inventory = { ...world.inventory, link: { ...world.inventory.link, name: 'no_such_link' } };
+  const ctx = armStepContext(inventory, world.env);
+  const out = await definition.run(ctx, {});
+  assert.equal(out, {
+    exists: false,
+    instanceLinkRole: null,
+    partnerLinkRole: null,
+    replicationMode: null,
+    primary: 'none',
+    lastHardenedLsn: null,
+    databases: [],
+  });
+  assert.match(ctx.logs.progress.join('\n'), /does not exist on the managed instance\./);
+});
+
+test('mustExist: a missing link fails the step with the ARM code', async () => {
+  const inventory = { ...world.inventory, link: { ...world.inventory.link, name: 'no_such_link' } };
+  const err = await definition.run(armStepContext(inventory, world.env), { mustExist: true }).catch((e: Error) => e);
+  assert.instance(err, StepFailure);
+  assert.is((err as StepFailure).messageId, 'linkMissing');
+  assert.is((err as StepFailure).data.code, 'ResourceNotFound');
+});
+
+test('a wrong managed instance is a failure even without mustExist (not "link missing")', async () => {
+  const mi = { ...world.inventory.link.managedInstance, name: 'other-mi' };
+  const inventory = { ...world.inventory, link: { ...world.inventory.link, managedInstance: mi } };
+  const err = await definition.run(armStepContext(inventory, world.env), {}).catch((e: Error) => e);
+  assert.instance(err, StepFailure);
+  assert.is((err as StepFailure).messageId, 'instanceMissing');
+  assert.is((err as StepFailure).data.code, 'ParentResourceNotFound');
+});
+
+test('a wrong token fails clearly without the token in the message', async () => {
+  const wrong = 'bad-token-for-get-555';
+  const err = await definition.run(armStepContext(world.inventory, { ...world.env, LAB_ARM_TOKEN: wrong }), {}).catch((e: Error) => e);
+  assert.instance(err, StepFailure);
+  assert.is((err as StepFailure).messageId, 'armAuthFailed');
+  assert.match((err as Error).message, /Check arm\.credential and arm\.tokenEnv/);
+  assert.not.match((err as Error).message, wrong);
+});
+
+test('plan and definition', () => {
+  assert.is(definition.impact, 'read');
+  assert.is(definition.target, 'none');
+  const p = definition.plan({ stepId: 'show', inventory: world.inventory }, {});
+  assert.match(p.summary, /^GET link dag_sales on mi-lab \(rg-lab\/.*\) via ARM \(api-version 2025-01-01\)$/);
+  assert.is(p.guards, undefined);
+  assert.equal(definition.plan({ stepId: 'show', inventory: world.inventory }, { mustExist: true }).guards, ['Fails if the link does not exist.']);
+  const schema = definition.withSchema as { additionalProperties: boolean; properties: Record<string, { description?: string }> };
+  assert.is(schema.additionalProperties, false);
+  for (const [name, prop] of Object.entries(schema.properties)) assert.ok(prop.description, name);
+  for (const name of ['exists', 'instanceLinkRole', 'partnerLinkRole', 'replicationMode', 'lastHardenedLsn', 'databases']) {
+    assert.ok(definition.outputs[name]?.description, `output ${name}`);
+  }
+  for (const [id, text] of Object.entries(messages)) assert.ok(/^[A-Z].*\.$/s.test(text), `${id}: ${text}`);
+});
+
+test.run();
