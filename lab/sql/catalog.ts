@@ -74,6 +74,10 @@ export const TABLES = {
   'lab.statement_log': c(`
     seq bigint notnull; at datetime2(3) notnull; replica ${NAME} notnull; login ${NAME}; session_id int;
     statement nvarchar(max); error_number int`),
+  'lab.applocks': c(`
+    replica ${NAME} notnull; database_name ${NAME}; resource nvarchar(255) notnull; lock_mode ${DESC};
+    session_id int; login ${NAME}; host_name ${NAME}; program_name ${NAME}; description nvarchar(4000);
+    lock_count int; acquired_at datetime2(3)`),
   'lab.ledger': c(`
     link_name ${NAME} notnull; database_name ${NAME}; committed bigint notnull; lost bigint notnull;
     last_committed_lsn ${LSN}; primary_replica ${NAME}; updated_at datetime2(3)`),

@@ -103,10 +103,17 @@ export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
 
   function runStatement(run: BatchRun, seg: Segment): boolean {
     const text = sourceText(run.sql, run.tokens, seg.from, seg.to).trim();
-    const ctx = { session: run.session, line: seg.line, vars: run.varsForHooks() };
+    const vars = run.varsForHooks();
+    const ctx = { session: run.session, line: seg.line, vars };
     for (const hook of opts.hooks) {
       const answer = hook(text, ctx);
       if (answer !== undefined) {
+        // A hook may assign a declared variable it was given (`EXEC @r = sp_getapplock ...`).
+        for (const [name, value] of Object.entries(vars)) {
+          if (run.vars.has('@' + name.toLowerCase()) && run.vars.get('@' + name.toLowerCase())!.value !== value) {
+            run.setVar('@' + name, value, seg.line);
+          }
+        }
         run.items.push(...answer);
         return true;
       }
