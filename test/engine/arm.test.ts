@@ -3,7 +3,7 @@
 // failover/setRole actions with their polling and their refusal to re-send blindly.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createArmClient, getLinkDetails, linkIdsOf, parseLinkBody } from '../../engine/arm.js';
+import { ARM_SCOPE, createArmClient, getLinkDetails, linkIdsOf, parseLinkBody, retryOptionsFrom, scopeFor } from '../../engine/arm.js';
 import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, isLinkGone } from '../../engine/arm-errors.js';
 import { nextDelay, parseRetryAfter, postLinkAction, type LinkActionProgress } from '../../engine/arm-lro.js';
 import { OutcomeUnknown } from '../../engine/errors.js';
@@ -199,6 +199,24 @@ test('postLinkAction: interrupting while Azure runs the operation is an unknown 
   }).catch((e: Error) => e);
   assert.instance(err, OutcomeUnknown);
   assert.match((err as Error).message, /Interrupted while Azure was running the failover request/);
+});
+
+test('credential default: DefaultAzureCredential with the Resource Manager scope, built lazily', async () => {
+  const { inventory } = await setup();
+  const client = await createArmClient({ ...inventory, arm: { endpoint: 'https://management.azure.com' } }, {});
+  assert.ok(client.distributedAvailabilityGroups);
+  const names = client.pipeline.getOrderedPolicies().map((p) => p.name);
+  assert.ok(names.includes('bearerTokenAuthenticationPolicy'));
+  assert.ok(names.includes('runbookNoResend'));
+  assert.is(scopeFor('https://management.azure.com'), ARM_SCOPE);
+  assert.is(scopeFor('https://management.usgovcloudapi.net/'), 'https://management.usgovcloudapi.net/.default');
+});
+
+test('retry options come from RUNBOOK_ARM_* or the caller; bad values are named', () => {
+  assert.equal(retryOptionsFrom({}), {});
+  assert.equal(retryOptionsFrom({ RUNBOOK_ARM_MAX_RETRIES: '1', RUNBOOK_ARM_RETRY_DELAY_MS: '5' }), { maxRetries: 1, retryDelayInMs: 5 });
+  assert.equal(retryOptionsFrom({ RUNBOOK_ARM_MAX_RETRIES: '1' }, { maxRetries: 0 }), { maxRetries: 0 });
+  assert.throws(() => retryOptionsFrom({ RUNBOOK_ARM_RETRY_DELAY_MS: 'soon' }), /RUNBOOK_ARM_RETRY_DELAY_MS must be a whole number/);
 });
 
 test('Retry-After parsing and the poll delay', () => {
