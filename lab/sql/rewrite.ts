@@ -222,11 +222,11 @@ export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteC
       }
       if (tokens[i + 1]?.kind === 'lparen' && tokens[i - 1]?.kind !== 'dot' && !NOT_FUNCTIONS.has(u)) {
         const close = matchParen(tokens, i + 1, to);
-        if (close > 0 && isWord(tokens[close + 1], 'AS')) continue; // a CTE's column list
         if (u === 'CONVERT' || u === 'CAST') {
           castCall(i);
           continue;
         }
+        if (close > 0 && isWord(tokens[close + 1], 'AS') && tokens[close + 2]?.kind === 'lparen') continue; // a CTE's column list
         const fn = FUNCTIONS[u];
         if (!fn) throw notBuiltIn(t.value, t.line);
         names.functions.set(fn.toLowerCase(), t.value);
