@@ -105,14 +105,7 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
 
   async function arm(): Promise<SqlManagementClient> {
     if (!armClient) {
-      // steps-arm owns engine/arm.ts; the specifier is a variable so this file builds without it.
-      const specifier = './arm.js';
-      armClient = (async () => {
-        const mod = (await import(specifier)) as {
-          createArmClient(inventory: Inventory, env: NodeJS.ProcessEnv): SqlManagementClient | Promise<SqlManagementClient>;
-        };
-        return mod.createArmClient(inventory, opts.env);
-      })();
+      armClient = import('./arm.js').then((m) => m.createArmClient(inventory, opts.env));
       armClient.catch(() => (armClient = undefined));
     }
     return armClient;

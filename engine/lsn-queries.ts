@@ -30,9 +30,17 @@ export interface SideLsn {
   side: ReplicaSide;
   endOfLog: Lsn | null;
   lastHardened: Lsn | null;
-  /** What is compared: last_hardened_lsn, or end_of_log_lsn where that is NULL (an async primary). */
-  lsn: Lsn | null;
   syncState: string;
+}
+
+/**
+ * What the stability check compares: everything the primary has written (its end of log) against
+ * what the secondary has hardened. Not the primary's own last_hardened_lsn: on a synchronous
+ * primary that column already shows the secondary's hardened LSN (and on an asynchronous one it
+ * is NULL), so comparing it would call a primary that is still writing "caught up".
+ */
+export function comparedLsn(s: SideLsn, role: 'primary' | 'secondary'): Lsn | null {
+  return role === 'primary' ? s.endOfLog ?? s.lastHardened : s.lastHardened ?? s.endOfLog;
 }
 
 /** Raised when a replica has no row for the database: nothing to wait for, so no retry. */
@@ -53,7 +61,7 @@ export function pickLsnRow(side: ReplicaSide, rows: Array<Record<string, unknown
   const row = local.length === 1 ? local[0] : rows[0];
   const endOfLog = parseLsn(row.end_of_log_lsn);
   const lastHardened = parseLsn(row.last_hardened_lsn);
-  return { side, endOfLog, lastHardened, lsn: lastHardened ?? endOfLog, syncState: String(row.sync_state ?? '') };
+  return { side, endOfLog, lastHardened, syncState: String(row.sync_state ?? '') };
 }
 
 export async function readSideLsn(

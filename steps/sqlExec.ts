@@ -17,7 +17,7 @@ export interface SqlExecArgs {
 
 export const messages = defineMessages({
   sqlError: 'SQL error {{number}} (state {{state}}, severity {{severity}}) on {{side}} at line {{line}} of the script: {{error}}.',
-  badGo: 'Cannot split the script into batches: {{error}}',
+  badGo: 'Cannot split the script into batches: {{error}}.',
   connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
   outcomeUnknown:
     'The connection to {{side}} was lost during batch {{batch}} of {{batches}}, so whether it took effect is unknown; check the replica before going on ({{error}}).',
@@ -105,7 +105,7 @@ const definition: StepDefinition<SqlExecArgs> = {
     try {
       batches = splitBatches(args.sql);
     } catch (error) {
-      if (error instanceof BatchSplitError) throw report.fail('badGo', { error: error.message });
+      if (error instanceof BatchSplitError) throw report.fail('badGo', { error: error.message.replace(/\.$/, '') });
       throw error;
     }
     const total = batches.reduce((sum, b) => sum + b.repeat, 0);

@@ -2,8 +2,8 @@
 // must be equal and stay unchanged for a whole window before anything fails over.
 import { StepRefusal } from '../engine/errors.js';
 import { formatDuration } from '../engine/duration.js';
-import { lsnQuery, readSideLsn, type SideLsn } from '../engine/lsn-queries.js';
-import { formatLsn, LsnStability, lsnDiff } from '../engine/lsn.js';
+import { comparedLsn, lsnQuery, readSideLsn } from '../engine/lsn-queries.js';
+import { formatLsn, LsnStability, lsnDiff, type LsnSample } from '../engine/lsn.js';
 import { isConnectionLoss } from '../engine/sql-pool.js';
 import { durationMs, durationText, sleep } from '../engine/step-args.js';
 import { defineMessages, reporter } from '../engine/step-messages.js';
@@ -97,10 +97,11 @@ const definition: StepDefinition<WaitLsnStableArgs> = {
           readSideLsn(await ctx.sql(roles.secondary), roles.secondary, ctx.inventory, attempt),
         ]);
         samples++;
-        const state = window.add({ at: Date.now(), primary: p.lsn, secondary: s.lsn });
-        ctx.log.progress(progressLine(p, s, window.equalForMs(), texts.stableFor));
+        const sample = { at: Date.now(), primary: comparedLsn(p, 'primary'), secondary: comparedLsn(s, 'secondary') };
+        const state = window.add(sample);
+        ctx.log.progress(progressLine(p.side, s.side, sample, window.equalForMs(), texts.stableFor));
         if (state === 'stable') {
-          return { lsn: formatLsn(p.lsn), samples, waitedMs: Date.now() - started, reconnects: failures };
+          return { lsn: formatLsn(sample.primary), samples, waitedMs: Date.now() - started, reconnects: failures };
         }
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
@@ -132,11 +133,11 @@ function retriable(error: unknown): boolean {
   return (error as { messageId?: string })?.messageId === 'unreachable';
 }
 
-function progressLine(p: SideLsn, s: SideLsn, equalForMs: number, stableFor: string): string {
-  const gap = p.lsn !== null && s.lsn !== null ? lsnDiff(p.lsn, s.lsn) : undefined;
+function progressLine(primary: ReplicaSide, secondary: ReplicaSide, sample: LsnSample, equalForMs: number, stableFor: string): string {
+  const gap = sample.primary !== null && sample.secondary !== null ? lsnDiff(sample.primary, sample.secondary) : undefined;
   const state =
     gap === 0n ? `equal for ${formatDuration(equalForMs)} of ${stableFor}` : `gap ${gap === undefined ? 'unknown' : gap.toString()}`;
-  return `Primary ${p.side} ${formatLsn(p.lsn)}, secondary ${s.side} ${formatLsn(s.lsn)}: ${state}.`;
+  return `Primary ${primary} end of log ${formatLsn(sample.primary)}, secondary ${secondary} hardened ${formatLsn(sample.secondary)}: ${state}.`;
 }
 
 interface TimeoutContext {

@@ -1,0 +1,122 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeObservations, judgeRoles, loneSecondary, roleFromRows } from '../../engine/link-roles.js';
+import { ConnectionSetupError, describeConnectError, isConnectionLoss, poolConfig } from '../../engine/sql-pool.js';
+import type { ConnectionSpec } from '../../engine/types.js';
+
+const base: ConnectionSpec = { host: '10.0.0.5', port: 1433, user: 'runbook', passwordEnv: 'SQL_PW' };
+
+test('SQL login: user and the password from the named variable; TLS on and verified by default', () => {
+  const config = poolConfig('sqlServer', base, { SQL_PW: 'pw-1' });
+  assert.is(config.server, '10.0.0.5');
+  assert.is(config.port, 1433);
+  assert.is(config.user, 'runbook');
+  assert.is(config.password, 'pw-1');
+  assert.is(config.options?.encrypt, true);
+  assert.is(config.options?.trustServerCertificate, false);
+  assert.is(config.pool?.max, 1);
+  assert.is(config.authentication, undefined);
+});
+
+test('a missing password variable is named, and no value is shown', () => {
+  assert.throws(
+    () => poolConfig('managedInstance', base, { OTHER: 'secret-value' }),
+    (e: unknown) =>
+      e instanceof ConnectionSetupError &&
+      e.message === 'Environment variable SQL_PW is not set; it holds the password for the managedInstance connection (10.0.0.5:1433).',
+  );
+  assert.throws(() => poolConfig('sqlServer', { ...base, passwordEnv: undefined }, {}), /names no passwordEnv/);
+  assert.throws(() => poolConfig('sqlServer', { ...base, user: undefined }, { SQL_PW: 'x' }), /names no user/);
+});
+
+test('Entra ID uses azure-active-directory-default and reads no password', () => {
+  const config = poolConfig('managedInstance', { host: 'mi.database.windows.net', auth: 'entra' }, {});
+  assert.equal(config.authentication, { type: 'azure-active-directory-default', options: {} });
+  assert.is(config.password, undefined);
+  assert.is(config.port, 1433);
+});
+
+test('NTLM needs a domain and passes it to the driver', () => {
+  const config = poolConfig('sqlServer', { ...base, auth: 'ntlm', domain: 'CORP' }, { SQL_PW: 'pw' });
+  assert.is(config.domain, 'CORP');
+  assert.throws(() => poolConfig('sqlServer', { ...base, auth: 'ntlm' }, { SQL_PW: 'pw' }), /names no domain/);
+});
+
+test('caFile becomes the trusted CA; serverName is what the certificate is checked against', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'conn-'));
+  const caFile = join(dir, 'ca.pem');
+  await writeFile(caFile, 'PEM TEXT');
+  const config = poolConfig('sqlServer', { ...base, caFile, serverName: 'sql01.corp' }, { SQL_PW: 'pw' });
+  assert.equal((config.options as Record<string, unknown>).cryptoCredentialsDetails, { ca: 'PEM TEXT' });
+  assert.is((config.options as Record<string, unknown>).serverName, 'sql01.corp');
+  assert.is(config.server, '10.0.0.5');
+  assert.throws(() => poolConfig('sqlServer', { ...base, caFile: join(dir, 'missing.pem') }, { SQL_PW: 'pw' }), /Cannot read caFile .*missing\.pem of the sqlServer connection: ENOENT/);
+  const trusting = poolConfig('sqlServer', { ...base, trustServerCertificate: true, encrypt: false }, { SQL_PW: 'pw' });
+  assert.is(trusting.options?.trustServerCertificate, true);
+  assert.is(trusting.options?.encrypt, false);
+});
+
+test('connection failures say where and what to check, and scrub the password', () => {
+  const login = describeConnectError('managedInstance', base, { code: 'ELOGIN', message: "Login failed for user 'runbook' with Hunter2-Xyz." }, 'Hunter2-Xyz');
+  assert.not.match(login, /Hunter2-Xyz/);
+  assert.match(login, /^Cannot connect to managedInstance at 10\.0\.0\.5:1433: the login was refused/);
+  assert.match(login, /check the login 'runbook' and the password in environment variable SQL_PW\.$/);
+  const tls = describeConnectError('sqlServer', base, { code: 'ESOCKET', message: 'Failed to connect - self-signed certificate' });
+  assert.match(tls, /TLS certificate was not accepted.*caFile/);
+  const port = describeConnectError('sqlServer', { host: 'h' }, { code: 'ESOCKET', message: 'Could not connect (sequence)' });
+  assert.match(port, /at h:1433: the connection failed .*firewall/);
+  const slow = describeConnectError('sqlServer', base, { code: 'ETIMEOUT', message: 'Failed to connect in 15000ms' });
+  assert.match(slow, /did not answer in time.*connectTimeoutMs\.$/);
+});
+
+test('lost connections are retried; login failures and SQL errors are not', () => {
+  assert.ok(isConnectionLoss({ name: 'ConnectionError', code: 'ESOCKET' }));
+  assert.ok(isConnectionLoss({ name: 'RequestError', code: 'ECONNCLOSED' }));
+  assert.not.ok(isConnectionLoss({ name: 'ConnectionError', code: 'ELOGIN' }));
+  assert.not.ok(isConnectionLoss({ name: 'RequestError', code: 'EREQUEST', number: 208 }));
+});
+
+test('role verdicts: one primary, split-brain, none, and a lone secondary with the primary down', () => {
+  const ok = judgeRoles([
+    { side: 'sqlServer', reachable: true, role: 'PRIMARY' },
+    { side: 'managedInstance', reachable: true, role: 'SECONDARY' },
+  ]);
+  assert.ok(ok.ok && ok.primary === 'sqlServer' && ok.secondary === 'managedInstance');
+  const both = [
+    { side: 'sqlServer', reachable: true, role: 'PRIMARY' },
+    { side: 'managedInstance', reachable: true, role: 'PRIMARY' },
+  ] as const;
+  const split = judgeRoles([...both]);
+  assert.is(split.ok, false);
+  assert.is(!split.ok && split.problem, 'split-brain');
+  assert.is(describeObservations([...both]), 'sqlServer says PRIMARY; managedInstance says PRIMARY');
+  const down = [
+    { side: 'sqlServer', reachable: false, error: 'refused' },
+    { side: 'managedInstance', reachable: true, role: 'SECONDARY' },
+  ] as const;
+  assert.is(!judgeRoles([...down]).ok && (judgeRoles([...down]) as { problem: string }).problem, 'no-primary');
+  assert.is(loneSecondary([...down]), 'managedInstance');
+  assert.is(roleFromRows([]), 'NONE');
+  assert.is(roleFromRows([{ link_name: 'dag', link_role: 'secondary' }]), 'SECONDARY');
+});
+
+test('loading the step types and connections loads no driver', () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const script = `
+    const { stepModules } = await import('./steps/index.js');
+    for (const t of ['assertRole', 'confirm', 'sqlExec', 'waitLsnStable']) await stepModules[t]();
+    const { createRunResources } = await import('./engine/connections.js');
+    createRunResources({ link: { sqlServer: {}, managedInstance: {} } }, { env: {} });
+    const { createRequire } = await import('node:module');
+    const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => /node_modules[\\\\/](mssql|tedious|@azure)[\\\\/]/.test(k));
+    console.log(JSON.stringify(loaded));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  assert.equal(JSON.parse(out), []);
+});
+
+test.run();
