@@ -144,7 +144,7 @@ async function reportError(error: unknown, io: CommandIO): Promise<number> {
     if (outputFormat === 'json') io.stdout.write(render.renderDiagnosticsJson(e.diagnostics));
     else {
       const { colorWanted } = await import('./output.js');
-      io.stderr.write(render.renderDiagnosticsText(e.diagnostics, (e.sources ?? {}) as never, { color: colorWanted(io.stderr, io.env) }));
+      io.stderr.write(render.renderDiagnosticsText(e.diagnostics, (e.sources instanceof Map ? e.sources : new Map()) as Map<string, string>, { color: colorWanted(io.stderr, io.env) }));
     }
     return ExitCode.invalidInput;
   }

@@ -1,7 +1,6 @@
 // Step definitions by type name: the built-ins from steps/index.ts (loaded lazily, only the
-// types a runbook uses) plus the runbook's own `plugins:`. Nothing here scans directories.
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+// types a runbook uses) plus the runbook's own `plugins:` (loaded by validation, engine/plugins.ts).
+// Nothing here scans directories.
 import type { Runbook, StepDefinition, StepModuleMap } from './types.js';
 import type { LoadedStep } from './plan.js';
 
@@ -26,20 +25,13 @@ export async function loadAllBuiltins(map: StepModuleMap): Promise<StepDefinitio
   return defs;
 }
 
-/** A plugin path as written in a runbook, resolved against the runbook's directory. */
-export function pluginUrl(runbookFile: string, plugin: string): string {
-  const path = isAbsolute(plugin) ? plugin : resolve(dirname(resolve(runbookFile)), plugin);
-  return pathToFileURL(path).href;
-}
-
-/** The step definitions a (validated) runbook needs, built-ins and plugins, keyed by type. */
-export async function stepsForRunbook(runbook: Runbook, map: StepModuleMap): Promise<Map<string, LoadedStep>> {
+/**
+ * The step definitions a validated runbook uses, keyed by type. `map` is what validation
+ * returned (built-ins plus the runbook's plugins); `pluginTypes` marks the plugins for the plan.
+ */
+export async function stepsForRunbook(runbook: Runbook, map: StepModuleMap, pluginTypes: ReadonlySet<string>): Promise<Map<string, LoadedStep>> {
   const out = new Map<string, LoadedStep>();
-  for (const plugin of runbook.plugins ?? []) {
-    const mod = (await import(pluginUrl(runbook.file, plugin))) as { default?: StepDefinition<any> };
-    if (mod.default && typeof mod.default.type === 'string') out.set(mod.default.type, { definition: mod.default, plugin: true });
-  }
-  const builtins = await loadBuiltinDefinitions(map, runbook.steps.map((s) => s.type).filter((t) => !out.has(t)));
-  for (const [type, definition] of builtins) out.set(type, { definition, plugin: false });
+  const defs = await loadBuiltinDefinitions(map, runbook.steps.map((s) => s.type));
+  for (const [type, definition] of defs) out.set(type, { definition, plugin: pluginTypes.has(type) });
   return out;
 }

@@ -13,7 +13,7 @@ import { UsageError } from '../errors.js';
 export class InvalidInput extends Error {
   constructor(
     readonly diagnostics: Diagnostic[],
-    readonly sources: Record<string, string>,
+    readonly sources: Map<string, string>,
   ) {
     super(`${diagnostics.length} problem(s) in the input`);
     this.name = 'InvalidInput';
@@ -36,9 +36,10 @@ export async function loadRunbook(file: string): Promise<LoadedRunbook> {
   const steps = await builtinStepModules();
   const result = await validateRunbook(file, { steps });
   if (!result.runbook || hasErrors(result.diagnostics)) {
-    throw new InvalidInput(result.diagnostics, { [file]: result.source ?? '' });
+    throw new InvalidInput(result.diagnostics, new Map([[file, result.source ?? '']]));
   }
-  return { runbook: result.runbook, source: result.source, steps: await stepsForRunbook(result.runbook, steps) };
+  const pluginTypes = new Set(result.pluginFiles?.keys() ?? []);
+  return { runbook: result.runbook, source: result.source, steps: await stepsForRunbook(result.runbook, result.steps ?? steps, pluginTypes) };
 }
 
 export function checkInventoryChoice(choice: InventoryChoice, command: string, required: boolean): void {
@@ -82,13 +83,13 @@ export async function loadInventoryForPlan(choice: InventoryChoice): Promise<{ i
 export async function loadInventoryFile(file: string): Promise<Inventory> {
   const result = await validateInventory(file);
   if (!result.inventory || hasErrors(result.diagnostics)) {
-    throw new InvalidInput(result.diagnostics, { [file]: result.source ?? '' });
+    throw new InvalidInput(result.diagnostics, new Map([[file, result.source ?? '']]));
   }
   return result.inventory;
 }
 
 export function resolveInputsOrThrow(runbook: Runbook, source: string, sets: string[]): Record<string, unknown> {
   const result = resolveInputs(runbook, sets);
-  if (hasErrors(result.diagnostics)) throw new InvalidInput(result.diagnostics, { [runbook.file]: source });
+  if (hasErrors(result.diagnostics)) throw new InvalidInput(result.diagnostics, new Map([[runbook.file, source]]));
   return result.inputs;
 }
