@@ -80,21 +80,22 @@ function bytePos(buf: Buffer, offset: number): Pos {
   return { line, column: offset - lineStart + 1 };
 }
 
+/** Offset of the first byte that does not start a well-formed UTF-8 sequence. */
 function firstInvalidUtf8(buf: Buffer): number {
   const dec = new TextDecoder('utf-8', { fatal: true });
-  // Binary search on the longest valid prefix; a prefix may only end mid-character at the cut.
-  let lo = 0;
-  let hi = buf.length;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i]!;
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (len === 0 || i + len > buf.length) return i;
     try {
-      dec.decode(buf.subarray(0, mid), { stream: true });
-      lo = mid;
+      if (len > 1) dec.decode(buf.subarray(i, i + len));
     } catch {
-      hi = mid - 1;
+      return i;
     }
+    i += len;
   }
-  return lo;
+  return buf.length;
 }
 
 /** Loads one YAML document. `text` skips reading the file (and the byte-level checks). */

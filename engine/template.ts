@@ -68,7 +68,53 @@ export const HELPERS: Record<string, (...args: HelperArgs) => unknown> = {
   or: (...args) => withoutOptions(args).some(Boolean),
   not: (v) => !v,
   default: (v, fallback) => (v === undefined || v === null || v === '' ? fallback : v),
+  gt: (a, b) => compareNumbers('gt', a, b) > 0,
+  gte: (a, b) => compareNumbers('gte', a, b) >= 0,
+  lt: (a, b) => compareNumbers('lt', a, b) < 0,
+  lte: (a, b) => compareNumbers('lte', a, b) <= 0,
+  versionAtLeast: (v, min) => compareVersions(v, min) >= 0,
+  otherSide: (v) => otherSideOf(v),
 };
+
+/** Numbers compare as numbers; numeric text (LSNs, counts read as text) compares exactly as BigInt. */
+function compareNumbers(helper: string, a: unknown, b: unknown): number {
+  const asNumber = (v: unknown): number | bigint => {
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+    if (typeof v === 'bigint') return v;
+    if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) return BigInt(v.trim());
+    if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+    throw new Error(`${helper} compares numbers, got ${v === null ? 'null' : JSON.stringify(v)}`);
+  };
+  const x = asNumber(a);
+  const y = asNumber(b);
+  if (typeof x === 'bigint' && typeof y === 'bigint') return x < y ? -1 : x > y ? 1 : 0;
+  const nx = Number(x);
+  const ny = Number(y);
+  return nx < ny ? -1 : nx > ny ? 1 : 0;
+}
+
+/** Dotted versions (SERVERPROPERTY('ProductVersion'), e.g. 16.0.4125.3) compared part by part; missing parts are 0. */
+export function compareVersions(a: unknown, b: unknown): number {
+  const parts = (v: unknown): number[] => {
+    const text = scalarText('versionAtLeast', v).trim();
+    if (!/^\d+(\.\d+)*$/.test(text)) throw new Error(`versionAtLeast: ${JSON.stringify(text)} is not a version such as 16.0.4125`);
+    return text.split('.').map(Number);
+  };
+  const x = parts(a);
+  const y = parts(b);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+/** The other side of the link: sqlServer <-> managedInstance. */
+function otherSideOf(v: unknown): string {
+  if (v === 'sqlServer') return 'managedInstance';
+  if (v === 'managedInstance') return 'sqlServer';
+  throw new Error(`otherSide needs sqlServer or managedInstance, got ${JSON.stringify(v)}`);
+}
 /** Helpers a runbook may use: ours plus Handlebars' conditionals. */
 export const KNOWN_HELPERS: ReadonlySet<string> = new Set([...Object.keys(HELPERS), 'if', 'unless']);
 
