@@ -1,0 +1,155 @@
+// The SqlBackend of one replica: logins checked against the lab's throwaway password, sessions
+// that log every statement, apply scenario faults and run the batch on the lab's T-SQL engine
+// with the link model's hooks and tables.
+import type { LoginRequest, ReplyItem, Session, SqlBackend, SqlMessage, SqlRequest, FaultAction } from './tds/contract.js';
+import type { CellValue, SessionInfo, SqlEngine, SqlEngineOptions, StatementHook } from './sql/contract.js';
+import { appLockHook } from './model/applock-statements.js';
+import { backupHook } from './model/backup-statements.js';
+import { hadrHook } from './model/hadr-statements.js';
+import type { LabModel } from './model/lab-model.js';
+import type { StatementLogEntry } from './model/statement-log.js';
+import type { Side } from './model/types.js';
+import { serverIdentity } from './server-identity.js';
+
+export type EngineFactory = (opts: SqlEngineOptions) => SqlEngine & { forgetSession?(sessionId: number): void };
+
+export interface ReplicaBackendOptions {
+  model: LabModel;
+  linkIndex: number;
+  side: Side;
+  user: string;
+  password: string;
+  createEngine: EngineFactory;
+}
+
+export interface ReplicaBackend extends SqlBackend {
+  close(): void;
+}
+
+const FIRST_SESSION_ID = 51;
+
+interface LoggedStatement {
+  line: number;
+  entry: StatementLogEntry;
+}
+
+export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
+  const { model, linkIndex, side } = o;
+  const link = model.links[linkIndex];
+  const rc = model.replicaContext(linkIndex, side);
+  const replica = link.replicas[side];
+  const identity = serverIdentity(side, replica.serverName, link.id.sqlVersion);
+  let nextSessionId = FIRST_SESSION_ID;
+  /** Statements seen by the logging hook during the current request (engine calls are synchronous). */
+  let current: { session: SessionInfo; entries: LoggedStatement[] } | undefined;
+
+  const logHook: StatementHook = (text, ctx) => {
+    if (current) {
+      const entry = model.statementLog.append({
+        at: new Date(model.clock()), link: link.name, replica: replica.serverName, side,
+        login: ctx.session.login, sessionId: ctx.session.sessionId, statement: text, errorNumber: null,
+      });
+      current.entries.push({ line: ctx.line, entry });
+    }
+    return undefined;
+  };
+
+  const engine = o.createEngine({
+    serverName: replica.serverName,
+    versionText: identity.versionText,
+    serverProperties: identity.properties,
+    databases: () => [link.id.database],
+    tables: () => model.tables(linkIndex, side),
+    version: () => model.version(),
+    hooks: [logHook, hadrHook(rc), backupHook(rc), appLockHook(rc)],
+  });
+
+  const isDown = () => model.faults.downState(linkIndex, side, model.clock()) !== 'up';
+
+  return {
+    serverName: () => replica.serverName,
+    acceptConnection() {
+      const state = model.faults.downState(linkIndex, side, model.clock());
+      return state === 'up' ? 'accept' : state;
+    },
+    login(req: LoginRequest) {
+      if (req.user.toLowerCase() !== o.user.toLowerCase() || req.password !== o.password) {
+        return { error: loginFailed(req.user) };
+      }
+      const database = req.database || 'master';
+      const known = ['master', 'msdb', 'tempdb', link.id.database.toLowerCase()];
+      if (!known.includes(database.toLowerCase())) {
+        return { error: { number: 4060, state: 1, class: 11, line: 1, message: `Cannot open database "${database}" requested by the login. The login failed.` } };
+      }
+      const info: SessionInfo = { sessionId: nextSessionId++, login: req.user, database };
+      rc.sessions.set(info.sessionId, {
+        sessionId: info.sessionId, login: req.user, hostName: req.hostName, programName: req.appName, context: new Map(),
+      });
+      const session: Session = {
+        execute: (request, signal) => execute(info, request, signal),
+        close: () => {
+          rc.sessions.delete(info.sessionId);
+          engine.forgetSession?.(info.sessionId);
+          model.applocks.releaseSession(replica.serverName, info.sessionId);
+        },
+      };
+      return { session, database };
+    },
+    close: () => engine.close(),
+  };
+
+  async function execute(info: SessionInfo, req: SqlRequest, signal: AbortSignal): Promise<ReplyItem[] | FaultAction> {
+    if (isDown()) return { kind: 'drop' };
+    const fault = model.faults.onSqlRequest(linkIndex, side, req.sql);
+    if (fault.kind === 'drop' || fault.kind === 'hang') {
+      logWhole(info, req.sql, null);
+      return { kind: fault.kind };
+    }
+    if (fault.kind === 'delay') await sleep(fault.ms, signal);
+    if (/statement_log/i.test(req.sql)) model.refreshStatementLog();
+    const params: Record<string, CellValue> = {};
+    for (const p of req.params) params[p.name] = p.value;
+    current = { session: info, entries: [] };
+    let items: ReplyItem[];
+    let seen: LoggedStatement[];
+    try {
+      items = engine.execute(info, req.sql, params);
+    } finally {
+      seen = current.entries;
+      current = undefined;
+    }
+    // Each error belongs to the last statement that started at or before its line.
+    const errors = items.filter((i): i is Extract<ReplyItem, { kind: 'error' }> => i.kind === 'error');
+    if (seen.length === 0) logWhole(info, req.sql, errors[0]?.error.number ?? null);
+    for (const e of errors) {
+      const target = [...seen].reverse().find((s) => s.line <= e.error.line) ?? seen[0];
+      if (target && target.entry.errorNumber === null) model.statementLog.setError(target.entry, e.error.number);
+    }
+    for (const item of items) if (item.kind === 'database') info.database = item.name;
+    return items;
+  }
+
+  function logWhole(info: SessionInfo, sql: string, errorNumber: number | null): void {
+    model.statementLog.append({
+      at: new Date(model.clock()), link: link.name, replica: replica.serverName, side,
+      login: info.login, sessionId: info.sessionId, statement: sql.trim(), errorNumber,
+    });
+  }
+}
+
+function loginFailed(user: string): SqlMessage {
+  // The password is never part of the message or the log.
+  return { number: 18456, state: 1, class: 14, line: 1, message: `Login failed for user '${user}'.` };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

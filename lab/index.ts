@@ -1,0 +1,164 @@
+// startLab: one process hosting N emulated links. Per link a SQL Server and a Managed Instance
+// replica, each a TDS listener on 127.0.0.1 with TLS from a throwaway CA; one HTTPS ARM endpoint
+// for all managed instances. Returns inventories that point at them and the secrets' env vars.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Inventory } from '../engine/types.js';
+import type { ArmServer } from './arm/contract.js';
+import { startArmServer } from './arm/server.js';
+import { createArmBackend, type ArmRequestRecord } from './backend-arm.js';
+import { createReplicaBackend, type ReplicaBackend } from './backend-sql.js';
+import { createLabCertificates } from './certs.js';
+import { labInventory } from './inventory.js';
+import { LabModel } from './model/lab-model.js';
+import type { LedgerEntry, LinkModel } from './model/link.js';
+import { LAB_ENV, LAB_USER } from './model/names.js';
+import type { StatementLogEntry } from './model/statement-log.js';
+import { SIDES, type ScenarioSpec, type Side } from './model/types.js';
+import { loadScenario, type ScenarioOverrides } from './scenario.js';
+import { createSqlEngine } from './sql/engine.js';
+import type { TdsServer } from './tds/contract.js';
+import { startTdsServer } from './tds/server.js';
+
+export { labInventory } from './inventory.js';
+export { builtInScenarios, loadScenario, ScenarioError, type ScenarioOverrides } from './scenario.js';
+export type { ScenarioSpec, Side } from './model/types.js';
+export { LAB_ENV } from './model/names.js';
+
+export interface StartLabOptions {
+  /** A built-in scenario name (`healthy`, `lagging`, ...) or a YAML file path. Default `healthy`. */
+  scenario?: string;
+  /** How many links; default: the scenario's `links` (1). */
+  links?: number;
+  /** Where the CA and keys go; default a new temp dir, removed by stop(). */
+  dir?: string;
+  /** Laid over the scenario (tests: short lags, faults). */
+  overrides?: ScenarioOverrides;
+  /** Serve TLS (default true). Without it the listeners answer NOT_SUP to encryption. */
+  tls?: boolean;
+}
+
+export interface LabReplicaEndpoint {
+  host: string;
+  port: number;
+  serverName: string;
+}
+
+export interface Lab {
+  /** The first link's inventory. */
+  inventory: Inventory;
+  /** One inventory per link. */
+  inventories: Inventory[];
+  /** LAB_SQL_PASSWORD, LAB_MI_PASSWORD, LAB_ARM_TOKEN: not written to process.env. */
+  env: Record<string, string>;
+  caFile: string;
+  /** The PEM of the CA (for clients configured in code). */
+  ca: string;
+  dir: string;
+  scenario: ScenarioSpec;
+  model: LabModel;
+  endpoints: { arm: string; links: Array<Record<Side, LabReplicaEndpoint>> };
+  /** Every statement every replica received, in order. */
+  statements(): StatementLogEntry[];
+  /** The ledger of one link (name or index; default the first). */
+  ledger(link?: string | number): LedgerEntry;
+  link(link?: string | number): LinkModel;
+  armRequests(): ArmRequestRecord[];
+  /** Takes a replica down (listener refuses, sessions dropped) or brings it back. */
+  setDown(side: Side, down: boolean | 'refuse' | 'hang', link?: number): void;
+  stop(): Promise<void>;
+}
+
+export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
+  const scenario = loadScenario(options.scenario ?? 'healthy', options.overrides);
+  const linkCount = options.links ?? scenario.links;
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'runbook-lab-')));
+  const tds: TdsServer[][] = [];
+  const backends: ReplicaBackend[] = [];
+  let arm: ArmServer | undefined;
+
+  const model = new LabModel({
+    scenario,
+    links: linkCount,
+    dropSessions: (linkIndex, side) => tds[linkIndex]?.[SIDES.indexOf(side)]?.dropSessions(),
+  });
+  const secret = () => randomBytes(18).toString('base64url');
+  const env: Record<string, string> = {
+    [LAB_ENV.sqlPassword]: `Lab-${secret()}`,
+    [LAB_ENV.miPassword]: `Lab-${secret()}`,
+    [LAB_ENV.armToken]: secret() + secret(),
+  };
+
+  const stop = async () => {
+    await Promise.allSettled([...tds.flat().map((s) => s.close()), arm?.close()]);
+    for (const b of backends) b.close();
+    if (ownDir) await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const certs = await createLabCertificates(dir);
+    const tls = options.tls === false ? undefined : { key: certs.key, cert: certs.cert };
+    for (let i = 0; i < linkCount; i++) {
+      const pair: TdsServer[] = [];
+      tds.push(pair);
+      for (const side of SIDES) {
+        const backend = createReplicaBackend({
+          model, linkIndex: i, side, user: LAB_USER,
+          password: env[side === 'sqlServer' ? LAB_ENV.sqlPassword : LAB_ENV.miPassword],
+          createEngine: createSqlEngine,
+        });
+        backends.push(backend);
+        pair.push(await startTdsServer({ backend, tls }));
+      }
+    }
+    const armBackend = createArmBackend(model);
+    arm = await startArmServer({
+      tls: { key: certs.key, cert: certs.cert },
+      token: env[LAB_ENV.armToken],
+      backend: armBackend,
+      lroDurationMs: scenario.arm.lroDurationMs,
+      retryAfterSeconds: scenario.arm.retryAfterSeconds,
+    });
+    const armEndpoint = arm.endpoint;
+    const inventories = tds.map((pair, i) =>
+      labInventory(i, {
+        tier: scenario.managedInstance.tier, sqlPort: pair[0].port, miPort: pair[1].port,
+        armEndpoint, caFile: certs.caFile, encrypt: options.tls !== false,
+      }),
+    );
+    const pick = (l?: string | number) => model.link(l ?? 0);
+    return {
+      inventory: inventories[0],
+      inventories,
+      env,
+      caFile: certs.caFile,
+      ca: certs.ca,
+      dir,
+      scenario,
+      model,
+      endpoints: {
+        arm: armEndpoint,
+        links: tds.map((pair, i) => ({
+          sqlServer: { host: pair[0].host, port: pair[0].port, serverName: model.links[i].replicas.sqlServer.serverName },
+          managedInstance: { host: pair[1].host, port: pair[1].port, serverName: model.links[i].replicas.managedInstance.serverName },
+        })),
+      },
+      statements: () => model.statementLog.all(),
+      ledger: (l) => {
+        const link = pick(l);
+        link.advance();
+        return { ...link.ledger };
+      },
+      link: pick,
+      armRequests: () => [...armBackend.requests],
+      setDown: (side, down, link = 0) => model.setDown(link, side, down),
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

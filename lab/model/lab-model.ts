@@ -1,0 +1,150 @@
+// The whole lab's state: its links, the statement log, app locks, faults and the version number
+// the SQL engines use to know when to refresh their tables.
+import type { CellValue, TableRows } from '../sql/contract.js';
+import { AppLocks } from './applocks.js';
+import { Faults } from './faults.js';
+import { LinkModel } from './link.js';
+import { LAB_DATABASE, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, linkNames } from './names.js';
+import type { ReplicaContext, SessionMeta } from './replica-context.js';
+import { StatementLog } from './statement-log.js';
+import { replicaTables } from './tables.js';
+import type { ScenarioSpec, Side } from './types.js';
+
+export interface LabModelOptions {
+  scenario: ScenarioSpec;
+  links: number;
+  clock?: () => number;
+  /** Ends the TDS sessions of one replica (wired to TdsServer.dropSessions by startLab). */
+  dropSessions?: (linkIndex: number, side: Side) => void;
+  /** Delay between a role change's reply and the dropped sessions, so the reply gets out. */
+  dropDelayMs?: number;
+}
+
+export class LabModel {
+  readonly links: LinkModel[];
+  readonly statementLog: StatementLog;
+  readonly applocks: AppLocks;
+  readonly faults: Faults;
+  readonly clock: () => number;
+  readonly startedAt: Date;
+  private versionNumber = 1;
+  private logDirty = false;
+  private readonly sessions = new Map<string, Map<number, SessionMeta>>();
+  dropSessions: (linkIndex: number, side: Side) => void;
+
+  constructor(readonly options: LabModelOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.startedAt = new Date(this.clock());
+    const bump = () => void this.versionNumber++;
+    // The log grows with every statement; reloading it into every engine on every query would make
+    // each query slower than the last, so only queries that read it refresh (see logChanged).
+    this.statementLog = new StatementLog(() => void (this.logDirty = true));
+    this.applocks = new AppLocks(bump);
+    this.faults = new Faults(options.scenario.faults, this.clock());
+    this.dropSessions = options.dropSessions ?? (() => {});
+    this.links = Array.from({ length: options.links }, (_, index) => {
+      const names = linkNames(index);
+      // Each link gets its own copy: run-time changes (setWorkload) must not leak across links.
+      const scenario = structuredClone(options.scenario);
+      const link = new LinkModel(
+        {
+          index, name: names.dag, database: LAB_DATABASE, databaseId: 5, sqlServerName: names.sqlServer,
+          agName: names.ag, miName: names.mi, resourceGroup: LAB_RESOURCE_GROUP, subscriptionId: LAB_SUBSCRIPTION,
+          sqlVersion: scenario.sqlServer.version, tier: scenario.managedInstance.tier,
+        },
+        scenario,
+        this.clock,
+        bump,
+      );
+      link.setDownCheck((side, now) => this.faults.downState(index, side, now) !== 'up');
+      return link;
+    });
+  }
+
+  /** Changes whenever anything a table shows may have changed (time passing included). */
+  version(): number {
+    for (const link of this.links) link.advance();
+    return this.versionNumber;
+  }
+
+  bump(): void {
+    this.versionNumber++;
+  }
+
+  /** Called before a request that reads lab.statement_log: makes the engines reload it. */
+  refreshStatementLog(): void {
+    if (this.logDirty) this.bump();
+    this.logDirty = false;
+  }
+
+  link(nameOrIndex: string | number): LinkModel {
+    const link = typeof nameOrIndex === 'number'
+      ? this.links[nameOrIndex]
+      : this.links.find((l) => l.name.toLowerCase() === nameOrIndex.toLowerCase());
+    if (!link) throw new Error(`no link ${JSON.stringify(nameOrIndex)} in this lab`);
+    return link;
+  }
+
+  /** Takes a replica down (its listener refuses) or brings it back, overriding the scenario. */
+  setDown(linkIndex: number, side: Side, down: boolean | 'refuse' | 'hang'): void {
+    this.faults.setDown(linkIndex, side, down);
+    this.links[linkIndex].advance();
+    this.bump();
+    if (down) this.dropSessions(linkIndex, side);
+  }
+
+  sessionsOf(linkIndex: number, side: Side): Map<number, SessionMeta> {
+    const key = `${linkIndex}/${side}`;
+    let m = this.sessions.get(key);
+    if (!m) this.sessions.set(key, (m = new Map()));
+    return m;
+  }
+
+  replicaContext(linkIndex: number, side: Side): ReplicaContext {
+    const link = this.links[linkIndex];
+    return {
+      link,
+      linkIndex,
+      side,
+      serverName: link.replicas[side].serverName,
+      applocks: this.applocks,
+      sessions: this.sessionsOf(linkIndex, side),
+      clock: this.clock,
+      dropSessions: (sides) => {
+        const t = setTimeout(() => sides.forEach((s) => this.dropSessions(linkIndex, s)), this.options.dropDelayMs ?? 30);
+        t.unref();
+      },
+    };
+  }
+
+  /** Everything one replica's SQL engine serves. */
+  tables(linkIndex: number, side: Side): TableRows {
+    const now = this.clock();
+    const link = this.links[linkIndex];
+    link.advance(now);
+    const rows: TableRows = { ...replicaTables(link, side, now, this.startedAt) };
+    rows['lab.statement_log'] = this.statementLog.all().map((e) => ({
+      seq: BigInt(e.id), at: e.at, replica: e.replica, login: e.login, session_id: e.sessionId,
+      statement: e.statement, error_number: e.errorNumber,
+    }));
+    rows['lab.ledger'] = this.links.map((l) => ledgerRow(l, now));
+    rows['lab.applocks'] = this.applocks.rows().map((r) => ({
+      replica: r.replica, database_name: r.database, resource: r.resource, lock_mode: r.holder.mode,
+      session_id: r.holder.sessionId, login: r.holder.login, host_name: r.holder.hostName,
+      program_name: r.holder.programName, description: r.holder.description, lock_count: r.holder.count,
+      acquired_at: r.holder.acquiredAt,
+    }));
+    return rows;
+  }
+}
+
+function ledgerRow(l: LinkModel, now: number): Record<string, CellValue> {
+  l.advance(now);
+  const primaries = (['sqlServer', 'managedInstance'] as Side[]).filter((s) => l.replicas[s].role === 'PRIMARY');
+  return {
+    link_name: l.name, database_name: l.id.database, committed: BigInt(l.ledger.committed), lost: BigInt(l.ledger.lost),
+    last_committed_lsn: l.ledger.lastCommittedLsn,
+    primary_replica: primaries.map((s) => l.replicas[s].serverName).join(',') || null,
+    updated_at: new Date(now),
+  };
+}

@@ -1,0 +1,372 @@
+// One link's state: two replicas, their roles and modes, the database's log on each side, the
+// synthetic workload, replication and the ledger. Time is read from the clock on every access
+// (`advance`), so no timers run and tests only wait as long as the scenario's parameters say.
+import { linkIds, type LinkIds } from './ids.js';
+import { lsnAfter, parseLsn } from './lsn.js';
+import {
+  otherSide,
+  SIDES,
+  type AvailabilityMode,
+  type LinkRole,
+  type ScenarioSpec,
+  type Side,
+  type Tier,
+} from './types.js';
+
+export interface ReplicaState {
+  side: Side;
+  /** SERVERPROPERTY('ServerName'), e.g. sql01 or sqlmi1. */
+  serverName: string;
+  /** The DAG member (availability group) this replica is: ag1 on SQL Server, the MI name on MI. */
+  memberName: string;
+  role: LinkRole;
+  /** Whether this side still has the DAG (the link) in its metadata. */
+  dagPresent: boolean;
+  /** Whether the local availability group (the DAG member) still exists. */
+  agPresent: boolean;
+  /** Last log block written locally (on a primary: the last commit). */
+  endOfLog: bigint;
+  /** Last log block hardened locally (on a secondary: what it has received and hardened). */
+  hardened: bigint;
+  lastCommitTime: Date;
+  lastHardenedTime: Date;
+  /** Set by BACKUP LOG ... WITH NORECOVERY until the replica becomes a secondary. */
+  restoring: boolean;
+}
+
+export interface Transaction {
+  lsn: bigint;
+  at: number;
+}
+
+export interface LedgerEntry {
+  link: string;
+  committed: number;
+  lost: number;
+  lastCommittedLsn: bigint;
+}
+
+export interface BackupRecord {
+  id: number;
+  side: Side;
+  database: string;
+  type: 'D' | 'L';
+  isCopyOnly: boolean;
+  device: string;
+  start: Date;
+  finish: Date;
+  firstLsn: bigint;
+  lastLsn: bigint;
+}
+
+export interface LinkIdentity {
+  index: number;
+  name: string;
+  database: string;
+  databaseId: number;
+  sqlServerName: string;
+  agName: string;
+  miName: string;
+  resourceGroup: string;
+  subscriptionId: string;
+  sqlVersion: string;
+  tier: Tier;
+}
+
+export class LinkModel {
+  readonly replicas: Record<Side, ReplicaState>;
+  readonly modes: Record<Side, AvailabilityMode>;
+  /** Where the application commits: the replica that became primary last (none if no primary). */
+  writer: Side | undefined;
+  /** Committed on the writer, not yet hardened on its partner, oldest first. */
+  pending: Transaction[] = [];
+  readonly ledger: LedgerEntry;
+  readonly backups: BackupRecord[] = [];
+  readonly ids: LinkIds;
+  /** The LSN both replicas started from (recovery/truncation LSNs are shown at or below it). */
+  readonly baseLsn: bigint;
+  /** Automatic MI full backups due at these times. */
+  private dueBackups: number[] = [];
+  private workloadDone = 0;
+  private workloadStart: number;
+  private workloadRunning: boolean;
+  private workloadStopAt: number | undefined;
+  private lagMs: number;
+  private stalledUntil: number;
+  private catchUpAt: number | undefined;
+  private nextBackupId = 1;
+  private lastAdvance = 0;
+  private lastSignature = '';
+  private downCheck: (side: Side, now: number) => boolean = () => false;
+
+  constructor(
+    readonly id: LinkIdentity,
+    readonly scenario: ScenarioSpec,
+    readonly clock: () => number,
+    /** Called whenever anything visible changed (the SQL engines refresh their tables). */
+    readonly changed: () => void,
+  ) {
+    const start = clock();
+    const base = parseLsn(scenario.lsn);
+    this.baseLsn = base;
+    this.ids = linkIds(id.name, id.tier === 'BusinessCritical' ? 4 : 1);
+    const mk = (side: Side): ReplicaState => ({
+      side,
+      serverName: side === 'sqlServer' ? id.sqlServerName : id.miName,
+      memberName: side === 'sqlServer' ? id.agName : id.miName,
+      role: 'SECONDARY',
+      dagPresent: true,
+      agPresent: true,
+      endOfLog: base,
+      hardened: base,
+      lastCommitTime: new Date(start),
+      lastHardenedTime: new Date(start),
+      restoring: false,
+    });
+    this.replicas = { sqlServer: mk('sqlServer'), managedInstance: mk('managedInstance') };
+    this.modes = { ...scenario.availabilityMode };
+    this.ledger = { link: id.name, committed: 0, lost: 0, lastCommittedLsn: base };
+    this.workloadStart = start;
+    this.workloadRunning = scenario.workload.running;
+    this.workloadStopAt = scenario.workload.stopAfterMs === undefined ? undefined : start + scenario.workload.stopAfterMs;
+    this.lagMs = scenario.replication.lagMs;
+    this.stalledUntil = scenario.replication.stalled ? Number.POSITIVE_INFINITY : 0;
+    this.catchUpAt = scenario.replication.catchUpAfterMs === undefined ? undefined : start + scenario.replication.catchUpAfterMs;
+    if (this.catchUpAt !== undefined && scenario.replication.stalled) this.stalledUntil = this.catchUpAt;
+    this.lastAdvance = start;
+
+    // Start from "original primary + its secondary", then replay what the roles imply.
+    const { roles } = scenario;
+    const bothPrimary = roles.sqlServer === 'PRIMARY' && roles.managedInstance === 'PRIMARY';
+    const primary: Side = bothPrimary
+      ? scenario.originalPrimary
+      : roles.sqlServer === 'PRIMARY' ? 'sqlServer' : roles.managedInstance === 'PRIMARY' ? 'managedInstance' : scenario.originalPrimary;
+    this.replicas[primary].role = 'PRIMARY';
+    this.writer = primary;
+    for (let i = 0; i < scenario.backlogTransactions; i++) this.commit(start);
+    if (scenario.miFullBackup.enabled) this.recordBackup('managedInstance', 'D', false, 'automatic', new Date(start - 3_600_000));
+    if (bothPrimary) this.forceFailover(otherSide(primary));
+    else if (roles[primary] === 'SECONDARY') this.replicas[primary].role = 'SECONDARY'; // both demoted
+  }
+
+  /** Faults decide when a replica is down; the lab model wires this. */
+  setDownCheck(check: (side: Side, now: number) => boolean): void {
+    this.downCheck = check;
+  }
+
+  isDown(side: Side, now = this.clock()): boolean {
+    return this.downCheck(side, now);
+  }
+
+  get name(): string {
+    return this.id.name;
+  }
+
+  /** SQL Server 2022 CU13 (16.0.4125) or later: the link can fail over with T-SQL and keeps itself. */
+  get supportsLinkFailover(): boolean {
+    const [major, , build] = this.id.sqlVersion.split('.').map(Number);
+    return major > 16 || (major === 16 && build >= 4125);
+  }
+
+  /** Whether log flows from the writer to its partner right now. */
+  replicating(now = this.clock()): boolean {
+    if (!this.writer) return false;
+    const from = this.replicas[this.writer];
+    const to = this.replicas[otherSide(this.writer)];
+    return (
+      to.role === 'SECONDARY' && from.dagPresent && to.dagPresent &&
+      !this.isDown(from.side, now) && !this.isDown(to.side, now) && now >= this.stalledUntil
+    );
+  }
+
+  /** Whether the two sides of the link are connected (what connected_state_desc reports). */
+  connected(now = this.clock()): boolean {
+    const a = this.replicas.sqlServer;
+    const b = this.replicas.managedInstance;
+    return (
+      a.dagPresent && b.dagPresent && a.role !== b.role &&
+      !this.isDown('sqlServer', now) && !this.isDown('managedInstance', now)
+    );
+  }
+
+  /** Brings the state up to `now`: workload commits, replication, catch-up, automatic backups. */
+  advance(now = this.clock()): void {
+    if (now < this.lastAdvance) now = this.lastAdvance;
+    let touched = false;
+    if (this.catchUpAt !== undefined && now >= this.catchUpAt) {
+      this.lagMs = 0;
+      this.stalledUntil = Math.min(this.stalledUntil, this.catchUpAt);
+    }
+    if (this.workloadRunning) {
+      const rate = this.scenario.workload.ratePerSecond;
+      const until = this.workloadStopAt === undefined ? now : Math.min(now, this.workloadStopAt);
+      const due = Math.max(0, Math.floor(((until - this.workloadStart) * rate) / 1000));
+      const writer = this.writer ? this.replicas[this.writer] : undefined;
+      const canWrite = writer && writer.role === 'PRIMARY' && !writer.restoring && !this.isDown(writer.side, now);
+      for (let k = this.workloadDone + 1; k <= due; k++) {
+        if (canWrite) this.commit(this.workloadStart + (k * 1000) / rate);
+      }
+      if (due > this.workloadDone) touched = touched || Boolean(canWrite);
+      this.workloadDone = Math.max(this.workloadDone, due);
+      if (this.workloadStopAt !== undefined && now >= this.workloadStopAt) this.workloadRunning = false;
+    }
+    if (this.pending.length > 0 && this.writer && this.replicating(now)) {
+      const to = this.replicas[otherSide(this.writer)];
+      while (this.pending.length > 0 && this.pending[0].at + this.lagMs <= now) {
+        const txn = this.pending.shift()!;
+        to.endOfLog = txn.lsn;
+        to.hardened = txn.lsn;
+        to.lastCommitTime = new Date(txn.at);
+        to.lastHardenedTime = new Date(Math.max(txn.at + this.lagMs, Math.min(now, this.stalledUntil)));
+        touched = true;
+      }
+    }
+    while (this.dueBackups.length > 0 && this.dueBackups[0] <= now) {
+      const at = this.dueBackups.shift()!;
+      this.recordBackup('managedInstance', 'D', false, 'automatic', new Date(at));
+      touched = true;
+    }
+    // Faults and catch-up change what the DMVs show with time alone.
+    const signature = `${this.connected(now)}|${this.replicating(now)}|${this.isDown('sqlServer', now)}|${this.isDown('managedInstance', now)}`;
+    if (signature !== this.lastSignature) touched = true;
+    this.lastSignature = signature;
+    this.lastAdvance = now;
+    if (touched) this.changed();
+  }
+
+  /** One transaction committed on the writer at time `at`. */
+  private commit(at: number): void {
+    const writer = this.replicas[this.writer!];
+    writer.endOfLog = lsnAfter(writer.endOfLog, 1);
+    writer.hardened = writer.endOfLog;
+    writer.lastCommitTime = new Date(at);
+    writer.lastHardenedTime = new Date(at);
+    this.ledger.committed++;
+    this.ledger.lastCommittedLsn = writer.endOfLog;
+    const partner = this.replicas[otherSide(writer.side)];
+    if (partner.role === 'SECONDARY' && partner.dagPresent && writer.dagPresent) this.pending.push({ lsn: writer.endOfLog, at });
+  }
+
+  /** Starts (or restarts) the workload from now; tests and drills use it. */
+  setWorkload(running: boolean, ratePerSecond?: number): void {
+    this.advance();
+    if (ratePerSecond !== undefined) this.scenario.workload.ratePerSecond = ratePerSecond;
+    this.workloadRunning = running;
+    this.workloadStopAt = undefined;
+    // Re-base so that the commit count restarts from now.
+    this.workloadStart = this.clock();
+    this.workloadDone = 0;
+  }
+
+  /** Replication parameters, changeable at run time (drills, tests). */
+  setReplication(opts: { lagMs?: number; stalled?: boolean }): void {
+    this.advance();
+    if (opts.lagMs !== undefined) this.lagMs = opts.lagMs;
+    if (opts.stalled !== undefined) this.stalledUntil = opts.stalled ? Number.POSITIVE_INFINITY : 0;
+    this.catchUpAt = undefined;
+    this.changed();
+  }
+
+  /** Both members synchronous and the secondary has hardened everything the primary wrote. */
+  synchronized(now = this.clock()): boolean {
+    return (
+      this.modes.sqlServer === 'SYNCHRONOUS_COMMIT' && this.modes.managedInstance === 'SYNCHRONOUS_COMMIT' &&
+      this.pending.length === 0 && this.connected(now) && now >= this.stalledUntil
+    );
+  }
+
+  /** Forced failover to `side`: whatever it had not hardened is lost. Returns the count lost. */
+  forceFailover(side: Side): number {
+    const me = this.replicas[side];
+    let lost = 0;
+    if (this.writer && this.writer !== side) {
+      lost = this.pending.length;
+      this.pending = [];
+    }
+    this.ledger.lost += lost;
+    me.role = 'PRIMARY';
+    me.restoring = false;
+    this.writer = side;
+    this.ledger.lastCommittedLsn = me.endOfLog;
+    this.primaryChanged(side);
+    return lost;
+  }
+
+  /** Planned failover from the current primary to its partner; callers check `synchronized` first. */
+  plannedFailover(): void {
+    const from = this.writer!;
+    const to = otherSide(from);
+    this.replicas[from].role = 'SECONDARY';
+    this.replicas[to].role = 'PRIMARY';
+    this.replicas[to].endOfLog = this.replicas[from].endOfLog;
+    this.replicas[to].hardened = this.replicas[from].endOfLog;
+    this.pending = [];
+    this.writer = to;
+    this.primaryChanged(to);
+  }
+
+  /** SET (ROLE = SECONDARY): the replica gives up the primary role. */
+  demote(side: Side): void {
+    const me = this.replicas[side];
+    const partner = this.replicas[otherSide(side)];
+    me.role = 'SECONDARY';
+    me.restoring = false;
+    if (partner.role === 'PRIMARY') {
+      // Split-brain fix: the demoted replica resynchronizes from the surviving primary; its own
+      // divergent tail was counted as lost at the forced failover.
+      me.endOfLog = partner.endOfLog;
+      me.hardened = partner.endOfLog;
+      me.lastHardenedTime = new Date(this.clock());
+      this.writer = partner.side;
+      this.pending = [];
+    }
+    this.changed();
+  }
+
+  private primaryChanged(side: Side): void {
+    if (side === 'managedInstance' && this.scenario.miFullBackup.enabled) {
+      this.dueBackups.push(this.clock() + this.scenario.miFullBackup.afterFailoverMs);
+      this.dueBackups.sort((a, b) => a - b);
+    }
+    this.changed();
+  }
+
+  recordBackup(side: Side, type: 'D' | 'L', isCopyOnly: boolean, device: string, finish = new Date(this.clock())): BackupRecord {
+    const r = this.replicas[side];
+    const rec: BackupRecord = {
+      id: this.nextBackupId++,
+      side,
+      database: this.id.database,
+      type,
+      isCopyOnly,
+      device,
+      start: new Date(finish.getTime() - 1000),
+      finish,
+      firstLsn: r.hardened,
+      lastLsn: r.endOfLog,
+    };
+    this.backups.push(rec);
+    this.changed();
+    return rec;
+  }
+
+  /** Breaks the link on one side (ARM delete on MI, DROP AVAILABILITY GROUP on SQL Server). */
+  removeDag(side: Side): void {
+    this.advance();
+    this.replicas[side].dagPresent = false;
+    // Nothing flows any more; what was in flight stays on the writer (not counted as lost: the
+    // databases are independent and both keep what they have).
+    this.pending = [];
+    this.changed();
+  }
+
+  /** Whether the database on `side` accepts writes (primary, or no link on that side). */
+  readWrite(side: Side): boolean {
+    const r = this.replicas[side];
+    return !r.dagPresent || r.role === 'PRIMARY';
+  }
+
+  sides(): Side[] {
+    return [...SIDES];
+  }
+}

@@ -1,0 +1,20 @@
+// Names of the lab's objects, shared by the model and by lab/inventory.ts (which must stay free
+// of the lab's servers, so it imports only this file).
+
+/** dag1/sql01/ag1/sqlmi1 for the first link, dag2/sql02/ag2/sqlmi2 for the second, ... */
+export function linkNames(index: number): { dag: string; sqlServer: string; ag: string; mi: string } {
+  const n = index + 1;
+  return { dag: `dag${n}`, sqlServer: `sql${String(n).padStart(2, '0')}`, ag: `ag${n}`, mi: `sqlmi${n}` };
+}
+
+export const LAB_SUBSCRIPTION = '00000000-0000-4000-8000-00000000ab01';
+export const LAB_RESOURCE_GROUP = 'rg-runbook-lab';
+export const LAB_DATABASE = 'SalesDb';
+export const LAB_USER = 'runbook';
+
+/** Environment variables holding the lab's throwaway secrets. */
+export const LAB_ENV = {
+  sqlPassword: 'LAB_SQL_PASSWORD',
+  miPassword: 'LAB_MI_PASSWORD',
+  armToken: 'LAB_ARM_TOKEN',
+} as const;

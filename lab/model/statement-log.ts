@@ -1,0 +1,43 @@
+// Every statement every replica received, in arrival order: what `lab.statement_log` shows and
+// what tests assert on ("FAILOVER was sent to the primary, once"). Statements carry no
+// passwords (logins are not statements), so nothing here needs redacting.
+
+export interface StatementLogEntry {
+  id: number;
+  at: Date;
+  link: string;
+  replica: string;
+  side: 'sqlServer' | 'managedInstance';
+  login: string;
+  sessionId: number;
+  statement: string;
+  /** The first SQL error the statement raised, if any. */
+  errorNumber: number | null;
+}
+
+/** Keeps the newest entries only, so a lab left running for days stays small. */
+const MAX_ENTRIES = 50_000;
+
+export class StatementLog {
+  private entries: StatementLogEntry[] = [];
+  private nextId = 1;
+
+  constructor(private readonly changed: () => void) {}
+
+  append(e: Omit<StatementLogEntry, 'id'>): StatementLogEntry {
+    const entry = { id: this.nextId++, ...e };
+    this.entries.push(entry);
+    if (this.entries.length > MAX_ENTRIES) this.entries = this.entries.slice(-MAX_ENTRIES / 2);
+    this.changed();
+    return entry;
+  }
+
+  setError(entry: StatementLogEntry, errorNumber: number): void {
+    entry.errorNumber = errorNumber;
+    this.changed();
+  }
+
+  all(): StatementLogEntry[] {
+    return [...this.entries];
+  }
+}

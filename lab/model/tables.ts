@@ -1,0 +1,239 @@
+// The HADR catalog views and DMVs as one replica of a link shows them, computed from the model.
+// Column names and value sets are SQL Server's; see README "The lab" for the choices made where
+// the real server is vague (remote rows, NULLs).
+import type { CellValue } from '../sql/contract.js';
+import type { LinkModel, ReplicaState } from './link.js';
+import { lsnAfter } from './lsn.js';
+import { otherSide, type Side } from './types.js';
+
+type Row = Record<string, CellValue>;
+
+export interface ReplicaTables {
+  'sys.databases': Row[];
+  'sys.availability_groups': Row[];
+  'sys.availability_replicas': Row[];
+  'sys.dm_hadr_availability_replica_states': Row[];
+  'sys.dm_hadr_database_replica_states': Row[];
+  'msdb.dbo.backupset': Row[];
+}
+
+const SYNC_DESC = ['NOT SYNCHRONIZING', 'SYNCHRONIZING', 'SYNCHRONIZED'] as const;
+const ROLE_DESC = ['RESOLVING', 'PRIMARY', 'SECONDARY'] as const;
+const HEALTH_DESC = ['NOT_HEALTHY', 'PARTIALLY_HEALTHY', 'HEALTHY'] as const;
+const KB_PER_TRANSACTION = 8n;
+
+function group(id: string, name: string, distributed: boolean): Row {
+  return {
+    group_id: id, name, resource_id: null, resource_group_id: null,
+    failure_condition_level: distributed ? null : 3, health_check_timeout: distributed ? null : 30000,
+    automated_backup_preference: 2, automated_backup_preference_desc: 'secondary', version: 1,
+    basic_features: false, dtc_support: false, db_failover: !distributed, is_distributed: distributed,
+    cluster_type: 2, cluster_type_desc: 'none', required_synchronized_secondaries_to_commit: 0,
+    sequence_number: 1n, is_contained: false,
+  };
+}
+
+function replica(o: {
+  id: string; group: string; server: string; endpoint: string; mode: string; created: Date;
+}): Row {
+  const sync = o.mode === 'SYNCHRONOUS_COMMIT';
+  return {
+    replica_id: o.id, group_id: o.group, replica_metadata_id: 1, replica_server_name: o.server,
+    endpoint_url: o.endpoint, availability_mode: sync ? 1 : 0, availability_mode_desc: o.mode,
+    failover_mode: 1, failover_mode_desc: 'MANUAL', session_timeout: 20,
+    primary_role_allow_connections: 2, primary_role_allow_connections_desc: 'ALL',
+    secondary_role_allow_connections: 2, secondary_role_allow_connections_desc: 'ALL',
+    create_date: o.created, modify_date: o.created, backup_priority: 50, read_only_routing_url: null,
+    seeding_mode: 0, seeding_mode_desc: 'AUTOMATIC',
+  };
+}
+
+function replicaState(o: {
+  id: string; group: string; local: boolean; role: 0 | 1 | 2; connected: boolean; health: 0 | 1 | 2;
+}): Row {
+  return {
+    replica_id: o.id, group_id: o.group, is_local: o.local, role: o.role, role_desc: ROLE_DESC[o.role],
+    operational_state: o.local ? 2 : null, operational_state_desc: o.local ? 'ONLINE' : null,
+    connected_state: o.connected ? 1 : 0, connected_state_desc: o.connected ? 'CONNECTED' : 'DISCONNECTED',
+    recovery_health: o.local ? 1 : null, recovery_health_desc: o.local ? 'ONLINE' : null,
+    synchronization_health: o.health, synchronization_health_desc: HEALTH_DESC[o.health],
+    last_connect_error_number: o.connected ? null : 10054,
+    last_connect_error_description: o.connected ? null : 'An existing connection was forcibly closed by the remote host.',
+    last_connect_error_timestamp: null,
+  };
+}
+
+interface DbStateInput {
+  databaseId: number; group: string; replica: string; groupDatabase: string; local: boolean; primaryReplica: boolean;
+  sync: 0 | 1 | 2; endOfLog: bigint | null; hardened: bigint | null; received: bigint | null; sent: bigint | null;
+  lastCommit: bigint | null; commitTime: Date | null; hardenedTime: Date | null; recovery: bigint;
+  sendQueueKb: bigint | null; lagSeconds: bigint | null; suspended: boolean; restoring: boolean;
+}
+
+function databaseState(i: DbStateInput): Row {
+  const health = i.sync === 0 ? 0 : 2;
+  return {
+    database_id: i.databaseId, group_id: i.group, replica_id: i.replica, group_database_id: i.groupDatabase,
+    is_local: i.local, is_primary_replica: i.primaryReplica,
+    synchronization_state: i.sync, synchronization_state_desc: SYNC_DESC[i.sync], is_commit_participant: i.sync === 2,
+    synchronization_health: health, synchronization_health_desc: HEALTH_DESC[health],
+    database_state: i.local ? (i.restoring ? 1 : 0) : null,
+    database_state_desc: i.local ? (i.restoring ? 'RESTORING' : 'ONLINE') : null,
+    is_suspended: i.suspended, suspend_reason: i.suspended ? 3 : null,
+    suspend_reason_desc: i.suspended ? 'SUSPEND_FROM_PARTNER' : null,
+    recovery_lsn: i.recovery, truncation_lsn: i.recovery,
+    last_sent_lsn: i.sent, last_sent_time: i.sent === null ? null : i.hardenedTime,
+    last_received_lsn: i.received, last_received_time: i.received === null ? null : i.hardenedTime,
+    last_hardened_lsn: i.hardened, last_hardened_time: i.hardened === null ? null : i.hardenedTime,
+    last_redone_lsn: i.received ?? i.endOfLog, last_redone_time: i.hardenedTime,
+    log_send_queue_size: i.sendQueueKb, log_send_rate: i.sendQueueKb === null ? null : 1024n,
+    redo_queue_size: i.local ? 0n : i.sendQueueKb === null ? null : 0n, redo_rate: i.local ? null : 1024n,
+    filestream_send_rate: 0n, end_of_log_lsn: i.endOfLog, last_commit_lsn: i.lastCommit, last_commit_time: i.commitTime,
+    low_water_mark_for_ghosts: 0n, secondary_lag_seconds: i.lagSeconds,
+  };
+}
+
+/** Rows of the HADR views as `side` of `link` shows them at `now`. */
+export function replicaTables(link: LinkModel, side: Side, now: number, created: Date): ReplicaTables {
+  const me = link.replicas[side];
+  const partner = link.replicas[otherSide(side)];
+  const ids = link.ids;
+  const connected = link.connected(now);
+  const synchronized = link.synchronized(now);
+  const bothSync = link.modes.sqlServer === 'SYNCHRONOUS_COMMIT' && link.modes.managedInstance === 'SYNCHRONOUS_COMMIT';
+  const onSql = side === 'sqlServer';
+  const localGroup = onSql ? ids.sqlAgGroup : ids.miAgGroup;
+  const localGroupDb = onSql ? ids.sqlAgDatabase : ids.miAgDatabase;
+  const localReplicaIds = onSql ? [ids.sqlReplica] : ids.miReplicas;
+  const memberId = (s: Side) => (s === 'sqlServer' ? ids.dagSqlMember : ids.dagMiMember);
+  const fqdn = `${link.id.miName}.lab.database.windows.net`;
+  const endpoints: Record<Side, string> = {
+    sqlServer: `TCP://${link.id.sqlServerName}:5022`,
+    managedInstance: `tcp://${fqdn}:5022;Server=[${link.id.miName}]`,
+  };
+  const t: ReplicaTables = {
+    'sys.databases': [], 'sys.availability_groups': [], 'sys.availability_replicas': [],
+    'sys.dm_hadr_availability_replica_states': [], 'sys.dm_hadr_database_replica_states': [], 'msdb.dbo.backupset': [],
+  };
+
+  t['sys.databases'].push(...systemDatabases(created));
+  t['sys.databases'].push({
+    name: link.id.database, database_id: link.id.databaseId, source_database_id: null,
+    create_date: created, compatibility_level: 160, collation_name: 'SQL_Latin1_General_CP1_CI_AS',
+    user_access: 0, user_access_desc: 'MULTI_USER', is_read_only: false,
+    state: me.restoring ? 1 : 0, state_desc: me.restoring ? 'RESTORING' : 'ONLINE',
+    recovery_model: 1, recovery_model_desc: 'FULL',
+    replica_id: me.agPresent ? localReplicaIds[0] : null, group_database_id: me.agPresent ? localGroupDb : null,
+    is_encrypted: false, log_reuse_wait_desc: 'AVAILABILITY_REPLICA',
+  });
+
+  if (me.agPresent) {
+    t['sys.availability_groups'].push(group(localGroup, me.memberName, false));
+    localReplicaIds.forEach((id, i) => {
+      const server = onSql ? link.id.sqlServerName : i === 0 ? link.id.miName : `${link.id.miName}-local-${i}`;
+      t['sys.availability_replicas'].push(replica({
+        id, group: localGroup, server, endpoint: `TCP://${server}:5022`, mode: 'SYNCHRONOUS_COMMIT', created,
+      }));
+      t['sys.dm_hadr_availability_replica_states'].push(
+        replicaState({ id, group: localGroup, local: i === 0, role: i === 0 ? 1 : 2, connected: true, health: 2 }),
+      );
+    });
+    if (onSql) t['sys.dm_hadr_database_replica_states'].push(localDbRow(link, me, localGroup, ids.sqlReplica, localGroupDb, true));
+    // Business Critical: the MI's own secondaries, trailing its forwarder by a log block, so a
+    // query without `is_primary_replica = 1` reads more than one (and a different) LSN.
+    for (let i = 1; i < localReplicaIds.length; i++) {
+      const lsn = lsnAfter(me.hardened, -1);
+      t['sys.dm_hadr_database_replica_states'].push(databaseState({
+        databaseId: link.id.databaseId, group: localGroup, replica: localReplicaIds[i], groupDatabase: localGroupDb,
+        local: false, primaryReplica: false, sync: 2, endOfLog: lsn, hardened: lsn, received: lsn, sent: lsn,
+        lastCommit: lsn, commitTime: me.lastCommitTime, hardenedTime: me.lastHardenedTime, recovery: link.baseLsn,
+        sendQueueKb: 0n, lagSeconds: 0n, suspended: false, restoring: false,
+      }));
+    }
+  }
+
+  if (me.dagPresent) {
+    t['sys.availability_groups'].push(group(ids.dagGroup, link.id.name, true));
+    for (const s of ['sqlServer', 'managedInstance'] as Side[]) {
+      t['sys.availability_replicas'].push(replica({
+        id: memberId(s), group: ids.dagGroup, server: link.replicas[s].memberName, endpoint: endpoints[s],
+        mode: link.modes[s], created,
+      }));
+    }
+    const isPrimary = me.role === 'PRIMARY';
+    const health = connected && link.replicating(now) ? 2 : 0;
+    t['sys.dm_hadr_availability_replica_states'].push(replicaState({
+      id: memberId(side), group: ids.dagGroup, local: true, role: isPrimary ? 1 : 2, connected: true, health,
+    }));
+    if (isPrimary) {
+      t['sys.dm_hadr_availability_replica_states'].push(replicaState({
+        id: memberId(partner.side), group: ids.dagGroup, local: false, role: 2, connected, health,
+      }));
+    }
+    // The DAG's database rows: the local one, plus on the primary the remote member's as the
+    // primary knows it. An async primary reports no last_hardened_lsn; a synchronous one the
+    // secondary's (the minimum hardened across secondaries).
+    const local = localDbRow(link, me, ids.dagGroup, memberId(side), ids.dagDatabase, true);
+    if (isPrimary) {
+      local.last_hardened_lsn = bothSync && connected ? partner.hardened : null;
+      local.last_hardened_time = local.last_hardened_lsn === null ? null : partner.lastHardenedTime;
+      local.synchronization_state = synchronized ? 2 : connected ? 1 : 0;
+      local.synchronization_state_desc = SYNC_DESC[local.synchronization_state as 0 | 1 | 2];
+    } else {
+      const sync = !connected || !link.replicating(now) ? 0 : bothSync && link.pending.length === 0 ? 2 : 1;
+      local.synchronization_state = sync;
+      local.synchronization_state_desc = SYNC_DESC[sync];
+    }
+    t['sys.dm_hadr_database_replica_states'].push(local);
+    if (isPrimary) {
+      const oldest = link.pending[0];
+      const sync = !connected || !link.replicating(now) ? 0 : bothSync && link.pending.length === 0 ? 2 : 1;
+      t['sys.dm_hadr_database_replica_states'].push(databaseState({
+        databaseId: link.id.databaseId, group: ids.dagGroup, replica: memberId(partner.side), groupDatabase: ids.dagDatabase,
+        local: false, primaryReplica: false, sync,
+        endOfLog: connected ? partner.endOfLog : null, hardened: connected ? partner.hardened : null,
+        received: connected ? partner.hardened : null, sent: connected ? partner.hardened : null,
+        lastCommit: connected ? partner.endOfLog : null, commitTime: connected ? partner.lastCommitTime : null,
+        hardenedTime: partner.lastHardenedTime, recovery: link.baseLsn,
+        sendQueueKb: BigInt(link.pending.length) * KB_PER_TRANSACTION,
+        lagSeconds: oldest ? BigInt(Math.floor((now - oldest.at) / 1000)) : 0n,
+        suspended: false, restoring: false,
+      }));
+    }
+  }
+
+  for (const b of link.backups.filter((x) => x.side === side)) {
+    t['msdb.dbo.backupset'].push({
+      backup_set_id: b.id, media_set_id: b.id, name: b.device === 'automatic' ? 'Automatic backup' : null,
+      description: null, user_name: b.device === 'automatic' ? 'NT AUTHORITY\\SYSTEM' : 'runbook',
+      database_name: b.database, server_name: me.serverName, machine_name: me.serverName,
+      type: b.type, is_copy_only: b.isCopyOnly, backup_start_date: b.start, backup_finish_date: b.finish,
+      first_lsn: b.firstLsn, last_lsn: b.lastLsn, checkpoint_lsn: b.firstLsn, database_backup_lsn: link.baseLsn,
+      backup_size: 1_048_576n, recovery_model: 'FULL', database_guid: ids.dagDatabase,
+      physical_device_name: b.device === 'automatic' ? null : b.device,
+    });
+  }
+  return t;
+}
+
+function localDbRow(link: LinkModel, me: ReplicaState, groupId: string, replicaId: string, groupDb: string, primaryReplica: boolean): Row {
+  const secondary = me.role === 'SECONDARY';
+  return databaseState({
+    databaseId: link.id.databaseId, group: groupId, replica: replicaId, groupDatabase: groupDb, local: true,
+    primaryReplica, sync: 2, endOfLog: me.endOfLog, hardened: me.hardened,
+    received: secondary ? me.hardened : null, sent: null, lastCommit: me.endOfLog, commitTime: me.lastCommitTime,
+    hardenedTime: me.lastHardenedTime, recovery: link.baseLsn, sendQueueKb: secondary ? 0n : null,
+    lagSeconds: secondary ? 0n : null, suspended: false, restoring: me.restoring,
+  });
+}
+
+function systemDatabases(created: Date): Row[] {
+  return (['master', 'tempdb', 'model', 'msdb'] as const).map((name, i) => ({
+    name, database_id: i + 1, source_database_id: null, create_date: created,
+    compatibility_level: 160, collation_name: 'SQL_Latin1_General_CP1_CI_AS', user_access: 0,
+    user_access_desc: 'MULTI_USER', is_read_only: false, state: 0, state_desc: 'ONLINE',
+    recovery_model: name === 'tempdb' || name === 'master' ? 3 : 1,
+    recovery_model_desc: name === 'tempdb' || name === 'master' ? 'SIMPLE' : 'FULL',
+    replica_id: null, group_database_id: null, is_encrypted: false, log_reuse_wait_desc: 'NOTHING',
+  }));
+}

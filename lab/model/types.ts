@@ -1,0 +1,72 @@
+// The lab's scenario, as the model consumes it after loading, validation and defaults
+// (lab/scenario.ts). schemas/scenario.schema.json describes the same shape for YAML authors.
+import type { ArmOperation } from '../arm/contract.js';
+
+export type Side = 'sqlServer' | 'managedInstance';
+export type LinkRole = 'PRIMARY' | 'SECONDARY';
+export type AvailabilityMode = 'SYNCHRONOUS_COMMIT' | 'ASYNCHRONOUS_COMMIT';
+export type Tier = 'GeneralPurpose' | 'BusinessCritical';
+
+export const SIDES: readonly Side[] = ['sqlServer', 'managedInstance'];
+
+export function otherSide(side: Side): Side {
+  return side === 'sqlServer' ? 'managedInstance' : 'sqlServer';
+}
+
+export type FaultSpec =
+  /** The replica's listener refuses (or never answers) new connections in [fromMs, untilMs). */
+  | { kind: 'replicaDown'; replica: Side; fromMs?: number; untilMs?: number; mode?: 'refuse' | 'hang' }
+  /** The Nth statement matching `match` (case-insensitive regex) drops the connection, `count` times. */
+  | { kind: 'dropConnection'; replica?: Side; match: string; nth?: number; count?: number }
+  /** Statements matching `match` answer `delayMs` late, `count` times (absent: always). */
+  | { kind: 'slow'; replica?: Side; match?: string; delayMs: number; count?: number }
+  /** The Nth statement matching `match` never answers (until the client cancels or closes). */
+  | { kind: 'hang'; replica?: Side; match: string; nth?: number; count?: number }
+  /** The next `count` ARM requests of operation `op` get this HTTP status. */
+  | { kind: 'armStatus'; op: ArmOperation; status: 429 | 500 | 503; code?: string; retryAfterSeconds?: number; count?: number }
+  /** The next `count` long-running ARM operations of `op` are accepted, then fail when polled. */
+  | { kind: 'armLroFails'; op: ArmOperation; code: string; message?: string; count?: number };
+
+export interface ScenarioSpec {
+  name: string;
+  description: string;
+  /** How many links `startLab` creates when the caller does not say. */
+  links: number;
+  sqlServer: {
+    /** ProductVersion, e.g. 16.0.4125.3 (2022 CU13) or 15.0.4312.2 (2019 CU20). */
+    version: string;
+  };
+  managedInstance: { tier: Tier };
+  /** Each side's role in the link (DAG). Both PRIMARY = split-brain after a forced failover. */
+  roles: Record<Side, LinkRole>;
+  /** When both are PRIMARY: the one that was primary before the forced failover. */
+  originalPrimary: Side;
+  /** Each DAG member's availability mode (links are asynchronous by default). */
+  availabilityMode: Record<Side, AvailabilityMode>;
+  /** End of log of both replicas before the backlog, as decimal text. */
+  lsn: string;
+  /** Transactions committed on the primary at start that the secondary has not hardened yet. */
+  backlogTransactions: number;
+  workload: {
+    running: boolean;
+    ratePerSecond: number;
+    /** The workload stops by itself this long after the lab starts. */
+    stopAfterMs?: number;
+  };
+  replication: {
+    /** A commit is hardened on the secondary this long after it was committed on the primary. */
+    lagMs: number;
+    /** Nothing reaches the secondary (until catchUpAfterMs, when set). */
+    stalled: boolean;
+    /** From this long after start, replication runs with no lag (a lagging link catches up). */
+    catchUpAfterMs?: number;
+  };
+  /** Automatic full backups on the managed instance (the break-link guard reads msdb.dbo.backupset). */
+  miFullBackup: {
+    enabled: boolean;
+    /** How long after the MI becomes primary its first automatic full backup finishes. */
+    afterFailoverMs: number;
+  };
+  arm: { lroDurationMs: number; retryAfterSeconds: number };
+  faults: FaultSpec[];
+}
