@@ -26,6 +26,9 @@ const STARTERS = new Set([
   'COMMIT', 'ROLLBACK', 'SAVE', 'KILL', 'CHECKPOINT', 'OPEN', 'CLOSE', 'DEALLOCATE', 'GOTO', 'RECONFIGURE',
   'SHUTDOWN', 'BULK',
 ]);
+/** Whether a statement starting with this word is a T-SQL statement (else: a bare procedure call). */
+export const isStatementVerb = (verb: string): boolean => STARTERS.has(verb);
+
 const BEGIN_COMPOUND = new Set(['TRAN', 'TRANSACTION', 'TRY', 'CATCH', 'DISTRIBUTED', 'DIALOG', 'CONVERSATION']);
 const SET_OPERATORS = new Set(['UNION', 'ALL', 'EXCEPT', 'INTERSECT']);
 

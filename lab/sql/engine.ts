@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import type { CellValue, ReplyItem, SessionInfo, SqlEngine, SqlEngineOptions } from './contract.js';
 import { SqlError } from './contract.js';
 import { tokenize, sourceText } from './lexer.js';
-import { type Node, type Segment, checkBatch, groupStatements, splitStatements } from './batch.js';
+import { type Node, type Segment, checkBatch, groupStatements, isStatementVerb, splitStatements } from './batch.js';
 import { createCatalog } from './catalog.js';
 import { type LinedError, abortsBatch, syntaxError } from './errors.js';
 import { type FunctionState, registerFunctions } from './functions.js';
@@ -130,7 +130,7 @@ export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
     else if (verb === 'RETURN') return false;
     else if (verb === 'COMMIT' || verb === 'ROLLBACK' || (verb === 'BEGIN' && (next === 'TRAN' || next === 'TRANSACTION'))) {
       builtins.runTransaction(run, seg);
-    } else if (verb === 'EXEC' || verb === 'EXECUTE' || seg.from === 0) builtins.runExec(run, seg);
+    } else if (verb === 'EXEC' || verb === 'EXECUTE' || !isStatementVerb(verb)) builtins.runExec(run, seg);
     else if (verb === 'WAITFOR') {
       throw Object.assign(new SqlError(50000, 'The lab does not support WAITFOR (its engine answers synchronously).'), { line: seg.line });
     } else if (DML.has(verb)) {

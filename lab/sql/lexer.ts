@@ -215,8 +215,11 @@ export function sourceText(sql: string, tokens: Token[], from: number, to: numbe
   for (let i = from; i < to; i++) {
     if (i > from) {
       const gap = sql.slice(tokens[i - 1].end, tokens[i].start);
-      if (/--|\/\*/.test(gap)) out += gap.includes('\n') ? '\n' : ' ';
-      else out += gap;
+      if (!/--|\/\*/.test(gap)) out += gap;
+      else {
+        const bare = gap.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*\*\//g, ' ').replace(/[ \t]+\n/g, '\n');
+        out += bare === '' ? ' ' : bare;
+      }
     }
     out += tokens[i].text;
   }

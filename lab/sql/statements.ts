@@ -98,7 +98,7 @@ export function runExec(run: BatchRun, seg: Segment): void {
   let j = i;
   while (isIdent(t[j]) && t[j + 1]?.kind === 'dot') j += 2;
   if (!isIdent(t[j])) throw syntaxError(t[j]?.text ?? t[seg.from].text, seg.line);
-  const name = t.slice(i, j + 1).map((x) => x.value).join('.');
+  const name = t.slice(i, j + 1).filter((x) => isIdent(x)).map((x) => x.value).join('.');
   if (name.toLowerCase().endsWith('sp_executesql')) throw sqlError(50000, 'The lab does not run nested sp_executesql.', seg.line);
   throw sqlError(2812, `Could not find stored procedure '${name}'.`, seg.line, 16, 62);
 }
