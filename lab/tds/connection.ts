@@ -81,8 +81,9 @@ export class TdsConnection {
       if (this.state === 'closed') return;
       try {
         this.onMessage(m);
-      } catch (err) {
-        if (!(err instanceof ProtocolError)) throw err;
+      } catch {
+        // A malformed client message (ProtocolError) or a backend that threw during login:
+        // either way this connection cannot go on, but the listener and other sessions can.
         this.socket.destroy();
         return;
       }

@@ -13,6 +13,8 @@ export const PacketType = {
   Prelogin: 0x12,
 } as const;
 
+const KNOWN_TYPES = new Set<number>(Object.values(PacketType));
+
 export const Status = {
   EndOfMessage: 0x01,
   Ignore: 0x02,
@@ -56,6 +58,8 @@ export class MessageReader {
     while (buf.length - pos >= HEADER_LENGTH) {
       const length = buf.readUInt16BE(pos + 2);
       if (length < HEADER_LENGTH) throw new ProtocolError(`packet length ${length} is too small`);
+      // Judge the header before waiting for the body, so a non-TDS client is turned away at once.
+      if (!KNOWN_TYPES.has(buf[pos]!)) throw new ProtocolError(`unknown packet type 0x${buf[pos]!.toString(16)}`);
       if (buf.length - pos < length) break;
       const type = buf[pos]!;
       const status = buf[pos + 1]!;

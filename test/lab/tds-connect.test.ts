@@ -168,6 +168,20 @@ test('hang accepts and never answers: the client times out connecting', async ()
   }
 });
 
+test('a client speaking nonsense is disconnected; the listener keeps serving', async () => {
+  const { connect } = await import('node:net');
+  const closed = await new Promise<boolean>((resolve) => {
+    const s = connect(server.port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    s.on('error', () => {});
+    s.on('close', () => resolve(true));
+    s.setTimeout(2000, () => resolve(false));
+  });
+  assert.ok(closed, 'server closed the connection');
+  const c = await tediousConnect();
+  assert.equal(await exec(c, 'select 1'), [[1]]);
+  await close(c);
+});
+
 test('packet size 512 is confirmed and large replies come in packets of at most 512 bytes', async () => {
   const text = 'x'.repeat(300);
   backend.on('select big', [
