@@ -35,8 +35,7 @@ const definition: StepDefinition<AssertRoleArgs> = {
         description: 'Require exactly one primary, whichever it is (the default when primary is not given).',
       },
       primary: {
-        type: 'string',
-        pattern: '^(sqlServer|managedInstance|\\{\\{.*\\}\\})$',
+        enum: ['sqlServer', 'managedInstance'],
         description:
           'The replica that must be primary: sqlServer or managedInstance, or a template such as {{steps.before.outputs.secondary}}.',
       },

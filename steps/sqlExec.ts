@@ -66,7 +66,7 @@ const definition: StepDefinition<SqlExecArgs> = {
           column: { type: 'string', description: 'A column of the first row to compare with `equals`.' },
           equals: { ...scalar, description: 'The value `column` must have in the first row (compared as text).' },
         },
-        dependentRequired: { column: ['equals'], equals: ['column'] },
+        dependencies: { column: ['equals'], equals: ['column'] },
       },
     },
   },

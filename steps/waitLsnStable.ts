@@ -20,7 +20,7 @@ export const DEFAULTS = { stableFor: '30s', pollInterval: '1s', timeout: '10m' }
 export const messages = defineMessages({
   noSample: 'No LSN sample could be taken from both replicas within {{timeout}}: {{error}}.',
   apart:
-    'LSNs did not match within {{timeout}}: {{behind}} is {{gap}} behind {{ahead}} (primary {{primary}} {{primaryLsn}}, secondary {{secondary}} {{secondaryLsn}}); {{movement}}.',
+    'LSNs did not match within {{timeout}}: {{behind}} is {{gap}} behind {{ahead}} (primary end of log {{primaryLsn}}, secondary hardened {{secondaryLsn}}); {{movement}}.',
   notStable:
     'LSNs matched at {{lsn}} but did not stay unchanged for {{stableFor}} within {{timeout}}; {{movement}}.',
   moving: 'Primary still moving, so the workload is not stopped.',
@@ -83,15 +83,18 @@ const definition: StepDefinition<WaitLsnStableArgs> = {
     const deadline = started + timeoutMs;
     const window = new LsnStability(stableForMs);
     let roles: Roles | undefined;
+    let lastRoles: Roles | undefined;
     let samples = 0;
     let failures = 0;
     let lastError: string | undefined;
 
     for (;;) {
       ctx.signal.throwIfAborted();
-      const attempt = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]);
+      // A sample that starts before the deadline may finish; one that hangs is cut a poll later.
+      const attempt = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()) + pollMs)]);
       try {
         roles ??= await resolveRoles(ctx);
+        lastRoles = roles;
         const [p, s] = await Promise.all([
           readSideLsn(await ctx.sql(roles.primary), roles.primary, ctx.inventory, attempt),
           readSideLsn(await ctx.sql(roles.secondary), roles.secondary, ctx.inventory, attempt),
@@ -111,10 +114,10 @@ const definition: StepDefinition<WaitLsnStableArgs> = {
         lastError = (error as Error).message.replace(/\.\s*$/, '');
         roles = undefined;
         ctx.invalidateRoles?.();
-        if (!attempt.aborted) ctx.log.progress(`Sample failed (${lastError}); trying again.`);
+        ctx.log.progress(`Sample failed (${lastError}); trying again.`);
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw timeoutFailure(window, { ...texts, stableForMs, pollMs, failures, lastError, roles });
+      if (left <= 0) throw timeoutFailure(window, { ...texts, stableForMs, pollMs, failures, lastError, roles: lastRoles });
       await sleep(Math.min(pollMs, left), ctx.signal);
     }
   },
@@ -159,8 +162,8 @@ function timeoutFailure(window: LsnStability, t: TimeoutContext) {
     : t.failures > 0 && t.lastError
       ? report.text('interrupted', { failures: t.failures, error: t.lastError })
       : report.text('stalled');
-  const primary = t.roles?.primary ?? 'primary';
-  const secondary = t.roles?.secondary ?? 'secondary';
+  const primary = t.roles ? `the primary ${t.roles.primary}` : 'the primary';
+  const secondary = t.roles ? `the secondary ${t.roles.secondary}` : 'the secondary';
   if (last.primary !== null && last.primary === last.secondary) {
     return report.fail('notStable', { lsn: formatLsn(last.primary), stableFor: t.stableFor, timeout: t.timeout, movement: lower(movement) });
   }
@@ -168,12 +171,10 @@ function timeoutFailure(window: LsnStability, t: TimeoutContext) {
   const gap = last.primary !== null && last.secondary !== null ? lsnDiff(last.primary, last.secondary) : undefined;
   return report.fail('apart', {
     timeout: t.timeout,
-    behind: secondaryBehind ? `the secondary ${secondary}` : `the primary ${primary}`,
-    ahead: secondaryBehind ? `the primary ${primary}` : `the secondary ${secondary}`,
+    behind: secondaryBehind ? secondary : primary,
+    ahead: secondaryBehind ? primary : secondary,
     gap: gap === undefined ? 'an unknown amount' : (gap < 0n ? -gap : gap).toString(),
-    primary,
     primaryLsn: formatLsn(last.primary),
-    secondary,
     secondaryLsn: formatLsn(last.secondary),
     movement: lower(movement),
   });
