@@ -1,0 +1,155 @@
+// The link model's arithmetic, with a hand-driven clock: workload, lag, catch-up, planned and
+// forced failover, split-brain and its fix, and what the DMV rows say about it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { LabModel } from '../../lab/model/lab-model.js';
+import { lsnAfter } from '../../lab/model/lsn.js';
+import { replicaTables } from '../../lab/model/tables.js';
+import { loadScenario, type ScenarioOverrides } from '../../lab/scenario.js';
+
+const BASE = 71000009408100001n;
+
+function lab(scenario = 'healthy', overrides: ScenarioOverrides = {}) {
+  let now = 1_000_000;
+  const model = new LabModel({ scenario: loadScenario(scenario, overrides), links: 1, clock: () => now });
+  return { model, link: model.links[0], tick: (ms: number) => { now += ms; model.links[0].advance(); }, now: () => now };
+}
+
+test('LSNs are log-block steps above 2^53, exact as bigint', () => {
+  assert.is(lsnAfter(BASE, 1), 71000009409700001n);
+  assert.is(lsnAfter(BASE, 3) - BASE, 4_800_000n);
+  assert.ok(BASE > BigInt(Number.MAX_SAFE_INTEGER));
+});
+
+test('the workload commits at its rate on the primary; the secondary hardens what is older than the lag', () => {
+  const { link, tick } = lab('healthy', { workload: { running: true, ratePerSecond: 100 }, replication: { lagMs: 200 } });
+  tick(1000);
+  assert.is(link.ledger.committed, 100);
+  assert.is(link.replicas.sqlServer.endOfLog, lsnAfter(BASE, 100));
+  assert.is(link.replicas.managedInstance.hardened, lsnAfter(BASE, 80));
+  assert.is(link.pending.length, 20);
+  assert.is(link.ledger.lastCommittedLsn, lsnAfter(BASE, 100));
+});
+
+test('a workload that stops after N ms stops committing; the secondary then catches up', () => {
+  const { link, tick } = lab('healthy', { workload: { running: true, ratePerSecond: 100, stopAfterMs: 300 }, replication: { lagMs: 100 } });
+  tick(250);
+  assert.is(link.ledger.committed, 25);
+  tick(1000);
+  assert.is(link.ledger.committed, 30);
+  assert.is(link.replicas.managedInstance.hardened, link.replicas.sqlServer.endOfLog);
+});
+
+test('lagging: behind until catch-up time, then equal and stable', () => {
+  const { link, tick } = lab('lagging', { replication: { catchUpAfterMs: 500 } });
+  assert.is(link.pending.length, 40);
+  tick(499);
+  assert.is(link.replicas.managedInstance.hardened, BASE);
+  tick(1);
+  assert.is(link.pending.length, 0);
+  assert.is(link.replicas.managedInstance.hardened, lsnAfter(BASE, 40));
+  tick(1000);
+  assert.is(link.replicas.managedInstance.hardened, link.replicas.sqlServer.endOfLog);
+});
+
+test('planned failover needs synchronous commit on both members and equal LSNs; then swaps with nothing lost', () => {
+  const { link } = lab('healthy');
+  assert.not.ok(link.synchronized(), 'asynchronous by default');
+  link.modes.sqlServer = 'SYNCHRONOUS_COMMIT';
+  assert.not.ok(link.synchronized(), 'one member synchronous is not enough');
+  link.modes.managedInstance = 'SYNCHRONOUS_COMMIT';
+  assert.ok(link.synchronized());
+  link.plannedFailover();
+  assert.is(link.replicas.managedInstance.role, 'PRIMARY');
+  assert.is(link.replicas.sqlServer.role, 'SECONDARY');
+  assert.is(link.ledger.lost, 0);
+  assert.is(link.writer, 'managedInstance');
+});
+
+test('not synchronized while transactions are in flight', () => {
+  const { link } = lab('lagging', { availabilityMode: { sqlServer: 'SYNCHRONOUS_COMMIT', managedInstance: 'SYNCHRONOUS_COMMIT' } });
+  assert.not.ok(link.synchronized());
+});
+
+test('forced failover loses exactly what the new primary had not hardened and leaves split-brain', () => {
+  const { link, tick } = lab('healthy', {
+    workload: { running: true, ratePerSecond: 1000, stopAfterMs: 50 }, replication: { lagMs: 20 },
+  });
+  tick(30); // 30 committed, 10 hardened on the MI (those at least 20 ms old)
+  link.setReplication({ stalled: true });
+  tick(100); // the workload stops at 50 committed
+  assert.is(link.ledger.committed, 50);
+  const hardened = link.replicas.managedInstance.hardened;
+  const unhardened = Number((link.replicas.sqlServer.endOfLog - hardened) / (lsnAfter(0n, 1)));
+  assert.is(unhardened, 40);
+  const lost = link.forceFailover('managedInstance');
+  assert.is(lost, 40);
+  assert.is(link.ledger.lost, 40);
+  assert.is(link.replicas.sqlServer.role, 'PRIMARY');
+  assert.is(link.replicas.managedInstance.role, 'PRIMARY');
+  assert.is(link.ledger.lastCommittedLsn, hardened);
+});
+
+test('split-brain scenario: both primary, 12 lost; demoting SQL Server resynchronizes it from the MI', () => {
+  const { link } = lab('split-brain');
+  assert.is(link.replicas.sqlServer.role, 'PRIMARY');
+  assert.is(link.replicas.managedInstance.role, 'PRIMARY');
+  assert.is(link.ledger.lost, 12);
+  assert.is(link.replicas.sqlServer.endOfLog, lsnAfter(BASE, 12));
+  assert.is(link.replicas.managedInstance.endOfLog, BASE);
+  link.demote('sqlServer');
+  assert.is(link.replicas.sqlServer.role, 'SECONDARY');
+  assert.is(link.replicas.sqlServer.endOfLog, BASE);
+  assert.ok(link.connected());
+});
+
+test('primary-down: replication stops; the MI forced over loses the 25', () => {
+  const { link } = lab('primary-down');
+  assert.ok(link.isDown('sqlServer'));
+  assert.not.ok(link.connected());
+  assert.is(link.forceFailover('managedInstance'), 25);
+});
+
+test('DMV rows: async primary has no last_hardened_lsn; sync primary shows the secondary\'s; remote row only on the primary', () => {
+  const { link, now } = lab('lagging');
+  const created = new Date(0);
+  let sql = replicaTables(link, 'sqlServer', now(), created)['sys.dm_hadr_database_replica_states'];
+  const dag = link.ids.dagGroup;
+  const local = sql.find((r) => r.group_id === dag && r.is_local === true)!;
+  assert.is(local.last_hardened_lsn, null);
+  assert.is(local.end_of_log_lsn, lsnAfter(BASE, 40));
+  const remote = sql.find((r) => r.group_id === dag && r.is_local === false)!;
+  assert.is(remote.last_hardened_lsn, BASE);
+  assert.is(remote.log_send_queue_size, 320n);
+  link.modes.sqlServer = 'SYNCHRONOUS_COMMIT';
+  link.modes.managedInstance = 'SYNCHRONOUS_COMMIT';
+  sql = replicaTables(link, 'sqlServer', now(), created)['sys.dm_hadr_database_replica_states'];
+  assert.is(sql.find((r) => r.group_id === dag && r.is_local === true)!.last_hardened_lsn, BASE);
+  const mi = replicaTables(link, 'managedInstance', now(), created);
+  assert.is(mi['sys.dm_hadr_database_replica_states'].length, 1, 'General Purpose MI: one row');
+  assert.is(mi['sys.dm_hadr_availability_replica_states'].filter((r) => r.group_id === dag).length, 1, 'secondary: local rows only');
+  assert.is(mi['sys.dm_hadr_database_replica_states'][0].synchronization_state_desc, 'NOT SYNCHRONIZING');
+});
+
+test('Business Critical: local secondaries appear with is_primary_replica = 0 and an older LSN', () => {
+  const { link, now } = lab('business-critical');
+  const rows = replicaTables(link, 'managedInstance', now(), new Date(0))['sys.dm_hadr_database_replica_states'];
+  assert.is(rows.length, 4);
+  const primary = rows.filter((r) => r.is_primary_replica === true);
+  assert.is(primary.length, 1);
+  assert.ok(rows.filter((r) => r.is_primary_replica === false).every((r) => (r.last_hardened_lsn as bigint) < BASE));
+});
+
+test('MI full backups: one at start, another after the MI becomes primary', () => {
+  const { link, tick } = lab('healthy', { miFullBackup: { afterFailoverMs: 500 } });
+  assert.is(link.backups.filter((b) => b.side === 'managedInstance' && b.type === 'D').length, 1);
+  link.forceFailover('managedInstance');
+  tick(499);
+  assert.is(link.backups.length, 1);
+  tick(1);
+  assert.is(link.backups.length, 2);
+  const none = lab('healthy', { miFullBackup: { enabled: false } });
+  assert.is(none.link.backups.length, 0);
+});
+
+test.run();
