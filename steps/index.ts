@@ -9,8 +9,12 @@ export const stepModules: StepModuleMap = {
   armFailoverLink: () => import('./armFailoverLink.js'),
   armGetLink: () => import('./armGetLink.js'),
   armSetRole: () => import('./armSetRole.js'),
+  assert: () => import('./assert.js'),
+  assertBackup: () => import('./assertBackup.js'),
   assertRole: () => import('./assertRole.js'),
   confirm: () => import('./confirm.js'),
+  lsnGap: () => import('./lsnGap.js'),
+  notify: () => import('./notify.js'),
   sqlExec: () => import('./sqlExec.js'),
   waitLsnStable: () => import('./waitLsnStable.js'),
 };

@@ -1,0 +1,79 @@
+// assert: a read-only gate over values the run already has (inputs, outputs of earlier steps).
+// When its condition renders to false it refuses (exit 3) with the runbook's own message, so a
+// runbook can stop before changing anything for a reason only it knows (a version too old for
+// T-SQL failover, a replica in the wrong state).
+import { isUnknown, shown } from '../engine/step-args.js';
+import { defineMessages, reporter } from '../engine/step-messages.js';
+import type { StepDefinition } from '../engine/types.js';
+
+export interface AssertArgs {
+  that: string | boolean;
+  message: string;
+}
+
+export const messages = defineMessages({
+  refused: '{{message}}',
+  notBoolean: 'The condition of this check rendered to {{value}}, not true or false; fix the template in with.that.',
+});
+
+const report = reporter(messages);
+
+/** A template renders to text; `true`/`false` (any case, trimmed) and real booleans are accepted. */
+export function conditionValue(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (typeof value !== 'string') return undefined;
+  const t = value.trim().toLowerCase();
+  return t === 'true' ? true : t === 'false' ? false : undefined;
+}
+
+/** The runbook's message as a sentence: capital letter first, full stop at the end. */
+function sentence(text: string): string {
+  const t = text.trim();
+  const capital = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
+const definition: StepDefinition<AssertArgs> = {
+  type: 'assert',
+  description:
+    'Refuses to go on (exit 3) with the given message unless a condition over inputs and earlier outputs holds. Changes nothing.',
+  withSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['that', 'message'],
+    properties: {
+      that: {
+        type: ['string', 'boolean'],
+        description:
+          "The condition: a template that renders to true or false, e.g. \"{{versionAtLeast steps.version.outputs.first.version '16.0.4125'}}\".",
+      },
+      message: {
+        type: 'string',
+        minLength: 1,
+        description: 'Why the run stops when the condition is false, and what to do instead; shown in the plan and in the refusal.',
+      },
+    },
+  },
+  impact: 'read',
+  target: 'none',
+  outputs: {
+    passed: { description: 'Always true: a failed check stops the run.' },
+  },
+
+  plan(_ctx, args) {
+    const holds = isUnknown(args.that) ? 'the condition (known after apply)' : `the condition (${shown(args.that)})`;
+    return {
+      summary: `Check ${holds}; refuse otherwise`,
+      guards: [`Refuses unless it holds: ${shown(args.message)}`],
+    };
+  },
+
+  async run(_ctx, args) {
+    const value = conditionValue(args.that);
+    if (value === undefined) throw report.fail('notBoolean', { value: JSON.stringify(args.that) });
+    if (!value) throw report.refuse('refused', { message: sentence(args.message) });
+    return { passed: true };
+  },
+};
+
+export default definition;

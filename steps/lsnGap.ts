@@ -1,0 +1,228 @@
+// lsnGap: before a forced failover, how much the secondary is missing. It reads the link's
+// database state on both replicas (LSNs as text, compared as BigInt) and says, in one sentence,
+// what a forced failover to the secondary would lose: the LSN gap, the log not yet sent, and the
+// window of commits on the primary the secondary never saw. A primary that cannot be reached is
+// not an error here (that is the disaster a forced failover is for); the report says so.
+import type { ConnectionPool } from 'mssql';
+import { formatLsn, lsnDiff, parseLsn, type Lsn } from '../engine/lsn.js';
+import { isConnectionLoss, runSql } from '../engine/sql-pool.js';
+import { isUnknown, shown } from '../engine/step-args.js';
+import { defineMessages, reporter } from '../engine/step-messages.js';
+import type { Inventory, ReplicaSide, StepDefinition, StepRunContext } from '../engine/types.js';
+
+export interface LsnGapArgs {
+  primary: string;
+}
+
+export const messages = defineMessages({
+  badPrimary: 'Expected primary to be sqlServer or managedInstance, got {{value}}.',
+  secondaryUnreachable: 'Cannot read the secondary {{secondary}}: {{error}}.',
+  noRow: '{{side}} has no state for database {{database}} in link {{link}}; is the database part of the link there?',
+  inSync:
+    'The secondary {{secondary}} has everything the primary {{primary}} wrote (LSN {{lsn}}): a forced failover to it now loses no committed transaction.',
+  behind:
+    'The secondary {{secondary}} is behind the primary {{primary}}: LSN {{secondaryLsn}} against {{primaryLsn}} (gap {{gap}}), {{unsent}} of log not sent yet. A forced failover to {{secondary}} now loses every transaction {{primary}} committed after {{from}} (up to {{until}}, {{window}} of commits).',
+  unreachable:
+    'The primary {{primary}} cannot be reached ({{error}}), so the gap cannot be measured. The secondary {{secondary}} has hardened the log up to LSN {{secondaryLsn}} (last commit {{from}}); a forced failover to it loses whatever {{primary}} committed after that.',
+});
+
+const report = reporter(messages);
+
+const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
+
+/** The link database's rows in the DAG on one replica: the local one and, on a primary, its partner's. */
+export const GAP_QUERY = `SELECT drs.is_local,
+  CAST(drs.end_of_log_lsn AS varchar(30)) AS end_of_log_lsn,
+  CAST(drs.last_hardened_lsn AS varchar(30)) AS last_hardened_lsn,
+  drs.last_commit_time,
+  drs.log_send_queue_size,
+  drs.secondary_lag_seconds
+FROM sys.dm_hadr_database_replica_states drs
+  JOIN sys.databases db ON db.database_id = drs.database_id
+  JOIN sys.availability_groups ag ON ag.group_id = drs.group_id
+WHERE ag.is_distributed = 1 AND ag.name = @link AND db.name = @db;`;
+
+interface Row {
+  is_local?: unknown;
+  end_of_log_lsn?: unknown;
+  last_hardened_lsn?: unknown;
+  last_commit_time?: unknown;
+  log_send_queue_size?: unknown;
+  secondary_lag_seconds?: unknown;
+}
+
+export interface SideState {
+  endOfLog: Lsn | null;
+  hardened: Lsn | null;
+  lastCommit: Date | null;
+  /** On a primary: what it knows of its partner (log not sent yet, KB). */
+  partnerUnsentKb: bigint | null;
+}
+
+const isLocal = (r: Row) => r.is_local === true || r.is_local === 1;
+
+function asDate(v: unknown): Date | null {
+  if (v instanceof Date) return v;
+  if (typeof v === 'string' && v !== '') return new Date(v);
+  return null;
+}
+
+function asBigInt(v: unknown): bigint | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^\d+$/.test(v)) return BigInt(v);
+  return null;
+}
+
+export function sideState(rows: Row[]): SideState | undefined {
+  const local = rows.find(isLocal);
+  if (!local) return undefined;
+  const remote = rows.find((r) => !isLocal(r));
+  return {
+    endOfLog: parseLsn(local.end_of_log_lsn),
+    hardened: parseLsn(local.last_hardened_lsn),
+    lastCommit: asDate(local.last_commit_time),
+    partnerUnsentKb: remote ? asBigInt(remote.log_send_queue_size) : null,
+  };
+}
+
+function timeText(d: Date | null): string {
+  return d ? d.toISOString().replace('T', ' ').replace('Z', ' UTC') : 'an unknown time';
+}
+
+function windowText(from: Date | null, until: Date | null): string {
+  if (!from || !until) return 'an unknown span';
+  const ms = Math.max(0, until.getTime() - from.getTime());
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+async function readSide(ctx: StepRunContext, pool: ConnectionPool, inventory: Inventory): Promise<Row[]> {
+  const result = await runSql(pool, GAP_QUERY, { link: inventory.link.name, db: inventory.link.database }, ctx.signal);
+  return (result.recordset ?? []) as Row[];
+}
+
+const definition: StepDefinition<LsnGapArgs> = {
+  type: 'lsnGap',
+  description:
+    'Reports how far the secondary is behind the primary (LSN gap, log not sent, window of commits), i.e. what a forced failover to it would lose; tolerates an unreachable primary. Changes nothing.',
+  withSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['primary'],
+    properties: {
+      primary: {
+        type: 'string',
+        pattern: '^(sqlServer|managedInstance|\\{\\{.*\\}\\})$',
+        description: 'The current (or last known) primary: sqlServer or managedInstance, usually {{steps.<roles>.outputs.primary}}.',
+      },
+    },
+  },
+  impact: 'read',
+  target: 'none',
+  outputs: {
+    primary: { description: 'The primary side the gap is measured from.' },
+    secondary: { description: 'The secondary side, the one a forced failover would promote.' },
+    primaryReachable: { description: 'Whether the primary answered.' },
+    primaryLsn: { description: "The primary's end of log as decimal text, or null when it could not be read." },
+    secondaryLsn: { description: "The secondary's last hardened LSN as decimal text." },
+    gap: { description: 'primaryLsn - secondaryLsn as decimal text (0 when in sync), or null when unknown.' },
+    unsentLogKb: { description: 'Log the primary has not sent to the secondary yet, in KB (text), or null when unknown.' },
+    lostAfter: { description: "The secondary's last commit time (ISO): the primary's commits after it are what would be lost." },
+    inSync: { description: 'True when the secondary has everything the primary wrote; null when the primary is unreachable.' },
+    report: { description: 'The whole finding as one sentence (also logged as a warning).' },
+  },
+
+  plan(ctx, args) {
+    const primary = isUnknown(args.primary) ? '(known after apply)' : shown(args.primary);
+    return {
+      summary: `Measure how far the secondary is behind the primary ${primary} on link [${ctx.inventory.link.name}] (what a forced failover would lose)`,
+      sql: SIDES.map((side) => ({
+        target: side,
+        text: `DECLARE @link sysname = N'${ctx.inventory.link.name.replace(/'/g, "''")}', @db sysname = N'${ctx.inventory.link.database.replace(/'/g, "''")}';\n${GAP_QUERY}`,
+      })),
+      guards: ['Reports before anything changes; an unreachable primary is reported, not an error'],
+    };
+  },
+
+  async run(ctx, args) {
+    if (args.primary !== 'sqlServer' && args.primary !== 'managedInstance') {
+      throw report.refuse('badPrimary', { value: shown(args.primary) });
+    }
+    const primary: ReplicaSide = args.primary;
+    const secondary: ReplicaSide = primary === 'sqlServer' ? 'managedInstance' : 'sqlServer';
+    const { link } = ctx.inventory;
+
+    let secondaryRows: Row[];
+    try {
+      secondaryRows = await readSide(ctx, await ctx.sql(secondary), ctx.inventory);
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      const e = error as { number?: unknown; message?: string };
+      if (typeof e.number === 'number') throw error;
+      throw report.fail('secondaryUnreachable', { secondary, error: String(e.message ?? error).replace(/\.\s*$/, '') });
+    }
+    const s = sideState(secondaryRows);
+    if (!s) throw report.fail('noRow', { side: secondary, database: link.database, link: link.name });
+    const secondaryLsn = s.hardened ?? s.endOfLog;
+
+    let p: SideState | undefined;
+    let unreachable: string | undefined;
+    try {
+      p = sideState(await readSide(ctx, await ctx.sql(primary), ctx.inventory));
+      if (!p) throw report.fail('noRow', { side: primary, database: link.database, link: link.name });
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      const e = error as { number?: unknown; message?: string; name?: string };
+      // A SQL error from a replica that answered is a real problem; failing to reach it is the disaster itself.
+      if (typeof e.number === 'number' || e.name === 'StepFailure') throw error;
+      if (!isConnectionLoss(error) && e.name !== 'ReplicaConnectError' && e.name !== 'ConnectionError') throw error;
+      unreachable = String(e.message ?? error).split('\n')[0].replace(/\.\s*$/, '');
+    }
+
+    const base = {
+      primary,
+      secondary,
+      secondaryLsn: formatLsn(secondaryLsn),
+      lostAfter: s.lastCommit ? s.lastCommit.toISOString() : null,
+    };
+    if (!p) {
+      const text = report.text('unreachable', {
+        primary, secondary, error: unreachable ?? 'no answer', secondaryLsn: formatLsn(secondaryLsn), from: timeText(s.lastCommit),
+      });
+      ctx.log.warn(text);
+      return { ...base, primaryReachable: false, primaryLsn: null, gap: null, unsentLogKb: null, inSync: null, report: text };
+    }
+
+    const primaryLsn = p.endOfLog;
+    const gap = primaryLsn !== null && secondaryLsn !== null ? lsnDiff(primaryLsn, secondaryLsn) : null;
+    const inSync = gap !== null && gap <= 0n;
+    const unsent = p.partnerUnsentKb;
+    const text = inSync
+      ? report.text('inSync', { primary, secondary, lsn: formatLsn(secondaryLsn) })
+      : report.text('behind', {
+          primary,
+          secondary,
+          primaryLsn: formatLsn(primaryLsn),
+          secondaryLsn: formatLsn(secondaryLsn),
+          gap: gap === null ? 'unknown' : gap.toString(),
+          unsent: unsent === null ? 'an unknown amount' : `${unsent} KB`,
+          from: timeText(s.lastCommit),
+          until: timeText(p.lastCommit),
+          window: windowText(s.lastCommit, p.lastCommit),
+        });
+    if (inSync) ctx.log.info(text);
+    else ctx.log.warn(text);
+    return {
+      ...base,
+      primaryReachable: true,
+      primaryLsn: formatLsn(primaryLsn),
+      gap: gap === null ? null : gap.toString(),
+      unsentLogKb: unsent === null ? null : unsent.toString(),
+      inSync,
+      report: text,
+    };
+  },
+};
+
+export default definition;

@@ -1,0 +1,101 @@
+// notify: says something the operator must act on once the run is over, typically which
+// endpoint the applications must now connect to (the procedure leaves repointing connection
+// strings to a person). The endpoint comes from the inventory: the managed instance's FQDN (or
+// its connection host) or SQL Server's host. Warnings also land in the run's summary.
+import { isUnknown, shown } from '../engine/step-args.js';
+import { defineMessages, reporter } from '../engine/step-messages.js';
+import type { Inventory, ReplicaSide, StepDefinition } from '../engine/types.js';
+
+export interface NotifyArgs {
+  message: string;
+  endpointOf?: string;
+  level?: 'info' | 'warn';
+}
+
+export const messages = defineMessages({
+  badSide: 'Expected endpointOf to be sqlServer or managedInstance, got {{value}}.',
+  endpoint: 'Point the applications at {{endpoint}} ({{what}}).',
+});
+
+const report = reporter(messages);
+
+/** `host` or `host,port` as a SQL Server connection string writes it; the MI's FQDN when the inventory has one. */
+export function endpointOf(inventory: Inventory, side: ReplicaSide): { endpoint: string; what: string } {
+  const { link } = inventory;
+  if (side === 'managedInstance') {
+    const mi = link.managedInstance;
+    const c = mi.connection;
+    const host = mi.fqdn ?? c.host;
+    const port = mi.fqdn ? undefined : c.port;
+    return { endpoint: port && port !== 1433 ? `${host},${port}` : host, what: `managed instance ${mi.name}, now the primary of link ${link.name}` };
+  }
+  const c = link.sqlServer.connection;
+  return {
+    endpoint: c.port && c.port !== 1433 ? `${c.host},${c.port}` : c.host,
+    what: `SQL Server ${link.sqlServer.name}, now the primary of link ${link.name}`,
+  };
+}
+
+function sentence(text: string): string {
+  const t = text.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
+const definition: StepDefinition<NotifyArgs> = {
+  type: 'notify',
+  description:
+    'Tells the operator something to act on after the run, optionally the endpoint the applications must now connect to; warnings are repeated in the run summary. Changes nothing.',
+  withSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['message'],
+    properties: {
+      message: { type: 'string', minLength: 1, description: 'What to tell the operator.' },
+      endpointOf: {
+        type: 'string',
+        pattern: '^(sqlServer|managedInstance|\\{\\{.*\\}\\})$',
+        description:
+          'Add the endpoint applications must use for this side (sqlServer or managedInstance, or a template such as {{steps.after.outputs.primary}}), taken from the inventory.',
+      },
+      level: { enum: ['info', 'warn'], description: 'warn (the default) also repeats the message in the run summary; info only logs it.' },
+    },
+  },
+  impact: 'read',
+  target: 'none',
+  outputs: {
+    message: { description: 'The full text told to the operator.' },
+    endpoint: { description: 'The endpoint named (host or host,port), or null when endpointOf was not given.' },
+    side: { description: 'The side whose endpoint was named, or null.' },
+  },
+
+  plan(ctx, args) {
+    let tail = '';
+    if (args.endpointOf !== undefined) {
+      if (isUnknown(args.endpointOf)) tail = '; name the endpoint of the new primary (known after apply)';
+      else if (args.endpointOf === 'sqlServer' || args.endpointOf === 'managedInstance') {
+        tail = `; ${report.text('endpoint', endpointOf(ctx.inventory, args.endpointOf)).replace(/\.$/, '')}`;
+      }
+    }
+    return { summary: `Tell the operator: ${shown(args.message).trim().replace(/[.]$/, '')}${tail}` };
+  },
+
+  async run(ctx, args) {
+    let side: ReplicaSide | null = null;
+    let endpoint: string | null = null;
+    let text = sentence(args.message);
+    if (args.endpointOf !== undefined) {
+      if (args.endpointOf !== 'sqlServer' && args.endpointOf !== 'managedInstance') {
+        throw report.fail('badSide', { value: shown(args.endpointOf) });
+      }
+      side = args.endpointOf;
+      const e = endpointOf(ctx.inventory, side);
+      endpoint = e.endpoint;
+      text = `${text} ${report.text('endpoint', e)}`;
+    }
+    if ((args.level ?? 'warn') === 'warn') ctx.log.warn(text);
+    else ctx.log.info(text);
+    return { message: text, endpoint, side };
+  },
+};
+
+export default definition;
