@@ -2,12 +2,12 @@
 // source line and a caret under the column. Source lines that hold secret-looking keys are masked.
 import type { Diagnostic } from './types.js';
 
-const SECRET_KEY = /^(\s*(?:-\s+)?["']?(?:password|passwd|pwd|secret|token|passwordEnv)["']?\s*:\s*)(.+)$/i;
+// A password-like key (block or flow style) and its value: quoted, or plain up to `,` `}` `]` `#`.
+const SECRET_ENTRY = /(\b(?:password\w*|passwd|pwd|secret\w*|token)["']?\s*:\s*)("(?:[^"\\]|\\.)*"?|'(?:[^']|'')*'?|[^,}\]#]+)/gi;
 
-/** Masks the value of a `password:`-like key so a caret line never repeats a secret. */
+/** Masks the values of `password:`-like keys so a quoted source line never repeats a secret. */
 export function redactSourceLine(line: string): string {
-  const m = SECRET_KEY.exec(line);
-  return m ? `${m[1]}***` : line;
+  return line.replace(SECRET_ENTRY, (_m, key: string) => `${key}***`);
 }
 
 function lineOf(source: string | undefined, line: number): string | undefined {

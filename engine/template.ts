@@ -157,7 +157,7 @@ export function analyzeTemplate(text: string): TemplateAnalysis {
   try {
     ast = handlebars().parse(text) as unknown as AstNode;
   } catch (e) {
-    throw syntaxError(e);
+    throw syntaxError(e, text);
   }
   const out: TemplateAnalysis = { references: [], helpers: [] };
   const at = (n: AstNode) => ({ line: n.loc?.start.line ?? 1, column: (n.loc?.start.column ?? 0) + 1 });
@@ -208,15 +208,33 @@ export function isTemplate(text: string): boolean {
   return text.includes('{{');
 }
 
-function syntaxError(e: unknown): TemplateError {
+/**
+ * Jison's message shows the last 20 characters before the error with newlines removed, then a
+ * caret; find the offset on the reported line whose preceding text matches, for an exact column.
+ */
+function errorColumn(text: string, line: number, shown: string): number {
+  const truncated = shown.startsWith('...');
+  const pre = truncated ? shown.slice(3) : shown;
+  let lineStart = 0;
+  for (let l = 1; l < line; l++) lineStart = text.indexOf('\n', lineStart) + 1;
+  let lineEnd = text.indexOf('\n', lineStart);
+  if (lineEnd === -1) lineEnd = text.length;
+  for (let off = lineStart; off <= lineEnd; off++) {
+    const past = text.slice(0, off).replace(/\n/g, '');
+    if ((truncated ? past.slice(-20) : past) === pre) return off - lineStart + 1;
+  }
+  return 1;
+}
+
+function syntaxError(e: unknown, text: string): TemplateError {
   const msg = String((e as Error)?.message ?? e);
-  const m = /^Parse error on line (\d+):\n[^\n]*\n(-*)\^\n([^\n]*)/.exec(msg);
+  const m = /^Parse error on line (\d+):\n([^\n]*)\n(-*)\^\n([^\n]*)/.exec(msg);
   if (m) {
-    const got = /got '([^']+)'/.exec(m[3]!)?.[1];
-    const expecting = /Expecting (.*), got/.exec(m[3]!)?.[1] ?? '';
+    const got = /got '([^']+)'/.exec(m[4]!)?.[1];
+    const expecting = /Expecting (.*), got/.exec(m[4]!)?.[1] ?? '';
     const hint = expecting.includes("'CLOSE'") ? ' (is a `}}` missing?)' : expecting.includes('OPEN_ENDBLOCK') || expecting.includes('INVERSE') ? ' (is a `{{/if}}` missing?)' : '';
     const what = got === 'EOF' ? 'the template ends too early' : `unexpected ${got === 'INVALID' ? 'character' : (got ?? 'token')}`;
-    return new TemplateError(`Template syntax error: ${what}${hint}.`, { line: Number(m[1]), column: m[2]!.length + 1 });
+    return new TemplateError(`Template syntax error: ${what}${hint}.`, { line: Number(m[1]), column: errorColumn(text, Number(m[1]), m[2]!.slice(0, m[3]!.length)) });
   }
   const lex = /^Parse error on line (\d+)/.exec(msg);
   const first = msg.split('\n')[0]!;
