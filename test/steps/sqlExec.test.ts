@@ -1,0 +1,148 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { OutcomeUnknown } from '../../engine/errors.js';
+import { checkExpectation, expectationText } from '../../engine/sql-results.js';
+import { StepFailure } from '../../engine/step-messages.js';
+import { startLab, type Lab } from '../../lab/index.js';
+import sqlExec, { messages } from '../../steps/sqlExec.js';
+import { checkStepContract, planContext, rejection, stepHarness, type StepHarness } from '../helpers/steps.js';
+
+let lab: Lab;
+let h: StepHarness;
+
+test.before(async () => {
+  lab = await startLab({ scenario: 'healthy' });
+  h = stepHarness(lab.inventory, lab.env);
+});
+test.after(async () => {
+  await h?.close();
+  await lab?.stop();
+});
+
+const statementsOn = (side: string, since: number) =>
+  lab.statements().filter((s) => s.side === side && s.id > since).map((s) => s.statement);
+const lastId = () => lab.statements().at(-1)?.id ?? 0;
+
+test('contract: described schema, outputs and sentence-shaped messages; impact from the runbook', () => {
+  checkStepContract(sqlExec, messages);
+  assert.is(sqlExec.target, 'required');
+  const impact = sqlExec.impact as (a: object, c: object) => string;
+  assert.is(impact({ sql: 'x' }, { history: [] }), 'change');
+  assert.is(impact({ sql: 'x', impact: 'read' }, { history: [] }), 'read');
+  assert.is(impact({ sql: 'x', impact: 'dataLoss' }, { history: [] }), 'dataLoss');
+});
+
+test('plan shows the full SQL for its target, the batch count, parameters and the expectation', () => {
+  const sql = 'USE master\nGO\nALTER AVAILABILITY GROUP [dag1] FAILOVER;\nGO 2';
+  const plan = sqlExec.plan(planContext(lab.inventory, 'primary'), { sql, params: { db: 'SalesDb' }, expect: { rows: 1 } });
+  assert.is(plan.summary, 'Run 3 batches of T-SQL on primary with @db');
+  assert.equal(plan.sql, [{ target: 'primary', text: sql }]);
+  assert.equal(plan.guards, ['First result set has exactly 1 row']);
+  const unknown = sqlExec.plan(planContext(lab.inventory, 'sqlServer'), { sql: { unknown: true, from: 'steps.x.outputs.sql' } as never });
+  assert.is(unknown.summary, 'Run T-SQL on sqlServer');
+  assert.equal(unknown.sql, [{ target: 'sqlServer', text: '(known after apply)' }]);
+});
+
+test('the first result set becomes rows, rowCount and first; parameters reach the server', async () => {
+  const out = await h.run(
+    sqlExec,
+    { sql: 'SELECT name, database_id FROM sys.databases WHERE name = @db OR name = @other ORDER BY database_id;', params: { db: lab.inventory.link.database, other: 'master' }, impact: 'read' },
+    { target: 'primary' },
+  );
+  assert.is(out.replica, 'sqlServer');
+  assert.is(out.rowCount, 2);
+  assert.equal(out.first, { name: 'master', database_id: 1 });
+  assert.equal((out.rows as Array<{ name: string }>).map((r) => r.name), ['master', lab.inventory.link.database]);
+});
+
+test('GO splits batches (GO 2 runs one twice); a variable does not survive GO', async () => {
+  const since = lastId();
+  const out = await h.run(sqlExec, { sql: 'SELECT 1 AS a;\ngo 2\nSELECT 2 AS b; -- second\nGO -- end', impact: 'read' }, { target: 'managedInstance' });
+  assert.equal(out.first, { a: 1 });
+  const seen = statementsOn('managedInstance', since).filter((s) => /^SELECT [12] AS/.test(s));
+  assert.equal(seen, ['SELECT 1 AS a', 'SELECT 1 AS a', 'SELECT 2 AS b']);
+  const error = await rejection(() => h.run(sqlExec, { sql: 'DECLARE @x int = 1;\nGO\nSELECT @x AS x;' }, { target: 'sqlServer' }));
+  assert.instance(error, StepFailure);
+  assert.is(error.messageId, 'sqlError');
+  assert.is((error.data as { number: number }).number, 137);
+  assert.is((error.data as { line: number }).line, 3);
+});
+
+test('a SQL error gives number, state, severity and the line in the whole script, with the text around it', async () => {
+  const sql = ['USE master;', 'GO', 'SELECT 1 AS one;', '', 'SELECT * FROM dbo.no_such_table;', 'SELECT 3;'].join('\n');
+  const error = await rejection(() => h.run(sqlExec, { sql }, { target: 'secondary' }));
+  assert.instance(error, StepFailure);
+  assert.equal(error.data, { number: 208, state: 1, severity: 16, side: 'managedInstance', line: 5, error: "Invalid object name 'dbo.no_such_table'" });
+  const [headline, ...context] = error.message.split('\n');
+  assert.is(headline, "SQL error 208 (state 1, severity 16) on managedInstance at line 5 of the script: Invalid object name 'dbo.no_such_table'.");
+  assert.equal(context, ['  3 | SELECT 1 AS one;', '  4 | ', '> 5 | SELECT * FROM dbo.no_such_table;', '  6 | SELECT 3;']);
+  assert.is(error.batchesCompleted, 1);
+});
+
+test('the batches of one script share a session (USE holds for the next batch)', async () => {
+  const out = await h.run(sqlExec, { sql: `USE ${lab.inventory.link.database};\nGO\nSELECT DB_NAME() AS db;`, impact: 'read' }, { target: 'sqlServer' });
+  assert.equal(out.first, { db: lab.inventory.link.database });
+  await h.run(sqlExec, { sql: 'USE master;', impact: 'read' }, { target: 'sqlServer' });
+});
+
+test('expect passes when the first result set matches', async () => {
+  const out = await h.run(
+    sqlExec,
+    { sql: 'SELECT name FROM sys.databases WHERE name = @db;', params: { db: lab.inventory.link.database }, impact: 'read', expect: { rows: 1, column: 'name', equals: lab.inventory.link.database } },
+    { target: 'sqlServer' },
+  );
+  assert.is(out.rowCount, 1);
+});
+
+test('expect failures say what was expected and what came back', async () => {
+  const run = (expect: object, sql = "SELECT name FROM sys.databases WHERE name = 'master';") =>
+    rejection(() => h.run(sqlExec, { sql, impact: 'read', expect }, { target: 'sqlServer' }));
+  let e = await run({ rows: 2 });
+  assert.is(e.message, 'Expected 2 rows in the first result set, got 1.');
+  e = await run({ column: 'name', equals: 'msdb' });
+  assert.is(e.message, "Expected name = 'msdb' in the first row, got 'master'.");
+  e = await run({ empty: true });
+  assert.is(e.messageId, 'expectEmpty');
+  e = await run({ column: 'nope', equals: 1 });
+  assert.is(e.message, 'Expected a column nope in the first row; its columns are name.');
+  e = await run({ empty: false }, "SELECT name FROM sys.databases WHERE name = 'nothing';");
+  assert.is(e.message, 'Expected at least one row in the first result set, got none.');
+  e = await run({ rows: 0 }, 'USE master;');
+  assert.is(e.message, 'Expected a result set to check, but the script returned none.');
+});
+
+test('expectations are pure: bit and 0/1 agree, NULL only equals null', () => {
+  const set = { columns: ['ok', 'v'], rows: [{ ok: true, v: null }] };
+  assert.is(checkExpectation({ column: 'ok', equals: 1 }, set), undefined);
+  assert.is(checkExpectation({ column: 'v', equals: null }, set), undefined);
+  assert.equal(checkExpectation({ column: 'v', equals: 'x' }, set), { id: 'expectEquals', data: { column: 'v', expected: "'x'", actual: 'NULL' } });
+  assert.is(expectationText({ empty: false, column: 'role', equals: 'PRIMARY' }), "First result set has at least one row and role = 'PRIMARY' in the first row");
+});
+
+test('a bad GO count fails before anything is sent', async () => {
+  const since = lastId();
+  const e = await rejection(() => h.run(sqlExec, { sql: 'SELECT 1;\nGO 0' }, { target: 'sqlServer' }));
+  assert.is(e.message, "Cannot split the script into batches: Line 2: GO takes a positive count, got '0'.");
+  assert.equal(statementsOn('sqlServer', since), []);
+});
+
+test('a change step that loses its connection mid-batch reports an unknown outcome', async () => {
+  const faulty = await startLab({
+    scenario: 'healthy',
+    overrides: { faults: [{ kind: 'dropConnection', replica: 'sqlServer', match: 'lab_marker', nth: 1, count: 1 }] },
+  });
+  const fh = stepHarness(faulty.inventory, faulty.env);
+  try {
+    const error = await rejection(() => fh.run(sqlExec, { sql: "SELECT 'lab_marker' AS m;" }, { target: 'sqlServer' }));
+    assert.instance(error, OutcomeUnknown);
+    assert.match(error.message, /^The connection to sqlServer was lost during batch 1 of 1, so whether it took effect is unknown/);
+    // The same run can go on: the pool reconnects.
+    const out = await fh.run(sqlExec, { sql: 'SELECT 1 AS ok;', impact: 'read' }, { target: 'sqlServer' });
+    assert.equal(out.first, { ok: 1 });
+  } finally {
+    await fh.close();
+    await faulty.stop();
+  }
+});
+
+test.run();

@@ -1,0 +1,151 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { StepFailure } from '../../engine/step-messages.js';
+import { StepRefusal } from '../../engine/errors.js';
+import { startLab, type Lab, type ScenarioOverrides } from '../../lab/index.js';
+import waitLsnStable, { messages } from '../../steps/waitLsnStable.js';
+import { checkStepContract, planContext, rejection, stepHarness, type StepHarness } from '../helpers/steps.js';
+
+const fast = { stableFor: '300ms', pollInterval: '50ms', timeout: '3s' };
+
+/** Starts a lab, runs `body` with a harness over it, always stops both. */
+async function withLab(scenario: string, body: (lab: Lab, h: StepHarness) => Promise<void>, overrides?: ScenarioOverrides): Promise<void> {
+  const lab = await startLab(overrides ? { scenario, overrides } : { scenario });
+  const h = stepHarness(lab.inventory, lab.env);
+  try {
+    await body(lab, h);
+  } finally {
+    await h.close();
+    await lab.stop();
+  }
+}
+
+const lsnQueries = (lab: Lab, side: string) =>
+  lab.statements().filter((s) => s.side === side && /end_of_log_lsn/.test(s.statement));
+
+test('contract: described schema (durations as format: duration), outputs, messages', () => {
+  checkStepContract(waitLsnStable, messages);
+  assert.is(waitLsnStable.impact, 'read');
+  for (const name of ['stableFor', 'pollInterval', 'timeout']) {
+    assert.is((waitLsnStable.withSchema.properties as Record<string, { format: string }>)[name].format, 'duration');
+  }
+});
+
+test('plan states the guard with its defaults and shows the query per side', async () => {
+  await withLab('business-critical', async (lab) => {
+    const plan = waitLsnStable.plan(planContext(lab.inventory), {});
+    assert.equal(plan.guards, ['LSNs equal and unchanged for 30s (poll 1s, timeout 10m)']);
+    assert.is(plan.summary, 'Wait until the LSNs of [SalesDb] match on both replicas and stay unchanged');
+    assert.equal(plan.sql?.map((s) => s.target), ['sqlServer', 'managedInstance']);
+    assert.match(plan.sql![0].text, /ag\.is_distributed = 1 AND db\.name = @db/);
+    assert.match(plan.sql![1].text, /drs\.is_primary_replica = 1/);
+    const custom = waitLsnStable.plan(planContext(lab.inventory), { stableFor: '90s', timeout: { unknown: true, from: 'inputs.t' } as never });
+    assert.equal(custom.guards, ['LSNs equal and unchanged for 1m30s (poll 1s, timeout (known after apply))']);
+  });
+});
+
+test('healthy: succeeds with the matched LSN, exactly as the server has it', async () => {
+  await withLab('healthy', async (lab, h) => {
+    const out = await h.run(waitLsnStable, fast);
+    assert.is(out.lsn, '71000009408100001');
+    assert.ok((out.samples as number) >= 2, 'at least two samples');
+    assert.ok((out.waitedMs as number) >= 300, `waited ${out.waitedMs} ms`);
+    assert.is(out.reconnects, 0);
+    assert.match(
+      h.logs.progress.at(-1)!,
+      /^Primary sqlServer end of log 71000009408100001, secondary managedInstance hardened 71000009408100001: equal for \d+ms of 300ms\.$/,
+    );
+  });
+});
+
+test('workload-running: times out and says the primary is still moving', async () => {
+  await withLab('workload-running', async (_lab, h) => {
+    const started = Date.now();
+    const error = await rejection(() => h.run(waitLsnStable, { ...fast, timeout: '1500ms' }));
+    const took = Date.now() - started;
+    assert.instance(error, StepFailure);
+    assert.is(error.messageId, 'apart');
+    assert.match(error.message, /^LSNs did not match within 1s500ms: the secondary managedInstance is \d+ behind the primary sqlServer \(primary end of log \d{17}, secondary hardened \d{17}\); primary still moving, so the workload is not stopped\.$/);
+    assert.ok(took >= 1500 && took < 4000, `took ${took} ms`);
+    assert.match(h.logs.progress.join('\n'), /: gap \d+\./);
+  });
+});
+
+test('lagging: waits while the secondary catches up, then succeeds', async () => {
+  await withLab('lagging', async (_lab, h) => {
+    const out = await h.run(waitLsnStable, { ...fast, timeout: '6s' });
+    assert.match(h.logs.progress[0], /: gap 64000000\.$/); // 40 transactions behind
+    assert.match(h.logs.progress.at(-1)!, /equal for/);
+    assert.ok((out.waitedMs as number) >= 600, `waited ${out.waitedMs} ms`);
+    assert.match(out.lsn as string, /^\d{17}$/);
+    assert.is.not(out.lsn, '71000009408100001');
+  });
+});
+
+test('LSNs that differ only past the 16th digit are not equal', async () => {
+  await withLab('healthy', async (lab, h) => {
+    // As doubles these are the same number; the step must still see the primary one ahead.
+    const primary = lab.link().replicas.sqlServer;
+    primary.endOfLog = 71000009408100002n;
+    primary.hardened = 71000009408100002n;
+    lab.model.bump();
+    const error = await rejection(() => h.run(waitLsnStable, { ...fast, timeout: '800ms' }));
+    assert.is(error.messageId, 'apart');
+    assert.is(
+      error.message,
+      'LSNs did not match within 800ms: the secondary managedInstance is 1 behind the primary sqlServer (primary end of log 71000009408100002, secondary hardened 71000009408100001); the primary is not moving, so replication to the secondary is stalled or slow.',
+    );
+  });
+});
+
+test('a dropped connection mid-wait is survived, and the stability window starts again after it', async () => {
+  await withLab(
+    'healthy',
+    async (lab, h) => {
+      const out = await h.run(waitLsnStable, fast);
+      assert.is(out.reconnects, 1);
+      assert.match(h.logs.progress.join('\n'), /Sample failed \(.*\); trying again\./);
+      const mi = lsnQueries(lab, 'managedInstance');
+      const dropped = mi[2];
+      const last = mi.at(-1)!;
+      assert.ok(last.at.getTime() - dropped.at.getTime() >= 300, 'a full window after the failure');
+      assert.ok(new Set(mi.map((s) => s.sessionId)).size >= 2, 'reconnected on a new session');
+    },
+    { faults: [{ kind: 'dropConnection', replica: 'managedInstance', match: 'end_of_log_lsn', nth: 3, count: 1 }] },
+  );
+});
+
+test('business-critical: the managed instance is read with is_primary_replica = 1', async () => {
+  await withLab('business-critical', async (lab, h) => {
+    const out = await h.run(waitLsnStable, fast);
+    assert.is(out.lsn, '71000009408100001');
+    assert.ok(lsnQueries(lab, 'managedInstance').every((s) => /is_primary_replica = 1/.test(s.statement)));
+    assert.ok(lsnQueries(lab, 'sqlServer').every((s) => /is_distributed = 1/.test(s.statement) && !/is_primary_replica/.test(s.statement)));
+  });
+});
+
+test('split-brain is refused at once, not waited out', async () => {
+  await withLab('split-brain', async (_lab, h) => {
+    const started = Date.now();
+    const error = await rejection(() => h.run(waitLsnStable, fast));
+    assert.instance(error, StepRefusal);
+    assert.match(error.message, /both replicas say PRIMARY/);
+    assert.ok(Date.now() - started < 2000);
+  });
+});
+
+test('an interrupt ends the wait promptly', async () => {
+  await withLab('workload-running', async (_lab, h) => {
+    const controller = new AbortController();
+    const pending = h.run(waitLsnStable, { ...fast, timeout: '30s' }, { signal: controller.signal });
+    const until = Date.now() + 5000;
+    while (h.logs.progress.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const aborted = Date.now();
+    controller.abort(new Error('Interrupted.'));
+    const error = await rejection(() => pending);
+    assert.is(error.message, 'Interrupted.');
+    assert.ok(Date.now() - aborted < 1000, 'stopped within a second');
+  });
+});
+
+test.run();
