@@ -23,6 +23,8 @@ export interface RunSummary {
   durationMs: number;
   changed: string[];
   steps: StepOutcomeSummary[];
+  /** Warnings steps gave during the run (`step-id: message`), repeated at the end for the operator. */
+  notices?: string[];
 }
 
 export type RunEvent =
@@ -58,6 +60,10 @@ export function renderSummary(summary: RunSummary, style: Style = plainStyle): s
     const note = s.error ? `  ${s.error}` : s.reason ? `  ${s.reason}` : '';
     lines.push(`  ${label}${pad}${String(s.index).padStart(2)}. ${s.id.padEnd(idWidth)}  ${s.type} [${s.impact}]  ${time}${tries}${note}`);
   }
+  if (summary.notices?.length) {
+    lines.push(style.bold('Attention:'));
+    for (const n of summary.notices) lines.push(`  ${n}`);
+  }
   lines.push(summary.changed.length ? `Changed: ${summary.changed.join(', ')}` : 'Nothing was changed.');
   lines.push(`Journal: ${summary.journal}`);
   const exitLine = `Exit ${summary.exitCode}: ${summary.meaning}`;
@@ -68,9 +74,12 @@ export function renderSummary(summary: RunSummary, style: Style = plainStyle): s
 /** One line per event, for logs and CI. */
 export class PlainLinesReporter implements Reporter {
   private readonly started = new Map<string, string>();
+  /** Progress lines of long waits are thinned to one per interval; info and warnings always show. */
+  private lastProgress = new Map<string, number>();
   constructor(
     private readonly out: NodeJS.WritableStream,
     private readonly style: Style = plainStyle,
+    private readonly progressEveryMs = 5000,
   ) {}
 
   emit(e: RunEvent): void {
@@ -86,9 +95,16 @@ export class PlainLinesReporter implements Reporter {
         w(e.attempt > 1 ? `${label} attempt ${e.attempt}` : label);
         break;
       }
-      case 'step-output':
+      case 'step-output': {
+        if (e.level === 'progress') {
+          const now = Date.now();
+          const last = this.lastProgress.get(e.step);
+          if (last !== undefined && now - last < this.progressEveryMs) break;
+          this.lastProgress.set(e.step, now);
+        }
         w(`    ${e.level === 'warn' ? 'warning: ' : ''}${e.message}`);
         break;
+      }
       case 'step-finished':
         w(`    ${this.style.green('ok')} ${e.step} (${formatDuration(e.durationMs)})`);
         break;

@@ -78,7 +78,7 @@ export class ListrReporter implements Reporter {
         return;
       }
       case 'step-skipped':
-        await this.runOne(`${e.index}/${e.total} ${e.step}`, (task) => task.skip(e.reason));
+        await this.runOne(`${e.index}/${e.total} ${e.step}`, (task) => task.skip(`${e.index}/${e.total} ${e.step} skipped: ${e.reason}`));
         return;
       case 'run-finished':
         this.out.write(renderSummary(e.summary, this.style));

@@ -94,7 +94,9 @@ function chooseReporter(opts: ApplyCommandOptions, io: CommandIO): Promise<Repor
   if (opts.format === 'json') return new JsonLinesReporter(io.stdout);
   const style = makeStyle(colorWanted(io.stdout, io.env));
   const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false' && io.env.CI !== '0';
-  if (isTty(io.stdout) && !ci) return import('../executor-listr.js').then((m) => new m.ListrReporter(io.stdout, style));
+  // A pseudo-terminal with no size (some CI wrappers) would make listr2 wrap every character.
+  const columns = (io.stdout as { columns?: number }).columns ?? 0;
+  if (isTty(io.stdout) && !ci && columns >= 20) return import('../executor-listr.js').then((m) => new m.ListrReporter(io.stdout, style));
   return new PlainLinesReporter(io.stdout, style);
 }
 
