@@ -5,7 +5,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRunResources } from '../../engine/connections.js';
+import { StepRefusal } from '../../engine/errors.js';
 import { describeObservations, judgeRoles, loneSecondary, roleFromRows } from '../../engine/link-roles.js';
+import type { Inventory } from '../../engine/types.js';
+import { startLab, type Lab } from '../../lab/index.js';
+import { rejection } from '../helpers/steps.js';
 import { ConnectionSetupError, describeConnectError, isConnectionLoss, poolConfig } from '../../engine/sql-pool.js';
 import type { ConnectionSpec } from '../../engine/types.js';
 
@@ -117,6 +122,118 @@ test('loading the step types and connections loads no driver', () => {
     console.log(JSON.stringify(loaded));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
   assert.equal(JSON.parse(out), []);
+});
+
+// ------------------------------------------------------------------ against the lab, real mssql
+
+let lab: Lab;
+test.before(async () => {
+  lab = await startLab({ scenario: 'healthy' });
+});
+test.after(async () => {
+  await lab?.stop();
+});
+
+const withConnection = (inventory: Inventory, side: 'sqlServer' | 'managedInstance', patch: object): Inventory => {
+  const copy = structuredClone(inventory);
+  Object.assign(copy.link[side].connection, patch);
+  return copy;
+};
+
+test('TLS with the lab CA works; one pool per replica, reused, and closed with the run', async () => {
+  assert.is(lab.inventory.link.sqlServer.connection.encrypt, true);
+  assert.ok(lab.inventory.link.sqlServer.connection.caFile);
+  const run = createRunResources(lab.inventory, { env: lab.env });
+  const pool = await run.sql('sqlServer');
+  assert.is(await run.sql('sqlServer'), pool);
+  const result = await pool.request().query('SELECT @@SERVERNAME AS name;');
+  assert.is(result.recordset[0].name, lab.link().replicas.sqlServer.serverName);
+  assert.is.not(await run.sql('managedInstance'), pool);
+  await run.close();
+  assert.is(pool.connected, false);
+  const error = await rejection(() => run.sql('sqlServer'));
+  assert.match(error.message, /connections are closed/);
+});
+
+test('a wrong password: the message names side, host and port and never the password', async () => {
+  const password = 'Distinctive-Wr0ng-Pa55word-7431';
+  const run = createRunResources(lab.inventory, { env: { ...lab.env, LAB_MI_PASSWORD: password } });
+  const { port } = lab.endpoints.links[0].managedInstance;
+  const error = await rejection(() => run.sql('managedInstance'));
+  assert.is(
+    error.message,
+    `Cannot connect to managedInstance at localhost:${port}: the login was refused (Login failed for user 'runbook'); check the login 'runbook' and the password in environment variable LAB_MI_PASSWORD.`,
+  );
+  assert.not.ok(JSON.stringify({ ...error, message: error.message, stack: error.stack }).includes(password));
+  // The other replica is unaffected, and a later attempt tries again rather than caching the failure.
+  assert.ok(await run.sql('sqlServer'));
+  await rejection(() => run.sql('managedInstance'));
+  await run.close();
+});
+
+test('a missing password variable names the variable, not a value', async () => {
+  const { LAB_SQL_PASSWORD: _, ...env } = lab.env;
+  const run = createRunResources(lab.inventory, { env });
+  const error = await rejection(() => run.sql('sqlServer'));
+  assert.match(error.message, /^Environment variable LAB_SQL_PASSWORD is not set; it holds the password for the sqlServer connection/);
+  assert.not.ok(error.message.includes(lab.env.LAB_MI_PASSWORD));
+  await run.close();
+});
+
+test('without the CA the certificate is refused, with a TLS hint; trustServerCertificate is only used when asked', async () => {
+  const noCa = withConnection(lab.inventory, 'sqlServer', { caFile: undefined });
+  const run = createRunResources(noCa, { env: lab.env });
+  const error = await rejection(() => run.sql('sqlServer'));
+  assert.match(error.message, /the TLS certificate was not accepted .*set caFile to the CA that signed it/);
+  await run.close();
+  const trusting = createRunResources(withConnection(lab.inventory, 'sqlServer', { caFile: undefined, trustServerCertificate: true }), { env: lab.env });
+  assert.ok(await trusting.sql('sqlServer'));
+  await trusting.close();
+});
+
+test('a closed port names host and port and says to check the server and firewall', async () => {
+  const run = createRunResources(withConnection(lab.inventory, 'managedInstance', { host: '127.0.0.1', port: 1 }), { env: lab.env });
+  const error = await rejection(() => run.sql('managedInstance'));
+  assert.match(error.message, /^Cannot connect to managedInstance at 127\.0\.0\.1:1: the connection failed \(.*\); check that the server is running and that the host, port and firewall let this machine in\.$/);
+  await run.close();
+});
+
+test('resolveTarget reads the roles once, caches them, and reads again after invalidateRoles', async () => {
+  const run = createRunResources(lab.inventory, { env: lab.env });
+  const roleQueries = () => lab.statements().filter((s) => /ag\.name = @link/.test(s.statement)).length;
+  const before = roleQueries();
+  assert.is(await run.resolveTarget('primary'), 'sqlServer');
+  assert.is(await run.resolveTarget('secondary'), 'managedInstance');
+  assert.is(await run.resolveTarget('managedInstance'), 'managedInstance');
+  assert.is(roleQueries() - before, 2, 'one role query per replica');
+  run.invalidateRoles();
+  await run.resolveTarget('primary');
+  assert.is(roleQueries() - before, 4);
+  await run.close();
+});
+
+test('resolveTarget refuses on split-brain, naming what each replica said; a lone secondary resolves', async () => {
+  const split = await startLab({ scenario: 'split-brain' });
+  const run = createRunResources(split.inventory, { env: split.env });
+  try {
+    const error = await rejection(() => run.resolveTarget('primary'));
+    assert.instance(error, StepRefusal);
+    assert.is(error.message, 'Cannot resolve primary: both replicas say PRIMARY (split-brain): sqlServer says PRIMARY; managedInstance says PRIMARY.');
+  } finally {
+    await run.close();
+    await split.stop();
+  }
+  const down = await startLab({ scenario: 'primary-down' });
+  const run2 = createRunResources(down.inventory, { env: down.env });
+  try {
+    assert.is(await run2.resolveTarget('secondary'), 'managedInstance');
+    const error = await rejection(() => run2.resolveTarget('primary'));
+    assert.instance(error, StepRefusal);
+    assert.match(error.message, /^Cannot resolve primary: no replica says PRIMARY \(sqlServer is unreachable \(Cannot connect to sqlServer at localhost:\d+: .*\); managedInstance says SECONDARY\)\.$/);
+  } finally {
+    await run2.close();
+    await down.stop();
+  }
 });
 
 test.run();

@@ -1,0 +1,110 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { StepRefusal } from '../../engine/errors.js';
+import { ExitCode } from '../../engine/exit-codes.js';
+import { startLab, type Lab } from '../../lab/index.js';
+import assertRole, { messages } from '../../steps/assertRole.js';
+import { checkStepContract, planContext, rejection, stepHarness, type StepHarness } from '../helpers/steps.js';
+
+async function withLab(scenario: string, body: (lab: Lab, h: StepHarness) => Promise<void>): Promise<void> {
+  const lab = await startLab({ scenario });
+  const h = stepHarness(lab.inventory, lab.env);
+  try {
+    await body(lab, h);
+  } finally {
+    await h.close();
+    await lab.stop();
+  }
+}
+
+test('contract: described schema, outputs, messages; a read-only guard', () => {
+  checkStepContract(assertRole, messages);
+  assert.is(assertRole.impact, 'read');
+  assert.is(assertRole.target, 'none');
+});
+
+test('plan shows the procedure\'s role query for both sides and the expectation', async () => {
+  await withLab('healthy', async (lab) => {
+    const plan = assertRole.plan(planContext(lab.inventory), { exactlyOnePrimary: true });
+    assert.is(plan.summary, 'Check the roles of link [dag1] on both replicas');
+    assert.equal(plan.guards, ['Exactly one replica is primary (no split-brain)']);
+    assert.equal(plan.sql?.map((s) => s.target), ['sqlServer', 'managedInstance']);
+    assert.match(plan.sql![0].text, /^DECLARE @link sysname = N'dag1';\nSELECT ag\.name AS link_name, rs\.role_desc AS link_role/);
+    assert.match(plan.sql![0].text, /rs\.is_local = 1 AND ag\.name = @link/);
+    const later = assertRole.plan(planContext(lab.inventory), { primary: { unknown: true, from: 'steps.before.outputs.secondary' } as never, allowUnreachable: true });
+    assert.equal(later.guards, ['(known after apply) is the primary', 'An unreachable replica is tolerated']);
+  });
+});
+
+test('healthy: one primary; outputs name each side\'s role, the primary and the secondary', async () => {
+  await withLab('healthy', async (lab, h) => {
+    const out = await h.run(assertRole, { exactlyOnePrimary: true });
+    assert.equal(out, { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY', primary: 'sqlServer', secondary: 'managedInstance', unreachable: [] });
+    const named = await h.run(assertRole, { primary: 'sqlServer' });
+    assert.is(named.primary, 'sqlServer');
+    const roleQueries = lab.statements().filter((s) => /rs\.is_local = 1 AND ag\.name = @link/.test(s.statement));
+    assert.equal(new Set(roleQueries.map((s) => s.side)), new Set(['sqlServer', 'managedInstance']));
+  });
+});
+
+test('the wrong primary is refused with exit 3 and what each replica said', async () => {
+  await withLab('healthy', async (_lab, h) => {
+    const error = await rejection(() => h.run(assertRole, { primary: 'managedInstance' }));
+    assert.instance(error, StepRefusal);
+    assert.is(error.exitCode, ExitCode.refused);
+    assert.is(error.messageId, 'wrongPrimary');
+    assert.is(error.message, 'Expected managedInstance to be the primary of link dag1, but sqlServer says PRIMARY; managedInstance says SECONDARY.');
+  });
+});
+
+test('split-brain: refused, naming both replicas', async () => {
+  await withLab('split-brain', async (_lab, h) => {
+    const error = await rejection(() => h.run(assertRole, { exactlyOnePrimary: true }));
+    assert.instance(error, StepRefusal);
+    assert.is(error.messageId, 'splitBrain');
+    assert.is(error.message, 'Split-brain on link dag1: both replicas say PRIMARY (sqlServer says PRIMARY; managedInstance says PRIMARY).');
+    const tolerant = await rejection(() => h.run(assertRole, { allowUnreachable: true }));
+    assert.is(tolerant.messageId, 'splitBrain');
+  });
+});
+
+test('primary down: refused by default, judged by the reachable replica with allowUnreachable', async () => {
+  await withLab('primary-down', async (lab, h) => {
+    const { port } = lab.endpoints.links[0].sqlServer;
+    const error = await rejection(() => h.run(assertRole, { exactlyOnePrimary: true }));
+    assert.instance(error, StepRefusal);
+    assert.is(error.messageId, 'unreachable');
+    assert.match(error.message, new RegExp(`sqlServer is unreachable \\(Cannot connect to sqlServer at localhost:${port}: `));
+    assert.match(error.message, /managedInstance says SECONDARY\. Set allowUnreachable: true/);
+    const out = await h.run(assertRole, { exactlyOnePrimary: true, allowUnreachable: true });
+    assert.equal(out, { sqlServer: 'UNREACHABLE', managedInstance: 'SECONDARY', primary: 'sqlServer', secondary: 'managedInstance', unreachable: ['sqlServer'] });
+  });
+});
+
+test('no primary at all is refused', async () => {
+  await withLab('healthy', async (lab, h) => {
+    lab.link().replicas.sqlServer.role = 'SECONDARY';
+    lab.model.bump();
+    const error = await rejection(() => h.run(assertRole, {}));
+    assert.is(error.messageId, 'noPrimary');
+    assert.is(error.message, 'No replica is primary on link dag1 (sqlServer says SECONDARY; managedInstance says SECONDARY).');
+  });
+});
+
+test('after it runs, primary/secondary are read again (the role cache is refreshed)', async () => {
+  await withLab('healthy', async (lab, h) => {
+    const ctx = h.context();
+    assert.is(await ctx.resolveTarget('primary'), 'sqlServer');
+    lab.link().replicas.sqlServer.role = 'SECONDARY';
+    lab.link().replicas.managedInstance.role = 'PRIMARY';
+    lab.model.bump();
+    // Cached until something says roles may have changed.
+    assert.is(await ctx.resolveTarget('primary'), 'sqlServer');
+    const out = await h.run(assertRole, { primary: 'managedInstance' });
+    assert.is(out.secondary, 'sqlServer');
+    assert.is(await ctx.resolveTarget('primary'), 'managedInstance');
+    assert.is(await ctx.resolveTarget('secondary'), 'sqlServer');
+  });
+});
+
+test.run();
