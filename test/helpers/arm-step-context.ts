@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { SqlManagementClient } from '@azure/arm-sql';
 import { createArmClient } from '../../engine/arm.js';
 import type { Inventory, StepHistoryEntry, StepRunContext } from '../../engine/types.js';
-import { managedInstance, resourceGroup, startArmFixture, subscriptionId, token, type ArmFixture } from './arm-backend.js';
+import { managedInstance, resourceGroup, subscriptionId, token, type ArmFixture } from './arm-backend.js';
 
 export interface CollectedLog {
   progress: string[];
@@ -125,31 +125,46 @@ export interface ArmWorld {
   env: NodeJS.ProcessEnv;
   /** The link as the lab holds it (undefined when deleted). */
   link(): { instanceLinkRole: string; partnerLinkRole: string; synchronized: boolean } | undefined;
-  setSynchronized(healthy: boolean): void;
-  queueFault(op: import('../../lab/arm/contract.js').ArmOperation, fault: import('../../lab/arm/contract.js').ArmFault): void;
   requests(): Array<{ method: string; path: string; status: number }>;
   stop(): Promise<void>;
 }
 
-/** An ArmWorld over the lab's ARM endpoint with the plain backend (links as plain objects). */
-export async function startFixtureWorld(options: { lroDurationMs?: number } = {}): Promise<ArmWorld> {
-  const fx = await startArmFixture({ lroDurationMs: options.lroDurationMs ?? 20, retryAfterSeconds: 0 });
-  const { inventory, env } = await fixtureInventory(fx);
-  const current = () => fx.backend.links.find((l) => l.name === inventory.link.name);
+export interface LabWorldOptions {
+  scenario?: string;
+  /** How long the lab's long-running operations stay InProgress (default 20 ms). */
+  lroDurationMs?: number;
+  faults?: import('../../lab/model/types.js').FaultSpec[];
+}
+
+/** An ArmWorld over the whole lab (startLab): the link model answers ARM as it answers T-SQL. */
+export async function startLabWorld(options: LabWorldOptions = {}): Promise<ArmWorld & { lab: import('../../lab/index.js').Lab }> {
+  const { startLab } = await import('../../lab/index.js');
+  const lab = await startLab({
+    scenario: options.scenario ?? 'healthy',
+    overrides: { arm: { lroDurationMs: options.lroDurationMs ?? 20, retryAfterSeconds: 0 }, faults: options.faults ?? [] },
+  });
+  const role = (r: string) => (r === 'PRIMARY' ? 'Primary' : 'Secondary');
   return {
-    inventory,
-    env,
+    lab,
+    inventory: lab.inventory,
+    env: { ...lab.env, ...fastRetryEnv },
     link: () => {
-      const l = current();
-      if (!l) return undefined;
-      const synchronized = l.databases.every((d) => d.synchronizationHealth === 'HEALTHY');
-      return { instanceLinkRole: l.instanceLinkRole, partnerLinkRole: l.partnerLinkRole, synchronized };
+      const l = lab.link();
+      if (!l.replicas.managedInstance.dagPresent) return undefined;
+      return {
+        instanceLinkRole: role(l.replicas.managedInstance.role),
+        partnerLinkRole: role(l.replicas.sqlServer.role),
+        synchronized: l.synchronized(),
+      };
     },
-    setSynchronized: (healthy) => {
-      for (const d of current()?.databases ?? []) d.synchronizationHealth = healthy ? 'HEALTHY' : 'NOT_HEALTHY';
-    },
-    queueFault: (op, fault) => fx.backend.queueFault(op, fault),
-    requests: () => fx.backend.requests.map((r) => ({ method: r.method, path: r.path, status: r.status })),
-    stop: () => fx.close(),
+    requests: () => lab.armRequests().map((r) => ({ method: r.method, path: r.path, status: r.status })),
+    stop: () => lab.stop(),
   };
+}
+
+/** Switches the link to synchronous commit the way Update-AzSqlInstanceLink does (PATCH, arm-sql 10.0.0). */
+export async function setSyncThroughArm(world: ArmWorld): Promise<void> {
+  const client = await createArmClient(world.inventory, world.env);
+  const mi = world.inventory.link.managedInstance;
+  await client.distributedAvailabilityGroups.beginUpdateAndWait(mi.resourceGroup, mi.name, world.inventory.link.name, { replicationMode: 'Sync' }, { updateIntervalInMs: 10 });
 }

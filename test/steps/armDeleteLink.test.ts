@@ -1,4 +1,4 @@
-// armDeleteLink with the real @azure/arm-sql client against the lab's ARM endpoint: deletes,
+// armDeleteLink with the real @azure/arm-sql client against the lab (startLab): deletes,
 // is idempotent, reports progress, fails with the ARM code, rides out a 429; its impact depends
 // on an earlier LSN-stable wait; and importing it loads no @azure package.
 import { createRequire } from 'node:module';
@@ -9,33 +9,37 @@ import definition, { deleteImpact, messages } from '../../steps/armDeleteLink.js
 import { StepFailure } from '../../engine/step-messages.js';
 import { OutcomeUnknown } from '../../engine/errors.js';
 import type { StepHistoryEntry } from '../../engine/types.js';
-import { armStepContext, azureModulesLoadedBy, startFixtureWorld, type ArmWorld } from '../helpers/arm-step-context.js';
+import { armStepContext, azureModulesLoadedBy, startLabWorld, type ArmWorld, type LabWorldOptions } from '../helpers/arm-step-context.js';
 
-let world: ArmWorld;
-test.before.each(async () => {
-  world = await startFixtureWorld();
+let world: ArmWorld | undefined;
+async function lab(options: LabWorldOptions = {}): Promise<ArmWorld> {
+  world = await startLabWorld(options);
+  return world;
+}
+test.after.each(async () => {
+  await world?.stop();
+  world = undefined;
 });
-test.after.each(async () => world.stop());
 
 const fast = { pollInterval: '10ms' };
 const wait = (state: StepHistoryEntry['state']): StepHistoryEntry => ({ id: 'caught-up', type: 'waitLsnStable', state });
 
 test('deletes the link on the managed instance side and shows progress while it runs', async () => {
-  await world.stop();
-  world = await startFixtureWorld({ lroDurationMs: 150 });
+  const world = await lab({ lroDurationMs: 150 });
   const ctx = armStepContext(world.inventory, world.env);
   const out = await definition.run(ctx, fast);
   assert.equal(out, { deleted: true, alreadyGone: false });
-  assert.is(world.link(), undefined);
-  assert.ok(ctx.logs.progress.some((m) => m.startsWith('Azure accepted the delete of link dag_sales')), ctx.logs.progress.join('\n'));
-  const polls = ctx.logs.progress.filter((m) => /^Deleting link dag_sales .*: running after \d+\.\ds\.$/.test(m));
+  assert.is(world.link(), undefined, 'the lab model shows the link gone on the managed instance side');
+  assert.ok(ctx.logs.progress.some((m) => m.startsWith('Azure accepted the delete of link dag1 on sqlmi1')), ctx.logs.progress.join('\n'));
+  const polls = ctx.logs.progress.filter((m) => /^Deleting link dag1 .*: running after \d+\.\ds\.$/.test(m));
   assert.ok(polls.length >= 2, ctx.logs.progress.join('\n'));
-  assert.ok(ctx.logs.progress.some((m) => m.startsWith('Link dag_sales on mi-lab') && m.includes('deleted after')));
+  assert.ok(ctx.logs.progress.some((m) => m.startsWith('Link dag1 on sqlmi1') && m.includes('deleted after')));
   const deletes = world.requests().filter((r) => r.method === 'DELETE');
   assert.is(deletes.length, 1);
 });
 
 test('is idempotent: a second run finds the link gone and succeeds', async () => {
+  const world = await lab();
   await definition.run(armStepContext(world.inventory, world.env), fast);
   const ctx = armStepContext(world.inventory, world.env);
   const out = await definition.run(ctx, fast);
@@ -45,7 +49,7 @@ test('is idempotent: a second run finds the link gone and succeeds', async () =>
 });
 
 test('a long-running delete that fails fails the step with the ARM code', async () => {
-  world.queueFault('delete', { kind: 'lroFails', code: 'ManagedInstanceIsBusy', message: 'The managed instance is busy with another operation.' });
+  const world = await lab({ faults: [{ kind: 'armLroFails', op: 'delete', code: 'ManagedInstanceIsBusy', message: 'The managed instance is busy with another operation.' }] });
   const err = await definition.run(armStepContext(world.inventory, world.env), fast).catch((e: Error) => e);
   assert.instance(err, StepFailure);
   assert.is((err as StepFailure).messageId, 'armOperationFailed');
@@ -55,13 +59,14 @@ test('a long-running delete that fails fails the step with the ARM code', async 
 });
 
 test('an ARM 429 once is retried transparently', async () => {
-  world.queueFault('delete', { kind: 'status', status: 429, code: 'SubscriptionTooManyRequests', retryAfterSeconds: 0 });
+  const world = await lab({ faults: [{ kind: 'armStatus', op: 'delete', status: 429, retryAfterSeconds: 0 }] });
   const out = await definition.run(armStepContext(world.inventory, world.env), fast);
   assert.equal(out, { deleted: true, alreadyGone: false });
   assert.equal(world.requests().filter((r) => r.method === 'DELETE').map((r) => r.status), [429, 202]);
 });
 
 test('a wrong token fails with a clear message that does not contain the token', async () => {
+  const world = await lab();
   const wrong = 'not-the-lab-token-987';
   const err = await definition.run(armStepContext(world.inventory, { ...world.env, LAB_ARM_TOKEN: wrong }), fast).catch((e: Error) => e);
   assert.instance(err, StepFailure);
@@ -72,6 +77,7 @@ test('a wrong token fails with a clear message that does not contain the token',
 });
 
 test('an interrupt while Azure deletes is an unknown outcome', async () => {
+  const world = await lab({ lroDurationMs: 500 });
   const ctx = armStepContext(world.inventory, world.env);
   const origProgress = ctx.log.progress;
   ctx.log.progress = (m) => {
@@ -94,10 +100,11 @@ test('impact: dataLoss unless an LSN-stable wait will run or succeeded earlier',
   assert.type(definition.impact, 'function');
 });
 
-test('plan: summary and guards, with and without a preceding wait', () => {
+test('plan: summary and guards, with and without a preceding wait', async () => {
+  const world = await lab();
   const base = { stepId: 'drop', inventory: world.inventory };
   const without = definition.plan({ ...base, history: [] }, {});
-  assert.is(without.summary, 'DELETE link dag_sales on mi-lab (rg-lab/00000000-1111-2222-3333-444444444444) via ARM, polling every 10s');
+  assert.is(without.summary, 'DELETE link dag1 on sqlmi1 (rg-runbook-lab/00000000-0000-4000-8000-00000000ab01) via ARM, polling every 10s');
   assert.ok(without.guards?.includes('DATA LOSS: no LSN-stable wait precedes this step.'));
   const withWait = definition.plan({ ...base, history: [wait('will-run')] }, { pollInterval: '30s' });
   assert.ok(withWait.guards?.includes('Waits for LSN stability earlier in this run.'));

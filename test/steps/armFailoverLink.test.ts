@@ -1,43 +1,63 @@
 // armFailoverLink with the real @azure/arm-sql client (and the failover it lacks, sent on its
-// pipeline) against the lab's ARM endpoint.
+// pipeline) against the lab (startLab): the link model's roles are the ground truth.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition, { failoverImpact, messages } from '../../steps/armFailoverLink.js';
 import { StepFailure } from '../../engine/step-messages.js';
-import { armStepContext, startFixtureWorld, type ArmWorld } from '../helpers/arm-step-context.js';
+import { armStepContext, setSyncThroughArm, startLabWorld, type ArmWorld, type LabWorldOptions } from '../helpers/arm-step-context.js';
 
-let world: ArmWorld;
-test.before.each(async () => {
-  world = await startFixtureWorld();
+let world: ArmWorld | undefined;
+async function lab(options: LabWorldOptions = {}): Promise<ArmWorld> {
+  world = await startLabWorld(options);
+  return world;
+}
+test.after.each(async () => {
+  await world?.stop();
+  world = undefined;
 });
-test.after.each(async () => world.stop());
 
 test('Planned on a healthy, synchronized link swaps the roles', async () => {
+  const world = await lab();
+  await setSyncThroughArm(world);
+  assert.ok(world.link()?.synchronized, 'the link is synchronized before the failover');
   const ctx = armStepContext(world.inventory, world.env);
   let invalidated = 0;
   ctx.invalidateRoles = () => void invalidated++;
   const out = await definition.run(ctx, { failoverType: 'Planned', pollInterval: '10ms' });
   assert.equal(out, { instanceLinkRole: 'Primary', partnerLinkRole: 'Secondary', previousInstanceLinkRole: 'Secondary', primary: 'managedInstance' });
-  assert.equal(world.link(), { instanceLinkRole: 'Primary', partnerLinkRole: 'Secondary', synchronized: true });
+  const after = world.link();
+  assert.is(after?.instanceLinkRole, 'Primary');
+  assert.is(after?.partnerLinkRole, 'Secondary');
   assert.is(invalidated, 1, 'cached roles are dropped after a failover');
-  assert.ok(ctx.logs.progress.some((m) => m.startsWith('Failover (Planned) of link dag_sales') && m.includes('accepted')));
+  assert.ok(ctx.logs.progress.some((m) => m.startsWith('Failover (Planned) of link dag1 on sqlmi1') && m.includes('accepted')));
   assert.match(ctx.logs.progress.at(-1)!, /done: managed instance Primary, SQL Server Secondary\.$/);
   const posts = world.requests().filter((r) => r.method === 'POST');
   assert.is(posts.length, 1);
-  assert.match(posts[0].path, /\/distributedAvailabilityGroups\/dag_sales\/failover$/);
+  assert.match(posts[0].path, /\/distributedAvailabilityGroups\/dag1\/failover$/);
 });
 
-test('Planned when not synchronized fails with the ARM error code and changes nothing', async () => {
-  world.setSynchronized(false);
+test('Planned when not synchronized (asynchronous commit) fails with the ARM error code and changes nothing', async () => {
+  const world = await lab();
+  assert.not.ok(world.link()?.synchronized);
   const err = await definition.run(armStepContext(world.inventory, world.env), { failoverType: 'Planned', pollInterval: '10ms' }).catch((e: Error) => e);
   assert.instance(err, StepFailure);
   assert.is((err as StepFailure).data.code, 'DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing');
-  assert.match((err as Error).message, /^Azure reported that the fail over of link dag_sales .* failed: DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing \(Planned failover cannot be executed/);
+  assert.match((err as Error).message, /^Azure reported that the fail over of link dag1 on sqlmi1 .* failed: DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing \(Planned failover cannot be executed/);
   assert.is(world.link()?.instanceLinkRole, 'Secondary');
+  assert.is(world.link()?.partnerLinkRole, 'Primary');
+});
+
+test('ForcedAllowDataLoss makes the managed instance primary', async () => {
+  const world = await lab();
+  const out = await definition.run(armStepContext(world.inventory, world.env), { failoverType: 'ForcedAllowDataLoss', pollInterval: '10ms' });
+  assert.is(out.instanceLinkRole, 'Primary');
+  assert.is(out.previousInstanceLinkRole, 'Secondary');
+  assert.is(world.link()?.instanceLinkRole, 'Primary');
 });
 
 test('a 500 on the POST is not blindly re-sent: the link is read, then the request is sent again', async () => {
-  world.queueFault('failover', { kind: 'status', status: 500, code: 'InternalServerError' });
+  const world = await lab({ faults: [{ kind: 'armStatus', op: 'failover', status: 500 }] });
+  await setSyncThroughArm(world);
   const ctx = armStepContext(world.inventory, world.env);
   const out = await definition.run(ctx, { failoverType: 'Planned', pollInterval: '10ms' });
   assert.is(out.instanceLinkRole, 'Primary');
@@ -55,9 +75,10 @@ test('impact: Planned is a change, ForcedAllowDataLoss (or unknown) is dataLoss'
   assert.type(definition.impact, 'function');
 });
 
-test('plan: summary and guards name what the failover does', () => {
+test('plan: summary and guards name what the failover does', async () => {
+  const world = await lab();
   const planned = definition.plan({ stepId: 'fo', inventory: world.inventory }, { failoverType: 'Planned' });
-  assert.match(planned.summary, /^FAILOVER \(Planned\) link dag_sales on mi-lab \(rg-lab\/.*\) via ARM, polling every 5s$/);
+  assert.match(planned.summary, /^FAILOVER \(Planned\) link dag1 on sqlmi1 \(rg-runbook-lab\/.*\) via ARM, polling every 5s$/);
   assert.match(planned.guards![0], /refuses a planned failover unless the secondary is synchronizing/);
   const forced = definition.plan({ stepId: 'fo', inventory: world.inventory }, { failoverType: 'ForcedAllowDataLoss' });
   assert.match(forced.guards![0], /^DATA LOSS: a forced failover/);

@@ -1,14 +1,14 @@
-// armGetLink with the real @azure/arm-sql client against the lab's ARM endpoint: the link as the
+// armGetLink with the real @azure/arm-sql client against the lab (startLab): the link as the
 // managed instance reports it (new api-version), exact LSN text, and a missing link.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition, { messages } from '../../steps/armGetLink.js';
 import { StepFailure } from '../../engine/step-messages.js';
-import { armStepContext, startFixtureWorld, type ArmWorld } from '../helpers/arm-step-context.js';
+import { armStepContext, startLabWorld, type ArmWorld } from '../helpers/arm-step-context.js';
 
 let world: ArmWorld;
 test.before(async () => {
-  world = await startFixtureWorld();
+  world = await startLabWorld();
 });
 test.after(async () => world.stop());
 
@@ -25,10 +25,10 @@ test('reads roles, replication mode and exact LSN text through the new api-versi
   assert.not.equal(String(Number(out.lastHardenedLsn)), out.lastHardenedLsn);
   const dbs = out.databases as Array<Record<string, unknown>>;
   assert.is(dbs.length, 1);
-  assert.is(dbs[0].databaseName, 'sales');
-  assert.is(dbs[0].lastBackupLsn, '70000000012300001');
+  assert.is(dbs[0].databaseName, 'SalesDb');
+  assert.is(dbs[0].lastHardenedLsn, '71000009408100001');
   assert.is(dbs[0].synchronizationHealth, 'HEALTHY');
-  assert.match(ctx.logs.progress[0], /^Link dag_sales on mi-lab .*: managed instance Secondary, SQL Server Primary, replication Async, last hardened LSN 71000009408100001\.$/);
+  assert.match(ctx.logs.progress[0], /^Link dag1 on sqlmi1 .*: managed instance Secondary, SQL Server Primary, replication Async, last hardened LSN 71000009408100001\.$/);
   const gets = world.requests().filter((r) => r.method === 'GET');
   assert.ok(gets.length >= 1);
   assert.ok(world.requests().every((r) => r.method === 'GET'), 'a read sends only GETs');
@@ -80,7 +80,7 @@ test('plan and definition', () => {
   assert.is(definition.impact, 'read');
   assert.is(definition.target, 'none');
   const p = definition.plan({ stepId: 'show', inventory: world.inventory }, {});
-  assert.match(p.summary, /^GET link dag_sales on mi-lab \(rg-lab\/.*\) via ARM \(api-version 2025-01-01\)$/);
+  assert.match(p.summary, /^GET link dag1 on sqlmi1 \(rg-runbook-lab\/.*\) via ARM \(api-version 2025-01-01\)$/);
   assert.is(p.guards, undefined);
   assert.equal(definition.plan({ stepId: 'show', inventory: world.inventory }, { mustExist: true }).guards, ['Fails if the link does not exist.']);
   const schema = definition.withSchema as { additionalProperties: boolean; properties: Record<string, { description?: string }> };

@@ -1,18 +1,23 @@
-// armSetRole with the real @azure/arm-sql client (setRole sent on its pipeline) against the lab's
-// ARM endpoint.
+// armSetRole with the real @azure/arm-sql client (setRole sent on its pipeline) against the lab
+// (startLab): the link model's roles are the ground truth.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition, { messages, setRoleImpact } from '../../steps/armSetRole.js';
 import { StepFailure } from '../../engine/step-messages.js';
-import { armStepContext, startFixtureWorld, type ArmWorld } from '../helpers/arm-step-context.js';
+import { armStepContext, startLabWorld, type ArmWorld, type LabWorldOptions } from '../helpers/arm-step-context.js';
 
-let world: ArmWorld;
-test.before.each(async () => {
-  world = await startFixtureWorld();
+let world: ArmWorld | undefined;
+async function lab(options: LabWorldOptions = {}): Promise<ArmWorld> {
+  world = await startLabWorld(options);
+  return world;
+}
+test.after.each(async () => {
+  await world?.stop();
+  world = undefined;
 });
-test.after.each(async () => world.stop());
 
 test('Primary + Planned is refused by ARM; the step fails with its code and nothing changes', async () => {
+  const world = await lab();
   const err = await definition
     .run(armStepContext(world.inventory, world.env), { instanceRole: 'Primary', roleChangeType: 'Planned', pollInterval: '10ms' })
     .catch((e: Error) => e);
@@ -24,6 +29,7 @@ test('Primary + Planned is refused by ARM; the step fails with its code and noth
 });
 
 test('Secondary works: the managed instance is demoted (here after a forced promotion)', async () => {
+  const world = await lab();
   const promote = await definition.run(armStepContext(world.inventory, world.env), {
     instanceRole: 'Primary',
     roleChangeType: 'Forced',
@@ -36,11 +42,11 @@ test('Secondary works: the managed instance is demoted (here after a forced prom
   assert.equal(out, { instanceLinkRole: 'Secondary', partnerLinkRole: 'Primary', previousInstanceLinkRole: 'Primary', primary: 'sqlServer' });
   assert.is(world.link()?.instanceLinkRole, 'Secondary');
   assert.match(ctx.logs.progress.at(-1)!, /is now Secondary; SQL Server is Primary\.$/);
-  assert.ok(ctx.logs.progress.some((m) => m.startsWith('Setting the managed instance role in link dag_sales') && m.includes('accepted')));
+  assert.ok(ctx.logs.progress.some((m) => m.startsWith('Setting the managed instance role in link dag1 on sqlmi1') && m.includes('accepted')));
 });
 
 test('a long-running setRole that fails reports the ARM code', async () => {
-  world.queueFault('setRole', { kind: 'lroFails', code: 'OperationInterrupted', message: 'The operation was interrupted.' });
+  const world = await lab({ faults: [{ kind: 'armLroFails', op: 'setRole', code: 'OperationInterrupted', message: 'The operation was interrupted.' }] });
   const err = await definition
     .run(armStepContext(world.inventory, world.env), { instanceRole: 'Primary', roleChangeType: 'Forced', pollInterval: '10ms' })
     .catch((e: Error) => e);
@@ -57,9 +63,10 @@ test('impact: Forced to Primary is dataLoss, the rest is a change', () => {
   assert.is(setRoleImpact({ instanceRole: { unknown: true, from: 'x' } as never, roleChangeType: 'Planned' }), 'dataLoss');
 });
 
-test('plan: the summary says what it does', () => {
+test('plan: the summary says what it does', async () => {
+  const world = await lab();
   const p = definition.plan({ stepId: 'demote', inventory: world.inventory }, { instanceRole: 'Secondary', roleChangeType: 'Forced' });
-  assert.match(p.summary, /^SET ROLE of managed instance mi-lab to Secondary \(Forced\) in link dag_sales on mi-lab \(rg-lab\/.*\) via ARM, polling every 5s$/);
+  assert.match(p.summary, /^SET ROLE of managed instance sqlmi1 to Secondary \(Forced\) in link dag1 on sqlmi1 \(rg-runbook-lab\/.*\) via ARM, polling every 5s$/);
   assert.match(p.guards![0], /^Demotes the managed instance to secondary/);
   const forced = definition.plan({ stepId: 'promote', inventory: world.inventory }, { instanceRole: 'Primary', roleChangeType: 'Forced' });
   assert.match(forced.guards![0], /^DATA LOSS: makes the managed instance primary/);
