@@ -70,6 +70,7 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
 
   const outcomes: StepOutcomeSummary[] = plan.steps.map((s) => ({ index: s.index, id: s.id, type: s.type, impact: s.impact, outcome: 'not run' }));
   const changed: string[] = [];
+  const notices: string[] = [];
   const history: StepHistoryEntry[] = [];
   const outputs: Record<string, Record<string, unknown>> = {};
   const ctx = runTimeContext(inventory, opts.inputs, { id: opts.runId, started: new Date(startedAt).toISOString() });
@@ -143,7 +144,11 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
       const log = {
         progress: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'progress', message }),
         info: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'info', message }),
-        warn: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'warn', message }),
+        warn: (message: string) => {
+          // Warnings are what the operator must act on (e.g. where applications must now connect): the summary repeats them.
+          notices.push(`${spec.id}: ${message}`);
+          void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'warn', message });
+        },
       };
       const context: Omit<StepRunContext, 'signal'> = {
         stepId: spec.id,
@@ -238,6 +243,7 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
     durationMs: Date.now() - startedAt,
     changed,
     steps: outcomes,
+    ...(notices.length ? { notices } : {}),
   };
   journal.write({ kind: 'run-finished', exitCode, meaning: summary.meaning, durationMs: summary.durationMs, changed });
   journal.close();
