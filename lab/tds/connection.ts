@@ -43,6 +43,11 @@ export class TdsConnection {
     socket.on('close', () => this.onClosed());
   }
 
+  /** The logged-in session, if login has completed. */
+  get currentSession(): Session | undefined {
+    return this.session;
+  }
+
   destroy(): void {
     this.socket.destroy();
   }

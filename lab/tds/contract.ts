@@ -109,7 +109,11 @@ export interface TdsServerOptions {
 export interface TdsServer {
   host: string;
   port: number;
-  /** Ends every open session (sockets destroyed) without closing the listener: a failover does this. */
-  dropSessions(): void;
+  /**
+   * Ends open sessions (sockets destroyed) without closing the listener: a failover does this.
+   * With `which`, only logged-in sessions it selects (a role change drops the sessions that
+   * existed when it happened, not the ones opened since).
+   */
+  dropSessions(which?: (session: Session) => boolean): void;
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 // The lab's TDS listener: one per emulated replica, on 127.0.0.1. It speaks enough of TDS 7.4
 // (and TDS 8.0 strict TLS) for the real tedious/mssql client; the backend answers the SQL.
 import { createServer, type Server, type Socket } from 'node:net';
-import type { TdsServer, TdsServerOptions } from './contract.js';
+import type { Session, TdsServer, TdsServerOptions } from './contract.js';
 import { TdsConnection } from './connection.js';
 import { createTlsContext } from './tls.js';
 
@@ -46,9 +46,12 @@ export async function startTdsServer(opts: TdsServerOptions): Promise<TdsServer>
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
 
-  const dropSessions = () => {
-    for (const c of connections) c.destroy();
-    for (const s of silent) s.destroy();
+  const dropSessions = (which?: (session: Session) => boolean) => {
+    for (const c of connections) {
+      const session = c.currentSession;
+      if (!which || (session && which(session))) c.destroy();
+    }
+    if (!which) for (const s of silent) s.destroy();
   };
 
   return {
