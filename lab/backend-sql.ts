@@ -85,7 +85,8 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       rc.sessions.set(info.sessionId, {
         sessionId: info.sessionId, login: req.user, hostName: req.hostName, programName: req.appName, context: new Map(),
       });
-      const session: Session = {
+      const session: Session & { loginNumber: number } = {
+        loginNumber: model.nextLoginNumber(),
         execute: (request, signal) => execute(info, request, signal),
         close: () => {
           rc.sessions.delete(info.sessionId);

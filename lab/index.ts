@@ -80,10 +80,16 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   const backends: ReplicaBackend[] = [];
   let arm: ArmServer | undefined;
 
+  // Certificates first: they take the longest, and the scenario's clock starts with the model.
+  const certs = await createLabCertificates(dir).catch(async (e) => {
+    if (ownDir) await rm(dir, { recursive: true, force: true });
+    throw e;
+  });
   const model = new LabModel({
     scenario,
     links: linkCount,
-    dropSessions: (linkIndex, side) => tds[linkIndex]?.[SIDES.indexOf(side)]?.dropSessions(),
+    dropSessions: (linkIndex, side, upTo) =>
+      tds[linkIndex]?.[SIDES.indexOf(side)]?.dropSessions((s) => ((s as { loginNumber?: number }).loginNumber ?? 0) <= upTo),
   });
   const secret = () => randomBytes(18).toString('base64url');
   const env: Record<string, string> = {
@@ -99,7 +105,6 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   };
 
   try {
-    const certs = await createLabCertificates(dir);
     const tls = options.tls === false ? undefined : { key: certs.key, cert: certs.cert };
     for (let i = 0; i < linkCount; i++) {
       const pair: TdsServer[] = [];

@@ -14,8 +14,11 @@ export interface LabModelOptions {
   scenario: ScenarioSpec;
   links: number;
   clock?: () => number;
-  /** Ends the TDS sessions of one replica (wired to TdsServer.dropSessions by startLab). */
-  dropSessions?: (linkIndex: number, side: Side) => void;
+  /**
+   * Ends the TDS sessions of one replica opened up to login number `upTo` (wired to
+   * TdsServer.dropSessions by startLab); sessions opened after the role change stay.
+   */
+  dropSessions?: (linkIndex: number, side: Side, upTo: number) => void;
   /** Delay between a role change's reply and the dropped sessions, so the reply gets out. */
   dropDelayMs?: number;
 }
@@ -30,7 +33,8 @@ export class LabModel {
   private versionNumber = 1;
   private logDirty = false;
   private readonly sessions = new Map<string, Map<number, SessionMeta>>();
-  dropSessions: (linkIndex: number, side: Side) => void;
+  dropSessions: (linkIndex: number, side: Side, upTo: number) => void;
+  private loginCount = 0;
 
   constructor(readonly options: LabModelOptions) {
     this.clock = options.clock ?? Date.now;
@@ -90,7 +94,12 @@ export class LabModel {
     this.faults.setDown(linkIndex, side, down);
     this.links[linkIndex].advance();
     this.bump();
-    if (down) this.dropSessions(linkIndex, side);
+    if (down) this.dropSessions(linkIndex, side, this.loginCount);
+  }
+
+  /** A number per login, in order; role changes drop sessions up to the current one. */
+  nextLoginNumber(): number {
+    return ++this.loginCount;
   }
 
   sessionsOf(linkIndex: number, side: Side): Map<number, SessionMeta> {
@@ -111,7 +120,8 @@ export class LabModel {
       sessions: this.sessionsOf(linkIndex, side),
       clock: this.clock,
       dropSessions: (sides) => {
-        const t = setTimeout(() => sides.forEach((s) => this.dropSessions(linkIndex, s)), this.options.dropDelayMs ?? 30);
+        const upTo = this.loginCount;
+        const t = setTimeout(() => sides.forEach((s) => this.dropSessions(linkIndex, s, upTo)), this.options.dropDelayMs ?? 30);
         t.unref();
       },
     };

@@ -1,0 +1,115 @@
+// Failovers through the real mssql client against startLab: planned (roles swap, nothing lost,
+// sessions dropped), forced (exactly the unhardened transactions lost, split-brain), and the
+// documented split-brain fix.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startLab } from '../../lab/index.js';
+import { connect, errorNumber, linkRole, localLsns, poll, run } from '../helpers/lab.js';
+
+const toSync = `ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON
+    'ag1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT),
+    'sqlmi1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);`;
+
+test('planned failover: sync, LSNs equal, FAILOVER on the primary swaps roles, zero lost, sessions dropped', async () => {
+  const lab = await startLab({ scenario: 'lagging', overrides: { replication: { catchUpAfterMs: 700 } } });
+  try {
+    const sqlPool = await connect(lab, 'sqlServer');
+    const miPool = await connect(lab, 'managedInstance');
+    await run(sqlPool, `USE master; ${toSync}`);
+    assert.is(await errorNumber(sqlPool, 'ALTER AVAILABILITY GROUP [dag1] FAILOVER'), 41142, 'still behind');
+    // Wait as a runbook would: primary end of log == secondary hardened.
+    await poll(async () => {
+      const p = await localLsns(sqlPool);
+      const s = await localLsns(miPool);
+      return p.endOfLog === s.hardened && s.sync === 'SYNCHRONIZED' ? true : undefined;
+    }, 5000);
+    const committed = lab.ledger().committed;
+    const spid = async () => {
+      try {
+        return (await sqlPool.request().query('SELECT @@SPID AS spid')).recordset[0].spid as number;
+      } catch {
+        return -1; // the request that met the dropped socket
+      }
+    };
+    const before = await spid();
+    await run(sqlPool, 'ALTER AVAILABILITY GROUP [dag1] FAILOVER');
+    // The old connections are dropped shortly after the reply, like a real role change: the
+    // pool ends up on a new session.
+    await poll(async () => {
+      const now = await spid();
+      return now !== before && now !== -1 ? true : undefined;
+    }, 3000);
+    const sql2 = await connect(lab, 'sqlServer');
+    const mi2 = await connect(lab, 'managedInstance');
+    assert.is(await linkRole(sql2), 'SECONDARY');
+    assert.is(await linkRole(mi2), 'PRIMARY');
+    assert.equal(lab.ledger(), { link: 'dag1', committed, lost: 0, lastCommittedLsn: lab.ledger().lastCommittedLsn });
+    assert.is(lab.ledger().lost, 0);
+    // Fail back from the MI (SQL Server 2022 keeps the link).
+    await run(mi2, 'ALTER AVAILABILITY GROUP [dag1] FAILOVER');
+    const sql3 = await connect(lab, 'sqlServer');
+    assert.is(await linkRole(sql3), 'PRIMARY');
+    await Promise.allSettled([sqlPool.close(), miPool.close(), sql2.close(), mi2.close(), sql3.close()]);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('forced failover loses exactly the unhardened transactions and leaves split-brain; the documented fix resolves it', async () => {
+  const lab = await startLab({
+    scenario: 'healthy',
+    overrides: { workload: { running: true, ratePerSecond: 200, stopAfterMs: 150 }, replication: { lagMs: 60_000 } },
+  });
+  try {
+    await poll(() => (lab.ledger().committed === 30 ? true : undefined), 3000);
+    const mi = await connect(lab, 'managedInstance');
+    const before = await localLsns(mi);
+    const sqlPool = await connect(lab, 'sqlServer');
+    const primary = await localLsns(sqlPool);
+    const unhardened = Number((primary.endOfLog - before.hardened!) / 1_600_000n);
+    assert.is(unhardened, 30);
+    await run(mi, 'ALTER AVAILABILITY GROUP [dag1] FORCE_FAILOVER_ALLOW_DATA_LOSS');
+    assert.is(lab.ledger().lost, unhardened);
+    const mi2 = await connect(lab, 'managedInstance');
+    const [[ledger]] = await run(mi2, 'SELECT committed, lost FROM lab.ledger');
+    assert.equal(ledger, { committed: '30', lost: '30' });
+    assert.is(await linkRole(mi2), 'PRIMARY');
+    assert.is(await linkRole(sqlPool), 'PRIMARY', 'split-brain: the old primary is up and still primary');
+    // Fix: tail-log backup on the original primary, demote it, planned failover decides the survivor.
+    await run(sqlPool, `BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/SalesDb_tail.trn' WITH NORECOVERY`);
+    await run(sqlPool, 'ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)');
+    const sql2 = await connect(lab, 'sqlServer');
+    assert.is(await linkRole(sql2), 'SECONDARY');
+    const [[backup]] = await run(sql2, `SELECT type FROM msdb.dbo.backupset WHERE database_name = 'SalesDb'`);
+    assert.equal(backup, { type: 'L' });
+    assert.is(lab.ledger().lost, 30, 'the fix loses nothing more');
+    await Promise.allSettled([mi.close(), mi2.close(), sqlPool.close(), sql2.close()]);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('primary-down: the listener refuses; forced failover on the MI loses the 25; the old primary comes back primary', async () => {
+  const lab = await startLab({ scenario: 'primary-down' });
+  try {
+    try {
+      await connect(lab, 'sqlServer');
+      assert.unreachable();
+    } catch (e) {
+      assert.match(String((e as Error).message), /ECONNRESET|ESOCKET|closed|Failed to connect|socket hang up/i);
+    }
+    const mi = await connect(lab, 'managedInstance');
+    const [[conn]] = await run(mi, `SELECT connected_state_desc FROM sys.dm_hadr_availability_replica_states WHERE is_local = 1 AND group_id IN (SELECT group_id FROM sys.availability_groups WHERE is_distributed = 1)`);
+    assert.is(conn.connected_state_desc, 'CONNECTED');
+    await run(mi, 'ALTER AVAILABILITY GROUP [dag1] FORCE_FAILOVER_ALLOW_DATA_LOSS');
+    assert.is(lab.ledger().lost, 25);
+    lab.setDown('sqlServer', false);
+    const sqlPool = await connect(lab, 'sqlServer');
+    assert.is(await linkRole(sqlPool), 'PRIMARY');
+    await Promise.allSettled([mi.close(), sqlPool.close()]);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test.run();
