@@ -177,7 +177,8 @@ const definition: StepDefinition<LsnGapArgs> = {
       // A SQL error from a replica that answered is a real problem; failing to reach it is the disaster itself.
       if (typeof e.number === 'number' || e.name === 'StepFailure') throw error;
       if (!isConnectionLoss(error) && e.name !== 'ReplicaConnectError' && e.name !== 'ConnectionError') throw error;
-      unreachable = String(e.message ?? error).split('\n')[0].replace(/\.\s*$/, '');
+      // The connection error explains itself at length in the roles step; here its first clause will do.
+      unreachable = String(e.message ?? error).split('\n')[0].split(': ')[0].replace(/\.\s*$/, '');
     }
 
     const base = {

@@ -1,0 +1,112 @@
+// planned-failover.yml end to end on the lab: the outcome is read from the lab itself.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FAST, TestLab } from './lab-run.js';
+
+const isFailover = (s: string) => /ALTER\s+AVAILABILITY\s+GROUP\s+\[dag1\]\s+FAILOVER/i.test(s);
+const isAlter = (s: string) => /ALTER\s+AVAILABILITY\s+GROUP/i.test(s);
+
+test('healthy: to the managed instance and back, roles swapped each time, nothing lost, link kept', async () => {
+  const t = await TestLab.start({ scenario: 'healthy' });
+  try {
+    const there = await t.apply('planned-failover', { sets: FAST });
+    assert.is(there.code, 0, there.stdout + there.stderr);
+    assert.equal(t.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
+    const link = t.lab.link();
+    assert.equal({ ...link.modes }, { sqlServer: 'SYNCHRONOUS_COMMIT', managedInstance: 'SYNCHRONOUS_COMMIT' }, 'switched to sync first');
+    const firstRun = t.statements();
+    const failovers = firstRun.filter(isFailover);
+    assert.equal(failovers, ['sqlServer: ALTER AVAILABILITY GROUP [dag1] FAILOVER'], 'one FAILOVER, on the old primary');
+    const syncAt = firstRun.findIndex((s) => /SYNCHRONOUS_COMMIT/.test(s) && isAlter(s));
+    assert.ok(syncAt >= 0 && syncAt < firstRun.findIndex(isFailover), 'sync commit before FAILOVER');
+    assert.match(there.stdout, /Attention:\n.*repoint-applications: .*Point the applications at sqlmi1\.lab\.database\.windows\.net/);
+
+    const back = await t.apply('planned-failover', { sets: [...FAST, 'direction=toSqlServer'] });
+    assert.is(back.code, 0, back.stdout + back.stderr);
+    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
+    const secondRun = t.statements(firstRun.length);
+    assert.equal(secondRun.filter(isFailover), ['managedInstance: ALTER AVAILABILITY GROUP [dag1] FAILOVER']);
+    assert.not.ok(secondRun.some((s) => /MODIFY\s+AVAILABILITY/i.test(s)), 'no mode change when failing back');
+    assert.match(back.stdout, /Point the applications at localhost,\d+ \(SQL Server sql01/);
+
+    assert.is(t.lab.ledger().lost, 0);
+    assert.equal(t.linkPresent(), { sqlServer: true, managedInstance: true });
+  } finally {
+    await t.stop();
+  }
+});
+
+test('healthy with dropLinkAfter: roles swapped, then the link is gone on both sides', async () => {
+  const t = await TestLab.start({ scenario: 'healthy' });
+  try {
+    const run = await t.apply('planned-failover', { sets: [...FAST, 'dropLinkAfter=true'] });
+    assert.is(run.code, 0, run.stdout + run.stderr);
+    assert.equal(t.roles().managedInstance, 'PRIMARY');
+    assert.equal(t.linkPresent(), { sqlServer: false, managedInstance: false });
+    assert.ok(t.lab.armRequests().some((r) => r.method === 'DELETE'), 'link removed through ARM');
+    assert.is(t.lab.ledger().lost, 0);
+    // Removing the link after a proven LSN wait is a change, not data loss: no --allow-data-loss needed.
+    assert.match(run.stdout, /remove-link\s+armDeleteLink \[change\]/);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('workload-running: times out at the first LSN wait, exit 1, nothing changed, no FAILOVER', async () => {
+  const t = await TestLab.start({ scenario: 'workload-running' });
+  try {
+    const run = await t.apply('planned-failover', { sets: ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=1200ms'] });
+    assert.is(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /FAILED caught-up: .*primary still moving/i);
+    assert.not.ok(t.statements().some(isAlter), 'no ALTER of any kind was sent');
+    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
+    assert.match(run.stdout, /Nothing was changed\./);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('lagging: waits for the secondary to catch up, then fails over with nothing lost', async () => {
+  const t = await TestLab.start({ scenario: 'lagging' });
+  try {
+    const started = Date.now();
+    const run = await t.apply('planned-failover', { sets: FAST });
+    assert.is(run.code, 0, run.stdout + run.stderr);
+    assert.ok(Date.now() - started >= 1400, 'it had to wait for the catch-up');
+    assert.match(run.stdout, /gap \d+/, 'progress showed the gap while waiting');
+    assert.equal(t.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
+    const ledger = t.lab.ledger();
+    assert.is(ledger.lost, 0);
+    assert.is(ledger.committed, 40);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('split-brain: refused at the role check, exit 3, nothing sent but reads', async () => {
+  const t = await TestLab.start({ scenario: 'split-brain' });
+  try {
+    const run = await t.apply('planned-failover', { sets: FAST });
+    assert.is(run.code, 3, run.stdout + run.stderr);
+    assert.match(run.stderr, /refused at step before: Split-brain on link dag1/);
+    assert.not.ok(t.statements().some(isAlter));
+  } finally {
+    await t.stop();
+  }
+});
+
+test('sql2019: refused before any change, pointing to break-link.yml', async () => {
+  const t = await TestLab.start({ scenario: 'sql2019' });
+  try {
+    const run = await t.apply('planned-failover', { sets: FAST });
+    assert.is(run.code, 3, run.stdout + run.stderr);
+    assert.match(run.stderr, /refused at step version-supports-failover: .*2022 CU13.*runbooks\/break-link\.yml/);
+    assert.not.ok(t.statements().some(isAlter));
+    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
+    assert.equal({ ...t.lab.link().modes }, { sqlServer: 'ASYNCHRONOUS_COMMIT', managedInstance: 'ASYNCHRONOUS_COMMIT' });
+  } finally {
+    await t.stop();
+  }
+});
+
+test.run();
