@@ -106,7 +106,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
     const impact = resolveImpact(def, args, history);
     let result;
     try {
-      result = def.plan({ stepId: spec.id, target: spec.target, inventory }, args);
+      result = def.plan({ stepId: spec.id, target: spec.target, inventory, history: history.map((h) => ({ ...h })) }, args);
     } catch (error) {
       throw new PlanError(`step ${spec.id}: ${spec.type}.plan() failed: ${(error as Error).message}`, spec.id);
     }
