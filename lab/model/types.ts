@@ -13,15 +13,16 @@ export function otherSide(side: Side): Side {
   return side === 'sqlServer' ? 'managedInstance' : 'sqlServer';
 }
 
+/** SQL faults apply to every link unless `link` (0-based) says which. */
 export type FaultSpec =
   /** The replica's listener refuses (or never answers) new connections in [fromMs, untilMs). */
-  | { kind: 'replicaDown'; replica: Side; fromMs?: number; untilMs?: number; mode?: 'refuse' | 'hang' }
+  | { kind: 'replicaDown'; replica: Side; link?: number; fromMs?: number; untilMs?: number; mode?: 'refuse' | 'hang' }
   /** The Nth statement matching `match` (case-insensitive regex) drops the connection, `count` times. */
-  | { kind: 'dropConnection'; replica?: Side; match: string; nth?: number; count?: number }
+  | { kind: 'dropConnection'; replica?: Side; link?: number; match: string; nth?: number; count?: number }
   /** Statements matching `match` answer `delayMs` late, `count` times (absent: always). */
-  | { kind: 'slow'; replica?: Side; match?: string; delayMs: number; count?: number }
+  | { kind: 'slow'; replica?: Side; link?: number; match?: string; delayMs: number; count?: number }
   /** The Nth statement matching `match` never answers (until the client cancels or closes). */
-  | { kind: 'hang'; replica?: Side; match: string; nth?: number; count?: number }
+  | { kind: 'hang'; replica?: Side; link?: number; match: string; nth?: number; count?: number }
   /** The next `count` ARM requests of operation `op` get this HTTP status. */
   | { kind: 'armStatus'; op: ArmOperation; status: 429 | 500 | 503; code?: string; retryAfterSeconds?: number; count?: number }
   /** The next `count` long-running ARM operations of `op` are accepted, then fail when polled. */
