@@ -3,7 +3,7 @@
 // runbook can stop before changing anything for a reason only it knows (a version too old for
 // T-SQL failover, a replica in the wrong state).
 import { isUnknown, shown } from '../engine/step-args.js';
-import { defineMessages, reporter } from '../engine/step-messages.js';
+import { defineMessages, GuardRefusal, reporter } from '../engine/step-messages.js';
 import type { StepDefinition } from '../engine/types.js';
 
 export interface AssertArgs {
@@ -12,7 +12,6 @@ export interface AssertArgs {
 }
 
 export const messages = defineMessages({
-  refused: '{{message}}',
   notBoolean: 'The condition of this check rendered to {{value}}, not true or false; fix the template in with.that.',
 });
 
@@ -71,7 +70,8 @@ const definition: StepDefinition<AssertArgs> = {
   async run(_ctx, args) {
     const value = conditionValue(args.that);
     if (value === undefined) throw report.fail('notBoolean', { value: JSON.stringify(args.that) });
-    if (!value) throw report.refuse('refused', { message: sentence(args.message) });
+    // The refusal is the runbook author's own sentence, not one of this step's templates.
+    if (!value) throw new GuardRefusal('refused', { message: args.message }, sentence(args.message));
     return { passed: true };
   },
 };

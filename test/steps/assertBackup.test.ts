@@ -1,0 +1,94 @@
+// assertBackup against the lab's msdb.dbo.backupset through the real mssql client.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { StepRefusal } from '../../engine/errors.js';
+import { ExitCode } from '../../engine/exit-codes.js';
+import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
+import { labInventory } from '../../lab/inventory.js';
+import assertBackup, { messages } from '../../steps/assertBackup.js';
+import { checkStepContract, planContext, rejection, stepHarness, type StepHarness } from '../helpers/steps.js';
+import { connect } from '../helpers/lab.js';
+
+async function withLab(options: StartLabOptions, body: (lab: Lab, h: StepHarness) => Promise<void>): Promise<void> {
+  const lab = await startLab(options);
+  const h = stepHarness(lab.inventory, lab.env);
+  try {
+    await body(lab, h);
+  } finally {
+    await h.close();
+    await lab.stop();
+  }
+}
+
+test('contract: described schema, outputs and messages; read, no target', () => {
+  checkStepContract(assertBackup, messages);
+  assert.is(assertBackup.impact, 'read');
+});
+
+test('plan: what is looked for, "taken in this run" for {{run.started}}, and skip said loudly', () => {
+  const inventory = labInventory();
+  const p = assertBackup.plan(planContext(inventory), {
+    side: 'managedInstance', kind: 'full', copyOnly: false, reason: 'first full backup',
+  });
+  assert.is(p.summary, 'Check msdb.dbo.backupset on managedInstance for a full backup (not copy-only) of [SalesDb]');
+  assert.equal(p.guards, ['Refuses unless such a backup exists: first full backup']);
+  const run = assertBackup.plan(planContext(inventory), { side: 'sqlServer', since: { unknown: true, from: 'run.started' } as never, skip: 'true' });
+  assert.is(run.summary, 'Check msdb.dbo.backupset on sqlServer for a backup of [SalesDb] taken in this run');
+  assert.match(run.guards![0], /^SKIPPED on request/);
+});
+
+test('the MI\'s automatic full backup counts; none at all is refused with the reason', async () => {
+  await withLab({ scenario: 'healthy' }, async (_lab, h) => {
+    const out = await h.run(assertBackup, { side: 'managedInstance', kind: 'full', copyOnly: false });
+    assert.is(out.found, true);
+    assert.type(out.finishedAt, 'string');
+  });
+  await withLab({ scenario: 'healthy', overrides: { miFullBackup: { enabled: false } } }, async (_lab, h) => {
+    const error = await rejection(() => h.run(assertBackup, { side: 'managedInstance', kind: 'full', copyOnly: false, reason: 'wait for the automatic backup.' }));
+    assert.instance(error, StepRefusal);
+    assert.is(error.exitCode, ExitCode.refused);
+    assert.is(error.message, 'No full backup (not copy-only) of database SalesDb on managedInstance: wait for the automatic backup.');
+  });
+});
+
+test('"since": an older backup does not count, one taken after it does (judged by the server\'s clock)', async () => {
+  await withLab({ scenario: 'split-brain' }, async (lab, h) => {
+    // The MI's automatic full backup is an hour old: not "in this run".
+    const since = new Date().toISOString();
+    const error = await rejection(() => h.run(assertBackup, { side: 'managedInstance', since }));
+    assert.instance(error, StepRefusal);
+    assert.match(error.message, /^No backup of database SalesDb on managedInstance since .*\(the last one finished .*server time\): take the backup, then run again\.$/);
+    // No backup at all on SQL Server yet.
+    await rejection(() => h.run(assertBackup, { side: 'sqlServer', kind: 'log', since }));
+
+    const pool = await connect(lab, 'sqlServer');
+    try {
+      await pool.request().batch("BACKUP LOG [SalesDb] TO DISK = N'/tmp/SalesDb-tail.trn' WITH NORECOVERY");
+    } finally {
+      await pool.close();
+    }
+    const out = await h.run(assertBackup, { side: 'sqlServer', kind: 'log', since });
+    assert.is(out.found, true);
+    // A copy-only full backup is not a log backup.
+    await rejection(() => h.run(assertBackup, { side: 'sqlServer', kind: 'full', since }));
+  });
+});
+
+test('skip: passes without reading, with a warning that says the backup was skipped', async () => {
+  await withLab({ scenario: 'split-brain' }, async (lab, h) => {
+    const before = lab.statements().length;
+    const out = await h.run(assertBackup, { side: 'sqlServer', since: new Date().toISOString(), skip: 'true', reason: 'operator accepted the loss' });
+    assert.equal(out, { found: false, skipped: true, finishedAt: null, side: 'sqlServer' });
+    assert.equal(h.logs.warn, ['Backup check on sqlServer SKIPPED on request (skip: true): operator accepted the loss.']);
+    assert.is(lab.statements().length, before, 'nothing was sent');
+  });
+});
+
+test('bad arguments: a side that is not a side, a since that is not a time', async () => {
+  await withLab({ scenario: 'healthy' }, async (_lab, h) => {
+    assert.match((await rejection(() => h.run(assertBackup, { side: 'primary' }))).message, /Expected side to be sqlServer or managedInstance/);
+    assert.match((await rejection(() => h.run(assertBackup, { side: 'sqlServer', since: 'yesterday' }))).message, /The since value "yesterday" is not a time/);
+  });
+});
+
+test.run();

@@ -1,0 +1,93 @@
+// lsnGap against the lab through the real mssql client: in sync, behind by an exact LSN gap,
+// and a primary that cannot be reached (reported, not an error).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
+import lsnGap, { messages } from '../../steps/lsnGap.js';
+import { checkStepContract, planContext, rejection, stepHarness, type StepHarness } from '../helpers/steps.js';
+
+async function withLab(options: StartLabOptions, body: (lab: Lab, h: StepHarness) => Promise<void>): Promise<void> {
+  const lab = await startLab(options);
+  const h = stepHarness(lab.inventory, lab.env);
+  try {
+    await body(lab, h);
+  } finally {
+    await h.close();
+    await lab.stop();
+  }
+}
+
+test('contract: described schema, outputs and messages; read, no target', () => {
+  checkStepContract(lsnGap, messages);
+  assert.is(lsnGap.impact, 'read');
+  assert.is(lsnGap.target, 'none');
+});
+
+test('plan: the query for both sides, with the link and database filled in', () => {
+  const plan = lsnGap.plan(planContext(labInv()), { primary: { unknown: true, from: 'steps.roles.outputs.primary' } as never });
+  assert.match(plan.summary, /primary \(known after apply\) on link \[dag1\]/);
+  assert.equal(plan.sql?.map((s) => s.target), ['sqlServer', 'managedInstance']);
+  assert.match(plan.sql![0].text, /^DECLARE @link sysname = N'dag1', @db sysname = N'SalesDb';/);
+  assert.match(plan.sql![0].text, /CAST\(drs\.end_of_log_lsn AS varchar\(30\)\)/);
+});
+
+test('healthy: in sync, gap 0, nothing would be lost (info, not a warning)', async () => {
+  await withLab({ scenario: 'healthy' }, async (_lab, h) => {
+    const out = await h.run(lsnGap, { primary: 'sqlServer' });
+    assert.is(out.primaryReachable, true);
+    assert.is(out.inSync, true);
+    assert.is(out.gap, '0');
+    assert.is(out.primaryLsn, '71000009408100001');
+    assert.is(out.secondaryLsn, '71000009408100001');
+    assert.equal(h.logs.warn, []);
+    assert.match(h.logs.info[0], /has everything the primary sqlServer wrote \(LSN 71000009408100001\)/);
+  });
+});
+
+test('secondary behind: exact gap (beyond 2^53), unsent log, a warning before anything acts', async () => {
+  await withLab({ scenario: 'primary-down', overrides: { faults: [] } }, async (lab, h) => {
+    const out = await h.run(lsnGap, { primary: 'sqlServer' });
+    const link = lab.link();
+    assert.is(out.primaryLsn, link.replicas.sqlServer.endOfLog.toString());
+    assert.is(out.secondaryLsn, link.replicas.managedInstance.hardened.toString());
+    assert.is(BigInt(out.gap as string), link.replicas.sqlServer.endOfLog - link.replicas.managedInstance.hardened);
+    assert.is(out.gap, '40000000');
+    assert.is(out.unsentLogKb, '200');
+    assert.is(out.inSync, false);
+    assert.match(h.logs.warn[0], /^The secondary managedInstance is behind the primary sqlServer: LSN 71000009408100001 against 71000009448100001 \(gap 40000000\), 200 KB of log not sent yet\./);
+    assert.is(out.report, h.logs.warn[0]);
+  });
+});
+
+test('primary unreachable: reported as such, the secondary\'s last hardened LSN given', async () => {
+  await withLab({ scenario: 'primary-down' }, async (_lab, h) => {
+    const out = await h.run(lsnGap, { primary: 'sqlServer' });
+    assert.is(out.primaryReachable, false);
+    assert.is(out.gap, null);
+    assert.is(out.inSync, null);
+    assert.is(out.secondaryLsn, '71000009408100001');
+    assert.match(h.logs.warn[0], /^The primary sqlServer cannot be reached \(Cannot connect to sqlServer at localhost:\d+\), so the gap cannot be measured\./);
+  });
+});
+
+test('secondary unreachable: a failure (a forced failover could not run there anyway)', async () => {
+  await withLab({ scenario: 'healthy' }, async (lab, h) => {
+    lab.setDown('managedInstance', true);
+    const error = await rejection(() => h.run(lsnGap, { primary: 'sqlServer' }));
+    assert.match(error.message, /^Cannot read the secondary managedInstance: /);
+  });
+});
+
+test('a primary that is not a side is refused', async () => {
+  await withLab({ scenario: 'healthy' }, async (_lab, h) => {
+    const error = await rejection(() => h.run(lsnGap, { primary: 'primary' }));
+    assert.match(error.message, /Expected primary to be sqlServer or managedInstance, got primary/);
+  });
+});
+
+import { labInventory } from '../../lab/inventory.js';
+function labInv() {
+  return labInventory();
+}
+
+test.run();
