@@ -17,7 +17,7 @@ export interface LsnGapArgs {
 export const messages = defineMessages({
   badPrimary: 'Expected primary to be sqlServer or managedInstance, got {{value}}.',
   secondaryUnreachable: 'Cannot read the secondary {{secondary}}: {{error}}.',
-  noRow: 'The replica {{side}} has no state for database {{database}} in link {{link}}; is the database part of the link there?',
+  noRow: 'The replica {{side}} has no state for database {{database}} in link {{link}}; check that the database is part of the link there.',
   inSync:
     'The secondary {{secondary}} has everything the primary {{primary}} wrote (LSN {{lsn}}): a forced failover to it now loses no committed transaction.',
   behind:
