@@ -107,7 +107,15 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       return { kind: fault.kind };
     }
     if (fault.kind === 'delay') await sleep(fault.ms, signal);
-    if (/statement_log/i.test(req.sql)) model.refreshStatementLog();
+    if (fault.kind === 'dropAfter') {
+      run(info, req);
+      return { kind: 'drop' };
+    }
+    return run(info, req);
+  }
+
+  function run(info: SessionInfo, req: SqlRequest): ReplyItem[] {
+    model.beginRequest(linkIndex, side, req.sql);
     const params: Record<string, CellValue> = {};
     for (const p of req.params) params[p.name] = p.value;
     current = { session: info, entries: [] };

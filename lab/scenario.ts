@@ -6,15 +6,27 @@ import { fileURLToPath } from 'node:url';
 import { basename, resolve } from 'node:path';
 import AjvModule, { type ValidateFunction } from 'ajv';
 import yaml from 'js-yaml';
+import type { Diagnostic } from '../engine/types.js';
 import type { ScenarioSpec } from './model/types.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const SCENARIO_DIR = resolve(root, 'lab/scenarios');
 const SCHEMA_FILE = resolve(root, 'schemas/scenario.schema.json');
 
+/** Bad scenario input: one `file:line:col: message` line per problem (exit code 2 in the CLI). */
 export class ScenarioError extends Error {
+  readonly exitCode = 2;
+  /** The same problems as diagnostics (engine/types.ts's shape). */
+  readonly diagnostics: Diagnostic[];
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
+    this.diagnostics = problems.map((p) => {
+      const m = /^(.*):(\d+):(\d+): (.*)$/s.exec(p);
+      return {
+        severity: 'error' as const, code: 'invalid-scenario', message: m ? m[4] : p,
+        file: m ? m[1] : '', line: m ? Number(m[2]) : 1, column: m ? Number(m[3]) : 1,
+      };
+    });
   }
 }
 

@@ -4,7 +4,7 @@ import type { CellValue, TableRows } from '../sql/contract.js';
 import { AppLocks } from './applocks.js';
 import { Faults } from './faults.js';
 import { LinkModel } from './link.js';
-import { LAB_DATABASE, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, linkNames } from './names.js';
+import { LAB_DATABASE, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, linkNames, type LinkNames } from './names.js';
 import type { ReplicaContext, SessionMeta } from './replica-context.js';
 import { StatementLog } from './statement-log.js';
 import { replicaTables } from './tables.js';
@@ -21,6 +21,8 @@ export interface LabModelOptions {
   dropSessions?: (linkIndex: number, side: Side, upTo: number) => void;
   /** Delay between a role change's reply and the dropped sessions, so the reply gets out. */
   dropDelayMs?: number;
+  /** Other names for a link's objects than dag1/ag1/... (hostile-name tests). */
+  names?: (index: number) => Partial<LinkNames>;
 }
 
 export class LabModel {
@@ -32,6 +34,9 @@ export class LabModel {
   readonly startedAt: Date;
   private versionNumber = 1;
   private logDirty = false;
+  private logWanted = false;
+  /** Replicas whose engine tables hold the statement log as of their last refresh. */
+  private readonly logLoaded = new Set<string>();
   private readonly sessions = new Map<string, Map<number, SessionMeta>>();
   dropSessions: (linkIndex: number, side: Side, upTo: number) => void;
   private loginCount = 0;
@@ -47,7 +52,7 @@ export class LabModel {
     this.faults = new Faults(options.scenario.faults, this.clock());
     this.dropSessions = options.dropSessions ?? (() => {});
     this.links = Array.from({ length: options.links }, (_, index) => {
-      const names = linkNames(index);
+      const names = { ...linkNames(index), ...options.names?.(index) };
       // Each link gets its own copy: run-time changes (setWorkload) must not leak across links.
       const scenario = structuredClone(options.scenario);
       const link = new LinkModel(
@@ -75,10 +80,16 @@ export class LabModel {
     this.versionNumber++;
   }
 
-  /** Called before a request that reads lab.statement_log: makes the engines reload it. */
-  refreshStatementLog(): void {
-    if (this.logDirty) this.bump();
-    this.logDirty = false;
+  /**
+   * Called before each request: the statement log is only loaded into a replica's tables for
+   * requests that read it (it grows with every statement; reloading it on every refresh would
+   * make each query slower than the last).
+   */
+  beginRequest(linkIndex: number, side: Side, sql: string): void {
+    const key = `${linkIndex}/${side}`;
+    this.logWanted = /statement_log/i.test(sql);
+    if (this.logWanted && (this.logDirty || !this.logLoaded.has(key))) this.bump();
+    if (this.logWanted) this.logDirty = false;
   }
 
   link(nameOrIndex: string | number): LinkModel {
@@ -133,7 +144,10 @@ export class LabModel {
     const link = this.links[linkIndex];
     link.advance(now);
     const rows: TableRows = { ...replicaTables(link, side, now, this.startedAt) };
-    rows['lab.statement_log'] = this.statementLog.all().map((e) => ({
+    const key = `${linkIndex}/${side}`;
+    if (this.logWanted) this.logLoaded.add(key);
+    else this.logLoaded.delete(key);
+    rows['lab.statement_log'] = (this.logWanted ? this.statementLog.all() : []).map((e) => ({
       seq: BigInt(e.id), at: e.at, replica: e.replica, login: e.login, session_id: e.sessionId,
       statement: e.statement, error_number: e.errorNumber,
     }));
