@@ -1,0 +1,113 @@
+// `runbook plan` of every shipped runbook, through the built CLI, in text, json and sql: the SQL is
+// shown in full, impacts are marked, forced failover carries the data-loss flag, and values that
+// come from earlier steps say "(known after apply)". Plan starts no lab and connects to nothing.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runCli } from '../helpers/cli.js';
+import type { Plan } from '../../engine/plan-types.js';
+
+const RUNBOOKS = ['planned-failover', 'forced-failover', 'split-brain', 'cleanup', 'break-link'];
+const file = (name: string) => `runbooks/${name}.yml`;
+
+async function plan(name: string, format: 'text' | 'json' | 'sql', sets: string[] = []) {
+  const r = await runCli(['plan', file(name), '--lab', '--format', format, ...sets.flatMap((s) => ['--set', s])]);
+  assert.is(r.code, 0, `plan ${name} --format ${format}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const SPLIT = ['keep=managedInstance', 'backupLocation=D:\\backup\\SalesDb-tail.trn'];
+const setsFor = (name: string) => (name === 'split-brain' ? SPLIT : []);
+
+test('every runbook plans in every format; the JSON plan is complete and consistent', async () => {
+  for (const name of RUNBOOKS) {
+    const json = JSON.parse(await plan(name, 'json', setsFor(name))) as Plan;
+    assert.is(json.runbook.name, name);
+    assert.is(json.inventory.link, 'dag1');
+    assert.ok(json.runbook.description.length > 200, `${name} explains when to use it and what it will not do`);
+    assert.ok(json.steps.every((s) => ['read', 'change', 'dataLoss'].includes(s.impact)));
+    // Every runbook begins by looking at the roles (or, for cleanup, at the link on the MI) before any change.
+    const firstChange = json.steps.findIndex((s) => s.impact !== 'read' && s.decision !== 'skip');
+    const firstRoleRead = json.steps.findIndex((s) => s.type === 'assertRole' || /role|link-on-managed-instance/.test(s.id));
+    assert.ok(firstRoleRead >= 0 && (firstChange === -1 || firstRoleRead < firstChange), `${name}: roles checked before any change`);
+    assert.ok((await plan(name, 'text', setsFor(name))).includes(`Plan: ${name}`));
+    assert.ok((await plan(name, 'sql', setsFor(name))).includes('-- Link dag1, database SalesDb'));
+  }
+});
+
+test('planned-failover: SQL in full, impact marks, run-time values marked, version gate before any change', async () => {
+  const text = await plan('planned-failover', 'text');
+  assert.match(text, /sync-commit  sqlExec -> sqlServer  \[change\]/);
+  assert.match(text, /ALTER AVAILABILITY GROUP \[dag1\]\n\s+MODIFY AVAILABILITY GROUP ON\n\s+N'ag1' WITH \(AVAILABILITY_MODE = SYNCHRONOUS_COMMIT\),\n\s+N'sqlmi1' WITH \(AVAILABILITY_MODE = SYNCHRONOUS_COMMIT\);/);
+  assert.match(text, /failover  sqlExec -> primary  \[change\]/);
+  assert.match(text, /sql: ALTER AVAILABILITY GROUP \[dag1\] FAILOVER;/);
+  assert.match(text, /primary: \(known after apply\) \(from steps\.before\.outputs\.secondary\)/);
+  assert.match(text, /that: \(known after apply\) \(from steps\.sql-version\.outputs\.first\.version\)/);
+  assert.match(text, /remove-link  armDeleteLink  \[change\]  SKIPPED/);
+  assert.match(text, /0 data loss/);
+
+  const json = JSON.parse(await plan('planned-failover', 'json')) as Plan;
+  const ids = json.steps.map((s) => s.id);
+  assert.ok(ids.indexOf('version-supports-failover') < ids.indexOf('sync-commit'));
+  assert.ok(ids.indexOf('caught-up') < ids.indexOf('sync-commit'), 'the workload is proven stopped before anything changes');
+  assert.ok(ids.indexOf('still-caught-up') < ids.indexOf('failover'));
+  assert.ok(json.steps.every((s) => s.impact !== 'dataLoss'));
+
+  const back = JSON.parse(await plan('planned-failover', 'json', ['direction=toSqlServer', 'dropLinkAfter=true'])) as Plan;
+  const decision = (id: string) => back.steps.find((s) => s.id === id)!.decision;
+  assert.is(decision('sync-commit'), 'skip');
+  assert.is(decision('remove-link'), 'run');
+  assert.is(back.steps.find((s) => s.id === 'before')!.with.primary, 'managedInstance');
+  // After an LSN-stable wait, removing the link is a change, not data loss.
+  assert.is(back.steps.find((s) => s.id === 'remove-link')!.impact, 'change');
+
+  const sql = await plan('planned-failover', 'sql');
+  assert.match(sql, /-- Replica: sqlServer[\s\S]*SELECT CAST\(SERVERPROPERTY\('ProductVersion'\) AS nvarchar\(128\)\) AS version;/);
+  assert.match(sql, /-- Replica: primary[\s\S]*\nALTER AVAILABILITY GROUP \[dag1\] FAILOVER;\nGO/);
+});
+
+test('forced-failover: the data-loss flag and what apply will demand', async () => {
+  const text = await plan('forced-failover', 'text');
+  assert.match(text, /force  sqlExec -> secondary  \[DATA LOSS\]/);
+  assert.match(text, /apply refuses it unless given --allow-data-loss dag1/);
+  assert.match(text, /sql: ALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;/);
+  assert.match(text, /1 data loss/);
+  const json = JSON.parse(await plan('forced-failover', 'json')) as Plan;
+  assert.equal(json.steps.filter((s) => s.impact === 'dataLoss').map((s) => s.id), ['force']);
+  const ids = json.steps.map((s) => s.id);
+  assert.ok(ids.indexOf('gap') < ids.indexOf('force'), 'the loss is measured before the forced step');
+  const sql = await plan('forced-failover', 'sql');
+  assert.match(sql, /-- Replica: secondary[\s\S]*\nALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;\nGO/);
+});
+
+test('split-brain: the choice of keep decides which side is backed up and demoted; the SQL quotes the path', async () => {
+  const text = await plan('split-brain', 'text', SPLIT);
+  assert.match(text, /sql: BACKUP LOG \[SalesDb\] TO DISK = N'D:\\backup\\SalesDb-tail\.trn' WITH NORECOVERY;/);
+  assert.match(text, /copy-only-backup  sqlExec -> managedInstance  \[change\]  SKIPPED/);
+  assert.match(text, /demote-managed-instance  armSetRole  \[change\]  SKIPPED/);
+  assert.match(text, /backup-verified  assertBackup  \[read\][\s\S]*Check msdb\.dbo\.backupset on sqlServer for a backup of \[SalesDb\] taken in this run/);
+  const other = JSON.parse(await plan('split-brain', 'json', ['keep=sqlServer', "backupLocation=https://acct.blob.core.windows.net/c/it's.bak"])) as Plan;
+  const step = (id: string) => other.steps.find((s) => s.id === id)!;
+  assert.is(step('tail-log-backup').decision, 'skip');
+  assert.is(step('copy-only-backup').with.sql, "BACKUP DATABASE [SalesDb] TO URL = N'https://acct.blob.core.windows.net/c/it''s.bak' WITH COPY_ONLY;");
+  assert.is(step('demote-managed-instance').decision, 'run');
+  assert.is(step('failover').decision, 'decided at run time');
+  // keep has no default: planning without it is an input error.
+  const missing = await runCli(['plan', file('split-brain'), '--lab']);
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, /keep/);
+});
+
+test('cleanup and break-link: DROP statements shown, guarded by existence checks decided at run time', async () => {
+  const cleanup = JSON.parse(await plan('cleanup', 'json', ['dropAg=true'])) as Plan;
+  const dropDag = cleanup.steps.find((s) => s.id === 'drop-dag')!;
+  assert.is(dropDag.with.sql, 'DROP AVAILABILITY GROUP [dag1];');
+  assert.is(dropDag.decision, 'decided at run time');
+  assert.is(cleanup.steps.find((s) => s.id === 'drop-ag')!.with.sql, 'DROP AVAILABILITY GROUP [ag1];');
+  const text = await plan('break-link', 'text');
+  assert.match(text, /first-full-backup  assertBackup  \[read\]/);
+  assert.match(text, /remove-link  armDeleteLink  \[change\]/);
+  assert.match(text, /guard: Waits for LSN stability earlier in this run\./);
+  assert.match(text, /sql: DROP AVAILABILITY GROUP \[dag1\];/);
+});
+
+test.run();
