@@ -59,6 +59,8 @@ export function checkDataLossAcknowledged(plan: Plan, allowDataLoss: string | un
 export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
   const { plan, inventory } = opts;
   checkDataLossAcknowledged(plan, opts.allowDataLoss);
+  // A plan saved with --probe is bound to the link as it was then (engine/drift.ts).
+  await (await import('./drift.js')).refuseIfDrifted({ plan, inventory, env: opts.env, ...(opts.resources ? { resources: opts.resources } : {}), signal: opts.signal });
 
   const startedAt = Date.now();
   const journal: Journal = openJournal(opts.journalDir, opts.runId);

@@ -4,7 +4,7 @@ export const USAGE = `runbook: plan and apply YAML runbooks for the Managed Inst
 Usage:
   runbook validate <file...> [--format text|json]
   runbook plan <runbook> (-i <inventory> | --lab [scenario]) [--set k=v ...]
-               [--format text|json|sql] [--out plan.json]
+               [--format text|json|sql] [--out plan.json] [--probe]
   runbook apply <runbook | plan.json> [-i <inventory> | --lab [scenario]] [--set k=v ...]
                [--yes] [--allow-data-loss <link>] [--format text|json]
   runbook list-steps [--format text|json]
@@ -30,8 +30,9 @@ Options:
 `,
   plan: `Usage: runbook plan <runbook> (-i <inventory> | --lab [scenario]) [options]
 
-Shows what apply would do, step by step, without connecting to anything: impact of each
-step, rendered arguments (SQL in full), which steps are skipped or decided at run time.
+Shows what apply would do, step by step, without connecting to anything (unless --probe):
+impact of each step, rendered arguments (SQL in full), which steps are skipped or decided at
+run time.
 
 Options:
   -i, --inventory <file>   the link to plan for
@@ -39,6 +40,10 @@ Options:
   --set <name=value>       set an input; repeatable
   --format text|json|sql   text (default), the plan as JSON, or a T-SQL script per replica
   --out <plan.json>        also save the plan for "runbook apply plan.json"
+  --probe                  read the live link (roles, modes, LSN gap, versions, ARM link) with
+                           the runbook's read steps only, show the observed state and the
+                           predicted path; with --out, apply refuses (exit 3) if roles, modes or
+                           the link changed since. With --lab, starts the lab for the probe
   -h, --help               this help
 `,
   apply: `Usage: runbook apply <runbook | plan.json> [-i <inventory> | --lab [scenario]] [options]

@@ -61,7 +61,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     }
     case 'plan': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help, ...inventoryFlags, format: { kind: 'string' }, out: { kind: 'string' } }, 1);
+      const a = parseArgs(command, rest, { help, ...inventoryFlags, format: { kind: 'string' }, out: { kind: 'string' }, probe: { kind: 'boolean' } }, 1);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json', 'sql'] as const, 'text');
       outputFormat = format;
       const { planCommand } = await import('./commands/plan.js');
@@ -71,6 +71,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
         sets: (a.flags.set as string[] | undefined) ?? [],
         format,
         ...(str(a.flags.out) !== undefined ? { out: str(a.flags.out)! } : {}),
+        ...(a.flags.probe === true ? { probe: true } : {}),
       }, io);
     }
     case 'apply': {

@@ -218,6 +218,13 @@ export interface StepDefinition<Args = Record<string, unknown>> {
   /** Read-only and pure: no I/O. Arguments may contain Unknown values. */
   plan(ctx: StepPlanContext, args: Args): StepPlanResult;
   run(ctx: StepRunContext, args: Args): Promise<Record<string, unknown>>;
+  /**
+   * Optional, for `plan --probe`: look at the live replicas without changing anything and return
+   * the outputs that can be known now (a subset of `outputs`), or undefined when nothing can.
+   * Called only for uses whose impact resolves to `read`, with every argument known, and never
+   * after a step that may change the link. Throw as run() would to predict a refusal or failure.
+   */
+  probe?(ctx: StepRunContext, args: Args): Promise<Record<string, unknown> | undefined>;
 }
 
 /** The registry's shape: step type -> lazy module whose default export is the definition. */

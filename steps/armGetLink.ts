@@ -103,6 +103,11 @@ const definition: StepDefinition<ArmGetLinkArgs> = {
       databases: details.databases,
     };
   },
+
+  // plan --probe: the same reads as a run; the outputs (and any refusal) are what a run would see now.
+  probe(ctx, args) {
+    return definition.run(ctx, args);
+  },
 };
 
 export default definition;

@@ -74,6 +74,11 @@ const definition: StepDefinition<AssertArgs> = {
     if (!value) throw new GuardRefusal('refused', { message: args.message }, sentence(args.message));
     return { passed: true };
   },
+
+  // plan --probe: with every value known now (e.g. a version the probe read), the check is decided here.
+  probe(ctx, args) {
+    return definition.run(ctx, args);
+  },
 };
 
 export default definition;

@@ -161,6 +161,11 @@ const definition: StepDefinition<AssertBackupArgs> = {
     ctx.log.info(report.text('found', { what: description, database, side, finished: finished.toISOString() }));
     return { found: true, skipped: false, finishedAt: finished.toISOString(), side };
   },
+
+  // plan --probe: the same reads as a run; the outputs (and any refusal) are what a run would see now.
+  probe(ctx, args) {
+    return definition.run(ctx, args);
+  },
 };
 
 export default definition;

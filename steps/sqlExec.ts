@@ -1,6 +1,7 @@
 // sqlExec: a T-SQL script on one replica, split into batches on GO lines as sqlcmd does, with
 // named parameters, the first result set as outputs, and an optional expectation about it.
 import { OutcomeUnknown } from '../engine/errors.js';
+import { readOnlyProblem } from '../engine/probe-sql.js';
 import { runSql, isConnectionLoss, type QueryParams } from '../engine/sql-pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/sql-batches.js';
 import { isUnknown, shown } from '../engine/step-args.js';
@@ -150,6 +151,17 @@ const definition: StepDefinition<SqlExecArgs> = {
       rowsAffected,
       replica: side,
     };
+  },
+
+  // plan --probe calls this only for uses declared `impact: read`, and it sends the script only
+  // if every batch really is a plain SELECT: the declaration is the author's, the check is ours.
+  async probe(ctx, args) {
+    const problem = readOnlyProblem(args.sql);
+    if (problem) {
+      ctx.log.info(`Not probed: ${problem}.`);
+      return undefined;
+    }
+    return definition.run(ctx, args);
   },
 };
 

@@ -121,6 +121,21 @@ const definition: StepDefinition<WaitLsnStableArgs> = {
       await sleep(Math.min(pollMs, left), ctx.signal);
     }
   },
+
+  // plan --probe: one paired sample, no waiting. The outputs exist only after a whole window, so
+  // none is returned; the note says where the LSNs stand now.
+  async probe(ctx, args) {
+    const roles = await resolveRoles(ctx);
+    const [p, s] = await Promise.all([
+      readSideLsn(await ctx.sql(roles.primary), roles.primary, ctx.inventory, ctx.signal),
+      readSideLsn(await ctx.sql(roles.secondary), roles.secondary, ctx.inventory, ctx.signal),
+    ]);
+    const sample = { at: Date.now(), primary: comparedLsn(p, 'primary'), secondary: comparedLsn(s, 'secondary') };
+    const stableFor = durationText(args.stableFor, DEFAULTS.stableFor);
+    const line = progressLine(roles.primary, roles.secondary, sample, 0, stableFor).replace(/: equal for .*\.$/, ': equal now.');
+    ctx.log.info(`${line} The wait still needs them unchanged for ${stableFor}.`);
+    return undefined;
+  },
 };
 
 async function resolveRoles(ctx: StepRunContext): Promise<Roles> {

@@ -1,38 +1,66 @@
-// `runbook plan`: load, validate, build the Plan, render it. Connects to nothing.
+// `runbook plan`: load, validate, build the Plan, render it. Connects to nothing, unless
+// `--probe` asks for a read-only look at the live link (engine/probe.ts, loaded only then, so a
+// plan without it still loads no driver).
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Inventory } from '../types.js';
 import type { Plan } from '../plan-types.js';
-import { buildPlan } from '../plan.js';
+import { buildPlan, type BuildPlanInput } from '../plan.js';
 import { renderPlanJson } from '../plan-render-json.js';
 import { renderPlanSql } from '../plan-render-sql.js';
 import { renderPlanText } from '../plan-render-text.js';
 import { colorWanted, makeStyle } from '../output.js';
-import { checkInventoryChoice, loadInventoryForPlan, loadRunbook, resolveInputsOrThrow, type InventoryChoice } from './prepare.js';
+import { checkInventoryChoice, labScenario, loadInventoryForPlan, loadRunbook, resolveInputsOrThrow, type InventoryChoice } from './prepare.js';
 import type { CommandIO } from './io.js';
+import { registerRunSecrets } from '../secrets.js';
 
 export interface PlanOptions extends InventoryChoice {
   runbook: string;
   sets: string[];
   format: 'text' | 'json' | 'sql';
   out?: string;
+  /** Read the live link (only `read` steps' probes) and predict the path; with --lab, starts the lab for it. */
+  probe?: boolean;
 }
 
-export async function makePlan(opts: PlanOptions): Promise<{ plan: Plan; inputs: Record<string, unknown> } & Awaited<ReturnType<typeof loadRunbook>> & { inventory: Awaited<ReturnType<typeof loadInventoryForPlan>>['inventory'] }> {
+export async function makePlan(opts: PlanOptions, env: NodeJS.ProcessEnv = process.env): Promise<{ plan: Plan; inputs: Record<string, unknown> } & Awaited<ReturnType<typeof loadRunbook>> & { inventory: Inventory }> {
   checkInventoryChoice(opts, 'plan', true);
   const loaded = await loadRunbook(opts.runbook);
   const { inventory, source } = await loadInventoryForPlan(opts);
   const inputs = resolveInputsOrThrow(loaded.runbook, loaded.source, opts.sets);
-  const plan = buildPlan({ runbook: loaded.runbook, source: loaded.source, inventory, inventorySource: source, inputs, steps: loaded.steps });
+  // Masked even though a plan reads no password: a secret typed into --set or rendered by a
+  // template must not reach a plan file or the screen.
+  registerRunSecrets(inventory, env, loaded.runbook, inputs);
+  const input: BuildPlanInput = { runbook: loaded.runbook, source: loaded.source, inventory, inventorySource: source, inputs, steps: loaded.steps };
+  const plan = opts.probe ? await probeLive(input, opts, env) : buildPlan(input);
   return { ...loaded, plan, inputs, inventory };
 }
 
+/** The probed plan: against the inventory's link, or a lab started for the probe and stopped after it. */
+async function probeLive(input: BuildPlanInput, opts: PlanOptions, env: NodeJS.ProcessEnv): Promise<Plan> {
+  const { probePlan } = await import('../probe.js');
+  if (opts.lab === undefined) return probePlan({ ...input, env });
+  const { startLabOrExplain } = await import('./lab-start.js');
+  const scenario = labScenario(opts.lab);
+  const lab = await startLabOrExplain(scenario !== undefined ? { scenario } : {});
+  try {
+    return await probePlan({ ...input, inventory: lab.inventory, env: { ...env, ...lab.env } });
+  } finally {
+    await lab.stop().catch(() => undefined);
+  }
+}
+
 export async function planCommand(opts: PlanOptions, io: CommandIO): Promise<number> {
-  const { plan } = await makePlan(opts);
+  const { plan } = await makePlan(opts, io.env);
   if (opts.out !== undefined) writeFileSync(resolve(io.cwd, opts.out), renderPlanJson(plan));
   if (opts.format === 'json') io.stdout.write(renderPlanJson(plan));
   else if (opts.format === 'sql') io.stdout.write(renderPlanSql(plan));
   else {
-    io.stdout.write(renderPlanText(plan, makeStyle(colorWanted(io.stdout, io.env))));
+    const style = makeStyle(colorWanted(io.stdout, io.env));
+    if ('observed' in plan) {
+      const { renderProbedPlanText } = await import('../probe-render.js');
+      io.stdout.write(renderProbedPlanText(plan as import('../probe.js').ProbedPlan, style));
+    } else io.stdout.write(renderPlanText(plan, style));
     if (opts.out !== undefined) io.stdout.write(`Plan written to ${opts.out}; apply it with: runbook apply ${opts.out}\n`);
   }
   return 0;
