@@ -13,6 +13,7 @@ import type { PipelineResponse } from '@azure/core-rest-pipeline';
 import type { Inventory } from './types.js';
 import { errorFromResponse, unreachable } from './arm-errors.js';
 import { markNoResend, noResendPolicy } from './arm-resend.js';
+import { registerSecret } from './redact.js';
 
 /** The api-version for link requests the old client cannot make (new schema, failover, setRole). */
 export const LINK_API_VERSION = '2025-01-01';
@@ -113,6 +114,7 @@ async function credentialFor(inventory: Inventory, env: NodeJS.ProcessEnv): Prom
     if (!arm.tokenEnv) throw new Error('The inventory sets arm.credential: tokenEnv but names no variable in arm.tokenEnv.');
     const token = env[arm.tokenEnv];
     if (!token) throw new Error(`The ARM token variable ${arm.tokenEnv} is not set (inventory arm.tokenEnv).`);
+    registerSecret(token);
     return staticTokenCredential(token);
   }
   if (kind !== 'default') throw new Error(`Unknown arm.credential "${String(kind)}"; use default or tokenEnv.`);

@@ -7,6 +7,7 @@ import { COMMAND_HELP, USAGE } from './cli-help.js';
 import { ExitError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { CommandIO } from './commands/io.js';
+import { redactingStream } from './redact.js';
 
 const help: FlagSpec = { kind: 'boolean', short: 'h' };
 const inventoryFlags: Record<string, FlagSpec> = {
@@ -130,7 +131,9 @@ function printHelp(io: CommandIO, command: string): number {
 }
 
 /** Runs the CLI and returns the exit code; never throws. */
-export async function main(argv: string[], io: CommandIO): Promise<number> {
+export async function main(argv: string[], rawIo: CommandIO): Promise<number> {
+  // Every line the command writes passes the redactor: secrets registered later are masked too.
+  const io: CommandIO = { ...rawIo, stdout: redactingStream(rawIo.stdout), stderr: redactingStream(rawIo.stderr) };
   try {
     return await dispatch(argv, io);
   } catch (error) {

@@ -6,6 +6,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { redact } from './redact.js';
 
 /** Time-sortable run id, e.g. `20261128T041500Z-ab12`. */
 export function newRunId(now: Date = new Date()): string {
@@ -58,7 +59,8 @@ export function openJournal(dir: string, runId: string): Journal {
     path,
     write(record) {
       if (!open) return;
-      const line = JSON.stringify({ at: new Date().toISOString(), ...record }) + '\n';
+      // Registered secrets (passwords, tokens) are masked in every record, whatever field holds them.
+      const line = redact(JSON.stringify({ at: new Date().toISOString(), ...record })) + '\n';
       writeSync(fd, line);
       // A step-started record must be on disk before the step acts.
       if (record.kind === 'step-started' || record.kind === 'run-finished') fsyncSync(fd);

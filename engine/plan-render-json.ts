@@ -1,9 +1,11 @@
 // The plan as JSON: exactly the Plan data, so `plan --format json` and `plan --out` agree.
 import type { Plan } from './plan-types.js';
 import { PLAN_FORMAT_VERSION } from './plan-types.js';
+import { redact } from './redact.js';
 
 export function renderPlanJson(plan: Plan): string {
-  return JSON.stringify(plan, null, 2) + '\n';
+  // A plan file outlives the run: registered secrets never reach it, even through a rendered template.
+  return redact(JSON.stringify(plan, null, 2)) + '\n';
 }
 
 /** Parses a saved plan; returns an error message instead of throwing on foreign JSON. */

@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { config as MssqlConfig, ConnectionPool, IResult } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from './types.js';
+import { stdinPasswordKey } from './secrets.js';
+import { registerSecret } from './redact.js';
 
 export const DEFAULT_PORT = 1433;
 
@@ -23,9 +25,17 @@ export function endpointOf(spec: ConnectionSpec): string {
 export function passwordFor(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.ProcessEnv): string | undefined {
   const auth = spec.auth ?? 'sql';
   if (auth === 'entra') return undefined;
+  if (spec.passwordStdin) {
+    const fromStdin = env[stdinPasswordKey(side)];
+    if (fromStdin === undefined || fromStdin === '') {
+      throw new ConnectionSetupError(`The ${side} connection sets passwordStdin but no password was read from standard input.`);
+    }
+    registerSecret(fromStdin);
+    return fromStdin;
+  }
   if (!spec.passwordEnv) {
     throw new ConnectionSetupError(
-      `The ${side} connection uses ${auth} authentication but names no passwordEnv; add the name of the environment variable that holds the password.`,
+      `The ${side} connection uses ${auth} authentication but names no passwordEnv; add the name of the environment variable that holds the password (or passwordStdin: true).`,
     );
   }
   const password = env[spec.passwordEnv];
@@ -34,6 +44,7 @@ export function passwordFor(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS
       `Environment variable ${spec.passwordEnv} is not set; it holds the password for the ${side} connection (${endpointOf(spec)}).`,
     );
   }
+  registerSecret(password);
   return password;
 }
 
@@ -92,7 +103,9 @@ function hintFor(code: string | undefined, text: string, spec: ConnectionSpec): 
     const check =
       auth === 'entra'
         ? 'check that the Entra ID identity found by DefaultAzureCredential has a login on this server'
-        : `check the login '${spec.user}' and the password in environment variable ${spec.passwordEnv}`;
+        : spec.passwordStdin
+          ? `check the login '${spec.user}' and the password given on standard input`
+          : `check the login '${spec.user}' and the password in environment variable ${spec.passwordEnv}`;
     return { reason: 'the login was refused', check };
   }
   if (/certificate|self.signed|altnames|CERT_|SSL|TLS|unable to verify/i.test(text)) {

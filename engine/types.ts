@@ -33,6 +33,8 @@ export interface ConnectionSpec {
   user?: string;
   /** Name of the environment variable holding the password. Passwords are never inline. */
   passwordEnv?: string;
+  /** Read the password from standard input at start (engine/secrets.ts); exclusive with passwordEnv. */
+  passwordStdin?: boolean;
   domain?: string;
   /** Defaults to true. */
   encrypt?: boolean;

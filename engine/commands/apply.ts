@@ -25,6 +25,7 @@ import {
 } from './prepare.js';
 import { isTty, type CommandIO } from './io.js';
 import { startLabOrExplain } from './lab-start.js';
+import { maskSecretSets, readStdinPasswords, registerRunSecrets } from '../secrets.js';
 
 export interface ApplyCommandOptions extends InventoryChoice {
   target: string;
@@ -132,6 +133,10 @@ export async function applyCommand(opts: ApplyCommandOptions, io: CommandIO, arg
       env = { ...io.env, ...lab.env };
     }
     if (!inventory) throw new UsageError('apply: no inventory');
+    // Secrets first: passwords from standard input are read once, here, and every known secret is
+    // registered with the redactor before anything can print it.
+    env = { ...env, ...(await readStdinPasswords(inventory, io.stdin, io.stderr)) };
+    registerRunSecrets(inventory, env, ready.loaded.runbook, ready.inputs);
     if (inventory.link.name !== ready.plan.inventory.link) {
       throw new ExitError(ExitCode.refused, `refusing to apply: the plan is for link ${ready.plan.inventory.link} but the inventory is for ${inventory.link.name}. Nothing was run.`);
     }
@@ -155,7 +160,7 @@ export async function applyCommand(opts: ApplyCommandOptions, io: CommandIO, arg
       signal: interrupt.signal,
       journalDir: io.env.RUNBOOK_JOURNAL_DIR ? resolve(io.cwd, io.env.RUNBOOK_JOURNAL_DIR) : defaultJournalDir(io.cwd),
       ...(io.env.RUNBOOK_INTERRUPT_GRACE_MS ? { interruptGraceMs: Number(io.env.RUNBOOK_INTERRUPT_GRACE_MS) } : {}),
-      argv,
+      argv: maskSecretSets(argv, ready.loaded.runbook),
     });
     const refused = result.summary.steps.find((s) => s.outcome === 'refused');
     if (refused && opts.format !== 'json') io.stderr.write(`runbook: refused at step ${refused.id}: ${refused.error}\n`);

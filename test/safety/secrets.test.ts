@@ -1,0 +1,179 @@
+// Secrets never leave the process: a distinctive password and token are run through every path
+// that could echo them (a refused login, a SQL error whose text is the secret, a 401 from ARM, a
+// saved plan, JSON events) with the real CLI in a child process against a lab, and the value is
+// looked for in stdout, stderr, the journal files and the plan file.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { startLab, type Lab } from '../../lab/index.js';
+import type { Inventory } from '../../engine/types.js';
+import { bin, root, tempDir } from '../helpers/cli.js';
+import { forgetSecrets, MASK, redact, redactDeep, redactingStream, registerSecret } from '../../engine/redact.js';
+import { maskSecretSets } from '../../engine/secrets.js';
+import { PassThrough } from 'node:stream';
+
+const SECRET = 'Pa55-w0rd-UNIQUE-xyz';
+const fixtures = join(root, 'test', 'fixtures', 'hostile', 'secrets');
+const planned = join(root, 'runbooks', 'planned-failover.yml');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  journal: string;
+}
+
+function runCli(args: string[], o: { env: Record<string, string>; stdin?: string; cwd: string }): Promise<Run> {
+  const journalDir = join(o.cwd, 'journal');
+  mkdirSync(journalDir, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', RUNBOOK_JOURNAL_DIR: journalDir, ...o.env };
+  delete env.CI;
+  const child = spawn(process.execPath, [bin, ...args], { cwd: o.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(o.stdin ?? '');
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const journal = readdirSync(journalDir).map((f) => readFileSync(join(journalDir, f), 'utf8')).join('');
+      resolve({ code, stdout, stderr, journal });
+    });
+  });
+}
+
+function assertNowhere(value: string, run: Run, extra: Record<string, string> = {}): void {
+  const places: Record<string, string> = { stdout: run.stdout, stderr: run.stderr, journal: run.journal, ...extra };
+  for (const [where, text] of Object.entries(places)) {
+    assert.not.ok(text.includes(value), `${where} contains the secret:\n${text}`);
+  }
+}
+
+function writeInventory(dir: string, inv: Inventory): string {
+  const file = join(dir, 'inventory.yml');
+  writeFileSync(file, yaml.dump(inv));
+  return file;
+}
+
+let lab: Lab;
+test.before(async () => {
+  lab = await startLab({ secrets: { LAB_SQL_PASSWORD: SECRET, LAB_ARM_TOKEN: `${SECRET}-token-abcdef` } });
+});
+test.after(async () => {
+  await lab.stop();
+  forgetSecrets();
+});
+
+test('redact: registered values and their JSON and T-SQL forms are masked; short values are not', () => {
+  forgetSecrets();
+  assert.ok(registerSecret(`it's-"quoted"\\x`));
+  assert.not.ok(registerSecret('test'), 'too short to mask as a substring');
+  assert.is(redact(`a it's-"quoted"\\x b`), `a ${MASK} b`);
+  assert.is(redact(JSON.stringify({ p: `it's-"quoted"\\x` })), `{"p":"${MASK}"}`);
+  assert.is(redact(`N'it''s-"quoted"\\x'`), `N'${MASK}'`);
+  assert.is(redact('a test of testing'), 'a test of testing', 'no over-masking of common words');
+  assert.equal(redactDeep({ list: [`x it's-"quoted"\\x`], n: 1 }), { list: [`x ${MASK}`], n: 1 });
+  const sink = new PassThrough();
+  let seen = '';
+  sink.on('data', (d) => (seen += d));
+  const wrapped = redactingStream(sink);
+  wrapped.write(`line it's-"quoted"\\x\n`);
+  wrapped.write(Buffer.from(`buf it's-"quoted"\\x\n`));
+  assert.is(seen, `line ${MASK}\nbuf ${MASK}\n`);
+  forgetSecrets();
+});
+
+test('maskSecretSets: a secret input given with --set is masked in the journal argv, whatever its length', () => {
+  const runbook = { name: 'r', file: 'r.yml', steps: [], inputs: { pin: { type: 'string', secret: true }, note: { type: 'string' } } } as never;
+  assert.equal(maskSecretSets(['apply', '--set', 'pin=1234', '--set=pin=99', '--set', 'note=hi'], runbook), ['apply', '--set', 'pin=***', '--set=pin=***', '--set', 'note=hi']);
+});
+
+test('wrong password: the refused login names the user and the variable, never the password', async () => {
+  const dir = tempDir('runbook-secrets-');
+  const inventory = writeInventory(dir, lab.inventory);
+  const run = await runCli(['apply', planned, '-i', inventory, '--yes', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms'], {
+    cwd: dir, env: { ...lab.env, LAB_SQL_PASSWORD: `${SECRET}-wrong`, LAB_MI_PASSWORD: lab.env.LAB_MI_PASSWORD! },
+  });
+  assert.is(run.code, 3, run.stdout + run.stderr);
+  assert.match(run.stdout, /login was refused .*Login failed for user 'runbook'.*check the login 'runbook' and the password in environment variable LAB_SQL_PASSWORD/);
+  assertNowhere(SECRET, run);
+});
+
+test('password from standard input: connects with it; a SQL error that renders it is masked in stdout, stderr, journal and JSON events', async () => {
+  const dir = tempDir('runbook-secrets-');
+  const inv = structuredClone(lab.inventory);
+  delete inv.link.sqlServer.connection.passwordEnv;
+  inv.link.sqlServer.connection.passwordStdin = true;
+  const inventory = writeInventory(dir, inv);
+  const env = { LAB_MI_PASSWORD: lab.env.LAB_MI_PASSWORD!, LAB_ARM_TOKEN: lab.env.LAB_ARM_TOKEN! };
+  const text = await runCli(['apply', join(fixtures, 'echo-note.yml'), '-i', inventory, '--yes', '--set', `note=leak ${SECRET} here`], {
+    cwd: dir, env, stdin: `${SECRET}\n`,
+  });
+  assert.is(text.code, 1, text.stdout + text.stderr);
+  assert.match(text.stdout, /ok\s+1\. roles/, 'the login with the password from stdin worked');
+  assert.match(text.stdout, /SQL error 50001 .*leak \*\*\* here/, 'the error is shown, with the secret masked');
+  assertNowhere(SECRET, text);
+
+  const json = await runCli(['apply', join(fixtures, 'echo-note.yml'), '-i', inventory, '--yes', '--format', 'json', '--set', `note=${SECRET}`], {
+    cwd: dir, env, stdin: `${SECRET}\n`,
+  });
+  assert.is(json.code, 1, json.stdout + json.stderr);
+  const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+  assert.ok(events.some((e) => e.event === 'step-failed'));
+  assertNowhere(SECRET, json);
+  assert.not.ok(json.journal.includes('--set","note=Pa55'), 'argv in the journal is masked');
+});
+
+test('passwordStdin: empty standard input and a connection with both password sources are exit 2, one line', async () => {
+  const dir = tempDir('runbook-secrets-');
+  const inv = structuredClone(lab.inventory);
+  delete inv.link.sqlServer.connection.passwordEnv;
+  inv.link.sqlServer.connection.passwordStdin = true;
+  const inventory = writeInventory(dir, inv);
+  const empty = await runCli(['apply', join(fixtures, 'echo-note.yml'), '-i', inventory, '--yes', '--set', 'note=x'], { cwd: dir, env: {}, stdin: '' });
+  assert.is(empty.code, 2, empty.stdout + empty.stderr);
+  assert.match(empty.stderr, /standard input ended before the password for the sqlServer connection/);
+
+  inv.link.sqlServer.connection.passwordEnv = 'LAB_SQL_PASSWORD';
+  const both = writeInventory(dir, inv);
+  const twice = await runCli(['apply', join(fixtures, 'echo-note.yml'), '-i', both, '--yes', '--set', 'note=x'], { cwd: dir, env: {}, stdin: `${SECRET}\n` });
+  assert.is(twice.code, 2, twice.stdout + twice.stderr);
+  assert.match(twice.stderr, /sets both passwordEnv and passwordStdin/);
+  assertNowhere(SECRET, twice);
+});
+
+test('plan: a secret typed into --set never reaches the plan file, the SQL script or the text plan', async () => {
+  const dir = tempDir('runbook-secrets-');
+  const inventory = writeInventory(dir, lab.inventory);
+  const out = join(dir, 'plan.json');
+  const env = { LAB_SQL_PASSWORD: SECRET };
+  const json = await runCli(['plan', join(fixtures, 'echo-note.yml'), '-i', inventory, '--set', `note=${SECRET}`, '--out', out], { cwd: dir, env });
+  assert.is(json.code, 0, json.stderr);
+  assert.ok(existsSync(out));
+  const planFile = readFileSync(out, 'utf8');
+  assert.match(planFile, /THROW 50001, N'\*\*\*', 1;/);
+  const sql = await runCli(['plan', join(fixtures, 'echo-note.yml'), '-i', inventory, '--set', `note=${SECRET}`, '--format', 'sql'], { cwd: dir, env });
+  assert.is(sql.code, 0, sql.stderr);
+  assertNowhere(SECRET, json, { plan: planFile });
+  assertNowhere(SECRET, sql);
+});
+
+test('ARM token: a refused token (401) is reported without the token', async () => {
+  const dir = tempDir('runbook-secrets-');
+  const inventory = writeInventory(dir, lab.inventory);
+  const wrong = `${SECRET}-token-WRONG`;
+  const run = await runCli(['apply', join(fixtures, 'arm-read.yml'), '-i', inventory, '--yes'], {
+    cwd: dir, env: { ...lab.env, LAB_ARM_TOKEN: wrong },
+  });
+  assert.is(run.code, 1, run.stdout + run.stderr);
+  assert.match(run.stdout, /401|authenticat|unauthori[sz]ed/i);
+  assertNowhere(wrong, run);
+  assertNowhere(SECRET, run);
+});
+
+test.run();
