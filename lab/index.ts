@@ -14,7 +14,7 @@ import { createLabCertificates } from './certs.js';
 import { labInventory } from './inventory.js';
 import { LabModel } from './model/lab-model.js';
 import type { LedgerEntry, LinkModel } from './model/link.js';
-import { LAB_ENV, LAB_USER } from './model/names.js';
+import { LAB_ENV, LAB_USER, type LinkNames } from './model/names.js';
 import type { StatementLogEntry } from './model/statement-log.js';
 import { SIDES, type ScenarioSpec, type Side } from './model/types.js';
 import { loadScenario, type ScenarioOverrides } from './scenario.js';
@@ -38,6 +38,10 @@ export interface StartLabOptions {
   overrides?: ScenarioOverrides;
   /** Serve TLS (default true). Without it the listeners answer NOT_SUP to encryption. */
   tls?: boolean;
+  /** Names of the first link's objects instead of dag1/ag1/sql01/sqlmi1 (hostile-name drills). */
+  names?: Partial<LinkNames>;
+  /** Fixed secrets instead of random ones (secret-redaction tests), by LAB_ENV variable name. */
+  secrets?: Partial<Record<(typeof LAB_ENV)[keyof typeof LAB_ENV], string>>;
 }
 
 export interface LabReplicaEndpoint {
@@ -88,6 +92,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   const model = new LabModel({
     scenario,
     links: linkCount,
+    ...(options.names ? { names: (i: number) => (i === 0 ? options.names! : {}) } : {}),
     dropSessions: (linkIndex, side, upTo) =>
       tds[linkIndex]?.[SIDES.indexOf(side)]?.dropSessions((s) => ((s as { loginNumber?: number }).loginNumber ?? 0) <= upTo),
   });
@@ -96,6 +101,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     [LAB_ENV.sqlPassword]: `Lab-${secret()}`,
     [LAB_ENV.miPassword]: `Lab-${secret()}`,
     [LAB_ENV.armToken]: secret() + secret(),
+    ...options.secrets,
   };
 
   const stop = async () => {
@@ -132,6 +138,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       labInventory(i, {
         tier: scenario.managedInstance.tier, sqlPort: pair[0].port, miPort: pair[1].port,
         armEndpoint, caFile: certs.caFile, encrypt: options.tls !== false,
+        ...(i === 0 && options.names ? { names: options.names } : {}),
       }),
     );
     const pick = (l?: string | number) => model.link(l ?? 0);

@@ -1,7 +1,7 @@
 // The lab's inventory without a running lab: the same names as startLab's, with placeholder
 // addresses, for `runbook plan --lab` (which starts nothing). Imports nothing of the servers.
 import type { ConnectionSpec, Inventory } from '../engine/types.js';
-import { LAB_DATABASE, LAB_ENV, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, LAB_USER, linkNames } from './model/names.js';
+import { LAB_DATABASE, LAB_ENV, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, LAB_USER, linkNames, type LinkNames } from './model/names.js';
 
 export interface LabInventoryOptions {
   tier?: 'GeneralPurpose' | 'BusinessCritical';
@@ -11,10 +11,12 @@ export interface LabInventoryOptions {
   caFile?: string;
   /** Connect without TLS (the lab serves both). */
   encrypt?: boolean;
+  /** Names laid over dag1/ag1/... (startLab's `names`). */
+  names?: Partial<LinkNames>;
 }
 
 export function labInventory(linkIndex = 0, o: LabInventoryOptions = {}): Inventory {
-  const names = linkNames(linkIndex);
+  const names = { ...linkNames(linkIndex), ...o.names };
   const conn = (port: number, passwordEnv: string): ConnectionSpec => ({
     host: 'localhost',
     port,

@@ -2,7 +2,14 @@
 // of the lab's servers, so it imports only this file).
 
 /** dag1/sql01/ag1/sqlmi1 for the first link, dag2/sql02/ag2/sqlmi2 for the second, ... */
-export function linkNames(index: number): { dag: string; sqlServer: string; ag: string; mi: string } {
+export interface LinkNames {
+  dag: string;
+  sqlServer: string;
+  ag: string;
+  mi: string;
+}
+
+export function linkNames(index: number): LinkNames {
   const n = index + 1;
   return { dag: `dag${n}`, sqlServer: `sql${String(n).padStart(2, '0')}`, ag: `ag${n}`, mi: `sqlmi${n}` };
 }
