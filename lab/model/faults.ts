@@ -6,6 +6,8 @@ import type { FaultSpec, Side } from './types.js';
 export type SqlFaultDecision =
   | { kind: 'none' }
   | { kind: 'drop' }
+  /** Carry the request out, then drop the connection instead of replying. */
+  | { kind: 'dropAfter' }
   | { kind: 'hang' }
   | { kind: 'delay'; ms: number };
 
@@ -58,7 +60,8 @@ export class Faults {
       if (a.seen < nth) continue;
       a.remaining--;
       if (s.kind === 'slow') return { kind: 'delay', ms: s.delayMs };
-      return { kind: s.kind === 'dropConnection' ? 'drop' : 'hang' };
+      if (s.kind === 'dropConnection') return { kind: s.after ? 'dropAfter' : 'drop' };
+      return { kind: 'hang' };
     }
     return { kind: 'none' };
   }

@@ -17,8 +17,12 @@ export function otherSide(side: Side): Side {
 export type FaultSpec =
   /** The replica's listener refuses (or never answers) new connections in [fromMs, untilMs). */
   | { kind: 'replicaDown'; replica: Side; link?: number; fromMs?: number; untilMs?: number; mode?: 'refuse' | 'hang' }
-  /** The Nth statement matching `match` (case-insensitive regex) drops the connection, `count` times. */
-  | { kind: 'dropConnection'; replica?: Side; link?: number; match: string; nth?: number; count?: number }
+  /**
+   * The Nth statement matching `match` (case-insensitive regex) drops the connection, `count` times;
+   * with `after: true` the statement is carried out first and the reply never arrives (so the
+   * client cannot tell whether e.g. a FAILOVER happened).
+   */
+  | { kind: 'dropConnection'; replica?: Side; link?: number; match: string; nth?: number; count?: number; after?: boolean }
   /** Statements matching `match` answer `delayMs` late, `count` times (absent: always). */
   | { kind: 'slow'; replica?: Side; link?: number; match?: string; delayMs: number; count?: number }
   /** The Nth statement matching `match` never answers (until the client cancels or closes). */
