@@ -150,6 +150,9 @@ test('a bad scenario file gives file:line:col lines', () => {
     assert.ok(lines.includes(`${file}:3:3: /replication/lagMs must be >= 0`), lines.join('\n'));
     assert.ok(lines.includes(`${file}:4:3: unknown key 'stalld'`), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith(`${file}:5:`) && l.includes('/roles/sqlServer')), lines.join('\n'));
+    const d = (e as ScenarioError).diagnostics.find((x) => x.message === "unknown key 'stalld'");
+    assert.equal(d && [d.file, d.line, d.column, d.severity], [file, 4, 3, 'error']);
+    assert.is((e as ScenarioError).exitCode, 2);
   }
   writeFileSync(file, 'name: [unclosed\n');
   try {
