@@ -101,7 +101,7 @@ export function fingerprintOf(replicas: Record<ReplicaSide, ObservedReplica>, ar
   for (const side of SIDES) {
     const r = replicas[side];
     fp[`${side} role`] = r.reachable ? r.role ?? NOT_OBSERVED : 'UNREACHABLE';
-    fp[`${side} availability modes`] = r.reachable && r.modes ? (r.modes.length ? r.modes.join(', ') : 'none (no link)') : NOT_OBSERVED;
+    fp[`${side} availability mode`] = r.reachable && r.modes ? (r.modes.length ? r.modes.join(', ') : 'none (no link)') : NOT_OBSERVED;
     fp[`${side} version`] = r.reachable && r.version ? r.version : NOT_OBSERVED;
   }
   fp['ARM link'] = !arm.read
