@@ -110,4 +110,17 @@ test('cleanup and break-link: DROP statements shown, guarded by existence checks
   assert.match(text, /sql: DROP AVAILABILITY GROUP \[dag1\];/);
 });
 
+test('the README\'s real inventory plans every runbook with its own names (nothing is contacted)', async () => {
+  const inventory = 'test/fixtures/runbooks/e2e/contoso-inventory.yml';
+  for (const name of RUNBOOKS) {
+    const r = await runCli(['plan', file(name), '-i', inventory, '--format', 'json', ...setsFor(name).flatMap((s) => ['--set', s])]);
+    assert.is(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout) as Plan;
+    assert.is(json.inventory.link, 'dag_sales');
+    assert.is(json.inventory.file, inventory);
+  }
+  const text = (await runCli(['plan', file('planned-failover'), '-i', inventory])).stdout;
+  assert.match(text, /N'ag_sales' WITH \(AVAILABILITY_MODE = SYNCHRONOUS_COMMIT\),\n\s+N'sqlmi-sales' WITH/);
+});
+
 test.run();
