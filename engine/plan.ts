@@ -8,6 +8,7 @@ import { PLAN_FORMAT_VERSION, type Plan, type PlannedStep, type PlanValue, type 
 import { addUnknownOutputs, planTimeContext, type TemplateContext } from './plan-context.js';
 import { isUnknown, renderValue, renderWhen } from './template.js';
 import { parseDuration } from './duration.js';
+import { badRenderedDuration } from './rendered-durations.js';
 
 export interface LoadedStep {
   definition: StepDefinition<any>;
@@ -100,6 +101,8 @@ export function buildPlan(input: BuildPlanInput): Plan {
         }
       }
       args = renderValue(spec.with ?? {}, ctx) as Record<string, unknown>;
+      const badDuration = badRenderedDuration(def.withSchema, spec.with, args);
+      if (badDuration) throw new Error(badDuration);
     } catch (error) {
       throw new PlanError(`step ${spec.id}: ${(error as Error).message}`, spec.id);
     }

@@ -3,6 +3,10 @@
 import type { Inventory } from '../types.js';
 import { ExitError, UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
+import { existsSync } from 'node:fs';
+import { hasErrors } from '../diagnostics.js';
+import { loadYaml } from '../load.js';
+import { InvalidInput } from './prepare.js';
 
 export interface LabHandle {
   inventory: Inventory;
@@ -26,7 +30,18 @@ export async function loadLab(): Promise<LabModule> {
   }
 }
 
+/**
+ * A scenario file is user input: it gets the loader's limits (size, binary, UTF-8, depth, alias
+ * bombs) before the lab parses it, so a hostile file is exit 2 in bounded time and memory.
+ */
+export function checkScenarioFile(scenario: string | undefined): void {
+  if (scenario === undefined || /^[a-z0-9-]+$/.test(scenario) || !existsSync(scenario)) return;
+  const doc = loadYaml(scenario);
+  if (hasErrors(doc.diagnostics)) throw new InvalidInput(doc.diagnostics, new Map([[scenario, doc.source]]));
+}
+
 export async function startLabOrExplain(options: { scenario?: string; links?: number }): Promise<LabHandle> {
+  checkScenarioFile(options.scenario);
   const lab = await loadLab();
   try {
     return await lab.startLab(options);
