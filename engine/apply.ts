@@ -2,7 +2,7 @@
 // data-loss steps before running anything, asks (or refuses) before the first change step,
 // re-renders each step's `when:`/`with:` with real outputs, journals every step before it acts,
 // stops at the next step boundary on SIGINT/SIGTERM, and ends with a summary and an exit code.
-import type { Inventory, Runbook, RunResources, StepHistoryEntry, StepRunContext } from './types.js';
+import type { Inventory, Runbook, RunResources, StepDefinition, StepHistoryEntry, StepRunContext, StepSpec } from './types.js';
 import type { Plan } from './plan-types.js';
 import { redactInputs, resolveImpact, type LoadedStep } from './plan.js';
 import { ExitError } from './errors.js';
@@ -10,9 +10,14 @@ import { ExitCode, exitCodeMeaning } from './exit-codes.js';
 import { openJournal, runIdentity, type Journal } from './journal.js';
 import type { Reporter, RunSummary, StepOutcomeSummary } from './executor-events.js';
 import type { Confirm } from './prompt.js';
-import { runStepWithRetry, errorMessage } from './executor.js';
+import { runStepWithRetry, errorMessage, type StepEnd } from './executor.js';
 import { renderStepAtRunTime, skippedOutputs } from './apply-render.js';
 import { runTimeContext } from './plan-context.js';
+import type { Interrupts } from './interrupt.js';
+import type { LinkLock, LockHolder } from './lock.js';
+import type { StepState } from './resume.js';
+import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, verificationText, verifyUntilKnown, whatToCheck, type OutcomeOptions, type Verification } from './outcome.js';
+import { unknownValue } from './template.js';
 
 export interface ApplyOptions {
   plan: Plan;
@@ -35,6 +40,16 @@ export interface ApplyOptions {
   journalDir: string;
   interruptGraceMs?: number;
   argv?: string[];
+  /** Ctrl-C handling with non-safe sections (the CLI passes one; `signal` should be its signal). */
+  interrupts?: Interrupts;
+  /** Take the link lock on the replicas for the whole run (the CLI always does). */
+  lock?: { holder: LockHolder };
+  /** Recorded in the journal so that a resume can check nothing changed. */
+  identity?: { inventory: { file?: string; lab?: boolean; sha256: string }; runbookPath?: string };
+  /** Continue run `runId`: its journal's step states. */
+  resume?: { states: ReadonlyMap<string, StepState> };
+  /** How long to keep verifying an unknown outcome. */
+  outcome?: OutcomeOptions;
 }
 
 export interface ApplyResult {
@@ -78,30 +93,93 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
   const ctx = runTimeContext(inventory, opts.inputs, { id: opts.runId, started: new Date(startedAt).toISOString() });
   let confirmed = opts.yes;
   let exitCode: number = ExitCode.done;
+  let stoppedAt: string | undefined;
   const total = plan.steps.length;
+  const outcomeOpts = opts.outcome ?? { deadlineMs: DEFAULT_OUTCOME_DEADLINE_MS, pollMs: DEFAULT_OUTCOME_POLL_MS };
 
-  journal.write({
-    kind: 'run-started',
-    runId: opts.runId,
-    runbook: { name: plan.runbook.name, file: plan.runbook.file, sha256: plan.runbook.sha256 },
-    link: inventory.link.name,
-    inputs: redactInputs(opts.runbook, opts.inputs),
-    ...runIdentity(),
-    ...(opts.argv ? { argv: opts.argv } : {}),
+  const identity = runIdentity();
+  if (opts.resume) {
+    journal.write({ kind: 'run-resumed', runId: opts.runId, ...identity, ...(opts.argv ? { argv: opts.argv } : {}) });
+  } else {
+    journal.write({
+      kind: 'run-started',
+      runId: opts.runId,
+      runbook: { name: plan.runbook.name, file: plan.runbook.file, sha256: plan.runbook.sha256 },
+      link: inventory.link.name,
+      inputs: redactInputs(opts.runbook, opts.inputs),
+      ...identity,
+      ...(opts.argv ? { argv: opts.argv } : {}),
+      ...(opts.identity ? { inventory: opts.identity.inventory, ...(opts.identity.runbookPath ? { runbookPath: opts.identity.runbookPath } : {}) } : {}),
+      steps: total,
+    });
+  }
+
+  let current: { id: string; impact: string } | undefined;
+  let lock: LinkLock | undefined;
+  if (opts.lock) {
+    const { acquireLinkLock, holderAppName } = await import('./lock.js');
+    try {
+      lock = await acquireLinkLock(inventory, {
+        env: opts.env,
+        holder: opts.lock.holder,
+        info: (message) => void opts.reporter.emit({ event: 'step-output', step: current?.id ?? 'lock', level: 'info', message }),
+        warn: (m) => notices.push(`lock: ${m}`),
+      });
+    } catch (error) {
+      const message = errorMessage(error);
+      journal.write({ kind: 'lock-refused', resource: inventory.link.name, side: '', holder: message });
+      const code = error instanceof ExitError ? error.exitCode : ExitCode.refused;
+      journal.write({ kind: 'run-finished', exitCode: code, meaning: exitCodeMeaning(code), durationMs: Date.now() - startedAt, changed });
+      journal.close();
+      throw new ExitError(code, `refusing to apply: ${message}`);
+    }
+    journal.write({ kind: 'lock', resource: lock.resource, held: lock.held, unreachable: lock.unreachable, holder: holderAppName(opts.lock.holder) });
+    for (const u of lock.unreachable) notices.push(`lock: ${u.side} could not be reached, so it is not locked (${u.error})`);
+  }
+  await opts.reporter.emit({
+    event: 'run-started', runId: opts.runId, runbook: plan.runbook.name, link: inventory.link.name, journal: journal.path, steps: total,
+    ...(opts.resume ? { resumed: true } : {}),
+    ...(lock ? { lock: { resource: lock.resource, held: lock.held, unreachable: lock.unreachable } } : {}),
   });
-  await opts.reporter.emit({ event: 'run-started', runId: opts.runId, runbook: plan.runbook.name, link: inventory.link.name, journal: journal.path, steps: total });
+
+  // An abandoning second/third Ctrl-C exits from the signal handler: the journal gets its last word here.
+  const unregister = opts.interrupts?.onAbandon((signal, during) => {
+    journal.write({ kind: 'interrupted', signal, ...(current ? (during ? { abandonedDuring: current.id } : { stoppedBefore: current.id }) : {}) });
+    if (current && during) {
+      journal.write({ kind: 'step-failed', step: current.id, error: `abandoned by ${signal} while it was changing the link: outcome unknown`, outcome: 'unknown', durationMs: 0, attempts: 1 });
+    }
+    const where = current ? `${during ? 'during' : 'at'} step ${current.id}` : undefined;
+    journal.write({ kind: 'run-finished', exitCode: ExitCode.interrupted, meaning: 'interrupted (abandoned)', durationMs: Date.now() - startedAt, changed, ...(where ? { stoppedAt: where } : {}) });
+    journal.close();
+  });
 
   try {
     for (const [i, planned] of plan.steps.entries()) {
       const outcome = outcomes[i]!;
+      current = { id: planned.id, impact: planned.impact };
       if (opts.signal.aborted) {
         exitCode = ExitCode.interrupted;
+        stoppedAt = `before step ${planned.id} (${planned.index} of ${total})`;
+        journal.write({ kind: 'interrupted', signal: opts.interrupts?.signalName ?? 'signal', stoppedBefore: planned.id });
         break;
       }
       const spec = opts.runbook.steps.find((s) => s.id === planned.id);
       const loaded = opts.steps.get(planned.type);
       if (!spec || !loaded) throw new Error(`step ${planned.id} is in the plan but not in the runbook`);
       const def = loaded.definition;
+      const earlier = opts.resume?.states.get(spec.id);
+
+      if (earlier?.status === 'finished') {
+        outcome.outcome = 'succeeded';
+        outcome.reason = earlier.verified ? 'verified done before the resume; not run again' : 'done before the resume; not run again';
+        outputs[spec.id] = earlier.outputs;
+        ctx.steps[spec.id] = { outputs: earlier.outputs };
+        history.push({ id: spec.id, type: spec.type, state: 'succeeded' });
+        if (planned.impact !== 'read') changed.push(spec.id);
+        await opts.reporter.emit({ event: 'step-restored', step: spec.id, index: planned.index, total, verified: earlier.verified === true });
+        continue;
+      }
+      await lock?.ensure();
 
       const rendered = renderStepAtRunTime(spec, ctx);
       if (rendered.skip) {
@@ -115,6 +193,7 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
       }
       const impact = rendered.error ? planned.impact : resolveImpact(def, rendered.args, history);
       outcome.impact = impact;
+      current.impact = impact;
 
       if (impact === 'dataLoss' && opts.allowDataLoss !== inventory.link.name) {
         outcome.outcome = 'refused';
@@ -123,6 +202,31 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
         journal.write({ kind: 'step-failed', step: spec.id, error: outcome.error, outcome: 'refused', durationMs: 0, attempts: 0 });
         break;
       }
+
+      const context = stepContext(opts, spec, history, outputs, notices, getResources, () => resources);
+
+      // Resume: a change that may already have happened is verified, never blindly repeated.
+      if (earlier && earlier.status !== 'skipped' && impact !== 'read' && !rendered.error) {
+        const mayHaveActed = earlier.status === 'started' || earlier.outcome === 'unknown' || earlier.outcome === 'interrupted';
+        const v = await verifyUntilKnown(def, context, rendered.args, outcomeOpts);
+        journal.write({ kind: 'step-verified', step: spec.id, result: v.result, why: 'resume', ...(v.detail ? { detail: v.detail } : {}) });
+        if (v.result === 'done') {
+          recordVerified(spec.id, def, outcome, 'it had already taken effect (verified on resume); not run again');
+          continue;
+        }
+        if (v.result === 'unknown' && mayHaveActed) {
+          outcome.outcome = 'refused';
+          outcome.error =
+            `step ${spec.id} (${spec.type}) may already have acted: the journal shows it ${earlier.status === 'started' ? 'started and never finished' : `ended with outcome ${earlier.outcome}`}, and ` +
+            `${def.verify ? `its verification could not tell (${v.detail ?? 'no answer'})` : 'its step type cannot verify it'}. ` +
+            `Check ${whatToCheck(spec, inventory.link.name)}; do not resume until you know whether it happened.`;
+          exitCode = ExitCode.refused;
+          journal.write({ kind: 'step-failed', step: spec.id, error: outcome.error, outcome: 'refused', durationMs: 0, attempts: 0 });
+          break;
+        }
+        if (v.result === 'not-done') context.log.info(`${spec.id}: verified not done yet; running it.`);
+      }
+
       if (impact !== 'read' && !confirmed) {
         const question = `Step ${planned.index} (${spec.id}, ${spec.type}) is the first that changes link ${inventory.link.name}.`;
         if (!opts.confirm) {
@@ -143,43 +247,18 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
       }
 
       const stepStarted = Date.now();
-      const log = {
-        progress: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'progress', message }),
-        info: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'info', message }),
-        warn: (message: string) => {
-          // Warnings are what the operator must act on (e.g. where applications must now connect): the summary repeats them.
-          notices.push(`${spec.id}: ${message}`);
-          void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'warn', message });
-        },
-      };
-      const context: Omit<StepRunContext, 'signal'> = {
-        stepId: spec.id,
-        runId: opts.runId,
-        inventory,
-        inputs: opts.inputs,
-        log,
-        sql: async (side) => (await getResources()).sql(side),
-        arm: async () => (await getResources()).arm(),
-        resolveTarget: async (target) => (await getResources()).resolveTarget(target),
-        outputs,
-        history: history.map((h) => ({ ...h })),
-        env: opts.env,
-        invalidateRoles: () => void resources?.then((r) => r.invalidateRoles()),
-        assumeYes: opts.yes,
-        ...(opts.confirm ? { confirm: opts.confirm } : {}),
-      };
-      if (spec.target !== undefined) context.target = spec.target;
-
-      let end;
-      if (rendered.error) {
-        journal.write({ kind: 'step-started', step: spec.id, type: spec.type, index: planned.index, impact, attempt: 1 });
-        end = { ok: false as const, error: new Error(rendered.error), outcome: 'failed' as const, attempts: 1 };
-      } else {
-        end = await runStepWithRetry({
+      const nonSafe = impact !== 'read';
+      const runIt = async (): Promise<{ end: StepEnd; verification?: Verification }> => {
+        if (rendered.error) {
+          journal.write({ kind: 'step-started', step: spec.id, type: spec.type, index: planned.index, impact, attempt: 1 });
+          return { end: { ok: false, error: new Error(rendered.error), outcome: 'failed', attempts: 1 } };
+        }
+        const end = await runStepWithRetry({
           definition: def,
           args: rendered.args,
           impact,
           context,
+          nonSafe,
           ...(planned.timeout ? { timeoutMs: planned.timeout.ms } : {}),
           ...(planned.retry ? { retry: { count: planned.retry.count, delayMs: planned.retry.delayMs } } : {}),
           runSignal: opts.signal,
@@ -196,7 +275,17 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
             },
           },
         });
-      }
+        // The statement may have acted: ask the step's verify() until the outcome is known.
+        if (!end.ok && end.outcome === 'unknown' && nonSafe) {
+          context.log.progress(`${errorMessage(end.error).replace(/\.$/, '')}; verifying whether it took effect (for up to ${Math.round(outcomeOpts.deadlineMs / 1000)}s)`);
+          const verification = await verifyUntilKnown(def, context, rendered.args, outcomeOpts);
+          journal.write({ kind: 'step-verified', step: spec.id, result: verification.result, why: 'unknown-outcome', ...(verification.detail ? { detail: verification.detail } : {}) });
+          return { end, verification };
+        }
+        return { end };
+      };
+      const label = `step ${spec.id} (${spec.type})`;
+      const { end, verification } = nonSafe && opts.interrupts ? await opts.interrupts.nonSafe(label, runIt) : await runIt();
       const durationMs = Date.now() - stepStarted;
       outcome.durationMs = durationMs;
       outcome.attempts = end.attempts;
@@ -214,28 +303,58 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
         await opts.reporter.emit({ event: 'step-finished', step: spec.id, outputs: end.outputs, durationMs, attempts: end.attempts });
         continue;
       }
+      if (verification?.result === 'done') {
+        recordVerified(spec.id, def, outcome, `the answer was lost, but it took effect (${verificationText(verification)})`);
+        notices.push(`${spec.id}: the connection was lost after the change was sent; verified that it took effect`);
+        continue;
+      }
 
-      const message = errorMessage(end.error);
-      outcome.outcome = end.outcome;
+      let message = errorMessage(end.error);
+      let stepOutcome = end.outcome;
+      let requested = end.exitCode;
+      if (verification?.result === 'not-done') {
+        message = `${message}; verified that it did NOT take effect`;
+        stepOutcome = 'failed';
+        requested = undefined;
+      } else if (verification) {
+        message = `${message}; outcome still unknown after ${verification.attempts} check(s)${verification.detail ? ` (${verification.detail})` : ''}. Check ${whatToCheck(spec, inventory.link.name)} before anything else`;
+      }
+      outcome.outcome = stepOutcome;
       outcome.error = message;
       history.push({ id: spec.id, type: spec.type, state: 'failed' });
-      journal.write({ kind: 'step-failed', step: spec.id, error: message, outcome: end.outcome, durationMs, attempts: end.attempts });
-      await opts.reporter.emit({ event: 'step-failed', step: spec.id, error: message, outcome: end.outcome, durationMs, attempt: end.attempts, willRetry: false });
-      exitCode = failureExitCode(end.exitCode, changed.length > 0 || impact !== 'read');
+      journal.write({ kind: 'step-failed', step: spec.id, error: message, outcome: stepOutcome, durationMs, attempts: end.attempts });
+      await opts.reporter.emit({ event: 'step-failed', step: spec.id, error: message, outcome: stepOutcome, durationMs, attempt: end.attempts, willRetry: false });
+      if (stepOutcome === 'interrupted') {
+        stoppedAt = `during step ${spec.id} (${planned.index} of ${total}; it only reads, so it is safe to run again)`;
+        journal.write({ kind: 'interrupted', signal: opts.interrupts?.signalName ?? 'signal', stoppedBefore: spec.id });
+      }
+      exitCode = failureExitCode(requested, changed.length > 0 || (impact !== 'read' && verification?.result !== 'not-done'));
       break;
     }
   } catch (error) {
-    if (error instanceof ExitError) exitCode = error.exitCode;
-    else {
+    unregister?.();
+    if (error instanceof ExitError) {
+      exitCode = error.exitCode;
+      if (current) {
+        const o = outcomes.find((x) => x.id === current!.id);
+        if (o && o.outcome === 'not run') Object.assign(o, { outcome: 'refused', error: error.message });
+      }
+      notices.push(error.message);
+    } else {
       exitCode = changed.length ? ExitCode.failedAfterChange : ExitCode.failedBeforeChange;
       journal.write({ kind: 'run-finished', exitCode, meaning: `internal error: ${errorMessage(error)}`, durationMs: Date.now() - startedAt, changed });
       journal.close();
       await closeResources(resources);
+      await lock?.release();
       if (error && typeof error === 'object') Object.assign(error, { changeMade: changed.length > 0 });
       throw error;
     }
   }
-  if (opts.signal.aborted && exitCode === ExitCode.done) exitCode = ExitCode.interrupted;
+  unregister?.();
+  if (opts.signal.aborted && exitCode === ExitCode.done) {
+    exitCode = ExitCode.interrupted;
+    stoppedAt ??= 'after the last step';
+  }
 
   const summary: RunSummary = {
     runId: opts.runId,
@@ -246,12 +365,72 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
     changed,
     steps: outcomes,
     ...(notices.length ? { notices } : {}),
+    ...(stoppedAt ? { stoppedAt } : {}),
   };
-  journal.write({ kind: 'run-finished', exitCode, meaning: summary.meaning, durationMs: summary.durationMs, changed });
+  journal.write({ kind: 'run-finished', exitCode, meaning: summary.meaning, durationMs: summary.durationMs, changed, ...(stoppedAt ? { stoppedAt } : {}) });
   journal.close();
   await closeResources(resources);
+  await lock?.release();
   await opts.reporter.emit({ event: 'run-finished', exitCode, meaning: summary.meaning, summary });
   return { exitCode, summary };
+
+  function recordVerified(id: string, def: StepDefinition<any>, outcome: StepOutcomeSummary, reason: string): void {
+    const verified = verifiedOutputs(id, def);
+    outcome.outcome = 'succeeded';
+    outcome.reason = reason;
+    outputs[id] = verified;
+    ctx.steps[id] = { outputs: verified };
+    const spec = opts.runbook.steps.find((s) => s.id === id)!;
+    history.push({ id, type: spec.type, state: 'succeeded' });
+    changed.push(id);
+    journal.write({ kind: 'step-finished', step: id, outputs: {}, durationMs: 0, attempts: 0, verified: true });
+    void opts.reporter.emit({ event: 'step-finished', step: id, outputs: {}, durationMs: 0, attempts: 0 });
+  }
+}
+
+/** A step that was verified done rather than run has no outputs: later references say so clearly. */
+function verifiedOutputs(stepId: string, def: StepDefinition<any>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(def.outputs ?? {})) out[name] = unknownValue(`steps.${stepId}.outputs.${name} (step ${stepId} was verified as done, not run)`);
+  return out;
+}
+
+function stepContext(
+  opts: ApplyOptions,
+  spec: StepSpec,
+  history: StepHistoryEntry[],
+  outputs: Record<string, Record<string, unknown>>,
+  notices: string[],
+  getResources: () => Promise<RunResources>,
+  opened: () => Promise<RunResources> | undefined,
+): Omit<StepRunContext, 'signal'> {
+  const log = {
+    progress: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'progress', message }),
+    info: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'info', message }),
+    warn: (message: string) => {
+      // Warnings are what the operator must act on (e.g. where applications must now connect): the summary repeats them.
+      notices.push(`${spec.id}: ${message}`);
+      void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'warn', message });
+    },
+  };
+  const context: Omit<StepRunContext, 'signal'> = {
+    stepId: spec.id,
+    runId: opts.runId,
+    inventory: opts.inventory,
+    inputs: opts.inputs,
+    log,
+    sql: async (side) => (await getResources()).sql(side),
+    arm: async () => (await getResources()).arm(),
+    resolveTarget: async (target) => (await getResources()).resolveTarget(target),
+    outputs,
+    history: history.map((h) => ({ ...h })),
+    env: opts.env,
+    invalidateRoles: () => void opened()?.then((r) => r.invalidateRoles()),
+    assumeYes: opts.yes,
+    ...(opts.confirm ? { confirm: opts.confirm } : {}),
+  };
+  if (spec.target !== undefined) context.target = spec.target;
+  return context;
 }
 
 async function closeResources(resources: Promise<RunResources> | undefined): Promise<void> {

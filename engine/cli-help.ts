@@ -7,6 +7,8 @@ Usage:
                [--format text|json|sql] [--out plan.json] [--probe]
   runbook apply <runbook | plan.json> [-i <inventory> | --lab [scenario]] [--set k=v ...]
                [--yes] [--allow-data-loss <link>] [--format text|json]
+  runbook apply --resume <run-id> [<runbook>] [-i <inventory>] [--yes] [--allow-data-loss <link>]
+  runbook runs [--format text|json]
   runbook list-steps [--format text|json]
   runbook lab up [--links N] [--scenario <name|file>] [--inventory-out <file>]
 
@@ -59,7 +61,24 @@ Options:
   --allow-data-loss <link>   allow steps that can lose data; must repeat the inventory's link name.
                              --yes never implies it
   --format text|json         progress as text (default) or one JSON event per line
+  --resume <run-id>          continue an interrupted or failed run (see "runbook runs"): same
+                             runbook, inventory and inputs (refused if any changed); finished
+                             steps are not run again; a change that may have happened is verified
+  --outcome-timeout <dur>    how long to keep checking a change whose answer was lost (default 2m)
   -h, --help                 this help
+
+Takes a lock on the link (sp_getapplock, session-owned) on every reachable replica for the
+whole run; a second run on the same link is refused (exit 3) and told who holds it.
+Ctrl-C stops at the next safe point; a change step (e.g. FAILOVER) is finished and verified first.
+`,
+  runs: `Usage: runbook runs [--format text|json]
+
+Lists the runs journaled under .runbook/runs/ (or RUNBOOK_JOURNAL_DIR): id, runbook, link,
+start time, state (running, succeeded, failed, interrupted, unknown) and the last step.
+
+Options:
+  --format text|json   a table (default) or JSON
+  -h, --help           this help
 `,
   'list-steps': `Usage: runbook list-steps [--format text|json]
 

@@ -79,18 +79,40 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       if (wantsHelp) return printHelp(io, command);
       const a = parseArgs(command, rest, {
         help, ...inventoryFlags, format: { kind: 'string' }, yes: { kind: 'boolean', short: 'y' }, 'allow-data-loss': { kind: 'string' },
+        resume: { kind: 'string' }, 'outcome-timeout': { kind: 'string' },
       }, 1);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
+      const resume = str(a.flags.resume);
+      const outcomeTimeout = str(a.flags['outcome-timeout']);
+      let outcomeDeadlineMs: number | undefined;
+      if (outcomeTimeout !== undefined) {
+        const { parseDuration } = await import('./duration.js');
+        try {
+          outcomeDeadlineMs = parseDuration(outcomeTimeout);
+        } catch (error) {
+          throw new UsageError(`apply: --outcome-timeout: ${(error as Error).message}`);
+        }
+      }
       const { applyCommand } = await import('./commands/apply.js');
       return applyCommand({
-        target: exactlyOne(command, 'runbook or plan file', a),
+        target: resume !== undefined && a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook or plan file', a),
+        ...(resume !== undefined ? { resume } : {}),
+        ...(outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs } : {}),
         ...inventoryChoice(a),
         sets: (a.flags.set as string[] | undefined) ?? [],
         yes: a.flags.yes === true,
         ...(str(a.flags['allow-data-loss']) !== undefined ? { allowDataLoss: str(a.flags['allow-data-loss'])! } : {}),
         format,
       }, io, argv);
+    }
+    case 'runs': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
+      if (a.positionals.length) throw new UsageError(`runs: unexpected argument ${a.positionals[0]}`);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      const { runsCommand } = await import('./commands/runs.js');
+      return runsCommand({ format }, io);
     }
     case 'list-steps': {
       if (wantsHelp) return printHelp(io, command);
@@ -114,7 +136,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       }, io);
     }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: validate, plan, apply, list-steps, lab up; see runbook --help)`);
+      throw new UsageError(`unknown command "${command}" (commands: validate, plan, apply, runs, list-steps, lab up; see runbook --help)`);
   }
 }
 

@@ -25,10 +25,20 @@ export interface RunSummary {
   steps: StepOutcomeSummary[];
   /** Warnings steps gave during the run (`step-id: message`), repeated at the end for the operator. */
   notices?: string[];
+  /** Where an interrupt stopped the run, e.g. `before step after (3 of 9)`. */
+  stoppedAt?: string;
+}
+
+export interface LockSummary {
+  resource: string;
+  held: string[];
+  unreachable: Array<{ side: string; error: string }>;
 }
 
 export type RunEvent =
-  | { event: 'run-started'; runId: string; runbook: string; link: string; journal: string; steps: number }
+  | { event: 'run-started'; runId: string; runbook: string; link: string; journal: string; steps: number; resumed?: boolean; lock?: LockSummary }
+  /** On resume: a step that finished in the earlier attempt; its outputs are restored, it is not run. */
+  | { event: 'step-restored'; step: string; index: number; total: number; verified: boolean }
   | { event: 'step-started'; step: string; index: number; total: number; type: string; impact: Impact; attempt: number; target?: string }
   | { event: 'step-output'; step: string; level: 'progress' | 'info' | 'warn'; message: string }
   | { event: 'step-finished'; step: string; outputs: Record<string, unknown>; durationMs: number; attempts: number }
@@ -64,6 +74,7 @@ export function renderSummary(summary: RunSummary, style: Style = plainStyle): s
     lines.push(style.bold('Attention:'));
     for (const n of summary.notices) lines.push(`  ${n}`);
   }
+  if (summary.stoppedAt) lines.push(`Stopped ${summary.stoppedAt}.`);
   lines.push(summary.changed.length ? `Changed: ${summary.changed.join(', ')}` : 'Nothing was changed.');
   lines.push(`Journal: ${summary.journal}`);
   const exitLine = `Exit ${summary.exitCode}: ${summary.meaning}`;
@@ -88,6 +99,11 @@ export class PlainLinesReporter implements Reporter {
       case 'run-started':
         w(this.style.bold(`Run ${e.runId}: ${e.runbook} on link ${e.link} (${e.steps} steps)`));
         w(`Journal: ${e.journal}`);
+        if (e.resumed) w('Resuming: steps that finished before are not run again.');
+        if (e.lock) w(lockLine(e.lock));
+        break;
+      case 'step-restored':
+        w(`[${e.index}/${e.total}] ${e.step}: ${e.verified ? 'verified done before' : 'done before'}; not run again`);
         break;
       case 'step-started': {
         const label = `[${e.index}/${e.total}] ${e.step} (${e.type}${e.target ? ` -> ${e.target}` : ''}, ${e.impact})`;
@@ -119,4 +135,10 @@ export class PlainLinesReporter implements Reporter {
         break;
     }
   }
+}
+
+export function lockLine(lock: LockSummary): string {
+  const held = lock.held.length ? `held on ${lock.held.join(' and ')}` : 'NOT held anywhere';
+  const missing = lock.unreachable.map((u) => `; ${u.side} unreachable, not locked (${u.error})`).join('');
+  return `Lock ${lock.resource}: ${held}${missing}`;
 }

@@ -2,7 +2,7 @@
 // own loop stays in charge (and the confirmation prompt can use the terminal between steps).
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { Reporter, RunEvent } from './executor-events.js';
-import { renderSummary } from './executor-events.js';
+import { lockLine, renderSummary } from './executor-events.js';
 import type { Style } from './output.js';
 import { formatDuration } from './output.js';
 
@@ -37,6 +37,10 @@ export class ListrReporter implements Reporter {
     switch (e.event) {
       case 'run-started':
         this.out.write(this.style.bold(`Run ${e.runId}: ${e.runbook} on link ${e.link}`) + `\nJournal: ${e.journal}\n`);
+        if (e.lock) this.out.write(lockLine(e.lock) + '\n');
+        return;
+      case 'step-restored':
+        await this.runOne(`${e.index}/${e.total} ${e.step}`, (task) => task.skip(`${e.index}/${e.total} ${e.step}: done before the resume; not run again`));
         return;
       case 'step-started': {
         if (this.current) return; // a retry: the same listr task keeps spinning

@@ -1,6 +1,7 @@
 // Runs one step: per-attempt deadline (AbortSignal + timer), retries with a delay, and the
 // mapping of how an attempt ended (refusal, unknown outcome, timeout, interrupt) to a result.
-// A timed-out change step is an unknown outcome, never retried: it may have acted.
+// A timed-out change step is an unknown outcome, never retried: it may have acted. Change steps
+// run as non-safe sections: an interrupt waits for them (engine/interrupt.ts).
 import type { Impact, StepDefinition, StepRunContext } from './types.js';
 import { OutcomeUnknown, errorExitCode, errorMessage } from './errors.js';
 import { ExitCode } from './exit-codes.js';
@@ -42,6 +43,11 @@ export interface RunStepOptions {
   runSignal: AbortSignal;
   /** How long to wait for a step to wind down after an interrupt before giving up on it. */
   interruptGraceMs: number;
+  /**
+   * A non-safe section (change and dataLoss steps): the step never sees the interrupt, so a
+   * FAILOVER is not cancelled between being sent and being answered; only its timeout stops it.
+   */
+  nonSafe?: boolean;
   hooks: AttemptHooks;
 }
 
@@ -64,7 +70,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 async function attemptOnce(opts: RunStepOptions): Promise<Record<string, unknown>> {
   const deadline = new AbortController();
-  const signal = AbortSignal.any([opts.runSignal, deadline.signal]);
+  const signal = opts.nonSafe ? deadline.signal : AbortSignal.any([opts.runSignal, deadline.signal]);
   const cleanups: Array<() => void> = [];
   const limits = new Promise<never>((_, reject) => {
     if (opts.timeoutMs !== undefined) {
@@ -80,6 +86,7 @@ async function attemptOnce(opts: RunStepOptions): Promise<Record<string, unknown
       const timer = setTimeout(() => reject(new Interrupted()), opts.interruptGraceMs);
       cleanups.push(() => clearTimeout(timer));
     };
+    if (opts.nonSafe) return;
     if (opts.runSignal.aborted) onInterrupt();
     else opts.runSignal.addEventListener('abort', onInterrupt, { once: true });
     cleanups.push(() => opts.runSignal.removeEventListener('abort', onInterrupt));
@@ -105,7 +112,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       const outputs = await attemptOnce(opts);
       return { ok: true, outputs, attempts: attempt };
     } catch (error) {
-      if (opts.runSignal.aborted) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
+      if (opts.runSignal.aborted && !opts.nonSafe) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
       if (error instanceof StepTimeout && opts.impact !== 'read') {
         const unknown = new OutcomeUnknown(`${error.message}; it may or may not have taken effect`);
         return { ok: false, error: unknown, outcome: 'unknown', exitCode: ExitCode.outcomeUnknown, attempts: attempt };

@@ -25,12 +25,26 @@ export type JournalRecord =
       host: string;
       pid: number;
       argv?: string[];
+      /** What resume compares: the inventory's file (absolute) and a hash of its content. */
+      inventory?: { file?: string; lab?: boolean; sha256: string };
+      /** The runbook file's absolute path, so `--resume` can find it from any directory. */
+      runbookPath?: string;
+      steps?: number;
     }
+  /** `apply --resume` continues the run in the same journal. */
+  | { kind: 'run-resumed'; runId: string; user: string; host: string; pid: number; argv?: string[] }
+  /** The link lock: where it is held, where it could not be taken (unreachable replicas). */
+  | { kind: 'lock'; resource: string; held: string[]; unreachable: Array<{ side: string; error: string }>; holder: string }
+  | { kind: 'lock-refused'; resource: string; side: string; holder: string }
   | { kind: 'step-started'; step: string; type: string; index: number; impact: string; attempt: number; target?: string }
-  | { kind: 'step-finished'; step: string; outputs: Record<string, unknown>; durationMs: number; attempts: number }
+  | { kind: 'step-finished'; step: string; outputs: Record<string, unknown>; durationMs: number; attempts: number; verified?: boolean }
   | { kind: 'step-failed'; step: string; error: string; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; durationMs: number; attempts: number; willRetry?: boolean }
   | { kind: 'step-skipped'; step: string; reason: string }
-  | { kind: 'run-finished'; exitCode: number; meaning: string; durationMs: number; changed: string[] };
+  /** A verify() probe's answer: after an unknown outcome, or on resume for a step that may have acted. */
+  | { kind: 'step-verified'; step: string; result: 'done' | 'not-done' | 'unknown'; why: 'resume' | 'unknown-outcome'; detail?: string }
+  /** Where an interrupt stopped the run (before step X / abandoned during step X). */
+  | { kind: 'interrupted'; signal: string; stoppedBefore?: string; abandonedDuring?: string }
+  | { kind: 'run-finished'; exitCode: number; meaning: string; durationMs: number; changed: string[]; stoppedAt?: string };
 
 export interface Journal {
   readonly path: string;
@@ -63,7 +77,7 @@ export function openJournal(dir: string, runId: string): Journal {
       const line = redact(JSON.stringify({ at: new Date().toISOString(), ...record })) + '\n';
       writeSync(fd, line);
       // A step-started record must be on disk before the step acts.
-      if (record.kind === 'step-started' || record.kind === 'run-finished') fsyncSync(fd);
+      if (record.kind === 'step-started' || record.kind === 'run-finished' || record.kind === 'interrupted') fsyncSync(fd);
     },
     close() {
       if (!open) return;

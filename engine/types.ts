@@ -221,6 +221,15 @@ export interface StepDefinition<Args = Record<string, unknown>> {
   plan(ctx: StepPlanContext, args: Args): StepPlanResult;
   run(ctx: StepRunContext, args: Args): Promise<Record<string, unknown>>;
   /**
+   * Optional, for change and dataLoss steps: has this step's effect already happened? Read-only.
+   * Called on resume for a step the journal shows started but not finished, and after an attempt
+   * whose outcome is unknown (a dropped connection, a timeout). `done`: the engine records the
+   * step as succeeded by verification and does not run it; `not-done`: it may run it again;
+   * `unknown` (or throwing): the engine stops and tells the operator what to check, never
+   * repeating the step blindly. See engine/outcome.ts.
+   */
+  verify?(ctx: StepRunContext, args: Args): Promise<'done' | 'not-done' | 'unknown'>;
+  /**
    * Optional, for `plan --probe`: look at the live replicas without changing anything and return
    * the outputs that can be known now (a subset of `outputs`), or undefined when nothing can.
    * Called only for uses whose impact resolves to `read`, with every argument known, and never

@@ -135,4 +135,16 @@ const definition: StepDefinition<ArmDeleteLinkArgs> = {
   },
 };
 
+/** Done when the link is gone; errors (ARM unreachable) propagate as unknown. */
+definition.verify = async (ctx) => {
+  const client = await ctx.arm();
+  try {
+    await getLinkDetails(client, linkIdsOf(ctx.inventory), { signal: ctx.signal });
+  } catch (error) {
+    if (isLinkGone(error)) return 'done';
+    throw error;
+  }
+  return 'not-done';
+};
+
 export default definition;

@@ -2,7 +2,7 @@
 // calls), for operators who fail over from the Azure side. @azure/arm-sql 10.0.0 has no such
 // operation, so engine/arm-lro.ts posts it on the client's pipeline and follows it to the end,
 // never letting the retry policy re-send it blindly.
-import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
+import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
 import { postLinkAction, type FailoverBody, type LinkActionProgress } from '../engine/arm-lro.js';
 import { armFailure, armMessages, elapsedText, primarySide } from '../engine/arm-step.js';
 import { durationMs, durationText, isUnknown, shown } from '../engine/step-args.js';
@@ -12,6 +12,7 @@ import type { Impact, StepDefinition, StepPlanResult } from '../engine/types.js'
 export interface ArmFailoverLinkArgs {
   failoverType: FailoverBody['failoverType'];
   pollInterval?: string;
+  expectInstanceRole?: 'Primary' | 'Secondary';
 }
 
 export const DEFAULT_POLL_INTERVAL = '5s';
@@ -55,6 +56,11 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
         type: 'string',
         format: 'duration',
         description: `How often to poll the operation while it runs (default ${DEFAULT_POLL_INTERVAL}); a longer Retry-After from Azure wins.`,
+      },
+      expectInstanceRole: {
+        enum: ['Primary', 'Secondary'],
+        description:
+          'The managed instance role once the failover is done. Lets the engine verify, on resume or after a lost answer, whether the failover already happened instead of sending it again.',
       },
     },
   },
@@ -122,6 +128,14 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
       primary: primarySide(after),
     };
   },
+};
+
+/** Done when the managed instance has the role `expectInstanceRole` names; unknown without it. */
+definition.verify = async (ctx, args) => {
+  if (!args.expectInstanceRole) return 'unknown';
+  const link = await getLinkDetails(await ctx.arm(), linkIdsOf(ctx.inventory), { signal: ctx.signal });
+  if (!link.instanceLinkRole) return 'unknown';
+  return link.instanceLinkRole === args.expectInstanceRole ? 'done' : 'not-done';
 };
 
 export default definition;

@@ -2,7 +2,7 @@
 // It is how the managed instance side is demoted when resolving a split-brain, and how it is
 // forced to primary when SQL Server is lost. @azure/arm-sql 10.0.0 lacks it, so it goes through
 // engine/arm-lro.ts like the failover.
-import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
+import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
 import { postLinkAction, type SetRoleBody } from '../engine/arm-lro.js';
 import { armFailure, armMessages, elapsedText, primarySide } from '../engine/arm-step.js';
 import { durationMs, durationText, isUnknown, shown } from '../engine/step-args.js';
@@ -130,6 +130,13 @@ const definition: StepDefinition<ArmSetRoleArgs> = {
       primary: primarySide(after),
     };
   },
+};
+
+/** Done when the managed instance already has the requested role. */
+definition.verify = async (ctx, args) => {
+  const link = await getLinkDetails(await ctx.arm(), linkIdsOf(ctx.inventory), { signal: ctx.signal });
+  if (!link.instanceLinkRole) return 'unknown';
+  return link.instanceLinkRole === args.instanceRole ? 'done' : 'not-done';
 };
 
 export default definition;

@@ -6,7 +6,7 @@ import { runSql, isConnectionLoss, type QueryParams } from '../engine/sql-pool.j
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/sql-batches.js';
 import { isUnknown, shown } from '../engine/step-args.js';
 import { defineMessages, reporter } from '../engine/step-messages.js';
-import type { Impact, StepDefinition, StepPlanResult } from '../engine/types.js';
+import type { Impact, ReplicaTarget, StepDefinition, StepPlanResult, StepRunContext } from '../engine/types.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/sql-results.js';
 
 export interface SqlExecArgs {
@@ -14,6 +14,8 @@ export interface SqlExecArgs {
   params?: QueryParams;
   impact?: Impact;
   expect?: Expectation;
+  verify?: string;
+  verifyTarget?: string;
 }
 
 export const messages = defineMessages({
@@ -68,6 +70,17 @@ const definition: StepDefinition<SqlExecArgs> = {
           equals: { ...scalar, description: 'The value `column` must have in the first row (compared as text).' },
         },
         dependencies: { column: ['equals'], equals: ['column'] },
+      },
+      verify: {
+        type: 'string',
+        minLength: 1,
+        description:
+          'A read-only query whose first row\'s first column is 1 when the change has already happened (e.g. the roles already swapped). Used on resume and after a lost answer, so the script is never sent twice blindly.',
+      },
+      verifyTarget: {
+        type: 'string',
+        description:
+          'Where to run `verify` (sqlServer, managedInstance, primary or secondary); default the step\'s target. Give a fixed side when the script changes roles: `primary` moves with them.',
       },
     },
   },
@@ -165,6 +178,23 @@ const definition: StepDefinition<SqlExecArgs> = {
   },
 };
 
+/** Runs `with.verify`; `unknown` without one. Errors propagate (the engine counts them as unknown). */
+async function verifySqlExec(ctx: StepRunContext, args: SqlExecArgs): Promise<'done' | 'not-done' | 'unknown'> {
+  if (!args.verify) {
+    ctx.log.info(`${ctx.stepId} has no verify: query, so whether it took effect cannot be checked.`);
+    return 'unknown';
+  }
+  const target = (args.verifyTarget ?? ctx.target ?? 'primary') as ReplicaTarget;
+  if (!['sqlServer', 'managedInstance', 'primary', 'secondary'].includes(target)) {
+    throw new Error(`verifyTarget must be sqlServer, managedInstance, primary or secondary, not "${target}"`);
+  }
+  const side = await ctx.resolveTarget(target);
+  const result = await runSql(await ctx.sql(side), args.verify, args.params ?? {}, ctx.signal);
+  const row = (result.recordset ?? [])[0] as Record<string, unknown> | undefined;
+  const value = row ? Object.values(row)[0] : undefined;
+  return value === 1 || value === true || value === '1' ? 'done' : 'not-done';
+}
+
 function mapValues(row: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, toOutputValue(v)]));
 }
@@ -214,5 +244,7 @@ function describeFailure(error: unknown, f: FailureContext): Error {
   }
   return error instanceof Error ? error : new Error(String(error));
 }
+
+definition.verify = verifySqlExec;
 
 export default definition;

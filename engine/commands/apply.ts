@@ -4,12 +4,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Inventory } from '../types.js';
 import type { Plan } from '../plan-types.js';
-import { buildPlan, sha256, SECRET_PLACEHOLDER } from '../plan.js';
+import { buildPlan, redactInputs, sha256, SECRET_PLACEHOLDER } from '../plan.js';
+import { processInterrupts } from '../interrupt.js';
+import { identityDifferences } from '../resume.js';
+import { resumeSource } from './runs.js';
 import { parsePlanJson } from '../plan-render-json.js';
 import { applyPlan, checkDataLossAcknowledged } from '../apply.js';
 import { ExitError, UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import { defaultJournalDir, newRunId } from '../journal.js';
+import { defaultJournalDir, newRunId, runIdentity } from '../journal.js';
 import { JsonLinesReporter, PlainLinesReporter, type Reporter } from '../executor-events.js';
 import { colorWanted, makeStyle } from '../output.js';
 import { ttyConfirm } from '../prompt.js';
@@ -33,6 +36,10 @@ export interface ApplyCommandOptions extends InventoryChoice {
   yes: boolean;
   allowDataLoss?: string;
   format: 'text' | 'json';
+  /** `--resume <run-id>`: continue that run (the runbook and inventory default to the journal's). */
+  resume?: string;
+  /** `--outcome-timeout`: how long to keep verifying an unknown outcome, in ms. */
+  outcomeDeadlineMs?: number;
 }
 
 interface Ready {
@@ -101,26 +108,18 @@ function chooseReporter(opts: ApplyCommandOptions, io: CommandIO): Promise<Repor
   return new PlainLinesReporter(io.stdout, style);
 }
 
-export async function applyCommand(opts: ApplyCommandOptions, io: CommandIO, argv: string[] = []): Promise<number> {
+export async function applyCommand(given: ApplyCommandOptions, io: CommandIO, argv: string[] = []): Promise<number> {
+  const resumed = given.resume !== undefined
+    ? resumeSource(given.resume, { ...(given.target ? { target: given.target } : {}), ...(given.inventory !== undefined ? { inventory: given.inventory } : {}), lab: given.lab, sets: given.sets }, io)
+    : undefined;
+  const opts: ApplyCommandOptions = resumed ? { ...given, target: resumed.target, inventory: resumed.inventory, sets: resumed.sets } : given;
+  if (resumed && isPlanFile(opts.target)) throw new UsageError('apply --resume: give the runbook file, not a saved plan');
   const ready = isPlanFile(opts.target) ? await fromPlanFile(opts, io) : await fromRunbook(opts);
   // Before anything runs (or any lab starts): a data-loss step needs its acknowledgement.
   checkDataLossAcknowledged(ready.plan, opts.allowDataLoss);
 
-  const interrupt = new AbortController();
-  let signals = 0;
-  const onSignal = (name: string) => {
-    signals++;
-    if (signals > 1) {
-      io.stderr.write(`runbook: ${name} again: exiting now; check the journal and the replicas\n`);
-      process.exit(ExitCode.interrupted);
-    }
-    io.stderr.write(`runbook: ${name}: stopping at the next step boundary (${name} again to exit at once)\n`);
-    interrupt.abort();
-  };
-  const onInt = () => onSignal('SIGINT');
-  const onTerm = () => onSignal('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  const { interrupts, dispose } = processInterrupts(io.stderr);
+  const interrupt = interrupts;
 
   let stopLab: (() => Promise<void>) | undefined;
   try {
@@ -142,7 +141,22 @@ export async function applyCommand(opts: ApplyCommandOptions, io: CommandIO, arg
     }
     if (interrupt.signal.aborted) return ExitCode.interrupted;
 
-    const runId = newRunId();
+    const inventoryFile = ready.lab ? undefined : resolve(io.cwd, opts.inventory ?? ready.plan.inventory.file ?? '');
+    const identity = {
+      inventory: { ...(inventoryFile ? { file: inventoryFile } : {}), ...(ready.lab ? { lab: true } : {}), sha256: sha256(JSON.stringify(inventory)) },
+      runbookPath: resolve(io.cwd, isPlanFile(opts.target) ? ready.loaded.runbook.file : opts.target),
+    };
+    if (resumed) {
+      const differences = identityDifferences(resumed.started, {
+        runbookSha256: ready.plan.runbook.sha256,
+        inventorySha256: identity.inventory.sha256,
+        inputs: redactInputs(ready.loaded.runbook, ready.inputs),
+      });
+      if (differences.length) {
+        throw new ExitError(ExitCode.refused, `refusing to resume run ${resumed.runId}: ${differences.join('; ')}. A resume needs the same runbook, inventory and inputs; nothing was run.`);
+      }
+    }
+    const runId = resumed?.runId ?? newRunId();
     const plan: Plan = { ...ready.plan, runId };
     const confirm = ttyConfirm(io.stdin, io.stderr, interrupt.signal);
     const result = await applyPlan({
@@ -158,6 +172,11 @@ export async function applyCommand(opts: ApplyCommandOptions, io: CommandIO, arg
       reporter: await chooseReporter(opts, io),
       ...(confirm ? { confirm } : {}),
       signal: interrupt.signal,
+      interrupts,
+      lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() } },
+      identity,
+      ...(resumed ? { resume: { states: resumed.states } } : {}),
+      ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),
       journalDir: io.env.RUNBOOK_JOURNAL_DIR ? resolve(io.cwd, io.env.RUNBOOK_JOURNAL_DIR) : defaultJournalDir(io.cwd),
       ...(io.env.RUNBOOK_INTERRUPT_GRACE_MS ? { interruptGraceMs: Number(io.env.RUNBOOK_INTERRUPT_GRACE_MS) } : {}),
       argv: maskSecretSets(argv, ready.loaded.runbook),
@@ -166,8 +185,12 @@ export async function applyCommand(opts: ApplyCommandOptions, io: CommandIO, arg
     if (refused && opts.format !== 'json') io.stderr.write(`runbook: refused at step ${refused.id}: ${refused.error}\n`);
     return result.exitCode;
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    dispose();
     if (stopLab) await stopLab().catch(() => undefined);
   }
+}
+
+function lockIdentity(): { user: string; host: string } {
+  const { user, host } = runIdentity();
+  return { user, host };
 }

@@ -67,7 +67,7 @@ steps:
 
   const { text, records } = readJournal(dir);
   const kinds = records.map((x) => `${x.kind}${x.step ? `:${x.step}` : ''}`);
-  assert.equal(kinds, ['run-started', 'step-started:peek', 'step-finished:peek', 'step-skipped:never', 'step-started:write', 'step-finished:write', 'run-finished']);
+  assert.equal(kinds, ['run-started', 'lock', 'step-started:peek', 'step-finished:peek', 'step-skipped:never', 'step-started:write', 'step-finished:write', 'run-finished']);
   const header = records[0]!;
   assert.is(header.runbook.name, 'journal-check');
   assert.match(header.runbook.sha256, /^[0-9a-f]{64}$/);

@@ -1,0 +1,81 @@
+// `runbook runs`: the runs in the journal directory with their state, and what `apply --resume`
+// needs from a run's journal (which runbook, inventory and inputs it used; each step's state).
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { ExitError, UsageError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
+import { defaultJournalDir } from '../journal.js';
+import { SECRET_PLACEHOLDER } from '../plan.js';
+import { journalPath, listRuns, readJournal, runInfo, stepStates, type Recorded, type StepState } from '../resume.js';
+import type { CommandIO } from './io.js';
+
+export function journalDirOf(io: CommandIO): string {
+  return io.env.RUNBOOK_JOURNAL_DIR ? resolve(io.cwd, io.env.RUNBOOK_JOURNAL_DIR) : defaultJournalDir(io.cwd);
+}
+
+export async function runsCommand(opts: { format: 'text' | 'json' }, io: CommandIO): Promise<number> {
+  const runs = listRuns(journalDirOf(io), hostname());
+  if (opts.format === 'json') {
+    io.stdout.write(JSON.stringify(runs, null, 2) + '\n');
+    return ExitCode.done;
+  }
+  if (runs.length === 0) {
+    io.stdout.write(`No runs in ${journalDirOf(io)}.\n`);
+    return ExitCode.done;
+  }
+  const rows = runs.map((r) => [
+    r.runId,
+    r.runbook,
+    r.link,
+    r.started.replace(/\.\d+Z$/, 'Z'),
+    r.state + (r.exitCode !== undefined && r.state === 'failed' ? ` (exit ${r.exitCode})` : ''),
+    r.lastStep ? `${r.lastStep.id} ${r.lastStep.status}` : '-',
+  ]);
+  const head = ['RUN', 'RUNBOOK', 'LINK', 'STARTED', 'STATE', 'LAST STEP'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  io.stdout.write([line(head), ...rows.map(line)].join('\n') + '\n');
+  return ExitCode.done;
+}
+
+export interface ResumeSource {
+  runId: string;
+  started: Extract<Recorded, { kind: 'run-started' }>;
+  states: Map<string, StepState>;
+  /** The runbook file to load (the one given, or the journal's). */
+  target: string;
+  inventory: string;
+  sets: string[];
+}
+
+/** Reads run `runId`'s journal and decides what to load for the resume; refuses runs that cannot be resumed. */
+export function resumeSource(
+  runId: string,
+  given: { target?: string; inventory?: string; lab?: unknown; sets: string[] },
+  io: CommandIO,
+): ResumeSource {
+  if (!/^[A-Za-z0-9-]+$/.test(runId)) throw new UsageError(`apply --resume: "${runId}" is not a run id (see runbook runs)`);
+  const path = journalPath(journalDirOf(io), runId);
+  if (!existsSync(path)) throw new UsageError(`apply --resume: no journal for run ${runId} in ${journalDirOf(io)} (see runbook runs)`);
+  const records = readJournal(path);
+  const info = runInfo(path, records, hostname());
+  const started = records.find((r): r is Extract<Recorded, { kind: 'run-started' }> => r.kind === 'run-started');
+  if (!started || !info) throw new UsageError(`apply --resume: the journal of run ${runId} has no start record`);
+  if (info.state === 'succeeded') throw new ExitError(ExitCode.refused, `refusing to resume run ${runId}: it already succeeded; there is nothing left to do.`);
+  if (info.state === 'running') {
+    throw new ExitError(ExitCode.refused, `refusing to resume run ${runId}: it is still running (pid ${info.pid} on ${info.host}). Stop it first, or wait for it to end.`);
+  }
+  if (given.lab !== undefined || started.inventory?.lab) {
+    throw new ExitError(ExitCode.refused, `refusing to resume run ${runId}: it ran against an embedded lab (--lab), which ended with it; start a new run.`);
+  }
+  const inventory = given.inventory ?? started.inventory?.file;
+  if (!inventory) throw new UsageError(`apply --resume: the journal of run ${runId} does not say which inventory it used; pass -i <inventory.yml>`);
+  const target = given.target ?? started.runbookPath ?? started.runbook.file;
+  const sets = given.sets.length
+    ? given.sets
+    : Object.entries(started.inputs)
+        .filter(([, v]) => v !== SECRET_PLACEHOLDER)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return { runId, started, states: stepStates(records), target, inventory, sets };
+}

@@ -1,0 +1,116 @@
+// Ctrl-C and SIGTERM. The first signal asks the run to stop at the next safe point: a read step
+// is cancelled at once; a change or dataLoss step is a non-safe section and runs to its end,
+// including the verification of an unclear outcome, because stopping between issuing a FAILOVER
+// and knowing whether it happened would leave the operator guessing. A second signal during a
+// non-safe section only explains this; a third abandons it (the journal then says the step's
+// outcome is unknown). Outside a non-safe section the second signal exits at once.
+// Every exit goes through `abandon` handlers so the journal says where the run stopped.
+import { ExitCode } from './exit-codes.js';
+
+export interface InterruptOptions {
+  /** Writes one line for the operator (stderr). */
+  say(line: string): void;
+  /** Ends the process; tests pass their own. */
+  exit(code: number): void;
+}
+
+export class Interrupts {
+  private readonly controller = new AbortController();
+  private presses = 0;
+  private unsafe: string | undefined;
+  private unsafePresses = 0;
+  private readonly abandonHandlers = new Set<(signal: string, during?: string) => void>();
+  /** The first signal's name, once one came. */
+  signalName: string | undefined;
+
+  constructor(private readonly opts: InterruptOptions) {}
+
+  /** Aborted by the first signal. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Called with the signal name from the process handlers. */
+  press(name: string): void {
+    this.presses++;
+    if (this.presses === 1) {
+      this.signalName = name;
+      this.opts.say(
+        this.unsafe
+          ? `${name}: stopping after ${this.unsafe} (a change in progress is finished and verified first; ${name} twice more to abandon it)`
+          : `${name}: stopping at the next step boundary, a safe point (${name} again to exit at once)`,
+      );
+      this.controller.abort();
+      return;
+    }
+    if (this.unsafe) {
+      this.unsafePresses++;
+      if (this.unsafePresses === 1 && this.presses <= 2) {
+        this.opts.say(
+          `${name} again: ${this.unsafe} is changing the link and its outcome is not known yet; stopping now leaves it unknown. Press ${name} once more to abandon it anyway.`,
+        );
+        return;
+      }
+      this.abandon(name, this.unsafe);
+      return;
+    }
+    this.abandon(name);
+  }
+
+  private abandon(name: string, during?: string): void {
+    this.opts.say(
+      during
+        ? `${name}: abandoning ${during}; its outcome is UNKNOWN. Check the replicas' roles and the link before anything else (the journal says where the run stopped).`
+        : `${name} again: exiting now; the journal says where the run stopped`,
+    );
+    for (const h of this.abandonHandlers) {
+      try {
+        h(name, during);
+      } catch {
+        // Exiting matters more than a journal line that could not be written.
+      }
+    }
+    this.opts.exit(ExitCode.interrupted);
+  }
+
+  /** Registers what to write before an abandoning exit; returns an unregister function. */
+  onAbandon(handler: (signal: string, during?: string) => void): () => void {
+    this.abandonHandlers.add(handler);
+    return () => this.abandonHandlers.delete(handler);
+  }
+
+  /** Runs `body` as a non-safe section labelled e.g. `step failover (sqlExec)`. */
+  async nonSafe<T>(label: string, body: () => Promise<T>): Promise<T> {
+    const outer = this.unsafe;
+    this.unsafe = label;
+    this.unsafePresses = 0;
+    try {
+      return await body();
+    } finally {
+      this.unsafe = outer;
+    }
+  }
+
+  get inNonSafeSection(): string | undefined {
+    return this.unsafe;
+  }
+}
+
+/** Interrupts wired to the process: SIGINT and SIGTERM; `dispose` removes the handlers. */
+export function processInterrupts(stderr: NodeJS.WritableStream): { interrupts: Interrupts; dispose(): void } {
+  const interrupts = new Interrupts({
+    say: (line) => stderr.write(`runbook: ${line}\n`),
+    exit: (code) => process.exit(code),
+  });
+  const onInt = () => interrupts.press('SIGINT');
+  const onTerm = () => interrupts.press('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return {
+    interrupts,
+    dispose: () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
+}

@@ -1,0 +1,158 @@
+// Reading journals back: the state of each step of a run (for `apply --resume`) and the state of
+// each run (for `runbook runs`). A journal is append-only JSON lines; a crash can leave a torn
+// last line, which is ignored.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { JournalRecord } from './journal.js';
+
+export type Recorded = JournalRecord & { at?: string };
+
+export function journalPath(dir: string, runId: string): string {
+  return join(dir, `${runId}.jsonl`);
+}
+
+export function readJournal(path: string): Recorded[] {
+  const out: Recorded[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as Recorded);
+    } catch {
+      // A torn last line after a crash.
+    }
+  }
+  return out;
+}
+
+/** What the journal says about one step, from its last records. */
+export type StepState =
+  | { status: 'finished'; outputs: Record<string, unknown>; verified?: boolean }
+  | { status: 'skipped' }
+  /** Started and never ended: it may have acted. */
+  | { status: 'started' }
+  | { status: 'failed'; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; error: string };
+
+export function stepStates(records: Recorded[]): Map<string, StepState> {
+  const states = new Map<string, StepState>();
+  for (const r of records) {
+    switch (r.kind) {
+      case 'step-started':
+        states.set(r.step, { status: 'started' });
+        break;
+      case 'step-finished':
+        states.set(r.step, { status: 'finished', outputs: r.outputs, ...(r.verified ? { verified: true } : {}) });
+        break;
+      case 'step-skipped':
+        states.set(r.step, { status: 'skipped' });
+        break;
+      case 'step-failed':
+        // A failed attempt that will be retried leaves the step "started" until the next attempt.
+        if (!r.willRetry) states.set(r.step, { status: 'failed', outcome: r.outcome, error: r.error });
+        break;
+    }
+  }
+  return states;
+}
+
+export type RunState = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'unknown';
+
+export interface RunInfo {
+  runId: string;
+  runbook: string;
+  link: string;
+  started: string;
+  state: RunState;
+  exitCode?: number;
+  lastStep?: { id: string; status: string };
+  user: string;
+  host: string;
+  pid: number;
+  journal: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function runInfo(path: string, records: Recorded[], thisHost: string): RunInfo | undefined {
+  const start = records.find((r): r is Extract<Recorded, { kind: 'run-started' }> => r.kind === 'run-started');
+  if (!start) return undefined;
+  let owner = { user: start.user, host: start.host, pid: start.pid };
+  let finished: Extract<Recorded, { kind: 'run-finished' }> | undefined;
+  let lastStep: RunInfo['lastStep'];
+  for (const r of records) {
+    if (r.kind === 'run-resumed') {
+      owner = { user: r.user, host: r.host, pid: r.pid };
+      finished = undefined;
+    } else if (r.kind === 'run-finished') finished = r;
+    else if (r.kind === 'step-started') lastStep = { id: r.step, status: 'started' };
+    else if (r.kind === 'step-finished') lastStep = { id: r.step, status: r.verified ? 'verified done' : 'finished' };
+    else if (r.kind === 'step-failed' && !r.willRetry) lastStep = { id: r.step, status: r.outcome };
+    else if (r.kind === 'step-skipped') lastStep = { id: r.step, status: 'skipped' };
+  }
+  let state: RunState;
+  if (finished) {
+    const code = finished.exitCode;
+    state = code === 0 ? 'succeeded' : code === 130 ? 'interrupted' : code === 5 ? 'unknown' : 'failed';
+  } else if (owner.host === thisHost && !alive(owner.pid)) {
+    // The process is gone without a last word: killed or crashed.
+    state = 'interrupted';
+  } else state = 'running';
+  return {
+    runId: start.runId,
+    runbook: start.runbook.name,
+    link: start.link,
+    started: start.at ?? '',
+    state,
+    ...(finished ? { exitCode: finished.exitCode } : {}),
+    ...(lastStep ? { lastStep } : {}),
+    user: owner.user,
+    host: owner.host,
+    pid: owner.pid,
+    journal: path,
+  };
+}
+
+export function listRuns(dir: string, thisHost: string): RunInfo[] {
+  if (!existsSync(dir)) return [];
+  const out: RunInfo[] = [];
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort()) {
+    const path = join(dir, name);
+    try {
+      const info = runInfo(path, readJournal(path), thisHost);
+      if (info) out.push(info);
+    } catch {
+      // An unreadable journal is skipped rather than hiding every other run.
+    }
+  }
+  return out;
+}
+
+/** What a resume must find unchanged; each difference is one line for the operator. */
+export interface RunIdentity {
+  runbookSha256: string;
+  inventorySha256: string;
+  inputs: Record<string, unknown>;
+}
+
+export function identityDifferences(recorded: Extract<Recorded, { kind: 'run-started' }>, now: RunIdentity): string[] {
+  const out: string[] = [];
+  if (recorded.runbook.sha256 !== now.runbookSha256) {
+    out.push(`the runbook ${recorded.runbook.file} changed (sha256 ${recorded.runbook.sha256.slice(0, 12)} -> ${now.runbookSha256.slice(0, 12)})`);
+  }
+  const inv = recorded.inventory?.sha256;
+  if (inv === undefined) out.push('the journal does not record which inventory the run used');
+  else if (inv !== now.inventorySha256) out.push(`the inventory changed (sha256 ${inv.slice(0, 12)} -> ${now.inventorySha256.slice(0, 12)})`);
+  const names = new Set([...Object.keys(recorded.inputs), ...Object.keys(now.inputs)]);
+  for (const name of [...names].sort()) {
+    const before = JSON.stringify(recorded.inputs[name]);
+    const after = JSON.stringify(now.inputs[name]);
+    if (before !== after) out.push(`input ${name} changed (${before ?? 'unset'} -> ${after ?? 'unset'})`);
+  }
+  return out;
+}
