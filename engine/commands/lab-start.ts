@@ -1,9 +1,10 @@
 // The embedded lab, loaded only when asked for (`apply --lab`, `lab up`). The specifier is
 // computed so the engine compiles and runs without the lab and never loads it for plan.
-import type { Inventory } from '../types.js';
+import type { Diagnostic, Inventory } from '../types.js';
 import { ExitError, UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { hasErrors } from '../diagnostics.js';
 import { loadYaml } from '../load.js';
 import { InvalidInput } from './prepare.js';
@@ -46,9 +47,30 @@ export async function startLabOrExplain(options: { scenario?: string; links?: nu
   try {
     return await lab.startLab(options);
   } catch (error) {
-    // Scenario files are user input: their problems are exit 2, anything else is a failed start.
+    // Scenario files are user input: their problems are exit 2, one `file:line:col` line each
+    // (rendered like every other input problem); anything else is a failed start.
     const e = error as { diagnostics?: unknown; exitCode?: unknown; message?: string };
+    if (Array.isArray(e.diagnostics) && e.diagnostics.length) {
+      // The lab reports absolute paths; show the file as the user named it.
+      const named = options.scenario;
+      const diagnostics = (e.diagnostics as Diagnostic[]).map((d) =>
+        named !== undefined && d.file === resolve(named) ? { ...d, file: named } : d);
+      throw new InvalidInput(diagnostics, scenarioSources(named));
+    }
     const code = typeof e.exitCode === 'number' ? e.exitCode : Array.isArray(e.diagnostics) ? ExitCode.invalidInput : ExitCode.failedBeforeChange;
     throw new ExitError(code, `lab: could not start: ${String(e.message ?? error).split('\n')[0]}`);
   }
+}
+
+/** The scenario file's text, so the rendered problems can show the offending line. */
+function scenarioSources(scenario: string | undefined): Map<string, string> {
+  const sources = new Map<string, string>();
+  if (scenario === undefined || !existsSync(scenario)) return sources;
+  try {
+    const text = readFileSync(scenario, 'utf8');
+    sources.set(scenario, text);
+  } catch {
+    // unreadable: the problem line itself says so
+  }
+  return sources;
 }
