@@ -42,7 +42,8 @@ export function schemaDiagnostics(errors: readonly SchemaError[] | null | undefi
     const value = valueAt(o.data, e.instancePath);
     if (o.skipTemplates && VALUE_KEYWORDS.has(e.keyword) && typeof value === 'string' && isTemplate(value)) continue;
     const pointer = o.base + e.instancePath;
-    const name = lastSegment(pointer);
+    const name = subjectName(pointer);
+    const container = containerName(pointer, valueAt(o.data, e.instancePath));
     let d: Diagnostic;
     const at = (p: string, which: 'value' | 'key' = 'value') => ({ file: o.file, ...o.locate(p, which), path: p });
     switch (e.keyword) {
@@ -51,11 +52,11 @@ export function schemaDiagnostics(errors: readonly SchemaError[] | null | undefi
         const allowed = Object.keys(propertiesAt(o.schema, e.schemaPath));
         const p = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
         const list = allowed.length > 0 && allowed.length <= 12 ? ` Allowed keys: ${allowed.join(', ')}.` : '';
-        d = diag('unknown-key', `Unknown key \`${key}\`${name ? ` in \`${name}\`` : ''}${suffix}.${didYouMean(key, allowed)}${list}`, at(p, 'key'));
+        d = diag('unknown-key', `Unknown key \`${key}\`${container}${suffix}.${didYouMean(key, allowed)}${list}`, at(p, 'key'));
         break;
       }
       case 'required':
-        d = diag('missing-required', `Missing required key \`${String(e.params.missingProperty)}\`${name ? ` in \`${name}\`` : ''}${suffix}.`, at(pointer, 'key'));
+        d = diag('missing-required', `Missing required key \`${String(e.params.missingProperty)}\`${container}${suffix}.`, at(pointer, 'key'));
         break;
       case 'type':
         d = diag('wrong-type', `\`${name}\` must be ${article(String(e.params.type))}, not ${describe(value)}${suffix}.`, at(pointer));
@@ -88,6 +89,28 @@ export function schemaDiagnostics(errors: readonly SchemaError[] | null | undefi
     }
   }
   return out;
+}
+
+/**
+ * ` in <where>` for messages about keys of a mapping: its key name, or for a list item (`/steps/1`)
+ * the step's id when it has one (`step \`two\``), else `steps[1]`; '' at the document root.
+ */
+function containerName(pointer: string, value: unknown): string {
+  const name = lastSegment(pointer);
+  if (!name) return '';
+  if (!/^\d+$/.test(name)) return ` in \`${name}\``;
+  const id = value !== null && typeof value === 'object' ? (value as { id?: unknown }).id : undefined;
+  const list = lastSegment(pointer.slice(0, pointer.lastIndexOf('/')));
+  if (list === 'steps' && typeof id === 'string' && id !== '') return ` in step \`${id}\``;
+  return ` in \`${subjectName(pointer)}\``;
+}
+
+/** The last segment of a pointer, with a list index shown as `list[i]` (`/steps/1` -> `steps[1]`). */
+function subjectName(pointer: string): string {
+  const name = lastSegment(pointer);
+  if (!/^\d+$/.test(name)) return name;
+  const list = lastSegment(pointer.slice(0, pointer.lastIndexOf('/')));
+  return list ? `${list}[${name}]` : name;
 }
 
 function unescape(s: string): string {

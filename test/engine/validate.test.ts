@@ -49,7 +49,11 @@ test('all problems of a file are reported together', async () => {
 
 test('unknown keys, with did-you-mean', async () => {
   assert.equal(await found('  - id: two', '    type: echo', '    whn: "{{eq 1 1}}"', '    with: { message: x }'), ['unknown-key@11:5']);
-  assert.match((await messages('  - id: two', '    type: echo', '    whn: "{{eq 1 1}}"', '    with: { message: x }'))[0]!, 'Did you mean `when`?');
+  const [whn] = await messages('  - id: two', '    type: echo', '    whn: "{{eq 1 1}}"', '    with: { message: x }');
+  assert.match(whn!, 'Did you mean `when`?');
+  assert.match(whn!, 'Unknown key `whn` in step `two`.', 'a step is named by its id, not its index');
+  const noId = await messages('  - type: echo', '    whn: x', '    with: { message: x }');
+  assert.ok(noId.some((m) => m.startsWith('Unknown key `whn` in `steps[1]`.')), noId.join('\n'));
   assert.equal(await found('  - id: two', '    type: echo', '    with: { mesage: x }'), ['unknown-key@11:13']);
 });
 
