@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, runCli, tempDir } from '../helpers/cli.js';
+import { fixture, runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
 
 const inventory = fixture('inventory.yml');
 
@@ -22,6 +22,10 @@ test('runs steps in order, outputs flow into later steps, when: decided at run t
   assert.match(r.stdout, /static-skip skipped/);
   assert.match(r.stdout, /Changed: write/);
   assert.match(r.stdout, /Exit 0: done/);
+  // The summary says what ran, what changed and how long each step took.
+  assert.match(r.stdout, /^\s+ok\s+1\. first\s+echo \[read\]\s+\d+(ms|\.\ds)$/m);
+  assert.match(r.stdout, /^\s+ok\s+5\. write\s+mutate \[change\]\s+\d+(ms|\.\ds)$/m);
+  assert.match(r.stdout, /^Summary of run \S+ \(\d+(ms|\.\ds)\)$/m);
 });
 
 test('a run-time when: that comes out false skips the step', async () => {
@@ -47,6 +51,22 @@ test('--format json streams one event per line, in order', async () => {
   assert.ok(kinds.indexOf('step-skipped:static-skip') > kinds.indexOf('step-finished:second'));
   const finished = list.find((e) => e.event === 'step-finished' && e.step === 'second')!;
   assert.equal(finished.outputs, { value: 'got hello dag-test', message: 'got hello dag-test' });
+});
+
+test('--format json streams: a step-started event is out while the step is still running', async () => {
+  const dir = tempDir();
+  const { child, done } = startCli(['apply', fixture('interrupt.yml'), '-i', inventory, '--set', `started=${join(dir, 'started')}`, '--set', `out=${join(dir, 'out')}`, '--yes', '--format', 'json'], { cwd: dir });
+  let seen = '';
+  child.stdout!.on('data', (d) => (seen += d));
+  await waitFor(() => /"event":"step-started"[^\n]*"step":"long-wait"|"step":"long-wait"[^\n]*"event":"step-started"/.test(seen), 20_000);
+  assert.is(child.exitCode, null, 'the run is still going (the step waits 30 s)');
+  for (const line of seen.trim().split('\n')) JSON.parse(line);
+  child.kill('SIGINT');
+  const r = await done;
+  assert.is(r.code, 130);
+  const list = events(r.stdout);
+  assert.ok(list.some((e) => e.event === 'step-failed' && e.step === 'long-wait'));
+  assert.is(list.at(-1)!.event, 'run-finished');
 });
 
 test('retries: a flaky step succeeds on its third attempt', async () => {

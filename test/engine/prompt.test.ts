@@ -10,9 +10,9 @@ import { bin, fixture, tempDir } from '../helpers/cli.js';
 
 const script = '/usr/bin/script';
 
-function onTerminal(args: string[], answer: string, cwd: string): Promise<{ code: number | null; output: string }> {
+function onTerminal(args: string[], answer: string, cwd: string, ci = ''): Promise<{ code: number | null; output: string }> {
   const quoted = [process.execPath, bin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn(script, ['-qec', `stty cols 120; ${quoted}`, '/dev/null'], { cwd, env: { ...process.env, NO_COLOR: '1', CI: '' } });
+  const child = spawn(script, ['-qec', `stty cols 120; ${quoted}`, '/dev/null'], { cwd, env: { ...process.env, NO_COLOR: '1', CI: ci } });
   let output = '';
   let answered = false;
   child.stdout.on('data', (d) => {
@@ -49,6 +49,18 @@ test('answering anything else refuses with exit 3 and the change step does not r
   const r = await onTerminal(['apply', fixture('flow.yml'), '-i', fixture('inventory.yml'), '--set', `out=${out}`], 'no', dir);
   assert.is(r.code, 3, r.output);
   assert.not.ok(existsSync(out));
+});
+
+test('CI set on a terminal: plain progress lines instead of the listr2 renderer', async () => {
+  if (!existsSync(script)) return;
+  const dir = tempDir();
+  const out = join(dir, 'out.txt');
+  const r = await onTerminal(['apply', fixture('flow.yml'), '-i', fixture('inventory.yml'), '--set', `out=${out}`, '--yes'], 'unused', dir, 'true');
+  assert.is(r.code, 0, r.output);
+  assert.match(r.output, /^\[1\/5\] first \(echo, read\)\r?$/m);
+  assert.match(r.output, /^\[5\/5\] write \(mutate, change\)\r?$/m);
+  assert.not.match(r.output, /\u001b\[\?25l/, 'listr2 hides the cursor; plain lines do not');
+  assert.not.match(r.output, /✔ 1\/5 first/);
 });
 
 test.run();
