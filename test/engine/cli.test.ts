@@ -35,6 +35,11 @@ test('unknown flags, missing values, unknown commands: one plain line, exit 2', 
     ['plan', fixture('flow.yml')],
     ['frobnicate'],
     ['validate'],
+    ['validate', '--frobnicate', fixture('flow.yml')],
+    ['apply', fixture('flow.yml'), '-i', inventory, '--frobnicate'],
+    ['apply', fixture('flow.yml'), '-i', inventory, '--yes=please'],
+    ['list-steps', '--frobnicate'],
+    ['lab', 'up', '--frobnicate'],
   ]) {
     const r = await runCli(args);
     assert.is(r.code, 2, args.join(' '));
@@ -42,8 +47,10 @@ test('unknown flags, missing values, unknown commands: one plain line, exit 2', 
     assert.match(r.stderr, /^runbook: /);
     noStack(r.stderr);
   }
-  const r = await runCli(['plan', fixture('flow.yml'), '-i', inventory, '--frobnicate']);
-  assert.match(r.stderr, /unknown option --frobnicate/);
+  for (const cmd of ['plan', 'apply', 'validate', 'list-steps']) {
+    const r = await runCli(cmd === 'list-steps' ? [cmd, '--frobnicate'] : [cmd, '--frobnicate', fixture('flow.yml')]);
+    assert.match(r.stderr, new RegExp(`^runbook: ${cmd}: unknown option --frobnicate`), cmd);
+  }
 });
 
 test('the argument parser: --lab with and without a scenario, --flag=value, repeats', () => {
