@@ -1,0 +1,58 @@
+// One operator per link: a second apply on the same link really runs while the first holds the
+// lock on the servers, and is refused naming the holder; a SIGKILLed holder leaves no stuck lock.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { hostname, userInfo } from 'node:os';
+import { ChildLab, FAILOVER, FAST, runbook, waitExit } from './child-runs.js';
+
+test('a second run on the same link is refused (exit 3) with the holder; after SIGKILL of the holder a new run proceeds', async () => {
+  const lab = await ChildLab.start();
+  try {
+    const first = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=30s', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=40s']);
+    await lab.waitForRecord((r) => r.kind === 'step-started' && r.step === 'caught-up');
+    const holderRun = lab.runIds().at(-1)!;
+    const held = lab.lab.model.applocks.rows();
+    assert.equal(held.map((r) => r.resource), ['runbook:link:dag1', 'runbook:link:dag1']);
+    assert.match(held[0]!.holder.programName, new RegExp(`^runbook ${holderRun} `));
+
+    const second = await lab.apply(runbook('planned-failover'), FAST).done;
+    assert.is(second.code, 3, second.stdout + second.stderr);
+    assert.match(second.stderr, new RegExp(`run ${holderRun} of ${userInfo().username} on host ${hostname()}, since \\d{4}-\\d\\d-\\d\\dT`));
+    assert.is(lab.count(FAILOVER), 0);
+    const refusedRun = lab.runIds().find((id) => id !== holderRun)!;
+    assert.ok(lab.records(refusedRun).some((r) => r.kind === 'lock-refused'), 'the refused run journals why');
+
+    // Plan never takes the lock.
+    const plan = await lab.cli(['plan', runbook('planned-failover'), '-i', lab.inventory]).done;
+    assert.is(plan.code, 0, plan.stderr);
+
+    first.child.kill('SIGKILL');
+    await waitExit(first.child);
+    const { waitFor } = await import('../helpers/cli.js');
+    await waitFor(() => lab.lab.model.applocks.rows().length === 0, 5000);
+    const third = await lab.apply(runbook('planned-failover'), FAST).done;
+    assert.is(third.code, 0, third.stdout + third.stderr);
+    assert.match(third.stdout, /Lock runbook:link:dag1: held on sqlServer and managedInstance/);
+    assert.is(lab.count(FAILOVER), 1);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('with the primary down the lock is taken where reachable and the forced failover still runs', async () => {
+  const lab = await ChildLab.start();
+  try {
+    lab.lab.setDown('sqlServer', true);
+    const r = await lab.apply(runbook('forced-failover'), ['--allow-data-loss', 'dag1']).done;
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /Lock runbook:link:dag1: held on managedInstance; sqlServer unreachable, not locked/);
+    assert.match(r.stdout, /lock: sqlServer could not be reached, so it is not locked/);
+    const lock = lab.records().find((x) => x.kind === 'lock')!;
+    assert.equal(lock.held, ['managedInstance']);
+    assert.equal(lab.roles().managedInstance, 'PRIMARY');
+  } finally {
+    await lab.stop();
+  }
+});
+
+test.run();

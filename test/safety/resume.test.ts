@@ -1,0 +1,130 @@
+// apply --resume after a SIGKILL: finished steps are not run again, a change that may have
+// happened is verified first, and a resume is refused when the runbook, inventory or inputs changed.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChildLab, FAILOVER, FAST, kinds, runbook, SYNC_COMMIT, waitExit } from './child-runs.js';
+
+test('SIGKILL after a change step finished; --resume completes the run without repeating it', async () => {
+  const lab = await ChildLab.start();
+  try {
+    const first = lab.apply(runbook('planned-failover'), FAST);
+    await lab.waitForRecord((r) => r.kind === 'step-finished' && r.step === 'sync-commit');
+    first.child.kill('SIGKILL');
+    await waitExit(first.child);
+    const runId = lab.runIds().at(-1)!;
+    assert.is(lab.count(SYNC_COMMIT), 1);
+    assert.is(lab.count(FAILOVER), 0);
+
+    const listed = await lab.cli(['runs', '--format', 'json']).done;
+    const run = (JSON.parse(listed.stdout) as Array<Record<string, any>>).find((x) => x.runId === runId)!;
+    assert.is(run.state, 'interrupted', 'a killed run is listed as interrupted');
+    assert.is(run.link, 'dag1');
+
+    const r = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /sync-commit: done before; not run again/);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'the finished change was not sent again');
+    assert.is(lab.count(FAILOVER), 1);
+    assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
+    const k = kinds(lab.records(runId));
+    assert.ok(k.includes('run-resumed'));
+    assert.is(k.filter((x) => x === 'step-started:sync-commit').length, 1);
+    const after = await lab.cli(['runs']).done;
+    assert.match(after.stdout, new RegExp(`${runId}\\s+planned-failover\\s+dag1\\s+\\S+\\s+succeeded`));
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('SIGKILL while FAILOVER was in flight: the resume verifies the roles swapped and does not send it again', async () => {
+  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'slow', match: 'FAILOVER', delayMs: 1500, count: 1 }] } });
+  try {
+    const first = lab.apply(runbook('planned-failover'), FAST);
+    await lab.waitForRecord((r) => r.kind === 'step-started' && r.step === 'failover');
+    first.child.kill('SIGKILL');
+    await waitExit(first.child);
+    const runId = lab.runIds().at(-1)!;
+    // The lab carries the FAILOVER out after its delay even though the client is gone.
+    const { waitFor } = await import('../helpers/cli.js');
+    await waitFor(() => lab.count(FAILOVER) === 1, 5000);
+
+    const r = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.is(lab.count(FAILOVER), 1, 'FAILOVER was never issued twice');
+    assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
+    const recs = lab.records(runId);
+    assert.ok(recs.some((x) => x.kind === 'step-verified' && x.step === 'failover' && x.why === 'resume' && x.result === 'done'));
+    assert.match(r.stdout, /verified on resume/);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('a change whose outcome stayed unknown and cannot be verified: resume refused (exit 3), nothing re-sent', async () => {
+  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'MODIFY AVAILABILITY', after: true }] } });
+  try {
+    const file = join(lab.dir, 'no-verify.yml');
+    writeFileSync(
+      file,
+      `name: no-verify
+description: One change step without a verify query.
+inputs: {}
+steps:
+  - id: sync
+    type: sqlExec
+    target: sqlServer
+    with:
+      sql: ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);
+`,
+    );
+    const first = await lab.apply(file, ['--outcome-timeout', '1s']).done;
+    assert.is(first.code, 5, first.stdout + first.stderr);
+    const runId = lab.runIds().at(-1)!;
+    assert.is(lab.count(SYNC_COMMIT), 1);
+
+    const r = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '1s']).done;
+    assert.is(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /may already have acted: the journal shows it ended with outcome unknown/);
+    assert.match(r.stdout + r.stderr, /Check the roles on both replicas/);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'never repeated blindly');
+    const listed = await lab.cli(['runs', '--format', 'json']).done;
+    assert.is((JSON.parse(listed.stdout) as Array<Record<string, any>>)[0]!.state, 'failed');
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('resume refused (exit 3) when the runbook, the inventory or the inputs changed', async () => {
+  const lab = await ChildLab.start();
+  try {
+    const file = join(lab.dir, 'planned.yml');
+    copyFileSync(runbook('planned-failover'), file);
+    const first = lab.apply(file, ['--set', 'stableFor=20s', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
+    await lab.waitForRecord((r) => r.kind === 'step-started' && r.step === 'caught-up');
+    first.child.kill('SIGKILL');
+    await waitExit(first.child);
+    const runId = lab.runIds().at(-1)!;
+
+    const inputs = await lab.cli(['apply', '--resume', runId, '--yes', '--set', 'stableFor=1s', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']).done;
+    assert.is(inputs.code, 3, inputs.stderr);
+    assert.match(inputs.stderr, /input stableFor changed \("20s" -> "1s"\)/);
+
+    const invCopy = join(lab.dir, 'other-inventory.yml');
+    writeFileSync(invCopy, readFileSync(lab.inventory, 'utf8').replace(/database: \S+/, 'database: otherdb'));
+    const inventory = await lab.cli(['apply', '--resume', runId, '-i', invCopy, '--yes']).done;
+    assert.is(inventory.code, 3, inventory.stderr);
+    assert.match(inventory.stderr, /the inventory changed/);
+
+    writeFileSync(file, readFileSync(file, 'utf8') + '\n# edited\n');
+    const changed = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    assert.is(changed.code, 3, changed.stderr);
+    assert.match(changed.stderr, /the runbook .*planned\.yml changed \(sha256/);
+    assert.is(lab.count(SYNC_COMMIT), 0, 'no refused resume ran anything');
+  } finally {
+    await lab.stop();
+  }
+});
+
+test.run();

@@ -1,0 +1,80 @@
+// Unknown outcomes on the lab: the connection drops right after FAILOVER (carried out, or not),
+// and the run verifies instead of failing or repeating it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChildLab, FAILOVER, FAST, runbook, SYNC_COMMIT } from './child-runs.js';
+
+test('connection dropped right after FAILOVER was applied: verified done, exit 0, FAILOVER sent once', async () => {
+  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'FAILOVER', after: true }] } });
+  try {
+    const r = await lab.apply(runbook('planned-failover'), [...FAST, '--outcome-timeout', '10s']).done;
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.is(lab.count(FAILOVER), 1, 'FAILOVER issued exactly once');
+    assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
+    const recs = lab.records();
+    assert.ok(recs.some((x) => x.kind === 'step-verified' && x.step === 'failover' && x.result === 'done' && x.why === 'unknown-outcome'));
+    assert.ok(recs.some((x) => x.kind === 'step-finished' && x.step === 'failover' && x.verified === true));
+    assert.match(r.stdout, /the answer was lost, but it took effect/);
+    assert.not.match(r.stdout, /FAILED/);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('connection dropped before FAILOVER took effect: verified NOT done, not re-sent; --resume then runs it', async () => {
+  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'FAILOVER' }] } });
+  try {
+    const r = await lab.apply(runbook('planned-failover'), [...FAST, '--outcome-timeout', '10s']).done;
+    assert.is(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stdout, /verified that it did NOT take effect/);
+    assert.is(lab.count(FAILOVER), 1, 'the dropped FAILOVER was not sent again by the run');
+    assert.equal(lab.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
+    const runId = lab.runIds().at(-1)!;
+
+    const again = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '10s']).done;
+    assert.is(again.code, 0, again.stdout + again.stderr);
+    assert.is(lab.count(FAILOVER), 2, 'the resume sent FAILOVER once more, after verifying it had not happened');
+    assert.is(lab.count(SYNC_COMMIT), 1, 'finished steps were not run again');
+    assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
+    const verified = lab.records(runId).filter((x) => x.kind === 'step-verified' && x.step === 'failover');
+    assert.equal(verified.map((x) => `${x.why}:${x.result}`), ['unknown-outcome:not-done', 'resume:not-done']);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('a change with no way to verify it: outcome unknown, exit 5, says what to check', async () => {
+  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'MODIFY AVAILABILITY', after: true }] } });
+  try {
+    const file = join(lab.dir, 'no-verify.yml');
+    writeFileSync(
+      file,
+      `name: no-verify
+description: One change step without a verify query.
+inputs: {}
+steps:
+  - id: sync
+    type: sqlExec
+    target: sqlServer
+    with:
+      sql: >-
+        ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON
+        {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);
+`,
+    );
+    const r = await lab.apply(file, ['--outcome-timeout', '2s']).done;
+    assert.is(r.code, 5, r.stdout + r.stderr);
+    assert.match(r.stdout, /UNKNOWN/);
+    assert.match(r.stdout, /Check the roles on both replicas/);
+    assert.is(lab.count(SYNC_COMMIT), 1);
+    const end = lab.records().at(-1)!;
+    assert.is(end.kind, 'run-finished');
+    assert.is(end.exitCode, 5);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test.run();
