@@ -161,4 +161,32 @@ test('lab.statement_log on the MI: its own statements, in order, with replica an
   await mi.close();
 });
 
+/** Runs a pasted script the way SSMS/sqlcmd do: split at GO lines, one batch at a time. */
+async function pasted(pool: sql.ConnectionPool, script: string): Promise<void> {
+  for (const batch of script.split(/^\s*GO\s*$/im).filter((b) => b.trim())) await run(pool, batch);
+}
+
+test("the procedure's split-brain fix and cleanup scripts, pasted (lower case, USE MASTER, GO), do what they say", async () => {
+  const sb = await startLab({ scenario: 'split-brain' });
+  try {
+    const p = await connect(sb, 'sqlServer');
+    await pasted(p, `BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/SalesDb_tail.trn' WITH NORECOVERY`);
+    await pasted(p, '--Execute on SQL Server \nUSE MASTER\n\nALTER availability group [dag1] \nSET (role = secondary) \nGO \n');
+    assert.is(sb.link().replicas.sqlServer.role, 'SECONDARY');
+    const mi = await connect(sb, 'managedInstance');
+    // Planned failover back needs synchronous commit first, as on a real link.
+    assert.is(await errorNumber(mi, 'ALTER availability group [dag1] FAILOVER \n'), 41142);
+    await mi.close();
+    const p2 = await connect(sb, 'sqlServer');
+    await pasted(p2, '-- Run on SQL Server\nUSE MASTER\nGO\nDROP AVAILABILITY GROUP dag1 \nGO');
+    await pasted(p2, '-- Run on SQL Server\nUSE MASTER\nGO\nDROP AVAILABILITY GROUP ag1 \nGO');
+    const [[n]] = await run(p2, 'SELECT COUNT(*) AS n FROM sys.availability_groups');
+    assert.is(n.n, 0);
+    assert.is(sb.ledger().lost, 12, 'nothing more lost');
+    await Promise.allSettled([p.close(), p2.close()]);
+  } finally {
+    await sb.stop();
+  }
+});
+
 test.run();
