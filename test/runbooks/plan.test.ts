@@ -54,14 +54,17 @@ test('planned-failover: SQL in full, impact marks, run-time values marked, versi
 
   const back = JSON.parse(await plan('planned-failover', 'json', ['direction=toSqlServer', 'dropLinkAfter=true'])) as Plan;
   const decision = (id: string) => back.steps.find((s) => s.id === id)!.decision;
-  assert.is(decision('sync-commit'), 'skip');
+  // Failing back switches to synchronous commit only if the link is asynchronous again: known at run time.
+  assert.is(decision('sync-commit'), 'decided at run time');
+  assert.is(decision('still-caught-up'), 'decided at run time');
+  assert.is(decision('sync-verified'), 'run');
   assert.is(decision('remove-link'), 'run');
   assert.is(back.steps.find((s) => s.id === 'before')!.with.primary, 'managedInstance');
   // After an LSN-stable wait, removing the link is a change, not data loss.
   assert.is(back.steps.find((s) => s.id === 'remove-link')!.impact, 'change');
 
   const sql = await plan('planned-failover', 'sql');
-  assert.match(sql, /-- Replica: sqlServer[\s\S]*SELECT CAST\(SERVERPROPERTY\('ProductVersion'\) AS nvarchar\(128\)\) AS version;/);
+  assert.match(sql, /-- Replica: sqlServer[\s\S]*SELECT CAST\(SERVERPROPERTY\('ProductVersion'\) AS nvarchar\(128\)\) AS version,[\s\S]*AS asyncMembers;/);
   assert.match(sql, /-- Replica: primary[\s\S]*\nALTER AVAILABILITY GROUP \[dag1\] FAILOVER;\nGO/);
 });
 

@@ -109,4 +109,51 @@ test('sql2019: refused before any change, pointing to break-link.yml', async () 
   }
 });
 
+test('toSqlServer on an asynchronous link: switched to synchronous commit first, checked on the MI, then FAILOVER', async () => {
+  // The MI is primary and the link was set back to asynchronous (as the README allows): FAILOVER
+  // would get 41142 without the switch, so the runbook makes it (skipped when already synchronous).
+  const t = await TestLab.start({ scenario: 'healthy', overrides: { roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' } } });
+  try {
+    const run = await t.apply('planned-failover', { sets: [...FAST, 'direction=toSqlServer'] });
+    assert.is(run.code, 0, run.stdout + run.stderr);
+    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
+    assert.equal({ ...t.lab.link().modes }, { sqlServer: 'SYNCHRONOUS_COMMIT', managedInstance: 'SYNCHRONOUS_COMMIT' });
+    const log = t.statements();
+    const modifyAt = log.findIndex((s) => s.startsWith('sqlServer: ') && /MODIFY\s+AVAILABILITY/i.test(s));
+    const failoverAt = log.findIndex(isFailover);
+    assert.ok(modifyAt >= 0 && modifyAt < failoverAt, 'sync commit switched on SQL Server before FAILOVER');
+    assert.is(log[failoverAt], 'managedInstance: ALTER AVAILABILITY GROUP [dag1] FAILOVER');
+    const checkedOnMi = log.findIndex((s) => s.startsWith('managedInstance: ') && /availability_mode_desc <> 'SYNCHRONOUS_COMMIT'/.test(s));
+    assert.ok(checkedOnMi > modifyAt && checkedOnMi < failoverAt, 'the mode was checked on the primary (the MI) before FAILOVER');
+    assert.match(run.stdout, /ok\s+8\. still-caught-up/, 'LSNs waited for again in synchronous mode');
+    assert.is(t.lab.ledger().lost, 0);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('business-critical: to the managed instance and back, its LSNs read with is_primary_replica = 1, nothing lost', async () => {
+  const t = await TestLab.start({ scenario: 'business-critical' });
+  try {
+    const there = await t.apply('planned-failover', { sets: FAST });
+    assert.is(there.code, 0, there.stdout + there.stderr);
+    assert.equal(t.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
+    const back = await t.apply('planned-failover', { sets: [...FAST, 'direction=toSqlServer'] });
+    assert.is(back.code, 0, back.stdout + back.stderr);
+    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
+    assert.equal(t.statements().filter(isFailover), [
+      'sqlServer: ALTER AVAILABILITY GROUP [dag1] FAILOVER',
+      'managedInstance: ALTER AVAILABILITY GROUP [dag1] FAILOVER',
+    ]);
+    // The MI's local Business Critical replicas lag behind; only its primary replica's row counts.
+    const miLsnReads = t.statements().filter((s) => s.startsWith('managedInstance: ') && /end_of_log_lsn/.test(s));
+    assert.ok(miLsnReads.length >= 4, `LSNs read on the MI in both runs (${miLsnReads.length})`);
+    assert.ok(miLsnReads.every((s) => /is_primary_replica = 1/.test(s)), miLsnReads.join('\n'));
+    assert.is(t.lab.ledger().lost, 0);
+    assert.equal(t.linkPresent(), { sqlServer: true, managedInstance: true });
+  } finally {
+    await t.stop();
+  }
+});
+
 test.run();
