@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bin } from '../helpers/cli.js';
+import yaml from 'js-yaml';
 import type { TestLab } from '../runbooks/lab-run.js';
 
 export const isFailover = (s: string) => /^\s*ALTER\s+AVAILABILITY\s+GROUP\s+\S+\s+FAILOVER\s*;?\s*$/i.test(s);
@@ -86,4 +87,46 @@ export async function until(check: () => boolean, timeoutMs = 15_000, everyMs = 
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** The step ids of a runbook file, in order (read at test time: the runbook may grow steps). */
+export function stepIdsOf(file: string): string[] {
+  const doc = yaml.load(readFileSync(file, 'utf8')) as { steps: Array<{ id: string }> };
+  return doc.steps.map((s) => s.id);
+}
+
+/** How many distinct steps the journal shows reached (started or skipped). */
+function stepsReached(dir: string): number {
+  const seen = new Set<string>();
+  for (const r of journalRecords(dir)) if (r.kind === 'step-started' || r.kind === 'step-skipped') seen.add(String(r.step));
+  return seen.size;
+}
+
+/**
+ * Runs planned-failover in a child process, SIGKILLs it as soon as the journal shows the
+ * `boundary`-th step reached (started, so it may or may not have acted, or skipped), then
+ * `apply --resume <run-id>` and returns both.
+ */
+export async function killAtStepThenResume(t: TestLab, boundary: number, sets: string[]): Promise<{ killed: boolean; first: Awaited<Child['done']>; resumed?: Awaited<Child['done']> }> {
+  const journalDir = join(t.dir, `journal-kill-${boundary}`);
+  mkdirSync(journalDir, { recursive: true });
+  const env = { ...t.lab.env, RUNBOOK_JOURNAL_DIR: journalDir };
+  const args = ['apply', plannedRunbook, '-i', t.inventoryFile, '--yes', ...sets.flatMap((s) => ['--set', s])];
+  const first = startApply(args, env, t.dir);
+  let finished = false;
+  void first.done.then(() => (finished = true));
+  await until(() => finished || stepsReached(journalDir) >= boundary, 20_000, 2);
+  const killed = !finished;
+  if (killed) first.child.kill('SIGKILL');
+  const firstResult = await first.done;
+  if (!killed || firstResult.code !== null) return { killed: false, first: firstResult };
+  const runId = runIdIn(journalDir);
+  assert.ok(runId, 'the killed run left a journal');
+  const resumed = await startApply(['apply', '--resume', runId!, '--yes'], env, t.dir).done;
+  return { killed: true, first: firstResult, resumed };
+}
+
+let plannedRunbook = '';
+export function usePlannedRunbook(file: string): void {
+  plannedRunbook = file;
 }
