@@ -2,7 +2,7 @@
 // data-loss steps before running anything, asks (or refuses) before the first change step,
 // re-renders each step's `when:`/`with:` with real outputs, journals every step before it acts,
 // stops at the next step boundary on SIGINT/SIGTERM, and ends with a summary and an exit code.
-import type { Inventory, Runbook, RunResources, StepDefinition, StepHistoryEntry, StepRunContext, StepSpec } from './types.js';
+import type { Inventory, Runbook, RunResources, StepDefinition, StepHistoryEntry } from './types.js';
 import type { Plan } from './plan-types.js';
 import { redactInputs, resolveImpact, type LoadedStep } from './plan.js';
 import { ExitError } from './errors.js';
@@ -17,7 +17,7 @@ import type { Interrupts } from './interrupt.js';
 import type { LinkLock, LockHolder } from './lock.js';
 import type { StepState } from './resume.js';
 import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, verificationText, verifyUntilKnown, whatToCheck, type OutcomeOptions, type Verification } from './outcome.js';
-import { unknownValue } from './template.js';
+import { closeResources, stepContext, verifiedOutputs } from './apply-context.js';
 
 export interface ApplyOptions {
   plan: Plan;
@@ -385,60 +385,6 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
     changed.push(id);
     journal.write({ kind: 'step-finished', step: id, outputs: {}, durationMs: 0, attempts: 0, verified: true });
     void opts.reporter.emit({ event: 'step-finished', step: id, outputs: {}, durationMs: 0, attempts: 0 });
-  }
-}
-
-/** A step that was verified done rather than run has no outputs: later references say so clearly. */
-function verifiedOutputs(stepId: string, def: StepDefinition<any>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const name of Object.keys(def.outputs ?? {})) out[name] = unknownValue(`steps.${stepId}.outputs.${name} (step ${stepId} was verified as done, not run)`);
-  return out;
-}
-
-function stepContext(
-  opts: ApplyOptions,
-  spec: StepSpec,
-  history: StepHistoryEntry[],
-  outputs: Record<string, Record<string, unknown>>,
-  notices: string[],
-  getResources: () => Promise<RunResources>,
-  opened: () => Promise<RunResources> | undefined,
-): Omit<StepRunContext, 'signal'> {
-  const log = {
-    progress: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'progress', message }),
-    info: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'info', message }),
-    warn: (message: string) => {
-      // Warnings are what the operator must act on (e.g. where applications must now connect): the summary repeats them.
-      notices.push(`${spec.id}: ${message}`);
-      void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'warn', message });
-    },
-  };
-  const context: Omit<StepRunContext, 'signal'> = {
-    stepId: spec.id,
-    runId: opts.runId,
-    inventory: opts.inventory,
-    inputs: opts.inputs,
-    log,
-    sql: async (side) => (await getResources()).sql(side),
-    arm: async () => (await getResources()).arm(),
-    resolveTarget: async (target) => (await getResources()).resolveTarget(target),
-    outputs,
-    history: history.map((h) => ({ ...h })),
-    env: opts.env,
-    invalidateRoles: () => void opened()?.then((r) => r.invalidateRoles()),
-    assumeYes: opts.yes,
-    ...(opts.confirm ? { confirm: opts.confirm } : {}),
-  };
-  if (spec.target !== undefined) context.target = spec.target;
-  return context;
-}
-
-async function closeResources(resources: Promise<RunResources> | undefined): Promise<void> {
-  if (!resources) return;
-  try {
-    await (await resources).close();
-  } catch {
-    // Closing is best effort; the run's outcome is already decided and journaled.
   }
 }
 

@@ -76,8 +76,8 @@ steps:
   assert.type(header.user, 'string');
   assert.type(header.host, 'string');
   assert.type(header.pid, 'number');
-  assert.equal(records[2]!.outputs, { value: 'peeking', message: 'peeking', sawOwnStart: 'yes' });
-  assert.type(records[2]!.durationMs, 'number');
+  assert.equal(records[3]!.outputs, { value: 'peeking', message: 'peeking', sawOwnStart: 'yes' });
+  assert.type(records[3]!.durationMs, 'number');
   assert.equal(records.at(-1)!.changed, ['write']);
   assert.is(records.at(-1)!.exitCode, 0);
   for (const secret of Object.values(secrets)) assert.not.ok(text.includes(secret), `journal leaks ${secret}`);
