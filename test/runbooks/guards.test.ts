@@ -1,0 +1,69 @@
+// What every runbook refuses before it changes anything: split-brain (each runbook but
+// split-brain.yml, which exists to fix it), and a non-interactive run without --yes. Also
+// `--lab <scenario>` on apply and plan picks that scenario for the embedded lab.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runCli } from '../helpers/cli.js';
+import { TestLab } from './lab-run.js';
+
+const isChange = (s: string) => /^\w+: (ALTER|BACKUP|DROP|RESTORE)\b/i.test(s);
+
+test('break-link on split-brain: refused at the role check, exit 3, nothing sent but reads, no ARM delete', async () => {
+  const t = await TestLab.start({ scenario: 'split-brain' });
+  try {
+    const run = await t.apply('break-link', { sets: ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=2s'] });
+    assert.is(run.code, 3, run.stdout + run.stderr);
+    assert.match(run.stderr, /refused at step roles: Split-brain on link dag1/);
+    assert.not.ok(t.statements().some(isChange));
+    assert.not.ok(t.lab.armRequests().some((r) => r.method !== 'GET'));
+    assert.equal(t.linkPresent(), { sqlServer: true, managedInstance: true });
+  } finally {
+    await t.stop();
+  }
+});
+
+test('cleanup on split-brain: refused (the MI still has the live link), exit 3, nothing dropped', async () => {
+  const t = await TestLab.start({ scenario: 'split-brain' });
+  try {
+    const run = await t.apply('cleanup', { sets: ['dropAg=true'] });
+    assert.is(run.code, 3, run.stdout + run.stderr);
+    assert.match(run.stderr, /refused at step link-removed: The managed instance still has link dag1.*split-brain\.yml if both sides say PRIMARY/);
+    assert.not.ok(t.statements().some(isChange));
+    assert.equal(t.linkPresent(), { sqlServer: true, managedInstance: true });
+    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' });
+  } finally {
+    await t.stop();
+  }
+});
+
+test('without a terminal and without --yes, apply refuses at the confirmation with exit 3 and changes nothing', async () => {
+  const t = await TestLab.start({ scenario: 'healthy' });
+  try {
+    const run = await t.apply('planned-failover', { yes: false, sets: ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=2s'] });
+    assert.is(run.code, 3, run.stdout + run.stderr);
+    assert.match(run.stdout + run.stderr, /--yes/);
+    assert.not.ok(t.statements().some(isChange));
+    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
+  } finally {
+    await t.stop();
+  }
+});
+
+test('apply --lab split-brain runs on that scenario (refused, exit 3); --lab lagging waits and fails over', async () => {
+  const refused = await runCli(['apply', 'runbooks/planned-failover.yml', '--lab', 'split-brain', '--yes', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms'], { timeoutMs: 45_000 });
+  assert.is(refused.code, 3, refused.stdout + refused.stderr);
+  assert.match(refused.stdout + refused.stderr, /Split-brain on link dag1/);
+  const lagging = await runCli(['apply', 'runbooks/planned-failover.yml', '--lab', 'lagging', '--yes', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=8s'], { timeoutMs: 45_000 });
+  assert.is(lagging.code, 0, lagging.stdout + lagging.stderr);
+  assert.match(lagging.stdout, /gap \d+/, 'it waited for the lagging secondary');
+  assert.match(lagging.stdout, /Roles of link dag1: sqlServer says SECONDARY; managedInstance says PRIMARY\./);
+});
+
+test('plan --lab <scenario> names the scenario and starts nothing', async () => {
+  const ok = await runCli(['plan', 'runbooks/planned-failover.yml', '--lab', 'business-critical']);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /\(embedded lab, scenario business-critical\)/);
+  assert.match(ok.stdout, /failover  sqlExec -> primary  \[change\]/);
+});
+
+test.run();
