@@ -48,6 +48,29 @@ test('is idempotent: a second run finds the link gone and succeeds', async () =>
   assert.is(world.requests().filter((r) => r.method === 'DELETE').length, 1, 'no second DELETE is sent');
 });
 
+test('a link that vanishes between the check and the DELETE (ARM answers 204) is success, reported as already gone', async () => {
+  const labWorld = await startLabWorld({});
+  world = labWorld;
+  const ctx = armStepContext(labWorld.inventory, labWorld.env);
+  let vanished = false;
+  // Someone else removes the link right after the step saw it (the real client, a policy on its pipeline).
+  (await ctx.client()).pipeline.addPolicy({
+    name: 'link-vanishes-after-first-get',
+    sendRequest: async (request, next) => {
+      const response = await next(request);
+      if (request.method === 'GET' && !vanished) {
+        vanished = true;
+        labWorld.lab.link().removeDag('managedInstance');
+      }
+      return response;
+    },
+  });
+  const out = await definition.run(ctx, fast);
+  assert.equal(out, { deleted: false, alreadyGone: true });
+  assert.equal(labWorld.requests().filter((r) => r.method === 'DELETE').map((r) => r.status), [204]);
+  assert.match(ctx.logs.progress.join('\n'), /is already gone; nothing to delete\./);
+});
+
 test('a long-running delete that fails fails the step with the ARM code', async () => {
   const world = await lab({ faults: [{ kind: 'armLroFails', op: 'delete', code: 'ManagedInstanceIsBusy', message: 'The managed instance is busy with another operation.' }] });
   const err = await definition.run(armStepContext(world.inventory, world.env), fast).catch((e: Error) => e);
