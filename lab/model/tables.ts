@@ -15,6 +15,7 @@ export interface ReplicaTables {
   'sys.dm_hadr_availability_replica_states': Row[];
   'sys.dm_hadr_database_replica_states': Row[];
   'msdb.dbo.backupset': Row[];
+  'msdb.dbo.backupmediafamily': Row[];
 }
 
 const SYNC_DESC = ['NOT SYNCHRONIZING', 'SYNCHRONIZING', 'SYNCHRONIZED'] as const;
@@ -114,6 +115,7 @@ export function replicaTables(link: LinkModel, side: Side, now: number, created:
   const t: ReplicaTables = {
     'sys.databases': [], 'sys.availability_groups': [], 'sys.availability_replicas': [],
     'sys.dm_hadr_availability_replica_states': [], 'sys.dm_hadr_database_replica_states': [], 'msdb.dbo.backupset': [],
+    'msdb.dbo.backupmediafamily': [],
   };
 
   t['sys.databases'].push(...systemDatabases(created));
@@ -210,7 +212,13 @@ export function replicaTables(link: LinkModel, side: Side, now: number, created:
       type: b.type, is_copy_only: b.isCopyOnly, backup_start_date: b.start, backup_finish_date: b.finish,
       first_lsn: b.firstLsn, last_lsn: b.lastLsn, checkpoint_lsn: b.firstLsn, database_backup_lsn: link.baseLsn,
       backup_size: 1_048_576n, recovery_model: 'FULL', database_guid: ids.dagDatabase,
-      physical_device_name: b.device === 'automatic' ? null : b.device,
+    });
+    // device_type: 2 disk, 9 URL (Azure Storage), 7 virtual device (the MI's automatic backups).
+    const automatic = b.device === 'automatic';
+    t['msdb.dbo.backupmediafamily'].push({
+      media_set_id: b.id, family_sequence_number: 1, media_family_id: null,
+      physical_device_name: automatic ? `{${ids.dagDatabase}}` : b.device,
+      device_type: automatic ? 7 : /^https:\/\//i.test(b.device) ? 9 : 2, physical_block_size: automatic ? null : 512,
     });
   }
   return t;

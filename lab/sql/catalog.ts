@@ -70,7 +70,11 @@ export const TABLES = {
     database_name ${NAME}; server_name ${NAME}; machine_name ${NAME}; type nvarchar(1); is_copy_only bit;
     backup_start_date datetime; backup_finish_date datetime; first_lsn ${LSN}; last_lsn ${LSN};
     checkpoint_lsn ${LSN}; database_backup_lsn ${LSN}; backup_size numeric(20,0); recovery_model ${DESC};
-    database_guid ${GUID}; physical_device_name nvarchar(260)`),
+    database_guid ${GUID}`),
+  // Where a backup went is not in backupset: it joins on media_set_id, as on SQL Server.
+  'msdb.dbo.backupmediafamily': c(`
+    media_set_id int notnull; family_sequence_number tinyint notnull; media_family_id ${GUID};
+    physical_device_name nvarchar(260); device_type tinyint; physical_block_size int`),
   'lab.statement_log': c(`
     seq bigint notnull; at datetime2(3) notnull; replica ${NAME} notnull; login ${NAME}; session_id int;
     statement nvarchar(max); error_number int`),

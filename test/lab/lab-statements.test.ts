@@ -161,6 +161,20 @@ test('lab.statement_log on the MI: its own statements, in order, with replica an
   await mi.close();
 });
 
+test('msdb: backupset joins backupmediafamily on media_set_id for the device, as on SQL Server', async () => {
+  const mi = await connect(lab, 'managedInstance');
+  const url = 'https://acct.blob.core.windows.net/backups/SalesDb_copy.bak';
+  await run(mi, `BACKUP DATABASE [SalesDb] TO URL = N'${url}' WITH COPY_ONLY`);
+  const [rows] = await run(mi, `SELECT bs.type, bs.is_copy_only, bmf.device_type, bmf.physical_device_name
+    FROM msdb.dbo.backupset bs JOIN msdb.dbo.backupmediafamily bmf ON bmf.media_set_id = bs.media_set_id
+    WHERE bs.database_name = 'SalesDb' ORDER BY bs.backup_finish_date`);
+  assert.is(rows.length, 2);
+  assert.equal({ ...rows[0], physical_device_name: undefined }, { type: 'D', is_copy_only: false, device_type: 7, physical_device_name: undefined });
+  assert.equal(rows[1], { type: 'D', is_copy_only: true, device_type: 9, physical_device_name: url });
+  assert.is(await errorNumber(mi, 'SELECT physical_device_name FROM msdb.dbo.backupset'), 207);
+  await mi.close();
+});
+
 /** Runs a pasted script the way SSMS/sqlcmd do: split at GO lines, one batch at a time. */
 async function pasted(pool: sql.ConnectionPool, script: string): Promise<void> {
   for (const batch of script.split(/^\s*GO\s*$/im).filter((b) => b.trim())) await run(pool, batch);
