@@ -18,6 +18,12 @@ export const TABLE_HINTS = new Set([
   'NOLOCK', 'READUNCOMMITTED', 'READCOMMITTED', 'REPEATABLEREAD', 'SERIALIZABLE', 'HOLDLOCK', 'UPDLOCK',
   'ROWLOCK', 'PAGLOCK', 'TABLOCK', 'TABLOCKX', 'NOWAIT', 'READPAST', 'XLOCK', 'READCOMMITTEDLOCK', 'INDEX', 'FORCESEEK',
 ]);
+/** Words that start a query hint in `OPTION (...)`: they change the plan, never the answer. */
+export const QUERY_HINTS = new Set([
+  'RECOMPILE', 'MAXDOP', 'OPTIMIZE', 'FORCE', 'KEEP', 'KEEPFIXED', 'FAST', 'LOOP', 'HASH', 'MERGE', 'CONCAT',
+  'ORDER', 'EXPAND', 'ROBUST', 'MAXRECURSION', 'USE', 'NO_PERFORMANCE_SPOOL', 'QUERYTRACEON', 'MAX_GRANT_PERCENT',
+  'MIN_GRANT_PERCENT', 'IGNORE_NONCLUSTERED_COLUMNSTORE_INDEX', 'DISABLE', 'LABEL',
+]);
 /** T-SQL function -> SQLite function (same name when native, TSQL_* for the lab's UDFs). */
 export const FUNCTIONS: Record<string, string> = {
   COUNT: 'COUNT', COUNT_BIG: 'COUNT', SUM: 'SUM', MIN: 'MIN', MAX: 'MAX', AVG: 'AVG', COALESCE: 'COALESCE',

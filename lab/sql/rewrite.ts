@@ -5,7 +5,7 @@
 import { type Token, isIdent, isWord, matchParen } from './lexer.js';
 import { storageName } from './catalog.js';
 import type { CellValue } from './contract.js';
-import { CAST_UDF, DATE_UNIT_FUNCTIONS, FUNCTIONS, NOT_FUNCTIONS, RESERVED, SCHEMAS, TABLE_HINTS, literal, sqliteCastType } from './dialect.js';
+import { CAST_UDF, DATE_UNIT_FUNCTIONS, FUNCTIONS, NOT_FUNCTIONS, QUERY_HINTS, RESERVED, SCHEMAS, TABLE_HINTS, literal, sqliteCastType } from './dialect.js';
 import { type NameMap, invalidObject, mustDeclare, notBuiltIn, sqlError, syntaxError } from './errors.js';
 import { parseSqlType, requireSqlType } from './types.js';
 
@@ -161,6 +161,22 @@ export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteC
       }
       if (u === 'WITH' && tokens[i + 1]?.kind === 'lparen' && TABLE_HINTS.has(tokens[i + 2]?.upper ?? '')) {
         const close = matchParen(tokens, i + 1, to);
+        for (let j = i; j <= close; j++) out[j] = '';
+        i = close;
+        continue;
+      }
+      // OPTION (RECOMPILE), (MAXDOP 1), ...: dropped, as they do not change the rows. SQLite has no
+      // recursion limit, so a recursive CTE is not stopped at MAXRECURSION (or 100) levels.
+      if (u === 'OPTION' && depth === 0 && tokens[i + 1]?.kind === 'lparen') {
+        const close = matchParen(tokens, i + 1, to);
+        if (close < 0) throw syntaxError(t.text, t.line);
+        let nested = 0;
+        for (let j = i + 2; j < close; j++) {
+          const starts = j === i + 2 || (nested === 0 && tokens[j - 1].kind === 'comma');
+          if (starts && (tokens[j].kind !== 'word' || !QUERY_HINTS.has(tokens[j].upper))) throw syntaxError(tokens[j].text, tokens[j].line);
+          if (tokens[j].kind === 'lparen') nested++;
+          else if (tokens[j].kind === 'rparen') nested--;
+        }
         for (let j = i; j <= close; j++) out[j] = '';
         i = close;
         continue;

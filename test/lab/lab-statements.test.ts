@@ -124,8 +124,12 @@ test('unsupported or wrong T-SQL gets the server error, never a silent answer', 
     ['SELECT dbo.fn_nope(1)', 195],
     ['SELECT name FROM sys.databases FOR XML PATH', 102],
     ['EXEC sp_releaseapplock @Resource = N\'never-taken\', @LockOwner = \'Session\'', 1223],
+    ['SELECT name FROM sys.databases OPTION (NO_SUCH_HINT)', 102],
   ];
   for (const [text, number] of cases) assert.is(await errorNumber(p, text), number, text);
+  // Query hints a DBA pastes change the plan, not the rows.
+  const [hinted] = await run(p, 'SELECT name FROM sys.databases WITH (NOLOCK) WHERE database_id = 5 OPTION (RECOMPILE, MAXDOP 1)');
+  assert.equal(hinted, [{ name: 'SalesDb' }]);
   await p.close();
 });
 
