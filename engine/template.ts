@@ -4,6 +4,10 @@
 // renders to an Unknown too, so a plan can say "(known after apply)" instead of failing.
 import { createRequire } from 'node:module';
 import type { Unknown } from './types.js';
+import { directRenderer, NeedsHandlebars, type AstNode } from './template-direct.js';
+import { HELPERS, KNOWN_HELPERS } from './template-helpers.js';
+
+export { compareVersions, HELPERS, KNOWN_HELPERS, quoteIdent, quoteString } from './template-helpers.js';
 
 type HandlebarsApi = typeof import('handlebars');
 type TemplateDelegate = (context: unknown) => string;
@@ -31,99 +35,13 @@ export function unknownValue(from: string): Unknown {
   return { unknown: true, from };
 }
 
-/** The longest T-SQL identifier (sysname). */
-const MAX_IDENTIFIER = 128;
-
-function scalarText(helper: string, v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
-  throw new Error(`${helper} needs a string, got ${v === null ? 'null' : typeof v}`);
-}
-
-/** `[name]` with `]` doubled: safe for any T-SQL identifier. */
-export function quoteIdent(v: unknown): string {
-  const s = scalarText('ident', v);
-  if (s === '') throw new Error('ident of an empty string: an identifier cannot be empty');
-  if ([...s].length > MAX_IDENTIFIER) throw new Error(`ident: identifier longer than ${MAX_IDENTIFIER} characters`);
-  if (s.includes('\0')) throw new Error('ident: identifier contains a NUL character');
-  return `[${s.replace(/]/g, ']]')}]`;
-}
-
-/** `N'text'` with `'` doubled: a Unicode T-SQL string literal. */
-export function quoteString(v: unknown): string {
-  const s = scalarText('str', v);
-  if (s.includes('\0')) throw new Error('str: text contains a NUL character');
-  return `N'${s.replace(/'/g, "''")}'`;
-}
-
-type HelperArgs = unknown[];
-const withoutOptions = (args: HelperArgs): unknown[] => args.slice(0, -1);
-
-export const HELPERS: Record<string, (...args: HelperArgs) => unknown> = {
-  ident: (v) => quoteIdent(v),
-  str: (v) => quoteString(v),
-  eq: (a, b) => a === b,
-  ne: (a, b) => a !== b,
-  and: (...args) => withoutOptions(args).every(Boolean),
-  or: (...args) => withoutOptions(args).some(Boolean),
-  not: (v) => !v,
-  default: (v, fallback) => (v === undefined || v === null || v === '' ? fallback : v),
-  gt: (a, b) => compareNumbers('gt', a, b) > 0,
-  gte: (a, b) => compareNumbers('gte', a, b) >= 0,
-  lt: (a, b) => compareNumbers('lt', a, b) < 0,
-  lte: (a, b) => compareNumbers('lte', a, b) <= 0,
-  versionAtLeast: (v, min) => compareVersions(v, min) >= 0,
-  otherSide: (v) => otherSideOf(v),
-};
-
-/** Numbers compare as numbers; numeric text (LSNs, counts read as text) compares exactly as BigInt. */
-function compareNumbers(helper: string, a: unknown, b: unknown): number {
-  const asNumber = (v: unknown): number | bigint => {
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-    if (typeof v === 'bigint') return v;
-    if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) return BigInt(v.trim());
-    if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
-    throw new Error(`${helper} compares numbers, got ${v === null ? 'null' : JSON.stringify(v)}`);
-  };
-  const x = asNumber(a);
-  const y = asNumber(b);
-  if (typeof x === 'bigint' && typeof y === 'bigint') return x < y ? -1 : x > y ? 1 : 0;
-  const nx = Number(x);
-  const ny = Number(y);
-  return nx < ny ? -1 : nx > ny ? 1 : 0;
-}
-
-/** Dotted versions (SERVERPROPERTY('ProductVersion'), e.g. 16.0.4125.3) compared part by part; missing parts are 0. */
-export function compareVersions(a: unknown, b: unknown): number {
-  const parts = (v: unknown): number[] => {
-    const text = scalarText('versionAtLeast', v).trim();
-    if (!/^\d+(\.\d+)*$/.test(text)) throw new Error(`versionAtLeast: ${JSON.stringify(text)} is not a version such as 16.0.4125`);
-    return text.split('.').map(Number);
-  };
-  const x = parts(a);
-  const y = parts(b);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  return 0;
-}
-
-/** The other side of the link: sqlServer <-> managedInstance. */
-function otherSideOf(v: unknown): string {
-  if (v === 'sqlServer') return 'managedInstance';
-  if (v === 'managedInstance') return 'sqlServer';
-  throw new Error(`otherSide needs sqlServer or managedInstance, got ${JSON.stringify(v)}`);
-}
-/** Helpers a runbook may use: ours plus Handlebars' conditionals. */
-export const KNOWN_HELPERS: ReadonlySet<string> = new Set([...Object.keys(HELPERS), 'if', 'unless']);
-
 let instance: HandlebarsApi | undefined;
 function handlebars(): HandlebarsApi {
   if (!instance) {
-    // The single-file build loads in about a third of the time of the package's many CJS modules.
+    // The single-file build loads in about a third of the time of the package's many CJS modules;
+    // its minified form (the same code) parses faster still.
     const require = createRequire(import.meta.url);
-    const base = require('handlebars/dist/handlebars.js') as HandlebarsApi;
+    const base = require('handlebars/dist/handlebars.min.js') as HandlebarsApi;
     instance = base.create();
     for (const [name, fn] of Object.entries(HELPERS)) instance.registerHelper(name, fn as never);
   }
@@ -141,24 +59,29 @@ export interface TemplateAnalysis {
   helpers: TemplateRef[];
 }
 
-interface AstNode {
-  type: string;
-  loc?: { start: { line: number; column: number } };
-  [k: string]: unknown;
-}
-
 const analyses = new Map<string, TemplateAnalysis>();
+const asts = new Map<string, AstNode>();
+
+/** The template's syntax tree (cached; validation and plan read the same texts). */
+function parse(text: string): AstNode {
+  let ast = asts.get(text);
+  if (!ast) {
+    try {
+      ast = handlebars().parse(text) as unknown as AstNode;
+    } catch (e) {
+      throw syntaxError(e, text);
+    }
+    if (asts.size > 5000) asts.clear();
+    asts.set(text, ast);
+  }
+  return ast;
+}
 
 /** Variables and helpers a template uses; throws TemplateError on a syntax error. */
 export function analyzeTemplate(text: string): TemplateAnalysis {
   const cached = analyses.get(text);
   if (cached) return cached;
-  let ast: AstNode;
-  try {
-    ast = handlebars().parse(text) as unknown as AstNode;
-  } catch (e) {
-    throw syntaxError(e, text);
-  }
+  const ast = parse(text);
   const out: TemplateAnalysis = { references: [], helpers: [] };
   const at = (n: AstNode) => ({ line: n.loc?.start.line ?? 1, column: (n.loc?.start.column ?? 0) + 1 });
   const pathOf = (n: AstNode): string => {
@@ -252,6 +175,30 @@ function compile(text: string): TemplateDelegate {
   return fn;
 }
 
+const directs = new Map<string, ((context: object) => string) | null>();
+
+/** The direct renderer of `text` (engine/template-direct.ts), or undefined: Handlebars renders it. */
+function direct(text: string): ((context: object) => string) | undefined {
+  let fn = directs.get(text);
+  if (fn === undefined) {
+    const helpers = handlebars().helpers as Record<string, unknown>;
+    fn = directRenderer(parse(text), (name) => Object.prototype.hasOwnProperty.call(helpers, name)) ?? null;
+    if (directs.size > 5000) directs.clear();
+    directs.set(text, fn);
+  }
+  return fn ?? undefined;
+}
+
+/** Handlebars' own rendering, for tests that compare it with the direct one. */
+export function renderWithHandlebars(text: string, context: object): string {
+  return compile(text)(context);
+}
+
+/** Whether `text` is rendered without Handlebars' compiler (for tests). */
+export function rendersDirectly(text: string): boolean {
+  return direct(text) !== undefined;
+}
+
 type Lookup = { kind: 'value'; value: unknown } | { kind: 'unknown'; from: string } | { kind: 'missing'; at: string };
 
 /** Walks a dotted path; stops at the first Unknown or missing segment. */
@@ -282,6 +229,14 @@ export function renderTemplate(text: string, context: object): string | Unknown 
     }
   }
   try {
+    const fast = direct(text);
+    if (fast) {
+      try {
+        return fast(context);
+      } catch (e) {
+        if (!(e instanceof NeedsHandlebars)) throw e;
+      }
+    }
     return compile(text)(context);
   } catch (e) {
     const err = e as { message?: string; lineNumber?: number; column?: number };
