@@ -3,75 +3,10 @@
 // (`advance`), so no timers run and tests only wait as long as the scenario's parameters say.
 import { linkIds, type LinkIds } from './ids.js';
 import { lsnAfter, parseLsn } from './lsn.js';
-import {
-  otherSide,
-  SIDES,
-  type AvailabilityMode,
-  type LinkRole,
-  type ScenarioSpec,
-  type Side,
-  type Tier,
-} from './types.js';
+import { initialReplica, type BackupRecord, type LedgerEntry, type LinkIdentity, type ReplicaState, type Transaction } from './link-state.js';
+import { otherSide, SIDES, type AvailabilityMode, type ScenarioSpec, type Side } from './types.js';
 
-export interface ReplicaState {
-  side: Side;
-  /** SERVERPROPERTY('ServerName'), e.g. sql01 or sqlmi1. */
-  serverName: string;
-  /** The DAG member (availability group) this replica is: ag1 on SQL Server, the MI name on MI. */
-  memberName: string;
-  role: LinkRole;
-  /** Whether this side still has the DAG (the link) in its metadata. */
-  dagPresent: boolean;
-  /** Whether the local availability group (the DAG member) still exists. */
-  agPresent: boolean;
-  /** Last log block written locally (on a primary: the last commit). */
-  endOfLog: bigint;
-  /** Last log block hardened locally (on a secondary: what it has received and hardened). */
-  hardened: bigint;
-  lastCommitTime: Date;
-  lastHardenedTime: Date;
-  /** Set by BACKUP LOG ... WITH NORECOVERY until the replica becomes a secondary. */
-  restoring: boolean;
-}
-
-export interface Transaction {
-  lsn: bigint;
-  at: number;
-}
-
-export interface LedgerEntry {
-  link: string;
-  committed: number;
-  lost: number;
-  lastCommittedLsn: bigint;
-}
-
-export interface BackupRecord {
-  id: number;
-  side: Side;
-  database: string;
-  type: 'D' | 'L';
-  isCopyOnly: boolean;
-  device: string;
-  start: Date;
-  finish: Date;
-  firstLsn: bigint;
-  lastLsn: bigint;
-}
-
-export interface LinkIdentity {
-  index: number;
-  name: string;
-  database: string;
-  databaseId: number;
-  sqlServerName: string;
-  agName: string;
-  miName: string;
-  resourceGroup: string;
-  subscriptionId: string;
-  sqlVersion: string;
-  tier: Tier;
-}
+export type { BackupRecord, LedgerEntry, LinkIdentity, ReplicaState, Transaction } from './link-state.js';
 
 export class LinkModel {
   readonly replicas: Record<Side, ReplicaState>;
@@ -110,20 +45,7 @@ export class LinkModel {
     const base = parseLsn(scenario.lsn);
     this.baseLsn = base;
     this.ids = linkIds(id.name, id.tier === 'BusinessCritical' ? 4 : 1);
-    const mk = (side: Side): ReplicaState => ({
-      side,
-      serverName: side === 'sqlServer' ? id.sqlServerName : id.miName,
-      memberName: side === 'sqlServer' ? id.agName : id.miName,
-      role: 'SECONDARY',
-      dagPresent: true,
-      agPresent: true,
-      endOfLog: base,
-      hardened: base,
-      lastCommitTime: new Date(start),
-      lastHardenedTime: new Date(start),
-      restoring: false,
-    });
-    this.replicas = { sqlServer: mk('sqlServer'), managedInstance: mk('managedInstance') };
+    this.replicas = { sqlServer: initialReplica(id, 'sqlServer', base, start), managedInstance: initialReplica(id, 'managedInstance', base, start) };
     this.modes = { ...scenario.availabilityMode };
     this.ledger = { link: id.name, committed: 0, lost: 0, lastCommittedLsn: base };
     this.workloadStart = start;
