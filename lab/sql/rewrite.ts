@@ -3,11 +3,12 @@
 // IFNULL, CONVERT to CAST, string + to ||, @@globals to literals, T-SQL functions to UDFs.
 // A function or construct it does not know is an error, never passed through to SQLite.
 import { type Token, isIdent, isWord, matchParen } from './lexer.js';
-import { storageName } from './catalog.js';
 import type { CellValue } from './contract.js';
-import { CAST_UDF, DATE_UNIT_FUNCTIONS, FUNCTIONS, NOT_FUNCTIONS, QUERY_HINTS, RESERVED, SCHEMAS, TABLE_HINTS, literal, sqliteCastType } from './dialect.js';
+import { DATE_UNIT_FUNCTIONS, FUNCTIONS, NOT_FUNCTIONS, QUERY_HINTS, RESERVED, TABLE_HINTS, literal } from './dialect.js';
 import { type NameMap, invalidObject, mustDeclare, notBuiltIn, sqlError, syntaxError } from './errors.js';
-import { parseSqlType, requireSqlType } from './types.js';
+import { findCastTargets, rewriteCastCall } from './rewrite-cast.js';
+import { quoteIdent, resolveDottedName } from './rewrite-names.js';
+import { parseSqlType } from './types.js';
 
 export { FUNCTIONS, literal };
 import type { SqlType } from '../tds/contract.js';
@@ -34,8 +35,6 @@ export interface Rewritten {
   assigns: string[];
 }
 
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
 /** Rewrites tokens[from..to) into SQLite text. */
 export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteContext): Rewritten {
   const out = tokens.map((t) => t.text);
@@ -44,8 +43,6 @@ export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteC
   const names: NameMap = { tables: new Map(), functions: new Map() };
   const hints: Array<SqlType | undefined> = [];
   const assigns: string[] = [];
-  const charCastOpen = new Set<number>();
-  const charCastClose = new Set<number>();
   const clause: string[] = ['other'];
   /** Tokens already rewritten as part of a bigger construct. */
   const skip = new Set<number>();
@@ -53,30 +50,7 @@ export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteC
   let selectListDone = false;
 
   // CAST/CONVERT targets first, so a string `+` next to a CAST(... AS varchar) is known as one.
-  const castTarget = new Map<number, { type: SqlType; typeFrom: number; typeTo: number; close: number }>();
-  for (let i = from; i < to; i++) {
-    if (!isWord(tokens[i], 'CAST', 'CONVERT') || tokens[i + 1]?.kind !== 'lparen' || tokens[i - 1]?.kind === 'dot') continue;
-    const close = matchParen(tokens, i + 1, to);
-    if (close < 0) throw syntaxError(tokens[i].text, tokens[i].line);
-    let typeFrom = -1;
-    let typeTo = -1;
-    let d = 0;
-    for (let j = i + 2; j < close; j++) {
-      if (tokens[j].kind === 'lparen') d++;
-      if (tokens[j].kind === 'rparen') d--;
-      if (d !== 0) continue;
-      if (tokens[i].upper === 'CAST' && isWord(tokens[j], 'AS')) (typeFrom = j + 1), (typeTo = close);
-      if (tokens[i].upper === 'CONVERT' && tokens[j].kind === 'comma') {
-        (typeFrom = i + 2), (typeTo = j);
-        break;
-      }
-    }
-    if (typeFrom < 0 || typeFrom >= typeTo) throw syntaxError(tokens[close].text, tokens[close].line);
-    const typeText = tokens.slice(typeFrom, typeTo).map((t) => t.text).join('');
-    const type = requireSqlType(typeText, tokens[i].line);
-    castTarget.set(i, { type, typeFrom, typeTo, close });
-    if (type.type === 'nvarchar') (charCastOpen.add(i), charCastClose.add(close));
-  }
+  const { castTarget, charCastOpen, charCastClose } = findCastTargets(tokens, from, to);
 
   const isStringOperand = (t: Token | undefined, idx: number): boolean => {
     if (!t) return false;
@@ -84,19 +58,6 @@ export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteC
     if (t.kind === 'global') return typeof ctx.globals.get(t.upper.toUpperCase()) === 'string';
     if (t.kind === 'var') return typeof ctx.vars.get(t.text.toLowerCase()) === 'string';
     return charCastOpen.has(idx) || charCastClose.has(idx);
-  };
-
-  /** `schema.table` (or `db.schema.table`, `db..table`) -> storage name, recorded for messages. */
-  const tableName = (db: string | undefined, schema: string, table: string, written: string): string => {
-    const dbl = (db ?? ctx.database).toLowerCase();
-    const sch = schema.toLowerCase() || 'dbo';
-    let store: string;
-    if (sch === 'sys' || sch === 'lab') store = storageName(`${sch}.${table}`);
-    else if (sch === 'dbo' && dbl === 'msdb') store = storageName(`msdb.dbo.${table}`);
-    else store = `nowhere__${dbl}__${sch}__${table}`.toLowerCase();
-    if (db !== undefined && !ctx.databases.has(dbl)) store = `nowhere__${dbl}__${sch}__${table}`.toLowerCase();
-    names.tables.set(store, written);
-    return store;
   };
 
   for (let i = from; i < to; i++) {
@@ -184,7 +145,7 @@ export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteC
       if (tokens[i + 1]?.kind === 'lparen' && tokens[i - 1]?.kind !== 'dot' && !NOT_FUNCTIONS.has(u)) {
         const close = matchParen(tokens, i + 1, to);
         if (u === 'CONVERT' || u === 'CAST') {
-          castCall(i);
+          rewriteCastCall(tokens, i, castTarget.get(i)!, out, after, skip);
           continue;
         }
         if (close > 0 && isWord(tokens[close + 1], 'AS') && tokens[close + 2]?.kind === 'lparen') continue; // a CTE's column list
@@ -212,33 +173,6 @@ export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteC
     throw sqlError(50000, 'The lab supports TOP, OFFSET and FETCH with a number or a variable only.', t?.line);
   }
 
-  function castCall(i: number): void {
-    const c = castTarget.get(i)!;
-    const typeText = tokens.slice(c.typeFrom, c.typeTo).map((t) => t.text).join('').toLowerCase();
-    const base = typeText.replace(/\(.*$/, '');
-    const udf = CAST_UDF[base];
-    for (let j = c.typeFrom; j < c.typeTo; j++) (out[j] = ''), skip.add(j);
-    if (tokens[i].upper === 'CAST') {
-      out[c.typeFrom - 1] = udf ? '' : 'AS'; // the AS before the type
-      out[c.typeFrom] = udf ? '' : sqliteCastType(c.type);
-      out[i] = udf ?? 'CAST';
-    } else {
-      out[c.typeTo] = ''; // the comma after the type
-      // CONVERT's optional style argument (after a second top-level comma) is dropped.
-      let d = 0;
-      let styleComma = -1;
-      for (let j = c.typeTo + 1; j < c.close; j++) {
-        if (tokens[j].kind === 'lparen') d++;
-        if (tokens[j].kind === 'rparen') d--;
-        if (d === 0 && tokens[j].kind === 'comma') styleComma = j;
-      }
-      if (styleComma > 0) for (let j = styleComma; j < c.close; j++) (out[j] = ''), skip.add(j);
-      skip.add(c.typeTo);
-      out[i] = udf ?? 'CAST';
-      if (!udf) after[(styleComma > 0 ? styleComma : c.close) - 1] += ` AS ${sqliteCastType(c.type)}`;
-    }
-  }
-
   /** A dotted name at i; returns the index after it. */
   function nameChain(i: number): number {
     const parts: string[] = [tokens[i].value];
@@ -250,20 +184,9 @@ export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteC
       else throw syntaxError('.', tokens[j].line);
     }
     const written = tokens.slice(i, j).map((t) => t.text).join('');
-    const p0 = parts[0].toLowerCase();
     const isFunction = tokens[j]?.kind === 'lparen';
     if (isFunction) throw notBuiltIn(written, tokens[i].line);
-    let replacement: string | undefined;
-    let isTable = false;
-    if (parts.length === 2 && SCHEMAS.has(p0)) {
-      replacement = tableName(undefined, parts[0], parts[1], written);
-      isTable = true;
-    } else if (parts.length === 3 && SCHEMAS.has(p0)) replacement = `${quoteIdent(parts[1])}.${quoteIdent(parts[2])}`;
-    else if (parts.length === 3) {
-      replacement = tableName(parts[0], parts[1], parts[2], written);
-      isTable = true;
-    } else if (parts.length === 4 && ctx.databases.has(p0)) replacement = `${quoteIdent(parts[2])}.${quoteIdent(parts[3])}`;
-    else if (parts.length >= 4) throw sqlError(7202, `Could not find server '${parts[0]}' in sys.servers. Verify that the correct server name was specified.`, tokens[i].line);
+    const { replacement, isTable } = resolveDottedName(parts, written, tokens[i].line, ctx, names);
     if (replacement === undefined) {
       for (let k = i; k < j; k++) out[k] = tokens[k].kind === 'dot' ? '.' : isIdent(tokens[k]) && tokens[k].kind !== 'word' ? quoteIdent(tokens[k].value) : tokens[k].text;
       return j;
@@ -278,7 +201,6 @@ export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteC
     return j;
   }
 
-  /** The first top-level SELECT's list: TOP, `@v = expr` assignments, `alias = expr`, CAST hints. */
   /** `TOP n` at i (if there) becomes a LIMIT at the end of its (sub)query; returns the index after. */
   function topClause(i: number): number {
     if (isWord(tokens[i], 'TOP')) {
@@ -301,6 +223,7 @@ export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteC
     return i;
   }
 
+  /** The first top-level SELECT's list: TOP, `@v = expr` assignments, `alias = expr`, CAST hints. */
   function selectList(sel: number): number {
     let i = sel + 1;
     if (isWord(tokens[i], 'DISTINCT', 'ALL')) i++;
