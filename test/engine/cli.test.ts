@@ -25,6 +25,18 @@ test('--help and --version', async () => {
   assert.is(none.code, 2);
 });
 
+test('package.json: the runbook bin is the built CLI, Node 20 or later, npm install builds', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  assert.is(pkg.bin.runbook, 'dist/engine/bin.js');
+  assert.match(readFileSync(join(root, pkg.bin.runbook), 'utf8'), /^#!\/usr\/bin\/env node\n/);
+  assert.is(pkg.engines.node, '>=20');
+  assert.is(pkg.type, 'module');
+  assert.match(pkg.scripts.prepare, /build/);
+  assert.match(pkg.scripts.build, /tsc -p tsconfig.json/);
+  assert.match(pkg.scripts.test, /build.*dist\/test\/run\.js/);
+  assert.ok(JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')).compilerOptions.strict);
+});
+
 test('unknown flags, missing values, unknown commands: one plain line, exit 2', async () => {
   for (const args of [
     ['plan', fixture('flow.yml'), '-i', inventory, '--frobnicate'],

@@ -44,6 +44,7 @@ test('text: numbered steps, impact marked, data loss flagged, unknowns and skips
   assert.match(text, /^ 4\. force .*\[DATA LOSS\]/m);
   assert.match(text, /!! DATA LOSS/);
   assert.match(text, /--allow-data-loss dag1/);
+  assert.match(text, /guard: data loss acknowledged/);
   assert.match(text, /note: \(known after apply\) \(from steps.roles.outputs.secondary\)/);
   assert.match(text, /ALTER AVAILABILITY GROUP \[dag1\]\n\s+SET \(ROLE = SECONDARY\);/);
   assert.not.match(text, /\u001b\[/);
