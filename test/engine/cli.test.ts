@@ -126,6 +126,19 @@ test('list-steps: every registered type, as text and JSON', async () => {
   assert.equal(steps.map((s) => s.type), Object.keys(stepModules));
   const text = await runCli(['list-steps']);
   for (const s of steps) assert.match(text.stdout, new RegExp(`^${s.type} `, 'm'));
+  // The with: fields come from each type's schema, with their descriptions.
+  const { loadAllBuiltins } = await import('../../engine/registry.js');
+  for (const def of await loadAllBuiltins(stepModules)) {
+    const listed = steps.find((s) => s.type === def.type) as unknown as { description: string; with: Array<{ name: string; description: string; required?: boolean }> };
+    const props = (def.withSchema.properties ?? {}) as Record<string, { description?: string }>;
+    assert.equal(listed.with.map((w) => w.name), Object.keys(props), def.type);
+    for (const w of listed.with) {
+      assert.is(w.description, props[w.name]!.description, `${def.type}.${w.name}`);
+      assert.is(w.required === true, ((def.withSchema.required as string[] | undefined) ?? []).includes(w.name), `${def.type}.${w.name} required`);
+      assert.match(text.stdout, new RegExp(`^    ${w.name}\\??: `, 'm'));
+    }
+    assert.is(listed.description, def.description);
+  }
 });
 
 test.run();
