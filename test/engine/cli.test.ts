@@ -95,6 +95,7 @@ test('plan: text by default, json and sql on request, --out writes the plan', as
   const text = await runCli(['plan', fixture('flow.yml'), '-i', inventory]);
   assert.is(text.code, 0, text.stderr);
   assert.match(text.stdout, /\(known after apply\)/);
+  assert.match(text.stdout, /^ 1\. first  echo \(plugin\)  \[read\]$/m, 'plugin step types are marked in the text plan');
   const json = await runCli(['plan', fixture('flow.yml'), '-i', inventory, '--format', 'json']);
   const plan = JSON.parse(json.stdout);
   assert.is(plan.format, 'runbook-plan');
