@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import sql from 'mssql';
 import { startLab, type Lab } from '../../lab/index.js';
 import { connect, errorNumber, run } from '../helpers/lab.js';
+import { DAG_STATE_QUERY, SQL_SERVER_LSN_QUERY, miLsnQuery } from '../helpers/procedure-queries.js';
 
 let lab: Lab;
 test.before(async () => {
@@ -43,41 +44,12 @@ test('encrypt off works too', async () => {
 
 test("the procedure's queries, pasted with placeholders filled, split at GO", async () => {
   const pool = await connect(lab, 'sqlServer');
-  const verify = `
-    SELECT
-        ag.name, ag.is_distributed, ar.replica_server_name,
-        ar.availability_mode_desc, ars.connected_state_desc, ars.role_desc,
-        ars.operational_state_desc, ars.synchronization_health_desc
-    FROM
-        sys.availability_groups ag
-        join sys.availability_replicas ar
-        on ag.group_id=ar.group_id
-        left join sys.dm_hadr_availability_replica_states ars
-        on ars.replica_id=ar.replica_id
-    WHERE
-        ag.is_distributed=1`;
-  const [rows] = await run(pool, verify);
+  const [rows] = await run(pool, DAG_STATE_QUERY);
   assert.equal(rows.map((r) => [r.replica_server_name, r.availability_mode_desc, r.role_desc]).sort(), [
     ['ag1', 'ASYNCHRONOUS_COMMIT', 'PRIMARY'],
     ['sqlmi1', 'ASYNCHRONOUS_COMMIT', 'SECONDARY'],
   ]);
-  const lsnQuery = `
-    SELECT
-        ag.name AS [Replication group],
-        db.name AS [Database name],
-        drs.database_id AS [Database ID],
-        drs.group_id,
-        drs.replica_id,
-        drs.synchronization_state_desc AS [Sync state],
-        drs.end_of_log_lsn AS [End of log LSN],
-        drs.last_hardened_lsn AS [Last hardened LSN]
-    FROM
-        sys.dm_hadr_database_replica_states drs
-        inner join sys.databases db on db.database_id = drs.database_id
-        inner join sys.availability_groups ag on drs.group_id = ag.group_id
-    WHERE
-        ag.is_distributed = 1 and db.name = 'SalesDb'`;
-  const [lsnRows] = await run(pool, lsnQuery);
+  const [lsnRows] = await run(pool, SQL_SERVER_LSN_QUERY);
   assert.is(lsnRows.length, 2, 'the primary shows its own row and the remote member');
   assert.ok(lsnRows.every((r) => r['Replication group'] === 'dag1' && r['Database ID'] === 5));
   const roleScript = `declare @link_name varchar(max) = 'dag1'
@@ -102,22 +74,7 @@ GO`;
   await pool.close();
 
   const mi = await connect(lab, 'managedInstance');
-  const [miRows] = await run(mi, `
-    SELECT
-        db.name AS [Database name],
-        drs.database_id AS [Database ID],
-        drs.group_id,
-        drs.replica_id,
-        drs.synchronization_state_desc AS [Sync state],
-        drs.end_of_log_lsn AS [End of log LSN],
-        drs.last_hardened_lsn AS [Last hardened LSN]
-    FROM
-        sys.dm_hadr_database_replica_states drs
-        inner join sys.databases db on db.database_id = drs.database_id
-    WHERE
-        db.name = 'SalesDb'
-        -- for Business Critical, add the following as well
-        -- AND drs.is_primary_replica = 1`);
+  const [miRows] = await run(mi, miLsnQuery('SalesDb'));
   assert.is(miRows.length, 1);
   assert.is(miRows[0]['Sync state'], 'NOT SYNCHRONIZING');
   await mi.close();

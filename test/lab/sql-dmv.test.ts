@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSqlEngine, TABLES } from '../../lab/sql/engine.js';
 import type { ReplyItem, SessionInfo, TableRows } from '../../lab/sql/contract.js';
+import { DAG_STATE_QUERY, SQL_SERVER_LSN_QUERY, miLsnQuery } from '../helpers/procedure-queries.js';
 
 const AG = '9E0C1C38-5B4F-4C33-9F3A-1D6C1B7E0001';
 const DAG = '9E0C1C38-5B4F-4C33-9F3A-1D6C1B7E0002';
@@ -75,26 +76,8 @@ function resultOf(items: ReplyItem[]) {
   return sets[sets.length - 1];
 }
 
-const LSN_QUERY = `-- Run on SQL Server
--- Obtain the last hardened LSN for the database on SQL Server.
-SELECT
-    ag.name AS [Replication group],
-    db.name AS [Database name], 
-    drs.database_id AS [Database ID], 
-    drs.group_id, 
-    drs.replica_id, 
-    drs.synchronization_state_desc AS [Sync state], 
-    drs.end_of_log_lsn AS [End of log LSN],
-    drs.last_hardened_lsn AS [Last hardened LSN] 
-FROM
-    sys.dm_hadr_database_replica_states drs
-    inner join sys.databases db on db.database_id = drs.database_id
-    inner join sys.availability_groups ag on drs.group_id = ag.group_id
-WHERE
-    ag.is_distributed = 1 and db.name = 'SalesDb'`;
-
 test('the SQL Server LSN query runs as pasted, LSN columns as exact numeric(25,0) bigints', () => {
-  const set = resultOf(engine.execute(session(), LSN_QUERY, {}));
+  const set = resultOf(engine.execute(session(), SQL_SERVER_LSN_QUERY, {}));
   assert.equal(set.columns.map((c) => c.name), ['Replication group', 'Database name', 'Database ID', 'group_id', 'replica_id', 'Sync state', 'End of log LSN', 'Last hardened LSN']);
   assert.equal(set.columns[2].sqlType, { type: 'int' });
   assert.equal(set.columns[3].sqlType, { type: 'uniqueidentifier' });
@@ -104,22 +87,7 @@ test('the SQL Server LSN query runs as pasted, LSN columns as exact numeric(25,0
 });
 
 test('the Managed Instance LSN query (with its commented-out Business Critical filter) runs as pasted', () => {
-  const sql = `-- Run on SQL managed instance
-SELECT
-    db.name AS [Database name],
-    drs.database_id AS [Database ID], 
-    drs.group_id, 
-    drs.replica_id, 
-    drs.synchronization_state_desc AS [Sync state],
-    drs.end_of_log_lsn AS [End of log LSN],
-    drs.last_hardened_lsn AS [Last hardened LSN]
-FROM
-    sys.dm_hadr_database_replica_states drs
-    inner join sys.databases db on db.database_id = drs.database_id
-WHERE
-    db.name = '<DatabaseName>'
-    -- for Business Critical, add the following as well
-    -- AND drs.is_primary_replica = 1`.replace('<DatabaseName>', 'SalesDb');
+  const sql = miLsnQuery('SalesDb');
   const set = resultOf(engine.execute(session(), sql, {}));
   assert.equal(set.rows.length, 2);
   assert.equal(set.rows.map((r) => r[4]).sort(), ['NOT SYNCHRONIZING', 'SYNCHRONIZED']);
@@ -128,19 +96,7 @@ WHERE
 });
 
 test('the DAG state query (synchronous commit check) runs as pasted', () => {
-  const sql = `-- Verifies the state of the distributed availability group
-SELECT
-    ag.name, ag.is_distributed, ar.replica_server_name,
-    ar.availability_mode_desc, ars.connected_state_desc, ars.role_desc,
-    ars.operational_state_desc, ars.synchronization_health_desc
-FROM
-    sys.availability_groups ag
-    join sys.availability_replicas ar
-    on ag.group_id=ar.group_id
-    left join sys.dm_hadr_availability_replica_states ars
-    on ars.replica_id=ar.replica_id
-WHERE
-    ag.is_distributed=1`;
+  const sql = DAG_STATE_QUERY;
   const set = resultOf(engine.execute(session(), sql, {}));
   assert.equal(set.columns[1].sqlType, { type: 'bit' });
   assert.equal(set.rows, [
@@ -264,11 +220,11 @@ test('a 20,000-row result from a table', () => {
 
 test('perf note: a warm DMV query in-process', () => {
   const s = session();
-  for (let i = 0; i < 200; i++) engine.execute(s, LSN_QUERY, {});
+  for (let i = 0; i < 200; i++) engine.execute(s, SQL_SERVER_LSN_QUERY, {});
   const times: number[] = [];
   for (let i = 0; i < 2000; i++) {
     const t0 = process.hrtime.bigint();
-    engine.execute(s, LSN_QUERY, {});
+    engine.execute(s, SQL_SERVER_LSN_QUERY, {});
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   times.sort((a, b) => a - b);
