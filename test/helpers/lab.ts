@@ -1,8 +1,18 @@
 // Helpers for tests that drive a started lab with the real mssql client: connect to a replica
-// with the lab's CA, run a batch, read LSNs as text, poll for a condition.
+// with the lab's CA, run a batch, read LSNs as text, poll for a condition; start and always stop a lab.
 import sql from 'mssql';
-import type { Lab } from '../../lab/index.js';
+import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
 import type { Side } from '../../lab/model/types.js';
+
+/** Starts a lab, runs `body` with it and always stops it. */
+export async function withStartedLab<T>(options: StartLabOptions, body: (lab: Lab) => Promise<T>): Promise<T> {
+  const lab = await startLab(options);
+  try {
+    return await body(lab);
+  } finally {
+    await lab.stop();
+  }
+}
 
 export interface ConnectOptions {
   link?: number;

@@ -13,6 +13,8 @@ import type {
   StepPlanContext,
   StepRunContext,
 } from '../../engine/types.js';
+import type { Lab, StartLabOptions } from '../../lab/index.js';
+import { withStartedLab } from './lab.js';
 
 export interface CollectedLog {
   progress: string[];
@@ -94,6 +96,18 @@ export function stepHarness(inventory: Inventory, env: NodeJS.ProcessEnv): StepH
     },
     close: () => resources.close(),
   };
+}
+
+/** Starts a lab, runs `body` with a harness over its inventory, always closes both. */
+export function withLabHarness(options: StartLabOptions, body: (lab: Lab, h: StepHarness) => Promise<void>): Promise<void> {
+  return withStartedLab(options, async (lab) => {
+    const h = stepHarness(lab.inventory, lab.env);
+    try {
+      await body(lab, h);
+    } finally {
+      await h.close();
+    }
+  });
 }
 
 /** A plan context for plan() tests. */

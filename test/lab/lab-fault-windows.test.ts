@@ -5,25 +5,16 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SqlManagementClient } from '@azure/arm-sql';
 import type { RestError } from '@azure/core-rest-pipeline';
-import { startLab, type Lab } from '../../lab/index.js';
+import type { Lab } from '../../lab/index.js';
 import { LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION } from '../../lab/model/names.js';
 import { sendArm } from '../helpers/arm-lro.js';
-import { connect, poll, run } from '../helpers/lab.js';
-
-async function withLab(overrides: Parameters<typeof startLab>[0], body: (lab: Lab) => Promise<void>): Promise<void> {
-  const lab = await startLab(overrides);
-  try {
-    await body(lab);
-  } finally {
-    await lab.stop();
-  }
-}
+import { connect, poll, run, withStartedLab } from '../helpers/lab.js';
 
 const connectError = (lab: Lab, side: 'sqlServer' | 'managedInstance') =>
   connect(lab, side).then(async (p) => (await p.close(), undefined), (e: Error & { code?: string }) => e);
 
 test('replicaDown windows: refuse and hang until untilMs, then the replicas answer again', () =>
-  withLab({
+  withStartedLab({
     overrides: {
       faults: [
         { kind: 'replicaDown', replica: 'managedInstance', fromMs: 0, untilMs: 1500 },
@@ -48,7 +39,7 @@ test('replicaDown windows: refuse and hang until untilMs, then the replicas answ
   }));
 
 test('replicaDown from fromMs: an open session is dropped on its next request, new ones are refused', () =>
-  withLab({ overrides: { faults: [{ kind: 'replicaDown', replica: 'sqlServer', fromMs: 1200 }] } }, async (lab) => {
+  withStartedLab({ overrides: { faults: [{ kind: 'replicaDown', replica: 'sqlServer', fromMs: 1200 }] } }, async (lab) => {
     const pool = await connect(lab, 'sqlServer');
     const [[row]] = await run(pool, 'SELECT 1 AS up');
     assert.is(row.up, 1, 'up before fromMs');
@@ -72,7 +63,7 @@ const url = (lab: Lab, name = '/dag1', api = '2025-01-01') =>
   `/managedInstances/sqlmi1/distributedAvailabilityGroups${name}?api-version=${api}`;
 
 test('ARM 500s: retried by the client, then a RestError 500 InternalServerError; the next GET works', () =>
-  withLab({ overrides: { arm: { lroDurationMs: 40, retryAfterSeconds: 0 }, faults: [{ kind: 'armStatus', op: 'get', status: 500, count: 3 }] } }, async (lab) => {
+  withStartedLab({ overrides: { arm: { lroDurationMs: 40, retryAfterSeconds: 0 }, faults: [{ kind: 'armStatus', op: 'get', status: 500, count: 3 }] } }, async (lab) => {
     const c = client(lab);
     const e = (await c.distributedAvailabilityGroups.get(LAB_RESOURCE_GROUP, 'sqlmi1', 'dag1').then(() => undefined, (x: RestError) => x))!;
     assert.ok(e, 'the GET fails');
@@ -83,7 +74,7 @@ test('ARM 500s: retried by the client, then a RestError 500 InternalServerError;
   }));
 
 test('api-version 2025-01-01: list and PATCH (202 + Location + Retry-After) change the link model', () =>
-  withLab({ links: 1, overrides: { arm: { lroDurationMs: 40, retryAfterSeconds: 1 } } }, async (lab) => {
+  withStartedLab({ links: 1, overrides: { arm: { lroDurationMs: 40, retryAfterSeconds: 1 } } }, async (lab) => {
     const c = client(lab);
     const list = (await sendArm(c, 'GET', url(lab, ''))).body as { value: Array<{ name: string; properties: Record<string, unknown> }> };
     assert.equal(list.value.map((v) => [v.name, v.properties.instanceLinkRole]), [['dag1', 'Secondary']]);

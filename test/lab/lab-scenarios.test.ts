@@ -2,22 +2,12 @@
 // real mssql client.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
-import { connect, errorNumber, linkRole, localLsns, poll, run } from '../helpers/lab.js';
-
-async function withLab(options: StartLabOptions, body: (lab: Lab) => Promise<void>): Promise<void> {
-  const lab = await startLab(options);
-  try {
-    await body(lab);
-  } finally {
-    await lab.stop();
-  }
-}
+import { connect, errorNumber, linkRole, localLsns, poll, run, withStartedLab } from '../helpers/lab.js';
 
 const toSync = `ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON 'ag1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT), 'sqlmi1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`;
 
 test('healthy: LSNs equal and unchanged, asynchronous, primary last_hardened_lsn NULL', () =>
-  withLab({}, async (lab) => {
+  withStartedLab({}, async (lab) => {
     const p = await connect(lab, 'sqlServer');
     const s = await connect(lab, 'managedInstance');
     const a = [await localLsns(p), await localLsns(s)];
@@ -33,7 +23,7 @@ test('healthy: LSNs equal and unchanged, asynchronous, primary last_hardened_lsn
   }));
 
 test('workload-running: LSNs keep moving and FAILOVER stays refused even in synchronous mode', () =>
-  withLab({ scenario: 'workload-running' }, async (lab) => {
+  withStartedLab({ scenario: 'workload-running' }, async (lab) => {
     const p = await connect(lab, 'sqlServer');
     const first = (await localLsns(p)).endOfLog;
     const moved = await poll(async () => {
@@ -48,7 +38,7 @@ test('workload-running: LSNs keep moving and FAILOVER stays refused even in sync
   }));
 
 test('lagging: behind, then caught up after catchUpAfterMs and stable', () =>
-  withLab({ scenario: 'lagging', overrides: { replication: { catchUpAfterMs: 400 } } }, async (lab) => {
+  withStartedLab({ scenario: 'lagging', overrides: { replication: { catchUpAfterMs: 400 } } }, async (lab) => {
     const p = await connect(lab, 'sqlServer');
     const s = await connect(lab, 'managedInstance');
     const behind = await localLsns(s);
@@ -63,7 +53,7 @@ test('lagging: behind, then caught up after catchUpAfterMs and stable', () =>
   }));
 
 test('split-brain: both replicas report PRIMARY for the link; 12 transactions counted lost', () =>
-  withLab({ scenario: 'split-brain' }, async (lab) => {
+  withStartedLab({ scenario: 'split-brain' }, async (lab) => {
     const p = await connect(lab, 'sqlServer');
     const s = await connect(lab, 'managedInstance');
     assert.is(await linkRole(p), 'PRIMARY');
@@ -77,7 +67,7 @@ test('split-brain: both replicas report PRIMARY for the link; 12 transactions co
   }));
 
 test('sql2019: the server says 2019 and a T-SQL link FAILOVER is refused (41122)', () =>
-  withLab({ scenario: 'sql2019' }, async (lab) => {
+  withStartedLab({ scenario: 'sql2019' }, async (lab) => {
     const p = await connect(lab, 'sqlServer');
     const [[v]] = await run(p, `SELECT @@VERSION AS v, SERVERPROPERTY('ProductMajorVersion') AS major`);
     assert.match(String(v.v), /SQL Server 2019/);
@@ -88,7 +78,7 @@ test('sql2019: the server says 2019 and a T-SQL link FAILOVER is refused (41122)
   }));
 
 test('business-critical: the procedure\'s MI query needs is_primary_replica = 1 to read one LSN', () =>
-  withLab({ scenario: 'business-critical' }, async (lab) => {
+  withStartedLab({ scenario: 'business-critical' }, async (lab) => {
     const s = await connect(lab, 'managedInstance');
     const q = `SELECT CAST(drs.last_hardened_lsn AS varchar(30)) AS lsn FROM sys.dm_hadr_database_replica_states drs
       INNER JOIN sys.databases db ON db.database_id = drs.database_id WHERE db.name = 'SalesDb'`;
@@ -102,7 +92,7 @@ test('business-critical: the procedure\'s MI query needs is_primary_replica = 1 
   }));
 
 test('several links: one listener pair per link, names dag2/sql02/ag2/sqlmi2, inventories with env references', () =>
-  withLab({ links: 2 }, async (lab) => {
+  withStartedLab({ links: 2 }, async (lab) => {
     assert.is(lab.inventories.length, 2);
     const inv = lab.inventories[1];
     assert.is(inv.link.name, 'dag2');

@@ -3,22 +3,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StepRefusal } from '../../engine/errors.js';
 import { ExitCode } from '../../engine/exit-codes.js';
-import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
 import { labInventory } from '../../lab/inventory.js';
 import assertBackup, { messages } from '../../steps/assertBackup.js';
-import { checkStepContract, planContext, rejection, stepHarness, type StepHarness } from '../helpers/steps.js';
+import { checkStepContract, planContext, rejection, withLabHarness } from '../helpers/steps.js';
 import { connect } from '../helpers/lab.js';
-
-async function withLab(options: StartLabOptions, body: (lab: Lab, h: StepHarness) => Promise<void>): Promise<void> {
-  const lab = await startLab(options);
-  const h = stepHarness(lab.inventory, lab.env);
-  try {
-    await body(lab, h);
-  } finally {
-    await h.close();
-    await lab.stop();
-  }
-}
 
 test('contract: described schema, outputs and messages; read, no target', () => {
   checkStepContract(assertBackup, messages);
@@ -38,12 +26,12 @@ test('plan: what is looked for, "taken in this run" for {{run.started}}, and ski
 });
 
 test('the MI\'s automatic full backup counts; none at all is refused with the reason', async () => {
-  await withLab({ scenario: 'healthy' }, async (_lab, h) => {
+  await withLabHarness({ scenario: 'healthy' }, async (_lab, h) => {
     const out = await h.run(assertBackup, { side: 'managedInstance', kind: 'full', copyOnly: false });
     assert.is(out.found, true);
     assert.type(out.finishedAt, 'string');
   });
-  await withLab({ scenario: 'healthy', overrides: { miFullBackup: { enabled: false } } }, async (_lab, h) => {
+  await withLabHarness({ scenario: 'healthy', overrides: { miFullBackup: { enabled: false } } }, async (_lab, h) => {
     const error = await rejection(() => h.run(assertBackup, { side: 'managedInstance', kind: 'full', copyOnly: false, reason: 'wait for the automatic backup.' }));
     assert.instance(error, StepRefusal);
     assert.is(error.exitCode, ExitCode.refused);
@@ -52,7 +40,7 @@ test('the MI\'s automatic full backup counts; none at all is refused with the re
 });
 
 test('"since": an older backup does not count, one taken after it does (judged by the server\'s clock)', async () => {
-  await withLab({ scenario: 'split-brain' }, async (lab, h) => {
+  await withLabHarness({ scenario: 'split-brain' }, async (lab, h) => {
     // The MI's automatic full backup is an hour old: not "in this run".
     const since = new Date().toISOString();
     const error = await rejection(() => h.run(assertBackup, { side: 'managedInstance', since }));
@@ -75,7 +63,7 @@ test('"since": an older backup does not count, one taken after it does (judged b
 });
 
 test('skip: passes without reading, with a warning that says the backup was skipped', async () => {
-  await withLab({ scenario: 'split-brain' }, async (lab, h) => {
+  await withLabHarness({ scenario: 'split-brain' }, async (lab, h) => {
     const before = lab.statements().length;
     const out = await h.run(assertBackup, { side: 'sqlServer', since: new Date().toISOString(), skip: 'true', reason: 'operator accepted the loss' });
     assert.equal(out, { found: false, skipped: true, finishedAt: null, side: 'sqlServer' });
@@ -85,7 +73,7 @@ test('skip: passes without reading, with a warning that says the backup was skip
 });
 
 test('bad arguments: a side that is not a side, a since that is not a time', async () => {
-  await withLab({ scenario: 'healthy' }, async (_lab, h) => {
+  await withLabHarness({ scenario: 'healthy' }, async (_lab, h) => {
     assert.match((await rejection(() => h.run(assertBackup, { side: 'primary' }))).message, /Expected side to be sqlServer or managedInstance/);
     assert.match((await rejection(() => h.run(assertBackup, { side: 'sqlServer', since: 'yesterday' }))).message, /The since value "yesterday" is not a time/);
   });

@@ -2,20 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StepRefusal } from '../../engine/errors.js';
 import { ExitCode } from '../../engine/exit-codes.js';
-import { startLab, type Lab } from '../../lab/index.js';
 import assertRole, { messages } from '../../steps/assertRole.js';
-import { checkStepContract, planContext, rejection, stepHarness, type StepHarness } from '../helpers/steps.js';
-
-async function withLab(scenario: string, body: (lab: Lab, h: StepHarness) => Promise<void>): Promise<void> {
-  const lab = await startLab({ scenario });
-  const h = stepHarness(lab.inventory, lab.env);
-  try {
-    await body(lab, h);
-  } finally {
-    await h.close();
-    await lab.stop();
-  }
-}
+import { checkStepContract, planContext, rejection, withLabHarness } from '../helpers/steps.js';
 
 test('contract: described schema, outputs, messages; a read-only guard', () => {
   checkStepContract(assertRole, messages);
@@ -24,7 +12,7 @@ test('contract: described schema, outputs, messages; a read-only guard', () => {
 });
 
 test('plan shows the procedure\'s role query for both sides and the expectation', async () => {
-  await withLab('healthy', async (lab) => {
+  await withLabHarness({ scenario: 'healthy' }, async (lab) => {
     const plan = assertRole.plan(planContext(lab.inventory), { exactlyOnePrimary: true });
     assert.is(plan.summary, 'Check the roles of link [dag1] on both replicas');
     assert.equal(plan.guards, ['Exactly one replica is primary (no split-brain)']);
@@ -37,7 +25,7 @@ test('plan shows the procedure\'s role query for both sides and the expectation'
 });
 
 test('healthy: one primary; outputs name each side\'s role, the primary and the secondary', async () => {
-  await withLab('healthy', async (lab, h) => {
+  await withLabHarness({ scenario: 'healthy' }, async (lab, h) => {
     const out = await h.run(assertRole, { exactlyOnePrimary: true });
     assert.equal(out, { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY', primary: 'sqlServer', secondary: 'managedInstance', unreachable: [] });
     const named = await h.run(assertRole, { primary: 'sqlServer' });
@@ -48,7 +36,7 @@ test('healthy: one primary; outputs name each side\'s role, the primary and the 
 });
 
 test('the wrong primary is refused with exit 3 and what each replica said', async () => {
-  await withLab('healthy', async (_lab, h) => {
+  await withLabHarness({ scenario: 'healthy' }, async (_lab, h) => {
     const error = await rejection(() => h.run(assertRole, { primary: 'managedInstance' }));
     assert.instance(error, StepRefusal);
     assert.is(error.exitCode, ExitCode.refused);
@@ -58,7 +46,7 @@ test('the wrong primary is refused with exit 3 and what each replica said', asyn
 });
 
 test('split-brain: refused, naming both replicas', async () => {
-  await withLab('split-brain', async (_lab, h) => {
+  await withLabHarness({ scenario: 'split-brain' }, async (_lab, h) => {
     const error = await rejection(() => h.run(assertRole, { exactlyOnePrimary: true }));
     assert.instance(error, StepRefusal);
     assert.is(error.messageId, 'splitBrain');
@@ -69,7 +57,7 @@ test('split-brain: refused, naming both replicas', async () => {
 });
 
 test('primary down: refused by default, judged by the reachable replica with allowUnreachable', async () => {
-  await withLab('primary-down', async (lab, h) => {
+  await withLabHarness({ scenario: 'primary-down' }, async (lab, h) => {
     const { port } = lab.endpoints.links[0].sqlServer;
     const error = await rejection(() => h.run(assertRole, { exactlyOnePrimary: true }));
     assert.instance(error, StepRefusal);
@@ -82,7 +70,7 @@ test('primary down: refused by default, judged by the reachable replica with all
 });
 
 test('no primary at all is refused', async () => {
-  await withLab('healthy', async (lab, h) => {
+  await withLabHarness({ scenario: 'healthy' }, async (lab, h) => {
     lab.link().replicas.sqlServer.role = 'SECONDARY';
     lab.model.bump();
     const error = await rejection(() => h.run(assertRole, {}));
@@ -92,7 +80,7 @@ test('no primary at all is refused', async () => {
 });
 
 test('after it runs, primary/secondary are read again (the role cache is refreshed)', async () => {
-  await withLab('healthy', async (lab, h) => {
+  await withLabHarness({ scenario: 'healthy' }, async (lab, h) => {
     const ctx = h.context();
     assert.is(await ctx.resolveTarget('primary'), 'sqlServer');
     lab.link().replicas.sqlServer.role = 'SECONDARY';

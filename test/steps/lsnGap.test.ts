@@ -2,20 +2,8 @@
 // and a primary that cannot be reached (reported, not an error).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
 import lsnGap, { messages } from '../../steps/lsnGap.js';
-import { checkStepContract, planContext, rejection, stepHarness, type StepHarness } from '../helpers/steps.js';
-
-async function withLab(options: StartLabOptions, body: (lab: Lab, h: StepHarness) => Promise<void>): Promise<void> {
-  const lab = await startLab(options);
-  const h = stepHarness(lab.inventory, lab.env);
-  try {
-    await body(lab, h);
-  } finally {
-    await h.close();
-    await lab.stop();
-  }
-}
+import { checkStepContract, planContext, rejection, withLabHarness } from '../helpers/steps.js';
 
 test('contract: described schema, outputs and messages; read, no target', () => {
   checkStepContract(lsnGap, messages);
@@ -32,7 +20,7 @@ test('plan: the query for both sides, with the link and database filled in', () 
 });
 
 test('healthy: in sync, gap 0, nothing would be lost (info, not a warning)', async () => {
-  await withLab({ scenario: 'healthy' }, async (_lab, h) => {
+  await withLabHarness({ scenario: 'healthy' }, async (_lab, h) => {
     const out = await h.run(lsnGap, { primary: 'sqlServer' });
     assert.is(out.primaryReachable, true);
     assert.is(out.inSync, true);
@@ -45,7 +33,7 @@ test('healthy: in sync, gap 0, nothing would be lost (info, not a warning)', asy
 });
 
 test('secondary behind: exact gap (beyond 2^53), unsent log, a warning before anything acts', async () => {
-  await withLab({ scenario: 'primary-down', overrides: { faults: [] } }, async (lab, h) => {
+  await withLabHarness({ scenario: 'primary-down', overrides: { faults: [] } }, async (lab, h) => {
     const out = await h.run(lsnGap, { primary: 'sqlServer' });
     const link = lab.link();
     assert.is(out.primaryLsn, link.replicas.sqlServer.endOfLog.toString());
@@ -60,7 +48,7 @@ test('secondary behind: exact gap (beyond 2^53), unsent log, a warning before an
 });
 
 test('primary unreachable: reported as such, the secondary\'s last hardened LSN given', async () => {
-  await withLab({ scenario: 'primary-down' }, async (_lab, h) => {
+  await withLabHarness({ scenario: 'primary-down' }, async (_lab, h) => {
     const out = await h.run(lsnGap, { primary: 'sqlServer' });
     assert.is(out.primaryReachable, false);
     assert.is(out.gap, null);
@@ -71,7 +59,7 @@ test('primary unreachable: reported as such, the secondary\'s last hardened LSN 
 });
 
 test('secondary unreachable: a failure (a forced failover could not run there anyway)', async () => {
-  await withLab({ scenario: 'healthy' }, async (lab, h) => {
+  await withLabHarness({ scenario: 'healthy' }, async (lab, h) => {
     lab.setDown('managedInstance', true);
     const error = await rejection(() => h.run(lsnGap, { primary: 'sqlServer' }));
     assert.match(error.message, /^Cannot read the secondary managedInstance: /);
@@ -79,7 +67,7 @@ test('secondary unreachable: a failure (a forced failover could not run there an
 });
 
 test('a primary that is not a side is refused', async () => {
-  await withLab({ scenario: 'healthy' }, async (_lab, h) => {
+  await withLabHarness({ scenario: 'healthy' }, async (_lab, h) => {
     const error = await rejection(() => h.run(lsnGap, { primary: 'primary' }));
     assert.match(error.message, /Expected primary to be sqlServer or managedInstance, got primary/);
   });

@@ -2,23 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StepFailure } from '../../engine/step-messages.js';
 import { StepRefusal } from '../../engine/errors.js';
-import { startLab, type Lab, type ScenarioOverrides } from '../../lab/index.js';
+import type { Lab } from '../../lab/index.js';
 import waitLsnStable, { messages } from '../../steps/waitLsnStable.js';
-import { checkStepContract, planContext, rejection, stepHarness, type StepHarness } from '../helpers/steps.js';
+import { checkStepContract, planContext, rejection, withLabHarness } from '../helpers/steps.js';
 
 const fast = { stableFor: '300ms', pollInterval: '50ms', timeout: '3s' };
-
-/** Starts a lab, runs `body` with a harness over it, always stops both. */
-async function withLab(scenario: string, body: (lab: Lab, h: StepHarness) => Promise<void>, overrides?: ScenarioOverrides): Promise<void> {
-  const lab = await startLab(overrides ? { scenario, overrides } : { scenario });
-  const h = stepHarness(lab.inventory, lab.env);
-  try {
-    await body(lab, h);
-  } finally {
-    await h.close();
-    await lab.stop();
-  }
-}
 
 const lsnQueries = (lab: Lab, side: string) =>
   lab.statements().filter((s) => s.side === side && /end_of_log_lsn/.test(s.statement));
@@ -32,7 +20,7 @@ test('contract: described schema (durations as format: duration), outputs, messa
 });
 
 test('plan states the guard with its defaults and shows the query per side', async () => {
-  await withLab('business-critical', async (lab) => {
+  await withLabHarness({ scenario: 'business-critical' }, async (lab) => {
     const plan = waitLsnStable.plan(planContext(lab.inventory), {});
     assert.equal(plan.guards, ['LSNs equal and unchanged for 30s (poll 1s, timeout 10m)']);
     assert.is(plan.summary, 'Wait until the LSNs of [SalesDb] match on both replicas and stay unchanged');
@@ -45,7 +33,7 @@ test('plan states the guard with its defaults and shows the query per side', asy
 });
 
 test('healthy: succeeds with the matched LSN, exactly as the server has it', async () => {
-  await withLab('healthy', async (lab, h) => {
+  await withLabHarness({ scenario: 'healthy' }, async (lab, h) => {
     const out = await h.run(waitLsnStable, fast);
     assert.is(out.lsn, '71000009408100001');
     assert.ok((out.samples as number) >= 2, 'at least two samples');
@@ -59,7 +47,7 @@ test('healthy: succeeds with the matched LSN, exactly as the server has it', asy
 });
 
 test('workload-running: times out and says the primary is still moving', async () => {
-  await withLab('workload-running', async (_lab, h) => {
+  await withLabHarness({ scenario: 'workload-running' }, async (_lab, h) => {
     const started = Date.now();
     const error = await rejection(() => h.run(waitLsnStable, { ...fast, timeout: '1500ms' }));
     const took = Date.now() - started;
@@ -72,7 +60,7 @@ test('workload-running: times out and says the primary is still moving', async (
 });
 
 test('lagging: waits while the secondary catches up, then succeeds', async () => {
-  await withLab('lagging', async (_lab, h) => {
+  await withLabHarness({ scenario: 'lagging' }, async (_lab, h) => {
     const out = await h.run(waitLsnStable, { ...fast, timeout: '6s' });
     assert.match(h.logs.progress[0], /: gap 64000000\.$/); // 40 transactions behind
     assert.match(h.logs.progress.at(-1)!, /equal for/);
@@ -83,7 +71,7 @@ test('lagging: waits while the secondary catches up, then succeeds', async () =>
 });
 
 test('LSNs that differ only past the 16th digit are not equal', async () => {
-  await withLab('healthy', async (lab, h) => {
+  await withLabHarness({ scenario: 'healthy' }, async (lab, h) => {
     // As doubles these are the same number; the step must still see the primary one ahead.
     const primary = lab.link().replicas.sqlServer;
     primary.endOfLog = 71000009408100002n;
@@ -99,8 +87,8 @@ test('LSNs that differ only past the 16th digit are not equal', async () => {
 });
 
 test('a dropped connection mid-wait is survived, and the stability window starts again after it', async () => {
-  await withLab(
-    'healthy',
+  await withLabHarness(
+    { scenario: 'healthy', overrides: { faults: [{ kind: 'dropConnection', replica: 'managedInstance', match: 'end_of_log_lsn', nth: 3, count: 1 }] } },
     async (lab, h) => {
       const out = await h.run(waitLsnStable, fast);
       assert.is(out.reconnects, 1);
@@ -111,12 +99,11 @@ test('a dropped connection mid-wait is survived, and the stability window starts
       assert.ok(last.at.getTime() - dropped.at.getTime() >= 300, 'a full window after the failure');
       assert.ok(new Set(mi.map((s) => s.sessionId)).size >= 2, 'reconnected on a new session');
     },
-    { faults: [{ kind: 'dropConnection', replica: 'managedInstance', match: 'end_of_log_lsn', nth: 3, count: 1 }] },
   );
 });
 
 test('business-critical: the managed instance is read with is_primary_replica = 1', async () => {
-  await withLab('business-critical', async (lab, h) => {
+  await withLabHarness({ scenario: 'business-critical' }, async (lab, h) => {
     const out = await h.run(waitLsnStable, fast);
     assert.is(out.lsn, '71000009408100001');
     assert.ok(lsnQueries(lab, 'managedInstance').every((s) => /is_primary_replica = 1/.test(s.statement)));
@@ -125,7 +112,7 @@ test('business-critical: the managed instance is read with is_primary_replica = 
 });
 
 test('split-brain is refused at once, not waited out', async () => {
-  await withLab('split-brain', async (_lab, h) => {
+  await withLabHarness({ scenario: 'split-brain' }, async (_lab, h) => {
     const started = Date.now();
     const error = await rejection(() => h.run(waitLsnStable, fast));
     assert.instance(error, StepRefusal);
@@ -135,7 +122,7 @@ test('split-brain is refused at once, not waited out', async () => {
 });
 
 test('an interrupt ends the wait promptly', async () => {
-  await withLab('workload-running', async (_lab, h) => {
+  await withLabHarness({ scenario: 'workload-running' }, async (_lab, h) => {
     const controller = new AbortController();
     const pending = h.run(waitLsnStable, { ...fast, timeout: '30s' }, { signal: controller.signal });
     const until = Date.now() + 5000;
