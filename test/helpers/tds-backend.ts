@@ -14,6 +14,7 @@ import type {
   SqlMessage,
   SqlRequest,
 } from '../../lab/tds/contract.js';
+import { startTdsServer, type TdsServer } from '../../lab/tds/server.js';
 
 export type Answer = (
   req: SqlRequest,
@@ -106,6 +107,20 @@ let certificates: Promise<LabCertificates> | undefined;
 export function testCertificates(): Promise<LabCertificates> {
   certificates ??= mkdtemp(join(tmpdir(), 'tds-test-')).then((dir) => createLabCertificates(dir));
   return certificates;
+}
+
+export interface TestTdsServer {
+  certs: LabCertificates;
+  backend: TestBackend;
+  server: TdsServer;
+}
+
+/** A lab TDS server on TLS with the test certificate, answering from a fresh TestBackend. */
+export async function startTestTdsServer(): Promise<TestTdsServer> {
+  const certs = await testCertificates();
+  const backend = new TestBackend();
+  const server = await startTdsServer({ backend, tls: { key: certs.key, cert: certs.cert } });
+  return { certs, backend, server };
 }
 
 /** Polls until `check` is true (bounded). */

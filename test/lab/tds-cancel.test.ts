@@ -6,17 +6,15 @@ import sql from 'mssql';
 import { Connection, Request } from 'tedious';
 import type { LabCertificates } from '../../lab/certs.js';
 import type { ReplyItem } from '../../lab/tds/contract.js';
-import { startTdsServer, type TdsServer } from '../../lab/tds/server.js';
-import { TestBackend, intRows, poolConfig, tediousConfig, testCertificates, waitFor } from '../helpers/tds-backend.js';
+import type { TdsServer } from '../../lab/tds/server.js';
+import { TestBackend, intRows, poolConfig, tediousConfig, startTestTdsServer, waitFor } from '../helpers/tds-backend.js';
 
 let certs: LabCertificates;
 let backend: TestBackend;
 let server: TdsServer;
 
 test.before(async () => {
-  certs = await testCertificates();
-  backend = new TestBackend();
-  server = await startTdsServer({ backend, tls: { key: certs.key, cert: certs.cert } });
+  ({ certs, backend, server } = await startTestTdsServer());
 });
 
 test.after(async () => {

@@ -5,17 +5,15 @@ import * as assert from 'uvu/assert';
 import sql from 'mssql';
 import { Connection, Request } from 'tedious';
 import type { LabCertificates } from '../../lab/certs.js';
-import { startTdsServer, type TdsServer } from '../../lab/tds/server.js';
-import { TEST_PASSWORD, TestBackend, poolConfig, tediousConfig, testCertificates } from '../helpers/tds-backend.js';
+import type { TdsServer } from '../../lab/tds/server.js';
+import { TEST_PASSWORD, TestBackend, poolConfig, tediousConfig, startTestTdsServer } from '../helpers/tds-backend.js';
 
 let certs: LabCertificates;
 let backend: TestBackend;
 let server: TdsServer;
 
 test.before(async () => {
-  certs = await testCertificates();
-  backend = new TestBackend();
-  server = await startTdsServer({ backend, tls: { key: certs.key, cert: certs.cert } });
+  ({ certs, backend, server } = await startTestTdsServer());
 });
 
 test.after(async () => {

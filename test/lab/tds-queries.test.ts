@@ -6,8 +6,8 @@ import sql from 'mssql';
 import { Connection, Request } from 'tedious';
 import type { LabCertificates } from '../../lab/certs.js';
 import type { Column, ReplyItem } from '../../lab/tds/contract.js';
-import { startTdsServer, type TdsServer } from '../../lab/tds/server.js';
-import { SERVER_NAME, TestBackend, intRows, poolConfig, tediousConfig, testCertificates } from '../helpers/tds-backend.js';
+import type { TdsServer } from '../../lab/tds/server.js';
+import { SERVER_NAME, TestBackend, intRows, poolConfig, tediousConfig, startTestTdsServer } from '../helpers/tds-backend.js';
 
 let certs: LabCertificates;
 let backend: TestBackend;
@@ -15,9 +15,7 @@ let server: TdsServer;
 let pool: sql.ConnectionPool;
 
 test.before(async () => {
-  certs = await testCertificates();
-  backend = new TestBackend();
-  server = await startTdsServer({ backend, tls: { key: certs.key, cert: certs.cert } });
+  ({ certs, backend, server } = await startTestTdsServer());
   pool = await new sql.ConnectionPool(poolConfig(server.port, certs.ca)).connect();
 });
 
