@@ -4,6 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SqlManagementClient } from '@azure/arm-sql';
+import type { Test } from 'uvu';
 import { createArmClient } from '../../engine/arm.js';
 import type { Inventory, StepHistoryEntry, StepRunContext } from '../../engine/types.js';
 import { managedInstance, resourceGroup, subscriptionId, token, type ArmFixture } from './arm-backend.js';
@@ -160,6 +161,19 @@ export async function startLabWorld(options: LabWorldOptions = {}): Promise<ArmW
     requests: () => lab.armRequests().map((r) => ({ method: r.method, path: r.path, status: r.status })),
     stop: () => lab.stop(),
   };
+}
+
+/**
+ * For a test file whose tests each start their own lab world: returns the starter and, after each
+ * test, stops the world that test started.
+ */
+export function labWorldPerTest(suite: Test): (options?: LabWorldOptions) => ReturnType<typeof startLabWorld> {
+  let world: Awaited<ReturnType<typeof startLabWorld>> | undefined;
+  suite.after.each(async () => {
+    await world?.stop();
+    world = undefined;
+  });
+  return async (options = {}) => (world = await startLabWorld(options));
 }
 
 /** Switches the link to synchronous commit the way Update-AzSqlInstanceLink does (PATCH, arm-sql 10.0.0). */

@@ -9,17 +9,9 @@ import definition, { deleteImpact, messages } from '../../steps/armDeleteLink.js
 import { StepFailure } from '../../engine/step-messages.js';
 import { OutcomeUnknown } from '../../engine/errors.js';
 import type { StepHistoryEntry } from '../../engine/types.js';
-import { armStepContext, azureModulesLoadedBy, startLabWorld, type ArmWorld, type LabWorldOptions } from '../helpers/arm-step-context.js';
+import { armStepContext, azureModulesLoadedBy, labWorldPerTest } from '../helpers/arm-step-context.js';
 
-let world: ArmWorld | undefined;
-async function lab(options: LabWorldOptions = {}): Promise<ArmWorld> {
-  world = await startLabWorld(options);
-  return world;
-}
-test.after.each(async () => {
-  await world?.stop();
-  world = undefined;
-});
+const lab = labWorldPerTest(test);
 
 const fast = { pollInterval: '10ms' };
 const wait = (state: StepHistoryEntry['state']): StepHistoryEntry => ({ id: 'caught-up', type: 'waitLsnStable', state });
@@ -49,8 +41,7 @@ test('is idempotent: a second run finds the link gone and succeeds', async () =>
 });
 
 test('a link that vanishes between the check and the DELETE (ARM answers 204) is success, reported as already gone', async () => {
-  const labWorld = await startLabWorld({});
-  world = labWorld;
+  const labWorld = await lab();
   const ctx = armStepContext(labWorld.inventory, labWorld.env);
   let vanished = false;
   // Someone else removes the link right after the step saw it (the real client, a policy on its pipeline).

@@ -4,17 +4,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition, { failoverImpact, messages } from '../../steps/armFailoverLink.js';
 import { StepFailure } from '../../engine/step-messages.js';
-import { armStepContext, setSyncThroughArm, startLabWorld, type ArmWorld, type LabWorldOptions } from '../helpers/arm-step-context.js';
+import { armStepContext, labWorldPerTest, setSyncThroughArm } from '../helpers/arm-step-context.js';
 
-let world: ArmWorld | undefined;
-async function lab(options: LabWorldOptions = {}): Promise<ArmWorld> {
-  world = await startLabWorld(options);
-  return world;
-}
-test.after.each(async () => {
-  await world?.stop();
-  world = undefined;
-});
+const lab = labWorldPerTest(test);
 
 test('Planned on a healthy, synchronized link swaps the roles', async () => {
   const world = await lab();

@@ -4,17 +4,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition, { messages, setRoleImpact } from '../../steps/armSetRole.js';
 import { StepFailure } from '../../engine/step-messages.js';
-import { armStepContext, startLabWorld, type ArmWorld, type LabWorldOptions } from '../helpers/arm-step-context.js';
+import { armStepContext, labWorldPerTest } from '../helpers/arm-step-context.js';
 
-let world: ArmWorld | undefined;
-async function lab(options: LabWorldOptions = {}): Promise<ArmWorld> {
-  world = await startLabWorld(options);
-  return world;
-}
-test.after.each(async () => {
-  await world?.stop();
-  world = undefined;
-});
+const lab = labWorldPerTest(test);
 
 test('Primary + Planned is refused by ARM; the step fails with its code and nothing changes', async () => {
   const world = await lab();
