@@ -66,6 +66,25 @@ export function primarySide(link: Pick<LinkDetails, 'instanceLinkRole' | 'partne
   return 'none';
 }
 
+/** The outputs a role-changing ARM action (failover, setRole) reports: roles after, the MI's before. */
+export function roleChangeOutputs(
+  before: Pick<LinkDetails, 'instanceLinkRole'>,
+  after: Pick<LinkDetails, 'instanceLinkRole' | 'partnerLinkRole'>,
+): Record<string, unknown> {
+  return {
+    instanceLinkRole: after.instanceLinkRole ?? null,
+    partnerLinkRole: after.partnerLinkRole ?? null,
+    previousInstanceLinkRole: before.instanceLinkRole ?? null,
+    primary: primarySide(after),
+  };
+}
+
+/** A role-changing action is done when the managed instance has `expected`; unknown if ARM shows no role. */
+export function instanceRoleVerdict(link: Pick<LinkDetails, 'instanceLinkRole'>, expected: string): 'done' | 'not-done' | 'unknown' {
+  if (!link.instanceLinkRole) return 'unknown';
+  return link.instanceLinkRole === expected ? 'done' : 'not-done';
+}
+
 /** `3.2s` style elapsed time for progress lines. */
 export function elapsedText(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;

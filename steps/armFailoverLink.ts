@@ -4,7 +4,7 @@
 // never letting the retry policy re-send it blindly.
 import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
 import { postLinkAction, type FailoverBody, type LinkActionProgress } from '../engine/arm-lro.js';
-import { armFailure, armMessages, elapsedText, primarySide } from '../engine/arm-step.js';
+import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs } from '../engine/arm-step.js';
 import { durationMs, durationText, isUnknown, shown } from '../engine/step-args.js';
 import { defineMessages, reporter } from '../engine/step-messages.js';
 import type { Impact, StepDefinition, StepPlanResult } from '../engine/types.js';
@@ -121,12 +121,7 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
         partnerRole: after.partnerLinkRole ?? 'unknown',
       }),
     );
-    return {
-      instanceLinkRole: after.instanceLinkRole ?? null,
-      partnerLinkRole: after.partnerLinkRole ?? null,
-      previousInstanceLinkRole: before.instanceLinkRole ?? null,
-      primary: primarySide(after),
-    };
+    return roleChangeOutputs(before, after);
   },
 };
 
@@ -134,8 +129,7 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
 definition.verify = async (ctx, args) => {
   if (!args.expectInstanceRole) return 'unknown';
   const link = await getLinkDetails(await ctx.arm(), linkIdsOf(ctx.inventory), { signal: ctx.signal });
-  if (!link.instanceLinkRole) return 'unknown';
-  return link.instanceLinkRole === args.expectInstanceRole ? 'done' : 'not-done';
+  return instanceRoleVerdict(link, args.expectInstanceRole);
 };
 
 export default definition;

@@ -4,7 +4,7 @@
 // engine/arm-lro.ts like the failover.
 import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
 import { postLinkAction, type SetRoleBody } from '../engine/arm-lro.js';
-import { armFailure, armMessages, elapsedText, primarySide } from '../engine/arm-step.js';
+import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs } from '../engine/arm-step.js';
 import { durationMs, durationText, isUnknown, shown } from '../engine/step-args.js';
 import { defineMessages, reporter } from '../engine/step-messages.js';
 import type { Impact, StepDefinition, StepPlanResult } from '../engine/types.js';
@@ -123,20 +123,14 @@ const definition: StepDefinition<ArmSetRoleArgs> = {
     ctx.log.progress(
       report.text('done', { link, instanceRole: after.instanceLinkRole ?? 'unknown', partnerRole: after.partnerLinkRole ?? 'unknown' }),
     );
-    return {
-      instanceLinkRole: after.instanceLinkRole ?? null,
-      partnerLinkRole: after.partnerLinkRole ?? null,
-      previousInstanceLinkRole: before.instanceLinkRole ?? null,
-      primary: primarySide(after),
-    };
+    return roleChangeOutputs(before, after);
   },
 };
 
 /** Done when the managed instance already has the requested role. */
 definition.verify = async (ctx, args) => {
   const link = await getLinkDetails(await ctx.arm(), linkIdsOf(ctx.inventory), { signal: ctx.signal });
-  if (!link.instanceLinkRole) return 'unknown';
-  return link.instanceLinkRole === args.instanceRole ? 'done' : 'not-done';
+  return instanceRoleVerdict(link, args.instanceRole);
 };
 
 export default definition;
