@@ -86,6 +86,25 @@ export class ChildLab {
 export const FAILOVER = /^\s*ALTER AVAILABILITY GROUP \[dag1\] FAILOVER/i;
 export const SYNC_COMMIT = /MODIFY AVAILABILITY GROUP ON/i;
 
+/** Writes a runbook whose one change step (sync commit via sqlExec) has no verify query; returns its path. */
+export function writeNoVerifyRunbook(dir: string): string {
+  const file = join(dir, 'no-verify.yml');
+  writeFileSync(
+    file,
+    `name: no-verify
+description: One change step without a verify query.
+inputs: {}
+steps:
+  - id: sync
+    type: sqlExec
+    target: sqlServer
+    with:
+      sql: ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);
+`,
+  );
+  return file;
+}
+
 export function kinds(records: Rec[]): string[] {
   return records.map((r) => `${r.kind}${r.step ? `:${r.step}` : ''}`);
 }

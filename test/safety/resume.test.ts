@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChildLab, FAILOVER, FAST, kinds, runbook, SYNC_COMMIT, waitExit } from './child-runs.js';
+import { ChildLab, FAILOVER, FAST, kinds, runbook, SYNC_COMMIT, waitExit, writeNoVerifyRunbook } from './child-runs.js';
 
 test('SIGKILL after a change step finished; --resume completes the run without repeating it', async () => {
   const lab = await ChildLab.start();
@@ -65,20 +65,7 @@ test('SIGKILL while FAILOVER was in flight: the resume verifies the roles swappe
 test('a change whose outcome stayed unknown and cannot be verified: resume refused (exit 3), nothing re-sent', async () => {
   const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'MODIFY AVAILABILITY', after: true }] } });
   try {
-    const file = join(lab.dir, 'no-verify.yml');
-    writeFileSync(
-      file,
-      `name: no-verify
-description: One change step without a verify query.
-inputs: {}
-steps:
-  - id: sync
-    type: sqlExec
-    target: sqlServer
-    with:
-      sql: ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);
-`,
-    );
+    const file = writeNoVerifyRunbook(lab.dir);
     const first = await lab.apply(file, ['--outcome-timeout', '1s']).done;
     assert.is(first.code, 5, first.stdout + first.stderr);
     const runId = lab.runIds().at(-1)!;

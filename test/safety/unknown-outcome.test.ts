@@ -2,9 +2,7 @@
 // and the run verifies instead of failing or repeating it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ChildLab, FAILOVER, FAST, runbook, SYNC_COMMIT } from './child-runs.js';
+import { ChildLab, FAILOVER, FAST, runbook, SYNC_COMMIT, writeNoVerifyRunbook } from './child-runs.js';
 
 test('connection dropped right after FAILOVER was applied: verified done, exit 0, FAILOVER sent once', async () => {
   const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'FAILOVER', after: true }] } });
@@ -48,22 +46,7 @@ test('connection dropped before FAILOVER took effect: verified NOT done, not re-
 test('a change with no way to verify it: outcome unknown, exit 5, says what to check', async () => {
   const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'MODIFY AVAILABILITY', after: true }] } });
   try {
-    const file = join(lab.dir, 'no-verify.yml');
-    writeFileSync(
-      file,
-      `name: no-verify
-description: One change step without a verify query.
-inputs: {}
-steps:
-  - id: sync
-    type: sqlExec
-    target: sqlServer
-    with:
-      sql: >-
-        ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON
-        {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);
-`,
-    );
+    const file = writeNoVerifyRunbook(lab.dir);
     const r = await lab.apply(file, ['--outcome-timeout', '2s']).done;
     assert.is(r.code, 5, r.stdout + r.stderr);
     assert.match(r.stdout, /UNKNOWN/);
