@@ -1,0 +1,77 @@
+// The state of one apply run, shared by the run loop (apply.ts) and each step (apply-step.ts):
+// per-step outcomes for the summary, what changed, outputs and history for later steps, the
+// journal and the reporter, and the exit code decided so far.
+import type { RunResources, StepDefinition, StepHistoryEntry } from './types.js';
+import type { ApplyOptions } from './apply.js';
+import type { Journal } from './journal.js';
+import type { StepOutcomeSummary } from './executor-events.js';
+import type { LinkLock } from './lock.js';
+import type { TemplateContext } from './plan-context.js';
+import { runTimeContext } from './plan-context.js';
+import { ExitCode } from './exit-codes.js';
+import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, type OutcomeOptions } from './outcome.js';
+import { verifiedOutputs } from './apply-context.js';
+
+export class ApplyRun {
+  readonly startedAt = Date.now();
+  readonly outcomes: StepOutcomeSummary[];
+  readonly changed: string[] = [];
+  readonly notices: string[] = [];
+  readonly history: StepHistoryEntry[] = [];
+  readonly outputs: Record<string, Record<string, unknown>> = {};
+  readonly ctx: TemplateContext;
+  readonly total: number;
+  readonly outcomeOpts: OutcomeOptions;
+  confirmed: boolean;
+  exitCode: number = ExitCode.done;
+  stoppedAt: string | undefined;
+  /** The step being handled now (for interrupts and lock messages). */
+  current: { id: string; impact: string } | undefined;
+  lock: LinkLock | undefined;
+  /** Opened on first use by a step, unless the caller gave its own. */
+  resources: Promise<RunResources> | undefined;
+
+  constructor(
+    readonly opts: ApplyOptions,
+    readonly journal: Journal,
+  ) {
+    this.outcomes = opts.plan.steps.map((s) => ({ index: s.index, id: s.id, type: s.type, impact: s.impact, outcome: 'not run' }));
+    this.ctx = runTimeContext(opts.inventory, opts.inputs, { id: opts.runId, started: new Date(this.startedAt).toISOString() });
+    this.total = opts.plan.steps.length;
+    this.outcomeOpts = opts.outcome ?? { deadlineMs: DEFAULT_OUTCOME_DEADLINE_MS, pollMs: DEFAULT_OUTCOME_POLL_MS };
+    this.confirmed = opts.yes;
+    if (opts.resources) this.resources = Promise.resolve(opts.resources);
+  }
+
+  getResources = (): Promise<RunResources> => {
+    this.resources ??= import('./connections.js').then((m) => m.createRunResources(this.opts.inventory, { env: this.opts.env }));
+    return this.resources;
+  };
+
+  /** A step's outputs are in: later steps can read them. */
+  succeeded(id: string, type: string, outputs: Record<string, unknown>): void {
+    this.outputs[id] = outputs;
+    this.ctx.steps[id] = { outputs };
+    this.history.push({ id, type, state: 'succeeded' });
+  }
+
+  /** A change step found already done by its verify(): it counts as done and changed. */
+  recordVerified(id: string, def: StepDefinition<any>, outcome: StepOutcomeSummary, reason: string): void {
+    const verified = verifiedOutputs(id, def);
+    outcome.outcome = 'succeeded';
+    outcome.reason = reason;
+    const spec = this.opts.runbook.steps.find((s) => s.id === id)!;
+    this.succeeded(id, spec.type, verified);
+    this.changed.push(id);
+    this.journal.write({ kind: 'step-finished', step: id, outputs: {}, durationMs: 0, attempts: 0, verified: true });
+    void this.opts.reporter.emit({ event: 'step-finished', step: id, outputs: {}, durationMs: 0, attempts: 0 });
+  }
+
+  /** A step that did not run: journaled as failed with that outcome, and the run stops with `exitCode`. */
+  stopWith(outcome: StepOutcomeSummary, result: 'refused', error: string, exitCode: number, journalError = error): void {
+    outcome.outcome = result;
+    outcome.error = error;
+    this.exitCode = exitCode;
+    this.journal.write({ kind: 'step-failed', step: outcome.id, error: journalError, outcome: result, durationMs: 0, attempts: 0 });
+  }
+}
