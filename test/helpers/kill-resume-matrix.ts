@@ -1,0 +1,45 @@
+// The SIGKILL-then-resume fault matrix over planned-failover's step boundaries, registered per half
+// of the steps so that each half runs in its own test file (each file stays under a minute).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { TestLab, runbookFile } from '../runbooks/lab-run.js';
+import { assertPlannedInvariants, assertTrueSummary, isFailover, killAtStepThenResume, stepIdsOf, usePlannedRunbook } from '../safety/fault-matrix-helpers.js';
+
+const FAST = ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=3s'];
+
+/** Registers one test per step boundary in the first (`early`) or second (`late`) half of the steps. */
+export function killAtStepMatrix(part: 'early' | 'late'): void {
+  const file = runbookFile('planned-failover');
+  usePlannedRunbook(file);
+  const ids = stepIdsOf(file);
+  const half = Math.ceil(ids.length / 2);
+
+  ids.forEach((id, i) => {
+    const boundary = i + 1;
+    if (part === 'early' ? !(boundary <= half) : !(boundary > half)) return;
+    test(`SIGKILL when step ${boundary} (${id}) is reached, then --resume: one FAILOVER, nothing lost, roles swapped, exit 0`, async () => {
+      const t = await TestLab.start();
+      try {
+        const { killed, first, resumed } = await killAtStepThenResume(t, boundary, FAST);
+        const context = `kill at ${id}`;
+        // Only the last step may finish before the kill lands.
+        assert.ok(killed || boundary === ids.length, `${context}: the run ended before the kill`);
+        if (!killed) {
+          assert.is(first.code, 0, first.stdout + first.stderr);
+        } else {
+          assert.is(first.signal, 'SIGKILL');
+          assert.ok(resumed, 'resumed');
+          // A kill that lands after the journal's run-finished: resume says there is nothing left (exit 3).
+          const alreadyDone = resumed!.code === 3 && /already succeeded/.test(resumed!.stderr);
+          assert.ok(resumed!.code === 0 || alreadyDone, `${context}: resume exit ${resumed!.code}\n${resumed!.stdout}${resumed!.stderr}`);
+          if (!alreadyDone) assertTrueSummary(t, resumed!.stdout, resumed!.code ?? -1, context);
+        }
+        assert.equal(t.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' }, context);
+        assert.is(t.lab.statements().filter((s) => isFailover(s.statement)).length, 1, `${context}: FAILOVER exactly once`);
+        assertPlannedInvariants(t, context);
+      } finally {
+        await t.stop();
+      }
+    });
+  });
+}
