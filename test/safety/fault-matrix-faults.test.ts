@@ -7,6 +7,7 @@ import { TestLab } from '../runbooks/lab-run.js';
 import { assertPlannedInvariants, assertTrueSummary, isFailover, journalRecords, until } from './fault-matrix-helpers.js';
 
 const FAST = ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=3s'];
+const isSyncCommitSwitch = (s: string) => /^\s*ALTER\s+AVAILABILITY\s+GROUP\b[\s\S]*\bMODIFY\s+AVAILABILITY\s+GROUP\s+ON\b/i.test(s);
 process.env.RUNBOOK_ARM_RETRY_DELAY_MS = '20';
 process.env.RUNBOOK_ARM_MAX_RETRY_DELAY_MS = '50';
 
@@ -32,7 +33,8 @@ test('MI down after the switch to synchronous commit: exit 4 (a change was made)
   const t = await TestLab.start();
   try {
     const running = t.apply('planned-failover', { sets: FAST });
-    await until(() => t.lab.statements().some((s) => /SYNCHRONOUS_COMMIT/.test(s.statement) && s.errorNumber === null));
+    // The ALTER ... MODIFY itself, not any statement naming SYNCHRONOUS_COMMIT (sql-version's query does too).
+    await until(() => t.lab.statements().some((s) => isSyncCommitSwitch(s.statement) && s.errorNumber === null));
     t.lab.setDown('managedInstance', true);
     const run = await running;
     assert.is(run.code, 4, run.stdout + run.stderr);
