@@ -48,6 +48,11 @@ export class Faults {
     return 'up';
   }
 
+  /** How many times each SQL fault (in scenario order) has fired: lets a test act once a statement has really arrived. */
+  fired(): number[] {
+    return this.armed.map((a) => (a.remaining === Infinity ? a.seen : ('count' in a.spec && a.spec.count !== undefined ? a.spec.count : 1) - a.remaining));
+  }
+
   /** What to do with a request on this replica; consumes the matching fault's budget. */
   onSqlRequest(link: number, side: Side, text: string): SqlFaultDecision {
     for (const a of this.armed) {

@@ -43,11 +43,14 @@ test('SIGKILL while FAILOVER was in flight: the resume verifies the roles swappe
   try {
     const first = lab.apply(runbook('planned-failover'), FAST);
     await lab.waitForRecord((r) => r.kind === 'step-started' && r.step === 'failover');
+    // Kill only once the FAILOVER has reached the lab (the slow fault fired): the step first
+    // resolves which side is primary, and a kill before the statement is sent proves nothing.
+    const { waitFor } = await import('../helpers/cli.js');
+    await waitFor(() => lab.lab.model.faults.fired()[0]! >= 1, 10_000);
     first.child.kill('SIGKILL');
     await waitExit(first.child);
     const runId = lab.runIds().at(-1)!;
     // The lab carries the FAILOVER out after its delay even though the client is gone.
-    const { waitFor } = await import('../helpers/cli.js');
     await waitFor(() => lab.count(FAILOVER) === 1, 5000);
 
     const r = await lab.cli(['apply', '--resume', runId, '--yes']).done;
