@@ -17,7 +17,7 @@ export function failureExitCode(requested: number | undefined, changeMayHaveHapp
 
 /** The normal end: summary, journal, connections and lock released, the last event. */
 export async function finishRun(run: ApplyRun): Promise<RunSummary> {
-  const { opts, journal, changed, notices, stoppedAt, exitCode } = run;
+  const { opts, journal, changed, mayHaveChanged, notices, stoppedAt, exitCode } = run;
   const summary: RunSummary = {
     runId: opts.runId,
     journal: journal.path,
@@ -25,11 +25,15 @@ export async function finishRun(run: ApplyRun): Promise<RunSummary> {
     meaning: exitCodeMeaning(exitCode),
     durationMs: Date.now() - run.startedAt,
     changed,
+    ...(mayHaveChanged.length ? { mayHaveChanged } : {}),
     steps: run.outcomes,
     ...(notices.length ? { notices } : {}),
     ...(stoppedAt ? { stoppedAt } : {}),
   };
-  journal.write({ kind: 'run-finished', exitCode, meaning: summary.meaning, durationMs: summary.durationMs, changed, ...(stoppedAt ? { stoppedAt } : {}) });
+  journal.write({
+    kind: 'run-finished', exitCode, meaning: summary.meaning, durationMs: summary.durationMs, changed,
+    ...(mayHaveChanged.length ? { mayHaveChanged } : {}), ...(stoppedAt ? { stoppedAt } : {}),
+  });
   journal.close();
   await closeResources(run.resources);
   await run.lock?.release();
@@ -57,6 +61,10 @@ export function journalAbandon(run: ApplyRun, signal: string, during: string | u
     journal.write({ kind: 'step-failed', step: current.id, error: `abandoned by ${signal} while it was changing the link: outcome unknown`, outcome: 'unknown', durationMs: 0, attempts: 1 });
   }
   const where = current ? `${during ? 'during' : 'at'} step ${current.id}` : undefined;
-  journal.write({ kind: 'run-finished', exitCode: ExitCode.interrupted, meaning: 'interrupted (abandoned)', durationMs: Date.now() - run.startedAt, changed, ...(where ? { stoppedAt: where } : {}) });
+  const mayHaveChanged = current && during ? [...run.mayHaveChanged, current.id] : run.mayHaveChanged;
+  journal.write({
+    kind: 'run-finished', exitCode: ExitCode.interrupted, meaning: 'interrupted (abandoned)', durationMs: Date.now() - run.startedAt, changed,
+    ...(mayHaveChanged.length ? { mayHaveChanged } : {}), ...(where ? { stoppedAt: where } : {}),
+  });
   journal.close();
 }

@@ -16,6 +16,8 @@ export class ApplyRun {
   readonly startedAt = Date.now();
   readonly outcomes: StepOutcomeSummary[];
   readonly changed: string[] = [];
+  /** Change steps that failed in a way that leaves open whether they acted (unknown, unclear failure). */
+  readonly mayHaveChanged: string[] = [];
   readonly notices: string[] = [];
   readonly history: StepHistoryEntry[] = [];
   readonly outputs: Record<string, Record<string, unknown>> = {};

@@ -6,6 +6,7 @@ import { resolveImpact } from './plan.js';
 import { runStepWithRetry, errorMessage, type StepEnd } from './executor.js';
 import { renderStepAtRunTime, skippedOutputs } from './apply-render.js';
 import { ExitCode } from './exit-codes.js';
+import { definitelyNotApplied } from './errors.js';
 import { verificationText, verifyUntilKnown, whatToCheck, type Verification } from './outcome.js';
 import { stepContext } from './apply-context.js';
 import { confirmFirstChange } from './apply-guards.js';
@@ -96,7 +97,8 @@ export async function applyStep(run: ApplyRun, planned: Plan['steps'][number], i
   const runIt = async (): Promise<{ end: StepEnd; verification?: Verification }> => {
     if (rendered.error) {
       journal.write({ kind: 'step-started', step: spec.id, type: spec.type, index: planned.index, impact, attempt: 1 });
-      return { end: { ok: false, error: new Error(rendered.error), outcome: 'failed', attempts: 1 } };
+      // Nothing was sent: the step could not even be rendered.
+      return { end: { ok: false, error: Object.assign(new Error(rendered.error), { notApplied: true }), outcome: 'failed', attempts: 1 } };
     }
     const end = await runStepWithRetry({
       definition: def,
@@ -171,6 +173,12 @@ export async function applyStep(run: ApplyRun, planned: Plan['steps'][number], i
     run.stoppedAt = `during step ${spec.id} (${planned.index} of ${total}; it only reads, so it is safe to run again)`;
     journal.write({ kind: 'interrupted', signal: opts.interrupts?.signalName ?? 'signal', stoppedBefore: spec.id });
   }
-  run.exitCode = failureExitCode(requested, run.changed.length > 0 || (impact !== 'read' && verification?.result !== 'not-done'));
+  // Did this step change anything? Not if it only reads, if the server refused it outright, or if
+  // its verification says it did not take effect; otherwise it may have, and the summary says so.
+  const stepMayHaveChanged = impact !== 'read' && stepOutcome !== 'refused' && verification?.result !== 'not-done' && !definitelyNotApplied(end.error);
+  if (stepMayHaveChanged) run.mayHaveChanged.push(spec.id);
+  run.exitCode = failureExitCode(requested, run.changed.length > 0 || stepMayHaveChanged);
+  // A step that asked for exit 4 itself says it changed something: the summary must not deny it.
+  if (run.exitCode === ExitCode.failedAfterChange && !run.changed.length && !run.mayHaveChanged.length) run.mayHaveChanged.push(spec.id);
   return false;
 }

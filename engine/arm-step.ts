@@ -19,8 +19,15 @@ export const armMessages = defineMessages({
 
 type ArmMessageId = keyof typeof armMessages;
 
-function fail(id: ArmMessageId, data: Record<string, string>): StepFailure {
-  return new StepFailure(id, data, formatMessage(armMessages[id], data));
+function fail(id: ArmMessageId, data: Record<string, string>, notApplied = false): StepFailure {
+  return Object.assign(new StepFailure(id, data, formatMessage(armMessages[id], data)), { notApplied });
+}
+
+/** ARM said no to the request itself (4xx, or no token to send it with): the operation was never accepted. */
+function refusedUpFront(error: ArmRequestError): boolean {
+  if (error instanceof ArmOperationFailed) return false;
+  if (error instanceof ArmAuthError && error.status === undefined) return true;
+  return error.status !== undefined && error.status >= 400 && error.status < 500;
 }
 
 const noStop = (text: string) => text.trim().replace(/\.+$/, '') || 'no detail';
@@ -32,16 +39,16 @@ const noStop = (text: string) => text.trim().replace(/\.+$/, '') || 'no detail';
 export function armFailure(error: unknown, action: string, link: string): Error {
   if (error instanceof OutcomeUnknown || error instanceof StepRefusal || error instanceof StepFailure) return error;
   if ((error as { name?: string })?.name === 'AbortError') return error as Error;
-  if (error instanceof ArmAuthError) return fail('armAuthFailed', { action, link, code: error.code });
+  if (error instanceof ArmAuthError) return fail('armAuthFailed', { action, link, code: error.code }, refusedUpFront(error));
   if (error instanceof ArmNotFoundError) {
     const id = /Parent|ResourceGroup|Subscription/.test(error.code) ? 'instanceMissing' : 'linkMissing';
-    return fail(id, { action, link, code: error.code });
+    return fail(id, { action, link, code: error.code }, refusedUpFront(error));
   }
   if (error instanceof ArmOperationFailed) {
     return fail('armOperationFailed', { action, link, code: error.code, error: noStop(error.azureMessage || error.message) });
   }
   if (error instanceof ArmRequestError) {
-    return fail('armRefused', { action, link, code: error.code, error: noStop(error.azureMessage || error.message) });
+    return fail('armRefused', { action, link, code: error.code, error: noStop(error.azureMessage || error.message) }, refusedUpFront(error));
   }
   if (error instanceof ArmUnreachable) return fail('armUnreachable', { action, link, code: error.code, error: noStop(error.message) });
   return error instanceof Error ? error : new Error(String(error));

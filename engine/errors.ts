@@ -55,3 +55,21 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/**
+ * True when the server definitely refused the step's request, so the step changed nothing: a
+ * step marks such an error `notApplied: true` (sqlExec: a SQL error with its number on the first
+ * batch, a single statement; ARM steps: a 4xx answer to the request itself). Raw driver errors a
+ * plugin lets through count too: an mssql RequestError carrying a server error number, an ARM
+ * answer with a 4xx status. A lost connection or a timeout after sending is never a refusal.
+ */
+export function definitelyNotApplied(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const e = error as { notApplied?: unknown; name?: unknown; number?: unknown; statusCode?: unknown; outcome?: unknown };
+  if (e.outcome === 'unknown') return false;
+  if (e.notApplied === true) return true;
+  if (e.notApplied === false) return false;
+  if (e.name === 'RequestError' && typeof e.number === 'number' && e.number > 0) return true;
+  if (e.name === 'RestError' && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return true;
+  return false;
+}

@@ -22,6 +22,8 @@ export interface RunSummary {
   meaning: string;
   durationMs: number;
   changed: string[];
+  /** Change steps whose failure leaves open whether they acted: never "nothing was changed" with these. */
+  mayHaveChanged?: string[];
   steps: StepOutcomeSummary[];
   /** Warnings steps gave during the run (`step-id: message`), repeated at the end for the operator. */
   notices?: string[];
@@ -75,11 +77,21 @@ export function renderSummary(summary: RunSummary, style: Style = plainStyle): s
     for (const n of summary.notices) lines.push(`  ${n}`);
   }
   if (summary.stoppedAt) lines.push(`Stopped ${summary.stoppedAt}.`);
-  lines.push(summary.changed.length ? `Changed: ${summary.changed.join(', ')}` : 'Nothing was changed.');
+  lines.push(...changeLines(summary));
   lines.push(`Journal: ${summary.journal}`);
   const exitLine = `Exit ${summary.exitCode}: ${summary.meaning}`;
   lines.push(summary.exitCode === 0 ? style.green(exitLine) : style.red(style.bold(exitLine)));
   return lines.join('\n') + '\n';
+}
+
+/** What changed, in words that agree with the exit code. */
+export function changeLines(summary: Pick<RunSummary, 'changed' | 'mayHaveChanged'>): string[] {
+  const maybe = summary.mayHaveChanged ?? [];
+  if (!summary.changed.length && !maybe.length) return ['Nothing was changed.'];
+  const lines: string[] = [];
+  if (summary.changed.length) lines.push(`Changed: ${summary.changed.join(', ')}`);
+  if (maybe.length) lines.push(`May have changed: ${maybe.join(', ')} (${maybe.length === 1 ? 'its' : 'their'} outcome is not known; check the replicas before going on)`);
+  return lines;
 }
 
 /** One line per event, for logs and CI. */

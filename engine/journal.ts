@@ -44,7 +44,7 @@ export type JournalRecord =
   | { kind: 'step-verified'; step: string; result: 'done' | 'not-done' | 'unknown'; why: 'resume' | 'unknown-outcome'; detail?: string }
   /** Where an interrupt stopped the run (before step X / abandoned during step X). */
   | { kind: 'interrupted'; signal: string; stoppedBefore?: string; abandonedDuring?: string }
-  | { kind: 'run-finished'; exitCode: number; meaning: string; durationMs: number; changed: string[]; stoppedAt?: string };
+  | { kind: 'run-finished'; exitCode: number; meaning: string; durationMs: number; changed: string[]; mayHaveChanged?: string[]; stoppedAt?: string };
 
 export interface Journal {
   readonly path: string;

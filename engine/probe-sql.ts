@@ -39,3 +39,32 @@ export function readOnlyProblem(sql: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** Statements that either take effect whole or not at all. */
+const ATOMIC_START = new Set(['alter', 'create', 'drop', 'insert', 'update', 'delete', 'merge', 'truncate', 'grant', 'revoke', 'deny', 'backup', 'restore', 'select']);
+
+/** Words that begin a statement when they start a line (`WITH` is left out: it also continues one). */
+const STATEMENT_START = new Set([
+  'alter', 'create', 'drop', 'exec', 'execute', 'insert', 'update', 'delete', 'merge', 'backup', 'restore', 'dbcc',
+  'kill', 'grant', 'revoke', 'deny', 'truncate', 'set', 'use', 'declare', 'begin', 'commit', 'rollback', 'save',
+  'select', 'if', 'else', 'while', 'waitfor', 'print', 'raiserror', 'throw', 'return', 'goto', 'open', 'close',
+  'fetch', 'deallocate', 'bulk', 'checkpoint', 'reconfigure', 'shutdown', 'receive', 'send', 'end',
+]);
+
+/**
+ * Whether a batch holds one statement, so a server error on it means nothing in it took effect.
+ * Conservative: a `;` between statements, or a second line starting with a statement word, makes
+ * it "more than one" (a statement-level error does not stop the rest of a batch). Procedure calls
+ * and control flow (EXEC, IF, BEGIN...) are never "one": the error may come after some work.
+ */
+export function isSingleStatement(batch: string): boolean {
+  const code = stripNonCode(batch).trim().replace(/;\s*$/, '');
+  if (code === '' || code.includes(';')) return false;
+  const first = /^([A-Za-z_]+)/.exec(code)?.[1]?.toLowerCase();
+  if (first === undefined || !ATOMIC_START.has(first)) return false;
+  const starts = code.split('\n').filter((line) => {
+    const word = /^\s*([A-Za-z_]+)/.exec(line)?.[1]?.toLowerCase();
+    return word !== undefined && STATEMENT_START.has(word);
+  });
+  return starts.length <= 1;
+}

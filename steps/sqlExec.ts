@@ -1,7 +1,7 @@
 // sqlExec: a T-SQL script on one replica, split into batches on GO lines as sqlcmd does, with
 // named parameters, the first result set as outputs, and an optional expectation about it.
 import { OutcomeUnknown } from '../engine/errors.js';
-import { readOnlyProblem } from '../engine/probe-sql.js';
+import { isSingleStatement, readOnlyProblem } from '../engine/probe-sql.js';
 import { runSql, isConnectionLoss, type QueryParams } from '../engine/sql-pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/sql-batches.js';
 import { isUnknown, shown } from '../engine/step-args.js';
@@ -119,7 +119,7 @@ const definition: StepDefinition<SqlExecArgs> = {
     try {
       batches = splitBatches(args.sql);
     } catch (error) {
-      if (error instanceof BatchSplitError) throw report.fail('badGo', { error: error.message.replace(/\.$/, '') });
+      if (error instanceof BatchSplitError) throw Object.assign(report.fail('badGo', { error: error.message.replace(/\.$/, '') }), { notApplied: true });
       throw error;
     }
     const total = batches.reduce((sum, b) => sum + b.repeat, 0);
@@ -235,7 +235,9 @@ function describeFailure(error: unknown, f: FailureContext): Error {
       error: String(head.message ?? '').replace(/\.\s*$/, ''),
     };
     const failure = report.fail('sqlError', data, detail);
-    return Object.assign(failure, { batchesCompleted: f.index - 1 });
+    // The server refused the first batch, and that batch was one statement: nothing took effect.
+    const notApplied = f.index === 1 && isSingleStatement(f.batch.text);
+    return Object.assign(failure, { batchesCompleted: f.index - 1, notApplied });
   }
   if (isConnectionLoss(error)) {
     const data = { side: f.side, batch: f.index, batches: f.total, error: String(e?.message ?? error).replace(/\.\s*$/, '') };
