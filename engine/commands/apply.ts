@@ -18,6 +18,7 @@ import { colorWanted, makeStyle } from '../output.js';
 import { ttyConfirm } from '../prompt.js';
 import {
   checkInventoryChoice,
+  checkLabScenario,
   labScenario,
   loadInventoryFile,
   loadInventoryForPlan,
@@ -91,7 +92,10 @@ async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<R
   const inputs = { ...plan.inputs } as Record<string, unknown>;
 
   const lab = opts.lab !== undefined ? { ...(labScenario(opts.lab) ? { scenario: labScenario(opts.lab)! } : {}) } : opts.inventory === undefined ? plan.inventory.lab : undefined;
-  if (lab) return { plan, loaded, inputs, lab };
+  if (lab) {
+    checkLabScenario(lab.scenario);
+    return { plan, loaded, inputs, lab };
+  }
   const file = opts.inventory ?? plan.inventory.file;
   if (file === undefined) throw new UsageError('apply: the plan names no inventory; pass -i <inventory.yml> or --lab');
   const inventory = await loadInventoryFile(file);

@@ -1,6 +1,8 @@
 // Shared by plan and apply: load and validate the runbook, the inventory (a file or the lab's
 // static one) and the inputs, and load the step definitions the runbook uses. Problems become
 // an InvalidInput carrying every diagnostic, rendered once by the CLI.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Diagnostic, Inventory, Runbook } from '../types.js';
 import type { LoadedStep } from '../plan.js';
 import { hasErrors } from '../diagnostics.js';
@@ -49,6 +51,28 @@ export function checkInventoryChoice(choice: InventoryChoice, command: string, r
   if (required && choice.inventory === undefined && choice.lab === undefined) {
     throw new UsageError(`${command}: say which link: -i <inventory.yml> or --lab [scenario]`);
   }
+  checkLabScenario(labScenario(choice.lab));
+}
+
+// The lab's built-in scenarios, found without loading the lab (plan --lab starts nothing).
+const scenarioDir = fileURLToPath(new URL('../../../lab/scenarios/', import.meta.url));
+
+/**
+ * `--lab <scenario>`: a built-in name, or a scenario file that exists (the lab's own rule). Anything
+ * else is one line and exit 2, for plan as for apply, before anything is planned or started.
+ */
+export function checkLabScenario(scenario: string | undefined): void {
+  if (scenario === undefined) return;
+  const builtIn = existsSync(scenarioDir) ? readdirSync(scenarioDir).filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4)) : [];
+  if (builtIn.includes(scenario) && /^[a-z0-9-]+$/.test(scenario)) return;
+  if (existsSync(scenario) && statSync(scenario).isFile()) return;
+  const known = [...builtIn.filter((n) => n === 'healthy'), ...builtIn.filter((n) => n !== 'healthy').sort()];
+  const isPath = /[/\\.]/.test(scenario);
+  throw new UsageError(
+    isPath
+      ? `unknown lab scenario '${scenario}': no such file (built-in scenarios: ${known.join(', ')})`
+      : `unknown lab scenario '${scenario}' (known: ${known.join(', ')})`,
+  );
 }
 
 export function labScenario(lab: string | boolean | undefined): string | undefined {
