@@ -19,6 +19,7 @@ import { checkDataLossAcknowledged, takeLinkLock } from './apply-guards.js';
 import { applyStep } from './apply-step.js';
 import { finishRun, finishWithInternalError, journalAbandon } from './apply-finish.js';
 import { ApplyRun } from './apply-run.js';
+import { secretInputFingerprints } from './secrets.js';
 
 export { checkDataLossAcknowledged } from './apply-guards.js';
 export { failureExitCode } from './apply-finish.js';
@@ -73,12 +74,14 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
   if (opts.resume) {
     journal.write({ kind: 'run-resumed', runId: opts.runId, ...identity, ...(opts.argv ? { argv: opts.argv } : {}) });
   } else {
+    const secrets = secretInputFingerprints(opts.runbook, opts.inputs);
     journal.write({
       kind: 'run-started',
       runId: opts.runId,
       runbook: { name: plan.runbook.name, file: plan.runbook.file, sha256: plan.runbook.sha256 },
       link: inventory.link.name,
       inputs: redactInputs(opts.runbook, opts.inputs),
+      ...(secrets ? { secretInputs: secrets } : {}),
       ...identity,
       ...(opts.argv ? { argv: opts.argv } : {}),
       ...(opts.identity ? { inventory: opts.identity.inventory, ...(opts.identity.runbookPath ? { runbookPath: opts.identity.runbookPath } : {}) } : {}),

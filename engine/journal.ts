@@ -21,6 +21,8 @@ export type JournalRecord =
       runbook: { name: string; file: string; sha256: string };
       link: string;
       inputs: Record<string, unknown>;
+      /** Secret inputs appear in `inputs` as a placeholder; here a salted fingerprint (engine/secrets.ts), never the value. */
+      secretInputs?: Record<string, string>;
       user: string;
       host: string;
       pid: number;

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JournalRecord } from './journal.js';
+import { fingerprintMatches } from './secrets.js';
 
 export type Recorded = JournalRecord & { at?: string };
 
@@ -153,6 +154,20 @@ export function identityDifferences(recorded: Extract<Recorded, { kind: 'run-sta
     const before = JSON.stringify(recorded.inputs[name]);
     const after = JSON.stringify(now.inputs[name]);
     if (before !== after) out.push(`input ${name} changed (${before ?? 'unset'} -> ${after ?? 'unset'})`);
+  }
+  return out;
+}
+
+/**
+ * Secret inputs are only a placeholder in the journal: the value given again must match the
+ * fingerprint the run recorded, or the resume would run with something else than the run did.
+ */
+export function secretInputDifferences(recorded: Extract<Recorded, { kind: 'run-started' }>, secretValues: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(secretValues).sort()) {
+    const fingerprint = recorded.secretInputs?.[name];
+    if (fingerprint === undefined) out.push(`the journal keeps no fingerprint of secret input ${name}, so it cannot be checked; start a new run`);
+    else if (!fingerprintMatches(secretValues[name], fingerprint)) out.push(`secret input ${name} is not the value the run used (its fingerprint differs)`);
   }
   return out;
 }

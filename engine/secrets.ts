@@ -7,6 +7,7 @@
 // The standard-input rule: piped (not a terminal), one line per connection that sets
 // passwordStdin, SQL Server's first; a terminal gets a prompt on stderr with echo off. A piped
 // stdin means no terminal to confirm on, so apply then needs --yes (as it does in CI anyway).
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { Inventory, ReplicaSide, Runbook } from './types.js';
 import { UsageError } from './errors.js';
 import { registerSecret } from './redact.js';
@@ -167,4 +168,32 @@ export function maskSecretSets(argv: string[], runbook: Runbook): string[] {
     if (argv[i - 1] === '--set') return maskOne(arg);
     return arg;
   });
+}
+
+function isSecretInput(runbook: Runbook, name: string): boolean {
+  return (runbook.inputs?.[name] as { secret?: boolean } | undefined)?.secret === true;
+}
+
+/**
+ * A salted fingerprint of a secret input's value, kept in the journal so that a resume can check
+ * the operator gave the same value again without the journal ever holding it. scrypt rather than
+ * one SHA-256 round: a leaked journal should not make a short secret cheap to guess.
+ */
+export function secretFingerprint(value: unknown, salt: string = randomBytes(16).toString('hex')): string {
+  return `scrypt:${salt}:${scryptSync(JSON.stringify(value ?? null), salt, 32).toString('hex')}`;
+}
+
+export function fingerprintMatches(value: unknown, fingerprint: string): boolean {
+  const [kind, salt, hash] = fingerprint.split(':');
+  if (kind !== 'scrypt' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'hex');
+  const actual = scryptSync(JSON.stringify(value ?? null), salt, 32);
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/** Fingerprints of the run's secret inputs, by name; undefined when the runbook has none. */
+export function secretInputFingerprints(runbook: Runbook, inputs: Record<string, unknown>): Record<string, string> | undefined {
+  const names = Object.keys(inputs).filter((name) => isSecretInput(runbook, name));
+  if (names.length === 0) return undefined;
+  return Object.fromEntries(names.map((name) => [name, secretFingerprint(inputs[name])]));
 }

@@ -96,6 +96,8 @@ export interface InputSpec {
   enum?: Array<string | number | boolean>;
   default?: string | number | boolean;
   description?: string;
+  /** Masked everywhere; plans and journals show `(secret)`; a resume needs it given again. */
+  secret?: boolean;
 }
 
 export interface RetrySpec {

@@ -6,7 +6,7 @@ import type { Inventory } from '../types.js';
 import type { Plan } from '../plan-types.js';
 import { buildPlan, redactInputs, sha256, SECRET_PLACEHOLDER } from '../plan.js';
 import { processInterrupts } from '../interrupt.js';
-import { identityDifferences } from '../resume.js';
+import { identityDifferences, secretInputDifferences } from '../resume.js';
 import { resumeSource } from './runs.js';
 import { parsePlanJson } from '../plan-render-json.js';
 import { applyPlan, checkDataLossAcknowledged } from '../apply.js';
@@ -151,11 +151,15 @@ export async function applyCommand(given: ApplyCommandOptions, io: CommandIO, ar
       runbookPath: resolve(io.cwd, isPlanFile(opts.target) ? ready.loaded.runbook.file : opts.target),
     };
     if (resumed) {
-      const differences = identityDifferences(resumed.started, {
-        runbookSha256: ready.plan.runbook.sha256,
-        inventorySha256: identity.inventory.sha256,
-        inputs: redactInputs(ready.loaded.runbook, ready.inputs),
-      });
+      const secretValues = Object.fromEntries(Object.entries(ready.inputs).filter(([name]) => (ready.loaded.runbook.inputs?.[name] as { secret?: boolean } | undefined)?.secret === true));
+      const differences = [
+        ...identityDifferences(resumed.started, {
+          runbookSha256: ready.plan.runbook.sha256,
+          inventorySha256: identity.inventory.sha256,
+          inputs: redactInputs(ready.loaded.runbook, ready.inputs),
+        }),
+        ...secretInputDifferences(resumed.started, secretValues),
+      ];
       if (differences.length) {
         throw new ExitError(ExitCode.refused, `refusing to resume run ${resumed.runId}: ${differences.join('; ')}. A resume needs the same runbook, inventory and inputs; nothing was run.`);
       }

@@ -72,10 +72,20 @@ export function resumeSource(
   const inventory = given.inventory ?? started.inventory?.file;
   if (!inventory) throw new UsageError(`apply --resume: the journal of run ${runId} does not say which inventory it used; pass -i <inventory.yml>`);
   const target = given.target ?? started.runbookPath ?? started.runbook.file;
-  const sets = given.sets.length
-    ? given.sets
-    : Object.entries(started.inputs)
-        .filter(([, v]) => v !== SECRET_PLACEHOLDER)
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  // The journal holds secret inputs only as a placeholder: they must be given again, never sent as "(secret)".
+  const givenNames = new Set(given.sets.map((s) => s.slice(0, Math.max(0, s.indexOf('=')))));
+  const secrets = Object.entries(started.inputs).filter(([, v]) => v === SECRET_PLACEHOLDER).map(([k]) => k);
+  const missing = secrets.filter((name) => !givenNames.has(name));
+  if (missing.length) {
+    throw new UsageError(
+      `apply --resume: run ${runId} used secret input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which the journal does not keep; ` +
+        `pass ${missing.map((n) => `--set ${n}=<the same value>`).join(' ')} again`,
+    );
+  }
+  // The run's other inputs come from the journal; a --set given now overrides (and a changed value is refused later).
+  const fromJournal = Object.entries(started.inputs)
+    .filter(([k, v]) => v !== SECRET_PLACEHOLDER && !givenNames.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const sets = [...fromJournal, ...given.sets];
   return { runId, started, states: stepStates(records), target, inventory, sets };
 }
