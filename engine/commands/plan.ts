@@ -12,7 +12,7 @@ import { renderPlanText } from '../plan-render-text.js';
 import { colorWanted, makeStyle } from '../output.js';
 import { checkInventoryChoice, labScenario, loadInventoryForPlan, loadRunbook, resolveInputsOrThrow, type InventoryChoice } from './prepare.js';
 import type { CommandIO } from './io.js';
-import { registerRunSecrets } from '../secrets.js';
+import { readStdinPasswords, registerRunSecrets } from '../secrets.js';
 
 export interface PlanOptions extends InventoryChoice {
   runbook: string;
@@ -23,7 +23,7 @@ export interface PlanOptions extends InventoryChoice {
   probe?: boolean;
 }
 
-export async function makePlan(opts: PlanOptions, env: NodeJS.ProcessEnv = process.env): Promise<{ plan: Plan; inputs: Record<string, unknown> } & Awaited<ReturnType<typeof loadRunbook>> & { inventory: Inventory }> {
+export async function makePlan(opts: PlanOptions, env: NodeJS.ProcessEnv = process.env, io?: Pick<CommandIO, 'stdin' | 'stderr'>): Promise<{ plan: Plan; inputs: Record<string, unknown> } & Awaited<ReturnType<typeof loadRunbook>> & { inventory: Inventory }> {
   checkInventoryChoice(opts, 'plan', true);
   const loaded = await loadRunbook(opts.runbook);
   const { inventory, source } = await loadInventoryForPlan(opts);
@@ -32,6 +32,8 @@ export async function makePlan(opts: PlanOptions, env: NodeJS.ProcessEnv = proce
   // template must not reach a plan file or the screen.
   registerRunSecrets(inventory, env, loaded.runbook, inputs);
   const input: BuildPlanInput = { runbook: loaded.runbook, source: loaded.source, inventory, inventorySource: source, inputs, steps: loaded.steps };
+  // A probe connects: passwords from standard input are read the way apply reads them.
+  if (opts.probe && opts.lab === undefined && io) env = { ...env, ...(await readStdinPasswords(inventory, io.stdin, io.stderr)) };
   const plan = opts.probe ? await probeLive(input, opts, env) : buildPlan(input);
   return { ...loaded, plan, inputs, inventory };
 }
@@ -51,7 +53,7 @@ async function probeLive(input: BuildPlanInput, opts: PlanOptions, env: NodeJS.P
 }
 
 export async function planCommand(opts: PlanOptions, io: CommandIO): Promise<number> {
-  const { plan } = await makePlan(opts, io.env);
+  const { plan } = await makePlan(opts, io.env, io);
   if (opts.out !== undefined) writeFileSync(resolve(io.cwd, opts.out), renderPlanJson(plan));
   if (opts.format === 'json') io.stdout.write(renderPlanJson(plan));
   else if (opts.format === 'sql') io.stdout.write(renderPlanSql(plan));
