@@ -53,8 +53,11 @@ export async function finishWithInternalError(run: ApplyRun, error: unknown): Pr
   throw error;
 }
 
-/** The journal's last word when a second or third Ctrl-C exits from the signal handler. */
-export function journalAbandon(run: ApplyRun, signal: string, during: string | undefined): void {
+/**
+ * The journal's last word when a second or third Ctrl-C exits from the signal handler, written at
+ * once; then the connections and the lock are closed (the exit waits for that only briefly).
+ */
+export function abandonRun(run: ApplyRun, signal: string, during: string | undefined): Promise<unknown> {
   const { journal, current, changed } = run;
   journal.write({ kind: 'interrupted', signal, ...(current ? (during ? { abandonedDuring: current.id } : { stoppedBefore: current.id }) : {}) });
   if (current && during) {
@@ -67,4 +70,5 @@ export function journalAbandon(run: ApplyRun, signal: string, during: string | u
     ...(mayHaveChanged.length ? { mayHaveChanged } : {}), ...(where ? { stoppedAt: where } : {}),
   });
   journal.close();
+  return Promise.allSettled([closeResources(run.resources), run.lock?.release()]);
 }

@@ -17,7 +17,7 @@ import type { StepState } from './resume.js';
 import type { OutcomeOptions } from './outcome.js';
 import { checkDataLossAcknowledged, takeLinkLock } from './apply-guards.js';
 import { applyStep } from './apply-step.js';
-import { finishRun, finishWithInternalError, journalAbandon } from './apply-finish.js';
+import { abandonRun, finishRun, finishWithInternalError } from './apply-finish.js';
 import { ApplyRun } from './apply-run.js';
 import { secretInputFingerprints } from './secrets.js';
 
@@ -103,7 +103,7 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
   });
 
   // An abandoning second/third Ctrl-C exits from the signal handler: the journal gets its last word here.
-  const unregister = opts.interrupts?.onAbandon((signal, during) => journalAbandon(run, signal, during));
+  const unregister = opts.interrupts?.onAbandon((signal, during) => abandonRun(run, signal, during));
 
   try {
     for (const [i, planned] of plan.steps.entries()) {

@@ -12,14 +12,20 @@ export interface InterruptOptions {
   say(line: string): void;
   /** Ends the process; tests pass their own. */
   exit(code: number): void;
+  /** How long an abandoning exit waits for its handlers' cleanup (closing connections); default 1s. */
+  abandonDeadlineMs?: number;
 }
+
+/** Runs synchronously when a run is abandoned; may return cleanup that the exit waits for briefly. */
+export type AbandonHandler = (signal: string, during?: string) => void | Promise<unknown>;
 
 export class Interrupts {
   private readonly controller = new AbortController();
   private presses = 0;
   private unsafe: string | undefined;
   private unsafePresses = 0;
-  private readonly abandonHandlers = new Set<(signal: string, during?: string) => void>();
+  private readonly abandonHandlers = new Set<AbandonHandler>();
+  private abandoning = false;
   /** The first signal's name, once one came. */
   signalName: string | undefined;
 
@@ -32,6 +38,8 @@ export class Interrupts {
 
   /** Called with the signal name from the process handlers. */
   press(name: string): void {
+    // Already leaving, waiting a moment for connections to close: another signal means now.
+    if (this.abandoning) return this.opts.exit(ExitCode.interrupted);
     this.presses++;
     if (this.presses === 1) {
       this.signalName = name;
@@ -63,18 +71,32 @@ export class Interrupts {
         ? `${name}: abandoning ${during}; its outcome is UNKNOWN. Check the replicas' roles and the link before anything else (the journal says where the run stopped).`
         : `${name} again: exiting now; the journal says where the run stopped`,
     );
+    this.abandoning = true;
+    const cleanups: Array<Promise<unknown>> = [];
     for (const h of this.abandonHandlers) {
       try {
-        h(name, during);
+        const cleanup = h(name, during);
+        if (cleanup) cleanups.push(cleanup.catch(() => undefined));
       } catch {
         // Exiting matters more than a journal line that could not be written.
       }
     }
-    this.opts.exit(ExitCode.interrupted);
+    if (cleanups.length === 0) return this.opts.exit(ExitCode.interrupted);
+    // Connections closed politely end their server sessions (and the link lock) at once; a
+    // server that does not answer must not hold the exit for long.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.opts.abandonDeadlineMs ?? 1000)));
+    void Promise.race([Promise.all(cleanups), deadline]).then(() => {
+      clearTimeout(timer);
+      this.opts.exit(ExitCode.interrupted);
+    });
   }
 
-  /** Registers what to write before an abandoning exit; returns an unregister function. */
-  onAbandon(handler: (signal: string, during?: string) => void): () => void {
+  /**
+   * Registers what to do before an abandoning exit (write the journal's last word at once; the
+   * promise it may return, e.g. closing connections, gets a short deadline); returns an unregister function.
+   */
+  onAbandon(handler: AbandonHandler): () => void {
     this.abandonHandlers.add(handler);
     return () => this.abandonHandlers.delete(handler);
   }
