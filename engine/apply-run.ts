@@ -38,7 +38,7 @@ export class ApplyRun {
     readonly journal: Journal,
   ) {
     this.outcomes = opts.plan.steps.map((s) => ({ index: s.index, id: s.id, type: s.type, impact: s.impact, outcome: 'not run' }));
-    this.ctx = runTimeContext(opts.inventory, opts.inputs, { id: opts.runId, started: new Date(this.startedAt).toISOString() });
+    this.ctx = runTimeContext(opts.inventory, opts.inputs, { id: opts.runId, started: opts.resume?.startedAt ?? new Date(this.startedAt).toISOString() });
     this.total = opts.plan.steps.length;
     this.outcomeOpts = opts.outcome ?? { deadlineMs: DEFAULT_OUTCOME_DEADLINE_MS, pollMs: DEFAULT_OUTCOME_POLL_MS };
     this.confirmed = opts.yes;

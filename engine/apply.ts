@@ -52,7 +52,8 @@ export interface ApplyOptions {
   /** Recorded in the journal so that a resume can check nothing changed. */
   identity?: { inventory: { file?: string; lab?: boolean; sha256: string }; runbookPath?: string };
   /** Continue run `runId`: its journal's step states. */
-  resume?: { states: ReadonlyMap<string, StepState> };
+  /** `startedAt`: the first run's start, so `run.started` (e.g. "backups since the run began") keeps meaning the same. */
+  resume?: { states: ReadonlyMap<string, StepState>; startedAt?: string };
   /** How long to keep verifying an unknown outcome. */
   outcome?: OutcomeOptions;
 }
@@ -80,6 +81,7 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
       runId: opts.runId,
       runbook: { name: plan.runbook.name, file: plan.runbook.file, sha256: plan.runbook.sha256 },
       link: inventory.link.name,
+      started: String(run.ctx.run.started),
       inputs: redactInputs(opts.runbook, opts.inputs),
       ...(secrets ? { secretInputs: secrets } : {}),
       ...identity,

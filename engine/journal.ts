@@ -20,6 +20,8 @@ export type JournalRecord =
       runId: string;
       runbook: { name: string; file: string; sha256: string };
       link: string;
+      /** The run's `run.started` as templates saw it; a resume keeps it. */
+      started?: string;
       inputs: Record<string, unknown>;
       /** Secret inputs appear in `inputs` as a placeholder; here a salted fingerprint (engine/secrets.ts), never the value. */
       secretInputs?: Record<string, string>;

@@ -183,7 +183,7 @@ export async function applyCommand(given: ApplyCommandOptions, io: CommandIO, ar
       interrupts,
       lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() } },
       identity,
-      ...(resumed ? { resume: { states: resumed.states } } : {}),
+      ...(resumed ? { resume: { states: resumed.states, ...(resumed.started.started ? { startedAt: resumed.started.started } : {}) } } : {}),
       ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),
       journalDir: io.env.RUNBOOK_JOURNAL_DIR ? resolve(io.cwd, io.env.RUNBOOK_JOURNAL_DIR) : defaultJournalDir(io.cwd),
       ...(io.env.RUNBOOK_INTERRUPT_GRACE_MS ? { interruptGraceMs: Number(io.env.RUNBOOK_INTERRUPT_GRACE_MS) } : {}),

@@ -1,7 +1,7 @@
 // Apply through the real CLI, with test-only step types loaded as runbook plugins.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
 
@@ -164,6 +164,25 @@ test('apply plan.json runs the saved plan; a changed runbook is refused with exi
   assert.is(stale.code, 3, stale.stderr);
   assert.match(stale.stderr, /changed since the plan was made/);
   assert.is(readFileSync(out, 'utf8'), 'got hello dag-test\n', 'nothing ran again');
+});
+
+
+
+test('a resumed run keeps the first run\'s run.started (checks such as "backups since the run began" keep their meaning)', async () => {
+  const dir = tempDir();
+  const state = join(dir, 'state');
+  const trace = join(dir, 'trace.txt');
+  const sets = ['--set', `state=${state}`, '--set', `trace=${trace}`];
+  const first = await runCli(['apply', fixture('resume-started.yml'), '-i', inventory, ...sets, '--yes'], { cwd: dir });
+  assert.is(first.code, 1, first.stderr + first.stdout);
+  const runId = readdirSync(join(dir, '.runbook', 'runs'))[0]!.replace(/\.jsonl$/, '');
+  const resumed = await runCli(['apply', '--resume', runId, '--yes'], { cwd: dir });
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+  const lines = readFileSync(trace, 'utf8').trim().split('\n');
+  assert.is(lines.length, 2, 'first ran once, last ran on resume');
+  const [firstStarted, lastStarted] = lines.map((l) => l.replace(/^\w+: /, ''));
+  assert.match(firstStarted!, /^\d{4}-\d\d-\d\dT/);
+  assert.is(lastStarted, firstStarted);
 });
 
 test.run();
