@@ -9,8 +9,6 @@ export const ExitCode = {
   interrupted: 130,
 } as const;
 
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
-
 const meanings: Record<number, string> = {
   0: 'done',
   1: 'failed before any change was made',

@@ -163,8 +163,3 @@ export function buildPlan(input: BuildPlanInput): Plan {
   if (input.runId !== undefined) plan.runId = input.runId;
   return plan;
 }
-
-/** Steps that will or may run (everything not skipped at plan time). */
-export function stepsThatMayRun(plan: Plan): PlannedStep[] {
-  return plan.steps.filter((s) => s.decision !== 'skip');
-}

@@ -30,10 +30,6 @@ export function registerSecret(value: unknown): boolean {
   return true;
 }
 
-export function hasSecrets(): boolean {
-  return registered.size > 0;
-}
-
 /** Tests only: forget every registered value. */
 export function forgetSecrets(): void {
   registered.clear();

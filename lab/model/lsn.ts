@@ -18,11 +18,3 @@ export function parseLsn(value: string | number | bigint): bigint {
   if (!/^\d{1,25}$/.test(text)) throw new Error(`not an LSN: ${JSON.stringify(value)}`);
   return BigInt(text);
 }
-
-export function maxLsn(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
-}
-
-export function minLsn(a: bigint, b: bigint): bigint {
-  return a < b ? a : b;
-}

@@ -94,8 +94,3 @@ function collect(): { stream: PassThrough; text(): string } {
   stream.on('data', (d) => (text += d));
   return { stream, text: () => text };
 }
-
-/** The lines of `text` that match, for readable assertion messages. */
-export function linesMatching(text: string, re: RegExp): string[] {
-  return text.split('\n').filter((l) => re.test(l));
-}
