@@ -1,7 +1,7 @@
 // Apply through the real CLI, with test-only step types loaded as runbook plugins.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, readdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
 
@@ -183,6 +183,32 @@ test('a resumed run keeps the first run\'s run.started (checks such as "backups 
   const [firstStarted, lastStarted] = lines.map((l) => l.replace(/^\w+: /, ''));
   assert.match(firstStarted!, /^\d{4}-\d\d-\d\dT/);
   assert.is(lastStarted, firstStarted);
+});
+
+
+test('resume: a runbook with a data-loss step still needs --allow-data-loss; a run that succeeded is refused (exit 3, nothing left to do)', async () => {
+  const dir = tempDir();
+  // The trace is a directory at first, so the read step before the data-loss step fails.
+  const trace = join(dir, 'trace');
+  mkdirSync(trace);
+  const first = await runCli(['apply', fixture('danger.yml'), '-i', inventory, '--set', `trace=${trace}`, '--yes', '--allow-data-loss', 'dag-test'], { cwd: dir });
+  assert.is(first.code, 1, first.stderr + first.stdout);
+  const runId = readdirSync(join(dir, '.runbook', 'runs'))[0]!.replace(/\.jsonl$/, '');
+  rmdirSync(trace);
+
+  const unacknowledged = await runCli(['apply', '--resume', runId, '--yes'], { cwd: dir });
+  assert.is(unacknowledged.code, 3, unacknowledged.stderr + unacknowledged.stdout);
+  assert.match(unacknowledged.stderr, /--allow-data-loss dag-test/);
+  assert.not.ok(existsSync(trace), 'nothing ran');
+
+  const resumed = await runCli(['apply', '--resume', runId, '--yes', '--allow-data-loss', 'dag-test'], { cwd: dir });
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+  assert.is(readFileSync(trace, 'utf8'), 'look: looked\ndanger ran\n');
+
+  const again = await runCli(['apply', '--resume', runId, '--yes', '--allow-data-loss', 'dag-test'], { cwd: dir });
+  assert.is(again.code, 3, again.stderr + again.stdout);
+  assert.match(again.stderr, /already succeeded; there is nothing left to do/);
+  assert.is(readFileSync(trace, 'utf8'), 'look: looked\ndanger ran\n', 'nothing ran again');
 });
 
 test.run();

@@ -66,16 +66,16 @@ test('2: invalid input (an unknown --set, an invalid runbook, a bad flag)', asyn
   assert.is(missing.code, 2, missing.stderr);
 });
 
-test('130: SIGINT stops at the next step boundary; the change after it never runs', async () => {
+for (const signal of ['SIGINT', 'SIGTERM'] as const) test(`130: ${signal} stops at the next step boundary; the change after it never runs`, async () => {
   const dir = tempDir();
   const started = join(dir, 'started');
   const out = join(dir, 'out.txt');
   const { child, done } = startCli(['apply', fixture('interrupt.yml'), '-i', inventory, '--set', `started=${started}`, '--set', `out=${out}`, '--yes'], { cwd: dir });
   await waitFor(() => existsSync(started), 20_000);
-  child.kill('SIGINT');
+  child.kill(signal);
   const r = await done;
   assert.is(r.code, 130, r.stderr + r.stdout);
-  assert.match(r.stderr, /stopping at the next step boundary/);
+  assert.match(r.stderr, new RegExp(`${signal}: stopping at the next step boundary`));
   assert.not.ok(existsSync(out));
   const journalDir = join(dir, '.runbook', 'runs');
   const journal = readFileSync(join(journalDir, readdirSync(journalDir)[0]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
