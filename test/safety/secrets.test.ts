@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { startLab, type Lab } from '../../lab/index.js';
 import type { Inventory } from '../../engine/types.js';
-import { bin, root, tempDir } from '../helpers/cli.js';
+import { bin, root, tempDir, waitFor } from '../helpers/cli.js';
 import { forgetSecrets, MASK, redact, redactDeep, redactingStream, registerSecret } from '../../engine/redact.js';
-import { maskSecretSets } from '../../engine/secrets.js';
+import { maskSecretSets, readStdinPasswords, stdinPasswordKey } from '../../engine/secrets.js';
 import { PassThrough } from 'node:stream';
+import { EventEmitter } from 'node:events';
 
 const SECRET = 'Pa55-w0rd-UNIQUE-xyz';
 const fixtures = join(root, 'test', 'fixtures', 'hostile', 'secrets');
@@ -145,6 +146,34 @@ test('passwordStdin: empty standard input and a connection with both password so
   assert.is(twice.code, 2, twice.stdout + twice.stderr);
   assert.match(twice.stderr, /sets both passwordEnv and passwordStdin/);
   assertNowhere(SECRET, twice);
+});
+
+test('passwordStdin on a terminal: a prompt on stderr with echo off; what is typed is never written back', async () => {
+  const inv = structuredClone(lab.inventory);
+  for (const side of ['sqlServer', 'managedInstance'] as const) {
+    delete inv.link[side].connection.passwordEnv;
+    inv.link[side].connection.passwordStdin = true;
+  }
+  const rawModes: boolean[] = [];
+  const tty = Object.assign(new EventEmitter(), {
+    isTTY: true,
+    setRawMode: (mode: boolean) => rawModes.push(mode),
+    resume: () => undefined,
+    pause: () => undefined,
+  });
+  const prompt = new PassThrough();
+  let shown = '';
+  prompt.on('data', (d) => (shown += d));
+  const reading = readStdinPasswords(inv, tty, prompt);
+  await waitFor(() => /Password for sqlServer/.test(shown), 5000);
+  tty.emit('data', `${SECRET}x\u007f\r`);
+  await waitFor(() => /Password for managedInstance/.test(shown), 5000);
+  tty.emit('data', `${SECRET}-mi\n`);
+  const env = await reading;
+  assert.is(env[stdinPasswordKey('sqlServer')], SECRET, 'typed text, with the backspace applied');
+  assert.is(env[stdinPasswordKey('managedInstance')], `${SECRET}-mi`);
+  assert.equal(rawModes, [true, false, true, false], 'echo off while each password is typed, back on after');
+  assert.not.ok(shown.includes(SECRET), `the prompt echoed the password:\n${shown}`);
 });
 
 test('plan: a secret typed into --set never reaches the plan file, the SQL script or the text plan', async () => {
