@@ -4,6 +4,7 @@
 // before it exits, waiting only a short deadline.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, type Lab } from '../../lab/index.js';
 import { applyPlan } from '../../engine/apply.js';
@@ -44,12 +45,13 @@ async function start(lab: Lab, sets: string[], log: string[], pools: ConnectionP
   const interrupts = new Interrupts({ say: () => undefined, exit: (code) => log.push(`exit ${code}`), ...(abandonDeadlineMs !== undefined ? { abandonDeadlineMs } : {}) });
   const resources = recordingResources(lab, log, pools);
   const runId = newRunId();
+  const journalDir = tempDir('runbook-int-conn-');
   const result = applyPlan({
     plan: { ...plan, runId }, runbook: loaded.runbook, inventory: lab.inventory, steps: loaded.steps, inputs, runId, yes: true, env: lab.env,
-    resources, reporter: { emit: (e) => onEvent(e, interrupts) }, signal: interrupts.signal, interrupts, journalDir: tempDir('runbook-int-conn-'),
+    resources, reporter: { emit: (e) => onEvent(e, interrupts) }, signal: interrupts.signal, interrupts, journalDir,
     lock: { holder: { runId, user: 'tester', host: 'test', since: new Date().toISOString() } }, interruptGraceMs: 2000,
   });
-  return { result, interrupts };
+  return { result, interrupts, journal: () => readFileSync(join(journalDir, `${runId}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
 test('SIGINT during waitLsnStable: exit 130 and the run closed its SQL connections', async () => {
@@ -74,7 +76,7 @@ test('an abandoning third SIGINT during a FAILOVER in flight closes the connecti
   const lab = await startLab({ overrides: { faults: [{ kind: 'slow', match: 'FAILOVER', delayMs: 4000, count: 1 }] } });
   try {
     const log: string[] = [];
-    const { result } = await start(lab, ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=10s'], log, [], (e, interrupts) => {
+    const { result, journal } = await start(lab, ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=10s'], log, [], (e, interrupts) => {
       if (e.event === 'step-started' && e.step === 'failover') {
         setTimeout(() => ['SIGINT', 'SIGINT', 'SIGINT'].forEach((s) => interrupts.press(s)), 300);
       }
@@ -83,6 +85,9 @@ test('an abandoning third SIGINT during a FAILOVER in flight closes the connecti
     const exitAt = log.indexOf('exit 130');
     assert.ok(log.indexOf('close') >= 0 && log.indexOf('close') < exitAt, `close() before the exit: ${log.join(', ')}`);
     assert.ok(log.indexOf('closed') < exitAt, `the exit waited for the close to finish: ${log.join(', ')}`);
+    const records = journal();
+    assert.ok(records.some((r) => r.kind === 'interrupted' && r.abandonedDuring === 'failover'), 'the journal says the run was abandoned during the failover');
+    assert.ok(records.some((r) => r.kind === 'step-failed' && r.step === 'failover' && r.outcome === 'unknown'), "the journal marks the failover's outcome unknown");
     await result.catch(() => undefined);
   } finally {
     await lab.stop();
