@@ -53,6 +53,9 @@ test('5: the outcome is unknown (OutcomeUnknown)', async () => {
   const r = await failRun(dir, 'kind=unknown');
   assert.is(r.code, 5, r.stderr + r.stdout);
   assert.match(r.stdout, /outcome unknown/);
+  const listed = await runCli(['runs', '--format', 'json'], { cwd: dir });
+  assert.is(listed.code, 0, listed.stderr);
+  assert.equal((JSON.parse(listed.stdout) as Array<{ state: string }>).map((x) => x.state), ['unknown'], 'runbook runs lists it as unknown');
 });
 
 test('2: invalid input (an unknown --set, an invalid runbook, a bad flag)', async () => {
