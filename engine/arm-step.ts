@@ -3,8 +3,9 @@
 import { OutcomeUnknown, StepRefusal } from './errors.js';
 import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable } from './arm-errors.js';
 import { defineMessages, formatMessage, StepFailure } from './step-messages.js';
-import type { ImpactContext, StepHistoryEntry } from './types.js';
-import type { LinkDetails } from './arm.js';
+import type { ImpactContext, StepHistoryEntry, StepRunContext } from './types.js';
+import { describeLink, linkIdsOf, type LinkDetails, type LinkIds } from './arm.js';
+import { durationMs } from './step-args.js';
 
 export const armMessages = defineMessages({
   armRefused: 'ARM refused to {{action}} link {{link}}: {{code}} ({{error}}).',
@@ -95,4 +96,23 @@ export function instanceRoleVerdict(link: Pick<LinkDetails, 'instanceLinkRole'>,
 /** `3.2s` style elapsed time for progress lines. */
 export function elapsedText(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
+}
+
+/** The `pollInterval` property every long-running ARM step takes, worded for what it polls. */
+export function pollIntervalProperty(what: string, defaultInterval: string): Record<string, unknown> {
+  return {
+    type: 'string',
+    format: 'duration',
+    description: `How often to poll ${what} while it runs (default ${defaultInterval}); a longer Retry-After from Azure wins.`,
+  };
+}
+
+/** What every ARM step's run() starts from: the link's ids and name, the poll interval, the run's client. */
+export async function armRunStart(
+  ctx: StepRunContext,
+  pollInterval: string | undefined,
+  defaultInterval: string,
+): Promise<{ ids: LinkIds; link: string; pollIntervalMs: number; client: Awaited<ReturnType<StepRunContext['arm']>> }> {
+  const ids = linkIdsOf(ctx.inventory);
+  return { ids, link: describeLink(ids), pollIntervalMs: durationMs(pollInterval, defaultInterval, 'pollInterval'), client: await ctx.arm() };
 }

@@ -5,9 +5,9 @@
 // A link that is already gone is success, reported as such, so the step can be re-run.
 import { armEndpointOf, describeLink, getLinkDetails, linkIdsOf } from '../engine/arm.js';
 import { fromSdkError, isLinkGone } from '../engine/arm-errors.js';
-import { armFailure, armMessages, elapsedText, historyOf, lsnStableEarlier } from '../engine/arm-step.js';
+import { armFailure, armMessages, elapsedText, historyOf, lsnStableEarlier, armRunStart, pollIntervalProperty } from '../engine/arm-step.js';
 import { OutcomeUnknown } from '../engine/errors.js';
-import { durationMs, durationText } from '../engine/step-args.js';
+import { durationText } from '../engine/step-args.js';
 import { defineMessages, reporter } from '../engine/step-messages.js';
 import type { Impact, ImpactContext, StepDefinition, StepPlanResult } from '../engine/types.js';
 
@@ -43,11 +43,7 @@ const definition: StepDefinition<ArmDeleteLinkArgs> = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      pollInterval: {
-        type: 'string',
-        format: 'duration',
-        description: `How often to poll the delete while it runs (default ${DEFAULT_POLL_INTERVAL}); a longer Retry-After from Azure wins.`,
-      },
+      pollInterval: pollIntervalProperty('the delete', DEFAULT_POLL_INTERVAL),
     },
   },
   impact: deleteImpact,
@@ -73,10 +69,7 @@ const definition: StepDefinition<ArmDeleteLinkArgs> = {
   },
 
   async run(ctx, args) {
-    const ids = linkIdsOf(ctx.inventory);
-    const link = describeLink(ids);
-    const intervalMs = durationMs(args.pollInterval, DEFAULT_POLL_INTERVAL, 'pollInterval');
-    const client = await ctx.arm();
+    const { ids, link, pollIntervalMs: intervalMs, client } = await armRunStart(ctx, args.pollInterval, DEFAULT_POLL_INTERVAL);
     const gone = () => {
       ctx.log.progress(report.text('alreadyGone', { link }));
       return { deleted: false, alreadyGone: true };

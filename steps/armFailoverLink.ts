@@ -4,8 +4,8 @@
 // never letting the retry policy re-send it blindly.
 import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
 import { postLinkAction, type FailoverBody, type LinkActionProgress } from '../engine/arm-lro.js';
-import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs } from '../engine/arm-step.js';
-import { durationMs, durationText, isUnknown, shown } from '../engine/step-args.js';
+import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty } from '../engine/arm-step.js';
+import { durationText, isUnknown, shown } from '../engine/step-args.js';
 import { defineMessages, reporter } from '../engine/step-messages.js';
 import type { Impact, StepDefinition, StepPlanResult } from '../engine/types.js';
 
@@ -52,11 +52,7 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
         description:
           'Planned: Azure refuses unless the secondary is synchronizing, no data is lost. ForcedAllowDataLoss: fail over now; transactions not yet on the secondary are lost.',
       },
-      pollInterval: {
-        type: 'string',
-        format: 'duration',
-        description: `How often to poll the operation while it runs (default ${DEFAULT_POLL_INTERVAL}); a longer Retry-After from Azure wins.`,
-      },
+      pollInterval: pollIntervalProperty('the operation', DEFAULT_POLL_INTERVAL),
       expectInstanceRole: {
         enum: ['Primary', 'Secondary'],
         description:
@@ -92,10 +88,7 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
   },
 
   async run(ctx, args) {
-    const ids = linkIdsOf(ctx.inventory);
-    const link = describeLink(ids);
-    const pollIntervalMs = durationMs(args.pollInterval, DEFAULT_POLL_INTERVAL, 'pollInterval');
-    const client = await ctx.arm();
+    const { ids, link, pollIntervalMs, client } = await armRunStart(ctx, args.pollInterval, DEFAULT_POLL_INTERVAL);
     let result;
     try {
       result = await postLinkAction(client, ids, 'failover', { failoverType: args.failoverType }, {

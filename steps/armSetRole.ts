@@ -4,8 +4,8 @@
 // engine/arm-lro.ts like the failover.
 import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
 import { postLinkAction, type SetRoleBody } from '../engine/arm-lro.js';
-import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs } from '../engine/arm-step.js';
-import { durationMs, durationText, isUnknown, shown } from '../engine/step-args.js';
+import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty } from '../engine/arm-step.js';
+import { durationText, isUnknown, shown } from '../engine/step-args.js';
 import { defineMessages, reporter } from '../engine/step-messages.js';
 import type { Impact, StepDefinition, StepPlanResult } from '../engine/types.js';
 
@@ -59,11 +59,7 @@ const definition: StepDefinition<ArmSetRoleArgs> = {
         enum: ['Planned', 'Forced'],
         description: 'Planned waits for the replicas to agree; Forced changes the role now (Forced to Primary can lose data).',
       },
-      pollInterval: {
-        type: 'string',
-        format: 'duration',
-        description: `How often to poll the operation while it runs (default ${DEFAULT_POLL_INTERVAL}); a longer Retry-After from Azure wins.`,
-      },
+      pollInterval: pollIntervalProperty('the operation', DEFAULT_POLL_INTERVAL),
     },
   },
   impact: setRoleImpact,
@@ -86,10 +82,7 @@ const definition: StepDefinition<ArmSetRoleArgs> = {
   },
 
   async run(ctx, args) {
-    const ids = linkIdsOf(ctx.inventory);
-    const link = describeLink(ids);
-    const pollIntervalMs = durationMs(args.pollInterval, DEFAULT_POLL_INTERVAL, 'pollInterval');
-    const client = await ctx.arm();
+    const { ids, link, pollIntervalMs, client } = await armRunStart(ctx, args.pollInterval, DEFAULT_POLL_INTERVAL);
     const phases = { accepted: 'accepted', running: 'running', checking: 'checking the link after', resending: 'sending again after' };
     let result;
     try {
