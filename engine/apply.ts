@@ -21,8 +21,6 @@ import { abandonRun, finishRun, finishWithInternalError } from './apply-finish.j
 import { ApplyRun } from './apply-run.js';
 import { secretInputFingerprints } from './secrets.js';
 
-export { checkDataLossAcknowledged } from './apply-guards.js';
-export { failureExitCode } from './apply-finish.js';
 
 export interface ApplyOptions {
   plan: Plan;

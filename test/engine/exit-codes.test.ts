@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
 import { ExitCode, exitCodeMeaning } from '../../engine/exit-codes.js';
-import { failureExitCode } from '../../engine/apply.js';
+import { failureExitCode } from '../../engine/apply-finish.js';
 
 const inventory = fixture('inventory.yml');
 const failRun = (dir: string, ...sets: string[]) =>
