@@ -87,4 +87,22 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) test(`130: ${signal} stops 
   assert.ok(journal.some((r: any) => r.kind === 'step-failed' && r.step === 'long-wait' && r.outcome === 'interrupted'));
 });
 
+test('runbook runs: a run still going in another process is listed as running', async () => {
+  const dir = tempDir();
+  const started = join(dir, 'started');
+  const out = join(dir, 'out.txt');
+  const { child, done } = startCli(['apply', fixture('interrupt.yml'), '-i', inventory, '--set', `started=${started}`, '--set', `out=${out}`, '--yes'], { cwd: dir });
+  try {
+    await waitFor(() => existsSync(started), 20_000);
+    const listed = await runCli(['runs', '--format', 'json'], { cwd: dir });
+    assert.is(listed.code, 0, listed.stderr);
+    const runs = JSON.parse(listed.stdout) as Array<{ state: string; lastStep?: unknown }>;
+    assert.is(runs.length, 1);
+    assert.is(runs[0]!.state, 'running');
+  } finally {
+    child.kill('SIGINT');
+    await done;
+  }
+});
+
 test.run();
