@@ -272,14 +272,20 @@ export class LinkModel {
     return rec;
   }
 
-  /** Breaks the link on one side (ARM delete on MI, DROP AVAILABILITY GROUP on SQL Server). */
-  removeDag(side: Side): void {
+  /**
+   * Breaks the link on one side (ARM delete on MI, DROP AVAILABILITY GROUP on SQL Server). Nothing
+   * flows any more: what the secondary had not hardened never reaches it, and is counted as lost
+   * (Remove-AzSqlInstanceLink: "may cause data loss if the link is dropped and replica's LSNs are
+   * not synchronized with the primary"). Returns the count lost.
+   */
+  removeDag(side: Side): number {
     this.advance();
     this.replicas[side].dagPresent = false;
-    // Nothing flows any more; what was in flight stays on the writer (not counted as lost: the
-    // databases are independent and both keep what they have).
+    const lost = this.pending.length;
+    this.ledger.lost += lost;
     this.pending = [];
     this.changed();
+    return lost;
   }
 
   /** Whether the database on `side` accepts writes (primary, or no link on that side). */

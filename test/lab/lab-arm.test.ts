@@ -100,6 +100,23 @@ test('beginDeleteAndWait removes the MI side only; SQL Server keeps its DAG unti
   }
 });
 
+test('the link deleted through ARM while the MI lags: the transactions it had not hardened are counted lost in lab.ledger', async () => {
+  const lab = await startLab({ scenario: 'lagging', overrides: { ...fast, replication: { catchUpAfterMs: 60_000 } } });
+  try {
+    await client(lab).distributedAvailabilityGroups.beginDeleteAndWait(LAB_RESOURCE_GROUP, 'sqlmi1', 'dag1', { updateIntervalInMs: 10 });
+    assert.is(lab.ledger().lost, 40);
+    const sqlPool = await connect(lab, 'sqlServer');
+    const [[ledger]] = await run(sqlPool, 'SELECT committed, lost FROM lab.ledger');
+    assert.equal(ledger, { committed: '40', lost: '40' });
+    // SQL Server's DAG goes next; nothing was left in flight, so nothing more is lost.
+    await run(sqlPool, 'USE master; DROP AVAILABILITY GROUP [dag1];');
+    await sqlPool.close();
+    assert.is(lab.ledger().lost, 40);
+  } finally {
+    await lab.stop();
+  }
+});
+
 test('scenario ARM faults: a 429 is retried by the client; a failing long-running operation fails', async () => {
   const lab = await startLab({
     overrides: {

@@ -90,6 +90,16 @@ test('FORCE_FAILOVER on the secondary, SET (ROLE = SECONDARY) on the old primary
   assert.not.ok(link.replicas.sqlServer.agPresent);
 });
 
+test('DROP AVAILABILITY GROUP of the link while the MI lags: what it had not hardened is counted lost, once', () => {
+  const { exec, link } = setup('lagging');
+  assert.is(link.pending.length, 40);
+  exec('sqlServer', 'DROP AVAILABILITY GROUP [dag1]');
+  assert.is(link.ledger.lost, 40, 'the 40 transactions the MI never hardened');
+  assert.is(link.pending.length, 0);
+  exec('sqlServer', 'DROP AVAILABILITY GROUP ag1');
+  assert.is(link.ledger.lost, 40, 'dropping the AG loses nothing more');
+});
+
 test('BACKUP: tail log on SQL Server, copy-only to URL on the MI, refusals', () => {
   const { errno, exec, link } = setup();
   const r = exec('sqlServer', `BACKUP LOG [SalesDb] TO DISK = N'/backup/SalesDb_tail.trn' WITH NORECOVERY`)!;
