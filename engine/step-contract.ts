@@ -21,6 +21,7 @@ export function checkStepDefinition(def: unknown, source: string): string[] {
   if (typeof def.description !== 'string' || def.description.trim() === '') say('`description` must be a non-empty string');
   if (typeof def.impact !== 'function' && !IMPACTS.includes(def.impact as string)) say('`impact` must be read, change, dataLoss or a function returning one');
   if (!TARGETS.includes(def.target as string)) say('`target` must be required, optional or none');
+  if (def.resultHolds !== undefined && def.resultHolds !== 'moment' && def.resultHolds !== 'run') say('`resultHolds` must be moment or run when given');
   if (!isRecord(def.outputs)) say('`outputs` must be an object (use {} when the step has none)');
   else {
     for (const [name, spec] of Object.entries(def.outputs)) {

@@ -218,6 +218,14 @@ export interface StepDefinition<Args = Record<string, unknown>> {
   impact: Impact | ((args: Args, ctx: ImpactContext) => Impact);
   /** Whether `target:` is required, optional or meaningless for this type. */
   target: 'required' | 'optional' | 'none';
+  /**
+   * For uses whose impact is `read`: how long a result recorded in the journal stays true, which
+   * `apply --resume` needs to know. `moment` (the default): it describes the link at the moment the
+   * step ran (roles, LSNs, backups, the link as ARM sees it), so a resume runs the step again when
+   * it comes after the last change the journal shows done. `run`: it holds for the whole run (an
+   * operator's confirmation, a message), so a resume keeps it. README, "apply --resume".
+   */
+  resultHolds?: 'moment' | 'run';
   outputs: Record<string, OutputSpec>;
   /** Read-only and pure: no I/O. Arguments may contain Unknown values. */
   plan(ctx: StepPlanContext, args: Args): StepPlanResult;

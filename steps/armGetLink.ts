@@ -38,6 +38,8 @@ const definition: StepDefinition<ArmGetLinkArgs> = {
   },
   impact: 'read',
   target: 'none',
+  // The link as ARM saw it then (roles, mode, LSNs); a resume reads it again.
+  resultHolds: 'moment',
   outputs: {
     exists: { description: 'Whether the link exists on the managed instance.' },
     instanceLinkRole: { description: 'The managed instance side role, Primary or Secondary (null when the link does not exist).' },

@@ -55,6 +55,8 @@ const definition: StepDefinition<AssertArgs> = {
   },
   impact: 'read',
   target: 'none',
+  // It judges outputs of earlier steps, which a resume may read again: it is judged again too.
+  resultHolds: 'moment',
   outputs: {
     passed: { description: 'Always true: a failed check stops the run.' },
   },

@@ -95,6 +95,8 @@ const definition: StepDefinition<AssertBackupArgs> = {
   },
   impact: 'read',
   target: 'none',
+  // msdb's backup history as it was then; a resume reads it again rather than trust it.
+  resultHolds: 'moment',
   outputs: {
     found: { description: 'True when a matching backup was found.' },
     skipped: { description: 'True when the check was skipped on request (skip: true).' },

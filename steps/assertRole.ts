@@ -49,6 +49,8 @@ const definition: StepDefinition<AssertRoleArgs> = {
   },
   impact: 'read',
   target: 'none',
+  // Roles change with any failover, by this run or anyone else: a resume asks again.
+  resultHolds: 'moment',
   outputs: {
     sqlServer: { description: "The SQL Server replica's link role: PRIMARY, SECONDARY, RESOLVING, NONE (no such link) or UNREACHABLE." },
     managedInstance: { description: "The managed instance's link role, with the same values." },

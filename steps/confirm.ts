@@ -38,6 +38,8 @@ const definition: StepDefinition<ConfirmArgs> = {
   },
   impact: 'read',
   target: 'none',
+  // What the operator confirmed (the workload is stopped) may not hold after a crash: a resume asks again.
+  resultHolds: 'moment',
   outputs: {
     confirmedBy: { description: 'How the gate was passed: operator or --yes.' },
   },

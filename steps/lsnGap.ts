@@ -120,6 +120,8 @@ const definition: StepDefinition<LsnGapArgs> = {
   },
   impact: 'read',
   target: 'none',
+  // The gap grows with every commit the secondary has not hardened: a resume measures it again.
+  resultHolds: 'moment',
   outputs: {
     primary: { description: 'The primary side the gap is measured from.' },
     secondary: { description: 'The secondary side, the one a forced failover would promote.' },

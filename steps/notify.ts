@@ -62,6 +62,8 @@ const definition: StepDefinition<NotifyArgs> = {
   },
   impact: 'read',
   target: 'none',
+  // A message, not a reading of the link: a resume does not repeat it.
+  resultHolds: 'run',
   outputs: {
     message: { description: 'The full text told to the operator.' },
     endpoint: { description: 'The endpoint named (host or host,port), or null when endpointOf was not given.' },

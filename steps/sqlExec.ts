@@ -86,6 +86,8 @@ const definition: StepDefinition<SqlExecArgs> = {
   },
   impact: (args) => (args.impact && !isUnknown(args.impact) ? args.impact : 'change'),
   target: 'required',
+  // A read-only script reads the server as it is then; a resume runs it again.
+  resultHolds: 'moment',
   outputs: {
     rows: { description: `The rows of the first result set (at most ${MAX_OUTPUT_ROWS}), column name to value.` },
     rowCount: { description: 'How many rows the first result set had.' },

@@ -56,6 +56,8 @@ const definition: StepDefinition<WaitLsnStableArgs> = {
   },
   impact: 'read',
   target: 'none',
+  // Equal, unchanged LSNs are true only while the workload stays stopped: a resume waits again.
+  resultHolds: 'moment',
   outputs: {
     lsn: { description: 'The LSN both replicas agreed on, as decimal text (numeric(25,0)).' },
     samples: { description: 'How many paired samples were taken.' },
