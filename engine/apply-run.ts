@@ -9,7 +9,7 @@ import type { LinkLock } from './lock.js';
 import type { TemplateContext } from './plan-context.js';
 import { runTimeContext } from './plan-context.js';
 import { ExitCode } from './exit-codes.js';
-import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, type OutcomeOptions } from './outcome.js';
+import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, type OutcomeOptions, type Verification } from './outcome.js';
 import { verifiedOutputs } from './apply-context.js';
 
 export class ApplyRun {
@@ -32,6 +32,10 @@ export class ApplyRun {
   lock: LinkLock | undefined;
   /** Opened on first use by a step, unless the caller gave its own. */
   resources: Promise<RunResources> | undefined;
+  /** On resume: finished reads that run again, their result having held only at that moment (engine/apply-resume.ts). */
+  readonly readAgain = new Set<string>();
+  /** On resume: the change that may have acted, as verified before deciding what to read again. */
+  resumeVerification: { step: string; verification: Verification } | undefined;
 
   constructor(
     readonly opts: ApplyOptions,

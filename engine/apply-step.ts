@@ -8,7 +8,7 @@ import { renderStepAtRunTime, skippedOutputs } from './apply-render.js';
 import { ExitCode } from './exit-codes.js';
 import { definitelyNotApplied } from './errors.js';
 import { verificationText, verifyUntilKnown, whatToCheck, type Verification } from './outcome.js';
-import { stepContext } from './apply-context.js';
+import { stepContext, verifiedOutputs } from './apply-context.js';
 import { confirmFirstChange } from './apply-guards.js';
 import { failureExitCode } from './apply-finish.js';
 import type { ApplyRun } from './apply-run.js';
@@ -31,10 +31,11 @@ export async function applyStep(run: ApplyRun, planned: Plan['steps'][number], i
   const def = loaded.definition;
   const earlier = opts.resume?.states.get(spec.id);
 
-  if (earlier?.status === 'finished') {
+  const readAgain = run.readAgain.has(spec.id);
+  if (earlier?.status === 'finished' && !readAgain) {
     outcome.outcome = 'succeeded';
     outcome.reason = earlier.verified ? 'verified done before the resume; not run again' : 'done before the resume; not run again';
-    run.succeeded(spec.id, spec.type, earlier.outputs);
+    run.succeeded(spec.id, spec.type, earlier.verified ? verifiedOutputs(spec.id, def) : earlier.outputs);
     if (planned.impact !== 'read') run.changed.push(spec.id);
     await opts.reporter.emit({ event: 'step-restored', step: spec.id, index: planned.index, total, verified: earlier.verified === true });
     return true;
@@ -63,10 +64,13 @@ export async function applyStep(run: ApplyRun, planned: Plan['steps'][number], i
   const context = stepContext(opts, spec, run.history, run.outputs, run.notices, run.getResources, () => run.resources);
 
   // Resume: a change that may already have happened is verified, never blindly repeated.
-  if (earlier && earlier.status !== 'skipped' && impact !== 'read' && !rendered.error) {
+  if (earlier && (earlier.status === 'started' || earlier.status === 'failed') && impact !== 'read' && !rendered.error) {
     const mayHaveActed = earlier.status === 'started' || earlier.outcome === 'unknown' || earlier.outcome === 'interrupted';
-    const v = await verifyUntilKnown(def, context, rendered.args, run.outcomeOpts);
-    journal.write({ kind: 'step-verified', step: spec.id, result: v.result, why: 'resume', ...(v.detail ? { detail: v.detail } : {}) });
+    // Verified already before the first step (engine/apply-resume.ts); "not done" is asked again
+    // right before sending, as time has passed (reads ran again) since.
+    const early = run.resumeVerification?.step === spec.id ? run.resumeVerification.verification : undefined;
+    const v = early && early.result !== 'not-done' ? early : await verifyUntilKnown(def, context, rendered.args, run.outcomeOpts);
+    if (v !== early) journal.write({ kind: 'step-verified', step: spec.id, result: v.result, why: 'resume', ...(v.detail ? { detail: v.detail } : {}) });
     if (v.result === 'done') {
       run.recordVerified(spec.id, def, outcome, 'it had already taken effect (verified on resume); not run again');
       return true;
@@ -113,7 +117,10 @@ export async function applyStep(run: ApplyRun, planned: Plan['steps'][number], i
       hooks: {
         beforeAttempt: (attempt) => {
           journal.write({ kind: 'step-started', step: spec.id, type: spec.type, index: planned.index, impact, attempt, ...(spec.target ? { target: spec.target } : {}) });
-          void opts.reporter.emit({ event: 'step-started', step: spec.id, index: planned.index, total, type: spec.type, impact, attempt, ...(spec.target ? { target: spec.target } : {}) });
+          void opts.reporter.emit({
+            event: 'step-started', step: spec.id, index: planned.index, total, type: spec.type, impact, attempt,
+            ...(spec.target ? { target: spec.target } : {}), ...(readAgain ? { readAgain: true } : {}),
+          });
         },
         onRetry: (attempt, error, delayMs) => {
           const message = errorMessage(error);

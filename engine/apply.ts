@@ -17,6 +17,7 @@ import type { StepState } from './resume.js';
 import type { OutcomeOptions } from './outcome.js';
 import { checkDataLossAcknowledged, takeLinkLock } from './apply-guards.js';
 import { applyStep } from './apply-step.js';
+import { decideReadsAgain } from './apply-resume.js';
 import { abandonRun, finishRun, finishWithInternalError } from './apply-finish.js';
 import { ApplyRun } from './apply-run.js';
 import { secretInputFingerprints } from './secrets.js';
@@ -96,6 +97,8 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
     });
   }
   const lock = run.lock;
+  // Before the first step: which finished reads a resume runs again (this may verify a change).
+  if (opts.resume) await decideReadsAgain(run);
   await opts.reporter.emit({
     event: 'run-started', runId: opts.runId, runbook: plan.runbook.name, link: inventory.link.name, journal: journal.path, steps: run.total,
     ...(opts.resume ? { resumed: true } : {}),

@@ -41,7 +41,8 @@ export type RunEvent =
   | { event: 'run-started'; runId: string; runbook: string; link: string; journal: string; steps: number; resumed?: boolean; lock?: LockSummary }
   /** On resume: a step that finished in the earlier attempt; its outputs are restored, it is not run. */
   | { event: 'step-restored'; step: string; index: number; total: number; verified: boolean }
-  | { event: 'step-started'; step: string; index: number; total: number; type: string; impact: Impact; attempt: number; target?: string }
+  /** `readAgain`: on resume, a read that finished before but whose result held only at that moment. */
+  | { event: 'step-started'; step: string; index: number; total: number; type: string; impact: Impact; attempt: number; target?: string; readAgain?: boolean }
   | { event: 'step-output'; step: string; level: 'progress' | 'info' | 'warn'; message: string }
   | { event: 'step-finished'; step: string; outputs: Record<string, unknown>; durationMs: number; attempts: number }
   | { event: 'step-failed'; step: string; error: string; outcome: string; durationMs: number; attempt: number; willRetry: boolean }
@@ -111,7 +112,7 @@ export class PlainLinesReporter implements Reporter {
       case 'run-started':
         w(this.style.bold(`Run ${e.runId}: ${e.runbook} on link ${e.link} (${e.steps} steps)`));
         w(`Journal: ${e.journal}`);
-        if (e.resumed) w('Resuming: steps that finished before are not run again.');
+        if (e.resumed) w('Resuming: changes that finished before are not run again; the reads after the last of them run again.');
         if (e.lock) w(lockLine(e.lock));
         break;
       case 'step-restored':
@@ -120,7 +121,7 @@ export class PlainLinesReporter implements Reporter {
       case 'step-started': {
         const label = `[${e.index}/${e.total}] ${e.step} (${e.type}${e.target ? ` -> ${e.target}` : ''}, ${e.impact})`;
         this.started.set(e.step, label);
-        w(e.attempt > 1 ? `${label} attempt ${e.attempt}` : label);
+        w(e.attempt > 1 ? `${label} attempt ${e.attempt}` : e.readAgain ? `${label} again: it finished before the resume, but what it read may have changed` : label);
         break;
       }
       case 'step-output': {

@@ -44,7 +44,7 @@ export class ListrReporter implements Reporter {
         return;
       case 'step-started': {
         if (this.current) return; // a retry: the same listr task keeps spinning
-        const title = `${e.index}/${e.total} ${e.step} ${this.style.dim(`${e.type}, ${e.impact}`)}`;
+        const title = `${e.index}/${e.total} ${e.step} ${this.style.dim(`${e.type}, ${e.impact}${e.readAgain ? ', again after the resume' : ''}`)}`;
         let settle!: (error?: Error) => void;
         const result = new Promise<void>((resolve, reject) => {
           settle = (error) => (error ? reject(error) : resolve());

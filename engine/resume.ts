@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JournalRecord } from './journal.js';
+import type { Impact } from './types.js';
 import { fingerprintMatches } from './secrets.js';
 
 export type Recorded = JournalRecord & { at?: string };
@@ -25,30 +26,37 @@ export function readJournal(path: string): Recorded[] {
   return out;
 }
 
-/** What the journal says about one step, from its last records. */
-export type StepState =
+/** What the journal says about one step, from its last records; `impact` as its last start recorded it. */
+export type StepState = (
   | { status: 'finished'; outputs: Record<string, unknown>; verified?: boolean }
   | { status: 'skipped' }
   /** Started and never ended: it may have acted. */
   | { status: 'started' }
-  | { status: 'failed'; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; error: string };
+  | { status: 'failed'; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; error: string }
+) & { impact?: Impact };
 
 export function stepStates(records: Recorded[]): Map<string, StepState> {
   const states = new Map<string, StepState>();
+  const impacts = new Map<string, Impact>();
+  const impactOf = (step: string) => {
+    const impact = impacts.get(step);
+    return impact ? { impact } : {};
+  };
   for (const r of records) {
     switch (r.kind) {
       case 'step-started':
-        states.set(r.step, { status: 'started' });
+        impacts.set(r.step, r.impact as Impact);
+        states.set(r.step, { status: 'started', ...impactOf(r.step) });
         break;
       case 'step-finished':
-        states.set(r.step, { status: 'finished', outputs: r.outputs, ...(r.verified ? { verified: true } : {}) });
+        states.set(r.step, { status: 'finished', outputs: r.outputs, ...(r.verified ? { verified: true } : {}), ...impactOf(r.step) });
         break;
       case 'step-skipped':
         states.set(r.step, { status: 'skipped' });
         break;
       case 'step-failed':
         // A failed attempt that will be retried leaves the step "started" until the next attempt.
-        if (!r.willRetry) states.set(r.step, { status: 'failed', outcome: r.outcome, error: r.error });
+        if (!r.willRetry) states.set(r.step, { status: 'failed', outcome: r.outcome, error: r.error, ...impactOf(r.step) });
         break;
     }
   }

@@ -186,6 +186,23 @@ test('a resumed run keeps the first run\'s run.started (checks such as "backups 
 });
 
 
+test('resume: a finished read after the last done change runs again (unless its type says its result holds for the run); reads before that change keep their results', async () => {
+  const dir = tempDir();
+  const sets = ['--set', `dir=${dir}`];
+  const first = await runCli(['apply', fixture('resume-reads.yml'), '-i', inventory, ...sets, '--yes'], { cwd: dir });
+  assert.is(first.code, 4, first.stderr + first.stdout);
+  const runId = readdirSync(join(dir, '.runbook', 'runs'))[0]!.replace(/\.jsonl$/, '');
+  const resumed = await runCli(['apply', '--resume', runId, '--yes'], { cwd: dir });
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+  const read = (name: string) => readFileSync(join(dir, name), 'utf8').trim();
+  assert.is(read('before'), '1', 'the read before the done change kept its result');
+  assert.is(read('changes'), 'changed', 'the change was not repeated');
+  assert.is(read('after'), '2', 'the read after it ran again');
+  assert.is(read('trace'), 'note: noted', 'the echo (resultHolds: run) was kept');
+  assert.match(resumed.stdout, /gauge-after \(flaky, read\) again: it finished before the resume/);
+  assert.match(resumed.stdout, /note: done before; not run again/);
+});
+
 test('resume: a runbook with a data-loss step still needs --allow-data-loss; a run that succeeded is refused (exit 3, nothing left to do)', async () => {
   const dir = tempDir();
   // The trace is a directory at first, so the read step before the data-loss step fails.

@@ -60,6 +60,10 @@ test('SIGKILL while FAILOVER was in flight: the resume verifies the roles swappe
     const recs = lab.records(runId);
     assert.ok(recs.some((x) => x.kind === 'step-verified' && x.step === 'failover' && x.why === 'resume' && x.result === 'done'));
     assert.match(r.stdout, /verified on resume/);
+    // Verified before anything else: the reads that guarded it keep their results (an LSN wait
+    // after the failover would be about another link state), and it is not verified twice.
+    assert.not.match(r.stdout, / again: it finished before the resume/);
+    assert.is(recs.filter((x) => x.kind === 'step-verified' && x.step === 'failover').length, 1);
   } finally {
     await lab.stop();
   }

@@ -37,7 +37,9 @@ test('connection dropped before FAILOVER took effect: verified NOT done, not re-
     assert.is(lab.count(SYNC_COMMIT), 1, 'finished steps were not run again');
     assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
     const verified = lab.records(runId).filter((x) => x.kind === 'step-verified' && x.step === 'failover');
-    assert.equal(verified.map((x) => `${x.why}:${x.result}`), ['unknown-outcome:not-done', 'resume:not-done']);
+    // The resume verifies it before deciding which reads run again, and once more right before sending it.
+    assert.equal(verified.map((x) => `${x.why}:${x.result}`), ['unknown-outcome:not-done', 'resume:not-done', 'resume:not-done']);
+    assert.match(again.stdout, /still-caught-up \(waitLsnStable, read\) again/, 'the LSN wait that guards FAILOVER ran again before it');
   } finally {
     await lab.stop();
   }

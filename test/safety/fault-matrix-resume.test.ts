@@ -1,0 +1,54 @@
+// Fault matrix, resume after the world changed: a read made before a crash (here break-link's LSN
+// wait) is a fact about that moment, and a resume must not remove the link on the strength of it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { waitFor } from '../helpers/cli.js';
+import { ChildLab, kinds, runbook, waitExit } from './child-runs.js';
+
+const BREAK_FAST = ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=1500ms'];
+
+test('break-link killed after its LSN wait, the application writes again: --resume waits again and fails, nothing lost, the link stays; once quiet, a resume removes it', async () => {
+  // The backup check after the wait answers slowly: the kill lands while it is in flight, after the wait and before the delete.
+  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'slow', match: 'msdb\\.dbo\\.backupset', delayMs: 3000, count: 1 }] } });
+  try {
+    const link = lab.lab.link();
+    const deletes = () => lab.lab.armRequests().filter((r) => r.method === 'DELETE').length;
+    const present = () => ({ sqlServer: link.replicas.sqlServer.dagPresent, managedInstance: link.replicas.managedInstance.dagPresent });
+
+    const first = lab.apply(runbook('break-link'), BREAK_FAST);
+    await lab.waitForRecord((r) => r.kind === 'step-finished' && r.step === 'caught-up');
+    await waitFor(() => lab.lab.model.faults.fired()[0]! >= 1, 10_000);
+    first.child.kill('SIGKILL');
+    await waitExit(first.child);
+    const runId = lab.runIds().at(-1)!;
+    assert.is(deletes(), 0, 'killed before the delete');
+
+    // The application starts writing again; the managed instance hardens its commits 300 ms late.
+    link.setReplication({ lagMs: 300 });
+    link.setWorkload(true, 50);
+    const busy = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    assert.is(busy.code, 1, busy.stdout + busy.stderr);
+    assert.match(busy.stdout, /caught-up \(waitLsnStable, read\) again: it finished before the resume/);
+    assert.match(busy.stdout, /FAILED caught-up/);
+    assert.match(busy.stdout, /Nothing was changed\./);
+    assert.is(deletes(), 0, 'no DELETE on a stale LSN wait');
+    assert.equal(present(), { sqlServer: true, managedInstance: true });
+    assert.is(lab.lab.ledger().lost, 0);
+
+    // Quiet again: the workload stops and the managed instance catches up.
+    link.setWorkload(false);
+    await waitFor(() => (link.advance(), link.pending.length === 0), 5000);
+    const quiet = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    assert.is(quiet.code, 0, quiet.stdout + quiet.stderr);
+    assert.match(quiet.stdout, /roles \(assertRole, read\) again/);
+    assert.match(quiet.stdout, /workload-stopped \(confirm, read\) again/, "the operator is asked again (here: --yes)");
+    assert.is(deletes(), 1);
+    assert.equal(present(), { sqlServer: false, managedInstance: false });
+    assert.is(lab.lab.ledger().lost, 0);
+    assert.is(kinds(lab.records(runId)).filter((k) => k === 'step-started:caught-up').length, 3, 'the wait ran in each of the three runs');
+  } finally {
+    await lab.stop();
+  }
+});
+
+test.run();
