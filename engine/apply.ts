@@ -52,7 +52,8 @@ export interface ApplyOptions {
   identity?: { inventory: { file?: string; lab?: boolean; sha256: string }; runbookPath?: string };
   /** Continue run `runId`: its journal's step states. */
   /** `startedAt`: the first run's start, so `run.started` (e.g. "backups since the run began") keeps meaning the same. */
-  resume?: { states: ReadonlyMap<string, StepState>; startedAt?: string };
+  /** `journal`: the journal as read, so that appending starts where the read ended (a torn last line is cut off). */
+  resume?: { states: ReadonlyMap<string, StepState>; startedAt?: string; journal?: { size: number; keep: number; needsNewline: boolean; tornLastLine?: number } };
   /** How long to keep verifying an unknown outcome. */
   outcome?: OutcomeOptions;
 }
@@ -68,11 +69,15 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
   // A plan saved with --probe is bound to the link as it was then (engine/drift.ts).
   await (await import('./drift.js')).refuseIfDrifted({ plan, inventory, env: opts.env, ...(opts.resources ? { resources: opts.resources } : {}), signal: opts.signal });
 
-  const run = new ApplyRun(opts, openJournal(opts.journalDir, opts.runId));
+  const read = opts.resume?.journal;
+  const run = new ApplyRun(opts, openJournal(opts.journalDir, opts.runId, opts.resume ? (read ? { continueAfter: read } : {}) : { create: true }));
   const { journal } = run;
   const identity = runIdentity();
   if (opts.resume) {
-    journal.write({ kind: 'run-resumed', runId: opts.runId, ...identity, ...(opts.argv ? { argv: opts.argv } : {}) });
+    journal.write({
+      kind: 'run-resumed', runId: opts.runId, ...identity, ...(opts.argv ? { argv: opts.argv } : {}),
+      ...(read?.tornLastLine !== undefined ? { tornLastLine: read.tornLastLine } : {}),
+    });
   } else {
     const secrets = secretInputFingerprints(opts.runbook, opts.inputs);
     journal.write({

@@ -2,11 +2,13 @@
 // `started` record is written (and flushed to disk) before the step acts, so after a crash the
 // journal shows what may have happened. No secrets: inputs declared `secret` are redacted by
 // the caller, and the journal never sees passwords (they live only in the run's env).
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { redact } from './redact.js';
+import { ExitError } from './errors.js';
+import { ExitCode } from './exit-codes.js';
 
 /** Time-sortable run id, e.g. `20261128T041500Z-ab12`. */
 export function newRunId(now: Date = new Date()): string {
@@ -36,7 +38,7 @@ export type JournalRecord =
       steps?: number;
     }
   /** `apply --resume` continues the run in the same journal. */
-  | { kind: 'run-resumed'; runId: string; user: string; host: string; pid: number; argv?: string[] }
+  | { kind: 'run-resumed'; runId: string; user: string; host: string; pid: number; argv?: string[]; /** A torn last line (a crash mid-write) cut off before this record. */ tornLastLine?: number }
   /** The link lock: where it is held, where it could not be taken (unreachable replicas). */
   | { kind: 'lock'; resource: string; held: string[]; unreachable: Array<{ side: string; error: string }>; holder: string }
   | { kind: 'lock-refused'; resource: string; side: string; holder: string }
@@ -68,10 +70,36 @@ export function runIdentity(): { user: string; host: string; pid: number } {
   return { user: currentUser(), host: hostname(), pid: process.pid };
 }
 
-export function openJournal(dir: string, runId: string): Journal {
+export interface JournalOpening {
+  /** A new run: the journal must not exist yet (two runs never share one). */
+  create?: boolean;
+  /**
+   * A resume: the journal as it was read (engine/journal-read.ts). It must not have changed since;
+   * a torn last line is cut off and a missing last newline written, so appended records start on
+   * a line of their own.
+   */
+  continueAfter?: { size: number; keep: number; needsNewline: boolean };
+}
+
+export function openJournal(dir: string, runId: string, how: JournalOpening = {}): Journal {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${runId}.jsonl`);
-  const fd = openSync(path, 'a', 0o600);
+  let fd: number;
+  try {
+    fd = openSync(path, how.create ? 'ax' : 'a', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ExitError(ExitCode.refused, `refusing to start run ${runId}: its journal ${path} already exists. Nothing was run.`);
+    throw error;
+  }
+  const tail = how.continueAfter;
+  if (tail) {
+    if (fstatSync(fd).size !== tail.size) {
+      closeSync(fd);
+      throw new ExitError(ExitCode.refused, `refusing to resume run ${runId}: its journal ${path} changed while the resume was starting. Nothing was run.`);
+    }
+    if (tail.keep < tail.size) ftruncateSync(fd, tail.keep);
+    if (tail.needsNewline) writeSync(fd, '\n');
+  }
   let open = true;
   return {
     path,

@@ -1,29 +1,16 @@
 // Reading journals back: the state of each step of a run (for `apply --resume`) and the state of
-// each run (for `runbook runs`). A journal is append-only JSON lines; a crash can leave a torn
-// last line, which is ignored.
+// each run (for `runbook runs`). Records come from engine/journal-read.ts, which refuses a damaged
+// journal (only a torn last line, left by a crash mid-write, is dropped).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { JournalRecord } from './journal.js';
+import { JournalDamage, readJournal, type Recorded } from './journal-read.js';
 import type { Impact } from './types.js';
 import { fingerprintMatches } from './secrets.js';
 
-export type Recorded = JournalRecord & { at?: string };
+export type { Recorded } from './journal-read.js';
 
 export function journalPath(dir: string, runId: string): string {
   return join(dir, `${runId}.jsonl`);
-}
-
-export function readJournal(path: string): Recorded[] {
-  const out: Recorded[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line) as Recorded);
-    } catch {
-      // A torn last line after a crash.
-    }
-  }
-  return out;
 }
 
 /** What the journal says about one step, from its last records; `impact` as its last start recorded it. */
@@ -63,7 +50,7 @@ export function stepStates(records: Recorded[]): Map<string, StepState> {
   return states;
 }
 
-export type RunState = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'unknown';
+export type RunState = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'unknown' | 'damaged';
 
 export interface RunInfo {
   runId: string;
@@ -77,6 +64,8 @@ export interface RunInfo {
   host: string;
   pid: number;
   journal: string;
+  /** For a damaged journal: `<journal>:<line>: <problem>` (a resume refuses it). */
+  damage?: string;
 }
 
 function alive(pid: number): boolean {
@@ -132,14 +121,46 @@ export function listRuns(dir: string, thisHost: string): RunInfo[] {
   const out: RunInfo[] = [];
   for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort()) {
     const path = join(dir, name);
+    const runId = name.replace(/\.jsonl$/, '');
     try {
-      const info = runInfo(path, readJournal(path), thisHost);
+      const info = runInfo(path, readJournal(path, runId).records, thisHost);
       if (info) out.push(info);
-    } catch {
-      // An unreadable journal is skipped rather than hiding every other run.
+    } catch (error) {
+      // A damaged (or unreadable) journal is listed as such, never hidden: its run may have changed the link.
+      out.push(damagedRun(path, runId, error));
     }
   }
   return out;
+}
+
+/** What can still be told about a run whose journal is damaged: its first line, if that much is readable. */
+function damagedRun(path: string, runId: string, error: unknown): RunInfo {
+  let start: Partial<Extract<Recorded, { kind: 'run-started' }>> = {};
+  try {
+    const first = JSON.parse(readFirstLine(path)) as unknown;
+    if (first && typeof first === 'object' && (first as { kind?: unknown }).kind === 'run-started') start = first as typeof start;
+  } catch {
+    // Not even the first line: only the file name is known.
+  }
+  const text = (v: unknown) => (typeof v === 'string' ? v : '?');
+  return {
+    runId,
+    runbook: text(start.runbook?.name),
+    link: text(start.link),
+    started: typeof start.at === 'string' ? start.at : '',
+    state: 'damaged',
+    user: text(start.user),
+    host: text(start.host),
+    pid: typeof start.pid === 'number' ? start.pid : 0,
+    journal: path,
+    damage: error instanceof JournalDamage ? error.message : `${path}: ${(error as Error).message}`,
+  };
+}
+
+function readFirstLine(path: string): string {
+  const text = readFileSync(path, 'utf8');
+  const nl = text.indexOf('\n');
+  return nl === -1 ? text : text.slice(0, nl);
 }
 
 /** What a resume must find unchanged; each difference is one line for the operator. */

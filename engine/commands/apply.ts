@@ -7,13 +7,15 @@ import type { Plan } from '../plan-types.js';
 import { buildPlan, redactInputs, sha256, SECRET_PLACEHOLDER } from '../plan.js';
 import { processInterrupts } from '../interrupt.js';
 import { identityDifferences, secretInputDifferences } from '../resume.js';
-import { resumeSource } from './runs.js';
+import { damagedJournal, journalDirOf, resumeSource, type ResumeSource } from './runs.js';
+import { journalProblemAgainstRunbook } from '../journal-read.js';
+import { takeRunLock, type RunLock } from '../run-lock.js';
 import { parsePlanJson } from '../plan-render-json.js';
 import { applyPlan } from '../apply.js';
 import { checkDataLossAcknowledged } from '../apply-guards.js';
 import { ExitError, UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import { defaultJournalDir, newRunId, runIdentity } from '../journal.js';
+import { newRunId, runIdentity } from '../journal.js';
 import { JsonLinesReporter, PlainLinesReporter, type Reporter } from '../executor-events.js';
 import { colorWanted, makeStyle } from '../output.js';
 import { ttyConfirm } from '../prompt.js';
@@ -114,12 +116,26 @@ function chooseReporter(opts: ApplyCommandOptions, io: CommandIO): Promise<Repor
 }
 
 export async function applyCommand(given: ApplyCommandOptions, io: CommandIO, argv: string[] = []): Promise<number> {
+  // A resume holds the run's lock from before it reads the journal to its end (engine/run-lock.ts).
   const resumed = given.resume !== undefined
     ? resumeSource(given.resume, { ...(given.target ? { target: given.target } : {}), ...(given.inventory !== undefined ? { inventory: given.inventory } : {}), lab: given.lab, sets: given.sets }, io)
     : undefined;
+  try {
+    return await applyWith(given, resumed, io, argv);
+  } finally {
+    resumed?.runLock.release();
+  }
+}
+
+async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | undefined, io: CommandIO, argv: string[]): Promise<number> {
   const opts: ApplyCommandOptions = resumed ? { ...given, target: resumed.target, inventory: resumed.inventory, sets: resumed.sets } : given;
   if (resumed && isPlanFile(opts.target)) throw new UsageError('apply --resume: give the runbook file, not a saved plan');
   const ready = isPlanFile(opts.target) ? await fromPlanFile(opts, io) : await fromRunbook(opts);
+  // The journal's records must fit the runbook it was written for (a different runbook is refused below, by its hash).
+  if (resumed && resumed.started.runbook.sha256 === ready.plan.runbook.sha256) {
+    const damage = journalProblemAgainstRunbook(resumed.journal, ready.loaded.runbook);
+    if (damage) throw damagedJournal(resumed.runId, damage);
+  }
   // Before anything runs (or any lab starts): a data-loss step needs its acknowledgement.
   checkDataLossAcknowledged(ready.plan, opts.allowDataLoss);
 
@@ -127,6 +143,7 @@ export async function applyCommand(given: ApplyCommandOptions, io: CommandIO, ar
   const interrupt = interrupts;
 
   let stopLab: (() => Promise<void>) | undefined;
+  let newRunLock: RunLock | undefined;
   try {
     let inventory = ready.inventory;
     let env: NodeJS.ProcessEnv = io.env;
@@ -166,6 +183,9 @@ export async function applyCommand(given: ApplyCommandOptions, io: CommandIO, ar
       }
     }
     const runId = resumed?.runId ?? newRunId();
+    const journalDir = journalDirOf(io);
+    // A new run holds its lock from before its journal exists; a resume took its own already.
+    if (!resumed) newRunLock = takeRunLock(journalDir, runId, 'start');
     const plan: Plan = { ...ready.plan, runId };
     const confirm = ttyConfirm(io.stdin, io.stderr, interrupt.signal);
     const result = await applyPlan({
@@ -184,9 +204,9 @@ export async function applyCommand(given: ApplyCommandOptions, io: CommandIO, ar
       interrupts,
       lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() } },
       identity,
-      ...(resumed ? { resume: { states: resumed.states, ...(resumed.started.started ? { startedAt: resumed.started.started } : {}) } } : {}),
+      ...(resumed ? { resume: { states: resumed.states, journal: resumed.journal, ...(resumed.started.started ? { startedAt: resumed.started.started } : {}) } } : {}),
       ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),
-      journalDir: io.env.RUNBOOK_JOURNAL_DIR ? resolve(io.cwd, io.env.RUNBOOK_JOURNAL_DIR) : defaultJournalDir(io.cwd),
+      journalDir,
       ...(io.env.RUNBOOK_INTERRUPT_GRACE_MS ? { interruptGraceMs: Number(io.env.RUNBOOK_INTERRUPT_GRACE_MS) } : {}),
       argv: maskSecretSets(argv, ready.loaded.runbook),
     });
@@ -195,6 +215,7 @@ export async function applyCommand(given: ApplyCommandOptions, io: CommandIO, ar
     return result.exitCode;
   } finally {
     dispose();
+    newRunLock?.release();
     if (stopLab) await stopLab().catch(() => undefined);
   }
 }

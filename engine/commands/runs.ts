@@ -7,7 +7,9 @@ import { ExitError, UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { defaultJournalDir } from '../journal.js';
 import { SECRET_PLACEHOLDER } from '../plan.js';
-import { journalPath, listRuns, readJournal, runInfo, stepStates, type Recorded, type StepState } from '../resume.js';
+import { journalPath, listRuns, runInfo, stepStates, type Recorded, type StepState } from '../resume.js';
+import { JournalDamage, readJournal, type ReadJournal } from '../journal-read.js';
+import { takeRunLock, type RunLock } from '../run-lock.js';
 import type { CommandIO } from './io.js';
 
 export function journalDirOf(io: CommandIO): string {
@@ -30,9 +32,9 @@ export async function runsCommand(opts: { format: 'text' | 'json' }, io: Command
     r.link,
     r.started.replace(/\.\d+Z$/, 'Z'),
     r.state + (r.exitCode !== undefined && r.state === 'failed' ? ` (exit ${r.exitCode})` : ''),
-    r.lastStep ? `${r.lastStep.id} ${r.lastStep.status}` : '-',
+    r.damage ?? (r.lastStep ? `${r.lastStep.id} ${r.lastStep.status}` : '-'),
   ]);
-  const head = ['RUN', 'RUNBOOK', 'LINK', 'STARTED', 'STATE', 'LAST STEP'];
+  const head = ['RUN', 'RUNBOOK', 'LINK', 'STARTED', 'STATE', 'LAST STEP (OR THE DAMAGE)'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   io.stdout.write([line(head), ...rows.map(line)].join('\n') + '\n');
@@ -43,13 +45,19 @@ export interface ResumeSource {
   runId: string;
   started: Extract<Recorded, { kind: 'run-started' }>;
   states: Map<string, StepState>;
+  /** The journal as read (checked), and the run lock held from before it was read until the resume ends. */
+  journal: ReadJournal;
+  runLock: RunLock;
   /** The runbook file to load (the one given, or the journal's). */
   target: string;
   inventory: string;
   sets: string[];
 }
 
-/** Reads run `runId`'s journal and decides what to load for the resume; refuses runs that cannot be resumed. */
+/**
+ * Takes run `runId`'s lock, reads its journal and decides what to load for the resume; refuses runs
+ * that cannot be resumed (releasing the lock). The caller releases the lock when the resume ends.
+ */
 export function resumeSource(
   runId: string,
   given: { target?: string; inventory?: string; lab?: unknown; sets: string[] },
@@ -58,7 +66,25 @@ export function resumeSource(
   if (!/^[A-Za-z0-9-]+$/.test(runId)) throw new UsageError(`apply --resume: "${runId}" is not a run id (see runbook runs)`);
   const path = journalPath(journalDirOf(io), runId);
   if (!existsSync(path)) throw new UsageError(`apply --resume: no journal for run ${runId} in ${journalDirOf(io)} (see runbook runs)`);
-  const records = readJournal(path);
+  // Before reading: what is read must be what this resume appends to, with no one else writing.
+  const runLock = takeRunLock(journalDirOf(io), runId, 'resume');
+  try {
+    return { ...resumeFromJournal(runId, path, given), runLock };
+  } catch (error) {
+    runLock.release();
+    throw error;
+  }
+}
+
+function resumeFromJournal(runId: string, path: string, given: { target?: string; inventory?: string; lab?: unknown; sets: string[] }): Omit<ResumeSource, 'runLock'> {
+  let journal: ReadJournal;
+  try {
+    journal = readJournal(path, runId);
+  } catch (error) {
+    if (error instanceof JournalDamage) throw damagedJournal(runId, error);
+    throw error;
+  }
+  const records = journal.records;
   const info = runInfo(path, records, hostname());
   const started = records.find((r): r is Extract<Recorded, { kind: 'run-started' }> => r.kind === 'run-started');
   if (!started || !info) throw new UsageError(`apply --resume: the journal of run ${runId} has no start record`);
@@ -87,5 +113,14 @@ export function resumeSource(
     .filter(([k, v]) => v !== SECRET_PLACEHOLDER && !givenNames.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   const sets = [...fromJournal, ...given.sets];
-  return { runId, started, states: stepStates(records), target, inventory, sets };
+  return { runId, started, states: stepStates(records), journal, target, inventory, sets };
+}
+
+/** A damaged journal cannot say what ran: the resume refuses (exit 3), naming the line. */
+export function damagedJournal(runId: string, damage: JournalDamage): ExitError {
+  return new ExitError(
+    ExitCode.refused,
+    `${damage.message}. Refusing to resume run ${runId}: its journal is damaged there, so it cannot tell what ran; nothing was run. ` +
+      `Check the link's state by hand (roles, the link in Azure) and start a new run.`,
+  );
 }
