@@ -102,8 +102,6 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
     });
   }
   const lock = run.lock;
-  // Before the first step: which finished reads a resume runs again (this may verify a change).
-  if (opts.resume) await decideReadsAgain(run);
   await opts.reporter.emit({
     event: 'run-started', runId: opts.runId, runbook: plan.runbook.name, link: inventory.link.name, journal: journal.path, steps: run.total,
     ...(opts.resume ? { resumed: true } : {}),
@@ -114,6 +112,8 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
   const unregister = opts.interrupts?.onAbandon((signal, during) => abandonRun(run, signal, during));
 
   try {
+    // Before the first step: which finished reads a resume runs again (this may verify a change).
+    if (opts.resume) await decideReadsAgain(run);
     for (const [i, planned] of plan.steps.entries()) {
       if (!(await applyStep(run, planned, i))) break;
     }

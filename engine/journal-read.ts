@@ -54,7 +54,11 @@ const shaped = (shape: Shape) => (v: unknown) => (isObject(v) ? shapeProblem(v, 
 
 const OUTCOMES = ['failed', 'refused', 'unknown', 'interrupted'] as const;
 
-/** Every kind the writer produces (engine/journal.ts); a kind added there fails to compile until it is described here. */
+/**
+ * Every kind the writer produces (engine/journal.ts); a kind added there fails to compile until it
+ * is described here. A field not listed is ignored (a later writer may add one); a kind not listed
+ * is damage, as what it says could matter to a resume.
+ */
 const SHAPES: Record<JournalRecord['kind'], Shape> = {
   'run-started': {
     runId: req('string'),
