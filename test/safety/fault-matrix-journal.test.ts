@@ -4,7 +4,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from '../helpers/cli.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import yaml from 'js-yaml';
+import { bin, type CliResult } from '../helpers/cli.js';
+import type { Inventory } from '../../engine/types.js';
 import { readJournal } from '../../engine/journal-read.js';
 import { ChildLab, FAILOVER, FAST, kinds, runbook, SYNC_COMMIT, waitExit } from './child-runs.js';
 
@@ -98,35 +101,74 @@ test('a torn last line (a crash mid-write) is dropped: the resume completes and 
   }
 });
 
-test('two resumes of the same run at once: one runs, the other is refused (exit 3) naming it and writes nothing', async () => {
-  // FAILOVER answers late, so whichever resume wins is still running when the other one starts.
-  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'slow', match: 'FAILOVER', delayMs: 2000, count: 1 }] } });
+test('two resumes of the same run at once: one runs, the other is refused (exit 3) at once, naming it, and writes nothing', async () => {
+  const lab = await ChildLab.start();
   try {
-    const { runId, path } = await killedAfterSyncCommit(lab);
-    assert.ok(existsSync(join(lab.journalDir, `${runId}.lock`)), 'the killed run left its lock behind (taken over below)');
-    const a = lab.cli(['apply', '--resume', runId, '--yes']);
-    const b = lab.cli(['apply', '--resume', runId, '--yes']);
-    const [ra, rb] = await Promise.all([a.done, b.done]);
-    const results = [{ pid: a.child.pid, r: ra }, { pid: b.child.pid, r: rb }].sort((x, y) => (x.r.code ?? -1) - (y.r.code ?? -1));
-    const [winner, loser] = results as [typeof results[0], typeof results[0]];
-    assert.is(winner.r.code, 0, winner.r.stdout + winner.r.stderr);
-    assert.is(loser.r.code, 3, loser.r.stdout + loser.r.stderr);
-    assert.match(loser.r.stderr, new RegExp(`refusing to resume run ${runId}: its journal is locked by pid ${winner.pid} on host `));
-    assert.is(loser.r.stdout, '', 'the refused resume started nothing');
+    // SQL Server's password comes from standard input, so each resume waits for it after it has
+    // read the journal and before it writes anything: both are inside that window at once.
+    const inv = yaml.load(readFileSync(lab.inventory, 'utf8')) as Inventory;
+    delete inv.link.sqlServer.connection.passwordEnv;
+    inv.link.sqlServer.connection.passwordStdin = true;
+    const inventory = join(lab.dir, 'stdin-inventory.yml');
+    writeFileSync(inventory, yaml.dump(inv));
+    const password = `${lab.lab.env.LAB_SQL_PASSWORD}\n`;
+
+    const first = spawnRunbook(lab, ['apply', runbook('planned-failover'), '-i', inventory, '--yes', ...FAST]);
+    first.child.stdin!.end(password);
+    await lab.waitForRecord((r) => r.kind === 'step-finished' && r.step === 'sync-commit');
+    first.child.kill('SIGKILL');
+    await first.done;
+    const runId = lab.runIds().at(-1)!;
+    const path = join(lab.journalDir, `${runId}.jsonl`);
+    const leftBehind = existsSync(join(lab.journalDir, `${runId}.lock`));
+
+    const a = spawnRunbook(lab, ['apply', '--resume', runId, '--yes']);
+    const b = spawnRunbook(lab, ['apply', '--resume', runId, '--yes']);
+    // One of them must give up by itself, while the other still waits for its password.
+    const loser = await Promise.race([a.done.then(() => a), b.done.then(() => b)]);
+    const winner = loser === a ? b : a;
+    const lost = await loser.done;
+    assert.is(lost.code, 3, lost.stdout + lost.stderr);
+    assert.match(lost.stderr, new RegExp(`^runbook: refusing to resume run ${runId}: its journal is locked by pid ${winner.child.pid} on host `));
+    assert.is(lost.stdout, '', 'the refused resume started nothing');
+    winner.child.stdin!.end(password);
+    const won = await winner.done;
+    assert.is(won.code, 0, won.stdout + won.stderr);
 
     const recs = lab.records(runId);
     const resumes = recs.filter((x) => x.kind === 'run-resumed');
     assert.is(resumes.length, 1, 'one resume wrote into the journal');
-    assert.is(resumes[0]!.pid, winner.pid);
-    assert.not.ok(recs.some((x) => x.pid === loser.pid), 'nothing from the refused resume');
+    assert.is(resumes[0]!.pid, winner.child.pid);
+    assert.not.ok(recs.some((x) => x.pid === loser.child.pid), 'nothing from the refused resume');
     assert.is(kinds(recs).filter((k) => k === 'step-started:failover').length, 1);
     assert.is(lab.count(FAILOVER), 1, 'FAILOVER sent once');
     assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
     readJournal(path, runId);
-    await waitFor(() => !existsSync(join(lab.journalDir, `${runId}.lock`)), 2000);
+    assert.ok(leftBehind, 'the killed run had left its lock behind: the winner took it over');
+    assert.not.ok(existsSync(join(lab.journalDir, `${runId}.lock`)), 'and released it at its end');
   } finally {
     await lab.stop();
   }
 });
+
+/** `runbook <args>` in a child process whose standard input stays open until the test ends it. */
+function spawnRunbook(lab: ChildLab, args: string[]): { child: ChildProcess; done: Promise<CliResult> } {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...lab.env() };
+  delete env.CI;
+  delete env.LAB_SQL_PASSWORD;
+  const child = spawn(process.execPath, [bin, ...args], { cwd: lab.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<CliResult>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { child, done };
+}
 
 test.run();
