@@ -275,6 +275,8 @@ export function readJournal(path: string, runId?: string): ReadJournal {
 /** The first record that does not fit the runbook the resume loaded (same file, by its hash), or undefined. */
 export function journalProblemAgainstRunbook(journal: ReadJournal, runbook: Runbook): JournalDamage | undefined {
   const position = new Map(runbook.steps.map((s, i) => [s.id, { index: i + 1, type: s.type }]));
+  /** Steps with a record so far: the engine reaches a step only after every step before it ended (and said so). */
+  const recorded = new Set<string>();
   for (const { line, record: r } of journal.entries) {
     const damage = (problem: string) => new JournalDamage(journal.path, line, problem);
     const named: string[] = [];
@@ -289,6 +291,11 @@ export function journalProblemAgainstRunbook(journal: ReadJournal, runbook: Runb
     if (r.kind === 'step-started') {
       const p = position.get(r.step)!;
       if (r.type !== p.type || r.index !== p.index) return damage(`step-started says ${r.step} is step ${r.index} of type ${r.type}; in runbook ${runbook.name} it is step ${p.index} of type ${p.type}`);
+    }
+    if ('step' in r) {
+      const missing = runbook.steps.slice(0, position.get(r.step)!.index - 1).find((s) => !recorded.has(s.id));
+      if (missing) return damage(`${r.kind} for step ${r.step}, but step ${missing.id} before it has no record (a run never passes a step without one)`);
+      recorded.add(r.step);
     }
   }
   return undefined;

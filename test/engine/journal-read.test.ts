@@ -121,6 +121,9 @@ test('against the runbook: a step it does not have, or at another place or of an
   assert.match(journalProblemAgainstRunbook(readJournal(moved, RUN), runbook)!.message, /:2: step-started says failover is step 1 of type sqlExec; in runbook rb it is step 2 of type sqlExec$/);
   const count = journal([{ ...started, steps: 3 }]);
   assert.match(journalProblemAgainstRunbook(readJournal(count, RUN), runbook)!.message, /:1: run-started says the run has 3 steps; runbook rb has 2$/);
+  // Both records of the first step removed: the second cannot have run without it ending first.
+  const skippedOver = journal([started, s('failover', 2), f('failover')]);
+  assert.match(journalProblemAgainstRunbook(readJournal(skippedOver, RUN), runbook)!.message, /:2: step-started for step failover, but step look before it has no record \(a run never passes a step without one\)$/);
   const fine = journal([started, s('look', 1, 'assertRole', 'read'), f('look'), s('failover', 2)]);
   assert.is(journalProblemAgainstRunbook(readJournal(fine, RUN), runbook), undefined);
 });
