@@ -1,7 +1,7 @@
 // sqlExec: a T-SQL script on one replica, split into batches on GO lines as sqlcmd does, with
 // named parameters, the first result set as outputs, and an optional expectation about it.
 import { OutcomeUnknown } from '../engine/errors.js';
-import { isSingleStatement, readOnlyProblem } from '../engine/probe-sql.js';
+import { isSingleStatement, readOnlyProblem } from '../engine/sql-checks.js';
 import { runSql, isConnectionLoss, type QueryParams } from '../engine/sql-pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/sql-batches.js';
 import { isUnknown, shown } from '../engine/step-args.js';
