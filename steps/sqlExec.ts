@@ -188,6 +188,11 @@ async function verifySqlExec(ctx: StepRunContext, args: SqlExecArgs): Promise<'d
   if (!['sqlServer', 'managedInstance', 'primary', 'secondary'].includes(target)) {
     throw new Error(`verifyTarget must be sqlServer, managedInstance, primary or secondary, not "${target}"`);
   }
+  // The verify query runs on resume and after a lost answer, when the state is least certain:
+  // only a plain read may be sent then (the same check as plan --probe). Throwing makes the
+  // outcome unknown, so the engine stops rather than repeat the change blindly.
+  const notRead = readOnlyProblem(args.verify);
+  if (notRead) throw new Error(`the verify query of ${ctx.stepId} was not sent: it is not a plain read (${notRead})`);
   const side = await ctx.resolveTarget(target);
   const result = await runSql(await ctx.sql(side), args.verify, args.params ?? {}, ctx.signal);
   const row = (result.recordset ?? [])[0] as Record<string, unknown> | undefined;
