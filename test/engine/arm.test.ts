@@ -3,13 +3,15 @@
 // failover/setRole actions with their polling and their refusal to re-send blindly.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ARM_SCOPE, createArmClient, getLinkDetails, linkIdsOf, parseLinkBody, retryOptionsFrom, scopeFor } from '../../engine/arm.js';
+import { ARM_SCOPE, createArmClient, getLinkDetails, linkIdsOf, linkUrl, parseLinkBody, retryOptionsFrom, scopeFor } from '../../engine/arm.js';
 import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, isLinkGone } from '../../engine/arm-errors.js';
 import { nextDelay, parseRetryAfter, postLinkAction, type LinkActionProgress } from '../../engine/arm-lro.js';
-import { OutcomeUnknown } from '../../engine/errors.js';
+import { definitelyNotApplied, OutcomeUnknown } from '../../engine/errors.js';
+import { armFailure } from '../../engine/arm-step.js';
 import type { ArmFault, ArmOperation } from '../../lab/arm/contract.js';
 import { PlainArmBackend, sampleLink, startArmFixture, token, type ArmFixture } from '../helpers/arm-backend.js';
 import { fixtureInventory } from '../helpers/arm-step-context.js';
+import { sendArm } from '../helpers/arm-lro.js';
 
 let fx: ArmFixture;
 test.before(async () => {
@@ -169,9 +171,16 @@ test('postLinkAction: a 500 after the failover took effect is success confirmed 
 
     backend.effect = 'inProgress';
     backend.queueFault('failover', { kind: 'status', status: 500, code: 'InternalServerError' });
-    const err = await postLinkAction(client, linkIdsOf(inventory), 'failover', { failoverType: 'Planned' }, fast).catch((e: Error) => e);
+    // The link reports the operation in progress and never stops: waited for, then unknown.
+    const waits: string[] = [];
+    const err = await postLinkAction(client, linkIdsOf(inventory), 'failover', { failoverType: 'Planned' }, {
+      ...fast,
+      operationWaitMs: 150,
+      onProgress: (p) => void (p.phase === 'waiting' && waits.push(p.status)),
+    }).catch((e: Error) => e);
     assert.instance(err, OutcomeUnknown);
-    assert.match((err as Error).message, /LinkFailoverInProgress/);
+    assert.match((err as Error).message, /the link still reports LinkFailoverInProgress after \d+s; the failover may still complete\. Check the link/);
+    assert.ok(waits.length > 0 && waits.every((w) => w === 'LinkFailoverInProgress'), waits.join(', '));
     assert.is(backend.requests.filter((r) => r.method === 'POST').length, 2);
   } finally {
     await own.close();
@@ -199,6 +208,72 @@ test('postLinkAction: interrupting while Azure runs the operation is an unknown 
   }).catch((e: Error) => e);
   assert.instance(err, OutcomeUnknown);
   assert.match((err as Error).message, /Interrupted while Azure was running the failover request/);
+});
+
+test('postLinkAction: an operation already in progress is waited for; when it ends with the result, nothing is sent', async () => {
+  const slow = await startArmFixture({ lroDurationMs: 400, retryAfterSeconds: 0 });
+  try {
+    const { inventory, env } = await fixtureInventory(slow);
+    const client = await createArmClient(inventory, env);
+    const ids = linkIdsOf(inventory);
+    // Another request (the run killed before a --resume) started the failover.
+    const first = await sendArm(client, 'POST', linkUrl(client, ids, '/failover'), { failoverType: 'Planned' });
+    assert.is(first.status, 202);
+    const phases: string[] = [];
+    const result = await postLinkAction(client, ids, 'failover', { failoverType: 'Planned' }, { ...fast, onProgress: (p) => phases.push(`${p.phase} ${p.status}`) });
+    assert.ok(result.confirmedByState);
+    assert.is(result.before.instanceLinkRole, 'Secondary');
+    assert.is(result.after.instanceLinkRole, 'Primary');
+    assert.is(phases[0], 'waiting LinkFailoverInProgress');
+    assert.equal(slow.backend.requests.filter((r) => r.method === 'POST').map((r) => r.status), [202], 'only the first request was sent');
+    assert.equal(slow.backend.calls, ['failover:dag_sales:Planned'], 'one failover');
+  } finally {
+    await slow.close();
+  }
+});
+
+test('postLinkAction: a 409 for an operation the link does not show (an update) is waited out, then sent again', async () => {
+  const slow = await startArmFixture({ lroDurationMs: 300, retryAfterSeconds: 0 });
+  try {
+    const { inventory, env } = await fixtureInventory(slow);
+    const client = await createArmClient(inventory, env);
+    const ids = linkIdsOf(inventory);
+    const update = await client.distributedAvailabilityGroups.beginUpdate(ids.resourceGroup, ids.managedInstance, ids.name, { replicationMode: 'Sync' });
+    const phases: string[] = [];
+    const result = await postLinkAction(client, ids, 'setRole', { instanceRole: 'Primary', roleChangeType: 'Forced' }, {
+      ...fast,
+      onProgress: (p) => phases.push(`${p.phase} ${p.status}`),
+    });
+    await update.pollUntilDone();
+    assert.is(result.after.instanceLinkRole, 'Primary');
+    assert.not.ok(result.confirmedByState);
+    const statuses = slow.backend.requests.filter((r) => r.method === 'POST').map((r) => r.status);
+    assert.is(statuses[0], 409);
+    assert.is(statuses.at(-1), 202);
+    assert.ok(statuses.slice(0, -1).every((s) => s === 409), statuses.join(', '));
+    // 300 ms of operation at a 10 ms poll interval: some 30 reads of the link, and the POST only
+    // at 1, 2, 4... intervals (about log2(30) times).
+    const reads = slow.backend.requests.filter((r) => r.method === 'GET').length;
+    assert.ok(statuses.length <= 8 && reads > 2 * statuses.length, `re-sent now and then, not on every poll: ${statuses.join(', ')}; ${reads} reads`);
+    assert.ok(phases.includes('waiting ConflictingServerOperation'), phases.join(', '));
+    assert.equal(slow.backend.calls, ['update:dag_sales:Sync', 'setRole:dag_sales:Primary:Forced']);
+  } finally {
+    await slow.close();
+  }
+});
+
+test('postLinkAction: a failed read before the POST is marked as nothing sent; armFailure says so', async () => {
+  const { client, ids } = await setup();
+  // The first attempt and the pipeline's three retries.
+  const unavailable: ArmFault = { kind: 'status', status: 503, code: 'ServiceUnavailable', retryAfterSeconds: 0 };
+  fx.backend.queueFault('get', unavailable, unavailable, unavailable, unavailable);
+  const err = await postLinkAction(client, ids, 'failover', { failoverType: 'Planned' }, fast).catch((e: Error) => e);
+  assert.instance(err, ArmRequestError);
+  assert.is(posts().length, 0);
+  const failure = armFailure(err, 'fail over', 'dag_sales');
+  assert.ok(definitelyNotApplied(failure), 'nothing was sent, so nothing changed');
+  assert.match(failure.message, /^Nothing was sent to fail over link dag_sales: reading it first failed with HTTP 503 ServiceUnavailable/);
+  fx.backend.faults.clear();
 });
 
 test('credential default: DefaultAzureCredential with the Resource Manager scope, built lazily', async () => {

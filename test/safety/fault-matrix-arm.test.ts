@@ -1,0 +1,107 @@
+// Fault matrix, ARM: the engine killed while Azure runs a long-running failover, setRole or
+// delete, then resumed (the resume waits for the operation in flight and never has a second one
+// accepted), and a 503 on the read that comes before the DELETE (nothing was sent: exit 1).
+// The lab's ARM request log is the record of what Azure was asked and what it accepted.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitFor } from '../helpers/cli.js';
+import { ChildLab, waitExit, type Rec } from './child-runs.js';
+
+process.env.RUNBOOK_ARM_MAX_RETRIES = '1';
+process.env.RUNBOOK_ARM_RETRY_DELAY_MS = '20';
+process.env.RUNBOOK_ARM_MAX_RETRY_DELAY_MS = '50';
+
+/** How long the lab keeps each ARM operation in progress: long enough to kill the run inside it. */
+const SLOW_LRO_MS = 2500;
+
+function oneStepRunbook(lab: ChildLab, name: string, type: string, withBlock: string): string {
+  const file = join(lab.dir, `${name}.yml`);
+  writeFileSync(file, `name: ${name}\ndescription: One ARM step.\ninputs: {}\nsteps:\n  - id: act\n    type: ${type}\n    with: ${withBlock}\n`);
+  return file;
+}
+
+const requests = (lab: ChildLab, method: string, suffix: string) =>
+  lab.lab.armRequests().filter((r) => r.method === method && r.path.endsWith(suffix));
+
+const cases: Array<{ action: string; type: string; with: string; method: string; suffix: string; after: (lab: ChildLab) => void }> = [
+  {
+    action: 'failover',
+    type: 'armFailoverLink',
+    with: '{ failoverType: ForcedAllowDataLoss, expectInstanceRole: Primary, pollInterval: 100ms }',
+    method: 'POST',
+    suffix: '/failover',
+    after: (lab) => assert.is(lab.roles().managedInstance, 'PRIMARY'),
+  },
+  {
+    action: 'setRole',
+    type: 'armSetRole',
+    with: '{ instanceRole: Primary, roleChangeType: Forced, pollInterval: 100ms }',
+    method: 'POST',
+    suffix: '/setRole',
+    after: (lab) => assert.is(lab.roles().managedInstance, 'PRIMARY'),
+  },
+  {
+    action: 'delete',
+    type: 'armDeleteLink',
+    with: '{ pollInterval: 100ms }',
+    method: 'DELETE',
+    suffix: '/dag1',
+    after: (lab) => assert.not.ok(lab.lab.link().replicas.managedInstance.dagPresent, 'the link is gone from the managed instance'),
+  },
+];
+
+for (const c of cases) {
+  test(`SIGKILL while Azure runs the ${c.action}, then --resume: waits for it, nothing accepted twice, exit 0`, async () => {
+    const lab = await ChildLab.start({ overrides: { arm: { lroDurationMs: SLOW_LRO_MS, retryAfterSeconds: 0 } } });
+    try {
+      const file = oneStepRunbook(lab, `arm-${c.action}`, c.type, c.with);
+      const first = lab.apply(file, ['--allow-data-loss', 'dag1']);
+      await waitFor(() => requests(lab, c.method, c.suffix).some((r) => r.status === 202), 20_000);
+      first.child.kill('SIGKILL');
+      await waitExit(first.child);
+      const runId = lab.runIds().at(-1)!;
+      assert.ok(lab.records(runId).some((r: Rec) => r.kind === 'step-started' && r.step === 'act'), 'the journal shows the step started');
+
+      const r = await lab.cli(['apply', '--resume', runId, '--yes', '--allow-data-loss', 'dag1', '--outcome-timeout', '20s']).done;
+      assert.is(r.code, 0, r.stdout + r.stderr);
+      const statuses = requests(lab, c.method, c.suffix).map((x) => x.status);
+      if (c.method === 'POST') {
+        // The link shows LinkFailoverInProgress: the resume's verify waits, and nothing is sent again.
+        assert.equal(statuses, [202], `the resume did not send the ${c.action} again`);
+      } else {
+        // A delete does not show on the link: the resume's DELETE is refused with 409 while the
+        // first runs, and the step waits for it (re-asking now and then) instead of failing.
+        assert.is(statuses[0], 202);
+        assert.ok(statuses.length > 1 && statuses.slice(1).every((s) => s === 409), `only the first DELETE was accepted: ${statuses.join(', ')}`);
+      }
+      c.after(lab);
+      assert.not.match(r.stdout, /FAILED/);
+    } finally {
+      await lab.stop();
+    }
+  });
+}
+
+test('ARM 503 on the read before the link delete: no DELETE sent, exit 1, "Nothing was changed"', async () => {
+  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'armStatus', op: 'get', status: 503, count: 2 }] } });
+  try {
+    const file = oneStepRunbook(lab, 'arm-delete-503', 'armDeleteLink', '{ pollInterval: 100ms }');
+    const r = await lab.apply(file, ['--allow-data-loss', 'dag1']).done;
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    assert.equal(lab.lab.armRequests().filter((x) => x.method === 'DELETE'), [], 'no DELETE was sent');
+    assert.match(r.stdout, /Cannot read link dag1|503/);
+    assert.match(r.stdout, /Nothing was changed\./);
+    assert.not.match(r.stdout, /May have changed/);
+    const end = lab.records().at(-1)!;
+    assert.is(end.kind, 'run-finished');
+    assert.is(end.exitCode, 1);
+    assert.is(end.mayHaveChanged, undefined);
+    assert.ok(lab.lab.link().replicas.managedInstance.dagPresent, 'the link is still there');
+  } finally {
+    await lab.stop();
+  }
+});
+
+test.run();
