@@ -13,8 +13,11 @@ process.env.RUNBOOK_ARM_MAX_RETRIES = '1';
 process.env.RUNBOOK_ARM_RETRY_DELAY_MS = '20';
 process.env.RUNBOOK_ARM_MAX_RETRY_DELAY_MS = '50';
 
-/** How long the lab keeps each ARM operation in progress: long enough to kill the run inside it. */
-const SLOW_LRO_MS = 2500;
+/**
+ * How long the lab keeps each ARM operation in progress: long enough to kill the run inside it
+ * and start the resume (a new process) before it ends, so the resume meets it in flight.
+ */
+const SLOW_LRO_MS = 4000;
 
 function oneStepRunbook(lab: ChildLab, name: string, type: string, withBlock: string): string {
   const file = join(lab.dir, `${name}.yml`);
@@ -69,8 +72,10 @@ for (const c of cases) {
       const statuses = requests(lab, c.method, c.suffix).map((x) => x.status);
       if (c.method === 'POST') {
         // The link shows LinkFailoverInProgress: the resume's verify waits, and nothing is sent again.
+        assert.match(r.stdout, /reports LinkFailoverInProgress; waiting for that operation to end/, 'the resume met the operation in flight');
         assert.equal(statuses, [202], `the resume did not send the ${c.action} again`);
       } else {
+        assert.match(r.stdout, /waiting for an operation in progress: ConflictingServerOperation/, 'the resume met the delete in flight');
         // A delete does not show on the link: the resume's DELETE is refused with 409 while the
         // first runs, and the step waits for it (re-asking now and then) instead of failing.
         assert.is(statuses[0], 202);
@@ -84,6 +89,26 @@ for (const c of cases) {
   });
 }
 
+test('ARM 409 ConflictingServerOperation (an update in progress) to a setRole: the step waits it out, then sends it; exit 0', async () => {
+  const lab = await ChildLab.start({ overrides: { arm: { lroDurationMs: SLOW_LRO_MS, retryAfterSeconds: 0 } } });
+  try {
+    const { createArmClient, linkIdsOf } = await import('../../engine/arm.js');
+    const ids = linkIdsOf(lab.lab.inventory);
+    const client = await createArmClient(lab.lab.inventory, lab.lab.env);
+    await client.distributedAvailabilityGroups.beginUpdate(ids.resourceGroup, ids.managedInstance, ids.name, { replicationMode: 'Sync' });
+    const file = oneStepRunbook(lab, 'arm-setrole-busy', 'armSetRole', '{ instanceRole: Primary, roleChangeType: Forced, pollInterval: 100ms }');
+    const r = await lab.apply(file, ['--allow-data-loss', 'dag1']).done;
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /waiting for an operation in progress: ConflictingServerOperation/);
+    const statuses = requests(lab, 'POST', '/setRole').map((x) => x.status);
+    assert.is(statuses.at(-1), 202);
+    assert.ok(statuses.length >= 2 && statuses.slice(0, -1).every((s) => s === 409), statuses.join(', '));
+    assert.is(lab.roles().managedInstance, 'PRIMARY');
+  } finally {
+    await lab.stop();
+  }
+});
+
 test('ARM 503 on the read before the link delete: no DELETE sent, exit 1, "Nothing was changed"', async () => {
   const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'armStatus', op: 'get', status: 503, count: 2 }] } });
   try {
@@ -91,7 +116,7 @@ test('ARM 503 on the read before the link delete: no DELETE sent, exit 1, "Nothi
     const r = await lab.apply(file, ['--allow-data-loss', 'dag1']).done;
     assert.is(r.code, 1, r.stdout + r.stderr);
     assert.equal(lab.lab.armRequests().filter((x) => x.method === 'DELETE'), [], 'no DELETE was sent');
-    assert.match(r.stdout, /Cannot read link dag1|503/);
+    assert.match(r.stdout, /Nothing was sent to delete link dag1 on sqlmi1 \S+: reading it first failed with HTTP 503 ServiceUnavailable/);
     assert.match(r.stdout, /Nothing was changed\./);
     assert.not.match(r.stdout, /May have changed/);
     const end = lab.records().at(-1)!;
