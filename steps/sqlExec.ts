@@ -75,7 +75,7 @@ const definition: StepDefinition<SqlExecArgs> = {
         type: 'string',
         minLength: 1,
         description:
-          'A read-only query whose first row\'s first column is 1 when the change has already happened (e.g. the roles already swapped). Used on resume and after a lost answer, so the script is never sent twice blindly.',
+          'A read-only query whose first row\'s first column is 1 when the change has already happened (e.g. the roles already swapped). Used on resume and after a lost answer, so the script is never sent twice blindly; it must be a plain SELECT (checked as plan --probe checks reads), or it is never sent.',
       },
       verifyTarget: {
         type: 'string',
