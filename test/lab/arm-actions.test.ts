@@ -174,4 +174,23 @@ test('during a failover: GET shows LinkFailoverInProgress, a second role change 
   }
 });
 
+test('held operations stay InProgress past their duration and complete once released', async () => {
+  const fx = await startArmFixture({ lroDurationMs: 20 });
+  try {
+    const client = fx.client();
+    const url = linkUrl('dag_sales', '/failover').replace(lab.endpoint, fx.endpoint);
+    fx.holdOperations(true);
+    const accepted = await sendArm(client, 'POST', url, { failoverType: 'Planned' });
+    const statusUrl = accepted.headers['azure-asyncoperation']!;
+    await new Promise((r) => setTimeout(r, 100));
+    assert.is(((await sendArm(client, 'GET', statusUrl)).body as any).status, 'InProgress');
+    assert.equal(fx.backend.calls, []);
+    fx.holdOperations(false);
+    assert.equal(fx.backend.calls, ['failover:dag_sales:Planned'], 'released: the due operation completes at once');
+    assert.is(((await sendArm(client, 'GET', statusUrl)).body as any).status, 'Succeeded');
+  } finally {
+    await fx.close();
+  }
+});
+
 test.run();
