@@ -14,10 +14,10 @@ process.env.RUNBOOK_ARM_RETRY_DELAY_MS = '20';
 process.env.RUNBOOK_ARM_MAX_RETRY_DELAY_MS = '50';
 
 /**
- * How long the lab keeps each ARM operation in progress: long enough to kill the run inside it
- * and start the resume (a new process) before it ends, so the resume meets it in flight.
+ * The lab's long-running operations are held in progress (lab.holdArmOperations) until the test has
+ * seen the run meet one in flight, then released: no race with how fast a process starts.
  */
-const SLOW_LRO_MS = 4000;
+const LRO_MS = 200;
 
 function oneStepRunbook(lab: ChildLab, name: string, type: string, withBlock: string): string {
   const file = join(lab.dir, `${name}.yml`);
@@ -55,58 +55,84 @@ const cases: Array<{ action: string; type: string; with: string; method: string;
   },
 ];
 
-for (const c of cases) {
-  test(`SIGKILL while Azure runs the ${c.action}, then --resume: waits for it, nothing accepted twice, exit 0`, async () => {
-    const lab = await ChildLab.start({ overrides: { arm: { lroDurationMs: SLOW_LRO_MS, retryAfterSeconds: 0 } } });
-    try {
-      const file = oneStepRunbook(lab, `arm-${c.action}`, c.type, c.with);
-      const first = lab.apply(file, ['--allow-data-loss', 'dag1']);
-      await waitFor(() => requests(lab, c.method, c.suffix).some((r) => r.status === 202), 20_000);
-      first.child.kill('SIGKILL');
-      await waitExit(first.child);
-      const runId = lab.runIds().at(-1)!;
-      assert.ok(lab.records(runId).some((r: Rec) => r.kind === 'step-started' && r.step === 'act'), 'the journal shows the step started');
-
-      const r = await lab.cli(['apply', '--resume', runId, '--yes', '--allow-data-loss', 'dag1', '--outcome-timeout', '20s']).done;
-      assert.is(r.code, 0, r.stdout + r.stderr);
-      const statuses = requests(lab, c.method, c.suffix).map((x) => x.status);
-      if (c.method === 'POST') {
-        // The link shows LinkFailoverInProgress: the resume's verify waits, and nothing is sent again.
-        assert.match(r.stdout, /reports LinkFailoverInProgress; waiting for that operation to end/, 'the resume met the operation in flight');
-        assert.equal(statuses, [202], `the resume did not send the ${c.action} again`);
-      } else {
-        assert.match(r.stdout, /waiting for an operation in progress: ConflictingServerOperation/, 'the resume met the delete in flight');
-        // A delete does not show on the link: the resume's DELETE is refused with 409 while the
-        // first runs, and the step waits for it (re-asking now and then) instead of failing.
-        assert.is(statuses[0], 202);
-        assert.ok(statuses.length > 1 && statuses.slice(1).every((s) => s === 409), `only the first DELETE was accepted: ${statuses.join(', ')}`);
-      }
-      c.after(lab);
-      assert.not.match(r.stdout, /FAILED/);
-    } finally {
-      await lab.stop();
-    }
-  });
+/** `runbook` in a child process whose stdout can be watched while it runs. */
+function watched(run: ReturnType<ChildLab['cli']>): { output: () => string; done: ReturnType<ChildLab['cli']>['done'] } {
+  let out = '';
+  run.child.stdout!.on('data', (d) => (out += d));
+  return { output: () => out, done: run.done };
 }
 
-test('ARM 409 ConflictingServerOperation (an update in progress) to a setRole: the step waits it out, then sends it; exit 0', async () => {
-  const lab = await ChildLab.start({ overrides: { arm: { lroDurationMs: SLOW_LRO_MS, retryAfterSeconds: 0 } } });
+/** Kill the run once Azure accepted the operation and resume while it is still in progress. */
+async function killDuringThenResume(c: (typeof cases)[number]): Promise<void> {
+  const lab = await ChildLab.start({ overrides: { arm: { lroDurationMs: LRO_MS, retryAfterSeconds: 0 } } });
   try {
+    lab.lab.holdArmOperations(true);
+    const file = oneStepRunbook(lab, `arm-${c.action}`, c.type, c.with);
+    const first = lab.apply(file, ['--allow-data-loss', 'dag1']);
+    await waitFor(() => requests(lab, c.method, c.suffix).some((r) => r.status === 202), 20_000);
+    first.child.kill('SIGKILL');
+    await waitExit(first.child);
+    const runId = lab.runIds().at(-1)!;
+    assert.ok(lab.records(runId).some((r: Rec) => r.kind === 'step-started' && r.step === 'act'), `${c.action}: the journal shows the step started`);
+
+    const resume = watched(lab.cli(['apply', '--resume', runId, '--yes', '--allow-data-loss', 'dag1', '--outcome-timeout', '20s']));
+    if (c.method === 'POST') {
+      // The link shows LinkFailoverInProgress: the resume's verify waits for it, sending nothing.
+      await waitFor(() => /reports LinkFailoverInProgress; waiting for that operation to end/.test(resume.output()), 20_000);
+    } else {
+      // A delete does not show on the link: the resume's DELETE is refused with 409 while the
+      // first runs, and the step waits (re-asking now and then) instead of failing.
+      await waitFor(() => requests(lab, 'DELETE', c.suffix).some((r) => r.status === 409), 20_000);
+    }
+    lab.lab.holdArmOperations(false);
+    const r = await resume.done;
+    assert.is(r.code, 0, `${c.action}: ${r.stdout}${r.stderr}`);
+    const statuses = requests(lab, c.method, c.suffix).map((x) => x.status);
+    if (c.method === 'POST') {
+      assert.equal(statuses, [202], `${c.action}: the resume did not send it again`);
+      assert.match(r.stdout, /verified on resume/, c.action);
+    } else {
+      assert.match(r.stdout, /waiting for an operation in progress: ConflictingServerOperation/, c.action);
+      assert.is(statuses[0], 202);
+      assert.ok(statuses.slice(1).every((s) => s === 409), `only the first DELETE was accepted: ${statuses.join(', ')}`);
+    }
+    c.after(lab);
+    assert.not.match(r.stdout, /FAILED/, c.action);
+  } finally {
+    await lab.stop();
+  }
+}
+
+/** A setRole refused with 409 ConflictingServerOperation while an update runs waits it out, then is sent. */
+async function setRoleDuringUpdate(): Promise<void> {
+  const lab = await ChildLab.start({ overrides: { arm: { lroDurationMs: LRO_MS, retryAfterSeconds: 0 } } });
+  try {
+    lab.lab.holdArmOperations(true);
     const { createArmClient, linkIdsOf } = await import('../../engine/arm.js');
     const ids = linkIdsOf(lab.lab.inventory);
     const client = await createArmClient(lab.lab.inventory, lab.lab.env);
     await client.distributedAvailabilityGroups.beginUpdate(ids.resourceGroup, ids.managedInstance, ids.name, { replicationMode: 'Sync' });
     const file = oneStepRunbook(lab, 'arm-setrole-busy', 'armSetRole', '{ instanceRole: Primary, roleChangeType: Forced, pollInterval: 100ms }');
-    const r = await lab.apply(file, ['--allow-data-loss', 'dag1']).done;
+    const run = lab.apply(file, ['--allow-data-loss', 'dag1']);
+    await waitFor(() => requests(lab, 'POST', '/setRole').some((x) => x.status === 409), 20_000);
+    lab.lab.holdArmOperations(false);
+    const r = await run.done;
     assert.is(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /waiting for an operation in progress: ConflictingServerOperation/);
     const statuses = requests(lab, 'POST', '/setRole').map((x) => x.status);
     assert.is(statuses.at(-1), 202);
-    assert.ok(statuses.length >= 2 && statuses.slice(0, -1).every((s) => s === 409), statuses.join(', '));
+    assert.ok(statuses.slice(0, -1).every((s) => s === 409), statuses.join(', '));
     assert.is(lab.roles().managedInstance, 'PRIMARY');
   } finally {
     await lab.stop();
   }
+}
+
+// Side by side, each with its own lab: most of their time is the lab's slow operation.
+test('an operation in progress is waited for: --resume after SIGKILL during a failover, a setRole or a delete (nothing accepted twice), and a setRole refused with 409 during an update; all exit 0', async () => {
+  const results = await Promise.allSettled([...cases.map(killDuringThenResume), setRoleDuringUpdate()]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 });
 
 test('ARM 503 on the read before the link delete: no DELETE sent, exit 1, "Nothing was changed"', async () => {
