@@ -165,14 +165,14 @@ export async function waitForLinkOperation(
  * intervals apart, at most a minute, so a long operation draws a handful of refusals, not one per
  * poll. In between, only the link is read.
  */
-export function resendSchedule(intervalMs: number): { due(): boolean } {
+export function resendSchedule(intervalMs: number, clock: () => number = Date.now): { due(): boolean } {
   let gap = Math.max(1, intervalMs);
-  let next = Date.now() + gap;
+  let next = clock() + gap;
   return {
     due() {
-      if (Date.now() < next) return false;
+      if (clock() < next) return false;
       gap = Math.min(gap * 2, 60_000);
-      next = Date.now() + gap;
+      next = clock() + gap;
       return true;
     },
   };
