@@ -59,6 +59,49 @@ export function isLinkGone(error: unknown): boolean {
   return error instanceof ArmNotFoundError && !PARENT_MISSING.has(error.code);
 }
 
+/**
+ * Codes with which ARM refuses a request because another operation is still running on the link,
+ * its database or its managed instance ("wait for it to complete and retry"). From the error
+ * lists of DistributedAvailabilityGroups_Failover and _SetRole in azure-rest-api-specs,
+ * Microsoft.Sql/stable/2025-01-01/DistributedAvailabilityGroups.json: all 409 except
+ * ManagedInstanceOperationInProgress, which the same lists give as 400.
+ */
+const OPERATION_IN_PROGRESS = new Set([
+  'DistributedAvailabilityGroupSetRoleChangeRoleAlreadyInProgress',
+  'ConflictingServerOperation',
+  'ManagedInstanceIsBusy',
+  'ManagedInstanceOperationInProgress',
+  'ConflictingDatabaseOperation',
+  'ConflictingSystemOperationInProgress',
+  'ManagementServiceDatabaseBusy',
+]);
+
+/** Our own code for "an operation on the link did not end within the wait", never Azure's. */
+export const OPERATION_STILL_IN_PROGRESS = 'OperationStillInProgress';
+
+/** ARM refused the request itself because an operation is in progress (not: an operation failed). */
+export function isOperationInProgress(error: unknown): error is ArmRequestError {
+  return (
+    error instanceof ArmRequestError &&
+    !(error instanceof ArmOperationFailed) &&
+    (error.status === 409 || error.status === 400) &&
+    OPERATION_IN_PROGRESS.has(error.code)
+  );
+}
+
+/**
+ * Marks an error raised before the change request was sent (e.g. the read of the link that comes
+ * first): whatever it says, nothing was changed by it. See armFailure in arm-step.ts.
+ */
+export function notSent<E>(error: E): E {
+  if (error && typeof error === 'object') (error as { notSent?: boolean }).notSent = true;
+  return error;
+}
+
+export function wasNotSent(error: unknown): boolean {
+  return !!error && typeof error === 'object' && (error as { notSent?: unknown }).notSent === true;
+}
+
 /** Ends a sentence taken from Azure with exactly one full stop. */
 export function sentence(text: string): string {
   const t = text.trim();

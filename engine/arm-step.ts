@@ -1,10 +1,11 @@
 // What the ARM step types share: their failure messages and the mapping from typed ARM errors to
 // step failures that carry Azure's error code as data. Pure: no @azure import.
 import { OutcomeUnknown, StepRefusal } from './errors.js';
-import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable } from './arm-errors.js';
+import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, OPERATION_STILL_IN_PROGRESS, wasNotSent } from './arm-errors.js';
 import { defineMessages, formatMessage, StepFailure } from './step-messages.js';
 import type { ImpactContext, StepHistoryEntry, StepRunContext } from './types.js';
-import { describeLink, linkIdsOf, type LinkDetails, type LinkIds } from './arm.js';
+import { describeLink, getLinkDetails, linkIdsOf, type LinkDetails, type LinkIds } from './arm.js';
+import { operationInProgress } from './arm-lro.js';
 import { durationMs } from './step-args.js';
 
 export const armMessages = defineMessages({
@@ -14,6 +15,7 @@ export const armMessages = defineMessages({
     'ARM refused the credentials while trying to {{action}} link {{link}} ({{code}}). Check arm.credential and arm.tokenEnv in the inventory, or sign in again.',
   armUnreachable: 'Cannot reach ARM to {{action}} link {{link}}: {{error}}.',
   linkMissing: 'Link {{link}} does not exist ({{code}}).',
+  notSent: 'Nothing was sent to {{action}} link {{link}}: {{error}}.',
   instanceMissing:
     'ARM cannot find the managed instance of link {{link}} ({{code}}). Check managedInstance name, resourceGroup and subscriptionId in the inventory.',
 });
@@ -40,10 +42,24 @@ const noStop = (text: string) => text.trim().replace(/\.+$/, '') || 'no detail';
 export function armFailure(error: unknown, action: string, link: string): Error {
   if (error instanceof OutcomeUnknown || error instanceof StepRefusal || error instanceof StepFailure) return error;
   if ((error as { name?: string })?.name === 'AbortError') return error as Error;
-  if (error instanceof ArmAuthError) return fail('armAuthFailed', { action, link, code: error.code }, refusedUpFront(error));
+  // Raised before the change request left: a failed read (a 503, an unreachable endpoint) changed
+  // nothing, and the summary must say so rather than "may have changed".
+  if (wasNotSent(error) && !(error instanceof ArmAuthError) && !(error instanceof ArmNotFoundError)) {
+    if (error instanceof ArmRequestError) {
+      const why =
+        error.code === OPERATION_STILL_IN_PROGRESS
+          ? noStop(error.message)
+          : `reading it first failed with HTTP ${error.status ?? '?'} ${error.code}${error.azureMessage ? ` (${noStop(error.azureMessage)})` : ''}`;
+      return fail('notSent', { action, link, code: error.code, error: why }, true);
+    }
+    if (error instanceof ArmUnreachable) return fail('notSent', { action, link, code: error.code, error: `reading it first failed: ${noStop(error.message)}` }, true);
+    return Object.assign(error instanceof Error ? error : new Error(String(error)), { notApplied: true });
+  }
+  const before = wasNotSent(error);
+  if (error instanceof ArmAuthError) return fail('armAuthFailed', { action, link, code: error.code }, before || refusedUpFront(error));
   if (error instanceof ArmNotFoundError) {
     const id = /Parent|ResourceGroup|Subscription/.test(error.code) ? 'instanceMissing' : 'linkMissing';
-    return fail(id, { action, link, code: error.code }, refusedUpFront(error));
+    return fail(id, { action, link, code: error.code }, before || refusedUpFront(error));
   }
   if (error instanceof ArmOperationFailed) {
     return fail('armOperationFailed', { action, link, code: error.code, error: noStop(error.azureMessage || error.message) });
@@ -115,4 +131,16 @@ export async function armRunStart(
 ): Promise<{ ids: LinkIds; link: string; pollIntervalMs: number; client: Awaited<ReturnType<StepRunContext['arm']>> }> {
   const ids = linkIdsOf(ctx.inventory);
   return { ids, link: describeLink(ids), pollIntervalMs: durationMs(pollInterval, defaultInterval, 'pollInterval'), client: await ctx.arm() };
+}
+
+/**
+ * The link as a step's verify() reads it. While an operation is still in progress on it (after a
+ * --resume: the one the killed run started), whether the step took effect is not known yet: this
+ * throws, and the engine asks again until the operation ends or its deadline passes.
+ */
+export async function settledLinkForVerify(ctx: StepRunContext): Promise<LinkDetails> {
+  const link = await getLinkDetails(await ctx.arm(), linkIdsOf(ctx.inventory), { signal: ctx.signal });
+  const busy = operationInProgress(link);
+  if (busy) throw new Error(`link ${describeLink(linkIdsOf(ctx.inventory))} reports ${busy}; waiting for that operation to end`);
+  return link;
 }

@@ -1,7 +1,9 @@
 // Splits a T-SQL script into batches the way sqlcmd and SSMS do: a line holding only `GO`
 // (any case, optionally `GO n` to run the batch n times, optionally a trailing `--` comment)
-// ends a batch. A GO line inside a string, a quoted identifier or a block comment is text.
+// ends a batch. The lines are found with the engine's T-SQL scanner (sql-scanner.ts), so a GO
+// line inside a string, a quoted or bracketed identifier or a block comment is text.
 // Each batch remembers where it starts so a server's line number maps back to the script.
+import { scanSql, type SqlToken } from './sql-scanner.js';
 
 export interface SqlBatch {
   /** The batch text, lines joined with `\n`, without the GO line. */
@@ -22,63 +24,61 @@ export class BatchSplitError extends Error {
   }
 }
 
-const goLine = /^\s*go(?:\s+(\S+))?\s*(?:--.*)?$/i;
-
-/** Lexical state carried from one line to the next. */
-interface ScanState {
-  inString: boolean;
-  inQuotedIdentifier: boolean;
-  inBracket: boolean;
-  /** T-SQL block comments nest. */
-  commentDepth: number;
-}
-
-function isPlain(state: ScanState): boolean {
-  return !state.inString && !state.inQuotedIdentifier && !state.inBracket && state.commentDepth === 0;
-}
-
-/** Advances the state over one line (without its line break). */
-function scanLine(line: string, state: ScanState): void {
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    const next = line[i + 1];
-    if (state.commentDepth > 0) {
-      if (c === '*' && next === '/') {
-        state.commentDepth--;
-        i++;
-      } else if (c === '/' && next === '*') {
-        state.commentDepth++;
-        i++;
-      }
-    } else if (state.inString) {
-      // '' inside a string is an escaped quote; two toggles give the same result.
-      if (c === "'") state.inString = false;
-    } else if (state.inQuotedIdentifier) {
-      if (c === '"') state.inQuotedIdentifier = false;
-    } else if (state.inBracket) {
-      if (c === ']') {
-        if (next === ']') i++;
-        else state.inBracket = false;
-      }
-    } else if (c === '-' && next === '-') {
-      return;
-    } else if (c === '/' && next === '*') {
-      state.commentDepth = 1;
-      i++;
-    } else if (c === "'") {
-      state.inString = true;
-    } else if (c === '"') {
-      state.inQuotedIdentifier = true;
-    } else if (c === '[') {
-      state.inBracket = true;
-    }
+/**
+ * The count a run of tokens that starts a line makes a GO line with (`GO` → 1, `GO 3` → 3), or
+ * undefined when the line is not a GO line. A token that spans lines never belongs to one.
+ */
+function goLineCount(line: SqlToken[], lineNumber: number): number | undefined {
+  if (line.some((t) => t.text.includes('\n'))) return undefined;
+  let k = 0;
+  const skipSpace = () => {
+    while (line[k]?.kind === 'space') k++;
+  };
+  skipSpace();
+  const go = line[k];
+  if (go?.kind !== 'word' || go.text.toLowerCase() !== 'go') return undefined;
+  k++;
+  let count: string | undefined;
+  if (line[k]?.kind === 'space') {
+    skipSpace();
+    let text = '';
+    while (k < line.length && line[k]!.kind !== 'space' && line[k]!.kind !== 'lineComment') text += line[k++]!.text;
+    if (text !== '') count = text;
+    skipSpace();
   }
+  if (line[k]?.kind === 'lineComment') k++;
+  if (k < line.length) return undefined;
+  if (count === undefined) return 1;
+  if (!/^\d+$/.test(count) || Number(count) < 1) {
+    throw new BatchSplitError(lineNumber, `Line ${lineNumber}: GO takes a positive count, got '${count}'.`);
+  }
+  return Number(count);
+}
+
+/** The GO lines of a script: line number → repeat count. */
+function goLines(script: string): Map<number, number> {
+  const found = new Map<number, number>();
+  let line: SqlToken[] = [];
+  let lineNumber = 1;
+  const end = () => {
+    const count = goLineCount(line, lineNumber);
+    if (count !== undefined) found.set(lineNumber, count);
+  };
+  for (const token of scanSql(script)) {
+    if (token.kind === 'newline') {
+      end();
+      line = [];
+      lineNumber = token.line + 1;
+    } else line.push(token);
+  }
+  end();
+  return found;
 }
 
 export function splitBatches(script: string): SqlBatch[] {
   const lines = script.split(/\r?\n/);
+  const gos = goLines(script);
   const batches: SqlBatch[] = [];
-  const state: ScanState = { inString: false, inQuotedIdentifier: false, inBracket: false, commentDepth: 0 };
   let current: string[] = [];
   let startLine = 1;
 
@@ -89,22 +89,14 @@ export function splitBatches(script: string): SqlBatch[] {
 
   lines.forEach((line, index) => {
     const lineNumber = index + 1;
-    const go = isPlain(state) ? goLine.exec(line) : null;
-    if (go) {
-      let repeat = 1;
-      if (go[1] !== undefined) {
-        if (!/^\d+$/.test(go[1]) || Number(go[1]) < 1) {
-          throw new BatchSplitError(lineNumber, `Line ${lineNumber}: GO takes a positive count, got '${go[1]}'.`);
-        }
-        repeat = Number(go[1]);
-      }
+    const repeat = gos.get(lineNumber);
+    if (repeat !== undefined) {
       finish(repeat);
       current = [];
       startLine = lineNumber + 1;
       return;
     }
     current.push(line);
-    scanLine(line, state);
   });
   finish(1);
   return batches;

@@ -70,6 +70,8 @@ export interface Lab {
   ledger(link?: string | number): LedgerEntry;
   link(link?: string | number): LinkModel;
   armRequests(): ArmRequestRecord[];
+  /** Keeps ARM long-running operations in progress until called with false (meet one in flight). */
+  holdArmOperations(on: boolean): void;
   /** Takes a replica down (listener refuses, sessions dropped) or brings it back. */
   setDown(side: Side, down: boolean | 'refuse' | 'hang', link?: number): void;
   stop(): Promise<void>;
@@ -133,6 +135,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       lroDurationMs: scenario.arm.lroDurationMs,
       retryAfterSeconds: scenario.arm.retryAfterSeconds,
     });
+    const armServer = arm;
     const armEndpoint = arm.endpoint;
     const inventories = tds.map((pair, i) =>
       labInventory(i, {
@@ -166,6 +169,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       },
       link: pick,
       armRequests: () => [...armBackend.requests],
+      holdArmOperations: (on) => armServer.holdOperations(on),
       setDown: (side, down, link = 0) => model.setDown(link, side, down),
       stop,
     };

@@ -2,10 +2,23 @@
 // Remove-AzSqlInstanceLink does), following the long-running delete with progress lines.
 // Deleting a link whose LSNs were not proven equal can lose the transactions the secondary had not
 // hardened, so the step is `dataLoss` unless a waitLsnStable step succeeded earlier in the run.
-// A link that is already gone is success, reported as such, so the step can be re-run.
+// A link that is already gone is success, reported as such, so the step can be re-run. An
+// operation already in progress on the link (after a --resume, the delete the killed run sent) is
+// waited for: ARM's 409 while it runs is not a failure, and a DELETE refused with it acted on
+// nothing (engine/arm-lro.ts has the same rule for failover and setRole).
 import { armEndpointOf, describeLink, getLinkDetails, linkIdsOf } from '../engine/arm.js';
-import { fromSdkError, isLinkGone } from '../engine/arm-errors.js';
-import { armFailure, armMessages, elapsedText, historyOf, lsnStableEarlier, armRunStart, pollIntervalProperty } from '../engine/arm-step.js';
+import { ArmRequestError, fromSdkError, isLinkGone, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS } from '../engine/arm-errors.js';
+import { operationInProgress, OperationStillRunning, resendSchedule, waitForLinkOperation } from '../engine/arm-lro.js';
+import {
+  armFailure,
+  armMessages,
+  elapsedText,
+  historyOf,
+  lsnStableEarlier,
+  armRunStart,
+  pollIntervalProperty,
+  settledLinkForVerify,
+} from '../engine/arm-step.js';
 import { OutcomeUnknown } from '../engine/errors.js';
 import { durationText } from '../engine/step-args.js';
 import { defineMessages, reporter } from '../engine/step-messages.js';
@@ -26,6 +39,10 @@ export const messages = defineMessages({
   interrupted:
     'Interrupted while Azure was deleting link {{link}}; the delete may still complete. Check the link (armGetLink) before doing anything else.',
   stillThere: 'Azure reported the delete of link {{link}} done, but the link still exists; check it before going on.',
+  waiting: 'Deleting link {{link}}: waiting for an operation in progress: {{state}} after {{elapsed}}.',
+  deletedWhileWaiting: 'Link {{link}} was deleted by the operation that was already in progress, after {{elapsed}}.',
+  stillBusy:
+    "ARM refused the delete of link {{link}} with {{code}} (an operation is in progress on it, perhaps this step's own earlier delete), and {{why}}. Check the link (armGetLink) before doing anything else.",
 });
 
 const report = reporter(messages);
@@ -75,42 +92,82 @@ const definition: StepDefinition<ArmDeleteLinkArgs> = {
       return { deleted: false, alreadyGone: true };
     };
 
+    const started = Date.now();
+    const waiting = (state: string) => ctx.log.progress(report.text('waiting', { link, state, elapsed: elapsedText(Date.now() - started) }));
+    const wait = { pollIntervalMs: intervalMs, signal: ctx.signal, onWait: waiting };
+
+    // Nothing is sent before the link has been read and is not busy: a failure here changed nothing.
     try {
-      await getLinkDetails(client, ids, { signal: ctx.signal });
+      const existing = await getLinkDetails(client, ids, { signal: ctx.signal });
+      const busy = operationInProgress(existing);
+      if (busy) {
+        waiting(busy);
+        if (!(await waitForLinkOperation(client, ids, wait, busy))) return gone();
+      }
     } catch (error) {
       if (isLinkGone(error)) return gone();
-      throw armFailure(error, 'delete', link);
+      if (error instanceof OperationStillRunning) throw armFailure(notSent(new ArmRequestError(undefined, OPERATION_STILL_IN_PROGRESS, error.message)), 'delete', link);
+      throw armFailure(notSent(error), 'delete', link);
     }
 
-    const started = Date.now();
     let firstStatus: number | undefined;
     let lastBody: string | undefined;
     let sent = false;
-    try {
-      const poller = await client.distributedAvailabilityGroups.beginDelete(ids.resourceGroup, ids.managedInstance, ids.name, {
-        updateIntervalInMs: intervalMs,
-        abortSignal: ctx.signal,
-        onResponse: (raw) => {
-          sent = true;
-          firstStatus ??= raw.status;
-          lastBody = raw.bodyAsText ?? undefined;
-        },
-      });
-      if (firstStatus === 202) ctx.log.progress(report.text('accepted', { link }));
-      const show = (status: string) =>
-        ctx.log.progress(report.text('deleting', { link, status, elapsed: elapsedText(Date.now() - started) }));
-      // beginDelete has already polled once; show that state, then every later poll.
-      if (firstStatus === 202) show(poller.getOperationState().status);
-      poller.onProgress((state) => show(state.status));
-      await poller.pollUntilDone({ abortSignal: ctx.signal });
-    } catch (error) {
-      if (ctx.signal.aborted) {
-        if (!sent) throw error;
-        throw new OutcomeUnknown(report.text('interrupted', { link }));
+    let conflictSince: number | undefined;
+    let schedule: ReturnType<typeof resendSchedule> | undefined;
+    for (;;) {
+      firstStatus = undefined;
+      try {
+        const poller = await client.distributedAvailabilityGroups.beginDelete(ids.resourceGroup, ids.managedInstance, ids.name, {
+          updateIntervalInMs: intervalMs,
+          abortSignal: ctx.signal,
+          onResponse: (raw) => {
+            sent = true;
+            firstStatus ??= raw.status;
+            lastBody = raw.bodyAsText ?? undefined;
+          },
+        });
+        if (firstStatus === 202) ctx.log.progress(report.text('accepted', { link }));
+        const show = (status: string) =>
+          ctx.log.progress(report.text('deleting', { link, status, elapsed: elapsedText(Date.now() - started) }));
+        // beginDelete has already polled once; show that state, then every later poll.
+        if (firstStatus === 202) show(poller.getOperationState().status);
+        poller.onProgress((state) => show(state.status));
+        await poller.pollUntilDone({ abortSignal: ctx.signal });
+        break;
+      } catch (error) {
+        if (ctx.signal.aborted) {
+          if (!sent) throw error;
+          throw new OutcomeUnknown(report.text('interrupted', { link }));
+        }
+        const typed = fromSdkError(error, `the delete of link ${link}`, armEndpointOf(client), lastBody);
+        if (isLinkGone(typed)) return gone();
+        if (!isOperationInProgress(typed)) throw armFailure(typed, 'delete', link);
+        // Refused because an operation is in progress: wait for it to end, reading the link.
+        conflictSince ??= Date.now();
+        schedule ??= resendSchedule(intervalMs);
+        waiting(typed.code);
+        for (;;) {
+          let now;
+          try {
+            now = await waitForLinkOperation(client, ids, { ...wait, since: conflictSince }, typed.code);
+          } catch (waitError) {
+            if (ctx.signal.aborted) throw new OutcomeUnknown(report.text('interrupted', { link }));
+            const why =
+              waitError instanceof OperationStillRunning
+                ? `it was still in progress (${waitError.state}) after ${elapsedText(waitError.waitedMs)}`
+                : `the link could not be read while waiting (${(waitError as Error).message.replace(/\.$/, '')})`;
+            throw new OutcomeUnknown(report.text('stillBusy', { link, code: typed.code, why }));
+          }
+          if (!now) {
+            ctx.log.progress(report.text('deletedWhileWaiting', { link, elapsed: elapsedText(Date.now() - started) }));
+            return { deleted: true, alreadyGone: false };
+          }
+          // Still there and nothing shows in progress (a delete does not show on the link): send
+          // the DELETE again now and then; while an operation runs ARM refuses it again.
+          if (schedule.due()) break;
+        }
       }
-      const typed = fromSdkError(error, `the delete of link ${link}`, armEndpointOf(client), lastBody);
-      if (isLinkGone(typed)) return gone();
-      throw armFailure(typed, 'delete', link);
     }
     // ARM's 204 on DELETE means "not found": it vanished between the check and the delete.
     if (firstStatus === 204) return gone();
@@ -128,11 +185,10 @@ const definition: StepDefinition<ArmDeleteLinkArgs> = {
   },
 };
 
-/** Done when the link is gone; errors (ARM unreachable) propagate as unknown. */
+/** Done when the link is gone; errors (ARM unreachable, an operation still in progress) propagate as unknown. */
 definition.verify = async (ctx) => {
-  const client = await ctx.arm();
   try {
-    await getLinkDetails(client, linkIdsOf(ctx.inventory), { signal: ctx.signal });
+    await settledLinkForVerify(ctx);
   } catch (error) {
     if (isLinkGone(error)) return 'done';
     throw error;

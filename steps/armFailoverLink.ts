@@ -2,9 +2,9 @@
 // calls), for operators who fail over from the Azure side. @azure/arm-sql 10.0.0 has no such
 // operation, so engine/arm-lro.ts posts it on the client's pipeline and follows it to the end,
 // never letting the retry policy re-send it blindly.
-import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
+import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
 import { postLinkAction, type FailoverBody, type LinkActionProgress } from '../engine/arm-lro.js';
-import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty } from '../engine/arm-step.js';
+import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from '../engine/arm-step.js';
 import { durationText, isUnknown, shown } from '../engine/step-args.js';
 import { defineMessages, reporter } from '../engine/step-messages.js';
 import type { Impact, StepDefinition, StepPlanResult } from '../engine/types.js';
@@ -34,7 +34,13 @@ export function failoverImpact(args: Partial<ArmFailoverLinkArgs>): Impact {
 }
 
 export function progressText(type: string, link: string, p: LinkActionProgress): string {
-  const phase = { accepted: 'accepted', running: 'running', checking: 'checking the link after', resending: 'sending again after' }[p.phase];
+  const phase = {
+    accepted: 'accepted',
+    running: 'running',
+    checking: 'checking the link after',
+    resending: 'sending again after',
+    waiting: 'waiting for an operation in progress:',
+  }[p.phase];
   return report.text('progress', { type, link, phase, status: p.status, elapsed: elapsedText(p.elapsedMs) });
 }
 
@@ -118,11 +124,10 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
   },
 };
 
-/** Done when the managed instance has the role `expectInstanceRole` names; unknown without it. */
+/** Done when the managed instance has the role `expectInstanceRole` names (once no operation is in progress); unknown without it. */
 definition.verify = async (ctx, args) => {
   if (!args.expectInstanceRole) return 'unknown';
-  const link = await getLinkDetails(await ctx.arm(), linkIdsOf(ctx.inventory), { signal: ctx.signal });
-  return instanceRoleVerdict(link, args.expectInstanceRole);
+  return instanceRoleVerdict(await settledLinkForVerify(ctx), args.expectInstanceRole);
 };
 
 export default definition;

@@ -2,9 +2,9 @@
 // It is how the managed instance side is demoted when resolving a split-brain, and how it is
 // forced to primary when SQL Server is lost. @azure/arm-sql 10.0.0 lacks it, so it goes through
 // engine/arm-lro.ts like the failover.
-import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
+import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
 import { postLinkAction, type SetRoleBody } from '../engine/arm-lro.js';
-import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty } from '../engine/arm-step.js';
+import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from '../engine/arm-step.js';
 import { durationText, isUnknown, shown } from '../engine/step-args.js';
 import { defineMessages, reporter } from '../engine/step-messages.js';
 import type { Impact, StepDefinition, StepPlanResult } from '../engine/types.js';
@@ -83,7 +83,13 @@ const definition: StepDefinition<ArmSetRoleArgs> = {
 
   async run(ctx, args) {
     const { ids, link, pollIntervalMs, client } = await armRunStart(ctx, args.pollInterval, DEFAULT_POLL_INTERVAL);
-    const phases = { accepted: 'accepted', running: 'running', checking: 'checking the link after', resending: 'sending again after' };
+    const phases = {
+      accepted: 'accepted',
+      running: 'running',
+      checking: 'checking the link after',
+      resending: 'sending again after',
+      waiting: 'waiting for an operation in progress:',
+    };
     let result;
     try {
       result = await postLinkAction(
@@ -120,10 +126,7 @@ const definition: StepDefinition<ArmSetRoleArgs> = {
   },
 };
 
-/** Done when the managed instance already has the requested role. */
-definition.verify = async (ctx, args) => {
-  const link = await getLinkDetails(await ctx.arm(), linkIdsOf(ctx.inventory), { signal: ctx.signal });
-  return instanceRoleVerdict(link, args.instanceRole);
-};
+/** Done when the managed instance already has the requested role (once no operation is in progress). */
+definition.verify = async (ctx, args) => instanceRoleVerdict(await settledLinkForVerify(ctx), args.instanceRole);
 
 export default definition;

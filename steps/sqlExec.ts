@@ -1,7 +1,7 @@
 // sqlExec: a T-SQL script on one replica, split into batches on GO lines as sqlcmd does, with
 // named parameters, the first result set as outputs, and an optional expectation about it.
 import { OutcomeUnknown } from '../engine/errors.js';
-import { isSingleStatement, readOnlyProblem } from '../engine/probe-sql.js';
+import { isSingleStatement, readOnlyProblem } from '../engine/sql-checks.js';
 import { runSql, isConnectionLoss, type QueryParams } from '../engine/sql-pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/sql-batches.js';
 import { isUnknown, shown } from '../engine/step-args.js';
@@ -75,7 +75,7 @@ const definition: StepDefinition<SqlExecArgs> = {
         type: 'string',
         minLength: 1,
         description:
-          'A read-only query whose first row\'s first column is 1 when the change has already happened (e.g. the roles already swapped). Used on resume and after a lost answer, so the script is never sent twice blindly.',
+          'A read-only query whose first row\'s first column is 1 when the change has already happened (e.g. the roles already swapped). Used on resume and after a lost answer, so the script is never sent twice blindly; it must be a plain SELECT (checked as plan --probe checks reads), or it is never sent.',
       },
       verifyTarget: {
         type: 'string',
@@ -190,6 +190,11 @@ async function verifySqlExec(ctx: StepRunContext, args: SqlExecArgs): Promise<'d
   if (!['sqlServer', 'managedInstance', 'primary', 'secondary'].includes(target)) {
     throw new Error(`verifyTarget must be sqlServer, managedInstance, primary or secondary, not "${target}"`);
   }
+  // The verify query runs on resume and after a lost answer, when the state is least certain:
+  // only a plain read may be sent then (the same check as plan --probe). Throwing makes the
+  // outcome unknown, so the engine stops rather than repeat the change blindly.
+  const notRead = readOnlyProblem(args.verify);
+  if (notRead) throw new Error(`the verify query of ${ctx.stepId} was not sent: it is not a plain read (${notRead})`);
   const side = await ctx.resolveTarget(target);
   const result = await runSql(await ctx.sql(side), args.verify, args.params ?? {}, ctx.signal);
   const row = (result.recordset ?? [])[0] as Record<string, unknown> | undefined;

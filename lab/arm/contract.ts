@@ -89,5 +89,7 @@ export interface ArmServerOptions {
 export interface ArmServer {
   /** e.g. `https://localhost:43123` */
   endpoint: string;
+  /** Keeps long-running operations in progress until called again with false (drills and tests). */
+  holdOperations(on: boolean): void;
   close(): Promise<void>;
 }

@@ -7,7 +7,7 @@ import type { ArmBackend, ArmFault, ArmLink, ArmOperation } from './contract.js'
 import { errorBody, invalidContent, parentNotFound, resourceNotFound } from './errors.js';
 import { acceptedResponse } from './lro-http.js';
 import type { LroUrls } from './lro-http.js';
-import type { LroKind, LroStore } from './operations.js';
+import type { LroKind, LroRecord, LroStore } from './operations.js';
 import type { ArmResponse } from './response.js';
 import type { ArmRoute, InstanceScope } from './routes.js';
 import { renderLink } from './schema.js';
@@ -102,6 +102,44 @@ function requireLink(backend: ArmBackend, scope: InstanceScope, name: string): A
   return link;
 }
 
+const ROLE_CHANGES: ReadonlySet<LroKind> = new Set(['failover', 'setRole']);
+
+/**
+ * The 409 a request gets while another operation runs on the link. Both codes are in the error
+ * lists of DistributedAvailabilityGroups_Failover and _SetRole (azure-rest-api-specs,
+ * Microsoft.Sql/stable/2025-01-01/DistributedAvailabilityGroups.json): a role change while a role
+ * change runs is DistributedAvailabilityGroupSetRoleChangeRoleAlreadyInProgress ("Please wait for
+ * the previous role change to complete and retry again"); anything else that overlaps is the
+ * generic ConflictingServerOperation ("An operation is currently in progress for the server").
+ */
+function conflictWith(running: LroRecord, op: LroKind, name: string): ArmError {
+  if (ROLE_CHANGES.has(op) && ROLE_CHANGES.has(running.kind)) {
+    return new ArmError(
+      409,
+      'DistributedAvailabilityGroupSetRoleChangeRoleAlreadyInProgress',
+      `Changing the server role cannot be executed at this time as there exist a previous role change (${running.kind}, id ${running.id}) ` +
+        `in progress on distributed availability group '${name}'. Please wait for the previous role change to complete and retry again.`,
+    );
+  }
+  return new ArmError(
+    409,
+    'ConflictingServerOperation',
+    `An operation (${running.kind}, id ${running.id}) is currently in progress on distributed availability group '${name}'; retry when it completes.`,
+  );
+}
+
+/**
+ * The link as a GET shows it while `running` has not completed. During a failover or setRole the
+ * databases report replicaState `LinkFailoverInProgress` ("Failover is in progress", the
+ * replicaState values of MicrosoftDocs/sql-docs managed-instance-link-troubleshoot-how-to.md);
+ * the roles change only when the operation completes. Sources are silent on what a link shows
+ * while it is being deleted or updated, so it shows its plain state then.
+ */
+function asSeenDuring(link: ArmLink, running: LroRecord | undefined): ArmLink {
+  if (!running || !ROLE_CHANGES.has(running.kind)) return link;
+  return { ...link, databases: link.databases.map((d) => ({ ...d, replicaState: 'LinkFailoverInProgress' })) };
+}
+
 function linkKey(scope: InstanceScope, name: string): string {
   return [scope.subscriptionId, scope.resourceGroup, scope.managedInstance, name].join('/').toLowerCase();
 }
@@ -119,10 +157,13 @@ export function handleLinkRequest(req: LinkRequest): ArmResponse {
   }
   if (route.kind === 'links') {
     const links = backend.listLinks(scope.subscriptionId, scope.resourceGroup, scope.managedInstance);
-    return { status: 200, body: { value: links.map((l) => renderLink(l, api)) } };
+    return { status: 200, body: { value: links.map((l) => renderLink(asSeenDuring(l, req.lros.inProgressFor(linkKey(scope, l.name))), api)) } };
   }
   const name = route.name;
-  if (op === 'get') return { status: 200, body: renderLink(requireLink(backend, scope, name), api) };
+  if (op === 'get') {
+    const link = requireLink(backend, scope, name);
+    return { status: 200, body: renderLink(asSeenDuring(link, req.lros.inProgressFor(linkKey(scope, name))), api) };
+  }
 
   const existing = backend.getLink(scope.subscriptionId, scope.resourceGroup, scope.managedInstance, name);
   // Deleting what is not there succeeds at once: ARM's 204 "not found".
@@ -133,13 +174,7 @@ export function handleLinkRequest(req: LinkRequest): ArmResponse {
   const mutate = mutation(backend, op as LroKind, body);
   const key = linkKey(scope, name);
   const running = req.lros.inProgressFor(key);
-  if (running) {
-    throw new ArmError(
-      409,
-      'ConflictingServerOperation',
-      `An operation (${running.kind}, id ${running.id}) is in progress on distributed availability group '${name}'; retry when it completes.`,
-    );
-  }
+  if (running) throw conflictWith(running, op as LroKind, name);
   const current = () => backend.getLink(scope.subscriptionId, scope.resourceGroup, scope.managedInstance, name);
   const record = req.lros.accept({
     kind: op as LroKind,

@@ -44,8 +44,16 @@ const maxSettledKept = 1000;
 
 export class LroStore {
   private readonly entries = new Map<string, Entry>();
+  /** While true, no operation completes, however long it has run (drills: meet one in flight). */
+  private held = false;
 
   constructor(private readonly durationMs: number) {}
+
+  /** Holds every operation in progress until released; on release, those due complete at once. */
+  hold(on: boolean): void {
+    this.held = on;
+    if (!on) this.settleDue();
+  }
 
   accept(request: LroRequest): LroRecord {
     const now = Date.now();
@@ -69,12 +77,13 @@ export class LroStore {
   find(id: string): LroRecord | undefined {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
-    if (Date.now() >= entry.record.dueAt) this.settle(entry);
+    if (!this.held && Date.now() >= entry.record.dueAt) this.settle(entry);
     return entry.record;
   }
 
   /** Completes every operation whose time has come; called before each request is handled. */
   settleDue(): void {
+    if (this.held) return;
     const now = Date.now();
     for (const entry of this.entries.values()) {
       if (!entry.record.outcome && now >= entry.record.dueAt) this.settle(entry);
@@ -94,7 +103,7 @@ export class LroStore {
 
   private settle(entry: Entry): void {
     const { record, request } = entry;
-    if (record.outcome) return;
+    if (record.outcome || this.held) return;
     clearTimeout(entry.timer);
     const endTime = new Date();
     if (request.injectedFailure) {

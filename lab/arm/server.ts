@@ -159,6 +159,7 @@ export async function startArmServer(opts: ArmServerOptions): Promise<ArmServer>
   urls.endpoint = `https://localhost:${port}`;
   return {
     endpoint: urls.endpoint,
+    holdOperations: (on) => lros.hold(on),
     close: () =>
       new Promise<void>((resolve) => {
         lros.close();

@@ -3,13 +3,15 @@
 // failover/setRole actions with their polling and their refusal to re-send blindly.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ARM_SCOPE, createArmClient, getLinkDetails, linkIdsOf, parseLinkBody, retryOptionsFrom, scopeFor } from '../../engine/arm.js';
+import { ARM_SCOPE, createArmClient, getLinkDetails, linkIdsOf, linkUrl, parseLinkBody, retryOptionsFrom, scopeFor } from '../../engine/arm.js';
 import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, isLinkGone } from '../../engine/arm-errors.js';
-import { nextDelay, parseRetryAfter, postLinkAction, type LinkActionProgress } from '../../engine/arm-lro.js';
-import { OutcomeUnknown } from '../../engine/errors.js';
+import { nextDelay, parseRetryAfter, postLinkAction, resendSchedule, type LinkActionProgress } from '../../engine/arm-lro.js';
+import { definitelyNotApplied, OutcomeUnknown } from '../../engine/errors.js';
+import { armFailure } from '../../engine/arm-step.js';
 import type { ArmFault, ArmOperation } from '../../lab/arm/contract.js';
 import { PlainArmBackend, sampleLink, startArmFixture, token, type ArmFixture } from '../helpers/arm-backend.js';
 import { fixtureInventory } from '../helpers/arm-step-context.js';
+import { sendArm } from '../helpers/arm-lro.js';
 
 let fx: ArmFixture;
 test.before(async () => {
@@ -169,9 +171,16 @@ test('postLinkAction: a 500 after the failover took effect is success confirmed 
 
     backend.effect = 'inProgress';
     backend.queueFault('failover', { kind: 'status', status: 500, code: 'InternalServerError' });
-    const err = await postLinkAction(client, linkIdsOf(inventory), 'failover', { failoverType: 'Planned' }, fast).catch((e: Error) => e);
+    // The link reports the operation in progress and never stops: waited for, then unknown.
+    const waits: string[] = [];
+    const err = await postLinkAction(client, linkIdsOf(inventory), 'failover', { failoverType: 'Planned' }, {
+      ...fast,
+      operationWaitMs: 150,
+      onProgress: (p) => void (p.phase === 'waiting' && waits.push(p.status)),
+    }).catch((e: Error) => e);
     assert.instance(err, OutcomeUnknown);
-    assert.match((err as Error).message, /LinkFailoverInProgress/);
+    assert.match((err as Error).message, /the link still reports LinkFailoverInProgress after \d+s; the failover may still complete\. Check the link/);
+    assert.ok(waits.length > 0 && waits.every((w) => w === 'LinkFailoverInProgress'), waits.join(', '));
     assert.is(backend.requests.filter((r) => r.method === 'POST').length, 2);
   } finally {
     await own.close();
@@ -201,6 +210,84 @@ test('postLinkAction: interrupting while Azure runs the operation is an unknown 
   assert.match((err as Error).message, /Interrupted while Azure was running the failover request/);
 });
 
+test('postLinkAction: an operation already in progress is waited for; when it ends with the result, nothing is sent', async () => {
+  const slow = await startArmFixture({ lroDurationMs: 20, retryAfterSeconds: 0 });
+  try {
+    const { inventory, env } = await fixtureInventory(slow);
+    const client = await createArmClient(inventory, env);
+    const ids = linkIdsOf(inventory);
+    // Another request (the run killed before a --resume) started the failover; it is held in
+    // progress until postLinkAction says it is waiting for it.
+    slow.holdOperations(true);
+    const first = await sendArm(client, 'POST', linkUrl(client, ids, '/failover'), { failoverType: 'Planned' });
+    assert.is(first.status, 202);
+    const phases: string[] = [];
+    const result = await postLinkAction(client, ids, 'failover', { failoverType: 'Planned' }, {
+      ...fast,
+      onProgress: (p) => {
+        phases.push(`${p.phase} ${p.status}`);
+        if (p.phase === 'waiting') slow.holdOperations(false);
+      },
+    });
+    assert.ok(result.confirmedByState);
+    assert.is(result.before.instanceLinkRole, 'Secondary');
+    assert.is(result.after.instanceLinkRole, 'Primary');
+    assert.is(phases[0], 'waiting LinkFailoverInProgress');
+    assert.equal(slow.backend.requests.filter((r) => r.method === 'POST').map((r) => r.status), [202], 'only the first request was sent');
+    assert.equal(slow.backend.calls, ['failover:dag_sales:Planned'], 'one failover');
+  } finally {
+    await slow.close();
+  }
+});
+
+test('postLinkAction: a 409 for an operation the link does not show (an update) is waited out, then sent again', async () => {
+  const slow = await startArmFixture({ lroDurationMs: 20, retryAfterSeconds: 0 });
+  try {
+    const { inventory, env } = await fixtureInventory(slow);
+    const client = await createArmClient(inventory, env);
+    const ids = linkIdsOf(inventory);
+    slow.holdOperations(true);
+    const update = await client.distributedAvailabilityGroups.beginUpdate(ids.resourceGroup, ids.managedInstance, ids.name, { replicationMode: 'Sync' });
+    const phases: string[] = [];
+    // The update is held for 300 ms after the first refusal, then released.
+    let release: NodeJS.Timeout | undefined;
+    const result = await postLinkAction(client, ids, 'setRole', { instanceRole: 'Primary', roleChangeType: 'Forced' }, {
+      ...fast,
+      onProgress: (p) => {
+        phases.push(`${p.phase} ${p.status}`);
+        if (p.phase === 'waiting') release ??= setTimeout(() => slow.holdOperations(false), 300);
+      },
+    });
+    await update.pollUntilDone();
+    assert.is(result.after.instanceLinkRole, 'Primary');
+    assert.not.ok(result.confirmedByState);
+    const statuses = slow.backend.requests.filter((r) => r.method === 'POST').map((r) => r.status);
+    assert.is(statuses[0], 409);
+    assert.is(statuses.at(-1), 202);
+    assert.ok(statuses.slice(0, -1).every((s) => s === 409), statuses.join(', '));
+    // 300 ms of operation at a 10 ms poll interval: the POST only at 1, 2, 4... intervals.
+    assert.ok(statuses.length <= 8, `re-sent now and then, not on every poll: ${statuses.join(', ')}`);
+    assert.ok(phases.includes('waiting ConflictingServerOperation'), phases.join(', '));
+    assert.equal(slow.backend.calls, ['update:dag_sales:Sync', 'setRole:dag_sales:Primary:Forced']);
+  } finally {
+    await slow.close();
+  }
+});
+
+test('postLinkAction: a failed read before the POST is marked as nothing sent; armFailure says so', async () => {
+  const { client, ids } = await setup();
+  // The first attempt and the pipeline's three retries.
+  const unavailable: ArmFault = { kind: 'status', status: 503, code: 'ServiceUnavailable', retryAfterSeconds: 0 };
+  fx.backend.queueFault('get', unavailable, unavailable, unavailable, unavailable);
+  const err = await postLinkAction(client, ids, 'failover', { failoverType: 'Planned' }, fast).catch((e: Error) => e);
+  assert.instance(err, ArmRequestError);
+  assert.is(posts().length, 0);
+  const failure = armFailure(err, 'fail over', 'dag_sales');
+  assert.ok(definitelyNotApplied(failure), 'nothing was sent, so nothing changed');
+  assert.match(failure.message, /^Nothing was sent to fail over link dag_sales: reading it first failed with HTTP 503 ServiceUnavailable/);
+  fx.backend.faults.clear();
+});
+
 test('credential default: DefaultAzureCredential with the Resource Manager scope, built lazily', async () => {
   const { inventory } = await setup();
   const client = await createArmClient({ ...inventory, arm: { endpoint: 'https://management.azure.com' } }, {});
@@ -217,6 +304,15 @@ test('retry options come from RUNBOOK_ARM_* or the caller; bad values are named'
   assert.equal(retryOptionsFrom({ RUNBOOK_ARM_MAX_RETRIES: '1', RUNBOOK_ARM_RETRY_DELAY_MS: '5' }), { maxRetries: 1, retryDelayInMs: 5 });
   assert.equal(retryOptionsFrom({ RUNBOOK_ARM_MAX_RETRIES: '1' }, { maxRetries: 0 }), { maxRetries: 0 });
   assert.throws(() => retryOptionsFrom({ RUNBOOK_ARM_RETRY_DELAY_MS: 'soon' }), /RUNBOOK_ARM_RETRY_DELAY_MS must be a whole number/);
+});
+
+test('resendSchedule: after a refusal for an operation in progress, send again at 1, 2, 4... intervals, at most a minute apart', () => {
+  let now = 0;
+  const schedule = resendSchedule(1000, () => now);
+  const due: number[] = [];
+  for (now = 0; now <= 200_000; now += 500) if (schedule.due()) due.push(now);
+  assert.equal(due.slice(0, 7), [1000, 3000, 7000, 15_000, 31_000, 63_000, 123_000]);
+  assert.is(due[7], 183_000, 'capped at a minute');
 });
 
 test('Retry-After parsing and the poll delay', () => {

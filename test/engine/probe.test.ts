@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { startLab, type Lab } from '../../lab/index.js';
-import { readOnlyProblem } from '../../engine/probe-sql.js';
+import { readOnlyProblem } from '../../engine/sql-checks.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 
 interface ProbedJson {

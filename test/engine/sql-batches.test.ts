@@ -56,6 +56,39 @@ test('empty batches are skipped; CRLF works; the last batch needs no GO', () => 
   assert.equal(batches.map((b) => [b.text, b.startLine]), [['SELECT 1', 4]]);
 });
 
+test('GO n with a trailing comment; GO inside a string, a comment or a bracketed identifier spanning lines is text', () => {
+  const script = [
+    'SELECT 1',
+    'GO 2 -- twice',
+    "SELECT '",
+    'GO',
+    "' AS s -- GO",
+    '/* GO',
+    'GO */ SELECT [a',
+    'GO',
+    ']',
+    'GO--done',
+    "SELECT N'--' AS a, '/*' AS b",
+    'GO',
+    'SELECT 3',
+  ].join('\n');
+  assert.equal(
+    splitBatches(script).map((b) => [b.startLine, b.repeat, b.text.split('\n').length]),
+    [
+      [1, 2, 1],
+      [3, 1, 7],
+      [11, 1, 1],
+      [13, 1, 1],
+    ],
+  );
+});
+
+test('an unterminated string or comment swallows the GO lines after it (the server then refuses that batch)', () => {
+  const batches = splitBatches("SELECT 1\nGO\nSELECT 'open\nGO\nSELECT 2\n/* x");
+  assert.equal(batches.map((b) => b.startLine), [1, 3]);
+  assert.is(batches[1].text, "SELECT 'open\nGO\nSELECT 2\n/* x");
+});
+
 test('GO with a bad count names the line', () => {
   assert.throws(() => splitBatches('SELECT 1\nGO 0'), (e: unknown) => e instanceof BatchSplitError && e.line === 2 && /Line 2/.test(e.message));
   assert.throws(() => splitBatches('SELECT 1\nGO x'), /positive count, got 'x'/);

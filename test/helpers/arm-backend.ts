@@ -140,6 +140,8 @@ export interface ArmFixture {
   ca: string;
   /** A real arm-sql 10.0.0 client; retries are kept short so fault tests stay fast. */
   client(credentialToken?: string): SqlManagementClient;
+  /** Holds long-running operations in progress until released. */
+  holdOperations(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -167,6 +169,7 @@ export async function startArmFixture(
         tlsOptions: { ca: certs.ca },
         retryOptions: { retryDelayInMs: 5, maxRetryDelayInMs: 20 },
       }),
+    holdOperations: (on) => server.holdOperations(on),
     close: async () => {
       await server.close();
       await rm(dir, { recursive: true, force: true });

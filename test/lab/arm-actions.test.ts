@@ -138,4 +138,59 @@ test('the operation stays InProgress until lroDurationMs has passed, and one run
   }
 });
 
+test('during a failover: GET shows LinkFailoverInProgress, a second role change is 409 ...ChangeRoleAlreadyInProgress, a delete 409 ConflictingServerOperation', async () => {
+  const slow = await startArmFixture({ lroDurationMs: 1500 });
+  try {
+    const client = slow.client();
+    const url = (suffix = '') => linkUrl('dag_sales', suffix).replace(lab.endpoint, slow.endpoint);
+    const accepted = await sendArm(client, 'POST', url('/failover'), { failoverType: 'Planned' });
+    assert.is(accepted.status, 202);
+    const during = (await sendArm(client, 'GET', url())).body as any;
+    assert.equal(during.properties.databases.map((d: any) => d.replicaState), ['LinkFailoverInProgress']);
+    assert.is(during.properties.instanceLinkRole, 'Secondary', 'the roles change when the operation completes');
+    for (const [suffix, body] of [['/failover', { failoverType: 'Planned' }], ['/setRole', { instanceRole: 'Primary', roleChangeType: 'Forced' }]] as const) {
+      const again = (await rejects(sendArm(client, 'POST', url(suffix), body))) as RestError;
+      assert.is(again.statusCode, 409, suffix);
+      assert.is(again.code, 'DistributedAvailabilityGroupSetRoleChangeRoleAlreadyInProgress', suffix);
+    }
+    const del = (await rejects(sendArm(client, 'DELETE', url()))) as RestError;
+    assert.is(del.statusCode, 409);
+    assert.is(del.code, 'ConflictingServerOperation');
+    assert.equal(slow.backend.calls, [], 'nothing was acted on while the failover ran');
+
+    const statusUrl = accepted.headers['azure-asyncoperation']!;
+    let status = 'InProgress';
+    for (let i = 0; i < 300 && status === 'InProgress'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      status = ((await sendArm(client, 'GET', statusUrl)).body as any).status;
+    }
+    assert.is(status, 'Succeeded');
+    const after = (await sendArm(client, 'GET', url())).body as any;
+    assert.is(after.properties.databases[0].replicaState, 'Catchup');
+    assert.is(after.properties.instanceLinkRole, 'Primary');
+    assert.equal(slow.backend.calls, ['failover:dag_sales:Planned']);
+  } finally {
+    await slow.close();
+  }
+});
+
+test('held operations stay InProgress past their duration and complete once released', async () => {
+  const fx = await startArmFixture({ lroDurationMs: 20 });
+  try {
+    const client = fx.client();
+    const url = linkUrl('dag_sales', '/failover').replace(lab.endpoint, fx.endpoint);
+    fx.holdOperations(true);
+    const accepted = await sendArm(client, 'POST', url, { failoverType: 'Planned' });
+    const statusUrl = accepted.headers['azure-asyncoperation']!;
+    await new Promise((r) => setTimeout(r, 100));
+    assert.is(((await sendArm(client, 'GET', statusUrl)).body as any).status, 'InProgress');
+    assert.equal(fx.backend.calls, []);
+    fx.holdOperations(false);
+    assert.equal(fx.backend.calls, ['failover:dag_sales:Planned'], 'released: the due operation completes at once');
+    assert.is(((await sendArm(client, 'GET', statusUrl)).body as any).status, 'Succeeded');
+  } finally {
+    await fx.close();
+  }
+});
+
 test.run();

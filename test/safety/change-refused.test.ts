@@ -10,7 +10,7 @@ import { ChildLab, SYNC_COMMIT } from './child-runs.js';
 import { definitelyNotApplied } from '../../engine/errors.js';
 import { armFailure } from '../../engine/arm-step.js';
 import { ArmAuthError, ArmOperationFailed, ArmRequestError } from '../../engine/arm-errors.js';
-import { isSingleStatement } from '../../engine/probe-sql.js';
+import { isSingleStatement } from '../../engine/sql-checks.js';
 
 const SYNC = 'ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);';
 

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadYaml } from '../../engine/load.js';
-import { readOnlyProblem } from '../../engine/probe-sql.js';
+import { readOnlyProblem } from '../../engine/sql-checks.js';
 import { stepModules } from '../../steps/index.js';
 import { root } from '../helpers/cli.js';
 import { ChildLab, FAST, runbook, type Rec } from './child-runs.js';

@@ -126,6 +126,16 @@ test('a bad GO count fails before anything is sent', async () => {
   assert.equal(statementsOn('sqlServer', since), []);
 });
 
+test('verify: a plain read answers done/not-done; a verify that is not a plain read is never sent', async () => {
+  const ctx = h.context({ stepId: 'v', target: 'sqlServer' });
+  assert.is(await sqlExec.verify!(ctx, { sql: 'x', verify: "SELECT CASE WHEN N'--' = N'--' THEN 1 ELSE 0 END AS done" }), 'done');
+  assert.is(await sqlExec.verify!(ctx, { sql: 'x', verify: 'SELECT 0 AS done' }), 'not-done');
+  const since = lastId();
+  const e = await rejection(() => sqlExec.verify!(ctx, { sql: 'x', verify: "SELECT '--' AS done; DELETE FROM msdb.dbo.backupset" }));
+  assert.match(e.message, /^the verify query of v was not sent: it is not a plain read \(it contains DELETE/);
+  assert.equal(statementsOn('sqlServer', since), []);
+});
+
 test('a change step that loses its connection mid-batch reports an unknown outcome', async () => {
   const faulty = await startLab({
     scenario: 'healthy',

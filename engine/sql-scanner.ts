@@ -1,0 +1,165 @@
+// The engine's one T-SQL scanner. Everything that looks at SQL text to decide something (where a
+// batch ends, whether a script only reads, whether a batch is one statement) reads these tokens,
+// so a `--`, `/*`, `GO` or `;` inside a string, a quoted identifier or a comment is text to all of
+// them alike. Lexical rules as SQL Server's documentation gives them (MicrosoftDocs/sql-docs:
+// "Constants", "Database identifiers", "-- (Comment)", "Slash Star (Block Comment)"):
+// - '...' strings, a quote inside doubled (''); N'...' is one Unicode string token;
+// - [bracketed identifiers], a `]` inside doubled (]]); "quoted identifiers", `"` inside doubled;
+// - `--` comments to the end of the line; `/* */` comments, which nest;
+// - words: a letter, `_`, `@` or `#`, then letters, digits, `_`, `@`, `#`, `$`;
+// - numbers read strictly (digits, one `.`, an exponent only with digits, 0x hex), so that in
+//   `1DELETE` the word DELETE is a word, as it is to the server (`SELECT 1a` names a column a).
+// A string, identifier or comment still open at the end of the text is marked `unterminated`.
+
+export type SqlTokenKind =
+  | 'word'
+  | 'number'
+  | 'string'
+  | 'bracketed'
+  | 'quoted'
+  | 'lineComment'
+  | 'blockComment'
+  | 'space'
+  | 'newline'
+  | 'symbol';
+
+export interface SqlToken {
+  kind: SqlTokenKind;
+  text: string;
+  /** Offset of the token's first character in the scanned text. */
+  start: number;
+  /** 1-based line of the token's first character (lines end at `\n`). */
+  line: number;
+  /** The text ends inside this string, identifier or block comment. */
+  unterminated?: true;
+}
+
+const WORD_START = /[\p{L}_@#]/u;
+const WORD_PART = /[\p{L}\p{Nd}_@#$]/u;
+const DIGIT = /[0-9]/;
+const HEX = /[0-9A-Fa-f]/;
+const SPACE = /[^\S\n]/;
+
+/** Tokens of `text`, in order; their texts joined give `text` back exactly. */
+export function scanSql(text: string): SqlToken[] {
+  const tokens: SqlToken[] = [];
+  let i = 0;
+  let line = 1;
+  const push = (kind: SqlTokenKind, end: number, unterminated = false) => {
+    const token: SqlToken = { kind, text: text.slice(i, end), start: i, line };
+    if (unterminated) token.unterminated = true;
+    tokens.push(token);
+    for (let k = i; k < end; k++) if (text.charCodeAt(k) === 10) line++;
+    i = end;
+  };
+  /** End of a quoted token opened at `from` by `open`, closed by `close` (doubled `close` is text). */
+  const quoted = (from: number, close: string): { end: number; closed: boolean } => {
+    let k = from + 1;
+    while (k < text.length) {
+      if (text[k] === close) {
+        if (text[k + 1] === close) k += 2;
+        else return { end: k + 1, closed: true };
+      } else k++;
+    }
+    return { end: text.length, closed: false };
+  };
+
+  while (i < text.length) {
+    const c = text[i]!;
+    const next = text[i + 1];
+    if (c === '\n') {
+      push('newline', i + 1);
+    } else if (c === '\r' && next === '\n') {
+      push('newline', i + 2);
+    } else if (SPACE.test(c)) {
+      let k = i + 1;
+      while (k < text.length && SPACE.test(text[k]!) && !(text[k] === '\r' && text[k + 1] === '\n')) k++;
+      push('space', k);
+    } else if (c === '-' && next === '-') {
+      let k = i + 2;
+      while (k < text.length && text[k] !== '\n' && !(text[k] === '\r' && text[k + 1] === '\n')) k++;
+      push('lineComment', k);
+    } else if (c === '/' && next === '*') {
+      let depth = 1;
+      let k = i + 2;
+      while (k < text.length && depth > 0) {
+        if (text[k] === '/' && text[k + 1] === '*') {
+          depth++;
+          k += 2;
+        } else if (text[k] === '*' && text[k + 1] === '/') {
+          depth--;
+          k += 2;
+        } else k++;
+      }
+      push('blockComment', k, depth > 0);
+    } else if (c === "'" || ((c === 'N' || c === 'n') && next === "'")) {
+      const { end, closed } = quoted(c === "'" ? i : i + 1, "'");
+      push('string', end, !closed);
+    } else if (c === '[') {
+      const { end, closed } = quoted(i, ']');
+      push('bracketed', end, !closed);
+    } else if (c === '"') {
+      const { end, closed } = quoted(i, '"');
+      push('quoted', end, !closed);
+    } else if (DIGIT.test(c) || (c === '.' && next !== undefined && DIGIT.test(next))) {
+      push('number', numberEnd(text, i));
+    } else if (WORD_START.test(c)) {
+      let k = i + 1;
+      while (k < text.length && WORD_PART.test(text[k]!)) k++;
+      push('word', k);
+    } else {
+      push('symbol', i + 1);
+    }
+  }
+  return tokens;
+}
+
+function numberEnd(text: string, from: number): number {
+  let k = from;
+  if (text[k] === '0' && (text[k + 1] === 'x' || text[k + 1] === 'X')) {
+    k += 2;
+    while (k < text.length && HEX.test(text[k]!)) k++;
+    return k;
+  }
+  while (k < text.length && DIGIT.test(text[k]!)) k++;
+  if (text[k] === '.') {
+    k++;
+    while (k < text.length && DIGIT.test(text[k]!)) k++;
+  }
+  if (text[k] === 'e' || text[k] === 'E') {
+    const sign = text[k + 1] === '+' || text[k + 1] === '-' ? 1 : 0;
+    if (DIGIT.test(text[k + 1 + sign] ?? '')) {
+      k += 1 + sign;
+      while (k < text.length && DIGIT.test(text[k]!)) k++;
+    }
+  }
+  return k;
+}
+
+/** Comments, spaces and line breaks: what the server skips between tokens. */
+export function isTrivia(token: SqlToken): boolean {
+  return token.kind === 'space' || token.kind === 'newline' || token.kind === 'lineComment' || token.kind === 'blockComment';
+}
+
+/** The first token still open at the end of the text, if any. */
+export function unterminatedToken(tokens: SqlToken[]): SqlToken | undefined {
+  return tokens.find((t) => t.unterminated);
+}
+
+/** `string literal`, `bracketed identifier`, ... for messages about a token. */
+export function describeToken(token: SqlToken): string {
+  switch (token.kind) {
+    case 'string':
+      return 'string literal';
+    case 'bracketed':
+      return 'bracketed identifier';
+    case 'quoted':
+      return 'quoted identifier';
+    case 'blockComment':
+      return 'block comment';
+    case 'lineComment':
+      return 'line comment';
+    default:
+      return token.kind;
+  }
+}
