@@ -17,7 +17,7 @@ import type { StepState } from './resume.js';
 import type { OutcomeOptions } from './outcome.js';
 import { checkDataLossAcknowledged, takeLinkLock } from './apply-guards.js';
 import { applyStep } from './apply-step.js';
-import { abandonRun, finishRun, finishWithInternalError } from './apply-finish.js';
+import { abandonRun, finishRun, finishWithInternalError, refusalExitCode } from './apply-finish.js';
 import { ApplyRun } from './apply-run.js';
 import { secretInputFingerprints } from './secrets.js';
 
@@ -112,7 +112,8 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
   } catch (error) {
     unregister?.();
     if (!(error instanceof ExitError)) return finishWithInternalError(run, error);
-    run.exitCode = error.exitCode;
+    // E.g. the lock lost and taken by another run: after a change, that is exit 4, not 3.
+    run.exitCode = error.exitCode === ExitCode.refused ? refusalExitCode(run.changeMade()) : error.exitCode;
     const current = run.current;
     if (current) {
       const o = run.outcomes.find((x) => x.id === current.id);
