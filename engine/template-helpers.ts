@@ -10,20 +10,36 @@ function scalarText(helper: string, v: unknown): string {
   throw new Error(`${helper} needs a string, got ${v === null ? 'null' : typeof v}`);
 }
 
+/**
+ * Line breaks, as sqlcmd, SSMS and engine/sql-batches.ts see lines (CR, LF) and as editors may
+ * show them (NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR). A value that brings one into a script
+ * can put a `GO` on a line of its own, and a script runner ends the batch there even inside a
+ * string literal: the rest of the value would run as T-SQL.
+ */
+export const LINE_BREAK = /[\r\n\u0085\u2028\u2029]/;
+
 /** `[name]` with `]` doubled: safe for any T-SQL identifier. */
 export function quoteIdent(v: unknown): string {
   const s = scalarText('ident', v);
   if (s === '') throw new Error('ident of an empty string: an identifier cannot be empty');
   if ([...s].length > MAX_IDENTIFIER) throw new Error(`ident: identifier longer than ${MAX_IDENTIFIER} characters`);
   if (s.includes('\0')) throw new Error('ident: identifier contains a NUL character');
+  if (LINE_BREAK.test(s)) throw new Error('ident: identifier contains a line break');
   return `[${s.replace(/]/g, ']]')}]`;
 }
 
-/** `N'text'` with `'` doubled: a Unicode T-SQL string literal. */
+/**
+ * `N'text'` with `'` doubled: a Unicode T-SQL string literal. Text with line breaks becomes a
+ * concatenation that keeps every part on the line it started on, e.g. `(N'a' + NCHAR(10) + N'GO')`:
+ * the same value to the server, and no line of the script that a runner could take for `GO`.
+ */
 export function quoteString(v: unknown): string {
   const s = scalarText('str', v);
   if (s.includes('\0')) throw new Error('str: text contains a NUL character');
-  return `N'${s.replace(/'/g, "''")}'`;
+  const literal = (text: string) => `N'${text.replace(/'/g, "''")}'`;
+  if (!LINE_BREAK.test(s)) return literal(s);
+  const parts = s.split(new RegExp(`(${LINE_BREAK.source})`)).filter((p) => p !== '');
+  return `(${parts.map((p) => (LINE_BREAK.test(p) ? `NCHAR(${p.codePointAt(0)})` : literal(p))).join(' + ')})`;
 }
 
 type HelperArgs = unknown[];
