@@ -100,8 +100,9 @@ test('wrong password: the refused login names the user and the variable, never t
   const run = await runCli(['apply', planned, '-i', inventory, '--yes', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms'], {
     cwd: dir, env: { ...lab.env, LAB_SQL_PASSWORD: `${SECRET}-wrong`, LAB_MI_PASSWORD: lab.env.LAB_MI_PASSWORD! },
   });
-  assert.is(run.code, 3, run.stdout + run.stderr);
-  assert.match(run.stdout, /login was refused .*Login failed for user 'runbook'.*check the login 'runbook' and the password in environment variable LAB_SQL_PASSWORD/);
+  // A set-up error, not an unreachable replica: exit 2 before anything runs (apply-preflight.ts).
+  assert.is(run.code, 2, run.stdout + run.stderr);
+  assert.match(run.stderr, /login was refused .*Login failed for user 'runbook'.*check the login 'runbook' and the password in environment variable LAB_SQL_PASSWORD/);
   assertNowhere(SECRET, run);
 });
 
