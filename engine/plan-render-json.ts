@@ -2,10 +2,13 @@
 import type { Plan } from './plan-types.js';
 import { PLAN_FORMAT_VERSION } from './plan-types.js';
 import { redact } from './redact.js';
+import { planDigest } from './plan-file.js';
 
 export function renderPlanJson(plan: Plan): string {
   // A plan file outlives the run: registered secrets never reach it, even through a rendered template.
-  return redact(JSON.stringify(plan, null, 2)) + '\n';
+  const { digest: _old, ...content } = JSON.parse(redact(JSON.stringify(plan, null, 2))) as Plan;
+  // The digest is over what the file says (secrets masked), so apply can check it as read.
+  return JSON.stringify({ ...content, digest: planDigest(content) }, null, 2) + '\n';
 }
 
 /** Parses a saved plan; returns an error message instead of throwing on foreign JSON. */
