@@ -23,5 +23,8 @@ export function parsePlanJson(text: string): Plan | string {
   if (!p || typeof p !== 'object' || p.format !== 'runbook-plan') return 'not a runbook plan (no "format": "runbook-plan")';
   if (p.version !== PLAN_FORMAT_VERSION) return `plan format version ${String(p.version)} is not supported (expected ${PLAN_FORMAT_VERSION})`;
   if (!p.runbook || !Array.isArray(p.steps) || !p.inventory) return 'plan is incomplete (runbook, inventory or steps missing)';
+  const isText = (v: unknown) => typeof v === 'string' && v !== '';
+  if (!isText(p.runbook.file) || !isText(p.runbook.sha256) || !isText(p.inventory.link)) return 'plan is incomplete (runbook.file, runbook.sha256 or inventory.link missing)';
+  if (!p.inputs || typeof p.inputs !== 'object' || Array.isArray(p.inputs)) return 'plan is incomplete (inputs is not an object)';
   return p as Plan;
 }

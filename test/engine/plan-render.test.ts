@@ -71,6 +71,8 @@ test('json: parses back to the same plan, plus a digest over all of it; foreign 
   assert.type(parsePlanJson('{"x":1}'), 'string');
   assert.match(String(parsePlanJson('{oops')), /not valid JSON/);
   assert.match(String(parsePlanJson(JSON.stringify({ ...plan, version: 99 }))), /version 99/);
+  assert.match(String(parsePlanJson(JSON.stringify({ ...plan, runbook: { ...plan.runbook, file: 42 } }))), /plan is incomplete/);
+  assert.match(String(parsePlanJson(JSON.stringify({ ...plan, inputs: 'x' }))), /inputs is not an object/);
 });
 
 test('planDifferences: steps missing, added, repeated or moved, and each field that differs, in words', () => {
