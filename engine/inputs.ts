@@ -6,7 +6,7 @@
 // third `--set` is column 3). That points at the argument without pretending to be a character
 // offset in a shell command line we never saw.
 import { diag, didYouMean, type Diagnostic, type Where } from './diagnostics.js';
-import { LINE_BREAK } from './template-helpers.js';
+import { LINE_BREAK } from './sql-literal.js';
 import type { InputSpec, Runbook } from './types.js';
 
 export const COMMAND_LINE = '<command line>';

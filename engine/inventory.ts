@@ -6,7 +6,7 @@ import { loadYaml, type LoadedYaml } from './load.js';
 import { schemaDiagnostics } from './schema-diagnostics.js';
 import { documentValidator, readSchema } from './schemas.js';
 import type { Inventory } from './types.js';
-import { LINE_BREAK } from './template-helpers.js';
+import { LINE_BREAK } from './sql-literal.js';
 
 const PASSWORD_KEY = /^(password|passwd|pwd)$/i;
 

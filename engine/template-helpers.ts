@@ -1,5 +1,6 @@
 // Template helpers: T-SQL quoting (`ident`, `str`) and the small logic `when:` needs. Plain
 // functions, no Handlebars: engine/template.ts registers them and evaluates simple calls directly.
+import { LINE_BREAK, unicodeStringLiteral } from './sql-literal.js';
 
 /** The longest T-SQL identifier (sysname). */
 const MAX_IDENTIFIER = 128;
@@ -9,14 +10,6 @@ function scalarText(helper: string, v: unknown): string {
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
   throw new Error(`${helper} needs a string, got ${v === null ? 'null' : typeof v}`);
 }
-
-/**
- * Line breaks, as sqlcmd, SSMS and engine/sql-batches.ts see lines (CR, LF) and as editors may
- * show them (NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR). A value that brings one into a script
- * can put a `GO` on a line of its own, and a script runner ends the batch there even inside a
- * string literal: the rest of the value would run as T-SQL.
- */
-export const LINE_BREAK = /[\r\n\u0085\u2028\u2029]/;
 
 /** `[name]` with `]` doubled: safe for any T-SQL identifier. */
 export function quoteIdent(v: unknown): string {
@@ -28,18 +21,11 @@ export function quoteIdent(v: unknown): string {
   return `[${s.replace(/]/g, ']]')}]`;
 }
 
-/**
- * `N'text'` with `'` doubled: a Unicode T-SQL string literal. Text with line breaks becomes a
- * concatenation that keeps every part on the line it started on, e.g. `(N'a' + NCHAR(10) + N'GO')`:
- * the same value to the server, and no line of the script that a runner could take for `GO`.
- */
+/** A Unicode T-SQL string literal (sql-literal.ts: line breaks kept off the script's lines). */
 export function quoteString(v: unknown): string {
   const s = scalarText('str', v);
   if (s.includes('\0')) throw new Error('str: text contains a NUL character');
-  const literal = (text: string) => `N'${text.replace(/'/g, "''")}'`;
-  if (!LINE_BREAK.test(s)) return literal(s);
-  const parts = s.split(new RegExp(`(${LINE_BREAK.source})`)).filter((p) => p !== '');
-  return `(${parts.map((p) => (LINE_BREAK.test(p) ? `NCHAR(${p.codePointAt(0)})` : literal(p))).join(' + ')})`;
+  return unicodeStringLiteral(s);
 }
 
 type HelperArgs = unknown[];

@@ -1,7 +1,7 @@
 // Rules about plain values: durations that parse, and input defaults that fit their own type.
 import { parseDuration } from '../duration.js';
 import { isTemplate } from '../template.js';
-import { LINE_BREAK } from '../template-helpers.js';
+import { LINE_BREAK } from '../sql-literal.js';
 import type { JsonSchema } from '../types.js';
 import { isRecord, report, type RuleContext } from './context.js';
 

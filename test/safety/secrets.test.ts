@@ -12,6 +12,7 @@ import { startLab, type Lab } from '../../lab/index.js';
 import type { Inventory } from '../../engine/types.js';
 import { bin, root, tempDir, waitFor } from '../helpers/cli.js';
 import { forgetSecrets, MASK, redact, redactDeep, redactingStream, registerSecret } from '../../engine/redact.js';
+import { renderTemplate } from '../../engine/template.js';
 import { maskSecretSets, readStdinPasswords, stdinPasswordKey } from '../../engine/secrets.js';
 import { PassThrough } from 'node:stream';
 import { EventEmitter } from 'node:events';
@@ -86,6 +87,17 @@ test('redact: registered values and their JSON and T-SQL forms are masked; short
   wrapped.write(`line it's-"quoted"\\x\n`);
   wrapped.write(Buffer.from(`buf it's-"quoted"\\x\n`));
   assert.is(seen, `line ${MASK}\nbuf ${MASK}\n`);
+  forgetSecrets();
+});
+
+test('redact: a secret with a line break is masked in the form str writes it, (N\'..\' + NCHAR(10) + N\'..\')', () => {
+  forgetSecrets();
+  const secret = "first-line\nsecond'line";
+  assert.ok(registerSecret(secret));
+  const sql = String(renderTemplate('SELECT {{str inputs.note}} AS note;', { inputs: { note: secret } }));
+  assert.is(sql, "SELECT (N'first-line' + NCHAR(10) + N'second''line') AS note;");
+  assert.is(redact(sql), `SELECT ${MASK} AS note;`);
+  assert.is(redact(JSON.stringify({ sql })), JSON.stringify({ sql: `SELECT ${MASK} AS note;` }));
   forgetSecrets();
 });
 
