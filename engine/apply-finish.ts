@@ -10,9 +10,17 @@ import type { ApplyRun } from './apply-run.js';
 export function failureExitCode(requested: number | undefined, changeMayHaveHappened: boolean): number {
   if (requested === ExitCode.interrupted) return ExitCode.interrupted;
   if (requested === ExitCode.outcomeUnknown) return ExitCode.outcomeUnknown;
-  if (requested === ExitCode.refused) return ExitCode.refused;
+  if (requested === ExitCode.refused) return refusalExitCode(changeMayHaveHappened);
   if (requested === ExitCode.failedAfterChange) return ExitCode.failedAfterChange;
   return changeMayHaveHappened ? ExitCode.failedAfterChange : ExitCode.failedBeforeChange;
+}
+
+/**
+ * A refusal (a guard, the lock, a missing confirmation) is exit 3 only while the run has changed
+ * nothing: once it has, the link is no longer as it was and the state needs a look (exit 4).
+ */
+export function refusalExitCode(changeMayHaveHappened: boolean): number {
+  return changeMayHaveHappened ? ExitCode.failedAfterChange : ExitCode.refused;
 }
 
 /** The normal end: summary, journal, connections and lock released, the last event. */

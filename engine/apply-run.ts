@@ -11,6 +11,7 @@ import { runTimeContext } from './plan-context.js';
 import { ExitCode } from './exit-codes.js';
 import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, type OutcomeOptions, type Verification } from './outcome.js';
 import { verifiedOutputs } from './apply-context.js';
+import { refusalExitCode } from './apply-finish.js';
 
 export class ApplyRun {
   readonly startedAt = Date.now();
@@ -73,11 +74,16 @@ export class ApplyRun {
     void this.opts.reporter.emit({ event: 'step-finished', step: id, outputs: {}, durationMs: 0, attempts: 0 });
   }
 
-  /** A step that did not run: journaled as failed with that outcome, and the run stops with `exitCode`. */
+  /** Whether this run (with the steps a resume restored) changed, or may have changed, the link. */
+  changeMade(): boolean {
+    return this.changed.length > 0 || this.mayHaveChanged.length > 0;
+  }
+
+  /** A step that did not run: journaled as failed with that outcome, and the run stops with `exitCode` (a refusal after a change: 4). */
   stopWith(outcome: StepOutcomeSummary, result: 'refused', error: string, exitCode: number, journalError = error): void {
     outcome.outcome = result;
     outcome.error = error;
-    this.exitCode = exitCode;
+    this.exitCode = exitCode === ExitCode.refused ? refusalExitCode(this.changeMade()) : exitCode;
     this.journal.write({ kind: 'step-failed', step: outcome.id, error: journalError, outcome: result, durationMs: 0, attempts: 0 });
   }
 }

@@ -18,8 +18,9 @@ import type { OutcomeOptions } from './outcome.js';
 import { checkDataLossAcknowledged, takeLinkLock } from './apply-guards.js';
 import { applyStep } from './apply-step.js';
 import { decideReadsAgain } from './apply-resume.js';
-import { abandonRun, finishRun, finishWithInternalError } from './apply-finish.js';
+import { abandonRun, finishRun, finishWithInternalError, refusalExitCode } from './apply-finish.js';
 import { ApplyRun } from './apply-run.js';
+import { connectPreflight } from './apply-preflight.js';
 import { secretInputFingerprints } from './secrets.js';
 
 
@@ -63,11 +64,20 @@ export interface ApplyResult {
   summary: RunSummary;
 }
 
-export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
-  const { plan, inventory } = opts;
-  checkDataLossAcknowledged(plan, opts.allowDataLoss);
-  // A plan saved with --probe is bound to the link as it was then (engine/drift.ts).
-  await (await import('./drift.js')).refuseIfDrifted({ plan, inventory, env: opts.env, ...(opts.resources ? { resources: opts.resources } : {}), signal: opts.signal });
+export async function applyPlan(given: ApplyOptions): Promise<ApplyResult> {
+  const { plan, inventory } = given;
+  checkDataLossAcknowledged(plan, given.allowDataLoss);
+  // The run's connections, opened now: a replica that refuses us is exit 2 before anything else.
+  const resources = given.resources ?? (await import('./connections.js')).createRunResources(inventory, { env: given.env });
+  const opts: ApplyOptions = { ...given, resources };
+  try {
+    await connectPreflight(resources, inventory);
+    // A plan saved with --probe is bound to the link as it was then (engine/drift.ts).
+    await (await import('./drift.js')).refuseIfDrifted({ plan, inventory, env: opts.env, resources, signal: opts.signal });
+  } catch (error) {
+    await resources.close().catch(() => undefined);
+    throw error;
+  }
 
   const read = opts.resume?.journal;
   const run = new ApplyRun(opts, openJournal(opts.journalDir, opts.runId, opts.resume ? (read ? { continueAfter: read } : {}) : { create: true }));
@@ -120,7 +130,8 @@ export async function applyPlan(opts: ApplyOptions): Promise<ApplyResult> {
   } catch (error) {
     unregister?.();
     if (!(error instanceof ExitError)) return finishWithInternalError(run, error);
-    run.exitCode = error.exitCode;
+    // E.g. the lock lost and taken by another run: after a change, that is exit 4, not 3.
+    run.exitCode = error.exitCode === ExitCode.refused ? refusalExitCode(run.changeMade()) : error.exitCode;
     const current = run.current;
     if (current) {
       const o = run.outcomes.find((x) => x.id === current.id);

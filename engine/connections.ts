@@ -11,7 +11,7 @@ import {
   observeRoles,
   type RoleObservation,
 } from './link-roles.js';
-import { ConnectionSetupError, describeConnectError, passwordFor, poolConfig } from './sql-pool.js';
+import { classifyConnectFailure, ConnectionSetupError, describeConnectError, endpointOf, passwordFor, poolConfig, type ConnectFailure } from './sql-pool.js';
 import type { Inventory, Logger, ReplicaSide, ReplicaTarget, RunResources } from './types.js';
 
 export interface RunResourcesOptions {
@@ -19,15 +19,23 @@ export interface RunResourcesOptions {
   log?: Logger;
 }
 
-/** A replica the run could not connect to; the message says where and what to check. */
+/**
+ * A replica the run could not connect to; the message says where and what to check, `unreachable`
+ * whether it never answered (sql-pool.ts classifyConnectFailure) or answered and refused us.
+ */
 export class ReplicaConnectError extends Error {
+  readonly unreachable: boolean;
+  readonly reason: string;
   constructor(
     readonly side: ReplicaSide,
     message: string,
     readonly code?: string,
+    failure: ConnectFailure = { unreachable: false, reason: message },
   ) {
     super(message);
     this.name = 'ConnectionError';
+    this.unreachable = failure.unreachable;
+    this.reason = failure.reason;
   }
 }
 
@@ -57,7 +65,7 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
       await pool.connect();
     } catch (error) {
       const code = (error as { code?: string }).code;
-      throw new ReplicaConnectError(side, describeConnectError(side, spec, error, config.password), code);
+      throw new ReplicaConnectError(side, describeConnectError(side, spec, error, config.password), code, classifyConnectFailure(error, endpointOf(spec)));
     }
     return pool;
   }

@@ -5,7 +5,8 @@
 // line 1 and, as column, the 1-based ordinal of the offending `--set` among all `--set`s (the
 // third `--set` is column 3). That points at the argument without pretending to be a character
 // offset in a shell command line we never saw.
-import { diag, didYouMean, type Diagnostic } from './diagnostics.js';
+import { diag, didYouMean, type Diagnostic, type Where } from './diagnostics.js';
+import { LINE_BREAK } from './sql-literal.js';
 import type { InputSpec, Runbook } from './types.js';
 
 export const COMMAND_LINE = '<command line>';
@@ -61,9 +62,9 @@ export function resolveInputs(runbook: Runbook, sets: string[]): ResolvedInputs 
       diagnostics.push(diag('bad-input-value', `Input \`${name}\` ${problem}, got \`${text}\`.`, where));
       return;
     }
-    if (spec.enum && !spec.enum.includes(value as string | number | boolean)) {
-      const allowed = spec.enum.map(String);
-      diagnostics.push(diag('bad-input-value', `Input \`${name}\` must be one of: ${allowed.join(', ')} (got \`${text}\`).${didYouMean(text, allowed)}`, where));
+    const problem2 = valueProblem(name, spec, value);
+    if (problem2) {
+      diagnostics.push(diag('bad-input-value', problem2, where));
       return;
     }
     given[name] = value;
@@ -78,4 +79,59 @@ export function resolveInputs(runbook: Runbook, sets: string[]): ResolvedInputs 
     }
   }
   return { inputs, diagnostics };
+}
+
+/** What the input's own declaration refuses in a value of the right type: `enum`, line breaks. */
+function valueProblem(name: string, spec: InputSpec, value: unknown): string | undefined {
+  if (spec.enum && !spec.enum.includes(value as string | number | boolean)) {
+    const allowed = spec.enum.map(String);
+    return `Input \`${name}\` must be one of: ${allowed.join(', ')} (got \`${String(value)}\`).${didYouMean(String(value), allowed)}`;
+  }
+  if (typeof value === 'string' && !spec.multiline && LINE_BREAK.test(value)) {
+    return `Input \`${name}\` is one line: its value holds a line break (declare \`multiline: true\` for text that may, and splice it only with str).`;
+  }
+  return undefined;
+}
+
+function hasType(spec: InputSpec, value: unknown): boolean {
+  switch (spec.type) {
+    case 'string': return typeof value === 'string';
+    case 'boolean': return typeof value === 'boolean';
+    case 'integer': return typeof value === 'number' && Number.isInteger(value);
+    case 'number': return typeof value === 'number' && Number.isFinite(value);
+    default: return false;
+  }
+}
+
+/**
+ * Checks inputs that arrive already resolved (a saved plan's) against the runbook's declarations,
+ * as `--set` values are: every declared input present, no other, each of its type, in its `enum`,
+ * one line unless `multiline`. `at(name)` says where each value is written.
+ */
+export function checkResolvedInputs(
+  runbook: Runbook,
+  inputs: Record<string, unknown>,
+  at: (name: string | undefined) => Where,
+): Diagnostic[] {
+  const specs = runbook.inputs ?? {};
+  const names = Object.keys(specs);
+  const out: Diagnostic[] = [];
+  for (const [name, value] of Object.entries(inputs)) {
+    const spec = specs[name];
+    if (!spec) {
+      const known = names.length ? ` Inputs of ${runbook.name}: ${names.join(', ')}.` : ` ${runbook.name} has no inputs.`;
+      out.push(diag('unknown-input', `Unknown input \`${name}\`.${didYouMean(name, names)}${known}`, at(name)));
+      continue;
+    }
+    if (!hasType(spec, value)) {
+      out.push(diag('bad-input-value', `Input \`${name}\` must be ${spec.type === 'integer' ? 'an integer' : `a ${spec.type}`}, got \`${JSON.stringify(value)}\`.`, at(name)));
+      continue;
+    }
+    const problem = valueProblem(name, spec, value);
+    if (problem) out.push(diag('bad-input-value', problem, at(name)));
+  }
+  for (const name of names) {
+    if (!(name in inputs)) out.push(diag('missing-input', `Input \`${name}\` is missing.`, at(undefined)));
+  }
+  return out;
 }

@@ -6,8 +6,12 @@ import { loadYaml, type LoadedYaml } from './load.js';
 import { schemaDiagnostics } from './schema-diagnostics.js';
 import { documentValidator, readSchema } from './schemas.js';
 import type { Inventory } from './types.js';
+import { LINE_BREAK } from './sql-literal.js';
 
 const PASSWORD_KEY = /^(password|passwd|pwd)$/i;
+
+/** Names that reach T-SQL (quoted, but a line break in a script is a hazard of its own). */
+const NAME_POINTERS = ['/link/name', '/link/database', '/link/sqlServer/name', '/link/sqlServer/agName', '/link/managedInstance/name'];
 
 export interface InventoryResult {
   inventory?: Inventory;
@@ -47,6 +51,13 @@ export function validateLoadedInventory(file: string, doc: LoadedYaml): Inventor
         ignore: (e) => e.keyword === 'additionalProperties' && PASSWORD_KEY.test(String(e.params.additionalProperty)),
       }),
     );
+  }
+  if (hasErrors(diagnostics)) return { diagnostics, source: doc.source };
+  for (const pointer of NAME_POINTERS) {
+    const value = pointer.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], doc.value);
+    if (typeof value === 'string' && LINE_BREAK.test(value)) {
+      diagnostics.push(diag('bad-value', `\`${pointer.split('/').pop()}\` holds a line break: SQL object names are one line (a line break in T-SQL could put GO on a line of its own).`, { file, ...doc.locate(pointer), path: pointer }));
+    }
   }
   if (hasErrors(diagnostics)) return { diagnostics, source: doc.source };
   const inventory = structuredClone(doc.value) as Inventory;

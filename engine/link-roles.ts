@@ -2,7 +2,7 @@
 // the failover procedure has a DBA paste on both sides; the verdict is pure so it can be tested
 // without servers, and both assertRole and the engine's `primary`/`secondary` aliases use it.
 import type { ConnectionPool } from 'mssql';
-import { runSql } from './sql-pool.js';
+import { classifyConnectFailure, runSql } from './sql-pool.js';
 import type { ReplicaSide } from './types.js';
 
 export const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
@@ -20,7 +20,8 @@ WHERE rs.is_local = 1 AND ag.name = @link;`;
 /** What one replica said: its role_desc (`PRIMARY`, `SECONDARY`, `RESOLVING`), `NONE` when it has no such link, or why it could not be asked. */
 export type RoleObservation =
   | { side: ReplicaSide; reachable: true; role: string }
-  | { side: ReplicaSide; reachable: false; error: string };
+  /** `setUp`: it answered but refused us (only when observeRoles was asked to record that). */
+  | { side: ReplicaSide; reachable: false; error: string; setUp?: true };
 
 export type RoleVerdict =
   | { ok: true; primary: ReplicaSide; secondary: ReplicaSide; observations: RoleObservation[] }
@@ -61,11 +62,18 @@ export function loneSecondary(observations: RoleObservation[]): ReplicaSide | un
   return secondaries.length === 1 ? secondaries[0].side : undefined;
 }
 
-/** Asks both replicas at once; a replica that cannot be reached becomes an observation, not an error. */
+/**
+ * Asks both replicas at once; a replica that cannot be reached becomes an observation, not an
+ * error. Only one that never answered (sql-pool.ts classifyConnectFailure) is unreachable: a
+ * refused login, a missing password or a certificate we do not trust throws, because a replica
+ * that answers may well be a primary.
+ */
 export async function observeRoles(
   sql: (side: ReplicaSide) => Promise<ConnectionPool>,
   linkName: string,
   signal?: AbortSignal,
+  /** For observers (plan --probe) that report what they could not read rather than stop. */
+  opts: { recordSetUpErrors?: boolean } = {},
 ): Promise<RoleObservation[]> {
   return Promise.all(
     SIDES.map(async (side): Promise<RoleObservation> => {
@@ -73,7 +81,10 @@ export async function observeRoles(
       try {
         pool = await sql(side);
       } catch (error) {
-        return { side, reachable: false, error: (error as Error).message.replace(/\.$/, '') };
+        const error1 = (error as Error).message.replace(/\.$/, '');
+        if (classifyConnectFailure(error).unreachable) return { side, reachable: false, error: error1 };
+        if (opts.recordSetUpErrors) return { side, reachable: false, error: error1, setUp: true };
+        throw error;
       }
       // A SQL error on a reachable replica is not "unreachable": it propagates.
       const result = await runSql(pool, ROLE_QUERY, { link: linkName }, signal);

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { ConnectionPool } from 'mssql';
 import { ExitError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
-import { describeConnectError, poolConfig, runSql } from './sql-pool.js';
+import { classifyConnectFailure, describeConnectError, poolConfig, runSql } from './sql-pool.js';
 import type { Inventory, ReplicaSide } from './types.js';
 
 export interface LockHolder {
@@ -132,7 +132,8 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       await pool.connect();
     } catch (error) {
       await pool.close().catch(() => undefined);
-      throw new Error(describeConnectError(side, spec, error, config.password));
+      // Carries the classification: only a replica that never answered may go unlocked.
+      throw Object.assign(new Error(describeConnectError(side, spec, error, config.password)), classifyConnectFailure(error));
     }
     return pool;
   }
@@ -162,6 +163,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       try {
         pool = await open(side);
       } catch (error) {
+        if (!classifyConnectFailure(error).unreachable) throw error;
         unreachable.push({ side, error: (error as Error).message });
         return;
       }

@@ -74,4 +74,9 @@ export interface Plan {
   /** Resolved inputs; those declared `secret` are replaced by `(secret)`. */
   inputs: { [key: string]: PlanValue };
   steps: PlannedStep[];
+  /**
+   * `sha256:<hex>` over the rest of the file as written (engine/plan-file.ts); set by the JSON
+   * renderer, checked by `apply plan.json` after it has rebuilt the plan and compared.
+   */
+  digest?: string;
 }

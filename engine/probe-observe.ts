@@ -19,6 +19,8 @@ export const VERSION_QUERY = `SELECT CAST(SERVERPROPERTY('ProductVersion') AS nv
 
 export interface ObservedReplica {
   reachable: boolean;
+  /** It answered but refused us (login, TLS, password not set): not known to be down. */
+  setUpError?: true;
   /** Why it could not be asked (connection error, one line). */
   error?: string;
   /** role_desc of the link on this replica; NONE when it has no such link. */
@@ -100,7 +102,7 @@ export function fingerprintOf(replicas: Record<ReplicaSide, ObservedReplica>, ar
   const fp: Fingerprint = {};
   for (const side of SIDES) {
     const r = replicas[side];
-    fp[`${side} role`] = r.reachable ? r.role ?? NOT_OBSERVED : 'UNREACHABLE';
+    fp[`${side} role`] = r.reachable ? r.role ?? NOT_OBSERVED : r.setUpError ? NOT_OBSERVED : 'UNREACHABLE';
     fp[`${side} availability mode`] = r.reachable && r.modes ? (r.modes.length ? r.modes.join(', ') : 'none (no link)') : NOT_OBSERVED;
     fp[`${side} version`] = r.reachable && r.version ? r.version : NOT_OBSERVED;
   }
@@ -115,12 +117,12 @@ export function fingerprintOf(replicas: Record<ReplicaSide, ObservedReplica>, ar
 /** Observes the link with reads only. A replica or ARM that cannot be reached is recorded, not thrown. */
 export async function observeLink(resources: Pick<RunResources, 'sql' | 'arm'>, inventory: Inventory, signal?: AbortSignal): Promise<ObservedState> {
   const at = new Date().toISOString();
-  const roles = await observeRoles((side) => resources.sql(side), inventory.link.name, signal);
+  const roles = await observeRoles((side) => resources.sql(side), inventory.link.name, signal, { recordSetUpErrors: true });
   const replicas = {} as Record<ReplicaSide, ObservedReplica>;
   await Promise.all(
     roles.map(async (o) => {
       if (!o.reachable) {
-        replicas[o.side] = { reachable: false, error: o.error };
+        replicas[o.side] = { reachable: false, error: o.error, ...(o.setUp ? { setUpError: true as const } : {}) };
         return;
       }
       const entry: ObservedReplica = { reachable: true, role: o.role };

@@ -16,7 +16,7 @@ export function renderObservedText(o: ObservedState, style: Style = plainStyle):
   const out = [style.bold('Observed state') + `  (read at ${o.at}; reads only)`];
   for (const [side, r] of Object.entries(o.replicas)) {
     if (!r.reachable) {
-      out.push(`  ${side}: UNREACHABLE (${r.error ?? 'no answer'})`);
+      out.push(r.setUpError ? `  ${side}: CANNOT BE READ, set-up error (${r.error ?? 'no answer'})` : `  ${side}: UNREACHABLE (${r.error ?? 'no answer'})`);
       continue;
     }
     out.push(`  ${side}: link role ${r.role ?? '?'}, version ${r.version ?? '?'}`);

@@ -5,6 +5,8 @@
 // Masking is by exact value, never by pattern. Values shorter than MIN_MASKED_LENGTH are not
 // masked as substrings: masking `test` or `sa` everywhere makes output unreadable and reveals
 // nothing useful anyway (and the fields that hold secrets never print them, whatever their length).
+import { LINE_BREAK, unicodeStringLiteral } from './sql-literal.js';
+
 export const MASK = '***';
 export const MIN_MASKED_LENGTH = 6;
 
@@ -17,7 +19,9 @@ function formsOf(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
   const sql = value.replace(/'/g, "''");
   const jsonOfSql = JSON.stringify(sql).slice(1, -1);
-  return [...new Set([value, json, sql, jsonOfSql])];
+  // With line breaks, `str` splits the literal into parts: the whole expression is the form.
+  const literal = LINE_BREAK.test(value) ? [unicodeStringLiteral(value), JSON.stringify(unicodeStringLiteral(value)).slice(1, -1)] : [];
+  return [...new Set([value, json, sql, jsonOfSql, ...literal])];
 }
 
 /** Remembers a secret; returns false when it is too short to be masked inside other text. */

@@ -96,6 +96,70 @@ export function poolConfig(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.
   return config;
 }
 
+/**
+ * Socket errors that mean no TCP connection could be made: refused (a reset while connecting is
+ * how a closed port or a host's firewall may answer too), timed out, or no route to the host.
+ */
+const NO_TCP_CONNECTION: Record<string, string> = {
+  ECONNREFUSED: 'was refused',
+  ECONNRESET: 'was reset while connecting',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'found no route to the host',
+  ENETUNREACH: 'found the network unreachable',
+  EHOSTDOWN: 'found the host down',
+  ENETDOWN: 'found the network down',
+};
+
+/** How a failure to open a connection counts: only a replica that never answered is unreachable. */
+export interface ConnectFailure {
+  /**
+   * True only when no TCP connection could be made (refused, timed out, no route) or the server
+   * never answered within connectTimeoutMs. A server that answered, with a refused login or a
+   * certificate we do not accept, is up: that is a set-up error, never "unreachable".
+   */
+  unreachable: boolean;
+  /** Why, in a few words, e.g. `the TCP connection was refused (ECONNREFUSED)`. */
+  reason: string;
+}
+
+/** The socket-level errors tedious's connector collected, one per address tried (an AggregateError). */
+function connectorErrors(error: unknown): Array<{ code?: string }> | undefined {
+  const seen = new Set<unknown>();
+  let e = error as { originalError?: unknown; cause?: unknown; errors?: unknown } | undefined;
+  while (e && typeof e === 'object' && !seen.has(e)) {
+    seen.add(e);
+    if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors as Array<{ code?: string }>;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return undefined;
+}
+
+/**
+ * Classifies a failure to open a connection (or to get one back, mid-run). Only what provably
+ * never reached a server may let a runbook go on with `allowUnreachable`: anything else (a login
+ * refused with 18456, a password variable not set, a certificate not trusted, a name that does
+ * not resolve, a connection dropped after the server accepted it) is a set-up error.
+ */
+export function classifyConnectFailure(error: unknown, endpoint?: string): ConnectFailure {
+  const e = error as { name?: string; code?: string; message?: string; unreachable?: unknown; reason?: unknown } | undefined;
+  // Already classified where the connection was opened (ReplicaConnectError).
+  if (typeof e?.unreachable === 'boolean') return { unreachable: e.unreachable, reason: String(e.reason ?? e.message ?? error) };
+  if (error instanceof ConnectionSetupError) return { unreachable: false, reason: error.message.replace(/\.$/, '') };
+  if (e?.code === 'ELOGIN') return { unreachable: false, reason: 'the login was refused' };
+  // tedious's connectTimeout (a ConnectionError; a RequestError with ETIMEOUT is a slow query, not this).
+  if (e?.code === 'ETIMEOUT' && e.name === 'ConnectionError') {
+    return { unreachable: true, reason: `the server${endpoint ? ` at ${endpoint}` : ''} did not answer in time (ETIMEOUT)` };
+  }
+  const socket = connectorErrors(error);
+  if (socket && socket.every((s) => s.code !== undefined && s.code in NO_TCP_CONNECTION)) {
+    const codes = [...new Set(socket.map((s) => s.code!))];
+    const what = codes.map((c) => `${NO_TCP_CONNECTION[c]} (${c})`).join(', ');
+    return { unreachable: true, reason: `the TCP connection${endpoint ? ` to ${endpoint}` : ''} ${what}` };
+  }
+  const text = String(e?.message ?? error);
+  return { unreachable: false, reason: hintFor(e?.code, text, { host: '' }).reason };
+}
+
 /** What to check, by the kind of failure the driver reports. */
 function hintFor(code: string | undefined, text: string, spec: ConnectionSpec): { reason: string; check: string } {
   const auth = spec.auth ?? 'sql';
@@ -122,6 +186,9 @@ function hintFor(code: string | undefined, text: string, spec: ConnectionSpec): 
   if (code === 'ETIMEOUT') {
     return { reason: 'the server did not answer in time', check: 'check the host and port, firewalls and network security groups, and connectTimeoutMs' };
   }
+  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/.test(text)) {
+    return { reason: 'the host name could not be resolved', check: 'check the host in the inventory and DNS (an address with serverName for the certificate works too)' };
+  }
   return { reason: 'the connection failed', check: 'check that the server is running and that the host, port and firewall let this machine in' };
 }
 
@@ -135,16 +202,22 @@ export function describeConnectError(
   const e = error as { code?: string; message?: string };
   let text = String(e?.message ?? error);
   if (password) text = text.split(password).join('***');
-  const { reason, check } = hintFor(e?.code, text, spec);
+  const hint = hintFor(e?.code, text, spec);
+  const failure = classifyConnectFailure(error);
+  // A connect that never got a TCP connection says so ("refused", "unreachable") rather than "failed".
+  const reason = failure.unreachable ? failure.reason : hint.reason;
+  const { check } = hint;
   const detail = text.replace(/\.$/, '');
   return `Cannot connect to ${side} at ${endpointOf(spec)}: ${reason} (${detail}); ${check}.`;
 }
 
 /** Errors worth another try after reconnecting: the connection went away, not the SQL. */
 export function isConnectionLoss(error: unknown): boolean {
-  const e = error as { name?: string; code?: string };
+  const e = error as { name?: string; code?: string; unreachable?: unknown };
   if (e?.code === 'ELOGIN') return false;
   if (e instanceof ConnectionSetupError) return false;
+  // A reconnect the server answered and refused (TLS, login) will not get better by trying again.
+  if (e?.unreachable === false) return false;
   if (e?.name === 'ConnectionError' || e?.name === 'ConnectionLostError') return true;
   return ['ESOCKET', 'ECONNCLOSED', 'ECONNRESET', 'ENOTOPEN', 'ETIMEOUT', 'ENOCONN'].includes(e?.code ?? '');
 }

@@ -1,5 +1,6 @@
 // Template helpers: T-SQL quoting (`ident`, `str`) and the small logic `when:` needs. Plain
 // functions, no Handlebars: engine/template.ts registers them and evaluates simple calls directly.
+import { LINE_BREAK, unicodeStringLiteral } from './sql-literal.js';
 
 /** The longest T-SQL identifier (sysname). */
 const MAX_IDENTIFIER = 128;
@@ -16,14 +17,15 @@ export function quoteIdent(v: unknown): string {
   if (s === '') throw new Error('ident of an empty string: an identifier cannot be empty');
   if ([...s].length > MAX_IDENTIFIER) throw new Error(`ident: identifier longer than ${MAX_IDENTIFIER} characters`);
   if (s.includes('\0')) throw new Error('ident: identifier contains a NUL character');
+  if (LINE_BREAK.test(s)) throw new Error('ident: identifier contains a line break');
   return `[${s.replace(/]/g, ']]')}]`;
 }
 
-/** `N'text'` with `'` doubled: a Unicode T-SQL string literal. */
+/** A Unicode T-SQL string literal (sql-literal.ts: line breaks kept off the script's lines). */
 export function quoteString(v: unknown): string {
   const s = scalarText('str', v);
   if (s.includes('\0')) throw new Error('str: text contains a NUL character');
-  return `N'${s.replace(/'/g, "''")}'`;
+  return unicodeStringLiteral(s);
 }
 
 type HelperArgs = unknown[];

@@ -98,6 +98,8 @@ export interface InputSpec {
   description?: string;
   /** Masked everywhere; plans and journals show `(secret)`; a resume needs it given again. */
   secret?: boolean;
+  /** A string value may hold line breaks; without it one is refused (see template-helpers LINE_BREAK). */
+  multiline?: boolean;
 }
 
 export interface RetrySpec {

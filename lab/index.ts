@@ -106,7 +106,16 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     ...options.secrets,
   };
 
+  // A replica down in 'refuse' mode stops listening, so a client's TCP connect is refused as by a
+  // stopped server. Scenario windows change that on a timer at each boundary; setDown at once.
+  const timers: NodeJS.Timeout[] = [];
+  const syncListeners = () => {
+    const now = model.clock();
+    tds.forEach((pair, i) => SIDES.forEach((side, k) => pair[k]?.setListening(model.faults.downState(i, side, now) !== 'refuse')));
+  };
+
   const stop = async () => {
+    for (const t of timers) clearTimeout(t);
     await Promise.allSettled([...tds.flat().map((s) => s.close()), arm?.close()]);
     for (const b of backends) b.close();
     if (ownDir) await rm(dir, { recursive: true, force: true });
@@ -125,6 +134,18 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
         });
         backends.push(backend);
         pair.push(await startTdsServer({ backend, tls }));
+      }
+    }
+    syncListeners();
+    const started = model.startedAt.getTime();
+    for (const f of scenario.faults) {
+      if (f.kind !== 'replicaDown') continue;
+      for (const at of [f.fromMs ?? 0, f.untilMs]) {
+        if (at === undefined) continue;
+        // Just past the boundary, where downState has already turned.
+        const timer = setTimeout(syncListeners, Math.max(0, started + at - model.clock()) + 5);
+        timer.unref();
+        timers.push(timer);
       }
     }
     const armBackend = createArmBackend(model);
@@ -170,7 +191,10 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       link: pick,
       armRequests: () => [...armBackend.requests],
       holdArmOperations: (on) => armServer.holdOperations(on),
-      setDown: (side, down, link = 0) => model.setDown(link, side, down),
+      setDown: (side, down, link = 0) => {
+        model.setDown(link, side, down);
+        syncListeners();
+      },
       stop,
     };
   } catch (e) {

@@ -83,7 +83,33 @@ export function readScenarioFile(file: string): ScenarioOverrides {
       });
     throw new ScenarioError([...new Set<string>(problems)]);
   }
+  const badPatterns = badMatchPatterns(doc as ScenarioOverrides).map(({ pointer, problem }) => {
+    const { line, col } = locate(text, pointer);
+    return `${file}:${line}:${col}: ${problem}`;
+  });
+  if (badPatterns.length) throw new ScenarioError(badPatterns);
   return doc as ScenarioOverrides;
+}
+
+/**
+ * The schema only says `match` is a string; the lab compiles it as a regular expression when it
+ * starts (model/faults.ts), so one that does not compile is bad input here, not a failed start.
+ */
+function badMatchPatterns(doc: ScenarioOverrides): Array<{ pointer: string; problem: string }> {
+  const faults = (doc as { faults?: unknown }).faults;
+  if (!Array.isArray(faults)) return [];
+  const out: Array<{ pointer: string; problem: string }> = [];
+  faults.forEach((fault: unknown, i) => {
+    const match = (fault as { match?: unknown } | null)?.match;
+    if (typeof match !== 'string') return;
+    try {
+      new RegExp(match, 'i');
+    } catch (e) {
+      const why = String((e as Error).message).replace(/^Invalid regular expression: /, '');
+      out.push({ pointer: `/faults/${i}/match`, problem: `/faults/${i}/match is not a valid regular expression: ${why}` });
+    }
+  });
+  return out;
 }
 
 /** A built-in name or a path; defaults from `healthy`, then the file, then `overrides`. */

@@ -5,7 +5,7 @@
 // not an error here (that is the disaster a forced failover is for); the report says so.
 import type { ConnectionPool } from 'mssql';
 import { formatLsn, lsnDiff, parseLsn, type Lsn } from '../engine/lsn.js';
-import { isConnectionLoss, runSql } from '../engine/sql-pool.js';
+import { classifyConnectFailure, isConnectionLoss, runSql } from '../engine/sql-pool.js';
 import { isUnknown, shown } from '../engine/step-args.js';
 import { defineMessages, reporter } from '../engine/step-messages.js';
 import type { Inventory, ReplicaSide, StepDefinition, StepRunContext } from '../engine/types.js';
@@ -170,17 +170,22 @@ const definition: StepDefinition<LsnGapArgs> = {
 
     let p: SideState | undefined;
     let unreachable: string | undefined;
-    try {
-      p = sideState(await readSide(ctx, await ctx.sql(primary), ctx.inventory));
-      if (!p) throw report.fail('noRow', { side: primary, database: link.database, link: link.name });
-    } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      const e = error as { number?: unknown; message?: string; name?: string };
-      // A SQL error from a replica that answered is a real problem; failing to reach it is the disaster itself.
-      if (typeof e.number === 'number' || e.name === 'StepFailure') throw error;
-      if (!isConnectionLoss(error) && e.name !== 'ReplicaConnectError' && e.name !== 'ConnectionError') throw error;
-      // The connection error explains itself at length in the roles step; here its first clause will do.
-      unreachable = String(e.message ?? error).split('\n')[0].split(': ')[0].replace(/\.\s*$/, '');
+    // A connection lost mid-read is asked once more: only a new connection that cannot be made
+    // (refused, timed out, no route) makes the primary unreachable. A primary that answers and
+    // refuses us (login, TLS) is up, and a forced failover then would leave two primaries.
+    for (let attempt = 1; attempt <= 2 && !p && unreachable === undefined; attempt++) {
+      try {
+        p = sideState(await readSide(ctx, await ctx.sql(primary), ctx.inventory));
+        if (!p) throw report.fail('noRow', { side: primary, database: link.database, link: link.name });
+      } catch (error) {
+        if (ctx.signal.aborted) throw error;
+        const e = error as { number?: unknown; name?: string };
+        // A SQL error from a replica that answered is a real problem; failing to reach it is the disaster itself.
+        if (typeof e.number === 'number' || e.name === 'StepFailure') throw error;
+        const failure = classifyConnectFailure(error);
+        if (failure.unreachable) unreachable = failure.reason;
+        else if (!isConnectionLoss(error) || attempt === 2) throw error;
+      }
     }
 
     const base = {

@@ -22,14 +22,19 @@ import { ttyConfirm } from '../prompt.js';
 import {
   checkInventoryChoice,
   checkLabScenario,
+  InvalidInput,
   labScenario,
   loadInventoryFile,
   loadInventoryForPlan,
+  loadLabInventoryModule,
   loadRunbook,
   resolveInputsOrThrow,
   type InventoryChoice,
   type LoadedRunbook,
 } from './prepare.js';
+import { checkResolvedInputs } from '../inputs.js';
+import { redact } from '../redact.js';
+import { digestProblem, jsonPosition, planDifferences } from '../plan-file.js';
 import { isTty, type CommandIO } from './io.js';
 import { startLabOrExplain } from './lab-start.js';
 import { maskSecretSets, readStdinPasswords, registerRunSecrets } from '../secrets.js';
@@ -73,7 +78,8 @@ async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<R
   if (opts.sets.length) throw new UsageError('apply: --set cannot change a saved plan; make a new plan with the inputs you want');
   const planPath = resolve(io.cwd, opts.target);
   if (!existsSync(planPath)) throw new UsageError(`apply: ${opts.target}: no such file`);
-  const parsed = parsePlanJson(readFileSync(planPath, 'utf8'));
+  const planText = readFileSync(planPath, 'utf8');
+  const parsed = parsePlanJson(planText);
   if (typeof parsed === 'string') throw new UsageError(`apply: ${opts.target}: ${parsed}`);
   const plan = parsed;
 
@@ -92,17 +98,51 @@ async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<R
       throw new UsageError(`apply: plan files do not carry secret inputs (${name}); apply the runbook itself instead`);
     }
   }
-  const inputs = { ...plan.inputs } as Record<string, unknown>;
+  // The plan's inputs are checked as `--set` values are (exit 2, pointing into the plan file).
+  const inputs = { ...(plan.inputs ?? {}) } as Record<string, unknown>;
+  const inputProblems = checkResolvedInputs(loaded.runbook, inputs, planFilePosition(opts.target, planText));
+  if (inputProblems.length) throw new InvalidInput(inputProblems, new Map([[opts.target, planText]]));
 
   const lab = opts.lab !== undefined ? { ...(labScenario(opts.lab) ? { scenario: labScenario(opts.lab)! } : {}) } : opts.inventory === undefined ? plan.inventory.lab : undefined;
-  if (lab) {
-    checkLabScenario(lab.scenario);
-    return { plan, loaded, inputs, lab };
+  let inventory: Inventory | undefined;
+  if (lab) checkLabScenario(lab.scenario);
+  else {
+    const file = opts.inventory ?? plan.inventory.file;
+    if (file === undefined) throw new UsageError('apply: the plan names no inventory; pass -i <inventory.yml> or --lab');
+    inventory = await loadInventoryFile(file);
   }
-  const file = opts.inventory ?? plan.inventory.file;
-  if (file === undefined) throw new UsageError('apply: the plan names no inventory; pass -i <inventory.yml> or --lab');
-  const inventory = await loadInventoryFile(file);
-  return { plan, loaded, inputs, inventory };
+  const rebuilt = rebuildOrRefuse(opts.target, plan, loaded, inputs, inventory ?? (await loadLabInventoryModule()).labInventory());
+  return lab ? { plan: rebuilt, loaded, inputs, lab } : { plan: rebuilt, loaded, inputs, inventory: inventory! };
+}
+
+/**
+ * `runbook plan` again, from the plan's runbook, inventory and inputs; the saved plan runs only if
+ * it is the same, step by step, and its digest vouches for the rest (a probed plan's observation).
+ * What runs is the rebuilt steps, with the saved plan's observation for the drift check.
+ */
+function rebuildOrRefuse(target: string, saved: Plan, loaded: LoadedRunbook, inputs: Record<string, unknown>, inventory: Inventory): Plan {
+  const source = saved.inventory.lab !== undefined ? { lab: saved.inventory.lab } : saved.inventory.file !== undefined ? { file: saved.inventory.file } : {};
+  const rebuilt = buildPlan({ runbook: loaded.runbook, source: loaded.source, inventory, inventorySource: source, inputs, steps: loaded.steps });
+  // As a plan file holds it: JSON data, registered secrets masked.
+  const asWritten = JSON.parse(redact(JSON.stringify(rebuilt))) as Plan;
+  const problems = planDifferences(saved, asWritten);
+  const digest = digestProblem(saved);
+  if (problems.length) {
+    const shown = problems.length > MAX_PROBLEMS ? [...problems.slice(0, MAX_PROBLEMS), `and ${problems.length - MAX_PROBLEMS} more`] : problems;
+    throw new ExitError(
+      ExitCode.refused,
+      `refusing to apply ${target}: it is not the plan \`runbook plan\` makes of ${saved.runbook.file} with its inventory and inputs: ${shown.join('; ')}${digest ? `; ${digest}` : ''}. Nothing was run. Make a new plan.`,
+    );
+  }
+  if (digest) throw new ExitError(ExitCode.refused, `refusing to apply ${target}: ${digest}. Nothing was run. Make a new plan.`);
+  return { ...saved, inputs: asWritten.inputs, steps: asWritten.steps };
+}
+
+const MAX_PROBLEMS = 12;
+
+/** Where an input sits in the plan file, for `plan.json:line:col`. */
+function planFilePosition(file: string, text: string): (name: string | undefined) => { file: string; line: number; column: number } {
+  return (name) => ({ file, ...jsonPosition(text, name === undefined ? ['inputs'] : ['inputs', name]) });
 }
 
 function chooseReporter(opts: ApplyCommandOptions, io: CommandIO): Promise<Reporter> | Reporter {

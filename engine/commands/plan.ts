@@ -46,7 +46,11 @@ async function probeLive(input: BuildPlanInput, opts: PlanOptions, env: NodeJS.P
   const scenario = labScenario(opts.lab);
   const lab = await startLabOrExplain(scenario !== undefined ? { scenario } : {});
   try {
-    return await probePlan({ ...input, inventory: lab.inventory, env: { ...env, ...lab.env } });
+    const probed = await probePlan({ ...input, inventory: lab.inventory, env: { ...env, ...lab.env } });
+    // The steps are what `plan --lab` shows (the lab's names, no ports): a lab started for apply
+    // has other ports, and `apply plan.json` must be able to make the same plan again.
+    const probedPlan: Plan & Pick<typeof probed, 'observed' | 'predicted'> = { ...buildPlan(input), observed: probed.observed, predicted: probed.predicted };
+    return probedPlan;
   } finally {
     await lab.stop().catch(() => undefined);
   }

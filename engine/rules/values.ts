@@ -1,6 +1,7 @@
 // Rules about plain values: durations that parse, and input defaults that fit their own type.
 import { parseDuration } from '../duration.js';
 import { isTemplate } from '../template.js';
+import { LINE_BREAK } from '../sql-literal.js';
 import type { JsonSchema } from '../types.js';
 import { isRecord, report, type RuleContext } from './context.js';
 
@@ -56,6 +57,8 @@ export function inputDefaults(ctx: RuleContext): void {
       report(ctx, 'bad-input-default', `Default of input \`${name}\` must be ${String(spec.type)}, not \`${String(spec.default)}\`.`, `${pointer}/default`);
     } else if (Array.isArray(spec.enum) && !spec.enum.includes(spec.default)) {
       report(ctx, 'bad-input-default', `Default \`${String(spec.default)}\` of input \`${name}\` is not one of: ${spec.enum.join(', ')}.`, `${pointer}/default`);
+    } else if (typeof spec.default === 'string' && spec.multiline !== true && LINE_BREAK.test(spec.default)) {
+      report(ctx, 'bad-input-default', `Default of input \`${name}\` holds a line break; the input is one line (declare \`multiline: true\` for text that may).`, `${pointer}/default`);
     }
   }
 }

@@ -115,5 +115,11 @@ export interface TdsServer {
    * existed when it happened, not the ones opened since).
    */
   dropSessions(which?: (session: Session) => boolean): void;
+  /**
+   * Stops or resumes listening on the same port; open sessions stay. A server that is down
+   * refuses the TCP connection itself (ECONNREFUSED): accepting it and then resetting it would
+   * let a client see a connection that was made and lost, which is not what "down" looks like.
+   */
+  setListening(listening: boolean): void;
   close(): Promise<void>;
 }

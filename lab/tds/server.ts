@@ -16,7 +16,7 @@ export async function startTdsServer(opts: TdsServerOptions): Promise<TdsServer>
   /** Accepted sockets told to hang: held open, never read, ended by dropSessions/close. */
   const silent = new Set<Socket>();
 
-  const server: Server = createServer((socket) => {
+  const onConnection = (socket: Socket) => {
     const decision = opts.backend.acceptConnection();
     if (decision === 'refuse') {
       socket.resetAndDestroy();
@@ -34,17 +34,33 @@ export async function startTdsServer(opts: TdsServerOptions): Promise<TdsServer>
       onClose: () => connections.delete(connection),
     });
     connections.add(connection);
-  });
+  };
+  let server: Server | undefined = createServer(onConnection);
+  const first = server;
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
+    first.once('error', reject);
+    first.listen(opts.port ?? 0, host, () => {
+      first.off('error', reject);
       resolve();
     });
   });
-  const address = server.address();
+  const address = first.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  let closed = false;
+
+  // Listening on an IP address binds at once, so a client that connects right after sees it.
+  const setListening = (listening: boolean) => {
+    if (closed || listening === (server !== undefined)) return;
+    if (!listening) {
+      server!.close();
+      server = undefined;
+      return;
+    }
+    server = createServer(onConnection);
+    server.on('error', () => undefined);
+    server.listen(port, host);
+  };
 
   const dropSessions = (which?: (session: Session) => boolean) => {
     for (const c of connections) {
@@ -58,10 +74,14 @@ export async function startTdsServer(opts: TdsServerOptions): Promise<TdsServer>
     host,
     port,
     dropSessions,
+    setListening,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        closed = true;
         dropSessions();
+        if (!server) return resolve();
+        server.close(() => resolve());
+        server = undefined;
       }),
   };
 }

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bin, fixture, tempDir } from '../helpers/cli.js';
+import { bin, fixture, FIXTURE_PASSWORDS, tempDir } from '../helpers/cli.js';
 import { colorWanted } from '../../engine/output.js';
 
 const script = '/usr/bin/script';
@@ -14,7 +14,7 @@ const SGR = /\u001b\[[\d;]*m/;
 
 function onTerminal(args: string[], noColor: boolean, cwd: string): Promise<{ code: number | null; output: string }> {
   const quoted = [process.execPath, bin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const env: NodeJS.ProcessEnv = { ...process.env, CI: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...FIXTURE_PASSWORDS, CI: '' };
   delete env.NO_COLOR;
   delete env.FORCE_COLOR;
   if (noColor) env.NO_COLOR = '1';

@@ -5,13 +5,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRunResources } from '../../engine/connections.js';
+import { createRunResources, ReplicaConnectError } from '../../engine/connections.js';
 import { StepRefusal } from '../../engine/errors.js';
 import { describeObservations, judgeRoles, loneSecondary, roleFromRows } from '../../engine/link-roles.js';
 import type { Inventory } from '../../engine/types.js';
 import { startLab, type Lab } from '../../lab/index.js';
 import { rejection } from '../helpers/steps.js';
-import { ConnectionSetupError, describeConnectError, isConnectionLoss, poolConfig } from '../../engine/sql-pool.js';
+import { classifyConnectFailure, ConnectionSetupError, describeConnectError, isConnectionLoss, poolConfig } from '../../engine/sql-pool.js';
 import type { ConnectionSpec } from '../../engine/types.js';
 
 const base: ConnectionSpec = { host: '10.0.0.5', port: 1433, user: 'runbook', passwordEnv: 'SQL_PW' };
@@ -194,8 +194,62 @@ test('without the CA the certificate is refused, with a TLS hint; trustServerCer
 test('a closed port names host and port and says to check the server and firewall', async () => {
   const run = createRunResources(withConnection(lab.inventory, 'managedInstance', { host: '127.0.0.1', port: 1 }), { env: lab.env });
   const error = await rejection(() => run.sql('managedInstance'));
-  assert.match(error.message, /^Cannot connect to managedInstance at 127\.0\.0\.1:1: the connection failed \(.*\); check that the server is running and that the host, port and firewall let this machine in\.$/);
+  assert.match(error.message, /^Cannot connect to managedInstance at 127\.0\.0\.1:1: the TCP connection was refused \(ECONNREFUSED\) \(.*\); check that the server is running and that the host, port and firewall let this machine in\.$/);
+  assert.is((error as unknown as ReplicaConnectError).unreachable, true);
+  assert.is((error as unknown as ReplicaConnectError).reason, 'the TCP connection to 127.0.0.1:1 was refused (ECONNREFUSED)');
   await run.close();
+});
+
+// Only a replica that never answered may count as unreachable (forced failover's allowUnreachable):
+// one that answers and refuses us may be a primary, and forcing the other side then makes two.
+test('what counts as unreachable, on the lab: refused, reset while connecting, no answer in time; never a refused login, a missing password or a certificate', async () => {
+  const classify = async (inventory: Inventory, env: Record<string, string>) => {
+    const run = createRunResources(inventory, { env });
+    try {
+      const error = await rejection(() => run.sql('sqlServer'));
+      return classifyConnectFailure(error);
+    } finally {
+      await run.close();
+    }
+  };
+  const { port } = lab.endpoints.links[0].sqlServer;
+  const login = await classify(lab.inventory, { ...lab.env, LAB_SQL_PASSWORD: 'Wr0ng-Pa55word' });
+  assert.equal(login, { unreachable: false, reason: 'the login was refused' });
+  const { LAB_SQL_PASSWORD: _, ...noPassword } = lab.env;
+  const missing = await classify(lab.inventory, noPassword);
+  assert.is(missing.unreachable, false);
+  assert.match(missing.reason, /Environment variable LAB_SQL_PASSWORD is not set/);
+  const other = await mkdtemp(join(tmpdir(), 'conn-ca-'));
+  const { createLabCertificates } = await import('../../lab/certs.js');
+  const foreign = await createLabCertificates(other);
+  const tls = await classify(withConnection(lab.inventory, 'sqlServer', { caFile: foreign.caFile }), lab.env);
+  assert.equal(tls, { unreachable: false, reason: 'the TLS certificate was not accepted' });
+  const unresolvable = await classify(withConnection(lab.inventory, 'sqlServer', { host: 'no-such-host.invalid' }), lab.env);
+  assert.equal(unresolvable, { unreachable: false, reason: 'the host name could not be resolved' });
+
+  lab.setDown('sqlServer', 'refuse');
+  try {
+    const refused = await classify(lab.inventory, lab.env);
+    assert.is(refused.unreachable, true);
+    assert.match(refused.reason, new RegExp(`^the TCP connection to localhost:${port} was (refused \\(ECONNREFUSED\\)|reset while connecting \\(ECONNRESET\\))`));
+    lab.setDown('sqlServer', 'hang');
+    const silent = await classify(withConnection(lab.inventory, 'sqlServer', { connectTimeoutMs: 300 }), lab.env);
+    assert.equal(silent, { unreachable: true, reason: `the server at localhost:${port} did not answer in time (ETIMEOUT)` });
+  } finally {
+    lab.setDown('sqlServer', false);
+  }
+});
+
+test('classifyConnectFailure without servers: a slow query is not a connect timeout; a reset after connecting is not unreachable', () => {
+  assert.is(classifyConnectFailure({ name: 'RequestError', code: 'ETIMEOUT', message: 'Timeout: Request failed to complete in 30000ms' }).unreachable, false);
+  assert.is(classifyConnectFailure({ name: 'ConnectionError', code: 'ESOCKET', message: 'Connection lost - socket hang up', originalError: { cause: { code: 'ECONNRESET' } } }).unreachable, false);
+  const agg = Object.assign(new AggregateError([Object.assign(new Error('connect EHOSTUNREACH'), { code: 'EHOSTUNREACH' })], 'Could not connect (sequence)'));
+  assert.equal(classifyConnectFailure({ name: 'ConnectionError', code: 'ESOCKET', originalError: { cause: agg } }, 'h:1433'), {
+    unreachable: true, reason: 'the TCP connection to h:1433 found no route to the host (EHOSTUNREACH)',
+  });
+  const mixed = new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), Object.assign(new Error('y'), { code: 'EPROTO' })], 'Could not connect (sequence)');
+  assert.is(classifyConnectFailure({ name: 'ConnectionError', originalError: { cause: mixed } }).unreachable, false, 'one address answered with something else');
+  assert.is(isConnectionLoss(new ReplicaConnectError('sqlServer', 'x', 'ESOCKET', { unreachable: false, reason: 'the TLS certificate was not accepted' })), false);
 });
 
 test('resolveTarget reads the roles once, caches them, and reads again after invalidateRoles', async () => {

@@ -16,7 +16,8 @@ test('the codes and their meanings', () => {
   assert.match(exitCodeMeaning(4), /after a change/);
   assert.is(failureExitCode(undefined, false), 1);
   assert.is(failureExitCode(undefined, true), 4);
-  assert.is(failureExitCode(3, true), 3);
+  assert.is(failureExitCode(3, false), 3, 'a guard refusal before any change');
+  assert.is(failureExitCode(3, true), 4, 'a guard refusal after a change: the link changed, the state needs a look');
   assert.is(failureExitCode(5, false), 5);
 });
 

@@ -38,4 +38,18 @@ test('plan --lab with a built-in name or an existing scenario file still plans (
   assert.is(fromFile.code, 0, fromFile.stderr);
 });
 
+// The schema only knows `match` is a string; a pattern that does not compile used to fail the
+// lab's start (exit 1, "could not start") instead of being reported as bad input.
+for (const args of [['apply', '--yes'], ['plan', '--probe']] as const) {
+  test(`${args.join(' ')} --lab <scenario with an invalid match regex>: file:line:col and exit 2, nothing started`, async () => {
+    const file = join(tempDir(), 'bad-regex.yml');
+    writeFileSync(file, 'name: bad-regex\nfaults:\n  - { kind: dropConnection, match: FAILOVER }\n  - kind: slow\n    match: "ALTER (AVAILABILITY"\n    delayMs: 10\n');
+    const r = await runCli([args[0], runbook, '--lab', file, args[1]]);
+    assert.is(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:5: .*/faults/1/match is not a valid regular expression: /ALTER \\(AVAILABILITY/i: Unterminated group`, 'm'));
+    assert.not.match(r.stderr, /could not start|internal error|\n\s+at /);
+    assert.not.match(r.stdout, /Observed state|run-started/);
+  });
+}
+
 test.run();

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import type { Plan } from '../../engine/plan-types.js';
 import { renderPlanText } from '../../engine/plan-render-text.js';
 import { parsePlanJson, renderPlanJson } from '../../engine/plan-render-json.js';
+import { digestProblem, jsonPosition, planDifferences, planDigest } from '../../engine/plan-file.js';
 import { renderPlanSql } from '../../engine/plan-render-sql.js';
 import { makeStyle } from '../../engine/output.js';
 
@@ -54,12 +55,49 @@ test('text: colour only when asked for', () => {
   assert.match(renderPlanText(plan, makeStyle(true)), /\u001b\[31m/);
 });
 
-test('json: parses back to the same plan; foreign JSON is rejected with a reason', () => {
+test('json: parses back to the same plan, plus a digest over all of it; foreign JSON is rejected with a reason', () => {
   const parsed = parsePlanJson(renderPlanJson(plan));
-  assert.equal(parsed, plan);
+  assert.type(parsed, 'object');
+  const { digest, ...rest } = parsed as typeof plan;
+  assert.equal(rest, plan);
+  assert.match(String(digest), /^sha256:[0-9a-f]{64}$/);
+  assert.is(digestProblem(parsed as typeof plan), undefined);
+  assert.is(digest, planDigest(plan), 'the digest does not depend on key order or layout');
+  const probed: Plan & { observed: unknown } = { ...plan, observed: { fingerprint: { 'sqlServer role': 'PRIMARY' } } };
+  const saved = parsePlanJson(renderPlanJson(probed)) as typeof probed;
+  assert.is(digestProblem(saved), undefined, 'extra fields (a probed plan\'s observation) round-trip under the digest');
+  assert.match(String(digestProblem({ ...saved, observed: { fingerprint: { 'sqlServer role': 'SECONDARY' } } } as Plan)), /does not match its content/);
+  assert.match(String(digestProblem(plan)), /has no digest/);
   assert.type(parsePlanJson('{"x":1}'), 'string');
   assert.match(String(parsePlanJson('{oops')), /not valid JSON/);
   assert.match(String(parsePlanJson(JSON.stringify({ ...plan, version: 99 }))), /version 99/);
+  assert.match(String(parsePlanJson(JSON.stringify({ ...plan, runbook: { ...plan.runbook, file: 42 } }))), /plan is incomplete/);
+  assert.match(String(parsePlanJson(JSON.stringify({ ...plan, inputs: 'x' }))), /inputs is not an object/);
+});
+
+test('planDifferences: steps missing, added, repeated or moved, and each field that differs, in words', () => {
+  const steps = plan.steps;
+  assert.equal(planDifferences(plan, plan), []);
+  const [first, second, ...others] = steps;
+  assert.equal(planDifferences({ ...plan, steps: [first!, ...others] }, plan), [`step ${second!.id} (${second!.type}) of the runbook is missing from the plan`]);
+  assert.equal(planDifferences({ ...plan, steps: [first!, second!, second!, ...others] }, plan), [`step ${second!.id} appears 2 times in the plan; the runbook has it once`]);
+  assert.match(planDifferences({ ...plan, steps: [second!, first!, ...others] }, plan)[0]!, /^the steps are in another order than in the runbook \(plan: /);
+  const lowered = steps.map((s) => (s.impact === 'dataLoss' ? { ...s, impact: 'change' as const } : s));
+  const risky = steps.find((s) => s.impact === 'dataLoss')!;
+  assert.equal(planDifferences({ ...plan, steps: lowered }, plan), [`step ${risky.id}: impact is "change" in the plan, but the runbook makes it "dataLoss"`]);
+  const sql = steps.map((s) => (s.id === risky.id ? { ...s, with: { ...s.with, sql: 'SELECT 1;' } } : s));
+  assert.match(planDifferences({ ...plan, steps: sql }, plan).join('\n'), new RegExp(`^step ${risky.id}: with\\.sql is "SELECT 1;" in the plan, but the runbook makes it "ALTER AVAILABILITY GROUP`));
+  assert.equal(planDifferences({ ...plan, inputs: { ...plan.inputs, extra: 1 } }, plan), ['inputs.extra is 1 in the plan, but resolves to (absent)']);
+});
+
+test('jsonPosition points into a plan file however it is laid out, or at the nearest enclosing value', () => {
+  const pretty = renderPlanJson(plan);
+  const line = pretty.split('\n').findIndex((l) => l.includes('"direction": "toMI"')) + 1;
+  assert.equal(jsonPosition(pretty, ['inputs', 'direction']), { line, column: pretty.split('\n')[line - 1]!.indexOf('"toMI"') + 1 });
+  const compact = JSON.stringify({ steps: [{ id: 'a"}{' }], inputs: { x: 1, direction: 'y' } });
+  assert.equal(jsonPosition(compact, ['inputs', 'direction']), { line: 1, column: compact.indexOf('"y"') + 1 });
+  assert.equal(jsonPosition(compact, ['inputs', 'missing']), { line: 1, column: compact.indexOf('{"x"') + 1 });
+  assert.equal(jsonPosition('{oops', ['inputs']), { line: 1, column: 1 });
 });
 
 test('sql: a script per replica with GO, comments for run-time and skipped steps', () => {

@@ -3,7 +3,7 @@
 // 2019), and the lab's own statement log and ARM request log showing that only reads were sent.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { startLab, type Lab } from '../../lab/index.js';
@@ -12,7 +12,7 @@ import { runCli, tempDir } from '../helpers/cli.js';
 
 interface ProbedJson {
   observed: {
-    replicas: Record<string, { reachable: boolean; role?: string; version?: string; modes?: string[]; endOfLogLsn?: string | null }>;
+    replicas: Record<string, { reachable: boolean; role?: string; version?: string; modes?: string[]; endOfLogLsn?: string | null; setUpError?: boolean; error?: string }>;
     arm: { read: boolean; exists?: boolean };
     lsnGap?: { primary: string; gap: string | null };
     fingerprint: Record<string, string>;
@@ -128,7 +128,15 @@ test('sql2019: the probed version decides the runbook\'s version check (refused 
 
 test('an unreachable link is observed, not a crash', async () => {
   const lab = await startLab({ scenario: 'healthy' });
-  const inventory = labInventoryFile(lab);
+  // Down, not misconfigured: the CA the inventory names outlives the lab (stop() removes the lab's copy).
+  const dir = tempDir('runbook-probe-');
+  const ca = join(dir, 'ca.pem');
+  copyFileSync(lab.caFile, ca);
+  const down = structuredClone(lab.inventory);
+  for (const c of [down.link.sqlServer.connection, down.link.managedInstance.connection]) c.caFile = ca;
+  down.arm.caFile = ca;
+  const inventory = join(dir, 'inventory.yml');
+  writeFileSync(inventory, yaml.dump(down));
   await lab.stop();
   const r = await runCli(['plan', 'runbooks/planned-failover.yml', '-i', inventory, '--probe', '--format', 'json'], { env: lab.env, timeoutMs: 40_000 });
   assert.is(r.code, 0, r.stderr);
@@ -137,6 +145,26 @@ test('an unreachable link is observed, not a crash', async () => {
   assert.is(p.observed.fingerprint['sqlServer role'], 'UNREACHABLE');
   assert.is(p.observed.arm.read, false);
   assert.is(step(p, 'before').prediction, 'refused', 'assertRole refuses when it cannot see the replicas');
+});
+
+test('a refused login is observed as a set-up error, not as an unreachable replica; a run would fail at the first role check', async () => {
+  const lab = await startLab({ scenario: 'healthy' });
+  try {
+    const r = await runCli(['plan', 'runbooks/forced-failover.yml', '-i', labInventoryFile(lab), '--probe', '--format', 'json'], {
+      env: { ...lab.env, LAB_SQL_PASSWORD: 'Wr0ng-Pa55word' }, timeoutMs: 40_000,
+    });
+    assert.is(r.code, 0, r.stderr);
+    const p = JSON.parse(r.stdout) as ProbedJson;
+    assert.is(p.observed.replicas.sqlServer!.reachable, false);
+    assert.is(p.observed.replicas.sqlServer!.setUpError, true);
+    assert.match(p.observed.replicas.sqlServer!.error ?? '', /the login was refused/);
+    assert.is(p.observed.fingerprint['sqlServer role'], '(not observed)', 'not known to be down');
+    assert.is(step(p, 'roles').prediction, 'fails');
+    assert.match(step(p, 'roles').notes.join('\n'), /sqlServer.*the login was refused/);
+    assert.is(step(p, 'force').prediction, 'not reached');
+  } finally {
+    await lab.stop();
+  }
 });
 
 test('readOnlyProblem: only plain SELECTs are sent by a probe', () => {

@@ -6,13 +6,13 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bin, fixture, tempDir } from '../helpers/cli.js';
+import { bin, fixture, FIXTURE_PASSWORDS, tempDir } from '../helpers/cli.js';
 
 const script = '/usr/bin/script';
 
 function onTerminal(args: string[], answer: string, cwd: string, ci = ''): Promise<{ code: number | null; output: string }> {
   const quoted = [process.execPath, bin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn(script, ['-qec', `stty cols 120; ${quoted}`, '/dev/null'], { cwd, env: { ...process.env, NO_COLOR: '1', CI: ci } });
+  const child = spawn(script, ['-qec', `stty cols 120; ${quoted}`, '/dev/null'], { cwd, env: { ...process.env, ...FIXTURE_PASSWORDS, NO_COLOR: '1', CI: ci } });
   let output = '';
   let answered = false;
   child.stdout.on('data', (d) => {

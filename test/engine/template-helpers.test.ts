@@ -2,7 +2,7 @@
 // as BigInt), versionAtLeast (dotted ProductVersion), otherSide (sqlServer <-> managedInstance).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compareVersions, renderTemplate, renderWhen } from '../../engine/template.js';
+import { compareVersions, quoteIdent, quoteString, renderTemplate, renderWhen } from '../../engine/template.js';
 
 const ctx = {
   inputs: { keep: 'sqlServer' },
@@ -40,6 +40,18 @@ test('otherSide names the other side of the link', () => {
 test('deep reads into an output (a column of sqlExec\'s first row) render; a missing column is an error, never empty', () => {
   assert.is(renderTemplate('{{steps.v.outputs.first.version}}', ctx), '16.0.4125.3');
   assert.throws(() => renderTemplate('{{steps.v.outputs.first.nope}}', ctx), /is not defined/);
+});
+
+test('str keeps line breaks out of the script: NCHAR() concatenation, each part on one line; ident refuses them', () => {
+  assert.is(quoteString("it's"), "N'it''s'");
+  assert.is(quoteString('\nGO\n'), "(NCHAR(10) + N'GO' + NCHAR(10))");
+  assert.is(quoteString("a'\r\nGO"), "(N'a''' + NCHAR(13) + NCHAR(10) + N'GO')");
+  assert.is(quoteString('a\u2028b\u0085c'), "(N'a' + NCHAR(8232) + N'b' + NCHAR(133) + N'c')");
+  for (const v of ['\nGO\n', 'a\r\nb', 'x\u2029']) assert.not.ok(/[\r\n\u0085\u2028\u2029]/.test(quoteString(v)));
+  assert.is(renderTemplate('{{str inputs.v}}', { inputs: { v: 'x\nGO' } }), "(N'x' + NCHAR(10) + N'GO')");
+  assert.throws(() => quoteIdent('dag1\nGO'), /ident: identifier contains a line break/);
+  assert.throws(() => quoteIdent('dag1\r'), /line break/);
+  assert.is(quoteIdent('a]b'), '[a]]b]');
 });
 
 test.run();

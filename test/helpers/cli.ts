@@ -26,8 +26,15 @@ export interface CliOptions {
   nodeArgs?: string[];
 }
 
+/**
+ * The password variables of the engine-back fixture inventory. Nothing listens on its ports, so an
+ * apply finds both replicas unreachable and goes on (its test steps need no SQL); without them it
+ * would stop at once, as it must, on a password variable that is not set.
+ */
+export const FIXTURE_PASSWORDS: Record<string, string> = { TEST_SQL_PASSWORD: 'fixture-sql-password', TEST_MI_PASSWORD: 'fixture-mi-password' };
+
 function childEnv(extra: CliOptions['env']): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...FIXTURE_PASSWORDS, NO_COLOR: '1' };
   delete env.CI;
   for (const [k, v] of Object.entries(extra ?? {})) {
     if (v === undefined) delete env[k];

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { SqlManagementClient } from '@azure/arm-sql';
 import type { RestError } from '@azure/core-rest-pipeline';
 import type { Lab } from '../../lab/index.js';
+import { createConnection } from 'node:net';
 import { LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION } from '../../lab/model/names.js';
 import { sendArm } from '../helpers/arm-lro.js';
 import { connect, poll, run, withStartedLab } from '../helpers/lab.js';
@@ -47,6 +48,28 @@ test('replicaDown from fromMs: an open session is dropped on its next request, n
     assert.match(String((err as Error & { code?: string }).code ?? err.message), /ECONNRESET|ESOCKET|ECONNCLOSED|closed/i);
     assert.ok(await connectError(lab, 'sqlServer'), 'refused after fromMs');
     await pool.close().catch(() => {});
+  }));
+
+/** A bare TCP connect: 'connected', or the socket error's code. */
+const tcpConnect = (port: number) =>
+  new Promise<string>((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve('connected')));
+    socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+
+test('a replica down refuses the TCP connect itself (ECONNREFUSED), as a stopped server does; back up, it listens on the same port', () =>
+  withStartedLab({ overrides: { faults: [{ kind: 'replicaDown', replica: 'managedInstance', fromMs: 0, untilMs: 800 }] } }, async (lab) => {
+    const mi = lab.endpoints.links[0].managedInstance.port;
+    const sqlPort = lab.endpoints.links[0].sqlServer.port;
+    assert.is(await tcpConnect(mi), 'ECONNREFUSED', 'inside the scenario window');
+    await poll(async () => ((await tcpConnect(mi)) === 'connected' ? true : undefined), 5000, 50);
+    lab.setDown('sqlServer', true);
+    assert.is(await tcpConnect(sqlPort), 'ECONNREFUSED', 'setDown: refused at once');
+    lab.setDown('sqlServer', false);
+    assert.is(await tcpConnect(sqlPort), 'connected', 'setDown(false): listening again at once');
+    const pool = await connect(lab, 'sqlServer');
+    await pool.close();
   }));
 
 function client(lab: Lab): SqlManagementClient {

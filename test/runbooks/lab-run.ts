@@ -30,6 +30,10 @@ export interface LabApplyOptions {
   yes?: boolean;
   allowDataLoss?: string;
   format?: 'text' | 'json';
+  /** Laid over the lab's environment; `undefined` removes a variable. */
+  env?: Record<string, string | undefined>;
+  /** Another inventory file than the lab's own (e.g. one with a foreign CA). */
+  inventoryFile?: string;
 }
 
 export class TestLab {
@@ -50,20 +54,19 @@ export class TestLab {
   /** `runbook apply runbooks/<name>.yml -i <inventory> --yes ...`, in process. */
   async apply(name: string, o: LabApplyOptions = {}): Promise<LabRun> {
     const journalDir = mkdtempSync(join(this.dir, 'journal-'));
-    const argv = ['apply', runbookFile(name), '-i', this.inventoryFile];
+    const argv = ['apply', runbookFile(name), '-i', o.inventoryFile ?? this.inventoryFile];
     if (o.yes ?? true) argv.push('--yes');
     if (o.allowDataLoss) argv.push('--allow-data-loss', o.allowDataLoss);
     if (o.format) argv.push('--format', o.format);
     for (const s of o.sets ?? []) argv.push('--set', s);
     const stdout = collect();
     const stderr = collect();
-    const code = await main(argv, {
-      stdout: stdout.stream,
-      stderr: stderr.stream,
-      stdin: process.stdin,
-      env: { ...process.env, ...this.lab.env, NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: journalDir },
-      cwd: root,
-    });
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.lab.env, NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: journalDir };
+    for (const [k, v] of Object.entries(o.env ?? {})) {
+      if (v === undefined) delete env[k];
+      else env[k] = v;
+    }
+    const code = await main(argv, { stdout: stdout.stream, stderr: stderr.stream, stdin: process.stdin, env, cwd: root });
     return { code, stdout: stdout.text(), stderr: stderr.text(), journalDir };
   }
 

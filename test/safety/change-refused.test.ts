@@ -67,6 +67,63 @@ test('the same refusal after a change step succeeded: exit 4, the summary names 
   }
 });
 
+test('a guard that refuses after a change step succeeded: exit 4 (the link changed), not 3', async () => {
+  const lab = await ChildLab.start();
+  try {
+    const file = join(lab.dir, 'guard-after-change.yml');
+    writeFileSync(file, `name: guard-after-change
+description: A change, then a role guard that cannot hold (SQL Server stays primary).
+inputs: {}
+steps:
+  - id: sync
+    type: sqlExec
+    target: sqlServer
+    with:
+      sql: ${SYNC}
+  - id: mi-is-primary
+    type: assertRole
+    with: { primary: managedInstance }
+`);
+    const r = await lab.apply(file).done;
+    assert.is(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /Expected managedInstance to be the primary of link dag1/);
+    assert.is(lab.count(SYNC_COMMIT), 1);
+    assert.match(r.stdout, /Changed: sync\n/);
+    assert.match(r.stdout, /Exit 4: failed after a change was made/);
+    const end = runFinished(lab);
+    assert.is(end.exitCode, 4);
+    assert.equal(end.changed, ['sync']);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('the same guard with nothing changed before it: still exit 3', async () => {
+  const lab = await ChildLab.start();
+  try {
+    const file = join(lab.dir, 'guard-first.yml');
+    writeFileSync(file, `name: guard-first
+description: A role guard that cannot hold, before any change.
+inputs: {}
+steps:
+  - id: mi-is-primary
+    type: assertRole
+    with: { primary: managedInstance }
+  - id: sync
+    type: sqlExec
+    target: sqlServer
+    with:
+      sql: ${SYNC}
+`);
+    const r = await lab.apply(file).done;
+    assert.is(r.code, 3, r.stdout + r.stderr);
+    assert.is(lab.count(SYNC_COMMIT), 0);
+    assert.match(r.stdout, /Nothing was changed\./);
+  } finally {
+    await lab.stop();
+  }
+});
+
 test('an error on the second statement of a batch leaves the first one open: exit 4, "may have changed", never "nothing"', async () => {
   const lab = await ChildLab.start();
   try {

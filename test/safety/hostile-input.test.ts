@@ -180,4 +180,43 @@ test('hostile --set values: absurd durations and numbers are exit 2 before anyth
   }
 });
 
+// `plan --format sql` is a script for sqlcmd or SSMS, which end a batch at a line holding only
+// GO even inside a string literal: a value holding "\nGO\n" must never produce such a line.
+const GO_LINE = /^\s*go(?:\s+\S+)?\s*(?:--.*)?$/i;
+const NEWLINE_GO = join(root, 'test', 'fixtures', 'hostile', 'newline-go.yml');
+const INJECTED = 'x\nGO\nDROP DATABASE SalesDb --';
+
+test('plan --format sql: a multi-line input holding "\\nGO\\n" spliced with str stays in its statement; no GO line but the separators', async () => {
+  const r = await runCli(['plan', NEWLINE_GO, '--lab', '--format', 'sql', '--set', `note=${INJECTED}`]);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  const goLines = lines.map((l, i) => [l, i] as const).filter(([l]) => GO_LINE.test(l));
+  assert.is(goLines.length, 2, `one GO after each of the two statements, no other:\n${r.stdout}`);
+  for (const [line, i] of goLines) {
+    assert.is(line, 'GO');
+    assert.match(lines[i - 1]!, /;$/, 'each GO ends a statement of the runbook');
+  }
+  assert.ok(r.stdout.includes("SELECT (N'x' + NCHAR(10) + N'GO' + NCHAR(10) + N'DROP DATABASE SalesDb --') AS note, N'label' AS label;"), r.stdout);
+  assert.not.ok(lines.some((l) => /^\s*DROP DATABASE/i.test(l)), 'the rest of the value is not a line of its own');
+  const crlf = await runCli(['plan', NEWLINE_GO, '--lab', '--format', 'sql', '--set', 'note=a\r\nGO\r\nb']);
+  assert.is(crlf.code, 0, crlf.stderr);
+  assert.ok(crlf.stdout.includes("(N'a' + NCHAR(13) + NCHAR(10) + N'GO' + NCHAR(13) + NCHAR(10) + N'b')"), crlf.stdout);
+  assert.is(crlf.stdout.split('\n').filter((l) => GO_LINE.test(l.replace(/\r$/, ''))).length, 2);
+});
+
+test('a line break in a single-line input, in an identifier, in an input default or in an inventory name is exit 2', async () => {
+  await expectExit2(['plan', NEWLINE_GO, '--lab', '--format', 'sql', '--set', `label=${INJECTED}`], /<command line>:1:1: error bad-input-value: Input `label` is one line: its value holds a line break/);
+  await expectExit2(['apply', NEWLINE_GO, '--lab', '--yes', '--set', `label=${INJECTED}`], /Input `label` is one line/);
+  await expectExit2(['plan', NEWLINE_GO, '--lab', '--format', 'sql', '--set', `objectName=${INJECTED}`], /step named: .*ident: identifier contains a line break/);
+  const tmp = tempDir();
+  const badDefault = join(tmp, 'bad-default.yml');
+  writeFileSync(badDefault, readFileSync(NEWLINE_GO, 'utf8').replace('label: { type: string, default: label }', 'label: { type: string, default: "a\\nGO\\nb" }'));
+  await expectExit2(['validate', badDefault], /bad-default\.yml:9:\d+: error bad-input-default: Default of input `label` holds a line break/);
+  const inventory = join(tmp, 'inventory.yml');
+  const inv = yaml.load(readFileSync(join(root, 'test', 'fixtures', 'runbooks', 'engine-back', 'inventory.yml'), 'utf8')) as { link: { name: string } };
+  inv.link.name = 'dag1\nGO\nDROP DATABASE SalesDb';
+  writeFileSync(inventory, yaml.dump(inv));
+  await expectExit2(['plan', join(root, 'runbooks', 'planned-failover.yml'), '-i', inventory, '--format', 'sql'], /inventory\.yml:\d+:\d+: error bad-value: `name` holds a line break/);
+});
+
 test.run();

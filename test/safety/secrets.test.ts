@@ -12,6 +12,7 @@ import { startLab, type Lab } from '../../lab/index.js';
 import type { Inventory } from '../../engine/types.js';
 import { bin, root, tempDir, waitFor } from '../helpers/cli.js';
 import { forgetSecrets, MASK, redact, redactDeep, redactingStream, registerSecret } from '../../engine/redact.js';
+import { renderTemplate } from '../../engine/template.js';
 import { maskSecretSets, readStdinPasswords, stdinPasswordKey } from '../../engine/secrets.js';
 import { PassThrough } from 'node:stream';
 import { EventEmitter } from 'node:events';
@@ -89,6 +90,17 @@ test('redact: registered values and their JSON and T-SQL forms are masked; short
   forgetSecrets();
 });
 
+test('redact: a secret with a line break is masked in the form str writes it, (N\'..\' + NCHAR(10) + N\'..\')', () => {
+  forgetSecrets();
+  const secret = "first-line\nsecond'line";
+  assert.ok(registerSecret(secret));
+  const sql = String(renderTemplate('SELECT {{str inputs.note}} AS note;', { inputs: { note: secret } }));
+  assert.is(sql, "SELECT (N'first-line' + NCHAR(10) + N'second''line') AS note;");
+  assert.is(redact(sql), `SELECT ${MASK} AS note;`);
+  assert.is(redact(JSON.stringify({ sql })), JSON.stringify({ sql: `SELECT ${MASK} AS note;` }));
+  forgetSecrets();
+});
+
 test('maskSecretSets: a secret input given with --set is masked in the journal argv, whatever its length', () => {
   const runbook = { name: 'r', file: 'r.yml', steps: [], inputs: { pin: { type: 'string', secret: true }, note: { type: 'string' } } } as never;
   assert.equal(maskSecretSets(['apply', '--set', 'pin=1234', '--set=pin=99', '--set', 'note=hi'], runbook), ['apply', '--set', 'pin=***', '--set=pin=***', '--set', 'note=hi']);
@@ -100,8 +112,9 @@ test('wrong password: the refused login names the user and the variable, never t
   const run = await runCli(['apply', planned, '-i', inventory, '--yes', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms'], {
     cwd: dir, env: { ...lab.env, LAB_SQL_PASSWORD: `${SECRET}-wrong`, LAB_MI_PASSWORD: lab.env.LAB_MI_PASSWORD! },
   });
-  assert.is(run.code, 3, run.stdout + run.stderr);
-  assert.match(run.stdout, /login was refused .*Login failed for user 'runbook'.*check the login 'runbook' and the password in environment variable LAB_SQL_PASSWORD/);
+  // A set-up error, not an unreachable replica: exit 2 before anything runs (apply-preflight.ts).
+  assert.is(run.code, 2, run.stdout + run.stderr);
+  assert.match(run.stderr, /login was refused .*Login failed for user 'runbook'.*check the login 'runbook' and the password in environment variable LAB_SQL_PASSWORD/);
   assertNowhere(SECRET, run);
 });
 

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { StepRefusal } from '../../engine/errors.js';
 import { ExitCode } from '../../engine/exit-codes.js';
 import assertRole, { messages } from '../../steps/assertRole.js';
-import { checkStepContract, planContext, rejection, withLabHarness } from '../helpers/steps.js';
+import { checkStepContract, planContext, rejection, stepHarness, withLabHarness } from '../helpers/steps.js';
+import { withStartedLab } from '../helpers/lab.js';
 
 test('contract: described schema, outputs, messages; a read-only guard', () => {
   checkStepContract(assertRole, messages);
@@ -68,6 +69,18 @@ test('primary down: refused by default, judged by the reachable replica with all
     assert.equal(out, { sqlServer: 'UNREACHABLE', managedInstance: 'SECONDARY', primary: 'sqlServer', secondary: 'managedInstance', unreachable: ['sqlServer'] });
   });
 });
+
+test('a refused login is not "unreachable", even with allowUnreachable: the step fails naming the replica and the login', () =>
+  withStartedLab({ scenario: 'healthy' }, async (lab) => {
+    const h = stepHarness(lab.inventory, { ...lab.env, LAB_SQL_PASSWORD: 'Wr0ng-Pa55word' });
+    try {
+      const error = await rejection(() => h.run(assertRole, { exactlyOnePrimary: true, allowUnreachable: true }));
+      assert.not.instance(error, StepRefusal);
+      assert.match(error.message, /^Cannot connect to sqlServer at localhost:\d+: the login was refused .*LAB_SQL_PASSWORD/);
+    } finally {
+      await h.close();
+    }
+  }));
 
 test('no primary at all is refused', async () => {
   await withLabHarness({ scenario: 'healthy' }, async (lab, h) => {

@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import lsnGap, { messages } from '../../steps/lsnGap.js';
-import { checkStepContract, planContext, rejection, withLabHarness } from '../helpers/steps.js';
+import { checkStepContract, planContext, rejection, stepHarness, withLabHarness } from '../helpers/steps.js';
+import { withStartedLab } from '../helpers/lab.js';
 
 test('contract: described schema, outputs and messages; read, no target', () => {
   checkStepContract(lsnGap, messages);
@@ -54,9 +55,21 @@ test('primary unreachable: reported as such, the secondary\'s last hardened LSN 
     assert.is(out.gap, null);
     assert.is(out.inSync, null);
     assert.is(out.secondaryLsn, '71000009408100001');
-    assert.match(h.logs.warn[0], /^The primary sqlServer cannot be reached \(Cannot connect to sqlServer at localhost:\d+\), so the gap cannot be measured\./);
+    assert.match(h.logs.warn[0], /^The primary sqlServer cannot be reached \(the TCP connection to localhost:\d+ was refused \(ECONNREFUSED\)\), so the gap cannot be measured\./);
   });
 });
+
+test('a primary that answers and refuses the login is not "unreachable": lsnGap fails rather than report a gap it cannot measure', () =>
+  withStartedLab({ scenario: 'healthy' }, async (lab) => {
+    const h = stepHarness(lab.inventory, { ...lab.env, LAB_SQL_PASSWORD: 'Wr0ng-Pa55word' });
+    try {
+      const error = await rejection(() => h.run(lsnGap, { primary: 'sqlServer' }));
+      assert.match(error.message, /^Cannot connect to sqlServer at localhost:\d+: the login was refused/);
+      assert.equal(h.logs.warn, [], 'no "cannot be reached" report');
+    } finally {
+      await h.close();
+    }
+  }));
 
 test('secondary unreachable: a failure (a forced failover could not run there anyway)', async () => {
   await withLabHarness({ scenario: 'healthy' }, async (lab, h) => {
