@@ -63,7 +63,7 @@ async function verifyFirst(run: ApplyRun, index: number): Promise<'done' | 'not-
   if (rendered.skip || rendered.error) return 'not-done';
 
   const context = stepContext(opts, spec, history, outputs, run.notices, run.getResources, () => run.resources);
-  context.log.progress(`${spec.id} may have acted before the resume; verifying it before deciding what to read again`);
+  context.log.info(`${spec.id} may have acted before the resume; verifying it before deciding what to read again`);
   const verification = await verifyUntilKnown(def, context, rendered.args, run.outcomeOpts);
   journal.write({ kind: 'step-verified', step: spec.id, result: verification.result, why: 'resume', ...(verification.detail ? { detail: verification.detail } : {}) });
   run.resumeVerification = { step: spec.id, verification };
