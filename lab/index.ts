@@ -12,6 +12,7 @@ import { createArmBackend, type ArmRequestRecord } from './backend-arm.js';
 import { createReplicaBackend, type ReplicaBackend } from './backend-sql.js';
 import { createLabCertificates } from './certs.js';
 import { labInventory } from './inventory.js';
+import type { Hold, HoldSpec } from './model/holds.js';
 import { LabModel } from './model/lab-model.js';
 import type { LedgerEntry, LinkModel } from './model/link.js';
 import { LAB_ENV, LAB_USER, type LinkNames } from './model/names.js';
@@ -25,6 +26,7 @@ import { startTdsServer } from './tds/server.js';
 export { labInventory } from './inventory.js';
 export { builtInScenarios, loadScenario, ScenarioError, type ScenarioOverrides } from './scenario.js';
 export type { ScenarioSpec, Side } from './model/types.js';
+export type { Hold, HoldSpec } from './model/holds.js';
 export { LAB_ENV } from './model/names.js';
 
 export interface StartLabOptions {
@@ -72,6 +74,11 @@ export interface Lab {
   armRequests(): ArmRequestRecord[];
   /** Takes a replica down (listener refuses, sessions dropped) or brings it back. */
   setDown(side: Side, down: boolean | 'refuse' | 'hang', link?: number): void;
+  /**
+   * Holds the next SQL request that matches (before it runs, or with `after` once it ran, keeping
+   * its reply back) until `release()`: pins a client at an exact moment of its run.
+   */
+  hold(spec: HoldSpec): Hold;
   stop(): Promise<void>;
 }
 
@@ -93,8 +100,8 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     scenario,
     links: linkCount,
     ...(options.names ? { names: (i: number) => (i === 0 ? options.names! : {}) } : {}),
-    dropSessions: (linkIndex, side, upTo) =>
-      tds[linkIndex]?.[SIDES.indexOf(side)]?.dropSessions((s) => ((s as { loginNumber?: number }).loginNumber ?? 0) <= upTo),
+    dropSessions: (linkIndex, side, which) =>
+      tds[linkIndex]?.[SIDES.indexOf(side)]?.dropSessions((s) => which((s as { sessionId?: number }).sessionId ?? -1)),
   });
   const secret = () => randomBytes(18).toString('base64url');
   const env: Record<string, string> = {
@@ -167,6 +174,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       link: pick,
       armRequests: () => [...armBackend.requests],
       setDown: (side, down, link = 0) => model.setDown(link, side, down),
+      hold: (spec) => model.holds.add(spec),
       stop,
     };
   } catch (e) {
