@@ -263,11 +263,12 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
 
   function sessionEnded(side: ReplicaSide): void {
     if (closing || !pools.has(side)) return;
-    const during = changingStep ?? opts.currentStep?.();
+    const ourChange = changingStep;
+    const during = ourChange ?? opts.currentStep?.();
     lost.add(side);
     if (!retaking.has(side)) {
       // After mssql has seen the end too, so the pool opens a new connection for the re-take.
-      const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => retake(side, during, changingStep));
+      const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => retake(side, during, ourChange));
       retaking.set(side, p);
       void p.finally(() => retaking.get(side) === p && retaking.delete(side));
     }

@@ -6,9 +6,12 @@
 //   - the killer kept the lock and demoted SQL Server in the same batch: exit 5 naming the holder
 //     and the role change, nothing more sent;
 //   - the killer demoted SQL Server and let the lock go before the run came back: exit 5 naming
-//     the role change.
+//     the role change;
+//   - the session ended while the run's own FAILOVER had acted (its reply held): the roles
+//     changed, and the run cannot tell its step from someone else, so exit 5 too.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { HoldSpec } from '../../lab/index.js';
 import { waitFor } from '../helpers/cli.js';
 import { connect, run } from '../helpers/lab.js';
 import { ChildLab, FAILOVER, SYNC_COMMIT, runbook, type Rec } from './child-runs.js';
@@ -20,17 +23,20 @@ const DEMOTE = 'ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY);';
 const RELEASE = `EXEC sp_releaseapplock @Resource = N'runbook:link:dag1', @LockOwner = 'Session';`;
 
 /**
- * Starts a planned failover, pins it in its first LSN wait, and has a DBA console on SQL Server
+ * Starts a planned failover, pins it (by default in its first LSN wait), and has a DBA console on SQL Server
  * run `KILL <the run's lock session>` followed by `then` in one batch. Returns once the run has
  * journaled what it found, still pinned; then lets it go and returns how it ended.
  */
-async function killLockSession(then: string): Promise<{ code: number | null; out: string; lost: Rec; lab: ChildLab; pinnedStep: string }> {
+async function killLockSession(
+  then: string,
+  at: HoldSpec = { match: /end_of_log_lsn AS varchar/, side: 'sqlServer' },
+): Promise<{ code: number | null; out: string; lost: Rec; lab: ChildLab; pinnedStep: string }> {
   const lab = await ChildLab.start();
-  const pin = lab.lab.hold({ match: /end_of_log_lsn AS varchar/, side: 'sqlServer' });
+  const pin = lab.lab.hold(at);
   const first = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
   const dba = await connect(lab.lab, 'sqlServer', { appName: 'dba-console' });
   try {
-    await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before its LSN wait')))]);
+    await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
     const runId = lab.runIds()[0]!;
     const mine = lab.lab.model.applocks.rows().find((r) => r.replica === 'sql01' && r.holder.programName.startsWith(`runbook ${runId} `));
     assert.ok(mine, 'the run holds the lock on SQL Server');
@@ -93,6 +99,22 @@ test('lock session killed, roles changed and the lock let go before the run came
     assert.match(out, /it was taken again at once, but the link had changed: sqlServer is now SECONDARY in link dag1 \(was PRIMARY\)\. Someone else acted on the link while this run did not hold the lock/);
     assert.is(lab.count(SYNC_COMMIT), 0);
     assert.is(lab.count(FAILOVER), 0);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test("lock session killed while the run's own FAILOVER had acted: the roles changed and it cannot tell who did it: exit 5 naming the step, FAILOVER sent once", async () => {
+  const { code, out, lost, lab, pinnedStep } = await killLockSession('', { match: /\] FAILOVER/, after: true });
+  try {
+    assert.is(pinnedStep, 'failover');
+    assert.is(lost.retaken, true);
+    assert.is(lost.during, 'failover');
+    assert.equal(lost.changes, ['sqlServer is now SECONDARY in link dag1 (was PRIMARY)', 'managedInstance is now PRIMARY in link dag1 (was SECONDARY)']);
+    assert.is(code, 5, out);
+    assert.match(out, /This run cannot tell whether its step failover, which was changing the link then, or someone else did that/);
+    assert.is(lab.count(FAILOVER), 1);
+    assert.not.match(out, /\[10\/13\] after/, 'no step after it started');
   } finally {
     await lab.stop();
   }
