@@ -89,6 +89,7 @@ export function createArmBackend(model: LabModel): ArmBackend & { requests: ArmR
     recordRequest(entry) {
       requests.push({ at: new Date(model.clock()), ...entry });
     },
+    hold: (method, path, phase) => model.holds.catch({ arm: true }, `${method} ${path}`, phase),
   };
 }
 

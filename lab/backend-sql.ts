@@ -105,7 +105,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
   };
 
   async function execute(info: SessionInfo, req: SqlRequest, signal: AbortSignal): Promise<ReplyItem[] | FaultAction> {
-    const heldBefore = model.holds.catch(linkIndex, side, req.sql, 'before');
+    const heldBefore = model.holds.catch({ link: linkIndex, side }, req.sql, 'before');
     if (heldBefore) await untilReleased(heldBefore, signal);
     if (isDown()) return { kind: 'drop' };
     const fault = model.faults.onSqlRequest(linkIndex, side, req.sql);
@@ -119,7 +119,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       return { kind: 'drop' };
     }
     const items = run(info, req);
-    const heldAfter = model.holds.catch(linkIndex, side, req.sql, 'after');
+    const heldAfter = model.holds.catch({ link: linkIndex, side }, req.sql, 'after');
     if (heldAfter) await untilReleased(heldAfter, signal);
     return items;
   }

@@ -42,6 +42,8 @@ export interface StartLabOptions {
   tls?: boolean;
   /** Names of the first link's objects instead of dag1/ag1/sql01/sqlmi1 (hostile-name drills). */
   names?: Partial<LinkNames>;
+  /** How long after a role change's (or KILL's) reply its sessions are dropped; default 30 ms. */
+  dropDelayMs?: number;
   /** Fixed secrets instead of random ones (secret-redaction tests), by LAB_ENV variable name. */
   secrets?: Partial<Record<(typeof LAB_ENV)[keyof typeof LAB_ENV], string>>;
 }
@@ -75,8 +77,8 @@ export interface Lab {
   /** Takes a replica down (listener refuses, sessions dropped) or brings it back. */
   setDown(side: Side, down: boolean | 'refuse' | 'hang', link?: number): void;
   /**
-   * Holds the next SQL request that matches (before it runs, or with `after` once it ran, keeping
-   * its reply back) until `release()`: pins a client at an exact moment of its run.
+   * Holds the next SQL (or, with `arm`, ARM) request that matches, before it acts or, with `after`,
+   * once it acted with its reply kept back, until `release()`: pins a client at one moment.
    */
   hold(spec: HoldSpec): Hold;
   stop(): Promise<void>;
@@ -100,6 +102,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     scenario,
     links: linkCount,
     ...(options.names ? { names: (i: number) => (i === 0 ? options.names! : {}) } : {}),
+    ...(options.dropDelayMs !== undefined ? { dropDelayMs: options.dropDelayMs } : {}),
     dropSessions: (linkIndex, side, which) =>
       tds[linkIndex]?.[SIDES.indexOf(side)]?.dropSessions((s) => which((s as { sessionId?: number }).sessionId ?? -1)),
   });

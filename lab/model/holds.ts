@@ -1,17 +1,28 @@
 // Holds: a drill or test pins a client at one exact moment of its run. The next request that
-// matches is held, before it runs or after it ran with its reply kept back, until released.
+// matches (SQL, or ARM) is held, before it acts or after it acted with its reply kept back, until
+// released.
 // A second operator can then be started "right when the FAILOVER reached the server" without
 // guessing with sleeps. Each hold catches one request.
 import type { Side } from './types.js';
 
 export interface HoldSpec {
-  /** Case-insensitive match on the request's text (a batch or an sp_executesql statement). */
+  /**
+   * Case-insensitive match on the request's text: a batch or an sp_executesql statement, or for
+   * `arm`, `<METHOD> <path>` (e.g. `DELETE /subscriptions/.../distributedAvailabilityGroups/dag1`).
+   */
   match: RegExp;
+  /** Hold an ARM request instead of a SQL one. */
+  arm?: boolean;
+  /** SQL only: the replica. */
   side?: Side;
+  /** SQL only: the link (index). */
   link?: number;
-  /** Run the request first and hold its reply (the server has acted; the client has not heard). */
+  /** Let the request act first and hold its reply (the server has acted; the client has not heard). */
   after?: boolean;
 }
+
+/** Where a request arrived: a SQL replica of a link, or the ARM endpoint. */
+export type HoldTarget = { arm: true } | { arm?: false; link: number; side: Side };
 
 export interface Hold {
   /** Resolves with the request's text once a request is held. */
@@ -48,12 +59,12 @@ export class Holds {
   }
 
   /** The wait for this request at this phase, or undefined when no hold catches it. */
-  catch(link: number, side: Side, text: string, phase: 'before' | 'after'): Promise<void> | undefined {
+  catch(target: HoldTarget, text: string, phase: 'before' | 'after'): Promise<void> | undefined {
     const i = this.pending.findIndex(
       (p) =>
         (p.spec.after === true) === (phase === 'after') &&
-        (p.spec.side === undefined || p.spec.side === side) &&
-        (p.spec.link === undefined || p.spec.link === link) &&
+        (p.spec.arm === true) === (target.arm === true) &&
+        (target.arm === true || ((p.spec.side === undefined || p.spec.side === target.side) && (p.spec.link === undefined || p.spec.link === target.link))) &&
         new RegExp(p.spec.match.source, 'i').test(text),
     );
     if (i === -1) return undefined;

@@ -1,10 +1,12 @@
-// Two lab controls through the real mssql client: KILL <session id> (6104 on one's own session,
-// 6106 on one that does not exist; the killed session's app locks go at once, its socket right
-// after the reply) and hold() (a request pinned before it runs, or after it ran with its reply
-// kept back, until released).
+// Two lab controls through the real clients: KILL <session id> over mssql (6104 on one's own
+// session, 6106 on one that does not exist; the killed session's app locks go at once, its socket
+// right after the reply) and hold() (a SQL request, or an ARM one through @azure/arm-sql, pinned
+// before it acts, or after it acted with its reply kept back, until released).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { SqlManagementClient } from '@azure/arm-sql';
 import { startLab, type Lab } from '../../lab/index.js';
+import { LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION } from '../../lab/model/names.js';
 import { connect, errorNumber, linkRole, poll, run } from '../helpers/lab.js';
 
 let lab: Lab;
@@ -76,6 +78,31 @@ test('hold(): a request held before it runs has not acted; one held after it ran
     }
   } finally {
     await a.close();
+  }
+});
+
+test('hold() on ARM: a DELETE held before it acts leaves the link; held after, the operation was accepted but not yet answered', async () => {
+  const armLab = await startLab({ scenario: 'healthy', overrides: { arm: { lroDurationMs: 40, retryAfterSeconds: 0 } } });
+  try {
+    const token = armLab.env.LAB_ARM_TOKEN;
+    const arm = new SqlManagementClient({ getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3.6e6 }) }, LAB_SUBSCRIPTION, {
+      endpoint: armLab.endpoints.arm,
+      tlsOptions: { ca: armLab.ca },
+    });
+    const before = armLab.hold({ arm: true, match: /^DELETE \/subscriptions\/.*\/dag1$/ });
+    const after = armLab.hold({ arm: true, match: /^DELETE /, after: true });
+    const deleting = arm.distributedAvailabilityGroups.beginDeleteAndWait(LAB_RESOURCE_GROUP, 'sqlmi1', 'dag1');
+    assert.match(await before.reached, /^DELETE \/subscriptions\/00000000-0000-4000-8000-00000000ab01\/resourceGroups\/rg-runbook-lab\//);
+    assert.not.ok(armLab.armRequests().some((r) => r.method === 'DELETE'), 'not answered, not even logged yet');
+    before.release();
+    await after.reached;
+    assert.ok(armLab.armRequests().some((r) => r.method === 'DELETE' && r.status === 202), 'accepted (logged) but its answer is held');
+    assert.ok(armLab.link().replicas.managedInstance.dagPresent, 'the delete has not completed: no poll has come yet');
+    after.release();
+    await deleting;
+    assert.not.ok(armLab.link().replicas.managedInstance.dagPresent);
+  } finally {
+    await armLab.stop();
   }
 });
 
