@@ -266,12 +266,17 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     const ourChange = changingStep;
     const during = ourChange ?? opts.currentStep?.();
     lost.add(side);
-    if (!retaking.has(side)) {
-      // After mssql has seen the end too, so the pool opens a new connection for the re-take.
-      const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => retake(side, during, ourChange));
-      retaking.set(side, p);
-      void p.finally(() => retaking.get(side) === p && retaking.delete(side));
-    }
+    // After mssql has seen the end too, so the pool opens a new connection for the re-take.
+    if (!retaking.has(side)) track(side, new Promise<void>((resolve) => setImmediate(resolve)).then(() => retake(side, during, ourChange)));
+  }
+
+  /** A re-take in flight: ensure() and the end of the run wait for it; it never rejects. */
+  function track(side: ReplicaSide, attempt: Promise<void>): void {
+    const p = attempt.catch((error: unknown) => {
+      failure ??= new LockLost(`the link lock's session on ${side} ended and taking it back failed unexpectedly (${(error as Error)?.message ?? String(error)}); this run cannot prove nobody else acted, so it stops here and changes nothing more.`);
+    });
+    retaking.set(side, p);
+    void p.finally(() => retaking.get(side) === p && retaking.delete(side));
   }
 
   function stop(event: Omit<LockLossEvent, 'message'>, message: string): void {
@@ -385,9 +390,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       await settle();
       if (failure) throw failure;
       // A lost lock whose replica could not be reached: try again before anything else happens.
-      for (const side of [...lost]) {
-        if (!retaking.has(side)) retaking.set(side, retake(side, opts.currentStep?.(), undefined).finally(() => retaking.delete(side)));
-      }
+      for (const side of [...lost]) if (!retaking.has(side)) track(side, retake(side, opts.currentStep?.(), undefined));
       await settle();
       if (failure) throw failure;
       if (pools.size && [...pools.keys()].every((s) => lost.has(s))) {
