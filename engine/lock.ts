@@ -11,7 +11,8 @@
 // no idle timeout: a shared pool may close an idle connection and silently drop the lock.
 //
 // A lock session can still end (network, replica restart, a DBA's KILL). Then it is taken again
-// at once, on the connection's end event, and the link is read again: its role and availability
+// at once, on the connection's end event (a replica that cannot be reached is tried again every
+// second until it answers), and the link is read again: its role and availability
 // modes on each replica are compared with what they were when this run last knew them (at the
 // start, and after each of its own change steps). Nothing changed: the run goes on and says so.
 // Someone else took the lock, or the link changed: the run stops (exit 5) and names it. A lock
@@ -198,6 +199,8 @@ export interface AcquireOptions {
   warn?(message: string): void;
   /** Every lost lock session, for the journal. */
   onLoss?(event: LockLossEvent): void;
+  /** How often to try again to take back a lock whose replica could not be reached (default 1 s). */
+  retryMs?: number;
 }
 
 export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions): Promise<LinkLock> {
@@ -205,8 +208,8 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   const resource = lockResource(linkName);
   const appName = holderAppName(opts.holder);
   const pools = new Map<ReplicaSide, ConnectionPool>();
-  /** Sides whose lock session ended and that are not locked again yet. */
-  const lost = new Set<ReplicaSide>();
+  /** Sides whose lock session ended and that are not locked again yet: during which step, and which change step of this run was in flight. */
+  const lost = new Map<ReplicaSide, { during?: string; ourChange?: string; warned?: boolean }>();
   const retaking = new Map<ReplicaSide, Promise<void>>();
   const unreachable: Array<{ side: ReplicaSide; error: string }> = [];
   let baseline: LinkState = {};
@@ -263,11 +266,13 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
 
   function sessionEnded(side: ReplicaSide): void {
     if (closing || !pools.has(side)) return;
-    const ourChange = changingStep;
-    const during = ourChange ?? opts.currentStep?.();
-    lost.add(side);
+    if (!lost.has(side)) {
+      const ourChange = changingStep;
+      const during = ourChange ?? opts.currentStep?.();
+      lost.set(side, { ...(during ? { during } : {}), ...(ourChange ? { ourChange } : {}) });
+    }
     // After mssql has seen the end too, so the pool opens a new connection for the re-take.
-    if (!retaking.has(side)) track(side, new Promise<void>((resolve) => setImmediate(resolve)).then(() => retake(side, during, ourChange)));
+    if (!retaking.has(side)) track(side, new Promise<void>((resolve) => setImmediate(resolve)).then(() => retake(side)));
   }
 
   /** A re-take in flight: ensure() and the end of the run wait for it; it never rejects. */
@@ -284,9 +289,11 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     failure ??= new LockLost(message);
   }
 
-  async function retake(side: ReplicaSide, during: string | undefined, ourChange: string | undefined): Promise<void> {
+  async function retake(side: ReplicaSide): Promise<void> {
     const pool = pools.get(side);
-    if (!pool || closing) return;
+    const loss = lost.get(side);
+    if (!pool || !loss || closing) return;
+    const { during, ourChange } = loss;
     const when = during ? ` during step ${during}` : '';
     let otherHolder: string | undefined;
     try {
@@ -297,7 +304,12 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
         stop({ side, ...(during ? { during } : {}), retaken: false, changes: [] }, `the link lock's session on ${side} ended${when} and could not be taken again: ${error.message}`);
         return;
       }
-      const message = `the link lock's session on ${side} ended${when} and ${side} cannot be reached to take it again (${(error as Error).message}); the lock is still held where it was not lost, and it will be taken again before the next step if ${side} is back`;
+      // Tried again in the background until the replica answers (and by ensure() before each step); said once.
+      const again = setTimeout(() => !closing && !retaking.has(side) && lost.has(side) && track(side, retake(side)), opts.retryMs ?? 1000);
+      again.unref();
+      if (loss.warned) return;
+      loss.warned = true;
+      const message = `the link lock's session on ${side} ended${when} and ${side} cannot be reached to take it again (${(error as Error).message}); the lock is still held where it was not lost, and it is taken back as soon as ${side} answers`;
       opts.onLoss?.({ side, ...(during ? { during } : {}), retaken: false, changes: [], message });
       opts.warn?.(message);
       return;
@@ -317,18 +329,19 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       return;
     }
     lost.delete(side);
+    const back = loss.warned ? `it was taken again as soon as ${side} answered` : 'it was taken again at once';
     if (changes.length) {
       const who = ourChange
         ? `This run cannot tell whether its step ${ourChange}, which was changing the link then, or someone else did that`
         : 'Someone else acted on the link while this run did not hold the lock';
-      stop({ ...event, retaken: true }, `the link lock's session on ${side} ended${when}; it was taken again at once, but the link had changed: ${changes.join('; ')}. ${who}; it stops here and changes nothing more. ${advice}`);
+      stop({ ...event, retaken: true }, `the link lock's session on ${side} ended${when}; ${back}, but the link had changed: ${changes.join('; ')}. ${who}; it stops here and changes nothing more. ${advice}`);
       return;
     }
     if (unchecked.length) {
-      stop({ ...event, retaken: true }, `the link lock's session on ${side} ended${when}; it was taken again at once, but ${unchecked.join(' and ')} could not be checked, so this run cannot prove that nobody else acted meanwhile; it stops here and changes nothing more. ${advice}`);
+      stop({ ...event, retaken: true }, `the link lock's session on ${side} ended${when}; ${back}, but ${unchecked.join(' and ')} could not be checked, so this run cannot prove that nobody else acted meanwhile; it stops here and changes nothing more. ${advice}`);
       return;
     }
-    const message = `the link lock's session on ${side} ended${when}; lock ${resource} was taken again at once and nothing on the link had changed (${describeState(now)})`;
+    const message = `the link lock's session on ${side} ended${when}; ${back} (lock ${resource}) and nothing on the link had changed (${describeState(now)})`;
     opts.onLoss?.({ ...event, retaken: true, message });
     opts.info?.(message);
   }
@@ -390,12 +403,12 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       await settle();
       if (failure) throw failure;
       // A lost lock whose replica could not be reached: try again before anything else happens.
-      for (const side of [...lost]) if (!retaking.has(side)) track(side, retake(side, opts.currentStep?.(), undefined));
+      for (const side of [...lost.keys()]) if (!retaking.has(side)) track(side, retake(side));
       await settle();
       if (failure) throw failure;
       if (pools.size && [...pools.keys()].every((s) => lost.has(s))) {
         throw new LockLost(
-          `the link lock is held on no replica now: its sessions ended and ${[...lost].join(' and ')} cannot be reached to take it again, so this run can neither exclude other operators nor check what they did. It stops here and changes nothing more. Check the link's roles before doing anything.`,
+          `the link lock is held on no replica now: its sessions ended and ${[...lost.keys()].join(' and ')} cannot be reached to take it again, so this run can neither exclude other operators nor check what they did. It stops here and changes nothing more. Check the link's roles before doing anything.`,
         );
       }
     },
@@ -407,7 +420,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       if (!failure) {
         const now = await readState();
         // A side that cannot be read now keeps what it said before: this step could not reach it either.
-        for (const side of SIDES) if (now[side]?.readable || !baseline[side]) baseline[side] = now[side] ?? baseline[side];
+        for (const side of SIDES) if (now[side]?.readable) baseline[side] = now[side];
       }
       changingStep = undefined;
     },

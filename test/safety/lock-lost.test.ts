@@ -9,6 +9,8 @@
 //     the role change;
 //   - the session ended while the run's own FAILOVER had acted (its reply held): the roles
 //     changed, and the run cannot tell its step from someone else, so exit 5 too.
+// And a replica restart: the lock cannot be taken back while the replica is down; it is as soon
+// as it answers (still inside the pinned step), and the run goes on.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HoldSpec } from '../../lab/index.js';
@@ -66,7 +68,7 @@ test('lock session killed, nothing else done: taken back at once, nothing change
     assert.is(lost.retaken, true);
     assert.equal(lost.changes, []);
     assert.is(code, 0, out);
-    assert.match(out, /the link lock's session on sqlServer ended during step caught-up; lock runbook:link:dag1 was taken again at once and nothing on the link had changed/);
+    assert.match(out, /the link lock's session on sqlServer ended during step caught-up; it was taken again at once \(lock runbook:link:dag1\) and nothing on the link had changed \(sqlServer PRIMARY, managedInstance SECONDARY\)/);
     assert.is(lab.count(FAILOVER), 1);
     assert.is(lab.roles().managedInstance, 'PRIMARY');
   } finally {
@@ -116,6 +118,32 @@ test("lock session killed while the run's own FAILOVER had acted: the roles chan
     assert.is(lab.count(FAILOVER), 1);
     assert.not.match(out, /\[10\/13\] after/, 'no step after it started');
   } finally {
+    await lab.stop();
+  }
+});
+
+test('the managed instance restarts while the run is pinned: the lock cannot be taken back while it is down; it is, without waiting for a step boundary, once it answers; nothing changed: exit 0', async () => {
+  const lab = await ChildLab.start();
+  const pin = lab.lab.hold({ match: /end_of_log_lsn AS varchar/, side: 'sqlServer' });
+  const first = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
+  try {
+    await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
+    lab.lab.setDown('managedInstance', true);
+    await lab.waitForRecord((r) => r.kind === 'lock-lost' && r.retaken === false, 10_000);
+    assert.not.ok(lab.lab.model.applocks.rows().some((r) => r.replica === 'sqlmi1'), 'not locked on the MI while it is down');
+    lab.lab.setDown('managedInstance', false);
+    await lab.waitForRecord((r) => r.kind === 'lock-lost' && r.retaken === true, 10_000);
+    const started = lab.records().filter((r) => r.kind === 'step-started').map((r) => r.step);
+    assert.is(started.at(-1), 'caught-up', 'taken back while the run was still pinned in caught-up');
+    assert.ok(lab.lab.model.applocks.rows().some((r) => r.replica === 'sqlmi1' && r.database === 'master'));
+    pin.release();
+    const r = await first.done;
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /the link lock's session on managedInstance ended during step caught-up and managedInstance cannot be reached to take it again/);
+    assert.match(r.stdout, /the link lock's session on managedInstance ended during step caught-up; it was taken again as soon as managedInstance answered \(lock runbook:link:dag1\) and nothing on the link had changed/);
+    assert.is(lab.count(FAILOVER), 1);
+  } finally {
+    pin.release();
     await lab.stop();
   }
 });
