@@ -44,8 +44,17 @@ export async function takeLinkLock(req: LockRequest): Promise<LinkLock> {
     lock = await acquireLinkLock(req.inventory, {
       env: req.env,
       holder: req.holder,
-      info: (message) => void req.reporter.emit({ event: 'step-output', step: req.currentStep() ?? 'lock', level: 'info', message }),
-      warn: (m) => req.notices.push(`lock: ${m}`),
+      currentStep: req.currentStep,
+      // A lock lost and taken back with nothing changed lets the run go on; the summary says it happened.
+      info: (message) => {
+        req.notices.push(`lock: ${message}`);
+        void req.reporter.emit({ event: 'step-output', step: req.currentStep() ?? 'lock', level: 'info', message });
+      },
+      warn: (message) => {
+        req.notices.push(`lock: ${message}`);
+        void req.reporter.emit({ event: 'step-output', step: req.currentStep() ?? 'lock', level: 'warn', message });
+      },
+      onLoss: (e) => req.journal.write({ kind: 'lock-lost', ...e }),
     });
   } catch (error) {
     const message = errorMessage(error);

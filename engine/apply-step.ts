@@ -96,8 +96,13 @@ export async function applyStep(run: ApplyRun, planned: Plan['steps'][number], i
     run.confirmed = true;
   }
 
-  const stepStarted = Date.now();
   const nonSafe = impact !== 'read';
+  if (nonSafe) {
+    // The confirmation may have taken minutes: the lock must still be this run's as the change starts.
+    await run.lock?.ensure();
+    run.lock?.changing(spec.id);
+  }
+  const stepStarted = Date.now();
   const runIt = async (): Promise<{ end: StepEnd; verification?: Verification }> => {
     if (rendered.error) {
       journal.write({ kind: 'step-started', step: spec.id, type: spec.type, index: planned.index, impact, attempt: 1 });
@@ -138,8 +143,16 @@ export async function applyStep(run: ApplyRun, planned: Plan['steps'][number], i
     }
     return { end };
   };
+  // What a change step leaves on the link is this run's doing: a lock lost later is compared with it.
+  const runAndRecord = async (): Promise<{ end: StepEnd; verification?: Verification }> => {
+    try {
+      return await runIt();
+    } finally {
+      if (nonSafe) await run.lock?.changed();
+    }
+  };
   const label = `step ${spec.id} (${spec.type})`;
-  const { end, verification } = nonSafe && opts.interrupts ? await opts.interrupts.nonSafe(label, runIt) : await runIt();
+  const { end, verification } = nonSafe && opts.interrupts ? await opts.interrupts.nonSafe(label, runAndRecord) : await runAndRecord();
   const durationMs = Date.now() - stepStarted;
   outcome.durationMs = durationMs;
   outcome.attempts = end.attempts;

@@ -140,6 +140,12 @@ export async function applyPlan(given: ApplyOptions): Promise<ApplyResult> {
     run.notices.push(error.message);
   }
   unregister?.();
+  // The lock lost to someone else while the last steps ran: this run cannot claim the outcome.
+  const lockLost = await run.lock?.verdict();
+  if (lockLost) {
+    if (!run.notices.includes(lockLost.message)) run.notices.push(lockLost.message);
+    if (run.exitCode !== ExitCode.interrupted) run.exitCode = lockLost.exitCode;
+  }
   if (opts.signal.aborted && run.exitCode === ExitCode.done) {
     run.exitCode = ExitCode.interrupted;
     run.stoppedAt ??= 'after the last step';

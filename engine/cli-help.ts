@@ -67,8 +67,10 @@ Options:
   --outcome-timeout <dur>    how long to keep checking a change whose answer was lost (default 2m)
   -h, --help                 this help
 
-Takes a lock on the link (sp_getapplock, session-owned) on every reachable replica for the
-whole run; a second run on the same link is refused (exit 3) and told who holds it.
+Takes a lock on the link (sp_getapplock, session-owned, in master) on every reachable replica
+for the whole run; a second run on the same link is refused (exit 3) and told who holds it. A
+lock whose session ends is taken back at once; if someone else took it or the link changed
+meanwhile, the run stops (exit 5).
 Ctrl-C stops at the next safe point; a change step (e.g. FAILOVER) is finished and verified first.
 `,
   runs: `Usage: runbook runs [--format text|json]

@@ -83,6 +83,9 @@ const SHAPES: Record<JournalRecord['kind'], Shape> = {
     holder: req('string'),
   },
   'lock-refused': { resource: req('string'), side: req('string'), holder: req('string') },
+  'lock-lost': {
+    side: req('string'), during: opt('string'), retaken: req('boolean'), holder: opt('string'), changes: req('strings'), message: req('string'),
+  },
   'step-started': {
     step: req('string'), type: req('string'), index: req('integer'), impact: req({ enum: ['read', 'change', 'dataLoss'] }), attempt: req('integer'), target: opt('string'),
   },

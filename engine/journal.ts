@@ -42,6 +42,8 @@ export type JournalRecord =
   /** The link lock: where it is held, where it could not be taken (unreachable replicas). */
   | { kind: 'lock'; resource: string; held: string[]; unreachable: Array<{ side: string; error: string }>; holder: string }
   | { kind: 'lock-refused'; resource: string; side: string; holder: string }
+  /** A lock session ended during the run: taken again (nothing changed) or not (engine/lock.ts). */
+  | { kind: 'lock-lost'; side: string; during?: string; retaken: boolean; holder?: string; changes: string[]; message: string }
   | { kind: 'step-started'; step: string; type: string; index: number; impact: string; attempt: number; target?: string }
   | { kind: 'step-finished'; step: string; outputs: Record<string, unknown>; durationMs: number; attempts: number; verified?: boolean }
   | { kind: 'step-failed'; step: string; error: string; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; durationMs: number; attempts: number; willRetry?: boolean }

@@ -28,7 +28,8 @@ export function createArmBackend(model: LabModel): ArmBackend & { requests: ArmR
     link.advance();
     return link;
   };
-  const drop = (link: LinkModel, sides: Side[]) => model.replicaContext(link.id.index, 'managedInstance').dropSessions(sides);
+  // A role change through ARM drops what the T-SQL one does: sessions in the link's database.
+  const drop = (link: LinkModel, sides: Side[]) => model.replicaContext(link.id.index, 'managedInstance').dropLinkDatabaseSessions(sides);
 
   return {
     requests,
@@ -88,6 +89,7 @@ export function createArmBackend(model: LabModel): ArmBackend & { requests: ArmR
     recordRequest(entry) {
       requests.push({ at: new Date(model.clock()), ...entry });
     },
+    hold: (method, path, phase) => model.holds.catch({ arm: true }, `${method} ${path}`, phase),
   };
 }
 

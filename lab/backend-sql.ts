@@ -6,6 +6,7 @@ import type { CellValue, SessionInfo, SqlEngine, SqlEngineOptions, StatementHook
 import { appLockHook } from './model/applock-statements.js';
 import { backupHook } from './model/backup-statements.js';
 import { hadrHook } from './model/hadr-statements.js';
+import { killHook } from './model/kill-statement.js';
 import type { LabModel } from './model/lab-model.js';
 import type { StatementLogEntry } from './model/statement-log.js';
 import type { Side } from './model/types.js';
@@ -61,7 +62,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     databases: () => [link.id.database],
     tables: () => model.tables(linkIndex, side),
     version: () => model.version(),
-    hooks: [logHook, hadrHook(rc), backupHook(rc), appLockHook(rc)],
+    hooks: [logHook, hadrHook(rc), backupHook(rc), appLockHook(rc), killHook(rc)],
   });
 
   const isDown = () => model.faults.downState(linkIndex, side, model.clock()) !== 'up';
@@ -84,9 +85,13 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       const info: SessionInfo = { sessionId: nextSessionId++, login: req.user, database };
       rc.sessions.set(info.sessionId, {
         sessionId: info.sessionId, login: req.user, hostName: req.hostName, programName: req.appName, context: new Map(),
+        // The engine's USE moves info.database; a role change reads it here.
+        get database() {
+          return info.database;
+        },
       });
-      const session: Session & { loginNumber: number } = {
-        loginNumber: model.nextLoginNumber(),
+      const session: Session & { sessionId: number } = {
+        sessionId: info.sessionId,
         execute: (request, signal) => execute(info, request, signal),
         close: () => {
           rc.sessions.delete(info.sessionId);
@@ -100,6 +105,8 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
   };
 
   async function execute(info: SessionInfo, req: SqlRequest, signal: AbortSignal): Promise<ReplyItem[] | FaultAction> {
+    const heldBefore = model.holds.catch({ link: linkIndex, side }, req.sql, 'before');
+    if (heldBefore) await untilReleased(heldBefore, signal);
     if (isDown()) return { kind: 'drop' };
     const fault = model.faults.onSqlRequest(linkIndex, side, req.sql);
     if (fault.kind === 'drop' || fault.kind === 'hang') {
@@ -111,7 +118,10 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       run(info, req);
       return { kind: 'drop' };
     }
-    return run(info, req);
+    const items = run(info, req);
+    const heldAfter = model.holds.catch({ link: linkIndex, side }, req.sql, 'after');
+    if (heldAfter) await untilReleased(heldAfter, signal);
+    return items;
   }
 
   function run(info: SessionInfo, req: SqlRequest): ReplyItem[] {
@@ -149,6 +159,19 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
 function loginFailed(user: string): SqlMessage {
   // The password is never part of the message or the log.
   return { number: 18456, state: 1, class: 14, line: 1, message: `Login failed for user '${user}'.` };
+}
+
+/** A held request waits for its release, or for the client to cancel it. */
+function untilReleased(released: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void released.then(done);
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -12,6 +12,7 @@ import { createArmBackend, type ArmRequestRecord } from './backend-arm.js';
 import { createReplicaBackend, type ReplicaBackend } from './backend-sql.js';
 import { createLabCertificates } from './certs.js';
 import { labInventory } from './inventory.js';
+import type { Hold, HoldSpec } from './model/holds.js';
 import { LabModel } from './model/lab-model.js';
 import type { LedgerEntry, LinkModel } from './model/link.js';
 import { LAB_ENV, LAB_USER, type LinkNames } from './model/names.js';
@@ -25,6 +26,7 @@ import { startTdsServer } from './tds/server.js';
 export { labInventory } from './inventory.js';
 export { builtInScenarios, loadScenario, ScenarioError, type ScenarioOverrides } from './scenario.js';
 export type { ScenarioSpec, Side } from './model/types.js';
+export type { Hold, HoldSpec } from './model/holds.js';
 export { LAB_ENV } from './model/names.js';
 
 export interface StartLabOptions {
@@ -40,6 +42,8 @@ export interface StartLabOptions {
   tls?: boolean;
   /** Names of the first link's objects instead of dag1/ag1/sql01/sqlmi1 (hostile-name drills). */
   names?: Partial<LinkNames>;
+  /** How long after a role change's (or KILL's) reply its sessions are dropped; default 30 ms. */
+  dropDelayMs?: number;
   /** Fixed secrets instead of random ones (secret-redaction tests), by LAB_ENV variable name. */
   secrets?: Partial<Record<(typeof LAB_ENV)[keyof typeof LAB_ENV], string>>;
 }
@@ -74,6 +78,11 @@ export interface Lab {
   holdArmOperations(on: boolean): void;
   /** Takes a replica down (listener refuses, sessions dropped) or brings it back. */
   setDown(side: Side, down: boolean | 'refuse' | 'hang', link?: number): void;
+  /**
+   * Holds the next SQL (or, with `arm`, ARM) request that matches, before it acts or, with `after`,
+   * once it acted with its reply kept back, until `release()`: pins a client at one moment.
+   */
+  hold(spec: HoldSpec): Hold;
   stop(): Promise<void>;
 }
 
@@ -95,8 +104,9 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     scenario,
     links: linkCount,
     ...(options.names ? { names: (i: number) => (i === 0 ? options.names! : {}) } : {}),
-    dropSessions: (linkIndex, side, upTo) =>
-      tds[linkIndex]?.[SIDES.indexOf(side)]?.dropSessions((s) => ((s as { loginNumber?: number }).loginNumber ?? 0) <= upTo),
+    ...(options.dropDelayMs !== undefined ? { dropDelayMs: options.dropDelayMs } : {}),
+    dropSessions: (linkIndex, side, which) =>
+      tds[linkIndex]?.[SIDES.indexOf(side)]?.dropSessions((s) => which((s as { sessionId?: number }).sessionId ?? -1)),
   });
   const secret = () => randomBytes(18).toString('base64url');
   const env: Record<string, string> = {
@@ -195,6 +205,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
         model.setDown(link, side, down);
         syncListeners();
       },
+      hold: (spec) => model.holds.add(spec),
       stop,
     };
   } catch (e) {

@@ -71,6 +71,8 @@ export interface ArmBackend {
   nextFault(op: ArmOperation): ArmFault | undefined;
   /** For the lab's request log (tests check it like the statement log). */
   recordRequest(entry: { method: string; path: string; apiVersion: string; status: number }): void;
+  /** A drill's hold on this request, before it acts or before its answer goes out; undefined when none. */
+  hold?(method: string, path: string, phase: 'before' | 'after'): Promise<void> | undefined;
 }
 
 export interface ArmServerOptions {

@@ -126,6 +126,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: ArmServerO
   let answer: ArmResponse;
   try {
     const body = await readBody(req);
+    await opts.backend.hold?.(method, url.pathname, 'before');
     answer =
       body === undefined
         ? { status: 413, body: errorBody(new ArmError(413, 'RequestEntityTooLarge', 'The request body is too large.')) }
@@ -139,6 +140,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: ArmServerO
   } catch {
     // The request log is for observers; a failing log must not change the answer.
   }
+  await opts.backend.hold?.(method, url.pathname, 'after');
   if (!res.destroyed) send(res, answer, requestId);
 }
 

@@ -1,4 +1,7 @@
-// ALTER / DROP AVAILABILITY GROUP as the link model interprets them on one replica.
+// ALTER / DROP AVAILABILITY GROUP as the link model interprets them on one replica. A role change
+// ends the sessions whose current database is the link's availability database, on the replicas
+// whose role changed; sessions in master stay (the sources are cited at dropLinkDatabaseSessions
+// in lab-model.ts).
 import type { ReplyItem } from '../tds/contract.js';
 import type { StatementHook } from '../sql/contract.js';
 import { hadrErrors } from './errors.js';
@@ -51,7 +54,7 @@ function plannedFailover(rc: ReplicaContext, dag: string): ReplyItem[] {
   }
   if (!link.synchronized()) throw hadrErrors.notSynchronized(dag, partner.memberName);
   link.plannedFailover();
-  rc.dropSessions(['sqlServer', 'managedInstance']);
+  rc.dropLinkDatabaseSessions(['sqlServer', 'managedInstance']);
   return done;
 }
 
@@ -59,7 +62,7 @@ function forcedFailover(rc: ReplicaContext, dag: string): ReplyItem[] {
   const me = rc.link.replicas[rc.side];
   if (me.role === 'PRIMARY') throw hadrErrors.alreadyPrimary(dag);
   rc.link.forceFailover(rc.side);
-  rc.dropSessions([rc.side]);
+  rc.dropLinkDatabaseSessions([rc.side]);
   return done;
 }
 
@@ -69,7 +72,7 @@ function demote(rc: ReplicaContext, dag: string): ReplyItem[] {
     throw hadrErrors.wrongState(dag, 'SET (ROLE = SECONDARY)', 'The local replica already is a secondary replica.');
   }
   rc.link.demote(rc.side);
-  rc.dropSessions([rc.side]);
+  rc.dropLinkDatabaseSessions([rc.side]);
   return done;
 }
 

@@ -6,6 +6,7 @@ import { Faults } from './faults.js';
 import { LinkModel } from './link.js';
 import { LAB_DATABASE, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, linkNames, type LinkNames } from './names.js';
 import type { ReplicaContext, SessionMeta } from './replica-context.js';
+import { Holds } from './holds.js';
 import { StatementLog } from './statement-log.js';
 import { replicaTables } from './tables.js';
 import type { ScenarioSpec, Side } from './types.js';
@@ -15,11 +16,11 @@ export interface LabModelOptions {
   links: number;
   clock?: () => number;
   /**
-   * Ends the TDS sessions of one replica opened up to login number `upTo` (wired to
-   * TdsServer.dropSessions by startLab); sessions opened after the role change stay.
+   * Ends the TDS sessions of one replica that `which` picks, by session id (wired to
+   * TdsServer.dropSessions by startLab).
    */
-  dropSessions?: (linkIndex: number, side: Side, upTo: number) => void;
-  /** Delay between a role change's reply and the dropped sessions, so the reply gets out. */
+  dropSessions?: (linkIndex: number, side: Side, which: (sessionId: number) => boolean) => void;
+  /** Delay between a role change's (or KILL's) reply and the dropped sessions, so the reply gets out. */
   dropDelayMs?: number;
   /** Other names for a link's objects than dag1/ag1/... (hostile-name tests). */
   names?: (index: number) => Partial<LinkNames>;
@@ -38,8 +39,8 @@ export class LabModel {
   /** Replicas whose engine tables hold the statement log as of their last refresh. */
   private readonly logLoaded = new Set<string>();
   private readonly sessions = new Map<string, Map<number, SessionMeta>>();
-  dropSessions: (linkIndex: number, side: Side, upTo: number) => void;
-  private loginCount = 0;
+  readonly holds = new Holds();
+  dropSessions: (linkIndex: number, side: Side, which: (sessionId: number) => boolean) => void;
 
   constructor(readonly options: LabModelOptions) {
     this.clock = options.clock ?? Date.now;
@@ -105,12 +106,7 @@ export class LabModel {
     this.faults.setDown(linkIndex, side, down);
     this.links[linkIndex].advance();
     this.bump();
-    if (down) this.dropSessions(linkIndex, side, this.loginCount);
-  }
-
-  /** A number per login, in order; role changes drop sessions up to the current one. */
-  nextLoginNumber(): number {
-    return ++this.loginCount;
+    if (down) this.dropSessions(linkIndex, side, () => true);
   }
 
   sessionsOf(linkIndex: number, side: Side): Map<number, SessionMeta> {
@@ -130,12 +126,45 @@ export class LabModel {
       applocks: this.applocks,
       sessions: this.sessionsOf(linkIndex, side),
       clock: this.clock,
-      dropSessions: (sides) => {
-        const upTo = this.loginCount;
-        const t = setTimeout(() => sides.forEach((s) => this.dropSessions(linkIndex, s, upTo)), this.options.dropDelayMs ?? 30);
-        t.unref();
+      // Which sessions a role change ends. MicrosoftDocs/sql-docs,
+      // docs/database-engine/availability-groups/windows/
+      //  - about-client-connection-access-to-availability-replicas-sql-server.md: "During the
+      //    failover process, all client connections to both the primary replica and secondary
+      //    replicas are terminated";
+      //  - overview-of-always-on-availability-groups-sql-server.md: "Each availability replica
+      //    hosts a copy of the availability databases", its role "is inherited by the availability
+      //    databases of that replica", and "The primary replica makes the primary databases
+      //    available for read-write connections from clients": a connection to a replica is one to
+      //    its availability databases;
+      //  - listeners-client-connectivity-application-failover.md ("Bypass listeners"): connecting
+      //    to the instance directly, "the instance ... will verify the state of the targeted
+      //    database and either allow or disallow connectivity": access is decided per database;
+      //  - failover-and-failover-modes-always-on-availability-groups.md: the old primary "changes
+      //    the state of the primary databases to DISCONNECTED and disconnects all clients".
+      // master, msdb and tempdb are in no availability group (only a contained AG has its own
+      // master and msdb, and the link's DAG cannot be contained: contained-availability-groups-
+      // overview.md, "Not supported: Distributed availability groups"), so sessions in them stay.
+      // The MI link articles (managed-instance-link-failover-how-to.md) say only that applications
+      // must be repointed; they are silent on sessions.
+      dropLinkDatabaseSessions: (sides) => {
+        const database = link.id.database.toLowerCase();
+        for (const s of sides) {
+          // Chosen now, at the role change: a session that enters the database later is a new
+          // connection to the new role and stays; one that left it for master stays too.
+          const victims = new Set([...this.sessionsOf(linkIndex, s).values()].filter((m) => m.database.toLowerCase() === database).map((m) => m.sessionId));
+          if (victims.size) this.afterReply(() => this.dropSessions(linkIndex, s, (id) => victims.has(id)));
+        }
+      },
+      endSession: (sessionId) => {
+        this.sessionsOf(linkIndex, side).delete(sessionId);
+        this.applocks.releaseSession(link.replicas[side].serverName, sessionId);
+        this.afterReply(() => this.dropSessions(linkIndex, side, (id) => id === sessionId));
       },
     };
+  }
+
+  private afterReply(drop: () => void): void {
+    setTimeout(drop, this.options.dropDelayMs ?? 30).unref();
   }
 
   /** Everything one replica's SQL engine serves. */

@@ -8,6 +8,8 @@ export interface SessionMeta {
   login: string;
   hostName: string;
   programName: string;
+  /** The session's current database: the login's initial database, then whatever `USE` chose. */
+  readonly database: string;
   /** sp_set_session_context values (the lock description is read from key `description`). */
   context: Map<string, string>;
 }
@@ -20,6 +22,12 @@ export interface ReplicaContext {
   applocks: AppLocks;
   sessions: Map<number, SessionMeta>;
   clock(): number;
-  /** Ends the TDS sessions of these replicas of this link, after the current reply is out. */
-  dropSessions(sides: Side[]): void;
+  /**
+   * A role change on these replicas of this link: ends, after the current reply is out, the
+   * sessions whose current database is the link's (availability) database at this moment.
+   * Sessions in master, msdb or tempdb stay, as on a real server (see lab-model.ts).
+   */
+  dropLinkDatabaseSessions(sides: Side[]): void;
+  /** KILL: ends one session of this replica now (its app locks go at once), its socket after the reply. */
+  endSession(sessionId: number): void;
 }

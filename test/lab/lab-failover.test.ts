@@ -1,6 +1,6 @@
 // Failovers through the real mssql client against startLab: planned (roles swap, nothing lost,
-// sessions dropped), forced (exactly the unhardened transactions lost, split-brain), and the
-// documented split-brain fix.
+// sessions in the link database dropped, those in master kept), forced (exactly the unhardened
+// transactions lost, split-brain), and the documented split-brain fix.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startLab } from '../../lab/index.js';
@@ -10,13 +10,18 @@ const toSync = `ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON
     'ag1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT),
     'sqlmi1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);`;
 
-test('planned failover: sync, LSNs equal, FAILOVER on the primary swaps roles, zero lost, sessions dropped', async () => {
+test('planned failover: sync, LSNs equal, FAILOVER on the primary swaps roles, zero lost; sessions in the link database are dropped, sessions in master stay', async () => {
   const lab = await startLab({ scenario: 'lagging', overrides: { replication: { catchUpAfterMs: 700 } } });
   try {
     const sqlPool = await connect(lab, 'sqlServer');
     const miPool = await connect(lab, 'managedInstance');
     await run(sqlPool, `USE master; ${toSync}`);
     assert.is(await errorNumber(sqlPool, 'ALTER AVAILABILITY GROUP [dag1] FAILOVER'), 41142, 'still behind');
+    // Sessions in the availability database: by the login's initial database, and by USE.
+    const sqlInDb = await connect(lab, 'sqlServer', { database: 'SalesDb' });
+    const sqlUsed = await connect(lab, 'sqlServer');
+    await run(sqlUsed, 'USE SalesDb;');
+    const miInDb = await connect(lab, 'managedInstance', { database: 'SalesDb' });
     // Wait as a runbook would: primary end of log == secondary hardened.
     await poll(async () => {
       const p = await localLsns(sqlPool);
@@ -24,32 +29,35 @@ test('planned failover: sync, LSNs equal, FAILOVER on the primary swaps roles, z
       return p.endOfLog === s.hardened && s.sync === 'SYNCHRONIZED' ? true : undefined;
     }, 5000);
     const committed = lab.ledger().committed;
-    const spid = async () => {
+    const spid = async (pool: typeof sqlPool) => {
       try {
-        return (await sqlPool.request().query('SELECT @@SPID AS spid')).recordset[0].spid as number;
+        return (await pool.request().query('SELECT @@SPID AS spid')).recordset[0].spid as number;
       } catch {
         return -1; // the request that met the dropped socket
       }
     };
-    const before = await spid();
+    const inDb = [sqlInDb, sqlUsed, miInDb];
+    const inMaster = [sqlPool, miPool];
+    const before = await Promise.all(inDb.map(spid));
+    const masterBefore = await Promise.all(inMaster.map(spid));
     await run(sqlPool, 'ALTER AVAILABILITY GROUP [dag1] FAILOVER');
-    // The old connections are dropped shortly after the reply, like a real role change: the
-    // pool ends up on a new session.
+    // The sessions in SalesDb are dropped shortly after the reply, on both replicas (both changed
+    // role): their pools end up on new sessions.
     await poll(async () => {
-      const now = await spid();
-      return now !== before && now !== -1 ? true : undefined;
+      const now = await Promise.all(inDb.map(spid));
+      return now.every((n, i) => n !== before[i] && n !== -1) ? true : undefined;
     }, 3000);
-    const sql2 = await connect(lab, 'sqlServer');
-    const mi2 = await connect(lab, 'managedInstance');
-    assert.is(await linkRole(sql2), 'SECONDARY');
-    assert.is(await linkRole(mi2), 'PRIMARY');
+    // The sessions in master are the same ones, before and after.
+    assert.equal(await Promise.all(inMaster.map(spid)), masterBefore);
+    assert.is(await linkRole(sqlPool), 'SECONDARY');
+    assert.is(await linkRole(miPool), 'PRIMARY');
     assert.equal(lab.ledger(), { link: 'dag1', committed, lost: 0, lastCommittedLsn: lab.ledger().lastCommittedLsn });
     assert.is(lab.ledger().lost, 0);
-    // Fail back from the MI (SQL Server 2022 keeps the link).
-    await run(mi2, 'ALTER AVAILABILITY GROUP [dag1] FAILOVER');
-    const sql3 = await connect(lab, 'sqlServer');
-    assert.is(await linkRole(sql3), 'PRIMARY');
-    await Promise.allSettled([sqlPool.close(), miPool.close(), sql2.close(), mi2.close(), sql3.close()]);
+    // Fail back from the MI (SQL Server 2022 keeps the link), over the same master session.
+    await run(miPool, 'ALTER AVAILABILITY GROUP [dag1] FAILOVER');
+    assert.is(await linkRole(sqlPool), 'PRIMARY');
+    assert.equal(await Promise.all(inMaster.map(spid)), masterBefore);
+    await Promise.allSettled([...inMaster, ...inDb].map((p) => p.close()));
   } finally {
     await lab.stop();
   }

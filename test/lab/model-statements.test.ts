@@ -19,7 +19,7 @@ function setup(scenario = 'healthy', overrides: ScenarioOverrides = {}) {
   const model = new LabModel({ scenario: loadScenario(scenario, overrides), links: 1 });
   const ctx = (side: Side) => {
     const rc = model.replicaContext(0, side);
-    rc.dropSessions = (sides) => drops.push(sides);
+    rc.dropLinkDatabaseSessions = (sides) => drops.push(sides);
     return rc;
   };
   const hooks = (side: Side): StatementHook[] => [hadrHook(ctx(side)), backupHook(ctx(side)), appLockHook(ctx(side))];
