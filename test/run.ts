@@ -66,7 +66,20 @@ function runFile(file: string): Promise<FileResult> {
   });
 }
 
+/** Files under the repository's `.runbook/` (tests must write journals to temporary folders only). */
+function repoJournalFiles(): string[] {
+  const dir = join(here, '..', '..', '.runbook');
+  const walk = (d: string): string[] =>
+    readdirSync(d).flatMap((name) => (statSync(join(d, name)).isDirectory() ? walk(join(d, name)) : [join(d, name)]));
+  try {
+    return walk(dir);
+  } catch {
+    return [];
+  }
+}
+
 async function main(): Promise<void> {
+  const journalsBefore = new Set(repoJournalFiles());
   const files = findTests(here).filter((f) => !filter || f.includes(filter));
   const results: FileResult[] = [];
   let next = 0;
@@ -83,7 +96,12 @@ async function main(): Promise<void> {
   }
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
   const passed = results.reduce((n, r) => n + r.passed, 0);
-  const failed = results.reduce((n, r) => n + r.failed, 0);
+  let failed = results.reduce((n, r) => n + r.failed, 0);
+  const written = repoJournalFiles().filter((f) => !journalsBefore.has(f));
+  if (written.length) {
+    failed++;
+    process.stdout.write(`FAIL a test wrote into the repository's .runbook/ (use a temporary RUNBOOK_JOURNAL_DIR):\n${written.map((f) => `    ${relative(join(here, '..', '..'), f)}`).join('\n')}\n`);
+  }
   if (files.length === 0) process.stdout.write('no test files found\n');
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   process.exitCode = failed > 0 || files.length === 0 ? 1 : 0;

@@ -33,8 +33,15 @@ export interface CliOptions {
  */
 export const FIXTURE_PASSWORDS: Record<string, string> = { TEST_SQL_PASSWORD: 'fixture-sql-password', TEST_MI_PASSWORD: 'fixture-mi-password' };
 
+/**
+ * Journals of CLI runs go to one temporary folder per test process unless a test names its own:
+ * a test never writes into the repository's `.runbook/` (test/run.ts fails the suite if one does).
+ */
+let defaultJournalDir: string | undefined;
+
 function childEnv(extra: CliOptions['env']): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...FIXTURE_PASSWORDS, NO_COLOR: '1' };
+  defaultJournalDir ??= mkdtempSync(join(tmpdir(), 'runbook-journals-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, RUNBOOK_JOURNAL_DIR: defaultJournalDir, ...FIXTURE_PASSWORDS, NO_COLOR: '1' };
   delete env.CI;
   for (const [k, v] of Object.entries(extra ?? {})) {
     if (v === undefined) delete env[k];
