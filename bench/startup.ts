@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'dist', 'engine', 'bin.js');
+const bin = join(root, 'dist', 'engine', 'cli', 'bin.js');
 const runs = Math.max(20, Number(process.env.BENCH_RUNS ?? 21));
 const budget = 2.5;
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Inventory } from '../engine/types.js';
+import type { Inventory } from '../engine/core/types.js';
 import type { ArmServer } from './arm/contract.js';
 import { startArmServer } from './arm/server.js';
 import { createArmBackend, type ArmRequestRecord } from './backend-arm.js';

@@ -1,6 +1,6 @@
 // The lab's inventory without a running lab: the same names as startLab's, with placeholder
 // addresses, for `runbook plan --lab` (which starts nothing). Imports nothing of the servers.
-import type { ConnectionSpec, Inventory } from '../engine/types.js';
+import type { ConnectionSpec, Inventory } from '../engine/core/types.js';
 import { LAB_DATABASE, LAB_ENV, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, LAB_USER, linkNames, type LinkNames } from './model/names.js';
 
 export interface LabInventoryOptions {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { basename, resolve } from 'node:path';
 import AjvModule, { type ValidateFunction } from 'ajv';
 import yaml from 'js-yaml';
-import type { Diagnostic } from '../engine/types.js';
+import type { Diagnostic } from '../engine/core/types.js';
 import type { ScenarioSpec } from './model/types.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -16,7 +16,7 @@ const SCHEMA_FILE = resolve(root, 'schemas/scenario.schema.json');
 /** Bad scenario input: one `file:line:col: message` line per problem (exit code 2 in the CLI). */
 export class ScenarioError extends Error {
   readonly exitCode = 2;
-  /** The same problems as diagnostics (engine/types.ts's shape). */
+  /** The same problems as diagnostics (engine/core/types.ts's shape). */
   readonly diagnostics: Diagnostic[];
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));

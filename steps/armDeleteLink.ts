@@ -5,10 +5,10 @@
 // A link that is already gone is success, reported as such, so the step can be re-run. An
 // operation already in progress on the link (after a --resume, the delete the killed run sent) is
 // waited for: ARM's 409 while it runs is not a failure, and a DELETE refused with it acted on
-// nothing (engine/arm-lro.ts has the same rule for failover and setRole).
-import { armEndpointOf, describeLink, getLinkDetails, linkIdsOf } from '../engine/arm.js';
-import { ArmRequestError, fromSdkError, isLinkGone, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS } from '../engine/arm-errors.js';
-import { operationInProgress, OperationStillRunning, resendSchedule, waitForLinkOperation } from '../engine/arm-lro.js';
+// nothing (engine/drivers/arm/lro.ts has the same rule for failover and setRole).
+import { armEndpointOf, describeLink, getLinkDetails, linkIdsOf } from '../engine/drivers/arm/client.js';
+import { ArmRequestError, fromSdkError, isLinkGone, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS } from '../engine/drivers/arm/errors.js';
+import { operationInProgress, OperationStillRunning, resendSchedule, waitForLinkOperation } from '../engine/drivers/arm/lro.js';
 import {
   armFailure,
   armMessages,
@@ -18,11 +18,11 @@ import {
   armRunStart,
   pollIntervalProperty,
   settledLinkForVerify,
-} from '../engine/arm-step.js';
-import { OutcomeUnknown } from '../engine/errors.js';
-import { durationText } from '../engine/step-args.js';
-import { defineMessages, reporter } from '../engine/step-messages.js';
-import type { Impact, ImpactContext, StepDefinition, StepPlanResult } from '../engine/types.js';
+} from './support/arm-link.js';
+import { OutcomeUnknown } from '../engine/core/errors.js';
+import { durationText } from '../engine/step-api/args.js';
+import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import type { Impact, ImpactContext, StepDefinition, StepPlanResult } from '../engine/core/types.js';
 
 export interface ArmDeleteLinkArgs {
   pollInterval?: string;

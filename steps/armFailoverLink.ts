@@ -1,13 +1,13 @@
 // armFailoverLink: the ARM failover action on the link (what Start-AzSqlInstanceLinkFailover
 // calls), for operators who fail over from the Azure side. @azure/arm-sql 10.0.0 has no such
-// operation, so engine/arm-lro.ts posts it on the client's pipeline and follows it to the end,
+// operation, so engine/drivers/arm/lro.ts posts it on the client's pipeline and follows it to the end,
 // never letting the retry policy re-send it blindly.
-import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
-import { postLinkAction, type FailoverBody, type LinkActionProgress } from '../engine/arm-lro.js';
-import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from '../engine/arm-step.js';
-import { durationText, isUnknown, shown } from '../engine/step-args.js';
-import { defineMessages, reporter } from '../engine/step-messages.js';
-import type { Impact, StepDefinition, StepPlanResult } from '../engine/types.js';
+import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
+import { postLinkAction, type FailoverBody, type LinkActionProgress } from '../engine/drivers/arm/lro.js';
+import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
+import { durationText, isUnknown, shown } from '../engine/step-api/args.js';
+import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import type { Impact, StepDefinition, StepPlanResult } from '../engine/core/types.js';
 
 export interface ArmFailoverLinkArgs {
   failoverType: FailoverBody['failoverType'];

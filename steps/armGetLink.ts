@@ -1,13 +1,13 @@
 // armGetLink: the link as the managed instance reports it through ARM, with the newer api-version
 // (roles, replication mode, per-database LSNs), the way Get-AzSqlInstanceLink shows it. The
 // @azure/arm-sql 10.0.0 client speaks an older api-version whose schema lacks these fields, so the
-// read goes through its pipeline with engine/arm.ts. A missing link is an answer, not a failure.
-import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
-import { isLinkGone } from '../engine/arm-errors.js';
-import { armFailure, armMessages, primarySide } from '../engine/arm-step.js';
-import { isUnknown } from '../engine/step-args.js';
-import { defineMessages, reporter } from '../engine/step-messages.js';
-import type { StepDefinition, StepPlanResult } from '../engine/types.js';
+// read goes through its pipeline with engine/drivers/arm/client.ts. A missing link is an answer, not a failure.
+import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
+import { isLinkGone } from '../engine/drivers/arm/errors.js';
+import { armFailure, armMessages, primarySide } from './support/arm-link.js';
+import { isUnknown } from '../engine/step-api/args.js';
+import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import type { StepDefinition, StepPlanResult } from '../engine/core/types.js';
 
 export interface ArmGetLinkArgs {
   mustExist?: boolean;

@@ -1,13 +1,13 @@
 // armSetRole: the ARM setRole action on the link: makes the managed instance Primary or Secondary.
 // It is how the managed instance side is demoted when resolving a split-brain, and how it is
 // forced to primary when SQL Server is lost. @azure/arm-sql 10.0.0 lacks it, so it goes through
-// engine/arm-lro.ts like the failover.
-import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/arm.js';
-import { postLinkAction, type SetRoleBody } from '../engine/arm-lro.js';
-import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from '../engine/arm-step.js';
-import { durationText, isUnknown, shown } from '../engine/step-args.js';
-import { defineMessages, reporter } from '../engine/step-messages.js';
-import type { Impact, StepDefinition, StepPlanResult } from '../engine/types.js';
+// engine/drivers/arm/lro.ts like the failover.
+import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
+import { postLinkAction, type SetRoleBody } from '../engine/drivers/arm/lro.js';
+import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
+import { durationText, isUnknown, shown } from '../engine/step-api/args.js';
+import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import type { Impact, StepDefinition, StepPlanResult } from '../engine/core/types.js';
 
 export interface ArmSetRoleArgs {
   instanceRole: SetRoleBody['instanceRole'];

@@ -2,9 +2,9 @@
 // When its condition renders to false it refuses (exit 3) with the runbook's own message, so a
 // runbook can stop before changing anything for a reason only it knows (a version too old for
 // T-SQL failover, a replica in the wrong state).
-import { isUnknown, shown } from '../engine/step-args.js';
-import { defineMessages, GuardRefusal, reporter } from '../engine/step-messages.js';
-import type { StepDefinition } from '../engine/types.js';
+import { isUnknown, shown } from '../engine/step-api/args.js';
+import { defineMessages, GuardRefusal, reporter } from '../engine/step-api/messages.js';
+import type { StepDefinition } from '../engine/core/types.js';
 
 export interface AssertArgs {
   that: string | boolean;

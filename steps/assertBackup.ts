@@ -4,10 +4,10 @@
 // split-brain demotion, the backup taken earlier in the same run. "In this run" is judged with
 // the server's own clock (its GETDATE() against the backup's finish time), so time zones and
 // clock skew between this machine and the server do not matter.
-import { runSql } from '../engine/sql-pool.js';
-import { isUnknown, shown } from '../engine/step-args.js';
-import { defineMessages, reporter } from '../engine/step-messages.js';
-import type { ReplicaSide, StepDefinition } from '../engine/types.js';
+import { runSql } from '../engine/drivers/sql/pool.js';
+import { isUnknown, shown } from '../engine/step-api/args.js';
+import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import type { ReplicaSide, StepDefinition } from '../engine/core/types.js';
 
 export interface AssertBackupArgs {
   side: string;

@@ -1,10 +1,10 @@
 // assertRole: the guard every runbook starts with. Each reachable replica is asked for its own
 // role in the link with the procedure's query; two primaries (split-brain), no primary, or the
 // wrong primary stop the run (exit 3) with what each replica said.
-import { describeObservations, observeRoles, otherSide, ROLE_QUERY, SIDES, type RoleObservation } from '../engine/link-roles.js';
-import { isUnknown, shown } from '../engine/step-args.js';
-import { defineMessages, reporter } from '../engine/step-messages.js';
-import type { ReplicaSide, StepDefinition } from '../engine/types.js';
+import { describeObservations, observeRoles, otherSide, ROLE_QUERY, SIDES, type RoleObservation } from '../engine/drivers/sql/roles.js';
+import { isUnknown, shown } from '../engine/step-api/args.js';
+import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import type { ReplicaSide, StepDefinition } from '../engine/core/types.js';
 
 export interface AssertRoleArgs {
   exactlyOnePrimary?: boolean;

@@ -1,8 +1,8 @@
 // confirm: a gate for what only a person can check (e.g. "the application is stopped"). It asks
 // on the terminal, passes with --yes, and refuses (exit 3) when no one can be asked.
-import { shown } from '../engine/step-args.js';
-import { defineMessages, reporter } from '../engine/step-messages.js';
-import type { StepDefinition } from '../engine/types.js';
+import { shown } from '../engine/step-api/args.js';
+import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import type { StepDefinition } from '../engine/core/types.js';
 
 export interface ConfirmArgs {
   message: string;

@@ -1,8 +1,8 @@
 // The registry of built-in step types: an explicit map, sorted by name, each entry a lazy import
 // so that `validate` and `plan` load only the step modules a runbook uses (and no drivers).
 // Adding a step type: create steps/<type>.ts and add one line here, keeping the keys sorted.
-// test/engine/registry.test.ts fails when a file in steps/ is missing from this map.
-import type { StepModuleMap } from '../engine/types.js';
+// test/engine/step-api/registry.test.ts fails when a file in steps/ is missing from this map.
+import type { StepModuleMap } from '../engine/core/types.js';
 
 export const stepModules: StepModuleMap = {
   armDeleteLink: () => import('./armDeleteLink.js'),

@@ -4,11 +4,11 @@
 // window of commits on the primary the secondary never saw. A primary that cannot be reached is
 // not an error here (that is the disaster a forced failover is for); the report says so.
 import type { ConnectionPool } from 'mssql';
-import { formatLsn, lsnDiff, parseLsn, type Lsn } from '../engine/lsn.js';
-import { classifyConnectFailure, isConnectionLoss, runSql } from '../engine/sql-pool.js';
-import { isUnknown, shown } from '../engine/step-args.js';
-import { defineMessages, reporter } from '../engine/step-messages.js';
-import type { Inventory, ReplicaSide, StepDefinition, StepRunContext } from '../engine/types.js';
+import { formatLsn, lsnDiff, parseLsn, type Lsn } from '../engine/core/lsn.js';
+import { classifyConnectFailure, isConnectionLoss, runSql } from '../engine/drivers/sql/pool.js';
+import { isUnknown, shown } from '../engine/step-api/args.js';
+import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import type { Inventory, ReplicaSide, StepDefinition, StepRunContext } from '../engine/core/types.js';
 
 export interface LsnGapArgs {
   primary: string;

@@ -2,9 +2,9 @@
 // endpoint the applications must now connect to (the procedure leaves repointing connection
 // strings to a person). The endpoint comes from the inventory: the managed instance's FQDN (or
 // its connection host) or SQL Server's host. Warnings also land in the run's summary.
-import { isUnknown, shown } from '../engine/step-args.js';
-import { defineMessages, reporter } from '../engine/step-messages.js';
-import type { Inventory, ReplicaSide, StepDefinition } from '../engine/types.js';
+import { isUnknown, shown } from '../engine/step-api/args.js';
+import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import type { Inventory, ReplicaSide, StepDefinition } from '../engine/core/types.js';
 
 export interface NotifyArgs {
   message: string;

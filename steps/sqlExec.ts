@@ -1,13 +1,13 @@
 // sqlExec: a T-SQL script on one replica, split into batches on GO lines as sqlcmd does, with
 // named parameters, the first result set as outputs, and an optional expectation about it.
-import { OutcomeUnknown } from '../engine/errors.js';
-import { isSingleStatement, readOnlyProblem } from '../engine/sql-checks.js';
-import { runSql, isConnectionLoss, type QueryParams } from '../engine/sql-pool.js';
-import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/sql-batches.js';
-import { isUnknown, shown } from '../engine/step-args.js';
-import { defineMessages, reporter } from '../engine/step-messages.js';
-import type { Impact, ReplicaTarget, StepDefinition, StepPlanResult, StepRunContext } from '../engine/types.js';
-import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/sql-results.js';
+import { OutcomeUnknown } from '../engine/core/errors.js';
+import { isSingleStatement, readOnlyProblem } from '../engine/drivers/sql/checks.js';
+import { runSql, isConnectionLoss, type QueryParams } from '../engine/drivers/sql/pool.js';
+import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
+import { isUnknown, shown } from '../engine/step-api/args.js';
+import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import type { Impact, ReplicaTarget, StepDefinition, StepPlanResult, StepRunContext } from '../engine/core/types.js';
+import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
 
 export interface SqlExecArgs {
   sql: string;

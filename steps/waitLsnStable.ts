@@ -1,13 +1,13 @@
 // waitLsnStable: the planned failover's safety gate. Both replicas' LSNs for the link database
 // must be equal and stay unchanged for a whole window before anything fails over.
-import { StepRefusal } from '../engine/errors.js';
-import { formatDuration } from '../engine/duration.js';
-import { comparedLsn, lsnQuery, readSideLsn } from '../engine/lsn-queries.js';
-import { formatLsn, LsnStability, lsnDiff, type LsnSample } from '../engine/lsn.js';
-import { isConnectionLoss } from '../engine/sql-pool.js';
-import { durationMs, durationText, sleep } from '../engine/step-args.js';
-import { defineMessages, reporter } from '../engine/step-messages.js';
-import type { ReplicaSide, StepDefinition, StepRunContext } from '../engine/types.js';
+import { StepRefusal } from '../engine/core/errors.js';
+import { formatDuration } from '../engine/core/duration.js';
+import { comparedLsn, lsnQuery, readSideLsn } from '../engine/drivers/sql/lsn-queries.js';
+import { formatLsn, LsnStability, lsnDiff, type LsnSample } from '../engine/core/lsn.js';
+import { isConnectionLoss } from '../engine/drivers/sql/pool.js';
+import { durationMs, durationText, sleep } from '../engine/step-api/args.js';
+import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import type { ReplicaSide, StepDefinition, StepRunContext } from '../engine/core/types.js';
 
 export interface WaitLsnStableArgs {
   stableFor?: string;

@@ -2,23 +2,23 @@
 // if asked, then run the plan with progress, journal and summary.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Inventory } from '../types.js';
-import type { Plan } from '../plan-types.js';
-import { buildPlan, redactInputs, sha256, SECRET_PLACEHOLDER } from '../plan.js';
-import { processInterrupts } from '../interrupt.js';
-import { identityDifferences, secretInputDifferences } from '../resume.js';
+import type { Inventory } from '../core/types.js';
+import type { Plan } from '../plan/types.js';
+import { buildPlan, redactInputs, sha256, SECRET_PLACEHOLDER } from '../plan/build.js';
+import { processInterrupts } from '../apply/interrupt.js';
+import { identityDifferences, secretInputDifferences } from '../apply/journal/runs.js';
 import { damagedJournal, journalDirOf, resumeSource, type ResumeSource } from './runs.js';
-import { journalProblemAgainstRunbook } from '../journal-read.js';
-import { takeRunLock, type RunLock } from '../run-lock.js';
-import { parsePlanJson } from '../plan-render-json.js';
-import { applyPlan } from '../apply.js';
-import { checkDataLossAcknowledged } from '../apply-guards.js';
-import { ExitError, UsageError } from '../errors.js';
-import { ExitCode } from '../exit-codes.js';
-import { newRunId, runIdentity } from '../journal.js';
-import { JsonLinesReporter, PlainLinesReporter, type Reporter } from '../executor-events.js';
-import { colorWanted, makeStyle } from '../output.js';
-import { ttyConfirm } from '../prompt.js';
+import { journalProblemAgainstRunbook } from '../apply/journal/read.js';
+import { takeRunLock, type RunLock } from '../apply/journal/run-lock.js';
+import { parsePlanJson } from '../plan/json.js';
+import { applyPlan } from '../apply/run.js';
+import { checkDataLossAcknowledged } from '../apply/guards.js';
+import { ExitError, UsageError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { newRunId, runIdentity } from '../apply/journal/write.js';
+import { JsonLinesReporter, PlainLinesReporter, type Reporter } from '../apply/events.js';
+import { colorWanted, makeStyle } from '../ui/style.js';
+import { ttyConfirm } from '../ui/prompt.js';
 import {
   checkInventoryChoice,
   checkLabScenario,
@@ -32,12 +32,12 @@ import {
   type InventoryChoice,
   type LoadedRunbook,
 } from './prepare.js';
-import { checkResolvedInputs } from '../inputs.js';
-import { redact } from '../redact.js';
-import { digestProblem, jsonPosition, planDifferences } from '../plan-file.js';
+import { checkResolvedInputs } from '../load/inputs.js';
+import { redact } from '../core/redact.js';
+import { digestProblem, jsonPosition, planDifferences } from '../plan/file.js';
 import { isTty, type CommandIO } from './io.js';
 import { startLabOrExplain } from './lab-start.js';
-import { maskSecretSets, readStdinPasswords, registerRunSecrets } from '../secrets.js';
+import { maskSecretSets, readStdinPasswords, registerRunSecrets } from '../core/secrets.js';
 
 export interface ApplyCommandOptions extends InventoryChoice {
   target: string;
@@ -151,12 +151,12 @@ function chooseReporter(opts: ApplyCommandOptions, io: CommandIO): Promise<Repor
   const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false' && io.env.CI !== '0';
   // A pseudo-terminal with no size (some CI wrappers) would make listr2 wrap every character.
   const columns = (io.stdout as { columns?: number }).columns ?? 0;
-  if (isTty(io.stdout) && !ci && columns >= 20) return import('../executor-listr.js').then((m) => new m.ListrReporter(io.stdout, style));
+  if (isTty(io.stdout) && !ci && columns >= 20) return import('../ui/listr-reporter.js').then((m) => new m.ListrReporter(io.stdout, style));
   return new PlainLinesReporter(io.stdout, style);
 }
 
 export async function applyCommand(given: ApplyCommandOptions, io: CommandIO, argv: string[] = []): Promise<number> {
-  // A resume holds the run's lock from before it reads the journal to its end (engine/run-lock.ts).
+  // A resume holds the run's lock from before it reads the journal to its end (engine/apply/journal/run-lock.ts).
   const resumed = given.resume !== undefined
     ? resumeSource(given.resume, { ...(given.target ? { target: given.target } : {}), ...(given.inventory !== undefined ? { inventory: given.inventory } : {}), lab: given.lab, sets: given.sets }, io)
     : undefined;

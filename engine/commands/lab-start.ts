@@ -1,12 +1,12 @@
 // The embedded lab, loaded only when asked for (`apply --lab`, `lab up`). The specifier is
 // computed so the engine compiles and runs without the lab and never loads it for plan.
-import type { Diagnostic, Inventory } from '../types.js';
-import { ExitError, UsageError } from '../errors.js';
-import { ExitCode } from '../exit-codes.js';
+import type { Diagnostic, Inventory } from '../core/types.js';
+import { ExitError, UsageError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { hasErrors } from '../diagnostics.js';
-import { loadYaml } from '../load.js';
+import { hasErrors } from '../core/diagnostics.js';
+import { loadYaml } from '../load/yaml.js';
 import { InvalidInput } from './prepare.js';
 
 export interface LabHandle {

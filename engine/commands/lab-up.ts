@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startLabOrExplain } from './lab-start.js';
 import type { CommandIO } from './io.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 
 export interface LabUpOptions {
   links?: string;

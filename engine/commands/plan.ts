@@ -1,18 +1,18 @@
 // `runbook plan`: load, validate, build the Plan, render it. Connects to nothing, unless
-// `--probe` asks for a read-only look at the live link (engine/probe.ts, loaded only then, so a
+// `--probe` asks for a read-only look at the live link (engine/plan/probe.ts, loaded only then, so a
 // plan without it still loads no driver).
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Inventory } from '../types.js';
-import type { Plan } from '../plan-types.js';
-import { buildPlan, type BuildPlanInput } from '../plan.js';
-import { renderPlanJson } from '../plan-render-json.js';
-import { renderPlanSql } from '../plan-render-sql.js';
-import { renderPlanText } from '../plan-render-text.js';
-import { colorWanted, makeStyle } from '../output.js';
+import type { Inventory } from '../core/types.js';
+import type { Plan } from '../plan/types.js';
+import { buildPlan, type BuildPlanInput } from '../plan/build.js';
+import { renderPlanJson } from '../plan/json.js';
+import { renderPlanSql } from '../ui/plan-sql.js';
+import { renderPlanText } from '../ui/plan-text.js';
+import { colorWanted, makeStyle } from '../ui/style.js';
 import { checkInventoryChoice, labScenario, loadInventoryForPlan, loadRunbook, resolveInputsOrThrow, type InventoryChoice } from './prepare.js';
 import type { CommandIO } from './io.js';
-import { readStdinPasswords, registerRunSecrets } from '../secrets.js';
+import { readStdinPasswords, registerRunSecrets } from '../core/secrets.js';
 
 export interface PlanOptions extends InventoryChoice {
   runbook: string;
@@ -40,7 +40,7 @@ export async function makePlan(opts: PlanOptions, env: NodeJS.ProcessEnv = proce
 
 /** The probed plan: against the inventory's link, or a lab started for the probe and stopped after it. */
 async function probeLive(input: BuildPlanInput, opts: PlanOptions, env: NodeJS.ProcessEnv): Promise<Plan> {
-  const { probePlan } = await import('../probe.js');
+  const { probePlan } = await import('../plan/probe.js');
   if (opts.lab === undefined) return probePlan({ ...input, env });
   const { startLabOrExplain } = await import('./lab-start.js');
   const scenario = labScenario(opts.lab);
@@ -64,8 +64,8 @@ export async function planCommand(opts: PlanOptions, io: CommandIO): Promise<num
   else {
     const style = makeStyle(colorWanted(io.stdout, io.env));
     if ('observed' in plan) {
-      const { renderProbedPlanText } = await import('../probe-render.js');
-      io.stdout.write(renderProbedPlanText(plan as import('../probe.js').ProbedPlan, style));
+      const { renderProbedPlanText } = await import('../ui/probe-text.js');
+      io.stdout.write(renderProbedPlanText(plan as import('../plan/probe.js').ProbedPlan, style));
     } else io.stdout.write(renderPlanText(plan, style));
     if (opts.out !== undefined) io.stdout.write(`Plan written to ${opts.out}; apply it with: runbook apply ${opts.out}\n`);
   }

@@ -3,13 +3,13 @@
 // an InvalidInput carrying every diagnostic, rendered once by the CLI.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Diagnostic, Inventory, Runbook } from '../types.js';
-import type { LoadedStep } from '../plan.js';
-import { hasErrors } from '../diagnostics.js';
-import { validateInventory, validateRunbook } from '../validate.js';
-import { resolveInputs } from '../inputs.js';
-import { builtinStepModules, stepsForRunbook } from '../registry.js';
-import { UsageError } from '../errors.js';
+import type { Diagnostic, Inventory, Runbook } from '../core/types.js';
+import type { LoadedStep } from '../plan/build.js';
+import { hasErrors } from '../core/diagnostics.js';
+import { validateInventory, validateRunbook } from '../validate/runbook.js';
+import { resolveInputs } from '../load/inputs.js';
+import { builtinStepModules, stepsForRunbook } from '../step-api/registry.js';
+import { UsageError } from '../core/errors.js';
 
 /** Bad input found by validation: rendered as diagnostics, exit 2. */
 export class InvalidInput extends Error {

@@ -3,13 +3,13 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { ExitError, UsageError } from '../errors.js';
-import { ExitCode } from '../exit-codes.js';
-import { defaultJournalDir } from '../journal.js';
-import { SECRET_PLACEHOLDER } from '../plan.js';
-import { journalPath, listRuns, runInfo, stepStates, type Recorded, type StepState } from '../resume.js';
-import { JournalDamage, readJournal, type ReadJournal } from '../journal-read.js';
-import { takeRunLock, type RunLock } from '../run-lock.js';
+import { ExitError, UsageError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { defaultJournalDir } from '../apply/journal/write.js';
+import { SECRET_PLACEHOLDER } from '../plan/build.js';
+import { journalPath, listRuns, runInfo, stepStates, type Recorded, type StepState } from '../apply/journal/runs.js';
+import { JournalDamage, readJournal, type ReadJournal } from '../apply/journal/read.js';
+import { takeRunLock, type RunLock } from '../apply/journal/run-lock.js';
 import type { CommandIO } from './io.js';
 
 export function journalDirOf(io: CommandIO): string {

@@ -1,9 +1,9 @@
 // `runbook validate <file...>`: runbooks and inventories, every problem in every file; exit 0 or 2.
-import { validateFiles } from '../validate.js';
-import { hasErrors } from '../diagnostics.js';
-import { builtinStepModules } from '../registry.js';
-import { renderDiagnosticsJson, renderDiagnosticsText } from '../render-diagnostics.js';
-import { colorWanted } from '../output.js';
+import { validateFiles } from '../validate/runbook.js';
+import { hasErrors } from '../core/diagnostics.js';
+import { builtinStepModules } from '../step-api/registry.js';
+import { renderDiagnosticsJson, renderDiagnosticsText } from '../ui/diagnostics.js';
+import { colorWanted } from '../ui/style.js';
 import type { CommandIO } from './io.js';
 
 export interface ValidateOptions {

@@ -1,12 +1,12 @@
-// A StepRunContext for the ARM step tests: the real engine/arm.ts client (real @azure/arm-sql over
+// A StepRunContext for the ARM step tests: the real engine/drivers/arm/client.ts client (real @azure/arm-sql over
 // HTTPS) against an ARM endpoint, with the log lines collected so tests can assert progress.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SqlManagementClient } from '@azure/arm-sql';
 import type { Test } from 'uvu';
-import { createArmClient } from '../../engine/arm.js';
-import type { Inventory, StepHistoryEntry, StepRunContext } from '../../engine/types.js';
+import { createArmClient } from '../../engine/drivers/arm/client.js';
+import type { Inventory, StepHistoryEntry, StepRunContext } from '../../engine/core/types.js';
 import { managedInstance, resourceGroup, subscriptionId, token, type ArmFixture } from './arm-backend.js';
 
 export interface CollectedLog {

@@ -1,4 +1,4 @@
-// Runs the built CLI (`node dist/engine/bin.js`) in a child process with no TTY and captures
+// Runs the built CLI (`node dist/engine/cli/bin.js`) in a child process with no TTY and captures
 // stdout, stderr and the exit code. Also: temp dirs and a bounded poll for events on disk.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The package root (this file runs from dist/test/helpers/). */
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const bin = join(root, 'dist', 'engine', 'bin.js');
+export const bin = join(root, 'dist', 'engine', 'cli', 'bin.js');
 export const engineBackFixtures = join(root, 'test', 'fixtures', 'runbooks', 'engine-back');
 
 export interface CliResult {
@@ -39,9 +39,10 @@ export const FIXTURE_PASSWORDS: Record<string, string> = { TEST_SQL_PASSWORD: 'f
  */
 let defaultJournalDir: string | undefined;
 
-function childEnv(extra: CliOptions['env']): NodeJS.ProcessEnv {
-  defaultJournalDir ??= mkdtempSync(join(tmpdir(), 'runbook-journals-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, RUNBOOK_JOURNAL_DIR: defaultJournalDir, ...FIXTURE_PASSWORDS, NO_COLOR: '1' };
+function childEnv(extra: CliOptions['env'], cwd: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...FIXTURE_PASSWORDS, NO_COLOR: '1' };
+  // A run in a temporary folder keeps its journal there (tests read it back); one in the repository does not.
+  if (resolve(cwd) === root) env.RUNBOOK_JOURNAL_DIR = defaultJournalDir ??= mkdtempSync(join(tmpdir(), 'runbook-journals-'));
   delete env.CI;
   for (const [k, v] of Object.entries(extra ?? {})) {
     if (v === undefined) delete env[k];
@@ -53,7 +54,7 @@ function childEnv(extra: CliOptions['env']): NodeJS.ProcessEnv {
 export function startCli(args: string[], opts: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), bin, ...args], {
     cwd: opts.cwd ?? root,
-    env: childEnv(opts.env),
+    env: childEnv(opts.env, opts.cwd ?? root),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdin!.end();

@@ -2,8 +2,8 @@
 // of the steps so that each half runs in its own test file (each file stays under a minute).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TestLab, runbookFile } from '../runbooks/lab-run.js';
-import { assertPlannedInvariants, assertTrueSummary, isFailover, killAtStepThenResume, stepIdsOf, usePlannedRunbook } from '../safety/fault-matrix-helpers.js';
+import { TestLab, runbookFile } from './lab-run.js';
+import { assertPlannedInvariants, assertTrueSummary, isFailover, killAtStepThenResume, stepIdsOf, usePlannedRunbook } from './fault-matrix.js';
 
 const FAST = ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=3s'];
 

@@ -1,9 +1,9 @@
 // Runs the SQL step types the way apply does: a StepRunContext over the real run resources
-// (engine/connections.ts, real mssql pools) for an inventory, usually a started lab's, with the
+// (engine/drivers/run-resources.ts, real mssql pools) for an inventory, usually a started lab's, with the
 // log lines collected so tests can assert progress. Also checks a step definition's contract.
 import * as assert from 'uvu/assert';
-import { createRunResources, type LinkRunResources } from '../../engine/connections.js';
-import { placeholders } from '../../engine/step-messages.js';
+import { createRunResources, type LinkRunResources } from '../../engine/drivers/run-resources.js';
+import { placeholders } from '../../engine/step-api/messages.js';
 import type {
   Inventory,
   JsonSchema,
@@ -12,7 +12,7 @@ import type {
   StepHistoryEntry,
   StepPlanContext,
   StepRunContext,
-} from '../../engine/types.js';
+} from '../../engine/core/types.js';
 import type { Lab, StartLabOptions } from '../../lab/index.js';
 import { withStartedLab } from './lab.js';
 

@@ -9,7 +9,7 @@ import sql from 'mssql';
 import yaml from 'js-yaml';
 import { SqlManagementClient } from '@azure/arm-sql';
 import { root, runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
-import type { Inventory } from '../../engine/types.js';
+import type { Inventory } from '../../engine/core/types.js';
 
 /** `export NAME=value` lines as a shell would `eval` them (values may be single-quoted). */
 function exportsOf(stdout: string): Record<string, string> {

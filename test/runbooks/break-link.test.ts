@@ -2,7 +2,7 @@
 // missing first full backup on the MI stops the removal, and cleanup is safe to run twice.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FAST, TestLab } from './lab-run.js';
+import { FAST, TestLab } from '../helpers/lab-run.js';
 
 const isChange = (s: string) => /^\w+: (ALTER|BACKUP|DROP)\b/i.test(s);
 

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { createLabCertificates } from '../../lab/certs.js';
-import type { Inventory } from '../../engine/types.js';
-import { TestLab, type LabApplyOptions } from './lab-run.js';
+import type { Inventory } from '../../engine/core/types.js';
+import { TestLab, type LabApplyOptions } from '../helpers/lab-run.js';
 
 const isAlter = (s: string) => /ALTER\s+AVAILABILITY\s+GROUP/i.test(s);
 /** What one transaction advances the lab's log by (lab/model/lsn.ts: 16 blocks of 10^5). */

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli } from '../helpers/cli.js';
-import { TestLab } from './lab-run.js';
+import { TestLab } from '../helpers/lab-run.js';
 
 const isChange = (s: string) => /^\w+: (ALTER|BACKUP|DROP|RESTORE)\b/i.test(s);
 

@@ -9,7 +9,7 @@ import { root, tempDir } from '../helpers/cli.js';
 
 test('the start script is the planned failover against the embedded lab', () => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  assert.match(pkg.scripts.start, /^node dist\/engine\/bin\.js apply runbooks\/planned-failover\.yml --lab --yes\b/);
+  assert.match(pkg.scripts.start, /^node dist\/engine\/cli\/bin\.js apply runbooks\/planned-failover\.yml --lab --yes\b/);
 });
 
 test('npm start: exit 0, the roles swapped, and the summary names the new primary and its endpoint', async () => {

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli } from '../helpers/cli.js';
-import type { Plan } from '../../engine/plan-types.js';
+import type { Plan } from '../../engine/plan/types.js';
 
 const RUNBOOKS = ['planned-failover', 'forced-failover', 'split-brain', 'cleanup', 'break-link'];
 const file = (name: string) => `runbooks/${name}.yml`;

@@ -1,7 +1,7 @@
 // planned-failover.yml end to end on the lab: the outcome is read from the lab itself.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FAST, TestLab } from './lab-run.js';
+import { FAST, TestLab } from '../helpers/lab-run.js';
 
 const isFailover = (s: string) => /ALTER\s+AVAILABILITY\s+GROUP\s+\[dag1\]\s+FAILOVER/i.test(s);
 const isAlter = (s: string) => /ALTER\s+AVAILABILITY\s+GROUP/i.test(s);

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestLab } from './lab-run.js';
+import { TestLab } from '../helpers/lab-run.js';
 
 const SETS = ['stableFor=300ms', 'pollInterval=50ms'];
 const isChange = (s: string) => /^\w+: (ALTER|BACKUP|DROP)\b/i.test(s);

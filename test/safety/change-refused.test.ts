@@ -6,11 +6,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChildLab, SYNC_COMMIT } from './child-runs.js';
-import { definitelyNotApplied } from '../../engine/errors.js';
-import { armFailure } from '../../engine/arm-step.js';
-import { ArmAuthError, ArmOperationFailed, ArmRequestError } from '../../engine/arm-errors.js';
-import { isSingleStatement } from '../../engine/sql-checks.js';
+import { ChildLab, SYNC_COMMIT } from '../helpers/child-runs.js';
+import { definitelyNotApplied } from '../../engine/core/errors.js';
+import { armFailure } from '../../steps/support/arm-link.js';
+import { ArmAuthError, ArmOperationFailed, ArmRequestError } from '../../engine/drivers/arm/errors.js';
+import { isSingleStatement } from '../../engine/drivers/sql/checks.js';
 
 const SYNC = 'ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);';
 

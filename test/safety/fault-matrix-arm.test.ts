@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '../helpers/cli.js';
-import { ChildLab, waitExit, type Rec } from './child-runs.js';
+import { ChildLab, waitExit, type Rec } from '../helpers/child-runs.js';
 
 process.env.RUNBOOK_ARM_MAX_RETRIES = '1';
 process.env.RUNBOOK_ARM_RETRY_DELAY_MS = '20';
@@ -108,7 +108,7 @@ async function setRoleDuringUpdate(): Promise<void> {
   const lab = await ChildLab.start({ overrides: { arm: { lroDurationMs: LRO_MS, retryAfterSeconds: 0 } } });
   try {
     lab.lab.holdArmOperations(true);
-    const { createArmClient, linkIdsOf } = await import('../../engine/arm.js');
+    const { createArmClient, linkIdsOf } = await import('../../engine/drivers/arm/client.js');
     const ids = linkIdsOf(lab.lab.inventory);
     const client = await createArmClient(lab.lab.inventory, lab.lab.env);
     await client.distributedAvailabilityGroups.beginUpdate(ids.resourceGroup, ids.managedInstance, ids.name, { replicationMode: 'Sync' });

@@ -3,8 +3,8 @@
 // Each row checks the lab's ledger and statement log and that the summary tells the truth.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TestLab } from '../runbooks/lab-run.js';
-import { assertPlannedInvariants, assertTrueSummary, isFailover, journalRecords, until } from './fault-matrix-helpers.js';
+import { TestLab } from '../helpers/lab-run.js';
+import { assertPlannedInvariants, assertTrueSummary, isFailover, journalRecords, until } from '../helpers/fault-matrix.js';
 
 const FAST = ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=3s'];
 const isSyncCommitSwitch = (s: string) => /^\s*ALTER\s+AVAILABILITY\s+GROUP\b[\s\S]*\bMODIFY\s+AVAILABILITY\s+GROUP\s+ON\b/i.test(s);

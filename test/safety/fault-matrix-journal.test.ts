@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import yaml from 'js-yaml';
 import { bin, type CliResult } from '../helpers/cli.js';
-import type { Inventory } from '../../engine/types.js';
-import { readJournal } from '../../engine/journal-read.js';
-import { ChildLab, FAILOVER, FAST, kinds, runbook, SYNC_COMMIT, waitExit } from './child-runs.js';
+import type { Inventory } from '../../engine/core/types.js';
+import { readJournal } from '../../engine/apply/journal/read.js';
+import { ChildLab, FAILOVER, FAST, kinds, runbook, SYNC_COMMIT, waitExit } from '../helpers/child-runs.js';
 
 /** planned-failover killed right after its switch to synchronous commit finished; returns the run id and journal path. */
 async function killedAfterSyncCommit(lab: ChildLab): Promise<{ runId: string; path: string }> {

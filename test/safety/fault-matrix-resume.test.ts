@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor } from '../helpers/cli.js';
-import { ChildLab, kinds, runbook, waitExit } from './child-runs.js';
+import { ChildLab, kinds, runbook, waitExit } from '../helpers/child-runs.js';
 
 const BREAK_FAST = ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=1500ms'];
 

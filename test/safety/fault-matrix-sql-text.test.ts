@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { startLab } from '../../lab/index.js';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { ChildLab, SYNC_COMMIT } from './child-runs.js';
+import { ChildLab, SYNC_COMMIT } from '../helpers/child-runs.js';
 
 /** A runbook of sqlExec steps on SQL Server; `impact` per step. */
 function sqlRunbook(dir: string, name: string, steps: Array<{ id: string; sql: string; impact?: string }>): string {

@@ -6,9 +6,9 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { loadYaml } from '../../engine/load.js';
+import { loadYaml } from '../../engine/load/yaml.js';
 import { root, runCli, tempDir } from '../helpers/cli.js';
-import { FAST, TestLab } from '../runbooks/lab-run.js';
+import { FAST, TestLab } from '../helpers/lab-run.js';
 
 const DAG = 'x]; DROP DATABASE y; --';
 const AG = "a'b";

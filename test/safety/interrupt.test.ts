@@ -2,7 +2,7 @@
 // in flight is a non-safe section: it is finished before the run stops, and a second Ctrl-C only warns.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChildLab, FAILOVER, kinds, runbook, SYNC_COMMIT } from './child-runs.js';
+import { ChildLab, FAILOVER, kinds, runbook, SYNC_COMMIT } from '../helpers/child-runs.js';
 
 test('SIGINT during waitLsnStable: exit 130, nothing changed, the journal says where it stopped', async () => {
   const lab = await ChildLab.start();

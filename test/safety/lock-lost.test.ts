@@ -16,7 +16,7 @@ import * as assert from 'uvu/assert';
 import type { HoldSpec } from '../../lab/index.js';
 import { waitFor } from '../helpers/cli.js';
 import { connect, run } from '../helpers/lab.js';
-import { ChildLab, FAILOVER, SYNC_COMMIT, runbook, type Rec } from './child-runs.js';
+import { ChildLab, FAILOVER, SYNC_COMMIT, runbook, type Rec } from '../helpers/child-runs.js';
 
 const TAKE = `DECLARE @r int;
 EXEC @r = sp_getapplock @Resource = N'runbook:link:dag1', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;

@@ -15,7 +15,7 @@ import { hostname, userInfo } from 'node:os';
 import { Connection } from 'tedious';
 import type { Hold, HoldSpec, Lab, Side } from '../../lab/index.js';
 import { waitFor } from '../helpers/cli.js';
-import { ChildLab, FAILOVER, FAST, runbook } from './child-runs.js';
+import { ChildLab, FAILOVER, FAST, runbook } from '../helpers/child-runs.js';
 
 interface Pin {
   /** The first run's request it is pinned on. */

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { hostname, userInfo } from 'node:os';
-import { ChildLab, FAILOVER, FAST, runbook, waitExit } from './child-runs.js';
+import { ChildLab, FAILOVER, FAST, runbook, waitExit } from '../helpers/child-runs.js';
 
 test('a second run on the same link is refused (exit 3) with the holder; after SIGKILL of the holder a new run proceeds', async () => {
   const lab = await ChildLab.start();

@@ -8,9 +8,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { planDigest } from '../../engine/plan-file.js';
-import type { Plan } from '../../engine/plan-types.js';
-import { ChildLab, FAST, runbook } from './child-runs.js';
+import { planDigest } from '../../engine/plan/file.js';
+import type { Plan } from '../../engine/plan/types.js';
+import { ChildLab, FAST, runbook } from '../helpers/child-runs.js';
 
 type SavedPlan = Plan & { observed?: { fingerprint: Record<string, string> } };
 

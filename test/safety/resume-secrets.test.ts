@@ -6,8 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChildLab } from './child-runs.js';
-import { fingerprintMatches, secretFingerprint } from '../../engine/secrets.js';
+import { ChildLab } from '../helpers/child-runs.js';
+import { fingerprintMatches, secretFingerprint } from '../../engine/core/secrets.js';
 
 const PIN = 'pin-4711-UNIQUE-value';
 

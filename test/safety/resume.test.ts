@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChildLab, FAILOVER, FAST, kinds, runbook, SYNC_COMMIT, waitExit, writeNoVerifyRunbook } from './child-runs.js';
+import { ChildLab, FAILOVER, FAST, kinds, runbook, SYNC_COMMIT, waitExit, writeNoVerifyRunbook } from '../helpers/child-runs.js';
 
 test('SIGKILL after a change step finished; --resume completes the run without repeating it', async () => {
   const lab = await ChildLab.start();

@@ -9,11 +9,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { startLab, type Lab } from '../../lab/index.js';
-import type { Inventory } from '../../engine/types.js';
+import type { Inventory } from '../../engine/core/types.js';
 import { bin, root, tempDir, waitFor } from '../helpers/cli.js';
-import { forgetSecrets, MASK, redact, redactDeep, redactingStream, registerSecret } from '../../engine/redact.js';
-import { renderTemplate } from '../../engine/template.js';
-import { maskSecretSets, readStdinPasswords, stdinPasswordKey } from '../../engine/secrets.js';
+import { forgetSecrets, MASK, redact, redactDeep, redactingStream, registerSecret } from '../../engine/core/redact.js';
+import { renderTemplate } from '../../engine/template/render.js';
+import { maskSecretSets, readStdinPasswords, stdinPasswordKey } from '../../engine/core/secrets.js';
 import { PassThrough } from 'node:stream';
 import { EventEmitter } from 'node:events';
 
@@ -112,7 +112,7 @@ test('wrong password: the refused login names the user and the variable, never t
   const run = await runCli(['apply', planned, '-i', inventory, '--yes', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms'], {
     cwd: dir, env: { ...lab.env, LAB_SQL_PASSWORD: `${SECRET}-wrong`, LAB_MI_PASSWORD: lab.env.LAB_MI_PASSWORD! },
   });
-  // A set-up error, not an unreachable replica: exit 2 before anything runs (apply-preflight.ts).
+  // A set-up error, not an unreachable replica: exit 2 before anything runs (engine/apply/preflight.ts).
   assert.is(run.code, 2, run.stdout + run.stderr);
   assert.match(run.stderr, /login was refused .*Login failed for user 'runbook'.*check the login 'runbook' and the password in environment variable LAB_SQL_PASSWORD/);
   assertNowhere(SECRET, run);

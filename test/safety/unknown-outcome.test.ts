@@ -2,7 +2,7 @@
 // and the run verifies instead of failing or repeating it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChildLab, FAILOVER, FAST, runbook, SYNC_COMMIT, writeNoVerifyRunbook } from './child-runs.js';
+import { ChildLab, FAILOVER, FAST, runbook, SYNC_COMMIT, writeNoVerifyRunbook } from '../helpers/child-runs.js';
 
 test('connection dropped right after FAILOVER was applied: verified done, exit 0, FAILOVER sent once', async () => {
   const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'FAILOVER', after: true }] } });

@@ -7,11 +7,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadYaml } from '../../engine/load.js';
-import { readOnlyProblem } from '../../engine/sql-checks.js';
+import { loadYaml } from '../../engine/load/yaml.js';
+import { readOnlyProblem } from '../../engine/drivers/sql/checks.js';
 import { stepModules } from '../../steps/index.js';
 import { root } from '../helpers/cli.js';
-import { ChildLab, FAST, runbook, type Rec } from './child-runs.js';
+import { ChildLab, FAST, runbook, type Rec } from '../helpers/child-runs.js';
 
 interface StepDoc {
   id?: string;

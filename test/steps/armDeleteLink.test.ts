@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition, { deleteImpact, messages } from '../../steps/armDeleteLink.js';
-import { StepFailure } from '../../engine/step-messages.js';
-import { OutcomeUnknown } from '../../engine/errors.js';
-import type { StepHistoryEntry } from '../../engine/types.js';
+import { StepFailure } from '../../engine/step-api/messages.js';
+import { OutcomeUnknown } from '../../engine/core/errors.js';
+import type { StepHistoryEntry } from '../../engine/core/types.js';
 import { armStepContext, azureModulesLoadedBy, labWorldPerTest } from '../helpers/arm-step-context.js';
 
 const lab = labWorldPerTest(test);

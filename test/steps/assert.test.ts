@@ -1,12 +1,12 @@
 // assert: a pure gate; its run() reads nothing but its arguments.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StepRefusal } from '../../engine/errors.js';
-import { ExitCode } from '../../engine/exit-codes.js';
+import { StepRefusal } from '../../engine/core/errors.js';
+import { ExitCode } from '../../engine/core/exit-codes.js';
 import { labInventory } from '../../lab/inventory.js';
 import assertStep, { conditionValue, messages } from '../../steps/assert.js';
 import { checkStepContract, planContext, rejection } from '../helpers/steps.js';
-import type { StepRunContext } from '../../engine/types.js';
+import type { StepRunContext } from '../../engine/core/types.js';
 
 const ctx = {} as StepRunContext; // run() touches no context
 

@@ -1,8 +1,8 @@
 // assertBackup against the lab's msdb.dbo.backupset through the real mssql client.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StepRefusal } from '../../engine/errors.js';
-import { ExitCode } from '../../engine/exit-codes.js';
+import { StepRefusal } from '../../engine/core/errors.js';
+import { ExitCode } from '../../engine/core/exit-codes.js';
 import { labInventory } from '../../lab/inventory.js';
 import assertBackup, { messages } from '../../steps/assertBackup.js';
 import { checkStepContract, planContext, rejection, withLabHarness } from '../helpers/steps.js';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StepRefusal } from '../../engine/errors.js';
-import { ExitCode } from '../../engine/exit-codes.js';
+import { StepRefusal } from '../../engine/core/errors.js';
+import { ExitCode } from '../../engine/core/exit-codes.js';
 import assertRole, { messages } from '../../steps/assertRole.js';
 import { checkStepContract, planContext, rejection, stepHarness, withLabHarness } from '../helpers/steps.js';
 import { withStartedLab } from '../helpers/lab.js';

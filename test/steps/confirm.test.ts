@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StepRefusal } from '../../engine/errors.js';
-import { ExitCode } from '../../engine/exit-codes.js';
+import { StepRefusal } from '../../engine/core/errors.js';
+import { ExitCode } from '../../engine/core/exit-codes.js';
 import confirm, { messages } from '../../steps/confirm.js';
-import type { Inventory } from '../../engine/types.js';
+import type { Inventory } from '../../engine/core/types.js';
 import { checkStepContract, planContext, rejection, stepHarness } from '../helpers/steps.js';
 
 // confirm never opens a connection, so an inventory that points nowhere is enough.

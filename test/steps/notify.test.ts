@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { labInventory } from '../../lab/inventory.js';
 import notify, { endpointOf, messages } from '../../steps/notify.js';
 import { checkStepContract, planContext, rejection } from '../helpers/steps.js';
-import type { Inventory, StepRunContext } from '../../engine/types.js';
+import type { Inventory, StepRunContext } from '../../engine/core/types.js';
 
 function context(inventory: Inventory) {
   const logs = { info: [] as string[], warn: [] as string[] };

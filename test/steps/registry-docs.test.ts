@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { root } from '../helpers/cli.js';
 import { stepModules } from '../../steps/index.js';
-import { loadAllBuiltins } from '../../engine/registry.js';
-import { committedStepReference, undocumentedFields } from '../../engine/docs.js';
+import { loadAllBuiltins } from '../../engine/step-api/registry.js';
+import { committedStepReference, undocumentedFields } from '../../engine/ui/step-reference.js';
 
 const defs = await loadAllBuiltins(stepModules);
 

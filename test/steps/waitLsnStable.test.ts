@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StepFailure } from '../../engine/step-messages.js';
-import { StepRefusal } from '../../engine/errors.js';
+import { StepFailure } from '../../engine/step-api/messages.js';
+import { StepRefusal } from '../../engine/core/errors.js';
 import type { Lab } from '../../lab/index.js';
 import waitLsnStable, { messages } from '../../steps/waitLsnStable.js';
 import { checkStepContract, planContext, rejection, withLabHarness } from '../helpers/steps.js';

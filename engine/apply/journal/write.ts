@@ -1,0 +1,126 @@
+// The run journal: one append-only JSON-lines file per run under .runbook/runs/. Each step's
+// `started` record is written (and flushed to disk) before the step acts, so after a crash the
+// journal shows what may have happened. No secrets: inputs declared `secret` are redacted by
+// the caller, and the journal never sees passwords (they live only in the run's env).
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { redact } from '../../core/redact.js';
+import { ExitError } from '../../core/errors.js';
+import { ExitCode } from '../../core/exit-codes.js';
+
+/** Time-sortable run id, e.g. `20261128T041500Z-ab12`. */
+export function newRunId(now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export type JournalRecord =
+  | {
+      kind: 'run-started';
+      runId: string;
+      runbook: { name: string; file: string; sha256: string };
+      link: string;
+      /** The run's `run.started` as templates saw it; a resume keeps it. */
+      started?: string;
+      inputs: Record<string, unknown>;
+      /** Secret inputs appear in `inputs` as a placeholder; here a salted fingerprint (engine/core/secrets.ts), never the value. */
+      secretInputs?: Record<string, string>;
+      user: string;
+      host: string;
+      pid: number;
+      argv?: string[];
+      /** What resume compares: the inventory's file (absolute) and a hash of its content. */
+      inventory?: { file?: string; lab?: boolean; sha256: string };
+      /** The runbook file's absolute path, so `--resume` can find it from any directory. */
+      runbookPath?: string;
+      steps?: number;
+    }
+  /** `apply --resume` continues the run in the same journal. */
+  | { kind: 'run-resumed'; runId: string; user: string; host: string; pid: number; argv?: string[]; /** A torn last line (a crash mid-write) cut off before this record. */ tornLastLine?: number }
+  /** The link lock: where it is held, where it could not be taken (unreachable replicas). */
+  | { kind: 'lock'; resource: string; held: string[]; unreachable: Array<{ side: string; error: string }>; holder: string }
+  | { kind: 'lock-refused'; resource: string; side: string; holder: string }
+  /** A lock session ended during the run: taken again (nothing changed) or not (engine/drivers/sql/lock.ts). */
+  | { kind: 'lock-lost'; side: string; during?: string; retaken: boolean; holder?: string; changes: string[]; message: string }
+  | { kind: 'step-started'; step: string; type: string; index: number; impact: string; attempt: number; target?: string }
+  | { kind: 'step-finished'; step: string; outputs: Record<string, unknown>; durationMs: number; attempts: number; verified?: boolean }
+  | { kind: 'step-failed'; step: string; error: string; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; durationMs: number; attempts: number; willRetry?: boolean }
+  | { kind: 'step-skipped'; step: string; reason: string }
+  /** A verify() probe's answer: after an unknown outcome, or on resume for a step that may have acted. */
+  | { kind: 'step-verified'; step: string; result: 'done' | 'not-done' | 'unknown'; why: 'resume' | 'unknown-outcome'; detail?: string }
+  /** Where an interrupt stopped the run (before step X / abandoned during step X). */
+  | { kind: 'interrupted'; signal: string; stoppedBefore?: string; abandonedDuring?: string }
+  | { kind: 'run-finished'; exitCode: number; meaning: string; durationMs: number; changed: string[]; mayHaveChanged?: string[]; stoppedAt?: string };
+
+export interface Journal {
+  readonly path: string;
+  write(record: JournalRecord): void;
+  close(): void;
+}
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+export function runIdentity(): { user: string; host: string; pid: number } {
+  return { user: currentUser(), host: hostname(), pid: process.pid };
+}
+
+export interface JournalOpening {
+  /** A new run: the journal must not exist yet (two runs never share one). */
+  create?: boolean;
+  /**
+   * A resume: the journal as it was read (engine/apply/journal/read.ts). It must not have changed since;
+   * a torn last line is cut off and a missing last newline written, so appended records start on
+   * a line of their own.
+   */
+  continueAfter?: { size: number; keep: number; needsNewline: boolean };
+}
+
+export function openJournal(dir: string, runId: string, how: JournalOpening = {}): Journal {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${runId}.jsonl`);
+  let fd: number;
+  try {
+    fd = openSync(path, how.create ? 'ax' : 'a', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ExitError(ExitCode.refused, `refusing to start run ${runId}: its journal ${path} already exists. Nothing was run.`);
+    throw error;
+  }
+  const tail = how.continueAfter;
+  if (tail) {
+    if (fstatSync(fd).size !== tail.size) {
+      closeSync(fd);
+      throw new ExitError(ExitCode.refused, `refusing to resume run ${runId}: its journal ${path} changed while the resume was starting. Nothing was run.`);
+    }
+    if (tail.keep < tail.size) ftruncateSync(fd, tail.keep);
+    if (tail.needsNewline) writeSync(fd, '\n');
+  }
+  let open = true;
+  return {
+    path,
+    write(record) {
+      if (!open) return;
+      // Registered secrets (passwords, tokens) are masked in every record, whatever field holds them.
+      const line = redact(JSON.stringify({ at: new Date().toISOString(), ...record })) + '\n';
+      writeSync(fd, line);
+      // A step-started record must be on disk before the step acts.
+      if (record.kind === 'step-started' || record.kind === 'run-finished' || record.kind === 'interrupted') fsyncSync(fd);
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      closeSync(fd);
+    },
+  };
+}
+
+export function defaultJournalDir(cwd: string = process.cwd()): string {
+  return join(cwd, '.runbook', 'runs');
+}

@@ -1,0 +1,72 @@
+// Unknown outcomes: a change step whose connection dropped or whose deadline hit after it sent
+// its statement may or may not have acted. The step's verify() is asked, again and again, until
+// it says `done` or `not-done` or the deadline passes. Never "failed" while it may have happened.
+import type { StepDefinition, StepRunContext, StepSpec } from '../core/types.js';
+import { errorMessage } from '../core/errors.js';
+
+export type VerifyResult = 'done' | 'not-done' | 'unknown';
+
+export interface OutcomeOptions {
+  /** How long to keep asking before reporting `unknown`. */
+  deadlineMs: number;
+  /** Pause between two questions. */
+  pollMs: number;
+}
+
+export const DEFAULT_OUTCOME_DEADLINE_MS = 120_000;
+export const DEFAULT_OUTCOME_POLL_MS = 1_000;
+
+export interface Verification {
+  result: VerifyResult;
+  attempts: number;
+  /** Why the last answer was `unknown` (an error, or no verify at all). */
+  detail?: string;
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Asks verify() until the outcome is known or the deadline passes; never throws. */
+export async function verifyUntilKnown(
+  def: StepDefinition<any>,
+  context: Omit<StepRunContext, 'signal'>,
+  args: Record<string, unknown>,
+  opts: OutcomeOptions,
+): Promise<Verification> {
+  if (!def.verify) return { result: 'unknown', attempts: 0, detail: `step type ${def.type} has no way to verify its effect` };
+  const deadline = Date.now() + opts.deadlineMs;
+  let attempts = 0;
+  let detail: string | undefined;
+  for (;;) {
+    attempts++;
+    const left = Math.max(1, deadline - Date.now());
+    try {
+      context.invalidateRoles?.();
+      const result = await def.verify({ ...context, signal: AbortSignal.timeout(left) }, args);
+      if (result !== 'unknown') return { result, attempts };
+      detail = 'the check could not tell';
+    } catch (error) {
+      detail = errorMessage(error);
+    }
+    if (Date.now() + opts.pollMs >= deadline) return { result: 'unknown', attempts, ...(detail ? { detail } : {}) };
+    context.log.progress(`Outcome of ${context.stepId} not known yet (${detail}); asking again.`);
+    await pause(opts.pollMs);
+  }
+}
+
+/** What the operator should look at when a change step's outcome stays unknown. */
+export function whatToCheck(spec: StepSpec, linkName: string): string {
+  const role =
+    `the roles on both replicas (SELECT ag.name, rs.role_desc FROM sys.availability_groups ag JOIN ` +
+    `sys.dm_hadr_availability_replica_states rs ON ag.group_id = rs.group_id WHERE rs.is_local = 1 AND ag.name = N'${linkName.replace(/'/g, "''")}')`;
+  if (spec.type.startsWith('arm')) return `the link in Azure (armGetLink or Get-AzSqlInstanceLink) and ${role}`;
+  return role;
+}
+
+/** Verify answers rendered for the journal and messages. */
+export function verificationText(v: Verification): string {
+  if (v.result === 'done') return `verified done (after ${v.attempts} check${v.attempts === 1 ? '' : 's'})`;
+  if (v.result === 'not-done') return 'verified NOT done';
+  return `still unknown${v.detail ? ` (${v.detail})` : ''}`;
+}

@@ -1,0 +1,188 @@
+// The `runbook` command line: parse flags, call a command (each a typed function in
+// engine/commands/, imported lazily so `plan` never loads apply's or the lab's code), and map
+// every outcome to an exit code here and nowhere else. No stack traces reach the user.
+import { readFileSync } from 'node:fs';
+import { parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
+import { COMMAND_HELP, USAGE } from './help.js';
+import { ExitError, UsageError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import type { CommandIO } from '../commands/io.js';
+import { redactingStream } from '../core/redact.js';
+
+const help: FlagSpec = { kind: 'boolean', short: 'h' };
+const inventoryFlags: Record<string, FlagSpec> = {
+  inventory: { kind: 'string', short: 'i' },
+  lab: { kind: 'optional' },
+  set: { kind: 'repeat' },
+};
+
+function oneOf<T extends string>(command: string, flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${command}: --${flag} must be one of ${allowed.join(', ')}, not "${String(value)}"`);
+}
+
+function exactlyOne(command: string, what: string, args: ParsedArgs): string {
+  if (args.positionals.length === 0) throw new UsageError(`${command}: missing ${what} (see runbook ${command} --help)`);
+  if (args.positionals.length > 1) throw new UsageError(`${command}: one ${what} only, got ${args.positionals.length}: ${args.positionals.join(' ')}`);
+  return args.positionals[0]!;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+let outputFormat: string | undefined;
+
+async function dispatch(argv: string[], io: CommandIO): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.stdout.write(USAGE);
+    return command === undefined ? ExitCode.invalidInput : ExitCode.done;
+  }
+  if (command === '--version' || command === '-v') {
+    io.stdout.write(`${version()}\n`);
+    return ExitCode.done;
+  }
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
+  switch (command) {
+    case 'validate': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, Infinity);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      outputFormat = format;
+      if (a.positionals.length === 0) throw new UsageError('validate: name at least one runbook or inventory file');
+      const { validateCommand } = await import('../commands/validate.js');
+      return validateCommand({ files: a.positionals, format }, io);
+    }
+    case 'plan': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, { help, ...inventoryFlags, format: { kind: 'string' }, out: { kind: 'string' }, probe: { kind: 'boolean' } }, 1);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json', 'sql'] as const, 'text');
+      outputFormat = format;
+      const { planCommand } = await import('../commands/plan.js');
+      return planCommand({
+        runbook: exactlyOne(command, 'runbook file', a),
+        ...inventoryChoice(a),
+        sets: (a.flags.set as string[] | undefined) ?? [],
+        format,
+        ...(str(a.flags.out) !== undefined ? { out: str(a.flags.out)! } : {}),
+        ...(a.flags.probe === true ? { probe: true } : {}),
+      }, io);
+    }
+    case 'apply': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, {
+        help, ...inventoryFlags, format: { kind: 'string' }, yes: { kind: 'boolean', short: 'y' }, 'allow-data-loss': { kind: 'string' },
+        resume: { kind: 'string' }, 'outcome-timeout': { kind: 'string' },
+      }, 1);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      outputFormat = format;
+      const resume = str(a.flags.resume);
+      const outcomeTimeout = str(a.flags['outcome-timeout']);
+      let outcomeDeadlineMs: number | undefined;
+      if (outcomeTimeout !== undefined) {
+        const { parseDuration } = await import('../core/duration.js');
+        try {
+          outcomeDeadlineMs = parseDuration(outcomeTimeout);
+        } catch (error) {
+          throw new UsageError(`apply: --outcome-timeout: ${(error as Error).message}`);
+        }
+      }
+      const { applyCommand } = await import('../commands/apply.js');
+      return applyCommand({
+        target: resume !== undefined && a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook or plan file', a),
+        ...(resume !== undefined ? { resume } : {}),
+        ...(outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs } : {}),
+        ...inventoryChoice(a),
+        sets: (a.flags.set as string[] | undefined) ?? [],
+        yes: a.flags.yes === true,
+        ...(str(a.flags['allow-data-loss']) !== undefined ? { allowDataLoss: str(a.flags['allow-data-loss'])! } : {}),
+        format,
+      }, io, argv);
+    }
+    case 'runs': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
+      if (a.positionals.length) throw new UsageError(`runs: unexpected argument ${a.positionals[0]}`);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      const { runsCommand } = await import('../commands/runs.js');
+      return runsCommand({ format }, io);
+    }
+    case 'list-steps': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
+      if (a.positionals.length) throw new UsageError(`list-steps: unexpected argument ${a.positionals[0]}`);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      const { listStepsCommand } = await import('../commands/list-steps.js');
+      return listStepsCommand({ format }, io);
+    }
+    case 'lab': {
+      if (wantsHelp) return printHelp(io, command);
+      const [sub, ...labArgs] = rest;
+      if (sub !== 'up') throw new UsageError(sub === undefined ? 'lab: missing subcommand; did you mean "runbook lab up"?' : `lab: unknown subcommand "${sub}"; the only one is "up"`);
+      const a = parseArgs('lab up', labArgs, { help, links: { kind: 'string' }, scenario: { kind: 'string' }, 'inventory-out': { kind: 'string' } }, 0);
+      if (a.positionals.length) throw new UsageError(`lab up: unexpected argument ${a.positionals[0]}`);
+      const { labUpCommand } = await import('../commands/lab-up.js');
+      return labUpCommand({
+        ...(str(a.flags.links) !== undefined ? { links: str(a.flags.links)! } : {}),
+        ...(str(a.flags.scenario) !== undefined ? { scenario: str(a.flags.scenario)! } : {}),
+        ...(str(a.flags['inventory-out']) !== undefined ? { inventoryOut: str(a.flags['inventory-out'])! } : {}),
+      }, io);
+    }
+    default:
+      throw new UsageError(`unknown command "${command}" (commands: validate, plan, apply, runs, list-steps, lab up; see runbook --help)`);
+  }
+}
+
+function inventoryChoice(a: ParsedArgs): { inventory?: string; lab?: string | boolean } {
+  const out: { inventory?: string; lab?: string | boolean } = {};
+  if (typeof a.flags.inventory === 'string') out.inventory = a.flags.inventory;
+  if (a.flags.lab !== undefined) out.lab = a.flags.lab as string | boolean;
+  return out;
+}
+
+function printHelp(io: CommandIO, command: string): number {
+  io.stdout.write(COMMAND_HELP[command] ?? USAGE);
+  return ExitCode.done;
+}
+
+/** Runs the CLI and returns the exit code; never throws. */
+export async function main(argv: string[], rawIo: CommandIO): Promise<number> {
+  // Every line the command writes passes the redactor: secrets registered later are masked too.
+  const io: CommandIO = { ...rawIo, stdout: redactingStream(rawIo.stdout), stderr: redactingStream(rawIo.stderr) };
+  try {
+    return await dispatch(argv, io);
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+async function reportError(error: unknown, io: CommandIO): Promise<number> {
+  const e = error as { name?: string; message?: string; diagnostics?: unknown; sources?: unknown; exitCode?: unknown; changeMade?: unknown };
+  if (Array.isArray(e?.diagnostics)) {
+    const render = await import('../ui/diagnostics.js');
+    if (outputFormat === 'json') io.stdout.write(render.renderDiagnosticsJson(e.diagnostics));
+    else {
+      const { colorWanted } = await import('../ui/style.js');
+      io.stderr.write(render.renderDiagnosticsText(e.diagnostics, (e.sources instanceof Map ? e.sources : new Map()) as Map<string, string>, { color: colorWanted(io.stderr, io.env) }));
+    }
+    return ExitCode.invalidInput;
+  }
+  if (error instanceof UsageError || e?.name === 'PlanError') {
+    io.stderr.write(`runbook: ${e.message}\n`);
+    return ExitCode.invalidInput;
+  }
+  if (error instanceof ExitError) {
+    io.stderr.write(`runbook: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = String(e?.message ?? error).split('\n')[0];
+  io.stderr.write(`runbook: internal error: ${message} (this is a bug)\n`);
+  return e?.changeMade === true ? ExitCode.failedAfterChange : ExitCode.failedBeforeChange;
+}

@@ -1,0 +1,284 @@
+// The run's ARM client: one @azure/arm-sql SqlManagementClient per run, built from the inventory,
+// plus the link requests that client cannot make itself (its 10.0.0 release pins api-version
+// 2021-11-01-preview, has no failover/setRole and drops the newer fields). Those go through
+// `client.sendRequest`, i.e. the same pipeline: same credential, TLS trust and retry policy.
+//
+// Every @azure package is imported dynamically inside the functions that need it: `validate` and
+// `plan` import step modules, and step modules import this file, so nothing here may load a driver
+// at import time. Type-only imports are erased by tsc.
+import { readFile } from 'node:fs/promises';
+import type { SqlManagementClient, SqlManagementClientOptionalParams } from '@azure/arm-sql';
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import type { PipelineResponse } from '@azure/core-rest-pipeline';
+import type { Inventory } from '../../core/types.js';
+import { errorFromResponse, unreachable } from './errors.js';
+import { markNoResend, noResendPolicy } from './resend.js';
+import { registerSecret } from '../../core/redact.js';
+
+/** The api-version for link requests the old client cannot make (new schema, failover, setRole). */
+export const LINK_API_VERSION = '2025-01-01';
+/** Token scope of the public cloud's Resource Manager. */
+export const ARM_SCOPE = 'https://management.azure.com/.default';
+
+/** Which link a request is about: the MI-side resource path. */
+export interface LinkIds {
+  subscriptionId: string;
+  resourceGroup: string;
+  managedInstance: string;
+  name: string;
+}
+
+export function linkIdsOf(inventory: Inventory): LinkIds {
+  const mi = inventory.link.managedInstance;
+  return {
+    subscriptionId: mi.subscriptionId,
+    resourceGroup: mi.resourceGroup,
+    managedInstance: mi.name,
+    name: inventory.link.name,
+  };
+}
+
+/** `dag1 on sqlmi1 (rg/sub)`, the way plans and messages name a link. */
+export function describeLink(ids: LinkIds): string {
+  return `${ids.name} on ${ids.managedInstance} (${ids.resourceGroup}/${ids.subscriptionId})`;
+}
+
+export interface ArmRetryOptions {
+  maxRetries?: number;
+  retryDelayInMs?: number;
+  maxRetryDelayInMs?: number;
+}
+
+export interface ArmClientOptions {
+  /** Pipeline retry policy; defaults come from RUNBOOK_ARM_* variables, else Azure's (3, 1s, 64s). */
+  retry?: ArmRetryOptions;
+}
+
+/** Endpoint per client, for the raw requests (the client keeps its own private). */
+const endpoints = new WeakMap<object, string>();
+
+export function armEndpointOf(client: SqlManagementClient): string {
+  const known = endpoints.get(client);
+  if (known) return known;
+  const priv = (client as unknown as { _endpoint?: string })._endpoint;
+  return (priv ?? 'https://management.azure.com').replace(/\/+$/, '');
+}
+
+function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw.trim())) throw new Error(`${name} must be a whole number of milliseconds or retries, got "${raw}".`);
+  return Number(raw.trim());
+}
+
+export function retryOptionsFrom(env: NodeJS.ProcessEnv, explicit: ArmRetryOptions = {}): ArmRetryOptions {
+  const out: ArmRetryOptions = {
+    maxRetries: explicit.maxRetries ?? envInt(env, 'RUNBOOK_ARM_MAX_RETRIES'),
+    retryDelayInMs: explicit.retryDelayInMs ?? envInt(env, 'RUNBOOK_ARM_RETRY_DELAY_MS'),
+    maxRetryDelayInMs: explicit.maxRetryDelayInMs ?? envInt(env, 'RUNBOOK_ARM_MAX_RETRY_DELAY_MS'),
+  };
+  for (const key of Object.keys(out) as Array<keyof ArmRetryOptions>) if (out[key] === undefined) delete out[key];
+  return out;
+}
+
+/** A credential that hands out one bearer token read from the environment (the lab's). */
+function staticTokenCredential(token: string): TokenCredential {
+  return {
+    getToken: async (): Promise<AccessToken> => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }),
+  };
+}
+
+function normaliseEndpoint(endpoint: string | undefined): string {
+  if (!endpoint) throw new Error('The inventory has no arm.endpoint.');
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new Error(`The inventory's arm.endpoint "${endpoint}" is not a URL.`);
+  }
+  // The bearer-token policy refuses plain http; say so before it does, in our words.
+  if (url.protocol !== 'https:') throw new Error(`The inventory's arm.endpoint must use https, got "${endpoint}".`);
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+/** The token scope for an endpoint: the public cloud's, or `<origin>/.default` for others. */
+export function scopeFor(endpoint: string): string {
+  const host = new URL(endpoint).hostname;
+  return host === 'management.azure.com' ? ARM_SCOPE : `${new URL(endpoint).origin}/.default`;
+}
+
+async function credentialFor(inventory: Inventory, env: NodeJS.ProcessEnv): Promise<TokenCredential> {
+  const arm = inventory.arm;
+  const kind = arm.credential ?? 'default';
+  if (kind === 'tokenEnv') {
+    if (!arm.tokenEnv) throw new Error('The inventory sets arm.credential: tokenEnv but names no variable in arm.tokenEnv.');
+    const token = env[arm.tokenEnv];
+    if (!token) throw new Error(`The ARM token variable ${arm.tokenEnv} is not set (inventory arm.tokenEnv).`);
+    registerSecret(token);
+    return staticTokenCredential(token);
+  }
+  if (kind !== 'default') throw new Error(`Unknown arm.credential "${String(kind)}"; use default or tokenEnv.`);
+  const { DefaultAzureCredential } = await import('@azure/identity');
+  return new DefaultAzureCredential();
+}
+
+/**
+ * Builds the run's client. `tokenEnv` credentials read the token from `env` (never logged);
+ * `default` uses DefaultAzureCredential (environment, workload identity, managed identity, az login).
+ */
+export async function createArmClient(
+  inventory: Inventory,
+  env: NodeJS.ProcessEnv,
+  options: ArmClientOptions = {},
+): Promise<SqlManagementClient> {
+  const endpoint = normaliseEndpoint(inventory.arm?.endpoint);
+  const credential = await credentialFor(inventory, env);
+  let ca: string | undefined;
+  if (inventory.arm.caFile) {
+    try {
+      ca = await readFile(inventory.arm.caFile, 'utf8');
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? 'error';
+      throw new Error(`Cannot read the ARM CA file ${inventory.arm.caFile} (inventory arm.caFile): ${code}.`);
+    }
+  }
+  const { SqlManagementClient } = await import('@azure/arm-sql');
+  const clientOptions: SqlManagementClientOptionalParams = {
+    // `endpoint` moves the requests; `$host` alone would not (facts §2.2).
+    endpoint,
+    credentialScopes: scopeFor(endpoint),
+    retryOptions: retryOptionsFrom(env, options.retry),
+    additionalPolicies: [{ policy: noResendPolicy(), position: 'perRetry' }],
+    userAgentOptions: { userAgentPrefix: 'runbook' },
+  };
+  if (ca) clientOptions.tlsOptions = { ca };
+  const client = new SqlManagementClient(credential, inventory.link.managedInstance.subscriptionId, clientOptions);
+  endpoints.set(client, endpoint);
+  return client;
+}
+
+// ---------------------------------------------------------------- raw requests on the pipeline
+
+export function linkUrl(client: SqlManagementClient, ids: LinkIds, suffix = ''): string {
+  const seg = (s: string) => encodeURIComponent(s);
+  return (
+    `${armEndpointOf(client)}/subscriptions/${seg(ids.subscriptionId)}/resourceGroups/${seg(ids.resourceGroup)}` +
+    `/providers/Microsoft.Sql/managedInstances/${seg(ids.managedInstance)}` +
+    `/distributedAvailabilityGroups/${seg(ids.name)}${suffix}?api-version=${LINK_API_VERSION}`
+  );
+}
+
+export interface RawRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  url: string;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Mark a non-idempotent request so the pipeline's retry policy cannot re-send it. */
+  noResend?: boolean;
+}
+
+/** Sends through the client's pipeline; HTTP errors come back as responses, network errors throw typed. */
+export async function sendRaw(client: SqlManagementClient, req: RawRequest): Promise<PipelineResponse> {
+  const { createPipelineRequest, createHttpHeaders } = await import('@azure/core-rest-pipeline');
+  const request = createPipelineRequest({
+    url: req.url,
+    method: req.method,
+    headers: createHttpHeaders(req.body === undefined ? {} : { 'content-type': 'application/json' }),
+    body: req.body === undefined ? undefined : JSON.stringify(req.body),
+    abortSignal: req.signal,
+  });
+  if (req.noResend) markNoResend(request);
+  try {
+    return await client.sendRequest(request);
+  } catch (error) {
+    const e = error as { name?: string };
+    if (e?.name === 'AbortError' || e?.name === 'ResendBlocked') throw error;
+    if (typeof e?.name === 'string' && /CredentialUnavailable|Authentication/.test(e.name)) {
+      const { fromSdkError } = await import('./errors.js');
+      throw fromSdkError(error, req.url.split('?')[0], armEndpointOf(client));
+    }
+    throw unreachable(error, armEndpointOf(client));
+  }
+}
+
+// ---------------------------------------------------------------- the link, new schema
+
+export interface LinkDatabaseDetails {
+  databaseName: string;
+  replicaState?: string;
+  synchronizationHealth?: string;
+  connectedState?: string;
+  /** LSNs stay text: they exceed 2^53. */
+  lastReceivedLsn?: string;
+  lastSentLsn?: string;
+  lastCommitLsn?: string;
+  lastHardenedLsn?: string;
+  lastBackupLsn?: string;
+  lastHardenedTime?: string;
+}
+
+export interface LinkDetails {
+  id?: string;
+  name: string;
+  instanceLinkRole?: 'Primary' | 'Secondary';
+  partnerLinkRole?: 'Primary' | 'Secondary';
+  replicationMode?: string;
+  failoverMode?: string;
+  partnerAvailabilityGroupName?: string;
+  instanceAvailabilityGroupName?: string;
+  partnerEndpoint?: string;
+  databases: LinkDatabaseDetails[];
+}
+
+const LSN_FIELDS = ['lastReceivedLsn', 'lastSentLsn', 'lastCommitLsn', 'lastHardenedLsn', 'lastBackupLsn'] as const;
+
+/**
+ * Parses a new-schema link body. LSNs sent as bare JSON numbers would lose digits in JSON.parse,
+ * so they are quoted in the text first; ARM sends strings, this is only a guard.
+ */
+export function parseLinkBody(bodyText: string): LinkDetails {
+  const guarded = bodyText.replace(/("\w*Lsn"\s*:\s*)(-?\d+)(?=\s*[,}])/g, '$1"$2"');
+  const body = JSON.parse(guarded) as { id?: string; name?: string; properties?: Record<string, unknown> };
+  const p = body.properties ?? {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const databases = Array.isArray(p.databases) ? (p.databases as Array<Record<string, unknown>>) : [];
+  const details: LinkDetails = {
+    id: str(body.id),
+    name: str(body.name) ?? str(p.distributedAvailabilityGroupName) ?? '',
+    instanceLinkRole: str(p.instanceLinkRole) as LinkDetails['instanceLinkRole'],
+    partnerLinkRole: str(p.partnerLinkRole) as LinkDetails['partnerLinkRole'],
+    replicationMode: str(p.replicationMode),
+    failoverMode: str(p.failoverMode),
+    partnerAvailabilityGroupName: str(p.partnerAvailabilityGroupName),
+    instanceAvailabilityGroupName: str(p.instanceAvailabilityGroupName),
+    partnerEndpoint: str(p.partnerEndpoint),
+    databases: databases.map((d) => {
+      const db: LinkDatabaseDetails = {
+        databaseName: str(d.databaseName) ?? '',
+        replicaState: str(d.replicaState),
+        synchronizationHealth: str(d.synchronizationHealth),
+        connectedState: str(d.connectedState),
+        lastHardenedTime: str(d.lastHardenedTime),
+      };
+      for (const f of LSN_FIELDS) if (d[f] !== undefined && d[f] !== null) db[f] = String(d[f]);
+      return db;
+    }),
+  };
+  for (const key of Object.keys(details) as Array<keyof LinkDetails>) if (details[key] === undefined) delete details[key];
+  return details;
+}
+
+/** GET the link with the new api-version. Throws ArmNotFoundError on 404, typed errors otherwise. */
+export async function getLinkDetails(
+  client: SqlManagementClient,
+  ids: LinkIds,
+  options: { signal?: AbortSignal } = {},
+): Promise<LinkDetails> {
+  const res = await sendRaw(client, { method: 'GET', url: linkUrl(client, ids), signal: options.signal });
+  if (res.status !== 200) throw errorFromResponse(res.status, res.bodyAsText, `link ${describeLink(ids)}`);
+  try {
+    return parseLinkBody(res.bodyAsText ?? '');
+  } catch {
+    throw new Error(`ARM returned a body for link ${describeLink(ids)} that is not the link resource.`);
+  }
+}

@@ -1,0 +1,149 @@
+// The run's connections: one mssql pool per replica, opened on first use and kept for the run,
+// and one ARM client. mssql and the ARM module are imported lazily, inside the first call, so
+// the registry, `validate` and `plan` never load a driver.
+import type { ConnectionPool } from 'mssql';
+import type { SqlManagementClient } from '@azure/arm-sql';
+import { GuardRefusal, StepFailure } from '../step-api/messages.js';
+import {
+  describeObservations,
+  judgeRoles,
+  loneSecondary,
+  observeRoles,
+  type RoleObservation,
+} from './sql/roles.js';
+import { classifyConnectFailure, ConnectionSetupError, describeConnectError, endpointOf, passwordFor, poolConfig, type ConnectFailure } from './sql/pool.js';
+import type { Inventory, Logger, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
+
+export interface RunResourcesOptions {
+  env: NodeJS.ProcessEnv;
+  log?: Logger;
+}
+
+/**
+ * A replica the run could not connect to; the message says where and what to check, `unreachable`
+ * whether it never answered (engine/drivers/sql/pool.ts classifyConnectFailure) or answered and refused us.
+ */
+export class ReplicaConnectError extends Error {
+  readonly unreachable: boolean;
+  readonly reason: string;
+  constructor(
+    readonly side: ReplicaSide,
+    message: string,
+    readonly code?: string,
+    failure: ConnectFailure = { unreachable: false, reason: message },
+  ) {
+    super(message);
+    this.name = 'ConnectionError';
+    this.unreachable = failure.unreachable;
+    this.reason = failure.reason;
+  }
+}
+
+export interface LinkRunResources extends RunResources {
+  /** What each replica said about its role at the last check (cached until invalidateRoles). */
+  observeRoles(): Promise<RoleObservation[]>;
+}
+
+export function createRunResources(inventory: Inventory, opts: RunResourcesOptions): LinkRunResources {
+  const pools = new Map<ReplicaSide, Promise<ConnectionPool>>();
+  let armClient: Promise<SqlManagementClient> | undefined;
+  let roles: Promise<RoleObservation[]> | undefined;
+  let closed = false;
+
+  function specOf(side: ReplicaSide) {
+    return side === 'sqlServer' ? inventory.link.sqlServer.connection : inventory.link.managedInstance.connection;
+  }
+
+  async function open(side: ReplicaSide): Promise<ConnectionPool> {
+    const spec = specOf(side);
+    const config = poolConfig(side, spec, opts.env);
+    const mssql = (await import('mssql')).default;
+    const pool = new mssql.ConnectionPool(config);
+    // A pool emits 'error' for failures outside a request; unhandled, that would end the process.
+    pool.on('error', (error: Error) => opts.log?.warn(describeConnectError(side, spec, error, config.password)));
+    try {
+      await pool.connect();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      throw new ReplicaConnectError(side, describeConnectError(side, spec, error, config.password), code, classifyConnectFailure(error, endpointOf(spec)));
+    }
+    return pool;
+  }
+
+  async function sql(side: ReplicaSide): Promise<ConnectionPool> {
+    if (closed) throw new Error(`The run's connections are closed; cannot open ${side}.`);
+    let pool = pools.get(side);
+    if (!pool) {
+      pool = open(side);
+      pools.set(side, pool);
+      // A failed open is forgotten so that the next call tries again (the replica may come back).
+      pool.catch(() => {
+        if (pools.get(side) === pool) pools.delete(side);
+      });
+    }
+    return pool;
+  }
+
+  async function currentRoles(): Promise<RoleObservation[]> {
+    if (!roles) {
+      roles = observeRoles(sql, inventory.link.name);
+      roles.catch(() => (roles = undefined));
+    }
+    return roles;
+  }
+
+  async function resolveTarget(target: ReplicaTarget): Promise<ReplicaSide> {
+    if (target === 'sqlServer' || target === 'managedInstance') return target;
+    const observations = await currentRoles();
+    const verdict = judgeRoles(observations);
+    if (verdict.ok) return target === 'primary' ? verdict.primary : verdict.secondary;
+    const said = describeObservations(observations);
+    if (observations.every((o) => !o.reachable)) {
+      throw new StepFailure('unreachable', { target, said }, `Cannot resolve ${target}: no replica could be reached (${said}).`);
+    }
+    if (verdict.problem === 'split-brain') {
+      throw new GuardRefusal('splitBrain', { target, said }, `Cannot resolve ${target}: both replicas say PRIMARY (split-brain): ${said}.`);
+    }
+    if (target === 'secondary') {
+      const lone = loneSecondary(observations);
+      if (lone) return lone;
+    }
+    throw new GuardRefusal('noPrimary', { target, said }, `Cannot resolve ${target}: no replica says PRIMARY (${said}).`);
+  }
+
+  async function arm(): Promise<SqlManagementClient> {
+    if (!armClient) {
+      armClient = import('./arm/client.js').then((m) => m.createArmClient(inventory, opts.env));
+      armClient.catch(() => (armClient = undefined));
+    }
+    return armClient;
+  }
+
+  async function close(): Promise<void> {
+    closed = true;
+    const open = [...pools.values()];
+    pools.clear();
+    await Promise.all(
+      open.map(async (p) => {
+        try {
+          await (await p).close();
+        } catch {
+          // A pool that never opened or already lost its socket has nothing left to close.
+        }
+      }),
+    );
+  }
+
+  return {
+    sql,
+    arm,
+    resolveTarget,
+    observeRoles: currentRoles,
+    invalidateRoles: () => {
+      roles = undefined;
+    },
+    close,
+  };
+}
+
+export { ConnectionSetupError, passwordFor };

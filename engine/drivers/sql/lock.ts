@@ -1,0 +1,435 @@
+// One operator per link: a session-owned application lock (sp_getapplock, @LockOwner = 'Session',
+// @LockTimeout = 0) on every reachable replica, held on a dedicated connection per replica that
+// lives for the whole run. The server releases it when the session ends, so a crashed or killed
+// run never leaves a stuck lock. The holder is told by the connection's program name
+// (`runbook <run-id> <user>@<host> since <iso>`), which a refused run reads back from
+// sys.dm_tran_locks (real servers) or lab.applocks (the lab).
+//
+// The lock's connection stays in master and never sends USE: a role change ends the connections
+// to the availability database, not those in master (the sources are cited in lab/model/
+// lab-model.ts), so a FAILOVER does not take the lock away. Its own one-connection mssql pool has
+// no idle timeout: a shared pool may close an idle connection and silently drop the lock.
+//
+// A lock session can still end (network, replica restart, a DBA's KILL). Then it is taken again
+// at once, on the connection's end event (a replica that cannot be reached is tried again every
+// second until it answers), and the link is read again: its role and availability
+// modes on each replica are compared with what they were when this run last knew them (at the
+// start, and after each of its own change steps). Nothing changed: the run goes on and says so.
+// Someone else took the lock, or the link changed: the run stops (exit 5) and names it. A lock
+// lost while one of this run's change steps was running cannot tell that step's doing from
+// someone else's, so any change found then stops the run too. ensure() is called before every
+// step, so no step starts a change while a re-take is in flight or after one found trouble.
+import { createHash } from 'node:crypto';
+import type { ConnectionPool } from 'mssql';
+import { ExitError } from '../../core/errors.js';
+import { ExitCode } from '../../core/exit-codes.js';
+import { classifyConnectFailure, describeConnectError, poolConfig, runSql } from './pool.js';
+import type { Inventory, ReplicaSide } from '../../core/types.js';
+
+export interface LockHolder {
+  runId: string;
+  user: string;
+  host: string;
+  /** ISO time the run started. */
+  since: string;
+}
+
+export interface LinkLock {
+  resource: string;
+  held: ReplicaSide[];
+  unreachable: Array<{ side: ReplicaSide; error: string }>;
+  /**
+   * Before a step: waits for a re-take in flight and tries again where a lost lock's replica could
+   * not be reached. Throws LockLost (exit 5) when, while the lock was lost, someone else took it or
+   * the link changed, or when it is now held on no replica.
+   */
+  ensure(): Promise<void>;
+  /** One of this run's steps that may change the link starts now. */
+  changing(stepId: string): void;
+  /** That step ended: the link as it is now is this run's doing. */
+  changed(): Promise<void>;
+  /** At the end of the run: why it must not claim success, if the lock was lost to someone else. */
+  verdict(): Promise<LockLost | undefined>;
+  release(): Promise<void>;
+}
+
+export class LockRefused extends ExitError {
+  constructor(message: string) {
+    super(ExitCode.refused, message);
+    this.name = 'LockRefused';
+  }
+}
+
+/** The lock was lost and this run cannot prove nobody else acted meanwhile: exit 5. */
+export class LockLost extends ExitError {
+  constructor(message: string) {
+    super(ExitCode.outcomeUnknown, message);
+    this.name = 'LockLost';
+  }
+}
+
+/** What the journal records about a lost lock session. */
+export interface LockLossEvent {
+  side: ReplicaSide;
+  /** The step running when the session ended. */
+  during?: string;
+  /** Taken again by this run. */
+  retaken: boolean;
+  /** Who holds it instead, when someone else took it. */
+  holder?: string;
+  /** What differs on the link from what this run last knew. */
+  changes: string[];
+  message: string;
+}
+
+const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
+
+/** `runbook:link:<dag>`; long names are shortened with a hash (sp_getapplock takes 255 characters). */
+export function lockResource(linkName: string): string {
+  const plain = `runbook:link:${linkName}`;
+  if (plain.length <= 200) return plain;
+  return `runbook:link:${linkName.slice(0, 120)}#${createHash('sha256').update(linkName).digest('hex').slice(0, 16)}`;
+}
+
+/** The program name of the lock's session: what a refused second run shows. At most 128 characters. */
+export function holderAppName(h: LockHolder): string {
+  return `runbook ${h.runId} ${h.user}@${h.host} since ${h.since}`.slice(0, 128);
+}
+
+export function parseHolderAppName(text: string): LockHolder | undefined {
+  const m = /^runbook (\S+) (\S*)@(\S*) since (\S+)$/.exec(text.trim());
+  return m ? { runId: m[1]!, user: m[2]!, host: m[3]!, since: m[4]! } : undefined;
+}
+
+export function describeHolder(programName: string, extra: { host?: string; login?: string; session?: number } = {}): string {
+  const h = parseHolderAppName(programName);
+  if (h) return `run ${h.runId} of ${h.user} on host ${h.host}, since ${h.since}`;
+  const bits = [programName ? `program "${programName}"` : 'another session'];
+  if (extra.login) bits.push(`login ${extra.login}`);
+  if (extra.host) bits.push(`host ${extra.host}`);
+  if (extra.session !== undefined) bits.push(`session ${extra.session}`);
+  return bits.join(', ');
+}
+
+/** The database the lock lives in; see the header for why. */
+export const LOCK_DATABASE = 'master';
+
+const TAKE = `EXEC sp_set_session_context @key = N'description', @value = @holder;
+DECLARE @r int;
+EXEC @r = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
+SELECT @r AS result, DB_NAME() AS db;`;
+
+// Real SQL Server: the lock's row in sys.dm_tran_locks names the first 32 characters of the resource.
+const WHO_REAL = `SELECT TOP (1) s.program_name, s.host_name, s.login_name AS login, s.session_id
+FROM sys.dm_tran_locks l JOIN sys.dm_exec_sessions s ON s.session_id = l.request_session_id
+WHERE l.resource_type = N'APPLICATION' AND l.request_owner_type = N'SESSION'
+  AND l.resource_database_id = DB_ID() AND l.request_session_id <> @@SPID
+  AND CHARINDEX(N'[' + LEFT(@resource, 32) + N']', l.resource_description) > 0;`;
+const WHO_LAB = `SELECT TOP (1) program_name, host_name, login, session_id FROM lab.applocks
+WHERE resource = @resource AND replica = @@SERVERNAME AND database_name = DB_NAME() AND session_id <> @@SPID;`;
+
+/** The link as one replica sees it: its own role and the members' availability modes. */
+const STATE_QUERY = `SELECT rs.role_desc AS link_role, ar.replica_server_name AS member, ar.availability_mode_desc AS mode
+FROM sys.availability_groups ag
+  JOIN sys.dm_hadr_availability_replica_states rs ON rs.group_id = ag.group_id AND rs.is_local = 1
+  JOIN sys.availability_replicas ar ON ar.group_id = ag.group_id
+WHERE ag.name = @link;`;
+
+type SideState = { readable: true; role: string; modes: string } | { readable: false; error: string };
+type LinkState = Partial<Record<ReplicaSide, SideState>>;
+
+async function whoHolds(pool: ConnectionPool, resource: string): Promise<string> {
+  for (const query of [WHO_REAL, WHO_LAB]) {
+    try {
+      const rows = (await runSql(pool, query, { resource })).recordset ?? [];
+      const r = rows[0] as Record<string, unknown> | undefined;
+      if (r) {
+        return describeHolder(String(r.program_name ?? ''), {
+          host: String(r.host_name ?? ''),
+          login: String(r.login ?? ''),
+          session: Number(r.session_id),
+        });
+      }
+    } catch {
+      // Not this kind of server (or no VIEW SERVER STATE): try the next way of asking.
+    }
+  }
+  return 'another session (its holder could not be read)';
+}
+
+async function readSide(pool: ConnectionPool, link: string): Promise<SideState> {
+  try {
+    const rows = ((await runSql(pool, STATE_QUERY, { link })).recordset ?? []) as Array<Record<string, unknown>>;
+    if (rows.length === 0) return { readable: true, role: 'NONE', modes: '' };
+    const role = [...new Set(rows.map((r) => String(r.link_role ?? 'NULL').toUpperCase()))].join('+');
+    const modes = [...new Set(rows.map((r) => `${String(r.member)}=${String(r.mode)}`))].sort().join(', ');
+    return { readable: true, role, modes };
+  } catch (error) {
+    return { readable: false, error: (error as Error).message.replace(/\.$/, '') };
+  }
+}
+
+/** What differs between what this run last knew and now; sides it cannot compare are `unchecked`. */
+export function compareLinkStates(link: string, before: LinkState, now: LinkState): { changes: string[]; unchecked: string[] } {
+  const changes: string[] = [];
+  const unchecked: string[] = [];
+  for (const side of SIDES) {
+    const b = before[side];
+    if (!b) continue; // never locked (unreachable at the start): nothing to compare with
+    const n = now[side];
+    if (!b.readable) unchecked.push(`${side} (what it said before could not be read: ${b.error})`);
+    else if (!n || !n.readable) unchecked.push(`${side} (cannot be read now${n ? `: ${n.error}` : ''})`);
+    else if (b.role !== n.role) {
+      if (n.role === 'NONE') changes.push(`link ${link} is gone from ${side} (${side} was ${b.role} in it)`);
+      else if (b.role === 'NONE') changes.push(`link ${link} is back on ${side}, as ${n.role}`);
+      else changes.push(`${side} is now ${n.role} in link ${link} (was ${b.role})`);
+    } else if (b.modes !== n.modes) changes.push(`the availability modes ${side} reports are now ${n.modes} (were ${b.modes})`);
+  }
+  return { changes, unchecked };
+}
+
+export interface AcquireOptions {
+  env: NodeJS.ProcessEnv;
+  holder: LockHolder;
+  /** The step being handled now, named in messages about a lost lock. */
+  currentStep?(): string | undefined;
+  /** Told when a lock's session ended and the lock was taken again with nothing changed. */
+  info?(message: string): void;
+  /** Told when a lost lock cannot be taken again (the replica is unreachable). */
+  warn?(message: string): void;
+  /** Every lost lock session, for the journal. */
+  onLoss?(event: LockLossEvent): void;
+  /** How often to try again to take back a lock whose replica could not be reached (default 1 s). */
+  retryMs?: number;
+}
+
+export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions): Promise<LinkLock> {
+  const linkName = inventory.link.name;
+  const resource = lockResource(linkName);
+  const appName = holderAppName(opts.holder);
+  const pools = new Map<ReplicaSide, ConnectionPool>();
+  /** Sides whose lock session ended and that are not locked again yet: during which step, and which change step of this run was in flight. */
+  const lost = new Map<ReplicaSide, { during?: string; ourChange?: string; warned?: boolean }>();
+  const retaking = new Map<ReplicaSide, Promise<void>>();
+  const unreachable: Array<{ side: ReplicaSide; error: string }> = [];
+  let baseline: LinkState = {};
+  let changingStep: string | undefined;
+  let failure: LockLost | undefined;
+  let closing = false;
+  const mssql = (await import('mssql')).default;
+
+  async function open(side: ReplicaSide): Promise<ConnectionPool> {
+    const spec = side === 'sqlServer' ? inventory.link.sqlServer.connection : inventory.link.managedInstance.connection;
+    const config = poolConfig(side, spec, opts.env);
+    config.database = LOCK_DATABASE;
+    config.options = { ...config.options, appName };
+    config.pool = { min: 0, max: 1, idleTimeoutMillis: 2 ** 31 - 1 };
+    // The lock lives and dies with this one connection: when a session that had logged in ends,
+    // take the lock again at once (a connection that never logged in held nothing).
+    (config as { beforeConnect?: (c: { on(e: string, f: (error?: unknown) => void): void }) => void }).beforeConnect = (conn) => {
+      let loggedIn = false;
+      conn.on('connect', (error) => void (loggedIn = !error));
+      conn.on('end', () => loggedIn && sessionEnded(side));
+    };
+    const pool = new mssql.ConnectionPool(config);
+    // Errors outside a request end the connection; its end event does the work.
+    pool.on('error', () => undefined);
+    try {
+      await pool.connect();
+    } catch (error) {
+      await pool.close().catch(() => undefined);
+      // Carries the classification: only a replica that never answered may go unlocked.
+      throw Object.assign(new Error(describeConnectError(side, spec, error, config.password)), classifyConnectFailure(error));
+    }
+    return pool;
+  }
+
+  /** sp_getapplock on this side's connection: undefined when granted, else who holds it. */
+  async function take(side: ReplicaSide, pool: ConnectionPool): Promise<string | undefined> {
+    const rows = (await runSql(pool, TAKE, { holder: appName, resource })).recordset ?? [];
+    const row = rows[0] as Record<string, unknown> | undefined;
+    const code = Number(row?.result);
+    if (String(row?.db ?? '').toLowerCase() !== LOCK_DATABASE) {
+      throw new LockRefused(`the lock's connection on ${side} is in database ${String(row?.db)}, not ${LOCK_DATABASE}, where a role change could end it; refusing to use it. Nothing was changed by this run.`);
+    }
+    if (code === 0 || code === 1) return undefined;
+    if (code === -1 || code === -2) return whoHolds(pool, resource);
+    throw new LockRefused(`could not lock link ${linkName} on ${side}: sp_getapplock returned ${Number.isNaN(code) ? 'nothing' : code}. Nothing was changed.`);
+  }
+
+  /** Reads the link on each locked replica (and on `also`); a side whose lock is lost and not back is skipped (it may be down). */
+  async function readState(also?: ReplicaSide): Promise<LinkState> {
+    const state: LinkState = {};
+    const sides = [...pools].filter(([side]) => side === also || !lost.has(side));
+    await Promise.all(sides.map(async ([side, pool]) => void (state[side] = await readSide(pool, linkName))));
+    return state;
+  }
+
+  function sessionEnded(side: ReplicaSide): void {
+    if (closing || !pools.has(side)) return;
+    if (!lost.has(side)) {
+      const ourChange = changingStep;
+      const during = ourChange ?? opts.currentStep?.();
+      lost.set(side, { ...(during ? { during } : {}), ...(ourChange ? { ourChange } : {}) });
+    }
+    // After mssql has seen the end too, so the pool opens a new connection for the re-take.
+    if (!retaking.has(side)) track(side, new Promise<void>((resolve) => setImmediate(resolve)).then(() => retake(side)));
+  }
+
+  /** A re-take in flight: ensure() and the end of the run wait for it; it never rejects. */
+  function track(side: ReplicaSide, attempt: Promise<void>): void {
+    const p = attempt.catch((error: unknown) => {
+      failure ??= new LockLost(`the link lock's session on ${side} ended and taking it back failed unexpectedly (${(error as Error)?.message ?? String(error)}); this run cannot prove nobody else acted, so it stops here and changes nothing more.`);
+    });
+    retaking.set(side, p);
+    void p.finally(() => retaking.get(side) === p && retaking.delete(side));
+  }
+
+  function stop(event: Omit<LockLossEvent, 'message'>, message: string): void {
+    opts.onLoss?.({ ...event, message });
+    failure ??= new LockLost(message);
+  }
+
+  async function retake(side: ReplicaSide): Promise<void> {
+    const pool = pools.get(side);
+    const loss = lost.get(side);
+    if (!pool || !loss || closing) return;
+    const { during, ourChange } = loss;
+    const when = during ? ` during step ${during}` : '';
+    let otherHolder: string | undefined;
+    try {
+      otherHolder = await take(side, pool);
+    } catch (error) {
+      if (closing) return;
+      if (error instanceof LockRefused) {
+        stop({ side, ...(during ? { during } : {}), retaken: false, changes: [] }, `the link lock's session on ${side} ended${when} and could not be taken again: ${error.message}`);
+        return;
+      }
+      // Tried again in the background until the replica answers (and by ensure() before each step); said once.
+      const again = setTimeout(() => !closing && !retaking.has(side) && lost.has(side) && track(side, retake(side)), opts.retryMs ?? 1000);
+      again.unref();
+      if (loss.warned) return;
+      loss.warned = true;
+      const message = `the link lock's session on ${side} ended${when} and ${side} cannot be reached to take it again (${(error as Error).message}); the lock is still held where it was not lost, and it is taken back as soon as ${side} answers`;
+      opts.onLoss?.({ side, ...(during ? { during } : {}), retaken: false, changes: [], message });
+      opts.warn?.(message);
+      return;
+    }
+    if (closing) return;
+    const now = await readState(side);
+    // A side whose own lock is lost and not back (down) is compared when it is back.
+    const known: LinkState = Object.fromEntries(Object.entries(baseline).filter(([s]) => s === side || !lost.has(s as ReplicaSide)));
+    const { changes, unchecked } = compareLinkStates(linkName, known, now);
+    const event = { side, ...(during ? { during } : {}), changes };
+    const advice = `Check the link's roles and who is driving it (\`runbook runs\`, sys.dm_tran_locks) before doing anything.`;
+    if (otherHolder) {
+      stop(
+        { ...event, retaken: false, holder: otherHolder },
+        `the link lock's session on ${side} ended${when}, and before this run could take it back ${otherHolder} took it${changes.length ? `; the link has changed since: ${changes.join('; ')}` : ''}. Someone else is driving link ${linkName}: this run stops here and changes nothing more. ${advice}`,
+      );
+      return;
+    }
+    lost.delete(side);
+    const back = loss.warned ? `it was taken again as soon as ${side} answered` : 'it was taken again at once';
+    if (changes.length) {
+      const who = ourChange
+        ? `This run cannot tell whether its step ${ourChange}, which was changing the link then, or someone else did that`
+        : 'Someone else acted on the link while this run did not hold the lock';
+      stop({ ...event, retaken: true }, `the link lock's session on ${side} ended${when}; ${back}, but the link had changed: ${changes.join('; ')}. ${who}; it stops here and changes nothing more. ${advice}`);
+      return;
+    }
+    if (unchecked.length) {
+      stop({ ...event, retaken: true }, `the link lock's session on ${side} ended${when}; ${back}, but ${unchecked.join(' and ')} could not be checked, so this run cannot prove that nobody else acted meanwhile; it stops here and changes nothing more. ${advice}`);
+      return;
+    }
+    const message = `the link lock's session on ${side} ended${when}; ${back} (lock ${resource}) and nothing on the link had changed (${describeState(now)})`;
+    opts.onLoss?.({ ...event, retaken: true, message });
+    opts.info?.(message);
+  }
+
+  function describeState(state: LinkState): string {
+    return SIDES.filter((s) => state[s]?.readable)
+      .map((s) => {
+        const st = state[s] as Extract<SideState, { readable: true }>;
+        return `${s} ${st.role}`;
+      })
+      .join(', ');
+  }
+
+  async function settle(): Promise<void> {
+    while (retaking.size) await Promise.all([...retaking.values()]);
+  }
+
+  const closeAll = async () => {
+    closing = true;
+    const all = [...pools.values()];
+    pools.clear();
+    await Promise.all(all.map((p) => p.close().catch(() => undefined)));
+  };
+
+  let refusal: unknown;
+  await Promise.all(
+    SIDES.map(async (side) => {
+      let pool: ConnectionPool;
+      try {
+        pool = await open(side);
+      } catch (error) {
+        if (!classifyConnectFailure(error).unreachable) throw error;
+        unreachable.push({ side, error: (error as Error).message });
+        return;
+      }
+      pools.set(side, pool);
+      try {
+        const other = await take(side, pool);
+        if (other) {
+          throw new LockRefused(
+            `link ${linkName} is locked by ${other} (lock ${resource} on ${side}). Only one run may drive a link at a time; nothing was changed by this run. Wait for that run to end (the lock goes when its process ends), or see \`runbook runs\` on its host.`,
+          );
+        }
+      } catch (error) {
+        refusal ??= error;
+      }
+    }),
+  );
+  if (refusal) {
+    await closeAll();
+    throw refusal;
+  }
+  baseline = await readState();
+
+  return {
+    resource,
+    held: SIDES.filter((s) => pools.has(s)),
+    unreachable,
+    async ensure() {
+      await settle();
+      if (failure) throw failure;
+      // A lost lock whose replica could not be reached: try again before anything else happens.
+      for (const side of [...lost.keys()]) if (!retaking.has(side)) track(side, retake(side));
+      await settle();
+      if (failure) throw failure;
+      if (pools.size && [...pools.keys()].every((s) => lost.has(s))) {
+        throw new LockLost(
+          `the link lock is held on no replica now: its sessions ended and ${[...lost.keys()].join(' and ')} cannot be reached to take it again, so this run can neither exclude other operators nor check what they did. It stops here and changes nothing more. Check the link's roles before doing anything.`,
+        );
+      }
+    },
+    changing(stepId) {
+      changingStep = stepId;
+    },
+    async changed() {
+      await settle();
+      if (!failure) {
+        const now = await readState();
+        // A side that cannot be read now keeps what it said before: this step could not reach it either.
+        for (const side of SIDES) if (now[side]?.readable) baseline[side] = now[side];
+      }
+      changingStep = undefined;
+    },
+    async verdict() {
+      await settle();
+      return failure;
+    },
+    release: closeAll,
+  };
+}

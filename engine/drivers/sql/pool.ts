@@ -1,0 +1,251 @@
+// How one replica's connection is opened: the mssql configuration built from the inventory
+// (auth, TLS), the operator-facing wording of connection failures, and a cancellable query.
+// mssql is only ever imported as a type here; engine/drivers/run-resources.ts loads it lazily.
+import { readFileSync } from 'node:fs';
+import type { config as MssqlConfig, ConnectionPool, IResult } from 'mssql';
+import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
+import { stdinPasswordKey } from '../../core/secrets.js';
+import { registerSecret } from '../../core/redact.js';
+
+export const DEFAULT_PORT = 1433;
+
+/** Bad connection settings in the inventory or environment: worded for the operator, no secrets. */
+export class ConnectionSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConnectionSetupError';
+  }
+}
+
+export function endpointOf(spec: ConnectionSpec): string {
+  return `${spec.host}:${spec.port ?? DEFAULT_PORT}`;
+}
+
+/** The password this connection needs, or undefined for Entra ID; never logged. */
+export function passwordFor(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.ProcessEnv): string | undefined {
+  const auth = spec.auth ?? 'sql';
+  if (auth === 'entra') return undefined;
+  if (spec.passwordStdin) {
+    const fromStdin = env[stdinPasswordKey(side)];
+    if (fromStdin === undefined || fromStdin === '') {
+      throw new ConnectionSetupError(`The ${side} connection sets passwordStdin but no password was read from standard input.`);
+    }
+    registerSecret(fromStdin);
+    return fromStdin;
+  }
+  if (!spec.passwordEnv) {
+    throw new ConnectionSetupError(
+      `The ${side} connection uses ${auth} authentication but names no passwordEnv; add the name of the environment variable that holds the password (or passwordStdin: true).`,
+    );
+  }
+  const password = env[spec.passwordEnv];
+  if (password === undefined || password === '') {
+    throw new ConnectionSetupError(
+      `Environment variable ${spec.passwordEnv} is not set; it holds the password for the ${side} connection (${endpointOf(spec)}).`,
+    );
+  }
+  registerSecret(password);
+  return password;
+}
+
+/** The mssql configuration for one replica. One session per replica: see createRunResources. */
+export function poolConfig(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.ProcessEnv): MssqlConfig {
+  const auth = spec.auth ?? 'sql';
+  const options: NonNullable<MssqlConfig['options']> & Record<string, unknown> = {
+    encrypt: spec.encrypt ?? true,
+    trustServerCertificate: spec.trustServerCertificate ?? false,
+    appName: 'runbook',
+  };
+  // The certificate is checked against serverName when the inventory gives an address as host.
+  if (spec.serverName) options.serverName = spec.serverName;
+  if (spec.caFile) {
+    let ca: string;
+    try {
+      ca = readFileSync(spec.caFile, 'utf8');
+    } catch (error) {
+      throw new ConnectionSetupError(
+        `Cannot read caFile ${spec.caFile} of the ${side} connection: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}.`,
+      );
+    }
+    options.cryptoCredentialsDetails = { ca };
+  }
+  const config: MssqlConfig = {
+    server: spec.host,
+    port: spec.port ?? DEFAULT_PORT,
+    database: 'master',
+    connectionTimeout: spec.connectTimeoutMs ?? 15_000,
+    requestTimeout: spec.requestTimeoutMs ?? 30_000,
+    // One connection, kept open: the batches of a script and the steps of a run share one
+    // session per replica (USE, SET and app locks hold), as in a DBA's query window.
+    pool: { min: 0, max: 1, idleTimeoutMillis: 24 * 3600_000 },
+    options,
+  };
+  if (auth === 'entra') {
+    config.authentication = { type: 'azure-active-directory-default', options: {} } as MssqlConfig['authentication'];
+  } else {
+    if (!spec.user) {
+      throw new ConnectionSetupError(`The ${side} connection uses ${auth} authentication but names no user.`);
+    }
+    config.user = spec.user;
+    config.password = passwordFor(side, spec, env);
+    if (auth === 'ntlm') {
+      if (!spec.domain) throw new ConnectionSetupError(`The ${side} connection uses NTLM but names no domain.`);
+      config.domain = spec.domain;
+    }
+  }
+  return config;
+}
+
+/**
+ * Socket errors that mean no TCP connection could be made: refused (a reset while connecting is
+ * how a closed port or a host's firewall may answer too), timed out, or no route to the host.
+ */
+const NO_TCP_CONNECTION: Record<string, string> = {
+  ECONNREFUSED: 'was refused',
+  ECONNRESET: 'was reset while connecting',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'found no route to the host',
+  ENETUNREACH: 'found the network unreachable',
+  EHOSTDOWN: 'found the host down',
+  ENETDOWN: 'found the network down',
+};
+
+/** How a failure to open a connection counts: only a replica that never answered is unreachable. */
+export interface ConnectFailure {
+  /**
+   * True only when no TCP connection could be made (refused, timed out, no route) or the server
+   * never answered within connectTimeoutMs. A server that answered, with a refused login or a
+   * certificate we do not accept, is up: that is a set-up error, never "unreachable".
+   */
+  unreachable: boolean;
+  /** Why, in a few words, e.g. `the TCP connection was refused (ECONNREFUSED)`. */
+  reason: string;
+}
+
+/** The socket-level errors tedious's connector collected, one per address tried (an AggregateError). */
+function connectorErrors(error: unknown): Array<{ code?: string }> | undefined {
+  const seen = new Set<unknown>();
+  let e = error as { originalError?: unknown; cause?: unknown; errors?: unknown } | undefined;
+  while (e && typeof e === 'object' && !seen.has(e)) {
+    seen.add(e);
+    if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors as Array<{ code?: string }>;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return undefined;
+}
+
+/**
+ * Classifies a failure to open a connection (or to get one back, mid-run). Only what provably
+ * never reached a server may let a runbook go on with `allowUnreachable`: anything else (a login
+ * refused with 18456, a password variable not set, a certificate not trusted, a name that does
+ * not resolve, a connection dropped after the server accepted it) is a set-up error.
+ */
+export function classifyConnectFailure(error: unknown, endpoint?: string): ConnectFailure {
+  const e = error as { name?: string; code?: string; message?: string; unreachable?: unknown; reason?: unknown } | undefined;
+  // Already classified where the connection was opened (ReplicaConnectError).
+  if (typeof e?.unreachable === 'boolean') return { unreachable: e.unreachable, reason: String(e.reason ?? e.message ?? error) };
+  if (error instanceof ConnectionSetupError) return { unreachable: false, reason: error.message.replace(/\.$/, '') };
+  if (e?.code === 'ELOGIN') return { unreachable: false, reason: 'the login was refused' };
+  // tedious's connectTimeout (a ConnectionError; a RequestError with ETIMEOUT is a slow query, not this).
+  if (e?.code === 'ETIMEOUT' && e.name === 'ConnectionError') {
+    return { unreachable: true, reason: `the server${endpoint ? ` at ${endpoint}` : ''} did not answer in time (ETIMEOUT)` };
+  }
+  const socket = connectorErrors(error);
+  if (socket && socket.every((s) => s.code !== undefined && s.code in NO_TCP_CONNECTION)) {
+    const codes = [...new Set(socket.map((s) => s.code!))];
+    const what = codes.map((c) => `${NO_TCP_CONNECTION[c]} (${c})`).join(', ');
+    return { unreachable: true, reason: `the TCP connection${endpoint ? ` to ${endpoint}` : ''} ${what}` };
+  }
+  const text = String(e?.message ?? error);
+  return { unreachable: false, reason: hintFor(e?.code, text, { host: '' }).reason };
+}
+
+/** What to check, by the kind of failure the driver reports. */
+function hintFor(code: string | undefined, text: string, spec: ConnectionSpec): { reason: string; check: string } {
+  const auth = spec.auth ?? 'sql';
+  if (code === 'ELOGIN') {
+    const check =
+      auth === 'entra'
+        ? 'check that the Entra ID identity found by DefaultAzureCredential has a login on this server'
+        : spec.passwordStdin
+          ? `check the login '${spec.user}' and the password given on standard input`
+          : `check the login '${spec.user}' and the password in environment variable ${spec.passwordEnv}`;
+    return { reason: 'the login was refused', check };
+  }
+  if (/certificate|self.signed|altnames|CERT_|SSL|TLS|unable to verify/i.test(text)) {
+    return {
+      reason: 'the TLS certificate was not accepted',
+      check: spec.caFile
+        ? `check that caFile ${spec.caFile} signed the server's certificate and that ${spec.serverName ?? spec.host} is a name in it (serverName)`
+        : 'check the certificate chain: set caFile to the CA that signed it, serverName to the name in it, or trustServerCertificate only for a test server',
+    };
+  }
+  if (code === 'EENCRYPT' || /encrypt/i.test(text)) {
+    return { reason: 'encryption could not be negotiated', check: 'check the server\'s TLS settings and the inventory\'s encrypt setting' };
+  }
+  if (code === 'ETIMEOUT') {
+    return { reason: 'the server did not answer in time', check: 'check the host and port, firewalls and network security groups, and connectTimeoutMs' };
+  }
+  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/.test(text)) {
+    return { reason: 'the host name could not be resolved', check: 'check the host in the inventory and DNS (an address with serverName for the certificate works too)' };
+  }
+  return { reason: 'the connection failed', check: 'check that the server is running and that the host, port and firewall let this machine in' };
+}
+
+/** One line an operator can act on; the password is scrubbed even if a driver echoed it. */
+export function describeConnectError(
+  side: ReplicaSide,
+  spec: ConnectionSpec,
+  error: unknown,
+  password?: string,
+): string {
+  const e = error as { code?: string; message?: string };
+  let text = String(e?.message ?? error);
+  if (password) text = text.split(password).join('***');
+  const hint = hintFor(e?.code, text, spec);
+  const failure = classifyConnectFailure(error);
+  // A connect that never got a TCP connection says so ("refused", "unreachable") rather than "failed".
+  const reason = failure.unreachable ? failure.reason : hint.reason;
+  const { check } = hint;
+  const detail = text.replace(/\.$/, '');
+  return `Cannot connect to ${side} at ${endpointOf(spec)}: ${reason} (${detail}); ${check}.`;
+}
+
+/** Errors worth another try after reconnecting: the connection went away, not the SQL. */
+export function isConnectionLoss(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; unreachable?: unknown };
+  if (e?.code === 'ELOGIN') return false;
+  if (e instanceof ConnectionSetupError) return false;
+  // A reconnect the server answered and refused (TLS, login) will not get better by trying again.
+  if (e?.unreachable === false) return false;
+  if (e?.name === 'ConnectionError' || e?.name === 'ConnectionLostError') return true;
+  return ['ESOCKET', 'ECONNCLOSED', 'ECONNRESET', 'ENOTOPEN', 'ETIMEOUT', 'ENOCONN'].includes(e?.code ?? '');
+}
+
+export type QueryParams = Record<string, string | number | boolean | null>;
+
+/**
+ * Runs one statement (sp_executesql when it has parameters, else a plain batch as sqlcmd sends it)
+ * and cancels it when `signal` aborts.
+ */
+export async function runSql(
+  pool: ConnectionPool,
+  text: string,
+  params: QueryParams = {},
+  signal?: AbortSignal,
+): Promise<IResult<Record<string, unknown>>> {
+  signal?.throwIfAborted();
+  const request = pool.request();
+  for (const [name, value] of Object.entries(params)) request.input(name, value);
+  const onAbort = () => request.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const hasParams = Object.keys(params).length > 0;
+    return hasParams ? await request.query(text) : await request.batch(text);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason ?? error;
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,54 @@
+// Reading a step's `with:` values in plan() (where some are still unknown) and run().
+import { formatDuration, parseDuration } from '../core/duration.js';
+import type { Unknown } from '../core/types.js';
+
+export const KNOWN_AFTER_APPLY = '(known after apply)';
+
+export function isUnknown(value: unknown): value is Unknown {
+  return typeof value === 'object' && value !== null && (value as { unknown?: unknown }).unknown === true;
+}
+
+/** A value as text for a plan line: unknowns print as `(known after apply)`. */
+export function shown(value: unknown): string {
+  if (isUnknown(value)) return KNOWN_AFTER_APPLY;
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+/** A duration argument in ms; `fallback` is the text used when the runbook leaves it out. */
+export function durationMs(value: unknown, fallback: string, name: string): number {
+  const text = value === undefined ? fallback : value;
+  if (typeof text !== 'string') throw new TypeError(`with.${name} must be a duration such as "30s".`);
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new TypeError(`with.${name}: ${(error as Error).message}.`);
+  }
+}
+
+/** A duration for a plan line: the text as given (normalised when known), or the unknown marker. */
+export function durationText(value: unknown, fallback: string): string {
+  if (isUnknown(value)) return KNOWN_AFTER_APPLY;
+  const text = value === undefined ? fallback : value;
+  try {
+    return formatDuration(parseDuration(String(text)));
+  } catch {
+    return String(text);
+  }
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

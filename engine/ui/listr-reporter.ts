@@ -1,0 +1,92 @@
+// The TTY reporter: listr2's default renderer, one short Listr run per step so that apply's
+// own loop stays in charge (and the confirmation prompt can use the terminal between steps).
+import { Listr, type ListrTaskWrapper } from 'listr2';
+import type { Reporter, RunEvent } from '../apply/events.js';
+import { lockLine, renderSummary } from '../apply/events.js';
+import type { Style } from './style.js';
+import { formatDuration } from './style.js';
+
+interface Current {
+  title: string;
+  task?: ListrTaskWrapper<any, any, any>;
+  settle: (error?: Error) => void;
+  done: Promise<void>;
+}
+
+export class ListrReporter implements Reporter {
+  private current?: Current;
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly style: Style,
+  ) {}
+
+  private runOne(title: string, body: (task: ListrTaskWrapper<any, any, any>) => Promise<void> | void): Promise<void> {
+    const list = new Listr([{ title, task: async (_ctx, task) => body(task) }], {
+      renderer: 'default',
+      exitOnError: true,
+      registerSignalListeners: false,
+      rendererOptions: { collapseErrors: false, showErrorMessage: true },
+    });
+    return list.run().then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  async emit(e: RunEvent): Promise<void> {
+    switch (e.event) {
+      case 'run-started':
+        this.out.write(this.style.bold(`Run ${e.runId}: ${e.runbook} on link ${e.link}`) + `\nJournal: ${e.journal}\n`);
+        if (e.lock) this.out.write(lockLine(e.lock) + '\n');
+        return;
+      case 'step-restored':
+        await this.runOne(`${e.index}/${e.total} ${e.step}`, (task) => task.skip(`${e.index}/${e.total} ${e.step}: done before the resume; not run again`));
+        return;
+      case 'step-started': {
+        if (this.current) return; // a retry: the same listr task keeps spinning
+        const title = `${e.index}/${e.total} ${e.step} ${this.style.dim(`${e.type}, ${e.impact}${e.readAgain ? ', again after the resume' : ''}`)}`;
+        let settle!: (error?: Error) => void;
+        const result = new Promise<void>((resolve, reject) => {
+          settle = (error) => (error ? reject(error) : resolve());
+        });
+        const current: Current = { title, settle, done: Promise.resolve() };
+        current.done = this.runOne(title, (task) => {
+          current.task = task;
+          return result;
+        });
+        this.current = current;
+        return;
+      }
+      case 'step-output':
+        if (this.current?.task) this.current.task.output = e.message;
+        return;
+      case 'step-failed': {
+        const c = this.current;
+        if (!c) return;
+        if (e.willRetry) {
+          if (c.task) c.task.output = `attempt ${e.attempt} failed: ${e.error}; retrying`;
+          return;
+        }
+        this.current = undefined;
+        c.settle(new Error(e.error));
+        await c.done;
+        return;
+      }
+      case 'step-finished': {
+        const c = this.current;
+        if (!c) return;
+        this.current = undefined;
+        if (c.task) c.task.title = `${c.title} ${this.style.dim(formatDuration(e.durationMs))}`;
+        c.settle();
+        await c.done;
+        return;
+      }
+      case 'step-skipped':
+        await this.runOne(`${e.index}/${e.total} ${e.step}`, (task) => task.skip(`${e.index}/${e.total} ${e.step} skipped: ${e.reason}`));
+        return;
+      case 'run-finished':
+        this.out.write(renderSummary(e.summary, this.style));
+        return;
+    }
+  }
+}

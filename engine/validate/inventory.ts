@@ -1,0 +1,71 @@
+// Inventories: one link, checked against schemas/inventory.schema.json. A literal password is an
+// error that says what to write instead and never repeats the password.
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { diag, hasErrors, type Diagnostic } from '../core/diagnostics.js';
+import { loadYaml, type LoadedYaml } from '../load/yaml.js';
+import { schemaDiagnostics } from './schema-diagnostics.js';
+import { documentValidator, readSchema } from './schemas.js';
+import type { Inventory } from '../core/types.js';
+import { LINE_BREAK } from '../core/sql-literal.js';
+
+const PASSWORD_KEY = /^(password|passwd|pwd)$/i;
+
+/** Names that reach T-SQL (quoted, but a line break in a script is a hazard of its own). */
+const NAME_POINTERS = ['/link/name', '/link/database', '/link/sqlServer/name', '/link/sqlServer/agName', '/link/managedInstance/name'];
+
+export interface InventoryResult {
+  inventory?: Inventory;
+  diagnostics: Diagnostic[];
+  source: string;
+}
+
+function passwordDiagnostics(file: string, doc: LoadedYaml, value: unknown, pointer: string, out: Diagnostic[]): void {
+  if (value === null || typeof value !== 'object') return;
+  for (const [k, v] of Object.entries(value)) {
+    const p = `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (PASSWORD_KEY.test(k)) {
+      out.push(
+        diag('inline-password', `Passwords must not be written in the inventory. Put it in an environment variable and write \`passwordEnv: NAME\` (or use \`auth: entra\`).`, {
+          file, ...doc.locate(p, 'key'), path: p,
+        }),
+      );
+    } else passwordDiagnostics(file, doc, v, p, out);
+  }
+}
+
+/** Validates an inventory; `text` skips reading the file. Relative `caFile`s become absolute. */
+export function validateInventory(file: string, text?: string): InventoryResult {
+  const doc = loadYaml(file, text);
+  return validateLoadedInventory(file, doc);
+}
+
+export function validateLoadedInventory(file: string, doc: LoadedYaml): InventoryResult {
+  const diagnostics = [...doc.diagnostics];
+  if (doc.value === undefined) return { diagnostics, source: doc.source };
+  passwordDiagnostics(file, doc, doc.value, '', diagnostics);
+  const validate = documentValidator('inventory');
+  if (!validate(doc.value)) {
+    diagnostics.push(
+      ...schemaDiagnostics(validate.errors, {
+        file, schema: readSchema('inventory'), data: doc.value, base: '', locate: doc.locate,
+        ignore: (e) => e.keyword === 'additionalProperties' && PASSWORD_KEY.test(String(e.params.additionalProperty)),
+      }),
+    );
+  }
+  if (hasErrors(diagnostics)) return { diagnostics, source: doc.source };
+  for (const pointer of NAME_POINTERS) {
+    const value = pointer.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], doc.value);
+    if (typeof value === 'string' && LINE_BREAK.test(value)) {
+      diagnostics.push(diag('bad-value', `\`${pointer.split('/').pop()}\` holds a line break: SQL object names are one line (a line break in T-SQL could put GO on a line of its own).`, { file, ...doc.locate(pointer), path: pointer }));
+    }
+  }
+  if (hasErrors(diagnostics)) return { diagnostics, source: doc.source };
+  const inventory = structuredClone(doc.value) as Inventory;
+  const base = dirname(resolve(file));
+  const abs = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(base, p));
+  if (inventory.arm.caFile !== undefined) inventory.arm.caFile = abs(inventory.arm.caFile)!;
+  for (const side of [inventory.link.sqlServer, inventory.link.managedInstance]) {
+    if (side.connection.caFile !== undefined) side.connection.caFile = abs(side.connection.caFile)!;
+  }
+  return { inventory, diagnostics, source: doc.source };
+}

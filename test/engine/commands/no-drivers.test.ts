@@ -1,0 +1,67 @@
+// `runbook validate` and `runbook plan` must load neither mssql nor any @azure package: they
+// run in a child with a preload that records every module it resolves (ESM hooks) or requires
+// (CommonJS), and the test asserts none of them is a driver.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { fixture, runCli, tempDir } from '../../helpers/cli.js';
+
+const dir = tempDir('runbook-no-drivers-');
+const log = join(dir, 'loaded.txt');
+const hooks = join(dir, 'hooks.mjs');
+const preload = join(dir, 'preload.mjs');
+writeFileSync(hooks, `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  appendFileSync(process.env.LOADED_LOG, result.url + '\\n');
+  return result;
+}
+`);
+writeFileSync(preload, `import { register } from 'node:module';
+import Module from 'node:module';
+import { appendFileSync } from 'node:fs';
+register(${JSON.stringify(pathToFileURL(hooks).href)});
+const load = Module._load;
+Module._load = function (request, parent, isMain) {
+  appendFileSync(process.env.LOADED_LOG, 'require:' + request + '\\n');
+  return load.call(this, request, parent, isMain);
+};
+`);
+
+const driver = /(\/node_modules\/(mssql|tedious|@azure\/)|require:(mssql|tedious|@azure\/))/;
+
+async function loadedBy(args: string[]): Promise<string[]> {
+  writeFileSync(log, '');
+  const r = await runCli(args, { nodeArgs: ['--import', pathToFileURL(preload).href], env: { LOADED_LOG: log } });
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  return readFileSync(log, 'utf8').trim().split('\n');
+}
+
+test('the recorder sees what it should (it would notice a driver)', async () => {
+  const loaded = await loadedBy(['validate', fixture('builtins.yml')]);
+  assert.ok(loaded.some((l) => l.includes('/engine/cli/main.js')), 'the recorder saw the CLI load');
+  assert.ok(loaded.some((l) => l.includes('/steps/sqlExec.js')), 'the step modules the runbook uses were loaded');
+  assert.ok(loaded.some((l) => l.includes('/node_modules/js-yaml/')), 'packages from node_modules are recorded');
+});
+
+test('runbook validate loads no driver', async () => {
+  const loaded = await loadedBy(['validate', fixture('builtins.yml'), fixture('inventory.yml')]);
+  assert.equal(loaded.filter((l) => driver.test(l)), []);
+});
+
+test('runbook plan -i loads no driver (text, json and sql)', async () => {
+  for (const format of ['text', 'json', 'sql']) {
+    const loaded = await loadedBy(['plan', fixture('builtins.yml'), '-i', fixture('inventory.yml'), '--format', format]);
+    assert.equal(loaded.filter((l) => driver.test(l)), [], format);
+  }
+});
+
+test('runbook plan --lab loads no driver and starts nothing', async () => {
+  const loaded = await loadedBy(['plan', fixture('builtins.yml'), '--lab']);
+  assert.equal(loaded.filter((l) => driver.test(l)), []);
+  assert.equal(loaded.filter((l) => /\/lab\/(tds|arm)\//.test(l)), [], 'no lab servers loaded');
+});
+
+test.run();

@@ -1,0 +1,29 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { formatDuration, parseDuration } from '../../../engine/core/duration.js';
+
+test('parses units and combinations', () => {
+  assert.is(parseDuration('500ms'), 500);
+  assert.is(parseDuration('30s'), 30_000);
+  assert.is(parseDuration('10m'), 600_000);
+  assert.is(parseDuration('1h'), 3_600_000);
+  assert.is(parseDuration('1m30s'), 90_000);
+  assert.is(parseDuration('1.5s'), 1500);
+  assert.is(parseDuration('0s'), 0);
+});
+
+test('rejects nonsense with a clear message', () => {
+  assert.throws(() => parseDuration('30'), /no unit/);
+  assert.throws(() => parseDuration('-1s'), /negative/);
+  assert.throws(() => parseDuration('25h'), /24h/);
+  assert.throws(() => parseDuration('10 minutes'), /not a duration/);
+  assert.throws(() => parseDuration('30s1m'), /misorders/);
+  assert.throws(() => parseDuration(''), /empty/);
+});
+
+test('formats', () => {
+  assert.is(formatDuration(90_000), '1m30s');
+  assert.is(formatDuration(250), '250ms');
+});
+
+test.run();
