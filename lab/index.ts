@@ -5,13 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Inventory } from '../engine/core/types.js';
 import type { ArmServer } from './arm/contract.js';
 import { startArmServer } from './arm/server.js';
 import { createArmBackend, type ArmRequestRecord } from './backend-arm.js';
 import { createReplicaBackend, type ReplicaBackend } from './backend-sql.js';
 import { createLabCertificates } from './certs.js';
-import { labInventory } from './inventory.js';
+import { labInventory, type LabInventory } from './inventory.js';
 import type { Hold, HoldSpec } from './model/holds.js';
 import { LabModel } from './model/lab-model.js';
 import type { LedgerEntry, LinkModel } from './model/link.js';
@@ -23,8 +22,8 @@ import { createSqlEngine } from './sql/engine.js';
 import type { TdsServer } from './tds/contract.js';
 import { startTdsServer } from './tds/server.js';
 
-export { labInventory } from './inventory.js';
-export { builtInScenarios, loadScenario, ScenarioError, type ScenarioOverrides } from './scenario.js';
+export { labInventory, type LabConnection, type LabInventory, type LabTier } from './inventory.js';
+export { builtInScenarios, loadScenario, ScenarioError, type ScenarioDiagnostic, type ScenarioOverrides } from './scenario.js';
 export type { ScenarioSpec, Side } from './model/types.js';
 export type { Hold, HoldSpec } from './model/holds.js';
 export { LAB_ENV } from './model/names.js';
@@ -56,9 +55,9 @@ export interface LabReplicaEndpoint {
 
 export interface Lab {
   /** The first link's inventory. */
-  inventory: Inventory;
+  inventory: LabInventory;
   /** One inventory per link. */
-  inventories: Inventory[];
+  inventories: LabInventory[];
   /** LAB_SQL_PASSWORD, LAB_MI_PASSWORD, LAB_ARM_TOKEN: not written to process.env. */
   env: Record<string, string>;
   caFile: string;

@@ -1,10 +1,47 @@
 // The lab's inventory without a running lab: the same names as startLab's, with placeholder
 // addresses, for `runbook plan --lab` (which starts nothing). Imports nothing of the servers.
-import type { ConnectionSpec, Inventory } from '../engine/core/types.js';
+// The lab is a server: it states the shape it hands out here, in its own terms, and imports
+// nothing of the engine. Anything may read it; the engine checks that it reads as an inventory
+// (engine/commands/prepare.ts, `inventoryFromLab`).
 import { LAB_DATABASE, LAB_ENV, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, LAB_USER, linkNames, type LinkNames } from './model/names.js';
 
+export type LabTier = 'GeneralPurpose' | 'BusinessCritical';
+
+/** How a client reaches one emulated replica: a SQL login whose password is in `passwordEnv`. */
+export interface LabConnection {
+  host: string;
+  port: number;
+  auth: 'sql';
+  user: string;
+  /** The environment variable that holds the password (LAB_ENV); never the password itself. */
+  passwordEnv: string;
+  encrypt: boolean;
+  /** The PEM file of the lab's throwaway CA (set once the lab has written it). */
+  caFile?: string;
+}
+
+/** One emulated link: its SQL Server and Managed Instance replicas and the ARM endpoint. */
+export interface LabInventory {
+  link: {
+    /** The distributed availability group (the link). */
+    name: string;
+    database: string;
+    sqlServer: { name: string; agName: string; connection: LabConnection };
+    managedInstance: {
+      name: string;
+      resourceGroup: string;
+      subscriptionId: string;
+      tier: LabTier;
+      fqdn: string;
+      connection: LabConnection;
+    };
+  };
+  /** A static bearer token from `tokenEnv` stands in for an Azure credential. */
+  arm: { endpoint: string; credential: 'tokenEnv'; tokenEnv: string; caFile?: string };
+}
+
 export interface LabInventoryOptions {
-  tier?: 'GeneralPurpose' | 'BusinessCritical';
+  tier?: LabTier;
   sqlPort?: number;
   miPort?: number;
   armEndpoint?: string;
@@ -15,9 +52,9 @@ export interface LabInventoryOptions {
   names?: Partial<LinkNames>;
 }
 
-export function labInventory(linkIndex = 0, o: LabInventoryOptions = {}): Inventory {
+export function labInventory(linkIndex = 0, o: LabInventoryOptions = {}): LabInventory {
   const names = { ...linkNames(linkIndex), ...o.names };
-  const conn = (port: number, passwordEnv: string): ConnectionSpec => ({
+  const conn = (port: number, passwordEnv: string): LabConnection => ({
     host: 'localhost',
     port,
     auth: 'sql',

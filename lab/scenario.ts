@@ -6,24 +6,33 @@ import { fileURLToPath } from 'node:url';
 import { basename, resolve } from 'node:path';
 import AjvModule, { type ValidateFunction } from 'ajv';
 import yaml from 'js-yaml';
-import type { Diagnostic } from '../engine/core/types.js';
 import type { ScenarioSpec } from './model/types.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const SCENARIO_DIR = resolve(root, 'lab/scenarios');
 const SCHEMA_FILE = resolve(root, 'schemas/scenario.schema.json');
 
+/** One problem in a scenario file, located (1-based line and column) for a reader to render. */
+export interface ScenarioDiagnostic {
+  severity: 'error';
+  code: 'invalid-scenario';
+  message: string;
+  file: string;
+  line: number;
+  column: number;
+}
+
 /** Bad scenario input: one `file:line:col: message` line per problem (exit code 2 in the CLI). */
 export class ScenarioError extends Error {
   readonly exitCode = 2;
-  /** The same problems as diagnostics (engine/core/types.ts's shape). */
-  readonly diagnostics: Diagnostic[];
+  /** The same problems, each split into its place and message. */
+  readonly diagnostics: ScenarioDiagnostic[];
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
-    this.diagnostics = problems.map((p) => {
+    this.diagnostics = problems.map((p): ScenarioDiagnostic => {
       const m = /^(.*):(\d+):(\d+): (.*)$/s.exec(p);
       return {
-        severity: 'error' as const, code: 'invalid-scenario', message: m ? m[4] : p,
+        severity: 'error', code: 'invalid-scenario', message: m ? m[4] : p,
         file: m ? m[1] : '', line: m ? Number(m[2]) : 1, column: m ? Number(m[3]) : 1,
       };
     });

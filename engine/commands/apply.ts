@@ -23,10 +23,10 @@ import {
   checkInventoryChoice,
   checkLabScenario,
   InvalidInput,
+  labInventoryForPlan,
   labScenario,
   loadInventoryFile,
   loadInventoryForPlan,
-  loadLabInventoryModule,
   loadRunbook,
   resolveInputsOrThrow,
   type InventoryChoice,
@@ -111,7 +111,7 @@ async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<R
     if (file === undefined) throw new UsageError('apply: the plan names no inventory; pass -i <inventory.yml> or --lab');
     inventory = await loadInventoryFile(file);
   }
-  const rebuilt = rebuildOrRefuse(opts.target, plan, loaded, inputs, inventory ?? (await loadLabInventoryModule()).labInventory());
+  const rebuilt = rebuildOrRefuse(opts.target, plan, loaded, inputs, inventory ?? (await labInventoryForPlan()));
   return lab ? { plan: rebuilt, loaded, inputs, lab } : { plan: rebuilt, loaded, inputs, inventory: inventory! };
 }
 

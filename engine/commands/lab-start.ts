@@ -1,5 +1,7 @@
-// The embedded lab, loaded only when asked for (`apply --lab`, `lab up`). The specifier is
-// computed so the engine compiles and runs without the lab and never loads it for plan.
+// The embedded lab, loaded only when asked for (`apply --lab`, `plan --probe --lab`, `lab up`): a
+// lazy import, so validate and plan never load it, with a static specifier, so the compiler checks
+// the lab's exports against their use here. The lab knows nothing of the engine; its shapes are
+// read as the engine's here and in prepare.ts (inventoryFromLab), nowhere else.
 import type { Diagnostic, Inventory } from '../core/types.js';
 import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -7,25 +9,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hasErrors } from '../core/diagnostics.js';
 import { loadYaml } from '../load/yaml.js';
-import { InvalidInput } from './prepare.js';
+import type { Lab, StartLabOptions } from '../../lab/index.js';
+import { InvalidInput, inventoryFromLab } from './prepare.js';
 
-export interface LabHandle {
-  inventory: Inventory;
-  inventories: Inventory[];
-  env: Record<string, string>;
-  caFile: string;
-  stop(): Promise<void>;
-}
+/** A started lab as the engine uses it: its inventories read as the engine's. */
+export type StartedLab = Pick<Lab, 'env' | 'caFile' | 'stop'> & { inventory: Inventory; inventories: Inventory[] };
 
-export interface LabModule {
-  startLab(options: { scenario?: string; links?: number; dir?: string }): Promise<LabHandle>;
-}
-
-const labSpecifier = '../../lab/index.js';
-
-export async function loadLab(): Promise<LabModule> {
+async function loadLab(): Promise<typeof import('../../lab/index.js')> {
   try {
-    return (await import(labSpecifier)) as LabModule;
+    return await import('../../lab/index.js');
   } catch (error) {
     throw new UsageError(`the embedded lab is not available in this build (${(error as Error).message.split('\n')[0]})`);
   }
@@ -41,25 +33,32 @@ export function checkScenarioFile(scenario: string | undefined): void {
   if (hasErrors(doc.diagnostics)) throw new InvalidInput(doc.diagnostics, new Map([[scenario, doc.source]]));
 }
 
-export async function startLabOrExplain(options: { scenario?: string; links?: number }): Promise<LabHandle> {
+export async function startLabOrExplain(options: Pick<StartLabOptions, 'scenario' | 'links'>): Promise<StartedLab> {
   checkScenarioFile(options.scenario);
   const lab = await loadLab();
+  let started: Lab;
   try {
-    return await lab.startLab(options);
+    started = await lab.startLab(options);
   } catch (error) {
     // Scenario files are user input: their problems are exit 2, one `file:line:col` line each
     // (rendered like every other input problem); anything else is a failed start.
-    const e = error as { diagnostics?: unknown; exitCode?: unknown; message?: string };
-    if (Array.isArray(e.diagnostics) && e.diagnostics.length) {
+    if (error instanceof lab.ScenarioError) {
       // The lab reports absolute paths; show the file as the user named it.
       const named = options.scenario;
-      const diagnostics = (e.diagnostics as Diagnostic[]).map((d) =>
+      const diagnostics: Diagnostic[] = error.diagnostics.map((d) =>
         named !== undefined && d.file === resolve(named) ? { ...d, file: named } : d);
-      throw new InvalidInput(diagnostics, scenarioSources(named));
+      if (diagnostics.length) throw new InvalidInput(diagnostics, scenarioSources(named));
+      throw new ExitError(ExitCode.invalidInput, `lab: could not start: ${error.message.split('\n')[0]}`);
     }
-    const code = typeof e.exitCode === 'number' ? e.exitCode : Array.isArray(e.diagnostics) ? ExitCode.invalidInput : ExitCode.failedBeforeChange;
-    throw new ExitError(code, `lab: could not start: ${String(e.message ?? error).split('\n')[0]}`);
+    throw new ExitError(ExitCode.failedBeforeChange, `lab: could not start: ${String((error as Error).message ?? error).split('\n')[0]}`);
   }
+  return {
+    inventory: inventoryFromLab(started.inventory),
+    inventories: started.inventories.map(inventoryFromLab),
+    env: started.env,
+    caFile: started.caFile,
+    stop: () => started.stop(),
+  };
 }
 
 /** The scenario file's text, so the rendered problems can show the offending line. */

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Diagnostic, Inventory, Runbook } from '../core/types.js';
+import type { LabInventory } from '../../lab/inventory.js';
 import type { LoadedStep } from '../plan/build.js';
 import { hasErrors } from '../core/diagnostics.js';
 import { validateInventory, validateRunbook } from '../validate/runbook.js';
@@ -79,19 +80,28 @@ export function labScenario(lab: string | boolean | undefined): string | undefin
   return typeof lab === 'string' ? lab : undefined;
 }
 
-interface LabInventoryModule {
-  labInventory(linkIndex?: number): Inventory;
+/**
+ * The one place where the lab's inventory becomes the engine's. The lab is a server and states
+ * the shape it hands out in its own terms (lab/inventory.ts); that shape is an Inventory as it
+ * stands, so this assignment is the whole conversion, checked by the compiler: if the two drift
+ * apart, this stops compiling and must convert explicitly.
+ */
+export function inventoryFromLab(inventory: LabInventory): Inventory {
+  return inventory;
 }
 
-// A computed specifier: the engine compiles and runs without the lab, and loads it only here.
-const labInventorySpecifier = '../../lab/inventory.js';
-
-export async function loadLabInventoryModule(): Promise<LabInventoryModule> {
+/**
+ * The lab's inventory without a running lab (`plan --lab`, a saved plan's lab): only
+ * lab/inventory.ts is loaded, on demand, so nothing of the lab's servers comes with it.
+ */
+export async function labInventoryForPlan(): Promise<Inventory> {
+  let lab: typeof import('../../lab/inventory.js');
   try {
-    return (await import(labInventorySpecifier)) as LabInventoryModule;
+    lab = await import('../../lab/inventory.js');
   } catch (error) {
     throw new UsageError(`--lab: the embedded lab is not available in this build (${(error as Error).message.split('\n')[0]})`);
   }
+  return inventoryFromLab(lab.labInventory());
 }
 
 /** The inventory for planning: a file, or the lab's static one (no ports, nothing started). */
@@ -99,9 +109,8 @@ export async function loadInventoryForPlan(choice: InventoryChoice): Promise<{ i
   if (choice.inventory !== undefined) {
     return { inventory: await loadInventoryFile(choice.inventory), source: { file: choice.inventory } };
   }
-  const lab = await loadLabInventoryModule();
   const scenario = labScenario(choice.lab);
-  return { inventory: lab.labInventory(), source: { lab: scenario !== undefined ? { scenario } : {} } };
+  return { inventory: await labInventoryForPlan(), source: { lab: scenario !== undefined ? { scenario } : {} } };
 }
 
 export async function loadInventoryFile(file: string): Promise<Inventory> {

@@ -120,7 +120,7 @@ test('wrong password: the refused login names the user and the variable, never t
 
 test('password from standard input: connects with it; a SQL error that renders it is masked in stdout, stderr, journal and JSON events', async () => {
   const dir = tempDir('runbook-secrets-');
-  const inv = structuredClone(lab.inventory);
+  const inv: Inventory = structuredClone(lab.inventory);
   delete inv.link.sqlServer.connection.passwordEnv;
   inv.link.sqlServer.connection.passwordStdin = true;
   const inventory = writeInventory(dir, inv);
@@ -145,7 +145,7 @@ test('password from standard input: connects with it; a SQL error that renders i
 
 test('passwordStdin: empty standard input and a connection with both password sources are exit 2, one line', async () => {
   const dir = tempDir('runbook-secrets-');
-  const inv = structuredClone(lab.inventory);
+  const inv: Inventory = structuredClone(lab.inventory);
   delete inv.link.sqlServer.connection.passwordEnv;
   inv.link.sqlServer.connection.passwordStdin = true;
   const inventory = writeInventory(dir, inv);
@@ -162,7 +162,7 @@ test('passwordStdin: empty standard input and a connection with both password so
 });
 
 test('passwordStdin on a terminal: a prompt on stderr with echo off; what is typed is never written back', async () => {
-  const inv = structuredClone(lab.inventory);
+  const inv: Inventory = structuredClone(lab.inventory);
   for (const side of ['sqlServer', 'managedInstance'] as const) {
     delete inv.link[side].connection.passwordEnv;
     inv.link[side].connection.passwordStdin = true;

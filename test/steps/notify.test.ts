@@ -25,7 +25,7 @@ test('endpoints: the MI FQDN when the inventory has one, else its host,port; SQL
   const inventory = labInventory(0, { sqlPort: 14330, miPort: 1433 });
   assert.is(endpointOf(inventory, 'managedInstance').endpoint, 'sqlmi1.lab.database.windows.net');
   assert.is(endpointOf(inventory, 'sqlServer').endpoint, 'localhost,14330');
-  const noFqdn = structuredClone(inventory);
+  const noFqdn: Inventory = structuredClone(inventory);
   delete noFqdn.link.managedInstance.fqdn;
   noFqdn.link.managedInstance.connection.port = 3342;
   assert.is(endpointOf(noFqdn, 'managedInstance').endpoint, 'localhost,3342');

@@ -58,10 +58,22 @@ test('runbook plan -i loads no driver (text, json and sql)', async () => {
   }
 });
 
+// The lab is loaded only when asked for: not at all without --lab, and for plan --lab only its
+// static inventory (lab/inventory.ts), never its entry point and the servers behind it.
+const labModule = /\/dist\/lab\//;
+
+test('runbook validate and plan -i load nothing of the lab', async () => {
+  for (const args of [['validate', fixture('builtins.yml'), fixture('inventory.yml')], ['plan', fixture('builtins.yml'), '-i', fixture('inventory.yml')]]) {
+    const loaded = await loadedBy(args);
+    assert.equal(loaded.filter((l) => labModule.test(l)), [], args[0]);
+  }
+});
+
 test('runbook plan --lab loads no driver and starts nothing', async () => {
   const loaded = await loadedBy(['plan', fixture('builtins.yml'), '--lab']);
   assert.equal(loaded.filter((l) => driver.test(l)), []);
-  assert.equal(loaded.filter((l) => /\/lab\/(tds|arm)\//.test(l)), [], 'no lab servers loaded');
+  assert.ok(loaded.some((l) => l.endsWith('/dist/lab/inventory.js')), 'the recorder saw the lab inventory load');
+  assert.equal(loaded.filter((l) => /\/dist\/lab\/(index\.js|tds\/|arm\/|sql\/|backend-)|better-sqlite3/.test(l)), [], 'no lab servers loaded');
 });
 
 test.run();

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { startLab } from '../../../lab/index.js';
+import type { Inventory } from '../../../engine/core/types.js';
 import { bin, root, tempDir } from '../../helpers/cli.js';
 
 function planProbe(args: string[], stdin: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -34,7 +35,7 @@ function planProbe(args: string[], stdin: string, env: Record<string, string>): 
 test('plan --probe with passwordStdin on both connections: reads them from the pipe and observes the live roles', async () => {
   const lab = await startLab({});
   try {
-    const inv = structuredClone(lab.inventory);
+    const inv: Inventory = structuredClone(lab.inventory);
     for (const side of ['sqlServer', 'managedInstance'] as const) {
       delete inv.link[side].connection.passwordEnv;
       inv.link[side].connection.passwordStdin = true;
@@ -58,7 +59,7 @@ test('plan --probe with passwordStdin on both connections: reads them from the p
 test('plan without --probe reads nothing from standard input, even with passwordStdin', async () => {
   const lab = await startLab({});
   try {
-    const inv = structuredClone(lab.inventory);
+    const inv: Inventory = structuredClone(lab.inventory);
     delete inv.link.sqlServer.connection.passwordEnv;
     inv.link.sqlServer.connection.passwordStdin = true;
     const file = join(tempDir('runbook-probe-stdin-'), 'inventory.yml');
