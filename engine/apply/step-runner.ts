@@ -5,6 +5,7 @@
 import type { Impact, StepDefinition, StepRunContext } from '../core/types.js';
 import { OutcomeUnknown, errorExitCode, errorMessage } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
+import { sleep } from '../core/sleep.js';
 
 export class StepTimeout extends Error {
   constructor(stepId: string, ms: number) {
@@ -54,19 +55,6 @@ export interface RunStepOptions {
 export type StepEnd =
   | { ok: true; outputs: Record<string, unknown>; attempts: number }
   | { ok: false; error: unknown; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; exitCode?: number; attempts: number };
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
 
 async function attemptOnce(opts: RunStepOptions): Promise<Record<string, unknown>> {
   const deadline = new AbortController();
@@ -123,7 +111,8 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       if (attempt >= maxAttempts) return { ok: false, error, outcome: 'failed', exitCode: code, attempts: attempt };
       const delayMs = opts.retry?.delayMs ?? 0;
       opts.hooks.onRetry(attempt, error, delayMs);
-      await sleep(delayMs, opts.runSignal);
+      // An interrupt cuts the delay short (the wait rejects); the check below ends the retries.
+      await sleep(delayMs, opts.runSignal).catch(() => undefined);
       if (opts.runSignal.aborted) {
         return { ok: false, error: new Interrupted(), outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
       }
