@@ -1,7 +1,8 @@
 // What apply tells the outside world while it runs, as data. Three reporters consume the same
 // events: JSON lines (`--format json`), plain lines (no TTY or CI), and listr2 (a TTY).
 import type { Impact } from '../core/types.js';
-import { formatDuration, plainStyle, type Style } from '../ui/style.js';
+import { plainStyle, type Style } from '../ui/style.js';
+import { formatElapsed } from '../core/duration.js';
 
 export interface StepOutcomeSummary {
   index: number;
@@ -63,12 +64,12 @@ export class JsonLinesReporter implements Reporter {
 export function renderSummary(summary: RunSummary, style: Style = plainStyle): string {
   const lines: string[] = [];
   lines.push('');
-  lines.push(style.bold(`Summary of run ${summary.runId} (${formatDuration(summary.durationMs)})`));
+  lines.push(style.bold(`Summary of run ${summary.runId} (${formatElapsed(summary.durationMs)})`));
   const idWidth = Math.max(...summary.steps.map((s) => s.id.length), 4);
   for (const s of summary.steps) {
     const label = s.outcome === 'succeeded' ? style.green('ok') : s.outcome === 'skipped' || s.outcome === 'not run' ? style.dim(s.outcome) : style.red(s.outcome.toUpperCase());
     const pad = ' '.repeat(Math.max(0, 12 - (s.outcome === 'succeeded' ? 2 : s.outcome.length)));
-    const time = s.durationMs !== undefined ? formatDuration(s.durationMs) : '';
+    const time = s.durationMs !== undefined ? formatElapsed(s.durationMs) : '';
     const tries = s.attempts && s.attempts > 1 ? ` after ${s.attempts} attempts` : '';
     const note = s.error ? `  ${s.error}` : s.reason ? `  ${s.reason}` : '';
     lines.push(`  ${label}${pad}${String(s.index).padStart(2)}. ${s.id.padEnd(idWidth)}  ${s.type} [${s.impact}]  ${time}${tries}${note}`);
@@ -135,7 +136,7 @@ export class PlainLinesReporter implements Reporter {
         break;
       }
       case 'step-finished':
-        w(`    ${this.style.green('ok')} ${e.step} (${formatDuration(e.durationMs)})`);
+        w(`    ${this.style.green('ok')} ${e.step} (${formatElapsed(e.durationMs)})`);
         break;
       case 'step-failed':
         w(`    ${this.style.red(e.willRetry ? 'attempt failed' : e.outcome.toUpperCase())} ${e.step}: ${e.error}${e.willRetry ? ' (will retry)' : ''}`);

@@ -6,10 +6,11 @@ import type { Impact, StepDefinition, StepRunContext } from '../core/types.js';
 import { OutcomeUnknown, errorExitCode, errorMessage } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { sleep } from '../core/sleep.js';
+import { formatDuration } from '../core/duration.js';
 
 export class StepTimeout extends Error {
   constructor(stepId: string, ms: number) {
-    super(`step ${stepId} timed out after ${formatMs(ms)}`);
+    super(`step ${stepId} timed out after ${formatDuration(ms)}`);
     this.name = 'StepTimeout';
   }
 }
@@ -19,10 +20,6 @@ export class Interrupted extends Error {
     super('interrupted');
     this.name = 'Interrupted';
   }
-}
-
-function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 export interface AttemptHooks {

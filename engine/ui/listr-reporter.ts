@@ -4,7 +4,7 @@ import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { Reporter, RunEvent } from '../apply/events.js';
 import { lockLine, renderSummary } from '../apply/events.js';
 import type { Style } from './style.js';
-import { formatDuration } from './style.js';
+import { formatElapsed } from '../core/duration.js';
 
 interface Current {
   title: string;
@@ -76,7 +76,7 @@ export class ListrReporter implements Reporter {
         const c = this.current;
         if (!c) return;
         this.current = undefined;
-        if (c.task) c.task.title = `${c.title} ${this.style.dim(formatDuration(e.durationMs))}`;
+        if (c.task) c.task.title = `${c.title} ${this.style.dim(formatElapsed(e.durationMs))}`;
         c.settle();
         await c.done;
         return;
