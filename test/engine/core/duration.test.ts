@@ -32,6 +32,7 @@ test('formats a measured time, rounded for people', () => {
   assert.is(formatElapsed(12.4), '12ms');
   assert.is(formatElapsed(1234), '1.2s');
   assert.is(formatElapsed(65_000), '1m05s');
+  assert.is(formatElapsed(119_700), '2m00s', 'never 1m60s');
 });
 
 test.run();
