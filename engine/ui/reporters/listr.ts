@@ -1,10 +1,10 @@
 // The TTY reporter: listr2's default renderer, one short Listr run per step so that apply's
 // own loop stays in charge (and the confirmation prompt can use the terminal between steps).
 import { Listr, type ListrTaskWrapper } from 'listr2';
-import type { Reporter, RunEvent } from '../apply/events.js';
-import { lockLine, renderSummary } from '../apply/events.js';
-import type { Style } from './style.js';
-import { formatElapsed } from '../core/duration.js';
+import type { Reporter, RunEvent } from '../../apply/events.js';
+import { formatElapsed } from '../../core/duration.js';
+import type { Style } from '../style.js';
+import { lockLine, renderSummary } from './run-text.js';
 
 interface Current {
   title: string;
