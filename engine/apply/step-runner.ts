@@ -3,7 +3,7 @@
 // A timed-out change step is an unknown outcome, never retried: it may have acted. Change steps
 // run as non-safe sections: an interrupt waits for them (engine/apply/interrupt.ts).
 import type { Impact, StepDefinition, StepRunContext } from '../core/types.js';
-import { OutcomeUnknown, errorExitCode, errorMessage } from '../core/errors.js';
+import { OutcomeUnknown, errorExitCode } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { sleep } from '../core/sleep.js';
 import { formatDuration } from '../core/duration.js';
@@ -116,5 +116,3 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
     }
   }
 }
-
-export { errorMessage };
