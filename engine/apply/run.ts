@@ -204,7 +204,7 @@ class ApplyRun {
     current.impact = impact;
 
     if (impact === 'dataLoss' && opts.allowDataLoss !== opts.inventory.link.name) {
-      this.refuse(outcome, `data-loss step needs --allow-data-loss ${opts.inventory.link.name}`);
+      this.refuse(step, `data-loss step needs --allow-data-loss ${opts.inventory.link.name}`);
       return false;
     }
 
@@ -218,7 +218,7 @@ class ApplyRun {
         return true;
       }
       if (check.verdict === 'refuse') {
-        this.refuse(outcome, check.error);
+        this.refuse(step, check.error);
         return false;
       }
     }
@@ -227,7 +227,7 @@ class ApplyRun {
       const question = `Step ${planned.index} (${spec.id}, ${spec.type}) is the first that changes link ${opts.inventory.link.name}.`;
       const refusal = await confirmFirstChange(opts.confirm, question);
       if (refusal) {
-        this.refuse(outcome, refusal.error, refusal.journal);
+        this.refuse(step, refusal.error, refusal.journal);
         return false;
       }
       this.confirmed = true;
@@ -349,7 +349,7 @@ class ApplyRun {
   }
 
   /** A step that may not run: journaled as refused, and the run stops (exit 3, or 4 after a change). */
-  private refuse(outcome: StepOutcomeSummary, error: string, journalError = error): void {
+  private refuse({ outcome }: StepAtHand, error: string, journalError = error): void {
     outcome.outcome = 'refused';
     outcome.error = error;
     this.exitCode = refusalExitCode(this.changeMade());
