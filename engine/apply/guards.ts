@@ -2,12 +2,11 @@
 // lock taken for the whole run, and the confirmation asked before the first change step.
 import type { Inventory } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
-import { ExitError } from '../core/errors.js';
+import { ExitError, errorMessage } from '../core/errors.js';
 import { ExitCode, exitCodeMeaning } from '../core/exit-codes.js';
-import { errorMessage } from './step-runner.js';
 import type { Journal } from './journal/write.js';
 import type { Reporter } from './events.js';
-import type { Confirm } from '../ui/prompt.js';
+import type { Confirm } from './types.js';
 import type { LinkLock, LockHolder } from '../drivers/sql/lock.js';
 
 /** Refuses (exit 3) before anything runs when a step that will or may run can lose data. */

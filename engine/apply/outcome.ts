@@ -3,6 +3,7 @@
 // it says `done` or `not-done` or the deadline passes. Never "failed" while it may have happened.
 import type { StepDefinition, StepRunContext, StepSpec } from '../core/types.js';
 import { errorMessage } from '../core/errors.js';
+import { sleep } from '../core/sleep.js';
 
 export type VerifyResult = 'done' | 'not-done' | 'unknown';
 
@@ -21,10 +22,6 @@ export interface Verification {
   attempts: number;
   /** Why the last answer was `unknown` (an error, or no verify at all). */
   detail?: string;
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Asks verify() until the outcome is known or the deadline passes; never throws. */
@@ -51,7 +48,7 @@ export async function verifyUntilKnown(
     }
     if (Date.now() + opts.pollMs >= deadline) return { result: 'unknown', attempts, ...(detail ? { detail } : {}) };
     context.log.progress(`Outcome of ${context.stepId} not known yet (${detail}); asking again.`);
-    await pause(opts.pollMs);
+    await sleep(opts.pollMs);
   }
 }
 

@@ -49,3 +49,12 @@ export function readsToRunAgain(steps: readonly ResumeStep[], states: ReadonlyMa
     .filter((step, i) => i > after && !isChange(step) && step.resultHolds === 'moment' && states.get(step.id)?.status === 'finished')
     .map((step) => step.id);
 }
+
+/**
+ * Whether a change the journal shows unfinished may have acted: it started and never ended, or it
+ * ended with an outcome that leaves it open (unknown, interrupted). Such a change whose
+ * verification cannot tell is refused; one that failed or was refused outright runs again.
+ */
+export function mayHaveActed(state: StepState): boolean {
+  return state.status === 'started' || (state.status === 'failed' && (state.outcome === 'unknown' || state.outcome === 'interrupted'));
+}

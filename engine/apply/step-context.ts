@@ -1,8 +1,20 @@
-// Apply's helpers: the context a step runs with, outputs of a step verified rather than run,
-// and closing the run's connections.
-import type { ApplyOptions } from './run.js';
+// What a step sees while it runs or is verified: its run's identity and inputs, the run's
+// connections, the outputs and history of the steps before it, and a log whose warnings the run
+// repeats in its summary. Also the outputs a step has when it was verified done rather than run.
 import type { RunResources, StepDefinition, StepHistoryEntry, StepRunContext, StepSpec } from '../core/types.js';
 import { unknownValue } from '../template/render.js';
+import type { ApplyOptions } from './types.js';
+
+/** A step's context, but for `signal`, which the step runner makes per attempt. */
+export type StepContext = Omit<StepRunContext, 'signal'>;
+
+/** Where a step context comes from: the run's options and connections, and where its warnings go. */
+export interface StepContextSource {
+  opts: ApplyOptions;
+  resources: RunResources;
+  /** A line for the summary's "Attention" list. */
+  notice(line: string): void;
+}
 
 /** A step that was verified done rather than run has no outputs: later references say so clearly. */
 export function verifiedOutputs(stepId: string, def: StepDefinition<any>): Record<string, unknown> {
@@ -12,49 +24,37 @@ export function verifiedOutputs(stepId: string, def: StepDefinition<any>): Recor
 }
 
 export function stepContext(
-  opts: ApplyOptions,
+  source: StepContextSource,
   spec: StepSpec,
-  history: StepHistoryEntry[],
+  history: readonly StepHistoryEntry[],
   outputs: Record<string, Record<string, unknown>>,
-  notices: string[],
-  getResources: () => Promise<RunResources>,
-  opened: () => Promise<RunResources> | undefined,
-): Omit<StepRunContext, 'signal'> {
+): StepContext {
+  const { opts, resources } = source;
   const log = {
     progress: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'progress', message }),
     info: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'info', message }),
     warn: (message: string) => {
       // Warnings are what the operator must act on (e.g. where applications must now connect): the summary repeats them.
-      notices.push(`${spec.id}: ${message}`);
+      source.notice(`${spec.id}: ${message}`);
       void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'warn', message });
     },
   };
-  const context: Omit<StepRunContext, 'signal'> = {
+  const context: StepContext = {
     stepId: spec.id,
     runId: opts.runId,
     inventory: opts.inventory,
     inputs: opts.inputs,
     log,
-    sql: async (side) => (await getResources()).sql(side),
-    arm: async () => (await getResources()).arm(),
-    resolveTarget: async (target) => (await getResources()).resolveTarget(target),
+    sql: async (side) => resources.sql(side),
+    arm: async () => resources.arm(),
+    resolveTarget: async (target) => resources.resolveTarget(target),
     outputs,
     history: history.map((h) => ({ ...h })),
     env: opts.env,
-    invalidateRoles: () => void opened()?.then((r) => r.invalidateRoles()),
+    invalidateRoles: () => resources.invalidateRoles(),
     assumeYes: opts.yes,
     ...(opts.confirm ? { confirm: opts.confirm } : {}),
   };
   if (spec.target !== undefined) context.target = spec.target;
   return context;
 }
-
-export async function closeResources(resources: Promise<RunResources> | undefined): Promise<void> {
-  if (!resources) return;
-  try {
-    await (await resources).close();
-  } catch {
-    // Closing is best effort; the run's outcome is already decided and journaled.
-  }
-}
-

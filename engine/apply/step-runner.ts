@@ -3,12 +3,14 @@
 // A timed-out change step is an unknown outcome, never retried: it may have acted. Change steps
 // run as non-safe sections: an interrupt waits for them (engine/apply/interrupt.ts).
 import type { Impact, StepDefinition, StepRunContext } from '../core/types.js';
-import { OutcomeUnknown, errorExitCode, errorMessage } from '../core/errors.js';
+import { OutcomeUnknown, errorExitCode } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
+import { sleep } from '../core/sleep.js';
+import { formatDuration } from '../core/duration.js';
 
 export class StepTimeout extends Error {
   constructor(stepId: string, ms: number) {
-    super(`step ${stepId} timed out after ${formatMs(ms)}`);
+    super(`step ${stepId} timed out after ${formatDuration(ms)}`);
     this.name = 'StepTimeout';
   }
 }
@@ -18,10 +20,6 @@ export class Interrupted extends Error {
     super('interrupted');
     this.name = 'Interrupted';
   }
-}
-
-function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 export interface AttemptHooks {
@@ -54,19 +52,6 @@ export interface RunStepOptions {
 export type StepEnd =
   | { ok: true; outputs: Record<string, unknown>; attempts: number }
   | { ok: false; error: unknown; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; exitCode?: number; attempts: number };
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
 
 async function attemptOnce(opts: RunStepOptions): Promise<Record<string, unknown>> {
   const deadline = new AbortController();
@@ -123,12 +108,11 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       if (attempt >= maxAttempts) return { ok: false, error, outcome: 'failed', exitCode: code, attempts: attempt };
       const delayMs = opts.retry?.delayMs ?? 0;
       opts.hooks.onRetry(attempt, error, delayMs);
-      await sleep(delayMs, opts.runSignal);
+      // An interrupt cuts the delay short (the wait rejects); the check below ends the retries.
+      await sleep(delayMs, opts.runSignal).catch(() => undefined);
       if (opts.runSignal.aborted) {
         return { ok: false, error: new Interrupted(), outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
       }
     }
   }
 }
-
-export { errorMessage };

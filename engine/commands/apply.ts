@@ -16,7 +16,9 @@ import { checkDataLossAcknowledged } from '../apply/guards.js';
 import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { newRunId, runIdentity } from '../apply/journal/write.js';
-import { JsonLinesReporter, PlainLinesReporter, type Reporter } from '../apply/events.js';
+import type { Reporter } from '../apply/events.js';
+import { JsonLinesReporter } from '../ui/reporters/json.js';
+import { PlainLinesReporter } from '../ui/reporters/plain.js';
 import { colorWanted, makeStyle } from '../ui/style.js';
 import { ttyConfirm } from '../ui/prompt.js';
 import {
@@ -151,7 +153,7 @@ function chooseReporter(opts: ApplyCommandOptions, io: CommandIO): Promise<Repor
   const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false' && io.env.CI !== '0';
   // A pseudo-terminal with no size (some CI wrappers) would make listr2 wrap every character.
   const columns = (io.stdout as { columns?: number }).columns ?? 0;
-  if (isTty(io.stdout) && !ci && columns >= 20) return import('../ui/listr-reporter.js').then((m) => new m.ListrReporter(io.stdout, style));
+  if (isTty(io.stdout) && !ci && columns >= 20) return import('../ui/reporters/listr.js').then((m) => new m.ListrReporter(io.stdout, style));
   return new PlainLinesReporter(io.stdout, style);
 }
 

@@ -1,4 +1,5 @@
-// Durations as people write them in runbooks: `500ms`, `30s`, `10m`, `1h`, `1m30s`.
+// Durations as people write them in runbooks (`500ms`, `30s`, `10m`, `1h`, `1m30s`), parsed and
+// written back; and measured times as progress lines and summaries show them.
 const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;
 const ORDER = ['h', 'm', 's', 'ms'] as const;
 /** Longer than a day is a typo, not a plan. */
@@ -49,4 +50,16 @@ export function formatDuration(ms: number): string {
     rest -= n * UNIT_MS[unit];
   }
   return out;
+}
+
+/**
+ * A measured time for people reading progress and summaries: `250ms`, `1.5s`, `1m05s`. Rounded,
+ * unlike formatDuration, because `1s234ms` is noise there; and not runbook notation, so never parsed back.
+ */
+export function formatElapsed(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  // Rounded to whole seconds before splitting, so that 1m59.7s is 2m00s, not 1m60s.
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
 }

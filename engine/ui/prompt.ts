@@ -1,8 +1,7 @@
-// The confirmation before the first change step. It reads the terminal only: without a TTY
-// apply has no one to ask and refuses instead (the caller passes no confirm function).
+// The confirmation before the first change step (apply's `Confirm`). It reads the terminal only:
+// without a TTY apply has no one to ask and refuses instead (the caller passes no confirm function).
 import { createInterface } from 'node:readline';
-
-export type Confirm = (question: string) => Promise<boolean>;
+import type { Confirm } from '../apply/types.js';
 
 export function ttyConfirm(input: NodeJS.ReadStream, output: NodeJS.WritableStream, signal?: AbortSignal): Confirm | undefined {
   if (!input.isTTY) return undefined;

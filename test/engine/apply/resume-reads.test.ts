@@ -3,7 +3,7 @@
 // first because it may have acted.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readsToRunAgain, resumeBoundary, type ResumeStep } from '../../../engine/apply/resume-reads.js';
+import { mayHaveActed, readsToRunAgain, resumeBoundary, type ResumeStep } from '../../../engine/apply/resume-reads.js';
 import type { StepState } from '../../../engine/apply/journal/runs.js';
 
 const read = (id: string, resultHolds: 'moment' | 'run' = 'moment'): ResumeStep => ({ id, impact: 'read', resultHolds });
@@ -56,4 +56,14 @@ test('a skipped change is not done; a later finished change is the boundary', ()
   states.delete('d');
   assert.equal(readsToRunAgain(s, states, resumeBoundary(s, states).lastDoneChange), ['a', 'b']);
 });
+test('a change may have acted when it started and never ended, or ended unknown or interrupted; not when it failed or was refused', () => {
+  assert.ok(mayHaveActed({ status: 'started' }));
+  assert.ok(mayHaveActed({ status: 'failed', outcome: 'unknown', error: 'connection lost' }));
+  assert.ok(mayHaveActed({ status: 'failed', outcome: 'interrupted', error: 'interrupted' }));
+  assert.not.ok(mayHaveActed({ status: 'failed', outcome: 'failed', error: 'Msg 41104' }));
+  assert.not.ok(mayHaveActed({ status: 'failed', outcome: 'refused', error: 'not confirmed' }));
+  assert.not.ok(mayHaveActed({ status: 'finished', outputs: {} }));
+  assert.not.ok(mayHaveActed({ status: 'skipped' }));
+});
+
 test.run();

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatDuration, parseDuration } from '../../../engine/core/duration.js';
+import { formatDuration, formatElapsed, parseDuration } from '../../../engine/core/duration.js';
 
 test('parses units and combinations', () => {
   assert.is(parseDuration('500ms'), 500);
@@ -24,6 +24,15 @@ test('rejects nonsense with a clear message', () => {
 test('formats', () => {
   assert.is(formatDuration(90_000), '1m30s');
   assert.is(formatDuration(250), '250ms');
+  assert.is(formatDuration(1500), '1s500ms', 'exact: it is parsed back');
+  assert.is(parseDuration(formatDuration(3_723_004)), 3_723_004);
+});
+
+test('formats a measured time, rounded for people', () => {
+  assert.is(formatElapsed(12.4), '12ms');
+  assert.is(formatElapsed(1234), '1.2s');
+  assert.is(formatElapsed(65_000), '1m05s');
+  assert.is(formatElapsed(119_700), '2m00s', 'never 1m60s');
 });
 
 test.run();

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, runCli, startCli, tempDir, waitFor } from '../../helpers/cli.js';
 import { ExitCode, exitCodeMeaning } from '../../../engine/core/exit-codes.js';
-import { failureExitCode } from '../../../engine/apply/finish.js';
+import { failureExitCode } from '../../../engine/apply/exit-code.js';
 
 const inventory = fixture('inventory.yml');
 const failRun = (dir: string, ...sets: string[]) =>

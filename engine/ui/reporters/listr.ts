@@ -1,10 +1,10 @@
 // The TTY reporter: listr2's default renderer, one short Listr run per step so that apply's
 // own loop stays in charge (and the confirmation prompt can use the terminal between steps).
 import { Listr, type ListrTaskWrapper } from 'listr2';
-import type { Reporter, RunEvent } from '../apply/events.js';
-import { lockLine, renderSummary } from '../apply/events.js';
-import type { Style } from './style.js';
-import { formatDuration } from './style.js';
+import type { Reporter, RunEvent } from '../../apply/events.js';
+import { formatElapsed } from '../../core/duration.js';
+import type { Style } from '../style.js';
+import { lockLine, renderSummary } from './run-text.js';
 
 interface Current {
   title: string;
@@ -76,7 +76,7 @@ export class ListrReporter implements Reporter {
         const c = this.current;
         if (!c) return;
         this.current = undefined;
-        if (c.task) c.task.title = `${c.title} ${this.style.dim(formatDuration(e.durationMs))}`;
+        if (c.task) c.task.title = `${c.title} ${this.style.dim(formatElapsed(e.durationMs))}`;
         c.settle();
         await c.done;
         return;

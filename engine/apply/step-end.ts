@@ -1,0 +1,37 @@
+// How a step that did not succeed ends, once an unclear outcome was verified: the outcome the
+// summary shows, the message, the exit code it asks for, and whether it may have changed the link.
+// Pure; the run (engine/apply/run.ts) records it. (An unclear outcome verified done is a success.)
+import type { Impact, StepSpec } from '../core/types.js';
+import { definitelyNotApplied, errorMessage } from '../core/errors.js';
+import type { StepEnd } from './step-runner.js';
+import { whatToCheck, type Verification } from './outcome.js';
+
+export interface FailedStep {
+  outcome: 'failed' | 'refused' | 'unknown' | 'interrupted';
+  message: string;
+  /** The exit code the step's end asks for; undefined: decided by whether anything changed. */
+  requested?: number;
+  /** The step may have changed the link: the summary must say so, and the exit code is at least 4. */
+  mayHaveChanged: boolean;
+}
+
+export function failedStepEnd(
+  end: Extract<StepEnd, { ok: false }>,
+  verification: Verification | undefined,
+  step: { spec: StepSpec; impact: Impact; linkName: string },
+): FailedStep {
+  let message = errorMessage(end.error);
+  let outcome = end.outcome;
+  let requested = end.exitCode;
+  if (verification?.result === 'not-done') {
+    message = `${message}; verified that it did NOT take effect`;
+    outcome = 'failed';
+    requested = undefined;
+  } else if (verification) {
+    message = `${message}; outcome still unknown after ${verification.attempts} check(s)${verification.detail ? ` (${verification.detail})` : ''}. Check ${whatToCheck(step.spec, step.linkName)} before anything else`;
+  }
+  // Did this step change anything? Not if it only reads, if the server refused it outright, or if
+  // its verification says it did not take effect; otherwise it may have, and the summary says so.
+  const mayHaveChanged = step.impact !== 'read' && outcome !== 'refused' && verification?.result !== 'not-done' && !definitelyNotApplied(end.error);
+  return { outcome, message, ...(requested !== undefined ? { requested } : {}), mayHaveChanged };
+}

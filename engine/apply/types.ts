@@ -1,0 +1,63 @@
+// What an apply run is given and what it gives back, and what it needs from outside: a way to
+// ask the operator (`Confirm`, which engine/ui/prompt.ts implements for a terminal) and a Reporter
+// (engine/apply/events.ts).
+import type { Inventory, Runbook, RunResources } from '../core/types.js';
+import type { Plan } from '../plan/types.js';
+import type { LoadedStep } from '../plan/build.js';
+import type { LockHolder } from '../drivers/sql/lock.js';
+import type { Reporter, RunSummary } from './events.js';
+import type { Interrupts } from './interrupt.js';
+import type { StepState } from './journal/runs.js';
+import type { OutcomeOptions } from './outcome.js';
+
+/** Asks the operator a yes/no question; true only for an explicit yes. */
+export type Confirm = (question: string) => Promise<boolean>;
+
+/** `apply --resume`: what the run's journal says so far. */
+export interface ResumeFrom {
+  /** Each step's state as the journal left it. */
+  states: ReadonlyMap<string, StepState>;
+  /** The first run's start, so `run.started` (e.g. "backups since the run began") keeps meaning the same. */
+  startedAt?: string;
+  /** The journal as read, so that appending starts where the read ended (a torn last line is cut off). */
+  journal?: { size: number; keep: number; needsNewline: boolean; tornLastLine?: number };
+}
+
+export interface ApplyOptions {
+  plan: Plan;
+  runbook: Runbook;
+  inventory: Inventory;
+  steps: ReadonlyMap<string, LoadedStep>;
+  /** Real input values (the plan holds redacted ones). */
+  inputs: Record<string, unknown>;
+  runId: string;
+  yes: boolean;
+  allowDataLoss?: string;
+  /** The run's environment (lab passwords live here, never in process.env). */
+  env: NodeJS.ProcessEnv;
+  /** The run's connections; opened by applyPlan when not given. */
+  resources?: RunResources;
+  reporter: Reporter;
+  /** Undefined when there is no terminal to ask: apply then refuses before a change step. */
+  confirm?: Confirm;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  journalDir: string;
+  interruptGraceMs?: number;
+  argv?: string[];
+  /** Ctrl-C handling with non-safe sections (the CLI passes one; `signal` should be its signal). */
+  interrupts?: Interrupts;
+  /** Take the link lock on the replicas for the whole run (the CLI always does). */
+  lock?: { holder: LockHolder };
+  /** Recorded in the journal so that a resume can check nothing changed. */
+  identity?: { inventory: { file?: string; lab?: boolean; sha256: string }; runbookPath?: string };
+  /** Continue run `runId` from its journal. */
+  resume?: ResumeFrom;
+  /** How long to keep verifying an unknown outcome. */
+  outcome?: OutcomeOptions;
+}
+
+export interface ApplyResult {
+  exitCode: number;
+  summary: RunSummary;
+}

@@ -1,0 +1,70 @@
+// The run's pure decisions: the exit code a stop maps to, what a failed step's end means once
+// its outcome was verified, and what the summary and the journal's last record say.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ExitCode } from '../../../engine/core/exit-codes.js';
+import { OutcomeUnknown } from '../../../engine/core/errors.js';
+import type { StepSpec } from '../../../engine/core/types.js';
+import { refusalExitCode, stopExitCode } from '../../../engine/apply/exit-code.js';
+import { failedStepEnd } from '../../../engine/apply/step-end.js';
+import { runFinishedRecord, runSummary } from '../../../engine/apply/summary.js';
+
+test('a refusal is exit 3 until something changed, then 4; a stop with another code keeps it', () => {
+  assert.is(refusalExitCode(false), ExitCode.refused);
+  assert.is(refusalExitCode(true), ExitCode.failedAfterChange);
+  assert.is(stopExitCode(ExitCode.refused, false), ExitCode.refused);
+  assert.is(stopExitCode(ExitCode.refused, true), ExitCode.failedAfterChange);
+  assert.is(stopExitCode(ExitCode.failedAfterChange, false), ExitCode.failedAfterChange);
+  assert.is(stopExitCode(ExitCode.invalidInput, true), ExitCode.invalidInput);
+});
+
+const failover: StepSpec = { id: 'failover', type: 'sqlExec', target: 'primary', with: { sql: 'ALTER AVAILABILITY GROUP [dag] FAILOVER;' } } as StepSpec;
+const armDelete: StepSpec = { id: 'remove-link', type: 'armDeleteLink', with: {} } as StepSpec;
+const link = 'dag';
+
+test('an unknown outcome verified not done is a plain failure that changed nothing', () => {
+  const end = { ok: false as const, error: new OutcomeUnknown('connection lost'), outcome: 'unknown' as const, exitCode: ExitCode.outcomeUnknown, attempts: 1 };
+  const f = failedStepEnd(end, { result: 'not-done', attempts: 2 }, { spec: failover, impact: 'change', linkName: link });
+  assert.equal(f, { outcome: 'failed', message: 'connection lost; verified that it did NOT take effect', mayHaveChanged: false });
+});
+
+test('an unknown outcome still unknown after verification keeps exit 5, may have changed, and says what to check', () => {
+  const end = { ok: false as const, error: new OutcomeUnknown('connection lost'), outcome: 'unknown' as const, exitCode: ExitCode.outcomeUnknown, attempts: 1 };
+  const f = failedStepEnd(end, { result: 'unknown', attempts: 3, detail: 'timeout' }, { spec: failover, impact: 'change', linkName: "o'dag" });
+  assert.is(f.outcome, 'unknown');
+  assert.is(f.requested, ExitCode.outcomeUnknown);
+  assert.ok(f.mayHaveChanged);
+  assert.match(f.message, /^connection lost; outcome still unknown after 3 check\(s\) \(timeout\)\. Check the roles on both replicas .*N'o''dag'.* before anything else$/);
+  const arm = failedStepEnd(end, { result: 'unknown', attempts: 1 }, { spec: armDelete, impact: 'change', linkName: link });
+  assert.match(arm.message, /Check the link in Azure \(armGetLink or Get-AzSqlInstanceLink\) and the roles/);
+});
+
+test('a change may have acted unless it only reads, was refused, or is known not applied', () => {
+  const failedWith = (error: unknown, outcome: 'failed' | 'refused' = 'failed') => ({ ok: false as const, error, outcome, attempts: 1 });
+  const changeStep = { spec: failover, impact: 'change' as const, linkName: link };
+  assert.ok(failedStepEnd(failedWith(new Error('socket hang up')), undefined, changeStep).mayHaveChanged);
+  assert.not.ok(failedStepEnd(failedWith(new Error('socket hang up')), undefined, { ...changeStep, impact: 'read' }).mayHaveChanged);
+  assert.not.ok(failedStepEnd(failedWith(new Error('no'), 'refused'), undefined, changeStep).mayHaveChanged);
+  assert.not.ok(failedStepEnd(failedWith(Object.assign(new Error('not rendered'), { notApplied: true })), undefined, changeStep).mayHaveChanged);
+  const plain = failedStepEnd(failedWith(new Error('Msg 41104')), undefined, changeStep);
+  assert.equal(plain, { outcome: 'failed', message: 'Msg 41104', mayHaveChanged: true }, 'no verification: the message is the error, the exit code left to the run');
+});
+
+test('the summary and the last journal record say the same, leaving out what is empty', () => {
+  const steps = [{ index: 1, id: 'before', type: 'assertRole', impact: 'read' as const, outcome: 'succeeded' as const, durationMs: 12, attempts: 1 }];
+  const quiet = runSummary({ runId: 'r1', journal: '/j/r1.jsonl', exitCode: 0, durationMs: 40, changed: [], mayHaveChanged: [], steps, notices: [], stoppedAt: undefined });
+  assert.equal(quiet, { runId: 'r1', journal: '/j/r1.jsonl', exitCode: 0, meaning: 'done', durationMs: 40, changed: [], steps });
+  assert.equal(runFinishedRecord(quiet), { kind: 'run-finished', exitCode: 0, meaning: 'done', durationMs: 40, changed: [] });
+
+  const eventful = runSummary({
+    runId: 'r2', journal: '/j/r2.jsonl', exitCode: 130, durationMs: 900, changed: ['sync'], mayHaveChanged: ['failover'], steps, notices: ['lock: taken back'], stoppedAt: 'after the last step',
+  });
+  assert.equal(eventful.mayHaveChanged, ['failover']);
+  assert.equal(eventful.notices, ['lock: taken back']);
+  assert.is(eventful.stoppedAt, 'after the last step');
+  assert.equal(runFinishedRecord(eventful), {
+    kind: 'run-finished', exitCode: 130, meaning: eventful.meaning, durationMs: 900, changed: ['sync'], mayHaveChanged: ['failover'], stoppedAt: 'after the last step',
+  });
+});
+
+test.run();
