@@ -22,7 +22,8 @@ import {
 import { OutcomeUnknown } from '../engine/core/errors.js';
 import { durationText } from '../engine/step-api/args.js';
 import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { Impact, ImpactContext, StepDefinition, StepPlanResult } from '../engine/core/types.js';
+import type { Impact } from '../engine/core/types.js';
+import type { ImpactContext, StepDefinition, StepPlanResult } from '../engine/step-api/types.js';
 
 export interface ArmDeleteLinkArgs {
   pollInterval?: string;

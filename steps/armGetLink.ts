@@ -7,7 +7,7 @@ import { isLinkGone } from '../engine/drivers/arm/errors.js';
 import { armFailure, armMessages, primarySide } from './support/arm-link.js';
 import { isUnknown } from '../engine/step-api/args.js';
 import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { StepDefinition, StepPlanResult } from '../engine/core/types.js';
+import type { StepDefinition, StepPlanResult } from '../engine/step-api/types.js';
 
 export interface ArmGetLinkArgs {
   mustExist?: boolean;

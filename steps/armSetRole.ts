@@ -7,7 +7,8 @@ import { postLinkAction, type SetRoleBody } from '../engine/drivers/arm/lro.js';
 import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { durationText, isUnknown, shown } from '../engine/step-api/args.js';
 import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { Impact, StepDefinition, StepPlanResult } from '../engine/core/types.js';
+import type { Impact } from '../engine/core/types.js';
+import type { StepDefinition, StepPlanResult } from '../engine/step-api/types.js';
 
 export interface ArmSetRoleArgs {
   instanceRole: SetRoleBody['instanceRole'];

@@ -4,7 +4,7 @@
 // T-SQL failover, a replica in the wrong state).
 import { isUnknown, shown } from '../engine/step-api/args.js';
 import { defineMessages, GuardRefusal, reporter } from '../engine/step-api/messages.js';
-import type { StepDefinition } from '../engine/core/types.js';
+import type { StepDefinition } from '../engine/step-api/types.js';
 
 export interface AssertArgs {
   that: string | boolean;

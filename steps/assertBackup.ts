@@ -7,7 +7,8 @@
 import { runSql } from '../engine/drivers/sql/pool.js';
 import { isUnknown, shown } from '../engine/step-api/args.js';
 import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { ReplicaSide, StepDefinition } from '../engine/core/types.js';
+import type { ReplicaSide } from '../engine/core/types.js';
+import type { StepDefinition } from '../engine/step-api/types.js';
 
 export interface AssertBackupArgs {
   side: string;

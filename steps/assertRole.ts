@@ -4,7 +4,8 @@
 import { describeObservations, observeRoles, otherSide, ROLE_QUERY, SIDES, type RoleObservation } from '../engine/drivers/sql/roles.js';
 import { isUnknown, shown } from '../engine/step-api/args.js';
 import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { ReplicaSide, StepDefinition } from '../engine/core/types.js';
+import type { ReplicaSide } from '../engine/core/types.js';
+import type { StepDefinition } from '../engine/step-api/types.js';
 
 export interface AssertRoleArgs {
   exactlyOnePrimary?: boolean;

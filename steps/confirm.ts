@@ -2,7 +2,7 @@
 // on the terminal, passes with --yes, and refuses (exit 3) when no one can be asked.
 import { shown } from '../engine/step-api/args.js';
 import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { StepDefinition } from '../engine/core/types.js';
+import type { StepDefinition } from '../engine/step-api/types.js';
 
 export interface ConfirmArgs {
   message: string;

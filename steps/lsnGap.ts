@@ -8,7 +8,8 @@ import { formatLsn, lsnDiff, parseLsn, type Lsn } from '../engine/core/lsn.js';
 import { classifyConnectFailure, isConnectionLoss, runSql } from '../engine/drivers/sql/pool.js';
 import { isUnknown, shown } from '../engine/step-api/args.js';
 import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { Inventory, ReplicaSide, StepDefinition, StepRunContext } from '../engine/core/types.js';
+import type { Inventory, ReplicaSide } from '../engine/core/types.js';
+import type { StepDefinition, StepRunContext } from '../engine/step-api/types.js';
 
 export interface LsnGapArgs {
   primary: string;

@@ -4,7 +4,8 @@
 // its connection host) or SQL Server's host. Warnings also land in the run's summary.
 import { isUnknown, shown } from '../engine/step-api/args.js';
 import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { Inventory, ReplicaSide, StepDefinition } from '../engine/core/types.js';
+import type { Inventory, ReplicaSide } from '../engine/core/types.js';
+import type { StepDefinition } from '../engine/step-api/types.js';
 
 export interface NotifyArgs {
   message: string;

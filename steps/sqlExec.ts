@@ -6,7 +6,8 @@ import { runSql, isConnectionLoss, type QueryParams } from '../engine/drivers/sq
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
 import { isUnknown, shown } from '../engine/step-api/args.js';
 import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { Impact, ReplicaTarget, StepDefinition, StepPlanResult, StepRunContext } from '../engine/core/types.js';
+import type { Impact, ReplicaTarget } from '../engine/core/types.js';
+import type { StepDefinition, StepPlanResult, StepRunContext } from '../engine/step-api/types.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
 
 export interface SqlExecArgs {

@@ -7,7 +7,8 @@ import { formatLsn, LsnStability, lsnDiff, type LsnSample } from '../engine/core
 import { isConnectionLoss } from '../engine/drivers/sql/pool.js';
 import { durationMs, durationText, sleep } from '../engine/step-api/args.js';
 import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { ReplicaSide, StepDefinition, StepRunContext } from '../engine/core/types.js';
+import type { ReplicaSide } from '../engine/core/types.js';
+import type { StepDefinition, StepRunContext } from '../engine/step-api/types.js';
 
 export interface WaitLsnStableArgs {
   stableFor?: string;

@@ -4,7 +4,7 @@
 // before it keep their results, as they guarded a change that happened; not done means it will be
 // sent again, so the reads that guard it are read again first; unknown leaves it to the step,
 // which refuses (and reading again could only fail with a message that hides why).
-import type { StepHistoryEntry } from '../core/types.js';
+import type { StepHistoryEntry } from '../step-api/types.js';
 import type { ApplyRun } from './state.js';
 import { runTimeContext } from '../template/context.js';
 import { renderStepAtRunTime, skippedOutputs } from '../template/step-render.js';

@@ -5,7 +5,8 @@
 // The guards are in engine/apply/guards.ts, one step in engine/apply/step.ts, the end in engine/apply/finish.ts.
 import type { Inventory, Runbook, RunResources } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
-import { redactInputs, type LoadedStep } from '../plan/build.js';
+import { redactInputs } from '../plan/build.js';
+import type { LoadedStep } from '../step-api/types.js';
 import { ExitError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { openJournal, runIdentity } from './journal/write.js';

@@ -1,7 +1,8 @@
 // The state of one apply run, shared by the run loop (engine/apply/run.ts) and each step (engine/apply/step.ts):
 // per-step outcomes for the summary, what changed, outputs and history for later steps, the
 // journal and the reporter, and the exit code decided so far.
-import type { RunResources, StepDefinition, StepHistoryEntry } from '../core/types.js';
+import type { RunResources } from '../core/types.js';
+import type { StepDefinition, StepHistoryEntry } from '../step-api/types.js';
 import type { ApplyOptions } from './run.js';
 import type { Journal } from './journal/write.js';
 import type { StepOutcomeSummary } from './events.js';

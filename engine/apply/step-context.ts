@@ -1,7 +1,8 @@
 // Apply's helpers: the context a step runs with, outputs of a step verified rather than run,
 // and closing the run's connections.
 import type { ApplyOptions } from './run.js';
-import type { RunResources, StepDefinition, StepHistoryEntry, StepRunContext, StepSpec } from '../core/types.js';
+import type { RunResources, StepSpec } from '../core/types.js';
+import type { StepDefinition, StepHistoryEntry, StepRunContext } from '../step-api/types.js';
 import { unknownValue } from '../template/render.js';
 
 /** A step that was verified done rather than run has no outputs: later references say so clearly. */

@@ -1,5 +1,6 @@
 // `runbook list-steps`: every built-in step type, described from its own definition and schema.
-import type { Impact, StepDefinition } from '../core/types.js';
+import type { Impact } from '../core/types.js';
+import type { StepDefinition } from '../step-api/types.js';
 import { builtinStepModules, loadAllBuiltins } from '../step-api/registry.js';
 import type { CommandIO } from './io.js';
 

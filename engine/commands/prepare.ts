@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Diagnostic, Inventory, Runbook } from '../core/types.js';
-import type { LoadedStep } from '../plan/build.js';
+import type { LoadedStep } from '../step-api/types.js';
 import { hasErrors } from '../core/diagnostics.js';
 import { validateInventory, validateRunbook } from '../validate/runbook.js';
 import { resolveInputs } from '../load/inputs.js';

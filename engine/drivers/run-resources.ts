@@ -12,7 +12,8 @@ import {
   type RoleObservation,
 } from './sql/roles.js';
 import { classifyConnectFailure, ConnectionSetupError, describeConnectError, endpointOf, passwordFor, poolConfig, type ConnectFailure } from './sql/pool.js';
-import type { Inventory, Logger, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
+import type { Inventory, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
+import type { Logger } from '../step-api/types.js';
 
 export interface RunResourcesOptions {
   env: NodeJS.ProcessEnv;

@@ -3,18 +3,13 @@
 // each step's impact against the steps before it, and asks each step type for its read-only
 // plan(). It connects to nothing and reads no files.
 import { createHash } from 'node:crypto';
-import type { Impact, ImpactContext, Inventory, Runbook, StepDefinition, StepHistoryEntry } from '../core/types.js';
+import type { Impact, Inventory, Runbook } from '../core/types.js';
+import type { ImpactContext, LoadedStep, StepDefinition, StepHistoryEntry } from '../step-api/types.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlannedStep, type PlanValue, type StepDecision } from './types.js';
 import { addUnknownOutputs, planTimeContext, type TemplateContext } from '../template/context.js';
 import { isUnknown, renderValue, renderWhen } from '../template/render.js';
 import { parseDuration } from '../core/duration.js';
 import { badRenderedDuration } from './rendered-durations.js';
-
-export interface LoadedStep {
-  definition: StepDefinition<any>;
-  /** True for step types from the runbook's `plugins:`. */
-  plugin: boolean;
-}
 
 export interface BuildPlanInput {
   runbook: Runbook;

@@ -1,6 +1,6 @@
 // Reading a step's `with:` values in plan() (where some are still unknown) and run().
 import { formatDuration, parseDuration } from '../core/duration.js';
-import type { Unknown } from '../core/types.js';
+import type { Unknown } from './types.js';
 
 export const KNOWN_AFTER_APPLY = '(known after apply)';
 

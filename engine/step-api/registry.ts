@@ -1,8 +1,9 @@
 // Step definitions by type name: the built-ins from steps/index.ts (loaded lazily, only the
 // types a runbook uses) plus the runbook's own `plugins:` (loaded by validation, engine/load/plugins.ts).
 // Nothing here scans directories.
-import type { Runbook, StepDefinition, StepModuleMap } from '../core/types.js';
-import type { LoadedStep } from '../plan/build.js';
+import type { Runbook } from '../core/types.js';
+import type { StepDefinition, StepModuleMap } from './types.js';
+import type { LoadedStep } from './types.js';
 
 export async function builtinStepModules(): Promise<StepModuleMap> {
   return (await import('../../steps/index.js')).stepModules;

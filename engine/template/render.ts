@@ -3,7 +3,7 @@
 // Values that only exist after earlier steps ran are `Unknown`; a template that touches one
 // renders to an Unknown too, so a plan can say "(known after apply)" instead of failing.
 import { createRequire } from 'node:module';
-import type { Unknown } from '../core/types.js';
+import type { Unknown } from '../step-api/types.js';
 import { directRenderer, NeedsHandlebars, type AstNode } from './evaluate.js';
 import { HELPERS, KNOWN_HELPERS } from './helpers.js';
 

@@ -1,7 +1,8 @@
 // The README's "Step reference", rendered from the step definitions and their `with:` schemas,
 // the same source as validation and `runbook list-steps`. `npm run docs` writes it between the
 // markers; test/engine/ui/step-reference.test.ts fails when the committed text differs.
-import type { JsonSchema, StepDefinition } from '../core/types.js';
+import type { JsonSchema } from '../core/types.js';
+import type { StepDefinition } from '../step-api/types.js';
 
 export const DOCS_START = '<!-- steps:start -->';
 export const DOCS_END = '<!-- steps:end -->';

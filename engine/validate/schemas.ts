@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { JsonSchema, StepDefinition } from '../core/types.js';
+import type { JsonSchema } from '../core/types.js';
+import type { StepDefinition } from '../step-api/types.js';
 
 /** The subset of an ajv error object we read. */
 export interface SchemaError {

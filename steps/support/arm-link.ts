@@ -3,7 +3,7 @@
 import { OutcomeUnknown, StepRefusal } from '../../engine/core/errors.js';
 import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, OPERATION_STILL_IN_PROGRESS, wasNotSent } from '../../engine/drivers/arm/errors.js';
 import { defineMessages, formatMessage, StepFailure } from '../../engine/step-api/messages.js';
-import type { ImpactContext, StepHistoryEntry, StepRunContext } from '../../engine/core/types.js';
+import type { ImpactContext, StepHistoryEntry, StepRunContext } from '../../engine/step-api/types.js';
 import { describeLink, getLinkDetails, linkIdsOf, type LinkDetails, type LinkIds } from '../../engine/drivers/arm/client.js';
 import { operationInProgress } from '../../engine/drivers/arm/lro.js';
 import { durationMs } from '../../engine/step-api/args.js';

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { SqlManagementClient } from '@azure/arm-sql';
 import type { Test } from 'uvu';
 import { createArmClient } from '../../engine/drivers/arm/client.js';
-import type { Inventory, StepHistoryEntry, StepRunContext } from '../../engine/core/types.js';
+import type { Inventory } from '../../engine/core/types.js';
+import type { StepHistoryEntry, StepRunContext } from '../../engine/step-api/types.js';
 import { managedInstance, resourceGroup, subscriptionId, token, type ArmFixture } from './arm-backend.js';
 
 export interface CollectedLog {

@@ -4,15 +4,8 @@
 import * as assert from 'uvu/assert';
 import { createRunResources, type LinkRunResources } from '../../engine/drivers/run-resources.js';
 import { placeholders } from '../../engine/step-api/messages.js';
-import type {
-  Inventory,
-  JsonSchema,
-  ReplicaTarget,
-  StepDefinition,
-  StepHistoryEntry,
-  StepPlanContext,
-  StepRunContext,
-} from '../../engine/core/types.js';
+import type { Inventory, JsonSchema, ReplicaTarget } from '../../engine/core/types.js';
+import type { StepDefinition, StepHistoryEntry, StepPlanContext, StepRunContext } from '../../engine/step-api/types.js';
 import type { Lab, StartLabOptions } from '../../lab/index.js';
 import { withStartedLab } from './lab.js';
 

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import definition, { deleteImpact, messages } from '../../steps/armDeleteLink.js';
 import { StepFailure } from '../../engine/step-api/messages.js';
 import { OutcomeUnknown } from '../../engine/core/errors.js';
-import type { StepHistoryEntry } from '../../engine/core/types.js';
+import type { StepHistoryEntry } from '../../engine/step-api/types.js';
 import { armStepContext, azureModulesLoadedBy, labWorldPerTest } from '../helpers/arm-step-context.js';
 
 const lab = labWorldPerTest(test);

@@ -6,7 +6,7 @@ import { ExitCode } from '../../engine/core/exit-codes.js';
 import { labInventory } from '../../lab/inventory.js';
 import assertStep, { conditionValue, messages } from '../../steps/assert.js';
 import { checkStepContract, planContext, rejection } from '../helpers/steps.js';
-import type { StepRunContext } from '../../engine/core/types.js';
+import type { StepRunContext } from '../../engine/step-api/types.js';
 
 const ctx = {} as StepRunContext; // run() touches no context
 

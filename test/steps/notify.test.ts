@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { labInventory } from '../../lab/inventory.js';
 import notify, { endpointOf, messages } from '../../steps/notify.js';
 import { checkStepContract, planContext, rejection } from '../helpers/steps.js';
-import type { Inventory, StepRunContext } from '../../engine/core/types.js';
+import type { Inventory } from '../../engine/core/types.js';
+import type { StepRunContext } from '../../engine/step-api/types.js';
 
 function context(inventory: Inventory) {
   const logs = { info: [] as string[], warn: [] as string[] };

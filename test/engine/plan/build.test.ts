@@ -1,8 +1,10 @@
 // buildPlan is pure: these tests give it in-memory runbooks and step definitions.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildPlan, sha256, type LoadedStep } from '../../../engine/plan/build.js';
-import type { Inventory, Runbook, StepDefinition } from '../../../engine/core/types.js';
+import { buildPlan, sha256 } from '../../../engine/plan/build.js';
+import type { LoadedStep } from '../../../engine/step-api/types.js';
+import type { Inventory, Runbook } from '../../../engine/core/types.js';
+import type { StepDefinition } from '../../../engine/step-api/types.js';
 import type { Plan } from '../../../engine/plan/types.js';
 
 const inventory: Inventory = {

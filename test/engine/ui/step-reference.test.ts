@@ -16,7 +16,7 @@ import {
   schemaFields,
   undocumentedFields,
 } from '../../../engine/ui/step-reference.js';
-import type { StepDefinition } from '../../../engine/core/types.js';
+import type { StepDefinition } from '../../../engine/step-api/types.js';
 
 const readme = () => readFileSync(join(root, 'README.md'), 'utf8');
 
