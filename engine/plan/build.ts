@@ -7,7 +7,8 @@ import type { Impact, Inventory, Runbook } from '../core/types.js';
 import type { ImpactContext, LoadedStep, StepDefinition, StepHistoryEntry } from '../step-api/types.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlannedStep, type PlanValue, type StepDecision } from './types.js';
 import { addUnknownOutputs, planTimeContext, type TemplateContext } from '../template/context.js';
-import { isUnknown, renderValue, renderWhen } from '../template/render.js';
+import { renderValue, renderWhen } from '../template/render.js';
+import { isUnknown } from '../step-api/args.js';
 import { parseDuration } from '../core/duration.js';
 import { badRenderedDuration } from './rendered-durations.js';
 

@@ -4,7 +4,8 @@
 import type { StepSpec } from '../core/types.js';
 import type { StepDefinition, Unknown } from '../step-api/types.js';
 import type { TemplateContext } from './context.js';
-import { isUnknown, renderValue, renderWhen, unknownValue } from './render.js';
+import { renderValue, renderWhen, unknownValue } from './render.js';
+import { isUnknown } from '../step-api/args.js';
 
 export type RunTimeRender =
   | { skip: true; reason: string }
