@@ -21,7 +21,7 @@ import {
 } from './support/arm-link.js';
 import { OutcomeUnknown } from '../engine/core/errors.js';
 import { durationText } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import { defineMessages, stepMessages } from '../engine/step-api/messages.js';
 import type { Impact } from '../engine/core/types.js';
 import type { ImpactContext, StepDefinition, StepPlanResult } from '../engine/step-api/types.js';
 
@@ -46,7 +46,7 @@ export const messages = defineMessages({
     "ARM refused the delete of link {{link}} with {{code}} (an operation is in progress on it, perhaps this step's own earlier delete), and {{why}}. Check the link (armGetLink) before doing anything else.",
 });
 
-const report = reporter(messages);
+const report = stepMessages(messages);
 
 /** dataLoss unless an LSN-stable wait will run (plan) or succeeded (apply) earlier in the run. */
 export function deleteImpact(_args: ArmDeleteLinkArgs, ctx: ImpactContext): Impact {

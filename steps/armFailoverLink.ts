@@ -6,7 +6,7 @@ import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm
 import { postLinkAction, type FailoverBody, type LinkActionProgress } from '../engine/drivers/arm/lro.js';
 import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { durationText, isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import { defineMessages, stepMessages } from '../engine/step-api/messages.js';
 import type { Impact } from '../engine/core/types.js';
 import type { StepDefinition, StepPlanResult } from '../engine/step-api/types.js';
 
@@ -27,7 +27,7 @@ export const messages = defineMessages({
     'Azure reported the failover of link {{link}} done, but the managed instance is still {{instanceRole}}; check the link.',
 });
 
-const report = reporter(messages);
+const report = stepMessages(messages);
 
 /** Planned waits for the secondary to be in sync; forced does not, so it can lose transactions. */
 export function failoverImpact(args: Partial<ArmFailoverLinkArgs>): Impact {

@@ -6,7 +6,7 @@ import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../en
 import { isLinkGone } from '../engine/drivers/arm/errors.js';
 import { armFailure, armMessages, primarySide } from './support/arm-link.js';
 import { isUnknown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import { defineMessages, stepMessages } from '../engine/step-api/messages.js';
 import type { StepDefinition, StepPlanResult } from '../engine/step-api/types.js';
 
 export interface ArmGetLinkArgs {
@@ -20,7 +20,7 @@ export const messages = defineMessages({
   notFound: 'Link {{link}} does not exist on the managed instance.',
 });
 
-const report = reporter(messages);
+const report = stepMessages(messages);
 
 const definition: StepDefinition<ArmGetLinkArgs> = {
   type: 'armGetLink',

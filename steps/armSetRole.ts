@@ -6,7 +6,7 @@ import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm
 import { postLinkAction, type SetRoleBody } from '../engine/drivers/arm/lro.js';
 import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { durationText, isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import { defineMessages, stepMessages } from '../engine/step-api/messages.js';
 import type { Impact } from '../engine/core/types.js';
 import type { StepDefinition, StepPlanResult } from '../engine/step-api/types.js';
 
@@ -24,7 +24,7 @@ export const messages = defineMessages({
   done: 'Managed instance role in link {{link}} is now {{instanceRole}}; SQL Server is {{partnerRole}}.',
 });
 
-const report = reporter(messages);
+const report = stepMessages(messages);
 
 /** Forcing the managed instance to primary does not wait for it to catch up: data loss. */
 export function setRoleImpact(args: Partial<ArmSetRoleArgs>): Impact {

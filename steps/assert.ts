@@ -3,7 +3,8 @@
 // runbook can stop before changing anything for a reason only it knows (a version too old for
 // T-SQL failover, a replica in the wrong state).
 import { isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, GuardRefusal, reporter } from '../engine/step-api/messages.js';
+import { defineMessages, stepMessages } from '../engine/step-api/messages.js';
+import { GuardRefusal } from '../engine/core/errors.js';
 import type { StepDefinition } from '../engine/step-api/types.js';
 
 export interface AssertArgs {
@@ -15,7 +16,7 @@ export const messages = defineMessages({
   notBoolean: 'The condition of this check rendered to {{value}}, not true or false; fix the template in with.that.',
 });
 
-const report = reporter(messages);
+const report = stepMessages(messages);
 
 /** A template renders to text; `true`/`false` (any case, trimmed) and real booleans are accepted. */
 export function conditionValue(value: unknown): boolean | undefined {

@@ -6,7 +6,7 @@
 // clock skew between this machine and the server do not matter.
 import { runSql } from '../engine/drivers/sql/pool.js';
 import { isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import { defineMessages, stepMessages } from '../engine/step-api/messages.js';
 import type { ReplicaSide } from '../engine/core/types.js';
 import type { StepDefinition } from '../engine/step-api/types.js';
 
@@ -27,7 +27,7 @@ export const messages = defineMessages({
   skipped: 'Backup check on {{side}} SKIPPED on request (skip: true): {{reason}}.',
 });
 
-const report = reporter(messages);
+const report = stepMessages(messages);
 
 const KIND_TYPE = { full: 'D', log: 'L' } as const;
 /** Server and step run apart by a little; a backup finished this much before the run started still counts. */

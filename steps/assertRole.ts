@@ -3,7 +3,7 @@
 // wrong primary stop the run (exit 3) with what each replica said.
 import { describeObservations, observeRoles, otherSide, ROLE_QUERY, SIDES, type RoleObservation } from '../engine/drivers/sql/roles.js';
 import { isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import { defineMessages, stepMessages } from '../engine/step-api/messages.js';
 import type { ReplicaSide } from '../engine/core/types.js';
 import type { StepDefinition } from '../engine/step-api/types.js';
 
@@ -21,7 +21,7 @@ export const messages = defineMessages({
   badPrimary: 'Expected primary to be sqlServer or managedInstance, got {{value}}.',
 });
 
-const report = reporter(messages);
+const report = stepMessages(messages);
 
 const definition: StepDefinition<AssertRoleArgs> = {
   type: 'assertRole',

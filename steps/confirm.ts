@@ -1,7 +1,7 @@
 // confirm: a gate for what only a person can check (e.g. "the application is stopped"). It asks
 // on the terminal, passes with --yes, and refuses (exit 3) when no one can be asked.
 import { shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import { defineMessages, stepMessages } from '../engine/step-api/messages.js';
 import type { StepDefinition } from '../engine/step-api/types.js';
 
 export interface ConfirmArgs {
@@ -14,7 +14,7 @@ export const messages = defineMessages({
   assumed: 'Confirmed by --yes: {{message}}.',
 });
 
-const report = reporter(messages);
+const report = stepMessages(messages);
 
 /** The runbook's message without its end mark, to sit inside our sentences. */
 function clause(text: string): string {

@@ -4,10 +4,11 @@
 // window of commits on the primary the secondary never saw. A primary that cannot be reached is
 // not an error here (that is the disaster a forced failover is for); the report says so.
 import type { ConnectionPool } from 'mssql';
+import { StepFailure } from '../engine/core/errors.js';
 import { formatLsn, lsnDiff, parseLsn, type Lsn } from '../engine/core/lsn.js';
 import { classifyConnectFailure, isConnectionLoss, runSql } from '../engine/drivers/sql/pool.js';
 import { isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import { defineMessages, stepMessages } from '../engine/step-api/messages.js';
 import type { Inventory, ReplicaSide } from '../engine/core/types.js';
 import type { StepDefinition, StepRunContext } from '../engine/step-api/types.js';
 
@@ -27,7 +28,7 @@ export const messages = defineMessages({
     'The primary {{primary}} cannot be reached ({{error}}), so the gap cannot be measured. The secondary {{secondary}} has hardened the log up to LSN {{secondaryLsn}} (last commit {{from}}); a forced failover to it loses whatever {{primary}} committed after that.',
 });
 
-const report = reporter(messages);
+const report = stepMessages(messages);
 
 const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
 
@@ -182,7 +183,7 @@ const definition: StepDefinition<LsnGapArgs> = {
         if (ctx.signal.aborted) throw error;
         const e = error as { number?: unknown; name?: string };
         // A SQL error from a replica that answered is a real problem; failing to reach it is the disaster itself.
-        if (typeof e.number === 'number' || e.name === 'StepFailure') throw error;
+        if (typeof e.number === 'number' || error instanceof StepFailure) throw error;
         const failure = classifyConnectFailure(error);
         if (failure.unreachable) unreachable = failure.reason;
         else if (!isConnectionLoss(error) || attempt === 2) throw error;

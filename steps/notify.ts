@@ -3,7 +3,7 @@
 // strings to a person). The endpoint comes from the inventory: the managed instance's FQDN (or
 // its connection host) or SQL Server's host. Warnings also land in the run's summary.
 import { isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import { defineMessages, stepMessages } from '../engine/step-api/messages.js';
 import type { Inventory, ReplicaSide } from '../engine/core/types.js';
 import type { StepDefinition } from '../engine/step-api/types.js';
 
@@ -18,7 +18,7 @@ export const messages = defineMessages({
   endpoint: 'Point the applications at {{endpoint}} ({{what}}).',
 });
 
-const report = reporter(messages);
+const report = stepMessages(messages);
 
 /** `host` or `host,port` as a SQL Server connection string writes it; the MI's FQDN when the inventory has one. */
 export function endpointOf(inventory: Inventory, side: ReplicaSide): { endpoint: string; what: string } {

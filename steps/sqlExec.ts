@@ -1,11 +1,11 @@
 // sqlExec: a T-SQL script on one replica, split into batches on GO lines as sqlcmd does, with
 // named parameters, the first result set as outputs, and an optional expectation about it.
-import { OutcomeUnknown } from '../engine/core/errors.js';
+import { OutcomeUnknown, StepFailure, type MessageData, type StepFailureOptions } from '../engine/core/errors.js';
 import { isSingleStatement, readOnlyProblem } from '../engine/drivers/sql/checks.js';
 import { runSql, isConnectionLoss, type QueryParams } from '../engine/drivers/sql/pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
 import { isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import { defineMessages, stepMessages } from '../engine/step-api/messages.js';
 import type { Impact, ReplicaTarget } from '../engine/core/types.js';
 import type { StepDefinition, StepPlanResult, StepRunContext } from '../engine/step-api/types.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
@@ -28,7 +28,7 @@ export const messages = defineMessages({
   ...expectationMessages,
 });
 
-const report = reporter(messages);
+const report = stepMessages(messages);
 
 /** Rows kept in the outputs (and so in the journal); rowCount is always the true count. */
 export const MAX_OUTPUT_ROWS = 1000;
@@ -122,7 +122,7 @@ const definition: StepDefinition<SqlExecArgs> = {
     try {
       batches = splitBatches(args.sql);
     } catch (error) {
-      if (error instanceof BatchSplitError) throw Object.assign(report.fail('badGo', { error: error.message.replace(/\.$/, '') }), { notApplied: true });
+      if (error instanceof BatchSplitError) throw report.fail('badGo', { error: error.message.replace(/\.$/, '') }, { notApplied: true });
       throw error;
     }
     const total = batches.reduce((sum, b) => sum + b.repeat, 0);
@@ -217,6 +217,19 @@ interface FailureContext {
   changed: boolean;
 }
 
+/** The server answered a batch with an error: the message says where, `batchesCompleted` how far the script got. */
+export class SqlScriptError extends StepFailure {
+  constructor(
+    readonly batchesCompleted: number,
+    message: string,
+    data: MessageData,
+    options: StepFailureOptions,
+  ) {
+    super('sqlError', data, message, options);
+    this.name = 'SqlScriptError';
+  }
+}
+
 /** SQL errors with their number and line in the whole script; lost connections by impact. */
 function describeFailure(error: unknown, f: FailureContext): Error {
   const e = error as {
@@ -242,10 +255,9 @@ function describeFailure(error: unknown, f: FailureContext): Error {
       line,
       error: String(head.message ?? '').replace(/\.\s*$/, ''),
     };
-    const failure = report.fail('sqlError', data, detail);
     // The server refused the first batch, and that batch was one statement: nothing took effect.
     const notApplied = f.index === 1 && isSingleStatement(f.batch.text);
-    return Object.assign(failure, { batchesCompleted: f.index - 1, notApplied });
+    return new SqlScriptError(f.index - 1, report.text('sqlError', data), data, { detail, notApplied });
   }
   if (isConnectionLoss(error)) {
     const data = { side: f.side, batch: f.index, batches: f.total, error: String(e?.message ?? error).replace(/\.\s*$/, '') };

@@ -6,7 +6,7 @@ import { comparedLsn, lsnQuery, readSideLsn } from '../engine/drivers/sql/lsn-qu
 import { formatLsn, LsnStability, lsnDiff, type LsnSample } from '../engine/core/lsn.js';
 import { isConnectionLoss } from '../engine/drivers/sql/pool.js';
 import { durationMs, durationText, sleep } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
+import { defineMessages, stepMessages } from '../engine/step-api/messages.js';
 import type { ReplicaSide } from '../engine/core/types.js';
 import type { StepDefinition, StepRunContext } from '../engine/step-api/types.js';
 
@@ -29,7 +29,7 @@ export const messages = defineMessages({
   interrupted: 'The window was interrupted by {{failures}} failed samples ({{error}}).',
 });
 
-const report = reporter(messages);
+const report = stepMessages(messages);
 
 const duration = (what: string, fallback: string) => ({
   type: 'string',

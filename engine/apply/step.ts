@@ -6,7 +6,7 @@ import { resolveImpact } from '../plan/build.js';
 import { runStepWithRetry, errorMessage, type StepEnd } from './step-runner.js';
 import { renderStepAtRunTime, skippedOutputs } from '../template/step-render.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { definitelyNotApplied } from '../core/errors.js';
+import { definitelyNotApplied, StepFailure } from '../core/errors.js';
 import { verificationText, verifyUntilKnown, whatToCheck, type Verification } from './outcome.js';
 import { stepContext, verifiedOutputs } from './step-context.js';
 import { confirmFirstChange } from './guards.js';
@@ -107,7 +107,7 @@ export async function applyStep(run: ApplyRun, planned: Plan['steps'][number], i
     if (rendered.error) {
       journal.write({ kind: 'step-started', step: spec.id, type: spec.type, index: planned.index, impact, attempt: 1 });
       // Nothing was sent: the step could not even be rendered.
-      return { end: { ok: false, error: Object.assign(new Error(rendered.error), { notApplied: true }), outcome: 'failed', attempts: 1 } };
+      return { end: { ok: false, error: new StepFailure('renderFailed', { error: rendered.error }, rendered.error, { notApplied: true }), outcome: 'failed', attempts: 1 } };
     }
     const end = await runStepWithRetry({
       definition: def,

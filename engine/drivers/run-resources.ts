@@ -3,7 +3,7 @@
 // the registry, `validate` and `plan` never load a driver.
 import type { ConnectionPool } from 'mssql';
 import type { SqlManagementClient } from '@azure/arm-sql';
-import { GuardRefusal, StepFailure } from '../step-api/messages.js';
+import { GuardRefusal, StepFailure } from '../core/errors.js';
 import {
   describeObservations,
   judgeRoles,

@@ -1,8 +1,8 @@
 // What the ARM step types share: their failure messages and the mapping from typed ARM errors to
 // step failures that carry Azure's error code as data. Pure: no @azure import.
-import { OutcomeUnknown, StepRefusal } from '../../engine/core/errors.js';
+import { OutcomeUnknown, StepFailure, StepRefusal } from '../../engine/core/errors.js';
 import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, OPERATION_STILL_IN_PROGRESS, wasNotSent } from '../../engine/drivers/arm/errors.js';
-import { defineMessages, formatMessage, StepFailure } from '../../engine/step-api/messages.js';
+import { defineMessages, formatMessage } from '../../engine/step-api/messages.js';
 import type { ImpactContext, StepHistoryEntry, StepRunContext } from '../../engine/step-api/types.js';
 import { describeLink, getLinkDetails, linkIdsOf, type LinkDetails, type LinkIds } from '../../engine/drivers/arm/client.js';
 import { operationInProgress } from '../../engine/drivers/arm/lro.js';
@@ -23,7 +23,7 @@ export const armMessages = defineMessages({
 type ArmMessageId = keyof typeof armMessages;
 
 function fail(id: ArmMessageId, data: Record<string, string>, notApplied = false): StepFailure {
-  return Object.assign(new StepFailure(id, data, formatMessage(armMessages[id], data)), { notApplied });
+  return new StepFailure(id, data, formatMessage(armMessages[id], data), { notApplied });
 }
 
 /** ARM said no to the request itself (4xx, or no token to send it with): the operation was never accepted. */
@@ -53,7 +53,7 @@ export function armFailure(error: unknown, action: string, link: string): Error 
       return fail('notSent', { action, link, code: error.code, error: why }, true);
     }
     if (error instanceof ArmUnreachable) return fail('notSent', { action, link, code: error.code, error: `reading it first failed: ${noStop(error.message)}` }, true);
-    return Object.assign(error instanceof Error ? error : new Error(String(error)), { notApplied: true });
+    return fail('notSent', { action, link, error: noStop(error instanceof Error ? error.message : String(error)) }, true);
   }
   const before = wasNotSent(error);
   if (error instanceof ArmAuthError) return fail('armAuthFailed', { action, link, code: error.code }, before || refusedUpFront(error));

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition, { deleteImpact, messages } from '../../steps/armDeleteLink.js';
-import { StepFailure } from '../../engine/step-api/messages.js';
+import { StepFailure } from '../../engine/core/errors.js';
 import { OutcomeUnknown } from '../../engine/core/errors.js';
 import type { StepHistoryEntry } from '../../engine/step-api/types.js';
 import { armStepContext, azureModulesLoadedBy, labWorldPerTest } from '../helpers/arm-step-context.js';

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition, { failoverImpact, messages } from '../../steps/armFailoverLink.js';
-import { StepFailure } from '../../engine/step-api/messages.js';
+import { StepFailure } from '../../engine/core/errors.js';
 import { armStepContext, labWorldPerTest, setSyncThroughArm } from '../helpers/arm-step-context.js';
 
 const lab = labWorldPerTest(test);

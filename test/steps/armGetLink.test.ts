@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition, { messages } from '../../steps/armGetLink.js';
-import { StepFailure } from '../../engine/step-api/messages.js';
+import { StepFailure } from '../../engine/core/errors.js';
 import { armStepContext, startLabWorld, type ArmWorld } from '../helpers/arm-step-context.js';
 
 let world: ArmWorld;

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition, { messages, setRoleImpact } from '../../steps/armSetRole.js';
-import { StepFailure } from '../../engine/step-api/messages.js';
+import { StepFailure } from '../../engine/core/errors.js';
 import { armStepContext, labWorldPerTest } from '../helpers/arm-step-context.js';
 
 const lab = labWorldPerTest(test);

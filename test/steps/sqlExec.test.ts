@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OutcomeUnknown } from '../../engine/core/errors.js';
 import { checkExpectation, expectationText } from '../../engine/drivers/sql/results.js';
-import { StepFailure } from '../../engine/step-api/messages.js';
+import { StepFailure } from '../../engine/core/errors.js';
 import { startLab, type Lab } from '../../lab/index.js';
 import sqlExec, { messages } from '../../steps/sqlExec.js';
 import { checkStepContract, planContext, rejection, stepHarness, type StepHarness } from '../helpers/steps.js';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StepFailure } from '../../engine/step-api/messages.js';
+import { StepFailure } from '../../engine/core/errors.js';
 import { StepRefusal } from '../../engine/core/errors.js';
 import type { Lab } from '../../lab/index.js';
 import waitLsnStable, { messages } from '../../steps/waitLsnStable.js';
