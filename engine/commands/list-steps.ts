@@ -1,7 +1,8 @@
 // `runbook list-steps`: every built-in step type, described from its own definition and schema.
 import type { Impact } from '../core/types.js';
 import type { StepDefinition } from '../step-api/types.js';
-import { builtinStepModules, loadAllBuiltins } from '../step-api/registry.js';
+import { loadAllBuiltins } from '../step-api/registry.js';
+import { stepModules } from '../../steps/index.js';
 import type { CommandIO } from './io.js';
 
 export interface StepField {
@@ -51,7 +52,7 @@ export function describeStep(def: StepDefinition<any>): StepTypeInfo {
 }
 
 export async function listSteps(): Promise<StepTypeInfo[]> {
-  return (await loadAllBuiltins(await builtinStepModules())).map(describeStep);
+  return (await loadAllBuiltins(stepModules)).map(describeStep);
 }
 
 export function renderStepsText(steps: StepTypeInfo[]): string {
