@@ -62,7 +62,7 @@ async function verifyFirst(run: ApplyRun, index: number): Promise<'done' | 'not-
   // Not renderable now: the step itself will say so when the run reaches it; nothing to verify here.
   if (rendered.skip || rendered.error) return 'not-done';
 
-  const context = stepContext(opts, spec, history, outputs, run.notices, run.getResources, () => run.resources);
+  const context = stepContext(opts, spec, earlier.impact ?? planned.impact, history, outputs, run.notices, run.getResources, () => run.resources);
   context.log.info(`${spec.id} may have acted before the resume; verifying it before deciding what to read again`);
   const verification = await verifyUntilKnown(def, context, rendered.args, run.outcomeOpts);
   journal.write({ kind: 'step-verified', step: spec.id, result: verification.result, why: 'resume', ...(verification.detail ? { detail: verification.detail } : {}) });

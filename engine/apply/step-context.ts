@@ -1,7 +1,7 @@
 // Apply's helpers: the context a step runs with, outputs of a step verified rather than run,
 // and closing the run's connections.
 import type { ApplyOptions } from './run.js';
-import type { RunResources, StepSpec } from '../core/types.js';
+import type { Impact, RunResources, StepSpec } from '../core/types.js';
 import type { StepDefinition, StepHistoryEntry, StepRunContext } from '../step-api/types.js';
 import { unknownValue } from '../template/render.js';
 
@@ -15,6 +15,8 @@ export function verifiedOutputs(stepId: string, def: StepDefinition<any>): Recor
 export function stepContext(
   opts: ApplyOptions,
   spec: StepSpec,
+  /** This use's impact as apply resolved it (the journal's, on resume). */
+  impact: Impact,
   history: StepHistoryEntry[],
   outputs: Record<string, Record<string, unknown>>,
   notices: string[],
@@ -35,6 +37,7 @@ export function stepContext(
     runId: opts.runId,
     inventory: opts.inventory,
     inputs: opts.inputs,
+    impact,
     log,
     sql: async (side) => (await getResources()).sql(side),
     arm: async () => (await getResources()).arm(),

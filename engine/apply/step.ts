@@ -2,7 +2,7 @@
 // by a guard, verified before a re-run, confirmed, run (as a non-safe section when it changes the
 // link), and its end mapped to the step's outcome and, when the run stops, the exit code.
 import type { Plan } from '../plan/types.js';
-import { resolveImpact } from '../plan/build.js';
+import { resolveImpact } from '../step-api/impact.js';
 import { runStepWithRetry, errorMessage, type StepEnd } from './step-runner.js';
 import { renderStepAtRunTime, skippedOutputs } from '../template/step-render.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -61,7 +61,7 @@ export async function applyStep(run: ApplyRun, planned: Plan['steps'][number], i
     return false;
   }
 
-  const context = stepContext(opts, spec, run.history, run.outputs, run.notices, run.getResources, () => run.resources);
+  const context = stepContext(opts, spec, impact, run.history, run.outputs, run.notices, run.getResources, () => run.resources);
 
   // Resume: a change that may already have happened is verified, never blindly repeated.
   if (earlier && (earlier.status === 'started' || earlier.status === 'failed') && impact !== 'read' && !rendered.error) {

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     const map = mod.stepModules ?? mod.steps ?? mod.default ?? {};
     for (const [type, load] of Object.entries(map)) {
       const def = (await load()).default;
-      write(stepValidatorFile(type), def.withSchema);
+      write(stepValidatorFile(type), def.with);
       steps++;
     }
   }

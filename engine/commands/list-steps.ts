@@ -35,8 +35,8 @@ function typeOf(schema: Record<string, unknown>): string {
 }
 
 export function describeStep(def: StepDefinition<any>): StepTypeInfo {
-  const props = (def.withSchema.properties ?? {}) as Record<string, Record<string, unknown>>;
-  const required = new Set((def.withSchema.required ?? []) as string[]);
+  const props = (def.with.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const required = new Set((def.with.required ?? []) as string[]);
   return {
     type: def.type,
     description: def.description,

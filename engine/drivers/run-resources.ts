@@ -13,11 +13,11 @@ import {
 } from './sql/roles.js';
 import { classifyConnectFailure, ConnectionSetupError, describeConnectError, endpointOf, passwordFor, poolConfig, type ConnectFailure } from './sql/pool.js';
 import type { Inventory, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
-import type { Logger } from '../step-api/types.js';
 
 export interface RunResourcesOptions {
   env: NodeJS.ProcessEnv;
-  log?: Logger;
+  /** Where a pool's errors outside any request are said (the run's log). */
+  log?: { warn(message: string): void };
 }
 
 /**

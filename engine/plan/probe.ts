@@ -5,7 +5,8 @@
 import type { Inventory, RunResources } from '../core/types.js';
 import type { LoadedStep, StepDefinition, StepRunContext } from '../step-api/types.js';
 import type { Plan, PlanValue } from './types.js';
-import { buildPlan, resolveImpact, toPlanValue, type BuildPlanInput } from './build.js';
+import { buildPlan, toPlanValue, type BuildPlanInput } from './build.js';
+import { resolveImpact } from '../step-api/impact.js';
 import { planTimeContext, type TemplateContext } from '../template/context.js';
 import { skippedOutputs } from '../template/step-render.js';
 import { renderValue, renderWhen, unknownValue } from '../template/render.js';
@@ -103,6 +104,8 @@ function probeContext(
     runId: 'probe',
     inventory,
     inputs,
+    // Only uses whose impact resolves to read are probed.
+    impact: 'read',
     log: { progress: () => undefined, info: (m) => void notes.push(m), warn: (m) => void notes.push(m) },
     signal,
     sql: (side) => resources.sql(side),

@@ -1,7 +1,7 @@
 // The contract between the engine and every step type, built-in or plugin: what a step declares,
 // the contexts its plan() and run() receive, and what they return. Types only: importing this
 // file loads nothing at run time, which keeps `validate` and `plan` free of drivers.
-import type { Impact, Inventory, JsonSchema, ReplicaSide, ReplicaTarget } from '../core/types.js';
+import type { Impact, Inventory, JsonSchema, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
 
 /** A value only known once earlier steps have run. Rendered as `(known after apply)`. */
 export interface Unknown {
@@ -26,6 +26,8 @@ export interface StepPlanContext {
   stepId: string;
   target?: ReplicaTarget;
   inventory: Inventory;
+  /** This use's impact, as the engine resolved it (a function-valued impact decided for these arguments and steps). */
+  impact: Impact;
   /** The steps before this one as the plan sees them (will-run/may-run/skipped), when the engine passes it. */
   history?: StepHistoryEntry[];
 }
@@ -47,21 +49,23 @@ export interface Logger {
   warn(message: string): void;
 }
 
-export interface StepRunContext {
+/** The run's connections as a step sees them (engine/drivers/run-resources.ts implements all of RunResources). */
+export type StepResources = Pick<RunResources, 'sql' | 'arm' | 'resolveTarget'>;
+
+export interface StepRunContext extends StepResources {
   stepId: string;
   runId: string;
   target?: ReplicaTarget;
   inventory: Inventory;
   inputs: Record<string, unknown>;
+  /**
+   * This use's impact, as the engine resolved it before running the step (and as the journal
+   * records it): a step whose impact is a function can tell whether this use counts as dataLoss.
+   */
+  impact: Impact;
   log: Logger;
   /** Aborted on Ctrl-C/SIGTERM or the step's timeout. Steps poll it at safe points. */
   signal: AbortSignal;
-  /** Engine-owned, lazily opened, one per replica per run; see engine/drivers/run-resources.ts. */
-  sql(side: ReplicaSide): Promise<import('mssql').ConnectionPool>;
-  /** Engine-owned, lazily built, one per run. */
-  arm(): Promise<import('@azure/arm-sql').SqlManagementClient>;
-  /** `primary`/`secondary` resolved from the last role check (assertRole) or by probing. */
-  resolveTarget(target: ReplicaTarget): Promise<ReplicaSide>;
   /** Outputs of earlier steps in this run. */
   outputs: Record<string, Record<string, unknown>>;
   history: StepHistoryEntry[];
@@ -83,7 +87,11 @@ export interface StepDefinition<Args = Record<string, unknown>> {
   type: string;
   description: string;
   /** JSON Schema of `with:`; every property has a `description`; `additionalProperties: false`. */
-  withSchema: JsonSchema;
+  with: JsonSchema;
+  /** The step's messages, id -> template with {{placeholders}}; what it reports is one of these. */
+  messages?: Record<string, string>;
+  /** Values the step uses for `with:` properties the runbook leaves out (never in the schema). */
+  defaults?: Record<string, unknown>;
   impact: Impact | ((args: Args, ctx: ImpactContext) => Impact);
   /** Whether `target:` is required, optional or meaningless for this type. */
   target: 'required' | 'optional' | 'none';

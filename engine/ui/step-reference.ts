@@ -46,7 +46,7 @@ export function schemaFields(schema: JsonSchema, prefix = ''): SchemaField[] {
 
 /** Properties (dotted) whose schema has no description: each is a gap in the docs. */
 export function undocumentedFields(def: StepDefinition<any>): string[] {
-  return schemaFields(def.withSchema).filter((f) => f.description === undefined).map((f) => f.name);
+  return schemaFields(def.with).filter((f) => f.description === undefined).map((f) => f.name);
 }
 
 function cell(text: string): string {
@@ -71,7 +71,7 @@ export function renderStepDoc(def: StepDefinition<any>): string {
   const probed = !def.probe ? 'no' : typeof def.impact === 'string' ? 'yes (reads only)' : 'yes, for uses whose impact is `read` (reads only)';
   out.push(`- Probed by \`plan --probe\`: ${probed}`);
   out.push('');
-  const fields = schemaFields(def.withSchema);
+  const fields = schemaFields(def.with);
   if (fields.length) {
     out.push('| `with:` field | type | required | default | description |', '| --- | --- | --- | --- | --- |');
     for (const f of fields) {

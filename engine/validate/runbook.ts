@@ -85,7 +85,7 @@ async function validateLoadedRunbook(file: string, doc: LoadedYaml, opts: Valida
     }
     if (!check(data)) {
       diagnostics.push(...schemaDiagnostics(check.errors, {
-        file, schema: def.withSchema, data, base: `${step.pointer}/with`, locate: doc.locate,
+        file, schema: def.with, data, base: `${step.pointer}/with`, locate: doc.locate,
         suffix: ` (step type \`${def.type}\`)`, skipTemplates: true,
       }));
     }

@@ -98,12 +98,12 @@ export function documentValidator(name: DocumentSchemaName): Validator {
 }
 
 /** The validator of a step type's `with:`; throws if the schema itself does not compile. */
-export function withValidator(def: Pick<StepDefinition, 'type' | 'withSchema'>, opts: { plugin?: boolean } = {}): Validator {
-  const hash = schemaHash(def.withSchema);
+export function withValidator(def: Pick<StepDefinition, 'type' | 'with'>, opts: { plugin?: boolean } = {}): Validator {
+  const hash = schemaHash(def.with);
   const key = `step:${def.type}:${hash}`;
   let v = cache.get(key);
   if (!v) {
-    v = (opts.plugin ? undefined : loadPrecompiled(stepValidatorFile(def.type), hash)) ?? ajv().compile(def.withSchema);
+    v = (opts.plugin ? undefined : loadPrecompiled(stepValidatorFile(def.type), hash)) ?? ajv().compile(def.with);
     cache.set(key, v);
   }
   return v;

@@ -1,12 +1,18 @@
 // What the ARM step types share: their failure messages and the mapping from typed ARM errors to
 // step failures that carry Azure's error code as data. Pure: no @azure import.
-import { OutcomeUnknown, StepFailure, StepRefusal } from '../../engine/core/errors.js';
 import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, OPERATION_STILL_IN_PROGRESS, wasNotSent } from '../../engine/drivers/arm/errors.js';
-import { defineMessages, formatMessage } from '../../engine/step-api/messages.js';
-import type { ImpactContext, StepHistoryEntry, StepRunContext } from '../../engine/step-api/types.js';
+import {
+  defineMessages,
+  durationMs,
+  formatMessage,
+  OutcomeUnknown,
+  StepFailure,
+  StepRefusal,
+  type StepHistoryEntry,
+  type StepRunContext,
+} from '../../engine/step-api/index.js';
 import { describeLink, getLinkDetails, linkIdsOf, type LinkDetails, type LinkIds } from '../../engine/drivers/arm/client.js';
-import { operationInProgress } from '../../engine/drivers/arm/lro.js';
-import { durationMs } from '../../engine/step-api/args.js';
+import { operationInProgress, type LinkActionProgress } from '../../engine/drivers/arm/lro.js';
 
 export const armMessages = defineMessages({
   armRefused: 'ARM refused to {{action}} link {{link}}: {{code}} ({{error}}).',
@@ -76,10 +82,6 @@ export function lsnStableEarlier(history: StepHistoryEntry[] | undefined): boole
   return (history ?? []).some((h) => h.type === 'waitLsnStable' && (h.state === 'succeeded' || h.state === 'will-run'));
 }
 
-export function historyOf(ctx: ImpactContext | undefined): StepHistoryEntry[] {
-  return ctx?.history ?? [];
-}
-
 /** Which side the managed instance believes is primary: from its own and its partner's role. */
 export function primarySide(link: Pick<LinkDetails, 'instanceLinkRole' | 'partnerLinkRole'>): string {
   const mi = link.instanceLinkRole === 'Primary';
@@ -108,6 +110,15 @@ export function instanceRoleVerdict(link: Pick<LinkDetails, 'instanceLinkRole'>,
   if (!link.instanceLinkRole) return 'unknown';
   return link.instanceLinkRole === expected ? 'done' : 'not-done';
 }
+
+/** How a role-changing action's progress reads in its step's `progress` message. */
+export const PHASE_TEXT: Record<LinkActionProgress['phase'], string> = {
+  accepted: 'accepted',
+  running: 'running',
+  checking: 'checking the link after',
+  resending: 'sending again after',
+  waiting: 'waiting for an operation in progress:',
+};
 
 /** `3.2s` style elapsed time for progress lines. */
 export function elapsedText(ms: number): string {

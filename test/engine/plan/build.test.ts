@@ -18,19 +18,19 @@ const inventory: Inventory = {
 };
 
 const echo: StepDefinition<any> = {
-  type: 'echo', description: 'echo', withSchema: { type: 'object' }, impact: 'read', target: 'optional',
+  type: 'echo', description: 'echo', with: { type: 'object' }, impact: 'read', target: 'optional',
   outputs: { value: { description: 'v' } },
   plan: (_ctx, args) => ({ summary: `echo ${typeof args.message === 'string' ? args.message : '?'}` }),
   run: async (_ctx, args) => ({ value: args.message }),
 };
 const sql: StepDefinition<any> = {
-  type: 'sql', description: 'sql', withSchema: { type: 'object' }, impact: 'change', target: 'required', outputs: {},
+  type: 'sql', description: 'sql', with: { type: 'object' }, impact: 'change', target: 'required', outputs: {},
   plan: (ctx, args) => ({ summary: 'send SQL', sql: [{ target: ctx.target!, text: String(args.sql) }], guards: ['none'] }),
   run: async () => ({}),
 };
 const seenHistory: string[][] = [];
 const deleteLink: StepDefinition<any> = {
-  type: 'deleteLink', description: 'delete', withSchema: { type: 'object' }, target: 'none', outputs: {},
+  type: 'deleteLink', description: 'delete', with: { type: 'object' }, target: 'none', outputs: {},
   impact: (_args, ctx) => {
     seenHistory.push(ctx.history.map((h) => `${h.id}:${h.state}`));
     return ctx.history.some((h) => h.type === 'echo' && h.state === 'will-run') ? 'change' : 'dataLoss';

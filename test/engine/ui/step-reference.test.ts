@@ -51,7 +51,7 @@ test('the section sits under "## Step reference" and nothing else is generated',
 const sample: StepDefinition<any> = {
   type: 'sample',
   description: 'Does a | thing.',
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     required: ['a'],
@@ -70,7 +70,7 @@ const sample: StepDefinition<any> = {
 };
 
 test('fields: nested properties flattened, enum/const/default shown, missing descriptions found', () => {
-  assert.equal(schemaFields(sample.withSchema).map((f) => [f.name, f.type, f.required, f.default]), [
+  assert.equal(schemaFields(sample.with).map((f) => [f.name, f.type, f.required, f.default]), [
     ['a', 'string', true, undefined],
     ['b', '"x" or "y"', false, 'x'],
     ['c', 'object', false, undefined],
