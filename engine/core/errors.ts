@@ -4,6 +4,26 @@
 // effect happened: 5). The drivers raise them too (engine/drivers/run-resources.ts).
 import { ExitCode } from './exit-codes.js';
 
+/**
+ * Step errors are recognised by kind, not by module identity: a plugin that imports its own copy of
+ * the step API (its own installed `runbook`) throws errors this engine still tells apart. Each
+ * class marks its instances (a non-enumerable list under a registered symbol) and answers
+ * `instanceof` from the mark.
+ */
+const KINDS = Symbol.for('runbook.step-error.kinds');
+
+function mark(error: Error, kind: string): void {
+  const own = (error as unknown as Record<symbol, string[] | undefined>)[KINDS];
+  if (own) own.push(kind);
+  else Object.defineProperty(error, KINDS, { value: [kind], enumerable: false });
+}
+
+function isKind(value: unknown, kind: string): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const kinds = (value as Record<symbol, unknown>)[KINDS];
+  return Array.isArray(kinds) && kinds.includes(kind);
+}
+
 /** Values a message template's {{placeholders}} are filled with. */
 export type MessageData = Record<string, string | number | bigint | boolean>;
 
@@ -21,6 +41,9 @@ export interface StepFailureOptions {
 
 /** A step failed (not a guard refusal): exit 1 before any change, 4 after one. */
 export class StepFailure extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isKind(value, 'StepFailure');
+  }
   readonly detail?: string;
   readonly notApplied?: boolean;
   /** `unknown` only on OutcomeUnknown: the step acted and cannot tell whether it took effect. */
@@ -34,6 +57,7 @@ export class StepFailure extends Error {
   ) {
     super(options.detail ? `${message}\n${options.detail}` : message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StepFailure';
+    mark(this, 'StepFailure');
     if (options.detail !== undefined) this.detail = options.detail;
     if (options.notApplied !== undefined) this.notApplied = options.notApplied;
   }
@@ -41,6 +65,9 @@ export class StepFailure extends Error {
 
 /** The step acted but cannot tell whether the effect happened (e.g. a timeout after FAILOVER). Exit code 5. */
 export class OutcomeUnknown extends StepFailure {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isKind(value, 'OutcomeUnknown');
+  }
   override readonly outcome = 'unknown' as const;
   readonly exitCode = ExitCode.outcomeUnknown;
   constructor(message: string, init: { messageId?: string; data?: MessageData; detail?: string; cause?: unknown } = {}) {
@@ -49,20 +76,28 @@ export class OutcomeUnknown extends StepFailure {
       ...(init.cause !== undefined ? { cause: init.cause } : {}),
     });
     this.name = 'OutcomeUnknown';
+    mark(this, 'OutcomeUnknown');
   }
 }
 
 /** A guard refused to go on; nothing was done by this step. Exit code 3. */
 export class StepRefusal extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isKind(value, 'StepRefusal');
+  }
   readonly exitCode = ExitCode.refused;
   constructor(message: string) {
     super(message);
     this.name = 'StepRefusal';
+    mark(this, 'StepRefusal');
   }
 }
 
 /** A guard said no (exit 3), with the message id and data that produced the text. */
 export class GuardRefusal extends StepRefusal {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isKind(value, 'GuardRefusal');
+  }
   constructor(
     readonly messageId: string,
     readonly data: MessageData,
@@ -70,6 +105,7 @@ export class GuardRefusal extends StepRefusal {
   ) {
     super(message);
     this.name = 'GuardRefusal';
+    mark(this, 'GuardRefusal');
   }
 }
 

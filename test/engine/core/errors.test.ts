@@ -47,4 +47,26 @@ test('raw driver errors: a server error number or an ARM 4xx is a refusal; a los
   assert.not.ok(definitelyNotApplied(undefined));
 });
 
+test('a plugin with its own copy of the step API throws errors this engine still tells apart', async () => {
+  // A second instance of the module, as a plugin that resolves its own installed `runbook` gets.
+  const copy = new URL('../../../engine/core/errors.js?plugin-copy', import.meta.url).href;
+  const other = (await import(copy)) as typeof import('../../../engine/core/errors.js');
+  assert.is.not(other.StepFailure, StepFailure, 'really another copy');
+  const refusal = new other.GuardRefusal('down', { host: 'x' }, 'Host x is down.');
+  assert.ok(refusal instanceof StepRefusal);
+  assert.ok(refusal instanceof GuardRefusal);
+  assert.is(errorExitCode(refusal), ExitCode.refused);
+  const unknown = new other.OutcomeUnknown('Lost the answer.');
+  assert.ok(unknown instanceof StepFailure && unknown instanceof OutcomeUnknown);
+  assert.is(errorExitCode(unknown), ExitCode.outcomeUnknown);
+  const failure = new other.StepFailure('sqlError', {}, 'Refused.', { notApplied: true });
+  assert.ok(definitelyNotApplied(failure));
+  assert.not.ok(failure instanceof OutcomeUnknown);
+  assert.not.ok(failure instanceof StepRefusal);
+  assert.not.ok(new Error('plain') instanceof StepFailure);
+  // The mark is not data: not enumerable, so it shows in no JSON event or journal line.
+  assert.is(Object.getOwnPropertyDescriptor(failure, Symbol.for('runbook.step-error.kinds'))?.enumerable, false);
+  assert.not.match(JSON.stringify({ ...failure }), /kinds/);
+});
+
 test.run();
