@@ -13,7 +13,6 @@ export interface ArmFailoverLinkArgs {
   expectInstanceRole?: 'Primary' | 'Secondary';
 }
 
-
 export default defineStep({
   type: 'armFailoverLink',
   description:

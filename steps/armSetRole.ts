@@ -13,7 +13,6 @@ export interface ArmSetRoleArgs {
   pollInterval?: string;
 }
 
-
 function whatItDoes(role: unknown, type: unknown): string {
   if (role === 'Primary' && type === 'Forced') {
     return 'DATA LOSS: makes the managed instance primary without waiting for it to catch up; transactions it has not received are lost.';

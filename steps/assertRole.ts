@@ -41,6 +41,7 @@ export default defineStep({
     wrongPrimary: 'Expected {{expected}} to be the primary of link {{link}}, but {{said}}.',
     unreachable: 'Cannot check the roles of link {{link}}: {{said}}. Set allowUnreachable: true to judge by the reachable replica only.',
     badPrimary: 'Expected primary to be sqlServer or managedInstance, got {{value}}.',
+    roles: 'Roles of link {{link}}: {{said}}.',
   },
   impact: 'read',
   target: 'none',
@@ -99,7 +100,7 @@ export default defineStep({
       const o = observations.find((x) => x.side === side);
       return o && o.reachable ? o.role : 'UNREACHABLE';
     };
-    ctx.log.info(`Roles of link ${link}: ${said}.`);
+    ctx.log.info(ctx.text('roles', { link, said }));
     return {
       sqlServer: roleOf('sqlServer'),
       managedInstance: roleOf('managedInstance'),

@@ -84,6 +84,9 @@ export default defineStep({
   messages: {
     sqlError: 'SQL error {{number}} (state {{state}}, severity {{severity}}) on {{side}} at line {{line}} of the script: {{error}}.',
     badGo: 'Cannot split the script into batches: {{error}}.',
+    batchDone: 'Batch {{batch}} of {{batches}} done on {{side}}.',
+    notProbed: 'Not probed: {{reason}}.',
+    noVerify: 'Step {{step}} has no verify: query, so whether it took effect cannot be checked.',
     connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
     outcomeUnknown:
       'The connection to {{side}} was lost during batch {{batch}} of {{batches}}, so whether it took effect is unknown; check the replica before going on ({{error}}).',
@@ -152,7 +155,7 @@ export default defineStep({
             const set = sets[0];
             first = { columns: Object.keys(set.columns ?? set[0] ?? {}), rows: [...set] };
           }
-          if (total > 1) ctx.log.progress(`Batch ${done} of ${total} done on ${side}.`);
+          if (total > 1) ctx.log.progress(ctx.text('batchDone', { batch: done, batches: total, side }));
         }
       }
     } finally {
@@ -178,7 +181,7 @@ export default defineStep({
   async probe(ctx, args: SqlExecArgs) {
     const problem = readOnlyProblem(args.sql);
     if (problem) {
-      ctx.log.info(`Not probed: ${problem}.`);
+      ctx.log.info(ctx.text('notProbed', { reason: problem }));
       return undefined;
     }
     return this.run(ctx, args);
@@ -187,7 +190,7 @@ export default defineStep({
   /** Runs `with.verify`; `unknown` without one. Errors propagate (the engine counts them as unknown). */
   async verify(ctx, args: SqlExecArgs) {
     if (!args.verify) {
-      ctx.log.info(`${ctx.stepId} has no verify: query, so whether it took effect cannot be checked.`);
+      ctx.log.info(ctx.text('noVerify', { step: ctx.stepId }));
       return 'unknown';
     }
     const target = (args.verifyTarget ?? ctx.target ?? 'primary') as ReplicaTarget;

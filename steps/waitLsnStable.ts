@@ -55,6 +55,9 @@ export default defineStep({
     moving: 'Primary still moving, so the workload is not stopped.',
     stalled: 'The primary is not moving, so replication to the secondary is stalled or slow.',
     interrupted: 'The window was interrupted by {{failures}} failed samples ({{error}}).',
+    sample: 'Primary {{primary}} end of log {{primaryLsn}}, secondary {{secondary}} hardened {{secondaryLsn}}: {{state}}.',
+    sampleFailed: 'Sample failed ({{error}}); trying again.',
+    probed: 'Primary {{primary}} end of log {{primaryLsn}}, secondary {{secondary}} hardened {{secondaryLsn}}: {{state}}. The wait still needs them unchanged for {{stableFor}}.',
   },
   impact: 'read',
   target: 'none',
@@ -106,7 +109,7 @@ export default defineStep({
         samples++;
         const sample = { at: Date.now(), primary: comparedLsn(p, 'primary'), secondary: comparedLsn(s, 'secondary') };
         const state = window.add(sample);
-        ctx.log.progress(progressLine(p.side, s.side, sample, window.equalForMs(), texts.stableFor));
+        ctx.log.progress(ctx.text('sample', sampleData(p.side, s.side, sample, `equal for ${formatDuration(window.equalForMs())} of ${texts.stableFor}`)));
         if (state === 'stable') {
           return { lsn: formatLsn(sample.primary), samples, waitedMs: Date.now() - started, reconnects: failures };
         }
@@ -118,7 +121,7 @@ export default defineStep({
         lastError = (error as Error).message.replace(/\.\s*$/, '');
         roles = undefined;
         ctx.invalidateRoles?.();
-        ctx.log.progress(`Sample failed (${lastError}); trying again.`);
+        ctx.log.progress(ctx.text('sampleFailed', { error: lastError }));
       }
       const left = deadline - Date.now();
       if (left <= 0) throw timeoutFailure(ctx, window, { ...texts, stableForMs, pollMs, failures, lastError, roles: lastRoles });
@@ -136,8 +139,7 @@ export default defineStep({
     ]);
     const sample = { at: Date.now(), primary: comparedLsn(p, 'primary'), secondary: comparedLsn(s, 'secondary') };
     const stableFor = durationText(args.stableFor, ctx.defaults.stableFor);
-    const line = progressLine(roles.primary, roles.secondary, sample, 0, stableFor).replace(/: equal for .*\.$/, ': equal now.');
-    ctx.log.info(`${line} The wait still needs them unchanged for ${stableFor}.`);
+    ctx.log.info(ctx.text('probed', { ...sampleData(roles.primary, roles.secondary, sample, 'equal now'), stableFor }));
     return undefined;
   },
 });
@@ -155,11 +157,11 @@ function retriable(error: unknown): boolean {
   return error instanceof StepFailure && error.messageId === 'unreachable';
 }
 
-function progressLine(primary: ReplicaSide, secondary: ReplicaSide, sample: LsnSample, equalForMs: number, stableFor: string): string {
+/** A sample for the `sample` and `probed` messages; `equal` is what to say when the LSNs match. */
+function sampleData(primary: ReplicaSide, secondary: ReplicaSide, sample: LsnSample, equal: string) {
   const gap = sample.primary !== null && sample.secondary !== null ? lsnDiff(sample.primary, sample.secondary) : undefined;
-  const state =
-    gap === 0n ? `equal for ${formatDuration(equalForMs)} of ${stableFor}` : `gap ${gap === undefined ? 'unknown' : gap.toString()}`;
-  return `Primary ${primary} end of log ${formatLsn(sample.primary)}, secondary ${secondary} hardened ${formatLsn(sample.secondary)}: ${state}.`;
+  const state = gap === 0n ? equal : `gap ${gap === undefined ? 'unknown' : gap.toString()}`;
+  return { primary, secondary, primaryLsn: formatLsn(sample.primary), secondaryLsn: formatLsn(sample.secondary), state };
 }
 
 interface TimeoutContext {
