@@ -45,7 +45,9 @@ export function describeStep(def: StepDefinition<any>): StepTypeInfo {
     outputs: Object.entries(def.outputs ?? {}).map(([name, o]) => ({ name, description: o.description })),
     with: Object.entries(props).map(([name, schema]) => {
       const field: StepField = { name, type: typeOf(schema), required: required.has(name), description: String(schema.description ?? '') };
-      if (schema.default !== undefined) field.default = schema.default;
+      // A step type's defaults live in its definition (defineStep's `defaults`), never in the schema.
+      const fallback = def.defaults?.[name];
+      if (fallback !== undefined) field.default = fallback;
       return field;
     }),
   };

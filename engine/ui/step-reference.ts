@@ -75,7 +75,9 @@ export function renderStepDoc(def: StepDefinition<any>): string {
   if (fields.length) {
     out.push('| `with:` field | type | required | default | description |', '| --- | --- | --- | --- | --- |');
     for (const f of fields) {
-      const dflt = f.default === undefined ? '' : `\`${JSON.stringify(f.default)}\``;
+      // The step's declared defaults (defineStep's `defaults`); a plugin may still put one in its schema.
+      const fallback = def.defaults?.[f.name] ?? f.default;
+      const dflt = fallback === undefined ? '' : `\`${JSON.stringify(fallback)}\``;
       out.push(`| \`${f.name}\` | ${cell(f.type)} | ${f.required ? 'yes' : 'no'} | ${dflt} | ${cell(f.description ?? '')} |`);
     }
   } else out.push('No `with:` fields.');

@@ -83,6 +83,10 @@ test('fields: nested properties flattened, enum/const/default shown, missing des
   assert.match(doc, /\| `a` \| string \| yes \| {2}\| First line\. \|/, 'newlines and pipes cannot break the table');
   assert.match(doc, /\| `b` \| "x" or "y" \| no \| `"x"` \| Choice\. \|/);
   assert.match(doc, /Probed by `plan --probe`: no/);
+  // A step's declared defaults are shown where its schema has none.
+  const withDefaults = renderStepDoc({ ...sample, defaults: { a: 'z', e: true } });
+  assert.match(withDefaults, /\| `a` \| string \| yes \| `"z"` \| First line\. \|/);
+  assert.match(withDefaults, /\| `e` \| true \| no \| `true` \| Only true\. \|/);
 });
 
 test('replaceStepReference keeps everything outside the markers', () => {
