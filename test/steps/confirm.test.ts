@@ -22,6 +22,7 @@ const inventory = {
 stepTester.run(confirm, {
   valid: [{ message: 'Stop the application on sql01.' }, { message: 'Stop the application on {{link.sqlServer.name}}' }],
   invalid: [
+    { name: 'message is required, and nothing else is', with: {}, errors: [{ code: 'missing-required', message: '`message`' }] },
     { with: { message: '' }, errors: [{ code: 'bad-value', path: '/with/message' }] },
     { with: { message: 5 }, errors: [{ code: 'wrong-type', path: '/with/message' }] },
     { with: { message: 'x', extra: 1 }, errors: [{ code: 'unknown-key', path: '/with/extra' }] },
