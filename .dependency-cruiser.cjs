@@ -5,14 +5,20 @@ const layers = ['core', 'step-api|drivers', 'template', 'load', 'validate', 'pla
 // step-api and drivers share a floor but do not know each other.
 const below = (i) => layers.slice(0, i).join('|');
 
+// What engine/commands hands to the engine: the built-in step types and the lab (see the rule
+// commands-hand-over-builtins-only); no layer below commands may import them.
+const handedOver = ['^steps/index\\.ts$', '^lab/index\\.ts$', '^lab/inventory\\.ts$'];
+
 const layerRules = layers.slice(0, -1).flatMap((layer, i) =>
   layer.split('|').map((name) => ({
     name: `${name}-imports-only-below`,
     comment: `engine/${name}/ may import only engine/{${below(i) || 'nothing else'}}/ and node modules.`,
     severity: 'error',
     from: { path: `^engine/${name}/` },
-    // commands/ may also reach steps/index.ts and the lab's two entry points: commands-hand-over-builtins-only says which.
-    to: { path: name === 'commands' ? '^engine/' : '^(engine|steps|lab)/', pathNot: [`^engine/(${[name, below(i)].filter(Boolean).join('|')})/`] },
+    to: {
+      path: '^(engine|steps|lab)/',
+      pathNot: [`^engine/(${[name, below(i)].filter(Boolean).join('|')})/`, ...(name === 'commands' ? handedOver : [])],
+    },
   })),
 );
 
@@ -31,14 +37,21 @@ module.exports = {
       comment: 'engine/commands/ hands the built-in steps (steps/index.ts) and the lab (lab/index.ts, lab/inventory.ts) to the engine; nothing else of theirs.',
       severity: 'error',
       from: { path: '^engine/commands/' },
-      to: { path: '^(steps|lab)/', pathNot: ['^steps/index\\.ts$', '^lab/index\\.ts$', '^lab/inventory\\.ts$'] },
+      to: { path: '^(steps|lab)/', pathNot: handedOver },
     },
     {
       name: 'steps-know-step-api-and-drivers',
-      comment: 'A step type depends on engine/step-api/ and engine/drivers/ only (and steps/support/).',
+      comment: 'A step type depends on the step API entry point (engine/step-api/index.ts) and engine/drivers/ only (and steps/support/).',
       severity: 'error',
       from: { path: '^steps/' },
-      to: { path: '^(engine|lab)/', pathNot: ['^engine/(step-api|drivers)/'] },
+      to: { path: '^(engine|lab)/', pathNot: ['^engine/step-api/index\\.ts$', '^engine/drivers/'] },
+    },
+    {
+      name: 'plugins-know-the-step-api',
+      comment: 'An example plugin imports the step API entry point, as a plugin outside the repository imports runbook/step-api; nothing else of ours.',
+      severity: 'error',
+      from: { path: '^examples/plugins/' },
+      to: { path: '^(engine|steps|lab)/', pathNot: ['^engine/step-api/index\\.ts$'] },
     },
     {
       name: 'lab-knows-nothing-of-ours',

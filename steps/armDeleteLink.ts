@@ -9,68 +9,48 @@
 import { armEndpointOf, describeLink, getLinkDetails, linkIdsOf } from '../engine/drivers/arm/client.js';
 import { ArmRequestError, fromSdkError, isLinkGone, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS } from '../engine/drivers/arm/errors.js';
 import { operationInProgress, OperationStillRunning, resendSchedule, waitForLinkOperation } from '../engine/drivers/arm/lro.js';
-import {
-  armFailure,
-  armMessages,
-  elapsedText,
-  historyOf,
-  lsnStableEarlier,
-  armRunStart,
-  pollIntervalProperty,
-  settledLinkForVerify,
-} from './support/arm-link.js';
-import { OutcomeUnknown } from '../engine/core/errors.js';
-import { durationText } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { Impact, ImpactContext, StepDefinition, StepPlanResult } from '../engine/core/types.js';
+import { armFailure, armMessages, elapsedText, lsnStableEarlier, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
+import { defineStep, durationText, type StepPlanResult } from '../engine/step-api/index.js';
 
 export interface ArmDeleteLinkArgs {
   pollInterval?: string;
 }
 
-export const DEFAULT_POLL_INTERVAL = '10s';
-
-export const messages = defineMessages({
-  ...armMessages,
-  alreadyGone: 'Link {{link}} is already gone; nothing to delete.',
-  accepted: 'Azure accepted the delete of link {{link}}.',
-  deleting: 'Deleting link {{link}}: {{status}} after {{elapsed}}.',
-  deleted: 'Link {{link}} deleted after {{elapsed}}.',
-  interrupted:
-    'Interrupted while Azure was deleting link {{link}}; the delete may still complete. Check the link (armGetLink) before doing anything else.',
-  stillThere: 'Azure reported the delete of link {{link}} done, but the link still exists; check it before going on.',
-  waiting: 'Deleting link {{link}}: waiting for an operation in progress: {{state}} after {{elapsed}}.',
-  deletedWhileWaiting: 'Link {{link}} was deleted by the operation that was already in progress, after {{elapsed}}.',
-  stillBusy:
-    "ARM refused the delete of link {{link}} with {{code}} (an operation is in progress on it, perhaps this step's own earlier delete), and {{why}}. Check the link (armGetLink) before doing anything else.",
-});
-
-const report = reporter(messages);
-
-/** dataLoss unless an LSN-stable wait will run (plan) or succeeded (apply) earlier in the run. */
-export function deleteImpact(_args: ArmDeleteLinkArgs, ctx: ImpactContext): Impact {
-  return lsnStableEarlier(historyOf(ctx)) ? 'change' : 'dataLoss';
-}
-
-const definition: StepDefinition<ArmDeleteLinkArgs> = {
+export default defineStep({
   type: 'armDeleteLink',
   description:
     'Deletes the link on the managed instance side through ARM and follows the long-running delete. Counts as dataLoss unless a waitLsnStable step succeeded earlier in the run; a link that is already gone is success.',
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     properties: {
-      pollInterval: pollIntervalProperty('the delete', DEFAULT_POLL_INTERVAL),
+      pollInterval: pollIntervalProperty('the delete', '10s'),
     },
   },
-  impact: deleteImpact,
+  defaults: { pollInterval: '10s' },
+  messages: {
+    ...armMessages,
+    alreadyGone: 'Link {{link}} is already gone; nothing to delete.',
+    accepted: 'Azure accepted the delete of link {{link}}.',
+    deleting: 'Deleting link {{link}}: {{status}} after {{elapsed}}.',
+    deleted: 'Link {{link}} deleted after {{elapsed}}.',
+    interrupted:
+      'Interrupted while Azure was deleting link {{link}}; the delete may still complete. Check the link (armGetLink) before doing anything else.',
+    stillThere: 'Azure reported the delete of link {{link}} done, but the link still exists; check it before going on.',
+    waiting: 'Deleting link {{link}}: waiting for an operation in progress: {{state}} after {{elapsed}}.',
+    deletedWhileWaiting: 'Link {{link}} was deleted by the operation that was already in progress, after {{elapsed}}.',
+    stillBusy:
+      "ARM refused the delete of link {{link}} with {{code}} (an operation is in progress on it, perhaps this step's own earlier delete), and {{why}}. Check the link (armGetLink) before doing anything else.",
+  },
+  // dataLoss unless an LSN-stable wait will run (plan) or succeeded (apply) earlier in the run.
+  impact: (_args, { history }) => (lsnStableEarlier(history) ? 'change' : 'dataLoss'),
   target: 'none',
   outputs: {
     deleted: { description: 'True when this step deleted the link.' },
     alreadyGone: { description: 'True when the link did not exist, so there was nothing to delete.' },
   },
 
-  plan(ctx, args): StepPlanResult {
+  plan(ctx, args: ArmDeleteLinkArgs): StepPlanResult {
     const link = describeLink(linkIdsOf(ctx.inventory));
     const guards =
       ctx.history === undefined
@@ -80,20 +60,20 @@ const definition: StepDefinition<ArmDeleteLinkArgs> = {
           : ['DATA LOSS: no LSN-stable wait precedes this step.'];
     guards.push('A link that is already gone counts as success.');
     return {
-      summary: `DELETE link ${link} via ARM, polling every ${durationText(args.pollInterval, DEFAULT_POLL_INTERVAL)}`,
+      summary: `DELETE link ${link} via ARM, polling every ${durationText(args.pollInterval, ctx.defaults.pollInterval)}`,
       guards,
     };
   },
 
-  async run(ctx, args) {
-    const { ids, link, pollIntervalMs: intervalMs, client } = await armRunStart(ctx, args.pollInterval, DEFAULT_POLL_INTERVAL);
+  async run(ctx, args: ArmDeleteLinkArgs) {
+    const { ids, link, pollIntervalMs: intervalMs, client } = await armRunStart(ctx, args.pollInterval, ctx.defaults.pollInterval);
     const gone = () => {
-      ctx.log.progress(report.text('alreadyGone', { link }));
+      ctx.log.progress(ctx.text('alreadyGone', { link }));
       return { deleted: false, alreadyGone: true };
     };
 
     const started = Date.now();
-    const waiting = (state: string) => ctx.log.progress(report.text('waiting', { link, state, elapsed: elapsedText(Date.now() - started) }));
+    const waiting = (state: string) => ctx.log.progress(ctx.text('waiting', { link, state, elapsed: elapsedText(Date.now() - started) }));
     const wait = { pollIntervalMs: intervalMs, signal: ctx.signal, onWait: waiting };
 
     // Nothing is sent before the link has been read and is not busy: a failure here changed nothing.
@@ -127,9 +107,9 @@ const definition: StepDefinition<ArmDeleteLinkArgs> = {
             lastBody = raw.bodyAsText ?? undefined;
           },
         });
-        if (firstStatus === 202) ctx.log.progress(report.text('accepted', { link }));
+        if (firstStatus === 202) ctx.log.progress(ctx.text('accepted', { link }));
         const show = (status: string) =>
-          ctx.log.progress(report.text('deleting', { link, status, elapsed: elapsedText(Date.now() - started) }));
+          ctx.log.progress(ctx.text('deleting', { link, status, elapsed: elapsedText(Date.now() - started) }));
         // beginDelete has already polled once; show that state, then every later poll.
         if (firstStatus === 202) show(poller.getOperationState().status);
         poller.onProgress((state) => show(state.status));
@@ -138,7 +118,7 @@ const definition: StepDefinition<ArmDeleteLinkArgs> = {
       } catch (error) {
         if (ctx.signal.aborted) {
           if (!sent) throw error;
-          throw new OutcomeUnknown(report.text('interrupted', { link }));
+          throw ctx.outcomeUnknown('interrupted', { link });
         }
         const typed = fromSdkError(error, `the delete of link ${link}`, armEndpointOf(client), lastBody);
         if (isLinkGone(typed)) return gone();
@@ -152,15 +132,15 @@ const definition: StepDefinition<ArmDeleteLinkArgs> = {
           try {
             now = await waitForLinkOperation(client, ids, { ...wait, since: conflictSince }, typed.code);
           } catch (waitError) {
-            if (ctx.signal.aborted) throw new OutcomeUnknown(report.text('interrupted', { link }));
+            if (ctx.signal.aborted) throw ctx.outcomeUnknown('interrupted', { link });
             const why =
               waitError instanceof OperationStillRunning
                 ? `it was still in progress (${waitError.state}) after ${elapsedText(waitError.waitedMs)}`
                 : `the link could not be read while waiting (${(waitError as Error).message.replace(/\.$/, '')})`;
-            throw new OutcomeUnknown(report.text('stillBusy', { link, code: typed.code, why }));
+            throw ctx.outcomeUnknown('stillBusy', { link, code: typed.code, why });
           }
           if (!now) {
-            ctx.log.progress(report.text('deletedWhileWaiting', { link, elapsed: elapsedText(Date.now() - started) }));
+            ctx.log.progress(ctx.text('deletedWhileWaiting', { link, elapsed: elapsedText(Date.now() - started) }));
             return { deleted: true, alreadyGone: false };
           }
           // Still there and nothing shows in progress (a delete does not show on the link): send
@@ -176,24 +156,22 @@ const definition: StepDefinition<ArmDeleteLinkArgs> = {
       await getLinkDetails(client, ids, { signal: ctx.signal });
     } catch (error) {
       if (isLinkGone(error)) {
-        ctx.log.progress(report.text('deleted', { link, elapsed: elapsedText(Date.now() - started) }));
+        ctx.log.progress(ctx.text('deleted', { link, elapsed: elapsedText(Date.now() - started) }));
         return { deleted: true, alreadyGone: false };
       }
       throw armFailure(error, 'delete', link);
     }
-    throw new OutcomeUnknown(report.text('stillThere', { link }));
+    throw ctx.outcomeUnknown('stillThere', { link });
   },
-};
 
-/** Done when the link is gone; errors (ARM unreachable, an operation still in progress) propagate as unknown. */
-definition.verify = async (ctx) => {
-  try {
-    await settledLinkForVerify(ctx);
-  } catch (error) {
-    if (isLinkGone(error)) return 'done';
-    throw error;
-  }
-  return 'not-done';
-};
-
-export default definition;
+  /** Done when the link is gone; errors (ARM unreachable, an operation still in progress) propagate as unknown. */
+  async verify(ctx) {
+    try {
+      await settledLinkForVerify(ctx);
+    } catch (error) {
+      if (isLinkGone(error)) return 'done';
+      throw error;
+    }
+    return 'not-done';
+  },
+});

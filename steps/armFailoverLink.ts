@@ -3,11 +3,9 @@
 // operation, so engine/drivers/arm/lro.ts posts it on the client's pipeline and follows it to the end,
 // never letting the retry policy re-send it blindly.
 import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
-import { postLinkAction, type FailoverBody, type LinkActionProgress } from '../engine/drivers/arm/lro.js';
-import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
-import { durationText, isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { Impact, StepDefinition, StepPlanResult } from '../engine/core/types.js';
+import { postLinkAction, type FailoverBody } from '../engine/drivers/arm/lro.js';
+import { armFailure, armMessages, elapsedText, PHASE_TEXT, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
+import { defineStep, durationText, isUnknown, shown, type StepPlanResult } from '../engine/step-api/index.js';
 
 export interface ArmFailoverLinkArgs {
   failoverType: FailoverBody['failoverType'];
@@ -15,40 +13,11 @@ export interface ArmFailoverLinkArgs {
   expectInstanceRole?: 'Primary' | 'Secondary';
 }
 
-export const DEFAULT_POLL_INTERVAL = '5s';
-
-export const messages = defineMessages({
-  ...armMessages,
-  progress: 'Failover ({{type}}) of link {{link}}: {{phase}} {{status}} after {{elapsed}}.',
-  done: 'Failover ({{type}}) of link {{link}} done: managed instance {{instanceRole}}, SQL Server {{partnerRole}}.',
-  confirmed: 'ARM answered the failover of link {{link}} ambiguously, but the link already shows the new roles.',
-  rolesUnchanged:
-    'Azure reported the failover of link {{link}} done, but the managed instance is still {{instanceRole}}; check the link.',
-});
-
-const report = reporter(messages);
-
-/** Planned waits for the secondary to be in sync; forced does not, so it can lose transactions. */
-export function failoverImpact(args: Partial<ArmFailoverLinkArgs>): Impact {
-  return args.failoverType === 'Planned' ? 'change' : 'dataLoss';
-}
-
-export function progressText(type: string, link: string, p: LinkActionProgress): string {
-  const phase = {
-    accepted: 'accepted',
-    running: 'running',
-    checking: 'checking the link after',
-    resending: 'sending again after',
-    waiting: 'waiting for an operation in progress:',
-  }[p.phase];
-  return report.text('progress', { type, link, phase, status: p.status, elapsed: elapsedText(p.elapsedMs) });
-}
-
-const definition: StepDefinition<ArmFailoverLinkArgs> = {
+export default defineStep({
   type: 'armFailoverLink',
   description:
     `Fails the link over through ARM (POST .../failover, api-version ${LINK_API_VERSION}), as Start-AzSqlInstanceLinkFailover does. Planned is a change; ForcedAllowDataLoss is dataLoss.`,
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     required: ['failoverType'],
@@ -58,7 +27,7 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
         description:
           'Planned: Azure refuses unless the secondary is synchronizing, no data is lost. ForcedAllowDataLoss: fail over now; transactions not yet on the secondary are lost.',
       },
-      pollInterval: pollIntervalProperty('the operation', DEFAULT_POLL_INTERVAL),
+      pollInterval: pollIntervalProperty('the operation', '5s'),
       expectInstanceRole: {
         enum: ['Primary', 'Secondary'],
         description:
@@ -66,7 +35,17 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
       },
     },
   },
-  impact: failoverImpact,
+  defaults: { pollInterval: '5s' },
+  messages: {
+    ...armMessages,
+    progress: 'Failover ({{type}}) of link {{link}}: {{phase}} {{status}} after {{elapsed}}.',
+    done: 'Failover ({{type}}) of link {{link}} done: managed instance {{instanceRole}}, SQL Server {{partnerRole}}.',
+    confirmed: 'ARM answered the failover of link {{link}} ambiguously, but the link already shows the new roles.',
+    rolesUnchanged:
+      'Azure reported the failover of link {{link}} done, but the managed instance is still {{instanceRole}}; check the link.',
+  },
+  // Planned waits for the secondary to be in sync; forced does not, so it can lose transactions.
+  impact: (args: ArmFailoverLinkArgs) => (args.failoverType === 'Planned' ? 'change' : 'dataLoss'),
   target: 'none',
   outputs: {
     instanceLinkRole: { description: 'The managed instance role after the failover (Primary or Secondary).' },
@@ -75,7 +54,7 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
     primary: { description: 'Which side ARM reports as primary afterwards: managedInstance, sqlServer, both or none.' },
   },
 
-  plan(ctx, args): StepPlanResult {
+  plan(ctx, args: ArmFailoverLinkArgs): StepPlanResult {
     const link = describeLink(linkIdsOf(ctx.inventory));
     const type = shown(args.failoverType);
     const guards =
@@ -88,19 +67,22 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
           ];
     guards.push('Never re-sent after an unclear answer without first reading the link state.');
     return {
-      summary: `FAILOVER (${type}) link ${link} via ARM, polling every ${durationText(args.pollInterval, DEFAULT_POLL_INTERVAL)}`,
+      summary: `FAILOVER (${type}) link ${link} via ARM, polling every ${durationText(args.pollInterval, ctx.defaults.pollInterval)}`,
       guards,
     };
   },
 
-  async run(ctx, args) {
-    const { ids, link, pollIntervalMs, client } = await armRunStart(ctx, args.pollInterval, DEFAULT_POLL_INTERVAL);
+  async run(ctx, args: ArmFailoverLinkArgs) {
+    const { ids, link, pollIntervalMs, client } = await armRunStart(ctx, args.pollInterval, ctx.defaults.pollInterval);
     let result;
     try {
       result = await postLinkAction(client, ids, 'failover', { failoverType: args.failoverType }, {
         pollIntervalMs,
         signal: ctx.signal,
-        onProgress: (p) => ctx.log.progress(progressText(args.failoverType, link, p)),
+        onProgress: (p) =>
+          ctx.log.progress(
+            ctx.text('progress', { type: args.failoverType, link, phase: PHASE_TEXT[p.phase], status: p.status, elapsed: elapsedText(p.elapsedMs) }),
+          ),
       });
     } catch (error) {
       throw armFailure(error, 'fail over', link);
@@ -108,12 +90,12 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
       ctx.invalidateRoles?.();
     }
     const { before, after } = result;
-    if (result.confirmedByState) ctx.log.warn(report.text('confirmed', { link }));
+    if (result.confirmedByState) ctx.log.warn(ctx.text('confirmed', { link }));
     if (after.instanceLinkRole === before.instanceLinkRole) {
-      ctx.log.warn(report.text('rolesUnchanged', { link, instanceRole: after.instanceLinkRole ?? 'unknown' }));
+      ctx.log.warn(ctx.text('rolesUnchanged', { link, instanceRole: after.instanceLinkRole ?? 'unknown' }));
     }
     ctx.log.progress(
-      report.text('done', {
+      ctx.text('done', {
         type: args.failoverType,
         link,
         instanceRole: after.instanceLinkRole ?? 'unknown',
@@ -122,12 +104,10 @@ const definition: StepDefinition<ArmFailoverLinkArgs> = {
     );
     return roleChangeOutputs(before, after);
   },
-};
 
-/** Done when the managed instance has the role `expectInstanceRole` names (once no operation is in progress); unknown without it. */
-definition.verify = async (ctx, args) => {
-  if (!args.expectInstanceRole) return 'unknown';
-  return instanceRoleVerdict(await settledLinkForVerify(ctx), args.expectInstanceRole);
-};
-
-export default definition;
+  /** Done when the managed instance has the role `expectInstanceRole` names (once no operation is in progress); unknown without it. */
+  async verify(ctx, args: ArmFailoverLinkArgs) {
+    if (!args.expectInstanceRole) return 'unknown';
+    return instanceRoleVerdict(await settledLinkForVerify(ctx), args.expectInstanceRole);
+  },
+});

@@ -5,28 +5,17 @@
 import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
 import { isLinkGone } from '../engine/drivers/arm/errors.js';
 import { armFailure, armMessages, primarySide } from './support/arm-link.js';
-import { isUnknown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { StepDefinition, StepPlanResult } from '../engine/core/types.js';
+import { defineStep, isUnknown, type StepPlanResult } from '../engine/step-api/index.js';
 
 export interface ArmGetLinkArgs {
   mustExist?: boolean;
 }
 
-export const messages = defineMessages({
-  ...armMessages,
-  found:
-    'Link {{link}}: managed instance {{instanceRole}}, SQL Server {{partnerRole}}, replication {{mode}}, last hardened LSN {{lsn}}.',
-  notFound: 'Link {{link}} does not exist on the managed instance.',
-});
-
-const report = reporter(messages);
-
-const definition: StepDefinition<ArmGetLinkArgs> = {
+export default defineStep({
   type: 'armGetLink',
   description:
     `Reads the link through ARM (api-version ${LINK_API_VERSION}): both roles, the replication mode and each database's LSNs, as Get-AzSqlInstanceLink shows them. A missing link gives exists: false.`,
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     properties: {
@@ -35,6 +24,12 @@ const definition: StepDefinition<ArmGetLinkArgs> = {
         description: 'Fail the step when the link does not exist (by default a missing link is reported as exists: false).',
       },
     },
+  },
+  messages: {
+    ...armMessages,
+    found:
+      'Link {{link}}: managed instance {{instanceRole}}, SQL Server {{partnerRole}}, replication {{mode}}, last hardened LSN {{lsn}}.',
+    notFound: 'Link {{link}} does not exist on the managed instance.',
   },
   impact: 'read',
   target: 'none',
@@ -52,7 +47,7 @@ const definition: StepDefinition<ArmGetLinkArgs> = {
     },
   },
 
-  plan(ctx, args): StepPlanResult {
+  plan(ctx, args: ArmGetLinkArgs): StepPlanResult {
     const link = describeLink(linkIdsOf(ctx.inventory));
     const must = args.mustExist === true || isUnknown(args.mustExist);
     return {
@@ -61,7 +56,7 @@ const definition: StepDefinition<ArmGetLinkArgs> = {
     };
   },
 
-  async run(ctx, args) {
+  async run(ctx, args: ArmGetLinkArgs) {
     const ids = linkIdsOf(ctx.inventory);
     const link = describeLink(ids);
     const client = await ctx.arm();
@@ -70,7 +65,7 @@ const definition: StepDefinition<ArmGetLinkArgs> = {
       details = await getLinkDetails(client, ids, { signal: ctx.signal });
     } catch (error) {
       if (isLinkGone(error) && args.mustExist !== true) {
-        ctx.log.progress(report.text('notFound', { link }));
+        ctx.log.progress(ctx.text('notFound', { link }));
         return {
           exists: false,
           instanceLinkRole: null,
@@ -87,7 +82,7 @@ const definition: StepDefinition<ArmGetLinkArgs> = {
     const db = details.databases.find((d) => d.databaseName.toLowerCase() === wanted) ?? details.databases[0];
     const lastHardenedLsn = db?.lastHardenedLsn ?? null;
     ctx.log.progress(
-      report.text('found', {
+      ctx.text('found', {
         link,
         instanceRole: details.instanceLinkRole ?? 'unknown',
         partnerRole: details.partnerLinkRole ?? 'unknown',
@@ -107,9 +102,7 @@ const definition: StepDefinition<ArmGetLinkArgs> = {
   },
 
   // plan --probe: the same reads as a run; the outputs (and any refusal) are what a run would see now.
-  probe(ctx, args) {
-    return definition.run(ctx, args);
+  probe(ctx, args: ArmGetLinkArgs) {
+    return this.run(ctx, args);
   },
-};
-
-export default definition;
+});

@@ -4,31 +4,13 @@
 // engine/drivers/arm/lro.ts like the failover.
 import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
 import { postLinkAction, type SetRoleBody } from '../engine/drivers/arm/lro.js';
-import { armFailure, armMessages, elapsedText, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
-import { durationText, isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { Impact, StepDefinition, StepPlanResult } from '../engine/core/types.js';
+import { armFailure, armMessages, elapsedText, PHASE_TEXT, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
+import { defineStep, durationText, isUnknown, shown, type StepPlanResult } from '../engine/step-api/index.js';
 
 export interface ArmSetRoleArgs {
   instanceRole: SetRoleBody['instanceRole'];
   roleChangeType: SetRoleBody['roleChangeType'];
   pollInterval?: string;
-}
-
-export const DEFAULT_POLL_INTERVAL = '5s';
-
-export const messages = defineMessages({
-  ...armMessages,
-  progress: 'Setting the managed instance role in link {{link}} to {{role}} ({{type}}): {{phase}} {{status}} after {{elapsed}}.',
-  done: 'Managed instance role in link {{link}} is now {{instanceRole}}; SQL Server is {{partnerRole}}.',
-});
-
-const report = reporter(messages);
-
-/** Forcing the managed instance to primary does not wait for it to catch up: data loss. */
-export function setRoleImpact(args: Partial<ArmSetRoleArgs>): Impact {
-  if (isUnknown(args.instanceRole) || isUnknown(args.roleChangeType)) return 'dataLoss';
-  return args.instanceRole === 'Primary' && args.roleChangeType === 'Forced' ? 'dataLoss' : 'change';
 }
 
 function whatItDoes(role: unknown, type: unknown): string {
@@ -42,11 +24,11 @@ function whatItDoes(role: unknown, type: unknown): string {
   return 'Sets the managed instance role once the arguments are known; counted as DATA LOSS until then.';
 }
 
-const definition: StepDefinition<ArmSetRoleArgs> = {
+export default defineStep({
   type: 'armSetRole',
   description:
     `Sets the managed instance role in the link through ARM (POST .../setRole, api-version ${LINK_API_VERSION}). Forced to Primary is dataLoss; everything else is a change.`,
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     required: ['instanceRole', 'roleChangeType'],
@@ -59,10 +41,20 @@ const definition: StepDefinition<ArmSetRoleArgs> = {
         enum: ['Planned', 'Forced'],
         description: 'Planned waits for the replicas to agree; Forced changes the role now (Forced to Primary can lose data).',
       },
-      pollInterval: pollIntervalProperty('the operation', DEFAULT_POLL_INTERVAL),
+      pollInterval: pollIntervalProperty('the operation', '5s'),
     },
   },
-  impact: setRoleImpact,
+  defaults: { pollInterval: '5s' },
+  messages: {
+    ...armMessages,
+    progress: 'Setting the managed instance role in link {{link}} to {{role}} ({{type}}): {{phase}} {{status}} after {{elapsed}}.',
+    done: 'Managed instance role in link {{link}} is now {{instanceRole}}; SQL Server is {{partnerRole}}.',
+  },
+  // Forcing the managed instance to primary does not wait for it to catch up: data loss.
+  impact: (args: ArmSetRoleArgs) => {
+    if (isUnknown(args.instanceRole) || isUnknown(args.roleChangeType)) return 'dataLoss';
+    return args.instanceRole === 'Primary' && args.roleChangeType === 'Forced' ? 'dataLoss' : 'change';
+  },
   target: 'none',
   outputs: {
     instanceLinkRole: { description: 'The managed instance role afterwards (Primary or Secondary).' },
@@ -71,25 +63,18 @@ const definition: StepDefinition<ArmSetRoleArgs> = {
     primary: { description: 'Which side ARM reports as primary afterwards: managedInstance, sqlServer, both or none.' },
   },
 
-  plan(ctx, args): StepPlanResult {
+  plan(ctx, args: ArmSetRoleArgs): StepPlanResult {
     const link = describeLink(linkIdsOf(ctx.inventory));
     return {
       summary:
         `SET ROLE of managed instance ${linkIdsOf(ctx.inventory).managedInstance} to ${shown(args.instanceRole)} ` +
-        `(${shown(args.roleChangeType)}) in link ${link} via ARM, polling every ${durationText(args.pollInterval, DEFAULT_POLL_INTERVAL)}`,
+        `(${shown(args.roleChangeType)}) in link ${link} via ARM, polling every ${durationText(args.pollInterval, ctx.defaults.pollInterval)}`,
       guards: [whatItDoes(args.instanceRole, args.roleChangeType), 'Never re-sent after an unclear answer without first reading the link state.'],
     };
   },
 
-  async run(ctx, args) {
-    const { ids, link, pollIntervalMs, client } = await armRunStart(ctx, args.pollInterval, DEFAULT_POLL_INTERVAL);
-    const phases = {
-      accepted: 'accepted',
-      running: 'running',
-      checking: 'checking the link after',
-      resending: 'sending again after',
-      waiting: 'waiting for an operation in progress:',
-    };
+  async run(ctx, args: ArmSetRoleArgs) {
+    const { ids, link, pollIntervalMs, client } = await armRunStart(ctx, args.pollInterval, ctx.defaults.pollInterval);
     let result;
     try {
       result = await postLinkAction(
@@ -102,11 +87,11 @@ const definition: StepDefinition<ArmSetRoleArgs> = {
           signal: ctx.signal,
           onProgress: (p) =>
             ctx.log.progress(
-              report.text('progress', {
+              ctx.text('progress', {
                 link,
                 role: args.instanceRole,
                 type: args.roleChangeType,
-                phase: phases[p.phase],
+                phase: PHASE_TEXT[p.phase],
                 status: p.status,
                 elapsed: elapsedText(p.elapsedMs),
               }),
@@ -120,13 +105,13 @@ const definition: StepDefinition<ArmSetRoleArgs> = {
     }
     const { before, after } = result;
     ctx.log.progress(
-      report.text('done', { link, instanceRole: after.instanceLinkRole ?? 'unknown', partnerRole: after.partnerLinkRole ?? 'unknown' }),
+      ctx.text('done', { link, instanceRole: after.instanceLinkRole ?? 'unknown', partnerRole: after.partnerLinkRole ?? 'unknown' }),
     );
     return roleChangeOutputs(before, after);
   },
-};
 
-/** Done when the managed instance already has the requested role (once no operation is in progress). */
-definition.verify = async (ctx, args) => instanceRoleVerdict(await settledLinkForVerify(ctx), args.instanceRole);
-
-export default definition;
+  /** Done when the managed instance already has the requested role (once no operation is in progress). */
+  async verify(ctx, args: ArmSetRoleArgs) {
+    return instanceRoleVerdict(await settledLinkForVerify(ctx), args.instanceRole);
+  },
+});

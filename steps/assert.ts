@@ -2,20 +2,12 @@
 // When its condition renders to false it refuses (exit 3) with the runbook's own message, so a
 // runbook can stop before changing anything for a reason only it knows (a version too old for
 // T-SQL failover, a replica in the wrong state).
-import { isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, GuardRefusal, reporter } from '../engine/step-api/messages.js';
-import type { StepDefinition } from '../engine/core/types.js';
+import { defineStep, GuardRefusal, isUnknown, shown } from '../engine/step-api/index.js';
 
 export interface AssertArgs {
   that: string | boolean;
   message: string;
 }
-
-export const messages = defineMessages({
-  notBoolean: 'The condition of this check rendered to {{value}}, not true or false; fix the template in with.that.',
-});
-
-const report = reporter(messages);
 
 /** A template renders to text; `true`/`false` (any case, trimmed) and real booleans are accepted. */
 export function conditionValue(value: unknown): boolean | undefined {
@@ -32,11 +24,11 @@ function sentence(text: string): string {
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
-const definition: StepDefinition<AssertArgs> = {
+export default defineStep({
   type: 'assert',
   description:
     'Refuses to go on (exit 3) with the given message unless a condition over inputs and earlier outputs holds. Changes nothing.',
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     required: ['that', 'message'],
@@ -53,6 +45,9 @@ const definition: StepDefinition<AssertArgs> = {
       },
     },
   },
+  messages: {
+    notBoolean: 'The condition of this check rendered to {{value}}, not true or false; fix the template in with.that.',
+  },
   impact: 'read',
   target: 'none',
   // It judges outputs of earlier steps, which a resume may read again: it is judged again too.
@@ -61,7 +56,7 @@ const definition: StepDefinition<AssertArgs> = {
     passed: { description: 'Always true: a failed check stops the run.' },
   },
 
-  plan(_ctx, args) {
+  plan(_ctx, args: AssertArgs) {
     const holds = isUnknown(args.that) ? 'the condition (known after apply)' : `the condition (${shown(args.that)})`;
     return {
       summary: `Check ${holds}; refuse otherwise`,
@@ -69,9 +64,9 @@ const definition: StepDefinition<AssertArgs> = {
     };
   },
 
-  async run(_ctx, args) {
+  async run(ctx, args: AssertArgs) {
     const value = conditionValue(args.that);
-    if (value === undefined) throw report.fail('notBoolean', { value: JSON.stringify(args.that) });
+    if (value === undefined) throw ctx.fail('notBoolean', { value: JSON.stringify(args.that) });
     // The refusal is the runbook author's own sentence, not one of this step's templates.
     if (!value) throw new GuardRefusal('refused', { message: args.message }, sentence(args.message));
     return { passed: true };
@@ -79,8 +74,6 @@ const definition: StepDefinition<AssertArgs> = {
 
   // plan --probe: with every value known now (e.g. a version the probe read), the check is decided here.
   probe(ctx, args) {
-    return definition.run(ctx, args);
+    return this.run(ctx, args);
   },
-};
-
-export default definition;
+});

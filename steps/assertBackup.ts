@@ -5,9 +5,7 @@
 // the server's own clock (its GETDATE() against the backup's finish time), so time zones and
 // clock skew between this machine and the server do not matter.
 import { runSql } from '../engine/drivers/sql/pool.js';
-import { isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { ReplicaSide, StepDefinition } from '../engine/core/types.js';
+import { defineStep, isUnknown, shown, type ReplicaSide } from '../engine/step-api/index.js';
 
 export interface AssertBackupArgs {
   side: string;
@@ -17,16 +15,6 @@ export interface AssertBackupArgs {
   skip?: boolean | string;
   reason?: string;
 }
-
-export const messages = defineMessages({
-  badSide: 'Expected side to be sqlServer or managedInstance, got {{value}}.',
-  badSince: 'The since value {{value}} is not a time; use {{example}}.',
-  missing: 'No {{what}} of database {{database}} on {{side}}{{window}}: {{reason}}.',
-  found: 'Found a {{what}} of database {{database}} on {{side}}, finished {{finished}} (server time).',
-  skipped: 'Backup check on {{side}} SKIPPED on request (skip: true): {{reason}}.',
-});
-
-const report = reporter(messages);
 
 const KIND_TYPE = { full: 'D', log: 'L' } as const;
 /** Server and step run apart by a little; a backup finished this much before the run started still counts. */
@@ -60,11 +48,11 @@ function asDate(v: unknown): Date | null {
   return null;
 }
 
-const definition: StepDefinition<AssertBackupArgs> = {
+export default defineStep({
   type: 'assertBackup',
   description:
     'Refuses to go on (exit 3) unless msdb.dbo.backupset on a replica shows a backup of the link database (of a kind, optionally finished since a given time, e.g. this run). Changes nothing.',
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     required: ['side'],
@@ -93,6 +81,13 @@ const definition: StepDefinition<AssertBackupArgs> = {
       },
     },
   },
+  messages: {
+    badSide: 'Expected side to be sqlServer or managedInstance, got {{value}}.',
+    badSince: 'The since value {{value}} is not a time; use {{example}}.',
+    missing: 'No {{what}} of database {{database}} on {{side}}{{window}}: {{reason}}.',
+    found: 'Found a {{what}} of database {{database}} on {{side}}, finished {{finished}} (server time).',
+    skipped: 'Backup check on {{side}} SKIPPED on request (skip: true): {{reason}}.',
+  },
   impact: 'read',
   target: 'none',
   // msdb's backup history as it was then; a resume reads it again rather than trust it.
@@ -104,7 +99,7 @@ const definition: StepDefinition<AssertBackupArgs> = {
     side: { description: 'The replica that was checked.' },
   },
 
-  plan(ctx, args) {
+  plan(ctx, args: AssertBackupArgs) {
     const side = isUnknown(args.side) ? '(known after apply)' : shown(args.side);
     const skip = flag(args.skip);
     const since = args.since === undefined ? '' : isUnknown(args.since) && /run\.started/.test(args.since.from) ? ' taken in this run' : ` finished since ${shown(args.since)}`;
@@ -119,8 +114,8 @@ const definition: StepDefinition<AssertBackupArgs> = {
     return { summary, guards };
   },
 
-  async run(ctx, args) {
-    if (args.side !== 'sqlServer' && args.side !== 'managedInstance') throw report.refuse('badSide', { value: shown(args.side) });
+  async run(ctx, args: AssertBackupArgs) {
+    if (args.side !== 'sqlServer' && args.side !== 'managedInstance') throw ctx.refuse('badSide', { value: shown(args.side) });
     const side: ReplicaSide = args.side;
     const kind = args.kind ?? 'any';
     const copyOnly = flag(args.copyOnly);
@@ -129,14 +124,14 @@ const definition: StepDefinition<AssertBackupArgs> = {
     const reason = (args.reason ?? '').trim().replace(/[.!]+$/, '');
 
     if (flag(args.skip) === true) {
-      ctx.log.warn(report.text('skipped', { side, reason: reason || 'no reason given' }));
+      ctx.log.warn(ctx.text('skipped', { side, reason: reason || 'no reason given' }));
       return { found: false, skipped: true, finishedAt: null, side };
     }
 
     let sinceMs: number | undefined;
     if (args.since !== undefined) {
       sinceMs = Date.parse(args.since);
-      if (Number.isNaN(sinceMs)) throw report.fail('badSince', { value: JSON.stringify(args.since), example: '{{run.started}} or 2025-01-31T10:00:00Z' });
+      if (Number.isNaN(sinceMs)) throw ctx.fail('badSince', { value: JSON.stringify(args.since), example: '{{run.started}} or 2025-01-31T10:00:00Z' });
     }
 
     const params = {
@@ -158,16 +153,14 @@ const definition: StepDefinition<AssertBackupArgs> = {
     }
     if (!finished || !recentEnough) {
       const window = sinceMs === undefined ? '' : ` since ${new Date(sinceMs).toISOString()}${finished ? ` (the last one finished ${finished.toISOString()}, server time)` : ''}`;
-      throw report.refuse('missing', { what: description, database, side, window, reason: reason || 'take the backup, then run again' });
+      throw ctx.refuse('missing', { what: description, database, side, window, reason: reason || 'take the backup, then run again' });
     }
-    ctx.log.info(report.text('found', { what: description, database, side, finished: finished.toISOString() }));
+    ctx.log.info(ctx.text('found', { what: description, database, side, finished: finished.toISOString() }));
     return { found: true, skipped: false, finishedAt: finished.toISOString(), side };
   },
 
   // plan --probe: the same reads as a run; the outputs (and any refusal) are what a run would see now.
-  probe(ctx, args) {
-    return definition.run(ctx, args);
+  probe(ctx, args: AssertBackupArgs) {
+    return this.run(ctx, args);
   },
-};
-
-export default definition;
+});

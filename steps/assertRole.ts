@@ -2,9 +2,7 @@
 // role in the link with the procedure's query; two primaries (split-brain), no primary, or the
 // wrong primary stop the run (exit 3) with what each replica said.
 import { describeObservations, observeRoles, otherSide, ROLE_QUERY, SIDES, type RoleObservation } from '../engine/drivers/sql/roles.js';
-import { isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { ReplicaSide, StepDefinition } from '../engine/core/types.js';
+import { defineStep, isUnknown, shown, type ReplicaSide } from '../engine/step-api/index.js';
 
 export interface AssertRoleArgs {
   exactlyOnePrimary?: boolean;
@@ -12,21 +10,11 @@ export interface AssertRoleArgs {
   allowUnreachable?: boolean;
 }
 
-export const messages = defineMessages({
-  splitBrain: 'Split-brain on link {{link}}: both replicas say PRIMARY ({{said}}).',
-  noPrimary: 'No replica is primary on link {{link}} ({{said}}).',
-  wrongPrimary: 'Expected {{expected}} to be the primary of link {{link}}, but {{said}}.',
-  unreachable: 'Cannot check the roles of link {{link}}: {{said}}. Set allowUnreachable: true to judge by the reachable replica only.',
-  badPrimary: 'Expected primary to be sqlServer or managedInstance, got {{value}}.',
-});
-
-const report = reporter(messages);
-
-const definition: StepDefinition<AssertRoleArgs> = {
+export default defineStep({
   type: 'assertRole',
   description:
     'Asks each replica for its own role in the link and refuses to go on unless exactly one is primary (or the named one is). Detects split-brain.',
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     properties: {
@@ -47,6 +35,14 @@ const definition: StepDefinition<AssertRoleArgs> = {
     },
     not: { required: ['exactlyOnePrimary', 'primary'] },
   },
+  messages: {
+    splitBrain: 'Split-brain on link {{link}}: both replicas say PRIMARY ({{said}}).',
+    noPrimary: 'No replica is primary on link {{link}} ({{said}}).',
+    wrongPrimary: 'Expected {{expected}} to be the primary of link {{link}}, but {{said}}.',
+    unreachable: 'Cannot check the roles of link {{link}}: {{said}}. Set allowUnreachable: true to judge by the reachable replica only.',
+    badPrimary: 'Expected primary to be sqlServer or managedInstance, got {{value}}.',
+    roles: 'Roles of link {{link}}: {{said}}.',
+  },
   impact: 'read',
   target: 'none',
   // Roles change with any failover, by this run or anyone else: a resume asks again.
@@ -59,7 +55,7 @@ const definition: StepDefinition<AssertRoleArgs> = {
     unreachable: { description: 'The sides that could not be reached (a list, empty when both answered).' },
   },
 
-  plan(ctx, args) {
+  plan(ctx, args: AssertRoleArgs) {
     const expectation =
       args.primary !== undefined ? `${shown(args.primary)} is the primary` : 'Exactly one replica is primary (no split-brain)';
     const guards = [expectation];
@@ -74,11 +70,11 @@ const definition: StepDefinition<AssertRoleArgs> = {
     };
   },
 
-  async run(ctx, args) {
+  async run(ctx, args: AssertRoleArgs) {
     const link = ctx.inventory.link.name;
     const expected = args.primary;
     if (expected !== undefined && (isUnknown(expected) || (expected !== 'sqlServer' && expected !== 'managedInstance'))) {
-      throw report.refuse('badPrimary', { value: shown(expected) });
+      throw ctx.refuse('badPrimary', { value: shown(expected) });
     }
     const observations = await observeRoles(ctx.sql, link, ctx.signal);
     // Whatever the verdict, `primary`/`secondary` must be read again from now on.
@@ -86,10 +82,10 @@ const definition: StepDefinition<AssertRoleArgs> = {
     const said = describeObservations(observations);
     const unreachable = observations.filter((o) => !o.reachable).map((o) => o.side);
     if (unreachable.length === SIDES.length || (unreachable.length > 0 && !args.allowUnreachable)) {
-      throw report.refuse('unreachable', { link, said });
+      throw ctx.refuse('unreachable', { link, said });
     }
     const primaries = observations.filter((o) => o.reachable && o.role === 'PRIMARY').map((o) => o.side);
-    if (primaries.length > 1) throw report.refuse('splitBrain', { link, said });
+    if (primaries.length > 1) throw ctx.refuse('splitBrain', { link, said });
 
     let primary: ReplicaSide | undefined = primaries[0];
     if (!primary && unreachable.length === 1) {
@@ -97,14 +93,14 @@ const definition: StepDefinition<AssertRoleArgs> = {
       const answered = observations.find((o) => o.reachable) as RoleObservation & { role: string };
       if (answered.role === 'SECONDARY') primary = otherSide(answered.side);
     }
-    if (!primary) throw report.refuse('noPrimary', { link, said });
-    if (expected !== undefined && primary !== expected) throw report.refuse('wrongPrimary', { expected, link, said });
+    if (!primary) throw ctx.refuse('noPrimary', { link, said });
+    if (expected !== undefined && primary !== expected) throw ctx.refuse('wrongPrimary', { expected, link, said });
 
     const roleOf = (side: ReplicaSide) => {
       const o = observations.find((x) => x.side === side);
       return o && o.reachable ? o.role : 'UNREACHABLE';
     };
-    ctx.log.info(`Roles of link ${link}: ${said}.`);
+    ctx.log.info(ctx.text('roles', { link, said }));
     return {
       sqlServer: roleOf('sqlServer'),
       managedInstance: roleOf('managedInstance'),
@@ -115,9 +111,7 @@ const definition: StepDefinition<AssertRoleArgs> = {
   },
 
   // plan --probe: the same reads as a run; the outputs (and any refusal) are what a run would see now.
-  probe(ctx, args) {
-    return definition.run(ctx, args);
+  probe(ctx, args: AssertRoleArgs) {
+    return this.run(ctx, args);
   },
-};
-
-export default definition;
+});

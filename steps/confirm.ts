@@ -1,30 +1,20 @@
 // confirm: a gate for what only a person can check (e.g. "the application is stopped"). It asks
 // on the terminal, passes with --yes, and refuses (exit 3) when no one can be asked.
-import { shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { StepDefinition } from '../engine/core/types.js';
+import { defineStep, shown } from '../engine/step-api/index.js';
 
 export interface ConfirmArgs {
   message: string;
 }
-
-export const messages = defineMessages({
-  noOperator: 'Confirmation needed but no one can be asked (no terminal): {{message}}; run interactively or pass --yes.',
-  declined: 'The operator did not confirm: {{message}}.',
-  assumed: 'Confirmed by --yes: {{message}}.',
-});
-
-const report = reporter(messages);
 
 /** The runbook's message without its end mark, to sit inside our sentences. */
 function clause(text: string): string {
   return text.trim().replace(/[.!]+$/, '');
 }
 
-const definition: StepDefinition<ConfirmArgs> = {
+export default defineStep({
   type: 'confirm',
   description: 'Shows a message and waits for the operator to confirm; passes with --yes; refuses in a run with no terminal.',
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     required: ['message'],
@@ -36,6 +26,11 @@ const definition: StepDefinition<ConfirmArgs> = {
       },
     },
   },
+  messages: {
+    noOperator: 'Confirmation needed but no one can be asked (no terminal): {{message}}; run interactively or pass --yes.',
+    declined: 'The operator did not confirm: {{message}}.',
+    assumed: 'Confirmed by --yes: {{message}}.',
+  },
   impact: 'read',
   target: 'none',
   // What the operator confirmed (the workload is stopped) may not hold after a crash: a resume asks again.
@@ -44,25 +39,23 @@ const definition: StepDefinition<ConfirmArgs> = {
     confirmedBy: { description: 'How the gate was passed: operator or --yes.' },
   },
 
-  plan(_ctx, args) {
+  plan(_ctx, args: ConfirmArgs) {
     return {
       summary: `Ask the operator: ${shown(args.message)}`,
       guards: ['Operator confirms (or --yes)'],
     };
   },
 
-  async run(ctx, args) {
+  async run(ctx, args: ConfirmArgs) {
     const message = clause(args.message);
     if (ctx.assumeYes) {
-      ctx.log.info(report.text('assumed', { message }));
+      ctx.log.info(ctx.text('assumed', { message }));
       return { confirmedBy: '--yes' };
     }
-    if (!ctx.confirm) throw report.refuse('noOperator', { message });
+    if (!ctx.confirm) throw ctx.refuse('noOperator', { message });
     const yes = await ctx.confirm(/[.!?]$/.test(message) ? message : `${message}.`);
     ctx.signal.throwIfAborted();
-    if (!yes) throw report.refuse('declined', { message });
+    if (!yes) throw ctx.refuse('declined', { message });
     return { confirmedBy: 'operator' };
   },
-};
-
-export default definition;
+});

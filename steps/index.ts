@@ -2,7 +2,7 @@
 // so that `validate` and `plan` load only the step modules a runbook uses (and no drivers).
 // Adding a step type: create steps/<type>.ts and add one line here, keeping the keys sorted.
 // test/engine/step-api/registry.test.ts fails when a file in steps/ is missing from this map.
-import type { StepModuleMap } from '../engine/core/types.js';
+import type { StepModuleMap } from '../engine/step-api/index.js';
 
 export const stepModules: StepModuleMap = {
   armDeleteLink: () => import('./armDeleteLink.js'),

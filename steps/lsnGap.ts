@@ -4,29 +4,24 @@
 // window of commits on the primary the secondary never saw. A primary that cannot be reached is
 // not an error here (that is the disaster a forced failover is for); the report says so.
 import type { ConnectionPool } from 'mssql';
-import { formatLsn, lsnDiff, parseLsn, type Lsn } from '../engine/core/lsn.js';
 import { classifyConnectFailure, isConnectionLoss, runSql } from '../engine/drivers/sql/pool.js';
-import { isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { Inventory, ReplicaSide, StepDefinition, StepRunContext } from '../engine/core/types.js';
+import {
+  defineStep,
+  formatLsn,
+  isUnknown,
+  lsnDiff,
+  parseLsn,
+  shown,
+  StepFailure,
+  type Inventory,
+  type Lsn,
+  type ReplicaSide,
+  type StepRunContext,
+} from '../engine/step-api/index.js';
 
 export interface LsnGapArgs {
   primary: string;
 }
-
-export const messages = defineMessages({
-  badPrimary: 'Expected primary to be sqlServer or managedInstance, got {{value}}.',
-  secondaryUnreachable: 'Cannot read the secondary {{secondary}}: {{error}}.',
-  noRow: 'The replica {{side}} has no state for database {{database}} in link {{link}}; check that the database is part of the link there.',
-  inSync:
-    'The secondary {{secondary}} has everything the primary {{primary}} wrote (LSN {{lsn}}): a forced failover to it now loses no committed transaction.',
-  behind:
-    'The secondary {{secondary}} is behind the primary {{primary}}: LSN {{secondaryLsn}} against {{primaryLsn}} (gap {{gap}}), {{unsent}} of log not sent yet. A forced failover to {{secondary}} now loses every transaction {{primary}} committed after {{from}} (up to {{until}}, {{window}} of commits).',
-  unreachable:
-    'The primary {{primary}} cannot be reached ({{error}}), so the gap cannot be measured. The secondary {{secondary}} has hardened the log up to LSN {{secondaryLsn}} (last commit {{from}}); a forced failover to it loses whatever {{primary}} committed after that.',
-});
-
-const report = reporter(messages);
 
 const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
 
@@ -102,11 +97,11 @@ async function readSide(ctx: StepRunContext, pool: ConnectionPool, inventory: In
   return (result.recordset ?? []) as Row[];
 }
 
-const definition: StepDefinition<LsnGapArgs> = {
+export default defineStep({
   type: 'lsnGap',
   description:
     'Reports how far the secondary is behind the primary (LSN gap, log not sent, window of commits), i.e. what a forced failover to it would lose; tolerates an unreachable primary. Changes nothing.',
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     required: ['primary'],
@@ -117,6 +112,17 @@ const definition: StepDefinition<LsnGapArgs> = {
         description: 'The current (or last known) primary: sqlServer or managedInstance, usually {{steps.<roles>.outputs.primary}}.',
       },
     },
+  },
+  messages: {
+    badPrimary: 'Expected primary to be sqlServer or managedInstance, got {{value}}.',
+    secondaryUnreachable: 'Cannot read the secondary {{secondary}}: {{error}}.',
+    noRow: 'The replica {{side}} has no state for database {{database}} in link {{link}}; check that the database is part of the link there.',
+    inSync:
+      'The secondary {{secondary}} has everything the primary {{primary}} wrote (LSN {{lsn}}): a forced failover to it now loses no committed transaction.',
+    behind:
+      'The secondary {{secondary}} is behind the primary {{primary}}: LSN {{secondaryLsn}} against {{primaryLsn}} (gap {{gap}}), {{unsent}} of log not sent yet. A forced failover to {{secondary}} now loses every transaction {{primary}} committed after {{from}} (up to {{until}}, {{window}} of commits).',
+    unreachable:
+      'The primary {{primary}} cannot be reached ({{error}}), so the gap cannot be measured. The secondary {{secondary}} has hardened the log up to LSN {{secondaryLsn}} (last commit {{from}}); a forced failover to it loses whatever {{primary}} committed after that.',
   },
   impact: 'read',
   target: 'none',
@@ -135,7 +141,7 @@ const definition: StepDefinition<LsnGapArgs> = {
     report: { description: 'The whole finding as one sentence (also logged as a warning).' },
   },
 
-  plan(ctx, args) {
+  plan(ctx, args: LsnGapArgs) {
     const primary = isUnknown(args.primary) ? '(known after apply)' : shown(args.primary);
     return {
       summary: `Measure how far the secondary is behind the primary ${primary} on link [${ctx.inventory.link.name}] (what a forced failover would lose)`,
@@ -147,9 +153,9 @@ const definition: StepDefinition<LsnGapArgs> = {
     };
   },
 
-  async run(ctx, args) {
+  async run(ctx, args: LsnGapArgs) {
     if (args.primary !== 'sqlServer' && args.primary !== 'managedInstance') {
-      throw report.refuse('badPrimary', { value: shown(args.primary) });
+      throw ctx.refuse('badPrimary', { value: shown(args.primary) });
     }
     const primary: ReplicaSide = args.primary;
     const secondary: ReplicaSide = primary === 'sqlServer' ? 'managedInstance' : 'sqlServer';
@@ -162,10 +168,10 @@ const definition: StepDefinition<LsnGapArgs> = {
       if (ctx.signal.aborted) throw error;
       const e = error as { number?: unknown; message?: string };
       if (typeof e.number === 'number') throw error;
-      throw report.fail('secondaryUnreachable', { secondary, error: String(e.message ?? error).replace(/\.\s*$/, '') });
+      throw ctx.fail('secondaryUnreachable', { secondary, error: String(e.message ?? error).replace(/\.\s*$/, '') });
     }
     const s = sideState(secondaryRows);
-    if (!s) throw report.fail('noRow', { side: secondary, database: link.database, link: link.name });
+    if (!s) throw ctx.fail('noRow', { side: secondary, database: link.database, link: link.name });
     const secondaryLsn = s.hardened ?? s.endOfLog;
 
     let p: SideState | undefined;
@@ -176,12 +182,12 @@ const definition: StepDefinition<LsnGapArgs> = {
     for (let attempt = 1; attempt <= 2 && !p && unreachable === undefined; attempt++) {
       try {
         p = sideState(await readSide(ctx, await ctx.sql(primary), ctx.inventory));
-        if (!p) throw report.fail('noRow', { side: primary, database: link.database, link: link.name });
+        if (!p) throw ctx.fail('noRow', { side: primary, database: link.database, link: link.name });
       } catch (error) {
         if (ctx.signal.aborted) throw error;
         const e = error as { number?: unknown; name?: string };
         // A SQL error from a replica that answered is a real problem; failing to reach it is the disaster itself.
-        if (typeof e.number === 'number' || e.name === 'StepFailure') throw error;
+        if (typeof e.number === 'number' || error instanceof StepFailure) throw error;
         const failure = classifyConnectFailure(error);
         if (failure.unreachable) unreachable = failure.reason;
         else if (!isConnectionLoss(error) || attempt === 2) throw error;
@@ -195,7 +201,7 @@ const definition: StepDefinition<LsnGapArgs> = {
       lostAfter: s.lastCommit ? s.lastCommit.toISOString() : null,
     };
     if (!p) {
-      const text = report.text('unreachable', {
+      const text = ctx.text('unreachable', {
         primary, secondary, error: unreachable ?? 'no answer', secondaryLsn: formatLsn(secondaryLsn), from: timeText(s.lastCommit),
       });
       ctx.log.warn(text);
@@ -207,8 +213,8 @@ const definition: StepDefinition<LsnGapArgs> = {
     const inSync = gap !== null && gap <= 0n;
     const unsent = p.partnerUnsentKb;
     const text = inSync
-      ? report.text('inSync', { primary, secondary, lsn: formatLsn(secondaryLsn) })
-      : report.text('behind', {
+      ? ctx.text('inSync', { primary, secondary, lsn: formatLsn(secondaryLsn) })
+      : ctx.text('behind', {
           primary,
           secondary,
           primaryLsn: formatLsn(primaryLsn),
@@ -233,9 +239,7 @@ const definition: StepDefinition<LsnGapArgs> = {
   },
 
   // plan --probe: the same reads as a run; the outputs (and any refusal) are what a run would see now.
-  probe(ctx, args) {
-    return definition.run(ctx, args);
+  probe(ctx, args: LsnGapArgs) {
+    return this.run(ctx, args);
   },
-};
-
-export default definition;
+});

@@ -2,22 +2,13 @@
 // endpoint the applications must now connect to (the procedure leaves repointing connection
 // strings to a person). The endpoint comes from the inventory: the managed instance's FQDN (or
 // its connection host) or SQL Server's host. Warnings also land in the run's summary.
-import { isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { Inventory, ReplicaSide, StepDefinition } from '../engine/core/types.js';
+import { defineStep, isUnknown, shown, type Inventory, type ReplicaSide } from '../engine/step-api/index.js';
 
 export interface NotifyArgs {
   message: string;
   endpointOf?: string;
   level?: 'info' | 'warn';
 }
-
-export const messages = defineMessages({
-  badSide: 'Expected endpointOf to be sqlServer or managedInstance, got {{value}}.',
-  endpoint: 'Point the applications at {{endpoint}} ({{what}}).',
-});
-
-const report = reporter(messages);
 
 /** `host` or `host,port` as a SQL Server connection string writes it; the MI's FQDN when the inventory has one. */
 export function endpointOf(inventory: Inventory, side: ReplicaSide): { endpoint: string; what: string } {
@@ -41,11 +32,11 @@ function sentence(text: string): string {
   return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
-const definition: StepDefinition<NotifyArgs> = {
+export default defineStep({
   type: 'notify',
   description:
     'Tells the operator something to act on after the run, optionally the endpoint the applications must now connect to; warnings are repeated in the run summary. Changes nothing.',
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     required: ['message'],
@@ -60,6 +51,10 @@ const definition: StepDefinition<NotifyArgs> = {
       level: { enum: ['info', 'warn'], description: 'warn (the default) also repeats the message in the run summary; info only logs it.' },
     },
   },
+  messages: {
+    badSide: 'Expected endpointOf to be sqlServer or managedInstance, got {{value}}.',
+    endpoint: 'Point the applications at {{endpoint}} ({{what}}).',
+  },
   impact: 'read',
   target: 'none',
   // A message, not a reading of the link: a resume does not repeat it.
@@ -70,34 +65,32 @@ const definition: StepDefinition<NotifyArgs> = {
     side: { description: 'The side whose endpoint was named, or null.' },
   },
 
-  plan(ctx, args) {
+  plan(ctx, args: NotifyArgs) {
     let tail = '';
     if (args.endpointOf !== undefined) {
       if (isUnknown(args.endpointOf)) tail = '; name the endpoint of the new primary (known after apply)';
       else if (args.endpointOf === 'sqlServer' || args.endpointOf === 'managedInstance') {
-        tail = `; ${report.text('endpoint', endpointOf(ctx.inventory, args.endpointOf)).replace(/\.$/, '')}`;
+        tail = `; ${ctx.text('endpoint', endpointOf(ctx.inventory, args.endpointOf)).replace(/\.$/, '')}`;
       }
     }
     return { summary: `Tell the operator: ${shown(args.message).trim().replace(/[.]$/, '')}${tail}` };
   },
 
-  async run(ctx, args) {
+  async run(ctx, args: NotifyArgs) {
     let side: ReplicaSide | null = null;
     let endpoint: string | null = null;
     let text = sentence(args.message);
     if (args.endpointOf !== undefined) {
       if (args.endpointOf !== 'sqlServer' && args.endpointOf !== 'managedInstance') {
-        throw report.fail('badSide', { value: shown(args.endpointOf) });
+        throw ctx.fail('badSide', { value: shown(args.endpointOf) });
       }
       side = args.endpointOf;
       const e = endpointOf(ctx.inventory, side);
       endpoint = e.endpoint;
-      text = `${text} ${report.text('endpoint', e)}`;
+      text = `${text} ${ctx.text('endpoint', e)}`;
     }
     if ((args.level ?? 'warn') === 'warn') ctx.log.warn(text);
     else ctx.log.info(text);
     return { message: text, endpoint, side };
   },
-};
-
-export default definition;
+});

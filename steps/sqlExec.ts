@@ -1,13 +1,21 @@
 // sqlExec: a T-SQL script on one replica, split into batches on GO lines as sqlcmd does, with
 // named parameters, the first result set as outputs, and an optional expectation about it.
-import { OutcomeUnknown } from '../engine/core/errors.js';
 import { isSingleStatement, readOnlyProblem } from '../engine/drivers/sql/checks.js';
 import { runSql, isConnectionLoss, type QueryParams } from '../engine/drivers/sql/pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
-import { isUnknown, shown } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { Impact, ReplicaTarget, StepDefinition, StepPlanResult, StepRunContext } from '../engine/core/types.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
+import {
+  defineStep,
+  isUnknown,
+  shown,
+  StepFailure,
+  type Impact,
+  type MessageData,
+  type ReplicaTarget,
+  type StepFailureOptions,
+  type StepMessages,
+  type StepPlanResult,
+} from '../engine/step-api/index.js';
 
 export interface SqlExecArgs {
   sql: string;
@@ -18,27 +26,16 @@ export interface SqlExecArgs {
   verifyTarget?: string;
 }
 
-export const messages = defineMessages({
-  sqlError: 'SQL error {{number}} (state {{state}}, severity {{severity}}) on {{side}} at line {{line}} of the script: {{error}}.',
-  badGo: 'Cannot split the script into batches: {{error}}.',
-  connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
-  outcomeUnknown:
-    'The connection to {{side}} was lost during batch {{batch}} of {{batches}}, so whether it took effect is unknown; check the replica before going on ({{error}}).',
-  ...expectationMessages,
-});
-
-const report = reporter(messages);
-
 /** Rows kept in the outputs (and so in the journal); rowCount is always the true count. */
 export const MAX_OUTPUT_ROWS = 1000;
 
 const scalar = { type: ['string', 'number', 'boolean', 'null'] };
 
-const definition: StepDefinition<SqlExecArgs> = {
+export default defineStep({
   type: 'sqlExec',
   description:
     'Runs a T-SQL script on one replica. GO lines split it into batches as in sqlcmd (GO n runs a batch n times); the first result set becomes the outputs.',
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     required: ['sql'],
@@ -84,7 +81,18 @@ const definition: StepDefinition<SqlExecArgs> = {
       },
     },
   },
-  impact: (args) => (args.impact && !isUnknown(args.impact) ? args.impact : 'change'),
+  messages: {
+    sqlError: 'SQL error {{number}} (state {{state}}, severity {{severity}}) on {{side}} at line {{line}} of the script: {{error}}.',
+    badGo: 'Cannot split the script into batches: {{error}}.',
+    batchDone: 'Batch {{batch}} of {{batches}} done on {{side}}.',
+    notProbed: 'Not probed: {{reason}}.',
+    noVerify: 'Step {{step}} has no verify: query, so whether it took effect cannot be checked.',
+    connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
+    outcomeUnknown:
+      'The connection to {{side}} was lost during batch {{batch}} of {{batches}}, so whether it took effect is unknown; check the replica before going on ({{error}}).',
+    ...expectationMessages,
+  },
+  impact: (args: SqlExecArgs) => (args.impact && !isUnknown(args.impact) ? args.impact : 'change'),
   target: 'required',
   // A read-only script reads the server as it is then; a resume runs it again.
   resultHolds: 'moment',
@@ -96,7 +104,7 @@ const definition: StepDefinition<SqlExecArgs> = {
     replica: { description: 'The replica the script ran on (sqlServer or managedInstance).' },
   },
 
-  plan(ctx, args): StepPlanResult {
+  plan(ctx, args: SqlExecArgs): StepPlanResult {
     const target = ctx.target ?? 'primary';
     const text = shown(args.sql);
     let batchWord = 'T-SQL';
@@ -114,14 +122,14 @@ const definition: StepDefinition<SqlExecArgs> = {
     return { summary: `Run ${batchWord} on ${target}${withParams}`, sql: [{ target, text }], guards };
   },
 
-  async run(ctx, args) {
+  async run(ctx, args: SqlExecArgs) {
     const side = await ctx.resolveTarget(ctx.target ?? 'primary');
-    const impact = definition.impact instanceof Function ? definition.impact(args, { history: ctx.history }) : 'change';
+    const impact = ctx.impact;
     let batches;
     try {
       batches = splitBatches(args.sql);
     } catch (error) {
-      if (error instanceof BatchSplitError) throw Object.assign(report.fail('badGo', { error: error.message.replace(/\.$/, '') }), { notApplied: true });
+      if (error instanceof BatchSplitError) throw ctx.fail('badGo', { error: error.message.replace(/\.$/, '') }, { notApplied: true });
       throw error;
     }
     const total = batches.reduce((sum, b) => sum + b.repeat, 0);
@@ -138,7 +146,7 @@ const definition: StepDefinition<SqlExecArgs> = {
             result = await runSql(pool, batch.text, args.params ?? {}, ctx.signal);
           } catch (error) {
             if (ctx.signal.aborted) throw error;
-            throw describeFailure(error, { side, batch, script: args.sql, index: done + 1, total, impact, changed: done > 0 });
+            throw describeFailure(ctx, error, { side, batch, script: args.sql, index: done + 1, total, impact, changed: done > 0 });
           }
           done++;
           rowsAffected += (result.rowsAffected ?? []).reduce((a, b) => a + b, 0);
@@ -147,7 +155,7 @@ const definition: StepDefinition<SqlExecArgs> = {
             const set = sets[0];
             first = { columns: Object.keys(set.columns ?? set[0] ?? {}), rows: [...set] };
           }
-          if (total > 1) ctx.log.progress(`Batch ${done} of ${total} done on ${side}.`);
+          if (total > 1) ctx.log.progress(ctx.text('batchDone', { batch: done, batches: total, side }));
         }
       }
     } finally {
@@ -157,7 +165,7 @@ const definition: StepDefinition<SqlExecArgs> = {
     const rows = (first?.rows ?? []).map((r) => mapValues(r));
     if (args.expect) {
       const problem = checkExpectation(args.expect, first && { columns: first.columns, rows });
-      if (problem) throw report.fail(problem.id, problem.data);
+      if (problem) throw ctx.fail(problem.id, problem.data);
     }
     return {
       rows: rows.slice(0, MAX_OUTPUT_ROWS),
@@ -170,37 +178,37 @@ const definition: StepDefinition<SqlExecArgs> = {
 
   // plan --probe calls this only for uses declared `impact: read`, and it sends the script only
   // if every batch really is a plain SELECT: the declaration is the author's, the check is ours.
-  async probe(ctx, args) {
+  async probe(ctx, args: SqlExecArgs) {
     const problem = readOnlyProblem(args.sql);
     if (problem) {
-      ctx.log.info(`Not probed: ${problem}.`);
+      ctx.log.info(ctx.text('notProbed', { reason: problem }));
       return undefined;
     }
-    return definition.run(ctx, args);
+    return this.run(ctx, args);
   },
-};
 
-/** Runs `with.verify`; `unknown` without one. Errors propagate (the engine counts them as unknown). */
-async function verifySqlExec(ctx: StepRunContext, args: SqlExecArgs): Promise<'done' | 'not-done' | 'unknown'> {
-  if (!args.verify) {
-    ctx.log.info(`${ctx.stepId} has no verify: query, so whether it took effect cannot be checked.`);
-    return 'unknown';
-  }
-  const target = (args.verifyTarget ?? ctx.target ?? 'primary') as ReplicaTarget;
-  if (!['sqlServer', 'managedInstance', 'primary', 'secondary'].includes(target)) {
-    throw new Error(`verifyTarget must be sqlServer, managedInstance, primary or secondary, not "${target}"`);
-  }
-  // The verify query runs on resume and after a lost answer, when the state is least certain:
-  // only a plain read may be sent then (the same check as plan --probe). Throwing makes the
-  // outcome unknown, so the engine stops rather than repeat the change blindly.
-  const notRead = readOnlyProblem(args.verify);
-  if (notRead) throw new Error(`the verify query of ${ctx.stepId} was not sent: it is not a plain read (${notRead})`);
-  const side = await ctx.resolveTarget(target);
-  const result = await runSql(await ctx.sql(side), args.verify, args.params ?? {}, ctx.signal);
-  const row = (result.recordset ?? [])[0] as Record<string, unknown> | undefined;
-  const value = row ? Object.values(row)[0] : undefined;
-  return value === 1 || value === true || value === '1' ? 'done' : 'not-done';
-}
+  /** Runs `with.verify`; `unknown` without one. Errors propagate (the engine counts them as unknown). */
+  async verify(ctx, args: SqlExecArgs) {
+    if (!args.verify) {
+      ctx.log.info(ctx.text('noVerify', { step: ctx.stepId }));
+      return 'unknown';
+    }
+    const target = (args.verifyTarget ?? ctx.target ?? 'primary') as ReplicaTarget;
+    if (!['sqlServer', 'managedInstance', 'primary', 'secondary'].includes(target)) {
+      throw new Error(`verifyTarget must be sqlServer, managedInstance, primary or secondary, not "${target}"`);
+    }
+    // The verify query runs on resume and after a lost answer, when the state is least certain:
+    // only a plain read may be sent then (the same check as plan --probe). Throwing makes the
+    // outcome unknown, so the engine stops rather than repeat the change blindly.
+    const notRead = readOnlyProblem(args.verify);
+    if (notRead) throw new Error(`the verify query of ${ctx.stepId} was not sent: it is not a plain read (${notRead})`);
+    const side = await ctx.resolveTarget(target);
+    const result = await runSql(await ctx.sql(side), args.verify, args.params ?? {}, ctx.signal);
+    const row = (result.recordset ?? [])[0] as Record<string, unknown> | undefined;
+    const value = row ? Object.values(row)[0] : undefined;
+    return value === 1 || value === true || value === '1' ? 'done' : 'not-done';
+  },
+});
 
 function mapValues(row: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, toOutputValue(v)]));
@@ -216,8 +224,21 @@ interface FailureContext {
   changed: boolean;
 }
 
+/** The server answered a batch with an error: the message says where, `batchesCompleted` how far the script got. */
+export class SqlScriptError extends StepFailure {
+  constructor(
+    readonly batchesCompleted: number,
+    message: string,
+    data: MessageData,
+    options: StepFailureOptions,
+  ) {
+    super('sqlError', data, message, options);
+    this.name = 'SqlScriptError';
+  }
+}
+
 /** SQL errors with their number and line in the whole script; lost connections by impact. */
-function describeFailure(error: unknown, f: FailureContext): Error {
+function describeFailure(report: StepMessages<'sqlError' | 'connectionLost' | 'outcomeUnknown'>, error: unknown, f: FailureContext): Error {
   const e = error as {
     number?: number;
     lineNumber?: number;
@@ -241,19 +262,14 @@ function describeFailure(error: unknown, f: FailureContext): Error {
       line,
       error: String(head.message ?? '').replace(/\.\s*$/, ''),
     };
-    const failure = report.fail('sqlError', data, detail);
     // The server refused the first batch, and that batch was one statement: nothing took effect.
     const notApplied = f.index === 1 && isSingleStatement(f.batch.text);
-    return Object.assign(failure, { batchesCompleted: f.index - 1, notApplied });
+    return new SqlScriptError(f.index - 1, report.text('sqlError', data), data, { detail, notApplied });
   }
   if (isConnectionLoss(error)) {
     const data = { side: f.side, batch: f.index, batches: f.total, error: String(e?.message ?? error).replace(/\.\s*$/, '') };
-    if (f.impact !== 'read') return new OutcomeUnknown(report.text('outcomeUnknown', data));
+    if (f.impact !== 'read') return report.outcomeUnknown('outcomeUnknown', data);
     return report.fail('connectionLost', data);
   }
   return error instanceof Error ? error : new Error(String(error));
 }
-
-definition.verify = verifySqlExec;
-
-export default definition;

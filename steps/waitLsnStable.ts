@@ -1,13 +1,23 @@
 // waitLsnStable: the planned failover's safety gate. Both replicas' LSNs for the link database
 // must be equal and stay unchanged for a whole window before anything fails over.
-import { StepRefusal } from '../engine/core/errors.js';
-import { formatDuration } from '../engine/core/duration.js';
 import { comparedLsn, lsnQuery, readSideLsn } from '../engine/drivers/sql/lsn-queries.js';
-import { formatLsn, LsnStability, lsnDiff, type LsnSample } from '../engine/core/lsn.js';
 import { isConnectionLoss } from '../engine/drivers/sql/pool.js';
-import { durationMs, durationText, sleep } from '../engine/step-api/args.js';
-import { defineMessages, reporter } from '../engine/step-api/messages.js';
-import type { ReplicaSide, StepDefinition, StepRunContext } from '../engine/core/types.js';
+import {
+  defineStep,
+  durationMs,
+  durationText,
+  formatDuration,
+  formatLsn,
+  LsnStability,
+  lsnDiff,
+  sleep,
+  StepFailure,
+  GuardRefusal,
+  type LsnSample,
+  type ReplicaSide,
+  type StepMessages,
+  type StepRunContext,
+} from '../engine/step-api/index.js';
 
 export interface WaitLsnStableArgs {
   stableFor?: string;
@@ -15,44 +25,39 @@ export interface WaitLsnStableArgs {
   timeout?: string;
 }
 
-export const DEFAULTS = { stableFor: '30s', pollInterval: '1s', timeout: '10m' } as const;
-
-export const messages = defineMessages({
-  noSample: 'No LSN sample could be taken from both replicas within {{timeout}}: {{error}}.',
-  apart:
-    'LSNs did not match within {{timeout}}: {{behind}} is {{gap}} behind {{ahead}} (primary end of log {{primaryLsn}}, secondary hardened {{secondaryLsn}}); {{movement}}.',
-  notStable:
-    'LSNs matched at {{lsn}} but did not stay unchanged for {{stableFor}} within {{timeout}}; {{movement}}.',
-  moving: 'Primary still moving, so the workload is not stopped.',
-  stalled: 'The primary is not moving, so replication to the secondary is stalled or slow.',
-  interrupted: 'The window was interrupted by {{failures}} failed samples ({{error}}).',
-});
-
-const report = reporter(messages);
-
-const duration = (what: string, fallback: string) => ({
-  type: 'string',
-  format: 'duration',
-  description: `${what} Default ${fallback}.`,
-});
+const duration = (description: string) => ({ type: 'string', format: 'duration', description });
 
 interface Roles {
   primary: ReplicaSide;
   secondary: ReplicaSide;
 }
 
-const definition: StepDefinition<WaitLsnStableArgs> = {
+export default defineStep({
   type: 'waitLsnStable',
   description:
     "Waits until the link database's LSNs on the primary and the secondary are equal and stay unchanged for a whole window (the planned failover's no-data-loss check).",
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     properties: {
-      stableFor: duration('How long the LSNs must stay equal and unchanged.', DEFAULTS.stableFor),
-      pollInterval: duration('How often both replicas are asked.', DEFAULTS.pollInterval),
-      timeout: duration('How long to wait in all before failing.', DEFAULTS.timeout),
+      stableFor: duration('How long the LSNs must stay equal and unchanged. Default 30s.'),
+      pollInterval: duration('How often both replicas are asked. Default 1s.'),
+      timeout: duration('How long to wait in all before failing. Default 10m.'),
     },
+  },
+  defaults: { stableFor: '30s', pollInterval: '1s', timeout: '10m' },
+  messages: {
+    noSample: 'No LSN sample could be taken from both replicas within {{timeout}}: {{error}}.',
+    apart:
+      'LSNs did not match within {{timeout}}: {{behind}} is {{gap}} behind {{ahead}} (primary end of log {{primaryLsn}}, secondary hardened {{secondaryLsn}}); {{movement}}.',
+    notStable:
+      'LSNs matched at {{lsn}} but did not stay unchanged for {{stableFor}} within {{timeout}}; {{movement}}.',
+    moving: 'Primary still moving, so the workload is not stopped.',
+    stalled: 'The primary is not moving, so replication to the secondary is stalled or slow.',
+    interrupted: 'The window was interrupted by {{failures}} failed samples ({{error}}).',
+    sample: 'Primary {{primary}} end of log {{primaryLsn}}, secondary {{secondary}} hardened {{secondaryLsn}}: {{state}}.',
+    sampleFailed: 'Sample failed ({{error}}); trying again.',
+    probed: 'Primary {{primary}} end of log {{primaryLsn}}, secondary {{secondary}} hardened {{secondaryLsn}}: {{state}}. The wait still needs them unchanged for {{stableFor}}.',
   },
   impact: 'read',
   target: 'none',
@@ -65,10 +70,10 @@ const definition: StepDefinition<WaitLsnStableArgs> = {
     reconnects: { description: 'How many samples failed on a lost connection and were retried.' },
   },
 
-  plan(ctx, args) {
-    const stableFor = durationText(args.stableFor, DEFAULTS.stableFor);
-    const poll = durationText(args.pollInterval, DEFAULTS.pollInterval);
-    const timeout = durationText(args.timeout, DEFAULTS.timeout);
+  plan(ctx, args: WaitLsnStableArgs) {
+    const stableFor = durationText(args.stableFor, ctx.defaults.stableFor);
+    const poll = durationText(args.pollInterval, ctx.defaults.pollInterval);
+    const timeout = durationText(args.timeout, ctx.defaults.timeout);
     return {
       summary: `Wait until the LSNs of [${ctx.inventory.link.database}] match on both replicas and stay unchanged`,
       sql: (['sqlServer', 'managedInstance'] as const).map((side) => ({ target: side, text: lsnQuery(side, ctx.inventory) })),
@@ -76,10 +81,10 @@ const definition: StepDefinition<WaitLsnStableArgs> = {
     };
   },
 
-  async run(ctx, args) {
-    const stableForMs = durationMs(args.stableFor, DEFAULTS.stableFor, 'stableFor');
-    const pollMs = durationMs(args.pollInterval, DEFAULTS.pollInterval, 'pollInterval');
-    const timeoutMs = durationMs(args.timeout, DEFAULTS.timeout, 'timeout');
+  async run(ctx, args: WaitLsnStableArgs) {
+    const stableForMs = durationMs(args.stableFor, ctx.defaults.stableFor, 'stableFor');
+    const pollMs = durationMs(args.pollInterval, ctx.defaults.pollInterval, 'pollInterval');
+    const timeoutMs = durationMs(args.timeout, ctx.defaults.timeout, 'timeout');
     const texts = { stableFor: formatDuration(stableForMs), timeout: formatDuration(timeoutMs) };
     const started = Date.now();
     const deadline = started + timeoutMs;
@@ -104,7 +109,7 @@ const definition: StepDefinition<WaitLsnStableArgs> = {
         samples++;
         const sample = { at: Date.now(), primary: comparedLsn(p, 'primary'), secondary: comparedLsn(s, 'secondary') };
         const state = window.add(sample);
-        ctx.log.progress(progressLine(p.side, s.side, sample, window.equalForMs(), texts.stableFor));
+        ctx.log.progress(ctx.text('sample', sampleData(p.side, s.side, sample, `equal for ${formatDuration(window.equalForMs())} of ${texts.stableFor}`)));
         if (state === 'stable') {
           return { lsn: formatLsn(sample.primary), samples, waitedMs: Date.now() - started, reconnects: failures };
         }
@@ -116,29 +121,28 @@ const definition: StepDefinition<WaitLsnStableArgs> = {
         lastError = (error as Error).message.replace(/\.\s*$/, '');
         roles = undefined;
         ctx.invalidateRoles?.();
-        ctx.log.progress(`Sample failed (${lastError}); trying again.`);
+        ctx.log.progress(ctx.text('sampleFailed', { error: lastError }));
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw timeoutFailure(window, { ...texts, stableForMs, pollMs, failures, lastError, roles: lastRoles });
+      if (left <= 0) throw timeoutFailure(ctx, window, { ...texts, stableForMs, pollMs, failures, lastError, roles: lastRoles });
       await sleep(Math.min(pollMs, left), ctx.signal);
     }
   },
 
   // plan --probe: one paired sample, no waiting. The outputs exist only after a whole window, so
   // none is returned; the note says where the LSNs stand now.
-  async probe(ctx, args) {
+  async probe(ctx, args: WaitLsnStableArgs) {
     const roles = await resolveRoles(ctx);
     const [p, s] = await Promise.all([
       readSideLsn(await ctx.sql(roles.primary), roles.primary, ctx.inventory, ctx.signal),
       readSideLsn(await ctx.sql(roles.secondary), roles.secondary, ctx.inventory, ctx.signal),
     ]);
     const sample = { at: Date.now(), primary: comparedLsn(p, 'primary'), secondary: comparedLsn(s, 'secondary') };
-    const stableFor = durationText(args.stableFor, DEFAULTS.stableFor);
-    const line = progressLine(roles.primary, roles.secondary, sample, 0, stableFor).replace(/: equal for .*\.$/, ': equal now.');
-    ctx.log.info(`${line} The wait still needs them unchanged for ${stableFor}.`);
+    const stableFor = durationText(args.stableFor, ctx.defaults.stableFor);
+    ctx.log.info(ctx.text('probed', { ...sampleData(roles.primary, roles.secondary, sample, 'equal now'), stableFor }));
     return undefined;
   },
-};
+});
 
 async function resolveRoles(ctx: StepRunContext): Promise<Roles> {
   const primary = await ctx.resolveTarget('primary');
@@ -149,15 +153,15 @@ async function resolveRoles(ctx: StepRunContext): Promise<Roles> {
 /** A lost connection or a replica briefly without a primary is waited out; SQL errors and split-brain are not. */
 function retriable(error: unknown): boolean {
   if (isConnectionLoss(error)) return true;
-  if (error instanceof StepRefusal) return (error as { messageId?: string }).messageId === 'noPrimary';
-  return (error as { messageId?: string })?.messageId === 'unreachable';
+  if (error instanceof GuardRefusal) return error.messageId === 'noPrimary';
+  return error instanceof StepFailure && error.messageId === 'unreachable';
 }
 
-function progressLine(primary: ReplicaSide, secondary: ReplicaSide, sample: LsnSample, equalForMs: number, stableFor: string): string {
+/** A sample for the `sample` and `probed` messages; `equal` is what to say when the LSNs match. */
+function sampleData(primary: ReplicaSide, secondary: ReplicaSide, sample: LsnSample, equal: string) {
   const gap = sample.primary !== null && sample.secondary !== null ? lsnDiff(sample.primary, sample.secondary) : undefined;
-  const state =
-    gap === 0n ? `equal for ${formatDuration(equalForMs)} of ${stableFor}` : `gap ${gap === undefined ? 'unknown' : gap.toString()}`;
-  return `Primary ${primary} end of log ${formatLsn(sample.primary)}, secondary ${secondary} hardened ${formatLsn(sample.secondary)}: ${state}.`;
+  const state = gap === 0n ? equal : `gap ${gap === undefined ? 'unknown' : gap.toString()}`;
+  return { primary, secondary, primaryLsn: formatLsn(sample.primary), secondaryLsn: formatLsn(sample.secondary), state };
 }
 
 interface TimeoutContext {
@@ -170,7 +174,7 @@ interface TimeoutContext {
   roles?: Roles;
 }
 
-function timeoutFailure(window: LsnStability, t: TimeoutContext) {
+function timeoutFailure(report: StepMessages<'noSample' | 'notStable' | 'apart' | 'moving' | 'interrupted' | 'stalled'>, window: LsnStability, t: TimeoutContext) {
   const last = window.last;
   if (!last) return report.fail('noSample', { timeout: t.timeout, error: t.lastError ?? 'no answer' });
   const moving = window.primaryMoving(Date.now(), Math.max(t.stableForMs, 3 * t.pollMs));
@@ -202,4 +206,3 @@ function lower(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1).replace(/\.$/, '');
 }
 
-export default definition;

@@ -1,7 +1,8 @@
 // Unknown outcomes: a change step whose connection dropped or whose deadline hit after it sent
 // its statement may or may not have acted. The step's verify() is asked, again and again, until
 // it says `done` or `not-done` or the deadline passes. Never "failed" while it may have happened.
-import type { StepDefinition, StepRunContext, StepSpec } from '../core/types.js';
+import type { StepSpec } from '../core/types.js';
+import type { StepDefinition, StepRunContext } from '../step-api/types.js';
 import { errorMessage } from '../core/errors.js';
 import { sleep } from '../core/sleep.js';
 

@@ -9,7 +9,8 @@
 // that hides why).
 //
 // At a change the journal shows started or failed: it is verified, never blindly repeated.
-import type { StepDefinition, StepHistoryEntry, StepSpec } from '../core/types.js';
+import type { StepSpec } from '../core/types.js';
+import type { StepDefinition, StepHistoryEntry } from '../step-api/types.js';
 import { runTimeContext } from '../template/context.js';
 import { renderStepAtRunTime, skippedOutputs } from '../template/step-render.js';
 import type { Journal } from './journal/write.js';
@@ -90,7 +91,7 @@ async function verifyFirst(
   // Not renderable now: the step itself will say so when the run reaches it; nothing to verify here.
   if (rendered.skip || rendered.error) return { result: 'not-done' };
 
-  const context = stepContext(services, spec, history, outputs);
+  const context = stepContext(services, spec, earlier.impact ?? planned.impact, history, outputs);
   context.log.info(`${spec.id} may have acted before the resume; verifying it before deciding what to read again`);
   const verification = await verifyUntilKnown(def, context, rendered.args, services.outcome);
   journal.write({ kind: 'step-verified', step: spec.id, result: verification.result, why: 'resume', ...(verification.detail ? { detail: verification.detail } : {}) });

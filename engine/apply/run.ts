@@ -10,14 +10,16 @@
 // resume's verifications (engine/apply/resume.ts), the step runner (engine/apply/step-runner.ts),
 // the outcome verifier (engine/apply/outcome.ts) and the pure decisions (exit-code.ts, step-end.ts,
 // summary.ts) return what they found, and the run records it.
-import type { Impact, RunResources, StepDefinition, StepHistoryEntry, StepSpec } from '../core/types.js';
+import type { Impact, RunResources, StepSpec } from '../core/types.js';
+import type { StepDefinition, StepHistoryEntry } from '../step-api/types.js';
 import type { PlannedStep } from '../plan/types.js';
-import { redactInputs, resolveImpact } from '../plan/build.js';
+import { redactInputs } from '../plan/build.js';
+import { resolveImpact } from '../step-api/impact.js';
 import type { TemplateContext } from '../template/context.js';
 import { runTimeContext } from '../template/context.js';
 import { renderStepAtRunTime, skippedOutputs } from '../template/step-render.js';
 import type { LinkLock } from '../drivers/sql/lock.js';
-import { ExitError, errorMessage } from '../core/errors.js';
+import { ExitError, StepFailure, errorMessage } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { secretInputFingerprints } from '../core/secrets.js';
 import { openJournal, runIdentity, type Journal, type JournalOpening } from './journal/write.js';
@@ -208,7 +210,7 @@ class ApplyRun {
       return false;
     }
 
-    const context = stepContext(this.services, spec, this.history, this.outputs);
+    const context = stepContext(this.services, spec, impact, this.history, this.outputs);
 
     if (earlier && (earlier.status === 'started' || earlier.status === 'failed') && impact !== 'read' && !rendered.error) {
       const early = this.resumed.verified?.step === spec.id ? this.resumed.verified.verification : undefined;
@@ -244,7 +246,7 @@ class ApplyRun {
       if (rendered.error) {
         this.journal.write({ kind: 'step-started', step: spec.id, type: spec.type, index: planned.index, impact, attempt: 1 });
         // Nothing was sent: the step could not even be rendered.
-        return { end: { ok: false, error: Object.assign(new Error(rendered.error), { notApplied: true }), outcome: 'failed', attempts: 1 } };
+        return { end: { ok: false, error: new StepFailure('renderFailed', { error: rendered.error }, rendered.error, { notApplied: true }), outcome: 'failed', attempts: 1 } };
       }
       return this.attempt(step, { args: rendered.args, impact, context, nonSafe, readAgain, stepStarted });
     };

@@ -1,7 +1,8 @@
 // What a step sees while it runs or is verified: its run's identity and inputs, the run's
 // connections, the outputs and history of the steps before it, and a log whose warnings the run
 // repeats in its summary. Also the outputs a step has when it was verified done rather than run.
-import type { RunResources, StepDefinition, StepHistoryEntry, StepRunContext, StepSpec } from '../core/types.js';
+import type { Impact, RunResources, StepSpec } from '../core/types.js';
+import type { StepDefinition, StepHistoryEntry, StepRunContext } from '../step-api/types.js';
 import { unknownValue } from '../template/render.js';
 import type { ApplyOptions } from './types.js';
 
@@ -26,6 +27,8 @@ export function verifiedOutputs(stepId: string, def: StepDefinition<any>): Recor
 export function stepContext(
   source: StepContextSource,
   spec: StepSpec,
+  /** This use's impact as apply resolved it (the journal's, on resume). */
+  impact: Impact,
   history: readonly StepHistoryEntry[],
   outputs: Record<string, Record<string, unknown>>,
 ): StepContext {
@@ -44,6 +47,7 @@ export function stepContext(
     runId: opts.runId,
     inventory: opts.inventory,
     inputs: opts.inputs,
+    impact,
     log,
     sql: async (side) => resources.sql(side),
     arm: async () => resources.arm(),

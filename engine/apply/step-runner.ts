@@ -2,7 +2,8 @@
 // mapping of how an attempt ended (refusal, unknown outcome, timeout, interrupt) to a result.
 // A timed-out change step is an unknown outcome, never retried: it may have acted. Change steps
 // run as non-safe sections: an interrupt waits for them (engine/apply/interrupt.ts).
-import type { Impact, StepDefinition, StepRunContext } from '../core/types.js';
+import type { Impact } from '../core/types.js';
+import type { StepDefinition, StepRunContext } from '../step-api/types.js';
 import { OutcomeUnknown, errorExitCode } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { sleep } from '../core/sleep.js';

@@ -3,7 +3,7 @@
 // (engine/apply/events.ts).
 import type { Inventory, Runbook, RunResources } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
-import type { LoadedStep } from '../plan/build.js';
+import type { LoadedStep } from '../step-api/types.js';
 import type { LockHolder } from '../drivers/sql/lock.js';
 import type { Reporter, RunSummary } from './events.js';
 import type { Interrupts } from './interrupt.js';

@@ -5,7 +5,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ajv, compiledDir, documentValidatorFile, readSchema, schemaHash, stepValidatorFile, type DocumentSchemaName } from '../validate/schemas.js';
-import type { JsonSchema, StepModuleMap } from '../core/types.js';
+import type { JsonSchema } from '../core/types.js';
+import type { StepModuleMap } from '../step-api/types.js';
 
 const require = createRequire(import.meta.url);
 const standalone = (require('ajv/dist/standalone') as { default: (ajv: unknown, v: unknown) => string }).default;
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
     const map = mod.stepModules ?? mod.steps ?? mod.default ?? {};
     for (const [type, load] of Object.entries(map)) {
       const def = (await load()).default;
-      write(stepValidatorFile(type), def.withSchema);
+      write(stepValidatorFile(type), def.with);
       steps++;
     }
   }

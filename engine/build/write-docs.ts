@@ -2,12 +2,13 @@
 // `--check` writes nothing and exits 1 when the committed section is out of date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { builtinStepModules, loadAllBuiltins } from '../step-api/registry.js';
+import { loadAllBuiltins } from '../step-api/registry.js';
+import { stepModules } from '../../steps/index.js';
 import { committedStepReference, renderStepReference, replaceStepReference } from '../ui/step-reference.js';
 
 const readmePath = fileURLToPath(new URL('../../../README.md', import.meta.url));
 
-const section = renderStepReference(await loadAllBuiltins(await builtinStepModules()));
+const section = renderStepReference(await loadAllBuiltins(stepModules));
 const readme = readFileSync(readmePath, 'utf8');
 if (process.argv.includes('--check')) {
   const same = committedStepReference(readme) === section;

@@ -1,6 +1,8 @@
 // `runbook list-steps`: every built-in step type, described from its own definition and schema.
-import type { Impact, StepDefinition } from '../core/types.js';
-import { builtinStepModules, loadAllBuiltins } from '../step-api/registry.js';
+import type { Impact } from '../core/types.js';
+import type { StepDefinition } from '../step-api/types.js';
+import { loadAllBuiltins } from '../step-api/registry.js';
+import { stepModules } from '../../steps/index.js';
 import type { CommandIO } from './io.js';
 
 export interface StepField {
@@ -33,8 +35,8 @@ function typeOf(schema: Record<string, unknown>): string {
 }
 
 export function describeStep(def: StepDefinition<any>): StepTypeInfo {
-  const props = (def.withSchema.properties ?? {}) as Record<string, Record<string, unknown>>;
-  const required = new Set((def.withSchema.required ?? []) as string[]);
+  const props = (def.with.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const required = new Set((def.with.required ?? []) as string[]);
   return {
     type: def.type,
     description: def.description,
@@ -43,14 +45,16 @@ export function describeStep(def: StepDefinition<any>): StepTypeInfo {
     outputs: Object.entries(def.outputs ?? {}).map(([name, o]) => ({ name, description: o.description })),
     with: Object.entries(props).map(([name, schema]) => {
       const field: StepField = { name, type: typeOf(schema), required: required.has(name), description: String(schema.description ?? '') };
-      if (schema.default !== undefined) field.default = schema.default;
+      // A step type's defaults live in its definition (defineStep's `defaults`), never in the schema.
+      const fallback = def.defaults?.[name];
+      if (fallback !== undefined) field.default = fallback;
       return field;
     }),
   };
 }
 
 export async function listSteps(): Promise<StepTypeInfo[]> {
-  return (await loadAllBuiltins(await builtinStepModules())).map(describeStep);
+  return (await loadAllBuiltins(stepModules)).map(describeStep);
 }
 
 export function renderStepsText(steps: StepTypeInfo[]): string {

@@ -5,11 +5,12 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Diagnostic, Inventory, Runbook } from '../core/types.js';
 import type { LabInventory } from '../../lab/inventory.js';
-import type { LoadedStep } from '../plan/build.js';
+import type { LoadedStep } from '../step-api/types.js';
 import { hasErrors } from '../core/diagnostics.js';
 import { validateInventory, validateRunbook } from '../validate/runbook.js';
 import { resolveInputs } from '../load/inputs.js';
-import { builtinStepModules, stepsForRunbook } from '../step-api/registry.js';
+import { stepsForRunbook } from '../step-api/registry.js';
+import { stepModules } from '../../steps/index.js';
 import { UsageError } from '../core/errors.js';
 
 /** Bad input found by validation: rendered as diagnostics, exit 2. */
@@ -36,7 +37,7 @@ export interface LoadedRunbook {
 }
 
 export async function loadRunbook(file: string): Promise<LoadedRunbook> {
-  const steps = await builtinStepModules();
+  const steps = stepModules;
   const result = await validateRunbook(file, { steps });
   if (!result.runbook || hasErrors(result.diagnostics)) {
     throw new InvalidInput(result.diagnostics, new Map([[file, result.source ?? '']]));

@@ -1,7 +1,7 @@
 // `runbook validate <file...>`: runbooks and inventories, every problem in every file; exit 0 or 2.
 import { validateFiles } from '../validate/runbook.js';
 import { hasErrors } from '../core/diagnostics.js';
-import { builtinStepModules } from '../step-api/registry.js';
+import { stepModules } from '../../steps/index.js';
 import { renderDiagnosticsJson, renderDiagnosticsText } from '../ui/diagnostics.js';
 import { colorWanted } from '../ui/style.js';
 import type { CommandIO } from './io.js';
@@ -12,7 +12,7 @@ export interface ValidateOptions {
 }
 
 export async function validateCommand(opts: ValidateOptions, io: CommandIO): Promise<number> {
-  const result = await validateFiles(opts.files, { steps: await builtinStepModules() });
+  const result = await validateFiles(opts.files, { steps: stepModules });
   const failed = hasErrors(result.diagnostics);
   if (opts.format === 'json') {
     io.stdout.write(renderDiagnosticsJson(result.diagnostics));

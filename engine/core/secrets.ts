@@ -9,7 +9,8 @@
 // stdin means no terminal to confirm on, so apply then needs --yes (as it does in CI anyway).
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { Inventory, ReplicaSide, Runbook } from './types.js';
-import { UsageError } from './errors.js';
+import { ExitError, UsageError } from './errors.js';
+import { ExitCode } from './exit-codes.js';
 import { registerSecret } from './redact.js';
 
 /** The run-env key of a password read from standard input. */
@@ -97,7 +98,7 @@ function promptHidden(stdin: StdinLike, prompt: NodeJS.WritableStream, question:
     const onData = (chunk: Buffer | string) => {
       for (const ch of chunk.toString()) {
         if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\u0003') return done(Object.assign(new UsageError('interrupted while reading a password'), { exitCode: 130 }));
+        if (ch === '\u0003') return done(new ExitError(ExitCode.interrupted, 'interrupted while reading a password'));
         if (ch === '\u0004') return done(new UsageError('no password given'));
         if (ch === '\u007f' || ch === '\b') typed = [...typed].slice(0, -1).join('');
         else if (ch >= ' ') typed += ch;

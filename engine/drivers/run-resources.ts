@@ -3,7 +3,7 @@
 // the registry, `validate` and `plan` never load a driver.
 import type { ConnectionPool } from 'mssql';
 import type { SqlManagementClient } from '@azure/arm-sql';
-import { GuardRefusal, StepFailure } from '../step-api/messages.js';
+import { GuardRefusal, StepFailure } from '../core/errors.js';
 import {
   describeObservations,
   judgeRoles,
@@ -12,11 +12,12 @@ import {
   type RoleObservation,
 } from './sql/roles.js';
 import { classifyConnectFailure, ConnectionSetupError, describeConnectError, endpointOf, passwordFor, poolConfig, type ConnectFailure } from './sql/pool.js';
-import type { Inventory, Logger, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
+import type { Inventory, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
 
 export interface RunResourcesOptions {
   env: NodeJS.ProcessEnv;
-  log?: Logger;
+  /** Where a pool's errors outside any request are said (the run's log). */
+  log?: { warn(message: string): void };
 }
 
 /**

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { diag, type Diagnostic } from '../core/diagnostics.js';
 import { checkStepDefinition } from '../step-api/contract.js';
-import type { StepDefinition, StepModuleMap } from '../core/types.js';
+import type { StepDefinition, StepModuleMap } from '../step-api/types.js';
 import type { Pos } from './positions.js';
 
 const pluginDefinitions = new WeakSet<object>();

@@ -3,18 +3,15 @@
 // each step's impact against the steps before it, and asks each step type for its read-only
 // plan(). It connects to nothing and reads no files.
 import { createHash } from 'node:crypto';
-import type { Impact, ImpactContext, Inventory, Runbook, StepDefinition, StepHistoryEntry } from '../core/types.js';
+import type { Inventory, Runbook } from '../core/types.js';
+import type { LoadedStep, StepHistoryEntry } from '../step-api/types.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlannedStep, type PlanValue, type StepDecision } from './types.js';
 import { addUnknownOutputs, planTimeContext, type TemplateContext } from '../template/context.js';
-import { isUnknown, renderValue, renderWhen } from '../template/render.js';
+import { renderValue, renderWhen } from '../template/render.js';
+import { resolveImpact } from '../step-api/impact.js';
+import { isUnknown } from '../step-api/args.js';
 import { parseDuration } from '../core/duration.js';
 import { badRenderedDuration } from './rendered-durations.js';
-
-export interface LoadedStep {
-  definition: StepDefinition<any>;
-  /** True for step types from the runbook's `plugins:`. */
-  plugin: boolean;
-}
 
 export interface BuildPlanInput {
   runbook: Runbook;
@@ -67,14 +64,6 @@ export function toPlanValue(value: unknown): PlanValue {
   return String(value);
 }
 
-export function resolveImpact(def: StepDefinition<any>, args: unknown, history: StepHistoryEntry[]): Impact {
-  if (typeof def.impact === 'function') {
-    const ctx: ImpactContext = { history: history.map((h) => ({ ...h })) };
-    return def.impact(args as Record<string, unknown>, ctx);
-  }
-  return def.impact;
-}
-
 export function buildPlan(input: BuildPlanInput): Plan {
   const { runbook, inventory, inputs, steps } = input;
   const ctx: TemplateContext = planTimeContext(inventory, inputs, input.runId);
@@ -101,7 +90,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
         }
       }
       args = renderValue(spec.with ?? {}, ctx) as Record<string, unknown>;
-      const badDuration = badRenderedDuration(def.withSchema, spec.with, args);
+      const badDuration = badRenderedDuration(def.with, spec.with, args);
       if (badDuration) throw new Error(badDuration);
     } catch (error) {
       throw new PlanError(`step ${spec.id}: ${(error as Error).message}`, spec.id);
@@ -109,7 +98,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
     const impact = resolveImpact(def, args, history);
     let result;
     try {
-      result = def.plan({ stepId: spec.id, target: spec.target, inventory, history: history.map((h) => ({ ...h })) }, args);
+      result = def.plan({ stepId: spec.id, target: spec.target, inventory, impact, history: history.map((h) => ({ ...h })) }, args);
     } catch (error) {
       throw new PlanError(`step ${spec.id}: ${spec.type}.plan() failed: ${(error as Error).message}`, spec.id);
     }

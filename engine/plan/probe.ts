@@ -2,12 +2,15 @@
 // through the runbook from here. Only `read` steps are probed, only with their arguments fully
 // known, and only until the first step that may change the link (after that, what a read would
 // see now says nothing about what it will see then). Change and data-loss steps are never run.
-import type { Inventory, RunResources, StepDefinition, StepRunContext } from '../core/types.js';
+import type { Inventory, RunResources } from '../core/types.js';
+import type { LoadedStep, StepDefinition, StepRunContext } from '../step-api/types.js';
 import type { Plan, PlanValue } from './types.js';
-import { buildPlan, resolveImpact, toPlanValue, type BuildPlanInput, type LoadedStep } from './build.js';
+import { buildPlan, toPlanValue, type BuildPlanInput } from './build.js';
+import { resolveImpact } from '../step-api/impact.js';
 import { planTimeContext, type TemplateContext } from '../template/context.js';
 import { skippedOutputs } from '../template/step-render.js';
-import { isUnknown, renderValue, renderWhen, unknownValue } from '../template/render.js';
+import { renderValue, renderWhen, unknownValue } from '../template/render.js';
+import { isUnknown } from '../step-api/args.js';
 import { errorExitCode, errorMessage } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { observeLink, type ObservedState } from './observe.js';
@@ -101,6 +104,8 @@ function probeContext(
     runId: 'probe',
     inventory,
     inputs,
+    // Only uses whose impact resolves to read are probed.
+    impact: 'read',
     log: { progress: () => undefined, info: (m) => void notes.push(m), warn: (m) => void notes.push(m) },
     signal,
     sql: (side) => resources.sql(side),

@@ -2,7 +2,7 @@
 // `--set stableFor=99999h`): validation cannot see them, so the plan checks each rendered
 // `format: duration` value of a step's `with:` and refuses the plan (exit 2) before anything runs.
 import { parseDuration } from '../core/duration.js';
-import { isUnknown } from '../template/render.js';
+import { isUnknown } from '../step-api/args.js';
 import type { JsonSchema } from '../core/types.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -1,7 +1,8 @@
 // The Plan: plain JSON data, built by engine/plan/build.ts, rendered by engine/plan-render-*.ts,
 // written by `runbook plan --out`, and consumed by `runbook apply`. No classes, no functions,
 // no secrets: a plan survives JSON.stringify/JSON.parse unchanged.
-import type { Impact, ReplicaTarget, StepPlanResult, Unknown } from '../core/types.js';
+import type { Impact, ReplicaTarget } from '../core/types.js';
+import type { StepPlanResult, Unknown } from '../step-api/types.js';
 
 /** Bumped when the shape changes incompatibly; apply refuses plans of another version. */
 export const PLAN_FORMAT_VERSION = 1;

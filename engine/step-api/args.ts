@@ -1,11 +1,12 @@
 // Reading a step's `with:` values in plan() (where some are still unknown) and run().
 import { formatDuration, parseDuration } from '../core/duration.js';
-import type { Unknown } from '../core/types.js';
+import type { Unknown } from './types.js';
 
 export const KNOWN_AFTER_APPLY = '(known after apply)';
 
+/** A value the plan cannot know yet: `{ unknown: true, from: '<what it waits for>' }`. */
 export function isUnknown(value: unknown): value is Unknown {
-  return typeof value === 'object' && value !== null && (value as { unknown?: unknown }).unknown === true;
+  return typeof value === 'object' && value !== null && (value as { unknown?: unknown }).unknown === true && typeof (value as { from?: unknown }).from === 'string';
 }
 
 /** A value as text for a plan line: unknowns print as `(known after apply)`. */

@@ -1,5 +1,6 @@
-// The contract every step type meets, built-in or plugin. Returns problems as sentences, so the
-// registry test and the plugin loader can both say exactly what is missing.
+// The contract every step type meets, built-in or plugin, checked at run time (a plugin is plain
+// JavaScript to the loader). Returns problems as sentences, so the step tester and the plugin
+// loader can both say exactly what is missing.
 import type { JsonSchema } from '../core/types.js';
 
 const IMPACTS = ['read', 'change', 'dataLoss'];
@@ -28,10 +29,17 @@ export function checkStepDefinition(def: unknown, source: string): string[] {
       if (!isRecord(spec) || typeof spec.description !== 'string' || spec.description === '') say(`output \`${name}\` needs a description`);
     }
   }
+  if (def.messages !== undefined) {
+    if (!isRecord(def.messages)) say('`messages` must map message ids to templates');
+    else for (const [id, text] of Object.entries(def.messages)) if (typeof text !== 'string') say(`message \`${id}\` must be a template string`);
+  }
+  if (def.defaults !== undefined && !isRecord(def.defaults)) say('`defaults` must be an object of `with:` property values');
   if (typeof def.plan !== 'function') say('`plan(ctx, args)` must be a function');
   if (typeof def.run !== 'function') say('`run(ctx, args)` must be a function');
-  if (!isRecord(def.withSchema)) say('`withSchema` must be a JSON Schema object');
-  else checkObjectSchema(def.withSchema, 'withSchema', say);
+  if (def.verify !== undefined && typeof def.verify !== 'function') say('`verify(ctx, args)` must be a function when given');
+  if (def.probe !== undefined && typeof def.probe !== 'function') say('`probe(ctx, args)` must be a function when given');
+  if (!isRecord(def.with)) say(`\`with\` must be the JSON Schema of \`with:\`${'withSchema' in def ? ' (it was called `withSchema`; write the step with defineStep)' : ''}`);
+  else checkObjectSchema(def.with, 'with', say);
   return problems;
 }
 

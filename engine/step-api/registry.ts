@@ -1,12 +1,9 @@
-// Step definitions by type name: the built-ins from steps/index.ts (loaded lazily, only the
-// types a runbook uses) plus the runbook's own `plugins:` (loaded by validation, engine/load/plugins.ts).
-// Nothing here scans directories.
-import type { Runbook, StepDefinition, StepModuleMap } from '../core/types.js';
-import type { LoadedStep } from '../plan/build.js';
-
-export async function builtinStepModules(): Promise<StepModuleMap> {
-  return (await import('../../steps/index.js')).stepModules;
-}
+// Step definitions by type name, from a StepModuleMap: the built-ins (steps/index.ts, handed to the
+// engine by engine/commands; loaded lazily, only the types a runbook uses) plus the runbook's own
+// `plugins:` (loaded by validation, engine/load/plugins.ts). Nothing here scans directories, and
+// nothing here knows steps/: the step API sits below the step types.
+import type { Runbook } from '../core/types.js';
+import type { LoadedStep, StepDefinition, StepModuleMap } from './types.js';
 
 /** Loads the definitions of the given built-in types; unknown names are skipped (validate reports them). */
 export async function loadBuiltinDefinitions(map: StepModuleMap, types: Iterable<string>): Promise<Map<string, StepDefinition<any>>> {

@@ -1,7 +1,8 @@
 // The template context shared by plan and apply: `inputs`, `link`, `steps.<id>.outputs.<name>`,
 // `run`. At plan time outputs of earlier steps are Unknown ("known after apply"); during apply
 // they are the real values.
-import type { Inventory, StepDefinition, Unknown } from '../core/types.js';
+import type { Inventory } from '../core/types.js';
+import type { StepDefinition, Unknown } from '../step-api/types.js';
 import { unknownValue } from './render.js';
 
 export interface TemplateContext {

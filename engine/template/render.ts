@@ -3,7 +3,8 @@
 // Values that only exist after earlier steps ran are `Unknown`; a template that touches one
 // renders to an Unknown too, so a plan can say "(known after apply)" instead of failing.
 import { createRequire } from 'node:module';
-import type { Unknown } from '../core/types.js';
+import type { Unknown } from '../step-api/types.js';
+import { isUnknown } from '../step-api/args.js';
 import { directRenderer, NeedsHandlebars, type AstNode } from './evaluate.js';
 import { HELPERS, KNOWN_HELPERS } from './helpers.js';
 
@@ -25,10 +26,6 @@ export class TemplateError extends Error {
     if (extra.line !== undefined) this.line = extra.line;
     if (extra.column !== undefined) this.column = extra.column;
   }
-}
-
-export function isUnknown(v: unknown): v is Unknown {
-  return typeof v === 'object' && v !== null && (v as { unknown?: unknown }).unknown === true && typeof (v as { from?: unknown }).from === 'string';
 }
 
 export function unknownValue(from: string): Unknown {

@@ -1,9 +1,11 @@
 // Re-renders a step's `when:` and `with:` at run time, with the real outputs of earlier steps.
 // A value that is still unknown now (an output of a skipped step) fails the step with a clear
 // message instead of sending half-rendered SQL anywhere.
-import type { StepDefinition, StepSpec, Unknown } from '../core/types.js';
+import type { StepSpec } from '../core/types.js';
+import type { StepDefinition, Unknown } from '../step-api/types.js';
 import type { TemplateContext } from './context.js';
-import { isUnknown, renderValue, renderWhen, unknownValue } from './render.js';
+import { renderValue, renderWhen, unknownValue } from './render.js';
+import { isUnknown } from '../step-api/args.js';
 
 export type RunTimeRender =
   | { skip: true; reason: string }

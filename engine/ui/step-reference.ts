@@ -1,7 +1,8 @@
 // The README's "Step reference", rendered from the step definitions and their `with:` schemas,
 // the same source as validation and `runbook list-steps`. `npm run docs` writes it between the
 // markers; test/engine/ui/step-reference.test.ts fails when the committed text differs.
-import type { JsonSchema, StepDefinition } from '../core/types.js';
+import type { JsonSchema } from '../core/types.js';
+import type { StepDefinition } from '../step-api/types.js';
 
 export const DOCS_START = '<!-- steps:start -->';
 export const DOCS_END = '<!-- steps:end -->';
@@ -45,7 +46,7 @@ export function schemaFields(schema: JsonSchema, prefix = ''): SchemaField[] {
 
 /** Properties (dotted) whose schema has no description: each is a gap in the docs. */
 export function undocumentedFields(def: StepDefinition<any>): string[] {
-  return schemaFields(def.withSchema).filter((f) => f.description === undefined).map((f) => f.name);
+  return schemaFields(def.with).filter((f) => f.description === undefined).map((f) => f.name);
 }
 
 function cell(text: string): string {
@@ -70,11 +71,13 @@ export function renderStepDoc(def: StepDefinition<any>): string {
   const probed = !def.probe ? 'no' : typeof def.impact === 'string' ? 'yes (reads only)' : 'yes, for uses whose impact is `read` (reads only)';
   out.push(`- Probed by \`plan --probe\`: ${probed}`);
   out.push('');
-  const fields = schemaFields(def.withSchema);
+  const fields = schemaFields(def.with);
   if (fields.length) {
     out.push('| `with:` field | type | required | default | description |', '| --- | --- | --- | --- | --- |');
     for (const f of fields) {
-      const dflt = f.default === undefined ? '' : `\`${JSON.stringify(f.default)}\``;
+      // The step's declared defaults (defineStep's `defaults`); a plugin may still put one in its schema.
+      const fallback = def.defaults?.[f.name] ?? f.default;
+      const dflt = fallback === undefined ? '' : `\`${JSON.stringify(fallback)}\``;
       out.push(`| \`${f.name}\` | ${cell(f.type)} | ${f.required ? 'yes' : 'no'} | ${dflt} | ${cell(f.description ?? '')} |`);
     }
   } else out.push('No `with:` fields.');

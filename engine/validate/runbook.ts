@@ -8,7 +8,8 @@ import { rules } from './rules/index.js';
 import { isRecord, type RawStep, type RuleContext } from './rules/context.js';
 import { schemaDiagnostics } from './schema-diagnostics.js';
 import { documentValidator, readSchema, withValidator } from './schemas.js';
-import type { InputSpec, Runbook, StepDefinition, StepModuleMap, StepSpec } from '../core/types.js';
+import type { InputSpec, Runbook, StepSpec } from '../core/types.js';
+import type { StepDefinition, StepModuleMap } from '../step-api/types.js';
 
 export { validateInventory } from './inventory.js';
 export type { InventoryResult } from './inventory.js';
@@ -84,7 +85,7 @@ async function validateLoadedRunbook(file: string, doc: LoadedYaml, opts: Valida
     }
     if (!check(data)) {
       diagnostics.push(...schemaDiagnostics(check.errors, {
-        file, schema: def.withSchema, data, base: `${step.pointer}/with`, locate: doc.locate,
+        file, schema: def.with, data, base: `${step.pointer}/with`, locate: doc.locate,
         suffix: ` (step type \`${def.type}\`)`, skipTemplates: true,
       }));
     }

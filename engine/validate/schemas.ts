@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { JsonSchema, StepDefinition } from '../core/types.js';
+import type { JsonSchema } from '../core/types.js';
+import type { StepDefinition } from '../step-api/types.js';
 
 /** The subset of an ajv error object we read. */
 export interface SchemaError {
@@ -97,12 +98,12 @@ export function documentValidator(name: DocumentSchemaName): Validator {
 }
 
 /** The validator of a step type's `with:`; throws if the schema itself does not compile. */
-export function withValidator(def: Pick<StepDefinition, 'type' | 'withSchema'>, opts: { plugin?: boolean } = {}): Validator {
-  const hash = schemaHash(def.withSchema);
+export function withValidator(def: Pick<StepDefinition, 'type' | 'with'>, opts: { plugin?: boolean } = {}): Validator {
+  const hash = schemaHash(def.with);
   const key = `step:${def.type}:${hash}`;
   let v = cache.get(key);
   if (!v) {
-    v = (opts.plugin ? undefined : loadPrecompiled(stepValidatorFile(def.type), hash)) ?? ajv().compile(def.withSchema);
+    v = (opts.plugin ? undefined : loadPrecompiled(stepValidatorFile(def.type), hash)) ?? ajv().compile(def.with);
     cache.set(key, v);
   }
   return v;

@@ -1,12 +1,18 @@
 // What the ARM step types share: their failure messages and the mapping from typed ARM errors to
 // step failures that carry Azure's error code as data. Pure: no @azure import.
-import { OutcomeUnknown, StepRefusal } from '../../engine/core/errors.js';
 import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, OPERATION_STILL_IN_PROGRESS, wasNotSent } from '../../engine/drivers/arm/errors.js';
-import { defineMessages, formatMessage, StepFailure } from '../../engine/step-api/messages.js';
-import type { ImpactContext, StepHistoryEntry, StepRunContext } from '../../engine/core/types.js';
+import {
+  defineMessages,
+  durationMs,
+  formatMessage,
+  OutcomeUnknown,
+  StepFailure,
+  StepRefusal,
+  type StepHistoryEntry,
+  type StepRunContext,
+} from '../../engine/step-api/index.js';
 import { describeLink, getLinkDetails, linkIdsOf, type LinkDetails, type LinkIds } from '../../engine/drivers/arm/client.js';
-import { operationInProgress } from '../../engine/drivers/arm/lro.js';
-import { durationMs } from '../../engine/step-api/args.js';
+import { operationInProgress, type LinkActionProgress } from '../../engine/drivers/arm/lro.js';
 
 export const armMessages = defineMessages({
   armRefused: 'ARM refused to {{action}} link {{link}}: {{code}} ({{error}}).',
@@ -23,7 +29,7 @@ export const armMessages = defineMessages({
 type ArmMessageId = keyof typeof armMessages;
 
 function fail(id: ArmMessageId, data: Record<string, string>, notApplied = false): StepFailure {
-  return Object.assign(new StepFailure(id, data, formatMessage(armMessages[id], data)), { notApplied });
+  return new StepFailure(id, data, formatMessage(armMessages[id], data), { notApplied });
 }
 
 /** ARM said no to the request itself (4xx, or no token to send it with): the operation was never accepted. */
@@ -53,7 +59,7 @@ export function armFailure(error: unknown, action: string, link: string): Error 
       return fail('notSent', { action, link, code: error.code, error: why }, true);
     }
     if (error instanceof ArmUnreachable) return fail('notSent', { action, link, code: error.code, error: `reading it first failed: ${noStop(error.message)}` }, true);
-    return Object.assign(error instanceof Error ? error : new Error(String(error)), { notApplied: true });
+    return fail('notSent', { action, link, error: noStop(error instanceof Error ? error.message : String(error)) }, true);
   }
   const before = wasNotSent(error);
   if (error instanceof ArmAuthError) return fail('armAuthFailed', { action, link, code: error.code }, before || refusedUpFront(error));
@@ -74,10 +80,6 @@ export function armFailure(error: unknown, action: string, link: string): Error 
 /** True when a `waitLsnStable` step ran (apply) or will run (plan) before this one in the run. */
 export function lsnStableEarlier(history: StepHistoryEntry[] | undefined): boolean {
   return (history ?? []).some((h) => h.type === 'waitLsnStable' && (h.state === 'succeeded' || h.state === 'will-run'));
-}
-
-export function historyOf(ctx: ImpactContext | undefined): StepHistoryEntry[] {
-  return ctx?.history ?? [];
 }
 
 /** Which side the managed instance believes is primary: from its own and its partner's role. */
@@ -108,6 +110,15 @@ export function instanceRoleVerdict(link: Pick<LinkDetails, 'instanceLinkRole'>,
   if (!link.instanceLinkRole) return 'unknown';
   return link.instanceLinkRole === expected ? 'done' : 'not-done';
 }
+
+/** How a role-changing action's progress reads in its step's `progress` message. */
+export const PHASE_TEXT: Record<LinkActionProgress['phase'], string> = {
+  accepted: 'accepted',
+  running: 'running',
+  checking: 'checking the link after',
+  resending: 'sending again after',
+  waiting: 'waiting for an operation in progress:',
+};
 
 /** `3.2s` style elapsed time for progress lines. */
 export function elapsedText(ms: number): string {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { SqlManagementClient } from '@azure/arm-sql';
 import type { Test } from 'uvu';
 import { createArmClient } from '../../engine/drivers/arm/client.js';
-import type { Inventory, StepHistoryEntry, StepRunContext } from '../../engine/core/types.js';
+import type { Impact, Inventory } from '../../engine/core/types.js';
+import type { StepHistoryEntry, StepRunContext } from '../../engine/step-api/types.js';
 import { managedInstance, resourceGroup, subscriptionId, token, type ArmFixture } from './arm-backend.js';
 
 export interface CollectedLog {
@@ -50,7 +51,8 @@ export interface ArmStepContext extends StepRunContext {
 export function armStepContext(
   inventory: Inventory,
   env: NodeJS.ProcessEnv,
-  options: { history?: StepHistoryEntry[]; stepId?: string } = {},
+  /** `impact`: what the engine would have resolved (the ARM steps that change the link: change, the default). */
+  options: { history?: StepHistoryEntry[]; stepId?: string; impact?: Impact } = {},
 ): ArmStepContext {
   const logs: CollectedLog = { progress: [], info: [], warn: [] };
   const controller = new AbortController();
@@ -61,6 +63,7 @@ export function armStepContext(
     runId: 'test-run',
     inventory,
     inputs: {},
+    impact: options.impact ?? 'change',
     log: {
       progress: (m) => logs.progress.push(m),
       info: (m) => logs.info.push(m),

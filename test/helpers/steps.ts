@@ -1,18 +1,12 @@
 // Runs the SQL step types the way apply does: a StepRunContext over the real run resources
 // (engine/drivers/run-resources.ts, real mssql pools) for an inventory, usually a started lab's, with the
-// log lines collected so tests can assert progress. Also checks a step definition's contract.
+// log lines collected so tests can assert progress. The contract, schema, messages and plan() of
+// each step type are checked by the table-driven tester (test/helpers/step-tester.ts).
 import * as assert from 'uvu/assert';
 import { createRunResources, type LinkRunResources } from '../../engine/drivers/run-resources.js';
-import { placeholders } from '../../engine/step-api/messages.js';
-import type {
-  Inventory,
-  JsonSchema,
-  ReplicaTarget,
-  StepDefinition,
-  StepHistoryEntry,
-  StepPlanContext,
-  StepRunContext,
-} from '../../engine/core/types.js';
+import { resolveImpact } from '../../engine/step-api/impact.js';
+import type { Impact, Inventory, ReplicaTarget } from '../../engine/core/types.js';
+import type { StepDefinition, StepHistoryEntry, StepRunContext } from '../../engine/step-api/types.js';
 import type { Lab, StartLabOptions } from '../../lab/index.js';
 import { withStartedLab } from './lab.js';
 
@@ -29,7 +23,7 @@ export interface StepHarness {
   outputs: Record<string, Record<string, unknown>>;
   history: StepHistoryEntry[];
   context(options?: ContextOptions): StepRunContext;
-  /** Runs a definition like the executor: context, run, outputs and history recorded. */
+  /** Runs a definition like the executor: impact resolved, context, run, outputs and history recorded. */
   run<A>(definition: StepDefinition<A>, args: A, options?: ContextOptions): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
@@ -37,6 +31,8 @@ export interface StepHarness {
 export interface ContextOptions {
   stepId?: string;
   target?: ReplicaTarget;
+  /** ctx.impact; run() resolves it from the definition when not given, context() says `read`. */
+  impact?: Impact;
   signal?: AbortSignal;
   assumeYes?: boolean;
   confirm?: (question: string) => Promise<boolean>;
@@ -60,6 +56,7 @@ export function stepHarness(inventory: Inventory, env: NodeJS.ProcessEnv): StepH
       runId: 'test-run',
       inventory,
       inputs: {},
+      impact: options.impact ?? 'read',
       log,
       signal: options.signal ?? new AbortController().signal,
       sql: (side) => resources.sql(side),
@@ -83,7 +80,7 @@ export function stepHarness(inventory: Inventory, env: NodeJS.ProcessEnv): StepH
     history,
     context,
     async run(definition, args, options = {}) {
-      const ctx = context(options);
+      const ctx = context({ impact: resolveImpact(definition, args, history), ...options });
       try {
         const out = await definition.run(ctx, args);
         outputs[ctx.stepId] = out;
@@ -110,11 +107,6 @@ export function withLabHarness(options: StartLabOptions, body: (lab: Lab, h: Ste
   });
 }
 
-/** A plan context for plan() tests. */
-export function planContext(inventory: Inventory, target?: ReplicaTarget): StepPlanContext {
-  return target ? { stepId: 'planned', target, inventory } : { stepId: 'planned', inventory };
-}
-
 /** Runs `fn` and returns what it threw (failing the test if it did not throw). */
 export async function rejection(fn: () => Promise<unknown>): Promise<Error & Record<string, unknown>> {
   try {
@@ -124,39 +116,4 @@ export async function rejection(fn: () => Promise<unknown>): Promise<Error & Rec
   }
   assert.unreachable('expected the step to fail');
   throw new Error('unreachable');
-}
-
-function walkProperties(schema: JsonSchema, path: string, visit: (path: string, s: JsonSchema) => void): void {
-  const props = schema.properties as Record<string, JsonSchema> | undefined;
-  if (!props) return;
-  for (const [name, sub] of Object.entries(props)) {
-    visit(`${path}.${name}`, sub);
-    walkProperties(sub, `${path}.${name}`, visit);
-  }
-}
-
-/**
- * The contract every step type keeps: described schema with no unknown keys, described outputs,
- * message templates that are sentences, and a plan() that needs no I/O.
- */
-export function checkStepContract(definition: StepDefinition<any>, messages: Record<string, string>): void {
-  assert.ok(definition.description.length > 20, `${definition.type}: description`);
-  assert.is(definition.withSchema.type, 'object');
-  assert.is(definition.withSchema.additionalProperties, false, `${definition.type}: additionalProperties: false`);
-  const visit = (path: string, s: JsonSchema) => {
-    assert.type(s.description, 'string', `${definition.type}${path} has no description`);
-    assert.not.ok('default' in s, `${definition.type}${path}: defaults live in the step, not the schema`);
-    if (s.type === 'object' && s.properties) {
-      assert.is(s.additionalProperties, false, `${definition.type}${path}: additionalProperties: false`);
-    }
-  };
-  walkProperties(definition.withSchema, 'with', visit);
-  for (const [name, spec] of Object.entries(definition.outputs)) {
-    assert.ok(spec.description.length > 5, `${definition.type} output ${name} has no description`);
-  }
-  for (const [id, template] of Object.entries(messages)) {
-    assert.match(template, /^[A-Z]/, `${definition.type} message ${id} starts with a capital letter`);
-    assert.match(template, /\.$/, `${definition.type} message ${id} ends with a full stop`);
-    for (const name of placeholders(template)) assert.match(name, /^\w+$/);
-  }
 }

@@ -5,16 +5,66 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import definition, { deleteImpact, messages } from '../../steps/armDeleteLink.js';
-import { StepFailure } from '../../engine/step-api/messages.js';
+import definition from '../../steps/armDeleteLink.js';
+import { StepFailure } from '../../engine/core/errors.js';
 import { OutcomeUnknown } from '../../engine/core/errors.js';
-import type { StepHistoryEntry } from '../../engine/core/types.js';
+import type { StepHistoryEntry } from '../../engine/step-api/types.js';
 import { armStepContext, azureModulesLoadedBy, labWorldPerTest } from '../helpers/arm-step-context.js';
+import { stepTester, unknown } from '../helpers/step-tester.js';
 
 const lab = labWorldPerTest(test);
 
 const fast = { pollInterval: '10ms' };
 const wait = (state: StepHistoryEntry['state']): StepHistoryEntry => ({ id: 'caught-up', type: 'waitLsnStable', state });
+
+stepTester.run(definition, {
+  valid: [{}, { pollInterval: '30s' }, { with: { pollInterval: '{{inputs.poll}}' }, inputs: { poll: { type: 'string', default: '1s' } } }],
+  invalid: [
+    { with: { pollInterval: 'soon' }, errors: [{ code: 'bad-duration', path: '/with/pollInterval' }] },
+    { with: { pollInterval: 5 }, errors: [{ code: 'wrong-type', path: '/with/pollInterval' }] },
+    { with: { pollInterval: '{{inputs.nope}}' }, errors: [{ code: 'undefined-variable', path: '/with/pollInterval' }] },
+    { with: {}, target: 'managedInstance', errors: [{ code: 'target-not-allowed', path: '/target' }] },
+  ],
+  plan: [
+    {
+      name: 'without a preceding wait: data loss',
+      with: {},
+      history: [],
+      impact: 'dataLoss',
+      summary: 'DELETE link dag1 on sqlmi1 (rg-runbook-lab/00000000-0000-4000-8000-00000000ab01) via ARM, polling every 10s',
+      guards: ['DATA LOSS: no LSN-stable wait precedes this step.', 'A link that is already gone counts as success.'],
+    },
+    {
+      name: 'with a wait before it: a change',
+      with: { pollInterval: '30s' },
+      history: [wait('will-run')],
+      impact: 'change',
+      summary: /polling every 30s$/,
+      guards: ['Waits for LSN stability earlier in this run.', 'A link that is already gone counts as success.'],
+    },
+    {
+      name: 'no history given, an interval known after apply',
+      with: { pollInterval: unknown('inputs.x') },
+      summary: /\(known after apply\)/,
+      guards: [/DATA LOSS unless a waitLsnStable step succeeds/, 'A link that is already gone counts as success.'],
+    },
+  ],
+  impact: [
+    { with: {}, history: [], impact: 'dataLoss' },
+    { with: {}, history: [wait('will-run')], impact: 'change' },
+    { with: {}, history: [wait('succeeded')], impact: 'change' },
+    { with: {}, history: [wait('may-run')], impact: 'dataLoss' },
+    { with: {}, history: [wait('failed')], impact: 'dataLoss' },
+    { with: {}, history: [wait('skipped')], impact: 'dataLoss' },
+    { with: {}, history: [{ id: 'x', type: 'sqlExec', state: 'succeeded' }], impact: 'dataLoss' },
+  ],
+});
+
+test('definition: impact depends on the steps before; pollInterval is a duration; no target', () => {
+  assert.type(definition.impact, 'function');
+  assert.is((definition.with.properties as Record<string, { format?: string }>).pollInterval!.format, 'duration');
+  assert.is(definition.target, 'none');
+});
 
 test('deletes the link on the managed instance side and shows progress while it runs', async () => {
   const world = await lab({ lroDurationMs: 150 });
@@ -101,40 +151,6 @@ test('an interrupt while Azure deletes is an unknown outcome', async () => {
   const err = await definition.run(ctx, { pollInterval: '200ms' }).catch((e: Error) => e);
   assert.instance(err, OutcomeUnknown);
   assert.match((err as Error).message, /may still complete/);
-});
-
-test('impact: dataLoss unless an LSN-stable wait will run or succeeded earlier', () => {
-  assert.is(deleteImpact({}, { history: [] }), 'dataLoss');
-  assert.is(deleteImpact({}, { history: [wait('will-run')] }), 'change');
-  assert.is(deleteImpact({}, { history: [wait('succeeded')] }), 'change');
-  assert.is(deleteImpact({}, { history: [wait('may-run')] }), 'dataLoss');
-  assert.is(deleteImpact({}, { history: [wait('failed')] }), 'dataLoss');
-  assert.is(deleteImpact({}, { history: [wait('skipped')] }), 'dataLoss');
-  assert.is(deleteImpact({}, { history: [{ id: 'x', type: 'sqlExec', state: 'succeeded' }] }), 'dataLoss');
-  assert.type(definition.impact, 'function');
-});
-
-test('plan: summary and guards, with and without a preceding wait', async () => {
-  const world = await lab();
-  const base = { stepId: 'drop', inventory: world.inventory };
-  const without = definition.plan({ ...base, history: [] }, {});
-  assert.is(without.summary, 'DELETE link dag1 on sqlmi1 (rg-runbook-lab/00000000-0000-4000-8000-00000000ab01) via ARM, polling every 10s');
-  assert.ok(without.guards?.includes('DATA LOSS: no LSN-stable wait precedes this step.'));
-  const withWait = definition.plan({ ...base, history: [wait('will-run')] }, { pollInterval: '30s' });
-  assert.ok(withWait.guards?.includes('Waits for LSN stability earlier in this run.'));
-  assert.match(withWait.summary, /polling every 30s$/);
-  const noHistory = definition.plan(base, { pollInterval: { unknown: true, from: 'inputs.x' } as unknown as string });
-  assert.match(noHistory.summary, /\(known after apply\)/);
-  assert.match(noHistory.guards![0], /DATA LOSS unless a waitLsnStable step succeeds/);
-});
-
-test('definition: schema and messages follow the house rules', () => {
-  const schema = definition.withSchema as { additionalProperties: boolean; properties: Record<string, { description?: string; format?: string }> };
-  assert.is(schema.additionalProperties, false);
-  for (const [name, prop] of Object.entries(schema.properties)) assert.ok(prop.description, `${name} has a description`);
-  assert.is(schema.properties.pollInterval.format, 'duration');
-  assert.is(definition.target, 'none');
-  for (const [id, text] of Object.entries(messages)) assert.ok(/^[A-Z].*\.$/s.test(text), `${id}: ${text}`);
 });
 
 test('importing the step module loads no @azure package (validate and plan stay driver-free)', async () => {

@@ -2,11 +2,40 @@
 // pipeline) against the lab (startLab): the link model's roles are the ground truth.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import definition, { failoverImpact, messages } from '../../steps/armFailoverLink.js';
-import { StepFailure } from '../../engine/step-api/messages.js';
+import definition from '../../steps/armFailoverLink.js';
+import { StepFailure } from '../../engine/core/errors.js';
+import { stepTester, unknown } from '../helpers/step-tester.js';
 import { armStepContext, labWorldPerTest, setSyncThroughArm } from '../helpers/arm-step-context.js';
 
 const lab = labWorldPerTest(test);
+
+stepTester.run(definition, {
+  valid: [{ failoverType: 'Planned', expectInstanceRole: 'Primary' }, { failoverType: 'ForcedAllowDataLoss', pollInterval: '1s' }],
+  invalid: [
+    { with: { failoverType: 'Forced' }, errors: [{ code: 'bad-enum', path: '/with/failoverType' }] },
+    { with: { failoverType: 'Planned', expectInstanceRole: 'primary' }, errors: [{ code: 'bad-enum', path: '/with/expectInstanceRole' }] },
+  ],
+  plan: [
+    {
+      with: { failoverType: 'Planned' },
+      impact: 'change',
+      summary: /^FAILOVER \(Planned\) link dag1 on sqlmi1 \(rg-runbook-lab\/.*\) via ARM, polling every 5s$/,
+      guards: [/refuses a planned failover unless the secondary is synchronizing/, 'Never re-sent after an unclear answer without first reading the link state.'],
+    },
+    { with: { failoverType: 'ForcedAllowDataLoss' }, impact: 'dataLoss', guards: [/^DATA LOSS: a forced failover/, /^Never re-sent/] },
+    { with: { failoverType: unknown('inputs.t') }, impact: 'dataLoss', guards: [/^DATA LOSS unless the failover type turns out to be Planned/, /^Never re-sent/] },
+  ],
+  impact: [
+    { with: { failoverType: 'Planned' }, impact: 'change' },
+    { with: { failoverType: 'ForcedAllowDataLoss' }, impact: 'dataLoss' },
+    { with: { failoverType: unknown('inputs.t') }, impact: 'dataLoss' },
+  ],
+});
+
+test('definition: the failover type is required; impact depends on it', () => {
+  assert.equal(definition.with.required, ['failoverType']);
+  assert.type(definition.impact, 'function');
+});
 
 test('Planned on a healthy, synchronized link swaps the roles', async () => {
   const world = await lab();
@@ -58,27 +87,6 @@ test('a 500 on the POST is not blindly re-sent: the link is read, then the reque
   const j = seq.indexOf('POST 202');
   assert.ok(i >= 0 && j > i && seq.slice(i + 1, j).includes('GET 200'), seq.join(', '));
   assert.ok(ctx.logs.progress.some((m) => m.includes('checking the link after HTTP 500 InternalServerError')));
-});
-
-test('impact: Planned is a change, ForcedAllowDataLoss (or unknown) is dataLoss', () => {
-  assert.is(failoverImpact({ failoverType: 'Planned' }), 'change');
-  assert.is(failoverImpact({ failoverType: 'ForcedAllowDataLoss' }), 'dataLoss');
-  assert.is(failoverImpact({ failoverType: { unknown: true, from: 'inputs.t' } as never }), 'dataLoss');
-  assert.type(definition.impact, 'function');
-});
-
-test('plan: summary and guards name what the failover does', async () => {
-  const world = await lab();
-  const planned = definition.plan({ stepId: 'fo', inventory: world.inventory }, { failoverType: 'Planned' });
-  assert.match(planned.summary, /^FAILOVER \(Planned\) link dag1 on sqlmi1 \(rg-runbook-lab\/.*\) via ARM, polling every 5s$/);
-  assert.match(planned.guards![0], /refuses a planned failover unless the secondary is synchronizing/);
-  const forced = definition.plan({ stepId: 'fo', inventory: world.inventory }, { failoverType: 'ForcedAllowDataLoss' });
-  assert.match(forced.guards![0], /^DATA LOSS: a forced failover/);
-  const schema = definition.withSchema as { additionalProperties: boolean; required: string[]; properties: Record<string, { description?: string }> };
-  assert.is(schema.additionalProperties, false);
-  assert.equal(schema.required, ['failoverType']);
-  for (const [name, prop] of Object.entries(schema.properties)) assert.ok(prop.description, name);
-  for (const [id, text] of Object.entries(messages)) assert.ok(/^[A-Z].*\.$/s.test(text), `${id}: ${text}`);
 });
 
 test.run();

@@ -2,8 +2,9 @@
 // managed instance reports it (new api-version), exact LSN text, and a missing link.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import definition, { messages } from '../../steps/armGetLink.js';
-import { StepFailure } from '../../engine/step-api/messages.js';
+import definition from '../../steps/armGetLink.js';
+import { StepFailure } from '../../engine/core/errors.js';
+import { stepTester } from '../helpers/step-tester.js';
 import { armStepContext, startLabWorld, type ArmWorld } from '../helpers/arm-step-context.js';
 
 let world: ArmWorld;
@@ -11,6 +12,23 @@ test.before(async () => {
   world = await startLabWorld();
 });
 test.after(async () => world.stop());
+
+stepTester.run(definition, {
+  valid: [{}, { mustExist: true }],
+  invalid: [{ with: { mustExist: 'yes' }, errors: [{ code: 'wrong-type', path: '/with/mustExist' }] }],
+  plan: [
+    { with: {}, impact: 'read', summary: /^GET link dag1 on sqlmi1 \(rg-runbook-lab\/.*\) via ARM \(api-version 2025-01-01\)$/, guards: null },
+    { with: { mustExist: true }, guards: ['Fails if the link does not exist.'] },
+  ],
+});
+
+test('definition: a read with no target, and the outputs a runbook reads', () => {
+  assert.is(definition.impact, 'read');
+  assert.is(definition.target, 'none');
+  for (const name of ['exists', 'instanceLinkRole', 'partnerLinkRole', 'replicationMode', 'lastHardenedLsn', 'databases']) {
+    assert.ok(definition.outputs[name]?.description, `output ${name}`);
+  }
+});
 
 test('reads roles, replication mode and exact LSN text through the new api-version', async () => {
   const ctx = armStepContext(world.inventory, world.env);
@@ -74,22 +92,6 @@ test('a wrong token fails clearly without the token in the message', async () =>
   assert.is((err as StepFailure).messageId, 'armAuthFailed');
   assert.match((err as Error).message, /Check arm\.credential and arm\.tokenEnv/);
   assert.not.match((err as Error).message, wrong);
-});
-
-test('plan and definition', () => {
-  assert.is(definition.impact, 'read');
-  assert.is(definition.target, 'none');
-  const p = definition.plan({ stepId: 'show', inventory: world.inventory }, {});
-  assert.match(p.summary, /^GET link dag1 on sqlmi1 \(rg-runbook-lab\/.*\) via ARM \(api-version 2025-01-01\)$/);
-  assert.is(p.guards, undefined);
-  assert.equal(definition.plan({ stepId: 'show', inventory: world.inventory }, { mustExist: true }).guards, ['Fails if the link does not exist.']);
-  const schema = definition.withSchema as { additionalProperties: boolean; properties: Record<string, { description?: string }> };
-  assert.is(schema.additionalProperties, false);
-  for (const [name, prop] of Object.entries(schema.properties)) assert.ok(prop.description, name);
-  for (const name of ['exists', 'instanceLinkRole', 'partnerLinkRole', 'replicationMode', 'lastHardenedLsn', 'databases']) {
-    assert.ok(definition.outputs[name]?.description, `output ${name}`);
-  }
-  for (const [id, text] of Object.entries(messages)) assert.ok(/^[A-Z].*\.$/s.test(text), `${id}: ${text}`);
 });
 
 test.run();

@@ -2,11 +2,41 @@
 // (startLab): the link model's roles are the ground truth.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import definition, { messages, setRoleImpact } from '../../steps/armSetRole.js';
-import { StepFailure } from '../../engine/step-api/messages.js';
+import definition from '../../steps/armSetRole.js';
+import { StepFailure } from '../../engine/core/errors.js';
+import { stepTester, unknown } from '../helpers/step-tester.js';
 import { armStepContext, labWorldPerTest } from '../helpers/arm-step-context.js';
 
 const lab = labWorldPerTest(test);
+
+stepTester.run(definition, {
+  valid: [{ instanceRole: 'Secondary', roleChangeType: 'Planned' }, { instanceRole: 'Primary', roleChangeType: 'Forced', pollInterval: '1s' }],
+  invalid: [
+    { with: { instanceRole: 'Primary' }, errors: [{ code: 'missing-required', path: '/with', message: '`roleChangeType`' }] },
+    { with: { instanceRole: 'primary', roleChangeType: 'Forced' }, errors: [{ code: 'bad-enum', path: '/with/instanceRole' }] },
+  ],
+  plan: [
+    {
+      name: 'the summary says what it does',
+      with: { instanceRole: 'Secondary', roleChangeType: 'Forced' },
+      impact: 'change',
+      summary: /^SET ROLE of managed instance sqlmi1 to Secondary \(Forced\) in link dag1 on sqlmi1 \(rg-runbook-lab\/.*\) via ARM, polling every 5s$/,
+      guards: [/^Demotes the managed instance to secondary/, 'Never re-sent after an unclear answer without first reading the link state.'],
+    },
+    { with: { instanceRole: 'Primary', roleChangeType: 'Forced' }, impact: 'dataLoss', guards: [/^DATA LOSS: makes the managed instance primary/, /^Never re-sent/] },
+  ],
+  impact: [
+    { with: { instanceRole: 'Primary', roleChangeType: 'Forced' }, impact: 'dataLoss' },
+    { with: { instanceRole: 'Primary', roleChangeType: 'Planned' }, impact: 'change' },
+    { with: { instanceRole: 'Secondary', roleChangeType: 'Forced' }, impact: 'change' },
+    { with: { instanceRole: 'Secondary', roleChangeType: 'Planned' }, impact: 'change' },
+    { with: { instanceRole: unknown('x'), roleChangeType: 'Planned' }, impact: 'dataLoss' },
+  ],
+});
+
+test('definition: role and change type are required', () => {
+  assert.equal(definition.with.required, ['instanceRole', 'roleChangeType']);
+});
 
 test('Primary + Planned is refused by ARM; the step fails with its code and nothing changes', async () => {
   const world = await lab();
@@ -45,28 +75,6 @@ test('a long-running setRole that fails reports the ARM code', async () => {
   assert.instance(err, StepFailure);
   assert.is((err as StepFailure).messageId, 'armOperationFailed');
   assert.is((err as StepFailure).data.code, 'OperationInterrupted');
-});
-
-test('impact: Forced to Primary is dataLoss, the rest is a change', () => {
-  assert.is(setRoleImpact({ instanceRole: 'Primary', roleChangeType: 'Forced' }), 'dataLoss');
-  assert.is(setRoleImpact({ instanceRole: 'Primary', roleChangeType: 'Planned' }), 'change');
-  assert.is(setRoleImpact({ instanceRole: 'Secondary', roleChangeType: 'Forced' }), 'change');
-  assert.is(setRoleImpact({ instanceRole: 'Secondary', roleChangeType: 'Planned' }), 'change');
-  assert.is(setRoleImpact({ instanceRole: { unknown: true, from: 'x' } as never, roleChangeType: 'Planned' }), 'dataLoss');
-});
-
-test('plan: the summary says what it does', async () => {
-  const world = await lab();
-  const p = definition.plan({ stepId: 'demote', inventory: world.inventory }, { instanceRole: 'Secondary', roleChangeType: 'Forced' });
-  assert.match(p.summary, /^SET ROLE of managed instance sqlmi1 to Secondary \(Forced\) in link dag1 on sqlmi1 \(rg-runbook-lab\/.*\) via ARM, polling every 5s$/);
-  assert.match(p.guards![0], /^Demotes the managed instance to secondary/);
-  const forced = definition.plan({ stepId: 'promote', inventory: world.inventory }, { instanceRole: 'Primary', roleChangeType: 'Forced' });
-  assert.match(forced.guards![0], /^DATA LOSS: makes the managed instance primary/);
-  const schema = definition.withSchema as { additionalProperties: boolean; required: string[]; properties: Record<string, { description?: string }> };
-  assert.is(schema.additionalProperties, false);
-  assert.equal(schema.required, ['instanceRole', 'roleChangeType']);
-  for (const [name, prop] of Object.entries(schema.properties)) assert.ok(prop.description, name);
-  for (const [id, text] of Object.entries(messages)) assert.ok(/^[A-Z].*\.$/s.test(text), `${id}: ${text}`);
 });
 
 test.run();

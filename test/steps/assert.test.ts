@@ -3,15 +3,30 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StepRefusal } from '../../engine/core/errors.js';
 import { ExitCode } from '../../engine/core/exit-codes.js';
-import { labInventory } from '../../lab/inventory.js';
-import assertStep, { conditionValue, messages } from '../../steps/assert.js';
-import { checkStepContract, planContext, rejection } from '../helpers/steps.js';
-import type { StepRunContext } from '../../engine/core/types.js';
+import assertStep, { conditionValue } from '../../steps/assert.js';
+import { rejection } from '../helpers/steps.js';
+import { stepTester, unknown } from '../helpers/step-tester.js';
+import type { StepRunContext } from '../../engine/step-api/types.js';
 
 const ctx = {} as StepRunContext; // run() touches no context
 
-test('contract: described schema, outputs and messages; read, no target', () => {
-  checkStepContract(assertStep, messages);
+stepTester.run(assertStep, {
+  valid: [
+    { that: true, message: 'Stop.' },
+    { with: { that: '{{eq inputs.mode "safe"}}', message: 'Use break-link.yml instead.' }, inputs: { mode: { type: 'string', default: 'safe' } } },
+  ],
+  invalid: [
+    { with: { that: 1, message: 'm' }, errors: [{ code: 'wrong-type', path: '/with/that' }] },
+    { with: { that: true, message: '' }, errors: [{ code: 'bad-value', path: '/with/message' }] },
+    { with: { that: true, message: 'm' }, target: 'sqlServer', errors: [{ code: 'target-not-allowed', path: '/target' }] },
+  ],
+  plan: [
+    { with: { that: 'true', message: 'Stop.' }, impact: 'read', summary: 'Check the condition (true); refuse otherwise', guards: ['Refuses unless it holds: Stop.'] },
+    { with: { that: unknown('steps.v.outputs.first'), message: 'Stop.' }, summary: 'Check the condition (known after apply); refuse otherwise' },
+  ],
+});
+
+test('a read with no target', () => {
   assert.is(assertStep.impact, 'read');
   assert.is(assertStep.target, 'none');
 });
@@ -35,15 +50,6 @@ test('anything but true/false is a failure of the template, not a refusal', asyn
   assert.match(error.message, /rendered to "yes", not true or false/);
   assert.is(conditionValue(''), undefined);
   assert.is(conditionValue(1), undefined);
-});
-
-test('plan: the message is the guard; an unknown condition says so', () => {
-  const inventory = labInventory();
-  const known = assertStep.plan(planContext(inventory), { that: 'true', message: 'Stop.' });
-  assert.is(known.summary, 'Check the condition (true); refuse otherwise');
-  assert.equal(known.guards, ['Refuses unless it holds: Stop.']);
-  const later = assertStep.plan(planContext(inventory), { that: { unknown: true, from: 'steps.v.outputs.first' } as never, message: 'Stop.' });
-  assert.is(later.summary, 'Check the condition (known after apply); refuse otherwise');
 });
 
 test.run();

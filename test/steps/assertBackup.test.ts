@@ -3,26 +3,37 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StepRefusal } from '../../engine/core/errors.js';
 import { ExitCode } from '../../engine/core/exit-codes.js';
-import { labInventory } from '../../lab/inventory.js';
-import assertBackup, { messages } from '../../steps/assertBackup.js';
-import { checkStepContract, planContext, rejection, withLabHarness } from '../helpers/steps.js';
+import assertBackup from '../../steps/assertBackup.js';
+import { rejection, withLabHarness } from '../helpers/steps.js';
+import { stepTester, unknown } from '../helpers/step-tester.js';
 import { connect } from '../helpers/lab.js';
 
-test('contract: described schema, outputs and messages; read, no target', () => {
-  checkStepContract(assertBackup, messages);
-  assert.is(assertBackup.impact, 'read');
-});
-
-test('plan: what is looked for, "taken in this run" for {{run.started}}, and skip said loudly', () => {
-  const inventory = labInventory();
-  const p = assertBackup.plan(planContext(inventory), {
-    side: 'managedInstance', kind: 'full', copyOnly: false, reason: 'first full backup',
-  });
-  assert.is(p.summary, 'Check msdb.dbo.backupset on managedInstance for a full backup (not copy-only) of [SalesDb]');
-  assert.equal(p.guards, ['Refuses unless such a backup exists: first full backup']);
-  const run = assertBackup.plan(planContext(inventory), { side: 'sqlServer', since: { unknown: true, from: 'run.started' } as never, skip: 'true' });
-  assert.is(run.summary, 'Check msdb.dbo.backupset on sqlServer for a backup of [SalesDb] taken in this run');
-  assert.match(run.guards![0], /^SKIPPED on request/);
+stepTester.run(assertBackup, {
+  valid: [
+    { side: 'managedInstance', kind: 'full', copyOnly: false, reason: 'the first full backup must exist' },
+    { side: 'sqlServer', kind: 'log', since: '{{run.started}}', skip: false },
+    { with: { side: "{{otherSide inputs.keep}}", skip: '{{inputs.skip}}' }, inputs: { keep: { type: 'string', default: 'sqlServer' }, skip: { type: 'boolean', default: false } } },
+  ],
+  invalid: [
+    { with: { side: 'primary' }, errors: [{ code: 'bad-value', path: '/with/side', message: 'does not match' }] },
+    { with: { side: 'sqlServer', kind: 'diff' }, errors: [{ code: 'bad-enum', path: '/with/kind' }] },
+    { with: { side: 'sqlServer', copyOnly: '{{inputs.c}}' }, errors: [{ code: 'undefined-variable', path: '/with/copyOnly' }] },
+  ],
+  plan: [
+    {
+      name: 'what is looked for, and the reason in the guard',
+      with: { side: 'managedInstance', kind: 'full', copyOnly: false, reason: 'first full backup' },
+      impact: 'read',
+      summary: 'Check msdb.dbo.backupset on managedInstance for a full backup (not copy-only) of [SalesDb]',
+      guards: ['Refuses unless such a backup exists: first full backup'],
+    },
+    {
+      name: '"taken in this run" for {{run.started}}, and skip said loudly',
+      with: { side: 'sqlServer', since: unknown('run.started'), skip: 'true' },
+      summary: 'Check msdb.dbo.backupset on sqlServer for a backup of [SalesDb] taken in this run',
+      check: (p) => assert.match(p.guards![0]!, /^SKIPPED on request/),
+    },
+  ],
 });
 
 test('the MI\'s automatic full backup counts; none at all is refused with the reason', async () => {

@@ -2,27 +2,41 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StepRefusal } from '../../engine/core/errors.js';
 import { ExitCode } from '../../engine/core/exit-codes.js';
-import assertRole, { messages } from '../../steps/assertRole.js';
-import { checkStepContract, planContext, rejection, stepHarness, withLabHarness } from '../helpers/steps.js';
+import assertRole from '../../steps/assertRole.js';
+import { rejection, stepHarness, withLabHarness } from '../helpers/steps.js';
+import { stepTester, unknown } from '../helpers/step-tester.js';
 import { withStartedLab } from '../helpers/lab.js';
 
-test('contract: described schema, outputs, messages; a read-only guard', () => {
-  checkStepContract(assertRole, messages);
-  assert.is(assertRole.impact, 'read');
-  assert.is(assertRole.target, 'none');
+stepTester.run(assertRole, {
+  valid: [{ exactlyOnePrimary: true }, { primary: 'managedInstance', allowUnreachable: true }],
+  invalid: [
+    { name: 'exactlyOnePrimary and primary together', with: { exactlyOnePrimary: true, primary: 'sqlServer' }, errors: [{ code: 'bad-value', path: '/with' }] },
+    { with: { primary: 'primary' }, errors: [{ code: 'bad-enum', path: '/with/primary' }] },
+    { with: { exactlyOnePrimary: false }, errors: [{ code: 'bad-value', path: '/with/exactlyOnePrimary' }] },
+    { with: {}, target: 'sqlServer', errors: [{ code: 'target-not-allowed', path: '/target' }] },
+  ],
+  plan: [
+    {
+      name: "the procedure's role query for both sides and the expectation",
+      with: { exactlyOnePrimary: true },
+      impact: 'read',
+      summary: 'Check the roles of link [dag1] on both replicas',
+      guards: ['Exactly one replica is primary (no split-brain)'],
+      sql: [
+        { target: 'sqlServer', text: [/^DECLARE @link sysname = N'dag1';\nSELECT ag\.name AS link_name, rs\.role_desc AS link_role/, /rs\.is_local = 1 AND ag\.name = @link/] },
+        { target: 'managedInstance' },
+      ],
+    },
+    {
+      with: { primary: unknown('steps.before.outputs.secondary'), allowUnreachable: true },
+      guards: ['(known after apply) is the primary', 'An unreachable replica is tolerated'],
+    },
+  ],
 });
 
-test('plan shows the procedure\'s role query for both sides and the expectation', async () => {
-  await withLabHarness({ scenario: 'healthy' }, async (lab) => {
-    const plan = assertRole.plan(planContext(lab.inventory), { exactlyOnePrimary: true });
-    assert.is(plan.summary, 'Check the roles of link [dag1] on both replicas');
-    assert.equal(plan.guards, ['Exactly one replica is primary (no split-brain)']);
-    assert.equal(plan.sql?.map((s) => s.target), ['sqlServer', 'managedInstance']);
-    assert.match(plan.sql![0].text, /^DECLARE @link sysname = N'dag1';\nSELECT ag\.name AS link_name, rs\.role_desc AS link_role/);
-    assert.match(plan.sql![0].text, /rs\.is_local = 1 AND ag\.name = @link/);
-    const later = assertRole.plan(planContext(lab.inventory), { primary: { unknown: true, from: 'steps.before.outputs.secondary' } as never, allowUnreachable: true });
-    assert.equal(later.guards, ['(known after apply) is the primary', 'An unreachable replica is tolerated']);
-  });
+test('a read-only guard with no target', () => {
+  assert.is(assertRole.impact, 'read');
+  assert.is(assertRole.target, 'none');
 });
 
 test('healthy: one primary; outputs name each side\'s role, the primary and the secondary', async () => {

@@ -1,10 +1,12 @@
+// confirm: the contract, with: blocks and plan() by the step tester; the gate itself through a harness.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StepRefusal } from '../../engine/core/errors.js';
 import { ExitCode } from '../../engine/core/exit-codes.js';
-import confirm, { messages } from '../../steps/confirm.js';
+import confirm from '../../steps/confirm.js';
 import type { Inventory } from '../../engine/core/types.js';
-import { checkStepContract, planContext, rejection, stepHarness } from '../helpers/steps.js';
+import { rejection, stepHarness } from '../helpers/steps.js';
+import { stepTester, unknown } from '../helpers/step-tester.js';
 
 // confirm never opens a connection, so an inventory that points nowhere is enough.
 const inventory = {
@@ -17,18 +19,25 @@ const inventory = {
   arm: { endpoint: 'https://127.0.0.1:9' },
 } as Inventory;
 
-test('contract: described schema, outputs and sentence-shaped messages', () => {
-  checkStepContract(confirm, messages);
-  assert.is(confirm.impact, 'read');
-  assert.equal(confirm.withSchema.required, ['message']);
-});
-
-test('plan shows the message and the gate', () => {
-  const plan = confirm.plan(planContext(inventory), { message: 'Stop the application on sql01.' });
-  assert.is(plan.summary, 'Ask the operator: Stop the application on sql01.');
-  assert.equal(plan.guards, ['Operator confirms (or --yes)']);
-  const unknown = confirm.plan(planContext(inventory), { message: { unknown: true, from: 'inputs.x' } as never });
-  assert.is(unknown.summary, 'Ask the operator: (known after apply)');
+stepTester.run(confirm, {
+  valid: [{ message: 'Stop the application on sql01.' }, { message: 'Stop the application on {{link.sqlServer.name}}' }],
+  invalid: [
+    { name: 'message is required, and nothing else is', with: {}, errors: [{ code: 'missing-required', message: '`message`' }] },
+    { with: { message: '' }, errors: [{ code: 'bad-value', path: '/with/message' }] },
+    { with: { message: 5 }, errors: [{ code: 'wrong-type', path: '/with/message' }] },
+    { with: { message: 'x', extra: 1 }, errors: [{ code: 'unknown-key', path: '/with/extra' }] },
+    { with: { message: 'x' }, target: 'primary', errors: [{ code: 'target-not-allowed', path: '/target' }] },
+  ],
+  plan: [
+    {
+      with: { message: 'Stop the application on sql01.' },
+      inventory,
+      impact: 'read',
+      summary: 'Ask the operator: Stop the application on sql01.',
+      guards: ['Operator confirms (or --yes)'],
+    },
+    { with: { message: unknown('inputs.x') }, summary: 'Ask the operator: (known after apply)' },
+  ],
 });
 
 test('--yes passes without asking', async () => {

@@ -2,22 +2,35 @@
 // and a primary that cannot be reached (reported, not an error).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import lsnGap, { messages } from '../../steps/lsnGap.js';
-import { checkStepContract, planContext, rejection, stepHarness, withLabHarness } from '../helpers/steps.js';
+import lsnGap from '../../steps/lsnGap.js';
+import { rejection, stepHarness, withLabHarness } from '../helpers/steps.js';
+import { stepTester, unknown } from '../helpers/step-tester.js';
 import { withStartedLab } from '../helpers/lab.js';
 
-test('contract: described schema, outputs and messages; read, no target', () => {
-  checkStepContract(lsnGap, messages);
-  assert.is(lsnGap.impact, 'read');
-  assert.is(lsnGap.target, 'none');
+stepTester.run(lsnGap, {
+  valid: [{ primary: 'sqlServer' }, { with: { primary: '{{inputs.from}}' }, inputs: { from: { type: 'string', default: 'managedInstance' } } }],
+  invalid: [
+    { with: { primary: 'primary' }, errors: [{ code: 'bad-value', path: '/with/primary', message: 'does not match' }] },
+    { with: { primary: '{{inputs.p}}' }, errors: [{ code: 'undefined-variable', path: '/with/primary' }] },
+    { with: { primary: 'sqlServer' }, target: 'sqlServer', errors: [{ code: 'target-not-allowed', path: '/target' }] },
+  ],
+  plan: [
+    {
+      name: 'the query for both sides, with the link and database filled in',
+      with: { primary: unknown('steps.roles.outputs.primary') },
+      impact: 'read',
+      summary: /primary \(known after apply\) on link \[dag1\]/,
+      sql: [
+        { target: 'sqlServer', text: [/^DECLARE @link sysname = N'dag1', @db sysname = N'SalesDb';/, /CAST\(drs\.end_of_log_lsn AS varchar\(30\)\)/] },
+        { target: 'managedInstance' },
+      ],
+    },
+  ],
 });
 
-test('plan: the query for both sides, with the link and database filled in', () => {
-  const plan = lsnGap.plan(planContext(labInv()), { primary: { unknown: true, from: 'steps.roles.outputs.primary' } as never });
-  assert.match(plan.summary, /primary \(known after apply\) on link \[dag1\]/);
-  assert.equal(plan.sql?.map((s) => s.target), ['sqlServer', 'managedInstance']);
-  assert.match(plan.sql![0].text, /^DECLARE @link sysname = N'dag1', @db sysname = N'SalesDb';/);
-  assert.match(plan.sql![0].text, /CAST\(drs\.end_of_log_lsn AS varchar\(30\)\)/);
+test('a read with no target', () => {
+  assert.is(lsnGap.impact, 'read');
+  assert.is(lsnGap.target, 'none');
 });
 
 test('healthy: in sync, gap 0, nothing would be lost (info, not a warning)', async () => {
@@ -85,10 +98,5 @@ test('a primary that is not a side is refused', async () => {
     assert.match(error.message, /Expected primary to be sqlServer or managedInstance, got primary/);
   });
 });
-
-import { labInventory } from '../../lab/inventory.js';
-function labInv() {
-  return labInventory();
-}
 
 test.run();

@@ -2,9 +2,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { labInventory } from '../../lab/inventory.js';
-import notify, { endpointOf, messages } from '../../steps/notify.js';
-import { checkStepContract, planContext, rejection } from '../helpers/steps.js';
-import type { Inventory, StepRunContext } from '../../engine/core/types.js';
+import notify, { endpointOf } from '../../steps/notify.js';
+import { rejection } from '../helpers/steps.js';
+import { stepTester, unknown } from '../helpers/step-tester.js';
+import type { Inventory } from '../../engine/core/types.js';
+import type { StepRunContext } from '../../engine/step-api/types.js';
 
 function context(inventory: Inventory) {
   const logs = { info: [] as string[], warn: [] as string[] };
@@ -15,8 +17,32 @@ function context(inventory: Inventory) {
   return { ctx, logs };
 }
 
-test('contract: described schema, outputs and messages; read, no target', () => {
-  checkStepContract(notify, messages);
+stepTester.run(notify, {
+  valid: [
+    { message: 'Failover of link {{link.name}} done.', endpointOf: 'managedInstance', level: 'info' },
+    { with: { message: 'Done.', endpointOf: '{{inputs.to}}' }, inputs: { to: { type: 'string', enum: ['sqlServer', 'managedInstance'], default: 'sqlServer' } } },
+  ],
+  invalid: [
+    { with: { message: 'Done.', endpointOf: 'primary' }, errors: [{ code: 'bad-value', path: '/with/endpointOf', message: 'does not match' }] },
+    { with: { message: 'Done.', level: 'loud' }, errors: [{ code: 'bad-enum', path: '/with/level' }] },
+    { with: { message: 'Done.', endpointOf: '{{steps.after.outputs.primary}}' }, errors: [{ code: 'unknown-step', path: '/with/endpointOf' }] },
+  ],
+  plan: [
+    {
+      name: 'names the endpoint when the side is known',
+      with: { message: 'Done.', endpointOf: 'managedInstance' },
+      impact: 'read',
+      summary: 'Tell the operator: Done; Point the applications at sqlmi1.lab.database.windows.net (managed instance sqlmi1, now the primary of link dag1)',
+    },
+    {
+      name: 'says when the side is known only after apply',
+      with: { message: 'Done.', endpointOf: unknown('steps.after.outputs.primary') },
+      summary: 'Tell the operator: Done; name the endpoint of the new primary (known after apply)',
+    },
+  ],
+});
+
+test('a read with no target', () => {
   assert.is(notify.impact, 'read');
   assert.is(notify.target, 'none');
 });
@@ -52,18 +78,6 @@ test('run: a side that is not a side fails', async () => {
   const { ctx } = context(labInventory());
   const error = await rejection(() => notify.run(ctx, { message: 'x', endpointOf: 'primary' }));
   assert.match(error.message, /Expected endpointOf to be sqlServer or managedInstance, got primary/);
-});
-
-test('plan: names the endpoint when the side is known, says when it is not', () => {
-  const inventory = labInventory();
-  assert.is(
-    notify.plan(planContext(inventory), { message: 'Done.', endpointOf: 'managedInstance' }).summary,
-    'Tell the operator: Done; Point the applications at sqlmi1.lab.database.windows.net (managed instance sqlmi1, now the primary of link dag1)',
-  );
-  assert.is(
-    notify.plan(planContext(inventory), { message: 'Done.', endpointOf: { unknown: true, from: 'steps.after.outputs.primary' } as never }).summary,
-    'Tell the operator: Done; name the endpoint of the new primary (known after apply)',
-  );
 });
 
 test.run();

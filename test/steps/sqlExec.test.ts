@@ -2,10 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OutcomeUnknown } from '../../engine/core/errors.js';
 import { checkExpectation, expectationText } from '../../engine/drivers/sql/results.js';
-import { StepFailure } from '../../engine/step-api/messages.js';
+import { StepFailure } from '../../engine/core/errors.js';
 import { startLab, type Lab } from '../../lab/index.js';
-import sqlExec, { messages } from '../../steps/sqlExec.js';
-import { checkStepContract, planContext, rejection, stepHarness, type StepHarness } from '../helpers/steps.js';
+import sqlExec from '../../steps/sqlExec.js';
+import { rejection, stepHarness, type StepHarness } from '../helpers/steps.js';
+import { stepTester, unknown } from '../helpers/step-tester.js';
 
 let lab: Lab;
 let h: StepHarness;
@@ -23,24 +24,47 @@ const statementsOn = (side: string, since: number) =>
   lab.statements().filter((s) => s.side === side && s.id > since).map((s) => s.statement);
 const lastId = () => lab.statements().at(-1)?.id ?? 0;
 
-test('contract: described schema, outputs and sentence-shaped messages; impact from the runbook', () => {
-  checkStepContract(sqlExec, messages);
-  assert.is(sqlExec.target, 'required');
-  const impact = sqlExec.impact as (a: object, c: object) => string;
-  assert.is(impact({ sql: 'x' }, { history: [] }), 'change');
-  assert.is(impact({ sql: 'x', impact: 'read' }, { history: [] }), 'read');
-  assert.is(impact({ sql: 'x', impact: 'dataLoss' }, { history: [] }), 'dataLoss');
+stepTester.run(sqlExec, {
+  valid: [
+    { with: { sql: 'ALTER AVAILABILITY GROUP {{ident link.name}} FAILOVER;', verify: 'SELECT 1 AS done' }, target: 'primary' },
+    { with: { sql: 'SELECT name FROM sys.databases WHERE name = @db;', params: { db: 'SalesDb' }, impact: 'read', expect: { rows: 1, column: 'name', equals: 'SalesDb' } }, target: 'sqlServer' },
+    { with: { sql: 'USE master\nGO\nSELECT 1;\nGO 2', verifyTarget: 'managedInstance' }, target: 'secondary' },
+  ],
+  invalid: [
+    { name: 'no target', with: { sql: 'SELECT 1' }, target: undefined, errors: [{ code: 'target-required', message: 'needs a `target:`' }] },
+    { with: { sql: 'SELECT 1', impact: 'maybe' }, errors: [{ code: 'bad-enum', path: '/with/impact' }] },
+    { with: { sql: 'SELECT 1', expect: { column: 'x' } }, errors: [{ code: 'bad-value', path: '/with/expect', message: 'equals' }] },
+    { with: { sql: 'SELECT 1', params: { '1bad': 1 } }, errors: [{ code: 'bad-value', path: '/with/params/1bad' }] },
+    { with: { sql: '' }, errors: [{ code: 'bad-value', path: '/with/sql' }] },
+  ],
+  plan: [
+    {
+      name: 'the full SQL for its target, the batch count, parameters and the expectation',
+      with: { sql: 'USE master\nGO\nALTER AVAILABILITY GROUP [dag1] FAILOVER;\nGO 2', params: { db: 'SalesDb' }, expect: { rows: 1 } },
+      target: 'primary',
+      impact: 'change',
+      summary: 'Run 3 batches of T-SQL on primary with @db',
+      sql: [{ target: 'primary', text: 'USE master\nGO\nALTER AVAILABILITY GROUP [dag1] FAILOVER;\nGO 2' }],
+      guards: ['First result set has exactly 1 row'],
+    },
+    {
+      name: 'a script known only after apply',
+      with: { sql: unknown('steps.x.outputs.sql') },
+      target: 'sqlServer',
+      summary: 'Run T-SQL on sqlServer',
+      sql: [{ target: 'sqlServer', text: '(known after apply)' }],
+    },
+  ],
+  impact: [
+    { with: { sql: 'x' }, impact: 'change' },
+    { with: { sql: 'x', impact: 'read' }, impact: 'read' },
+    { with: { sql: 'x', impact: 'dataLoss' }, impact: 'dataLoss' },
+  ],
 });
 
-test('plan shows the full SQL for its target, the batch count, parameters and the expectation', () => {
-  const sql = 'USE master\nGO\nALTER AVAILABILITY GROUP [dag1] FAILOVER;\nGO 2';
-  const plan = sqlExec.plan(planContext(lab.inventory, 'primary'), { sql, params: { db: 'SalesDb' }, expect: { rows: 1 } });
-  assert.is(plan.summary, 'Run 3 batches of T-SQL on primary with @db');
-  assert.equal(plan.sql, [{ target: 'primary', text: sql }]);
-  assert.equal(plan.guards, ['First result set has exactly 1 row']);
-  const unknown = sqlExec.plan(planContext(lab.inventory, 'sqlServer'), { sql: { unknown: true, from: 'steps.x.outputs.sql' } as never });
-  assert.is(unknown.summary, 'Run T-SQL on sqlServer');
-  assert.equal(unknown.sql, [{ target: 'sqlServer', text: '(known after apply)' }]);
+test('a target is required; the impact is the runbook\'s to declare', () => {
+  assert.is(sqlExec.target, 'required');
+  assert.type(sqlExec.impact, 'function');
 });
 
 test('the first result set becomes rows, rowCount and first; parameters reach the server', async () => {

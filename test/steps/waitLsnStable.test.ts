@@ -1,35 +1,56 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StepFailure } from '../../engine/step-api/messages.js';
+import { StepFailure } from '../../engine/core/errors.js';
 import { StepRefusal } from '../../engine/core/errors.js';
 import type { Lab } from '../../lab/index.js';
-import waitLsnStable, { messages } from '../../steps/waitLsnStable.js';
-import { checkStepContract, planContext, rejection, withLabHarness } from '../helpers/steps.js';
+import { labInventory } from '../../lab/inventory.js';
+import waitLsnStable from '../../steps/waitLsnStable.js';
+import { rejection, withLabHarness } from '../helpers/steps.js';
+import { stepTester, unknown } from '../helpers/step-tester.js';
 
 const fast = { stableFor: '300ms', pollInterval: '50ms', timeout: '3s' };
 
 const lsnQueries = (lab: Lab, side: string) =>
   lab.statements().filter((s) => s.side === side && /end_of_log_lsn/.test(s.statement));
 
-test('contract: described schema (durations as format: duration), outputs, messages', () => {
-  checkStepContract(waitLsnStable, messages);
-  assert.is(waitLsnStable.impact, 'read');
-  for (const name of ['stableFor', 'pollInterval', 'timeout']) {
-    assert.is((waitLsnStable.withSchema.properties as Record<string, { format: string }>)[name].format, 'duration');
-  }
+const businessCritical = labInventory(0, { tier: 'BusinessCritical' });
+
+stepTester.run(waitLsnStable, {
+  valid: [
+    { stableFor: '300ms', pollInterval: '50ms', timeout: '3s' },
+    { with: { stableFor: '{{inputs.stableFor}}', timeout: '10m' }, inputs: { stableFor: { type: 'string', default: '30s' } } },
+  ],
+  invalid: [
+    { with: { stableFor: 'soon' }, errors: [{ code: 'bad-duration', path: '/with/stableFor', message: '"soon" is not a duration' }] },
+    { with: { timeout: '99999h' }, errors: [{ code: 'bad-duration', path: '/with/timeout', message: 'longer than 24h' }] },
+    { with: { stableFor: 30 }, errors: [{ code: 'wrong-type', path: '/with/stableFor' }] },
+    { with: {}, target: 'primary', errors: [{ code: 'target-not-allowed', path: '/target' }] },
+  ],
+  plan: [
+    {
+      name: 'the guard with its defaults and the query per side (business critical: the MI read with is_primary_replica = 1)',
+      with: {},
+      inventory: businessCritical,
+      impact: 'read',
+      summary: 'Wait until the LSNs of [SalesDb] match on both replicas and stay unchanged',
+      guards: ['LSNs equal and unchanged for 30s (poll 1s, timeout 10m)'],
+      sql: [
+        { target: 'sqlServer', text: /ag\.is_distributed = 1 AND db\.name = @db/ },
+        { target: 'managedInstance', text: /drs\.is_primary_replica = 1/ },
+      ],
+    },
+    {
+      with: { stableFor: '90s', timeout: unknown('inputs.t') },
+      inventory: businessCritical,
+      guards: ['LSNs equal and unchanged for 1m30s (poll 1s, timeout (known after apply))'],
+    },
+  ],
 });
 
-test('plan states the guard with its defaults and shows the query per side', async () => {
-  await withLabHarness({ scenario: 'business-critical' }, async (lab) => {
-    const plan = waitLsnStable.plan(planContext(lab.inventory), {});
-    assert.equal(plan.guards, ['LSNs equal and unchanged for 30s (poll 1s, timeout 10m)']);
-    assert.is(plan.summary, 'Wait until the LSNs of [SalesDb] match on both replicas and stay unchanged');
-    assert.equal(plan.sql?.map((s) => s.target), ['sqlServer', 'managedInstance']);
-    assert.match(plan.sql![0].text, /ag\.is_distributed = 1 AND db\.name = @db/);
-    assert.match(plan.sql![1].text, /drs\.is_primary_replica = 1/);
-    const custom = waitLsnStable.plan(planContext(lab.inventory), { stableFor: '90s', timeout: { unknown: true, from: 'inputs.t' } as never });
-    assert.equal(custom.guards, ['LSNs equal and unchanged for 1m30s (poll 1s, timeout (known after apply))']);
-  });
+test('durations are format: duration in the schema', () => {
+  for (const name of ['stableFor', 'pollInterval', 'timeout']) {
+    assert.is((waitLsnStable.with.properties as Record<string, { format: string }>)[name]!.format, 'duration');
+  }
 });
 
 test('healthy: succeeds with the matched LSN, exactly as the server has it', async () => {

@@ -2,7 +2,8 @@
 // and a way to report. Rules are small functions that push diagnostics and never throw.
 import { diag, type Diagnostic } from '../../core/diagnostics.js';
 import type { LoadedYaml } from '../../load/yaml.js';
-import type { JsonSchema, StepDefinition } from '../../core/types.js';
+import type { JsonSchema } from '../../core/types.js';
+import type { StepDefinition } from '../../step-api/types.js';
 
 export interface RawStep {
   index: number;

@@ -30,7 +30,7 @@ export function durations(ctx: RuleContext): void {
     checkDuration(ctx, `${step.pointer}/timeout`, step.value.timeout);
     if (isRecord(step.value.retry)) checkDuration(ctx, `${step.pointer}/retry/delay`, step.value.retry.delay);
     const def = step.type === undefined ? undefined : ctx.definitions.get(step.type);
-    if (def) withDurations(ctx, def.withSchema, step.value.with, `${step.pointer}/with`);
+    if (def) withDurations(ctx, def.with, step.value.with, `${step.pointer}/with`);
   }
 }
 

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ExitCode } from '../../../engine/core/exit-codes.js';
-import { OutcomeUnknown } from '../../../engine/core/errors.js';
+import { OutcomeUnknown, StepFailure } from '../../../engine/core/errors.js';
 import type { StepSpec } from '../../../engine/core/types.js';
 import { refusalExitCode, stopExitCode } from '../../../engine/apply/exit-code.js';
 import { failedStepEnd } from '../../../engine/apply/step-end.js';
@@ -45,7 +45,7 @@ test('a change may have acted unless it only reads, was refused, or is known not
   assert.ok(failedStepEnd(failedWith(new Error('socket hang up')), undefined, changeStep).mayHaveChanged);
   assert.not.ok(failedStepEnd(failedWith(new Error('socket hang up')), undefined, { ...changeStep, impact: 'read' }).mayHaveChanged);
   assert.not.ok(failedStepEnd(failedWith(new Error('no'), 'refused'), undefined, changeStep).mayHaveChanged);
-  assert.not.ok(failedStepEnd(failedWith(Object.assign(new Error('not rendered'), { notApplied: true })), undefined, changeStep).mayHaveChanged);
+  assert.not.ok(failedStepEnd(failedWith(new StepFailure('renderFailed', {}, 'not rendered', { notApplied: true })), undefined, changeStep).mayHaveChanged);
   const plain = failedStepEnd(failedWith(new Error('Msg 41104')), undefined, changeStep);
   assert.equal(plain, { outcome: 'failed', message: 'Msg 41104', mayHaveChanged: true }, 'no verification: the message is the error, the exit code left to the run');
 });

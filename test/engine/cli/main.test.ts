@@ -131,15 +131,19 @@ test('list-steps: every registered type, as text and JSON', async () => {
   const { loadAllBuiltins } = await import('../../../engine/step-api/registry.js');
   for (const def of await loadAllBuiltins(stepModules)) {
     const listed = steps.find((s) => s.type === def.type) as unknown as { description: string; with: Array<{ name: string; description: string; required?: boolean }> };
-    const props = (def.withSchema.properties ?? {}) as Record<string, { description?: string }>;
+    const props = (def.with.properties ?? {}) as Record<string, { description?: string }>;
     assert.equal(listed.with.map((w) => w.name), Object.keys(props), def.type);
     for (const w of listed.with) {
       assert.is(w.description, props[w.name]!.description, `${def.type}.${w.name}`);
-      assert.is(w.required === true, ((def.withSchema.required as string[] | undefined) ?? []).includes(w.name), `${def.type}.${w.name} required`);
+      assert.is(w.required === true, ((def.with.required as string[] | undefined) ?? []).includes(w.name), `${def.type}.${w.name} required`);
       assert.match(text.stdout, new RegExp(`^    ${w.name}\\??: `, 'm'));
     }
     assert.is(listed.description, def.description);
   }
+  // Defaults come from the definitions' `defaults`.
+  const wait = steps.find((s) => s.type === 'waitLsnStable') as unknown as { with: Array<{ name: string; default?: unknown }> };
+  assert.equal(wait.with.map((w) => [w.name, w.default]), [['stableFor', '30s'], ['pollInterval', '1s'], ['timeout', '10m']]);
+  assert.match(text.stdout, /^    stableFor\?: string \(default "30s"\) {2}How long the LSNs must stay equal/m);
 });
 
 test.run();

@@ -31,7 +31,7 @@ test('missing, throwing, malformed and shadowing plugins are diagnostics at thei
   const invalid = r.diagnostics.filter((d) => d.code === 'plugin-invalid').map((d) => d.message).join('\n');
   assert.match(invalid, '`description`');
   assert.match(invalid, 'additionalProperties');
-  assert.match(invalid, '`withSchema.x` needs a description');
+  assert.match(invalid, '`with.x` needs a description');
 });
 
 test.run();

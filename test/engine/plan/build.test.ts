@@ -1,8 +1,10 @@
 // buildPlan is pure: these tests give it in-memory runbooks and step definitions.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildPlan, sha256, type LoadedStep } from '../../../engine/plan/build.js';
-import type { Inventory, Runbook, StepDefinition } from '../../../engine/core/types.js';
+import { buildPlan, sha256 } from '../../../engine/plan/build.js';
+import type { LoadedStep } from '../../../engine/step-api/types.js';
+import type { Inventory, Runbook } from '../../../engine/core/types.js';
+import type { StepDefinition } from '../../../engine/step-api/types.js';
 import type { Plan } from '../../../engine/plan/types.js';
 
 const inventory: Inventory = {
@@ -16,19 +18,19 @@ const inventory: Inventory = {
 };
 
 const echo: StepDefinition<any> = {
-  type: 'echo', description: 'echo', withSchema: { type: 'object' }, impact: 'read', target: 'optional',
+  type: 'echo', description: 'echo', with: { type: 'object' }, impact: 'read', target: 'optional',
   outputs: { value: { description: 'v' } },
   plan: (_ctx, args) => ({ summary: `echo ${typeof args.message === 'string' ? args.message : '?'}` }),
   run: async (_ctx, args) => ({ value: args.message }),
 };
 const sql: StepDefinition<any> = {
-  type: 'sql', description: 'sql', withSchema: { type: 'object' }, impact: 'change', target: 'required', outputs: {},
+  type: 'sql', description: 'sql', with: { type: 'object' }, impact: 'change', target: 'required', outputs: {},
   plan: (ctx, args) => ({ summary: 'send SQL', sql: [{ target: ctx.target!, text: String(args.sql) }], guards: ['none'] }),
   run: async () => ({}),
 };
 const seenHistory: string[][] = [];
 const deleteLink: StepDefinition<any> = {
-  type: 'deleteLink', description: 'delete', withSchema: { type: 'object' }, target: 'none', outputs: {},
+  type: 'deleteLink', description: 'delete', with: { type: 'object' }, target: 'none', outputs: {},
   impact: (_args, ctx) => {
     seenHistory.push(ctx.history.map((h) => `${h.id}:${h.state}`));
     return ctx.history.some((h) => h.type === 'echo' && h.state === 'will-run') ? 'change' : 'dataLoss';

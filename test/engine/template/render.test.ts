@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { isUnknown, renderTemplate, renderValue, renderWhen, renderWithHandlebars, rendersDirectly, templateReferences, TemplateError, unknownValue } from '../../../engine/template/render.js';
+import { isUnknown } from '../../../engine/step-api/args.js';
+import { renderTemplate, renderValue, renderWhen, renderWithHandlebars, rendersDirectly, templateReferences, TemplateError, unknownValue } from '../../../engine/template/render.js';
 import { loadYaml } from '../../../engine/load/yaml.js';
 import { root } from '../../helpers/cli.js';
 

@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { root } from '../../helpers/cli.js';
-import { builtinStepModules, loadAllBuiltins } from '../../../engine/step-api/registry.js';
+import { loadAllBuiltins } from '../../../engine/step-api/registry.js';
+import { stepModules } from '../../../steps/index.js';
 import {
   committedStepReference,
   DOCS_END,
@@ -16,7 +17,7 @@ import {
   schemaFields,
   undocumentedFields,
 } from '../../../engine/ui/step-reference.js';
-import type { StepDefinition } from '../../../engine/core/types.js';
+import type { StepDefinition } from '../../../engine/step-api/types.js';
 
 const readme = () => readFileSync(join(root, 'README.md'), 'utf8');
 
@@ -33,7 +34,7 @@ function sameText(actual: string, expected: string, hint: string): void {
 test('the committed step reference is what the definitions generate (run `npm run docs`)', async () => {
   const committed = committedStepReference(readme());
   assert.ok(committed, `README.md needs ${DOCS_START} and ${DOCS_END} under "## Step reference"; then run \`npm run docs\``);
-  const generated = renderStepReference(await loadAllBuiltins(await builtinStepModules()));
+  const generated = renderStepReference(await loadAllBuiltins(stepModules));
   sameText(committed!, generated, 'README.md step reference is out of date: run `npm run docs` and commit README.md');
 });
 
@@ -50,7 +51,7 @@ test('the section sits under "## Step reference" and nothing else is generated',
 const sample: StepDefinition<any> = {
   type: 'sample',
   description: 'Does a | thing.',
-  withSchema: {
+  with: {
     type: 'object',
     additionalProperties: false,
     required: ['a'],
@@ -69,7 +70,7 @@ const sample: StepDefinition<any> = {
 };
 
 test('fields: nested properties flattened, enum/const/default shown, missing descriptions found', () => {
-  assert.equal(schemaFields(sample.withSchema).map((f) => [f.name, f.type, f.required, f.default]), [
+  assert.equal(schemaFields(sample.with).map((f) => [f.name, f.type, f.required, f.default]), [
     ['a', 'string', true, undefined],
     ['b', '"x" or "y"', false, 'x'],
     ['c', 'object', false, undefined],
@@ -82,6 +83,10 @@ test('fields: nested properties flattened, enum/const/default shown, missing des
   assert.match(doc, /\| `a` \| string \| yes \| {2}\| First line\. \|/, 'newlines and pipes cannot break the table');
   assert.match(doc, /\| `b` \| "x" or "y" \| no \| `"x"` \| Choice\. \|/);
   assert.match(doc, /Probed by `plan --probe`: no/);
+  // A step's declared defaults are shown where its schema has none.
+  const withDefaults = renderStepDoc({ ...sample, defaults: { a: 'z', e: true } });
+  assert.match(withDefaults, /\| `a` \| string \| yes \| `"z"` \| First line\. \|/);
+  assert.match(withDefaults, /\| `e` \| true \| no \| `true` \| Only true\. \|/);
 });
 
 test('replaceStepReference keeps everything outside the markers', () => {

@@ -77,10 +77,10 @@ test('every built-in step type meets the step contract plugins are held to (and,
   assert.is(defs.length, Object.keys(stepModules).length);
   for (const def of defs) {
     assert.equal(checkStepDefinition(def, def.type), [], def.type);
-    assert.equal(lint(def.withSchema as JsonSchema, `${def.type}.with`), [], def.type);
+    assert.equal(lint(def.with as JsonSchema, `${def.type}.with`), [], def.type);
     if (!builtByNpm) continue;
     const mod = require(stepValidatorFile(def.type)) as { schemaHash?: string };
-    assert.is(mod.schemaHash, schemaHash(def.withSchema), `${def.type}: dist/schemas is stale`);
+    assert.is(mod.schemaHash, schemaHash(def.with), `${def.type}: dist/schemas is stale`);
   }
 });
 

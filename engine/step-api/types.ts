@@ -1,0 +1,136 @@
+// The contract between the engine and every step type, built-in or plugin: what a step declares,
+// the contexts its plan() and run() receive, and what they return. Types only: importing this
+// file loads nothing at run time, which keeps `validate` and `plan` free of drivers.
+import type { Impact, Inventory, JsonSchema, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
+
+/** A value only known once earlier steps have run. Rendered as `(known after apply)`. */
+export interface Unknown {
+  unknown: true;
+  /** What it depends on, e.g. `steps.before.outputs.secondary`. */
+  from: string;
+}
+
+/** What the engine tells a step about the steps before it, to decide impact (e.g. armDeleteLink). */
+export interface StepHistoryEntry {
+  id: string;
+  type: string;
+  /** At plan time `will-run`/`may-run`; during apply `succeeded`/`failed`/`skipped`. */
+  state: 'will-run' | 'may-run' | 'succeeded' | 'failed' | 'skipped';
+}
+
+export interface ImpactContext {
+  history: StepHistoryEntry[];
+}
+
+export interface StepPlanContext {
+  stepId: string;
+  target?: ReplicaTarget;
+  inventory: Inventory;
+  /** This use's impact, as the engine resolved it (a function-valued impact decided for these arguments and steps). */
+  impact: Impact;
+  /** The steps before this one as the plan sees them (will-run/may-run/skipped), when the engine passes it. */
+  history?: StepHistoryEntry[];
+}
+
+/** What a step's plan() returns: shown to the operator, stored in the plan file. */
+export interface StepPlanResult {
+  /** One line, e.g. `FAILOVER link [dag1] on the primary`. */
+  summary: string;
+  /** Full SQL per replica when the step sends SQL (`--format sql` uses it). */
+  sql?: Array<{ target: ReplicaTarget; text: string }>;
+  /** Guards that apply, in words, e.g. `LSNs equal and unchanged for 30s`. */
+  guards?: string[];
+}
+
+export interface Logger {
+  /** A line of progress under the running step (listr2 output or a JSON event). */
+  progress(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** The run's connections as a step sees them (engine/drivers/run-resources.ts implements all of RunResources). */
+export type StepResources = Pick<RunResources, 'sql' | 'arm' | 'resolveTarget'>;
+
+export interface StepRunContext extends StepResources {
+  stepId: string;
+  runId: string;
+  target?: ReplicaTarget;
+  inventory: Inventory;
+  inputs: Record<string, unknown>;
+  /**
+   * This use's impact, as the engine resolved it before running the step (and as the journal
+   * records it): a step whose impact is a function can tell whether this use counts as dataLoss.
+   */
+  impact: Impact;
+  log: Logger;
+  /** Aborted on Ctrl-C/SIGTERM or the step's timeout. Steps poll it at safe points. */
+  signal: AbortSignal;
+  /** Outputs of earlier steps in this run. */
+  outputs: Record<string, Record<string, unknown>>;
+  history: StepHistoryEntry[];
+  /** Test and drill knobs (poll intervals etc. are step inputs; this is for engine-wide scale). */
+  env: NodeJS.ProcessEnv;
+  /** Forget the cached roles behind `primary`/`secondary` (after a step that may change them). */
+  invalidateRoles?(): void;
+  /** `--yes` was given: gates such as `confirm` pass without asking. */
+  assumeYes?: boolean;
+  /** Asks the operator a yes/no question; absent when no one can be asked (no TTY). */
+  confirm?(question: string): Promise<boolean>;
+}
+
+export interface OutputSpec {
+  description: string;
+}
+
+export interface StepDefinition<Args = Record<string, unknown>> {
+  type: string;
+  description: string;
+  /** JSON Schema of `with:`; every property has a `description`; `additionalProperties: false`. */
+  with: JsonSchema;
+  /** The step's messages, id -> template with {{placeholders}}; what it reports is one of these. */
+  messages?: Record<string, string>;
+  /** Values the step uses for `with:` properties the runbook leaves out (never in the schema). */
+  defaults?: Record<string, unknown>;
+  impact: Impact | ((args: Args, ctx: ImpactContext) => Impact);
+  /** Whether `target:` is required, optional or meaningless for this type. */
+  target: 'required' | 'optional' | 'none';
+  /**
+   * For uses whose impact is `read`: how long a result recorded in the journal stays true, which
+   * `apply --resume` needs to know. `moment` (the default): it describes the link at the moment the
+   * step ran (roles, LSNs, backups, the link as ARM sees it), so a resume runs the step again when
+   * it comes after the last change the journal shows done. `run`: it holds for the whole run (an
+   * operator's confirmation, a message), so a resume keeps it. README, "apply --resume".
+   */
+  resultHolds?: 'moment' | 'run';
+  outputs: Record<string, OutputSpec>;
+  /** Read-only and pure: no I/O. Arguments may contain Unknown values. */
+  plan(ctx: StepPlanContext, args: Args): StepPlanResult;
+  run(ctx: StepRunContext, args: Args): Promise<Record<string, unknown>>;
+  /**
+   * Optional, for change and dataLoss steps: has this step's effect already happened? Read-only.
+   * Called on resume for a step the journal shows started but not finished, and after an attempt
+   * whose outcome is unknown (a dropped connection, a timeout). `done`: the engine records the
+   * step as succeeded by verification and does not run it; `not-done`: it may run it again;
+   * `unknown` (or throwing): the engine stops and tells the operator what to check, never
+   * repeating the step blindly. See engine/apply/outcome.ts.
+   */
+  verify?(ctx: StepRunContext, args: Args): Promise<'done' | 'not-done' | 'unknown'>;
+  /**
+   * Optional, for `plan --probe`: look at the live replicas without changing anything and return
+   * the outputs that can be known now (a subset of `outputs`), or undefined when nothing can.
+   * Called only for uses whose impact resolves to `read`, with every argument known, and never
+   * after a step that may change the link. Throw as run() would to predict a refusal or failure.
+   */
+  probe?(ctx: StepRunContext, args: Args): Promise<Record<string, unknown> | undefined>;
+}
+
+/** The registry's shape: step type -> lazy module whose default export is the definition. */
+export type StepModuleMap = Record<string, () => Promise<{ default: StepDefinition<any> }>>;
+
+/** A step type as a run uses it: its definition, and whether a runbook's `plugins:` brought it. */
+export interface LoadedStep {
+  definition: StepDefinition<any>;
+  /** True for step types from the runbook's `plugins:`. */
+  plugin: boolean;
+}
