@@ -2,10 +2,10 @@
 // Handlebars' parse. Strict: a variable that is not there is an error, never an empty string; a
 // value written into text must be text, a number or true/false (null, a list or an object is an
 // error, never "" or "[object Object]"); nothing is HTML-escaped. Conditions follow Handlebars'
-// #if: false, 0, "", null and an empty list are false.
+// #if (false, 0, "", null and an empty list are false), and so do and, or and not.
 import { TemplateError, type TemplatePosition } from './error.js';
 import type { Expression, Piece } from './language.js';
-import { HELPERS } from './helpers.js';
+import { HELPERS, isTrue } from './helpers.js';
 
 /** Walks a variable's path from the root, own properties only. */
 function read(context: object, expr: Extract<Expression, { kind: 'variable' }>): unknown {
@@ -52,16 +52,12 @@ function asText(v: unknown, expr: Expression, at: TemplatePosition): string {
   throw new TemplateError(`${what} is ${Array.isArray(v) ? 'a list' : 'an object'}: a template writes text, numbers and true/false.${field}`, { ...path, ...where });
 }
 
-function isFalse(v: unknown): boolean {
-  return !v || (Array.isArray(v) && v.length === 0);
-}
-
 export function renderPieces(pieces: readonly Piece[], context: object): string {
   let out = '';
   for (const p of pieces) {
     if (p.kind === 'text') out += p.text;
     else if (p.kind === 'output') out += asText(value(p.value, context), p.value, p.at);
-    else out += renderPieces(isFalse(value(p.condition, context)) !== p.negate ? p.otherwise : p.then, context);
+    else out += renderPieces(isTrue(value(p.condition, context)) === p.negate ? p.otherwise : p.then, context);
   }
   return out;
 }

@@ -29,6 +29,11 @@ export function quoteString(v: unknown): string {
   return unicodeStringLiteral(s);
 }
 
+/** Truth as #if, #unless, and, or and not all see it: false, 0, "", null and an empty list are false. */
+export function isTrue(v: unknown): boolean {
+  return Boolean(v) && !(Array.isArray(v) && v.length === 0);
+}
+
 export interface Helper {
   /** How many arguments it takes: at least `min`, at most `max`. */
   min: number;
@@ -43,9 +48,9 @@ export const HELPERS: Readonly<Record<string, Helper>> = {
   str: exactly(1, (v) => quoteString(v)),
   eq: exactly(2, (a, b) => a === b),
   ne: exactly(2, (a, b) => a !== b),
-  and: { min: 2, max: Infinity, fn: (...args) => args.every(Boolean) },
-  or: { min: 2, max: Infinity, fn: (...args) => args.some(Boolean) },
-  not: exactly(1, (v) => !v),
+  and: { min: 2, max: Infinity, fn: (...args) => args.every(isTrue) },
+  or: { min: 2, max: Infinity, fn: (...args) => args.some(isTrue) },
+  not: exactly(1, (v) => !isTrue(v)),
   default: exactly(2, (v, fallback) => (v === undefined || v === null || v === '' ? fallback : v)),
   gt: exactly(2, (a, b) => compareNumbers('gt', a, b) > 0),
   gte: exactly(2, (a, b) => compareNumbers('gte', a, b) >= 0),
