@@ -12,18 +12,22 @@ const RUN_FIELDS = ['id', 'started'];
 
 export function templates(ctx: RuleContext): void {
   for (const step of ctx.steps) {
-    const places: Array<[string, unknown]> = [
-      ['with', step.value.with],
-      ['when', step.value.when],
-      ['timeout', step.value.timeout],
-      ['retry/delay', isRecord(step.value.retry) ? step.value.retry.delay : undefined],
-    ];
-    for (const [where, value] of places) {
-      for (const [pointer, text] of strings(value, `${step.pointer}/${where}`)) {
+    for (const where of ['with', 'when']) {
+      for (const [pointer, text] of strings(step.value[where], `${step.pointer}/${where}`)) {
         if (isTemplate(text)) checkTemplate(ctx, step, pointer, text);
       }
     }
     if (typeof step.value.when === 'string') checkWhenShape(ctx, step, step.value.when);
+    // Plan and apply read these as they are written: a template here was never rendered.
+    const plain: Array<[string, unknown]> = [
+      ['timeout', step.value.timeout],
+      ['retry/delay', isRecord(step.value.retry) ? step.value.retry.delay : undefined],
+    ];
+    for (const [where, value] of plain) {
+      if (typeof value === 'string' && isTemplate(value)) {
+        report(ctx, 'template-not-allowed', `\`${where.replace('/', '.')}:\` is a plain duration such as 30s; templates are rendered only in \`with:\` and \`when:\` (a step type's own duration arguments, e.g. waitLsnStable's \`with: { timeout: "{{inputs.lsnTimeout}}" }\`, may hold one).`, `${step.pointer}/${where}`);
+      }
+    }
   }
 }
 

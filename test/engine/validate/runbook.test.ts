@@ -137,6 +137,12 @@ test('templates outside the template language are refused at file:line:col', asy
   assert.equal(await found(...step("{{#if (eq inputs.direction 'a')}}A{{else if inputs.direction}}B{{else}}{{str inputs.direction}}{{/if}}")), []);
 });
 
+test('a step\'s own timeout: and retry.delay: are plain durations: a template there is refused, not left for plan to trip on', async () => {
+  assert.equal(await found('  - id: two', '    type: echo', '    timeout: "{{inputs.direction}}"', '    with: { message: x }'), ['template-not-allowed@11:14']);
+  assert.equal(await found('  - id: two', '    type: echo', '    retry: { count: 1, delay: "{{inputs.direction}}" }', '    with: { message: x }'), ['template-not-allowed@11:31']);
+  assert.match((await messages('  - id: two', '    type: echo', '    timeout: "{{inputs.direction}}"', '    with: { message: x }'))[0]!, 'templates are rendered only in `with:` and `when:`');
+});
+
 test('bad durations: timeout, retry.delay and with: fields in duration format', async () => {
   assert.equal(await found('  - id: two', '    type: echo', '    timeout: 10 minutes', '    with: { message: x }'), ['bad-duration@11:14']);
   assert.equal(await found('  - id: two', '    type: echo', '    retry: { count: 1, delay: -1s }', '    with: { message: x }'), ['bad-duration@11:31']);
