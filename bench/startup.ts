@@ -1,8 +1,11 @@
 // Startup budget: median wall time of `runbook plan <runbook> --lab` against `node -e 0`, over
 // at least 20 runs each, printed as a ratio. Budget 2.5x. Prints PASS or OVER and exits 0: a
-// benchmark informs, it does not gate (tests never assert timings).
+// benchmark informs, it does not gate (tests never assert timings). The machine's load average
+// and each side's middle half (25th to 75th percentile) are printed too: on a shared machine a
+// busy neighbour moves the ratio by a few tenths, and the spread says how far to trust one run.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,8 +32,15 @@ function median(values: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+function middleHalf(values: number[]): string {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return `${at(0.25).toFixed(1)}-${at(0.75).toFixed(1)} ms`;
+}
+
 function main(): void {
   const planArgs = [bin, 'plan', runbook, '--lab'];
+  const loadBefore = loadavg()[0]!;
   // One warm-up each so the first run's disk cache misses do not skew either side.
   timeOnce(['-e', '0']);
   timeOnce(planArgs);
@@ -45,8 +55,9 @@ function main(): void {
   const p = median(plan);
   const ratio = p / b;
   process.stdout.write(`startup: runbook plan ${relative(root, runbook)} --lab${runbook === shipped ? '' : ' (fixture: runbooks/planned-failover.yml does not exist yet)'}\n`);
-  process.stdout.write(`  node -e 0          median ${b.toFixed(1)} ms over ${runs} runs\n`);
-  process.stdout.write(`  runbook plan --lab median ${p.toFixed(1)} ms over ${runs} runs\n`);
+  process.stdout.write(`  load average       ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after\n`);
+  process.stdout.write(`  node -e 0          median ${b.toFixed(1)} ms over ${runs} runs (middle half ${middleHalf(baseline)})\n`);
+  process.stdout.write(`  runbook plan --lab median ${p.toFixed(1)} ms over ${runs} runs (middle half ${middleHalf(plan)})\n`);
   process.stdout.write(`  ratio ${ratio.toFixed(2)}x (budget ${budget}x): ${ratio <= budget ? 'PASS' : 'OVER'}\n`);
 }
 

@@ -1,13 +1,12 @@
 // `runbook plan`: load, validate, build the Plan, render it. Connects to nothing, unless
 // `--probe` asks for a read-only look at the live link (engine/plan/probe.ts, loaded only then, so a
-// plan without it still loads no driver).
+// plan without it still loads no driver). Each output format's renderer is loaded when asked for
+// (start-up budget, README "Development").
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Inventory } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
 import { buildPlan, type BuildPlanInput } from '../plan/build.js';
-import { renderPlanJson } from '../plan/json.js';
-import { renderPlanSql } from '../ui/plan-sql.js';
 import { renderPlanText } from '../ui/plan-text.js';
 import { colorWanted, makeStyle } from '../ui/style.js';
 import { checkInventoryChoice, labScenario, loadInventoryForPlan, loadRunbook, resolveInputsOrThrow, type InventoryChoice } from './prepare.js';
@@ -58,10 +57,15 @@ async function probeLive(input: BuildPlanInput, opts: PlanOptions, env: NodeJS.P
 
 export async function planCommand(opts: PlanOptions, io: CommandIO): Promise<number> {
   const { plan } = await makePlan(opts, io.env, io);
-  if (opts.out !== undefined) writeFileSync(resolve(io.cwd, opts.out), renderPlanJson(plan));
-  if (opts.format === 'json') io.stdout.write(renderPlanJson(plan));
-  else if (opts.format === 'sql') io.stdout.write(renderPlanSql(plan));
-  else {
+  if (opts.out !== undefined || opts.format === 'json') {
+    const { renderPlanJson } = await import('../plan/json.js');
+    if (opts.out !== undefined) writeFileSync(resolve(io.cwd, opts.out), renderPlanJson(plan));
+    if (opts.format === 'json') io.stdout.write(renderPlanJson(plan));
+  }
+  if (opts.format === 'sql') {
+    const { renderPlanSql } = await import('../ui/plan-sql.js');
+    io.stdout.write(renderPlanSql(plan));
+  } else if (opts.format === 'text') {
     const style = makeStyle(colorWanted(io.stdout, io.env));
     if ('observed' in plan) {
       const { renderProbedPlanText } = await import('../ui/probe-text.js');

@@ -1,5 +1,6 @@
 // Template helpers: T-SQL quoting (`ident`, `str`) and the small logic `when:` needs. Plain
-// functions, no Handlebars: engine/template/render.ts registers them and evaluates simple calls directly.
+// functions of plain values, called only by engine/template/evaluate.ts (never by Handlebars), each
+// with the number of arguments it takes, which validate checks (engine/template/language.ts).
 import { LINE_BREAK, unicodeStringLiteral } from '../core/sql-literal.js';
 
 /** The longest T-SQL identifier (sysname). */
@@ -28,24 +29,35 @@ export function quoteString(v: unknown): string {
   return unicodeStringLiteral(s);
 }
 
-type HelperArgs = unknown[];
-const withoutOptions = (args: HelperArgs): unknown[] => args.slice(0, -1);
+/** Truth as #if, #unless, and, or and not all see it: false, 0, "", null and an empty list are false. */
+export function isTrue(v: unknown): boolean {
+  return Boolean(v) && !(Array.isArray(v) && v.length === 0);
+}
 
-export const HELPERS: Record<string, (...args: HelperArgs) => unknown> = {
-  ident: (v) => quoteIdent(v),
-  str: (v) => quoteString(v),
-  eq: (a, b) => a === b,
-  ne: (a, b) => a !== b,
-  and: (...args) => withoutOptions(args).every(Boolean),
-  or: (...args) => withoutOptions(args).some(Boolean),
-  not: (v) => !v,
-  default: (v, fallback) => (v === undefined || v === null || v === '' ? fallback : v),
-  gt: (a, b) => compareNumbers('gt', a, b) > 0,
-  gte: (a, b) => compareNumbers('gte', a, b) >= 0,
-  lt: (a, b) => compareNumbers('lt', a, b) < 0,
-  lte: (a, b) => compareNumbers('lte', a, b) <= 0,
-  versionAtLeast: (v, min) => compareVersions(v, min) >= 0,
-  otherSide: (v) => otherSideOf(v),
+export interface Helper {
+  /** How many arguments it takes: at least `min`, at most `max`. */
+  min: number;
+  max: number;
+  fn: (...args: unknown[]) => unknown;
+}
+
+const exactly = (n: number, fn: (...args: unknown[]) => unknown): Helper => ({ min: n, max: n, fn });
+
+export const HELPERS: Readonly<Record<string, Helper>> = {
+  ident: exactly(1, (v) => quoteIdent(v)),
+  str: exactly(1, (v) => quoteString(v)),
+  eq: exactly(2, (a, b) => a === b),
+  ne: exactly(2, (a, b) => a !== b),
+  and: { min: 2, max: Infinity, fn: (...args) => args.every(isTrue) },
+  or: { min: 2, max: Infinity, fn: (...args) => args.some(isTrue) },
+  not: exactly(1, (v) => !isTrue(v)),
+  default: exactly(2, (v, fallback) => (v === undefined || v === null || v === '' ? fallback : v)),
+  gt: exactly(2, (a, b) => compareNumbers('gt', a, b) > 0),
+  gte: exactly(2, (a, b) => compareNumbers('gte', a, b) >= 0),
+  lt: exactly(2, (a, b) => compareNumbers('lt', a, b) < 0),
+  lte: exactly(2, (a, b) => compareNumbers('lte', a, b) <= 0),
+  versionAtLeast: exactly(2, (v, min) => compareVersions(v, min) >= 0),
+  otherSide: exactly(1, (v) => otherSideOf(v)),
 };
 
 /** Numbers compare as numbers; numeric text (LSNs, counts read as text) compares exactly as BigInt. */
@@ -88,5 +100,9 @@ function otherSideOf(v: unknown): string {
   throw new Error(`otherSide needs sqlServer or managedInstance, got ${JSON.stringify(v)}`);
 }
 
-/** Helpers a runbook may use: ours plus Handlebars' conditionals. */
-export const KNOWN_HELPERS: ReadonlySet<string> = new Set([...Object.keys(HELPERS), 'if', 'unless']);
+/** The helpers a template may call. */
+export const KNOWN_HELPERS: ReadonlySet<string> = new Set(Object.keys(HELPERS));
+
+export function isHelper(name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(HELPERS, name);
+}

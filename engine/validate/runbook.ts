@@ -3,7 +3,7 @@
 import { diag, hasErrors, sortDiagnostics, type Diagnostic } from '../core/diagnostics.js';
 import { validateLoadedInventory, type InventoryResult } from './inventory.js';
 import { loadYaml, readSource, type LoadedYaml } from '../load/yaml.js';
-import { loadPlugins, type PluginOptions } from '../load/plugins.js';
+import type { PluginOptions } from '../load/plugins.js';
 import { rules } from './rules/index.js';
 import { isRecord, type RawStep, type RuleContext } from './rules/context.js';
 import { schemaDiagnostics } from './schema-diagnostics.js';
@@ -53,6 +53,8 @@ async function validateLoadedRunbook(file: string, doc: LoadedYaml, opts: Valida
   let pluginFiles = new Map<string, string>();
   const pluginList = Array.isArray(root.plugins) ? root.plugins.filter((p): p is string => typeof p === 'string') : [];
   if (pluginList.length > 0) {
+    // Loaded only for a runbook that has plugins (start-up budget, README "Development").
+    const { loadPlugins } = await import('../load/plugins.js');
     const loaded = await loadPlugins(file, pluginList, (p) => doc.locate(p), { ...opts.plugins, builtins: Object.keys(opts.steps) });
     diagnostics.push(...loaded.diagnostics);
     steps = { ...opts.steps, ...loaded.steps };

@@ -1,7 +1,9 @@
-// Rules about templates: they parse, use only known helpers, and read only variables that will
-// exist: declared inputs, inventory fields, outputs that earlier steps declare, and run.id/started.
+// Rules about templates: they parse, stay inside the template language (engine/template/language.ts:
+// known helpers with their number of arguments, #if/#unless, no loops, partials, `this` or @data),
+// and read only variables that will exist: declared inputs, inventory fields, outputs that earlier
+// steps declare, and run.id/started.
 import { didYouMean } from '../../core/diagnostics.js';
-import { analyzeTemplate, isTemplate, KNOWN_HELPERS, TemplateError, type TemplateRef } from '../../template/render.js';
+import { analyzeTemplate, isTemplate, TemplateError } from '../../template/render.js';
 import type { JsonSchema } from '../../core/types.js';
 import { isRecord, reportAt, report, strings, type RawStep, type RuleContext } from './context.js';
 
@@ -10,18 +12,22 @@ const RUN_FIELDS = ['id', 'started'];
 
 export function templates(ctx: RuleContext): void {
   for (const step of ctx.steps) {
-    const places: Array<[string, unknown]> = [
-      ['with', step.value.with],
-      ['when', step.value.when],
-      ['timeout', step.value.timeout],
-      ['retry/delay', isRecord(step.value.retry) ? step.value.retry.delay : undefined],
-    ];
-    for (const [where, value] of places) {
-      for (const [pointer, text] of strings(value, `${step.pointer}/${where}`)) {
+    for (const where of ['with', 'when']) {
+      for (const [pointer, text] of strings(step.value[where], `${step.pointer}/${where}`)) {
         if (isTemplate(text)) checkTemplate(ctx, step, pointer, text);
       }
     }
     if (typeof step.value.when === 'string') checkWhenShape(ctx, step, step.value.when);
+    // Plan and apply read these as they are written: a template here was never rendered.
+    const plain: Array<[string, unknown]> = [
+      ['timeout', step.value.timeout],
+      ['retry/delay', isRecord(step.value.retry) ? step.value.retry.delay : undefined],
+    ];
+    for (const [where, value] of plain) {
+      if (typeof value === 'string' && isTemplate(value)) {
+        report(ctx, 'template-not-allowed', `\`${where.replace('/', '.')}:\` is a plain duration such as 30s; templates are rendered only in \`with:\` and \`when:\` (a step type's own duration arguments, e.g. waitLsnStable's \`with: { timeout: "{{inputs.lsnTimeout}}" }\`, may hold one).`, `${step.pointer}/${where}`);
+      }
+    }
   }
 }
 
@@ -42,11 +48,9 @@ function checkTemplate(ctx: RuleContext, step: RawStep, pointer: string, text: s
     reportAt(ctx, 'template-syntax', err.message, pointer, ctx.doc.locateInValue(pointer, err.line ?? 1, err.column ?? 1));
     return;
   }
-  const at = (r: TemplateRef) => ctx.doc.locateInValue(pointer, r.line, r.column);
-  for (const h of analysis.helpers) {
-    if (KNOWN_HELPERS.has(h.path)) continue;
-    reportAt(ctx, 'unknown-helper', `Unknown template helper \`${h.path}\`.${didYouMean(h.path, KNOWN_HELPERS)} Helpers: ${[...KNOWN_HELPERS].join(', ')}.`, pointer, at(h));
-  }
+  const at = (r: { line: number; column: number }) => ctx.doc.locateInValue(pointer, r.line, r.column);
+  // unknown-helper, helper-arguments, template-unsupported
+  for (const p of analysis.problems) reportAt(ctx, p.code, p.message, pointer, at(p));
   for (const ref of analysis.references) {
     const problem = referenceProblem(ctx, step, ref.path);
     if (problem) reportAt(ctx, problem.code, problem.message, pointer, at(ref));

@@ -54,4 +54,18 @@ test('str keeps line breaks out of the script: NCHAR() concatenation, each part 
   assert.is(quoteIdent('a]b'), '[a]]b]');
 });
 
+test('and, or and not see truth as #if does: false, 0, "", null and an empty list are false', () => {
+  const lists = { inputs: {}, steps: { r: { outputs: { none: [], some: ['sqlServer'], zero: 0, nothing: null } } } };
+  for (const name of ['none', 'zero', 'nothing']) {
+    const path = `steps.r.outputs.${name}`;
+    assert.is(renderTemplate(`{{#if ${path}}}yes{{else}}no{{/if}}`, lists), 'no', path);
+    assert.is(renderWhen(`{{not ${path}}}`, lists), true, path);
+    assert.is(renderWhen(`{{and true ${path}}}`, lists), false, path);
+    assert.is(renderWhen(`{{or false ${path}}}`, lists), false, path);
+  }
+  assert.is(renderTemplate('{{#unless steps.r.outputs.some}}none{{else}}some{{/unless}}', lists), 'some');
+  assert.is(renderWhen('{{not steps.r.outputs.some}}', lists), false);
+  assert.is(renderWhen('{{and true steps.r.outputs.some}}', lists), true);
+});
+
 test.run();

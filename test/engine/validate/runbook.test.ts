@@ -122,6 +122,27 @@ test('when: must be a template and use known helpers', async () => {
   assert.equal(await found(...step("{{and (eq inputs.direction 'a') (not false)}}")), []);
 });
 
+test('templates outside the template language are refused at file:line:col', async () => {
+  const step = (msg: string) => ['  - id: two', '    type: echo', `    with: { message: "${msg}" }`];
+  assert.equal(await found(...step('{{#each inputs.direction}}x{{/each}}')), ['template-unsupported@11:23']);
+  assert.equal(await found(...step('{{{inputs.direction}}}')), ['template-unsupported@11:23']);
+  assert.equal(await found(...step('{{> footer}}')), ['template-unsupported@11:23']);
+  assert.equal(await found(...step('x {{@root.inputs.direction}}')), ['template-unsupported@11:27']);
+  assert.equal(await found(...step('{{../inputs.direction}}')), ['template-unsupported@11:25']);
+  assert.equal(await found(...step('{{ident this}}')), ['template-unsupported@11:31']);
+  assert.equal(await found(...step('{{str inputs.direction x=1}}')), ['template-unsupported@11:46']);
+  assert.equal(await found(...step('{{eq inputs.direction}}')), ['helper-arguments@11:25']);
+  assert.equal(await found(...step("{{lookup link 'name'}}")), ['unknown-helper@11:25']);
+  assert.match((await messages(...step('{{#each inputs.direction}}x{{/each}}')))[0]!, 'only {{#if}}, {{#unless}} and {{else}}');
+  assert.equal(await found(...step("{{#if (eq inputs.direction 'a')}}A{{else if inputs.direction}}B{{else}}{{str inputs.direction}}{{/if}}")), []);
+});
+
+test('a step\'s own timeout: and retry.delay: are plain durations: a template there is refused, not left for plan to trip on', async () => {
+  assert.equal(await found('  - id: two', '    type: echo', '    timeout: "{{inputs.direction}}"', '    with: { message: x }'), ['template-not-allowed@11:14']);
+  assert.equal(await found('  - id: two', '    type: echo', '    retry: { count: 1, delay: "{{inputs.direction}}" }', '    with: { message: x }'), ['template-not-allowed@11:31']);
+  assert.match((await messages('  - id: two', '    type: echo', '    timeout: "{{inputs.direction}}"', '    with: { message: x }'))[0]!, 'templates are rendered only in `with:` and `when:`');
+});
+
 test('bad durations: timeout, retry.delay and with: fields in duration format', async () => {
   assert.equal(await found('  - id: two', '    type: echo', '    timeout: 10 minutes', '    with: { message: x }'), ['bad-duration@11:14']);
   assert.equal(await found('  - id: two', '    type: echo', '    retry: { count: 1, delay: -1s }', '    with: { message: x }'), ['bad-duration@11:31']);
