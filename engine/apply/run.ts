@@ -235,8 +235,9 @@ class ApplyRun {
 
     const nonSafe = impact !== 'read';
     if (nonSafe) {
-      // The confirmation may have taken minutes: the lock must still be this run's as the change starts.
-      await this.lock?.ensure();
+      // The confirmation may have taken minutes: the lock must still be this run's as the change
+      // starts, as the servers say (a session a server ended without a word to the client holds nothing).
+      await this.lock?.confirm();
       this.lock?.changing(spec.id);
     }
     const stepStarted = Date.now();
