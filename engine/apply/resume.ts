@@ -89,11 +89,15 @@ export async function decideResume(services: ResumeServices, resume: ResumeFrom)
   // 3. The link as the journal last recorded it.
   const now = await services.observeLink();
   if (boundary.lastDoneChange >= 0 || boundary.mayHaveActed !== undefined) {
-    // Changes with a record after the last recorded state, verified done just now, may explain a difference.
+    // Changes with a record after the last recorded state, verified done just now, may explain a
+    // difference; not one that was refused (it never acted, whatever its check says now).
     const explains = [
       ...(boundary.lastDoneChange >= 0 ? [opts.plan.steps[boundary.lastDoneChange]!.id] : []),
       ...(boundary.mayHaveActed !== undefined && after === boundary.mayHaveActed ? [opts.plan.steps[boundary.mayHaveActed]!.id] : []),
-    ].filter((id) => resume.linkState?.stepsSince.has(id));
+    ].filter((id) => {
+      const state = states.get(id);
+      return resume.linkState?.stepsSince.has(id) && !(state?.status === 'failed' && state.outcome === 'refused');
+    });
     const changed = linkChanged(services, resume, now, explains);
     if (changed) return { readAgain: new Set(), ...(verified ? { verified } : {}), refusal: { message: changed } };
   }

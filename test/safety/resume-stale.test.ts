@@ -72,6 +72,9 @@ test('F2: planned failover killed in its second LSN wait, a second operator fail
       r.stdout + r.stderr,
       new RegExp(`the link changed since run ${a.runId} stopped: sqlServer is now SECONDARY in link dag1 \\(was PRIMARY\\); managedInstance is now PRIMARY in link dag1 \\(was SECONDARY\\)`),
     );
+    const again = await lab.cli(['apply', '--resume', a.runId, '--yes']).done;
+    assert.is(again.code, 4, 'refused again: ' + again.stdout + again.stderr);
+    assert.is(lab.count(FAILOVER), 1);
   } finally {
     release();
     await lab.stop();
@@ -185,6 +188,13 @@ test('F8: a journal cut at a record boundary after the second LSN wait, of a run
     assert.is(lab.count(FAILOVER), 1, 'FAILOVER was sent once, by the run itself');
     assert.is(r.code, 4, r.stdout + r.stderr);
     assert.match(r.stdout + r.stderr, new RegExp(`the link changed since run ${runId} stopped: sqlServer is now SECONDARY in link dag1 \\(was PRIMARY\\)`));
+    // The refusal holds: a second resume finds the same journal and the same link (the refused
+    // FAILOVER step, whose check now says done, does not count as having done it).
+    const again = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    assert.is(again.code, 4, again.stdout + again.stderr);
+    assert.match(again.stdout + again.stderr, /the link changed since run \S+ stopped: sqlServer is now SECONDARY in link dag1 \(was PRIMARY\)/);
+    assert.not.match(again.stdout, /verified on resume/);
+    assert.equal(lab.lab.statements().slice(sent).filter((s) => CHANGES.test(s.statement)).map((s) => s.statement), []);
     assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
   } finally {
     await lab.stop();
