@@ -16,7 +16,7 @@ import { LabModel } from './model/lab-model.js';
 import type { LedgerEntry, LinkModel } from './model/link.js';
 import { LAB_ENV, LAB_USER, type LinkNames } from './model/names.js';
 import type { StatementLogEntry } from './model/statement-log.js';
-import { SIDES, type ScenarioSpec, type Side } from './model/types.js';
+import { SIDES, type FaultSpec, type ScenarioSpec, type Side } from './model/types.js';
 import { loadScenario, type ScenarioOverrides } from './scenario.js';
 import { createSqlEngine } from './sql/engine.js';
 import type { TdsServer } from './tds/contract.js';
@@ -24,7 +24,7 @@ import { startTdsServer } from './tds/server.js';
 
 export { labInventory, type LabConnection, type LabInventory, type LabTier } from './inventory.js';
 export { builtInScenarios, loadScenario, ScenarioError, type ScenarioDiagnostic, type ScenarioOverrides } from './scenario.js';
-export type { ScenarioSpec, Side } from './model/types.js';
+export type { FaultSpec, ScenarioSpec, Side } from './model/types.js';
 export type { Hold, HoldSpec } from './model/holds.js';
 export { LAB_ENV } from './model/names.js';
 
@@ -82,6 +82,8 @@ export interface Lab {
    * once it acted with its reply kept back, until `release()`: pins a client at one moment.
    */
   hold(spec: HoldSpec): Hold;
+  /** Arms one more fault now, as if the scenario had listed it (for a replica that goes down, use setDown). */
+  addFault(spec: FaultSpec): void;
   stop(): Promise<void>;
 }
 
@@ -205,6 +207,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
         syncListeners();
       },
       hold: (spec) => model.holds.add(spec),
+      addFault: (spec) => model.faults.add(spec),
       stop,
     };
   } catch (e) {

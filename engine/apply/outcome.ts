@@ -13,6 +13,11 @@ export interface OutcomeOptions {
   deadlineMs: number;
   /** Pause between two questions. */
   pollMs: number;
+  /**
+   * An `unknown` answer (the step has no way to tell, e.g. a sqlExec without `verify`) is final;
+   * only errors are asked again. For a check of what should be settled (a change finished long ago).
+   */
+  unknownIsFinal?: boolean;
 }
 
 export const DEFAULT_OUTCOME_DEADLINE_MS = 120_000;
@@ -44,6 +49,7 @@ export async function verifyUntilKnown(
       const result = await def.verify({ ...context, signal: AbortSignal.timeout(left) }, args);
       if (result !== 'unknown') return { result, attempts };
       detail = 'the check could not tell';
+      if (opts.unknownIsFinal) return { result, attempts, detail };
     } catch (error) {
       detail = errorMessage(error);
     }

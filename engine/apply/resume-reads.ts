@@ -5,6 +5,12 @@
 // one primary, a backup taken); the changes still to come must not rest on it, so it runs again
 // unless its step type declares that its result holds for the whole run (`resultHolds: run`).
 // A change that may have acted decides where "the last done change" is, so it is verified first.
+//
+// Keeping the reads before the last done change is sound only because the resume first checks
+// the link against the journal (engine/apply/resume.ts): that change is verified in effect now,
+// and the link's roles, modes and presence on each side are what the journal recorded after it.
+// So a role or split-brain check made before it still describes the link it was made on; had
+// anyone acted since, the resume would have refused instead of reaching these rules.
 import type { Impact } from '../core/types.js';
 import type { StepState } from './journal/runs.js';
 

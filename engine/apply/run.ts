@@ -18,7 +18,7 @@ import { resolveImpact } from '../step-api/impact.js';
 import type { TemplateContext } from '../template/context.js';
 import { runTimeContext } from '../template/context.js';
 import { renderStepAtRunTime, skippedOutputs } from '../template/step-render.js';
-import type { LinkLock } from '../drivers/sql/lock.js';
+import type { LinkLock, LinkState } from '../drivers/sql/lock.js';
 import { ExitError, StepFailure, errorMessage } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { secretInputFingerprints } from '../core/secrets.js';
@@ -28,7 +28,8 @@ import type { StepOutcomeSummary } from './events.js';
 import type { ApplyOptions, ApplyResult, ResumeFrom } from './types.js';
 import { checkDataLossAcknowledged, confirmFirstChange, takeLinkLock } from './guards.js';
 import { connectPreflight } from './preflight.js';
-import { decideReadsAgain, verifyBeforeRerun, type ResumeDecision, type ResumeServices } from './resume.js';
+import { decideResume, refuseIfAlreadyInEffect, verifyBeforeRerun, type ResumeDecision, type ResumeServices } from './resume.js';
+import { mayHaveActed } from './resume-reads.js';
 import { stepContext, verifiedOutputs, type StepContext } from './step-context.js';
 import { runStepWithRetry, type StepEnd } from './step-runner.js';
 import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, verificationText, verifyUntilKnown, type OutcomeOptions, type Verification } from './outcome.js';
@@ -94,6 +95,8 @@ class ApplyRun {
   private current: CurrentStep | undefined;
   private lock: LinkLock | undefined;
   private resumed: ResumeDecision = { readAgain: new Set() };
+  /** A resume's refusal not yet made at a step (it is made at the first step the resume would run). */
+  private pendingRefusal: string | undefined;
 
   constructor(
     private readonly opts: ApplyOptions,
@@ -112,6 +115,7 @@ class ApplyRun {
       started: String(this.ctx.run.started),
       outcome: this.outcomeOpts,
       notice: (line) => this.notices.push(line),
+      observeLink: async () => this.lock?.observe(),
     };
   }
 
@@ -126,6 +130,8 @@ class ApplyRun {
       });
     }
     const lock = this.lock;
+    // What a resume of this run compares the link with; a resume records it once it accepted the link.
+    if (lock && !opts.resume) this.recordLinkState(lock.lastKnown());
     await opts.reporter.emit({
       event: 'run-started', runId: opts.runId, runbook: opts.plan.runbook.name, link: opts.inventory.link.name, journal: this.journal.path, steps: this.total,
       ...(opts.resume ? { resumed: true } : {}),
@@ -135,11 +141,25 @@ class ApplyRun {
     // An abandoning second/third Ctrl-C exits from the signal handler: the journal gets its last word here.
     const unregister = opts.interrupts?.onAbandon((signal, during) => this.abandon(signal, during));
     try {
-      // Before the first step: which finished reads a resume runs again (this may verify a change).
-      if (opts.resume) this.resumed = await decideReadsAgain(this.services, opts.resume);
-      for (const [i, planned] of opts.plan.steps.entries()) {
-        if (!(await this.step(planned, i))) break;
+      // Before the first step: whether the link is still as the journal says, and which finished
+      // reads a resume runs again (this may verify changes).
+      if (opts.resume) {
+        this.resumed = await decideResume(this.services, opts.resume);
+        const refusal = this.resumed.refusal;
+        // A refusal that names a step is made there (steps before it are restored); any other at the
+        // first step the resume would run.
+        if (refusal) this.pendingRefusal = refusal.step === undefined ? refusal.message : undefined;
+        else if (this.resumed.state) this.recordLinkState(this.resumed.state);
       }
+      let stopped = false;
+      for (const [i, planned] of opts.plan.steps.entries()) {
+        if (!(await this.step(planned, i))) {
+          stopped = true;
+          break;
+        }
+      }
+      // Every step was restored: the refusal still stands.
+      if (!stopped && this.pendingRefusal) throw new ExitError(ExitCode.refused, this.pendingRefusal);
     } catch (error) {
       unregister?.();
       if (!(error instanceof ExitError)) return this.failInternally(error);
@@ -190,9 +210,21 @@ class ApplyRun {
     const earlier = opts.resume?.states.get(spec.id);
 
     const readAgain = this.resumed.readAgain.has(spec.id);
+    const refusal = this.resumed.refusal;
+    if (refusal?.step === spec.id) {
+      // The journal says it is done, and it is not in effect: it is not restored as this run's change.
+      this.refuse(step, refusal.message);
+      return false;
+    }
     if (earlier?.status === 'finished' && !readAgain) {
       await this.restore(step, earlier);
       return true;
+    }
+    if (this.pendingRefusal !== undefined) {
+      const message = this.pendingRefusal;
+      this.pendingRefusal = undefined;
+      this.refuse(step, message);
+      return false;
     }
     await this.lock?.ensure();
 
@@ -223,6 +255,12 @@ class ApplyRun {
         this.refuse(step, check.error);
         return false;
       }
+    } else if (opts.resume && !earlier && impact !== 'read' && !rendered.error) {
+      const already = await refuseIfAlreadyInEffect(this.services, { spec, def: step.def, args: rendered.args, context });
+      if (already) {
+        this.refuse(step, already);
+        return false;
+      }
     }
 
     if (impact !== 'read' && !this.confirmed) {
@@ -237,8 +275,9 @@ class ApplyRun {
 
     const nonSafe = impact !== 'read';
     if (nonSafe) {
-      // The confirmation may have taken minutes: the lock must still be this run's as the change starts.
-      await this.lock?.ensure();
+      // The confirmation may have taken minutes: the lock must still be this run's as the change
+      // starts, as the servers say (a session a server ended without a word to the client holds nothing).
+      await this.lock?.confirm();
       this.lock?.changing(spec.id);
     }
     const stepStarted = Date.now();
@@ -250,12 +289,14 @@ class ApplyRun {
       }
       return this.attempt(step, { args: rendered.args, impact, context, nonSafe, readAgain, stepStarted });
     };
-    // What a change step leaves on the link is this run's doing: a lock lost later is compared with it.
+    // What a change step leaves on the link is this run's doing: a lock lost later is compared with
+    // it, and the journal records it after the step's end (what a resume compares the link with).
+    let leftBehind: LinkState | undefined;
     const attemptAndRecord = async (): Promise<{ end: StepEnd; verification?: Verification }> => {
       try {
         return await attempt();
       } finally {
-        if (nonSafe) await this.lock?.changed();
+        if (nonSafe) leftBehind = await this.lock?.changed();
       }
     };
     const label = `step ${spec.id} (${spec.type})`;
@@ -266,15 +307,24 @@ class ApplyRun {
 
     if (end.ok) {
       await this.succeeded(step, impact, end.outputs, durationMs, end.attempts);
+      if (leftBehind) this.recordLinkState(leftBehind, spec.id);
       return true;
     }
     if (verification?.result === 'done') {
       this.verifiedDone(step, `the answer was lost, but it took effect (${verificationText(verification)})`);
       this.notices.push(`${spec.id}: the connection was lost after the change was sent; verified that it took effect`);
+      if (leftBehind) this.recordLinkState(leftBehind, spec.id);
       return true;
     }
-    await this.failed(step, impact, end, verification, durationMs);
+    // A change the stopped run had started may have acted then, whatever this attempt did.
+    const actedBefore = earlier !== undefined && impact !== 'read' && mayHaveActed(earlier);
+    await this.failed(step, impact, end, verification, durationMs, actedBefore);
+    if (leftBehind) this.recordLinkState(leftBehind, spec.id);
     return false;
+  }
+
+  private recordLinkState(state: LinkState, after?: string): void {
+    this.journal.write({ kind: 'link-state', ...(after !== undefined ? { after } : {}), state });
   }
 
   /**
@@ -381,9 +431,16 @@ class ApplyRun {
   }
 
   /** A step that ended without success (after any verification): the run stops with the exit code it maps to. */
-  private async failed({ planned, spec, outcome }: StepAtHand, impact: Impact, end: Extract<StepEnd, { ok: false }>, verification: Verification | undefined, durationMs: number): Promise<void> {
+  private async failed(
+    { planned, spec, outcome }: StepAtHand,
+    impact: Impact,
+    end: Extract<StepEnd, { ok: false }>,
+    verification: Verification | undefined,
+    durationMs: number,
+    actedBefore: boolean,
+  ): Promise<void> {
     const { opts, journal } = this;
-    const failed = failedStepEnd(end, verification, { spec, impact, linkName: opts.inventory.link.name });
+    const failed = failedStepEnd(end, verification, { spec, impact, linkName: opts.inventory.link.name, actedBefore });
     outcome.outcome = failed.outcome;
     outcome.error = failed.message;
     this.history.push({ id: spec.id, type: spec.type, state: 'failed' });

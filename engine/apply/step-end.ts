@@ -18,7 +18,13 @@ export interface FailedStep {
 export function failedStepEnd(
   end: Extract<StepEnd, { ok: false }>,
   verification: Verification | undefined,
-  step: { spec: StepSpec; impact: Impact; linkName: string },
+  step: {
+    spec: StepSpec;
+    impact: Impact;
+    linkName: string;
+    /** On resume: the journal shows the step started before (or ended unclear), so it may have acted then, whatever this attempt did. */
+    actedBefore?: boolean;
+  },
 ): FailedStep {
   let message = errorMessage(end.error);
   let outcome = end.outcome;
@@ -32,6 +38,12 @@ export function failedStepEnd(
   }
   // Did this step change anything? Not if it only reads, if the server refused it outright, or if
   // its verification says it did not take effect; otherwise it may have, and the summary says so.
-  const mayHaveChanged = step.impact !== 'read' && outcome !== 'refused' && verification?.result !== 'not-done' && !definitelyNotApplied(end.error);
-  return { outcome, message, ...(requested !== undefined ? { requested } : {}), mayHaveChanged };
+  const thisAttempt = step.impact !== 'read' && outcome !== 'refused' && verification?.result !== 'not-done' && !definitelyNotApplied(end.error);
+  // A check's "not done" is a snapshot (an ARM delete in progress does not show on the link): what
+  // the stopped run sent may still act, so "Nothing was changed" would be a promise it cannot keep.
+  const before = step.actedBefore === true && step.impact !== 'read';
+  if (before && !thisAttempt) {
+    message = `${message.replace(/\.$/, '')}. The run that stopped had started this step before this resume, so that attempt may have acted (or may still be acting): check ${whatToCheck(step.spec, step.linkName)}`;
+  }
+  return { outcome, message, ...(requested !== undefined ? { requested } : {}), mayHaveChanged: thisAttempt || before };
 }

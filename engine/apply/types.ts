@@ -7,7 +7,7 @@ import type { LoadedStep } from '../step-api/types.js';
 import type { LockHolder } from '../drivers/sql/lock.js';
 import type { Reporter, RunSummary } from './events.js';
 import type { Interrupts } from './interrupt.js';
-import type { StepState } from './journal/runs.js';
+import type { RecordedLinkState, StepState } from './journal/runs.js';
 import type { OutcomeOptions } from './outcome.js';
 
 /** Asks the operator a yes/no question; true only for an explicit yes. */
@@ -21,6 +21,8 @@ export interface ResumeFrom {
   startedAt?: string;
   /** The journal as read, so that appending starts where the read ended (a torn last line is cut off). */
   journal?: { size: number; keep: number; needsNewline: boolean; tornLastLine?: number };
+  /** The last state of the link the journal recorded (engine/apply/resume.ts compares the link with it). */
+  linkState?: RecordedLinkState;
 }
 
 export interface ApplyOptions {

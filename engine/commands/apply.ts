@@ -6,7 +6,7 @@ import type { Inventory } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
 import { buildPlan, redactInputs, sha256, SECRET_PLACEHOLDER } from '../plan/build.js';
 import { processInterrupts } from '../apply/interrupt.js';
-import { identityDifferences, secretInputDifferences } from '../apply/journal/runs.js';
+import { identityDifferences, lastLinkState, secretInputDifferences } from '../apply/journal/runs.js';
 import { damagedJournal, journalDirOf, resumeSource, type ResumeSource } from './runs.js';
 import { journalProblemAgainstRunbook } from '../apply/journal/read.js';
 import { takeRunLock, type RunLock } from '../apply/journal/run-lock.js';
@@ -17,6 +17,7 @@ import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { newRunId, runIdentity } from '../apply/journal/write.js';
 import type { Reporter } from '../apply/events.js';
+import type { ResumeFrom } from '../apply/types.js';
 import { JsonLinesReporter } from '../ui/reporters/json.js';
 import { PlainLinesReporter } from '../ui/reporters/plain.js';
 import { colorWanted, makeStyle } from '../ui/style.js';
@@ -246,7 +247,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       interrupts,
       lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() } },
       identity,
-      ...(resumed ? { resume: { states: resumed.states, journal: resumed.journal, ...(resumed.started.started ? { startedAt: resumed.started.started } : {}) } } : {}),
+      ...(resumed ? { resume: resumeFrom(resumed) } : {}),
       ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),
       journalDir,
       ...(io.env.RUNBOOK_INTERRUPT_GRACE_MS ? { interruptGraceMs: Number(io.env.RUNBOOK_INTERRUPT_GRACE_MS) } : {}),
@@ -260,6 +261,17 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
     newRunLock?.release();
     if (stopLab) await stopLab().catch(() => undefined);
   }
+}
+
+/** What the run needs of the journal it resumes. */
+function resumeFrom(resumed: ResumeSource): ResumeFrom {
+  const linkState = lastLinkState(resumed.journal.records);
+  return {
+    states: resumed.states,
+    journal: resumed.journal,
+    ...(resumed.started.started ? { startedAt: resumed.started.started } : {}),
+    ...(linkState ? { linkState } : {}),
+  };
 }
 
 function lockIdentity(): { user: string; host: string } {

@@ -8,10 +8,20 @@
 // -999 = bad parameters. The lab never waits: a lock held by another session gives -1 at once,
 // whatever @LockTimeout says. Who holds it: SELECT * FROM lab.applocks (the holder's login,
 // session, host, program and the `description` it set with sp_set_session_context).
+//
+// APPLOCK_MODE('database_principal', 'resource_name', 'lock_owner') answers the mode the calling
+// session (lock_owner 'Session') holds on the resource in the current database, or NoLock
+// (MicrosoftDocs/sql-docs, docs/t-sql/functions/applock-mode-transact-sql.md: nvarchar(32), "the
+// lock mode held by the lock owner on a particular application resource", in the current
+// database; resource names binary compared). The lab takes it as a statement of its own,
+// `SELECT APPLOCK_MODE(...) [[AS] alias]`, which is how a client asks whether it still holds a lock;
+// inside a larger query it is not known. The lab's sessions never hold transaction-owned locks,
+// so 'Transaction' answers NoLock; the principal is not checked (as for sp_getapplock).
 import type { ReplyItem } from '../tds/contract.js';
 import type { CellValue, StatementHook } from '../sql/contract.js';
 import { LOCK_MODES, type LockMode } from './applocks.js';
 import { hadrErrors } from './errors.js';
+import { SqlError } from '../sql/contract.js';
 import type { ReplicaContext } from './replica-context.js';
 import { Cursor, lookupVar, tokenize, tokenValue, type Token } from './tokens.js';
 
@@ -26,6 +36,7 @@ const PARAM_ERROR = -999;
 
 export function appLockHook(rc: ReplicaContext): StatementHook {
   return (text, ctx) => {
+    if (/^\s*SELECT\s+APPLOCK_MODE\s*\(/i.test(text)) return appLockMode(rc, text, ctx);
     if (!/^\s*EXEC(UTE)?\b/i.test(text) || !/\bsp_(getapplock|releaseapplock|set_session_context)\b/i.test(text)) return undefined;
     const tokens = tokenize(text);
     if (!tokens) return undefined;
@@ -56,6 +67,42 @@ export function appLockHook(rc: ReplicaContext): StatementHook {
     const items: ReplyItem[] = [{ kind: 'done' }];
     return items;
   };
+}
+
+/** `SELECT APPLOCK_MODE(principal, resource, owner) [[AS] alias]`; undefined for any other shape (the engine then answers). */
+function appLockMode(rc: ReplicaContext, text: string, ctx: Parameters<StatementHook>[1]): ReplyItem[] | undefined {
+  const tokens = tokenize(text);
+  if (!tokens) return undefined;
+  const c = new Cursor(tokens);
+  if (!c.kw('SELECT') || !c.kw('APPLOCK_MODE') || !c.punct('(')) return undefined;
+  const args: CellValue[] = [];
+  if (!c.punct(')')) {
+    do {
+      const value = readValue(c, ctx.vars);
+      if (value === undefined) return undefined;
+      args.push(value);
+    } while (c.punct(','));
+    if (!c.punct(')')) return undefined;
+  }
+  let alias = '';
+  if (c.kw('AS')) {
+    const name = c.name(true);
+    if (name === undefined) return undefined;
+    alias = name;
+  } else if (!c.atEnd()) {
+    const name = c.name(true);
+    if (name === undefined) return undefined;
+    alias = name;
+  }
+  if (!c.atEnd()) return undefined;
+  if (args.length !== 3) throw new SqlError(174, 'The applock_mode function requires 3 argument(s).', 1, 15);
+  const [, resource, owner] = args;
+  const session = ctx.session;
+  const mode =
+    typeof resource === 'string' && String(owner ?? '').toLowerCase() === 'session'
+      ? rc.applocks.modeOf(rc.serverName, session.database, resource, session.sessionId)
+      : 'NoLock';
+  return [{ kind: 'rows', columns: [{ name: alias, sqlType: { type: 'nvarchar', length: 32 }, nullable: false }], rows: [[mode]] }];
 }
 
 function procName(c: Cursor): Proc | undefined {

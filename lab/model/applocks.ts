@@ -87,6 +87,12 @@ export class AppLocks {
     if (any) this.changed();
   }
 
+  /** The mode this session holds on the resource (APPLOCK_MODE's answer), or NoLock. */
+  modeOf(replica: string, database: string, resource: string, sessionId: number): LockMode | 'NoLock' {
+    const entry = this.locks.get(`${replica}\0${database}\0${resource}`);
+    return entry?.holders.find((h) => h.sessionId === sessionId)?.mode ?? 'NoLock';
+  }
+
   rows(): AppLockRow[] {
     const out: AppLockRow[] = [];
     for (const entry of this.locks.values()) for (const holder of entry.holders) out.push({ ...entry.row, holder });

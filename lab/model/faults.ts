@@ -23,12 +23,12 @@ export class Faults {
   private readonly manualDown = new Map<string, 'refuse' | 'hang' | 'up'>();
 
   constructor(specs: FaultSpec[], private readonly startedAt: number) {
-    this.armed = specs.map((spec) => ({
-      spec,
-      regex: 'match' in spec && spec.match ? new RegExp(spec.match, 'i') : undefined,
-      seen: 0,
-      remaining: 'count' in spec && spec.count !== undefined ? spec.count : spec.kind === 'slow' ? Infinity : 1,
-    }));
+    this.armed = specs.map(armed);
+  }
+
+  /** A fault armed while the lab runs (a test injects it at one exact moment, e.g. while a request is held). */
+  add(spec: FaultSpec): void {
+    this.armed.push(armed(spec));
   }
 
   /** Tests and drills can take a replica down or bring it back by hand; this wins over the scenario. */
@@ -85,6 +85,15 @@ export class Faults {
     }
     return undefined;
   }
+}
+
+function armed(spec: FaultSpec): Armed {
+  return {
+    spec,
+    regex: 'match' in spec && spec.match ? new RegExp(spec.match, 'i') : undefined,
+    seen: 0,
+    remaining: 'count' in spec && spec.count !== undefined ? spec.count : spec.kind === 'slow' ? Infinity : 1,
+  };
 }
 
 function appliesTo(spec: FaultSpec, link: number): boolean {

@@ -4,7 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startLab, type Lab } from '../../lab/index.js';
-import { connect, poll, run } from '../helpers/lab.js';
+import sql from 'mssql';
+import { connect, errorNumber, poll, run } from '../helpers/lab.js';
 
 let lab: Lab;
 test.before(async () => {
@@ -91,6 +92,32 @@ test('sp_getapplock: a second session is refused, sees the holder in lab.applock
   const [[released]] = await run(other, `DECLARE @r int; EXEC @r = sp_releaseapplock @Resource = N'runbook:dag1', @LockOwner = 'Session'; SELECT @r AS result;`);
   assert.is(released.result, 0);
   await other.close();
+});
+
+test('APPLOCK_MODE: the session holding the lock sees Exclusive, another session, another database, another spelling or the Transaction owner see NoLock; after the release NoLock', async () => {
+  const holder = await connect(lab, 'sqlServer', { appName: 'applock-mode holder' });
+  const other = await connect(lab, 'sqlServer', { appName: 'applock-mode other' });
+  const mode = async (pool: sql.ConnectionPool, resource: string, owner = 'Session') =>
+    (await pool.request().input('resource', sql.NVarChar, resource).input('owner', sql.NVarChar, owner).query(`SELECT APPLOCK_MODE('public', @resource, @owner) AS mode;`)).recordset[0].mode;
+  try {
+    assert.is(await mode(holder, 'mode:dag1'), 'NoLock');
+    const [[granted]] = await run(holder, `DECLARE @r int; EXEC @r = sp_getapplock @Resource = N'mode:dag1', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT @r AS result;`);
+    assert.is(granted.result, 0);
+    assert.is(await mode(holder, 'mode:dag1'), 'Exclusive');
+    assert.is(await mode(other, 'mode:dag1'), 'NoLock', 'the mode held by the caller, not by anyone');
+    assert.is(await mode(holder, 'MODE:DAG1'), 'NoLock', 'resource names are binary compared');
+    assert.is(await mode(holder, 'mode:dag1', 'Transaction'), 'NoLock');
+    const [[literal]] = await run(holder, `SELECT APPLOCK_MODE(N'public', N'mode:dag1', N'Session')`);
+    assert.equal(Object.values(literal), ['Exclusive'], 'without an alias the column has no name');
+    const [[elsewhere]] = await run(holder, `USE msdb; SELECT APPLOCK_MODE('public', 'mode:dag1', 'Session') AS mode; USE master;`);
+    assert.is(elsewhere.mode, 'NoLock', 'application locks are per database');
+    assert.is(await errorNumber(holder, `SELECT APPLOCK_MODE('public', 'mode:dag1')`), 174);
+    await run(holder, `EXEC sp_releaseapplock @Resource = N'mode:dag1', @LockOwner = 'Session'`);
+    assert.is(await mode(holder, 'mode:dag1'), 'NoLock');
+  } finally {
+    await holder.close();
+    await other.close();
+  }
 });
 
 test.run();

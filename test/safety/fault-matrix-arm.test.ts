@@ -155,4 +155,48 @@ test('ARM 503 on the read before the link delete: no DELETE sent, exit 1, "Nothi
   }
 });
 
+test('a resumed link delete whose first DELETE was accepted, and whose read before its own DELETE gets 503: "May have changed", exit 4, never "Nothing was changed"', async () => {
+  const lab = await ChildLab.start({ overrides: { arm: { lroDurationMs: LRO_MS, retryAfterSeconds: 0 } } });
+  try {
+    lab.lab.holdArmOperations(true);
+    const file = oneStepRunbook(lab, 'arm-delete-resume-503', 'armDeleteLink', '{ pollInterval: 100ms }');
+    const first = lab.apply(file, ['--allow-data-loss', 'dag1']);
+    await waitFor(() => requests(lab, 'DELETE', '/dag1').some((r) => r.status === 202), 20_000);
+    first.child.kill('SIGKILL');
+    await waitExit(first.child);
+    const runId = lab.runIds().at(-1)!;
+
+    const resume = lab.cli(['apply', '--resume', runId, '--yes', '--allow-data-loss', 'dag1', '--outcome-timeout', '5s']);
+    // The resume verifies the delete before deciding what to read again and once more right before
+    // sending: a delete in progress does not show on the link, so both say "not done" (journaled).
+    // The next read of the link is the step's own, before its DELETE: that one gets 503.
+    const GET_LINK = /^GET \/subscriptions\/.*\/distributedAvailabilityGroups\/dag1$/;
+    for (;;) {
+      const held = lab.lab.hold({ arm: true, match: GET_LINK });
+      const ended = await Promise.race([held.reached.then(() => false), resume.done.then(() => true)]);
+      if (ended) {
+        held.release();
+        break;
+      }
+      const verified = lab.records(runId).filter((x: Rec) => x.kind === 'step-verified' && x.why === 'resume' && x.step === 'act');
+      if (verified.length >= 2) lab.lab.addFault({ kind: 'armStatus', op: 'get', status: 503, count: 10 });
+      held.release();
+      if (verified.length >= 2) break;
+    }
+    const r = await resume.done;
+    assert.is(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stdout, /reading it first failed with HTTP 503/);
+    assert.match(r.stdout, /May have changed: act/);
+    assert.not.match(r.stdout, /Nothing was changed\./);
+    const end = lab.records(runId).at(-1)!;
+    assert.is(end.kind, 'run-finished');
+    assert.equal(end.mayHaveChanged, ['act']);
+    assert.equal(requests(lab, 'DELETE', '/dag1').map((x) => x.status), [202], 'the resume sent no DELETE');
+    lab.lab.holdArmOperations(false);
+    await waitFor(() => !lab.lab.link().replicas.managedInstance.dagPresent, 10_000);
+  } finally {
+    await lab.stop();
+  }
+});
+
 test.run();

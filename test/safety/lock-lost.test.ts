@@ -16,7 +16,7 @@ import * as assert from 'uvu/assert';
 import type { HoldSpec } from '../../lab/index.js';
 import { waitFor } from '../helpers/cli.js';
 import { connect, run } from '../helpers/lab.js';
-import { ChildLab, FAILOVER, SYNC_COMMIT, runbook, type Rec } from '../helpers/child-runs.js';
+import { ChildLab, FAILOVER, FAST, SYNC_COMMIT, runbook, type Rec } from '../helpers/child-runs.js';
 
 const TAKE = `DECLARE @r int;
 EXEC @r = sp_getapplock @Resource = N'runbook:link:dag1', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
@@ -142,6 +142,47 @@ test('the managed instance restarts while the run is pinned: the lock cannot be 
     assert.match(r.stdout, /the link lock's session on managedInstance ended during step caught-up and managedInstance cannot be reached to take it again/);
     assert.match(r.stdout, /the link lock's session on managedInstance ended during step caught-up; it was taken again as soon as managedInstance answered \(lock runbook:link:dag1\) and nothing on the link had changed/);
     assert.is(lab.count(FAILOVER), 1);
+  } finally {
+    pin.release();
+    await lab.stop();
+  }
+});
+
+test("the server forgets the run's lock without closing its sockets (a half-open connection): before its next change the run asks the server, finds the lock not held, takes it back, sees the link changed: exit 5, its FAILOVER never sent", async () => {
+  const lab = await ChildLab.start();
+  // Pinned at sync-verified, after its switch to synchronous commit and before its FAILOVER.
+  const pin = lab.lab.hold({ match: /SELECT ar\.replica_server_name, ar\.availability_mode_desc/ });
+  const first = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
+  try {
+    await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
+    const runId = lab.runIds()[0]!;
+    // What a server does with a session whose client went silent: it ends it, and its locks go.
+    // The client's sockets stay open (no FIN, no RST reaches it), so it sees no end event.
+    const mine = lab.lab.model.applocks.rows().filter((r) => r.holder.programName.startsWith(`runbook ${runId} `));
+    assert.is(mine.length, 2);
+    for (const r of mine) lab.lab.model.applocks.releaseSession(r.replica, r.holder.sessionId);
+    const second = await lab.apply(runbook('planned-failover'), FAST).done;
+    assert.is(second.code, 0, 'the second run took the free lock and failed over: ' + second.stdout + second.stderr);
+    assert.is(lab.count(FAILOVER), 1);
+    pin.release();
+    const r = await first.done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 5, out);
+    // Both sides are found lost at once; the first to be taken back and compared speaks for the run.
+    assert.match(
+      out,
+      /the link lock on (sqlServer|managedInstance) was no longer held by this run's session \(APPLOCK_MODE says NoLock\) when step failover was about to start; it was taken again at once, but the link had changed: (sqlServer is now SECONDARY in link dag1 \(was PRIMARY\)|managedInstance is now PRIMARY in link dag1 \(was SECONDARY\))\. Someone else acted on the link while this run did not hold the lock/,
+    );
+    assert.is(lab.count(FAILOVER), 1, 'the first run sent no FAILOVER');
+    const lost = lab.records(runId).filter((x) => x.kind === 'lock-lost');
+    assert.equal(
+      lost.map((x) => [x.side, x.during, x.retaken, x.changes]).sort(),
+      [
+        ['managedInstance', 'failover', true, ['managedInstance is now PRIMARY in link dag1 (was SECONDARY)']],
+        ['sqlServer', 'failover', true, ['sqlServer is now SECONDARY in link dag1 (was PRIMARY)']],
+      ],
+    );
+    assert.not.ok(lab.records(runId).some((x) => x.kind === 'step-started' && x.step === 'failover'), 'the failover step never started');
   } finally {
     pin.release();
     await lab.stop();

@@ -3,6 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { hostname, userInfo } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ChildLab, FAILOVER, FAST, runbook, waitExit } from '../helpers/child-runs.js';
 
 test('a second run on the same link is refused (exit 3) with the holder; after SIGKILL of the holder a new run proceeds', async () => {
@@ -34,6 +36,27 @@ test('a second run on the same link is refused (exit 3) with the holder; after S
     assert.is(third.code, 0, third.stdout + third.stderr);
     assert.match(third.stdout, /Lock runbook:link:dag1: held on sqlServer and managedInstance/);
     assert.is(lab.count(FAILOVER), 1);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('a second run whose inventory spells the link DAG1 (the first says dag1: one link to the server) is refused (exit 3) naming the first', async () => {
+  const lab = await ChildLab.start();
+  try {
+    const upper = join(lab.dir, 'inventory-upper.yml');
+    writeFileSync(upper, readFileSync(lab.inventory, 'utf8').replace(/^(\s+name: )dag1$/m, '$1DAG1'));
+    assert.match(readFileSync(upper, 'utf8'), /name: DAG1\n/);
+    const first = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=30s', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=40s']);
+    await lab.waitForRecord((r) => r.kind === 'step-started' && r.step === 'caught-up');
+    const holderRun = lab.runIds().at(-1)!;
+
+    const second = await lab.cli(['apply', runbook('planned-failover'), '-i', upper, '--yes', ...FAST]).done;
+    assert.is(second.code, 3, second.stdout + second.stderr);
+    assert.match(second.stderr, new RegExp(`link DAG1 is locked by run ${holderRun} of `));
+    assert.is(lab.count(FAILOVER), 0, 'nothing was sent by either run');
+    first.child.kill('SIGKILL');
+    await waitExit(first.child);
   } finally {
     await lab.stop();
   }

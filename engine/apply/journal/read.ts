@@ -54,6 +54,22 @@ const shaped = (shape: Shape) => (v: unknown) => (isObject(v) ? shapeProblem(v, 
 
 const OUTCOMES = ['failed', 'refused', 'unknown', 'interrupted'] as const;
 
+/** A link-state record's `state`: per replica side, what it showed, or that it could not be read. */
+function linkStateProblem(v: unknown): string | undefined {
+  if (!isObject(v)) return 'must be an object';
+  for (const [side, st] of Object.entries(v)) {
+    if (side !== 'sqlServer' && side !== 'managedInstance') return `names an unknown replica side "${side}"`;
+    if (!isObject(st)) return `of ${side} must be an object`;
+    const problem = st.readable === true
+      ? shapeProblem(st, { role: req('string'), modes: req('string') }, `${side}.`)
+      : st.readable === false
+        ? shapeProblem(st, { error: req('string') }, `${side}.`)
+        : `field ${side}.readable must be true or false`;
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
 /**
  * Every kind the writer produces (engine/apply/journal/write.ts); a kind added there fails to compile until it
  * is described here. A field not listed is ignored (a later writer may add one); a kind not listed
@@ -86,6 +102,7 @@ const SHAPES: Record<JournalRecord['kind'], Shape> = {
   'lock-lost': {
     side: req('string'), during: opt('string'), retaken: req('boolean'), holder: opt('string'), changes: req('strings'), message: req('string'),
   },
+  'link-state': { after: opt('string'), state: req(linkStateProblem) },
   'step-started': {
     step: req('string'), type: req('string'), index: req('integer'), impact: req({ enum: ['read', 'change', 'dataLoss'] }), attempt: req('integer'), target: opt('string'),
   },
@@ -206,6 +223,10 @@ function orderProblems(entries: JournalEntry[], runId: string | undefined, path:
       case 'step-skipped':
         if (running !== undefined) damage(e, `step-skipped for ${r.step} while step ${running} was running`);
         break;
+      case 'link-state':
+        // Written between steps: once the lock is held, and right after a change step's end.
+        if (running !== undefined) damage(e, `link-state while step ${running} was running`);
+        break;
       case 'step-verified':
         if (r.why === 'unknown-outcome' && running !== r.step) damage(e, `step-verified (unknown outcome) for ${r.step} without a step-started of it`);
         if (r.why === 'resume' && (running !== undefined || !seenBefore.has(r.step))) damage(e, `step-verified (resume) for ${r.step}, which has no record before this resume`);
@@ -286,6 +307,7 @@ export function journalProblemAgainstRunbook(journal: ReadJournal, runbook: Runb
     if ('step' in r) named.push(r.step);
     if (r.kind === 'interrupted') named.push(...[r.stoppedBefore, r.abandonedDuring].filter((s): s is string => s !== undefined));
     if (r.kind === 'run-finished') named.push(...r.changed, ...(r.mayHaveChanged ?? []));
+    if (r.kind === 'link-state' && r.after !== undefined) named.push(r.after);
     const unknown = named.find((id) => !position.has(id));
     if (unknown !== undefined) return damage(`${r.kind} names step ${unknown}, which runbook ${runbook.name} does not have`);
     if (r.kind === 'run-started' && r.steps !== undefined && r.steps !== runbook.steps.length) {

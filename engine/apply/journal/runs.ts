@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { JournalDamage, readJournal, type Recorded } from './read.js';
 import type { Impact } from '../../core/types.js';
 import { fingerprintMatches } from '../../core/secrets.js';
+import type { LinkState } from '../../drivers/sql/lock.js';
 
 export type { Recorded } from './read.js';
 
@@ -48,6 +49,35 @@ export function stepStates(records: Recorded[]): Map<string, StepState> {
     }
   }
   return states;
+}
+
+/** The last state of the link the journal recorded, and the steps with a record after it (they may have changed the link since). */
+export interface RecordedLinkState {
+  state: LinkState;
+  /** The change step it was read after; absent: at the start of a part of the run. */
+  after?: string;
+  stepsSince: Set<string>;
+}
+
+export function lastLinkState(records: Recorded[]): RecordedLinkState | undefined {
+  let last: RecordedLinkState | undefined;
+  for (const r of records) {
+    if (r.kind === 'link-state') last = { state: r.state, ...(r.after !== undefined ? { after: r.after } : {}), stepsSince: new Set() };
+    else if (last && (r.kind === 'step-started' || r.kind === 'step-finished' || r.kind === 'step-failed')) last.stepsSince.add(r.step);
+  }
+  return last;
+}
+
+/**
+ * Why a run may not be resumed because it stopped when someone else acted: a lock-lost record
+ * naming another holder or changes to the link (engine/drivers/sql/lock.ts). Its journal no longer
+ * describes the link, and a resume would act on what it read before.
+ */
+export function someoneElseActed(records: Recorded[]): string | undefined {
+  const losses = records.filter((r): r is Extract<Recorded, { kind: 'lock-lost' }> => r.kind === 'lock-lost' && (r.holder !== undefined || r.changes.length > 0));
+  if (losses.length === 0) return undefined;
+  const what = [...new Set(losses.flatMap((r) => [...(r.holder !== undefined ? [`${r.holder} took the lock`] : []), ...r.changes]))];
+  return `it stopped because its link lock was lost and someone else acted on the link (${what.join('; ')})`;
 }
 
 export type RunState = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'unknown' | 'damaged';

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { redact } from '../../core/redact.js';
 import { ExitError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
+import type { LinkState } from '../../drivers/sql/lock.js';
 
 /** Time-sortable run id, e.g. `20261128T041500Z-ab12`. */
 export function newRunId(now: Date = new Date()): string {
@@ -44,6 +45,12 @@ export type JournalRecord =
   | { kind: 'lock-refused'; resource: string; side: string; holder: string }
   /** A lock session ended during the run: taken again (nothing changed) or not (engine/drivers/sql/lock.ts). */
   | { kind: 'lock-lost'; side: string; during?: string; retaken: boolean; holder?: string; changes: string[]; message: string }
+  /**
+   * The link as the locked replicas showed it (engine/drivers/sql/lock.ts): at the start of each
+   * part of the run (once the lock is held; for a resume, once it accepted the link as it found
+   * it), and after each change step's end, `after` naming it. What a resume compares the link with.
+   */
+  | { kind: 'link-state'; after?: string; state: LinkState }
   | { kind: 'step-started'; step: string; type: string; index: number; impact: string; attempt: number; target?: string }
   | { kind: 'step-finished'; step: string; outputs: Record<string, unknown>; durationMs: number; attempts: number; verified?: boolean }
   | { kind: 'step-failed'; step: string; error: string; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; durationMs: number; attempts: number; willRetry?: boolean }

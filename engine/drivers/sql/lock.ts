@@ -19,6 +19,16 @@
 // lost while one of this run's change steps was running cannot tell that step's doing from
 // someone else's, so any change found then stops the run too. ensure() is called before every
 // step, so no step starts a change while a re-take is in flight or after one found trouble.
+//
+// A session can also end without the client hearing of it: the server drops it (its locks go)
+// while the client's socket stays open (a half-open connection behind a gateway or a stateful
+// firewall; keepalives take minutes to tell). So right before each change, confirm() asks each
+// replica on the lock's own connection whether this session still holds the lock (APPLOCK_MODE);
+// one that does not is handled as a lost lock, as above.
+//
+// The link's state as the lock reads it (each replica's role in it, and the modes it reports) is
+// also what the journal records at the start and after each change (engine/apply/run.ts), and what
+// a resume compares the link with (engine/apply/resume.ts).
 import { createHash } from 'node:crypto';
 import type { ConnectionPool } from 'mssql';
 import { ExitError } from '../../core/errors.js';
@@ -44,10 +54,21 @@ export interface LinkLock {
    * the link changed, or when it is now held on no replica.
    */
   ensure(): Promise<void>;
+  /**
+   * Right before a change: asks each replica whether this run's session still holds the lock
+   * (APPLOCK_MODE). A session the server ended without the client hearing of it (a half-open
+   * connection) holds nothing: it is handled as a lost lock (taken back, the link compared), and
+   * then as ensure().
+   */
+  confirm(): Promise<void>;
   /** One of this run's steps that may change the link starts now. */
   changing(stepId: string): void;
-  /** That step ended: the link as it is now is this run's doing. */
-  changed(): Promise<void>;
+  /** That step ended: the link as it is now is this run's doing. Returns it as read (undefined once the lock was lost to someone else). */
+  changed(): Promise<LinkState | undefined>;
+  /** Reads the link now on the locked replicas and takes it as this run's doing (e.g. once a resume accepted it). */
+  observe(): Promise<LinkState>;
+  /** The link as this run last knew it (at the lock, then after each change or observe). */
+  lastKnown(): LinkState;
   /** At the end of the run: why it must not claim success, if the lock was lost to someone else. */
   verdict(): Promise<LockLost | undefined>;
   release(): Promise<void>;
@@ -84,11 +105,43 @@ export interface LockLossEvent {
 
 const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
 
-/** `runbook:link:<dag>`; long names are shortened with a hash (sp_getapplock takes 255 characters). */
+/**
+ * `runbook:link:<dag>`, the name folded as the server may compare it; long names are shortened
+ * with a hash (sp_getapplock takes 255 characters).
+ *
+ * sp_getapplock compares resource names in binary (MicrosoftDocs/sql-docs, sp-getapplock-transact-sql.md:
+ * "binary compared, and thus is case-sensitive regardless of the collation settings of the current
+ * database"), but the server finds the distributed availability group by its name under the
+ * server collation, usually case-insensitive: `dag1` in one inventory and `DAG1` in another are one
+ * link, and must be one lock. Which collation, and so which names are equal, is the server's; the
+ * fold makes every pair a common collation could call equal one resource: stricter, never looser
+ * (two links whose names differ only that way share a lock, which only makes one wait).
+ */
 export function lockResource(linkName: string): string {
-  const plain = `runbook:link:${linkName}`;
+  const key = linkNameKey(linkName);
+  const plain = `runbook:link:${key}`;
   if (plain.length <= 200) return plain;
-  return `runbook:link:${linkName.slice(0, 120)}#${createHash('sha256').update(linkName).digest('hex').slice(0, 16)}`;
+  return `runbook:link:${key.slice(0, 120)}#${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+}
+
+/** Letters NFKD leaves whole that accent-insensitive or Windows collations may equal to plain letters. */
+const LETTERS: Record<string, string> = { æ: 'ae', œ: 'oe', ø: 'o', đ: 'd', ð: 'd', ł: 'l', ħ: 'h', ı: 'i', þ: 'th', ŀ: 'l', ŧ: 't' };
+
+/**
+ * A link name as a case-, accent-, width- and kana-insensitive collation sees it, with the trailing
+ * spaces `=` ignores dropped: compatibility forms apart (full-width, ligatures), accents off,
+ * case folded through upper case (which spells out ß as SS), the letters above spelled plain.
+ */
+export function linkNameKey(name: string): string {
+  const folded = name
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toUpperCase()
+    .toLowerCase()
+    .replace(/[æœøđðłħıþŀŧ]/g, (c) => LETTERS[c] ?? c)
+    // Katakana to hiragana: a kana-insensitive collation equals them.
+    .replace(/[\u30a1-\u30f6]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x60));
+  return folded.replace(/\s+$/u, '');
 }
 
 /** The program name of the lock's session: what a refused second run shows. At most 128 characters. */
@@ -135,8 +188,13 @@ FROM sys.availability_groups ag
   JOIN sys.availability_replicas ar ON ar.group_id = ag.group_id
 WHERE ag.name = @link;`;
 
-type SideState = { readable: true; role: string; modes: string } | { readable: false; error: string };
-type LinkState = Partial<Record<ReplicaSide, SideState>>;
+/** The link as one replica shows it: its role in the link (NONE: the link is not there) and the members' availability modes. */
+export type SideState = { readable: true; role: string; modes: string } | { readable: false; error: string };
+/** The link as the locked replicas show it; a replica that was not locked (unreachable) is absent. */
+export type LinkState = Partial<Record<ReplicaSide, SideState>>;
+
+/** Whether this run's session holds the lock: APPLOCK_MODE answers the mode it holds, or NoLock. */
+const MODE_QUERY = `SELECT APPLOCK_MODE('public', @resource, 'Session') AS mode;`;
 
 async function whoHolds(pool: ConnectionPool, resource: string): Promise<string> {
   for (const query of [WHO_REAL, WHO_LAB]) {
@@ -201,6 +259,8 @@ export interface AcquireOptions {
   onLoss?(event: LockLossEvent): void;
   /** How often to try again to take back a lock whose replica could not be reached (default 1 s). */
   retryMs?: number;
+  /** How long a state read after a change waits for a replica that says RESOLVING to settle (default 10 s). */
+  settleMs?: number;
 }
 
 export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions): Promise<LinkLock> {
@@ -208,8 +268,11 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   const resource = lockResource(linkName);
   const appName = holderAppName(opts.holder);
   const pools = new Map<ReplicaSide, ConnectionPool>();
-  /** Sides whose lock session ended and that are not locked again yet: during which step, and which change step of this run was in flight. */
-  const lost = new Map<ReplicaSide, { during?: string; ourChange?: string; warned?: boolean }>();
+  /**
+   * Sides whose lock is lost and not taken again yet: how it was found lost (the opening of every
+   * message about it), during which step, and which change step of this run was in flight.
+   */
+  const lost = new Map<ReplicaSide, { how: string; during?: string; ourChange?: string; warned?: boolean }>();
   const retaking = new Map<ReplicaSide, Promise<void>>();
   const unreachable: Array<{ side: ReplicaSide; error: string }> = [];
   let baseline: LinkState = {};
@@ -270,10 +333,41 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     if (!lost.has(side)) {
       const ourChange = changingStep;
       const during = ourChange ?? opts.currentStep?.();
-      lost.set(side, { ...(during ? { during } : {}), ...(ourChange ? { ourChange } : {}) });
+      lost.set(side, { how: `the link lock's session on ${side} ended${during ? ` during step ${during}` : ''}`, ...(during ? { during } : {}), ...(ourChange ? { ourChange } : {}) });
     }
-    // After mssql has seen the end too, so the pool opens a new connection for the re-take.
+    retakeSoon(side);
+  }
+
+  /** The server says this run's session does not hold the lock (or cannot say): lost, as if the session had ended. */
+  function notHeld(side: ReplicaSide, why: string): void {
+    if (closing || !pools.has(side) || lost.has(side)) return;
+    const during = opts.currentStep?.();
+    lost.set(side, { how: `the link lock on ${side} was no longer held by this run's session (${why})${during ? ` when step ${during} was about to start` : ''}`, ...(during ? { during } : {}) });
+    retakeSoon(side);
+  }
+
+  function retakeSoon(side: ReplicaSide): void {
+    // After mssql has seen an end too, so the pool opens a new connection for the re-take.
     if (!retaking.has(side)) track(side, new Promise<void>((resolve) => setImmediate(resolve)).then(() => retake(side)));
+  }
+
+  /** APPLOCK_MODE on each locked replica's lock connection; a side not holding it exclusively is lost. */
+  async function askServers(): Promise<void> {
+    const sides = [...pools].filter(([side]) => !lost.has(side));
+    await Promise.all(
+      sides.map(async ([side, pool]) => {
+        let why: string;
+        try {
+          const row = ((await runSql(pool, MODE_QUERY, { resource })).recordset ?? [])[0] as Record<string, unknown> | undefined;
+          const mode = String(row?.mode ?? 'nothing');
+          if (mode === 'Exclusive') return;
+          why = `APPLOCK_MODE says ${mode}`;
+        } catch (error) {
+          why = `asking the server failed: ${(error as Error).message.replace(/\.$/, '')}`;
+        }
+        notHeld(side, why);
+      }),
+    );
   }
 
   /** A re-take in flight: ensure() and the end of the run wait for it; it never rejects. */
@@ -294,15 +388,14 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     const pool = pools.get(side);
     const loss = lost.get(side);
     if (!pool || !loss || closing) return;
-    const { during, ourChange } = loss;
-    const when = during ? ` during step ${during}` : '';
+    const { during, ourChange, how } = loss;
     let otherHolder: string | undefined;
     try {
       otherHolder = await take(side, pool);
     } catch (error) {
       if (closing) return;
       if (error instanceof LockRefused) {
-        stop({ side, ...(during ? { during } : {}), retaken: false, changes: [] }, `the link lock's session on ${side} ended${when} and could not be taken again: ${error.message}`);
+        stop({ side, ...(during ? { during } : {}), retaken: false, changes: [] }, `${how} and could not be taken again: ${error.message}`);
         return;
       }
       // Tried again in the background until the replica answers (and by ensure() before each step); said once.
@@ -310,7 +403,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       again.unref();
       if (loss.warned) return;
       loss.warned = true;
-      const message = `the link lock's session on ${side} ended${when} and ${side} cannot be reached to take it again (${(error as Error).message}); the lock is still held where it was not lost, and it is taken back as soon as ${side} answers`;
+      const message = `${how} and ${side} cannot be reached to take it again (${(error as Error).message}); the lock is still held where it was not lost, and it is taken back as soon as ${side} answers`;
       opts.onLoss?.({ side, ...(during ? { during } : {}), retaken: false, changes: [], message });
       opts.warn?.(message);
       return;
@@ -325,7 +418,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     if (otherHolder) {
       stop(
         { ...event, retaken: false, holder: otherHolder },
-        `the link lock's session on ${side} ended${when}, and before this run could take it back ${otherHolder} took it${changes.length ? `; the link has changed since: ${changes.join('; ')}` : ''}. Someone else is driving link ${linkName}: this run stops here and changes nothing more. ${advice}`,
+        `${how}, and before this run could take it back ${otherHolder} took it${changes.length ? `; the link has changed since: ${changes.join('; ')}` : ''}. Someone else is driving link ${linkName}: this run stops here and changes nothing more. ${advice}`,
       );
       return;
     }
@@ -335,14 +428,14 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       const who = ourChange
         ? `This run cannot tell whether its step ${ourChange}, which was changing the link then, or someone else did that`
         : 'Someone else acted on the link while this run did not hold the lock';
-      stop({ ...event, retaken: true }, `the link lock's session on ${side} ended${when}; ${back}, but the link had changed: ${changes.join('; ')}. ${who}; it stops here and changes nothing more. ${advice}`);
+      stop({ ...event, retaken: true }, `${how}; ${back}, but the link had changed: ${changes.join('; ')}. ${who}; it stops here and changes nothing more. ${advice}`);
       return;
     }
     if (unchecked.length) {
-      stop({ ...event, retaken: true }, `the link lock's session on ${side} ended${when}; ${back}, but ${unchecked.join(' and ')} could not be checked, so this run cannot prove that nobody else acted meanwhile; it stops here and changes nothing more. ${advice}`);
+      stop({ ...event, retaken: true }, `${how}; ${back}, but ${unchecked.join(' and ')} could not be checked, so this run cannot prove that nobody else acted meanwhile; it stops here and changes nothing more. ${advice}`);
       return;
     }
-    const message = `the link lock's session on ${side} ended${when}; ${back} (lock ${resource}) and nothing on the link had changed (${describeState(now)})`;
+    const message = `${how}; ${back} (lock ${resource}) and nothing on the link had changed (${describeState(now)})`;
     opts.onLoss?.({ ...event, retaken: true, message });
     opts.info?.(message);
   }
@@ -397,35 +490,73 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   }
   baseline = await readState();
 
+  /**
+   * The link now, for the record of what this run's change did: a replica that says RESOLVING is
+   * between roles (it says so briefly after a role change), so it is read again until it settles
+   * or `settleMs` passes.
+   */
+  async function readSettled(): Promise<LinkState> {
+    const deadline = Date.now() + (opts.settleMs ?? 10_000);
+    for (;;) {
+      const state = await readState();
+      const resolving = SIDES.some((side) => {
+        const st = state[side];
+        return st?.readable === true && st.role.split('+').includes('RESOLVING');
+      });
+      if (!resolving || Date.now() >= deadline) return state;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  function keep(now: LinkState): void {
+    // A side that cannot be read now keeps what it said before: the step could not reach it either.
+    for (const side of SIDES) if (now[side]?.readable) baseline[side] = now[side];
+  }
+
+  async function ensure(): Promise<void> {
+    await settle();
+    if (failure) throw failure;
+    // A lost lock whose replica could not be reached: try again before anything else happens.
+    for (const side of [...lost.keys()]) if (!retaking.has(side)) track(side, retake(side));
+    await settle();
+    if (failure) throw failure;
+    if (pools.size && [...pools.keys()].every((s) => lost.has(s))) {
+      throw new LockLost(
+        `the link lock is held on no replica now: its sessions ended and ${[...lost.keys()].join(' and ')} cannot be reached to take it again, so this run can neither exclude other operators nor check what they did. It stops here and changes nothing more. Check the link's roles before doing anything.`,
+      );
+    }
+  }
+
   return {
     resource,
     held: SIDES.filter((s) => pools.has(s)),
     unreachable,
-    async ensure() {
-      await settle();
-      if (failure) throw failure;
-      // A lost lock whose replica could not be reached: try again before anything else happens.
-      for (const side of [...lost.keys()]) if (!retaking.has(side)) track(side, retake(side));
-      await settle();
-      if (failure) throw failure;
-      if (pools.size && [...pools.keys()].every((s) => lost.has(s))) {
-        throw new LockLost(
-          `the link lock is held on no replica now: its sessions ended and ${[...lost.keys()].join(' and ')} cannot be reached to take it again, so this run can neither exclude other operators nor check what they did. It stops here and changes nothing more. Check the link's roles before doing anything.`,
-        );
-      }
+    ensure,
+    async confirm() {
+      await ensure();
+      await askServers();
+      await ensure();
     },
     changing(stepId) {
       changingStep = stepId;
     },
     async changed() {
       await settle();
+      let now: LinkState | undefined;
       if (!failure) {
-        const now = await readState();
-        // A side that cannot be read now keeps what it said before: this step could not reach it either.
-        for (const side of SIDES) if (now[side]?.readable) baseline[side] = now[side];
+        now = await readSettled();
+        keep(now);
       }
       changingStep = undefined;
+      return now;
     },
+    async observe() {
+      await settle();
+      const now = await readSettled();
+      keep(now);
+      return now;
+    },
+    lastKnown: () => ({ ...baseline }),
     async verdict() {
       await settle();
       return failure;

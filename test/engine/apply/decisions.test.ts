@@ -8,6 +8,7 @@ import type { StepSpec } from '../../../engine/core/types.js';
 import { refusalExitCode, stopExitCode } from '../../../engine/apply/exit-code.js';
 import { failedStepEnd } from '../../../engine/apply/step-end.js';
 import { runFinishedRecord, runSummary } from '../../../engine/apply/summary.js';
+import { lastLinkState, someoneElseActed, type Recorded } from '../../../engine/apply/journal/runs.js';
 
 test('a refusal is exit 3 until something changed, then 4; a stop with another code keeps it', () => {
   assert.is(refusalExitCode(false), ExitCode.refused);
@@ -48,6 +49,40 @@ test('a change may have acted unless it only reads, was refused, or is known not
   assert.not.ok(failedStepEnd(failedWith(new StepFailure('renderFailed', {}, 'not rendered', { notApplied: true })), undefined, changeStep).mayHaveChanged);
   const plain = failedStepEnd(failedWith(new Error('Msg 41104')), undefined, changeStep);
   assert.equal(plain, { outcome: 'failed', message: 'Msg 41104', mayHaveChanged: true }, 'no verification: the message is the error, the exit code left to the run');
+});
+
+test('on resume, a change the stopped run had started may have acted then: never "nothing changed", even when this attempt sent nothing', () => {
+  const notSent = { ok: false as const, error: new StepFailure('notSent', {}, 'Nothing was sent to delete link dag: reading it first failed with HTTP 503.', { notApplied: true }), outcome: 'failed' as const, attempts: 1 };
+  const step = { spec: armDelete, impact: 'change' as const, linkName: link };
+  assert.not.ok(failedStepEnd(notSent, undefined, step).mayHaveChanged, 'a fresh run: nothing was sent, nothing changed');
+  const resumed = failedStepEnd(notSent, undefined, { ...step, actedBefore: true });
+  assert.ok(resumed.mayHaveChanged);
+  assert.match(resumed.message, /^Nothing was sent to delete link dag: reading it first failed with HTTP 503\. The run that stopped had started this step before this resume, so that attempt may have acted \(or may still be acting\): check the link in Azure/);
+  const refused = { ok: false as const, error: new Error('no'), outcome: 'refused' as const, attempts: 1 };
+  assert.ok(failedStepEnd(refused, undefined, { ...step, actedBefore: true }).mayHaveChanged);
+  assert.not.ok(failedStepEnd(notSent, undefined, { ...step, impact: 'read', actedBefore: true }).mayHaveChanged);
+});
+
+test("a resume's link compare reads the last link-state record and the steps recorded after it; a lock lost to someone who acted is named", () => {
+  const state = { sqlServer: { readable: true as const, role: 'PRIMARY', modes: 'x' } };
+  const records = [
+    { kind: 'link-state', state: {} },
+    { kind: 'step-started', step: 'sync', type: 'sqlExec', index: 1, impact: 'change', attempt: 1 },
+    { kind: 'step-finished', step: 'sync', outputs: {}, durationMs: 1, attempts: 1 },
+    { kind: 'link-state', after: 'sync', state },
+    { kind: 'step-started', step: 'wait', type: 'waitLsnStable', index: 2, impact: 'read', attempt: 1 },
+    { kind: 'step-finished', step: 'wait', outputs: {}, durationMs: 1, attempts: 1 },
+    { kind: 'step-started', step: 'failover', type: 'sqlExec', index: 3, impact: 'change', attempt: 1 },
+  ] as Recorded[];
+  assert.equal(lastLinkState(records), { state, after: 'sync', stepsSince: new Set(['wait', 'failover']) });
+  assert.is(lastLinkState(records.slice(1, 3)), undefined);
+  assert.is(someoneElseActed(records), undefined);
+  const lost = (extra: Record<string, unknown>) => ({ kind: 'lock-lost', side: 'sqlServer', retaken: true, changes: [], message: 'm', ...extra }) as Recorded;
+  assert.is(someoneElseActed([...records, lost({})]), undefined, 'taken back with nothing changed: resumable');
+  assert.is(
+    someoneElseActed([...records, lost({ changes: ['sqlServer is now SECONDARY in link dag (was PRIMARY)'] }), lost({ side: 'managedInstance', retaken: false, holder: 'run r2 of bob on host h2, since t' })]),
+    'it stopped because its link lock was lost and someone else acted on the link (sqlServer is now SECONDARY in link dag (was PRIMARY); run r2 of bob on host h2, since t took the lock)',
+  );
 });
 
 test('the summary and the last journal record say the same, leaving out what is empty', () => {

@@ -128,6 +128,21 @@ test('against the runbook: a step it does not have, or at another place or of an
   assert.is(journalProblemAgainstRunbook(readJournal(fine, RUN), runbook), undefined);
 });
 
+test('link-state records: the link per replica side, read between steps; an unknown side, a bad shape, one written while a step runs, or one after a step the runbook does not have is damage', () => {
+  const state = { sqlServer: { readable: true, role: 'PRIMARY', modes: 'ag1=SYNCHRONOUS_COMMIT' }, managedInstance: { readable: false, error: 'timeout' } };
+  const at = { kind: 'link-state', state };
+  const fine = journal([started, at, s('look', 1, 'assertRole', 'read'), f('look'), s('failover', 2), f('failover'), { ...at, after: 'failover' }]);
+  assert.is(readJournal(fine, RUN).records.length, 7);
+  assert.is(journalProblemAgainstRunbook(readJournal(fine, RUN), runbook), undefined);
+  assert.match(damage(journal([started, { kind: 'link-state', state: { elsewhere: state.sqlServer } }])).message, /:2: link-state record: field state names an unknown replica side "elsewhere"$/);
+  assert.match(damage(journal([started, { kind: 'link-state', state: { sqlServer: { readable: true, role: 'PRIMARY' } } }])).message, /:2: link-state record: field state\.sqlServer\.modes is missing$/);
+  assert.match(damage(journal([started, { kind: 'link-state', state: { sqlServer: { role: 'PRIMARY' } } }])).message, /:2: link-state record: field state\.sqlServer\.readable must be true or false$/);
+  assert.match(damage(journal([started, { kind: 'link-state' }])).message, /:2: link-state record: field state is missing$/);
+  assert.match(damage(journal([started, s('look', 1, 'assertRole', 'read'), at])).message, /:3: link-state while step look was running$/);
+  const stranger = journal([started, s('look', 1, 'assertRole', 'read'), f('look'), { ...at, after: 'drop-everything' }]);
+  assert.match(journalProblemAgainstRunbook(readJournal(stranger, RUN), runbook)!.message, /:4: link-state names step drop-everything, which runbook rb does not have$/);
+});
+
 test('appending after a read: a torn last line is cut off first, a missing newline written, a journal that changed since refused', () => {
   const dir = tempDir();
   const path = join(dir, `${RUN}.jsonl`);

@@ -67,7 +67,11 @@ steps:
 
   const { text, records } = readJournal(dir);
   const kinds = records.map((x) => `${x.kind}${x.step ? `:${x.step}` : ''}`);
-  assert.equal(kinds, ['run-started', 'lock', 'step-started:peek', 'step-finished:peek', 'step-skipped:never', 'step-started:write', 'step-finished:write', 'run-finished']);
+  assert.equal(kinds, ['run-started', 'lock', 'link-state', 'step-started:peek', 'step-finished:peek', 'step-skipped:never', 'step-started:write', 'step-finished:write', 'link-state', 'run-finished']);
+  // The link as the run found it, and as its change step left it (what a resume compares with):
+  // here no replica answers, so nothing is locked and nothing read.
+  assert.equal(records[2], { at: records[2]!.at, kind: 'link-state', state: {} });
+  assert.equal(records[8], { at: records[8]!.at, kind: 'link-state', after: 'write', state: {} });
   const header = records[0]!;
   assert.is(header.runbook.name, 'journal-check');
   assert.match(header.runbook.sha256, /^[0-9a-f]{64}$/);
@@ -76,8 +80,8 @@ steps:
   assert.type(header.user, 'string');
   assert.type(header.host, 'string');
   assert.type(header.pid, 'number');
-  assert.equal(records[3]!.outputs, { value: 'peeking', message: 'peeking', sawOwnStart: 'yes' });
-  assert.type(records[3]!.durationMs, 'number');
+  assert.equal(records[4]!.outputs, { value: 'peeking', message: 'peeking', sawOwnStart: 'yes' });
+  assert.type(records[4]!.durationMs, 'number');
   assert.equal(records.at(-1)!.changed, ['write']);
   assert.is(records.at(-1)!.exitCode, 0);
   for (const secret of Object.values(secrets)) assert.not.ok(text.includes(secret), `journal leaks ${secret}`);

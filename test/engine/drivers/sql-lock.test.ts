@@ -38,6 +38,20 @@ test('a side that cannot be read now or could not be read before is unchecked; a
   assert.equal(compareLinkStates('dag1', { managedInstance: state('PRIMARY', 'PRIMARY').managedInstance }, state('SECONDARY', 'PRIMARY')), { changes: [], unchecked: [] });
 });
 
+test('names a server may compare equal are one lock: case, trailing spaces, accents, width, kana, ß and ligatures; other names are not', () => {
+  const dag1 = lockResource('dag1');
+  assert.is(dag1, 'runbook:link:dag1');
+  for (const same of ['DAG1', 'Dag1', 'dag1 ', 'DAG1   ', 'dág1', 'ＤＡＧ１', 'ｄａｇ1']) assert.is(lockResource(same), dag1, same);
+  assert.is(lockResource('Straße'), lockResource('STRASSE'));
+  assert.is(lockResource('Æther'), lockResource('aether'));
+  assert.is(lockResource('ﬁnance'), lockResource('FINANCE'));
+  assert.is(lockResource('リンク'), lockResource('りんく'), 'katakana and hiragana');
+  assert.is.not(lockResource('dag2'), dag1);
+  assert.is.not(lockResource(' dag1'), dag1, 'a leading space is part of the name');
+  // Long names are folded before they are shortened: one lock for both spellings there too.
+  assert.is(lockResource('X'.repeat(300)), lockResource('x'.repeat(300)));
+});
+
 test('resource names, holder program names and their description', () => {
   assert.is(lockResource('dag1'), 'runbook:link:dag1');
   const long = lockResource('x'.repeat(300));
