@@ -239,5 +239,17 @@ test('refused T-SQL gets SQL Server errors with the right numbers and lines', ()
   ok(engine.execute(s, 'BEGIN TRAN\nSELECT @@TRANCOUNT\nCOMMIT', {}));
 });
 
+// As SQL Server does (MicrosoftDocs/sql-docs, comment-transact-sql.md), a CR ends a `--` comment:
+// the statement after `--x<CR>` runs (issue 9 attack, F5: the lab used to read on to the next LF).
+test('a lone CR ends a -- comment: the statement after it runs', () => {
+  assert.equal(sets(ok(engine.execute(session(), 'SELECT 1 AS a --x\rSELECT 2 AS b', {}))), [[[1]], [[2]]]);
+  calls.length = 0;
+  groups.add('gone');
+  ok(engine.execute(session(), 'SELECT 1 AS a --just a note\rDROP AVAILABILITY GROUP [gone]', {}));
+  assert.equal(calls.map((c) => c.text), ['DROP AVAILABILITY GROUP [gone]']);
+  assert.not.ok(groups.has('gone'), 'the DROP took effect');
+  assert.equal(sets(ok(engine.execute(session(), 'SELECT 3 AS c --x\r\n', {}))), [[[3]]], 'CR LF as before');
+});
+
 test.after(() => engine.close());
 test.run();
