@@ -21,6 +21,7 @@ export interface SqlExecArgs {
 export const messages = defineMessages({
   sqlError: 'SQL error {{number}} (state {{state}}, severity {{severity}}) on {{side}} at line {{line}} of the script: {{error}}.',
   badGo: 'Cannot split the script into batches: {{error}}.',
+  notARead: 'Refused to run a script declared impact: read that is not a plain read: {{problem}}. Nothing was sent; declare impact: change for SQL that may change anything.',
   connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
   outcomeUnknown:
     'The connection to {{side}} was lost during batch {{batch}} of {{batches}}, so whether it took effect is unknown; check the replica before going on ({{error}}).',
@@ -117,6 +118,9 @@ const definition: StepDefinition<SqlExecArgs> = {
   async run(ctx, args) {
     const side = await ctx.resolveTarget(ctx.target ?? 'primary');
     const impact = definition.impact instanceof Function ? definition.impact(args, { history: ctx.history }) : 'change';
+    // A read runs unconfirmed: it must be one as the engine's scanner reads it (validate checks it when the text is known).
+    const notRead = impact === 'read' ? readOnlyProblem(args.sql) : undefined;
+    if (notRead) throw report.refuse('notARead', { problem: notRead });
     let batches;
     try {
       batches = splitBatches(args.sql);
