@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Inventory } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
-import { buildPlan, redactInputs, sha256, SECRET_PLACEHOLDER } from '../plan/build.js';
+import { buildPlan, inventoryDigest, redactInputs, sha256, SECRET_PLACEHOLDER } from '../plan/build.js';
 import { processInterrupts } from '../apply/interrupt.js';
 import { identityDifferences, secretInputDifferences } from '../apply/journal/runs.js';
 import { damagedJournal, journalDirOf, resumeSource, type ResumeSource } from './runs.js';
@@ -113,8 +113,29 @@ async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<R
     if (file === undefined) throw new UsageError('apply: the plan names no inventory; pass -i <inventory.yml> or --lab');
     inventory = await loadInventoryFile(file);
   }
+  refuseOtherInventory(opts.target, plan, inventory, opts.inventory ?? plan.inventory.file);
   const rebuilt = rebuildOrRefuse(opts.target, plan, loaded, inputs, inventory ?? (await labInventoryForPlan()));
   return lab ? { plan: rebuilt, loaded, inputs, lab } : { plan: rebuilt, loaded, inputs, inventory: inventory! };
+}
+
+/**
+ * A plan is for the link its inventory describes: the same names are not enough (staging and
+ * production often share DAG and database names). The inventory used now must have the content
+ * the plan recorded (its sha256 as loaded), whatever its path; a plan made for the embedded lab
+ * records none and runs only on the lab, and one made from a file never runs on the lab.
+ */
+function refuseOtherInventory(target: string, plan: Plan, inventory: Inventory | undefined, file: string | undefined): void {
+  const pinned = plan.inventory.sha256;
+  const now = inventory ? inventoryDigest(inventory) : undefined;
+  if (pinned === now) return;
+  const short = (h: string) => h.slice(0, 12);
+  const why =
+    pinned === undefined
+      ? `the plan records no inventory content (it was made for the embedded lab), so it cannot be applied to ${file ?? 'an inventory file'}`
+      : now === undefined
+        ? `the plan was made with inventory ${plan.inventory.file ?? '(a file)'}, not for the embedded lab`
+        : `the inventory ${file ?? plan.inventory.file ?? ''} is not the one the plan was made with (sha256 ${short(pinned)} in the plan, ${short(now)} now): its hosts, names or settings may be another link's`;
+  throw new ExitError(ExitCode.refused, `refusing to apply ${target}: ${why}. Nothing was run. Make a new plan with the inventory you mean.`);
 }
 
 /**
@@ -207,7 +228,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
 
     const inventoryFile = ready.lab ? undefined : resolve(io.cwd, opts.inventory ?? ready.plan.inventory.file ?? '');
     const identity = {
-      inventory: { ...(inventoryFile ? { file: inventoryFile } : {}), ...(ready.lab ? { lab: true } : {}), sha256: sha256(JSON.stringify(inventory)) },
+      inventory: { ...(inventoryFile ? { file: inventoryFile } : {}), ...(ready.lab ? { lab: true } : {}), sha256: inventoryDigest(inventory) },
       runbookPath: resolve(io.cwd, isPlanFile(opts.target) ? ready.loaded.runbook.file : opts.target),
     };
     if (resumed) {

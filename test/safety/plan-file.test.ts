@@ -115,6 +115,27 @@ test('plan --lab --probe: the steps are those of plan --lab (no ports of the lab
   assert.match(JSON.stringify(saved.steps), /Point the applications at localhost \(SQL Server sql01/, 'the endpoint named is the lab inventory\'s (no port), as plan --lab shows it');
 });
 
+// Issue 9 attack, F13: a plan reviewed for one link applied to another whose names are the same.
+test('the inventory\'s content is pinned: changed at its path, or another file given with -i, is refused (exit 3) naming it', async () => {
+  const { file, plan } = await savePlan('planned-failover', FAST);
+  assert.match(String(plan.inventory.sha256), /^[0-9a-f]{64}$/, 'the plan records the inventory\'s sha256');
+  const original = readFileSync(lab.inventory, 'utf8');
+  const elsewhere = original.replace(/host: localhost/g, 'host: 127.0.0.1');
+  assert.is.not(elsewhere, original);
+  const other = join(lab.dir, 'other-inventory.yml');
+  writeFileSync(other, elsewhere);
+  const stderr = await applyRefused(file, 3, ['-i', other]);
+  assert.match(stderr, new RegExp(`^runbook: refusing to apply .*: the inventory ${other.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not the one the plan was made with \\(sha256 [0-9a-f]{12} in the plan, [0-9a-f]{12} now\\)`));
+  assert.match(stderr, /Nothing was run\. Make a new plan with the inventory you mean\.\n$/);
+  try {
+    writeFileSync(lab.inventory, elsewhere);
+    assert.match(await applyRefused(file, 3), /is not the one the plan was made with/);
+  } finally {
+    writeFileSync(lab.inventory, original);
+  }
+  assert.match(await applyRefused(file, 3, ['--lab']), /the plan was made with inventory .*, not for the embedded lab/);
+});
+
 test('an untouched plan applies: the planned failover runs', async () => {
   const { file, plan } = await savePlan('planned-failover', FAST);
   assert.match(String(plan.digest), /^sha256:[0-9a-f]{64}$/);
