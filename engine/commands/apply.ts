@@ -1,6 +1,6 @@
 // `runbook apply <runbook | plan.json>`: plan (or load and check a saved plan), start the lab
 // if asked, then run the plan with progress, journal and summary.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Inventory } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
@@ -35,6 +35,8 @@ import {
   type LoadedRunbook,
 } from './prepare.js';
 import { checkResolvedInputs } from '../load/inputs.js';
+import { readRegularFile, regularFileProblem } from '../load/bounded-file.js';
+import { MAX_FILE_BYTES } from '../load/yaml.js';
 import { redact } from '../core/redact.js';
 import { digestProblem, jsonPosition, planDifferences } from '../plan/file.js';
 import { isTty, type CommandIO } from './io.js';
@@ -62,6 +64,9 @@ interface Ready {
   lab?: { scenario?: string };
 }
 
+/** A saved plan is JSON of the runbook's steps with their SQL: 10 MB is far more than any real one. */
+const MAX_PLAN_BYTES = 10 * 1024 * 1024;
+
 export function isPlanFile(target: string): boolean {
   return target.toLowerCase().endsWith('.json');
 }
@@ -79,8 +84,9 @@ async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<R
   checkInventoryChoice(opts, 'apply', false);
   if (opts.sets.length) throw new UsageError('apply: --set cannot change a saved plan; make a new plan with the inputs you want');
   const planPath = resolve(io.cwd, opts.target);
-  if (!existsSync(planPath)) throw new UsageError(`apply: ${opts.target}: no such file`);
-  const planText = readFileSync(planPath, 'utf8');
+  const planRead = readRegularFile(planPath, MAX_PLAN_BYTES);
+  if ('problem' in planRead) throw new UsageError(`apply: ${opts.target}: ${planRead.problem.replace(/^is /, 'it is ')}`);
+  const planText = planRead.text;
   const parsed = parsePlanJson(planText);
   if (typeof parsed === 'string') throw new UsageError(`apply: ${opts.target}: ${parsed}`);
   const plan = parsed;
@@ -88,7 +94,10 @@ async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<R
   const candidates = [resolve(io.cwd, plan.runbook.file), resolve(dirname(planPath), plan.runbook.file)];
   const runbookFile = candidates.find((f) => existsSync(f));
   if (!runbookFile) throw new UsageError(`apply: the plan's runbook ${plan.runbook.file} is not there any more`);
-  const text = readFileSync(runbookFile, 'utf8');
+  // Read as the runbook loader would: a regular file of at most its limit (never /dev/zero or a FIFO).
+  const runbookRead = readRegularFile(runbookFile, MAX_FILE_BYTES);
+  if ('problem' in runbookRead) throw new UsageError(`apply: the plan's runbook ${plan.runbook.file} ${runbookRead.problem}`);
+  const text = runbookRead.text;
   if (sha256(text) !== plan.runbook.sha256) {
     throw new ExitError(ExitCode.refused, `refusing to apply ${opts.target}: ${plan.runbook.file} changed since the plan was made (sha256 ${plan.runbook.sha256.slice(0, 12)} -> ${sha256(text).slice(0, 12)}). Nothing was run. Make a new plan.`);
   }
@@ -111,6 +120,8 @@ async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<R
   else {
     const file = opts.inventory ?? plan.inventory.file;
     if (file === undefined) throw new UsageError('apply: the plan names no inventory; pass -i <inventory.yml> or --lab');
+    const notReadable = regularFileProblem(file, MAX_FILE_BYTES);
+    if (notReadable && notReadable !== 'no such file') throw new UsageError(`apply: the inventory ${file} ${notReadable}`);
     inventory = await loadInventoryFile(file);
   }
   refuseOtherInventory(opts.target, plan, inventory, opts.inventory ?? plan.inventory.file);

@@ -6,6 +6,7 @@
 // probed plan's observation). An untouched plan applies.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planDigest } from '../../engine/plan/file.js';
@@ -134,6 +135,31 @@ test('the inventory\'s content is pinned: changed at its path, or another file g
     writeFileSync(lab.inventory, original);
   }
   assert.match(await applyRefused(file, 3, ['--lab']), /the plan was made with inventory .*, not for the embedded lab/);
+});
+
+// Issue 9 attack, F16: a plan file, and the files a plan names, are read only as regular files of
+// a bounded size: an edited plan naming /dev/zero or a FIFO, or a 600 MB plan, is one line, exit 2, at once.
+test('size and kind limits: a plan over 10 MB, a runbook.file that is /dev/zero or a FIFO, an inventory that is a FIFO: exit 2 at once', async () => {
+  const { file, plan } = await savePlan('planned-failover', FAST);
+  const padded = join(lab.dir, 'padded.json');
+  // Still the same plan to JSON.parse and to its digest: only its size is wrong.
+  writeFileSync(padded, readFileSync(file, 'utf8') + ' '.repeat(10 * 1024 * 1024));
+  assert.match(await applyRefused(padded, 2), /^runbook: apply: .*padded\.json: it is \d+ bytes; the limit is 10485760 bytes\n$/);
+
+  const fifo = join(lab.dir, `fifo-${Math.random().toString(36).slice(2, 8)}`);
+  execFileSync('mkfifo', [fifo]);
+  const bounded = async (edited: SavedPlan, expected: RegExp) => {
+    const target = join(lab.dir, `edited-${Math.random().toString(36).slice(2, 8)}.json`);
+    writeEdited(target, edited);
+    const started = Date.now();
+    const r = await lab.cli(['apply', target, '--yes'], 15_000).done;
+    assert.is(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, expected);
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+  };
+  await bounded({ ...plan, runbook: { ...plan.runbook, file: '/dev/zero' } }, /^runbook: apply: the plan's runbook \/dev\/zero is not a regular file\n$/);
+  await bounded({ ...plan, runbook: { ...plan.runbook, file: fifo } }, /^runbook: apply: the plan's runbook .*fifo-\w+ is not a regular file\n$/);
+  await bounded({ ...plan, inventory: { ...plan.inventory, file: fifo } }, /^runbook: apply: the inventory .*fifo-\w+ is not a regular file\n$/);
 });
 
 test('an untouched plan applies: the planned failover runs', async () => {
