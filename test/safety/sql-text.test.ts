@@ -185,4 +185,32 @@ test('apply: a step whose impact renders to read and whose SQL is not a plain re
   }
 });
 
+// What `str` writes for a value with line breaks, (N'a' + NCHAR(13) + NCHAR(10) + ...), run on the
+// lab end to end (its T-SQL has NCHAR now): the value comes back as it went in, GO line and all.
+test('a multi-line input spliced with str reaches the server as one value and comes back unchanged', async () => {
+  const lab = await startLab({ scenario: 'healthy' });
+  try {
+    const dir = tempDir('runbook-sql-text-');
+    const inventory = join(dir, 'inventory.yml');
+    writeFileSync(inventory, yaml.dump(lab.inventory));
+    const file = runbookFile('echo', [
+      'inputs:',
+      '  note: { type: string, multiline: true, description: free text }',
+      'steps:',
+      '  - id: echo',
+      '    type: sqlExec',
+      '    target: sqlServer',
+      '    with: { impact: read, sql: "SELECT {{str inputs.note}} AS note;" }',
+    ]);
+    const note = "it's\r\nGO\nDROP DATABASE [SalesDb]\u2028end";
+    const r = await runCli(['apply', file, '-i', inventory, '--yes', '--format', 'json', '--set', `note=${note}`], { env: lab.env, cwd: dir });
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    const finished = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; outputs?: { first?: { note?: string } } }).find((e) => e.event === 'step-finished');
+    assert.is(finished?.outputs?.first?.note, note);
+    assert.not.ok(lab.statements().some((s) => /^DROP/i.test(s.statement)), 'nothing of the value ran as T-SQL');
+  } finally {
+    await lab.stop();
+  }
+});
+
 test.run();
