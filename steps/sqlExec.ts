@@ -84,6 +84,7 @@ export default defineStep({
   messages: {
     sqlError: 'SQL error {{number}} (state {{state}}, severity {{severity}}) on {{side}} at line {{line}} of the script: {{error}}.',
     badGo: 'Cannot split the script into batches: {{error}}.',
+    notARead: 'Refused to run a script declared impact: read that is not a plain read: {{problem}}. Nothing was sent; declare impact: change for SQL that may change anything.',
     batchDone: 'Batch {{batch}} of {{batches}} done on {{side}}.',
     notProbed: 'Not probed: {{reason}}.',
     noVerify: 'Step {{step}} has no verify: query, so whether it took effect cannot be checked.',
@@ -123,8 +124,11 @@ export default defineStep({
   },
 
   async run(ctx, args: SqlExecArgs) {
-    const side = await ctx.resolveTarget(ctx.target ?? 'primary');
     const impact = ctx.impact;
+    // A read runs unconfirmed: it must be one as the engine's scanner reads it (validate checks it when the text is known).
+    const notRead = impact === 'read' ? readOnlyProblem(args.sql) : undefined;
+    if (notRead) throw ctx.refuse('notARead', { problem: notRead });
+    const side = await ctx.resolveTarget(ctx.target ?? 'primary');
     let batches;
     try {
       batches = splitBatches(args.sql);

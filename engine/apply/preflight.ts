@@ -1,23 +1,43 @@
 // Before an apply does anything else (the drift check of a probed plan, the journal, the lock, a
 // prompt): one connection to each replica, opened for the run and kept by it. A replica that
 // answered and refused us (a login refused with 18456, a password variable not set, a certificate
-// we do not trust, a host name that does not resolve) is a set-up error: exit 2, naming the
-// replica and the cause, with nothing locked, journaled or sent. Only a replica that never
-// answered (engine/drivers/sql/pool.ts classifyConnectFailure) is unreachable, and whether a run may go on
-// without it is for the runbook's own guards (assertRole's allowUnreachable) to say.
+// we do not trust, a host name that does not resolve), or that accepted the TCP connection and
+// never answered the login, is a set-up error: exit 2, naming the replica and the cause, with
+// nothing locked, journaled or sent. Only a replica whose TCP connect was refused or timed out
+// (engine/drivers/sql/pool.ts classifyConnectFailureProbed) is unreachable, and whether a run may go
+// on without it is for the runbook's own guards (assertRole's allowUnreachable) to say.
+//
+// When the plan has steps that call ARM, ARM's credentials are set-up too: one GET of the link,
+// so a wrong or expired token, a token variable not set or a managed instance the inventory names
+// wrongly stops the run here (exit 2) rather than after a FAILOVER. A link that does not exist is
+// for the runbook to judge, and ARM not answering (a 5xx, no route) for the step that needs it.
 import type { Inventory, ReplicaSide, RunResources } from '../core/types.js';
+import type { PlannedStep } from '../plan/types.js';
 import { ExitError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { classifyConnectFailure, endpointOf } from '../drivers/sql/pool.js';
 
 const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
 
+/**
+ * The built-in step types that call ARM (steps/arm*.ts). A plugin step that calls ARM is not known
+ * here: its credentials are found out when it runs.
+ */
+const ARM_STEP_TYPES = new Set(['armDeleteLink', 'armFailoverLink', 'armGetLink', 'armSetRole']);
+
 export interface PreflightResult {
   /** Replicas that could not be reached at all, and why. */
   unreachable: Array<{ side: ReplicaSide; reason: string }>;
 }
 
-export async function connectPreflight(resources: RunResources, inventory: Inventory): Promise<PreflightResult> {
+const NOTHING_RUN = 'Nothing was run: no lock, no journal.';
+
+export async function connectPreflight(
+  resources: RunResources,
+  inventory: Inventory,
+  /** The plan's steps: ARM is checked when one that may run calls it. */
+  plan?: { steps: Array<Pick<PlannedStep, 'type' | 'decision'>> },
+): Promise<PreflightResult> {
   const failures = await Promise.all(
     SIDES.map(async (side) => {
       try {
@@ -34,9 +54,46 @@ export async function connectPreflight(resources: RunResources, inventory: Inven
   if (setUp.length) {
     // One line per replica (the CLI prefixes the first with `runbook: `; the others get it here).
     const lines = setUp.map(
-      (f) => `set-up error on ${f.side}, not an unreachable replica: ${f.message.replace(/\.$/, '')}. Nothing was run: no lock, no journal.`,
+      (f) => `set-up error on ${f.side}, not an unreachable replica: ${f.message.replace(/\.$/, '')}. ${NOTHING_RUN}`,
     );
     throw new ExitError(ExitCode.invalidInput, lines.join('\nrunbook: '));
   }
+  if (plan?.steps.some((s) => s.decision !== 'skip' && ARM_STEP_TYPES.has(s.type))) await armPreflight(resources, inventory);
   return { unreachable: failed.map((f) => ({ side: f.side, reason: f.reason })) };
+}
+
+/** One GET of the link; credentials refused, or a managed instance that is not there, is exit 2. */
+async function armPreflight(resources: RunResources, inventory: Inventory): Promise<void> {
+  const [{ describeLink, getLinkDetails, linkIdsOf }, { ArmAuthError, ArmNotFoundError, ArmUnreachable, isLinkGone }] = await Promise.all([
+    import('../drivers/arm/client.js'),
+    import('../drivers/arm/errors.js'),
+  ]);
+  const ids = linkIdsOf(inventory);
+  const link = describeLink(ids);
+  let client;
+  try {
+    client = await resources.arm();
+  } catch (error) {
+    // The client could not even be made: a token variable not set, a CA file that cannot be read, a bad endpoint.
+    throw armSetUpError(`${String((error as Error)?.message ?? error).replace(/\.$/, '')}`);
+  }
+  try {
+    await getLinkDetails(client, ids);
+  } catch (error) {
+    if (error instanceof ArmAuthError) {
+      throw armSetUpError(`ARM refused the credentials reading link ${link} (${error.code}); check arm.credential and arm.tokenEnv in the inventory, or sign in again`);
+    }
+    if (error instanceof ArmNotFoundError && !isLinkGone(error)) {
+      throw armSetUpError(`ARM cannot find the managed instance of link ${link} (${error.code}); check managedInstance name, resourceGroup and subscriptionId in the inventory`);
+    }
+    if (error instanceof ArmUnreachable && /CERT|SELF_SIGNED|SSL|TLS|ERR_TLS|UNABLE_TO_VERIFY|ALTNAME/i.test(`${error.code} ${error.message}`)) {
+      throw armSetUpError(`the ARM endpoint's TLS certificate was not accepted reading link ${link} (${error.code}); check arm.caFile and arm.endpoint in the inventory`);
+    }
+    // Anything else (a missing link, ARM busy or not answering, an odd answer) is not a set-up
+    // error: the steps that need ARM say what they find.
+  }
+}
+
+function armSetUpError(cause: string): ExitError {
+  return new ExitError(ExitCode.invalidInput, `set-up error on ARM: ${cause}. ${NOTHING_RUN}`);
 }

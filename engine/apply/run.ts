@@ -43,7 +43,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyResult> {
   // The run's connections, opened now: a replica that refuses us is exit 2 before anything else.
   const resources = options.resources ?? (await import('../drivers/run-resources.js')).createRunResources(inventory, { env: options.env });
   try {
-    await connectPreflight(resources, inventory);
+    await connectPreflight(resources, inventory, plan);
     // A plan saved with --probe is bound to the link as it was then (engine/plan/drift.ts).
     await (await import('../plan/drift.js')).refuseIfDrifted({ plan, inventory, env: options.env, resources, signal: options.signal });
   } catch (error) {

@@ -1,10 +1,10 @@
 // `runbook apply <runbook | plan.json>`: plan (or load and check a saved plan), start the lab
 // if asked, then run the plan with progress, journal and summary.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Inventory } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
-import { buildPlan, redactInputs, sha256, SECRET_PLACEHOLDER } from '../plan/build.js';
+import { buildPlan, inventoryDigest, redactInputs, sha256, SECRET_PLACEHOLDER } from '../plan/build.js';
 import { processInterrupts } from '../apply/interrupt.js';
 import { identityDifferences, lastLinkState, secretInputDifferences } from '../apply/journal/runs.js';
 import { damagedJournal, journalDirOf, resumeSource, type ResumeSource } from './runs.js';
@@ -36,6 +36,8 @@ import {
   type LoadedRunbook,
 } from './prepare.js';
 import { checkResolvedInputs } from '../load/inputs.js';
+import { readRegularFile, regularFileProblem } from '../load/bounded-file.js';
+import { MAX_FILE_BYTES } from '../load/yaml.js';
 import { redact } from '../core/redact.js';
 import { digestProblem, jsonPosition, planDifferences } from '../plan/file.js';
 import { isTty, type CommandIO } from './io.js';
@@ -63,6 +65,9 @@ interface Ready {
   lab?: { scenario?: string };
 }
 
+/** A saved plan is JSON of the runbook's steps with their SQL: 10 MB is far more than any real one. */
+const MAX_PLAN_BYTES = 10 * 1024 * 1024;
+
 export function isPlanFile(target: string): boolean {
   return target.toLowerCase().endsWith('.json');
 }
@@ -80,8 +85,9 @@ async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<R
   checkInventoryChoice(opts, 'apply', false);
   if (opts.sets.length) throw new UsageError('apply: --set cannot change a saved plan; make a new plan with the inputs you want');
   const planPath = resolve(io.cwd, opts.target);
-  if (!existsSync(planPath)) throw new UsageError(`apply: ${opts.target}: no such file`);
-  const planText = readFileSync(planPath, 'utf8');
+  const planRead = readRegularFile(planPath, MAX_PLAN_BYTES);
+  if ('problem' in planRead) throw new UsageError(`apply: ${opts.target}: ${planRead.problem.replace(/^is /, 'it is ')}`);
+  const planText = planRead.text;
   const parsed = parsePlanJson(planText);
   if (typeof parsed === 'string') throw new UsageError(`apply: ${opts.target}: ${parsed}`);
   const plan = parsed;
@@ -89,7 +95,10 @@ async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<R
   const candidates = [resolve(io.cwd, plan.runbook.file), resolve(dirname(planPath), plan.runbook.file)];
   const runbookFile = candidates.find((f) => existsSync(f));
   if (!runbookFile) throw new UsageError(`apply: the plan's runbook ${plan.runbook.file} is not there any more`);
-  const text = readFileSync(runbookFile, 'utf8');
+  // Read as the runbook loader would: a regular file of at most its limit (never /dev/zero or a FIFO).
+  const runbookRead = readRegularFile(runbookFile, MAX_FILE_BYTES);
+  if ('problem' in runbookRead) throw new UsageError(`apply: the plan's runbook ${plan.runbook.file} ${runbookRead.problem}`);
+  const text = runbookRead.text;
   if (sha256(text) !== plan.runbook.sha256) {
     throw new ExitError(ExitCode.refused, `refusing to apply ${opts.target}: ${plan.runbook.file} changed since the plan was made (sha256 ${plan.runbook.sha256.slice(0, 12)} -> ${sha256(text).slice(0, 12)}). Nothing was run. Make a new plan.`);
   }
@@ -112,10 +121,33 @@ async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<R
   else {
     const file = opts.inventory ?? plan.inventory.file;
     if (file === undefined) throw new UsageError('apply: the plan names no inventory; pass -i <inventory.yml> or --lab');
+    const notReadable = regularFileProblem(file, MAX_FILE_BYTES);
+    if (notReadable && notReadable !== 'no such file') throw new UsageError(`apply: the inventory ${file} ${notReadable}`);
     inventory = await loadInventoryFile(file);
   }
+  refuseOtherInventory(opts.target, plan, inventory, opts.inventory ?? plan.inventory.file);
   const rebuilt = rebuildOrRefuse(opts.target, plan, loaded, inputs, inventory ?? (await labInventoryForPlan()));
   return lab ? { plan: rebuilt, loaded, inputs, lab } : { plan: rebuilt, loaded, inputs, inventory: inventory! };
+}
+
+/**
+ * A plan is for the link its inventory describes: the same names are not enough (staging and
+ * production often share DAG and database names). The inventory used now must have the content
+ * the plan recorded (its sha256 as loaded), whatever its path; a plan made for the embedded lab
+ * records none and runs only on the lab, and one made from a file never runs on the lab.
+ */
+function refuseOtherInventory(target: string, plan: Plan, inventory: Inventory | undefined, file: string | undefined): void {
+  const pinned = plan.inventory.sha256;
+  const now = inventory ? inventoryDigest(inventory) : undefined;
+  if (pinned === now) return;
+  const short = (h: string) => h.slice(0, 12);
+  const why =
+    pinned === undefined
+      ? `the plan records no inventory content (it was made for the embedded lab), so it cannot be applied to ${file ?? 'an inventory file'}`
+      : now === undefined
+        ? `the plan was made with inventory ${plan.inventory.file ?? '(a file)'}, not for the embedded lab`
+        : `the inventory ${file ?? plan.inventory.file ?? ''} is not the one the plan was made with (sha256 ${short(pinned)} in the plan, ${short(now)} now): its hosts, names or settings may be another link's`;
+  throw new ExitError(ExitCode.refused, `refusing to apply ${target}: ${why}. Nothing was run. Make a new plan with the inventory you mean.`);
 }
 
 /**
@@ -208,7 +240,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
 
     const inventoryFile = ready.lab ? undefined : resolve(io.cwd, opts.inventory ?? ready.plan.inventory.file ?? '');
     const identity = {
-      inventory: { ...(inventoryFile ? { file: inventoryFile } : {}), ...(ready.lab ? { lab: true } : {}), sha256: sha256(JSON.stringify(inventory)) },
+      inventory: { ...(inventoryFile ? { file: inventoryFile } : {}), ...(ready.lab ? { lab: true } : {}), sha256: inventoryDigest(inventory) },
       runbookPath: resolve(io.cwd, isPlanFile(opts.target) ? ready.loaded.runbook.file : opts.target),
     };
     if (resumed) {

@@ -11,7 +11,7 @@ import {
   observeRoles,
   type RoleObservation,
 } from './sql/roles.js';
-import { classifyConnectFailure, ConnectionSetupError, describeConnectError, endpointOf, passwordFor, poolConfig, type ConnectFailure } from './sql/pool.js';
+import { classifyConnectFailureProbed, ConnectionSetupError, describeConnectError, passwordFor, poolConfig, type ConnectFailure } from './sql/pool.js';
 import type { Inventory, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
 
 export interface RunResourcesOptions {
@@ -22,7 +22,8 @@ export interface RunResourcesOptions {
 
 /**
  * A replica the run could not connect to; the message says where and what to check, `unreachable`
- * whether it never answered (engine/drivers/sql/pool.ts classifyConnectFailure) or answered and refused us.
+ * whether it never answered (engine/drivers/sql/pool.ts classifyConnectFailureProbed) or answered
+ * (or accepted the TCP connection) and refused or ignored us.
  */
 export class ReplicaConnectError extends Error {
   readonly unreachable: boolean;
@@ -66,7 +67,9 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
       await pool.connect();
     } catch (error) {
       const code = (error as { code?: string }).code;
-      throw new ReplicaConnectError(side, describeConnectError(side, spec, error, config.password), code, classifyConnectFailure(error, endpointOf(spec)));
+      // A login timeout is asked again of the network: did the TCP connect itself succeed?
+      const failure = await classifyConnectFailureProbed(error, spec);
+      throw new ReplicaConnectError(side, describeConnectError(side, spec, error, config.password, failure), code, failure);
     }
     return pool;
   }

@@ -37,6 +37,14 @@ function convert(spec: InputSpec, text: string): { value?: unknown; problem?: st
   }
 }
 
+/**
+ * The declaration of input `name`, if the runbook has one: an own property only, so `__proto__`,
+ * `constructor` or `toString` are unknown inputs, not Object.prototype's members.
+ */
+function declared(specs: Record<string, InputSpec>, name: string): InputSpec | undefined {
+  return Object.hasOwn(specs, name) ? specs[name] : undefined;
+}
+
 export function resolveInputs(runbook: Runbook, sets: string[]): ResolvedInputs {
   const diagnostics: Diagnostic[] = [];
   const specs = runbook.inputs ?? {};
@@ -51,7 +59,7 @@ export function resolveInputs(runbook: Runbook, sets: string[]): ResolvedInputs 
     }
     const name = arg.slice(0, eq);
     const text = arg.slice(eq + 1);
-    const spec = specs[name];
+    const spec = declared(specs, name);
     if (!spec) {
       const known = names.length ? ` Inputs of ${runbook.name}: ${names.join(', ')}.` : ` ${runbook.name} has no inputs.`;
       diagnostics.push(diag('unknown-input', `Unknown input \`${name}\`.${didYouMean(name, names)}${known}`, where));
@@ -117,7 +125,7 @@ export function checkResolvedInputs(
   const names = Object.keys(specs);
   const out: Diagnostic[] = [];
   for (const [name, value] of Object.entries(inputs)) {
-    const spec = specs[name];
+    const spec = declared(specs, name);
     if (!spec) {
       const known = names.length ? ` Inputs of ${runbook.name}: ${names.join(', ')}.` : ` ${runbook.name} has no inputs.`;
       out.push(diag('unknown-input', `Unknown input \`${name}\`.${didYouMean(name, names)}${known}`, at(name)));

@@ -39,6 +39,15 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/**
+ * What pins a loaded inventory's content: the sha256 of its data as loaded (as the journal records
+ * it), so a plan or a resume can tell another link's inventory from the one it was made with, even
+ * at the same path and with the same link and database names.
+ */
+export function inventoryDigest(inventory: Inventory): string {
+  return sha256(JSON.stringify(inventory));
+}
+
 export const SECRET_PLACEHOLDER = '(secret)';
 
 export function redactInputs(runbook: Runbook, inputs: Record<string, unknown>): Record<string, PlanValue> {
@@ -143,7 +152,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
     inventory: {
       link: inventory.link.name,
       database: inventory.link.database,
-      ...(input.inventorySource?.file !== undefined ? { file: input.inventorySource.file } : {}),
+      ...(input.inventorySource?.file !== undefined ? { file: input.inventorySource.file, sha256: inventoryDigest(inventory) } : {}),
       ...(input.inventorySource?.lab !== undefined ? { lab: input.inventorySource.lab } : {}),
     },
     inputs: redactInputs(runbook, inputs),

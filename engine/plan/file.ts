@@ -119,7 +119,7 @@ export function planDifferences(saved: Plan, rebuilt: Plan): string[] {
   for (const key of ['name', 'description', 'sha256'] as const) {
     if (saved.runbook?.[key] !== rebuilt.runbook[key]) out.push(`runbook.${key} is ${shown(saved.runbook?.[key])} in the plan, but the runbook has ${shown(rebuilt.runbook[key])}`);
   }
-  for (const key of ['link', 'database'] as const) {
+  for (const key of ['link', 'database', 'sha256'] as const) {
     if (saved.inventory?.[key] !== rebuilt.inventory[key]) out.push(`inventory.${key} is ${shown(saved.inventory?.[key])} in the plan, but the inventory has ${shown(rebuilt.inventory[key])}`);
   }
   return out;

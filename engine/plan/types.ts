@@ -69,6 +69,11 @@ export interface Plan {
     database: string;
     /** Where the inventory came from, so `apply plan.json` can load it again. */
     file?: string;
+    /**
+     * With `file`: sha256 of the inventory's data as loaded (engine/plan/build.ts inventoryDigest).
+     * `apply plan.json` refuses an inventory whose content is not this one, at this path or another.
+     */
+    sha256?: string;
     /** Set when the plan was made for the embedded lab (`--lab [scenario]`). */
     lab?: { scenario?: string };
   };

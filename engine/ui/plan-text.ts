@@ -2,6 +2,7 @@
 // loudly, run-time values shown as "(known after apply)", skipped steps with the reason.
 import type { Plan, PlannedStep, PlanValue } from '../plan/types.js';
 import { plainStyle, type Style } from './style.js';
+import { ESCAPES_NOTE, visibleData } from './visible.js';
 
 export const KNOWN_AFTER_APPLY = '(known after apply)';
 
@@ -72,7 +73,9 @@ function renderStep(plan: Plan, step: PlannedStep, style: Style, out: string[]):
   }
 }
 
-export function renderPlanText(plan: Plan, style: Style = plainStyle): string {
+export function renderPlanText(given: Plan, style: Style = plainStyle): string {
+  // Every value as it will be sent, control characters escaped (engine/ui/visible.ts).
+  const { value: plan, escaped } = visibleData(given);
   const out: string[] = [];
   out.push(style.bold(`Plan: ${plan.runbook.name}`) + `  (${plan.runbook.file}, sha256 ${plan.runbook.sha256.slice(0, 12)})`);
   if (plan.runbook.description) out.push(`  ${plan.runbook.description.trim()}`);
@@ -91,6 +94,7 @@ export function renderPlanText(plan: Plan, style: Style = plainStyle): string {
     out.push(style.red(style.bold(`!! ${dataLoss.length} data-loss step(s): ${dataLoss.map((s) => s.id).join(', ')}. ` +
       `Apply needs --allow-data-loss ${plan.inventory.link} (--yes does not imply it).`)));
   }
+  if (escaped) out.push(style.yellow(ESCAPES_NOTE));
   return out.join('\n') + '\n';
 }
 

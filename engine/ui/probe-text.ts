@@ -5,6 +5,7 @@ import type { ObservedState } from '../plan/observe.js';
 import { renderPlanText } from './plan-text.js';
 import { plainStyle, type Style } from './style.js';
 import type { PlanValue } from '../plan/types.js';
+import { ESCAPES_NOTE, visibleData } from './visible.js';
 
 function value(v: PlanValue): string {
   if (typeof v === 'string') return v;
@@ -65,6 +66,10 @@ export function renderPredictedText(p: ProbedPlan['predicted'], style: Style = p
   return out;
 }
 
-export function renderProbedPlanText(plan: ProbedPlan, style: Style = plainStyle): string {
-  return [renderPlanText(plan, style).replace(/\n$/, ''), '', ...renderObservedText(plan.observed, style), '', ...renderPredictedText(plan.predicted, style)].join('\n') + '\n';
+export function renderProbedPlanText(given: ProbedPlan, style: Style = plainStyle): string {
+  // What the replicas said is shown as escaped as the plan itself (engine/ui/visible.ts).
+  const { value: plan, escaped } = visibleData(given);
+  const planText = renderPlanText(plan, style).replace(/\n$/, '');
+  const note = escaped ? ['', style.yellow(ESCAPES_NOTE)] : [];
+  return [planText, '', ...renderObservedText(plan.observed, style), '', ...renderPredictedText(plan.predicted, style), ...note].join('\n') + '\n';
 }

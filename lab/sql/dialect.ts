@@ -37,8 +37,10 @@ export const FUNCTIONS: Record<string, string> = {
   SYSDATETIME: 'TSQL_GETDATE', SYSUTCDATETIME: 'TSQL_GETDATE', NEWID: 'TSQL_NEWID', DB_NAME: 'TSQL_DB_NAME',
   DB_ID: 'TSQL_DB_ID', SERVERPROPERTY: 'TSQL_SERVERPROPERTY', SUSER_SNAME: 'TSQL_SUSER_SNAME',
   SUSER_NAME: 'TSQL_SUSER_SNAME', ORIGINAL_LOGIN: 'TSQL_SUSER_SNAME', HOST_NAME: 'TSQL_HOST_NAME',
-  DATEADD: 'TSQL_DATEADD', DATEDIFF: 'TSQL_DATEDIFF', DATEPART: 'TSQL_DATEPART',
+  DATEADD: 'TSQL_DATEADD', DATEDIFF: 'TSQL_DATEDIFF', DATEPART: 'TSQL_DATEPART', NCHAR: 'TSQL_NCHAR',
 };
+/** Functions whose value is text: a `+` next to a call of one joins strings. */
+export const STRING_FUNCTIONS = new Set(['NCHAR']);
 export const DATE_UNIT_FUNCTIONS = new Set(['DATEADD', 'DATEDIFF', 'DATEPART']);
 /** CAST targets SQLite cannot express with its own CAST: wrapped in a UDF instead. */
 export const CAST_UDF: Record<string, string> = { bit: 'TSQL_BIT', datetime: 'TSQL_DATETIME', datetime2: 'TSQL_DATETIME', uniqueidentifier: 'TSQL_GUID' };

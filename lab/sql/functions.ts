@@ -98,6 +98,15 @@ export function registerFunctions(db: Database.Database, state: () => FunctionSt
     const start = a[2] === undefined || a[2] === null ? 0 : Math.max(0, Number(a[2]) - 1);
     return text(a[1])!.toLowerCase().indexOf(text(a[0])!.toLowerCase(), start) + 1;
   });
+  // NCHAR (sql-docs nchar-transact-sql.md): the lab's collation has no supplementary-character
+  // flag, so 0 through 0xFFFF give that character and anything else NULL. What `str` writes for a
+  // line break: (N'a' + NCHAR(10) + N'b').
+  fn('TSQL_NCHAR', (...a) => {
+    argc('nchar', a, 1);
+    if (a[0] === null) return null;
+    const n = Number(a[0]);
+    return Number.isInteger(n) && n >= 0 && n <= 0xffff ? String.fromCharCode(n) : null;
+  });
   fn('TSQL_REPLICATE', (...a) => (argc('replicate', a, 2), a[0] === null ? null : text(a[0])!.repeat(Math.max(0, Number(a[1])))));
   fn('TSQL_ISNUMERIC', (...a) => (argc('isnumeric', a, 1), a[0] !== null && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text(a[0])!) ? 1 : 0));
   fn('TSQL_GETDATE', (...a) => (argc('getdate', a, 0), formatDateTime(new Date())), false);

@@ -94,8 +94,12 @@ export function tokenize(sql: string): Token[] {
       continue;
     }
     if (c === '-' && sql[i + 1] === '-') {
-      const k = sql.indexOf('\n', i);
-      i = k < 0 ? n : k;
+      // A CR ends a `--` comment as an LF does (MicrosoftDocs/sql-docs, comment-transact-sql.md:
+      // "terminated by a new line, which is specified with a carriage return character ..., line
+      // feed character ..., or a combination of the two"): what follows a lone CR runs.
+      let k = i + 2;
+      while (k < n && sql[k] !== '\n' && sql[k] !== '\r') k++;
+      i = k;
       continue;
     }
     if (c === '/' && sql[i + 1] === '*') {
@@ -217,7 +221,7 @@ export function sourceText(sql: string, tokens: Token[], from: number, to: numbe
       const gap = sql.slice(tokens[i - 1].end, tokens[i].start);
       if (!/--|\/\*/.test(gap)) out += gap;
       else {
-        const bare = gap.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*\*\//g, ' ').replace(/[ \t]+\n/g, '\n');
+        const bare = gap.replace(/--[^\r\n]*/g, '').replace(/\/\*[\s\S]*\*\//g, ' ').replace(/[ \t]+\n/g, '\n');
         out += bare === '' ? ' ' : bare;
       }
     }

@@ -4,7 +4,7 @@
 // A function or construct it does not know is an error, never passed through to SQLite.
 import { type Token, isIdent, isWord, matchParen } from './lexer.js';
 import type { CellValue } from './contract.js';
-import { DATE_UNIT_FUNCTIONS, FUNCTIONS, NOT_FUNCTIONS, QUERY_HINTS, RESERVED, TABLE_HINTS, literal } from './dialect.js';
+import { DATE_UNIT_FUNCTIONS, FUNCTIONS, NOT_FUNCTIONS, QUERY_HINTS, RESERVED, STRING_FUNCTIONS, TABLE_HINTS, literal } from './dialect.js';
 import { type NameMap, invalidObject, mustDeclare, notBuiltIn, sqlError, syntaxError } from './errors.js';
 import { findCastTargets, rewriteCastCall } from './rewrite-cast.js';
 import { quoteIdent, resolveDottedName } from './rewrite-names.js';
@@ -51,13 +51,21 @@ export function rewrite(tokens: Token[], from: number, to: number, ctx: RewriteC
 
   // CAST/CONVERT targets first, so a string `+` next to a CAST(... AS varchar) is known as one.
   const { castTarget, charCastOpen, charCastClose } = findCastTargets(tokens, from, to);
+  // Calls of functions whose value is text (NCHAR(10)): their name and closing `)` are string operands.
+  const stringCalls = new Set<number>();
+  for (let i = from; i < to; i++) {
+    if (tokens[i].kind !== 'word' || !STRING_FUNCTIONS.has(tokens[i].upper) || tokens[i + 1]?.kind !== 'lparen') continue;
+    stringCalls.add(i);
+    const close = matchParen(tokens, i + 1, to);
+    if (close > 0) stringCalls.add(close);
+  }
 
   const isStringOperand = (t: Token | undefined, idx: number): boolean => {
     if (!t) return false;
     if (t.kind === 'string') return true;
     if (t.kind === 'global') return typeof ctx.globals.get(t.upper.toUpperCase()) === 'string';
     if (t.kind === 'var') return typeof ctx.vars.get(t.text.toLowerCase()) === 'string';
-    return charCastOpen.has(idx) || charCastClose.has(idx);
+    return charCastOpen.has(idx) || charCastClose.has(idx) || stringCalls.has(idx);
   };
 
   for (let i = from; i < to; i++) {

@@ -239,5 +239,25 @@ test('refused T-SQL gets SQL Server errors with the right numbers and lines', ()
   ok(engine.execute(s, 'BEGIN TRAN\nSELECT @@TRANCOUNT\nCOMMIT', {}));
 });
 
+// As SQL Server does (MicrosoftDocs/sql-docs, comment-transact-sql.md), a CR ends a `--` comment:
+// the statement after `--x<CR>` runs (issue 9 attack, F5: the lab used to read on to the next LF).
+test('a lone CR ends a -- comment: the statement after it runs', () => {
+  assert.equal(sets(ok(engine.execute(session(), 'SELECT 1 AS a --x\rSELECT 2 AS b', {}))), [[[1]], [[2]]]);
+  calls.length = 0;
+  groups.add('gone');
+  ok(engine.execute(session(), 'SELECT 1 AS a --just a note\rDROP AVAILABILITY GROUP [gone]', {}));
+  assert.equal(calls.map((c) => c.text), ['DROP AVAILABILITY GROUP [gone]']);
+  assert.not.ok(groups.has('gone'), 'the DROP took effect');
+  assert.equal(sets(ok(engine.execute(session(), 'SELECT 3 AS c --x\r\n', {}))), [[[3]]], 'CR LF as before');
+});
+
+// NCHAR, as SQL Server has it (sql-docs nchar-transact-sql.md): what the `str` template helper
+// writes for a line break, so a multi-line value can reach the lab (issue 9 attack, other notes).
+test("NCHAR: the character of a code from 0 to 0xFFFF, NULL outside; str's concatenations give the value back", () => {
+  assert.equal(one("SELECT (N'a' + NCHAR(13) + NCHAR(10) + N'GO' + NCHAR(10) + N'b') AS note"), [['a\r\nGO\nb']]);
+  assert.equal(one('SELECT NCHAR(65) AS a, NCHAR(8232) AS ls, NCHAR(65536) AS big, NCHAR(-1) AS neg, NCHAR(NULL) AS n'), [['A', '\u2028', null, null, null]]);
+  fails(engine.execute(session(), 'SELECT NCHAR(1, 2)', {}), 174, 1);
+});
+
 test.after(() => engine.close());
 test.run();

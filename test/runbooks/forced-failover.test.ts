@@ -117,6 +117,19 @@ const setUpErrors: Array<{ name: string; cause: RegExp; setUp: (t: TestLab) => L
       return { inventoryFile: file };
     },
   },
+  {
+    // Issue 9 attack, F10: the listener accepts the TCP connection and never answers the login.
+    name: 'SQL Server accepting TCP and never answering the login',
+    cause: /the server at localhost:\d+ accepted the TCP connection but did not answer the login within 1000 ms \(ETIMEOUT\): it is up, not unreachable/,
+    setUp: (t) => {
+      t.lab.setDown('sqlServer', 'hang');
+      const inventory = yaml.load(readFileSync(t.inventoryFile, 'utf8')) as Inventory;
+      inventory.link.sqlServer.connection.connectTimeoutMs = 1000;
+      const file = join(t.dir, 'short-timeout.yml');
+      writeFileSync(file, yaml.dump(inventory));
+      return { inventoryFile: file };
+    },
+  },
 ];
 
 let foreignCa = '';

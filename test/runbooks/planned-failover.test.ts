@@ -52,6 +52,29 @@ test('healthy with dropLinkAfter: roles swapped, then the link is gone on both s
   }
 });
 
+// Issue 9 attack, F11: a wrong ARM token used to be found only at remove-link, after the FAILOVER.
+test('dropLinkAfter with a wrong ARM token: exit 2 before anything is sent, naming ARM; without the ARM step the token is not asked for', async () => {
+  const t = await TestLab.start({ scenario: 'healthy' });
+  try {
+    const wrong = 'wrong-token-for-the-lab-0123456789';
+    const run = await t.apply('planned-failover', { sets: [...FAST, 'dropLinkAfter=true'], env: { LAB_ARM_TOKEN: wrong } });
+    assert.is(run.code, 2, run.stdout + run.stderr);
+    assert.match(run.stderr, /^runbook: set-up error on ARM: ARM refused the credentials reading link dag1 on sqlmi1 \S+ \(\w+\); check arm\.credential and arm\.tokenEnv in the inventory, or sign in again\. Nothing was run: no lock, no journal\.\n$/);
+    assert.not.ok(run.stderr.includes(wrong), 'the token is not shown');
+    assert.is(run.stdout, '', 'no run started, no prompt');
+    const sent = t.statements().filter((s) => !/^\w+: set /i.test(s));
+    assert.equal(sent, [], `statements sent: ${sent.join('\n')}`);
+    assert.equal(t.lab.armRequests().map((r) => r.method), ['GET'], 'one read of the link');
+    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
+
+    const noArm = await t.apply('planned-failover', { sets: FAST, env: { LAB_ARM_TOKEN: wrong } });
+    assert.is(noArm.code, 0, noArm.stdout + noArm.stderr);
+    assert.equal(t.lab.armRequests().length, 1, 'remove-link is skipped at plan time: ARM is not asked');
+  } finally {
+    await t.stop();
+  }
+});
+
 test('workload-running: times out at the first LSN wait, exit 1, nothing changed, no FAILOVER', async () => {
   const t = await TestLab.start({ scenario: 'workload-running' });
   try {

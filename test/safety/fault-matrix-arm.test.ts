@@ -136,7 +136,9 @@ test('an operation in progress is waited for: --resume after SIGKILL during a fa
 });
 
 test('ARM 503 on the read before the link delete: no DELETE sent, exit 1, "Nothing was changed"', async () => {
-  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'armStatus', op: 'get', status: 503, count: 2 }] } });
+  // Four 503s: the first two answer apply's preflight read of the link (not a set-up error: it
+  // goes on), the last two the step's own read before its DELETE (two tries each, RUNBOOK_ARM_MAX_RETRIES=1).
+  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'armStatus', op: 'get', status: 503, count: 4 }] } });
   try {
     const file = oneStepRunbook(lab, 'arm-delete-503', 'armDeleteLink', '{ pollInterval: 100ms }');
     const r = await lab.apply(file, ['--allow-data-loss', 'dag1']).done;

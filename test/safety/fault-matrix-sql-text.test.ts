@@ -19,7 +19,9 @@ function sqlRunbook(dir: string, name: string, steps: Array<{ id: string; sql: s
       return `  - id: ${s.id}\n    type: sqlExec\n    target: sqlServer\n    with:\n${s.impact ? `      impact: ${s.impact}\n` : ''}      sql: |\n${sql}\n`;
     })
     .join('');
-  writeFileSync(file, `name: ${name}\ndescription: String literals that look like comments.\ninputs: {}\nsteps:\n${body}`);
+  // `impact: "{{inputs.read}}"` renders to read: validate, which refuses a literal `impact: read`
+  // whose SQL is not a plain read, cannot judge it, so the probe's own check is what is tested.
+  writeFileSync(file, `name: ${name}\ndescription: String literals that look like comments.\ninputs:\n  read: { type: string, default: read, enum: [read] }\nsteps:\n${body}`);
   return file;
 }
 
@@ -30,9 +32,9 @@ test("plan --probe: a read step whose '--' or '/*' string hides a DELETE is not 
     const inventory = join(dir, 'inventory.yml');
     writeFileSync(inventory, yaml.dump(lab.inventory));
     const file = sqlRunbook(dir, 'probe-attack', [
-      { id: 'honest', impact: 'read', sql: "SELECT N'--' AS dashes, '/*' AS star" },
-      { id: 'dashes', impact: 'read', sql: "SELECT '--' AS marker; DELETE FROM msdb.dbo.backupset" },
-      { id: 'star', impact: 'read', sql: "SELECT '/*' AS opened; DELETE FROM msdb.dbo.backupset; SELECT '*/' AS closed" },
+      { id: 'honest', impact: '"{{inputs.read}}"', sql: "SELECT N'--' AS dashes, '/*' AS star" },
+      { id: 'dashes', impact: '"{{inputs.read}}"', sql: "SELECT '--' AS marker; DELETE FROM msdb.dbo.backupset" },
+      { id: 'star', impact: '"{{inputs.read}}"', sql: "SELECT '/*' AS opened; DELETE FROM msdb.dbo.backupset; SELECT '*/' AS closed" },
     ]);
     const r = await runCli(['plan', file, '-i', inventory, '--probe', '--format', 'json'], { env: lab.env, timeoutMs: 30_000 });
     assert.is(r.code, 0, r.stderr);

@@ -6,6 +6,7 @@
 // probed plan's observation). An untouched plan applies.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planDigest } from '../../engine/plan/file.js';
@@ -113,6 +114,52 @@ test('plan --lab --probe: the steps are those of plan --lab (no ports of the lab
   assert.ok(saved.observed, 'observed state recorded');
   assert.equal(saved.steps, (JSON.parse(plain.stdout) as Plan).steps);
   assert.match(JSON.stringify(saved.steps), /Point the applications at localhost \(SQL Server sql01/, 'the endpoint named is the lab inventory\'s (no port), as plan --lab shows it');
+});
+
+// Issue 9 attack, F13: a plan reviewed for one link applied to another whose names are the same.
+test('the inventory\'s content is pinned: changed at its path, or another file given with -i, is refused (exit 3) naming it', async () => {
+  const { file, plan } = await savePlan('planned-failover', FAST);
+  assert.match(String(plan.inventory.sha256), /^[0-9a-f]{64}$/, 'the plan records the inventory\'s sha256');
+  const original = readFileSync(lab.inventory, 'utf8');
+  const elsewhere = original.replace(/host: localhost/g, 'host: 127.0.0.1');
+  assert.is.not(elsewhere, original);
+  const other = join(lab.dir, 'other-inventory.yml');
+  writeFileSync(other, elsewhere);
+  const stderr = await applyRefused(file, 3, ['-i', other]);
+  assert.match(stderr, new RegExp(`^runbook: refusing to apply .*: the inventory ${other.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not the one the plan was made with \\(sha256 [0-9a-f]{12} in the plan, [0-9a-f]{12} now\\)`));
+  assert.match(stderr, /Nothing was run\. Make a new plan with the inventory you mean\.\n$/);
+  try {
+    writeFileSync(lab.inventory, elsewhere);
+    assert.match(await applyRefused(file, 3), /is not the one the plan was made with/);
+  } finally {
+    writeFileSync(lab.inventory, original);
+  }
+  assert.match(await applyRefused(file, 3, ['--lab']), /the plan was made with inventory .*, not for the embedded lab/);
+});
+
+// Issue 9 attack, F16: a plan file, and the files a plan names, are read only as regular files of
+// a bounded size: an edited plan naming /dev/zero or a FIFO, or a 600 MB plan, is one line, exit 2, at once.
+test('size and kind limits: a plan over 10 MB, a runbook.file that is /dev/zero or a FIFO, an inventory that is a FIFO: exit 2 at once', async () => {
+  const { file, plan } = await savePlan('planned-failover', FAST);
+  const padded = join(lab.dir, 'padded.json');
+  // Still the same plan to JSON.parse and to its digest: only its size is wrong.
+  writeFileSync(padded, readFileSync(file, 'utf8') + ' '.repeat(10 * 1024 * 1024));
+  assert.match(await applyRefused(padded, 2), /^runbook: apply: .*padded\.json: it is \d+ bytes; the limit is 10485760 bytes\n$/);
+
+  const fifo = join(lab.dir, `fifo-${Math.random().toString(36).slice(2, 8)}`);
+  execFileSync('mkfifo', [fifo]);
+  const bounded = async (edited: SavedPlan, expected: RegExp) => {
+    const target = join(lab.dir, `edited-${Math.random().toString(36).slice(2, 8)}.json`);
+    writeEdited(target, edited);
+    const started = Date.now();
+    const r = await lab.cli(['apply', target, '--yes'], 15_000).done;
+    assert.is(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, expected);
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+  };
+  await bounded({ ...plan, runbook: { ...plan.runbook, file: '/dev/zero' } }, /^runbook: apply: the plan's runbook \/dev\/zero is not a regular file\n$/);
+  await bounded({ ...plan, runbook: { ...plan.runbook, file: fifo } }, /^runbook: apply: the plan's runbook .*fifo-\w+ is not a regular file\n$/);
+  await bounded({ ...plan, inventory: { ...plan.inventory, file: fifo } }, /^runbook: apply: the inventory .*fifo-\w+ is not a regular file\n$/);
 });
 
 test('an untouched plan applies: the planned failover runs', async () => {

@@ -212,8 +212,9 @@ test('ARM token: a refused token (401) is reported without the token', async () 
   const run = await runCli(['apply', join(fixtures, 'arm-read.yml'), '-i', inventory, '--yes'], {
     cwd: dir, env: { ...lab.env, LAB_ARM_TOKEN: wrong },
   });
-  assert.is(run.code, 1, run.stdout + run.stderr);
-  assert.match(run.stdout, /401|authenticat|unauthori[sz]ed/i);
+  // The preflight reads the link once before anything else: a refused token is a set-up error (exit 2).
+  assert.is(run.code, 2, run.stdout + run.stderr);
+  assert.match(run.stderr, /set-up error on ARM: ARM refused the credentials reading link dag1 .*\(AuthenticationFailed\)/);
   assertNowhere(wrong, run);
   assertNowhere(SECRET, run);
 });

@@ -50,7 +50,14 @@ export async function unverifiableChanges(file: string): Promise<string[]> {
       problems.push(`${at(`/steps/${i}`)}: ${step.id} (sqlExec, ${String(w.impact ?? 'change')}) has no verify: query`);
       continue;
     }
-    const readOnly = readOnlyProblem(verify);
+    // Judged as the SQL it renders to: a value through str is a string literal, through ident a
+    // [name], and a block helper writes text (the raw-splice check below sees to the rest). The
+    // template's own words (`link.database`) are not T-SQL and must not be read as such.
+    const asSql = verify
+      .replace(/\{\{\s*str\s[^}]*\}\}/g, "N'x'")
+      .replace(/\{\{\s*ident\s[^}]*\}\}/g, '[x]')
+      .replace(/\{\{[#/^]?[^}]*\}\}/g, '');
+    const readOnly = readOnlyProblem(asSql);
     if (readOnly) problems.push(`${at(`/steps/${i}/with/verify`)}: ${step.id}'s verify is not a plain SELECT (${readOnly})`);
     verify.split('\n').forEach((text, l) => {
       for (const m of text.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {

@@ -2,6 +2,10 @@
 // (any case, optionally `GO n` to run the batch n times, optionally a trailing `--` comment)
 // ends a batch. The lines are found with the engine's T-SQL scanner (engine/drivers/sql/scanner.ts), so a GO
 // line inside a string, a quoted or bracketed identifier or a block comment is text.
+// Lines end at LF or CR LF. What the tools make of other line breaks is not documented (the GO
+// page, sql-server-utilities-statements-go.md, says only that GO is alone on its line): an
+// editor such as SSMS's may break a line at a lone CR, U+0085, U+2028 or U+2029 where sqlcmd
+// reads on. So a GO next to one of those is refused rather than guessed (BatchSplitError).
 // Each batch remembers where it starts so a server's line number maps back to the script.
 import { scanSql, type SqlToken } from './scanner.js';
 
@@ -55,7 +59,7 @@ function goLineCount(line: SqlToken[], lineNumber: number): number | undefined {
   return Number(count);
 }
 
-/** The GO lines of a script: line number → repeat count. */
+/** The GO lines of a script: line number → repeat count. Lines end at LF (or CR LF). */
 function goLines(script: string): Map<number, number> {
   const found = new Map<number, number>();
   let line: SqlToken[] = [];
@@ -65,7 +69,8 @@ function goLines(script: string): Map<number, number> {
     if (count !== undefined) found.set(lineNumber, count);
   };
   for (const token of scanSql(script)) {
-    if (token.kind === 'newline') {
+    // A lone CR ends a `--` comment but not the line: it stays in it (and makes it no GO line).
+    if (token.kind === 'newline' && token.text.endsWith('\n')) {
       end();
       line = [];
       lineNumber = token.line + 1;
@@ -75,7 +80,37 @@ function goLines(script: string): Map<number, number> {
   return found;
 }
 
+/** A line break other than LF and CR LF. */
+const ODD_BREAK = /\r(?!\n)|[\u0085\u2028\u2029]/;
+const ANY_BREAK = /(\r\n|\n|\r|\u0085|\u2028|\u2029)/;
+/** Text that starts with the word GO. */
+const STARTS_WITH_GO = /^\s*go(?![\p{L}\p{Nd}_@#$])/iu;
+
+/**
+ * Refuses a GO that a lone CR, U+0085, U+2028 or U+2029 puts at the start or end of a line: one
+ * tool would end a batch there and another would not. Checked on the text, strings included
+ * (conservative: a tool that splits lines first does not know where strings are).
+ */
+function refuseAmbiguousGo(script: string): void {
+  if (!ODD_BREAK.test(script)) return;
+  const parts = script.split(ANY_BREAK);
+  const odd = (sep: string | undefined) => sep !== undefined && sep !== '\n' && sep !== '\r\n';
+  let line = 1;
+  for (let i = 0; i < parts.length; i += 2) {
+    const before = parts[i - 1];
+    const after = parts[i + 1];
+    if ((odd(before) || odd(after)) && STARTS_WITH_GO.test(parts[i]!)) {
+      throw new BatchSplitError(
+        line,
+        `Line ${line}: a GO stands next to a line break other than LF or CR LF (a lone carriage return, U+0085, U+2028 or U+2029); SSMS may end a batch there and sqlcmd may not, so where the batches end is not certain. Write line breaks as LF or CR LF.`,
+      );
+    }
+    if (after?.endsWith('\n')) line++;
+  }
+}
+
 export function splitBatches(script: string): SqlBatch[] {
+  refuseAmbiguousGo(script);
   const lines = script.split(/\r?\n/);
   const gos = goLines(script);
   const batches: SqlBatch[] = [];

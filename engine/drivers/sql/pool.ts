@@ -2,12 +2,14 @@
 // (auth, TLS), the operator-facing wording of connection failures, and a cancellable query.
 // mssql is only ever imported as a type here; engine/drivers/run-resources.ts loads it lazily.
 import { readFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import type { config as MssqlConfig, ConnectionPool, IResult } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { stdinPasswordKey } from '../../core/secrets.js';
 import { registerSecret } from '../../core/redact.js';
 
 export const DEFAULT_PORT = 1433;
+const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
 /** Bad connection settings in the inventory or environment: worded for the operator, no secrets. */
 export class ConnectionSetupError extends Error {
@@ -73,7 +75,7 @@ export function poolConfig(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.
     server: spec.host,
     port: spec.port ?? DEFAULT_PORT,
     database: 'master',
-    connectionTimeout: spec.connectTimeoutMs ?? 15_000,
+    connectionTimeout: spec.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     requestTimeout: spec.requestTimeoutMs ?? 30_000,
     // One connection, kept open: the batches of a script and the steps of a run share one
     // session per replica (USE, SET and app locks hold), as in a DBA's query window.
@@ -113,9 +115,9 @@ const NO_TCP_CONNECTION: Record<string, string> = {
 /** How a failure to open a connection counts: only a replica that never answered is unreachable. */
 export interface ConnectFailure {
   /**
-   * True only when no TCP connection could be made (refused, timed out, no route) or the server
-   * never answered within connectTimeoutMs. A server that answered, with a refused login or a
-   * certificate we do not accept, is up: that is a set-up error, never "unreachable".
+   * True only when no TCP connection could be made (refused, timed out, no route). A server that
+   * answered, with a refused login or a certificate we do not accept, or that accepted the TCP
+   * connection and then did not answer the login, is up: a set-up error, never "unreachable".
    */
   unreachable: boolean;
   /** Why, in a few words, e.g. `the TCP connection was refused (ECONNREFUSED)`. */
@@ -146,8 +148,11 @@ export function classifyConnectFailure(error: unknown, endpoint?: string): Conne
   if (typeof e?.unreachable === 'boolean') return { unreachable: e.unreachable, reason: String(e.reason ?? e.message ?? error) };
   if (error instanceof ConnectionSetupError) return { unreachable: false, reason: error.message.replace(/\.$/, '') };
   if (e?.code === 'ELOGIN') return { unreachable: false, reason: 'the login was refused' };
-  // tedious's connectTimeout (a ConnectionError; a RequestError with ETIMEOUT is a slow query, not this).
-  if (e?.code === 'ETIMEOUT' && e.name === 'ConnectionError') {
+  // tedious's connectTimeout covers the TCP connect and the login after it alike: on its own it
+  // cannot tell a host that never answered from a server that accepted the connection and then
+  // said nothing (starved, a blocking login trigger, a middlebox). classifyConnectFailureProbed
+  // asks the network which; this synchronous answer is for the lock's own connections.
+  if (isLoginTimeout(error)) {
     return { unreachable: true, reason: `the server${endpoint ? ` at ${endpoint}` : ''} did not answer in time (ETIMEOUT)` };
   }
   const socket = connectorErrors(error);
@@ -158,6 +163,56 @@ export function classifyConnectFailure(error: unknown, endpoint?: string): Conne
   }
   const text = String(e?.message ?? error);
   return { unreachable: false, reason: hintFor(e?.code, text, { host: '' }).reason };
+}
+
+/** tedious's connectTimeout (a ConnectionError; a RequestError with ETIMEOUT is a slow query, not this). */
+function isLoginTimeout(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; unreachable?: unknown } | undefined;
+  return e?.code === 'ETIMEOUT' && e.name === 'ConnectionError' && typeof e.unreachable !== 'boolean';
+}
+
+export type TcpProbe = { connected: true } | { connected: false; code: string };
+
+/**
+ * Whether a plain TCP connection to host:port can be made now: connected, or the socket error
+ * (ETIMEDOUT after `timeoutMs`). Nothing is sent; the socket is closed at once.
+ */
+export function probeTcp(host: string, port: number, timeoutMs: number): Promise<TcpProbe> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port });
+    const done = (result: TcpProbe) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => done({ connected: false, code: 'ETIMEDOUT' }), timeoutMs);
+    socket.once('connect', () => done({ connected: true }));
+    socket.once('error', (error: NodeJS.ErrnoException) => done({ connected: false, code: error.code ?? 'ECONNRESET' }));
+  });
+}
+
+/**
+ * classifyConnectFailure, with the question a login timeout leaves open answered by a plain TCP
+ * connect to the same endpoint: if it connects, the server is there and did not answer the login
+ * (a set-up error, never "unreachable"); only a connect refused, timed out or without a route
+ * makes the replica unreachable. Used wherever the run opens its connections
+ * (engine/drivers/run-resources.ts), so the preflight and `allowUnreachable` see this answer.
+ */
+export async function classifyConnectFailureProbed(error: unknown, spec: ConnectionSpec): Promise<ConnectFailure> {
+  const endpoint = endpointOf(spec);
+  if (!isLoginTimeout(error)) return classifyConnectFailure(error, endpoint);
+  const timeoutMs = spec.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const tcp = await probeTcp(spec.host, spec.port ?? DEFAULT_PORT, timeoutMs);
+  if (tcp.connected) {
+    return {
+      unreachable: false,
+      reason: `the server at ${endpoint} accepted the TCP connection but did not answer the login within ${timeoutMs} ms (ETIMEOUT): it is up, not unreachable`,
+    };
+  }
+  const why = NO_TCP_CONNECTION[tcp.code];
+  return why
+    ? { unreachable: true, reason: `the TCP connection to ${endpoint} ${why} (${tcp.code})` }
+    : { unreachable: false, reason: `the login timed out (ETIMEOUT) and a TCP connect to ${endpoint} then failed with ${tcp.code}` };
 }
 
 /** What to check, by the kind of failure the driver reports. */
@@ -198,15 +253,21 @@ export function describeConnectError(
   spec: ConnectionSpec,
   error: unknown,
   password?: string,
+  /** What classifyConnectFailureProbed found, when it was asked. */
+  probed?: ConnectFailure,
 ): string {
   const e = error as { code?: string; message?: string };
   let text = String(e?.message ?? error);
   if (password) text = text.split(password).join('***');
   const hint = hintFor(e?.code, text, spec);
   const failure = classifyConnectFailure(error);
+  // After a login timeout the probe knows better: the TCP connect failed, or it connected and heard nothing.
+  const timedOut = probed !== undefined && isLoginTimeout(error);
   // A connect that never got a TCP connection says so ("refused", "unreachable") rather than "failed".
-  const reason = failure.unreachable ? failure.reason : hint.reason;
-  const { check } = hint;
+  const reason = timedOut ? probed.reason : failure.unreachable ? failure.reason : hint.reason;
+  const check = timedOut && !probed.unreachable
+    ? 'check that the server is not starved of worker threads or held by a login trigger, and that nothing between intercepts the connection (or raise connectTimeoutMs)'
+    : hint.check;
   const detail = text.replace(/\.$/, '');
   return `Cannot connect to ${side} at ${endpointOf(spec)}: ${reason} (${detail}); ${check}.`;
 }

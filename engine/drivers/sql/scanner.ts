@@ -5,7 +5,12 @@
 // "Constants", "Database identifiers", "-- (Comment)", "Slash Star (Block Comment)"):
 // - '...' strings, a quote inside doubled (''); N'...' is one Unicode string token;
 // - [bracketed identifiers], a `]` inside doubled (]]); "quoted identifiers", `"` inside doubled;
-// - `--` comments to the end of the line; `/* */` comments, which nest;
+// - `--` comments to the end of the line, which a CR ends as well as an LF: "Comments inserted
+//   with -- are terminated by a new line, which is specified with a carriage return character
+//   (U+000A), line feed character (U+000D), or a combination of the two" (comment-transact-sql.md;
+//   the code points are swapped there, the characters are not). A lone CR is a `newline` token
+//   too, so `SELECT 1 --x<CR>DELETE FROM t` is a SELECT, a comment and a DELETE, as on the server;
+//   `/* */` comments, which nest;
 // - words: a letter, `_`, `@` or `#`, then letters, digits, `_`, `@`, `#`, `$`;
 // - numbers read strictly (digits, one `.`, an exponent only with digits, 0x hex), so that in
 //   `1DELETE` the word DELETE is a word, as it is to the server (`SELECT 1a` names a column a).
@@ -28,7 +33,10 @@ export interface SqlToken {
   text: string;
   /** Offset of the token's first character in the scanned text. */
   start: number;
-  /** 1-based line of the token's first character (lines end at `\n`). */
+  /**
+   * 1-based line of the token's first character. Lines are counted at `\n` only: a lone CR ends
+   * a `--` comment, but what a script runner counts as a line there is not documented.
+   */
   line: number;
   /** The text ends inside this string, identifier or block comment. */
   unterminated?: true;
@@ -38,7 +46,7 @@ const WORD_START = /[\p{L}_@#]/u;
 const WORD_PART = /[\p{L}\p{Nd}_@#$]/u;
 const DIGIT = /[0-9]/;
 const HEX = /[0-9A-Fa-f]/;
-const SPACE = /[^\S\n]/;
+const SPACE = /[^\S\r\n]/;
 
 /** Tokens of `text`, in order; their texts joined give `text` back exactly. */
 export function scanSql(text: string): SqlToken[] {
@@ -69,15 +77,15 @@ export function scanSql(text: string): SqlToken[] {
     const next = text[i + 1];
     if (c === '\n') {
       push('newline', i + 1);
-    } else if (c === '\r' && next === '\n') {
-      push('newline', i + 2);
+    } else if (c === '\r') {
+      push('newline', next === '\n' ? i + 2 : i + 1);
     } else if (SPACE.test(c)) {
       let k = i + 1;
-      while (k < text.length && SPACE.test(text[k]!) && !(text[k] === '\r' && text[k + 1] === '\n')) k++;
+      while (k < text.length && SPACE.test(text[k]!)) k++;
       push('space', k);
     } else if (c === '-' && next === '-') {
       let k = i + 2;
-      while (k < text.length && text[k] !== '\n' && !(text[k] === '\r' && text[k + 1] === '\n')) k++;
+      while (k < text.length && text[k] !== '\n' && text[k] !== '\r') k++;
       push('lineComment', k);
     } else if (c === '/' && next === '*') {
       let depth = 1;

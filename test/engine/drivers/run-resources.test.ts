@@ -11,7 +11,7 @@ import { describeObservations, judgeRoles, loneSecondary, roleFromRows } from '.
 import type { Inventory } from '../../../engine/core/types.js';
 import { startLab, type Lab } from '../../../lab/index.js';
 import { rejection } from '../../helpers/steps.js';
-import { classifyConnectFailure, ConnectionSetupError, describeConnectError, isConnectionLoss, poolConfig } from '../../../engine/drivers/sql/pool.js';
+import { classifyConnectFailure, classifyConnectFailureProbed, ConnectionSetupError, describeConnectError, isConnectionLoss, poolConfig, probeTcp } from '../../../engine/drivers/sql/pool.js';
 import type { ConnectionSpec } from '../../../engine/core/types.js';
 
 const base: ConnectionSpec = { host: '10.0.0.5', port: 1433, user: 'runbook', passwordEnv: 'SQL_PW' };
@@ -202,7 +202,7 @@ test('a closed port names host and port and says to check the server and firewal
 
 // Only a replica that never answered may count as unreachable (forced failover's allowUnreachable):
 // one that answers and refuses us may be a primary, and forcing the other side then makes two.
-test('what counts as unreachable, on the lab: refused, reset while connecting, no answer in time; never a refused login, a missing password or a certificate', async () => {
+test('what counts as unreachable, on the lab: refused or reset while connecting; never a refused login, a missing password, a certificate or a server that accepted TCP and never answered the login', async () => {
   const classify = async (inventory: Inventory, env: Record<string, string>) => {
     const run = createRunResources(inventory, { env });
     try {
@@ -232,12 +232,48 @@ test('what counts as unreachable, on the lab: refused, reset while connecting, n
     const refused = await classify(lab.inventory, lab.env);
     assert.is(refused.unreachable, true);
     assert.match(refused.reason, new RegExp(`^the TCP connection to localhost:${port} was (refused \\(ECONNREFUSED\\)|reset while connecting \\(ECONNRESET\\))`));
+    // Accepts the TCP connection, then never answers (issue 9 attack, F10): up, so never "unreachable".
     lab.setDown('sqlServer', 'hang');
     const silent = await classify(withConnection(lab.inventory, 'sqlServer', { connectTimeoutMs: 300 }), lab.env);
-    assert.equal(silent, { unreachable: true, reason: `the server at localhost:${port} did not answer in time (ETIMEOUT)` });
+    assert.equal(silent, {
+      unreachable: false,
+      reason: `the server at localhost:${port} accepted the TCP connection but did not answer the login within 300 ms (ETIMEOUT): it is up, not unreachable`,
+    });
   } finally {
     lab.setDown('sqlServer', false);
   }
+});
+
+// tedious's connectTimeout covers the TCP connect and the login alike: a plain TCP connect tells them apart.
+test('a login timeout is asked again of the network: a TCP connect refused or timed out is unreachable, one that connects is not', async () => {
+  const timeout = { name: 'ConnectionError', code: 'ETIMEOUT', message: 'Failed to connect to 127.0.0.1:1 in 300ms' };
+  const { createServer } = await import('node:net');
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+  const closedPort = (closed.address() as { port: number }).port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  assert.equal(await probeTcp('127.0.0.1', closedPort, 1000), { connected: false, code: 'ECONNREFUSED' });
+  assert.equal(await classifyConnectFailureProbed(timeout, { host: '127.0.0.1', port: closedPort, connectTimeoutMs: 1000 }), {
+    unreachable: true, reason: `the TCP connection to 127.0.0.1:${closedPort} was refused (ECONNREFUSED)`,
+  });
+  // A listener that accepts and says nothing: the TCP connect succeeds.
+  const silent = createServer(() => undefined);
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  const silentPort = (silent.address() as { port: number }).port;
+  try {
+    assert.equal(await probeTcp('127.0.0.1', silentPort, 1000), { connected: true });
+    const failure = await classifyConnectFailureProbed(timeout, { host: '127.0.0.1', port: silentPort, connectTimeoutMs: 1000 });
+    assert.is(failure.unreachable, false);
+    assert.match(failure.reason, /accepted the TCP connection but did not answer the login within 1000 ms/);
+  } finally {
+    silent.close();
+  }
+  // An address that does not answer at all (TEST-NET-1, RFC 5737): no connection, whatever the network says why.
+  const nowhere = await probeTcp('192.0.2.1', 1433, 300);
+  assert.is(nowhere.connected, false);
+  assert.ok(['ETIMEDOUT', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNREFUSED'].includes((nowhere as { code: string }).code), JSON.stringify(nowhere));
+  // Anything but a login timeout is classified as before, without a probe.
+  assert.equal(await classifyConnectFailureProbed({ code: 'ELOGIN' }, { host: '127.0.0.1', port: silentPort }), { unreachable: false, reason: 'the login was refused' });
 });
 
 test('classifyConnectFailure without servers: a slow query is not a connect timeout; a reset after connecting is not unreachable', () => {

@@ -103,4 +103,16 @@ test('server line numbers map back to the script, and the excerpt marks the line
   assert.is(text, '  3 | SELECT 1\n> 4 | SELECT * FROM nope\n  5 | SELECT 3');
 });
 
+// F5: a GO next to a lone CR (or U+0085, U+2028, U+2029) is a batch end to one tool and not to
+// another; the script is refused rather than split by a guess.
+test('a GO next to a line break other than LF or CR LF is refused; a lone CR elsewhere is not', () => {
+  for (const sql of ['SELECT 1\rGO\rDROP TABLE t', 'SELECT 1\nGO\rDROP TABLE t', 'SELECT 1\u2028GO\u2028DROP TABLE t', 'SELECT 1\u0085go 2\nSELECT 3', "SELECT 'a\rGO\rb'"]) {
+    assert.throws(() => splitBatches(sql), (e: unknown) => e instanceof BatchSplitError && /line break other than LF or CR LF/.test(e.message), JSON.stringify(sql));
+  }
+  assert.throws(() => splitBatches('SELECT 1\nSELECT 2\rGO\nx'), (e: unknown) => e instanceof BatchSplitError && e.line === 2);
+  assert.equal(splitBatches('SELECT 1 --x\rSELECT 2').map((b) => b.text), ['SELECT 1 --x\rSELECT 2'], 'one batch: the CR ends the comment, not the batch');
+  assert.equal(splitBatches('SELECT 1 --x\r\nGO\r\nSELECT 2').map((b) => b.text), ['SELECT 1 --x', 'SELECT 2']);
+  assert.equal(splitBatches('SELECT 1 AS a,\rgoods.x FROM goods').length, 1, 'a word that only starts with "go" is no GO');
+});
+
 test.run();

@@ -132,4 +132,77 @@ test('isSingleStatement: procedures, control flow and unterminated text are neve
   assert.not.ok(isSingleStatement('-- only a comment'));
 });
 
+// F5 of the issue-9 attack: SQL Server ends a `--` comment at a CR as at an LF
+// (MicrosoftDocs/sql-docs, comment-transact-sql.md), so text after a lone CR is code.
+test('a lone CR ends a -- comment: what follows it is code, to the scanner as to the server', () => {
+  assert.equal(kinds('SELECT 1 --x\rDELETE FROM t'), ['word:SELECT', 'number:1', 'lineComment:--x', 'newline:\r', 'word:DELETE', 'word:FROM', 'word:t']);
+  assert.equal(words('SELECT 1 --x\r\nDELETE FROM t'), ['SELECT', 'DELETE', 'FROM', 't']);
+  assert.equal(scanSql('a\rb\nc').filter((t) => t.kind === 'word').map((t) => t.line), [1, 1, 2], 'lines are counted at LF');
+  const sneaky = 'SELECT 1 AS x --just a note\rALTER AVAILABILITY GROUP [dag1] FAILOVER;';
+  assert.match(readOnlyProblem(sneaky) ?? '', /contains ALTER, which a plain read does not/);
+  assert.not.ok(isSingleStatement('ALTER AVAILABILITY GROUP [dag1] FAILOVER --x\rDROP AVAILABILITY GROUP [ag1]'));
+  assert.ok(isSingleStatement('ALTER AVAILABILITY GROUP [dag1] FAILOVER --x\r\n'), 'a CR LF still ends the comment and the line');
+});
+
+test('a -- comment holding U+0085, U+2028 or U+2029 is neither a plain read nor one statement (undocumented)', () => {
+  for (const c of ['\u0085', '\u2028', '\u2029']) {
+    const code = c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    assert.match(readOnlyProblem(`SELECT 1 --x${c}DELETE FROM t`) ?? '', new RegExp(`holds U\\+${code}, and whether SQL Server ends the comment there is not documented`));
+    assert.not.ok(isSingleStatement(`ALTER AVAILABILITY GROUP [dag1] FAILOVER --x${c}DROP AVAILABILITY GROUP [ag1]`), code);
+  }
+  assert.is(readOnlyProblem("SELECT N'a\u2028b' AS s"), undefined, 'inside a string it is text');
+});
+
+// F15: an allow-list. A plain read is SELECT (or WITH ... SELECT) made of what a SELECT holds.
+test('readOnlyProblem is an allow-list: control flow, messages, signatures, conversations and keys are not reads', () => {
+  const bad: Array<[string, RegExp]> = [
+    ['SELECT 1 WHILE 1=1 SELECT 2', /contains WHILE/],
+    ["SELECT 1 RAISERROR('x',10,1) WITH LOG", /contains RAISERROR/],
+    ['SELECT 1 ADD SIGNATURE TO dbo.p BY CERTIFICATE c', /contains ADD/],
+    ["SELECT 1 ADD SENSITIVITY CLASSIFICATION TO dbo.t.c WITH (LABEL='x')", /contains ADD/],
+    ["SELECT 1 END CONVERSATION 'x'", /contains END outside a CASE/],
+    ['SELECT 1 MOVE CONVERSATION @h TO @g', /contains MOVE/],
+    ["SELECT 1 OPEN MASTER KEY DECRYPTION BY PASSWORD = 'p'", /contains OPEN/],
+    ['SELECT 1 IF 1 = 1 PRINT 2', /contains IF/],
+    ['SELECT 1 GOTO done done: SELECT 2', /contains GOTO/],
+    ['SELECT 1 x: SELECT 2', /label/],
+    ['SELECT 1 CLOSE c DEALLOCATE c', /contains CLOSE/],
+    ['SELECT 1 FETCH NEXT FROM c', /FETCH outside OFFSET/],
+    ["SELECT 1 THROW 50001, 'x', 1", /contains THROW/],
+    ['SELECT 1 RECEIVE TOP (1) * FROM q', /contains RECEIVE/],
+    ['SELECT 1 ELSE SELECT 2', /contains ELSE outside a CASE/],
+    ['SELECT * FROM OPENROWSET(BULK N\'x\', SINGLE_BLOB) AS b', /contains OPENROWSET/],
+    ['SELECT 1 SET NOCOUNT ON', /contains SET/],
+    ['SELECT name INTO #t FROM sys.databases', /contains INTO/],
+    ['SELECT 1 DECLARE @x int', /contains DECLARE/],
+    ['SELECT master.dbo.xp_cmdshell', /XP_CMDSHELL/],
+  ];
+  for (const [sql, why] of bad) assert.match(readOnlyProblem(sql) ?? '', why, sql);
+});
+
+test('readOnlyProblem: real reads pass (joins, CASE, EXISTS, CTEs, windows, OFFSET FETCH, FOR JSON, hints, VALUES, ::)', () => {
+  const ok = [
+    "SELECT CASE WHEN EXISTS (SELECT 1 FROM sys.availability_groups ag WHERE ag.name = N'x') THEN 0 ELSE 1 END AS done;",
+    "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version, (SELECT COUNT(*) FROM sys.availability_replicas ar WHERE ar.availability_mode_desc <> 'SYNCHRONOUS_COMMIT') AS n;",
+    'SELECT ag.name, rs.role_desc FROM sys.availability_groups ag LEFT OUTER JOIN sys.dm_hadr_availability_replica_states rs ON ag.group_id = rs.group_id WHERE rs.is_local = 1 AND ag.name IS NOT NULL',
+    'WITH x AS (SELECT 1 AS a UNION ALL SELECT 2) SELECT TOP (1) a, ROW_NUMBER() OVER (PARTITION BY a ORDER BY a DESC) AS n FROM x ORDER BY a',
+    'SELECT a FROM t ORDER BY a OFFSET 0 ROWS FETCH NEXT 5 ROWS ONLY OPTION (RECOMPILE)',
+    'SELECT a FROM t WITH (NOLOCK) FOR JSON PATH',
+    "SELECT v.a FROM (VALUES (1), (2)) AS v(a) WHERE v.a BETWEEN 1 AND 2 AND N'x' LIKE N'%' ESCAPE N'!'",
+    "SELECT CONVERT(datetime2, LEFT(N'2024-01-01T00:00:00', 19), 126), DATEADD(second, DATEDIFF(second, GETUTCDATE(), GETDATE()) - 60, GETDATE())",
+    'SELECT geography::Point(1, 2, 4326).STAsText() AS p, CURRENT_TIMESTAMP AS t, SYSTEM_USER AS u',
+    "SELECT CASE a WHEN 1 THEN 'one' ELSE CASE WHEN b = 2 THEN 'two' END END FROM t",
+  ];
+  for (const sql of ok) assert.is(readOnlyProblem(sql), undefined, sql);
+});
+
+test('isSingleStatement: ADD SIGNATURE, ADD COUNTER SIGNATURE and ADD SENSITIVITY CLASSIFICATION start statements of their own', () => {
+  assert.not.ok(isSingleStatement("ALTER AVAILABILITY GROUP [dag1] FAILOVER ADD SENSITIVITY CLASSIFICATION TO dbo.t.c WITH (LABEL='x')"));
+  assert.not.ok(isSingleStatement('ALTER AVAILABILITY GROUP [dag1] FAILOVER ADD SIGNATURE TO dbo.p BY CERTIFICATE c'));
+  assert.not.ok(isSingleStatement('ALTER AVAILABILITY GROUP [dag1] FAILOVER ADD COUNTER SIGNATURE TO dbo.p BY CERTIFICATE c'));
+  assert.not.ok(isSingleStatement('ALTER TABLE t ADD SIGNATURE TO dbo.p BY CERTIFICATE c'), 'even as the first ADD');
+  assert.ok(isSingleStatement('ALTER AVAILABILITY GROUP [x] ADD DATABASE [db]'), 'ADD DATABASE is ALTER\'s own');
+  assert.ok(isSingleStatement("THROW 50001, N'x', 1;"), 'a THROW alone only raises its error');
+});
+
 test.run();

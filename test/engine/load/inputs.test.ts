@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { resolveInputs } from '../../../engine/load/inputs.js';
+import { checkResolvedInputs, resolveInputs } from '../../../engine/load/inputs.js';
 import type { Runbook } from '../../../engine/core/types.js';
 
 const runbook: Runbook = {
@@ -31,6 +31,18 @@ test('problems point at the offending --set by its ordinal', () => {
   assert.equal(codes(['reason=x', 'direction=toMI']), ['bad-input-value@<command line>:1:2']);
   assert.equal(codes(['reason=x', 'oops']), ['bad-set@<command line>:1:2']);
   assert.equal(codes([]), ['missing-input@<command line>:1:1']);
+});
+
+// Issue 9 attack, other notes: `specs[name]` found Object.prototype for `__proto__` ("must be a undefined").
+test('__proto__, constructor and toString are unknown inputs, from --set and from a saved plan', () => {
+  for (const name of ['__proto__', 'constructor', 'toString']) {
+    const r = resolveInputs(runbook, ['reason=x', `${name}=y`]);
+    assert.equal(r.diagnostics.map((d) => d.code), ['unknown-input'], name);
+    assert.match(r.diagnostics[0]!.message, new RegExp(`^Unknown input \`${name}\`\\..* Inputs of rb: direction, force, count, ratio, reason\\.$`));
+  }
+  const fromPlan = JSON.parse('{"__proto__": "x", "direction": "toSqlServer", "force": false, "count": 3, "ratio": 0.5, "reason": "r"}') as Record<string, unknown>;
+  const problems = checkResolvedInputs(runbook, fromPlan, () => ({ file: 'plan.json', line: 2, column: 3 }));
+  assert.equal(problems.map((d) => `${d.code}: ${d.message}`), ['unknown-input: Unknown input `__proto__`. Inputs of rb: direction, force, count, ratio, reason.']);
 });
 
 test.run();

@@ -190,4 +190,42 @@ test('readOnlyProblem: only plain SELECTs are sent by a probe', () => {
   assert.match(readOnlyProblem({ unknown: true, from: 'x' }) ?? '', /not known/);
 });
 
+// Issue 9 attack, F5: a write hidden after a lone CR. SQL Server ends the `--` comment at the CR
+// (comment-transact-sql.md) and would run the ALTER; the probe must never send the script.
+test('plan --probe never sends a read whose -- comment a lone CR ends before a write', async () => {
+  const lab = await startLab({ scenario: 'healthy' });
+  try {
+    const dir = tempDir('runbook-probe-');
+    const runbook = join(dir, 'sneaky.yml');
+    writeFileSync(runbook, [
+      'name: sneaky',
+      'description: A read that hides a FAILOVER behind a lone CR.',
+      'steps:',
+      '  - id: sneaky-read',
+      '    type: sqlExec',
+      '    target: sqlServer',
+      '    with: { impact: "{{inputs.impact}}", sql: "SELECT 1 AS x --just a note\\rALTER AVAILABILITY GROUP [dag1] FAILOVER;" }',
+      'inputs:',
+      // Decided by an input, so that validate cannot judge it and the probe's own check must.
+      '  impact: { type: string, default: read, enum: [read, change], description: how the step counts }',
+      '',
+    ].join('\n'));
+    let caught: string | undefined;
+    const hold = lab.hold({ match: /FAILOVER/ });
+    void hold.reached.then((text) => {
+      caught = text;
+      hold.release();
+    });
+    const r = await runCli(['plan', runbook, '-i', labInventoryFile(lab), '--probe'], { env: lab.env, timeoutMs: 30_000 });
+    hold.release();
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Not probed: it contains ALTER, which a plain read does not/);
+    assert.is(caught, undefined, `the probe sent ${JSON.stringify(caught)}`);
+    assert.not.ok(lab.statements().some((s) => /FAILOVER|ALTER/i.test(s.statement)), 'no ALTER reached the replica');
+    assert.is(lab.link().replicas.sqlServer.role, 'PRIMARY');
+  } finally {
+    await lab.stop();
+  }
+});
+
 test.run();
