@@ -33,7 +33,7 @@ import { createHash } from 'node:crypto';
 import type { ConnectionPool } from 'mssql';
 import { ExitError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
-import { classifyConnectFailure, describeConnectError, poolConfig, runSql } from './pool.js';
+import { classifyConnectFailure, classifyConnectFailureProbed, describeConnectError, poolConfig, runSql } from './pool.js';
 import type { Inventory, ReplicaSide } from '../../core/types.js';
 
 export interface LockHolder {
@@ -301,8 +301,9 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       await pool.connect();
     } catch (error) {
       await pool.close().catch(() => undefined);
-      // Carries the classification: only a replica that never answered may go unlocked.
-      throw Object.assign(new Error(describeConnectError(side, spec, error, config.password)), classifyConnectFailure(error));
+      // Carries the classification: only a replica that never answered may go unlocked (a server
+      // that takes the TCP connection and then says nothing is up, asked of the network as the preflight asks).
+      throw Object.assign(new Error(describeConnectError(side, spec, error, config.password)), await classifyConnectFailureProbed(error, spec));
     }
     return pool;
   }
