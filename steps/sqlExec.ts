@@ -38,7 +38,9 @@ export default defineStep({
   with: {
     type: 'object',
     additionalProperties: false,
-    required: ['sql'],
+    // `impact` is required: a script without it would count as a change, a plain SELECT too
+    // (confirmation asked, never probed); with it, validate checks a declared read is one.
+    required: ['sql', 'impact'],
     properties: {
       sql: {
         type: 'string',
@@ -54,7 +56,8 @@ export default defineStep({
       },
       impact: {
         enum: ['read', 'change', 'dataLoss'],
-        description: 'What the script does to the link: read, change (the default) or dataLoss (needs --allow-data-loss).',
+        description:
+          'What the script does to the link: read (a plain SELECT, checked before it is sent; runs without confirmation and in plan --probe), change (confirmed before it runs) or dataLoss (needs --allow-data-loss).',
       },
       expect: {
         type: 'object',

@@ -7,6 +7,7 @@ import type { PluginOptions } from '../load/plugins.js';
 import { rules } from './rules/index.js';
 import { isRecord, type RawStep, type RuleContext } from './rules/context.js';
 import { schemaDiagnostics } from './schema-diagnostics.js';
+import { isMissingSqlImpact } from './rules/sql.js';
 import { documentValidator, readSchema, withValidator } from './schemas.js';
 import type { InputSpec, Runbook, StepSpec } from '../core/types.js';
 import type { StepDefinition, StepModuleMap } from '../step-api/types.js';
@@ -88,7 +89,7 @@ async function validateLoadedRunbook(file: string, doc: LoadedYaml, opts: Valida
     if (!check(data)) {
       diagnostics.push(...schemaDiagnostics(check.errors, {
         file, schema: def.with, data, base: `${step.pointer}/with`, locate: doc.locate,
-        suffix: ` (step type \`${def.type}\`)`, skipTemplates: true,
+        suffix: ` (step type \`${def.type}\`)`, skipTemplates: true, ignore: (e) => isMissingSqlImpact(def.type, e),
       }));
     }
   }

@@ -16,7 +16,7 @@ const SYNC = 'ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY G
 
 function runbookWith(lab: ChildLab, name: string, steps: Array<{ id: string; sql: string }>): string {
   const file = join(lab.dir, `${name}.yml`);
-  const body = steps.map((s) => `  - id: ${s.id}\n    type: sqlExec\n    target: sqlServer\n    with:\n      sql: |\n${s.sql.split('\n').map((l) => `        ${l}`).join('\n')}\n`).join('');
+  const body = steps.map((s) => `  - id: ${s.id}\n    type: sqlExec\n    target: sqlServer\n    with:\n      impact: change\n      sql: |\n${s.sql.split('\n').map((l) => `        ${l}`).join('\n')}\n`).join('');
   writeFileSync(file, `name: ${name}\ndescription: Change steps, the last refused by the server.\ninputs: {}\nsteps:\n${body}`);
   return file;
 }
@@ -79,6 +79,7 @@ steps:
     type: sqlExec
     target: sqlServer
     with:
+      impact: change
       sql: ${SYNC}
   - id: mi-is-primary
     type: assertRole
@@ -113,6 +114,7 @@ steps:
     type: sqlExec
     target: sqlServer
     with:
+      impact: change
       sql: ${SYNC}
 `);
     const r = await lab.apply(file).done;

@@ -34,6 +34,7 @@ const RAW_NOTE = [
   '    type: sqlExec',
   '    target: sqlServer',
   '    with:',
+  '      impact: change',
   '      sql: "SELECT 1 AS a; -- note: {{inputs.note}}"',
 ];
 
@@ -60,6 +61,7 @@ test('validate: any other raw splice of a value into sql or verify is a warning 
     '    type: sqlExec',
     '    target: sqlServer',
     '    with:',
+    '      impact: change',
     "      sql: \"SELECT '{{inputs.label}}' AS a, {{str inputs.label}} AS b, {{ident link.name}} AS c{{#if (eq inputs.label 'x')}}, 1 AS d{{/if}}\"",
     "      verify: \"SELECT {{default inputs.label 'y'}} AS done\"",
   ];
@@ -108,6 +110,7 @@ const SPOOF = [
   '    type: sqlExec',
   '    target: sqlServer',
   '    with:',
+  '      impact: change',
   '      sql: "DROP AVAILABILITY GROUP [dag1]; --\\rSELECT name FROM sys.databases;      "',
   '  - id: say',
   '    type: notify',
@@ -129,7 +132,7 @@ test('plan (text and --format sql) shows control characters escaped, and says so
   const at = lines.indexOf('DROP AVAILABILITY GROUP [dag1]; --\\rSELECT name FROM sys.databases;');
   assert.ok(at > 0, sql.stdout);
   assert.match(lines[at - 1]!, /^-- !! The next statement holds control characters, shown escaped/);
-  const plain = await runCli(['plan', runbookFile('plain', ['steps:', '  - id: q', '    type: sqlExec', '    target: sqlServer', '    with: { sql: "SELECT 1;" }']), '--lab']);
+  const plain = await runCli(['plan', runbookFile('plain', ['steps:', '  - id: q', '    type: sqlExec', '    target: sqlServer', '    with: { impact: change, sql: "SELECT 1;" }']), '--lab']);
   assert.not.match(plain.stdout, /shown escaped/, 'no note without control characters');
 });
 
@@ -146,6 +149,7 @@ test('validate: a step declared impact: read whose SQL is not a plain read, or a
     '    type: sqlExec',
     '    target: sqlServer',
     '    with:',
+    '      impact: change',
     '      sql: "ALTER AVAILABILITY GROUP [dag1] FAILOVER;"',
     '      verify: "SELECT 1 AS done; EXEC sp_x"',
   ];
