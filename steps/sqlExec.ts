@@ -123,7 +123,8 @@ export default defineStep({
     const params = args.params && !isUnknown(args.params) ? Object.keys(args.params) : [];
     const withParams = params.length ? ` with ${params.map((p) => `@${p}`).join(', ')}` : '';
     const guards = args.expect && !isUnknown(args.expect) ? [expectationText(args.expect)] : undefined;
-    return { summary: `Run ${batchWord} on ${target}${withParams}`, sql: [{ target, text }], guards };
+    const sent = args.params && !isUnknown(args.params) && params.length ? { params: args.params as Record<string, unknown> } : {};
+    return { summary: `Run ${batchWord} on ${target}${withParams}`, sql: [{ target, text, ...sent }], guards };
   },
 
   async run(ctx, args: SqlExecArgs) {
