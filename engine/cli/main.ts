@@ -120,22 +120,53 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
           throw new UsageError(`apply: --outcome-timeout: ${(error as Error).message}`);
         }
       }
+      if (resume !== undefined && a.flags.inputs !== undefined) {
+        throw new UsageError('apply --resume: a resume takes its inputs from the journal; give secret inputs again with --set, not --inputs');
+      }
+      const target = resume !== undefined && a.positionals.length === 0 ? '' : await runbookPath(command, exactlyOne(command, 'runbook or plan file', a), io);
       const { applyCommand } = await import('../commands/apply.js');
       return applyCommand({
-        target: resume !== undefined && a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook or plan file', a),
+        target,
         ...(resume !== undefined ? { resume } : {}),
         ...(outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs } : {}),
         ...inventoryChoice(a),
         sets: (a.flags.set as string[] | undefined) ?? [],
+        ...(str(a.flags.inputs) !== undefined ? { inputsFile: str(a.flags.inputs)! } : {}),
         yes: a.flags.yes === true,
         ...(str(a.flags['allow-data-loss']) !== undefined ? { allowDataLoss: str(a.flags['allow-data-loss'])! } : {}),
         format,
       }, io, argv);
     }
+    case 'inputs': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 1);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      outputFormat = format;
+      const runbook = await runbookPath(command, exactlyOne(command, 'runbook file', a), io);
+      const { inputsCommand } = await import('../commands/inputs.js');
+      return inputsCommand({ runbook, format }, io);
+    }
     case 'runs': {
       if (wantsHelp) return printHelp(io, command);
+      const [sub, ...runsArgs] = rest;
+      if (sub === 'show') {
+        const a = parseArgs('runs show', runsArgs, { help, format: { kind: 'string' } }, 1);
+        const format = oneOf('runs show', 'format', a.flags.format, ['text', 'json', 'markdown'] as const, 'text');
+        const { runsShowCommand } = await import('../commands/runs-show.js');
+        return runsShowCommand({ runId: exactlyOne('runs show', 'run id', a), format }, io);
+      }
+      if (sub === 'prune') {
+        const a = parseArgs('runs prune', runsArgs, { help, 'older-than': { kind: 'string' }, keep: { kind: 'string' }, 'dry-run': { kind: 'boolean' } }, 0);
+        if (a.positionals.length) throw new UsageError(`runs prune: unexpected argument ${a.positionals[0]}`);
+        const { runsPruneCommand } = await import('../commands/runs-prune.js');
+        return runsPruneCommand({
+          ...(str(a.flags['older-than']) !== undefined ? { olderThan: str(a.flags['older-than'])! } : {}),
+          ...(str(a.flags.keep) !== undefined ? { keep: str(a.flags.keep)! } : {}),
+          dryRun: a.flags['dry-run'] === true,
+        }, io);
+      }
       const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
-      if (a.positionals.length) throw new UsageError(`runs: unexpected argument ${a.positionals[0]}`);
+      if (a.positionals.length) throw new UsageError(`runs: unexpected argument ${a.positionals[0]} (subcommands: show <run-id>, prune)`);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       const { runsCommand } = await import('../commands/runs.js');
       return runsCommand({ format }, io);
