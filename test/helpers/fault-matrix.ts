@@ -8,7 +8,9 @@ import { bin } from './cli.js';
 import yaml from 'js-yaml';
 import type { TestLab } from './lab-run.js';
 
-export const isFailover = (s: string) => /^\s*ALTER\s+AVAILABILITY\s+GROUP\s+\S+\s+FAILOVER\s*;?\s*$/i.test(s);
+/** A planned FAILOVER statement, alone (the text of a statement as the lab logs it). */
+export const FAILOVER_STATEMENT = /^\s*ALTER\s+AVAILABILITY\s+GROUP\s+\S+\s+FAILOVER\s*;?\s*$/i;
+export const isFailover = (s: string) => FAILOVER_STATEMENT.test(s);
 
 /** Planned-failover invariants: nothing lost, FAILOVER at most once, never two primaries. */
 export function assertPlannedInvariants(t: TestLab, context: string): void {

@@ -28,9 +28,9 @@ export interface RunbookExpect {
   link?: Partial<PerSide<boolean>>;
   /** Every change statement (`isChange`) the replicas received, in order; `[]`: none. */
   sent?: string[];
-  /** No statement the replicas received matches any of these. */
+  /** No statement the replicas received (its text) matches any of these. */
   notSent?: RegExp[];
-  /** How many statements the replicas received that match each pattern. */
+  /** How many statements the replicas received (their text) match each pattern. */
   times?: Array<[RegExp, number]>;
   /** Nothing of the run's own reached a replica: no statement but the driver's session set-up. */
   nothingSent?: true;
@@ -115,8 +115,8 @@ function checkRun(t: TestLab, run: LabRun, e: RunbookExpect): void {
   }
   if (e.sent) assert.equal(t.statements().filter(isChange), e.sent, 'change statements sent');
   for (const re of e.notSent ?? []) {
-    const hit = t.statements().find((s) => re.test(s));
-    assert.not.ok(hit, `sent ${re}: ${hit}`);
+    const hit = t.lab.statements().find((s) => re.test(s.statement));
+    assert.not.ok(hit, `sent ${re}: ${hit?.side}: ${hit?.statement}`);
   }
   for (const [re, n] of e.times ?? []) assert.is(t.lab.statements().filter((s) => re.test(s.statement)).length, n, `${re} sent ${n} times`);
   if (e.nothingSent) {
