@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { startLab } from '../../../lab/index.js';
+import { labInventory } from '../../../lab/inventory.js';
 import type { Inventory } from '../../../engine/core/types.js';
 import { bin, root, tempDir } from '../../helpers/cli.js';
 
@@ -56,20 +57,16 @@ test('plan --probe with passwordStdin on both connections: reads them from the p
   }
 });
 
+// A plan without --probe connects to nothing, so no lab is started: the lab's inventory, with ports nothing listens on.
 test('plan without --probe reads nothing from standard input, even with passwordStdin', async () => {
-  const lab = await startLab({});
-  try {
-    const inv: Inventory = structuredClone(lab.inventory);
-    delete inv.link.sqlServer.connection.passwordEnv;
-    inv.link.sqlServer.connection.passwordStdin = true;
-    const file = join(tempDir('runbook-probe-stdin-'), 'inventory.yml');
-    writeFileSync(file, yaml.dump(inv));
-    const r = await planProbe([join(root, 'runbooks', 'planned-failover.yml'), '-i', file], '', {});
-    assert.is(r.code, 0, r.stdout + r.stderr);
-    assert.not.match(r.stdout, /Observed state/);
-  } finally {
-    await lab.stop();
-  }
+  const inv = labInventory(0, { sqlPort: 1, miPort: 1 }) as Inventory;
+  delete inv.link.sqlServer.connection.passwordEnv;
+  inv.link.sqlServer.connection.passwordStdin = true;
+  const file = join(tempDir('runbook-probe-stdin-'), 'inventory.yml');
+  writeFileSync(file, yaml.dump(inv));
+  const r = await planProbe([join(root, 'runbooks', 'planned-failover.yml'), '-i', file], '', {});
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.not.match(r.stdout, /Observed state/);
 });
 
 test.run();
