@@ -41,6 +41,22 @@ export interface LabApplyOptions {
   args?: string[];
 }
 
+/** A started lab, a temporary folder, and the lab's inventory written into it as an operator would write it. */
+export async function labWithInventory(options: StartLabOptions, prefix: string): Promise<{ lab: Lab; dir: string; inventoryFile: string }> {
+  const lab = await startLab(options);
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const inventoryFile = join(dir, 'inventory.yml');
+  writeFileSync(inventoryFile, yaml.dump(lab.inventory));
+  return { lab, dir, inventoryFile };
+}
+
+/** Each replica's link role, once the lab's link has caught up with its clock. */
+export function labRoles(lab: Lab): { sqlServer: string; managedInstance: string } {
+  const link = lab.link();
+  link.advance();
+  return { sqlServer: link.replicas.sqlServer.role, managedInstance: link.replicas.managedInstance.role };
+}
+
 export class TestLab {
   private constructor(
     readonly lab: Lab,
@@ -49,10 +65,7 @@ export class TestLab {
   ) {}
 
   static async start(options: StartLabOptions = {}): Promise<TestLab> {
-    const lab = await startLab(options);
-    const dir = mkdtempSync(join(tmpdir(), 'runbook-e2e-'));
-    const inventoryFile = join(dir, 'inventory.yml');
-    writeFileSync(inventoryFile, yaml.dump(lab.inventory));
+    const { lab, dir, inventoryFile } = await labWithInventory(options, 'runbook-e2e-');
     return new TestLab(lab, inventoryFile, dir);
   }
 
@@ -97,9 +110,7 @@ export class TestLab {
   }
 
   roles(): { sqlServer: string; managedInstance: string } {
-    const link = this.lab.link();
-    link.advance();
-    return { sqlServer: link.replicas.sqlServer.role, managedInstance: link.replicas.managedInstance.role };
+    return labRoles(this.lab);
   }
 
   linkPresent(): { sqlServer: boolean; managedInstance: boolean } {
