@@ -23,7 +23,7 @@ import type { ReplicaTarget } from '../core/types.js';
 import { unicodeStringLiteral } from '../core/sql-literal.js';
 import { splitBatches } from '../drivers/sql/batches.js';
 import { scanSql } from '../drivers/sql/scanner.js';
-import { KNOWN_AFTER_APPLY } from './plan-text.js';
+import { KNOWN_AFTER_APPLY } from '../step-api/args.js';
 import { ESCAPES_NOTE, hasControls, visibleData } from './visible.js';
 
 export const SQL_REPLICAS: readonly ReplicaTarget[] = ['sqlServer', 'managedInstance', 'primary', 'secondary'];

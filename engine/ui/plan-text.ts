@@ -11,8 +11,7 @@ import { closingLine, gist, planVerdict } from '../plan/verdict.js';
 import { inputLines } from './inputs-text.js';
 import { plainStyle, type Style } from './style.js';
 import { ESCAPES_NOTE, visibleData } from './visible.js';
-
-export const KNOWN_AFTER_APPLY = '(known after apply)';
+import { isUnknown, KNOWN_AFTER_APPLY, shown } from '../step-api/args.js';
 
 export interface PlanTextOptions {
   /** Everything (`--full`, `-v`); the compact listing otherwise. */
@@ -25,29 +24,19 @@ export interface PlanTextOptions {
   hintFull?: boolean;
 }
 
-function isUnknownValue(v: PlanValue): v is { unknown: true; from: string } {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { unknown?: unknown }).unknown === true;
-}
-
-function renderScalar(v: PlanValue): string {
-  if (isUnknownValue(v)) return `${KNOWN_AFTER_APPLY}`;
-  if (typeof v === 'string') return v;
-  return JSON.stringify(v);
-}
-
 function renderWith(values: Record<string, PlanValue>, indent: string, out: string[]): void {
   for (const [key, value] of Object.entries(values)) {
     if (typeof value === 'string' && value.includes('\n')) {
       out.push(`${indent}${key}: |`);
       for (const line of value.replace(/\n+$/, '').split('\n')) out.push(`${indent}  ${line}`);
-    } else if (value !== null && typeof value === 'object' && !Array.isArray(value) && !isUnknownValue(value)) {
+    } else if (value !== null && typeof value === 'object' && !Array.isArray(value) && !isUnknown(value)) {
       out.push(`${indent}${key}:`);
       renderWith(value, indent + '  ', out);
     } else if (Array.isArray(value)) {
-      out.push(`${indent}${key}: [${value.map(renderScalar).join(', ')}]`);
+      out.push(`${indent}${key}: [${value.map(shown).join(', ')}]`);
     } else {
-      const note = isUnknownValue(value) ? ` (from ${value.from})` : '';
-      out.push(`${indent}${key}: ${renderScalar(value)}${note}`);
+      const note = isUnknown(value) ? ` (from ${value.from})` : '';
+      out.push(`${indent}${key}: ${shown(value)}${note}`);
     }
   }
 }
@@ -182,7 +171,7 @@ export function planTextParts(given: Plan & { predicted?: PredictedPath }, style
   if (opts.inputs && Object.keys(opts.inputs).length) {
     out.push('Inputs (set with --set name=value or --inputs file.yml):');
     out.push(...inputLines(visibleData(opts.inputs).value, plan.inputs, '  '));
-  } else if (inputs.length) out.push(`Inputs: ${inputs.map(([k, v]) => `${k}=${renderScalar(v)}`).join(', ')}`);
+  } else if (inputs.length) out.push(`Inputs: ${inputs.map(([k, v]) => `${k}=${shown(v)}`).join(', ')}`);
   out.push('');
   if (opts.full) {
     for (const step of plan.steps) {
