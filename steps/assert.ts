@@ -70,7 +70,7 @@ export default defineStep({
     return {
       summary: args.needs !== undefined ? `Check for ${shown(args.needs)}; refuse otherwise` : `Check ${holds}; refuse otherwise`,
       guards: [guard],
-      ...(decided === false ? { refusal: sentence(shown(args.message)) } : {}),
+      ...(decided === false ? { refusal: capitalSentence(shown(args.message)) } : {}),
     };
   },
 
