@@ -1,7 +1,11 @@
 // The run's ARM client: one @azure/arm-sql SqlManagementClient per run, built from the inventory,
-// plus the link requests that client cannot make itself (its 10.0.0 release pins api-version
-// 2021-11-01-preview, has no failover/setRole and drops the newer fields). Those go through
-// `client.sendRequest`, i.e. the same pipeline: same credential, TLS trust and retry policy.
+// used for its pipeline only (credential, TLS trust, retry policy). Every request goes through
+// `client.sendRequest` with api-version 2025-01-01 (LINK_API_VERSION), the stable version that has
+// every operation the runbooks use (azure-rest-api-specs, Microsoft.Sql/stable/2025-01-01:
+// DistributedAvailabilityGroups.json, ManagedInstances.json). None of the client's own operation
+// methods is called: its 10.0.0 release pins 2021-11-01-preview, has no failover/setRole and
+// drops the newer fields. No request of the engine uses another version; a status URL ARM hands
+// back (Location, Azure-AsyncOperation) is followed as given.
 //
 // Every @azure package is imported dynamically inside the functions that need it: `validate` and
 // `plan` import step modules, and step modules import this file, so nothing here may load a driver
@@ -15,7 +19,7 @@ import { errorFromResponse, unreachable } from './errors.js';
 import { markNoResend, noResendPolicy } from './resend.js';
 import { registerSecret } from '../../core/redact.js';
 
-/** The api-version for link requests the old client cannot make (new schema, failover, setRole). */
+/** The api-version of every ARM request the engine makes (README, "ARM versions"). */
 export const LINK_API_VERSION = '2025-01-01';
 /** Token scope of the public cloud's Resource Manager. */
 export const ARM_SCOPE = 'https://management.azure.com/.default';
