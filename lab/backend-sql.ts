@@ -59,6 +59,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     serverName: replica.serverName,
     versionText: identity.versionText,
     serverProperties: identity.properties,
+    utcOffsetMinutes: side === 'managedInstance' ? link.scenario.managedInstance.utcOffsetMinutes : 0,
     databases: () => [link.id.database],
     tables: () => model.tables(linkIndex, side),
     version: () => model.version(),

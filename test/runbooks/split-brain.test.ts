@@ -21,7 +21,8 @@ test('keep=managedInstance: tail-log backup on SQL Server, then SQL Server demot
     assert.is(run.code, 0, run.stdout + run.stderr);
     assert.equal(t.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
     assert.equal(t.statements().filter(isChange), [
-      "sqlServer: BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/SalesDb-tail.trn' WITH NORECOVERY",
+      // No WITH NORECOVERY: undocumented on an availability database, and the demotion follows.
+      "sqlServer: BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/SalesDb-tail.trn'",
       'sqlServer: ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)',
     ]);
     const backups = t.lab.link().backups.filter((b) => b.side === 'sqlServer');
@@ -92,6 +93,45 @@ test('skipBackup=true: demoted without a backup, and the summary and journal say
     assert.match(run.stdout, /Attention:[\s\S]*backup-verified: Backup check on sqlServer SKIPPED on request/);
     const finished = journalRecords(run.journalDir).find((r) => r.kind === 'step-finished' && r.step === 'backup-verified');
     assert.equal((finished?.outputs as Record<string, unknown>).skipped, true);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('keep=managedInstance, the demotion of SQL Server fails after its tail-log backup: its database stays ONLINE, not RESTORING', async () => {
+  // The SET ROLE never reaches the server (the connection drops first), so the run stops after the
+  // backup. With BACKUP LOG ... WITH NORECOVERY the database would now be RESTORING: unusable, and
+  // neither side's fix done.
+  const t = await TestLab.start({
+    scenario: 'split-brain',
+    overrides: { faults: [{ kind: 'dropConnection', replica: 'sqlServer', match: 'SET \\(ROLE = SECONDARY\\)', count: 5 }] },
+  });
+  try {
+    const run = await t.apply('split-brain', { sets: [...SETS, 'keep=managedInstance', 'backupLocation=/var/opt/mssql/backup/SalesDb-tail.trn'] });
+    assert.is(run.code, 4, run.stdout + run.stderr);
+    assert.match(run.stdout, /Changed: tail-log-backup/);
+    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' });
+    assert.not.ok(t.lab.link().replicas.sqlServer.restoring, 'the database on SQL Server is not RESTORING');
+    assert.ok(t.lab.link().readWrite('sqlServer'));
+  } finally {
+    await t.stop();
+  }
+});
+
+test("keep=sqlServer, the copy-only backup's answer is lost: msdb on the MI (no device path) shows it done, and the run goes on", async () => {
+  // The backup ran; its reply never came. The step's verify must recognise it by database, kind,
+  // copy-only and start time: a managed instance leaves the URL out of msdb.
+  const t = await TestLab.start({
+    scenario: 'split-brain',
+    overrides: { faults: [{ kind: 'dropConnection', replica: 'managedInstance', match: '^BACKUP DATABASE', after: true }] },
+  });
+  try {
+    const url = 'https://labbackups.blob.core.windows.net/splitbrain/SalesDb.bak';
+    const run = await t.apply('split-brain', { sets: [...SETS, 'keep=sqlServer', `backupLocation=${url}`] });
+    assert.is(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /copy-only-backup[\s\S]*verified done/);
+    assert.equal(t.statements().filter((s) => /^managedInstance: BACKUP/.test(s)).length, 1, 'the BACKUP was not sent again');
+    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
   } finally {
     await t.stop();
   }
