@@ -1,16 +1,23 @@
 // break-link.yml and cleanup.yml end to end on the lab: the link is gone on both sides, the
-// missing first full backup on the MI stops the removal, and cleanup is safe to run twice.
+// managed instance's first full backup counts only when it was taken after the change that made
+// its database writable (the run's own removal of the link, or an earlier failover), and cleanup
+// is safe to run twice.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FAST, TestLab } from '../helpers/lab-run.js';
 
 const isChange = (s: string) => /^\w+: (ALTER|BACKUP|DROP)\b/i.test(s);
 
-test('break-link on healthy: LSNs stable, link deleted through ARM, DAG dropped, gone on both sides', async () => {
-  const t = await TestLab.start({ scenario: 'healthy' });
+test("break-link on healthy: LSNs stable, link deleted through ARM, DAG dropped, gone on both sides, then the MI's first full backup after the removal", async () => {
+  const t = await TestLab.start({ scenario: 'healthy', overrides: { miFullBackup: { afterFailoverMs: 800 } } });
   try {
     const run = await t.apply('break-link', { sets: FAST });
     assert.is(run.code, 0, run.stdout + run.stderr);
+    // Only a full backup taken after this run's own change counts, not the hour-old one from before.
+    const del = t.lab.armRequests().find((r) => r.method === 'DELETE')!;
+    const found = /Found a full backup \(not copy-only\) of database SalesDb on managedInstance, started (\S+) and finished/.exec(run.stdout);
+    assert.ok(found, run.stdout);
+    assert.ok(Date.parse(`${found![1]}Z`) >= del.at.getTime() - 1000, `the backup found started ${found![1]}, the DELETE was sent at ${del.at.toISOString()}`);
     assert.equal(t.linkPresent(), { sqlServer: false, managedInstance: false });
     assert.ok(t.lab.link().replicas.sqlServer.agPresent, 'the AG is kept without dropAg');
     assert.equal(t.statements().filter(isChange), ['sqlServer: DROP AVAILABILITY GROUP [dag1]']);
@@ -39,15 +46,43 @@ test('break-link with dropAg on SQL Server 2019: the only way off 2019, AG dropp
   }
 });
 
-test('break-link refuses while the MI has no full backup, and changes nothing', async () => {
-  const t = await TestLab.start({ scenario: 'healthy', overrides: { miFullBackup: { enabled: false } } });
+test("break-link when the MI takes no full backup after the removal: the link is removed, but the run does not call the migration done (exit 4)", async () => {
+  const t = await TestLab.start({ scenario: 'healthy', overrides: { miFullBackup: { afterFailoverMs: 60_000 } } });
   try {
-    const run = await t.apply('break-link', { sets: FAST });
-    assert.is(run.code, 3, run.stdout + run.stderr);
-    assert.match(run.stderr, /refused at step first-full-backup: No full backup \(not copy-only\) of database SalesDb on managedInstance: the managed instance has not taken its first full backup/);
+    const run = await t.apply('break-link', { sets: [...FAST, 'backupTimeout=400ms'] });
+    assert.is(run.code, 4, run.stdout + run.stderr);
+    assert.match(run.stderr, /refused at step first-full-backup: No full backup \(not copy-only\) of database SalesDb on managedInstance started since .* after waiting 400ms: the link is removed, but the managed instance has not finished its first full backup since/);
+    assert.equal(t.linkPresent(), { sqlServer: false, managedInstance: false });
+  } finally {
+    await t.stop();
+  }
+});
+
+test('break-link with the MI already primary: refused unless told when it became primary; then only a full backup since counts', async () => {
+  const t = await TestLab.start({ scenario: 'healthy', overrides: { miFullBackup: { afterFailoverMs: 300 } } });
+  try {
+    // An earlier planned failover that kept the link (the lab's model, as FAILOVER leaves it).
+    t.lab.link().setReplication({});
+    t.lab.link().modes.sqlServer = 'SYNCHRONOUS_COMMIT';
+    t.lab.link().modes.managedInstance = 'SYNCHRONOUS_COMMIT';
+    t.lab.link().plannedFailover();
+    const refused = await t.apply('break-link', { sets: FAST });
+    assert.is(refused.code, 3, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /refused at step mi-primary-since-given: The managed instance is already the primary of link dag1/);
+
+    // A time after the MI's first full backup since the failover: no backup since then, none awaited long enough.
+    const later = new Date(Date.now() + 3_600_000).toISOString().replace('Z', '');
+    const tooLate = await t.apply('break-link', { sets: [...FAST, `miPrimarySince=${later}`, 'backupTimeout=200ms'] });
+    assert.is(tooLate.code, 3, tooLate.stdout + tooLate.stderr);
+    assert.match(tooLate.stderr, /refused at step full-backup-since-failover: No full backup \(not copy-only\) of database SalesDb on managedInstance started since/);
     assert.equal(t.linkPresent(), { sqlServer: true, managedInstance: true });
     assert.not.ok(t.lab.armRequests().some((r) => r.method === 'DELETE'));
-    assert.not.ok(t.statements().some(isChange));
+
+    const since = new Date(Date.now() - 60_000).toISOString().replace('Z', '');
+    const run = await t.apply('break-link', { sets: [...FAST, `miPrimarySince=${since}`, 'backupTimeout=5s'] });
+    assert.is(run.code, 0, run.stdout + run.stderr);
+    assert.equal(t.linkPresent(), { sqlServer: false, managedInstance: false });
+    assert.match(run.stdout, /first-full-backup\s+assertBackup \[read\]\s+SKIPPED|first-full-backup .*skipped|first-full-backup.*-> false/);
   } finally {
     await t.stop();
   }

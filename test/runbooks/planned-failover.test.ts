@@ -36,17 +36,38 @@ test('healthy: to the managed instance and back, roles swapped each time, nothin
   }
 });
 
-test('healthy with dropLinkAfter: roles swapped, then the link is gone on both sides', async () => {
-  const t = await TestLab.start({ scenario: 'healthy' });
+test("healthy with dropLinkAfter: roles swapped, the MI's first full backup after the failover awaited, then the link is gone on both sides", async () => {
+  const t = await TestLab.start({ scenario: 'healthy', overrides: { miFullBackup: { afterFailoverMs: 1200 } } });
   try {
     const run = await t.apply('planned-failover', { sets: [...FAST, 'dropLinkAfter=true'] });
     assert.is(run.code, 0, run.stdout + run.stderr);
     assert.equal(t.roles().managedInstance, 'PRIMARY');
     assert.equal(t.linkPresent(), { sqlServer: false, managedInstance: false });
-    assert.ok(t.lab.armRequests().some((r) => r.method === 'DELETE'), 'link removed through ARM');
+    const failover = t.lab.statements().find((s) => /\] FAILOVER$/.test(s.statement))!;
+    const full = t.lab.link().backups.find((b) => b.side === 'managedInstance' && b.type === 'D' && b.start >= failover.at);
+    assert.ok(full, 'the MI took a full backup after the failover');
+    const del = t.lab.armRequests().find((r) => r.method === 'DELETE');
+    assert.ok(del, 'link removed through ARM');
+    // Not before: the hour-old automatic full backup from before the failover does not count.
+    assert.ok(del!.at.getTime() >= full!.finish.getTime(), `DELETE at ${del!.at.toISOString()}, backup finished ${full!.finish.toISOString()}`);
+    assert.match(run.stdout, /first-full-backup/);
     assert.is(t.lab.ledger().lost, 0);
     // Removing the link after a proven LSN wait is a change, not data loss: no --allow-data-loss needed.
     assert.match(run.stdout, /remove-link\s+armDeleteLink \[change\]/);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("dropLinkAfter when the MI's first full backup after the failover does not come: stops with the failover done and the link kept (exit 4)", async () => {
+  const t = await TestLab.start({ scenario: 'healthy', overrides: { miFullBackup: { afterFailoverMs: 60_000 } } });
+  try {
+    const run = await t.apply('planned-failover', { sets: [...FAST, 'dropLinkAfter=true', 'backupTimeout=500ms'] });
+    assert.is(run.code, 4, run.stdout + run.stderr);
+    assert.match(run.stdout, /first-full-backup: No full backup \(not copy-only\) of database SalesDb on managedInstance started since .* after waiting 500ms: the failover is done and the link is kept/);
+    assert.equal(t.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
+    assert.equal(t.linkPresent(), { sqlServer: true, managedInstance: true });
+    assert.not.ok(t.lab.armRequests().some((r) => r.method === 'DELETE'), 'no DELETE');
   } finally {
     await t.stop();
   }
