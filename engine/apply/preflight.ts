@@ -23,7 +23,7 @@ const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
  * The built-in step types that call ARM (steps/arm*.ts). A plugin step that calls ARM is not known
  * here: its credentials are found out when it runs.
  */
-const ARM_STEP_TYPES = new Set(['armDeleteLink', 'armFailoverLink', 'armGetLink', 'armSetRole']);
+const ARM_STEP_TYPES = new Set(['armDeleteLink', 'armFailoverLink', 'armGetInstance', 'armGetLink', 'armSetRole']);
 
 export interface PreflightResult {
   /** Replicas that could not be reached at all, and why. */

@@ -172,6 +172,15 @@ export function linkUrl(client: SqlManagementClient, ids: LinkIds, suffix = ''):
   );
 }
 
+/** The managed instance resource itself (ManagedInstances_Get). */
+export function instanceUrl(client: SqlManagementClient, ids: Pick<LinkIds, 'subscriptionId' | 'resourceGroup' | 'managedInstance'>): string {
+  const seg = (s: string) => encodeURIComponent(s);
+  return (
+    `${armEndpointOf(client)}/subscriptions/${seg(ids.subscriptionId)}/resourceGroups/${seg(ids.resourceGroup)}` +
+    `/providers/Microsoft.Sql/managedInstances/${seg(ids.managedInstance)}?api-version=${LINK_API_VERSION}`
+  );
+}
+
 export interface RawRequest {
   method: 'GET' | 'POST' | 'DELETE';
   url: string;
@@ -285,4 +294,38 @@ export async function getLinkDetails(
   } catch {
     throw new Error(`ARM returned a body for link ${describeLink(ids)} that is not the link resource.`);
   }
+}
+
+// ---------------------------------------------------------------- the managed instance
+
+export interface InstanceDetails {
+  name: string;
+  /** properties.databaseFormat as sent (the update policy; ManagedInstances.json 2025-01-01). */
+  databaseFormat?: string;
+  state?: string;
+  timezoneId?: string;
+}
+
+/** GET the managed instance (2025-01-01). Throws ArmNotFoundError on 404, typed errors otherwise. */
+export async function getInstanceDetails(
+  client: SqlManagementClient,
+  ids: LinkIds,
+  options: { signal?: AbortSignal } = {},
+): Promise<InstanceDetails> {
+  const res = await sendRaw(client, { method: 'GET', url: instanceUrl(client, ids), signal: options.signal });
+  const what = `managed instance ${ids.managedInstance} (${ids.resourceGroup}/${ids.subscriptionId})`;
+  if (res.status !== 200) throw errorFromResponse(res.status, res.bodyAsText, what);
+  let body: { name?: unknown; properties?: Record<string, unknown> };
+  try {
+    body = JSON.parse(res.bodyAsText ?? '') as typeof body;
+  } catch {
+    throw new Error(`ARM returned a body for ${what} that is not the managed instance resource.`);
+  }
+  const p = body.properties ?? {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const details: InstanceDetails = { name: str(body.name) ?? ids.managedInstance };
+  if (str(p.databaseFormat)) details.databaseFormat = str(p.databaseFormat);
+  if (str(p.state)) details.state = str(p.state);
+  if (str(p.timezoneId)) details.timezoneId = str(p.timezoneId);
+  return details;
 }
