@@ -16,6 +16,7 @@
 // from the same server earlier in the run); this machine's clock and time zone never meet msdb's.
 import { runSql } from '../engine/drivers/sql/pool.js';
 import { defineStep, durationMs, durationText, isUnknown, shown, sleep, type ReplicaSide, type StepRunContext } from '../engine/step-api/index.js';
+import { asDate } from './support/sql-values.js';
 
 export interface AssertBackupArgs {
   side: string;
@@ -60,12 +61,6 @@ function flag(value: unknown): boolean | undefined {
 function what(kind: AssertBackupArgs['kind'] | undefined, copyOnly: boolean | undefined): string {
   const base = kind === 'log' ? 'log backup' : kind === 'diff' ? 'differential backup' : kind === 'full' ? 'full backup' : 'backup';
   return copyOnly === true ? `copy-only ${base}` : copyOnly === false ? `${base} (not copy-only)` : base;
-}
-
-function asDate(v: unknown): Date | null {
-  if (v instanceof Date) return v;
-  if (typeof v === 'string' && v !== '') return new Date(v);
-  return null;
 }
 
 /**

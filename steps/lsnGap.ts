@@ -18,6 +18,7 @@ import {
   type ReplicaSide,
   type StepRunContext,
 } from '../engine/step-api/index.js';
+import { asDate } from './support/sql-values.js';
 
 export interface LsnGapArgs {
   primary: string;
@@ -55,12 +56,6 @@ export interface SideState {
 }
 
 const isLocal = (r: Row) => r.is_local === true || r.is_local === 1;
-
-function asDate(v: unknown): Date | null {
-  if (v instanceof Date) return v;
-  if (typeof v === 'string' && v !== '') return new Date(v);
-  return null;
-}
 
 function asBigInt(v: unknown): bigint | null {
   if (v === null || v === undefined) return null;
