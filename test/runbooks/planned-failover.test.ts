@@ -101,6 +101,58 @@ runbookCases([
     },
   },
   {
+    // managed-instance-link-disaster-recovery.md: on the Always-up-to-date policy, "after failover to
+    // SQL Managed Instance, you will no longer be able to replicate data or fail back".
+    name: 'always-up-to-date MI, link kept: refused before anything is changed, pointing to dropLinkAfter',
+    scenario: 'always-up-to-date',
+    runbook: 'planned-failover',
+    set: FAST,
+    expect: {
+      exit: 3,
+      stderr: [/refused at step fail-back-possible: After a failover to the managed instance, link dag1 could not fail back to SQL Server: the managed instance's update policy is Always-up-to-date and the link's failoverMode is Manual.*Nothing was changed\..*--set dropLinkAfter=true/],
+      sent: [],
+      armWrites: [],
+      roles: AS_BEFORE,
+      modes: { sqlServer: 'ASYNCHRONOUS_COMMIT', managedInstance: 'ASYNCHRONOUS_COMMIT' },
+    },
+  },
+  {
+    name: 'always-up-to-date MI with dropLinkAfter: a failover for good is allowed, the link removed after it',
+    scenario: 'always-up-to-date',
+    overrides: { miFullBackup: { afterFailoverMs: 300 } },
+    runbook: 'planned-failover',
+    set: [...FAST, 'dropLinkAfter=true'],
+    expect: { exit: 0, roles: { managedInstance: 'PRIMARY' }, link: { sqlServer: false, managedInstance: false }, armWrites: ['DELETE dag1'], lost: 0 },
+  },
+  {
+    // DistributedAvailabilityGroups.json 2025-01-01: failoverMode None is "one-way failover to Azure".
+    name: 'link failoverMode None, link kept: refused before anything is changed',
+    overrides: { arm: { failoverMode: 'None' } },
+    runbook: 'planned-failover',
+    set: FAST,
+    expect: {
+      exit: 3,
+      stderr: [/refused at step fail-back-possible: .*update policy is SQL Server 2022 and the link's failoverMode is None/],
+      sent: [],
+      armWrites: [],
+      roles: AS_BEFORE,
+    },
+  },
+  {
+    name: 'always-up-to-date MI as primary: failing back to SQL Server is refused, even with dropLinkAfter',
+    scenario: 'always-up-to-date',
+    overrides: { roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' } },
+    runbook: 'planned-failover',
+    set: [...FAST, 'direction=toSqlServer', 'dropLinkAfter=true'],
+    expect: {
+      exit: 3,
+      stderr: [/refused at step fail-back-possible: Link dag1 cannot fail back to SQL Server: the managed instance's update policy is Always-up-to-date/],
+      sent: [],
+      armWrites: [],
+      roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' },
+    },
+  },
+  {
     name: 'workload-running: times out at the first LSN wait, exit 1, nothing changed, no FAILOVER',
     scenario: 'workload-running',
     runbook: 'planned-failover',
