@@ -60,7 +60,8 @@ function runBackup(
   }
   link.advance();
   const now = new Date(rc.clock());
-  const rec = link.recordBackup(rc.side, b.kind === 'LOG' ? 'L' : 'D', b.options.has('COPY_ONLY'), b.target, now, now);
+  const started = rc.requestArrivedAt === undefined ? now : new Date(rc.requestArrivedAt);
+  const rec = link.recordBackup(rc.side, b.kind === 'LOG' ? 'L' : 'D', b.options.has('COPY_ONLY'), b.target, now, started);
   if (b.kind === 'LOG' && b.options.has('NORECOVERY')) {
     link.replicas[rc.side].restoring = true;
     link.changed();

@@ -93,13 +93,13 @@ export interface ScenarioSpec {
   miBackups: { logEveryMs: number; diffEveryMs: number };
   /**
    * How long statements that take long on a real server take here: a BACKUP (its msdb row
-   * appears when it ends), a FAILOVER until the target accepts it (the statement returns then),
-   * and after that how long both replicas say RESOLVING before the new roles show
-   * (alter-availability-group-transact-sql.md: "A failover command returns as soon as the
-   * failover target has accepted the command ... database recovery occurs asynchronously").
-   * A client that cancels (ATTENTION) before the end stops the statement: nothing happens.
+   * appears when it ends, with the start time it was sent at), a FAILOVER or
+   * FORCE_FAILOVER_ALLOW_DATA_LOSS until the target accepts it (the statement returns then:
+   * alter-availability-group-transact-sql.md, "A failover command returns as soon as the
+   * failover target has accepted the command"). A client that cancels (ATTENTION) before the end
+   * stops the statement: nothing happens.
    */
-  longStatements: { backupMs: number; failoverMs: number; rolesSettleMs: number };
+  longStatements: { backupMs: number; failoverMs: number };
   arm: {
     lroDurationMs: number;
     retryAfterSeconds: number;
