@@ -96,6 +96,11 @@ export interface ArmServerOptions {
   tls: { key: string; cert: string };
   /** The bearer token requests must carry; anything else is 401. */
   token: string;
+  /**
+   * Serve a Microsoft Entra token endpoint on the same host (lab/arm/entra.ts): a client with
+   * this tenant, client id and secret gets `token` through the client credentials grant.
+   */
+  entra?: import('./entra.js').EntraOptions;
   backend: ArmBackend;
   /** How long a long-running operation stays "InProgress" (tests use a few ms). */
   lroDurationMs?: number;

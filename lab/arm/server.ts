@@ -9,6 +9,7 @@ import { findApiVersion, instanceApiVersions, supportedApiVersions } from './api
 import { ArmError } from './contract.js';
 import type { ArmServer, ArmServerOptions } from './contract.js';
 import { errorBody, toArmError } from './errors.js';
+import { handleEntraRequest, isEntraPath } from './entra.js';
 import { handleInstanceRequest, handleLinkRequest } from './handlers.js';
 import { asyncOperationResponse, operationResultResponse } from './lro-http.js';
 import type { LroUrls } from './lro-http.js';
@@ -131,6 +132,14 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: ArmServerO
   let answer: ArmResponse;
   try {
     const body = await readBody(req);
+    if (opts.entra && isEntraPath(url.pathname)) {
+      // The token endpoint is Entra's, not ARM's: no bearer check, not in ARM's request log.
+      const entraAnswer = body === undefined
+        ? { status: 413, body: { error: 'invalid_request' } }
+        : handleEntraRequest({ method, pathname: url.pathname, body }, urls.endpoint, opts.entra, () => opts.token);
+      if (!res.destroyed) send(res, entraAnswer, requestId);
+      return;
+    }
     await opts.backend.hold?.(method, url.pathname, 'before');
     answer =
       body === undefined

@@ -111,7 +111,7 @@ export function scopeFor(endpoint: string): string {
   return host === 'management.azure.com' ? ARM_SCOPE : `${new URL(endpoint).origin}/.default`;
 }
 
-async function credentialFor(inventory: Inventory, env: NodeJS.ProcessEnv): Promise<TokenCredential> {
+async function credentialFor(inventory: Inventory, env: NodeJS.ProcessEnv, ca: string | undefined): Promise<TokenCredential> {
   const arm = inventory.arm;
   const kind = arm.credential ?? 'default';
   if (kind === 'tokenEnv') {
@@ -121,9 +121,51 @@ async function credentialFor(inventory: Inventory, env: NodeJS.ProcessEnv): Prom
     registerSecret(token);
     return staticTokenCredential(token);
   }
-  if (kind !== 'default') throw new Error(`Unknown arm.credential "${String(kind)}"; use default or tokenEnv.`);
-  const { DefaultAzureCredential } = await import('@azure/identity');
-  return new DefaultAzureCredential();
+  if (kind !== 'default' && kind !== 'environment') throw new Error(`Unknown arm.credential "${String(kind)}"; use default, environment or tokenEnv.`);
+  // The secret is never ours to print; should a library echo it, the redactor removes it.
+  for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD']) if (env[name]) registerSecret(env[name]!);
+  const { DefaultAzureCredential, EnvironmentCredential } = await import('@azure/identity');
+  const options: import('@azure/identity').DefaultAzureCredentialClientIdOptions & { tlsOptions?: { ca: string } } = {};
+  if (arm.authorityHost) {
+    options.authorityHost = arm.authorityHost.replace(/\/+$/, '');
+    // Instance discovery asks login.microsoftonline.com (a fixed address in msal) to vouch for the
+    // authority; a host given here is trusted as written and its own OpenID metadata is read
+    // instead (@azure/identity `disableInstanceDiscovery`, meant for private clouds and sovereign
+    // hosts msal does not know).
+    options.disableInstanceDiscovery = true;
+    if (ca) options.tlsOptions = { ca };
+  }
+  // EnvironmentCredential reads the process environment; the run's `env` is what the operator
+  // gave it (tests pass their own), so the variables it names are set from that.
+  return withEnvironment(env, () => (kind === 'environment' ? new EnvironmentCredential(options) : new DefaultAzureCredential(options)));
+}
+
+const AZURE_IDENTITY_ENV = [
+  'AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH',
+  'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'AZURE_CLIENT_SEND_CERTIFICATE_CHAIN', 'AZURE_AUTHORITY_HOST',
+  'AZURE_USERNAME', 'AZURE_PASSWORD', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_ADDITIONALLY_ALLOWED_TENANTS',
+  'AZURE_TOKEN_CREDENTIALS',
+];
+
+/**
+ * Makes a credential with process.env's identity variables taken from `env` (the credentials read
+ * them when they are made), then puts process.env back as it was.
+ */
+function withEnvironment<T>(env: NodeJS.ProcessEnv, make: () => T): T {
+  if (env === process.env) return make();
+  const saved = new Map(AZURE_IDENTITY_ENV.map((k) => [k, process.env[k]]));
+  try {
+    for (const k of AZURE_IDENTITY_ENV) {
+      if (env[k] === undefined) delete process.env[k];
+      else process.env[k] = env[k];
+    }
+    return make();
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 }
 
 /**
@@ -136,7 +178,6 @@ export async function createArmClient(
   options: ArmClientOptions = {},
 ): Promise<SqlManagementClient> {
   const endpoint = normaliseEndpoint(inventory.arm?.endpoint);
-  const credential = await credentialFor(inventory, env);
   let ca: string | undefined;
   if (inventory.arm.caFile) {
     try {
@@ -146,6 +187,7 @@ export async function createArmClient(
       throw new Error(`Cannot read the ARM CA file ${inventory.arm.caFile} (inventory arm.caFile): ${code}.`);
     }
   }
+  const credential = await credentialFor(inventory, env, ca);
   const { SqlManagementClient } = await import('@azure/arm-sql');
   const clientOptions: SqlManagementClientOptionalParams = {
     // `endpoint` moves the requests; `$host` alone would not (facts §2.2).
