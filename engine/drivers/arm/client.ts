@@ -169,7 +169,7 @@ export function linkUrl(client: SqlManagementClient, ids: LinkIds, suffix = ''):
 }
 
 export interface RawRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
   body?: unknown;
   signal?: AbortSignal;
