@@ -8,6 +8,7 @@ export const stepModules: StepModuleMap = {
   armDeleteLink: () => import('./armDeleteLink.js'),
   armFailoverLink: () => import('./armFailoverLink.js'),
   armGetLink: () => import('./armGetLink.js'),
+  armSetReplicationMode: () => import('./armSetReplicationMode.js'),
   armSetRole: () => import('./armSetRole.js'),
   assert: () => import('./assert.js'),
   assertBackup: () => import('./assertBackup.js'),
@@ -16,5 +17,7 @@ export const stepModules: StepModuleMap = {
   lsnGap: () => import('./lsnGap.js'),
   notify: () => import('./notify.js'),
   sqlExec: () => import('./sqlExec.js'),
+  sqlServerVersion: () => import('./sqlServerVersion.js'),
   waitLsnStable: () => import('./waitLsnStable.js'),
+  waitResynchronized: () => import('./waitResynchronized.js'),
 };
