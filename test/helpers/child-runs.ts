@@ -9,7 +9,7 @@ import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
 import { root, startCli, waitFor, type CliResult } from './cli.js';
 import type { ChildProcess } from 'node:child_process';
 
-export const FAST = ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=5s'];
+export const FAST = ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=5s'];
 export const runbook = (name: string) => join(root, 'runbooks', `${name}.yml`);
 
 export type Rec = Record<string, any>;

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { TestLab } from '../helpers/lab-run.js';
 import { assertPlannedInvariants, assertTrueSummary, isFailover, journalRecords, until } from '../helpers/fault-matrix.js';
 
-const FAST = ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=3s'];
+const FAST = ['stoppedFor=200ms', 'stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=3s'];
 const isSyncCommitSwitch = (s: string) => /^\s*ALTER\s+AVAILABILITY\s+GROUP\b[\s\S]*\bMODIFY\s+AVAILABILITY\s+GROUP\s+ON\b/i.test(s);
 process.env.RUNBOOK_ARM_RETRY_DELAY_MS = '20';
 process.env.RUNBOOK_ARM_MAX_RETRY_DELAY_MS = '50';
