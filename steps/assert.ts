@@ -2,7 +2,7 @@
 // When its condition renders to false it refuses (exit 3) with the runbook's own message, so a
 // runbook can stop before changing anything for a reason only it knows (a version too old for
 // T-SQL failover, a replica in the wrong state).
-import { defineStep, GuardRefusal, isUnknown, shown } from '../engine/step-api/index.js';
+import { defineStep, GuardRefusal, isUnknown, sentence, shown } from '../engine/step-api/index.js';
 
 export interface AssertArgs {
   that: string | boolean;
@@ -18,10 +18,9 @@ export function conditionValue(value: unknown): boolean | undefined {
 }
 
 /** The runbook's message as a sentence: capital letter first, full stop at the end. */
-function sentence(text: string): string {
+function capitalSentence(text: string): string {
   const t = text.trim();
-  const capital = t.charAt(0).toUpperCase() + t.slice(1);
-  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+  return sentence(t.charAt(0).toUpperCase() + t.slice(1));
 }
 
 export default defineStep({
@@ -68,7 +67,7 @@ export default defineStep({
     const value = conditionValue(args.that);
     if (value === undefined) throw ctx.fail('notBoolean', { value: JSON.stringify(args.that) });
     // The refusal is the runbook author's own sentence, not one of this step's templates.
-    if (!value) throw new GuardRefusal('refused', { message: args.message }, sentence(args.message));
+    if (!value) throw new GuardRefusal('refused', { message: args.message }, capitalSentence(args.message));
     return { passed: true };
   },
 

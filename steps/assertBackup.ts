@@ -6,6 +6,7 @@
 // clock skew between this machine and the server do not matter.
 import { runSql } from '../engine/drivers/sql/pool.js';
 import { defineStep, isUnknown, shown, type ReplicaSide } from '../engine/step-api/index.js';
+import { asDate } from './support/sql-values.js';
 
 export interface AssertBackupArgs {
   side: string;
@@ -40,12 +41,6 @@ function flag(value: unknown): boolean | undefined {
 function what(kind: AssertBackupArgs['kind'], copyOnly: boolean | undefined): string {
   const base = kind === 'log' ? 'log backup' : kind === 'full' ? 'full backup' : 'backup';
   return copyOnly === true ? `copy-only ${base}` : copyOnly === false ? `${base} (not copy-only)` : base;
-}
-
-function asDate(v: unknown): Date | null {
-  if (v instanceof Date) return v;
-  if (typeof v === 'string' && v !== '') return new Date(v);
-  return null;
 }
 
 export default defineStep({

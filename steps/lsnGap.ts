@@ -16,6 +16,7 @@ import {
   type ReplicaSide,
   type StepRunContext,
 } from '../engine/step-api/index.js';
+import { asDate } from './support/sql-values.js';
 
 export interface LsnGapArgs {
   primary: string;

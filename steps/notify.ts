@@ -2,7 +2,7 @@
 // endpoint the applications must now connect to (the procedure leaves repointing connection
 // strings to a person). The endpoint comes from the inventory: the managed instance's FQDN (or
 // its connection host) or SQL Server's host. Warnings also land in the run's summary.
-import { defineStep, formatElapsed, isUnknown, shown, type Inventory, type ReplicaSide } from '../engine/step-api/index.js';
+import { defineStep, formatElapsed, isUnknown, sentence, shown, type Inventory, type ReplicaSide } from '../engine/step-api/index.js';
 
 export interface NotifyArgs {
   message: string;
@@ -26,11 +26,6 @@ export function endpointOf(inventory: Inventory, side: ReplicaSide): { endpoint:
     endpoint: c.port && c.port !== 1433 ? `${c.host},${c.port}` : c.host,
     what: `SQL Server ${link.sqlServer.name}, now the primary of link ${link.name}`,
   };
-}
-
-function sentence(text: string): string {
-  const t = text.trim();
-  return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
 export default defineStep({

@@ -6,6 +6,7 @@
 // a plain sha256, so it catches an edit, not a forger who recomputes it; the rebuild catches both.
 import { createHash } from 'node:crypto';
 import type { Plan, PlannedStep } from './types.js';
+import { isRecord } from '../core/record.js';
 
 /** JSON with object keys sorted at every depth: the same data always gives the same text. */
 export function canonicalJson(value: unknown): string {
@@ -45,7 +46,7 @@ function shown(value: unknown): string {
 function valueDifferences(saved: unknown, rebuilt: unknown, path: string, out: Array<{ path: string; saved: unknown; rebuilt: unknown }>): void {
   if (canonicalJson(saved) === canonicalJson(rebuilt)) return;
   const bothArrays = Array.isArray(saved) && Array.isArray(rebuilt);
-  const bothObjects = !bothArrays && isObject(saved) && isObject(rebuilt);
+  const bothObjects = !bothArrays && isRecord(saved) && isRecord(rebuilt);
   if (bothArrays) {
     const a = saved as unknown[];
     const b = rebuilt as unknown[];
@@ -59,10 +60,6 @@ function valueDifferences(saved: unknown, rebuilt: unknown, path: string, out: A
     return;
   }
   out.push({ path, saved, rebuilt });
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 function stepName(s: Pick<PlannedStep, 'id' | 'type'>): string {

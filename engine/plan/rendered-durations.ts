@@ -4,8 +4,7 @@
 import { parseDuration } from '../core/duration.js';
 import { isUnknown } from '../step-api/args.js';
 import type { JsonSchema } from '../core/types.js';
-
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+import { isRecord } from '../core/record.js';
 
 /** The first rendered duration that does not parse, as a message; undefined when all are fine. */
 export function badRenderedDuration(schema: JsonSchema, raw: unknown, rendered: unknown, path = 'with'): string | undefined {

@@ -2,13 +2,10 @@
 // JavaScript to the loader). Returns problems as sentences, so the step tester and the plugin
 // loader can both say exactly what is missing.
 import type { JsonSchema } from '../core/types.js';
+import { isRecord } from '../core/record.js';
 
 const IMPACTS = ['read', 'change', 'dataLoss'];
 const TARGETS = ['required', 'optional', 'none'];
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Problems with a step definition; empty when it meets the contract. `source` names it in messages. */
 export function checkStepDefinition(def: unknown, source: string): string[] {

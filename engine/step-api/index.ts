@@ -32,6 +32,7 @@ export { GuardRefusal, OutcomeUnknown, StepFailure, StepRefusal } from '../core/
 export type { StepFailureOptions } from '../core/errors.js';
 export { DurationError, formatDuration, formatElapsed, MAX_DURATION_MS, parseDuration } from '../core/duration.js';
 export { compareLsn, formatLsn, lsnDiff, lsnEqual, LsnStability, parseLsn } from '../core/lsn.js';
+export { sentence } from '../core/sentence.js';
 export type { Lsn, LsnSample } from '../core/lsn.js';
 export type {
   ArmSpec,

@@ -3,32 +3,21 @@
 import type { Plan, PlannedStep, PlanValue } from '../plan/types.js';
 import { plainStyle, type Style } from './style.js';
 import { ESCAPES_NOTE, visibleData } from './visible.js';
-
-export const KNOWN_AFTER_APPLY = '(known after apply)';
-
-function isUnknownValue(v: PlanValue): v is { unknown: true; from: string } {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { unknown?: unknown }).unknown === true;
-}
-
-function renderScalar(v: PlanValue): string {
-  if (isUnknownValue(v)) return `${KNOWN_AFTER_APPLY}`;
-  if (typeof v === 'string') return v;
-  return JSON.stringify(v);
-}
+import { isUnknown, shown } from '../step-api/args.js';
 
 function renderWith(values: Record<string, PlanValue>, indent: string, out: string[]): void {
   for (const [key, value] of Object.entries(values)) {
     if (typeof value === 'string' && value.includes('\n')) {
       out.push(`${indent}${key}: |`);
       for (const line of value.replace(/\n+$/, '').split('\n')) out.push(`${indent}  ${line}`);
-    } else if (value !== null && typeof value === 'object' && !Array.isArray(value) && !isUnknownValue(value)) {
+    } else if (value !== null && typeof value === 'object' && !Array.isArray(value) && !isUnknown(value)) {
       out.push(`${indent}${key}:`);
       renderWith(value, indent + '  ', out);
     } else if (Array.isArray(value)) {
-      out.push(`${indent}${key}: [${value.map(renderScalar).join(', ')}]`);
+      out.push(`${indent}${key}: [${value.map(shown).join(', ')}]`);
     } else {
-      const note = isUnknownValue(value) ? ` (from ${value.from})` : '';
-      out.push(`${indent}${key}: ${renderScalar(value)}${note}`);
+      const note = isUnknown(value) ? ` (from ${value.from})` : '';
+      out.push(`${indent}${key}: ${shown(value)}${note}`);
     }
   }
 }
@@ -82,7 +71,7 @@ export function renderPlanText(given: Plan, style: Style = plainStyle): string {
   const where = plan.inventory.lab ? `embedded lab${plan.inventory.lab.scenario ? `, scenario ${plan.inventory.lab.scenario}` : ''}` : plan.inventory.file ?? 'inventory';
   out.push(`Link: ${plan.inventory.link}  database ${plan.inventory.database}  (${where})`);
   const inputs = Object.entries(plan.inputs);
-  if (inputs.length) out.push(`Inputs: ${inputs.map(([k, v]) => `${k}=${renderScalar(v)}`).join(', ')}`);
+  if (inputs.length) out.push(`Inputs: ${inputs.map(([k, v]) => `${k}=${shown(v)}`).join(', ')}`);
   out.push('');
   for (const step of plan.steps) {
     renderStep(plan, step, style, out);

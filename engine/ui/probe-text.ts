@@ -4,14 +4,8 @@ import type { ProbedPlan, PredictedStep } from '../plan/probe.js';
 import type { ObservedState } from '../plan/observe.js';
 import { renderPlanText } from './plan-text.js';
 import { plainStyle, type Style } from './style.js';
-import type { PlanValue } from '../plan/types.js';
 import { ESCAPES_NOTE, visibleData } from './visible.js';
-
-function value(v: PlanValue): string {
-  if (typeof v === 'string') return v;
-  if (v !== null && typeof v === 'object' && !Array.isArray(v) && (v as { unknown?: unknown }).unknown === true) return '(known after apply)';
-  return JSON.stringify(v);
-}
+import { shown } from '../step-api/args.js';
 
 export function renderObservedText(o: ObservedState, style: Style = plainStyle): string[] {
   const out = [style.bold('Observed state') + `  (read at ${o.at}; reads only)`];
@@ -60,7 +54,7 @@ export function renderPredictedText(p: ProbedPlan['predicted'], style: Style = p
     out.push(`  ${String(s.index).padStart(2, ' ')}. ${s.id}  ${label(s, style)}${probed}`);
     for (const note of s.notes) out.push(`        ${note}`);
     const known = Object.entries(s.outputs ?? {});
-    if (known.length) out.push(`        outputs: ${known.map(([k, v]) => `${k}=${value(v)}`).join(', ')}`);
+    if (known.length) out.push(`        outputs: ${known.map(([k, v]) => `${k}=${shown(v)}`).join(', ')}`);
   }
   out.push(p.outcome === 'refused' || p.outcome === 'fails' ? style.red(style.bold(p.summary)) : p.summary);
   return out;

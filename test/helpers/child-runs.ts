@@ -1,16 +1,16 @@
 // For the lock, resume, interrupt and unknown-outcome tests: a lab in this process, an inventory
 // file for it, and `runbook apply` in child processes (so they can be killed or interrupted),
 // with the journal directory on disk to poll.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
-import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
-import { root, startCli, waitFor, type CliResult } from './cli.js';
+import type { Lab, StartLabOptions } from '../../lab/index.js';
+import { startCli, waitFor, type CliResult } from './cli.js';
+import { FAST_PLANNED as FAST_SETS, labRoles, labWithInventory, runbookFile } from './lab-run.js';
 import type { ChildProcess } from 'node:child_process';
 
-export const FAST = ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=5s'];
-export const runbook = (name: string) => join(root, 'runbooks', `${name}.yml`);
+/** lab-run's short waits for planned-failover.yml (the runbook these runs use) as command-line arguments. */
+export const FAST = FAST_SETS.flatMap((s) => ['--set', s]);
+export const runbook = runbookFile;
 
 export type Rec = Record<string, any>;
 
@@ -23,11 +23,8 @@ export class ChildLab {
   ) {}
 
   static async start(options: StartLabOptions = {}): Promise<ChildLab> {
-    const lab = await startLab(options);
-    const dir = mkdtempSync(join(tmpdir(), 'runbook-safety-'));
-    const inventory = join(dir, 'inventory.yml');
-    writeFileSync(inventory, yaml.dump(lab.inventory));
-    return new ChildLab(lab, dir, inventory, join(dir, 'runs'));
+    const { lab, dir, inventoryFile } = await labWithInventory(options, 'runbook-safety-');
+    return new ChildLab(lab, dir, inventoryFile, join(dir, 'runs'));
   }
 
   env(): Record<string, string> {
@@ -73,9 +70,7 @@ export class ChildLab {
   }
 
   roles(): { sqlServer: string; managedInstance: string } {
-    const link = this.lab.link();
-    link.advance();
-    return { sqlServer: link.replicas.sqlServer.role, managedInstance: link.replicas.managedInstance.role };
+    return labRoles(this.lab);
   }
 
   stop(): Promise<void> {

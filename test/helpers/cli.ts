@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as assert from 'uvu/assert';
 
 /** The package root (this file runs from dist/test/helpers/). */
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -24,6 +25,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Extra node flags before the script, e.g. `--import` for a preload. */
   nodeArgs?: string[];
+  /** What the command reads on standard input (then it ends); nothing by default. */
+  stdin?: string;
 }
 
 /**
@@ -57,7 +60,7 @@ export function startCli(args: string[], opts: CliOptions = {}): { child: ChildP
     env: childEnv(opts.env, opts.cwd ?? root),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  child.stdin!.end();
+  child.stdin!.end(opts.stdin ?? '');
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
@@ -88,6 +91,9 @@ export async function waitFor(check: () => boolean, timeoutMs = 10_000, interval
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Bad input is one line per problem: no stack trace (`    at file:line:col`) in what the CLI wrote. */
+export const noStack = (s: string) => assert.not.match(s, /\n\s+at .+:\d+:\d+/);
 
 export function fixture(name: string): string {
   return join(engineBackFixtures, name);

@@ -1,14 +1,15 @@
 // Shared by the fault-matrix tests: the invariants every run must keep, read from the lab itself
 // (statement log, ledger, roles), and a CLI child process that can be killed at a step boundary.
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bin } from './cli.js';
+import { startCli, waitFor, type CliResult } from './cli.js';
 import yaml from 'js-yaml';
 import type { TestLab } from './lab-run.js';
 
-export const isFailover = (s: string) => /^\s*ALTER\s+AVAILABILITY\s+GROUP\s+\S+\s+FAILOVER\s*;?\s*$/i.test(s);
+/** A planned FAILOVER statement, alone (the text of a statement as the lab logs it). */
+export const FAILOVER_STATEMENT = /^\s*ALTER\s+AVAILABILITY\s+GROUP\s+\S+\s+FAILOVER\s*;?\s*$/i;
+export const isFailover = (s: string) => FAILOVER_STATEMENT.test(s);
 
 /** Planned-failover invariants: nothing lost, FAILOVER at most once, never two primaries. */
 export function assertPlannedInvariants(t: TestLab, context: string): void {
@@ -36,30 +37,6 @@ export function assertTrueSummary(t: TestLab, out: string, code: number, context
   if (code === 1) assert.match(out, /Nothing was changed\./, `${context}: exit 1 claims no change`);
 }
 
-export interface Child {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-}
-
-export function startApply(args: string[], env: Record<string, string>, cwd: string): Child {
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd, env: { ...process.env, NO_COLOR: '1', CI: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  child.stdin!.end();
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<Awaited<Child['done']>>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return { child, done };
-}
-
 export function journalRecords(dir: string): Array<Record<string, unknown>> {
   if (!existsSync(dir)) return [];
   const out: Array<Record<string, unknown>> = [];
@@ -80,14 +57,8 @@ export function runIdIn(dir: string): string | undefined {
   return readdirSync(dir).find((n) => n.endsWith('.jsonl'))?.replace(/\.jsonl$/, '');
 }
 
-/** Polls until `check` holds; a bounded wait on a file or the lab, never a sleep. */
-export async function until(check: () => boolean, timeoutMs = 15_000, everyMs = 5): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** waitFor, polled more often and for longer: the fault matrix catches a run between two steps. */
+export const until = (check: () => boolean, timeoutMs = 15_000, everyMs = 5): Promise<void> => waitFor(check, timeoutMs, everyMs);
 
 /** The step ids of a runbook file, in order (read at test time: the runbook may grow steps). */
 export function stepIdsOf(file: string): string[] {
@@ -107,12 +78,12 @@ function stepsReached(dir: string): number {
  * `boundary`-th step reached (started, so it may or may not have acted, or skipped), then
  * `apply --resume <run-id>` and returns both.
  */
-export async function killAtStepThenResume(t: TestLab, boundary: number, sets: string[]): Promise<{ killed: boolean; first: Awaited<Child['done']>; resumed?: Awaited<Child['done']> }> {
+export async function killAtStepThenResume(t: TestLab, boundary: number, sets: string[]): Promise<{ killed: boolean; first: CliResult; resumed?: CliResult }> {
   const journalDir = join(t.dir, `journal-kill-${boundary}`);
   mkdirSync(journalDir, { recursive: true });
   const env = { ...t.lab.env, RUNBOOK_JOURNAL_DIR: journalDir };
   const args = ['apply', plannedRunbook, '-i', t.inventoryFile, '--yes', ...sets.flatMap((s) => ['--set', s])];
-  const first = startApply(args, env, t.dir);
+  const first = startCli(args, { env, cwd: t.dir });
   let finished = false;
   void first.done.then(() => (finished = true));
   await until(() => finished || stepsReached(journalDir) >= boundary, 20_000, 2);
@@ -122,7 +93,7 @@ export async function killAtStepThenResume(t: TestLab, boundary: number, sets: s
   if (!killed || firstResult.code !== null) return { killed: false, first: firstResult };
   const runId = runIdIn(journalDir);
   assert.ok(runId, 'the killed run left a journal');
-  const resumed = await startApply(['apply', '--resume', runId!, '--yes'], env, t.dir).done;
+  const resumed = await startCli(['apply', '--resume', runId!, '--yes'], { env, cwd: t.dir }).done;
   return { killed: true, first: firstResult, resumed };
 }
 

@@ -1,7 +1,8 @@
-// Runs a shipped runbook through the CLI's apply command, in this process, against a lab the test
-// started itself, so the test can read the outcome from the lab afterwards (roles, modes, link,
-// ledger, statement log). The inventory is written to a file as an operator would write it, and
-// the lab's passwords reach the command only through its environment.
+// Runs a shipped runbook through the CLI's apply command, in this process (or, where a test wants
+// the process boundary, in a child process), against a lab the test started itself, so the test
+// can read the outcome from the lab afterwards (roles, modes, link, ledger, statement log). The
+// inventory is written to a file as an operator would write it, and the lab's passwords reach the
+// command only through its environment.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import yaml from 'js-yaml';
 import { main } from '../../engine/cli/main.js';
 import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
-import { root } from './cli.js';
+import { root, startCli } from './cli.js';
 
 export { root };
 
@@ -25,6 +26,8 @@ export interface LabRun {
   stdout: string;
   stderr: string;
   journalDir: string;
+  /** From the call to apply to its exit code. */
+  ms: number;
 }
 
 export interface LabApplyOptions {
@@ -36,6 +39,24 @@ export interface LabApplyOptions {
   env?: Record<string, string | undefined>;
   /** Another inventory file than the lab's own (e.g. one with a foreign CA). */
   inventoryFile?: string;
+  /** More command-line arguments, after the others (e.g. `--outcome-timeout 10s`). */
+  args?: string[];
+}
+
+/** A started lab, a temporary folder, and the lab's inventory written into it as an operator would write it. */
+export async function labWithInventory(options: StartLabOptions, prefix: string): Promise<{ lab: Lab; dir: string; inventoryFile: string }> {
+  const lab = await startLab(options);
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const inventoryFile = join(dir, 'inventory.yml');
+  writeFileSync(inventoryFile, yaml.dump(lab.inventory));
+  return { lab, dir, inventoryFile };
+}
+
+/** Each replica's link role, once the lab's link has caught up with its clock. */
+export function labRoles(lab: Lab): { sqlServer: string; managedInstance: string } {
+  const link = lab.link();
+  link.advance();
+  return { sqlServer: link.replicas.sqlServer.role, managedInstance: link.replicas.managedInstance.role };
 }
 
 export class TestLab {
@@ -46,21 +67,14 @@ export class TestLab {
   ) {}
 
   static async start(options: StartLabOptions = {}): Promise<TestLab> {
-    const lab = await startLab(options);
-    const dir = mkdtempSync(join(tmpdir(), 'runbook-e2e-'));
-    const inventoryFile = join(dir, 'inventory.yml');
-    writeFileSync(inventoryFile, yaml.dump(lab.inventory));
+    const { lab, dir, inventoryFile } = await labWithInventory(options, 'runbook-e2e-');
     return new TestLab(lab, inventoryFile, dir);
   }
 
-  /** `runbook apply runbooks/<name>.yml -i <inventory> --yes ...`, in process. */
-  async apply(name: string, o: LabApplyOptions = {}): Promise<LabRun> {
+  /** `runbook apply runbooks/<name>.yml -i <inventory> --yes ...`, in process. `runbook` is a shipped runbook's name or a file's path. */
+  async apply(runbook: string, o: LabApplyOptions = {}): Promise<LabRun> {
+    const started = Date.now();
     const journalDir = mkdtempSync(join(this.dir, 'journal-'));
-    const argv = ['apply', runbookFile(name), '-i', o.inventoryFile ?? this.inventoryFile];
-    if (o.yes ?? true) argv.push('--yes');
-    if (o.allowDataLoss) argv.push('--allow-data-loss', o.allowDataLoss);
-    if (o.format) argv.push('--format', o.format);
-    for (const s of o.sets ?? []) argv.push('--set', s);
     const stdout = collect();
     const stderr = collect();
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.lab.env, NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: journalDir };
@@ -68,8 +82,28 @@ export class TestLab {
       if (v === undefined) delete env[k];
       else env[k] = v;
     }
-    const code = await main(argv, { stdout: stdout.stream, stderr: stderr.stream, stdin: process.stdin, env, cwd: root });
-    return { code, stdout: stdout.text(), stderr: stderr.text(), journalDir };
+    const code = await main(this.argv(runbook, o), { stdout: stdout.stream, stderr: stderr.stream, stdin: process.stdin, env, cwd: root });
+    return { code, stdout: stdout.text(), stderr: stderr.text(), journalDir, ms: Date.now() - started };
+  }
+
+  /** The same command as `apply`, run by the built CLI in a child process (cwd: the test's folder). */
+  async applyInChild(runbook: string, o: LabApplyOptions = {}): Promise<LabRun> {
+    const started = Date.now();
+    const journalDir = mkdtempSync(join(this.dir, 'journal-'));
+    const env = { ...this.lab.env, RUNBOOK_JOURNAL_DIR: journalDir, ...o.env };
+    const r = await startCli(this.argv(runbook, o), { env, cwd: this.dir, timeoutMs: 40_000 }).done;
+    return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr, journalDir, ms: Date.now() - started };
+  }
+
+  private argv(runbook: string, o: LabApplyOptions): string[] {
+    const file = runbook.includes('/') ? runbook : runbookFile(runbook);
+    const argv = ['apply', file, '-i', o.inventoryFile ?? this.inventoryFile];
+    if (o.yes ?? true) argv.push('--yes');
+    if (o.allowDataLoss) argv.push('--allow-data-loss', o.allowDataLoss);
+    if (o.format) argv.push('--format', o.format);
+    for (const s of o.sets ?? []) argv.push('--set', s);
+    argv.push(...(o.args ?? []));
+    return argv;
   }
 
   /** Statements the replicas received, as `side: text`, optionally only those after `since` (an index). */
@@ -78,9 +112,7 @@ export class TestLab {
   }
 
   roles(): { sqlServer: string; managedInstance: string } {
-    const link = this.lab.link();
-    link.advance();
-    return { sqlServer: link.replicas.sqlServer.role, managedInstance: link.replicas.managedInstance.role };
+    return labRoles(this.lab);
   }
 
   linkPresent(): { sqlServer: boolean; managedInstance: boolean } {

@@ -4,50 +4,38 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli } from '../helpers/cli.js';
-import { TestLab } from '../helpers/lab-run.js';
+import { runbookCases } from '../helpers/runbook-cases.js';
 
-const isChange = (s: string) => /^\w+: (ALTER|BACKUP|DROP|RESTORE)\b/i.test(s);
-
-test('break-link on split-brain: refused at the role check, exit 3, nothing sent but reads, no ARM delete', async () => {
-  const t = await TestLab.start({ scenario: 'split-brain' });
-  try {
-    const run = await t.apply('break-link', { sets: ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=2s'] });
-    assert.is(run.code, 3, run.stdout + run.stderr);
-    assert.match(run.stderr, /refused at step roles: Split-brain on link dag1/);
-    assert.not.ok(t.statements().some(isChange));
-    assert.not.ok(t.lab.armRequests().some((r) => r.method !== 'GET'));
-    assert.equal(t.linkPresent(), { sqlServer: true, managedInstance: true });
-  } finally {
-    await t.stop();
-  }
-});
-
-test('cleanup on split-brain: refused (the MI still has the live link), exit 3, nothing dropped', async () => {
-  const t = await TestLab.start({ scenario: 'split-brain' });
-  try {
-    const run = await t.apply('cleanup', { sets: ['dropAg=true'] });
-    assert.is(run.code, 3, run.stdout + run.stderr);
-    assert.match(run.stderr, /refused at step link-removed: The managed instance still has link dag1.*split-brain\.yml if both sides say PRIMARY/);
-    assert.not.ok(t.statements().some(isChange));
-    assert.equal(t.linkPresent(), { sqlServer: true, managedInstance: true });
-    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' });
-  } finally {
-    await t.stop();
-  }
-});
-
-test('without a terminal and without --yes, apply refuses at the confirmation with exit 3 and changes nothing', async () => {
-  const t = await TestLab.start({ scenario: 'healthy' });
-  try {
-    const run = await t.apply('planned-failover', { yes: false, sets: ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=2s'] });
-    assert.is(run.code, 3, run.stdout + run.stderr);
-    assert.match(run.stdout + run.stderr, /--yes/);
-    assert.not.ok(t.statements().some(isChange));
-    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
-  } finally {
-    await t.stop();
-  }
-});
+runbookCases([
+  {
+    name: 'break-link on split-brain: refused at the role check, exit 3, nothing sent but reads, no ARM delete',
+    scenario: 'split-brain',
+    runbook: 'break-link',
+    set: ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=2s'],
+    expect: { exit: 3, stderr: [/refused at step roles: Split-brain on link dag1/], sent: [], armWrites: [], link: { sqlServer: true, managedInstance: true } },
+  },
+  {
+    name: 'cleanup on split-brain: refused (the MI still has the live link), exit 3, nothing dropped',
+    scenario: 'split-brain',
+    runbook: 'cleanup',
+    set: ['dropAg=true'],
+    expect: {
+      exit: 3,
+      stderr: [/refused at step link-removed: The managed instance still has link dag1.*split-brain\.yml if both sides say PRIMARY/],
+      sent: [],
+      link: { sqlServer: true, managedInstance: true },
+      roles: { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' },
+    },
+  },
+  {
+    name: 'without a terminal and without --yes, apply refuses at the confirmation with exit 3 and changes nothing',
+    runbook: 'planned-failover',
+    set: ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=2s'],
+    flags: { yes: false },
+    expect: { exit: 3, sent: [], roles: { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' } },
+    then: (_t, run) => assert.match(run.stdout + run.stderr, /--yes/),
+  },
+]);
 
 test('apply --lab split-brain runs on that scenario (refused, exit 3); --lab lagging waits and fails over', async () => {
   const refused = await runCli(['apply', 'runbooks/planned-failover.yml', '--lab', 'split-brain', '--yes', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms'], { timeoutMs: 45_000 });

@@ -2,111 +2,99 @@
 // first (statement order), one primary remains, and no demotion happens without a backup.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { TestLab } from '../helpers/lab-run.js';
+import { journalRecords } from '../helpers/fault-matrix.js';
+import { runbookCases } from '../helpers/runbook-cases.js';
 
 const SETS = ['stableFor=300ms', 'pollInterval=50ms'];
-const isChange = (s: string) => /^\w+: (ALTER|BACKUP|DROP)\b/i.test(s);
+const BOTH_PRIMARY = { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' };
+const url = 'https://labbackups.blob.core.windows.net/splitbrain/SalesDb.bak';
 
-function journalRecords(dir: string): Array<Record<string, unknown>> {
-  const file = readdirSync(dir).find((f) => f.endsWith('.jsonl'))!;
-  return readFileSync(join(dir, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-test('keep=managedInstance: tail-log backup on SQL Server, then SQL Server demoted; MI the one primary', async () => {
-  const t = await TestLab.start({ scenario: 'split-brain' });
-  try {
-    const run = await t.apply('split-brain', { sets: [...SETS, 'keep=managedInstance', 'backupLocation=/var/opt/mssql/backup/SalesDb-tail.trn'] });
-    assert.is(run.code, 0, run.stdout + run.stderr);
-    assert.equal(t.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
-    assert.equal(t.statements().filter(isChange), [
-      "sqlServer: BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/SalesDb-tail.trn' WITH NORECOVERY",
-      'sqlServer: ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)',
-    ]);
-    const backups = t.lab.link().backups.filter((b) => b.side === 'sqlServer');
-    assert.equal(backups.map((b) => b.type), ['L']);
-    assert.match(run.stdout, /failover\s+sqlExec \[change\]\s+when: .* -> false/, 'no planned failover was needed');
-    assert.match(run.stdout, /Point the applications at sqlmi1\.lab\.database\.windows\.net/);
-    assert.equal(t.linkPresent(), { sqlServer: true, managedInstance: true });
-  } finally {
-    await t.stop();
-  }
-});
-
-test('keep=sqlServer: copy-only backup on MI, then MI demoted through ARM setRole; SQL Server the one primary', async () => {
-  const t = await TestLab.start({ scenario: 'split-brain' });
-  try {
-    const url = 'https://labbackups.blob.core.windows.net/splitbrain/SalesDb.bak';
-    const run = await t.apply('split-brain', { sets: [...SETS, 'keep=sqlServer', `backupLocation=${url}`] });
-    assert.is(run.code, 0, run.stdout + run.stderr);
-    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
-    assert.equal(t.statements().filter(isChange), [`managedInstance: BACKUP DATABASE [SalesDb] TO URL = N'${url}' WITH COPY_ONLY`]);
-    const backup = t.lab.link().backups.find((b) => b.side === 'managedInstance' && b.isCopyOnly);
-    assert.ok(backup, 'copy-only backup recorded on the MI');
-    const setRole = t.lab.armRequests().filter((r) => /setRole/i.test(r.path) && r.method === 'POST');
-    assert.is(setRole.length, 1, 'MI demoted through ARM');
-    assert.ok(setRole[0].at.getTime() >= backup!.finish.getTime(), 'backup finished before the demotion was asked for');
-    assert.match(run.stdout, /Point the applications at localhost,\d+ \(SQL Server sql01/);
-  } finally {
-    await t.stop();
-  }
-});
-
-test('no backup location and no skipBackup: refused before anything is changed', async () => {
-  const t = await TestLab.start({ scenario: 'split-brain' });
-  try {
-    const run = await t.apply('split-brain', { sets: [...SETS, 'keep=managedInstance'] });
-    assert.is(run.code, 3, run.stdout + run.stderr);
-    assert.match(run.stderr, /refused at step backup-location-given: Say where the backup of sqlServer goes/);
-    assert.not.ok(t.statements().some(isChange));
-    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' });
-  } finally {
-    await t.stop();
-  }
-});
-
-test('the backup fails: the run stops there and nothing is demoted', async () => {
-  // (assertBackup's own refusal, when msdb shows no backup from this run, is tested in test/steps/assertBackup.test.ts.)
-  const t = await TestLab.start({ scenario: 'split-brain' });
-  try {
-    const run = await t.apply('split-brain', { sets: [...SETS, 'keep=sqlServer', 'backupLocation=/not/a/url.bak'] });
-    // The server refused the BACKUP outright and nothing before it changed the link: exit 1, and the summary says so.
-    assert.is(run.code, 1, run.stdout + run.stderr);
-    assert.match(run.stdout, /FAILED copy-only-backup: SQL error/);
-    assert.match(run.stdout, /Nothing was changed\./);
-    assert.not.ok(t.lab.armRequests().some((r) => /setRole/i.test(r.path)), 'no demotion after a failed backup');
-    assert.equal(t.roles(), { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' });
-  } finally {
-    await t.stop();
-  }
-});
-
-test('skipBackup=true: demoted without a backup, and the summary and journal say so', async () => {
-  const t = await TestLab.start({ scenario: 'split-brain' });
-  try {
-    const run = await t.apply('split-brain', { sets: [...SETS, 'keep=managedInstance', 'skipBackup=true'] });
-    assert.is(run.code, 0, run.stdout + run.stderr);
-    assert.equal(t.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
-    assert.not.ok(t.statements().some((s) => /BACKUP/i.test(s)));
-    assert.match(run.stdout, /Attention:[\s\S]*backup-verified: Backup check on sqlServer SKIPPED on request/);
-    const finished = journalRecords(run.journalDir).find((r) => r.kind === 'step-finished' && r.step === 'backup-verified');
-    assert.equal((finished?.outputs as Record<string, unknown>).skipped, true);
-  } finally {
-    await t.stop();
-  }
-});
-
-test('not a split-brain: refused, nothing changed', async () => {
-  const t = await TestLab.start({ scenario: 'healthy' });
-  try {
-    const run = await t.apply('split-brain', { sets: [...SETS, 'keep=sqlServer', 'skipBackup=true'] });
-    assert.is(run.code, 3, run.stdout + run.stderr);
-    assert.match(run.stderr, /refused at step is-split-brain: The link is not in split-brain/);
-    assert.not.ok(t.statements().some(isChange));
-  } finally {
-    await t.stop();
-  }
-});
+runbookCases([
+  {
+    name: 'keep=managedInstance: tail-log backup on SQL Server, then SQL Server demoted; MI the one primary',
+    scenario: 'split-brain',
+    runbook: 'split-brain',
+    set: [...SETS, 'keep=managedInstance', 'backupLocation=/var/opt/mssql/backup/SalesDb-tail.trn'],
+    expect: {
+      exit: 0,
+      roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' },
+      sent: [
+        "sqlServer: BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/SalesDb-tail.trn' WITH NORECOVERY",
+        'sqlServer: ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)',
+      ],
+      // No planned failover was needed.
+      stdout: [/failover\s+sqlExec \[change\]\s+when: .* -> false/, /Point the applications at sqlmi1\.lab\.database\.windows\.net/],
+      link: { sqlServer: true, managedInstance: true },
+    },
+    then(t) {
+      const backups = t.lab.link().backups.filter((b) => b.side === 'sqlServer');
+      assert.equal(backups.map((b) => b.type), ['L']);
+    },
+  },
+  {
+    name: 'keep=sqlServer: copy-only backup on MI, then MI demoted through ARM setRole; SQL Server the one primary',
+    scenario: 'split-brain',
+    runbook: 'split-brain',
+    set: [...SETS, 'keep=sqlServer', `backupLocation=${url}`],
+    expect: {
+      exit: 0,
+      roles: { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' },
+      sent: [`managedInstance: BACKUP DATABASE [SalesDb] TO URL = N'${url}' WITH COPY_ONLY`],
+      armWrites: ['POST setRole'],
+      stdout: [/Point the applications at localhost,\d+ \(SQL Server sql01/],
+    },
+    then(t) {
+      const backup = t.lab.link().backups.find((b) => b.side === 'managedInstance' && b.isCopyOnly);
+      assert.ok(backup, 'copy-only backup recorded on the MI');
+      const setRole = t.lab.armRequests().filter((r) => /setRole/i.test(r.path) && r.method === 'POST');
+      assert.is(setRole.length, 1, 'MI demoted through ARM');
+      assert.ok(setRole[0].at.getTime() >= backup!.finish.getTime(), 'backup finished before the demotion was asked for');
+    },
+  },
+  {
+    name: 'no backup location and no skipBackup: refused before anything is changed',
+    scenario: 'split-brain',
+    runbook: 'split-brain',
+    set: [...SETS, 'keep=managedInstance'],
+    expect: { exit: 3, stderr: [/refused at step backup-location-given: Say where the backup of sqlServer goes/], sent: [], roles: BOTH_PRIMARY },
+  },
+  {
+    // (assertBackup's own refusal, when msdb shows no backup from this run, is tested in test/steps/assertBackup.test.ts.)
+    name: 'the backup fails: the run stops there and nothing is demoted',
+    scenario: 'split-brain',
+    runbook: 'split-brain',
+    set: [...SETS, 'keep=sqlServer', 'backupLocation=/not/a/url.bak'],
+    expect: {
+      // The server refused the BACKUP outright and nothing before it changed the link: exit 1, and the summary says so.
+      exit: 1,
+      stdout: [/FAILED copy-only-backup: SQL error/, /Nothing was changed\./],
+      // No demotion after a failed backup.
+      armWrites: [],
+      roles: BOTH_PRIMARY,
+    },
+  },
+  {
+    name: 'skipBackup=true: demoted without a backup, and the summary and journal say so',
+    scenario: 'split-brain',
+    runbook: 'split-brain',
+    set: [...SETS, 'keep=managedInstance', 'skipBackup=true'],
+    expect: {
+      exit: 0,
+      roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' },
+      notSent: [/BACKUP/i],
+      stdout: [/Attention:[\s\S]*backup-verified: Backup check on sqlServer SKIPPED on request/],
+    },
+    then(_t, run) {
+      const finished = journalRecords(run.journalDir).find((r) => r.kind === 'step-finished' && r.step === 'backup-verified');
+      assert.equal((finished?.outputs as Record<string, unknown>).skipped, true);
+    },
+  },
+  {
+    name: 'not a split-brain: refused, nothing changed',
+    runbook: 'split-brain',
+    set: [...SETS, 'keep=sqlServer', 'skipBackup=true'],
+    expect: { exit: 3, stderr: [/refused at step is-split-brain: The link is not in split-brain/], sent: [] },
+  },
+]);
 
 test.run();

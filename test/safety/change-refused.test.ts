@@ -6,7 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChildLab, SYNC_COMMIT } from '../helpers/child-runs.js';
+import { SYNC_COMMIT } from '../helpers/child-runs.js';
+import { journalRecords } from '../helpers/fault-matrix.js';
+import type { LabRun, TestLab } from '../helpers/lab-run.js';
+import { runbookCases } from '../helpers/runbook-cases.js';
 import { definitelyNotApplied } from '../../engine/core/errors.js';
 import { armFailure } from '../../steps/support/arm-link.js';
 import { ArmAuthError, ArmOperationFailed, ArmRequestError } from '../../engine/drivers/arm/errors.js';
@@ -14,64 +17,48 @@ import { isSingleStatement } from '../../engine/drivers/sql/checks.js';
 
 const SYNC = 'ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);';
 
-function runbookWith(lab: ChildLab, name: string, steps: Array<{ id: string; sql: string }>): string {
-  const file = join(lab.dir, `${name}.yml`);
+/** A runbook of sqlExec change steps on SQL Server, written into the test's folder. */
+const runbookWith = (name: string, steps: Array<{ id: string; sql: string }>) => (t: TestLab): string => {
   const body = steps.map((s) => `  - id: ${s.id}\n    type: sqlExec\n    target: sqlServer\n    with:\n      sql: |\n${s.sql.split('\n').map((l) => `        ${l}`).join('\n')}\n`).join('');
-  writeFileSync(file, `name: ${name}\ndescription: Change steps, the last refused by the server.\ninputs: {}\nsteps:\n${body}`);
+  return written(t, name, `name: ${name}\ndescription: Change steps, the last refused by the server.\ninputs: {}\nsteps:\n${body}`);
+};
+
+function written(t: TestLab, name: string, text: string): string {
+  const file = join(t.dir, `${name}.yml`);
+  writeFileSync(file, text);
   return file;
 }
 
-function runFinished(lab: ChildLab): Record<string, any> {
-  const end = lab.records().at(-1)!;
+/** The journal's last record, which must be run-finished, has these fields. */
+const finished = (fields: Record<string, unknown>) => (_t: TestLab, run: LabRun) => {
+  const end = journalRecords(run.journalDir).at(-1)!;
   assert.is(end.kind, 'run-finished');
-  return end;
-}
+  for (const [key, value] of Object.entries(fields)) assert.equal(end[key], value, key);
+};
 
-test('a FAILOVER refused by the server (15151) as the first change: exit 1, the summary says nothing was changed', async () => {
-  const lab = await ChildLab.start();
-  try {
-    const file = runbookWith(lab, 'refused-first', [{ id: 'failover', sql: 'ALTER AVAILABILITY GROUP [nope] FAILOVER;' }]);
-    const r = await lab.apply(file).done;
-    assert.is(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /SQL error 15151/);
-    assert.match(r.stdout, /Nothing was changed\./);
-    assert.not.match(r.stdout, /May have changed/);
-    assert.match(r.stdout, /Exit 1: failed before any change was made/);
-    const end = runFinished(lab);
-    assert.is(end.exitCode, 1);
-    assert.equal(end.changed, []);
-    assert.is(end.mayHaveChanged, undefined);
-  } finally {
-    await lab.stop();
-  }
-});
-
-test('the same refusal after a change step succeeded: exit 4, the summary names the change', async () => {
-  const lab = await ChildLab.start();
-  try {
-    const file = runbookWith(lab, 'refused-after', [
-      { id: 'sync', sql: SYNC },
-      { id: 'failover', sql: 'ALTER AVAILABILITY GROUP [nope] FAILOVER;' },
-    ]);
-    const r = await lab.apply(file).done;
-    assert.is(r.code, 4, r.stdout + r.stderr);
-    assert.is(lab.count(SYNC_COMMIT), 1);
-    assert.match(r.stdout, /Changed: sync\n/);
-    assert.not.match(r.stdout, /Nothing was changed/);
-    assert.not.match(r.stdout, /May have changed/, 'the refused step itself changed nothing');
-    const end = runFinished(lab);
-    assert.is(end.exitCode, 4);
-    assert.equal(end.changed, ['sync']);
-  } finally {
-    await lab.stop();
-  }
-});
-
-test('a guard that refuses after a change step succeeded: exit 4 (the link changed), not 3', async () => {
-  const lab = await ChildLab.start();
-  try {
-    const file = join(lab.dir, 'guard-after-change.yml');
-    writeFileSync(file, `name: guard-after-change
+// Each in a child process, as an operator runs it.
+runbookCases(
+  [
+    {
+      name: 'a FAILOVER refused by the server (15151) as the first change: exit 1, the summary says nothing was changed',
+      runbook: runbookWith('refused-first', [{ id: 'failover', sql: 'ALTER AVAILABILITY GROUP [nope] FAILOVER;' }]),
+      expect: { exit: 1, stdout: [/SQL error 15151/, /Nothing was changed\./, /Exit 1: failed before any change was made/], notStdout: [/May have changed/] },
+      then: finished({ exitCode: 1, changed: [], mayHaveChanged: undefined }),
+    },
+    {
+      name: 'the same refusal after a change step succeeded: exit 4, the summary names the change',
+      runbook: runbookWith('refused-after', [
+        { id: 'sync', sql: SYNC },
+        { id: 'failover', sql: 'ALTER AVAILABILITY GROUP [nope] FAILOVER;' },
+      ]),
+      // Not "may have changed": the refused step itself changed nothing.
+      expect: { exit: 4, times: [[SYNC_COMMIT, 1]], stdout: [/Changed: sync\n/], notStdout: [/Nothing was changed/, /May have changed/] },
+      then: finished({ exitCode: 4, changed: ['sync'] }),
+    },
+    {
+      name: 'a guard that refuses after a change step succeeded: exit 4 (the link changed), not 3',
+      runbook: (t) =>
+        written(t, 'guard-after-change', `name: guard-after-change
 description: A change, then a role guard that cannot hold (SQL Server stays primary).
 inputs: {}
 steps:
@@ -83,26 +70,17 @@ steps:
   - id: mi-is-primary
     type: assertRole
     with: { primary: managedInstance }
-`);
-    const r = await lab.apply(file).done;
-    assert.is(r.code, 4, r.stdout + r.stderr);
-    assert.match(r.stdout + r.stderr, /Expected managedInstance to be the primary of link dag1/);
-    assert.is(lab.count(SYNC_COMMIT), 1);
-    assert.match(r.stdout, /Changed: sync\n/);
-    assert.match(r.stdout, /Exit 4: failed after a change was made/);
-    const end = runFinished(lab);
-    assert.is(end.exitCode, 4);
-    assert.equal(end.changed, ['sync']);
-  } finally {
-    await lab.stop();
-  }
-});
-
-test('the same guard with nothing changed before it: still exit 3', async () => {
-  const lab = await ChildLab.start();
-  try {
-    const file = join(lab.dir, 'guard-first.yml');
-    writeFileSync(file, `name: guard-first
+`),
+      expect: { exit: 4, times: [[SYNC_COMMIT, 1]], stdout: [/Changed: sync\n/, /Exit 4: failed after a change was made/] },
+      then(t, run) {
+        assert.match(run.stdout + run.stderr, /Expected managedInstance to be the primary of link dag1/);
+        finished({ exitCode: 4, changed: ['sync'] })(t, run);
+      },
+    },
+    {
+      name: 'the same guard with nothing changed before it: still exit 3',
+      runbook: (t) =>
+        written(t, 'guard-first', `name: guard-first
 description: A role guard that cannot hold, before any change.
 inputs: {}
 steps:
@@ -114,43 +92,29 @@ steps:
     target: sqlServer
     with:
       sql: ${SYNC}
-`);
-    const r = await lab.apply(file).done;
-    assert.is(r.code, 3, r.stdout + r.stderr);
-    assert.is(lab.count(SYNC_COMMIT), 0);
-    assert.match(r.stdout, /Nothing was changed\./);
-  } finally {
-    await lab.stop();
-  }
-});
-
-test('an error on the second statement of a batch leaves the first one open: exit 4, "may have changed", never "nothing"', async () => {
-  const lab = await ChildLab.start();
-  try {
-    const file = runbookWith(lab, 'half-batch', [{ id: 'both', sql: `${SYNC}\nALTER AVAILABILITY GROUP [nope] FAILOVER;` }]);
-    const r = await lab.apply(file).done;
-    assert.is(r.code, 4, r.stdout + r.stderr);
-    assert.match(r.stdout, /SQL error 15151/);
-    assert.not.match(r.stdout, /Nothing was changed/);
-    assert.match(r.stdout, /May have changed: both \(its outcome is not known; check the replicas before going on\)/);
-    assert.equal(runFinished(lab).mayHaveChanged, ['both']);
-  } finally {
-    await lab.stop();
-  }
-});
-
-test('a lost connection after a change was sent (no verify): exit 5, the summary does not say nothing was changed', async () => {
-  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'MODIFY AVAILABILITY', after: true }] } });
-  try {
-    const file = runbookWith(lab, 'lost', [{ id: 'sync', sql: SYNC }]);
-    const r = await lab.apply(file, ['--outcome-timeout', '1s']).done;
-    assert.is(r.code, 5, r.stdout + r.stderr);
-    assert.not.match(r.stdout, /Nothing was changed/);
-    assert.match(r.stdout, /May have changed: sync/);
-  } finally {
-    await lab.stop();
-  }
-});
+`),
+      expect: { exit: 3, times: [[SYNC_COMMIT, 0]], stdout: [/Nothing was changed\./] },
+    },
+    {
+      name: 'an error on the second statement of a batch leaves the first one open: exit 4, "may have changed", never "nothing"',
+      runbook: runbookWith('half-batch', [{ id: 'both', sql: `${SYNC}\nALTER AVAILABILITY GROUP [nope] FAILOVER;` }]),
+      expect: {
+        exit: 4,
+        stdout: [/SQL error 15151/, /May have changed: both \(its outcome is not known; check the replicas before going on\)/],
+        notStdout: [/Nothing was changed/],
+      },
+      then: finished({ mayHaveChanged: ['both'] }),
+    },
+    {
+      name: 'a lost connection after a change was sent (no verify): exit 5, the summary does not say nothing was changed',
+      overrides: { faults: [{ kind: 'dropConnection', match: 'MODIFY AVAILABILITY', after: true }] },
+      runbook: runbookWith('lost', [{ id: 'sync', sql: SYNC }]),
+      flags: { args: ['--outcome-timeout', '1s'] },
+      expect: { exit: 5, notStdout: [/Nothing was changed/], stdout: [/May have changed: sync/] },
+    },
+  ],
+  { inChild: true },
+);
 
 test('which errors are a definite refusal', () => {
   assert.ok(definitelyNotApplied(Object.assign(new Error('x'), { name: 'RequestError', number: 41142 })));

@@ -5,9 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
-import { startLab } from '../../lab/index.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { labWithInventory } from '../helpers/lab-run.js';
 import { ChildLab, SYNC_COMMIT } from '../helpers/child-runs.js';
 
 /** A runbook of sqlExec steps on SQL Server; `impact` per step. */
@@ -26,11 +25,8 @@ function sqlRunbook(dir: string, name: string, steps: Array<{ id: string; sql: s
 }
 
 test("plan --probe: a read step whose '--' or '/*' string hides a DELETE is not sent; a real read with them is", async () => {
-  const lab = await startLab({ scenario: 'healthy' });
+  const { lab, dir, inventoryFile: inventory } = await labWithInventory({ scenario: 'healthy' }, 'runbook-sql-text-');
   try {
-    const dir = tempDir('runbook-sql-text-');
-    const inventory = join(dir, 'inventory.yml');
-    writeFileSync(inventory, yaml.dump(lab.inventory));
     const file = sqlRunbook(dir, 'probe-attack', [
       { id: 'honest', impact: '"{{inputs.read}}"', sql: "SELECT N'--' AS dashes, '/*' AS star" },
       { id: 'dashes', impact: '"{{inputs.read}}"', sql: "SELECT '--' AS marker; DELETE FROM msdb.dbo.backupset" },

@@ -4,13 +4,12 @@
 // looked for in stdout, stderr, the journal files and the plan file.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { startLab, type Lab } from '../../lab/index.js';
 import type { Inventory } from '../../engine/core/types.js';
-import { bin, root, tempDir, waitFor } from '../helpers/cli.js';
+import { root, startCli, tempDir, waitFor } from '../helpers/cli.js';
 import { forgetSecrets, MASK, redact, redactDeep, redactingStream, registerSecret } from '../../engine/core/redact.js';
 import { renderTemplate } from '../../engine/template/render.js';
 import { maskSecretSets, readStdinPasswords, stdinPasswordKey } from '../../engine/core/secrets.js';
@@ -28,25 +27,13 @@ interface Run {
   journal: string;
 }
 
-function runCli(args: string[], o: { env: Record<string, string>; stdin?: string; cwd: string }): Promise<Run> {
+/** The CLI in a child process, its journal in `<cwd>/journal`, read back whole for the secret hunt. */
+async function runCli(args: string[], o: { env: Record<string, string>; stdin?: string; cwd: string }): Promise<Run> {
   const journalDir = join(o.cwd, 'journal');
   mkdirSync(journalDir, { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', RUNBOOK_JOURNAL_DIR: journalDir, ...o.env };
-  delete env.CI;
-  const child = spawn(process.execPath, [bin, ...args], { cwd: o.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.end(o.stdin ?? '');
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const journal = readdirSync(journalDir).map((f) => readFileSync(join(journalDir, f), 'utf8')).join('');
-      resolve({ code, stdout, stderr, journal });
-    });
-  });
+  const { code, stdout, stderr } = await startCli(args, { cwd: o.cwd, env: { RUNBOOK_JOURNAL_DIR: journalDir, ...o.env }, stdin: o.stdin }).done;
+  const journal = readdirSync(journalDir).map((f) => readFileSync(join(journalDir, f), 'utf8')).join('');
+  return { code, stdout, stderr, journal };
 }
 
 function assertNowhere(value: string, run: Run, extra: Record<string, string> = {}): void {

@@ -7,9 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
-import { startLab } from '../../lab/index.js';
 import { runCli, tempDir } from '../helpers/cli.js';
+import { labWithInventory } from '../helpers/lab-run.js';
 import { rawSplices } from '../../engine/validate/rules/sql.js';
 
 function runbookFile(name: string, lines: string[]): string {
@@ -158,11 +157,8 @@ test('validate: a step declared impact: read whose SQL is not a plain read, or a
 });
 
 test('apply: a step whose impact renders to read and whose SQL is not a plain read is refused before it is sent (exit 3)', async () => {
-  const lab = await startLab({ scenario: 'healthy' });
+  const { lab, dir, inventoryFile: inventory } = await labWithInventory({ scenario: 'healthy' }, 'runbook-sql-text-');
   try {
-    const dir = tempDir('runbook-sql-text-');
-    const inventory = join(dir, 'inventory.yml');
-    writeFileSync(inventory, yaml.dump(lab.inventory));
     // The impact comes from an input, so validate cannot judge the step: apply must.
     const file = runbookFile('tidy', [
       'inputs:',
@@ -188,11 +184,8 @@ test('apply: a step whose impact renders to read and whose SQL is not a plain re
 // What `str` writes for a value with line breaks, (N'a' + NCHAR(13) + NCHAR(10) + ...), run on the
 // lab end to end (its T-SQL has NCHAR now): the value comes back as it went in, GO line and all.
 test('a multi-line input spliced with str reaches the server as one value and comes back unchanged', async () => {
-  const lab = await startLab({ scenario: 'healthy' });
+  const { lab, dir, inventoryFile: inventory } = await labWithInventory({ scenario: 'healthy' }, 'runbook-sql-text-');
   try {
-    const dir = tempDir('runbook-sql-text-');
-    const inventory = join(dir, 'inventory.yml');
-    writeFileSync(inventory, yaml.dump(lab.inventory));
     const file = runbookFile('echo', [
       'inputs:',
       '  note: { type: string, multiline: true, description: free text }',

@@ -11,7 +11,10 @@ import { loadYaml } from '../../engine/load/yaml.js';
 import { readOnlyProblem } from '../../engine/drivers/sql/checks.js';
 import { stepModules } from '../../steps/index.js';
 import { root } from '../helpers/cli.js';
-import { ChildLab, FAST, runbook, type Rec } from '../helpers/child-runs.js';
+import type { Rec } from '../helpers/child-runs.js';
+import { journalRecords } from '../helpers/fault-matrix.js';
+import { FAST, type LabRun, type TestLab } from '../helpers/lab-run.js';
+import { runbookCases } from '../helpers/runbook-cases.js';
 
 interface StepDoc {
   id?: string;
@@ -141,111 +144,6 @@ function verifiedDone(recs: Rec[], step: string): void {
   assert.not.ok(recs.some((r) => r.kind === 'step-failed' && r.step === step), `${step} never journaled as failed or unknown`);
 }
 
-test('forced-failover, primary down: the answer to FORCE_FAILOVER is lost; verified done on the forced side, exit 0, sent once', async () => {
-  const lab = await ChildLab.start({
-    scenario: 'primary-down',
-    overrides: {
-      faults: [
-        { kind: 'replicaDown', replica: 'sqlServer', fromMs: 0 },
-        { kind: 'dropConnection', replica: 'managedInstance', match: 'FORCE_FAILOVER_ALLOW_DATA_LOSS', after: true },
-      ],
-    },
-  });
-  try {
-    const r = await lab.apply(runbook('forced-failover'), ['--allow-data-loss', 'dag1', ...OUTCOME]).done;
-    assert.is(r.code, 0, r.stdout + r.stderr);
-    assert.is(lab.count(FORCE), 1, 'FORCE_FAILOVER_ALLOW_DATA_LOSS sent once');
-    assert.is(lab.lab.link().replicas.managedInstance.role, 'PRIMARY');
-    verifiedDone(lab.records(), 'force');
-    assert.not.match(r.stdout, /UNKNOWN|FAILED/);
-  } finally {
-    await lab.stop();
-  }
-});
-
-test('forced-failover drill with reverseRoles: the answers to FORCE_FAILOVER and SET (ROLE = SECONDARY) are lost; both verified done, one primary', async () => {
-  const lab = await ChildLab.start({
-    scenario: 'primary-down',
-    overrides: {
-      faults: [
-        { kind: 'dropConnection', replica: 'managedInstance', match: 'FORCE_FAILOVER_ALLOW_DATA_LOSS', after: true },
-        { kind: 'dropConnection', replica: 'sqlServer', match: 'SET\\s*\\(\\s*ROLE', after: true },
-      ],
-    },
-  });
-  try {
-    const r = await lab.apply(runbook('forced-failover'), ['--allow-data-loss', 'dag1', '--set', 'reverseRoles=true', ...OUTCOME]).done;
-    assert.is(r.code, 0, r.stdout + r.stderr);
-    assert.is(lab.count(FORCE), 1, 'FORCE_FAILOVER_ALLOW_DATA_LOSS sent once');
-    assert.is(lab.count(SET_SECONDARY), 1, 'SET (ROLE = SECONDARY) sent once');
-    assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
-    const recs = lab.records();
-    verifiedDone(recs, 'force');
-    verifiedDone(recs, 'reverse-sql-server');
-  } finally {
-    await lab.stop();
-  }
-});
-
-test('split-brain keep=managedInstance: the answers to BACKUP LOG and SET (ROLE = SECONDARY) are lost; both verified done, each sent once', async () => {
-  const device = '/var/opt/mssql/backup/SalesDb-tail.trn';
-  const lab = await ChildLab.start({
-    scenario: 'split-brain',
-    overrides: {
-      faults: [
-        { kind: 'dropConnection', replica: 'sqlServer', match: '^\\s*BACKUP\\s+LOG', after: true },
-        { kind: 'dropConnection', replica: 'sqlServer', match: 'SET\\s*\\(\\s*ROLE', after: true },
-      ],
-    },
-  });
-  try {
-    const r = await lab.apply(runbook('split-brain'), [...FAST, '--set', 'keep=managedInstance', '--set', `backupLocation=${device}`, ...OUTCOME]).done;
-    assert.is(r.code, 0, r.stdout + r.stderr);
-    assert.is(lab.count(TAIL_LOG), 1, 'BACKUP LOG sent once');
-    assert.is(lab.count(SET_SECONDARY), 1, 'SET (ROLE = SECONDARY) sent once');
-    assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
-    const recs = lab.records();
-    verifiedDone(recs, 'tail-log-backup');
-    verifiedDone(recs, 'demote-sql-server');
-    assert.ok(recs.some((x) => x.kind === 'step-finished' && x.step === 'backup-verified' && x.outputs?.found === true), 'the backup gate still passed');
-  } finally {
-    await lab.stop();
-  }
-});
-
-test('split-brain keep=sqlServer: the answer to the copy-only BACKUP DATABASE is lost; verified done, sent once', async () => {
-  const url = 'https://labbackups.blob.core.windows.net/splitbrain/SalesDb.bak';
-  const lab = await ChildLab.start({
-    scenario: 'split-brain',
-    overrides: { faults: [{ kind: 'dropConnection', replica: 'managedInstance', match: '^\\s*BACKUP\\s+DATABASE', after: true }] },
-  });
-  try {
-    const r = await lab.apply(runbook('split-brain'), [...FAST, '--set', 'keep=sqlServer', '--set', `backupLocation=${url}`, ...OUTCOME]).done;
-    assert.is(r.code, 0, r.stdout + r.stderr);
-    assert.is(lab.count(COPY_ONLY), 1, 'BACKUP DATABASE sent once');
-    assert.equal(lab.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
-    verifiedDone(lab.records(), 'copy-only-backup');
-  } finally {
-    await lab.stop();
-  }
-});
-
-test('break-link: the answer to DROP AVAILABILITY GROUP is lost; verified done, exit 0, sent once', async () => {
-  const lab = await ChildLab.start({
-    scenario: 'healthy',
-    overrides: { faults: [{ kind: 'dropConnection', replica: 'sqlServer', match: '^\\s*DROP\\s+AVAILABILITY\\s+GROUP', after: true }] },
-  });
-  try {
-    const r = await lab.apply(runbook('break-link'), [...FAST, ...OUTCOME]).done;
-    assert.is(r.code, 0, r.stdout + r.stderr);
-    assert.is(lab.count(DROP_DAG), 1, 'DROP AVAILABILITY GROUP sent once');
-    assert.is(lab.lab.link().replicas.sqlServer.dagPresent, false);
-    verifiedDone(lab.records(), 'drop-dag');
-  } finally {
-    await lab.stop();
-  }
-});
-
 // The verify queries must also say "not done" when the statement never ran, or they prove nothing.
 function verifiedNotDone(recs: Rec[], step: string): void {
   assert.ok(
@@ -254,38 +152,106 @@ function verifiedNotDone(recs: Rec[], step: string): void {
   );
 }
 
-test('forced-failover: FORCE_FAILOVER dropped before it ran; verified NOT done, not re-sent, exit 1 (nothing changed)', async () => {
-  const lab = await ChildLab.start({
-    scenario: 'primary-down',
-    overrides: { faults: [{ kind: 'dropConnection', replica: 'managedInstance', match: 'FORCE_FAILOVER_ALLOW_DATA_LOSS' }] },
-  });
-  try {
-    const r = await lab.apply(runbook('forced-failover'), ['--allow-data-loss', 'dag1', ...OUTCOME]).done;
-    assert.is(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /Nothing was changed\./);
-    assert.is(lab.count(FORCE), 1, 'not re-sent by the run');
-    assert.equal(lab.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
-    verifiedNotDone(lab.records(), 'force');
-  } finally {
-    await lab.stop();
-  }
-});
+const verified = (done: string[], notDone: string[] = []) => (_t: TestLab, run: LabRun) => {
+  const recs = journalRecords(run.journalDir);
+  for (const step of done) verifiedDone(recs, step);
+  for (const step of notDone) verifiedNotDone(recs, step);
+};
+const FORCED = { allowDataLoss: 'dag1', args: OUTCOME };
 
-test('split-brain: BACKUP LOG dropped before it ran; verified NOT done, nothing demoted', async () => {
-  const lab = await ChildLab.start({
-    scenario: 'split-brain',
-    overrides: { faults: [{ kind: 'dropConnection', replica: 'sqlServer', match: '^\\s*BACKUP\\s+LOG' }] },
-  });
-  try {
-    const r = await lab.apply(runbook('split-brain'), [...FAST, '--set', 'keep=managedInstance', '--set', 'backupLocation=/var/opt/mssql/backup/t.trn', ...OUTCOME]).done;
-    assert.ok(r.code !== 0 && r.code !== 5, `exit ${r.code}\n${r.stdout}${r.stderr}`);
-    assert.is(lab.count(TAIL_LOG), 1, 'not re-sent by the run');
-    assert.is(lab.count(SET_SECONDARY), 0, 'no demotion without the backup');
-    assert.equal(lab.roles(), { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' });
-    verifiedNotDone(lab.records(), 'tail-log-backup');
-  } finally {
-    await lab.stop();
-  }
-});
+// Each in a child process, as an operator runs it.
+runbookCases(
+  [
+    {
+      name: 'forced-failover, primary down: the answer to FORCE_FAILOVER is lost; verified done on the forced side, exit 0, sent once',
+      scenario: 'primary-down',
+      overrides: {
+        faults: [
+          { kind: 'replicaDown', replica: 'sqlServer', fromMs: 0 },
+          { kind: 'dropConnection', replica: 'managedInstance', match: 'FORCE_FAILOVER_ALLOW_DATA_LOSS', after: true },
+        ],
+      },
+      runbook: 'forced-failover',
+      flags: FORCED,
+      expect: { exit: 0, times: [[FORCE, 1]], roles: { managedInstance: 'PRIMARY' }, notStdout: [/UNKNOWN|FAILED/] },
+      then: verified(['force']),
+    },
+    {
+      name: 'forced-failover drill with reverseRoles: the answers to FORCE_FAILOVER and SET (ROLE = SECONDARY) are lost; both verified done, one primary',
+      scenario: 'primary-down',
+      overrides: {
+        faults: [
+          { kind: 'dropConnection', replica: 'managedInstance', match: 'FORCE_FAILOVER_ALLOW_DATA_LOSS', after: true },
+          { kind: 'dropConnection', replica: 'sqlServer', match: 'SET\\s*\\(\\s*ROLE', after: true },
+        ],
+      },
+      runbook: 'forced-failover',
+      set: ['reverseRoles=true'],
+      flags: FORCED,
+      expect: { exit: 0, times: [[FORCE, 1], [SET_SECONDARY, 1]], roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' } },
+      then: verified(['force', 'reverse-sql-server']),
+    },
+    {
+      name: 'split-brain keep=managedInstance: the answers to BACKUP LOG and SET (ROLE = SECONDARY) are lost; both verified done, each sent once',
+      scenario: 'split-brain',
+      overrides: {
+        faults: [
+          { kind: 'dropConnection', replica: 'sqlServer', match: '^\\s*BACKUP\\s+LOG', after: true },
+          { kind: 'dropConnection', replica: 'sqlServer', match: 'SET\\s*\\(\\s*ROLE', after: true },
+        ],
+      },
+      runbook: 'split-brain',
+      set: [...FAST, 'keep=managedInstance', 'backupLocation=/var/opt/mssql/backup/SalesDb-tail.trn'],
+      flags: { args: OUTCOME },
+      expect: { exit: 0, times: [[TAIL_LOG, 1], [SET_SECONDARY, 1]], roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' } },
+      then(t, run) {
+        verified(['tail-log-backup', 'demote-sql-server'])(t, run);
+        const recs = journalRecords(run.journalDir);
+        assert.ok(recs.some((x) => x.kind === 'step-finished' && x.step === 'backup-verified' && (x.outputs as Rec | undefined)?.found === true), 'the backup gate still passed');
+      },
+    },
+    {
+      name: 'split-brain keep=sqlServer: the answer to the copy-only BACKUP DATABASE is lost; verified done, sent once',
+      scenario: 'split-brain',
+      overrides: { faults: [{ kind: 'dropConnection', replica: 'managedInstance', match: '^\\s*BACKUP\\s+DATABASE', after: true }] },
+      runbook: 'split-brain',
+      set: [...FAST, 'keep=sqlServer', 'backupLocation=https://labbackups.blob.core.windows.net/splitbrain/SalesDb.bak'],
+      flags: { args: OUTCOME },
+      expect: { exit: 0, times: [[COPY_ONLY, 1]], roles: { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' } },
+      then: verified(['copy-only-backup']),
+    },
+    {
+      name: 'break-link: the answer to DROP AVAILABILITY GROUP is lost; verified done, exit 0, sent once',
+      overrides: { faults: [{ kind: 'dropConnection', replica: 'sqlServer', match: '^\\s*DROP\\s+AVAILABILITY\\s+GROUP', after: true }] },
+      runbook: 'break-link',
+      set: FAST,
+      flags: { args: OUTCOME },
+      expect: { exit: 0, times: [[DROP_DAG, 1]], link: { sqlServer: false } },
+      then: verified(['drop-dag']),
+    },
+    {
+      name: 'forced-failover: FORCE_FAILOVER dropped before it ran; verified NOT done, not re-sent, exit 1 (nothing changed)',
+      scenario: 'primary-down',
+      overrides: { faults: [{ kind: 'dropConnection', replica: 'managedInstance', match: 'FORCE_FAILOVER_ALLOW_DATA_LOSS' }] },
+      runbook: 'forced-failover',
+      flags: FORCED,
+      // Sent once: not re-sent by the run.
+      expect: { exit: 1, stdout: [/Nothing was changed\./], times: [[FORCE, 1]], roles: { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' } },
+      then: verified([], ['force']),
+    },
+    {
+      name: 'split-brain: BACKUP LOG dropped before it ran; verified NOT done, nothing demoted',
+      scenario: 'split-brain',
+      overrides: { faults: [{ kind: 'dropConnection', replica: 'sqlServer', match: '^\\s*BACKUP\\s+LOG' }] },
+      runbook: 'split-brain',
+      set: [...FAST, 'keep=managedInstance', 'backupLocation=/var/opt/mssql/backup/t.trn'],
+      flags: { args: OUTCOME },
+      // BACKUP LOG sent once (not re-sent by the run), and no demotion without the backup.
+      expect: { exit: (code) => code !== 0 && code !== 5, times: [[TAIL_LOG, 1], [SET_SECONDARY, 0]], roles: { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' } },
+      then: verified([], ['tail-log-backup']),
+    },
+  ],
+  { inChild: true },
+);
 
 test.run();

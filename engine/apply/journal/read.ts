@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { JournalRecord } from './write.js';
 import type { Runbook } from '../../core/types.js';
+import { isRecord } from '../../core/record.js';
 
 export type Recorded = JournalRecord & { at?: string };
 
@@ -49,17 +50,16 @@ type Shape = Record<string, [FieldType, 'required' | 'optional']>;
 
 const req = (t: FieldType): [FieldType, 'required'] => [t, 'required'];
 const opt = (t: FieldType): [FieldType, 'optional'] => [t, 'optional'];
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const shaped = (shape: Shape) => (v: unknown) => (isObject(v) ? shapeProblem(v, shape, '') : 'must be an object');
+const shaped = (shape: Shape) => (v: unknown) => (isRecord(v) ? shapeProblem(v, shape, '') : 'must be an object');
 
 const OUTCOMES = ['failed', 'refused', 'unknown', 'interrupted'] as const;
 
 /** A link-state record's `state`: per replica side, what it showed, or that it could not be read. */
 function linkStateProblem(v: unknown): string | undefined {
-  if (!isObject(v)) return 'must be an object';
+  if (!isRecord(v)) return 'must be an object';
   for (const [side, st] of Object.entries(v)) {
     if (side !== 'sqlServer' && side !== 'managedInstance') return `names an unknown replica side "${side}"`;
-    if (!isObject(st)) return `of ${side} must be an object`;
+    if (!isRecord(st)) return `of ${side} must be an object`;
     const problem = st.readable === true
       ? shapeProblem(st, { role: req('string'), modes: req('string') }, `${side}.`)
       : st.readable === false
@@ -82,7 +82,7 @@ const SHAPES: Record<JournalRecord['kind'], Shape> = {
     link: req('string'),
     started: opt('string'),
     inputs: req('object'),
-    secretInputs: opt((v) => (isObject(v) && Object.values(v).every((x) => typeof x === 'string') ? undefined : 'must map names to fingerprints')),
+    secretInputs: opt((v) => (isRecord(v) && Object.values(v).every((x) => typeof x === 'string') ? undefined : 'must map names to fingerprints')),
     user: req('string'),
     host: req('string'),
     pid: req('integer'),
@@ -132,7 +132,7 @@ function typeProblem(value: unknown, type: FieldType): string | undefined {
     case 'boolean':
       return typeof value === 'boolean' ? undefined : 'must be true or false';
     case 'object':
-      return isObject(value) ? undefined : 'must be an object';
+      return isRecord(value) ? undefined : 'must be an object';
     case 'strings':
       return Array.isArray(value) && value.every((x) => typeof x === 'string') ? undefined : 'must be a list of strings';
   }
@@ -153,7 +153,7 @@ function shapeProblem(value: Record<string, unknown>, shape: Shape, prefix: stri
 
 /** What is wrong with one parsed line as a record, or undefined. */
 export function recordProblem(value: unknown): string | undefined {
-  if (!isObject(value)) return 'not a journal record (a JSON object)';
+  if (!isRecord(value)) return 'not a journal record (a JSON object)';
   const kind = value.kind;
   if (typeof kind !== 'string') return 'field kind is missing';
   if (!Object.hasOwn(SHAPES, kind)) return `unknown record kind "${kind}"`;

@@ -9,11 +9,12 @@
 // taken the same way, so two processes never both remove a stale lock and both believe they
 // replaced it.
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ExitError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
+import { currentUser, processAlive } from './owner.js';
 
 export interface RunLockHolder {
   runId: string;
@@ -31,23 +32,6 @@ export interface RunLock {
 
 export function runLockPath(dir: string, runId: string): string {
   return join(dir, `${runId}.lock`);
-}
-
-function currentUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readHolder(path: string): { text: string; holder?: RunLockHolder } | undefined {
@@ -110,13 +94,13 @@ export function takeRunLock(dir: string, runId: string, what: string): RunLock {
   if (!createWhole(path, text)) {
     const found = readHolder(path);
     const holder = found?.holder;
-    const stale = holder !== undefined && holder.host === hostname() && !alive(holder.pid);
+    const stale = holder !== undefined && holder.host === hostname() && !processAlive(holder.pid);
     if (found && !stale) refuse(runId, what, path, holder, false);
     // Gone (released just now) or stale: replace it, under the takeover file.
     const takeover = `${path}.takeover`;
     if (!createWhole(takeover, text)) {
       const other = readHolder(takeover)?.holder;
-      const otherStale = other !== undefined && other.host === hostname() && !alive(other.pid);
+      const otherStale = other !== undefined && other.host === hostname() && !processAlive(other.pid);
       if (otherStale) refuse(runId, what, takeover, other, true);
       refuse(runId, what, path, other, false);
     }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { JournalDamage, readJournal, type Recorded } from './read.js';
 import type { Impact } from '../../core/types.js';
 import { fingerprintMatches } from '../../core/secrets.js';
+import { processAlive } from './owner.js';
 import type { LinkState } from '../../drivers/sql/lock.js';
 
 export type { Recorded } from './read.js';
@@ -98,15 +99,6 @@ export interface RunInfo {
   damage?: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export function runInfo(path: string, records: Recorded[], thisHost: string): RunInfo | undefined {
   const start = records.find((r): r is Extract<Recorded, { kind: 'run-started' }> => r.kind === 'run-started');
   if (!start) return undefined;
@@ -127,7 +119,7 @@ export function runInfo(path: string, records: Recorded[], thisHost: string): Ru
   if (finished) {
     const code = finished.exitCode;
     state = code === 0 ? 'succeeded' : code === 130 ? 'interrupted' : code === 5 ? 'unknown' : 'failed';
-  } else if (owner.host === thisHost && !alive(owner.pid)) {
+  } else if (owner.host === thisHost && !processAlive(owner.pid)) {
     // The process is gone without a last word: killed or crashed.
     state = 'interrupted';
   } else state = 'running';

@@ -3,12 +3,13 @@
 // journal shows what may have happened. No secrets: inputs declared `secret` are redacted by
 // the caller, and the journal never sees passwords (they live only in the run's env).
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { redact } from '../../core/redact.js';
 import { ExitError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
+import { currentUser } from './owner.js';
 import type { LinkState } from '../../drivers/sql/lock.js';
 
 /** Time-sortable run id, e.g. `20261128T041500Z-ab12`. */
@@ -65,14 +66,6 @@ export interface Journal {
   readonly path: string;
   write(record: JournalRecord): void;
   close(): void;
-}
-
-function currentUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
 }
 
 export function runIdentity(): { user: string; host: string; pid: number } {

@@ -1,6 +1,7 @@
 // What can go wrong talking to ARM, as typed errors the steps can tell apart: Azure said no
 // (with its error code), the resource is not there, the credentials were refused, a long-running
 // operation ended in failure. Pure module: no @azure import, so steps can use it at plan time.
+import { sentence } from '../../core/sentence.js';
 
 /** ARM answered with an error: HTTP status plus Azure's `{error:{code,message}}` code. */
 export class ArmRequestError extends Error {
@@ -100,12 +101,6 @@ export function notSent<E>(error: E): E {
 
 export function wasNotSent(error: unknown): boolean {
   return !!error && typeof error === 'object' && (error as { notSent?: unknown }).notSent === true;
-}
-
-/** Ends a sentence taken from Azure with exactly one full stop. */
-export function sentence(text: string): string {
-  const t = text.trim();
-  return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
 /** Azure's `{error:{code,message}}` from a response body, if the body is one. */

@@ -31,8 +31,8 @@ import {
   notSent,
   OPERATION_STILL_IN_PROGRESS,
   parseArmErrorBody,
-  sentence,
 } from './errors.js';
+import { sentence } from '../../core/sentence.js';
 import { ResendBlocked, ensureNoResendPolicy } from './resend.js';
 import { describeLink, getLinkDetails, linkUrl, sendRaw, type LinkDetails, type LinkIds } from './client.js';
 

@@ -3,6 +3,7 @@
 import { diag, type Diagnostic } from '../../core/diagnostics.js';
 import type { LoadedYaml } from '../../load/yaml.js';
 import type { JsonSchema } from '../../core/types.js';
+import { isRecord } from '../../core/record.js';
 import type { StepDefinition } from '../../step-api/types.js';
 
 export interface RawStep {
@@ -36,10 +37,6 @@ export function report(ctx: RuleContext, code: string, message: string, pointer:
 
 export function reportAt(ctx: RuleContext, code: string, message: string, pointer: string, pos: { line: number; column: number }): void {
   ctx.diagnostics.push(diag(code, message, { file: ctx.file, ...pos, path: pointer }));
-}
-
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Every string in a nested value, with its pointer. */

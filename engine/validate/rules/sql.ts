@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import { diag } from '../../core/diagnostics.js';
 import { readOnlyProblem } from '../../drivers/sql/checks.js';
 import { isTemplate } from '../../template/render.js';
-import { isRecord, type RawStep, type RuleContext } from './context.js';
+import type { RawStep, RuleContext } from './context.js';
+import { isRecord } from '../../core/record.js';
 
 /** The step type whose `with:` holds T-SQL text, and its fields that do. */
 const SQL_STEP = 'sqlExec';

@@ -5,7 +5,8 @@
 import { didYouMean } from '../../core/diagnostics.js';
 import { analyzeTemplate, isTemplate, TemplateError } from '../../template/render.js';
 import type { JsonSchema } from '../../core/types.js';
-import { isRecord, reportAt, report, strings, type RawStep, type RuleContext } from './context.js';
+import { reportAt, report, strings, type RawStep, type RuleContext } from './context.js';
+import { isRecord } from '../../core/record.js';
 
 const ROOTS = ['inputs', 'link', 'steps', 'run'];
 const RUN_FIELDS = ['id', 'started'];

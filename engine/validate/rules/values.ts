@@ -3,7 +3,8 @@ import { parseDuration } from '../../core/duration.js';
 import { isTemplate } from '../../template/render.js';
 import { LINE_BREAK } from '../../core/sql-literal.js';
 import type { JsonSchema } from '../../core/types.js';
-import { isRecord, report, type RuleContext } from './context.js';
+import { report, type RuleContext } from './context.js';
+import { isRecord } from '../../core/record.js';
 
 function checkDuration(ctx: RuleContext, pointer: string, value: unknown): void {
   if (typeof value !== 'string' || isTemplate(value)) return;

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, root, runCli, tempDir } from '../../helpers/cli.js';
+import { fixture, noStack, root, runCli, tempDir } from '../../helpers/cli.js';
 
 const dir = tempDir('runbook-cli-diag-');
 const everyMistake = join(dir, 'every-mistake.yml');
@@ -65,7 +65,6 @@ interface Shown {
   message: string;
 }
 
-const noStack = (s: string) => assert.not.match(s, /\n\s+at .+:\d+:\d+/);
 
 /**
  * Parses text diagnostics and checks each one's quoted line and caret against the file itself:

@@ -3,11 +3,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, root, runCli, tempDir } from '../../helpers/cli.js';
+import { fixture, noStack, root, runCli, tempDir } from '../../helpers/cli.js';
 import { parseArgs } from '../../../engine/cli/args.js';
 
 const inventory = fixture('inventory.yml');
-const noStack = (s: string) => assert.not.match(s, /\n\s+at .+:\d+:\d+/);
 
 test('--help and --version', async () => {
   const help = await runCli(['--help']);

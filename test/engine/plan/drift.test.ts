@@ -3,13 +3,13 @@
 // the lab was changed behind its back, and runs when nothing changed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
-import { startLab, type Lab } from '../../../lab/index.js';
+import type { Lab } from '../../../lab/index.js';
 import { fingerprintDrift } from '../../../engine/plan/drift.js';
 import { NOT_OBSERVED } from '../../../engine/plan/observe.js';
-import { runCli, tempDir } from '../../helpers/cli.js';
+import { runCli } from '../../helpers/cli.js';
+import { labWithInventory } from '../../helpers/lab-run.js';
 import { connect, linkRole, localLsns, poll, run } from '../../helpers/lab.js';
 
 const toSync = `ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON
@@ -38,10 +38,7 @@ interface Setup {
 
 /** A lab, its inventory on disk, and a probed plan of the planned failover saved for it. */
 async function planned(): Promise<Setup> {
-  const lab = await startLab({ scenario: 'healthy' });
-  const dir = tempDir('runbook-drift-');
-  const inventory = join(dir, 'inventory.yml');
-  writeFileSync(inventory, yaml.dump(lab.inventory));
+  const { lab, dir, inventoryFile: inventory } = await labWithInventory({ scenario: 'healthy' }, 'runbook-drift-');
   const env = { ...lab.env, RUNBOOK_JOURNAL_DIR: join(dir, 'runs') };
   const plan = join(dir, 'plan.json');
   const r = await runCli(

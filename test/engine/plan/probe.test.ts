@@ -6,9 +6,10 @@ import * as assert from 'uvu/assert';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { startLab, type Lab } from '../../../lab/index.js';
+import { startLab } from '../../../lab/index.js';
 import { readOnlyProblem } from '../../../engine/drivers/sql/checks.js';
 import { runCli, tempDir } from '../../helpers/cli.js';
+import { labWithInventory } from '../../helpers/lab-run.js';
 
 interface ProbedJson {
   observed: {
@@ -22,12 +23,6 @@ interface ProbedJson {
     summary: string;
     steps: Array<{ id: string; prediction: string; probed: boolean; notes: string[]; outputs?: Record<string, unknown> }>;
   };
-}
-
-function labInventoryFile(lab: Lab): string {
-  const file = join(tempDir('runbook-probe-'), 'inventory.yml');
-  writeFileSync(file, yaml.dump(lab.inventory));
-  return file;
 }
 
 const step = (p: ProbedJson, id: string) => {
@@ -64,9 +59,8 @@ test('split-brain: both primaries observed; the path refuses at the role check a
 });
 
 test('healthy: every shipped runbook probes with reads only (statement log and ARM requests)', async () => {
-  const lab = await startLab({ scenario: 'healthy' });
+  const { lab, inventoryFile: inventory } = await labWithInventory({ scenario: 'healthy' }, 'runbook-probe-');
   try {
-    const inventory = labInventoryFile(lab);
     const runs: Array<[string, string[]]> = [
       ['runbooks/planned-failover.yml', []],
       ['runbooks/break-link.yml', []],
@@ -148,9 +142,9 @@ test('an unreachable link is observed, not a crash', async () => {
 });
 
 test('a refused login is observed as a set-up error, not as an unreachable replica; a run would fail at the first role check', async () => {
-  const lab = await startLab({ scenario: 'healthy' });
+  const { lab, inventoryFile } = await labWithInventory({ scenario: 'healthy' }, 'runbook-probe-');
   try {
-    const r = await runCli(['plan', 'runbooks/forced-failover.yml', '-i', labInventoryFile(lab), '--probe', '--format', 'json'], {
+    const r = await runCli(['plan', 'runbooks/forced-failover.yml', '-i', inventoryFile, '--probe', '--format', 'json'], {
       env: { ...lab.env, LAB_SQL_PASSWORD: 'Wr0ng-Pa55word' }, timeoutMs: 40_000,
     });
     assert.is(r.code, 0, r.stderr);
@@ -193,9 +187,8 @@ test('readOnlyProblem: only plain SELECTs are sent by a probe', () => {
 // Issue 9 attack, F5: a write hidden after a lone CR. SQL Server ends the `--` comment at the CR
 // (comment-transact-sql.md) and would run the ALTER; the probe must never send the script.
 test('plan --probe never sends a read whose -- comment a lone CR ends before a write', async () => {
-  const lab = await startLab({ scenario: 'healthy' });
+  const { lab, dir, inventoryFile } = await labWithInventory({ scenario: 'healthy' }, 'runbook-probe-');
   try {
-    const dir = tempDir('runbook-probe-');
     const runbook = join(dir, 'sneaky.yml');
     writeFileSync(runbook, [
       'name: sneaky',
@@ -216,7 +209,7 @@ test('plan --probe never sends a read whose -- comment a lone CR ends before a w
       caught = text;
       hold.release();
     });
-    const r = await runCli(['plan', runbook, '-i', labInventoryFile(lab), '--probe'], { env: lab.env, timeoutMs: 30_000 });
+    const r = await runCli(['plan', runbook, '-i', inventoryFile, '--probe'], { env: lab.env, timeoutMs: 30_000 });
     hold.release();
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, /Not probed: it contains ALTER, which a plain read does not/);

@@ -55,6 +55,13 @@ test('text: colour only when asked for', () => {
   assert.match(renderPlanText(plan, makeStyle(true)), /\u001b\[31m/);
 });
 
+test('text: a literal object that only looks like a run-time value ({ unknown: true }, no from) is shown as written, as the step receives it', () => {
+  const step = { ...plan.steps[0], with: { options: { unknown: true } } } as unknown as Plan['steps'][number];
+  const text = renderPlanText({ ...plan, steps: [step] });
+  assert.match(text, /^\s+options:\n\s+unknown: true$/m);
+  assert.not.match(text, /known after apply/);
+});
+
 test('json: parses back to the same plan, plus a digest over all of it; foreign JSON is rejected with a reason', () => {
   const parsed = parsePlanJson(renderPlanJson(plan));
   assert.type(parsed, 'object');

@@ -3,33 +3,17 @@
 // without it, colour codes (SGR, ESC [ ... m) expected only without it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bin, fixture, FIXTURE_PASSWORDS, tempDir } from '../../helpers/cli.js';
+import { fixture, tempDir } from '../../helpers/cli.js';
+import { onTerminal, script } from '../../helpers/terminal.js';
 import { colorWanted } from '../../../engine/ui/style.js';
 
-const script = '/usr/bin/script';
 const SGR = /\u001b\[[\d;]*m/;
 
-function onTerminal(args: string[], noColor: boolean, cwd: string): Promise<{ code: number | null; output: string }> {
-  const quoted = [process.execPath, bin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const env: NodeJS.ProcessEnv = { ...process.env, ...FIXTURE_PASSWORDS, CI: '' };
-  delete env.NO_COLOR;
-  delete env.FORCE_COLOR;
-  if (noColor) env.NO_COLOR = '1';
-  const child = spawn(script, ['-qec', `stty cols 120; ${quoted}`, '/dev/null'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
+/** On a terminal, with NO_COLOR set or not (FORCE_COLOR never). */
+const withColour = (args: string[], noColor: boolean, cwd: string) =>
+  onTerminal(args, { cwd, env: { CI: '', NO_COLOR: noColor ? '1' : undefined, FORCE_COLOR: undefined } });
 
 test('colorWanted: a terminal, unless NO_COLOR (any non-empty value) or TERM=dumb', () => {
   const tty = { isTTY: true };
@@ -51,10 +35,10 @@ for (const [label, args, expectedCode] of [
 ] as const) {
   test(`${label}: colour on a terminal, none with NO_COLOR`, async () => {
     if (!existsSync(script)) return;
-    const coloured = await onTerminal([...args], false, tempDir());
+    const coloured = await withColour([...args], false, tempDir());
     assert.is(coloured.code, expectedCode, coloured.output);
     assert.match(coloured.output, SGR, 'colour on a terminal without NO_COLOR');
-    const plain = await onTerminal([...args], true, tempDir());
+    const plain = await withColour([...args], true, tempDir());
     assert.is(plain.code, expectedCode, plain.output);
     assert.not.match(plain.output, SGR, 'no colour with NO_COLOR');
   });
