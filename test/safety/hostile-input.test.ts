@@ -57,7 +57,7 @@ test(`a DAG named ${DAG} and an AG named ${AG}: plan --format sql quotes them; a
     const sql = await runCli(['plan', join(root, 'runbooks', 'planned-failover.yml'), '-i', t.inventoryFile, '--format', 'sql']);
     assert.is(sql.code, 0, sql.stderr);
     assert.ok(sql.stdout.includes(`ALTER AVAILABILITY GROUP ${QUOTED_DAG} FAILOVER;`), sql.stdout);
-    assert.ok(sql.stdout.includes(`N'a''b' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`), sql.stdout);
+    // The members of MODIFY are read from SQL Server at run time (issue 10, point 2): quoted in what apply sends, below.
 
     const run = await t.apply('planned-failover', { sets: FAST_PLANNED });
     assert.is(run.code, 0, run.stdout + run.stderr);
