@@ -72,7 +72,7 @@ test('a journal naming a step the runbook does not have: resume refused (exit 3)
 
     const r = await lab.cli(['apply', '--resume', runId, '--yes']).done;
     assert.is(r.code, 3, r.stdout + r.stderr);
-    assert.match(r.stderr, new RegExp(`^runbook: .*${runId}\\.jsonl:${n + 1}: step-started names step sync-commmit, which runbook planned-failover does not have\\. Refusing to resume`));
+    assert.match(r.stderr, new RegExp(`^runbook: .*${runId}\\.jsonl:${n + 1}: step-started names step sync-commmit-sql-server, which runbook planned-failover does not have\\. Refusing to resume`));
     assert.is(lab.lab.statements().length, sent, 'nothing was sent to the replicas');
     assert.is(lab.count(SYNC_COMMIT), 1);
   } finally {
