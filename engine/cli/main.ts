@@ -135,8 +135,26 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
         ...(str(a.flags['inventory-out']) !== undefined ? { inventoryOut: str(a.flags['inventory-out'])! } : {}),
       }, io);
     }
+    case 'drill': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, {
+        help, set: { kind: 'repeat' }, scenarios: { kind: 'string' }, 'all-scenarios': { kind: 'boolean' }, faults: { kind: 'string' },
+        runs: { kind: 'string' }, seed: { kind: 'string' }, only: { kind: 'string' }, jobs: { kind: 'string' }, format: { kind: 'string' },
+      }, 1);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      outputFormat = format;
+      const { drillCommand } = await import('../commands/drill.js');
+      const flag = (name: string) => (str(a.flags[name]) !== undefined ? { [name]: str(a.flags[name])! } : {});
+      return drillCommand({
+        runbook: exactlyOne(command, 'runbook file', a),
+        sets: (a.flags.set as string[] | undefined) ?? [],
+        ...(a.flags['all-scenarios'] === true ? { allScenarios: true } : {}),
+        ...flag('scenarios'), ...flag('faults'), ...flag('runs'), ...flag('seed'), ...flag('only'), ...flag('jobs'),
+        format,
+      }, io);
+    }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: validate, plan, apply, runs, list-steps, lab up; see runbook --help)`);
+      throw new UsageError(`unknown command "${command}" (commands: validate, plan, apply, runs, list-steps, lab up, drill; see runbook --help)`);
   }
 }
 
