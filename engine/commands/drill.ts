@@ -58,13 +58,17 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
 
   // The plan (for the lab's link) validates the runbook and the --set values: bad input is exit 2 here, before any lab starts.
   const { makePlan } = await import('./plan.js');
-  const { plan, runbook } = await makePlan({ runbook: opts.runbook, lab: true, sets: opts.sets, format: 'text' }, {});
+  const { plan, runbook, steps } = await makePlan({ runbook: opts.runbook, lab: true, sets: opts.sets, format: 'text' }, {});
   const shape: RunbookShape = { steps: plan.steps.map((s) => ({ index: s.index, id: s.id, type: s.type, impact: s.impact, skipped: s.decision === 'skip' })) };
+  const live = plan.steps.filter((s) => s.decision !== 'skip');
   const facts: RunbookFacts = {
     name: runbook.name,
-    hasDataLossStep: plan.steps.some((s) => s.impact === 'dataLoss' && s.decision !== 'skip'),
+    hasDataLossStep: live.some((s) => s.impact === 'dataLoss' && chosenDataLoss(steps.get(s.type)?.definition, s.with)),
     declaresSplitBrain: Boolean(runbook.outcomes?.splitBrain),
   };
+  // The acknowledgement goes with every run whose plan has a dataLoss step, so that the step runs
+  // and the judge sees what it loses; whether that loss was the runbook's to make is facts' call.
+  const needsAcknowledgement = live.some((s) => s.impact === 'dataLoss');
 
   const { plannedRuns, runDrill } = await import('../drill/runner.js');
   const planned = plannedRuns({ scenarios, faults, runs, seed, ...(opts.only !== undefined ? { only: opts.only } : {}) }, shape);
@@ -82,7 +86,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     runbookFile: resolve(io.cwd, opts.runbook),
     facts,
     sets: opts.sets,
-    ...(facts.hasDataLossStep ? { allowDataLoss: plan.inventory.link } : {}),
+    ...(needsAcknowledgement ? { allowDataLoss: plan.inventory.link } : {}),
     deadlineMs: DEADLINE_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
   }, startLab, (r, done) => {
@@ -101,6 +105,19 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   const summary = { runbook: opts.runbook, replayBase, seed, faults: faults as 'matrix' | 'random', results, ms: Date.now() - started };
   io.stdout.write(opts.format === 'json' ? renderDrillJson(summary) : renderDrillText(summary));
   return results.some((r) => r.violations.length) ? ExitCode.failedBeforeChange : ExitCode.done;
+}
+
+/**
+ * A dataLoss step the runbook's author chose: dataLoss by its own arguments (`impact: dataLoss`,
+ * a forced failover type), even with an LSN wait before it. A step that is dataLoss only because
+ * no wait comes before it (armDeleteLink) is the engine's safety net: the data it loses is a
+ * promise the runbook broke (its wait was dropped), not one it declared.
+ */
+function chosenDataLoss(definition: { impact: unknown } | undefined, args: unknown): boolean {
+  if (!definition) return true;
+  if (typeof definition.impact !== 'function') return definition.impact === 'dataLoss';
+  const waited = [{ id: '(an LSN wait)', type: 'waitLsnStable', state: 'succeeded' as const }];
+  return (definition.impact as (a: unknown, ctx: { history: unknown[] }) => string)(args, { history: waited }) === 'dataLoss';
 }
 
 /** The embedded lab, loaded as `lab up` loads it, seen through the drill's DrillLab. */

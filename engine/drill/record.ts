@@ -51,7 +51,7 @@ export interface Invocation {
 /** What the judge needs to know of the runbook, read from its plan (not from a run). */
 export interface RunbookFacts {
   name: string;
-  /** Some step may run with impact dataLoss. */
+  /** Some step may run that its author made dataLoss (not one the engine made so because a safety step is missing). */
   hasDataLossStep: boolean;
   /** The runbook's `outcomes.splitBrain`: it may end with two primaries and says why. */
   declaresSplitBrain: boolean;
