@@ -52,7 +52,7 @@ export default defineStep({
     const must = args.mustExist === true || isUnknown(args.mustExist);
     return {
       summary: `GET link ${link} via ARM (api-version ${LINK_API_VERSION})`,
-      guards: must ? ['Fails if the link does not exist.'] : undefined,
+      guards: must ? ['Needs the link to exist.'] : undefined,
     };
   },
 

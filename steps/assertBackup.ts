@@ -103,7 +103,7 @@ export default defineStep({
     const guards = [
       skip === true
         ? 'SKIPPED on request (skip: true): the run goes on without this backup'
-        : `Refuses unless such a backup exists${args.reason ? `: ${shown(args.reason)}` : ''}`,
+        : `Needs that backup${args.reason ? `: ${shown(args.reason)}` : ''}`,
     ];
     if (isUnknown(args.skip)) guards.push('Whether it is skipped is known after apply');
     return { summary, guards };

@@ -38,7 +38,9 @@ export default defineStep({
   with: {
     type: 'object',
     additionalProperties: false,
-    required: ['sql'],
+    // `impact` is required: a script without it would count as a change, a plain SELECT too
+    // (confirmation asked, never probed); with it, validate checks a declared read is one.
+    required: ['sql', 'impact'],
     properties: {
       sql: {
         type: 'string',
@@ -54,7 +56,8 @@ export default defineStep({
       },
       impact: {
         enum: ['read', 'change', 'dataLoss'],
-        description: 'What the script does to the link: read, change (the default) or dataLoss (needs --allow-data-loss).',
+        description:
+          'What the script does to the link: read (a plain SELECT, checked before it is sent; runs without confirmation and in plan --probe), change (confirmed before it runs) or dataLoss (needs --allow-data-loss).',
       },
       expect: {
         type: 'object',
@@ -120,7 +123,8 @@ export default defineStep({
     const params = args.params && !isUnknown(args.params) ? Object.keys(args.params) : [];
     const withParams = params.length ? ` with ${params.map((p) => `@${p}`).join(', ')}` : '';
     const guards = args.expect && !isUnknown(args.expect) ? [expectationText(args.expect)] : undefined;
-    return { summary: `Run ${batchWord} on ${target}${withParams}`, sql: [{ target, text }], guards };
+    const sent = args.params && !isUnknown(args.params) && params.length ? { params: args.params as Record<string, unknown> } : {};
+    return { summary: `Run ${batchWord} on ${target}${withParams}`, sql: [{ target, text, ...sent }], guards };
   },
 
   async run(ctx, args: SqlExecArgs) {

@@ -75,6 +75,7 @@ test('judge: planned-failover edited to repeat its FAILOVER: change-applied-twic
     type: sqlExec
     target: primary
     with:
+      impact: change
       sql: ALTER AVAILABILITY GROUP {{ident link.name}} FAILOVER;
 
   - id: after
@@ -93,7 +94,7 @@ test('judge: planned-failover edited to repeat its FAILOVER: change-applied-twic
 });
 
 test('judge: forced-failover edited to drop its data-loss marking runs without the acknowledgement and loses: transaction-lost', async () => {
-  const file = edited('forced-failover', (t) => t.replace('      impact: dataLoss\n', ''));
+  const file = edited('forced-failover', (t) => t.replace('      impact: dataLoss\n', '      impact: change\n'));
   const r = await drill([file, '--scenarios', 'primary-down', '--only', 'primary-down/no-fault', '--seed', '4']);
   assert.is(r.code, 1);
   assert.equal([...new Set(r.json.violations.map((v) => v.invariant))], ['transaction-lost']);

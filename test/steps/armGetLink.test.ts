@@ -18,7 +18,7 @@ stepTester.run(definition, {
   invalid: [{ with: { mustExist: 'yes' }, errors: [{ code: 'wrong-type', path: '/with/mustExist' }] }],
   plan: [
     { with: {}, impact: 'read', summary: /^GET link dag1 on sqlmi1 \(rg-runbook-lab\/.*\) via ARM \(api-version 2025-01-01\)$/, guards: null },
-    { with: { mustExist: true }, guards: ['Fails if the link does not exist.'] },
+    { with: { mustExist: true }, guards: ['Needs the link to exist.'] },
   ],
 });
 

@@ -25,7 +25,7 @@ stepTester.run(assertBackup, {
       with: { side: 'managedInstance', kind: 'full', copyOnly: false, reason: 'first full backup' },
       impact: 'read',
       summary: 'Check msdb.dbo.backupset on managedInstance for a full backup (not copy-only) of [SalesDb]',
-      guards: ['Refuses unless such a backup exists: first full backup'],
+      guards: ['Needs that backup: first full backup'],
     },
     {
       name: '"taken in this run" for {{run.started}}, and skip said loudly',

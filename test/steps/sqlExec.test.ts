@@ -26,16 +26,19 @@ const lastId = () => lab.statements().at(-1)?.id ?? 0;
 
 stepTester.run(sqlExec, {
   valid: [
-    { with: { sql: 'ALTER AVAILABILITY GROUP {{ident link.name}} FAILOVER;', verify: 'SELECT 1 AS done' }, target: 'primary' },
+    { with: { sql: 'ALTER AVAILABILITY GROUP {{ident link.name}} FAILOVER;', impact: 'change', verify: 'SELECT 1 AS done' }, target: 'primary' },
     { with: { sql: 'SELECT name FROM sys.databases WHERE name = @db;', params: { db: 'SalesDb' }, impact: 'read', expect: { rows: 1, column: 'name', equals: 'SalesDb' } }, target: 'sqlServer' },
-    { with: { sql: 'USE master\nGO\nSELECT 1;\nGO 2', verifyTarget: 'managedInstance' }, target: 'secondary' },
+    { with: { sql: 'USE master\nGO\nSELECT 1;\nGO 2', impact: 'change', verifyTarget: 'managedInstance' }, target: 'secondary' },
   ],
   invalid: [
-    { name: 'no target', with: { sql: 'SELECT 1' }, target: undefined, errors: [{ code: 'target-required', message: 'needs a `target:`' }] },
+    { name: 'no target', with: { sql: 'SELECT 1', impact: 'read' }, target: undefined, errors: [{ code: 'target-required', message: 'needs a `target:`' }] },
+    // No impact: the author's to say; the message says what the scanner makes of the SQL.
+    { name: 'no impact, a plain SELECT', with: { sql: 'SELECT 1' }, errors: [{ code: 'missing-required', path: '/with', message: 'probably `impact: read`' }] },
+    { name: 'no impact, a change', with: { sql: 'DROP AVAILABILITY GROUP [dag1]' }, errors: [{ code: 'missing-required', path: '/with', message: 'not a plain read: `impact: change`' }] },
     { with: { sql: 'SELECT 1', impact: 'maybe' }, errors: [{ code: 'bad-enum', path: '/with/impact' }] },
-    { with: { sql: 'SELECT 1', expect: { column: 'x' } }, errors: [{ code: 'bad-value', path: '/with/expect', message: 'equals' }] },
-    { with: { sql: 'SELECT 1', params: { '1bad': 1 } }, errors: [{ code: 'bad-value', path: '/with/params/1bad' }] },
-    { with: { sql: '' }, errors: [{ code: 'bad-value', path: '/with/sql' }] },
+    { with: { sql: 'SELECT 1', impact: 'read', expect: { column: 'x' } }, errors: [{ code: 'bad-value', path: '/with/expect', message: 'equals' }] },
+    { with: { sql: 'SELECT 1', impact: 'read', params: { '1bad': 1 } }, errors: [{ code: 'bad-value', path: '/with/params/1bad' }] },
+    { with: { sql: '', impact: 'change' }, errors: [{ code: 'bad-value', path: '/with/sql' }] },
   ],
   plan: [
     {
