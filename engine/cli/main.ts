@@ -18,7 +18,7 @@ const inventoryFlags: Record<string, FlagSpec> = {
   inputs: { kind: 'string' },
 };
 
-const COMMANDS = ['validate', 'plan', 'apply', 'inputs', 'runs', 'list-steps', 'lab', 'help'];
+const COMMANDS = ['validate', 'plan', 'apply', 'inputs', 'runs', 'list-steps', 'lab', 'drill', 'help'];
 
 function oneOf<T extends string>(command: string, flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -192,6 +192,24 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
         ...(str(a.flags['inventory-out']) !== undefined ? { inventoryOut: str(a.flags['inventory-out'])! } : {}),
       }, io);
     }
+    case 'drill': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, {
+        help, set: { kind: 'repeat' }, scenarios: { kind: 'string' }, 'all-scenarios': { kind: 'boolean' }, faults: { kind: 'string' },
+        runs: { kind: 'string' }, seed: { kind: 'string' }, only: { kind: 'string' }, jobs: { kind: 'string' }, format: { kind: 'string' },
+      }, 1);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      outputFormat = format;
+      const { drillCommand } = await import('../commands/drill.js');
+      const flag = (name: string) => (str(a.flags[name]) !== undefined ? { [name]: str(a.flags[name])! } : {});
+      return drillCommand({
+        runbook: exactlyOne(command, 'runbook file', a),
+        sets: (a.flags.set as string[] | undefined) ?? [],
+        ...(a.flags['all-scenarios'] === true ? { allScenarios: true } : {}),
+        ...flag('scenarios'), ...flag('faults'), ...flag('runs'), ...flag('seed'), ...flag('only'), ...flag('jobs'),
+        format,
+      }, io);
+    }
     default:
       throw unknownCommand(command);
   }
@@ -199,7 +217,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
 
 function unknownCommand(command: string): UsageError {
   const guess = closest(command, COMMANDS);
-  return new UsageError(`unknown command "${command}"${guess ? `; did you mean "${guess}"?` : ''} (commands: validate, plan, apply, inputs, runs, list-steps, lab up, help; see runbook --help)`);
+  return new UsageError(`unknown command "${command}"${guess ? `; did you mean "${guess}"?` : ''} (commands: validate, plan, apply, inputs, runs, list-steps, lab up, drill, help; see runbook --help)`);
 }
 
 /**
