@@ -147,7 +147,10 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       ledger: { before: before.ledger, after: lab.ledger() },
       roles: { before: before.roles, after: lab.roles() },
       journalText: files.map((f) => readFileSync(f, 'utf8')).join(''),
-      secrets: Object.values(lab.env),
+      // The lab's env also carries names that are not secret (the Entra tenant, client id and
+      // authority host, which the inventory and the journal may show): only passwords, tokens and
+      // client secrets count.
+      secrets: Object.entries(lab.env).filter(([name]) => /PASSWORD|TOKEN|SECRET/.test(name)).map(([, value]) => value),
       failedArmOperations: c.fault.kind === 'arm-lro-failed' ? 1 : 0,
     };
     return { case: c, seed, record, fired, ms: Date.now() - started };

@@ -10,6 +10,10 @@ import { noStack, root, runCli, tempDir } from '../helpers/cli.js';
 const runbook = (name: string) => join(root, 'runbooks', `${name}.yml`);
 const stalled = join(root, 'test', 'fixtures', 'drill', 'stalled.yml');
 const FAST = ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=3s'];
+/** planned-failover.yml's first wait has its own window (stoppedFor): short too, or every run stops there. */
+const FAST_PLANNED = [...FAST, '--set', 'stoppedFor=200ms'];
+/** forced-failover.yml refuses when SQL Server is down and its version was not given. */
+const FORCED_VERSION = ['--set', 'sqlServerVersion=16.0.4125.3'];
 
 interface DrillJson {
   ok: boolean;
@@ -47,12 +51,12 @@ const withoutStep = (text: string, id: string) => {
 };
 
 test('shipped runbooks pass a bounded drill (kills, dropped connections, second operator), runs per second printed', async () => {
-  const r = await drill([runbook('planned-failover'), ...FAST, '--scenarios', 'healthy', '--faults', 'random', '--runs', '6', '--seed', '14']);
+  const r = await drill([runbook('planned-failover'), ...FAST_PLANNED, '--scenarios', 'healthy', '--faults', 'random', '--runs', '6', '--seed', '14']);
   assert.is(r.code, 0, JSON.stringify(r.json.violations, null, 2));
   assert.ok(r.json.ok);
   assert.is(r.json.runs, 6);
   assert.ok(r.json.runsPerSecond > 0);
-  const forced = await drill([runbook('forced-failover'), '--scenarios', 'healthy,primary-down', '--faults', 'random', '--runs', '4', '--seed', '3']);
+  const forced = await drill([runbook('forced-failover'), ...FORCED_VERSION, '--scenarios', 'healthy,primary-down', '--faults', 'random', '--runs', '4', '--seed', '3']);
   assert.is(forced.code, 0, JSON.stringify(forced.json.violations, null, 2));
   const split = await drill([runbook('split-brain'), '--set', 'keep=managedInstance', '--set', 'backupLocation=/backup/tail.trn', '--set', 'pollInterval=50ms', '--scenarios', 'split-brain', '--faults', 'random', '--runs', '3', '--seed', '5']);
   assert.is(split.code, 0, JSON.stringify(split.json.violations, null, 2));
@@ -80,7 +84,7 @@ test('judge: planned-failover edited to repeat its FAILOVER: change-applied-twic
 
   - id: after
 `));
-  const r = await drill([file, ...FAST, '--only', 'healthy/no-fault', '--seed', '2']);
+  const r = await drill([file, ...FAST_PLANNED, '--only', 'healthy/no-fault', '--seed', '2']);
   assert.is(r.code, 1);
   const twice = r.json.violations.find((v) => v.invariant === 'change-applied-twice');
   assert.ok(twice, JSON.stringify(r.json.violations));
@@ -94,8 +98,8 @@ test('judge: planned-failover edited to repeat its FAILOVER: change-applied-twic
 });
 
 test('judge: forced-failover edited to drop its data-loss marking runs without the acknowledgement and loses: transaction-lost', async () => {
-  const file = edited('forced-failover', (t) => t.replace('      impact: dataLoss\n', '      impact: change\n'));
-  const r = await drill([file, '--scenarios', 'primary-down', '--only', 'primary-down/no-fault', '--seed', '4']);
+  const file = edited('forced-failover', (t) => t.replaceAll('      impact: dataLoss\n', '      impact: change\n'));
+  const r = await drill([file, ...FORCED_VERSION, '--scenarios', 'primary-down', '--only', 'primary-down/no-fault', '--seed', '4']);
   assert.is(r.code, 1);
   assert.equal([...new Set(r.json.violations.map((v) => v.invariant))], ['transaction-lost']);
   assert.match(r.json.violations[0]!.message, /25 committed transaction\(s\) lost .*no dataLoss step/);
