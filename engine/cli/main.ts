@@ -1,7 +1,6 @@
 // The `runbook` command line: parse flags, call a command (each a typed function in
 // engine/commands/, imported lazily so `plan` never loads apply's or the lab's code), and map
 // every outcome to an exit code here and nowhere else. No stack traces reach the user.
-import { readFileSync } from 'node:fs';
 import { parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
 import { COMMAND_HELP, USAGE } from './help.js';
 import { ExitError, UsageError } from '../core/errors.js';
@@ -32,11 +31,6 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 let outputFormat: string | undefined;
 
 async function dispatch(argv: string[], io: CommandIO): Promise<number> {
@@ -46,9 +40,12 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     return command === undefined ? ExitCode.invalidInput : ExitCode.done;
   }
   if (command === '--version' || command === '-v') {
-    io.stdout.write(`${version()}\n`);
+    const { versionText } = await import('../commands/version.js');
+    io.stdout.write(versionText());
     return ExitCode.done;
   }
+  // Shell completion asks here on every Tab: answered before anything else is loaded.
+  if (command === '__complete') return (await import('../commands/completion.js')).completeCommand({ usage: USAGE, commands: COMMAND_HELP }, rest, io);
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
   switch (command) {
     case 'validate': {
@@ -57,8 +54,9 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
       if (a.positionals.length === 0) throw new UsageError('validate: name at least one runbook or inventory file');
+      const { runbookArgument } = await import('../commands/shipped.js');
       const { validateCommand } = await import('../commands/validate.js');
-      return validateCommand({ files: a.positionals, format }, io);
+      return validateCommand({ files: a.positionals.map((f) => runbookArgument(f, io)), format }, io);
     }
     case 'plan': {
       if (wantsHelp) return printHelp(io, command);
@@ -66,8 +64,9 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json', 'sql'] as const, 'text');
       outputFormat = format;
       const { planCommand } = await import('../commands/plan.js');
+      const { runbookArgument } = await import('../commands/shipped.js');
       return planCommand({
-        runbook: exactlyOne(command, 'runbook file', a),
+        runbook: runbookArgument(exactlyOne(command, 'runbook file', a), io),
         ...inventoryChoice(a),
         sets: (a.flags.set as string[] | undefined) ?? [],
         format,
@@ -94,9 +93,11 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
           throw new UsageError(`apply: --outcome-timeout: ${(error as Error).message}`);
         }
       }
-      const { applyCommand } = await import('../commands/apply.js');
+      const { applyCommand, isPlanFile } = await import('../commands/apply.js');
+      const { runbookArgument } = await import('../commands/shipped.js');
+      const target = resume !== undefined && a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook or plan file', a);
       return applyCommand({
-        target: resume !== undefined && a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook or plan file', a),
+        target: target === '' || isPlanFile(target) ? target : runbookArgument(target, io),
         ...(resume !== undefined ? { resume } : {}),
         ...(outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs } : {}),
         ...inventoryChoice(a),
@@ -135,8 +136,28 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
         ...(str(a.flags['inventory-out']) !== undefined ? { inventoryOut: str(a.flags['inventory-out'])! } : {}),
       }, io);
     }
+    case 'runbooks':
+    case 'list-runbooks': {
+      if (wantsHelp) return printHelp(io, 'runbooks');
+      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
+      if (a.positionals.length) throw new UsageError(`${command}: unexpected argument ${a.positionals[0]}`);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      return (await import('../commands/shipped.js')).runbooksCommand({ format }, io);
+    }
+    case 'init': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, { help, force: { kind: 'boolean' } }, 1);
+      if (a.positionals.length > 1) throw new UsageError(`init: one folder only, got ${a.positionals.join(' ')}`);
+      return (await import('../commands/init.js')).initCommand({ ...(a.positionals[0] !== undefined ? { dir: a.positionals[0] } : {}), force: a.flags.force === true }, io);
+    }
+    case 'completion': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, { help }, 1);
+      if (a.positionals.length > 1) throw new UsageError(`completion: one shell only, got ${a.positionals.join(' ')}`);
+      return (await import('../commands/completion.js')).completionCommand(a.positionals[0], io);
+    }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: validate, plan, apply, runs, list-steps, lab up; see runbook --help)`);
+      throw new UsageError(`unknown command "${command}" (commands: validate, plan, apply, runs, list-steps, runbooks, init, completion, lab up; see runbook --help)`);
   }
 }
 
