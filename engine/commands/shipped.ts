@@ -3,12 +3,12 @@
 // installed `runbook` finds them from any folder. Also the lookup of a runbook argument by name.
 // Reads files only: completion and `plan` use it, and neither may load a driver.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadYaml } from '../load/yaml.js';
 
 /** dist/engine/commands/shipped.js -> the package root, three levels up. */
-export const packageRoot = fileURLToPath(new URL('../../..', import.meta.url));
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const shippedRunbooksDir = join(packageRoot, 'runbooks');
 export const shippedSchemasDir = join(packageRoot, 'schemas');
 export const labScenariosDir = join(packageRoot, 'lab', 'scenarios');
