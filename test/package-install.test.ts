@@ -113,7 +113,7 @@ test('the tarball installs into a temporary prefix and runs from an empty folder
 
   const plan = runbook(['plan', 'planned-failover.yml', '--lab'], empty);
   assert.is(plan.status, 0, shown(plan));
-  assert.match(plan.stdout, /^Plan: planned-failover {2}\(planned-failover\.yml, sha256/m, 'init\'s copy, the local file, wins');
+  assert.match(plan.stdout, /^\w+: planned-failover {2}\(planned-failover\.yml, sha256/m, 'init\'s copy, the local file, wins');
 
   const apply = runbook(['apply', 'planned-failover.yml', '--lab', '--yes', '--set', 'stableFor=1s', '--set', 'pollInterval=100ms'], empty);
   assert.is(apply.status, 0, shown(apply));

@@ -6,7 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import yaml from 'js-yaml';
 import { join } from 'node:path';
 import { bin, root, runCli, tempDir } from '../../helpers/cli.js';
 import { COMMAND_HELP, USAGE } from '../../../engine/cli/help.js';
@@ -77,7 +78,9 @@ test('bash: shipped runbook names, scenario names, and nothing for --allow-data-
 });
 
 test('bash: --set completes the inputs of the runbook on the line, and an enum input\'s values after name=', () => {
-  assert.equal(bashComplete('runbook plan planned-failover.yml --lab --set '), ['direction=', 'dropLinkAfter=', 'lsnTimeout=', 'pollInterval=', 'stableFor='].sort());
+  const planned = Object.keys((yaml.load(readFileSync(join(root, 'runbooks', 'planned-failover.yml'), 'utf8')) as { inputs: object }).inputs);
+  assert.ok(planned.includes('direction') && planned.includes('stableFor'), planned.join());
+  assert.equal(bashComplete('runbook plan planned-failover.yml --lab --set '), planned.map((n) => `${n}=`).sort());
   assert.equal(bashComplete('runbook apply cleanup.yml --set '), ['dropAg=']);
   // bash split `direction=toS` into `direction`, `=`, `toS`: the answer replaces only `toS`.
   assert.equal(bashComplete('runbook plan planned-failover.yml --set direction=toS'), ['toSqlServer']);

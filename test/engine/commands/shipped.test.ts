@@ -3,19 +3,22 @@
 // a name with a folder part is never looked up. `runbook runbooks` lists them with their inputs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import yaml from 'js-yaml';
 import { join } from 'node:path';
 import { noStack, root, runCli, tempDir } from '../../helpers/cli.js';
 import { firstSentence, resolveRunbookArgument } from '../../../engine/commands/shipped.js';
 
 const shippedPlanned = join(root, 'runbooks', 'planned-failover.yml');
+/** A shipped runbook's input names, read with plain js-yaml. */
+const inputsOf = (name: string) => Object.keys((yaml.load(readFileSync(join(root, 'runbooks', name), 'utf8')) as { inputs?: object }).inputs ?? {});
 
 test('plan planned-failover.yml from an empty folder plans the shipped runbook and says which file', async () => {
   const cwd = tempDir();
   const r = await runCli(['plan', 'planned-failover.yml', '--lab'], { cwd });
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stderr, `runbook: no planned-failover.yml in ${cwd}; using the shipped runbook ${shippedPlanned}\n`);
-  assert.ok(r.stdout.startsWith(`Plan: planned-failover  (${shippedPlanned}, sha256`), r.stdout.slice(0, 200));
+  assert.ok(r.stdout.includes(`planned-failover  (${shippedPlanned}, sha256`), r.stdout.slice(0, 200));
   // Without the extension too, and for --format json the note stays off standard output.
   const json = await runCli(['plan', 'planned-failover', '--lab', '--format', 'json'], { cwd });
   assert.is(json.code, 0, json.stderr);
@@ -29,7 +32,7 @@ test('a local file of the same name wins, and the plan names it', async () => {
   const r = await runCli(['plan', 'planned-failover.yml', '--lab'], { cwd });
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stderr, '');
-  assert.match(r.stdout, /^Plan: my-own {2}\(planned-failover\.yml, sha256/);
+  assert.match(r.stdout, /^\w+: my-own {2}\(planned-failover\.yml, sha256/m);
 });
 
 test('apply by name runs the shipped runbook from any folder; a path with a folder is never looked up', async () => {
@@ -69,7 +72,7 @@ test('runbook runbooks lists every shipped runbook with its one-line description
   assert.is(alias.code, 0, alias.stderr);
   const list = JSON.parse(alias.stdout) as Array<{ name: string; inputs: Array<{ name: string }> }>;
   assert.equal(list.map((l) => l.name), shipped);
-  assert.equal(list.find((l) => l.name === 'planned-failover.yml')!.inputs.map((i) => i.name), ['direction', 'dropLinkAfter', 'stableFor', 'lsnTimeout', 'pollInterval']);
+  assert.equal(list.find((l) => l.name === 'planned-failover.yml')!.inputs.map((i) => i.name), inputsOf('planned-failover.yml'));
   const bad = await runCli(['runbooks', 'extra'], { cwd });
   assert.is(bad.code, 2);
 });
