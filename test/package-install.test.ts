@@ -109,7 +109,8 @@ test('the tarball installs into a temporary prefix and runs from an empty folder
 
   const init = runbook(['init'], empty);
   assert.is(init.status, 0, shown(init));
-  assert.match(readFileSync(join(empty, 'planned-failover.yml'), 'utf8'), new RegExp(`^# yaml-language-server: \\$schema=${realpathSync(installed).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/schemas/runbook.schema.json$`, 'm'));
+  const schema = /^# yaml-language-server: \$schema=(.+)$/m.exec(readFileSync(join(empty, 'planned-failover.yml'), 'utf8'))?.[1] ?? '';
+  assert.ok(schema.startsWith(join(realpathSync(installed), 'schemas') + '/') && existsSync(schema), `the copy's schema line names the installed package's schema: ${schema}`);
 
   const plan = runbook(['plan', 'planned-failover.yml', '--lab'], empty);
   assert.is(plan.status, 0, shown(plan));
