@@ -116,7 +116,7 @@ test('the tarball installs into a temporary prefix and runs from an empty folder
   assert.is(plan.status, 0, shown(plan));
   assert.match(plan.stdout, /^\w+: planned-failover {2}\(planned-failover\.yml, sha256/m, 'init\'s copy, the local file, wins');
 
-  const apply = runbook(['apply', 'planned-failover.yml', '--lab', '--yes', '--set', 'stableFor=1s', '--set', 'pollInterval=100ms'], empty);
+  const apply = runbook(['apply', 'planned-failover.yml', '--lab', '--yes', '--set', 'stoppedFor=1s', '--set', 'stableFor=1s', '--set', 'pollInterval=100ms'], empty);
   assert.is(apply.status, 0, shown(apply));
   assert.match(apply.stdout, /Exit 0: done/);
 

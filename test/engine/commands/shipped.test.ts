@@ -37,7 +37,7 @@ test('a local file of the same name wins, and the plan names it', async () => {
 
 test('apply by name runs the shipped runbook from any folder; a path with a folder is never looked up', async () => {
   const cwd = tempDir();
-  const r = await runCli(['apply', 'planned-failover.yml', '--lab', '--yes', '--set', 'stableFor=1s', '--set', 'pollInterval=100ms'], { cwd, timeoutMs: 60_000 });
+  const r = await runCli(['apply', 'planned-failover.yml', '--lab', '--yes', '--set', 'stoppedFor=1s', '--set', 'stableFor=1s', '--set', 'pollInterval=100ms'], { cwd, timeoutMs: 60_000 });
   assert.is(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stderr, new RegExp(`using the shipped runbook ${shippedPlanned.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   assert.match(r.stdout, /Exit 0: done/);
