@@ -71,9 +71,11 @@ test('bash: commands, flags and flag values', () => {
 test('bash: shipped runbook names, scenario names, and nothing for --allow-data-loss', () => {
   assert.equal(bashComplete('runbook plan plan'), ['planned-failover.yml']);
   assert.equal(bashComplete('runbook apply '), shipped);
-  assert.equal(bashComplete('runbook apply planned-failover.yml --lab pri'), ['primary-down']);
+  assert.equal(bashComplete('runbook apply planned-failover.yml --lab pri'), scenarios.filter((n) => n.startsWith('pri')));
+  assert.ok(scenarios.includes('primary-down'), scenarios.join());
   assert.equal(bashComplete('runbook apply planned-failover.yml --lab '), scenarios);
-  assert.equal(bashComplete('runbook lab up --scenario sp'), ['split-brain']);
+  assert.equal(bashComplete('runbook lab up --scenario sp'), scenarios.filter((n) => n.startsWith('sp')));
+  assert.ok(scenarios.includes('split-brain'), scenarios.join());
   assert.equal(bashComplete('runbook apply planned-failover.yml --lab --allow-data-loss '), []);
 });
 
