@@ -18,6 +18,8 @@ Usage:
   runbook runbooks [--format text|json]
   runbook init [dir] [--force]
   runbook completion bash|zsh|pwsh
+  runbook drill <runbook> [--set k=v ...] [--scenarios a,b | --all-scenarios]
+               [--faults matrix|random] [--runs N] [--seed S] [--only CASE] [--format text|json]
 
 A runbook named without a folder (planned-failover.yml) that is not a file here is one of the
 runbooks shipped with runbook (see "runbook runbooks"); a file of that name here wins.
@@ -131,6 +133,31 @@ Lists every step type: description, impact, target, outputs and \`with:\` fields
 Options:
   --format text|json   text (default) or JSON
   -h, --help           this help
+`,
+  drill: `Usage: runbook drill <runbook> [options]
+
+Rehearses the runbook on fresh embedded labs, each with one injected fault (a replica down, a
+connection dropped before or after a change, slow and hung statements, ARM 429/500/failed
+operations, SIGKILL of the engine at every step boundary or at a random instant followed by
+apply --resume, a second operator), and judges every run from the lab's own ledger, statement log
+and ARM log: no committed transaction lost without a dataLoss step and its acknowledgement, no
+change applied twice, at most one primary (unless the runbook declares outcomes.splitBrain), exit
+code and summary true to what the lab saw, no secret in any output. Prints a verdict table and,
+for each violation, the command that replays it. Exit 0 when nothing broke, 1 when an invariant
+broke, 2 on bad input.
+
+Options:
+  --set <name=value>        set an input of the runbook for every run (short windows: stableFor=300ms ...)
+  --scenarios a,b           lab scenarios to drill (default healthy)
+  --all-scenarios           every built-in scenario
+  --faults matrix|random    every fault that can touch the runbook in every scenario (default),
+                            or one drawn at random per run
+  --runs N                  matrix: each case N times (default 1); random: N runs (default 20)
+  --seed S                  seed of the random instants and draws (default: a new one, printed)
+  --only <scenario/fault>   only this case (with --seed, replays a violation)
+  --jobs N                  runs at once (default three per CPU core)
+  --format text|json        the verdict as text (default) or JSON
+  -h, --help                this help
 `,
   lab: `Usage: runbook lab up [--links N] [--scenario <name|file>] [--inventory-out <file>]
 

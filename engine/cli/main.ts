@@ -17,7 +17,7 @@ const inventoryFlags: Record<string, FlagSpec> = {
   inputs: { kind: 'string' },
 };
 
-const COMMANDS = ['validate', 'plan', 'apply', 'inputs', 'runs', 'list-steps', 'lab', 'help', 'runbooks', 'init', 'completion'];
+const COMMANDS = ['validate', 'plan', 'apply', 'inputs', 'runs', 'list-steps', 'lab', 'drill', 'help', 'runbooks', 'init', 'completion'];
 
 function oneOf<T extends string>(command: string, flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -213,6 +213,24 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       if (a.positionals.length > 1) throw new UsageError(`completion: one shell only, got ${a.positionals.join(' ')}`);
       return (await import('../commands/completion.js')).completionCommand(a.positionals[0], io);
     }
+    case 'drill': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, {
+        help, set: { kind: 'repeat' }, scenarios: { kind: 'string' }, 'all-scenarios': { kind: 'boolean' }, faults: { kind: 'string' },
+        runs: { kind: 'string' }, seed: { kind: 'string' }, only: { kind: 'string' }, jobs: { kind: 'string' }, format: { kind: 'string' },
+      }, 1);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      outputFormat = format;
+      const { drillCommand } = await import('../commands/drill.js');
+      const flag = (name: string) => (str(a.flags[name]) !== undefined ? { [name]: str(a.flags[name])! } : {});
+      return drillCommand({
+        runbook: exactlyOne(command, 'runbook file', a),
+        sets: (a.flags.set as string[] | undefined) ?? [],
+        ...(a.flags['all-scenarios'] === true ? { allScenarios: true } : {}),
+        ...flag('scenarios'), ...flag('faults'), ...flag('runs'), ...flag('seed'), ...flag('only'), ...flag('jobs'),
+        format,
+      }, io);
+    }
     default:
       throw unknownCommand(command);
   }
@@ -220,7 +238,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
 
 function unknownCommand(command: string): UsageError {
   const guess = closest(command, COMMANDS);
-  return new UsageError(`unknown command "${command}"${guess ? `; did you mean "${guess}"?` : ''} (commands: validate, plan, apply, inputs, runs, list-steps, runbooks, init, completion, lab up, help; see runbook --help)`);
+  return new UsageError(`unknown command "${command}"${guess ? `; did you mean "${guess}"?` : ''} (commands: validate, plan, apply, inputs, runs, list-steps, lab up, drill, runbooks, init, completion, help; see runbook --help)`);
 }
 
 /**

@@ -15,7 +15,7 @@ import { InvalidInput, inventoryFromLab } from './prepare.js';
 /** A started lab as the engine uses it: its inventories read as the engine's. */
 export type StartedLab = Pick<Lab, 'env' | 'caFile' | 'stop'> & { inventory: Inventory; inventories: Inventory[] };
 
-async function loadLab(): Promise<typeof import('../../lab/index.js')> {
+export async function loadLab(): Promise<typeof import('../../lab/index.js')> {
   try {
     return await import('../../lab/index.js');
   } catch (error) {
