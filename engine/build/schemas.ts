@@ -22,7 +22,7 @@ function write(file: string, schema: JsonSchema): void {
 async function main(): Promise<void> {
   const started = performance.now();
   mkdirSync(compiledDir, { recursive: true });
-  for (const name of ['runbook', 'inventory'] as DocumentSchemaName[]) write(documentValidatorFile(name), readSchema(name));
+  for (const name of ['runbook', 'inventory', 'fleet'] as DocumentSchemaName[]) write(documentValidatorFile(name), readSchema(name));
   let steps = 0;
   const registry = join(compiledDir, '..', 'steps', 'index.js');
   if (existsSync(registry)) {
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
       steps++;
     }
   }
-  console.log(`build-schemas: 2 document schemas and ${steps} step schemas in ${Math.round(performance.now() - started)} ms`);
+  console.log(`build-schemas: 3 document schemas and ${steps} step schemas in ${Math.round(performance.now() - started)} ms`);
 }
 
 main().catch((e: unknown) => {
