@@ -10,7 +10,7 @@ Usage:
   runbook apply --resume <run-id> [<runbook>] [-i <inventory>] [--yes] [--allow-data-loss <link>]
   runbook runs [--format text|json]
   runbook list-steps [--format text|json]
-  runbook lab up [--links N] [--scenario <name|file>] [--inventory-out <file>]
+  runbook lab up [--links N] [--scenario <name|file>] [--link-scenario n=<name|file> ...] [--inventory-out <file>]
 
 Run "runbook <command> --help" for a command's options. "runbook --version" prints the version.
 
@@ -90,13 +90,16 @@ Options:
   --format text|json   text (default) or JSON
   -h, --help           this help
 `,
-  lab: `Usage: runbook lab up [--links N] [--scenario <name|file>] [--inventory-out <file>]
+  lab: `Usage: runbook lab up [--links N] [--scenario <name|file>] [--link-scenario n=<name|file> ...] [--inventory-out <file>]
 
 Starts the embedded lab (TDS listeners and an ARM endpoint on 127.0.0.1) in the foreground,
 writes its inventory and prints the environment to use it. Ctrl-C stops it.
 
 Options:
-  --links N                 how many links to host (default 1)
+  --links N                 how many links to host (default 1, up to 100); several links share one
+                            SQL Server and one managed instance, and <file> is their fleet inventory
+                            (<file>-1.yml, ... hold each link's own)
+  --link-scenario n=<name>  link n's own scenario (repeatable), e.g. 7=lagging 12=split-brain
   --scenario <name|file>    start from a scenario (a built-in name or a scenario file)
   --inventory-out <file>    where to write the inventory (default lab-inventory.yml)
   -h, --help                this help

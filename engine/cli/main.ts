@@ -126,13 +126,14 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       if (wantsHelp) return printHelp(io, command);
       const [sub, ...labArgs] = rest;
       if (sub !== 'up') throw new UsageError(sub === undefined ? 'lab: missing subcommand; did you mean "runbook lab up"?' : `lab: unknown subcommand "${sub}"; the only one is "up"`);
-      const a = parseArgs('lab up', labArgs, { help, links: { kind: 'string' }, scenario: { kind: 'string' }, 'inventory-out': { kind: 'string' } }, 0);
+      const a = parseArgs('lab up', labArgs, { help, links: { kind: 'string' }, scenario: { kind: 'string' }, 'inventory-out': { kind: 'string' }, 'link-scenario': { kind: 'repeat' } }, 0);
       if (a.positionals.length) throw new UsageError(`lab up: unexpected argument ${a.positionals[0]}`);
       const { labUpCommand } = await import('../commands/lab-up.js');
       return labUpCommand({
         ...(str(a.flags.links) !== undefined ? { links: str(a.flags.links)! } : {}),
         ...(str(a.flags.scenario) !== undefined ? { scenario: str(a.flags.scenario)! } : {}),
         ...(str(a.flags['inventory-out']) !== undefined ? { inventoryOut: str(a.flags['inventory-out'])! } : {}),
+        ...(a.flags['link-scenario'] !== undefined ? { linkScenarios: a.flags['link-scenario'] as string[] } : {}),
       }, io);
     }
     default:

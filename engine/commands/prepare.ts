@@ -3,8 +3,8 @@
 // an InvalidInput carrying every diagnostic, rendered once by the CLI.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Diagnostic, Inventory, Runbook } from '../core/types.js';
-import type { LabInventory } from '../../lab/inventory.js';
+import type { Diagnostic, FleetInventory, Inventory, Runbook } from '../core/types.js';
+import type { LabFleetInventory, LabInventory } from '../../lab/inventory.js';
 import type { LoadedStep } from '../step-api/types.js';
 import { hasErrors } from '../core/diagnostics.js';
 import { validateInventory, validateRunbook } from '../validate/runbook.js';
@@ -89,6 +89,11 @@ export function labScenario(lab: string | boolean | undefined): string | undefin
  */
 export function inventoryFromLab(inventory: LabInventory): Inventory {
   return inventory;
+}
+
+/** The same for a fleet lab's inventory (lab/inventory.ts LabFleetInventory). */
+export function fleetFromLab(fleet: LabFleetInventory): FleetInventory {
+  return fleet;
 }
 
 /**
