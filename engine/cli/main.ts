@@ -15,6 +15,28 @@ const inventoryFlags: Record<string, FlagSpec> = {
   lab: { kind: 'optional' },
   set: { kind: 'repeat' },
 };
+/** A fleet inventory's links (engine/commands/wave.ts). */
+const linkFlags: Record<string, FlagSpec> = { links: { kind: 'string' }, all: { kind: 'boolean' } };
+const waveFlags: Record<string, FlagSpec> = {
+  ...linkFlags, parallel: { kind: 'string' }, canary: { kind: 'string' }, 'max-failures': { kind: 'string' }, 'allow-data-loss-all-of': { kind: 'string' },
+};
+
+function waveFlagsOf(a: ParsedArgs): import('../commands/wave.js').WaveFlags {
+  const out: import('../commands/wave.js').WaveFlags = {};
+  if (str(a.flags.links) !== undefined) out.links = str(a.flags.links)!;
+  if (a.flags.all === true) out.all = true;
+  if (str(a.flags.parallel) !== undefined) out.parallel = str(a.flags.parallel)!;
+  if (str(a.flags.canary) !== undefined) out.canary = str(a.flags.canary)!;
+  if (str(a.flags['max-failures']) !== undefined) out.maxFailures = str(a.flags['max-failures'])!;
+  if (str(a.flags['allow-data-loss-all-of']) !== undefined) out.allowDataLossAllOf = str(a.flags['allow-data-loss-all-of'])!;
+  return out;
+}
+
+/** The flags only a wave takes, given without one: a usage error, never silently ignored. */
+function refuseWaveOnlyFlags(command: string, flags: import('../commands/wave.js').WaveFlags): void {
+  const given = (['parallel', 'canary', 'maxFailures', 'allowDataLossAllOf'] as const).filter((k) => flags[k] !== undefined);
+  if (given.length) throw new UsageError(`${command}: ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} apply to a wave: add --links a,b or --all with a fleet inventory`);
+}
 
 function oneOf<T extends string>(command: string, flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -62,9 +84,16 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     }
     case 'plan': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help, ...inventoryFlags, format: { kind: 'string' }, out: { kind: 'string' }, probe: { kind: 'boolean' } }, 1);
+      const a = parseArgs(command, rest, { help, ...inventoryFlags, ...linkFlags, format: { kind: 'string' }, out: { kind: 'string' }, probe: { kind: 'boolean' } }, 1);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json', 'sql'] as const, 'text');
       outputFormat = format;
+      const links = waveFlagsOf(a);
+      if (links.links !== undefined || links.all) {
+        if (typeof a.flags.inventory !== 'string') throw new UsageError('plan: --links and --all choose links of a fleet inventory: add -i <fleet.yml>');
+        if (format === 'sql' || a.flags.out !== undefined || a.flags.probe === true) throw new UsageError('plan: a fleet plan is text or json; --format sql, --out and --probe take one link');
+        const { wavePlanCommand } = await import('../commands/wave.js');
+        return wavePlanCommand({ runbook: exactlyOne(command, 'runbook file', a), inventory: a.flags.inventory, sets: (a.flags.set as string[] | undefined) ?? [], format: format as 'text' | 'json', flags: links }, io);
+      }
       const { planCommand } = await import('../commands/plan.js');
       return planCommand({
         runbook: exactlyOne(command, 'runbook file', a),
@@ -79,7 +108,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       if (wantsHelp) return printHelp(io, command);
       const a = parseArgs(command, rest, {
         help, ...inventoryFlags, format: { kind: 'string' }, yes: { kind: 'boolean', short: 'y' }, 'allow-data-loss': { kind: 'string' },
-        resume: { kind: 'string' }, 'outcome-timeout': { kind: 'string' },
+        resume: { kind: 'string' }, 'outcome-timeout': { kind: 'string' }, ...waveFlags,
       }, 1);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
@@ -94,6 +123,23 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
           throw new UsageError(`apply: --outcome-timeout: ${(error as Error).message}`);
         }
       }
+      const wave = waveFlagsOf(a);
+      if (wave.links !== undefined || wave.all || resume?.startsWith('wave-')) {
+        if (a.flags.lab !== undefined) throw new UsageError('apply: a wave runs on a fleet inventory (-i fleet.yml); `runbook lab up --links N` writes one for the lab');
+        const { waveApplyCommand } = await import('../commands/wave.js');
+        return waveApplyCommand({
+          ...wave,
+          target: resume !== undefined && a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook file', a),
+          ...(typeof a.flags.inventory === 'string' ? { inventory: a.flags.inventory } : {}),
+          ...(resume !== undefined ? { resume } : {}),
+          ...(outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs } : {}),
+          sets: (a.flags.set as string[] | undefined) ?? [],
+          yes: a.flags.yes === true,
+          ...(str(a.flags['allow-data-loss']) !== undefined ? { allowDataLoss: str(a.flags['allow-data-loss'])! } : {}),
+          format,
+        }, io, argv);
+      }
+      refuseWaveOnlyFlags(command, wave);
       const { applyCommand } = await import('../commands/apply.js');
       return applyCommand({
         target: resume !== undefined && a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook or plan file', a),

@@ -121,6 +121,9 @@ export async function loadInventoryForPlan(choice: InventoryChoice): Promise<{ i
 
 export async function loadInventoryFile(file: string): Promise<Inventory> {
   const result = await validateInventory(file);
+  if (result.fleet) {
+    throw new UsageError(`${file} is a fleet inventory (${result.fleet.links.length} links): choose the links with --links a,b or --all`);
+  }
   if (!result.inventory || hasErrors(result.diagnostics)) {
     throw new InvalidInput(result.diagnostics, new Map([[file, result.source ?? '']]));
   }
