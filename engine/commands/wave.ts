@@ -6,7 +6,7 @@
 // and ends with a table per link and the worst link's exit code. `apply --resume <wave-id>` runs
 // the links that did not finish: a link with a run resumes that run, one never started starts.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { FleetInventory } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
 import { buildPlan, sha256 } from '../plan/build.js';
@@ -92,14 +92,20 @@ async function prepareWave(runbookFile: string, fleetFile: string, selection: Li
   const { links, problems } = selectLinks(result.fleet, selection);
   if (problems.length) throw new UsageError(problems.join('; '));
   const inputs = resolveInputsOrThrow(loaded.runbook, loaded.source, sets);
-  if (linkDir) mkdirSync(linkDir, { recursive: true });
   const planned = links.map((link) => {
     const file = linkDir ? join(linkDir, `${String(link.position).padStart(3, '0')}-${link.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.yml`) : fleetFile;
-    if (linkDir) writeFileSync(file, `# Link ${link.name} of ${fleetFile}, written by a runbook wave; do not edit (its run checks it is unchanged).\n${JSON.stringify(link.inventory, null, 2)}\n`, { mode: 0o600 });
     const plan = buildPlan({ runbook: loaded.runbook, source: loaded.source, inventory: link.inventory, inventorySource: { file }, inputs, steps: loaded.steps });
     return { ...link, plan, file };
   });
   return { loaded, inputs, sets, fleetFile: resolve(fleetFile), fleetSha: sha256(read.text), links: planned };
+}
+
+/** Each link's inventory where its run reads it: written once the wave is acknowledged and confirmed, never before. */
+function writeLinkInventories(wave: Wave): void {
+  for (const link of wave.links) {
+    mkdirSync(dirname(link.file), { recursive: true });
+    writeFileSync(link.file, `# Link ${link.name} of ${wave.fleetFile}, written by a runbook wave; do not edit (its run checks it is unchanged).\n${JSON.stringify(link.inventory, null, 2)}\n`, { mode: 0o600 });
+  }
 }
 
 /** Many links reading one standard input would each need a line: a wave takes passwords from the environment. */
@@ -208,6 +214,7 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
   const todo = wave.links.filter((l) => record.links.find((r) => r.name === l.name)?.state !== 'done');
   const style = makeStyle(colorWanted(io.stdout, io.env));
   await confirmWave({ ...wave, links: todo }, wave.loaded.runbook.name, opts, io);
+  if (opts.resume === undefined) writeLinkInventories(wave);
   writeWaveRecord(waveDir, record);
 
   const progress = new Map<string, LinkProgress>(record.links.map((r) => [r.name, { name: r.name, state: r.state, ...(r.runId ? { runId: r.runId } : {}), ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) }]));
