@@ -152,6 +152,21 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
         format,
       }, io, argv);
     }
+    case 'status': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, { help, inventory: { kind: 'string', short: 'i' }, links: { kind: 'string' }, all: { kind: 'boolean' }, format: { kind: 'string' } }, 0);
+      if (a.positionals.length) throw new UsageError(`status: unexpected argument ${a.positionals[0]}`);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      outputFormat = format;
+      if (typeof a.flags.inventory !== 'string') throw new UsageError('status: say which links: -i <inventory.yml>');
+      const linkList = str(a.flags.links);
+      if (linkList !== undefined && a.flags.all === true) throw new UsageError('status: --links and --all cannot be used together');
+      const { statusCommand } = await import('../commands/status.js');
+      const { parseLinkList } = await import('../fleet/expand.js');
+      const parsed = linkList !== undefined ? parseLinkList(linkList) : undefined;
+      if (parsed?.problems.length) throw new UsageError(`status: ${parsed.problems.join('; ')}`);
+      return statusCommand({ inventory: a.flags.inventory, format, ...(parsed ? { links: parsed.names } : {}) }, io);
+    }
     case 'runs': {
       if (wantsHelp) return printHelp(io, command);
       const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
@@ -183,7 +198,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       }, io);
     }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: validate, plan, apply, runs, list-steps, lab up; see runbook --help)`);
+      throw new UsageError(`unknown command "${command}" (commands: validate, plan, apply, status, runs, list-steps, lab up; see runbook --help)`);
   }
 }
 
