@@ -2,24 +2,13 @@
 // engine/commands/, imported lazily so `plan` never loads apply's or the lab's code), and map
 // every outcome to an exit code here and nowhere else. No stack traces reach the user.
 import { readFileSync } from 'node:fs';
-import { parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
+import { parseArgs, type ParsedArgs } from './args.js';
+import { COMMAND_FLAGS } from './flags.js';
 import { COMMAND_HELP, USAGE } from './help.js';
 import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { CommandIO } from '../commands/io.js';
 import { redactingStream } from '../core/redact.js';
-
-const help: FlagSpec = { kind: 'boolean', short: 'h' };
-const inventoryFlags: Record<string, FlagSpec> = {
-  inventory: { kind: 'string', short: 'i' },
-  lab: { kind: 'optional' },
-  set: { kind: 'repeat' },
-};
-/** A fleet inventory's links (engine/commands/wave.ts). */
-const linkFlags: Record<string, FlagSpec> = { links: { kind: 'string' }, all: { kind: 'boolean' } };
-const waveFlags: Record<string, FlagSpec> = {
-  ...linkFlags, parallel: { kind: 'string' }, canary: { kind: 'string' }, 'max-failures': { kind: 'string' }, 'allow-data-loss-all-of': { kind: 'string' },
-};
 
 function waveFlagsOf(a: ParsedArgs): import('../commands/wave.js').WaveFlags {
   const out: import('../commands/wave.js').WaveFlags = {};
@@ -75,7 +64,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
   switch (command) {
     case 'validate': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, Infinity);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.validate);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
       if (a.positionals.length === 0) throw new UsageError('validate: name at least one runbook or inventory file');
@@ -84,7 +73,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     }
     case 'plan': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help, ...inventoryFlags, ...linkFlags, format: { kind: 'string' }, out: { kind: 'string' }, probe: { kind: 'boolean' } }, 1);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.plan);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json', 'sql'] as const, 'text');
       outputFormat = format;
       const links = waveFlagsOf(a);
@@ -106,10 +95,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     }
     case 'apply': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, {
-        help, ...inventoryFlags, format: { kind: 'string' }, yes: { kind: 'boolean', short: 'y' }, 'allow-data-loss': { kind: 'string' },
-        resume: { kind: 'string' }, 'outcome-timeout': { kind: 'string' }, ...waveFlags,
-      }, 1);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.apply);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
       const resume = str(a.flags.resume);
@@ -154,7 +140,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     }
     case 'status': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help, inventory: { kind: 'string', short: 'i' }, links: { kind: 'string' }, all: { kind: 'boolean' }, format: { kind: 'string' } }, 0);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.status);
       if (a.positionals.length) throw new UsageError(`status: unexpected argument ${a.positionals[0]}`);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
@@ -169,7 +155,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     }
     case 'runs': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.runs);
       if (a.positionals.length) throw new UsageError(`runs: unexpected argument ${a.positionals[0]}`);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       const { runsCommand } = await import('../commands/runs.js');
@@ -177,7 +163,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     }
     case 'list-steps': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS['list-steps']);
       if (a.positionals.length) throw new UsageError(`list-steps: unexpected argument ${a.positionals[0]}`);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       const { listStepsCommand } = await import('../commands/list-steps.js');
@@ -187,7 +173,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       if (wantsHelp) return printHelp(io, command);
       const [sub, ...labArgs] = rest;
       if (sub !== 'up') throw new UsageError(sub === undefined ? 'lab: missing subcommand; did you mean "runbook lab up"?' : `lab: unknown subcommand "${sub}"; the only one is "up"`);
-      const a = parseArgs('lab up', labArgs, { help, links: { kind: 'string' }, scenario: { kind: 'string' }, 'inventory-out': { kind: 'string' }, 'link-scenario': { kind: 'repeat' } }, 0);
+      const a = parseArgs('lab up', labArgs, ...COMMAND_FLAGS['lab up']);
       if (a.positionals.length) throw new UsageError(`lab up: unexpected argument ${a.positionals[0]}`);
       const { labUpCommand } = await import('../commands/lab-up.js');
       return labUpCommand({
