@@ -25,11 +25,13 @@ import { renderPlanText } from '../ui/plan-text.js';
 import { colorWanted, makeStyle, type Style } from '../ui/style.js';
 import { ttyConfirm } from '../ui/prompt.js';
 import type { LinkProgress } from '../ui/wave/progress.js';
-import { LinkJsonReporter, LinkPlainReporter, prefixedStream } from '../ui/wave/reporters.js';
+import { LinkJsonReporter, LinkPlainReporter, LinkRowReporter, prefixedStream } from '../ui/wave/reporters.js';
+import { LiveWaveView } from '../ui/wave/live.js';
+import { Writable } from 'node:stream';
 import { renderWaveSummary, waveTotals } from '../ui/wave/summary.js';
 import { InvalidInput, loadRunbook, resolveInputsOrThrow, type LoadedRunbook } from './prepare.js';
 import { applyCommand, type ApplyCommandOptions } from './apply.js';
-import type { CommandIO } from './io.js';
+import { isTty, type CommandIO } from './io.js';
 
 export interface WaveFlags {
   /** `--links a,b` (as given) or `--all`. */
@@ -222,6 +224,8 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
   const emitWave = (event: Record<string, unknown>) => {
     if (opts.format === 'json') io.stdout.write(JSON.stringify({ ...event, waveId: record.waveId }) + '\n');
   };
+  const rows = record.links.map((r) => progress.get(r.name)!);
+  const live = liveView(rows, opts, io, style);
   emitWave({ event: 'wave-started', links: todo.map((l) => l.name), parallel, canary, ...(maxFailures !== undefined ? { maxFailures } : {}), resumed: opts.resume !== undefined });
   if (opts.format !== 'json') io.stdout.write(style.bold(`Wave ${record.waveId}: ${wave.loaded.runbook.name} on ${todo.length} link(s), ${parallel} at a time${canary ? `, canary ${canary}` : ''}${maxFailures !== undefined ? `, stop after ${maxFailures} failure(s)` : ''}`) + '\n');
 
@@ -243,10 +247,12 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
       Object.assign(row, { state: 'running', runId, startedAt: Date.now() });
       save();
       emitWave({ event: 'link-started', link: link.name, runId, resumed: resumeRun !== undefined });
-      const code = await runLink(link, { runId, resume: resumeRun, acknowledged: acknowledged.has(link.name), reporter: reporterFor(row, opts, io, style) }, opts, wave, io, argv);
+      live?.changed();
+      const code = await runLink(link, { runId, resume: resumeRun, acknowledged: acknowledged.has(link.name), reporter: reporterFor(row, opts, io, style, live), ...(live ? { note: (line: string) => live.note(line) } : {}) }, opts, wave, io, argv);
       Object.assign(entry, { state: code === ExitCode.done ? 'done' : 'failed', exitCode: code });
       Object.assign(row, { state: entry.state, exitCode: code, durationMs: row.durationMs ?? Date.now() - row.startedAt! });
       save();
+      live?.changed();
       emitWave({ event: 'link-finished', link: link.name, runId, exitCode: code, meaning: exitCodeMeaning(code) });
       return code;
     });
@@ -258,7 +264,7 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
     const exitCode = worstExitCode(record.links.map((l) => l.exitCode ?? ExitCode.done));
     record.finished = { exitCode, ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}) };
     save();
-    const rows = record.links.map((r) => progress.get(r.name)!);
+    live?.finish();
     const summary = { waveId: record.waveId, record: waveFile(waveDir, record.waveId), links: rows, exitCode, durationMs: Date.now() - started, ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}) };
     if (opts.format === 'json') emitWave({ event: 'wave-finished', exitCode, meaning: exitCodeMeaning(exitCode), ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}), totals: waveTotals(rows), links: rows.map(({ name, state, runId, exitCode: c, changed }) => ({ link: name, state, ...(runId ? { runId } : {}), ...(c !== undefined ? { exitCode: c } : {}), ...(changed ? { changed } : {}) })) });
     else io.stdout.write(renderWaveSummary(summary, style));
@@ -284,22 +290,39 @@ async function confirmWave(wave: Pick<Wave, 'links'>, runbookName: string, opts:
   if (!(await confirm(`Apply to these ${wave.links.length} link(s)?`))) throw new ExitError(ExitCode.refused, 'the wave was not confirmed. Nothing was run.');
 }
 
-function reporterFor(row: LinkProgress, opts: Pick<WaveApplyOptions, 'format'>, io: CommandIO, style: Style): Reporter {
+/**
+ * On a terminal (not CI, wide enough) the rows are redrawn in place; otherwise plain lines, each
+ * prefixed with its link, and JSON lines carry the link.
+ */
+function liveView(rows: LinkProgress[], opts: Pick<WaveApplyOptions, 'format'>, io: CommandIO, style: Style): LiveWaveView | undefined {
+  if (opts.format === 'json' || !isTty(io.stdout) || ciSet(io.env)) return undefined;
+  const columns = (io.stdout as { columns?: number }).columns ?? 0;
+  return columns >= 40 ? new LiveWaveView(io.stdout, rows, style, columns) : undefined;
+}
+
+function ciSet(env: NodeJS.ProcessEnv): boolean {
+  return env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+}
+
+function reporterFor(row: LinkProgress, opts: Pick<WaveApplyOptions, 'format'>, io: CommandIO, style: Style, live: LiveWaveView | undefined): Reporter {
   if (opts.format === 'json') return new LinkJsonReporter(row, io.stdout);
+  if (live) return new LinkRowReporter(row, () => live.changed());
   return new LinkPlainReporter(row, prefixedStream(io.stdout, `[${row.name}] `), style);
 }
 
 /** One link's run: the single-link apply, confirmed by the wave, its errors said on its own line. */
 async function runLink(
   link: Wave['links'][number],
-  run: { runId: string; resume: string | undefined; acknowledged: boolean; reporter: Reporter },
+  run: { runId: string; resume: string | undefined; acknowledged: boolean; reporter: Reporter; note?: (line: string) => void },
   opts: WaveApplyOptions,
   wave: Wave,
   io: CommandIO,
   argv: string[],
 ): Promise<number> {
-  const stderr = prefixedStream(io.stderr, `[${link.name}] `);
-  const linkIo: CommandIO = { ...io, stderr, stdout: prefixedStream(io.stdout, `[${link.name}] `) };
+  // On a terminal the rows own the screen: what a link says on standard error waits under them.
+  const sink = run.note ? lineSink(run.note) : io.stderr;
+  const stderr = prefixedStream(sink, `[${link.name}] `);
+  const linkIo: CommandIO = { ...io, stderr, stdout: run.note ? lineSink(run.note) : prefixedStream(io.stdout, `[${link.name}] `) };
   const applyOptions: ApplyCommandOptions = {
     target: run.resume ? '' : wave.loaded.runbook.file,
     inventory: link.file,
@@ -319,6 +342,18 @@ async function runLink(
   } finally {
     stderr.end();
   }
+}
+
+function lineSink(note: (line: string) => void): NodeJS.WritableStream {
+  let partial = '';
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) note(l);
+      done();
+    },
+  });
 }
 
 /** As the CLI reports a command's error (engine/cli/main.ts), for one link of many: one line, its exit code. */
