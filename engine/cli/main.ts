@@ -212,25 +212,6 @@ export async function main(argv: string[], rawIo: CommandIO): Promise<number> {
 }
 
 async function reportError(error: unknown, io: CommandIO): Promise<number> {
-  const e = error as { name?: string; message?: string; diagnostics?: unknown; sources?: unknown; exitCode?: unknown; changeMade?: unknown };
-  if (Array.isArray(e?.diagnostics)) {
-    const render = await import('../ui/diagnostics.js');
-    if (outputFormat === 'json') io.stdout.write(render.renderDiagnosticsJson(e.diagnostics));
-    else {
-      const { colorWanted } = await import('../ui/style.js');
-      io.stderr.write(render.renderDiagnosticsText(e.diagnostics, (e.sources instanceof Map ? e.sources : new Map()) as Map<string, string>, { color: colorWanted(io.stderr, io.env) }));
-    }
-    return ExitCode.invalidInput;
-  }
-  if (error instanceof UsageError || e?.name === 'PlanError') {
-    io.stderr.write(`runbook: ${e.message}\n`);
-    return ExitCode.invalidInput;
-  }
-  if (error instanceof ExitError) {
-    io.stderr.write(`runbook: ${error.message}\n`);
-    return error.exitCode;
-  }
-  const message = String(e?.message ?? error).split('\n')[0];
-  io.stderr.write(`runbook: internal error: ${message} (this is a bug)\n`);
-  return e?.changeMade === true ? ExitCode.failedAfterChange : ExitCode.failedBeforeChange;
+  const { reportCommandError } = await import('../commands/report-error.js');
+  return reportCommandError(error, io, outputFormat === 'json' ? 'json' : 'text');
 }

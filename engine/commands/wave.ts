@@ -31,6 +31,7 @@ import { Writable } from 'node:stream';
 import { renderWaveSummary, waveTotals } from '../ui/wave/summary.js';
 import { InvalidInput, loadRunbook, resolveInputsOrThrow, type LoadedRunbook } from './prepare.js';
 import { applyCommand, type ApplyCommandOptions } from './apply.js';
+import { reportCommandError } from './report-error.js';
 import { isTty, type CommandIO } from './io.js';
 
 export interface WaveFlags {
@@ -44,16 +45,8 @@ export interface WaveFlags {
   allowDataLossAllOf?: string;
 }
 
-export interface WaveApplyOptions extends WaveFlags {
-  target: string;
-  inventory?: string;
-  sets: string[];
-  yes: boolean;
-  allowDataLoss?: string;
-  format: 'text' | 'json';
-  resume?: string;
-  outcomeDeadlineMs?: number;
-}
+/** Apply's options as a wave reads them: `allowDataLoss` names links (a,b), `resume` may be a wave id. */
+export type WaveApplyOptions = WaveFlags & Pick<ApplyCommandOptions, 'target' | 'inventory' | 'sets' | 'yes' | 'allowDataLoss' | 'format' | 'resume' | 'outcomeDeadlineMs'>;
 
 /** A fleet inventory with the links chosen, each with its plan. */
 interface Wave {
@@ -338,7 +331,8 @@ async function runLink(
   try {
     return await applyCommand(applyOptions, linkIo, argv);
   } catch (error) {
-    return reportLinkError(error, linkIo);
+    // Diagnostics as text on the link's error lines: its standard output may carry JSON events.
+    return await reportCommandError(error, linkIo, 'text');
   } finally {
     stderr.end();
   }
@@ -356,22 +350,4 @@ function lineSink(note: (line: string) => void): NodeJS.WritableStream {
   });
 }
 
-/** As the CLI reports a command's error (engine/cli/main.ts), for one link of many: one line, its exit code. */
-function reportLinkError(error: unknown, io: CommandIO): number {
-  const e = error as { name?: string; message?: string; diagnostics?: Array<{ file: string; line: number; column: number; code: string; message: string }>; exitCode?: unknown };
-  if (Array.isArray(e?.diagnostics)) {
-    for (const d of e.diagnostics) io.stderr.write(`${d.file}:${d.line}:${d.column}: error ${d.code}: ${d.message}\n`);
-    return ExitCode.invalidInput;
-  }
-  if (error instanceof UsageError || e?.name === 'PlanError') {
-    io.stderr.write(`runbook: ${e.message}\n`);
-    return ExitCode.invalidInput;
-  }
-  if (error instanceof ExitError) {
-    io.stderr.write(`runbook: ${error.message}\n`);
-    return error.exitCode;
-  }
-  io.stderr.write(`runbook: internal error: ${String(e?.message ?? error).split('\n')[0]} (this is a bug)\n`);
-  return ExitCode.failedBeforeChange;
-}
 
