@@ -7,6 +7,7 @@ export const inventoryFlags: Record<string, FlagSpec> = {
   inventory: { kind: 'string', short: 'i' },
   lab: { kind: 'optional' },
   set: { kind: 'repeat' },
+  inputs: { kind: 'string' },
 };
 /** A fleet inventory's links (engine/commands/wave.ts). */
 export const linkFlags: Record<string, FlagSpec> = { links: { kind: 'string' }, all: { kind: 'boolean' } };
@@ -16,15 +17,21 @@ export const waveFlags: Record<string, FlagSpec> = {
 
 
 /** Each command's flags and how many positionals it takes. */
-export const COMMAND_FLAGS: Record<'validate' | 'plan' | 'apply' | 'status' | 'runs' | 'list-steps' | 'lab up', [Record<string, FlagSpec>, number]> = {
+export const COMMAND_FLAGS: Record<'validate' | 'plan' | 'apply' | 'status' | 'inputs' | 'runs' | 'runs show' | 'runs prune' | 'list-steps' | 'lab up', [Record<string, FlagSpec>, number]> = {
   validate: [{ help, format: { kind: 'string' } }, Infinity],
-  plan: [{ help, ...inventoryFlags, ...linkFlags, format: { kind: 'string' }, out: { kind: 'string' }, probe: { kind: 'boolean' } }, 1],
+  plan: [{
+    help, ...inventoryFlags, ...linkFlags, format: { kind: 'string' }, out: { kind: 'string' }, probe: { kind: 'boolean' },
+    full: { kind: 'boolean', short: 'v' }, 'detailed-exitcode': { kind: 'boolean' }, replica: { kind: 'string' },
+  }, 1],
   apply: [{
     help, ...inventoryFlags, format: { kind: 'string' }, yes: { kind: 'boolean', short: 'y' }, 'allow-data-loss': { kind: 'string' },
     resume: { kind: 'string' }, 'outcome-timeout': { kind: 'string' }, ...waveFlags,
   }, 1],
   status: [{ help, inventory: { kind: 'string', short: 'i' }, links: { kind: 'string' }, all: { kind: 'boolean' }, format: { kind: 'string' } }, 0],
+  inputs: [{ help, format: { kind: 'string' } }, 1],
   runs: [{ help, format: { kind: 'string' } }, 0],
+  'runs show': [{ help, format: { kind: 'string' } }, 1],
+  'runs prune': [{ help, 'older-than': { kind: 'string' }, keep: { kind: 'string' }, 'dry-run': { kind: 'boolean' } }, 0],
   'list-steps': [{ help, format: { kind: 'string' } }, 0],
   'lab up': [{ help, links: { kind: 'string' }, scenario: { kind: 'string' }, 'inventory-out': { kind: 'string' }, 'link-scenario': { kind: 'repeat' } }, 0],
 };
@@ -36,7 +43,8 @@ export const COMMAND_FLAGS: Record<'validate' | 'plan' | 'apply' | 'status' | 'r
  */
 export function parseCommandLine(argv: string[]): { command: string; args: ParsedArgs } | { error: string } {
   const [first, ...rest] = argv;
-  const command = first === 'lab' ? `lab ${rest.shift() ?? ''}` : first ?? '';
+  const sub = rest[0];
+  const command = first === 'lab' ? `lab ${rest.shift() ?? ''}` : first === 'runs' && (sub === 'show' || sub === 'prune') ? `runs ${rest.shift()}` : first ?? '';
   const spec = COMMAND_FLAGS[command as keyof typeof COMMAND_FLAGS];
   if (!spec) return { error: `unknown command "${command}"` };
   try {

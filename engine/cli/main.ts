@@ -5,10 +5,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParsedArgs } from './args.js';
 import { COMMAND_FLAGS } from './flags.js';
 import { COMMAND_HELP, USAGE } from './help.js';
-import { ExitError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
+import { closest } from '../core/diagnostics.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { CommandIO } from '../commands/io.js';
 import { redactingStream } from '../core/redact.js';
+
+const COMMANDS = ['validate', 'plan', 'apply', 'status', 'inputs', 'runs', 'list-steps', 'lab', 'help'];
 
 function waveFlagsOf(a: ParsedArgs): import('../commands/wave.js').WaveFlags {
   const out: import('../commands/wave.js').WaveFlags = {};
@@ -49,12 +52,24 @@ export function version(): string {
 }
 
 let outputFormat: string | undefined;
+/** `apply --format json` is a stream of events, one JSON object per line, whatever happens. */
+let eventStream = false;
 
 async function dispatch(argv: string[], io: CommandIO): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  if (command === undefined || command === '--help' || command === '-h') {
     io.stdout.write(USAGE);
     return command === undefined ? ExitCode.invalidInput : ExitCode.done;
+  }
+  if (command === 'help') {
+    // `runbook help <command>` is `runbook <command> --help`, whatever else follows.
+    const about = rest.find((a) => !a.startsWith('-'));
+    if (about === undefined || about === 'help') {
+      io.stdout.write(USAGE);
+      return ExitCode.done;
+    }
+    if (!Object.hasOwn(COMMAND_HELP, about)) throw unknownCommand(about);
+    return printHelp(io, about);
   }
   if (command === '--version' || command === '-v') {
     io.stdout.write(`${version()}\n`);
@@ -67,7 +82,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       const a = parseArgs(command, rest, ...COMMAND_FLAGS.validate);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
-      if (a.positionals.length === 0) throw new UsageError('validate: name at least one runbook or inventory file');
+      if (a.positionals.length === 0) throw new UsageError('validate: name at least one runbook or inventory file, or a folder of them');
       const { validateCommand } = await import('../commands/validate.js');
       return validateCommand({ files: a.positionals, format }, io);
     }
@@ -79,18 +94,26 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       const links = waveFlagsOf(a);
       if (links.links !== undefined || links.all) {
         if (typeof a.flags.inventory !== 'string') throw new UsageError('plan: --links and --all choose links of a fleet inventory: add -i <fleet.yml>');
-        if (format === 'sql' || a.flags.out !== undefined || a.flags.probe === true) throw new UsageError('plan: a fleet plan is text or json; --format sql, --out and --probe take one link');
+        if (format === 'sql' || a.flags.out !== undefined || a.flags.probe === true || a.flags.inputs !== undefined || a.flags.replica !== undefined) {
+          throw new UsageError('plan: a fleet plan is text or json with --set inputs; --format sql, --out, --probe, --replica and --inputs take one link');
+        }
         const { wavePlanCommand } = await import('../commands/wave.js');
         return wavePlanCommand({ runbook: exactlyOne(command, 'runbook file', a), inventory: a.flags.inventory, sets: (a.flags.set as string[] | undefined) ?? [], format: format as 'text' | 'json', flags: links }, io);
       }
+      const replica = a.flags.replica === undefined ? undefined : oneOf(command, 'replica', a.flags.replica, ['sqlServer', 'managedInstance', 'primary', 'secondary'] as const, 'sqlServer');
+      const runbook = await runbookPath(command, exactlyOne(command, 'runbook file', a), io);
       const { planCommand } = await import('../commands/plan.js');
       return planCommand({
-        runbook: exactlyOne(command, 'runbook file', a),
+        runbook,
         ...inventoryChoice(a),
         sets: (a.flags.set as string[] | undefined) ?? [],
+        ...(str(a.flags.inputs) !== undefined ? { inputsFile: str(a.flags.inputs)! } : {}),
         format,
         ...(str(a.flags.out) !== undefined ? { out: str(a.flags.out)! } : {}),
         ...(a.flags.probe === true ? { probe: true } : {}),
+        ...(a.flags.full === true ? { full: true } : {}),
+        ...(a.flags['detailed-exitcode'] === true ? { detailedExitcode: true } : {}),
+        ...(replica !== undefined ? { replica } : {}),
       }, io);
     }
     case 'apply': {
@@ -98,6 +121,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       const a = parseArgs(command, rest, ...COMMAND_FLAGS.apply);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
+      eventStream = format === 'json';
       const resume = str(a.flags.resume);
       const outcomeTimeout = str(a.flags['outcome-timeout']);
       let outcomeDeadlineMs: number | undefined;
@@ -112,6 +136,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       const wave = waveFlagsOf(a);
       if (wave.links !== undefined || wave.all || resume?.startsWith('wave-')) {
         if (a.flags.lab !== undefined) throw new UsageError('apply: a wave runs on a fleet inventory (-i fleet.yml); `runbook lab up --links N` writes one for the lab');
+        if (a.flags.inputs !== undefined) throw new UsageError('apply: a wave takes its inputs with --set (an inputs file is not recorded in the wave yet)');
         const { waveApplyCommand } = await import('../commands/wave.js');
         return waveApplyCommand({
           ...wave,
@@ -126,13 +151,18 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
         }, io, argv);
       }
       refuseWaveOnlyFlags(command, wave);
+      if (resume !== undefined && a.flags.inputs !== undefined) {
+        throw new UsageError('apply --resume: a resume takes its inputs from the journal; give secret inputs again with --set, not --inputs');
+      }
+      const target = resume !== undefined && a.positionals.length === 0 ? '' : await runbookPath(command, exactlyOne(command, 'runbook or plan file', a), io);
       const { applyCommand } = await import('../commands/apply.js');
       return applyCommand({
-        target: resume !== undefined && a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook or plan file', a),
+        target,
         ...(resume !== undefined ? { resume } : {}),
         ...(outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs } : {}),
         ...inventoryChoice(a),
         sets: (a.flags.set as string[] | undefined) ?? [],
+        ...(str(a.flags.inputs) !== undefined ? { inputsFile: str(a.flags.inputs)! } : {}),
         yes: a.flags.yes === true,
         ...(str(a.flags['allow-data-loss']) !== undefined ? { allowDataLoss: str(a.flags['allow-data-loss'])! } : {}),
         format,
@@ -153,10 +183,36 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       if (parsed?.problems.length) throw new UsageError(`status: ${parsed.problems.join('; ')}`);
       return statusCommand({ inventory: a.flags.inventory, format, ...(parsed ? { links: parsed.names } : {}) }, io);
     }
+    case 'inputs': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.inputs);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      outputFormat = format;
+      const runbook = await runbookPath(command, exactlyOne(command, 'runbook file', a), io);
+      const { inputsCommand } = await import('../commands/inputs.js');
+      return inputsCommand({ runbook, format }, io);
+    }
     case 'runs': {
       if (wantsHelp) return printHelp(io, command);
+      const [sub, ...runsArgs] = rest;
+      if (sub === 'show') {
+        const a = parseArgs('runs show', runsArgs, ...COMMAND_FLAGS['runs show']);
+        const format = oneOf('runs show', 'format', a.flags.format, ['text', 'json', 'markdown'] as const, 'text');
+        const { runsShowCommand } = await import('../commands/runs-show.js');
+        return runsShowCommand({ runId: exactlyOne('runs show', 'run id', a), format }, io);
+      }
+      if (sub === 'prune') {
+        const a = parseArgs('runs prune', runsArgs, ...COMMAND_FLAGS['runs prune']);
+        if (a.positionals.length) throw new UsageError(`runs prune: unexpected argument ${a.positionals[0]}`);
+        const { runsPruneCommand } = await import('../commands/runs-prune.js');
+        return runsPruneCommand({
+          ...(str(a.flags['older-than']) !== undefined ? { olderThan: str(a.flags['older-than'])! } : {}),
+          ...(str(a.flags.keep) !== undefined ? { keep: str(a.flags.keep)! } : {}),
+          dryRun: a.flags['dry-run'] === true,
+        }, io);
+      }
       const a = parseArgs(command, rest, ...COMMAND_FLAGS.runs);
-      if (a.positionals.length) throw new UsageError(`runs: unexpected argument ${a.positionals[0]}`);
+      if (a.positionals.length) throw new UsageError(`runs: unexpected argument ${a.positionals[0]} (subcommands: show <run-id>, prune)`);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       const { runsCommand } = await import('../commands/runs.js');
       return runsCommand({ format }, io);
@@ -184,8 +240,27 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       }, io);
     }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: validate, plan, apply, status, runs, list-steps, lab up; see runbook --help)`);
+      throw unknownCommand(command);
   }
+}
+
+function unknownCommand(command: string): UsageError {
+  const guess = closest(command, COMMANDS);
+  return new UsageError(`unknown command "${command}"${guess ? `; did you mean "${guess}"?` : ''} (commands: validate, plan, apply, status, inputs, runs, list-steps, lab up, help; see runbook --help)`);
+}
+
+/**
+ * A runbook path as given, or exit 2 naming the nearest files when it does not exist: in the folder
+ * it names and among the shipped runbooks/ (a typo such as `runbooks/planed-failover.yml`).
+ */
+async function runbookPath(command: string, given: string, io: CommandIO): Promise<string> {
+  const { existsSync } = await import('node:fs');
+  const { resolve } = await import('node:path');
+  if (existsSync(resolve(io.cwd, given))) return given;
+  const { nearestRunbooks } = await import('../commands/nearest-files.js');
+  const near = nearestRunbooks(given, io.cwd);
+  const hint = near.length ? `; did you mean ${near.map((n) => `\`${n}\``).join(' or ')}?` : '';
+  throw new UsageError(`${command}: ${given}: no such file${hint}`);
 }
 
 function inventoryChoice(a: ParsedArgs): { inventory?: string; lab?: string | boolean } {
@@ -213,5 +288,5 @@ export async function main(argv: string[], rawIo: CommandIO): Promise<number> {
 
 async function reportError(error: unknown, io: CommandIO): Promise<number> {
   const { reportCommandError } = await import('../commands/report-error.js');
-  return reportCommandError(error, io, outputFormat === 'json' ? 'json' : 'text');
+  return reportCommandError(error, io, { format: outputFormat === 'json' ? 'json' : 'text', eventStream });
 }

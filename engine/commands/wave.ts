@@ -332,7 +332,7 @@ async function runLink(
     return await applyCommand(applyOptions, linkIo, argv);
   } catch (error) {
     // Diagnostics as text on the link's error lines: its standard output may carry JSON events.
-    return await reportCommandError(error, linkIo, 'text');
+    return await reportCommandError(error, linkIo, { format: 'text' });
   } finally {
     stderr.end();
   }

@@ -40,6 +40,13 @@ export interface PlannedStep {
   target?: ReplicaTarget;
   /** Resolved with the history of earlier steps (`will-run` / `may-run`). */
   impact: Impact;
+  /**
+   * The impacts this use may have at run time besides `impact`, when its step type decides it from
+   * values only a run knows (an argument known after apply, an earlier step decided at run time).
+   * Holding `dataLoss`: the plan counts it as "data loss decided at run time", and apply refuses
+   * the step then unless given --allow-data-loss.
+   */
+  runTimeImpacts?: Impact[];
   /** `with:` rendered where known; SQL in full. */
   with: { [key: string]: PlanValue };
   decision: StepDecision;
