@@ -34,8 +34,8 @@ test('12 links share two listeners; link 7 lags, link 12 is split-brain, the res
       assert.is(lab.link('dag1').pending.length, 0);
       // A statement about one link's group changes that link only.
       await sqlServer.request().batch(`ALTER AVAILABILITY GROUP [dag3] MODIFY AVAILABILITY GROUP ON 'ag3' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT), 'sqlmi1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`);
-      assert.is(lab.link('dag3').modes.sqlServer, 'SYNCHRONOUS_COMMIT');
-      assert.is(lab.link('dag2').modes.sqlServer, 'ASYNCHRONOUS_COMMIT');
+      assert.is(lab.link('dag3').modesSeenBy('sqlServer').sqlServer, 'SYNCHRONOUS_COMMIT');
+      assert.is(lab.link('dag2').modesSeenBy('sqlServer').sqlServer, 'ASYNCHRONOUS_COMMIT');
       const unknown = await sqlServer.request().batch('ALTER AVAILABILITY GROUP [dag99] FAILOVER').catch((e: { number?: number }) => e);
       assert.is((unknown as { number?: number }).number, 15151);
       // Two links' locks on one server session: different resources, both granted.

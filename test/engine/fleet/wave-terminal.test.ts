@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fleetLab } from '../../helpers/fleet-run.js';
-import { FAST, runbookFile } from '../../helpers/lab-run.js';
+import { FAST_PLANNED as FAST, runbookFile } from '../../helpers/lab-run.js';
 import { onTerminal, script } from '../../helpers/terminal.js';
 
 test('on a terminal: one "yes" for the wave, rows redrawn in place, the split-brain link\'s refusal under them', async () => {

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fleetLab, fleetRoles } from '../../helpers/fleet-run.js';
-import { FAST, runbookFile } from '../../helpers/lab-run.js';
+import { FAST_PLANNED as FAST, runbookFile } from '../../helpers/lab-run.js';
 
 const planned = runbookFile('planned-failover');
 const sets = FAST.flatMap((s) => ['--set', s]);
