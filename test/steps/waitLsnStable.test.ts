@@ -35,7 +35,8 @@ stepTester.run(waitLsnStable, {
       summary: 'Wait until the LSNs of [SalesDb] match on both replicas and stay unchanged',
       guards: ['LSNs equal and unchanged for 30s (poll 1s, timeout 10m), the secondary resumed and, in synchronous commit, SYNCHRONIZED'],
       sql: [
-        { target: 'sqlServer', text: [/^DECLARE @dag sysname = N'dag1', @db sysname = N'SalesDb';/, /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/] },
+        // @dag and @db are the statement's parameters (--format sql declares them), never spliced in.
+        { target: 'sqlServer', text: [/^SELECT /, /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/] },
         { target: 'managedInstance', text: /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/ },
       ],
     },
