@@ -62,6 +62,20 @@ test('a failed sample resets the window', () => {
   assert.is(s.add({ at: 650, primary: L, secondary: L }), 'stable');
 });
 
+test('LSNs that move apart and come back to the same value start a new window (issue 16)', () => {
+  // The same LSN before and after a gap proves nothing about the time between: the window that
+  // counts starts at the re-match, not at the first time that value was seen.
+  const s = new LsnStability(300);
+  assert.is(s.add({ at: 0, primary: L, secondary: L }), 'equal');
+  assert.is(s.add({ at: 200, primary: L, secondary: L }), 'equal');
+  assert.is(s.add({ at: 250, primary: L, secondary: L - 1n }), 'apart');
+  assert.is(s.equalForMs(), 0, 'no window is open while they are apart');
+  assert.is(s.add({ at: 400, primary: L, secondary: L }), 'equal');
+  assert.is(s.equalForMs(), 0, 'the window opens at the re-match');
+  assert.is(s.add({ at: 650, primary: L, secondary: L }), 'equal');
+  assert.is(s.add({ at: 700, primary: L, secondary: L }), 'stable');
+});
+
 test('a window of 0 still needs two samples, and NULL never matches', () => {
   const s = new LsnStability(0);
   assert.is(s.add({ at: 0, primary: L, secondary: L }), 'equal');
