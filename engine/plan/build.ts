@@ -8,7 +8,7 @@ import type { LoadedStep, StepHistoryEntry } from '../step-api/types.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlannedStep, type PlanValue, type StepDecision } from './types.js';
 import { addUnknownOutputs, planTimeContext, type TemplateContext } from '../template/context.js';
 import { renderValue, renderWhen } from '../template/render.js';
-import { resolveImpact } from '../step-api/impact.js';
+import { planImpact } from '../step-api/impact.js';
 import { isUnknown } from '../step-api/args.js';
 import { parseDuration } from '../core/duration.js';
 import { badRenderedDuration } from './rendered-durations.js';
@@ -104,7 +104,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
     } catch (error) {
       throw new PlanError(`step ${spec.id}: ${(error as Error).message}`, spec.id);
     }
-    const impact = resolveImpact(def, args, history);
+    const { impact, dataLossAtRunTime } = planImpact(def, args, history);
     let result;
     try {
       result = def.plan({ stepId: spec.id, target: spec.target, inventory, impact, history: history.map((h) => ({ ...h })) }, args);
@@ -122,6 +122,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
       decision,
       plan: JSON.parse(JSON.stringify(toPlanValue(result))),
     };
+    if (dataLossAtRunTime) step.dataLossAtRunTime = true;
     if (spec.description !== undefined) step.description = spec.description;
     if (spec.target !== undefined) step.target = spec.target;
     if (when) step.when = when;

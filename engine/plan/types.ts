@@ -40,6 +40,12 @@ export interface PlannedStep {
   target?: ReplicaTarget;
   /** Resolved with the history of earlier steps (`will-run` / `may-run`). */
   impact: Impact;
+  /**
+   * `impact` rests on arguments known only at run time (e.g. `impact: "{{steps.q.outputs...}}"`):
+   * this use may turn out to be dataLoss, which apply decides when it renders the step and refuses
+   * then without --allow-data-loss. Absent when false.
+   */
+  dataLossAtRunTime?: true;
   /** `with:` rendered where known; SQL in full. */
   with: { [key: string]: PlanValue };
   decision: StepDecision;

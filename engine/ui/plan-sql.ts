@@ -25,7 +25,7 @@ export function commentLines(text: string): string {
 const CONTROLS_WARNING = '-- !! The next statement holds control characters, shown escaped (\\r, \\x1b, \\u202e, ...): the text sent holds the characters themselves.';
 
 function stepLabel(step: PlannedStep): string {
-  return `Step ${step.index}: ${step.id} (${step.type}, ${step.impact})`;
+  return `Step ${step.index}: ${step.id} (${step.type}, ${step.impact}${step.dataLossAtRunTime ? '; data loss decided at run time' : ''})`;
 }
 
 export function renderPlanSql(given: Plan): string {

@@ -23,6 +23,7 @@ function renderWith(values: Record<string, PlanValue>, indent: string, out: stri
 }
 
 function impactLabel(step: PlannedStep, style: Style): string {
+  if (step.dataLossAtRunTime) return style.red(style.bold(`[${step.impact}; data loss decided at run time]`));
   if (step.impact === 'dataLoss') return style.red(style.bold('[DATA LOSS]'));
   if (step.impact === 'change') return style.yellow('[change]');
   return style.green('[read]');
@@ -39,6 +40,10 @@ function renderStep(plan: Plan, step: PlannedStep, style: Style, out: string[]):
   if (step.impact === 'dataLoss' && !skipped) {
     out.push(pad + style.red(style.bold('!! DATA LOSS: this step can lose committed transactions.')));
     out.push(pad + style.red(style.bold(`!! apply refuses it unless given --allow-data-loss ${plan.inventory.link}`)));
+  }
+  if (step.dataLossAtRunTime && !skipped) {
+    out.push(pad + style.red(style.bold('!! DATA LOSS DECIDED AT RUN TIME: its impact rests on values known only then, and may be data loss.')));
+    out.push(pad + style.red(style.bold(`!! apply then refuses it unless given --allow-data-loss ${plan.inventory.link}`)));
   }
   if (step.description) out.push(`${pad}${step.description}`);
   if (step.when) {
@@ -83,6 +88,11 @@ export function renderPlanText(given: Plan, style: Style = plainStyle): string {
     out.push(style.red(style.bold(`!! ${dataLoss.length} data-loss step(s): ${dataLoss.map((s) => s.id).join(', ')}. ` +
       `Apply needs --allow-data-loss ${plan.inventory.link} (--yes does not imply it).`)));
   }
+  const atRunTime = plan.steps.filter((s) => s.dataLossAtRunTime && s.decision !== 'skip');
+  if (atRunTime.length) {
+    out.push(style.red(style.bold(`!! ${atRunTime.length} step(s) whose data loss is decided at run time: ${atRunTime.map((s) => s.id).join(', ')}. ` +
+      `Apply refuses any that turns out data loss unless given --allow-data-loss ${plan.inventory.link}.`)));
+  }
   if (escaped) out.push(style.yellow(ESCAPES_NOTE));
   return out.join('\n') + '\n';
 }
@@ -91,11 +101,15 @@ export function planTally(plan: Plan): string {
   const counts = { read: 0, change: 0, dataLoss: 0 };
   let skipped = 0;
   let runtime = 0;
+  // Not counted as what the plan resolved (a change, say): they may be data loss.
+  let dataLossAtRunTime = 0;
   for (const s of plan.steps) {
     if (s.decision === 'skip') skipped++;
+    else if (s.dataLossAtRunTime) dataLossAtRunTime++;
     else counts[s.impact]++;
     if (s.decision === 'decided at run time') runtime++;
   }
-  return `${plan.steps.length} steps: ${counts.read} read, ${counts.change} change, ${counts.dataLoss} data loss; ` +
+  const atRunTime = dataLossAtRunTime ? `, ${dataLossAtRunTime} data loss decided at run time` : '';
+  return `${plan.steps.length} steps: ${counts.read} read, ${counts.change} change, ${counts.dataLoss} data loss${atRunTime}; ` +
     `${skipped} skipped, ${runtime} decided at run time.`;
 }
