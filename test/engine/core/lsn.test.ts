@@ -31,6 +31,17 @@ test('parseLsn accepts numeric(25,0) text and NULL, refuses numbers and junk', (
   assert.not.ok(lsnEqual(null, null));
 });
 
+test('parseLsn: a BigInt is taken as it is; anything but text is refused; lsnEqual needs two LSNs; NULL prints as NULL', () => {
+  assert.is(parseLsn(7n), 7n);
+  assert.throws(() => parseLsn({}), /LSN must be text, got object/);
+  assert.throws(() => parseLsn(true), /LSN must be text, got boolean/);
+  assert.ok(lsnEqual(7n, 7n));
+  assert.not.ok(lsnEqual(7n, null));
+  assert.not.ok(lsnEqual(null, 7n));
+  assert.not.ok(lsnEqual(7n, 8n));
+  assert.is(formatLsn(null), 'NULL');
+});
+
 const L = 71000009408100001n;
 
 test('stable only after equal, unchanged samples span the whole window', () => {
@@ -50,6 +61,22 @@ test('a changed LSN restarts the window even when both sides still agree', () =>
   assert.is(s.add({ at: 550, primary: L + 1n, secondary: L + 1n }), 'stable');
   assert.ok(s.primaryMoving(550, 300));
   assert.not.ok(s.primaryMoving(1000, 300));
+});
+
+test('primaryMoving: only a change of the primary\'s LSN counts, and only within the window asked', () => {
+  const s = new LsnStability(300);
+  s.add({ at: 0, primary: L, secondary: L - 5n });
+  s.add({ at: 100, primary: L, secondary: L });
+  assert.is(s.primaryChangedAt, undefined, 'the secondary catching up is not the primary moving');
+  assert.not.ok(s.primaryMoving(100, 1000));
+  s.add({ at: 200, primary: L + 1n, secondary: L });
+  assert.is(s.primaryChangedAt, 200);
+  assert.ok(s.primaryMoving(500, 300), 'exactly at the edge');
+  assert.not.ok(s.primaryMoving(501, 300));
+  s.add({ at: 400, primary: L + 1n, secondary: L + 1n });
+  assert.is(s.primaryChangedAt, 200, 'unchanged since');
+  assert.equal(s.last, { at: 400, primary: L + 1n, secondary: L + 1n });
+  assert.is(new LsnStability(300).equalForMs(), 0, 'no sample, no window');
 });
 
 test('a failed sample resets the window', () => {
