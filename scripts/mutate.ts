@@ -92,12 +92,20 @@ async function main(): Promise<void> {
   const groups = GROUPS.filter((g) => !only || g.mutate.includes(only));
   mkdirSync(reports, { recursive: true });
   process.chdir(root);
-  const rows: Array<{ file: string; killed: number; total: number; seconds: number }> = [];
+  const rows: Array<{ file: string; killed: number; total: number; seconds: number; failed?: true }> = [];
   const survivors: string[] = [];
   const started = Date.now();
   for (const group of groups) {
     const t0 = Date.now();
-    const results = await new Stryker(options(group, concurrency)).runMutationTest();
+    let results: MutantResult[];
+    try {
+      results = await new Stryker(options(group, concurrency)).runMutationTest();
+    } catch (error) {
+      // E.g. its tests fail before any mutant: the file has no score, the run fails, the others go on.
+      survivors.push(`${group.mutate}: not run (${(error as Error).message})`);
+      rows.push({ file: group.mutate, killed: 0, total: 0, seconds: (Date.now() - t0) / 1000, failed: true });
+      continue;
+    }
     const mine = results.filter(counted);
     const killed = mine.filter((r) => killedStatuses.has(r.status)).length;
     rows.push({ file: group.mutate, killed, total: mine.length, seconds: (Date.now() - t0) / 1000 });
@@ -107,7 +115,7 @@ async function main(): Promise<void> {
   }
   const pct = (k: number, t: number) => (t === 0 ? 'n/a' : `${((100 * k) / t).toFixed(1)}%`);
   const lines = ['', 'Mutation score per file (killed or timed out / mutants):'];
-  for (const r of rows) lines.push(`  ${pct(r.killed, r.total).padStart(6)}  ${String(r.killed).padStart(4)}/${String(r.total).padEnd(4)} ${r.file}  (${r.seconds.toFixed(0)}s)`);
+  for (const r of rows) lines.push(`  ${(r.failed ? 'FAILED' : pct(r.killed, r.total)).padStart(6)}  ${String(r.killed).padStart(4)}/${String(r.total).padEnd(4)} ${r.file}  (${r.seconds.toFixed(0)}s)`);
   const k = rows.reduce((s, r) => s + r.killed, 0);
   const t = rows.reduce((s, r) => s + r.total, 0);
   lines.push(`  ${pct(k, t).padStart(6)}  ${String(k).padStart(4)}/${String(t).padEnd(4)} total, in ${((Date.now() - started) / 1000).toFixed(0)}s with concurrency ${concurrency}`);
@@ -116,7 +124,7 @@ async function main(): Promise<void> {
   const text = lines.join('\n');
   console.log(text);
   writeFileSync(join(reports, 'summary.txt'), text + '\n');
-  if (rows.some((r) => r.total > 0 && r.killed / r.total < 0.9)) process.exitCode = 1;
+  if (rows.some((r) => r.failed || (r.total > 0 && r.killed / r.total < 0.9))) process.exitCode = 1;
 }
 
 await main();

@@ -47,7 +47,7 @@ test('an error is asked again and never counts as not done; a later answer is ta
 });
 
 test('a check that keeps failing stays unknown until the deadline, with the last error as detail', async () => {
-  const { def, context, seen } = verifying([new Error('replica unreachable.')]);
+  const { def, context, seen } = verifying([new Error('Replica unreachable.')]);
   const started = Date.now();
   const v = await verifyUntilKnown(def, context, {}, { deadlineMs: 300, pollMs: 50 });
   const took = Date.now() - started;
