@@ -31,7 +31,7 @@ interface Group {
 
 export const GROUPS: Group[] = [
   { mutate: 'dist/engine/core/lsn.js', tests: ['dist/test/engine/core/lsn.test.js'], why: 'LSN parsing and the stability window' },
-  { mutate: 'dist/engine/drivers/sql/lsn-queries.js', tests: ['dist/test/engine/core/lsn.test.js'], why: 'which LSN of which row is compared' },
+  { mutate: 'dist/engine/drivers/sql/lsn-queries.js', functions: ['lsnQuery', 'comparedLsn', 'pickLsnRow'], tests: ['dist/test/engine/core/lsn.test.js'], why: 'which LSN of which row is compared' },
   { mutate: 'dist/engine/apply/guards.js', functions: ['checkDataLossAcknowledged', 'confirmFirstChange'], tests: ['dist/test/engine/apply/guards.test.js'], why: 'the data-loss acknowledgement and the first-change confirmation' },
   { mutate: 'dist/engine/drivers/sql/roles.js', functions: ['otherSide', 'roleFromRows', 'judgeRoles', 'describeObservations', 'loneSecondary'], tests: ['dist/test/engine/drivers/sql-roles.test.js'], why: 'the role verdicts (split-brain, no primary, lone secondary)' },
   { mutate: 'dist/engine/apply/outcome.js', tests: ['dist/test/engine/apply/outcome.test.js'], why: 'verify until known; an error is never "not done"' },

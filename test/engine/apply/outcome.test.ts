@@ -74,6 +74,11 @@ test('"cannot tell" is final when asked so (a settled change), and asked again o
   assert.equal(await verifyUntilKnown(errorNotFinal.def, errorNotFinal.context, {}, { ...quick, unknownIsFinal: true }), { result: 'not-done', attempts: 2 });
 });
 
+test('a context without invalidateRoles (a plan-time check) is asked all the same', async () => {
+  const { def } = verifying(['done']);
+  assert.equal(await verifyUntilKnown(def, { stepId: 's', log: { progress() {} } } as never, {}, quick), { result: 'done', attempts: 1 });
+});
+
 test('a step type without verify() is unknown at once, and says why', async () => {
   const v = await verifyUntilKnown({ type: 'sqlExec' } as unknown as StepDefinition<any>, {} as never, {}, quick);
   assert.equal(v, { result: 'unknown', attempts: 0, detail: 'step type sqlExec has no way to verify its effect' });

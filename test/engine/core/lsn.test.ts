@@ -135,6 +135,23 @@ test('pickLsnRow prefers the local row and falls back to end of log when hardene
   assert.throws(() => pickLsnRow('managedInstance', [], 'db1'), (e: unknown) => e instanceof NoLsnRowError && /db1/.test((e as Error).message));
 });
 
+test('LSN rows: the exact filter per tier, fallbacks when a column is NULL, the local row, the sync state as text', () => {
+  assert.match(lsnQuery('managedInstance', inventory('GeneralPurpose')), /\nWHERE db\.name = @db;$/);
+  assert.match(lsnQuery('managedInstance', inventory('BusinessCritical')), /\nWHERE db\.name = @db AND drs\.is_primary_replica = 1;$/);
+  assert.is(comparedLsn({ side: 'sqlServer', endOfLog: null, lastHardened: L, syncState: '' }, 'primary'), L);
+  assert.is(comparedLsn({ side: 'managedInstance', endOfLog: L + 2n, lastHardened: L, syncState: '' }, 'secondary'), L);
+  assert.is(comparedLsn({ side: 'managedInstance', endOfLog: L + 2n, lastHardened: null, syncState: '' }, 'secondary'), L + 2n);
+  const row = (isLocal: unknown, lsn: string, sync?: string) => ({ is_local: isLocal, last_hardened_lsn: lsn, end_of_log_lsn: lsn, ...(sync ? { sync_state: sync } : {}) });
+  assert.is(pickLsnRow('sqlServer', [row(0, '1'), row(1, '2', 'SYNCHRONIZED')], 'db1').endOfLog, 2n, 'is_local as a number');
+  assert.is(pickLsnRow('sqlServer', [row(false, '1'), row(false, '2')], 'db1').endOfLog, 1n, 'no local row: the first');
+  assert.is(pickLsnRow('sqlServer', [row(true, '1'), row(true, '2')], 'db1').endOfLog, 1n, 'two local rows: the first');
+  assert.is(pickLsnRow('sqlServer', [row(true, '3')], 'db1').syncState, '');
+  assert.is(pickLsnRow('sqlServer', [row(true, '3', 'SYNCHRONIZING')], 'db1').syncState, 'SYNCHRONIZING');
+  const e = new NoLsnRowError('managedInstance', 'db1');
+  assert.is(e.name, 'NoLsnRowError');
+  assert.is(e.side, 'managedInstance');
+});
+
 test("the primary is judged by its end of log, the secondary by what it hardened", () => {
   // A synchronous primary's own row shows the secondary's hardened LSN: never compare that.
   const primary = { side: 'sqlServer' as const, endOfLog: L + 9n, lastHardened: L, syncState: 'SYNCHRONIZING' };
