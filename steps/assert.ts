@@ -7,6 +7,7 @@ import { defineStep, GuardRefusal, isUnknown, sentence, shown } from '../engine/
 export interface AssertArgs {
   that: string | boolean;
   message: string;
+  needs?: string;
 }
 
 /** A template renders to text; `true`/`false` (any case, trimmed) and real booleans are accepted. */
@@ -42,6 +43,12 @@ export default defineStep({
         minLength: 1,
         description: 'Why the run stops when the condition is false, and what to do instead; shown in the plan and in the refusal.',
       },
+      needs: {
+        type: 'string',
+        minLength: 1,
+        description:
+          "What the condition asks for, as a noun phrase, e.g. \"SQL Server 2022 CU13 (16.0.4125) or later\"; the plan shows it as the step's guard (\"Needs ...\") and summary.",
+      },
     },
   },
   messages: {
@@ -57,9 +64,13 @@ export default defineStep({
 
   plan(_ctx, args: AssertArgs) {
     const holds = isUnknown(args.that) ? 'the condition (known after apply)' : `the condition (${shown(args.that)})`;
+    const guard = args.needs !== undefined ? `Needs ${shown(args.needs)}` : `Goes on only if the condition holds; otherwise it stops with: ${shown(args.message)}`;
+    // Everything it judges is known now (inputs only): whether it refuses is decided already.
+    const decided = isUnknown(args.that) ? undefined : conditionValue(args.that);
     return {
-      summary: `Check ${holds}; refuse otherwise`,
-      guards: [`Refuses unless it holds: ${shown(args.message)}`],
+      summary: args.needs !== undefined ? `Check for ${shown(args.needs)}; refuse otherwise` : `Check ${holds}; refuse otherwise`,
+      guards: [guard],
+      ...(decided === false ? { refusal: capitalSentence(shown(args.message)) } : {}),
     };
   },
 

@@ -76,7 +76,7 @@ export default defineStep({
     const timeout = durationText(args.timeout, ctx.defaults.timeout);
     return {
       summary: `Wait until the LSNs of [${ctx.inventory.link.database}] match on both replicas and stay unchanged`,
-      sql: (['sqlServer', 'managedInstance'] as const).map((side) => ({ target: side, text: lsnQuery(side, ctx.inventory) })),
+      sql: (['sqlServer', 'managedInstance'] as const).map((side) => ({ target: side, text: lsnQuery(side, ctx.inventory), params: { db: ctx.inventory.link.database } })),
       guards: [`LSNs equal and unchanged for ${stableFor} (poll ${poll}, timeout ${timeout})`],
     };
   },

@@ -30,7 +30,7 @@ import { checkDataLossAcknowledged, confirmFirstChange, takeLinkLock } from './g
 import { connectPreflight } from './preflight.js';
 import { decideResume, refuseIfAlreadyInEffect, verifyBeforeRerun, type ResumeDecision, type ResumeServices } from './resume.js';
 import { mayHaveActed } from './resume-reads.js';
-import { stepContext, verifiedOutputs, type StepContext } from './step-context.js';
+import { stepContext, verifiedOutputs, type SentStatement, type StepContext } from './step-context.js';
 import { runStepWithRetry, type StepEnd } from './step-runner.js';
 import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, verificationText, verifyUntilKnown, type OutcomeOptions, type Verification } from './outcome.js';
 import { failedStepEnd } from './step-end.js';
@@ -83,6 +83,8 @@ class ApplyRun {
   /** Change steps that failed in a way that leaves open whether they acted (unknown, unclear failure). */
   private readonly mayHaveChanged: string[] = [];
   private readonly notices: string[] = [];
+  /** Statements already journaled (engine/apply/step-context.ts SentStatement, as JSON). */
+  private readonly statementsSent = new Set<string>();
   private readonly history: StepHistoryEntry[] = [];
   private readonly outputs: Record<string, Record<string, unknown>> = {};
   private readonly ctx: TemplateContext;
@@ -115,8 +117,21 @@ class ApplyRun {
       started: String(this.ctx.run.started),
       outcome: this.outcomeOpts,
       notice: (line) => this.notices.push(line),
+      sent: (statement) => this.journalStatement(statement),
       observeLink: async () => this.lock?.observe(),
     };
+  }
+
+  /**
+   * Journals a statement a step is about to send, once per step, target, text and parameters: a
+   * poll sent a thousand times is one record (`runbook runs show` lists what was sent, for a change
+   * ticket). Written before the statement goes out, so a crash cannot hide one that did.
+   */
+  private journalStatement(statement: SentStatement): void {
+    const key = JSON.stringify([statement.step, statement.target, statement.text, statement.params ?? null]);
+    if (this.statementsSent.has(key)) return;
+    this.statementsSent.add(key);
+    this.journal.write({ kind: 'statement', ...statement });
   }
 
   /** The whole run: its first journal record, the lock, every step, and the end. */
@@ -396,7 +411,7 @@ class ApplyRun {
     outcome.reason = reason;
     this.history.push({ id: spec.id, type: spec.type, state: 'skipped' });
     this.ctx.steps[spec.id] = { outputs: skippedOutputs(spec.id, def) };
-    this.journal.write({ kind: 'step-skipped', step: spec.id, reason });
+    this.journal.write({ kind: 'step-skipped', step: spec.id, reason, index: planned.index, type: spec.type });
     await this.opts.reporter.emit({ event: 'step-skipped', step: spec.id, index: planned.index, total: this.total, reason });
   }
 

@@ -2,9 +2,10 @@
 // `plan` never load or run the ajv compiler. Run as `node dist/engine/build-schemas.js`.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ajv, compiledDir, documentValidatorFile, readSchema, schemaHash, stepValidatorFile, type DocumentSchemaName } from '../validate/schemas.js';
+import { ajv, compiledDir, documentValidatorFile, fullSchemaFile, readSchema, schemaHash, stepValidatorFile, type DocumentSchemaName } from '../validate/schemas.js';
+import { fullRunbookSchema, type StepSchemaSource } from './full-schema.js';
 import type { JsonSchema } from '../core/types.js';
 import type { StepModuleMap } from '../step-api/types.js';
 
@@ -25,16 +26,23 @@ async function main(): Promise<void> {
   for (const name of ['runbook', 'inventory'] as DocumentSchemaName[]) write(documentValidatorFile(name), readSchema(name));
   let steps = 0;
   const registry = join(compiledDir, '..', 'steps', 'index.js');
+  const sources: StepSchemaSource[] = [];
   if (existsSync(registry)) {
     const mod = (await import(pathToFileURL(registry).href)) as { stepModules?: StepModuleMap; steps?: StepModuleMap; default?: StepModuleMap };
     const map = mod.stepModules ?? mod.steps ?? mod.default ?? {};
     for (const [type, load] of Object.entries(map)) {
       const def = (await load()).default;
       write(stepValidatorFile(type), def.with);
+      sources.push({ type, description: def.description, with: def.with, target: def.target });
       steps++;
     }
   }
-  console.log(`build-schemas: 2 document schemas and ${steps} step schemas in ${Math.round(performance.now() - started)} ms`);
+  // The schema editors use (README "Runbook format"): written into the source tree, where the
+  // runbooks' `# yaml-language-server: $schema=` lines find it, and kept in git so a clone has it
+  // before any build; a change to a step's with: shows up as a diff of this file.
+  const full = fullRunbookSchema(readSchema('runbook'), sources);
+  writeFileSync(fullSchemaFile, JSON.stringify(full, null, 2) + '\n');
+  console.log(`build-schemas: 2 document schemas and ${steps} step schemas in ${Math.round(performance.now() - started)} ms; ${relative(process.cwd(), fullSchemaFile) || fullSchemaFile}`);
 }
 
 main().catch((e: unknown) => {

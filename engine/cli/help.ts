@@ -2,17 +2,22 @@
 export const USAGE = `runbook: plan and apply YAML runbooks for the Managed Instance link
 
 Usage:
-  runbook validate <file...> [--format text|json]
-  runbook plan <runbook> (-i <inventory> | --lab [scenario]) [--set k=v ...]
-               [--format text|json|sql] [--out plan.json] [--probe]
+  runbook validate <file or folder...> [--format text|json]
+  runbook plan <runbook> (-i <inventory> | --lab [scenario]) [--set k=v ...] [--inputs <file>]
+               [--full] [--probe] [--format text|json|sql [--replica <name>]] [--out plan.json]
+               [--detailed-exitcode]
   runbook apply <runbook | plan.json> [-i <inventory> | --lab [scenario]] [--set k=v ...]
-               [--yes] [--allow-data-loss <link>] [--format text|json]
+               [--inputs <file>] [--yes] [--allow-data-loss <link>] [--format text|json]
   runbook apply --resume <run-id> [<runbook>] [-i <inventory>] [--yes] [--allow-data-loss <link>]
+  runbook inputs <runbook> [--format text|json]
   runbook runs [--format text|json]
+  runbook runs show <run-id> [--format text|json|markdown]
+  runbook runs prune [--older-than <age>] [--keep <N>] [--dry-run]
   runbook list-steps [--format text|json]
   runbook lab up [--links N] [--scenario <name|file>] [--inventory-out <file>]
 
-Run "runbook <command> --help" for a command's options. "runbook --version" prints the version.
+Run "runbook help <command>" (or "runbook <command> --help") for a command's options.
+"runbook --version" prints the version.
 
 Exit codes: 0 done, 1 failed before any change, 2 invalid input or usage,
 3 refused (guard, lock, missing acknowledgement), 4 failed after a change was made,
@@ -21,9 +26,10 @@ Environment: NO_COLOR turns colour off; CI (or no terminal) gives plain progress
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
-  validate: `Usage: runbook validate <file...> [--format text|json]
+  validate: `Usage: runbook validate <file or folder...> [--format text|json]
 
 Checks runbooks and inventories: YAML, schema, step arguments, references and templates.
+A folder stands for the .yml and .yaml files directly in it (runbook validate runbooks/).
 Every problem in every file is reported as file:line:col. Exit 0 when all are valid, 2 otherwise.
 
 Options:
@@ -32,21 +38,32 @@ Options:
 `,
   plan: `Usage: runbook plan <runbook> (-i <inventory> | --lab [scenario]) [options]
 
-Shows what apply would do, step by step, without connecting to anything (unless --probe):
-impact of each step, rendered arguments (SQL in full), which steps are skipped or decided at
-run time.
+Shows what apply would do without connecting to anything (unless --probe): one line per step
+(impact, target, what it does; skipped and run-time decisions marked), then a closing line that
+counts the changes, data-loss steps and reads and says where the run would refuse when the
+plan (or the probe) can already tell.
 
 Options:
   -i, --inventory <file>   the link to plan for
   --lab [scenario]         plan for the embedded lab's link (starts nothing)
-  --set <name=value>       set an input; repeatable
-  --format text|json|sql   text (default), the plan as JSON, or a T-SQL script per replica
+  --set <name=value>       set an input; repeatable; wins over --inputs
+  --inputs <file>          input values from a YAML file (name: value); see runbook inputs
+  -v, --full               every step in full: description, when:, guards, retries and every
+                           argument, SQL in full
+  --format text|json|sql   text (default), the plan as JSON, or a T-SQL script for one replica
+                           that runs in sqlcmd or SSMS as printed
+  --replica <name>         with --format sql: sqlServer, managedInstance, primary or secondary;
+                           needed when the plan sends T-SQL to more than one
   --out <plan.json>        also save the plan for "runbook apply plan.json"
   --probe                  read the live link (roles, modes, LSN gap, versions, ARM link) with
                            the runbook's read steps only, show the observed state and the
                            predicted path; with --out, apply refuses (exit 3) if roles, modes or
                            the link changed since. With --lab, starts the lab for the probe
+  --detailed-exitcode      exit 0 when there is nothing to change, 2 when the plan changes the
+                           link, 3 when the run would refuse (as terraform plan -detailed-exitcode)
   -h, --help               this help
+
+Without --detailed-exitcode, a plan that could be made exits 0, whatever it shows; bad input is 2.
 `,
   apply: `Usage: runbook apply <runbook | plan.json> [-i <inventory> | --lab [scenario]] [options]
 
@@ -56,11 +73,13 @@ Given a saved plan, refuses (exit 3) if the runbook changed since the plan was m
 Options:
   -i, --inventory <file>     the link to act on (a saved plan remembers its inventory)
   --lab [scenario]           start the embedded lab (optionally with a scenario) and run against it
-  --set <name=value>         set an input; repeatable (not with a saved plan)
+  --set <name=value>         set an input; repeatable (not with a saved plan); wins over --inputs
+  --inputs <file>            input values from a YAML file (name: value); see runbook inputs
   --yes                      do not ask before the first change step (needed without a terminal)
   --allow-data-loss <link>   allow steps that can lose data; must repeat the inventory's link name.
                              --yes never implies it
-  --format text|json         progress as text (default) or one JSON event per line
+  --format text|json         progress as text (default) or one JSON event per line, always (bad
+                             input is one "diagnostic" event per problem, an error an "error" event)
   --resume <run-id>          continue an interrupted or failed run (see "runbook runs"): same
                              runbook, inventory and inputs (refused if any changed); finished
                              steps are not run again; a change that may have happened is verified
@@ -73,13 +92,31 @@ lock whose session ends is taken back at once; if someone else took it or the li
 meanwhile, the run stops (exit 5).
 Ctrl-C stops at the next safe point; a change step (e.g. FAILOVER) is finished and verified first.
 `,
-  runs: `Usage: runbook runs [--format text|json]
+  inputs: `Usage: runbook inputs <runbook> [--format text|json]
 
-Lists the runs journaled under .runbook/runs/ (or RUNBOOK_JOURNAL_DIR): id, runbook, link,
-start time, state (running, succeeded, failed, interrupted, unknown) and the last step.
+Lists what a runbook asks for: each input's type, allowed values, default and description, and
+an --inputs file to start from. Connects to nothing.
 
 Options:
-  --format text|json   a table (default) or JSON
+  --format text|json   text (default) or the input declarations as JSON
+  -h, --help           this help
+`,
+  runs: `Usage: runbook runs [--format text|json]
+       runbook runs show <run-id> [--format text|json|markdown]
+       runbook runs prune [--older-than <age>] [--keep <N>] [--dry-run]
+
+Lists the runs journaled under .runbook/runs/ (or RUNBOOK_JOURNAL_DIR): id, runbook, link,
+start time, state (running, succeeded, failed, interrupted, unknown, damaged) and the last step.
+
+show: one run from its journal: who ran it and how, when, the inputs, each step's outcome, every
+statement sent with its target, and the outcome. --format markdown is for a change ticket.
+
+prune: removes journals of runs that ended longer ago than --older-than (30d, 12h, 1d12h) and
+are not among the --keep newest. Never a running run or one whose run lock is held, and never a
+damaged journal (look at it first). --dry-run lists what it would remove.
+
+Options:
+  --format text|json   a table (default) or JSON (show: also markdown)
   -h, --help           this help
 `,
   'list-steps': `Usage: runbook list-steps [--format text|json]

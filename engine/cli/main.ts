@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
 import { COMMAND_HELP, USAGE } from './help.js';
 import { ExitError, UsageError } from '../core/errors.js';
-import { ExitCode } from '../core/exit-codes.js';
+import { closest } from '../core/diagnostics.js';
+import { ExitCode, exitCodeMeaning } from '../core/exit-codes.js';
 import type { CommandIO } from '../commands/io.js';
 import { redactingStream } from '../core/redact.js';
 
@@ -14,7 +15,10 @@ const inventoryFlags: Record<string, FlagSpec> = {
   inventory: { kind: 'string', short: 'i' },
   lab: { kind: 'optional' },
   set: { kind: 'repeat' },
+  inputs: { kind: 'string' },
 };
+
+const COMMANDS = ['validate', 'plan', 'apply', 'inputs', 'runs', 'list-steps', 'lab', 'help'];
 
 function oneOf<T extends string>(command: string, flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -38,12 +42,24 @@ export function version(): string {
 }
 
 let outputFormat: string | undefined;
+/** `apply --format json` is a stream of events, one JSON object per line, whatever happens. */
+let eventStream = false;
 
 async function dispatch(argv: string[], io: CommandIO): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  if (command === undefined || command === '--help' || command === '-h') {
     io.stdout.write(USAGE);
     return command === undefined ? ExitCode.invalidInput : ExitCode.done;
+  }
+  if (command === 'help') {
+    // `runbook help <command>` is `runbook <command> --help`, whatever else follows.
+    const about = rest.find((a) => !a.startsWith('-'));
+    if (about === undefined || about === 'help') {
+      io.stdout.write(USAGE);
+      return ExitCode.done;
+    }
+    if (!Object.hasOwn(COMMAND_HELP, about)) throw unknownCommand(about);
+    return printHelp(io, about);
   }
   if (command === '--version' || command === '-v') {
     io.stdout.write(`${version()}\n`);
@@ -56,23 +72,32 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, Infinity);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
-      if (a.positionals.length === 0) throw new UsageError('validate: name at least one runbook or inventory file');
+      if (a.positionals.length === 0) throw new UsageError('validate: name at least one runbook or inventory file, or a folder of them');
       const { validateCommand } = await import('../commands/validate.js');
       return validateCommand({ files: a.positionals, format }, io);
     }
     case 'plan': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help, ...inventoryFlags, format: { kind: 'string' }, out: { kind: 'string' }, probe: { kind: 'boolean' } }, 1);
+      const a = parseArgs(command, rest, {
+        help, ...inventoryFlags, format: { kind: 'string' }, out: { kind: 'string' }, probe: { kind: 'boolean' },
+        full: { kind: 'boolean', short: 'v' }, 'detailed-exitcode': { kind: 'boolean' }, replica: { kind: 'string' },
+      }, 1);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json', 'sql'] as const, 'text');
       outputFormat = format;
+      const replica = a.flags.replica === undefined ? undefined : oneOf(command, 'replica', a.flags.replica, ['sqlServer', 'managedInstance', 'primary', 'secondary'] as const, 'sqlServer');
+      const runbook = await runbookPath(command, exactlyOne(command, 'runbook file', a), io);
       const { planCommand } = await import('../commands/plan.js');
       return planCommand({
-        runbook: exactlyOne(command, 'runbook file', a),
+        runbook,
         ...inventoryChoice(a),
         sets: (a.flags.set as string[] | undefined) ?? [],
+        ...(str(a.flags.inputs) !== undefined ? { inputsFile: str(a.flags.inputs)! } : {}),
         format,
         ...(str(a.flags.out) !== undefined ? { out: str(a.flags.out)! } : {}),
         ...(a.flags.probe === true ? { probe: true } : {}),
+        ...(a.flags.full === true ? { full: true } : {}),
+        ...(a.flags['detailed-exitcode'] === true ? { detailedExitcode: true } : {}),
+        ...(replica !== undefined ? { replica } : {}),
       }, io);
     }
     case 'apply': {
@@ -83,6 +108,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       }, 1);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
+      eventStream = format === 'json';
       const resume = str(a.flags.resume);
       const outcomeTimeout = str(a.flags['outcome-timeout']);
       let outcomeDeadlineMs: number | undefined;
@@ -94,22 +120,53 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
           throw new UsageError(`apply: --outcome-timeout: ${(error as Error).message}`);
         }
       }
+      if (resume !== undefined && a.flags.inputs !== undefined) {
+        throw new UsageError('apply --resume: a resume takes its inputs from the journal; give secret inputs again with --set, not --inputs');
+      }
+      const target = resume !== undefined && a.positionals.length === 0 ? '' : await runbookPath(command, exactlyOne(command, 'runbook or plan file', a), io);
       const { applyCommand } = await import('../commands/apply.js');
       return applyCommand({
-        target: resume !== undefined && a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook or plan file', a),
+        target,
         ...(resume !== undefined ? { resume } : {}),
         ...(outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs } : {}),
         ...inventoryChoice(a),
         sets: (a.flags.set as string[] | undefined) ?? [],
+        ...(str(a.flags.inputs) !== undefined ? { inputsFile: str(a.flags.inputs)! } : {}),
         yes: a.flags.yes === true,
         ...(str(a.flags['allow-data-loss']) !== undefined ? { allowDataLoss: str(a.flags['allow-data-loss'])! } : {}),
         format,
       }, io, argv);
     }
+    case 'inputs': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 1);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      outputFormat = format;
+      const runbook = await runbookPath(command, exactlyOne(command, 'runbook file', a), io);
+      const { inputsCommand } = await import('../commands/inputs.js');
+      return inputsCommand({ runbook, format }, io);
+    }
     case 'runs': {
       if (wantsHelp) return printHelp(io, command);
+      const [sub, ...runsArgs] = rest;
+      if (sub === 'show') {
+        const a = parseArgs('runs show', runsArgs, { help, format: { kind: 'string' } }, 1);
+        const format = oneOf('runs show', 'format', a.flags.format, ['text', 'json', 'markdown'] as const, 'text');
+        const { runsShowCommand } = await import('../commands/runs-show.js');
+        return runsShowCommand({ runId: exactlyOne('runs show', 'run id', a), format }, io);
+      }
+      if (sub === 'prune') {
+        const a = parseArgs('runs prune', runsArgs, { help, 'older-than': { kind: 'string' }, keep: { kind: 'string' }, 'dry-run': { kind: 'boolean' } }, 0);
+        if (a.positionals.length) throw new UsageError(`runs prune: unexpected argument ${a.positionals[0]}`);
+        const { runsPruneCommand } = await import('../commands/runs-prune.js');
+        return runsPruneCommand({
+          ...(str(a.flags['older-than']) !== undefined ? { olderThan: str(a.flags['older-than'])! } : {}),
+          ...(str(a.flags.keep) !== undefined ? { keep: str(a.flags.keep)! } : {}),
+          dryRun: a.flags['dry-run'] === true,
+        }, io);
+      }
       const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
-      if (a.positionals.length) throw new UsageError(`runs: unexpected argument ${a.positionals[0]}`);
+      if (a.positionals.length) throw new UsageError(`runs: unexpected argument ${a.positionals[0]} (subcommands: show <run-id>, prune)`);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       const { runsCommand } = await import('../commands/runs.js');
       return runsCommand({ format }, io);
@@ -136,8 +193,27 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       }, io);
     }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: validate, plan, apply, runs, list-steps, lab up; see runbook --help)`);
+      throw unknownCommand(command);
   }
+}
+
+function unknownCommand(command: string): UsageError {
+  const guess = closest(command, COMMANDS);
+  return new UsageError(`unknown command "${command}"${guess ? `; did you mean "${guess}"?` : ''} (commands: validate, plan, apply, inputs, runs, list-steps, lab up, help; see runbook --help)`);
+}
+
+/**
+ * A runbook path as given, or exit 2 naming the nearest files when it does not exist: in the folder
+ * it names and among the shipped runbooks/ (a typo such as `runbooks/planed-failover.yml`).
+ */
+async function runbookPath(command: string, given: string, io: CommandIO): Promise<string> {
+  const { existsSync } = await import('node:fs');
+  const { resolve } = await import('node:path');
+  if (existsSync(resolve(io.cwd, given))) return given;
+  const { nearestRunbooks } = await import('../commands/nearest-files.js');
+  const near = nearestRunbooks(given, io.cwd);
+  const hint = near.length ? `; did you mean ${near.map((n) => `\`${n}\``).join(' or ')}?` : '';
+  throw new UsageError(`${command}: ${given}: no such file${hint}`);
 }
 
 function inventoryChoice(a: ParsedArgs): { inventory?: string; lab?: string | boolean } {
@@ -163,11 +239,18 @@ export async function main(argv: string[], rawIo: CommandIO): Promise<number> {
   }
 }
 
+/** On an event stream, what ended the command is an event too: one JSON line on stdout (the line for people stays on stderr). */
+function errorEvent(io: CommandIO, exitCode: number, message: string): void {
+  if (!eventStream) return;
+  io.stdout.write(JSON.stringify({ event: 'error', exitCode, meaning: exitCodeMeaning(exitCode), message }) + '\n');
+}
+
 async function reportError(error: unknown, io: CommandIO): Promise<number> {
   const e = error as { name?: string; message?: string; diagnostics?: unknown; sources?: unknown; exitCode?: unknown; changeMade?: unknown };
   if (Array.isArray(e?.diagnostics)) {
     const render = await import('../ui/diagnostics.js');
-    if (outputFormat === 'json') io.stdout.write(render.renderDiagnosticsJson(e.diagnostics));
+    if (eventStream) io.stdout.write(render.renderDiagnosticsEvents(e.diagnostics));
+    else if (outputFormat === 'json') io.stdout.write(render.renderDiagnosticsJson(e.diagnostics));
     else {
       const { colorWanted } = await import('../ui/style.js');
       io.stderr.write(render.renderDiagnosticsText(e.diagnostics, (e.sources instanceof Map ? e.sources : new Map()) as Map<string, string>, { color: colorWanted(io.stderr, io.env) }));
@@ -176,13 +259,17 @@ async function reportError(error: unknown, io: CommandIO): Promise<number> {
   }
   if (error instanceof UsageError || e?.name === 'PlanError') {
     io.stderr.write(`runbook: ${e.message}\n`);
+    errorEvent(io, ExitCode.invalidInput, String(e.message));
     return ExitCode.invalidInput;
   }
   if (error instanceof ExitError) {
     io.stderr.write(`runbook: ${error.message}\n`);
+    errorEvent(io, error.exitCode, error.message);
     return error.exitCode;
   }
   const message = String(e?.message ?? error).split('\n')[0];
   io.stderr.write(`runbook: internal error: ${message} (this is a bug)\n`);
-  return e?.changeMade === true ? ExitCode.failedAfterChange : ExitCode.failedBeforeChange;
+  const code = e?.changeMade === true ? ExitCode.failedAfterChange : ExitCode.failedBeforeChange;
+  errorEvent(io, code, `internal error: ${message} (this is a bug)`);
+  return code;
 }

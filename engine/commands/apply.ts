@@ -32,6 +32,7 @@ import {
   loadInventoryForPlan,
   loadRunbook,
   resolveInputsOrThrow,
+  showWarnings,
   type InventoryChoice,
   type LoadedRunbook,
 } from './prepare.js';
@@ -47,6 +48,8 @@ import { maskSecretSets, readStdinPasswords, registerRunSecrets } from '../core/
 export interface ApplyCommandOptions extends InventoryChoice {
   target: string;
   sets: string[];
+  /** `--inputs file.yml`: input values from a file; a `--set` of the same input wins. */
+  inputsFile?: string;
   yes: boolean;
   allowDataLoss?: string;
   format: 'text' | 'json';
@@ -76,14 +79,14 @@ async function fromRunbook(opts: ApplyCommandOptions): Promise<Ready> {
   checkInventoryChoice(opts, 'apply', true);
   const loaded = await loadRunbook(opts.target);
   const { inventory, source } = await loadInventoryForPlan(opts);
-  const inputs = resolveInputsOrThrow(loaded.runbook, loaded.source, opts.sets);
+  const inputs = resolveInputsOrThrow(loaded.runbook, loaded.source, opts.sets, opts.inputsFile);
   const plan = buildPlan({ runbook: loaded.runbook, source: loaded.source, inventory, inventorySource: source, inputs, steps: loaded.steps });
   return { plan, loaded, inputs, ...(source.lab ? { lab: source.lab } : { inventory }) };
 }
 
 async function fromPlanFile(opts: ApplyCommandOptions, io: CommandIO): Promise<Ready> {
   checkInventoryChoice(opts, 'apply', false);
-  if (opts.sets.length) throw new UsageError('apply: --set cannot change a saved plan; make a new plan with the inputs you want');
+  if (opts.sets.length || opts.inputsFile !== undefined) throw new UsageError('apply: --set and --inputs cannot change a saved plan; make a new plan with the inputs you want');
   const planPath = resolve(io.cwd, opts.target);
   const planRead = readRegularFile(planPath, MAX_PLAN_BYTES);
   if ('problem' in planRead) throw new UsageError(`apply: ${opts.target}: ${planRead.problem.replace(/^is /, 'it is ')}`);
@@ -206,6 +209,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
   const opts: ApplyCommandOptions = resumed ? { ...given, target: resumed.target, inventory: resumed.inventory, sets: resumed.sets } : given;
   if (resumed && isPlanFile(opts.target)) throw new UsageError('apply --resume: give the runbook file, not a saved plan');
   const ready = isPlanFile(opts.target) ? await fromPlanFile(opts, io) : await fromRunbook(opts);
+  await showWarnings(ready.loaded, io, opts.format === 'json');
   // The journal's records must fit the runbook it was written for (a different runbook is refused below, by its hash).
   if (resumed && resumed.started.runbook.sha256 === ready.plan.runbook.sha256) {
     const damage = journalProblemAgainstRunbook(resumed.journal, ready.loaded.runbook);

@@ -1,7 +1,8 @@
 // `runbook lab up`: start the embedded lab in the foreground, write its inventory, print how to
 // connect, and stop cleanly on Ctrl-C.
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startLabOrExplain } from './lab-start.js';
 import type { CommandIO } from './io.js';
 import { UsageError } from '../core/errors.js';
@@ -14,6 +15,27 @@ export interface LabUpOptions {
 
 function shellQuote(value: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * How to run the engine against the lab from the shell that has those exports, in both ways one
+ * can have it: on the PATH (an installed package, or `npm link` in a clone), and from a clone
+ * without either, as `node <clone>/dist/engine/cli/bin.js` (npx runbook works only inside the
+ * clone: elsewhere it would look for a package of that name in the registry).
+ */
+export function howToRun(cwd: string, inventory: string): string[] {
+  const shown = (path: string) => {
+    const rel = relative(cwd, path);
+    return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+  };
+  const bin = shown(fileURLToPath(new URL('../cli/bin.js', import.meta.url)));
+  const runbookFile = shown(fileURLToPath(new URL('../../../runbooks/planned-failover.yml', import.meta.url)));
+  const args = `plan ${shellQuote(runbookFile)} -i ${shellQuote(inventory)}`;
+  return [
+    'Then, in that shell, plan (or apply) against it:',
+    `  node ${shellQuote(bin)} ${args}`,
+    `  runbook ${args}   # the same, with runbook on your PATH (npm link in the clone, or installed)`,
+  ];
 }
 
 export async function labUpCommand(opts: LabUpOptions, io: CommandIO): Promise<number> {
@@ -38,7 +60,7 @@ export async function labUpCommand(opts: LabUpOptions, io: CommandIO): Promise<n
   w(`  ARM endpoint ${lab.inventory.arm.endpoint}; CA certificate ${lab.caFile}`);
   w('Set these in the shell that runs runbook against this lab:');
   for (const [name, value] of Object.entries(lab.env)) w(`export ${name}=${shellQuote(value)}`);
-  w(`Then: runbook plan runbooks/planned-failover.yml -i ${written[0]}`);
+  for (const line of howToRun(io.cwd, written[0]!)) w(line);
   w('Press Ctrl-C to stop the lab.');
 
   await new Promise<void>((resolveStop) => {

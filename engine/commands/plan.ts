@@ -4,29 +4,40 @@
 // (start-up budget, README "Development").
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Inventory } from '../core/types.js';
+import type { Inventory, ReplicaTarget } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
 import { buildPlan, type BuildPlanInput } from '../plan/build.js';
-import { renderPlanText } from '../ui/plan-text.js';
+import { renderPlanText, type PlanTextOptions } from '../ui/plan-text.js';
+import { planVerdict } from '../plan/verdict.js';
+import { UsageError } from '../core/errors.js';
+import { isTty } from './io.js';
 import { colorWanted, makeStyle } from '../ui/style.js';
-import { checkInventoryChoice, labScenario, loadInventoryForPlan, loadRunbook, resolveInputsOrThrow, type InventoryChoice } from './prepare.js';
+import { checkInventoryChoice, labScenario, loadInventoryForPlan, loadRunbook, resolveInputsOrThrow, showWarnings, type InventoryChoice } from './prepare.js';
 import type { CommandIO } from './io.js';
 import { readStdinPasswords, registerRunSecrets } from '../core/secrets.js';
 
 export interface PlanOptions extends InventoryChoice {
   runbook: string;
   sets: string[];
+  /** `--inputs file.yml`: input values from a YAML file; a `--set` of the same input wins. */
+  inputsFile?: string;
   format: 'text' | 'json' | 'sql';
   out?: string;
   /** Read the live link (only `read` steps' probes) and predict the path; with --lab, starts the lab for it. */
   probe?: boolean;
+  /** `--full` / `-v`: every step in full (SQL, guards, arguments) instead of one line each. */
+  full?: boolean;
+  /** `--detailed-exitcode`: 0 nothing to change, 2 changes, 3 the run would stop (plan/verdict.ts). */
+  detailedExitcode?: boolean;
+  /** `--format sql --replica <name>`: the one replica whose script to print. */
+  replica?: ReplicaTarget;
 }
 
 export async function makePlan(opts: PlanOptions, env: NodeJS.ProcessEnv = process.env, io?: Pick<CommandIO, 'stdin' | 'stderr'>): Promise<{ plan: Plan; inputs: Record<string, unknown> } & Awaited<ReturnType<typeof loadRunbook>> & { inventory: Inventory }> {
   checkInventoryChoice(opts, 'plan', true);
   const loaded = await loadRunbook(opts.runbook);
   const { inventory, source } = await loadInventoryForPlan(opts);
-  const inputs = resolveInputsOrThrow(loaded.runbook, loaded.source, opts.sets);
+  const inputs = resolveInputsOrThrow(loaded.runbook, loaded.source, opts.sets, opts.inputsFile);
   // Masked even though a plan reads no password: a secret typed into --set or rendered by a
   // template must not reach a plan file or the screen.
   registerRunSecrets(inventory, env, loaded.runbook, inputs);
@@ -56,7 +67,12 @@ async function probeLive(input: BuildPlanInput, opts: PlanOptions, env: NodeJS.P
 }
 
 export async function planCommand(opts: PlanOptions, io: CommandIO): Promise<number> {
-  const { plan } = await makePlan(opts, io.env, io);
+  if (opts.replica !== undefined && opts.format !== 'sql') throw new UsageError('plan: --replica chooses the script of --format sql; add --format sql');
+  const made = await makePlan(opts, io.env, io);
+  const { plan } = made;
+  await showWarnings(made, io);
+  let replica: ReplicaTarget | undefined;
+  if (opts.format === 'sql') replica = await chooseReplica(plan, opts);
   if (opts.out !== undefined || opts.format === 'json') {
     const { renderPlanJson } = await import('../plan/json.js');
     if (opts.out !== undefined) writeFileSync(resolve(io.cwd, opts.out), renderPlanJson(plan));
@@ -64,14 +80,36 @@ export async function planCommand(opts: PlanOptions, io: CommandIO): Promise<num
   }
   if (opts.format === 'sql') {
     const { renderPlanSql } = await import('../ui/plan-sql.js');
-    io.stdout.write(renderPlanSql(plan));
+    io.stdout.write(renderPlanSql(plan, replica!));
   } else if (opts.format === 'text') {
     const style = makeStyle(colorWanted(io.stdout, io.env));
+    const columns = (io.stdout as { columns?: number }).columns;
+    const textOpts: PlanTextOptions = {
+      ...(opts.full ? { full: true } : {}),
+      inputs: made.runbook.inputs ?? {},
+      ...(isTty(io.stdout) && typeof columns === 'number' && columns > 0 ? { width: columns } : {}),
+      hintFull: true,
+    };
     if ('observed' in plan) {
       const { renderProbedPlanText } = await import('../ui/probe-text.js');
-      io.stdout.write(renderProbedPlanText(plan as import('../plan/probe.js').ProbedPlan, style));
-    } else io.stdout.write(renderPlanText(plan, style));
+      io.stdout.write(renderProbedPlanText(plan as import('../plan/probe.js').ProbedPlan, style, textOpts));
+    } else io.stdout.write(renderPlanText(plan, style, textOpts));
     if (opts.out !== undefined) io.stdout.write(`Plan written to ${opts.out}; apply it with: runbook apply ${opts.out}\n`);
   }
-  return 0;
+  return opts.detailedExitcode ? planVerdict(plan).exitCode : 0;
+}
+
+/**
+ * The replica whose script `--format sql` prints: the one asked for, or the only one the plan sends
+ * T-SQL to. A script runs on one server, so a plan for several needs --replica (exit 2 otherwise).
+ */
+async function chooseReplica(plan: Plan, opts: PlanOptions): Promise<ReplicaTarget> {
+  const { sqlReplicas } = await import('../ui/plan-sql.js');
+  const replicas = sqlReplicas(plan);
+  if (opts.replica !== undefined) return opts.replica;
+  if (replicas.length <= 1) return replicas[0] ?? 'sqlServer';
+  throw new UsageError(
+    `plan --format sql: this plan sends T-SQL to ${replicas.join(', ')}, and a script runs on one server; ` +
+      `print one replica's script at a time: --replica ${replicas.join('|')}`,
+  );
 }

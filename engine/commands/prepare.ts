@@ -8,10 +8,11 @@ import type { LabInventory } from '../../lab/inventory.js';
 import type { LoadedStep } from '../step-api/types.js';
 import { hasErrors } from '../core/diagnostics.js';
 import { validateInventory, validateRunbook } from '../validate/runbook.js';
-import { resolveInputs } from '../load/inputs.js';
+import { loadInputsFile, resolveInputs, type InputsFile } from '../load/inputs.js';
 import { stepsForRunbook } from '../step-api/registry.js';
 import { stepModules } from '../../steps/index.js';
 import { UsageError } from '../core/errors.js';
+import type { CommandIO } from './io.js';
 
 /** Bad input found by validation: rendered as diagnostics, exit 2. */
 export class InvalidInput extends Error {
@@ -34,6 +35,8 @@ export interface LoadedRunbook {
   runbook: Runbook;
   source: string;
   steps: Map<string, LoadedStep>;
+  /** What validate warns about (a value spliced into T-SQL raw): plan and apply show it too. */
+  warnings: Diagnostic[];
 }
 
 export async function loadRunbook(file: string): Promise<LoadedRunbook> {
@@ -43,7 +46,23 @@ export async function loadRunbook(file: string): Promise<LoadedRunbook> {
     throw new InvalidInput(result.diagnostics, new Map([[file, result.source ?? '']]));
   }
   const pluginTypes = new Set(result.pluginFiles?.keys() ?? []);
-  return { runbook: result.runbook, source: result.source, steps: await stepsForRunbook(result.runbook, result.steps ?? steps, pluginTypes) };
+  const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
+  return { runbook: result.runbook, source: result.source, steps: await stepsForRunbook(result.runbook, result.steps ?? steps, pluginTypes), warnings };
+}
+
+/**
+ * A runbook's warnings, shown before its plan or run as validate shows them: on stderr, or as
+ * `diagnostic` events on an event stream (apply --format json), never hidden.
+ */
+export async function showWarnings(loaded: Pick<LoadedRunbook, 'warnings' | 'runbook' | 'source'>, io: Pick<CommandIO, 'stdout' | 'stderr' | 'env'>, events = false): Promise<void> {
+  if (loaded.warnings.length === 0) return;
+  const render = await import('../ui/diagnostics.js');
+  if (events) {
+    io.stdout.write(render.renderDiagnosticsEvents(loaded.warnings));
+    return;
+  }
+  const { colorWanted } = await import('../ui/style.js');
+  io.stderr.write(render.renderDiagnosticsText(loaded.warnings, new Map([[loaded.runbook.file, loaded.source]]), { color: colorWanted(io.stderr, io.env) }));
 }
 
 export function checkInventoryChoice(choice: InventoryChoice, command: string, required: boolean): void {
@@ -122,8 +141,17 @@ export async function loadInventoryFile(file: string): Promise<Inventory> {
   return result.inventory;
 }
 
-export function resolveInputsOrThrow(runbook: Runbook, source: string, sets: string[]): Record<string, unknown> {
-  const result = resolveInputs(runbook, sets);
-  if (hasErrors(result.diagnostics)) throw new InvalidInput(result.diagnostics, new Map([[runbook.file, source]]));
+/** The inputs from `--inputs <file>` (if given) and `--set`s, `--set` winning; bad ones are exit 2 at file:line:col. */
+export function resolveInputsOrThrow(runbook: Runbook, source: string, sets: string[], inputsFile?: string): Record<string, unknown> {
+  const sources = new Map([[runbook.file, source]]);
+  let file: InputsFile | undefined;
+  if (inputsFile !== undefined) {
+    const loaded = loadInputsFile(inputsFile);
+    sources.set(inputsFile, loaded.source);
+    if (!loaded.inputs || hasErrors(loaded.diagnostics)) throw new InvalidInput(loaded.diagnostics, sources);
+    file = loaded.inputs;
+  }
+  const result = resolveInputs(runbook, sets, file);
+  if (hasErrors(result.diagnostics)) throw new InvalidInput(result.diagnostics, sources);
   return result.inputs;
 }

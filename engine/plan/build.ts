@@ -3,12 +3,12 @@
 // each step's impact against the steps before it, and asks each step type for its read-only
 // plan(). It connects to nothing and reads no files.
 import { createHash } from 'node:crypto';
-import type { Inventory, Runbook } from '../core/types.js';
+import type { Impact, Inventory, Runbook } from '../core/types.js';
 import type { LoadedStep, StepHistoryEntry } from '../step-api/types.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlannedStep, type PlanValue, type StepDecision } from './types.js';
 import { addUnknownOutputs, planTimeContext, type TemplateContext } from '../template/context.js';
 import { renderValue, renderWhen } from '../template/render.js';
-import { planImpact } from '../step-api/impact.js';
+import { resolveImpact } from '../step-api/impact.js';
 import { isUnknown } from '../step-api/args.js';
 import { parseDuration } from '../core/duration.js';
 import { badRenderedDuration } from './rendered-durations.js';
@@ -73,6 +73,51 @@ export function toPlanValue(value: unknown): PlanValue {
   return String(value);
 }
 
+/** Most combinations of earlier run-time decisions tried; past it, only "all ran" and "all skipped". */
+const MAX_HISTORY_VARIANTS = 256;
+
+/**
+ * Every impact a step type's impact function can give this use at run time. The plan resolves it
+ * with what it knows now; a run resolves it again with the real values. Two things can make them
+ * differ: an earlier step decided at run time (`may-run`: it may run or be skipped), tried both
+ * ways here; and an argument known only after apply that the function reads (seen through a
+ * proxy), which could make it anything, so all three are possible.
+ */
+export function runTimeImpacts(def: Pick<LoadedStep['definition'], 'impact'>, args: Record<string, unknown>, history: StepHistoryEntry[]): Impact[] {
+  if (typeof def.impact !== 'function') return [];
+  let readsUnknown = false;
+  const watched = watchUnknownReads(args, () => (readsUnknown = true)) as Record<string, unknown>;
+  const open = history.flatMap((h, i) => (h.state === 'may-run' ? [i] : []));
+  const masks = 2 ** open.length <= MAX_HISTORY_VARIANTS ? Array.from({ length: 2 ** open.length }, (_, m) => m) : [0, 2 ** open.length - 1];
+  const found = new Set<Impact>();
+  for (const mask of masks) {
+    const variant = history.map((h) => ({ ...h }));
+    open.forEach((at, bit) => (variant[at]!.state = Math.floor(mask / 2 ** bit) % 2 === 1 ? 'will-run' : 'skipped'));
+    try {
+      found.add(resolveImpact(def, watched, variant));
+    } catch {
+      readsUnknown = true;
+    }
+  }
+  if (readsUnknown) for (const i of ['read', 'change', 'dataLoss'] as const) found.add(i);
+  return [...found];
+}
+
+/** `value`, seen through proxies that call `onRead` when anything reads an Unknown inside it. */
+function watchUnknownReads(value: unknown, onRead: () => void): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  return new Proxy(value as object, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver) as unknown;
+      if (isUnknown(v)) {
+        onRead();
+        return v;
+      }
+      return watchUnknownReads(v, onRead);
+    },
+  });
+}
+
 export function buildPlan(input: BuildPlanInput): Plan {
   const { runbook, inventory, inputs, steps } = input;
   const ctx: TemplateContext = planTimeContext(inventory, inputs, input.runId);
@@ -104,7 +149,8 @@ export function buildPlan(input: BuildPlanInput): Plan {
     } catch (error) {
       throw new PlanError(`step ${spec.id}: ${(error as Error).message}`, spec.id);
     }
-    const { impact, dataLossAtRunTime } = planImpact(def, args, history);
+    const impact = resolveImpact(def, args, history);
+    const runTime = runTimeImpacts(def, args, history).filter((i) => i !== impact);
     let result;
     try {
       result = def.plan({ stepId: spec.id, target: spec.target, inventory, impact, history: history.map((h) => ({ ...h })) }, args);
@@ -122,7 +168,7 @@ export function buildPlan(input: BuildPlanInput): Plan {
       decision,
       plan: JSON.parse(JSON.stringify(toPlanValue(result))),
     };
-    if (dataLossAtRunTime) step.dataLossAtRunTime = true;
+    if (runTime.length) step.runTimeImpacts = runTime;
     if (spec.description !== undefined) step.description = spec.description;
     if (spec.target !== undefined) step.target = spec.target;
     if (when) step.when = when;

@@ -39,6 +39,8 @@ export interface PredictedPath {
   /** One sentence for the operator. */
   summary: string;
   steps: PredictedStep[];
+  /** Where the run is predicted to stop (`refused` or `fails`), and the message it would stop with. */
+  stoppedAt?: { index: number; id: string; outcome: 'refused' | 'fails'; message: string };
 }
 
 export interface ProbedPlan extends Plan {
@@ -128,7 +130,7 @@ async function predictPath(input: ProbeInput, resources: RunResources, signal: A
   const history: Array<{ id: string; type: string; state: 'will-run' | 'may-run' | 'skipped' }> = [];
   const out: PredictedStep[] = [];
   let changeAhead = false;
-  let stop: { outcome: 'refused' | 'fails'; step: string; message: string } | undefined;
+  let stop: { outcome: 'refused' | 'fails'; step: string; index: number; message: string } | undefined;
 
   for (const [i, spec] of runbook.steps.entries()) {
     const def = (steps.get(spec.type) as LoadedStep).definition as StepDefinition<any>;
@@ -153,7 +155,7 @@ async function predictPath(input: ProbeInput, resources: RunResources, signal: A
       const message = errorMessage(error).split('\n')[0]!;
       step.prediction = 'fails';
       notes.push(message);
-      stop = { outcome: 'fails', step: spec.id, message };
+      stop = { outcome: 'fails', step: spec.id, index: i + 1, message };
       unknownOutputs();
     };
     if (spec.when !== undefined) {
@@ -220,7 +222,7 @@ async function predictPath(input: ProbeInput, resources: RunResources, signal: A
       step.prediction = refused ? 'refused' : 'fails';
       const message = errorMessage(error).split('\n')[0]!;
       notes.push(message);
-      stop = { outcome: refused ? 'refused' : 'fails', step: spec.id, message };
+      stop = { outcome: refused ? 'refused' : 'fails', step: spec.id, index: i + 1, message };
     } finally {
       // A probe may have read roles; the next one asks again rather than trust a cache.
       resources.invalidateRoles();
@@ -234,6 +236,7 @@ async function predictPath(input: ProbeInput, resources: RunResources, signal: A
       outcome: stop.outcome,
       summary: `A run now would ${verb} at step ${stop.step}${changes ? '' : ', before changing anything'}: ${stop.message}`,
       steps: out,
+      stoppedAt: { index: stop.index, id: stop.step, outcome: stop.outcome, message: stop.message },
     };
   }
   const open = out.filter((s) => s.prediction === 'decided at run time').length;

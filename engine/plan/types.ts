@@ -41,11 +41,12 @@ export interface PlannedStep {
   /** Resolved with the history of earlier steps (`will-run` / `may-run`). */
   impact: Impact;
   /**
-   * `impact` rests on arguments known only at run time (e.g. `impact: "{{steps.q.outputs...}}"`):
-   * this use may turn out to be dataLoss, which apply decides when it renders the step and refuses
-   * then without --allow-data-loss. Absent when false.
+   * The impacts this use may have at run time besides `impact`, when its step type decides it from
+   * values only a run knows (an argument known after apply, an earlier step decided at run time).
+   * Holding `dataLoss`: the plan counts it as "data loss decided at run time", and apply refuses
+   * the step then unless given --allow-data-loss.
    */
-  dataLossAtRunTime?: true;
+  runTimeImpacts?: Impact[];
   /** `with:` rendered where known; SQL in full. */
   with: { [key: string]: PlanValue };
   decision: StepDecision;

@@ -36,10 +36,24 @@ export interface StepPlanContext {
 export interface StepPlanResult {
   /** One line, e.g. `FAILOVER link [dag1] on the primary`. */
   summary: string;
-  /** Full SQL per replica when the step sends SQL (`--format sql` uses it). */
-  sql?: Array<{ target: ReplicaTarget; text: string }>;
-  /** Guards that apply, in words, e.g. `LSNs equal and unchanged for 30s`. */
+  /**
+   * Full SQL per replica when the step sends SQL (`--format sql` uses it), with the parameters the
+   * text reads as `@name` (sent through sp_executesql): the T-SQL script declares them, so each
+   * batch runs in sqlcmd or SSMS as printed. A value may be Unknown (known after apply).
+   */
+  sql?: Array<{ target: ReplicaTarget; text: string; params?: Record<string, unknown> }>;
+  /**
+   * Guards that apply, said positively: what must hold for the step to go on, e.g. `LSNs equal
+   * and unchanged for 30s`, `Needs SQL Server 2022 CU13 (16.0.4125) or later`.
+   */
   guards?: string[];
+  /**
+   * Set when these arguments, all known at plan time, already decide that the step refuses when
+   * it runs (an `assert` whose condition renders to false): the message it would refuse with.
+   * The plan says so in its closing line ("will refuse at step N"), and `plan --detailed-exitcode`
+   * exits 3.
+   */
+  refusal?: string;
 }
 
 export interface Logger {

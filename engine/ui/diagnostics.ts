@@ -41,3 +41,8 @@ export function renderDiagnosticsText(diags: readonly Diagnostic[], sources: Map
 export function renderDiagnosticsJson(diags: readonly Diagnostic[]): string {
   return `${JSON.stringify(diags, null, 2)}\n`;
 }
+
+/** For an event stream (`apply --format json`): one `{"event":"diagnostic", ...}` line per problem. */
+export function renderDiagnosticsEvents(diags: readonly Diagnostic[]): string {
+  return diags.map((d) => JSON.stringify({ event: 'diagnostic', ...d }) + '\n').join('');
+}

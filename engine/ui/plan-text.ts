@@ -1,9 +1,28 @@
-// The plan as an operator reads it: numbered steps, impact marked, data-loss steps flagged
-// loudly, run-time values shown as "(known after apply)", skipped steps with the reason.
+// The plan as an operator reads it. By default compact, as Terraform's: one line per step (number,
+// id, type and target, impact, a short summary), skipped and run-time decisions marked, and a
+// closing line that adds it up and says where the run is already known to stop. `--full` (-v)
+// shows everything: each step's description, `when:`, summary, guards, limits and every rendered
+// argument, SQL in full. Data-loss steps are flagged loudly in both; run-time values show as
+// "(known after apply)".
+import type { InputSpec } from '../core/types.js';
 import type { Plan, PlannedStep, PlanValue } from '../plan/types.js';
+import type { PredictedPath } from '../plan/probe.js';
+import { closingLine, gist, planVerdict } from '../plan/verdict.js';
+import { inputLines } from './inputs-text.js';
 import { plainStyle, type Style } from './style.js';
 import { ESCAPES_NOTE, visibleData } from './visible.js';
-import { isUnknown, shown } from '../step-api/args.js';
+import { isUnknown, KNOWN_AFTER_APPLY, shown } from '../step-api/args.js';
+
+export interface PlanTextOptions {
+  /** Everything (`--full`, `-v`); the compact listing otherwise. */
+  full?: boolean;
+  /** The runbook's input declarations: descriptions and allowed values next to the values used. */
+  inputs?: Record<string, InputSpec>;
+  /** Terminal width: a compact line longer than this is cut (with "..."); no limit when absent. */
+  width?: number;
+  /** Say, under a compact plan, how to see it in full (the plan command does). */
+  hintFull?: boolean;
+}
 
 function renderWith(values: Record<string, PlanValue>, indent: string, out: string[]): void {
   for (const [key, value] of Object.entries(values)) {
@@ -22,14 +41,25 @@ function renderWith(values: Record<string, PlanValue>, indent: string, out: stri
   }
 }
 
+function impactText(step: PlannedStep): string {
+  return step.impact === 'dataLoss' ? '[DATA LOSS]' : `[${step.impact}]`;
+}
+
 function impactLabel(step: PlannedStep, style: Style): string {
-  if (step.dataLossAtRunTime) return style.red(style.bold(`[${step.impact}; data loss decided at run time]`));
   if (step.impact === 'dataLoss') return style.red(style.bold('[DATA LOSS]'));
   if (step.impact === 'change') return style.yellow('[change]');
   return style.green('[read]');
 }
 
-function renderStep(plan: Plan, step: PlannedStep, style: Style, out: string[]): void {
+function mayLoseDataLater(step: PlannedStep): boolean {
+  return step.impact !== 'dataLoss' && (step.runTimeImpacts ?? []).includes('dataLoss');
+}
+
+function refusesNow(step: PlannedStep): string | undefined {
+  return step.decision === 'run' && typeof step.plan.refusal === 'string' ? step.plan.refusal : undefined;
+}
+
+function renderFullStep(plan: Plan, step: PlannedStep, style: Style, out: string[]): void {
   const num = String(step.index).padStart(2, ' ');
   const target = step.target ? ` -> ${step.target}` : '';
   const plugin = step.plugin ? ' (plugin)' : '';
@@ -41,10 +71,12 @@ function renderStep(plan: Plan, step: PlannedStep, style: Style, out: string[]):
     out.push(pad + style.red(style.bold('!! DATA LOSS: this step can lose committed transactions.')));
     out.push(pad + style.red(style.bold(`!! apply refuses it unless given --allow-data-loss ${plan.inventory.link}`)));
   }
-  if (step.dataLossAtRunTime && !skipped) {
-    out.push(pad + style.red(style.bold('!! DATA LOSS DECIDED AT RUN TIME: its impact rests on values known only then, and may be data loss.')));
-    out.push(pad + style.red(style.bold(`!! apply then refuses it unless given --allow-data-loss ${plan.inventory.link}`)));
+  if (mayLoseDataLater(step) && !skipped) {
+    out.push(pad + style.red(style.bold('!! Whether this step can lose data is decided at run time, from values only a run knows;')));
+    out.push(pad + style.red(style.bold(`!! if it can, apply refuses it then unless given --allow-data-loss ${plan.inventory.link}`)));
   }
+  const refusal = refusesNow(step);
+  if (refusal !== undefined) out.push(pad + style.red(style.bold(`!! REFUSES with these inputs: ${refusal}`)));
   if (step.description) out.push(`${pad}${step.description}`);
   if (step.when) {
     if (step.decision === 'skip') {
@@ -67,49 +99,108 @@ function renderStep(plan: Plan, step: PlannedStep, style: Style, out: string[]):
   }
 }
 
-export function renderPlanText(given: Plan, style: Style = plainStyle): string {
+/** What a step does, in one line: the author's description, else the step type's summary (with a one-line statement). */
+function shortSummary(step: PlannedStep): string {
+  const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+  if (step.description) return oneLine(step.description);
+  // One statement is its own best summary: its first line (the rest is in --full).
+  const sql = step.plan.sql ?? [];
+  const text = sql.length === 1 && sql[0]!.text !== KNOWN_AFTER_APPLY ? sql[0]!.text.trim() : '';
+  const first = text.split('\n')[0]!.trim();
+  const statement = first === '' ? undefined : first !== text ? `${first} ...` : first;
+  return oneLine(statement ? `${step.plan.summary}: ${statement}` : step.plan.summary);
+}
+
+function cut(text: string, room: number | undefined): string {
+  if (room === undefined || text.length <= room) return text;
+  return room <= 3 ? text.slice(0, Math.max(0, room)) : `${text.slice(0, room - 3)}...`;
+}
+
+function renderCompactSteps(plan: Plan, style: Style, width: number | undefined, out: string[]): void {
+  const rows = plan.steps.map((step) => ({
+    step,
+    num: `${String(step.index).padStart(2, ' ')}.`,
+    id: step.id,
+    kind: `${step.type}${step.plugin ? ' (plugin)' : ''}${step.target ? ` -> ${step.target}` : ''}`,
+    impact: impactText(step),
+  }));
+  const w = (k: 'id' | 'kind' | 'impact') => Math.max(...rows.map((r) => r[k].length));
+  const [idW, kindW, impactW] = [w('id'), w('kind'), w('impact')];
+  for (const r of rows) {
+    const { step } = r;
+    const prefix = `${r.num} ${r.id.padEnd(idW)}  ${r.kind.padEnd(kindW)}  `;
+    const marks: string[] = [];
+    let about = shortSummary(step);
+    if (step.decision === 'skip') about = `SKIPPED (when: ${step.when?.expression ?? ''} -> ${step.when?.rendered ?? 'false'})`;
+    else {
+      if (refusesNow(step) !== undefined) marks.push('REFUSES');
+      if (step.decision === 'decided at run time') marks.push('decided at run time');
+      if (mayLoseDataLater(step)) marks.push('data loss decided at run time');
+    }
+    const rest = `${marks.length ? `(${marks.join('; ')}) ` : ''}${about}`;
+    const room = width === undefined ? undefined : width - prefix.length - impactW - 2;
+    const text = cut(rest, room);
+    if (step.decision === 'skip') {
+      out.push(style.dim(`${prefix}${r.impact.padEnd(impactW)}  ${text}`));
+      continue;
+    }
+    const label = impactLabel(step, style) + ' '.repeat(impactW - r.impact.length);
+    const danger = step.impact === 'dataLoss' || mayLoseDataLater(step) || refusesNow(step) !== undefined;
+    out.push(`${prefix}${label}  ${danger ? style.red(style.bold(text)) : text}`);
+  }
+}
+
+export interface PlanTextParts {
+  /** Header and steps. */
+  body: string[];
+  /** The closing line and what it must say next to it (data loss, the full refusal, how to see more). */
+  closing: string[];
+  escaped: boolean;
+}
+
+/** The plan's text in two parts, so a probed plan can put what it observed between them. */
+export function planTextParts(given: Plan & { predicted?: PredictedPath }, style: Style = plainStyle, opts: PlanTextOptions = {}): PlanTextParts {
   // Every value as it will be sent, control characters escaped (engine/ui/visible.ts).
   const { value: plan, escaped } = visibleData(given);
   const out: string[] = [];
-  out.push(style.bold(`Plan: ${plan.runbook.name}`) + `  (${plan.runbook.file}, sha256 ${plan.runbook.sha256.slice(0, 12)})`);
+  out.push(style.bold(`Runbook: ${plan.runbook.name}`) + `  (${plan.runbook.file}, sha256 ${plan.runbook.sha256.slice(0, 12)})`);
   if (plan.runbook.description) out.push(`  ${plan.runbook.description.trim()}`);
   const where = plan.inventory.lab ? `embedded lab${plan.inventory.lab.scenario ? `, scenario ${plan.inventory.lab.scenario}` : ''}` : plan.inventory.file ?? 'inventory';
   out.push(`Link: ${plan.inventory.link}  database ${plan.inventory.database}  (${where})`);
   const inputs = Object.entries(plan.inputs);
-  if (inputs.length) out.push(`Inputs: ${inputs.map(([k, v]) => `${k}=${shown(v)}`).join(', ')}`);
+  if (opts.inputs && Object.keys(opts.inputs).length) {
+    out.push('Inputs (set with --set name=value or --inputs file.yml):');
+    out.push(...inputLines(visibleData(opts.inputs).value, plan.inputs, '  '));
+  } else if (inputs.length) out.push(`Inputs: ${inputs.map(([k, v]) => `${k}=${shown(v)}`).join(', ')}`);
   out.push('');
-  for (const step of plan.steps) {
-    renderStep(plan, step, style, out);
+  if (opts.full) {
+    for (const step of plan.steps) {
+      renderFullStep(plan, step, style, out);
+      out.push('');
+    }
+  } else {
+    renderCompactSteps(plan, style, opts.width, out);
     out.push('');
   }
-  out.push(planTally(plan));
+
+  const verdict = planVerdict(plan);
+  const closing: string[] = [];
+  const line = closingLine(verdict);
+  closing.push(verdict.stop ? style.red(style.bold(line)) : style.bold(line));
+  if (verdict.stop && gist(verdict.stop.message) !== verdict.stop.message.replace(/[.!?]$/, '')) {
+    closing.push(`  Step ${verdict.stop.index} (${verdict.stop.id}) would ${verdict.stop.how === 'refuse' ? 'refuse' : 'fail'}${verdict.stop.probed ? ', by what the probe read' : ''}: ${verdict.stop.message}`);
+  }
   const dataLoss = plan.steps.filter((s) => s.impact === 'dataLoss' && s.decision !== 'skip');
   if (dataLoss.length) {
-    out.push(style.red(style.bold(`!! ${dataLoss.length} data-loss step(s): ${dataLoss.map((s) => s.id).join(', ')}. ` +
+    closing.push(style.red(style.bold(`!! ${dataLoss.length} data-loss step(s): ${dataLoss.map((s) => s.id).join(', ')}. ` +
       `Apply needs --allow-data-loss ${plan.inventory.link} (--yes does not imply it).`)));
   }
-  const atRunTime = plan.steps.filter((s) => s.dataLossAtRunTime && s.decision !== 'skip');
-  if (atRunTime.length) {
-    out.push(style.red(style.bold(`!! ${atRunTime.length} step(s) whose data loss is decided at run time: ${atRunTime.map((s) => s.id).join(', ')}. ` +
-      `Apply refuses any that turns out data loss unless given --allow-data-loss ${plan.inventory.link}.`)));
-  }
-  if (escaped) out.push(style.yellow(ESCAPES_NOTE));
-  return out.join('\n') + '\n';
+  if (!opts.full && opts.hintFull) closing.push(style.dim('Every step in full (SQL, guards, arguments): the same command with --full.'));
+  if (escaped) closing.push(style.yellow(ESCAPES_NOTE));
+  return { body: out, closing, escaped };
 }
 
-export function planTally(plan: Plan): string {
-  const counts = { read: 0, change: 0, dataLoss: 0 };
-  let skipped = 0;
-  let runtime = 0;
-  // Not counted as what the plan resolved (a change, say): they may be data loss.
-  let dataLossAtRunTime = 0;
-  for (const s of plan.steps) {
-    if (s.decision === 'skip') skipped++;
-    else if (s.dataLossAtRunTime) dataLossAtRunTime++;
-    else counts[s.impact]++;
-    if (s.decision === 'decided at run time') runtime++;
-  }
-  const atRunTime = dataLossAtRunTime ? `, ${dataLossAtRunTime} data loss decided at run time` : '';
-  return `${plan.steps.length} steps: ${counts.read} read, ${counts.change} change, ${counts.dataLoss} data loss${atRunTime}; ` +
-    `${skipped} skipped, ${runtime} decided at run time.`;
+export function renderPlanText(given: Plan, style: Style = plainStyle, opts: PlanTextOptions = {}): string {
+  const { body, closing } = planTextParts(given, style, opts);
+  return [...body, ...closing].join('\n') + '\n';
 }

@@ -2,7 +2,7 @@
 // said, with reads only) and "Predicted path" (which steps a run would take from this state).
 import type { ProbedPlan, PredictedStep } from '../plan/probe.js';
 import type { ObservedState } from '../plan/observe.js';
-import { renderPlanText } from './plan-text.js';
+import { planTextParts, type PlanTextOptions } from './plan-text.js';
 import { plainStyle, type Style } from './style.js';
 import { ESCAPES_NOTE, visibleData } from './visible.js';
 import { shown } from '../step-api/args.js';
@@ -60,10 +60,11 @@ export function renderPredictedText(p: ProbedPlan['predicted'], style: Style = p
   return out;
 }
 
-export function renderProbedPlanText(given: ProbedPlan, style: Style = plainStyle): string {
+export function renderProbedPlanText(given: ProbedPlan, style: Style = plainStyle, opts: PlanTextOptions = {}): string {
   // What the replicas said is shown as escaped as the plan itself (engine/ui/visible.ts).
   const { value: plan, escaped } = visibleData(given);
-  const planText = renderPlanText(plan, style).replace(/\n$/, '');
-  const note = escaped ? ['', style.yellow(ESCAPES_NOTE)] : [];
-  return [planText, '', ...renderObservedText(plan.observed, style), '', ...renderPredictedText(plan.predicted, style), ...note].join('\n') + '\n';
+  const { body, closing, escaped: planEscaped } = planTextParts(plan, style, opts);
+  // The plan's own note covers the escapes when it found them; otherwise, say it once at the end.
+  const note = escaped && !planEscaped ? [style.yellow(ESCAPES_NOTE)] : [];
+  return [...body, ...renderObservedText(plan.observed, style), '', ...renderPredictedText(plan.predicted, style), '', ...closing, ...note].join('\n') + '\n';
 }

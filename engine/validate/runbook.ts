@@ -8,6 +8,7 @@ import { rules } from './rules/index.js';
 import type { RawStep, RuleContext } from './rules/context.js';
 import { isRecord } from '../core/record.js';
 import { schemaDiagnostics } from './schema-diagnostics.js';
+import { isMissingSqlImpact } from './rules/sql.js';
 import { documentValidator, readSchema, withValidator } from './schemas.js';
 import type { InputSpec, Runbook, StepSpec } from '../core/types.js';
 import type { StepDefinition, StepModuleMap } from '../step-api/types.js';
@@ -89,7 +90,7 @@ async function validateLoadedRunbook(file: string, doc: LoadedYaml, opts: Valida
     if (!check(data)) {
       diagnostics.push(...schemaDiagnostics(check.errors, {
         file, schema: def.with, data, base: `${step.pointer}/with`, locate: doc.locate,
-        suffix: ` (step type \`${def.type}\`)`, skipTemplates: true,
+        suffix: ` (step type \`${def.type}\`)`, skipTemplates: true, ignore: (e) => isMissingSqlImpact(def.type, e),
       }));
     }
   }

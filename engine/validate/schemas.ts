@@ -30,6 +30,9 @@ const require = createRequire(import.meta.url);
 
 export type DocumentSchemaName = 'runbook' | 'inventory';
 
+/** The schema for editors, generated at build time from runbook.schema.json and the step types' with: schemas (engine/build/full-schema.ts). */
+export const fullSchemaFile = join(packageRoot, 'schemas', 'runbook.full.schema.json');
+
 const documentSchemas = new Map<DocumentSchemaName, JsonSchema>();
 export function readSchema(name: DocumentSchemaName): JsonSchema {
   let s = documentSchemas.get(name);

@@ -67,7 +67,7 @@ test('the example runbook loads its plugin: validate and plan --lab', async () =
   const valid = await runCli(['validate', example]);
   assert.is(valid.code, 0, valid.stderr);
   assert.match(valid.stdout, /1 file\(s\) valid\./);
-  const plan = await runCli(['plan', example, '--lab']);
+  const plan = await runCli(['plan', example, '--lab', '--full']);
   assert.is(plan.code, 0, plan.stderr);
   assert.match(plan.stdout, / 3\. synchronized {2}waitLinkSynchronized \(plugin\) {2}\[read\]\n {6}Wait until link \[dag1\] is in synchronous commit/);
 });

@@ -94,6 +94,7 @@ steps:
     type: sqlExec
     target: sqlServer
     with:
+      impact: change
       sql: ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);
 `,
   );

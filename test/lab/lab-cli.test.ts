@@ -1,6 +1,7 @@
 // `runbook lab up` through the built CLI, as a user runs it: a child process in the foreground,
 // its inventory accepted by `runbook validate`, its export lines good enough to log in with the
 // real mssql client and ARM client, Ctrl-C (SIGINT) stopping it cleanly; bad scenarios are exit 2.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -47,8 +48,11 @@ test('lab up: inventory validated, exported passwords log in over TLS, Ctrl-C st
   const text = readFileSync(invFile, 'utf8');
   const inv = yaml.load(text) as Inventory;
   const env = exportsOf(stdout);
-  assert.equal(Object.keys(env).sort(), ['LAB_ARM_TOKEN', 'LAB_MI_PASSWORD', 'LAB_SQL_PASSWORD']);
-  for (const secret of Object.values(env)) assert.not.ok(text.includes(secret), 'no secret in the inventory file');
+  assert.equal(Object.keys(env).sort(), ['LAB_ARM_TOKEN', 'LAB_ENTRA_AUTHORITY_HOST', 'LAB_ENTRA_CLIENT_ID', 'LAB_ENTRA_CLIENT_SECRET', 'LAB_ENTRA_TENANT_ID', 'LAB_MI_PASSWORD', 'LAB_SQL_PASSWORD']);
+  // The Entra tenant, client id and authority host are not secrets (the host is the ARM endpoint).
+  for (const name of ['LAB_ARM_TOKEN', 'LAB_ENTRA_CLIENT_SECRET', 'LAB_MI_PASSWORD', 'LAB_SQL_PASSWORD']) {
+    assert.not.ok(text.includes(env[name]!), `no secret in the inventory file (${name})`);
+  }
   assert.is(inv.link.sqlServer.connection.passwordEnv, 'LAB_SQL_PASSWORD');
   assert.is(inv.link.managedInstance.connection.passwordEnv, 'LAB_MI_PASSWORD');
   const caFile = inv.link.sqlServer.connection.caFile!;
@@ -58,6 +62,16 @@ test('lab up: inventory validated, exported passwords log in over TLS, Ctrl-C st
 
   const validated = await runCli(['validate', invFile, join(root, 'runbooks', 'planned-failover.yml')]);
   assert.is(validated.code, 0, validated.stderr);
+
+  // The command it prints runs as printed from where lab up ran, with no runbook on the PATH and no
+  // npx (which, outside the clone, would fetch whatever the registry calls runbook).
+  const howTo = stdout.match(/^ {2}(node \S+ plan \S+ -i lab\.yml)$/m)?.[1];
+  assert.ok(howTo, stdout);
+  assert.match(stdout, /^ {2}runbook plan \S+ -i lab\.yml +# the same, with runbook on your PATH/m);
+  assert.not.match(stdout, /npx/);
+  const planned = spawnSync('sh', ['-c', howTo!], { cwd: dir, env: { ...process.env, ...env, PATH: '/usr/bin:/bin' }, encoding: 'utf8' });
+  assert.is(planned.status, 0, planned.stderr);
+  assert.match(planned.stdout, /^Plan: 2 changes/m);
 
   assert.is(await login(inv, 'sqlServer', env[inv.link.sqlServer.connection.passwordEnv!]), 'sql01');
   assert.is(await login(inv, 'managedInstance', env[inv.link.managedInstance.connection.passwordEnv!]), 'sqlmi1');

@@ -51,7 +51,7 @@ test('plan --lab <scenario> names the scenario and starts nothing', async () => 
   const ok = await runCli(['plan', 'runbooks/planned-failover.yml', '--lab', 'business-critical']);
   assert.is(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /\(embedded lab, scenario business-critical\)/);
-  assert.match(ok.stdout, /failover  sqlExec -> primary  \[change\]/);
+  assert.match(ok.stdout, /failover +sqlExec -> primary +\[change\]/);
 });
 
 test.run();

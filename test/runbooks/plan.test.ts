@@ -9,8 +9,10 @@ import type { Plan } from '../../engine/plan/types.js';
 const RUNBOOKS = ['planned-failover', 'forced-failover', 'split-brain', 'cleanup', 'break-link'];
 const file = (name: string) => `runbooks/${name}.yml`;
 
-async function plan(name: string, format: 'text' | 'json' | 'sql', sets: string[] = []) {
-  const r = await runCli(['plan', file(name), '--lab', '--format', format, ...sets.flatMap((s) => ['--set', s])]);
+/** Text in full (every argument, SQL in full); T-SQL is one replica's script (sqlServer unless named). */
+async function plan(name: string, format: 'text' | 'json' | 'sql', sets: string[] = [], replica = 'sqlServer') {
+  const extra = format === 'text' ? ['--full'] : format === 'sql' ? ['--replica', replica] : [];
+  const r = await runCli(['plan', file(name), '--lab', '--format', format, ...extra, ...sets.flatMap((s) => ['--set', s])]);
   assert.is(r.code, 0, `plan ${name} --format ${format}: ${r.stderr}`);
   return r.stdout;
 }
@@ -29,7 +31,7 @@ test('every runbook plans in every format; the JSON plan is complete and consist
     const firstChange = json.steps.findIndex((s) => s.impact !== 'read' && s.decision !== 'skip');
     const firstRoleRead = json.steps.findIndex((s) => s.type === 'assertRole' || /role|link-on-managed-instance/.test(s.id));
     assert.ok(firstRoleRead >= 0 && (firstChange === -1 || firstRoleRead < firstChange), `${name}: roles checked before any change`);
-    assert.ok((await plan(name, 'text', setsFor(name))).includes(`Plan: ${name}`));
+    assert.ok((await plan(name, 'text', setsFor(name))).includes(`Runbook: ${name}`));
     assert.ok((await plan(name, 'sql', setsFor(name))).includes('-- Link dag1, database SalesDb'));
   }
 });
@@ -43,7 +45,7 @@ test('planned-failover: SQL in full, impact marks, run-time values marked, versi
   assert.match(text, /primary: \(known after apply\) \(from steps\.before\.outputs\.secondary\)/);
   assert.match(text, /that: \(known after apply\) \(from steps\.sql-version\.outputs\.first\.version\)/);
   assert.match(text, /remove-link  armDeleteLink  \[change\]  SKIPPED/);
-  assert.match(text, /0 data loss/);
+  assert.match(text, /0 data-loss steps/);
 
   const json = JSON.parse(await plan('planned-failover', 'json')) as Plan;
   const ids = json.steps.map((s) => s.id);
@@ -64,8 +66,8 @@ test('planned-failover: SQL in full, impact marks, run-time values marked, versi
   assert.is(back.steps.find((s) => s.id === 'remove-link')!.impact, 'change');
 
   const sql = await plan('planned-failover', 'sql');
-  assert.match(sql, /-- Replica: sqlServer[\s\S]*SELECT CAST\(SERVERPROPERTY\('ProductVersion'\) AS nvarchar\(128\)\) AS version,[\s\S]*AS asyncMembers;/);
-  assert.match(sql, /-- Replica: primary[\s\S]*\nALTER AVAILABILITY GROUP \[dag1\] FAILOVER;\nGO/);
+  assert.match(sql, /-- T-SQL for sqlServer[\s\S]*SELECT CAST\(SERVERPROPERTY\('ProductVersion'\) AS nvarchar\(128\)\) AS version,[\s\S]*AS asyncMembers;/);
+  assert.match(await plan('planned-failover', 'sql', [], 'primary'), /-- T-SQL for primary[\s\S]*\nALTER AVAILABILITY GROUP \[dag1\] FAILOVER;\nGO/);
 });
 
 test('forced-failover: the data-loss flag and what apply will demand', async () => {
@@ -73,21 +75,21 @@ test('forced-failover: the data-loss flag and what apply will demand', async () 
   assert.match(text, /force  sqlExec -> secondary  \[DATA LOSS\]/);
   assert.match(text, /apply refuses it unless given --allow-data-loss dag1/);
   assert.match(text, /sql: ALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;/);
-  assert.match(text, /1 data loss/);
+  assert.match(text, /1 data-loss step\b/);
   const json = JSON.parse(await plan('forced-failover', 'json')) as Plan;
   assert.equal(json.steps.filter((s) => s.impact === 'dataLoss').map((s) => s.id), ['force']);
   const ids = json.steps.map((s) => s.id);
   assert.ok(ids.indexOf('gap') < ids.indexOf('force'), 'the loss is measured before the forced step');
-  const sql = await plan('forced-failover', 'sql');
-  assert.match(sql, /-- Replica: secondary[\s\S]*\nALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;\nGO/);
+  const sql = await plan('forced-failover', 'sql', [], 'secondary');
+  assert.match(sql, /-- T-SQL for secondary[\s\S]*\nALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;\nGO/);
 });
 
 test('split-brain: the choice of keep decides which side is backed up and demoted; the SQL quotes the path', async () => {
   const text = await plan('split-brain', 'text', SPLIT);
-  assert.match(text, /sql: BACKUP LOG \[SalesDb\] TO DISK = N'D:\\backup\\SalesDb-tail\.trn' WITH NORECOVERY;/);
+  assert.match(text, /sql: BACKUP LOG \[SalesDb\] TO DISK = N'D:\\backup\\SalesDb-tail\.trn';/);
   assert.match(text, /copy-only-backup  sqlExec -> managedInstance  \[change\]  SKIPPED/);
   assert.match(text, /demote-managed-instance  armSetRole  \[change\]  SKIPPED/);
-  assert.match(text, /backup-verified  assertBackup  \[read\][\s\S]*Check msdb\.dbo\.backupset on sqlServer for a backup of \[SalesDb\] taken in this run/);
+  assert.match(text, /backup-verified  assertBackup  \[read\][\s\S]*Check msdb\.dbo\.backupset on sqlServer for a log backup \(not copy-only\) of \[SalesDb\] taken in this run/);
   const other = JSON.parse(await plan('split-brain', 'json', ['keep=sqlServer', "backupLocation=https://acct.blob.core.windows.net/c/it's.bak"])) as Plan;
   const step = (id: string) => other.steps.find((s) => s.id === id)!;
   assert.is(step('tail-log-backup').decision, 'skip');
@@ -122,7 +124,7 @@ test('the README\'s real inventory plans every runbook with its own names (nothi
     assert.is(json.inventory.link, 'dag_sales');
     assert.is(json.inventory.file, inventory);
   }
-  const text = (await runCli(['plan', file('planned-failover'), '-i', inventory])).stdout;
+  const text = (await runCli(['plan', file('planned-failover'), '-i', inventory, '--full'])).stdout;
   assert.match(text, /N'ag_sales' WITH \(AVAILABILITY_MODE = SYNCHRONOUS_COMMIT\),\n\s+N'sqlmi-sales' WITH/);
 });
 

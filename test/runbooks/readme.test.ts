@@ -3,12 +3,13 @@
 // an excerpt (chunks are separated by a line `...`) appears verbatim, in order, in what
 // `runbook plan` prints now. A step whose output changed makes this fail until the README is
 // regenerated.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { root, runCli } from '../helpers/cli.js';
+import { HELPERS } from '../../engine/template/helpers.js';
+import { root, runCli, tempDir } from '../helpers/cli.js';
 
 const INVENTORY = 'test/fixtures/runbooks/e2e/contoso-inventory.yml';
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -40,13 +41,14 @@ test('the README walks through the same inventory the plan tests use', () => {
 
 test('the README shows plan excerpts of the planned and the forced failover', () => {
   assert.is(planExcerpts.length, 2, 'two plan excerpts');
-  assert.match(planExcerpts[0].body, /failover  sqlExec -> primary/);
+  assert.match(planExcerpts[0].body, /failover +sqlExec -> primary/);
   assert.match(planExcerpts[1].body, /FORCE_FAILOVER_ALLOW_DATA_LOSS/);
 });
 
-for (const [index, runbook] of [[0, 'planned-failover'], [1, 'forced-failover']] as const) {
-  test(`every chunk of the ${runbook} excerpt is what runbook plan prints now, in order`, async () => {
-    const r = await runCli(['plan', `runbooks/${runbook}.yml`, '-i', INVENTORY]);
+// The planned failover's excerpt is the compact plan (the default); the forced failover's is --full.
+for (const [index, runbook, extra] of [[0, 'planned-failover', []], [1, 'forced-failover', ['--full']]] as const) {
+  test(`every chunk of the ${runbook} excerpt is what runbook plan ${extra.join(' ')} prints now, in order`, async () => {
+    const r = await runCli(['plan', `runbooks/${runbook}.yml`, '-i', INVENTORY, ...extra]);
     assert.is(r.code, 0, r.stderr);
     const chunks = planExcerpts[index].body
       .replace(/\n$/, '')
@@ -62,5 +64,62 @@ for (const [index, runbook] of [[0, 'planned-failover'], [1, 'forced-failover']]
     }
   });
 }
+
+const formatSection = section('Runbook format');
+
+test('Runbook format: its example runbook is valid, plans, and names every key the schema allows', async () => {
+  const example = blocks(formatSection).find((b) => b.lang === 'yaml');
+  assert.ok(example, 'an example runbook');
+  const dir = tempDir('runbook-readme-format-');
+  const file = join(dir, 'example.yml');
+  writeFileSync(file, example!.body);
+  const validated = await runCli(['validate', file]);
+  assert.is(validated.code, 0, validated.stderr);
+  assert.is(validated.stderr, '', 'no warning either');
+  const planned = await runCli(['plan', file, '--lab']);
+  assert.is(planned.code, 0, planned.stderr);
+  const schema = JSON.parse(readFileSync(join(root, 'schemas', 'runbook.schema.json'), 'utf8'));
+  const step = schema.properties.steps.items;
+  const keys = [
+    ...Object.keys(schema.properties),
+    ...Object.keys(schema.properties.inputs.additionalProperties.properties),
+    ...Object.keys(step.properties),
+    ...Object.keys(step.properties.retry.properties).map((k) => `retry.${k}`),
+  ];
+  for (const key of keys) assert.ok(formatSection.includes(`\`${key}\``) || formatSection.includes(`\`${key}:\``), `the section names \`${key}\``);
+});
+
+test('Runbook format: every template helper has a row with an example', () => {
+  const rows = formatSection.split('\n').filter((l) => l.startsWith('| `'));
+  for (const helper of Object.keys(HELPERS)) {
+    const row = rows.find((l) => l.startsWith(`| \`${helper} `));
+    assert.ok(row, `a row for ${helper}`);
+    const example = row!.split(' | ')[2] ?? '';
+    assert.ok(example.includes(helper), `${helper}'s example uses it: ${row}`);
+  }
+});
+
+test('Runbook format: the VS Code settings parse and point at the generated schema, which the shipped runbooks name too', () => {
+  const settings = blocks(formatSection).find((b) => b.lang === 'json');
+  assert.ok(settings, 'a settings.json example');
+  const mapped = Object.keys(JSON.parse(settings!.body)['yaml.schemas']);
+  assert.equal(mapped, ['./schemas/runbook.full.schema.json']);
+  const full = JSON.parse(readFileSync(join(root, mapped[0]!), 'utf8'));
+  assert.match(full.$id, /^urn:runbook:schema:/, 'an $id that names the schema (no made-up host)');
+  for (const name of ['planned-failover', 'forced-failover', 'split-brain', 'cleanup', 'break-link']) {
+    const first = readFileSync(join(root, 'runbooks', `${name}.yml`), 'utf8').split('\n')[0];
+    assert.is(first, '# yaml-language-server: $schema=../schemas/runbook.full.schema.json', name);
+  }
+});
+
+test('the README tells a clone user to run npx runbook only from the clone\'s folder', () => {
+  const paragraphs = readme.split(/\n\s*\n/);
+  for (const [i, p] of paragraphs.entries()) {
+    if (!/npx runbook/.test(p)) continue;
+    // A code block of npx commands belongs to the paragraph before it.
+    const context = p.startsWith('```') ? `${paragraphs[i - 1]}\n${p}` : p;
+    assert.match(context, /the clone's folder/, `npx runbook without saying where it works:\n${p}`);
+  }
+});
 
 test.run();

@@ -19,7 +19,7 @@ const SYNC = 'ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY G
 
 /** A runbook of sqlExec change steps on SQL Server, written into the test's folder. */
 const runbookWith = (name: string, steps: Array<{ id: string; sql: string }>) => (t: TestLab): string => {
-  const body = steps.map((s) => `  - id: ${s.id}\n    type: sqlExec\n    target: sqlServer\n    with:\n      sql: |\n${s.sql.split('\n').map((l) => `        ${l}`).join('\n')}\n`).join('');
+  const body = steps.map((s) => `  - id: ${s.id}\n    type: sqlExec\n    target: sqlServer\n    with:\n      impact: change\n      sql: |\n${s.sql.split('\n').map((l) => `        ${l}`).join('\n')}\n`).join('');
   return written(t, name, `name: ${name}\ndescription: Change steps, the last refused by the server.\ninputs: {}\nsteps:\n${body}`);
 };
 
@@ -66,6 +66,7 @@ steps:
     type: sqlExec
     target: sqlServer
     with:
+      impact: change
       sql: ${SYNC}
   - id: mi-is-primary
     type: assertRole
@@ -91,6 +92,7 @@ steps:
     type: sqlExec
     target: sqlServer
     with:
+      impact: change
       sql: ${SYNC}
 `),
       expect: { exit: 3, times: [[SYNC_COMMIT, 0]], stdout: [/Nothing was changed\./] },

@@ -26,9 +26,9 @@ test('a damaged middle line of the journal: resume refused (exit 3) naming the l
   try {
     const { runId, path } = await killedAfterSyncCommit(lab);
     const lines = readFileSync(path, 'utf8').split('\n');
-    // The record that says the change started (its end follows it), cut short in place.
+    // The record that says the change started (the statement it sent and its end follow it), cut short in place.
     const n = lines.findIndex((l) => l.includes('"step-started"') && l.includes('"sync-commit"'));
-    assert.ok(n > 0 && lines[n + 1]!.includes('"step-finished"'), 'the record is in the middle of the journal');
+    assert.ok(n > 0 && lines[n + 1]!.includes('"statement"') && lines[n + 2]!.includes('"step-finished"'), 'the record is in the middle of the journal');
     lines[n] = lines[n]!.slice(0, 40);
     writeFileSync(path, lines.join('\n'));
     const before = readFileSync(path);

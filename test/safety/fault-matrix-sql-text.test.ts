@@ -15,7 +15,7 @@ function sqlRunbook(dir: string, name: string, steps: Array<{ id: string; sql: s
   const body = steps
     .map((s) => {
       const sql = s.sql.split('\n').map((l) => `        ${l}`).join('\n');
-      return `  - id: ${s.id}\n    type: sqlExec\n    target: sqlServer\n    with:\n${s.impact ? `      impact: ${s.impact}\n` : ''}      sql: |\n${sql}\n`;
+      return `  - id: ${s.id}\n    type: sqlExec\n    target: sqlServer\n    with:\n      impact: ${s.impact ?? 'change'}\n      sql: |\n${sql}\n`;
     })
     .join('');
   // `impact: "{{inputs.read}}"` renders to read: validate, which refuses a literal `impact: read`

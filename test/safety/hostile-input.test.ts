@@ -54,10 +54,12 @@ test(`a DAG named ${DAG} and an AG named ${AG}: plan --format sql quotes them; a
     const inv = yaml.load(readFileSync(t.inventoryFile, 'utf8')) as { link: { name: string; sqlServer: { agName: string } } };
     assert.is(inv.link.name, DAG);
     assert.is(inv.link.sqlServer.agName, AG);
-    const sql = await runCli(['plan', join(root, 'runbooks', 'planned-failover.yml'), '-i', t.inventoryFile, '--format', 'sql']);
-    assert.is(sql.code, 0, sql.stderr);
-    assert.ok(sql.stdout.includes(`ALTER AVAILABILITY GROUP ${QUOTED_DAG} FAILOVER;`), sql.stdout);
-    assert.ok(sql.stdout.includes(`N'a''b' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`), sql.stdout);
+    const script = (replica: string) => runCli(['plan', join(root, 'runbooks', 'planned-failover.yml'), '-i', t.inventoryFile, '--format', 'sql', '--replica', replica]);
+    const onPrimary = await script('primary');
+    assert.is(onPrimary.code, 0, onPrimary.stderr);
+    assert.ok(onPrimary.stdout.includes(`ALTER AVAILABILITY GROUP ${QUOTED_DAG} FAILOVER;`), onPrimary.stdout);
+    const onSqlServer = await script('sqlServer');
+    assert.ok(onSqlServer.stdout.includes(`N'a''b' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`), onSqlServer.stdout);
 
     const run = await t.apply('planned-failover', { sets: FAST });
     assert.is(run.code, 0, run.stdout + run.stderr);

@@ -155,7 +155,7 @@ test('plan: a secret typed into --set never reaches the plan file, the SQL scrip
   assert.ok(existsSync(out));
   const planFile = readFileSync(out, 'utf8');
   assert.match(planFile, /THROW 50001, N'\*\*\*', 1;/);
-  const sql = await runCli(['plan', join(fixtures, 'echo-note.yml'), '-i', inventory, '--set', `note=${SECRET}`, '--format', 'sql'], { cwd: dir, env });
+  const sql = await runCli(['plan', join(fixtures, 'echo-note.yml'), '-i', inventory, '--set', `note=${SECRET}`, '--format', 'sql', '--replica', 'sqlServer'], { cwd: dir, env });
   assert.is(sql.code, 0, sql.stderr);
   assertNowhere(SECRET, json, { plan: planFile });
   assertNowhere(SECRET, sql);

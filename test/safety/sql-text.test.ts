@@ -33,6 +33,7 @@ const RAW_NOTE = [
   '    type: sqlExec',
   '    target: sqlServer',
   '    with:',
+  '      impact: change',
   '      sql: "SELECT 1 AS a; -- note: {{inputs.note}}"',
 ];
 
@@ -59,6 +60,7 @@ test('validate: any other raw splice of a value into sql or verify is a warning 
     '    type: sqlExec',
     '    target: sqlServer',
     '    with:',
+    '      impact: change',
     "      sql: \"SELECT '{{inputs.label}}' AS a, {{str inputs.label}} AS b, {{ident link.name}} AS c{{#if (eq inputs.label 'x')}}, 1 AS d{{/if}}\"",
     "      verify: \"SELECT {{default inputs.label 'y'}} AS done\"",
   ];
@@ -76,7 +78,8 @@ test('validate: any other raw splice of a value into sql or verify is a warning 
 });
 
 // What the attack showed: `--format sql` put a notify message made of a multi-line input into one
-// `--` comment, so its second line stood alone: `GO`, then `DROP DATABASE [SalesDb]`.
+// `--` comment, so its second line stood alone: `GO`, then `DROP DATABASE [SalesDb]`. A replica's
+// script now lists only its own steps, so the value reaches it through a guard of its own step.
 test('plan --format sql: a value with any line break (LF, CR, NEL, LS, PS) stays inside its comment', async () => {
   const file = runbookFile('notes', [
     'inputs:',
@@ -88,7 +91,7 @@ test('plan --format sql: a value with any line break (LF, CR, NEL, LS, PS) stays
     '  - id: q',
     '    type: sqlExec',
     '    target: sqlServer',
-    '    with: { impact: read, sql: "SELECT 1 AS one;" }',
+    '    with: { impact: read, sql: "SELECT 1 AS one;", expect: { column: one, equals: "{{inputs.note}}" } }',
   ]);
   for (const br of ['\n', '\r\n', '\r', '\u0085', '\u2028', '\u2029']) {
     const r = await runCli(['plan', file, '--lab', '--format', 'sql', '--set', `note=hello${br}GO${br}DROP DATABASE [SalesDb]${br}GO`]);
@@ -97,6 +100,7 @@ test('plan --format sql: a value with any line break (LF, CR, NEL, LS, PS) stays
     assert.not.ok(/[\r\u0085\u2028\u2029]/.test(r.stdout), `a raw ${JSON.stringify(br)} in the script`);
     assert.not.ok(lines.some((l) => /DROP DATABASE/.test(l) && !l.startsWith('--')), `${JSON.stringify(br)}: DROP DATABASE outside a comment:\n${r.stdout}`);
     assert.equal(lines.filter((l) => /^\s*GO\b/i.test(l)), ['GO'], `${JSON.stringify(br)}: the one GO is the SELECT's`);
+    assert.ok(lines.some((l) => /^-- guard: .*hello/.test(l)), `${JSON.stringify(br)}: the value is in the script, commented:\n${r.stdout}`);
   }
 });
 
@@ -107,6 +111,7 @@ const SPOOF = [
   '    type: sqlExec',
   '    target: sqlServer',
   '    with:',
+  '      impact: change',
   '      sql: "DROP AVAILABILITY GROUP [dag1]; --\\rSELECT name FROM sys.databases;      "',
   '  - id: say',
   '    type: notify',
@@ -115,7 +120,10 @@ const SPOOF = [
 
 test('plan (text and --format sql) shows control characters escaped, and says so', async () => {
   const file = runbookFile('spoof', SPOOF);
-  const text = await runCli(['plan', file, '--lab']);
+  const compact = await runCli(['plan', file, '--lab']);
+  assert.not.ok(/[\r\u001b\u202e]/.test(compact.stdout), JSON.stringify(compact.stdout));
+  assert.match(compact.stdout, /Control characters in this plan are shown escaped/);
+  const text = await runCli(['plan', file, '--lab', '--full']);
   assert.is(text.code, 0, text.stderr);
   assert.not.ok(/[\r\u001b\u202e]/.test(text.stdout), JSON.stringify(text.stdout));
   assert.ok(text.stdout.includes('sql: DROP AVAILABILITY GROUP [dag1]; --\\rSELECT name FROM sys.databases;'), text.stdout);
@@ -128,7 +136,7 @@ test('plan (text and --format sql) shows control characters escaped, and says so
   const at = lines.indexOf('DROP AVAILABILITY GROUP [dag1]; --\\rSELECT name FROM sys.databases;');
   assert.ok(at > 0, sql.stdout);
   assert.match(lines[at - 1]!, /^-- !! The next statement holds control characters, shown escaped/);
-  const plain = await runCli(['plan', runbookFile('plain', ['steps:', '  - id: q', '    type: sqlExec', '    target: sqlServer', '    with: { sql: "SELECT 1;" }']), '--lab']);
+  const plain = await runCli(['plan', runbookFile('plain', ['steps:', '  - id: q', '    type: sqlExec', '    target: sqlServer', '    with: { impact: change, sql: "SELECT 1;" }']), '--lab']);
   assert.not.match(plain.stdout, /shown escaped/, 'no note without control characters');
 });
 
@@ -145,6 +153,7 @@ test('validate: a step declared impact: read whose SQL is not a plain read, or a
     '    type: sqlExec',
     '    target: sqlServer',
     '    with:',
+    '      impact: change',
     '      sql: "ALTER AVAILABILITY GROUP [dag1] FAILOVER;"',
     '      verify: "SELECT 1 AS done; EXEC sp_x"',
   ];

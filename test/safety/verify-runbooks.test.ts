@@ -100,17 +100,20 @@ steps:
     type: sqlExec
     target: sqlServer
     with:
+      impact: change
       sql: DROP AVAILABILITY GROUP {{ident link.name}};
   - id: unquoted
     type: sqlExec
     target: sqlServer
     with:
+      impact: change
       sql: DROP AVAILABILITY GROUP {{ident link.name}};
       verify: SELECT 1 WHERE N'x' = {{link.name}};
   - id: moving
     type: sqlExec
     target: primary
     with:
+      impact: change
       sql: ALTER AVAILABILITY GROUP {{ident link.name}} FAILOVER;
       verify: SELECT 1;
   - id: read-only
@@ -121,8 +124,8 @@ steps:
   );
   assert.equal(await unverifiableChanges(file), [
     `${file}:4:5: no-verify (sqlExec, change) has no verify: query`,
-    `${file}:14:37: {{link.name}} reaches T-SQL without ident/str in unquoted's verify`,
-    `${file}:19:7: moving moves roles but verifies on primary, which moves with them; give verifyTarget a fixed side`,
+    `${file}:16:37: {{link.name}} reaches T-SQL without ident/str in unquoted's verify`,
+    `${file}:21:7: moving moves roles but verifies on primary, which moves with them; give verifyTarget a fixed side`,
   ]);
 });
 

@@ -21,8 +21,17 @@ stepTester.run(assertStep, {
     { with: { that: true, message: 'm' }, target: 'sqlServer', errors: [{ code: 'target-not-allowed', path: '/target' }] },
   ],
   plan: [
-    { with: { that: 'true', message: 'Stop.' }, impact: 'read', summary: 'Check the condition (true); refuse otherwise', guards: ['Refuses unless it holds: Stop.'] },
-    { with: { that: unknown('steps.v.outputs.first'), message: 'Stop.' }, summary: 'Check the condition (known after apply); refuse otherwise' },
+    {
+      with: { that: 'true', message: 'Stop.' }, impact: 'read', summary: 'Check the condition (true); refuse otherwise',
+      guards: ['Goes on only if the condition holds; otherwise it stops with: Stop.'], check: (p) => assert.is(p.refusal, undefined),
+    },
+    {
+      with: { that: unknown('steps.v.outputs.first'), message: 'Stop.', needs: 'SQL Server 2022 CU13 (16.0.4125) or later' },
+      summary: 'Check for SQL Server 2022 CU13 (16.0.4125) or later; refuse otherwise', guards: ['Needs SQL Server 2022 CU13 (16.0.4125) or later'],
+      check: (p) => assert.is(p.refusal, undefined, 'not decided while the condition waits for a run'),
+    },
+    // Decided by what is known now (inputs): the plan can already say it refuses, and with what.
+    { with: { that: 'false', message: 'say where the backup goes' }, check: (p) => assert.is(p.refusal, 'Say where the backup goes.') },
   ],
 });
 

@@ -26,16 +26,19 @@ const lastId = () => lab.statements().at(-1)?.id ?? 0;
 
 stepTester.run(sqlExec, {
   valid: [
-    { with: { sql: 'ALTER AVAILABILITY GROUP {{ident link.name}} FAILOVER;', verify: 'SELECT 1 AS done' }, target: 'primary' },
+    { with: { sql: 'ALTER AVAILABILITY GROUP {{ident link.name}} FAILOVER;', impact: 'change', verify: 'SELECT 1 AS done' }, target: 'primary' },
     { with: { sql: 'SELECT name FROM sys.databases WHERE name = @db;', params: { db: 'SalesDb' }, impact: 'read', expect: { rows: 1, column: 'name', equals: 'SalesDb' } }, target: 'sqlServer' },
-    { with: { sql: 'USE master\nGO\nSELECT 1;\nGO 2', verifyTarget: 'managedInstance' }, target: 'secondary' },
+    { with: { sql: 'USE master\nGO\nSELECT 1;\nGO 2', impact: 'change', verifyTarget: 'managedInstance' }, target: 'secondary' },
   ],
   invalid: [
-    { name: 'no target', with: { sql: 'SELECT 1' }, target: undefined, errors: [{ code: 'target-required', message: 'needs a `target:`' }] },
+    { name: 'no target', with: { sql: 'SELECT 1', impact: 'read' }, target: undefined, errors: [{ code: 'target-required', message: 'needs a `target:`' }] },
+    // No impact: the author's to say; the message says what the scanner makes of the SQL.
+    { name: 'no impact, a plain SELECT', with: { sql: 'SELECT 1' }, errors: [{ code: 'missing-required', path: '/with', message: 'probably `impact: read`' }] },
+    { name: 'no impact, a change', with: { sql: 'DROP AVAILABILITY GROUP [dag1]' }, errors: [{ code: 'missing-required', path: '/with', message: 'not a plain read: `impact: change`' }] },
     { with: { sql: 'SELECT 1', impact: 'maybe' }, errors: [{ code: 'bad-enum', path: '/with/impact' }] },
-    { with: { sql: 'SELECT 1', expect: { column: 'x' } }, errors: [{ code: 'bad-value', path: '/with/expect', message: 'equals' }] },
-    { with: { sql: 'SELECT 1', params: { '1bad': 1 } }, errors: [{ code: 'bad-value', path: '/with/params/1bad' }] },
-    { with: { sql: '' }, errors: [{ code: 'bad-value', path: '/with/sql' }] },
+    { with: { sql: 'SELECT 1', impact: 'read', expect: { column: 'x' } }, errors: [{ code: 'bad-value', path: '/with/expect', message: 'equals' }] },
+    { with: { sql: 'SELECT 1', impact: 'read', params: { '1bad': 1 } }, errors: [{ code: 'bad-value', path: '/with/params/1bad' }] },
+    { with: { sql: '', impact: 'change' }, errors: [{ code: 'bad-value', path: '/with/sql' }] },
   ],
   plan: [
     {
@@ -177,6 +180,34 @@ test('a change step that loses its connection mid-batch reports an unknown outco
   } finally {
     await fh.close();
     await faulty.stop();
+  }
+});
+
+test("request timeouts: a read keeps the connection's (requestTimeoutMs), a change has none of the driver's, with.requestTimeout sets one", async () => {
+  // Each batch holding lab_slow takes 1.5 s; the connection's request timeout is 400 ms.
+  const slow = await startLab({ scenario: 'healthy', overrides: { faults: [{ kind: 'slow', replica: 'sqlServer', match: 'lab_slow', delayMs: 1500 }] } });
+  const connection = { ...slow.inventory.link.sqlServer.connection, requestTimeoutMs: 400 };
+  const inventory = { ...slow.inventory, link: { ...slow.inventory.link, sqlServer: { ...slow.inventory.link.sqlServer, connection } } };
+  const sh = stepHarness(inventory, slow.env);
+  try {
+    const read = await rejection(() => sh.run(sqlExec, { sql: "SELECT 'lab_slow' AS m;", impact: 'read' }, { target: 'sqlServer' }));
+    assert.match(read.message, /Timeout: Request failed to complete in 400ms/);
+
+    // A change runs to its end: cancelling a BACKUP or FAILOVER mid-way is worse than waiting.
+    const started = Date.now();
+    const change = await sh.run(sqlExec, { sql: "SELECT 'lab_slow' AS m;" }, { target: 'sqlServer' });
+    assert.equal(change.first, { m: 'lab_slow' });
+    assert.ok(Date.now() - started >= 1400, `took ${Date.now() - started} ms`);
+
+    // Unless the runbook gives it a limit of its own.
+    const limited = await rejection(() => sh.run(sqlExec, { sql: "SELECT 'lab_slow' AS m;", requestTimeout: '300ms' }, { target: 'sqlServer' }));
+    assert.match(limited.message, /Timeout: Request failed to complete in 300ms/);
+    // And a read may be given a longer one.
+    const longRead = await sh.run(sqlExec, { sql: "SELECT 'lab_slow' AS m;", impact: 'read', requestTimeout: '5s' }, { target: 'sqlServer' });
+    assert.equal(longRead.first, { m: 'lab_slow' });
+  } finally {
+    await sh.close();
+    await slow.stop();
   }
 });
 

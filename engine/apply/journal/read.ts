@@ -110,7 +110,8 @@ const SHAPES: Record<JournalRecord['kind'], Shape> = {
   'step-failed': {
     step: req('string'), error: req('string'), outcome: req({ enum: OUTCOMES }), durationMs: req('number'), attempts: req('integer'), willRetry: opt('boolean'),
   },
-  'step-skipped': { step: req('string'), reason: req('string') },
+  'step-skipped': { step: req('string'), reason: req('string'), index: opt('integer'), type: opt('string') },
+  statement: { step: req('string'), target: req('string'), text: req('string'), params: opt('object') },
   'step-verified': { step: req('string'), result: req({ enum: ['done', 'not-done', 'unknown'] }), why: req({ enum: ['resume', 'unknown-outcome'] }), detail: opt('string') },
   interrupted: { signal: req('string'), stoppedBefore: opt('string'), abandonedDuring: opt('string') },
   'run-finished': {

@@ -55,7 +55,13 @@ export type JournalRecord =
   | { kind: 'step-started'; step: string; type: string; index: number; impact: string; attempt: number; target?: string }
   | { kind: 'step-finished'; step: string; outputs: Record<string, unknown>; durationMs: number; attempts: number; verified?: boolean }
   | { kind: 'step-failed'; step: string; error: string; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; durationMs: number; attempts: number; willRetry?: boolean }
-  | { kind: 'step-skipped'; step: string; reason: string }
+  /** `index` and `type` say which step it is without the runbook (`runbook runs show`); older journals lack them. */
+  | { kind: 'step-skipped'; step: string; reason: string; index?: number; type?: string }
+  /**
+   * A statement a step is about to send (engine/apply/step-context.ts), once per distinct text and
+   * parameters: T-SQL to a replica side, or `METHOD url` to `arm`. What `runbook runs show` lists.
+   */
+  | { kind: 'statement'; step: string; target: string; text: string; params?: Record<string, unknown> }
   /** A verify() probe's answer: after an unknown outcome, or on resume for a step that may have acted. */
   | { kind: 'step-verified'; step: string; result: 'done' | 'not-done' | 'unknown'; why: 'resume' | 'unknown-outcome'; detail?: string }
   /** Where an interrupt stopped the run (before step X / abandoned during step X). */

@@ -4,17 +4,20 @@ import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { Reporter, RunEvent } from '../../apply/events.js';
 import { formatElapsed } from '../../core/duration.js';
 import type { Style } from '../style.js';
-import { lockLine, renderSummary } from './run-text.js';
+import { lockLine, renderSummary, wrapWords } from './run-text.js';
 
 interface Current {
   title: string;
   task?: ListrTaskWrapper<any, any, any>;
   settle: (error?: Error) => void;
   done: Promise<void>;
+  /** What the step learnt (info and warnings): written under its line once it ends, so it stays on screen. */
+  results: string[];
 }
 
 export class ListrReporter implements Reporter {
   private current?: Current;
+  private link?: string;
   constructor(
     private readonly out: NodeJS.WritableStream,
     private readonly style: Style,
@@ -33,9 +36,25 @@ export class ListrReporter implements Reporter {
     );
   }
 
+  private width(): number | undefined {
+    return (this.out as NodeJS.WriteStream).columns || undefined;
+  }
+
+  /** Below the finished step's line, after listr2 has drawn its last frame: nothing redraws it. */
+  private writeResults(c: Current): void {
+    const width = this.width();
+    for (const result of c.results) {
+      for (const line of result.split('\n')) {
+        const indented = `    ${line}`;
+        this.out.write((width ? wrapWords(indented, width) : [indented]).join('\n') + '\n');
+      }
+    }
+  }
+
   async emit(e: RunEvent): Promise<void> {
     switch (e.event) {
       case 'run-started':
+        this.link = e.link;
         this.out.write(this.style.bold(`Run ${e.runId}: ${e.runbook} on link ${e.link}`) + `\nJournal: ${e.journal}\n`);
         if (e.lock) this.out.write(lockLine(e.lock) + '\n');
         return;
@@ -49,7 +68,7 @@ export class ListrReporter implements Reporter {
         const result = new Promise<void>((resolve, reject) => {
           settle = (error) => (error ? reject(error) : resolve());
         });
-        const current: Current = { title, settle, done: Promise.resolve() };
+        const current: Current = { title, settle, done: Promise.resolve(), results: [] };
         current.done = this.runOne(title, (task) => {
           current.task = task;
           return result;
@@ -59,6 +78,8 @@ export class ListrReporter implements Reporter {
       }
       case 'step-output':
         if (this.current?.task) this.current.task.output = e.message;
+        // Progress is only for while it runs (point 2 of issue 12 shapes it); what a step learnt stays.
+        if (this.current && e.level !== 'progress') this.current.results.push(`${e.level === 'warn' ? this.style.yellow('warning: ') : ''}${e.message}`);
         return;
       case 'step-failed': {
         const c = this.current;
@@ -70,6 +91,7 @@ export class ListrReporter implements Reporter {
         this.current = undefined;
         c.settle(new Error(e.error));
         await c.done;
+        this.writeResults(c);
         return;
       }
       case 'step-finished': {
@@ -79,13 +101,14 @@ export class ListrReporter implements Reporter {
         if (c.task) c.task.title = `${c.title} ${this.style.dim(formatElapsed(e.durationMs))}`;
         c.settle();
         await c.done;
+        this.writeResults(c);
         return;
       }
       case 'step-skipped':
         await this.runOne(`${e.index}/${e.total} ${e.step}`, (task) => task.skip(`${e.index}/${e.total} ${e.step} skipped: ${e.reason}`));
         return;
       case 'run-finished':
-        this.out.write(renderSummary(e.summary, this.style));
+        this.out.write(renderSummary(e.summary, this.style, { ...(this.link !== undefined ? { link: this.link } : {}), ...(this.width() ? { width: this.width()! } : {}) }));
         return;
     }
   }

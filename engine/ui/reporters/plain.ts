@@ -6,6 +6,7 @@ import { lockLine, renderSummary } from './run-text.js';
 
 export class PlainLinesReporter implements Reporter {
   private readonly started = new Map<string, string>();
+  private link?: string;
   /** Progress lines of long waits are thinned to one per interval; info and warnings always show. */
   private lastProgress = new Map<string, number>();
   constructor(
@@ -18,6 +19,7 @@ export class PlainLinesReporter implements Reporter {
     const w = (line: string) => this.out.write(line + '\n');
     switch (e.event) {
       case 'run-started':
+        this.link = e.link;
         w(this.style.bold(`Run ${e.runId}: ${e.runbook} on link ${e.link} (${e.steps} steps)`));
         w(`Journal: ${e.journal}`);
         if (e.resumed) w('Resuming: changes that finished before are not run again; the reads after the last of them run again.');
@@ -52,7 +54,7 @@ export class PlainLinesReporter implements Reporter {
         w(`[${e.index}/${e.total}] ${e.step} skipped: ${e.reason}`);
         break;
       case 'run-finished':
-        this.out.write(renderSummary(e.summary, this.style));
+        this.out.write(renderSummary(e.summary, this.style, this.link !== undefined ? { link: this.link } : {}));
         break;
     }
   }

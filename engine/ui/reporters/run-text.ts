@@ -4,7 +4,17 @@ import type { LockSummary, RunSummary } from '../../apply/events.js';
 import { formatElapsed } from '../../core/duration.js';
 import { plainStyle, type Style } from '../style.js';
 
-export function renderSummary(summary: RunSummary, style: Style = plainStyle): string {
+export interface SummaryOptions {
+  /** The link's name, for the `--allow-data-loss` a resume of a data-loss runbook needs. */
+  link?: string;
+  /** Terminal width: longer lines break between words, never inside one. */
+  width?: number;
+}
+
+/** Exit codes after which `apply --resume` goes on from where the run stopped. */
+const RESUMABLE = new Set([1, 4, 5, 130]);
+
+export function renderSummary(summary: RunSummary, style: Style = plainStyle, opts: SummaryOptions = {}): string {
   const lines: string[] = [];
   lines.push('');
   lines.push(style.bold(`Summary of run ${summary.runId} (${formatElapsed(summary.durationMs)})`));
@@ -17,6 +27,7 @@ export function renderSummary(summary: RunSummary, style: Style = plainStyle): s
     const note = s.error ? `  ${s.error}` : s.reason ? `  ${s.reason}` : '';
     lines.push(`  ${label}${pad}${String(s.index).padStart(2)}. ${s.id.padEnd(idWidth)}  ${s.type} [${s.impact}]  ${time}${tries}${note}`);
   }
+  lines.push(style.bold(`Recap: ${recap(summary)}`));
   if (summary.notices?.length) {
     lines.push(style.bold('Attention:'));
     for (const n of summary.notices) lines.push(`  ${n}`);
@@ -26,7 +37,57 @@ export function renderSummary(summary: RunSummary, style: Style = plainStyle): s
   lines.push(`Journal: ${summary.journal}`);
   const exitLine = `Exit ${summary.exitCode}: ${summary.meaning}`;
   lines.push(summary.exitCode === 0 ? style.green(exitLine) : style.red(style.bold(exitLine)));
-  return lines.join('\n') + '\n';
+  const resume = resumeCommand(summary, opts.link);
+  if (resume) lines.push(`To go on from where it stopped: ${style.bold(resume)}`);
+  const shown = opts.width ? lines.flatMap((l) => wrapWords(l, opts.width!)) : lines;
+  return shown.join('\n') + '\n';
+}
+
+/**
+ * Ansible's recap, in the runbook's words: `ok` steps that succeeded without changing anything,
+ * `changed` change steps that succeeded, `skipped`, `failed`; refused, unknown, interrupted and
+ * not-run steps are counted only when there are any.
+ */
+export function recap(summary: Pick<RunSummary, 'steps'>): string {
+  const n = { ok: 0, changed: 0, skipped: 0, failed: 0, refused: 0, unknown: 0, interrupted: 0, not_run: 0 };
+  for (const s of summary.steps) {
+    if (s.outcome === 'succeeded') n[s.impact === 'read' ? 'ok' : 'changed']++;
+    else if (s.outcome === 'not run') n.not_run++;
+    else n[s.outcome]++;
+  }
+  const always = ['ok', 'changed', 'skipped', 'failed'];
+  return Object.entries(n).filter(([k, v]) => always.includes(k) || v > 0).map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
+/** The exact command that resumes the run, after an interrupt or a failure. */
+export function resumeCommand(summary: Pick<RunSummary, 'runId' | 'exitCode' | 'steps'>, link?: string): string | undefined {
+  if (!RESUMABLE.has(summary.exitCode)) return undefined;
+  const dataLoss = link !== undefined && summary.steps.some((s) => s.impact === 'dataLoss');
+  return `runbook apply --resume ${summary.runId}${dataLoss ? ` --allow-data-loss ${link}` : ''}`;
+}
+
+/**
+ * A line cut between words to fit `width`, each continuation indented past the line's own indent
+ * (escape sequences count for nothing). A word longer than the width stays whole on its own line.
+ */
+export function wrapWords(line: string, width: number): string[] {
+  const visible = (t: string) => t.replace(/\u001b\[[0-9;]*m/g, '').length;
+  if (visible(line) <= width) return [line];
+  const indent = line.match(/^ */)![0];
+  const hanging = `${indent}    `.slice(0, Math.max(0, Math.floor(width / 3)));
+  const out: string[] = [];
+  let current = '';
+  for (const word of line.slice(indent.length).split(' ')) {
+    const lead = out.length ? hanging : indent;
+    if (current === '') current = lead + word;
+    else if (visible(current) + 1 + visible(word) <= width) current += ` ${word}`;
+    else {
+      out.push(current);
+      current = hanging + word;
+    }
+  }
+  out.push(current);
+  return out;
 }
 
 /** What changed, in words that agree with the exit code. */

@@ -147,3 +147,35 @@ export function readsThatWrite(ctx: RuleContext): void {
     ctx.diagnostics.push(diag(field === 'sql' ? 'read-not-a-read' : 'verify-not-a-read', message, { file: ctx.file, ...ctx.doc.locate(pointer), path: pointer }));
   }
 }
+
+/**
+ * sqlExec's `impact` is required (steps/sqlExec.ts): without it a plain SELECT would count as a
+ * change (asked for, never probed), and the engine does not guess a read: a SELECT can call a
+ * function that writes, so only the author can say it reads. Said here, with what the scanner
+ * makes of the SQL, instead of the schema's bare "missing required key".
+ */
+export function sqlImpactDeclared(ctx: RuleContext): void {
+  for (const step of ctx.steps) {
+    // A step with no `with:` at all is checked as `with: {}`, as the schema pass does.
+    const given = step.value.with ?? {};
+    if (step.type !== SQL_STEP || !isRecord(given) || given.impact !== undefined) continue;
+    const id = step.id ?? `#${step.index + 1}`;
+    const sql = given.sql;
+    const hint =
+      typeof sql !== 'string' ? ''
+        : isTemplate(sql) ? ' Its SQL is a template, so it is judged once rendered: declare what it does.'
+          : readOnlyProblem(sql) === undefined ? ' Its SQL is a plain read, so probably `impact: read` (then it runs unconfirmed and `plan --probe` sends it).'
+            : ' Its SQL is not a plain read: `impact: change`, or `dataLoss` if it can lose committed transactions.';
+    const pointer = `${step.pointer}/with`;
+    ctx.diagnostics.push(diag(
+      'missing-required',
+      `Missing required key \`impact\` in step \`${id}\` (sqlExec): read, change or dataLoss; what its SQL does to the link is the author's to say.${hint}`,
+      { file: ctx.file, ...ctx.doc.locate(pointer, 'key'), path: pointer },
+    ));
+  }
+}
+
+/** The schema error sqlImpactDeclared reports better. */
+export function isMissingSqlImpact(stepType: string, e: { keyword: string; instancePath: string; params: Record<string, unknown> }): boolean {
+  return stepType === SQL_STEP && e.keyword === 'required' && e.instancePath === '' && e.params.missingProperty === 'impact';
+}

@@ -77,6 +77,10 @@ test('any other bad line is damage, named by its line', () => {
     [[started, { ...f('look'), outputs: [] }], /:2: step-finished record: field outputs must be an object$/],
     [[{ ...started, runbook: { name: 'rb', file: 'rb.yml' } }], /:1: run-started record: field runbook\.sha256 is missing$/],
     [[started, { kind: 'step-failed', step: 'look', error: 'x', outcome: 'exploded', durationMs: 1, attempts: 1 }], /:2: step-failed record: field outcome must be one of failed, refused, unknown, interrupted$/],
+    // What a step sent (runbook runs show): the text and its target are required.
+    [[started, s('look', 1), { kind: 'statement', step: 'look', target: 'sqlServer' }], /:3: statement record: field text is missing$/],
+    [[started, s('look', 1), { kind: 'statement', step: 'look', target: 'sqlServer', text: 'SELECT 1', params: ['x'] }], /:3: statement record: field params must be an object$/],
+    [[started, { kind: 'step-skipped', step: 'look', reason: 'r', index: -1 }], /:2: step-skipped record: field index must be a whole number$/],
   ];
   for (const [lines, message] of cases) {
     const path = journal(lines);

@@ -91,16 +91,18 @@ test('validate: exit 0 for good files, 2 with file:line:col for bad ones, json o
 });
 
 test('plan: text by default, json and sql on request, --out writes the plan', async () => {
-  const text = await runCli(['plan', fixture('flow.yml'), '-i', inventory]);
+  const text = await runCli(['plan', fixture('flow.yml'), '-i', inventory, '--full']);
   assert.is(text.code, 0, text.stderr);
   assert.match(text.stdout, /\(known after apply\)/);
   assert.match(text.stdout, /^ 1\. first  echo \(plugin\)  \[read\]$/m, 'plugin step types are marked in the text plan');
+  const compact = await runCli(['plan', fixture('flow.yml'), '-i', inventory]);
+  assert.match(compact.stdout, /^ 1\. first +echo \(plugin\) +\[read\] +\S/m, 'and in the compact one');
   const json = await runCli(['plan', fixture('flow.yml'), '-i', inventory, '--format', 'json']);
   const plan = JSON.parse(json.stdout);
   assert.is(plan.format, 'runbook-plan');
   assert.is(plan.steps.length, 5);
   assert.is(plan.steps[0].plugin, true);
-  const sql = await runCli(['plan', fixture('builtins.yml'), '-i', inventory, '--format', 'sql']);
+  const sql = await runCli(['plan', fixture('builtins.yml'), '-i', inventory, '--format', 'sql', '--replica', 'primary']);
   assert.match(sql.stdout, /ALTER AVAILABILITY GROUP \[dag-test\] FAILOVER;\nGO/);
   const dir = tempDir();
   const out = join(dir, 'plan.json');

@@ -53,7 +53,7 @@ test('runbook validate loads no driver', async () => {
 
 test('runbook plan -i loads no driver (text, json and sql)', async () => {
   for (const format of ['text', 'json', 'sql']) {
-    const loaded = await loadedBy(['plan', fixture('builtins.yml'), '-i', fixture('inventory.yml'), '--format', format]);
+    const loaded = await loadedBy(['plan', fixture('builtins.yml'), '-i', fixture('inventory.yml'), '--format', format, ...(format === 'sql' ? ['--replica', 'sqlServer'] : [])]);
     assert.equal(loaded.filter((l) => driver.test(l)), [], format);
   }
 });

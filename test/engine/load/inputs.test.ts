@@ -38,7 +38,7 @@ test('__proto__, constructor and toString are unknown inputs, from --set and fro
   for (const name of ['__proto__', 'constructor', 'toString']) {
     const r = resolveInputs(runbook, ['reason=x', `${name}=y`]);
     assert.equal(r.diagnostics.map((d) => d.code), ['unknown-input'], name);
-    assert.match(r.diagnostics[0]!.message, new RegExp(`^Unknown input \`${name}\`\\..* Inputs of rb: direction, force, count, ratio, reason\\.$`));
+    assert.match(r.diagnostics[0]!.message, new RegExp(`^Unknown input \`${name}\`\\..* Inputs of rb: direction, force, count, ratio, reason \\(see runbook inputs .+\\)\\.$`));
   }
   const fromPlan = JSON.parse('{"__proto__": "x", "direction": "toSqlServer", "force": false, "count": 3, "ratio": 0.5, "reason": "r"}') as Record<string, unknown>;
   const problems = checkResolvedInputs(runbook, fromPlan, () => ({ file: 'plan.json', line: 2, column: 3 }));

@@ -5,8 +5,9 @@ import type { Plan } from '../../../engine/plan/types.js';
 import { renderPlanText } from '../../../engine/ui/plan-text.js';
 import { parsePlanJson, renderPlanJson } from '../../../engine/plan/json.js';
 import { digestProblem, jsonPosition, planDifferences, planDigest } from '../../../engine/plan/file.js';
-import { renderPlanSql } from '../../../engine/ui/plan-sql.js';
-import { makeStyle } from '../../../engine/ui/style.js';
+import { renderPlanSql, sqlReplicas } from '../../../engine/ui/plan-sql.js';
+import { closingLine, planVerdict } from '../../../engine/plan/verdict.js';
+import { makeStyle, plainStyle } from '../../../engine/ui/style.js';
 
 const plan: Plan = {
   format: 'runbook-plan',
@@ -35,8 +36,8 @@ const plan: Plan = {
   ],
 };
 
-test('text: numbered steps, impact marked, data loss flagged, unknowns and skips explained', () => {
-  const text = renderPlanText(plan);
+test('text --full: numbered steps, impact marked, data loss flagged, unknowns and skips explained', () => {
+  const text = renderPlanText(plan, plainStyle, { full: true });
   assert.match(text, /^ 1\. roles  assertRole  \[read\]/m);
   assert.match(text, /^ 2\. sync  sqlExec -> sqlServer  \[change\]/m);
   assert.match(text, /^ 3\. old .*SKIPPED/m);
@@ -51,13 +52,57 @@ test('text: numbered steps, impact marked, data loss flagged, unknowns and skips
   assert.not.match(text, /\u001b\[/);
 });
 
+test('text, compact (the default): one line per step with impact, target and summary, then the closing line', () => {
+  const text = renderPlanText(plan);
+  const lines = text.split('\n');
+  const steps = lines.filter((l) => /^ \d\. /.test(l));
+  assert.equal(steps, [
+    ' 1. roles  assertRole                  [read]       check roles',
+    ' 2. sync   sqlExec -> sqlServer        [change]     (decided at run time) demote: ALTER AVAILABILITY GROUP [dag1] ...',
+    " 3. old    sqlExec -> managedInstance  [change]     SKIPPED (when: {{eq inputs.direction 'toSQL'}} -> false)",
+    ' 4. force  sqlExec -> managedInstance  [DATA LOSS]  force failover: ALTER AVAILABILITY GROUP [dag1] FORCE_FAILOVER_ALLOW_DATA_LOSS;',
+  ]);
+  assert.not.match(text, /with:|guard:/, 'arguments and guards are for --full');
+  assert.match(text, /^Plan: 1 change, 1 data-loss step, 1 read \(1 skipped, 1 decided at run time\)\.$/m);
+  assert.match(text, /^!! 1 data-loss step\(s\): force\. Apply needs --allow-data-loss dag1/m);
+  // On a terminal, a line is cut to its width rather than wrapped.
+  const narrow = renderPlanText(plan, plainStyle, { width: 60 }).split('\n').filter((l) => /^ \d\. /.test(l));
+  assert.ok(narrow.every((l) => l.length <= 60), narrow.join('\n'));
+  assert.match(narrow[3]!, /\.\.\.$/);
+});
+
+test('the closing line says where the run is already known to stop, and counts data loss decided at run time', () => {
+  const refusing: Plan = {
+    ...plan,
+    steps: [
+      plan.steps[0]!,
+      { ...plan.steps[0]!, index: 2, id: 'version', type: 'assert', plan: { summary: 'check', guards: ['Needs SQL Server 2022 CU13 (16.0.4125) or later'], refusal: 'SQL Server is older than 2022 CU13 (16.0.4125), so the link cannot fail over with T-SQL and nothing was changed. Use break-link.yml.' } },
+      { ...plan.steps[3]!, index: 3, impact: 'change', runTimeImpacts: ['dataLoss'] },
+    ],
+  };
+  const v = planVerdict(refusing);
+  assert.equal({ changes: v.changes, dataLoss: v.dataLoss, dataLossAtRunTime: v.dataLossAtRunTime, reads: v.reads, exitCode: v.exitCode }, { changes: 0, dataLoss: 0, dataLossAtRunTime: 1, reads: 2, exitCode: 3 });
+  assert.is(closingLine(v), 'Plan: 0 changes, 0 data-loss steps, 1 step with data loss decided at run time, 2 reads; will refuse at step 2 (SQL Server is older than 2022 CU13 (16.0.4125)).');
+  const text = renderPlanText(refusing);
+  assert.match(text, /^ 2\. version .*\(REFUSES\)/m);
+  assert.match(text, /^ 3\. force .*\(data loss decided at run time\)/m);
+  assert.match(text, /Step 2 \(version\) would refuse: SQL Server is older .* Use break-link\.yml\./);
+  assert.match(renderPlanText(refusing, plainStyle, { full: true }), /!! Whether this step can lose data is decided at run time/);
+  // A refusal in a step that may not run (decided at run time, skipped) decides nothing.
+  const maybe: Plan = { ...refusing, steps: refusing.steps.map((s) => (s.id === 'version' ? { ...s, decision: 'decided at run time' as const } : s)) };
+  assert.is(planVerdict(maybe).stop, undefined);
+  assert.is(planVerdict(maybe).exitCode, 2, 'changes');
+  const readsOnly: Plan = { ...plan, steps: [plan.steps[0]!, plan.steps[2]!] };
+  assert.is(planVerdict(readsOnly).exitCode, 0, 'a read and a skipped change: nothing to change');
+});
+
 test('text: colour only when asked for', () => {
   assert.match(renderPlanText(plan, makeStyle(true)), /\u001b\[31m/);
 });
 
 test('text: a literal object that only looks like a run-time value ({ unknown: true }, no from) is shown as written, as the step receives it', () => {
   const step = { ...plan.steps[0], with: { options: { unknown: true } } } as unknown as Plan['steps'][number];
-  const text = renderPlanText({ ...plan, steps: [step] });
+  const text = renderPlanText({ ...plan, steps: [step] }, plainStyle, { full: true });
   assert.match(text, /^\s+options:\n\s+unknown: true$/m);
   assert.not.match(text, /known after apply/);
 });
@@ -107,17 +152,44 @@ test('jsonPosition points into a plan file however it is laid out, or at the nea
   assert.equal(jsonPosition('{oops', ['inputs']), { line: 1, column: 1 });
 });
 
-test('sql: a script per replica with GO, comments for run-time and skipped steps', () => {
-  const sql = renderPlanSql(plan);
-  assert.match(sql, /-- Replica: sqlServer/);
-  assert.match(sql, /-- Replica: managedInstance/);
-  assert.ok(sql.indexOf('-- Replica: sqlServer') < sql.indexOf('-- Replica: managedInstance'));
-  assert.match(sql, /ALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;\nGO/);
-  assert.match(sql, /decided at run time/);
+test('sql: one replica\'s script, only its own steps, GO after each batch, run-time steps commented out', () => {
+  const mi = renderPlanSql(plan, 'managedInstance');
+  assert.match(mi, /^-- T-SQL for managedInstance/m);
+  assert.match(mi, /ALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;\nGO/);
+  assert.match(mi, /Step 3: old .* skipped/);
+  assert.not.match(mi, /Step 1: roles|Step 2: sync|SET \(ROLE = SECONDARY\)/, 'no other replica\'s step');
+  assert.match(mi, /Other replicas have scripts of their own \(--replica <name>\): sqlServer \(step 2\)\./);
+  const sql = renderPlanSql(plan, 'sqlServer');
   // A run-time step's SQL is commented out so running the script cannot run it blindly.
+  assert.match(sql, /decided at run time/);
   assert.match(sql, /-- ALTER AVAILABILITY GROUP \[dag1\]\n--   SET \(ROLE = SECONDARY\);\n-- GO/);
-  assert.match(sql, /Step 3: old .* skipped/);
-  assert.match(sql, /Step 1: roles .*no T-SQL on this replica/);
+  assert.not.match(sql, /FORCE_FAILOVER/);
+  assert.equal(sqlReplicas(plan), ['sqlServer', 'managedInstance'], 'the skipped step\'s replica counts only through the steps that may run');
+});
+
+test('sql: each batch declares the parameters it reads; a value known after apply is a placeholder and the script says it cannot run as is', () => {
+  const withParams: Plan = {
+    ...plan,
+    steps: [
+      {
+        index: 1, id: 'q', type: 'sqlExec', plugin: false, target: 'sqlServer', impact: 'read', decision: 'run', with: {},
+        plan: { summary: 'read', sql: [{ target: 'sqlServer', text: "SELECT @name AS n, '@count' AS not_a_variable;\nGO\nSELECT @count AS c, @flag AS f, @ratio AS r, @none AS z, @big AS b -- @name in a comment\nGO 2", params: { name: "it's\nGO", count: 3, flag: true, ratio: 0.5, none: null, big: 2 ** 40 } }] },
+      },
+    ],
+  };
+  const script = renderPlanSql(withParams, 'sqlServer');
+  assert.match(script, /DECLARE @name nvarchar\(max\) = \(N'it''s' \+ NCHAR\(10\) \+ N'GO'\);\nSELECT @name AS n, '@count' AS not_a_variable;\nGO\n/);
+  assert.match(script, /DECLARE @count int = 3;\nDECLARE @flag bit = 1;\nDECLARE @ratio float = 0\.5;\nDECLARE @none nvarchar\(max\) = NULL;\nDECLARE @big bigint = 1099511627776;\nSELECT @count AS c/);
+  assert.match(script, /\nGO 2\n/);
+  assert.not.match(script, /NOEXEC|cannot run as is/);
+  assert.is(script.match(/DECLARE @name /g)!.length, 1, 'declared only in the batch that reads it');
+
+  const later: Plan = { ...withParams, steps: [{ ...withParams.steps[0]!, plan: { summary: 'read', sql: [{ target: 'sqlServer', text: 'SELECT @primary AS p;', params: { primary: { unknown: true, from: 'steps.before.outputs.primary' } } }] } }] };
+  const waiting = renderPlanSql(later, 'sqlServer');
+  assert.match(waiting, /!! This script cannot run as is: @primary of step 1 \(q\) is only known after apply/);
+  assert.match(waiting, /^SET NOEXEC ON;\nGO$/m);
+  assert.match(waiting, /DECLARE @primary nvarchar\(max\) = <known after apply: steps\.before\.outputs\.primary>;/);
+  assert.ok(waiting.indexOf('SET NOEXEC ON') < waiting.indexOf('DECLARE @primary'), 'NOEXEC comes before any batch');
 });
 
 test.run();

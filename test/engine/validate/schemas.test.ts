@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import yaml from 'js-yaml';
 import { root } from '../../helpers/cli.js';
 import { ajv, documentValidatorFile, readSchema, schemaHash, stepValidatorFile } from '../../../engine/validate/schemas.js';
 import { checkStepDefinition } from '../../../engine/step-api/contract.js';
@@ -91,8 +92,72 @@ test('shipped runbooks start with the yaml-language-server schema line, and it r
     const first = readFileSync(join(dir, f), 'utf8').split('\n')[0]!;
     const m = /^# yaml-language-server: \$schema=(\S+)$/.exec(first);
     assert.ok(m, `${f}: first line is ${JSON.stringify(first)}`);
-    assert.is(resolve(dirname(join(dir, f)), m[1]!), join(root, 'schemas', 'runbook.schema.json'), f);
+    assert.is(resolve(dirname(join(dir, f)), m[1]!), join(root, 'schemas', 'runbook.full.schema.json'), f);
   }
+});
+
+// --- The schema editors use: schemas/runbook.full.schema.json, generated at build time. ---
+
+const fullSchema = () => JSON.parse(readFileSync(join(root, 'schemas', 'runbook.full.schema.json'), 'utf8')) as Record<string, any>;
+
+/** Plain ajv, as an editor or another tool would use it: none of the engine's options, formats or precompiled code. */
+function plainValidator(schema: unknown) {
+  const Ajv = require('ajv').default as new (o: Record<string, unknown>) => { compile(s: unknown): ((d: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string; params: Record<string, unknown> }> | null } };
+  return new Ajv({ allErrors: true, allowUnionTypes: true }).compile(schema);
+}
+
+const shippedRunbooks = () => [
+  ...readdirSync(join(root, 'runbooks')).filter((f) => f.endsWith('.yml')).map((f) => join(root, 'runbooks', f)),
+  join(root, 'examples', 'runbooks', 'make-synchronous.yml'),
+];
+
+test('the generated schema is what the hand-written one and the step types make now, with real $ids', async () => {
+  const { fullRunbookSchema } = await import('../../../engine/build/full-schema.js');
+  const steps = await loadAllBuiltins(stepModules);
+  const made = fullRunbookSchema(readSchema('runbook'), [...steps.values()].map((d) => ({ type: d.type, description: d.description, with: d.with, target: d.target })));
+  assert.equal(fullSchema(), made, 'npm run build writes schemas/runbook.full.schema.json; commit it');
+  for (const [name, schema] of [['runbook', readSchema('runbook')], ['inventory', readSchema('inventory')], ['full', fullSchema()]] as const) {
+    assert.match(String(schema.$id), /^urn:runbook:schema:/, `${name}: a URN that names it, not a URL on a made-up host`);
+    assert.not.match(String(schema.$id), /\.local\b/);
+  }
+  const types = fullSchema().properties.steps.items.properties.type.examples as string[];
+  assert.equal(types, Object.keys(stepModules).sort(), 'type lists the step types');
+});
+
+test('every shipped runbook validates against the generated schema with plain ajv; a wrong with: is caught there too', () => {
+  const check = plainValidator(fullSchema());
+  const load = (file: string) => yaml.load(readFileSync(file, 'utf8')) as Record<string, any>;
+  for (const file of shippedRunbooks()) assert.ok(check(load(file)), `${file}: ${JSON.stringify(check.errors)}`);
+
+  const planned = () => load(join(root, 'runbooks', 'planned-failover.yml'));
+  const at = (doc: unknown) => (check(doc) ? [] : check.errors!.map((e) => `${e.instancePath} ${e.message}`));
+  const typo = planned();
+  typo.steps[2].with.sqll = typo.steps[2].with.sql;
+  assert.ok(at(typo).includes('/steps/2/with must NOT have additional properties'), at(typo).join('\n'));
+  const noImpact = planned();
+  delete noImpact.steps[2].with.impact;
+  assert.ok(at(noImpact).includes("/steps/2/with must have required property 'impact'"), at(noImpact).join('\n'));
+  const badEnum = planned();
+  badEnum.steps[2].with.impact = 'maybe';
+  assert.ok(at(badEnum).some((e) => e.startsWith('/steps/2/with/impact ')), at(badEnum).join('\n'));
+  const badType = planned();
+  badType.steps[1].type = 'assertRoles';
+  assert.ok(at(badType).some((e) => e === '/steps/1/type must be equal to one of the allowed values'), at(badType).join('\n'));
+  const noTarget = planned();
+  delete noTarget.steps[2].target;
+  assert.ok(at(noTarget).includes("/steps/2 must have required property 'target'"), at(noTarget).join('\n'));
+  const badDuration = planned();
+  badDuration.steps[4].with.stableFor = 'thirty seconds';
+  assert.ok(at(badDuration).some((e) => e.startsWith('/steps/4/with/stableFor ')), at(badDuration).join('\n'));
+  // Templates stay allowed wherever validate allows them (checked once rendered).
+  const templated = planned();
+  templated.steps[2].with.impact = '{{inputs.impact}}';
+  assert.equal(at(templated), []);
+  // A runbook with plugins may name step types the schema does not know.
+  const plugin = planned();
+  plugin.plugins = ['./my-step.js'];
+  plugin.steps[1].type = 'myStep';
+  assert.equal(at(plugin), []);
 });
 
 test.run();
