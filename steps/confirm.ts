@@ -37,6 +37,7 @@ export default defineStep({
   resultHolds: 'moment',
   outputs: {
     confirmedBy: { description: 'How the gate was passed: operator or --yes.' },
+    confirmedAt: { description: "When it was passed (ISO, this machine's clock): e.g. when the application had to be stopped from." },
   },
 
   plan(_ctx, args: ConfirmArgs) {
@@ -50,12 +51,12 @@ export default defineStep({
     const message = clause(args.message);
     if (ctx.assumeYes) {
       ctx.log.info(ctx.text('assumed', { message }));
-      return { confirmedBy: '--yes' };
+      return { confirmedBy: '--yes', confirmedAt: new Date().toISOString() };
     }
     if (!ctx.confirm) throw ctx.refuse('noOperator', { message });
     const yes = await ctx.confirm(/[.!?]$/.test(message) ? message : `${message}.`);
     ctx.signal.throwIfAborted();
     if (!yes) throw ctx.refuse('declined', { message });
-    return { confirmedBy: 'operator' };
+    return { confirmedBy: 'operator', confirmedAt: new Date().toISOString() };
   },
 });

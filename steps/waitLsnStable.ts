@@ -1,6 +1,18 @@
 // waitLsnStable: the planned failover's safety gate. Both replicas' LSNs for the link database
-// must be equal and stay unchanged for a whole window before anything fails over.
-import { comparedLsn, lsnQuery, readSideLsn } from '../engine/drivers/sql/lsn-queries.js';
+// must be equal and stay unchanged for a whole window before anything fails over. Each side is
+// read from the link's own row only (engine/drivers/sql/lsn-queries.ts: the DAG by name,
+// is_local = 1, exactly one row), and a window counts only while the secondary is resumed and,
+// in synchronous commit, SYNCHRONIZED.
+import {
+  comparedLsn,
+  LsnRowsError,
+  lsnQuery,
+  notReadyReason,
+  pairQueues,
+  readSideLsn,
+  synchronousCommit,
+  type SideLsn,
+} from '../engine/drivers/sql/lsn-queries.js';
 import { isConnectionLoss } from '../engine/drivers/sql/pool.js';
 import {
   defineStep,
@@ -14,6 +26,7 @@ import {
   StepFailure,
   GuardRefusal,
   type LsnSample,
+  type ProgressData,
   type ReplicaSide,
   type StepMessages,
   type StepRunContext,
@@ -32,10 +45,15 @@ interface Roles {
   secondary: ReplicaSide;
 }
 
+interface Pair {
+  primary: SideLsn;
+  secondary: SideLsn;
+}
+
 export default defineStep({
   type: 'waitLsnStable',
   description:
-    "Waits until the link database's LSNs on the primary and the secondary are equal and stay unchanged for a whole window (the planned failover's no-data-loss check).",
+    "Waits until the link database's LSNs on the primary and the secondary are equal and stay unchanged for a whole window, with the secondary resumed and, in synchronous commit, SYNCHRONIZED (the planned failover's no-data-loss check).",
   with: {
     type: 'object',
     additionalProperties: false,
@@ -52,10 +70,18 @@ export default defineStep({
       'LSNs did not match within {{timeout}}: {{behind}} is {{gap}} behind {{ahead}} (primary end of log {{primaryLsn}}, secondary hardened {{secondaryLsn}}); {{movement}}.',
     notStable:
       'LSNs matched at {{lsn}} but did not stay unchanged for {{stableFor}} within {{timeout}}; {{movement}}.',
+    notReady:
+      'LSNs matched at {{lsn}}, but within {{timeout}} the window never counted: the secondary {{secondary}} was {{state}} when last read ({{mode}}); {{advice}}.',
+    suspendedAdvice:
+      'Its data movement is suspended; resume it only once you know what it discards (ALTER DATABASE ... SET HADR RESUME on SQL Server).',
+    syncAdvice: 'Check that both sides of the link are in synchronous commit and that the link is healthy.',
+    asyncAdvice: 'Check that the link is connected and healthy.',
+    rows: 'Refused to compare LSNs: {{error}}.',
     moving: 'Primary still moving, so the workload is not stopped.',
     stalled: 'The primary is not moving, so replication to the secondary is stalled or slow.',
     interrupted: 'The window was interrupted by {{failures}} failed samples ({{error}}).',
     sample: 'Primary {{primary}} end of log {{primaryLsn}}, secondary {{secondary}} hardened {{secondaryLsn}}: {{state}}.',
+    unready: 'Equal, but the secondary is {{state}}, so the window does not count.',
     sampleFailed: 'Sample failed ({{error}}); trying again.',
     probed: 'Primary {{primary}} end of log {{primaryLsn}}, secondary {{secondary}} hardened {{secondaryLsn}}: {{state}}. The wait still needs them unchanged for {{stableFor}}.',
   },
@@ -68,16 +94,20 @@ export default defineStep({
     samples: { description: 'How many paired samples were taken.' },
     waitedMs: { description: 'How long the wait took, in milliseconds.' },
     reconnects: { description: 'How many samples failed on a lost connection and were retried.' },
+    synchronousCommit: { description: "Whether both replicas' copies of the link were in synchronous commit (then the secondary was SYNCHRONIZED)." },
   },
 
   plan(ctx, args: WaitLsnStableArgs) {
     const stableFor = durationText(args.stableFor, ctx.defaults.stableFor);
     const poll = durationText(args.pollInterval, ctx.defaults.pollInterval);
     const timeout = durationText(args.timeout, ctx.defaults.timeout);
+    const { name, database } = ctx.inventory.link;
     return {
-      summary: `Wait until the LSNs of [${ctx.inventory.link.database}] match on both replicas and stay unchanged`,
-      sql: (['sqlServer', 'managedInstance'] as const).map((side) => ({ target: side, text: lsnQuery(side, ctx.inventory), params: { db: ctx.inventory.link.database } })),
-      guards: [`LSNs equal and unchanged for ${stableFor} (poll ${poll}, timeout ${timeout})`],
+      summary: `Wait until the LSNs of [${database}] match on both replicas and stay unchanged`,
+      sql: (['sqlServer', 'managedInstance'] as const).map((side) => ({ target: side, text: lsnQuery(side, ctx.inventory), params: { dag: name, db: database } })),
+      guards: [
+        `LSNs equal and unchanged for ${stableFor} (poll ${poll}, timeout ${timeout}), the secondary resumed and, in synchronous commit, SYNCHRONIZED`,
+      ],
     };
   },
 
@@ -91,6 +121,7 @@ export default defineStep({
     const window = new LsnStability(stableForMs);
     let roles: Roles | undefined;
     let lastRoles: Roles | undefined;
+    let lastPair: Pair | undefined;
     let samples = 0;
     let failures = 0;
     let lastError: string | undefined;
@@ -102,19 +133,31 @@ export default defineStep({
       try {
         roles ??= await resolveRoles(ctx);
         lastRoles = roles;
-        const [p, s] = await Promise.all([
-          readSideLsn(await ctx.sql(roles.primary), roles.primary, ctx.inventory, attempt),
-          readSideLsn(await ctx.sql(roles.secondary), roles.secondary, ctx.inventory, attempt),
-        ]);
+        const pair = await readPair(ctx, roles, attempt);
+        lastPair = pair;
         samples++;
-        const sample = { at: Date.now(), primary: comparedLsn(p, 'primary'), secondary: comparedLsn(s, 'secondary') };
+        const sample = toSample(pair);
         const state = window.add(sample);
-        ctx.log.progress(ctx.text('sample', sampleData(p.side, s.side, sample, `equal for ${formatDuration(window.equalForMs())} of ${texts.stableFor}`)));
+        const reason = notReadyReason(pair.primary, pair.secondary);
+        const equalText = state === 'unready'
+          ? lower(ctx.text('unready', { state: reason ?? 'not ready' }))
+          : `equal for ${formatDuration(window.equalForMs())} of ${texts.stableFor}`;
+        ctx.log.progress(
+          ctx.text('sample', sampleData(roles.primary, roles.secondary, sample, equalText)),
+          progressData(roles, pair, sample, window.equalForMs(), stableForMs),
+        );
         if (state === 'stable') {
-          return { lsn: formatLsn(sample.primary), samples, waitedMs: Date.now() - started, reconnects: failures };
+          return {
+            lsn: formatLsn(sample.primary),
+            samples,
+            waitedMs: Date.now() - started,
+            reconnects: failures,
+            synchronousCommit: synchronousCommit(pair.primary, pair.secondary),
+          };
         }
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
+        if (error instanceof LsnRowsError) throw ctx.refuse('rows', { error: error.message });
         if (!attempt.aborted && !retriable(error)) throw error;
         failures++;
         window.reset();
@@ -124,7 +167,7 @@ export default defineStep({
         ctx.log.progress(ctx.text('sampleFailed', { error: lastError }));
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw timeoutFailure(ctx, window, { ...texts, stableForMs, pollMs, failures, lastError, roles: lastRoles });
+      if (left <= 0) throw timeoutFailure(ctx, window, { ...texts, stableForMs, pollMs, failures, lastError, roles: lastRoles, pair: lastPair });
       await sleep(Math.min(pollMs, left), ctx.signal);
     }
   },
@@ -133,13 +176,12 @@ export default defineStep({
   // none is returned; the note says where the LSNs stand now.
   async probe(ctx, args: WaitLsnStableArgs) {
     const roles = await resolveRoles(ctx);
-    const [p, s] = await Promise.all([
-      readSideLsn(await ctx.sql(roles.primary), roles.primary, ctx.inventory, ctx.signal),
-      readSideLsn(await ctx.sql(roles.secondary), roles.secondary, ctx.inventory, ctx.signal),
-    ]);
-    const sample = { at: Date.now(), primary: comparedLsn(p, 'primary'), secondary: comparedLsn(s, 'secondary') };
+    const pair = await readPair(ctx, roles, ctx.signal);
+    const sample = toSample(pair);
     const stableFor = durationText(args.stableFor, ctx.defaults.stableFor);
-    ctx.log.info(ctx.text('probed', { ...sampleData(roles.primary, roles.secondary, sample, 'equal now'), stableFor }));
+    const reason = notReadyReason(pair.primary, pair.secondary);
+    const equal = reason ? lower(ctx.text('unready', { state: reason })) : 'equal now';
+    ctx.log.info(ctx.text('probed', { ...sampleData(roles.primary, roles.secondary, sample, equal), stableFor }));
     return undefined;
   },
 });
@@ -148,6 +190,23 @@ async function resolveRoles(ctx: StepRunContext): Promise<Roles> {
   const primary = await ctx.resolveTarget('primary');
   const secondary = await ctx.resolveTarget('secondary');
   return { primary, secondary };
+}
+
+async function readPair(ctx: StepRunContext, roles: Roles, signal: AbortSignal): Promise<Pair> {
+  const [primary, secondary] = await Promise.all([
+    readSideLsn(await ctx.sql(roles.primary), roles.primary, ctx.inventory, signal),
+    readSideLsn(await ctx.sql(roles.secondary), roles.secondary, ctx.inventory, signal),
+  ]);
+  return { primary, secondary };
+}
+
+function toSample(pair: Pair): LsnSample {
+  return {
+    at: Date.now(),
+    primary: comparedLsn(pair.primary, 'primary'),
+    secondary: comparedLsn(pair.secondary, 'secondary'),
+    ready: notReadyReason(pair.primary, pair.secondary) === undefined,
+  };
 }
 
 /** A lost connection or a replica briefly without a primary is waited out; SQL errors and split-brain are not. */
@@ -164,6 +223,33 @@ function sampleData(primary: ReplicaSide, secondary: ReplicaSide, sample: LsnSam
   return { primary, secondary, primaryLsn: formatLsn(sample.primary), secondaryLsn: formatLsn(sample.secondary), state };
 }
 
+const text = (v: bigint | null) => (v === null ? null : v.toString());
+
+/**
+ * What a display draws of one sample (the JSON event's `data`): the LSNs and their gap, how long
+ * the window has held, the secondary's state, and the queues the DMV reports (log_send_queue_size
+ * and redo_queue_size in KB, secondary_lag_seconds), null where the replicas report none.
+ */
+function progressData(roles: Roles, pair: Pair, sample: LsnSample, equalForMs: number, stableForMs: number): ProgressData {
+  const queues = pairQueues(pair.primary, pair.secondary);
+  const gap = sample.primary !== null && sample.secondary !== null ? lsnDiff(sample.primary, sample.secondary) : null;
+  return {
+    primary: roles.primary,
+    secondary: roles.secondary,
+    primaryLsn: text(sample.primary),
+    secondaryLsn: text(sample.secondary),
+    gap: text(gap),
+    equalForMs,
+    stableForMs,
+    synchronizationState: pair.secondary.syncState,
+    suspended: pair.secondary.suspended,
+    synchronousCommit: synchronousCommit(pair.primary, pair.secondary),
+    logSendQueueKb: text(queues.logSendQueueKb),
+    redoQueueKb: text(queues.redoQueueKb),
+    secondaryLagSeconds: text(queues.secondaryLagSeconds),
+  };
+}
+
 interface TimeoutContext {
   stableFor: string;
   timeout: string;
@@ -172,9 +258,13 @@ interface TimeoutContext {
   failures: number;
   lastError?: string;
   roles?: Roles;
+  pair?: Pair;
 }
 
-function timeoutFailure(report: StepMessages<'noSample' | 'notStable' | 'apart' | 'moving' | 'interrupted' | 'stalled'>, window: LsnStability, t: TimeoutContext) {
+type TimeoutMessages =
+  | 'noSample' | 'notStable' | 'apart' | 'moving' | 'interrupted' | 'stalled' | 'notReady' | 'suspendedAdvice' | 'syncAdvice' | 'asyncAdvice';
+
+function timeoutFailure(report: StepMessages<TimeoutMessages>, window: LsnStability, t: TimeoutContext) {
   const last = window.last;
   if (!last) return report.fail('noSample', { timeout: t.timeout, error: t.lastError ?? 'no answer' });
   const moving = window.primaryMoving(Date.now(), Math.max(t.stableForMs, 3 * t.pollMs));
@@ -186,6 +276,18 @@ function timeoutFailure(report: StepMessages<'noSample' | 'notStable' | 'apart' 
   const primary = t.roles ? `the primary ${t.roles.primary}` : 'the primary';
   const secondary = t.roles ? `the secondary ${t.roles.secondary}` : 'the secondary';
   if (last.primary !== null && last.primary === last.secondary) {
+    const reason = t.pair ? notReadyReason(t.pair.primary, t.pair.secondary) : undefined;
+    if (last.ready === false && t.pair && reason) {
+      const sync = synchronousCommit(t.pair.primary, t.pair.secondary);
+      return report.fail('notReady', {
+        lsn: formatLsn(last.primary),
+        timeout: t.timeout,
+        secondary: t.pair.secondary.side,
+        state: reason,
+        mode: sync ? 'both sides in synchronous commit' : 'asynchronous commit',
+        advice: lower(report.text(t.pair.secondary.suspended ? 'suspendedAdvice' : sync ? 'syncAdvice' : 'asyncAdvice')),
+      });
+    }
     return report.fail('notStable', { lsn: formatLsn(last.primary), stableFor: t.stableFor, timeout: t.timeout, movement: lower(movement) });
   }
   const secondaryBehind = last.primary === null || last.secondary === null || last.secondary < last.primary;
@@ -205,4 +307,3 @@ function timeoutFailure(report: StepMessages<'noSample' | 'notStable' | 'apart' 
 function lower(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1).replace(/\.$/, '');
 }
-

@@ -1,7 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compareLsn, formatLsn, LsnStability, lsnDiff, lsnEqual, parseLsn } from '../../../engine/core/lsn.js';
-import { comparedLsn, pickLsnRow, lsnQuery, NoLsnRowError } from '../../../engine/drivers/sql/lsn-queries.js';
+import {
+  comparedLsn,
+  LSN_QUERY,
+  LsnRowsError,
+  lsnQuery,
+  notReadyReason,
+  pairQueues,
+  sideLsnFromRows,
+  synchronousCommit,
+} from '../../../engine/drivers/sql/lsn-queries.js';
 import type { Inventory } from '../../../engine/core/types.js';
 
 test('LSNs that differ only past the 16th digit stay different', () => {
@@ -111,51 +120,134 @@ test('a window of 0 still needs two samples, and NULL never matches', () => {
   assert.is(n.add({ at: 0, primary: null, secondary: null }), 'apart');
 });
 
-const inventory = (tier: 'GeneralPurpose' | 'BusinessCritical') =>
-  ({ link: { name: 'dag1', database: 'db1', managedInstance: { tier } } }) as unknown as Inventory;
-
-test('LSN queries: the DAG filter on SQL Server, is_primary_replica on Business Critical only, LSNs as text', () => {
-  const sql = lsnQuery('sqlServer', inventory('GeneralPurpose'));
-  assert.match(sql, /ag\.is_distributed = 1 AND db\.name = @db/);
-  assert.match(sql, /CAST\(drs\.last_hardened_lsn AS varchar\(30\)\)/);
-  assert.match(sql, /CAST\(drs\.end_of_log_lsn AS varchar\(30\)\)/);
-  assert.not.match(lsnQuery('managedInstance', inventory('GeneralPurpose')), /is_primary_replica/);
-  assert.match(lsnQuery('managedInstance', inventory('BusinessCritical')), /db\.name = @db AND drs\.is_primary_replica = 1/);
+test('a sample whose secondary is not ready closes the window even with equal LSNs', () => {
+  const s = new LsnStability(300);
+  assert.is(s.add({ at: 0, primary: L, secondary: L }), 'equal');
+  assert.is(s.add({ at: 200, primary: L, secondary: L, ready: false }), 'unready');
+  assert.is(s.equalForMs(), 0);
+  assert.is(s.add({ at: 400, primary: L, secondary: L, ready: true }), 'equal');
+  assert.is(s.add({ at: 600, primary: L, secondary: L }), 'equal');
+  assert.is(s.add({ at: 700, primary: L, secondary: L }), 'stable');
 });
 
-test('pickLsnRow prefers the local row and falls back to end of log when hardened is NULL', () => {
-  const rows = [
-    { is_local: false, last_hardened_lsn: '5', end_of_log_lsn: '5', sync_state: 'SYNCHRONIZED' },
-    { is_local: true, last_hardened_lsn: null, end_of_log_lsn: '71000009408100002', sync_state: 'SYNCHRONIZED' },
-  ];
-  const picked = pickLsnRow('sqlServer', rows, 'db1');
+const inventory = { link: { name: 'dag1', database: 'db1', managedInstance: { tier: 'BusinessCritical' } } } as unknown as Inventory;
+
+test("LSN query: the link's DAG by name, the local row only, on both sides; LSNs as text; no is_primary_replica filter", () => {
+  for (const side of ['sqlServer', 'managedInstance'] as const) {
+    const sql = lsnQuery(side, inventory);
+    assert.is(sql, LSN_QUERY);
+    assert.match(sql, /WHERE ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/);
+    assert.match(sql, /CAST\(drs\.last_hardened_lsn AS varchar\(30\)\)/);
+    assert.match(sql, /CAST\(drs\.end_of_log_lsn AS varchar\(30\)\)/);
+    assert.not.match(sql, /is_primary_replica/);
+  }
+});
+
+const row = (over: Record<string, unknown> = {}) => ({
+  end_of_log_lsn: '71000009408100002', last_hardened_lsn: null, sync_state: 'SYNCHRONIZED', is_suspended: false,
+  suspend_reason_desc: null, last_commit_time: null, log_send_queue_size: null, redo_queue_size: null, secondary_lag_seconds: null,
+  partner_log_send_queue_size: null, partner_redo_queue_size: null, partner_secondary_lag_seconds: null, async_members: 2, ...over,
+});
+
+test('exactly one row: none and several are refused, never guessed; NULL hardened falls back to end of log', () => {
+  const picked = sideLsnFromRows('sqlServer', [row()], 'db1', 'dag1');
   assert.is(picked.endOfLog, 71000009408100002n);
   assert.is(picked.lastHardened, null);
   assert.is(comparedLsn(picked, 'secondary'), 71000009408100002n);
-  assert.throws(() => pickLsnRow('managedInstance', [], 'db1'), (e: unknown) => e instanceof NoLsnRowError && /db1/.test((e as Error).message));
+  assert.is(picked.partnerQueues, null);
+  assert.throws(
+    () => sideLsnFromRows('managedInstance', [], 'db1', 'dag1'),
+    (e: unknown) => e instanceof LsnRowsError && (e as Error).name === 'NoLsnRowError' && /db1 in link dag1/.test((e as Error).message),
+  );
+  assert.throws(
+    () => sideLsnFromRows('sqlServer', [row(), row({ end_of_log_lsn: '5' })], 'db1', 'dag1'),
+    (e: unknown) => e instanceof LsnRowsError && /2 local rows .* refusing to guess/.test((e as Error).message),
+  );
 });
 
-test('LSN rows: the exact filter per tier, fallbacks when a column is NULL, the local row, the sync state as text', () => {
-  assert.match(lsnQuery('managedInstance', inventory('GeneralPurpose')), /\nWHERE db\.name = @db;$/);
-  assert.match(lsnQuery('managedInstance', inventory('BusinessCritical')), /\nWHERE db\.name = @db AND drs\.is_primary_replica = 1;$/);
-  assert.is(comparedLsn({ side: 'sqlServer', endOfLog: null, lastHardened: L, syncState: '' }, 'primary'), L);
-  assert.is(comparedLsn({ side: 'managedInstance', endOfLog: L + 2n, lastHardened: L, syncState: '' }, 'secondary'), L);
-  assert.is(comparedLsn({ side: 'managedInstance', endOfLog: L + 2n, lastHardened: null, syncState: '' }, 'secondary'), L + 2n);
-  const row = (isLocal: unknown, lsn: string, sync?: string) => ({ is_local: isLocal, last_hardened_lsn: lsn, end_of_log_lsn: lsn, ...(sync ? { sync_state: sync } : {}) });
-  assert.is(pickLsnRow('sqlServer', [row(0, '1'), row(1, '2', 'SYNCHRONIZED')], 'db1').endOfLog, 2n, 'is_local as a number');
-  assert.is(pickLsnRow('sqlServer', [row(false, '1'), row(false, '2')], 'db1').endOfLog, 1n, 'no local row: the first');
-  assert.is(pickLsnRow('sqlServer', [row(true, '1'), row(true, '2')], 'db1').endOfLog, 1n, 'two local rows: the first');
-  assert.is(pickLsnRow('sqlServer', [row(true, '3')], 'db1').syncState, '');
-  assert.is(pickLsnRow('sqlServer', [row(true, '3', 'SYNCHRONIZING')], 'db1').syncState, 'SYNCHRONIZING');
-  const e = new NoLsnRowError('managedInstance', 'db1');
-  assert.is(e.name, 'NoLsnRowError');
-  assert.is(e.side, 'managedInstance');
+test('queues: the primary reports its partner\'s send queue and lag; a display prefers those, else the secondary\'s own', () => {
+  const primary = sideLsnFromRows('sqlServer', [row({ partner_log_send_queue_size: 320, partner_redo_queue_size: 0, partner_secondary_lag_seconds: '4' })], 'db1', 'dag1');
+  const secondary = sideLsnFromRows('managedInstance', [row({ log_send_queue_size: 300, redo_queue_size: 16, sync_state: 'SYNCHRONIZING' })], 'db1', 'dag1');
+  assert.equal(pairQueues(primary, secondary), { logSendQueueKb: 320n, redoQueueKb: 0n, secondaryLagSeconds: 4n });
+  const noPartner = sideLsnFromRows('sqlServer', [row()], 'db1', 'dag1');
+  assert.equal(pairQueues(noPartner, secondary), { logSendQueueKb: 300n, redoQueueKb: 16n, secondaryLagSeconds: null });
+});
+
+test('ready: SYNCHRONIZED needed in synchronous commit (both copies), SYNCHRONIZING enough in asynchronous, never suspended', () => {
+  const side = (over: Record<string, unknown>) => sideLsnFromRows('managedInstance', [row(over)], 'db1', 'dag1');
+  const syncPrimary = side({ async_members: 0 });
+  const asyncPrimary = side({ async_members: 2 });
+  assert.is(notReadyReason(syncPrimary, side({ async_members: 0, sync_state: 'SYNCHRONIZED' })), undefined);
+  assert.match(notReadyReason(syncPrimary, side({ async_members: 0, sync_state: 'SYNCHRONIZING' }))!, /SYNCHRONIZING, not SYNCHRONIZED in synchronous commit/);
+  // One copy synchronous, the other not: synchronous commit is not in effect, so SYNCHRONIZING is the healthy state.
+  assert.is(notReadyReason(syncPrimary, side({ async_members: 2, sync_state: 'SYNCHRONIZING' })), undefined);
+  assert.ok(synchronousCommit(syncPrimary, side({ async_members: 0 })));
+  assert.not.ok(synchronousCommit(asyncPrimary, side({ async_members: 0 })));
+  assert.is(notReadyReason(asyncPrimary, side({ sync_state: 'SYNCHRONIZING' })), undefined);
+  assert.is(notReadyReason(asyncPrimary, side({ sync_state: 'NOT SYNCHRONIZING' })), 'NOT SYNCHRONIZING');
+  assert.is(notReadyReason(asyncPrimary, side({ sync_state: 'REVERTING' })), 'REVERTING');
+  assert.is(
+    notReadyReason(asyncPrimary, side({ sync_state: 'NOT SYNCHRONIZING', is_suspended: true, suspend_reason_desc: 'SUSPEND_FROM_PARTNER' })),
+    'suspended (SUSPEND_FROM_PARTNER)',
+  );
+});
+
+test('LSN rows: each column read as the DMV gives it (flags as bit, numbers as text, NULL as null); a missing column is null or 0', () => {
+  const one = (over: Record<string, unknown>) => sideLsnFromRows('sqlServer', [row(over)], 'db1', 'dag1');
+  assert.is(comparedLsn({ ...one({}), endOfLog: null, lastHardened: L }, 'primary'), L, 'no end of log: what it hardened');
+  assert.is(comparedLsn({ ...one({}), endOfLog: L + 2n, lastHardened: L }, 'secondary'), L);
+  assert.is(comparedLsn({ ...one({}), endOfLog: L + 2n, lastHardened: null }, 'secondary'), L + 2n);
+  for (const flag of [true, 1, '1']) assert.ok(one({ is_suspended: flag }).suspended, String(flag));
+  for (const flag of [false, 0, '0', null, 'true']) assert.not.ok(one({ is_suspended: flag }).suspended, String(flag));
+  assert.is(one({}).suspendReason, null);
+  assert.is(one({ suspend_reason_desc: undefined }).suspendReason, null);
+  assert.is(one({ suspend_reason_desc: 'SUSPEND_FROM_USER' }).suspendReason, 'SUSPEND_FROM_USER');
+  const when = new Date('2026-12-06T12:00:00Z');
+  assert.is(one({ last_commit_time: when }).lastCommit, when);
+  assert.equal(one({ last_commit_time: '2026-12-06T12:00:00Z' }).lastCommit, when);
+  assert.is(one({ last_commit_time: '' }).lastCommit, null);
+  assert.is(one({ last_commit_time: 5 }).lastCommit, null);
+  assert.is(one({ async_members: undefined }).asyncMembers, 0);
+  assert.is(one({ async_members: 1 }).asyncMembers, 1);
+  assert.is(one({ sync_state: undefined }).syncState, '');
+  const queues = (log: unknown) => one({ log_send_queue_size: log }).queues.logSendQueueKb;
+  assert.is(queues(7n), 7n);
+  assert.is(queues(7), 7n);
+  assert.is(queues(' 71000009408100001 '), 71000009408100001n, 'numeric text, exactly');
+  assert.is(queues('-3'), -3n);
+  for (const junk of [1.5, '1.5', 'x7', '7x', '', true, undefined]) assert.is(queues(junk), null, JSON.stringify(junk));
+  assert.equal(one({ redo_queue_size: 16, secondary_lag_seconds: '4' }).queues, { logSendQueueKb: null, redoQueueKb: 16n, secondaryLagSeconds: 4n });
+  // The partner's row is there when its send queue is reported, even as 0.
+  assert.equal(one({ partner_log_send_queue_size: 0 }).partnerQueues, { logSendQueueKb: 0n, redoQueueKb: null, secondaryLagSeconds: null });
+  assert.is(one({ partner_log_send_queue_size: undefined, partner_redo_queue_size: 5 }).partnerQueues, null);
+  const none = new LsnRowsError('managedInstance', 'db1', 'dag1', 0);
+  assert.equal([none.name, none.side, none.database, none.link, none.rows], ['NoLsnRowError', 'managedInstance', 'db1', 'dag1', 0]);
+  assert.is(none.message, 'managedInstance has no replica state for database db1 in link dag1; is the database part of the link there?');
+  const two = new LsnRowsError('sqlServer', 'db1', 'dag1', 2);
+  assert.is(two.name, 'AmbiguousLsnRowsError');
+  assert.is(two.message, "sqlServer has 2 local rows for database db1 in link dag1, where exactly one was expected; refusing to guess which one is the link's");
+});
+
+test('ready: the state compared without case; no state and no suspend reason are said so; a pair\'s queues fall back one by one', () => {
+  const side = (over: Record<string, unknown>) => sideLsnFromRows('managedInstance', [row(over)], 'db1', 'dag1');
+  const syncPrimary = side({ async_members: 0 });
+  const asyncPrimary = side({ async_members: 1 });
+  assert.is(notReadyReason(syncPrimary, side({ async_members: 0, sync_state: 'synchronized' })), undefined);
+  assert.is(notReadyReason(syncPrimary, side({ async_members: 0, sync_state: '' })), 'in no state, not SYNCHRONIZED in synchronous commit');
+  assert.is(notReadyReason(asyncPrimary, side({ sync_state: 'synchronizing' })), undefined);
+  assert.is(notReadyReason(asyncPrimary, side({ sync_state: 'SYNCHRONIZED' })), undefined);
+  assert.is(notReadyReason(asyncPrimary, side({ sync_state: '' })), 'in no state');
+  assert.is(notReadyReason(syncPrimary, side({ async_members: 0, is_suspended: 1 })), 'suspended (reason not given)');
+  assert.not.ok(synchronousCommit(syncPrimary, side({ async_members: 1 })));
+  const partial = side({ partner_log_send_queue_size: 9 });
+  const secondary = side({ log_send_queue_size: 1, redo_queue_size: 2, secondary_lag_seconds: 3 });
+  assert.equal(pairQueues(partial, secondary), { logSendQueueKb: 9n, redoQueueKb: 2n, secondaryLagSeconds: 3n });
 });
 
 test("the primary is judged by its end of log, the secondary by what it hardened", () => {
   // A synchronous primary's own row shows the secondary's hardened LSN: never compare that.
-  const primary = { side: 'sqlServer' as const, endOfLog: L + 9n, lastHardened: L, syncState: 'SYNCHRONIZING' };
-  const secondary = { side: 'managedInstance' as const, endOfLog: L, lastHardened: L, syncState: 'SYNCHRONIZING' };
+  const primary = sideLsnFromRows('sqlServer', [row({ end_of_log_lsn: String(L + 9n), last_hardened_lsn: String(L) })], 'db1', 'dag1');
+  const secondary = sideLsnFromRows('managedInstance', [row({ end_of_log_lsn: String(L), last_hardened_lsn: String(L) })], 'db1', 'dag1');
   assert.is(comparedLsn(primary, 'primary'), L + 9n);
   assert.is(comparedLsn(secondary, 'secondary'), L);
 });
