@@ -22,7 +22,10 @@ test('redact: registered values and their JSON and T-SQL forms are masked; short
 });
 
 test('registerSecret: only text of at least MIN_MASKED_LENGTH characters; twice is still registered', () => {
+  // The constants themselves, literally: the other tests compare with MASK, which a change to it would follow.
+  assert.is(MASK, '***');
   assert.is(MIN_MASKED_LENGTH, 6);
+  assert.not.ok(registerSecret('12345'), 'one under the minimum');
   assert.not.ok(registerSecret(''));
   assert.not.ok(registerSecret(12345678));
   assert.not.ok(registerSecret(undefined));
