@@ -95,7 +95,9 @@ function options(group: Group, concurrency: number): StrykerOptions {
     jsonReporter: { fileName: join(reports, `${name}.json`) },
     logLevel: 'warn' as NonNullable<StrykerOptions['logLevel']>,
     fileLogLevel: 'off' as NonNullable<StrykerOptions['fileLogLevel']>,
-    timeoutMS: 10_000,
+    // A mutant still running this long after its tests' usual time (Stryker adds the dry run's time,
+    // times 1.5) is an endless loop; each such mutant costs the whole wait, and the scanner has dozens.
+    timeoutMS: 4_000,
   };
 }
 

@@ -9,7 +9,16 @@ import { forgetSecrets, MASK, MIN_MASKED_LENGTH, redact, redactDeep, redactingSt
 import { LINE_BREAK, unicodeStringLiteral } from '../../../engine/core/sql-literal.js';
 import { renderTemplate } from '../../../engine/template/render.js';
 
+// Before any test (and any forgetSecrets): a fresh process has nothing registered.
+const fresh = { value: { list: ['Stryker was here'] } };
+const atStart = { deep: redactDeep(fresh.value), text: redact('Stryker was here') };
+
 test.before.each(() => forgetSecrets());
+
+test('a fresh process masks nothing and copies nothing', () => {
+  assert.is(atStart.deep, fresh.value);
+  assert.is(atStart.text, 'Stryker was here');
+});
 
 test('redact: registered values and their JSON and T-SQL forms are masked; short values are not', () => {
   assert.ok(registerSecret(`it's-"quoted"\\x`));
@@ -54,6 +63,11 @@ test('a secret with a line break is masked in the form str writes it, (N\'..\' +
   assert.is(sql, "SELECT (N'first-line' + NCHAR(10) + N'second''line') AS note;");
   assert.is(redact(sql), `SELECT ${MASK} AS note;`);
   assert.is(redact(JSON.stringify({ sql })), JSON.stringify({ sql: `SELECT ${MASK} AS note;` }));
+  // With a double quote too, the literal's JSON form differs from the literal: masked inside JSON as well.
+  const quoted = 'say "hi"\nsecond';
+  assert.ok(registerSecret(quoted));
+  const sql2 = String(renderTemplate('SELECT {{str inputs.note}} AS note;', { inputs: { note: quoted } }));
+  assert.is(redact(JSON.stringify({ sql: sql2 })), JSON.stringify({ sql: `SELECT ${MASK} AS note;` }));
 });
 
 test('redactDeep: every string, keys too, in arrays and plain objects; other values as they are', () => {
@@ -105,6 +119,26 @@ test('the chunk passed through: untouched buffers are the same buffer; numbers a
   assert.is(chunks[2], `plain ${MASK}`);
   wrapped.end();
   assert.is(chunks[3], undefined);
+  const number = 5 as unknown as string;
+  wrapped.write(number);
+  assert.is(chunks[4], 5, 'neither text nor bytes: passed as it is');
+  // Bytes are read in the encoding given with them; a callback in its place means UTF-8.
+  (wrapped.write as (c: unknown, e: string) => boolean)(Buffer.from('\u00e9 secret-value', 'latin1'), 'latin1');
+  assert.is(chunks[5], `\u00e9 ${MASK}`);
+  wrapped.write(Buffer.from('\u00e9 secret-value', 'utf8'), () => undefined);
+  assert.is(chunks[6], `\u00e9 ${MASK}`);
+  const ending = () => undefined;
+  wrapped.end(ending);
+  assert.is(chunks[7], ending, 'end(callback): the callback, untouched');
+});
+
+test('redactingStream: the stream\'s own methods work detached (bound to the stream)', () => {
+  const sink = new PassThrough();
+  const { once, emit } = redactingStream(sink);
+  let heard = '';
+  once('ping', (v: string) => (heard = v));
+  emit('ping', 'pong');
+  assert.is(heard, 'pong');
 });
 
 test('unicodeStringLiteral: N\'..\' with quotes doubled; every kind of line break split out as NCHAR(n)', () => {
