@@ -129,6 +129,12 @@ test('comparisons: numbers, BigInts and numeric text (trimmed, signed, exact); e
   assert.is(call('lt', '1.5', 2n), true);
   assert.is(call('lte', 1.5, '1.5'), true);
   assert.is(call('gt', '1e3', 999), true, 'numeric text that is not an integer, as a number');
+  // An LSN as text against a number: exact, not rounded to the number's precision (71000009408100000 is a double exactly).
+  assert.is(call('gt', '71000009408100001', 71000009408100000), true);
+  assert.is(call('lt', 71000009408100000, '71000009408100001'), true);
+  assert.is(call('gt', ' 71000009408100002 ', '71000009408100001'), true, 'trimmed numeric text is still exact');
+  assert.is(call('ident', 'a]b'), '[a]]b]');
+  assert.is(call('str', "it's"), "N'it''s'");
   assert.throws(() => call('gte', Infinity, 1), /^gte compares numbers, got null$/, 'JSON of Infinity');
   assert.throws(() => call('lt', null, 1), /^lt compares numbers, got null$/);
   assert.throws(() => call('lte', 1, ' '), /^lte compares numbers, got " "$/);
