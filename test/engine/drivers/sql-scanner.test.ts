@@ -58,6 +58,8 @@ test('numbers are read strictly: a word glued to a number is still a word', () =
 
 test('numbers: 0x and 0X hex only after a 0, exponents with e or E and a sign only when digits follow; - and / alone are symbols', () => {
   assert.equal(kinds('0X1F 0y1 1+5 1E5 1e+5 2.5E-3'), ['number:0X1F', 'number:0', 'word:y1', 'number:1', 'symbol:+', 'number:5', 'number:1E5', 'number:1e+5', 'number:2.5E-3']);
+  assert.equal(kinds('1xF 0x'), ['number:1', 'word:xF', 'number:0x'], 'x makes hex only after a 0; 0x alone is the empty binary');
+  assert.equal(kinds('SELECT 0x1F'), ['word:SELECT', 'number:0x1F'], 'hex at the very end of the text');
   assert.equal(kinds('1e+ 1e-x 4/2 1-1'), ['number:1', 'word:e', 'symbol:+', 'number:1', 'word:e', 'symbol:-', 'word:x', 'number:4', 'symbol:/', 'number:2', 'number:1', 'symbol:-', 'number:1']);
 });
 
