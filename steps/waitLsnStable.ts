@@ -98,9 +98,9 @@ export default defineStep({
     rows: 'Refused to compare LSNs: {{error}}.',
     badDemoted: 'Expected demoted to be sqlServer or managedInstance, got {{value}}.',
     demotedApart:
-      '{{secondary}} did not harden all the log of {{primary}} (set to SECONDARY) within {{timeout}}: {{secondary}} hardened {{secondaryLsn}}, {{primary}} end of log {{primaryLsn}} (gap {{gap}}); {{movement}}. Nothing was forced, so nothing is lost, but link {{link}} has no primary now. To go back, run on {{primary}}, which holds all the log: ALTER AVAILABILITY GROUP {{dag}} FORCE_FAILOVER_ALLOW_DATA_LOSS; (the fail-back configure-distributed-availability-groups.md gives for this case). Then find out why the log does not reach {{secondary}} (link connected? data movement suspended?) and run the drill again.',
-    demotedStalled: 'the log stopped moving',
-    demotedFailed: 'the last samples failed ({{error}})',
+      'The side {{secondary}} did not harden all the log of {{primary}} (set to SECONDARY) within {{timeout}}: {{secondary}} hardened {{secondaryLsn}}, {{primary}} end of log {{primaryLsn}} (gap {{gap}}); {{movement}}. Nothing was forced, so nothing is lost, but link {{link}} has no primary now. To go back, run on {{primary}}, which holds all the log: ALTER AVAILABILITY GROUP {{dag}} FORCE_FAILOVER_ALLOW_DATA_LOSS; (the fail-back configure-distributed-availability-groups.md gives for this case). Then find out why the log does not reach {{secondary}} (link connected? data movement suspended?) and run the drill again.',
+    demotedStalled: 'The log stopped moving.',
+    demotedFailed: 'The last samples failed ({{error}}).',
     moving: 'Primary still moving, so the workload is not stopped.',
     stalled: 'The primary is not moving, so replication to the secondary is stalled or slow.',
     interrupted: 'The window was interrupted by {{failures}} failed samples ({{error}}).',
@@ -268,9 +268,9 @@ function demotedFailure(
   const last = window.last;
   if (!last) return ctx.fail('noSample', { timeout: t.timeout, error: t.lastError ?? 'no answer' });
   const gap = last.primary !== null && last.secondary !== null ? lsnDiff(last.primary, last.secondary) : undefined;
-  const movement = t.failures > 0 && t.lastError
+  const movement = lower(t.failures > 0 && t.lastError
     ? ctx.text('demotedFailed', { error: t.lastError })
-    : ctx.text('demotedStalled');
+    : ctx.text('demotedStalled'));
   const { name } = ctx.inventory.link;
   return ctx.fail('demotedApart', {
     primary: roles.primary,
