@@ -70,7 +70,9 @@ export function resumeCommand(summary: Pick<RunSummary, 'runId' | 'exitCode' | '
  * A line cut between words to fit `width`, each continuation indented past the line's own indent
  * (escape sequences count for nothing). A word longer than the width stays whole on its own line.
  */
-export function wrapWords(line: string, width: number): string[] {
+export function wrapWords(given: string, width: number): string[] {
+  // Trailing spaces (an empty last column) would otherwise become a line of their own.
+  const line = given.trimEnd();
   const visible = (t: string) => t.replace(/\u001b\[[0-9;]*m/g, '').length;
   if (visible(line) <= width) return [line];
   const indent = line.match(/^ */)![0];
