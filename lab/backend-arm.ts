@@ -40,6 +40,16 @@ export function createArmBackend(model: LabModel): ArmBackend & { requests: ArmR
       link.advance();
       return toArm(link);
     },
+    getManagedInstance(sub, rg, mi) {
+      const link = linksOf(sub, rg, mi)[0];
+      if (!link) return undefined;
+      const spec = link.scenario.managedInstance;
+      return {
+        subscriptionId: link.id.subscriptionId, resourceGroup: link.id.resourceGroup, name: link.id.miName,
+        location: 'westus', tier: link.id.tier, fullyQualifiedDomainName: `${link.id.miName}.lab.database.windows.net`,
+        databaseFormat: spec.databaseFormat, timezoneId: timezoneIdFor(spec.utcOffsetMinutes),
+      };
+    },
     listLinks: (sub, rg, mi) =>
       linksOf(sub, rg, mi).filter((l) => l.replicas.managedInstance.dagPresent).map((l) => (l.advance(), toArm(l))),
     setReplicationMode(a, mode) {
@@ -111,7 +121,7 @@ export function toArm(link: LinkModel): ArmLink {
     partnerAvailabilityGroupName: link.id.agName,
     instanceAvailabilityGroupName: link.id.miName,
     partnerEndpoint: `TCP://${link.id.sqlServerName}:5022`,
-    failoverMode: link.supportsLinkFailover ? 'Manual' : 'None',
+    ...failoverModeOf(link),
     seedingMode: 'Automatic',
     databases: [{
       databaseName: link.id.database,
@@ -128,4 +138,27 @@ export function toArm(link: LinkModel): ArmLink {
       lastHardenedTime: mi.lastHardenedTime.toISOString(),
     }],
   };
+}
+
+/**
+ * The link's failoverMode as ARM shows it: the scenario's (`absent` leaves the property out, as the
+ * spec's ListByInstance example does for one link), else Manual where SQL Server can fail the link
+ * over with T-SQL (2022 CU13 or later) and None below.
+ */
+function failoverModeOf(link: LinkModel): Pick<ArmLink, 'failoverMode'> {
+  const mode = link.scenario.arm.failoverMode;
+  if (mode === 'absent') return {};
+  return { failoverMode: mode ?? (link.supportsLinkFailover ? 'Manual' : 'None') };
+}
+
+/**
+ * The MI's timezoneId (a Windows time zone id in Azure): `UTC`, or for the lab's fixed offsets a
+ * name that says it is the lab's (no Windows zone keeps one offset all year).
+ */
+function timezoneIdFor(offsetMinutes: number): string {
+  if (offsetMinutes === 0) return 'UTC';
+  const sign = offsetMinutes > 0 ? '+' : '-';
+  const h = String(Math.floor(Math.abs(offsetMinutes) / 60)).padStart(2, '0');
+  const m = String(Math.abs(offsetMinutes) % 60).padStart(2, '0');
+  return `Lab Standard Time (UTC${sign}${h}:${m})`;
 }

@@ -59,6 +59,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     serverName: replica.serverName,
     versionText: identity.versionText,
     serverProperties: identity.properties,
+    utcOffsetMinutes: side === 'managedInstance' ? link.scenario.managedInstance.utcOffsetMinutes : 0,
     databases: () => [link.id.database],
     tables: () => model.tables(linkIndex, side),
     version: () => model.version(),
@@ -114,11 +115,29 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       return { kind: fault.kind };
     }
     if (fault.kind === 'delay') await sleep(fault.ms, signal);
-    if (fault.kind === 'dropAfter') {
-      run(info, req);
-      return { kind: 'drop' };
+    // A long statement takes its time before it acts; cancelled (ATTENTION) before the end, it
+    // does nothing, as a cancelled BACKUP leaves no backup and a cancelled FAILOVER no role change.
+    const longMs = longStatementMs(link.scenario.longStatements, req.sql);
+    let arrivedAt: number | undefined;
+    if (longMs > 0) {
+      arrivedAt = model.clock();
+      await sleep(longMs, signal);
+      if (signal.aborted) {
+        logWhole(info, req.sql, null);
+        return [];
+      }
     }
-    const items = run(info, req);
+    rc.requestArrivedAt = arrivedAt;
+    let items: ReplyItem[];
+    try {
+      if (fault.kind === 'dropAfter') {
+        run(info, req);
+        return { kind: 'drop' };
+      }
+      items = run(info, req);
+    } finally {
+      rc.requestArrivedAt = undefined;
+    }
     const heldAfter = model.holds.catch({ link: linkIndex, side }, req.sql, 'after');
     if (heldAfter) await untilReleased(heldAfter, signal);
     return items;
@@ -154,6 +173,17 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       login: info.login, sessionId: info.sessionId, statement: sql.trim(), errorNumber,
     });
   }
+}
+
+/**
+ * How long a batch holding a long statement takes before it acts (scenario `longStatements`):
+ * BACKUP DATABASE / BACKUP LOG, and FAILOVER / FORCE_FAILOVER_ALLOW_DATA_LOSS of an availability
+ * group. 0 for anything else.
+ */
+function longStatementMs(long: { backupMs: number; failoverMs: number }, sql: string): number {
+  if (/\bBACKUP\s+(DATABASE|LOG)\b/i.test(sql)) return long.backupMs;
+  if (/\bALTER\s+AVAILABILITY\s+GROUP\b[\s\S]*\b(FAILOVER|FORCE_FAILOVER_ALLOW_DATA_LOSS)\b/i.test(sql)) return long.failoverMs;
+  return 0;
 }
 
 function loginFailed(user: string): SqlMessage {

@@ -114,6 +114,9 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     [LAB_ENV.sqlPassword]: `Lab-${secret()}`,
     [LAB_ENV.miPassword]: `Lab-${secret()}`,
     [LAB_ENV.armToken]: secret() + secret(),
+    [LAB_ENV.entraTenant]: '00000000-0000-4000-8000-0000000e1a01',
+    [LAB_ENV.entraClient]: '00000000-0000-4000-8000-0000000c1e01',
+    [LAB_ENV.entraSecret]: `Lab~${secret()}`,
     ...options.secrets,
   };
 
@@ -163,12 +166,14 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     arm = await startArmServer({
       tls: { key: certs.key, cert: certs.cert },
       token: env[LAB_ENV.armToken],
+      entra: { tenantId: env[LAB_ENV.entraTenant]!, clientId: env[LAB_ENV.entraClient]!, clientSecret: env[LAB_ENV.entraSecret]! },
       backend: armBackend,
       lroDurationMs: scenario.arm.lroDurationMs,
       retryAfterSeconds: scenario.arm.retryAfterSeconds,
     });
     const armServer = arm;
     const armEndpoint = arm.endpoint;
+    env[LAB_ENV.entraAuthority] = armEndpoint;
     const inventories = tds.map((pair, i) =>
       labInventory(i, {
         tier: scenario.managedInstance.tier, sqlPort: pair[0].port, miPort: pair[1].port,

@@ -1,16 +1,18 @@
 // armDeleteLink: removes the link on the managed instance side through ARM (what
-// Remove-AzSqlInstanceLink does), following the long-running delete with progress lines.
+// Remove-AzSqlInstanceLink does): DELETE at api-version 2025-01-01, as every ARM call of the
+// engine (azure-rest-api-specs, Microsoft.Sql/stable/2025-01-01/DistributedAvailabilityGroups.json:
+// 200, 202 with Location, or 204 "not found"), following the long-running delete with progress lines.
 // Deleting a link whose LSNs were not proven equal can lose the transactions the secondary had not
 // hardened, so the step is `dataLoss` unless a waitLsnStable step succeeded earlier in the run.
 // A link that is already gone is success, reported as such, so the step can be re-run. An
 // operation already in progress on the link (after a --resume, the delete the killed run sent) is
 // waited for: ARM's 409 while it runs is not a failure, and a DELETE refused with it acted on
 // nothing (engine/drivers/arm/lro.ts has the same rule for failover and setRole).
-import { armEndpointOf, describeLink, getLinkDetails, linkIdsOf } from '../engine/drivers/arm/client.js';
-import { ArmRequestError, fromSdkError, isLinkGone, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS } from '../engine/drivers/arm/errors.js';
-import { operationInProgress, OperationStillRunning, resendSchedule, waitForLinkOperation } from '../engine/drivers/arm/lro.js';
+import { describeLink, getLinkDetails, linkIdsOf, linkUrl, sendRaw } from '../engine/drivers/arm/client.js';
+import { ArmRequestError, errorFromResponse, isLinkGone, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS } from '../engine/drivers/arm/errors.js';
+import { followOperation, operationInProgress, OperationStillRunning, resendSchedule, waitForLinkOperation } from '../engine/drivers/arm/lro.js';
 import { armFailure, armMessages, elapsedText, lsnStableEarlier, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
-import { defineStep, durationText, type StepPlanResult } from '../engine/step-api/index.js';
+import { defineStep, durationText, OutcomeUnknown, type StepPlanResult } from '../engine/step-api/index.js';
 
 export interface ArmDeleteLinkArgs {
   pollInterval?: string;
@@ -19,7 +21,7 @@ export interface ArmDeleteLinkArgs {
 export default defineStep({
   type: 'armDeleteLink',
   description:
-    'Deletes the link on the managed instance side through ARM and follows the long-running delete. Counts as dataLoss unless a waitLsnStable step succeeded earlier in the run; a link that is already gone is success.',
+    'Deletes the link on the managed instance side through ARM (DELETE, api-version 2025-01-01) and follows the long-running delete. Counts as dataLoss unless a waitLsnStable step succeeded earlier in the run; a link that is already gone is success.',
   with: {
     type: 'object',
     additionalProperties: false,
@@ -91,62 +93,64 @@ export default defineStep({
     }
 
     let firstStatus: number | undefined;
-    let lastBody: string | undefined;
     let sent = false;
     let conflictSince: number | undefined;
     let schedule: ReturnType<typeof resendSchedule> | undefined;
+    const show = (status: string) => ctx.log.progress(ctx.text('deleting', { link, status, elapsed: elapsedText(Date.now() - started) }));
     for (;;) {
       firstStatus = undefined;
+      let typed: Error | undefined;
       try {
-        const poller = await client.distributedAvailabilityGroups.beginDelete(ids.resourceGroup, ids.managedInstance, ids.name, {
-          updateIntervalInMs: intervalMs,
-          abortSignal: ctx.signal,
-          onResponse: (raw) => {
-            sent = true;
-            firstStatus ??= raw.status;
-            lastBody = raw.bodyAsText ?? undefined;
-          },
-        });
-        if (firstStatus === 202) ctx.log.progress(ctx.text('accepted', { link }));
-        const show = (status: string) =>
-          ctx.log.progress(ctx.text('deleting', { link, status, elapsed: elapsedText(Date.now() - started) }));
-        // beginDelete has already polled once; show that state, then every later poll.
-        if (firstStatus === 202) show(poller.getOperationState().status);
-        poller.onProgress((state) => show(state.status));
-        await poller.pollUntilDone({ abortSignal: ctx.signal });
-        break;
+        // DELETE at api-version 2025-01-01 on the client's pipeline (its retry policy rides out a
+        // 429 or a 5xx: a DELETE may be sent again). @azure/arm-sql 10.0.0's beginDelete would send
+        // 2021-11-01-preview.
+        const res = await sendRaw(client, { method: 'DELETE', url: linkUrl(client, ids), signal: ctx.signal });
+        sent = true;
+        firstStatus = res.status;
+        if (res.status === 202) {
+          ctx.log.progress(ctx.text('accepted', { link }));
+          await followOperation(client, res, `the delete of link ${link}`, { pollIntervalMs: intervalMs, signal: ctx.signal }, (status) =>
+            show(status === '202' || /^InProgress$/i.test(status) ? 'running' : status),
+          );
+          break;
+        }
+        if (res.status === 200 || res.status === 204) break;
+        typed = errorFromResponse(res.status, res.bodyAsText, `the delete of link ${link}`);
       } catch (error) {
         if (ctx.signal.aborted) {
           if (!sent) throw error;
           throw ctx.outcomeUnknown('interrupted', { link });
         }
-        const typed = fromSdkError(error, `the delete of link ${link}`, armEndpointOf(client), lastBody);
-        if (isLinkGone(typed)) return gone();
-        if (!isOperationInProgress(typed)) throw armFailure(typed, 'delete', link);
-        // Refused because an operation is in progress: wait for it to end, reading the link.
-        conflictSince ??= Date.now();
-        schedule ??= resendSchedule(intervalMs);
-        waiting(typed.code);
-        for (;;) {
-          let now;
-          try {
-            now = await waitForLinkOperation(client, ids, { ...wait, since: conflictSince }, typed.code);
-          } catch (waitError) {
-            if (ctx.signal.aborted) throw ctx.outcomeUnknown('interrupted', { link });
-            const why =
-              waitError instanceof OperationStillRunning
-                ? `it was still in progress (${waitError.state}) after ${elapsedText(waitError.waitedMs)}`
-                : `the link could not be read while waiting (${(waitError as Error).message.replace(/\.$/, '')})`;
-            throw ctx.outcomeUnknown('stillBusy', { link, code: typed.code, why });
-          }
-          if (!now) {
-            ctx.log.progress(ctx.text('deletedWhileWaiting', { link, elapsed: elapsedText(Date.now() - started) }));
-            return { deleted: true, alreadyGone: false };
-          }
-          // Still there and nothing shows in progress (a delete does not show on the link): send
-          // the DELETE again now and then; while an operation runs ARM refuses it again.
-          if (schedule.due()) break;
+        if (error instanceof OutcomeUnknown) {
+          throw /^Interrupted/.test(error.message) ? ctx.outcomeUnknown('interrupted', { link }) : error;
         }
+        typed = error as Error;
+      }
+      if (isLinkGone(typed)) return gone();
+      if (!isOperationInProgress(typed)) throw armFailure(typed, 'delete', link);
+      // Refused because an operation is in progress: wait for it to end, reading the link.
+      conflictSince ??= Date.now();
+      schedule ??= resendSchedule(intervalMs);
+      waiting(typed.code);
+      for (;;) {
+        let now;
+        try {
+          now = await waitForLinkOperation(client, ids, { ...wait, since: conflictSince }, typed.code);
+        } catch (waitError) {
+          if (ctx.signal.aborted) throw ctx.outcomeUnknown('interrupted', { link });
+          const why =
+            waitError instanceof OperationStillRunning
+              ? `it was still in progress (${waitError.state}) after ${elapsedText(waitError.waitedMs)}`
+              : `the link could not be read while waiting (${(waitError as Error).message.replace(/\.$/, '')})`;
+          throw ctx.outcomeUnknown('stillBusy', { link, code: typed.code, why });
+        }
+        if (!now) {
+          ctx.log.progress(ctx.text('deletedWhileWaiting', { link, elapsed: elapsedText(Date.now() - started) }));
+          return { deleted: true, alreadyGone: false };
+        }
+        // Still there and nothing shows in progress (a delete does not show on the link): send
+        // the DELETE again now and then; while an operation runs ARM refuses it again.
+        if (schedule.due()) break;
       }
     }
     // ARM's 204 on DELETE means "not found": it vanished between the check and the delete.

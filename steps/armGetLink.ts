@@ -4,7 +4,7 @@
 // read goes through its pipeline with engine/drivers/arm/client.ts. A missing link is an answer, not a failure.
 import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
 import { isLinkGone } from '../engine/drivers/arm/errors.js';
-import { armFailure, armMessages, primarySide } from './support/arm-link.js';
+import { armFailure, armMessages, linkFailoverMode, primarySide } from './support/arm-link.js';
 import { defineStep, isUnknown, type StepPlanResult } from '../engine/step-api/index.js';
 
 export interface ArmGetLinkArgs {
@@ -14,7 +14,7 @@ export interface ArmGetLinkArgs {
 export default defineStep({
   type: 'armGetLink',
   description:
-    `Reads the link through ARM (api-version ${LINK_API_VERSION}): both roles, the replication mode and each database's LSNs, as Get-AzSqlInstanceLink shows them. A missing link gives exists: false.`,
+    `Reads the link through ARM (api-version ${LINK_API_VERSION}): both roles, the replication mode, the failover mode and each database's LSNs, as Get-AzSqlInstanceLink shows them. A missing link gives exists: false.`,
   with: {
     type: 'object',
     additionalProperties: false,
@@ -40,6 +40,10 @@ export default defineStep({
     instanceLinkRole: { description: 'The managed instance side role, Primary or Secondary (null when the link does not exist).' },
     partnerLinkRole: { description: 'The SQL Server side role as the managed instance sees it, Primary or Secondary (null when missing).' },
     replicationMode: { description: 'Async or Sync (null when missing).' },
+    failoverMode: {
+      description:
+        "Manual (two-way: a failover to the managed instance can be failed back) or None (one way to Azure); a link that does not show the property counts as None (null when the link is missing).",
+    },
     primary: { description: 'Which side ARM reports as primary: managedInstance, sqlServer, both (split-brain) or none.' },
     lastHardenedLsn: { description: "The link database's last hardened LSN as exact decimal text (null when unknown)." },
     databases: {
@@ -71,6 +75,7 @@ export default defineStep({
           instanceLinkRole: null,
           partnerLinkRole: null,
           replicationMode: null,
+          failoverMode: null,
           primary: 'none',
           lastHardenedLsn: null,
           databases: [],
@@ -95,6 +100,7 @@ export default defineStep({
       instanceLinkRole: details.instanceLinkRole ?? null,
       partnerLinkRole: details.partnerLinkRole ?? null,
       replicationMode: details.replicationMode ?? null,
+      failoverMode: linkFailoverMode(details.failoverMode),
       primary: primarySide(details),
       lastHardenedLsn,
       databases: details.databases,

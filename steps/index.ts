@@ -7,6 +7,7 @@ import type { StepModuleMap } from '../engine/step-api/index.js';
 export const stepModules: StepModuleMap = {
   armDeleteLink: () => import('./armDeleteLink.js'),
   armFailoverLink: () => import('./armFailoverLink.js'),
+  armGetInstance: () => import('./armGetInstance.js'),
   armGetLink: () => import('./armGetLink.js'),
   armSetRole: () => import('./armSetRole.js'),
   assert: () => import('./assert.js'),

@@ -1,5 +1,12 @@
 // sqlExec: a T-SQL script on one replica, split into batches on GO lines as sqlcmd does, with
 // named parameters, the first result set as outputs, and an optional expectation about it.
+//
+// How long a batch may run: a read gets the connection's request timeout (requestTimeoutMs,
+// default 30 s), so a stuck read fails fast. A change or data-loss script gets no timer of the
+// driver's: a real BACKUP ... TO URL, a large BACKUP LOG or a FAILOVER on a busy server can take
+// far longer than 30 s (its progress is in sys.dm_exec_requests.percent_complete), and cancelling
+// one mid-way leaves the operator guessing. It is cancelled only by the step's own `timeout:`
+// (then its outcome is checked with verify) or by `with.requestTimeout` when the runbook sets one.
 import { isSingleStatement, readOnlyProblem } from '../engine/drivers/sql/checks.js';
 import { runSql, isConnectionLoss, type QueryParams } from '../engine/drivers/sql/pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
@@ -7,6 +14,8 @@ import { rowsTable } from './support/rows-table.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
 import {
   defineStep,
+  durationMs,
+  durationText,
   isUnknown,
   shown,
   StepFailure,
@@ -25,6 +34,7 @@ export interface SqlExecArgs {
   expect?: Expectation;
   verify?: string;
   verifyTarget?: string;
+  requestTimeout?: string;
 }
 
 /** Rows kept in the outputs (and so in the journal); rowCount is always the true count. */
@@ -78,6 +88,12 @@ export default defineStep({
         description:
           'A read-only query whose first row\'s first column is 1 when the change has already happened (e.g. the roles already swapped). Used on resume and after a lost answer, so the script is never sent twice blindly; it must be a plain SELECT (checked as plan --probe checks reads), or it is never sent.',
       },
+      requestTimeout: {
+        type: 'string',
+        format: 'duration',
+        description:
+          "How long each batch may run before it is cancelled. Default: a read, the connection's requestTimeoutMs (30s unless the inventory says otherwise); a change or data-loss script, no limit of its own (only the step's timeout: and an interrupt stop it), because BACKUP and FAILOVER can take long on a real server.",
+      },
       verifyTarget: {
         type: 'string',
         description:
@@ -124,9 +140,10 @@ export default defineStep({
     }
     const params = args.params && !isUnknown(args.params) ? Object.keys(args.params) : [];
     const withParams = params.length ? ` with ${params.map((p) => `@${p}`).join(', ')}` : '';
-    const guards = args.expect && !isUnknown(args.expect) ? [expectationText(args.expect)] : undefined;
+    const guards = args.expect && !isUnknown(args.expect) ? [expectationText(args.expect)] : [];
+    if (args.requestTimeout !== undefined) guards.push(`Each batch is cancelled after ${durationText(args.requestTimeout, '30s')}`);
     const sent = args.params && !isUnknown(args.params) && params.length ? { params: args.params as Record<string, unknown> } : {};
-    return { summary: `Run ${batchWord} on ${target}${withParams}`, sql: [{ target, text, ...sent }], guards };
+    return { summary: `Run ${batchWord} on ${target}${withParams}`, sql: [{ target, text, ...sent }], guards: guards.length ? guards : undefined };
   },
 
   async run(ctx, args: SqlExecArgs) {
@@ -143,6 +160,8 @@ export default defineStep({
       throw error;
     }
     const total = batches.reduce((sum, b) => sum + b.repeat, 0);
+    const requestTimeoutMs =
+      args.requestTimeout !== undefined ? durationMs(args.requestTimeout, '30s', 'requestTimeout') : impact === 'read' ? undefined : 0;
     const pool = await ctx.sql(side);
     let first: { columns: string[]; rows: Array<Record<string, unknown>> } | undefined;
     let rowsAffected = 0;
@@ -153,7 +172,7 @@ export default defineStep({
           ctx.signal.throwIfAborted();
           let result;
           try {
-            result = await runSql(pool, batch.text, args.params ?? {}, ctx.signal);
+            result = await runSql(pool, batch.text, args.params ?? {}, ctx.signal, { requestTimeoutMs });
           } catch (error) {
             if (ctx.signal.aborted) throw error;
             throw describeFailure(ctx, error, { side, batch, script: args.sql, index: done + 1, total, impact, changed: done > 0 });

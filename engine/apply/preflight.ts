@@ -23,7 +23,7 @@ const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
  * The built-in step types that call ARM (steps/arm*.ts). A plugin step that calls ARM is not known
  * here: its credentials are found out when it runs.
  */
-const ARM_STEP_TYPES = new Set(['armDeleteLink', 'armFailoverLink', 'armGetLink', 'armSetRole']);
+const ARM_STEP_TYPES = new Set(['armDeleteLink', 'armFailoverLink', 'armGetInstance', 'armGetLink', 'armSetRole']);
 
 export interface PreflightResult {
   /** Replicas that could not be reached at all, and why. */
@@ -80,6 +80,14 @@ async function armPreflight(resources: RunResources, inventory: Inventory): Prom
   try {
     await getLinkDetails(client, ids);
   } catch (error) {
+    if (error instanceof ArmAuthError && error.status === undefined) {
+      // No token at all: Microsoft Entra ID (or the local sign-in) refused or could not be asked.
+      // Its message names the AADSTS code and says why; it never holds the secret.
+      const why = entraReason(error.azureMessage);
+      throw armSetUpError(
+        `could not get a Microsoft Entra token for ARM (${error.code}${why ? `: ${why}` : ''}); check arm.credential and arm.authorityHost in the inventory and the AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET variables, or sign in again`,
+      );
+    }
     if (error instanceof ArmAuthError) {
       throw armSetUpError(`ARM refused the credentials reading link ${link} (${error.code}); check arm.credential and arm.tokenEnv in the inventory, or sign in again`);
     }
@@ -92,6 +100,18 @@ async function armPreflight(resources: RunResources, inventory: Inventory): Prom
     // Anything else (a missing link, ARM busy or not answering, an odd answer) is not a set-up
     // error: the steps that need ARM say what they find.
   }
+}
+
+/**
+ * The part of an @azure/identity / msal error that says why, in one line: the AADSTS code and its
+ * first sentence when there is one (`AADSTS7000215: Invalid client secret provided`), else the
+ * first line, shortened.
+ */
+export function entraReason(message: string): string {
+  const aadsts = /AADSTS(\d+): ([^.\n]*)/.exec(message);
+  if (aadsts) return `AADSTS${aadsts[1]}: ${aadsts[2]!.trim()}`;
+  const line = (message.split('\n')[0] ?? '').trim().replace(/\.$/, '');
+  return line.length > 200 ? `${line.slice(0, 200)}...` : line;
 }
 
 function armSetUpError(cause: string): ExitError {

@@ -79,8 +79,18 @@ export interface LinkSpec {
 export interface ArmSpec {
   /** `https://management.azure.com` in Azure; the lab's HTTPS endpoint otherwise. */
   endpoint: string;
-  /** `default` = DefaultAzureCredential; `tokenEnv` = a static bearer token from the environment (lab). */
-  credential?: 'default' | 'tokenEnv';
+  /**
+   * `default` = DefaultAzureCredential (environment, workload identity, managed identity, az login);
+   * `environment` = EnvironmentCredential only (a service principal from AZURE_TENANT_ID,
+   * AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or a certificate); `tokenEnv` = a static bearer token
+   * from the environment (the lab and tests only).
+   */
+  credential?: 'default' | 'environment' | 'tokenEnv';
+  /**
+   * The Microsoft Entra authority host, e.g. https://login.microsoftonline.us for a national cloud,
+   * or the lab's. Absent: the library's default (AZURE_AUTHORITY_HOST, else the public cloud).
+   */
+  authorityHost?: string;
   tokenEnv?: string;
   caFile?: string;
 }

@@ -30,3 +30,11 @@ export function findApiVersion(value: string): ApiVersionInfo | undefined {
 export function versionsWith(feature: 'hasSetRole' | 'hasFailover'): string[] {
   return supportedApiVersions.filter((v) => v[feature]).map((v) => v.version);
 }
+
+/**
+ * The api-versions the lab answers for the managed instance resource itself (ManagedInstances_Get):
+ * only 2025-01-01, the one the engine sends and whose `databaseFormat` knows SQLServer2025
+ * (azure-rest-api-specs, Microsoft.Sql/stable/2025-01-01/ManagedInstances.json). The lab serves
+ * no other version of this resource, so it answers none.
+ */
+export const instanceApiVersions: readonly string[] = ['2025-01-01'];

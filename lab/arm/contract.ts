@@ -30,9 +30,23 @@ export interface ArmLink {
   partnerAvailabilityGroupName: string;
   instanceAvailabilityGroupName: string;
   partnerEndpoint: string;
-  failoverMode: 'None' | 'Manual';
+  /** Absent when the resource leaves it out (the spec's ListByInstance example has a link without it). */
+  failoverMode?: 'None' | 'Manual';
   seedingMode: 'Automatic' | 'Manual';
   databases: ArmLinkDatabase[];
+}
+
+/** A managed instance as ManagedInstances_Get shows it (the properties the lab has a use for). */
+export interface ArmManagedInstance {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  location: string;
+  tier: 'GeneralPurpose' | 'BusinessCritical';
+  fullyQualifiedDomainName: string;
+  /** The update policy: SQLServer2022, SQLServer2025 or AlwaysUpToDate (ManagedInstances.json 2025-01-01). */
+  databaseFormat: string;
+  timezoneId: string;
 }
 
 /** An ARM error: HTTP status plus Azure's `{error: {code, message}}`. */
@@ -46,7 +60,7 @@ export class ArmError extends Error {
   }
 }
 
-export type ArmOperation = 'get' | 'list' | 'update' | 'delete' | 'failover' | 'setRole';
+export type ArmOperation = 'get' | 'list' | 'update' | 'delete' | 'failover' | 'setRole' | 'getInstance';
 
 /** What the backend wants the endpoint to do to the next request of this kind (scenario faults). */
 export type ArmFault =
@@ -58,6 +72,7 @@ export interface ArmBackend {
   /** The managed instance exists (else 404 ResourceNotFound / ParentResourceNotFound). */
   hasManagedInstance(subscriptionId: string, resourceGroup: string, managedInstance: string): boolean;
   getLink(subscriptionId: string, resourceGroup: string, managedInstance: string, name: string): ArmLink | undefined;
+  getManagedInstance(subscriptionId: string, resourceGroup: string, managedInstance: string): ArmManagedInstance | undefined;
   listLinks(subscriptionId: string, resourceGroup: string, managedInstance: string): ArmLink[];
   /**
    * The mutating operations. Each is called when the long-running operation *completes*
@@ -81,6 +96,11 @@ export interface ArmServerOptions {
   tls: { key: string; cert: string };
   /** The bearer token requests must carry; anything else is 401. */
   token: string;
+  /**
+   * Serve a Microsoft Entra token endpoint on the same host (lab/arm/entra.ts): a client with
+   * this tenant, client id and secret gets `token` through the client credentials grant.
+   */
+  entra?: import('./entra.js').EntraOptions;
   backend: ArmBackend;
   /** How long a long-running operation stays "InProgress" (tests use a few ms). */
   lroDurationMs?: number;

@@ -10,7 +10,7 @@ import type { LroUrls } from './lro-http.js';
 import type { LroKind, LroRecord, LroStore } from './operations.js';
 import type { ArmResponse } from './response.js';
 import type { ArmRoute, InstanceScope } from './routes.js';
-import { renderLink } from './schema.js';
+import { renderInstance, renderLink } from './schema.js';
 
 export interface LinkRequest {
   method: string;
@@ -227,4 +227,21 @@ function mutation(backend: ArmBackend, op: LroKind, body: Record<string, unknown
       return (link) => backend.setRole(link, instanceRole, roleChangeType);
     }
   }
+}
+
+/** GET managedInstances/{mi}: the instance resource; nothing else is served on it. */
+export function handleInstanceRequest(req: { method: string; scope: InstanceScope; backend: ArmBackend }): ArmResponse {
+  if (req.method !== 'GET') throw methodNotAllowed(req.method, ['GET']);
+  const fault = req.backend.nextFault('getInstance');
+  if (fault?.kind === 'status') return faultResponse(fault);
+  const { scope } = req;
+  const mi = req.backend.getManagedInstance(scope.subscriptionId, scope.resourceGroup, scope.managedInstance);
+  if (!mi) {
+    throw new ArmError(
+      404,
+      'ResourceNotFound',
+      `The Resource 'Microsoft.Sql/managedInstances/${scope.managedInstance}' under resource group '${scope.resourceGroup}' was not found.`,
+    );
+  }
+  return { status: 200, body: renderInstance(mi) };
 }

@@ -10,6 +10,8 @@ export interface InstanceScope {
 export type LinkAction = 'failover' | 'setRole';
 
 export type ArmRoute =
+  /** The managed instance itself (ManagedInstances_Get). */
+  | { kind: 'instance'; scope: InstanceScope }
   | { kind: 'links'; scope: InstanceScope }
   | { kind: 'link'; scope: InstanceScope; name: string }
   | { kind: 'linkAction'; scope: InstanceScope; name: string; action: LinkAction }
@@ -44,6 +46,11 @@ export function parseArmPath(pathname: string): ArmRoute | undefined {
     if (same(p[6], operationResultsType)) return { kind: 'operationResult', subscriptionId, location, operationId };
     if (same(p[6], asyncOperationType)) return { kind: 'asyncOperation', subscriptionId, location, operationId };
     return undefined;
+  }
+
+  // /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Sql/managedInstances/{mi}
+  if (p.length === 8 && same(p[2], 'resourceGroups') && same(p[4], 'providers') && same(p[5], 'Microsoft.Sql') && same(p[6], 'managedInstances')) {
+    return { kind: 'instance', scope: { subscriptionId, resourceGroup: p[3]!, managedInstance: p[7]! } };
   }
 
   // /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Sql/managedInstances/{mi}/distributedAvailabilityGroups[/{dag}[/{action}]]

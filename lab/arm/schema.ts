@@ -2,7 +2,7 @@
 // Old schema (2021-11-01-preview): one database, SQL Server as the "primary"/"source" side, with
 // linkState and lastHardenedLsn at the top. New schema: roles per side and databases[] with LSNs
 // as strings (they exceed 2^53, so numbers would lose digits).
-import type { ArmLink, ArmLinkDatabase } from './contract.js';
+import type { ArmLink, ArmLinkDatabase, ArmManagedInstance } from './contract.js';
 import type { ApiVersionInfo } from './api-versions.js';
 
 export const linkResourceType = 'Microsoft.Sql/managedInstances/distributedAvailabilityGroups';
@@ -59,7 +59,7 @@ function newProperties(link: ArmLink, api: ApiVersionInfo): Record<string, unkno
     partnerEndpoint: link.partnerEndpoint,
     instanceLinkRole: link.instanceLinkRole,
     instanceAvailabilityGroupName: link.instanceAvailabilityGroupName,
-    failoverMode: link.failoverMode,
+    ...(link.failoverMode === undefined ? {} : { failoverMode: link.failoverMode }),
     seedingMode: link.seedingMode,
     ...(api.hasLinkMode ? { linkMode: link.databases.length > 1 ? 'MultiDatabase' : 'SingleDatabase' } : {}),
     databases: link.databases.map(newDatabase),
@@ -72,5 +72,28 @@ export function renderLink(link: ArmLink, api: ApiVersionInfo): Record<string, u
     name: link.name,
     type: linkResourceType,
     properties: api.schema === 'old' ? oldProperties(link) : newProperties(link, api),
+  };
+}
+
+/** A managed instance as ManagedInstances_Get (2025-01-01) returns it, with the properties the lab models. */
+export function renderInstance(mi: ArmManagedInstance): Record<string, unknown> {
+  const gp = mi.tier === 'GeneralPurpose';
+  return {
+    id: `/subscriptions/${mi.subscriptionId}/resourceGroups/${mi.resourceGroup}/providers/Microsoft.Sql/managedInstances/${mi.name}`,
+    name: mi.name,
+    type: 'Microsoft.Sql/managedInstances',
+    location: mi.location,
+    sku: { name: gp ? 'GP_Gen5' : 'BC_Gen5', tier: mi.tier, family: 'Gen5', capacity: 8 },
+    properties: {
+      provisioningState: 'Succeeded',
+      fullyQualifiedDomainName: mi.fullyQualifiedDomainName,
+      state: 'Ready',
+      licenseType: 'LicenseIncluded',
+      vCores: 8,
+      storageSizeInGB: 256,
+      collation: 'SQL_Latin1_General_CP1_CI_AS',
+      timezoneId: mi.timezoneId,
+      databaseFormat: mi.databaseFormat,
+    },
   };
 }

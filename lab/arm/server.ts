@@ -5,11 +5,12 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { findApiVersion, supportedApiVersions } from './api-versions.js';
+import { findApiVersion, instanceApiVersions, supportedApiVersions } from './api-versions.js';
 import { ArmError } from './contract.js';
 import type { ArmServer, ArmServerOptions } from './contract.js';
 import { errorBody, toArmError } from './errors.js';
-import { handleLinkRequest } from './handlers.js';
+import { handleEntraRequest, isEntraPath } from './entra.js';
+import { handleInstanceRequest, handleLinkRequest } from './handlers.js';
 import { asyncOperationResponse, operationResultResponse } from './lro-http.js';
 import type { LroUrls } from './lro-http.js';
 import { LroStore } from './operations.js';
@@ -48,15 +49,14 @@ function unauthorized(header: string | undefined): ArmResponse {
   };
 }
 
-function apiVersionError(value: string | null): ArmError {
+function apiVersionError(value: string | null, resourceType = 'Microsoft.Sql/managedInstances/distributedAvailabilityGroups', versions: readonly string[] = supportedApiVersions.map((v) => v.version)): ArmError {
   if (value === null || value === '') {
     return new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
   }
-  const supported = supportedApiVersions.map((v) => v.version).join(', ');
   return new ArmError(
     400,
     'InvalidApiVersionParameter',
-    `The api-version '${value}' is invalid. The supported versions for 'Microsoft.Sql/managedInstances/distributedAvailabilityGroups' are '${supported}'.`,
+    `The api-version '${value}' is invalid. The supported versions for '${resourceType}' are '${versions.join(', ')}'.`,
   );
 }
 
@@ -64,10 +64,16 @@ function route(incoming: Incoming, opts: ArmServerOptions, lros: LroStore, urls:
   lros.settleDue();
   if (!bearerMatches(incoming.authorization, opts.token)) return unauthorized(incoming.authorization);
   const apiVersionParam = incoming.url.searchParams.get('api-version');
+  const parsed = parseArmPath(incoming.url.pathname);
+  // Each resource type has its own api-versions; the lab answers only those it implements.
+  if (parsed?.kind === 'instance') {
+    const wanted = (apiVersionParam ?? '').toLowerCase();
+    if (!instanceApiVersions.includes(wanted)) throw apiVersionError(apiVersionParam, 'Microsoft.Sql/managedInstances', instanceApiVersions);
+    return handleInstanceRequest({ method: incoming.method, scope: parsed.scope, backend: opts.backend });
+  }
   const api = findApiVersion(apiVersionParam ?? '');
   if (!api) throw apiVersionError(apiVersionParam);
 
-  const parsed = parseArmPath(incoming.url.pathname);
   if (!parsed) {
     throw new ArmError(
       404,
@@ -126,6 +132,14 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: ArmServerO
   let answer: ArmResponse;
   try {
     const body = await readBody(req);
+    if (opts.entra && isEntraPath(url.pathname)) {
+      // The token endpoint is Entra's, not ARM's: no bearer check, not in ARM's request log.
+      const entraAnswer = body === undefined
+        ? { status: 413, body: { error: 'invalid_request' } }
+        : handleEntraRequest({ method, pathname: url.pathname, body }, urls.endpoint, opts.entra, () => opts.token);
+      if (!res.destroyed) send(res, entraAnswer, requestId);
+      return;
+    }
     await opts.backend.hold?.(method, url.pathname, 'before');
     answer =
       body === undefined

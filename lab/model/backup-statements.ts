@@ -1,5 +1,9 @@
 // BACKUP LOG / BACKUP DATABASE as the link's split-brain fix uses them: a tail-log backup on
 // SQL Server, a copy-only full backup to URL on the managed instance. Recorded in msdb.dbo.backupset.
+// On the managed instance only what transact-sql-tsql-differences-sql-server.md ("Backup") allows:
+// `BACKUP DATABASE ... TO URL ... WITH COPY_ONLY` ("COPY_ONLY is mandatory"; "Differential, log,
+// and file snapshot backups aren't supported"; "NORECOVERY, STANDBY, and NO_TRUNCATE aren't
+// supported"; only TO URL). Error numbers for these refusals are the lab's choice (README).
 import type { ReplyItem } from '../tds/contract.js';
 import type { StatementHook } from '../sql/contract.js';
 import { hadrErrors } from './errors.js';
@@ -47,6 +51,7 @@ function runBackup(
   const onMi = rc.side === 'managedInstance';
   if (onMi && b.device === 'DISK') throw hadrErrors.notSupportedOnMi('DISK');
   if (onMi && b.kind === 'LOG') throw hadrErrors.notSupportedOnMi('BACKUP LOG');
+  for (const option of ['NORECOVERY', 'STANDBY', 'NO_TRUNCATE']) if (onMi && b.options.has(option)) throw hadrErrors.notSupportedOnMi(option);
   if (onMi && !b.options.has('COPY_ONLY')) {
     throw hadrErrors.backupTerminated('The managed instance takes its own full backups; use WITH COPY_ONLY.');
   }
@@ -54,7 +59,9 @@ function runBackup(
     throw hadrErrors.backupTerminated(`Cannot open backup device '${b.target}'. Operating system error 50(The request is not supported.).`);
   }
   link.advance();
-  const rec = link.recordBackup(rc.side, b.kind === 'LOG' ? 'L' : 'D', b.options.has('COPY_ONLY'), b.target);
+  const now = new Date(rc.clock());
+  const started = rc.requestArrivedAt === undefined ? now : new Date(rc.requestArrivedAt);
+  const rec = link.recordBackup(rc.side, b.kind === 'LOG' ? 'L' : 'D', b.options.has('COPY_ONLY'), b.target, now, started);
   if (b.kind === 'LOG' && b.options.has('NORECOVERY')) {
     link.replicas[rc.side].restoring = true;
     link.changed();

@@ -39,8 +39,10 @@ export interface BackupRecord {
   id: number;
   side: Side;
   database: string;
-  type: 'D' | 'L';
+  /** msdb's backupset.type: D full, I differential, L log. */
+  type: 'D' | 'I' | 'L';
   isCopyOnly: boolean;
+  /** The TO DISK / TO URL target as given, or `automatic` for the MI's own backups. */
   device: string;
   start: Date;
   finish: Date;

@@ -20,8 +20,10 @@ export class LinkModel {
   readonly ids: LinkIds;
   /** The LSN both replicas started from (recovery/truncation LSNs are shown at or below it). */
   readonly baseLsn: bigint;
-  /** Automatic MI full backups due at these times. */
-  private dueBackups: number[] = [];
+  /** Automatic MI full backups under way: they started when the MI became writable, finish later. */
+  private dueBackups: Array<{ start: number; finish: number }> = [];
+  /** When the MI's next automatic log and differential backups finish (undefined: none). */
+  private nextAutomatic: Partial<Record<'L' | 'I', number>> = {};
   private workloadDone = 0;
   private workloadStart: number;
   private workloadRunning: boolean;
@@ -67,6 +69,15 @@ export class LinkModel {
     this.writer = primary;
     for (let i = 0; i < scenario.backlogTransactions; i++) this.commit(start);
     if (scenario.miFullBackup.enabled) this.recordBackup('managedInstance', 'D', false, 'automatic', new Date(start - 3_600_000));
+    // The automatic chain as it stands when the lab starts: a differential and a log backup taken
+    // before it, then more at the scenario's pace (backup-transparency.md: automatic full,
+    // differential and log backups show in msdb with is_copy_only = 0).
+    const every = { L: scenario.miBackups.logEveryMs, I: scenario.miBackups.diffEveryMs };
+    for (const type of ['I', 'L'] as const) {
+      if (every[type] <= 0) continue;
+      this.recordBackup('managedInstance', type, false, 'automatic', new Date(start - (type === 'I' ? 1_800_000 : 60_000)));
+      this.nextAutomatic[type] = start + every[type];
+    }
     if (bothPrimary) this.forceFailover(otherSide(primary));
     else if (roles[primary] === 'SECONDARY') this.replicas[primary].role = 'SECONDARY'; // both demoted
   }
@@ -143,10 +154,19 @@ export class LinkModel {
         touched = true;
       }
     }
-    while (this.dueBackups.length > 0 && this.dueBackups[0] <= now) {
-      const at = this.dueBackups.shift()!;
-      this.recordBackup('managedInstance', 'D', false, 'automatic', new Date(at));
+    while (this.dueBackups.length > 0 && this.dueBackups[0].finish <= now) {
+      const due = this.dueBackups.shift()!;
+      this.recordBackup('managedInstance', 'D', false, 'automatic', new Date(due.finish), new Date(due.start));
       touched = true;
+    }
+    for (const type of ['I', 'L'] as const) {
+      const every = type === 'L' ? this.scenario.miBackups.logEveryMs : this.scenario.miBackups.diffEveryMs;
+      let next = this.nextAutomatic[type];
+      if (next === undefined || every <= 0) continue;
+      // A lab left idle for long records the last few, not thousands.
+      if (now - next > every * 20) next += Math.floor((now - next) / every - 20) * every;
+      for (; next <= now; next += every) this.recordBackup('managedInstance', type, false, 'automatic', new Date(next));
+      this.nextAutomatic[type] = next;
     }
     // Faults and catch-up change what the DMVs show with time alone.
     const signature = `${this.connected(now)}|${this.replicating(now)}|${this.isDown('sqlServer', now)}|${this.isDown('managedInstance', now)}`;
@@ -246,14 +266,23 @@ export class LinkModel {
   }
 
   private primaryChanged(side: Side): void {
-    if (side === 'managedInstance' && this.scenario.miFullBackup.enabled) {
-      this.dueBackups.push(this.clock() + this.scenario.miFullBackup.afterFailoverMs);
-      this.dueBackups.sort((a, b) => a - b);
-    }
+    if (side === 'managedInstance') this.scheduleFirstFullBackup();
     this.changed();
   }
 
-  recordBackup(side: Side, type: 'D' | 'L', isCopyOnly: boolean, device: string, finish = new Date(this.clock())): BackupRecord {
+  /**
+   * The MI's database became writable (primary, or on its own once the link is removed): Azure
+   * takes its first full backup of it after that, `miFullBackup.afterFailoverMs` later here
+   * (managed-instance-link-migrate.md, "Known issues with migration").
+   */
+  private scheduleFirstFullBackup(): void {
+    if (!this.scenario.miFullBackup.enabled) return;
+    const start = this.clock();
+    this.dueBackups.push({ start, finish: start + this.scenario.miFullBackup.afterFailoverMs });
+    this.dueBackups.sort((a, b) => a.finish - b.finish);
+  }
+
+  recordBackup(side: Side, type: 'D' | 'I' | 'L', isCopyOnly: boolean, device: string, finish = new Date(this.clock()), started?: Date): BackupRecord {
     const r = this.replicas[side];
     const rec: BackupRecord = {
       id: this.nextBackupId++,
@@ -262,7 +291,7 @@ export class LinkModel {
       type,
       isCopyOnly,
       device,
-      start: new Date(finish.getTime() - 1000),
+      start: started ?? new Date(finish.getTime() - 1000),
       finish,
       firstLsn: r.hardened,
       lastLsn: r.endOfLog,
@@ -280,7 +309,9 @@ export class LinkModel {
    */
   removeDag(side: Side): number {
     this.advance();
+    const becomesWritable = side === 'managedInstance' && this.replicas.managedInstance.dagPresent && this.replicas.managedInstance.role === 'SECONDARY';
     this.replicas[side].dagPresent = false;
+    if (becomesWritable) this.scheduleFirstFullBackup();
     const lost = this.pending.length;
     this.ledger.lost += lost;
     this.pending = [];

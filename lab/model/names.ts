@@ -24,4 +24,9 @@ export const LAB_ENV = {
   sqlPassword: 'LAB_SQL_PASSWORD',
   miPassword: 'LAB_MI_PASSWORD',
   armToken: 'LAB_ARM_TOKEN',
+  /** The lab's Entra ID application (a service principal): tenant, client id, secret, authority host. */
+  entraTenant: 'LAB_ENTRA_TENANT_ID',
+  entraClient: 'LAB_ENTRA_CLIENT_ID',
+  entraSecret: 'LAB_ENTRA_CLIENT_SECRET',
+  entraAuthority: 'LAB_ENTRA_AUTHORITY_HOST',
 } as const;

@@ -23,6 +23,11 @@ export interface ReplicaContext {
   sessions: Map<number, SessionMeta>;
   clock(): number;
   /**
+   * When the request now running arrived, if it was held as a long statement (a BACKUP's start
+   * time in msdb is when it was sent, its finish when it ends); undefined otherwise.
+   */
+  requestArrivedAt?: number;
+  /**
    * A role change on these replicas of this link: ends, after the current reply is out, the
    * sessions whose current database is the link's (availability) database at this moment.
    * Sessions in master, msdb or tempdb stay, as on a real server (see lab-model.ts).

@@ -204,24 +204,37 @@ export function replicaTables(link: LinkModel, side: Side, now: number, created:
     }
   }
 
+  // msdb as each side keeps it. On the MI (backup-transparency.md, "Included information" and
+  // "Removed fields"): automatic full, differential and log backups with is_copy_only = 0, manual
+  // ones COPY_ONLY; fields of the logged-in user, of the backup file's path and of the machine are
+  // not populated (NULL here); a row appears once its backup has finished. Times are the server's
+  // local time (the MI's timezoneId: managedInstance.utcOffsetMinutes).
+  const onMi = side === 'managedInstance';
+  const localTime = (d: Date) => serverLocalTime(link, side, d);
   for (const b of link.backups.filter((x) => x.side === side)) {
+    const automatic = b.device === 'automatic';
     t['msdb.dbo.backupset'].push({
-      backup_set_id: b.id, media_set_id: b.id, name: b.device === 'automatic' ? 'Automatic backup' : null,
-      description: null, user_name: b.device === 'automatic' ? 'NT AUTHORITY\\SYSTEM' : 'runbook',
-      database_name: b.database, server_name: me.serverName, machine_name: me.serverName,
-      type: b.type, is_copy_only: b.isCopyOnly, backup_start_date: b.start, backup_finish_date: b.finish,
+      backup_set_id: b.id, media_set_id: b.id, name: automatic ? 'Automatic backup' : null,
+      description: null, user_name: onMi ? null : 'runbook',
+      database_name: b.database, server_name: me.serverName, machine_name: onMi ? null : me.serverName,
+      type: b.type, is_copy_only: b.isCopyOnly, backup_start_date: localTime(b.start), backup_finish_date: localTime(b.finish),
       first_lsn: b.firstLsn, last_lsn: b.lastLsn, checkpoint_lsn: b.firstLsn, database_backup_lsn: link.baseLsn,
       backup_size: 1_048_576n, recovery_model: 'FULL', database_guid: ids.dagDatabase,
     });
     // device_type: 2 disk, 9 URL (Azure Storage), 7 virtual device (the MI's automatic backups).
-    const automatic = b.device === 'automatic';
     t['msdb.dbo.backupmediafamily'].push({
       media_set_id: b.id, family_sequence_number: 1, media_family_id: null,
-      physical_device_name: automatic ? `{${ids.dagDatabase}}` : b.device,
+      physical_device_name: onMi ? null : b.device,
       device_type: automatic ? 7 : /^https:\/\//i.test(b.device) ? 9 : 2, physical_block_size: automatic ? null : 512,
     });
   }
   return t;
+}
+
+/** A moment as the side's server clock shows it (the lab's clock is UTC; the MI may be ahead). */
+export function serverLocalTime(link: LinkModel, side: Side, d: Date): Date {
+  const offset = side === 'managedInstance' ? link.scenario.managedInstance.utcOffsetMinutes : 0;
+  return offset ? new Date(d.getTime() + offset * 60_000) : d;
 }
 
 function localDbRow(link: LinkModel, me: ReplicaState, groupId: string, replicaId: string, groupDb: string, primaryReplica: boolean): Row {

@@ -6,6 +6,7 @@ export type Side = 'sqlServer' | 'managedInstance';
 export type LinkRole = 'PRIMARY' | 'SECONDARY';
 export type AvailabilityMode = 'SYNCHRONOUS_COMMIT' | 'ASYNCHRONOUS_COMMIT';
 export type Tier = 'GeneralPurpose' | 'BusinessCritical';
+export type DatabaseFormat = 'SQLServer2022' | 'SQLServer2025' | 'AlwaysUpToDate';
 
 export const SIDES: readonly Side[] = ['sqlServer', 'managedInstance'];
 
@@ -41,7 +42,19 @@ export interface ScenarioSpec {
     /** ProductVersion, e.g. 16.0.4125.3 (2022 CU13) or 15.0.4312.2 (2019 CU20). */
     version: string;
   };
-  managedInstance: { tier: Tier };
+  managedInstance: {
+    tier: Tier;
+    /**
+     * The instance's update policy as ARM shows it (ManagedInstances.json 2025-01-01,
+     * `databaseFormat`): SQLServer2022 (the default policy), SQLServer2025 or AlwaysUpToDate.
+     */
+    databaseFormat: DatabaseFormat;
+    /**
+     * Minutes the instance's local time (its timezoneId) is ahead of UTC: GETDATE(),
+     * SYSDATETIME() and msdb show local time, GETUTCDATE() and SYSUTCDATETIME() UTC.
+     */
+    utcOffsetMinutes: number;
+  };
   /** Each side's role in the link (DAG). Both PRIMARY = split-brain after a forced failover. */
   roles: Record<Side, LinkRole>;
   /** When both are PRIMARY: the one that was primary before the forced failover. */
@@ -72,6 +85,31 @@ export interface ScenarioSpec {
     /** How long after the MI becomes primary its first automatic full backup finishes. */
     afterFailoverMs: number;
   };
-  arm: { lroDurationMs: number; retryAfterSeconds: number };
+  /**
+   * The MI's automatic backups besides the full one (backup-transparency.md: automatic full,
+   * differential and log backups appear in msdb with is_copy_only = 0, each once it has
+   * finished): a log backup every `logEveryMs`, a differential every `diffEveryMs` (0: none).
+   */
+  miBackups: { logEveryMs: number; diffEveryMs: number };
+  /**
+   * How long statements that take long on a real server take here: a BACKUP (its msdb row
+   * appears when it ends, with the start time it was sent at), a FAILOVER or
+   * FORCE_FAILOVER_ALLOW_DATA_LOSS until the target accepts it (the statement returns then:
+   * alter-availability-group-transact-sql.md, "A failover command returns as soon as the
+   * failover target has accepted the command"). A client that cancels (ATTENTION) before the end
+   * stops the statement: nothing happens.
+   */
+  longStatements: { backupMs: number; failoverMs: number };
+  arm: {
+    lroDurationMs: number;
+    retryAfterSeconds: number;
+    /**
+     * The link's failoverMode as ARM shows it (DistributedAvailabilityGroups.json: Manual for
+     * two-way failover, None for one way to Azure); `absent` leaves the property out, as the
+     * spec's ListByInstance example does for one link. Default: Manual on SQL Server 2022 CU13
+     * or later, else None.
+     */
+    failoverMode?: 'Manual' | 'None' | 'absent';
+  };
   faults: FaultSpec[];
 }

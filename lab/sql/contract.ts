@@ -47,6 +47,8 @@ export interface SqlEngineOptions {
   serverName: string;
   /** `@@VERSION` text. */
   versionText: string;
+  /** Minutes the server's local time is ahead of UTC: GETDATE/SYSDATETIME against GETUTCDATE/SYSUTCDATETIME (default 0). */
+  utcOffsetMinutes?: number;
   /** `SERVERPROPERTY(name)` values, e.g. ProductVersion, ProductMajorVersion, Edition, EngineEdition. */
   serverProperties: Record<string, CellValue>;
   /** Databases that `USE` accepts (plus master/msdb). */

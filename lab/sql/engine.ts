@@ -29,7 +29,7 @@ export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
   registerFunctions(db, () => {
     if (!functionState) throw new Error('lab/sql: function state read outside a statement');
     return functionState;
-  });
+  }, opts.utcOffsetMinutes ?? 0);
   const cache = new Map<string, Database.Statement>();
   const sessions = new Map<number, SessionState>();
   const parts: EngineParts = {

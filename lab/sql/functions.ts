@@ -74,7 +74,7 @@ function dateAdd(unit: string, n: number, d: Date): Date {
 
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
 
-export function registerFunctions(db: Database.Database, state: () => FunctionState): void {
+export function registerFunctions(db: Database.Database, state: () => FunctionState, utcOffsetMinutes = 0): void {
   const fn = (name: string, impl: (...args: any[]) => unknown, deterministic = true) =>
     db.function(name, { deterministic, varargs: true, safeIntegers: true }, impl as (...args: unknown[]) => unknown);
   const argc = (name: string, args: unknown[], min: number, max = min) => {
@@ -109,7 +109,9 @@ export function registerFunctions(db: Database.Database, state: () => FunctionSt
   });
   fn('TSQL_REPLICATE', (...a) => (argc('replicate', a, 2), a[0] === null ? null : text(a[0])!.repeat(Math.max(0, Number(a[1])))));
   fn('TSQL_ISNUMERIC', (...a) => (argc('isnumeric', a, 1), a[0] !== null && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text(a[0])!) ? 1 : 0));
-  fn('TSQL_GETDATE', (...a) => (argc('getdate', a, 0), formatDateTime(new Date())), false);
+  // The server's local time (a managed instance's timezoneId) and UTC.
+  fn('TSQL_GETDATE', (...a) => (argc('getdate', a, 0), formatDateTime(new Date(Date.now() + utcOffsetMinutes * 60_000))), false);
+  fn('TSQL_GETUTCDATE', (...a) => (argc('getutcdate', a, 0), formatDateTime(new Date())), false);
   fn('TSQL_NEWID', (...a) => (argc('newid', a, 0), randomUUID().toUpperCase()), false);
   fn('TSQL_DB_NAME', (...a) => {
     argc('db_name', a, 0, 1);

@@ -155,3 +155,35 @@ export async function settledLinkForVerify(ctx: StepRunContext): Promise<LinkDet
   if (busy) throw new Error(`link ${describeLink(linkIdsOf(ctx.inventory))} reports ${busy}; waiting for that operation to end`);
   return link;
 }
+
+/**
+ * The link's failoverMode, spelled as the spec does: `Manual` ("two-way failover with a supported
+ * SQL Server") or `None` ("one-way failover to Azure"), DistributedAvailabilityGroups.json
+ * 2025-01-01. Compared without case (ARM enums are); a link that does not show it, or shows
+ * something else, counts as None: two-way failover is claimed only where ARM says Manual.
+ */
+export function linkFailoverMode(value: string | undefined): 'Manual' | 'None' {
+  return value?.trim().toLowerCase() === 'manual' ? 'Manual' : 'None';
+}
+
+/** The update policies (ManagedInstances.json 2025-01-01 `databaseFormat`) and the SQL Server each can fail back to. */
+const DATABASE_FORMATS: Record<string, { spelled: string; policy: string; failBackMajor: number | null }> = {
+  sqlserver2022: { spelled: 'SQLServer2022', policy: 'SQL Server 2022', failBackMajor: 16 },
+  sqlserver2025: { spelled: 'SQLServer2025', policy: 'SQL Server 2025', failBackMajor: 17 },
+  alwaysuptodate: { spelled: 'AlwaysUpToDate', policy: 'Always-up-to-date', failBackMajor: null },
+};
+
+/**
+ * What a managed instance's databaseFormat means for the link: its update policy and the SQL
+ * Server major version it can fail back to (update-policy.md: "Only instances with the SQL Server
+ * 2022 update policy can establish a link from SQL Managed Instance to SQL Server 2022 or fail
+ * back", likewise 2025; Always-up-to-date loses "bidirectional failover"). The spec writes
+ * SQLServer2022, the docs SqlServer2025: compared without case. An unknown value can fail back to
+ * nothing.
+ */
+export function updatePolicyOf(databaseFormat: string | undefined): { databaseFormat: string | null; policy: string; failBackMajor: number | null } {
+  if (databaseFormat === undefined) return { databaseFormat: null, policy: 'unknown (ARM shows no databaseFormat)', failBackMajor: null };
+  const known = DATABASE_FORMATS[databaseFormat.trim().toLowerCase()];
+  if (!known) return { databaseFormat, policy: `unknown (${databaseFormat})`, failBackMajor: null };
+  return { databaseFormat: known.spelled, policy: known.policy, failBackMajor: known.failBackMajor };
+}

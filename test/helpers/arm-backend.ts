@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqlManagementClient } from '@azure/arm-sql';
 import { ArmError } from '../../lab/arm/contract.js';
-import type { ArmBackend, ArmFault, ArmLink, ArmOperation, ArmServerOptions } from '../../lab/arm/contract.js';
+import type { ArmBackend, ArmFault, ArmLink, ArmManagedInstance, ArmOperation, ArmServerOptions } from '../../lab/arm/contract.js';
 import { startArmServer } from '../../lab/arm/server.js';
 import { createLabCertificates } from '../../lab/certs.js';
 
@@ -83,6 +83,19 @@ export class PlainArmBackend implements ArmBackend {
 
   getLink(sub: string, rg: string, mi: string, name: string): ArmLink | undefined {
     return this.listLinks(sub, rg, mi).find((l) => same(l.name, name));
+  }
+
+  /** The update policy the fixture's managed instance reports (tests change it). */
+  databaseFormat = 'SQLServer2022';
+
+  getManagedInstance(sub: string, rg: string, mi: string): ArmManagedInstance | undefined {
+    const found = this.instances.find((i) => same(i.subscriptionId, sub) && same(i.resourceGroup, rg) && same(i.managedInstance, mi));
+    if (!found) return undefined;
+    return {
+      subscriptionId: found.subscriptionId, resourceGroup: found.resourceGroup, name: found.managedInstance, location: 'westus',
+      tier: 'GeneralPurpose', fullyQualifiedDomainName: `${found.managedInstance}.fixture.database.windows.net`,
+      databaseFormat: this.databaseFormat, timezoneId: 'UTC',
+    };
   }
 
   setReplicationMode(link: ArmLink, mode: 'Async' | 'Sync'): void {

@@ -138,6 +138,10 @@ export interface LabWorldOptions {
   /** How long the lab's long-running operations stay InProgress (default 20 ms). */
   lroDurationMs?: number;
   faults?: import('../../lab/model/types.js').FaultSpec[];
+  /** Laid over the scenario's `arm` (e.g. the link's failoverMode). */
+  arm?: { failoverMode?: 'Manual' | 'None' | 'absent' };
+  /** Laid over the scenario's `managedInstance` (e.g. its databaseFormat). */
+  managedInstance?: { databaseFormat?: 'SQLServer2022' | 'SQLServer2025' | 'AlwaysUpToDate' };
 }
 
 /** An ArmWorld over the whole lab (startLab): the link model answers ARM as it answers T-SQL. */
@@ -145,7 +149,11 @@ export async function startLabWorld(options: LabWorldOptions = {}): Promise<ArmW
   const { startLab } = await import('../../lab/index.js');
   const lab = await startLab({
     scenario: options.scenario ?? 'healthy',
-    overrides: { arm: { lroDurationMs: options.lroDurationMs ?? 20, retryAfterSeconds: 0 }, faults: options.faults ?? [] },
+    overrides: {
+      arm: { lroDurationMs: options.lroDurationMs ?? 20, retryAfterSeconds: 0, ...options.arm },
+      faults: options.faults ?? [],
+      ...(options.managedInstance ? { managedInstance: options.managedInstance } : {}),
+    },
   });
   const role = (r: string) => (r === 'PRIMARY' ? 'Primary' : 'Secondary');
   return {

@@ -48,8 +48,11 @@ test('lab up: inventory validated, exported passwords log in over TLS, Ctrl-C st
   const text = readFileSync(invFile, 'utf8');
   const inv = yaml.load(text) as Inventory;
   const env = exportsOf(stdout);
-  assert.equal(Object.keys(env).sort(), ['LAB_ARM_TOKEN', 'LAB_MI_PASSWORD', 'LAB_SQL_PASSWORD']);
-  for (const secret of Object.values(env)) assert.not.ok(text.includes(secret), 'no secret in the inventory file');
+  assert.equal(Object.keys(env).sort(), ['LAB_ARM_TOKEN', 'LAB_ENTRA_AUTHORITY_HOST', 'LAB_ENTRA_CLIENT_ID', 'LAB_ENTRA_CLIENT_SECRET', 'LAB_ENTRA_TENANT_ID', 'LAB_MI_PASSWORD', 'LAB_SQL_PASSWORD']);
+  // The Entra tenant, client id and authority host are not secrets (the host is the ARM endpoint).
+  for (const name of ['LAB_ARM_TOKEN', 'LAB_ENTRA_CLIENT_SECRET', 'LAB_MI_PASSWORD', 'LAB_SQL_PASSWORD']) {
+    assert.not.ok(text.includes(env[name]!), `no secret in the inventory file (${name})`);
+  }
   assert.is(inv.link.sqlServer.connection.passwordEnv, 'LAB_SQL_PASSWORD');
   assert.is(inv.link.managedInstance.connection.passwordEnv, 'LAB_MI_PASSWORD');
   const caFile = inv.link.sqlServer.connection.caFile!;

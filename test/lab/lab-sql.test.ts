@@ -122,7 +122,7 @@ test('BACKUP over TDS lands in msdb.dbo.backupset with info messages', async () 
   req.on('info', (i: { message: string }) => infos.push(i.message));
   await req.batch(`BACKUP DATABASE [SalesDb] TO URL = N'https://acct.blob.core.windows.net/c/SalesDb.bak' WITH COPY_ONLY`);
   assert.ok(infos.some((m) => m.startsWith('BACKUP DATABASE successfully processed')), infos.join('|'));
-  const [rows] = await run(mi, `SELECT type, is_copy_only FROM msdb.dbo.backupset WHERE database_name = 'SalesDb' ORDER BY backup_finish_date`);
+  const [rows] = await run(mi, `SELECT type, is_copy_only FROM msdb.dbo.backupset WHERE database_name = 'SalesDb' AND type = 'D' ORDER BY backup_finish_date`);
   assert.equal(rows, [{ type: 'D', is_copy_only: false }, { type: 'D', is_copy_only: true }]);
   await mi.close();
 });

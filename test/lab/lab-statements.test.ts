@@ -165,16 +165,22 @@ test('lab.statement_log on the MI: its own statements, in order, with replica an
   await mi.close();
 });
 
-test('msdb: backupset joins backupmediafamily on media_set_id for the device, as on SQL Server', async () => {
+test('msdb: backupset joins backupmediafamily on media_set_id; the MI leaves the device path empty, SQL Server fills it in', async () => {
   const mi = await connect(lab, 'managedInstance');
   const url = 'https://acct.blob.core.windows.net/backups/SalesDb_copy.bak';
   await run(mi, `BACKUP DATABASE [SalesDb] TO URL = N'${url}' WITH COPY_ONLY`);
   const [rows] = await run(mi, `SELECT bs.type, bs.is_copy_only, bmf.device_type, bmf.physical_device_name
     FROM msdb.dbo.backupset bs JOIN msdb.dbo.backupmediafamily bmf ON bmf.media_set_id = bs.media_set_id
-    WHERE bs.database_name = 'SalesDb' ORDER BY bs.backup_finish_date`);
+    WHERE bs.database_name = 'SalesDb' AND bs.type = 'D' ORDER BY bs.backup_finish_date`);
   assert.is(rows.length, 2);
-  assert.equal({ ...rows[0], physical_device_name: undefined }, { type: 'D', is_copy_only: false, device_type: 7, physical_device_name: undefined });
-  assert.equal(rows[1], { type: 'D', is_copy_only: true, device_type: 9, physical_device_name: url });
+  // backup-transparency.md: "fields like file path and usernames might not be populated".
+  assert.equal(rows[0], { type: 'D', is_copy_only: false, device_type: 7, physical_device_name: null });
+  assert.equal(rows[1], { type: 'D', is_copy_only: true, device_type: 9, physical_device_name: null });
+  const sqlServer = await connect(lab, 'sqlServer');
+  await run(sqlServer, `BACKUP LOG [SalesDb] TO DISK = N'/tmp/SalesDb.trn'`);
+  const [onSql] = await run(sqlServer, `SELECT bmf.physical_device_name FROM msdb.dbo.backupset bs JOIN msdb.dbo.backupmediafamily bmf ON bmf.media_set_id = bs.media_set_id`);
+  assert.equal(onSql, [{ physical_device_name: '/tmp/SalesDb.trn' }]);
+  await sqlServer.close();
   assert.is(await errorNumber(mi, 'SELECT physical_device_name FROM msdb.dbo.backupset'), 207);
   await mi.close();
 });

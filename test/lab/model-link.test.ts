@@ -140,16 +140,35 @@ test('Business Critical: local secondaries appear with is_primary_replica = 0 an
   assert.ok(rows.filter((r) => r.is_primary_replica === false).every((r) => (r.last_hardened_lsn as bigint) < BASE));
 });
 
-test('MI full backups: one at start, another after the MI becomes primary', () => {
-  const { link, tick } = lab('healthy', { miFullBackup: { afterFailoverMs: 500 } });
-  assert.is(link.backups.filter((b) => b.side === 'managedInstance' && b.type === 'D').length, 1);
+test('MI full backups: one at start, another after the MI becomes primary, started then and finished later', () => {
+  const { link, tick, now } = lab('healthy', { miFullBackup: { afterFailoverMs: 500 }, miBackups: { logEveryMs: 0 } });
+  const fulls = () => link.backups.filter((b) => b.side === 'managedInstance' && b.type === 'D');
+  assert.is(fulls().length, 1);
+  const at = now();
   link.forceFailover('managedInstance');
   tick(499);
-  assert.is(link.backups.length, 1);
+  assert.is(fulls().length, 1);
   tick(1);
-  assert.is(link.backups.length, 2);
-  const none = lab('healthy', { miFullBackup: { enabled: false } });
+  assert.is(fulls().length, 2);
+  assert.equal([fulls()[1].start.getTime(), fulls()[1].finish.getTime(), fulls()[1].isCopyOnly], [at, at + 500, false]);
+  const none = lab('healthy', { miFullBackup: { enabled: false }, miBackups: { logEveryMs: 0 } });
   assert.is(none.link.backups.length, 0);
+});
+
+test('MI full backup after the link is removed while the MI is secondary: its database is on its own and writable then', () => {
+  const { link, tick } = lab('healthy', { miFullBackup: { afterFailoverMs: 300 }, miBackups: { logEveryMs: 0 } });
+  link.removeDag('managedInstance');
+  tick(300);
+  assert.is(link.backups.filter((b) => b.type === 'D').length, 2);
+});
+
+test('MI automatic log and differential backups: regular (not copy-only), at the scenario pace, none on SQL Server', () => {
+  const { link, tick } = lab('healthy', { miBackups: { logEveryMs: 100, diffEveryMs: 250 } });
+  const count = (type: string) => link.backups.filter((b) => b.side === 'managedInstance' && b.type === type).length;
+  assert.equal([count('L'), count('I')], [1, 1]);
+  tick(500);
+  assert.equal([count('L'), count('I')], [6, 3]);
+  assert.ok(link.backups.every((b) => b.side === 'managedInstance' && !b.isCopyOnly && b.device === 'automatic'));
 });
 
 test.run();

@@ -1,5 +1,7 @@
 // break-link.yml and cleanup.yml end to end on the lab: the link is gone on both sides, the
-// missing first full backup on the MI stops the removal, and cleanup is safe to run twice.
+// managed instance's first full backup counts only when it was taken after the change that made
+// its database writable (the run's own removal of the link, or an earlier failover), and cleanup
+// is safe to run twice.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FAST } from '../helpers/lab-run.js';
@@ -10,7 +12,8 @@ const KEPT = { sqlServer: true, managedInstance: true };
 
 runbookCases([
   {
-    name: 'break-link on healthy: LSNs stable, link deleted through ARM, DAG dropped, gone on both sides',
+    name: "break-link on healthy: LSNs stable, link deleted through ARM, DAG dropped, gone on both sides, then the MI's first full backup after the removal",
+    overrides: { miFullBackup: { afterFailoverMs: 800 } },
     runbook: 'break-link',
     set: FAST,
     expect: {
@@ -22,7 +25,12 @@ runbookCases([
       // After a proven LSN wait, removing the link is a change, so no --allow-data-loss was needed.
       stdout: [/remove-link\s+armDeleteLink \[change\]/, /Point the applications at sqlmi1\.lab\.database\.windows\.net/],
     },
-    then(t) {
+    then(t, run) {
+      // Only a full backup taken after this run's own change counts, not the hour-old one from before.
+      const del = t.lab.armRequests().find((r) => r.method === 'DELETE')!;
+      const found = /Found a full backup \(not copy-only\) of database SalesDb on managedInstance, started (\S+) and finished/.exec(run.stdout);
+      assert.ok(found, run.stdout);
+      assert.ok(Date.parse(`${found![1]}Z`) >= del.at.getTime() - 1000, `the backup found started ${found![1]}, the DELETE was sent at ${del.at.toISOString()}`);
       assert.ok(t.lab.link().replicas.sqlServer.agPresent, 'the AG is kept without dropAg');
       // The databases are independent now: both sides take writes.
       assert.ok(t.lab.link().readWrite('sqlServer') && t.lab.link().readWrite('managedInstance'));
@@ -37,16 +45,43 @@ runbookCases([
     then: (t) => assert.not.ok(t.lab.link().replicas.sqlServer.agPresent),
   },
   {
-    name: 'break-link refuses while the MI has no full backup, and changes nothing',
-    overrides: { miFullBackup: { enabled: false } },
+    name: 'break-link when the MI takes no full backup after the removal: the link is removed, but the run does not call the migration done (exit 4)',
+    overrides: { miFullBackup: { afterFailoverMs: 60_000 } },
+    runbook: 'break-link',
+    set: [...FAST, 'backupTimeout=400ms'],
+    expect: {
+      exit: 4,
+      stderr: [/refused at step first-full-backup: No full backup \(not copy-only\) of database SalesDb on managedInstance started since .* after waiting 400ms: the link is removed, but the managed instance has not finished its first full backup since/],
+      link: GONE,
+    },
+  },
+  {
+    name: 'break-link with the MI already primary: refused unless told when it became primary; then only a full backup since counts',
+    overrides: { miFullBackup: { afterFailoverMs: 300 } },
+    arrange: (t) => {
+      // An earlier planned failover that kept the link (the lab's model, as FAILOVER leaves it).
+      t.lab.link().setReplication({});
+      t.lab.link().modes.sqlServer = 'SYNCHRONOUS_COMMIT';
+      t.lab.link().modes.managedInstance = 'SYNCHRONOUS_COMMIT';
+      t.lab.link().plannedFailover();
+    },
     runbook: 'break-link',
     set: FAST,
-    expect: {
-      exit: 3,
-      stderr: [/refused at step first-full-backup: No full backup \(not copy-only\) of database SalesDb on managedInstance: the managed instance has not taken its first full backup/],
-      link: KEPT,
-      armWrites: [],
-      sent: [],
+    expect: { exit: 3, stderr: [/refused at step mi-primary-since-given: The managed instance is already the primary of link dag1/], link: KEPT },
+    async then(t) {
+      // A time after the MI's first full backup since the failover: no backup since then, none awaited long enough.
+      const later = new Date(Date.now() + 3_600_000).toISOString().replace('Z', '');
+      const tooLate = await t.apply('break-link', { sets: [...FAST, `miPrimarySince=${later}`, 'backupTimeout=200ms'] });
+      assert.is(tooLate.code, 3, tooLate.stdout + tooLate.stderr);
+      assert.match(tooLate.stderr, /refused at step full-backup-since-failover: No full backup \(not copy-only\) of database SalesDb on managedInstance started since/);
+      assert.equal(t.linkPresent(), KEPT);
+      assert.not.ok(t.lab.armRequests().some((r) => r.method === 'DELETE'));
+
+      const since = new Date(Date.now() - 60_000).toISOString().replace('Z', '');
+      const run = await t.apply('break-link', { sets: [...FAST, `miPrimarySince=${since}`, 'backupTimeout=5s'] });
+      assert.is(run.code, 0, run.stdout + run.stderr);
+      assert.equal(t.linkPresent(), GONE);
+      assert.match(run.stdout, /first-full-backup\s+assertBackup \[read\]\s+SKIPPED|first-full-backup .*skipped|first-full-backup.*-> false/);
     },
   },
   {

@@ -29,8 +29,8 @@ test('npm start: exit 0, the roles swapped, and the summary names the new primar
   });
   assert.is(code, 0, out);
   const summary = out.slice(out.indexOf('Summary of run'));
-  assert.match(summary, /ok\s+9\. failover\s+sqlExec \[change\]/);
-  assert.match(summary, /ok\s+10\. after\s+assertRole \[read\]/);
+  assert.match(summary, /ok\s+\d+\. failover\s+sqlExec \[change\]/);
+  assert.match(summary, /ok\s+\d+\. after\s+assertRole \[read\]/);
   assert.match(summary, /Attention:\n\s+repoint-applications: .*Point the applications at sqlmi1\.lab\.database\.windows\.net \(managed instance sqlmi1, now the primary of link dag1\)/);
   assert.match(out, /Roles of link dag1: sqlServer says SECONDARY; managedInstance says PRIMARY\./);
   assert.match(summary, /Exit 0: done/);

@@ -86,10 +86,10 @@ test('forced-failover: the data-loss flag and what apply will demand', async () 
 
 test('split-brain: the choice of keep decides which side is backed up and demoted; the SQL quotes the path', async () => {
   const text = await plan('split-brain', 'text', SPLIT);
-  assert.match(text, /sql: BACKUP LOG \[SalesDb\] TO DISK = N'D:\\backup\\SalesDb-tail\.trn' WITH NORECOVERY;/);
+  assert.match(text, /sql: BACKUP LOG \[SalesDb\] TO DISK = N'D:\\backup\\SalesDb-tail\.trn';/);
   assert.match(text, /copy-only-backup  sqlExec -> managedInstance  \[change\]  SKIPPED/);
   assert.match(text, /demote-managed-instance  armSetRole  \[change\]  SKIPPED/);
-  assert.match(text, /backup-verified  assertBackup  \[read\][\s\S]*Check msdb\.dbo\.backupset on sqlServer for a backup of \[SalesDb\] taken in this run/);
+  assert.match(text, /backup-verified  assertBackup  \[read\][\s\S]*Check msdb\.dbo\.backupset on sqlServer for a log backup \(not copy-only\) of \[SalesDb\] taken in this run/);
   const other = JSON.parse(await plan('split-brain', 'json', ['keep=sqlServer', "backupLocation=https://acct.blob.core.windows.net/c/it's.bak"])) as Plan;
   const step = (id: string) => other.steps.find((s) => s.id === id)!;
   assert.is(step('tail-log-backup').decision, 'skip');

@@ -40,7 +40,8 @@ runbookCases([
     },
   },
   {
-    name: 'healthy with dropLinkAfter: roles swapped, then the link is gone on both sides',
+    name: "healthy with dropLinkAfter: roles swapped, the MI's first full backup after the failover awaited, then the link is gone on both sides",
+    overrides: { miFullBackup: { afterFailoverMs: 1200 } },
     runbook: 'planned-failover',
     set: [...FAST, 'dropLinkAfter=true'],
     expect: {
@@ -50,12 +51,33 @@ runbookCases([
       armWrites: ['DELETE dag1'],
       lost: 0,
       // Removing the link after a proven LSN wait is a change, not data loss: no --allow-data-loss needed.
-      stdout: [/remove-link\s+armDeleteLink \[change\]/],
+      stdout: [/remove-link\s+armDeleteLink \[change\]/, /first-full-backup/],
+    },
+    then(t) {
+      const failover = t.lab.statements().find((s) => /\] FAILOVER$/.test(s.statement))!;
+      const full = t.lab.link().backups.find((b) => b.side === 'managedInstance' && b.type === 'D' && b.start >= failover.at);
+      assert.ok(full, 'the MI took a full backup after the failover');
+      const del = t.lab.armRequests().find((r) => r.method === 'DELETE')!;
+      // Not before: the hour-old automatic full backup from before the failover does not count.
+      assert.ok(del.at.getTime() >= full!.finish.getTime(), `DELETE at ${del.at.toISOString()}, backup finished ${full!.finish.toISOString()}`);
+    },
+  },
+  {
+    name: "dropLinkAfter when the MI's first full backup after the failover does not come: stops with the failover done and the link kept (exit 4)",
+    overrides: { miFullBackup: { afterFailoverMs: 60_000 } },
+    runbook: 'planned-failover',
+    set: [...FAST, 'dropLinkAfter=true', 'backupTimeout=500ms'],
+    expect: {
+      exit: 4,
+      stdout: [/first-full-backup: No full backup \(not copy-only\) of database SalesDb on managedInstance started since .* after waiting 500ms: the failover is done and the link is kept/],
+      roles: SWAPPED,
+      link: { sqlServer: true, managedInstance: true },
+      armWrites: [],
     },
   },
   {
     // Issue 9 attack, F11: a wrong ARM token used to be found only at remove-link, after the FAILOVER.
-    name: 'dropLinkAfter with a wrong ARM token: exit 2 before anything is sent, naming ARM; without the ARM step the token is not asked for',
+    name: 'dropLinkAfter with a wrong ARM token: exit 2 before anything is sent, naming ARM; without dropLinkAfter too (the update policy is read through ARM)',
     runbook: 'planned-failover',
     set: [...FAST, 'dropLinkAfter=true'],
     arrange: () => ({ env: { LAB_ARM_TOKEN: wrongToken } }),
@@ -70,9 +92,64 @@ runbookCases([
       assert.not.ok(run.stderr.includes(wrongToken), 'the token is not shown');
       assert.equal(t.lab.armRequests().map((r) => r.method), ['GET'], 'one read of the link');
 
-      const noArm = await t.apply('planned-failover', { sets: FAST, env: { LAB_ARM_TOKEN: wrongToken } });
-      assert.is(noArm.code, 0, noArm.stdout + noArm.stderr);
-      assert.equal(t.lab.armRequests().length, 1, 'remove-link is skipped at plan time: ARM is not asked');
+      // Keeping the link reads the managed instance's update policy and the link's failoverMode
+      // through ARM before anything is changed, so the wrong token is found at the start as well.
+      const keep = await t.apply('planned-failover', { sets: FAST, env: { LAB_ARM_TOKEN: wrongToken } });
+      assert.is(keep.code, 2, keep.stdout + keep.stderr);
+      assert.not.ok(keep.stderr.includes(wrongToken), 'the token is not shown');
+      assert.equal(t.roles(), AS_BEFORE);
+    },
+  },
+  {
+    // managed-instance-link-disaster-recovery.md: on the Always-up-to-date policy, "after failover to
+    // SQL Managed Instance, you will no longer be able to replicate data or fail back".
+    name: 'always-up-to-date MI, link kept: refused before anything is changed, pointing to dropLinkAfter',
+    scenario: 'always-up-to-date',
+    runbook: 'planned-failover',
+    set: FAST,
+    expect: {
+      exit: 3,
+      stderr: [/refused at step fail-back-possible: After a failover to the managed instance, link dag1 could not fail back to SQL Server: the managed instance's update policy is Always-up-to-date and the link's failoverMode is Manual.*Nothing was changed\..*--set dropLinkAfter=true/],
+      sent: [],
+      armWrites: [],
+      roles: AS_BEFORE,
+      modes: { sqlServer: 'ASYNCHRONOUS_COMMIT', managedInstance: 'ASYNCHRONOUS_COMMIT' },
+    },
+  },
+  {
+    name: 'always-up-to-date MI with dropLinkAfter: a failover for good is allowed, the link removed after it',
+    scenario: 'always-up-to-date',
+    overrides: { miFullBackup: { afterFailoverMs: 300 } },
+    runbook: 'planned-failover',
+    set: [...FAST, 'dropLinkAfter=true'],
+    expect: { exit: 0, roles: { managedInstance: 'PRIMARY' }, link: { sqlServer: false, managedInstance: false }, armWrites: ['DELETE dag1'], lost: 0 },
+  },
+  {
+    // DistributedAvailabilityGroups.json 2025-01-01: failoverMode None is "one-way failover to Azure".
+    name: 'link failoverMode None, link kept: refused before anything is changed',
+    overrides: { arm: { failoverMode: 'None' } },
+    runbook: 'planned-failover',
+    set: FAST,
+    expect: {
+      exit: 3,
+      stderr: [/refused at step fail-back-possible: .*update policy is SQL Server 2022 and the link's failoverMode is None/],
+      sent: [],
+      armWrites: [],
+      roles: AS_BEFORE,
+    },
+  },
+  {
+    name: 'always-up-to-date MI as primary: failing back to SQL Server is refused, even with dropLinkAfter',
+    scenario: 'always-up-to-date',
+    overrides: { roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' } },
+    runbook: 'planned-failover',
+    set: [...FAST, 'direction=toSqlServer', 'dropLinkAfter=true'],
+    expect: {
+      exit: 3,
+      stderr: [/refused at step fail-back-possible: Link dag1 cannot fail back to SQL Server: the managed instance's update policy is Always-up-to-date/],
+      sent: [],
+      armWrites: [],
+      roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' },
     },
   },
   {
@@ -124,7 +201,7 @@ runbookCases([
       exit: 0,
       roles: AS_BEFORE,
       modes: { sqlServer: 'SYNCHRONOUS_COMMIT', managedInstance: 'SYNCHRONOUS_COMMIT' },
-      stdout: [/ok\s+8\. still-caught-up/],
+      stdout: [/ok\s+\d+\. still-caught-up/],
       lost: 0,
     },
     then(t) {

@@ -19,7 +19,8 @@ runbookCases([
       exit: 0,
       roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' },
       sent: [
-        "sqlServer: BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/SalesDb-tail.trn' WITH NORECOVERY",
+        // No WITH NORECOVERY: undocumented on an availability database, and the demotion follows.
+        "sqlServer: BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/SalesDb-tail.trn'",
         'sqlServer: ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)',
       ],
       // No planned failover was needed.
@@ -87,6 +88,37 @@ runbookCases([
     then(_t, run) {
       const finished = journalRecords(run.journalDir).find((r) => r.kind === 'step-finished' && r.step === 'backup-verified');
       assert.equal((finished?.outputs as Record<string, unknown>).skipped, true);
+    },
+  },
+  {
+    // The SET ROLE never reaches the server (the connection drops first), so the run stops after the
+    // backup. With BACKUP LOG ... WITH NORECOVERY the database would now be RESTORING: unusable, and
+    // neither side's fix done.
+    name: 'keep=managedInstance, the demotion of SQL Server fails after its tail-log backup: its database stays ONLINE, not RESTORING',
+    scenario: 'split-brain',
+    overrides: { faults: [{ kind: 'dropConnection', replica: 'sqlServer', match: 'SET \\(ROLE = SECONDARY\\)', count: 5 }] },
+    runbook: 'split-brain',
+    set: [...SETS, 'keep=managedInstance', 'backupLocation=/var/opt/mssql/backup/SalesDb-tail.trn'],
+    expect: { exit: 4, stdout: [/Changed: tail-log-backup/], roles: BOTH_PRIMARY },
+    then(t) {
+      assert.not.ok(t.lab.link().replicas.sqlServer.restoring, 'the database on SQL Server is not RESTORING');
+      assert.ok(t.lab.link().readWrite('sqlServer'));
+    },
+  },
+  {
+    // The backup ran; its reply never came. The step's verify must recognise it by database, kind,
+    // copy-only and start time: a managed instance leaves the URL out of msdb.
+    name: "keep=sqlServer, the copy-only backup's answer is lost: msdb on the MI (no device path) shows it done, and the run goes on",
+    scenario: 'split-brain',
+    overrides: { faults: [{ kind: 'dropConnection', replica: 'managedInstance', match: '^BACKUP DATABASE', after: true }] },
+    runbook: 'split-brain',
+    set: [...SETS, 'keep=sqlServer', `backupLocation=${url}`],
+    expect: {
+      exit: 0,
+      stdout: [/copy-only-backup[\s\S]*verified done/],
+      // The BACKUP was not sent again.
+      times: [[/^BACKUP/, 1]],
+      roles: { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' },
     },
   },
   {

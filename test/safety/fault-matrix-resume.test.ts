@@ -8,8 +8,9 @@ import { ChildLab, kinds, runbook, waitExit } from '../helpers/child-runs.js';
 const BREAK_FAST = ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=1500ms'];
 
 test('break-link killed after its LSN wait, the application writes again: --resume waits again and fails, nothing lost, the link stays; once quiet, a resume removes it', async () => {
-  // The backup check after the wait answers slowly: the kill lands while it is in flight, after the wait and before the delete.
-  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'slow', match: 'msdb\\.dbo\\.backupset', delayMs: 3000, count: 1 }] } });
+  // The read of the managed instance's clock after the wait answers slowly: the kill lands while it
+  // is in flight, after the wait and before the delete.
+  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'slow', match: 'SYSDATETIME', delayMs: 3000, count: 1 }] } });
   try {
     const link = lab.lab.link();
     const deletes = () => lab.lab.armRequests().filter((r) => r.method === 'DELETE').length;

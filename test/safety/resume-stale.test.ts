@@ -86,7 +86,7 @@ test('F3: split-brain keep=managedInstance killed after its tail-log backup, a s
   let release = () => undefined as void;
   try {
     const a = await killed(lab, runbook('split-brain'), ['--set', 'keep=managedInstance', '--set', `backupLocation=${join(lab.dir, 'tail.trn')}`, ...FAST], [
-      { match: /backup_finish_date DESC/, side: 'sqlServer' },
+      { match: /ORDER BY bs.backup_start_date DESC/, side: 'sqlServer' },
     ]);
     release = a.release;
     assert.ok(kinds(lab.records(a.runId)).includes('step-finished:tail-log-backup'));

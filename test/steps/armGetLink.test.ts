@@ -37,6 +37,7 @@ test('reads roles, replication mode and exact LSN text through the new api-versi
   assert.is(out.instanceLinkRole, 'Secondary');
   assert.is(out.partnerLinkRole, 'Primary');
   assert.is(out.replicationMode, 'Async');
+  assert.is(out.failoverMode, 'Manual');
   assert.is(out.primary, 'sqlServer');
   // 71000009408100001 > 2^53: as a JS number it would read ...100000.
   assert.is(out.lastHardenedLsn, '71000009408100001');
@@ -52,6 +53,18 @@ test('reads roles, replication mode and exact LSN text through the new api-versi
   assert.ok(world.requests().every((r) => r.method === 'GET'), 'a read sends only GETs');
 });
 
+test('failoverMode: None as ARM says it, and a link that does not show the property counts as None', async () => {
+  for (const [mode, expected] of [['None', 'None'], ['absent', 'None'], ['Manual', 'Manual']] as const) {
+    const w = await startLabWorld({ arm: { failoverMode: mode } });
+    try {
+      const out = await definition.run(armStepContext(w.inventory, w.env), {});
+      assert.is(out.failoverMode, expected, mode);
+    } finally {
+      await w.stop();
+    }
+  }
+});
+
 test('a missing link is exists: false, not a failure', async () => {
   const inventory = { ...world.inventory, link: { ...world.inventory.link, name: 'no_such_link' } };
   const ctx = armStepContext(inventory, world.env);
@@ -61,6 +74,7 @@ test('a missing link is exists: false, not a failure', async () => {
     instanceLinkRole: null,
     partnerLinkRole: null,
     replicationMode: null,
+    failoverMode: null,
     primary: 'none',
     lastHardenedLsn: null,
     databases: [],

@@ -183,4 +183,32 @@ test('a change step that loses its connection mid-batch reports an unknown outco
   }
 });
 
+test("request timeouts: a read keeps the connection's (requestTimeoutMs), a change has none of the driver's, with.requestTimeout sets one", async () => {
+  // Each batch holding lab_slow takes 1.5 s; the connection's request timeout is 400 ms.
+  const slow = await startLab({ scenario: 'healthy', overrides: { faults: [{ kind: 'slow', replica: 'sqlServer', match: 'lab_slow', delayMs: 1500 }] } });
+  const connection = { ...slow.inventory.link.sqlServer.connection, requestTimeoutMs: 400 };
+  const inventory = { ...slow.inventory, link: { ...slow.inventory.link, sqlServer: { ...slow.inventory.link.sqlServer, connection } } };
+  const sh = stepHarness(inventory, slow.env);
+  try {
+    const read = await rejection(() => sh.run(sqlExec, { sql: "SELECT 'lab_slow' AS m;", impact: 'read' }, { target: 'sqlServer' }));
+    assert.match(read.message, /Timeout: Request failed to complete in 400ms/);
+
+    // A change runs to its end: cancelling a BACKUP or FAILOVER mid-way is worse than waiting.
+    const started = Date.now();
+    const change = await sh.run(sqlExec, { sql: "SELECT 'lab_slow' AS m;" }, { target: 'sqlServer' });
+    assert.equal(change.first, { m: 'lab_slow' });
+    assert.ok(Date.now() - started >= 1400, `took ${Date.now() - started} ms`);
+
+    // Unless the runbook gives it a limit of its own.
+    const limited = await rejection(() => sh.run(sqlExec, { sql: "SELECT 'lab_slow' AS m;", requestTimeout: '300ms' }, { target: 'sqlServer' }));
+    assert.match(limited.message, /Timeout: Request failed to complete in 300ms/);
+    // And a read may be given a longer one.
+    const longRead = await sh.run(sqlExec, { sql: "SELECT 'lab_slow' AS m;", impact: 'read', requestTimeout: '5s' }, { target: 'sqlServer' });
+    assert.equal(longRead.first, { m: 'lab_slow' });
+  } finally {
+    await sh.close();
+    await slow.stop();
+  }
+});
+
 test.run();

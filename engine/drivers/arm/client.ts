@@ -1,7 +1,11 @@
 // The run's ARM client: one @azure/arm-sql SqlManagementClient per run, built from the inventory,
-// plus the link requests that client cannot make itself (its 10.0.0 release pins api-version
-// 2021-11-01-preview, has no failover/setRole and drops the newer fields). Those go through
-// `client.sendRequest`, i.e. the same pipeline: same credential, TLS trust and retry policy.
+// used for its pipeline only (credential, TLS trust, retry policy). Every request goes through
+// `client.sendRequest` with api-version 2025-01-01 (LINK_API_VERSION), the stable version that has
+// every operation the runbooks use (azure-rest-api-specs, Microsoft.Sql/stable/2025-01-01:
+// DistributedAvailabilityGroups.json, ManagedInstances.json). None of the client's own operation
+// methods is called: its 10.0.0 release pins 2021-11-01-preview, has no failover/setRole and
+// drops the newer fields. No request of the engine uses another version; a status URL ARM hands
+// back (Location, Azure-AsyncOperation) is followed as given.
 //
 // Every @azure package is imported dynamically inside the functions that need it: `validate` and
 // `plan` import step modules, and step modules import this file, so nothing here may load a driver
@@ -15,7 +19,7 @@ import { errorFromResponse, unreachable } from './errors.js';
 import { markNoResend, noResendPolicy } from './resend.js';
 import { registerSecret } from '../../core/redact.js';
 
-/** The api-version for link requests the old client cannot make (new schema, failover, setRole). */
+/** The api-version of every ARM request the engine makes (README, "ARM versions"). */
 export const LINK_API_VERSION = '2025-01-01';
 /** Token scope of the public cloud's Resource Manager. */
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -107,7 +111,7 @@ export function scopeFor(endpoint: string): string {
   return host === 'management.azure.com' ? ARM_SCOPE : `${new URL(endpoint).origin}/.default`;
 }
 
-async function credentialFor(inventory: Inventory, env: NodeJS.ProcessEnv): Promise<TokenCredential> {
+async function credentialFor(inventory: Inventory, env: NodeJS.ProcessEnv, ca: string | undefined): Promise<TokenCredential> {
   const arm = inventory.arm;
   const kind = arm.credential ?? 'default';
   if (kind === 'tokenEnv') {
@@ -117,9 +121,51 @@ async function credentialFor(inventory: Inventory, env: NodeJS.ProcessEnv): Prom
     registerSecret(token);
     return staticTokenCredential(token);
   }
-  if (kind !== 'default') throw new Error(`Unknown arm.credential "${String(kind)}"; use default or tokenEnv.`);
-  const { DefaultAzureCredential } = await import('@azure/identity');
-  return new DefaultAzureCredential();
+  if (kind !== 'default' && kind !== 'environment') throw new Error(`Unknown arm.credential "${String(kind)}"; use default, environment or tokenEnv.`);
+  // The secret is never ours to print; should a library echo it, the redactor removes it.
+  for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD']) if (env[name]) registerSecret(env[name]!);
+  const { DefaultAzureCredential, EnvironmentCredential } = await import('@azure/identity');
+  const options: import('@azure/identity').DefaultAzureCredentialClientIdOptions & { tlsOptions?: { ca: string } } = {};
+  if (arm.authorityHost) {
+    options.authorityHost = arm.authorityHost.replace(/\/+$/, '');
+    // Instance discovery asks login.microsoftonline.com (a fixed address in msal) to vouch for the
+    // authority; a host given here is trusted as written and its own OpenID metadata is read
+    // instead (@azure/identity `disableInstanceDiscovery`, meant for private clouds and sovereign
+    // hosts msal does not know).
+    options.disableInstanceDiscovery = true;
+    if (ca) options.tlsOptions = { ca };
+  }
+  // EnvironmentCredential reads the process environment; the run's `env` is what the operator
+  // gave it (tests pass their own), so the variables it names are set from that.
+  return withEnvironment(env, () => (kind === 'environment' ? new EnvironmentCredential(options) : new DefaultAzureCredential(options)));
+}
+
+const AZURE_IDENTITY_ENV = [
+  'AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH',
+  'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'AZURE_CLIENT_SEND_CERTIFICATE_CHAIN', 'AZURE_AUTHORITY_HOST',
+  'AZURE_USERNAME', 'AZURE_PASSWORD', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_ADDITIONALLY_ALLOWED_TENANTS',
+  'AZURE_TOKEN_CREDENTIALS',
+];
+
+/**
+ * Makes a credential with process.env's identity variables taken from `env` (the credentials read
+ * them when they are made), then puts process.env back as it was.
+ */
+function withEnvironment<T>(env: NodeJS.ProcessEnv, make: () => T): T {
+  if (env === process.env) return make();
+  const saved = new Map(AZURE_IDENTITY_ENV.map((k) => [k, process.env[k]]));
+  try {
+    for (const k of AZURE_IDENTITY_ENV) {
+      if (env[k] === undefined) delete process.env[k];
+      else process.env[k] = env[k];
+    }
+    return make();
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 }
 
 /**
@@ -132,7 +178,6 @@ export async function createArmClient(
   options: ArmClientOptions = {},
 ): Promise<SqlManagementClient> {
   const endpoint = normaliseEndpoint(inventory.arm?.endpoint);
-  const credential = await credentialFor(inventory, env);
   let ca: string | undefined;
   if (inventory.arm.caFile) {
     try {
@@ -142,6 +187,7 @@ export async function createArmClient(
       throw new Error(`Cannot read the ARM CA file ${inventory.arm.caFile} (inventory arm.caFile): ${code}.`);
     }
   }
+  const credential = await credentialFor(inventory, env, ca);
   const { SqlManagementClient } = await import('@azure/arm-sql');
   const clientOptions: SqlManagementClientOptionalParams = {
     // `endpoint` moves the requests; `$host` alone would not (facts §2.2).
@@ -165,6 +211,15 @@ export function linkUrl(client: SqlManagementClient, ids: LinkIds, suffix = ''):
     `${armEndpointOf(client)}/subscriptions/${seg(ids.subscriptionId)}/resourceGroups/${seg(ids.resourceGroup)}` +
     `/providers/Microsoft.Sql/managedInstances/${seg(ids.managedInstance)}` +
     `/distributedAvailabilityGroups/${seg(ids.name)}${suffix}?api-version=${LINK_API_VERSION}`
+  );
+}
+
+/** The managed instance resource itself (ManagedInstances_Get). */
+export function instanceUrl(client: SqlManagementClient, ids: Pick<LinkIds, 'subscriptionId' | 'resourceGroup' | 'managedInstance'>): string {
+  const seg = (s: string) => encodeURIComponent(s);
+  return (
+    `${armEndpointOf(client)}/subscriptions/${seg(ids.subscriptionId)}/resourceGroups/${seg(ids.resourceGroup)}` +
+    `/providers/Microsoft.Sql/managedInstances/${seg(ids.managedInstance)}?api-version=${LINK_API_VERSION}`
   );
 }
 
@@ -281,4 +336,38 @@ export async function getLinkDetails(
   } catch {
     throw new Error(`ARM returned a body for link ${describeLink(ids)} that is not the link resource.`);
   }
+}
+
+// ---------------------------------------------------------------- the managed instance
+
+export interface InstanceDetails {
+  name: string;
+  /** properties.databaseFormat as sent (the update policy; ManagedInstances.json 2025-01-01). */
+  databaseFormat?: string;
+  state?: string;
+  timezoneId?: string;
+}
+
+/** GET the managed instance (2025-01-01). Throws ArmNotFoundError on 404, typed errors otherwise. */
+export async function getInstanceDetails(
+  client: SqlManagementClient,
+  ids: LinkIds,
+  options: { signal?: AbortSignal } = {},
+): Promise<InstanceDetails> {
+  const res = await sendRaw(client, { method: 'GET', url: instanceUrl(client, ids), signal: options.signal });
+  const what = `managed instance ${ids.managedInstance} (${ids.resourceGroup}/${ids.subscriptionId})`;
+  if (res.status !== 200) throw errorFromResponse(res.status, res.bodyAsText, what);
+  let body: { name?: unknown; properties?: Record<string, unknown> };
+  try {
+    body = JSON.parse(res.bodyAsText ?? '') as typeof body;
+  } catch {
+    throw new Error(`ARM returned a body for ${what} that is not the managed instance resource.`);
+  }
+  const p = body.properties ?? {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const details: InstanceDetails = { name: str(body.name) ?? ids.managedInstance };
+  if (str(p.databaseFormat)) details.databaseFormat = str(p.databaseFormat);
+  if (str(p.state)) details.state = str(p.state);
+  if (str(p.timezoneId)) details.timezoneId = str(p.timezoneId);
+  return details;
 }

@@ -154,8 +154,10 @@ export function fromSdkError(error: unknown, what: string, endpoint: string, las
   const e = error as { name?: unknown; statusCode?: unknown; code?: unknown; message?: unknown; response?: { bodyAsText?: string } };
   if (e?.name === 'AbortError') return error as Error;
   if (typeof e?.name === 'string' && /CredentialUnavailable|Authentication(Required)?Error/.test(e.name)) {
-    const text = typeof e.message === 'string' ? e.message.split('\n')[0] : '';
-    return new ArmAuthError(undefined, e.name, `Could not get an Azure token for ${what} (${e.name}). ${sentence(text)}`, text);
+    const full = typeof e.message === 'string' ? e.message : '';
+    const text = full.split('\n')[0] ?? '';
+    // azureMessage keeps the whole text: msal puts the AADSTS code and reason on later lines.
+    return new ArmAuthError(undefined, e.name, `Could not get an Azure token for ${what} (${e.name}). ${sentence(text)}`, full);
   }
   if (typeof e?.statusCode === 'number') {
     return errorFromResponse(e.statusCode, e.response?.bodyAsText ?? JSON.stringify({ error: { code: e.code, message: e.message } }), what);

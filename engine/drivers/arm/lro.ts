@@ -327,8 +327,12 @@ function httpLabel(response: PipelineResponse): string {
   return `HTTP ${response.status}${code ? ` ${code}` : ''}`;
 }
 
-/** Polls until the operation ends; returns the number of polls. Throws on failure or interruption. */
-async function followOperation(
+/**
+ * Polls a 202's operation (Azure-AsyncOperation, else Location, each followed verbatim) until it
+ * ends; returns the number of polls. Throws ArmOperationFailed on failure, OutcomeUnknown on an
+ * interruption or a poll ARM did not answer.
+ */
+export async function followOperation(
   client: SqlManagementClient,
   accepted: PipelineResponse,
   what: string,

@@ -286,6 +286,15 @@ export function isConnectionLoss(error: unknown): boolean {
 export type QueryParams = Record<string, string | number | boolean | null>;
 
 /**
+ * How long a request may run before the driver cancels it (ATTENTION), in ms: 0 sets no timer,
+ * so only `signal` (the run's interrupt, the step's own timeout, the outcome deadline) cancels it;
+ * absent, the connection's requestTimeoutMs (default 30 s) applies.
+ */
+export interface RunSqlOptions {
+  requestTimeoutMs?: number;
+}
+
+/**
  * Runs one statement (sp_executesql when it has parameters, else a plain batch as sqlcmd sends it)
  * and cancels it when `signal` aborts.
  */
@@ -294,9 +303,17 @@ export async function runSql(
   text: string,
   params: QueryParams = {},
   signal?: AbortSignal,
+  options: RunSqlOptions = {},
 ): Promise<IResult<Record<string, unknown>>> {
   signal?.throwIfAborted();
-  const request = pool.request();
+  // mssql 12 takes per-request overrides (ConnectionPool.request({ requestTimeout }), 0 = no
+  // timer in tedious); its type declarations do not show the argument.
+  const request =
+    options.requestTimeoutMs === undefined
+      ? pool.request()
+      : (pool.request as (this: ConnectionPool, conf: { requestTimeout: number }) => ReturnType<ConnectionPool['request']>).call(pool, {
+          requestTimeout: options.requestTimeoutMs,
+        });
   for (const [name, value] of Object.entries(params)) request.input(name, value);
   const onAbort = () => request.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { root, runCli, tempDir } from '../../helpers/cli.js';
 
 const runbook = join(root, 'runbooks', 'planned-failover.yml');
-const known = /\(known: healthy, business-critical, lagging, [a-z0-9, -]+\)$/;
+const known = /\(known: healthy, always-up-to-date, business-critical, lagging, [a-z0-9, -]+\)$/;
 
 for (const command of ['plan', 'apply'] as const) {
   test(`${command} --lab no-such-scenario: exit 2, one line naming the known scenarios`, async () => {

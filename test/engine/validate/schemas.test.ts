@@ -147,8 +147,9 @@ test('every shipped runbook validates against the generated schema with plain aj
   delete noTarget.steps[2].target;
   assert.ok(at(noTarget).includes("/steps/2 must have required property 'target'"), at(noTarget).join('\n'));
   const badDuration = planned();
-  badDuration.steps[4].with.stableFor = 'thirty seconds';
-  assert.ok(at(badDuration).some((e) => e.startsWith('/steps/4/with/stableFor ')), at(badDuration).join('\n'));
+  const wait = badDuration.steps.findIndex((s: { type: string }) => s.type === 'waitLsnStable');
+  badDuration.steps[wait].with.stableFor = 'thirty seconds';
+  assert.ok(at(badDuration).some((e) => e.startsWith(`/steps/${wait}/with/stableFor `)), at(badDuration).join('\n'));
   // Templates stay allowed wherever validate allows them (checked once rendered).
   const templated = planned();
   templated.steps[2].with.impact = '{{inputs.impact}}';
