@@ -8,6 +8,7 @@ import {
   durationText,
   formatDuration,
   formatLsn,
+  formatSeconds,
   LsnStability,
   lsnDiff,
   sleep,
@@ -56,6 +57,9 @@ export default defineStep({
     stalled: 'The primary is not moving, so replication to the secondary is stalled or slow.',
     interrupted: 'The window was interrupted by {{failures}} failed samples ({{error}}).',
     sample: 'Primary {{primary}} end of log {{primaryLsn}}, secondary {{secondary}} hardened {{secondaryLsn}}: {{state}}.',
+    waitingEqual: 'LSNs equal for {{equalFor}} of {{stableFor}}; {{elapsed}} elapsed, {{left}} left before the timeout.',
+    waitingApart: 'Secondary {{secondary}} {{where}} primary {{primary}}{{trend}}; {{elapsed}} elapsed, {{left}} left before the timeout.',
+    stable: 'LSNs equal at {{lsn}} on {{primary}} and {{secondary}}, unchanged for {{stableFor}} (waited {{waited}}, {{samples}} samples).',
     sampleFailed: 'Sample failed ({{error}}); trying again.',
     probed: 'Primary {{primary}} end of log {{primaryLsn}}, secondary {{secondary}} hardened {{secondaryLsn}}: {{state}}. The wait still needs them unchanged for {{stableFor}}.',
   },
@@ -94,6 +98,7 @@ export default defineStep({
     let samples = 0;
     let failures = 0;
     let lastError: string | undefined;
+    let previousGap: bigint | undefined;
 
     for (;;) {
       ctx.signal.throwIfAborted();
@@ -109,9 +114,19 @@ export default defineStep({
         samples++;
         const sample = { at: Date.now(), primary: comparedLsn(p, 'primary'), secondary: comparedLsn(s, 'secondary') };
         const state = window.add(sample);
-        ctx.log.progress(ctx.text('sample', sampleData(p.side, s.side, sample, `equal for ${formatDuration(window.equalForMs())} of ${texts.stableFor}`)));
+        const gap = sample.primary !== null && sample.secondary !== null ? lsnDiff(sample.primary, sample.secondary) : undefined;
+        const times = { elapsed: formatSeconds(Date.now() - started), left: formatSeconds(deadline - Date.now()) };
+        ctx.log.progress(
+          gap === 0n
+            ? ctx.text('waitingEqual', { equalFor: formatSeconds(window.equalForMs()), stableFor: formatSeconds(stableForMs), ...times })
+            : ctx.text('waitingApart', { primary: p.side, secondary: s.side, ...apartData(gap, previousGap), ...times }),
+        );
+        previousGap = gap;
         if (state === 'stable') {
-          return { lsn: formatLsn(sample.primary), samples, waitedMs: Date.now() - started, reconnects: failures };
+          const waitedMs = Date.now() - started;
+          // What the wait found stays under the step once it ends (the progress line does not).
+          ctx.log.info(ctx.text('stable', { lsn: formatLsn(sample.primary), primary: p.side, secondary: s.side, stableFor: formatSeconds(window.equalForMs()), waited: formatSeconds(waitedMs), samples }));
+          return { lsn: formatLsn(sample.primary), samples, waitedMs, reconnects: failures };
         }
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
@@ -155,6 +170,18 @@ function retriable(error: unknown): boolean {
   if (isConnectionLoss(error)) return true;
   if (error instanceof GuardRefusal) return error.messageId === 'noPrimary';
   return error instanceof StepFailure && error.messageId === 'unreachable';
+}
+
+/**
+ * Where the secondary stands while the LSNs differ, in words: behind (or ahead) and whether the gap
+ * is shrinking. LSN differences are compared, never shown: they are not an amount of log. The log
+ * KB and seconds behind need the queue sizes the DMV reports, which issue 10's branch (i10a) reads.
+ */
+export function apartData(gap: bigint | undefined, previous: bigint | undefined): { where: string; trend: string } {
+  if (gap === undefined) return { where: 'not yet comparable with', trend: '' };
+  const abs = (v: bigint) => (v < 0n ? -v : v);
+  const trend = previous === undefined || previous === 0n ? '' : abs(gap) < abs(previous) ? ', shrinking' : abs(gap) > abs(previous) ? ', growing' : ', not shrinking';
+  return { where: gap > 0n ? 'behind' : 'ahead of', trend };
 }
 
 /** A sample for the `sample` and `probed` messages; `equal` is what to say when the LSNs match. */

@@ -4,7 +4,7 @@ import { StepFailure } from '../../engine/core/errors.js';
 import { StepRefusal } from '../../engine/core/errors.js';
 import type { Lab } from '../../lab/index.js';
 import { labInventory } from '../../lab/inventory.js';
-import waitLsnStable from '../../steps/waitLsnStable.js';
+import waitLsnStable, { apartData } from '../../steps/waitLsnStable.js';
 import { rejection, withLabHarness } from '../helpers/steps.js';
 import { stepTester, unknown } from '../helpers/step-tester.js';
 
@@ -60,10 +60,10 @@ test('healthy: succeeds with the matched LSN, exactly as the server has it', asy
     assert.ok((out.samples as number) >= 2, 'at least two samples');
     assert.ok((out.waitedMs as number) >= 300, `waited ${out.waitedMs} ms`);
     assert.is(out.reconnects, 0);
-    assert.match(
-      h.logs.progress.at(-1)!,
-      /^Primary sqlServer end of log 71000009408100001, secondary managedInstance hardened 71000009408100001: equal for \d+ms of 300ms\.$/,
-    );
+    // The window in seconds with one decimal, the time spent and the time left before the timeout.
+    assert.match(h.logs.progress.at(-1)!, /^LSNs equal for 0\.[3-9] s of 0\.3 s; \d+\.\d s elapsed, \d+(\.\d)? s left before the timeout\.$/);
+    // What it found stays as an info line once the step ends.
+    assert.match(h.logs.info.at(-1)!, /^LSNs equal at 71000009408100001 on sqlServer and managedInstance, unchanged for 0\.\d s \(waited \d+\.\d s, \d+ samples\)\.$/);
   });
 });
 
@@ -76,19 +76,31 @@ test('workload-running: times out and says the primary is still moving', async (
     assert.is(error.messageId, 'apart');
     assert.match(error.message, /^LSNs did not match within 1s500ms: the secondary managedInstance is \d+ behind the primary sqlServer \(primary end of log \d{17}, secondary hardened \d{17}\); primary still moving, so the workload is not stopped\.$/);
     assert.ok(took >= 1500 && took < 4000, `took ${took} ms`);
-    assert.match(h.logs.progress.join('\n'), /: gap \d+\./);
+    assert.match(h.logs.progress.join('\n'), /^Secondary managedInstance behind primary sqlServer(, (growing|not shrinking|shrinking))?; \d+\.\d s elapsed/m);
+    assert.not.match(h.logs.progress.join('\n'), /\d{6,}/, 'no raw LSN difference');
   });
 });
 
 test('lagging: waits while the secondary catches up, then succeeds', async () => {
   await withLabHarness({ scenario: 'lagging' }, async (_lab, h) => {
     const out = await h.run(waitLsnStable, { ...fast, timeout: '6s' });
-    assert.match(h.logs.progress[0], /: gap 64000000\.$/); // 40 transactions behind
-    assert.match(h.logs.progress.at(-1)!, /equal for/);
+    assert.match(h.logs.progress[0], /^Secondary managedInstance behind primary sqlServer; /); // 40 transactions behind
+    // The lab's lagging secondary holds still, then catches up in one go.
+    assert.ok(h.logs.progress.some((l) => /^Secondary managedInstance behind primary sqlServer, not shrinking; /.test(l)), h.logs.progress.join('\n'));
+    assert.match(h.logs.progress.at(-1)!, /^LSNs equal for /);
     assert.ok((out.waitedMs as number) >= 600, `waited ${out.waitedMs} ms`);
     assert.match(out.lsn as string, /^\d{17}$/);
     assert.is.not(out.lsn, '71000009408100001');
   });
+});
+
+test('whether the gap is shrinking: compared with the sample before, never shown as a number', () => {
+  assert.equal(apartData(10n, undefined), { where: 'behind', trend: '' });
+  assert.equal(apartData(5n, 10n), { where: 'behind', trend: ', shrinking' });
+  assert.equal(apartData(10n, 10n), { where: 'behind', trend: ', not shrinking' });
+  assert.equal(apartData(12n, 10n), { where: 'behind', trend: ', growing' });
+  assert.equal(apartData(-3n, 0n), { where: 'ahead of', trend: '' });
+  assert.equal(apartData(undefined, 4n), { where: 'not yet comparable with', trend: '' });
 });
 
 test('LSNs that differ only past the 16th digit are not equal', async () => {

@@ -31,12 +31,12 @@ test('planned failover at 200 columns: the plan, then one question with the work
   if (!existsSync(script)) return;
   const r = await planned(200, ['yes']);
   assert.is(r.code, 0, r.text);
-  const closing = at(r.screen, /^Plan: 2 changes, 0 data-loss steps, 9 reads/);
+  const closing = at(r.screen, /^Plan: 2 changes, 0 data-loss steps, \d+ reads/);
   const heading = at(r.screen, /^Before anything runs, answering yes confirms all of:$/);
   const gate = at(r.screen, /^ {2}1\. The application workload on the current primary of link dag1 is stopped and will stay stopped until the failover is done\. \(step 1, workload-stopped\)$/);
-  const changes = at(r.screen, /^ {2}2\. Change link dag1: steps 6 sync-commit \(if its condition holds\), 9 failover\.$/);
+  const changes = at(r.screen, /^ {2}2\. Change link dag1: steps \d+ sync-commit \(if its condition holds\), \d+ failover\.$/);
   const prompt = r.screen.indexOf(`${PROMPT}yes`);
-  const firstStep = at(r.screen, /^✔ 1\/13 workload-stopped/);
+  const firstStep = at(r.screen, /^✔ 1\/\d+ workload-stopped/);
   assert.ok(closing >= 0 && heading > closing && gate > heading && changes > gate && prompt > changes && firstStep > prompt, r.text);
   // Asked once: no second question before the first change, after the LSN wait.
   assert.is(r.output.split('Type "yes" to go on').length - 1, 1, r.text);
