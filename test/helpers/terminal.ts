@@ -16,7 +16,10 @@ export interface TerminalOptions {
    * a string is typed key by key and then Enter; `'\u0003'` alone is Ctrl-C.
    */
   answers?: string[];
-  /** The terminal's width; 120 when not given. */
+  /**
+   * The terminal's width; 120 when not given. It has 50 rows: `script` starts with none, and
+   * listr2's log-update then draws nothing between frames (it cuts a frame to the terminal's height).
+   */
   columns?: number;
 }
 
@@ -33,7 +36,7 @@ export function onTerminal(args: string[], o: TerminalOptions): Promise<{ code: 
     else env[k] = v;
   }
   const answers = o.answers ?? (o.answer !== undefined ? [o.answer] : undefined);
-  const child = spawn(script, ['-qec', `stty cols ${o.columns ?? 120}; ${quoted}`, '/dev/null'], {
+  const child = spawn(script, ['-qec', `stty cols ${o.columns ?? 120} rows 50; ${quoted}`, '/dev/null'], {
     cwd: o.cwd,
     env,
     stdio: [answers === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

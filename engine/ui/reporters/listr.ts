@@ -102,8 +102,9 @@ export class ListrReporter implements Reporter {
     switch (e.event) {
       case 'run-started':
         this.link = e.link;
-        this.out.write(this.style.bold(`Run ${e.runId}: ${e.runbook} on link ${e.link}`) + `\nJournal: ${e.journal}\n`);
-        if (e.lock) this.out.write(lockLine(e.lock) + '\n');
+        for (const line of [this.style.bold(`Run ${e.runId}: ${e.runbook} on link ${e.link}`), `Journal: ${e.journal}`, ...(e.lock ? [lockLine(e.lock)] : [])]) {
+          this.out.write((this.width() ? wrapWords(line, this.width()!) : [line]).join('\n') + '\n');
+        }
         return;
       case 'step-restored':
         await this.runOne(`${e.index}/${e.total} ${e.step}`, (task) => task.skip(`${e.index}/${e.total} ${e.step}: done before the resume; not run again`));
