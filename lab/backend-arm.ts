@@ -54,10 +54,11 @@ export function createArmBackend(model: LabModel): ArmBackend & { requests: ArmR
       linksOf(sub, rg, mi).filter((l) => l.replicas.managedInstance.dagPresent).map((l) => (l.advance(), toArm(l))),
     setReplicationMode(a, mode) {
       const link = find(a);
-      // The link's mode: both members, as the PowerShell/ARM path sets it.
-      const m = mode === 'Sync' ? 'SYNCHRONOUS_COMMIT' : 'ASYNCHRONOUS_COMMIT';
-      link.modes.sqlServer = m;
-      link.modes.managedInstance = m;
+      // The MI's copy of the DAG only (Update-AzSqlInstanceLink -ReplicationMode); SQL Server's
+      // copy changes only with T-SQL there ("This command must be repeated on both the primary
+      // availability group and secondary availability group instances",
+      // alter-availability-group-transact-sql.md).
+      link.miReplicationMode = mode;
       link.changed();
     },
     deleteLink(a) {
@@ -115,11 +116,11 @@ export function toArm(link: LinkModel): ArmLink {
     managedInstance: link.id.miName,
     name: link.name,
     distributedAvailabilityGroupId: link.ids.dagGroup.toLowerCase(),
-    replicationMode: link.modes.managedInstance === 'SYNCHRONOUS_COMMIT' ? 'Sync' : 'Async',
+    replicationMode: link.miReplicationMode,
     instanceLinkRole: role(mi.role),
     partnerLinkRole: role(sql.role),
     partnerAvailabilityGroupName: link.id.agName,
-    instanceAvailabilityGroupName: link.id.miName,
+    instanceAvailabilityGroupName: link.id.miAgName,
     partnerEndpoint: `TCP://${link.id.sqlServerName}:5022`,
     ...failoverModeOf(link),
     seedingMode: 'Automatic',

@@ -39,11 +39,15 @@ export default defineStep({
     exists: { description: 'Whether the link exists on the managed instance.' },
     instanceLinkRole: { description: 'The managed instance side role, Primary or Secondary (null when the link does not exist).' },
     partnerLinkRole: { description: 'The SQL Server side role as the managed instance sees it, Primary or Secondary (null when missing).' },
-    replicationMode: { description: 'Async or Sync (null when missing).' },
+    replicationMode: { description: "Async or Sync: the managed instance's copy of the link's mode (null when missing)." },
     failoverMode: {
       description:
         "Manual (two-way: a failover to the managed instance can be failed back) or None (one way to Azure); a link that does not show the property counts as None (null when the link is missing).",
     },
+    instanceAvailabilityGroupName: {
+      description: "The managed instance side's availability group: the link's member for the MI, as sys.availability_replicas names it (null when missing).",
+    },
+    partnerAvailabilityGroupName: { description: "SQL Server's availability group: the link's member for SQL Server (null when missing)." },
     primary: { description: 'Which side ARM reports as primary: managedInstance, sqlServer, both (split-brain) or none.' },
     lastHardenedLsn: { description: "The link database's last hardened LSN as exact decimal text (null when unknown)." },
     databases: {
@@ -76,6 +80,8 @@ export default defineStep({
           partnerLinkRole: null,
           replicationMode: null,
           failoverMode: null,
+          instanceAvailabilityGroupName: null,
+          partnerAvailabilityGroupName: null,
           primary: 'none',
           lastHardenedLsn: null,
           databases: [],
@@ -101,6 +107,8 @@ export default defineStep({
       partnerLinkRole: details.partnerLinkRole ?? null,
       replicationMode: details.replicationMode ?? null,
       failoverMode: linkFailoverMode(details.failoverMode),
+      instanceAvailabilityGroupName: details.instanceAvailabilityGroupName ?? null,
+      partnerAvailabilityGroupName: details.partnerAvailabilityGroupName ?? null,
       primary: primarySide(details),
       lastHardenedLsn,
       databases: details.databases,

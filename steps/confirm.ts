@@ -47,7 +47,7 @@ export default defineStep({
   resultHolds: 'moment',
   outputs: {
     confirmedBy: { description: 'How the gate was passed: operator or --yes.' },
-    confirmedAt: { description: 'When it was passed (ISO 8601): the operator\'s answer, before the run or at this step, or this step\'s run under --yes.' },
+    confirmedAt: { description: "When it was passed (ISO, this machine's clock): e.g. when the application had to be stopped from." },
   },
 
   question(args: ConfirmArgs) {

@@ -9,6 +9,7 @@ export const stepModules: StepModuleMap = {
   armFailoverLink: () => import('./armFailoverLink.js'),
   armGetInstance: () => import('./armGetInstance.js'),
   armGetLink: () => import('./armGetLink.js'),
+  armSetReplicationMode: () => import('./armSetReplicationMode.js'),
   armSetRole: () => import('./armSetRole.js'),
   assert: () => import('./assert.js'),
   assertBackup: () => import('./assertBackup.js'),
@@ -17,5 +18,7 @@ export const stepModules: StepModuleMap = {
   lsnGap: () => import('./lsnGap.js'),
   notify: () => import('./notify.js'),
   sqlExec: () => import('./sqlExec.js'),
+  sqlServerVersion: () => import('./sqlServerVersion.js'),
   waitLsnStable: () => import('./waitLsnStable.js'),
+  waitResynchronized: () => import('./waitResynchronized.js'),
 };

@@ -3,17 +3,15 @@
 // what a forced failover to the secondary would lose: the LSN gap, the log not yet sent, and the
 // window of commits on the primary the secondary never saw. A primary that cannot be reached is
 // not an error here (that is the disaster a forced failover is for); the report says so.
-import type { ConnectionPool } from 'mssql';
-import { classifyConnectFailure, isConnectionLoss, runSql } from '../engine/drivers/sql/pool.js';
+import { classifyConnectFailure, isConnectionLoss } from '../engine/drivers/sql/pool.js';
+import { LSN_QUERY, LsnRowsError, readSideLsn, type SideLsn } from '../engine/drivers/sql/lsn-queries.js';
 import {
   defineStep,
   formatLsn,
   isUnknown,
   lsnDiff,
-  parseLsn,
   shown,
   StepFailure,
-  type Inventory,
   type Lsn,
   type ReplicaSide,
   type StepRunContext,
@@ -26,27 +24,6 @@ export interface LsnGapArgs {
 
 const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
 
-/** The link database's rows in the DAG on one replica: the local one and, on a primary, its partner's. */
-export const GAP_QUERY = `SELECT drs.is_local,
-  CAST(drs.end_of_log_lsn AS varchar(30)) AS end_of_log_lsn,
-  CAST(drs.last_hardened_lsn AS varchar(30)) AS last_hardened_lsn,
-  drs.last_commit_time,
-  drs.log_send_queue_size,
-  drs.secondary_lag_seconds
-FROM sys.dm_hadr_database_replica_states drs
-  JOIN sys.databases db ON db.database_id = drs.database_id
-  JOIN sys.availability_groups ag ON ag.group_id = drs.group_id
-WHERE ag.is_distributed = 1 AND ag.name = @link AND db.name = @db;`;
-
-interface Row {
-  is_local?: unknown;
-  end_of_log_lsn?: unknown;
-  last_hardened_lsn?: unknown;
-  last_commit_time?: unknown;
-  log_send_queue_size?: unknown;
-  secondary_lag_seconds?: unknown;
-}
-
 export interface SideState {
   endOfLog: Lsn | null;
   hardened: Lsn | null;
@@ -55,25 +32,13 @@ export interface SideState {
   partnerUnsentKb: bigint | null;
 }
 
-const isLocal = (r: Row) => r.is_local === true || r.is_local === 1;
-
-function asBigInt(v: unknown): bigint | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'bigint') return v;
-  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
-  if (typeof v === 'string' && /^\d+$/.test(v)) return BigInt(v);
-  return null;
-}
-
-export function sideState(rows: Row[]): SideState | undefined {
-  const local = rows.find(isLocal);
-  if (!local) return undefined;
-  const remote = rows.find((r) => !isLocal(r));
+/** The link's own row on one replica (the DAG by name, is_local = 1, exactly one row), as the gap needs it. */
+export function sideState(s: SideLsn): SideState {
   return {
-    endOfLog: parseLsn(local.end_of_log_lsn),
-    hardened: parseLsn(local.last_hardened_lsn),
-    lastCommit: asDate(local.last_commit_time),
-    partnerUnsentKb: remote ? asBigInt(remote.log_send_queue_size) : null,
+    endOfLog: s.endOfLog,
+    hardened: s.lastHardened,
+    lastCommit: s.lastCommit,
+    partnerUnsentKb: s.partnerQueues?.logSendQueueKb ?? null,
   };
 }
 
@@ -87,9 +52,8 @@ function windowText(from: Date | null, until: Date | null): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
-async function readSide(ctx: StepRunContext, pool: ConnectionPool, inventory: Inventory): Promise<Row[]> {
-  const result = await runSql(pool, GAP_QUERY, { link: inventory.link.name, db: inventory.link.database }, ctx.signal);
-  return (result.recordset ?? []) as Row[];
+async function readSide(ctx: StepRunContext, side: ReplicaSide): Promise<SideState> {
+  return sideState(await readSideLsn(await ctx.sql(side), side, ctx.inventory, ctx.signal));
 }
 
 export default defineStep({
@@ -112,6 +76,7 @@ export default defineStep({
     badPrimary: 'Expected primary to be sqlServer or managedInstance, got {{value}}.',
     secondaryUnreachable: 'Cannot read the secondary {{secondary}}: {{error}}.',
     noRow: 'The replica {{side}} has no state for database {{database}} in link {{link}}; check that the database is part of the link there.',
+    rows: 'Refused to measure the gap: {{error}}.',
     inSync:
       'The secondary {{secondary}} has everything the primary {{primary}} wrote (LSN {{lsn}}): a forced failover to it now loses no committed transaction.',
     behind:
@@ -142,7 +107,7 @@ export default defineStep({
       summary: `Measure how far the secondary is behind the primary ${primary} on link [${ctx.inventory.link.name}] (what a forced failover would lose)`,
       sql: SIDES.map((side) => ({
         target: side,
-        text: `DECLARE @link sysname = N'${ctx.inventory.link.name.replace(/'/g, "''")}', @db sysname = N'${ctx.inventory.link.database.replace(/'/g, "''")}';\n${GAP_QUERY}`,
+        text: `DECLARE @dag sysname = N'${ctx.inventory.link.name.replace(/'/g, "''")}', @db sysname = N'${ctx.inventory.link.database.replace(/'/g, "''")}';\n${LSN_QUERY}`,
       })),
       guards: ['Reports before anything changes; an unreachable primary is reported, not an error'],
     };
@@ -156,17 +121,20 @@ export default defineStep({
     const secondary: ReplicaSide = primary === 'sqlServer' ? 'managedInstance' : 'sqlServer';
     const { link } = ctx.inventory;
 
-    let secondaryRows: Row[];
+    const rowsProblem = (error: LsnRowsError) =>
+      error.rows === 0
+        ? ctx.fail('noRow', { side: error.side, database: link.database, link: link.name })
+        : ctx.refuse('rows', { error: error.message });
+    let s: SideState;
     try {
-      secondaryRows = await readSide(ctx, await ctx.sql(secondary), ctx.inventory);
+      s = await readSide(ctx, secondary);
     } catch (error) {
       if (ctx.signal.aborted) throw error;
+      if (error instanceof LsnRowsError) throw rowsProblem(error);
       const e = error as { number?: unknown; message?: string };
       if (typeof e.number === 'number') throw error;
       throw ctx.fail('secondaryUnreachable', { secondary, error: String(e.message ?? error).replace(/\.\s*$/, '') });
     }
-    const s = sideState(secondaryRows);
-    if (!s) throw ctx.fail('noRow', { side: secondary, database: link.database, link: link.name });
     const secondaryLsn = s.hardened ?? s.endOfLog;
 
     let p: SideState | undefined;
@@ -176,10 +144,10 @@ export default defineStep({
     // refuses us (login, TLS) is up, and a forced failover then would leave two primaries.
     for (let attempt = 1; attempt <= 2 && !p && unreachable === undefined; attempt++) {
       try {
-        p = sideState(await readSide(ctx, await ctx.sql(primary), ctx.inventory));
-        if (!p) throw ctx.fail('noRow', { side: primary, database: link.database, link: link.name });
+        p = await readSide(ctx, primary);
       } catch (error) {
         if (ctx.signal.aborted) throw error;
+        if (error instanceof LsnRowsError) throw rowsProblem(error);
         const e = error as { number?: unknown; name?: string };
         // A SQL error from a replica that answered is a real problem; failing to reach it is the disaster itself.
         if (typeof e.number === 'number' || error instanceof StepFailure) throw error;

@@ -2,12 +2,13 @@
 // endpoint the applications must now connect to (the procedure leaves repointing connection
 // strings to a person). The endpoint comes from the inventory: the managed instance's FQDN (or
 // its connection host) or SQL Server's host. Warnings also land in the run's summary.
-import { defineStep, isUnknown, sentence, shown, type Inventory, type ReplicaSide } from '../engine/step-api/index.js';
+import { defineStep, formatElapsed, isUnknown, sentence, shown, type Inventory, type ReplicaSide } from '../engine/step-api/index.js';
 
 export interface NotifyArgs {
   message: string;
   endpointOf?: string;
   level?: 'info' | 'warn';
+  elapsedSince?: string;
 }
 
 /** `host` or `host,port` as a SQL Server connection string writes it; the MI's FQDN when the inventory has one. */
@@ -44,10 +45,17 @@ export default defineStep({
           'Add the endpoint applications must use for this side (sqlServer or managedInstance, or a template such as {{steps.after.outputs.primary}}), taken from the inventory.',
       },
       level: { enum: ['info', 'warn'], description: 'warn (the default) also repeats the message in the run summary; info only logs it.' },
+      elapsedSince: {
+        type: 'string',
+        description:
+          "A time (ISO 8601), usually an earlier step's, e.g. {{steps.workload-stopped.outputs.confirmedAt}}: the message is followed by how long ago it was, measured when this step runs.",
+      },
     },
   },
   messages: {
     badSide: 'Expected endpointOf to be sqlServer or managedInstance, got {{value}}.',
+    badTime: 'Expected elapsedSince to be a time such as 2025-01-31T12:00:00.000Z, got {{value}}.',
+    elapsed: 'That was {{elapsed}} (since {{since}}).',
     endpoint: 'Point the applications at {{endpoint}} ({{what}}).',
   },
   impact: 'read',
@@ -58,6 +66,7 @@ export default defineStep({
     message: { description: 'The full text told to the operator.' },
     endpoint: { description: 'The endpoint named (host or host,port), or null when endpointOf was not given.' },
     side: { description: 'The side whose endpoint was named, or null.' },
+    elapsedMs: { description: 'With elapsedSince: the milliseconds from that time to this step; otherwise null.' },
   },
 
   plan(ctx, args: NotifyArgs) {
@@ -68,13 +77,24 @@ export default defineStep({
         tail = `; ${ctx.text('endpoint', endpointOf(ctx.inventory, args.endpointOf)).replace(/\.$/, '')}`;
       }
     }
-    return { summary: `Tell the operator: ${shown(args.message).trim().replace(/[.]$/, '')}${tail}` };
+    const since = args.elapsedSince === undefined ? '' : `, with the time since ${isUnknown(args.elapsedSince) ? '(known after apply)' : shown(args.elapsedSince)}`;
+    return { summary: `Tell the operator: ${shown(args.message).trim().replace(/[.]$/, '')}${since}${tail}` };
   },
 
   async run(ctx, args: NotifyArgs) {
     let side: ReplicaSide | null = null;
     let endpoint: string | null = null;
     let text = sentence(args.message);
+    let elapsedMs: number | null = null;
+    if (args.elapsedSince !== undefined) {
+      const since = Date.parse(args.elapsedSince);
+      if (!/^\d{4}-\d\d-\d\dT/.test(args.elapsedSince) || Number.isNaN(since)) throw ctx.fail('badTime', { value: shown(args.elapsedSince) });
+      elapsedMs = Math.max(0, Date.now() - since);
+      text = `${text} ${ctx.text('elapsed', {
+        elapsed: formatElapsed(elapsedMs),
+        since: new Date(since).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'),
+      })}`;
+    }
     if (args.endpointOf !== undefined) {
       if (args.endpointOf !== 'sqlServer' && args.endpointOf !== 'managedInstance') {
         throw ctx.fail('badSide', { value: shown(args.endpointOf) });
@@ -86,6 +106,6 @@ export default defineStep({
     }
     if ((args.level ?? 'warn') === 'warn') ctx.log.warn(text);
     else ctx.log.info(text);
-    return { message: text, endpoint, side };
+    return { message: text, endpoint, side, elapsedMs };
   },
 });

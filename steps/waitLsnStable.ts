@@ -1,6 +1,18 @@
 // waitLsnStable: the planned failover's safety gate. Both replicas' LSNs for the link database
-// must be equal and stay unchanged for a whole window before anything fails over.
-import { comparedLsn, lsnQuery, readSideLsn } from '../engine/drivers/sql/lsn-queries.js';
+// must be equal and stay unchanged for a whole window before anything fails over. Each side is
+// read from the link's own row only (engine/drivers/sql/lsn-queries.ts: the DAG by name,
+// is_local = 1, exactly one row), and a window counts only while the secondary is resumed and,
+// in synchronous commit, SYNCHRONIZED.
+import {
+  comparedLsn,
+  LsnRowsError,
+  lsnQuery,
+  notReadyReason,
+  pairQueues,
+  readSideLsn,
+  synchronousCommit,
+  type SideLsn,
+} from '../engine/drivers/sql/lsn-queries.js';
 import { isConnectionLoss } from '../engine/drivers/sql/pool.js';
 import {
   defineStep,
@@ -15,6 +27,7 @@ import {
   StepFailure,
   GuardRefusal,
   type LsnSample,
+  type ProgressData,
   type ReplicaSide,
   type StepMessages,
   type StepRunContext,
@@ -33,10 +46,15 @@ interface Roles {
   secondary: ReplicaSide;
 }
 
+interface Pair {
+  primary: SideLsn;
+  secondary: SideLsn;
+}
+
 export default defineStep({
   type: 'waitLsnStable',
   description:
-    "Waits until the link database's LSNs on the primary and the secondary are equal and stay unchanged for a whole window (the planned failover's no-data-loss check).",
+    "Waits until the link database's LSNs on the primary and the secondary are equal and stay unchanged for a whole window, with the secondary resumed and, in synchronous commit, SYNCHRONIZED (the planned failover's no-data-loss check).",
   with: {
     type: 'object',
     additionalProperties: false,
@@ -53,13 +71,21 @@ export default defineStep({
       'LSNs did not match within {{timeout}}: {{behind}} is {{gap}} behind {{ahead}} (primary end of log {{primaryLsn}}, secondary hardened {{secondaryLsn}}); {{movement}}.',
     notStable:
       'LSNs matched at {{lsn}} but did not stay unchanged for {{stableFor}} within {{timeout}}; {{movement}}.',
+    notReady:
+      'LSNs matched at {{lsn}}, but within {{timeout}} the window never counted: the secondary {{secondary}} was {{state}} when last read ({{mode}}); {{advice}}.',
+    suspendedAdvice:
+      'Its data movement is suspended; resume it only once you know what it discards (ALTER DATABASE ... SET HADR RESUME on SQL Server).',
+    syncAdvice: 'Check that both sides of the link are in synchronous commit and that the link is healthy.',
+    asyncAdvice: 'Check that the link is connected and healthy.',
+    rows: 'Refused to compare LSNs: {{error}}.',
     moving: 'Primary still moving, so the workload is not stopped.',
     stalled: 'The primary is not moving, so replication to the secondary is stalled or slow.',
     interrupted: 'The window was interrupted by {{failures}} failed samples ({{error}}).',
     sample: 'Primary {{primary}} end of log {{primaryLsn}}, secondary {{secondary}} hardened {{secondaryLsn}}: {{state}}.',
     waitingEqual: 'LSNs equal for {{equalFor}} of {{stableFor}}; {{elapsed}} elapsed, {{left}} left before the timeout.',
-    waitingApart: 'Secondary {{secondary}} {{where}} primary {{primary}}{{trend}}; {{elapsed}} elapsed, {{left}} left before the timeout.',
+    waitingApart: 'Secondary {{secondary}} {{where}} primary {{primary}}{{amount}}{{trend}}; {{elapsed}} elapsed, {{left}} left before the timeout.',
     stable: 'LSNs equal at {{lsn}} on {{primary}} and {{secondary}}, unchanged for {{stableFor}} (waited {{waited}}, {{samples}} samples).',
+    unready: 'Equal, but the secondary is {{state}}, so the window does not count.',
     sampleFailed: 'Sample failed ({{error}}); trying again.',
     probed: 'Primary {{primary}} end of log {{primaryLsn}}, secondary {{secondary}} hardened {{secondaryLsn}}: {{state}}. The wait still needs them unchanged for {{stableFor}}.',
   },
@@ -72,16 +98,20 @@ export default defineStep({
     samples: { description: 'How many paired samples were taken.' },
     waitedMs: { description: 'How long the wait took, in milliseconds.' },
     reconnects: { description: 'How many samples failed on a lost connection and were retried.' },
+    synchronousCommit: { description: "Whether both replicas' copies of the link were in synchronous commit (then the secondary was SYNCHRONIZED)." },
   },
 
   plan(ctx, args: WaitLsnStableArgs) {
     const stableFor = durationText(args.stableFor, ctx.defaults.stableFor);
     const poll = durationText(args.pollInterval, ctx.defaults.pollInterval);
     const timeout = durationText(args.timeout, ctx.defaults.timeout);
+    const { name, database } = ctx.inventory.link;
     return {
-      summary: `Wait until the LSNs of [${ctx.inventory.link.database}] match on both replicas and stay unchanged`,
-      sql: (['sqlServer', 'managedInstance'] as const).map((side) => ({ target: side, text: lsnQuery(side, ctx.inventory), params: { db: ctx.inventory.link.database } })),
-      guards: [`LSNs equal and unchanged for ${stableFor} (poll ${poll}, timeout ${timeout})`],
+      summary: `Wait until the LSNs of [${database}] match on both replicas and stay unchanged`,
+      sql: (['sqlServer', 'managedInstance'] as const).map((side) => ({ target: side, text: lsnQuery(side, ctx.inventory), params: { dag: name, db: database } })),
+      guards: [
+        `LSNs equal and unchanged for ${stableFor} (poll ${poll}, timeout ${timeout}), the secondary resumed and, in synchronous commit, SYNCHRONIZED`,
+      ],
     };
   },
 
@@ -95,10 +125,12 @@ export default defineStep({
     const window = new LsnStability(stableForMs);
     let roles: Roles | undefined;
     let lastRoles: Roles | undefined;
+    let lastPair: Pair | undefined;
     let samples = 0;
     let failures = 0;
     let lastError: string | undefined;
     let previousGap: bigint | undefined;
+    let previousKb: bigint | undefined;
 
     for (;;) {
       ctx.signal.throwIfAborted();
@@ -107,29 +139,50 @@ export default defineStep({
       try {
         roles ??= await resolveRoles(ctx);
         lastRoles = roles;
-        const [p, s] = await Promise.all([
-          readSideLsn(await ctx.sql(roles.primary), roles.primary, ctx.inventory, attempt),
-          readSideLsn(await ctx.sql(roles.secondary), roles.secondary, ctx.inventory, attempt),
-        ]);
+        const pair = await readPair(ctx, roles, attempt);
+        lastPair = pair;
         samples++;
-        const sample = { at: Date.now(), primary: comparedLsn(p, 'primary'), secondary: comparedLsn(s, 'secondary') };
+        const sample = toSample(pair);
         const state = window.add(sample);
+        const reason = notReadyReason(pair.primary, pair.secondary);
+        const data = progressData(roles, pair, sample, window.equalForMs(), stableForMs);
         const gap = sample.primary !== null && sample.secondary !== null ? lsnDiff(sample.primary, sample.secondary) : undefined;
         const times = { elapsed: formatSeconds(Date.now() - started), left: formatSeconds(deadline - Date.now()) };
+        // The log KB not sent and the seconds behind where the replicas report them; shrinking by
+        // the KB when reported, else by the LSN difference (compared, never shown).
+        const queues = pairQueues(pair.primary, pair.secondary);
+        const kb = queues.logSendQueueKb ?? undefined;
         ctx.log.progress(
-          gap === 0n
-            ? ctx.text('waitingEqual', { equalFor: formatSeconds(window.equalForMs()), stableFor: formatSeconds(stableForMs), ...times })
-            : ctx.text('waitingApart', { primary: p.side, secondary: s.side, ...apartData(gap, previousGap), ...times }),
+          state === 'unready'
+            ? ctx.text('unready', { state: reason ?? 'not ready' })
+            : gap === 0n
+              ? ctx.text('waitingEqual', { equalFor: formatSeconds(window.equalForMs()), stableFor: formatSeconds(stableForMs), ...times })
+              : ctx.text('waitingApart', {
+                  primary: roles.primary,
+                  secondary: roles.secondary,
+                  amount: behindAmount(queues.logSendQueueKb, queues.secondaryLagSeconds),
+                  ...apartData(kb ?? gap, kb !== undefined ? previousKb : previousGap),
+                  ...times,
+                }),
+          data,
         );
         previousGap = gap;
+        previousKb = kb;
         if (state === 'stable') {
           const waitedMs = Date.now() - started;
           // What the wait found stays under the step once it ends (the progress line does not).
-          ctx.log.info(ctx.text('stable', { lsn: formatLsn(sample.primary), primary: p.side, secondary: s.side, stableFor: formatSeconds(window.equalForMs()), waited: formatSeconds(waitedMs), samples }));
-          return { lsn: formatLsn(sample.primary), samples, waitedMs, reconnects: failures };
+          ctx.log.info(ctx.text('stable', { lsn: formatLsn(sample.primary), primary: roles.primary, secondary: roles.secondary, stableFor: formatSeconds(window.equalForMs()), waited: formatSeconds(waitedMs), samples }));
+          return {
+            lsn: formatLsn(sample.primary),
+            samples,
+            waitedMs,
+            reconnects: failures,
+            synchronousCommit: synchronousCommit(pair.primary, pair.secondary),
+          };
         }
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
+        if (error instanceof LsnRowsError) throw ctx.refuse('rows', { error: error.message });
         if (!attempt.aborted && !retriable(error)) throw error;
         failures++;
         window.reset();
@@ -139,7 +192,7 @@ export default defineStep({
         ctx.log.progress(ctx.text('sampleFailed', { error: lastError }));
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw timeoutFailure(ctx, window, { ...texts, stableForMs, pollMs, failures, lastError, roles: lastRoles });
+      if (left <= 0) throw timeoutFailure(ctx, window, { ...texts, stableForMs, pollMs, failures, lastError, roles: lastRoles, pair: lastPair });
       await sleep(Math.min(pollMs, left), ctx.signal);
     }
   },
@@ -148,13 +201,12 @@ export default defineStep({
   // none is returned; the note says where the LSNs stand now.
   async probe(ctx, args: WaitLsnStableArgs) {
     const roles = await resolveRoles(ctx);
-    const [p, s] = await Promise.all([
-      readSideLsn(await ctx.sql(roles.primary), roles.primary, ctx.inventory, ctx.signal),
-      readSideLsn(await ctx.sql(roles.secondary), roles.secondary, ctx.inventory, ctx.signal),
-    ]);
-    const sample = { at: Date.now(), primary: comparedLsn(p, 'primary'), secondary: comparedLsn(s, 'secondary') };
+    const pair = await readPair(ctx, roles, ctx.signal);
+    const sample = toSample(pair);
     const stableFor = durationText(args.stableFor, ctx.defaults.stableFor);
-    ctx.log.info(ctx.text('probed', { ...sampleData(roles.primary, roles.secondary, sample, 'equal now'), stableFor }));
+    const reason = notReadyReason(pair.primary, pair.secondary);
+    const equal = reason ? lower(ctx.text('unready', { state: reason })) : 'equal now';
+    ctx.log.info(ctx.text('probed', { ...sampleData(roles.primary, roles.secondary, sample, equal), stableFor }));
     return undefined;
   },
 });
@@ -163,6 +215,23 @@ async function resolveRoles(ctx: StepRunContext): Promise<Roles> {
   const primary = await ctx.resolveTarget('primary');
   const secondary = await ctx.resolveTarget('secondary');
   return { primary, secondary };
+}
+
+async function readPair(ctx: StepRunContext, roles: Roles, signal: AbortSignal): Promise<Pair> {
+  const [primary, secondary] = await Promise.all([
+    readSideLsn(await ctx.sql(roles.primary), roles.primary, ctx.inventory, signal),
+    readSideLsn(await ctx.sql(roles.secondary), roles.secondary, ctx.inventory, signal),
+  ]);
+  return { primary, secondary };
+}
+
+function toSample(pair: Pair): LsnSample {
+  return {
+    at: Date.now(),
+    primary: comparedLsn(pair.primary, 'primary'),
+    secondary: comparedLsn(pair.secondary, 'secondary'),
+    ready: notReadyReason(pair.primary, pair.secondary) === undefined,
+  };
 }
 
 /** A lost connection or a replica briefly without a primary is waited out; SQL errors and split-brain are not. */
@@ -177,6 +246,12 @@ function retriable(error: unknown): boolean {
  * is shrinking. LSN differences are compared, never shown: they are not an amount of log. The log
  * KB and seconds behind need the queue sizes the DMV reports, which issue 10's branch (i10a) reads.
  */
+/** What the replicas report of how far behind the secondary is: ` (12 KB of log not sent, 3 s behind)`. */
+export function behindAmount(logSendQueueKb: bigint | null, lagSeconds: bigint | null): string {
+  const parts = [logSendQueueKb !== null ? `${logSendQueueKb} KB of log not sent` : '', lagSeconds !== null ? `${lagSeconds} s behind` : ''].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
 export function apartData(gap: bigint | undefined, previous: bigint | undefined): { where: string; trend: string } {
   if (gap === undefined) return { where: 'not yet comparable with', trend: '' };
   const abs = (v: bigint) => (v < 0n ? -v : v);
@@ -191,6 +266,33 @@ function sampleData(primary: ReplicaSide, secondary: ReplicaSide, sample: LsnSam
   return { primary, secondary, primaryLsn: formatLsn(sample.primary), secondaryLsn: formatLsn(sample.secondary), state };
 }
 
+const text = (v: bigint | null) => (v === null ? null : v.toString());
+
+/**
+ * What a display draws of one sample (the JSON event's `data`): the LSNs and their gap, how long
+ * the window has held, the secondary's state, and the queues the DMV reports (log_send_queue_size
+ * and redo_queue_size in KB, secondary_lag_seconds), null where the replicas report none.
+ */
+function progressData(roles: Roles, pair: Pair, sample: LsnSample, equalForMs: number, stableForMs: number): ProgressData {
+  const queues = pairQueues(pair.primary, pair.secondary);
+  const gap = sample.primary !== null && sample.secondary !== null ? lsnDiff(sample.primary, sample.secondary) : null;
+  return {
+    primary: roles.primary,
+    secondary: roles.secondary,
+    primaryLsn: text(sample.primary),
+    secondaryLsn: text(sample.secondary),
+    gap: text(gap),
+    equalForMs,
+    stableForMs,
+    synchronizationState: pair.secondary.syncState,
+    suspended: pair.secondary.suspended,
+    synchronousCommit: synchronousCommit(pair.primary, pair.secondary),
+    logSendQueueKb: text(queues.logSendQueueKb),
+    redoQueueKb: text(queues.redoQueueKb),
+    secondaryLagSeconds: text(queues.secondaryLagSeconds),
+  };
+}
+
 interface TimeoutContext {
   stableFor: string;
   timeout: string;
@@ -199,9 +301,13 @@ interface TimeoutContext {
   failures: number;
   lastError?: string;
   roles?: Roles;
+  pair?: Pair;
 }
 
-function timeoutFailure(report: StepMessages<'noSample' | 'notStable' | 'apart' | 'moving' | 'interrupted' | 'stalled'>, window: LsnStability, t: TimeoutContext) {
+type TimeoutMessages =
+  | 'noSample' | 'notStable' | 'apart' | 'moving' | 'interrupted' | 'stalled' | 'notReady' | 'suspendedAdvice' | 'syncAdvice' | 'asyncAdvice';
+
+function timeoutFailure(report: StepMessages<TimeoutMessages>, window: LsnStability, t: TimeoutContext) {
   const last = window.last;
   if (!last) return report.fail('noSample', { timeout: t.timeout, error: t.lastError ?? 'no answer' });
   const moving = window.primaryMoving(Date.now(), Math.max(t.stableForMs, 3 * t.pollMs));
@@ -213,6 +319,18 @@ function timeoutFailure(report: StepMessages<'noSample' | 'notStable' | 'apart' 
   const primary = t.roles ? `the primary ${t.roles.primary}` : 'the primary';
   const secondary = t.roles ? `the secondary ${t.roles.secondary}` : 'the secondary';
   if (last.primary !== null && last.primary === last.secondary) {
+    const reason = t.pair ? notReadyReason(t.pair.primary, t.pair.secondary) : undefined;
+    if (last.ready === false && t.pair && reason) {
+      const sync = synchronousCommit(t.pair.primary, t.pair.secondary);
+      return report.fail('notReady', {
+        lsn: formatLsn(last.primary),
+        timeout: t.timeout,
+        secondary: t.pair.secondary.side,
+        state: reason,
+        mode: sync ? 'both sides in synchronous commit' : 'asynchronous commit',
+        advice: lower(report.text(t.pair.secondary.suspended ? 'suspendedAdvice' : sync ? 'syncAdvice' : 'asyncAdvice')),
+      });
+    }
     return report.fail('notStable', { lsn: formatLsn(last.primary), stableFor: t.stableFor, timeout: t.timeout, movement: lower(movement) });
   }
   const secondaryBehind = last.primary === null || last.secondary === null || last.secondary < last.primary;
@@ -232,4 +350,3 @@ function timeoutFailure(report: StepMessages<'noSample' | 'notStable' | 'apart' 
 function lower(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1).replace(/\.$/, '');
 }
-

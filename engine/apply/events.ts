@@ -2,6 +2,7 @@
 // reporters are engine/ui/reporters/: JSON lines (`--format json`), plain lines (no TTY or CI), and
 // listr2 (a TTY).
 import type { Impact } from '../core/types.js';
+import type { ProgressData } from '../step-api/types.js';
 
 export interface StepOutcomeSummary {
   index: number;
@@ -43,7 +44,8 @@ export type RunEvent =
   | { event: 'step-restored'; step: string; index: number; total: number; verified: boolean }
   /** `readAgain`: on resume, a read that finished before but whose result held only at that moment. */
   | { event: 'step-started'; step: string; index: number; total: number; type: string; impact: Impact; attempt: number; target?: string; readAgain?: boolean }
-  | { event: 'step-output'; step: string; level: 'progress' | 'info' | 'warn'; message: string }
+  /** `data`: structured values a step gave with a progress line (e.g. waitLsnStable's LSNs and queues). */
+  | { event: 'step-output'; step: string; level: 'progress' | 'info' | 'warn'; message: string; data?: ProgressData }
   | { event: 'step-finished'; step: string; outputs: Record<string, unknown>; durationMs: number; attempts: number }
   | { event: 'step-failed'; step: string; error: string; outcome: string; durationMs: number; attempt: number; willRetry: boolean }
   | { event: 'step-skipped'; step: string; index: number; total: number; reason: string }

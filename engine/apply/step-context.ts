@@ -2,7 +2,7 @@
 // connections, the outputs and history of the steps before it, and a log whose warnings the run
 // repeats in its summary. Also the outputs a step has when it was verified done rather than run.
 import type { Impact, RunResources, StepSpec } from '../core/types.js';
-import type { StepDefinition, StepHistoryEntry, StepRunContext } from '../step-api/types.js';
+import type { ProgressData, StepDefinition, StepHistoryEntry, StepRunContext } from '../step-api/types.js';
 import { unknownValue } from '../template/render.js';
 import type { ApplyOptions } from './types.js';
 
@@ -110,7 +110,8 @@ export function stepContext(
 ): StepContext {
   const { opts, resources } = source;
   const log = {
-    progress: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'progress', message }),
+    progress: (message: string, data?: ProgressData) =>
+      void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'progress', message, ...(data ? { data } : {}) }),
     info: (message: string) => void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'info', message }),
     warn: (message: string) => {
       // Warnings are what the operator must act on (e.g. where applications must now connect): the summary repeats them.

@@ -44,12 +44,18 @@ export interface LsnSample {
   at: number;
   primary: Lsn | null;
   secondary: Lsn | null;
+  /**
+   * False when the secondary's state says the pair cannot count even with equal LSNs (suspended,
+   * or not SYNCHRONIZED in synchronous commit); absent means it can.
+   */
+  ready?: boolean;
 }
 
 /**
  * The stability clock of a planned failover: LSNs count as stable only when the primary's and
- * the secondary's are equal and every sample since the window opened saw that same value, for at
- * least `stableForMs`. A failed sample closes the window: what was not seen cannot count.
+ * the secondary's are equal, the secondary is ready, and every sample since the window opened saw
+ * that same value, for at least `stableForMs`. A failed sample closes the window: what was not
+ * seen cannot count; so does a sample whose secondary is not ready (`unready`).
  */
 export class LsnStability {
   private windowStart: number | undefined;
@@ -61,7 +67,7 @@ export class LsnStability {
 
   constructor(private readonly stableForMs: number) {}
 
-  add(sample: LsnSample): 'stable' | 'equal' | 'apart' {
+  add(sample: LsnSample): 'stable' | 'equal' | 'apart' | 'unready' {
     if (this.previousPrimary !== undefined && sample.primary !== this.previousPrimary) {
       this.primaryChangedAt = sample.at;
     }
@@ -70,6 +76,10 @@ export class LsnStability {
     if (!lsnEqual(sample.primary, sample.secondary)) {
       this.windowStart = undefined;
       return 'apart';
+    }
+    if (sample.ready === false) {
+      this.windowStart = undefined;
+      return 'unready';
     }
     if (this.windowStart === undefined || this.windowLsn !== sample.primary) {
       this.windowStart = sample.at;

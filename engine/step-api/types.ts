@@ -56,9 +56,16 @@ export interface StepPlanResult {
   refusal?: string;
 }
 
+/** Structured values beside a progress line: JSON-safe (LSNs and sizes as decimal text). */
+export type ProgressData = Record<string, string | number | boolean | null>;
+
 export interface Logger {
-  /** A line of progress under the running step (listr2 output or a JSON event). */
-  progress(message: string): void;
+  /**
+   * A line of progress under the running step (listr2 output or a JSON event). `data`, when
+   * given, travels with it as plain JSON values (the JSON event's `data`; text output shows only
+   * the message), for displays that draw what the step measures.
+   */
+  progress(message: string, data?: ProgressData): void;
   info(message: string): void;
   warn(message: string): void;
 }

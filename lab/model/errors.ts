@@ -18,6 +18,10 @@ export const hadrErrors = {
    *  SQL Server says to a link FAILOVER on the primary (older versions only fail over from the secondary). */
   alreadyPrimary: (group: string) =>
     new SqlError(41122, `Cannot failover availability group ${q(group)} to this instance of SQL Server. The local availability replica is already the primary replica of the availability group. To failover this availability group to another instance, run the failover command on that instance.`),
+  /** 41122-style refusal (lab's choice of number and text; the docs give none): a T-SQL forced
+   *  failover of the link below SQL Server 2022 CU13, where the link cannot fail over with T-SQL. */
+  noTsqlLinkFailover: (group: string, version: string) =>
+    new SqlError(41122, `Cannot failover availability group ${q(group)}: failing the link over with Transact-SQL needs SQL Server 2022 CU13 (16.0.4125) or later, and SQL Server is ${version}. Remove the link to make the managed instance primary.`),
   /** 41190 (lab's choice for an undocumented case): link FAILOVER issued on the secondary, or
    *  SET (ROLE = SECONDARY) on a replica that already is secondary. */
   wrongState: (group: string, command: string, why: string) =>

@@ -13,6 +13,7 @@ const done: ReplyItem[] = [{ kind: 'done' }];
 
 export function hadrHook(rc: ReplicaContext): StatementHook {
   return (text) => {
+    if (/^\s*ALTER\s+DATABASE\b[\s\S]*\bSET\s+HADR\b/i.test(text)) return setHadr(rc, text);
     if (!/^\s*(ALTER|DROP)\s+AVAILABILITY\s+GROUP\b/i.test(text)) return undefined;
     const tokens = tokenize(text);
     if (!tokens) throw hadrErrors.syntax(text.slice(0, 20));
@@ -61,6 +62,9 @@ function plannedFailover(rc: ReplicaContext, dag: string): ReplyItem[] {
 function forcedFailover(rc: ReplicaContext, dag: string): ReplyItem[] {
   const me = rc.link.replicas[rc.side];
   if (me.role === 'PRIMARY') throw hadrErrors.alreadyPrimary(dag);
+  // "You can fail over the link by using Transact-SQL starting with SQL Server 2022 CU13"
+  // (managed-instance-link-failover-how-to.md); before that a failover breaks the link.
+  if (!rc.link.supportsLinkFailover) throw hadrErrors.noTsqlLinkFailover(dag, rc.link.id.sqlVersion);
   rc.link.forceFailover(rc.side);
   rc.dropLinkDatabaseSessions([rc.side]);
   return done;
@@ -94,7 +98,8 @@ function modifyModes(rc: ReplicaContext, c: Cursor, dag: string): ReplyItem[] {
   } while (c.punct(','));
   if (!c.atEnd()) throw hadrErrors.syntax(c.near());
   link.advance();
-  for (const [side, mode] of changes) link.modes[side] = mode;
+  // SQL Server's copy of the DAG only; the MI's copy is ARM's replicationMode.
+  for (const [side, mode] of changes) link.sqlServerModes[side] = mode;
   link.changed();
   return done;
 }
@@ -113,4 +118,26 @@ function dropGroup(rc: ReplicaContext, c: Cursor): ReplyItem[] {
     return done;
   }
   throw hadrErrors.noSuchGroup('drop', name);
+}
+
+/**
+ * ALTER DATABASE [db] SET HADR RESUME: resumes a suspended secondary database (the only SET HADR
+ * form the lab models; SUSPEND and the others are not ours). Not on the managed instance: "The SET
+ * HADR clause of the ALTER DATABASE statement" is not supported there (MicrosoftDocs/sql-docs,
+ * transact-sql-tsql-differences-sql-server.md).
+ */
+function setHadr(rc: ReplicaContext, text: string): ReplyItem[] {
+  const tokens = tokenize(text);
+  if (!tokens) throw hadrErrors.syntax('ALTER');
+  const c = new Cursor(tokens);
+  c.kw('ALTER', 'DATABASE');
+  const name = c.name();
+  if (name === undefined || !c.kw('SET', 'HADR')) throw hadrErrors.syntax(c.near());
+  if (rc.side === 'managedInstance') throw hadrErrors.notSupportedOnMi('SET HADR');
+  if (!c.kw('RESUME') || !c.atEnd()) throw hadrErrors.syntax(c.near());
+  const link = rc.link;
+  if (name.toLowerCase() !== link.id.database.toLowerCase()) throw hadrErrors.noSuchDatabase(name);
+  link.advance();
+  link.resume(rc.side);
+  return done;
 }

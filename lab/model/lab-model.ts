@@ -59,7 +59,7 @@ export class LabModel {
       const link = new LinkModel(
         {
           index, name: names.dag, database: LAB_DATABASE, databaseId: 5, sqlServerName: names.sqlServer,
-          agName: names.ag, miName: names.mi, resourceGroup: LAB_RESOURCE_GROUP, subscriptionId: LAB_SUBSCRIPTION,
+          agName: names.ag, miName: names.mi, miAgName: scenario.managedInstance.availabilityGroupName ?? names.mi, resourceGroup: LAB_RESOURCE_GROUP, subscriptionId: LAB_SUBSCRIPTION,
           sqlVersion: scenario.sqlServer.version, tier: scenario.managedInstance.tier,
         },
         scenario,

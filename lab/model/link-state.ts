@@ -6,7 +6,7 @@ export interface ReplicaState {
   side: Side;
   /** SERVERPROPERTY('ServerName'), e.g. sql01 or sqlmi1. */
   serverName: string;
-  /** The DAG member (availability group) this replica is: ag1 on SQL Server, the MI name on MI. */
+  /** The DAG member (availability group) this replica is: ag1 on SQL Server, the MI's AG (by default its name) on the MI. */
   memberName: string;
   role: LinkRole;
   /** Whether this side still has the DAG (the link) in its metadata. */
@@ -21,6 +21,16 @@ export interface ReplicaState {
   lastHardenedTime: Date;
   /** Set by BACKUP LOG ... WITH NORECOVERY until the replica becomes a secondary. */
   restoring: boolean;
+  /**
+   * A secondary whose data movement is suspended (is_suspended = 1, SUSPEND_FROM_PARTNER), as a
+   * forced failover leaves the former primary (MicrosoftDocs/sql-docs, perform-a-forced-manual-
+   * failover-of-an-availability-group-sql-server.md: "transition into the SUSPENDED state").
+   */
+  suspended: boolean;
+  /** When it resumes by itself (scenario replication.resumeAfterSuspendMs); undefined: only SET HADR RESUME resumes it. */
+  resumeAt?: number;
+  /** Where its log stands once resumed: the survivor's log at the fork; its own divergent tail is rolled back. */
+  resyncTo?: bigint;
 }
 
 export interface Transaction {
@@ -58,6 +68,8 @@ export interface LinkIdentity {
   sqlServerName: string;
   agName: string;
   miName: string;
+  /** The MI side's availability group: the DAG member ARM calls instanceAvailabilityGroupName. */
+  miAgName: string;
   resourceGroup: string;
   subscriptionId: string;
   sqlVersion: string;
@@ -69,7 +81,7 @@ export function initialReplica(id: LinkIdentity, side: Side, base: bigint, start
   return {
     side,
     serverName: side === 'sqlServer' ? id.sqlServerName : id.miName,
-    memberName: side === 'sqlServer' ? id.agName : id.miName,
+    memberName: side === 'sqlServer' ? id.agName : id.miAgName,
     role: 'SECONDARY',
     dagPresent: true,
     agPresent: true,
@@ -78,5 +90,6 @@ export function initialReplica(id: LinkIdentity, side: Side, base: bigint, start
     lastCommitTime: new Date(start),
     lastHardenedTime: new Date(start),
     restoring: false,
+    suspended: false,
   };
 }

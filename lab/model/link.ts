@@ -4,13 +4,27 @@
 import { linkIds, type LinkIds } from './ids.js';
 import { lsnAfter, parseLsn } from './lsn.js';
 import { initialReplica, type BackupRecord, type LedgerEntry, type LinkIdentity, type ReplicaState, type Transaction } from './link-state.js';
-import { otherSide, SIDES, type AvailabilityMode, type ScenarioSpec, type Side } from './types.js';
+import { otherSide, SIDES, type AvailabilityMode, type ReplicationMode, type ScenarioSpec, type Side } from './types.js';
 
 export type { BackupRecord, LedgerEntry, LinkIdentity, ReplicaState, Transaction } from './link-state.js';
 
 export class LinkModel {
   readonly replicas: Record<Side, ReplicaState>;
-  readonly modes: Record<Side, AvailabilityMode>;
+  /**
+   * SQL Server's copy of the DAG's availability modes, per member: what ALTER AVAILABILITY GROUP
+   * ... MODIFY on SQL Server changes and its sys.availability_replicas shows. The MI keeps its own
+   * copy (`miReplicationMode`): "This command must be repeated on both the primary availability
+   * group and secondary availability group instances" (MicrosoftDocs/sql-docs,
+   * alter-availability-group-transact-sql.md, MODIFY AVAILABILITY GROUP ON).
+   */
+  readonly sqlServerModes: Record<Side, AvailabilityMode>;
+  /**
+   * The MI's copy: ARM's replicationMode (PATCH, as Update-AzSqlInstanceLink -ReplicationMode
+   * does), shown for both members in the MI's own sys.availability_replicas.
+   */
+  miReplicationMode: ReplicationMode;
+  /** Commits the application made on an old primary after a forced failover left two primaries. */
+  divergentCommits = 0;
   /** Where the application commits: the replica that became primary last (none if no primary). */
   writer: Side | undefined;
   /** Committed on the writer, not yet hardened on its partner, oldest first. */
@@ -48,7 +62,9 @@ export class LinkModel {
     this.baseLsn = base;
     this.ids = linkIds(id.name, id.tier === 'BusinessCritical' ? 4 : 1);
     this.replicas = { sqlServer: initialReplica(id, 'sqlServer', base, start), managedInstance: initialReplica(id, 'managedInstance', base, start) };
-    this.modes = { ...scenario.availabilityMode };
+    this.sqlServerModes = { ...scenario.availabilityMode };
+    const bothSync = SIDES.every((m) => scenario.availabilityMode[m] === 'SYNCHRONOUS_COMMIT');
+    this.miReplicationMode = scenario.managedInstance.replicationMode ?? (bothSync ? 'Sync' : 'Async');
     this.ledger = { link: id.name, committed: 0, lost: 0, lastCommittedLsn: base };
     this.workloadStart = start;
     this.workloadRunning = scenario.workload.running;
@@ -107,9 +123,26 @@ export class LinkModel {
     const from = this.replicas[this.writer];
     const to = this.replicas[otherSide(this.writer)];
     return (
-      to.role === 'SECONDARY' && from.dagPresent && to.dagPresent &&
+      to.role === 'SECONDARY' && !to.suspended && from.dagPresent && to.dagPresent &&
       !this.isDown(from.side, now) && !this.isDown(to.side, now) && now >= this.stalledUntil
     );
+  }
+
+  /** The availability modes of both members as `holder`'s copy of the DAG says. */
+  modesSeenBy(holder: Side): Record<Side, AvailabilityMode> {
+    if (holder === 'sqlServer') return { ...this.sqlServerModes };
+    const mode: AvailabilityMode = this.miReplicationMode === 'Sync' ? 'SYNCHRONOUS_COMMIT' : 'ASYNCHRONOUS_COMMIT';
+    return { sqlServer: mode, managedInstance: mode };
+  }
+
+  /**
+   * Synchronous commit is in effect only when both copies say so for both members:
+   * "both the current primary availability group, and the current secondary availability group
+   * must have SYNCHRONOUS_COMMIT availability mode" (MicrosoftDocs/sql-docs,
+   * configure-distributed-availability-groups.md, "Fail over to a secondary availability group").
+   */
+  synchronousCommit(): boolean {
+    return SIDES.every((holder) => SIDES.every((m) => this.modesSeenBy(holder)[m] === 'SYNCHRONOUS_COMMIT'));
   }
 
   /** Whether the two sides of the link are connected (what connected_state_desc reports). */
@@ -126,6 +159,13 @@ export class LinkModel {
   advance(now = this.clock()): void {
     if (now < this.lastAdvance) now = this.lastAdvance;
     let touched = false;
+    for (const side of SIDES) {
+      const r = this.replicas[side];
+      if (r.suspended && r.resumeAt !== undefined && now >= r.resumeAt) {
+        this.resume(side, r.resumeAt);
+        touched = true;
+      }
+    }
     if (this.catchUpAt !== undefined && now >= this.catchUpAt) {
       this.lagMs = 0;
       this.stalledUntil = Math.min(this.stalledUntil, this.catchUpAt);
@@ -186,7 +226,9 @@ export class LinkModel {
     this.ledger.committed++;
     this.ledger.lastCommittedLsn = writer.endOfLog;
     const partner = this.replicas[otherSide(writer.side)];
-    if (partner.role === 'SECONDARY' && partner.dagPresent && writer.dagPresent) this.pending.push({ lsn: writer.endOfLog, at });
+    // Two primaries: this commit exists only here and is lost when this side is demoted.
+    if (partner.role === 'PRIMARY' && partner.dagPresent && writer.dagPresent) this.divergentCommits++;
+    else if (partner.role === 'SECONDARY' && partner.dagPresent && writer.dagPresent) this.pending.push({ lsn: writer.endOfLog, at });
   }
 
   /** Starts (or restarts) the workload from now; tests and drills use it. */
@@ -209,17 +251,26 @@ export class LinkModel {
     this.changed();
   }
 
-  /** Both members synchronous and the secondary has hardened everything the primary wrote. */
+  /** Synchronous commit in effect (both copies), the secondary resumed and it has hardened everything the primary wrote. */
   synchronized(now = this.clock()): boolean {
+    const secondary = this.writer ? this.replicas[otherSide(this.writer)] : undefined;
     return (
-      this.modes.sqlServer === 'SYNCHRONOUS_COMMIT' && this.modes.managedInstance === 'SYNCHRONOUS_COMMIT' &&
-      this.pending.length === 0 && this.connected(now) && now >= this.stalledUntil
+      this.synchronousCommit() && this.pending.length === 0 && this.connected(now) && now >= this.stalledUntil &&
+      secondary !== undefined && !secondary.suspended
     );
   }
 
-  /** Forced failover to `side`: whatever it had not hardened is lost. Returns the count lost. */
+  /**
+   * Forced failover to `side`: whatever it had not hardened is lost. Returns the count lost.
+   * A partner that already is a secondary (demoted first, as a drill does) is suspended, as
+   * the former primary is after a forced failover (MicrosoftDocs/sql-docs, perform-a-forced-
+   * manual-failover-of-an-availability-group-sql-server.md). A partner that is still primary
+   * and up keeps its application: its commits from now on are divergent, and lost when it is
+   * demoted (split-brain). A partner that is down loses its application to `side`.
+   */
   forceFailover(side: Side): number {
     const me = this.replicas[side];
+    const partner = this.replicas[otherSide(side)];
     let lost = 0;
     if (this.writer && this.writer !== side) {
       lost = this.pending.length;
@@ -228,7 +279,10 @@ export class LinkModel {
     this.ledger.lost += lost;
     me.role = 'PRIMARY';
     me.restoring = false;
-    this.writer = side;
+    me.suspended = false;
+    const partnerKeepsWriting = partner.role === 'PRIMARY' && this.writer === partner.side && !this.isDown(partner.side);
+    if (!partnerKeepsWriting) this.writer = side;
+    if (partner.role === 'SECONDARY' && partner.dagPresent) this.suspend(partner.side, me.endOfLog);
     this.ledger.lastCommittedLsn = me.endOfLog;
     this.primaryChanged(side);
     return lost;
@@ -247,22 +301,59 @@ export class LinkModel {
     this.primaryChanged(to);
   }
 
-  /** SET (ROLE = SECONDARY): the replica gives up the primary role. */
+  /**
+   * SET (ROLE = SECONDARY): the replica gives up the primary role. With its partner primary (a
+   * split-brain resolved), it is the former primary after a forced failover: its commits since
+   * then are rolled back (counted lost if the application wrote them here) and it is suspended
+   * until it resumes, then resynchronizes from the survivor. With its partner secondary (a drill
+   * demoting the old primary before forcing the other side, configure-distributed-availability-
+   * groups.md), no side is primary: nothing is written, and what was sent keeps hardening.
+   */
   demote(side: Side): void {
+    this.advance();
     const me = this.replicas[side];
     const partner = this.replicas[otherSide(side)];
     me.role = 'SECONDARY';
     me.restoring = false;
     if (partner.role === 'PRIMARY') {
-      // Split-brain fix: the demoted replica resynchronizes from the surviving primary; its own
-      // divergent tail was counted as lost at the forced failover.
-      me.endOfLog = partner.endOfLog;
-      me.hardened = partner.endOfLog;
-      me.lastHardenedTime = new Date(this.clock());
+      if (this.writer === side) this.ledger.lost += this.divergentCommits;
+      this.divergentCommits = 0;
       this.writer = partner.side;
       this.pending = [];
+      this.suspend(side, partner.endOfLog);
     }
     this.changed();
+  }
+
+  /** Data movement to `side` stops (SUSPEND_FROM_PARTNER); once resumed its log stands at `resyncTo`. */
+  suspend(side: Side, resyncTo: bigint): void {
+    const r = this.replicas[side];
+    const after = this.scenario.replication.resumeAfterSuspendMs;
+    r.suspended = true;
+    r.resyncTo = resyncTo;
+    r.resumeAt = after === null || after === undefined ? undefined : this.clock() + after;
+    this.changed();
+  }
+
+  /**
+   * Resumes a suspended secondary (by itself at `resumeAt`, or ALTER DATABASE ... SET HADR
+   * RESUME): it rolls back what the new primary never had ("The secondary database rolls back
+   * any log records that were never committed on the new primary database", same article) and
+   * receives what the primary wrote since. Returns false when it was not suspended.
+   */
+  resume(side: Side, at = this.clock()): boolean {
+    const r = this.replicas[side];
+    if (!r.suspended) return false;
+    r.suspended = false;
+    r.resumeAt = undefined;
+    if (r.resyncTo !== undefined) {
+      r.endOfLog = r.resyncTo;
+      r.hardened = r.resyncTo;
+      r.lastHardenedTime = new Date(at);
+      r.resyncTo = undefined;
+    }
+    this.changed();
+    return true;
   }
 
   private primaryChanged(side: Side): void {

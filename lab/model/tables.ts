@@ -3,6 +3,7 @@
 // the real server is vague (remote rows, NULLs).
 import type { CellValue } from '../sql/contract.js';
 import type { LinkModel, ReplicaState } from './link.js';
+import { stableGuid } from './ids.js';
 import { lsnAfter } from './lsn.js';
 import { otherSide, type Side } from './types.js';
 
@@ -68,11 +69,14 @@ interface DbStateInput {
   databaseId: number; group: string; replica: string; groupDatabase: string; local: boolean; primaryReplica: boolean;
   sync: 0 | 1 | 2; endOfLog: bigint | null; hardened: bigint | null; received: bigint | null; sent: bigint | null;
   lastCommit: bigint | null; commitTime: Date | null; hardenedTime: Date | null; recovery: bigint;
-  sendQueueKb: bigint | null; lagSeconds: bigint | null; suspended: boolean; restoring: boolean;
+  sendQueueKb: bigint | null; redoQueueKb: bigint | null; lagSeconds: bigint | null; suspended: boolean; restoring: boolean;
+  /** Synchronous-commit replica: SYNCHRONIZING is then only partially healthy. */
+  synchronousCommit?: boolean;
 }
 
 function databaseState(i: DbStateInput): Row {
-  const health = i.sync === 0 ? 0 : 2;
+  // synchronization_health as the DMV reference defines it from the state and the replica's mode.
+  const health = i.sync === 0 ? 0 : i.sync === 1 && i.synchronousCommit ? 1 : 2;
   return {
     database_id: i.databaseId, group_id: i.group, replica_id: i.replica, group_database_id: i.groupDatabase,
     is_local: i.local, is_primary_replica: i.primaryReplica,
@@ -80,7 +84,8 @@ function databaseState(i: DbStateInput): Row {
     synchronization_health: health, synchronization_health_desc: HEALTH_DESC[health],
     database_state: i.local ? (i.restoring ? 1 : 0) : null,
     database_state_desc: i.local ? (i.restoring ? 'RESTORING' : 'ONLINE') : null,
-    is_suspended: i.suspended, suspend_reason: i.suspended ? 3 : null,
+    // suspend_reason 1 = SUSPEND_FROM_PARTNER, "suspended after a forced failover" (DMV reference).
+    is_suspended: i.suspended, suspend_reason: i.suspended ? 1 : null,
     suspend_reason_desc: i.suspended ? 'SUSPEND_FROM_PARTNER' : null,
     recovery_lsn: i.recovery, truncation_lsn: i.recovery,
     last_sent_lsn: i.sent, last_sent_time: i.sent === null ? null : i.hardenedTime,
@@ -88,20 +93,37 @@ function databaseState(i: DbStateInput): Row {
     last_hardened_lsn: i.hardened, last_hardened_time: i.hardened === null ? null : i.hardenedTime,
     last_redone_lsn: i.received ?? i.endOfLog, last_redone_time: i.hardenedTime,
     log_send_queue_size: i.sendQueueKb, log_send_rate: i.sendQueueKb === null ? null : 1024n,
-    redo_queue_size: i.local ? 0n : i.sendQueueKb === null ? null : 0n, redo_rate: i.local ? null : 1024n,
+    redo_queue_size: i.redoQueueKb, redo_rate: i.redoQueueKb === null ? null : 1024n,
     filestream_send_rate: 0n, end_of_log_lsn: i.endOfLog, last_commit_lsn: i.lastCommit, last_commit_time: i.commitTime,
     low_water_mark_for_ghosts: 0n, secondary_lag_seconds: i.lagSeconds,
   };
 }
 
-/** Rows of the HADR views as `side` of `link` shows them at `now`. */
+/** Sync state of the DAG's secondary copy: SYNCHRONIZED only in synchronous commit and caught up. */
+function secondaryState(link: LinkModel, secondary: ReplicaState, now: number): 0 | 1 | 2 {
+  if (secondary.suspended || !link.connected(now) || !link.replicating(now)) return 0;
+  return link.synchronousCommit() && link.pending.length === 0 ? 2 : 1;
+}
+
+/**
+ * Rows of the HADR views as `side` of `link` shows them at `now`.
+ *
+ * sys.dm_hadr_database_replica_states lists the database once per group it belongs to (its own
+ * AG, the link's DAG, any other link's DAG) and, on a primary of a group, once more per secondary
+ * of that group (is_local = 0): "On the primary replica, this view returns a row for each primary
+ * database and an additional row for the corresponding secondary database" (MicrosoftDocs/sql-docs,
+ * sys-dm-hadr-database-replica-states-transact-sql.md). Their values differ on purpose (the AG
+ * row's last_hardened_lsn, the partner's LSNs, another link's progress), and no order is
+ * documented: the lab lists the other replicas' rows first, then the local AG's and other links'
+ * rows, and the link's own local row last, so a query that takes "the first row" reads a wrong one.
+ */
 export function replicaTables(link: LinkModel, side: Side, now: number, created: Date): ReplicaTables {
   const me = link.replicas[side];
   const partner = link.replicas[otherSide(side)];
   const ids = link.ids;
   const connected = link.connected(now);
   const synchronized = link.synchronized(now);
-  const bothSync = link.modes.sqlServer === 'SYNCHRONOUS_COMMIT' && link.modes.managedInstance === 'SYNCHRONOUS_COMMIT';
+  const synchronousCommit = link.synchronousCommit();
   const onSql = side === 'sqlServer';
   const localGroup = onSql ? ids.sqlAgGroup : ids.miAgGroup;
   const localGroupDb = onSql ? ids.sqlAgDatabase : ids.miAgDatabase;
@@ -117,6 +139,9 @@ export function replicaTables(link: LinkModel, side: Side, now: number, created:
     'sys.dm_hadr_availability_replica_states': [], 'sys.dm_hadr_database_replica_states': [], 'msdb.dbo.backupset': [],
     'msdb.dbo.backupmediafamily': [],
   };
+  const remoteRows: Row[] = [];
+  const localRows: Row[] = [];
+  const base = { databaseId: link.id.databaseId, recovery: link.baseLsn };
 
   t['sys.databases'].push(...systemDatabases(created));
   t['sys.databases'].push({
@@ -140,26 +165,38 @@ export function replicaTables(link: LinkModel, side: Side, now: number, created:
         replicaState({ id, group: localGroup, local: i === 0, role: i === 0 ? 1 : 2, connected: true, health: 2 }),
       );
     });
-    if (onSql) t['sys.dm_hadr_database_replica_states'].push(localDbRow(link, me, localGroup, ids.sqlReplica, localGroupDb, true));
-    // Business Critical: the MI's own secondaries, trailing its forwarder by a log block, so a
-    // query without `is_primary_replica = 1` reads more than one (and a different) LSN.
+    // Business Critical: the MI's own secondaries, trailing it by one transaction.
+    const localSecondaryLsn = lsnAfter(me.hardened, -1);
+    // The replica is the primary of its own AG, whatever its role in the link: SYNCHRONIZED, and a
+    // last_hardened_lsn that is the minimum over that AG's secondaries ("For other synchronous-
+    // commit primary databases ... the minimum of the hardened LSN across all the secondary
+    // databases"), NULL where the AG has none (General Purpose, the lab's one-replica SQL Server AG).
+    localRows.push(databaseState({
+      ...base, group: localGroup, replica: localReplicaIds[0], groupDatabase: localGroupDb, local: true, primaryReplica: true,
+      sync: 2, endOfLog: me.endOfLog, hardened: localReplicaIds.length > 1 ? localSecondaryLsn : null, received: null, sent: null,
+      lastCommit: me.endOfLog, commitTime: me.lastCommitTime, hardenedTime: me.lastHardenedTime,
+      sendQueueKb: null, redoQueueKb: null, lagSeconds: null, suspended: false, restoring: me.restoring, synchronousCommit: true,
+    }));
     for (let i = 1; i < localReplicaIds.length; i++) {
-      const lsn = lsnAfter(me.hardened, -1);
-      t['sys.dm_hadr_database_replica_states'].push(databaseState({
-        databaseId: link.id.databaseId, group: localGroup, replica: localReplicaIds[i], groupDatabase: localGroupDb,
-        local: false, primaryReplica: false, sync: 2, endOfLog: lsn, hardened: lsn, received: lsn, sent: lsn,
-        lastCommit: lsn, commitTime: me.lastCommitTime, hardenedTime: me.lastHardenedTime, recovery: link.baseLsn,
-        sendQueueKb: 0n, lagSeconds: 0n, suspended: false, restoring: false,
+      remoteRows.push(databaseState({
+        ...base, group: localGroup, replica: localReplicaIds[i], groupDatabase: localGroupDb,
+        local: false, primaryReplica: false, sync: 2, endOfLog: localSecondaryLsn, hardened: localSecondaryLsn,
+        received: localSecondaryLsn, sent: localSecondaryLsn, lastCommit: localSecondaryLsn, commitTime: me.lastCommitTime,
+        hardenedTime: me.lastHardenedTime, sendQueueKb: 0n, redoQueueKb: 0n, lagSeconds: 0n, suspended: false, restoring: false,
+        synchronousCommit: true,
       }));
     }
+    if (onSql) otherLinkRows(link, me, now, created, t, remoteRows, localRows);
   }
 
   if (me.dagPresent) {
     t['sys.availability_groups'].push(group(ids.dagGroup, link.id.name, true));
+    // This side's own copy of the DAG's modes (MODIFY on SQL Server, ARM PATCH on the MI).
+    const modes = link.modesSeenBy(side);
     for (const s of ['sqlServer', 'managedInstance'] as Side[]) {
       t['sys.availability_replicas'].push(replica({
         id: memberId(s), group: ids.dagGroup, server: link.replicas[s].memberName, endpoint: endpoints[s],
-        mode: link.modes[s], created,
+        mode: modes[s], created,
       }));
     }
     const isPrimary = me.role === 'PRIMARY';
@@ -172,37 +209,43 @@ export function replicaTables(link: LinkModel, side: Side, now: number, created:
         id: memberId(partner.side), group: ids.dagGroup, local: false, role: 2, connected, health,
       }));
     }
-    // The DAG's database rows: the local one, plus on the primary the remote member's as the
-    // primary knows it. An async primary reports no last_hardened_lsn; a synchronous one the
-    // secondary's (the minimum hardened across secondaries).
-    const local = localDbRow(link, me, ids.dagGroup, memberId(side), ids.dagDatabase, true);
+    const unsentKb = BigInt(link.pending.length) * KB_PER_TRANSACTION;
+    const oldest = link.pending[0];
     if (isPrimary) {
-      local.last_hardened_lsn = bothSync && connected ? partner.hardened : null;
-      local.last_hardened_time = local.last_hardened_lsn === null ? null : partner.lastHardenedTime;
-      local.synchronization_state = synchronized ? 2 : connected ? 1 : 0;
-      local.synchronization_state_desc = SYNC_DESC[local.synchronization_state as 0 | 1 | 2];
-    } else {
-      const sync = !connected || !link.replicating(now) ? 0 : bothSync && link.pending.length === 0 ? 2 : 1;
-      local.synchronization_state = sync;
-      local.synchronization_state_desc = SYNC_DESC[sync];
-    }
-    t['sys.dm_hadr_database_replica_states'].push(local);
-    if (isPrimary) {
-      const oldest = link.pending[0];
-      const sync = !connected || !link.replicating(now) ? 0 : bothSync && link.pending.length === 0 ? 2 : 1;
-      t['sys.dm_hadr_database_replica_states'].push(databaseState({
-        databaseId: link.id.databaseId, group: ids.dagGroup, replica: memberId(partner.side), groupDatabase: ids.dagDatabase,
-        local: false, primaryReplica: false, sync,
+      // The DAG's local row on the primary: an async primary reports no last_hardened_lsn; a
+      // synchronous one the secondary's (the minimum hardened across secondaries).
+      const hardened = synchronousCommit && connected ? partner.hardened : null;
+      localRows.push(databaseState({
+        ...base, group: ids.dagGroup, replica: memberId(side), groupDatabase: ids.dagDatabase, local: true, primaryReplica: true,
+        sync: synchronized ? 2 : connected ? 1 : 0, endOfLog: me.endOfLog, hardened, received: null, sent: null,
+        lastCommit: me.endOfLog, commitTime: me.lastCommitTime, hardenedTime: hardened === null ? me.lastHardenedTime : partner.lastHardenedTime,
+        sendQueueKb: null, redoQueueKb: null, lagSeconds: null, suspended: false, restoring: me.restoring, synchronousCommit,
+      }));
+      // The partner's row, as the primary last heard from it: its end of log and hardened LSN lag
+      // behind while log is unsent, and only here are the send queue and the lag in seconds shown.
+      remoteRows.push(databaseState({
+        ...base, group: ids.dagGroup, replica: memberId(partner.side), groupDatabase: ids.dagDatabase,
+        local: false, primaryReplica: false, sync: secondaryState(link, partner, now),
         endOfLog: connected ? partner.endOfLog : null, hardened: connected ? partner.hardened : null,
         received: connected ? partner.hardened : null, sent: connected ? partner.hardened : null,
         lastCommit: connected ? partner.endOfLog : null, commitTime: connected ? partner.lastCommitTime : null,
-        hardenedTime: partner.lastHardenedTime, recovery: link.baseLsn,
-        sendQueueKb: BigInt(link.pending.length) * KB_PER_TRANSACTION,
+        hardenedTime: partner.lastHardenedTime, sendQueueKb: unsentKb, redoQueueKb: connected ? 0n : null,
         lagSeconds: oldest ? BigInt(Math.floor((now - oldest.at) / 1000)) : 0n,
-        suspended: false, restoring: false,
+        suspended: partner.suspended, restoring: false, synchronousCommit,
+      }));
+    } else {
+      // The DAG's local row on the secondary (a forwarder: is_primary_replica 0 here is the lab's
+      // choice; the docs do not say what the flag holds on a DAG's secondary row).
+      localRows.push(databaseState({
+        ...base, group: ids.dagGroup, replica: memberId(side), groupDatabase: ids.dagDatabase, local: true, primaryReplica: false,
+        sync: secondaryState(link, me, now), endOfLog: me.endOfLog, hardened: me.hardened, received: me.hardened, sent: null,
+        lastCommit: me.endOfLog, commitTime: me.lastCommitTime, hardenedTime: me.lastHardenedTime,
+        sendQueueKb: connected ? unsentKb : null, redoQueueKb: 0n, lagSeconds: null,
+        suspended: me.suspended, restoring: me.restoring, synchronousCommit,
       }));
     }
   }
+  t['sys.dm_hadr_database_replica_states'].push(...remoteRows, ...localRows);
 
   // msdb as each side keeps it. On the MI (backup-transparency.md, "Included information" and
   // "Removed fields"): automatic full, differential and log backups with is_copy_only = 0, manual
@@ -237,15 +280,45 @@ export function serverLocalTime(link: LinkModel, side: Side, d: Date): Date {
   return offset ? new Date(d.getTime() + offset * 60_000) : d;
 }
 
-function localDbRow(link: LinkModel, me: ReplicaState, groupId: string, replicaId: string, groupDb: string, primaryReplica: boolean): Row {
-  const secondary = me.role === 'SECONDARY';
-  return databaseState({
-    databaseId: link.id.databaseId, group: groupId, replica: replicaId, groupDatabase: groupDb, local: true,
-    primaryReplica, sync: 2, endOfLog: me.endOfLog, hardened: me.hardened,
-    received: secondary ? me.hardened : null, sent: null, lastCommit: me.endOfLog, commitTime: me.lastCommitTime,
-    hardenedTime: me.lastHardenedTime, recovery: link.baseLsn, sendQueueKb: secondary ? 0n : null,
-    lagSeconds: secondary ? 0n : null, suspended: false, restoring: me.restoring,
-  });
+/**
+ * Other links of SQL Server's database (scenario sqlServer.otherLinks): "use the same availability
+ * group for all the links, but then create a new distributed availability group for each database
+ * link" (MicrosoftDocs/sql-docs, managed-instance-link-configure-how-to-scripts.md). Each is an
+ * asynchronous DAG whose managed instance the lab does not run; SQL Server's role in it follows
+ * its role in the lab's link, and its partner lags `behindTransactions` behind.
+ */
+function otherLinkRows(link: LinkModel, me: ReplicaState, now: number, created: Date, t: ReplicaTables, remoteRows: Row[], localRows: Row[]): void {
+  for (const other of link.scenario.sqlServer.otherLinks ?? []) {
+    const groupId = stableGuid(link.id.name, 'other', other.name);
+    const local = stableGuid(link.id.name, 'other', other.name, 'sql');
+    const remote = stableGuid(link.id.name, 'other', other.name, 'mi');
+    const groupDb = stableGuid(link.id.name, 'other', other.name, 'db');
+    const behind = other.behindTransactions ?? 0;
+    const partnerLsn = lsnAfter(me.endOfLog, -behind) < link.baseLsn ? link.baseLsn : lsnAfter(me.endOfLog, -behind);
+    const isPrimary = me.role === 'PRIMARY';
+    t['sys.availability_groups'].push(group(groupId, other.name, true));
+    t['sys.availability_replicas'].push(
+      replica({ id: local, group: groupId, server: me.memberName, endpoint: `TCP://${me.serverName}:5022`, mode: 'ASYNCHRONOUS_COMMIT', created }),
+      replica({ id: remote, group: groupId, server: `${other.name}_mi`, endpoint: `tcp://${other.name}-mi.lab.database.windows.net:5022`, mode: 'ASYNCHRONOUS_COMMIT', created }),
+    );
+    t['sys.dm_hadr_availability_replica_states'].push(replicaState({ id: local, group: groupId, local: true, role: isPrimary ? 1 : 2, connected: true, health: 2 }));
+    const common = { databaseId: link.id.databaseId, recovery: link.baseLsn, group: groupId, groupDatabase: groupDb, restoring: false, suspended: false };
+    localRows.push(databaseState({
+      ...common, replica: local, local: true, primaryReplica: isPrimary, sync: isPrimary ? 2 : 1,
+      endOfLog: me.endOfLog, hardened: isPrimary ? null : me.hardened, received: isPrimary ? null : me.hardened, sent: null,
+      lastCommit: me.endOfLog, commitTime: me.lastCommitTime, hardenedTime: me.lastHardenedTime,
+      sendQueueKb: null, redoQueueKb: isPrimary ? null : 0n, lagSeconds: null,
+    }));
+    if (isPrimary) {
+      t['sys.dm_hadr_availability_replica_states'].push(replicaState({ id: remote, group: groupId, local: false, role: 2, connected: true, health: 2 }));
+      remoteRows.push(databaseState({
+        ...common, replica: remote, local: false, primaryReplica: false, sync: 1,
+        endOfLog: partnerLsn, hardened: partnerLsn, received: partnerLsn, sent: partnerLsn, lastCommit: partnerLsn,
+        commitTime: me.lastCommitTime, hardenedTime: me.lastHardenedTime,
+        sendQueueKb: BigInt(behind) * KB_PER_TRANSACTION, redoQueueKb: 0n, lagSeconds: BigInt(Math.floor(behind > 0 ? (now - me.lastCommitTime.getTime()) / 1000 : 0)),
+      }));
+    }
+  }
 }
 
 function systemDatabases(created: Date): Row[] {

@@ -8,6 +8,16 @@ export type AvailabilityMode = 'SYNCHRONOUS_COMMIT' | 'ASYNCHRONOUS_COMMIT';
 export type Tier = 'GeneralPurpose' | 'BusinessCritical';
 export type DatabaseFormat = 'SQLServer2022' | 'SQLServer2025' | 'AlwaysUpToDate';
 
+export type ReplicationMode = 'Async' | 'Sync';
+
+/** A second link of SQL Server's database (see ScenarioSpec.sqlServer.otherLinks). */
+export interface OtherLinkSpec {
+  /** Its distributed AG's name. */
+  name: string;
+  /** How many of SQL Server's transactions its managed instance has not hardened. */
+  behindTransactions: number;
+}
+
 export const SIDES: readonly Side[] = ['sqlServer', 'managedInstance'];
 
 export function otherSide(side: Side): Side {
@@ -41,9 +51,21 @@ export interface ScenarioSpec {
   sqlServer: {
     /** ProductVersion, e.g. 16.0.4125.3 (2022 CU13) or 15.0.4312.2 (2019 CU20). */
     version: string;
+    /**
+     * Other links (distributed AGs) of the same SQL Server database and AG, each to a managed
+     * instance the lab does not run: only SQL Server's DMVs show them, with their own LSNs.
+     */
+    otherLinks?: OtherLinkSpec[];
   };
   managedInstance: {
     tier: Tier;
+    /**
+     * The MI side's availability group, the DAG member ARM calls instanceAvailabilityGroupName
+     * (default: the managed instance's name, as the link's set-up scripts create it).
+     */
+    availabilityGroupName?: string;
+    /** The MI's copy of the link's mode (ARM replicationMode); default Sync only when availabilityMode says both members are synchronous. */
+    replicationMode?: ReplicationMode;
     /**
      * The instance's update policy as ARM shows it (ManagedInstances.json 2025-01-01,
      * `databaseFormat`): SQLServer2022 (the default policy), SQLServer2025 or AlwaysUpToDate.
@@ -59,7 +81,10 @@ export interface ScenarioSpec {
   roles: Record<Side, LinkRole>;
   /** When both are PRIMARY: the one that was primary before the forced failover. */
   originalPrimary: Side;
-  /** Each DAG member's availability mode (links are asynchronous by default). */
+  /**
+   * Each DAG member's availability mode in SQL Server's copy of the DAG (links are asynchronous
+   * by default). The MI keeps its own copy: managedInstance.replicationMode.
+   */
   availabilityMode: Record<Side, AvailabilityMode>;
   /** End of log of both replicas before the backlog, as decimal text. */
   lsn: string;
@@ -78,6 +103,11 @@ export interface ScenarioSpec {
     stalled: boolean;
     /** From this long after start, replication runs with no lag (a lagging link catches up). */
     catchUpAfterMs?: number;
+    /**
+     * A secondary suspended by a forced failover (SUSPEND_FROM_PARTNER) resumes by itself this
+     * long after; null: it stays suspended until ALTER DATABASE ... SET HADR RESUME on SQL Server.
+     */
+    resumeAfterSuspendMs?: number | null;
   };
   /** Automatic full backups on the managed instance (the break-link guard reads msdb.dbo.backupset). */
   miFullBackup: {

@@ -187,8 +187,21 @@ export function labWorldPerTest(suite: Test): (options?: LabWorldOptions) => Ret
   return async (options = {}) => (world = await startLabWorld(options));
 }
 
-/** Switches the link to synchronous commit the way Update-AzSqlInstanceLink does (PATCH, arm-sql 10.0.0). */
-export async function setSyncThroughArm(world: ArmWorld): Promise<void> {
+/**
+ * Switches the link to synchronous commit on both sides, as the procedure's scripts do: T-SQL
+ * MODIFY on SQL Server (its copy of the DAG) and Update-AzSqlInstanceLink's PATCH (the MI's copy,
+ * here through arm-sql 10.0.0).
+ */
+export async function setSyncOnBothSides(world: ArmWorld & { lab: import('../../lab/index.js').Lab }): Promise<void> {
+  const { connect, run } = await import('./lab.js');
+  const pool = await connect(world.lab, 'sqlServer');
+  try {
+    await run(pool, `ALTER AVAILABILITY GROUP [${world.inventory.link.name}] MODIFY AVAILABILITY GROUP ON
+      N'${world.inventory.link.sqlServer.agName}' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT),
+      N'${world.inventory.link.managedInstance.name}' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`);
+  } finally {
+    await pool.close();
+  }
   const client = await createArmClient(world.inventory, world.env);
   const mi = world.inventory.link.managedInstance;
   await client.distributedAvailabilityGroups.beginUpdateAndWait(mi.resourceGroup, mi.name, world.inventory.link.name, { replicationMode: 'Sync' }, { updateIntervalInMs: 10 });

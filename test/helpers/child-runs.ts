@@ -5,11 +5,13 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab, StartLabOptions } from '../../lab/index.js';
 import { startCli, waitFor, type CliResult } from './cli.js';
-import { FAST as FAST_SETS, labRoles, labWithInventory, runbookFile } from './lab-run.js';
+import { FAST as FAST_SETS, FAST_PLANNED, labRoles, labWithInventory, runbookFile } from './lab-run.js';
 import type { ChildProcess } from 'node:child_process';
 
-/** lab-run's short waits as command-line arguments. */
-export const FAST = FAST_SETS.flatMap((s) => ['--set', s]);
+/** lab-run's short waits for planned-failover.yml (the runbook these runs use) as command-line arguments. */
+export const FAST = FAST_PLANNED.flatMap((s) => ['--set', s]);
+/** The same for the other runbooks (they have no stoppedFor). */
+export const FAST_OTHERS = FAST_SETS.flatMap((s) => ['--set', s]);
 export const runbook = runbookFile;
 
 export type Rec = Record<string, any>;

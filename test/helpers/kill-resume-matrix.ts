@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { TestLab, runbookFile } from './lab-run.js';
 import { assertPlannedInvariants, assertTrueSummary, isFailover, killAtStepThenResume, stepIdsOf, usePlannedRunbook } from './fault-matrix.js';
 
-const FAST = ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=3s'];
+const FAST = ['stoppedFor=200ms', 'stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=3s'];
 
 /** Registers one test per step boundary in the first (`early`) or second (`late`) half of the steps. */
 export function killAtStepMatrix(part: 'early' | 'late'): void {

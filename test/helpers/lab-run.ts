@@ -18,6 +18,8 @@ export const runbookFile = (name: string) => join(root, 'runbooks', `${name}.yml
 
 /** Short waits for tests: the runbooks' defaults are for real links (30 s windows). */
 export const FAST = ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=5s'];
+/** The same for planned-failover.yml, whose first wait has its own window (stoppedFor). */
+export const FAST_PLANNED = [...FAST, 'stoppedFor=200ms'];
 
 export interface LabRun {
   code: number;

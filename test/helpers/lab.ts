@@ -1,7 +1,9 @@
 // Helpers for tests that drive a started lab with the real mssql client: connect to a replica
 // with the lab's CA, run a batch, read LSNs as text, poll for a condition; start and always stop a lab.
 import sql from 'mssql';
+import { SqlManagementClient } from '@azure/arm-sql';
 import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
+import { LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION } from '../../lab/model/names.js';
 import type { Side } from '../../lab/model/types.js';
 
 /** Starts a lab, runs `body` with it and always stops it. */
@@ -12,6 +14,27 @@ export async function withStartedLab<T>(options: StartLabOptions, body: (lab: La
   } finally {
     await lab.stop();
   }
+}
+
+/** The real @azure/arm-sql client on the lab's ARM endpoint, with the lab's token and CA. */
+export function labArmClient(lab: Lab): SqlManagementClient {
+  const token = lab.env.LAB_ARM_TOKEN;
+  return new SqlManagementClient({ getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3.6e6 }) }, LAB_SUBSCRIPTION, {
+    endpoint: lab.endpoints.arm,
+    tlsOptions: { ca: lab.ca },
+    retryOptions: { retryDelayInMs: 5, maxRetryDelayInMs: 20 },
+  });
+}
+
+/**
+ * The MI side's copy of the link's mode, set as Update-AzSqlInstanceLink -ReplicationMode does
+ * (ARM PATCH replicationMode); T-SQL MODIFY on SQL Server changes only SQL Server's copy.
+ */
+export async function setMiReplicationMode(lab: Lab, mode: 'Sync' | 'Async', link = 0): Promise<void> {
+  const mi = lab.inventories[link].link.managedInstance;
+  await labArmClient(lab).distributedAvailabilityGroups.beginUpdateAndWait(
+    LAB_RESOURCE_GROUP, mi.name, lab.inventories[link].link.name, { replicationMode: mode }, { updateIntervalInMs: 10 },
+  );
 }
 
 export interface ConnectOptions {
@@ -83,7 +106,7 @@ export async function localLsns(pool: sql.ConnectionPool): Promise<{ endOfLog: b
             drs.synchronization_state_desc AS sync
        FROM sys.dm_hadr_database_replica_states drs
        JOIN sys.availability_groups ag ON ag.group_id = drs.group_id
-      WHERE ag.is_distributed = 1 AND drs.is_local = 1`,
+      WHERE ag.is_distributed = 1 AND ag.name = 'dag1' AND drs.is_local = 1`,
   );
   const row = r.recordset[0];
   return { endOfLog: BigInt(row.eol), hardened: row.hardened === null ? null : BigInt(row.hardened), sync: row.sync };

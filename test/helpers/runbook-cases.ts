@@ -22,8 +22,10 @@ export interface RunbookExpect {
   exit: number | number[] | ((code: number) => boolean);
   /** Each replica's link role after the run (only the sides given are compared). */
   roles?: Partial<PerSide<string>>;
-  /** Each replica's availability mode after the run. */
+  /** Each member's availability mode after the run, in SQL Server's copy of the DAG (what MODIFY there changes). */
   modes?: PerSide<string>;
+  /** The managed instance's copy of the link's mode after the run (ARM's replicationMode). */
+  miMode?: 'Sync' | 'Async';
   /** Whether each side still has the link (DAG) after the run (only the sides given are compared). */
   link?: Partial<PerSide<boolean>>;
   /** Every change statement (`isChange`) the replicas received, in order; `[]`: none. */
@@ -107,7 +109,8 @@ function checkRun(t: TestLab, run: LabRun, e: RunbookExpect): void {
     const sides = Object.keys(e.roles) as Side[];
     assert.equal(Object.fromEntries(sides.map((s) => [s, roles[s]])), e.roles, 'roles');
   }
-  if (e.modes) assert.equal({ ...t.lab.link().modes }, e.modes, 'availability modes');
+  if (e.modes) assert.equal({ ...t.lab.link().sqlServerModes }, e.modes, "availability modes in SQL Server's copy");
+  if (e.miMode) assert.is(t.lab.link().miReplicationMode, e.miMode, "the managed instance's replicationMode");
   if (e.link) {
     const present = t.linkPresent();
     const sides = Object.keys(e.link) as Side[];

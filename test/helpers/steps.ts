@@ -12,6 +12,8 @@ import { withStartedLab } from './lab.js';
 
 export interface CollectedLog {
   progress: string[];
+  /** The data given with each progress line (undefined where none), index for index. */
+  progressData: Array<Record<string, unknown> | undefined>;
   info: string[];
   warn: string[];
 }
@@ -40,9 +42,12 @@ export interface ContextOptions {
 }
 
 export function stepHarness(inventory: Inventory, env: NodeJS.ProcessEnv): StepHarness {
-  const logs: CollectedLog = { progress: [], info: [], warn: [] };
+  const logs: CollectedLog = { progress: [], progressData: [], info: [], warn: [] };
   const log = {
-    progress: (m: string) => void logs.progress.push(m),
+    progress: (m: string, data?: Record<string, unknown>) => {
+      logs.progress.push(m);
+      logs.progressData.push(data);
+    },
     info: (m: string) => void logs.info.push(m),
     warn: (m: string) => void logs.warn.push(m),
   };

@@ -43,7 +43,7 @@ test('GET (old and new schema) shows the MI side of the link with exact string L
   }
 });
 
-test('PATCH replicationMode, planned failover and setRole change what T-SQL shows', async () => {
+test("PATCH replicationMode changes the MI's copy only; planned failover once both copies are synchronous; setRole; each as T-SQL shows it", async () => {
   const lab = await startLab({ overrides: fast });
   try {
     const c = client(lab);
@@ -55,10 +55,21 @@ test('PATCH replicationMode, planned failover and setRole change what T-SQL show
       assert.match((e as Error).message, /DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing/);
     }
     await c.distributedAvailabilityGroups.beginUpdateAndWait(LAB_RESOURCE_GROUP, 'sqlmi1', 'dag1', { replicationMode: 'Sync' }, { updateIntervalInMs: 10 });
+    const modesQuery = `SELECT ar.availability_mode_desc AS m FROM sys.availability_replicas ar
+      JOIN sys.availability_groups ag ON ag.group_id = ar.group_id WHERE ag.is_distributed = 1`;
+    // PATCH changes the MI's copy of the DAG (its own DMV shows it), not SQL Server's.
+    const miPool = await connect(lab, 'managedInstance');
+    assert.equal((await run(miPool, modesQuery))[0], [{ m: 'SYNCHRONOUS_COMMIT' }, { m: 'SYNCHRONOUS_COMMIT' }]);
+    await miPool.close();
     const sqlPool = await connect(lab, 'sqlServer');
-    const [modes] = await run(sqlPool, `SELECT ar.availability_mode_desc AS m FROM sys.availability_replicas ar
-      JOIN sys.availability_groups ag ON ag.group_id = ar.group_id WHERE ag.is_distributed = 1`);
-    assert.equal(modes, [{ m: 'SYNCHRONOUS_COMMIT' }, { m: 'SYNCHRONOUS_COMMIT' }]);
+    assert.equal((await run(sqlPool, modesQuery))[0], [{ m: 'ASYNCHRONOUS_COMMIT' }, { m: 'ASYNCHRONOUS_COMMIT' }]);
+    await postAndPoll(c, url(lab, '/failover'), { failoverType: 'Planned' }).then(
+      () => assert.unreachable('planned failover with SQL Server still asynchronous'),
+      (e: Error) => assert.match(e.message, /DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing/),
+    );
+    await run(sqlPool, `ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON
+      'ag1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT), 'sqlmi1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`);
+    assert.equal((await run(sqlPool, modesQuery))[0], [{ m: 'SYNCHRONOUS_COMMIT' }, { m: 'SYNCHRONOUS_COMMIT' }]);
     await sqlPool.close();
     const after = (await postAndPoll(c, url(lab, '/failover'), { failoverType: 'Planned' })) as { properties: Record<string, string> };
     assert.is(after.properties.instanceLinkRole, 'Primary');

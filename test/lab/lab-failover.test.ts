@@ -4,18 +4,19 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startLab } from '../../lab/index.js';
-import { connect, errorNumber, linkRole, localLsns, poll, run } from '../helpers/lab.js';
+import { connect, errorNumber, linkRole, localLsns, poll, run, setMiReplicationMode } from '../helpers/lab.js';
 
 const toSync = `ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON
     'ag1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT),
     'sqlmi1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);`;
 
 test('planned failover: sync, LSNs equal, FAILOVER on the primary swaps roles, zero lost; sessions in the link database are dropped, sessions in master stay', async () => {
-  const lab = await startLab({ scenario: 'lagging', overrides: { replication: { catchUpAfterMs: 700 } } });
+  const lab = await startLab({ scenario: 'lagging', overrides: { replication: { catchUpAfterMs: 2500 } } });
   try {
     const sqlPool = await connect(lab, 'sqlServer');
     const miPool = await connect(lab, 'managedInstance');
     await run(sqlPool, `USE master; ${toSync}`);
+    await setMiReplicationMode(lab, 'Sync');
     assert.is(await errorNumber(sqlPool, 'ALTER AVAILABILITY GROUP [dag1] FAILOVER'), 41142, 'still behind');
     // Sessions in the availability database: by the login's initial database, and by USE.
     const sqlInDb = await connect(lab, 'sqlServer', { database: 'SalesDb' });
@@ -91,6 +92,13 @@ test('forced failover loses exactly the unhardened transactions and leaves split
     const [[backup]] = await run(sql2, `SELECT type FROM msdb.dbo.backupset WHERE database_name = 'SalesDb'`);
     assert.equal(backup, { type: 'L' });
     assert.is(lab.ledger().lost, 30, 'the fix loses nothing more');
+    // The demoted former primary is suspended, then (the lab's default for a link) resumes.
+    const state = async () => (await run(sql2, `SELECT drs.is_suspended, drs.suspend_reason_desc, drs.synchronization_state_desc AS s
+      FROM sys.dm_hadr_database_replica_states drs JOIN sys.availability_groups ag ON ag.group_id = drs.group_id
+      WHERE ag.name = 'dag1' AND drs.is_local = 1`))[0][0];
+    assert.equal(await state(), { is_suspended: true, suspend_reason_desc: 'SUSPEND_FROM_PARTNER', s: 'NOT SYNCHRONIZING' });
+    await poll(async () => ((await state()).is_suspended === false ? true : undefined), 3000);
+    assert.is((await state()).s, 'SYNCHRONIZING');
     await Promise.allSettled([mi.close(), mi2.close(), sqlPool.close(), sql2.close()]);
   } finally {
     await lab.stop();

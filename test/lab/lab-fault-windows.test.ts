@@ -111,7 +111,9 @@ test('api-version 2025-01-01: list and PATCH (202 + Location + Retry-After) chan
       return r.status === 200 ? r : undefined;
     }, 5000, 20);
     assert.is((done.body as { properties: { replicationMode: string } }).properties.replicationMode, 'Sync');
-    assert.equal(lab.link().modes, { sqlServer: 'SYNCHRONOUS_COMMIT', managedInstance: 'SYNCHRONOUS_COMMIT' });
+    // ARM changes the MI's copy of the DAG only; SQL Server's copy stays as T-SQL left it.
+    assert.is(lab.link().miReplicationMode, 'Sync');
+    assert.equal(lab.link().sqlServerModes, { sqlServer: 'ASYNCHRONOUS_COMMIT', managedInstance: 'ASYNCHRONOUS_COMMIT' });
   }));
 
 test.run();

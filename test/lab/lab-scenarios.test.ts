@@ -2,7 +2,7 @@
 // real mssql client.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connect, errorNumber, linkRole, localLsns, poll, run, withStartedLab } from '../helpers/lab.js';
+import { connect, errorNumber, linkRole, localLsns, poll, run, setMiReplicationMode, withStartedLab } from '../helpers/lab.js';
 
 const toSync = `ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON 'ag1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT), 'sqlmi1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`;
 
@@ -18,6 +18,8 @@ test('healthy: LSNs equal and unchanged, asynchronous, primary last_hardened_lsn
     assert.is(a[0].hardened, null);
     assert.is(a[1].sync, 'SYNCHRONIZING', 'an asynchronous secondary never reports SYNCHRONIZED');
     await run(p, toSync);
+    assert.is((await localLsns(s)).sync, 'SYNCHRONIZING', "SQL Server's copy alone: the MI's copy is still asynchronous");
+    await setMiReplicationMode(lab, 'Sync');
     assert.is((await localLsns(s)).sync, 'SYNCHRONIZED');
     await Promise.all([p.close(), s.close()]);
   }));
@@ -77,16 +79,21 @@ test('sql2019: the server says 2019 and a T-SQL link FAILOVER is refused (41122)
     await p.close();
   }));
 
-test('business-critical: the procedure\'s MI query needs is_primary_replica = 1 to read one LSN', () =>
+test("business-critical: the procedure's MI query reads five rows; its is_primary_replica = 1 filter keeps the MI's own AG row, not the link's", () =>
   withStartedLab({ scenario: 'business-critical' }, async (lab) => {
     const s = await connect(lab, 'managedInstance');
     const q = `SELECT CAST(drs.last_hardened_lsn AS varchar(30)) AS lsn FROM sys.dm_hadr_database_replica_states drs
       INNER JOIN sys.databases db ON db.database_id = drs.database_id WHERE db.name = 'SalesDb'`;
     const [all] = await run(s, q);
-    assert.is(all.length, 4);
-    assert.is(new Set(all.map((r) => r.lsn)).size, 2);
+    assert.is(all.length, 5, 'three local secondaries, the AG row, the DAG row');
+    // The documented filter: on an MI that is the link's secondary, the row it keeps is the MI's
+    // own AG's, whose hardened LSN is its local secondaries' minimum, a transaction behind the link's.
     const [primary] = await run(s, `${q} AND drs.is_primary_replica = 1`);
-    assert.equal(primary, [{ lsn: '71000009408100001' }]);
+    assert.equal(primary, [{ lsn: '71000009406500001' }]);
+    const [link] = await run(s, `SELECT CAST(drs.last_hardened_lsn AS varchar(30)) AS lsn FROM sys.dm_hadr_database_replica_states drs
+      JOIN sys.databases db ON db.database_id = drs.database_id JOIN sys.availability_groups ag ON ag.group_id = drs.group_id
+      WHERE ag.is_distributed = 1 AND ag.name = 'dag1' AND drs.is_local = 1 AND db.name = 'SalesDb'`);
+    assert.equal(link, [{ lsn: '71000009408100001' }]);
     assert.is(lab.inventory.link.managedInstance.tier, 'BusinessCritical');
     await s.close();
   }));

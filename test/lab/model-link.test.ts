@@ -52,13 +52,17 @@ test('lagging: behind until catch-up time, then equal and stable', () => {
   assert.is(link.replicas.managedInstance.hardened, link.replicas.sqlServer.endOfLog);
 });
 
-test('planned failover needs synchronous commit on both members and equal LSNs; then swaps with nothing lost', () => {
+test('planned failover needs synchronous commit in both copies of the DAG and equal LSNs; then swaps with nothing lost', () => {
   const { link } = lab('healthy');
   assert.not.ok(link.synchronized(), 'asynchronous by default');
-  link.modes.sqlServer = 'SYNCHRONOUS_COMMIT';
-  assert.not.ok(link.synchronized(), 'one member synchronous is not enough');
-  link.modes.managedInstance = 'SYNCHRONOUS_COMMIT';
+  link.sqlServerModes.sqlServer = 'SYNCHRONOUS_COMMIT';
+  link.sqlServerModes.managedInstance = 'SYNCHRONOUS_COMMIT';
+  assert.not.ok(link.synchronized(), "SQL Server's copy alone is not enough: the MI's copy is still Async");
+  link.miReplicationMode = 'Sync';
   assert.ok(link.synchronized());
+  link.sqlServerModes.managedInstance = 'ASYNCHRONOUS_COMMIT';
+  assert.not.ok(link.synchronized(), 'one member asynchronous in one copy is not enough');
+  link.sqlServerModes.managedInstance = 'SYNCHRONOUS_COMMIT';
   link.plannedFailover();
   assert.is(link.replicas.managedInstance.role, 'PRIMARY');
   assert.is(link.replicas.sqlServer.role, 'SECONDARY');
@@ -90,8 +94,8 @@ test('forced failover loses exactly what the new primary had not hardened and le
   assert.is(link.ledger.lastCommittedLsn, hardened);
 });
 
-test('split-brain scenario: both primary, 12 lost; demoting SQL Server resynchronizes it from the MI', () => {
-  const { link } = lab('split-brain');
+test('split-brain scenario: both primary, 12 lost; demoting SQL Server suspends it, and once resumed it resynchronizes from the MI', () => {
+  const { link, tick } = lab('split-brain', { replication: { resumeAfterSuspendMs: 300 } });
   assert.is(link.replicas.sqlServer.role, 'PRIMARY');
   assert.is(link.replicas.managedInstance.role, 'PRIMARY');
   assert.is(link.ledger.lost, 12);
@@ -99,8 +103,55 @@ test('split-brain scenario: both primary, 12 lost; demoting SQL Server resynchro
   assert.is(link.replicas.managedInstance.endOfLog, BASE);
   link.demote('sqlServer');
   assert.is(link.replicas.sqlServer.role, 'SECONDARY');
-  assert.is(link.replicas.sqlServer.endOfLog, BASE);
+  assert.ok(link.replicas.sqlServer.suspended, 'the former primary is suspended (SUSPEND_FROM_PARTNER)');
+  assert.is(link.replicas.sqlServer.endOfLog, lsnAfter(BASE, 12), 'its own tail stays until it resumes');
+  assert.not.ok(link.replicating(), 'no data movement while suspended');
   assert.ok(link.connected());
+  tick(299);
+  assert.ok(link.replicas.sqlServer.suspended);
+  tick(1);
+  assert.not.ok(link.replicas.sqlServer.suspended, 'resumed by itself after resumeAfterSuspendMs');
+  assert.is(link.replicas.sqlServer.endOfLog, BASE, 'rolled back to the survivor');
+  assert.ok(link.replicating());
+});
+
+test('a suspended former primary with resumeAfterSuspendMs null stays suspended until resumed', () => {
+  const { link, tick } = lab('split-brain', { replication: { resumeAfterSuspendMs: null } });
+  link.demote('sqlServer');
+  tick(60_000);
+  assert.ok(link.replicas.sqlServer.suspended);
+  assert.ok(link.resume('sqlServer'));
+  assert.not.ok(link.resume('sqlServer'), 'resuming twice does nothing');
+  assert.is(link.replicas.sqlServer.endOfLog, BASE);
+});
+
+test('old order (force, then demote the old primary): the commits the old primary took in between are lost', () => {
+  const { link, tick } = lab('healthy', { workload: { running: true, ratePerSecond: 100 }, replication: { lagMs: 0 } });
+  tick(100);
+  assert.is(link.ledger.committed, 10);
+  link.forceFailover('managedInstance');
+  assert.is(link.ledger.lost, 0, 'everything had reached the MI');
+  tick(50); // the application still writes to SQL Server, which still says PRIMARY
+  assert.is(link.ledger.committed, 15);
+  assert.is(link.divergentCommits, 5);
+  link.demote('sqlServer');
+  assert.is(link.ledger.lost, 5, 'the 5 commits between the forced failover and the demotion');
+  assert.is(link.writer, 'managedInstance');
+});
+
+test('new order (demote the old primary, then force): no write lands in between, nothing is lost', () => {
+  const { link, tick } = lab('healthy', { workload: { running: true, ratePerSecond: 100 }, replication: { lagMs: 0 } });
+  tick(100);
+  link.demote('sqlServer');
+  assert.not.ok(link.replicas.sqlServer.suspended, 'no primary to be suspended from');
+  tick(50); // no primary: the application's writes are refused
+  assert.is(link.ledger.committed, 10);
+  assert.is(link.forceFailover('managedInstance'), 0);
+  assert.ok(link.replicas.sqlServer.suspended, 'the old primary is suspended after the forced failover');
+  tick(50);
+  assert.is(link.ledger.lost, 0);
+  assert.is(link.writer, 'managedInstance');
+  assert.is(link.ledger.committed, 15, 'the application writes to the MI now');
 });
 
 test('primary-down: replication stops; the MI forced over loses the 25', () => {
@@ -110,7 +161,7 @@ test('primary-down: replication stops; the MI forced over loses the 25', () => {
   assert.is(link.forceFailover('managedInstance'), 25);
 });
 
-test('DMV rows: async primary has no last_hardened_lsn; sync primary shows the secondary\'s; remote row only on the primary', () => {
+test("DMV rows: async primary has no last_hardened_lsn; sync primary shows the secondary's; remote row only on the primary", () => {
   const { link, now } = lab('lagging');
   const created = new Date(0);
   let sql = replicaTables(link, 'sqlServer', now(), created)['sys.dm_hadr_database_replica_states'];
@@ -121,23 +172,58 @@ test('DMV rows: async primary has no last_hardened_lsn; sync primary shows the s
   const remote = sql.find((r) => r.group_id === dag && r.is_local === false)!;
   assert.is(remote.last_hardened_lsn, BASE);
   assert.is(remote.log_send_queue_size, 320n);
-  link.modes.sqlServer = 'SYNCHRONOUS_COMMIT';
-  link.modes.managedInstance = 'SYNCHRONOUS_COMMIT';
+  link.sqlServerModes.sqlServer = 'SYNCHRONOUS_COMMIT';
+  link.sqlServerModes.managedInstance = 'SYNCHRONOUS_COMMIT';
+  sql = replicaTables(link, 'sqlServer', now(), created)['sys.dm_hadr_database_replica_states'];
+  assert.is(sql.find((r) => r.group_id === dag && r.is_local === true)!.last_hardened_lsn, null, "SQL Server's copy alone does not make it synchronous");
+  link.miReplicationMode = 'Sync';
   sql = replicaTables(link, 'sqlServer', now(), created)['sys.dm_hadr_database_replica_states'];
   assert.is(sql.find((r) => r.group_id === dag && r.is_local === true)!.last_hardened_lsn, BASE);
   const mi = replicaTables(link, 'managedInstance', now(), created);
-  assert.is(mi['sys.dm_hadr_database_replica_states'].length, 1, 'General Purpose MI: one row');
+  const miRows = mi['sys.dm_hadr_database_replica_states'];
+  assert.is(miRows.length, 2, "General Purpose MI: its own AG's row and the link's DAG row");
+  assert.equal(miRows.map((r) => r.group_id), [link.ids.miAgGroup, dag]);
   assert.is(mi['sys.dm_hadr_availability_replica_states'].filter((r) => r.group_id === dag).length, 1, 'secondary: local rows only');
-  assert.is(mi['sys.dm_hadr_database_replica_states'][0].synchronization_state_desc, 'NOT SYNCHRONIZING');
+  const miDag = miRows.find((r) => r.group_id === dag)!;
+  assert.is(miDag.synchronization_state_desc, 'NOT SYNCHRONIZING', 'stalled');
+  assert.is(miDag.is_primary_replica, false);
+  const miAg = miRows.find((r) => r.group_id === link.ids.miAgGroup)!;
+  assert.is(miAg.synchronization_state_desc, 'SYNCHRONIZED', 'primary of its own AG');
+  assert.is(miAg.last_hardened_lsn, null, 'an AG with no secondaries');
 });
 
-test('Business Critical: local secondaries appear with is_primary_replica = 0 and an older LSN', () => {
+test('DMV rows on the primary MI: the partner row comes first, with its own (lagging) LSNs', () => {
+  const { link, now } = lab('healthy', {
+    roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' }, backlogTransactions: 30, replication: { stalled: true },
+  });
+  const rows = replicaTables(link, 'managedInstance', now(), new Date(0))['sys.dm_hadr_database_replica_states'];
+  assert.equal(rows.map((r) => [r.group_id === link.ids.dagGroup ? 'dag' : 'ag', r.is_local]), [['dag', false], ['ag', true], ['dag', true]]);
+  assert.is(rows[0].end_of_log_lsn, BASE, "SQL Server's end of log as the MI last heard it");
+  assert.is(rows[2].end_of_log_lsn, lsnAfter(BASE, 30));
+  assert.is(rows[0].log_send_queue_size, 240n);
+});
+
+test('a second link of the same SQL Server database shows in its DMVs with its own LSNs', () => {
+  const { link, now } = lab('healthy', { backlogTransactions: 5, sqlServer: { otherLinks: [{ name: 'dag_dr', behindTransactions: 3 }] } });
+  const t = replicaTables(link, 'sqlServer', now(), new Date(0));
+  assert.equal(t['sys.availability_groups'].filter((g) => g.is_distributed).map((g) => g.name).sort(), ['dag1', 'dag_dr']);
+  const rows = t['sys.dm_hadr_database_replica_states'];
+  const otherGroup = t['sys.availability_groups'].find((g) => g.name === 'dag_dr')!.group_id;
+  const otherPartner = rows.find((r) => r.group_id === otherGroup && r.is_local === false)!;
+  assert.is(otherPartner.end_of_log_lsn, lsnAfter(BASE, 2), '3 behind SQL Server');
+  assert.is(rows.filter((r) => r.is_local === true).length, 3, 'its AG, the other link, this link');
+  assert.is(replicaTables(link, 'managedInstance', now(), new Date(0))['sys.availability_groups'].filter((g) => g.name === 'dag_dr').length, 0);
+});
+
+test('Business Critical: local secondaries appear with is_primary_replica = 0 and an older LSN; the AG row reads their minimum', () => {
   const { link, now } = lab('business-critical');
   const rows = replicaTables(link, 'managedInstance', now(), new Date(0))['sys.dm_hadr_database_replica_states'];
-  assert.is(rows.length, 4);
-  const primary = rows.filter((r) => r.is_primary_replica === true);
-  assert.is(primary.length, 1);
-  assert.ok(rows.filter((r) => r.is_primary_replica === false).every((r) => (r.last_hardened_lsn as bigint) < BASE));
+  assert.is(rows.length, 5, 'three local secondaries, its AG row, the DAG row');
+  assert.is(rows.filter((r) => r.is_primary_replica === true).length, 1, "only its AG's row: the DAG row of a secondary is not primary");
+  const others = rows.filter((r) => r.is_local === false);
+  assert.is(others.length, 3);
+  assert.ok(others.every((r) => (r.last_hardened_lsn as bigint) < BASE));
+  assert.ok((rows.find((r) => r.group_id === link.ids.miAgGroup && r.is_local === true)!.last_hardened_lsn as bigint) < BASE);
 });
 
 test('MI full backups: one at start, another after the MI becomes primary, started then and finished later', () => {

@@ -62,9 +62,13 @@ test('planned FAILOVER: 41142 when async, 41190 on the secondary, then succeeds 
   assert.is(errno('managedInstance', 'ALTER AVAILABILITY GROUP [dag1] FAILOVER'), 41190);
   assert.is(errno('managedInstance', `ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON 'ag1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`), 40517);
   assert.is(errno('sqlServer', `ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON 'ag1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT), 'nosuch' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`), 15151);
-  assert.is(link.modes.sqlServer, 'ASYNCHRONOUS_COMMIT', 'a refused MODIFY changes nothing');
+  assert.is(link.sqlServerModes.sqlServer, 'ASYNCHRONOUS_COMMIT', 'a refused MODIFY changes nothing');
   exec('sqlServer', `ALTER AVAILABILITY GROUP [dag1]\n MODIFY AVAILABILITY GROUP ON\n '\u0061g1' WITH\n (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT),\n N'sqlmi1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);`);
-  assert.equal(link.modes, { sqlServer: 'SYNCHRONOUS_COMMIT', managedInstance: 'SYNCHRONOUS_COMMIT' });
+  assert.equal(link.sqlServerModes, { sqlServer: 'SYNCHRONOUS_COMMIT', managedInstance: 'SYNCHRONOUS_COMMIT' });
+  // MODIFY on SQL Server changed SQL Server's copy only: the MI's is still asynchronous.
+  assert.is(link.miReplicationMode, 'Async');
+  assert.is(errno('sqlServer', 'ALTER AVAILABILITY GROUP [dag1] FAILOVER'), 41142, 'not synchronous until the MI side says so too');
+  link.miReplicationMode = 'Sync'; // what ARM PATCH replicationMode does
   assert.equal(exec('sqlServer', 'alter availability group dag1 failover'), [{ kind: 'done' }]);
   assert.is(link.replicas.managedInstance.role, 'PRIMARY');
   assert.equal(drops, [['sqlServer', 'managedInstance']]);
@@ -88,6 +92,34 @@ test('FORCE_FAILOVER on the secondary, SET (ROLE = SECONDARY) on the old primary
   assert.is(errno('sqlServer', 'DROP AVAILABILITY GROUP [dag1]'), 15151);
   exec('sqlServer', 'DROP AVAILABILITY GROUP ag1');
   assert.not.ok(link.replicas.sqlServer.agPresent);
+});
+
+test('SQL Server 2019: a T-SQL forced failover of the link is refused too (41122), nothing changes', () => {
+  const { errno, link } = setup('sql2019');
+  assert.is(errno('managedInstance', 'ALTER AVAILABILITY GROUP [dag1] FORCE_FAILOVER_ALLOW_DATA_LOSS'), 41122);
+  assert.is(link.replicas.managedInstance.role, 'SECONDARY');
+  assert.is(link.ledger.lost, 0);
+});
+
+test('an MI side whose AG is not named after the MI: MODIFY must name its AG, the short name is unknown (15151)', () => {
+  const { errno, link } = setup('mi-ag-name');
+  const modify = (mi: string) =>
+    `ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON N'ag1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT), N'${mi}' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`;
+  assert.is(errno('sqlServer', modify('sqlmi1')), 15151);
+  assert.is(link.sqlServerModes.managedInstance, 'ASYNCHRONOUS_COMMIT');
+  assert.is(errno('sqlServer', modify(link.id.miAgName)), 0);
+  assert.is(link.sqlServerModes.managedInstance, 'SYNCHRONOUS_COMMIT');
+});
+
+test('ALTER DATABASE ... SET HADR RESUME resumes a suspended SQL Server database; the MI does not support SET HADR (40517)', () => {
+  const { errno, exec, link } = setup('split-brain', { replication: { resumeAfterSuspendMs: null } });
+  exec('sqlServer', 'ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)');
+  assert.ok(link.replicas.sqlServer.suspended);
+  assert.is(errno('managedInstance', 'ALTER DATABASE [SalesDb] SET HADR RESUME'), 40517);
+  assert.is(errno('sqlServer', 'ALTER DATABASE [Nope] SET HADR RESUME'), 911);
+  assert.equal(exec('sqlServer', 'ALTER DATABASE [SalesDb] SET HADR RESUME;'), [{ kind: 'done' }]);
+  assert.not.ok(link.replicas.sqlServer.suspended);
+  assert.equal(exec('sqlServer', 'alter database SalesDb set hadr resume'), [{ kind: 'done' }], 'resuming a resumed database is a no-op');
 });
 
 test('DROP AVAILABILITY GROUP of the link while the MI lags: what it had not hardened is counted lost, once', () => {

@@ -61,8 +61,9 @@ runbookCases([
     arrange: (t) => {
       // An earlier planned failover that kept the link (the lab's model, as FAILOVER leaves it).
       t.lab.link().setReplication({});
-      t.lab.link().modes.sqlServer = 'SYNCHRONOUS_COMMIT';
-      t.lab.link().modes.managedInstance = 'SYNCHRONOUS_COMMIT';
+      t.lab.link().sqlServerModes.sqlServer = 'SYNCHRONOUS_COMMIT';
+      t.lab.link().sqlServerModes.managedInstance = 'SYNCHRONOUS_COMMIT';
+      t.lab.link().miReplicationMode = 'Sync';
       t.lab.link().plannedFailover();
     },
     runbook: 'break-link',

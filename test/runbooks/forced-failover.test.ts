@@ -10,20 +10,24 @@ import { createLabCertificates } from '../../lab/certs.js';
 import type { Inventory } from '../../engine/core/types.js';
 import type { TestLab } from '../helpers/lab-run.js';
 import { runbookCases, type RunbookCase } from '../helpers/runbook-cases.js';
+import { waitFor } from '../helpers/cli.js';
 
 const isAlter = (s: string) => /ALTER\s+AVAILABILITY\s+GROUP/i.test(s);
 /** What one transaction advances the lab's log by (lab/model/lsn.ts: 16 blocks of 10^5). */
 const LSN_PER_TRANSACTION = 16n * 100_000n;
 const ALLOWED = { allowDataLoss: 'dag1' };
+/** SQL Server is down in these scenarios: its version is given, as the operator knows it (the lab's healthy SQL Server is 2022 CU13). */
+const CU13 = ['sqlServerVersion=16.0.4125.3'];
+const POLL = ['pollInterval=50ms'];
 
 runbookCases([
   {
     name: 'without --allow-data-loss: exit 3 and nothing changed',
     scenario: 'primary-down',
     runbook: 'forced-failover',
-    expect: { exit: 3, stderr: [/force \(sqlExec\) can lose data.*--allow-data-loss dag1/], sent: [], roles: { managedInstance: 'SECONDARY' }, lost: 0 },
+    expect: { exit: 3, stderr: [/step\(s\) \d+\. force \(sqlExec\), \d+\. force-sql-server \(sqlExec\), \d+\. remove-link \(armDeleteLink\) can lose data.*--allow-data-loss dag1/], sent: [], roles: { managedInstance: 'SECONDARY' }, lost: 0 },
     async then(t) {
-      const wrongName = await t.apply('forced-failover', { allowDataLoss: 'dag2' });
+      const wrongName = await t.apply('forced-failover', { sets: CU13, allowDataLoss: 'dag2' });
       assert.is(wrongName.code, 3);
       assert.not.ok(t.statements().some(isAlter));
     },
@@ -32,6 +36,7 @@ runbookCases([
     name: 'primary-down with --allow-data-loss: MI is primary, the loss is in the ledger, the report came first',
     scenario: 'primary-down',
     runbook: 'forced-failover',
+    set: CU13,
     flags: ALLOWED,
     expect: {
       exit: 0,
@@ -81,21 +86,113 @@ runbookCases([
     },
   },
   {
-    name: 'drill with reverseRoles: the old primary is set to secondary, one primary at the end',
+    // Issue 10, point 7: the distributed-AG procedure demotes the global primary first, then forces
+    // the other side, so no write lands on the old primary once the new one exists. The old
+    // runbook forced first and demoted after.
+    name: 'drill with reverseRoles: the old primary is set to secondary before the other side is forced, resynchronizes, one primary at the end',
     scenario: 'primary-down',
     overrides: { faults: [] },
     runbook: 'forced-failover',
-    set: ['reverseRoles=true'],
+    set: ['reverseRoles=true', ...POLL],
     flags: ALLOWED,
+    // The link moves data again once the MI is primary (it was stalled, which is why 25 are lost).
+    async during(t) {
+      await waitFor(() => t.statements().some((s) => /FORCE_FAILOVER_ALLOW_DATA_LOSS/.test(s)));
+      t.lab.link().setReplication({ stalled: false });
+    },
     expect: {
       exit: 0,
       roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' },
       sent: [
-        'managedInstance: ALTER AVAILABILITY GROUP [dag1] FORCE_FAILOVER_ALLOW_DATA_LOSS',
         'sqlServer: ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)',
+        'managedInstance: ALTER AVAILABILITY GROUP [dag1] FORCE_FAILOVER_ALLOW_DATA_LOSS',
       ],
       notStdout: [/SPLIT-BRAIN/],
+      stdout: [/ok\s+\d+\. old-primary-resynchronized/],
       lost: 25,
+    },
+    then(t) {
+      assert.is(t.lab.link().replicas.sqlServer.suspended, false, 'the old primary moves data again');
+    },
+  },
+  {
+    // As above, with the application still writing on the old primary (20 a second): with the
+    // demotion first, the old primary takes no write once the MI is primary.
+    name: 'drill with reverseRoles and the application still writing: no write lands on the old primary after the forced failover',
+    scenario: 'workload-running',
+    runbook: 'forced-failover',
+    set: ['reverseRoles=true', ...POLL],
+    flags: ALLOWED,
+    expect: { exit: 0, roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' }, notStdout: [/SPLIT-BRAIN/] },
+    then(t) {
+      const link = t.lab.link();
+      assert.is(link.divergentCommits, 0, 'no commit on the old primary while the MI was primary');
+      const order = t.statements().filter(isAlter);
+      assert.match(order[0]!, /^sqlServer: .*SET \(ROLE = SECONDARY\)/);
+      assert.match(order[1]!, /^managedInstance: .*FORCE_FAILOVER_ALLOW_DATA_LOSS/);
+    },
+  },
+  {
+    name: 'primary-down without sqlServerVersion: the version cannot be read, refused before anything changes (exit 3)',
+    scenario: 'primary-down',
+    runbook: 'forced-failover',
+    flags: ALLOWED,
+    expect: {
+      exit: 3,
+      stderr: [/refused at step version-known: SQL Server cannot be reached, so its version is not known.*--set sqlServerVersion=/],
+      sent: [],
+      armWrites: [],
+      roles: { managedInstance: 'SECONDARY' },
+      lost: 0,
+    },
+  },
+  {
+    // Issue 10, point 7: below SQL Server 2022 CU13 the link cannot fail over with T-SQL; the
+    // documented way to make the MI primary is removing the link. The old runbook sent
+    // FORCE_FAILOVER_ALLOW_DATA_LOSS, which the lab refuses on such a link.
+    name: 'sql2019-primary-down: the link is removed through ARM (a dataLoss step), no T-SQL failover; the MI database is read/write',
+    scenario: 'sql2019-primary-down',
+    runbook: 'forced-failover',
+    set: ['sqlServerVersion=15.0.4312.2', ...POLL],
+    flags: ALLOWED,
+    expect: {
+      exit: 0,
+      sent: [],
+      armWrites: ['DELETE dag1'],
+      link: { managedInstance: false },
+      lost: 25,
+      stdout: [
+        /remove-link\s+armDeleteLink \[dataLoss\]/,
+        /Confirmed by --yes: Force managedInstance to become the primary of link dag1 by removing the link \(SQL Server 15\.0\.4312\.2 cannot fail it over with T-SQL; no fail-back through it afterwards\)/,
+        /Attention:[\s\S]*link-removed: Link dag1 was removed: the managed instance's copy of SalesDb is now independent and read\/write[\s\S]*still accepts writes once it is back: keep the applications off SQL Server[\s\S]*DROP AVAILABILITY GROUP \[dag1\]/,
+        /Point the applications at sqlmi1\.lab\.database\.windows\.net/,
+      ],
+      notStdout: [/SPLIT-BRAIN:/, /old-primary-down: /],
+    },
+    then(t) {
+      assert.ok(t.lab.link().readWrite('managedInstance'), 'the MI database accepts writes');
+    },
+  },
+  {
+    name: 'sql2019-primary-down without --allow-data-loss: exit 3 naming the link removal, nothing changed',
+    scenario: 'sql2019-primary-down',
+    runbook: 'forced-failover',
+    set: ['sqlServerVersion=15.0.4312.2'],
+    expect: { exit: 3, stderr: [/remove-link \(armDeleteLink\) can lose data.*--allow-data-loss dag1/], sent: [], armWrites: [], link: { managedInstance: true } },
+  },
+  {
+    name: 'a drill (reverseRoles) on SQL Server 2019: refused before anything changes, the link is kept',
+    scenario: 'sql2019',
+    runbook: 'forced-failover',
+    set: ['reverseRoles=true'],
+    flags: ALLOWED,
+    expect: {
+      exit: 3,
+      stderr: [/refused at step drill-needs-tsql: A drill \(reverseRoles\) keeps the link with the roles swapped, which needs T-SQL link failover/],
+      sent: [],
+      armWrites: [],
+      roles: { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' },
+      link: { sqlServer: true, managedInstance: true },
     },
   },
 ]);

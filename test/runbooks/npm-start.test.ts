@@ -31,7 +31,7 @@ test('npm start: exit 0, the roles swapped, and the summary names the new primar
   const summary = out.slice(out.indexOf('Summary of run'));
   assert.match(summary, /ok\s+\d+\. failover\s+sqlExec \[change\]/);
   assert.match(summary, /ok\s+\d+\. after\s+assertRole \[read\]/);
-  assert.match(summary, /Attention:\n\s+repoint-applications: .*Point the applications at sqlmi1\.lab\.database\.windows\.net \(managed instance sqlmi1, now the primary of link dag1\)/);
+  assert.match(summary, /Attention:\n(.*\n)*\s+repoint-applications: .*Point the applications at sqlmi1\.lab\.database\.windows\.net \(managed instance sqlmi1, now the primary of link dag1\)/);
   assert.match(out, /Roles of link dag1: sqlServer says SECONDARY; managedInstance says PRIMARY\./);
   assert.match(summary, /Exit 0: done/);
 });

@@ -38,27 +38,38 @@ test('every runbook plans in every format; the JSON plan is complete and consist
 
 test('planned-failover: SQL in full, impact marks, run-time values marked, version gate before any change', async () => {
   const text = await plan('planned-failover', 'text');
-  assert.match(text, /sync-commit  sqlExec -> sqlServer  \[change\]/);
-  assert.match(text, /ALTER AVAILABILITY GROUP \[dag1\]\n\s+MODIFY AVAILABILITY GROUP ON\n\s+N'ag1' WITH \(AVAILABILITY_MODE = SYNCHRONOUS_COMMIT\),\n\s+N'sqlmi1' WITH \(AVAILABILITY_MODE = SYNCHRONOUS_COMMIT\);/);
+  assert.match(text, /sync-commit-sql-server  sqlExec -> sqlServer  \[change\]/);
+  // The members of MODIFY are SQL Server's own names, read at run time (issue 10, point 2); the plan says so.
+  assert.match(text, /MODIFY AVAILABILITY GROUP ON <SQL Server's member>, <the managed instance's member>/);
+  assert.match(text, /sql: \(known after apply\) \(from steps\.members\.outputs\.first\.sqlServerMember\)/);
+  assert.match(text, /sync-commit-managed-instance  armSetReplicationMode  \[change\]/);
+  assert.match(text, /PATCH replicationMode of link dag1 on sqlmi1 .* to Sync via ARM/);
   assert.match(text, /failover  sqlExec -> primary  \[change\]/);
   assert.match(text, /sql: ALTER AVAILABILITY GROUP \[dag1\] FAILOVER;/);
   assert.match(text, /primary: \(known after apply\) \(from steps\.before\.outputs\.secondary\)/);
-  assert.match(text, /that: \(known after apply\) \(from steps\.sql-version\.outputs\.first\.version\)/);
+  assert.match(text, /that: \(known after apply\) \(from steps\.version\.outputs\.linkFailover\)/);
+  // Issue 10, point 11: a short first window, the full one before FAILOVER.
+  assert.match(text, /^  stoppedFor = 10s +\[string\]/m);
+  assert.match(text, /^  stableFor = 30s +\[string\]/m);
+  assert.match(text, /guard: LSNs equal and unchanged for 10s [\s\S]*guard: LSNs equal and unchanged for 30s/);
   assert.match(text, /remove-link  armDeleteLink  \[change\]  SKIPPED/);
   assert.match(text, /0 data-loss steps/);
 
   const json = JSON.parse(await plan('planned-failover', 'json')) as Plan;
   const ids = json.steps.map((s) => s.id);
-  assert.ok(ids.indexOf('version-supports-failover') < ids.indexOf('sync-commit'));
-  assert.ok(ids.indexOf('caught-up') < ids.indexOf('sync-commit'), 'the workload is proven stopped before anything changes');
+  assert.ok(ids.indexOf('version-supports-failover') < ids.indexOf('sync-commit-sql-server'));
+  assert.ok(ids.indexOf('same-link') < ids.indexOf('sync-commit-sql-server'), 'the members are proven the same on both sides before anything changes');
+  assert.ok(ids.indexOf('caught-up') < ids.indexOf('sync-commit-sql-server'), 'the workload is proven stopped before anything changes');
+  assert.ok(ids.indexOf('sync-commit-managed-instance') < ids.indexOf('still-caught-up'));
   assert.ok(ids.indexOf('still-caught-up') < ids.indexOf('failover'));
   assert.ok(json.steps.every((s) => s.impact !== 'dataLoss'));
 
   const back = JSON.parse(await plan('planned-failover', 'json', ['direction=toSqlServer', 'dropLinkAfter=true'])) as Plan;
   const decision = (id: string) => back.steps.find((s) => s.id === id)!.decision;
-  // Failing back switches to synchronous commit only if the link is asynchronous again: known at run time.
-  assert.is(decision('sync-commit'), 'decided at run time');
-  assert.is(decision('still-caught-up'), 'decided at run time');
+  // Each side's copy of the mode is switched only if it is asynchronous: known at run time, in either direction.
+  assert.is(decision('sync-commit-sql-server'), 'decided at run time');
+  assert.is(decision('sync-commit-managed-instance'), 'decided at run time');
+  assert.is(decision('still-caught-up'), 'run');
   assert.is(decision('sync-verified'), 'run');
   assert.is(decision('remove-link'), 'run');
   assert.is(back.steps.find((s) => s.id === 'before')!.with.primary, 'managedInstance');
@@ -66,22 +77,30 @@ test('planned-failover: SQL in full, impact marks, run-time values marked, versi
   assert.is(back.steps.find((s) => s.id === 'remove-link')!.impact, 'change');
 
   const sql = await plan('planned-failover', 'sql');
-  assert.match(sql, /-- T-SQL for sqlServer[\s\S]*SELECT CAST\(SERVERPROPERTY\('ProductVersion'\) AS nvarchar\(128\)\) AS version,[\s\S]*AS asyncMembers;/);
+  assert.match(sql, /-- T-SQL for sqlServer[\s\S]*SELECT CAST\(SERVERPROPERTY\('ProductVersion'\) AS nvarchar\(128\)\) AS version;/);
+  assert.match(sql, /-- T-SQL for sqlServer[\s\S]*AS managedInstanceMember,[\s\S]*AS asyncMembers,[\s\S]*WHERE ag\.is_distributed = 1 AND ag\.name = @link;/);
   assert.match(await plan('planned-failover', 'sql', [], 'primary'), /-- T-SQL for primary[\s\S]*\nALTER AVAILABILITY GROUP \[dag1\] FAILOVER;\nGO/);
 });
 
 test('forced-failover: the data-loss flag and what apply will demand', async () => {
   const text = await plan('forced-failover', 'text');
-  assert.match(text, /force  sqlExec -> secondary  \[DATA LOSS\]/);
+  assert.match(text, /force  sqlExec -> managedInstance  \[DATA LOSS\]/);
+  assert.match(text, /force-sql-server  sqlExec -> sqlServer  \[DATA LOSS\]/);
+  // Below SQL Server 2022 CU13 the link is removed instead (issue 10, point 7); no LSN wait, so data loss.
+  assert.match(text, /remove-link  armDeleteLink  \[DATA LOSS\]/);
   assert.match(text, /apply refuses it unless given --allow-data-loss dag1/);
   assert.match(text, /sql: ALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;/);
-  assert.match(text, /1 data-loss step\b/);
+  assert.match(text, /3 data-loss steps\b/);
   const json = JSON.parse(await plan('forced-failover', 'json')) as Plan;
-  assert.equal(json.steps.filter((s) => s.impact === 'dataLoss').map((s) => s.id), ['force']);
+  assert.equal(json.steps.filter((s) => s.impact === 'dataLoss').map((s) => s.id), ['force', 'force-sql-server', 'remove-link']);
   const ids = json.steps.map((s) => s.id);
+  assert.ok(ids.indexOf('version-known') < ids.indexOf('gap'), 'the version decides the way before anything else');
   assert.ok(ids.indexOf('gap') < ids.indexOf('force'), 'the loss is measured before the forced step');
-  const sql = await plan('forced-failover', 'sql', [], 'secondary');
-  assert.match(sql, /-- T-SQL for secondary[\s\S]*\nALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;\nGO/);
+  // Issue 10, point 7: in a drill the old primary is demoted before the other side is forced.
+  assert.ok(ids.indexOf('reverse-sql-server') < ids.indexOf('force') && ids.indexOf('reverse-managed-instance') < ids.indexOf('force-sql-server'));
+  const sql = await plan('forced-failover', 'sql', [], 'managedInstance');
+  // Each forced step runs on its own side, only when the version and the roles say so (commented out: decided at run time).
+  assert.match(sql, /-- T-SQL for managedInstance[\s\S]*force \(sqlExec, dataLoss\)\n(-- .*\n)*-- Run 1 batch of T-SQL on managedInstance\n.*decided at run time, so it is commented out here\.\n-- ALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;/);
 });
 
 test('split-brain: the choice of keep decides which side is backed up and demoted; the SQL quotes the path', async () => {
@@ -125,7 +144,8 @@ test('the README\'s real inventory plans every runbook with its own names (nothi
     assert.is(json.inventory.file, inventory);
   }
   const text = (await runCli(['plan', file('planned-failover'), '-i', inventory, '--full'])).stdout;
-  assert.match(text, /N'ag_sales' WITH \(AVAILABILITY_MODE = SYNCHRONOUS_COMMIT\),\n\s+N'sqlmi-sales' WITH/);
+  assert.match(text, /GET link dag_sales on sqlmi-sales /);
+  assert.match(text, /PATCH replicationMode of link dag_sales on sqlmi-sales /);
 });
 
 test.run();

@@ -1,13 +1,14 @@
 // planned-failover.yml end to end on the lab: the outcome is read from the lab itself.
 import * as assert from 'uvu/assert';
 import { test } from 'uvu';
-import { FAST } from '../helpers/lab-run.js';
+import { FAST_PLANNED as FAST } from '../helpers/lab-run.js';
 import { runbookCases } from '../helpers/runbook-cases.js';
 
 const isFailover = (s: string) => /ALTER\s+AVAILABILITY\s+GROUP\s+\[dag1\]\s+FAILOVER/i.test(s);
 const isAlter = (s: string) => /ALTER\s+AVAILABILITY\s+GROUP/i.test(s);
 const SWAPPED = { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' };
 const AS_BEFORE = { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' };
+const SYNC = { sqlServer: 'SYNCHRONOUS_COMMIT', managedInstance: 'SYNCHRONOUS_COMMIT' };
 const wrongToken = 'wrong-token-for-the-lab-0123456789';
 
 runbookCases([
@@ -18,25 +19,70 @@ runbookCases([
     expect: {
       exit: 0,
       roles: SWAPPED,
-      modes: { sqlServer: 'SYNCHRONOUS_COMMIT', managedInstance: 'SYNCHRONOUS_COMMIT' },
-      stdout: [/Attention:\n.*repoint-applications: .*Point the applications at sqlmi1\.lab\.database\.windows\.net/],
+      // Both copies of the link's mode were switched: SQL Server's with T-SQL, the MI's through ARM.
+      modes: SYNC,
+      miMode: 'Sync',
+      armWrites: ['PATCH dag1'],
+      stdout: [
+        /Attention:\n(.*\n)*.*repoint-applications: .*Point the applications at sqlmi1\.lab\.database\.windows\.net/,
+        /Attention:\n(.*\n)*.*downtime: The application had to stay stopped .*\. That was \S+ \(since /,
+      ],
     },
     async then(t) {
       const firstRun = t.statements();
       assert.equal(firstRun.filter(isFailover), ['sqlServer: ALTER AVAILABILITY GROUP [dag1] FAILOVER'], 'one FAILOVER, on the old primary');
       const syncAt = firstRun.findIndex((s) => /SYNCHRONOUS_COMMIT/.test(s) && isAlter(s));
       assert.ok(syncAt >= 0 && syncAt < firstRun.findIndex(isFailover), 'sync commit before FAILOVER');
+      assert.equal(t.lab.armRequests().filter((r) => r.method === 'PATCH').map((r) => r.apiVersion), ['2025-01-01']);
 
       const back = await t.apply('planned-failover', { sets: [...FAST, 'direction=toSqlServer'] });
       assert.is(back.code, 0, back.stdout + back.stderr);
       assert.equal(t.roles(), AS_BEFORE);
       const secondRun = t.statements(firstRun.length);
       assert.equal(secondRun.filter(isFailover), ['managedInstance: ALTER AVAILABILITY GROUP [dag1] FAILOVER']);
-      assert.not.ok(secondRun.some((s) => /MODIFY\s+AVAILABILITY/i.test(s)), 'no mode change when failing back');
+      assert.not.ok(secondRun.some((s) => /MODIFY\s+AVAILABILITY/i.test(s)), 'no mode change when failing back: both copies still synchronous');
+      assert.is(t.lab.armRequests().filter((r) => r.method === 'PATCH').length, 1, 'no second PATCH');
       assert.match(back.stdout, /Point the applications at localhost,\d+ \(SQL Server sql01/);
 
       assert.is(t.lab.ledger().lost, 0);
       assert.equal(t.linkPresent(), { sqlServer: true, managedInstance: true });
+    },
+  },
+  {
+    // Issue 10, point 2: the MI side's member is its AG (instanceAvailabilityGroupName), not the
+    // instance's name, and the MI's copy of the mode is ARM's. The old runbook named the inventory's
+    // MI in MODIFY (the lab refuses an unknown member) and switched SQL Server's copy only.
+    name: "mi-ag-name: the members come from SQL Server and ARM, MODIFY names the MI's AG, both copies set, both ways",
+    scenario: 'mi-ag-name',
+    runbook: 'planned-failover',
+    set: FAST,
+    expect: { exit: 0, roles: SWAPPED, modes: SYNC, miMode: 'Sync', armWrites: ['PATCH dag1'], lost: 0 },
+    async then(t) {
+      const modify = t.statements().filter((s) => /MODIFY\s+AVAILABILITY/i.test(s));
+      assert.is(modify.length, 1);
+      assert.match(modify[0]!, /N'ag1' WITH \(AVAILABILITY_MODE = SYNCHRONOUS_COMMIT\),\s+N'link_ag_sqlmi' WITH/);
+      assert.not.match(modify[0]!, /'sqlmi1'/, "the inventory's MI name is not a member");
+      const back = await t.apply('planned-failover', { sets: [...FAST, 'direction=toSqlServer'] });
+      assert.is(back.code, 0, back.stdout + back.stderr);
+      assert.equal(t.roles(), AS_BEFORE);
+      assert.is(t.lab.ledger().lost, 0);
+    },
+  },
+  {
+    name: 'SQL Server and ARM name the members differently: refused before anything changes (exit 3)',
+    runbook: 'planned-failover',
+    set: FAST,
+    arrange(t) {
+      // SQL Server's DAG lists another MI-side member than the AG ARM reports for this link.
+      t.lab.link().replicas.managedInstance.memberName = 'sqlmi9';
+      t.lab.model.bump();
+    },
+    expect: {
+      exit: 3,
+      stderr: [/refused at step same-link: SQL Server names the members of link dag1 ag1 and sqlmi9, ARM names them ag1 and sqlmi1: not provably the same link, so nothing was changed/],
+      sent: [],
+      armWrites: [],
+      roles: AS_BEFORE,
     },
   },
   {
@@ -48,7 +94,7 @@ runbookCases([
       exit: 0,
       roles: { managedInstance: 'PRIMARY' },
       link: { sqlServer: false, managedInstance: false },
-      armWrites: ['DELETE dag1'],
+      armWrites: ['PATCH dag1', 'DELETE dag1'],
       lost: 0,
       // Removing the link after a proven LSN wait is a change, not data loss: no --allow-data-loss needed.
       stdout: [/remove-link\s+armDeleteLink \[change\]/, /first-full-backup/],
@@ -77,7 +123,8 @@ runbookCases([
   },
   {
     // Issue 9 attack, F11: a wrong ARM token used to be found only at remove-link, after the FAILOVER.
-    name: 'dropLinkAfter with a wrong ARM token: exit 2 before anything is sent, naming ARM; without dropLinkAfter too (the update policy is read through ARM)',
+    // Since the MI side's mode is set through ARM, every planned failover reads the link there first.
+    name: 'a wrong ARM token: exit 2 before anything is sent, naming ARM, with or without dropLinkAfter',
     runbook: 'planned-failover',
     set: [...FAST, 'dropLinkAfter=true'],
     arrange: () => ({ env: { LAB_ARM_TOKEN: wrongToken } }),
@@ -90,13 +137,10 @@ runbookCases([
     },
     async then(t, run) {
       assert.not.ok(run.stderr.includes(wrongToken), 'the token is not shown');
-      assert.equal(t.lab.armRequests().map((r) => r.method), ['GET'], 'one read of the link');
-
-      // Keeping the link reads the managed instance's update policy and the link's failoverMode
-      // through ARM before anything is changed, so the wrong token is found at the start as well.
-      const keep = await t.apply('planned-failover', { sets: FAST, env: { LAB_ARM_TOKEN: wrongToken } });
-      assert.is(keep.code, 2, keep.stdout + keep.stderr);
-      assert.not.ok(keep.stderr.includes(wrongToken), 'the token is not shown');
+      const without = await t.apply('planned-failover', { sets: FAST, env: { LAB_ARM_TOKEN: wrongToken } });
+      assert.is(without.code, 2, without.stdout + without.stderr);
+      assert.match(without.stderr, /^runbook: set-up error on ARM: ARM refused the credentials reading link dag1/);
+      assert.equal(t.lab.armRequests().map((r) => r.method), ['GET', 'GET'], 'one read of the link per run');
       assert.equal(t.roles(), AS_BEFORE);
     },
   },
@@ -156,8 +200,46 @@ runbookCases([
     name: 'workload-running: times out at the first LSN wait, exit 1, nothing changed, no FAILOVER',
     scenario: 'workload-running',
     runbook: 'planned-failover',
-    set: ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=1200ms'],
-    expect: { exit: 1, stdout: [/FAILED caught-up: .*primary still moving/i, /Nothing was changed\./], sent: [], roles: AS_BEFORE },
+    set: ['stoppedFor=300ms', 'pollInterval=50ms', 'lsnTimeout=1200ms'],
+    expect: { exit: 1, stdout: [/FAILED caught-up: .*primary still moving/i, /Nothing was changed\./], sent: [], armWrites: [], roles: AS_BEFORE },
+  },
+  {
+    // Issue 10, point 11: a workload that commits every ~3 s looks stopped to a window shorter than
+    // that; a stoppedFor longer than the gap between commits sees it.
+    name: 'workload-trickle: one commit every ~3 s is seen by a 5 s stoppedFor window: exit 1 at the first wait, nothing changed',
+    scenario: 'workload-trickle',
+    runbook: 'planned-failover',
+    set: ['stoppedFor=5s', 'pollInterval=200ms', 'lsnTimeout=7s'],
+    expect: { exit: 1, stdout: [/FAILED caught-up: /, /Nothing was changed\./], sent: [], armWrites: [], roles: AS_BEFORE },
+  },
+  {
+    // Issue 10, point 11: the first wait only shows the workload stopped (stoppedFor); the full
+    // window comes right before FAILOVER; the summary says how long the application had to stay stopped.
+    name: 'stoppedFor: the first wait is short, the full stableFor comes before FAILOVER, the summary says how long the application stayed stopped',
+    runbook: 'planned-failover',
+    set: ['stoppedFor=200ms', 'stableFor=900ms', 'pollInterval=50ms', 'lsnTimeout=5s'],
+    flags: { format: 'json' },
+    expect: { exit: 0, roles: SWAPPED, lost: 0 },
+    then(_t, run) {
+      const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const finished = (id: string) => events.find((e) => e.event === 'step-finished' && e.step === id) as { outputs: Record<string, number> };
+      assert.ok(finished('caught-up').outputs.waitedMs! < 900, `first wait ${finished('caught-up').outputs.waitedMs} ms`);
+      assert.ok(finished('still-caught-up').outputs.waitedMs! >= 900, `second wait ${finished('still-caught-up').outputs.waitedMs} ms`);
+      const downtime = finished('downtime').outputs;
+      assert.ok(downtime.elapsedMs! >= 1100, `downtime ${downtime.elapsedMs} ms spans both waits`);
+      const summary = (events.at(-1) as { summary: { notices: string[] } }).summary;
+      assert.ok(
+        summary.notices.some((n) =>
+          /^downtime: The application had to stay stopped from the confirmation that it was stopped until FAILOVER was done and the roles checked\. That was \d+(\.\d)?s \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)\.$/.test(n),
+        ),
+        summary.notices.join('\n'),
+      );
+      // The progress events carry what a display draws: LSNs, the window, the queues.
+      const sample = events.find((e) => e.event === 'step-output' && e.step === 'still-caught-up' && e.level === 'progress') as { data: Record<string, unknown> };
+      assert.is(sample.data.synchronousCommit, true);
+      assert.is(sample.data.stableForMs, 900);
+      assert.ok('logSendQueueKb' in sample.data && 'redoQueueKb' in sample.data && 'secondaryLagSeconds' in sample.data);
+    },
   },
   {
     name: 'lagging: waits for the secondary to catch up, then fails over with nothing lost',
@@ -168,6 +250,24 @@ runbookCases([
     then(t, run) {
       assert.ok(run.ms >= 1400, 'it had to wait for the catch-up');
       assert.is(t.lab.ledger().committed, 40);
+    },
+  },
+  {
+    // Issue 10, point 1: the MI as primary lists SQL Server's row (is_local = 0) first; the old MI
+    // query took it and compared SQL Server's LSN with itself, so failing back did not wait.
+    name: "mi-primary: failing back waits for SQL Server to harden the MI's last 30 transactions, then fails over with nothing lost",
+    scenario: 'mi-primary',
+    runbook: 'planned-failover',
+    set: [...FAST, 'direction=toSqlServer'],
+    expect: {
+      exit: 0,
+      roles: AS_BEFORE,
+      lost: 0,
+      armWrites: [],
+      stdout: [/Primary managedInstance end of log \d+, secondary sqlServer hardened \d+: gap 48000000\./],
+    },
+    then(_t, run) {
+      assert.ok(run.ms >= 1400, 'it had to wait for the catch-up at 1.5 s');
     },
   },
   {
@@ -186,36 +286,32 @@ runbookCases([
       exit: 3,
       stderr: [/refused at step version-supports-failover: .*2022 CU13.*runbooks\/break-link\.yml/],
       sent: [],
+      armWrites: [],
       roles: AS_BEFORE,
       modes: { sqlServer: 'ASYNCHRONOUS_COMMIT', managedInstance: 'ASYNCHRONOUS_COMMIT' },
+      miMode: 'Async',
     },
   },
   {
-    // The MI is primary and the link was set back to asynchronous (as the README allows): FAILOVER
-    // would get 41142 without the switch, so the runbook makes it (skipped when already synchronous).
-    name: 'toSqlServer on an asynchronous link: switched to synchronous commit first, checked on the MI, then FAILOVER',
+    // The MI is primary and the link was set back to asynchronous on both sides (as the README
+    // allows): FAILOVER would get 41142 without the switch, so the runbook makes it on each side.
+    name: "toSqlServer on an asynchronous link: both copies switched to synchronous commit first, SQL Server's checked, then FAILOVER",
     overrides: { roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' } },
     runbook: 'planned-failover',
     set: [...FAST, 'direction=toSqlServer'],
-    expect: {
-      exit: 0,
-      roles: AS_BEFORE,
-      modes: { sqlServer: 'SYNCHRONOUS_COMMIT', managedInstance: 'SYNCHRONOUS_COMMIT' },
-      stdout: [/ok\s+\d+\. still-caught-up/],
-      lost: 0,
-    },
+    expect: { exit: 0, roles: AS_BEFORE, modes: SYNC, miMode: 'Sync', armWrites: ['PATCH dag1'], stdout: [/ok\s+\d+\. still-caught-up/], lost: 0 },
     then(t) {
       const log = t.statements();
       const modifyAt = log.findIndex((s) => s.startsWith('sqlServer: ') && /MODIFY\s+AVAILABILITY/i.test(s));
       const failoverAt = log.findIndex(isFailover);
       assert.ok(modifyAt >= 0 && modifyAt < failoverAt, 'sync commit switched on SQL Server before FAILOVER');
       assert.is(log[failoverAt], 'managedInstance: ALTER AVAILABILITY GROUP [dag1] FAILOVER');
-      const checkedOnMi = log.findIndex((s) => s.startsWith('managedInstance: ') && /availability_mode_desc <> 'SYNCHRONOUS_COMMIT'/.test(s));
-      assert.ok(checkedOnMi > modifyAt && checkedOnMi < failoverAt, 'the mode was checked on the primary (the MI) before FAILOVER');
+      const checked = log.findIndex((s) => s.startsWith('sqlServer: ') && /SELECT ar\.replica_server_name, ar\.availability_mode_desc/.test(s));
+      assert.ok(checked > modifyAt && checked < failoverAt, "SQL Server's copy was checked before FAILOVER");
     },
   },
   {
-    name: 'business-critical: to the managed instance and back, its LSNs read with is_primary_replica = 1, nothing lost',
+    name: 'business-critical: to the managed instance and back, its LSNs read by the link and is_local = 1 (not is_primary_replica), nothing lost',
     scenario: 'business-critical',
     runbook: 'planned-failover',
     set: FAST,
@@ -228,10 +324,9 @@ runbookCases([
         'sqlServer: ALTER AVAILABILITY GROUP [dag1] FAILOVER',
         'managedInstance: ALTER AVAILABILITY GROUP [dag1] FAILOVER',
       ]);
-      // The MI's local Business Critical replicas lag behind; only its primary replica's row counts.
       const miLsnReads = t.statements().filter((s) => s.startsWith('managedInstance: ') && /end_of_log_lsn/.test(s));
       assert.ok(miLsnReads.length >= 4, `LSNs read on the MI in both runs (${miLsnReads.length})`);
-      assert.ok(miLsnReads.every((s) => /is_primary_replica = 1/.test(s)), miLsnReads.join('\n'));
+      assert.ok(miLsnReads.every((s) => /ag\.name = @dag AND drs\.is_local = 1/.test(s) && !/is_primary_replica/.test(s)), miLsnReads.join('\n'));
       assert.is(t.lab.ledger().lost, 0);
       assert.equal(t.linkPresent(), { sqlServer: true, managedInstance: true });
     },

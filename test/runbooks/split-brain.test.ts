@@ -122,6 +122,50 @@ runbookCases([
     },
   },
   {
+    // Issue 10, point 8: the demoted side resumes by itself after 500 ms here (the healthy lab);
+    // the run waits for it to move data again and says so. The old runbook did not look.
+    name: 'keep=managedInstance: after the demotion the run waits until SQL Server moves data again',
+    scenario: 'split-brain',
+    runbook: 'split-brain',
+    set: [...SETS, 'keep=managedInstance', 'skipBackup=true'],
+    expect: { exit: 0, roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' }, stdout: [/ok\s+\d+\. demoted-resynchronized/] },
+    then(t) {
+      assert.is(t.lab.link().replicas.sqlServer.suspended, false);
+    },
+  },
+  {
+    // Issue 10, point 8: a demoted SQL Server that stays suspended (SUSPEND_FROM_PARTNER) gets no
+    // data from the new primary. The run stops after the change (exit 4), says so and how to
+    // resume it, and resumes nothing itself.
+    name: 'split-brain-suspended, keep=managedInstance: SQL Server stays suspended; exit 4 naming ALTER DATABASE ... SET HADR RESUME, nothing resumed',
+    scenario: 'split-brain-suspended',
+    runbook: 'split-brain',
+    set: [...SETS, 'keep=managedInstance', 'skipBackup=true', 'resyncTimeout=600ms'],
+    expect: {
+      exit: 4,
+      roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' },
+      notSent: [/SET\s+HADR/i],
+      stdout: [
+        /FAILED demoted-resynchronized: Database SalesDb on SQL Server is still suspended \(SUSPEND_FROM_PARTNER\) after 600ms[^\n]*run on SQL Server: ALTER DATABASE \[SalesDb\] SET HADR RESUME; then check that it reports SYNCHRONIZING/,
+      ],
+    },
+    then(t) {
+      assert.is(t.lab.link().replicas.sqlServer.suspended, true, 'still suspended: the run resumed nothing');
+    },
+  },
+  {
+    name: 'split-brain-suspended, keep=sqlServer: the managed instance stays suspended; exit 4, a support case or a new link (no SET HADR there)',
+    scenario: 'split-brain-suspended',
+    runbook: 'split-brain',
+    set: [...SETS, 'keep=sqlServer', 'skipBackup=true', 'resyncTimeout=600ms'],
+    expect: {
+      exit: 4,
+      roles: { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' },
+      armWrites: ['POST setRole'],
+      stdout: [/FAILED demoted-resynchronized: Database SalesDb on the managed instance is still suspended \(SUSPEND_FROM_PARTNER\)[^\n]*does not support ALTER DATABASE \.\.\. SET HADR[^\n]*Open a support case, or remove the link and create it again from the primary/],
+    },
+  },
+  {
     name: 'not a split-brain: refused, nothing changed',
     runbook: 'split-brain',
     set: [...SETS, 'keep=sqlServer', 'skipBackup=true'],

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { assertPlannedInvariants, assertTrueSummary, FAILOVER_STATEMENT, journalRecords, until } from '../helpers/fault-matrix.js';
 import { runbookCases } from '../helpers/runbook-cases.js';
 
-const FAST = ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=3s'];
+const FAST = ['stoppedFor=200ms', 'stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=3s'];
 const isSyncCommitSwitch = (s: string) => /^\s*ALTER\s+AVAILABILITY\s+GROUP\b[\s\S]*\bMODIFY\s+AVAILABILITY\s+GROUP\s+ON\b/i.test(s);
 const SWAPPED = { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' };
 process.env.RUNBOOK_ARM_RETRY_DELAY_MS = '20';

@@ -14,7 +14,7 @@ import { ChildLab, FAILOVER, FAST, kinds, runbook, SYNC_COMMIT, waitExit } from 
 /** planned-failover killed right after its switch to synchronous commit finished; returns the run id and journal path. */
 async function killedAfterSyncCommit(lab: ChildLab): Promise<{ runId: string; path: string }> {
   const first = lab.apply(runbook('planned-failover'), FAST);
-  await lab.waitForRecord((r) => r.kind === 'step-finished' && r.step === 'sync-commit');
+  await lab.waitForRecord((r) => r.kind === 'step-finished' && r.step === 'sync-commit-sql-server');
   first.child.kill('SIGKILL');
   await waitExit(first.child);
   const runId = lab.runIds().at(-1)!;
@@ -27,7 +27,7 @@ test('a damaged middle line of the journal: resume refused (exit 3) naming the l
     const { runId, path } = await killedAfterSyncCommit(lab);
     const lines = readFileSync(path, 'utf8').split('\n');
     // The record that says the change started (the statement it sent and its end follow it), cut short in place.
-    const n = lines.findIndex((l) => l.includes('"step-started"') && l.includes('"sync-commit"'));
+    const n = lines.findIndex((l) => l.includes('"step-started"') && l.includes('"sync-commit-sql-server"'));
     assert.ok(n > 0 && lines[n + 1]!.includes('"statement"') && lines[n + 2]!.includes('"step-finished"'), 'the record is in the middle of the journal');
     lines[n] = lines[n]!.slice(0, 40);
     writeFileSync(path, lines.join('\n'));
@@ -62,17 +62,17 @@ test('a journal naming a step the runbook does not have: resume refused (exit 3)
     const { runId, path } = await killedAfterSyncCommit(lab);
     const text = readFileSync(path, 'utf8');
     const lines = text.trimEnd().split('\n');
-    const n = lines.findIndex((l) => l.includes('"step-started"') && l.includes('"sync-commit"'));
-    lines[n] = lines[n]!.replace('"sync-commit"', '"sync-commmit"');
+    const n = lines.findIndex((l) => l.includes('"step-started"') && l.includes('"sync-commit-sql-server"'));
+    lines[n] = lines[n]!.replace('"sync-commit-sql-server"', '"sync-commmit-sql-server"');
     // Its end record too, so that the order stays one the writer could produce.
-    const m = lines.findIndex((l) => l.includes('"step-finished"') && l.includes('"sync-commit"'));
-    lines[m] = lines[m]!.replace('"sync-commit"', '"sync-commmit"');
+    const m = lines.findIndex((l) => l.includes('"step-finished"') && l.includes('"sync-commit-sql-server"'));
+    lines[m] = lines[m]!.replace('"sync-commit-sql-server"', '"sync-commmit-sql-server"');
     writeFileSync(path, lines.join('\n') + '\n');
     const sent = lab.lab.statements().length;
 
     const r = await lab.cli(['apply', '--resume', runId, '--yes']).done;
     assert.is(r.code, 3, r.stdout + r.stderr);
-    assert.match(r.stderr, new RegExp(`^runbook: .*${runId}\\.jsonl:${n + 1}: step-started names step sync-commmit, which runbook planned-failover does not have\\. Refusing to resume`));
+    assert.match(r.stderr, new RegExp(`^runbook: .*${runId}\\.jsonl:${n + 1}: step-started names step sync-commmit-sql-server, which runbook planned-failover does not have\\. Refusing to resume`));
     assert.is(lab.lab.statements().length, sent, 'nothing was sent to the replicas');
     assert.is(lab.count(SYNC_COMMIT), 1);
   } finally {
@@ -115,7 +115,7 @@ test('two resumes of the same run at once: one runs, the other is refused (exit 
 
     const first = spawnRunbook(lab, ['apply', runbook('planned-failover'), '-i', inventory, '--yes', ...FAST]);
     first.child.stdin!.end(password);
-    await lab.waitForRecord((r) => r.kind === 'step-finished' && r.step === 'sync-commit');
+    await lab.waitForRecord((r) => r.kind === 'step-finished' && r.step === 'sync-commit-sql-server');
     first.child.kill('SIGKILL');
     await first.done;
     const runId = lab.runIds().at(-1)!;

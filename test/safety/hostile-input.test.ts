@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { loadYaml } from '../../engine/load/yaml.js';
 import { root, runCli, tempDir } from '../helpers/cli.js';
-import { FAST, TestLab } from '../helpers/lab-run.js';
+import { FAST_PLANNED, TestLab } from '../helpers/lab-run.js';
 
 const DAG = 'x]; DROP DATABASE y; --';
 const AG = "a'b";
@@ -58,10 +58,9 @@ test(`a DAG named ${DAG} and an AG named ${AG}: plan --format sql quotes them; a
     const onPrimary = await script('primary');
     assert.is(onPrimary.code, 0, onPrimary.stderr);
     assert.ok(onPrimary.stdout.includes(`ALTER AVAILABILITY GROUP ${QUOTED_DAG} FAILOVER;`), onPrimary.stdout);
-    const onSqlServer = await script('sqlServer');
-    assert.ok(onSqlServer.stdout.includes(`N'a''b' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`), onSqlServer.stdout);
+    // The members of MODIFY are read from SQL Server at run time (issue 10, point 2): quoted in what apply sends, below.
 
-    const run = await t.apply('planned-failover', { sets: FAST });
+    const run = await t.apply('planned-failover', { sets: FAST_PLANNED });
     assert.is(run.code, 0, run.stdout + run.stderr);
     assert.equal(t.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
     const statements = t.lab.statements().map((s) => s.statement);

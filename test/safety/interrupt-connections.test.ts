@@ -76,7 +76,7 @@ test('an abandoning third SIGINT during a FAILOVER in flight closes the connecti
   const lab = await startLab({ overrides: { faults: [{ kind: 'slow', match: 'FAILOVER', delayMs: 4000, count: 1 }] } });
   try {
     const log: string[] = [];
-    const { result, journal } = await start(lab, ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=10s'], log, [], (e, interrupts) => {
+    const { result, journal } = await start(lab, ['stoppedFor=200ms', 'stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=10s'], log, [], (e, interrupts) => {
       if (e.event === 'step-started' && e.step === 'failover') {
         setTimeout(() => ['SIGINT', 'SIGINT', 'SIGINT'].forEach((s) => interrupts.press(s)), 300);
       }

@@ -35,7 +35,7 @@ async function killLockSession(
 ): Promise<{ code: number | null; out: string; lost: Rec; lab: ChildLab; pinnedStep: string }> {
   const lab = await ChildLab.start();
   const pin = lab.lab.hold(at);
-  const first = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
+  const first = lab.apply(runbook('planned-failover'), ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
   const dba = await connect(lab.lab, 'sqlServer', { appName: 'dba-console' });
   try {
     await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
@@ -125,7 +125,7 @@ test("lock session killed while the run's own FAILOVER had acted: the roles chan
 test('the managed instance restarts while the run is pinned: the lock cannot be taken back while it is down; it is, without waiting for a step boundary, once it answers; nothing changed: exit 0', async () => {
   const lab = await ChildLab.start();
   const pin = lab.lab.hold({ match: /end_of_log_lsn AS varchar/, side: 'sqlServer' });
-  const first = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
+  const first = lab.apply(runbook('planned-failover'), ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
   try {
     await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
     lab.lab.setDown('managedInstance', true);
@@ -152,7 +152,7 @@ test("the server forgets the run's lock without closing its sockets (a half-open
   const lab = await ChildLab.start();
   // Pinned at sync-verified, after its switch to synchronous commit and before its FAILOVER.
   const pin = lab.lab.hold({ match: /SELECT ar\.replica_server_name, ar\.availability_mode_desc/ });
-  const first = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
+  const first = lab.apply(runbook('planned-failover'), ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
   try {
     await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
     const runId = lab.runIds()[0]!;

@@ -69,7 +69,7 @@ test('a second apply at every moment of the first, right after its FAILOVER and 
     witnesses = [await witness(lab.lab, 'sqlServer'), await witness(lab.lab, 'managedInstance')];
     let hold: Hold = lab.lab.hold(pins[0]!.hold);
     const first = lab.apply(runbook('planned-failover'), [
-      '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=60s', '--set', 'dropLinkAfter=true',
+      '--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=60s', '--set', 'dropLinkAfter=true',
     ]);
     const firstEnded = first.done.then((r) => {
       throw new Error(`the first run ended while the test waited for a moment of it: exit ${r.code}\n${r.stdout}${r.stderr}`);

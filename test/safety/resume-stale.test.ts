@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { HoldSpec } from '../../lab/index.js';
 import { waitFor } from '../helpers/cli.js';
 import { connect, run } from '../helpers/lab.js';
-import { ChildLab, FAILOVER, FAST, kinds, runbook, waitExit } from '../helpers/child-runs.js';
+import { ChildLab, FAILOVER, FAST, FAST_OTHERS, kinds, runbook, waitExit } from '../helpers/child-runs.js';
 
 const SYNC_VERIFIED = /SELECT ar\.replica_server_name, ar\.availability_mode_desc/;
 const LSN_READ = /end_of_log_lsn AS varchar/;
@@ -55,7 +55,7 @@ test('F2: planned failover killed in its second LSN wait, a second operator fail
     const a = await killed(lab, runbook('planned-failover'), SLOWER, [{ match: SYNC_VERIFIED }, { match: LSN_READ, side: 'sqlServer' }]);
     release = a.release;
     const k = kinds(lab.records(a.runId));
-    assert.ok(k.includes('step-finished:sync-commit'), k.join(' '));
+    assert.ok(k.includes('step-finished:sync-commit-sql-server'), k.join(' '));
     assert.is(k.filter((x) => x.startsWith('step-')).at(-1), 'step-started:still-caught-up');
 
     const second = await lab.apply(runbook('planned-failover'), FAST).done;
@@ -85,13 +85,13 @@ test('F3: split-brain keep=managedInstance killed after its tail-log backup, a s
   const lab = await ChildLab.start({ scenario: 'split-brain' });
   let release = () => undefined as void;
   try {
-    const a = await killed(lab, runbook('split-brain'), ['--set', 'keep=managedInstance', '--set', `backupLocation=${join(lab.dir, 'tail.trn')}`, ...FAST], [
+    const a = await killed(lab, runbook('split-brain'), ['--set', 'keep=managedInstance', '--set', `backupLocation=${join(lab.dir, 'tail.trn')}`, ...FAST_OTHERS], [
       { match: /ORDER BY bs.backup_start_date DESC/, side: 'sqlServer' },
     ]);
     release = a.release;
     assert.ok(kinds(lab.records(a.runId)).includes('step-finished:tail-log-backup'));
 
-    const second = await lab.apply(runbook('split-brain'), ['--set', 'keep=sqlServer', '--set', 'skipBackup=true', ...FAST]).done;
+    const second = await lab.apply(runbook('split-brain'), ['--set', 'keep=sqlServer', '--set', 'skipBackup=true', ...FAST_OTHERS]).done;
     assert.is(second.code, 0, second.stdout + second.stderr);
     assert.equal(lab.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
 
@@ -213,7 +213,7 @@ test('a resume after a crash with nothing else changed still completes: killed i
     assert.is(lab.count(FAILOVER), 1);
     assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
     const recs = lab.records(a.runId);
-    assert.ok(recs.some((x) => x.kind === 'step-verified' && x.step === 'sync-commit' && x.why === 'resume' && x.result === 'done'), 'the last done change was verified');
+    assert.ok(recs.some((x) => x.kind === 'step-verified' && x.step === 'sync-commit-managed-instance' && x.why === 'resume' && x.result === 'done'), 'the last done change was verified');
   } finally {
     release();
     await lab.stop();

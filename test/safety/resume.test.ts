@@ -10,7 +10,7 @@ test('SIGKILL after a change step finished; --resume completes the run without r
   const lab = await ChildLab.start();
   try {
     const first = lab.apply(runbook('planned-failover'), FAST);
-    await lab.waitForRecord((r) => r.kind === 'step-finished' && r.step === 'sync-commit');
+    await lab.waitForRecord((r) => r.kind === 'step-finished' && r.step === 'sync-commit-sql-server');
     first.child.kill('SIGKILL');
     await waitExit(first.child);
     const runId = lab.runIds().at(-1)!;
@@ -24,13 +24,13 @@ test('SIGKILL after a change step finished; --resume completes the run without r
 
     const r = await lab.cli(['apply', '--resume', runId, '--yes']).done;
     assert.is(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /sync-commit: done before; not run again/);
+    assert.match(r.stdout, /sync-commit-sql-server: done before; not run again/);
     assert.is(lab.count(SYNC_COMMIT), 1, 'the finished change was not sent again');
     assert.is(lab.count(FAILOVER), 1);
     assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
     const k = kinds(lab.records(runId));
     assert.ok(k.includes('run-resumed'));
-    assert.is(k.filter((x) => x === 'step-started:sync-commit').length, 1);
+    assert.is(k.filter((x) => x === 'step-started:sync-commit-sql-server').length, 1);
     const after = await lab.cli(['runs']).done;
     assert.match(after.stdout, new RegExp(`${runId}\\s+planned-failover\\s+dag1\\s+\\S+\\s+succeeded`));
   } finally {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadYaml } from '../../engine/load/yaml.js';
 import { readOnlyProblem } from '../../engine/drivers/sql/checks.js';
 import { stepModules } from '../../steps/index.js';
-import { root } from '../helpers/cli.js';
+import { root, waitFor } from '../helpers/cli.js';
 import type { Rec } from '../helpers/child-runs.js';
 import { journalRecords } from '../helpers/fault-matrix.js';
 import { FAST, type LabRun, type TestLab } from '../helpers/lab-run.js';
@@ -175,6 +175,8 @@ runbookCases(
         ],
       },
       runbook: 'forced-failover',
+      // SQL Server's version cannot be read while it is down: given, as the operator knows it.
+      set: ['sqlServerVersion=16.0.4125.3'],
       flags: FORCED,
       expect: { exit: 0, times: [[FORCE, 1]], roles: { managedInstance: 'PRIMARY' }, notStdout: [/UNKNOWN|FAILED/] },
       then: verified(['force']),
@@ -189,8 +191,13 @@ runbookCases(
         ],
       },
       runbook: 'forced-failover',
-      set: ['reverseRoles=true'],
+      set: ['reverseRoles=true', 'pollInterval=50ms'],
       flags: FORCED,
+      // The drill then waits for the old primary to resynchronize: the link moves data again once the MI is primary.
+      async during(t) {
+        await waitFor(() => t.statements().some((s) => /FORCE_FAILOVER_ALLOW_DATA_LOSS/.test(s)));
+        t.lab.link().setReplication({ stalled: false });
+      },
       expect: { exit: 0, times: [[FORCE, 1], [SET_SECONDARY, 1]], roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' } },
       then: verified(['force', 'reverse-sql-server']),
     },

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import definition from '../../steps/armFailoverLink.js';
 import { StepFailure } from '../../engine/core/errors.js';
 import { stepTester, unknown } from '../helpers/step-tester.js';
-import { armStepContext, labWorldPerTest, setSyncThroughArm } from '../helpers/arm-step-context.js';
+import { armStepContext, labWorldPerTest, setSyncOnBothSides } from '../helpers/arm-step-context.js';
 
 const lab = labWorldPerTest(test);
 
@@ -39,7 +39,7 @@ test('definition: the failover type is required; impact depends on it', () => {
 
 test('Planned on a healthy, synchronized link swaps the roles', async () => {
   const world = await lab();
-  await setSyncThroughArm(world);
+  await setSyncOnBothSides(world);
   assert.ok(world.link()?.synchronized, 'the link is synchronized before the failover');
   const ctx = armStepContext(world.inventory, world.env);
   let invalidated = 0;
@@ -78,7 +78,7 @@ test('ForcedAllowDataLoss makes the managed instance primary', async () => {
 
 test('a 500 on the POST is not blindly re-sent: the link is read, then the request is sent again', async () => {
   const world = await lab({ faults: [{ kind: 'armStatus', op: 'failover', status: 500 }] });
-  await setSyncThroughArm(world);
+  await setSyncOnBothSides(world);
   const ctx = armStepContext(world.inventory, world.env);
   const out = await definition.run(ctx, { failoverType: 'Planned', pollInterval: '10ms' });
   assert.is(out.instanceLinkRole, 'Primary');

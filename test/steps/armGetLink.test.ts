@@ -25,7 +25,7 @@ stepTester.run(definition, {
 test('definition: a read with no target, and the outputs a runbook reads', () => {
   assert.is(definition.impact, 'read');
   assert.is(definition.target, 'none');
-  for (const name of ['exists', 'instanceLinkRole', 'partnerLinkRole', 'replicationMode', 'lastHardenedLsn', 'databases']) {
+  for (const name of ['exists', 'instanceLinkRole', 'partnerLinkRole', 'replicationMode', 'instanceAvailabilityGroupName', 'partnerAvailabilityGroupName', 'lastHardenedLsn', 'databases']) {
     assert.ok(definition.outputs[name]?.description, `output ${name}`);
   }
 });
@@ -39,6 +39,9 @@ test('reads roles, replication mode and exact LSN text through the new api-versi
   assert.is(out.replicationMode, 'Async');
   assert.is(out.failoverMode, 'Manual');
   assert.is(out.primary, 'sqlServer');
+  // The link's members are availability groups: SQL Server's and the MI side's.
+  assert.is(out.partnerAvailabilityGroupName, 'ag1');
+  assert.is(out.instanceAvailabilityGroupName, 'sqlmi1');
   // 71000009408100001 > 2^53: as a JS number it would read ...100000.
   assert.is(out.lastHardenedLsn, '71000009408100001');
   assert.not.equal(String(Number(out.lastHardenedLsn)), out.lastHardenedLsn);
@@ -75,6 +78,8 @@ test('a missing link is exists: false, not a failure', async () => {
     partnerLinkRole: null,
     replicationMode: null,
     failoverMode: null,
+    instanceAvailabilityGroupName: null,
+    partnerAvailabilityGroupName: null,
     primary: 'none',
     lastHardenedLsn: null,
     databases: [],

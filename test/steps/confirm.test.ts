@@ -43,9 +43,11 @@ stepTester.run(confirm, {
 test('--yes passes without asking', async () => {
   const h = stepHarness(inventory, {});
   let asked = 0;
+  const before = Date.now();
   const out = await h.run(confirm, { message: 'Stop the app' }, { assumeYes: true, confirm: async () => (asked++, false) });
   assert.is(out.confirmedBy, '--yes');
-  assert.ok(!Number.isNaN(Date.parse(String(out.confirmedAt))));
+  const at = Date.parse(out.confirmedAt as string);
+  assert.ok(at >= before - 1 && at <= Date.now(), `confirmedAt ${out.confirmedAt} is when it passed`);
   assert.is(asked, 0);
   assert.match(h.logs.info.join('\n'), /Confirmed by --yes: Stop the app\./);
   await h.close();
@@ -66,7 +68,7 @@ test('the operator is asked; yes passes, anything else refuses', async () => {
   const questions: string[] = [];
   const yes = await h.run(confirm, { message: 'Stop the app' }, { confirm: async (q) => (questions.push(q), true) });
   assert.is(yes.confirmedBy, 'operator');
-  assert.ok(!Number.isNaN(Date.parse(String(yes.confirmedAt))));
+  assert.match(yes.confirmedAt as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   assert.equal(questions, ['Stop the app.']);
   const error = await rejection(() => h.run(confirm, { message: 'Stop the app.' }, { confirm: async () => false }));
   assert.instance(error, StepRefusal);

@@ -21,7 +21,7 @@ stepTester.run(lsnGap, {
       impact: 'read',
       summary: /primary \(known after apply\) on link \[dag1\]/,
       sql: [
-        { target: 'sqlServer', text: [/^DECLARE @link sysname = N'dag1', @db sysname = N'SalesDb';/, /CAST\(drs\.end_of_log_lsn AS varchar\(30\)\)/] },
+        { target: 'sqlServer', text: [/^DECLARE @dag sysname = N'dag1', @db sysname = N'SalesDb';/, /CAST\(drs\.end_of_log_lsn AS varchar\(30\)\)/, /ag\.name = @dag AND drs\.is_local = 1/] },
         { target: 'managedInstance' },
       ],
     },
@@ -58,6 +58,18 @@ test('secondary behind: exact gap (beyond 2^53), unsent log, a warning before an
     assert.is(out.inSync, false);
     assert.match(h.logs.warn[0], /^The secondary managedInstance is behind the primary sqlServer: LSN 71000009408100001 against 71000009448100001 \(gap 40000000\), 200 KB of log not sent yet\./);
     assert.is(out.report, h.logs.warn[0]);
+  });
+});
+
+test("the MI as primary: its own AG row and SQL Server's partner row are not read as the link's; the gap and the unsent log are exact", async () => {
+  await withLabHarness({ scenario: 'mi-primary' }, async (lab, h) => {
+    const out = await h.run(lsnGap, { primary: 'managedInstance' });
+    const link = lab.link();
+    assert.is(out.primaryLsn, link.replicas.managedInstance.endOfLog.toString());
+    assert.is(out.secondaryLsn, link.replicas.sqlServer.hardened.toString());
+    assert.is(out.gap, '48000000', '30 transactions');
+    assert.is(out.unsentLogKb, '240');
+    assert.is(out.inSync, false);
   });
 });
 

@@ -74,6 +74,17 @@ test('run: a warning (repeated in the summary) naming the endpoint of the side g
   assert.equal(info.logs.warn, []);
 });
 
+test('elapsedSince: the message is followed by the time since then; a time that is not one fails', async () => {
+  const { ctx, logs } = context(labInventory());
+  const since = new Date(Date.now() - 65_000).toISOString();
+  const out = await notify.run(ctx, { message: 'The application had to stay stopped', elapsedSince: since });
+  assert.match(out.message as string, /^The application had to stay stopped\. That was 1m0[5-6]s \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)\.$/);
+  assert.ok((out.elapsedMs as number) >= 65_000 && (out.elapsedMs as number) < 70_000);
+  assert.equal(logs.warn, [out.message]);
+  const error = await rejection(() => notify.run(ctx, { message: 'x', elapsedSince: 'yesterday' }));
+  assert.is(error.messageId, 'badTime');
+});
+
 test('run: a side that is not a side fails', async () => {
   const { ctx } = context(labInventory());
   const error = await rejection(() => notify.run(ctx, { message: 'x', endpointOf: 'primary' }));

@@ -28,21 +28,21 @@ stepTester.run(waitLsnStable, {
   ],
   plan: [
     {
-      name: 'the guard with its defaults and the query per side (business critical: the MI read with is_primary_replica = 1)',
+      name: "the guard with its defaults and one query for both sides: the link's DAG by name, the local row, no is_primary_replica filter even on Business Critical",
       with: {},
       inventory: businessCritical,
       impact: 'read',
       summary: 'Wait until the LSNs of [SalesDb] match on both replicas and stay unchanged',
-      guards: ['LSNs equal and unchanged for 30s (poll 1s, timeout 10m)'],
+      guards: ['LSNs equal and unchanged for 30s (poll 1s, timeout 10m), the secondary resumed and, in synchronous commit, SYNCHRONIZED'],
       sql: [
-        { target: 'sqlServer', text: /ag\.is_distributed = 1 AND db\.name = @db/ },
-        { target: 'managedInstance', text: /drs\.is_primary_replica = 1/ },
+        { target: 'sqlServer', text: [/^DECLARE @dag sysname = N'dag1', @db sysname = N'SalesDb';/, /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/] },
+        { target: 'managedInstance', text: /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/ },
       ],
     },
     {
       with: { stableFor: '90s', timeout: unknown('inputs.t') },
       inventory: businessCritical,
-      guards: ['LSNs equal and unchanged for 1m30s (poll 1s, timeout (known after apply))'],
+      guards: ['LSNs equal and unchanged for 1m30s (poll 1s, timeout (known after apply)), the secondary resumed and, in synchronous commit, SYNCHRONIZED'],
     },
   ],
 });
@@ -76,7 +76,7 @@ test('workload-running: times out and says the primary is still moving', async (
     assert.is(error.messageId, 'apart');
     assert.match(error.message, /^LSNs did not match within 1s500ms: the secondary managedInstance is \d+ behind the primary sqlServer \(primary end of log \d{17}, secondary hardened \d{17}\); primary still moving, so the workload is not stopped\.$/);
     assert.ok(took >= 1500 && took < 4000, `took ${took} ms`);
-    assert.match(h.logs.progress.join('\n'), /^Secondary managedInstance behind primary sqlServer(, (growing|not shrinking|shrinking))?; \d+\.\d s elapsed/m);
+    assert.match(h.logs.progress.join('\n'), /^Secondary managedInstance behind primary sqlServer \(\d+ KB of log not sent, \d+ s behind\)(, (growing|not shrinking|shrinking))?; \d+(\.\d)? s elapsed/m);
     assert.not.match(h.logs.progress.join('\n'), /\d{6,}/, 'no raw LSN difference');
   });
 });
@@ -84,9 +84,9 @@ test('workload-running: times out and says the primary is still moving', async (
 test('lagging: waits while the secondary catches up, then succeeds', async () => {
   await withLabHarness({ scenario: 'lagging' }, async (_lab, h) => {
     const out = await h.run(waitLsnStable, { ...fast, timeout: '6s' });
-    assert.match(h.logs.progress[0], /^Secondary managedInstance behind primary sqlServer; /); // 40 transactions behind
+    assert.match(h.logs.progress[0], /^Secondary managedInstance behind primary sqlServer \(320 KB of log not sent, 0 s behind\); /); // 40 transactions behind
     // The lab's lagging secondary holds still, then catches up in one go.
-    assert.ok(h.logs.progress.some((l) => /^Secondary managedInstance behind primary sqlServer, not shrinking; /.test(l)), h.logs.progress.join('\n'));
+    assert.ok(h.logs.progress.some((l) => /^Secondary managedInstance behind primary sqlServer \(320 KB of log not sent, 0 s behind\), not shrinking; /.test(l)), h.logs.progress.join('\n'));
     assert.match(h.logs.progress.at(-1)!, /^LSNs equal for /);
     assert.ok((out.waitedMs as number) >= 600, `waited ${out.waitedMs} ms`);
     assert.match(out.lsn as string, /^\d{17}$/);
@@ -135,13 +135,85 @@ test('a dropped connection mid-wait is survived, and the stability window starts
   );
 });
 
-test('business-critical: the managed instance is read with is_primary_replica = 1', async () => {
+test('business-critical: both replicas are read by the DAG and is_local = 1, not is_primary_replica (which would keep the MI\'s own AG row)', async () => {
   await withLabHarness({ scenario: 'business-critical' }, async (lab, h) => {
     const out = await h.run(waitLsnStable, fast);
     assert.is(out.lsn, '71000009408100001');
-    assert.ok(lsnQueries(lab, 'managedInstance').every((s) => /is_primary_replica = 1/.test(s.statement)));
-    assert.ok(lsnQueries(lab, 'sqlServer').every((s) => /is_distributed = 1/.test(s.statement) && !/is_primary_replica/.test(s.statement)));
+    for (const side of ['sqlServer', 'managedInstance']) {
+      assert.ok(lsnQueries(lab, side).every((s) => /ag\.name = @dag AND drs\.is_local = 1/.test(s.statement) && !/is_primary_replica/.test(s.statement)));
+    }
   });
+});
+
+// Issue 10, point 1: the MI as primary lists SQL Server's row (is_local = 0) first, then its own
+// AG's row, then the link's. Taking the first row compared SQL Server's LSN with itself.
+test("mi-primary: the MI's partner row and its own AG row are not the link's; the wait sees SQL Server 30 transactions behind until it catches up", async () => {
+  await withLabHarness({ scenario: 'mi-primary' }, async (lab, h) => {
+    const out = await h.run(waitLsnStable, { ...fast, timeout: '6s' });
+    assert.match(h.logs.progress[0], /^Secondary sqlServer behind primary managedInstance \(240 KB of log not sent, 0 s behind\); /);
+    assert.ok((out.waitedMs as number) >= 1400, `waited ${out.waitedMs} ms for the catch-up at 1.5 s`);
+    assert.is(out.lsn, lab.link().replicas.managedInstance.endOfLog.toString());
+    assert.is(out.synchronousCommit, true);
+  });
+});
+
+// Issue 10, point 1: a second link of SQL Server's database; SQL Server's rows of both DAGs.
+test('second-link: only this link\'s rows count on SQL Server; the other link (caught up) does not make this one look caught up', async () => {
+  await withLabHarness({ scenario: 'second-link' }, async (_lab, h) => {
+    const out = await h.run(waitLsnStable, { ...fast, timeout: '6s' });
+    assert.match(h.logs.progress[0], /^Secondary managedInstance behind primary sqlServer \(320 KB of log not sent, 0 s behind\); /, '40 transactions behind');
+    assert.ok((out.waitedMs as number) >= 1400, `waited ${out.waitedMs} ms`);
+  });
+});
+
+test('a stalled link with equal LSNs never counts: the secondary is NOT SYNCHRONIZING', async () => {
+  await withLabHarness({ scenario: 'healthy', overrides: { replication: { stalled: true } } }, async (_lab, h) => {
+    const error = await rejection(() => h.run(waitLsnStable, { ...fast, timeout: '800ms' }));
+    assert.is(error.messageId, 'notReady');
+    assert.is(
+      error.message,
+      'LSNs matched at 71000009408100001, but within 800ms the window never counted: the secondary managedInstance was NOT SYNCHRONIZING when last read (asynchronous commit); check that the link is connected and healthy.',
+    );
+    assert.match(h.logs.progress[0], /^Equal, but the secondary is NOT SYNCHRONIZING, so the window does not count\.$/);
+  });
+});
+
+test('a suspended secondary with equal LSNs never counts, and the failure says not to resume blindly', async () => {
+  await withLabHarness({ scenario: 'healthy', overrides: { replication: { resumeAfterSuspendMs: null } } }, async (lab, h) => {
+    // A drill's order: the old primary demoted first, then the other side forced; nothing was pending.
+    const link = lab.link();
+    link.demote('sqlServer');
+    link.forceFailover('managedInstance');
+    lab.model.bump();
+    const error = await rejection(() => h.run(waitLsnStable, { ...fast, timeout: '800ms' }));
+    assert.is(error.messageId, 'notReady');
+    assert.match(error.message, /the secondary sqlServer was suspended \(SUSPEND_FROM_PARTNER\) when last read .*resume it only once you know what it discards/);
+  });
+});
+
+test('synchronous commit: both copies synchronous, the window counts once the secondary is SYNCHRONIZED; each sample carries its data', async () => {
+  await withLabHarness(
+    { scenario: 'lagging', overrides: { availabilityMode: { sqlServer: 'SYNCHRONOUS_COMMIT', managedInstance: 'SYNCHRONOUS_COMMIT' } } },
+    async (_lab, h) => {
+      const out = await h.run(waitLsnStable, { ...fast, timeout: '6s' });
+      assert.is(out.synchronousCommit, true);
+      const first = h.logs.progressData[0]!;
+      assert.equal(
+        { ...first },
+        {
+          primary: 'sqlServer', secondary: 'managedInstance', primaryLsn: '71000009472100001', secondaryLsn: '71000009408100001', gap: '64000000',
+          equalForMs: 0, stableForMs: 300, synchronizationState: 'NOT SYNCHRONIZING', suspended: false, synchronousCommit: true,
+          logSendQueueKb: '320', redoQueueKb: '0', secondaryLagSeconds: first.secondaryLagSeconds,
+        },
+      );
+      assert.match(String(first.secondaryLagSeconds), /^\d+$/);
+      const last = h.logs.progressData.at(-1)!;
+      assert.is(last.synchronizationState, 'SYNCHRONIZED');
+      assert.is(last.gap, '0');
+      assert.is(last.logSendQueueKb, '0');
+      assert.is(h.logs.progressData.length, h.logs.progress.length, 'data with every sample line');
+    },
+  );
 });
 
 test('split-brain is refused at once, not waited out', async () => {

@@ -224,7 +224,7 @@ export function instanceUrl(client: SqlManagementClient, ids: Pick<LinkIds, 'sub
 }
 
 export interface RawRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
   body?: unknown;
   signal?: AbortSignal;

@@ -1,5 +1,6 @@
-// POST /failover and POST /setRole on a link, followed to the end: the actions @azure/arm-sql
-// 10.0.0 lacks. The initial answer is 200 (done), 202 with Azure-AsyncOperation (poll it, read
+// POST /failover and POST /setRole on a link, and PATCH of its replicationMode (api-version
+// 2025-01-01), followed to the end: the actions @azure/arm-sql 10.0.0 lacks or sends with its old
+// api-version. The initial answer is 200 (done), 202 with Azure-AsyncOperation (poll it, read
 // `status`) and/or Location (202 while running, 200/204 when done), honouring Retry-After.
 //
 // Re-sends: the POST is marked so the pipeline never re-sends it by itself (engine/drivers/arm/resend.ts), except
@@ -35,7 +36,8 @@ import { sentence } from '../../core/sentence.js';
 import { ResendBlocked, ensureNoResendPolicy } from './resend.js';
 import { describeLink, getLinkDetails, linkUrl, sendRaw, type LinkDetails, type LinkIds } from './client.js';
 
-export type LinkAction = 'failover' | 'setRole';
+/** `update` is PATCH of the link resource itself (its replicationMode), the others POST to .../<action>. */
+export type LinkAction = 'failover' | 'setRole' | 'update';
 export interface FailoverBody {
   failoverType: 'Planned' | 'ForcedAllowDataLoss';
 }
@@ -43,6 +45,15 @@ export interface SetRoleBody {
   instanceRole: 'Primary' | 'Secondary';
   roleChangeType: 'Planned' | 'Forced';
 }
+/**
+ * The MI side's copy of the link's mode, as Update-AzSqlInstanceLink -ReplicationMode sets it
+ * (azure-rest-api-specs, DistributedAvailabilityGroups.json 2025-01-01, example
+ * DistributedAvailabilityGroupsUpdate.json: `{"properties":{"replicationMode":"Sync"}}`).
+ */
+export interface ReplicationModeBody {
+  properties: { replicationMode: 'Async' | 'Sync' };
+}
+export type LinkActionBody = FailoverBody | SetRoleBody | ReplicationModeBody;
 
 export interface LinkActionProgress {
   /** `waiting`: for an operation already in progress on the link to end. */
@@ -90,7 +101,11 @@ export function nextDelay(retryAfterMs: number | undefined, options: LinkActionO
 }
 
 /** Whether the link already shows what the action asked for. */
-export function actionReached(action: LinkAction, body: FailoverBody | SetRoleBody, before: LinkDetails, now: LinkDetails): boolean {
+export function actionReached(action: LinkAction, body: LinkActionBody, before: LinkDetails, now: LinkDetails): boolean {
+  if (action === 'update') {
+    const wanted = (body as ReplicationModeBody).properties.replicationMode;
+    return now.replicationMode !== undefined && now.replicationMode.toLowerCase() === wanted.toLowerCase();
+  }
   if (action === 'setRole') {
     const target = (body as SetRoleBody).instanceRole;
     return before.instanceLinkRole !== target && now.instanceLinkRole === target;
@@ -182,7 +197,7 @@ export async function postLinkAction(
   client: SqlManagementClient,
   ids: LinkIds,
   action: LinkAction,
-  body: FailoverBody | SetRoleBody,
+  body: LinkActionBody,
   options: LinkActionOptions = {},
 ): Promise<LinkActionResult> {
   ensureNoResendPolicy(client.pipeline);
@@ -229,7 +244,13 @@ export async function postLinkAction(
     let response: PipelineResponse | undefined;
     let ambiguous: string | undefined;
     try {
-      response = await sendRaw(client, { method: 'POST', url: linkUrl(client, ids, `/${action}`), body, signal, noResend: true });
+      response = await sendRaw(client, {
+        method: action === 'update' ? 'PATCH' : 'POST',
+        url: linkUrl(client, ids, action === 'update' ? '' : `/${action}`),
+        body,
+        signal,
+        noResend: true,
+      });
     } catch (error) {
       if ((error as { name?: string }).name === 'AbortError') {
         throw new OutcomeUnknown(`Interrupted while sending ${what}; Azure may have started it. Check the link before doing anything else.`);

@@ -77,6 +77,10 @@ test('a failover behind the plan\'s back: apply plan.json refuses (exit 3) namin
     const sqlPool = await connect(s.lab, 'sqlServer');
     const miPool = await connect(s.lab, 'managedInstance');
     await run(sqlPool, toSync);
+    // FAILOVER needs the MI's copy of the mode synchronous too (ARM's replicationMode).
+    const link = s.lab.link();
+    link.miReplicationMode = 'Sync';
+    link.changed();
     await poll(async () => {
       const p = await localLsns(sqlPool);
       const m = await localLsns(miPool);

@@ -45,7 +45,7 @@ test('split-brain: both primaries observed; the path refuses at the role check a
   assert.ok(before.probed);
   assert.match(before.notes.join('\n'), /Split-brain on link dag1/);
   assert.is(step(p, 'workload-stopped').prediction, 'run');
-  for (const id of ['sql-version', 'sync-commit', 'failover', 'after']) assert.is(step(p, id).prediction, 'not reached', id);
+  for (const id of ['version', 'members', 'sync-commit-sql-server', 'sync-commit-managed-instance', 'failover', 'after']) assert.is(step(p, id).prediction, 'not reached', id);
   assert.is(p.predicted.outcome, 'refused');
   assert.match(p.predicted.summary, /refuse at step before, before changing anything/);
 
@@ -115,7 +115,7 @@ test('sql2019: the probed version decides the runbook\'s version check (refused 
   const r = await runCli(['plan', 'runbooks/planned-failover.yml', '--lab', 'sql2019', '--probe', '--format', 'json'], { timeoutMs: 40_000 });
   assert.is(r.code, 0, r.stderr);
   const p = JSON.parse(r.stdout) as ProbedJson;
-  assert.is(step(p, 'sql-version').outputs?.first && (step(p, 'sql-version').outputs!.first as { version: string }).version, '15.0.4312.2');
+  assert.is(step(p, 'version').outputs?.version, '15.0.4312.2');
   assert.is(step(p, 'version-supports-failover').prediction, 'refused');
   assert.is(step(p, 'caught-up').prediction, 'not reached');
 });

@@ -131,28 +131,30 @@ test('every shipped runbook validates against the generated schema with plain aj
 
   const planned = () => load(join(root, 'runbooks', 'planned-failover.yml'));
   const at = (doc: unknown) => (check(doc) ? [] : check.errors!.map((e) => `${e.instancePath} ${e.message}`));
+  // The first sqlExec step (the runbook's order may change; the checks follow the step type).
+  const q = planned().steps.findIndex((s: { type: string }) => s.type === 'sqlExec');
   const typo = planned();
-  typo.steps[2].with.sqll = typo.steps[2].with.sql;
-  assert.ok(at(typo).includes('/steps/2/with must NOT have additional properties'), at(typo).join('\n'));
+  typo.steps[q].with.sqll = typo.steps[q].with.sql;
+  assert.ok(at(typo).includes(`/steps/${q}/with must NOT have additional properties`), at(typo).join('\n'));
   const noImpact = planned();
-  delete noImpact.steps[2].with.impact;
-  assert.ok(at(noImpact).includes("/steps/2/with must have required property 'impact'"), at(noImpact).join('\n'));
+  delete noImpact.steps[q].with.impact;
+  assert.ok(at(noImpact).includes(`/steps/${q}/with must have required property 'impact'`), at(noImpact).join('\n'));
   const badEnum = planned();
-  badEnum.steps[2].with.impact = 'maybe';
-  assert.ok(at(badEnum).some((e) => e.startsWith('/steps/2/with/impact ')), at(badEnum).join('\n'));
+  badEnum.steps[q].with.impact = 'maybe';
+  assert.ok(at(badEnum).some((e) => e.startsWith(`/steps/${q}/with/impact `)), at(badEnum).join('\n'));
   const badType = planned();
   badType.steps[1].type = 'assertRoles';
   assert.ok(at(badType).some((e) => e === '/steps/1/type must be equal to one of the allowed values'), at(badType).join('\n'));
   const noTarget = planned();
-  delete noTarget.steps[2].target;
-  assert.ok(at(noTarget).includes("/steps/2 must have required property 'target'"), at(noTarget).join('\n'));
+  delete noTarget.steps[q].target;
+  assert.ok(at(noTarget).includes(`/steps/${q} must have required property 'target'`), at(noTarget).join('\n'));
   const badDuration = planned();
   const wait = badDuration.steps.findIndex((s: { type: string }) => s.type === 'waitLsnStable');
   badDuration.steps[wait].with.stableFor = 'thirty seconds';
   assert.ok(at(badDuration).some((e) => e.startsWith(`/steps/${wait}/with/stableFor `)), at(badDuration).join('\n'));
   // Templates stay allowed wherever validate allows them (checked once rendered).
   const templated = planned();
-  templated.steps[2].with.impact = '{{inputs.impact}}';
+  templated.steps[q].with.impact = '{{inputs.impact}}';
   assert.equal(at(templated), []);
   // A runbook with plugins may name step types the schema does not know.
   const plugin = planned();
