@@ -111,7 +111,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     if (isDown()) return { kind: 'drop' };
     const fault = model.faults.onSqlRequest(linkIndex, side, req.sql);
     if (fault.kind === 'drop' || fault.kind === 'hang') {
-      logWhole(info, req.sql, null);
+      logWhole(info, req.sql, null, fault.kind === 'drop' ? 'dropped' : 'hung');
       return { kind: fault.kind };
     }
     if (fault.kind === 'delay') await sleep(fault.ms, signal);
@@ -167,10 +167,11 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     return items;
   }
 
-  function logWhole(info: SessionInfo, sql: string, errorNumber: number | null): void {
+  function logWhole(info: SessionInfo, sql: string, errorNumber: number | null, notCarriedOut?: 'dropped' | 'hung'): void {
     model.statementLog.append({
       at: new Date(model.clock()), link: link.name, replica: replica.serverName, side,
       login: info.login, sessionId: info.sessionId, statement: sql.trim(), errorNumber,
+      ...(notCarriedOut ? { notCarriedOut } : {}),
     });
   }
 }

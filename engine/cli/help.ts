@@ -15,9 +15,16 @@ Usage:
   runbook runs prune [--older-than <age>] [--keep <N>] [--dry-run]
   runbook list-steps [--format text|json]
   runbook lab up [--links N] [--scenario <name|file>] [--inventory-out <file>]
+  runbook runbooks [--format text|json]
+  runbook init [dir] [--force]
+  runbook completion bash|zsh|pwsh
+  runbook drill <runbook> [--set k=v ...] [--scenarios a,b | --all-scenarios]
+               [--faults matrix|random] [--runs N] [--seed S] [--only CASE] [--format text|json]
 
+A runbook named without a folder (planned-failover.yml) that is not a file here is one of the
+runbooks shipped with runbook (see "runbook runbooks"); a file of that name here wins.
 Run "runbook help <command>" (or "runbook <command> --help") for a command's options.
-"runbook --version" prints the version.
+"runbook --version" prints the version, Node's, the drivers' and the ARM api-version.
 
 Exit codes: 0 done, 1 failed before any change, 2 invalid input or usage,
 3 refused (guard, lock, missing acknowledgement), 4 failed after a change was made,
@@ -127,6 +134,31 @@ Options:
   --format text|json   text (default) or JSON
   -h, --help           this help
 `,
+  drill: `Usage: runbook drill <runbook> [options]
+
+Rehearses the runbook on fresh embedded labs, each with one injected fault (a replica down, a
+connection dropped before or after a change, slow and hung statements, ARM 429/500/failed
+operations, SIGKILL of the engine at every step boundary or at a random instant followed by
+apply --resume, a second operator), and judges every run from the lab's own ledger, statement log
+and ARM log: no committed transaction lost without a dataLoss step and its acknowledgement, no
+change applied twice, at most one primary (unless the runbook declares outcomes.splitBrain), exit
+code and summary true to what the lab saw, no secret in any output. Prints a verdict table and,
+for each violation, the command that replays it. Exit 0 when nothing broke, 1 when an invariant
+broke, 2 on bad input.
+
+Options:
+  --set <name=value>        set an input of the runbook for every run (short windows: stableFor=300ms ...)
+  --scenarios a,b           lab scenarios to drill (default healthy)
+  --all-scenarios           every built-in scenario
+  --faults matrix|random    every fault that can touch the runbook in every scenario (default),
+                            or one drawn at random per run
+  --runs N                  matrix: each case N times (default 1); random: N runs (default 20)
+  --seed S                  seed of the random instants and draws (default: a new one, printed)
+  --only <scenario/fault>   only this case (with --seed, replays a violation)
+  --jobs N                  runs at once (default three per CPU core)
+  --format text|json        the verdict as text (default) or JSON
+  -h, --help                this help
+`,
   lab: `Usage: runbook lab up [--links N] [--scenario <name|file>] [--inventory-out <file>]
 
 Starts the embedded lab (TDS listeners and an ARM endpoint on 127.0.0.1) in the foreground,
@@ -137,5 +169,37 @@ Options:
   --scenario <name|file>    start from a scenario (a built-in name or a scenario file)
   --inventory-out <file>    where to write the inventory (default lab-inventory.yml)
   -h, --help                this help
+`,
+  runbooks: `Usage: runbook runbooks [--format text|json]   (also: runbook list-runbooks)
+
+Lists the runbooks shipped with runbook: file name, what it does, its inputs. Use them by name
+from any folder ("runbook plan planned-failover.yml --lab"); a file of the same name in the current
+folder wins. "runbook init" copies them into a folder of your own.
+
+Options:
+  --format text|json   text (default) or JSON
+  -h, --help           this help
+`,
+  init: `Usage: runbook init [dir] [--force]
+
+Copies the shipped runbooks and a commented inventory template (inventory.yml) into dir (default:
+the current folder, created if missing), each with a "# yaml-language-server: $schema=" line that
+points at this installation's schemas, so editors check and complete them. Refuses (exit 3) to
+overwrite any file, and then writes nothing, unless --force.
+
+Options:
+  --force      replace files that exist
+  -h, --help   this help
+`,
+  completion: `Usage: runbook completion bash|zsh|pwsh
+
+Prints a shell completion script: commands, flags, shipped runbook names, the inputs of the
+runbook already typed (--set), lab scenario names. Load it from your shell's profile:
+  bash   source <(runbook completion bash)                       in ~/.bashrc
+  zsh    source <(runbook completion zsh)                        in ~/.zshrc, after compinit
+  pwsh   runbook completion pwsh | Out-String | Invoke-Expression   in $PROFILE
+
+Options:
+  -h, --help   this help
 `,
 };

@@ -1,7 +1,6 @@
 // The `runbook` command line: parse flags, call a command (each a typed function in
 // engine/commands/, imported lazily so `plan` never loads apply's or the lab's code), and map
 // every outcome to an exit code here and nowhere else. No stack traces reach the user.
-import { readFileSync } from 'node:fs';
 import { parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
 import { COMMAND_HELP, USAGE } from './help.js';
 import { ExitError, UsageError } from '../core/errors.js';
@@ -18,7 +17,7 @@ const inventoryFlags: Record<string, FlagSpec> = {
   inputs: { kind: 'string' },
 };
 
-const COMMANDS = ['validate', 'plan', 'apply', 'inputs', 'runs', 'list-steps', 'lab', 'help'];
+const COMMANDS = ['validate', 'plan', 'apply', 'inputs', 'runs', 'list-steps', 'lab', 'drill', 'help', 'runbooks', 'init', 'completion'];
 
 function oneOf<T extends string>(command: string, flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -34,11 +33,6 @@ function exactlyOne(command: string, what: string, args: ParsedArgs): string {
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
-}
-
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 let outputFormat: string | undefined;
@@ -62,9 +56,12 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     return printHelp(io, about);
   }
   if (command === '--version' || command === '-v') {
-    io.stdout.write(`${version()}\n`);
+    const { versionText } = await import('../commands/version.js');
+    io.stdout.write(versionText());
     return ExitCode.done;
   }
+  // Shell completion asks here on every Tab: answered before anything else is loaded.
+  if (command === '__complete') return (await import('../commands/completion.js')).completeCommand({ usage: USAGE, commands: COMMAND_HELP }, rest, io);
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
   switch (command) {
     case 'validate': {
@@ -73,8 +70,9 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
       if (a.positionals.length === 0) throw new UsageError('validate: name at least one runbook or inventory file, or a folder of them');
+      const { runbookArgument } = await import('../commands/shipped.js');
       const { validateCommand } = await import('../commands/validate.js');
-      return validateCommand({ files: a.positionals, format }, io);
+      return validateCommand({ files: a.positionals.map((f) => runbookArgument(f, io)), format }, io);
     }
     case 'plan': {
       if (wantsHelp) return printHelp(io, command);
@@ -85,7 +83,8 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json', 'sql'] as const, 'text');
       outputFormat = format;
       const replica = a.flags.replica === undefined ? undefined : oneOf(command, 'replica', a.flags.replica, ['sqlServer', 'managedInstance', 'primary', 'secondary'] as const, 'sqlServer');
-      const runbook = await runbookPath(command, exactlyOne(command, 'runbook file', a), io);
+      const { runbookArgument } = await import('../commands/shipped.js');
+      const runbook = await runbookPath(command, runbookArgument(exactlyOne(command, 'runbook file', a), io), io);
       const { planCommand } = await import('../commands/plan.js');
       return planCommand({
         runbook,
@@ -123,7 +122,8 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       if (resume !== undefined && a.flags.inputs !== undefined) {
         throw new UsageError('apply --resume: a resume takes its inputs from the journal; give secret inputs again with --set, not --inputs');
       }
-      const target = resume !== undefined && a.positionals.length === 0 ? '' : await runbookPath(command, exactlyOne(command, 'runbook or plan file', a), io);
+      const { runbookArgument } = await import('../commands/shipped.js');
+      const target = resume !== undefined && a.positionals.length === 0 ? '' : await runbookPath(command, runbookArgument(exactlyOne(command, 'runbook or plan file', a), io), io);
       const { applyCommand } = await import('../commands/apply.js');
       return applyCommand({
         target,
@@ -142,7 +142,8 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 1);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
-      const runbook = await runbookPath(command, exactlyOne(command, 'runbook file', a), io);
+      const { runbookArgument } = await import('../commands/shipped.js');
+      const runbook = await runbookPath(command, runbookArgument(exactlyOne(command, 'runbook file', a), io), io);
       const { inputsCommand } = await import('../commands/inputs.js');
       return inputsCommand({ runbook, format }, io);
     }
@@ -192,6 +193,44 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
         ...(str(a.flags['inventory-out']) !== undefined ? { inventoryOut: str(a.flags['inventory-out'])! } : {}),
       }, io);
     }
+    case 'runbooks':
+    case 'list-runbooks': {
+      if (wantsHelp) return printHelp(io, 'runbooks');
+      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
+      if (a.positionals.length) throw new UsageError(`${command}: unexpected argument ${a.positionals[0]}`);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      return (await import('../commands/shipped.js')).runbooksCommand({ format }, io);
+    }
+    case 'init': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, { help, force: { kind: 'boolean' } }, 1);
+      if (a.positionals.length > 1) throw new UsageError(`init: one folder only, got ${a.positionals.join(' ')}`);
+      return (await import('../commands/init.js')).initCommand({ ...(a.positionals[0] !== undefined ? { dir: a.positionals[0] } : {}), force: a.flags.force === true }, io);
+    }
+    case 'completion': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, { help }, 1);
+      if (a.positionals.length > 1) throw new UsageError(`completion: one shell only, got ${a.positionals.join(' ')}`);
+      return (await import('../commands/completion.js')).completionCommand(a.positionals[0], io);
+    }
+    case 'drill': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, {
+        help, set: { kind: 'repeat' }, scenarios: { kind: 'string' }, 'all-scenarios': { kind: 'boolean' }, faults: { kind: 'string' },
+        runs: { kind: 'string' }, seed: { kind: 'string' }, only: { kind: 'string' }, jobs: { kind: 'string' }, format: { kind: 'string' },
+      }, 1);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      outputFormat = format;
+      const { drillCommand } = await import('../commands/drill.js');
+      const flag = (name: string) => (str(a.flags[name]) !== undefined ? { [name]: str(a.flags[name])! } : {});
+      return drillCommand({
+        runbook: exactlyOne(command, 'runbook file', a),
+        sets: (a.flags.set as string[] | undefined) ?? [],
+        ...(a.flags['all-scenarios'] === true ? { allScenarios: true } : {}),
+        ...flag('scenarios'), ...flag('faults'), ...flag('runs'), ...flag('seed'), ...flag('only'), ...flag('jobs'),
+        format,
+      }, io);
+    }
     default:
       throw unknownCommand(command);
   }
@@ -199,7 +238,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
 
 function unknownCommand(command: string): UsageError {
   const guess = closest(command, COMMANDS);
-  return new UsageError(`unknown command "${command}"${guess ? `; did you mean "${guess}"?` : ''} (commands: validate, plan, apply, inputs, runs, list-steps, lab up, help; see runbook --help)`);
+  return new UsageError(`unknown command "${command}"${guess ? `; did you mean "${guess}"?` : ''} (commands: validate, plan, apply, inputs, runs, list-steps, lab up, drill, runbooks, init, completion, help; see runbook --help)`);
 }
 
 /**

@@ -15,7 +15,7 @@ import { InvalidInput, inventoryFromLab } from './prepare.js';
 /** A started lab as the engine uses it: its inventories read as the engine's. */
 export type StartedLab = Pick<Lab, 'env' | 'caFile' | 'stop'> & { inventory: Inventory; inventories: Inventory[] };
 
-async function loadLab(): Promise<typeof import('../../lab/index.js')> {
+export async function loadLab(): Promise<typeof import('../../lab/index.js')> {
   try {
     return await import('../../lab/index.js');
   } catch (error) {
@@ -50,7 +50,7 @@ export async function startLabOrExplain(options: Pick<StartLabOptions, 'scenario
       if (diagnostics.length) throw new InvalidInput(diagnostics, scenarioSources(named));
       throw new ExitError(ExitCode.invalidInput, `lab: could not start: ${error.message.split('\n')[0]}`);
     }
-    throw new ExitError(ExitCode.failedBeforeChange, `lab: could not start: ${String((error as Error).message ?? error).split('\n')[0]}`);
+    throw new ExitError(ExitCode.failedBeforeChange, labStartProblem(String((error as Error).message ?? error)));
   }
   return {
     inventory: inventoryFromLab(started.inventory),
@@ -59,6 +59,19 @@ export async function startLabOrExplain(options: Pick<StartLabOptions, 'scenario
     caFile: started.caFile,
     stop: () => started.stop(),
   };
+}
+
+/**
+ * Why the lab did not start, in one line. The usual cause on a fresh install is the lab's SQLite
+ * native module never built, because npm did not run better-sqlite3's install script (its
+ * allowScripts policy, or --ignore-scripts): bindings' own message ends in "Tried:" and a list.
+ */
+export function labStartProblem(message: string): string {
+  const first = message.split('\n')[0]!;
+  if (/Could not locate the bindings file|better_sqlite3\.node/.test(message)) {
+    return `lab: could not start: the lab's SQLite native module (better-sqlite3) is not built: npm did not run its install script. Install runbook again with --allow-scripts=better-sqlite3 (README "Install it for real"), or run "npm rebuild better-sqlite3" where it is installed. Only the lab needs it.`;
+  }
+  return `lab: could not start: ${first}`;
 }
 
 /** The scenario file's text, so the rendered problems can show the offending line. */

@@ -136,6 +136,8 @@ export interface Runbook {
   description: string;
   inputs: Record<string, InputSpec>;
   plugins?: string[];
+  /** Ends that would otherwise be broken promises, declared (split-brain after a forced failover); `runbook drill` reads them. */
+  outcomes?: { splitBrain?: string };
   steps: StepSpec[];
   /** Where the runbook came from, for diagnostics and the plan. */
   file: string;

@@ -133,6 +133,7 @@ function toRunbook(file: string, root: Record<string, unknown>): Runbook {
     file,
   };
   if (Array.isArray(root.plugins)) runbook.plugins = root.plugins as string[];
+  if (root.outcomes && typeof root.outcomes === 'object') runbook.outcomes = root.outcomes as Runbook['outcomes'] & object;
   return runbook;
 }
 

@@ -13,6 +13,12 @@ export interface StatementLogEntry {
   statement: string;
   /** The first SQL error the statement raised, if any. */
   errorNumber: number | null;
+  /**
+   * Set when a fault ended the request before the lab carried the statement out (the connection
+   * was dropped, or the request hung): it reached the replica, yet changed nothing. A drill tells a
+   * statement re-sent after such a fault from one applied twice by this.
+   */
+  notCarriedOut?: 'dropped' | 'hung';
 }
 
 /** Keeps the newest entries only, so a lab left running for days stays small. */

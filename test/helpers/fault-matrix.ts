@@ -1,15 +1,18 @@
 // Shared by the fault-matrix tests: the invariants every run must keep, read from the lab itself
 // (statement log, ledger, roles), and a CLI child process that can be killed at a step boundary.
+// The statement tests, the journal reading and the kill-then-resume driver are the drill's
+// (engine/drill/), so that `runbook drill` and these tests judge and kill the same way.
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCli, waitFor, type CliResult } from './cli.js';
+import { waitFor, type CliResult } from './cli.js';
 import yaml from 'js-yaml';
 import type { TestLab } from './lab-run.js';
+import { isFailover } from '../../engine/drill/judge.js';
+import { killThenResume, stepsReached, type ChildResult } from '../../engine/drill/child.js';
 
-/** A planned FAILOVER statement, alone (the text of a statement as the lab logs it). */
-export const FAILOVER_STATEMENT = /^\s*ALTER\s+AVAILABILITY\s+GROUP\s+\S+\s+FAILOVER\s*;?\s*$/i;
-export const isFailover = (s: string) => FAILOVER_STATEMENT.test(s);
+export { FAILOVER_STATEMENT, isFailover } from '../../engine/drill/judge.js';
+export { journalRecords } from '../../engine/drill/child.js';
 
 /** Planned-failover invariants: nothing lost, FAILOVER at most once, never two primaries. */
 export function assertPlannedInvariants(t: TestLab, context: string): void {
@@ -37,21 +40,6 @@ export function assertTrueSummary(t: TestLab, out: string, code: number, context
   if (code === 1) assert.match(out, /Nothing was changed\./, `${context}: exit 1 claims no change`);
 }
 
-export function journalRecords(dir: string): Array<Record<string, unknown>> {
-  if (!existsSync(dir)) return [];
-  const out: Array<Record<string, unknown>> = [];
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.jsonl'))) {
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
-      try {
-        if (line.trim()) out.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // a torn line
-      }
-    }
-  }
-  return out;
-}
-
 export function runIdIn(dir: string): string | undefined {
   mkdirSync(dir, { recursive: true });
   return readdirSync(dir).find((n) => n.endsWith('.jsonl'))?.replace(/\.jsonl$/, '');
@@ -66,13 +54,6 @@ export function stepIdsOf(file: string): string[] {
   return doc.steps.map((s) => s.id);
 }
 
-/** How many distinct steps the journal shows reached (started or skipped). */
-function stepsReached(dir: string): number {
-  const seen = new Set<string>();
-  for (const r of journalRecords(dir)) if (r.kind === 'step-started' || r.kind === 'step-skipped') seen.add(String(r.step));
-  return seen.size;
-}
-
 /**
  * Runs planned-failover in a child process, SIGKILLs it as soon as the journal shows the
  * `boundary`-th step reached (started, so it may or may not have acted, or skipped), then
@@ -81,21 +62,14 @@ function stepsReached(dir: string): number {
 export async function killAtStepThenResume(t: TestLab, boundary: number, sets: string[]): Promise<{ killed: boolean; first: CliResult; resumed?: CliResult }> {
   const journalDir = join(t.dir, `journal-kill-${boundary}`);
   mkdirSync(journalDir, { recursive: true });
-  const env = { ...t.lab.env, RUNBOOK_JOURNAL_DIR: journalDir };
+  const env = { ...process.env, ...t.lab.env, NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: journalDir };
   const args = ['apply', plannedRunbook, '-i', t.inventoryFile, '--yes', ...sets.flatMap((s) => ['--set', s])];
-  const first = startCli(args, { env, cwd: t.dir });
-  let finished = false;
-  void first.done.then(() => (finished = true));
-  await until(() => finished || stepsReached(journalDir) >= boundary, 20_000, 2);
-  const killed = !finished;
-  if (killed) first.child.kill('SIGKILL');
-  const firstResult = await first.done;
-  if (!killed || firstResult.code !== null) return { killed: false, first: firstResult };
-  const runId = runIdIn(journalDir);
-  assert.ok(runId, 'the killed run left a journal');
-  const resumed = await startCli(['apply', '--resume', runId!, '--yes'], { env, cwd: t.dir }).done;
-  return { killed: true, first: firstResult, resumed };
+  const r = await killThenResume(args, ['--yes'], { env, cwd: t.dir, journalDir, deadlineMs: 40_000, reached: (records) => stepsReached(records()) >= boundary });
+  if (r.killed) assert.ok(r.runId, 'the killed run left a journal');
+  return { killed: r.killed, first: cliResult(r.first), ...(r.resumed ? { resumed: cliResult(r.resumed) } : {}) };
 }
+
+const cliResult = (r: ChildResult): CliResult => ({ code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr });
 
 let plannedRunbook = '';
 export function usePlannedRunbook(file: string): void {

@@ -71,7 +71,7 @@ test('lab up: inventory validated, exported passwords log in over TLS, Ctrl-C st
   assert.not.match(stdout, /npx/);
   const planned = spawnSync('sh', ['-c', howTo!], { cwd: dir, env: { ...process.env, ...env, PATH: '/usr/bin:/bin' }, encoding: 'utf8' });
   assert.is(planned.status, 0, planned.stderr);
-  assert.match(planned.stdout, /^Plan: 2 changes/m);
+  assert.match(planned.stdout, /^Plan: 3 changes/m);
 
   assert.is(await login(inv, 'sqlServer', env[inv.link.sqlServer.connection.passwordEnv!]), 'sql01');
   assert.is(await login(inv, 'managedInstance', env[inv.link.managedInstance.connection.passwordEnv!]), 'sqlmi1');

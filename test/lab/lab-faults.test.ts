@@ -35,6 +35,9 @@ test('dropConnection: the 2nd matching statement loses its connection; the next 
   const [[row]] = await run(p, lsnQuery);
   assert.ok((row.n as number) >= 1);
   await p.close();
+  // The statement log keeps the dropped one, marked as never carried out (a drill counts re-sends by it).
+  const logged = lab.statements().filter((s) => s.statement === lsnQuery);
+  assert.equal(logged.map((s) => s.notCarriedOut), [undefined, 'dropped', undefined]);
 });
 
 test('slow answers arrive late but arrive', async () => {
@@ -53,6 +56,7 @@ test('a hang is ended by the client request timeout (cancel)', async () => {
   const [[row]] = await run(s, 'SELECT 3 AS after_hang');
   assert.is(row.after_hang, 3);
   await s.close();
+  assert.is(lab.statements().find((e) => /hang_marker/.test(e.statement))?.notCarriedOut, 'hung');
 });
 
 test('a replica taken down refuses connections and comes back', async () => {

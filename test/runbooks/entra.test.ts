@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import * as assert from 'uvu/assert';
 import { test } from 'uvu';
-import { FAST, type LabRun, type TestLab } from '../helpers/lab-run.js';
+import { FAST, FAST_PLANNED, type LabRun, type TestLab } from '../helpers/lab-run.js';
 import { runbookCases } from '../helpers/runbook-cases.js';
 
 /** The lab's inventory with ARM reached through Entra ID (no static token), and the service principal's variables. */
@@ -46,7 +46,7 @@ runbookCases([
   {
     name: 'EnvironmentCredential (a service principal) against the lab authority: token obtained, planned failover done',
     runbook: 'planned-failover',
-    set: FAST,
+    set: FAST_PLANNED,
     arrange: (t) => entraInventory(t, 'environment'),
     expect: { exit: 0, roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' }, lost: 0 },
     then: (t, run) => {
@@ -66,7 +66,7 @@ runbookCases([
   {
     name: 'a wrong client secret: exit 2 before anything is sent, naming Entra and the AADSTS code, never the secret',
     runbook: 'planned-failover',
-    set: FAST,
+    set: FAST_PLANNED,
     arrange: (t) => entraInventory(t, 'environment', wrongSecret),
     expect: {
       exit: 2,

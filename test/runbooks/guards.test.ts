@@ -45,7 +45,7 @@ test('apply --lab split-brain runs on that scenario (refused, exit 3); --lab lag
   assert.is(lagging.code, 0, lagging.stdout + lagging.stderr);
   // The lagging scenario's 40 transactions (replicated by the time the LSN wait begins: the run
   // first reads the version, the members and the link through ARM), none lost.
-  assert.match(lagging.stdout, /ok\s+8\. caught-up/);
+  assert.match(lagging.stdout, /ok\s+\d+\. caught-up/);
   assert.match(lagging.stdout, /Roles of link dag1: sqlServer says SECONDARY; managedInstance says PRIMARY\./);
 });
 

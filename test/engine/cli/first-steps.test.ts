@@ -54,9 +54,9 @@ test('a misspelt runbook path: exit 2 with the nearest names, in its folder and 
   const apply = await runCli(['apply', 'runbooks/forced-failovr.yml', '--lab', '--yes']);
   assert.is(apply.code, 2);
   assert.match(apply.stderr, /did you mean `runbooks\/forced-failover\.yml`\?/);
-  // From elsewhere, a bare name finds the shipped runbook it is part of.
+  // From elsewhere, a bare name is the shipped runbook (issue 15), and a misspelt one finds it.
   const cwd = tempDir('runbook-typo-');
-  const elsewhere = await runCli(['plan', 'split-brain.yml', '--lab'], { cwd });
+  const elsewhere = await runCli(['plan', 'split-brian.yml', '--lab'], { cwd });
   assert.is(elsewhere.code, 2);
   assert.match(elsewhere.stderr, new RegExp(`did you mean \`${join(root, 'runbooks', 'split-brain.yml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`\\?`));
   const validate = await runCli(['validate', 'runbooks/cleanp.yml']);
@@ -75,7 +75,7 @@ test('--inputs file.yml gives inputs like --set, which wins over it; problems po
     assert.is(r.code, 0, r.stderr);
     return JSON.parse(r.stdout).inputs as Record<string, unknown>;
   };
-  assert.equal(await json(), { direction: 'toSqlServer', dropLinkAfter: true, stableFor: '5s', lsnTimeout: '10m', pollInterval: '1s', backupTimeout: '1h' });
+  assert.equal(await json(), { direction: 'toSqlServer', dropLinkAfter: true, stableFor: '5s', lsnTimeout: '10m', pollInterval: '1s', backupTimeout: '1h', stoppedFor: '10s' });
   assert.equal((await json('--set', 'stableFor=7s', '--set', 'direction=toManagedInstance')).stableFor, '7s');
   assert.equal((await json('--set', 'direction=toManagedInstance')).direction, 'toManagedInstance', '--set wins');
 

@@ -1,10 +1,11 @@
 // The command line itself: help, version, flag errors, colour, validate and plan output.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, noStack, root, runCli, tempDir } from '../../helpers/cli.js';
 import { parseArgs } from '../../../engine/cli/args.js';
+import { LINK_API_VERSION } from '../../../engine/drivers/arm/client.js';
 
 const inventory = fixture('inventory.yml');
 
@@ -14,7 +15,7 @@ test('--help and --version', async () => {
   for (const cmd of ['validate', 'plan', 'apply', 'list-steps', 'lab up']) assert.match(help.stdout, new RegExp(`runbook ${cmd}`));
   const version = await runCli(['--version']);
   assert.is(version.code, 0);
-  assert.is(version.stdout.trim(), JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+  assert.is(version.stdout.split('\n')[0], JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version, 'the first line is the bare version');
   for (const cmd of ['validate', 'plan', 'apply', 'list-steps', 'lab']) {
     const r = await runCli([cmd, '--help']);
     assert.is(r.code, 0, cmd);
@@ -24,13 +25,36 @@ test('--help and --version', async () => {
   assert.is(none.code, 2);
 });
 
-test('package.json: the runbook bin is the built CLI, Node 20 or later, npm install builds', () => {
+test('--version: Node, the drivers as installed, and the ARM api-version the driver sends', async () => {
+  const r = await runCli(['--version']);
+  assert.is(r.code, 0, r.stderr);
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const installed = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version as string;
+  const modules = join(root, 'node_modules');
+  assert.match(r.stdout, new RegExp(`^${pkg.name} ${pkg.version} \\(`, 'm'));
+  const rows: Array<[string, string]> = [
+    ['node', process.versions.node],
+    ['mssql', installed(join(modules, 'mssql'))],
+    // tedious as mssql loads it: its own copy if it has one.
+    ['tedious', installed(existsSync(join(modules, 'mssql', 'node_modules', 'tedious')) ? join(modules, 'mssql', 'node_modules', 'tedious') : join(modules, 'tedious'))],
+    ['@azure/arm-sql', installed(join(modules, '@azure', 'arm-sql'))],
+    ['@azure/identity', installed(join(modules, '@azure', 'identity'))],
+    ['ARM api-version', LINK_API_VERSION],
+  ];
+  for (const [name, value] of rows) assert.match(r.stdout, new RegExp(`^  ${name.replace(/[/@]/g, '\\$&')} +${value.replace(/\./g, '\\.')}$`, 'm'), `${name} ${value}\n${r.stdout}`);
+});
+
+test('package.json: the runbook bin is the built CLI, Node 20 or later, a fresh clone\'s npm start and npm pack build', () => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   assert.is(pkg.bin.runbook, 'dist/engine/cli/bin.js');
   assert.match(readFileSync(join(root, pkg.bin.runbook), 'utf8'), /^#!\/usr\/bin\/env node\n/);
   assert.is(pkg.engines.node, '>=20');
   assert.is(pkg.type, 'module');
-  assert.match(pkg.scripts.prepare, /build/);
+  // Not \`prepare\`: a tarball's prepare is an install script under npm's allowScripts policy (README "Install it for real").
+  assert.is(pkg.scripts.prepare, undefined);
+  assert.match(pkg.scripts.prepack, /npm run build/);
+  // A fresh clone's `npm start` builds first; one with dist/ does not rebuild (the suite runs npm start while other tests use dist/).
+  assert.match(pkg.scripts.prestart, /existsSync\('dist\/engine\/cli\/bin\.js'\).*\|\| npm run build$/);
   assert.match(pkg.scripts.build, /tsc -p tsconfig.json/);
   assert.match(pkg.scripts.test, /build.*dist\/test\/run\.js/);
   assert.ok(JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')).compilerOptions.strict);

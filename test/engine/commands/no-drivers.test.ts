@@ -76,4 +76,16 @@ test('runbook plan --lab loads no driver and starts nothing', async () => {
   assert.equal(loaded.filter((l) => /\/dist\/lab\/(index\.js|tds\/|arm\/|sql\/|backend-)|better-sqlite3/.test(l)), [], 'no lab servers loaded');
 });
 
+test('a shipped runbook planned by name, shell completion and --version load no driver', async () => {
+  for (const args of [
+    ['plan', 'planned-failover.yml', '--lab'],
+    ['__complete', '4', 'runbook', 'plan', 'planned-failover.yml', '--set', ''],
+    ['--version'],
+  ]) {
+    const loaded = await loadedBy(args);
+    assert.ok(loaded.some((l) => l.includes('/engine/cli/main.js')), args.join(' '));
+    assert.equal(loaded.filter((l) => driver.test(l)), [], args.join(' '));
+  }
+});
+
 test.run();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli, tempDir } from '../../helpers/cli.js';
-import { FAST, TestLab } from '../../helpers/lab-run.js';
+import { FAST_PLANNED, TestLab } from '../../helpers/lab-run.js';
 import { readJournal } from '../../../engine/apply/journal/read.js';
 
 let run: { journalDir: string; runId: string; records: Array<Record<string, any>> };
@@ -16,7 +16,7 @@ let run: { journalDir: string; runId: string; records: Array<Record<string, any>
 test.before(async () => {
   const lab = await TestLab.start({ scenario: 'healthy' });
   try {
-    const r = await lab.apply('planned-failover', { sets: FAST });
+    const r = await lab.apply('planned-failover', { sets: FAST_PLANNED });
     assert.is(r.code, 0, r.stdout + r.stderr);
     const runId = /run (\d{8}T\d{6}Z-[0-9a-f]{4})/.exec(r.stdout + r.stderr)?.[1];
     assert.ok(runId, r.stdout);
@@ -40,8 +40,8 @@ test('the journal records each statement a step sent, with its target and parame
   const finished = run.records.findIndex((r) => r.kind === 'step-finished' && r.step === 'failover');
   const at = run.records.indexOf(failover!);
   assert.ok(started < at && at < finished, 'between the step\'s start and its end');
-  const version = statements.find((s) => s.step === 'sql-version')!;
-  assert.equal(version.params, { link: 'dag1' });
+  const members = statements.find((s) => s.step === 'members')!;
+  assert.equal(members.params, { link: 'dag1' });
   // The LSN wait polls many times: each distinct statement is recorded once.
   const polls = statements.filter((s) => s.step === 'caught-up');
   assert.ok(polls.length >= 1 && polls.length <= 2, `${polls.length} records for the wait's polls`);
@@ -55,23 +55,23 @@ test('runs show: who, what, when, every statement with its target, and the outco
   assert.match(r.stdout, new RegExp(`^Who: +started \\S+ by \\S+ on ${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(pid \\d+\\): runbook apply `, 'm'));
   assert.match(r.stdout, /^When: \S+ -> \S+ \(\S+\)$/m);
   assert.match(r.stdout, /^Outcome: exit 0 \(done\)$/m);
-  assert.match(r.stdout, /^Changed: sync-commit, failover$/m);
+  assert.match(r.stdout, /^Changed: sync-commit-sql-server, sync-commit-managed-instance, failover$/m);
   assert.match(r.stdout, /^ *\d+\. failover +sqlExec -> primary +\[change\] +succeeded/m);
   assert.match(r.stdout, /step \d+ failover -> sqlServer:\n +ALTER AVAILABILITY GROUP \[dag1\] FAILOVER;/);
-  assert.match(r.stdout, /step 3 sql-version -> sqlServer:\n +-- parameters \(sp_executesql\): @link = N'dag1'/);
+  assert.match(r.stdout, /step \d+ members -> sqlServer:\n +-- parameters \(sp_executesql\): @link = N'dag1'/);
 });
 
 test('runs show --format json is the same record as data; --format markdown is a change ticket', async () => {
   const json = JSON.parse((await show('json')).stdout);
   assert.is(json.runId, run.runId);
   assert.is(json.exitCode, 0);
-  assert.equal(json.changed, ['sync-commit', 'failover']);
+  assert.equal(json.changed, ['sync-commit-sql-server', 'sync-commit-managed-instance', 'failover']);
   assert.ok(json.statements.some((s: Record<string, string>) => s.step === 'failover' && s.target === 'sqlServer' && /FAILOVER/.test(s.text)));
   assert.is(json.parts[0].kind, 'started');
   const md = (await show('markdown')).stdout;
   assert.match(md, /^## Change record: planned-failover on link dag1$/m);
   assert.match(md, /^\| Outcome \| exit 0 \(done\) \|$/m);
-  assert.match(md, /^\| Changed \| sync-commit, failover \|$/m);
+  assert.match(md, /^\| Changed \| sync-commit-sql-server, sync-commit-managed-instance, failover \|$/m);
   assert.match(md, /^\| \d+ \| failover \| sqlExec \| primary \| change \| succeeded \|/m);
   assert.match(md, /step \d+ failover on \*\*sqlServer\*\*:\n\n```sql\nALTER AVAILABILITY GROUP \[dag1\] FAILOVER;\n```/);
 });

@@ -1,0 +1,151 @@
+// `runbook drill <runbook>`: rehearse a runbook against the fault matrix on fresh embedded labs and
+// judge every run from what the lab saw (engine/drill/). This module checks the flags, plans the
+// runbook once (its steps, impacts and declared outcomes shape the matrix), and hands the lab to
+// the drill the way `lab up` loads it: lazily, through lab-start.ts.
+import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import type { RunbookShape, Side } from '../drill/cases.js';
+import type { RunbookFacts } from '../drill/record.js';
+import type { DrillLab, StartDrillLab } from '../drill/run-case.js';
+import { isTty, type CommandIO } from './io.js';
+import { checkLabScenario } from './prepare.js';
+
+export interface DrillCommandOptions {
+  runbook: string;
+  sets: string[];
+  scenarios?: string;
+  allScenarios?: boolean;
+  faults?: string;
+  runs?: string;
+  seed?: string;
+  only?: string;
+  jobs?: string;
+  format: 'text' | 'json';
+}
+
+/** A run's request timeout in the drill: a hung statement ends this fast. */
+const REQUEST_TIMEOUT_MS = 3000;
+/** One `apply` that takes longer than this is killed and judged hung. */
+const DEADLINE_MS = 90_000;
+
+const scenarioDir = fileURLToPath(new URL('../../../lab/scenarios/', import.meta.url));
+
+export function builtInScenarioNames(): string[] {
+  return existsSync(scenarioDir) ? readdirSync(scenarioDir).filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4)).sort() : [];
+}
+
+function whole(flag: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`drill: --${flag} must be a whole number from ${min} to ${max}, not "${value}"`);
+  return Number(value);
+}
+
+export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Promise<number> {
+  const faults = opts.faults ?? 'matrix';
+  if (faults !== 'matrix' && faults !== 'random') throw new UsageError(`drill: --faults must be matrix or random, not "${faults}"`);
+  const runs = whole('runs', opts.runs, faults === 'matrix' ? 1 : 20, 1, 100_000);
+  const seed = whole('seed', opts.seed, Math.floor(Math.random() * 2 ** 32), 0, 2 ** 32 - 1);
+  // Runs wait on windows and timeouts more than they compute: three per core keeps the cores busy.
+  const jobs = whole('jobs', opts.jobs, Math.max(2, availableParallelism() * 3), 1, 64);
+  if (opts.allScenarios && opts.scenarios !== undefined) throw new UsageError('drill: --scenarios and --all-scenarios cannot be used together');
+  const scenarios = opts.allScenarios ? builtInScenarioNames() : (opts.scenarios ?? 'healthy').split(',').map((s) => s.trim());
+  if (scenarios.some((s) => s === '')) throw new UsageError(`drill: --scenarios names scenarios separated by commas, not "${opts.scenarios}"`);
+  for (const s of scenarios) checkLabScenario(s);
+
+  // The plan (for the lab's link) validates the runbook and the --set values: bad input is exit 2 here, before any lab starts.
+  const { makePlan } = await import('./plan.js');
+  const { plan, runbook, steps } = await makePlan({ runbook: opts.runbook, lab: true, sets: opts.sets, format: 'text' }, {});
+  const shape: RunbookShape = { steps: plan.steps.map((s) => ({ index: s.index, id: s.id, type: s.type, impact: s.impact, skipped: s.decision === 'skip' })) };
+  const live = plan.steps.filter((s) => s.decision !== 'skip');
+  const facts: RunbookFacts = {
+    name: runbook.name,
+    hasDataLossStep: live.some((s) => s.impact === 'dataLoss' && chosenDataLoss(steps.get(s.type)?.definition, s.with)),
+    declaresSplitBrain: Boolean(runbook.outcomes?.splitBrain),
+  };
+  // The acknowledgement goes with every run whose plan has a dataLoss step, so that the step runs
+  // and the judge sees what it loses; whether that loss was the runbook's to make is facts' call.
+  const needsAcknowledgement = live.some((s) => s.impact === 'dataLoss');
+
+  const { plannedRuns, runDrill } = await import('../drill/runner.js');
+  const planned = plannedRuns({ scenarios, faults, runs, seed, ...(opts.only !== undefined ? { only: opts.only } : {}) }, shape);
+  if (planned.length === 0) {
+    throw new UsageError(opts.only !== undefined ? `drill: --only ${opts.only} names no case of this drill (cases are <scenario>/<fault>, as the verdict table lists them)` : 'drill: nothing to run');
+  }
+
+  const startLab = await embeddedLab();
+  const { progressLine, renderDrillJson, renderDrillText } = await import('../drill/report.js');
+  const tty = isTty(io.stderr) && !io.env.CI;
+  const started = Date.now();
+  let violations = 0;
+  const { DrillSetupError } = await import('../drill/run-case.js');
+  const results = await runDrill(planned, jobs, {
+    runbookFile: resolve(io.cwd, opts.runbook),
+    facts,
+    sets: opts.sets,
+    ...(needsAcknowledgement ? { allowDataLoss: plan.inventory.link } : {}),
+    deadlineMs: DEADLINE_MS,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  }, startLab, (r, done) => {
+    violations += r.violations.length;
+    io.stderr.write(progressLine(r, done, planned.length, started, violations, tty));
+  }).catch((error: unknown) => {
+    if (error instanceof DrillSetupError) throw new UsageError(`drill: ${error.message}`);
+    throw error;
+  });
+
+  const replayBase = (scenario: string) => [
+    'runbook', 'drill', opts.runbook, ...opts.sets.flatMap((s) => ['--set', s]),
+    // A random draw depends on the list of scenarios; a matrix case names its own.
+    '--scenarios', faults === 'random' ? scenarios.join(',') : scenario, '--faults', faults,
+  ];
+  const summary = { runbook: opts.runbook, replayBase, seed, faults: faults as 'matrix' | 'random', results, ms: Date.now() - started };
+  io.stdout.write(opts.format === 'json' ? renderDrillJson(summary) : renderDrillText(summary));
+  return results.some((r) => r.violations.length) ? ExitCode.failedBeforeChange : ExitCode.done;
+}
+
+/**
+ * A dataLoss step the runbook's author chose: dataLoss by its own arguments (`impact: dataLoss`,
+ * a forced failover type), even with an LSN wait before it. A step that is dataLoss only because
+ * no wait comes before it (armDeleteLink) is the engine's safety net: the data it loses is a
+ * promise the runbook broke (its wait was dropped), not one it declared.
+ */
+function chosenDataLoss(definition: { impact: unknown } | undefined, args: unknown): boolean {
+  if (!definition) return true;
+  if (typeof definition.impact !== 'function') return definition.impact === 'dataLoss';
+  const waited = [{ id: '(an LSN wait)', type: 'waitLsnStable', state: 'succeeded' as const }];
+  return (definition.impact as (a: unknown, ctx: { history: unknown[] }) => string)(args, { history: waited }) === 'dataLoss';
+}
+
+/** The embedded lab, loaded as `lab up` loads it, seen through the drill's DrillLab. */
+async function embeddedLab(): Promise<StartDrillLab> {
+  const { loadLab } = await import('./lab-start.js');
+  const lab = await loadLab();
+  return async ({ scenario, faults }) => {
+    // The case's faults come on top of the scenario's own (primary-down's replica is down from the start).
+    const base = lab.loadScenario(scenario);
+    const started = await lab.startLab({ scenario, overrides: { faults: [...base.faults, ...(faults as unknown as typeof base.faults)] } });
+    const roles = () => {
+      const link = started.link();
+      link.advance();
+      return { sqlServer: link.replicas.sqlServer.role, managedInstance: link.replicas.managedInstance.role };
+    };
+    const drillLab: DrillLab = {
+      inventory: started.inventory as unknown as Record<string, unknown>,
+      env: started.env,
+      statements: () => started.statements(),
+      armRequests: () => started.armRequests(),
+      ledger: () => {
+        const l = started.ledger();
+        return { committed: l.committed, lost: l.lost };
+      },
+      roles,
+      setDown: (side: Side, down: boolean) => started.setDown(side, down),
+      stop: () => started.stop(),
+    };
+    return drillLab;
+  };
+}

@@ -1,0 +1,149 @@
+// `runbook apply` in a child process, so that the drill (and the fault-matrix tests) can SIGKILL
+// it at any instant and start `apply --resume` after it; and the journal directory on disk, read
+// while the run goes on to see which step it has reached.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { JournalRecord } from './record.js';
+
+/** The built CLI next to this module (dist/engine/cli/bin.js). */
+export const CLI_BIN = fileURLToPath(new URL('../cli/bin.js', import.meta.url));
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  startedAt: number;
+  endedAt: number;
+  pid?: number;
+  /** The deadline passed and the process was killed. */
+  timedOut: boolean;
+}
+
+export interface ChildRun {
+  child: ChildProcess;
+  done: Promise<ChildResult>;
+}
+
+/**
+ * `node <bin> ...args` with exactly `env` (plus what Node needs to run), no TTY, nothing on standard
+ * input; killed with SIGKILL at `deadlineMs`.
+ */
+export function startCliChild(args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number; nodeArgs?: string[] }): ChildRun {
+  const startedAt = Date.now();
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI_BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin!.end('');
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  let timedOut = false;
+  const done = new Promise<ChildResult>((resolve) => {
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.deadlineMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, startedAt, endedAt: Date.now(), timedOut, ...(child.pid !== undefined ? { pid: child.pid } : {}) });
+    });
+  });
+  return { child, done };
+}
+
+/** The whole records of one journal file; a torn last line (a kill mid-write) is left out. */
+export function journalFileRecords(file: string): JournalRecord[] {
+  if (!existsSync(file)) return [];
+  const out: JournalRecord[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as JournalRecord);
+    } catch {
+      // a torn line
+    }
+  }
+  return out;
+}
+
+export function journalFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort().map((n) => join(dir, n));
+}
+
+/** Every record of every journal in a directory. */
+export function journalRecords(dir: string): JournalRecord[] {
+  return journalFiles(dir).flatMap(journalFileRecords);
+}
+
+/** The run id of the journal the process `pid` started (its run-started record names the pid). */
+export function runIdOf(dir: string, pid: number | undefined): string | undefined {
+  for (const file of journalFiles(dir)) {
+    const first = journalFileRecords(file)[0];
+    if (first?.kind === 'run-started' && first.pid === pid) return String(first.runId);
+  }
+  return undefined;
+}
+
+/** How many distinct steps a journal shows reached (started or skipped). */
+export function stepsReached(records: JournalRecord[]): number {
+  const seen = new Set<string>();
+  for (const r of records) if (r.kind === 'step-started' || r.kind === 'step-skipped') seen.add(String(r.step));
+  return seen.size;
+}
+
+/** Polls `check` every `everyMs` until it is true or `stop` is; false when stopped first or at the deadline. */
+export async function until(check: () => boolean, stop: () => boolean, timeoutMs: number, everyMs = 5): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (check()) return true;
+    if (stop() || Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface KillThenResume {
+  /** The kill landed while the run was still going. */
+  killed: boolean;
+  first: ChildResult;
+  runId?: string;
+  resumed?: ChildResult;
+}
+
+/**
+ * Starts `apply` (args), SIGKILLs it once `reached()` holds (a step boundary in its journal, or an
+ * instant of the lab's), then runs `apply --resume <run-id>` with `resumeArgs` and returns both.
+ */
+export async function killThenResume(
+  args: string[],
+  resumeArgs: string[],
+  opts: { env: NodeJS.ProcessEnv; cwd: string; journalDir: string; deadlineMs: number; reached: (records: () => JournalRecord[]) => boolean },
+): Promise<KillThenResume> {
+  const first = startCliChild(args, opts);
+  let finished = false;
+  void first.done.then(() => (finished = true));
+  // Read again only when the file grew: the poll is frequent (a step boundary lasts milliseconds) and runs beside other runs.
+  let id: string | undefined;
+  let size = -1;
+  let records: JournalRecord[] = [];
+  const ownJournal = () => {
+    id ??= runIdOf(opts.journalDir, first.child.pid);
+    if (!id) return [];
+    const file = join(opts.journalDir, `${id}.jsonl`);
+    const now = existsSync(file) ? statSync(file).size : -1;
+    if (now !== size) {
+      size = now;
+      records = journalFileRecords(file);
+    }
+    return records;
+  };
+  const hit = await until(() => opts.reached(ownJournal), () => finished, opts.deadlineMs, 3);
+  if (hit && !finished) first.child.kill('SIGKILL');
+  const firstResult = await first.done;
+  const runId = runIdOf(opts.journalDir, first.child.pid);
+  if (firstResult.signal !== 'SIGKILL' || firstResult.timedOut || !runId) return { killed: false, first: firstResult, ...(runId ? { runId } : {}) };
+  const resumed = await startCliChild(['apply', '--resume', runId, ...resumeArgs], opts).done;
+  return { killed: true, first: firstResult, runId, resumed };
+}

@@ -1,0 +1,115 @@
+// The drill's verdict: a table of cases (scenario x fault -> runs, violations), each violation
+// with its seed, its fault and the command that replays it; as text or JSON; and the progress
+// shown while it runs (a bar on a terminal, one plain line per run otherwise).
+import { faultId } from './cases.js';
+import type { JudgedRun } from './runner.js';
+
+export interface DrillSummary {
+  runbook: string;
+  /** The command line that replays a case, without `--seed` and `--only` (added per violation). */
+  replayBase: (scenario: string) => string[];
+  seed: number;
+  faults: 'matrix' | 'random';
+  results: JudgedRun[];
+  ms: number;
+}
+
+export interface ViolationReport {
+  case: string;
+  scenario: string;
+  fault: string;
+  seed: number;
+  invariant: string;
+  message: string;
+  replay: string;
+}
+
+export function violationReports(s: DrillSummary): ViolationReport[] {
+  return s.results.flatMap((r) =>
+    r.violations.map((v) => ({
+      case: r.case.id, scenario: r.case.scenario, fault: faultId(r.case.fault), seed: r.seed, invariant: v.invariant, message: v.message,
+      replay: shellLine([...s.replayBase(r.case.scenario), '--seed', String(r.seed), '--only', r.case.id]),
+    })),
+  );
+}
+
+interface Row {
+  scenario: string;
+  fault: string;
+  runs: number;
+  violations: number;
+  /** Runs in which the fault did not take effect (the run ended before its instant). */
+  notFired: number;
+  /** Why the case was not run (its fault could not strike), if it was not. */
+  unreachable?: string;
+}
+
+function rows(s: DrillSummary): Row[] {
+  const byCase = new Map<string, Row>();
+  for (const r of s.results) {
+    const row: Row = byCase.get(r.case.id) ?? { scenario: r.case.scenario, fault: faultId(r.case.fault), runs: 0, violations: 0, notFired: 0 };
+    if (r.unreachable !== undefined) {
+      row.unreachable = r.unreachable;
+      byCase.set(r.case.id, row);
+      continue;
+    }
+    row.runs++;
+    row.violations += r.violations.length;
+    if (!r.fired) row.notFired++;
+    byCase.set(r.case.id, row);
+  }
+  return [...byCase.values()];
+}
+
+const ran = (s: Pick<DrillSummary, 'results'>) => s.results.filter((r) => r.unreachable === undefined).length;
+export const runsPerSecond = (s: Pick<DrillSummary, 'results' | 'ms'>) => (s.ms > 0 ? ran(s) / (s.ms / 1000) : 0);
+
+export function renderDrillText(s: DrillSummary): string {
+  const table = rows(s);
+  const w1 = Math.max(8, ...table.map((r) => r.scenario.length));
+  const w2 = Math.max(5, ...table.map((r) => r.fault.length));
+  const lines = [`Drill of ${s.runbook}: ${ran(s)} run(s), faults ${s.faults}, seed ${s.seed}`, ''];
+  lines.push(`  ${'scenario'.padEnd(w1)}  ${'fault'.padEnd(w2)}  runs  violations`);
+  for (const r of table) {
+    const note = r.unreachable ? `  not run: ${r.unreachable}` : r.notFired ? `  (fault did not fire in ${r.notFired}: the run ended first)` : '';
+    lines.push(`  ${r.scenario.padEnd(w1)}  ${r.fault.padEnd(w2)}  ${String(r.runs).padStart(4)}  ${String(r.violations).padStart(10)}${r.violations ? '  VIOLATED' : ''}${note}`);
+  }
+  const violations = violationReports(s);
+  lines.push('');
+  if (violations.length) {
+    lines.push(`${violations.length} violation(s):`);
+    for (const v of violations) {
+      lines.push(`  ${v.invariant}  ${v.case}  seed ${v.seed}`);
+      lines.push(`    ${v.message}`);
+      lines.push(`    replay: ${v.replay}`);
+    }
+  } else lines.push('No invariant broke.');
+  lines.push(`${ran(s)} run(s) in ${(s.ms / 1000).toFixed(1)} s: ${runsPerSecond(s).toFixed(2)} runs per second.`);
+  return lines.join('\n') + '\n';
+}
+
+export function renderDrillJson(s: DrillSummary): string {
+  const violations = violationReports(s);
+  return JSON.stringify({
+    runbook: s.runbook, faults: s.faults, seed: s.seed, runs: ran(s), ms: s.ms,
+    runsPerSecond: Number(runsPerSecond(s).toFixed(3)), ok: violations.length === 0,
+    cases: rows(s), violations,
+  }, null, 2) + '\n';
+}
+
+/** Progress: a bar redrawn in place on a terminal, a plain line per run otherwise. */
+export function progressLine(r: JudgedRun, done: number, total: number, startedAt: number, violationsSoFar: number, tty: boolean): string {
+  const rate = done / Math.max(0.001, (Date.now() - startedAt) / 1000);
+  if (tty) {
+    const width = 30;
+    const full = Math.round((done / total) * width);
+    return `\r[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${done}/${total} runs, ${violationsSoFar} violation(s), ${rate.toFixed(1)} runs/s ${done === total ? '\n' : ''}`;
+  }
+  if (r.unreachable !== undefined) return `run ${done}/${total} ${r.case.id}: not run, ${r.unreachable}\n`;
+  const verdict = r.violations.length ? `VIOLATED ${r.violations.map((v) => v.invariant).join(', ')}` : 'ok';
+  return `run ${done}/${total} ${r.case.id} seed ${r.seed}: exit ${r.codes.map((c) => (c === null ? "killed" : c)).join(" then ")}, ${verdict} (${(r.ms / 1000).toFixed(1)} s)\n`;
+}
+
+function shellLine(args: string[]): string {
+  return args.map((a) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

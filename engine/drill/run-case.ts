@@ -1,0 +1,181 @@
+// One drill run: a fresh lab with the case's scenario and faults, `runbook apply` of the runbook in
+// a child process (killed and resumed, or joined by a second operator, when the case says so),
+// and then the record of what the lab saw, for the judge.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
+import { journalFileRecords, journalFiles, killThenResume, runIdOf, startCliChild, stepsReached, until, type ChildResult } from './child.js';
+import { isChangeStatement } from './judge.js';
+import type { Invocation, LedgerCounts, RecordedRun, Roles, RunbookFacts } from './record.js';
+
+/** What the drill needs of a started lab (engine/commands/drill.ts adapts the embedded lab to it). */
+export interface DrillLab {
+  /** The link's inventory as the engine reads it (written to a file for the runs). */
+  inventory: Record<string, unknown>;
+  /** The passwords and token the runs need, by variable name; also the secrets no output may show. */
+  env: Record<string, string>;
+  statements(): Array<{ side: Side; statement: string; errorNumber: number | null; notCarriedOut?: 'dropped' | 'hung'; at: Date }>;
+  armRequests(): Array<{ method: string; path: string; status: number; at: Date }>;
+  ledger(): LedgerCounts;
+  roles(): Roles;
+  setDown(side: Side, down: boolean): void;
+  stop(): Promise<void>;
+}
+
+/** apply exits 2 on what the drill gave it: no run of this drill can mean anything. */
+export class DrillSetupError extends Error {
+  override name = 'DrillSetupError';
+}
+
+export type StartDrillLab = (options: { scenario: string; faults: Array<Record<string, unknown>> }) => Promise<DrillLab>;
+
+export interface RunSettings {
+  runbookFile: string;
+  facts: RunbookFacts;
+  sets: string[];
+  /** The link name, given as `--allow-data-loss` when the runbook has a dataLoss step. */
+  allowDataLoss?: string;
+  /** How long one `apply` may take before the drill kills it and calls the run hung. */
+  deadlineMs: number;
+  /** The inventory's request and connect timeouts: a hung statement ends in this time. */
+  requestTimeoutMs: number;
+}
+
+/** How far a run went, as the lab and its journal show it: what a fault would need to be reached. */
+export interface Reach {
+  steps: number;
+  /** Change statements the replicas received (carried out or not). */
+  sqlChanges: number;
+  /** ARM requests other than reads. */
+  armWrites: number;
+}
+
+export function reachOf(record: RecordedRun): Reach {
+  return {
+    steps: stepsReached(record.invocations[0]?.journal ?? []),
+    sqlChanges: record.statements.filter((s) => isChangeStatement(s.statement)).length,
+    armWrites: record.arm.filter((r) => r.method !== 'GET').length,
+  };
+}
+
+export interface CaseRun {
+  case: DrillCase;
+  seed: number;
+  record: RecordedRun;
+  /** Whether the fault took effect (a kill that came after the run ended did not). */
+  fired: boolean;
+  ms: number;
+}
+
+export async function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
+  const started = Date.now();
+  const lab = await startLab({ scenario: c.scenario, faults: labFaults(c.fault) });
+  const dir = mkdtempSync(join(tmpdir(), 'runbook-drill-'));
+  try {
+    const before = { ledger: lab.ledger(), roles: lab.roles() };
+    const inventoryFile = join(dir, 'inventory.json');
+    writeFileSync(inventoryFile, JSON.stringify(withTimeouts(lab.inventory, settings.requestTimeoutMs)));
+    const journalDir = join(dir, 'runs');
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH ?? '', ...lab.env, RUNBOOK_JOURNAL_DIR: journalDir, NO_COLOR: '1',
+      // The client's own retry waits, short as the drill's windows (a 429's Retry-After is 0 here).
+      RUNBOOK_ARM_RETRY_DELAY_MS: '20', RUNBOOK_ARM_MAX_RETRY_DELAY_MS: '50',
+    };
+    const ack = settings.allowDataLoss !== undefined ? ['--allow-data-loss', settings.allowDataLoss] : [];
+    const args = ['apply', settings.runbookFile, '-i', inventoryFile, '--yes', ...ack, ...settings.sets.flatMap((s) => ['--set', s])];
+    const opts = { env, cwd: dir, deadlineMs: settings.deadlineMs };
+    const invocations: Invocation[] = [];
+    const pids: Array<number | undefined> = [];
+    let fired = c.fault.kind !== 'kill-at-step' && c.fault.kind !== 'kill-random' && c.fault.kind !== 'second-operator' && c.fault.kind !== 'replica-down';
+    const instant = instantOf(seed, c.id);
+    const labReached = () => lab.statements().length >= instant;
+
+    if (c.fault.kind === 'kill-at-step' || c.fault.kind === 'kill-random') {
+      const boundary = c.fault.kind === 'kill-at-step' ? c.fault.boundary : 0;
+      const r = await killThenResume(args, ['--yes', ...ack], {
+        ...opts, journalDir,
+        reached: c.fault.kind === 'kill-at-step' ? (records) => stepsReached(records()) >= boundary : labReached,
+      });
+      fired = r.killed;
+      invocations.push(invocation('first', args, r.first, r.killed));
+      pids.push(r.first.pid);
+      if (r.resumed) {
+        invocations.push(invocation('resume', ['apply', '--resume', r.runId!], r.resumed, false));
+        pids.push(r.resumed.pid);
+      }
+    } else {
+      const first = startCliChild(args, opts);
+      let finished = false;
+      void first.done.then(() => (finished = true));
+      let second: Promise<ChildResult> | undefined;
+      if (c.fault.kind === 'replica-down' || c.fault.kind === 'second-operator') {
+        fired = await until(labReached, () => finished, settings.deadlineMs);
+        if (fired && c.fault.kind === 'replica-down') lab.setDown(c.fault.side, true);
+        if (fired && c.fault.kind === 'second-operator') second = startCliChild(args, opts).done;
+      }
+      const firstResult = await first.done;
+      invocations.push(invocation('first', args, firstResult, false));
+      pids.push(firstResult.pid);
+      if (second) {
+        const secondResult = await second;
+        invocations.push(invocation('second-operator', args, secondResult, false));
+        pids.push(secondResult.pid);
+      }
+    }
+
+    // Without a fault, exit 2 can only be the drill's input (with one, a replica reset mid-connect is also exit 2).
+    const refusedInput = c.fault.kind === 'none' ? invocations.find((i) => i.code === 2) : undefined;
+    if (refusedInput) throw new DrillSetupError(`runbook apply refused the drill's own input (exit 2): ${(refusedInput.stderr || refusedInput.stdout).trim().split('\n')[0]}`);
+    // Each invocation's own journal: the file whose run-started names its pid; a resume appends to the first's.
+    const files = journalFiles(journalDir);
+    const firstFile = (pid: number | undefined) => {
+      const id = runIdOf(journalDir, pid);
+      return id ? journalFileRecords(join(journalDir, `${id}.jsonl`)) : undefined;
+    };
+    const firstJournal = firstFile(pids[0]);
+    invocations.forEach((inv, i) => {
+      const journal = inv.role === 'resume' ? firstJournal : firstFile(pids[i]);
+      if (journal) inv.journal = journal;
+    });
+    const record: RecordedRun = {
+      runbook: settings.facts,
+      acknowledgedDataLoss: settings.allowDataLoss !== undefined,
+      invocations,
+      statements: lab.statements().map((s) => ({ side: s.side, statement: s.statement, errorNumber: s.errorNumber, at: s.at.getTime(), ...(s.notCarriedOut ? { notCarriedOut: s.notCarriedOut } : {}) })),
+      arm: lab.armRequests().map((r) => ({ method: r.method, path: r.path.split('?')[0]!, status: r.status, at: r.at.getTime() })),
+      ledger: { before: before.ledger, after: lab.ledger() },
+      roles: { before: before.roles, after: lab.roles() },
+      journalText: files.map((f) => readFileSync(f, 'utf8')).join(''),
+      // The lab's env also carries names that are not secret (the Entra tenant, client id and
+      // authority host, which the inventory and the journal may show): only passwords, tokens and
+      // client secrets count.
+      secrets: Object.entries(lab.env).filter(([name]) => /PASSWORD|TOKEN|SECRET/.test(name)).map(([, value]) => value),
+      failedArmOperations: c.fault.kind === 'arm-lro-failed' ? 1 : 0,
+    };
+    return { case: c, seed, record, fired, ms: Date.now() - started };
+  } finally {
+    await lab.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function invocation(role: Invocation['role'], argv: string[], r: ChildResult, killedByDrill: boolean): Invocation {
+  return {
+    role, argv, code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr, startedAt: r.startedAt, endedAt: r.endedAt,
+    ...(killedByDrill ? { killedByDrill } : {}), ...(r.timedOut ? { timedOut: true } : {}),
+  };
+}
+
+/** Short request and connect timeouts on both connections, so that a hung statement ends within the drill's windows. */
+function withTimeouts(inventory: Record<string, unknown>, ms: number): Record<string, unknown> {
+  const inv = structuredClone(inventory) as { link?: Record<string, { connection?: Record<string, unknown> }> };
+  for (const side of ['sqlServer', 'managedInstance'] as const) {
+    const conn = inv.link?.[side]?.connection;
+    if (conn) {
+      conn.requestTimeoutMs = ms;
+      conn.connectTimeoutMs = Math.min(ms, 3000);
+    }
+  }
+  return inv as Record<string, unknown>;
+}

@@ -1,0 +1,106 @@
+// The drill: which runs (the matrix of cases times --runs, or --runs random draws), each with its
+// own seed, run a few at a time, each judged as it ends.
+import { matrixCases, randomCase, type DrillCase, type RunbookShape } from './cases.js';
+import { judge } from './judge.js';
+import type { Violation } from './record.js';
+import { reachOf, runCase, type Reach, type RunSettings, type StartDrillLab } from './run-case.js';
+import { runSeed } from './seed.js';
+
+export interface DrillOptions {
+  scenarios: string[];
+  faults: 'matrix' | 'random';
+  runs: number;
+  seed: number;
+  /** Only the case with this id. */
+  only?: string;
+  /** How many runs at once. */
+  jobs: number;
+}
+
+export interface PlannedRun {
+  case: DrillCase;
+  /** This run's seed: `--seed <it> --only <case>` replays it. */
+  seed: number;
+}
+
+export interface JudgedRun extends PlannedRun {
+  violations: Violation[];
+  fired: boolean;
+  ms: number;
+  /** Exit codes of the runs' processes, in order (null: killed). */
+  codes: Array<number | null>;
+  /** Not run: the scenario's run without a fault never got where this fault strikes, so it would be that run again. */
+  unreachable?: string;
+}
+
+/** Why a case's fault cannot strike, given how far the scenario's run without a fault went; undefined when it can. */
+export function unreachable(c: DrillCase, reach: Reach): string | undefined {
+  const f = c.fault;
+  if (f.kind === 'kill-at-step' && f.boundary > reach.steps) return `the run without a fault reaches ${reach.steps} step(s)`;
+  if ((f.kind === 'drop-before' || f.kind === 'drop-after' || f.kind === 'hang') && f.nth > reach.sqlChanges) return `the run without a fault sends ${reach.sqlChanges} change statement(s)`;
+  if (f.kind === 'slow' && reach.sqlChanges === 0) return 'the run without a fault sends no change statement';
+  if ((f.kind === 'arm-429' || f.kind === 'arm-500' || f.kind === 'arm-lro-failed') && reach.armWrites === 0) return 'the run without a fault makes no ARM change';
+  return undefined;
+}
+
+/** The runs of a drill, in order; the same options give the same list. */
+export function plannedRuns(o: Pick<DrillOptions, 'scenarios' | 'faults' | 'runs' | 'seed' | 'only'>, shape: RunbookShape): PlannedRun[] {
+  const out: PlannedRun[] = [];
+  if (o.faults === 'matrix') {
+    const cases = matrixCases(o.scenarios, shape).filter((c) => o.only === undefined || c.id === o.only);
+    for (let i = 0; i < o.runs; i++) for (const c of cases) out.push({ case: c, seed: runSeed(o.seed, i) });
+  } else {
+    for (let i = 0; i < o.runs; i++) {
+      const seed = runSeed(o.seed, i);
+      const c = randomCase(seed, o.scenarios, shape);
+      if (o.only === undefined || c.id === o.only) out.push({ case: c, seed });
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs them `jobs` at a time; `onRun` hears of each as it is judged. Results come back in plan
+ * order. A scenario's run without a fault goes first; a case whose fault it shows can never
+ * strike (a kill at step 9 when the run stops at step 4) is reported unreachable, not run again.
+ */
+export async function runDrill(runs: PlannedRun[], jobs: number, settings: RunSettings, startLab: StartDrillLab, onRun: (r: JudgedRun, done: number) => void): Promise<JudgedRun[]> {
+  const results: JudgedRun[] = new Array(runs.length);
+  const order = runs.map((r, i) => ({ r, i })).sort((a, b) => Number(b.r.case.fault.kind === 'none') - Number(a.r.case.fault.kind === 'none'));
+  const baseline = new Map<string, Promise<Reach | undefined>>();
+  const settle = new Map<string, (reach: Reach | undefined) => void>();
+  for (const { r } of order) {
+    if (r.case.fault.kind === 'none' && !baseline.has(r.case.scenario)) baseline.set(r.case.scenario, new Promise((res) => settle.set(r.case.scenario, res)));
+  }
+  let next = 0;
+  let done = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < order.length && !failed) {
+      const { r: planned, i } = order[next++]!;
+      const isBaseline = planned.case.fault.kind === 'none' && settle.has(planned.case.scenario);
+      const reach = isBaseline ? undefined : await baseline.get(planned.case.scenario);
+      const why = reach ? unreachable(planned.case, reach) : undefined;
+      let judged: JudgedRun;
+      if (why) {
+        judged = { ...planned, violations: [], fired: false, ms: 0, codes: [], unreachable: why };
+      } else {
+        // One run that cannot start (bad input, no lab) stops the others from starting.
+        const r = await runCase(planned.case, planned.seed, settings, startLab).catch((error: unknown) => {
+          failed = true;
+          for (const res of settle.values()) res(undefined);
+          throw error;
+        });
+        judged = { ...planned, violations: judge(r.record), fired: r.fired, ms: r.ms, codes: r.record.invocations.map((x) => x.code) };
+        if (isBaseline) {
+          settle.get(planned.case.scenario)!(reachOf(r.record));
+          settle.delete(planned.case.scenario);
+        }
+      }
+      results[i] = judged;
+      onRun(judged, ++done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, runs.length)) }, worker));
+  return results;
+}

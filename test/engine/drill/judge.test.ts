@@ -1,0 +1,132 @@
+// The drill's judge over hand-made records: each invariant fires on the record that breaks it,
+// names itself, and stays quiet on a record that keeps it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { judge, isChangeStatement, lastAssertedPrimary } from '../../../engine/drill/judge.js';
+import type { Invocation, LoggedStatement, RecordedRun } from '../../../engine/drill/record.js';
+
+const T0 = 1_000_000;
+const SWAPPED = { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' };
+const BEFORE = { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' };
+const FAILOVER = 'ALTER AVAILABILITY GROUP [dag1] FAILOVER;';
+
+const stmt = (at: number, statement: string, extra: Partial<LoggedStatement> = {}): LoggedStatement => ({ side: 'sqlServer', statement, errorNumber: null, at: T0 + at, ...extra });
+
+const journal = (primary: string) => [
+  { kind: 'step-started', step: 'after', type: 'assertRole' },
+  { kind: 'step-finished', step: 'after', outputs: { primary } },
+];
+
+const inv = (o: Partial<Invocation> = {}): Invocation => ({
+  role: 'first', argv: [], code: 0, signal: null, stdout: 'Changed: failover\nExit 0: done\n', stderr: '',
+  startedAt: T0, endedAt: T0 + 1000, journal: journal('managedInstance'), ...o,
+});
+
+function run(o: Partial<RecordedRun> = {}): RecordedRun {
+  return {
+    runbook: { name: 'planned-failover', hasDataLossStep: false, declaresSplitBrain: false },
+    acknowledgedDataLoss: false,
+    invocations: [inv()],
+    statements: [stmt(500, FAILOVER)],
+    arm: [],
+    ledger: { before: { committed: 10, lost: 0 }, after: { committed: 10, lost: 0 } },
+    roles: { before: BEFORE, after: SWAPPED },
+    journalText: '{"kind":"run-started"}\n',
+    secrets: ['Lab-secret-password-1'],
+    failedArmOperations: 0,
+    ...o,
+  };
+}
+
+const names = (r: RecordedRun) => judge(r).map((v) => v.invariant);
+
+test('a clean planned failover keeps every promise', () => {
+  assert.equal(judge(run()), []);
+});
+
+test('transaction-lost: lost transactions without a dataLoss step, or without the acknowledgement', () => {
+  const lost = { before: { committed: 10, lost: 0 }, after: { committed: 10, lost: 3 } };
+  assert.equal(names(run({ ledger: lost })), ['transaction-lost']);
+  assert.match(judge(run({ ledger: lost }))[0]!.message, /3 committed transaction\(s\) lost.*no dataLoss step/);
+  const withStep = { name: 'forced', hasDataLossStep: true, declaresSplitBrain: false };
+  assert.equal(names(run({ ledger: lost, runbook: withStep })), ['transaction-lost']);
+  assert.equal(names(run({ ledger: lost, runbook: withStep, acknowledgedDataLoss: true })), []);
+  // Lost before the run (a split-brain lab) is not this run's loss.
+  assert.equal(names(run({ ledger: { before: { committed: 1, lost: 12 }, after: { committed: 1, lost: 12 } } })), []);
+});
+
+test('change-applied-twice: the same change statement carried out twice; one dropped before acting is not counted', () => {
+  assert.equal(names(run({ statements: [stmt(100, FAILOVER), stmt(500, FAILOVER)] })), ['change-applied-twice']);
+  assert.equal(names(run({ statements: [stmt(100, FAILOVER, { notCarriedOut: 'dropped' }), stmt(500, FAILOVER)] })), []);
+  assert.equal(names(run({ statements: [stmt(100, FAILOVER, { errorNumber: 41142 }), stmt(500, FAILOVER)] })), []);
+  // Whitespace does not make it another statement; another side does.
+  assert.equal(names(run({ statements: [stmt(100, 'ALTER AVAILABILITY GROUP [dag1]\n  FAILOVER;'), stmt(500, FAILOVER)] })), ['change-applied-twice']);
+  // Sent again to the other replica (the new primary), it moves the roles back: applied twice too.
+  assert.equal(names(run({ statements: [stmt(100, FAILOVER), stmt(500, FAILOVER, { side: 'managedInstance' })] })), ['change-applied-twice']);
+  assert.match(judge(run({ statements: [stmt(100, FAILOVER), stmt(500, FAILOVER, { side: 'managedInstance' })] }))[0]!.message, /applied 2 times \(on sqlServer, then managedInstance\)/);
+});
+
+test('change-applied-twice: an ARM write accepted twice, unless the lab failed one on purpose', () => {
+  const post = (at: number) => ({ method: 'POST', path: '/x/dag1/failover', status: 202, at: T0 + at });
+  assert.equal(names(run({ arm: [post(100), post(600)] })), ['change-applied-twice']);
+  assert.equal(names(run({ arm: [post(100), post(600)], failedArmOperations: 1 })), []);
+  assert.equal(names(run({ arm: [post(100), { ...post(600), status: 429 }] })), []);
+});
+
+test('two-primaries: both PRIMARY at the end, unless the runbook declares it or the lab started so', () => {
+  const both = { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' };
+  const r = run({ roles: { before: BEFORE, after: both }, invocations: [inv({ journal: [] })] });
+  assert.equal(names(r), ['two-primaries', 'exit-0-wrong-roles']);
+  const declared = { name: 'forced', hasDataLossStep: true, declaresSplitBrain: true };
+  assert.equal(names({ ...r, runbook: declared }), ['summary-disagrees'], 'declared, but no run said so');
+  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [], stdout: 'SPLIT-BRAIN: sqlServer is still up\nChanged: force\n' })] }), []);
+  assert.equal(names(run({ roles: { before: both, after: both }, statements: [], invocations: [inv({ code: 1, stdout: 'Nothing was changed.\n', journal: [] })] })), []);
+});
+
+test('summary-disagrees: "Nothing was changed." or exit 1 while the lab saw a change in that run', () => {
+  const r = run({ invocations: [inv({ code: 1, stdout: 'Nothing was changed.\nExit 1\n' })] });
+  assert.equal(names(r), ['summary-disagrees']);
+  assert.match(judge(r)[0]!.message, /says "Nothing was changed\.", but the lab saw: sqlServer: ALTER AVAILABILITY GROUP \[dag1\] FAILOVER/);
+  // The change came before this run started (a killed run's): not its claim to keep.
+  assert.equal(names(run({ invocations: [inv({ role: 'first', code: null, signal: 'SIGKILL', killedByDrill: true, endedAt: T0 + 600, stdout: '' }), inv({ role: 'resume', code: 0, startedAt: T0 + 700, endedAt: T0 + 900, stdout: 'Nothing was changed.\n' })] })), []);
+});
+
+test('summary-disagrees: a change made while two runs overlapped is blamed only if both say they changed nothing', () => {
+  const second = inv({ role: 'second-operator', code: 3, stdout: '', stderr: 'refused: lock held\n', startedAt: T0 + 200, endedAt: T0 + 800 });
+  assert.equal(names(run({ invocations: [inv(), second] })), []);
+  const secondSaysNothing = { ...second, stderr: 'Nothing was changed.\n' };
+  assert.equal(names(run({ invocations: [inv({ stdout: 'Nothing was changed.\n', code: 1 }), secondSaysNothing] })), ['summary-disagrees', 'summary-disagrees']);
+});
+
+test('summary-disagrees: exit 4 with no change in the lab; a non-zero exit that hides its change', () => {
+  assert.equal(names(run({ statements: [], invocations: [inv({ code: 4, stdout: 'Changed: sync-commit\n' })] })), ['summary-disagrees']);
+  assert.equal(names(run({ invocations: [inv({ code: 5, stdout: 'Exit 5\n' })] })), ['summary-disagrees']);
+  assert.equal(names(run({ invocations: [inv({ code: 5, stdout: 'May have changed: failover (its outcome is not known)\n' })] })), []);
+});
+
+test('exit-0-wrong-roles: exit 0 must end with the primary the runbook asserted last', () => {
+  assert.equal(names(run({ roles: { before: BEFORE, after: BEFORE } })), ['exit-0-wrong-roles']);
+  assert.equal(names(run({ roles: { before: BEFORE, after: BEFORE }, invocations: [inv({ journal: journal('sqlServer') })] })), []);
+});
+
+test('secret-leaked: a lab secret in any output or the journal, never quoted in the verdict', () => {
+  const r = run({ invocations: [inv({ stderr: 'login with Lab-secret-password-1 failed' })], journalText: 'x Lab-secret-password-1' });
+  assert.equal(names(r), ['secret-leaked', 'secret-leaked']);
+  assert.not.match(JSON.stringify(judge(r)), /Lab-secret-password-1/);
+});
+
+test('run-hung: a run the drill had to kill at its deadline', () => {
+  assert.equal(names(run({ invocations: [inv({ code: null, signal: 'SIGKILL', timedOut: true, endedAt: T0 + 60_000 })] })), ['run-hung']);
+});
+
+test('isChangeStatement and lastAssertedPrimary', () => {
+  assert.ok(isChangeStatement('ALTER AVAILABILITY GROUP [dag1] FAILOVER'));
+  assert.ok(isChangeStatement('-- note\nALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)'));
+  assert.ok(isChangeStatement('BACKUP LOG [db] TO DISK = N\'x\''));
+  assert.not.ok(isChangeStatement('SELECT 1'));
+  assert.not.ok(isChangeStatement("EXEC @r = sp_getapplock @Resource = @resource"));
+  assert.is(lastAssertedPrimary([...journal('sqlServer'), { kind: 'step-started', step: 'resolved', type: 'assertRole' }, { kind: 'step-finished', step: 'resolved', outputs: { primary: 'managedInstance' } }]), 'managedInstance');
+  assert.is(lastAssertedPrimary([{ kind: 'step-started', step: 'x', type: 'notify' }, { kind: 'step-finished', step: 'x', outputs: { primary: 'sqlServer' } }]), undefined);
+});
+
+test.run();
