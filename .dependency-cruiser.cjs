@@ -1,7 +1,7 @@
 // The direction of imports (README "Architecture"): each engine folder may import only the folders
 // below it, steps only the step API and the drivers, the lab nothing of ours. `npm test` runs it
 // (test/architecture.test.ts); a wrong-way import fails the suite with the rule's name.
-const layers = ['core', 'step-api|drivers', 'template', 'load', 'validate', 'plan', 'apply', 'ui', 'drill', 'commands', 'cli'];
+const layers = ['core', 'step-api|drivers', 'template', 'load', 'validate', 'plan', 'apply', 'fleet', 'ui', 'drill', 'commands', 'cli'];
 // step-api and drivers share a floor but do not know each other.
 const below = (i) => layers.slice(0, i).join('|');
 

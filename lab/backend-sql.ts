@@ -16,7 +16,14 @@ export type EngineFactory = (opts: SqlEngineOptions) => SqlEngine & { forgetSess
 
 export interface ReplicaBackendOptions {
   model: LabModel;
+  /** The link whose replica this is; with `linkIndexes`, the first of them. */
   linkIndex: number;
+  /**
+   * A server holding several links' replicas (a fleet lab): statements about a group or database
+   * go to the link that has it, the tables show them all. Faults, holds and the statement log's
+   * `link` column are the first link's.
+   */
+  linkIndexes?: number[];
   side: Side;
   user: string;
   password: string;
@@ -37,7 +44,9 @@ interface LoggedStatement {
 export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
   const { model, linkIndex, side } = o;
   const link = model.links[linkIndex];
-  const rc = model.replicaContext(linkIndex, side);
+  const indexes = o.linkIndexes ?? [linkIndex];
+  const contexts = indexes.map((i) => model.replicaContext(i, side));
+  const rc = contexts[0]!;
   const replica = link.replicas[side];
   const identity = serverIdentity(side, replica.serverName, link.id.sqlVersion);
   let nextSessionId = FIRST_SESSION_ID;
@@ -60,10 +69,10 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     versionText: identity.versionText,
     serverProperties: identity.properties,
     utcOffsetMinutes: side === 'managedInstance' ? link.scenario.managedInstance.utcOffsetMinutes : 0,
-    databases: () => [link.id.database],
-    tables: () => model.tables(linkIndex, side),
+    databases: () => indexes.map((i) => model.links[i]!.id.database),
+    tables: () => model.serverTables(indexes, side),
     version: () => model.version(),
-    hooks: [logHook, hadrHook(rc), backupHook(rc), appLockHook(rc), killHook(rc)],
+    hooks: [logHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
   });
 
   const isDown = () => model.faults.downState(linkIndex, side, model.clock()) !== 'up';
@@ -79,11 +88,12 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
         return { error: loginFailed(req.user) };
       }
       const database = req.database || 'master';
-      const known = ['master', 'msdb', 'tempdb', link.id.database.toLowerCase()];
+      const known = ['master', 'msdb', 'tempdb', ...indexes.map((i) => model.links[i]!.id.database.toLowerCase())];
       if (!known.includes(database.toLowerCase())) {
         return { error: { number: 4060, state: 1, class: 11, line: 1, message: `Cannot open database "${database}" requested by the login. The login failed.` } };
       }
       const info: SessionInfo = { sessionId: nextSessionId++, login: req.user, database };
+      model.logins.set(replica.serverName, (model.logins.get(replica.serverName) ?? 0) + 1);
       rc.sessions.set(info.sessionId, {
         sessionId: info.sessionId, login: req.user, hostName: req.hostName, programName: req.appName, context: new Map(),
         // The engine's USE moves info.database; a role change reads it here.
@@ -175,6 +185,31 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     });
   }
 }
+
+/**
+ * One hook per link of a shared server: the statement is the first link's that does not answer
+ * "no such group" (15151 about the group, not a replica of it) or "no such database" (911); if
+ * every link says so, that is the answer.
+ * These hooks check the name before they change anything, so asking the next link is safe.
+ */
+function firstThatKnows(hooks: StatementHook[], notMine: (error: { number?: number; message?: string }) => boolean): StatementHook {
+  if (hooks.length === 1) return hooks[0]!;
+  return (text, ctx) => {
+    let last: unknown;
+    for (const hook of hooks) {
+      try {
+        return hook(text, ctx);
+      } catch (error) {
+        if (!notMine(error as { number?: number; message?: string })) throw error;
+        last = error;
+      }
+    }
+    throw last;
+  };
+}
+
+const notThisGroup = (e: { number?: number; message?: string }) => e.number === 15151 && /the availability group/.test(e.message ?? '');
+const notThisDatabase = (e: { number?: number }) => e.number === 911;
 
 /**
  * How long a batch holding a long statement takes before it acts (scenario `longStatements`):

@@ -10,7 +10,7 @@ import { startArmServer } from './arm/server.js';
 import { createArmBackend, type ArmRequestRecord } from './backend-arm.js';
 import { createReplicaBackend, type ReplicaBackend } from './backend-sql.js';
 import { createLabCertificates } from './certs.js';
-import { labInventory, type LabInventory } from './inventory.js';
+import { labFleetInventory, labInventory, type LabFleetInventory, type LabInventory } from './inventory.js';
 import type { Hold, HoldSpec } from './model/holds.js';
 import { LabModel } from './model/lab-model.js';
 import type { LedgerEntry, LinkModel } from './model/link.js';
@@ -22,7 +22,7 @@ import { createSqlEngine } from './sql/engine.js';
 import type { TdsServer } from './tds/contract.js';
 import { startTdsServer } from './tds/server.js';
 
-export { labInventory, type LabConnection, type LabInventory, type LabTier } from './inventory.js';
+export { labFleetInventory, labInventory, type LabConnection, type LabFleetInventory, type LabInventory, type LabTier } from './inventory.js';
 export { builtInScenarios, loadScenario, ScenarioError, type ScenarioDiagnostic, type ScenarioOverrides } from './scenario.js';
 export type { FaultSpec, ScenarioSpec, Side } from './model/types.js';
 export type { Hold, HoldSpec } from './model/holds.js';
@@ -43,6 +43,13 @@ export interface StartLabOptions {
   names?: Partial<LinkNames>;
   /** How long after a role change's (or KILL's) reply its sessions are dropped; default 30 ms. */
   dropDelayMs?: number;
+  /**
+   * A fleet: every link on one SQL Server (sql01) and one managed instance (sqlmi1) endpoint, as in
+   * reality, each link with its own DAG, AG and database (SalesDb<n>); up to 100 links.
+   */
+  fleet?: boolean;
+  /** A link's own scenario, by link number from 1 (e.g. { 7: 'lagging', 12: 'split-brain' }). */
+  linkScenarios?: Record<number, string>;
   /** Fixed secrets instead of random ones (secret-redaction tests), by LAB_ENV variable name. */
   secrets?: Partial<Record<(typeof LAB_ENV)[keyof typeof LAB_ENV], string>>;
 }
@@ -58,6 +65,8 @@ export interface Lab {
   inventory: LabInventory;
   /** One inventory per link. */
   inventories: LabInventory[];
+  /** The fleet inventory of a fleet lab (`fleet: true`): the shared servers once, every link. */
+  fleetInventory?: LabFleetInventory;
   /** LAB_SQL_PASSWORD, LAB_MI_PASSWORD, LAB_ARM_TOKEN: not written to process.env. */
   env: Record<string, string>;
   caFile: string;
@@ -73,6 +82,8 @@ export interface Lab {
   ledger(link?: string | number): LedgerEntry;
   link(link?: string | number): LinkModel;
   armRequests(): ArmRequestRecord[];
+  /** Successful logins so far, by server name (sql01, sqlmi1, ...). */
+  logins(): Record<string, number>;
   /** Keeps ARM long-running operations in progress until called with false (meet one in flight). */
   holdArmOperations(on: boolean): void;
   /** Takes a replica down (listener refuses, sessions dropped) or brings it back. */
@@ -90,6 +101,15 @@ export interface Lab {
 export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   const scenario = loadScenario(options.scenario ?? 'healthy', options.overrides);
   const linkCount = options.links ?? scenario.links;
+  const fleet = options.fleet === true;
+  const maxLinks = fleet ? 100 : 16;
+  if (!Number.isInteger(linkCount) || linkCount < 1 || linkCount > maxLinks) throw new RangeError(`links must be 1 to ${maxLinks}${fleet ? '' : ' (a fleet lab takes up to 100)'}, not ${linkCount}`);
+  const perLink = new Map<number, ScenarioSpec>();
+  for (const [n, name] of Object.entries(options.linkScenarios ?? {})) {
+    const index = Number(n) - 1;
+    if (!Number.isInteger(index) || index < 0 || index >= linkCount) throw new RangeError(`linkScenarios: there is no link ${n} in a lab of ${linkCount}`);
+    perLink.set(index, loadScenario(name, options.overrides));
+  }
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'runbook-lab-')));
   const tds: TdsServer[][] = [];
@@ -106,8 +126,10 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     links: linkCount,
     ...(options.names ? { names: (i: number) => (i === 0 ? options.names! : {}) } : {}),
     ...(options.dropDelayMs !== undefined ? { dropDelayMs: options.dropDelayMs } : {}),
+    ...(fleet ? { sharedServers: true } : {}),
+    ...(perLink.size ? { scenarioOf: (i: number) => perLink.get(i) } : {}),
     dropSessions: (linkIndex, side, which) =>
-      tds[linkIndex]?.[SIDES.indexOf(side)]?.dropSessions((s) => which((s as { sessionId?: number }).sessionId ?? -1)),
+      tds[fleet ? 0 : linkIndex]?.[SIDES.indexOf(side)]?.dropSessions((s) => which((s as { sessionId?: number }).sessionId ?? -1)),
   });
   const secret = () => randomBytes(18).toString('base64url');
   const env: Record<string, string> = {
@@ -137,12 +159,13 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
 
   try {
     const tls = options.tls === false ? undefined : { key: certs.key, cert: certs.cert };
-    for (let i = 0; i < linkCount; i++) {
+    for (let i = 0; i < (fleet ? 1 : linkCount); i++) {
       const pair: TdsServer[] = [];
       tds.push(pair);
       for (const side of SIDES) {
         const backend = createReplicaBackend({
           model, linkIndex: i, side, user: LAB_USER,
+          ...(fleet ? { linkIndexes: model.links.map((_, k) => k) } : {}),
           password: env[side === 'sqlServer' ? LAB_ENV.sqlPassword : LAB_ENV.miPassword],
           createEngine: createSqlEngine,
         });
@@ -174,17 +197,19 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     const armServer = arm;
     const armEndpoint = arm.endpoint;
     env[LAB_ENV.entraAuthority] = armEndpoint;
-    const inventories = tds.map((pair, i) =>
-      labInventory(i, {
-        tier: scenario.managedInstance.tier, sqlPort: pair[0].port, miPort: pair[1].port,
-        armEndpoint, caFile: certs.caFile, encrypt: options.tls !== false,
-        ...(i === 0 && options.names ? { names: options.names } : {}),
-      }),
+    const pairOf = (i: number) => tds[fleet ? 0 : i]!;
+    const inventoryOptions = (i: number) => ({
+      tier: scenario.managedInstance.tier, sqlPort: pairOf(i)[0]!.port, miPort: pairOf(i)[1]!.port,
+      armEndpoint, caFile: certs.caFile, encrypt: options.tls !== false,
+    });
+    const inventories = model.links.map((_, i) =>
+      labInventory(i, { ...inventoryOptions(i), ...(fleet ? { fleet: true } : {}), ...(i === 0 && options.names ? { names: options.names } : {}) }),
     );
     const pick = (l?: string | number) => model.link(l ?? 0);
     return {
       inventory: inventories[0],
       inventories,
+      ...(fleet ? { fleetInventory: labFleetInventory(linkCount, inventoryOptions(0)) } : {}),
       env,
       caFile: certs.caFile,
       ca: certs.ca,
@@ -193,9 +218,9 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       model,
       endpoints: {
         arm: armEndpoint,
-        links: tds.map((pair, i) => ({
-          sqlServer: { host: pair[0].host, port: pair[0].port, serverName: model.links[i].replicas.sqlServer.serverName },
-          managedInstance: { host: pair[1].host, port: pair[1].port, serverName: model.links[i].replicas.managedInstance.serverName },
+        links: model.links.map((link, i) => ({
+          sqlServer: { host: pairOf(i)[0]!.host, port: pairOf(i)[0]!.port, serverName: link.replicas.sqlServer.serverName },
+          managedInstance: { host: pairOf(i)[1]!.host, port: pairOf(i)[1]!.port, serverName: link.replicas.managedInstance.serverName },
         })),
       },
       statements: () => model.statementLog.all(),
@@ -206,6 +231,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       },
       link: pick,
       armRequests: () => [...armBackend.requests],
+      logins: () => Object.fromEntries(model.logins),
       holdArmOperations: (on) => armServer.holdOperations(on),
       setDown: (side, down, link = 0) => {
         model.setDown(link, side, down);

@@ -3,7 +3,7 @@
 // The lab is a server: it states the shape it hands out here, in its own terms, and imports
 // nothing of the engine. Anything may read it; the engine checks that it reads as an inventory
 // (engine/commands/prepare.ts, `inventoryFromLab`).
-import { LAB_DATABASE, LAB_ENV, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, LAB_USER, linkNames, type LinkNames } from './model/names.js';
+import { fleetLinkNames, LAB_DATABASE, LAB_ENV, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, LAB_USER, linkNames, type LinkNames } from './model/names.js';
 
 export type LabTier = 'GeneralPurpose' | 'BusinessCritical';
 
@@ -50,10 +50,32 @@ export interface LabInventoryOptions {
   encrypt?: boolean;
   /** Names laid over dag1/ag1/... (startLab's `names`). */
   names?: Partial<LinkNames>;
+  /** A fleet lab's link: sql01 and sqlmi1 shared, database SalesDb<n>. */
+  fleet?: boolean;
+}
+
+/** A fleet lab's inventory: the two shared servers declared once, one entry per link. */
+export interface LabFleetInventory {
+  sqlServers: Record<string, { name: string; connection: LabConnection }>;
+  managedInstances: Record<string, { name: string; resourceGroup: string; subscriptionId: string; tier: LabTier; fqdn: string; connection: LabConnection }>;
+  links: Array<{ name: string; database: string; agName: string; sqlServer: string; managedInstance: string }>;
+  arm: LabInventory['arm'];
+}
+
+/** The fleet inventory of `links` links on one SQL Server and one managed instance. */
+export function labFleetInventory(links: number, o: Omit<LabInventoryOptions, 'names' | 'fleet'> = {}): LabFleetInventory {
+  const each = Array.from({ length: links }, (_, i) => labInventory(i, { ...o, fleet: true }));
+  const first = each[0]!.link;
+  return {
+    sqlServers: { [first.sqlServer.name]: { name: first.sqlServer.name, connection: first.sqlServer.connection } },
+    managedInstances: { [first.managedInstance.name]: { ...first.managedInstance } },
+    links: each.map(({ link }) => ({ name: link.name, database: link.database, agName: link.sqlServer.agName, sqlServer: link.sqlServer.name, managedInstance: link.managedInstance.name })),
+    arm: each[0]!.arm,
+  };
 }
 
 export function labInventory(linkIndex = 0, o: LabInventoryOptions = {}): LabInventory {
-  const names = { ...linkNames(linkIndex), ...o.names };
+  const names = { ...(o.fleet ? fleetLinkNames(linkIndex) : linkNames(linkIndex)), ...o.names };
   const conn = (port: number, passwordEnv: string): LabConnection => ({
     host: 'localhost',
     port,
@@ -66,7 +88,7 @@ export function labInventory(linkIndex = 0, o: LabInventoryOptions = {}): LabInv
   return {
     link: {
       name: names.dag,
-      database: LAB_DATABASE,
+      database: names.database ?? LAB_DATABASE,
       sqlServer: { name: names.sqlServer, agName: names.ag, connection: conn(o.sqlPort ?? 0, LAB_ENV.sqlPassword) },
       managedInstance: {
         name: names.mi,

@@ -23,7 +23,7 @@ function write(file: string, schema: JsonSchema): void {
 async function main(): Promise<void> {
   const started = performance.now();
   mkdirSync(compiledDir, { recursive: true });
-  for (const name of ['runbook', 'inventory'] as DocumentSchemaName[]) write(documentValidatorFile(name), readSchema(name));
+  for (const name of ['runbook', 'inventory', 'fleet'] as DocumentSchemaName[]) write(documentValidatorFile(name), readSchema(name));
   let steps = 0;
   const registry = join(compiledDir, '..', 'steps', 'index.js');
   const sources: StepSchemaSource[] = [];
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   // before any build; a change to a step's with: shows up as a diff of this file.
   const full = fullRunbookSchema(readSchema('runbook'), sources);
   writeFileSync(fullSchemaFile, JSON.stringify(full, null, 2) + '\n');
-  console.log(`build-schemas: 2 document schemas and ${steps} step schemas in ${Math.round(performance.now() - started)} ms; ${relative(process.cwd(), fullSchemaFile) || fullSchemaFile}`);
+  console.log(`build-schemas: 3 document schemas and ${steps} step schemas in ${Math.round(performance.now() - started)} ms; ${relative(process.cwd(), fullSchemaFile) || fullSchemaFile}`);
 }
 
 main().catch((e: unknown) => {

@@ -9,12 +9,16 @@ Usage:
   runbook apply <runbook | plan.json> [-i <inventory> | --lab [scenario]] [--set k=v ...]
                [--inputs <file>] [--yes] [--allow-data-loss <link>] [--format text|json]
   runbook apply --resume <run-id> [<runbook>] [-i <inventory>] [--yes] [--allow-data-loss <link>]
+  runbook plan|apply <runbook> -i <fleet.yml> (--links a,b | --all) [--parallel N] [--canary K]
+               [--max-failures M] [--allow-data-loss a,b | --allow-data-loss-all-of <fleet.yml>]
+  runbook apply --resume <wave-id> [--yes]
+  runbook status -i <inventory> [--links a,b] [--format text|json]
   runbook inputs <runbook> [--format text|json]
   runbook runs [--format text|json]
   runbook runs show <run-id> [--format text|json|markdown]
   runbook runs prune [--older-than <age>] [--keep <N>] [--dry-run]
   runbook list-steps [--format text|json]
-  runbook lab up [--links N] [--scenario <name|file>] [--inventory-out <file>]
+  runbook lab up [--links N] [--scenario <name|file>] [--link-scenario n=<name|file> ...] [--inventory-out <file>]
   runbook runbooks [--format text|json]
   runbook init [dir] [--force]
   runbook completion bash|zsh|pwsh
@@ -62,6 +66,7 @@ Options:
   --replica <name>         with --format sql: sqlServer, managedInstance, primary or secondary;
                            needed when the plan sends T-SQL to more than one
   --out <plan.json>        also save the plan for "runbook apply plan.json"
+  --links a,b | --all      with a fleet inventory: plan each of these links (text or json)
   --probe                  read the live link (roles, modes, LSN gap, versions, ARM link) with
                            the runbook's read steps only, show the observed state and the
                            predicted path; with --out, apply refuses (exit 3) if roles, modes or
@@ -93,11 +98,34 @@ Options:
   --outcome-timeout <dur>    how long to keep checking a change whose answer was lost (default 2m)
   -h, --help                 this help
 
+A wave (a fleet inventory, README "Fleets"): each link is its own run (run id, lock, journal);
+the wave is recorded under .runbook/waves/ and its exit code is the worst link's.
+  --links a,b | --all                 the links of the fleet to run
+  --parallel N                        at most N links at a time (default 1)
+  --canary K                          run K links to the end first; stop if any fails
+  --max-failures M                    start no new link after M failures (running ones finish)
+  --allow-data-loss a,b               name every link whose runbook can lose data
+  --allow-data-loss-all-of <fleet>    or acknowledge every link of that fleet inventory
+  --resume <wave-id>                  run the wave's unfinished links again
+
 Takes a lock on the link (sp_getapplock, session-owned, in master) on every reachable replica
 for the whole run; a second run on the same link is refused (exit 3) and told who holds it. A
 lock whose session ends is taken back at once; if someone else took it or the link changed
 meanwhile, the run stops (exit 5).
 Ctrl-C stops at the next safe point; a change step (e.g. FAILOVER) is finished and verified first.
+`,
+  status: `Usage: runbook status -i <inventory> [--links a,b] [--format text|json]
+
+A read-only health view of every link of a fleet inventory (or the link of a single-link one):
+each side's role, availability mode and synchronization state, log KB and seconds behind, and
+ARM's view of the link. One connection per server, no lock, nothing changed.
+Exit 0 all healthy, 1 a link unhealthy, 2 a set-up error: usable as a monitoring check.
+
+Options:
+  -i, --inventory <file>   the fleet (or single-link) inventory
+  --links a,b              only these links
+  --format text|json       a table (default) or JSON
+  -h, --help               this help
 `,
   inputs: `Usage: runbook inputs <runbook> [--format text|json]
 
@@ -159,13 +187,16 @@ Options:
   --format text|json        the verdict as text (default) or JSON
   -h, --help                this help
 `,
-  lab: `Usage: runbook lab up [--links N] [--scenario <name|file>] [--inventory-out <file>]
+  lab: `Usage: runbook lab up [--links N] [--scenario <name|file>] [--link-scenario n=<name|file> ...] [--inventory-out <file>]
 
 Starts the embedded lab (TDS listeners and an ARM endpoint on 127.0.0.1) in the foreground,
 writes its inventory and prints the environment to use it. Ctrl-C stops it.
 
 Options:
-  --links N                 how many links to host (default 1)
+  --links N                 how many links to host (default 1, up to 100); several links share one
+                            SQL Server and one managed instance, and <file> is their fleet inventory
+                            (<file>-1.yml, ... hold each link's own)
+  --link-scenario n=<name>  link n's own scenario (repeatable), e.g. 7=lagging 12=split-brain
   --scenario <name|file>    start from a scenario (a built-in name or a scenario file)
   --inventory-out <file>    where to write the inventory (default lab-inventory.yml)
   -h, --help                this help

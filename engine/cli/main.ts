@@ -1,23 +1,34 @@
 // The `runbook` command line: parse flags, call a command (each a typed function in
 // engine/commands/, imported lazily so `plan` never loads apply's or the lab's code), and map
 // every outcome to an exit code here and nowhere else. No stack traces reach the user.
-import { parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParsedArgs } from './args.js';
+import { COMMAND_FLAGS } from './flags.js';
 import { COMMAND_HELP, USAGE } from './help.js';
-import { ExitError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { closest } from '../core/diagnostics.js';
-import { ExitCode, exitCodeMeaning } from '../core/exit-codes.js';
+import { ExitCode } from '../core/exit-codes.js';
 import type { CommandIO } from '../commands/io.js';
 import { redactingStream } from '../core/redact.js';
 
-const help: FlagSpec = { kind: 'boolean', short: 'h' };
-const inventoryFlags: Record<string, FlagSpec> = {
-  inventory: { kind: 'string', short: 'i' },
-  lab: { kind: 'optional' },
-  set: { kind: 'repeat' },
-  inputs: { kind: 'string' },
-};
+const COMMANDS = ['validate', 'plan', 'apply', 'status', 'inputs', 'runs', 'list-steps', 'lab', 'drill', 'help', 'runbooks', 'init', 'completion'];
 
-const COMMANDS = ['validate', 'plan', 'apply', 'inputs', 'runs', 'list-steps', 'lab', 'drill', 'help', 'runbooks', 'init', 'completion'];
+function waveFlagsOf(a: ParsedArgs): import('../commands/wave.js').WaveFlags {
+  const out: import('../commands/wave.js').WaveFlags = {};
+  if (str(a.flags.links) !== undefined) out.links = str(a.flags.links)!;
+  if (a.flags.all === true) out.all = true;
+  if (str(a.flags.parallel) !== undefined) out.parallel = str(a.flags.parallel)!;
+  if (str(a.flags.canary) !== undefined) out.canary = str(a.flags.canary)!;
+  if (str(a.flags['max-failures']) !== undefined) out.maxFailures = str(a.flags['max-failures'])!;
+  if (str(a.flags['allow-data-loss-all-of']) !== undefined) out.allowDataLossAllOf = str(a.flags['allow-data-loss-all-of'])!;
+  return out;
+}
+
+/** The flags only a wave takes, given without one: a usage error, never silently ignored. */
+function refuseWaveOnlyFlags(command: string, flags: import('../commands/wave.js').WaveFlags): void {
+  const given = (['parallel', 'canary', 'maxFailures', 'allowDataLossAllOf'] as const).filter((k) => flags[k] !== undefined);
+  if (given.length) throw new UsageError(`${command}: ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} apply to a wave: add --links a,b or --all with a fleet inventory`);
+}
 
 function oneOf<T extends string>(command: string, flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -66,7 +77,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
   switch (command) {
     case 'validate': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, Infinity);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.validate);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
       if (a.positionals.length === 0) throw new UsageError('validate: name at least one runbook or inventory file, or a folder of them');
@@ -76,12 +87,18 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     }
     case 'plan': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, {
-        help, ...inventoryFlags, format: { kind: 'string' }, out: { kind: 'string' }, probe: { kind: 'boolean' },
-        full: { kind: 'boolean', short: 'v' }, 'detailed-exitcode': { kind: 'boolean' }, replica: { kind: 'string' },
-      }, 1);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.plan);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json', 'sql'] as const, 'text');
       outputFormat = format;
+      const links = waveFlagsOf(a);
+      if (links.links !== undefined || links.all) {
+        if (typeof a.flags.inventory !== 'string') throw new UsageError('plan: --links and --all choose links of a fleet inventory: add -i <fleet.yml>');
+        if (format === 'sql' || a.flags.out !== undefined || a.flags.probe === true || a.flags.inputs !== undefined || a.flags.replica !== undefined) {
+          throw new UsageError('plan: a fleet plan is text or json with --set inputs; --format sql, --out, --probe, --replica and --inputs take one link');
+        }
+        const { wavePlanCommand } = await import('../commands/wave.js');
+        return wavePlanCommand({ runbook: exactlyOne(command, 'runbook file', a), inventory: a.flags.inventory, sets: (a.flags.set as string[] | undefined) ?? [], format: format as 'text' | 'json', flags: links }, io);
+      }
       const replica = a.flags.replica === undefined ? undefined : oneOf(command, 'replica', a.flags.replica, ['sqlServer', 'managedInstance', 'primary', 'secondary'] as const, 'sqlServer');
       const { runbookArgument } = await import('../commands/shipped.js');
       const runbook = await runbookPath(command, runbookArgument(exactlyOne(command, 'runbook file', a), io), io);
@@ -101,10 +118,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     }
     case 'apply': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, {
-        help, ...inventoryFlags, format: { kind: 'string' }, yes: { kind: 'boolean', short: 'y' }, 'allow-data-loss': { kind: 'string' },
-        resume: { kind: 'string' }, 'outcome-timeout': { kind: 'string' },
-      }, 1);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.apply);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
       eventStream = format === 'json';
@@ -119,6 +133,24 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
           throw new UsageError(`apply: --outcome-timeout: ${(error as Error).message}`);
         }
       }
+      const wave = waveFlagsOf(a);
+      if (wave.links !== undefined || wave.all || resume?.startsWith('wave-')) {
+        if (a.flags.lab !== undefined) throw new UsageError('apply: a wave runs on a fleet inventory (-i fleet.yml); `runbook lab up --links N` writes one for the lab');
+        if (a.flags.inputs !== undefined) throw new UsageError('apply: a wave takes its inputs with --set (an inputs file is not recorded in the wave yet)');
+        const { waveApplyCommand } = await import('../commands/wave.js');
+        return waveApplyCommand({
+          ...wave,
+          target: resume !== undefined && a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook file', a),
+          ...(typeof a.flags.inventory === 'string' ? { inventory: a.flags.inventory } : {}),
+          ...(resume !== undefined ? { resume } : {}),
+          ...(outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs } : {}),
+          sets: (a.flags.set as string[] | undefined) ?? [],
+          yes: a.flags.yes === true,
+          ...(str(a.flags['allow-data-loss']) !== undefined ? { allowDataLoss: str(a.flags['allow-data-loss'])! } : {}),
+          format,
+        }, io, argv);
+      }
+      refuseWaveOnlyFlags(command, wave);
       if (resume !== undefined && a.flags.inputs !== undefined) {
         throw new UsageError('apply --resume: a resume takes its inputs from the journal; give secret inputs again with --set, not --inputs');
       }
@@ -137,9 +169,24 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
         format,
       }, io, argv);
     }
+    case 'status': {
+      if (wantsHelp) return printHelp(io, command);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.status);
+      if (a.positionals.length) throw new UsageError(`status: unexpected argument ${a.positionals[0]}`);
+      const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
+      outputFormat = format;
+      if (typeof a.flags.inventory !== 'string') throw new UsageError('status: say which links: -i <inventory.yml>');
+      const linkList = str(a.flags.links);
+      if (linkList !== undefined && a.flags.all === true) throw new UsageError('status: --links and --all cannot be used together');
+      const { statusCommand } = await import('../commands/status.js');
+      const { parseLinkList } = await import('../fleet/expand.js');
+      const parsed = linkList !== undefined ? parseLinkList(linkList) : undefined;
+      if (parsed?.problems.length) throw new UsageError(`status: ${parsed.problems.join('; ')}`);
+      return statusCommand({ inventory: a.flags.inventory, format, ...(parsed ? { links: parsed.names } : {}) }, io);
+    }
     case 'inputs': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 1);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.inputs);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
       const { runbookArgument } = await import('../commands/shipped.js');
@@ -151,13 +198,13 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       if (wantsHelp) return printHelp(io, command);
       const [sub, ...runsArgs] = rest;
       if (sub === 'show') {
-        const a = parseArgs('runs show', runsArgs, { help, format: { kind: 'string' } }, 1);
+        const a = parseArgs('runs show', runsArgs, ...COMMAND_FLAGS['runs show']);
         const format = oneOf('runs show', 'format', a.flags.format, ['text', 'json', 'markdown'] as const, 'text');
         const { runsShowCommand } = await import('../commands/runs-show.js');
         return runsShowCommand({ runId: exactlyOne('runs show', 'run id', a), format }, io);
       }
       if (sub === 'prune') {
-        const a = parseArgs('runs prune', runsArgs, { help, 'older-than': { kind: 'string' }, keep: { kind: 'string' }, 'dry-run': { kind: 'boolean' } }, 0);
+        const a = parseArgs('runs prune', runsArgs, ...COMMAND_FLAGS['runs prune']);
         if (a.positionals.length) throw new UsageError(`runs prune: unexpected argument ${a.positionals[0]}`);
         const { runsPruneCommand } = await import('../commands/runs-prune.js');
         return runsPruneCommand({
@@ -166,7 +213,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
           dryRun: a.flags['dry-run'] === true,
         }, io);
       }
-      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.runs);
       if (a.positionals.length) throw new UsageError(`runs: unexpected argument ${a.positionals[0]} (subcommands: show <run-id>, prune)`);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       const { runsCommand } = await import('../commands/runs.js');
@@ -174,7 +221,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     }
     case 'list-steps': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS['list-steps']);
       if (a.positionals.length) throw new UsageError(`list-steps: unexpected argument ${a.positionals[0]}`);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       const { listStepsCommand } = await import('../commands/list-steps.js');
@@ -184,41 +231,39 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
       if (wantsHelp) return printHelp(io, command);
       const [sub, ...labArgs] = rest;
       if (sub !== 'up') throw new UsageError(sub === undefined ? 'lab: missing subcommand; did you mean "runbook lab up"?' : `lab: unknown subcommand "${sub}"; the only one is "up"`);
-      const a = parseArgs('lab up', labArgs, { help, links: { kind: 'string' }, scenario: { kind: 'string' }, 'inventory-out': { kind: 'string' } }, 0);
+      const a = parseArgs('lab up', labArgs, ...COMMAND_FLAGS['lab up']);
       if (a.positionals.length) throw new UsageError(`lab up: unexpected argument ${a.positionals[0]}`);
       const { labUpCommand } = await import('../commands/lab-up.js');
       return labUpCommand({
         ...(str(a.flags.links) !== undefined ? { links: str(a.flags.links)! } : {}),
         ...(str(a.flags.scenario) !== undefined ? { scenario: str(a.flags.scenario)! } : {}),
         ...(str(a.flags['inventory-out']) !== undefined ? { inventoryOut: str(a.flags['inventory-out'])! } : {}),
+        ...(a.flags['link-scenario'] !== undefined ? { linkScenarios: a.flags['link-scenario'] as string[] } : {}),
       }, io);
     }
     case 'runbooks':
     case 'list-runbooks': {
       if (wantsHelp) return printHelp(io, 'runbooks');
-      const a = parseArgs(command, rest, { help, format: { kind: 'string' } }, 0);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.runbooks);
       if (a.positionals.length) throw new UsageError(`${command}: unexpected argument ${a.positionals[0]}`);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       return (await import('../commands/shipped.js')).runbooksCommand({ format }, io);
     }
     case 'init': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help, force: { kind: 'boolean' } }, 1);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.init);
       if (a.positionals.length > 1) throw new UsageError(`init: one folder only, got ${a.positionals.join(' ')}`);
       return (await import('../commands/init.js')).initCommand({ ...(a.positionals[0] !== undefined ? { dir: a.positionals[0] } : {}), force: a.flags.force === true }, io);
     }
     case 'completion': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, { help }, 1);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.completion);
       if (a.positionals.length > 1) throw new UsageError(`completion: one shell only, got ${a.positionals.join(' ')}`);
       return (await import('../commands/completion.js')).completionCommand(a.positionals[0], io);
     }
     case 'drill': {
       if (wantsHelp) return printHelp(io, command);
-      const a = parseArgs(command, rest, {
-        help, set: { kind: 'repeat' }, scenarios: { kind: 'string' }, 'all-scenarios': { kind: 'boolean' }, faults: { kind: 'string' },
-        runs: { kind: 'string' }, seed: { kind: 'string' }, only: { kind: 'string' }, jobs: { kind: 'string' }, format: { kind: 'string' },
-      }, 1);
+      const a = parseArgs(command, rest, ...COMMAND_FLAGS.drill);
       const format = oneOf(command, 'format', a.flags.format, ['text', 'json'] as const, 'text');
       outputFormat = format;
       const { drillCommand } = await import('../commands/drill.js');
@@ -238,7 +283,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
 
 function unknownCommand(command: string): UsageError {
   const guess = closest(command, COMMANDS);
-  return new UsageError(`unknown command "${command}"${guess ? `; did you mean "${guess}"?` : ''} (commands: validate, plan, apply, inputs, runs, list-steps, lab up, drill, runbooks, init, completion, help; see runbook --help)`);
+  return new UsageError(`unknown command "${command}"${guess ? `; did you mean "${guess}"?` : ''} (commands: validate, plan, apply, status, inputs, runs, list-steps, lab up, drill, runbooks, init, completion, help; see runbook --help)`);
 }
 
 /**
@@ -278,37 +323,7 @@ export async function main(argv: string[], rawIo: CommandIO): Promise<number> {
   }
 }
 
-/** On an event stream, what ended the command is an event too: one JSON line on stdout (the line for people stays on stderr). */
-function errorEvent(io: CommandIO, exitCode: number, message: string): void {
-  if (!eventStream) return;
-  io.stdout.write(JSON.stringify({ event: 'error', exitCode, meaning: exitCodeMeaning(exitCode), message }) + '\n');
-}
-
 async function reportError(error: unknown, io: CommandIO): Promise<number> {
-  const e = error as { name?: string; message?: string; diagnostics?: unknown; sources?: unknown; exitCode?: unknown; changeMade?: unknown };
-  if (Array.isArray(e?.diagnostics)) {
-    const render = await import('../ui/diagnostics.js');
-    if (eventStream) io.stdout.write(render.renderDiagnosticsEvents(e.diagnostics));
-    else if (outputFormat === 'json') io.stdout.write(render.renderDiagnosticsJson(e.diagnostics));
-    else {
-      const { colorWanted } = await import('../ui/style.js');
-      io.stderr.write(render.renderDiagnosticsText(e.diagnostics, (e.sources instanceof Map ? e.sources : new Map()) as Map<string, string>, { color: colorWanted(io.stderr, io.env) }));
-    }
-    return ExitCode.invalidInput;
-  }
-  if (error instanceof UsageError || e?.name === 'PlanError') {
-    io.stderr.write(`runbook: ${e.message}\n`);
-    errorEvent(io, ExitCode.invalidInput, String(e.message));
-    return ExitCode.invalidInput;
-  }
-  if (error instanceof ExitError) {
-    io.stderr.write(`runbook: ${error.message}\n`);
-    errorEvent(io, error.exitCode, error.message);
-    return error.exitCode;
-  }
-  const message = String(e?.message ?? error).split('\n')[0];
-  io.stderr.write(`runbook: internal error: ${message} (this is a bug)\n`);
-  const code = e?.changeMade === true ? ExitCode.failedAfterChange : ExitCode.failedBeforeChange;
-  errorEvent(io, code, `internal error: ${message} (this is a bug)`);
-  return code;
+  const { reportCommandError } = await import('../commands/report-error.js');
+  return reportCommandError(error, io, { format: outputFormat === 'json' ? 'json' : 'text', eventStream });
 }

@@ -57,6 +57,10 @@ export interface ApplyCommandOptions extends InventoryChoice {
   resume?: string;
   /** `--outcome-timeout`: how long to keep verifying an unknown outcome, in ms. */
   outcomeDeadlineMs?: number;
+  /** A new run's id chosen by the caller (a wave records it before the run starts). */
+  runId?: string;
+  /** Where the run's events go instead of the reporter the format and terminal choose (a wave's view). */
+  reporter?: Reporter;
 }
 
 interface Ready {
@@ -261,12 +265,12 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
         throw new ExitError(ExitCode.refused, `refusing to resume run ${resumed.runId}: ${differences.join('; ')}. A resume needs the same runbook, inventory and inputs; nothing was run.`);
       }
     }
-    const runId = resumed?.runId ?? newRunId();
+    const runId = resumed?.runId ?? opts.runId ?? newRunId();
     const journalDir = journalDirOf(io);
     // A new run holds its lock from before its journal exists; a resume took its own already.
     if (!resumed) newRunLock = takeRunLock(journalDir, runId, 'start');
     const plan: Plan = { ...ready.plan, runId };
-    const reporter = await chooseReporter(opts, io);
+    const reporter = opts.reporter ?? (await chooseReporter(opts, io));
     const questioner = terminalQuestioner(io.stdin, io.stderr, {
       signal: interrupt.signal,
       onInterrupt: () => interrupt.press('SIGINT'),

@@ -21,7 +21,7 @@ export interface FlagInfo {
   value?: string;
 }
 
-const OPTION_LINE = /^\s+((?:-[a-zA-Z], )?--[a-z][a-z-]*)(?: (<[^>]+>|\[[^\]]+\]|[A-Za-z0-9|]+))?(?:\s|$)/;
+const OPTION_LINE = /^\s+((?:-[a-zA-Z], )?--[a-z][a-z-]*)(?: (<[^>]+>|\[[^\]]+\]|[A-Za-z0-9|,]+))?(?:\s|$)/;
 
 /** The CLI's help: the usage text and each command's own help. */
 export interface HelpText {
@@ -41,6 +41,10 @@ export function flagsOf(helpText: HelpText, command: string): FlagInfo[] {
     const info: FlagInfo = { names: m[1]!.split(', ') };
     if (m[2] !== undefined) info.value = m[2];
     flags.push(info);
+    // Alternatives on one line (`--links a,b | --all`): each is a flag of its own.
+    for (const alt of line.slice(m[0].length).matchAll(/^\s*\|\s+(--[a-z][a-z-]*)(?: (<[^>]+>|[A-Za-z0-9,|]+))?(?=\s)/g)) {
+      flags.push(alt[2] !== undefined ? { names: [alt[1]!], value: alt[2] } : { names: [alt[1]!] });
+    }
   }
   return flags;
 }

@@ -2,7 +2,7 @@
 // lazy import, so validate and plan never load it, with a static specifier, so the compiler checks
 // the lab's exports against their use here. The lab knows nothing of the engine; its shapes are
 // read as the engine's here and in prepare.ts (inventoryFromLab), nowhere else.
-import type { Diagnostic, Inventory } from '../core/types.js';
+import type { Diagnostic, FleetInventory, Inventory } from '../core/types.js';
 import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,10 +10,10 @@ import { resolve } from 'node:path';
 import { hasErrors } from '../core/diagnostics.js';
 import { loadYaml } from '../load/yaml.js';
 import type { Lab, StartLabOptions } from '../../lab/index.js';
-import { InvalidInput, inventoryFromLab } from './prepare.js';
+import { fleetFromLab, InvalidInput, inventoryFromLab } from './prepare.js';
 
 /** A started lab as the engine uses it: its inventories read as the engine's. */
-export type StartedLab = Pick<Lab, 'env' | 'caFile' | 'stop'> & { inventory: Inventory; inventories: Inventory[] };
+export type StartedLab = Pick<Lab, 'env' | 'caFile' | 'stop'> & { inventory: Inventory; inventories: Inventory[]; fleet?: FleetInventory };
 
 export async function loadLab(): Promise<typeof import('../../lab/index.js')> {
   try {
@@ -33,7 +33,8 @@ export function checkScenarioFile(scenario: string | undefined): void {
   if (hasErrors(doc.diagnostics)) throw new InvalidInput(doc.diagnostics, new Map([[scenario, doc.source]]));
 }
 
-export async function startLabOrExplain(options: Pick<StartLabOptions, 'scenario' | 'links'>): Promise<StartedLab> {
+export async function startLabOrExplain(options: Pick<StartLabOptions, 'scenario' | 'links' | 'fleet' | 'linkScenarios'>): Promise<StartedLab> {
+  for (const name of Object.values(options.linkScenarios ?? {})) checkScenarioFile(name);
   checkScenarioFile(options.scenario);
   const lab = await loadLab();
   let started: Lab;
@@ -55,6 +56,7 @@ export async function startLabOrExplain(options: Pick<StartLabOptions, 'scenario
   return {
     inventory: inventoryFromLab(started.inventory),
     inventories: started.inventories.map(inventoryFromLab),
+    ...(started.fleetInventory ? { fleet: fleetFromLab(started.fleetInventory) } : {}),
     env: started.env,
     caFile: started.caFile,
     stop: () => started.stop(),

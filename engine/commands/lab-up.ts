@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLabOrExplain } from './lab-start.js';
+import { checkLabScenario } from './prepare.js';
 import type { CommandIO } from './io.js';
 import { UsageError } from '../core/errors.js';
 
@@ -11,6 +12,22 @@ export interface LabUpOptions {
   links?: string;
   scenario?: string;
   inventoryOut?: string;
+  /** `--link-scenario 7=lagging`: a link's own scenario in a fleet lab. */
+  linkScenarios?: string[];
+}
+
+/** `7=lagging` -> { 7: 'lagging' }; the link must exist. */
+function parseLinkScenarios(given: string[], links: number): Record<number, string> {
+  const out: Record<number, string> = {};
+  for (const g of given) {
+    const m = /^(\d+)=(.+)$/.exec(g);
+    const n = m ? Number(m[1]) : NaN;
+    if (!m || n < 1 || n > links) throw new UsageError(`lab up: --link-scenario takes <link number 1-${links}>=<scenario>, not "${g}"`);
+    if (out[n] !== undefined) throw new UsageError(`lab up: --link-scenario gives link ${n} twice`);
+    checkLabScenario(m[2]!);
+    out[n] = m[2]!;
+  }
+  return out;
 }
 
 function shellQuote(value: string): string {
@@ -40,11 +57,17 @@ export function howToRun(cwd: string, inventory: string): string[] {
 
 export async function labUpCommand(opts: LabUpOptions, io: CommandIO): Promise<number> {
   const links = opts.links === undefined ? 1 : Number(opts.links);
-  if (!Number.isInteger(links) || links < 1 || links > 16) throw new UsageError(`lab up: --links must be a whole number from 1 to 16, not "${opts.links}"`);
+  if (!Number.isInteger(links) || links < 1 || links > 100) throw new UsageError(`lab up: --links must be a whole number from 1 to 100, not "${opts.links}"`);
+  const linkScenarios = parseLinkScenarios(opts.linkScenarios ?? [], links);
   const yaml = (await import('js-yaml')).default;
-  const lab = await startLabOrExplain({ links, ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}) });
+  // Several links share one SQL Server and one managed instance, as a fleet does in reality.
+  const fleet = links > 1;
+  const lab = await startLabOrExplain({ links, ...(fleet ? { fleet, linkScenarios } : {}), ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}) });
   const out = opts.inventoryOut ?? 'lab-inventory.yml';
   const written: string[] = [];
+  if (lab.fleet) {
+    writeFileSync(resolve(io.cwd, out), `# Written by \`runbook lab up\`: the fleet (every link); passwords come from the environment.\n${yaml.dump(lab.fleet)}`);
+  }
   lab.inventories.forEach((inventory, i) => {
     const file = lab.inventories.length === 1 ? out : out.replace(/(\.ya?ml)?$/, (ext) => `-${i + 1}${ext || '.yml'}`);
     writeFileSync(resolve(io.cwd, file), `# Written by \`runbook lab up\`; passwords come from the environment (see the export lines).\n${yaml.dump(inventory)}`);
@@ -60,6 +83,11 @@ export async function labUpCommand(opts: LabUpOptions, io: CommandIO): Promise<n
   w(`  ARM endpoint ${lab.inventory.arm.endpoint}; CA certificate ${lab.caFile}`);
   w('Set these in the shell that runs runbook against this lab:');
   for (const [name, value] of Object.entries(lab.env)) w(`export ${name}=${shellQuote(value)}`);
+  if (lab.fleet) {
+    for (const [n, scenario] of Object.entries(linkScenarios)) w(`  link ${n}: scenario ${scenario}`);
+    w(`The fleet inventory (all ${links} links): ${out}`);
+    w(`Then: runbook status -i ${out}   or   runbook apply runbooks/planned-failover.yml -i ${out} --all`);
+  }
   for (const line of howToRun(io.cwd, written[0]!)) w(line);
   w('Press Ctrl-C to stop the lab.');
 

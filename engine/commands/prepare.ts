@@ -3,8 +3,8 @@
 // an InvalidInput carrying every diagnostic, rendered once by the CLI.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Diagnostic, Inventory, Runbook } from '../core/types.js';
-import type { LabInventory } from '../../lab/inventory.js';
+import type { Diagnostic, FleetInventory, Inventory, Runbook } from '../core/types.js';
+import type { LabFleetInventory, LabInventory } from '../../lab/inventory.js';
 import type { LoadedStep } from '../step-api/types.js';
 import { hasErrors } from '../core/diagnostics.js';
 import { validateInventory, validateRunbook } from '../validate/runbook.js';
@@ -110,6 +110,11 @@ export function inventoryFromLab(inventory: LabInventory): Inventory {
   return inventory;
 }
 
+/** The same for a fleet lab's inventory (lab/inventory.ts LabFleetInventory). */
+export function fleetFromLab(fleet: LabFleetInventory): FleetInventory {
+  return fleet;
+}
+
 /**
  * The lab's inventory without a running lab (`plan --lab`, a saved plan's lab): only
  * lab/inventory.ts is loaded, on demand, so nothing of the lab's servers comes with it.
@@ -135,6 +140,9 @@ export async function loadInventoryForPlan(choice: InventoryChoice): Promise<{ i
 
 export async function loadInventoryFile(file: string): Promise<Inventory> {
   const result = await validateInventory(file);
+  if (result.fleet) {
+    throw new UsageError(`${file} is a fleet inventory (${result.fleet.links.length} links): choose the links with --links a,b or --all`);
+  }
   if (!result.inventory || hasErrors(result.diagnostics)) {
     throw new InvalidInput(result.diagnostics, new Map([[file, result.source ?? '']]));
   }

@@ -100,6 +100,23 @@ export interface Inventory {
   arm: ArmSpec;
 }
 
+/** A fleet inventory: servers declared once, many links referring to them by key (engine/fleet/expand.ts). */
+export interface FleetInventory {
+  sqlServers: Record<string, { name?: string; connection: ConnectionSpec }>;
+  managedInstances: Record<string, Omit<ManagedInstanceSide, 'name'> & { name?: string }>;
+  links: FleetLinkSpec[];
+  arm: ArmSpec;
+}
+
+export interface FleetLinkSpec {
+  name: string;
+  database: string;
+  agName: string;
+  /** Keys into `sqlServers` and `managedInstances`. */
+  sqlServer: string;
+  managedInstance: string;
+}
+
 // ---------------------------------------------------------------- runbook (after load + validate)
 
 export interface InputSpec {

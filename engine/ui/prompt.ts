@@ -114,3 +114,8 @@ export function terminalQuestioner(input: NodeJS.ReadStream, output: NodeJS.Writ
     confirmRun: (q) => ask(runQuestionText(q, style, width())),
   };
 }
+
+/** A single question on the terminal (a fleet wave's confirmation), asked the same way; undefined without a TTY. */
+export function ttyConfirm(input: NodeJS.ReadStream, output: NodeJS.WritableStream, signal?: AbortSignal): Confirm | undefined {
+  return terminalQuestioner(input, output, signal ? { signal } : {})?.confirm;
+}

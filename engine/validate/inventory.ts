@@ -5,7 +5,9 @@ import { diag, hasErrors, type Diagnostic } from '../core/diagnostics.js';
 import { loadYaml, type LoadedYaml } from '../load/yaml.js';
 import { schemaDiagnostics } from './schema-diagnostics.js';
 import { documentValidator, readSchema } from './schemas.js';
-import type { Inventory } from '../core/types.js';
+import type { FleetInventory, Inventory } from '../core/types.js';
+import { isRecord } from '../core/record.js';
+import { fleetDiagnostics } from './fleet-inventory.js';
 import { LINE_BREAK } from '../core/sql-literal.js';
 
 const PASSWORD_KEY = /^(password|passwd|pwd)$/i;
@@ -14,9 +16,17 @@ const PASSWORD_KEY = /^(password|passwd|pwd)$/i;
 const NAME_POINTERS = ['/link/name', '/link/database', '/link/sqlServer/name', '/link/sqlServer/agName', '/link/managedInstance/name'];
 
 export interface InventoryResult {
+  /** A single-link inventory (top-level `link:`). */
   inventory?: Inventory;
+  /** A fleet inventory (top-level `links:`, `sqlServers:`, `managedInstances:`). */
+  fleet?: FleetInventory;
   diagnostics: Diagnostic[];
   source: string;
+}
+
+/** A fleet inventory says `links:` (or declares servers) and no single `link:`. */
+export function isFleetDocument(value: unknown): boolean {
+  return isRecord(value) && !('link' in value) && ('links' in value || 'sqlServers' in value || 'managedInstances' in value);
 }
 
 function passwordDiagnostics(file: string, doc: LoadedYaml, value: unknown, pointer: string, out: Diagnostic[]): void {
@@ -43,16 +53,18 @@ export function validateLoadedInventory(file: string, doc: LoadedYaml): Inventor
   const diagnostics = [...doc.diagnostics];
   if (doc.value === undefined) return { diagnostics, source: doc.source };
   passwordDiagnostics(file, doc, doc.value, '', diagnostics);
-  const validate = documentValidator('inventory');
+  const kind = isFleetDocument(doc.value) ? 'fleet' : 'inventory';
+  const validate = documentValidator(kind);
   if (!validate(doc.value)) {
     diagnostics.push(
       ...schemaDiagnostics(validate.errors, {
-        file, schema: readSchema('inventory'), data: doc.value, base: '', locate: doc.locate,
+        file, schema: readSchema(kind), data: doc.value, base: '', locate: doc.locate,
         ignore: (e) => e.keyword === 'additionalProperties' && PASSWORD_KEY.test(String(e.params.additionalProperty)),
       }),
     );
   }
   if (hasErrors(diagnostics)) return { diagnostics, source: doc.source };
+  if (kind === 'fleet') return fleetResult(file, doc, diagnostics);
   for (const pointer of NAME_POINTERS) {
     const value = pointer.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], doc.value);
     if (typeof value === 'string' && LINE_BREAK.test(value)) {
@@ -61,11 +73,28 @@ export function validateLoadedInventory(file: string, doc: LoadedYaml): Inventor
   }
   if (hasErrors(diagnostics)) return { diagnostics, source: doc.source };
   const inventory = structuredClone(doc.value) as Inventory;
-  const base = dirname(resolve(file));
-  const abs = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(base, p));
-  if (inventory.arm.caFile !== undefined) inventory.arm.caFile = abs(inventory.arm.caFile)!;
+  const abs = absoluteAgainst(file);
+  if (inventory.arm.caFile !== undefined) inventory.arm.caFile = abs(inventory.arm.caFile);
   for (const side of [inventory.link.sqlServer, inventory.link.managedInstance]) {
-    if (side.connection.caFile !== undefined) side.connection.caFile = abs(side.connection.caFile)!;
+    if (side.connection.caFile !== undefined) side.connection.caFile = abs(side.connection.caFile);
   }
   return { inventory, diagnostics, source: doc.source };
+}
+
+/** Relative `caFile`s are relative to the inventory that names them. */
+export function absoluteAgainst(file: string): (p: string) => string {
+  const base = dirname(resolve(file));
+  return (p) => (isAbsolute(p) ? p : resolve(base, p));
+}
+
+function fleetResult(file: string, doc: LoadedYaml, diagnostics: Diagnostic[]): InventoryResult {
+  diagnostics.push(...fleetDiagnostics(file, doc));
+  if (hasErrors(diagnostics)) return { diagnostics, source: doc.source };
+  const fleet = structuredClone(doc.value) as FleetInventory;
+  const abs = absoluteAgainst(file);
+  if (fleet.arm.caFile !== undefined) fleet.arm.caFile = abs(fleet.arm.caFile);
+  for (const server of [...Object.values(fleet.sqlServers), ...Object.values(fleet.managedInstances)]) {
+    if (server.connection.caFile !== undefined) server.connection.caFile = abs(server.connection.caFile);
+  }
+  return { fleet, diagnostics, source: doc.source };
 }

@@ -1,7 +1,7 @@
 // Validation of runbooks in two passes, collecting every finding: (1) shape: the runbook schema,
 // then each step's `with:` against its type's schema; (2) meaning: the rules in engine/validate/rules/.
 import { diag, hasErrors, sortDiagnostics, type Diagnostic } from '../core/diagnostics.js';
-import { validateLoadedInventory, type InventoryResult } from './inventory.js';
+import { isFleetDocument, validateLoadedInventory, type InventoryResult } from './inventory.js';
 import { loadYaml, readSource, type LoadedYaml } from '../load/yaml.js';
 import type { PluginOptions } from '../load/plugins.js';
 import { rules } from './rules/index.js';
@@ -161,14 +161,14 @@ export async function validateFiles(files: string[], opts: Omit<ValidateOptions,
     if (isRecord(v) && 'steps' in v) {
       out.kinds.set(file, 'runbook');
       result = await validateLoadedRunbook(file, doc, opts);
-    } else if (isRecord(v) && 'link' in v) {
+    } else if (isRecord(v) && ('link' in v || isFleetDocument(v))) {
       out.kinds.set(file, 'inventory');
       result = validateLoadedInventory(file, doc) as InventoryResult;
     } else {
       out.kinds.set(file, 'unknown');
       const d = [...doc.diagnostics];
       if (doc.value !== undefined || d.length === 0) {
-        d.push(diag('unknown-document', 'Neither a runbook (no top-level `steps:`) nor an inventory (no top-level `link:`).', { file, ...doc.locate(''), path: '' }));
+        d.push(diag('unknown-document', 'Neither a runbook (no top-level `steps:`) nor an inventory (no top-level `link:` or `links:`).', { file, ...doc.locate(''), path: '' }));
       }
       result = { diagnostics: d };
     }

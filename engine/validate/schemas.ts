@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JsonSchema } from '../core/types.js';
 import type { StepDefinition } from '../step-api/types.js';
+import { fleetSchema } from './fleet-schema.js';
 
 /** The subset of an ajv error object we read. */
 export interface SchemaError {
@@ -28,7 +29,7 @@ export const packageRoot = join(here, '..', '..', '..');
 export const compiledDir = join(here, '..', '..', 'schemas');
 const require = createRequire(import.meta.url);
 
-export type DocumentSchemaName = 'runbook' | 'inventory';
+export type DocumentSchemaName = 'runbook' | 'inventory' | 'fleet';
 
 /** The schema for editors, generated at build time from runbook.schema.json and the step types' with: schemas (engine/build/full-schema.ts). */
 export const fullSchemaFile = join(packageRoot, 'schemas', 'runbook.full.schema.json');
@@ -37,7 +38,9 @@ const documentSchemas = new Map<DocumentSchemaName, JsonSchema>();
 export function readSchema(name: DocumentSchemaName): JsonSchema {
   let s = documentSchemas.get(name);
   if (!s) {
-    s = JSON.parse(readFileSync(join(packageRoot, 'schemas', `${name}.schema.json`), 'utf8')) as JsonSchema;
+    // A fleet's servers and links are the single-link inventory's parts, regrouped: built from that
+    // schema so the two can never disagree on what a connection or a managed instance is.
+    s = name === 'fleet' ? fleetSchema(readSchema('inventory')) : (JSON.parse(readFileSync(join(packageRoot, 'schemas', `${name}.schema.json`), 'utf8')) as JsonSchema);
     documentSchemas.set(name, s);
   }
   return s;

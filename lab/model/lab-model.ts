@@ -4,7 +4,7 @@ import type { CellValue, TableRows } from '../sql/contract.js';
 import { AppLocks } from './applocks.js';
 import { Faults } from './faults.js';
 import { LinkModel } from './link.js';
-import { LAB_DATABASE, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, linkNames, type LinkNames } from './names.js';
+import { fleetLinkNames, LAB_DATABASE, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, linkNames, type LinkNames } from './names.js';
 import type { ReplicaContext, SessionMeta } from './replica-context.js';
 import { Holds } from './holds.js';
 import { StatementLog } from './statement-log.js';
@@ -24,6 +24,13 @@ export interface LabModelOptions {
   dropDelayMs?: number;
   /** Other names for a link's objects than dag1/ag1/... (hostile-name tests). */
   names?: (index: number) => Partial<LinkNames>;
+  /**
+   * All links on one SQL Server and one managed instance (a fleet): each side's sessions are the
+   * server's, not a link's, and its tables show every link (serverTables).
+   */
+  sharedServers?: boolean;
+  /** A link's own scenario (a fleet's link 7 lagging); the lab's scenario otherwise. */
+  scenarioOf?: (index: number) => ScenarioSpec | undefined;
 }
 
 export class LabModel {
@@ -40,6 +47,8 @@ export class LabModel {
   private readonly logLoaded = new Set<string>();
   private readonly sessions = new Map<string, Map<number, SessionMeta>>();
   readonly holds = new Holds();
+  /** Successful logins per server name: how many sessions clients opened (a fleet's pooling is counted here). */
+  readonly logins = new Map<string, number>();
   dropSessions: (linkIndex: number, side: Side, which: (sessionId: number) => boolean) => void;
 
   constructor(readonly options: LabModelOptions) {
@@ -53,12 +62,12 @@ export class LabModel {
     this.faults = new Faults(options.scenario.faults, this.clock());
     this.dropSessions = options.dropSessions ?? (() => {});
     this.links = Array.from({ length: options.links }, (_, index) => {
-      const names = { ...linkNames(index), ...options.names?.(index) };
+      const names = { ...(options.sharedServers ? fleetLinkNames(index) : linkNames(index)), ...options.names?.(index) };
       // Each link gets its own copy: run-time changes (setWorkload) must not leak across links.
-      const scenario = structuredClone(options.scenario);
+      const scenario = structuredClone(options.scenarioOf?.(index) ?? options.scenario);
       const link = new LinkModel(
         {
-          index, name: names.dag, database: LAB_DATABASE, databaseId: 5, sqlServerName: names.sqlServer,
+          index, name: names.dag, database: names.database ?? LAB_DATABASE, databaseId: options.sharedServers ? 5 + index : 5, sqlServerName: names.sqlServer,
           agName: names.ag, miName: names.mi, miAgName: scenario.managedInstance.availabilityGroupName ?? names.mi, resourceGroup: LAB_RESOURCE_GROUP, subscriptionId: LAB_SUBSCRIPTION,
           sqlVersion: scenario.sqlServer.version, tier: scenario.managedInstance.tier,
         },
@@ -110,7 +119,7 @@ export class LabModel {
   }
 
   sessionsOf(linkIndex: number, side: Side): Map<number, SessionMeta> {
-    const key = `${linkIndex}/${side}`;
+    const key = this.options.sharedServers ? side : `${linkIndex}/${side}`;
     let m = this.sessions.get(key);
     if (!m) this.sessions.set(key, (m = new Map()));
     return m;
@@ -165,6 +174,24 @@ export class LabModel {
 
   private afterReply(drop: () => void): void {
     setTimeout(drop, this.options.dropDelayMs ?? 30).unref();
+  }
+
+  /**
+   * Everything a server holding several links' replicas serves: each link's rows of the catalog
+   * views and DMVs together (as one server lists all its groups), the system databases once, the
+   * lab's own tables once.
+   */
+  serverTables(linkIndexes: number[], side: Side): TableRows {
+    if (linkIndexes.length === 1) return this.tables(linkIndexes[0]!, side);
+    const parts = linkIndexes.map((i) => this.tables(i, side));
+    const out: TableRows = { ...parts[0] };
+    for (const name of Object.keys(out)) {
+      if (name.startsWith('lab.')) continue;
+      const rows = parts.flatMap((p) => p[name] ?? []);
+      const seen = new Set<unknown>();
+      out[name] = name === 'sys.databases' ? rows.filter((r) => !seen.has(r.name) && (seen.add(r.name), true)) : rows;
+    }
+    return out;
   }
 
   /** Everything one replica's SQL engine serves. */

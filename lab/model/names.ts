@@ -7,11 +7,23 @@ export interface LinkNames {
   sqlServer: string;
   ag: string;
   mi: string;
+  /** The link's database; LAB_DATABASE unless the link shares its servers with others. */
+  database?: string;
 }
 
 export function linkNames(index: number): LinkNames {
   const n = index + 1;
   return { dag: `dag${n}`, sqlServer: `sql${String(n).padStart(2, '0')}`, ag: `ag${n}`, mi: `sqlmi${n}` };
+}
+
+/**
+ * A fleet lab: every link on one SQL Server (sql01) and one managed instance (sqlmi1), as a
+ * company moving a whole server has it; each link its own DAG, AG and database (a database joins
+ * one link, and an AG holds the databases of one link: managed-instance-link-preparation docs).
+ */
+export function fleetLinkNames(index: number): LinkNames {
+  const n = index + 1;
+  return { dag: `dag${n}`, sqlServer: 'sql01', ag: `ag${n}`, mi: 'sqlmi1', database: `SalesDb${n}` };
 }
 
 export const LAB_SUBSCRIPTION = '00000000-0000-4000-8000-00000000ab01';

@@ -93,19 +93,35 @@ test('lab up: inventory validated, exported passwords log in over TLS, Ctrl-C st
   assert.ok(refused, 'nothing listens after stop');
 });
 
-test('lab up --links 2 writes one inventory per link, each valid; SIGTERM stops it too', async () => {
+test('lab up --links 2 writes the fleet inventory and one inventory per link, each valid; SIGTERM stops it too', async () => {
   const dir = tempDir('lab-up-');
-  const { child, done } = startCli(['lab', 'up', '--links', '2', '--scenario', 'lagging', '--inventory-out', 'drill.yml'], { cwd: dir, timeoutMs: 60_000 });
+  const { child, done } = startCli(['lab', 'up', '--links', '2', '--scenario', 'lagging', '--link-scenario', '2=split-brain', '--inventory-out', 'drill.yml'], { cwd: dir, timeoutMs: 60_000 });
   let stdout = '';
   child.stdout!.on('data', (d) => (stdout += d));
   await waitFor(() => stdout.includes('Press Ctrl-C'), 30_000);
   const files = ['drill-1.yml', 'drill-2.yml'].map((f) => join(dir, f));
   const names = files.map((f) => (yaml.load(readFileSync(f, 'utf8')) as Inventory).link.name);
   assert.equal(names, ['dag1', 'dag2']);
-  const validated = await runCli(['validate', ...files]);
+  const fleet = yaml.load(readFileSync(join(dir, 'drill.yml'), 'utf8')) as { sqlServers: object; links: Array<{ name: string; sqlServer: string }> };
+  assert.equal(fleet.links.map((l) => `${l.name}@${l.sqlServer}`), ['dag1@sql01', 'dag2@sql01']);
+  assert.equal(Object.keys(fleet.sqlServers), ['sql01']);
+  assert.match(stdout, 'link 2: scenario split-brain');
+  const validated = await runCli(['validate', ...files, join(dir, 'drill.yml')]);
   assert.is(validated.code, 0, validated.stderr);
   child.kill('SIGTERM');
   assert.is((await done).code, 0);
+});
+
+test('lab up: --links past 100, or a --link-scenario for a link that is not there, is one line and exit 2', async () => {
+  const tooMany = await runCli(['lab', 'up', '--links', '101']);
+  assert.is(tooMany.code, 2);
+  assert.match(tooMany.stderr, 'from 1 to 100');
+  const noLink = await runCli(['lab', 'up', '--links', '3', '--link-scenario', '7=lagging']);
+  assert.is(noLink.code, 2);
+  assert.match(noLink.stderr, '--link-scenario takes <link number 1-3>=<scenario>, not "7=lagging"');
+  const unknown = await runCli(['lab', 'up', '--links', '3', '--link-scenario', '2=nope']);
+  assert.is(unknown.code, 2);
+  assert.match(unknown.stderr, "unknown lab scenario 'nope'");
 });
 
 test('a bad scenario file is exit 2 with one file:line:col line per problem; an unknown name too', async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import * as assert from 'uvu/assert';
 import { test } from 'uvu';
-import { FAST, type TestLab } from '../helpers/lab-run.js';
+import { FAST_PLANNED, type TestLab } from '../helpers/lab-run.js';
 import { runbookCases } from '../helpers/runbook-cases.js';
 
 const url = 'https://labbackups.blob.core.windows.net/splitbrain/SalesDb.bak';
@@ -53,7 +53,7 @@ runbookCases([
     name: 'a FAILOVER that takes 2.5 s with a 1 s request timeout in the inventory: it runs to its end, roles swapped',
     overrides: { longStatements: { backupMs: 0, failoverMs: 2500 } },
     runbook: 'planned-failover',
-    set: FAST,
+    set: FAST_PLANNED,
     arrange: (t) => ({ inventoryFile: withRequestTimeout(t, 1000) }),
     expect: { exit: 0, roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' }, lost: 0 },
     then(t) {

@@ -118,7 +118,8 @@ runbookCases([
       stdout: [/first-full-backup: No full backup \(not copy-only\) of database SalesDb on managedInstance started since .* after waiting 500ms: the failover is done and the link is kept/],
       roles: SWAPPED,
       link: { sqlServer: true, managedInstance: true },
-      armWrites: [],
+      // The MI's copy of the mode was set to Sync before the FAILOVER (issue 10, point 2).
+      armWrites: ['PATCH dag1'],
     },
   },
   {
@@ -166,7 +167,7 @@ runbookCases([
     overrides: { miFullBackup: { afterFailoverMs: 300 } },
     runbook: 'planned-failover',
     set: [...FAST, 'dropLinkAfter=true'],
-    expect: { exit: 0, roles: { managedInstance: 'PRIMARY' }, link: { sqlServer: false, managedInstance: false }, armWrites: ['DELETE dag1'], lost: 0 },
+    expect: { exit: 0, roles: { managedInstance: 'PRIMARY' }, link: { sqlServer: false, managedInstance: false }, armWrites: ['PATCH dag1', 'DELETE dag1'], lost: 0 },
   },
   {
     // DistributedAvailabilityGroups.json 2025-01-01: failoverMode None is "one-way failover to Azure".

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import armFailoverLink from '../../steps/armFailoverLink.js';
 import { armStepContext, startLabWorld } from '../helpers/arm-step-context.js';
-import { FAST, TestLab } from '../helpers/lab-run.js';
+import { FAST_PLANNED, TestLab } from '../helpers/lab-run.js';
 
 const WANTED = '2025-01-01';
 
@@ -16,7 +16,7 @@ function versions(requests: Array<{ method: string; path: string; apiVersion: st
 test('planned failover with dropLinkAfter: every ARM request (GETs, the DELETE and its polls) uses 2025-01-01', async () => {
   const t = await TestLab.start({ scenario: 'healthy', overrides: { miFullBackup: { afterFailoverMs: 50 } } });
   try {
-    const run = await t.apply('planned-failover', { sets: [...FAST, 'dropLinkAfter=true'] });
+    const run = await t.apply('planned-failover', { sets: [...FAST_PLANNED, 'dropLinkAfter=true'] });
     assert.is(run.code, 0, run.stdout + run.stderr);
     const requests = t.lab.armRequests();
     assert.ok(requests.some((r) => r.method === 'DELETE'), 'the link was deleted through ARM');

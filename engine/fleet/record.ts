@@ -1,0 +1,100 @@
+// The wave's own record, `.runbook/waves/<wave-id>.json` (under RUNBOOK_JOURNAL_DIR/waves when that
+// is set): which runbook, which fleet inventory (its sha256), the options, and per link its run id,
+// state and exit code. Each link's run keeps its own journal; this says which runs make the wave,
+// so `apply --resume <wave-id>` finds the unfinished ones. Rewritten whole (temp file, fsync,
+// rename) on every change, so a crash leaves the last complete record. It holds no secret: --set
+// values of secret inputs are not kept (a resume asks for them again, as a run's resume does).
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { isRecord } from '../core/record.js';
+
+export type WaveLinkState = 'pending' | 'running' | 'done' | 'failed' | 'not started';
+
+export interface WaveLinkRecord {
+  name: string;
+  /** The link's single-link inventory, written by the wave from the fleet's. */
+  inventory: string;
+  runId?: string;
+  state: WaveLinkState;
+  exitCode?: number;
+}
+
+export interface WaveRecord {
+  kind: 'runbook-wave';
+  version: 1;
+  waveId: string;
+  started: string;
+  updated: string;
+  user: string;
+  host: string;
+  runbook: { file: string; sha256: string };
+  inventory: { file: string; sha256: string };
+  /** `--set k=v` as given, secret inputs left out. */
+  sets: string[];
+  options: { parallel: number; canary: number; maxFailures?: number; allowDataLoss: string[] };
+  links: WaveLinkRecord[];
+  finished?: { exitCode: number; stoppedBy?: string };
+}
+
+export const WAVE_ID = /^wave-\d{8}T\d{6}Z-[0-9a-f]{4}$/;
+
+export function newWaveId(now: Date = new Date()): string {
+  return `wave-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+}
+
+export function waveDirOf(env: NodeJS.ProcessEnv, cwd: string, resolveDir: (p: string) => string): string {
+  return env.RUNBOOK_JOURNAL_DIR ? join(resolveDir(env.RUNBOOK_JOURNAL_DIR), 'waves') : join(cwd, '.runbook', 'waves');
+}
+
+export function waveFile(dir: string, waveId: string): string {
+  return join(dir, `${waveId}.json`);
+}
+
+export function writeWaveRecord(dir: string, record: WaveRecord): void {
+  mkdirSync(dir, { recursive: true });
+  const file = waveFile(dir, record.waveId);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify({ ...record, updated: new Date().toISOString() }, null, 2) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+/** The record of a wave, checked: a hand-edited or damaged one is a problem, never a guess. */
+export function readWaveRecord(dir: string, waveId: string): WaveRecord | { problem: string } {
+  if (!WAVE_ID.test(waveId)) return { problem: `"${waveId}" is not a wave id (wave-<time>-<hex>)` };
+  const file = waveFile(dir, waveId);
+  if (!existsSync(file)) return { problem: `no wave ${waveId} in ${dir}` };
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return { problem: `${file} is not JSON` };
+  }
+  const problem = recordProblem(value, waveId);
+  return problem ? { problem: `${file}: ${problem}` } : (value as WaveRecord);
+}
+
+const STATES: WaveLinkState[] = ['pending', 'running', 'done', 'failed', 'not started'];
+
+function recordProblem(v: unknown, waveId: string): string | undefined {
+  if (!isRecord(v) || v.kind !== 'runbook-wave' || v.version !== 1) return 'not a wave record (version 1)';
+  if (v.waveId !== waveId) return `it is the record of ${String(v.waveId)}`;
+  const str = (x: unknown) => typeof x === 'string' && x !== '';
+  if (!isRecord(v.runbook) || !str(v.runbook.file) || !str(v.runbook.sha256)) return 'runbook missing';
+  if (!isRecord(v.inventory) || !str(v.inventory.file) || !str(v.inventory.sha256)) return 'inventory missing';
+  if (!Array.isArray(v.sets) || !v.sets.every((s) => typeof s === 'string')) return 'sets missing';
+  const o = v.options;
+  if (!isRecord(o) || !Number.isInteger(o.parallel) || !Number.isInteger(o.canary) || !Array.isArray(o.allowDataLoss)) return 'options missing';
+  if (!Array.isArray(v.links) || v.links.length === 0) return 'no links';
+  for (const l of v.links) {
+    if (!isRecord(l) || !str(l.name) || !str(l.inventory) || !STATES.includes(l.state as WaveLinkState)) return 'a link entry is damaged';
+    if (l.runId !== undefined && !(typeof l.runId === 'string' && /^[0-9TZ]+-[0-9a-f]{4}$/.test(l.runId))) return `link ${String(l.name)}: run id ${String(l.runId)} is not one`;
+  }
+  return undefined;
+}

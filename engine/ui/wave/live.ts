@@ -1,0 +1,64 @@
+// The wave on a terminal: one row per link (state, current step, LSN gap, elapsed), redrawn in
+// place (cursor up, clear line) at most every `everyMs`, and once more at the end. What the links
+// write to standard error is kept and shown under the rows when the wave ends, so it never tears
+// the rows apart.
+import { formatElapsed } from '../../core/duration.js';
+import { plainStyle, type Style } from '../style.js';
+import type { LinkProgress } from './progress.js';
+
+export class LiveWaveView {
+  private drawn = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly notes: string[] = [];
+
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly rows: LinkProgress[],
+    private readonly style: Style = plainStyle,
+    private readonly columns = 120,
+    private readonly everyMs = 100,
+  ) {}
+
+  /** Something changed: redraw soon (throttled). */
+  changed(): void {
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.draw();
+    }, this.everyMs);
+  }
+
+  /** A line a link wrote to standard error, shown after the rows. */
+  note(line: string): void {
+    this.notes.push(line);
+  }
+
+  /** Draws the last state and leaves the rows on screen, then the kept lines. */
+  finish(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.draw();
+    if (this.notes.length) this.out.write(this.notes.join('\n') + '\n');
+  }
+
+  private draw(): void {
+    const now = Date.now();
+    const width = Math.max(...this.rows.map((r) => r.name.length), 4);
+    const lines = this.rows.map((r) => this.clip(this.row(r, width, now)));
+    const up = this.drawn ? `\x1b[${this.drawn}A` : '';
+    this.out.write(up + lines.map((l) => `\x1b[2K${l}\n`).join(''));
+    this.drawn = lines.length;
+  }
+
+  private row(r: LinkProgress, width: number, now: number): string {
+    const elapsed = r.startedAt === undefined ? '' : formatElapsed(r.durationMs ?? now - r.startedAt);
+    const state = r.state === 'running' ? this.style.bold('running') : r.state === 'done' ? this.style.green('done') : r.state === 'failed' ? this.style.red(`FAILED (exit ${r.exitCode})`) : this.style.dim(r.state);
+    const detail = r.state === 'running' ? [r.step, r.gap].filter(Boolean).join('  ') : r.meaning ?? '';
+    return `${r.name.padEnd(width)}  ${state.padEnd(9)}  ${elapsed.padStart(6)}  ${detail}`;
+  }
+
+  /** One row is one terminal line: a longer one would wrap and the cursor-up count would be wrong. */
+  private clip(line: string): string {
+    const visible = line.replace(/\x1b\[[0-9;]*m/g, '');
+    return visible.length <= this.columns - 1 ? line : `${visible.slice(0, this.columns - 2)}…`;
+  }
+}

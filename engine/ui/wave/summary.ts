@@ -1,0 +1,57 @@
+// The wave's summary: one row per link (state, exit code, what changed, time, run id) and totals,
+// then the wave's exit code, its worst link's.
+import { formatElapsed } from '../../core/duration.js';
+import { exitCodeMeaning } from '../../core/exit-codes.js';
+import { plainStyle, type Style } from '../style.js';
+import type { LinkProgress } from './progress.js';
+
+export interface WaveSummary {
+  waveId: string;
+  record: string;
+  links: LinkProgress[];
+  exitCode: number;
+  stoppedBy?: string;
+  durationMs: number;
+}
+
+export function waveTotals(links: LinkProgress[]): Record<string, number> {
+  const totals: Record<string, number> = { links: links.length, done: 0, failed: 0, 'not started': 0 };
+  for (const l of links) {
+    const key = l.state === 'done' ? 'done' : l.state === 'failed' ? 'failed' : 'not started';
+    totals[key] = (totals[key] ?? 0) + 1;
+  }
+  return totals;
+}
+
+export function renderWaveSummary(s: WaveSummary, style: Style = plainStyle): string {
+  const rows = s.links.map((l) => [
+    l.name,
+    l.state,
+    l.exitCode === undefined ? '-' : String(l.exitCode),
+    l.changed === undefined ? '-' : l.changed.length ? l.changed.join(', ') : 'nothing',
+    l.durationMs === undefined ? '-' : formatElapsed(l.durationMs),
+    l.runId ?? '-',
+  ]);
+  const head = ['link', 'state', 'exit', 'changed', 'time', 'run'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const out = ['', style.bold(`Summary of wave ${s.waveId} (${formatElapsed(s.durationMs)})`), `  ${line(head)}`];
+  for (const r of rows) {
+    const text = `  ${line(r)}`;
+    out.push(r[1] === 'done' ? text : r[1] === 'failed' ? style.red(text) : style.dim(text));
+  }
+  const t = waveTotals(s.links);
+  out.push(`Totals: ${t.links} links, ${t.done} done, ${t.failed} failed, ${t['not started']} not started`);
+  if (s.stoppedBy) out.push(`Stopped: ${stopWords[s.stoppedBy] ?? s.stoppedBy}; the links not started can be run with: runbook apply --resume ${s.waveId}`);
+  else if (t.failed) out.push(`To run the unfinished links again: runbook apply --resume ${s.waveId}`);
+  out.push(`Wave record: ${s.record}`);
+  const exitLine = `Exit ${s.exitCode}: ${exitCodeMeaning(s.exitCode)} (the worst link's)`;
+  out.push(s.exitCode === 0 ? style.green(exitLine) : style.red(style.bold(exitLine)));
+  return out.join('\n') + '\n';
+}
+
+const stopWords: Record<string, string> = {
+  canary: 'a canary link failed, so no other link was started',
+  'max-failures': 'the failure threshold (--max-failures) was reached, so no new link was started',
+  interrupted: 'interrupted, so no new link was started',
+};

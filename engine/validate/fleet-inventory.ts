@@ -1,0 +1,61 @@
+// What a fleet inventory's schema cannot say: every link's `sqlServer:` and `managedInstance:` name a
+// declared server; no two links are one link (the lock's fold: two names a server collation may
+// call equal share one lock, so they cannot be two runs of one wave); no database is in two links
+// of one SQL Server (a database joins one link); names that reach T-SQL are one line.
+import { diag, type Diagnostic } from '../core/diagnostics.js';
+import { isRecord } from '../core/record.js';
+import { LINE_BREAK } from '../core/sql-literal.js';
+import { linkNameKey } from '../drivers/sql/lock.js';
+import type { LoadedYaml } from '../load/yaml.js';
+
+const REFERENCES = [
+  { key: 'sqlServer', table: 'sqlServers', what: 'SQL Server' },
+  { key: 'managedInstance', table: 'managedInstances', what: 'managed instance' },
+] as const;
+
+export function fleetDiagnostics(file: string, doc: LoadedYaml): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const v = doc.value;
+  if (!isRecord(v) || !Array.isArray(v.links)) return out;
+  const at = (pointer: string, which: 'value' | 'key' = 'value') => ({ file, ...doc.locate(pointer, which), path: pointer });
+  const oneLine = (pointer: string, value: unknown, name: string) => {
+    if (typeof value === 'string' && LINE_BREAK.test(value)) {
+      out.push(diag('bad-value', `\`${name}\` holds a line break: SQL object names are one line (a line break in T-SQL could put GO on a line of its own).`, at(pointer)));
+    }
+  };
+  for (const table of ['sqlServers', 'managedInstances'] as const) {
+    const servers = isRecord(v[table]) ? v[table] : {};
+    for (const [key, server] of Object.entries(servers)) {
+      if (isRecord(server)) oneLine(`/${table}/${key}/name`, server.name, 'name');
+    }
+  }
+  const names = new Map<string, number>();
+  const databases = new Map<string, number>();
+  v.links.forEach((link, i) => {
+    if (!isRecord(link)) return;
+    const p = `/links/${i}`;
+    for (const k of ['name', 'database', 'agName']) oneLine(`${p}/${k}`, link[k], k);
+    for (const ref of REFERENCES) {
+      const declared = isRecord(v[ref.table]) ? Object.keys(v[ref.table] as object) : [];
+      const given = link[ref.key];
+      if (typeof given === 'string' && !declared.includes(given)) {
+        out.push(diag('unknown-server', `Link \`${String(link.name)}\` refers to ${ref.what} \`${given}\`, which \`${ref.table}:\` does not declare (declared: ${declared.join(', ') || 'none'}).`, at(`${p}/${ref.key}`)));
+      }
+    }
+    if (typeof link.name === 'string') {
+      const key = linkNameKey(link.name);
+      const first = names.get(key);
+      if (first !== undefined) {
+        out.push(diag('duplicate-link', `Link \`${link.name}\` is link ${first + 1} again (${String((v.links as Record<string, unknown>[])[first]?.name)}): link names a server may compare as equal share one lock, so they cannot be two links of one fleet.`, at(`${p}/name`)));
+      } else names.set(key, i);
+    }
+    if (typeof link.database === 'string' && typeof link.sqlServer === 'string') {
+      const key = `${link.sqlServer}\u0000${link.database.toLowerCase()}`;
+      const first = databases.get(key);
+      if (first !== undefined) {
+        out.push(diag('duplicate-database', `Database \`${link.database}\` on SQL Server \`${link.sqlServer}\` is already in link ${first + 1}: a database joins one link.`, at(`${p}/database`)));
+      } else databases.set(key, i);
+    }
+  });
+  return out;
+}

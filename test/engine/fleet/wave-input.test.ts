@@ -1,0 +1,65 @@
+// What a wave refuses before any link starts (no lab: nothing is connected): data loss not
+// acknowledged for every link it covers, a link name that is not in the fleet, flags without a
+// fleet. Nothing is written either: no wave record, no link inventories.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { noStack, root, runCli, tempDir } from '../../helpers/cli.js';
+
+const fleet = join(root, 'test', 'fixtures', 'inventories', 'fleet.yml');
+const forced = join(root, 'runbooks', 'forced-failover.yml');
+const planned = join(root, 'runbooks', 'planned-failover.yml');
+
+async function wave(args: string[]) {
+  const journals = tempDir('runbook-wave-input-');
+  const r = await runCli(args, { env: { RUNBOOK_JOURNAL_DIR: journals } });
+  noStack(r.stderr);
+  const written = existsSync(join(journals, 'waves')) ? readdirSync(join(journals, 'waves')) : [];
+  return { ...r, written };
+}
+
+test('--allow-data-loss must name every link with a data-loss step; --yes implies none', async () => {
+  const none = await wave(['apply', forced, '-i', fleet, '--all', '--yes']);
+  assert.is(none.code, 3);
+  assert.match(none.stderr, /refusing the wave: 3 link\(s\) have steps that can lose data: dag-sales \(force[^)]*\); dag-hr \(force[^)]*\); dag-stock \(force[^)]*\)/);
+  assert.equal(none.written, []);
+  const some = await wave(['apply', forced, '-i', fleet, '--all', '--yes', '--allow-data-loss', 'dag-hr']);
+  assert.is(some.code, 3);
+  assert.match(some.stderr, '--allow-data-loss dag-sales,dag-stock');
+  assert.equal(some.written, []);
+});
+
+test('--allow-data-loss naming a link outside the wave, or --allow-data-loss-all-of another file, is exit 2', async () => {
+  const typo = await wave(['apply', forced, '-i', fleet, '--links', 'dag-hr', '--yes', '--allow-data-loss', 'dag-hr,dag-sale']);
+  assert.is(typo.code, 2);
+  assert.match(typo.stderr, 'dag-sale is not a link of this wave');
+  const other = await wave(['apply', forced, '-i', fleet, '--all', '--yes', '--allow-data-loss-all-of', planned]);
+  assert.is(other.code, 2);
+  assert.match(other.stderr, '--allow-data-loss-all-of names');
+  assert.equal([...typo.written, ...other.written], []);
+});
+
+test('a fleet without --links or --all, an unknown link, wave flags on one link: one line, exit 2', async () => {
+  const bare = await wave(['apply', planned, '-i', fleet, '--yes']);
+  assert.is(bare.code, 2);
+  assert.match(bare.stderr, 'is a fleet inventory (3 links): choose the links with --links a,b or --all');
+  const unknown = await wave(['plan', planned, '-i', fleet, '--links', 'dag-hr,dag-nope']);
+  assert.is(unknown.code, 2);
+  assert.match(unknown.stderr, 'the fleet has no link dag-nope (links: dag-sales, dag-hr, dag-stock)');
+  const single = await wave(['apply', planned, '-i', join(root, 'test', 'fixtures', 'inventories', 'good.yml'), '--parallel', '4']);
+  assert.is(single.code, 2);
+  assert.match(single.stderr, '--parallel apply to a wave');
+  const zero = await wave(['apply', planned, '-i', fleet, '--all', '--parallel', '0', '--yes']);
+  assert.is(zero.code, 2);
+  assert.match(zero.stderr, '--parallel must be a whole number of at least 1');
+});
+
+test('plan over a fleet lists every link\'s changes, then each link\'s plan; connects to nothing', async () => {
+  const r = await wave(['plan', planned, '-i', fleet, '--all']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^The wave runs planned-failover on 3 link\(s\):\n  dag-sales: SalesDb on SQL01 <-> sqlmi1; \d+ steps, changes: /);
+  assert.match(r.stdout, '== Link dag-stock (3 of 3) ==');
+});
+
+test.run();

@@ -1,0 +1,89 @@
+// Waves on a mixed lab fleet: each link its own run of planned-failover (own run id, lock, journal),
+// the wave recorded under RUNBOOK_JOURNAL_DIR/waves, the worst link's exit code.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fleetLab, fleetRoles } from '../../helpers/fleet-run.js';
+import { FAST_PLANNED as FAST, runbookFile } from '../../helpers/lab-run.js';
+
+const planned = runbookFile('planned-failover');
+const sets = FAST.flatMap((s) => ['--set', s]);
+
+function waveRecord(journalDir: string): { waveId: string; links: Array<{ name: string; state: string; exitCode?: number; runId?: string }>; finished?: { exitCode: number; stoppedBy?: string } } {
+  const dir = join(journalDir, 'waves');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  assert.is(files.length, 1, 'one wave record');
+  return JSON.parse(readFileSync(join(dir, files[0]!), 'utf8'));
+}
+
+test('mixed fleet: the split-brain link is refused, the healthy and lagging ones fail over, exit 3 says so', async () => {
+  const f = await fleetLab({ links: 4, linkScenarios: { 2: 'lagging', 3: 'split-brain' }, overrides: { replication: { catchUpAfterMs: 400 } } });
+  try {
+    const r = await f.run(['apply', planned, '-i', f.fleetFile, '--all', '--parallel', '4', '--yes', ...sets]);
+    assert.is(r.code, 3, r.stdout + r.stderr);
+    assert.equal(fleetRoles(f.lab), { dag1: 'SP', dag2: 'SP', dag3: 'PP', dag4: 'SP' });
+    const record = waveRecord(f.journalDir);
+    assert.equal(record.links.map((l) => `${l.name}:${l.state}:${l.exitCode}`), ['dag1:done:0', 'dag2:done:0', 'dag3:failed:3', 'dag4:done:0']);
+    // Each link its own run: four run ids, four journals.
+    const runIds = new Set(record.links.map((l) => l.runId));
+    assert.is(runIds.size, 4);
+    for (const id of runIds) assert.ok(existsSync(join(f.journalDir, `${id}.jsonl`)), `journal of ${id}`);
+    assert.match(r.stdout, /^\[dag3\] .*split-brain/im);
+    assert.match(r.stdout, /Totals: 4 links, 3 done, 1 failed, 0 not started/);
+    assert.match(r.stdout, /Exit 3: refused/);
+    assert.equal(record.finished, { exitCode: 3 });
+  } finally {
+    await f.stop();
+  }
+});
+
+test('--canary 1: a failing canary stops the wave before any other link starts', async () => {
+  const f = await fleetLab({ links: 3, linkScenarios: { 1: 'split-brain' } });
+  try {
+    const r = await f.run(['apply', planned, '-i', f.fleetFile, '--all', '--canary', '1', '--parallel', '3', '--yes', ...sets]);
+    assert.is(r.code, 3, r.stdout + r.stderr);
+    assert.equal(waveRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}`), ['dag1:failed', 'dag2:not started', 'dag3:not started']);
+    assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'PS', dag3: 'PS' });
+    assert.match(r.stdout, 'a canary link failed');
+  } finally {
+    await f.stop();
+  }
+});
+
+test('--max-failures 1 with --parallel 1: after the first failure no new link starts; resume runs the rest', async () => {
+  const f = await fleetLab({ links: 3, linkScenarios: { 1: 'split-brain' } });
+  try {
+    const r = await f.run(['apply', planned, '-i', f.fleetFile, '--links', 'dag1,dag2,dag3', '--max-failures', '1', '--yes', ...sets]);
+    assert.is(r.code, 3, r.stdout + r.stderr);
+    const record = waveRecord(f.journalDir);
+    assert.equal(record.links.map((l) => `${l.name}:${l.state}`), ['dag1:failed', 'dag2:not started', 'dag3:not started']);
+    assert.equal(record.finished?.stoppedBy, 'max-failures');
+    // The split-brain link is still refused on resume; the two never started now fail over.
+    const resumed = await f.run(['apply', '--resume', record.waveId, '--yes', '--max-failures', '5', ...sets]);
+    assert.is(resumed.code, 3, resumed.stdout + resumed.stderr);
+    assert.equal(waveRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}`), ['dag1:failed', 'dag2:done', 'dag3:done']);
+    assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'SP', dag3: 'SP' });
+    // A done link is not run again: a second resume runs only dag1.
+    const again = await f.run(['apply', '--resume', record.waveId, '--yes', '--format', 'json', ...sets]);
+    const started = again.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.event === 'link-started').map((e) => e.link);
+    assert.equal(started, ['dag1']);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('one confirmation for the wave: without a terminal and without --yes nothing runs (exit 3), nothing recorded', async () => {
+  const f = await fleetLab({ links: 2 });
+  try {
+    const r = await f.run(['apply', planned, '-i', f.fleetFile, '--all', ...sets]);
+    assert.is(r.code, 3);
+    assert.match(r.stderr, 'refusing the wave: 2 link(s) would be changed (dag1, dag2) and there is no terminal');
+    assert.not.ok(existsSync(join(f.journalDir, 'waves')) && readdirSync(join(f.journalDir, 'waves')).some((n) => n.endsWith('.json')));
+    assert.equal(fleetRoles(f.lab), { dag1: 'PS', dag2: 'PS' });
+  } finally {
+    await f.stop();
+  }
+});
+
+test.run();
