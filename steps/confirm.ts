@@ -1,5 +1,8 @@
 // confirm: a gate for what only a person can check (e.g. "the application is stopped"). It asks
-// on the terminal, passes with --yes, and refuses (exit 3) when no one can be asked.
+// on the terminal, passes with --yes, and refuses (exit 3) when no one can be asked. A message known
+// before the run is asked in apply's one question before anything runs (question()); the step then
+// finds it answered at its place and records when. A message built from run-time values (a
+// forced failover's loss report) is asked when the step runs.
 import { defineStep, shown } from '../engine/step-api/index.js';
 
 export interface ConfirmArgs {
@@ -9,6 +12,12 @@ export interface ConfirmArgs {
 /** The runbook's message without its end mark, to sit inside our sentences. */
 function clause(text: string): string {
   return text.trim().replace(/[.!]+$/, '');
+}
+
+/** The message as the operator is asked it: one sentence with its end mark. */
+function questionOf(message: string): string {
+  const text = clause(message);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 export default defineStep({
@@ -30,6 +39,7 @@ export default defineStep({
     noOperator: 'Confirmation needed but no one can be asked (no terminal): {{message}}; run interactively or pass --yes.',
     declined: 'The operator did not confirm: {{message}}.',
     assumed: 'Confirmed by --yes: {{message}}.',
+    answeredBefore: 'Confirmed by the operator before the run began: {{message}}.',
   },
   impact: 'read',
   target: 'none',
@@ -38,6 +48,10 @@ export default defineStep({
   outputs: {
     confirmedBy: { description: 'How the gate was passed: operator or --yes.' },
     confirmedAt: { description: "When it was passed (ISO, this machine's clock): e.g. when the application had to be stopped from." },
+  },
+
+  question(args: ConfirmArgs) {
+    return questionOf(args.message);
   },
 
   plan(_ctx, args: ConfirmArgs) {
@@ -53,8 +67,14 @@ export default defineStep({
       ctx.log.info(ctx.text('assumed', { message }));
       return { confirmedBy: '--yes', confirmedAt: new Date().toISOString() };
     }
+    const question = questionOf(args.message);
+    const answeredAt = ctx.answeredBefore?.(question);
+    if (answeredAt !== undefined) {
+      ctx.log.info(ctx.text('answeredBefore', { message }));
+      return { confirmedBy: 'operator', confirmedAt: answeredAt };
+    }
     if (!ctx.confirm) throw ctx.refuse('noOperator', { message });
-    const yes = await ctx.confirm(/[.!?]$/.test(message) ? message : `${message}.`);
+    const yes = await ctx.confirm(question);
     ctx.signal.throwIfAborted();
     if (!yes) throw ctx.refuse('declined', { message });
     return { confirmedBy: 'operator', confirmedAt: new Date().toISOString() };

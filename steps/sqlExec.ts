@@ -10,6 +10,7 @@
 import { isSingleStatement, readOnlyProblem } from '../engine/drivers/sql/checks.js';
 import { runSql, isConnectionLoss, type QueryParams } from '../engine/drivers/sql/pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
+import { rowsTable } from './support/rows-table.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
 import {
   defineStep,
@@ -105,6 +106,7 @@ export default defineStep({
     badGo: 'Cannot split the script into batches: {{error}}.',
     notARead: 'Refused to run a script declared impact: read that is not a plain read: {{problem}}. Nothing was sent; declare impact: change for SQL that may change anything.',
     batchDone: 'Batch {{batch}} of {{batches}} done on {{side}}.',
+    rowsRead: 'Read {{count}} from {{side}}.',
     notProbed: 'Not probed: {{reason}}.',
     noVerify: 'Step {{step}} has no verify: query, so whether it took effect cannot be checked.',
     connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
@@ -190,6 +192,11 @@ export default defineStep({
       if (impact !== 'read') ctx.invalidateRoles?.();
     }
     const rows = (first?.rows ?? []).map((r) => mapValues(r));
+    // What a read learnt stays on the operator's screen as a small table (the outputs keep the data).
+    if (impact === 'read' && first) {
+      const count = `${rows.length} row${rows.length === 1 ? '' : 's'}`;
+      ctx.log.info([ctx.text('rowsRead', { count, side }), ...(rows.length ? rowsTable(first.columns, rows) : [])].join('\n'));
+    }
     if (args.expect) {
       const problem = checkExpectation(args.expect, first && { columns: first.columns, rows });
       if (problem) throw ctx.fail(problem.id, problem.data);

@@ -32,6 +32,7 @@ import {
   durationText,
   formatDuration,
   formatLsn,
+  formatSeconds,
   LsnStability,
   lsnDiff,
   sleep,
@@ -105,6 +106,9 @@ export default defineStep({
     stalled: 'The primary is not moving, so replication to the secondary is stalled or slow.',
     interrupted: 'The window was interrupted by {{failures}} failed samples ({{error}}).',
     sample: 'Primary {{primary}} end of log {{primaryLsn}}, secondary {{secondary}} hardened {{secondaryLsn}}: {{state}}.',
+    waitingEqual: 'LSNs equal for {{equalFor}} of {{stableFor}}; {{elapsed}} elapsed, {{left}} left before the timeout.',
+    waitingApart: 'Secondary {{secondary}} {{where}} primary {{primary}}{{amount}}{{trend}}; {{elapsed}} elapsed, {{left}} left before the timeout.',
+    stable: 'LSNs equal at {{lsn}} on {{primary}} and {{secondary}}, unchanged for {{stableFor}} (waited {{waited}}, {{samples}} samples).',
     unready: 'Equal, but the secondary is {{state}}, so the window does not count.',
     sampleFailed: 'Sample failed ({{error}}); trying again.',
     probed: 'Primary {{primary}} end of log {{primaryLsn}}, secondary {{secondary}} hardened {{secondaryLsn}}: {{state}}. The wait still needs them unchanged for {{stableFor}}.',
@@ -160,6 +164,8 @@ export default defineStep({
     let samples = 0;
     let failures = 0;
     let lastError: string | undefined;
+    let previousGap: bigint | undefined;
+    let previousKb: bigint | undefined;
 
     for (;;) {
       ctx.signal.throwIfAborted();
@@ -174,18 +180,37 @@ export default defineStep({
         const sample = toSample(pair, fixed !== undefined);
         const state = window.add(sample);
         const reason = notReadyReason(pair.primary, pair.secondary);
-        const equalText = state === 'unready'
-          ? lower(ctx.text('unready', { state: reason ?? 'not ready' }))
-          : `equal for ${formatDuration(window.equalForMs())} of ${texts.stableFor}`;
+        const data = progressData(roles, pair, sample, window.equalForMs(), stableForMs);
+        const gap = sample.primary !== null && sample.secondary !== null ? lsnDiff(sample.primary, sample.secondary) : undefined;
+        const times = { elapsed: formatSeconds(Date.now() - started), left: formatSeconds(deadline - Date.now()) };
+        // The log KB not sent and the seconds behind where the replicas report them; shrinking by
+        // the KB when reported, else by the LSN difference (compared, never shown).
+        const queues = pairQueues(pair.primary, pair.secondary);
+        const kb = queues.logSendQueueKb ?? undefined;
         ctx.log.progress(
-          ctx.text('sample', sampleData(roles.primary, roles.secondary, sample, equalText)),
-          progressData(roles, pair, sample, window.equalForMs(), stableForMs),
+          state === 'unready'
+            ? ctx.text('unready', { state: reason ?? 'not ready' })
+            : gap === 0n
+              ? ctx.text('waitingEqual', { equalFor: formatSeconds(window.equalForMs()), stableFor: formatSeconds(stableForMs), ...times })
+              : ctx.text('waitingApart', {
+                  primary: roles.primary,
+                  secondary: roles.secondary,
+                  amount: behindAmount(queues.logSendQueueKb, queues.secondaryLagSeconds),
+                  ...apartData(kb ?? gap, kb !== undefined ? previousKb : previousGap),
+                  ...times,
+                }),
+          data,
         );
+        previousGap = gap;
+        previousKb = kb;
         if (state === 'stable') {
+          const waitedMs = Date.now() - started;
+          // What the wait found stays under the step once it ends (the progress line does not).
+          ctx.log.info(ctx.text('stable', { lsn: formatLsn(sample.primary), primary: roles.primary, secondary: roles.secondary, stableFor: formatSeconds(window.equalForMs()), waited: formatSeconds(waitedMs), samples }));
           return {
             lsn: formatLsn(sample.primary),
             samples,
-            waitedMs: Date.now() - started,
+            waitedMs,
             reconnects: failures,
             synchronousCommit: synchronousCommit(pair.primary, pair.secondary),
           };
@@ -290,6 +315,24 @@ function retriable(error: unknown): boolean {
   if (isConnectionLoss(error)) return true;
   if (error instanceof GuardRefusal) return error.messageId === 'noPrimary';
   return error instanceof StepFailure && error.messageId === 'unreachable';
+}
+
+/**
+ * Where the secondary stands while the LSNs differ, in words: behind (or ahead) and whether the gap
+ * is shrinking. LSN differences are compared, never shown: they are not an amount of log. The log
+ * KB and seconds behind need the queue sizes the DMV reports, which issue 10's branch (i10a) reads.
+ */
+/** What the replicas report of how far behind the secondary is: ` (12 KB of log not sent, 3 s behind)`. */
+export function behindAmount(logSendQueueKb: bigint | null, lagSeconds: bigint | null): string {
+  const parts = [logSendQueueKb !== null ? `${logSendQueueKb} KB of log not sent` : '', lagSeconds !== null ? `${lagSeconds} s behind` : ''].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+export function apartData(gap: bigint | undefined, previous: bigint | undefined): { where: string; trend: string } {
+  if (gap === undefined) return { where: 'not yet comparable with', trend: '' };
+  const abs = (v: bigint) => (v < 0n ? -v : v);
+  const trend = previous === undefined || previous === 0n ? '' : abs(gap) < abs(previous) ? ', shrinking' : abs(gap) > abs(previous) ? ', growing' : ', not shrinking';
+  return { where: gap > 0n ? 'behind' : 'ahead of', trend };
 }
 
 /** A sample for the `sample` and `probed` messages; `equal` is what to say when the LSNs match. */

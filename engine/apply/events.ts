@@ -53,4 +53,9 @@ export type RunEvent =
 
 export interface Reporter {
   emit(event: RunEvent): void | Promise<void>;
+  /**
+   * Runs `ask` with the terminal to itself: a reporter that redraws the screen (listr2) pauses while
+   * the operator is asked something, so the question stays visible and typed keys echo in place.
+   */
+  aside?<T>(ask: () => Promise<T>): Promise<T>;
 }

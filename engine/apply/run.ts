@@ -36,6 +36,7 @@ import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, verificationText,
 import { failedStepEnd } from './step-end.js';
 import { failureExitCode, refusalExitCode, stopExitCode } from './exit-code.js';
 import { runFinishedRecord, runSummary } from './summary.js';
+import { runQuestion } from './confirmation.js';
 
 export async function applyPlan(options: ApplyOptions): Promise<ApplyResult> {
   const { plan, inventory } = options;
@@ -92,6 +93,8 @@ class ApplyRun {
   /** What the run hands to the services it asks (step contexts, the resume's verifications). */
   private readonly services: ResumeServices;
   private confirmed: boolean;
+  /** Gates the operator confirmed before the steps ran: step id -> its question and when. */
+  private readonly answered = new Map<string, { question: string; at: string }>();
   private exitCode: number = ExitCode.done;
   private stoppedAt: string | undefined;
   private current: CurrentStep | undefined;
@@ -119,6 +122,11 @@ class ApplyRun {
       notice: (line) => this.notices.push(line),
       sent: (statement) => this.journalStatement(statement),
       observeLink: async () => this.lock?.observe(),
+      answeredBefore: (step, question) => {
+        const a = this.answered.get(step);
+        // Only the very question asked: a message rendered differently now is asked again.
+        return a && a.question === question ? a.at : undefined;
+      },
     };
   }
 
@@ -166,8 +174,8 @@ class ApplyRun {
         if (refusal) this.pendingRefusal = refusal.step === undefined ? refusal.message : undefined;
         else if (this.resumed.state) this.recordLinkState(this.resumed.state);
       }
-      let stopped = false;
-      for (const [i, planned] of opts.plan.steps.entries()) {
+      let stopped = !(await this.askBeforeSteps());
+      for (const [i, planned] of (stopped ? [] : opts.plan.steps).entries()) {
         if (!(await this.step(planned, i))) {
           stopped = true;
           break;
@@ -183,6 +191,38 @@ class ApplyRun {
     unregister?.();
     await this.decideExitCode();
     return this.finish();
+  }
+
+  /**
+   * The one question before the steps (engine/apply/confirmation.ts), unless --yes: every gate known
+   * now, the changes and the data-loss acknowledgement together. False when the run stops here: no
+   * one to ask, or anything but yes (refused at the first step the question covers). An interrupt
+   * while asking lets the run stop at its first step, as at any step boundary.
+   */
+  private async askBeforeSteps(): Promise<boolean> {
+    const { opts } = this;
+    if (opts.yes || this.resumed.refusal) return true;
+    const states = opts.resume?.states;
+    const question = runQuestion(opts.plan, opts.steps, (s) => states?.get(s.id)?.status !== 'finished' || this.resumed.readAgain.has(s.id));
+    if (!question) return true;
+    const outcome = this.outcomes.find((o) => o.id === question.firstStep)!;
+    if (!opts.confirmRun) {
+      const error = 'needs confirmation and there is no terminal to ask on: review the plan, then pass --yes';
+      this.refuse({ outcome }, error, `refused: ${error}`);
+      return false;
+    }
+    const yes = await opts.confirmRun(question);
+    if (opts.signal.aborted) return true;
+    if (!yes) {
+      this.refuse({ outcome }, 'not confirmed: the answer was not "yes"', 'refused: the operator did not confirm');
+      return false;
+    }
+    const at = new Date().toISOString();
+    for (const c of question.confirmations) this.answered.set(c.step, { question: c.question, at });
+    this.journal.write({ kind: 'confirmed', by: 'operator', steps: question.confirmations.map((c) => c.step), questions: question.confirmations.map((c) => c.question), changes: question.changes.map((c) => c.step) });
+    // The changes were confirmed with the plan: no second question before the first of them.
+    if (question.changes.length) this.confirmed = true;
+    return true;
   }
 
   private journalStart(): void {
@@ -416,7 +456,7 @@ class ApplyRun {
   }
 
   /** A step that may not run: journaled as refused, and the run stops (exit 3, or 4 after a change). */
-  private refuse({ outcome }: StepAtHand, error: string, journalError = error): void {
+  private refuse({ outcome }: Pick<StepAtHand, 'outcome'>, error: string, journalError = error): void {
     outcome.outcome = 'refused';
     outcome.error = error;
     this.exitCode = refusalExitCode(this.changeMade());

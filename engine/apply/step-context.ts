@@ -27,6 +27,8 @@ export interface StepContextSource {
   notice(line: string): void;
   /** Called right before a step sends a statement (the run journals each distinct one once). */
   sent?(statement: SentStatement): void;
+  /** When the operator confirmed this step's exact question before the run began (engine/apply/confirmation.ts). */
+  answeredBefore?(step: string, question: string): string | undefined;
 }
 
 type Pool = Awaited<ReturnType<RunResources['sql']>>;
@@ -141,6 +143,7 @@ export function stepContext(
     invalidateRoles: () => resources.invalidateRoles(),
     assumeYes: opts.yes,
     ...(opts.confirm ? { confirm: opts.confirm } : {}),
+    answeredBefore: (question) => source.answeredBefore?.(spec.id, question),
   };
   if (spec.target !== undefined) context.target = spec.target;
   return context;

@@ -9,6 +9,7 @@ import type { Reporter, RunSummary } from './events.js';
 import type { Interrupts } from './interrupt.js';
 import type { RecordedLinkState, StepState } from './journal/runs.js';
 import type { OutcomeOptions } from './outcome.js';
+import type { ConfirmRun } from './confirmation.js';
 
 /** Asks the operator a yes/no question; true only for an explicit yes. */
 export type Confirm = (question: string) => Promise<boolean>;
@@ -42,6 +43,11 @@ export interface ApplyOptions {
   reporter: Reporter;
   /** Undefined when there is no terminal to ask: apply then refuses before a change step. */
   confirm?: Confirm;
+  /**
+   * The one question before the steps run (engine/apply/confirmation.ts); undefined when there is
+   * no terminal to ask: without --yes, apply then refuses before its first step.
+   */
+  confirmRun?: ConfirmRun;
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
   journalDir: string;

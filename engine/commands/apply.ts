@@ -21,7 +21,7 @@ import type { ResumeFrom } from '../apply/types.js';
 import { JsonLinesReporter } from '../ui/reporters/json.js';
 import { PlainLinesReporter } from '../ui/reporters/plain.js';
 import { colorWanted, makeStyle } from '../ui/style.js';
-import { ttyConfirm } from '../ui/prompt.js';
+import { terminalQuestioner } from '../ui/prompt.js';
 import {
   checkInventoryChoice,
   checkLabScenario,
@@ -270,7 +270,13 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
     // A new run holds its lock from before its journal exists; a resume took its own already.
     if (!resumed) newRunLock = takeRunLock(journalDir, runId, 'start');
     const plan: Plan = { ...ready.plan, runId };
-    const confirm = ttyConfirm(io.stdin, io.stderr, interrupt.signal);
+    const reporter = opts.reporter ?? (await chooseReporter(opts, io));
+    const questioner = terminalQuestioner(io.stdin, io.stderr, {
+      signal: interrupt.signal,
+      onInterrupt: () => interrupt.press('SIGINT'),
+      ...(reporter.aside ? { aside: reporter.aside.bind(reporter) } : {}),
+      style: makeStyle(colorWanted(io.stderr, io.env)),
+    });
     const result = await applyPlan({
       plan,
       runbook: ready.loaded.runbook,
@@ -281,8 +287,8 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       yes: opts.yes,
       ...(opts.allowDataLoss !== undefined ? { allowDataLoss: opts.allowDataLoss } : {}),
       env,
-      reporter: opts.reporter ?? (await chooseReporter(opts, io)),
-      ...(confirm ? { confirm } : {}),
+      reporter,
+      ...(questioner ? { confirm: questioner.confirm, confirmRun: questioner.confirmRun } : {}),
       signal: interrupt.signal,
       interrupts,
       lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() } },

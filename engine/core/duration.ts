@@ -63,3 +63,17 @@ export function formatElapsed(ms: number): string {
   const seconds = Math.round(ms / 1000);
   return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
 }
+
+/**
+ * A time for a wait's progress line, as a DBA reads it: `4.2 s` (one decimal under a minute; a
+ * whole number of seconds without one, `30 s`), `9 min 58 s` from a minute on.
+ */
+export function formatSeconds(ms: number): string {
+  const t = Math.max(0, ms);
+  if (t < 59_950) {
+    const tenths = Math.round(t / 100);
+    return `${tenths % 10 === 0 ? tenths / 10 : (tenths / 10).toFixed(1)} s`;
+  }
+  const seconds = Math.round(t / 1000);
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}

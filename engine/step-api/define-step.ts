@@ -42,6 +42,8 @@ export interface StepDeclaration<Args, M extends Messages, Defaults> {
   target: 'required' | 'optional' | 'none';
   resultHolds?: 'moment' | 'run';
   outputs: Record<string, OutputSpec>;
+  /** For a gate: the question it asks the operator, from known arguments (StepDefinition.question). */
+  question?(args: Args): string;
   /** Read-only and pure: no I/O. Arguments may hold Unknown values ("known after apply"). */
   plan(ctx: PlanContext<keyof M & string, Defaults>, args: Args): StepPlanResult;
   run(ctx: RunContext<keyof M & string, Defaults>, args: Args): Promise<Record<string, unknown>>;
@@ -69,7 +71,7 @@ export function defineStep<Args, const M extends Messages = Record<never, string
   const defaults = (declaration.defaults ?? {}) as Defaults;
   const helpers: StepHelpers<keyof M & string, Defaults> = { ...stepMessages(messages), defaults };
   const own = <C extends object>(ctx: C): C & StepHelpers<keyof M & string, Defaults> => ({ ...ctx, ...helpers });
-  const { verify, probe } = declaration;
+  const { verify, probe, question } = declaration;
   const definition: StepDefinition<Args> = {
     type: declaration.type,
     description: declaration.description,
@@ -84,6 +86,7 @@ export function defineStep<Args, const M extends Messages = Record<never, string
   };
   if (declaration.resultHolds !== undefined) definition.resultHolds = declaration.resultHolds;
   if (verify) definition.verify = (ctx, args) => verify.call(declaration, own(ctx), args);
+  if (question) definition.question = (args) => question.call(declaration, args);
   if (probe) definition.probe = (ctx, args) => probe.call(declaration, own(ctx), args);
   Object.freeze(definition);
   defined.add(definition);

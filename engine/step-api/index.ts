@@ -30,7 +30,7 @@ export type {
 // From engine/core, what steps legitimately share with the engine.
 export { GuardRefusal, OutcomeUnknown, StepFailure, StepRefusal } from '../core/errors.js';
 export type { StepFailureOptions } from '../core/errors.js';
-export { DurationError, formatDuration, formatElapsed, MAX_DURATION_MS, parseDuration } from '../core/duration.js';
+export { DurationError, formatDuration, formatElapsed, formatSeconds, MAX_DURATION_MS, parseDuration } from '../core/duration.js';
 export { compareLsn, formatLsn, lsnDiff, lsnEqual, LsnStability, parseLsn } from '../core/lsn.js';
 export { sentence } from '../core/sentence.js';
 export type { Lsn, LsnSample } from '../core/lsn.js';

@@ -98,6 +98,11 @@ export interface StepRunContext extends StepResources {
   assumeYes?: boolean;
   /** Asks the operator a yes/no question; absent when no one can be asked (no TTY). */
   confirm?(question: string): Promise<boolean>;
+  /**
+   * When the operator already confirmed exactly `question` in the one question apply asks before
+   * the run begins (engine/apply/confirmation.ts), the time they did (ISO 8601); otherwise undefined.
+   */
+  answeredBefore?(question: string): string | undefined;
 }
 
 export interface OutputSpec {
@@ -125,6 +130,13 @@ export interface StepDefinition<Args = Record<string, unknown>> {
    */
   resultHolds?: 'moment' | 'run';
   outputs: Record<string, OutputSpec>;
+  /**
+   * Optional, for gates that ask the operator (confirm): the question this use asks, from its
+   * arguments. When every argument is known at plan time and the step will run, apply asks it
+   * together with the run's other confirmations before anything runs, and the step then finds it
+   * answered (`ctx.answeredBefore`); a question that needs run-time values is asked when the step runs.
+   */
+  question?(args: Args): string;
   /** Read-only and pure: no I/O. Arguments may contain Unknown values. */
   plan(ctx: StepPlanContext, args: Args): StepPlanResult;
   run(ctx: StepRunContext, args: Args): Promise<Record<string, unknown>>;

@@ -21,7 +21,8 @@ function read(context: object, expr: Extract<Expression, { kind: 'variable' }>):
   return v;
 }
 
-function value(expr: Expression, context: object): unknown {
+/** An expression's value in `context` (engine/template/explain.ts reads the parts of a condition). */
+export function value(expr: Expression, context: object): unknown {
   switch (expr.kind) {
     case 'literal':
       return expr.value;

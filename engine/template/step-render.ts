@@ -6,6 +6,7 @@ import type { StepDefinition, Unknown } from '../step-api/types.js';
 import type { TemplateContext } from './context.js';
 import { renderValue, renderWhen, unknownValue } from './render.js';
 import { isUnknown } from '../step-api/args.js';
+import { explainWhen } from './explain.js';
 
 export type RunTimeRender =
   | { skip: true; reason: string }
@@ -34,7 +35,8 @@ export function renderStepAtRunTime(spec: StepSpec, ctx: TemplateContext): RunTi
       if (isUnknown(decided)) {
         return { skip: false, args: {}, error: `when: depends on ${decided.from}, which has no value in this run` };
       }
-      if (!decided) return { skip: true, reason: `when: ${spec.when.trim()} -> false` };
+      // In words where it can be said (`dropLinkAfter is false`), else the condition as written.
+      if (!decided) return { skip: true, reason: explainWhen(spec.when, ctx) ?? `when: ${spec.when.trim()} -> false` };
     }
     const args = renderValue(spec.with ?? {}, ctx) as Record<string, unknown>;
     const unknown = firstUnknown(args);

@@ -1,22 +1,121 @@
-// The confirmation before the first change step (apply's `Confirm`). It reads the terminal only:
-// without a TTY apply has no one to ask and refuses instead (the caller passes no confirm function).
+// Asking the operator on the terminal: the one question before a run's steps (the compact plan,
+// then every confirmation the run needs, together, as Terraform asks once after its plan), and a
+// gate's question during the run when it needs what the run learnt (a forced failover's loss
+// report). Both the same way: the progress renderer paused while asking (`aside`), so the question
+// stays on screen and typed keys echo where they are typed; only `yes` goes on, and any other answer
+// is told why it is a no; Ctrl-C is the run's interrupt at once (`onInterrupt`), not a keypress
+// readline swallows. Without a TTY on standard input there is no one to ask: no questioner, and apply
+// refuses instead (unless --yes).
 import { createInterface } from 'node:readline';
 import type { Confirm } from '../apply/types.js';
+import type { ConfirmRun, RunQuestion } from '../apply/confirmation.js';
+import { planTextParts } from './plan-text.js';
+import { wrapWords } from './reporters/run-text.js';
+import { escapeControls } from './visible.js';
+import { plainStyle, type Style } from './style.js';
 
-export function ttyConfirm(input: NodeJS.ReadStream, output: NodeJS.WritableStream, signal?: AbortSignal): Confirm | undefined {
+export interface QuestionerOptions {
+  /** The run's interrupt: aborted, an open question ends unanswered. */
+  signal?: AbortSignal;
+  /** Ctrl-C typed at the question (the terminal is in raw mode, so no SIGINT comes): interrupt the run. */
+  onInterrupt?: () => void;
+  /** Runs `ask` with the terminal to itself (the listr2 renderer paused). */
+  aside?: <T>(ask: () => Promise<T>) => Promise<T>;
+  style?: Style;
+}
+
+export interface Questioner {
+  /** A gate's question during the run. */
+  confirm: Confirm;
+  /** The one question before the steps run. */
+  confirmRun: ConfirmRun;
+}
+
+export const PROMPT = 'Type "yes" to go on: ';
+const RULE = 'Only "yes" goes on; any other answer, or Ctrl-C, stops the run here.';
+
+/** Whether the answer goes on: the word yes, in any case, spaces around it ignored. */
+export function isYes(answer: string): boolean {
+  return /^\s*yes\s*$/i.test(answer);
+}
+
+/** Why an answer is a no, in one line (the answer shown escaped and cut short: it could be anything). */
+export function whyNo(answer: string): string {
+  const typed = answer.trim();
+  if (typed === '') return 'Not confirmed: nothing was typed; only "yes" goes on.';
+  const seen = escapeControls(typed.length > 20 ? `${typed.slice(0, 20)}...` : typed);
+  if (/^y(e|es?)?$/i.test(typed) || /^(ok|oui|ja|si|sure|go)$/i.test(typed)) return `Not confirmed: "${seen}" is not "yes"; type the whole word to go on.`;
+  return `Not confirmed: the answer was "${seen}", and only "yes" goes on.`;
+}
+
+/** The one question's text: the compact plan, then what the operator confirms by answering yes. */
+export function runQuestionText(q: RunQuestion, style: Style = plainStyle, width?: number): string[] {
+  const { body, closing } = planTextParts(q.plan, style, width ? { width } : {});
+  const lines = [...body, ...closing, ''];
+  const link = q.plan.inventory.link;
+  lines.push(style.bold(`Before anything runs, answering yes confirms${q.confirmations.length + (q.changes.length ? 1 : 0) > 1 ? ' all of' : ''}:`));
+  let n = 0;
+  for (const c of q.confirmations) lines.push(`  ${++n}. ${escapeControls(c.question)} (step ${c.index}, ${c.step})`);
+  if (q.changes.length) {
+    const steps = q.changes.map((c) => `${c.index} ${c.step}${c.decided ? '' : ' (if its condition holds)'}`);
+    lines.push(`  ${++n}. Change link ${link}: step${steps.length > 1 ? 's' : ''} ${steps.join(', ')}.`);
+  }
+  if (q.dataLoss.length) {
+    const steps = q.changes.filter((c) => q.dataLoss.includes(c.step)).map((c) => `${c.index} ${c.step}`);
+    lines.push(style.red(style.bold(`  ${++n}. Lose data: step${steps.length > 1 ? 's' : ''} ${steps.join(', ')} can lose transactions (acknowledged with --allow-data-loss ${link}).`)));
+  }
+  for (const later of q.askedLater) lines.push(`  Asked when the run gets there, since it needs what the run learns: step ${later.index} (${later.step}).`);
+  lines.push(RULE);
+  return width ? lines.flatMap((l) => wrapWords(l, width)) : lines;
+}
+
+export function terminalQuestioner(input: NodeJS.ReadStream, output: NodeJS.WritableStream, opts: QuestionerOptions = {}): Questioner | undefined {
   if (!input.isTTY) return undefined;
-  return (question) =>
-    new Promise<boolean>((resolve) => {
-      const rl = createInterface({ input, output, terminal: true });
-      const onAbort = () => {
-        rl.close();
-        resolve(false);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      rl.question(`${question} Type "yes" to go on: `, (answer) => {
-        signal?.removeEventListener('abort', onAbort);
-        rl.close();
-        resolve(/^\s*yes\s*$/i.test(answer));
-      });
-    });
+  const style = opts.style ?? plainStyle;
+  const width = () => (output as NodeJS.WriteStream).columns || undefined;
+  const aside = opts.aside ?? (<T>(ask: () => Promise<T>) => ask());
+  const ask = (lines: string[]): Promise<boolean> =>
+    aside(
+      () =>
+        new Promise<boolean>((resolve) => {
+          if (opts.signal?.aborted) return resolve(false);
+          output.write(lines.join('\n') + '\n');
+          const rl = createInterface({ input, output, terminal: true });
+          let done = false;
+          const end = (yes: boolean, line?: string) => {
+            if (done) return;
+            done = true;
+            opts.signal?.removeEventListener('abort', onAbort);
+            rl.close();
+            if (line !== undefined) output.write(line + '\n');
+            resolve(yes);
+          };
+          const onAbort = () => end(false, '');
+          opts.signal?.addEventListener('abort', onAbort, { once: true });
+          // Raw mode turns Ctrl-C into a keypress: it is the run's interrupt, at once.
+          rl.on('SIGINT', () => {
+            output.write('^C\n');
+            end(false);
+            opts.onInterrupt?.();
+          });
+          rl.question(PROMPT, (answer) => {
+            if (isYes(answer)) return end(true);
+            const w = width();
+            end(false, (w ? wrapWords(whyNo(answer), w) : [whyNo(answer)]).map((l) => style.yellow(l)).join('\n'));
+          });
+        }),
+    );
+  return {
+    confirm: (question) => {
+      const w = width();
+      const lines = [style.bold('The run needs your confirmation before it goes on:'), `  ${question}`, RULE];
+      return ask(w ? lines.flatMap((l) => wrapWords(l, w)) : lines);
+    },
+    confirmRun: (q) => ask(runQuestionText(q, style, width())),
+  };
+}
+
+/** A single question on the terminal (a fleet wave's confirmation), asked the same way; undefined without a TTY. */
+export function ttyConfirm(input: NodeJS.ReadStream, output: NodeJS.WritableStream, signal?: AbortSignal): Confirm | undefined {
+  return terminalQuestioner(input, output, signal ? { signal } : {})?.confirm;
 }

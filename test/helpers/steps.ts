@@ -38,6 +38,7 @@ export interface ContextOptions {
   signal?: AbortSignal;
   assumeYes?: boolean;
   confirm?: (question: string) => Promise<boolean>;
+  answeredBefore?: (question: string) => string | undefined;
 }
 
 export function stepHarness(inventory: Inventory, env: NodeJS.ProcessEnv): StepHarness {
@@ -75,6 +76,7 @@ export function stepHarness(inventory: Inventory, env: NodeJS.ProcessEnv): StepH
     if (options.target) ctx.target = options.target;
     if (options.assumeYes !== undefined) ctx.assumeYes = options.assumeYes;
     if (options.confirm) ctx.confirm = options.confirm;
+    if (options.answeredBefore) ctx.answeredBefore = options.answeredBefore;
     return ctx;
   };
 

@@ -9,11 +9,25 @@ export interface TerminalOptions {
   cwd: string;
   /** Laid over this process's environment and the fixture passwords; `undefined` removes a variable. */
   env?: Record<string, string | undefined>;
-  /** Typed (with Enter) once the confirmation question is on screen; without it, standard input is closed. */
+  /** Typed (with Enter) once the confirmation question is on screen; without it (and `keys`), standard input is closed. */
   answer?: string;
+  /**
+   * Typed in turn, each once the question is on screen again (the n-th answer at the n-th question):
+   * a string is typed key by key and then Enter; `'\u0003'` alone is Ctrl-C.
+   */
+  answers?: string[];
+  /**
+   * The terminal's width; 120 when not given. It has 50 rows: `script` starts with none, and
+   * listr2's log-update then draws nothing between frames (it cuts a frame to the terminal's height).
+   */
+  columns?: number;
 }
 
-/** Runs `runbook <args>` on a 120-column terminal; the output is everything the terminal showed. */
+/** How many times the prompt has been written so far. */
+const PROMPT = 'Type "yes" to go on';
+const prompts = (output: string) => output.split(PROMPT).length - 1;
+
+/** Runs `runbook <args>` on a pseudo-terminal (120 columns unless told); the output is everything the terminal showed. */
 export function onTerminal(args: string[], o: TerminalOptions): Promise<{ code: number | null; output: string }> {
   const quoted = [process.execPath, bin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const env: NodeJS.ProcessEnv = { ...process.env, ...FIXTURE_PASSWORDS };
@@ -21,18 +35,26 @@ export function onTerminal(args: string[], o: TerminalOptions): Promise<{ code: 
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const child = spawn(script, ['-qec', `stty cols 120; ${quoted}`, '/dev/null'], {
+  const answers = o.answers ?? (o.answer !== undefined ? [o.answer] : undefined);
+  const child = spawn(script, ['-qec', `stty cols ${o.columns ?? 120} rows 50; ${quoted}`, '/dev/null'], {
     cwd: o.cwd,
     env,
-    stdio: [o.answer === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: [answers === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   let output = '';
-  let answered = false;
+  let answered = 0;
   child.stdout!.on('data', (d) => {
     output += d;
-    if (o.answer !== undefined && !answered && output.includes('Type "yes" to go on')) {
-      answered = true;
-      child.stdin!.write(`${o.answer}\r`);
+    if (answers && answered < answers.length && prompts(output) > answered) {
+      const keys = answers[answered++]!;
+      // Key by key, as a person types: each keypress is its own read on the terminal.
+      void (async () => {
+        for (const key of keys) {
+          child.stdin!.write(key);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        if (keys !== '\u0003') child.stdin!.write('\r');
+      })();
     }
   });
   child.stderr!.on('data', (d) => (output += d));

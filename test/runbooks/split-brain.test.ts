@@ -24,7 +24,7 @@ runbookCases([
         'sqlServer: ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)',
       ],
       // No planned failover was needed.
-      stdout: [/failover\s+sqlExec \[change\]\s+when: .* -> false/, /Point the applications at sqlmi1\.lab\.database\.windows\.net/],
+      stdout: [/failover\s+sqlExec \[change\]\s+primary of after-demotion is '\w+'$/m, /Point the applications at sqlmi1\.lab\.database\.windows\.net/],
       link: { sqlServer: true, managedInstance: true },
     },
     then(t) {

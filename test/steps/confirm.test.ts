@@ -77,6 +77,27 @@ test('the operator is asked; yes passes, anything else refuses', async () => {
   await h.close();
 });
 
+test('a question the operator answered before the run is not asked again; a different one is', async () => {
+  const h = stepHarness(inventory, {});
+  let asked = 0;
+  const before = '2026-01-02T03:04:05.000Z';
+  const answeredBefore = (q: string) => (q === 'Stop the app.' ? before : undefined);
+  const out = await h.run(confirm, { message: 'Stop the app' }, { answeredBefore, confirm: async () => (asked++, false) });
+  assert.equal(out, { confirmedBy: 'operator', confirmedAt: before });
+  assert.is(asked, 0);
+  assert.match(h.logs.info.join('\n'), /Confirmed by the operator before the run began: Stop the app\./);
+  // Rendered differently at run time: the answer given before does not cover it.
+  const error = await rejection(() => h.run(confirm, { message: 'Stop the other app' }, { answeredBefore, confirm: async () => (asked++, false) }));
+  assert.is(asked, 1);
+  assert.is(error.message, 'The operator did not confirm: Stop the other app.');
+  await h.close();
+});
+
+test('its question is the message as one sentence (what apply asks before the run)', () => {
+  assert.is(confirm.question!({ message: 'Stop the app' }), 'Stop the app.');
+  assert.is(confirm.question!({ message: '  Is it stopped?  ' }), 'Is it stopped?');
+});
+
 test('an interrupt while asking ends the step', async () => {
   const h = stepHarness(inventory, {});
   const controller = new AbortController();

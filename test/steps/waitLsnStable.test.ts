@@ -4,7 +4,7 @@ import { StepFailure } from '../../engine/core/errors.js';
 import { StepRefusal } from '../../engine/core/errors.js';
 import type { Lab } from '../../lab/index.js';
 import { labInventory } from '../../lab/inventory.js';
-import waitLsnStable from '../../steps/waitLsnStable.js';
+import waitLsnStable, { apartData } from '../../steps/waitLsnStable.js';
 import { rejection, withLabHarness, type StepHarness } from '../helpers/steps.js';
 import { stepTester, unknown } from '../helpers/step-tester.js';
 import { within } from '../helpers/cli.js';
@@ -77,10 +77,10 @@ test('healthy: succeeds with the matched LSN, exactly as the server has it', asy
     assert.ok((out.samples as number) >= 2, 'at least two samples');
     assert.ok((out.waitedMs as number) >= 300, `waited ${out.waitedMs} ms`);
     assert.is(out.reconnects, 0);
-    assert.match(
-      h.logs.progress.at(-1)!,
-      /^Primary sqlServer end of log 71000009408100001, secondary managedInstance hardened 71000009408100001: equal for \d+ms of 300ms\.$/,
-    );
+    // The window in seconds with one decimal, the time spent and the time left before the timeout.
+    assert.match(h.logs.progress.at(-1)!, /^LSNs equal for 0\.[3-9] s of 0\.3 s; \d+\.\d s elapsed, \d+(\.\d)? s left before the timeout\.$/);
+    // What it found stays as an info line once the step ends.
+    assert.match(h.logs.info.at(-1)!, /^LSNs equal at 71000009408100001 on sqlServer and managedInstance, unchanged for 0\.\d s \(waited \d+\.\d s, \d+ samples\)\.$/);
   });
 });
 
@@ -93,19 +93,31 @@ test('workload-running: times out within its timeout plus a margin and says the 
     assert.is(error.messageId, 'apart');
     assert.match(error.message, /^LSNs did not match within 1s500ms: the secondary managedInstance is \d+ behind the primary sqlServer \(primary end of log \d{17}, secondary hardened \d{17}\); primary still moving, so the workload is not stopped\.$/);
     assert.ok(took >= 1500 && took < 4000, `took ${took} ms`);
-    assert.match(h.logs.progress.join('\n'), /: gap \d+\./);
+    assert.match(h.logs.progress.join('\n'), /^Secondary managedInstance behind primary sqlServer \(\d+ KB of log not sent, \d+ s behind\)(, (growing|not shrinking|shrinking))?; \d+(\.\d)? s elapsed/m);
+    assert.not.match(h.logs.progress.join('\n'), /\d{6,}/, 'no raw LSN difference');
   });
 });
 
 test('lagging: waits while the secondary catches up, then succeeds', async () => {
   await withLabHarness({ scenario: 'lagging' }, async (_lab, h) => {
     const out = await h.run(waitLsnStable, { ...fast, timeout: '6s' });
-    assert.match(h.logs.progress[0], /: gap 64000000\.$/); // 40 transactions behind
-    assert.match(h.logs.progress.at(-1)!, /equal for/);
+    assert.match(h.logs.progress[0], /^Secondary managedInstance behind primary sqlServer \(320 KB of log not sent, 0 s behind\); /); // 40 transactions behind
+    // The lab's lagging secondary holds still, then catches up in one go.
+    assert.ok(h.logs.progress.some((l) => /^Secondary managedInstance behind primary sqlServer \(320 KB of log not sent, 0 s behind\), not shrinking; /.test(l)), h.logs.progress.join('\n'));
+    assert.match(h.logs.progress.at(-1)!, /^LSNs equal for /);
     assert.ok((out.waitedMs as number) >= 600, `waited ${out.waitedMs} ms`);
     assert.match(out.lsn as string, /^\d{17}$/);
     assert.is.not(out.lsn, '71000009408100001');
   });
+});
+
+test('whether the gap is shrinking: compared with the sample before, never shown as a number', () => {
+  assert.equal(apartData(10n, undefined), { where: 'behind', trend: '' });
+  assert.equal(apartData(5n, 10n), { where: 'behind', trend: ', shrinking' });
+  assert.equal(apartData(10n, 10n), { where: 'behind', trend: ', not shrinking' });
+  assert.equal(apartData(12n, 10n), { where: 'behind', trend: ', growing' });
+  assert.equal(apartData(-3n, 0n), { where: 'ahead of', trend: '' });
+  assert.equal(apartData(undefined, 4n), { where: 'not yet comparable with', trend: '' });
 });
 
 test('LSNs that differ only past the 16th digit are not equal', async () => {
@@ -155,7 +167,7 @@ test('business-critical: both replicas are read by the DAG and is_local = 1, not
 test("mi-primary: the MI's partner row and its own AG row are not the link's; the wait sees SQL Server 30 transactions behind until it catches up", async () => {
   await withLabHarness({ scenario: 'mi-primary' }, async (lab, h) => {
     const out = await h.run(waitLsnStable, { ...fast, timeout: '6s' });
-    assert.match(h.logs.progress[0], /^Primary managedInstance end of log \d+, secondary sqlServer hardened \d+: gap 48000000\.$/);
+    assert.match(h.logs.progress[0], /^Secondary sqlServer behind primary managedInstance \(240 KB of log not sent, 0 s behind\); /);
     assert.ok((out.waitedMs as number) >= 1400, `waited ${out.waitedMs} ms for the catch-up at 1.5 s`);
     assert.is(out.lsn, lab.link().replicas.managedInstance.endOfLog.toString());
     assert.is(out.synchronousCommit, true);
@@ -166,7 +178,7 @@ test("mi-primary: the MI's partner row and its own AG row are not the link's; th
 test('second-link: only this link\'s rows count on SQL Server; the other link (caught up) does not make this one look caught up', async () => {
   await withLabHarness({ scenario: 'second-link' }, async (_lab, h) => {
     const out = await h.run(waitLsnStable, { ...fast, timeout: '6s' });
-    assert.match(h.logs.progress[0], /: gap 64000000\.$/, '40 transactions behind');
+    assert.match(h.logs.progress[0], /^Secondary managedInstance behind primary sqlServer \(320 KB of log not sent, 0 s behind\); /, '40 transactions behind');
     assert.ok((out.waitedMs as number) >= 1400, `waited ${out.waitedMs} ms`);
   });
 });
@@ -179,7 +191,7 @@ test('a stalled link with equal LSNs never counts: the secondary is NOT SYNCHRON
       error.message,
       'LSNs matched at 71000009408100001, but within 800ms the window never counted: the secondary managedInstance was NOT SYNCHRONIZING when last read (asynchronous commit); check that the link is connected and healthy.',
     );
-    assert.match(h.logs.progress[0], /: equal, but the secondary is NOT SYNCHRONIZING, so the window does not count\.$/);
+    assert.match(h.logs.progress[0], /^Equal, but the secondary is NOT SYNCHRONIZING, so the window does not count\.$/);
   });
 });
 

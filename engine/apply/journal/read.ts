@@ -113,6 +113,7 @@ const SHAPES: Record<JournalRecord['kind'], Shape> = {
   'step-skipped': { step: req('string'), reason: req('string'), index: opt('integer'), type: opt('string') },
   statement: { step: req('string'), target: req('string'), text: req('string'), params: opt('object') },
   'step-verified': { step: req('string'), result: req({ enum: ['done', 'not-done', 'unknown'] }), why: req({ enum: ['resume', 'unknown-outcome'] }), detail: opt('string') },
+  confirmed: { by: req({ enum: ['operator'] }), steps: req('strings'), questions: req('strings'), changes: req('strings') },
   interrupted: { signal: req('string'), stoppedBefore: opt('string'), abandonedDuring: opt('string') },
   'run-finished': {
     exitCode: req('integer'), meaning: req('string'), durationMs: req('number'), changed: req('strings'), mayHaveChanged: opt('strings'), stoppedAt: opt('string'),
@@ -224,6 +225,9 @@ function orderProblems(entries: JournalEntry[], runId: string | undefined, path:
       case 'step-skipped':
         if (running !== undefined) damage(e, `step-skipped for ${r.step} while step ${running} was running`);
         break;
+      case 'confirmed':
+        if (running !== undefined) damage(e, `confirmed while step ${running} was running`);
+        break;
       case 'link-state':
         // Written between steps: once the lock is held, and right after a change step's end.
         if (running !== undefined) damage(e, `link-state while step ${running} was running`);
@@ -309,6 +313,7 @@ export function journalProblemAgainstRunbook(journal: ReadJournal, runbook: Runb
     if (r.kind === 'interrupted') named.push(...[r.stoppedBefore, r.abandonedDuring].filter((s): s is string => s !== undefined));
     if (r.kind === 'run-finished') named.push(...r.changed, ...(r.mayHaveChanged ?? []));
     if (r.kind === 'link-state' && r.after !== undefined) named.push(r.after);
+    if (r.kind === 'confirmed') named.push(...r.steps, ...r.changes);
     const unknown = named.find((id) => !position.has(id));
     if (unknown !== undefined) return damage(`${r.kind} names step ${unknown}, which runbook ${runbook.name} does not have`);
     if (r.kind === 'run-started' && r.steps !== undefined && r.steps !== runbook.steps.length) {

@@ -64,6 +64,11 @@ export type JournalRecord =
   | { kind: 'statement'; step: string; target: string; text: string; params?: Record<string, unknown> }
   /** A verify() probe's answer: after an unknown outcome, or on resume for a step that may have acted. */
   | { kind: 'step-verified'; step: string; result: 'done' | 'not-done' | 'unknown'; why: 'resume' | 'unknown-outcome'; detail?: string }
+  /**
+   * The operator said yes to the one question asked before the run's steps (engine/apply/confirmation.ts):
+   * the gates' questions it answered (`steps`, in order) and the change steps it let run.
+   */
+  | { kind: 'confirmed'; by: 'operator'; steps: string[]; questions: string[]; changes: string[] }
   /** Where an interrupt stopped the run (before step X / abandoned during step X). */
   | { kind: 'interrupted'; signal: string; stoppedBefore?: string; abandonedDuring?: string }
   | { kind: 'run-finished'; exitCode: number; meaning: string; durationMs: number; changed: string[]; mayHaveChanged?: string[]; stoppedAt?: string };

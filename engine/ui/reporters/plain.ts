@@ -41,7 +41,8 @@ export class PlainLinesReporter implements Reporter {
           if (last !== undefined && now - last < this.progressEveryMs) break;
           this.lastProgress.set(e.step, now);
         }
-        w(`    ${e.level === 'warn' ? 'warning: ' : ''}${e.message}`);
+        // A message of several lines (a read's rows as a table) stays indented under its step.
+        w(`    ${e.level === 'warn' ? 'warning: ' : ''}${e.message}`.replace(/\n/g, '\n    '));
         break;
       }
       case 'step-finished':

@@ -24,13 +24,16 @@ export function renderSummary(summary: RunSummary, style: Style = plainStyle, op
     const pad = ' '.repeat(Math.max(0, 12 - (s.outcome === 'succeeded' ? 2 : s.outcome.length)));
     const time = s.durationMs !== undefined ? formatElapsed(s.durationMs) : '';
     const tries = s.attempts && s.attempts > 1 ? ` after ${s.attempts} attempts` : '';
-    const note = s.error ? `  ${s.error}` : s.reason ? `  ${s.reason}` : '';
-    lines.push(`  ${label}${pad}${String(s.index).padStart(2)}. ${s.id.padEnd(idWidth)}  ${s.type} [${s.impact}]  ${time}${tries}${note}`);
+    // A refusal is said once, in the `runbook: refused at step` line right after the summary.
+    const note = s.outcome === 'refused' ? '' : s.error ? `  ${s.error}` : s.reason ? `  ${s.reason}` : '';
+    lines.push(`  ${label}${pad}${String(s.index).padStart(2)}. ${s.id.padEnd(idWidth)}  ${s.type} [${s.impact}]  ${time}${tries}${note}`.trimEnd());
   }
   lines.push(style.bold(`Recap: ${recap(summary)}`));
-  if (summary.notices?.length) {
+  const refusals = new Set(summary.steps.filter((s) => s.outcome === 'refused' && s.error).map((s) => s.error));
+  const notices = (summary.notices ?? []).filter((n) => !refusals.has(n));
+  if (notices.length) {
     lines.push(style.bold('Attention:'));
-    for (const n of summary.notices) lines.push(`  ${n}`);
+    for (const n of notices) lines.push(`  ${n}`);
   }
   if (summary.stoppedAt) lines.push(`Stopped ${summary.stoppedAt}.`);
   lines.push(...changeLines(summary));
@@ -70,7 +73,9 @@ export function resumeCommand(summary: Pick<RunSummary, 'runId' | 'exitCode' | '
  * A line cut between words to fit `width`, each continuation indented past the line's own indent
  * (escape sequences count for nothing). A word longer than the width stays whole on its own line.
  */
-export function wrapWords(line: string, width: number): string[] {
+export function wrapWords(given: string, width: number): string[] {
+  // Trailing spaces (an empty last column) would otherwise become a line of their own.
+  const line = given.trimEnd();
   const visible = (t: string) => t.replace(/\u001b\[[0-9;]*m/g, '').length;
   if (visible(line) <= width) return [line];
   const indent = line.match(/^ */)![0];

@@ -16,7 +16,7 @@ test('answering yes runs the change step; the listr2 renderer shows the steps', 
   const out = join(dir, 'out.txt');
   const r = await onAnswer(['apply', fixture('flow.yml'), '-i', fixture('inventory.yml'), '--set', `out=${out}`], 'yes', dir);
   assert.is(r.code, 0, r.output);
-  assert.match(r.output, /Step 5 \(write, mutate\) is the first that changes link dag-test/);
+  assert.match(r.output, / 1\. Change link dag-test: step 5 write\./);
   assert.match(r.output, /✔ 1\/5 first/);
   assert.is(readFileSync(out, 'utf8'), 'got hello dag-test\n');
 });

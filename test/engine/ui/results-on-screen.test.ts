@@ -40,4 +40,49 @@ test('a failed run on a terminal ends with the exact apply --resume command', as
   assert.is(screen.at(-1) === '' ? screen.at(-2) : screen.at(-1), `To go on from where it stopped: runbook apply --resume ${id}`);
 });
 
+test('at 60 and 200 columns: a read\'s rows as a table, the LSN report and skipped conditions in words stay on screen; each refusal said once', async () => {
+  if (!existsSync(script)) return;
+  for (const columns of [60, 200]) {
+    const dir = tempDir('runbook-screen-');
+    const r = await onTerminal(['apply', runbookFile('planned-failover'), '--lab', '--yes', ...sets(FAST_PLANNED)], { cwd: dir, columns, env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir } });
+    assert.is(r.code, 0, r.output);
+    const screen = screenOf(r.output, columns);
+    const text = screen.join('\n');
+    const at = (re: RegExp, from = 0) => screen.findIndex((l, i) => i >= from && re.test(l));
+    const clock = at(/^✔ \d+\/\d+ mi-clock sqlExec/);
+    assert.ok(clock >= 0, text);
+    assert.equal(screen.slice(clock + 1, clock + 4), ['    Read 1 row from managedInstance.', '    now', '    -----------------------'], text);
+    assert.match(screen[clock + 4]!, /^ {4}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+    const wait = at(/^✔ \d+\/\d+ caught-up waitLsnStable/);
+    const under = (i: number) => screen.slice(i + 1, screen.findIndex((l, j) => j > i && !l.startsWith('    '))).join(' ').replace(/\s+/g, ' ');
+    assert.match(under(wait), /^ LSNs equal at \d{17} on sqlServer and managedInstance, unchanged for 0\.\d s \(waited \d+\.\d s, \d+ samples\)\.$/, text);
+    assert.ok(at(/^↓ \d+\/\d+ remove-link skipped: dropLinkAfter is false$/) > wait, text);
+    if (columns === 200) assert.match(text, /^ {2}skipped +\d+\. remove-link +armDeleteLink \[change\] +dropLinkAfter is false$/m);
+    assert.not.match(text, /\{\{/, 'no raw template on screen');
+    for (const line of screen) assert.ok(line.length <= columns, line);
+  }
+  // A refusal: at the step and once after the summary, not in its row or under Attention as well.
+  const dir = tempDir('runbook-screen-');
+  const refused = await onTerminal(['apply', runbookFile('planned-failover'), '--lab', 'split-brain', '--yes', ...sets(FAST_PLANNED)], { cwd: dir, env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir } });
+  assert.is(refused.code, 3, refused.output);
+  const screen = screenOf(refused.output);
+  const summary = screen.findIndex((l) => /^Summary of run /.test(l));
+  assert.is(screen.slice(summary).filter((l) => /Split-brain on link dag1/.test(l)).length, 1, screen.join('\n'));
+  assert.match(screen.slice(summary).join('\n'), /^runbook: refused at step before: Split-brain on link dag1/m);
+});
+
+test('the LSN wait on a terminal: one line under the step, redrawn in place with the window in seconds and the time left', async () => {
+  if (!existsSync(script)) return;
+  const dir = tempDir('runbook-screen-');
+  const r = await onTerminal(['apply', runbookFile('planned-failover'), '--lab', 'lagging', '--yes', ...sets(['stoppedFor=200ms', 'stableFor=1s', 'pollInterval=100ms', 'lsnTimeout=8s'])], { cwd: dir, env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir } });
+  assert.is(r.code, 0, r.output);
+  // Frames drawn while it waited: the window's progress and the time left, one decimal.
+  assert.match(r.output, /LSNs equal for 0\.\d s of 1 s; \d+\.\d s elapsed, \d+\.\d s left before the timeout\./);
+  // Redrawn in place: none of the progress lines is left on the screen once the step ended.
+  const screen = screenOf(r.output);
+  assert.not.ok(screen.some((l) => /left before the timeout/.test(l)), screen.join('\n'));
+  const drawn = r.output.split('left before the timeout').length - 1;
+  assert.ok(drawn >= 5, `the line was redrawn (${drawn} frames)`);
+});
+
 test.run();

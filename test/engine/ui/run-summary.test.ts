@@ -28,6 +28,14 @@ test('the resume command after an interrupt or a failure, with --allow-data-loss
   assert.match(renderSummary(summary, undefined, { link: 'dag1' }), /\nTo go on from where it stopped: runbook apply --resume 20260101T000000Z-abcd --allow-data-loss dag1\n$/);
 });
 
+test('a refusal is said once: not in its row nor again under Attention (the line after the summary says it)', () => {
+  const why = 'Split-brain on link dag1: both replicas say PRIMARY.';
+  const text = renderSummary({ ...summary, exitCode: 3, steps: [step(1, 'read', 'succeeded'), step(2, 'read', 'refused', { error: why })], notices: [why, 's1: a warning'] });
+  assert.not.match(text, /Split-brain/);
+  assert.match(text, /^ {2}REFUSED {6}2\. s2 +sqlExec \[read\]$/m);
+  assert.match(text, /^Attention:\n {2}s1: a warning$/m);
+});
+
 test('at 60 columns no line is longer and no word is broken', () => {
   const text = renderSummary(summary, undefined, { width: 60, link: 'dag1' });
   const lines = text.split('\n');

@@ -1,0 +1,97 @@
+// Issue 12, point 1 on a real pseudo-terminal (listr2's renderer), read as a person sees the screen
+// (test/helpers/screen.ts) at 200, 120 and 60 columns: apply shows the compact plan and asks once,
+// before any step, with every confirmation the run needs together; the answer is echoed where it
+// is typed; only yes goes on, and any other answer is told why; Ctrl-C at the question is exit 130
+// before any step; a gate whose question needs run-time values (forced failover's loss report) is
+// asked when the run gets there, with the renderer paused.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { tempDir } from '../../helpers/cli.js';
+import { FAST_PLANNED, runbookFile } from '../../helpers/lab-run.js';
+import { screenOf } from '../../helpers/screen.js';
+import { onTerminal, script } from '../../helpers/terminal.js';
+
+const sets = (values: string[]) => values.flatMap((v) => ['--set', v]);
+const PROMPT = 'Type "yes" to go on: ';
+
+async function planned(columns: number, answers: string[], extra: string[] = []) {
+  const dir = tempDir('runbook-confirm-');
+  const r = await onTerminal(['apply', runbookFile('planned-failover'), '--lab', ...extra, ...sets(FAST_PLANNED)], { cwd: dir, columns, answers, env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir } });
+  const screen = screenOf(r.output, columns);
+  const journalFile = readdirSync(dir).find((f) => f.endsWith('.jsonl'));
+  const journal = journalFile ? readFileSync(join(dir, journalFile), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>) : [];
+  return { ...r, screen, journal, text: screen.join('\n') };
+}
+
+const at = (screen: string[], re: RegExp) => screen.findIndex((l) => re.test(l));
+
+test('planned failover at 200 columns: the plan, then one question with the workload gate and the changes; yes is echoed on the prompt line and the run does not ask again', async () => {
+  if (!existsSync(script)) return;
+  const r = await planned(200, ['yes']);
+  assert.is(r.code, 0, r.text);
+  const closing = at(r.screen, /^Plan: \d+ changes, 0 data-loss steps, \d+ reads/);
+  const heading = at(r.screen, /^Before anything runs, answering yes confirms all of:$/);
+  const gate = at(r.screen, /^ {2}1\. The application workload on the current primary of link dag1 is stopped and will stay stopped until the failover is done\. \(step 1, workload-stopped\)$/);
+  const changes = at(r.screen, /^ {2}2\. Change link dag1: steps \d+ sync-commit-sql-server \(if its condition holds\), \d+ sync-commit-managed-instance \(if its condition holds\), \d+ failover\.$/);
+  const prompt = r.screen.indexOf(`${PROMPT}yes`);
+  const firstStep = at(r.screen, /^✔ 1\/\d+ workload-stopped/);
+  assert.ok(closing >= 0 && heading > closing && gate > heading && changes > gate && prompt > changes && firstStep > prompt, r.text);
+  // Asked once: no second question before the first change, after the LSN wait.
+  assert.is(r.output.split('Type "yes" to go on').length - 1, 1, r.text);
+  // The hoisted gate is honoured at its place, and the journal says what was confirmed.
+  assert.ok(r.screen[firstStep + 1]?.startsWith('    Confirmed by the operator before the run began: The application workload'), r.text);
+  const confirmed = r.journal.find((e) => e.kind === 'confirmed');
+  assert.equal(confirmed && { by: confirmed.by, steps: confirmed.steps, changes: confirmed.changes }, { by: 'operator', steps: ['workload-stopped'], changes: ['sync-commit-sql-server', 'sync-commit-managed-instance', 'failover'] });
+  assert.ok(r.journal.indexOf(confirmed!) < r.journal.findIndex((e) => e.kind === 'step-started'), 'confirmed before any step started');
+  const gateDone = r.journal.find((e) => e.kind === 'step-finished' && e.step === 'workload-stopped');
+  assert.is(gateDone?.outputs.confirmedBy, 'operator');
+  assert.is(gateDone?.outputs.confirmedAt, confirmed!.at);
+});
+
+test('at 60 columns, "y" is a no that says why, without breaking a word; nothing runs and the run is refused (exit 3)', async () => {
+  if (!existsSync(script)) return;
+  const r = await planned(60, ['y']);
+  assert.is(r.code, 3, r.text);
+  const prompt = r.screen.indexOf(`${PROMPT}y`);
+  assert.ok(prompt >= 0, r.text);
+  assert.equal(r.screen.slice(prompt + 1, prompt + 3), ['Not confirmed: "y" is not "yes"; type the whole word to go', '    on.'], r.text);
+  for (const line of r.screen) assert.ok(line.length <= 60, line);
+  assert.is(r.journal.filter((e) => e.kind === 'step-started').length, 0, 'no step ran');
+  assert.ok(r.journal.some((e) => e.kind === 'step-failed' && e.step === 'workload-stopped' && e.outcome === 'refused'));
+});
+
+test('at 120 columns, Ctrl-C at the question exits 130 at once: no step runs', async () => {
+  if (!existsSync(script)) return;
+  const r = await planned(120, ['\u0003']);
+  assert.is(r.code, 130, r.text);
+  assert.ok(r.screen.includes(`${PROMPT}^C`), r.text);
+  assert.is(r.journal.filter((e) => e.kind === 'step-started').length, 0, 'no step ran');
+  assert.ok(r.journal.some((e) => e.kind === 'interrupted' && e.stoppedBefore === 'workload-stopped'), JSON.stringify(r.journal));
+});
+
+test('forced failover at 120 columns: the data loss is in the one question; the loss report is asked when known, with the renderer paused', async () => {
+  if (!existsSync(script)) return;
+  const dir = tempDir('runbook-confirm-');
+  const r = await onTerminal(['apply', runbookFile('forced-failover'), '--lab', 'primary-down', '--allow-data-loss', 'dag1', '--set', 'sqlServerVersion=16.0.4135.4'], {
+    cwd: dir, columns: 120, answers: ['yes', 'yes'], env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir },
+  });
+  assert.is(r.code, 0, r.output);
+  const screen = screenOf(r.output, 120);
+  const text = screen.join('\n');
+  const loss = at(screen, /^ {2}2\. Lose data: steps \d+ force, \d+ force-sql-server, \d+ remove-link can lose transactions \(acknowledged with$/);
+  const later = at(screen, /^ {2}Asked when the run gets there, since it needs what the run learns: step \d+ \(accept-loss\)\.$/);
+  const first = screen.indexOf(`${PROMPT}yes`);
+  assert.ok(loss >= 0 && later > loss && first > later, text);
+  const gap = at(screen, /^✔ \d+\/\d+ gap lsnGap/);
+  const asked = at(screen, /^The run needs your confirmation before it goes on:$/);
+  const second = screen.indexOf(`${PROMPT}yes`, first + 1);
+  const gate = at(screen, /^✔ \d+\/\d+ accept-loss confirm/);
+  assert.ok(gap > first && asked > gap && second > asked && gate > second, text);
+  assert.match(screen[asked + 1]!, /^ {2}Force managedInstance to become the primary of link dag1, losing what it has not received: The primary sqlServer/);
+  // Typed keys echo on the prompt line, not one per line under a spinner.
+  assert.not.ok(screen.some((l) => /^[yes]$/.test(l)), text);
+});
+
+test.run();
