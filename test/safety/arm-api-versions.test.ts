@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import armFailoverLink from '../../steps/armFailoverLink.js';
 import { armStepContext, startLabWorld } from '../helpers/arm-step-context.js';
-import { FAST, TestLab } from '../helpers/lab-run.js';
+import { FAST_PLANNED as FAST, TestLab } from '../helpers/lab-run.js';
 
 const WANTED = '2025-01-01';
 
