@@ -75,7 +75,7 @@ test('--inputs file.yml gives inputs like --set, which wins over it; problems po
     assert.is(r.code, 0, r.stderr);
     return JSON.parse(r.stdout).inputs as Record<string, unknown>;
   };
-  assert.equal(await json(), { direction: 'toSqlServer', dropLinkAfter: true, stableFor: '5s', lsnTimeout: '10m', pollInterval: '1s', backupTimeout: '1h', stoppedFor: '10s' });
+  assert.equal(await json(), { direction: 'toSqlServer', dropLinkAfter: true, stableFor: '5s', lsnTimeout: '10m', pollInterval: '1s', otherLinksAcknowledged: false, backupTimeout: '1h', stoppedFor: '10s' });
   assert.equal((await json('--set', 'stableFor=7s', '--set', 'direction=toManagedInstance')).stableFor, '7s');
   assert.equal((await json('--set', 'direction=toManagedInstance')).direction, 'toManagedInstance', '--set wins');
 

@@ -167,7 +167,7 @@ test('list-steps: every registered type, as text and JSON', async () => {
   }
   // Defaults come from the definitions' `defaults`.
   const wait = steps.find((s) => s.type === 'waitLsnStable') as unknown as { with: Array<{ name: string; default?: unknown }> };
-  assert.equal(wait.with.map((w) => [w.name, w.default]), [['stableFor', '30s'], ['pollInterval', '1s'], ['timeout', '10m']]);
+  assert.equal(wait.with.map((w) => [w.name, w.default]), [['demoted', undefined], ['stableFor', '30s'], ['pollInterval', '1s'], ['timeout', '10m']]);
   assert.match(text.stdout, /^    stableFor\?: string \(default "30s"\) {2}How long the LSNs must stay equal/m);
 });
 
