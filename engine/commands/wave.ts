@@ -233,6 +233,19 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
     const result = await scheduleWave(todo, { parallel, canary, ...(maxFailures !== undefined ? { maxFailures } : {}), stopped: () => interrupted }, async (link) => {
       const entry = record.links.find((r) => r.name === link.name)!;
       const row = progress.get(link.name)!;
+      // The runbook confirmed is the one every link runs: a file changed since (a pull, an edit) refuses the link.
+      const changed = runbookChange(record);
+      if (changed) {
+        const line = `runbook: refusing link ${link.name}: ${changed} since the wave was confirmed. Nothing was run on this link; review the change and start a new wave.`;
+        if (live) live.note(`[${link.name}] ${line}`);
+        else io.stderr.write(`[${link.name}] ${line}\n`);
+        Object.assign(entry, { state: 'failed' as const, exitCode: ExitCode.refused });
+        Object.assign(row, { state: 'failed', exitCode: ExitCode.refused, durationMs: 0 });
+        save();
+        live?.changed();
+        emitWave({ event: 'link-finished', link: link.name, exitCode: ExitCode.refused, meaning: exitCodeMeaning(ExitCode.refused), refused: line });
+        return ExitCode.refused;
+      }
       const resumeRun = entry.runId !== undefined && existsSync(join(journalDirOf(io), `${entry.runId}.jsonl`)) ? entry.runId : undefined;
       const runId = resumeRun ?? newRunId();
       Object.assign(entry, { runId, state: 'running' as const });
@@ -266,6 +279,14 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** How the runbook file now differs from the one the wave was confirmed on, if it does. */
+function runbookChange(record: WaveRecord): string | undefined {
+  const read = readRegularFile(record.runbook.file, MAX_FILE_BYTES);
+  if ('problem' in read) return `the runbook ${record.runbook.file} can no longer be read (${read.problem})`;
+  const now = sha256(read.text);
+  return now === record.runbook.sha256 ? undefined : `the runbook ${record.runbook.file} changed (sha256 ${record.runbook.sha256.slice(0, 12)} -> ${now.slice(0, 12)})`;
 }
 
 function journalDirOf(io: CommandIO): string {
@@ -318,6 +339,8 @@ async function runLink(
   const linkIo: CommandIO = { ...io, stderr, stdout: run.note ? lineSink(run.note) : prefixedStream(io.stdout, `[${link.name}] `) };
   const applyOptions: ApplyCommandOptions = {
     target: run.resume ? '' : wave.loaded.runbook.file,
+    // A new run runs the runbook text the wave loaded and its operator confirmed, not the file read again.
+    ...(run.resume ? {} : { loaded: wave.loaded }),
     inventory: link.file,
     // A resumed run takes its inputs from its journal (secret ones given again); a new run the wave's.
     sets: run.resume ? opts.sets : wave.sets,
