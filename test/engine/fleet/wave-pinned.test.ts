@@ -51,4 +51,41 @@ test('F16: a runbook edited while the wave runs is not run on the links not star
   }
 });
 
+test('F4: resume refuses a never-started link whose inventory file changed; records match links by name; a lost file is written again', async () => {
+  const f = await fleetLab({ links: 2, linkScenarios: { 1: 'split-brain' } });
+  try {
+    const planned = runbookFile('planned-failover');
+    const r = await f.run(['apply', planned, '-i', f.fleetFile, '--links', 'dag1,dag2', '--canary', '1', '--yes', ...sets]);
+    assert.is(r.code, 3, r.stdout + r.stderr);
+    const record = readRecord(f.journalDir);
+    assert.equal(record.links.map((l) => `${l.name}:${l.state}`), ['dag1:failed', 'dag2:not started']);
+    const dag2 = record.links[1]!;
+    assert.match(dag2.inventorySha256 ?? '', /^[0-9a-f]{64}$/);
+    const original = readFileSync(dag2.inventory, 'utf8');
+    writeFileSync(dag2.inventory, original.replace('"SalesDb2"', '"SalesDb1"'));
+    const refused = await f.run(['apply', '--resume', record.waveId, '--canary', '0', '--yes', ...sets]);
+    assert.is(refused.code, 3, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /refusing to resume wave .*link dag2: its inventory .*002-dag2\.yml changed since the wave wrote it.*Nothing was run/);
+    assert.equal(readRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}:${l.runId ?? '-'}`), [`dag1:failed:${record.links[0]!.runId}`, 'dag2:not started:-']);
+    assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'PS' });
+    // The file removed (a cleanup) and the record's links reordered: each link still gets its own inventory.
+    rmSync(dag2.inventory);
+    const file = recordFile(f.journalDir);
+    const edited = JSON.parse(readFileSync(file, 'utf8'));
+    edited.links.reverse();
+    writeFileSync(file, JSON.stringify(edited));
+    const resumed = await f.run(['apply', '--resume', record.waveId, '--canary', '0', '--yes', ...sets]);
+    assert.is(resumed.code, 3, resumed.stdout + resumed.stderr);
+    assert.equal(readFileSync(dag2.inventory, 'utf8'), original);
+    const after = readRecord(f.journalDir);
+    const byName = Object.fromEntries(after.links.map((l) => [l.name, l]));
+    assert.is(byName.dag2!.state, 'done');
+    assert.is(byName.dag1!.state, 'failed');
+    assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'SP' });
+    assert.ok(readFileSync(join(f.journalDir, `${byName.dag2!.runId}.jsonl`), 'utf8').includes('002-dag2.yml'), "dag2's run used dag2's inventory");
+  } finally {
+    await f.stop();
+  }
+});
+
 test.run();
