@@ -218,7 +218,7 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
       ...(wave.fleetSha !== record.inventory.sha256 ? [`the fleet inventory ${record.inventory.file} changed (sha256 ${record.inventory.sha256.slice(0, 12)} -> ${wave.fleetSha.slice(0, 12)})`] : []),
       ...(wave.links[0]!.plan.runbook.sha256 !== record.runbook.sha256 ? [`the runbook ${record.runbook.file} changed`] : []),
     ];
-    if (!changed.length) changed.push(...linkInventoryProblems(wave, record));
+    if (!changed.length) changed.push(...linkInventoryProblems(wave, record), ...lostJournals(record, journalDirOf(io)));
     if (changed.length) throw new ExitError(ExitCode.refused, `refusing to resume wave ${record.waveId}: ${changed.join('; ')}. Nothing was run.`);
   } else {
     if (opts.inventory === undefined) throw new UsageError('apply: a wave needs -i <fleet inventory>');
@@ -323,6 +323,17 @@ function runbookChange(record: WaveRecord): string | undefined {
   if ('problem' in read) return `the runbook ${record.runbook.file} can no longer be read (${read.problem})`;
   const now = sha256(read.text);
   return now === record.runbook.sha256 ? undefined : `the runbook ${record.runbook.file} changed (sha256 ${record.runbook.sha256.slice(0, 12)} -> ${now.slice(0, 12)})`;
+}
+
+/**
+ * A link the record says started (a run id) resumes that run from its journal: a journal not found
+ * is refused, as a single-link resume is, never taken for "not started". The one exception is a run
+ * killed before its journal existed: its lock file alone is left, and nothing was sent.
+ */
+function lostJournals(record: WaveRecord, journalDir: string): string[] {
+  return record.links
+    .filter((l) => l.state !== 'done' && l.runId !== undefined && !existsSync(join(journalDir, `${l.runId}.jsonl`)) && !existsSync(join(journalDir, `${l.runId}.lock`)))
+    .map((l) => `link ${l.name}: its run ${l.runId} has no journal in ${journalDir} (${l.runId}.jsonl); a run the record says started is resumed from its journal, never started afresh (resume from the directory the wave ran in, or with its RUNBOOK_JOURNAL_DIR)`);
 }
 
 function journalDirOf(io: CommandIO): string {

@@ -88,4 +88,23 @@ test('F4: resume refuses a never-started link whose inventory file changed; reco
   }
 });
 
+test('F7: a started link whose journal is gone is refused on resume (exit 3, naming run and directory), not started afresh', async () => {
+  const f = await fleetLab({ links: 2, linkScenarios: { 1: 'split-brain' } });
+  try {
+    const r = await f.run(['apply', runbookFile('planned-failover'), '-i', f.fleetFile, '--links', 'dag1,dag2', '--canary', '1', '--yes', ...sets]);
+    assert.is(r.code, 3, r.stdout + r.stderr);
+    const record = readRecord(f.journalDir);
+    const runId = record.links[0]!.runId!;
+    rmSync(join(f.journalDir, `${runId}.jsonl`));
+    const resumed = await f.run(['apply', '--resume', record.waveId, '--canary', '0', '--yes', '--format', 'json', ...sets]);
+    assert.is(resumed.code, 3, resumed.stdout + resumed.stderr);
+    assert.ok(resumed.stderr.includes(`link dag1: its run ${runId} has no journal in ${f.journalDir}`), resumed.stderr);
+    assert.not.match(resumed.stdout, /link-started/);
+    assert.equal(readRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}:${l.runId ?? '-'}`), [`dag1:failed:${runId}`, 'dag2:not started:-']);
+    assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'PS' });
+  } finally {
+    await f.stop();
+  }
+});
+
 test.run();
