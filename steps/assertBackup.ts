@@ -67,8 +67,16 @@ function what(kind: AssertBackupArgs['kind'] | undefined, copyOnly: boolean | un
  * A time read on the server (SYSDATETIME(), CONVERT(..., 126)): its wall clock, compared with
  * msdb's as the driver hands both over (datetime values arrive as UTC-labelled wall clock).
  */
+/**
+ * A server time given as text must be a whole date and time (SYSDATETIME() as CONVERT style 126
+ * or 121 prints it, fraction optional; a zone only if the value carries one). A date alone would
+ * read as midnight and let a backup from earlier that day count (attack 10, finding 3).
+ */
+const SERVER_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,7})?([zZ]|[+-]\d\d:?\d\d)?$/;
+
 function serverWallClock(text: string): number {
   const t = text.trim();
+  if (!SERVER_TIME.test(t)) return Number.NaN;
   return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(t) ? t : `${t.replace(' ', 'T')}Z`);
 }
 
@@ -131,6 +139,8 @@ export default defineStep({
     badSide: 'Expected side to be sqlServer or managedInstance, got {{value}}.',
     badKind: 'Expected kind to be full, diff or log, got {{value}}.',
     badSince: 'The {{field}} value {{value}} is not a time; use {{example}}.',
+    sinceFuture:
+      'The sinceServerTime value {{value}} is later than {{side}}\'s clock now ({{now}}): it cannot be a moment that has passed there, so no backup can be judged against it. Check the value (it is {{side}}\'s own time, as SELECT SYSDATETIME() there prints it).',
     missing: 'No {{what}} of database {{database}} on {{side}}{{window}}{{waited}}: {{reason}}.',
     waiting: 'No {{what}} of database {{database}} on {{side}}{{window}} yet; waiting (up to {{wait}}).',
     found: 'Found a {{what}} of database {{database}} on {{side}}, started {{started}} and finished {{finished}} (server time).',
@@ -194,7 +204,11 @@ export default defineStep({
     if (args.sinceServerTime !== undefined) {
       serverSinceMs = serverWallClock(args.sinceServerTime) - DATETIME_ROUNDING_MS;
       if (Number.isNaN(serverSinceMs)) {
-        throw ctx.fail('badSince', { field: 'sinceServerTime', value: JSON.stringify(args.sinceServerTime), example: 'the output of SELECT SYSDATETIME() on the same replica' });
+        throw ctx.fail('badSince', {
+          field: 'sinceServerTime',
+          value: JSON.stringify(args.sinceServerTime),
+          example: "a date and time on the same replica's clock, such as 2025-01-31T10:00:00.1234567 (SELECT CONVERT(varchar(27), SYSDATETIME(), 126))",
+        });
       }
     }
     const waitMs = durationMs(args.wait, ctx.defaults.wait, 'wait');
@@ -210,6 +224,13 @@ export default defineStep({
       const started = row ? asDate(row.backup_start_date) : null;
       const finished = row ? asDate(row.backup_finish_date) : null;
       const serverNow = row ? asDate(row.server_now) : null;
+      // A moment given on the server's clock that has not come yet there is a wrong value, not a wait.
+      if (serverSinceMs !== undefined) {
+        const now = serverNow?.getTime() ?? (await serverClock(ctx, side));
+        if (serverSinceMs - SLACK_MS > now) {
+          throw ctx.refuse('sinceFuture', { value: JSON.stringify(args.sinceServerTime), side, now: iso(now) });
+        }
+      }
       // The moment on the server's clock from which a backup counts.
       let threshold = serverSinceMs;
       if (sinceMs !== undefined) {

@@ -3,6 +3,16 @@
 // read from the link's own row only (engine/drivers/sql/lsn-queries.ts: the DAG by name,
 // is_local = 1, exactly one row), and a window counts only while the secondary is resumed and,
 // in synchronous commit, SYNCHRONIZED.
+//
+// With `demoted` (a forced-failover drill, after the old primary was set to SECONDARY and before
+// the other side is forced) neither side is primary, so the roles cannot be asked: the demoted side
+// plays the primary (its end of log is everything it wrote, and with no primary nothing more can be
+// written) and the other side must have hardened all of it. That is the distributed-AG procedure's
+// "Test the failover readiness" step: "The availability group is ready to fail over when the
+// last_hardened_lsn is the same for both availability groups per database" (MicrosoftDocs/sql-docs,
+// configure-distributed-availability-groups.md). There is no synchronization state to require in
+// that mode: with no primary "the distributed availability group is not available" (same article),
+// and what its rows say then is not documented; the equal LSNs are the whole guarantee.
 import {
   comparedLsn,
   LsnRowsError,
@@ -17,6 +27,8 @@ import { isConnectionLoss } from '../engine/drivers/sql/pool.js';
 import {
   defineStep,
   durationMs,
+  isUnknown,
+  shown,
   durationText,
   formatDuration,
   formatLsn,
@@ -33,6 +45,7 @@ import {
 } from '../engine/step-api/index.js';
 
 export interface WaitLsnStableArgs {
+  demoted?: string;
   stableFor?: string;
   pollInterval?: string;
   timeout?: string;
@@ -58,6 +71,12 @@ export default defineStep({
     type: 'object',
     additionalProperties: false,
     properties: {
+      demoted: {
+        type: 'string',
+        pattern: '^(sqlServer|managedInstance|\\{\\{.*\\}\\})$',
+        description:
+          'Drills only: the old primary, already set to SECONDARY, so that neither side is primary. Its end of log is then compared with what the other side hardened (no role lookup, no synchronization state required), before that side is forced.',
+      },
       stableFor: duration('How long the LSNs must stay equal and unchanged. Default 30s.'),
       pollInterval: duration('How often both replicas are asked. Default 1s.'),
       timeout: duration('How long to wait in all before failing. Default 10m.'),
@@ -77,6 +96,11 @@ export default defineStep({
     syncAdvice: 'Check that both sides of the link are in synchronous commit and that the link is healthy.',
     asyncAdvice: 'Check that the link is connected and healthy.',
     rows: 'Refused to compare LSNs: {{error}}.',
+    badDemoted: 'Expected demoted to be sqlServer or managedInstance, got {{value}}.',
+    demotedApart:
+      'The side {{secondary}} did not harden all the log of {{primary}} (set to SECONDARY) within {{timeout}}: {{secondary}} hardened {{secondaryLsn}}, {{primary}} end of log {{primaryLsn}} (gap {{gap}}); {{movement}}. Nothing was forced, so nothing is lost, but link {{link}} has no primary now. To go back, run on {{primary}}, which holds all the log: ALTER AVAILABILITY GROUP {{dag}} FORCE_FAILOVER_ALLOW_DATA_LOSS; (the fail-back configure-distributed-availability-groups.md gives for this case). Then find out why the log does not reach {{secondary}} (link connected? data movement suspended?) and run the drill again.',
+    demotedStalled: 'The log stopped moving.',
+    demotedFailed: 'The last samples failed ({{error}}).',
     moving: 'Primary still moving, so the workload is not stopped.',
     stalled: 'The primary is not moving, so replication to the secondary is stalled or slow.',
     interrupted: 'The window was interrupted by {{failures}} failed samples ({{error}}).',
@@ -102,6 +126,16 @@ export default defineStep({
     const poll = durationText(args.pollInterval, ctx.defaults.pollInterval);
     const timeout = durationText(args.timeout, ctx.defaults.timeout);
     const { name, database } = ctx.inventory.link;
+    if (args.demoted !== undefined) {
+      const demoted = isUnknown(args.demoted) ? '(known after apply)' : shown(args.demoted);
+      return {
+        summary: `With neither side primary, wait until the other side has hardened all the log of the demoted ${demoted} for [${database}]`,
+        sql: (['sqlServer', 'managedInstance'] as const).map((side) => ({ target: side, text: lsnQuery(side, ctx.inventory), params: { dag: name, db: database } })),
+        guards: [
+          `The demoted side's end of log equal to the other side's last_hardened_lsn for ${stableFor} (poll ${poll}); after ${timeout} it fails and nothing is forced`,
+        ],
+      };
+    }
     return {
       summary: `Wait until the LSNs of [${database}] match on both replicas and stay unchanged`,
       sql: (['sqlServer', 'managedInstance'] as const).map((side) => ({ target: side, text: lsnQuery(side, ctx.inventory), params: { dag: name, db: database } })),
@@ -119,6 +153,7 @@ export default defineStep({
     const started = Date.now();
     const deadline = started + timeoutMs;
     const window = new LsnStability(stableForMs);
+    const fixed = demotedRoles(ctx, args.demoted);
     let roles: Roles | undefined;
     let lastRoles: Roles | undefined;
     let lastPair: Pair | undefined;
@@ -131,12 +166,12 @@ export default defineStep({
       // A sample that starts before the deadline may finish; one that hangs is cut a poll later.
       const attempt = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()) + pollMs)]);
       try {
-        roles ??= await resolveRoles(ctx);
+        roles ??= fixed ?? (await resolveRoles(ctx));
         lastRoles = roles;
         const pair = await readPair(ctx, roles, attempt);
         lastPair = pair;
         samples++;
-        const sample = toSample(pair);
+        const sample = toSample(pair, fixed !== undefined);
         const state = window.add(sample);
         const reason = notReadyReason(pair.primary, pair.secondary);
         const equalText = state === 'unready'
@@ -167,7 +202,12 @@ export default defineStep({
         ctx.log.progress(ctx.text('sampleFailed', { error: lastError }));
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw timeoutFailure(ctx, window, { ...texts, stableForMs, pollMs, failures, lastError, roles: lastRoles, pair: lastPair });
+      if (left <= 0) {
+        if (fixed && !(window.last && window.last.primary !== null && window.last.primary === window.last.secondary)) {
+          throw demotedFailure(ctx, window, fixed, { timeout: texts.timeout, failures, lastError });
+        }
+        throw timeoutFailure(ctx, window, { ...texts, stableForMs, pollMs, failures, lastError, roles: lastRoles, pair: lastPair });
+      }
       await sleep(Math.min(pollMs, left), ctx.signal);
     }
   },
@@ -175,9 +215,10 @@ export default defineStep({
   // plan --probe: one paired sample, no waiting. The outputs exist only after a whole window, so
   // none is returned; the note says where the LSNs stand now.
   async probe(ctx, args: WaitLsnStableArgs) {
-    const roles = await resolveRoles(ctx);
+    const fixed = demotedRoles(ctx, args.demoted);
+    const roles = fixed ?? (await resolveRoles(ctx));
     const pair = await readPair(ctx, roles, ctx.signal);
-    const sample = toSample(pair);
+    const sample = toSample(pair, fixed !== undefined);
     const stableFor = durationText(args.stableFor, ctx.defaults.stableFor);
     const reason = notReadyReason(pair.primary, pair.secondary);
     const equal = reason ? lower(ctx.text('unready', { state: reason })) : 'equal now';
@@ -200,13 +241,48 @@ async function readPair(ctx: StepRunContext, roles: Roles, signal: AbortSignal):
   return { primary, secondary };
 }
 
-function toSample(pair: Pair): LsnSample {
+/** With `demoted`, the roles are given: the demoted side plays the primary, the other the secondary. */
+function demotedRoles(ctx: StepMessages<'badDemoted'>, demoted: string | undefined): Roles | undefined {
+  if (demoted === undefined) return undefined;
+  if (demoted !== 'sqlServer' && demoted !== 'managedInstance') throw ctx.refuse('badDemoted', { value: shown(demoted) });
+  return { primary: demoted, secondary: demoted === 'sqlServer' ? 'managedInstance' : 'sqlServer' };
+}
+
+/** `demoted`: no synchronization state is asked of a side with no primary (see the file's head). */
+function toSample(pair: Pair, demoted = false): LsnSample {
   return {
     at: Date.now(),
     primary: comparedLsn(pair.primary, 'primary'),
     secondary: comparedLsn(pair.secondary, 'secondary'),
-    ready: notReadyReason(pair.primary, pair.secondary) === undefined,
+    ready: demoted || notReadyReason(pair.primary, pair.secondary) === undefined,
   };
+}
+
+/** The drill's wait timed out with the LSNs apart: nothing is forced, and the way back is said. */
+function demotedFailure(
+  ctx: StepMessages<'noSample' | 'demotedApart' | 'demotedFailed' | 'demotedStalled'> & Pick<StepRunContext, 'inventory'>,
+  window: LsnStability,
+  roles: Roles,
+  t: { timeout: string; failures: number; lastError?: string },
+) {
+  const last = window.last;
+  if (!last) return ctx.fail('noSample', { timeout: t.timeout, error: t.lastError ?? 'no answer' });
+  const gap = last.primary !== null && last.secondary !== null ? lsnDiff(last.primary, last.secondary) : undefined;
+  const movement = lower(t.failures > 0 && t.lastError
+    ? ctx.text('demotedFailed', { error: t.lastError })
+    : ctx.text('demotedStalled'));
+  const { name } = ctx.inventory.link;
+  return ctx.fail('demotedApart', {
+    primary: roles.primary,
+    secondary: roles.secondary,
+    timeout: t.timeout,
+    primaryLsn: formatLsn(last.primary),
+    secondaryLsn: formatLsn(last.secondary),
+    gap: gap === undefined ? 'unknown' : gap.toString(),
+    movement,
+    link: name,
+    dag: `[${name.replace(/]/g, ']]')}]`,
+  });
 }
 
 /** A lost connection or a replica briefly without a primary is waited out; SQL errors and split-brain are not. */

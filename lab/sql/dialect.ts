@@ -24,8 +24,14 @@ export const QUERY_HINTS = new Set([
   'ORDER', 'EXPAND', 'ROBUST', 'MAXRECURSION', 'USE', 'NO_PERFORMANCE_SPOOL', 'QUERYTRACEON', 'MAX_GRANT_PERCENT',
   'MIN_GRANT_PERCENT', 'IGNORE_NONCLUSTERED_COLUMNSTORE_INDEX', 'DISABLE', 'LABEL',
 ]);
-/** T-SQL function -> SQLite function (same name when native, TSQL_* for the lab's UDFs). */
+/**
+ * T-SQL function -> SQLite function (same name when native, TSQL_* for the lab's UDFs).
+ * STRING_AGG (SQL Server 2017+): "concatenates the values of string expressions and places
+ * separator values between them ... null values are ignored" (string-agg-transact-sql.md);
+ * SQLite's string_agg does the same. WITHIN GROUP is not modelled.
+ */
 export const FUNCTIONS: Record<string, string> = {
+  STRING_AGG: 'STRING_AGG',
   COUNT: 'COUNT', COUNT_BIG: 'COUNT', SUM: 'SUM', MIN: 'MIN', MAX: 'MAX', AVG: 'AVG', COALESCE: 'COALESCE',
   NULLIF: 'NULLIF', IIF: 'IIF', ABS: 'ABS', ROUND: 'ROUND', UPPER: 'UPPER', LOWER: 'LOWER', LTRIM: 'LTRIM',
   RTRIM: 'RTRIM', TRIM: 'TRIM', REPLACE: 'REPLACE', SUBSTRING: 'SUBSTRING', CONCAT: 'CONCAT', FLOOR: 'FLOOR',

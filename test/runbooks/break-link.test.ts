@@ -70,13 +70,25 @@ runbookCases([
     set: FAST,
     expect: { exit: 3, stderr: [/refused at step mi-primary-since-given: The managed instance is already the primary of link dag1/], link: KEPT },
     async then(t) {
-      // A time after the MI's first full backup since the failover: no backup since then, none awaited long enough.
+      // Attack 10, finding 3: a time still to come on the MI's clock is a wrong value (the old
+      // runbook waited for a backup after it and refused only for want of one).
       const later = new Date(Date.now() + 3_600_000).toISOString().replace('Z', '');
       const tooLate = await t.apply('break-link', { sets: [...FAST, `miPrimarySince=${later}`, 'backupTimeout=200ms'] });
       assert.is(tooLate.code, 3, tooLate.stdout + tooLate.stderr);
-      assert.match(tooLate.stderr, /refused at step full-backup-since-failover: No full backup \(not copy-only\) of database SalesDb on managedInstance started since/);
+      assert.match(tooLate.stderr, /refused at step full-backup-since-failover: The sinceServerTime value "[^"]+" is later than managedInstance's clock now/);
       assert.equal(t.linkPresent(), KEPT);
       assert.not.ok(t.lab.armRequests().some((r) => r.method === 'DELETE'));
+
+      // Attack 10, finding 3: a date with no time reads as midnight, so the automatic full backup
+      // from before the failover counted and the link was removed. Now it is refused.
+      const today = new Date().toISOString().slice(0, 10);
+      for (const value of [today, '2000-01-01']) {
+        const dateOnly = await t.apply('break-link', { sets: [...FAST, `miPrimarySince=${value}`, 'backupTimeout=200ms'] });
+        assert.ok(dateOnly.code !== 0, dateOnly.stdout + dateOnly.stderr);
+        assert.match(dateOnly.stdout + dateOnly.stderr, new RegExp(`The sinceServerTime value "${value}" is not a time; use a date and time`));
+        assert.equal(t.linkPresent(), KEPT);
+        assert.not.ok(t.lab.armRequests().some((r) => r.method === 'DELETE'));
+      }
 
       const since = new Date(Date.now() - 60_000).toISOString().replace('Z', '');
       const run = await t.apply('break-link', { sets: [...FAST, `miPrimarySince=${since}`, 'backupTimeout=5s'] });

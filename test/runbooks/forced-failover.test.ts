@@ -89,15 +89,20 @@ runbookCases([
     // Issue 10, point 7: the distributed-AG procedure demotes the global primary first, then forces
     // the other side, so no write lands on the old primary once the new one exists. The old
     // runbook forced first and demoted after.
-    name: 'drill with reverseRoles: the old primary is set to secondary before the other side is forced, resynchronizes, one primary at the end',
+    // Attack 10, finding 1: between the two it tests failover readiness (the same
+    // last_hardened_lsn on both sides, configure-distributed-availability-groups.md). Here the
+    // stalled link moves again only once the run, after the demotion, has asked the MI for its
+    // LSN: a run that forces straight after the demotion loses the 25; this one loses none.
+    name: 'drill with reverseRoles: the old primary is demoted, the secondary hardens all its log, then is forced; nothing lost, resynchronizes, one primary',
     scenario: 'primary-down',
     overrides: { faults: [] },
     runbook: 'forced-failover',
-    set: ['reverseRoles=true', ...POLL],
+    set: ['reverseRoles=true', 'lsnTimeout=20s', ...POLL],
     flags: ALLOWED,
-    // The link moves data again once the MI is primary (it was stalled, which is why 25 are lost).
     async during(t) {
-      await waitFor(() => t.statements().some((s) => /FORCE_FAILOVER_ALLOW_DATA_LOSS/.test(s)));
+      const demotedAt = () => t.statements().findIndex((s) => /SET \(ROLE = SECONDARY\)/.test(s));
+      await waitFor(() => demotedAt() >= 0);
+      await waitFor(() => t.statements().slice(demotedAt()).some((s) => /^managedInstance: .*last_hardened_lsn/s.test(s)));
       t.lab.link().setReplication({ stalled: false });
     },
     expect: {
@@ -108,11 +113,50 @@ runbookCases([
         'managedInstance: ALTER AVAILABILITY GROUP [dag1] FORCE_FAILOVER_ALLOW_DATA_LOSS',
       ],
       notStdout: [/SPLIT-BRAIN/],
-      stdout: [/ok\s+\d+\. old-primary-resynchronized/],
-      lost: 25,
+      stdout: [/ok\s+\d+\. caught-up/, /ok\s+\d+\. old-primary-resynchronized/, /the run waits up to 20s for managedInstance to harden all its log/],
+      lost: 0,
     },
     then(t) {
       assert.is(t.lab.link().replicas.sqlServer.suspended, false, 'the old primary moves data again');
+    },
+  },
+  {
+    // Attack 10, finding 1, the other direction: the MI is primary, demoted through ARM, and
+    // SQL Server (30 behind) is forced only once it has hardened the MI's log (the lab's link
+    // catches up 3 s after it starts; the old runbook forced at once and lost the 30).
+    name: 'drill with reverseRoles from the MI: SQL Server hardens the MI\'s log after the demotion before it is forced; nothing lost',
+    scenario: 'mi-primary',
+    overrides: { backlogTransactions: 30, replication: { stalled: true, catchUpAfterMs: 3000 } },
+    runbook: 'forced-failover',
+    set: ['reverseRoles=true', 'lsnTimeout=20s', ...POLL],
+    flags: ALLOWED,
+    expect: {
+      exit: 0,
+      roles: { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' },
+      sent: ['sqlServer: ALTER AVAILABILITY GROUP [dag1] FORCE_FAILOVER_ALLOW_DATA_LOSS'],
+      stdout: [/ok\s+\d+\. caught-up/],
+      notStdout: [/SPLIT-BRAIN/],
+      lost: 0,
+    },
+  },
+  {
+    // Attack 10, finding 1: the log never arrives. Nothing is forced (nothing lost), the run
+    // stops after the demotion (exit 4) and says how to go back: the procedure's fail-back on
+    // the old primary, which holds all the log.
+    name: 'drill with reverseRoles where the secondary never catches up: nothing forced, nothing lost, exit 4 with the way back',
+    scenario: 'primary-down',
+    overrides: { faults: [] },
+    runbook: 'forced-failover',
+    set: ['reverseRoles=true', 'lsnTimeout=1s', ...POLL],
+    flags: ALLOWED,
+    expect: {
+      exit: 4,
+      roles: { sqlServer: 'SECONDARY', managedInstance: 'SECONDARY' },
+      sent: ['sqlServer: ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)'],
+      lost: 0,
+      stdout: [
+        /FAILED caught-up: The side managedInstance did not harden all the log of sqlServer \(set to SECONDARY\) within 1s: .*\(gap 40000000\); the log stopped moving\. Nothing was forced, so nothing is lost, but link dag1 has no primary now\. To go back, run on sqlServer, which holds all the log: ALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;/,
+      ],
     },
   },
   {

@@ -49,6 +49,35 @@ runbookCases([
     },
   },
   {
+    // Attack 10, finding 2: SQL Server's database is in another link too (dag1_dr, 50 transactions
+    // behind). After the failover SQL Server's copy is a secondary of dag1 and no longer feeds
+    // dag1_dr. The old runbook failed over without a word; now it refuses before any change.
+    name: 'second-link (another link 50 behind): refused before anything changes, naming the other link and its lag',
+    scenario: 'second-link',
+    overrides: { sqlServer: { otherLinks: [{ name: 'dag1_dr', behindTransactions: 50 }] } },
+    runbook: 'planned-failover',
+    set: FAST,
+    expect: {
+      exit: 3,
+      roles: AS_BEFORE,
+      sent: [],
+      armWrites: [],
+      stderr: [/refused at step other-links-acknowledged: Database SalesDb on SQL Server is also in 1 other distributed availability group\(s\): dag1_dr \(400 KB of log not sent to them yet\)\. .*Nothing was changed\..*--set otherLinksAcknowledged=true/],
+    },
+  },
+  {
+    name: 'second-link with otherLinksAcknowledged: fails over, and the summary names the link left without its primary',
+    scenario: 'second-link',
+    runbook: 'planned-failover',
+    set: [...FAST, 'otherLinksAcknowledged=true'],
+    expect: {
+      exit: 0,
+      roles: SWAPPED,
+      lost: 0,
+      stdout: [/Attention:\n(.*\n)*.*other-links-left: SQL Server's copy of SalesDb is now a secondary of link dag1 and no\s+longer feeds its other link\(s\) dag1_dr/],
+    },
+  },
+  {
     // Issue 10, point 2: the MI side's member is its AG (instanceAvailabilityGroupName), not the
     // instance's name, and the MI's copy of the mode is ARM's. The old runbook named the inventory's
     // MI in MODIFY (the lab refuses an unknown member) and switched SQL Server's copy only.
@@ -198,10 +227,12 @@ runbookCases([
     },
   },
   {
-    name: 'workload-running: times out at the first LSN wait, exit 1, nothing changed, no FAILOVER',
+    name: 'workload-running: times out at the first LSN wait, within lsnTimeout plus a margin, exit 1, nothing changed, no FAILOVER',
     scenario: 'workload-running',
     runbook: 'planned-failover',
     set: ['stoppedFor=300ms', 'pollInterval=50ms', 'lsnTimeout=1200ms'],
+    // The reads before the wait take well under a second alone; the margin is for a loaded machine.
+    withinMs: 1200 + 10_000,
     expect: { exit: 1, stdout: [/FAILED caught-up: .*primary still moving/i, /Nothing was changed\./], sent: [], armWrites: [], roles: AS_BEFORE },
   },
   {

@@ -193,9 +193,11 @@ runbookCases(
       runbook: 'forced-failover',
       set: ['reverseRoles=true', 'pollInterval=50ms'],
       flags: FORCED,
-      // The drill then waits for the old primary to resynchronize: the link moves data again once the MI is primary.
+      // The drill waits, after the demotion, for the MI to harden all SQL Server's log before it
+      // forces it (caught-up), then for the old primary to resynchronize: the link moves data
+      // again once SQL Server was demoted.
       async during(t) {
-        await waitFor(() => t.statements().some((s) => /FORCE_FAILOVER_ALLOW_DATA_LOSS/.test(s)));
+        await waitFor(() => t.statements().some((s) => /SET \(ROLE = SECONDARY\)/.test(s)));
         t.lab.link().setReplication({ stalled: false });
       },
       expect: { exit: 0, times: [[FORCE, 1], [SET_SECONDARY, 1]], roles: { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' } },
