@@ -61,6 +61,8 @@ export interface ApplyCommandOptions extends InventoryChoice {
   runId?: string;
   /** Where the run's events go instead of the reporter the format and terminal choose (a wave's view). */
   reporter?: Reporter;
+  /** The runbook as the caller loaded it from `target` (a wave: the text its operator confirmed), run instead of re-reading the file. */
+  loaded?: LoadedRunbook;
 }
 
 interface Ready {
@@ -81,7 +83,7 @@ export function isPlanFile(target: string): boolean {
 
 async function fromRunbook(opts: ApplyCommandOptions): Promise<Ready> {
   checkInventoryChoice(opts, 'apply', true);
-  const loaded = await loadRunbook(opts.target);
+  const loaded = opts.loaded ?? (await loadRunbook(opts.target));
   const { inventory, source } = await loadInventoryForPlan(opts);
   const inputs = resolveInputsOrThrow(loaded.runbook, loaded.source, opts.sets, opts.inputsFile);
   const plan = buildPlan({ runbook: loaded.runbook, source: loaded.source, inventory, inventorySource: source, inputs, steps: loaded.steps });

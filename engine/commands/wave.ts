@@ -95,12 +95,49 @@ async function prepareWave(runbookFile: string, fleetFile: string, selection: Li
   return { loaded, inputs, sets, fleetFile: resolve(fleetFile), fleetSha: sha256(read.text), links: planned };
 }
 
-/** Each link's inventory where its run reads it: written once the wave is acknowledged and confirmed, never before. */
-function writeLinkInventories(wave: Wave): void {
+/** A link's inventory file as the wave writes it: a pure function of the (sha256-checked) fleet inventory. */
+function linkInventoryText(wave: Pick<Wave, 'fleetFile'>, link: Pick<FleetLink, 'name' | 'inventory'>): string {
+  return `# Link ${link.name} of ${wave.fleetFile}, written by a runbook wave; do not edit (its run checks it is unchanged).\n${JSON.stringify(link.inventory, null, 2)}\n`;
+}
+
+function writeLinkInventory(wave: Pick<Wave, 'fleetFile'>, link: Wave['links'][number]): void {
+  mkdirSync(dirname(link.file), { recursive: true });
+  writeFileSync(link.file, linkInventoryText(wave, link), { mode: 0o600 });
+}
+
+/**
+ * On resume, each unfinished link runs on the inventory file the wave wrote for it: matched by
+ * name, at the path the wave derives (not one the record points elsewhere), with the text the
+ * checked fleet gives (and the sha256 the record kept). A missing file is written again, as it
+ * was; a changed one refuses the resume.
+ */
+function linkInventoryProblems(wave: Wave, record: WaveRecord): string[] {
+  const problems: string[] = [];
   for (const link of wave.links) {
-    mkdirSync(dirname(link.file), { recursive: true });
-    writeFileSync(link.file, `# Link ${link.name} of ${wave.fleetFile}, written by a runbook wave; do not edit (its run checks it is unchanged).\n${JSON.stringify(link.inventory, null, 2)}\n`, { mode: 0o600 });
+    const entry = record.links.find((r) => r.name === link.name);
+    if (!entry) {
+      problems.push(`link ${link.name} has no entry in the record`);
+      continue;
+    }
+    if (entry.state === 'done') continue;
+    const expected = linkInventoryText(wave, link);
+    if (entry.inventory !== link.file) {
+      problems.push(`link ${link.name}: the record names ${entry.inventory} as its inventory, but the wave wrote ${link.file}`);
+      continue;
+    }
+    if (entry.inventorySha256 !== undefined && entry.inventorySha256 !== sha256(expected)) {
+      problems.push(`link ${link.name}: the fleet now gives it another inventory than the one the wave wrote (sha256 ${entry.inventorySha256.slice(0, 12)} -> ${sha256(expected).slice(0, 12)})`);
+      continue;
+    }
+    if (!existsSync(link.file)) {
+      writeLinkInventory(wave, link);
+      continue;
+    }
+    const read = readRegularFile(link.file, MAX_FILE_BYTES);
+    if ('problem' in read) problems.push(`link ${link.name}: ${link.file} ${read.problem}`);
+    else if (read.text !== expected) problems.push(`link ${link.name}: its inventory ${link.file} changed since the wave wrote it (sha256 ${sha256(expected).slice(0, 12)} -> ${sha256(read.text).slice(0, 12)})`);
   }
+  return problems;
 }
 
 /** Many links reading one standard input would each need a line: a wave takes passwords from the environment. */
@@ -176,14 +213,13 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
     if ('problem' in read) throw new UsageError(`apply --resume: ${read.problem}`);
     record = read;
     if (opts.links !== undefined || opts.all) throw new UsageError('apply --resume <wave-id>: the wave\'s links are its record\'s; --links and --all cannot change them');
-    wave = await prepareWave(record.runbook.file, record.inventory.file, { names: record.links.map((l) => l.name) }, [...record.sets, ...opts.sets], undefined);
+    wave = await prepareWave(record.runbook.file, record.inventory.file, { names: record.links.map((l) => l.name) }, [...record.sets, ...opts.sets], join(waveDir, record.waveId));
     const changed = [
       ...(wave.fleetSha !== record.inventory.sha256 ? [`the fleet inventory ${record.inventory.file} changed (sha256 ${record.inventory.sha256.slice(0, 12)} -> ${wave.fleetSha.slice(0, 12)})`] : []),
       ...(wave.links[0]!.plan.runbook.sha256 !== record.runbook.sha256 ? [`the runbook ${record.runbook.file} changed`] : []),
     ];
+    if (!changed.length) changed.push(...linkInventoryProblems(wave, record), ...lostJournals(record, journalDirOf(io)));
     if (changed.length) throw new ExitError(ExitCode.refused, `refusing to resume wave ${record.waveId}: ${changed.join('; ')}. Nothing was run.`);
-    // The links' own inventories are the ones their runs recorded; each run checks its own is unchanged.
-    wave.links.forEach((l, i) => (l.file = record.links[i]!.inventory));
   } else {
     if (opts.inventory === undefined) throw new UsageError('apply: a wave needs -i <fleet inventory>');
     const waveId = newWaveId();
@@ -197,7 +233,7 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
       inventory: { file: wave.fleetFile, sha256: wave.fleetSha },
       sets: opts.sets.filter((s) => !secret(s)),
       options: { parallel: 1, canary: 0, allowDataLoss: [] },
-      links: wave.links.map((l): WaveLinkRecord => ({ name: l.name, inventory: l.file, state: 'pending' })),
+      links: wave.links.map((l): WaveLinkRecord => ({ name: l.name, inventory: l.file, inventorySha256: sha256(linkInventoryText(wave, l)), state: 'pending' })),
     };
   }
   const parallel = wholeNumber('parallel', opts.parallel, 1, record.options.parallel)!;
@@ -209,7 +245,7 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
   const todo = wave.links.filter((l) => record.links.find((r) => r.name === l.name)?.state !== 'done');
   const style = makeStyle(colorWanted(io.stdout, io.env));
   await confirmWave({ ...wave, links: todo }, wave.loaded.runbook.name, opts, io);
-  if (opts.resume === undefined) writeLinkInventories(wave);
+  if (opts.resume === undefined) for (const link of wave.links) writeLinkInventory(wave, link);
   writeWaveRecord(waveDir, record);
 
   const progress = new Map<string, LinkProgress>(record.links.map((r) => [r.name, { name: r.name, state: r.state, ...(r.runId ? { runId: r.runId } : {}), ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) }]));
@@ -233,6 +269,19 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
     const result = await scheduleWave(todo, { parallel, canary, ...(maxFailures !== undefined ? { maxFailures } : {}), stopped: () => interrupted }, async (link) => {
       const entry = record.links.find((r) => r.name === link.name)!;
       const row = progress.get(link.name)!;
+      // The runbook confirmed is the one every link runs: a file changed since (a pull, an edit) refuses the link.
+      const changed = runbookChange(record);
+      if (changed) {
+        const line = `runbook: refusing link ${link.name}: ${changed} since the wave was confirmed. Nothing was run on this link; review the change and start a new wave.`;
+        if (live) live.note(`[${link.name}] ${line}`);
+        else io.stderr.write(`[${link.name}] ${line}\n`);
+        Object.assign(entry, { state: 'failed' as const, exitCode: ExitCode.refused });
+        Object.assign(row, { state: 'failed', exitCode: ExitCode.refused, durationMs: 0 });
+        save();
+        live?.changed();
+        emitWave({ event: 'link-finished', link: link.name, exitCode: ExitCode.refused, meaning: exitCodeMeaning(ExitCode.refused), refused: line });
+        return ExitCode.refused;
+      }
       const resumeRun = entry.runId !== undefined && existsSync(join(journalDirOf(io), `${entry.runId}.jsonl`)) ? entry.runId : undefined;
       const runId = resumeRun ?? newRunId();
       Object.assign(entry, { runId, state: 'running' as const });
@@ -266,6 +315,25 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** How the runbook file now differs from the one the wave was confirmed on, if it does. */
+function runbookChange(record: WaveRecord): string | undefined {
+  const read = readRegularFile(record.runbook.file, MAX_FILE_BYTES);
+  if ('problem' in read) return `the runbook ${record.runbook.file} can no longer be read (${read.problem})`;
+  const now = sha256(read.text);
+  return now === record.runbook.sha256 ? undefined : `the runbook ${record.runbook.file} changed (sha256 ${record.runbook.sha256.slice(0, 12)} -> ${now.slice(0, 12)})`;
+}
+
+/**
+ * A link the record says started (a run id) resumes that run from its journal: a journal not found
+ * is refused, as a single-link resume is, never taken for "not started". The one exception is a run
+ * killed before its journal existed: its lock file alone is left, and nothing was sent.
+ */
+function lostJournals(record: WaveRecord, journalDir: string): string[] {
+  return record.links
+    .filter((l) => l.state !== 'done' && l.runId !== undefined && !existsSync(join(journalDir, `${l.runId}.jsonl`)) && !existsSync(join(journalDir, `${l.runId}.lock`)))
+    .map((l) => `link ${l.name}: its run ${l.runId} has no journal in ${journalDir} (${l.runId}.jsonl); a run the record says started is resumed from its journal, never started afresh (resume from the directory the wave ran in, or with its RUNBOOK_JOURNAL_DIR)`);
 }
 
 function journalDirOf(io: CommandIO): string {
@@ -318,6 +386,8 @@ async function runLink(
   const linkIo: CommandIO = { ...io, stderr, stdout: run.note ? lineSink(run.note) : prefixedStream(io.stdout, `[${link.name}] `) };
   const applyOptions: ApplyCommandOptions = {
     target: run.resume ? '' : wave.loaded.runbook.file,
+    // A new run runs the runbook text the wave loaded and its operator confirmed, not the file read again.
+    ...(run.resume ? {} : { loaded: wave.loaded }),
     inventory: link.file,
     // A resumed run takes its inputs from its journal (secret ones given again); a new run the wave's.
     sets: run.resume ? opts.sets : wave.sets,

@@ -15,6 +15,8 @@ export interface WaveLinkRecord {
   name: string;
   /** The link's single-link inventory, written by the wave from the fleet's. */
   inventory: string;
+  /** sha256 of that file as the wave wrote it: a resume refuses a link whose file says something else. */
+  inventorySha256?: string;
   runId?: string;
   state: WaveLinkState;
   exitCode?: number;
@@ -94,7 +96,11 @@ function recordProblem(v: unknown, waveId: string): string | undefined {
   if (!Array.isArray(v.links) || v.links.length === 0) return 'no links';
   for (const l of v.links) {
     if (!isRecord(l) || !str(l.name) || !str(l.inventory) || !STATES.includes(l.state as WaveLinkState)) return 'a link entry is damaged';
+    if (l.inventorySha256 !== undefined && !(typeof l.inventorySha256 === 'string' && /^[0-9a-f]{64}$/.test(l.inventorySha256))) return `link ${String(l.name)}: inventorySha256 is not a sha256`;
     if (l.runId !== undefined && !(typeof l.runId === 'string' && /^[0-9TZ]+-[0-9a-f]{4}$/.test(l.runId))) return `link ${String(l.name)}: run id ${String(l.runId)} is not one`;
   }
+  const names = v.links.map((l) => String((l as { name: unknown }).name).toLowerCase());
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) return `link ${twice} is listed twice`;
   return undefined;
 }
