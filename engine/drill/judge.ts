@@ -56,13 +56,14 @@ function changesAppliedTwice(run: RecordedRun): Violation[] {
   const out: Violation[] = [];
   // By text alone, whichever replica ran it: the link is one object, and a FAILOVER sent again to
   // the new primary moves the roles back as surely as one sent twice to the old.
-  const byText = new Map<string, Side[]>();
+  const byText = new Map<string, { sides: Side[]; first: string }>();
   for (const s of run.statements) {
     if (!isChangeStatement(s.statement) || !applied(s)) continue;
-    const key = oneLine(s.statement);
-    byText.set(key, [...(byText.get(key) ?? []), s.side]);
+    const key = changeKey(s.statement);
+    const seen = byText.get(key) ?? { sides: [], first: oneLine(s.statement) };
+    byText.set(key, { ...seen, sides: [...seen.sides, s.side] });
   }
-  for (const [key, sides] of byText) if (sides.length > 1) out.push({ invariant: 'change-applied-twice', message: `applied ${sides.length} times (on ${sides.join(', then ')}): ${key}` });
+  for (const { sides, first } of byText.values()) if (sides.length > 1) out.push({ invariant: 'change-applied-twice', message: `applied ${sides.length} times (on ${sides.join(', then ')}): ${first}` });
   // An accepted ARM write (not a DELETE: a second one finds nothing) counts once per resource,
   // less the operations the lab accepted and then failed on purpose (they did not take effect).
   const armWrites = new Map<string, number>();
@@ -189,3 +190,18 @@ const otherSide = (s: Side): Side => (s === 'sqlServer' ? 'managedInstance' : 's
 const rolesText = (r: Roles) => `sqlServer ${r.sqlServer}, managedInstance ${r.managedInstance}`;
 const label = (i: Invocation) => (i.role === 'first' ? 'the run' : i.role === 'resume' ? 'the resumed run' : 'the second operator');
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+/**
+ * A change statement's identity, whatever its spelling: T-SQL keywords and (under the default
+ * collations) identifiers are case-insensitive, `[dag1]`, `"dag1"` and `dag1` name the same object,
+ * and whitespace or a trailing `;` change nothing. Erring towards "the same" is the safe side: two
+ * statements that differ only in a literal's case are counted as one change sent twice.
+ */
+export function changeKey(statement: string): string {
+  return oneLine(statement)
+    .toLowerCase()
+    .replace(/\[([^\]]*)\]|"([^"]*)"/g, (_m, b: string | undefined, q: string | undefined) => b ?? q ?? '')
+    .replace(/\s*([(),=;])\s*/g, '$1')
+    .replace(/;+$/, '')
+    .trim();
+}

@@ -2,7 +2,7 @@
 // names itself, and stays quiet on a record that keeps it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { judge, isChangeStatement, lastAssertedPrimary } from '../../../engine/drill/judge.js';
+import { judge, changeKey, isChangeStatement, lastAssertedPrimary } from '../../../engine/drill/judge.js';
 import type { Invocation, LoggedStatement, RecordedRun } from '../../../engine/drill/record.js';
 
 const T0 = 1_000_000;
@@ -61,6 +61,12 @@ test('change-applied-twice: the same change statement carried out twice; one dro
   assert.equal(names(run({ statements: [stmt(100, FAILOVER, { errorNumber: 41142 }), stmt(500, FAILOVER)] })), []);
   // Whitespace does not make it another statement; another side does.
   assert.equal(names(run({ statements: [stmt(100, 'ALTER AVAILABILITY GROUP [dag1]\n  FAILOVER;'), stmt(500, FAILOVER)] })), ['change-applied-twice']);
+  // Nor does case, a trailing `;` or how the name is quoted: the same FAILOVER, however spelled.
+  for (const again of ['alter availability group [dag1] failover', 'ALTER AVAILABILITY GROUP dag1 FAILOVER', 'Alter Availability Group "DAG1" Failover ;']) {
+    assert.equal(names(run({ statements: [stmt(100, FAILOVER), stmt(500, again, { side: 'managedInstance' })] })), ['change-applied-twice'], again);
+  }
+  assert.is(changeKey('ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY);'), changeKey('alter availability group dag1 set(role=secondary)'));
+  assert.is.not(changeKey('ALTER AVAILABILITY GROUP [dag1] FAILOVER'), changeKey('ALTER AVAILABILITY GROUP [dag2] FAILOVER'));
   // Sent again to the other replica (the new primary), it moves the roles back: applied twice too.
   assert.equal(names(run({ statements: [stmt(100, FAILOVER), stmt(500, FAILOVER, { side: 'managedInstance' })] })), ['change-applied-twice']);
   assert.match(judge(run({ statements: [stmt(100, FAILOVER), stmt(500, FAILOVER, { side: 'managedInstance' })] }))[0]!.message, /applied 2 times \(on sqlServer, then managedInstance\)/);
