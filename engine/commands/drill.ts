@@ -63,7 +63,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   const live = plan.steps.filter((s) => s.decision !== 'skip');
   const facts: RunbookFacts = {
     name: runbook.name,
-    hasDataLossStep: live.some((s) => s.impact === 'dataLoss' && chosenDataLoss(steps.get(s.type)?.definition, s.with)),
+    dataLossSteps: live.filter((s) => s.impact === 'dataLoss' && chosenDataLoss(steps.get(s.type)?.definition, s.with)).map((s) => s.id),
     declaresSplitBrain: Boolean(runbook.outcomes?.splitBrain),
   };
   // The acknowledgement goes with every run whose plan has a dataLoss step, so that the step runs

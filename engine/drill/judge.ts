@@ -47,9 +47,23 @@ export function judge(run: RecordedRun): Violation[] {
 function transactionsLost(run: RecordedRun): Violation[] {
   const lost = run.ledger.after.lost - run.ledger.before.lost;
   if (lost <= 0) return [];
-  if (run.runbook.hasDataLossStep && run.acknowledgedDataLoss) return [];
-  const why = run.runbook.hasDataLossStep ? 'the run was not given --allow-data-loss' : 'the runbook has no dataLoss step of its own (a step the engine marked dataLoss because no LSN wait comes before it does not count)';
+  const declared = run.runbook.dataLossSteps;
+  const ran = dataLossStepsStarted(run);
+  if (ran.length && run.acknowledgedDataLoss) return [];
+  const why = !declared.length
+    ? 'the runbook has no dataLoss step of its own (a step the engine marked dataLoss because no LSN wait comes before it does not count)'
+    : !ran.length
+      ? `no dataLoss step of the runbook's own ran (${declared.join(', ')} never started, so the loss came from elsewhere)`
+      : 'the run was not given --allow-data-loss';
   return [{ invariant: 'transaction-lost', message: `${lost} committed transaction(s) lost (lab ledger), but ${why}` }];
+}
+
+/** The author's dataLoss steps that some run of this record started (its journal says so). */
+function dataLossStepsStarted(run: RecordedRun): string[] {
+  const declared = new Set(run.runbook.dataLossSteps);
+  const started = new Set<string>();
+  for (const inv of run.invocations) for (const r of inv.journal ?? []) if (r.kind === 'step-started' && typeof r.step === 'string' && declared.has(r.step)) started.add(r.step);
+  return [...started];
 }
 
 function changesAppliedTwice(run: RecordedRun): Violation[] {
