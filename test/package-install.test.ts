@@ -58,7 +58,7 @@ test('npm pack ships dist/ without tests, runbooks/, schemas/, lab/scenarios/, R
   const files = packed!.files.map((f) => f.path).sort();
   const outside = files.filter((f) => !/^(dist\/|runbooks\/[^/]+\.yml$|schemas\/[^/]+\.json$|lab\/scenarios\/[^/]+\.yml$|README\.md$|LICENSE$|package\.json$)/.test(f));
   assert.equal(outside, [], 'nothing but the listed folders and files');
-  assert.equal(files.filter((f) => /^dist\/(test|bench|examples)\/|\.map$|\.ts$|^dist\/engine\/build\//.test(f)), [], 'no tests, benchmarks, examples, build scripts, sources or maps');
+  assert.equal(files.filter((f) => /^dist\/(test|bench|examples|scripts)\/|\.map$|\.ts$|^dist\/engine\/build\//.test(f)), [], 'no tests, benchmarks, examples, build scripts, development scripts (mutate), sources or maps');
   for (const needed of ['dist/engine/cli/bin.js', 'dist/lab/index.js', 'dist/schemas/runbook.validate.cjs', 'runbooks/planned-failover.yml', 'schemas/runbook.schema.json', 'schemas/inventory.schema.json', 'lab/scenarios/healthy.yml', 'README.md', 'LICENSE']) {
     assert.ok(files.includes(needed), needed);
   }

@@ -51,7 +51,7 @@ function importedPackages(files: string[]): Map<string, string[]> {
 }
 
 const runtimeFolders = ['engine', 'steps', 'lab'];
-const sourceFolders = [...runtimeFolders, 'test', 'bench'];
+const sourceFolders = [...runtimeFolders, 'test', 'bench', 'scripts'];
 
 /** Compiled run-time modules; a stale file in dist/ whose source is gone does not count. */
 const runtimeFiles = runtimeFolders

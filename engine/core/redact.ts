@@ -26,8 +26,7 @@ function formsOf(value: string): string[] {
 
 /** Remembers a secret; returns false when it is too short to be masked inside other text. */
 export function registerSecret(value: unknown): boolean {
-  if (typeof value !== 'string' || value === '') return false;
-  if (value.length < MIN_MASKED_LENGTH) return false;
+  if (typeof value !== 'string' || value.length < MIN_MASKED_LENGTH) return false;
   if (registered.has(value)) return true;
   registered.add(value);
   forms = [...new Set([...forms, ...formsOf(value)])].sort((a, b) => b.length - a.length);
@@ -41,7 +40,6 @@ export function forgetSecrets(): void {
 }
 
 export function redact(text: string): string {
-  if (forms.length === 0 || text === '') return text;
   let out = text;
   for (const f of forms) if (out.includes(f)) out = out.split(f).join(MASK);
   return out;
@@ -82,11 +80,9 @@ export function redactingStream<S extends NodeJS.WritableStream>(stream: S): S {
       if (prop === 'write') {
         return (chunk: unknown, ...rest: unknown[]) => (target.write as (...a: unknown[]) => boolean)(redactChunk(chunk, rest[0]), ...rest);
       }
+      // end(callback) and end() pass through redactChunk unchanged: it only rewrites text and bytes.
       if (prop === 'end') {
-        return (chunk?: unknown, ...rest: unknown[]) =>
-          typeof chunk === 'function' || chunk === undefined
-            ? (target.end as (...a: unknown[]) => unknown)(chunk, ...rest)
-            : (target.end as (...a: unknown[]) => unknown)(redactChunk(chunk, rest[0]), ...rest);
+        return (chunk?: unknown, ...rest: unknown[]) => (target.end as (...a: unknown[]) => unknown)(redactChunk(chunk, rest[0]), ...rest);
       }
       const value = Reflect.get(target, prop, target) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;

@@ -71,10 +71,9 @@ function compareNumbers(helper: string, a: unknown, b: unknown): number {
   };
   const x = asNumber(a);
   const y = asNumber(b);
-  if (typeof x === 'bigint' && typeof y === 'bigint') return x < y ? -1 : x > y ? 1 : 0;
-  const nx = Number(x);
-  const ny = Number(y);
-  return nx < ny ? -1 : nx > ny ? 1 : 0;
+  // < and > compare a BigInt with a number by their exact values; converting the BigInt to a
+  // number first would round an LSN beyond 2^53 to its neighbours.
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Dotted versions (SERVERPROPERTY('ProductVersion'), e.g. 16.0.4125.3) compared part by part; missing parts are 0. */

@@ -92,6 +92,23 @@ export async function waitFor(check: () => boolean, timeoutMs = 10_000, interval
   }
 }
 
+/**
+ * `promise`, or a failure naming `what` once `ms` have passed without it settling: a test that
+ * bounds how long something may take fails by its own name instead of hanging until the runner
+ * kills the file.
+ */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not end within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Bad input is one line per problem: no stack trace (`    at file:line:col`) in what the CLI wrote. */
 export const noStack = (s: string) => assert.not.match(s, /\n\s+at .+:\d+:\d+/);
 

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import type { StartLabOptions } from '../../lab/index.js';
 import { TestLab, type LabApplyOptions, type LabRun } from './lab-run.js';
+import { within } from './cli.js';
 
 type Side = 'sqlServer' | 'managedInstance';
 type PerSide<T> = { sqlServer: T; managedInstance: T };
@@ -66,6 +67,8 @@ export interface RunbookCase {
   /** While the run goes on (it has started): e.g. take a replica down once it has been read. */
   during?: (t: TestLab) => Promise<void>;
   expect: RunbookExpect;
+  /** The run must end within this many ms of its start (asserted by the row's name, not left to the runner's kill). */
+  withinMs?: number;
   /** What only this row checks, after `expect`. */
   then?: (t: TestLab, run: LabRun) => void | Promise<void>;
 }
@@ -88,7 +91,7 @@ export function runbookCases(cases: RunbookCase[], options: RunbookCasesOptions 
         const o: LabApplyOptions = { ...c.flags, sets: c.set, ...arranged };
         const running = options.inChild ? t.applyInChild(runbook, o) : t.apply(runbook, o);
         if (c.during) await c.during(t);
-        const run = await running;
+        const run = c.withinMs === undefined ? await running : await within(running, c.withinMs, `runbook apply (${c.name})`);
         checkRun(t, run, c.expect);
         options.each?.(t, run, c);
         await c.then?.(t, run);

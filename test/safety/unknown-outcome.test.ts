@@ -45,6 +45,42 @@ test('connection dropped before FAILOVER took effect: verified NOT done, not re-
   }
 });
 
+test('FAILOVER answer lost and its verify query failing: unknown (exit 5), and --resume refuses it (exit 4: the run had changed the commit mode); FAILOVER never re-sent (issue 16)', async () => {
+  // SQL Server takes the FAILOVER, then drops the connection instead of answering; every run of
+  // the step's verify query (the only one ending "THEN 1 ELSE 0 END AS done") loses its connection
+  // too. A check that cannot be asked is not a check that said "not done".
+  const verifyQuery = 'THEN 1 ELSE 0 END AS done';
+  const lab = await ChildLab.start({
+    overrides: {
+      faults: [
+        { kind: 'dropConnection', match: 'FAILOVER', after: true },
+        { kind: 'dropConnection', replica: 'sqlServer', match: verifyQuery, count: 1000 },
+      ],
+    },
+  });
+  try {
+    const r = await lab.apply(runbook('planned-failover'), [...FAST, '--outcome-timeout', '2s']).done;
+    assert.is(r.code, 5, r.stdout + r.stderr);
+    assert.match(r.stdout, /UNKNOWN/);
+    assert.not.match(r.stdout, /verified that it did NOT take effect/);
+    assert.is(lab.count(FAILOVER), 1);
+    const first = lab.records().filter((x) => x.kind === 'step-verified' && x.step === 'failover');
+    assert.equal(first.map((x) => x.result), ['unknown']);
+    const runId = lab.runIds().at(-1)!;
+
+    const again = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '2s']).done;
+    assert.is(lab.count(FAILOVER), 1, 'the resume did not send FAILOVER again');
+    assert.is(again.code, 4, again.stdout + again.stderr);
+    assert.match(again.stderr, /refused at step failover: .*may already have acted: .*its verification could not tell/);
+    assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' }, 'the lost FAILOVER had taken effect');
+    const verified = lab.records(runId).filter((x) => x.kind === 'step-verified' && x.step === 'failover');
+    assert.ok(verified.length >= 2 && verified.every((x) => x.result === 'unknown'), JSON.stringify(verified));
+    assert.ok(lab.count(new RegExp(verifyQuery)) >= 2, 'the verify query was really sent, and failed');
+  } finally {
+    await lab.stop();
+  }
+});
+
 test('a change with no way to verify it: outcome unknown, exit 5, says what to check', async () => {
   const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'MODIFY AVAILABILITY', after: true }] } });
   try {

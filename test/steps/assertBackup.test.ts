@@ -46,7 +46,7 @@ stepTester.run(assertBackup, {
       name: 'a server time known after apply, and the wait in the guard',
       with: { side: 'managedInstance', kind: 'full', copyOnly: false, sinceServerTime: unknown('steps.mi-clock.outputs.first.now'), wait: '30m', pollInterval: '10s' },
       summary: "Check msdb.dbo.backupset on managedInstance for a full backup (not copy-only) of [SalesDb] started since (known after apply) (managedInstance's clock)",
-      guards: ['Refuses unless such a backup exists (waits up to 30m, reading every 10s)'],
+      guards: ['Needs that backup (waits up to 30m, reading every 10s)'],
     },
   ],
 });

@@ -5,8 +5,9 @@ import { StepRefusal } from '../../engine/core/errors.js';
 import type { Lab } from '../../lab/index.js';
 import { labInventory } from '../../lab/inventory.js';
 import waitLsnStable from '../../steps/waitLsnStable.js';
-import { rejection, withLabHarness } from '../helpers/steps.js';
+import { rejection, withLabHarness, type StepHarness } from '../helpers/steps.js';
 import { stepTester, unknown } from '../helpers/step-tester.js';
+import { within } from '../helpers/cli.js';
 
 const fast = { stableFor: '300ms', pollInterval: '50ms', timeout: '3s' };
 
@@ -35,7 +36,8 @@ stepTester.run(waitLsnStable, {
       summary: 'Wait until the LSNs of [SalesDb] match on both replicas and stay unchanged',
       guards: ['LSNs equal and unchanged for 30s (poll 1s, timeout 10m), the secondary resumed and, in synchronous commit, SYNCHRONIZED'],
       sql: [
-        { target: 'sqlServer', text: [/^DECLARE @dag sysname = N'dag1', @db sysname = N'SalesDb';/, /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/] },
+        // @dag and @db are the statement's parameters (--format sql declares them), never spliced in.
+        { target: 'sqlServer', text: [/^SELECT /, /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/] },
         { target: 'managedInstance', text: /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/ },
       ],
     },
@@ -46,6 +48,21 @@ stepTester.run(waitLsnStable, {
     },
   ],
 });
+
+/**
+ * Runs the wait with `timeout`, expecting it to fail; a wait still going `timeoutMs` plus a margin
+ * later fails the test by name (a wait that ignored its timeout would otherwise hang the file until
+ * the runner kills it) and is interrupted so the lab can stop.
+ */
+async function timesOut(h: StepHarness, timeout: string, timeoutMs: number) {
+  const controller = new AbortController();
+  const running = rejection(() => h.run(waitLsnStable, { ...fast, timeout }, { signal: controller.signal }));
+  try {
+    return await within(running, timeoutMs + 4000, `waitLsnStable with timeout ${timeout}`);
+  } finally {
+    controller.abort(new Error('the test stopped waiting'));
+  }
+}
 
 test('durations are format: duration in the schema', () => {
   for (const name of ['stableFor', 'pollInterval', 'timeout']) {
@@ -67,10 +84,10 @@ test('healthy: succeeds with the matched LSN, exactly as the server has it', asy
   });
 });
 
-test('workload-running: times out and says the primary is still moving', async () => {
+test('workload-running: times out within its timeout plus a margin and says the primary is still moving', async () => {
   await withLabHarness({ scenario: 'workload-running' }, async (_lab, h) => {
     const started = Date.now();
-    const error = await rejection(() => h.run(waitLsnStable, { ...fast, timeout: '1500ms' }));
+    const error = await timesOut(h, '1500ms', 1500);
     const took = Date.now() - started;
     assert.instance(error, StepFailure);
     assert.is(error.messageId, 'apart');
@@ -98,7 +115,7 @@ test('LSNs that differ only past the 16th digit are not equal', async () => {
     primary.endOfLog = 71000009408100002n;
     primary.hardened = 71000009408100002n;
     lab.model.bump();
-    const error = await rejection(() => h.run(waitLsnStable, { ...fast, timeout: '800ms' }));
+    const error = await timesOut(h, '800ms', 800);
     assert.is(error.messageId, 'apart');
     assert.is(
       error.message,

@@ -54,7 +54,9 @@ test('a skipped change is not done; a later finished change is the boundary', ()
   assert.equal(readsToRunAgain(s, states, 3), ['d']);
   states.delete('c');
   states.delete('d');
+  assert.equal(resumeBoundary(s, states), { lastDoneChange: -1 }, 'a skipped change did not act: nothing to verify');
   assert.equal(readsToRunAgain(s, states, resumeBoundary(s, states).lastDoneChange), ['a', 'b']);
+  assert.equal(readsToRunAgain(s, states, 0), ['b'], 'strictly after the step given');
 });
 test('a change may have acted when it started and never ended, or ended unknown or interrupted; not when it failed or was refused', () => {
   assert.ok(mayHaveActed({ status: 'started' }));

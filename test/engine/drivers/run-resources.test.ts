@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRunResources, ReplicaConnectError } from '../../../engine/drivers/run-resources.js';
 import { StepRefusal } from '../../../engine/core/errors.js';
-import { describeObservations, judgeRoles, loneSecondary, roleFromRows } from '../../../engine/drivers/sql/roles.js';
 import type { Inventory } from '../../../engine/core/types.js';
 import { startLab, type Lab } from '../../../lab/index.js';
 import { rejection } from '../../helpers/steps.js';
@@ -84,30 +83,6 @@ test('lost connections are retried; login failures and SQL errors are not', () =
   assert.ok(isConnectionLoss({ name: 'RequestError', code: 'ECONNCLOSED' }));
   assert.not.ok(isConnectionLoss({ name: 'ConnectionError', code: 'ELOGIN' }));
   assert.not.ok(isConnectionLoss({ name: 'RequestError', code: 'EREQUEST', number: 208 }));
-});
-
-test('role verdicts: one primary, split-brain, none, and a lone secondary with the primary down', () => {
-  const ok = judgeRoles([
-    { side: 'sqlServer', reachable: true, role: 'PRIMARY' },
-    { side: 'managedInstance', reachable: true, role: 'SECONDARY' },
-  ]);
-  assert.ok(ok.ok && ok.primary === 'sqlServer' && ok.secondary === 'managedInstance');
-  const both = [
-    { side: 'sqlServer', reachable: true, role: 'PRIMARY' },
-    { side: 'managedInstance', reachable: true, role: 'PRIMARY' },
-  ] as const;
-  const split = judgeRoles([...both]);
-  assert.is(split.ok, false);
-  assert.is(!split.ok && split.problem, 'split-brain');
-  assert.is(describeObservations([...both]), 'sqlServer says PRIMARY; managedInstance says PRIMARY');
-  const down = [
-    { side: 'sqlServer', reachable: false, error: 'refused' },
-    { side: 'managedInstance', reachable: true, role: 'SECONDARY' },
-  ] as const;
-  assert.is(!judgeRoles([...down]).ok && (judgeRoles([...down]) as { problem: string }).problem, 'no-primary');
-  assert.is(loneSecondary([...down]), 'managedInstance');
-  assert.is(roleFromRows([]), 'NONE');
-  assert.is(roleFromRows([{ link_name: 'dag', link_role: 'secondary' }]), 'SECONDARY');
 });
 
 test('loading the step types and connections loads no driver', () => {

@@ -4,7 +4,7 @@
 // comments, and the attack strings of issue 9 (`'--'`, `'/*'` inside string literals).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { scanSql, type SqlToken } from '../../../engine/drivers/sql/scanner.js';
+import { describeToken, isTrivia, scanSql, unterminatedToken, type SqlToken, type SqlTokenKind } from '../../../engine/drivers/sql/scanner.js';
 import { isSingleStatement, readOnlyProblem } from '../../../engine/drivers/sql/checks.js';
 
 const kinds = (sql: string) => scanSql(sql).filter((t) => t.kind !== 'space').map((t) => `${t.kind}:${t.text}`);
@@ -54,6 +54,35 @@ test('unterminated strings, identifiers and comments run to the end and say so',
 test('numbers are read strictly: a word glued to a number is still a word', () => {
   assert.equal(kinds('1DELETE'), ['number:1', 'word:DELETE']);
   assert.equal(kinds('1e5x 1ELSE 0xABG .5'), ['number:1e5', 'word:x', 'number:1', 'word:ELSE', 'number:0xAB', 'word:G', 'number:.5']);
+});
+
+test('numbers: 0x and 0X hex only after a 0, exponents with e or E and a sign only when digits follow; - and / alone are symbols', () => {
+  assert.equal(kinds('0X1F 0y1 1+5 1E5 1e+5 2.5E-3'), ['number:0X1F', 'number:0', 'word:y1', 'number:1', 'symbol:+', 'number:5', 'number:1E5', 'number:1e+5', 'number:2.5E-3']);
+  assert.equal(kinds('1xF 0x'), ['number:1', 'word:xF', 'number:0x'], 'x makes hex only after a 0; 0x alone is the empty binary');
+  assert.equal(kinds('SELECT 0x1F'), ['word:SELECT', 'number:0x1F'], 'hex at the very end of the text');
+  assert.equal(kinds('1e+ 1e-x 4/2 1-1'), ['number:1', 'word:e', 'symbol:+', 'number:1', 'word:e', 'symbol:-', 'word:x', 'number:4', 'symbol:/', 'number:2', 'number:1', 'symbol:-', 'number:1']);
+});
+
+test('a run of spaces and tabs is one token; a quote after any other character opens a string of its own', () => {
+  assert.equal(scanSql('a \t  b').map((t) => `${t.kind}:${t.text}`), ['word:a', 'space: \t  ', 'word:b']);
+  assert.equal(kinds("IN('a',x'b')"), ['word:IN', 'symbol:(', "string:'a'", 'symbol:,', 'word:x', "string:'b'", 'symbol:)']);
+});
+
+test('comments right after a line break, and a / or * inside a block comment that neither opens nor closes one', () => {
+  assert.equal(kinds('1\n--c\r\n--d\nx'), ['number:1', 'newline:\n', 'lineComment:--c', 'newline:\r\n', 'lineComment:--d', 'newline:\n', 'word:x']);
+  assert.equal(kinds('/* a/b */ x /* a*b */ y'), ['blockComment:/* a/b */', 'word:x', 'blockComment:/* a*b */', 'word:y']);
+});
+
+test('isTrivia, unterminatedToken and describeToken by kind', () => {
+  const token = (kind: SqlTokenKind): SqlToken => ({ kind, text: '', start: 0, line: 1 });
+  const all: SqlTokenKind[] = ['word', 'number', 'string', 'bracketed', 'quoted', 'lineComment', 'blockComment', 'space', 'newline', 'symbol'];
+  assert.equal(all.filter((k) => isTrivia(token(k))), ['lineComment', 'blockComment', 'space', 'newline']);
+  assert.equal(all.map((k) => describeToken(token(k))), [
+    'word', 'number', 'string literal', 'bracketed identifier', 'quoted identifier', 'line comment', 'block comment', 'space', 'newline', 'symbol',
+  ]);
+  const tokens = scanSql("SELECT [a /* b");
+  assert.is(unterminatedToken(tokens), tokens.at(-1));
+  assert.is(unterminatedToken(scanSql('SELECT 1')), undefined);
 });
 
 test('readOnlyProblem: the attack strings of issue 9 are refused', () => {
