@@ -96,12 +96,7 @@ function changesAppliedTwice(run: RecordedRun): Violation[] {
 }
 
 const bothPrimary = (r: Roles) => r.sqlServer === 'PRIMARY' && r.managedInstance === 'PRIMARY';
-/**
- * A run's own split-brain statement: a line that opens with `SPLIT-BRAIN:` (the probe's `!! SPLIT-BRAIN:`,
- * the run summary's notice as forced-failover words it), in capitals. Not the words anywhere in the
- * output: "definitely not two primaries" in a notify is not the run saying there are two.
- */
-const SAYS_SPLIT_BRAIN = /^[ \t]*(?:!! )?SPLIT-BRAIN: /m;
+const SAYS_SPLIT_BRAIN = /SPLIT-BRAIN|two primaries/i;
 
 function twoPrimaries(run: RecordedRun): Violation[] {
   if (!bothPrimary(run.roles.after)) return [];
