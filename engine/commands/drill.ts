@@ -63,7 +63,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   const live = plan.steps.filter((s) => s.decision !== 'skip');
   const facts: RunbookFacts = {
     name: runbook.name,
-    hasDataLossStep: live.some((s) => s.impact === 'dataLoss' && chosenDataLoss(steps.get(s.type)?.definition, s.with)),
+    dataLossSteps: live.filter((s) => s.impact === 'dataLoss' && chosenDataLoss(steps.get(s.type)?.definition, s.with)).map((s) => s.id),
     declaresSplitBrain: Boolean(runbook.outcomes?.splitBrain),
   };
   // The acknowledgement goes with every run whose plan has a dataLoss step, so that the step runs
@@ -77,7 +77,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   }
 
   const startLab = await embeddedLab();
-  const { progressLine, renderDrillJson, renderDrillText } = await import('../drill/report.js');
+  const { notExercisedLine, progressLine, renderDrillJson, renderDrillText } = await import('../drill/report.js');
   const tty = isTty(io.stderr) && !io.env.CI;
   const started = Date.now();
   let violations = 0;
@@ -104,7 +104,10 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   ];
   const summary = { runbook: opts.runbook, replayBase, seed, faults: faults as 'matrix' | 'random', results, ms: Date.now() - started };
   io.stdout.write(opts.format === 'json' ? renderDrillJson(summary) : renderDrillText(summary));
-  return results.some((r) => r.violations.length) ? ExitCode.failedBeforeChange : ExitCode.done;
+  // A drill that rehearsed no change is not a pass: exit 1, said on stderr too for a JSON reader's log.
+  const idle = notExercisedLine(summary);
+  if (idle) io.stderr.write(`drill: ${idle}\n`);
+  return results.some((r) => r.violations.length) || idle ? ExitCode.failedBeforeChange : ExitCode.done;
 }
 
 /**

@@ -50,12 +50,17 @@ export interface RunbookArgument {
 
 /**
  * A runbook argument as the operator typed it. A path that exists is used as given (a local file
- * always wins over a shipped one of the same name); a bare name that is not a file here is looked
- * up in the shipped runbooks/, with or without `.yml`. Anything else is left as typed, so the
+ * always wins over a shipped one of the same name), and so is a bare name's local `<name>.yml` or
+ * `<name>.yaml`; a bare name with neither here is looked up in the shipped runbooks/, with or
+ * without `.yml`. Anything else is left as typed, so the
  * loader reports it as it would (no such file).
  */
 export function resolveRunbookArgument(arg: string, cwd: string): RunbookArgument {
   if (existsSync(resolve(cwd, arg)) || !isBareName(arg)) return { file: arg };
+  // A bare name without its extension means the local `<name>.yml` (or `.yaml`) before a shipped
+  // one: the operator's edited copy (the one `init` wrote) must never lose to the shipped runbook.
+  const local = ['.yml', '.yaml'].map((ext) => `${arg}${ext}`).find((f) => existsSync(resolve(cwd, f)));
+  if (local !== undefined) return { file: local };
   const names = shippedRunbookFiles();
   const name = names.find((n) => n === arg) ?? names.find((n) => n === `${arg}.yml`);
   return name === undefined ? { file: arg } : { file: join(shippedRunbooksDir, name), shipped: name };

@@ -47,22 +47,37 @@ export function judge(run: RecordedRun): Violation[] {
 function transactionsLost(run: RecordedRun): Violation[] {
   const lost = run.ledger.after.lost - run.ledger.before.lost;
   if (lost <= 0) return [];
-  if (run.runbook.hasDataLossStep && run.acknowledgedDataLoss) return [];
-  const why = run.runbook.hasDataLossStep ? 'the run was not given --allow-data-loss' : 'the runbook has no dataLoss step of its own (a step the engine marked dataLoss because no LSN wait comes before it does not count)';
+  const declared = run.runbook.dataLossSteps;
+  const ran = dataLossStepsStarted(run);
+  if (ran.length && run.acknowledgedDataLoss) return [];
+  const why = !declared.length
+    ? 'the runbook has no dataLoss step of its own (a step the engine marked dataLoss because no LSN wait comes before it does not count)'
+    : !ran.length
+      ? `no dataLoss step of the runbook's own ran (${declared.join(', ')} never started, so the loss came from elsewhere)`
+      : 'the run was not given --allow-data-loss';
   return [{ invariant: 'transaction-lost', message: `${lost} committed transaction(s) lost (lab ledger), but ${why}` }];
+}
+
+/** The author's dataLoss steps that some run of this record started (its journal says so). */
+function dataLossStepsStarted(run: RecordedRun): string[] {
+  const declared = new Set(run.runbook.dataLossSteps);
+  const started = new Set<string>();
+  for (const inv of run.invocations) for (const r of inv.journal ?? []) if (r.kind === 'step-started' && typeof r.step === 'string' && declared.has(r.step)) started.add(r.step);
+  return [...started];
 }
 
 function changesAppliedTwice(run: RecordedRun): Violation[] {
   const out: Violation[] = [];
   // By text alone, whichever replica ran it: the link is one object, and a FAILOVER sent again to
   // the new primary moves the roles back as surely as one sent twice to the old.
-  const byText = new Map<string, Side[]>();
+  const byText = new Map<string, { sides: Side[]; first: string }>();
   for (const s of run.statements) {
     if (!isChangeStatement(s.statement) || !applied(s)) continue;
-    const key = oneLine(s.statement);
-    byText.set(key, [...(byText.get(key) ?? []), s.side]);
+    const key = changeKey(s.statement);
+    const seen = byText.get(key) ?? { sides: [], first: oneLine(s.statement) };
+    byText.set(key, { ...seen, sides: [...seen.sides, s.side] });
   }
-  for (const [key, sides] of byText) if (sides.length > 1) out.push({ invariant: 'change-applied-twice', message: `applied ${sides.length} times (on ${sides.join(', then ')}): ${key}` });
+  for (const { sides, first } of byText.values()) if (sides.length > 1) out.push({ invariant: 'change-applied-twice', message: `applied ${sides.length} times (on ${sides.join(', then ')}): ${first}` });
   // An accepted ARM write (not a DELETE: a second one finds nothing) counts once per resource,
   // less the operations the lab accepted and then failed on purpose (they did not take effect).
   const armWrites = new Map<string, number>();
@@ -189,3 +204,18 @@ const otherSide = (s: Side): Side => (s === 'sqlServer' ? 'managedInstance' : 's
 const rolesText = (r: Roles) => `sqlServer ${r.sqlServer}, managedInstance ${r.managedInstance}`;
 const label = (i: Invocation) => (i.role === 'first' ? 'the run' : i.role === 'resume' ? 'the resumed run' : 'the second operator');
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+/**
+ * A change statement's identity, whatever its spelling: T-SQL keywords and (under the default
+ * collations) identifiers are case-insensitive, `[dag1]`, `"dag1"` and `dag1` name the same object,
+ * and whitespace or a trailing `;` change nothing. Erring towards "the same" is the safe side: two
+ * statements that differ only in a literal's case are counted as one change sent twice.
+ */
+export function changeKey(statement: string): string {
+  return oneLine(statement)
+    .toLowerCase()
+    .replace(/\[([^\]]*)\]|"([^"]*)"/g, (_m, b: string | undefined, q: string | undefined) => b ?? q ?? '')
+    .replace(/\s*([(),=;])\s*/g, '$1')
+    .replace(/;+$/, '')
+    .trim();
+}

@@ -51,8 +51,11 @@ export interface Invocation {
 /** What the judge needs to know of the runbook, read from its plan (not from a run). */
 export interface RunbookFacts {
   name: string;
-  /** Some step may run that its author made dataLoss (not one the engine made so because a safety step is missing). */
-  hasDataLossStep: boolean;
+  /**
+   * The ids of the steps that may run that their author made dataLoss (not those the engine made
+   * so because a safety step is missing). A loss is excused only by one of them that started.
+   */
+  dataLossSteps: string[];
   /** The runbook's `outcomes.splitBrain`: it may end with two primaries and says why. */
   declaresSplitBrain: boolean;
 }

@@ -62,6 +62,24 @@ function rows(s: DrillSummary): Row[] {
 }
 
 const ran = (s: Pick<DrillSummary, 'results'>) => s.results.filter((r) => r.unreachable === undefined).length;
+
+/**
+ * Whether the drill rehearsed anything: some run sent a change to a replica or to ARM. A drill in
+ * which every run refused or stopped before its first change proves nothing about the runbook's
+ * changes, however few invariants broke (a wrong default that refuses every time looks clean).
+ */
+export function exercise(s: Pick<DrillSummary, 'results'>): { exercised: boolean; changedRuns: number; unchangedRuns: number; notRun: number } {
+  const runs = s.results.filter((r) => r.unreachable === undefined);
+  const changedRuns = runs.filter((r) => r.changesSent > 0).length;
+  return { exercised: changedRuns > 0, changedRuns, unchangedRuns: runs.length - changedRuns, notRun: s.results.length - runs.length };
+}
+
+/** The verdict's loud line for a drill that changed nothing; undefined when some run made a change. */
+export function notExercisedLine(s: Pick<DrillSummary, 'results'>): string | undefined {
+  const e = exercise(s);
+  if (e.exercised) return undefined;
+  return `NOT EXERCISED: no run sent a change statement or ARM change (${e.unchangedRuns} run(s) reached no change step, ${e.notRun} of ${s.results.length} case run(s) not run), so this drill proves nothing about the runbook's changes. Check the --set values and scenarios: every run refused or stopped before its first change.`;
+}
 export const runsPerSecond = (s: Pick<DrillSummary, 'results' | 'ms'>) => (s.ms > 0 ? ran(s) / (s.ms / 1000) : 0);
 
 export function renderDrillText(s: DrillSummary): string {
@@ -84,15 +102,19 @@ export function renderDrillText(s: DrillSummary): string {
       lines.push(`    replay: ${v.replay}`);
     }
   } else lines.push('No invariant broke.');
+  const idle = notExercisedLine(s);
+  if (idle) lines.push(idle);
   lines.push(`${ran(s)} run(s) in ${(s.ms / 1000).toFixed(1)} s: ${runsPerSecond(s).toFixed(2)} runs per second.`);
   return lines.join('\n') + '\n';
 }
 
 export function renderDrillJson(s: DrillSummary): string {
   const violations = violationReports(s);
+  const e = exercise(s);
   return JSON.stringify({
     runbook: s.runbook, faults: s.faults, seed: s.seed, runs: ran(s), ms: s.ms,
-    runsPerSecond: Number(runsPerSecond(s).toFixed(3)), ok: violations.length === 0,
+    runsPerSecond: Number(runsPerSecond(s).toFixed(3)), ok: violations.length === 0 && e.exercised,
+    exercised: e.exercised, changedRuns: e.changedRuns, unchangedRuns: e.unchangedRuns,
     cases: rows(s), violations,
   }, null, 2) + '\n';
 }

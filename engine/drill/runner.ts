@@ -29,6 +29,8 @@ export interface JudgedRun extends PlannedRun {
   ms: number;
   /** Exit codes of the runs' processes, in order (null: killed). */
   codes: Array<number | null>;
+  /** Change statements the replicas received and ARM writes made (0: the run exercised no change). */
+  changesSent: number;
   /** Not run: the scenario's run without a fault never got where this fault strikes, so it would be that run again. */
   unreachable?: string;
 }
@@ -83,7 +85,7 @@ export async function runDrill(runs: PlannedRun[], jobs: number, settings: RunSe
       const why = reach ? unreachable(planned.case, reach) : undefined;
       let judged: JudgedRun;
       if (why) {
-        judged = { ...planned, violations: [], fired: false, ms: 0, codes: [], unreachable: why };
+        judged = { ...planned, violations: [], fired: false, ms: 0, codes: [], changesSent: 0, unreachable: why };
       } else {
         // One run that cannot start (bad input, no lab) stops the others from starting.
         const r = await runCase(planned.case, planned.seed, settings, startLab).catch((error: unknown) => {
@@ -91,9 +93,10 @@ export async function runDrill(runs: PlannedRun[], jobs: number, settings: RunSe
           for (const res of settle.values()) res(undefined);
           throw error;
         });
-        judged = { ...planned, violations: judge(r.record), fired: r.fired, ms: r.ms, codes: r.record.invocations.map((x) => x.code) };
+        const sent = reachOf(r.record);
+        judged = { ...planned, violations: judge(r.record), fired: r.fired, ms: r.ms, codes: r.record.invocations.map((x) => x.code), changesSent: sent.sqlChanges + sent.armWrites };
         if (isBaseline) {
-          settle.get(planned.case.scenario)!(reachOf(r.record));
+          settle.get(planned.case.scenario)!(sent);
           settle.delete(planned.case.scenario);
         }
       }

@@ -35,6 +35,18 @@ test('a local file of the same name wins, and the plan names it', async () => {
   assert.match(r.stdout, /^\w+: my-own {2}\(planned-failover\.yml, sha256/m);
 });
 
+test('a bare name without .yml finds the local <name>.yml or .yaml before the shipped runbook', async () => {
+  const cwd = tempDir();
+  writeFileSync(join(cwd, 'planned-failover.yml'), 'name: my-own\ndescription: mine\nsteps:\n  - id: hello\n    type: notify\n    with: { message: hi }\n');
+  writeFileSync(join(cwd, 'cleanup.yaml'), 'name: my-cleanup\n');
+  assert.equal(resolveRunbookArgument('planned-failover', cwd), { file: 'planned-failover.yml' });
+  assert.equal(resolveRunbookArgument('cleanup', cwd), { file: 'cleanup.yaml' });
+  const r = await runCli(['plan', 'planned-failover', '--lab'], { cwd });
+  assert.is(r.code, 0, r.stderr);
+  assert.not.match(r.stderr, /shipped/);
+  assert.match(r.stdout, /^\w+: my-own {2}\(planned-failover\.yml, sha256/m);
+});
+
 test('apply by name runs the shipped runbook from any folder; a path with a folder is never looked up', async () => {
   const cwd = tempDir();
   const r = await runCli(['apply', 'planned-failover.yml', '--lab', '--yes', '--set', 'stoppedFor=1s', '--set', 'stableFor=1s', '--set', 'pollInterval=100ms'], { cwd, timeoutMs: 60_000 });

@@ -2,7 +2,7 @@
 // names itself, and stays quiet on a record that keeps it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { judge, isChangeStatement, lastAssertedPrimary } from '../../../engine/drill/judge.js';
+import { judge, changeKey, isChangeStatement, lastAssertedPrimary } from '../../../engine/drill/judge.js';
 import type { Invocation, LoggedStatement, RecordedRun } from '../../../engine/drill/record.js';
 
 const T0 = 1_000_000;
@@ -24,7 +24,7 @@ const inv = (o: Partial<Invocation> = {}): Invocation => ({
 
 function run(o: Partial<RecordedRun> = {}): RecordedRun {
   return {
-    runbook: { name: 'planned-failover', hasDataLossStep: false, declaresSplitBrain: false },
+    runbook: { name: 'planned-failover', dataLossSteps: [], declaresSplitBrain: false },
     acknowledgedDataLoss: false,
     invocations: [inv()],
     statements: [stmt(500, FAILOVER)],
@@ -48,9 +48,17 @@ test('transaction-lost: lost transactions without a dataLoss step, or without th
   const lost = { before: { committed: 10, lost: 0 }, after: { committed: 10, lost: 3 } };
   assert.equal(names(run({ ledger: lost })), ['transaction-lost']);
   assert.match(judge(run({ ledger: lost }))[0]!.message, /3 committed transaction\(s\) lost.*no dataLoss step/);
-  const withStep = { name: 'forced', hasDataLossStep: true, declaresSplitBrain: false };
-  assert.equal(names(run({ ledger: lost, runbook: withStep })), ['transaction-lost']);
-  assert.equal(names(run({ ledger: lost, runbook: withStep, acknowledgedDataLoss: true })), []);
+  const withStep = { name: 'forced', dataLossSteps: ['force'], declaresSplitBrain: false };
+  const forceRan = [inv({ journal: [{ kind: 'step-started', step: 'force', type: 'sqlExec' }, ...journal('managedInstance')] })];
+  assert.equal(names(run({ ledger: lost, runbook: withStep, invocations: forceRan })), ['transaction-lost']);
+  assert.match(judge(run({ ledger: lost, runbook: withStep, invocations: forceRan }))[0]!.message, /not given --allow-data-loss/);
+  assert.equal(names(run({ ledger: lost, runbook: withStep, acknowledgedDataLoss: true, invocations: forceRan })), []);
+  // A dataLoss step that never started (its `when:` was false) excuses nothing, acknowledged or not.
+  assert.equal(names(run({ ledger: lost, runbook: withStep, acknowledgedDataLoss: true })), ['transaction-lost']);
+  assert.match(judge(run({ ledger: lost, runbook: withStep, acknowledgedDataLoss: true }))[0]!.message, /force never started/);
+  // Started by the resumed run after a kill counts: that run is this record's too.
+  const resumed = [inv({ code: null, signal: 'SIGKILL', killedByDrill: true, journal: [] }), inv({ role: 'resume', journal: forceRan[0]!.journal! })];
+  assert.equal(names(run({ ledger: lost, runbook: withStep, acknowledgedDataLoss: true, invocations: resumed })), []);
   // Lost before the run (a split-brain lab) is not this run's loss.
   assert.equal(names(run({ ledger: { before: { committed: 1, lost: 12 }, after: { committed: 1, lost: 12 } } })), []);
 });
@@ -61,6 +69,12 @@ test('change-applied-twice: the same change statement carried out twice; one dro
   assert.equal(names(run({ statements: [stmt(100, FAILOVER, { errorNumber: 41142 }), stmt(500, FAILOVER)] })), []);
   // Whitespace does not make it another statement; another side does.
   assert.equal(names(run({ statements: [stmt(100, 'ALTER AVAILABILITY GROUP [dag1]\n  FAILOVER;'), stmt(500, FAILOVER)] })), ['change-applied-twice']);
+  // Nor does case, a trailing `;` or how the name is quoted: the same FAILOVER, however spelled.
+  for (const again of ['alter availability group [dag1] failover', 'ALTER AVAILABILITY GROUP dag1 FAILOVER', 'Alter Availability Group "DAG1" Failover ;']) {
+    assert.equal(names(run({ statements: [stmt(100, FAILOVER), stmt(500, again, { side: 'managedInstance' })] })), ['change-applied-twice'], again);
+  }
+  assert.is(changeKey('ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY);'), changeKey('alter availability group dag1 set(role=secondary)'));
+  assert.is.not(changeKey('ALTER AVAILABILITY GROUP [dag1] FAILOVER'), changeKey('ALTER AVAILABILITY GROUP [dag2] FAILOVER'));
   // Sent again to the other replica (the new primary), it moves the roles back: applied twice too.
   assert.equal(names(run({ statements: [stmt(100, FAILOVER), stmt(500, FAILOVER, { side: 'managedInstance' })] })), ['change-applied-twice']);
   assert.match(judge(run({ statements: [stmt(100, FAILOVER), stmt(500, FAILOVER, { side: 'managedInstance' })] }))[0]!.message, /applied 2 times \(on sqlServer, then managedInstance\)/);
@@ -77,7 +91,7 @@ test('two-primaries: both PRIMARY at the end, unless the runbook declares it or 
   const both = { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' };
   const r = run({ roles: { before: BEFORE, after: both }, invocations: [inv({ journal: [] })] });
   assert.equal(names(r), ['two-primaries', 'exit-0-wrong-roles']);
-  const declared = { name: 'forced', hasDataLossStep: true, declaresSplitBrain: true };
+  const declared = { name: 'forced', dataLossSteps: ['force'], declaresSplitBrain: true };
   assert.equal(names({ ...r, runbook: declared }), ['summary-disagrees'], 'declared, but no run said so');
   assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [], stdout: 'SPLIT-BRAIN: sqlServer is still up\nChanged: force\n' })] }), []);
   assert.equal(names(run({ roles: { before: both, after: both }, statements: [], invocations: [inv({ code: 1, stdout: 'Nothing was changed.\n', journal: [] })] })), []);
