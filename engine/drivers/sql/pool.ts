@@ -280,7 +280,9 @@ export function isConnectionLoss(error: unknown): boolean {
   // A reconnect the server answered and refused (TLS, login) will not get better by trying again.
   if (e?.unreachable === false) return false;
   if (e?.name === 'ConnectionError' || e?.name === 'ConnectionLostError') return true;
-  return ['ESOCKET', 'ECONNCLOSED', 'ECONNRESET', 'ENOTOPEN', 'ETIMEOUT', 'ENOCONN'].includes(e?.code ?? '');
+  // EPIPE: the server went away while a request was being written (a RequestError, not a
+  // ConnectionError); part of it may have arrived, so for a change its outcome is unknown.
+  return ['ESOCKET', 'ECONNCLOSED', 'ECONNRESET', 'EPIPE', 'ENOTOPEN', 'ETIMEOUT', 'ENOCONN'].includes(e?.code ?? '');
 }
 
 export type QueryParams = Record<string, string | number | boolean | null>;

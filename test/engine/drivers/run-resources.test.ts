@@ -81,6 +81,8 @@ test('connection failures say where and what to check, and scrub the password', 
 test('lost connections are retried; login failures and SQL errors are not', () => {
   assert.ok(isConnectionLoss({ name: 'ConnectionError', code: 'ESOCKET' }));
   assert.ok(isConnectionLoss({ name: 'RequestError', code: 'ECONNCLOSED' }));
+  // What mssql raises when the replica goes down while a request is being written.
+  assert.ok(isConnectionLoss({ name: 'RequestError', code: 'EPIPE', message: 'write EPIPE' }));
   assert.not.ok(isConnectionLoss({ name: 'ConnectionError', code: 'ELOGIN' }));
   assert.not.ok(isConnectionLoss({ name: 'RequestError', code: 'EREQUEST', number: 208 }));
 });
