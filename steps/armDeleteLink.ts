@@ -88,8 +88,8 @@ export default defineStep({
       }
     } catch (error) {
       if (isLinkGone(error)) return gone();
-      if (error instanceof OperationStillRunning) throw armFailure(notSent(new ArmRequestError(undefined, OPERATION_STILL_IN_PROGRESS, error.message)), 'delete', link);
-      throw armFailure(notSent(error), 'delete', link);
+      if (error instanceof OperationStillRunning) throw armFailure(notSent(new ArmRequestError(undefined, OPERATION_STILL_IN_PROGRESS, error.message)), 'delete', link, ctx.inventory.arm);
+      throw armFailure(notSent(error), 'delete', link, ctx.inventory.arm);
     }
 
     let firstStatus: number | undefined;
@@ -127,7 +127,7 @@ export default defineStep({
         typed = error as Error;
       }
       if (isLinkGone(typed)) return gone();
-      if (!isOperationInProgress(typed)) throw armFailure(typed, 'delete', link);
+      if (!isOperationInProgress(typed)) throw armFailure(typed, 'delete', link, ctx.inventory.arm);
       // Refused because an operation is in progress: wait for it to end, reading the link.
       conflictSince ??= Date.now();
       schedule ??= resendSchedule(intervalMs);
@@ -163,7 +163,7 @@ export default defineStep({
         ctx.log.progress(ctx.text('deleted', { link, elapsed: elapsedText(Date.now() - started) }));
         return { deleted: true, alreadyGone: false };
       }
-      throw armFailure(error, 'delete', link);
+      throw armFailure(error, 'delete', link, ctx.inventory.arm);
     }
     throw ctx.outcomeUnknown('stillThere', { link });
   },

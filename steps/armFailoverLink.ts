@@ -85,7 +85,7 @@ export default defineStep({
           ),
       });
     } catch (error) {
-      throw armFailure(error, 'fail over', link);
+      throw armFailure(error, 'fail over', link, ctx.inventory.arm);
     } finally {
       ctx.invalidateRoles?.();
     }

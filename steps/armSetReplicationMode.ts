@@ -70,7 +70,7 @@ export default defineStep({
     try {
       before = await getLinkDetails(client, ids, { signal: ctx.signal });
     } catch (error) {
-      throw armFailure(error, 'read', link);
+      throw armFailure(error, 'read', link, ctx.inventory.arm);
     }
     if (same(before.replicationMode, mode)) {
       ctx.log.info(ctx.text('already', { link, mode }));
@@ -85,7 +85,7 @@ export default defineStep({
           ctx.log.progress(ctx.text('progress', { link, mode, phase: PHASE_TEXT[p.phase], status: p.status, elapsed: elapsedText(p.elapsedMs) })),
       });
     } catch (error) {
-      throw armFailure(error, 'change the replication mode of', link);
+      throw armFailure(error, 'change the replication mode of', link, ctx.inventory.arm);
     }
     const actual = result.after.replicationMode;
     if (!same(actual, mode)) throw ctx.fail('notApplied', { link, mode, actual: actual ?? 'no mode' });

@@ -99,7 +99,7 @@ export default defineStep({
         },
       );
     } catch (error) {
-      throw armFailure(error, 'set the role in', link);
+      throw armFailure(error, 'set the role in', link, ctx.inventory.arm);
     } finally {
       ctx.invalidateRoles?.();
     }
