@@ -77,11 +77,10 @@ export default defineStep({
     const timeout = durationText(args.timeout, ctx.defaults.timeout);
     const poll = durationText(args.pollInterval, ctx.defaults.pollInterval);
     const { name, database } = ctx.inventory.link;
-    const declare = `DECLARE @dag sysname = N'${name.replace(/'/g, "''")}', @db sysname = N'${database.replace(/'/g, "''")}';`;
     const sides: ReplicaSide[] = side === 'sqlServer' || side === 'managedInstance' ? [side] : ['sqlServer', 'managedInstance'];
     return {
       summary: `Wait until [${database}] on ${side} is resumed and synchronizing from the primary of link [${name}]`,
-      sql: sides.map((target) => ({ target, text: `${declare}\n${LSN_QUERY}` })),
+      sql: sides.map((target) => ({ target, text: LSN_QUERY, params: { dag: name, db: database } })),
       guards: [`Fails if it is still suspended or not synchronizing after ${timeout} (poll ${poll}); never resumes it`],
     };
   },

@@ -37,8 +37,8 @@ stepTester.run(waitLsnStable, {
       guards: ['LSNs equal and unchanged for 30s (poll 1s, timeout 10m), the secondary resumed and, in synchronous commit, SYNCHRONIZED'],
       sql: [
         // @dag and @db are the statement's parameters (--format sql declares them), never spliced in.
-        { target: 'sqlServer', text: [/^SELECT /, /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/] },
-        { target: 'managedInstance', text: /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/ },
+        { target: 'sqlServer', text: [/^SELECT /, /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/], params: { dag: 'dag1', db: 'SalesDb' } },
+        { target: 'managedInstance', text: /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/, params: { dag: 'dag1', db: 'SalesDb' } },
       ],
     },
     {
