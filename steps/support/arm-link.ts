@@ -12,7 +12,8 @@ import {
   type StepRunContext,
 } from '../../engine/step-api/index.js';
 import { describeLink, getLinkDetails, linkIdsOf, type LinkDetails, type LinkIds } from '../../engine/drivers/arm/client.js';
-import { operationInProgress, type LinkActionProgress } from '../../engine/drivers/arm/lro.js';
+import { operationInProgress } from '../../engine/drivers/arm/link-operation.js';
+import type { LinkActionProgress } from '../../engine/drivers/arm/link-action.js';
 
 export const armMessages = defineMessages({
   armRefused: 'ARM refused to {{action}} link {{link}}: {{code}} ({{error}}).',
