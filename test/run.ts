@@ -87,7 +87,8 @@ function repoJournalFiles(): string[] {
 
 async function main(): Promise<void> {
   const journalsBefore = new Set(repoJournalFiles());
-  const files = findTests(here).filter((f) => !filter || f.includes(filter));
+  // The filter is matched against the path under dist/test/, not the checkout's (a worktree named r4-steps matched every file for `steps/`).
+  const files = findTests(here).filter((f) => !filter || relative(here, f).includes(filter));
   const results: FileResult[] = [];
   let next = 0;
   async function worker(): Promise<void> {
