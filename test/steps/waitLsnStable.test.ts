@@ -55,9 +55,9 @@ stepTester.run(waitLsnStable, {
  * the runner kills it) and is interrupted so the lab can stop. Every wait in this file expected to
  * time out goes through here (attack16 F1: two that did not hung the file).
  */
-async function timesOut(h: StepHarness, timeout: string, timeoutMs: number) {
+async function timesOut(h: StepHarness, timeout: string, timeoutMs: number, more: Record<string, string> = {}) {
   const controller = new AbortController();
-  const running = rejection(() => h.run(waitLsnStable, { ...fast, timeout }, { signal: controller.signal }));
+  const running = rejection(() => h.run(waitLsnStable, { ...fast, ...more, timeout }, { signal: controller.signal }));
   try {
     return await within(running, timeoutMs + 4000, `waitLsnStable with timeout ${timeout}`);
   } finally {
@@ -232,6 +232,25 @@ test('synchronous commit: both copies synchronous, the window counts once the se
       assert.is(h.logs.progressData.length, h.logs.progress.length, 'data with every sample line');
     },
   );
+});
+
+// The drill's wait (demoted: the old primary set to SECONDARY first): mutation testing found both
+// of its timeouts untested (npm run mutate, the waitLsnStable group).
+test('demoted, log still unsent at the timeout: fails saying nothing was forced and how to go back', async () => {
+  await withLabHarness({ scenario: 'lagging', overrides: { replication: { stalled: true } } }, async (lab, h) => {
+    lab.link().demote('sqlServer');
+    const error = await timesOut(h, '800ms', 800, { demoted: 'sqlServer' });
+    assert.is(error.messageId, 'demotedApart');
+    assert.match(error.message, /^The side managedInstance did not harden all the log of sqlServer \(set to SECONDARY\) within 800ms: .*Nothing was forced, so nothing is lost/);
+  });
+});
+
+test('demoted, LSNs equal but not for stableFor within the timeout: the ordinary timeout failure, not the unsent-log one', async () => {
+  await withLabHarness({ scenario: 'healthy' }, async (lab, h) => {
+    lab.link().demote('sqlServer');
+    const error = await timesOut(h, '800ms', 800, { demoted: 'sqlServer', stableFor: '10s' });
+    assert.is(error.messageId, 'notStable');
+  });
 });
 
 test('split-brain is refused at once, not waited out', async () => {
