@@ -1,9 +1,10 @@
-// The wave's summary: one row per link (state, exit code, what changed, time, run id) and totals,
-// then the wave's exit code, its worst link's.
+// The wave's summary: one row per link (state, exit code, what changed, time, run id; a link with
+// something to act on flagged ATTENTION), every link's Attention lines, totals, then the wave's exit
+// code, its worst link's.
 import { formatElapsed } from '../../core/duration.js';
 import { exitCodeMeaning } from '../../core/exit-codes.js';
 import { plainStyle, type Style } from '../style.js';
-import type { LinkProgress } from './progress.js';
+import { needsAttention, type LinkProgress } from './progress.js';
 
 export interface WaveSummary {
   waveId: string;
@@ -26,7 +27,7 @@ export function waveTotals(links: LinkProgress[]): Record<string, number> {
 export function renderWaveSummary(s: WaveSummary, style: Style = plainStyle): string {
   const rows = s.links.map((l) => [
     l.name,
-    l.state,
+    needsAttention(l) ? `${l.state}, ATTENTION` : l.state,
     l.exitCode === undefined ? '-' : String(l.exitCode),
     l.changed === undefined ? '-' : l.changed.length ? l.changed.join(', ') : 'nothing',
     l.durationMs === undefined ? '-' : formatElapsed(l.durationMs),
@@ -38,7 +39,13 @@ export function renderWaveSummary(s: WaveSummary, style: Style = plainStyle): st
   const out = ['', style.bold(`Summary of wave ${s.waveId} (${formatElapsed(s.durationMs)})`), `  ${line(head)}`];
   for (const r of rows) {
     const text = `  ${line(r)}`;
-    out.push(r[1] === 'done' ? text : r[1] === 'failed' ? style.red(text) : style.dim(text));
+    out.push(r[1] === 'done' ? text : r[1].startsWith('done') ? style.yellow(text) : r[1].startsWith('failed') ? style.red(text) : style.dim(text));
+  }
+  // Each link's own summary scrolled by (or, on a terminal, was never shown): what to act on is said again here.
+  const heeded = s.links.filter((l) => l.attention?.length);
+  if (heeded.length) {
+    out.push(style.bold('Attention:'));
+    for (const l of heeded) for (const line of l.attention!) out.push(`  [${l.name}] ${line}`);
   }
   const t = waveTotals(s.links);
   out.push(`Totals: ${t.links} links, ${t.done} done, ${t.failed} failed, ${t['not started']} not started`);

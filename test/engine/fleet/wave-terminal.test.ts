@@ -29,4 +29,25 @@ test('on a terminal: one "yes" for the wave, rows redrawn in place, the split-br
   }
 });
 
+test('F14 on a terminal: a forced failover that leaves two primaries is flagged on its row and in the table, its Attention lines said under them', async () => {
+  if (!existsSync(script)) return;
+  const f = await fleetLab({ links: 2 });
+  try {
+    // Both primaries stay up, so forcing each MI leaves two primaries per link (the runbook's declared split-brain outcome).
+    const args = ['apply', runbookFile('forced-failover'), '-i', f.fleetFile, '--all', '--parallel', '2', '--allow-data-loss', 'dag1,dag2', '--yes', '--set', 'pollInterval=50ms'];
+    const r = await onTerminal(args, { cwd: f.dir, env: { ...f.lab.env, RUNBOOK_JOURNAL_DIR: join(f.dir, 'journals'), NO_COLOR: '1', CI: '' } });
+    assert.is(r.code, 0, r.output);
+    const out = r.output.replace(/\r/g, '');
+    assert.match(out, /\x1b\[2Kdag1\s+done ATTENTION/, 'the live row is not a plain "done"');
+    assert.match(out, /^  dag1\s+done, ATTENTION\s+0 /m, 'the summary table flags it');
+    for (const link of ['dag1', 'dag2']) {
+      assert.match(out, new RegExp(`^  \\[${link}\\] two-primaries: SPLIT-BRAIN: sqlServer is still up and still PRIMARY, .*two primaries now exist on link ${link}`, 'm'));
+      assert.match(out, new RegExp(`^  \\[${link}\\] .*what the report above lists is lost`, 'm'));
+    }
+    assert.ok(out.indexOf('Attention:') > out.lastIndexOf('\x1b[2Kdag2'), 'the Attention lines come after the last drawing of the rows');
+  } finally {
+    await f.stop();
+  }
+});
+
 test.run();

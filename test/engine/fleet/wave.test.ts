@@ -73,6 +73,26 @@ test('--max-failures 1 with --parallel 1: after the first failure no new link st
   }
 });
 
+test('F14: what each link says to act on (repoint, downtime) is in the summary per link and in wave-finished', async () => {
+  const f = await fleetLab({ links: 2 });
+  try {
+    const json = await f.run(['apply', planned, '-i', f.fleetFile, '--links', 'dag1', '--yes', '--format', 'json', ...sets]);
+    assert.is(json.code, 0, json.stdout + json.stderr);
+    const finished = json.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.event === 'wave-finished');
+    const attention: string[] = finished.links[0].attention;
+    assert.ok(attention.some((l) => /^repoint-applications: .*sqlmi1/.test(l)), attention.join('\n'));
+    assert.ok(attention.some((l) => /^downtime: The application had to stay stopped/.test(l)), attention.join('\n'));
+    const text = await f.run(['apply', planned, '-i', f.fleetFile, '--links', 'dag2', '--yes', ...sets]);
+    assert.is(text.code, 0, text.stdout + text.stderr);
+    const table = text.stdout.slice(text.stdout.indexOf('Summary of wave'));
+    assert.match(table, /^  dag2\s+done, ATTENTION\s+0 /m);
+    assert.match(table, /^Attention:\n  \[dag2\] downtime: The application had to stay stopped/m);
+    assert.match(table, /^  \[dag2\] repoint-applications: /m);
+  } finally {
+    await f.stop();
+  }
+});
+
 test('one confirmation for the wave: without a terminal and without --yes nothing runs (exit 3), nothing recorded', async () => {
   const f = await fleetLab({ links: 2 });
   try {
