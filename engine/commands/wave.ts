@@ -16,6 +16,7 @@ import { readRegularFile } from '../load/bounded-file.js';
 import { MAX_FILE_BYTES } from '../load/yaml.js';
 import { validateInventory } from '../validate/runbook.js';
 import { newRunId, runIdentity } from '../apply/journal/write.js';
+import { takeRunLock, type RunLock } from '../apply/journal/run-lock.js';
 import type { Reporter } from '../apply/events.js';
 import { parseLinkList, selectLinks, type LinkSelection } from '../fleet/expand.js';
 import { scheduleWave, worstExitCode } from '../fleet/schedule.js';
@@ -24,7 +25,7 @@ import { linkInventoryFile, linkInventoryText, writeLinkInventory, type PlannedL
 import { resumeProblems, runbookChange } from '../fleet/resume-checks.js';
 import { acknowledgedLinks, type DataLossFlags } from '../fleet/data-loss.js';
 import { renderPlanText } from '../ui/plan-text.js';
-import { colorWanted, makeStyle } from '../ui/style.js';
+import { colorWanted, makeStyle, type Style } from '../ui/style.js';
 import type { LinkProgress } from '../ui/wave/progress.js';
 import { prefixedStream } from '../ui/wave/reporters.js';
 import { confirmWave, waveListing } from '../ui/wave/confirm.js';
@@ -120,24 +121,14 @@ export async function wavePlanCommand(opts: { runbook: string; inventory: string
 
 export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, argv: string[]): Promise<number> {
   const waveDir = waveDirOf(io.env, io.cwd, (p) => resolve(io.cwd, p));
-  let record: WaveRecord;
-  let wave: Wave;
-  if (opts.resume !== undefined) {
-    const read = readWaveRecord(waveDir, opts.resume);
-    if ('problem' in read) throw new UsageError(`apply --resume: ${read.problem}`);
-    record = read;
-    if (opts.links !== undefined || opts.all) throw new UsageError('apply --resume <wave-id>: the wave\'s links are its record\'s; --links and --all cannot change them');
-    wave = await prepareWave(record.runbook.file, record.inventory.file, { names: record.links.map((l) => l.name) }, [...record.sets, ...opts.sets], join(waveDir, record.waveId));
-    const changed = resumeProblems({ ...wave, runbookSha: wave.links[0]!.plan.runbook.sha256 }, record, journalDirOf(io));
-    if (changed.length) throw new ExitError(ExitCode.refused, `refusing to resume wave ${record.waveId}: ${changed.join('; ')}. Nothing was run.`);
-  } else {
+  if (opts.resume === undefined) {
     if (opts.inventory === undefined) throw new UsageError('apply: a wave needs -i <fleet inventory>');
     const waveId = newWaveId();
-    wave = await prepareWave(opts.target, opts.inventory, linkSelection(opts), opts.sets, join(waveDir, waveId));
+    const wave = await prepareWave(opts.target, opts.inventory, linkSelection(opts), opts.sets, join(waveDir, waveId));
     const secret = (arg: string) => (wave.loaded.runbook.inputs?.[arg.split('=')[0]!] as { secret?: boolean } | undefined)?.secret === true;
     const { user, host } = runIdentity();
     const now = new Date().toISOString();
-    record = {
+    const record: WaveRecord = {
       kind: 'runbook-wave', version: 1, waveId, started: now, updated: now, user, host,
       runbook: { file: resolve(io.cwd, opts.target), sha256: wave.links[0]!.plan.runbook.sha256 },
       inventory: { file: wave.fleetFile, sha256: wave.fleetSha },
@@ -145,7 +136,30 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
       options: { parallel: 1, canary: 0, allowDataLoss: [] },
       links: wave.links.map((l): WaveLinkRecord => ({ name: l.name, inventory: l.file, inventorySha256: sha256(linkInventoryText(wave.fleetFile, l)), state: 'pending' })),
     };
+    return runWave(wave, record, undefined, { opts, io, argv, waveDir });
   }
+  const read = readWaveRecord(waveDir, opts.resume);
+  if ('problem' in read) throw new UsageError(`apply --resume: ${read.problem}`);
+  const record = read;
+  if (opts.links !== undefined || opts.all) throw new UsageError('apply --resume <wave-id>: the wave\'s links are its record\'s; --links and --all cannot change them');
+  if (opts.target !== '' || opts.inventory !== undefined) {
+    throw new UsageError(`apply --resume <wave-id>: a wave's runbook and inventory are its record's (${record.runbook.file}, ${record.inventory.file}); leave out ${[...(opts.target !== '' ? [opts.target] : []), ...(opts.inventory !== undefined ? [`-i ${opts.inventory}`] : [])].join(' and ')}`);
+  }
+  // One process drives a wave: a second resume while this one runs would run its links again and overwrite its record.
+  const lock = takeRunLock(waveDir, record.waveId, 'resume', { noun: 'wave', file: 'record' });
+  try {
+    const wave = await prepareWave(record.runbook.file, record.inventory.file, { names: record.links.map((l) => l.name) }, [...record.sets, ...opts.sets], join(waveDir, record.waveId));
+    const changed = resumeProblems({ ...wave, runbookSha: wave.links[0]!.plan.runbook.sha256 }, record, journalDirOf(io));
+    if (changed.length) throw new ExitError(ExitCode.refused, `refusing to resume wave ${record.waveId}: ${changed.join('; ')}. Nothing was run.`);
+    return await runWave(wave, record, lock, { opts, io, argv, waveDir });
+  } finally {
+    lock.release();
+  }
+}
+
+/** Runs the wave's unfinished links under its lock (`held` on resume; a new wave takes it before its first record). */
+async function runWave(wave: Wave, record: WaveRecord, held: RunLock | undefined, ctx: { opts: WaveApplyOptions; io: CommandIO; argv: string[]; waveDir: string }): Promise<number> {
+  const { opts, io, argv, waveDir } = ctx;
   const parallel = wholeNumber('parallel', opts.parallel, 1, record.options.parallel)!;
   const canary = wholeNumber('canary', opts.canary, 0, record.options.canary)!;
   const maxFailures = wholeNumber('max-failures', opts.maxFailures, 1, record.options.maxFailures);
@@ -155,8 +169,25 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
   const todo = wave.links.filter((l) => record.links.find((r) => r.name === l.name)?.state !== 'done');
   const style = makeStyle(colorWanted(io.stdout, io.env));
   await confirmWave(todo, wave.loaded.runbook.name, opts, io);
-  if (opts.resume === undefined) for (const link of wave.links) writeLinkInventory(wave.fleetFile, link);
-  writeWaveRecord(waveDir, record);
+  const lock = held ?? takeRunLock(waveDir, record.waveId, 'start', { noun: 'wave', file: 'record' });
+  try {
+    if (opts.resume === undefined) for (const link of wave.links) writeLinkInventory(wave.fleetFile, link);
+    writeWaveRecord(waveDir, record);
+    return await runLinks(wave, record, todo, { parallel, canary, maxFailures, acknowledged, style }, ctx);
+  } finally {
+    if (!held) lock.release();
+  }
+}
+
+async function runLinks(
+  wave: Wave,
+  record: WaveRecord,
+  todo: PlannedLink[],
+  o: { parallel: number; canary: number; maxFailures: number | undefined; acknowledged: Set<string>; style: Style },
+  ctx: { opts: WaveApplyOptions; io: CommandIO; argv: string[]; waveDir: string },
+): Promise<number> {
+  const { opts, io, argv, waveDir } = ctx;
+  const { parallel, canary, maxFailures, acknowledged, style } = o;
 
   const progress = new Map<string, LinkProgress>(record.links.map((r) => [r.name, { name: r.name, state: r.state, ...(r.runId ? { runId: r.runId } : {}), ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) }]));
   const save = () => writeWaveRecord(waveDir, record);
