@@ -22,7 +22,7 @@ import { parseLinkList, selectLinks, type LinkSelection } from '../fleet/expand.
 import { scheduleWave, worstExitCode } from '../fleet/schedule.js';
 import { newWaveId, readWaveRecord, waveDirOf, waveFile, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
 import { linkInventoryFile, linkInventoryText, writeLinkInventory, type PlannedLink } from '../fleet/link-inventory.js';
-import { resumeProblems, runbookChange } from '../fleet/resume-checks.js';
+import { resumeProblems, runbookChange, runsFinishedUnrecorded } from '../fleet/resume-checks.js';
 import { acknowledgedLinks, type DataLossFlags } from '../fleet/data-loss.js';
 import { renderPlanText } from '../ui/plan-text.js';
 import { colorWanted, makeStyle, type Style } from '../ui/style.js';
@@ -151,6 +151,10 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
     const wave = await prepareWave(record.runbook.file, record.inventory.file, { names: record.links.map((l) => l.name) }, [...record.sets, ...opts.sets], join(waveDir, record.waveId));
     const changed = resumeProblems({ ...wave, runbookSha: wave.links[0]!.plan.runbook.sha256 }, record, journalDirOf(io));
     if (changed.length) throw new ExitError(ExitCode.refused, `refusing to resume wave ${record.waveId}: ${changed.join('; ')}. Nothing was run.`);
+    for (const { name, runId } of runsFinishedUnrecorded(record, journalDirOf(io))) {
+      Object.assign(record.links.find((l) => l.name === name)!, { state: 'done' as const, exitCode: ExitCode.done });
+      io.stderr.write(`[${name}] its run ${runId} succeeded before the wave could record it (its journal says so): taken as done, not run again.\n`);
+    }
     return await runWave(wave, record, lock, { opts, io, argv, waveDir });
   } finally {
     lock.release();

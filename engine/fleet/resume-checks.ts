@@ -3,7 +3,10 @@
 // sha256, each link's inventory by name, path and text), and a link the record says started is
 // resumed from its journal, never started afresh.
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { readJournal } from '../apply/journal/read.js';
+import { runInfo } from '../apply/journal/runs.js';
 import { sha256 } from '../plan/build.js';
 import { readRegularFile } from '../load/bounded-file.js';
 import { MAX_FILE_BYTES } from '../load/yaml.js';
@@ -71,6 +74,27 @@ function lostJournals(record: WaveRecord, journalDir: string): string[] {
   return record.links
     .filter((l) => l.state !== 'done' && l.runId !== undefined && !existsSync(join(journalDir, `${l.runId}.jsonl`)) && !existsSync(join(journalDir, `${l.runId}.lock`)))
     .map((l) => `link ${l.name}: its run ${l.runId} has no journal in ${journalDir} (${l.runId}.jsonl); a run the record says started is resumed from its journal, never started afresh (resume from the directory the wave ran in, or with its RUNBOOK_JOURNAL_DIR)`);
+}
+
+/**
+ * Links whose run ended in success although the record does not say done: the process was killed
+ * after the run's last journal line and before the wave saved the link's outcome. The journal is
+ * the truth about a run; resuming it would only be refused ("it already succeeded") for ever. A
+ * journal that cannot be read is left to the run's own resume, which refuses it.
+ */
+export function runsFinishedUnrecorded(record: WaveRecord, journalDir: string): Array<{ name: string; runId: string }> {
+  const finished: Array<{ name: string; runId: string }> = [];
+  for (const l of record.links) {
+    if (l.state === 'done' || l.runId === undefined) continue;
+    const path = join(journalDir, `${l.runId}.jsonl`);
+    if (!existsSync(path)) continue;
+    try {
+      if (runInfo(path, readJournal(path, l.runId).records, hostname())?.state === 'succeeded') finished.push({ name: l.name, runId: l.runId });
+    } catch {
+      // Damaged: the run's resume says where.
+    }
+  }
+  return finished;
 }
 
 /** How the runbook file now differs from the one the wave was confirmed on, if it does. */
