@@ -28,7 +28,8 @@ import { renderPlanText } from '../ui/plan-text.js';
 import { colorWanted, makeStyle, type Style } from '../ui/style.js';
 import type { LinkProgress } from '../ui/wave/progress.js';
 import { prefixedStream } from '../ui/wave/reporters.js';
-import { confirmWave, waveListing } from '../ui/wave/confirm.js';
+import { confirmWave, waveListing, type WaveAnswer } from '../ui/wave/confirm.js';
+import type { RunQuestion } from '../apply/confirmation.js';
 import { lineSink, linkReporter, waveView } from '../ui/wave/view.js';
 import { renderWaveSummary, waveTotals } from '../ui/wave/summary.js';
 import { InvalidInput, loadRunbook, resolveInputsOrThrow, type LoadedRunbook } from './prepare.js';
@@ -111,7 +112,7 @@ export async function wavePlanCommand(opts: { runbook: string; inventory: string
     return ExitCode.done;
   }
   const style = makeStyle(colorWanted(io.stdout, io.env));
-  io.stdout.write(waveListing(wave.links, wave.loaded.runbook.name));
+  io.stdout.write(waveListing(wave.links, wave.loaded.runbook.name, wave.loaded.steps));
   wave.links.forEach((l, i) => {
     io.stdout.write(`\n${style.bold(`== Link ${l.name} (${i + 1} of ${wave.links.length}) ==`)}\n`);
     io.stdout.write(renderPlanText(l.plan, style));
@@ -172,12 +173,12 @@ async function runWave(wave: Wave, record: WaveRecord, held: RunLock | undefined
 
   const todo = wave.links.filter((l) => record.links.find((r) => r.name === l.name)?.state !== 'done');
   const style = makeStyle(colorWanted(io.stdout, io.env));
-  await confirmWave(todo, wave.loaded.runbook.name, opts, io);
+  const answer = await confirmWave(todo, wave.loaded.runbook.name, wave.loaded.steps, opts, io);
   const lock = held ?? takeRunLock(waveDir, record.waveId, 'start', { noun: 'wave', file: 'record' });
   try {
     if (opts.resume === undefined) for (const link of wave.links) writeLinkInventory(wave.fleetFile, link);
     writeWaveRecord(waveDir, record);
-    return await runLinks(wave, record, todo, { parallel, canary, maxFailures, acknowledged, style }, ctx);
+    return await runLinks(wave, record, todo, { parallel, canary, maxFailures, acknowledged, answer, style }, ctx);
   } finally {
     if (!held) lock.release();
   }
@@ -187,11 +188,11 @@ async function runLinks(
   wave: Wave,
   record: WaveRecord,
   todo: PlannedLink[],
-  o: { parallel: number; canary: number; maxFailures: number | undefined; acknowledged: Set<string>; style: Style },
+  o: { parallel: number; canary: number; maxFailures: number | undefined; acknowledged: Set<string>; answer: WaveAnswer | undefined; style: Style },
   ctx: { opts: WaveApplyOptions; io: CommandIO; argv: string[]; waveDir: string },
 ): Promise<number> {
   const { opts, io, argv, waveDir } = ctx;
-  const { parallel, canary, maxFailures, acknowledged, style } = o;
+  const { parallel, canary, maxFailures, acknowledged, answer, style } = o;
 
   const progress = new Map<string, LinkProgress>(record.links.map((r) => [r.name, { name: r.name, state: r.state, ...(r.runId ? { runId: r.runId } : {}), ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) }]));
   const save = () => writeWaveRecord(waveDir, record);
@@ -235,7 +236,7 @@ async function runLinks(
       save();
       emitWave({ event: 'link-started', link: link.name, runId, resumed: resumeRun !== undefined });
       live?.changed();
-      const code = await runLink(link, { runId, resume: resumeRun, acknowledged: acknowledged.has(link.name), reporter: linkReporter(row, opts.format, io.stdout, style, live), ...(live ? { note: (line: string) => live.note(line) } : {}) }, opts, wave, io, argv);
+      const code = await runLink(link, { runId, resume: resumeRun, acknowledged: acknowledged.has(link.name), ...(answer ? { answered: { at: answer.at, via: `the one confirmation of wave ${record.waveId}`, covers: (q: RunQuestion) => answer.covers(link.name, q) } } : {}), reporter: linkReporter(row, opts.format, io.stdout, style, live), ...(live ? { note: (line: string) => live.note(line) } : {}) }, opts, wave, io, argv);
       Object.assign(entry, { state: code === ExitCode.done ? 'done' : 'failed', exitCode: code });
       Object.assign(row, { state: entry.state, exitCode: code, durationMs: row.durationMs ?? Date.now() - row.startedAt! });
       save();
@@ -265,7 +266,7 @@ async function runLinks(
 /** One link's run: the single-link apply, confirmed by the wave, its errors said on its own line. */
 async function runLink(
   link: PlannedLink,
-  run: { runId: string; resume: string | undefined; acknowledged: boolean; reporter: Reporter; note?: (line: string) => void },
+  run: { runId: string; resume: string | undefined; acknowledged: boolean; answered?: ApplyCommandOptions['answeredBefore']; reporter: Reporter; note?: (line: string) => void },
   opts: WaveApplyOptions,
   wave: Wave,
   io: CommandIO,
@@ -282,7 +283,9 @@ async function runLink(
     inventory: link.file,
     // A resumed run takes its inputs from its journal (secret ones given again); a new run the wave's.
     sets: run.resume ? opts.sets : wave.sets,
-    yes: true,
+    // The wave's --yes, or the operator's one answer to the wave's listing (never a --yes they did not type).
+    yes: run.answered === undefined,
+    ...(run.answered ? { answeredBefore: run.answered } : {}),
     format: opts.format,
     reporter: run.reporter,
     ...(run.resume ? { resume: run.resume } : { runId: run.runId }),

@@ -9,7 +9,6 @@ import { ExitCode } from '../core/exit-codes.js';
 import { parseLinkList } from './expand.js';
 import type { PlannedLink } from './link-inventory.js';
 
-export const changeSteps = (plan: Plan) => plan.steps.filter((s) => s.impact !== 'read' && s.decision !== 'skip');
 export const dataLossSteps = (plan: Plan) => plan.steps.filter((s) => s.impact === 'dataLoss' && s.decision !== 'skip');
 
 export interface DataLossFlags {

@@ -98,7 +98,7 @@ test('one confirmation for the wave: without a terminal and without --yes nothin
   try {
     const r = await f.run(['apply', planned, '-i', f.fleetFile, '--all', ...sets]);
     assert.is(r.code, 3);
-    assert.match(r.stderr, 'refusing the wave: 2 link(s) would be changed (dag1, dag2) and there is no terminal');
+    assert.match(r.stderr, 'refusing the wave: 2 link(s) need confirmation (dag1, dag2) and there is no terminal');
     assert.not.ok(existsSync(join(f.journalDir, 'waves')) && readdirSync(join(f.journalDir, 'waves')).some((n) => n.endsWith('.json')));
     assert.equal(fleetRoles(f.lab), { dag1: 'PS', dag2: 'PS' });
   } finally {
