@@ -21,6 +21,19 @@ export interface ReloadedWave {
   links: PlannedLink[];
 }
 
+/**
+ * The record names its links as the fleet spells them, each once: a name matched only by folding
+ * case (or not at all) is a hand-edited record, refused as damaged rather than guessed.
+ */
+export function recordLinksProblem(record: WaveRecord, fleetNames: readonly string[]): string | undefined {
+  for (const entry of record.links) {
+    if (fleetNames.includes(entry.name)) continue;
+    const folded = fleetNames.find((n) => n.toLowerCase() === entry.name.toLowerCase());
+    return `link ${entry.name} is not a link of the fleet as spelled there${folded ? ` (${folded})` : ''}`;
+  }
+  return undefined;
+}
+
 /** Every reason the recorded wave cannot be resumed as it is; empty when it can. */
 export function resumeProblems(wave: ReloadedWave, record: WaveRecord, journalDir: string): string[] {
   const changed = [

@@ -86,4 +86,25 @@ test('F11: a resume of a wave given a runbook or -i is exit 2, saying they are t
   }
 });
 
+test('F13: a record whose link name differs from the fleet\'s only in case is a damaged record: exit 2, nothing run', async () => {
+  const f = await fleetLab({ links: 2, linkScenarios: { 1: 'split-brain' } });
+  try {
+    const first = await f.run(['apply', runbookFile('planned-failover'), '-i', f.fleetFile, '--all', '--canary', '1', '--yes', ...sets]);
+    assert.is(first.code, 3, first.stdout + first.stderr);
+    const { waveId } = record(f.journalDir);
+    const file = join(f.journalDir, 'waves', `${waveId}.json`);
+    const edited = JSON.parse(readFileSync(file, 'utf8'));
+    edited.links[1].name = 'DAG2';
+    writeFileSync(file, JSON.stringify(edited));
+    const r = await f.run(['apply', '--resume', waveId, '--canary', '0', '--parallel', '2', '--yes', '--format', 'json', ...sets]);
+    assert.is(r.code, 2, r.stdout + r.stderr);
+    assert.ok(r.stderr.includes(`apply --resume: ${file}: link DAG2 is not a link of the fleet as spelled there (dag2)`), r.stderr);
+    assert.not.match(r.stderr, /internal error/);
+    assert.equal(started(r.stdout), []);
+    assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'PS' });
+  } finally {
+    await f.stop();
+  }
+});
+
 test.run();
