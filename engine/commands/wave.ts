@@ -255,7 +255,7 @@ async function runLinks(
     record.finished = { exitCode, ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}) };
     save();
     live?.finish();
-    const summary = { waveId: record.waveId, record: waveFile(waveDir, record.waveId), links: rows, exitCode, durationMs: Date.now() - started, ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}) };
+    const summary = { waveId: record.waveId, record: waveFile(waveDir, record.waveId), links: rows, exitCode, durationMs: Date.now() - started, ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}), ...(maxFailures !== undefined ? { maxFailures } : {}) };
     if (opts.format === 'json') emitWave({ event: 'wave-finished', exitCode, meaning: exitCodeMeaning(exitCode), ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}), totals: waveTotals(rows), links: rows.map(({ name, state, runId, exitCode: c, changed, attention }) => ({ link: name, state, ...(runId ? { runId } : {}), ...(c !== undefined ? { exitCode: c } : {}), ...(changed ? { changed } : {}), ...(attention?.length ? { attention } : {}) })) });
     else io.stdout.write(renderWaveSummary(summary, style));
     return exitCode;

@@ -12,6 +12,8 @@ export interface WaveSummary {
   links: LinkProgress[];
   exitCode: number;
   stoppedBy?: string;
+  /** The wave's --max-failures, for the resume command that gets past the failures it stopped at. */
+  maxFailures?: number;
   durationMs: number;
 }
 
@@ -49,12 +51,28 @@ export function renderWaveSummary(s: WaveSummary, style: Style = plainStyle): st
   }
   const t = waveTotals(s.links);
   out.push(`Totals: ${t.links} links, ${t.done} done, ${t.failed} failed, ${t['not started']} not started`);
-  if (s.stoppedBy) out.push(`Stopped: ${stopWords[s.stoppedBy] ?? s.stoppedBy}; the links not started can be run with: runbook apply --resume ${s.waveId}`);
+  if (s.stoppedBy) out.push(`Stopped: ${stopWords[s.stoppedBy] ?? s.stoppedBy}.`, ...resumeAfterStop(s, t.failed));
   else if (t.failed) out.push(`To run the unfinished links again: runbook apply --resume ${s.waveId}`);
   out.push(`Wave record: ${s.record}`);
   const exitLine = `Exit ${s.exitCode}: ${exitCodeMeaning(s.exitCode)} (the worst link's)`;
   out.push(s.exitCode === 0 ? style.green(exitLine) : style.red(style.bold(exitLine)));
   return out.join('\n') + '\n';
+}
+
+/**
+ * A resume keeps the wave's options and runs the unfinished links in the fleet's order, the failed
+ * ones among them: as is, it would stop again at the same failures (the canary first, or the same
+ * count of failures). Each line says what the plain resume does, and the flag that goes on past it.
+ */
+function resumeAfterStop(s: WaveSummary, failed: number): string[] {
+  const resume = `runbook apply --resume ${s.waveId}`;
+  if (s.stoppedBy === 'canary') {
+    return [`  ${resume} runs the canary again first, once its failure is fixed;`, `  ${resume} --canary 0 starts the links not started without waiting on it (the failed link runs again too).`];
+  }
+  if (s.stoppedBy === 'max-failures' && s.maxFailures !== undefined) {
+    return [`  ${resume} runs the failed links again first, and their failures count again;`, `  ${resume} --max-failures ${failed + s.maxFailures} allows them and ${s.maxFailures} more.`];
+  }
+  return [`  The links not started can be run with: ${resume}`];
 }
 
 const stopWords: Record<string, string> = {

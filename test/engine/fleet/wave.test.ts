@@ -46,6 +46,12 @@ test('--canary 1: a failing canary stops the wave before any other link starts',
     assert.equal(waveRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}`), ['dag1:failed', 'dag2:not started', 'dag3:not started']);
     assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'PS', dag3: 'PS' });
     assert.match(r.stdout, 'a canary link failed');
+    // F5: the hint's command goes on (a plain resume would run the failing canary first again, for ever).
+    const { waveId } = waveRecord(f.journalDir);
+    assert.ok(r.stdout.includes(`runbook apply --resume ${waveId} --canary 0 starts the links not started`), r.stdout);
+    const resumed = await f.run(['apply', '--resume', waveId, '--canary', '0', '--parallel', '3', '--yes', ...sets]);
+    assert.is(resumed.code, 3, resumed.stdout + resumed.stderr);
+    assert.equal(waveRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}`), ['dag1:failed', 'dag2:done', 'dag3:done']);
   } finally {
     await f.stop();
   }
@@ -59,8 +65,10 @@ test('--max-failures 1 with --parallel 1: after the first failure no new link st
     const record = waveRecord(f.journalDir);
     assert.equal(record.links.map((l) => `${l.name}:${l.state}`), ['dag1:failed', 'dag2:not started', 'dag3:not started']);
     assert.equal(record.finished?.stoppedBy, 'max-failures');
+    // F5: the hint names the threshold that gets past the failure a resume meets again first.
+    assert.ok(r.stdout.includes(`runbook apply --resume ${record.waveId} --max-failures 2 allows them and 1 more`), r.stdout);
     // The split-brain link is still refused on resume; the two never started now fail over.
-    const resumed = await f.run(['apply', '--resume', record.waveId, '--yes', '--max-failures', '5', ...sets]);
+    const resumed = await f.run(['apply', '--resume', record.waveId, '--yes', '--max-failures', '2', ...sets]);
     assert.is(resumed.code, 3, resumed.stdout + resumed.stderr);
     assert.equal(waveRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}`), ['dag1:failed', 'dag2:done', 'dag3:done']);
     assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'SP', dag3: 'SP' });
