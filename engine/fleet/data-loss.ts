@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import type { Plan } from '../plan/types.js';
 import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { parseLinkList } from './expand.js';
+import { parseLinkList, sameLinkName } from './expand.js';
 import type { PlannedLink } from './link-inventory.js';
 
 export const dataLossSteps = (plan: Plan) => plan.steps.filter((s) => s.impact === 'dataLoss' && s.decision !== 'skip');
@@ -23,15 +23,17 @@ export function acknowledgedLinks(wave: { fleetFile: string; links: readonly Pla
   const named = new Set<string>();
   if (opts.allowDataLossAllOf !== undefined) {
     if (resolve(cwd, opts.allowDataLossAllOf) !== wave.fleetFile) {
-      throw new UsageError(`--allow-data-loss-all-of names ${opts.allowDataLossAllOf}, but the wave's inventory is ${wave.fleetFile}: it acknowledges the links of the inventory the wave runs on, spelled out`);
+      throw new UsageError(`--allow-data-loss-all-of names ${opts.allowDataLossAllOf}, but the wave's inventory is ${wave.fleetFile}: it acknowledges the links of the inventory the wave runs on, spelled out (the paths are compared as written, resolved against the working directory: a symbolic link or a copy is another file)`);
     }
     for (const l of wave.links) named.add(l.name);
   }
   if (opts.allowDataLoss !== undefined) {
-    const { names, problems } = parseLinkList(opts.allowDataLoss);
-    const unknown = names.filter((n) => !wave.links.some((l) => l.name === n));
-    if (problems.length || unknown.length) throw new UsageError(`--allow-data-loss: ${[...problems, ...unknown.map((n) => `${n} is not a link of this wave`)].join('; ')}`);
-    for (const n of names) named.add(n);
+    // Names match as --links matches them (the lock's fold: case and accents).
+    const { names, problems } = parseLinkList(opts.allowDataLoss, '--allow-data-loss');
+    const linkOf = (n: string) => wave.links.find((l) => sameLinkName(l.name, n));
+    const unknown = names.filter((n) => !linkOf(n));
+    if (problems.length || unknown.length) throw new UsageError([...problems, ...unknown.map((n) => `--allow-data-loss: ${n} is not a link of this wave`)].join('; '));
+    for (const n of names) named.add(linkOf(n)!.name);
   }
   const missing = wave.links.filter((l) => dataLossSteps(l.plan).length && !named.has(l.name));
   if (missing.length) {

@@ -79,4 +79,19 @@ test('F1: a wave takes a shipped runbook by name, as a single-link plan or apply
   noStack(missing.stderr);
 });
 
+test('F9: --allow-data-loss matches names as --links does (case folded); its own flag is named in its problems; -all-of says paths compare as written', async () => {
+  // DAG-HR acknowledges dag-hr: the wave then gets past the acknowledgement to its confirmation (no terminal: exit 3 there).
+  const folded = await wave(['apply', forced, '-i', fleet, '--links', 'dag-hr', '--allow-data-loss', 'DAG-HR']);
+  assert.is(folded.code, 3, folded.stderr);
+  assert.match(folded.stderr, 'refusing the wave: 1 link(s) have gates whose question needs what the run learns');
+  const empty = await wave(['apply', forced, '-i', fleet, '--links', 'dag-hr', '--yes', '--allow-data-loss', '']);
+  assert.is(empty.code, 2);
+  assert.match(empty.stderr, '--allow-data-loss "" has an empty name');
+  assert.not.match(empty.stderr, '--links ""');
+  const other = await wave(['apply', forced, '-i', fleet, '--all', '--yes', '--allow-data-loss-all-of', planned]);
+  assert.is(other.code, 2);
+  assert.match(other.stderr, 'the paths are compared as written');
+  assert.equal([...folded.written, ...empty.written, ...other.written], []);
+});
+
 test.run();
