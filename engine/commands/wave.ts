@@ -1,10 +1,13 @@
 // `runbook plan|apply <runbook> -i fleet.yml --links a,b | --all`: a wave. Each link is its own run
 // of the single-link apply (engine/commands/apply.ts: own run id, lock, journal, guards, exit
-// code), on the single-link inventory the wave writes for it from the fleet's. The wave asks once
-// (the listing names every link's changes), checks every data-loss acknowledgement before any link
-// starts, schedules the runs (engine/fleet/schedule.ts), records itself (engine/fleet/record.ts)
-// and ends with a table per link and the worst link's exit code. `apply --resume <wave-id>` runs
-// the links that did not finish: a link with a run resumes that run, one never started starts.
+// code), on the single-link inventory the wave writes for it from the fleet's
+// (engine/fleet/link-inventory.ts). The wave checks every data-loss acknowledgement before any link
+// starts (engine/fleet/data-loss.ts), asks once (engine/ui/wave/confirm.ts: every link's changes and
+// gate questions), holds a lock on its record, schedules the runs (engine/fleet/schedule.ts),
+// records itself (engine/fleet/record.ts) and ends with a table per link, their Attention lines and
+// the worst link's exit code. `apply --resume <wave-id>` checks what it would run against what was
+// confirmed (engine/fleet/resume-checks.ts), then runs the links that did not finish: a link with a
+// run resumes that run, one never started starts. This file wires those parts together.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FleetInventory } from '../core/types.js';
