@@ -73,7 +73,7 @@ function main(): void {
     out.push(`  ratio ${ratio.toFixed(2)}x ${side.label} (budget ${budget}x): ${ratio <= budget ? 'PASS' : 'OVER'}`);
   }
   // More runnable processes than cores: every start waits for a core, `node -e 0` included, and
-  // the ratios drift (measured here: towards 2x at a load of 15 on 2 cores).
+  // the ratios wander (at a load of 15 on 2 cores, validate's read 2.02x in one run, 2.64x in the next).
   const cores = availableParallelism();
   if (Math.max(loadBefore, loadavg()[0]!) > cores) out.push(`  the load average exceeded the ${cores} cores: these ratios are not comparable with a quiet machine's`);
   process.stdout.write(`${out.join('\n')}\n`);
