@@ -48,6 +48,8 @@ export interface ApplyOptions {
    * no terminal to ask: without --yes, apply then refuses before its first step.
    */
   confirmRun?: ConfirmRun;
+  /** The one question was answered before the run, elsewhere (a wave's one confirmation): journalled with that time and `via`, not now. */
+  answeredBefore?: { at: string; via: string };
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
   journalDir: string;

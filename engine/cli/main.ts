@@ -100,7 +100,8 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
           throw new UsageError('plan: a fleet plan is text or json with --set inputs; --format sql, --out, --probe, --replica and --inputs take one link');
         }
         const { wavePlanCommand } = await import('../commands/wave.js');
-        return wavePlanCommand({ runbook: exactlyOne(command, 'runbook file', a), inventory: a.flags.inventory, sets: (a.flags.set as string[] | undefined) ?? [], format: format as 'text' | 'json', flags: links }, io);
+        const { runbookArgument } = await import('../commands/shipped.js');
+        return wavePlanCommand({ runbook: await runbookPath(command, runbookArgument(exactlyOne(command, 'runbook file', a), io), io), inventory: a.flags.inventory, sets: (a.flags.set as string[] | undefined) ?? [], format: format as 'text' | 'json', flags: links }, io);
       }
       const replica = a.flags.replica === undefined ? undefined : oneOf(command, 'replica', a.flags.replica, ['sqlServer', 'managedInstance', 'primary', 'secondary'] as const, 'sqlServer');
       const { runbookArgument } = await import('../commands/shipped.js');
@@ -141,9 +142,11 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
         if (a.flags.lab !== undefined) throw new UsageError('apply: a wave runs on a fleet inventory (-i fleet.yml); `runbook lab up --links N` writes one for the lab');
         if (a.flags.inputs !== undefined) throw new UsageError('apply: a wave takes its inputs with --set (an inputs file is not recorded in the wave yet)');
         const { waveApplyCommand } = await import('../commands/wave.js');
+        const { runbookArgument } = await import('../commands/shipped.js');
         return waveApplyCommand({
           ...wave,
-          target: resume !== undefined && a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook file', a),
+          // A resume's runbook is its record's: one given is refused as given (engine/commands/wave.ts), never looked up.
+          target: resume !== undefined ? (a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook file', a)) : await runbookPath(command, runbookArgument(exactlyOne(command, 'runbook file', a), io), io),
           ...(typeof a.flags.inventory === 'string' ? { inventory: a.flags.inventory } : {}),
           ...(resume !== undefined ? { resume } : {}),
           ...(outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs } : {}),
