@@ -18,6 +18,7 @@ import { ExitCode } from '../core/exit-codes.js';
 import { newRunId, runIdentity } from '../apply/journal/write.js';
 import type { Reporter } from '../apply/events.js';
 import type { ResumeFrom } from '../apply/types.js';
+import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import { JsonLinesReporter } from '../ui/reporters/json.js';
 import { PlainLinesReporter } from '../ui/reporters/plain.js';
 import { colorWanted, makeStyle } from '../ui/style.js';
@@ -61,6 +62,8 @@ export interface ApplyCommandOptions extends InventoryChoice {
   runId?: string;
   /** Where the run's events go instead of the reporter the format and terminal choose (a wave's view). */
   reporter?: Reporter;
+  /** A wave's lock sessions, one per server for all its runs (engine/drivers/sql/shared-lock-sessions.ts). */
+  lockSessions?: LockSessions;
   /** The runbook as the caller loaded it from `target` (a wave: the text its operator confirmed), run instead of re-reading the file. */
   loaded?: LoadedRunbook;
 }
@@ -293,7 +296,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       ...(questioner ? { confirm: questioner.confirm, confirmRun: questioner.confirmRun } : {}),
       signal: interrupt.signal,
       interrupts,
-      lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() } },
+      lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() }, ...(opts.lockSessions ? { sessions: opts.lockSessions } : {}) },
       identity,
       ...(resumed ? { resume: resumeFrom(resumed) } : {}),
       ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),

@@ -21,6 +21,7 @@ import { abbreviate, parseLinkList, selectLinks, type FleetLink, type LinkSelect
 import { scheduleWave, worstExitCode } from '../fleet/schedule.js';
 import { newWaveId, readWaveRecord, waveDirOf, waveFile, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
 import type { Reporter } from '../apply/events.js';
+import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import { renderPlanText } from '../ui/plan-text.js';
 import { colorWanted, makeStyle, type Style } from '../ui/style.js';
 import { ttyConfirm } from '../ui/prompt.js';
@@ -265,6 +266,8 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const started = Date.now();
+  // One lock session per server for every link's run, instead of one per link (engine/drivers/sql/shared-lock-sessions.ts).
+  const lockSessions = (await import('../drivers/sql/shared-lock-sessions.js')).waveLockSessions(record.waveId, { ...runIdentity(), since: new Date(started).toISOString() });
   try {
     const result = await scheduleWave(todo, { parallel, canary, ...(maxFailures !== undefined ? { maxFailures } : {}), stopped: () => interrupted }, async (link) => {
       const entry = record.links.find((r) => r.name === link.name)!;
@@ -290,7 +293,7 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
       save();
       emitWave({ event: 'link-started', link: link.name, runId, resumed: resumeRun !== undefined });
       live?.changed();
-      const code = await runLink(link, { runId, resume: resumeRun, acknowledged: acknowledged.has(link.name), reporter: reporterFor(row, opts, io, style, live), ...(live ? { note: (line: string) => live.note(line) } : {}) }, opts, wave, io, argv);
+      const code = await runLink(link, { runId, resume: resumeRun, acknowledged: acknowledged.has(link.name), reporter: reporterFor(row, opts, io, style, live), lockSessions, ...(live ? { note: (line: string) => live.note(line) } : {}) }, opts, wave, io, argv);
       Object.assign(entry, { state: code === ExitCode.done ? 'done' : 'failed', exitCode: code });
       Object.assign(row, { state: entry.state, exitCode: code, durationMs: row.durationMs ?? Date.now() - row.startedAt! });
       save();
@@ -314,6 +317,7 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await lockSessions.close();
   }
 }
 
@@ -374,7 +378,7 @@ function reporterFor(row: LinkProgress, opts: Pick<WaveApplyOptions, 'format'>, 
 /** One link's run: the single-link apply, confirmed by the wave, its errors said on its own line. */
 async function runLink(
   link: Wave['links'][number],
-  run: { runId: string; resume: string | undefined; acknowledged: boolean; reporter: Reporter; note?: (line: string) => void },
+  run: { runId: string; resume: string | undefined; acknowledged: boolean; reporter: Reporter; lockSessions: LockSessions; note?: (line: string) => void },
   opts: WaveApplyOptions,
   wave: Wave,
   io: CommandIO,
@@ -394,6 +398,7 @@ async function runLink(
     yes: true,
     format: opts.format,
     reporter: run.reporter,
+    lockSessions: run.lockSessions,
     ...(run.resume ? { resume: run.resume } : { runId: run.runId }),
     ...(run.acknowledged ? { allowDataLoss: link.name } : {}),
     ...(opts.outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs: opts.outcomeDeadlineMs } : {}),

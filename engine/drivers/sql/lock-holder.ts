@@ -1,6 +1,8 @@
 // Who holds a link lock: the program name a lock's session carries (`runbook <run-id> <user>@<host>
 // since <iso>`), read back from the server by a refused run (sys.dm_tran_locks on real servers,
-// lab.applocks in the lab) and worded for the operator.
+// lab.applocks in the lab) and worded for the operator. A wave's runs share one lock session per
+// server (engine/drivers/sql/shared-lock-sessions.ts), named after the wave: `runbook wave:<wave-id>
+// <user>@<host> since <iso>`.
 import type { ConnectionPool } from 'mssql';
 import { runSql } from './pool.js';
 
@@ -11,6 +13,13 @@ export interface LockHolder {
   /** ISO time the run started. */
   since: string;
 }
+
+/** The holder of a wave's shared lock sessions: the wave, by its id. */
+export function waveHolder(waveId: string, who: Omit<LockHolder, 'runId'>): LockHolder {
+  return { runId: `${WAVE_PREFIX}${waveId}`, ...who };
+}
+
+const WAVE_PREFIX = 'wave:';
 
 /** The program name of the lock's session: what a refused second run shows. At most 128 characters. */
 export function holderAppName(h: LockHolder): string {
@@ -24,6 +33,9 @@ export function parseHolderAppName(text: string): LockHolder | undefined {
 
 export function describeHolder(programName: string, extra: { host?: string; login?: string; session?: number } = {}): string {
   const h = parseHolderAppName(programName);
+  if (h?.runId.startsWith(WAVE_PREFIX)) {
+    return `wave ${h.runId.slice(WAVE_PREFIX.length)} of ${h.user} on host ${h.host}, since ${h.since} (its record names the run of each link)`;
+  }
   if (h) return `run ${h.runId} of ${h.user} on host ${h.host}, since ${h.since}`;
   const bits = [programName ? `program "${programName}"` : 'another session'];
   if (extra.login) bits.push(`login ${extra.login}`);

@@ -1,14 +1,16 @@
 // One operator per link: a session-owned application lock (sp_getapplock, @LockOwner = 'Session',
 // @LockTimeout = 0) on every reachable replica, held on a dedicated connection per replica that
-// lives for the whole run. The server releases it when the session ends, so a crashed or killed
+// lives for the whole run (a wave's runs share one per server: engine/drivers/sql/
+// shared-lock-sessions.ts). The server releases it when the session ends, so a crashed or killed
 // run never leaves a stuck lock. The holder is told by the connection's program name
 // (`runbook <run-id> <user>@<host> since <iso>`), which a refused run reads back from
 // sys.dm_tran_locks (real servers) or lab.applocks (the lab).
 //
 // The lock's connection stays in master and never sends USE: a role change ends the connections
 // to the availability database, not those in master (the sources are cited in lab/model/
-// lab-model.ts), so a FAILOVER does not take the lock away. Its own one-connection mssql pool has
-// no idle timeout: a shared pool may close an idle connection and silently drop the lock.
+// lab-model.ts), so a FAILOVER does not take the lock away. Its one-connection mssql pool has
+// no idle timeout (engine/drivers/sql/lock-sessions.ts): a pool that closes an idle connection
+// would silently drop the lock.
 //
 // A lock session can still end (network, replica restart, a DBA's KILL). Then it is taken again
 // at once, on the connection's end event (a replica that cannot be reached is tried again every
@@ -31,7 +33,8 @@
 import type { ConnectionPool } from 'mssql';
 import { ExitError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
-import { classifyConnectFailure, classifyConnectFailureProbed, describeConnectError, poolConfig, runSql } from './pool.js';
+import { classifyConnectFailure, runSql } from './pool.js';
+import { LOCK_DATABASE, ownLockSessions, type LockSession, type LockSessions } from './lock-sessions.js';
 import type { Inventory, ReplicaSide } from '../../core/types.js';
 import { compareLinkStates, describeState, readSide, SIDES, type LinkState, type SideState } from './link-state.js';
 import { holderAppName, whoHolds, type LockHolder } from './lock-holder.js';
@@ -101,8 +104,7 @@ export interface LockLossEvent {
   message: string;
 }
 
-/** The database the lock lives in; see the header for why. */
-export const LOCK_DATABASE = 'master';
+export { LOCK_DATABASE } from './lock-sessions.js';
 
 const TAKE = `EXEC sp_set_session_context @key = N'description', @value = @holder;
 DECLARE @r int;
@@ -127,6 +129,8 @@ export interface AcquireOptions {
   retryMs?: number;
   /** How long a state read after a change waits for a replica that says RESOLVING to settle (default 10 s). */
   settleMs?: number;
+  /** Where the lock's sessions come from: the run's own (default), or a wave's shared per server. */
+  sessions?: LockSessions;
 }
 
 export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions): Promise<LinkLock> {
@@ -145,33 +149,16 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   let changingStep: string | undefined;
   let failure: LockLost | undefined;
   let closing = false;
-  const mssql = (await import('mssql')).default;
+  const sessions = opts.sessions ?? ownLockSessions;
+  /** Each locked replica's session, to let go of at the end. */
+  const lockSessions = new Map<ReplicaSide, LockSession>();
 
   async function open(side: ReplicaSide): Promise<ConnectionPool> {
     const spec = side === 'sqlServer' ? inventory.link.sqlServer.connection : inventory.link.managedInstance.connection;
-    const config = poolConfig(side, spec, opts.env);
-    config.database = LOCK_DATABASE;
-    config.options = { ...config.options, appName };
-    config.pool = { min: 0, max: 1, idleTimeoutMillis: 2 ** 31 - 1 };
-    // The lock lives and dies with this one connection: when a session that had logged in ends,
-    // take the lock again at once (a connection that never logged in held nothing).
-    (config as { beforeConnect?: (c: { on(e: string, f: (error?: unknown) => void): void }) => void }).beforeConnect = (conn) => {
-      let loggedIn = false;
-      conn.on('connect', (error) => void (loggedIn = !error));
-      conn.on('end', () => loggedIn && sessionEnded(side));
-    };
-    const pool = new mssql.ConnectionPool(config);
-    // Errors outside a request end the connection; its end event does the work.
-    pool.on('error', () => undefined);
-    try {
-      await pool.connect();
-    } catch (error) {
-      await pool.close().catch(() => undefined);
-      // Carries the classification: only a replica that never answered may go unlocked (a server
-      // that takes the TCP connection and then says nothing is up, asked of the network as the preflight asks).
-      throw Object.assign(new Error(describeConnectError(side, spec, error, config.password)), await classifyConnectFailureProbed(error, spec));
-    }
-    return pool;
+    // When this session ends (it had logged in), take the lock again at once.
+    const session = await sessions.open({ side, spec, env: opts.env, link: linkName, appName, resource, ended: () => sessionEnded(side) });
+    lockSessions.set(side, session);
+    return session.pool;
   }
 
   /** sp_getapplock on this side's connection: undefined when granted, else who holds it. */
@@ -313,9 +300,10 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
 
   const closeAll = async () => {
     closing = true;
-    const all = [...pools.values()];
+    const all = [...lockSessions.values()];
     pools.clear();
-    await Promise.all(all.map((p) => p.close().catch(() => undefined)));
+    lockSessions.clear();
+    await Promise.all(all.map((s) => s.release().catch(() => undefined)));
   };
 
   let refusal: unknown;
@@ -325,7 +313,11 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       try {
         pool = await open(side);
       } catch (error) {
-        if (!classifyConnectFailure(error).unreachable) throw error;
+        // Anything but a replica that never answered refuses the lock (and lets go of the other side's).
+        if (!classifyConnectFailure(error).unreachable) {
+          refusal ??= error;
+          return;
+        }
         unreachable.push({ side, error: (error as Error).message });
         return;
       }
