@@ -8,7 +8,7 @@
 //   - a run that ends lets go of its lock only: the others stay held on the session.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hold } from '../../lab/index.js';
 import { startLab } from '../../lab/index.js';
@@ -67,14 +67,22 @@ test('a wave of 20 links: every link locked on one session per server, named aft
       assert.match(rows[0]!.holder.programName, /^runbook wave:wave-\S+ \S*@\S* since \S+$/);
       assert.ok(rows.every((r) => r.database === 'master' && r.holder.count === 1));
     }
+    // A second operator on one of the wave's links is refused, told which wave holds it.
+    const single = join(f.dir, 'dag3.yml');
+    writeFileSync(single, JSON.stringify(f.lab.inventories[2]));
+    const before = f.lab.logins();
+    const second = await f.run(['apply', planned, '-i', single, '--yes', ...sets]);
+    const secondsLogins = Object.fromEntries(Object.entries(f.lab.logins()).map(([server, n]) => [server, n - (before[server] ?? 0)]));
+    assert.is(second.code, 3, second.stdout + second.stderr);
+    assert.match(second.stderr, new RegExp(`link dag3 is locked by wave ${waveRecord(f.journalDir).waveId} of \\S+ on host \\S+, since \\d{4}-`));
     for (const p of pins) p.release();
     const r = await done;
     assert.is(r.code, 0, r.stdout + r.stderr);
     assert.ok(Object.values(fleetRoles(f.lab)).every((roles) => roles === 'SP'), 'every link failed over');
     // Per server: the wave's lock session (and mssql's test login before it) plus each run's own
     // session for its steps (and its test login). Each run kept a lock session of its own before: 4 per link.
-    const logins = f.lab.logins();
-    assert.ok(logins.sql01! <= 2 + 2 * links && logins.sqlmi1! <= 2 + 2 * links, JSON.stringify(logins));
+    const logins = Object.fromEntries(Object.entries(f.lab.logins()).map(([server, n]) => [server, n - (secondsLogins[server] ?? 0)]));
+    assert.ok(logins.sql01! <= 2 + 2 * links && logins.sqlmi1! <= 2 + 2 * links, `the wave's logins: ${JSON.stringify(logins)}`);
     // Every lock was let go: nothing left on either server.
     assert.equal(f.lab.model.applocks.rows().filter((row) => row.resource.startsWith('runbook:link:')), []);
   } finally {

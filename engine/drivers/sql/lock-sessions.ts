@@ -41,12 +41,28 @@ export interface LockSessions {
  * idle connection would silently drop the lock), in master. `onEnd` hears of every session that
  * had logged in and ended, except the test connection mssql's connect() opens and closes first.
  */
-export async function openLockPool(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.ProcessEnv, appName: string, onEnd: () => void): Promise<ConnectionPool> {
+export async function openLockPool(
+  side: ReplicaSide,
+  spec: ConnectionSpec,
+  env: NodeJS.ProcessEnv,
+  appName: string,
+  onEnd: () => void,
+  /** Many runs' requests queue for the one connection (a wave): see sharedLockSessions. */
+  queued = false,
+): Promise<ConnectionPool> {
   const mssql = (await import('mssql')).default;
   const config = poolConfig(side, spec, env);
   config.database = LOCK_DATABASE;
   config.options = { ...config.options, appName };
   config.pool = { min: 0, max: 1, idleTimeoutMillis: 2 ** 31 - 1 };
+  if (queued) {
+    // A request waits its turn however long the queue is (each one's own requestTimeout still
+    // bounds it once sent), and the connection is checked without a query of its own before each
+    // (mssql's default sends SELECT 1 first, doubling every request): a dead one ends, and its end
+    // event tells every run.
+    config.pool.acquireTimeoutMillis = 2 ** 31 - 1;
+    (config as { validateConnection?: boolean | 'socket' }).validateConnection = 'socket';
+  }
   let connected = false;
   // The lock lives and dies with this one connection: a session that had logged in and ends takes
   // the lock with it (a connection that never logged in held nothing).

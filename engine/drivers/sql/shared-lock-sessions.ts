@@ -63,7 +63,7 @@ export function sharedLockSessions(holder: LockHolder): SharedLockSessions {
       // Every lock on the session that ended is gone: tell each run that had one there.
       const pool = openLockPool(request.side, request.spec, request.env, appName, () => {
         if (!closed) for (const lock of [...locks.values()]) lock.ended();
-      });
+      }, true);
       server = { pool, locks };
       servers.set(key, server);
       // A server that could not be reached is tried afresh by the next link that asks.
