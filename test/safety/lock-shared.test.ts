@@ -150,9 +150,10 @@ ALTER AVAILABILITY GROUP [dag2] SET (ROLE = SECONDARY);`);
   }
 });
 
-test("two runs of one wave on the same lock are refused before the server's re-entrant grant; one run letting go keeps the others' locks", async () => {
+test("two runs of one wave on the same lock are refused before the server's re-entrant grant, whichever of the server's sessions holds it; one run letting go keeps the others' locks", async () => {
   const lab = await startLab({ fleet: true, links: 2 });
-  const sessions = sharedLockSessions({ runId: 'wave:test', user: 'u', host: 'h', since: '2026-01-01T00:00:00Z' });
+  // One link per session here, so that the refusal holds across a server's sessions too.
+  const sessions = sharedLockSessions({ runId: 'wave:test', user: 'u', host: 'h', since: '2026-01-01T00:00:00Z' }, { linksPerSession: 1, sessionsPerServer: 2 });
   try {
     const holder = (runId: string) => ({ runId, user: 'u', host: 'h', since: '2026-01-01T00:00:00Z' });
     const [one, two] = lab.inventories;
@@ -169,6 +170,7 @@ test("two runs of one wave on the same lock are refused before the server's re-e
     const second = await acquireLinkLock(two!, { env: lab.env, holder: holder('r3'), sessions });
     const held = () => lab.model.applocks.rows().filter((r) => r.replica === 'sql01').map((r) => `${r.resource}:${r.holder.count}`).sort();
     assert.equal(held(), ['runbook:link:dag1:1', 'runbook:link:dag2:1']);
+    assert.is(new Set(lab.model.applocks.rows().filter((r) => r.replica === 'sql01').map((r) => r.holder.sessionId)).size, 2, 'past linksPerSession, a second session');
     await first.release();
     assert.equal(held(), ['runbook:link:dag2:1'], 'dag2 stays locked when dag1 lets go');
     await second.ensure();

@@ -1,4 +1,5 @@
-// A wave's lock sessions: one per server for all the wave's runs, instead of one per link. Each
+// A wave's lock sessions: one per server for all the wave's runs (a few for a large wave: see
+// SharingLimits), instead of one per link. Each
 // link's run still takes its own lock (sp_getapplock on `runbook:link:<dag>`, @LockOwner =
 // 'Session') and keeps every check of engine/drivers/sql/lock.ts: it only takes it on the
 // server's shared session. A session owns each of its locks separately (MicrosoftDocs/sql-docs,
@@ -35,10 +36,29 @@ export interface SharedLockSessions extends LockSessions {
   close(): Promise<void>;
 }
 
+/**
+ * A session runs one request at a time, so every lock request of the runs on it waits its turn
+ * (bench/fleet: a 100-link wave on one session per server was 28x one link's time). Past
+ * `linksPerSession` locks a link gets a further session, up to `sessionsPerServer`; after that the
+ * least loaded one.
+ */
+export interface SharingLimits {
+  linksPerSession: number;
+  sessionsPerServer: number;
+}
+
+export const DEFAULT_SHARING: SharingLimits = { linksPerSession: 25, sessionsPerServer: 4 };
+
 interface ServerSession {
   pool: Promise<ConnectionPool>;
   /** The runs whose lock lives on this session: resource -> who to tell when it ends. */
   locks: Map<string, { link: string; ended(): void }>;
+}
+
+interface ServerLocks {
+  sessions: ServerSession[];
+  /** Every lock of the wave on this server, on whichever of its sessions: resource -> link. */
+  resources: Map<string, string>;
 }
 
 /** Which connections may share a session: the same server, reached the same way, as the same login. */
@@ -47,46 +67,57 @@ function serverKey(side: ReplicaSide, spec: ConnectionSpec): string {
 }
 
 /**
- * `holder` names the wave (its id as `wave:<id>`): the shared session's program name, which a second
+ * `holder` names the wave (its id as `wave:<id>`): the shared sessions' program name, which a second
  * operator refused by one of its locks is shown.
  */
-export function sharedLockSessions(holder: LockHolder): SharedLockSessions {
-  const servers = new Map<string, ServerSession>();
+export function sharedLockSessions(holder: LockHolder, limits: SharingLimits = DEFAULT_SHARING): SharedLockSessions {
+  const servers = new Map<string, ServerLocks>();
   const appName = holderAppName(holder);
   let closed = false;
 
-  function serverOf(request: LockSessionRequest): ServerSession {
+  function serverOf(request: LockSessionRequest): ServerLocks {
     const key = serverKey(request.side, request.spec);
     let server = servers.get(key);
-    if (!server) {
-      const locks: ServerSession['locks'] = new Map();
-      // Every lock on the session that ended is gone: tell each run that had one there.
-      const pool = openLockPool(request.side, request.spec, request.env, appName, () => {
-        if (!closed) for (const lock of [...locks.values()]) lock.ended();
-      }, true);
-      server = { pool, locks };
-      servers.set(key, server);
-      // A server that could not be reached is tried afresh by the next link that asks.
-      pool.catch(() => servers.get(key) === server && servers.delete(key));
-    }
+    if (!server) servers.set(key, (server = { sessions: [], resources: new Map() }));
     return server;
+  }
+
+  function sessionFor(server: ServerLocks, request: LockSessionRequest): ServerSession {
+    const least = [...server.sessions].sort((a, b) => a.locks.size - b.locks.size)[0];
+    if (least && (least.locks.size < limits.linksPerSession || server.sessions.length >= limits.sessionsPerServer)) return least;
+    const locks: ServerSession['locks'] = new Map();
+    // Every lock on the session that ended is gone: tell each run that had one there.
+    const pool = openLockPool(request.side, request.spec, request.env, appName, () => {
+      if (!closed) for (const lock of [...locks.values()]) lock.ended();
+    }, true);
+    const session: ServerSession = { pool, locks };
+    server.sessions.push(session);
+    // A server that could not be reached is tried afresh by the next link that asks.
+    pool.catch(() => (server.sessions = server.sessions.filter((s) => s !== session)));
+    return session;
   }
 
   return {
     async open(request): Promise<LockSession> {
       if (closed) throw new Error('the wave\'s lock sessions are closed');
       const server = serverOf(request);
-      const other = server.locks.get(request.resource);
-      if (other) {
-        throw new LockRefused(`link ${request.link} is locked by link ${other.link} of this same wave (lock ${request.resource} on ${request.side}): the server may take their names for one link, and only one run may drive a link at a time. Nothing was changed by this run.`);
+      const other = server.resources.get(request.resource);
+      if (other !== undefined) {
+        throw new LockRefused(`link ${request.link} is locked by link ${other} of this same wave (lock ${request.resource} on ${request.side}): the server may take their names for one link, and only one run may drive a link at a time. Nothing was changed by this run.`);
       }
+      server.resources.set(request.resource, request.link);
+      const session = sessionFor(server, request);
       const entry = { link: request.link, ended: () => request.ended() };
-      server.locks.set(request.resource, entry);
+      session.locks.set(request.resource, entry);
+      const forget = () => {
+        if (session.locks.get(request.resource) === entry) session.locks.delete(request.resource);
+        if (server.resources.get(request.resource) === request.link) server.resources.delete(request.resource);
+      };
       let pool: ConnectionPool;
       try {
-        pool = await server.pool;
+        pool = await session.pool;
       } catch (error) {
-        server.locks.delete(request.resource);
+        forget();
         throw error;
       }
       let held = true;
@@ -95,7 +126,7 @@ export function sharedLockSessions(holder: LockHolder): SharedLockSessions {
         async release() {
           if (!held) return;
           held = false;
-          if (server.locks.get(request.resource) === entry) server.locks.delete(request.resource);
+          forget();
           if (closed) return;
           // Every grant this session holds on the resource; "not held" (-999, or error 1223) ends it.
           for (let i = 0; i < MAX_RELEASES; i++) {
@@ -111,7 +142,7 @@ export function sharedLockSessions(holder: LockHolder): SharedLockSessions {
     },
     async close() {
       closed = true;
-      const all = [...servers.values()];
+      const all = [...servers.values()].flatMap((s) => s.sessions);
       servers.clear();
       await Promise.all(all.map(async (s) => (await s.pool.catch(() => undefined))?.close().catch(() => undefined)));
     },
