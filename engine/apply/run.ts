@@ -148,7 +148,7 @@ class ApplyRun {
     this.journalStart();
     if (opts.lock) {
       this.lock = await takeLinkLock({
-        inventory: opts.inventory, env: opts.env, holder: opts.lock.holder, journal: this.journal, reporter: opts.reporter, notices: this.notices, startedAt: this.startedAt,
+        inventory: opts.inventory, env: opts.env, holder: opts.lock.holder, ...(opts.lock.sessions ? { sessions: opts.lock.sessions } : {}), journal: this.journal, reporter: opts.reporter, notices: this.notices, startedAt: this.startedAt,
         currentStep: () => this.current?.id,
       });
     }

@@ -5,6 +5,7 @@ import type { Inventory, Runbook, RunResources } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
 import type { LoadedStep } from '../step-api/types.js';
 import type { LockHolder } from '../drivers/sql/lock.js';
+import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import type { Reporter, RunSummary } from './events.js';
 import type { Interrupts } from './interrupt.js';
 import type { RecordedLinkState, StepState } from './journal/runs.js';
@@ -57,8 +58,8 @@ export interface ApplyOptions {
   argv?: string[];
   /** Ctrl-C handling with non-safe sections (the CLI passes one; `signal` should be its signal). */
   interrupts?: Interrupts;
-  /** Take the link lock on the replicas for the whole run (the CLI always does). */
-  lock?: { holder: LockHolder };
+  /** Take the link lock on the replicas for the whole run (the CLI always does); a wave shares its sessions. */
+  lock?: { holder: LockHolder; sessions?: LockSessions };
   /** Recorded in the journal so that a resume can check nothing changed. */
   identity?: { inventory: { file?: string; lab?: boolean; sha256: string }; runbookPath?: string };
   /** Continue run `runId` from its journal. */

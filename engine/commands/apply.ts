@@ -19,6 +19,7 @@ import { newRunId, runIdentity } from '../apply/journal/write.js';
 import type { RunQuestion } from '../apply/confirmation.js';
 import type { Reporter } from '../apply/events.js';
 import type { ResumeFrom } from '../apply/types.js';
+import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import { JsonLinesReporter } from '../ui/reporters/json.js';
 import { PlainLinesReporter } from '../ui/reporters/plain.js';
 import { colorWanted, makeStyle } from '../ui/style.js';
@@ -67,6 +68,8 @@ export interface ApplyCommandOptions extends InventoryChoice {
    * nothing is asked on the terminal; a question `covers` does not accept is not confirmed.
    */
   answeredBefore?: { at: string; via: string; covers(question: RunQuestion): boolean };
+  /** A wave's lock sessions, one per server for all its runs (engine/drivers/sql/shared-lock-sessions.ts). */
+  lockSessions?: LockSessions;
   /** The runbook as the caller loaded it from `target` (a wave: the text its operator confirmed), run instead of re-reading the file. */
   loaded?: LoadedRunbook;
 }
@@ -300,7 +303,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       ...(opts.answeredBefore ? { confirmRun: async (q: RunQuestion) => opts.answeredBefore!.covers(q), answeredBefore: { at: opts.answeredBefore.at, via: opts.answeredBefore.via } } : {}),
       signal: interrupt.signal,
       interrupts,
-      lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() } },
+      lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() }, ...(opts.lockSessions ? { sessions: opts.lockSessions } : {}) },
       identity,
       ...(resumed ? { resume: resumeFrom(resumed) } : {}),
       ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),
