@@ -210,10 +210,15 @@ export class RunRecord {
     return this.exitCode;
   }
 
-  summary(runId: string, journal: string, durationMs: number): RunSummary {
+  /** `run`: whether it resumes a journal (steps ran before), and whether it ran on the embedded lab. */
+  summary(runId: string, journal: string, durationMs: number, run: { resumed: boolean; lab: boolean }): RunSummary {
+    // Refused or interrupted before any step began (a refusal is made before the step acts).
+    const nothingRan = !run.resumed && this.outcomes.every((o) => o.outcome === 'not run' || (o.outcome === 'refused' && o.attempts === undefined));
+    const notResumable = run.lab ? 'lab' : nothingRan ? 'nothing-ran' : undefined;
     return runSummary({
       runId, journal, exitCode: this.exitCode, durationMs,
       changed: this.changed, mayHaveChanged: this.mayHaveChanged, steps: this.outcomes, notices: this.notices, stoppedAt: this.stoppedAt,
+      ...(notResumable ? { notResumable } : {}),
     });
   }
 }

@@ -366,7 +366,8 @@ class ApplyRun {
 
   /** The normal end: summary, journal, connections and lock released, the last event. */
   private async finish(): Promise<ApplyResult> {
-    const summary = this.record.summary(this.opts.runId, this.journal.path, Date.now() - this.startedAt);
+    const { opts } = this;
+    const summary = this.record.summary(opts.runId, this.journal.path, Date.now() - this.startedAt, { resumed: opts.resume !== undefined, lab: opts.identity?.inventory.lab === true });
     this.journal.write(runFinishedRecord(summary));
     this.journal.close();
     await this.closeResources();

@@ -275,7 +275,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
     const reporter = opts.reporter ?? (await chooseReporter(opts, io));
     const questioner = terminalQuestioner(io.stdin, io.stderr, {
       signal: interrupt.signal,
-      onInterrupt: () => interrupt.press('SIGINT'),
+      onInterrupt: () => interrupt.atQuestion('SIGINT'),
       ...(reporter.aside ? { aside: reporter.aside.bind(reporter) } : {}),
       style: makeStyle(colorWanted(io.stderr, io.env)),
     });

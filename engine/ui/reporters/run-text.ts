@@ -42,6 +42,7 @@ export function renderSummary(summary: RunSummary, style: Style = plainStyle, op
   lines.push(summary.exitCode === 0 ? style.green(exitLine) : style.red(style.bold(exitLine)));
   const resume = resumeCommand(summary, opts.link);
   if (resume) lines.push(`To go on from where it stopped: ${style.bold(resume)}`);
+  else if (summary.notResumable === 'lab' && RESUMABLE.has(summary.exitCode)) lines.push('The embedded lab (--lab) ended with this run, so it cannot be resumed; start a new run.');
   const shown = opts.width ? lines.flatMap((l) => wrapWords(l, opts.width!)) : lines;
   return shown.join('\n') + '\n';
 }
@@ -62,9 +63,12 @@ export function recap(summary: Pick<RunSummary, 'steps'>): string {
   return Object.entries(n).filter(([k, v]) => always.includes(k) || v > 0).map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
-/** The exact command that resumes the run, after an interrupt or a failure. */
-export function resumeCommand(summary: Pick<RunSummary, 'runId' | 'exitCode' | 'steps'>, link?: string): string | undefined {
-  if (!RESUMABLE.has(summary.exitCode)) return undefined;
+/**
+ * The exact command that resumes the run, after an interrupt or a failure; none for a run on the
+ * embedded lab (it ended with the run) or one where no step ran (the same command starts it again).
+ */
+export function resumeCommand(summary: Pick<RunSummary, 'runId' | 'exitCode' | 'steps' | 'notResumable'>, link?: string): string | undefined {
+  if (!RESUMABLE.has(summary.exitCode) || summary.notResumable) return undefined;
   const dataLoss = link !== undefined && summary.steps.some((s) => s.impact === 'dataLoss');
   return `runbook apply --resume ${summary.runId}${dataLoss ? ` --allow-data-loss ${link}` : ''}`;
 }

@@ -2,8 +2,8 @@
 // (test/helpers/screen.ts) at 200, 120 and 60 columns: apply shows the compact plan and asks once,
 // before any step, with every confirmation the run needs together; the answer is echoed where it
 // is typed; only yes goes on, and any other answer is told why; Ctrl-C at the question is exit 130
-// before any step; a gate whose question needs run-time values (forced failover's loss report) is
-// asked when the run gets there, with the renderer paused.
+// before any step, said as a no (so is Ctrl-D); a gate whose question needs run-time values (forced
+// failover's loss report) is asked when the run gets there, with the renderer paused.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -62,13 +62,41 @@ test('at 60 columns, "y" is a no that says why, without breaking a word; nothing
   assert.ok(r.journal.some((e) => e.kind === 'step-failed' && e.step === 'workload-stopped' && e.outcome === 'refused'));
 });
 
-test('at 120 columns, Ctrl-C at the question exits 130 at once: no step runs', async () => {
+test('at 120 columns, Ctrl-C at the question exits 130 at once: no step runs; it says not confirmed, and no --resume (nothing ran, and the lab ended)', async () => {
   if (!existsSync(script)) return;
   const r = await planned(120, ['\u0003']);
   assert.is(r.code, 130, r.text);
-  assert.ok(r.screen.includes(`${PROMPT}^C`), r.text);
+  const prompt = r.screen.indexOf(`${PROMPT}^C`);
+  assert.ok(prompt >= 0, r.text);
+  assert.is(r.screen[prompt + 1], 'Not confirmed (Ctrl-C).', r.text);
+  // No step was running: there is no step boundary to wait for, and no second Ctrl-C to press.
+  assert.not.match(r.text, /step boundary|again to exit/, r.text);
+  assert.ok(r.screen.includes('Nothing was changed.'), r.text);
+  assert.not.match(r.text, /--resume/, r.text);
   assert.is(r.journal.filter((e) => e.kind === 'step-started').length, 0, 'no step ran');
   assert.ok(r.journal.some((e) => e.kind === 'interrupted' && e.stoppedBefore === 'workload-stopped'), JSON.stringify(r.journal));
+});
+
+test('Ctrl-D (end of input) at the question is a no: exit 3 at once, nothing runs, the run ends and lets the lock go', async () => {
+  if (!existsSync(script)) return;
+  const r = await planned(120, ['\u0004']);
+  assert.is(r.code, 3, r.text);
+  const prompt = r.screen.indexOf(PROMPT.trimEnd());
+  assert.ok(prompt >= 0, r.text);
+  assert.is(r.screen[prompt + 1], 'Not confirmed (end of input).', r.text);
+  assert.is(r.journal.filter((e) => e.kind === 'step-started').length, 0, 'no step ran');
+  assert.ok(r.journal.some((e) => e.kind === 'step-failed' && e.step === 'workload-stopped' && e.outcome === 'refused'), JSON.stringify(r.journal));
+  assert.equal(r.journal.at(-1) && { kind: r.journal.at(-1)!.kind, exitCode: r.journal.at(-1)!.exitCode }, { kind: 'run-finished', exitCode: 3 });
+});
+
+test('"YES" is not "yes": the rule says exactly "yes", and the no says why (exit 3, nothing runs)', async () => {
+  if (!existsSync(script)) return;
+  const r = await planned(120, ['YES']);
+  assert.is(r.code, 3, r.text);
+  assert.ok(r.screen.some((l) => l.startsWith('Only "yes", exactly, goes on;')), r.text);
+  const prompt = r.screen.indexOf(`${PROMPT}YES`);
+  assert.is(r.screen[prompt + 1], 'Not confirmed: "YES" is not exactly "yes"; type just the word, in lower case.', r.text);
+  assert.is(r.journal.filter((e) => e.kind === 'step-started').length, 0, 'no step ran');
 });
 
 test('forced failover at 120 columns: the data loss is in the one question; the loss report is asked when known, with the renderer paused', async () => {
@@ -92,6 +120,27 @@ test('forced failover at 120 columns: the data loss is in the one question; the 
   assert.match(screen[asked + 1]!, /^ {2}Force managedInstance to become the primary of link dag1, losing what it has not received: The primary sqlServer/);
   // Typed keys echo on the prompt line, not one per line under a spinner.
   assert.not.ok(screen.some((l) => /^[yes]$/.test(l)), text);
+});
+
+test('forced failover: Ctrl-C at the loss report\'s question ends as not confirmed, not an AbortError; no --resume for the ephemeral lab', async () => {
+  if (!existsSync(script)) return;
+  const dir = tempDir('runbook-confirm-');
+  const r = await onTerminal(['apply', runbookFile('forced-failover'), '--lab', 'primary-down', '--allow-data-loss', 'dag1', '--set', 'sqlServerVersion=16.0.4135.4'], {
+    cwd: dir, columns: 120, answers: ['yes', '\u0003'], env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir },
+  });
+  assert.is(r.code, 130, r.output);
+  const screen = screenOf(r.output, 120);
+  const text = screen.join('\n');
+  const second = screen.indexOf(`${PROMPT}^C`);
+  assert.ok(second > 0, text);
+  assert.is(screen[second + 1], 'Not confirmed (Ctrl-C).', text);
+  assert.not.match(text, /aborted|step boundary|again to exit/i, text);
+  const gate = at(screen, /^✖ \d+\/\d+ accept-loss confirm/);
+  assert.ok(gate > second, text);
+  assert.ok(screen.slice(gate + 1).some((l) => /^ {2}› not confirmed \(Ctrl-C at the question\)$/.test(l)), text);
+  assert.ok(at(screen, /^ {2}INTERRUPTED +\d+\. accept-loss .*not confirmed \(Ctrl-C at the question\)$/) > gate, text);
+  assert.not.match(text, /--resume/, text);
+  assert.ok(screen.includes('The embedded lab (--lab) ended with this run, so it cannot be resumed; start a new run.'), text);
 });
 
 test.run();
