@@ -37,6 +37,11 @@ test('a failed run on a terminal ends with the exact apply --resume command (a l
   const id = screen.map((l) => l.match(/^Summary of run (\S+) /)?.[1]).find(Boolean);
   assert.ok(id, screen.join('\n'));
   assert.ok(screen.includes('Recap: ok=11 changed=0 skipped=0 failed=1 not_run=14'), screen.join('\n'));
+  // The failure that stays on screen says how far behind as the live line did (KB, seconds), in
+  // seconds as people read them, never a raw LSN difference.
+  const words = screen.join(' ').replace(/\s+/g, ' ');
+  assert.match(words, /LSNs did not match within 1 s: the secondary managedInstance is behind the primary sqlServer \(\d+ KB of log not sent, \d+ s behind\)/, screen.join('\n'));
+  assert.not.match(words.replace(/\d{17}/g, ''), /\d{6,} behind/, screen.join('\n'));
   assert.is(screen.at(-1) === '' ? screen.at(-2) : screen.at(-1), `To go on from where it stopped: runbook apply --resume ${id}`);
 });
 
