@@ -62,6 +62,18 @@ test('at 60 columns, "y" is a no that says why, without breaking a word; nothing
   assert.ok(r.journal.some((e) => e.kind === 'step-failed' && e.step === 'workload-stopped' && e.outcome === 'refused'));
 });
 
+test('at 60 columns the plan and the summary fit the terminal: a step on its own lines with what it does (the FAILOVER seen), summary rows unpadded, the refusal broken between words', async () => {
+  if (!existsSync(script)) return;
+  const r = await planned(60, ['no']);
+  assert.is(r.code, 3, r.text);
+  const failover = r.screen.indexOf('18. failover  sqlExec -> primary  [change]');
+  assert.ok(failover >= 0, r.text);
+  assert.equal(r.screen.slice(failover + 1, failover + 3), ['    Run 1 batch of T-SQL on primary: ALTER AVAILABILITY', '    GROUP [dag1] FAILOVER;'], r.text);
+  // Each summary row on one line: no padding to the longest step id pushes it past 60 columns.
+  for (const row of ['  not run 2. before  assertRole [read]', '  not run 18. failover  sqlExec [change]']) assert.ok(r.screen.includes(row), r.text);
+  assert.equal(r.screen.slice(-3).filter(Boolean), ['runbook: refused at step workload-stopped: not confirmed:', '    the answer was not "yes"'], r.text);
+});
+
 test('at 120 columns, Ctrl-C at the question exits 130 at once: no step runs; it says not confirmed, and no --resume (nothing ran, and the lab ended)', async () => {
   if (!existsSync(script)) return;
   const r = await planned(120, ['\u0003']);
