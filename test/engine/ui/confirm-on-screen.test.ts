@@ -25,6 +25,16 @@ async function planned(columns: number, answers: string[], extra: string[] = [])
   return { ...r, screen, journal, text: screen.join('\n') };
 }
 
+/** The forced failover on the primary-down lab at 120 columns, the data loss acknowledged. */
+async function forced(answers: string[]) {
+  const dir = tempDir('runbook-confirm-');
+  const r = await onTerminal(['apply', runbookFile('forced-failover'), '--lab', 'primary-down', '--allow-data-loss', 'dag1', '--set', 'sqlServerVersion=16.0.4135.4'], {
+    cwd: dir, columns: 120, answers, env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir },
+  });
+  const screen = screenOf(r.output, 120);
+  return { ...r, screen, text: screen.join('\n') };
+}
+
 const at = (screen: string[], re: RegExp) => screen.findIndex((l) => re.test(l));
 
 test('planned failover at 200 columns: the plan, then one question with the workload gate and the changes; yes is echoed on the prompt line and the run does not ask again', async () => {
@@ -113,13 +123,8 @@ test('"YES" is not "yes": the rule says exactly "yes", and the no says why (exit
 
 test('forced failover at 120 columns: the data loss is in the one question; the loss report is asked when known, with the renderer paused', async () => {
   if (!existsSync(script)) return;
-  const dir = tempDir('runbook-confirm-');
-  const r = await onTerminal(['apply', runbookFile('forced-failover'), '--lab', 'primary-down', '--allow-data-loss', 'dag1', '--set', 'sqlServerVersion=16.0.4135.4'], {
-    cwd: dir, columns: 120, answers: ['yes', 'yes'], env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir },
-  });
-  assert.is(r.code, 0, r.output);
-  const screen = screenOf(r.output, 120);
-  const text = screen.join('\n');
+  const { code, screen, text } = await forced(['yes', 'yes']);
+  assert.is(code, 0, text);
   const loss = at(screen, /^ {2}2\. Lose data: steps \d+ force, \d+ force-sql-server, \d+ remove-link can lose transactions \(acknowledged with$/);
   const later = at(screen, /^ {2}Asked when the run gets there, since it needs what the run learns: step \d+ \(accept-loss\)\.$/);
   const first = screen.indexOf(`${PROMPT}yes`);
@@ -136,13 +141,8 @@ test('forced failover at 120 columns: the data loss is in the one question; the 
 
 test('forced failover: Ctrl-C at the loss report\'s question ends as not confirmed, not an AbortError; no --resume for the ephemeral lab', async () => {
   if (!existsSync(script)) return;
-  const dir = tempDir('runbook-confirm-');
-  const r = await onTerminal(['apply', runbookFile('forced-failover'), '--lab', 'primary-down', '--allow-data-loss', 'dag1', '--set', 'sqlServerVersion=16.0.4135.4'], {
-    cwd: dir, columns: 120, answers: ['yes', '\u0003'], env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir },
-  });
-  assert.is(r.code, 130, r.output);
-  const screen = screenOf(r.output, 120);
-  const text = screen.join('\n');
+  const { code, screen, text } = await forced(['yes', '\u0003']);
+  assert.is(code, 130, text);
   const second = screen.indexOf(`${PROMPT}^C`);
   assert.ok(second > 0, text);
   assert.is(screen[second + 1], 'Not confirmed (Ctrl-C).', text);
