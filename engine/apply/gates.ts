@@ -6,6 +6,7 @@
 // records a refusal at the step it names; it never sees an answer itself.
 import type { StepSpec } from '../core/types.js';
 import type { PlannedStep } from '../plan/types.js';
+import type { PredictedPath } from '../plan/probe.js';
 import { runQuestion } from './confirmation.js';
 import type { Journal } from './journal/write.js';
 import type { ApplyOptions, Confirm } from './types.js';
@@ -66,14 +67,19 @@ export class OperatorGates {
    * data-loss acknowledgement together, over the steps still to run (`pending`). A refusal when the
    * run stops at the first step the question covers: no one to ask, or anything but yes. An
    * interrupt while asking is not a refusal: the run stops at its first step as at any boundary.
+   * `foresee`: what the probes tell before asking (engine/apply/foresee.ts).
    */
-  async beforeSteps(pending: (step: PlannedStep) => boolean): Promise<GateRefusal | undefined> {
+  async beforeSteps(pending: (step: PlannedStep) => boolean, foresee?: () => Promise<PredictedPath | undefined>): Promise<GateRefusal | undefined> {
     const { opts } = this;
     if (opts.yes) return undefined;
     const question = runQuestion(opts.plan, opts.steps, pending);
     if (!question) return undefined;
     const step = question.firstStep;
     if (!opts.confirmRun) return { step, error: NO_TERMINAL, journal: `refused: ${NO_TERMINAL}` };
+    // Where the live link already says the run will stop, the plan shown with the question says so.
+    const predicted = await foresee?.();
+    if (predicted) question.plan = { ...question.plan, predicted };
+    if (opts.signal.aborted) return undefined;
     const yes = await opts.confirmRun(question);
     if (opts.signal.aborted) return undefined;
     if (!yes) return { step, error: 'not confirmed: the answer was not "yes"', journal: 'refused: the operator did not confirm' };

@@ -33,6 +33,7 @@ import { runFinishedRecord } from './summary.js';
 import { runStartRecord } from './run-start.js';
 import { OperatorGates, type GateRefusal } from './gates.js';
 import { RunRecord, type StepAtHand } from './run-record.js';
+import { foresee } from './foresee.js';
 
 export async function applyPlan(options: ApplyOptions): Promise<ApplyResult> {
   const { plan, inventory } = options;
@@ -174,7 +175,9 @@ class ApplyRun {
   private async askBeforeSteps(): Promise<boolean> {
     if (this.resumed.refusal) return true;
     const states = this.opts.resume?.states;
-    const refusal = await this.gates.beforeSteps((s) => states?.get(s.id)?.status !== 'finished' || this.resumed.readAgain.has(s.id));
+    const pending = (s: PlannedStep) => states?.get(s.id)?.status !== 'finished' || this.resumed.readAgain.has(s.id);
+    // A resume's steps depend on what ran before: a prediction from the first step would mislead.
+    const refusal = await this.gates.beforeSteps(pending, this.opts.resume ? undefined : () => foresee(this.opts, this.resources));
     if (refusal) this.refuseAtGate(refusal);
     return refusal === undefined;
   }

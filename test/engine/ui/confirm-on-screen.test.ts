@@ -25,10 +25,10 @@ async function planned(columns: number, answers: string[], extra: string[] = [])
   return { ...r, screen, journal, text: screen.join('\n') };
 }
 
-/** The forced failover on the primary-down lab at 120 columns, the data loss acknowledged. */
-async function forced(answers: string[]) {
+/** The forced failover on the primary-down lab at 120 columns, the data loss acknowledged (and SQL Server's version given, unless told). */
+async function forced(answers: string[], version: string[] = ['--set', 'sqlServerVersion=16.0.4135.4']) {
   const dir = tempDir('runbook-confirm-');
-  const r = await onTerminal(['apply', runbookFile('forced-failover'), '--lab', 'primary-down', '--allow-data-loss', 'dag1', '--set', 'sqlServerVersion=16.0.4135.4'], {
+  const r = await onTerminal(['apply', runbookFile('forced-failover'), '--lab', 'primary-down', '--allow-data-loss', 'dag1', ...version], {
     cwd: dir, columns: 120, answers, env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir },
   });
   const screen = screenOf(r.output, 120);
@@ -153,6 +153,16 @@ test('forced failover: Ctrl-C at the loss report\'s question ends as not confirm
   assert.ok(at(screen, /^ {2}INTERRUPTED +\d+\. accept-loss .*not confirmed \(Ctrl-C at the question\)$/) > gate, text);
   assert.not.match(text, /--resume/, text);
   assert.ok(screen.includes('The embedded lab (--lab) ended with this run, so it cannot be resumed; start a new run.'), text);
+});
+
+test('forced failover with SQL Server down and its version not given: the plan with the question already says the run will refuse at step 3, before the operator is asked to accept data loss', async () => {
+  if (!existsSync(script)) return;
+  const { code, screen, text } = await forced(['no'], []);
+  assert.is(code, 3, text);
+  const closing = at(screen, /^Plan: \d+ changes, 3 data-loss steps, \d+ reads \(.*\); will refuse at step 3 \(SQL Server cannot be$/);
+  const prompt = screen.indexOf(`${PROMPT}no`);
+  assert.ok(closing >= 0 && prompt > closing, text);
+  assert.match(screen[closing + 2]!, /^ {2}Step 3 \(version-known\) would refuse, by what the probe read: SQL Server cannot be reached/, text);
 });
 
 test.run();
