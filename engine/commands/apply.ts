@@ -22,6 +22,7 @@ import type { ResumeFrom } from '../apply/types.js';
 import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import { JsonLinesReporter } from '../ui/reporters/json.js';
 import { PlainLinesReporter } from '../ui/reporters/plain.js';
+import { wrapWords } from '../ui/reporters/run-text.js';
 import { colorWanted, makeStyle } from '../ui/style.js';
 import { terminalQuestioner } from '../ui/prompt.js';
 import {
@@ -284,7 +285,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
     const reporter = opts.reporter ?? (await chooseReporter(opts, io));
     const questioner = opts.answeredBefore ? undefined : terminalQuestioner(io.stdin, io.stderr, {
       signal: interrupt.signal,
-      onInterrupt: () => interrupt.press('SIGINT'),
+      onInterrupt: () => interrupt.atQuestion('SIGINT'),
       ...(reporter.aside ? { aside: reporter.aside.bind(reporter) } : {}),
       style: makeStyle(colorWanted(io.stderr, io.env)),
     });
@@ -312,7 +313,12 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       argv: maskSecretSets(argv, ready.loaded.runbook),
     });
     const refused = result.summary.steps.find((s) => s.outcome === 'refused');
-    if (refused && opts.format !== 'json') io.stderr.write(`runbook: refused at step ${refused.id}: ${refused.error}\n`);
+    if (refused && opts.format !== 'json') {
+      const line = `runbook: refused at step ${refused.id}: ${refused.error}`;
+      // On a terminal, broken between words as the summary above it is, never inside one.
+      const columns = isTty(io.stderr) ? (io.stderr as { columns?: number }).columns : undefined;
+      io.stderr.write((columns ? wrapWords(line, columns) : [line]).join('\n') + '\n');
+    }
     return result.exitCode;
   } finally {
     dispose();
