@@ -56,9 +56,13 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   if (scenarios.some((s) => s === '')) throw new UsageError(`drill: --scenarios names scenarios separated by commas, not "${opts.scenarios}"`);
   for (const s of scenarios) checkLabScenario(s);
 
+  // A bare shipped name (`planned-failover`, `planned-failover.yml`) as apply takes it; a local file of that name wins.
+  const { runbookArgument } = await import('./shipped.js');
+  const runbookGiven = runbookArgument(opts.runbook, io);
+  const runbookFile = resolve(io.cwd, runbookGiven);
   // The plan (for the lab's link) validates the runbook and the --set values: bad input is exit 2 here, before any lab starts.
   const { makePlan } = await import('./plan.js');
-  const { plan, runbook, steps } = await makePlan({ runbook: opts.runbook, lab: true, sets: opts.sets, format: 'text' }, {});
+  const { plan, runbook, steps } = await makePlan({ runbook: runbookGiven, lab: true, sets: opts.sets, format: 'text' }, {});
   const shape: RunbookShape = { steps: plan.steps.map((s) => ({ index: s.index, id: s.id, type: s.type, impact: s.impact, skipped: s.decision === 'skip' })) };
   const live = plan.steps.filter((s) => s.decision !== 'skip');
   const facts: RunbookFacts = {
@@ -83,7 +87,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   let violations = 0;
   const { DrillSetupError } = await import('../drill/run-case.js');
   const results = await runDrill(planned, jobs, {
-    runbookFile: resolve(io.cwd, opts.runbook),
+    runbookFile,
     facts,
     sets: opts.sets,
     ...(needsAcknowledgement ? { allowDataLoss: plan.inventory.link } : {}),

@@ -111,14 +111,19 @@ function twoPrimaries(run: RecordedRun): Violation[] {
 }
 
 /**
- * The engine's last record of the link in a journal (a `link-state`, written by the lock after
- * each change step that changed the link) shows both replicas PRIMARY: the run itself saw the
- * split-brain it declared, after its own last change.
+ * The engine's last record of the link in a journal (a `link-state`, written by the lock at the
+ * start and after each change step that changed the link) leaves the split-brain standing: one
+ * replica PRIMARY, and the other PRIMARY too or out of its reach (not locked, or not readable),
+ * which then keeps the PRIMARY role it had for all the run could tell: the old primary that is
+ * down during a forced failover says PRIMARY again when it comes back.
  */
 export function bothPrimaryRecorded(records: JournalRecord[]): boolean {
   const last = records.filter((r) => r.kind === 'link-state').at(-1);
-  const state = last?.state as Partial<Record<Side, { readable?: boolean; role?: string }>> | undefined;
-  return state?.sqlServer?.role === 'PRIMARY' && state.managedInstance?.role === 'PRIMARY';
+  if (!last) return false;
+  const state = last.state as Partial<Record<Side, { readable?: boolean; role?: string }>>;
+  const primaryOrUnseen = (side: Side) => state[side]?.readable !== true || state[side]?.role === 'PRIMARY';
+  const primary = (side: Side) => state[side]?.readable === true && state[side]?.role === 'PRIMARY';
+  return (primary('sqlServer') && primaryOrUnseen('managedInstance')) || (primary('managedInstance') && primaryOrUnseen('sqlServer'));
 }
 
 const NOTHING_CHANGED = /^Nothing was changed\.$/m;

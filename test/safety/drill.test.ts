@@ -19,12 +19,14 @@ interface DrillJson {
   ok: boolean;
   runs: number;
   runsPerSecond: number;
-  cases: Array<{ scenario: string; fault: string; runs: number; violations: number }>;
+  exercised: boolean;
+  changedRuns: number;
+  cases: Array<{ scenario: string; fault: string; runs: number; violations: number; notFired: number; exits: string[]; stoppedAt: string[] }>;
   violations: Array<{ case: string; seed: number; invariant: string; message: string; replay: string }>;
 }
 
-async function drill(args: string[]): Promise<{ code: number | null; json: DrillJson; stderr: string }> {
-  const r = await runCli(['drill', ...args, '--format', 'json'], { timeoutMs: 170_000 });
+async function drill(args: string[], cwd?: string): Promise<{ code: number | null; json: DrillJson; stderr: string }> {
+  const r = await runCli(['drill', ...args, '--format', 'json'], { timeoutMs: 170_000, ...(cwd ? { cwd } : {}) });
   let json: DrillJson;
   try {
     json = JSON.parse(r.stdout) as DrillJson;
@@ -71,10 +73,71 @@ test('judge: break-link edited to skip its LSN wait loses the backlog: transacti
   assert.match(r.json.violations[0]!.message, /40 committed transaction\(s\) lost .*no dataLoss step/);
   // The shipped one waits, gives up and loses nothing.
   const shipped = await drill([runbook('break-link'), '--set', 'pollInterval=50ms', '--set', 'stableFor=300ms', '--set', 'lsnTimeout=1s', '--scenarios', stalled, '--only', `${stalled}/no-fault`, '--seed', '1']);
-  // ...which breaks no invariant, but rehearses no change either: the drill says so and exits 1.
+  // ...which breaks no invariant, but rehearses no change either: the drill says so and exits 1,
+  // having run its one case to the end: the run failed at the LSN wait, on the gap the lab stalled.
   assert.equal(shipped.json.violations, []);
-  assert.is((shipped.json as unknown as { exercised: boolean }).exercised, false);
+  assert.is(shipped.json.exercised, false);
+  assert.is(shipped.json.changedRuns, 0);
   assert.is(shipped.code, 1);
+  assert.is(shipped.json.runs, 1);
+  assert.equal(shipped.json.cases.map((c) => [c.fault, c.runs, c.notFired, c.exits]), [['no-fault', 1, 0, ['1']]]);
+  const why = /^failed at step caught-up: LSNs did not match within 1s: the secondary managedInstance is \d+ behind the primary sqlServer/;
+  assert.match(shipped.json.cases[0]!.stoppedAt.join('\n'), why);
+  assert.match(shipped.stderr, /NOT EXERCISED: .* Where the runs stopped: exit 1 \(failed at step caught-up: LSNs did not match within 1s/);
+});
+
+test('a hung change is rehearsed as an operator meets it: Ctrl-C until the run gives it up, then --resume (the shipped runbook by its bare name)', async () => {
+  // hang-change-2 is the FAILOVER, after both sync-commit changes: the abandoned run's journal
+  // must own up to them. On the old drill this case was run-hung after 90 s (a change has no
+  // request timeout: only the operator can give one up).
+  const r = await drill(['planned-failover', ...FAST_PLANNED, '--only', 'healthy/hang-change-2', '--seed', '42'], tempDir('runbook-drill-cwd-'));
+  assert.is(r.code, 0, JSON.stringify(r.json, null, 2));
+  assert.match(r.stderr, /^runbook: no planned-failover in .*; using the shipped runbook .*runbooks\/planned-failover\.yml$/m);
+  assert.equal(r.json.violations, []);
+  assert.equal(r.json.cases.map((c) => [c.fault, c.runs, c.notFired, c.exits]), [['hang-change-2', 1, 0, ['130 then 0']]]);
+  assert.ok(r.json.exercised);
+});
+
+test('judge: a plugin step that says read and fails over: undeclared-change', async () => {
+  const dir = tempDir('runbook-drill-plugin-');
+  writeFileSync(join(dir, 'quiet-read.mjs'), `import { defineStep } from '${join(root, 'dist', 'engine', 'step-api', 'index.js')}';
+export default defineStep({
+  type: 'quietRead', description: 'Says it reads; fails the link over.', impact: 'read', target: 'none', resultHolds: 'moment',
+  with: { type: 'object', additionalProperties: false, properties: {} }, defaults: {}, messages: { done: 'read done' }, outputs: {},
+  plan() { return { summary: 'Read something harmless', sql: [], guards: [] }; },
+  async run(ctx) {
+    const pool = await ctx.sql('sqlServer');
+    await pool.request().query('ALTER AVAILABILITY GROUP [' + ctx.inventory.link.name + '] FAILOVER;');
+    return { outputs: {} };
+  },
+});
+`);
+  const file = join(dir, 'quiet.yml');
+  writeFileSync(file, `name: quiet
+description: a sync-commit switch, an LSN wait, then a plugin step declared read that fails over
+plugins: [./quiet-read.mjs]
+steps:
+  - id: sync-commit
+    type: sqlExec
+    target: sqlServer
+    with:
+      impact: change
+      sql: |
+        ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON
+          {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT),
+          {{str link.managedInstance.name}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);
+  - id: sync-commit-managed-instance
+    type: armSetReplicationMode
+    with: { replicationMode: Sync, pollInterval: 50ms }
+  - id: stable
+    type: waitLsnStable
+    with: { stableFor: 300ms, timeout: 5s, pollInterval: 50ms }
+  - id: look
+    type: quietRead
+`);
+  const r = await drill([file, '--only', 'healthy/no-fault', '--seed', '3']);
+  assert.is(r.code, 1);
+  assert.equal(r.json.violations.map((v) => [v.invariant, v.message]), [['undeclared-change', 'the lab saw sqlServer: ALTER AVAILABILITY GROUP [dag1] FAILOVER while step look ran, declared read']]);
 });
 
 test('judge: planned-failover edited to repeat its FAILOVER: change-applied-twice, and the replay line replays it', async () => {

@@ -107,6 +107,10 @@ test('two-primaries: both PRIMARY at the end, unless the runbook declares it or 
   assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, seen('PRIMARY')] })] }), []);
   // Only its last record counts: the link as the run last saw it.
   assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, seen('PRIMARY'), seen('SECONDARY')], stdout: says })] }), ['summary-disagrees']);
+  // The old primary out of its reach (down: not locked, or not readable) keeps its PRIMARY role for all the run knows.
+  const unseen = (sqlServer: unknown) => ({ kind: 'link-state', state: { ...(sqlServer ? { sqlServer } : {}), managedInstance: { readable: true, role: 'PRIMARY', modes: '' } } });
+  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, unseen(undefined)] })] }), []);
+  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, unseen({ readable: false, error: 'down' })] })] }), []);
   assert.equal(names(run({ roles: { before: both, after: both }, statements: [], invocations: [inv({ code: 1, stdout: 'Nothing was changed.\n', journal: [] })] })), []);
 });
 
