@@ -47,7 +47,8 @@ function whole(flag: string, value: string | undefined, fallback: number, min: n
 export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Promise<number> {
   const faults = opts.faults ?? 'matrix';
   if (faults !== 'matrix' && faults !== 'random') throw new UsageError(`drill: --faults must be matrix or random, not "${faults}"`);
-  const runs = whole('runs', opts.runs, faults === 'matrix' ? 1 : 20, 1, 100_000);
+  const { MAX_DRILL_RUNS, plannedRunCount, plannedRuns, runDrill } = await import('../drill/runner.js');
+  const runs = whole('runs', opts.runs, faults === 'matrix' ? 1 : 20, 1, MAX_DRILL_RUNS);
   const seed = whole('seed', opts.seed, Math.floor(Math.random() * 2 ** 32), 0, 2 ** 32 - 1);
   // Runs wait on windows and timeouts more than they compute: three per core keeps the cores busy.
   const jobs = whole('jobs', opts.jobs, Math.max(2, availableParallelism() * 3), 1, 64);
@@ -74,8 +75,13 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   // and the judge sees what it loses; whether that loss was the runbook's to make is facts' call.
   const needsAcknowledgement = live.some((s) => s.impact === 'dataLoss');
 
-  const { plannedRuns, runDrill } = await import('../drill/runner.js');
-  const planned = plannedRuns({ scenarios, faults, runs, seed, ...(opts.only !== undefined ? { only: opts.only } : {}) }, shape);
+  const choice = { scenarios, faults: faults as 'matrix' | 'random', runs, seed, ...(opts.only !== undefined ? { only: opts.only } : {}) };
+  // Counted before anything is listed: a huge --runs over many cases is refused, not allocated.
+  const count = plannedRunCount(choice, shape);
+  if (count.runs > MAX_DRILL_RUNS) {
+    throw new UsageError(`drill: ${count.cases} case(s) x ${runs} run(s) = ${count.runs} runs, more than ${MAX_DRILL_RUNS} in one drill; lower --runs or narrow --scenarios or --only`);
+  }
+  const planned = plannedRuns(choice, shape);
   if (planned.length === 0) {
     throw new UsageError(opts.only !== undefined ? `drill: --only ${opts.only} names no case of this drill (cases are <scenario>/<fault>, as the verdict table lists them)` : 'drill: nothing to run');
   }
@@ -83,6 +89,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   const startLab = await embeddedLab();
   const { notExercisedLine, progressLine, renderDrillJson, renderDrillText } = await import('../drill/report.js');
   const tty = isTty(io.stderr) && !io.env.CI;
+  io.stderr.write(`drill: ${planned.length} run(s) planned${faults === 'matrix' ? ` (${count.cases} case(s) x ${runs})` : ''}, ${Math.min(jobs, planned.length)} at a time; the time left shows as runs finish\n`);
   const started = Date.now();
   let violations = 0;
   const { DrillSetupError } = await import('../drill/run-case.js');

@@ -134,16 +134,26 @@ export function renderDrillJson(s: DrillSummary): string {
 }
 
 /** Progress: a bar redrawn in place on a terminal, a plain line per run otherwise. */
-export function progressLine(r: JudgedRun, done: number, total: number, startedAt: number, violationsSoFar: number, tty: boolean): string {
-  const rate = done / Math.max(0.001, (Date.now() - startedAt) / 1000);
+export function progressLine(r: JudgedRun, done: number, total: number, startedAt: number, violationsSoFar: number, tty: boolean, now = Date.now()): string {
+  const rate = done / Math.max(0.001, (now - startedAt) / 1000);
+  const left = done < total ? `, about ${durationLeft((total - done) / rate)} left` : '';
   if (tty) {
     const width = 30;
     const full = Math.round((done / total) * width);
-    return `\r[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${done}/${total} runs, ${violationsSoFar} violation(s), ${rate.toFixed(1)} runs/s ${done === total ? '\n' : ''}`;
+    return `\r[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${done}/${total} runs, ${violationsSoFar} violation(s), ${rate.toFixed(1)} runs/s${left} ${done === total ? '\n' : ''}`;
   }
   if (r.unreachable !== undefined) return `run ${done}/${total} ${r.case.id}: not run, ${r.unreachable}\n`;
   const verdict = r.violations.length ? `VIOLATED ${r.violations.map((v) => v.invariant).join(', ')}` : 'ok';
-  return `run ${done}/${total} ${r.case.id} seed ${r.seed}: exit ${exitsText(r.codes)}, ${verdict} (${(r.ms / 1000).toFixed(1)} s)\n`;
+  return `run ${done}/${total} ${r.case.id} seed ${r.seed}: exit ${exitsText(r.codes)}, ${verdict} (${(r.ms / 1000).toFixed(1)} s)${left}\n`;
+}
+
+/** Seconds as "45s", "12m", "3h 20m": an estimate, so no more precision than that. */
+export function durationLeft(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'an unknown time';
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))}s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)}m`;
+  const m = Math.round(seconds / 60);
+  return `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
 function shellLine(args: string[]): string {

@@ -65,6 +65,16 @@ export function unreachable(c: DrillCase, reach: Reach): string | undefined {
   return undefined;
 }
 
+/** The most runs one drill may plan: at the 1-3 runs per second a drill makes on 2 cores, hours already. */
+export const MAX_DRILL_RUNS = 10_000;
+
+/** How many runs plannedRuns would list (random mode with --only: at most this many), counted without listing them. */
+export function plannedRunCount(o: Pick<DrillOptions, 'scenarios' | 'faults' | 'runs' | 'only'>, shape: RunbookShape): { runs: number; cases: number } {
+  if (o.faults === 'random') return { runs: o.runs, cases: 0 };
+  const cases = matrixCases(o.scenarios, shape).filter((c) => o.only === undefined || c.id === o.only).length;
+  return { runs: cases * o.runs, cases };
+}
+
 /** The runs of a drill, in order; the same options give the same list. */
 export function plannedRuns(o: Pick<DrillOptions, 'scenarios' | 'faults' | 'runs' | 'seed' | 'only'>, shape: RunbookShape): PlannedRun[] {
   const out: PlannedRun[] = [];

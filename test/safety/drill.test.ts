@@ -173,7 +173,9 @@ test('judge: forced-failover edited to drop its data-loss marking runs without t
 
 test('bad flags and bad runbooks: one line each, exit 2, no lab started', async () => {
   for (const [args, message] of [
-    [[runbook('planned-failover'), '--runs', 'many'], /^runbook: drill: --runs must be a whole number from 1 to 100000, not "many"\n$/],
+    [[runbook('planned-failover'), '--runs', 'many'], /^runbook: drill: --runs must be a whole number from 1 to 10000, not "many"\n$/],
+    // Counted before anything is listed or started (it used to list 100000 x every case first, silently).
+    [[runbook('cleanup'), '--all-scenarios', '--runs', '10000'], /^runbook: drill: \d+ case\(s\) x 10000 run\(s\) = \d+ runs, more than 10000 in one drill; lower --runs or narrow --scenarios or --only\n$/],
     [[runbook('planned-failover'), '--faults', 'all'], /^runbook: drill: --faults must be matrix or random, not "all"\n$/],
     [[runbook('planned-failover'), '--scenarios', 'nope'], /^runbook: unknown lab scenario 'nope' \(known: healthy, /],
     [[runbook('planned-failover'), '--only', 'healthy/nothing'], /^runbook: drill: --only healthy\/nothing names no case of this drill/],
