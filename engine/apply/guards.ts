@@ -8,6 +8,7 @@ import type { Journal } from './journal/write.js';
 import type { Reporter } from './events.js';
 import type { Confirm } from './types.js';
 import type { LinkLock, LockHolder } from '../drivers/sql/lock.js';
+import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 
 /** Refuses (exit 3) before anything runs when a step that will or may run can lose data. */
 export function checkDataLossAcknowledged(plan: Plan, allowDataLoss: string | undefined): void {
@@ -27,6 +28,8 @@ export interface LockRequest {
   inventory: Inventory;
   env: NodeJS.ProcessEnv;
   holder: LockHolder;
+  /** A wave's lock sessions shared per server; a run opens its own when absent. */
+  sessions?: LockSessions;
   journal: Journal;
   reporter: Reporter;
   notices: string[];
@@ -43,6 +46,7 @@ export async function takeLinkLock(req: LockRequest): Promise<LinkLock> {
     lock = await acquireLinkLock(req.inventory, {
       env: req.env,
       holder: req.holder,
+      ...(req.sessions ? { sessions: req.sessions } : {}),
       currentStep: req.currentStep,
       // A lock lost and taken back with nothing changed lets the run go on; the summary says it happened.
       info: (message) => {

@@ -148,7 +148,7 @@ class ApplyRun {
     this.journalStart();
     if (opts.lock) {
       this.lock = await takeLinkLock({
-        inventory: opts.inventory, env: opts.env, holder: opts.lock.holder, journal: this.journal, reporter: opts.reporter, notices: this.notices, startedAt: this.startedAt,
+        inventory: opts.inventory, env: opts.env, holder: opts.lock.holder, ...(opts.lock.sessions ? { sessions: opts.lock.sessions } : {}), journal: this.journal, reporter: opts.reporter, notices: this.notices, startedAt: this.startedAt,
         currentStep: () => this.current?.id,
       });
     }
@@ -217,9 +217,9 @@ class ApplyRun {
       this.refuse({ outcome }, 'not confirmed: the answer was not "yes"', 'refused: the operator did not confirm');
       return false;
     }
-    const at = new Date().toISOString();
+    const at = opts.answeredBefore?.at ?? new Date().toISOString();
     for (const c of question.confirmations) this.answered.set(c.step, { question: c.question, at });
-    this.journal.write({ kind: 'confirmed', by: 'operator', steps: question.confirmations.map((c) => c.step), questions: question.confirmations.map((c) => c.question), changes: question.changes.map((c) => c.step) });
+    this.journal.write({ kind: 'confirmed', by: 'operator', ...(opts.answeredBefore ? { via: opts.answeredBefore.via } : {}), steps: question.confirmations.map((c) => c.step), questions: question.confirmations.map((c) => c.question), changes: question.changes.map((c) => c.step) });
     // The changes were confirmed with the plan: no second question before the first of them.
     if (question.changes.length) this.confirmed = true;
     return true;

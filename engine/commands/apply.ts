@@ -16,8 +16,10 @@ import { checkDataLossAcknowledged } from '../apply/guards.js';
 import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { newRunId, runIdentity } from '../apply/journal/write.js';
+import type { RunQuestion } from '../apply/confirmation.js';
 import type { Reporter } from '../apply/events.js';
 import type { ResumeFrom } from '../apply/types.js';
+import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import { JsonLinesReporter } from '../ui/reporters/json.js';
 import { PlainLinesReporter } from '../ui/reporters/plain.js';
 import { colorWanted, makeStyle } from '../ui/style.js';
@@ -61,6 +63,13 @@ export interface ApplyCommandOptions extends InventoryChoice {
   runId?: string;
   /** Where the run's events go instead of the reporter the format and terminal choose (a wave's view). */
   reporter?: Reporter;
+  /**
+   * The operator answered the run's one question before it began (a wave's confirmation listed it):
+   * nothing is asked on the terminal; a question `covers` does not accept is not confirmed.
+   */
+  answeredBefore?: { at: string; via: string; covers(question: RunQuestion): boolean };
+  /** A wave's lock sessions, one per server for all its runs (engine/drivers/sql/shared-lock-sessions.ts). */
+  lockSessions?: LockSessions;
   /** The runbook as the caller loaded it from `target` (a wave: the text its operator confirmed), run instead of re-reading the file. */
   loaded?: LoadedRunbook;
 }
@@ -273,7 +282,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
     if (!resumed) newRunLock = takeRunLock(journalDir, runId, 'start');
     const plan: Plan = { ...ready.plan, runId };
     const reporter = opts.reporter ?? (await chooseReporter(opts, io));
-    const questioner = terminalQuestioner(io.stdin, io.stderr, {
+    const questioner = opts.answeredBefore ? undefined : terminalQuestioner(io.stdin, io.stderr, {
       signal: interrupt.signal,
       onInterrupt: () => interrupt.press('SIGINT'),
       ...(reporter.aside ? { aside: reporter.aside.bind(reporter) } : {}),
@@ -291,9 +300,10 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       env,
       reporter,
       ...(questioner ? { confirm: questioner.confirm, confirmRun: questioner.confirmRun } : {}),
+      ...(opts.answeredBefore ? { confirmRun: async (q: RunQuestion) => opts.answeredBefore!.covers(q), answeredBefore: { at: opts.answeredBefore.at, via: opts.answeredBefore.via } } : {}),
       signal: interrupt.signal,
       interrupts,
-      lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() } },
+      lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() }, ...(opts.lockSessions ? { sessions: opts.lockSessions } : {}) },
       identity,
       ...(resumed ? { resume: resumeFrom(resumed) } : {}),
       ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),

@@ -29,8 +29,7 @@ export function renderSummary(summary: RunSummary, style: Style = plainStyle, op
     lines.push(`  ${label}${pad}${String(s.index).padStart(2)}. ${s.id.padEnd(idWidth)}  ${s.type} [${s.impact}]  ${time}${tries}${note}`.trimEnd());
   }
   lines.push(style.bold(`Recap: ${recap(summary)}`));
-  const refusals = new Set(summary.steps.filter((s) => s.outcome === 'refused' && s.error).map((s) => s.error));
-  const notices = (summary.notices ?? []).filter((n) => !refusals.has(n));
+  const notices = attentionLines(summary);
   if (notices.length) {
     lines.push(style.bold('Attention:'));
     for (const n of notices) lines.push(`  ${n}`);
@@ -44,6 +43,12 @@ export function renderSummary(summary: RunSummary, style: Style = plainStyle, op
   if (resume) lines.push(`To go on from where it stopped: ${style.bold(resume)}`);
   const shown = opts.width ? lines.flatMap((l) => wrapWords(l, opts.width!)) : lines;
   return shown.join('\n') + '\n';
+}
+
+/** What the operator must act on after the run: its notices, less a refusal the run says on its own line. */
+export function attentionLines(summary: Pick<RunSummary, 'steps' | 'notices'>): string[] {
+  const refusals = new Set(summary.steps.filter((s) => s.outcome === 'refused' && s.error).map((s) => s.error));
+  return (summary.notices ?? []).filter((n) => !refusals.has(n));
 }
 
 /**
