@@ -30,7 +30,6 @@ import {
   isUnknown,
   shown,
   durationText,
-  formatDuration,
   formatLsn,
   formatSeconds,
   LsnStability,
@@ -53,6 +52,8 @@ export interface WaitLsnStableArgs {
 }
 
 const duration = (description: string) => ({ type: 'string', format: 'duration', description });
+
+const MEASURED = { measured: true };
 
 interface Roles {
   primary: ReplicaSide;
@@ -87,7 +88,7 @@ export default defineStep({
   messages: {
     noSample: 'No LSN sample could be taken from both replicas within {{timeout}}: {{error}}.',
     apart:
-      'LSNs did not match within {{timeout}}: {{behind}} is {{gap}} behind {{ahead}} (primary end of log {{primaryLsn}}, secondary hardened {{secondaryLsn}}); {{movement}}.',
+      'LSNs did not match within {{timeout}}: {{behind}} is behind {{ahead}}{{amount}}; {{movement}}. Last read: primary end of log {{primaryLsn}}, secondary hardened {{secondaryLsn}}.',
     notStable:
       'LSNs matched at {{lsn}} but did not stay unchanged for {{stableFor}} within {{timeout}}; {{movement}}.',
     notReady:
@@ -153,7 +154,8 @@ export default defineStep({
     const stableForMs = durationMs(args.stableFor, ctx.defaults.stableFor, 'stableFor');
     const pollMs = durationMs(args.pollInterval, ctx.defaults.pollInterval, 'pollInterval');
     const timeoutMs = durationMs(args.timeout, ctx.defaults.timeout, 'timeout');
-    const texts = { stableFor: formatDuration(stableForMs), timeout: formatDuration(timeoutMs) };
+    // Said as the progress line says times (`6 s`, `10 min`), not in runbook notation (`6s`).
+    const texts = { stableFor: formatSeconds(stableForMs), timeout: formatSeconds(timeoutMs) };
     const started = Date.now();
     const deadline = started + timeoutMs;
     const window = new LsnStability(stableForMs);
@@ -182,7 +184,8 @@ export default defineStep({
         const reason = notReadyReason(pair.primary, pair.secondary);
         const data = progressData(roles, pair, sample, window.equalForMs(), stableForMs);
         const gap = sample.primary !== null && sample.secondary !== null ? lsnDiff(sample.primary, sample.secondary) : undefined;
-        const times = { elapsed: formatSeconds(Date.now() - started), left: formatSeconds(deadline - Date.now()) };
+        // Measured times with their tenth (`1.0 s elapsed`), configured ones as given (`of 30 s`).
+        const times = { elapsed: formatSeconds(Date.now() - started, MEASURED), left: formatSeconds(deadline - Date.now(), MEASURED) };
         // The log KB not sent and the seconds behind where the replicas report them; shrinking by
         // the KB when reported, else by the LSN difference (compared, never shown).
         const queues = pairQueues(pair.primary, pair.secondary);
@@ -191,7 +194,7 @@ export default defineStep({
           state === 'unready'
             ? ctx.text('unready', { state: reason ?? 'not ready' })
             : gap === 0n
-              ? ctx.text('waitingEqual', { equalFor: formatSeconds(window.equalForMs()), stableFor: formatSeconds(stableForMs), ...times })
+              ? ctx.text('waitingEqual', { equalFor: formatSeconds(window.equalForMs(), MEASURED), stableFor: formatSeconds(stableForMs), ...times })
               : ctx.text('waitingApart', {
                   primary: roles.primary,
                   secondary: roles.secondary,
@@ -206,7 +209,7 @@ export default defineStep({
         if (state === 'stable') {
           const waitedMs = Date.now() - started;
           // What the wait found stays under the step once it ends (the progress line does not).
-          ctx.log.info(ctx.text('stable', { lsn: formatLsn(sample.primary), primary: roles.primary, secondary: roles.secondary, stableFor: formatSeconds(window.equalForMs()), waited: formatSeconds(waitedMs), samples }));
+          ctx.log.info(ctx.text('stable', { lsn: formatLsn(sample.primary), primary: roles.primary, secondary: roles.secondary, stableFor: formatSeconds(window.equalForMs(), MEASURED), waited: formatSeconds(waitedMs, MEASURED), samples }));
           return {
             lsn: formatLsn(sample.primary),
             samples,
@@ -410,12 +413,14 @@ function timeoutFailure(report: StepMessages<TimeoutMessages>, window: LsnStabil
     return report.fail('notStable', { lsn: formatLsn(last.primary), stableFor: t.stableFor, timeout: t.timeout, movement: lower(movement) });
   }
   const secondaryBehind = last.primary === null || last.secondary === null || last.secondary < last.primary;
-  const gap = last.primary !== null && last.secondary !== null ? lsnDiff(last.primary, last.secondary) : undefined;
+  // How far behind in what the replicas report (KB, seconds), as the progress line said it; the LSN
+  // difference is not an amount of log, so it is never shown (the LSNs themselves follow as detail).
+  const queues = t.pair && secondaryBehind ? pairQueues(t.pair.primary, t.pair.secondary) : undefined;
   return report.fail('apart', {
     timeout: t.timeout,
     behind: secondaryBehind ? secondary : primary,
     ahead: secondaryBehind ? primary : secondary,
-    gap: gap === undefined ? 'an unknown amount' : (gap < 0n ? -gap : gap).toString(),
+    amount: queues ? behindAmount(queues.logSendQueueKb, queues.secondaryLagSeconds) : '',
     primaryLsn: formatLsn(last.primary),
     secondaryLsn: formatLsn(last.secondary),
     movement: lower(movement),

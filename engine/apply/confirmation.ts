@@ -5,11 +5,13 @@
 // report) are named here and asked at their place. Pure: what to ask; engine/ui/prompt.ts asks it.
 import type { Impact } from '../core/types.js';
 import type { Plan, PlannedStep, PlanValue } from '../plan/types.js';
+import type { PredictedPath } from '../plan/probe.js';
 import type { LoadedStep } from '../step-api/types.js';
 import { isUnknown } from '../step-api/args.js';
 
 export interface RunQuestion {
-  plan: Plan;
+  /** With what the probes foresaw (engine/apply/foresee.ts), when they could tell. */
+  plan: Plan & { predicted?: PredictedPath };
   /** Gates asked now; each finds its question answered when the run reaches it. */
   confirmations: Array<{ step: string; index: number; question: string }>;
   /** Steps that will change the link (`decided: false`: only if their `when:` holds at run time). */

@@ -30,6 +30,11 @@ export interface RunSummary {
   notices?: string[];
   /** Where an interrupt stopped the run, e.g. `before step after (3 of 9)`. */
   stoppedAt?: string;
+  /**
+   * Why `apply --resume` would not go on from here: the run was on the embedded lab (`--lab`), which
+   * ended with it; or no step ran, so a resume is just the same command run again.
+   */
+  notResumable?: 'lab' | 'nothing-ran';
 }
 
 export interface LockSummary {

@@ -1,13 +1,13 @@
 // Apply's guards: what must be true before anything runs (data-loss acknowledgement), the link
-// lock taken for the whole run, and the confirmation asked before the first change step.
+// lock taken for the whole run. (What the operator is asked: engine/apply/gates.ts.)
 import type { Inventory } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
 import { ExitError, errorMessage } from '../core/errors.js';
 import { ExitCode, exitCodeMeaning } from '../core/exit-codes.js';
 import type { Journal } from './journal/write.js';
 import type { Reporter } from './events.js';
-import type { Confirm } from './types.js';
 import type { LinkLock, LockHolder } from '../drivers/sql/lock.js';
+import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 
 /** Refuses (exit 3) before anything runs when a step that will or may run can lose data. */
 export function checkDataLossAcknowledged(plan: Plan, allowDataLoss: string | undefined): void {
@@ -27,6 +27,8 @@ export interface LockRequest {
   inventory: Inventory;
   env: NodeJS.ProcessEnv;
   holder: LockHolder;
+  /** A wave's lock sessions shared per server; a run opens its own when absent. */
+  sessions?: LockSessions;
   journal: Journal;
   reporter: Reporter;
   notices: string[];
@@ -43,6 +45,7 @@ export async function takeLinkLock(req: LockRequest): Promise<LinkLock> {
     lock = await acquireLinkLock(req.inventory, {
       env: req.env,
       holder: req.holder,
+      ...(req.sessions ? { sessions: req.sessions } : {}),
       currentStep: req.currentStep,
       // A lock lost and taken back with nothing changed lets the run go on; the summary says it happened.
       info: (message) => {
@@ -66,14 +69,4 @@ export async function takeLinkLock(req: LockRequest): Promise<LinkLock> {
   req.journal.write({ kind: 'lock', resource: lock.resource, held: lock.held, unreachable: lock.unreachable, holder: holderAppName(req.holder) });
   for (const u of lock.unreachable) req.notices.push(`lock: ${u.side} could not be reached, so it is not locked (${u.error})`);
   return lock;
-}
-
-/** Why the first change step may not run: undefined when it was confirmed. */
-export async function confirmFirstChange(confirm: Confirm | undefined, question: string): Promise<{ error: string; journal: string } | undefined> {
-  if (!confirm) {
-    const error = 'needs confirmation and there is no terminal to ask on: review the plan, then pass --yes';
-    return { error, journal: `refused: ${error}` };
-  }
-  if (!(await confirm(question))) return { error: 'not confirmed', journal: 'refused: the operator did not confirm' };
-  return undefined;
 }

@@ -65,6 +65,18 @@ export class Interrupts {
     this.abandon(name);
   }
 
+  /**
+   * An interrupt typed at the operator's question (the terminal in raw mode sends no signal): the
+   * question already said it was not confirmed, and no step is running, so there is no boundary to
+   * announce; the run stops at its next one. A later signal is a second press.
+   */
+  atQuestion(name: string): void {
+    if (this.presses > 0) return this.press(name);
+    this.presses = 1;
+    this.signalName = name;
+    this.controller.abort();
+  }
+
   private abandon(name: string, during?: string): void {
     this.opts.say(
       during

@@ -1,42 +1,39 @@
 // Apply: runs a Plan's steps in order against real resources. Checks the whole plan for
-// data-loss steps and the connections before anything else, takes the link lock, asks (or
-// refuses) before the first change step, re-renders each step's `when:`/`with:` with real outputs,
+// data-loss steps and the connections before anything else, takes the link lock, asks the
+// operator (or refuses) before the steps, re-renders each step's `when:`/`with:` with real outputs,
 // journals every step before it acts, stops at the next step boundary on SIGINT/SIGTERM, and ends
 // with a summary and an exit code.
 //
-// `ApplyRun` is the one owner of a run's state: what each step came to, what changed or may have,
-// the outputs and history later steps read, the notices, the exit code. Only its methods change
-// them. What it asks along the way does not change them: the guards (engine/apply/guards.ts), the
-// resume's verifications (engine/apply/resume.ts), the step runner (engine/apply/step-runner.ts),
-// the outcome verifier (engine/apply/outcome.ts) and the pure decisions (exit-code.ts, step-end.ts,
-// summary.ts) return what they found, and the run records it.
-import type { Impact, RunResources, StepSpec } from '../core/types.js';
-import type { StepDefinition, StepHistoryEntry } from '../step-api/types.js';
+// `ApplyRun` is the run loop: it takes each step in turn and decides what happens to it. What each
+// step came to (the summary lines, what changed, the outputs later steps read, the exit code) is
+// the run's record (engine/apply/run-record.ts), which only the loop tells. What it asks along the
+// way does not change them: the guards (engine/apply/guards.ts), the operator's gates
+// (engine/apply/gates.ts), the resume's verifications (engine/apply/resume.ts), the step runner
+// (engine/apply/step-runner.ts), the outcome verifier (engine/apply/outcome.ts) and the pure
+// decisions (exit-code.ts, step-end.ts, summary.ts) return what they found, and the run records it.
+import type { Impact, RunResources } from '../core/types.js';
 import type { PlannedStep } from '../plan/types.js';
-import { redactInputs } from '../plan/build.js';
 import { resolveImpact } from '../step-api/impact.js';
 import type { TemplateContext } from '../template/context.js';
 import { runTimeContext } from '../template/context.js';
-import { renderStepAtRunTime, skippedOutputs } from '../template/step-render.js';
+import { renderStepAtRunTime } from '../template/step-render.js';
 import type { LinkLock, LinkState } from '../drivers/sql/lock.js';
 import { ExitError, StepFailure, errorMessage } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { secretInputFingerprints } from '../core/secrets.js';
-import { openJournal, runIdentity, type Journal, type JournalOpening } from './journal/write.js';
-import type { StepState } from './journal/runs.js';
-import type { StepOutcomeSummary } from './events.js';
+import { openJournal, type Journal, type JournalOpening } from './journal/write.js';
 import type { ApplyOptions, ApplyResult, ResumeFrom } from './types.js';
-import { checkDataLossAcknowledged, confirmFirstChange, takeLinkLock } from './guards.js';
+import { checkDataLossAcknowledged, takeLinkLock } from './guards.js';
 import { connectPreflight } from './preflight.js';
 import { decideResume, refuseIfAlreadyInEffect, verifyBeforeRerun, type ResumeDecision, type ResumeServices } from './resume.js';
 import { mayHaveActed } from './resume-reads.js';
-import { stepContext, verifiedOutputs, type SentStatement, type StepContext } from './step-context.js';
+import { stepContext, type SentStatement, type StepContext } from './step-context.js';
 import { runStepWithRetry, type StepEnd } from './step-runner.js';
 import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, verificationText, verifyUntilKnown, type OutcomeOptions, type Verification } from './outcome.js';
-import { failedStepEnd } from './step-end.js';
-import { failureExitCode, refusalExitCode, stopExitCode } from './exit-code.js';
-import { runFinishedRecord, runSummary } from './summary.js';
-import { runQuestion } from './confirmation.js';
+import { runFinishedRecord } from './summary.js';
+import { runStartRecord } from './run-start.js';
+import { OperatorGates, type GateRefusal } from './gates.js';
+import { RunRecord, type StepAtHand } from './run-record.js';
+import { foresee } from './foresee.js';
 
 export async function applyPlan(options: ApplyOptions): Promise<ApplyResult> {
   const { plan, inventory } = options;
@@ -67,36 +64,18 @@ interface CurrentStep {
   impact: string;
 }
 
-/** One planned step as the run handles it. */
-interface StepAtHand {
-  planned: PlannedStep;
-  spec: StepSpec;
-  def: StepDefinition<any>;
-  /** Its line in the summary. */
-  outcome: StepOutcomeSummary;
-}
-
 class ApplyRun {
   private readonly startedAt = Date.now();
   private readonly total: number;
-  private readonly outcomes: StepOutcomeSummary[];
-  private readonly changed: string[] = [];
-  /** Change steps that failed in a way that leaves open whether they acted (unknown, unclear failure). */
-  private readonly mayHaveChanged: string[] = [];
-  private readonly notices: string[] = [];
+  /** What each step came to, what changed, the outputs later steps read, the exit code. */
+  private readonly record: RunRecord;
   /** Statements already journaled (engine/apply/step-context.ts SentStatement, as JSON). */
   private readonly statementsSent = new Set<string>();
-  private readonly history: StepHistoryEntry[] = [];
-  private readonly outputs: Record<string, Record<string, unknown>> = {};
   private readonly ctx: TemplateContext;
   private readonly outcomeOpts: OutcomeOptions;
   /** What the run hands to the services it asks (step contexts, the resume's verifications). */
   private readonly services: ResumeServices;
-  private confirmed: boolean;
-  /** Gates the operator confirmed before the steps ran: step id -> its question and when. */
-  private readonly answered = new Map<string, { question: string; at: string }>();
-  private exitCode: number = ExitCode.done;
-  private stoppedAt: string | undefined;
+  private readonly gates: OperatorGates;
   private current: CurrentStep | undefined;
   private lock: LinkLock | undefined;
   private resumed: ResumeDecision = { readAgain: new Set() };
@@ -109,24 +88,23 @@ class ApplyRun {
     private readonly journal: Journal,
   ) {
     this.total = opts.plan.steps.length;
-    this.outcomes = opts.plan.steps.map((s) => ({ index: s.index, id: s.id, type: s.type, impact: s.impact, outcome: 'not run' }));
     this.ctx = runTimeContext(opts.inventory, opts.inputs, { id: opts.runId, started: opts.resume?.startedAt ?? new Date(this.startedAt).toISOString() });
+    this.record = new RunRecord(opts.plan.steps, this.ctx, {
+      journal, reporter: opts.reporter, linkName: opts.inventory.link.name, signalName: () => opts.interrupts?.signalName, invalidateRoles: () => resources.invalidateRoles(),
+    });
     this.outcomeOpts = opts.outcome ?? { deadlineMs: DEFAULT_OUTCOME_DEADLINE_MS, pollMs: DEFAULT_OUTCOME_POLL_MS };
-    this.confirmed = opts.yes;
+    this.gates = new OperatorGates(opts, journal);
     this.services = {
       opts,
       resources,
       journal,
       started: String(this.ctx.run.started),
       outcome: this.outcomeOpts,
-      notice: (line) => this.notices.push(line),
+      notice: (line) => this.record.notices.push(line),
       sent: (statement) => this.journalStatement(statement),
       observeLink: async () => this.lock?.observe(),
-      answeredBefore: (step, question) => {
-        const a = this.answered.get(step);
-        // Only the very question asked: a message rendered differently now is asked again.
-        return a && a.question === question ? a.at : undefined;
-      },
+      answeredBefore: (step, question) => this.gates.answeredBefore(step, question),
+      confirm: this.gates.confirm,
     };
   }
 
@@ -145,10 +123,10 @@ class ApplyRun {
   /** The whole run: its first journal record, the lock, every step, and the end. */
   async execute(): Promise<ApplyResult> {
     const { opts } = this;
-    this.journalStart();
+    this.journal.write(runStartRecord(opts, String(this.ctx.run.started)));
     if (opts.lock) {
       this.lock = await takeLinkLock({
-        inventory: opts.inventory, env: opts.env, holder: opts.lock.holder, journal: this.journal, reporter: opts.reporter, notices: this.notices, startedAt: this.startedAt,
+        inventory: opts.inventory, env: opts.env, holder: opts.lock.holder, ...(opts.lock.sessions ? { sessions: opts.lock.sessions } : {}), journal: this.journal, reporter: opts.reporter, notices: this.record.notices, startedAt: this.startedAt,
         currentStep: () => this.current?.id,
       });
     }
@@ -186,76 +164,35 @@ class ApplyRun {
     } catch (error) {
       unregister?.();
       if (!(error instanceof ExitError)) return this.failInternally(error);
-      this.stopped(error);
+      this.record.stopped(error, this.current?.id);
     }
     unregister?.();
     await this.decideExitCode();
     return this.finish();
   }
 
-  /**
-   * The one question before the steps (engine/apply/confirmation.ts), unless --yes: every gate known
-   * now, the changes and the data-loss acknowledgement together. False when the run stops here: no
-   * one to ask, or anything but yes (refused at the first step the question covers). An interrupt
-   * while asking lets the run stop at its first step, as at any step boundary.
-   */
+  /** The one question before the steps (engine/apply/gates.ts); false when the run stops here. */
   private async askBeforeSteps(): Promise<boolean> {
-    const { opts } = this;
-    if (opts.yes || this.resumed.refusal) return true;
-    const states = opts.resume?.states;
-    const question = runQuestion(opts.plan, opts.steps, (s) => states?.get(s.id)?.status !== 'finished' || this.resumed.readAgain.has(s.id));
-    if (!question) return true;
-    const outcome = this.outcomes.find((o) => o.id === question.firstStep)!;
-    if (!opts.confirmRun) {
-      const error = 'needs confirmation and there is no terminal to ask on: review the plan, then pass --yes';
-      this.refuse({ outcome }, error, `refused: ${error}`);
-      return false;
-    }
-    const yes = await opts.confirmRun(question);
-    if (opts.signal.aborted) return true;
-    if (!yes) {
-      this.refuse({ outcome }, 'not confirmed: the answer was not "yes"', 'refused: the operator did not confirm');
-      return false;
-    }
-    const at = new Date().toISOString();
-    for (const c of question.confirmations) this.answered.set(c.step, { question: c.question, at });
-    this.journal.write({ kind: 'confirmed', by: 'operator', steps: question.confirmations.map((c) => c.step), questions: question.confirmations.map((c) => c.question), changes: question.changes.map((c) => c.step) });
-    // The changes were confirmed with the plan: no second question before the first of them.
-    if (question.changes.length) this.confirmed = true;
-    return true;
+    if (this.resumed.refusal) return true;
+    const states = this.opts.resume?.states;
+    const pending = (s: PlannedStep) => states?.get(s.id)?.status !== 'finished' || this.resumed.readAgain.has(s.id);
+    // A resume's steps depend on what ran before: a prediction from the first step would mislead.
+    const refusal = await this.gates.beforeSteps(pending, this.opts.resume ? undefined : () => foresee(this.opts, this.resources));
+    if (refusal) this.refuseAtGate(refusal);
+    return refusal === undefined;
   }
 
-  private journalStart(): void {
-    const { opts, journal } = this;
-    const identity = runIdentity();
-    if (opts.resume) {
-      const torn = opts.resume.journal?.tornLastLine;
-      journal.write({ kind: 'run-resumed', runId: opts.runId, ...identity, ...(opts.argv ? { argv: opts.argv } : {}), ...(torn !== undefined ? { tornLastLine: torn } : {}) });
-      return;
-    }
-    const secrets = secretInputFingerprints(opts.runbook, opts.inputs);
-    journal.write({
-      kind: 'run-started',
-      runId: opts.runId,
-      runbook: { name: opts.plan.runbook.name, file: opts.plan.runbook.file, sha256: opts.plan.runbook.sha256 },
-      link: opts.inventory.link.name,
-      started: String(this.ctx.run.started),
-      inputs: redactInputs(opts.runbook, opts.inputs),
-      ...(secrets ? { secretInputs: secrets } : {}),
-      ...identity,
-      ...(opts.argv ? { argv: opts.argv } : {}),
-      ...(opts.identity ? { inventory: opts.identity.inventory, ...(opts.identity.runbookPath ? { runbookPath: opts.identity.runbookPath } : {}) } : {}),
-      steps: this.total,
-    });
+  private refuseAtGate(refusal: GateRefusal): void {
+    this.record.refuse({ outcome: this.record.outcomes.find((o) => o.id === refusal.step)! }, refusal.error, refusal.journal);
   }
 
   /** Handles one planned step; false when the run stops here. */
   private async step(planned: PlannedStep, i: number): Promise<boolean> {
     const { opts } = this;
-    const outcome = this.outcomes[i]!;
+    const outcome = this.record.outcomes[i]!;
     const current = (this.current = { id: planned.id, impact: planned.impact });
     if (opts.signal.aborted) {
-      this.interruptedBefore(planned);
+      this.record.interruptedBefore(planned);
       return false;
     }
     const spec = opts.runbook.steps.find((s) => s.id === planned.id);
@@ -268,64 +205,62 @@ class ApplyRun {
     const refusal = this.resumed.refusal;
     if (refusal?.step === spec.id) {
       // The journal says it is done, and it is not in effect: it is not restored as this run's change.
-      this.refuse(step, refusal.message);
+      this.record.refuse(step, refusal.message);
       return false;
     }
     if (earlier?.status === 'finished' && !readAgain) {
-      await this.restore(step, earlier);
+      await this.record.restore(step, earlier);
       return true;
     }
     if (this.pendingRefusal !== undefined) {
       const message = this.pendingRefusal;
       this.pendingRefusal = undefined;
-      this.refuse(step, message);
+      this.record.refuse(step, message);
       return false;
     }
     await this.lock?.ensure();
 
     const rendered = renderStepAtRunTime(spec, this.ctx);
     if (rendered.skip) {
-      await this.skip(step, rendered.reason);
+      await this.record.skip(step, rendered.reason);
       return true;
     }
-    const impact = rendered.error ? planned.impact : resolveImpact(step.def, rendered.args, this.history);
+    const impact = rendered.error ? planned.impact : resolveImpact(step.def, rendered.args, this.record.history);
     outcome.impact = impact;
     current.impact = impact;
 
     if (impact === 'dataLoss' && opts.allowDataLoss !== opts.inventory.link.name) {
-      this.refuse(step, `data-loss step needs --allow-data-loss ${opts.inventory.link.name}`);
+      this.record.refuse(step, `data-loss step needs --allow-data-loss ${opts.inventory.link.name}`);
       return false;
     }
 
-    const context = stepContext(this.services, spec, impact, this.history, this.outputs);
+    const context = stepContext(this.services, spec, impact, this.record.history, this.record.outputs);
 
     if (earlier && (earlier.status === 'started' || earlier.status === 'failed') && impact !== 'read' && !rendered.error) {
       const early = this.resumed.verified?.step === spec.id ? this.resumed.verified.verification : undefined;
       const check = await verifyBeforeRerun(this.services, { spec, def: step.def, earlier, args: rendered.args, context, ...(early ? { early } : {}) });
       if (check.verdict === 'done') {
-        this.verifiedDone(step, 'it had already taken effect (verified on resume); not run again');
+        this.record.verifiedDone(step, 'it had already taken effect (verified on resume); not run again');
         return true;
       }
       if (check.verdict === 'refuse') {
-        this.refuse(step, check.error);
+        this.record.refuse(step, check.error);
         return false;
       }
     } else if (opts.resume && !earlier && impact !== 'read' && !rendered.error) {
       const already = await refuseIfAlreadyInEffect(this.services, { spec, def: step.def, args: rendered.args, context });
       if (already) {
-        this.refuse(step, already);
+        this.record.refuse(step, already);
         return false;
       }
     }
 
-    if (impact !== 'read' && !this.confirmed) {
-      const question = `Step ${planned.index} (${spec.id}, ${spec.type}) is the first that changes link ${opts.inventory.link.name}.`;
-      const refusal = await confirmFirstChange(opts.confirm, question);
+    if (impact !== 'read') {
+      const refusal = await this.gates.beforeChange(planned, spec);
       if (refusal) {
-        this.refuse(step, refusal.error, refusal.journal);
+        this.refuseAtGate(refusal);
         return false;
       }
-      this.confirmed = true;
     }
 
     const nonSafe = impact !== 'read';
@@ -361,19 +296,19 @@ class ApplyRun {
     outcome.attempts = end.attempts;
 
     if (end.ok) {
-      await this.succeeded(step, impact, end.outputs, durationMs, end.attempts);
+      await this.record.succeeded(step, impact, end.outputs, durationMs, end.attempts);
       if (leftBehind) this.recordLinkState(leftBehind, spec.id);
       return true;
     }
     if (verification?.result === 'done') {
-      this.verifiedDone(step, `the answer was lost, but it took effect (${verificationText(verification)})`);
-      this.notices.push(`${spec.id}: the connection was lost after the change was sent; verified that it took effect`);
+      this.record.verifiedDone(step, `the answer was lost, but it took effect (${verificationText(verification)})`);
+      this.record.notices.push(`${spec.id}: the connection was lost after the change was sent; verified that it took effect`);
       if (leftBehind) this.recordLinkState(leftBehind, spec.id);
       return true;
     }
     // A change the stopped run had started may have acted then, whatever this attempt did.
     const actedBefore = earlier !== undefined && impact !== 'read' && mayHaveActed(earlier);
-    await this.failed(step, impact, end, verification, durationMs, actedBefore);
+    await this.record.failed(step, impact, end, verification, durationMs, actedBefore);
     if (leftBehind) this.recordLinkState(leftBehind, spec.id);
     return false;
   }
@@ -427,134 +362,15 @@ class ApplyRun {
     return { end };
   }
 
-  // What a step came to. Each records it in the summary line, the outputs and history later steps
-  // read, the journal and the reporter; those that stop the run set its exit code.
-
-  /** Interrupted before the step began: the run stops at this boundary. */
-  private interruptedBefore(planned: PlannedStep): void {
-    this.exitCode = ExitCode.interrupted;
-    this.stoppedAt = `before step ${planned.id} (${planned.index} of ${this.total})`;
-    this.journal.write({ kind: 'interrupted', signal: this.opts.interrupts?.signalName ?? 'signal', stoppedBefore: planned.id });
-  }
-
-  /** On resume: a step the journal shows finished keeps its outputs and is not run again. */
-  private async restore({ planned, spec, def, outcome }: StepAtHand, earlier: Extract<StepState, { status: 'finished' }>): Promise<void> {
-    outcome.outcome = 'succeeded';
-    outcome.reason = earlier.verified ? 'verified done before the resume; not run again' : 'done before the resume; not run again';
-    this.keepOutputs(spec, earlier.verified ? verifiedOutputs(spec.id, def) : earlier.outputs);
-    if (planned.impact !== 'read') this.changed.push(spec.id);
-    await this.opts.reporter.emit({ event: 'step-restored', step: spec.id, index: planned.index, total: this.total, verified: earlier.verified === true });
-  }
-
-  private async skip({ planned, spec, def, outcome }: StepAtHand, reason: string): Promise<void> {
-    outcome.outcome = 'skipped';
-    outcome.reason = reason;
-    this.history.push({ id: spec.id, type: spec.type, state: 'skipped' });
-    this.ctx.steps[spec.id] = { outputs: skippedOutputs(spec.id, def) };
-    this.journal.write({ kind: 'step-skipped', step: spec.id, reason, index: planned.index, type: spec.type });
-    await this.opts.reporter.emit({ event: 'step-skipped', step: spec.id, index: planned.index, total: this.total, reason });
-  }
-
-  /** A step that may not run: journaled as refused, and the run stops (exit 3, or 4 after a change). */
-  private refuse({ outcome }: Pick<StepAtHand, 'outcome'>, error: string, journalError = error): void {
-    outcome.outcome = 'refused';
-    outcome.error = error;
-    this.exitCode = refusalExitCode(this.changeMade());
-    this.journal.write({ kind: 'step-failed', step: outcome.id, error: journalError, outcome: 'refused', durationMs: 0, attempts: 0 });
-  }
-
-  /** A change step found already done by its verify(): it counts as done and changed. */
-  private verifiedDone({ spec, def, outcome }: StepAtHand, reason: string): void {
-    outcome.outcome = 'succeeded';
-    outcome.reason = reason;
-    this.keepOutputs(spec, verifiedOutputs(spec.id, def));
-    this.changed.push(spec.id);
-    this.journal.write({ kind: 'step-finished', step: spec.id, outputs: {}, durationMs: 0, attempts: 0, verified: true });
-    void this.opts.reporter.emit({ event: 'step-finished', step: spec.id, outputs: {}, durationMs: 0, attempts: 0 });
-  }
-
-  private async succeeded({ spec, outcome }: StepAtHand, impact: Impact, outputs: Record<string, unknown>, durationMs: number, attempts: number): Promise<void> {
-    outcome.outcome = 'succeeded';
-    this.keepOutputs(spec, outputs);
-    if (impact !== 'read') {
-      this.changed.push(spec.id);
-      // The roles behind `primary`/`secondary` may have changed with it.
-      this.resources.invalidateRoles();
-    }
-    this.journal.write({ kind: 'step-finished', step: spec.id, outputs, durationMs, attempts });
-    await this.opts.reporter.emit({ event: 'step-finished', step: spec.id, outputs, durationMs, attempts });
-  }
-
-  /** A step that ended without success (after any verification): the run stops with the exit code it maps to. */
-  private async failed(
-    { planned, spec, outcome }: StepAtHand,
-    impact: Impact,
-    end: Extract<StepEnd, { ok: false }>,
-    verification: Verification | undefined,
-    durationMs: number,
-    actedBefore: boolean,
-  ): Promise<void> {
-    const { opts, journal } = this;
-    const failed = failedStepEnd(end, verification, { spec, impact, linkName: opts.inventory.link.name, actedBefore });
-    outcome.outcome = failed.outcome;
-    outcome.error = failed.message;
-    this.history.push({ id: spec.id, type: spec.type, state: 'failed' });
-    journal.write({ kind: 'step-failed', step: spec.id, error: failed.message, outcome: failed.outcome, durationMs, attempts: end.attempts });
-    await opts.reporter.emit({ event: 'step-failed', step: spec.id, error: failed.message, outcome: failed.outcome, durationMs, attempt: end.attempts, willRetry: false });
-    if (failed.outcome === 'interrupted') {
-      this.stoppedAt = `during step ${spec.id} (${planned.index} of ${this.total}; it only reads, so it is safe to run again)`;
-      journal.write({ kind: 'interrupted', signal: opts.interrupts?.signalName ?? 'signal', stoppedBefore: spec.id });
-    }
-    if (failed.mayHaveChanged) this.mayHaveChanged.push(spec.id);
-    this.exitCode = failureExitCode(failed.requested, this.changed.length > 0 || failed.mayHaveChanged);
-    // A step that asked for exit 4 itself says it changed something: the summary must not deny it.
-    if (this.exitCode === ExitCode.failedAfterChange && !this.changed.length && !this.mayHaveChanged.length) this.mayHaveChanged.push(spec.id);
-  }
-
-  /** A step's outputs are in: later steps can read them. */
-  private keepOutputs(spec: StepSpec, outputs: Record<string, unknown>): void {
-    this.outputs[spec.id] = outputs;
-    this.ctx.steps[spec.id] = { outputs };
-    this.history.push({ id: spec.id, type: spec.type, state: 'succeeded' });
-  }
-
-  /** Whether this run (with the steps a resume restored) changed, or may have changed, the link. */
-  private changeMade(): boolean {
-    return this.changed.length > 0 || this.mayHaveChanged.length > 0;
-  }
-
-  /** The run stopped by a refusal or stop raised mid-run (e.g. the lock lost and taken by another run). */
-  private stopped(error: ExitError): void {
-    // After a change, a refusal is exit 4, not 3.
-    this.exitCode = stopExitCode(error.exitCode, this.changeMade());
-    const current = this.current;
-    if (current) {
-      const o = this.outcomes.find((x) => x.id === current.id);
-      if (o && o.outcome === 'not run') Object.assign(o, { outcome: 'refused', error: error.message });
-    }
-    this.notices.push(error.message);
-  }
-
   /** After the steps: the lock's verdict, and an interrupt that came after the last step began. */
   private async decideExitCode(): Promise<void> {
-    // The lock lost to someone else while the last steps ran: this run cannot claim the outcome.
-    const lockLost = await this.lock?.verdict();
-    if (lockLost) {
-      if (!this.notices.includes(lockLost.message)) this.notices.push(lockLost.message);
-      if (this.exitCode !== ExitCode.interrupted) this.exitCode = lockLost.exitCode;
-    }
-    if (this.opts.signal.aborted && this.exitCode === ExitCode.done) {
-      this.exitCode = ExitCode.interrupted;
-      this.stoppedAt ??= 'after the last step';
-    }
+    this.record.afterSteps(await this.lock?.verdict(), this.opts.signal.aborted);
   }
 
   /** The normal end: summary, journal, connections and lock released, the last event. */
   private async finish(): Promise<ApplyResult> {
-    const summary = runSummary({
-      runId: this.opts.runId, journal: this.journal.path, exitCode: this.exitCode, durationMs: Date.now() - this.startedAt,
-      changed: this.changed, mayHaveChanged: this.mayHaveChanged, steps: this.outcomes, notices: this.notices, stoppedAt: this.stoppedAt,
-    });
+    const { opts } = this;
+    const summary = this.record.summary(opts.runId, this.journal.path, Date.now() - this.startedAt, { resumed: opts.resume !== undefined, lab: opts.identity?.inventory.lab === true });
     this.journal.write(runFinishedRecord(summary));
     this.journal.close();
     await this.closeResources();
@@ -565,9 +381,10 @@ class ApplyRun {
 
   /** An internal error (a bug): journaled, resources released, rethrown with whether a change was made. */
   private async failInternally(error: unknown): Promise<never> {
-    const { journal, changed } = this;
-    this.exitCode = failureExitCode(undefined, changed.length > 0);
-    journal.write({ kind: 'run-finished', exitCode: this.exitCode, meaning: `internal error: ${errorMessage(error)}`, durationMs: Date.now() - this.startedAt, changed });
+    const { journal } = this;
+    const { changed } = this.record;
+    const exitCode = this.record.failedInternally();
+    journal.write({ kind: 'run-finished', exitCode, meaning: `internal error: ${errorMessage(error)}`, durationMs: Date.now() - this.startedAt, changed });
     journal.close();
     await this.closeResources();
     await this.lock?.release();
@@ -580,18 +397,8 @@ class ApplyRun {
    * once; then the connections and the lock are closed (the exit waits for that only briefly).
    */
   private abandon(signal: string, during: string | undefined): Promise<unknown> {
-    const { journal, current, changed } = this;
-    journal.write({ kind: 'interrupted', signal, ...(current ? (during ? { abandonedDuring: current.id } : { stoppedBefore: current.id }) : {}) });
-    if (current && during) {
-      journal.write({ kind: 'step-failed', step: current.id, error: `abandoned by ${signal} while it was changing the link: outcome unknown`, outcome: 'unknown', durationMs: 0, attempts: 1 });
-    }
-    const where = current ? `${during ? 'during' : 'at'} step ${current.id}` : undefined;
-    const mayHaveChanged = current && during ? [...this.mayHaveChanged, current.id] : this.mayHaveChanged;
-    journal.write({
-      kind: 'run-finished', exitCode: ExitCode.interrupted, meaning: 'interrupted (abandoned)', durationMs: Date.now() - this.startedAt, changed,
-      ...(mayHaveChanged.length ? { mayHaveChanged } : {}), ...(where ? { stoppedAt: where } : {}),
-    });
-    journal.close();
+    this.record.abandoned(signal, this.current?.id, during !== undefined, Date.now() - this.startedAt);
+    this.journal.close();
     return Promise.allSettled([this.closeResources(), this.lock?.release()]);
   }
 

@@ -4,7 +4,7 @@
 import type { Impact, RunResources, StepSpec } from '../core/types.js';
 import type { ProgressData, StepDefinition, StepHistoryEntry, StepRunContext } from '../step-api/types.js';
 import { unknownValue } from '../template/render.js';
-import type { ApplyOptions } from './types.js';
+import type { ApplyOptions, Confirm } from './types.js';
 
 /** A step's context, but for `signal`, which the step runner makes per attempt. */
 export type StepContext = Omit<StepRunContext, 'signal'>;
@@ -27,8 +27,10 @@ export interface StepContextSource {
   notice(line: string): void;
   /** Called right before a step sends a statement (the run journals each distinct one once). */
   sent?(statement: SentStatement): void;
-  /** When the operator confirmed this step's exact question before the run began (engine/apply/confirmation.ts). */
+  /** When the operator confirmed this step's exact question before the run began (engine/apply/gates.ts). */
   answeredBefore?(step: string, question: string): string | undefined;
+  /** What a step asks the operator through (engine/apply/gates.ts); undefined: no one to ask. */
+  confirm: Confirm | undefined;
 }
 
 type Pool = Awaited<ReturnType<RunResources['sql']>>;
@@ -142,7 +144,7 @@ export function stepContext(
     env: opts.env,
     invalidateRoles: () => resources.invalidateRoles(),
     assumeYes: opts.yes,
-    ...(opts.confirm ? { confirm: opts.confirm } : {}),
+    ...(source.confirm ? { confirm: source.confirm } : {}),
     answeredBefore: (question) => source.answeredBefore?.(spec.id, question),
   };
   if (spec.target !== undefined) context.target = spec.target;

@@ -15,6 +15,7 @@ export interface RunEnd {
   steps: readonly StepOutcomeSummary[];
   notices: readonly string[];
   stoppedAt: string | undefined;
+  notResumable?: RunSummary['notResumable'];
 }
 
 export function runSummary(end: RunEnd): RunSummary {
@@ -30,6 +31,7 @@ export function runSummary(end: RunEnd): RunSummary {
     steps: end.steps.map((s) => ({ ...s })),
     ...(notices.length ? { notices: [...notices] } : {}),
     ...(stoppedAt ? { stoppedAt } : {}),
+    ...(end.notResumable ? { notResumable: end.notResumable } : {}),
   };
 }
 

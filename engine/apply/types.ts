@@ -5,6 +5,7 @@ import type { Inventory, Runbook, RunResources } from '../core/types.js';
 import type { Plan } from '../plan/types.js';
 import type { LoadedStep } from '../step-api/types.js';
 import type { LockHolder } from '../drivers/sql/lock.js';
+import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import type { Reporter, RunSummary } from './events.js';
 import type { Interrupts } from './interrupt.js';
 import type { RecordedLinkState, StepState } from './journal/runs.js';
@@ -48,6 +49,8 @@ export interface ApplyOptions {
    * no terminal to ask: without --yes, apply then refuses before its first step.
    */
   confirmRun?: ConfirmRun;
+  /** The one question was answered before the run, elsewhere (a wave's one confirmation): journalled with that time and `via`, not now. */
+  answeredBefore?: { at: string; via: string };
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
   journalDir: string;
@@ -55,8 +58,8 @@ export interface ApplyOptions {
   argv?: string[];
   /** Ctrl-C handling with non-safe sections (the CLI passes one; `signal` should be its signal). */
   interrupts?: Interrupts;
-  /** Take the link lock on the replicas for the whole run (the CLI always does). */
-  lock?: { holder: LockHolder };
+  /** Take the link lock on the replicas for the whole run (the CLI always does); a wave shares its sessions. */
+  lock?: { holder: LockHolder; sessions?: LockSessions };
   /** Recorded in the journal so that a resume can check nothing changed. */
   identity?: { inventory: { file?: string; lab?: boolean; sha256: string }; runbookPath?: string };
   /** Continue run `runId` from its journal. */

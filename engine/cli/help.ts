@@ -180,7 +180,8 @@ Options:
   --all-scenarios           every built-in scenario
   --faults matrix|random    every fault that can touch the runbook in every scenario (default),
                             or one drawn at random per run
-  --runs N                  matrix: each case N times (default 1); random: N runs (default 20)
+  --runs N                  matrix: each case N times (default 1); random: N runs (default 20);
+                            at most 10000 runs in all
   --seed S                  seed of the random instants and draws (default: a new one, printed)
   --only <scenario/fault>   only this case (with --seed, replays a violation)
   --jobs N                  runs at once (default three per CPU core)

@@ -1,10 +1,9 @@
 // The `runbook` command line: parse flags, call a command (each a typed function in
 // engine/commands/, imported lazily so `plan` never loads apply's or the lab's code), and map
 // every outcome to an exit code here and nowhere else. No stack traces reach the user.
-import { readFileSync } from 'node:fs';
+// The help texts (./help.js) are loaded only when a command asks for them: start-up budget.
 import { parseArgs, type ParsedArgs } from './args.js';
 import { COMMAND_FLAGS } from './flags.js';
-import { COMMAND_HELP, USAGE } from './help.js';
 import { UsageError } from '../core/errors.js';
 import { closest } from '../core/diagnostics.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -53,12 +52,13 @@ let eventStream = false;
 async function dispatch(argv: string[], io: CommandIO): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') {
-    io.stdout.write(USAGE);
+    io.stdout.write((await helpTexts()).USAGE);
     return command === undefined ? ExitCode.invalidInput : ExitCode.done;
   }
   if (command === 'help') {
     // `runbook help <command>` is `runbook <command> --help`, whatever else follows.
     const about = rest.find((a) => !a.startsWith('-'));
+    const { USAGE, COMMAND_HELP } = await helpTexts();
     if (about === undefined || about === 'help') {
       io.stdout.write(USAGE);
       return ExitCode.done;
@@ -72,7 +72,10 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     return ExitCode.done;
   }
   // Shell completion asks here on every Tab: answered before anything else is loaded.
-  if (command === '__complete') return (await import('../commands/completion.js')).completeCommand({ usage: USAGE, commands: COMMAND_HELP }, rest, io);
+  if (command === '__complete') {
+    const { USAGE, COMMAND_HELP } = await helpTexts();
+    return (await import('../commands/completion.js')).completeCommand({ usage: USAGE, commands: COMMAND_HELP }, rest, io);
+  }
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
   switch (command) {
     case 'validate': {
@@ -97,7 +100,8 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
           throw new UsageError('plan: a fleet plan is text or json with --set inputs; --format sql, --out, --probe, --replica and --inputs take one link');
         }
         const { wavePlanCommand } = await import('../commands/wave.js');
-        return wavePlanCommand({ runbook: exactlyOne(command, 'runbook file', a), inventory: a.flags.inventory, sets: (a.flags.set as string[] | undefined) ?? [], format: format as 'text' | 'json', flags: links }, io);
+        const { runbookArgument } = await import('../commands/shipped.js');
+        return wavePlanCommand({ runbook: await runbookPath(command, runbookArgument(exactlyOne(command, 'runbook file', a), io), io), inventory: a.flags.inventory, sets: (a.flags.set as string[] | undefined) ?? [], format: format as 'text' | 'json', flags: links }, io);
       }
       const replica = a.flags.replica === undefined ? undefined : oneOf(command, 'replica', a.flags.replica, ['sqlServer', 'managedInstance', 'primary', 'secondary'] as const, 'sqlServer');
       const { runbookArgument } = await import('../commands/shipped.js');
@@ -138,9 +142,11 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
         if (a.flags.lab !== undefined) throw new UsageError('apply: a wave runs on a fleet inventory (-i fleet.yml); `runbook lab up --links N` writes one for the lab');
         if (a.flags.inputs !== undefined) throw new UsageError('apply: a wave takes its inputs with --set (an inputs file is not recorded in the wave yet)');
         const { waveApplyCommand } = await import('../commands/wave.js');
+        const { runbookArgument } = await import('../commands/shipped.js');
         return waveApplyCommand({
           ...wave,
-          target: resume !== undefined && a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook file', a),
+          // A resume's runbook is its record's: one given is refused as given (engine/commands/wave.ts), never looked up.
+          target: resume !== undefined ? (a.positionals.length === 0 ? '' : exactlyOne(command, 'runbook file', a)) : await runbookPath(command, runbookArgument(exactlyOne(command, 'runbook file', a), io), io),
           ...(typeof a.flags.inventory === 'string' ? { inventory: a.flags.inventory } : {}),
           ...(resume !== undefined ? { resume } : {}),
           ...(outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs } : {}),
@@ -307,7 +313,12 @@ function inventoryChoice(a: ParsedArgs): { inventory?: string; lab?: string | bo
   return out;
 }
 
-function printHelp(io: CommandIO, command: string): number {
+function helpTexts(): Promise<typeof import('./help.js')> {
+  return import('./help.js');
+}
+
+async function printHelp(io: CommandIO, command: string): Promise<number> {
+  const { COMMAND_HELP, USAGE } = await helpTexts();
   io.stdout.write(COMMAND_HELP[command] ?? USAGE);
   return ExitCode.done;
 }

@@ -16,10 +16,13 @@ import { checkDataLossAcknowledged } from '../apply/guards.js';
 import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { newRunId, runIdentity } from '../apply/journal/write.js';
+import type { RunQuestion } from '../apply/confirmation.js';
 import type { Reporter } from '../apply/events.js';
 import type { ResumeFrom } from '../apply/types.js';
+import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import { JsonLinesReporter } from '../ui/reporters/json.js';
 import { PlainLinesReporter } from '../ui/reporters/plain.js';
+import { wrapWords } from '../ui/reporters/run-text.js';
 import { colorWanted, makeStyle } from '../ui/style.js';
 import { terminalQuestioner } from '../ui/prompt.js';
 import {
@@ -61,6 +64,13 @@ export interface ApplyCommandOptions extends InventoryChoice {
   runId?: string;
   /** Where the run's events go instead of the reporter the format and terminal choose (a wave's view). */
   reporter?: Reporter;
+  /**
+   * The operator answered the run's one question before it began (a wave's confirmation listed it):
+   * nothing is asked on the terminal; a question `covers` does not accept is not confirmed.
+   */
+  answeredBefore?: { at: string; via: string; covers(question: RunQuestion): boolean };
+  /** A wave's lock sessions, one per server for all its runs (engine/drivers/sql/shared-lock-sessions.ts). */
+  lockSessions?: LockSessions;
   /** The runbook as the caller loaded it from `target` (a wave: the text its operator confirmed), run instead of re-reading the file. */
   loaded?: LoadedRunbook;
 }
@@ -273,9 +283,9 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
     if (!resumed) newRunLock = takeRunLock(journalDir, runId, 'start');
     const plan: Plan = { ...ready.plan, runId };
     const reporter = opts.reporter ?? (await chooseReporter(opts, io));
-    const questioner = terminalQuestioner(io.stdin, io.stderr, {
+    const questioner = opts.answeredBefore ? undefined : terminalQuestioner(io.stdin, io.stderr, {
       signal: interrupt.signal,
-      onInterrupt: () => interrupt.press('SIGINT'),
+      onInterrupt: () => interrupt.atQuestion('SIGINT'),
       ...(reporter.aside ? { aside: reporter.aside.bind(reporter) } : {}),
       style: makeStyle(colorWanted(io.stderr, io.env)),
     });
@@ -291,9 +301,10 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       env,
       reporter,
       ...(questioner ? { confirm: questioner.confirm, confirmRun: questioner.confirmRun } : {}),
+      ...(opts.answeredBefore ? { confirmRun: async (q: RunQuestion) => opts.answeredBefore!.covers(q), answeredBefore: { at: opts.answeredBefore.at, via: opts.answeredBefore.via } } : {}),
       signal: interrupt.signal,
       interrupts,
-      lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() } },
+      lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() }, ...(opts.lockSessions ? { sessions: opts.lockSessions } : {}) },
       identity,
       ...(resumed ? { resume: resumeFrom(resumed) } : {}),
       ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),
@@ -302,7 +313,12 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       argv: maskSecretSets(argv, ready.loaded.runbook),
     });
     const refused = result.summary.steps.find((s) => s.outcome === 'refused');
-    if (refused && opts.format !== 'json') io.stderr.write(`runbook: refused at step ${refused.id}: ${refused.error}\n`);
+    if (refused && opts.format !== 'json') {
+      const line = `runbook: refused at step ${refused.id}: ${refused.error}`;
+      // On a terminal, broken between words as the summary above it is, never inside one.
+      const columns = isTty(io.stderr) ? (io.stderr as { columns?: number }).columns : undefined;
+      io.stderr.write((columns ? wrapWords(line, columns) : [line]).join('\n') + '\n');
+    }
     return result.exitCode;
   } finally {
     dispose();

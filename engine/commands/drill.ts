@@ -47,7 +47,8 @@ function whole(flag: string, value: string | undefined, fallback: number, min: n
 export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Promise<number> {
   const faults = opts.faults ?? 'matrix';
   if (faults !== 'matrix' && faults !== 'random') throw new UsageError(`drill: --faults must be matrix or random, not "${faults}"`);
-  const runs = whole('runs', opts.runs, faults === 'matrix' ? 1 : 20, 1, 100_000);
+  const { MAX_DRILL_RUNS, plannedRunCount, plannedRuns, runDrill } = await import('../drill/runner.js');
+  const runs = whole('runs', opts.runs, faults === 'matrix' ? 1 : 20, 1, MAX_DRILL_RUNS);
   const seed = whole('seed', opts.seed, Math.floor(Math.random() * 2 ** 32), 0, 2 ** 32 - 1);
   // Runs wait on windows and timeouts more than they compute: three per core keeps the cores busy.
   const jobs = whole('jobs', opts.jobs, Math.max(2, availableParallelism() * 3), 1, 64);
@@ -56,9 +57,13 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   if (scenarios.some((s) => s === '')) throw new UsageError(`drill: --scenarios names scenarios separated by commas, not "${opts.scenarios}"`);
   for (const s of scenarios) checkLabScenario(s);
 
+  // A bare shipped name (`planned-failover`, `planned-failover.yml`) as apply takes it; a local file of that name wins.
+  const { runbookArgument } = await import('./shipped.js');
+  const runbookGiven = runbookArgument(opts.runbook, io);
+  const runbookFile = resolve(io.cwd, runbookGiven);
   // The plan (for the lab's link) validates the runbook and the --set values: bad input is exit 2 here, before any lab starts.
   const { makePlan } = await import('./plan.js');
-  const { plan, runbook, steps } = await makePlan({ runbook: opts.runbook, lab: true, sets: opts.sets, format: 'text' }, {});
+  const { plan, runbook, steps } = await makePlan({ runbook: runbookGiven, lab: true, sets: opts.sets, format: 'text' }, {});
   const shape: RunbookShape = { steps: plan.steps.map((s) => ({ index: s.index, id: s.id, type: s.type, impact: s.impact, skipped: s.decision === 'skip' })) };
   const live = plan.steps.filter((s) => s.decision !== 'skip');
   const facts: RunbookFacts = {
@@ -70,8 +75,13 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   // and the judge sees what it loses; whether that loss was the runbook's to make is facts' call.
   const needsAcknowledgement = live.some((s) => s.impact === 'dataLoss');
 
-  const { plannedRuns, runDrill } = await import('../drill/runner.js');
-  const planned = plannedRuns({ scenarios, faults, runs, seed, ...(opts.only !== undefined ? { only: opts.only } : {}) }, shape);
+  const choice = { scenarios, faults: faults as 'matrix' | 'random', runs, seed, ...(opts.only !== undefined ? { only: opts.only } : {}) };
+  // Counted before anything is listed: a huge --runs over many cases is refused, not allocated.
+  const count = plannedRunCount(choice, shape);
+  if (count.runs > MAX_DRILL_RUNS) {
+    throw new UsageError(`drill: ${count.cases} case(s) x ${runs} run(s) = ${count.runs} runs, more than ${MAX_DRILL_RUNS} in one drill; lower --runs or narrow --scenarios or --only`);
+  }
+  const planned = plannedRuns(choice, shape);
   if (planned.length === 0) {
     throw new UsageError(opts.only !== undefined ? `drill: --only ${opts.only} names no case of this drill (cases are <scenario>/<fault>, as the verdict table lists them)` : 'drill: nothing to run');
   }
@@ -79,11 +89,12 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   const startLab = await embeddedLab();
   const { notExercisedLine, progressLine, renderDrillJson, renderDrillText } = await import('../drill/report.js');
   const tty = isTty(io.stderr) && !io.env.CI;
+  io.stderr.write(`drill: ${planned.length} run(s) planned${faults === 'matrix' ? ` (${count.cases} case(s) x ${runs})` : ''}, ${Math.min(jobs, planned.length)} at a time; the time left shows as runs finish\n`);
   const started = Date.now();
   let violations = 0;
   const { DrillSetupError } = await import('../drill/run-case.js');
   const results = await runDrill(planned, jobs, {
-    runbookFile: resolve(io.cwd, opts.runbook),
+    runbookFile,
     facts,
     sets: opts.sets,
     ...(needsAcknowledgement ? { allowDataLoss: plan.inventory.link } : {}),

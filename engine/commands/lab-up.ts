@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLabOrExplain } from './lab-start.js';
+import { loadLab, startLabOrExplain } from './lab-start.js';
 import { checkLabScenario } from './prepare.js';
 import type { CommandIO } from './io.js';
 import { UsageError } from '../core/errors.js';
@@ -28,6 +28,27 @@ function parseLinkScenarios(given: string[], links: number): Record<number, stri
     out[n] = m[2]!;
   }
   return out;
+}
+
+/**
+ * The fleet lab's links share one SQL Server and one managed instance endpoint, and a scenario's
+ * faults (a replica down, a statement failing) act on the lab's servers, not on one link's: a
+ * link's own scenario with faults would silently lose them (link 2=primary-down would leave its
+ * primary up, and a forced failover would make a split-brain instead). Refused, not guessed.
+ */
+async function refuseServerFaults(linkScenarios: Record<number, string>): Promise<void> {
+  const lab = await loadLab();
+  for (const [n, name] of Object.entries(linkScenarios)) {
+    let kinds: string[];
+    try {
+      kinds = lab.loadScenario(name).faults.map((f) => f.kind);
+    } catch {
+      continue; // A scenario that does not load is reported, with its place, when the lab starts.
+    }
+    if (kinds.length) {
+      throw new UsageError(`lab up: --link-scenario ${n}=${name}: its faults (${[...new Set(kinds)].join(', ')}) act on a server, which every link of the fleet lab shares, so one link cannot have them; give them to the whole lab with --scenario`);
+    }
+  }
 }
 
 function shellQuote(value: string): string {
@@ -62,6 +83,7 @@ export async function labUpCommand(opts: LabUpOptions, io: CommandIO): Promise<n
   const yaml = (await import('js-yaml')).default;
   // Several links share one SQL Server and one managed instance, as a fleet does in reality.
   const fleet = links > 1;
+  if (fleet) await refuseServerFaults(linkScenarios);
   const lab = await startLabOrExplain({ links, ...(fleet ? { fleet, linkScenarios } : {}), ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}) });
   const out = opts.inventoryOut ?? 'lab-inventory.yml';
   const written: string[] = [];

@@ -1,10 +1,11 @@
 // `runbook status -i <inventory> [--links a,b] [--format text|json]`: a read-only health view of
 // every link of a fleet (or the one link of a single-link inventory), for people and for
 // monitoring: exit 0 all healthy, 1 a link unhealthy, 2 a set-up error (bad inventory, a password
-// not set, a login refused). Takes no lock, writes nothing, changes nothing.
+// not set, a login refused). A set-up error at one server still shows every link (that server's
+// as unreadable), then the error on its own line. Takes no lock, writes nothing, changes nothing.
 import { hasErrors } from '../core/diagnostics.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { ExitError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import type { FleetInventory, Inventory } from '../core/types.js';
 import { validateInventory } from '../validate/runbook.js';
 import { selectLinks, type FleetLink, type LinkSelection } from '../fleet/expand.js';
@@ -41,15 +42,12 @@ export async function statusCommand(opts: StatusOptions, io: CommandIO): Promise
   const stdinPasswords = [...Object.values(fleet.sqlServers), ...Object.values(fleet.managedInstances)].some((s) => s.connection.passwordStdin);
   if (stdinPasswords) throw new UsageError('status: a monitoring check reads passwords from the environment (passwordEnv), not standard input');
   for (const l of links) registerRunSecrets(l.inventory, io.env);
-  const { readFleetStatus, StatusSetUpError } = await import('../fleet/status.js');
-  let statuses;
-  try {
-    statuses = await readFleetStatus(links as FleetLink[], io.env);
-  } catch (error) {
-    if (error instanceof StatusSetUpError) throw new ExitError(ExitCode.invalidInput, `status: set-up error: ${error.message}`);
-    throw error;
-  }
-  if (opts.format === 'json') io.stdout.write(JSON.stringify({ healthy: statuses.every((s) => s.healthy), links: statuses }, null, 2) + '\n');
+  const { readFleetStatus, setUpProblems } = await import('../fleet/status.js');
+  const statuses = await readFleetStatus(links as FleetLink[], io.env);
+  const setUp = setUpProblems(statuses);
+  if (opts.format === 'json') io.stdout.write(JSON.stringify({ healthy: statuses.every((s) => s.healthy), links: statuses, ...(setUp.length ? { setUpErrors: setUp } : {}) }, null, 2) + '\n');
   else io.stdout.write(renderStatusText(statuses, makeStyle(colorWanted(io.stdout, io.env))));
+  for (const problem of setUp) io.stderr.write(`runbook: status: set-up error: ${problem}\n`);
+  if (setUp.length) return ExitCode.invalidInput;
   return statuses.every((s) => s.healthy) ? ExitCode.done : ExitCode.failedBeforeChange;
 }

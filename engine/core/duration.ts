@@ -66,14 +66,17 @@ export function formatElapsed(ms: number): string {
 
 /**
  * A time for a wait's progress line, as a DBA reads it: `4.2 s` (one decimal under a minute; a
- * whole number of seconds without one, `30 s`), `9 min 58 s` from a minute on.
+ * whole number of seconds without one, `30 s`), `9 min 58 s` from a minute on (`10 min`).
+ * `measured`: a time taken, not one configured, keeps its tenth under a minute (`1.0 s`, `0.0 s`),
+ * so that the figures of one line read alike as they tick.
  */
-export function formatSeconds(ms: number): string {
+export function formatSeconds(ms: number, opts: { measured?: boolean } = {}): string {
   const t = Math.max(0, ms);
   if (t < 59_950) {
     const tenths = Math.round(t / 100);
-    return `${tenths % 10 === 0 ? tenths / 10 : (tenths / 10).toFixed(1)} s`;
+    return `${tenths % 10 === 0 && !opts.measured ? tenths / 10 : (tenths / 10).toFixed(1)} s`;
   }
   const seconds = Math.round(t / 1000);
-  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  const rest = seconds % 60;
+  return rest ? `${Math.floor(seconds / 60)} min ${rest} s` : `${seconds / 60} min`;
 }

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ExitCode } from '../core/exit-codes.js';
 import type { JournalRecord } from './record.js';
 
 /** The built CLI next to this module (dist/engine/cli/bin.js). */
@@ -25,6 +26,8 @@ export interface ChildResult {
 export interface ChildRun {
   child: ChildProcess;
   done: Promise<ChildResult>;
+  /** Its standard error so far (the engine answers each interrupt there). */
+  stderrSoFar(): string;
 }
 
 /**
@@ -50,7 +53,7 @@ export function startCliChild(args: string[], opts: { env: NodeJS.ProcessEnv; cw
       resolve({ code, signal, stdout, stderr, startedAt, endedAt: Date.now(), timedOut, ...(child.pid !== undefined ? { pid: child.pid } : {}) });
     });
   });
-  return { child, done };
+  return { child, done, stderrSoFar: () => stderr };
 }
 
 /** The whole records of one journal file; a torn last line (a kill mid-write) is left out. */
@@ -104,23 +107,44 @@ export async function until(check: () => boolean, stop: () => boolean, timeoutMs
   }
 }
 
-export interface KillThenResume {
-  /** The kill landed while the run was still going. */
-  killed: boolean;
+/** How the drill stops a run it started: SIGKILL (a crash), or Ctrl-C as an operator presses it. */
+export type Stop = 'kill' | 'interrupt';
+
+export interface StopThenResume {
+  /** The stop landed while the run was still going. */
+  stopped: boolean;
   first: ChildResult;
   runId?: string;
   resumed?: ChildResult;
 }
 
+/** What an interrupted run says on standard error for each Ctrl-C it takes (engine/apply/interrupt.ts). */
+const INTERRUPT_ANSWER = /^runbook: SIGINT/gm;
+/** Ctrl-C presses that abandon a change in progress: the first asks to stop, the second explains, the third abandons (README "apply"). */
+const PRESSES_TO_ABANDON = 3;
+
 /**
- * Starts `apply` (args), SIGKILLs it once `reached()` holds (a step boundary in its journal, or an
- * instant of the lab's), then runs `apply --resume <run-id>` with `resumeArgs` and returns both.
+ * Ctrl-C as an operator presses it at a run that is stuck: once, then again each time the run
+ * has answered the last press (signals sent back to back would merge into one), until it ends
+ * or has taken the presses that abandon a change in progress.
  */
-export async function killThenResume(
+async function interruptUntilEnded(run: ChildRun, finished: () => boolean, deadlineMs: number): Promise<void> {
+  for (let press = 1; press <= PRESSES_TO_ABANDON && !finished(); press++) {
+    run.child.kill('SIGINT');
+    await until(() => (run.stderrSoFar().match(INTERRUPT_ANSWER)?.length ?? 0) >= press, finished, deadlineMs);
+  }
+}
+
+/**
+ * Starts `apply` (args), stops it once `reached()` holds (a step boundary in its journal, or an
+ * instant of the lab's): SIGKILL, or Ctrl-C pressed until it gives up a change in progress
+ * (exit 130); then runs `apply --resume <run-id>` with `resumeArgs` and returns both.
+ */
+export async function stopThenResume(
   args: string[],
   resumeArgs: string[],
-  opts: { env: NodeJS.ProcessEnv; cwd: string; journalDir: string; deadlineMs: number; reached: (records: () => JournalRecord[]) => boolean },
-): Promise<KillThenResume> {
+  opts: { env: NodeJS.ProcessEnv; cwd: string; journalDir: string; deadlineMs: number; reached: (records: () => JournalRecord[]) => boolean; stop?: Stop },
+): Promise<StopThenResume> {
   const first = startCliChild(args, opts);
   let finished = false;
   void first.done.then(() => (finished = true));
@@ -140,10 +164,15 @@ export async function killThenResume(
     return records;
   };
   const hit = await until(() => opts.reached(ownJournal), () => finished, opts.deadlineMs, 3);
-  if (hit && !finished) first.child.kill('SIGKILL');
+  const interrupt = opts.stop === 'interrupt';
+  if (hit && !finished) {
+    if (interrupt) await interruptUntilEnded(first, () => finished, opts.deadlineMs);
+    else first.child.kill('SIGKILL');
+  }
   const firstResult = await first.done;
   const runId = runIdOf(opts.journalDir, first.child.pid);
-  if (firstResult.signal !== 'SIGKILL' || firstResult.timedOut || !runId) return { killed: false, first: firstResult, ...(runId ? { runId } : {}) };
+  const stopped = hit && !firstResult.timedOut && (interrupt ? firstResult.code === ExitCode.interrupted : firstResult.signal === 'SIGKILL');
+  if (!stopped || !runId) return { stopped: false, first: firstResult, ...(runId ? { runId } : {}) };
   const resumed = await startCliChild(['apply', '--resume', runId, ...resumeArgs], opts).done;
-  return { killed: true, first: firstResult, runId, resumed };
+  return { stopped: true, first: firstResult, runId, resumed };
 }

@@ -41,6 +41,7 @@ export function judge(run: RecordedRun): Violation[] {
     ...exitZeroRoles(run),
     ...secretsLeaked(run),
     ...hungRuns(run),
+    ...undeclaredChanges(run),
   ];
 }
 
@@ -96,7 +97,6 @@ function changesAppliedTwice(run: RecordedRun): Violation[] {
 }
 
 const bothPrimary = (r: Roles) => r.sqlServer === 'PRIMARY' && r.managedInstance === 'PRIMARY';
-const SAYS_SPLIT_BRAIN = /SPLIT-BRAIN|two primaries/i;
 
 function twoPrimaries(run: RecordedRun): Violation[] {
   if (!bothPrimary(run.roles.after)) return [];
@@ -105,8 +105,25 @@ function twoPrimaries(run: RecordedRun): Violation[] {
   if (!run.runbook.declaresSplitBrain) {
     return [{ invariant: 'two-primaries', message: 'both replicas are PRIMARY at the end, and the runbook does not declare the split-brain outcome (outcomes.splitBrain)' }];
   }
-  const said = run.invocations.some((i) => SAYS_SPLIT_BRAIN.test(i.stdout + i.stderr));
-  return said ? [] : [{ invariant: 'summary-disagrees', message: 'both replicas are PRIMARY at the end, and no run said so' }];
+  // The engine's own record, not words: an author's notify can say "two primaries" of anything.
+  const recorded = run.invocations.some((i) => bothPrimaryRecorded(i.journal ?? []));
+  return recorded ? [] : [{ invariant: 'summary-disagrees', message: "both replicas are PRIMARY at the end, and no run's journal recorded the link so (its last link-state)" }];
+}
+
+/**
+ * The engine's last record of the link in a journal (a `link-state`, written by the lock at the
+ * start and after each change step that changed the link) leaves the split-brain standing: one
+ * replica PRIMARY, and the other PRIMARY too or out of its reach (not locked, or not readable),
+ * which then keeps the PRIMARY role it had for all the run could tell: the old primary that is
+ * down during a forced failover says PRIMARY again when it comes back.
+ */
+export function bothPrimaryRecorded(records: JournalRecord[]): boolean {
+  const last = records.filter((r) => r.kind === 'link-state').at(-1);
+  if (!last) return false;
+  const state = last.state as Partial<Record<Side, { readable?: boolean; role?: string }>>;
+  const primaryOrUnseen = (side: Side) => state[side]?.readable !== true || state[side]?.role === 'PRIMARY';
+  const primary = (side: Side) => state[side]?.readable === true && state[side]?.role === 'PRIMARY';
+  return (primary('sqlServer') && primaryOrUnseen('managedInstance')) || (primary('managedInstance') && primaryOrUnseen('sqlServer'));
 }
 
 const NOTHING_CHANGED = /^Nothing was changed\.$/m;
@@ -129,6 +146,10 @@ function summaries(run: RecordedRun): Violation[] {
       out.push({ invariant: 'summary-disagrees', message: `${label(inv)} ${said}, but the lab saw: ${unexplained.map((c) => c.what).join('; ')}` });
     }
     const alone = mine.filter((c) => runningAt(run.invocations, c.at).length === 1);
+    if (inv.abandonedByDrill) {
+      if (alone.length && !journalNamesChanges(inv.journal ?? [])) out.push({ invariant: 'summary-disagrees', message: `${label(inv)} was abandoned and its journal names no change, but the lab saw: ${alone.map((c) => c.what).join('; ')}` });
+      continue;
+    }
     if (!claimsNoChange(inv) && alone.length && !SAYS_CHANGED.test(text) && inv.code !== 0) {
       out.push({ invariant: 'summary-disagrees', message: `${label(inv)} exits ${inv.code} without saying what changed, but the lab saw: ${alone.map((c) => c.what).join('; ')}` });
     }
@@ -137,6 +158,13 @@ function summaries(run: RecordedRun): Violation[] {
     }
   }
   return out;
+}
+
+/** The journal's last run-finished record names a change done or one that may have acted. */
+function journalNamesChanges(records: JournalRecord[]): boolean {
+  const end = records.filter((r) => r.kind === 'run-finished').at(-1);
+  const names = (v: unknown) => (Array.isArray(v) ? v.length : 0);
+  return end !== undefined && names(end.changed) + names(end.mayHaveChanged) > 0;
 }
 
 function claimsNoChange(inv: Invocation): boolean {
@@ -197,8 +225,40 @@ function secretsLeaked(run: RecordedRun): Violation[] {
 }
 
 function hungRuns(run: RecordedRun): Violation[] {
-  return run.invocations.filter((i) => i.timedOut).map((i) => ({ invariant: 'run-hung' as const, message: `${label(i)} did not end within the drill's deadline (${Math.round((i.endedAt - i.startedAt) / 1000)} s)` }));
+  return run.invocations
+    .filter((i) => i.timedOut)
+    .map((i) => ({ invariant: 'run-hung' as const, message: `${label(i)} did not end within the drill's deadline (${Math.round((i.endedAt - i.startedAt) / 1000)} s)${whereHung(i)}` }));
 }
+
+/**
+ * Where a run the drill killed at its deadline was: the step its journal shows started and not
+ * ended, the last statement that step journaled (before sending it), and the last line it printed,
+ * because its journal and output go with the run's temporary folder.
+ */
+export function whereHung(inv: Pick<Invocation, 'journal' | 'stdout' | 'stderr'>): string {
+  let open: JournalRecord | undefined;
+  let statement: JournalRecord | undefined;
+  for (const r of inv.journal ?? []) {
+    if (r.kind === 'step-started') [open, statement] = [r, undefined];
+    else if (r.kind === 'statement' && open && r.step === open.step) statement = r;
+    else if ((r.kind === 'step-finished' || r.kind === 'step-failed' || r.kind === 'step-skipped') && open && r.step === open.step) [open, statement] = [undefined, undefined];
+  }
+  const parts: string[] = [];
+  if (open) parts.push(`in step ${String(open.step)} (${String(open.type)}, ${String(open.impact)})`);
+  else parts.push(inv.journal?.length ? 'between steps (no step open in its journal)' : 'before its journal began');
+  if (statement) parts.push(`last statement to ${String(statement.target)}: ${excerptOf(String(statement.text))}`);
+  const lastLine = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
+  for (const [stream, text] of [['stdout', inv.stdout], ['stderr', inv.stderr]] as const) {
+    const line = lastLine(text);
+    if (line) parts.push(`last on ${stream}: ${excerptOf(line)}`);
+  }
+  return `: ${parts.join('; ')}`;
+}
+
+const excerptOf = (text: string, max = 120) => {
+  const line = oneLine(text);
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+};
 
 const otherSide = (s: Side): Side => (s === 'sqlServer' ? 'managedInstance' : 'sqlServer');
 const rolesText = (r: Roles) => `sqlServer ${r.sqlServer}, managedInstance ${r.managedInstance}`;
@@ -218,4 +278,51 @@ export function changeKey(statement: string): string {
     .replace(/\s*([(),=;])\s*/g, '$1')
     .replace(/;+$/, '')
     .trim();
+}
+
+/** A step as one run's journal shows it running: from its step-started to its end (or the run's). */
+interface StepSpan {
+  step: string;
+  impact: string;
+  from: number;
+  to: number;
+}
+
+/** The steps each run's journal shows running, with the impact the engine gave them when they started. */
+export function stepSpans(inv: Pick<Invocation, 'journal' | 'endedAt'>): StepSpan[] {
+  const spans: StepSpan[] = [];
+  let open: Omit<StepSpan, 'to'> | undefined;
+  const close = (to: number) => {
+    if (open) spans.push({ ...open, to });
+    open = undefined;
+  };
+  for (const r of inv.journal ?? []) {
+    const at = typeof r.at === 'string' ? Date.parse(r.at) : NaN;
+    if (r.kind === 'step-started') {
+      close(at);
+      open = { step: String(r.step), impact: String(r.impact), from: at };
+    } else if (((r.kind === 'step-finished' || r.kind === 'step-failed' || r.kind === 'step-skipped') && r.step === open?.step) || r.kind === 'run-resumed') {
+      close(at);
+    }
+  }
+  close(inv.endedAt);
+  return spans.filter((s) => !Number.isNaN(s.from) && !Number.isNaN(s.to));
+}
+
+/**
+ * A change the lab saw that no step declared: at that instant no run's journal shows a step
+ * running whose impact is a change or data loss (a plugin step that says `read` and sends a
+ * FAILOVER, or a change sent between steps). The plan and the fault matrix count only declared
+ * changes, so such a change would otherwise go unjudged.
+ */
+function undeclaredChanges(run: RecordedRun): Violation[] {
+  const spans = run.invocations.flatMap(stepSpans);
+  const out: Violation[] = [];
+  for (const c of appliedChanges(run)) {
+    const running = spans.filter((s) => s.from <= c.at && c.at <= s.to);
+    if (running.some((s) => s.impact !== 'read')) continue;
+    const during = running.length ? `while step ${[...new Set(running.map((s) => s.step))].join(', ')} ran, declared read` : 'while no step of any run was running';
+    out.push({ invariant: 'undeclared-change', message: `the lab saw ${c.what} ${during}` });
+  }
+  return out;
 }

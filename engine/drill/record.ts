@@ -42,6 +42,11 @@ export interface Invocation {
   endedAt: number;
   /** The drill killed it on purpose (SIGKILL fault); its silence is expected. */
   killedByDrill?: boolean;
+  /**
+   * The drill pressed Ctrl-C until it gave up a hung change (exit 130): an abandoned run exits at
+   * once and leaves its account to its journal (README "apply"), which the resume then reads.
+   */
+  abandonedByDrill?: boolean;
   /** It did not end within the drill's deadline and was killed. */
   timedOut?: boolean;
   /** The records of its run's journal (a resume's file holds the killed run's records too). */
@@ -92,7 +97,8 @@ export type InvariantName =
   | 'summary-disagrees'
   | 'exit-0-wrong-roles'
   | 'secret-leaked'
-  | 'run-hung';
+  | 'run-hung'
+  | 'undeclared-change';
 
 export interface Violation {
   invariant: InvariantName;

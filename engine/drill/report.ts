@@ -42,12 +42,21 @@ interface Row {
   notFired: number;
   /** Why the case was not run (its fault could not strike), if it was not. */
   unreachable?: string;
+  /** Each distinct sequence of exit codes of its runs' processes ("130 then 0": stopped, then resumed). */
+  exits: string[];
+  /** Each distinct place where its runs stopped before their last step (from their journals). */
+  stoppedAt: string[];
 }
+
+const exitsText = (codes: Array<number | null>) => codes.map((c) => (c === null ? 'killed' : String(c))).join(' then ');
+const addOnce = (list: string[], item: string | undefined) => {
+  if (item !== undefined && !list.includes(item)) list.push(item);
+};
 
 function rows(s: DrillSummary): Row[] {
   const byCase = new Map<string, Row>();
   for (const r of s.results) {
-    const row: Row = byCase.get(r.case.id) ?? { scenario: r.case.scenario, fault: faultId(r.case.fault), runs: 0, violations: 0, notFired: 0 };
+    const row: Row = byCase.get(r.case.id) ?? { scenario: r.case.scenario, fault: faultId(r.case.fault), runs: 0, violations: 0, notFired: 0, exits: [], stoppedAt: [] };
     if (r.unreachable !== undefined) {
       row.unreachable = r.unreachable;
       byCase.set(r.case.id, row);
@@ -55,6 +64,8 @@ function rows(s: DrillSummary): Row[] {
     }
     row.runs++;
     row.violations += r.violations.length;
+    addOnce(row.exits, exitsText(r.codes));
+    addOnce(row.stoppedAt, r.stoppedAt);
     if (!r.fired) row.notFired++;
     byCase.set(r.case.id, row);
   }
@@ -78,7 +89,10 @@ export function exercise(s: Pick<DrillSummary, 'results'>): { exercised: boolean
 export function notExercisedLine(s: Pick<DrillSummary, 'results'>): string | undefined {
   const e = exercise(s);
   if (e.exercised) return undefined;
-  return `NOT EXERCISED: no run sent a change statement or ARM change (${e.unchangedRuns} run(s) reached no change step, ${e.notRun} of ${s.results.length} case run(s) not run), so this drill proves nothing about the runbook's changes. Check the --set values and scenarios: every run refused or stopped before its first change.`;
+  const where: string[] = [];
+  for (const r of s.results) if (r.unreachable === undefined) addOnce(where, `exit ${exitsText(r.codes)}${r.stoppedAt ? ` (${r.stoppedAt})` : ''}`);
+  const stopped = where.length ? ` Where the runs stopped: ${where.join('; ')}.` : '';
+  return `NOT EXERCISED: no run sent a change statement or ARM change (${e.unchangedRuns} run(s) reached no change step, ${e.notRun} of ${s.results.length} case run(s) not run), so this drill proves nothing about the runbook's changes.${stopped} Check the --set values and scenarios: every run refused or stopped before its first change.`;
 }
 export const runsPerSecond = (s: Pick<DrillSummary, 'results' | 'ms'>) => (s.ms > 0 ? ran(s) / (s.ms / 1000) : 0);
 
@@ -120,16 +134,26 @@ export function renderDrillJson(s: DrillSummary): string {
 }
 
 /** Progress: a bar redrawn in place on a terminal, a plain line per run otherwise. */
-export function progressLine(r: JudgedRun, done: number, total: number, startedAt: number, violationsSoFar: number, tty: boolean): string {
-  const rate = done / Math.max(0.001, (Date.now() - startedAt) / 1000);
+export function progressLine(r: JudgedRun, done: number, total: number, startedAt: number, violationsSoFar: number, tty: boolean, now = Date.now()): string {
+  const rate = done / Math.max(0.001, (now - startedAt) / 1000);
+  const left = done < total ? `, about ${durationLeft((total - done) / rate)} left` : '';
   if (tty) {
     const width = 30;
     const full = Math.round((done / total) * width);
-    return `\r[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${done}/${total} runs, ${violationsSoFar} violation(s), ${rate.toFixed(1)} runs/s ${done === total ? '\n' : ''}`;
+    return `\r[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${done}/${total} runs, ${violationsSoFar} violation(s), ${rate.toFixed(1)} runs/s${left} ${done === total ? '\n' : ''}`;
   }
   if (r.unreachable !== undefined) return `run ${done}/${total} ${r.case.id}: not run, ${r.unreachable}\n`;
   const verdict = r.violations.length ? `VIOLATED ${r.violations.map((v) => v.invariant).join(', ')}` : 'ok';
-  return `run ${done}/${total} ${r.case.id} seed ${r.seed}: exit ${r.codes.map((c) => (c === null ? "killed" : c)).join(" then ")}, ${verdict} (${(r.ms / 1000).toFixed(1)} s)\n`;
+  return `run ${done}/${total} ${r.case.id} seed ${r.seed}: exit ${exitsText(r.codes)}, ${verdict} (${(r.ms / 1000).toFixed(1)} s)${left}\n`;
+}
+
+/** Seconds as "45s", "12m", "3h 20m": an estimate, so no more precision than that. */
+export function durationLeft(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'an unknown time';
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))}s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)}m`;
+  const m = Math.round(seconds / 60);
+  return `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
 function shellLine(args: string[]): string {

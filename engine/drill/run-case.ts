@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
-import { journalFileRecords, journalFiles, killThenResume, runIdOf, startCliChild, stepsReached, until, type ChildResult } from './child.js';
+import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult } from './child.js';
 import { isChangeStatement } from './judge.js';
-import type { Invocation, LedgerCounts, RecordedRun, Roles, RunbookFacts } from './record.js';
+import type { Invocation, JournalRecord, LedgerCounts, RecordedRun, Roles, RunbookFacts } from './record.js';
 
 /** What the drill needs of a started lab (engine/commands/drill.ts adapts the embedded lab to it). */
 export interface DrillLab {
@@ -91,17 +91,21 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     const instant = instantOf(seed, c.id);
     const labReached = () => lab.statements().length >= instant;
 
-    if (c.fault.kind === 'kill-at-step' || c.fault.kind === 'kill-random') {
+    if (c.fault.kind === 'kill-at-step' || c.fault.kind === 'kill-random' || c.fault.kind === 'hang') {
+      // A hung change runs on until it ends (a change has no request timeout: a real BACKUP or
+      // FAILOVER may take long, steps/sqlExec.ts), so the drill does what the operator would:
+      // once the lab holds the statement, Ctrl-C until the run gives it up, then --resume.
       const boundary = c.fault.kind === 'kill-at-step' ? c.fault.boundary : 0;
-      const r = await killThenResume(args, ['--yes', ...ack], {
-        ...opts, journalDir,
-        reached: c.fault.kind === 'kill-at-step' ? (records) => stepsReached(records()) >= boundary : labReached,
-      });
-      fired = r.killed;
-      invocations.push(invocation('first', args, r.first, r.killed));
+      const reached = c.fault.kind === 'kill-at-step' ? (records: () => JournalRecord[]) => stepsReached(records()) >= boundary
+        : c.fault.kind === 'hang' ? () => lab.statements().some((s) => s.notCarriedOut === 'hung')
+        : labReached;
+      const stop = c.fault.kind === 'hang' ? 'interrupt' : 'kill';
+      const r = await stopThenResume(args, ['--yes', ...ack], { ...opts, journalDir, reached, stop });
+      fired = r.stopped || (c.fault.kind === 'hang' && lab.statements().some((s) => s.notCarriedOut === 'hung'));
+      invocations.push(invocation('first', args, r.first, r.stopped ? stop : undefined));
       pids.push(r.first.pid);
       if (r.resumed) {
-        invocations.push(invocation('resume', ['apply', '--resume', r.runId!], r.resumed, false));
+        invocations.push(invocation('resume', ['apply', '--resume', r.runId!], r.resumed, undefined));
         pids.push(r.resumed.pid);
       }
     } else {
@@ -115,11 +119,11 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
         if (fired && c.fault.kind === 'second-operator') second = startCliChild(args, opts).done;
       }
       const firstResult = await first.done;
-      invocations.push(invocation('first', args, firstResult, false));
+      invocations.push(invocation('first', args, firstResult, undefined));
       pids.push(firstResult.pid);
       if (second) {
         const secondResult = await second;
-        invocations.push(invocation('second-operator', args, secondResult, false));
+        invocations.push(invocation('second-operator', args, secondResult, undefined));
         pids.push(secondResult.pid);
       }
     }
@@ -134,8 +138,13 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       return id ? journalFileRecords(join(journalDir, `${id}.jsonl`)) : undefined;
     };
     const firstJournal = firstFile(pids[0]);
+    // The first run's own records end where a resume's begin (same file).
+    const untilResumed = (records: JournalRecord[] | undefined) => {
+      const at = records?.findIndex((r) => r.kind === 'run-resumed') ?? -1;
+      return at < 0 ? records : records!.slice(0, at);
+    };
     invocations.forEach((inv, i) => {
-      const journal = inv.role === 'resume' ? firstJournal : firstFile(pids[i]);
+      const journal = inv.role === 'resume' ? firstJournal : inv.role === 'first' ? untilResumed(firstJournal) : firstFile(pids[i]);
       if (journal) inv.journal = journal;
     });
     const record: RecordedRun = {
@@ -160,10 +169,11 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
   }
 }
 
-function invocation(role: Invocation['role'], argv: string[], r: ChildResult, killedByDrill: boolean): Invocation {
+function invocation(role: Invocation['role'], argv: string[], r: ChildResult, stoppedByDrill: 'kill' | 'interrupt' | undefined): Invocation {
   return {
     role, argv, code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr, startedAt: r.startedAt, endedAt: r.endedAt,
-    ...(killedByDrill ? { killedByDrill } : {}), ...(r.timedOut ? { timedOut: true } : {}),
+    ...(stoppedByDrill === 'kill' ? { killedByDrill: true } : stoppedByDrill === 'interrupt' ? { abandonedByDrill: true } : {}),
+    ...(r.timedOut ? { timedOut: true } : {}),
   };
 }
 

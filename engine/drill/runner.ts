@@ -2,7 +2,7 @@
 // own seed, run a few at a time, each judged as it ends.
 import { matrixCases, randomCase, type DrillCase, type RunbookShape } from './cases.js';
 import { judge } from './judge.js';
-import type { Violation } from './record.js';
+import type { RecordedRun, Violation } from './record.js';
 import { reachOf, runCase, type Reach, type RunSettings, type StartDrillLab } from './run-case.js';
 import { runSeed } from './seed.js';
 
@@ -31,8 +31,28 @@ export interface JudgedRun extends PlannedRun {
   codes: Array<number | null>;
   /** Change statements the replicas received and ARM writes made (0: the run exercised no change). */
   changesSent: number;
+  /** Where its last process stopped, as that process's journal says (absent: it ran every step, or left no end record). */
+  stoppedAt?: string;
   /** Not run: the scenario's run without a fault never got where this fault strikes, so it would be that run again. */
   unreachable?: string;
+}
+
+/**
+ * Where the last process that journaled an end stopped: its run-finished record's `stoppedAt`
+ * (an interrupt), else the step whose failure or refusal ended it, with the engine's reason.
+ */
+export function stoppedAtOf(record: RecordedRun): string | undefined {
+  for (const inv of [...record.invocations].reverse()) {
+    const records = inv.journal ?? [];
+    const end = records.filter((r) => r.kind === 'run-finished').at(-1);
+    if (!end) continue;
+    if (typeof end.stoppedAt === 'string') return end.stoppedAt;
+    const failed = records.filter((r) => r.kind === 'step-failed' && r.willRetry !== true).at(-1);
+    if (!failed) return undefined;
+    const reason = String(failed.error ?? '').replace(/\s+/g, ' ');
+    return `${String(failed.outcome)} at step ${String(failed.step)}: ${reason.length > 160 ? `${reason.slice(0, 159)}…` : reason}`;
+  }
+  return undefined;
 }
 
 /** Why a case's fault cannot strike, given how far the scenario's run without a fault went; undefined when it can. */
@@ -43,6 +63,16 @@ export function unreachable(c: DrillCase, reach: Reach): string | undefined {
   if (f.kind === 'slow' && reach.sqlChanges === 0) return 'the run without a fault sends no change statement';
   if ((f.kind === 'arm-429' || f.kind === 'arm-500' || f.kind === 'arm-lro-failed') && reach.armWrites === 0) return 'the run without a fault makes no ARM change';
   return undefined;
+}
+
+/** The most runs one drill may plan: at the 1-3 runs per second a drill makes on 2 cores, hours already. */
+export const MAX_DRILL_RUNS = 10_000;
+
+/** How many runs plannedRuns would list (random mode with --only: at most this many), counted without listing them. */
+export function plannedRunCount(o: Pick<DrillOptions, 'scenarios' | 'faults' | 'runs' | 'only'>, shape: RunbookShape): { runs: number; cases: number } {
+  if (o.faults === 'random') return { runs: o.runs, cases: 0 };
+  const cases = matrixCases(o.scenarios, shape).filter((c) => o.only === undefined || c.id === o.only).length;
+  return { runs: cases * o.runs, cases };
 }
 
 /** The runs of a drill, in order; the same options give the same list. */
@@ -94,7 +124,11 @@ export async function runDrill(runs: PlannedRun[], jobs: number, settings: RunSe
           throw error;
         });
         const sent = reachOf(r.record);
-        judged = { ...planned, violations: judge(r.record), fired: r.fired, ms: r.ms, codes: r.record.invocations.map((x) => x.code), changesSent: sent.sqlChanges + sent.armWrites };
+        const stoppedAt = stoppedAtOf(r.record);
+        judged = {
+          ...planned, violations: judge(r.record), fired: r.fired, ms: r.ms, codes: r.record.invocations.map((x) => x.code), changesSent: sent.sqlChanges + sent.armWrites,
+          ...(stoppedAt !== undefined ? { stoppedAt } : {}),
+        };
         if (isBaseline) {
           settle.get(planned.case.scenario)!(sent);
           settle.delete(planned.case.scenario);

@@ -2,7 +2,7 @@
 // connections, names and ARM block, exactly the shape `runbook apply -i link.yml` reads, so a
 // link of a wave is an ordinary run. Pure: no file, no server.
 import type { FleetInventory, Inventory } from '../core/types.js';
-import { linkNameKey } from '../drivers/sql/lock.js';
+import { linkNameKey } from '../drivers/sql/lock-resource.js';
 
 export interface FleetLink {
   name: string;
@@ -13,6 +13,9 @@ export interface FleetLink {
   managedInstanceKey: string;
   inventory: Inventory;
 }
+
+/** Two names one link lock would take as one (case and accents folded): how every flag matches link names. */
+export const sameLinkName = (a: string, b: string): boolean => linkNameKey(a) === linkNameKey(b);
 
 /** `--links a,b` or `--all`. */
 export type LinkSelection = { all: true } | { names: string[] };
@@ -64,10 +67,10 @@ export function selectLinks(fleet: FleetInventory, selection: LinkSelection): { 
   return { links: all.filter((l) => wanted.has(linkNameKey(l.name))), problems };
 }
 
-/** `--links a,b,c` as names; empty entries are a problem, not skipped. */
-export function parseLinkList(text: string): { names: string[]; problems: string[] } {
+/** `--links a,b,c` (or another flag's list of link names) as names; empty entries are a problem, not skipped. */
+export function parseLinkList(text: string, flag = '--links'): { names: string[]; problems: string[] } {
   const names = text.split(',').map((n) => n.trim());
-  return { names: names.filter((n) => n !== ''), problems: names.some((n) => n === '') ? [`--links ${JSON.stringify(text)} has an empty name`] : [] };
+  return { names: names.filter((n) => n !== ''), problems: names.some((n) => n === '') ? [`${flag} ${JSON.stringify(text)} has an empty name`] : [] };
 }
 
 export function abbreviate(names: string[], max = 8): string {

@@ -1,7 +1,9 @@
 // `runbook status`: every link's health as its servers and ARM see it, read only. One connection
 // per server whatever the number of links (the links of one SQL Server are read by one query on
 // one session), one ARM client per managed instance, no lock, nothing written. The verdict is a
-// pure function of what was read (judgeLink), so it is tested without servers.
+// pure function of what was read (judgeLink), so it is tested without servers. A set-up problem at
+// one server (a login refused, a password variable not set) marks that server's links unreadable
+// and `setUp`, never hides the others: one rotated password must not blind a 50-link check.
 import type { FleetLink } from './expand.js';
 import type { ReplicaSide } from '../core/types.js';
 
@@ -9,6 +11,8 @@ export interface SideStatus {
   /** False when it could not be read: `error` says why. */
   read: boolean;
   error?: string;
+  /** The read failed for a reason of ours to fix (settings, passwords, certificates, credentials). */
+  setUp?: boolean;
   /** The link's role here (PRIMARY, SECONDARY, RESOLVING), NONE when this server has no such link. */
   role?: string;
   /** The availability mode of this server's member of the link. */
@@ -23,6 +27,7 @@ export interface SideStatus {
 export interface ArmStatus {
   read: boolean;
   error?: string;
+  setUp?: boolean;
   exists?: boolean;
   instanceRole?: string;
   partnerRole?: string;
@@ -76,14 +81,6 @@ FROM sys.dm_hadr_database_replica_states drs
   JOIN sys.availability_groups ag ON ag.group_id = drs.group_id
 WHERE ag.is_distributed = 1;`;
 
-/** A set-up problem (a refused login, a password not set): the check itself cannot run; exit 2. */
-export class StatusSetUpError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StatusSetUpError';
-  }
-}
-
 type Rows = Array<Record<string, unknown>>;
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const key = (name: string) => name.toLowerCase();
@@ -116,18 +113,18 @@ export async function readFleetStatus(links: FleetLink[], env: NodeJS.ProcessEnv
     if (!r) servers.set(serverKey, (r = createRunResources(link.inventory, { env })));
     return r;
   };
-  const read = async (side: ReplicaSide, serverKey: string, link: FleetLink): Promise<Map<string, SideStatus> | { error: string }> => {
+  type Unread = { error: string; setUp: boolean };
+  const read = async (side: ReplicaSide, serverKey: string, link: FleetLink): Promise<Map<string, SideStatus> | Unread> => {
     try {
       const pool = await resourcesOf(`${side}:${serverKey}`, link).sql(side);
       const [roles, databases] = [await runSql(pool, ROLES_QUERY), await runSql(pool, DATABASES_QUERY)];
       return sideStatuses(roles.recordset ?? [], databases.recordset ?? []);
     } catch (error) {
       const message = (error as Error).message.replace(/\.$/, '');
-      if (!classifyConnectFailure(error).unreachable && isSetUp(error)) throw new StatusSetUpError(message);
-      return { error: message };
+      return { error: message, setUp: !classifyConnectFailure(error).unreachable && isSetUp(error) };
     }
   };
-  const perServer = new Map<string, Promise<Map<string, SideStatus> | { error: string }>>();
+  const perServer = new Map<string, Promise<Map<string, SideStatus> | Unread>>();
   const serverRead = (side: ReplicaSide, serverKey: string, link: FleetLink) => {
     const k = `${side}:${serverKey}`;
     let p = perServer.get(k);
@@ -139,7 +136,7 @@ export async function readFleetStatus(links: FleetLink[], env: NodeJS.ProcessEnv
       links.map(async (link): Promise<LinkStatus> => {
         const side = async (s: ReplicaSide, serverKey: string): Promise<SideStatus> => {
           const all = await serverRead(s, serverKey, link);
-          if ('error' in all) return { read: false, error: all.error as string };
+          if ('error' in all) return { read: false, error: all.error as string, ...(all.setUp ? { setUp: true } : {}) };
           return all.get(key(link.name)) ?? { read: true, role: 'NONE' };
         };
         const [sqlServer, managedInstance] = await Promise.all([side('sqlServer', link.sqlServerKey), side('managedInstance', link.managedInstanceKey)]);
@@ -150,8 +147,7 @@ export async function readFleetStatus(links: FleetLink[], env: NodeJS.ProcessEnv
           arm = { read: true, exists: true, ...(d.instanceLinkRole ? { instanceRole: d.instanceLinkRole } : {}), ...(d.partnerLinkRole ? { partnerRole: d.partnerLinkRole } : {}), ...(d.replicationMode ? { mode: d.replicationMode } : {}) };
         } catch (error) {
           if (isLinkGone(error)) arm = { read: true, exists: false };
-          else if (isSetUp(error)) throw new StatusSetUpError(`ARM: ${(error as Error).message}`);
-          else arm = { read: false, error: (error as Error).message.replace(/\.$/, '') };
+          else arm = { read: false, error: (error as Error).message.replace(/\.$/, ''), ...(isSetUp(error) ? { setUp: true } : {}) };
         }
         const observed = { link: link.name, database: link.inventory.link.database, sqlServer, managedInstance, arm };
         return { ...observed, ...judgeLink(observed) };
@@ -160,6 +156,17 @@ export async function readFleetStatus(links: FleetLink[], env: NodeJS.ProcessEnv
   } finally {
     await Promise.all([...servers.values()].map((r) => r.close()));
   }
+}
+
+/** The set-up problems the statuses met, each once, named by where they were met. */
+export function setUpProblems(statuses: readonly LinkStatus[]): string[] {
+  const seen = new Set<string>();
+  for (const s of statuses) {
+    // The drivers' messages name the server (its side, name and address); one per server, however many links it has.
+    for (const side of [s.sqlServer, s.managedInstance]) if (side.setUp) seen.add(side.error ?? 'unknown');
+    if (s.arm.setUp) seen.add(`ARM: ${s.arm.error ?? 'unknown'}`);
+  }
+  return [...seen];
 }
 
 /** A failure that is ours to fix, not the link's: settings, passwords, certificates, credentials. */

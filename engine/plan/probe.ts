@@ -124,7 +124,8 @@ function probeContext(
   return ctx;
 }
 
-async function predictPath(input: ProbeInput, resources: RunResources, signal: AbortSignal): Promise<PredictedPath> {
+/** The probe's prediction alone, over connections already open (apply, before its question). */
+export async function predictPath(input: Pick<ProbeInput, 'runbook' | 'inventory' | 'inputs' | 'steps' | 'env'>, resources: RunResources, signal: AbortSignal): Promise<PredictedPath> {
   const { runbook, inventory, inputs, steps } = input;
   const ctx: TemplateContext = planTimeContext(inventory, inputs, undefined);
   const history: Array<{ id: string; type: string; state: 'will-run' | 'may-run' | 'skipped' }> = [];

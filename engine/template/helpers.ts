@@ -4,7 +4,7 @@
 import { LINE_BREAK, unicodeStringLiteral } from '../core/sql-literal.js';
 
 /** The longest T-SQL identifier (sysname). */
-const MAX_IDENTIFIER = 128;
+export const MAX_IDENTIFIER = 128;
 
 function scalarText(helper: string, v: unknown): string {
   if (typeof v === 'string') return v;

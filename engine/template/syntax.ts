@@ -3,23 +3,19 @@
 // which engine/template/language.ts checks and evaluate.ts evaluates. Handlebars' compiler and
 // runtime are never called. The AST is Handlebars' public compiler API
 // (handlebars-lang/handlebars.js docs/compiler-api.md; the `hbs.AST` types in handlebars/types).
-import { createRequire } from 'node:module';
 import type Handlebars from 'handlebars';
 import { TemplateError } from './error.js';
+import { loadHandlebarsParse } from './handlebars.js';
 
 export type Program = hbs.AST.Program;
 
 let parseText: typeof Handlebars.parse | undefined;
 
 function handlebarsParse(): typeof Handlebars.parse {
-  if (!parseText) {
-    // Loaded on the first template, not with the module: `runbook --help` and runbooks without
-    // templates never read it. The single minified file loads faster than the package's many
-    // CommonJS modules (bench/startup.ts).
-    const require = createRequire(import.meta.url);
-    const handlebars = require('handlebars/dist/handlebars.min.js') as typeof Handlebars;
-    parseText = handlebars.parse.bind(handlebars);
-  }
+  // Loaded on the first template, not with the module: `runbook --help` and runbooks without
+  // templates never read it. The single minified file, with its code cache, loads faster than the
+  // package's many CommonJS modules (bench/startup.ts, engine/template/handlebars.ts).
+  parseText ??= loadHandlebarsParse().parse;
   return parseText;
 }
 

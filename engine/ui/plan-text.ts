@@ -126,18 +126,17 @@ function renderCompactSteps(plan: Plan, style: Style, width: number | undefined,
   }));
   const w = (k: 'id' | 'kind' | 'impact') => Math.max(...rows.map((r) => r[k].length));
   const [idW, kindW, impactW] = [w('id'), w('kind'), w('impact')];
+  // Columns leave the summary too little room on a narrow terminal (60 columns): each step then
+  // takes two lines, its name and impact, then what it does, so the statement (a FAILOVER) stays seen.
+  const columnsFit = width === undefined || width - (r0(rows).num.length + 1 + idW + 2 + kindW + 2 + impactW + 2) >= MIN_SUMMARY;
   for (const r of rows) {
     const { step } = r;
-    const prefix = `${r.num} ${r.id.padEnd(idW)}  ${r.kind.padEnd(kindW)}  `;
-    const marks: string[] = [];
-    let about = shortSummary(step);
-    if (step.decision === 'skip') about = `SKIPPED (when: ${step.when?.expression ?? ''} -> ${step.when?.rendered ?? 'false'})`;
-    else {
-      if (refusesNow(step) !== undefined) marks.push('REFUSES');
-      if (step.decision === 'decided at run time') marks.push('decided at run time');
-      if (mayLoseDataLater(step)) marks.push('data loss decided at run time');
+    if (!columnsFit) {
+      out.push(...stackedRow(step, r, style, width!));
+      continue;
     }
-    const rest = `${marks.length ? `(${marks.join('; ')}) ` : ''}${about}`;
+    const prefix = `${r.num} ${r.id.padEnd(idW)}  ${r.kind.padEnd(kindW)}  `;
+    const rest = aboutText(step);
     const room = width === undefined ? undefined : width - prefix.length - impactW - 2;
     const text = cut(rest, room);
     if (step.decision === 'skip') {
@@ -145,9 +144,57 @@ function renderCompactSteps(plan: Plan, style: Style, width: number | undefined,
       continue;
     }
     const label = impactLabel(step, style) + ' '.repeat(impactW - r.impact.length);
-    const danger = step.impact === 'dataLoss' || mayLoseDataLater(step) || refusesNow(step) !== undefined;
-    out.push(`${prefix}${label}  ${danger ? style.red(style.bold(text)) : text}`);
+    out.push(`${prefix}${label}  ${dangerous(step) ? style.red(style.bold(text)) : text}`);
   }
+}
+
+/** The least room worth giving a step's summary on its own row. */
+const MIN_SUMMARY = 20;
+
+interface CompactRow {
+  num: string;
+  id: string;
+  kind: string;
+  impact: string;
+}
+
+const r0 = (rows: CompactRow[]): CompactRow => rows[0] ?? { num: '', id: '', kind: '', impact: '' };
+
+/** A step's marks and what it does, for the compact listing. */
+function aboutText(step: PlannedStep): string {
+  if (step.decision === 'skip') return `SKIPPED (when: ${step.when?.expression ?? ''} -> ${step.when?.rendered ?? 'false'})`;
+  const marks: string[] = [];
+  if (refusesNow(step) !== undefined) marks.push('REFUSES');
+  if (step.decision === 'decided at run time') marks.push('decided at run time');
+  if (mayLoseDataLater(step)) marks.push('data loss decided at run time');
+  return `${marks.length ? `(${marks.join('; ')}) ` : ''}${shortSummary(step)}`;
+}
+
+function dangerous(step: PlannedStep): boolean {
+  return step.impact === 'dataLoss' || mayLoseDataLater(step) || refusesNow(step) !== undefined;
+}
+
+/**
+ * A step for a terminal too narrow for columns: its number, name, type and impact, then what it
+ * does on up to two lines broken between words, each line within the width.
+ */
+function stackedRow(step: PlannedStep, r: CompactRow, style: Style, width: number): string[] {
+  const indent = ' '.repeat(r.num.length + 1);
+  const head = cut(`${r.num} ${r.id}  ${r.kind}`, width - r.impact.length - 2);
+  const about = twoLines(aboutText(step), width - indent.length).map((l) => indent + l);
+  if (step.decision === 'skip') return [style.dim(`${head}  ${r.impact}`), ...about.map((l) => style.dim(l))];
+  return [`${head}  ${impactLabel(step, style)}`, ...about.map((l) => (dangerous(step) ? style.red(style.bold(l)) : l))];
+}
+
+/** `text` broken between words into at most two lines of `room`, the second cut with "..." when more is left. */
+function twoLines(text: string, room: number): string[] {
+  if (text.length <= room) return [text];
+  const words = text.split(' ');
+  let first = '';
+  while (words.length && (first === '' ? words[0]!.length : first.length + 1 + words[0]!.length) <= room) first += (first ? ' ' : '') + words.shift()!;
+  // A first word longer than the line is cut like any other text.
+  if (first === '') return [cut(text, room)];
+  return [first, cut(words.join(' '), room)];
 }
 
 export interface PlanTextParts {

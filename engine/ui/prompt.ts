@@ -4,7 +4,8 @@
 // report). Both the same way: the progress renderer paused while asking (`aside`), so the question
 // stays on screen and typed keys echo where they are typed; only `yes` goes on, and any other answer
 // is told why it is a no; Ctrl-C is the run's interrupt at once (`onInterrupt`), not a keypress
-// readline swallows. Without a TTY on standard input there is no one to ask: no questioner, and apply
+// readline swallows; Ctrl-D (end of input) is a no, as in Terraform, never a wait that holds the
+// link lock. Without a TTY on standard input there is no one to ask: no questioner, and apply
 // refuses instead (unless --yes).
 import { createInterface } from 'node:readline';
 import type { Confirm } from '../apply/types.js';
@@ -17,7 +18,10 @@ import { plainStyle, type Style } from './style.js';
 export interface QuestionerOptions {
   /** The run's interrupt: aborted, an open question ends unanswered. */
   signal?: AbortSignal;
-  /** Ctrl-C typed at the question (the terminal is in raw mode, so no SIGINT comes): interrupt the run. */
+  /**
+   * Ctrl-C typed at the question (the terminal is in raw mode, so no SIGINT comes): interrupt the
+   * run. The question has already said that it is not confirmed.
+   */
   onInterrupt?: () => void;
   /** Runs `ask` with the terminal to itself (the listr2 renderer paused). */
   aside?: <T>(ask: () => Promise<T>) => Promise<T>;
@@ -32,17 +36,22 @@ export interface Questioner {
 }
 
 export const PROMPT = 'Type "yes" to go on: ';
-const RULE = 'Only "yes" goes on; any other answer, or Ctrl-C, stops the run here.';
+const RULE = 'Only "yes", exactly, goes on; any other answer, Ctrl-C or Ctrl-D stops the run here.';
 
-/** Whether the answer goes on: the word yes, in any case, spaces around it ignored. */
+/**
+ * Whether the answer goes on: exactly `yes`, as the rule says (Terraform's "Only 'yes' will be
+ * accepted"). `YES` or ` yes` could be made to mean yes too, but a rule with exceptions is one more
+ * thing to know at 3 a.m.; being exact costs a retyped word, and each no says why.
+ */
 export function isYes(answer: string): boolean {
-  return /^\s*yes\s*$/i.test(answer);
+  return answer === 'yes';
 }
 
 /** Why an answer is a no, in one line (the answer shown escaped and cut short: it could be anything). */
 export function whyNo(answer: string): string {
   const typed = answer.trim();
   if (typed === '') return 'Not confirmed: nothing was typed; only "yes" goes on.';
+  if (typed.toLowerCase() === 'yes') return `Not confirmed: "${escapeControls(answer)}" is not exactly "yes"; type just the word, in lower case.`;
   const seen = escapeControls(typed.length > 20 ? `${typed.slice(0, 20)}...` : typed);
   if (/^y(e|es?)?$/i.test(typed) || /^(ok|oui|ja|si|sure|go)$/i.test(typed)) return `Not confirmed: "${seen}" is not "yes"; type the whole word to go on.`;
   return `Not confirmed: the answer was "${seen}", and only "yes" goes on.`;
@@ -92,12 +101,15 @@ export function terminalQuestioner(input: NodeJS.ReadStream, output: NodeJS.Writ
           };
           const onAbort = () => end(false, '');
           opts.signal?.addEventListener('abort', onAbort, { once: true });
+          const no = (why: string) => style.yellow(`Not confirmed (${why}).`);
           // Raw mode turns Ctrl-C into a keypress: it is the run's interrupt, at once.
           rl.on('SIGINT', () => {
             output.write('^C\n');
-            end(false);
+            end(false, no('Ctrl-C'));
             opts.onInterrupt?.();
           });
+          // Ctrl-D on an empty line (or standard input ending) closes the reader: a no, not a wait.
+          rl.on('close', () => end(false, `\n${no('end of input')}`));
           rl.question(PROMPT, (answer) => {
             if (isYes(answer)) return end(true);
             const w = width();

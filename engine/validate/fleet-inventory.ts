@@ -1,11 +1,15 @@
 // What a fleet inventory's schema cannot say: every link's `sqlServer:` and `managedInstance:` name a
 // declared server; no two links are one link (the lock's fold: two names a server collation may
-// call equal share one lock, so they cannot be two runs of one wave); no database is in two links
-// of one SQL Server (a database joins one link); names that reach T-SQL are one line.
+// call equal share one lock, so they cannot be two runs of one wave); no database and no
+// availability group is in two links of one SQL Server (a database joins one link; a link's mode
+// change and failover act on its AG, which another link must not claim; both compared case-folded,
+// as a case-insensitive server compares them); names that reach T-SQL are one line of visible
+// characters, identifiers at most 128 (engine/validate/sql-names.ts), and a link name holds no
+// comma (`--links` and `--allow-data-loss` are comma-separated lists of them).
 import { diag, type Diagnostic } from '../core/diagnostics.js';
 import { isRecord } from '../core/record.js';
-import { LINE_BREAK } from '../core/sql-literal.js';
-import { linkNameKey } from '../drivers/sql/lock.js';
+import { sqlNameProblem } from './sql-names.js';
+import { linkNameKey } from '../drivers/sql/lock-resource.js';
 import type { LoadedYaml } from '../load/yaml.js';
 
 const REFERENCES = [
@@ -18,10 +22,9 @@ export function fleetDiagnostics(file: string, doc: LoadedYaml): Diagnostic[] {
   const v = doc.value;
   if (!isRecord(v) || !Array.isArray(v.links)) return out;
   const at = (pointer: string, which: 'value' | 'key' = 'value') => ({ file, ...doc.locate(pointer, which), path: pointer });
-  const oneLine = (pointer: string, value: unknown, name: string) => {
-    if (typeof value === 'string' && LINE_BREAK.test(value)) {
-      out.push(diag('bad-value', `\`${name}\` holds a line break: SQL object names are one line (a line break in T-SQL could put GO on a line of its own).`, at(pointer)));
-    }
+  const oneLine = (pointer: string, value: unknown, name: string, identifier = false) => {
+    const problem = typeof value === 'string' ? sqlNameProblem(name, value, identifier) : undefined;
+    if (problem) out.push(diag('bad-value', problem, at(pointer)));
   };
   for (const table of ['sqlServers', 'managedInstances'] as const) {
     const servers = isRecord(v[table]) ? v[table] : {};
@@ -31,10 +34,14 @@ export function fleetDiagnostics(file: string, doc: LoadedYaml): Diagnostic[] {
   }
   const names = new Map<string, number>();
   const databases = new Map<string, number>();
+  const groups = new Map<string, number>();
   v.links.forEach((link, i) => {
     if (!isRecord(link)) return;
     const p = `/links/${i}`;
-    for (const k of ['name', 'database', 'agName']) oneLine(`${p}/${k}`, link[k], k);
+    for (const k of ['name', 'database', 'agName']) oneLine(`${p}/${k}`, link[k], k, true);
+    if (typeof link.name === 'string' && link.name.includes(',')) {
+      out.push(diag('bad-value', `Link name \`${link.name}\` holds a comma: --links and --allow-data-loss take comma-separated link names, so it could never be named there.`, at(`${p}/name`)));
+    }
     for (const ref of REFERENCES) {
       const declared = isRecord(v[ref.table]) ? Object.keys(v[ref.table] as object) : [];
       const given = link[ref.key];
@@ -55,6 +62,13 @@ export function fleetDiagnostics(file: string, doc: LoadedYaml): Diagnostic[] {
       if (first !== undefined) {
         out.push(diag('duplicate-database', `Database \`${link.database}\` on SQL Server \`${link.sqlServer}\` is already in link ${first + 1}: a database joins one link.`, at(`${p}/database`)));
       } else databases.set(key, i);
+    }
+    if (typeof link.agName === 'string' && typeof link.sqlServer === 'string') {
+      const key = `${link.sqlServer}\u0000${link.agName.toLowerCase()}`;
+      const first = groups.get(key);
+      if (first !== undefined) {
+        out.push(diag('duplicate-ag', `Availability group \`${link.agName}\` on SQL Server \`${link.sqlServer}\` is already in link ${first + 1}: each link has its own local availability group.`, at(`${p}/agName`)));
+      } else groups.set(key, i);
     }
   });
   return out;

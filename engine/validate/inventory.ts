@@ -8,12 +8,13 @@ import { documentValidator, readSchema } from './schemas.js';
 import type { FleetInventory, Inventory } from '../core/types.js';
 import { isRecord } from '../core/record.js';
 import { fleetDiagnostics } from './fleet-inventory.js';
-import { LINE_BREAK } from '../core/sql-literal.js';
+import { sqlNameProblem } from './sql-names.js';
 
 const PASSWORD_KEY = /^(password|passwd|pwd)$/i;
 
-/** Names that reach T-SQL (quoted, but a line break in a script is a hazard of its own). */
+/** Names that reach T-SQL and the screen (engine/validate/sql-names.ts); the identifiers among them are sysnames. */
 const NAME_POINTERS = ['/link/name', '/link/database', '/link/sqlServer/name', '/link/sqlServer/agName', '/link/managedInstance/name'];
+const IDENTIFIERS = new Set(['/link/name', '/link/database', '/link/sqlServer/agName']);
 
 export interface InventoryResult {
   /** A single-link inventory (top-level `link:`). */
@@ -67,9 +68,8 @@ export function validateLoadedInventory(file: string, doc: LoadedYaml): Inventor
   if (kind === 'fleet') return fleetResult(file, doc, diagnostics);
   for (const pointer of NAME_POINTERS) {
     const value = pointer.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], doc.value);
-    if (typeof value === 'string' && LINE_BREAK.test(value)) {
-      diagnostics.push(diag('bad-value', `\`${pointer.split('/').pop()}\` holds a line break: SQL object names are one line (a line break in T-SQL could put GO on a line of its own).`, { file, ...doc.locate(pointer), path: pointer }));
-    }
+    const problem = typeof value === 'string' ? sqlNameProblem(pointer.split('/').pop()!, value, IDENTIFIERS.has(pointer)) : undefined;
+    if (problem) diagnostics.push(diag('bad-value', problem, { file, ...doc.locate(pointer), path: pointer }));
   }
   if (hasErrors(diagnostics)) return { diagnostics, source: doc.source };
   const inventory = structuredClone(doc.value) as Inventory;

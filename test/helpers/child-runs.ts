@@ -38,8 +38,9 @@ export class ChildLab {
     return startCli(args, { env: this.env(), cwd: this.dir, timeoutMs });
   }
 
-  apply(file: string, extra: string[] = []): { child: ChildProcess; done: Promise<CliResult> } {
-    return this.cli(['apply', file, '-i', this.inventory, '--yes', ...extra]);
+  /** `timeoutMs`: when the child is killed; a run pinned through many moments needs more than the default. */
+  apply(file: string, extra: string[] = [], timeoutMs?: number): { child: ChildProcess; done: Promise<CliResult> } {
+    return this.cli(['apply', file, '-i', this.inventory, '--yes', ...extra], timeoutMs);
   }
 
   runIds(): string[] {

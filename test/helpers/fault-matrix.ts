@@ -9,7 +9,7 @@ import { waitFor, type CliResult } from './cli.js';
 import yaml from 'js-yaml';
 import type { TestLab } from './lab-run.js';
 import { isFailover } from '../../engine/drill/judge.js';
-import { killThenResume, stepsReached, type ChildResult } from '../../engine/drill/child.js';
+import { stopThenResume, stepsReached, type ChildResult } from '../../engine/drill/child.js';
 
 export { FAILOVER_STATEMENT, isFailover } from '../../engine/drill/judge.js';
 export { journalRecords } from '../../engine/drill/child.js';
@@ -64,9 +64,9 @@ export async function killAtStepThenResume(t: TestLab, boundary: number, sets: s
   mkdirSync(journalDir, { recursive: true });
   const env = { ...process.env, ...t.lab.env, NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: journalDir };
   const args = ['apply', plannedRunbook, '-i', t.inventoryFile, '--yes', ...sets.flatMap((s) => ['--set', s])];
-  const r = await killThenResume(args, ['--yes'], { env, cwd: t.dir, journalDir, deadlineMs: 40_000, reached: (records) => stepsReached(records()) >= boundary });
-  if (r.killed) assert.ok(r.runId, 'the killed run left a journal');
-  return { killed: r.killed, first: cliResult(r.first), ...(r.resumed ? { resumed: cliResult(r.resumed) } : {}) };
+  const r = await stopThenResume(args, ['--yes'], { env, cwd: t.dir, journalDir, deadlineMs: 40_000, reached: (records) => stepsReached(records()) >= boundary });
+  if (r.stopped) assert.ok(r.runId, 'the killed run left a journal');
+  return { killed: r.stopped, first: cliResult(r.first), ...(r.resumed ? { resumed: cliResult(r.resumed) } : {}) };
 }
 
 const cliResult = (r: ChildResult): CliResult => ({ code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr });

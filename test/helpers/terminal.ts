@@ -13,7 +13,7 @@ export interface TerminalOptions {
   answer?: string;
   /**
    * Typed in turn, each once the question is on screen again (the n-th answer at the n-th question):
-   * a string is typed key by key and then Enter; `'\u0003'` alone is Ctrl-C.
+   * a string is typed key by key and then Enter; `'\u0003'` alone is Ctrl-C, `'\u0004'` alone Ctrl-D (no Enter after either).
    */
   answers?: string[];
   /**
@@ -53,7 +53,7 @@ export function onTerminal(args: string[], o: TerminalOptions): Promise<{ code: 
           child.stdin!.write(key);
           await new Promise((resolve) => setImmediate(resolve));
         }
-        if (keys !== '\u0003') child.stdin!.write('\r');
+        if (keys !== '\u0003' && keys !== '\u0004') child.stdin!.write('\r');
       })();
     }
   });

@@ -124,6 +124,15 @@ test('lab up: --links past 100, or a --link-scenario for a link that is not ther
   assert.match(unknown.stderr, "unknown lab scenario 'nope'");
 });
 
+test('lab up: a link\'s own scenario with server faults (primary-down) is refused on the shared fleet lab, exit 2, nothing started', async () => {
+  const dir = tempDir('lab-up-');
+  const r = await runCli(['lab', 'up', '--links', '3', '--link-scenario', '2=primary-down', '--inventory-out', 'f.yml'], { cwd: dir });
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, 'lab up: --link-scenario 2=primary-down: its faults (replicaDown) act on a server, which every link of the fleet lab shares');
+  assert.is(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+  assert.not.ok(existsSync(join(dir, 'f.yml')), 'no lab started, no inventory written');
+});
+
 test('a bad scenario file is exit 2 with one file:line:col line per problem; an unknown name too', async () => {
   const dir = tempDir('lab-up-');
   writeFileSync(join(dir, 'bad.yml'), 'name: bad\nreplication:\n  lagMs: -5\n  stalld: true\n');

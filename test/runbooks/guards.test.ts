@@ -1,9 +1,11 @@
 // What every runbook refuses before it changes anything: split-brain (each runbook but
-// split-brain.yml, which exists to fix it), and a non-interactive run without --yes. Also
-// `--lab <scenario>` on apply and plan picks that scenario for the embedded lab.
+// split-brain.yml, which exists to fix it), and a non-interactive run without --yes; a lagging
+// secondary is waited for, on a gap the run saw. Also `--lab <scenario>` on apply and plan picks
+// that scenario for the embedded lab.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { labRoles, labWithInventory } from '../helpers/lab-run.js';
 import { runbookCases } from '../helpers/runbook-cases.js';
 
 runbookCases([
@@ -37,16 +39,56 @@ runbookCases([
   },
 ]);
 
-test('apply --lab split-brain runs on that scenario (refused, exit 3); --lab lagging waits and fails over', async () => {
+test('apply --lab split-brain runs on that scenario: refused, exit 3', async () => {
   const refused = await runCli(['apply', 'runbooks/planned-failover.yml', '--lab', 'split-brain', '--yes', '--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms'], { timeoutMs: 45_000 });
   assert.is(refused.code, 3, refused.stdout + refused.stderr);
   assert.match(refused.stdout + refused.stderr, /Split-brain on link dag1/);
-  const lagging = await runCli(['apply', 'runbooks/planned-failover.yml', '--lab', 'lagging', '--yes', '--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=8s'], { timeoutMs: 45_000 });
-  assert.is(lagging.code, 0, lagging.stdout + lagging.stderr);
-  // The lagging scenario's 40 transactions (replicated by the time the LSN wait begins: the run
-  // first reads the version, the members and the link through ARM), none lost.
-  assert.match(lagging.stdout, /ok\s+\d+\. caught-up/);
-  assert.match(lagging.stdout, /Roles of link dag1: sqlServer says SECONDARY; managedInstance says PRIMARY\./);
+});
+
+test('a lagging secondary: the LSN wait sees it behind, holds while it is, and the failover comes only once the LSNs are equal', async () => {
+  // The lagging scenario with no catch-up of its own: the test lets replication go once the run has
+  // seen the gap, so the run cannot have reached its wait after the secondary caught up.
+  const { lab, dir, inventoryFile } = await labWithInventory({ scenario: 'lagging', overrides: { replication: { catchUpAfterMs: 24 * 3600_000 } } }, 'runbook-lagging-');
+  try {
+    const run = startCli(
+      ['apply', 'runbooks/planned-failover.yml', '-i', inventoryFile, '--yes', '--format', 'json', '--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=20s'],
+      { env: { ...lab.env, RUNBOOK_JOURNAL_DIR: dir }, timeoutMs: 45_000 },
+    );
+    const events: Array<Record<string, any>> = [];
+    let pending = '';
+    let firstAfterRelease: number | undefined;
+    run.child.stdout!.on('data', (d) => {
+      pending += d;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) events.push(JSON.parse(line) as Record<string, any>);
+      const behind = events.filter((e) => e.event === 'step-output' && e.step === 'caught-up' && e.data && e.data.gap !== '0').length;
+      // Three samples behind: the wait is holding on the gap. Now let the secondary catch up; the
+      // events after those read so far were written after that.
+      if (behind >= 3 && firstAfterRelease === undefined) {
+        firstAfterRelease = events.length;
+        lab.link().setReplication({ stalled: false });
+      }
+    });
+    const r = await run.done;
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.ok(firstAfterRelease !== undefined, 'the wait never reported the secondary behind');
+    const samples = events.map((e, at) => ({ e, at })).filter(({ e }) => e.event === 'step-output' && e.step === 'caught-up' && e.data);
+    const firstEqual = samples.findIndex(({ e }) => e.data.gap === '0');
+    assert.ok(firstEqual >= 3, JSON.stringify(samples.map(({ e }) => e.data.gap)));
+    // Behind by the scenario's 40 transactions (the replicas report 320 KB unsent), then equal.
+    for (const { e } of samples.slice(0, firstEqual)) {
+      assert.ok(BigInt(e.data.gap) > 0n, e.message);
+      assert.is(e.data.logSendQueueKb, '320', e.message);
+    }
+    assert.ok(samples[firstEqual]!.at >= firstAfterRelease!, `equal only after the secondary was let catch up: released at event ${firstAfterRelease}; ${samples.map(({ e, at }) => `${at}:${e.data.gap}`).join(' ')}`);
+    const waited = events.findIndex((e) => e.event === 'step-finished' && e.step === 'caught-up');
+    const failover = events.findIndex((e) => e.event === 'step-started' && e.step === 'failover');
+    assert.ok(waited >= firstAfterRelease! && failover > waited, 'the failover starts after the wait, which ends after the catch-up');
+    assert.equal(labRoles(lab), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
+  } finally {
+    await lab.stop();
+  }
 });
 
 test('plan --lab <scenario> names the scenario and starts nothing', async () => {

@@ -70,7 +70,9 @@ test('a second apply at every moment of the first, right after its FAILOVER and 
     let hold: Hold = lab.lab.hold(pins[0]!.hold);
     const first = lab.apply(runbook('planned-failover'), [
       '--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=60s', '--set', 'dropLinkAfter=true',
-    ]);
+    // Pinned through ten moments, each with a second CLI started and refused: under load that
+    // outlasts the helper's 40 s kill, and a killed first run frees the lock the second then takes.
+    ], 110_000);
     const firstEnded = first.done.then((r) => {
       throw new Error(`the first run ended while the test waited for a moment of it: exit ${r.code}\n${r.stdout}${r.stderr}`);
     });

@@ -113,7 +113,7 @@ const SHAPES: Record<JournalRecord['kind'], Shape> = {
   'step-skipped': { step: req('string'), reason: req('string'), index: opt('integer'), type: opt('string') },
   statement: { step: req('string'), target: req('string'), text: req('string'), params: opt('object') },
   'step-verified': { step: req('string'), result: req({ enum: ['done', 'not-done', 'unknown'] }), why: req({ enum: ['resume', 'unknown-outcome'] }), detail: opt('string') },
-  confirmed: { by: req({ enum: ['operator'] }), steps: req('strings'), questions: req('strings'), changes: req('strings') },
+  confirmed: { by: req({ enum: ['operator'] }), via: opt('string'), steps: req('strings'), questions: req('strings'), changes: req('strings') },
   interrupted: { signal: req('string'), stoppedBefore: opt('string'), abandonedDuring: opt('string') },
   'run-finished': {
     exitCode: req('integer'), meaning: req('string'), durationMs: req('number'), changed: req('strings'), mayHaveChanged: opt('strings'), stoppedAt: opt('string'),

@@ -117,7 +117,7 @@ export function runReport(path: string, records: Recorded[], thisHost: string): 
         events.push(`${r.at ?? ''} lock lost on ${r.side}${r.during ? ` during ${r.during}` : ''}: ${r.message}`.trim());
         break;
       case 'confirmed':
-        events.push(`${r.at ?? ''} confirmed by the operator before the steps ran: ${[...r.questions.map((q, i) => `${r.steps[i]}: ${q}`), ...(r.changes.length ? [`changes ${r.changes.join(', ')}`] : [])].join('; ')}`.trim());
+        events.push(`${r.at ?? ''} confirmed by the operator before the steps ran${r.via ? ` (${r.via})` : ''}: ${[...r.questions.map((q, i) => `${r.steps[i]}: ${q}`), ...(r.changes.length ? [`changes ${r.changes.join(', ')}`] : [])].join('; ')}`.trim());
         break;
       case 'interrupted':
         events.push(`${r.at ?? ''} interrupted (${r.signal})${r.stoppedBefore ? `, stopped before ${r.stoppedBefore}` : ''}${r.abandonedDuring ? `, abandoned during ${r.abandonedDuring}` : ''}`.trim());

@@ -70,14 +70,22 @@ function describe(h: RunLockHolder | undefined): string {
   return h ? `pid ${h.pid} on host ${h.host} (user ${h.user ?? '?'}, since ${h.since ?? '?'})` : 'a lock file that names no holder';
 }
 
-function refuse(runId: string, what: string, path: string, holder: RunLockHolder | undefined, stale: boolean): never {
+/** What the lock guards, for its refusals: a run's journal, or (a wave) its record. */
+export interface LockSubject {
+  noun: string;
+  file: string;
+}
+
+const RUN: LockSubject = { noun: 'run', file: 'journal' };
+
+function refuse(runId: string, what: string, path: string, holder: RunLockHolder | undefined, stale: boolean, subject: LockSubject = RUN): never {
   const advice =
     stale || !holder
-      ? `remove ${path} if no runbook process is using run ${runId}`
+      ? `remove ${path} if no runbook process is using ${subject.noun} ${runId}`
       : holder.host !== hostname()
         ? `it cannot be checked from this host; if that process is gone, remove ${path}`
         : `wait for it to end or stop it; if pid ${holder.pid} is not a runbook process, remove ${path}`;
-  throw new ExitError(ExitCode.refused, `refusing to ${what} run ${runId}: its journal is locked by ${describe(holder)}; ${advice}. Nothing was run.`);
+  throw new ExitError(ExitCode.refused, `refusing to ${what} ${subject.noun} ${runId}: its ${subject.file} is locked by ${describe(holder)}; ${advice}. Nothing was run.`);
 }
 
 /**
@@ -85,7 +93,7 @@ function refuse(runId: string, what: string, path: string, holder: RunLockHolder
  * `what` words the refusal: "run", "resume". The lock is released by `release()` or when the
  * process exits normally; a killed process leaves it for the stale check.
  */
-export function takeRunLock(dir: string, runId: string, what: string): RunLock {
+export function takeRunLock(dir: string, runId: string, what: string, subject: LockSubject = RUN): RunLock {
   mkdirSync(dir, { recursive: true });
   const path = runLockPath(dir, runId);
   const me: RunLockHolder = { runId, pid: process.pid, host: hostname(), user: currentUser(), since: new Date().toISOString() };
@@ -95,20 +103,20 @@ export function takeRunLock(dir: string, runId: string, what: string): RunLock {
     const found = readHolder(path);
     const holder = found?.holder;
     const stale = holder !== undefined && holder.host === hostname() && !processAlive(holder.pid);
-    if (found && !stale) refuse(runId, what, path, holder, false);
+    if (found && !stale) refuse(runId, what, path, holder, false, subject);
     // Gone (released just now) or stale: replace it, under the takeover file.
     const takeover = `${path}.takeover`;
     if (!createWhole(takeover, text)) {
       const other = readHolder(takeover)?.holder;
       const otherStale = other !== undefined && other.host === hostname() && !processAlive(other.pid);
-      if (otherStale) refuse(runId, what, takeover, other, true);
-      refuse(runId, what, path, other, false);
+      if (otherStale) refuse(runId, what, takeover, other, true, subject);
+      refuse(runId, what, path, other, false, subject);
     }
     try {
       const now = readHolder(path);
       if (now && found && now.text === found.text) unlinkSync(path);
-      else if (now) refuse(runId, what, path, now.holder, false);
-      if (!createWhole(path, text)) refuse(runId, what, path, readHolder(path)?.holder, false);
+      else if (now) refuse(runId, what, path, now.holder, false, subject);
+      if (!createWhole(path, text)) refuse(runId, what, path, readHolder(path)?.holder, false, subject);
     } finally {
       unlinkSync(takeover);
     }

@@ -68,7 +68,7 @@ export type JournalRecord =
    * The operator said yes to the one question asked before the run's steps (engine/apply/confirmation.ts):
    * the gates' questions it answered (`steps`, in order) and the change steps it let run.
    */
-  | { kind: 'confirmed'; by: 'operator'; steps: string[]; questions: string[]; changes: string[] }
+  | { kind: 'confirmed'; by: 'operator'; via?: string; steps: string[]; questions: string[]; changes: string[] }
   /** Where an interrupt stopped the run (before step X / abandoned during step X). */
   | { kind: 'interrupted'; signal: string; stoppedBefore?: string; abandonedDuring?: string }
   | { kind: 'run-finished'; exitCode: number; meaning: string; durationMs: number; changed: string[]; mayHaveChanged?: string[]; stoppedAt?: string };

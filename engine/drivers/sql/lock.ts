@@ -1,14 +1,16 @@
 // One operator per link: a session-owned application lock (sp_getapplock, @LockOwner = 'Session',
 // @LockTimeout = 0) on every reachable replica, held on a dedicated connection per replica that
-// lives for the whole run. The server releases it when the session ends, so a crashed or killed
+// lives for the whole run (a wave's runs share one per server: engine/drivers/sql/
+// shared-lock-sessions.ts). The server releases it when the session ends, so a crashed or killed
 // run never leaves a stuck lock. The holder is told by the connection's program name
 // (`runbook <run-id> <user>@<host> since <iso>`), which a refused run reads back from
 // sys.dm_tran_locks (real servers) or lab.applocks (the lab).
 //
 // The lock's connection stays in master and never sends USE: a role change ends the connections
 // to the availability database, not those in master (the sources are cited in lab/model/
-// lab-model.ts), so a FAILOVER does not take the lock away. Its own one-connection mssql pool has
-// no idle timeout: a shared pool may close an idle connection and silently drop the lock.
+// lab-model.ts), so a FAILOVER does not take the lock away. Its one-connection mssql pool has
+// no idle timeout (engine/drivers/sql/lock-sessions.ts): a pool that closes an idle connection
+// would silently drop the lock.
 //
 // A lock session can still end (network, replica restart, a DBA's KILL). Then it is taken again
 // at once, on the connection's end event (a replica that cannot be reached is tried again every
@@ -26,23 +28,22 @@
 // replica on the lock's own connection whether this session still holds the lock (APPLOCK_MODE);
 // one that does not is handled as a lost lock, as above.
 //
-// The link's state as the lock reads it (each replica's role in it, and the modes it reports) is
-// also what the journal records at the start and after each change (engine/apply/run.ts), and what
-// a resume compares the link with (engine/apply/resume.ts).
-import { createHash } from 'node:crypto';
+// The link's state as the lock reads it is engine/drivers/sql/link-state.ts; who holds a lock, in
+// words, lock-holder.ts; the lock's name on the server, lock-resource.ts.
 import type { ConnectionPool } from 'mssql';
 import { ExitError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
-import { classifyConnectFailure, classifyConnectFailureProbed, describeConnectError, poolConfig, runSql } from './pool.js';
+import { classifyConnectFailure, runSql } from './pool.js';
+import { LOCK_DATABASE, ownLockSessions, type LockSession, type LockSessions } from './lock-sessions.js';
 import type { Inventory, ReplicaSide } from '../../core/types.js';
+import { compareLinkStates, describeState, readSide, SIDES, type LinkState, type SideState } from './link-state.js';
+import { holderAppName, whoHolds, type LockHolder } from './lock-holder.js';
+import { lockResource } from './lock-resource.js';
 
-export interface LockHolder {
-  runId: string;
-  user: string;
-  host: string;
-  /** ISO time the run started. */
-  since: string;
-}
+// The lock's parts, for those who know them by the lock.
+export { compareLinkStates, type LinkState, type SideState } from './link-state.js';
+export { describeHolder, holderAppName, parseHolderAppName, type LockHolder } from './lock-holder.js';
+export { linkNameKey, lockResource } from './lock-resource.js';
 
 export interface LinkLock {
   resource: string;
@@ -103,148 +104,15 @@ export interface LockLossEvent {
   message: string;
 }
 
-const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
-
-/**
- * `runbook:link:<dag>`, the name folded as the server may compare it; long names are shortened
- * with a hash (sp_getapplock takes 255 characters).
- *
- * sp_getapplock compares resource names in binary (MicrosoftDocs/sql-docs, sp-getapplock-transact-sql.md:
- * "binary compared, and thus is case-sensitive regardless of the collation settings of the current
- * database"), but the server finds the distributed availability group by its name under the
- * server collation, usually case-insensitive: `dag1` in one inventory and `DAG1` in another are one
- * link, and must be one lock. Which collation, and so which names are equal, is the server's; the
- * fold makes every pair a common collation could call equal one resource: stricter, never looser
- * (two links whose names differ only that way share a lock, which only makes one wait).
- */
-export function lockResource(linkName: string): string {
-  const key = linkNameKey(linkName);
-  const plain = `runbook:link:${key}`;
-  if (plain.length <= 200) return plain;
-  return `runbook:link:${key.slice(0, 120)}#${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
-}
-
-/** Letters NFKD leaves whole that accent-insensitive or Windows collations may equal to plain letters. */
-const LETTERS: Record<string, string> = { æ: 'ae', œ: 'oe', ø: 'o', đ: 'd', ð: 'd', ł: 'l', ħ: 'h', ı: 'i', þ: 'th', ŀ: 'l', ŧ: 't' };
-
-/**
- * A link name as a case-, accent-, width- and kana-insensitive collation sees it, with the trailing
- * spaces `=` ignores dropped: compatibility forms apart (full-width, ligatures), accents off,
- * case folded through upper case (which spells out ß as SS), the letters above spelled plain.
- */
-export function linkNameKey(name: string): string {
-  const folded = name
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toUpperCase()
-    .toLowerCase()
-    .replace(/[æœøđðłħıþŀŧ]/g, (c) => LETTERS[c] ?? c)
-    // Katakana to hiragana: a kana-insensitive collation equals them.
-    .replace(/[\u30a1-\u30f6]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x60));
-  return folded.replace(/\s+$/u, '');
-}
-
-/** The program name of the lock's session: what a refused second run shows. At most 128 characters. */
-export function holderAppName(h: LockHolder): string {
-  return `runbook ${h.runId} ${h.user}@${h.host} since ${h.since}`.slice(0, 128);
-}
-
-export function parseHolderAppName(text: string): LockHolder | undefined {
-  const m = /^runbook (\S+) (\S*)@(\S*) since (\S+)$/.exec(text.trim());
-  return m ? { runId: m[1]!, user: m[2]!, host: m[3]!, since: m[4]! } : undefined;
-}
-
-export function describeHolder(programName: string, extra: { host?: string; login?: string; session?: number } = {}): string {
-  const h = parseHolderAppName(programName);
-  if (h) return `run ${h.runId} of ${h.user} on host ${h.host}, since ${h.since}`;
-  const bits = [programName ? `program "${programName}"` : 'another session'];
-  if (extra.login) bits.push(`login ${extra.login}`);
-  if (extra.host) bits.push(`host ${extra.host}`);
-  if (extra.session !== undefined) bits.push(`session ${extra.session}`);
-  return bits.join(', ');
-}
-
-/** The database the lock lives in; see the header for why. */
-export const LOCK_DATABASE = 'master';
+export { LOCK_DATABASE } from './lock-sessions.js';
 
 const TAKE = `EXEC sp_set_session_context @key = N'description', @value = @holder;
 DECLARE @r int;
 EXEC @r = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
 SELECT @r AS result, DB_NAME() AS db;`;
 
-// Real SQL Server: the lock's row in sys.dm_tran_locks names the first 32 characters of the resource.
-const WHO_REAL = `SELECT TOP (1) s.program_name, s.host_name, s.login_name AS login, s.session_id
-FROM sys.dm_tran_locks l JOIN sys.dm_exec_sessions s ON s.session_id = l.request_session_id
-WHERE l.resource_type = N'APPLICATION' AND l.request_owner_type = N'SESSION'
-  AND l.resource_database_id = DB_ID() AND l.request_session_id <> @@SPID
-  AND CHARINDEX(N'[' + LEFT(@resource, 32) + N']', l.resource_description) > 0;`;
-const WHO_LAB = `SELECT TOP (1) program_name, host_name, login, session_id FROM lab.applocks
-WHERE resource = @resource AND replica = @@SERVERNAME AND database_name = DB_NAME() AND session_id <> @@SPID;`;
-
-/** The link as one replica sees it: its own role and the members' availability modes. */
-const STATE_QUERY = `SELECT rs.role_desc AS link_role, ar.replica_server_name AS member, ar.availability_mode_desc AS mode
-FROM sys.availability_groups ag
-  JOIN sys.dm_hadr_availability_replica_states rs ON rs.group_id = ag.group_id AND rs.is_local = 1
-  JOIN sys.availability_replicas ar ON ar.group_id = ag.group_id
-WHERE ag.name = @link;`;
-
-/** The link as one replica shows it: its role in the link (NONE: the link is not there) and the members' availability modes. */
-export type SideState = { readable: true; role: string; modes: string } | { readable: false; error: string };
-/** The link as the locked replicas show it; a replica that was not locked (unreachable) is absent. */
-export type LinkState = Partial<Record<ReplicaSide, SideState>>;
-
 /** Whether this run's session holds the lock: APPLOCK_MODE answers the mode it holds, or NoLock. */
 const MODE_QUERY = `SELECT APPLOCK_MODE('public', @resource, 'Session') AS mode;`;
-
-async function whoHolds(pool: ConnectionPool, resource: string): Promise<string> {
-  for (const query of [WHO_REAL, WHO_LAB]) {
-    try {
-      const rows = (await runSql(pool, query, { resource })).recordset ?? [];
-      const r = rows[0] as Record<string, unknown> | undefined;
-      if (r) {
-        return describeHolder(String(r.program_name ?? ''), {
-          host: String(r.host_name ?? ''),
-          login: String(r.login ?? ''),
-          session: Number(r.session_id),
-        });
-      }
-    } catch {
-      // Not this kind of server (or no VIEW SERVER STATE): try the next way of asking.
-    }
-  }
-  return 'another session (its holder could not be read)';
-}
-
-async function readSide(pool: ConnectionPool, link: string): Promise<SideState> {
-  try {
-    const rows = ((await runSql(pool, STATE_QUERY, { link })).recordset ?? []) as Array<Record<string, unknown>>;
-    if (rows.length === 0) return { readable: true, role: 'NONE', modes: '' };
-    const role = [...new Set(rows.map((r) => String(r.link_role ?? 'NULL').toUpperCase()))].join('+');
-    const modes = [...new Set(rows.map((r) => `${String(r.member)}=${String(r.mode)}`))].sort().join(', ');
-    return { readable: true, role, modes };
-  } catch (error) {
-    return { readable: false, error: (error as Error).message.replace(/\.$/, '') };
-  }
-}
-
-/** What differs between what this run last knew and now; sides it cannot compare are `unchecked`. */
-export function compareLinkStates(link: string, before: LinkState, now: LinkState): { changes: string[]; unchecked: string[] } {
-  const changes: string[] = [];
-  const unchecked: string[] = [];
-  for (const side of SIDES) {
-    const b = before[side];
-    if (!b) continue; // never locked (unreachable at the start): nothing to compare with
-    const n = now[side];
-    if (!b.readable) unchecked.push(`${side} (what it said before could not be read: ${b.error})`);
-    else if (!n || !n.readable) unchecked.push(`${side} (cannot be read now${n ? `: ${n.error}` : ''})`);
-    else if (b.role !== n.role) {
-      if (n.role === 'NONE') changes.push(`link ${link} is gone from ${side} (${side} was ${b.role} in it)`);
-      else if (b.role === 'NONE') changes.push(`link ${link} is back on ${side}, as ${n.role}`);
-      else changes.push(`${side} is now ${n.role} in link ${link} (was ${b.role})`);
-    } else if (b.modes !== n.modes) changes.push(`the availability modes ${side} reports are now ${n.modes} (were ${b.modes})`);
-  }
-  return { changes, unchecked };
-}
 
 export interface AcquireOptions {
   env: NodeJS.ProcessEnv;
@@ -261,6 +129,8 @@ export interface AcquireOptions {
   retryMs?: number;
   /** How long a state read after a change waits for a replica that says RESOLVING to settle (default 10 s). */
   settleMs?: number;
+  /** Where the lock's sessions come from: the run's own (default), or a wave's shared per server. */
+  sessions?: LockSessions;
 }
 
 export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions): Promise<LinkLock> {
@@ -279,33 +149,16 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   let changingStep: string | undefined;
   let failure: LockLost | undefined;
   let closing = false;
-  const mssql = (await import('mssql')).default;
+  const sessions = opts.sessions ?? ownLockSessions;
+  /** Each locked replica's session, to let go of at the end. */
+  const lockSessions = new Map<ReplicaSide, LockSession>();
 
   async function open(side: ReplicaSide): Promise<ConnectionPool> {
     const spec = side === 'sqlServer' ? inventory.link.sqlServer.connection : inventory.link.managedInstance.connection;
-    const config = poolConfig(side, spec, opts.env);
-    config.database = LOCK_DATABASE;
-    config.options = { ...config.options, appName };
-    config.pool = { min: 0, max: 1, idleTimeoutMillis: 2 ** 31 - 1 };
-    // The lock lives and dies with this one connection: when a session that had logged in ends,
-    // take the lock again at once (a connection that never logged in held nothing).
-    (config as { beforeConnect?: (c: { on(e: string, f: (error?: unknown) => void): void }) => void }).beforeConnect = (conn) => {
-      let loggedIn = false;
-      conn.on('connect', (error) => void (loggedIn = !error));
-      conn.on('end', () => loggedIn && sessionEnded(side));
-    };
-    const pool = new mssql.ConnectionPool(config);
-    // Errors outside a request end the connection; its end event does the work.
-    pool.on('error', () => undefined);
-    try {
-      await pool.connect();
-    } catch (error) {
-      await pool.close().catch(() => undefined);
-      // Carries the classification: only a replica that never answered may go unlocked (a server
-      // that takes the TCP connection and then says nothing is up, asked of the network as the preflight asks).
-      throw Object.assign(new Error(describeConnectError(side, spec, error, config.password)), await classifyConnectFailureProbed(error, spec));
-    }
-    return pool;
+    // When this session ends (it had logged in), take the lock again at once.
+    const session = await sessions.open({ side, spec, env: opts.env, link: linkName, appName, resource, ended: () => sessionEnded(side) });
+    lockSessions.set(side, session);
+    return session.pool;
   }
 
   /** sp_getapplock on this side's connection: undefined when granted, else who holds it. */
@@ -441,24 +294,16 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     opts.info?.(message);
   }
 
-  function describeState(state: LinkState): string {
-    return SIDES.filter((s) => state[s]?.readable)
-      .map((s) => {
-        const st = state[s] as Extract<SideState, { readable: true }>;
-        return `${s} ${st.role}`;
-      })
-      .join(', ');
-  }
-
   async function settle(): Promise<void> {
     while (retaking.size) await Promise.all([...retaking.values()]);
   }
 
   const closeAll = async () => {
     closing = true;
-    const all = [...pools.values()];
+    const all = [...lockSessions.values()];
     pools.clear();
-    await Promise.all(all.map((p) => p.close().catch(() => undefined)));
+    lockSessions.clear();
+    await Promise.all(all.map((s) => s.release().catch(() => undefined)));
   };
 
   let refusal: unknown;
@@ -468,7 +313,11 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       try {
         pool = await open(side);
       } catch (error) {
-        if (!classifyConnectFailure(error).unreachable) throw error;
+        // Anything but a replica that never answered refuses the lock (and lets go of the other side's).
+        if (!classifyConnectFailure(error).unreachable) {
+          refusal ??= error;
+          return;
+        }
         unreachable.push({ side, error: (error as Error).message });
         return;
       }

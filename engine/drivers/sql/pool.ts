@@ -2,7 +2,6 @@
 // (auth, TLS), the operator-facing wording of connection failures, and a cancellable query.
 // mssql is only ever imported as a type here; engine/drivers/run-resources.ts loads it lazily.
 import { readFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
 import type { config as MssqlConfig, ConnectionPool, IResult } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { stdinPasswordKey } from '../../core/secrets.js';
@@ -177,7 +176,10 @@ export type TcpProbe = { connected: true } | { connected: false; code: string };
  * Whether a plain TCP connection to host:port can be made now: connected, or the socket error
  * (ETIMEDOUT after `timeoutMs`). Nothing is sent; the socket is closed at once.
  */
-export function probeTcp(host: string, port: number, timeoutMs: number): Promise<TcpProbe> {
+export async function probeTcp(host: string, port: number, timeoutMs: number): Promise<TcpProbe> {
+  // node:net is loaded here, not with the module: validate and plan import this file through the
+  // step modules and never open a socket (start-up budget, bench/startup).
+  const { connect: tcpConnect } = await import('node:net');
   return new Promise((resolve) => {
     const socket = tcpConnect({ host, port });
     const done = (result: TcpProbe) => {

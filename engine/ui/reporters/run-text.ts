@@ -1,6 +1,6 @@
 // What both text reporters (plain lines and listr2) print alike: the lock line under the run's
 // header and the summary at its end.
-import type { LockSummary, RunSummary } from '../../apply/events.js';
+import type { LockSummary, RunSummary, StepOutcomeSummary } from '../../apply/events.js';
 import { formatElapsed } from '../../core/duration.js';
 import { plainStyle, type Style } from '../style.js';
 
@@ -19,18 +19,21 @@ export function renderSummary(summary: RunSummary, style: Style = plainStyle, op
   lines.push('');
   lines.push(style.bold(`Summary of run ${summary.runId} (${formatElapsed(summary.durationMs)})`));
   const idWidth = Math.max(...summary.steps.map((s) => s.id.length), 4);
+  const time = (s: StepOutcomeSummary) => (s.durationMs !== undefined ? formatElapsed(s.durationMs) : '');
+  // Columns only where a row's fixed part fits the terminal: padded to the longest id, each row
+  // of a 60-column terminal would wrap in two (the words are the same either way).
+  const columns = opts.width === undefined || Math.max(...summary.steps.map((s) => 2 + 12 + 4 + idWidth + 2 + s.type.length + s.impact.length + 5 + time(s).length)) <= opts.width;
   for (const s of summary.steps) {
     const label = s.outcome === 'succeeded' ? style.green('ok') : s.outcome === 'skipped' || s.outcome === 'not run' ? style.dim(s.outcome) : style.red(s.outcome.toUpperCase());
-    const pad = ' '.repeat(Math.max(0, 12 - (s.outcome === 'succeeded' ? 2 : s.outcome.length)));
-    const time = s.durationMs !== undefined ? formatElapsed(s.durationMs) : '';
+    const pad = columns ? ' '.repeat(Math.max(0, 12 - (s.outcome === 'succeeded' ? 2 : s.outcome.length))) : ' ';
     const tries = s.attempts && s.attempts > 1 ? ` after ${s.attempts} attempts` : '';
     // A refusal is said once, in the `runbook: refused at step` line right after the summary.
     const note = s.outcome === 'refused' ? '' : s.error ? `  ${s.error}` : s.reason ? `  ${s.reason}` : '';
-    lines.push(`  ${label}${pad}${String(s.index).padStart(2)}. ${s.id.padEnd(idWidth)}  ${s.type} [${s.impact}]  ${time}${tries}${note}`.trimEnd());
+    const id = columns ? s.id.padEnd(idWidth) : s.id;
+    lines.push(`  ${label}${pad}${columns ? String(s.index).padStart(2) : s.index}. ${id}  ${s.type} [${s.impact}]  ${time(s)}${tries}${note}`.trimEnd());
   }
   lines.push(style.bold(`Recap: ${recap(summary)}`));
-  const refusals = new Set(summary.steps.filter((s) => s.outcome === 'refused' && s.error).map((s) => s.error));
-  const notices = (summary.notices ?? []).filter((n) => !refusals.has(n));
+  const notices = attentionLines(summary);
   if (notices.length) {
     lines.push(style.bold('Attention:'));
     for (const n of notices) lines.push(`  ${n}`);
@@ -42,8 +45,15 @@ export function renderSummary(summary: RunSummary, style: Style = plainStyle, op
   lines.push(summary.exitCode === 0 ? style.green(exitLine) : style.red(style.bold(exitLine)));
   const resume = resumeCommand(summary, opts.link);
   if (resume) lines.push(`To go on from where it stopped: ${style.bold(resume)}`);
+  else if (summary.notResumable === 'lab' && RESUMABLE.has(summary.exitCode)) lines.push('The embedded lab (--lab) ended with this run, so it cannot be resumed; start a new run.');
   const shown = opts.width ? lines.flatMap((l) => wrapWords(l, opts.width!)) : lines;
   return shown.join('\n') + '\n';
+}
+
+/** What the operator must act on after the run: its notices, less a refusal the run says on its own line. */
+export function attentionLines(summary: Pick<RunSummary, 'steps' | 'notices'>): string[] {
+  const refusals = new Set(summary.steps.filter((s) => s.outcome === 'refused' && s.error).map((s) => s.error));
+  return (summary.notices ?? []).filter((n) => !refusals.has(n));
 }
 
 /**
@@ -62,9 +72,12 @@ export function recap(summary: Pick<RunSummary, 'steps'>): string {
   return Object.entries(n).filter(([k, v]) => always.includes(k) || v > 0).map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
-/** The exact command that resumes the run, after an interrupt or a failure. */
-export function resumeCommand(summary: Pick<RunSummary, 'runId' | 'exitCode' | 'steps'>, link?: string): string | undefined {
-  if (!RESUMABLE.has(summary.exitCode)) return undefined;
+/**
+ * The exact command that resumes the run, after an interrupt or a failure; none for a run on the
+ * embedded lab (it ended with the run) or one where no step ran (the same command starts it again).
+ */
+export function resumeCommand(summary: Pick<RunSummary, 'runId' | 'exitCode' | 'steps' | 'notResumable'>, link?: string): string | undefined {
+  if (!RESUMABLE.has(summary.exitCode) || summary.notResumable) return undefined;
   const dataLoss = link !== undefined && summary.steps.some((s) => s.impact === 'dataLoss');
   return `runbook apply --resume ${summary.runId}${dataLoss ? ` --allow-data-loss ${link}` : ''}`;
 }

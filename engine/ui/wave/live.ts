@@ -1,10 +1,11 @@
 // The wave on a terminal: one row per link (state, current step, LSN gap, elapsed), redrawn in
-// place (cursor up, clear line) at most every `everyMs`, and once more at the end. What the links
-// write to standard error is kept and shown under the rows when the wave ends, so it never tears
-// the rows apart.
+// place (cursor up, clear line) at most every `everyMs`, and once more at the end. A link a step
+// warned about says WARNING (ATTENTION once it ended) on its row at once. What the links write to
+// standard error is kept and shown under the rows when the wave ends, so it never tears the rows
+// apart; what each link said to act on follows in the wave's summary.
 import { formatElapsed } from '../../core/duration.js';
 import { plainStyle, type Style } from '../style.js';
-import type { LinkProgress } from './progress.js';
+import { needsAttention, type LinkProgress } from './progress.js';
 
 export class LiveWaveView {
   private drawn = 0;
@@ -51,7 +52,8 @@ export class LiveWaveView {
 
   private row(r: LinkProgress, width: number, now: number): string {
     const elapsed = r.startedAt === undefined ? '' : formatElapsed(r.durationMs ?? now - r.startedAt);
-    const state = r.state === 'running' ? this.style.bold('running') : r.state === 'done' ? this.style.green('done') : r.state === 'failed' ? this.style.red(`FAILED (exit ${r.exitCode})`) : this.style.dim(r.state);
+    const flag = needsAttention(r) ? this.style.yellow(r.state === 'running' ? ' WARNING' : ' ATTENTION') : '';
+    const state = (r.state === 'running' ? this.style.bold('running') : r.state === 'done' ? this.style.green('done') : r.state === 'failed' ? this.style.red(`FAILED (exit ${r.exitCode})`) : this.style.dim(r.state)) + flag;
     const detail = r.state === 'running' ? [r.step, r.gap].filter(Boolean).join('  ') : r.meaning ?? '';
     return `${r.name.padEnd(width)}  ${state.padEnd(9)}  ${elapsed.padStart(6)}  ${detail}`;
   }

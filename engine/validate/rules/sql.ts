@@ -6,10 +6,10 @@
 // the statement, and a line break lets a line holding only GO end the batch, so the rest runs as
 // T-SQL of its own (sqlcmd and SSMS split there, and so does the engine). A `multiline: true`
 // input spliced raw is therefore an error; any other raw splice of a value is a warning.
-import { createRequire } from 'node:module';
 import { diag } from '../../core/diagnostics.js';
 import { readOnlyProblem } from '../../drivers/sql/checks.js';
 import { isTemplate } from '../../template/render.js';
+import { parseTemplate } from '../../template/syntax.js';
 import type { RawStep, RuleContext } from './context.js';
 import { isRecord } from '../../core/record.js';
 
@@ -38,12 +38,9 @@ interface RawSplice {
   via?: string;
 }
 
-type HandlebarsParse = (text: string) => AstNode;
-let parseTemplate: HandlebarsParse | undefined;
-/** Handlebars' parser (the build engine/template/render.ts loads; required once, shared). */
+/** Handlebars' syntax tree, read through the fields this rule visits. */
 function parse(text: string): AstNode {
-  parseTemplate ??= (createRequire(import.meta.url)('handlebars/dist/handlebars.min.js') as { parse: HandlebarsParse }).parse;
-  return parseTemplate(text);
+  return parseTemplate(text) as unknown as AstNode;
 }
 
 const pathOf = (n: AstNode): string => (n.parts as string[]).join('.');

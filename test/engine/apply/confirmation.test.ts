@@ -45,8 +45,11 @@ test('on resume, steps already done are not asked about; nothing left to ask is 
 });
 
 test('only yes goes on; every other answer says why it is a no', () => {
-  for (const yes of ['yes', 'YES', '  yes ']) assert.ok(isYes(yes), yes);
-  for (const no of ['y', 'ye', 'yes!', 'no', '', 'yes please']) assert.not.ok(isYes(no), no);
+  assert.ok(isYes('yes'));
+  // Exactly yes, as the rule on screen says: no case or space variants.
+  for (const no of ['y', 'ye', 'yes!', 'no', '', 'yes please', 'YES', 'Yes', '  yes ', 'yes ']) assert.not.ok(isYes(no), no);
+  assert.is(whyNo('YES'), 'Not confirmed: "YES" is not exactly "yes"; type just the word, in lower case.');
+  assert.is(whyNo(' yes '), 'Not confirmed: " yes " is not exactly "yes"; type just the word, in lower case.');
   assert.is(whyNo('y'), 'Not confirmed: "y" is not "yes"; type the whole word to go on.');
   assert.is(whyNo('  '), 'Not confirmed: nothing was typed; only "yes" goes on.');
   assert.is(whyNo('no'), 'Not confirmed: the answer was "no", and only "yes" goes on.');

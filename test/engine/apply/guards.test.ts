@@ -2,7 +2,8 @@
 // before the first change. (Taking the link lock needs the replicas: test/safety/lock*.test.ts.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkDataLossAcknowledged, confirmFirstChange } from '../../../engine/apply/guards.js';
+import { checkDataLossAcknowledged } from '../../../engine/apply/guards.js';
+import { confirmFirstChange } from '../../../engine/apply/gates.js';
 import { ExitError } from '../../../engine/core/errors.js';
 import type { Plan, PlannedStep } from '../../../engine/plan/types.js';
 

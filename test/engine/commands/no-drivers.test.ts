@@ -76,6 +76,22 @@ test('runbook plan --lab loads no driver and starts nothing', async () => {
   assert.equal(loaded.filter((l) => /\/dist\/lab\/(index\.js|tds\/|arm\/|sql\/|backend-)|better-sqlite3/.test(l)), [], 'no lab servers loaded');
 });
 
+// What validate and plan import but never use costs start-up time (bench/startup): the help texts
+// (read only for --help and usage errors) and node:net (only a connection probe opens a socket).
+const unused = /(\/dist\/engine\/cli\/help\.js$|^node:net$)/;
+
+test('runbook validate and plan load neither the help texts nor node:net', async () => {
+  for (const args of [
+    ['validate', 'planned-failover.yml', fixture('inventory.yml')],
+    ['plan', 'planned-failover.yml', '--lab'],
+    ['plan', fixture('builtins.yml'), '-i', fixture('inventory.yml')],
+  ]) {
+    const loaded = await loadedBy(args);
+    assert.ok(loaded.some((l) => l === 'node:fs'), `the recorder sees built-in modules (${args.join(' ')})`);
+    assert.equal(loaded.filter((l) => unused.test(l)), [], args.join(' '));
+  }
+});
+
 test('a shipped runbook planned by name, shell completion and --version load no driver', async () => {
   for (const args of [
     ['plan', 'planned-failover.yml', '--lab'],

@@ -2,7 +2,7 @@
 // names itself, and stays quiet on a record that keeps it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { judge, changeKey, isChangeStatement, lastAssertedPrimary } from '../../../engine/drill/judge.js';
+import { judge, changeKey, isChangeStatement, lastAssertedPrimary, stepSpans, whereHung } from '../../../engine/drill/judge.js';
 import type { Invocation, LoggedStatement, RecordedRun } from '../../../engine/drill/record.js';
 
 const T0 = 1_000_000;
@@ -12,7 +12,14 @@ const FAILOVER = 'ALTER AVAILABILITY GROUP [dag1] FAILOVER;';
 
 const stmt = (at: number, statement: string, extra: Partial<LoggedStatement> = {}): LoggedStatement => ({ side: 'sqlServer', statement, errorNumber: null, at: T0 + at, ...extra });
 
+const iso = (at: number) => new Date(T0 + at).toISOString();
+/** A change step running for most of the run: the changes the tests' lab saw are declared ones. */
+const changing = [
+  { kind: 'step-started', step: 'failover', type: 'sqlExec', impact: 'change', at: iso(0) },
+  { kind: 'step-finished', step: 'failover', outputs: {}, at: iso(990) },
+];
 const journal = (primary: string) => [
+  ...changing,
   { kind: 'step-started', step: 'after', type: 'assertRole' },
   { kind: 'step-finished', step: 'after', outputs: { primary } },
 ];
@@ -89,11 +96,21 @@ test('change-applied-twice: an ARM write accepted twice, unless the lab failed o
 
 test('two-primaries: both PRIMARY at the end, unless the runbook declares it or the lab started so', () => {
   const both = { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' };
-  const r = run({ roles: { before: BEFORE, after: both }, invocations: [inv({ journal: [] })] });
+  const r = run({ roles: { before: BEFORE, after: both }, invocations: [inv({ journal: changing })] });
   assert.equal(names(r), ['two-primaries', 'exit-0-wrong-roles']);
   const declared = { name: 'forced', dataLossSteps: ['force'], declaresSplitBrain: true };
   assert.equal(names({ ...r, runbook: declared }), ['summary-disagrees'], 'declared, but no run said so');
-  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [], stdout: 'SPLIT-BRAIN: sqlServer is still up\nChanged: force\n' })] }), []);
+  // Words in the output excuse nothing (a notify can say anything); the engine's own record of the link does.
+  const says = 'SPLIT-BRAIN: two primaries now exist\nChanged: force\n';
+  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: changing, stdout: says })] }), ['summary-disagrees']);
+  const seen = (sqlServer: string) => ({ kind: 'link-state', after: 'failover', state: { sqlServer: { readable: true, role: sqlServer, modes: '' }, managedInstance: { readable: true, role: 'PRIMARY', modes: '' } } });
+  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, seen('PRIMARY')] })] }), []);
+  // Only its last record counts: the link as the run last saw it.
+  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, seen('PRIMARY'), seen('SECONDARY')], stdout: says })] }), ['summary-disagrees']);
+  // The old primary out of its reach (down: not locked, or not readable) keeps its PRIMARY role for all the run knows.
+  const unseen = (sqlServer: unknown) => ({ kind: 'link-state', state: { ...(sqlServer ? { sqlServer } : {}), managedInstance: { readable: true, role: 'PRIMARY', modes: '' } } });
+  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, unseen(undefined)] })] }), []);
+  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, unseen({ readable: false, error: 'down' })] })] }), []);
   assert.equal(names(run({ roles: { before: both, after: both }, statements: [], invocations: [inv({ code: 1, stdout: 'Nothing was changed.\n', journal: [] })] })), []);
 });
 
@@ -129,8 +146,50 @@ test('secret-leaked: a lab secret in any output or the journal, never quoted in 
   assert.not.match(JSON.stringify(judge(r)), /Lab-secret-password-1/);
 });
 
-test('run-hung: a run the drill had to kill at its deadline', () => {
+test('run-hung: a run the drill had to kill at its deadline, and where it was', () => {
   assert.equal(names(run({ invocations: [inv({ code: null, signal: 'SIGKILL', timedOut: true, endedAt: T0 + 60_000 })] })), ['run-hung']);
+  const stuck = inv({
+    code: null, signal: 'SIGKILL', timedOut: true, endedAt: T0 + 60_000, stdout: '[18/26] failover (sqlExec -> sqlServer, change)\n', stderr: '',
+    journal: [
+      { kind: 'step-started', step: 'caught-up', type: 'waitLsnStable', impact: 'read', at: iso(0) },
+      { kind: 'statement', step: 'caught-up', target: 'sqlServer', text: 'SELECT 1' },
+      { kind: 'step-finished', step: 'caught-up', outputs: {}, at: iso(100) },
+      { kind: 'step-started', step: 'failover', type: 'sqlExec', impact: 'change', at: iso(200) },
+      { kind: 'statement', step: 'failover', target: 'sqlServer', text: 'ALTER AVAILABILITY GROUP [dag1]\n  FAILOVER;' },
+    ],
+  });
+  const [hung] = judge(run({ invocations: [stuck] })).filter((v) => v.invariant === 'run-hung');
+  assert.is(hung!.message, "the run did not end within the drill's deadline (60 s): in step failover (sqlExec, change); last statement to sqlServer: ALTER AVAILABILITY GROUP [dag1] FAILOVER;; last on stdout: [18/26] failover (sqlExec -> sqlServer, change)");
+  assert.is(whereHung({ journal: [], stdout: '', stderr: 'runbook: connecting\n' }), ': before its journal began; last on stderr: runbook: connecting');
+});
+
+test('undeclared-change: a change the lab saw while only a step declared read was running, or none', () => {
+  const readThenChange = [
+    { kind: 'step-started', step: 'look', type: 'liarRead', impact: 'read', at: iso(0) },
+    { kind: 'step-finished', step: 'look', outputs: {}, at: iso(600) },
+    { kind: 'step-started', step: 'after', type: 'assertRole', impact: 'read', at: iso(700) },
+    { kind: 'step-finished', step: 'after', outputs: { primary: 'managedInstance' }, at: iso(800) },
+  ];
+  const r = run({ invocations: [inv({ journal: readThenChange })] });
+  assert.equal(names(r), ['undeclared-change']);
+  assert.is(judge(r)[0]!.message, 'the lab saw sqlServer: ALTER AVAILABILITY GROUP [dag1] FAILOVER; while step look ran, declared read');
+  // Between steps, an ARM write too.
+  const between = run({ statements: [], arm: [{ method: 'PATCH', path: '/x/dag1', status: 200, at: T0 + 650 }], invocations: [inv({ journal: readThenChange })] });
+  assert.equal(judge(between).map((v) => v.message), ['the lab saw ARM PATCH /x/dag1 while no step of any run was running']);
+  // A change step of another run (a resume, a second operator) running then declares it.
+  const other = inv({ role: 'second-operator', code: 3, journal: changing, stdout: 'Changed: failover\n' });
+  assert.not.ok(names(run({ invocations: [inv({ journal: readThenChange }), other] })).includes('undeclared-change'));
+  // A step still open when its run was killed runs until the kill; a resume's record closes it.
+  assert.equal(stepSpans({ endedAt: T0 + 50, journal: [changing[0]!] }), [{ step: 'failover', impact: 'change', from: T0, to: T0 + 50 }]);
+  assert.equal(stepSpans({ endedAt: T0 + 900, journal: [changing[0]!, { kind: 'run-resumed', at: iso(40) }] }), [{ step: 'failover', impact: 'change', from: T0, to: T0 + 40 }]);
+});
+
+test('summary-disagrees: a run the drill abandoned (Ctrl-C until it gave up a hung change) is held to its journal', () => {
+  const abandoned = (end: Record<string, unknown>) => inv({ code: 130, stdout: '', stderr: 'runbook: SIGINT: abandoning step failover (sqlExec)\n', abandonedByDrill: true, journal: [...changing, { kind: 'run-finished', exitCode: 130, ...end }] });
+  assert.equal(names(run({ invocations: [abandoned({ changed: ['sync-commit'], mayHaveChanged: ['failover'] })] })), []);
+  assert.equal(names(run({ invocations: [abandoned({ changed: [] })] })), ['summary-disagrees']);
+  // Not abandoned by the drill, the same silence is a run that hides its change.
+  assert.equal(names(run({ invocations: [inv({ code: 130, stdout: '', journal: changing })] })), ['summary-disagrees']);
 });
 
 test('isChangeStatement and lastAssertedPrimary', () => {

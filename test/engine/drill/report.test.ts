@@ -2,7 +2,7 @@
 // text and JSON, and is not ok; one run that changed something is enough to have exercised it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { exercise, renderDrillJson, renderDrillText } from '../../../engine/drill/report.js';
+import { durationLeft, exercise, progressLine, renderDrillJson, renderDrillText } from '../../../engine/drill/report.js';
 import type { JudgedRun } from '../../../engine/drill/runner.js';
 
 const healthy = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' } } as unknown as JudgedRun['case'];
@@ -29,6 +29,14 @@ test('one run that sent a change exercised the runbook', () => {
   const json = JSON.parse(renderDrillJson(s));
   assert.is(json.exercised, true);
   assert.is(json.ok, true);
+});
+
+test('progress: each line says about how long the rest will take, at the rate so far', () => {
+  // 10 of 100 runs in 20 s: 90 more at 0.5 runs/s is 3 minutes.
+  assert.match(progressLine(judged({ codes: [0] }), 10, 100, 0, 0, false, 20_000), /^run 10\/100 healthy\/no-fault seed 7: exit 0, ok \(0\.1 s\), about 3m left\n$/);
+  assert.match(progressLine(judged({ codes: [0] }), 10, 100, 0, 0, true, 20_000), /10\/100 runs, 0 violation\(s\), 0\.5 runs\/s, about 3m left $/);
+  assert.not.match(progressLine(judged({ codes: [0] }), 100, 100, 0, 0, false, 20_000), /left/);
+  assert.equal([durationLeft(30), durationLeft(600), durationLeft(4 * 3600 + 1260), durationLeft(Infinity)], ['30s', '10m', '4h 21m', 'an unknown time']);
 });
 
 test.run();

@@ -2,6 +2,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { judgeLink } from '../../../engine/fleet/status.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
 import { fleetLab } from '../../helpers/fleet-run.js';
 
 test('status: healthy, lagging and split-brain links; JSON and text; exit 1; nothing sent but reads, no lock', async () => {
@@ -34,6 +37,40 @@ test('status: healthy, lagging and split-brain links; JSON and text; exit 1; not
     const wrongPassword = await f.run(['status', '-i', f.fleetFile], { LAB_SQL_PASSWORD: 'wrong' });
     assert.is(wrongPassword.code, 2);
     assert.match(wrongPassword.stderr, 'set-up error');
+  } finally {
+    await f.stop();
+  }
+});
+
+test('F8: one server\'s refused login shows its links unreadable and every other link still read; the set-up error on its own line, exit 2', async () => {
+  const f = await fleetLab({ links: 3 });
+  try {
+    // A second SQL Server entry (the same lab endpoint, its own password variable) serving dag2 only.
+    const fleet = yaml.load(readFileSync(f.fleetFile, 'utf8')) as { sqlServers: Record<string, { connection: { passwordEnv: string } }>; links: Array<{ sqlServer: string }> };
+    const server = Object.values(fleet.sqlServers)[0]!;
+    fleet.sqlServers.sql02 = { ...structuredClone(server), connection: { ...structuredClone(server.connection), passwordEnv: 'LAB_SQL2_PASSWORD' } };
+    fleet.links[1]!.sqlServer = 'sql02';
+    const file = join(f.dir, 'two-servers.yml');
+    writeFileSync(file, yaml.dump(fleet));
+    const password = f.lab.env[server.connection.passwordEnv]!;
+    const fine = await f.run(['status', '-i', file], { LAB_SQL2_PASSWORD: password });
+    assert.is(fine.code, 0, fine.stdout + fine.stderr);
+    const text = await f.run(['status', '-i', file], { LAB_SQL2_PASSWORD: 'wrong-Pa55' });
+    assert.is(text.code, 2, text.stdout + text.stderr);
+    assert.match(text.stdout, /^dag1 .*healthy$/m);
+    assert.match(text.stdout, /^dag2 .*UNREADABLE.*UNHEALTHY$/m);
+    assert.match(text.stdout, /^dag3 .*healthy$/m);
+    assert.match(text.stdout, '3 link(s): 2 healthy, 1 unhealthy');
+    const errors = text.stderr.split('\n').filter(Boolean);
+    assert.is(errors.length, 1, text.stderr);
+    assert.match(errors[0]!, /^runbook: status: set-up error: .*login/i);
+    const json = await f.run(['status', '-i', file, '--format', 'json'], { LAB_SQL2_PASSWORD: 'wrong-Pa55' });
+    assert.is(json.code, 2);
+    const out = JSON.parse(json.stdout) as { links: Array<{ link: string; healthy: boolean; sqlServer: { read: boolean; setUp?: boolean } }>; setUpErrors: string[] };
+    assert.equal(out.links.map((l) => `${l.link}:${l.healthy}:${l.sqlServer.read}`), ['dag1:true:true', 'dag2:false:false', 'dag3:true:true']);
+    assert.is(out.links[1]!.sqlServer.setUp, true);
+    assert.is(out.setUpErrors.length, 1);
+    assert.not.match(text.stdout + text.stderr + json.stdout, 'wrong-Pa55');
   } finally {
     await f.stop();
   }

@@ -62,4 +62,36 @@ test('plan over a fleet lists every link\'s changes, then each link\'s plan; con
   assert.match(r.stdout, '== Link dag-stock (3 of 3) ==');
 });
 
+test('F1: a wave takes a shipped runbook by name, as a single-link plan or apply does', async () => {
+  const cwd = tempDir('runbook-wave-shipped-');
+  const journals = tempDir('runbook-wave-input-');
+  const plan = await runCli(['plan', 'planned-failover', '-i', fleet, '--all'], { cwd, env: { RUNBOOK_JOURNAL_DIR: journals } });
+  assert.is(plan.code, 0, plan.stderr);
+  assert.ok(plan.stderr.includes(`runbook: no planned-failover in ${cwd}; using the shipped runbook ${planned}`), plan.stderr);
+  assert.match(plan.stdout, 'The wave runs planned-failover on 3 link(s):');
+  // apply gets as far as its one confirmation (no terminal here: refused, exit 3), not a file-unreadable exit 2.
+  const apply = await runCli(['apply', 'planned-failover', '-i', fleet, '--links', 'dag-hr'], { cwd, env: { RUNBOOK_JOURNAL_DIR: journals } });
+  assert.is(apply.code, 3, apply.stderr);
+  assert.match(apply.stderr, 'refusing the wave: 1 link(s) need confirmation (dag-hr)');
+  const missing = await runCli(['plan', 'no-such-runbook', '-i', fleet, '--all'], { cwd, env: { RUNBOOK_JOURNAL_DIR: journals } });
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, 'plan: no-such-runbook: no such file');
+  noStack(missing.stderr);
+});
+
+test('F9: --allow-data-loss matches names as --links does (case folded); its own flag is named in its problems; -all-of says paths compare as written', async () => {
+  // DAG-HR acknowledges dag-hr: the wave then gets past the acknowledgement to its confirmation (no terminal: exit 3 there).
+  const folded = await wave(['apply', forced, '-i', fleet, '--links', 'dag-hr', '--allow-data-loss', 'DAG-HR']);
+  assert.is(folded.code, 3, folded.stderr);
+  assert.match(folded.stderr, 'refusing the wave: 1 link(s) have gates whose question needs what the run learns');
+  const empty = await wave(['apply', forced, '-i', fleet, '--links', 'dag-hr', '--yes', '--allow-data-loss', '']);
+  assert.is(empty.code, 2);
+  assert.match(empty.stderr, '--allow-data-loss "" has an empty name');
+  assert.not.match(empty.stderr, '--links ""');
+  const other = await wave(['apply', forced, '-i', fleet, '--all', '--yes', '--allow-data-loss-all-of', planned]);
+  assert.is(other.code, 2);
+  assert.match(other.stderr, 'the paths are compared as written');
+  assert.equal([...folded.written, ...empty.written, ...other.written], []);
+});
+
 test.run();

@@ -107,4 +107,31 @@ test('F7: a started link whose journal is gone is refused on resume (exit 3, nam
   }
 });
 
+test('F10: a run that succeeded before the wave recorded it (a kill in between) is taken as done on resume, nothing run, exit 0', async () => {
+  const f = await fleetLab({ links: 2 });
+  try {
+    const r = await f.run(['apply', runbookFile('planned-failover'), '-i', f.fleetFile, '--links', 'dag1,dag2', '--yes', ...sets]);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    // The state a kill after dag2's last journal line and before the wave's save leaves.
+    const file = recordFile(f.journalDir);
+    const edited = JSON.parse(readFileSync(file, 'utf8'));
+    Object.assign(edited.links[1], { state: 'running' });
+    delete edited.links[1].exitCode;
+    delete edited.finished;
+    writeFileSync(file, JSON.stringify(edited));
+    const runId = edited.links[1].runId;
+    const journal = readFileSync(join(f.journalDir, `${runId}.jsonl`), 'utf8');
+    const resumed = await f.run(['apply', '--resume', edited.waveId, '--yes', '--format', 'json', ...sets]);
+    assert.is(resumed.code, 0, resumed.stdout + resumed.stderr);
+    assert.ok(resumed.stderr.includes(`[dag2] its run ${runId} succeeded before the wave could record it`), resumed.stderr);
+    assert.not.match(resumed.stdout, /link-started/);
+    assert.equal(readRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}:${l.exitCode}`), ['dag1:done:0', 'dag2:done:0']);
+    assert.is(readFileSync(join(f.journalDir, `${runId}.jsonl`), 'utf8'), journal, 'its journal is not touched');
+    const again = await f.run(['apply', '--resume', edited.waveId, '--yes', ...sets]);
+    assert.is(again.code, 0, again.stdout + again.stderr);
+  } finally {
+    await f.stop();
+  }
+});
+
 test.run();

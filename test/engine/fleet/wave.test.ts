@@ -46,6 +46,12 @@ test('--canary 1: a failing canary stops the wave before any other link starts',
     assert.equal(waveRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}`), ['dag1:failed', 'dag2:not started', 'dag3:not started']);
     assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'PS', dag3: 'PS' });
     assert.match(r.stdout, 'a canary link failed');
+    // F5: the hint's command goes on (a plain resume would run the failing canary first again, for ever).
+    const { waveId } = waveRecord(f.journalDir);
+    assert.ok(r.stdout.includes(`runbook apply --resume ${waveId} --canary 0 starts the links not started`), r.stdout);
+    const resumed = await f.run(['apply', '--resume', waveId, '--canary', '0', '--parallel', '3', '--yes', ...sets]);
+    assert.is(resumed.code, 3, resumed.stdout + resumed.stderr);
+    assert.equal(waveRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}`), ['dag1:failed', 'dag2:done', 'dag3:done']);
   } finally {
     await f.stop();
   }
@@ -59,8 +65,10 @@ test('--max-failures 1 with --parallel 1: after the first failure no new link st
     const record = waveRecord(f.journalDir);
     assert.equal(record.links.map((l) => `${l.name}:${l.state}`), ['dag1:failed', 'dag2:not started', 'dag3:not started']);
     assert.equal(record.finished?.stoppedBy, 'max-failures');
+    // F5: the hint names the threshold that gets past the failure a resume meets again first.
+    assert.ok(r.stdout.includes(`runbook apply --resume ${record.waveId} --max-failures 2 allows them and 1 more`), r.stdout);
     // The split-brain link is still refused on resume; the two never started now fail over.
-    const resumed = await f.run(['apply', '--resume', record.waveId, '--yes', '--max-failures', '5', ...sets]);
+    const resumed = await f.run(['apply', '--resume', record.waveId, '--yes', '--max-failures', '2', ...sets]);
     assert.is(resumed.code, 3, resumed.stdout + resumed.stderr);
     assert.equal(waveRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}`), ['dag1:failed', 'dag2:done', 'dag3:done']);
     assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'SP', dag3: 'SP' });
@@ -73,12 +81,32 @@ test('--max-failures 1 with --parallel 1: after the first failure no new link st
   }
 });
 
+test('F14: what each link says to act on (repoint, downtime) is in the summary per link and in wave-finished', async () => {
+  const f = await fleetLab({ links: 2 });
+  try {
+    const json = await f.run(['apply', planned, '-i', f.fleetFile, '--links', 'dag1', '--yes', '--format', 'json', ...sets]);
+    assert.is(json.code, 0, json.stdout + json.stderr);
+    const finished = json.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.event === 'wave-finished');
+    const attention: string[] = finished.links[0].attention;
+    assert.ok(attention.some((l) => /^repoint-applications: .*sqlmi1/.test(l)), attention.join('\n'));
+    assert.ok(attention.some((l) => /^downtime: The application had to stay stopped/.test(l)), attention.join('\n'));
+    const text = await f.run(['apply', planned, '-i', f.fleetFile, '--links', 'dag2', '--yes', ...sets]);
+    assert.is(text.code, 0, text.stdout + text.stderr);
+    const table = text.stdout.slice(text.stdout.indexOf('Summary of wave'));
+    assert.match(table, /^  dag2\s+done, ATTENTION\s+0 /m);
+    assert.match(table, /^Attention:\n  \[dag2\] downtime: The application had to stay stopped/m);
+    assert.match(table, /^  \[dag2\] repoint-applications: /m);
+  } finally {
+    await f.stop();
+  }
+});
+
 test('one confirmation for the wave: without a terminal and without --yes nothing runs (exit 3), nothing recorded', async () => {
   const f = await fleetLab({ links: 2 });
   try {
     const r = await f.run(['apply', planned, '-i', f.fleetFile, '--all', ...sets]);
     assert.is(r.code, 3);
-    assert.match(r.stderr, 'refusing the wave: 2 link(s) would be changed (dag1, dag2) and there is no terminal');
+    assert.match(r.stderr, 'refusing the wave: 2 link(s) need confirmation (dag1, dag2) and there is no terminal');
     assert.not.ok(existsSync(join(f.journalDir, 'waves')) && readdirSync(join(f.journalDir, 'waves')).some((n) => n.endsWith('.json')));
     assert.equal(fleetRoles(f.lab), { dag1: 'PS', dag2: 'PS' });
   } finally {

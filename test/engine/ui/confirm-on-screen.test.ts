@@ -2,8 +2,8 @@
 // (test/helpers/screen.ts) at 200, 120 and 60 columns: apply shows the compact plan and asks once,
 // before any step, with every confirmation the run needs together; the answer is echoed where it
 // is typed; only yes goes on, and any other answer is told why; Ctrl-C at the question is exit 130
-// before any step; a gate whose question needs run-time values (forced failover's loss report) is
-// asked when the run gets there, with the renderer paused.
+// before any step, said as a no (so is Ctrl-D); a gate whose question needs run-time values (forced
+// failover's loss report) is asked when the run gets there, with the renderer paused.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -23,6 +23,16 @@ async function planned(columns: number, answers: string[], extra: string[] = [])
   const journalFile = readdirSync(dir).find((f) => f.endsWith('.jsonl'));
   const journal = journalFile ? readFileSync(join(dir, journalFile), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>) : [];
   return { ...r, screen, journal, text: screen.join('\n') };
+}
+
+/** The forced failover on the primary-down lab at 120 columns, the data loss acknowledged (and SQL Server's version given, unless told). */
+async function forced(answers: string[], version: string[] = ['--set', 'sqlServerVersion=16.0.4135.4']) {
+  const dir = tempDir('runbook-confirm-');
+  const r = await onTerminal(['apply', runbookFile('forced-failover'), '--lab', 'primary-down', '--allow-data-loss', 'dag1', ...version], {
+    cwd: dir, columns: 120, answers, env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir },
+  });
+  const screen = screenOf(r.output, 120);
+  return { ...r, screen, text: screen.join('\n') };
 }
 
 const at = (screen: string[], re: RegExp) => screen.findIndex((l) => re.test(l));
@@ -62,24 +72,59 @@ test('at 60 columns, "y" is a no that says why, without breaking a word; nothing
   assert.ok(r.journal.some((e) => e.kind === 'step-failed' && e.step === 'workload-stopped' && e.outcome === 'refused'));
 });
 
-test('at 120 columns, Ctrl-C at the question exits 130 at once: no step runs', async () => {
+test('at 60 columns the plan and the summary fit the terminal: a step on its own lines with what it does (the FAILOVER seen), summary rows unpadded, the refusal broken between words', async () => {
+  if (!existsSync(script)) return;
+  const r = await planned(60, ['no']);
+  assert.is(r.code, 3, r.text);
+  const failover = r.screen.indexOf('18. failover  sqlExec -> primary  [change]');
+  assert.ok(failover >= 0, r.text);
+  assert.equal(r.screen.slice(failover + 1, failover + 3), ['    Run 1 batch of T-SQL on primary: ALTER AVAILABILITY', '    GROUP [dag1] FAILOVER;'], r.text);
+  // Each summary row on one line: no padding to the longest step id pushes it past 60 columns.
+  for (const row of ['  not run 2. before  assertRole [read]', '  not run 18. failover  sqlExec [change]']) assert.ok(r.screen.includes(row), r.text);
+  assert.equal(r.screen.slice(-3).filter(Boolean), ['runbook: refused at step workload-stopped: not confirmed:', '    the answer was not "yes"'], r.text);
+});
+
+test('at 120 columns, Ctrl-C at the question exits 130 at once: no step runs; it says not confirmed, and no --resume (nothing ran, and the lab ended)', async () => {
   if (!existsSync(script)) return;
   const r = await planned(120, ['\u0003']);
   assert.is(r.code, 130, r.text);
-  assert.ok(r.screen.includes(`${PROMPT}^C`), r.text);
+  const prompt = r.screen.indexOf(`${PROMPT}^C`);
+  assert.ok(prompt >= 0, r.text);
+  assert.is(r.screen[prompt + 1], 'Not confirmed (Ctrl-C).', r.text);
+  // No step was running: there is no step boundary to wait for, and no second Ctrl-C to press.
+  assert.not.match(r.text, /step boundary|again to exit/, r.text);
+  assert.ok(r.screen.includes('Nothing was changed.'), r.text);
+  assert.not.match(r.text, /--resume/, r.text);
   assert.is(r.journal.filter((e) => e.kind === 'step-started').length, 0, 'no step ran');
   assert.ok(r.journal.some((e) => e.kind === 'interrupted' && e.stoppedBefore === 'workload-stopped'), JSON.stringify(r.journal));
 });
 
+test('Ctrl-D (end of input) at the question is a no: exit 3 at once, nothing runs, the run ends and lets the lock go', async () => {
+  if (!existsSync(script)) return;
+  const r = await planned(120, ['\u0004']);
+  assert.is(r.code, 3, r.text);
+  const prompt = r.screen.indexOf(PROMPT.trimEnd());
+  assert.ok(prompt >= 0, r.text);
+  assert.is(r.screen[prompt + 1], 'Not confirmed (end of input).', r.text);
+  assert.is(r.journal.filter((e) => e.kind === 'step-started').length, 0, 'no step ran');
+  assert.ok(r.journal.some((e) => e.kind === 'step-failed' && e.step === 'workload-stopped' && e.outcome === 'refused'), JSON.stringify(r.journal));
+  assert.equal(r.journal.at(-1) && { kind: r.journal.at(-1)!.kind, exitCode: r.journal.at(-1)!.exitCode }, { kind: 'run-finished', exitCode: 3 });
+});
+
+test('"YES" is not "yes": the rule says exactly "yes", and the no says why (exit 3, nothing runs)', async () => {
+  if (!existsSync(script)) return;
+  const r = await planned(120, ['YES']);
+  assert.is(r.code, 3, r.text);
+  assert.ok(r.screen.some((l) => l.startsWith('Only "yes", exactly, goes on;')), r.text);
+  const prompt = r.screen.indexOf(`${PROMPT}YES`);
+  assert.is(r.screen[prompt + 1], 'Not confirmed: "YES" is not exactly "yes"; type just the word, in lower case.', r.text);
+  assert.is(r.journal.filter((e) => e.kind === 'step-started').length, 0, 'no step ran');
+});
+
 test('forced failover at 120 columns: the data loss is in the one question; the loss report is asked when known, with the renderer paused', async () => {
   if (!existsSync(script)) return;
-  const dir = tempDir('runbook-confirm-');
-  const r = await onTerminal(['apply', runbookFile('forced-failover'), '--lab', 'primary-down', '--allow-data-loss', 'dag1', '--set', 'sqlServerVersion=16.0.4135.4'], {
-    cwd: dir, columns: 120, answers: ['yes', 'yes'], env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir },
-  });
-  assert.is(r.code, 0, r.output);
-  const screen = screenOf(r.output, 120);
-  const text = screen.join('\n');
+  const { code, screen, text } = await forced(['yes', 'yes']);
+  assert.is(code, 0, text);
   const loss = at(screen, /^ {2}2\. Lose data: steps \d+ force, \d+ force-sql-server, \d+ remove-link can lose transactions \(acknowledged with$/);
   const later = at(screen, /^ {2}Asked when the run gets there, since it needs what the run learns: step \d+ \(accept-loss\)\.$/);
   const first = screen.indexOf(`${PROMPT}yes`);
@@ -92,6 +137,32 @@ test('forced failover at 120 columns: the data loss is in the one question; the 
   assert.match(screen[asked + 1]!, /^ {2}Force managedInstance to become the primary of link dag1, losing what it has not received: The primary sqlServer/);
   // Typed keys echo on the prompt line, not one per line under a spinner.
   assert.not.ok(screen.some((l) => /^[yes]$/.test(l)), text);
+});
+
+test('forced failover: Ctrl-C at the loss report\'s question ends as not confirmed, not an AbortError; no --resume for the ephemeral lab', async () => {
+  if (!existsSync(script)) return;
+  const { code, screen, text } = await forced(['yes', '\u0003']);
+  assert.is(code, 130, text);
+  const second = screen.indexOf(`${PROMPT}^C`);
+  assert.ok(second > 0, text);
+  assert.is(screen[second + 1], 'Not confirmed (Ctrl-C).', text);
+  assert.not.match(text, /aborted|step boundary|again to exit/i, text);
+  const gate = at(screen, /^✖ \d+\/\d+ accept-loss confirm/);
+  assert.ok(gate > second, text);
+  assert.ok(screen.slice(gate + 1).some((l) => /^ {2}› not confirmed \(Ctrl-C at the question\)$/.test(l)), text);
+  assert.ok(at(screen, /^ {2}INTERRUPTED +\d+\. accept-loss .*not confirmed \(Ctrl-C at the question\)$/) > gate, text);
+  assert.not.match(text, /--resume/, text);
+  assert.ok(screen.includes('The embedded lab (--lab) ended with this run, so it cannot be resumed; start a new run.'), text);
+});
+
+test('forced failover with SQL Server down and its version not given: the plan with the question already says the run will refuse at step 3, before the operator is asked to accept data loss', async () => {
+  if (!existsSync(script)) return;
+  const { code, screen, text } = await forced(['no'], []);
+  assert.is(code, 3, text);
+  const closing = at(screen, /^Plan: \d+ changes, 3 data-loss steps, \d+ reads \(.*\); will refuse at step 3 \(SQL Server cannot be$/);
+  const prompt = screen.indexOf(`${PROMPT}no`);
+  assert.ok(closing >= 0 && prompt > closing, text);
+  assert.match(screen[closing + 2]!, /^ {2}Step 3 \(version-known\) would refuse, by what the probe read: SQL Server cannot be reached/, text);
 });
 
 test.run();

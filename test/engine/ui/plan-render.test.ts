@@ -66,9 +66,18 @@ test('text, compact (the default): one line per step with impact, target and sum
   assert.match(text, /^Plan: 1 change, 1 data-loss step, 1 read \(1 skipped, 1 decided at run time\)\.$/m);
   assert.match(text, /^!! 1 data-loss step\(s\): force\. Apply needs --allow-data-loss dag1/m);
   // On a terminal, a line is cut to its width rather than wrapped.
-  const narrow = renderPlanText(plan, plainStyle, { width: 60 }).split('\n').filter((l) => /^ \d\. /.test(l));
-  assert.ok(narrow.every((l) => l.length <= 60), narrow.join('\n'));
+  const narrow = renderPlanText(plan, plainStyle, { width: 72 }).split('\n').filter((l) => /^ \d\. /.test(l));
+  assert.ok(narrow.every((l) => l.length <= 72), narrow.join('\n'));
   assert.match(narrow[3]!, /\.\.\.$/);
+  // Too narrow for columns to leave the summary room: each step on its own lines, what it does
+  // broken between words on up to two, nothing past the width.
+  const stacked = renderPlanText(plan, plainStyle, { width: 40 }).split('\n');
+  const force = stacked.indexOf(' 4. force  sqlExec -> ma...  [DATA LOSS]');
+  assert.ok(force >= 0, stacked.join('\n'));
+  assert.equal(stacked.slice(force + 1, force + 3), ['    force failover: ALTER AVAILABILITY', '    GROUP [dag1] FORCE_FAILOVER_ALLOW...']);
+  const rows = stacked.slice(stacked.indexOf(' 1. roles  assertRole  [read]'), force + 3);
+  assert.is(rows.length, 11, rows.join('\n'));
+  assert.ok(rows.every((l) => l.length <= 40), rows.join('\n'));
 });
 
 test('the closing line says where the run is already known to stop, and counts data loss decided at run time', () => {

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tempDir } from '../../helpers/cli.js';
-import { runbookFile, FAST_PLANNED } from '../../helpers/lab-run.js';
+import { labWithInventory, runbookFile, FAST_PLANNED } from '../../helpers/lab-run.js';
 import { screenOf } from '../../helpers/screen.js';
 import { onTerminal, script } from '../../helpers/terminal.js';
 
@@ -28,15 +28,20 @@ test('a planned failover on a terminal: the roles after it and the notify stay o
   assert.is(at(/--resume/), -1, 'nothing to resume after a run that is done');
 });
 
-test('a failed run on a terminal ends with the exact apply --resume command', async () => {
+test('a failed run on a terminal ends with the exact apply --resume command (a lab with an inventory outlives the run)', async () => {
   if (!existsSync(script)) return;
-  const dir = tempDir('runbook-screen-');
-  const r = await onTerminal(['apply', runbookFile('planned-failover'), '--lab', 'workload-running', '--yes', ...sets(['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=1s'])], { cwd: dir, env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir } });
+  const { lab, dir, inventoryFile } = await labWithInventory({ scenario: 'workload-running' }, 'runbook-screen-');
+  const r = await onTerminal(['apply', runbookFile('planned-failover'), '-i', inventoryFile, '--yes', ...sets(['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=1s'])], { cwd: dir, env: { ...lab.env, NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir } }).finally(() => lab.stop());
   assert.is(r.code, 1, r.output);
   const screen = screenOf(r.output);
   const id = screen.map((l) => l.match(/^Summary of run (\S+) /)?.[1]).find(Boolean);
   assert.ok(id, screen.join('\n'));
   assert.ok(screen.includes('Recap: ok=11 changed=0 skipped=0 failed=1 not_run=14'), screen.join('\n'));
+  // The failure that stays on screen says how far behind as the live line did (KB, seconds), in
+  // seconds as people read them, never a raw LSN difference.
+  const words = screen.join(' ').replace(/\s+/g, ' ');
+  assert.match(words, /LSNs did not match within 1 s: the secondary managedInstance is behind the primary sqlServer \(\d+ KB of log not sent, \d+ s behind\)/, screen.join('\n'));
+  assert.not.match(words.replace(/\d{17}/g, ''), /\d{6,} behind/, screen.join('\n'));
   assert.is(screen.at(-1) === '' ? screen.at(-2) : screen.at(-1), `To go on from where it stopped: runbook apply --resume ${id}`);
 });
 

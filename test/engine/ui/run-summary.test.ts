@@ -25,6 +25,10 @@ test('the resume command after an interrupt or a failure, with --allow-data-loss
   assert.is(resumeCommand({ ...summary, steps: [step(1, 'change', 'failed')] }, 'dag1'), 'runbook apply --resume 20260101T000000Z-abcd');
   for (const code of [1, 4, 5, 130]) assert.ok(resumeCommand({ ...summary, exitCode: code }), String(code));
   for (const code of [0, 2, 3]) assert.is(resumeCommand({ ...summary, exitCode: code }), undefined, String(code));
+  // Nothing to go on from: no step ran, or the embedded lab ended with the run.
+  for (const notResumable of ['lab', 'nothing-ran'] as const) assert.is(resumeCommand({ ...summary, notResumable }, 'dag1'), undefined, notResumable);
+  assert.match(renderSummary({ ...summary, notResumable: 'lab' }), /\nThe embedded lab \(--lab\) ended with this run, so it cannot be resumed; start a new run\.\n$/);
+  assert.not.match(renderSummary({ ...summary, notResumable: 'nothing-ran' }), /resume/);
   assert.match(renderSummary(summary, undefined, { link: 'dag1' }), /\nTo go on from where it stopped: runbook apply --resume 20260101T000000Z-abcd --allow-data-loss dag1\n$/);
 });
 

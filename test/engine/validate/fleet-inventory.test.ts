@@ -86,4 +86,35 @@ test('runbook validate on a fleet with an unknown server: one file:line:col line
   noStack(out.stderr);
 });
 
+test('F2/F3: NUL, tab, bidi override, a comma or over 128 characters in a link\'s names, and one AG in two links of a server (case-folded): file:line:col, exit 2', async () => {
+  const good = bad.replace('    extra: 1\n', '').replace('sqlServer: sql09', 'sqlServer: sql01').replace('DAG1', 'dag3').replace('mi2', 'mi1').replace('database: db1', 'database: Db4');
+  const codes = (text: string) => validateInventory('fleet.yml', text).diagnostics.map((d) => `${d.code}@${d.line}:${d.column}: ${d.message}`);
+  const nul = codes(good.replace('name: dag2', 'name: "dag\\u00002"'));
+  assert.equal(nul.length, 1);
+  assert.match(nul[0]!, /^bad-value@11:11: `name` holds the control or format character U\+0000/);
+  assert.match(codes(good.replace('name: dag2', 'name: "dag2\\t"'))[0]!, /^bad-value@11:11: .*U\+0009/);
+  assert.match(codes(good.replace('name: dag2', 'name: "x\\u202eevil"'))[0]!, /^bad-value@11:11: .*U\+202E/);
+  assert.match(codes(good.replace('database: Db2', 'database: "Db\\u200b2"'))[0]!, /^bad-value@12:15: `database` holds .*U\+200B/);
+  assert.match(codes(good.replace('name: dag2', 'name: "dag,2"'))[0]!, /^bad-value@11:11: Link name `dag,2` holds a comma/);
+  const long = codes(good.replace('name: dag2', `name: ${'d'.repeat(300)}`));
+  assert.equal(long, ['bad-value@11:11: `name` is 300 characters long: a SQL Server identifier (sysname) is at most 128.']);
+  assert.equal(codes(good.replace('name: dag2', `name: ${'d'.repeat(128)}`)), [], '128 is a sysname');
+  const sharedAg = codes(good.replace('agName: ag2', 'agName: AG1'));
+  assert.equal(sharedAg, ['duplicate-ag@13:13: Availability group `AG1` on SQL Server `sql01` is already in link 1: each link has its own local availability group.']);
+  // Through the CLI: one line per problem, exit 2, no stack; and a single-link inventory says the same of its names.
+  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const file = join(mkdtempSync(join(tmpdir(), 'runbook-fleet-')), 'fleet.yml');
+  writeFileSync(file, good.replace('name: dag2', 'name: "a\\u0000b"'));
+  const out = await runCli(['validate', file]);
+  assert.is(out.code, 2);
+  assert.match(out.stderr, `${file}:11:11: error bad-value: \`name\` holds the control or format character U+0000`);
+  noStack(out.stderr);
+  const { readFileSync } = await import('node:fs');
+  const single = readFileSync(join(dir, 'good.yml'), 'utf8');
+  assert.equal(validateInventory('good.yml', single).diagnostics, []);
+  const spoofed = validateInventory('good.yml', single.replace('agName: ag1', 'agName: "ag\\u202e1"')).diagnostics;
+  assert.equal(spoofed.map((d) => `${d.code}@${d.line}:${d.column}`), ['bad-value@7:13']);
+});
+
 test.run();

@@ -1,0 +1,107 @@
+// `runbook drill`'s judge end to end: runbooks edited to skip their LSN wait, to repeat their
+// FAILOVER, to drop their data-loss marking or to hide a change in a step declared read are caught
+// with the right invariant named; a violation's replay line replays it; a drill that exercised
+// nothing says what ran and where it stopped.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { root, tempDir } from '../helpers/cli.js';
+import { drill, edited, FAST_PLANNED, FORCED_VERSION, runbook, stalled, withoutStep } from '../helpers/drill-cli.js';
+
+test('judge: break-link edited to skip its LSN wait loses the backlog: transaction-lost', async () => {
+  const file = edited('break-link', (t) => withoutStep(t, 'caught-up'));
+  const r = await drill([file, '--set', 'pollInterval=50ms', '--scenarios', stalled, '--only', `${stalled}/no-fault`, '--seed', '1']);
+  assert.is(r.code, 1);
+  assert.equal([...new Set(r.json.violations.map((v) => v.invariant))], ['transaction-lost']);
+  // remove-link became dataLoss (no wait before it), so the run had the acknowledgement; the runbook still declares no such step.
+  assert.match(r.json.violations[0]!.message, /40 committed transaction\(s\) lost .*no dataLoss step/);
+  // The shipped one waits, gives up and loses nothing.
+  const shipped = await drill([runbook('break-link'), '--set', 'pollInterval=50ms', '--set', 'stableFor=300ms', '--set', 'lsnTimeout=1s', '--scenarios', stalled, '--only', `${stalled}/no-fault`, '--seed', '1']);
+  // ...which breaks no invariant, but rehearses no change either: the drill says so and exits 1,
+  // having run its one case to the end: the run failed at the LSN wait, on the gap the lab stalled.
+  assert.equal(shipped.json.violations, []);
+  assert.is(shipped.json.exercised, false);
+  assert.is(shipped.json.changedRuns, 0);
+  assert.is(shipped.code, 1);
+  assert.is(shipped.json.runs, 1);
+  assert.equal(shipped.json.cases.map((c) => [c.fault, c.runs, c.notFired, c.exits]), [['no-fault', 1, 0, ['1']]]);
+  const why = /^failed at step caught-up: LSNs did not match within 1 s: the secondary managedInstance is behind the primary sqlServer \(\d+ KB of log not sent/;
+  assert.match(shipped.json.cases[0]!.stoppedAt.join('\n'), why);
+  assert.match(shipped.stderr, /NOT EXERCISED: .* Where the runs stopped: exit 1 \(failed at step caught-up: LSNs did not match within 1 s/);
+});
+
+test('judge: planned-failover edited to repeat its FAILOVER: change-applied-twice, and the replay line replays it', async () => {
+  const file = edited('planned-failover', (t) => t.replace('  - id: after\n', `  - id: failover-again
+    type: sqlExec
+    target: primary
+    with:
+      impact: change
+      sql: ALTER AVAILABILITY GROUP {{ident link.name}} FAILOVER;
+
+  - id: after
+`));
+  const r = await drill([file, ...FAST_PLANNED, '--only', 'healthy/no-fault', '--seed', '2']);
+  assert.is(r.code, 1);
+  const twice = r.json.violations.find((v) => v.invariant === 'change-applied-twice');
+  assert.ok(twice, JSON.stringify(r.json.violations));
+  assert.match(twice!.message, /applied 2 times \(on sqlServer, then managedInstance\): ALTER AVAILABILITY GROUP \[dag1\] FAILOVER/);
+  assert.match(twice!.replay, /^runbook drill .* --seed 2 --only healthy\/no-fault$/);
+  // The replay line, run as printed (with the built CLI for `runbook`), finds the same violation.
+  const argv = twice!.replay.split(' ').slice(2).map((a) => a.replace(/^'(.*)'$/, '$1'));
+  const replayed = await drill(argv);
+  assert.is(replayed.code, 1);
+  assert.ok(replayed.json.violations.some((v) => v.invariant === 'change-applied-twice' && v.case === 'healthy/no-fault'));
+});
+
+test('judge: forced-failover edited to drop its data-loss marking runs without the acknowledgement and loses: transaction-lost', async () => {
+  const file = edited('forced-failover', (t) => t.replaceAll('      impact: dataLoss\n', '      impact: change\n'));
+  const r = await drill([file, ...FORCED_VERSION, '--scenarios', 'primary-down', '--only', 'primary-down/no-fault', '--seed', '4']);
+  assert.is(r.code, 1);
+  assert.equal([...new Set(r.json.violations.map((v) => v.invariant))], ['transaction-lost']);
+  assert.match(r.json.violations[0]!.message, /25 committed transaction\(s\) lost .*no dataLoss step/);
+});
+
+test('judge: a plugin step that says read and fails over: undeclared-change', async () => {
+  const dir = tempDir('runbook-drill-plugin-');
+  writeFileSync(join(dir, 'quiet-read.mjs'), `import { defineStep } from '${join(root, 'dist', 'engine', 'step-api', 'index.js')}';
+export default defineStep({
+  type: 'quietRead', description: 'Says it reads; fails the link over.', impact: 'read', target: 'none', resultHolds: 'moment',
+  with: { type: 'object', additionalProperties: false, properties: {} }, defaults: {}, messages: { done: 'read done' }, outputs: {},
+  plan() { return { summary: 'Read something harmless', sql: [], guards: [] }; },
+  async run(ctx) {
+    const pool = await ctx.sql('sqlServer');
+    await pool.request().query('ALTER AVAILABILITY GROUP [' + ctx.inventory.link.name + '] FAILOVER;');
+    return { outputs: {} };
+  },
+});
+`);
+  const file = join(dir, 'quiet.yml');
+  writeFileSync(file, `name: quiet
+description: a sync-commit switch, an LSN wait, then a plugin step declared read that fails over
+plugins: [./quiet-read.mjs]
+steps:
+  - id: sync-commit
+    type: sqlExec
+    target: sqlServer
+    with:
+      impact: change
+      sql: |
+        ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON
+          {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT),
+          {{str link.managedInstance.name}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);
+  - id: sync-commit-managed-instance
+    type: armSetReplicationMode
+    with: { replicationMode: Sync, pollInterval: 50ms }
+  - id: stable
+    type: waitLsnStable
+    with: { stableFor: 300ms, timeout: 5s, pollInterval: 50ms }
+  - id: look
+    type: quietRead
+`);
+  const r = await drill([file, '--only', 'healthy/no-fault', '--seed', '3']);
+  assert.is(r.code, 1);
+  assert.equal(r.json.violations.map((v) => [v.invariant, v.message]), [['undeclared-change', 'the lab saw sqlServer: ALTER AVAILABILITY GROUP [dag1] FAILOVER while step look ran, declared read']]);
+});
+
+test.run();
