@@ -310,6 +310,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),
       journalDir,
       ...(io.env.RUNBOOK_INTERRUPT_GRACE_MS ? { interruptGraceMs: Number(io.env.RUNBOOK_INTERRUPT_GRACE_MS) } : {}),
+      ...(io.env.RUNBOOK_FORESEE_DEADLINE_MS ? { foreseeDeadlineMs: Number(io.env.RUNBOOK_FORESEE_DEADLINE_MS) } : {}),
       argv: maskSecretSets(argv, ready.loaded.runbook),
     });
     const refused = result.summary.steps.find((s) => s.outcome === 'refused');

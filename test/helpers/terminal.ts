@@ -16,6 +16,8 @@ export interface TerminalOptions {
    * a string is typed key by key and then Enter; `'\u0003'` alone is Ctrl-C, `'\u0004'` alone Ctrl-D (no Enter after either).
    */
   answers?: string[];
+  /** Typed (key by key, then Enter) once the output matches `when`, whatever is on screen then: keys typed ahead of a question. */
+  typeAhead?: { when: RegExp; keys: string };
   /**
    * The terminal's width; 120 when not given. It has 50 rows: `script` starts with none, and
    * listr2's log-update then draws nothing between frames (it cuts a frame to the terminal's height).
@@ -39,22 +41,27 @@ export function onTerminal(args: string[], o: TerminalOptions): Promise<{ code: 
   const child = spawn(script, ['-qec', `stty cols ${o.columns ?? 120} rows 50; ${quoted}`, '/dev/null'], {
     cwd: o.cwd,
     env,
-    stdio: [answers === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: [answers === undefined && o.typeAhead === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   let output = '';
   let answered = 0;
+  let typedAhead = false;
+  const type = async (keys: string) => {
+    // Key by key, as a person types: each keypress is its own read on the terminal.
+    for (const key of keys) {
+      child.stdin!.write(key);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (keys !== '\u0003' && keys !== '\u0004') child.stdin!.write('\r');
+  };
   child.stdout!.on('data', (d) => {
     output += d;
+    if (o.typeAhead && !typedAhead && o.typeAhead.when.test(output)) {
+      typedAhead = true;
+      void type(o.typeAhead.keys);
+    }
     if (answers && answered < answers.length && prompts(output) > answered) {
-      const keys = answers[answered++]!;
-      // Key by key, as a person types: each keypress is its own read on the terminal.
-      void (async () => {
-        for (const key of keys) {
-          child.stdin!.write(key);
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-        if (keys !== '\u0003' && keys !== '\u0004') child.stdin!.write('\r');
-      })();
+      void type(answers[answered++]!);
     }
   });
   child.stderr!.on('data', (d) => (output += d));
