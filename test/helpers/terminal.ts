@@ -16,8 +16,11 @@ export interface TerminalOptions {
    * a string is typed key by key and then Enter; `'\u0003'` alone is Ctrl-C, `'\u0004'` alone Ctrl-D (no Enter after either).
    */
   answers?: string[];
-  /** Typed (key by key, then Enter) once the output matches `when`, whatever is on screen then: keys typed ahead of a question. */
-  typeAhead?: { when: RegExp; keys: string };
+  /**
+   * Typed in turn, each once the output since the one before matches `when`, whatever is on screen
+   * then (keys typed ahead of a question, Ctrl-C during a step), as `answers` are typed.
+   */
+  typeWhen?: Array<{ when: RegExp; keys: string }>;
   /**
    * The terminal's width; 120 when not given. It has 50 rows: `script` starts with none, and
    * listr2's log-update then draws nothing between frames (it cuts a frame to the terminal's height).
@@ -41,11 +44,12 @@ export function onTerminal(args: string[], o: TerminalOptions): Promise<{ code: 
   const child = spawn(script, ['-qec', `stty cols ${o.columns ?? 120} rows 50; ${quoted}`, '/dev/null'], {
     cwd: o.cwd,
     env,
-    stdio: [answers === undefined && o.typeAhead === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: [answers === undefined && o.typeWhen === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   let output = '';
   let answered = 0;
-  let typedAhead = false;
+  let typedWhen = 0;
+  let typedAt = 0;
   const type = async (keys: string) => {
     // Key by key, as a person types: each keypress is its own read on the terminal.
     for (const key of keys) {
@@ -56,9 +60,11 @@ export function onTerminal(args: string[], o: TerminalOptions): Promise<{ code: 
   };
   child.stdout!.on('data', (d) => {
     output += d;
-    if (o.typeAhead && !typedAhead && o.typeAhead.when.test(output)) {
-      typedAhead = true;
-      void type(o.typeAhead.keys);
+    const next = o.typeWhen?.[typedWhen];
+    if (next && next.when.test(output.slice(typedAt))) {
+      typedWhen++;
+      typedAt = output.length;
+      void type(next.keys);
     }
     if (answers && answered < answers.length && prompts(output) > answered) {
       void type(answers[answered++]!);

@@ -16,10 +16,10 @@ import { onTerminal, script, type TerminalOptions } from '../../helpers/terminal
 const sets = (values: string[]) => values.flatMap((v) => ['--set', v]);
 const PROMPT = 'Type "yes" to go on: ';
 
-async function planned(columns: number, answers: string[], extra: string[] = [], more: { typeAhead?: TerminalOptions['typeAhead']; env?: Record<string, string> } = {}) {
+async function planned(columns: number, answers: string[], extra: string[] = [], more: { typeWhen?: TerminalOptions['typeWhen']; env?: Record<string, string> } = {}) {
   const dir = tempDir('runbook-confirm-');
   const r = await onTerminal(['apply', runbookFile('planned-failover'), '--lab', ...extra, ...sets(FAST_PLANNED)], {
-    cwd: dir, columns, answers, env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir, ...more.env }, ...(more.typeAhead ? { typeAhead: more.typeAhead } : {}),
+    cwd: dir, columns, answers, env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir, ...more.env }, ...(more.typeWhen ? { typeWhen: more.typeWhen } : {}),
   });
   const screen = screenOf(r.output, columns);
   const journalFile = readdirSync(dir).find((f) => f.endsWith('.jsonl'));
@@ -179,7 +179,7 @@ function scenario(name: string, faults: string[]): string {
 test('keys typed while the probes run are not the answer: the screen says what it checks, the question drops them and waits (attack-r4apply A3, A5)', async () => {
   if (!existsSync(script)) return;
   const hung = scenario('hang-version', ['{ kind: hang, replica: sqlServer, match: "ProductVersion", nth: 1, count: 1 }']);
-  const r = await planned(120, ['no'], [hung], { typeAhead: { when: /Lock runbook:link:dag1: held/, keys: 'yes' }, env: { RUNBOOK_FORESEE_DEADLINE_MS: '1500' } });
+  const r = await planned(120, ['no'], [hung], { typeWhen: [{ when: /Lock runbook:link:dag1: held/, keys: 'yes' }], env: { RUNBOOK_FORESEE_DEADLINE_MS: '1500' } });
   assert.is(r.code, 3, r.text);
   const checking = at(r.screen, /^Checking the link with read-only probes before asking \(up to 1\.5 s\)\.\.\.$/);
   const late = at(r.screen, /^The link did not answer the read-only probes within 1\.5 s: the plan shows no prediction;/);
@@ -209,6 +209,25 @@ test('a probe\'s role read that hangs holds only the probes\' own connection: th
   assert.is(r.code, 0, r.text);
   const reads = r.journal.filter((e) => e.kind === 'step-finished' && e.step !== 'workload-stopped').slice(0, 2);
   assert.ok(reads.length === 2 && reads.every((e) => e.durationMs < 3000), JSON.stringify(reads));
+});
+
+test('Ctrl-C three times through a hung FAILOVER: each interrupt line is on screen as it happens, the last says the outcome is unknown and what next (attack-r4apply A1)', async () => {
+  if (!existsSync(script)) return;
+  const hung = scenario('hang-failover', ['{ kind: hang, match: "FAILOVER", nth: 1, count: 1 }']);
+  const r = await planned(120, ['yes'], [hung], {
+    typeWhen: [
+      { when: /\d+\/\d+ failover sqlExec, change/, keys: '\u0003' },
+      { when: /SIGINT\s+twice\s+more\s+to\s+abandon\s+it/, keys: '\u0003' },
+      { when: /once\s+more\s+to\s+abandon\s+it\s+anyway/, keys: '\u0003' },
+    ],
+  });
+  assert.is(r.code, 130, r.text);
+  const first = at(r.screen, /^runbook: SIGINT: stopping after step failover \(sqlExec\)/);
+  const second = at(r.screen, /^runbook: SIGINT again: step failover \(sqlExec\) is changing the link and its outcome is not known yet/);
+  const third = at(r.screen, /^runbook: SIGINT: abandoning step failover \(sqlExec\); its outcome is UNKNOWN\. Check the replicas' roles/);
+  const next = at(r.screen, /^runbook: the embedded lab \(--lab\) ends with this run, so it cannot be resumed; start a new run\.$/);
+  assert.ok(first >= 0 && second > first && third > second && next > third, r.text);
+  assert.ok(r.journal.some((e) => e.kind === 'interrupted' && e.abandonedDuring === 'failover'), JSON.stringify(r.journal));
 });
 
 test.run();
