@@ -6,7 +6,6 @@
 import type { Impact } from '../core/types.js';
 import type { Plan, PlannedStep, PlanValue } from '../plan/types.js';
 import type { PredictedPath } from '../plan/probe.js';
-import type { Foresight } from './foresee.js';
 import type { LoadedStep } from '../step-api/types.js';
 import { isUnknown } from '../step-api/args.js';
 
@@ -26,6 +25,13 @@ export interface RunQuestion {
   /** The first step the question covers: a no stops the run there. */
   firstStep: string;
 }
+
+/** What the probes told: a prediction only from a definite answer (a refusal, or a template that cannot render). */
+export type Foresight =
+  | { kind: 'predicted'; path: PredictedPath }
+  /** A probe's error (a dropped connection, a timeout): the run will find out at that step. */
+  | { kind: 'could not tell'; line: string; step?: { index: number; id: string } }
+  | { kind: 'timed out'; line: string; deadlineMs: number };
 
 /** What the probes tell before the question (engine/apply/foresee.ts), looked at by whoever asks it. */
 export interface Foreseer {

@@ -14,16 +14,12 @@ import type { Inventory, ConnectionSpec, RunResources } from '../core/types.js';
 import type { PredictedPath } from '../plan/probe.js';
 import { errorMessage } from '../core/errors.js';
 import type { ApplyOptions } from './types.js';
+import type { Foresight } from './confirmation.js';
+
+export type { Foresight };
 
 /** How long the probes may take before the question is asked without them. */
 export const FORESEE_DEADLINE_MS = 5000;
-
-/** What the probes told: a prediction only from a definite answer (a refusal, or a template that cannot render). */
-export type Foresight =
-  | { kind: 'predicted'; path: PredictedPath }
-  /** A probe's error (a dropped connection, a timeout): the run will find out at that step. */
-  | { kind: 'could not tell'; line: string; step?: { index: number; id: string } }
-  | { kind: 'timed out'; line: string; deadlineMs: number };
 
 type ForeseeOptions = Pick<ApplyOptions, 'runbook' | 'inventory' | 'inputs' | 'steps' | 'env' | 'signal'>;
 
