@@ -30,10 +30,11 @@ test('SIGINT (twice) while FAILOVER is in flight: it is finished, then the run s
   try {
     const run = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms']);
     await lab.waitForRecord((r) => r.kind === 'step-started' && r.step === 'failover');
-    run.child.kill('SIGINT');
-    const { waitFor } = await import('../helpers/cli.js');
+    // Listening before the signal: the line it prints must not come before anyone reads it.
     let stderr = '';
     run.child.stderr!.on('data', (d) => (stderr += d));
+    run.child.kill('SIGINT');
+    const { waitFor } = await import('../helpers/cli.js');
     await waitFor(() => /stopping after step failover/.test(stderr), 5000);
     run.child.kill('SIGINT');
     const r = await run.done;
