@@ -98,7 +98,25 @@ export function statementKey(text: string): string {
     .trim();
 }
 
-function withoutComments(sql: string): string {
+/** A batch's statements, split at each `;` outside string literals, comments out. */
+export function statementsOf(sql: string): string[] {
+  const text = withoutComments(sql);
+  const out: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    if (text[i] === "'") quoted = !quoted;
+    else if (text[i] === ';' && !quoted) {
+      out.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(text.slice(start));
+  return out;
+}
+
+/** T-SQL without its line (`--`) and block comments (those inside string literals stay). */
+export function withoutComments(sql: string): string {
   let out = '';
   for (let i = 0; i < sql.length; ) {
     const two = sql.slice(i, i + 2);

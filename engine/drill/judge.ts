@@ -1,7 +1,7 @@
 // The drill's judge: the promises every runbook must keep, checked against what the lab itself
 // recorded (its statement log, ARM log, ledger and roles), with the runs' exit codes and summaries
 // as claims to test against it. Pure: the same record always gets the same verdict.
-import { lossNotOwned, undeclaredChanges, type Change } from './attribution.js';
+import { declaresChange, lossNotOwned, statementsOf, undeclaredChanges, type Change } from './attribution.js';
 import type { ArmRequest, Invocation, JournalRecord, LoggedStatement, RecordedRun, Roles, Side, Violation } from './record.js';
 
 export { stepSpans } from './attribution.js';
@@ -15,8 +15,15 @@ export const isFailover = (s: string) => FAILOVER_STATEMENT.test(s);
  * keyword, or holds an ALTER AVAILABILITY GROUP anywhere (after a comment, inside a batch).
  */
 export function isChangeStatement(text: string): boolean {
-  return /^\s*(ALTER|BACKUP|DROP|RESTORE|CREATE|INSERT|UPDATE|DELETE|MERGE|TRUNCATE|KILL)\b/i.test(text) || /\bALTER\s+AVAILABILITY\s+GROUP\b/i.test(text);
+  // Not the lab's normaliser's job alone (it logs each statement of a batch without comments):
+  // comments out and each `;`-separated statement on its own, so `SET NOCOUNT ON; DROP ...` or
+  // `/* x */ DROP ...` count too (attack r4-drill #6).
+  return statementsOf(text).some((part) => CHANGE_START.test(part) || CTE_CHANGE.test(part)) || /\bALTER\s+AVAILABILITY\s+GROUP\b/i.test(text);
 }
+
+const CHANGE_START = /^\s*(ALTER|BACKUP|DROP|RESTORE|CREATE|INSERT|UPDATE|DELETE|MERGE|TRUNCATE|KILL)\b/i;
+/** `WITH x AS (...) DELETE ...`: a common table expression in front of a data change. */
+const CTE_CHANGE = /^\s*WITH\b[\s\S]*\)\s*(INSERT|UPDATE|DELETE|MERGE)\b/i;
 
 /** The lab carried the statement out and it raised no error. */
 export const applied = (s: LoggedStatement) => s.errorNumber === null && s.notCarriedOut === undefined;
@@ -108,14 +115,18 @@ function twoPrimaries(run: RecordedRun): Violation[] {
 
 /**
  * The engine's last record of the link in a journal (a `link-state`, written by the lock at the
- * start and after each change step that changed the link) leaves the split-brain standing: one
+ * start and after each change step that changed the link), read after its last change step began, leaves the split-brain standing: one
  * replica PRIMARY, and the other PRIMARY too or out of its reach (not locked, or not readable),
  * which then keeps the PRIMARY role it had for all the run could tell: the old primary that is
  * down during a forced failover says PRIMARY again when it comes back.
  */
 export function bothPrimaryRecorded(records: JournalRecord[]): boolean {
-  const last = records.filter((r) => r.kind === 'link-state').at(-1);
-  if (!last) return false;
+  const lastAt = lastIndex(records, (r) => r.kind === 'link-state');
+  // Read after the run's last change step began, or it tells of the link before that change
+  // (a start record with the MI briefly unreadable proves nothing of the end: attack r4-drill #6).
+  const lastChange = lastIndex(records, (r) => r.kind === 'step-started' && declaresChange(String(r.impact)));
+  if (lastAt < 0 || lastAt < lastChange) return false;
+  const last = records[lastAt]!;
   const state = last.state as Partial<Record<Side, { readable?: boolean; role?: string }>>;
   const primaryOrUnseen = (side: Side) => state[side]?.readable !== true || state[side]?.role === 'PRIMARY';
   const primary = (side: Side) => state[side]?.readable === true && state[side]?.role === 'PRIMARY';
@@ -152,6 +163,8 @@ function summaries(run: RecordedRun): Violation[] {
   }
   return out;
 }
+
+const lastIndex = <T>(items: T[], is: (item: T) => boolean) => items.map(is).lastIndexOf(true);
 
 /**
  * The engine's own summary: its journal's last run-finished record (what its "Changed:" and

@@ -163,6 +163,8 @@ test('two-primaries: both PRIMARY at the end, unless the runbook declares it or 
   assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, unseen(undefined)] })] }), []);
   assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, unseen({ readable: false, error: 'down' })] })] }), []);
   assert.equal(names(run({ roles: { before: both, after: both }, statements: [], invocations: [inv({ code: 1, stdout: 'Nothing was changed.\n', journal: [] })] })), []);
+  // Read before the last change step (at the start, the MI briefly unreadable), it proves nothing of the end (attack r4-drill #6, H2).
+  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [unseen({ readable: false, error: 'down' }), ...changing] })] }), ['summary-disagrees']);
 });
 
 test('summary-disagrees: "Nothing was changed." or exit 1 while the lab saw a change in that run', () => {
@@ -287,6 +289,12 @@ test('isChangeStatement and lastAssertedPrimary', () => {
   assert.ok(isChangeStatement('-- note\nALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)'));
   assert.ok(isChangeStatement('BACKUP LOG [db] TO DISK = N\'x\''));
   assert.not.ok(isChangeStatement('SELECT 1'));
+  // Whatever the lab's normaliser does: comments out, each statement of a batch on its own (attack r4-drill #6).
+  for (const hidden of ['/* x */ DROP TABLE t', '-- x\nDROP TABLE t', ';DROP TABLE t', 'SET NOCOUNT ON; DROP TABLE t', 'BEGIN TRAN; DROP DATABASE d', 'WITH x AS (SELECT 1 AS a) DELETE FROM t', 'USE master; ALTER DATABASE d SET OFFLINE']) {
+    assert.ok(isChangeStatement(hidden), hidden);
+  }
+  assert.not.ok(isChangeStatement("SELECT N'x; DROP TABLE t' AS s"));
+  assert.not.ok(isChangeStatement('WITH x AS (SELECT 1 AS a) SELECT a FROM x'));
   assert.not.ok(isChangeStatement("EXEC @r = sp_getapplock @Resource = @resource"));
   assert.is(lastAssertedPrimary([...journal('sqlServer'), { kind: 'step-started', step: 'resolved', type: 'assertRole' }, { kind: 'step-finished', step: 'resolved', outputs: { primary: 'managedInstance' } }]), 'managedInstance');
   assert.is(lastAssertedPrimary([{ kind: 'step-started', step: 'x', type: 'notify' }, { kind: 'step-finished', step: 'x', outputs: { primary: 'sqlServer' } }]), undefined);
