@@ -181,7 +181,10 @@ export function breaksOrForces(c: Change): boolean {
  * a split-brain's divergent commits, and an ARM failover (its path does not say whether planned or
  * forced) may be forced.
  */
-const changesRole = (c: Change) => (c.target === 'arm' ? c.text.startsWith('POST ') && /\/failover$/i.test(c.text) : /\bROLE\s*=\s*SECONDARY\b/i.test(c.text));
+const changesRole = (c: Change) => (c.target === 'arm' ? c.text.startsWith('POST ') && ARM_ROLE_CHANGE.test(c.text) : /\bROLE\s*=\s*SECONDARY\b/i.test(c.text));
+
+/** The link's ARM actions that change roles: POST .../failover and POST .../setRole (the lab's arm/handlers.ts, api-version 2023-08-01). */
+export const ARM_ROLE_CHANGE = /\/(failover|setRole)$/i;
 
 /**
  * Whether the author's dataLoss steps own the loss: one of them sent a change that can lose

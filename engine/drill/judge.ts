@@ -1,7 +1,7 @@
 // The drill's judge: the promises every runbook must keep, checked against what the lab itself
 // recorded (its statement log, ARM log, ledger and roles), with the runs' exit codes and summaries
 // as claims to test against it. Pure: the same record always gets the same verdict.
-import { declaresChange, lossNotOwned, statementsOf, undeclaredChanges, type Change } from './attribution.js';
+import { ARM_ROLE_CHANGE, declaresChange, lossNotOwned, statementsOf, undeclaredChanges, type Change } from './attribution.js';
 import type { ArmRequest, Invocation, JournalRecord, LoggedStatement, RecordedRun, Roles, Side, Violation } from './record.js';
 
 export { stepSpans } from './attribution.js';
@@ -89,11 +89,11 @@ function changesAppliedTwice(run: RecordedRun): Violation[] {
     allowance = Math.max(0, allowance - (n - 1));
     if (extra > 0) out.push({ invariant: 'change-applied-twice', message: `ARM accepted ${n} times: ${key}` });
   }
-  // The same role change by another channel: an ARM failover after a T-SQL FAILOVER moves the
+  // The same role change by another channel: an ARM failover or setRole after a T-SQL FAILOVER moves the
   // roles again (attack r4-drill #4). Not the other way round: split-brain.yml demotes the MI
   // through ARM and then runs FAILOVER, two different changes.
   const tsql = run.statements.find((s) => isFailover(s.statement) && applied(s));
-  const armAgain = tsql ? run.arm.filter((r) => isArmWrite(r) && r.method === 'POST' && /\/failover$/i.test(r.path) && r.at > tsql.at) : [];
+  const armAgain = tsql ? run.arm.filter((r) => isArmWrite(r) && r.method === 'POST' && ARM_ROLE_CHANGE.test(r.path) && r.at > tsql.at) : [];
   if (armAgain.length > allowance) out.push({ invariant: 'change-applied-twice', message: `the link failed over by T-SQL (${tsql!.side}: ${oneLine(tsql!.statement)}), then again by ARM POST ${armAgain[0]!.path}` });
   return out;
 }

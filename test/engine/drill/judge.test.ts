@@ -141,6 +141,9 @@ test('change-applied-twice: a failover by ARM after a T-SQL FAILOVER is the same
   const again = run({ statements: [stmt(100, FAILOVER)], arm: [post], invocations: [inv({ code: 4, journal: both })], roles: { before: BEFORE, after: { sqlServer: 'SECONDARY', managedInstance: 'SECONDARY' } } });
   assert.equal(names(again), ['change-applied-twice']);
   assert.match(judge(again)[0]!.message, /failed over by T-SQL \(sqlServer: ALTER AVAILABILITY GROUP \[dag1\] FAILOVER;\), then again by ARM POST \/x\/dag1\/failover/);
+  // armSetRole's POST .../setRole is the same role change (m8-arm-again.yml).
+  const setRole = [...both.slice(0, 3), ...stepRan('again', 'change', 500, 990, [['arm', 'POST https://arm.example/x/dag1/setRole?api-version=2023-08-01']]), both.at(-1)!];
+  assert.equal(names({ ...again, arm: [{ ...post, path: '/x/dag1/setRole' }], invocations: [inv({ code: 4, journal: setRole })] }), ['change-applied-twice']);
   // split-brain.yml: the MI demoted by ARM first, then FAILOVER: two changes, not one twice.
   assert.equal(names({ ...again, statements: [stmt(800, FAILOVER)], arm: [{ ...post, at: T0 + 100 }], invocations: [inv({ code: 4, journal: [...stepRan('again', 'change', 0, 400, [['arm', 'POST https://arm.example/x/dag1/failover?api-version=2023-08-01']]), ...stepRan('failover', 'change', 500, 990, [['sqlServer', FAILOVER]]), finished(['again', 'failover'], 4)] })] }), []);
 });
