@@ -109,9 +109,17 @@ function twoPrimaries(run: RecordedRun): Violation[] {
     return [{ invariant: 'two-primaries', message: 'both replicas are PRIMARY at the end, and the runbook does not declare the split-brain outcome (outcomes.splitBrain)' }];
   }
   // The engine's own record, not words: an author's notify can say "two primaries" of anything.
-  const recorded = run.invocations.some((i) => bothPrimaryRecorded(i.journal ?? []));
-  return recorded ? [] : [{ invariant: 'summary-disagrees', message: "both replicas are PRIMARY at the end, and no run's journal recorded the link so (its last link-state)" }];
+  const recorded = run.invocations.filter((i) => bothPrimaryRecorded(i.journal ?? []));
+  if (!recorded.length) return [{ invariant: 'summary-disagrees', message: "both replicas are PRIMARY at the end, and no run's journal recorded the link so (its last link-state)" }];
+  // ...and the run that recorded it told the operator so in the engine's own words
+  // (engine/apply/split-brain.ts), whatever its notify steps said (attack r4-drill #3). A notify
+  // that forges the line only warns more: the safe side.
+  if (recorded.some((i) => ENGINE_SPLIT_BRAIN.test(i.stdout + i.stderr))) return [];
+  return [{ invariant: 'summary-disagrees', message: `both replicas are PRIMARY at the end and ${label(recorded[0]!)}'s journal recorded it, but it did not say SPLIT-BRAIN in the engine's words` }];
 }
+
+/** The engine's split-brain notice (engine/apply/split-brain.ts), as its summary prints it. */
+const ENGINE_SPLIT_BRAIN = /SPLIT-BRAIN: (both replicas of link \S+ say PRIMARY|\S+ says PRIMARY on link \S+ and \S+ could not be read)/;
 
 /**
  * The engine's last record of the link in a journal (a `link-state`, written by the lock at the

@@ -158,13 +158,18 @@ test('two-primaries: both PRIMARY at the end, unless the runbook declares it or 
   const says = 'SPLIT-BRAIN: two primaries now exist\nChanged: force\n';
   assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: changing, stdout: says })] }), ['summary-disagrees']);
   const seen = (sqlServer: string) => ({ kind: 'link-state', after: 'failover', state: { sqlServer: { readable: true, role: sqlServer, modes: '' }, managedInstance: { readable: true, role: 'PRIMARY', modes: '' } } });
-  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, seen('PRIMARY')] })] }), []);
+  const engineSays = 'Attention:\n  SPLIT-BRAIN: both replicas of link dag1 say PRIMARY. Point applications at one side only\n';
+  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, seen('PRIMARY')], stdout: engineSays })] }), []);
+  // Recorded, but the run did not say so in the engine's words: an edited notify that says all is well (attack r4-drill #3, f2-ff-lie.yml).
+  const lie = 'Attention:\n  two-primaries: Failover done. sqlServer is now a secondary; there is one primary, no further action needed.\n';
+  assert.equal(judge({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, seen('PRIMARY')], stdout: lie })] }).map((v) => v.message), ["both replicas are PRIMARY at the end and the run's journal recorded it, but it did not say SPLIT-BRAIN in the engine's words"]);
   // Only its last record counts: the link as the run last saw it.
   assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, seen('PRIMARY'), seen('SECONDARY')], stdout: says })] }), ['summary-disagrees']);
   // The old primary out of its reach (down: not locked, or not readable) keeps its PRIMARY role for all the run knows.
   const unseen = (sqlServer: unknown) => ({ kind: 'link-state', state: { ...(sqlServer ? { sqlServer } : {}), managedInstance: { readable: true, role: 'PRIMARY', modes: '' } } });
-  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, unseen(undefined)] })] }), []);
-  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, unseen({ readable: false, error: 'down' })] })] }), []);
+  const engineSaysUnseen = 'SPLIT-BRAIN: managedInstance says PRIMARY on link dag1 and sqlServer could not be read; if sqlServer was primary before\n';
+  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, unseen(undefined)], stdout: engineSaysUnseen })] }), []);
+  assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [...changing, unseen({ readable: false, error: 'down' })], stdout: engineSaysUnseen })] }), []);
   assert.equal(names(run({ roles: { before: both, after: both }, statements: [], invocations: [inv({ code: 1, stdout: 'Nothing was changed.\n', journal: [] })] })), []);
   // Read before the last change step (at the start, the MI briefly unreadable), it proves nothing of the end (attack r4-drill #6, H2).
   assert.equal(names({ ...r, runbook: declared, invocations: [inv({ journal: [unseen({ readable: false, error: 'down' }), ...changing] })] }), ['summary-disagrees']);
