@@ -84,19 +84,26 @@ const pathOf = (url: string) => {
   }
 };
 
-/**
- * A batch's text as comparable: comments out (outside string literals), then what changeKey does.
- * Erring towards "holds it" is safe here only because the step must also have been running then.
- */
+/** A batch's text as comparable: comments out, then what changeKey does. */
 export function statementKey(text: string): string {
-  return withoutComments(text)
-    .replace(/\s+/g, ' ')
+  return changeKey(withoutComments(text));
+}
+
+/**
+ * A change statement's identity, whatever its spelling: T-SQL keywords and (under the default
+ * collations) identifiers are case-insensitive, `[dag1]`, `"dag1"` and `dag1` name the same object,
+ * and whitespace or a trailing `;` change nothing. Erring towards "the same" is the safe side: two
+ * statements that differ only in a literal's case are counted as one change sent twice.
+ */
+export function changeKey(statement: string): string {
+  return statement.replace(/\s+/g, ' ').trim()
     .toLowerCase()
     .replace(/\[([^\]]*)\]|"([^"]*)"/g, (_m, b: string | undefined, q: string | undefined) => b ?? q ?? '')
     .replace(/\s*([(),=;])\s*/g, '$1')
     .replace(/;+$/, '')
     .trim();
 }
+
 
 /** A batch's statements, split at each `;` outside string literals, comments out. */
 export function statementsOf(sql: string): string[] {

@@ -1,10 +1,10 @@
 // The drill's judge: the promises every runbook must keep, checked against what the lab itself
 // recorded (its statement log, ARM log, ledger and roles), with the runs' exit codes and summaries
 // as claims to test against it. Pure: the same record always gets the same verdict.
-import { ARM_ROLE_CHANGE, declaresChange, lossNotOwned, statementsOf, undeclaredChanges, type Change } from './attribution.js';
+import { ARM_ROLE_CHANGE, changeKey, declaresChange, lossNotOwned, statementsOf, undeclaredChanges, type Change } from './attribution.js';
 import type { ArmRequest, Invocation, JournalRecord, LoggedStatement, RecordedRun, Roles, Side, Violation } from './record.js';
 
-export { stepSpans } from './attribution.js';
+export { changeKey, stepSpans } from './attribution.js';
 
 /** A planned FAILOVER statement, alone (its text as the lab logs it). */
 export const FAILOVER_STATEMENT = /^\s*ALTER\s+AVAILABILITY\s+GROUP\s+\S+\s+FAILOVER\s*;?\s*$/i;
@@ -292,18 +292,3 @@ const otherSide = (s: Side): Side => (s === 'sqlServer' ? 'managedInstance' : 's
 const rolesText = (r: Roles) => `sqlServer ${r.sqlServer}, managedInstance ${r.managedInstance}`;
 const label = (i: Invocation) => (i.role === 'first' ? 'the run' : i.role === 'resume' ? 'the resumed run' : 'the second operator');
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
-
-/**
- * A change statement's identity, whatever its spelling: T-SQL keywords and (under the default
- * collations) identifiers are case-insensitive, `[dag1]`, `"dag1"` and `dag1` name the same object,
- * and whitespace or a trailing `;` change nothing. Erring towards "the same" is the safe side: two
- * statements that differ only in a literal's case are counted as one change sent twice.
- */
-export function changeKey(statement: string): string {
-  return oneLine(statement)
-    .toLowerCase()
-    .replace(/\[([^\]]*)\]|"([^"]*)"/g, (_m, b: string | undefined, q: string | undefined) => b ?? q ?? '')
-    .replace(/\s*([(),=;])\s*/g, '$1')
-    .replace(/;+$/, '')
-    .trim();
-}
