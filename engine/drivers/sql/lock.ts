@@ -156,7 +156,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   async function open(side: ReplicaSide): Promise<ConnectionPool> {
     const spec = side === 'sqlServer' ? inventory.link.sqlServer.connection : inventory.link.managedInstance.connection;
     // When this session ends (it had logged in), take the lock again at once.
-    const session = await sessions.open({ side, spec, env: opts.env, link: linkName, appName, resource, ended: () => sessionEnded(side) });
+    const session = await sessions.open({ side, spec, env: opts.env, link: linkName, appName, resource, ended: (why) => sessionEnded(side, why) });
     lockSessions.set(side, session);
     return session.pool;
   }
@@ -182,12 +182,13 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     return state;
   }
 
-  function sessionEnded(side: ReplicaSide): void {
+  /** `why`: when this process ended the session itself (it stopped answering). */
+  function sessionEnded(side: ReplicaSide, why?: string): void {
     if (closing || !pools.has(side)) return;
     if (!lost.has(side)) {
       const ourChange = changingStep;
       const during = ourChange ?? opts.currentStep?.();
-      lost.set(side, { how: `the link lock's session on ${side} ended${during ? ` during step ${during}` : ''}`, ...(during ? { during } : {}), ...(ourChange ? { ourChange } : {}) });
+      lost.set(side, { how: `the link lock's session on ${side} ended${why ? ` (${why})` : ''}${during ? ` during step ${during}` : ''}`, ...(during ? { during } : {}), ...(ourChange ? { ourChange } : {}) });
     }
     retakeSoon(side);
   }
@@ -205,21 +206,27 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     if (!retaking.has(side)) track(side, new Promise<void>((resolve) => setImmediate(resolve)).then(() => retake(side)));
   }
 
-  /** APPLOCK_MODE on each locked replica's lock connection; a side not holding it exclusively is lost. */
+  /**
+   * APPLOCK_MODE on each locked replica's lock connection; a side not holding it exclusively is lost.
+   * A question with no answer says nothing about the lock: its session ended (a request that has no
+   * answer in time ends it, engine/drivers/sql/lock-sessions.ts), or, when the server answered with
+   * an error, it is ended here. Either way the lock is gone for certain, and taken back on a fresh
+   * session as after a KILL; never granted again on the same session (a re-entrant grant would say
+   * nothing about whether it had been lost).
+   */
   async function askServers(): Promise<void> {
     const sides = [...pools].filter(([side]) => !lost.has(side));
     await Promise.all(
       sides.map(async ([side, pool]) => {
-        let why: string;
         try {
           const row = ((await runSql(pool, MODE_QUERY, { resource })).recordset ?? [])[0] as Record<string, unknown> | undefined;
           const mode = String(row?.mode ?? 'nothing');
-          if (mode === 'Exclusive') return;
-          why = `APPLOCK_MODE says ${mode}`;
+          if (mode !== 'Exclusive') notHeld(side, `APPLOCK_MODE says ${mode}`);
         } catch (error) {
-          why = `asking the server failed: ${(error as Error).message.replace(/\.$/, '')}`;
+          const why = `asking it whether it still held the lock failed: ${(error as Error).message.replace(/\.$/, '')}`;
+          if (typeof (error as { number?: unknown }).number === 'number') lockSessions.get(side)?.abandon(`runbook ended it: ${why}`);
+          sessionEnded(side, why);
         }
-        notHeld(side, why);
       }),
     );
   }
