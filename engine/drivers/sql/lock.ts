@@ -101,6 +101,11 @@ export interface LockLossEvent {
   holder?: string;
   /** What differs on the link from what this run last knew. */
   changes: string[];
+  /**
+   * This run's own change step that was running when the lock was lost: what changed then may be
+   * that step's doing, so the run cannot tell it from someone else's.
+   */
+  ownStep?: string;
   message: string;
 }
 
@@ -274,7 +279,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     // A side whose own lock is lost and not back (down) is compared when it is back.
     const known: LinkState = Object.fromEntries(Object.entries(baseline).filter(([s]) => s === side || !lost.has(s as ReplicaSide)));
     const { changes, unchecked } = compareLinkStates(linkName, known, now);
-    const event = { side, ...(during ? { during } : {}), changes };
+    const event = { side, ...(during ? { during } : {}), changes, ...(ourChange ? { ownStep: ourChange } : {}) };
     const advice = `Check the link's roles and who is driving it (\`runbook runs\`, sys.dm_tran_locks) before doing anything.`;
     if (otherHolder) {
       stop(
