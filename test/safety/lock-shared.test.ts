@@ -76,6 +76,9 @@ test('a wave of 20 links: every link locked on one session per server, named aft
     const secondsLogins = Object.fromEntries(Object.entries(f.lab.logins()).map(([server, n]) => [server, n - (before[server] ?? 0)]));
     assert.is(second.code, 3, second.stdout + second.stderr);
     assert.match(second.stderr, new RegExp(`link dag3 is locked by wave ${waveRecord(f.journalDir).waveId} of \\S+ on host \\S+, since \\d{4}-`));
+    // The lock goes when the wave's run of dag3 ends, not when the wave's process does.
+    assert.match(second.stderr, /Wait for the wave's run of link dag3 to end \(its lock goes when that run ends; the wave's process may go on for its other links\)/);
+    assert.not.match(second.stderr, /when its process ends/);
     for (const p of pins) p.release();
     const r = await done;
     assert.is(r.code, 0, r.stdout + r.stderr);

@@ -167,7 +167,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   }
 
   /** sp_getapplock on this side's connection: undefined when granted, else who holds it. */
-  async function take(side: ReplicaSide, pool: ConnectionPool): Promise<string | undefined> {
+  async function take(side: ReplicaSide, pool: ConnectionPool): Promise<{ described: string; wave: boolean } | undefined> {
     const rows = (await runSql(pool, TAKE, { holder: appName, resource })).recordset ?? [];
     const row = rows[0] as Record<string, unknown> | undefined;
     const code = Number(row?.result);
@@ -257,7 +257,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     const { during, ourChange, how } = loss;
     let otherHolder: string | undefined;
     try {
-      otherHolder = await take(side, pool);
+      otherHolder = (await take(side, pool))?.described;
     } catch (error) {
       if (closing) return;
       if (error instanceof LockRefused) {
@@ -337,9 +337,11 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       try {
         const other = await take(side, pool);
         if (other) {
-          throw new LockRefused(
-            `link ${linkName} is locked by ${other} (lock ${resource} on ${side}). Only one run may drive a link at a time; nothing was changed by this run. Wait for that run to end (the lock goes when its process ends), or see \`runbook runs\` on its host.`,
-          );
+          // A wave's lock on a link goes when the wave's run of that link ends, not its process.
+          const wait = other.wave
+            ? `Wait for the wave's run of link ${linkName} to end (its lock goes when that run ends; the wave's process may go on for its other links): see the wave's record or \`runbook runs\` on its host.`
+            : `Wait for that run to end (the lock goes when its process ends), or see \`runbook runs\` on its host.`;
+          throw new LockRefused(`link ${linkName} is locked by ${other.described} (lock ${resource} on ${side}). Only one run may drive a link at a time; nothing was changed by this run. ${wait}`);
         }
       } catch (error) {
         refusal ??= error;
