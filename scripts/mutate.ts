@@ -29,6 +29,10 @@ interface Group {
    * lab tests (seconds per mutant).
    */
   except?: string[];
+  /** Or: these methods of the file's `defineStep({...})` literal (a step type's `run`, say). */
+  methods?: string[];
+  /** Run only when MUTATE_ONLY names it: its tests are lab tests, and it would double the whole run. */
+  optIn?: true;
   /** The compiled tests that own it (run as `node <test>`, one after the other). */
   tests: string[];
   /** Why this file belongs to the safety core. */
@@ -47,6 +51,9 @@ export const GROUPS: Group[] = [
   { mutate: 'dist/engine/core/sql-literal.js', tests: ['dist/test/engine/core/redact.test.js', 'dist/test/engine/template/helpers.test.js'], why: 'T-SQL string literals (str, the redactor)' },
   { mutate: 'dist/engine/template/helpers.js', tests: ['dist/test/engine/template/helpers.test.js'], why: 'the quoting helpers ident and str' },
   { mutate: 'dist/engine/drivers/sql/scanner.js', tests: ['dist/test/engine/drivers/sql-scanner.test.js'], why: 'the one T-SQL scanner' },
+  // Lab tests (about 20 s a mutant; 102 mutants took 23 minutes on the shared 2 cores): the wait
+  // loop's deadline, window and retries (attack16 F1). MUTATE_ONLY=waitLsnStable runs it.
+  { mutate: 'dist/steps/waitLsnStable.js', methods: ['run'], tests: ['dist/test/steps/waitLsnStable.test.js'], why: 'the LSN wait: its deadline, stability window and retries', optIn: true },
 ];
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -63,10 +70,19 @@ function functionLines(group: Group, lines: string[], name: string): [number, nu
   return [start + 1, end + 1];
 }
 
-/** What Stryker mutates: the file, the named functions, or the file but the excepted functions. */
+/** `start-end` (1-based lines) of a method of the step literal: from `    [async ]name(` to its `    },`. */
+function methodLines(group: Group, lines: string[], name: string): [number, number] {
+  const start = lines.findIndex((l) => new RegExp(`^    (async )?${name}\\(`).test(l));
+  const end = lines.findIndex((l, i) => i > start && l === '    },');
+  if (start < 0 || end < 0) throw new Error(`${group.mutate}: no method ${name} in the step literal`);
+  return [start + 1, end + 1];
+}
+
+/** What Stryker mutates: the file, the named functions or methods, or the file but the excepted functions. */
 function ranges(group: Group): string[] {
-  if (!group.functions && !group.except) return [group.mutate];
+  if (!group.functions && !group.except && !group.methods) return [group.mutate];
   const lines = readFileSync(join(root, group.mutate), 'utf8').split('\n');
+  if (group.methods) return group.methods.map((name) => methodLines(group, lines, name)).map(([a, b]) => `${group.mutate}:${a}-${b}`);
   if (group.functions) return group.functions.map((name) => functionLines(group, lines, name)).map(([a, b]) => `${group.mutate}:${a}-${b}`);
   const left = group.except!.map((name) => functionLines(group, lines, name)).sort((x, y) => x[0] - y[0]);
   const kept: string[] = [];
@@ -87,8 +103,8 @@ function options(group: Group, concurrency: number): StrykerOptions {
     commandRunner: { command: group.tests.map((t) => `node ${t}`).join(' && ') },
     coverageAnalysis: 'off',
     concurrency,
-    // Only what a test run reads goes into the sandbox: the compiled code and the schemas beside it.
-    ignorePatterns: ['/*', '!/dist', '!/package.json', '!/runbooks', '!/schemas', '!/test/fixtures', '/dist/**/*.map'],
+    // Only what a test run reads goes into the sandbox: the compiled code, the schemas beside it and the lab's scenarios.
+    ignorePatterns: ['/*', '!/dist', '!/package.json', '!/runbooks', '!/schemas', '!/test/fixtures', '!/lab/scenarios', '/dist/**/*.map'],
     tempDirName: '.stryker-tmp',
     cleanTempDir: true,
     reporters: ['html', 'json'],
@@ -109,7 +125,7 @@ function lineOf(r: MutantResult): string {
 async function main(): Promise<void> {
   const concurrency = Number(process.env.MUTATE_CONCURRENCY ?? 2);
   const only = process.env.MUTATE_ONLY;
-  const groups = GROUPS.filter((g) => !only || g.mutate.includes(only));
+  const groups = GROUPS.filter((g) => (only ? g.mutate.includes(only) : !g.optIn));
   mkdirSync(reports, { recursive: true });
   process.chdir(root);
   const rows: Array<{ file: string; killed: number; total: number; seconds: number; failed?: true }> = [];

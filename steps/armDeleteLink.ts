@@ -7,10 +7,11 @@
 // A link that is already gone is success, reported as such, so the step can be re-run. An
 // operation already in progress on the link (after a --resume, the delete the killed run sent) is
 // waited for: ARM's 409 while it runs is not a failure, and a DELETE refused with it acted on
-// nothing (engine/drivers/arm/lro.ts has the same rule for failover and setRole).
+// nothing (engine/drivers/arm/link-action.ts has the same rule for failover and setRole).
 import { describeLink, getLinkDetails, linkIdsOf, linkUrl, sendRaw } from '../engine/drivers/arm/client.js';
 import { ArmRequestError, errorFromResponse, isLinkGone, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS } from '../engine/drivers/arm/errors.js';
-import { followOperation, operationInProgress, OperationStillRunning, resendSchedule, waitForLinkOperation } from '../engine/drivers/arm/lro.js';
+import { followOperation } from '../engine/drivers/arm/lro.js';
+import { operationInProgress, OperationStillRunning, resendSchedule, waitForLinkOperation } from '../engine/drivers/arm/link-operation.js';
 import { armFailure, armMessages, elapsedText, lsnStableEarlier, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { defineStep, durationText, OutcomeUnknown, type StepPlanResult } from '../engine/step-api/index.js';
 
@@ -88,8 +89,8 @@ export default defineStep({
       }
     } catch (error) {
       if (isLinkGone(error)) return gone();
-      if (error instanceof OperationStillRunning) throw armFailure(notSent(new ArmRequestError(undefined, OPERATION_STILL_IN_PROGRESS, error.message)), 'delete', link);
-      throw armFailure(notSent(error), 'delete', link);
+      if (error instanceof OperationStillRunning) throw armFailure(notSent(new ArmRequestError(undefined, OPERATION_STILL_IN_PROGRESS, error.message)), 'delete', link, ctx.inventory.arm);
+      throw armFailure(notSent(error), 'delete', link, ctx.inventory.arm);
     }
 
     let firstStatus: number | undefined;
@@ -127,7 +128,7 @@ export default defineStep({
         typed = error as Error;
       }
       if (isLinkGone(typed)) return gone();
-      if (!isOperationInProgress(typed)) throw armFailure(typed, 'delete', link);
+      if (!isOperationInProgress(typed)) throw armFailure(typed, 'delete', link, ctx.inventory.arm);
       // Refused because an operation is in progress: wait for it to end, reading the link.
       conflictSince ??= Date.now();
       schedule ??= resendSchedule(intervalMs);
@@ -163,7 +164,7 @@ export default defineStep({
         ctx.log.progress(ctx.text('deleted', { link, elapsed: elapsedText(Date.now() - started) }));
         return { deleted: true, alreadyGone: false };
       }
-      throw armFailure(error, 'delete', link);
+      throw armFailure(error, 'delete', link, ctx.inventory.arm);
     }
     throw ctx.outcomeUnknown('stillThere', { link });
   },

@@ -1,9 +1,9 @@
 // armFailoverLink: the ARM failover action on the link (what Start-AzSqlInstanceLinkFailover
 // calls), for operators who fail over from the Azure side. @azure/arm-sql 10.0.0 has no such
-// operation, so engine/drivers/arm/lro.ts posts it on the client's pipeline and follows it to the end,
+// operation, so engine/drivers/arm/link-action.ts posts it on the client's pipeline and follows it to the end,
 // never letting the retry policy re-send it blindly.
 import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
-import { postLinkAction, type FailoverBody } from '../engine/drivers/arm/lro.js';
+import { postLinkAction, type FailoverBody } from '../engine/drivers/arm/link-action.js';
 import { armFailure, armMessages, elapsedText, PHASE_TEXT, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { defineStep, durationText, isUnknown, shown, type StepPlanResult } from '../engine/step-api/index.js';
 
@@ -85,7 +85,7 @@ export default defineStep({
           ),
       });
     } catch (error) {
-      throw armFailure(error, 'fail over', link);
+      throw armFailure(error, 'fail over', link, ctx.inventory.arm);
     } finally {
       ctx.invalidateRoles?.();
     }

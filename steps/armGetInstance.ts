@@ -63,7 +63,7 @@ export default defineStep({
     try {
       details = await getInstanceDetails(await ctx.arm(), ids, { signal: ctx.signal });
     } catch (error) {
-      throw armFailure(error, 'read the managed instance of', describeLink(ids));
+      throw armFailure(error, 'read the managed instance of', describeLink(ids), ctx.inventory.arm);
     }
     const policy = updatePolicyOf(details.databaseFormat);
     let matchesSqlServer: boolean | null = null;

@@ -87,7 +87,7 @@ export default defineStep({
           databases: [],
         };
       }
-      throw armFailure(error, 'read', link);
+      throw armFailure(error, 'read', link, ctx.inventory.arm);
     }
     const wanted = ctx.inventory.link.database.toLowerCase();
     const db = details.databases.find((d) => d.databaseName.toLowerCase() === wanted) ?? details.databases[0];

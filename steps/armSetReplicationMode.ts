@@ -10,7 +10,7 @@
 // mode is already the one asked for; afterwards it reads the link again and fails unless ARM
 // reports that mode.
 import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
-import { postLinkAction, type ReplicationModeBody } from '../engine/drivers/arm/lro.js';
+import { postLinkAction, type ReplicationModeBody } from '../engine/drivers/arm/link-action.js';
 import { armFailure, armMessages, armRunStart, elapsedText, PHASE_TEXT, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { defineStep, durationText, shown, type StepPlanResult } from '../engine/step-api/index.js';
 
@@ -70,7 +70,7 @@ export default defineStep({
     try {
       before = await getLinkDetails(client, ids, { signal: ctx.signal });
     } catch (error) {
-      throw armFailure(error, 'read', link);
+      throw armFailure(error, 'read', link, ctx.inventory.arm);
     }
     if (same(before.replicationMode, mode)) {
       ctx.log.info(ctx.text('already', { link, mode }));
@@ -85,7 +85,7 @@ export default defineStep({
           ctx.log.progress(ctx.text('progress', { link, mode, phase: PHASE_TEXT[p.phase], status: p.status, elapsed: elapsedText(p.elapsedMs) })),
       });
     } catch (error) {
-      throw armFailure(error, 'change the replication mode of', link);
+      throw armFailure(error, 'change the replication mode of', link, ctx.inventory.arm);
     }
     const actual = result.after.replicationMode;
     if (!same(actual, mode)) throw ctx.fail('notApplied', { link, mode, actual: actual ?? 'no mode' });

@@ -64,16 +64,16 @@ function what(kind: AssertBackupArgs['kind'] | undefined, copyOnly: boolean | un
 }
 
 /**
- * A time read on the server (SYSDATETIME(), CONVERT(..., 126)): its wall clock, compared with
- * msdb's as the driver hands both over (datetime values arrive as UTC-labelled wall clock).
- */
-/**
  * A server time given as text must be a whole date and time (SYSDATETIME() as CONVERT style 126
  * or 121 prints it, fraction optional; a zone only if the value carries one). A date alone would
  * read as midnight and let a backup from earlier that day count (attack 10, finding 3).
  */
 const SERVER_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,7})?([zZ]|[+-]\d\d:?\d\d)?$/;
 
+/**
+ * A time read on the server (SYSDATETIME(), CONVERT(..., 126)): its wall clock, compared with
+ * msdb's as the driver hands both over (datetime values arrive as UTC-labelled wall clock).
+ */
 function serverWallClock(text: string): number {
   const t = text.trim();
   if (!SERVER_TIME.test(t)) return Number.NaN;

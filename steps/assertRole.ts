@@ -62,10 +62,8 @@ export default defineStep({
     if (args.allowUnreachable) guards.push('An unreachable replica is tolerated');
     return {
       summary: `Check the roles of link [${ctx.inventory.link.name}] on both replicas`,
-      sql: SIDES.map((side) => ({
-        target: side,
-        text: `DECLARE @link sysname = N'${ctx.inventory.link.name.replace(/'/g, "''")}';\n${ROLE_QUERY}`,
-      })),
+      // What run() sends (observeRoles): the query, with the link's name as its parameter.
+      sql: SIDES.map((side) => ({ target: side, text: ROLE_QUERY, params: { link: ctx.inventory.link.name } })),
       guards,
     };
   },

@@ -105,10 +105,8 @@ export default defineStep({
     const primary = isUnknown(args.primary) ? '(known after apply)' : shown(args.primary);
     return {
       summary: `Measure how far the secondary is behind the primary ${primary} on link [${ctx.inventory.link.name}] (what a forced failover would lose)`,
-      sql: SIDES.map((side) => ({
-        target: side,
-        text: `DECLARE @dag sysname = N'${ctx.inventory.link.name.replace(/'/g, "''")}', @db sysname = N'${ctx.inventory.link.database.replace(/'/g, "''")}';\n${LSN_QUERY}`,
-      })),
+      // What run() sends: the query, with the link's DAG and database as its parameters.
+      sql: SIDES.map((side) => ({ target: side, text: LSN_QUERY, params: { dag: ctx.inventory.link.name, db: ctx.inventory.link.database } })),
       guards: ['Reports before anything changes; an unreachable primary is reported, not an error'],
     };
   },

@@ -17,7 +17,7 @@
 // server.md), so the ways left are a support case or removing and re-creating the link.
 import { LSN_QUERY, LsnRowsError, readSideLsn, type SideLsn } from '../engine/drivers/sql/lsn-queries.js';
 import { isConnectionLoss } from '../engine/drivers/sql/pool.js';
-import { defineStep, durationMs, durationText, formatDuration, isUnknown, shown, sleep, type ReplicaSide } from '../engine/step-api/index.js';
+import { defineStep, durationMs, durationText, formatDuration, isUnknown, pollUntil, shown, type ReplicaSide } from '../engine/step-api/index.js';
 
 export interface WaitResynchronizedArgs {
   side: string;
@@ -77,11 +77,10 @@ export default defineStep({
     const timeout = durationText(args.timeout, ctx.defaults.timeout);
     const poll = durationText(args.pollInterval, ctx.defaults.pollInterval);
     const { name, database } = ctx.inventory.link;
-    const declare = `DECLARE @dag sysname = N'${name.replace(/'/g, "''")}', @db sysname = N'${database.replace(/'/g, "''")}';`;
     const sides: ReplicaSide[] = side === 'sqlServer' || side === 'managedInstance' ? [side] : ['sqlServer', 'managedInstance'];
     return {
       summary: `Wait until [${database}] on ${side} is resumed and synchronizing from the primary of link [${name}]`,
-      sql: sides.map((target) => ({ target, text: `${declare}\n${LSN_QUERY}` })),
+      sql: sides.map((target) => ({ target, text: LSN_QUERY, params: { dag: name, db: database } })),
       guards: [`Fails if it is still suspended or not synchronizing after ${timeout} (poll ${poll}); never resumes it`],
     };
   },
@@ -94,8 +93,7 @@ export default defineStep({
     const database = ctx.inventory.link.database;
     const started = Date.now();
     let last: SideLsn | undefined;
-    for (;;) {
-      ctx.signal.throwIfAborted();
+    const look = async () => {
       try {
         last = await readSideLsn(await ctx.sql(side), side, ctx.inventory, ctx.signal);
         const state = last.suspended ? `suspended (${last.suspendReason ?? 'no reason given'}), ${last.syncState}` : last.syncState;
@@ -110,20 +108,20 @@ export default defineStep({
         // A role change drops sessions in the link database: a lost connection is read again.
         if (!isConnectionLoss(error)) throw error;
       }
-      const left = started + timeoutMs - Date.now();
-      if (left <= 0) {
-        const timeout = formatDuration(timeoutMs);
-        if (last?.suspended) {
-          const reason = last.suspendReason ?? 'no reason given';
-          if (side === 'sqlServer') {
-            throw ctx.fail('sqlServerSuspended', { database, reason, timeout, ident: `[${database.replace(/]/g, ']]')}]` });
-          }
-          throw ctx.fail('managedInstanceSuspended', { database, reason, timeout });
+      return undefined;
+    };
+    const timedOut = () => {
+      const timeout = formatDuration(timeoutMs);
+      if (last?.suspended) {
+        const reason = last.suspendReason ?? 'no reason given';
+        if (side === 'sqlServer') {
+          return ctx.fail('sqlServerSuspended', { database, reason, timeout, ident: `[${database.replace(/]/g, ']]')}]` });
         }
-        throw ctx.fail('notMoving', { database, side, state: last?.syncState ?? 'unreadable', timeout });
+        return ctx.fail('managedInstanceSuspended', { database, reason, timeout });
       }
-      await sleep(Math.min(pollMs, left), ctx.signal);
-    }
+      return ctx.fail('notMoving', { database, side, state: last?.syncState ?? 'unreadable', timeout });
+    };
+    return pollUntil({ timeoutMs, pollMs, signal: ctx.signal }, look, timedOut);
   },
 
   // plan --probe: one look, no waiting.

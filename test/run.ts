@@ -1,6 +1,8 @@
 // Runs every compiled uvu test file in its own Node process (two at a time, for 2-core CI),
 // sums uvu's per-file counts and ends with the one line CI reads: `N passed, N failed`.
-// A file that crashes, times out or prints no uvu summary counts as one failure.
+// A file that crashes, times out or prints no uvu summary counts as one failure. Each file runs with
+// ./per-test-timeout/preload.js: a test still running after TEST_TIMEOUT_MS fails by its name, and a
+// file stopped after TEST_FILE_TIMEOUT_MS names the test it was in.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -10,6 +12,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
 const fileTimeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 180_000);
 const filter = process.argv[2];
+const preload = new URL('./per-test-timeout/preload.js', import.meta.url).href;
 
 function findTests(dir: string): string[] {
   const found: string[] = [];
@@ -45,19 +48,23 @@ export function parseUvuSummary(output: string): { passed: number; failed: numbe
 function runFile(file: string): Promise<FileResult> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file], {
+    const child = spawn(process.execPath, ['--import', preload, file], {
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
+    let killer: NodeJS.Timeout | undefined;
+    // SIGTERM first: the preload then names the test that was running; SIGKILL if that does not end it.
     const timer = setTimeout(() => {
       output += `\n[run] ${relative(here, file)} timed out after ${fileTimeoutMs} ms\n`;
-      child.kill('SIGKILL');
+      child.kill('SIGTERM');
+      killer = setTimeout(() => child.kill('SIGKILL'), 3000);
     }, fileTimeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearTimeout(killer);
       const counts = parseUvuSummary(output);
       const result = counts ?? { passed: 0, failed: 1 };
       if (code !== 0 && result.failed === 0) result.failed = 1;
@@ -80,7 +87,8 @@ function repoJournalFiles(): string[] {
 
 async function main(): Promise<void> {
   const journalsBefore = new Set(repoJournalFiles());
-  const files = findTests(here).filter((f) => !filter || f.includes(filter));
+  // The filter is matched against the path under dist/test/, not the checkout's (a worktree named r4-steps matched every file for `steps/`).
+  const files = findTests(here).filter((f) => !filter || relative(here, f).includes(filter));
   const results: FileResult[] = [];
   let next = 0;
   async function worker(): Promise<void> {

@@ -64,7 +64,7 @@ export async function connectPreflight(
 
 /** One GET of the link; credentials refused, or a managed instance that is not there, is exit 2. */
 async function armPreflight(resources: RunResources, inventory: Inventory): Promise<void> {
-  const [{ describeLink, getLinkDetails, linkIdsOf }, { ArmAuthError, ArmNotFoundError, ArmUnreachable, isLinkGone }] = await Promise.all([
+  const [{ describeLink, getLinkDetails, linkIdsOf }, { ArmAuthError, ArmNotFoundError, ArmUnreachable, credentialAdvice, isLinkGone }] = await Promise.all([
     import('../drivers/arm/client.js'),
     import('../drivers/arm/errors.js'),
   ]);
@@ -89,7 +89,7 @@ async function armPreflight(resources: RunResources, inventory: Inventory): Prom
       );
     }
     if (error instanceof ArmAuthError) {
-      throw armSetUpError(`ARM refused the credentials reading link ${link} (${error.code}); check arm.credential and arm.tokenEnv in the inventory, or sign in again`);
+      throw armSetUpError(`ARM refused the credentials reading link ${link} (${error.code}); check ${credentialAdvice(inventory.arm)}, or sign in again`);
     }
     if (error instanceof ArmNotFoundError && !isLinkGone(error)) {
       throw armSetUpError(`ARM cannot find the managed instance of link ${link} (${error.code}); check managedInstance name, resourceGroup and subscriptionId in the inventory`);

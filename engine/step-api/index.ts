@@ -10,6 +10,8 @@ export { defineMessages, formatMessage, placeholders, stepMessages } from './mes
 export type { MessageData, Messages, StepMessages } from './messages.js';
 export { durationMs, durationText, isUnknown, KNOWN_AFTER_APPLY, shown, sleep } from './args.js';
 export { resolveImpact } from './impact.js';
+export { pollUntil } from './poll.js';
+export type { PollOptions } from './poll.js';
 export { checkStepDefinition } from './contract.js';
 export type {
   ImpactContext,

@@ -10,7 +10,7 @@
 // A plugin imports the step API and nothing else of the engine. Here, inside the repository, by
 // its path; a plugin kept elsewhere imports 'runbook/step-api' (package.json "exports"). It talks
 // to the replicas through the connections the run gives it (ctx.sql(), an mssql ConnectionPool).
-import { defineStep, durationMs, durationText, formatDuration, sleep, type ReplicaSide, type StepRunContext } from '../../engine/step-api/index.js';
+import { defineStep, durationMs, durationText, formatDuration, pollUntil, type ReplicaSide, type StepRunContext } from '../../engine/step-api/index.js';
 
 export interface WaitLinkSynchronizedArgs {
   timeout?: string;
@@ -73,10 +73,11 @@ export default defineStep({
   plan(ctx, args: WaitLinkSynchronizedArgs) {
     const timeout = durationText(args.timeout, ctx.defaults.timeout);
     const poll = durationText(args.pollInterval, ctx.defaults.pollInterval);
-    const declare = `DECLARE @link sysname = N'${ctx.inventory.link.name.replace(/'/g, "''")}', @db sysname = N'${ctx.inventory.link.database.replace(/'/g, "''")}';`;
+    const { name, database } = ctx.inventory.link;
     return {
-      summary: `Wait until link [${ctx.inventory.link.name}] is in synchronous commit and its secondary SYNCHRONIZED, as the primary sees it`,
-      sql: [{ target: 'primary', text: `${declare}\n${ASYNC_MEMBERS}\n${SECONDARY_STATE}` }],
+      summary: `Wait until link [${name}] is in synchronous commit and its secondary SYNCHRONIZED, as the primary sees it`,
+      // What run() sends, with its parameters (a plan never splices values into the SQL).
+      sql: [{ target: 'primary', text: `${ASYNC_MEMBERS}\n${SECONDARY_STATE}`, params: { link: name, db: database } }],
       guards: [`Fails unless SYNCHRONIZED in synchronous commit within ${timeout} (poll ${poll})`],
     };
   },
@@ -87,24 +88,26 @@ export default defineStep({
     const link = ctx.inventory.link.name;
     const started = Date.now();
     let samples = 0;
-    for (;;) {
-      ctx.signal.throwIfAborted();
-      const sample = await sampleLink(ctx);
+    let sample: Sample | undefined;
+    // pollUntil asks again every pollInterval until look() returns something, or throws what
+    // timedOut() builds from the last sample once the timeout has passed.
+    const look = async () => {
+      sample = await sampleLink(ctx);
       samples++;
-      const shown = describe(sample);
       if (sample.asyncMembers.length === 0 && sample.state === 'SYNCHRONIZED') {
         ctx.log.progress(ctx.text('synchronized', { link, primary: sample.primary, elapsed: formatDuration(Date.now() - started) }));
         return { primary: sample.primary, samples, waitedMs: Date.now() - started };
       }
-      ctx.log.progress(ctx.text('waiting', { link, primary: sample.primary, ...shown }));
-      const left = started + timeoutMs - Date.now();
-      if (left <= 0) {
-        const timeout = formatDuration(timeoutMs);
-        if (sample.asyncMembers.length > 0) throw ctx.fail('stillAsync', { link, timeout, members: sample.asyncMembers.join(', ') });
-        throw ctx.fail('notSynchronized', { link, timeout, primary: sample.primary, state: shown.state });
-      }
-      await sleep(Math.min(pollMs, left), ctx.signal);
-    }
+      ctx.log.progress(ctx.text('waiting', { link, primary: sample.primary, ...describe(sample) }));
+      return undefined;
+    };
+    const timedOut = () => {
+      const last = sample!; // a timeout comes only after a look
+      const timeout = formatDuration(timeoutMs);
+      if (last.asyncMembers.length > 0) return ctx.fail('stillAsync', { link, timeout, members: last.asyncMembers.join(', ') });
+      return ctx.fail('notSynchronized', { link, timeout, primary: last.primary, state: describe(last).state });
+    };
+    return pollUntil({ timeoutMs, pollMs, signal: ctx.signal }, look, timedOut);
   },
 
   // plan --probe: one look, no waiting; the outputs exist only once the wait is over.

@@ -1,8 +1,9 @@
 // One link's state: two replicas, their roles and modes, the database's log on each side, the
-// synthetic workload, replication and the ledger. Time is read from the clock on every access
+// synthetic workload, replication and the ledger; its backup history is ./backup-history.ts. Time is read from the clock on every access
 // (`advance`), so no timers run and tests only wait as long as the scenario's parameters say.
 import { linkIds, type LinkIds } from './ids.js';
 import { lsnAfter, parseLsn } from './lsn.js';
+import { BackupHistory } from './backup-history.js';
 import { initialReplica, type BackupRecord, type LedgerEntry, type LinkIdentity, type ReplicaState, type Transaction } from './link-state.js';
 import { otherSide, SIDES, type AvailabilityMode, type ReplicationMode, type ScenarioSpec, type Side } from './types.js';
 
@@ -30,14 +31,11 @@ export class LinkModel {
   /** Committed on the writer, not yet hardened on its partner, oldest first. */
   pending: Transaction[] = [];
   readonly ledger: LedgerEntry;
-  readonly backups: BackupRecord[] = [];
+  /** msdb's backup history (both sides), automatic MI backups included. */
+  readonly backupHistory: BackupHistory;
   readonly ids: LinkIds;
   /** The LSN both replicas started from (recovery/truncation LSNs are shown at or below it). */
   readonly baseLsn: bigint;
-  /** Automatic MI full backups under way: they started when the MI became writable, finish later. */
-  private dueBackups: Array<{ start: number; finish: number }> = [];
-  /** When the MI's next automatic log and differential backups finish (undefined: none). */
-  private nextAutomatic: Partial<Record<'L' | 'I', number>> = {};
   private workloadDone = 0;
   private workloadStart: number;
   private workloadRunning: boolean;
@@ -45,7 +43,6 @@ export class LinkModel {
   private lagMs: number;
   private stalledUntil: number;
   private catchUpAt: number | undefined;
-  private nextBackupId = 1;
   private lastAdvance = 0;
   private lastSignature = '';
   private downCheck: (side: Side, now: number) => boolean = () => false;
@@ -74,6 +71,7 @@ export class LinkModel {
     this.catchUpAt = scenario.replication.catchUpAfterMs === undefined ? undefined : start + scenario.replication.catchUpAfterMs;
     if (this.catchUpAt !== undefined && scenario.replication.stalled) this.stalledUntil = this.catchUpAt;
     this.lastAdvance = start;
+    this.backupHistory = new BackupHistory(id.database, scenario, clock, (side) => this.replicas[side], changed);
 
     // Start from "original primary + its secondary", then replay what the roles imply.
     const { roles } = scenario;
@@ -84,16 +82,7 @@ export class LinkModel {
     this.replicas[primary].role = 'PRIMARY';
     this.writer = primary;
     for (let i = 0; i < scenario.backlogTransactions; i++) this.commit(start);
-    if (scenario.miFullBackup.enabled) this.recordBackup('managedInstance', 'D', false, 'automatic', new Date(start - 3_600_000));
-    // The automatic chain as it stands when the lab starts: a differential and a log backup taken
-    // before it, then more at the scenario's pace (backup-transparency.md: automatic full,
-    // differential and log backups show in msdb with is_copy_only = 0).
-    const every = { L: scenario.miBackups.logEveryMs, I: scenario.miBackups.diffEveryMs };
-    for (const type of ['I', 'L'] as const) {
-      if (every[type] <= 0) continue;
-      this.recordBackup('managedInstance', type, false, 'automatic', new Date(start - (type === 'I' ? 1_800_000 : 60_000)));
-      this.nextAutomatic[type] = start + every[type];
-    }
+    this.backupHistory.seed(start);
     if (bothPrimary) this.forceFailover(otherSide(primary));
     else if (roles[primary] === 'SECONDARY') this.replicas[primary].role = 'SECONDARY'; // both demoted
   }
@@ -194,20 +183,7 @@ export class LinkModel {
         touched = true;
       }
     }
-    while (this.dueBackups.length > 0 && this.dueBackups[0].finish <= now) {
-      const due = this.dueBackups.shift()!;
-      this.recordBackup('managedInstance', 'D', false, 'automatic', new Date(due.finish), new Date(due.start));
-      touched = true;
-    }
-    for (const type of ['I', 'L'] as const) {
-      const every = type === 'L' ? this.scenario.miBackups.logEveryMs : this.scenario.miBackups.diffEveryMs;
-      let next = this.nextAutomatic[type];
-      if (next === undefined || every <= 0) continue;
-      // A lab left idle for long records the last few, not thousands.
-      if (now - next > every * 20) next += Math.floor((now - next) / every - 20) * every;
-      for (; next <= now; next += every) this.recordBackup('managedInstance', type, false, 'automatic', new Date(next));
-      this.nextAutomatic[type] = next;
-    }
+    if (this.backupHistory.advance(now)) touched = true;
     // Faults and catch-up change what the DMVs show with time alone.
     const signature = `${this.connected(now)}|${this.replicating(now)}|${this.isDown('sqlServer', now)}|${this.isDown('managedInstance', now)}`;
     if (signature !== this.lastSignature) touched = true;
@@ -356,40 +332,19 @@ export class LinkModel {
     return true;
   }
 
+  /** The MI's database became writable (primary, or on its own once the link is removed): Azure takes its first full backup after that. */
   private primaryChanged(side: Side): void {
-    if (side === 'managedInstance') this.scheduleFirstFullBackup();
+    if (side === 'managedInstance') this.backupHistory.scheduleFirstFull();
     this.changed();
   }
 
-  /**
-   * The MI's database became writable (primary, or on its own once the link is removed): Azure
-   * takes its first full backup of it after that, `miFullBackup.afterFailoverMs` later here
-   * (managed-instance-link-migrate.md, "Known issues with migration").
-   */
-  private scheduleFirstFullBackup(): void {
-    if (!this.scenario.miFullBackup.enabled) return;
-    const start = this.clock();
-    this.dueBackups.push({ start, finish: start + this.scenario.miFullBackup.afterFailoverMs });
-    this.dueBackups.sort((a, b) => a.finish - b.finish);
+  /** msdb.dbo.backupset's rows, oldest first. */
+  get backups(): readonly BackupRecord[] {
+    return this.backupHistory.records;
   }
 
-  recordBackup(side: Side, type: 'D' | 'I' | 'L', isCopyOnly: boolean, device: string, finish = new Date(this.clock()), started?: Date): BackupRecord {
-    const r = this.replicas[side];
-    const rec: BackupRecord = {
-      id: this.nextBackupId++,
-      side,
-      database: this.id.database,
-      type,
-      isCopyOnly,
-      device,
-      start: started ?? new Date(finish.getTime() - 1000),
-      finish,
-      firstLsn: r.hardened,
-      lastLsn: r.endOfLog,
-    };
-    this.backups.push(rec);
-    this.changed();
-    return rec;
+  recordBackup(side: Side, type: 'D' | 'I' | 'L', isCopyOnly: boolean, device: string, finish?: Date, started?: Date): BackupRecord {
+    return this.backupHistory.record(side, type, isCopyOnly, device, finish, started);
   }
 
   /**
@@ -402,7 +357,7 @@ export class LinkModel {
     this.advance();
     const becomesWritable = side === 'managedInstance' && this.replicas.managedInstance.dagPresent && this.replicas.managedInstance.role === 'SECONDARY';
     this.replicas[side].dagPresent = false;
-    if (becomesWritable) this.scheduleFirstFullBackup();
+    if (becomesWritable) this.backupHistory.scheduleFirstFull();
     const lost = this.pending.length;
     this.ledger.lost += lost;
     this.pending = [];

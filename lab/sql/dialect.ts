@@ -50,6 +50,8 @@ export const STRING_FUNCTIONS = new Set(['NCHAR']);
 export const DATE_UNIT_FUNCTIONS = new Set(['DATEADD', 'DATEDIFF', 'DATEPART']);
 /** CAST targets SQLite cannot express with its own CAST: wrapped in a UDF instead. */
 export const CAST_UDF: Record<string, string> = { bit: 'TSQL_BIT', datetime: 'TSQL_DATETIME', datetime2: 'TSQL_DATETIME', uniqueidentifier: 'TSQL_GUID' };
+/** CONVERT(<character type>, x, 126): x's date and time in ISO8601. */
+export const ISO8601_UDF = 'TSQL_ISO8601';
 
 export function sqliteCastType(t: SqlType): string {
   switch (t.type) {

@@ -178,6 +178,17 @@ export function registerFunctions(db: Database.Database, state: () => FunctionSt
     const d = toDate(a[0]);
     return d === null ? null : formatDateTime(d);
   });
+  // CONVERT style 126 (sql-docs cast-and-convert-transact-sql.md, "Date and time styles"):
+  // yyyy-mm-ddThh:mi:ss.mmm, no spaces, and no fraction when it is zero. The lab's times have
+  // milliseconds (SQL Server's datetime2 shows its own precision, e.g. seven digits for
+  // SYSDATETIME()); anything that is not a date and time stays as it is.
+  fn('TSQL_ISO8601', (...a) => {
+    argc('convert', a, 1);
+    const value = text(a[0]);
+    const m = value === null ? null : /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d+)?$/.exec(value);
+    if (!m) return value;
+    return `${m[1]}T${m[2]}${m[3] && /[1-9]/.test(m[3]) ? m[3] : ''}`;
+  });
   fn('TSQL_GUID', (...a) => {
     argc('cast', a, 1);
     if (a[0] === null) return null;

@@ -2,7 +2,7 @@
 // is (found before the main pass, so string `+` next to a character cast becomes `||`), and how
 // the call becomes SQLite's CAST or one of the lab's conversion UDFs.
 import { type Token, isWord, matchParen } from './lexer.js';
-import { CAST_UDF, sqliteCastType } from './dialect.js';
+import { CAST_UDF, ISO8601_UDF, sqliteCastType } from './dialect.js';
 import { syntaxError } from './errors.js';
 import { requireSqlType } from './types.js';
 import type { SqlType } from '../tds/contract.js';
@@ -70,7 +70,8 @@ export function rewriteCastCall(tokens: Token[], i: number, c: CastTarget, out: 
     out[i] = udf ?? 'CAST';
   } else {
     out[c.typeTo] = ''; // the comma after the type
-    // CONVERT's optional style argument (after a second top-level comma) is dropped.
+    // CONVERT's optional style argument (after a second top-level comma): 126 (ISO8601) to a
+    // character type is honoured, any other style is dropped (the lab's own text for the value).
     let d = 0;
     let styleComma = -1;
     for (let j = c.typeTo + 1; j < c.close; j++) {
@@ -78,9 +79,12 @@ export function rewriteCastCall(tokens: Token[], i: number, c: CastTarget, out: 
       if (tokens[j].kind === 'rparen') d--;
       if (d === 0 && tokens[j].kind === 'comma') styleComma = j;
     }
+    const iso8601 = styleComma > 0 && c.type.type === 'nvarchar' && styleComma + 2 === c.close && tokens[styleComma + 1].kind === 'number' && tokens[styleComma + 1].text === '126';
     if (styleComma > 0) for (let j = styleComma; j < c.close; j++) (out[j] = ''), skip.add(j);
     skip.add(c.typeTo);
     out[i] = udf ?? 'CAST';
-    if (!udf) after[(styleComma > 0 ? styleComma : c.close) - 1] += ` AS ${sqliteCastType(c.type)}`;
+    const valueEnd = (styleComma > 0 ? styleComma : c.close) - 1;
+    if (iso8601) (out[c.typeTo] = `${ISO8601_UDF}(`), (after[valueEnd] += ')');
+    if (!udf) after[valueEnd] += ` AS ${sqliteCastType(c.type)}`;
   }
 }

@@ -1,6 +1,6 @@
 // What the ARM step types share: their failure messages and the mapping from typed ARM errors to
 // step failures that carry Azure's error code as data. Pure: no @azure import.
-import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, OPERATION_STILL_IN_PROGRESS, wasNotSent } from '../../engine/drivers/arm/errors.js';
+import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, credentialAdvice, OPERATION_STILL_IN_PROGRESS, wasNotSent, type ArmSpec } from '../../engine/drivers/arm/errors.js';
 import {
   defineMessages,
   durationMs,
@@ -12,13 +12,14 @@ import {
   type StepRunContext,
 } from '../../engine/step-api/index.js';
 import { describeLink, getLinkDetails, linkIdsOf, type LinkDetails, type LinkIds } from '../../engine/drivers/arm/client.js';
-import { operationInProgress, type LinkActionProgress } from '../../engine/drivers/arm/lro.js';
+import { operationInProgress } from '../../engine/drivers/arm/link-operation.js';
+import type { LinkActionProgress } from '../../engine/drivers/arm/link-action.js';
 
 export const armMessages = defineMessages({
   armRefused: 'ARM refused to {{action}} link {{link}}: {{code}} ({{error}}).',
   armOperationFailed: 'Azure reported that the {{action}} of link {{link}} failed: {{code}} ({{error}}).',
-  armAuthFailed:
-    'ARM refused the credentials while trying to {{action}} link {{link}} ({{code}}). Check arm.credential and arm.tokenEnv in the inventory, or sign in again.',
+  armAuthFailed: 'ARM refused the credentials while trying to {{action}} link {{link}} ({{code}}). Check {{advice}}, or sign in again.',
+  armNoToken: 'Could not get a token for ARM to {{action}} link {{link}} ({{code}}). Check {{advice}}, or sign in again.',
   armUnreachable: 'Cannot reach ARM to {{action}} link {{link}}: {{error}}.',
   linkMissing: 'Link {{link}} does not exist ({{code}}).',
   notSent: 'Nothing was sent to {{action}} link {{link}}: {{error}}.',
@@ -45,7 +46,7 @@ const noStop = (text: string) => text.trim().replace(/\.+$/, '') || 'no detail';
  * Turns a typed ARM error into a StepFailure whose data carries the ARM code. Outcome-unknown,
  * refusals and interruptions pass through unchanged: the executor reads their exit codes.
  */
-export function armFailure(error: unknown, action: string, link: string): Error {
+export function armFailure(error: unknown, action: string, link: string, arm?: ArmSpec): Error {
   if (error instanceof OutcomeUnknown || error instanceof StepRefusal || error instanceof StepFailure) return error;
   if ((error as { name?: string })?.name === 'AbortError') return error as Error;
   // Raised before the change request left: a failed read (a 503, an unreachable endpoint) changed
@@ -62,7 +63,11 @@ export function armFailure(error: unknown, action: string, link: string): Error 
     return fail('notSent', { action, link, error: noStop(error instanceof Error ? error.message : String(error)) }, true);
   }
   const before = wasNotSent(error);
-  if (error instanceof ArmAuthError) return fail('armAuthFailed', { action, link, code: error.code }, before || refusedUpFront(error));
+  if (error instanceof ArmAuthError) {
+    // No status: no token at all (Microsoft Entra ID or the sign-in refused); else ARM refused the token.
+    const id = error.status === undefined ? 'armNoToken' : 'armAuthFailed';
+    return fail(id, { action, link, code: error.code, advice: credentialAdvice(arm) }, before || refusedUpFront(error));
+  }
   if (error instanceof ArmNotFoundError) {
     const id = /Parent|ResourceGroup|Subscription/.test(error.code) ? 'instanceMissing' : 'linkMissing';
     return fail(id, { action, link, code: error.code }, before || refusedUpFront(error));

@@ -28,7 +28,7 @@ stepTester.run(waitLinkSynchronized, {
       with: {},
       impact: 'read',
       summary: 'Wait until link [dag1] is in synchronous commit and its secondary SYNCHRONIZED, as the primary sees it',
-      sql: [{ target: 'primary', text: [/^DECLARE @link sysname = N'dag1', @db sysname = N'SalesDb';/, /availability_mode_desc <> 'SYNCHRONOUS_COMMIT'/, /drs\.is_local = 0;$/] }],
+      sql: [{ target: 'primary', text: [/^SELECT ar\.replica_server_name AS member/, /availability_mode_desc <> 'SYNCHRONOUS_COMMIT'/, /drs\.is_local = 0;$/], params: { link: 'dag1', db: 'SalesDb' } }],
       guards: ['Fails unless SYNCHRONIZED in synchronous commit within 2m (poll 1s)'],
     },
     { with: { timeout: unknown('inputs.t'), pollInterval: '5s' }, guards: ['Fails unless SYNCHRONIZED in synchronous commit within (known after apply) (poll 5s)'] },

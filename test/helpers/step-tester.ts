@@ -6,7 +6,7 @@
 //   stepTester.run(definition, {
 //     valid: [{ pollInterval: '30s' }],
 //     invalid: [{ with: { pollInterval: 5 }, errors: [{ code: 'wrong-type', path: '/with/pollInterval' }] }],
-//     plan: [{ with: {}, summary: /polling every 10s$/, guards: [...] }],
+//     plan: [{ with: {}, summary: /polling every 10s$/, sql: [{ target: 'sqlServer', text: /@dag/, params: { dag: 'dag1' } }], guards: [...] }],
 //     impact: [{ with: {}, history: [...], impact: 'dataLoss' }],
 //   });
 import { Socket } from 'node:net';
@@ -59,8 +59,11 @@ export interface PlanCase {
   /** The impact this use resolves to (also what ctx.impact says). */
   impact?: Impact;
   summary?: string | RegExp;
-  /** Each replica's SQL: the replicas in order, and the text exactly, by one pattern or several. */
-  sql?: Array<{ target: ReplicaTarget; text?: string | RegExp | RegExp[] }>;
+  /**
+   * Each replica's SQL: the replicas in order, the text exactly, by one pattern or several, and
+   * the parameters sent with it (`@name` values, as run() sends them), exactly; `null`: none.
+   */
+  sql?: Array<{ target: ReplicaTarget; text?: string | RegExp | RegExp[]; params?: Record<string, unknown> | null }>;
   /** The guards, exactly or by pattern; `null` when the plan has none. */
   guards?: Array<string | RegExp> | null;
   /** Anything else to assert about the result. */
@@ -303,6 +306,8 @@ export const stepTester = {
             for (const text of s.text === undefined ? [] : Array.isArray(s.text) ? s.text : [s.text]) {
               assert.ok(matches(plan.sql![i]!.text, text), `sql[${i}]:\n${plan.sql![i]!.text}\nexpected: ${String(text)}`);
             }
+            if (s.params === null) assert.is(plan.sql![i]!.params, undefined, `sql[${i}] has no parameters`);
+            else if (s.params !== undefined) assert.equal(plan.sql![i]!.params, s.params, `sql[${i}] parameters`);
           });
         }
         if (c.guards === null) assert.is(plan.guards, undefined, `guards: ${JSON.stringify(plan.guards)}`);

@@ -201,6 +201,17 @@ test('built-in functions and globals', () => {
   assert.is(set.rows[0][2], 120);
 });
 
+// sql-docs cast-and-convert-transact-sql.md: style 126 is yyyy-mm-ddThh:mi:ss.mmm with no spaces, the
+// fraction left out when it is zero. The lab dropped the style (attack10 F6), so planned-failover's
+// mi-clock printed a time with a space, which breaks a pasted --set.
+test('CONVERT style 126: ISO8601 with a T, no spaces, no zero fraction; other styles and non-dates as before', () => {
+  const [row] = one(`SELECT CONVERT(varchar(27), SYSDATETIME(), 126), CONVERT(varchar(27), CAST('2026-12-06 18:28:09.000' AS datetime2), 126),
+    CONVERT(varchar(27), CAST('2026-12-06 18:28:09.631' AS datetime2), 126), CONVERT(varchar(27), CAST('2026-12-06 18:28:09.631' AS datetime2), 121),
+    CONVERT(varchar(10), 42, 126), CONVERT(nvarchar(30), 'not a time', 126)`, {});
+  assert.match(String(row[0]), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$/);
+  assert.equal(row.slice(1), ['2026-12-06T18:28:09', '2026-12-06T18:28:09.631', '2026-12-06 18:28:09.631', '42', 'not a time']);
+});
+
 test('TOP, OFFSET/FETCH, CTEs, EXISTS, COUNT(*), aliases', () => {
   const s = session();
   assert.equal(one('SELECT TOP 1 name FROM sys.availability_groups ORDER BY name', {}, s), [['ag1']]);

@@ -4,7 +4,8 @@
 // is safe to run twice.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FAST } from '../helpers/lab-run.js';
+import { execFileSync } from 'node:child_process';
+import { FAST, FAST_PLANNED } from '../helpers/lab-run.js';
 import { isChange, runbookCases } from '../helpers/runbook-cases.js';
 
 const GONE = { sqlServer: false, managedInstance: false };
@@ -95,6 +96,28 @@ runbookCases([
       assert.is(run.code, 0, run.stdout + run.stderr);
       assert.equal(t.linkPresent(), GONE);
       assert.match(run.stdout, /first-full-backup\s+assertBackup \[read\]\s+SKIPPED|first-full-backup .*skipped|first-full-backup.*-> false/);
+    },
+  },
+  {
+    // Attack 12 F6 / attack 10 F6: planned-failover's "link kept" hint was not a command, and its
+    // time (with a space) split into two words when pasted into a shell.
+    name: "planned-failover that keeps the link prints a break-link command that a shell reads as one --set, and that command removes the link",
+    overrides: { miFullBackup: { afterFailoverMs: 300 } },
+    runbook: 'planned-failover',
+    set: FAST_PLANNED,
+    expect: { exit: 0, link: KEPT, roles: { managedInstance: 'PRIMARY' } },
+    async then(t, run) {
+      const hint = /run: (runbook apply runbooks\/break-link\.yml --set '[^']*') \(and this run's -i inventory\)/.exec(run.stdout.replace(/\s*\n\s*/g, ' '));
+      assert.ok(hint, run.stdout);
+      assert.match(run.stdout.replace(/\s*\n\s*/g, ' '), /by its own clock \(its local time with no zone, the clock msdb records its backups in/);
+      // What a POSIX shell makes of the pasted command: its words.
+      const words = execFileSync('sh', ['-c', `set -- ${hint[1]}; printf '%s\\n' "$@"`], { encoding: 'utf8' }).trimEnd().split('\n');
+      assert.is(words.length, 5, words.join(' | '));
+      assert.equal(words.slice(0, 4), ['runbook', 'apply', 'runbooks/break-link.yml', '--set']);
+      assert.match(words[4], /^miPrimarySince=\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$/);
+      const broken = await t.apply('break-link', { sets: [...FAST, words[4], 'backupTimeout=5s'] });
+      assert.is(broken.code, 0, broken.stdout + broken.stderr);
+      assert.equal(t.linkPresent(), GONE);
     },
   },
   {

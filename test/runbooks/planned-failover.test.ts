@@ -160,7 +160,7 @@ runbookCases([
     arrange: () => ({ env: { LAB_ARM_TOKEN: wrongToken } }),
     expect: {
       exit: 2,
-      stderr: [/^runbook: set-up error on ARM: ARM refused the credentials reading link dag1 on sqlmi1 \S+ \(\w+\); check arm\.credential and arm\.tokenEnv in the inventory, or sign in again\. Nothing was run: no lock, no journal\.\n$/],
+      stderr: [/^runbook: set-up error on ARM: ARM refused the credentials reading link dag1 on sqlmi1 \S+ \(\w+\); check the token in LAB_ARM_TOKEN \(arm\.tokenEnv in the inventory\), or sign in again\. Nothing was run: no lock, no journal\.\n$/],
       stdout: '',
       nothingSent: true,
       roles: AS_BEFORE,

@@ -109,7 +109,7 @@ test('a wrong token fails clearly without the token in the message', async () =>
   const err = await definition.run(armStepContext(world.inventory, { ...world.env, LAB_ARM_TOKEN: wrong }), {}).catch((e: Error) => e);
   assert.instance(err, StepFailure);
   assert.is((err as StepFailure).messageId, 'armAuthFailed');
-  assert.match((err as Error).message, /Check arm\.credential and arm\.tokenEnv/);
+  assert.match((err as Error).message, /Check the token in LAB_ARM_TOKEN \(arm\.tokenEnv in the inventory\), or sign in again\.$/);
   assert.not.match((err as Error).message, wrong);
 });
 

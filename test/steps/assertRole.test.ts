@@ -23,7 +23,7 @@ stepTester.run(assertRole, {
       summary: 'Check the roles of link [dag1] on both replicas',
       guards: ['Exactly one replica is primary (no split-brain)'],
       sql: [
-        { target: 'sqlServer', text: [/^DECLARE @link sysname = N'dag1';\nSELECT ag\.name AS link_name, rs\.role_desc AS link_role/, /rs\.is_local = 1 AND ag\.name = @link/] },
+        { target: 'sqlServer', text: [/^SELECT ag\.name AS link_name, rs\.role_desc AS link_role/, /rs\.is_local = 1 AND ag\.name = @link/], params: { link: 'dag1' } },
         { target: 'managedInstance' },
       ],
     },

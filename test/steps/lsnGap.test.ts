@@ -16,13 +16,13 @@ stepTester.run(lsnGap, {
   ],
   plan: [
     {
-      name: 'the query for both sides, with the link and database filled in',
+      name: 'the query for both sides as run() sends it: the link and database as its parameters, not spliced in',
       with: { primary: unknown('steps.roles.outputs.primary') },
       impact: 'read',
       summary: /primary \(known after apply\) on link \[dag1\]/,
       sql: [
-        { target: 'sqlServer', text: [/^DECLARE @dag sysname = N'dag1', @db sysname = N'SalesDb';/, /CAST\(drs\.end_of_log_lsn AS varchar\(30\)\)/, /ag\.name = @dag AND drs\.is_local = 1/] },
-        { target: 'managedInstance' },
+        { target: 'sqlServer', text: [/^SELECT CAST\(drs\.end_of_log_lsn AS varchar\(30\)\)/, /ag\.name = @dag AND drs\.is_local = 1/], params: { dag: 'dag1', db: 'SalesDb' } },
+        { target: 'managedInstance', text: /ag\.name = @dag AND drs\.is_local = 1/, params: { dag: 'dag1', db: 'SalesDb' } },
       ],
     },
   ],

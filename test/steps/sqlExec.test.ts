@@ -47,7 +47,7 @@ stepTester.run(sqlExec, {
       target: 'primary',
       impact: 'change',
       summary: 'Run 3 batches of T-SQL on primary with @db',
-      sql: [{ target: 'primary', text: 'USE master\nGO\nALTER AVAILABILITY GROUP [dag1] FAILOVER;\nGO 2' }],
+      sql: [{ target: 'primary', text: 'USE master\nGO\nALTER AVAILABILITY GROUP [dag1] FAILOVER;\nGO 2', params: { db: 'SalesDb' } }],
       guards: ['First result set has exactly 1 row'],
     },
     {
@@ -55,7 +55,13 @@ stepTester.run(sqlExec, {
       with: { sql: unknown('steps.x.outputs.sql') },
       target: 'sqlServer',
       summary: 'Run T-SQL on sqlServer',
-      sql: [{ target: 'sqlServer', text: '(known after apply)' }],
+      sql: [{ target: 'sqlServer', text: '(known after apply)', params: null }],
+    },
+    {
+      name: 'parameters known only after apply are not shown as values',
+      with: { sql: 'SELECT name FROM sys.databases WHERE name = @db;', params: unknown('steps.x.outputs.params'), impact: 'read' },
+      target: 'sqlServer',
+      sql: [{ target: 'sqlServer', text: 'SELECT name FROM sys.databases WHERE name = @db;', params: null }],
     },
   ],
   impact: [

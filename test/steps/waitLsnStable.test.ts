@@ -37,8 +37,8 @@ stepTester.run(waitLsnStable, {
       guards: ['LSNs equal and unchanged for 30s (poll 1s, timeout 10m), the secondary resumed and, in synchronous commit, SYNCHRONIZED'],
       sql: [
         // @dag and @db are the statement's parameters (--format sql declares them), never spliced in.
-        { target: 'sqlServer', text: [/^SELECT /, /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/] },
-        { target: 'managedInstance', text: /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/ },
+        { target: 'sqlServer', text: [/^SELECT /, /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/], params: { dag: 'dag1', db: 'SalesDb' } },
+        { target: 'managedInstance', text: /ag\.is_distributed = 1 AND ag\.name = @dag AND drs\.is_local = 1 AND db\.name = @db;$/, params: { dag: 'dag1', db: 'SalesDb' } },
       ],
     },
     {
@@ -52,11 +52,12 @@ stepTester.run(waitLsnStable, {
 /**
  * Runs the wait with `timeout`, expecting it to fail; a wait still going `timeoutMs` plus a margin
  * later fails the test by name (a wait that ignored its timeout would otherwise hang the file until
- * the runner kills it) and is interrupted so the lab can stop.
+ * the runner kills it) and is interrupted so the lab can stop. Every wait in this file expected to
+ * time out goes through here (attack16 F1: two that did not hung the file).
  */
-async function timesOut(h: StepHarness, timeout: string, timeoutMs: number) {
+async function timesOut(h: StepHarness, timeout: string, timeoutMs: number, more: Record<string, string> = {}) {
   const controller = new AbortController();
-  const running = rejection(() => h.run(waitLsnStable, { ...fast, timeout }, { signal: controller.signal }));
+  const running = rejection(() => h.run(waitLsnStable, { ...fast, ...more, timeout }, { signal: controller.signal }));
   try {
     return await within(running, timeoutMs + 4000, `waitLsnStable with timeout ${timeout}`);
   } finally {
@@ -187,7 +188,7 @@ test('second-link: only this link\'s rows count on SQL Server; the other link (c
 
 test('a stalled link with equal LSNs never counts: the secondary is NOT SYNCHRONIZING', async () => {
   await withLabHarness({ scenario: 'healthy', overrides: { replication: { stalled: true } } }, async (_lab, h) => {
-    const error = await rejection(() => h.run(waitLsnStable, { ...fast, timeout: '800ms' }));
+    const error = await timesOut(h, '800ms', 800);
     assert.is(error.messageId, 'notReady');
     assert.is(
       error.message,
@@ -204,7 +205,7 @@ test('a suspended secondary with equal LSNs never counts, and the failure says n
     link.demote('sqlServer');
     link.forceFailover('managedInstance');
     lab.model.bump();
-    const error = await rejection(() => h.run(waitLsnStable, { ...fast, timeout: '800ms' }));
+    const error = await timesOut(h, '800ms', 800);
     assert.is(error.messageId, 'notReady');
     assert.match(error.message, /the secondary sqlServer was suspended \(SUSPEND_FROM_PARTNER\) when last read .*resume it only once you know what it discards/);
   });
@@ -233,6 +234,25 @@ test('synchronous commit: both copies synchronous, the window counts once the se
       assert.is(h.logs.progressData.length, h.logs.progress.length, 'data with every sample line');
     },
   );
+});
+
+// The drill's wait (demoted: the old primary set to SECONDARY first): mutation testing found both
+// of its timeouts untested (npm run mutate, the waitLsnStable group).
+test('demoted, log still unsent at the timeout: fails saying nothing was forced and how to go back', async () => {
+  await withLabHarness({ scenario: 'lagging', overrides: { replication: { stalled: true } } }, async (lab, h) => {
+    lab.link().demote('sqlServer');
+    const error = await timesOut(h, '800ms', 800, { demoted: 'sqlServer' });
+    assert.is(error.messageId, 'demotedApart');
+    assert.match(error.message, /^The side managedInstance did not harden all the log of sqlServer \(set to SECONDARY\) within [^:]+: .*Nothing was forced, so nothing is lost/);
+  });
+});
+
+test('demoted, LSNs equal but not for stableFor within the timeout: the ordinary timeout failure, not the unsent-log one', async () => {
+  await withLabHarness({ scenario: 'healthy' }, async (lab, h) => {
+    lab.link().demote('sqlServer');
+    const error = await timesOut(h, '800ms', 800, { demoted: 'sqlServer', stableFor: '10s' });
+    assert.is(error.messageId, 'notStable');
+  });
 });
 
 test('split-brain is refused at once, not waited out', async () => {

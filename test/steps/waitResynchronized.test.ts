@@ -24,7 +24,7 @@ stepTester.run(waitResynchronized, {
       with: { side: 'sqlServer' },
       impact: 'read',
       summary: 'Wait until [SalesDb] on sqlServer is resumed and synchronizing from the primary of link [dag1]',
-      sql: [{ target: 'sqlServer', text: [/^DECLARE @dag sysname = N'dag1', @db sysname = N'SalesDb';/, /drs\.is_suspended/] }],
+      sql: [{ target: 'sqlServer', text: [/^SELECT /, /drs\.is_suspended/], params: { dag: 'dag1', db: 'SalesDb' } }],
       guards: ['Fails if it is still suspended or not synchronizing after 2m (poll 1s); never resumes it'],
     },
     { with: { side: unknown('inputs.keep') }, summary: /on \(known after apply\) is resumed/, sql: [{ target: 'sqlServer' }, { target: 'managedInstance' }] },

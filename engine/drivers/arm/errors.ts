@@ -2,6 +2,27 @@
 // (with its error code), the resource is not there, the credentials were refused, a long-running
 // operation ended in failure. Pure module: no @azure import, so steps can use it at plan time.
 import { sentence } from '../../core/sentence.js';
+import type { ArmSpec } from '../../core/types.js';
+
+export type { ArmSpec };
+
+/**
+ * What to check when the run's ARM credential is refused, by the inventory's arm.credential: the
+ * token variable only for `tokenEnv`; for Microsoft Entra ID the variables EnvironmentCredential
+ * reads (@azure/identity) and the authority host. Without the inventory: each setting by name.
+ */
+export function credentialAdvice(arm: Pick<ArmSpec, 'credential' | 'tokenEnv'> | undefined): string {
+  const entra = 'AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH) variables and arm.authorityHost in the inventory';
+  if (!arm) return "arm.credential in the inventory and the credential it names (arm.tokenEnv's token, or the AZURE_* variables)";
+  switch (arm.credential ?? 'default') {
+    case 'tokenEnv':
+      return `the token in ${arm.tokenEnv ?? '(no variable named)'} (arm.tokenEnv in the inventory)`;
+    case 'environment':
+      return `the ${entra} (arm.credential: environment)`;
+    default:
+      return `the sign-in DefaultAzureCredential finds (the ${entra}, a workload or managed identity, az login; arm.credential: default)`;
+  }
+}
 
 /** ARM answered with an error: HTTP status plus Azure's `{error:{code,message}}` code. */
 export class ArmRequestError extends Error {
@@ -129,7 +150,7 @@ export function errorFromResponse(status: number, bodyText: string | null | unde
       status,
       code,
       `ARM refused the credentials for ${what} (HTTP ${status} ${code}).${detail} ` +
-        'Check the inventory credential (arm.credential, arm.tokenEnv) or sign in again.',
+        `Check ${credentialAdvice(undefined)}, or sign in again.`,
       azure,
     );
   }

@@ -1,89 +1,21 @@
-// POST /failover and POST /setRole on a link, and PATCH of its replicationMode (api-version
-// 2025-01-01), followed to the end: the actions @azure/arm-sql 10.0.0 lacks or sends with its old
-// api-version. The initial answer is 200 (done), 202 with Azure-AsyncOperation (poll it, read
-// `status`) and/or Location (202 while running, 200/204 when done), honouring Retry-After.
-//
-// Re-sends: the POST is marked so the pipeline never re-sends it by itself (engine/drivers/arm/resend.ts), except
-// after a 429. After a 5xx or a network error the outcome is ambiguous, so this reads the link
-// first: if it already shows the requested result, that is success; only if the link is plainly
-// unchanged is the POST sent again, at most `maxResends` times.
-//
-// An operation already in progress on the link (after a --resume, the one the killed run started)
-// is waited for, never answered with a second request: while the link reports it (replicaState
-// `...InProgress`, e.g. LinkFailoverInProgress) nothing is sent, and a refusal saying an operation
-// is in progress (engine/drivers/arm/errors.ts isOperationInProgress: 409 ...ChangeRoleAlreadyInProgress,
-// ConflictingServerOperation, ...) is not a failure: the link is polled until the operation ends,
-// then looked at again, and the POST goes out again only if the link does not show the result.
-// Waits are bounded by `operationWaitMs`: past it, a wait before anything was sent fails (nothing
-// changed); a wait after a request was sent is an unknown outcome (exit 5).
+// Following an Azure long-running operation (api-version 2025-01-01 link actions): the initial
+// answer is 200 (done), 202 with Azure-AsyncOperation (poll it, read `status`) and/or Location
+// (202 while running, 200/204 when done), honouring Retry-After.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SqlManagementClient } from '@azure/arm-sql';
 import type { PipelineResponse } from '@azure/core-rest-pipeline';
 import { OutcomeUnknown } from '../../core/errors.js';
-import {
-  ArmNotFoundError,
-  ArmOperationFailed,
-  ArmRequestError,
-  ArmUnreachable,
-  errorFromResponse,
-  isLinkGone,
-  isOperationInProgress,
-  notSent,
-  OPERATION_STILL_IN_PROGRESS,
-  parseArmErrorBody,
-} from './errors.js';
 import { sentence } from '../../core/sentence.js';
-import { ResendBlocked, ensureNoResendPolicy } from './resend.js';
-import { describeLink, getLinkDetails, linkUrl, sendRaw, type LinkDetails, type LinkIds } from './client.js';
+import { ArmOperationFailed, errorFromResponse, parseArmErrorBody } from './errors.js';
+import { sendRaw } from './client.js';
 
-/** `update` is PATCH of the link resource itself (its replicationMode), the others POST to .../<action>. */
-export type LinkAction = 'failover' | 'setRole' | 'update';
-export interface FailoverBody {
-  failoverType: 'Planned' | 'ForcedAllowDataLoss';
-}
-export interface SetRoleBody {
-  instanceRole: 'Primary' | 'Secondary';
-  roleChangeType: 'Planned' | 'Forced';
-}
-/**
- * The MI side's copy of the link's mode, as Update-AzSqlInstanceLink -ReplicationMode sets it
- * (azure-rest-api-specs, DistributedAvailabilityGroups.json 2025-01-01, example
- * DistributedAvailabilityGroupsUpdate.json: `{"properties":{"replicationMode":"Sync"}}`).
- */
-export interface ReplicationModeBody {
-  properties: { replicationMode: 'Async' | 'Sync' };
-}
-export type LinkActionBody = FailoverBody | SetRoleBody | ReplicationModeBody;
-
-export interface LinkActionProgress {
-  /** `waiting`: for an operation already in progress on the link to end. */
-  phase: 'accepted' | 'running' | 'checking' | 'resending' | 'waiting';
-  /** Azure's operation status (`InProgress`) or the HTTP status of the last answer. */
-  status: string;
-  polls: number;
-  elapsedMs: number;
-}
-
-export interface LinkActionOptions {
+/** How polls are spaced, and what stops them. */
+export interface PollTiming {
   /** Least time between polls, in ms (default 2000). A larger Retry-After wins. */
   pollIntervalMs?: number;
   /** Upper bound on any wait, Retry-After included (tests and drills). */
   maxPollDelayMs?: number;
-  /** Explicit re-sends after an ambiguous 5xx/network error when the link is unchanged (default 2). */
-  maxResends?: number;
-  /** Longest wait for an operation already in progress on the link (default 10 minutes). */
-  operationWaitMs?: number;
-  onProgress?: (progress: LinkActionProgress) => void;
   signal?: AbortSignal;
-}
-
-export interface LinkActionResult {
-  before: LinkDetails;
-  after: LinkDetails;
-  polls: number;
-  resends: number;
-  /** An ambiguous answer was settled by reading the link, which already showed the result. */
-  confirmedByState: boolean;
 }
 
 /** Retry-After as ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
@@ -95,255 +27,12 @@ export function parseRetryAfter(value: string | undefined | null, now = Date.now
   return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }
 
-export function nextDelay(retryAfterMs: number | undefined, options: LinkActionOptions): number {
+export function nextDelay(retryAfterMs: number | undefined, options: PollTiming): number {
   const wanted = Math.max(options.pollIntervalMs ?? 2000, retryAfterMs ?? 0);
   return options.maxPollDelayMs === undefined ? wanted : Math.min(wanted, options.maxPollDelayMs);
 }
 
-/** Whether the link already shows what the action asked for. */
-export function actionReached(action: LinkAction, body: LinkActionBody, before: LinkDetails, now: LinkDetails): boolean {
-  if (action === 'update') {
-    const wanted = (body as ReplicationModeBody).properties.replicationMode;
-    return now.replicationMode !== undefined && now.replicationMode.toLowerCase() === wanted.toLowerCase();
-  }
-  if (action === 'setRole') {
-    const target = (body as SetRoleBody).instanceRole;
-    return before.instanceLinkRole !== target && now.instanceLinkRole === target;
-  }
-  return now.instanceLinkRole !== undefined && now.instanceLinkRole !== before.instanceLinkRole;
-}
-
-/** The state a database of the link reports while an operation runs on it (`LinkFailoverInProgress`). */
-export function operationInProgress(link: LinkDetails): string | undefined {
-  return link.databases.find((d) => d.replicaState && /InProgress/i.test(d.replicaState))?.replicaState;
-}
-
-export const DEFAULT_OPERATION_WAIT_MS = 10 * 60_000;
-
-/** Still in progress when the wait's time was up: `state` is what the link (or ARM) last said. */
-export class OperationStillRunning extends Error {
-  constructor(
-    readonly state: string,
-    readonly waitedMs: number,
-  ) {
-    super(`an operation was still in progress on the link (${state}) after ${Math.round(waitedMs / 1000)}s`);
-    this.name = 'OperationStillRunning';
-  }
-}
-
-export interface OperationWait {
-  pollIntervalMs?: number;
-  maxPollDelayMs?: number;
-  /** Longest wait, counted from `since` (default DEFAULT_OPERATION_WAIT_MS). */
-  operationWaitMs?: number;
-  /** When the wait began (ms since the epoch); default now. */
-  since?: number;
-  signal?: AbortSignal;
-  /** Called after each look at the link that still shows the operation. */
-  onWait?: (state: string, polls: number) => void;
-}
-
-/**
- * Polls the link until no database of it reports an operation in progress; returns the link
- * then, or undefined when it is gone. Each look comes after one poll interval, so a caller that
- * just got a 409 does not ask again at once. Throws OperationStillRunning when the time is up,
- * and what the read throws otherwise (the caller decides what a failed read means).
- */
-export async function waitForLinkOperation(
-  client: SqlManagementClient,
-  ids: LinkIds,
-  wait: OperationWait,
-  state = 'an operation in progress',
-): Promise<LinkDetails | undefined> {
-  const since = wait.since ?? Date.now();
-  const limit = wait.operationWaitMs ?? DEFAULT_OPERATION_WAIT_MS;
-  for (let polls = 1; ; polls++) {
-    if (Date.now() - since >= limit) throw new OperationStillRunning(state, Date.now() - since);
-    await sleep(nextDelay(undefined, wait), undefined, { signal: wait.signal });
-    let link: LinkDetails;
-    try {
-      link = await getLinkDetails(client, ids, { signal: wait.signal });
-    } catch (error) {
-      if (isLinkGone(error)) return undefined;
-      throw error;
-    }
-    const busy = operationInProgress(link);
-    if (!busy) return link;
-    state = busy;
-    wait.onWait?.(busy, polls);
-  }
-}
-
-/**
- * When to send a request again after ARM refused it because an operation is in progress and the
- * link shows none (it may be one the link does not report, such as a delete): 1, 2, 4... poll
- * intervals apart, at most a minute, so a long operation draws a handful of refusals, not one per
- * poll. In between, only the link is read.
- */
-export function resendSchedule(intervalMs: number, clock: () => number = Date.now): { due(): boolean } {
-  let gap = Math.max(1, intervalMs);
-  let next = clock() + gap;
-  return {
-    due() {
-      if (clock() < next) return false;
-      gap = Math.min(gap * 2, 60_000);
-      next = clock() + gap;
-      return true;
-    },
-  };
-}
-
-export async function postLinkAction(
-  client: SqlManagementClient,
-  ids: LinkIds,
-  action: LinkAction,
-  body: LinkActionBody,
-  options: LinkActionOptions = {},
-): Promise<LinkActionResult> {
-  ensureNoResendPolicy(client.pipeline);
-  const { signal } = options;
-  const started = Date.now();
-  const link = describeLink(ids);
-  const what = `the ${action} request for link ${link}`;
-  const report = (phase: LinkActionProgress['phase'], status: string, polls: number) =>
-    options.onProgress?.({ phase, status, polls, elapsedMs: Date.now() - started });
-  const waitFor = (state: string, since = Date.now()) =>
-    waitForLinkOperation(client, ids, { ...options, since, onWait: (s, n) => report('waiting', s, n) }, state);
-  const reached = (now: LinkDetails | undefined, resends: number): LinkActionResult | undefined =>
-    now && actionReached(action, body, before, now) ? { before, after: now, polls: 0, resends, confirmedByState: true } : undefined;
-
-  let before: LinkDetails;
-  try {
-    before = await getLinkDetails(client, ids, { signal });
-  } catch (error) {
-    throw notSent(error);
-  }
-  // An operation already running on the link (an earlier attempt's, before a --resume, or
-  // another client's): wait for it and look again before sending anything.
-  const busyAtStart = operationInProgress(before);
-  if (busyAtStart) {
-    report('waiting', busyAtStart, 0);
-    let now: LinkDetails | undefined;
-    try {
-      now = await waitFor(busyAtStart);
-    } catch (error) {
-      if ((error as { name?: string }).name === 'AbortError') throw error;
-      if (error instanceof OperationStillRunning) throw notSent(new ArmRequestError(undefined, OPERATION_STILL_IN_PROGRESS, error.message));
-      throw notSent(error);
-    }
-    if (!now) throw notSent(new ArmNotFoundError('ResourceNotFound', `Link ${link} was removed while an operation on it was in progress.`));
-    const done = reached(now, 0);
-    if (done) return done;
-  }
-
-  let resends = 0;
-  let conflictSince: number | undefined;
-  let schedule: ReturnType<typeof resendSchedule> | undefined;
-  for (;;) {
-    signal?.throwIfAborted();
-    let response: PipelineResponse | undefined;
-    let ambiguous: string | undefined;
-    try {
-      response = await sendRaw(client, {
-        method: action === 'update' ? 'PATCH' : 'POST',
-        url: linkUrl(client, ids, action === 'update' ? '' : `/${action}`),
-        body,
-        signal,
-        noResend: true,
-      });
-    } catch (error) {
-      if ((error as { name?: string }).name === 'AbortError') {
-        throw new OutcomeUnknown(`Interrupted while sending ${what}; Azure may have started it. Check the link before doing anything else.`);
-      }
-      if (!(error instanceof ResendBlocked) && !(error instanceof ArmUnreachable)) throw error;
-      const r = error instanceof ResendBlocked ? error.response : undefined;
-      ambiguous = r ? httpLabel(r) : 'a network error';
-    }
-    if (response && response.status >= 500) ambiguous = httpLabel(response);
-
-    if (ambiguous !== undefined) {
-      report('checking', ambiguous, 0);
-      const unknown = (why: string) =>
-        new OutcomeUnknown(`ARM answered ${what} with ${ambiguous}, and ${why} Check the link before doing anything else.`);
-      let now: LinkDetails | undefined;
-      try {
-        now = await getLinkDetails(client, ids, { signal });
-      } catch (error) {
-        throw unknown(`the link could not be read afterwards: ${sentence((error as Error).message)}`);
-      }
-      const done = reached(now, resends);
-      if (done) return done;
-      const busy = operationInProgress(now);
-      if (busy) {
-        // Perhaps our own request, started before the front door failed: let it finish, then look.
-        report('waiting', busy, 0);
-        try {
-          now = await waitFor(busy);
-        } catch (error) {
-          if (error instanceof OperationStillRunning) {
-            throw unknown(`the link still reports ${error.state} after ${Math.round(error.waitedMs / 1000)}s; the ${action} may still complete.`);
-          }
-          throw unknown(`the link could not be read while it reported ${busy}: ${sentence((error as Error).message)}`);
-        }
-        const settled = reached(now, resends);
-        if (settled) return settled;
-        if (!now) throw unknown(`the link is gone.`);
-      }
-      if (resends >= (options.maxResends ?? 2)) {
-        const code = response ? (parseArmErrorBody(response.bodyAsText)?.code ?? `Http${response.status}`) : 'NetworkError';
-        throw new ArmRequestError(
-          response?.status,
-          code,
-          `ARM answered ${what} with ${ambiguous} ${resends + 1} times; the link is unchanged (instance role ${now.instanceLinkRole ?? 'unknown'}).`,
-        );
-      }
-      resends += 1;
-      report('resending', ambiguous, 0);
-      await sleep(nextDelay(undefined, options), undefined, { signal });
-      continue;
-    }
-
-    const res = response as PipelineResponse;
-    if (res.status === 202) {
-      report('accepted', '202', 0);
-      const polls = await followOperation(client, res, what, options, (status, n) => report('running', status, n));
-      return { before, after: await getLinkDetails(client, ids, { signal }), polls, resends, confirmedByState: false };
-    }
-    if (res.status >= 200 && res.status < 300) {
-      return { before, after: await getLinkDetails(client, ids, { signal }), polls: 0, resends, confirmedByState: false };
-    }
-    const refused = errorFromResponse(res.status, res.bodyAsText, what);
-    if (!isOperationInProgress(refused)) throw refused;
-
-    // Refused because an operation is in progress: not a failure. Wait for it to end, look at
-    // the link, and send again only if it does not show the result yet.
-    conflictSince ??= Date.now();
-    schedule ??= resendSchedule(options.pollIntervalMs ?? 2000);
-    report('waiting', refused.code, 0);
-    const unknown = (why: string) =>
-      new OutcomeUnknown(
-        `ARM refused ${what} with HTTP ${res.status} ${refused.code} (an operation is in progress, perhaps this step's own earlier request) and ${why} ` +
-          'Check the link before doing anything else.',
-      );
-    for (;;) {
-      let now: LinkDetails | undefined;
-      try {
-        now = await waitFor(refused.code, conflictSince);
-      } catch (error) {
-        if ((error as { name?: string }).name === 'AbortError') throw unknown('the run was interrupted while waiting for it.');
-        if (error instanceof OperationStillRunning) throw unknown(`it was still in progress (${error.state}) after ${Math.round(error.waitedMs / 1000)}s.`);
-        throw unknown(`the link could not be read while waiting: ${sentence((error as Error).message)}`);
-      }
-      if (!now) throw unknown('the link is gone.');
-      const done = reached(now, resends);
-      if (done) return done;
-      if (schedule.due()) break;
-    }
-    report('resending', refused.code, 0);
-  }
-}
-
-function httpLabel(response: PipelineResponse): string {
+export function httpLabel(response: PipelineResponse): string {
   const code = parseArmErrorBody(response.bodyAsText)?.code;
   return `HTTP ${response.status}${code ? ` ${code}` : ''}`;
 }
@@ -357,7 +46,7 @@ export async function followOperation(
   client: SqlManagementClient,
   accepted: PipelineResponse,
   what: string,
-  options: LinkActionOptions,
+  options: PollTiming,
   onPoll: (status: string, polls: number) => void,
 ): Promise<number> {
   const asyncUrl = accepted.headers.get('azure-asyncoperation') ?? accepted.headers.get('operation-location');

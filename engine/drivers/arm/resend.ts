@@ -6,7 +6,7 @@
 // for a marked request it lets the first attempt through, lets a re-send through only after a
 // 429 (throttled: Azure did not act on it), and otherwise stops the retry loop with ResendBlocked,
 // carrying what the first attempt got. The caller then looks at the link's state before deciding
-// whether to send again (engine/drivers/arm/lro.ts).
+// whether to send again (engine/drivers/arm/link-action.ts).
 import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
 
 interface Attempts {

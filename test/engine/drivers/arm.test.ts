@@ -1,11 +1,13 @@
-// engine/drivers/arm/client.ts and engine/drivers/arm/lro.ts with the real @azure/arm-sql 10.0.0 client over HTTPS
+// engine/drivers/arm/client.ts and engine/drivers/arm/lro.ts, link-action.ts and link-operation.ts with the real @azure/arm-sql 10.0.0 client over HTTPS
 // against the lab's ARM endpoint: client construction, new-schema reads, typed errors, and the
 // failover/setRole actions with their polling and their refusal to re-send blindly.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ARM_SCOPE, createArmClient, getLinkDetails, linkIdsOf, linkUrl, parseLinkBody, retryOptionsFrom, scopeFor } from '../../../engine/drivers/arm/client.js';
 import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, isLinkGone } from '../../../engine/drivers/arm/errors.js';
-import { nextDelay, parseRetryAfter, postLinkAction, resendSchedule, type LinkActionProgress } from '../../../engine/drivers/arm/lro.js';
+import { nextDelay, parseRetryAfter } from '../../../engine/drivers/arm/lro.js';
+import { postLinkAction, type LinkActionProgress } from '../../../engine/drivers/arm/link-action.js';
+import { resendSchedule } from '../../../engine/drivers/arm/link-operation.js';
 import { definitelyNotApplied, OutcomeUnknown } from '../../../engine/core/errors.js';
 import { armFailure } from '../../../steps/support/arm-link.js';
 import type { ArmFault, ArmOperation } from '../../../lab/arm/contract.js';
