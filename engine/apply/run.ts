@@ -34,6 +34,7 @@ import { runStartRecord } from './run-start.js';
 import { OperatorGates, type GateRefusal } from './gates.js';
 import { RunRecord, type StepAtHand } from './run-record.js';
 import { foresee, FORESEE_DEADLINE_MS } from './foresee.js';
+import { noteSplitBrain } from './split-brain.js';
 
 export async function applyPlan(options: ApplyOptions): Promise<ApplyResult> {
   const { plan, inventory } = options;
@@ -316,6 +317,7 @@ class ApplyRun {
 
   private recordLinkState(state: LinkState, after?: string): void {
     this.journal.write({ kind: 'link-state', ...(after !== undefined ? { after } : {}), state });
+    noteSplitBrain(this.record.notices, this.opts.inventory.link.name, state);
   }
 
   /**

@@ -7,7 +7,7 @@ import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { defaultJournalDir } from '../apply/journal/write.js';
 import { SECRET_PLACEHOLDER } from '../plan/build.js';
-import { journalPath, listRuns, runInfo, someoneElseActed, stepStates, type Recorded, type StepState } from '../apply/journal/runs.js';
+import { journalPath, listRuns, runInfo, lockLossVerdict, stepStates, type Recorded, type StepState } from '../apply/journal/runs.js';
 import { JournalDamage, readJournal, type ReadJournal } from '../apply/journal/read.js';
 import { takeRunLock, type RunLock } from '../apply/journal/run-lock.js';
 import type { CommandIO } from './io.js';
@@ -92,7 +92,7 @@ function resumeFromJournal(runId: string, path: string, given: { target?: string
   if (info.state === 'running') {
     throw new ExitError(ExitCode.refused, `refusing to resume run ${runId}: it is still running (pid ${info.pid} on ${info.host}). Stop it first, or wait for it to end.`);
   }
-  const acted = someoneElseActed(records);
+  const acted = lockLossVerdict(records);
   if (acted) {
     throw new ExitError(
       ExitCode.refused,

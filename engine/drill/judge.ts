@@ -1,7 +1,10 @@
 // The drill's judge: the promises every runbook must keep, checked against what the lab itself
 // recorded (its statement log, ARM log, ledger and roles), with the runs' exit codes and summaries
 // as claims to test against it. Pure: the same record always gets the same verdict.
+import { ARM_ROLE_CHANGE, changeKey, declaresChange, lossNotOwned, statementsOf, undeclaredChanges, type Change } from './attribution.js';
 import type { ArmRequest, Invocation, JournalRecord, LoggedStatement, RecordedRun, Roles, Side, Violation } from './record.js';
+
+export { changeKey, stepSpans } from './attribution.js';
 
 /** A planned FAILOVER statement, alone (its text as the lab logs it). */
 export const FAILOVER_STATEMENT = /^\s*ALTER\s+AVAILABILITY\s+GROUP\s+\S+\s+FAILOVER\s*;?\s*$/i;
@@ -12,23 +15,24 @@ export const isFailover = (s: string) => FAILOVER_STATEMENT.test(s);
  * keyword, or holds an ALTER AVAILABILITY GROUP anywhere (after a comment, inside a batch).
  */
 export function isChangeStatement(text: string): boolean {
-  return /^\s*(ALTER|BACKUP|DROP|RESTORE|CREATE|INSERT|UPDATE|DELETE|MERGE|TRUNCATE|KILL)\b/i.test(text) || /\bALTER\s+AVAILABILITY\s+GROUP\b/i.test(text);
+  // Not the lab's normaliser's job alone (it logs each statement of a batch without comments):
+  // comments out and each `;`-separated statement on its own, so `SET NOCOUNT ON; DROP ...` or
+  // `/* x */ DROP ...` count too (attack r4-drill #6).
+  return statementsOf(text).some((part) => CHANGE_START.test(part) || CTE_CHANGE.test(part)) || /\bALTER\s+AVAILABILITY\s+GROUP\b/i.test(text);
 }
+
+const CHANGE_START = /^\s*(ALTER|BACKUP|DROP|RESTORE|CREATE|INSERT|UPDATE|DELETE|MERGE|TRUNCATE|KILL)\b/i;
+/** `WITH x AS (...) DELETE ...`: a common table expression in front of a data change. */
+const CTE_CHANGE = /^\s*WITH\b[\s\S]*\)\s*(INSERT|UPDATE|DELETE|MERGE)\b/i;
 
 /** The lab carried the statement out and it raised no error. */
 export const applied = (s: LoggedStatement) => s.errorNumber === null && s.notCarriedOut === undefined;
 
 const isArmWrite = (r: ArmRequest) => r.method !== 'GET' && r.status >= 200 && r.status < 300;
 
-/** A change the lab saw take effect: a statement or an accepted ARM request, and when. */
-interface Change {
-  what: string;
-  at: number;
-}
-
 export function appliedChanges(run: Pick<RecordedRun, 'statements' | 'arm'>): Change[] {
-  const sql = run.statements.filter((s) => isChangeStatement(s.statement) && applied(s)).map((s) => ({ what: `${s.side}: ${oneLine(s.statement)}`, at: s.at }));
-  const arm = run.arm.filter(isArmWrite).map((r) => ({ what: `ARM ${r.method} ${r.path}`, at: r.at }));
+  const sql = run.statements.filter((s) => isChangeStatement(s.statement) && applied(s)).map((s): Change => ({ what: `${s.side}: ${oneLine(s.statement)}`, at: s.at, target: s.side, text: s.statement }));
+  const arm = run.arm.filter(isArmWrite).map((r): Change => ({ what: `ARM ${r.method} ${r.path}`, at: r.at, target: 'arm', text: `${r.method} ${r.path}` }));
   return [...sql, ...arm].sort((a, b) => a.at - b.at);
 }
 
@@ -41,7 +45,7 @@ export function judge(run: RecordedRun): Violation[] {
     ...exitZeroRoles(run),
     ...secretsLeaked(run),
     ...hungRuns(run),
-    ...undeclaredChanges(run),
+    ...undeclaredChanges(run, appliedChanges(run)),
   ];
 }
 
@@ -49,22 +53,14 @@ function transactionsLost(run: RecordedRun): Violation[] {
   const lost = run.ledger.after.lost - run.ledger.before.lost;
   if (lost <= 0) return [];
   const declared = run.runbook.dataLossSteps;
-  const ran = dataLossStepsStarted(run);
-  if (ran.length && run.acknowledgedDataLoss) return [];
+  // The loss must be the author's dataLoss step's own: a step that merely started (or ran after
+  // the change that lost them) excuses nothing (attack r4-drill #1).
+  const notOwned = declared.length ? lossNotOwned(run, appliedChanges(run)) : undefined;
+  if (declared.length && !notOwned && run.acknowledgedDataLoss) return [];
   const why = !declared.length
     ? 'the runbook has no dataLoss step of its own (a step the engine marked dataLoss because no LSN wait comes before it does not count)'
-    : !ran.length
-      ? `no dataLoss step of the runbook's own ran (${declared.join(', ')} never started, so the loss came from elsewhere)`
-      : 'the run was not given --allow-data-loss';
+    : notOwned ?? 'the run was not given --allow-data-loss';
   return [{ invariant: 'transaction-lost', message: `${lost} committed transaction(s) lost (lab ledger), but ${why}` }];
-}
-
-/** The author's dataLoss steps that some run of this record started (its journal says so). */
-function dataLossStepsStarted(run: RecordedRun): string[] {
-  const declared = new Set(run.runbook.dataLossSteps);
-  const started = new Set<string>();
-  for (const inv of run.invocations) for (const r of inv.journal ?? []) if (r.kind === 'step-started' && typeof r.step === 'string' && declared.has(r.step)) started.add(r.step);
-  return [...started];
 }
 
 function changesAppliedTwice(run: RecordedRun): Violation[] {
@@ -93,9 +89,16 @@ function changesAppliedTwice(run: RecordedRun): Violation[] {
     allowance = Math.max(0, allowance - (n - 1));
     if (extra > 0) out.push({ invariant: 'change-applied-twice', message: `ARM accepted ${n} times: ${key}` });
   }
+  // The same role change by another channel: an ARM failover or setRole after a T-SQL FAILOVER moves the
+  // roles again (attack r4-drill #4). Not the other way round: split-brain.yml demotes the MI
+  // through ARM and then runs FAILOVER, two different changes.
+  const tsql = run.statements.find((s) => isFailover(s.statement) && applied(s));
+  const armAgain = tsql ? run.arm.filter((r) => isArmWrite(r) && r.method === 'POST' && ARM_ROLE_CHANGE.test(r.path) && r.at > tsql.at) : [];
+  if (armAgain.length > allowance) out.push({ invariant: 'change-applied-twice', message: `the link failed over by T-SQL (${tsql!.side}: ${oneLine(tsql!.statement)}), then again by ARM POST ${armAgain[0]!.path}` });
   return out;
 }
 
+const hasPrimary = (r: Roles) => r.sqlServer === 'PRIMARY' || r.managedInstance === 'PRIMARY';
 const bothPrimary = (r: Roles) => r.sqlServer === 'PRIMARY' && r.managedInstance === 'PRIMARY';
 
 function twoPrimaries(run: RecordedRun): Violation[] {
@@ -106,28 +109,38 @@ function twoPrimaries(run: RecordedRun): Violation[] {
     return [{ invariant: 'two-primaries', message: 'both replicas are PRIMARY at the end, and the runbook does not declare the split-brain outcome (outcomes.splitBrain)' }];
   }
   // The engine's own record, not words: an author's notify can say "two primaries" of anything.
-  const recorded = run.invocations.some((i) => bothPrimaryRecorded(i.journal ?? []));
-  return recorded ? [] : [{ invariant: 'summary-disagrees', message: "both replicas are PRIMARY at the end, and no run's journal recorded the link so (its last link-state)" }];
+  const recorded = run.invocations.filter((i) => bothPrimaryRecorded(i.journal ?? []));
+  if (!recorded.length) return [{ invariant: 'summary-disagrees', message: "both replicas are PRIMARY at the end, and no run's journal recorded the link so (its last link-state)" }];
+  // ...and the run that recorded it told the operator so in the engine's own words
+  // (engine/apply/split-brain.ts), whatever its notify steps said (attack r4-drill #3). A notify
+  // that forges the line only warns more: the safe side.
+  if (recorded.some((i) => ENGINE_SPLIT_BRAIN.test(i.stdout + i.stderr))) return [];
+  return [{ invariant: 'summary-disagrees', message: `both replicas are PRIMARY at the end and ${label(recorded[0]!)}'s journal recorded it, but it did not say SPLIT-BRAIN in the engine's words` }];
 }
+
+/** The engine's split-brain notice (engine/apply/split-brain.ts), as its summary prints it. */
+const ENGINE_SPLIT_BRAIN = /SPLIT-BRAIN: (both replicas of link \S+ say PRIMARY|\S+ says PRIMARY on link \S+ and \S+ could not be read)/;
 
 /**
  * The engine's last record of the link in a journal (a `link-state`, written by the lock at the
- * start and after each change step that changed the link) leaves the split-brain standing: one
+ * start and after each change step that changed the link), read after its last change step began, leaves the split-brain standing: one
  * replica PRIMARY, and the other PRIMARY too or out of its reach (not locked, or not readable),
  * which then keeps the PRIMARY role it had for all the run could tell: the old primary that is
  * down during a forced failover says PRIMARY again when it comes back.
  */
 export function bothPrimaryRecorded(records: JournalRecord[]): boolean {
-  const last = records.filter((r) => r.kind === 'link-state').at(-1);
-  if (!last) return false;
+  const lastAt = lastIndex(records, (r) => r.kind === 'link-state');
+  // Read after the run's last change step began, or it tells of the link before that change
+  // (a start record with the MI briefly unreadable proves nothing of the end: attack r4-drill #6).
+  const lastChange = lastIndex(records, (r) => r.kind === 'step-started' && declaresChange(String(r.impact)));
+  if (lastAt < 0 || lastAt < lastChange) return false;
+  const last = records[lastAt]!;
   const state = last.state as Partial<Record<Side, { readable?: boolean; role?: string }>>;
   const primaryOrUnseen = (side: Side) => state[side]?.readable !== true || state[side]?.role === 'PRIMARY';
   const primary = (side: Side) => state[side]?.readable === true && state[side]?.role === 'PRIMARY';
   return (primary('sqlServer') && primaryOrUnseen('managedInstance')) || (primary('managedInstance') && primaryOrUnseen('sqlServer'));
 }
 
-const NOTHING_CHANGED = /^Nothing was changed\.$/m;
-const SAYS_CHANGED = /^(Changed|May have changed): /m;
 
 /** The invocations running at instant `at`. */
 const runningAt = (invocations: Invocation[], at: number) => invocations.filter((i) => i.startedAt <= at && at <= i.endedAt);
@@ -137,12 +150,11 @@ function summaries(run: RecordedRun): Violation[] {
   const changes = appliedChanges(run);
   for (const inv of run.invocations) {
     if (inv.code === null) continue;
-    const text = inv.stdout + inv.stderr;
     const mine = changes.filter((c) => inv.startedAt <= c.at && c.at <= inv.endedAt);
     // A change made while another process ran too is blamed on this one only if every one of them says it changed nothing.
     const unexplained = mine.filter((c) => runningAt(run.invocations, c.at).every((o) => o === inv || (o.code !== null && claimsNoChange(o))));
     if (claimsNoChange(inv) && unexplained.length) {
-      const said = NOTHING_CHANGED.test(text) ? 'says "Nothing was changed."' : 'exits 1 (failed before any change)';
+      const said = inv.code === 1 ? 'exits 1 (failed before any change)' : 'says "Nothing was changed." (its journal\'s run-finished names no change)';
       out.push({ invariant: 'summary-disagrees', message: `${label(inv)} ${said}, but the lab saw: ${unexplained.map((c) => c.what).join('; ')}` });
     }
     const alone = mine.filter((c) => runningAt(run.invocations, c.at).length === 1);
@@ -150,7 +162,7 @@ function summaries(run: RecordedRun): Violation[] {
       if (alone.length && !journalNamesChanges(inv.journal ?? [])) out.push({ invariant: 'summary-disagrees', message: `${label(inv)} was abandoned and its journal names no change, but the lab saw: ${alone.map((c) => c.what).join('; ')}` });
       continue;
     }
-    if (!claimsNoChange(inv) && alone.length && !SAYS_CHANGED.test(text) && inv.code !== 0) {
+    if (!claimsNoChange(inv) && alone.length && !journalNamesChanges(inv.journal ?? []) && inv.code !== 0) {
       out.push({ invariant: 'summary-disagrees', message: `${label(inv)} exits ${inv.code} without saying what changed, but the lab saw: ${alone.map((c) => c.what).join('; ')}` });
     }
     if (inv.code === 4 && !changes.some((c) => c.at <= inv.endedAt)) {
@@ -160,15 +172,27 @@ function summaries(run: RecordedRun): Violation[] {
   return out;
 }
 
+const lastIndex = <T>(items: T[], is: (item: T) => boolean) => items.map(is).lastIndexOf(true);
+
+/**
+ * The engine's own summary: its journal's last run-finished record (what its "Changed:" and
+ * "Nothing was changed." lines are printed from). Never its output, where a notify step can print
+ * any line (attack r4-drill #5).
+ */
+const runFinished = (records: JournalRecord[]) => records.filter((r) => r.kind === 'run-finished').at(-1);
+const count = (v: unknown) => (Array.isArray(v) ? v.length : 0);
+
 /** The journal's last run-finished record names a change done or one that may have acted. */
 function journalNamesChanges(records: JournalRecord[]): boolean {
-  const end = records.filter((r) => r.kind === 'run-finished').at(-1);
-  const names = (v: unknown) => (Array.isArray(v) ? v.length : 0);
-  return end !== undefined && names(end.changed) + names(end.mayHaveChanged) > 0;
+  const end = runFinished(records);
+  return end !== undefined && count(end.changed) + count(end.mayHaveChanged) > 0;
 }
 
 function claimsNoChange(inv: Invocation): boolean {
-  return inv.code === 1 || NOTHING_CHANGED.test(inv.stdout + inv.stderr);
+  // An abandoned run prints no summary; its journal is held to account below instead.
+  if (inv.abandonedByDrill) return false;
+  const end = runFinished(inv.journal ?? []);
+  return inv.code === 1 || (end !== undefined && count(end.changed) + count(end.mayHaveChanged) === 0);
 }
 
 /**
@@ -186,9 +210,13 @@ function exitZeroRoles(run: RecordedRun): Violation[] {
     if (bothPrimary(after) && !run.runbook.declaresSplitBrain && !bothPrimary(run.roles.before)) {
       out.push({ invariant: 'exit-0-wrong-roles', message: `${label(inv)} exits 0 with both replicas PRIMARY` });
     }
+    // No writable side is no more "done" than two (attack r4-drill #4): a lab that started so aside.
+    if (!hasPrimary(after) && hasPrimary(run.roles.before)) {
+      out.push({ invariant: 'exit-0-wrong-roles', message: `${label(inv)} exits 0, but no replica is PRIMARY at the end (${rolesText(after)})` });
+    }
     const asserted = lastAssertedPrimary(inv.journal ?? []);
     const otherStillPrimary = asserted !== undefined && !run.runbook.declaresSplitBrain && after[otherSide(asserted)] === 'PRIMARY';
-    if (asserted && (after[asserted] !== 'PRIMARY' || otherStillPrimary) && !bothPrimary(after)) {
+    if (asserted && (after[asserted] !== 'PRIMARY' || otherStillPrimary) && !bothPrimary(after) && hasPrimary(after)) {
       out.push({ invariant: 'exit-0-wrong-roles', message: `${label(inv)} exits 0 and asserted ${asserted} the primary, but the lab ends with ${rolesText(after)}` });
     }
   }
@@ -264,65 +292,3 @@ const otherSide = (s: Side): Side => (s === 'sqlServer' ? 'managedInstance' : 's
 const rolesText = (r: Roles) => `sqlServer ${r.sqlServer}, managedInstance ${r.managedInstance}`;
 const label = (i: Invocation) => (i.role === 'first' ? 'the run' : i.role === 'resume' ? 'the resumed run' : 'the second operator');
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
-
-/**
- * A change statement's identity, whatever its spelling: T-SQL keywords and (under the default
- * collations) identifiers are case-insensitive, `[dag1]`, `"dag1"` and `dag1` name the same object,
- * and whitespace or a trailing `;` change nothing. Erring towards "the same" is the safe side: two
- * statements that differ only in a literal's case are counted as one change sent twice.
- */
-export function changeKey(statement: string): string {
-  return oneLine(statement)
-    .toLowerCase()
-    .replace(/\[([^\]]*)\]|"([^"]*)"/g, (_m, b: string | undefined, q: string | undefined) => b ?? q ?? '')
-    .replace(/\s*([(),=;])\s*/g, '$1')
-    .replace(/;+$/, '')
-    .trim();
-}
-
-/** A step as one run's journal shows it running: from its step-started to its end (or the run's). */
-interface StepSpan {
-  step: string;
-  impact: string;
-  from: number;
-  to: number;
-}
-
-/** The steps each run's journal shows running, with the impact the engine gave them when they started. */
-export function stepSpans(inv: Pick<Invocation, 'journal' | 'endedAt'>): StepSpan[] {
-  const spans: StepSpan[] = [];
-  let open: Omit<StepSpan, 'to'> | undefined;
-  const close = (to: number) => {
-    if (open) spans.push({ ...open, to });
-    open = undefined;
-  };
-  for (const r of inv.journal ?? []) {
-    const at = typeof r.at === 'string' ? Date.parse(r.at) : NaN;
-    if (r.kind === 'step-started') {
-      close(at);
-      open = { step: String(r.step), impact: String(r.impact), from: at };
-    } else if (((r.kind === 'step-finished' || r.kind === 'step-failed' || r.kind === 'step-skipped') && r.step === open?.step) || r.kind === 'run-resumed') {
-      close(at);
-    }
-  }
-  close(inv.endedAt);
-  return spans.filter((s) => !Number.isNaN(s.from) && !Number.isNaN(s.to));
-}
-
-/**
- * A change the lab saw that no step declared: at that instant no run's journal shows a step
- * running whose impact is a change or data loss (a plugin step that says `read` and sends a
- * FAILOVER, or a change sent between steps). The plan and the fault matrix count only declared
- * changes, so such a change would otherwise go unjudged.
- */
-function undeclaredChanges(run: RecordedRun): Violation[] {
-  const spans = run.invocations.flatMap(stepSpans);
-  const out: Violation[] = [];
-  for (const c of appliedChanges(run)) {
-    const running = spans.filter((s) => s.from <= c.at && c.at <= s.to);
-    if (running.some((s) => s.impact !== 'read')) continue;
-    const during = running.length ? `while step ${[...new Set(running.map((s) => s.step))].join(', ')} ran, declared read` : 'while no step of any run was running';
-    out.push({ invariant: 'undeclared-change', message: `the lab saw ${c.what} ${during}` });
-  }
-  return out;
-}

@@ -2,8 +2,10 @@
 // declared server; no two links are one link (the lock's fold: two names a server collation may
 // call equal share one lock, so they cannot be two runs of one wave); no database and no
 // availability group is in two links of one SQL Server (a database joins one link; a link's mode
-// change and failover act on its AG, which another link must not claim; both compared case-folded,
-// as a case-insensitive server compares them); names that reach T-SQL are one line of visible
+// change and failover act on its AG, which another link must not claim; both compared as a
+// case-insensitive server compares names: case-folded, trailing spaces ignored (MicrosoftDocs/
+// sql-docs, t-sql/language-elements/string-comparison-assignment.md: the engine pads the shorter
+// string with spaces before `=`, so 'abc' and 'abc ' are equal)); names that reach T-SQL are one line of visible
 // characters, identifiers at most 128 (engine/validate/sql-names.ts), and a link name holds no
 // comma (`--links` and `--allow-data-loss` are comma-separated lists of them).
 import { diag, type Diagnostic } from '../core/diagnostics.js';
@@ -16,6 +18,11 @@ const REFERENCES = [
   { key: 'sqlServer', table: 'sqlServers', what: 'SQL Server' },
   { key: 'managedInstance', table: 'managedInstances', what: 'managed instance' },
 ] as const;
+
+/** A database or AG name as the server's `=` sees it under a case-insensitive collation (see above). */
+function serverNameKey(sqlServer: string, name: string): string {
+  return `${sqlServer}\u0000${name.toLowerCase().replace(/ +$/u, '')}`;
+}
 
 export function fleetDiagnostics(file: string, doc: LoadedYaml): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -57,14 +64,14 @@ export function fleetDiagnostics(file: string, doc: LoadedYaml): Diagnostic[] {
       } else names.set(key, i);
     }
     if (typeof link.database === 'string' && typeof link.sqlServer === 'string') {
-      const key = `${link.sqlServer}\u0000${link.database.toLowerCase()}`;
+      const key = serverNameKey(link.sqlServer, link.database);
       const first = databases.get(key);
       if (first !== undefined) {
         out.push(diag('duplicate-database', `Database \`${link.database}\` on SQL Server \`${link.sqlServer}\` is already in link ${first + 1}: a database joins one link.`, at(`${p}/database`)));
       } else databases.set(key, i);
     }
     if (typeof link.agName === 'string' && typeof link.sqlServer === 'string') {
-      const key = `${link.sqlServer}\u0000${link.agName.toLowerCase()}`;
+      const key = serverNameKey(link.sqlServer, link.agName);
       const first = groups.get(key);
       if (first !== undefined) {
         out.push(diag('duplicate-ag', `Availability group \`${link.agName}\` on SQL Server \`${link.sqlServer}\` is already in link ${first + 1}: each link has its own local availability group.`, at(`${p}/agName`)));

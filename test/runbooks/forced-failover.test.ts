@@ -155,7 +155,7 @@ runbookCases([
       sent: ['sqlServer: ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)'],
       lost: 0,
       stdout: [
-        /FAILED caught-up: The side managedInstance did not harden all the log of sqlServer \(set to SECONDARY\) within 1 s: .*\(gap 40000000\); the log stopped moving\. Nothing was forced, so nothing is lost, but link dag1 has no primary now\. To go back, run on sqlServer, which holds all the log: ALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;/,
+        /FAILED caught-up: The side managedInstance did not harden all the log of sqlServer \(set to SECONDARY\) within 1 s: managedInstance hardened [\d:]+, sqlServer end of log [\d:]+; the log stopped moving\. Nothing was forced, so nothing is lost, but link dag1 has no primary now\. To go back, run on sqlServer, which holds all the log: ALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;/,
       ],
     },
   },

@@ -62,8 +62,12 @@ test('judge: forced-failover edited to drop its data-loss marking runs without t
   assert.match(r.json.violations[0]!.message, /25 committed transaction\(s\) lost .*no dataLoss step/);
 });
 
-test('judge: a plugin step that says read and fails over: undeclared-change', async () => {
-  const dir = tempDir('runbook-drill-plugin-');
+/** A plugin step that says it reads and sends a FAILOVER: at once, or in the background (retried until the lab takes it) while it returns. */
+function quietRead(dir: string, background: boolean): void {
+  const failover = "pool.request().query('ALTER AVAILABILITY GROUP [' + ctx.inventory.link.name + '] FAILOVER;')";
+  const send = background
+    ? `void (async () => { for (let i = 0; i < 150; i += 1) { await new Promise((r) => setTimeout(r, 20)); try { await ${failover}; return; } catch {} } })();`
+    : `await ${failover};`;
   writeFileSync(join(dir, 'quiet-read.mjs'), `import { defineStep } from '${join(root, 'dist', 'engine', 'step-api', 'index.js')}';
 export default defineStep({
   type: 'quietRead', description: 'Says it reads; fails the link over.', impact: 'read', target: 'none', resultHolds: 'moment',
@@ -71,17 +75,14 @@ export default defineStep({
   plan() { return { summary: 'Read something harmless', sql: [], guards: [] }; },
   async run(ctx) {
     const pool = await ctx.sql('sqlServer');
-    await pool.request().query('ALTER AVAILABILITY GROUP [' + ctx.inventory.link.name + '] FAILOVER;');
+    ${send}
     return { outputs: {} };
   },
 });
 `);
-  const file = join(dir, 'quiet.yml');
-  writeFileSync(file, `name: quiet
-description: a sync-commit switch, an LSN wait, then a plugin step declared read that fails over
-plugins: [./quiet-read.mjs]
-steps:
-  - id: sync-commit
+}
+
+const SYNC_COMMIT = `  - id: sync-commit
     type: sqlExec
     target: sqlServer
     with:
@@ -90,10 +91,21 @@ steps:
         ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON
           {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT),
           {{str link.managedInstance.name}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);
-  - id: sync-commit-managed-instance
+`;
+const SYNC_COMMIT_MI = `  - id: sync-commit-managed-instance
     type: armSetReplicationMode
     with: { replicationMode: Sync, pollInterval: 50ms }
-  - id: stable
+`;
+
+test('judge: a plugin step that says read and fails over: undeclared-change', async () => {
+  const dir = tempDir('runbook-drill-plugin-');
+  quietRead(dir, false);
+  const file = join(dir, 'quiet.yml');
+  writeFileSync(file, `name: quiet
+description: a sync-commit switch, an LSN wait, then a plugin step declared read that fails over
+plugins: [./quiet-read.mjs]
+steps:
+${SYNC_COMMIT}${SYNC_COMMIT_MI}  - id: stable
     type: waitLsnStable
     with: { stableFor: 300ms, timeout: 5s, pollInterval: 50ms }
   - id: look
@@ -101,7 +113,25 @@ steps:
 `);
   const r = await drill([file, '--only', 'healthy/no-fault', '--seed', '3']);
   assert.is(r.code, 1);
-  assert.equal(r.json.violations.map((v) => [v.invariant, v.message]), [['undeclared-change', 'the lab saw sqlServer: ALTER AVAILABILITY GROUP [dag1] FAILOVER while step look ran, declared read']]);
+  assert.equal(r.json.violations.map((v) => [v.invariant, v.message]), [['undeclared-change', 'the lab saw sqlServer: ALTER AVAILABILITY GROUP [dag1] FAILOVER, sent by step look, declared read']]);
+});
+
+test('judge: a plugin step that says read and fails over in the background, landing during the next change step: undeclared-change', async () => {
+  // attack r4-drill #2 (m7-masked.yml): the FAILOVER lands once the ARM step makes the MI synchronous, while that step runs.
+  const dir = tempDir('runbook-drill-plugin-');
+  quietRead(dir, true);
+  const file = join(dir, 'masked.yml');
+  writeFileSync(file, `name: masked
+description: a sync-commit switch, a plugin step declared read that fails over in the background, then the MI's sync-commit switch
+plugins: [./quiet-read.mjs]
+steps:
+${SYNC_COMMIT}  - id: look
+    type: quietRead
+${SYNC_COMMIT_MI}`);
+  const r = await drill([file, '--only', 'healthy/no-fault', '--seed', '3']);
+  assert.is(r.code, 1);
+  assert.equal(r.json.violations.map((v) => v.invariant), ['undeclared-change']);
+  assert.match(r.json.violations[0]!.message, /^the lab saw sqlServer: ALTER AVAILABILITY GROUP \[dag1\] FAILOVER, that no step's journal shows sending while it ran \(step look journaled it, but had ended when the lab carried it out\)$/);
 });
 
 test.run();

@@ -2,6 +2,7 @@
 // in flight is a non-safe section: it is finished before the run stops, and a second Ctrl-C only warns.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { waitFor } from '../helpers/cli.js';
 import { ChildLab, FAILOVER, kinds, runbook, SYNC_COMMIT } from '../helpers/child-runs.js';
 
 test('SIGINT during waitLsnStable: exit 130, nothing changed, the journal says where it stopped', async () => {
@@ -29,12 +30,11 @@ test('SIGINT (twice) while FAILOVER is in flight: it is finished, then the run s
   const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'slow', match: 'FAILOVER', delayMs: 1500, count: 1 }] } });
   try {
     const run = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=300ms', '--set', 'pollInterval=50ms']);
-    await lab.waitForRecord((r) => r.kind === 'step-started' && r.step === 'failover');
-    // Listening before the signal: the line it prints must not come before anyone reads it.
+    // Listening from the start: a listener added after the SIGINT can miss the line it answers with.
     let stderr = '';
     run.child.stderr!.on('data', (d) => (stderr += d));
+    await lab.waitForRecord((r) => r.kind === 'step-started' && r.step === 'failover');
     run.child.kill('SIGINT');
-    const { waitFor } = await import('../helpers/cli.js');
     await waitFor(() => /stopping after step failover/.test(stderr), 5000);
     run.child.kill('SIGINT');
     const r = await run.done;

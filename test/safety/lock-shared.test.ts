@@ -12,7 +12,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hold } from '../../lab/index.js';
 import { startLab } from '../../lab/index.js';
-import { acquireLinkLock, LockRefused } from '../../engine/drivers/sql/lock.js';
+import { acquireLinkLock, LockRefused, type LockLossEvent } from '../../engine/drivers/sql/lock.js';
+import type { Inventory } from '../../engine/core/types.js';
 import { sharedLockSessions } from '../../engine/drivers/sql/shared-lock-sessions.js';
 import { waitFor } from '../helpers/cli.js';
 import { connect, run } from '../helpers/lab.js';
@@ -75,6 +76,9 @@ test('a wave of 20 links: every link locked on one session per server, named aft
     const secondsLogins = Object.fromEntries(Object.entries(f.lab.logins()).map(([server, n]) => [server, n - (before[server] ?? 0)]));
     assert.is(second.code, 3, second.stdout + second.stderr);
     assert.match(second.stderr, new RegExp(`link dag3 is locked by wave ${waveRecord(f.journalDir).waveId} of \\S+ on host \\S+, since \\d{4}-`));
+    // The lock goes when the wave's run of dag3 ends, not when the wave's process does.
+    assert.match(second.stderr, /Wait for the wave's run of link dag3 to end \(its lock goes when that run ends; the wave's process may go on for its other links\)/);
+    assert.not.match(second.stderr, /when its process ends/);
     for (const p of pins) p.release();
     const r = await done;
     assert.is(r.code, 0, r.stdout + r.stderr);
@@ -177,6 +181,47 @@ test("two runs of one wave on the same lock are refused before the server's re-e
     await second.release();
     assert.equal(held(), []);
   } finally {
+    await sessions.close();
+    await lab.stop();
+  }
+});
+
+test("a lock request with no answer on the wave's shared session ends that session within the connection's request timeout: every run on it takes its lock back on a fresh session and goes on; the question is not taken for a lost lock granted again on the silent session", async () => {
+  const lab = await startLab({ fleet: true, links: 2 });
+  const boundMs = 1000;
+  const sessions = sharedLockSessions({ runId: 'wave:test', user: 'u', host: 'h', since: '2026-01-01T00:00:00Z' });
+  const bounded = (inv: Inventory): Inventory => ({ ...inv, link: { ...inv.link, sqlServer: { ...inv.link.sqlServer, connection: { ...inv.link.sqlServer.connection, requestTimeoutMs: boundMs } } } });
+  const losses: Record<string, LockLossEvent[]> = { dag1: [], dag2: [] };
+  const lockFor = (inv: Inventory, runId: string) =>
+    acquireLinkLock(bounded(inv), { env: lab.env, holder: { runId, user: 'u', host: 'h', since: '2026-01-01T00:00:00Z' }, sessions, retryMs: 100, onLoss: (e) => losses[inv.link.name]!.push(e) });
+  const hold = lab.hold({ match: /APPLOCK_MODE/, side: 'sqlServer' });
+  try {
+    const [one, two] = [await lockFor(lab.inventories[0]!, 'r1'), await lockFor(lab.inventories[1]!, 'r2')];
+    const held = () => lab.model.applocks.rows().filter((r) => r.replica === 'sql01' && r.resource.startsWith('runbook:link:'));
+    const before = new Set(held().map((r) => r.holder.sessionId));
+    assert.is(before.size, 1, 'both links on one shared session');
+    // dag1's check before a change has no answer; dag2's waits its turn behind it.
+    const first = one.confirm();
+    await hold.reached;
+    const both = Promise.all([first, two.confirm()]);
+    const limit = new Promise<string>((resolve) => setTimeout(() => resolve('still waiting'), 8 * boundMs).unref());
+    assert.is(await Promise.race([both.then(() => 'answered'), limit]), 'answered', 'the runs on the session go on within the bound, not when the silent request ends');
+    const now = held();
+    assert.equal(now.map((r) => `${r.resource}:${r.holder.count}`).sort(), ['runbook:link:dag1:1', 'runbook:link:dag2:1'], 'each lock taken once, on a fresh session');
+    assert.not.ok(now.some((r) => before.has(r.holder.sessionId)), 'not on the session that did not answer');
+    for (const link of ['dag1', 'dag2']) {
+      const onSql = losses[link]!.filter((e) => e.side === 'sqlServer');
+      assert.is(onSql.length, 1, `${link}: one loss, ${JSON.stringify(losses[link])}`);
+      assert.is(onSql[0]!.retaken, true);
+      assert.equal(onSql[0]!.changes, []);
+      assert.match(onSql[0]!.message, /the link lock's session on sqlServer ended \(/);
+      assert.not.match(onSql[0]!.message, /no longer held/);
+    }
+    assert.match(losses.dag2![0]!.message, new RegExp(`runbook ended it: a request on it had no answer within ${boundMs} ms`));
+    await one.release();
+    await two.release();
+  } finally {
+    hold.release();
     await sessions.close();
     await lab.stop();
   }

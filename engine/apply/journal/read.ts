@@ -100,7 +100,7 @@ const SHAPES: Record<JournalRecord['kind'], Shape> = {
   },
   'lock-refused': { resource: req('string'), side: req('string'), holder: req('string') },
   'lock-lost': {
-    side: req('string'), during: opt('string'), retaken: req('boolean'), holder: opt('string'), changes: req('strings'), message: req('string'),
+    side: req('string'), during: opt('string'), retaken: req('boolean'), holder: opt('string'), changes: req('strings'), ownStep: opt('string'), message: req('string'),
   },
   'link-state': { after: opt('string'), state: req(linkStateProblem) },
   'step-started': {

@@ -70,15 +70,29 @@ export function lastLinkState(records: Recorded[]): RecordedLinkState | undefine
 }
 
 /**
- * Why a run may not be resumed because it stopped when someone else acted: a lock-lost record
- * naming another holder or changes to the link (engine/drivers/sql/lock.ts). Its journal no longer
- * describes the link, and a resume would act on what it read before.
+ * Why a run may not be resumed because its lock was lost and the link was acted on meanwhile: a
+ * lock-lost record naming another holder or changes to the link (engine/drivers/sql/lock.ts). Its
+ * journal no longer describes the link, and a resume would act on what it read before. Said as the
+ * run knew it: changes found after a loss during one of its own change steps may be that step's
+ * doing, which the run could not tell from someone else's.
  */
-export function someoneElseActed(records: Recorded[]): string | undefined {
+export function lockLossVerdict(records: Recorded[]): string | undefined {
   const losses = records.filter((r): r is Extract<Recorded, { kind: 'lock-lost' }> => r.kind === 'lock-lost' && (r.holder !== undefined || r.changes.length > 0));
   if (losses.length === 0) return undefined;
-  const what = [...new Set(losses.flatMap((r) => [...(r.holder !== undefined ? [`${r.holder} took the lock`] : []), ...r.changes]))];
-  return `it stopped because its link lock was lost and someone else acted on the link (${what.join('; ')})`;
+  const byOthers: string[] = [];
+  const unsure: string[] = [];
+  for (const r of losses) {
+    // Journals written before ownStep was recorded say it in the message only.
+    const ownStep = r.ownStep ?? /cannot tell whether its step (\S+), which was changing/.exec(r.message)?.[1];
+    if (r.holder === undefined && ownStep !== undefined) {
+      unsure.push(`the link changed while its own step ${ownStep} was running (${r.changes.join('; ')}), and it could not tell whether that step or someone else did that`);
+      continue;
+    }
+    if (r.holder !== undefined) byOthers.push(`${r.holder} took the lock`);
+    byOthers.push(...r.changes);
+  }
+  const parts = [...(byOthers.length ? [`someone else acted on the link (${[...new Set(byOthers)].join('; ')})`] : []), ...new Set(unsure)];
+  return `it stopped because its link lock was lost and ${parts.join('; and ')}`;
 }
 
 export type RunState = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'unknown' | 'damaged';

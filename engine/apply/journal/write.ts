@@ -45,7 +45,7 @@ export type JournalRecord =
   | { kind: 'lock'; resource: string; held: string[]; unreachable: Array<{ side: string; error: string }>; holder: string }
   | { kind: 'lock-refused'; resource: string; side: string; holder: string }
   /** A lock session ended during the run: taken again (nothing changed) or not (engine/drivers/sql/lock.ts). */
-  | { kind: 'lock-lost'; side: string; during?: string; retaken: boolean; holder?: string; changes: string[]; message: string }
+  | { kind: 'lock-lost'; side: string; during?: string; retaken: boolean; holder?: string; changes: string[]; ownStep?: string; message: string }
   /**
    * The link as the locked replicas showed it (engine/drivers/sql/lock.ts): at the start of each
    * part of the run (once the lock is held; for a resume, once it accepted the link as it found

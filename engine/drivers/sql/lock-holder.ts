@@ -53,22 +53,24 @@ WHERE l.resource_type = N'APPLICATION' AND l.request_owner_type = N'SESSION'
 const WHO_LAB = `SELECT TOP (1) program_name, host_name, login, session_id FROM lab.applocks
 WHERE resource = @resource AND replica = @@SERVERNAME AND database_name = DB_NAME() AND session_id <> @@SPID;`;
 
-/** Who holds `resource` on this server, in words; never throws. */
-export async function whoHolds(pool: ConnectionPool, resource: string): Promise<string> {
+/**
+ * Who holds `resource` on this server, in words; never throws. `wave`: the holder is a wave's
+ * shared lock session, whose lock on a link goes when the wave's run of that link ends (the
+ * wave's process may go on for its other links).
+ */
+export async function whoHolds(pool: ConnectionPool, resource: string): Promise<{ described: string; wave: boolean }> {
   for (const query of [WHO_REAL, WHO_LAB]) {
     try {
       const rows = (await runSql(pool, query, { resource })).recordset ?? [];
       const r = rows[0] as Record<string, unknown> | undefined;
       if (r) {
-        return describeHolder(String(r.program_name ?? ''), {
-          host: String(r.host_name ?? ''),
-          login: String(r.login ?? ''),
-          session: Number(r.session_id),
-        });
+        const programName = String(r.program_name ?? '');
+        const described = describeHolder(programName, { host: String(r.host_name ?? ''), login: String(r.login ?? ''), session: Number(r.session_id) });
+        return { described, wave: parseHolderAppName(programName)?.runId.startsWith(WAVE_PREFIX) === true };
       }
     } catch {
       // Not this kind of server (or no VIEW SERVER STATE): try the next way of asking.
     }
   }
-  return 'another session (its holder could not be read)';
+  return { described: 'another session (its holder could not be read)', wave: false };
 }

@@ -20,13 +20,21 @@ export interface LockSessionRequest {
   appName: string;
   /** The lock this session is asked for. */
   resource: string;
-  /** Called each time a session that held (or was about to take) this lock ends. */
-  ended(): void;
+  /**
+   * Called each time a session that held (or was about to take) this lock ends; `why` when this
+   * process ended it itself (a session that stopped answering: openLockPool).
+   */
+  ended(why?: string): void;
 }
 
 export interface LockSession {
   /** A pool of one connection: every request of this lock goes to the same session. */
   pool: ConnectionPool;
+  /**
+   * Ends the session now, for one that did not answer as it should (`why`): every lock on it goes,
+   * and every run that had one there hears so (ended) and takes it back on a fresh session.
+   */
+  abandon(why: string): void;
   /** Lets the lock go (a session of its own is closed; a shared one lets go of this resource). */
   release(): Promise<void>;
 }
@@ -36,41 +44,80 @@ export interface LockSessions {
   open(request: LockSessionRequest): Promise<LockSession>;
 }
 
+/** A lock session's pool, and the way to end its session when it stops answering. */
+export interface LockPool {
+  pool: ConnectionPool;
+  /** Ends the connection in use now (its session, and every lock on it, go); `onEnd` hears `why`. */
+  abandon(why: string): void;
+}
+
+/** The parts of tedious's Connection (mssql's pooled connection) that ending one takes. */
+interface PooledConnection {
+  on(event: string, listener: (error?: unknown) => void): void;
+  close(): void;
+}
+
+/** The parts of mssql's pool of connections (tarn) that tell when a request has one and lets it go. */
+interface ConnectionQueue {
+  on(event: 'acquireSuccess', listener: (eventId: number, connection: PooledConnection) => void): void;
+  on(event: 'release', listener: (connection: PooledConnection) => void): void;
+}
+
 /**
  * One replica's lock connection: mssql's pool of one, with no idle timeout (a pool that closes an
  * idle connection would silently drop the lock), in master. `onEnd` hears of every session that
  * had logged in and ended, except the test connection mssql's connect() opens and closes first.
+ *
+ * Every request on it is bounded by the connection's requestTimeoutMs, counted from when it has
+ * the connection (not while it waits its turn): one that has no answer by then ends the session
+ * (its locks with it), instead of being cancelled. A cancelled request leaves a session that did
+ * not answer in use, and on a shared one every run waits behind it (a half-open connection, or a
+ * request the server does not get to); and whether the lock is still held there cannot be told.
+ * Ended, the loss is certain and handled as any other (engine/drivers/sql/lock.ts): every run on
+ * the session hears so and takes its lock back on a fresh one.
  */
 export async function openLockPool(
   side: ReplicaSide,
   spec: ConnectionSpec,
   env: NodeJS.ProcessEnv,
   appName: string,
-  onEnd: () => void,
+  onEnd: (why?: string) => void,
   /** Many runs' requests queue for the one connection (a wave): see sharedLockSessions. */
   queued = false,
-): Promise<ConnectionPool> {
+): Promise<LockPool> {
   const mssql = (await import('mssql')).default;
   const config = poolConfig(side, spec, env);
   config.database = LOCK_DATABASE;
   config.options = { ...config.options, appName };
   config.pool = { min: 0, max: 1, idleTimeoutMillis: 2 ** 31 - 1 };
+  const boundMs = config.requestTimeout ?? 30_000;
+  // No cancel timer of tedious's own: the bound below ends the session instead.
+  config.requestTimeout = 0;
   if (queued) {
-    // A request waits its turn however long the queue is (each one's own requestTimeout still
-    // bounds it once sent), and the connection is checked without a query of its own before each
+    // A request waits its turn however long the queue is (each one ahead of it is bounded once
+    // sent), and the connection is checked without a query of its own before each
     // (mssql's default sends SELECT 1 first, doubling every request): a dead one ends, and its end
     // event tells every run.
     config.pool.acquireTimeoutMillis = 2 ** 31 - 1;
     (config as { validateConnection?: boolean | 'socket' }).validateConnection = 'socket';
   }
   let connected = false;
+  /** Why this process ended a connection, when it did. */
+  const endedBecause = new WeakMap<PooledConnection, string>();
+  let current: PooledConnection | undefined;
+  const abandon = (connection: PooledConnection | undefined, why: string) => {
+    if (!connection || endedBecause.has(connection)) return;
+    endedBecause.set(connection, why);
+    connection.close();
+  };
   // The lock lives and dies with this one connection: a session that had logged in and ends takes
   // the lock with it (a connection that never logged in held nothing).
-  (config as { beforeConnect?: (c: { on(e: string, f: (error?: unknown) => void): void }) => void }).beforeConnect = (conn) => {
+  (config as { beforeConnect?: (c: PooledConnection) => void }).beforeConnect = (conn) => {
     let loggedIn = false;
     const probe = !connected;
+    if (!probe) current = conn;
     conn.on('connect', (error) => void (loggedIn = !error));
-    conn.on('end', () => loggedIn && !probe && onEnd());
+    conn.on('end', () => loggedIn && !probe && onEnd(endedBecause.get(conn)));
   };
   const pool = new mssql.ConnectionPool(config);
   // Errors outside a request end the connection; its end event does the work.
@@ -84,16 +131,28 @@ export async function openLockPool(
     throw Object.assign(new Error(describeConnectError(side, spec, error, config.password)), await classifyConnectFailureProbed(error, spec));
   }
   connected = true;
-  return pool;
+  const requests = (pool as unknown as { pool: ConnectionQueue }).pool;
+  const deadlines = new Map<PooledConnection, NodeJS.Timeout>();
+  requests.on('acquireSuccess', (_eventId, connection) => {
+    const timer = setTimeout(() => abandon(connection, `runbook ended it: a request on it had no answer within ${boundMs} ms`), boundMs);
+    timer.unref();
+    deadlines.set(connection, timer);
+  });
+  requests.on('release', (connection) => {
+    clearTimeout(deadlines.get(connection));
+    deadlines.delete(connection);
+  });
+  return { pool, abandon: (why) => abandon(current, why) };
 }
 
 /** A single run's lock sessions: its own connection per replica, closed when the run lets go. */
 export const ownLockSessions: LockSessions = {
   async open(request) {
     let open = true;
-    const pool = await openLockPool(request.side, request.spec, request.env, request.appName, () => open && request.ended());
+    const { pool, abandon } = await openLockPool(request.side, request.spec, request.env, request.appName, (why) => open && request.ended(why));
     return {
       pool,
+      abandon,
       async release() {
         open = false;
         await pool.close().catch(() => undefined);

@@ -101,6 +101,11 @@ export interface LockLossEvent {
   holder?: string;
   /** What differs on the link from what this run last knew. */
   changes: string[];
+  /**
+   * This run's own change step that was running when the lock was lost: what changed then may be
+   * that step's doing, so the run cannot tell it from someone else's.
+   */
+  ownStep?: string;
   message: string;
 }
 
@@ -156,13 +161,13 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   async function open(side: ReplicaSide): Promise<ConnectionPool> {
     const spec = side === 'sqlServer' ? inventory.link.sqlServer.connection : inventory.link.managedInstance.connection;
     // When this session ends (it had logged in), take the lock again at once.
-    const session = await sessions.open({ side, spec, env: opts.env, link: linkName, appName, resource, ended: () => sessionEnded(side) });
+    const session = await sessions.open({ side, spec, env: opts.env, link: linkName, appName, resource, ended: (why) => sessionEnded(side, why) });
     lockSessions.set(side, session);
     return session.pool;
   }
 
   /** sp_getapplock on this side's connection: undefined when granted, else who holds it. */
-  async function take(side: ReplicaSide, pool: ConnectionPool): Promise<string | undefined> {
+  async function take(side: ReplicaSide, pool: ConnectionPool): Promise<{ described: string; wave: boolean } | undefined> {
     const rows = (await runSql(pool, TAKE, { holder: appName, resource })).recordset ?? [];
     const row = rows[0] as Record<string, unknown> | undefined;
     const code = Number(row?.result);
@@ -182,12 +187,13 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     return state;
   }
 
-  function sessionEnded(side: ReplicaSide): void {
+  /** `why`: when this process ended the session itself (it stopped answering). */
+  function sessionEnded(side: ReplicaSide, why?: string): void {
     if (closing || !pools.has(side)) return;
     if (!lost.has(side)) {
       const ourChange = changingStep;
       const during = ourChange ?? opts.currentStep?.();
-      lost.set(side, { how: `the link lock's session on ${side} ended${during ? ` during step ${during}` : ''}`, ...(during ? { during } : {}), ...(ourChange ? { ourChange } : {}) });
+      lost.set(side, { how: `the link lock's session on ${side} ended${why ? ` (${why})` : ''}${during ? ` during step ${during}` : ''}`, ...(during ? { during } : {}), ...(ourChange ? { ourChange } : {}) });
     }
     retakeSoon(side);
   }
@@ -205,21 +211,27 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     if (!retaking.has(side)) track(side, new Promise<void>((resolve) => setImmediate(resolve)).then(() => retake(side)));
   }
 
-  /** APPLOCK_MODE on each locked replica's lock connection; a side not holding it exclusively is lost. */
+  /**
+   * APPLOCK_MODE on each locked replica's lock connection; a side not holding it exclusively is lost.
+   * A question with no answer says nothing about the lock: its session ended (a request that has no
+   * answer in time ends it, engine/drivers/sql/lock-sessions.ts), or, when the server answered with
+   * an error, it is ended here. Either way the lock is gone for certain, and taken back on a fresh
+   * session as after a KILL; never granted again on the same session (a re-entrant grant would say
+   * nothing about whether it had been lost).
+   */
   async function askServers(): Promise<void> {
     const sides = [...pools].filter(([side]) => !lost.has(side));
     await Promise.all(
       sides.map(async ([side, pool]) => {
-        let why: string;
         try {
           const row = ((await runSql(pool, MODE_QUERY, { resource })).recordset ?? [])[0] as Record<string, unknown> | undefined;
           const mode = String(row?.mode ?? 'nothing');
-          if (mode === 'Exclusive') return;
-          why = `APPLOCK_MODE says ${mode}`;
+          if (mode !== 'Exclusive') notHeld(side, `APPLOCK_MODE says ${mode}`);
         } catch (error) {
-          why = `asking the server failed: ${(error as Error).message.replace(/\.$/, '')}`;
+          const why = `asking it whether it still held the lock failed: ${(error as Error).message.replace(/\.$/, '')}`;
+          if (typeof (error as { number?: unknown }).number === 'number') lockSessions.get(side)?.abandon(`runbook ended it: ${why}`);
+          sessionEnded(side, why);
         }
-        notHeld(side, why);
       }),
     );
   }
@@ -245,7 +257,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     const { during, ourChange, how } = loss;
     let otherHolder: string | undefined;
     try {
-      otherHolder = await take(side, pool);
+      otherHolder = (await take(side, pool))?.described;
     } catch (error) {
       if (closing) return;
       if (error instanceof LockRefused) {
@@ -267,7 +279,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     // A side whose own lock is lost and not back (down) is compared when it is back.
     const known: LinkState = Object.fromEntries(Object.entries(baseline).filter(([s]) => s === side || !lost.has(s as ReplicaSide)));
     const { changes, unchecked } = compareLinkStates(linkName, known, now);
-    const event = { side, ...(during ? { during } : {}), changes };
+    const event = { side, ...(during ? { during } : {}), changes, ...(ourChange ? { ownStep: ourChange } : {}) };
     const advice = `Check the link's roles and who is driving it (\`runbook runs\`, sys.dm_tran_locks) before doing anything.`;
     if (otherHolder) {
       stop(
@@ -325,9 +337,11 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       try {
         const other = await take(side, pool);
         if (other) {
-          throw new LockRefused(
-            `link ${linkName} is locked by ${other} (lock ${resource} on ${side}). Only one run may drive a link at a time; nothing was changed by this run. Wait for that run to end (the lock goes when its process ends), or see \`runbook runs\` on its host.`,
-          );
+          // A wave's lock on a link goes when the wave's run of that link ends, not its process.
+          const wait = other.wave
+            ? `Wait for the wave's run of link ${linkName} to end (its lock goes when that run ends; the wave's process may go on for its other links): see the wave's record or \`runbook runs\` on its host.`
+            : `Wait for that run to end (the lock goes when its process ends), or see \`runbook runs\` on its host.`;
+          throw new LockRefused(`link ${linkName} is locked by ${other.described} (lock ${resource} on ${side}). Only one run may drive a link at a time; nothing was changed by this run. ${wait}`);
         }
       } catch (error) {
         refusal ??= error;

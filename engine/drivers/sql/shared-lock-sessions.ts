@@ -15,6 +15,9 @@
 //  - When the shared session ends, every lock on it is gone: every run whose lock was on it hears
 //    so at once, and each takes its lock back and compares its link, as a run with a session of its
 //    own does (engine/drivers/sql/lock.ts).
+//  - One request that has no answer must not hold up every run queued behind it: a request is
+//    bounded, and a session that does not answer in time is ended, which is the case above
+//    (openLockPool, engine/drivers/sql/lock-sessions.ts).
 //  - A run that ends lets go of its lock right away (the session goes on for the other links);
 //    a lock whose release fails goes when the wave closes the session at its end.
 import type { ConnectionPool } from 'mssql';
@@ -22,7 +25,7 @@ import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { LockRefused } from './lock.js';
 import { holderAppName, waveHolder, type LockHolder } from './lock-holder.js';
 import { endpointOf, runSql } from './pool.js';
-import { openLockPool, type LockSession, type LockSessionRequest, type LockSessions } from './lock-sessions.js';
+import { openLockPool, type LockPool, type LockSession, type LockSessionRequest, type LockSessions } from './lock-sessions.js';
 
 const RELEASE = `DECLARE @r int;
 EXEC @r = sp_releaseapplock @Resource = @resource, @LockOwner = 'Session';
@@ -50,9 +53,9 @@ export interface SharingLimits {
 export const DEFAULT_SHARING: SharingLimits = { linksPerSession: 25, sessionsPerServer: 4 };
 
 interface ServerSession {
-  pool: Promise<ConnectionPool>;
+  pool: Promise<LockPool>;
   /** The runs whose lock lives on this session: resource -> who to tell when it ends. */
-  locks: Map<string, { link: string; ended(): void }>;
+  locks: Map<string, { link: string; ended(why?: string): void }>;
 }
 
 interface ServerLocks {
@@ -87,8 +90,8 @@ export function sharedLockSessions(holder: LockHolder, limits: SharingLimits = D
     if (least && (least.locks.size < limits.linksPerSession || server.sessions.length >= limits.sessionsPerServer)) return least;
     const locks: ServerSession['locks'] = new Map();
     // Every lock on the session that ended is gone: tell each run that had one there.
-    const pool = openLockPool(request.side, request.spec, request.env, appName, () => {
-      if (!closed) for (const lock of [...locks.values()]) lock.ended();
+    const pool = openLockPool(request.side, request.spec, request.env, appName, (why) => {
+      if (!closed) for (const lock of [...locks.values()]) lock.ended(why);
     }, true);
     const session: ServerSession = { pool, locks };
     server.sessions.push(session);
@@ -107,15 +110,16 @@ export function sharedLockSessions(holder: LockHolder, limits: SharingLimits = D
       }
       server.resources.set(request.resource, request.link);
       const session = sessionFor(server, request);
-      const entry = { link: request.link, ended: () => request.ended() };
+      const entry = { link: request.link, ended: (why?: string) => request.ended(why) };
       session.locks.set(request.resource, entry);
       const forget = () => {
         if (session.locks.get(request.resource) === entry) session.locks.delete(request.resource);
         if (server.resources.get(request.resource) === request.link) server.resources.delete(request.resource);
       };
       let pool: ConnectionPool;
+      let abandon: LockPool['abandon'];
       try {
-        pool = await session.pool;
+        ({ pool, abandon } = await session.pool);
       } catch (error) {
         forget();
         throw error;
@@ -123,6 +127,8 @@ export function sharedLockSessions(holder: LockHolder, limits: SharingLimits = D
       let held = true;
       return {
         pool,
+        // One run's session that stops answering stops answering for every run on it: all hear.
+        abandon: (why) => abandon(why),
         async release() {
           if (!held) return;
           held = false;
@@ -144,7 +150,7 @@ export function sharedLockSessions(holder: LockHolder, limits: SharingLimits = D
       closed = true;
       const all = [...servers.values()].flatMap((s) => s.sessions);
       servers.clear();
-      await Promise.all(all.map(async (s) => (await s.pool.catch(() => undefined))?.close().catch(() => undefined)));
+      await Promise.all(all.map(async (s) => (await s.pool.catch(() => undefined))?.pool.close().catch(() => undefined)));
     },
   };
 }

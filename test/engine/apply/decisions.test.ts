@@ -8,7 +8,7 @@ import type { StepSpec } from '../../../engine/core/types.js';
 import { refusalExitCode, stopExitCode } from '../../../engine/apply/exit-code.js';
 import { failedStepEnd } from '../../../engine/apply/step-end.js';
 import { runFinishedRecord, runSummary } from '../../../engine/apply/summary.js';
-import { lastLinkState, someoneElseActed, type Recorded } from '../../../engine/apply/journal/runs.js';
+import { lastLinkState, lockLossVerdict, type Recorded } from '../../../engine/apply/journal/runs.js';
 
 test('a refusal is exit 3 until something changed, then 4; a stop with another code keeps it', () => {
   assert.is(refusalExitCode(false), ExitCode.refused);
@@ -76,13 +76,25 @@ test("a resume's link compare reads the last link-state record and the steps rec
   ] as Recorded[];
   assert.equal(lastLinkState(records), { state, after: 'sync', stepsSince: new Set(['wait', 'failover']) });
   assert.is(lastLinkState(records.slice(1, 3)), undefined);
-  assert.is(someoneElseActed(records), undefined);
+  assert.is(lockLossVerdict(records), undefined);
   const lost = (extra: Record<string, unknown>) => ({ kind: 'lock-lost', side: 'sqlServer', retaken: true, changes: [], message: 'm', ...extra }) as Recorded;
-  assert.is(someoneElseActed([...records, lost({})]), undefined, 'taken back with nothing changed: resumable');
+  assert.is(lockLossVerdict([...records, lost({})]), undefined, 'taken back with nothing changed: resumable');
   assert.is(
-    someoneElseActed([...records, lost({ changes: ['sqlServer is now SECONDARY in link dag (was PRIMARY)'] }), lost({ side: 'managedInstance', retaken: false, holder: 'run r2 of bob on host h2, since t' })]),
+    lockLossVerdict([...records, lost({ changes: ['sqlServer is now SECONDARY in link dag (was PRIMARY)'] }), lost({ side: 'managedInstance', retaken: false, holder: 'run r2 of bob on host h2, since t' })]),
     'it stopped because its link lock was lost and someone else acted on the link (sqlServer is now SECONDARY in link dag (was PRIMARY); run r2 of bob on host h2, since t took the lock)',
   );
+  // Lost during its own change step: the run said it could not tell its step from someone else;
+  // the refusal says that, not that someone else acted.
+  const during = lost({ during: 'failover', ownStep: 'failover', changes: ['managedInstance is now PRIMARY in link dag (was SECONDARY)'] });
+  assert.is(
+    lockLossVerdict([...records, during]),
+    'it stopped because its link lock was lost and the link changed while its own step failover was running (managedInstance is now PRIMARY in link dag (was SECONDARY)), and it could not tell whether that step or someone else did that',
+  );
+  // A journal written before ownStep was recorded: its message says so.
+  const older = lost({ during: 'failover', changes: ['x'], message: 'm. This run cannot tell whether its step failover, which was changing the link then, or someone else did that; it stops here' });
+  assert.not.match(lockLossVerdict([...records, older])!, /someone else acted/);
+  // A holder is a fact, whatever step was running.
+  assert.match(lockLossVerdict([...records, lost({ retaken: false, ownStep: 'failover', holder: 'run r2', changes: ['x'] })])!, /someone else acted on the link \(run r2 took the lock; x\)$/);
 });
 
 test('the summary and the last journal record say the same, leaving out what is empty', () => {

@@ -58,6 +58,15 @@ test('an unknown server reference, a link twice, a database twice: one diagnosti
   assert.is(r.fleet, undefined);
 });
 
+test('a database or availability group named again with trailing spaces is the same one (the server pads before it compares names)', () => {
+  const good = bad.replace('    extra: 1\n', '').replace('sqlServer: sql09', 'sqlServer: sql01').replace('DAG1', 'dag3').replace('mi2', 'mi1').replace('database: db1', 'database: Db4');
+  assert.equal(validateInventory('fleet.yml', good).diagnostics, []);
+  const database = validateInventory('fleet.yml', good.replace('database: Db4', 'database: "DB1  "'));
+  assert.equal(database.diagnostics.map((d) => `${d.code}@${d.line}:${d.column}`), ['duplicate-database@22:15']);
+  const group = validateInventory('fleet.yml', good.replace('agName: ag4', 'agName: "ag1 "'));
+  assert.equal(group.diagnostics.map((d) => `${d.code}@${d.line}:${d.column}`), ['duplicate-ag@23:13']);
+});
+
 test('a fleet with a literal password or a name with a line break is refused like a single link', () => {
   const good = bad.replace('    extra: 1\n', '').replace('sqlServer: sql09', 'sqlServer: sql01').replace('DAG1', 'dag3').replace('mi2', 'mi1').replace('database: db1', 'database: Db4');
   assert.equal(validateInventory('fleet.yml', good).diagnostics, []);
