@@ -12,6 +12,8 @@ import { isUnknown } from '../step-api/args.js';
 export interface RunQuestion {
   /** With what the probes foresaw (engine/apply/foresee.ts), when they could tell. */
   plan: Plan & { predicted?: PredictedPath };
+  /** Why the plan shows no prediction, in one line, when the probes could not tell or ran out of time. */
+  foresightNote?: string;
   /** Gates asked now; each finds its question answered when the run reaches it. */
   confirmations: Array<{ step: string; index: number; question: string }>;
   /** Steps that will change the link (`decided: false`: only if their `when:` holds at run time). */
@@ -24,8 +26,24 @@ export interface RunQuestion {
   firstStep: string;
 }
 
-/** Asks the run's question; true only for `yes` typed in full. */
-export type ConfirmRun = (question: RunQuestion) => Promise<boolean>;
+/** What the probes told: a prediction only from a definite answer (a refusal, or a template that cannot render). */
+export type Foresight =
+  | { kind: 'predicted'; path: PredictedPath }
+  /** A probe's error (a dropped connection, a timeout): the run will find out at that step. */
+  | { kind: 'could not tell'; line: string; step?: { index: number; id: string } }
+  | { kind: 'timed out'; line: string; deadlineMs: number };
+
+/** What the probes tell before the question (engine/apply/foresee.ts), looked at by whoever asks it. */
+export interface Foreseer {
+  deadlineMs: number;
+  look(): Promise<Foresight>;
+}
+
+/**
+ * Asks the run's question, after `foreseer` when given (the plan then shows what it told); true
+ * only for `yes` typed in full. A no may say why (`end of input`), for the run's last line.
+ */
+export type ConfirmRun = (question: RunQuestion, foreseer?: Foreseer) => Promise<boolean | { no: string }>;
 
 function hasUnknown(value: PlanValue): boolean {
   if (isUnknown(value)) return true;

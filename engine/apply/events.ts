@@ -63,4 +63,6 @@ export interface Reporter {
    * the operator is asked something, so the question stays visible and typed keys echo in place.
    */
   aside?<T>(ask: () => Promise<T>): Promise<T>;
+  /** Writes a line for the operator at once, even while the reporter redraws the screen. */
+  say?(line: string): void;
 }

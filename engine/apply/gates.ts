@@ -6,9 +6,9 @@
 // records a refusal at the step it names; it never sees an answer itself.
 import type { StepSpec } from '../core/types.js';
 import type { PlannedStep } from '../plan/types.js';
-import type { PredictedPath } from '../plan/probe.js';
-import { runQuestion } from './confirmation.js';
-import type { Journal } from './journal/write.js';
+import { runQuestion, type Foreseer } from './confirmation.js';
+import { FORESEE_DEADLINE_MS, type Foresight } from './foresee.js';
+import type { Journal, JournalRecord } from './journal/write.js';
 import type { ApplyOptions, Confirm } from './types.js';
 
 /** Why the run may not go on, and at which step it stops. */
@@ -69,7 +69,7 @@ export class OperatorGates {
    * interrupt while asking is not a refusal: the run stops at its first step as at any boundary.
    * `foresee`: what the probes tell before asking (engine/apply/foresee.ts).
    */
-  async beforeSteps(pending: (step: PlannedStep) => boolean, foresee?: () => Promise<PredictedPath | undefined>): Promise<GateRefusal | undefined> {
+  async beforeSteps(pending: (step: PlannedStep) => boolean, foresee?: () => Promise<Foresight>, deadlineMs?: number): Promise<GateRefusal | undefined> {
     const { opts } = this;
     if (opts.yes) return undefined;
     const question = runQuestion(opts.plan, opts.steps, pending);
@@ -78,12 +78,24 @@ export class OperatorGates {
     if (!opts.confirmRun) return { step, error: NO_TERMINAL, journal: `refused: ${NO_TERMINAL}` };
     // Where the live link already says the run will stop, the plan shown with the question says so;
     // a question answered before the run began (a wave's one confirmation) is not shown again.
-    const predicted = opts.answeredBefore ? undefined : await foresee?.();
-    if (predicted) question.plan = { ...question.plan, predicted };
+    // What the operator was shown is journalled, once, before the answer.
+    const foreseer: Foreseer | undefined =
+      foresee && !opts.answeredBefore
+        ? {
+            deadlineMs: deadlineMs ?? FORESEE_DEADLINE_MS,
+            look: async () => {
+              const seen = await foresee();
+              this.journal.write(foreseenRecord(seen));
+              return seen;
+            },
+          }
+        : undefined;
+    const answer = await opts.confirmRun(question, foreseer);
     if (opts.signal.aborted) return undefined;
-    const yes = await opts.confirmRun(question);
-    if (opts.signal.aborted) return undefined;
-    if (!yes) return { step, error: 'not confirmed: the answer was not "yes"', journal: 'refused: the operator did not confirm' };
+    if (answer !== true) {
+      const why = typeof answer === 'object' ? ` (${answer.no})` : ': the answer was not "yes"';
+      return { step, error: `not confirmed${why}`, journal: 'refused: the operator did not confirm' };
+    }
     const at = opts.answeredBefore?.at ?? new Date().toISOString();
     for (const c of question.confirmations) this.answered.set(c.step, { question: c.question, at });
     this.journal.write({
@@ -113,4 +125,13 @@ export class OperatorGates {
     this.changesConfirmed = true;
     return undefined;
   }
+}
+
+/** The journal's one record of what the probes told before the question. */
+function foreseenRecord(seen: Foresight): JournalRecord {
+  if (seen.kind === 'predicted') {
+    const at = seen.path.stoppedAt;
+    return { kind: 'foreseen', result: 'predicted', outcome: seen.path.outcome, summary: seen.path.summary, ...(at ? { stoppedAt: { index: at.index, step: at.id, outcome: at.outcome } } : {}) };
+  }
+  return { kind: 'foreseen', result: seen.kind === 'timed out' ? 'timed out' : 'could not tell', summary: seen.line };
 }

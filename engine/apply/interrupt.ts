@@ -31,6 +31,11 @@ export class Interrupts {
 
   constructor(private readonly opts: InterruptOptions) {}
 
+  /** A line for the operator, where the interrupts' own lines go. */
+  say(line: string): void {
+    this.opts.say(line);
+  }
+
   /** Aborted by the first signal. */
   get signal(): AbortSignal {
     return this.controller.signal;
@@ -130,10 +135,15 @@ export class Interrupts {
   }
 }
 
-/** Interrupts wired to the process: SIGINT and SIGTERM; `dispose` removes the handlers. */
-export function processInterrupts(stderr: NodeJS.WritableStream): { interrupts: Interrupts; dispose(): void } {
+/**
+ * Interrupts wired to the process: SIGINT and SIGTERM; `dispose` removes the handlers. `sayVia`
+ * routes the lines through the run's reporter once there is one (a renderer holding the streams
+ * would otherwise keep them off the screen until it ends, or for ever on an abandoning exit).
+ */
+export function processInterrupts(stderr: NodeJS.WritableStream): { interrupts: Interrupts; dispose(): void; sayVia(say: (line: string) => void): void } {
+  let write: (line: string) => void = (line) => void stderr.write(`${line}\n`);
   const interrupts = new Interrupts({
-    say: (line) => stderr.write(`runbook: ${line}\n`),
+    say: (line) => write(`runbook: ${line}`),
     exit: (code) => process.exit(code),
   });
   const onInt = () => interrupts.press('SIGINT');
@@ -142,6 +152,7 @@ export function processInterrupts(stderr: NodeJS.WritableStream): { interrupts: 
   process.on('SIGTERM', onTerm);
   return {
     interrupts,
+    sayVia: (say) => (write = say),
     dispose: () => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);

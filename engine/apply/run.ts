@@ -33,7 +33,7 @@ import { runFinishedRecord } from './summary.js';
 import { runStartRecord } from './run-start.js';
 import { OperatorGates, type GateRefusal } from './gates.js';
 import { RunRecord, type StepAtHand } from './run-record.js';
-import { foresee } from './foresee.js';
+import { foresee, FORESEE_DEADLINE_MS } from './foresee.js';
 import { noteSplitBrain } from './split-brain.js';
 
 export async function applyPlan(options: ApplyOptions): Promise<ApplyResult> {
@@ -178,7 +178,8 @@ class ApplyRun {
     const states = this.opts.resume?.states;
     const pending = (s: PlannedStep) => states?.get(s.id)?.status !== 'finished' || this.resumed.readAgain.has(s.id);
     // A resume's steps depend on what ran before: a prediction from the first step would mislead.
-    const refusal = await this.gates.beforeSteps(pending, this.opts.resume ? undefined : () => foresee(this.opts, this.resources));
+    const deadlineMs = this.opts.foreseeDeadlineMs ?? FORESEE_DEADLINE_MS;
+    const refusal = await this.gates.beforeSteps(pending, this.opts.resume ? undefined : () => foresee(this.opts, deadlineMs), deadlineMs);
     if (refusal) this.refuseAtGate(refusal);
     return refusal === undefined;
   }

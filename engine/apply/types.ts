@@ -55,6 +55,8 @@ export interface ApplyOptions {
   signal: AbortSignal;
   journalDir: string;
   interruptGraceMs?: number;
+  /** How long apply's read-only probes before its question may take (engine/apply/foresee.ts); 5 s when not given. */
+  foreseeDeadlineMs?: number;
   argv?: string[];
   /** Ctrl-C handling with non-safe sections (the CLI passes one; `signal` should be its signal). */
   interrupts?: Interrupts;

@@ -234,7 +234,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
   // Before anything runs (or any lab starts): a data-loss step needs its acknowledgement.
   checkDataLossAcknowledged(ready.plan, opts.allowDataLoss);
 
-  const { interrupts, dispose } = processInterrupts(io.stderr);
+  const { interrupts, dispose, sayVia } = processInterrupts(io.stderr);
   const interrupt = interrupts;
 
   let stopLab: (() => Promise<void>) | undefined;
@@ -283,6 +283,10 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
     if (!resumed) newRunLock = takeRunLock(journalDir, runId, 'start');
     const plan: Plan = { ...ready.plan, runId };
     const reporter = opts.reporter ?? (await chooseReporter(opts, io));
+    if (reporter.say) sayVia(reporter.say.bind(reporter));
+    // An abandoning exit ends the process from the signal handler: what to do next is said now.
+    // Only during a change: its step is journalled, so the run has something to resume.
+    interrupts.onAbandon((_signal, during) => void (during && interrupts.say(abandonHint(runId, stopLab !== undefined))));
     const questioner = opts.answeredBefore ? undefined : terminalQuestioner(io.stdin, io.stderr, {
       signal: interrupt.signal,
       onInterrupt: () => interrupt.atQuestion('SIGINT'),
@@ -310,6 +314,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),
       journalDir,
       ...(io.env.RUNBOOK_INTERRUPT_GRACE_MS ? { interruptGraceMs: Number(io.env.RUNBOOK_INTERRUPT_GRACE_MS) } : {}),
+      ...(io.env.RUNBOOK_FORESEE_DEADLINE_MS ? { foreseeDeadlineMs: Number(io.env.RUNBOOK_FORESEE_DEADLINE_MS) } : {}),
       argv: maskSecretSets(argv, ready.loaded.runbook),
     });
     const refused = result.summary.steps.find((s) => s.outcome === 'refused');
@@ -325,6 +330,12 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
     newRunLock?.release();
     if (stopLab) await stopLab().catch(() => undefined);
   }
+}
+
+/** The last line of an abandoned run: how it goes on, once the link is checked. */
+function abandonHint(runId: string, lab: boolean): string {
+  if (lab) return 'the embedded lab (--lab) ends with this run, so it cannot be resumed; start a new run.';
+  return `once the replicas' roles and the link are checked, continue with: runbook apply --resume ${runId}`;
 }
 
 /** What the run needs of the journal it resumes. */

@@ -60,7 +60,7 @@ export function whyNo(answer: string): string {
 /** The one question's text: the compact plan, then what the operator confirms by answering yes. */
 export function runQuestionText(q: RunQuestion, style: Style = plainStyle, width?: number): string[] {
   const { body, closing } = planTextParts(q.plan, style, width ? { width } : {});
-  const lines = [...body, ...closing, ''];
+  const lines = [...body, ...closing, ...(q.foresightNote ? [style.yellow(q.foresightNote)] : []), ''];
   const link = q.plan.inventory.link;
   lines.push(style.bold(`Before anything runs, answering yes confirms${q.confirmations.length + (q.changes.length ? 1 : 0) > 1 ? ' all of' : ''}:`));
   let n = 0;
@@ -78,52 +78,94 @@ export function runQuestionText(q: RunQuestion, style: Style = plainStyle, width
   return width ? lines.flatMap((l) => wrapWords(l, width)) : lines;
 }
 
+/**
+ * How long keys typed before a question are drained after the terminal goes raw: what was typed
+ * is already in the terminal's buffer, read at the first poll; this only covers a slow loop.
+ */
+const TYPE_AHEAD_DRAIN_MS = 30;
+
+/**
+ * Reads and drops whatever was typed before the question was on screen (attack-r4apply A3: `yes`
+ * typed while the probes ran answered a question the operator had not seen). Raw mode releases a
+ * line not yet ended with Enter too, so nothing typed earlier reaches the question.
+ */
+async function discardTypeAhead(input: NodeJS.ReadStream): Promise<string> {
+  let typed = '';
+  const drop = (d: Buffer | string) => void (typed += d.toString());
+  const wasRaw = input.isRaw;
+  input.setRawMode?.(true);
+  input.on('data', drop);
+  input.resume();
+  await new Promise((resolve) => setTimeout(resolve, TYPE_AHEAD_DRAIN_MS));
+  input.off('data', drop);
+  input.pause();
+  input.setRawMode?.(wasRaw);
+  return typed;
+}
+
 export function terminalQuestioner(input: NodeJS.ReadStream, output: NodeJS.WritableStream, opts: QuestionerOptions = {}): Questioner | undefined {
   if (!input.isTTY) return undefined;
   const style = opts.style ?? plainStyle;
   const width = () => (output as NodeJS.WriteStream).columns || undefined;
   const aside = opts.aside ?? (<T>(ask: () => Promise<T>) => ask());
-  const ask = (lines: string[]): Promise<boolean> =>
-    aside(
-      () =>
-        new Promise<boolean>((resolve) => {
-          if (opts.signal?.aborted) return resolve(false);
-          output.write(lines.join('\n') + '\n');
-          const rl = createInterface({ input, output, terminal: true });
-          let done = false;
-          const end = (yes: boolean, line?: string) => {
-            if (done) return;
-            done = true;
-            opts.signal?.removeEventListener('abort', onAbort);
-            rl.close();
-            if (line !== undefined) output.write(line + '\n');
-            resolve(yes);
-          };
-          const onAbort = () => end(false, '');
-          opts.signal?.addEventListener('abort', onAbort, { once: true });
-          const no = (why: string) => style.yellow(`Not confirmed (${why}).`);
-          // Raw mode turns Ctrl-C into a keypress: it is the run's interrupt, at once.
-          rl.on('SIGINT', () => {
-            output.write('^C\n');
-            end(false, no('Ctrl-C'));
-            opts.onInterrupt?.();
-          });
-          // Ctrl-D on an empty line (or standard input ending) closes the reader: a no, not a wait.
-          rl.on('close', () => end(false, `\n${no('end of input')}`));
-          rl.question(PROMPT, (answer) => {
-            if (isYes(answer)) return end(true);
-            const w = width();
-            end(false, (w ? wrapWords(whyNo(answer), w) : [whyNo(answer)]).map((l) => style.yellow(l)).join('\n'));
-          });
-        }),
-    );
+  const wrapped = (line: string) => {
+    const w = width();
+    return w ? wrapWords(line, w) : [line];
+  };
+  const no = (why: string) => style.yellow(`Not confirmed (${why}).`);
+  const ask = async (lines: string[]): Promise<boolean | { no: string }> => {
+    if (opts.signal?.aborted) return false;
+    const typed = await discardTypeAhead(input);
+    // A Ctrl-C among them came while the terminal was raw: the interrupt it means, not a key to drop.
+    if (typed.includes('\u0003')) {
+      output.write(no('Ctrl-C') + '\n');
+      opts.onInterrupt?.();
+      return false;
+    }
+    if (opts.signal?.aborted) return false;
+    const ignored = typed.replace(/[\r\n\u0004]+/g, ' ').trim();
+    if (ignored) lines = [...lines, ...wrapped(style.yellow(`Ignored what was typed before this question ("${escapeControls(ignored.length > 20 ? `${ignored.slice(0, 20)}...` : ignored)}"): answer it now.`))];
+    return new Promise<boolean | { no: string }>((resolve) => {
+      output.write(lines.join('\n') + '\n');
+      const rl = createInterface({ input, output, terminal: true });
+      let done = false;
+      const end = (yes: boolean | { no: string }, line?: string) => {
+        if (done) return;
+        done = true;
+        opts.signal?.removeEventListener('abort', onAbort);
+        rl.close();
+        if (line !== undefined) output.write(line + '\n');
+        resolve(yes);
+      };
+      const onAbort = () => end(false, '');
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      // Raw mode turns Ctrl-C into a keypress: it is the run's interrupt, at once.
+      rl.on('SIGINT', () => {
+        output.write('^C\n');
+        end(false, no('Ctrl-C'));
+        opts.onInterrupt?.();
+      });
+      // Ctrl-D on an empty line (or standard input ending) closes the reader: a no, not a wait.
+      rl.on('close', () => end({ no: 'end of input' }, `\n${no('end of input')}`));
+      rl.question(PROMPT, (answer) => {
+        if (isYes(answer)) return end(true);
+        end(false, wrapped(whyNo(answer)).map((l) => style.yellow(l)).join('\n'));
+      });
+    });
+  };
   return {
-    confirm: (question) => {
-      const w = width();
-      const lines = [style.bold('The run needs your confirmation before it goes on:'), `  ${question}`, RULE];
-      return ask(w ? lines.flatMap((l) => wrapWords(l, w)) : lines);
-    },
-    confirmRun: (q) => ask(runQuestionText(q, style, width())),
+    confirm: async (question) => (await aside(() => ask(wrapped(style.bold('The run needs your confirmation before it goes on:')).concat(wrapped(`  ${question}`), wrapped(RULE))))) === true,
+    confirmRun: (q, foreseer) =>
+      aside(async () => {
+        let question = q;
+        if (foreseer) {
+          // The probes may take up to their deadline: the screen says what it waits for.
+          output.write(style.dim(`Checking the link with read-only probes before asking (up to ${Math.round(foreseer.deadlineMs / 100) / 10} s)...`) + '\n');
+          const seen = await foreseer.look();
+          question = seen.kind === 'predicted' ? { ...q, plan: { ...q.plan, predicted: seen.path } } : { ...q, foresightNote: seen.line };
+        }
+        return ask(runQuestionText(question, style, width()));
+      }),
   };
 }
 

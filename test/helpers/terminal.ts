@@ -17,6 +17,11 @@ export interface TerminalOptions {
    */
   answers?: string[];
   /**
+   * Typed in turn, each once the output since the one before matches `when`, whatever is on screen
+   * then (keys typed ahead of a question, Ctrl-C during a step), as `answers` are typed.
+   */
+  typeWhen?: Array<{ when: RegExp; keys: string }>;
+  /**
    * The terminal's width; 120 when not given. It has 50 rows: `script` starts with none, and
    * listr2's log-update then draws nothing between frames (it cuts a frame to the terminal's height).
    */
@@ -39,22 +44,30 @@ export function onTerminal(args: string[], o: TerminalOptions): Promise<{ code: 
   const child = spawn(script, ['-qec', `stty cols ${o.columns ?? 120} rows 50; ${quoted}`, '/dev/null'], {
     cwd: o.cwd,
     env,
-    stdio: [answers === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: [answers === undefined && o.typeWhen === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   let output = '';
   let answered = 0;
+  let typedWhen = 0;
+  let typedAt = 0;
+  const type = async (keys: string) => {
+    // Key by key, as a person types: each keypress is its own read on the terminal.
+    for (const key of keys) {
+      child.stdin!.write(key);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (keys !== '\u0003' && keys !== '\u0004') child.stdin!.write('\r');
+  };
   child.stdout!.on('data', (d) => {
     output += d;
+    const next = o.typeWhen?.[typedWhen];
+    if (next && next.when.test(output.slice(typedAt))) {
+      typedWhen++;
+      typedAt = output.length;
+      void type(next.keys);
+    }
     if (answers && answered < answers.length && prompts(output) > answered) {
-      const keys = answers[answered++]!;
-      // Key by key, as a person types: each keypress is its own read on the terminal.
-      void (async () => {
-        for (const key of keys) {
-          child.stdin!.write(key);
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-        if (keys !== '\u0003' && keys !== '\u0004') child.stdin!.write('\r');
-      })();
+      void type(answers[answered++]!);
     }
   });
   child.stderr!.on('data', (d) => (output += d));

@@ -114,6 +114,10 @@ const SHAPES: Record<JournalRecord['kind'], Shape> = {
   statement: { step: req('string'), target: req('string'), text: req('string'), params: opt('object') },
   'step-verified': { step: req('string'), result: req({ enum: ['done', 'not-done', 'unknown'] }), why: req({ enum: ['resume', 'unknown-outcome'] }), detail: opt('string') },
   confirmed: { by: req({ enum: ['operator'] }), via: opt('string'), steps: req('strings'), questions: req('strings'), changes: req('strings') },
+  foreseen: {
+    result: req({ enum: ['predicted', 'could not tell', 'timed out'] }), summary: req('string'), outcome: opt('string'),
+    stoppedAt: opt(shaped({ index: req('integer'), step: req('string'), outcome: req('string') })),
+  },
   interrupted: { signal: req('string'), stoppedBefore: opt('string'), abandonedDuring: opt('string') },
   'run-finished': {
     exitCode: req('integer'), meaning: req('string'), durationMs: req('number'), changed: req('strings'), mayHaveChanged: opt('strings'), stoppedAt: opt('string'),

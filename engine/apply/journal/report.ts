@@ -119,6 +119,9 @@ export function runReport(path: string, records: Recorded[], thisHost: string): 
       case 'confirmed':
         events.push(`${r.at ?? ''} confirmed by the operator before the steps ran${r.via ? ` (${r.via})` : ''}: ${[...r.questions.map((q, i) => `${r.steps[i]}: ${q}`), ...(r.changes.length ? [`changes ${r.changes.join(', ')}`] : [])].join('; ')}`.trim());
         break;
+      case 'foreseen':
+        events.push(`${r.at ?? ''} before the question, the read-only probes: ${r.summary}`.trim());
+        break;
       case 'interrupted':
         events.push(`${r.at ?? ''} interrupted (${r.signal})${r.stoppedBefore ? `, stopped before ${r.stoppedBefore}` : ''}${r.abandonedDuring ? `, abandoned during ${r.abandonedDuring}` : ''}`.trim());
         break;

@@ -69,6 +69,8 @@ export type JournalRecord =
    * the gates' questions it answered (`steps`, in order) and the change steps it let run.
    */
   | { kind: 'confirmed'; by: 'operator'; via?: string; steps: string[]; questions: string[]; changes: string[] }
+  /** What apply's read-only probes told before its question (engine/apply/foresee.ts), as the plan with it showed. */
+  | { kind: 'foreseen'; result: 'predicted' | 'could not tell' | 'timed out'; summary: string; outcome?: string; stoppedAt?: { index: number; step: string; outcome: string } }
   /** Where an interrupt stopped the run (before step X / abandoned during step X). */
   | { kind: 'interrupted'; signal: string; stoppedBefore?: string; abandonedDuring?: string }
   | { kind: 'run-finished'; exitCode: number; meaning: string; durationMs: number; changed: string[]; mayHaveChanged?: string[]; stoppedAt?: string };

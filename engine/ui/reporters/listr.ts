@@ -98,6 +98,31 @@ export class ListrReporter implements Reporter {
     }
   }
 
+  /**
+   * A line that must be on screen now, while a step's line is drawn (an interrupt's word): listr2
+   * holds the process's streams while it renders and writes what they got only when it ends, which
+   * an abandoning exit never reaches (attack-r4apply A1). Written between two frames, synchronously.
+   */
+  say(line: string): void {
+    const c = this.current;
+    const r = c?.task && c.list && !this.paused ? rendererOf(c.list) : undefined;
+    const text = (this.width() ? wrapWords(line, this.width()!) : [line]).join('\n') + '\n';
+    if (!r) {
+      this.out.write(text);
+      return;
+    }
+    r.spinner.stop();
+    r.updater.clear();
+    r.logger.process.release();
+    try {
+      this.out.write(text);
+    } finally {
+      r.logger.process.hijack();
+      r.spinner.start(() => r.update());
+      r.update();
+    }
+  }
+
   async emit(e: RunEvent): Promise<void> {
     switch (e.event) {
       case 'run-started':

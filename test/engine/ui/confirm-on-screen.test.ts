@@ -4,21 +4,23 @@
 // is typed; only yes goes on, and any other answer is told why; Ctrl-C at the question is exit 130
 // before any step, said as a no (so is Ctrl-D); a gate whose question needs run-time values (forced
 // failover's loss report) is asked when the run gets there, with the renderer paused.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tempDir } from '../../helpers/cli.js';
 import { FAST_PLANNED, runbookFile } from '../../helpers/lab-run.js';
 import { screenOf } from '../../helpers/screen.js';
-import { onTerminal, script } from '../../helpers/terminal.js';
+import { onTerminal, script, type TerminalOptions } from '../../helpers/terminal.js';
 
 const sets = (values: string[]) => values.flatMap((v) => ['--set', v]);
 const PROMPT = 'Type "yes" to go on: ';
 
-async function planned(columns: number, answers: string[], extra: string[] = []) {
+async function planned(columns: number, answers: string[], extra: string[] = [], more: { typeWhen?: TerminalOptions['typeWhen']; env?: Record<string, string> } = {}) {
   const dir = tempDir('runbook-confirm-');
-  const r = await onTerminal(['apply', runbookFile('planned-failover'), '--lab', ...extra, ...sets(FAST_PLANNED)], { cwd: dir, columns, answers, env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir } });
+  const r = await onTerminal(['apply', runbookFile('planned-failover'), '--lab', ...extra, ...sets(FAST_PLANNED)], {
+    cwd: dir, columns, answers, env: { NO_COLOR: '1', CI: '', RUNBOOK_JOURNAL_DIR: dir, ...more.env }, ...(more.typeWhen ? { typeWhen: more.typeWhen } : {}),
+  });
   const screen = screenOf(r.output, columns);
   const journalFile = readdirSync(dir).find((f) => f.endsWith('.jsonl'));
   const journal = journalFile ? readFileSync(join(dir, journalFile), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>) : [];
@@ -106,6 +108,8 @@ test('Ctrl-D (end of input) at the question is a no: exit 3 at once, nothing run
   const prompt = r.screen.indexOf(PROMPT.trimEnd());
   assert.ok(prompt >= 0, r.text);
   assert.is(r.screen[prompt + 1], 'Not confirmed (end of input).', r.text);
+  // The last line says the same, not "the answer was not yes" (attack-r4apply A7: there was no answer).
+  assert.ok(r.screen.includes('runbook: refused at step workload-stopped: not confirmed (end of input)'), r.text);
   assert.is(r.journal.filter((e) => e.kind === 'step-started').length, 0, 'no step ran');
   assert.ok(r.journal.some((e) => e.kind === 'step-failed' && e.step === 'workload-stopped' && e.outcome === 'refused'), JSON.stringify(r.journal));
   assert.equal(r.journal.at(-1) && { kind: r.journal.at(-1)!.kind, exitCode: r.journal.at(-1)!.exitCode }, { kind: 'run-finished', exitCode: 3 });
@@ -163,6 +167,67 @@ test('forced failover with SQL Server down and its version not given: the plan w
   const prompt = screen.indexOf(`${PROMPT}no`);
   assert.ok(closing >= 0 && prompt > closing, text);
   assert.match(screen[closing + 2]!, /^ {2}Step 3 \(version-known\) would refuse, by what the probe read: SQL Server cannot be reached/, text);
+});
+
+/** A lab scenario of `faults` over `healthy`, written where the test's run writes. */
+function scenario(name: string, faults: string[]): string {
+  const file = join(tempDir('runbook-scenario-'), `${name}.yml`);
+  writeFileSync(file, [`name: ${name}`, `description: ${name}`, 'faults:', ...faults.map((f) => `  - ${f}`)].join('\n') + '\n');
+  return file;
+}
+
+test('keys typed while the probes run are not the answer: the screen says what it checks, the question drops them and waits (attack-r4apply A3, A5)', async () => {
+  if (!existsSync(script)) return;
+  const hung = scenario('hang-version', ['{ kind: hang, replica: sqlServer, match: "ProductVersion", nth: 1, count: 1 }']);
+  const r = await planned(120, ['no'], [hung], { typeWhen: [{ when: /Lock runbook:link:dag1: held/, keys: 'yes' }], env: { RUNBOOK_FORESEE_DEADLINE_MS: '1500' } });
+  assert.is(r.code, 3, r.text);
+  const checking = at(r.screen, /^Checking the link with read-only probes before asking \(up to 1\.5 s\)\.\.\.$/);
+  const late = at(r.screen, /^The link did not answer the read-only probes within 1\.5 s: the plan shows no prediction;/);
+  const ignored = r.screen.indexOf('Ignored what was typed before this question ("yes"): answer it now.');
+  const prompt = r.screen.indexOf(`${PROMPT}no`);
+  assert.ok(checking >= 0 && late > checking && ignored > late && prompt > ignored, r.text);
+  assert.is(r.journal.filter((e) => e.kind === 'step-started').length, 0, 'no step ran');
+  const foreseen = r.journal.filter((e) => e.kind === 'foreseen');
+  assert.equal(foreseen.map((e) => e.result), ['timed out'], JSON.stringify(r.journal));
+});
+
+test('a probe whose connection drops is no prediction: the plan says the step could not be probed, not "will fail" (attack-r4apply A4, A5)', async () => {
+  if (!existsSync(script)) return;
+  const dropped = scenario('drop-version', ['{ kind: dropConnection, replica: sqlServer, match: "ProductVersion", nth: 1, count: 1 }']);
+  const r = await planned(200, ['yes'], [dropped]);
+  assert.is(r.code, 0, r.text);
+  assert.not.match(r.text, /will fail at step/, r.text);
+  const told = at(r.screen, /^Step \d+ \([a-z-]+\) could not be probed \(.+\): the plan shows no prediction from it; the run checks it when it gets there\.$/);
+  assert.ok(told >= 0 && told < r.screen.indexOf(`${PROMPT}yes`), r.text);
+  assert.equal(r.journal.filter((e) => e.kind === 'foreseen').map((e) => e.result), ['could not tell']);
+});
+
+test('a probe\'s role read that hangs holds only the probes\' own connection: the run\'s first role check does not wait for it (attack-r4apply A2)', async () => {
+  if (!existsSync(script)) return;
+  const hung = scenario('hang-role', ['{ kind: hang, replica: sqlServer, match: "role_desc AS link_role", nth: 3, count: 1 }']);
+  const r = await planned(120, ['yes'], [hung], { env: { RUNBOOK_FORESEE_DEADLINE_MS: '1500' } });
+  assert.is(r.code, 0, r.text);
+  const reads = r.journal.filter((e) => e.kind === 'step-finished' && e.step !== 'workload-stopped').slice(0, 2);
+  assert.ok(reads.length === 2 && reads.every((e) => e.durationMs < 3000), JSON.stringify(reads));
+});
+
+test('Ctrl-C three times through a hung FAILOVER: each interrupt line is on screen as it happens, the last says the outcome is unknown and what next (attack-r4apply A1)', async () => {
+  if (!existsSync(script)) return;
+  const hung = scenario('hang-failover', ['{ kind: hang, match: "FAILOVER", nth: 1, count: 1 }']);
+  const r = await planned(120, ['yes'], [hung], {
+    typeWhen: [
+      { when: /\d+\/\d+ failover sqlExec, change/, keys: '\u0003' },
+      { when: /SIGINT\s+twice\s+more\s+to\s+abandon\s+it/, keys: '\u0003' },
+      { when: /once\s+more\s+to\s+abandon\s+it\s+anyway/, keys: '\u0003' },
+    ],
+  });
+  assert.is(r.code, 130, r.text);
+  const first = at(r.screen, /^runbook: SIGINT: stopping after step failover \(sqlExec\)/);
+  const second = at(r.screen, /^runbook: SIGINT again: step failover \(sqlExec\) is changing the link and its outcome is not known yet/);
+  const third = at(r.screen, /^runbook: SIGINT: abandoning step failover \(sqlExec\); its outcome is UNKNOWN\. Check the replicas' roles/);
+  const next = at(r.screen, /^runbook: the embedded lab \(--lab\) ends with this run, so it cannot be resumed; start a new run\.$/);
+  assert.ok(first >= 0 && second > first && third > second && next > third, r.text);
+  assert.ok(r.journal.some((e) => e.kind === 'interrupted' && e.abandonedDuring === 'failover'), JSON.stringify(r.journal));
 });
 
 test.run();
