@@ -46,12 +46,14 @@ export class Interrupts {
     // Already leaving, waiting a moment for connections to close: another signal means now.
     if (this.abandoning) return this.opts.exit(ExitCode.interrupted);
     this.presses++;
+    // What to press, as the operator knows it: Ctrl-C is what sends SIGINT from a terminal.
+    const key = name === 'SIGINT' ? 'Ctrl-C' : name;
     if (this.presses === 1) {
       this.signalName = name;
       this.opts.say(
         this.unsafe
-          ? `${name}: stopping after ${this.unsafe} (a change in progress is finished and verified first; ${name} twice more to abandon it)`
-          : `${name}: stopping at the next step boundary, a safe point (${name} again to exit at once)`,
+          ? `${name}: stopping after ${this.unsafe} (a change in progress is finished and verified first; ${key} twice more to abandon it)`
+          : `${name}: stopping at the next step boundary, a safe point (${key} again to exit at once)`,
       );
       this.controller.abort();
       return;
@@ -60,7 +62,7 @@ export class Interrupts {
       this.unsafePresses++;
       if (this.unsafePresses === 1 && this.presses <= 2) {
         this.opts.say(
-          `${name} again: ${this.unsafe} is changing the link and its outcome is not known yet; stopping now leaves it unknown. Press ${name} once more to abandon it anyway.`,
+          `${name} again: ${this.unsafe} is changing the link and its outcome is not known yet; stopping now leaves it unknown. Press ${key} once more to abandon it anyway.`,
         );
         return;
       }

@@ -39,7 +39,7 @@ test('SIGINT (twice) while FAILOVER is in flight: it is finished, then the run s
     run.child.kill('SIGINT');
     const r = await run.done;
     assert.is(r.code, 130, r.stdout + r.stderr);
-    assert.match(r.stderr, /once more to abandon it anyway/);
+    assert.match(r.stderr, /Press Ctrl-C once more to abandon it anyway/, "the key as the operator knows it, not the signal name");
     assert.is(lab.count(FAILOVER), 1);
     assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' }, 'the FAILOVER was not cancelled');
     const k = kinds(lab.records());

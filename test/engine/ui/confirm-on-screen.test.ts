@@ -217,8 +217,8 @@ test('Ctrl-C three times through a hung FAILOVER: each interrupt line is on scre
   const r = await planned(120, ['yes'], [hung], {
     typeWhen: [
       { when: /\d+\/\d+ failover sqlExec, change/, keys: '\u0003' },
-      { when: /SIGINT\s+twice\s+more\s+to\s+abandon\s+it/, keys: '\u0003' },
-      { when: /once\s+more\s+to\s+abandon\s+it\s+anyway/, keys: '\u0003' },
+      { when: /Ctrl-C\s+twice\s+more\s+to\s+abandon\s+it/, keys: '\u0003' },
+      { when: /Press\s+Ctrl-C\s+once\s+more\s+to\s+abandon\s+it\s+anyway/, keys: '\u0003' },
     ],
   });
   assert.is(r.code, 130, r.text);
