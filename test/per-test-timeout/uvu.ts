@@ -51,8 +51,12 @@ export function suite<T = Record<string, any>>(title = '', context?: T): Test<T>
   const inner = uvuSuite<T>(title, context);
   const labelOf = (name: string) => (title ? `${title} › ${name}` : name);
   const wrapped = ((name: string, handler: Callback<T>) => inner(name, limited(labelOf(name), handler))) as Test<T>;
-  wrapped.only = (name, handler) => inner.only(name, limited(labelOf(name), handler));
-  wrapped.skip = inner.skip;
+  // The project runs every test: a focused or skipped one is refused when the file loads.
+  for (const narrowing of ['only', 'skip'] as const) {
+    wrapped[narrowing] = () => {
+      throw new Error(`test.${narrowing} is not allowed here: every test runs (README, Development)`);
+    };
+  }
   wrapped.before = inner.before;
   wrapped.after = inner.after;
   wrapped.run = () => {
