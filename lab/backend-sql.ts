@@ -11,6 +11,7 @@ import type { LabModel } from './model/lab-model.js';
 import type { StatementLogEntry } from './model/statement-log.js';
 import type { Side } from './model/types.js';
 import { serverIdentity } from './server-identity.js';
+import { randomUUID } from 'node:crypto';
 
 export type EngineFactory = (opts: SqlEngineOptions) => SqlEngine & { forgetSession?(sessionId: number): void };
 
@@ -28,6 +29,12 @@ export interface ReplicaBackendOptions {
   user: string;
   password: string;
   createEngine: EngineFactory;
+  /**
+   * A session id freed by a session's end is given to the next session (the most recently freed
+   * first), as SQL Server gives session ids again, instead of a new one each time: what a client
+   * that names a session by its id alone gets wrong shows.
+   */
+  reuseSessionIds?: boolean;
 }
 
 export interface ReplicaBackend extends SqlBackend {
@@ -50,6 +57,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
   const replica = link.replicas[side];
   const identity = serverIdentity(side, replica.serverName, link.id.sqlVersion);
   let nextSessionId = FIRST_SESSION_ID;
+  const newSessionId = (): number => (o.reuseSessionIds ? model.reusableSessionId(linkIndex, side) : undefined) ?? nextSessionId++;
   /** Statements seen by the logging hook during the current request (engine calls are synchronous). */
   let current: { session: SessionInfo; entries: LoggedStatement[] } | undefined;
 
@@ -92,22 +100,34 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       if (!known.includes(database.toLowerCase())) {
         return { error: { number: 4060, state: 1, class: 11, line: 1, message: `Cannot open database "${database}" requested by the login. The login failed.` } };
       }
-      const info: SessionInfo = { sessionId: nextSessionId++, login: req.user, database };
+      const info: SessionInfo = { sessionId: newSessionId(), login: req.user, database };
       model.logins.set(replica.serverName, (model.logins.get(replica.serverName) ?? 0) + 1);
-      rc.sessions.set(info.sessionId, {
+      const meta = {
         sessionId: info.sessionId, login: req.user, hostName: req.hostName, programName: req.appName, context: new Map(),
+        connectionId: randomUUID().toUpperCase(), connectedAt: new Date(model.clock()),
         // The engine's USE moves info.database; a role change reads it here.
         get database() {
           return info.database;
         },
-      });
+      };
+      rc.sessions.set(info.sessionId, meta);
+      // sys.dm_exec_connections shows it from now on.
+      model.bump();
       const session: Session & { sessionId: number } = {
         sessionId: info.sessionId,
         execute: (request, signal) => execute(info, request, signal),
         close: () => {
-          rc.sessions.delete(info.sessionId);
+          // A KILLed session left the list (its locks went, its id was freed) before its connection
+          // closed, and its id may belong to a newer session by now: only its own state goes.
+          const current = rc.sessions.get(info.sessionId);
+          if (current !== undefined && current !== meta) return;
+          if (current === meta) {
+            rc.sessions.delete(info.sessionId);
+            model.freeSessionId(linkIndex, side, info.sessionId);
+            model.bump();
+            model.applocks.releaseSession(replica.serverName, info.sessionId);
+          }
           engine.forgetSession?.(info.sessionId);
-          model.applocks.releaseSession(replica.serverName, info.sessionId);
         },
       };
       return { session, database };

@@ -9,6 +9,7 @@ import type { ReplicaContext, SessionMeta } from './replica-context.js';
 import { Holds } from './holds.js';
 import { StatementLog } from './statement-log.js';
 import { replicaTables } from './tables.js';
+import { appLockRows, connectionRows } from './server-state.js';
 import type { ScenarioSpec, Side } from './types.js';
 
 export interface LabModelOptions {
@@ -46,6 +47,8 @@ export class LabModel {
   /** Replicas whose engine tables hold the statement log as of their last refresh. */
   private readonly logLoaded = new Set<string>();
   private readonly sessions = new Map<string, Map<number, SessionMeta>>();
+  /** Session ids whose session ended, most recently freed last (a lab that gives them again: lab/backend-sql.ts). */
+  private readonly freedSessionIds = new Map<string, number[]>();
   readonly holds = new Holds();
   /** Successful logins per server name: how many sessions clients opened (a fleet's pooling is counted here). */
   readonly logins = new Map<string, number>();
@@ -125,6 +128,25 @@ export class LabModel {
     return m;
   }
 
+  /** A session of this server ended: its id may be given again. */
+  freeSessionId(linkIndex: number, side: Side, sessionId: number): void {
+    const key = this.options.sharedServers ? side : `${linkIndex}/${side}`;
+    let ids = this.freedSessionIds.get(key);
+    if (!ids) this.freedSessionIds.set(key, (ids = []));
+    if (!ids.includes(sessionId)) ids.push(sessionId);
+  }
+
+  /** The most recently freed session id no session has now, taken off the list; undefined if none. */
+  reusableSessionId(linkIndex: number, side: Side): number | undefined {
+    const ids = this.freedSessionIds.get(this.options.sharedServers ? side : `${linkIndex}/${side}`) ?? [];
+    const sessions = this.sessionsOf(linkIndex, side);
+    while (ids.length) {
+      const id = ids.pop()!;
+      if (!sessions.has(id)) return id;
+    }
+    return undefined;
+  }
+
   replicaContext(linkIndex: number, side: Side): ReplicaContext {
     const link = this.links[linkIndex];
     return {
@@ -166,6 +188,8 @@ export class LabModel {
       },
       endSession: (sessionId) => {
         this.sessionsOf(linkIndex, side).delete(sessionId);
+        this.freeSessionId(linkIndex, side, sessionId);
+        this.bump();
         this.applocks.releaseSession(link.replicas[side].serverName, sessionId);
         this.afterReply(() => this.dropSessions(linkIndex, side, (id) => id === sessionId));
       },
@@ -186,7 +210,8 @@ export class LabModel {
     const parts = linkIndexes.map((i) => this.tables(i, side));
     const out: TableRows = { ...parts[0] };
     for (const name of Object.keys(out)) {
-      if (name.startsWith('lab.')) continue;
+      // The lab's own tables and the server-wide DMVs are the server's once, not each link's.
+      if (name.startsWith('lab.') || SERVER_WIDE.has(name)) continue;
       const rows = parts.flatMap((p) => p[name] ?? []);
       const seen = new Set<unknown>();
       out[name] = name === 'sys.databases' ? rows.filter((r) => !seen.has(r.name) && (seen.add(r.name), true)) : rows;
@@ -208,6 +233,10 @@ export class LabModel {
       statement: e.statement, error_number: e.errorNumber,
     }));
     rows['lab.ledger'] = this.links.map((l) => ledgerRow(l, now));
+    const serverName = link.replicas[side].serverName;
+    rows['sys.dm_exec_connections'] = connectionRows(this.sessionsOf(linkIndex, side).values());
+    rows['sys.dm_tran_locks'] = appLockRows(this.applocks.rows(), serverName, (name) =>
+      this.links.find((l) => l.replicas[side].serverName === serverName && l.id.database.toLowerCase() === name.toLowerCase())?.id.databaseId ?? null);
     rows['lab.applocks'] = this.applocks.rows().map((r) => ({
       replica: r.replica, database_name: r.database, resource: r.resource, lock_mode: r.holder.mode,
       session_id: r.holder.sessionId, login: r.holder.login, host_name: r.holder.hostName,
@@ -217,6 +246,9 @@ export class LabModel {
     return rows;
   }
 }
+
+/** Tables a server shows once whatever links it holds (engine/drivers/sql/lock-guard.ts reads them). */
+const SERVER_WIDE = new Set(['sys.dm_exec_connections', 'sys.dm_tran_locks']);
 
 function ledgerRow(l: LinkModel, now: number): Record<string, CellValue> {
   l.advance(now);
