@@ -8,7 +8,7 @@
 // one mid-way leaves the operator guessing. It is cancelled only by the step's own `timeout:`
 // (then its outcome is checked with verify) or by `with.requestTimeout` when the runbook sets one.
 import { isSingleStatement, readOnlyProblem } from '../engine/drivers/sql/checks.js';
-import { runSql, isConnectionLoss, type QueryParams } from '../engine/drivers/sql/pool.js';
+import { runSql, isConnectionLoss, type QueryParams, type RunSqlOptions } from '../engine/drivers/sql/pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
 import { rowsTable } from './support/rows-table.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
@@ -19,6 +19,7 @@ import {
   isUnknown,
   shown,
   StepFailure,
+  type ChangeGuard,
   type Impact,
   type MessageData,
   type ReplicaTarget,
@@ -110,6 +111,8 @@ export default defineStep({
     notProbed: 'Not probed: {{reason}}.',
     noVerify: 'Step {{step}} has no verify: query, so whether it took effect cannot be checked.',
     connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
+    lockNotHeld: '{{reason}}; batch {{batch}} of {{batches}} did not run, and nothing of the script ran.',
+    lockNotHeldPartway: '{{reason}}; batch {{batch}} of {{batches}} did not run, but the batches before it did: the script ran only in part.',
     outcomeUnknown:
       'The connection to {{side}} was lost during batch {{batch}} of {{batches}}, so whether it took effect is unknown; check the replica before going on ({{error}}).',
     ...expectationMessages,
@@ -162,6 +165,8 @@ export default defineStep({
     const total = batches.reduce((sum, b) => sum + b.repeat, 0);
     const requestTimeoutMs =
       args.requestTimeout !== undefined ? durationMs(args.requestTimeout, '30s', 'requestTimeout') : impact === 'read' ? undefined : 0;
+    // A change carries the run's lock check to the server with each batch (engine/drivers/sql/lock-guard.ts).
+    const guard = impact === 'read' ? undefined : ctx.changeGuard?.(side);
     const pool = await ctx.sql(side);
     let first: { columns: string[]; rows: Array<Record<string, unknown>> } | undefined;
     let rowsAffected = 0;
@@ -172,9 +177,14 @@ export default defineStep({
           ctx.signal.throwIfAborted();
           let result;
           try {
-            result = await runSql(pool, batch.text, args.params ?? {}, ctx.signal, { requestTimeoutMs });
+            result = await sendBatch(pool, batch.text, args.params ?? {}, ctx.signal, { requestTimeoutMs }, guard);
           } catch (error) {
             if (ctx.signal.aborted) throw error;
+            const notHeld = error instanceof LockCheckRefused ? error.message : guard?.refused(error);
+            if (notHeld) {
+              const data = { reason: notHeld, side, batch: done + 1, batches: total };
+              throw done === 0 ? ctx.refuse('lockNotHeld', data) : ctx.fail('lockNotHeldPartway', data);
+            }
             throw describeFailure(ctx, error, { side, batch, script: args.sql, index: done + 1, total, impact, changed: done > 0 });
           }
           done++;
@@ -243,6 +253,21 @@ export default defineStep({
     return value === 1 || value === true || value === '1' ? 'done' : 'not-done';
   },
 });
+
+/** The run's lock could not be shown held: the batch was not sent. */
+class LockCheckRefused extends Error {}
+
+/**
+ * Sends one batch of the script; a change with the run's lock check, alone right before it or at
+ * its head (the guard says which), so the server runs it only while the lock is held.
+ */
+async function sendBatch(pool: Parameters<typeof runSql>[0], text: string, params: QueryParams, signal: AbortSignal, options: RunSqlOptions, guard: ChangeGuard | undefined) {
+  if (!guard) return runSql(pool, text, params, signal, options);
+  const plan = guard.batches(text);
+  if ('refused' in plan) throw new LockCheckRefused(plan.refused);
+  for (const check of plan.send.slice(0, -1)) await runSql(pool, check, {}, signal);
+  return runSql(pool, plan.send.at(-1)!, params, signal, options);
+}
 
 function mapValues(row: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, toOutputValue(v)]));

@@ -28,22 +28,42 @@
 // replica on the lock's own connection whether this session still holds the lock (APPLOCK_MODE);
 // one that does not is handled as a lost lock, as above.
 //
+// And the server checks it too, where it matters most: every T-SQL change batch begins with a check
+// that this run's lock session (named by its session_id and connection_id, read when it took the
+// lock) still holds the lock, and THROWs before anything of the batch runs if not
+// (engine/drivers/sql/lock-guard.ts; changeGuard below). ARM changes have no such hook: confirm()
+// is the last word for them.
+//
 // The link's state as the lock reads it is engine/drivers/sql/link-state.ts; who holds a lock, in
-// words, lock-holder.ts; the lock's name on the server, lock-resource.ts.
+// words, lock-holder.ts; the lock's name on the server, lock-resource.ts; a lost lock's wording and
+// what taking it back found, judged, lock-lost.ts.
 import type { ConnectionPool } from 'mssql';
 import { ExitError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import { classifyConnectFailure, runSql } from './pool.js';
 import { LOCK_DATABASE, ownLockSessions, type LockSession, type LockSessions } from './lock-sessions.js';
-import type { Inventory, ReplicaSide } from '../../core/types.js';
-import { compareLinkStates, describeState, readSide, SIDES, type LinkState, type SideState } from './link-state.js';
+import type { ChangeGuard, Inventory, ReplicaSide } from '../../core/types.js';
+import { readSide, SIDES, type LinkState } from './link-state.js';
 import { holderAppName, whoHolds, type LockHolder } from './lock-holder.js';
 import { lockResource } from './lock-resource.js';
+import { guardedBatches, identityFrom, IDENTITY_QUERY, isLockCheckRefusal, lockCheckSql, type LockSessionIdentity } from './lock-guard.js';
+import {
+  HELD_NOWHERE,
+  judgeRetake,
+  LockLost,
+  notHeldLoss,
+  RETAKE_FAILED,
+  sessionEndedLoss,
+  UNREACHABLE,
+  type LockLossEvent,
+  type LostLock,
+} from './lock-lost.js';
 
 // The lock's parts, for those who know them by the lock.
 export { compareLinkStates, type LinkState, type SideState } from './link-state.js';
 export { describeHolder, holderAppName, parseHolderAppName, type LockHolder } from './lock-holder.js';
 export { linkNameKey, lockResource } from './lock-resource.js';
+export { LockLost, type LockLossEvent } from './lock-lost.js';
 
 export interface LinkLock {
   resource: string;
@@ -62,6 +82,12 @@ export interface LinkLock {
    * then as ensure().
    */
   confirm(): Promise<void>;
+  /**
+   * The check every T-SQL change batch sent to `side` carries: the server runs the batch only while
+   * this run's lock session there still holds the lock. A batch the check refused is handled as a
+   * lost lock (taken back, the link compared).
+   */
+  changeGuard(side: ReplicaSide): ChangeGuard;
   /** One of this run's steps that may change the link starts now. */
   changing(stepId: string): void;
   /** That step ended: the link as it is now is this run's doing. Returns it as read (undefined once the lock was lost to someone else). */
@@ -80,33 +106,6 @@ export class LockRefused extends ExitError {
     super(ExitCode.refused, message);
     this.name = 'LockRefused';
   }
-}
-
-/** The lock was lost and this run cannot prove nobody else acted meanwhile: exit 5. */
-export class LockLost extends ExitError {
-  constructor(message: string) {
-    super(ExitCode.outcomeUnknown, message);
-    this.name = 'LockLost';
-  }
-}
-
-/** What the journal records about a lost lock session. */
-export interface LockLossEvent {
-  side: ReplicaSide;
-  /** The step running when the session ended. */
-  during?: string;
-  /** Taken again by this run. */
-  retaken: boolean;
-  /** Who holds it instead, when someone else took it. */
-  holder?: string;
-  /** What differs on the link from what this run last knew. */
-  changes: string[];
-  /**
-   * This run's own change step that was running when the lock was lost: what changed then may be
-   * that step's doing, so the run cannot tell it from someone else's.
-   */
-  ownStep?: string;
-  message: string;
 }
 
 export { LOCK_DATABASE } from './lock-sessions.js';
@@ -143,11 +142,13 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   const resource = lockResource(linkName);
   const appName = holderAppName(opts.holder);
   const pools = new Map<ReplicaSide, ConnectionPool>();
+  /** Sides whose lock is lost and not taken again yet (engine/drivers/sql/lock-lost.ts). */
+  const lost = new Map<ReplicaSide, LostLock>();
   /**
-   * Sides whose lock is lost and not taken again yet: how it was found lost (the opening of every
-   * message about it), during which step, and which change step of this run was in flight.
+   * Each side's lock session as the server names it, read when it took the lock (or why it could
+   * not be read): what a T-SQL change's check names.
    */
-  const lost = new Map<ReplicaSide, { how: string; during?: string; ourChange?: string; warned?: boolean }>();
+  const identities = new Map<ReplicaSide, LockSessionIdentity | string>();
   const retaking = new Map<ReplicaSide, Promise<void>>();
   const unreachable: Array<{ side: ReplicaSide; error: string }> = [];
   let baseline: LinkState = {};
@@ -174,9 +175,22 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     if (String(row?.db ?? '').toLowerCase() !== LOCK_DATABASE) {
       throw new LockRefused(`the lock's connection on ${side} is in database ${String(row?.db)}, not ${LOCK_DATABASE}, where a role change could end it; refusing to use it. Nothing was changed by this run.`);
     }
-    if (code === 0 || code === 1) return undefined;
+    if (code === 0 || code === 1) {
+      identities.set(side, await readIdentity(pool));
+      return undefined;
+    }
     if (code === -1 || code === -2) return whoHolds(pool, resource);
     throw new LockRefused(`could not lock link ${linkName} on ${side}: sp_getapplock returned ${Number.isNaN(code) ? 'nothing' : code}. Nothing was changed.`);
+  }
+
+  /** The session's own session_id and connection_id, or why they could not be read. */
+  async function readIdentity(pool: ConnectionPool): Promise<LockSessionIdentity | string> {
+    try {
+      const row = ((await runSql(pool, IDENTITY_QUERY)).recordset ?? [])[0] as Record<string, unknown> | undefined;
+      return identityFrom(row) ?? 'sys.dm_exec_connections showed no row for it';
+    } catch (error) {
+      return `reading sys.dm_exec_connections failed: ${(error as Error).message.replace(/\.$/, '')}`;
+    }
   }
 
   /** Reads the link on each locked replica (and on `also`); a side whose lock is lost and not back is skipped (it may be down). */
@@ -190,19 +204,14 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   /** `why`: when this process ended the session itself (it stopped answering). */
   function sessionEnded(side: ReplicaSide, why?: string): void {
     if (closing || !pools.has(side)) return;
-    if (!lost.has(side)) {
-      const ourChange = changingStep;
-      const during = ourChange ?? opts.currentStep?.();
-      lost.set(side, { how: `the link lock's session on ${side} ended${why ? ` (${why})` : ''}${during ? ` during step ${during}` : ''}`, ...(during ? { during } : {}), ...(ourChange ? { ourChange } : {}) });
-    }
+    if (!lost.has(side)) lost.set(side, sessionEndedLoss(side, why, changingStep ?? opts.currentStep?.(), changingStep));
     retakeSoon(side);
   }
 
   /** The server says this run's session does not hold the lock (or cannot say): lost, as if the session had ended. */
-  function notHeld(side: ReplicaSide, why: string): void {
+  function notHeld(side: ReplicaSide, why: string, when: (step: string) => string): void {
     if (closing || !pools.has(side) || lost.has(side)) return;
-    const during = opts.currentStep?.();
-    lost.set(side, { how: `the link lock on ${side} was no longer held by this run's session (${why})${during ? ` when step ${during} was about to start` : ''}`, ...(during ? { during } : {}) });
+    lost.set(side, notHeldLoss(side, why, opts.currentStep?.(), when));
     retakeSoon(side);
   }
 
@@ -226,7 +235,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
         try {
           const row = ((await runSql(pool, MODE_QUERY, { resource })).recordset ?? [])[0] as Record<string, unknown> | undefined;
           const mode = String(row?.mode ?? 'nothing');
-          if (mode !== 'Exclusive') notHeld(side, `APPLOCK_MODE says ${mode}`);
+          if (mode !== 'Exclusive') notHeld(side, `APPLOCK_MODE says ${mode}`, (step) => `when step ${step} was about to start`);
         } catch (error) {
           const why = `asking it whether it still held the lock failed: ${(error as Error).message.replace(/\.$/, '')}`;
           if (typeof (error as { number?: unknown }).number === 'number') lockSessions.get(side)?.abandon(`runbook ended it: ${why}`);
@@ -239,7 +248,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   /** A re-take in flight: ensure() and the end of the run wait for it; it never rejects. */
   function track(side: ReplicaSide, attempt: Promise<void>): void {
     const p = attempt.catch((error: unknown) => {
-      failure ??= new LockLost(`the link lock's session on ${side} ended and taking it back failed unexpectedly (${(error as Error)?.message ?? String(error)}); this run cannot prove nobody else acted, so it stops here and changes nothing more.`);
+      failure ??= new LockLost(RETAKE_FAILED(side, error));
     });
     retaking.set(side, p);
     void p.finally(() => retaking.get(side) === p && retaking.delete(side));
@@ -254,14 +263,14 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     const pool = pools.get(side);
     const loss = lost.get(side);
     if (!pool || !loss || closing) return;
-    const { during, ourChange, how } = loss;
+    const during = loss.during ? { during: loss.during } : {};
     let otherHolder: string | undefined;
     try {
       otherHolder = (await take(side, pool))?.described;
     } catch (error) {
       if (closing) return;
       if (error instanceof LockRefused) {
-        stop({ side, ...(during ? { during } : {}), retaken: false, changes: [] }, `${how} and could not be taken again: ${error.message}`);
+        stop({ side, ...during, retaken: false, changes: [] }, `${loss.how} and could not be taken again: ${error.message}`);
         return;
       }
       // Tried again in the background until the replica answers (and by ensure() before each step); said once.
@@ -269,8 +278,8 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       again.unref();
       if (loss.warned) return;
       loss.warned = true;
-      const message = `${how} and ${side} cannot be reached to take it again (${(error as Error).message}); the lock is still held where it was not lost, and it is taken back as soon as ${side} answers`;
-      opts.onLoss?.({ side, ...(during ? { during } : {}), retaken: false, changes: [], message });
+      const message = UNREACHABLE(loss, side, error);
+      opts.onLoss?.({ side, ...during, retaken: false, changes: [], message });
       opts.warn?.(message);
       return;
     }
@@ -278,32 +287,46 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     const now = await readState(side);
     // A side whose own lock is lost and not back (down) is compared when it is back.
     const known: LinkState = Object.fromEntries(Object.entries(baseline).filter(([s]) => s === side || !lost.has(s as ReplicaSide)));
-    const { changes, unchecked } = compareLinkStates(linkName, known, now);
-    const event = { side, ...(during ? { during } : {}), changes, ...(ourChange ? { ownStep: ourChange } : {}) };
-    const advice = `Check the link's roles and who is driving it (\`runbook runs\`, sys.dm_tran_locks) before doing anything.`;
-    if (otherHolder) {
-      stop(
-        { ...event, retaken: false, holder: otherHolder },
-        `${how}, and before this run could take it back ${otherHolder} took it${changes.length ? `; the link has changed since: ${changes.join('; ')}` : ''}. Someone else is driving link ${linkName}: this run stops here and changes nothing more. ${advice}`,
-      );
+    const verdict = judgeRetake({ linkName, resource, side, loss, ...(otherHolder ? { otherHolder } : {}), known, now });
+    if (verdict.event.retaken) lost.delete(side);
+    if (verdict.stop) {
+      stop(verdict.event, verdict.message);
       return;
     }
-    lost.delete(side);
-    const back = loss.warned ? `it was taken again as soon as ${side} answered` : 'it was taken again at once';
-    if (changes.length) {
-      const who = ourChange
-        ? `This run cannot tell whether its step ${ourChange}, which was changing the link then, or someone else did that`
-        : 'Someone else acted on the link while this run did not hold the lock';
-      stop({ ...event, retaken: true }, `${how}; ${back}, but the link had changed: ${changes.join('; ')}. ${who}; it stops here and changes nothing more. ${advice}`);
-      return;
+    opts.onLoss?.({ ...verdict.event, message: verdict.message });
+    opts.info?.(verdict.message);
+  }
+
+  /** Why no T-SQL change may go to `side` now, or the lock session its check names. */
+  function guardIdentity(side: ReplicaSide): LockSessionIdentity | string {
+    if (!pools.has(side)) {
+      const down = unreachable.find((u) => u.side === side);
+      return `this run holds no lock on ${side}${down ? ` (it could not be reached when the run began: ${down.error.replace(/\.$/, '')})` : ''}`;
     }
-    if (unchecked.length) {
-      stop({ ...event, retaken: true }, `${how}; ${back}, but ${unchecked.join(' and ')} could not be checked, so this run cannot prove that nobody else acted meanwhile; it stops here and changes nothing more. ${advice}`);
-      return;
+    const loss = lost.get(side);
+    if (loss) return `${loss.how}, and it is not taken back yet`;
+    if (failure) return failure.message;
+    const identity = identities.get(side);
+    if (typeof identity === 'string' || identity === undefined) {
+      return `the server could not name the lock's session for the check a change carries (${identity ?? 'not read'}); it needs VIEW SERVER STATE (SQL Server 2022 and later: VIEW SERVER PERFORMANCE STATE), as the runbook's LSN reads do`;
     }
-    const message = `${how}; ${back} (lock ${resource}) and nothing on the link had changed (${describeState(now)})`;
-    opts.onLoss?.({ ...event, retaken: true, message });
-    opts.info?.(message);
+    return identity;
+  }
+
+  function changeGuard(side: ReplicaSide): ChangeGuard {
+    return {
+      batches(batch) {
+        const identity = guardIdentity(side);
+        return typeof identity === 'string' ? { refused: identity } : { send: guardedBatches(batch, lockCheckSql(resource, identity)) };
+      },
+      refused(error) {
+        if (!isLockCheckRefusal(error)) return undefined;
+        const identity = identities.get(side);
+        const named = typeof identity === 'object' ? ` (session ${identity.sessionId})` : '';
+        notHeld(side, `the server's check at the head of a change batch found it not held by the lock session${named}`, (step) => `while step ${step} was sending it`);
+        return `the link lock on ${side} was not held by this run's lock session${named} when the batch reached the server, so the server ran none of it`;
+      },
+    };
   }
 
   async function settle(): Promise<void> {
@@ -385,9 +408,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     await settle();
     if (failure) throw failure;
     if (pools.size && [...pools.keys()].every((s) => lost.has(s))) {
-      throw new LockLost(
-        `the link lock is held on no replica now: its sessions ended and ${[...lost.keys()].join(' and ')} cannot be reached to take it again, so this run can neither exclude other operators nor check what they did. It stops here and changes nothing more. Check the link's roles before doing anything.`,
-      );
+      throw new LockLost(HELD_NOWHERE([...lost.keys()]));
     }
   }
 
@@ -396,6 +417,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     held: SIDES.filter((s) => pools.has(s)),
     unreachable,
     ensure,
+    changeGuard,
     async confirm() {
       await ensure();
       await askServers();
