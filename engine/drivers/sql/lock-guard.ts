@@ -32,7 +32,10 @@
 // the first statement). Such a batch gets the check as a batch of its own on the same session right
 // before it: a KILL between the two batches is not caught by the server, only by the run's
 // end-of-session handling afterwards (README, "One operator per link").
+import type { ConnectionPool } from 'mssql';
+import type { ChangeGuard, ReplicaSide } from '../../core/types.js';
 import { ATOMIC_START, STATEMENT_START } from './checks.js';
+import { runSql } from './pool.js';
 import { isTrivia, scanSql, unterminatedToken } from './scanner.js';
 
 /** The lock session, as the server names it. */
@@ -55,6 +58,43 @@ export function identityFrom(row: Record<string, unknown> | undefined): LockSess
   const connectionId = String(row?.connection_id ?? '');
   if (!Number.isInteger(sessionId) || sessionId <= 0 || !GUID.test(connectionId)) return undefined;
   return { sessionId, connectionId: connectionId.toUpperCase() };
+}
+
+/** Run on the lock session right after it took the lock: its identity, or why it could not be read. */
+export async function readLockSessionIdentity(pool: ConnectionPool): Promise<LockSessionIdentity | string> {
+  try {
+    const row = ((await runSql(pool, IDENTITY_QUERY)).recordset ?? [])[0] as Record<string, unknown> | undefined;
+    return identityFrom(row) ?? 'sys.dm_exec_connections showed no row for it';
+  } catch (error) {
+    return `reading sys.dm_exec_connections failed: ${(error as Error).message.replace(/\.$/, '')}`;
+  }
+}
+
+/** Why no change may go when the lock session's identity could not be read (`why`). */
+export const UNNAMED_SESSION = (why: string) =>
+  `the server could not name the lock's session for the check a change carries (${why}); it needs VIEW SERVER STATE (SQL Server 2022 and later: VIEW SERVER PERFORMANCE STATE), as the runbook's LSN reads do`;
+
+/**
+ * One side's guard for one step. `named`: the lock session the check names now, or why no change
+ * may go to `side`; `refusedByServer`: the server's check found the lock not held (the lock is
+ * then handled as lost), with the words for why.
+ */
+export function changeGuardFor(side: ReplicaSide, resource: string, named: () => LockSessionIdentity | string, refusedByServer: (why: string) => void): ChangeGuard {
+  let checked: LockSessionIdentity | undefined;
+  return {
+    batches(batch) {
+      const identity = named();
+      if (typeof identity === 'string') return { refused: identity };
+      checked = identity;
+      return { send: guardedBatches(batch, lockCheckSql(resource, identity)) };
+    },
+    refused(error) {
+      if (!isLockCheckRefusal(error)) return undefined;
+      const session = checked ? ` (session ${checked.sessionId})` : '';
+      refusedByServer(`the server's check at the head of a change batch found it not held by the lock session${session}`);
+      return `the link lock on ${side} was not held by this run's lock session${session} when the batch reached the server, so the server ran none of it`;
+    },
+  };
 }
 
 const nstring = (text: string) => `N'${text.replace(/'/g, "''")}'`;

@@ -42,11 +42,12 @@ import { ExitError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
 import { classifyConnectFailure, runSql } from './pool.js';
 import { LOCK_DATABASE, ownLockSessions, type LockSession, type LockSessions } from './lock-sessions.js';
-import type { ChangeGuard, Inventory, ReplicaSide } from '../../core/types.js';
+import type { Inventory, ReplicaSide } from '../../core/types.js';
 import { readSide, SIDES, type LinkState } from './link-state.js';
-import { holderAppName, whoHolds, type LockHolder } from './lock-holder.js';
+import { holderAppName, whoHolds } from './lock-holder.js';
+import type { AcquireOptions, LinkLock } from './lock-contract.js';
 import { lockResource } from './lock-resource.js';
-import { guardedBatches, identityFrom, IDENTITY_QUERY, isLockCheckRefusal, lockCheckSql, type LockSessionIdentity } from './lock-guard.js';
+import { changeGuardFor, readLockSessionIdentity, UNNAMED_SESSION, type LockSessionIdentity } from './lock-guard.js';
 import {
   HELD_NOWHERE,
   judgeRetake,
@@ -64,42 +65,7 @@ export { compareLinkStates, type LinkState, type SideState } from './link-state.
 export { describeHolder, holderAppName, parseHolderAppName, type LockHolder } from './lock-holder.js';
 export { linkNameKey, lockResource } from './lock-resource.js';
 export { LockLost, type LockLossEvent } from './lock-lost.js';
-
-export interface LinkLock {
-  resource: string;
-  held: ReplicaSide[];
-  unreachable: Array<{ side: ReplicaSide; error: string }>;
-  /**
-   * Before a step: waits for a re-take in flight and tries again where a lost lock's replica could
-   * not be reached. Throws LockLost (exit 5) when, while the lock was lost, someone else took it or
-   * the link changed, or when it is now held on no replica.
-   */
-  ensure(): Promise<void>;
-  /**
-   * Right before a change: asks each replica whether this run's session still holds the lock
-   * (APPLOCK_MODE). A session the server ended without the client hearing of it (a half-open
-   * connection) holds nothing: it is handled as a lost lock (taken back, the link compared), and
-   * then as ensure().
-   */
-  confirm(): Promise<void>;
-  /**
-   * The check every T-SQL change batch sent to `side` carries: the server runs the batch only while
-   * this run's lock session there still holds the lock. A batch the check refused is handled as a
-   * lost lock (taken back, the link compared).
-   */
-  changeGuard(side: ReplicaSide): ChangeGuard;
-  /** One of this run's steps that may change the link starts now. */
-  changing(stepId: string): void;
-  /** That step ended: the link as it is now is this run's doing. Returns it as read (undefined once the lock was lost to someone else). */
-  changed(): Promise<LinkState | undefined>;
-  /** Reads the link now on the locked replicas and takes it as this run's doing (e.g. once a resume accepted it). */
-  observe(): Promise<LinkState>;
-  /** The link as this run last knew it (at the lock, then after each change or observe). */
-  lastKnown(): LinkState;
-  /** At the end of the run: why it must not claim success, if the lock was lost to someone else. */
-  verdict(): Promise<LockLost | undefined>;
-  release(): Promise<void>;
-}
+export type { AcquireOptions, LinkLock } from './lock-contract.js';
 
 export class LockRefused extends ExitError {
   constructor(message: string) {
@@ -117,25 +83,6 @@ SELECT @r AS result, DB_NAME() AS db;`;
 
 /** Whether this run's session holds the lock: APPLOCK_MODE answers the mode it holds, or NoLock. */
 const MODE_QUERY = `SELECT APPLOCK_MODE('public', @resource, 'Session') AS mode;`;
-
-export interface AcquireOptions {
-  env: NodeJS.ProcessEnv;
-  holder: LockHolder;
-  /** The step being handled now, named in messages about a lost lock. */
-  currentStep?(): string | undefined;
-  /** Told when a lock's session ended and the lock was taken again with nothing changed. */
-  info?(message: string): void;
-  /** Told when a lost lock cannot be taken again (the replica is unreachable). */
-  warn?(message: string): void;
-  /** Every lost lock session, for the journal. */
-  onLoss?(event: LockLossEvent): void;
-  /** How often to try again to take back a lock whose replica could not be reached (default 1 s). */
-  retryMs?: number;
-  /** How long a state read after a change waits for a replica that says RESOLVING to settle (default 10 s). */
-  settleMs?: number;
-  /** Where the lock's sessions come from: the run's own (default), or a wave's shared per server. */
-  sessions?: LockSessions;
-}
 
 export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions): Promise<LinkLock> {
   const linkName = inventory.link.name;
@@ -176,21 +123,11 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       throw new LockRefused(`the lock's connection on ${side} is in database ${String(row?.db)}, not ${LOCK_DATABASE}, where a role change could end it; refusing to use it. Nothing was changed by this run.`);
     }
     if (code === 0 || code === 1) {
-      identities.set(side, await readIdentity(pool));
+      identities.set(side, await readLockSessionIdentity(pool));
       return undefined;
     }
     if (code === -1 || code === -2) return whoHolds(pool, resource);
     throw new LockRefused(`could not lock link ${linkName} on ${side}: sp_getapplock returned ${Number.isNaN(code) ? 'nothing' : code}. Nothing was changed.`);
-  }
-
-  /** The session's own session_id and connection_id, or why they could not be read. */
-  async function readIdentity(pool: ConnectionPool): Promise<LockSessionIdentity | string> {
-    try {
-      const row = ((await runSql(pool, IDENTITY_QUERY)).recordset ?? [])[0] as Record<string, unknown> | undefined;
-      return identityFrom(row) ?? 'sys.dm_exec_connections showed no row for it';
-    } catch (error) {
-      return `reading sys.dm_exec_connections failed: ${(error as Error).message.replace(/\.$/, '')}`;
-    }
   }
 
   /** Reads the link on each locked replica (and on `also`); a side whose lock is lost and not back is skipped (it may be down). */
@@ -307,26 +244,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     if (loss) return `${loss.how}, and it is not taken back yet`;
     if (failure) return failure.message;
     const identity = identities.get(side);
-    if (typeof identity === 'string' || identity === undefined) {
-      return `the server could not name the lock's session for the check a change carries (${identity ?? 'not read'}); it needs VIEW SERVER STATE (SQL Server 2022 and later: VIEW SERVER PERFORMANCE STATE), as the runbook's LSN reads do`;
-    }
-    return identity;
-  }
-
-  function changeGuard(side: ReplicaSide): ChangeGuard {
-    return {
-      batches(batch) {
-        const identity = guardIdentity(side);
-        return typeof identity === 'string' ? { refused: identity } : { send: guardedBatches(batch, lockCheckSql(resource, identity)) };
-      },
-      refused(error) {
-        if (!isLockCheckRefusal(error)) return undefined;
-        const identity = identities.get(side);
-        const named = typeof identity === 'object' ? ` (session ${identity.sessionId})` : '';
-        notHeld(side, `the server's check at the head of a change batch found it not held by the lock session${named}`, (step) => `while step ${step} was sending it`);
-        return `the link lock on ${side} was not held by this run's lock session${named} when the batch reached the server, so the server ran none of it`;
-      },
-    };
+    return typeof identity === 'object' ? identity : UNNAMED_SESSION(identity ?? 'not read');
   }
 
   async function settle(): Promise<void> {
@@ -417,7 +335,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     held: SIDES.filter((s) => pools.has(s)),
     unreachable,
     ensure,
-    changeGuard,
+    changeGuard: (side) => changeGuardFor(side, resource, () => guardIdentity(side), (why) => notHeld(side, why, (step) => `while step ${step} was sending it`)),
     async confirm() {
       await ensure();
       await askServers();
