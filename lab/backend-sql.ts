@@ -11,6 +11,8 @@ import type { LabModel } from './model/lab-model.js';
 import type { StatementLogEntry } from './model/statement-log.js';
 import type { Side } from './model/types.js';
 import { serverIdentity } from './server-identity.js';
+import { sourceText, tokenize } from './sql/lexer.js';
+import { splitStatements } from './sql/batch.js';
 import { randomUUID } from 'node:crypto';
 
 export type EngineFactory = (opts: SqlEngineOptions) => SqlEngine & { forgetSession?(sessionId: number): void };
@@ -116,7 +118,8 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       const session: Session & { sessionId: number } = {
         sessionId: info.sessionId,
         execute: (request, signal) => execute(info, request, signal),
-        close: () => {
+        close: function end() {
+          if (model.deferSessionEnd(linkIndex, side, end)) return;
           // A KILLed session left the list (its locks went, its id was freed) before its connection
           // closed, and its id may belong to a newer session by now: only its own state goes.
           const current = rc.sessions.get(info.sessionId);
@@ -139,41 +142,55 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     const heldBefore = model.holds.catch({ link: linkIndex, side }, req.sql, 'before');
     if (heldBefore) await untilReleased(heldBefore, signal);
     if (isDown()) return { kind: 'drop' };
-    const fault = model.faults.onSqlRequest(linkIndex, side, req.sql);
+    const fault = model.faults.onSqlRequest(linkIndex, side, req.sql, () => statementTexts(req.sql));
     if (fault.kind === 'drop' || fault.kind === 'hang') {
       logWhole(info, req.sql, null, fault.kind === 'drop' ? 'dropped' : 'hung');
       return { kind: fault.kind };
     }
-    if (fault.kind === 'delay') await sleep(fault.ms, signal);
-    // A long statement takes its time before it acts; cancelled (ATTENTION) before the end, it
-    // does nothing, as a cancelled BACKUP leaves no backup and a cancelled FAILOVER no role change.
-    const longMs = longStatementMs(link.scenario.longStatements, req.sql);
-    let arrivedAt: number | undefined;
-    if (longMs > 0) {
-      arrivedAt = model.clock();
-      await sleep(longMs, signal);
-      if (signal.aborted) {
-        logWhole(info, req.sql, null);
-        return [];
+    // A slow or long statement takes its time when it is reached: the statements before it in the
+    // batch (a client's own checks) run first. A long one (BACKUP, FAILOVER) cancelled (ATTENTION)
+    // before its end does nothing, as a cancelled BACKUP leaves no backup and a cancelled FAILOVER
+    // no role change.
+    const slow = fault.kind === 'delay' ? fault : undefined;
+    const long = longStatement(link.scenario.longStatements, req.sql);
+    const pauseMs = (slow?.ms ?? 0) + (long?.ms ?? 0);
+    const pauseAt = (text: string) => (slow !== undefined && (slow.match?.test(text) ?? true)) || (long !== undefined && long.match.test(text));
+    let items: ReplyItem[] = [];
+    // Without a pause the whole batch runs below; with one, the statements before it run now.
+    let rest: ((params: Record<string, CellValue>) => ReplyItem[]) | undefined = (params) => engine.execute(info, req.sql, params);
+    if (pauseMs > 0 && engine.executeUntil) {
+      const until = engine.executeUntil.bind(engine);
+      items = run(info, req, (params) => {
+        const first = until(info, req.sql, params, pauseAt);
+        rest = first.rest;
+        return first.items;
+      });
+    }
+    if (rest) {
+      const arrivedAt = model.clock();
+      if (slow) await sleep(slow.ms, signal);
+      if (long) {
+        await sleep(long.ms, signal);
+        if (signal.aborted) {
+          logWhole(info, req.sql, null);
+          return items;
+        }
+      }
+      rc.requestArrivedAt = long ? arrivedAt : undefined;
+      try {
+        items = [...items, ...run(info, req, rest)];
+      } finally {
+        rc.requestArrivedAt = undefined;
       }
     }
-    rc.requestArrivedAt = arrivedAt;
-    let items: ReplyItem[];
-    try {
-      if (fault.kind === 'dropAfter') {
-        run(info, req);
-        return { kind: 'drop' };
-      }
-      items = run(info, req);
-    } finally {
-      rc.requestArrivedAt = undefined;
-    }
+    if (fault.kind === 'dropAfter') return { kind: 'drop' };
     const heldAfter = model.holds.catch({ link: linkIndex, side }, req.sql, 'after');
     if (heldAfter) await untilReleased(heldAfter, signal);
     return items;
   }
 
-  function run(info: SessionInfo, req: SqlRequest): ReplyItem[] {
+  /** Runs (part of) a request on the engine with the statement log listening. */
+  function run(info: SessionInfo, req: SqlRequest, exec: (params: Record<string, CellValue>) => ReplyItem[]): ReplyItem[] {
     model.beginRequest(linkIndex, side, req.sql);
     const params: Record<string, CellValue> = {};
     for (const p of req.params) params[p.name] = p.value;
@@ -181,7 +198,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     let items: ReplyItem[];
     let seen: LoggedStatement[];
     try {
-      items = engine.execute(info, req.sql, params);
+      items = exec(params);
     } finally {
       seen = current.entries;
       current = undefined;
@@ -197,12 +214,16 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     return items;
   }
 
+  /** A request not carried out (or cancelled): each of its statements, as the engine would have logged them. */
   function logWhole(info: SessionInfo, sql: string, errorNumber: number | null, notCarriedOut?: 'dropped' | 'hung'): void {
-    model.statementLog.append({
-      at: new Date(model.clock()), link: link.name, replica: replica.serverName, side,
-      login: info.login, sessionId: info.sessionId, statement: sql.trim(), errorNumber,
-      ...(notCarriedOut ? { notCarriedOut } : {}),
-    });
+    const statements = statementTexts(sql);
+    for (const statement of statements.length ? statements : [sql.trim()]) {
+      model.statementLog.append({
+        at: new Date(model.clock()), link: link.name, replica: replica.serverName, side,
+        login: info.login, sessionId: info.sessionId, statement, errorNumber,
+        ...(notCarriedOut ? { notCarriedOut } : {}),
+      });
+    }
   }
 }
 
@@ -232,14 +253,26 @@ const notThisGroup = (e: { number?: number; message?: string }) => e.number === 
 const notThisDatabase = (e: { number?: number }) => e.number === 911;
 
 /**
- * How long a batch holding a long statement takes before it acts (scenario `longStatements`):
- * BACKUP DATABASE / BACKUP LOG, and FAILOVER / FORCE_FAILOVER_ALLOW_DATA_LOSS of an availability
- * group. 0 for anything else.
+ * A long statement in the batch (scenario `longStatements`): BACKUP DATABASE / BACKUP LOG, and
+ * FAILOVER / FORCE_FAILOVER_ALLOW_DATA_LOSS of an availability group: how long it takes before it
+ * acts, and how to find it among the batch's statements. Undefined for anything else.
  */
-function longStatementMs(long: { backupMs: number; failoverMs: number }, sql: string): number {
-  if (/\bBACKUP\s+(DATABASE|LOG)\b/i.test(sql)) return long.backupMs;
-  if (/\bALTER\s+AVAILABILITY\s+GROUP\b[\s\S]*\b(FAILOVER|FORCE_FAILOVER_ALLOW_DATA_LOSS)\b/i.test(sql)) return long.failoverMs;
-  return 0;
+function longStatement(long: { backupMs: number; failoverMs: number }, sql: string): { ms: number; match: RegExp } | undefined {
+  const backup = /\bBACKUP\s+(DATABASE|LOG)\b/i;
+  const failover = /\bALTER\s+AVAILABILITY\s+GROUP\b[\s\S]*\b(FAILOVER|FORCE_FAILOVER_ALLOW_DATA_LOSS)\b/i;
+  if (backup.test(sql) && long.backupMs > 0) return { ms: long.backupMs, match: backup };
+  if (failover.test(sql) && long.failoverMs > 0) return { ms: long.failoverMs, match: failover };
+  return undefined;
+}
+
+/** The statements of a batch as the lab's engine splits them; none when it cannot read the batch. */
+function statementTexts(sql: string): string[] {
+  try {
+    const tokens = tokenize(sql);
+    return splitStatements(tokens).map((seg) => sourceText(sql, tokens, seg.from, seg.to));
+  } catch {
+    return [];
+  }
 }
 
 function loginFailed(user: string): SqlMessage {

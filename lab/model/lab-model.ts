@@ -49,6 +49,7 @@ export class LabModel {
   private readonly sessions = new Map<string, Map<number, SessionMeta>>();
   /** Session ids whose session ended, most recently freed last (a lab that gives them again: lab/backend-sql.ts). */
   private readonly freedSessionIds = new Map<string, number[]>();
+  private readonly lingering = new Map<string, Array<() => void>>();
   readonly holds = new Holds();
   /** Successful logins per server name: how many sessions clients opened (a fleet's pooling is counted here). */
   readonly logins = new Map<string, number>();
@@ -126,6 +127,30 @@ export class LabModel {
     let m = this.sessions.get(key);
     if (!m) this.sessions.set(key, (m = new Map()));
     return m;
+  }
+
+  /**
+   * From now on, a session of this server whose connection closes stays, with its locks, until
+   * `end()`: a server that has not yet noticed that its client went (a client that closed a silent
+   * connection behind a stateful firewall; the server learns it from TCP keepalives, minutes later).
+   */
+  lingerSessions(linkIndex: number, side: Side): { end(): void } {
+    const key = this.options.sharedServers ? side : `${linkIndex}/${side}`;
+    const ends: Array<() => void> = [];
+    this.lingering.set(key, ends);
+    return {
+      end: () => {
+        if (this.lingering.get(key) === ends) this.lingering.delete(key);
+        for (const end of ends.splice(0)) end();
+      },
+    };
+  }
+
+  /** Whether the end of a session whose connection closed waits (lingerSessions); `end` runs then. */
+  deferSessionEnd(linkIndex: number, side: Side, end: () => void): boolean {
+    const ends = this.lingering.get(this.options.sharedServers ? side : `${linkIndex}/${side}`);
+    ends?.push(end);
+    return ends !== undefined;
   }
 
   /** A session of this server ended: its id may be given again. */

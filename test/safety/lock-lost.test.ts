@@ -10,7 +10,9 @@
 //   - the session ended while the run's own FAILOVER had acted (its reply held): the roles
 //     changed, and the run cannot tell its step from someone else, so exit 5 too.
 // And a replica restart: the lock cannot be taken back while the replica is down; it is as soon
-// as it answers (still inside the pinned step), and the run goes on.
+// as it answers (still inside the pinned step), and the run goes on. And a session whose
+// connection ended while the server still shows it holding the lock: named as the run's own
+// earlier session, not as someone else.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HoldSpec } from '../../lab/index.js';
@@ -192,6 +194,44 @@ test("the server forgets the run's lock without closing its sockets (a half-open
     assert.not.ok(lab.records(runId).some((x) => x.kind === 'step-started' && x.step === 'failover'), 'the failover step never started');
   } finally {
     pin.release();
+    await lab.stop();
+  }
+});
+
+test("the lock session's connection ends but the server has not noticed (its locks stay): the re-take finds the lock held by this run's own earlier session and says so, not 'someone else': exit 5, no change sent", async () => {
+  const lab = await ChildLab.start();
+  const pin = lab.lab.hold({ match: /end_of_log_lsn AS varchar/, side: 'sqlServer' });
+  const first = lab.apply(runbook('planned-failover'), ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
+  const linger = lab.lab.model.lingerSessions(0, 'sqlServer');
+  try {
+    await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
+    const runId = lab.runIds()[0]!;
+    const mine = lab.lab.model.applocks.rows().find((r) => r.replica === 'sql01' && r.holder.programName.startsWith(`runbook ${runId} `))!;
+    // The connection goes (the client hears its end); the server keeps the session and its lock.
+    lab.lab.model.dropSessions(0, 'sqlServer', (id) => id === mine.holder.sessionId);
+    await lab.waitForRecord((r) => r.kind === 'lock-lost', 10_000);
+    assert.ok(lab.lab.model.applocks.rows().some((r) => r.replica === 'sql01' && r.holder.sessionId === mine.holder.sessionId), 'the server still shows the old session holding it');
+    pin.release();
+    const r = await first.done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 5, out);
+    assert.match(
+      out,
+      new RegExp(`the link lock's session on sqlServer ended during step caught-up, and the server still shows this run's earlier lock session \\(session ${mine.holder.sessionId}, connection [0-9A-F-]{36}\\) holding it: the server has not yet noticed that session end, so this run cannot take the lock back now`),
+    );
+    assert.not.match(out, /Someone else is driving|took it/);
+    const lost = lab.records(runId).find((x) => x.kind === 'lock-lost')!;
+    assert.is(lost.holder, undefined, 'nobody else holds it');
+    assert.is(lab.count(SYNC_COMMIT), 0);
+    assert.is(lab.count(FAILOVER), 0);
+    // Once the server lets the old session go, the run can be resumed: nobody else acted.
+    linger.end();
+    const resumed = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    assert.is(resumed.code, 0, resumed.stdout + resumed.stderr);
+    assert.is(lab.count(FAILOVER), 1);
+  } finally {
+    pin.release();
+    linger.end();
     await lab.stop();
   }
 });

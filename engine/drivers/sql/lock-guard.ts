@@ -104,17 +104,37 @@ const nstring = (text: string) => `N'${text.replace(/'/g, "''")}'`;
  * THROWs LOCK_NOT_HELD_ERROR unless `identity` holds `resource` exclusively in master.
  */
 export function lockCheckSql(resource: string, identity: LockSessionIdentity): string {
-  const shown = resource.slice(0, 32);
-  const description = `(CHARINDEX(${nstring(`0:[${shown}]:`)}, l.resource_description) = 1 OR CHARINDEX(${nstring(`0:${shown}:(`)}, l.resource_description) = 1)`;
   const message = `runbook: the link lock ${resource} is not held by this run's lock session (session ${identity.sessionId}, connection ${identity.connectionId}); nothing of this batch was run.`;
   return [
-    'DECLARE @runbook_link_lock_held int;',
-    'SELECT @runbook_link_lock_held = COUNT(*) FROM sys.dm_tran_locks AS l JOIN sys.dm_exec_connections AS c ON c.session_id = l.request_session_id',
-    `WHERE l.request_session_id = ${identity.sessionId} AND c.connection_id = '${identity.connectionId}' AND l.resource_type = N'APPLICATION'`,
-    `AND l.resource_database_id = DB_ID(N'master') AND l.request_owner_type = N'SESSION' AND l.request_mode = N'X'`,
-    `AND l.request_status IN (N'GRANTED', N'GRANT') AND ${description};`,
+    `DECLARE @runbook_link_lock_held int; SELECT @runbook_link_lock_held = COUNT(*) ${heldBy(resource, identity)};`,
     `IF ISNULL(@runbook_link_lock_held, 0) = 0 THROW ${LOCK_NOT_HELD_ERROR}, ${nstring(message)}, 1;`,
   ].join(' ');
+}
+
+/** FROM ... WHERE: the rows that show `identity` holding `resource` exclusively in master. */
+function heldBy(resource: string, identity: LockSessionIdentity): string {
+  const shown = resource.slice(0, 32);
+  const description = `(CHARINDEX(${nstring(`0:[${shown}]:`)}, l.resource_description) = 1 OR CHARINDEX(${nstring(`0:${shown}:(`)}, l.resource_description) = 1)`;
+  return [
+    'FROM sys.dm_tran_locks AS l JOIN sys.dm_exec_connections AS c ON c.session_id = l.request_session_id',
+    `WHERE l.request_session_id = ${identity.sessionId} AND c.connection_id = '${identity.connectionId}' AND l.resource_type = N'APPLICATION'`,
+    `AND l.resource_database_id = DB_ID(N'master') AND l.request_owner_type = N'SESSION' AND l.request_mode = N'X'`,
+    `AND l.request_status IN (N'GRANTED', N'GRANT') AND ${description}`,
+  ].join(' ');
+}
+
+/**
+ * Whether the server still shows `identity` (an earlier lock session of this run) holding
+ * `resource`: a server that has not yet noticed a session end keeps its locks. False when it cannot
+ * be told.
+ */
+export async function stillHolds(pool: ConnectionPool, resource: string, identity: LockSessionIdentity): Promise<boolean> {
+  try {
+    const row = ((await runSql(pool, `SELECT COUNT(*) AS held ${heldBy(resource, identity)};`)).recordset ?? [])[0] as Record<string, unknown> | undefined;
+    return Number(row?.held) > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Module definitions that must start their batch: CREATE / ALTER / CREATE OR ALTER of one of these. */

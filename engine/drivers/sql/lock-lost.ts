@@ -106,7 +106,8 @@ export function judgeRetake(r: Retaken): RetakeVerdict {
     const old = `session ${r.ownOldSession.sessionId}, connection ${r.ownOldSession.connectionId}`;
     return {
       stop: true,
-      event: { ...event, retaken: false, holder: `this run's earlier lock session (${old})` },
+      // No holder: nobody else took it (a resume is not refused for it; it compares the link itself).
+      event: { ...event, retaken: false },
       message: `${how}, and the server still shows this run's earlier lock session (${old}) holding it: the server has not yet noticed that session end, so this run cannot take the lock back now${changes.length ? `; the link has changed since: ${changes.join('; ')}` : ''}. No other operator holds it, but this run cannot hold it either: it stops here and changes nothing more. ${ADVICE}`,
     };
   }

@@ -47,7 +47,7 @@ import { readSide, SIDES, type LinkState } from './link-state.js';
 import { holderAppName, whoHolds } from './lock-holder.js';
 import type { AcquireOptions, LinkLock } from './lock-contract.js';
 import { lockResource } from './lock-resource.js';
-import { changeGuardFor, readLockSessionIdentity, UNNAMED_SESSION, type LockSessionIdentity } from './lock-guard.js';
+import { changeGuardFor, readLockSessionIdentity, stillHolds, UNNAMED_SESSION, type LockSessionIdentity } from './lock-guard.js';
 import {
   HELD_NOWHERE,
   judgeRetake,
@@ -202,8 +202,12 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     if (!pool || !loss || closing) return;
     const during = loss.during ? { during: loss.during } : {};
     let otherHolder: string | undefined;
+    let ownOldSession: LockSessionIdentity | undefined;
+    const before = identities.get(side);
     try {
       otherHolder = (await take(side, pool))?.described;
+      // The holder may be this run's own ended session, which the server has not yet seen end.
+      if (otherHolder && typeof before === 'object' && (await stillHolds(pool, resource, before))) ownOldSession = before;
     } catch (error) {
       if (closing) return;
       if (error instanceof LockRefused) {
@@ -224,7 +228,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     const now = await readState(side);
     // A side whose own lock is lost and not back (down) is compared when it is back.
     const known: LinkState = Object.fromEntries(Object.entries(baseline).filter(([s]) => s === side || !lost.has(s as ReplicaSide)));
-    const verdict = judgeRetake({ linkName, resource, side, loss, ...(otherHolder ? { otherHolder } : {}), known, now });
+    const verdict = judgeRetake({ linkName, resource, side, loss, ...(otherHolder ? { otherHolder } : {}), ...(ownOldSession ? { ownOldSession } : {}), known, now });
     if (verdict.event.retaken) lost.delete(side);
     if (verdict.stop) {
       stop(verdict.event, verdict.message);
