@@ -2,7 +2,7 @@
 // that log every statement, apply scenario faults and run the batch on the lab's T-SQL engine
 // with the link model's hooks and tables.
 import type { LoginRequest, ReplyItem, Session, SqlBackend, SqlMessage, SqlRequest, FaultAction } from './tds/contract.js';
-import type { CellValue, SessionInfo, SqlEngine, SqlEngineOptions, StatementHook } from './sql/contract.js';
+import { SqlError, type CellValue, type SessionInfo, type SqlEngine, type SqlEngineOptions, type StatementHook } from './sql/contract.js';
 import { appLockHook } from './model/applock-statements.js';
 import { backupHook } from './model/backup-statements.js';
 import { hadrHook } from './model/hadr-statements.js';
@@ -74,6 +74,14 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     return undefined;
   };
 
+  // A view this server's login may not read (model.denyViews): error 300, as SQL Server answers a
+  // login without VIEW SERVER STATE (SQL Server 2022 and later: VIEW SERVER PERFORMANCE STATE).
+  const permissionHook: StatementHook = (text) => {
+    const denied = model.deniedViewsOf(linkIndex, side).find((view) => text.toLowerCase().includes(view));
+    if (denied) throw new SqlError(300, "VIEW SERVER STATE permission was denied on object 'server', database 'master'.", 1, 14);
+    return undefined;
+  };
+
   const engine = o.createEngine({
     serverName: replica.serverName,
     versionText: identity.versionText,
@@ -82,7 +90,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     databases: () => indexes.map((i) => model.links[i]!.id.database),
     tables: () => model.serverTables(indexes, side),
     version: () => model.version(),
-    hooks: [logHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
+    hooks: [logHook, permissionHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
   });
 
   const isDown = () => model.faults.downState(linkIndex, side, model.clock()) !== 'up';
@@ -139,7 +147,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
   };
 
   async function execute(info: SessionInfo, req: SqlRequest, signal: AbortSignal): Promise<ReplyItem[] | FaultAction> {
-    const heldBefore = model.holds.catch({ link: linkIndex, side }, req.sql, 'before');
+    const heldBefore = model.holds.catch({ link: linkIndex, side }, req.sql, 'before', () => statementTexts(req.sql));
     if (heldBefore) await untilReleased(heldBefore, signal);
     if (isDown()) return { kind: 'drop' };
     const fault = model.faults.onSqlRequest(linkIndex, side, req.sql, () => statementTexts(req.sql));
@@ -184,7 +192,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       }
     }
     if (fault.kind === 'dropAfter') return { kind: 'drop' };
-    const heldAfter = model.holds.catch({ link: linkIndex, side }, req.sql, 'after');
+    const heldAfter = model.holds.catch({ link: linkIndex, side }, req.sql, 'after', () => statementTexts(req.sql));
     if (heldAfter) await untilReleased(heldAfter, signal);
     return items;
   }

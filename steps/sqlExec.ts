@@ -111,8 +111,8 @@ export default defineStep({
     notProbed: 'Not probed: {{reason}}.',
     noVerify: 'Step {{step}} has no verify: query, so whether it took effect cannot be checked.',
     connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
-    lockNotHeld: '{{reason}}; batch {{batch}} of {{batches}} did not run, and nothing of the script ran.',
-    lockNotHeldPartway: '{{reason}}; batch {{batch}} of {{batches}} did not run, but the batches before it did: the script ran only in part.',
+    lockNotHeld: 'Batch {{batch}} of {{batches}} on {{side}} did not run, and nothing of the script ran: {{reason}}.',
+    lockNotHeldPartway: 'Batch {{batch}} of {{batches}} on {{side}} did not run, but the batches before it did (the script ran only in part): {{reason}}.',
     outcomeUnknown:
       'The connection to {{side}} was lost during batch {{batch}} of {{batches}}, so whether it took effect is unknown; check the replica before going on ({{error}}).',
     ...expectationMessages,
@@ -182,7 +182,7 @@ export default defineStep({
             if (ctx.signal.aborted) throw error;
             const notHeld = error instanceof LockCheckRefused ? error.message : guard?.refused(error);
             if (notHeld) {
-              const data = { reason: notHeld, side, batch: done + 1, batches: total };
+              const data = { reason: notHeld.replace(/\.$/, ''), side, batch: done + 1, batches: total };
               throw done === 0 ? ctx.refuse('lockNotHeld', data) : ctx.fail('lockNotHeldPartway', data);
             }
             throw describeFailure(ctx, error, { side, batch, script: args.sql, index: done + 1, total, impact, changed: done > 0 });

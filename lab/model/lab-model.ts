@@ -50,6 +50,7 @@ export class LabModel {
   /** Session ids whose session ended, most recently freed last (a lab that gives them again: lab/backend-sql.ts). */
   private readonly freedSessionIds = new Map<string, number[]>();
   private readonly lingering = new Map<string, Array<() => void>>();
+  private readonly deniedViews = new Map<string, string[]>();
   readonly holds = new Holds();
   /** Successful logins per server name: how many sessions clients opened (a fleet's pooling is counted here). */
   readonly logins = new Map<string, number>();
@@ -151,6 +152,22 @@ export class LabModel {
     const ends = this.lingering.get(this.options.sharedServers ? side : `${linkIndex}/${side}`);
     ends?.push(end);
     return ends !== undefined;
+  }
+
+  /**
+   * From now on, statements that read one of `views` on this server fail as for a login without
+   * VIEW SERVER STATE (error 300, which ends the statement, not the batch). Undone by `allow()`.
+   */
+  denyViews(linkIndex: number, side: Side, views: string[]): { allow(): void } {
+    const key = this.options.sharedServers ? side : `${linkIndex}/${side}`;
+    const denied = views.map((v) => v.toLowerCase());
+    this.deniedViews.set(key, denied);
+    return { allow: () => void (this.deniedViews.get(key) === denied && this.deniedViews.delete(key)) };
+  }
+
+  /** The views denied on this server (denyViews), lower case. */
+  deniedViewsOf(linkIndex: number, side: Side): readonly string[] {
+    return this.deniedViews.get(this.options.sharedServers ? side : `${linkIndex}/${side}`) ?? [];
   }
 
   /** A session of this server ended: its id may be given again. */

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { guardedBatches, identityFrom, IDENTITY_QUERY, lockCheckSql, LOCK_NOT_HELD_ERROR, mustStartItsBatch } from '../../engine/drivers/sql/lock-guard.js';
 import { lockResource } from '../../engine/drivers/sql/lock-resource.js';
 import { connect, errorNumber, run } from '../helpers/lab.js';
-import { ChildLab, FAST, runbook, SYNC_COMMIT } from '../helpers/child-runs.js';
+import { ChildLab, FAST, runbook, SYNC_COMMIT, writeNoVerifyRunbook } from '../helpers/child-runs.js';
 
 const TAKE = `DECLARE @r int;
 EXEC @r = sp_getapplock @Resource = N'runbook:link:dag1', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
@@ -43,7 +43,7 @@ test('the lock session is KILLed while the first change is on its way, and its s
     const r = await first.done;
     const out = r.stdout + r.stderr;
     assert.is(r.code, 3, out);
-    assert.match(out, new RegExp(`the link lock on sqlServer was not held by this run's lock session \\(session ${lockSession}\\) when the batch reached the server, so the server ran none of it; batch 1 of 1 did not run, and nothing of the script ran`));
+    assert.match(out, new RegExp(`Batch 1 of 1 on sqlServer did not run, and nothing of the script ran: the link lock on sqlServer was not held by this run's lock session \\(session ${lockSession}\\) when the batch reached the server, so the server ran none of it`));
     assert.is(lab.count(SYNC_COMMIT), 0, 'the change never ran');
     assert.ok(lab.lab.statements().some((s) => s.errorNumber === LOCK_NOT_HELD_ERROR && s.side === 'sqlServer'), 'the server refused it with the check\'s error');
     assert.is(lab.roles().sqlServer, 'PRIMARY');
@@ -65,10 +65,25 @@ test('a second operator KILLs the lock session and takes the lock in one batch w
     const out = r.stdout + r.stderr;
     assert.is(r.code, 5, out);
     assert.match(out, /before this run could take it back program "dba-console", login runbook, host \S+, session \d+ took it/);
-    assert.match(out, /so the server ran none of it; batch 1 of 1 did not run, and nothing of the script ran/);
+    assert.match(out, /Batch 1 of 1 on sqlServer did not run, and nothing of the script ran: the link lock on sqlServer was not held by this run's lock session \(session \d+\) when the batch reached the server, so the server ran none of it/);
     assert.is(lab.count(SYNC_COMMIT), 0, 'nothing ran under the other operator\'s lock');
   } finally {
     await dba.close().catch(() => undefined);
+    await lab.stop();
+  }
+});
+
+test('a login that may not read the lock views (no VIEW SERVER STATE): no T-SQL change is sent unchecked; the step is refused: exit 3, nothing changed', async () => {
+  const lab = await ChildLab.start();
+  const denied = lab.lab.model.denyViews(0, 'sqlServer', ['sys.dm_exec_connections', 'sys.dm_tran_locks']);
+  try {
+    const r = await lab.apply(writeNoVerifyRunbook(lab.dir)).done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 3, out);
+    assert.match(out, /Batch 1 of 1 on sqlServer did not run, and nothing of the script ran: the server could not name the lock's session for the check a change carries \(reading sys\.dm_exec_connections failed: VIEW SERVER STATE permission was denied on object 'server', database 'master'\); it needs VIEW SERVER STATE \(SQL Server 2022 and later: VIEW SERVER PERFORMANCE STATE\), as the runbook's LSN reads do\./);
+    assert.is(lab.count(SYNC_COMMIT), 0, 'nothing was sent');
+  } finally {
+    denied.allow();
     await lab.stop();
   }
 });
