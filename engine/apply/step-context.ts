@@ -2,6 +2,7 @@
 // connections, the outputs and history of the steps before it, and a log whose warnings the run
 // repeats in its summary. Also the outputs a step has when it was verified done rather than run.
 import type { ChangeGuard, Impact, ReplicaSide, RunResources, StepSpec } from '../core/types.js';
+import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
 import type { ProgressData, StepDefinition, StepHistoryEntry, StepRunContext } from '../step-api/types.js';
 import { unknownValue } from '../template/render.js';
 import type { ApplyOptions, Confirm } from './types.js';
@@ -67,7 +68,9 @@ function recordingPool(pool: Pool, record: (text: string, params: Record<string,
         if (k !== 'query' && k !== 'batch') return undefined;
         return (...a) => {
           const entries = Object.entries(request.parameters ?? {});
-          record(String(a[0]), entries.length ? Object.fromEntries(entries.map(([n, p]) => [n, p?.value ?? null])) : undefined);
+          // The run's lock check that a change carries is the engine's, not the runbook's statement.
+          const text = withoutLockCheck(String(a[0]));
+          if (text !== '') record(text, entries.length ? Object.fromEntries(entries.map(([n, p]) => [n, p?.value ?? null])) : undefined);
           return send(...a);
         };
       });

@@ -137,6 +137,18 @@ export async function stillHolds(pool: ConnectionPool, resource: string, identit
   }
 }
 
+/** The check at the head of a batch as lockCheckSql writes it (its closing `, 1;` ends it). */
+const CHECK_AT_HEAD = new RegExp(`^DECLARE @runbook_link_lock_held int; [\\s\\S]*? THROW ${LOCK_NOT_HELD_ERROR}, N'(?:[^']|'')*', 1;(?: |$)`);
+
+/**
+ * A sent batch without the check at its head: what the runbook wrote, as the journal records it
+ * (as it records a parameterized batch without mssql's sp_executesql around it). A batch that was
+ * only the check gives ''.
+ */
+export function withoutLockCheck(sent: string): string {
+  return sent.replace(CHECK_AT_HEAD, '');
+}
+
 /** Module definitions that must start their batch: CREATE / ALTER / CREATE OR ALTER of one of these. */
 const FIRST_IN_BATCH = new Set(['procedure', 'proc', 'function', 'view', 'trigger', 'schema', 'default', 'rule']);
 
