@@ -74,8 +74,13 @@ test('--max-failures 1 with --parallel 1: after the first failure no new link st
     assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'SP', dag3: 'SP' });
     // A done link is not run again: a second resume runs only dag1.
     const again = await f.run(['apply', '--resume', record.waveId, '--yes', '--format', 'json', ...sets]);
-    const started = again.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.event === 'link-started').map((e) => e.link);
+    const events = again.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const started = events.filter((e) => e.event === 'link-started').map((e) => e.link);
     assert.equal(started, ['dag1']);
+    // attack r4wave: the links done by the earlier resume keep what they said to act on (and what they changed) in this summary, from the record.
+    const finished = events.find((e) => e.event === 'wave-finished').links.find((l: { link: string }) => l.link === 'dag2');
+    assert.ok(finished.attention?.some((l: string) => /^downtime: The application had to stay stopped/.test(l)), JSON.stringify(finished));
+    assert.ok(finished.changed?.length > 0, JSON.stringify(finished));
   } finally {
     await f.stop();
   }
