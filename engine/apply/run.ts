@@ -221,7 +221,7 @@ class ApplyRun {
       return false;
     }
 
-    const context = stepContext(this.services, spec, impact, this.record.history, this.record.outputs);
+    const context = stepContext(this.services, spec, impact, this.record.history, this.record.outputs, earlier?.status === 'finished' ? earlier.outputs : undefined);
 
     if (impact !== 'read' && !rendered.error) {
       const check = await this.resumed.beforeChange(this.services, { spec, def: step.def, ...(earlier ? { earlier } : {}), args: rendered.args, context });
