@@ -25,7 +25,7 @@ import { parseLinkList, selectLinks, type LinkSelection } from '../fleet/expand.
 import { scheduleWave, worstExitCode } from '../fleet/schedule.js';
 import { newWaveId, readWaveRecord, waveDirOf, waveFile, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
 import { linkInventoryFile, linkInventoryText, writeLinkInventory, type PlannedLink } from '../fleet/link-inventory.js';
-import { recordLinksProblem, resumeProblems, runbookChange, runsFinishedUnrecorded } from '../fleet/resume-checks.js';
+import { recordLinksProblem, recordRunsProblem, resumeProblems, runbookChange, runsFinishedUnrecorded } from '../fleet/resume-checks.js';
 import { acknowledgedLinks, type DataLossFlags } from '../fleet/data-loss.js';
 import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import { renderPlanText } from '../ui/plan-text.js';
@@ -154,7 +154,7 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
   const lock = takeRunLock(waveDir, record.waveId, 'resume', { noun: 'wave', file: 'record' });
   try {
     const wave = await prepareWave(record.runbook.file, record.inventory.file, { names: record.links.map((l) => l.name) }, [...record.sets, ...opts.sets], join(waveDir, record.waveId));
-    const damaged = recordLinksProblem(record, wave.links.map((l) => l.name));
+    const damaged = recordLinksProblem(record, wave.links.map((l) => l.name)) ?? recordRunsProblem(record, journalDirOf(io));
     if (damaged) throw new UsageError(`apply --resume: ${waveFile(waveDir, record.waveId)}: ${damaged}`);
     const changed = resumeProblems({ ...wave, runbookSha: wave.links[0]!.plan.runbook.sha256 }, record, journalDirOf(io));
     if (changed.length) throw new ExitError(ExitCode.refused, `refusing to resume wave ${record.waveId}: ${changed.join('; ')}. Nothing was run.`);

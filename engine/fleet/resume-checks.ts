@@ -34,6 +34,33 @@ export function recordLinksProblem(record: WaveRecord, fleetNames: readonly stri
   return undefined;
 }
 
+/**
+ * Each link's run is a run of that link, and of no other link: a record whose run id names another
+ * link's journal (a hand edit, a copy) would have the wave take that run's outcome as this link's
+ * (a success: "done", never run). Refused as a damaged record.
+ */
+export function recordRunsProblem(record: WaveRecord, journalDir: string): string | undefined {
+  const runIds = record.links.flatMap((l) => (l.runId !== undefined ? [l.runId] : []));
+  const twice = runIds.find((id, i) => runIds.indexOf(id) !== i);
+  if (twice !== undefined) return `run ${twice} is named for more than one link`;
+  for (const l of record.links) {
+    const link = l.runId === undefined ? undefined : journalLink(journalDir, l.runId);
+    if (link !== undefined && link !== l.name) return `link ${l.name}: its run ${l.runId} is a run of link ${link}`;
+  }
+  return undefined;
+}
+
+/** The link a run's journal says it ran on; undefined when there is no journal or it cannot be read (the run's resume says why). */
+function journalLink(journalDir: string, runId: string): string | undefined {
+  const path = join(journalDir, `${runId}.jsonl`);
+  if (!existsSync(path)) return undefined;
+  try {
+    return runInfo(path, readJournal(path, runId).records, hostname())?.link;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every reason the recorded wave cannot be resumed as it is; empty when it can. */
 export function resumeProblems(wave: ReloadedWave, record: WaveRecord, journalDir: string): string[] {
   const changed = [

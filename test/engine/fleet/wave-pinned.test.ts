@@ -107,6 +107,35 @@ test('F7: a started link whose journal is gone is refused on resume (exit 3, nam
   }
 });
 
+test('review: a record whose link names another link\'s run (a hand edit) is damaged: exit 2, that run\'s success is not taken as this link\'s', async () => {
+  const f = await fleetLab({ links: 2, linkScenarios: { 2: 'split-brain' } });
+  try {
+    const r = await f.run(['apply', runbookFile('planned-failover'), '-i', f.fleetFile, '--links', 'dag1,dag2', '--yes', ...sets]);
+    assert.is(r.code, 3, r.stdout + r.stderr);
+    const file = recordFile(f.journalDir);
+    const edited = JSON.parse(readFileSync(file, 'utf8'));
+    const dag1Run = edited.links[0].runId;
+    // dag2 (refused, split-brain) now names dag1's run, which succeeded.
+    Object.assign(edited.links[1], { state: 'running', runId: dag1Run });
+    writeFileSync(file, JSON.stringify(edited));
+    const twice = await f.run(['apply', '--resume', edited.waveId, '--yes', '--format', 'json', ...sets]);
+    assert.is(twice.code, 2, twice.stdout + twice.stderr);
+    assert.ok(twice.stderr.includes(`${file}: run ${dag1Run} is named for more than one link`), twice.stderr);
+    // The same with dag1's own entry cleared: dag2's run is still dag1's.
+    delete edited.links[0].runId;
+    edited.links[0].state = 'pending';
+    writeFileSync(file, JSON.stringify(edited));
+    const foreign = await f.run(['apply', '--resume', edited.waveId, '--yes', '--format', 'json', ...sets]);
+    assert.is(foreign.code, 2, foreign.stdout + foreign.stderr);
+    assert.ok(foreign.stderr.includes(`${file}: link dag2: its run ${dag1Run} is a run of link dag1`), foreign.stderr);
+    assert.not.match(foreign.stdout + foreign.stderr, /succeeded before the wave could record it/);
+    assert.equal(readRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}`), ['dag1:pending', 'dag2:running'], 'the record is not rewritten');
+    assert.equal(fleetRoles(f.lab), { dag1: 'SP', dag2: 'PP' });
+  } finally {
+    await f.stop();
+  }
+});
+
 test('F10: a run that succeeded before the wave recorded it (a kill in between) is taken as done on resume, nothing run, exit 0', async () => {
   const f = await fleetLab({ links: 2 });
   try {
