@@ -2,7 +2,7 @@
 // before it starts: the wave runs what its operator confirmed (the runbook and fleet inventory by
 // sha256, each link's inventory by name, path and text), and a link the record says started is
 // resumed from its journal, never started afresh.
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readJournal } from '../apply/journal/read.js';
@@ -74,7 +74,7 @@ export function resumeProblems(wave: ReloadedWave, record: WaveRecord, journalDi
  * On resume, each unfinished link runs on the inventory file the wave wrote for it: matched by
  * name, at the path the wave derives (not one the record points elsewhere), with the text the
  * checked fleet gives (and the sha256 the record kept). A missing file is written again, as it
- * was; a changed one refuses the resume.
+ * was; a changed one, or a symbolic link in its place, refuses the resume.
  */
 function linkInventoryProblems(wave: ReloadedWave, record: WaveRecord): string[] {
   const problems: string[] = [];
@@ -94,7 +94,8 @@ function linkInventoryProblems(wave: ReloadedWave, record: WaveRecord): string[]
       problems.push(`link ${link.name}: the fleet now gives it another inventory than the one the wave wrote (sha256 ${entry.inventorySha256.slice(0, 12)} -> ${sha256(expected).slice(0, 12)})`);
       continue;
     }
-    if (!existsSync(link.file)) {
+    // Nothing there at all: not even a link, which writing would follow to wherever it points.
+    if (lstatSync(link.file, { throwIfNoEntry: false }) === undefined) {
       writeLinkInventory(wave.fleetFile, link);
       continue;
     }

@@ -2,7 +2,7 @@
 // each link's inventory (its sha256 in the record, matched by name); a resume refuses what changed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fleetLab, fleetRoles } from '../../helpers/fleet-run.js';
 import { FAST_PLANNED as FAST, runbookFile } from '../../helpers/lab-run.js';
@@ -68,6 +68,14 @@ test('F4: resume refuses a never-started link whose inventory file changed; reco
     assert.match(refused.stderr, /refusing to resume wave .*link dag2: its inventory .*002-dag2\.yml changed since the wave wrote it.*Nothing was run/);
     assert.equal(readRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}:${l.runId ?? '-'}`), [`dag1:failed:${record.links[0]!.runId}`, 'dag2:not started:-']);
     assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'PS' });
+    // A symbolic link to nowhere in its place: refused, and nothing is written where it points.
+    rmSync(dag2.inventory);
+    const elsewhere = join(f.dir, 'elsewhere.yml');
+    symlinkSync(elsewhere, dag2.inventory);
+    const linked = await f.run(['apply', '--resume', record.waveId, '--canary', '0', '--yes', ...sets]);
+    assert.is(linked.code, 3, linked.stdout + linked.stderr);
+    assert.match(linked.stderr, /refusing to resume wave .*link dag2: .*002-dag2\.yml .*Nothing was run/);
+    assert.not.ok(existsSync(elsewhere), 'the wave did not write through the link');
     // The file removed (a cleanup) and the record's links reordered: each link still gets its own inventory.
     rmSync(dag2.inventory);
     const file = recordFile(f.journalDir);
