@@ -23,7 +23,7 @@ import { takeRunLock, type RunLock } from '../apply/journal/run-lock.js';
 import type { Reporter } from '../apply/events.js';
 import { parseLinkList, selectLinks, type LinkSelection } from '../fleet/expand.js';
 import { scheduleWave, worstExitCode } from '../fleet/schedule.js';
-import { newWaveId, readWaveRecord, waveDirOf, waveFile, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
+import { newWaveId, readWaveRecord, recordLine, waveDirOf, waveFile, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
 import { linkInventoryFile, linkInventoryText, writeLinkInventory, type PlannedLink } from '../fleet/link-inventory.js';
 import { recordLinksProblem, recordRunsProblem, resumeProblems, runbookChange, runsFinishedUnrecorded } from '../fleet/resume-checks.js';
 import { acknowledgedLinks, type DataLossFlags } from '../fleet/data-loss.js';
@@ -322,12 +322,9 @@ function rowOf(r: WaveLinkRecord): LinkProgress {
   };
 }
 
-/**
- * What the record keeps of a finished link's row, control characters made spaces: the record's
- * reader refuses them (a hand edit), and a line a server worded must not make the record unreadable.
- */
+/** What the record keeps of a finished link's row (a line a server worded must not make the record unreadable). */
 function saved(row: LinkProgress): Pick<WaveLinkRecord, 'changed' | 'attention'> {
-  const lines = (l: string[]) => l.map((line) => line.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' '));
+  const lines = (l: string[]) => l.map(recordLine);
   return { ...(row.changed ? { changed: lines(row.changed) } : {}), ...(row.attention?.length ? { attention: lines(row.attention) } : {}) };
 }
 

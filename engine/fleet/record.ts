@@ -88,8 +88,13 @@ export function readWaveRecord(dir: string, waveId: string): WaveRecord | { prob
   return problem ? { problem: `${file}: ${problem}` } : (value as WaveRecord);
 }
 
-/** Lines the summary prints: strings without control characters (a hand-edited record could carry escape sequences to the terminal). */
-const textLines = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string' && !/[\u0000-\u001f\u007f-\u009f]/.test(x));
+/** Control characters: a record's lines are printed, and a hand-edited record could carry escape sequences to the terminal. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** A line as the record keeps it: control characters made spaces, so that its reader, which refuses them, can read it back. */
+export const recordLine = (line: string): string => line.replace(CONTROL, ' ');
+
+const textLines = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string' && recordLine(x) === x);
 
 const STATES: WaveLinkState[] = ['pending', 'running', 'done', 'failed', 'not started'];
 

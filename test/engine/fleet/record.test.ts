@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readWaveRecord, waveFile, writeWaveRecord, type WaveRecord } from '../../../engine/fleet/record.js';
+import { readWaveRecord, recordLine, waveFile, writeWaveRecord, type WaveRecord } from '../../../engine/fleet/record.js';
 
 const waveId = 'wave-20261206T231500Z-abcd';
 
@@ -39,6 +39,15 @@ test('an Attention line edited to carry a terminal escape, or not a list of line
   edited.links[0].attention = 'one line';
   writeFileSync(file, JSON.stringify(edited));
   assert.equal(readWaveRecord(dir, waveId), { problem: `${file}: link dag1: attention is not a list of lines` });
+});
+
+test('a line a server worded with control characters is kept with spaces for them, so the record stays readable', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'runbook-wave-record-'));
+  const worded = 'failover: Msg 41122\nline two\u001b[31m';
+  writeWaveRecord(dir, recordWith([recordLine(worded)]));
+  const read = readWaveRecord(dir, waveId);
+  assert.not.ok('problem' in read, JSON.stringify(read));
+  assert.equal((read as WaveRecord).links[0]!.attention, ['failover: Msg 41122 line two [31m']);
 });
 
 test.run();
