@@ -147,10 +147,13 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
   };
 
   async function execute(info: SessionInfo, req: SqlRequest, signal: AbortSignal): Promise<ReplyItem[] | FaultAction> {
-    const heldBefore = model.holds.catch({ link: linkIndex, side }, req.sql, 'before', () => statementTexts(req.sql));
+    // Split once, and only if a hold or fault has to look inside the batch.
+    let split: string[] | undefined;
+    const statements = () => (split ??= statementTexts(req.sql));
+    const heldBefore = model.holds.catch({ link: linkIndex, side }, req.sql, 'before', statements);
     if (heldBefore) await untilReleased(heldBefore, signal);
     if (isDown()) return { kind: 'drop' };
-    const fault = model.faults.onSqlRequest(linkIndex, side, req.sql, () => statementTexts(req.sql));
+    const fault = model.faults.onSqlRequest(linkIndex, side, req.sql, statements);
     if (fault.kind === 'drop' || fault.kind === 'hang') {
       logWhole(info, req.sql, null, fault.kind === 'drop' ? 'dropped' : 'hung');
       return { kind: fault.kind };
@@ -192,7 +195,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       }
     }
     if (fault.kind === 'dropAfter') return { kind: 'drop' };
-    const heldAfter = model.holds.catch({ link: linkIndex, side }, req.sql, 'after', () => statementTexts(req.sql));
+    const heldAfter = model.holds.catch({ link: linkIndex, side }, req.sql, 'after', statements);
     if (heldAfter) await untilReleased(heldAfter, signal);
     return items;
   }
