@@ -22,6 +22,11 @@ export function endpointOf(spec: ConnectionSpec): string {
   return `${spec.host}:${spec.port ?? DEFAULT_PORT}`;
 }
 
+/** Which connections may share a session: the same server, reached the same way, as the same login. */
+export function serverKey(side: ReplicaSide, spec: ConnectionSpec): string {
+  return [side, endpointOf(spec).toLowerCase(), spec.auth ?? 'sql', spec.user ?? '', spec.domain ?? '', spec.passwordEnv ?? '', spec.serverName ?? '', spec.caFile ?? ''].join('\u0000');
+}
+
 /** The password this connection needs, or undefined for Entra ID; never logged. */
 export function passwordFor(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.ProcessEnv): string | undefined {
   const auth = spec.auth ?? 'sql';

@@ -21,10 +21,9 @@
 //  - A run that ends lets go of its lock right away (the session goes on for the other links);
 //    a lock whose release fails goes when the wave closes the session at its end.
 import type { ConnectionPool } from 'mssql';
-import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { LockRefused } from './lock.js';
 import { holderAppName, waveHolder, type LockHolder } from './lock-holder.js';
-import { endpointOf, runSql } from './pool.js';
+import { runSql, serverKey } from './pool.js';
 import { openLockPool, type LockPool, type LockSession, type LockSessionRequest, type LockSessions } from './lock-sessions.js';
 
 const RELEASE = `DECLARE @r int;
@@ -62,11 +61,6 @@ interface ServerLocks {
   sessions: ServerSession[];
   /** Every lock of the wave on this server, on whichever of its sessions: resource -> link. */
   resources: Map<string, string>;
-}
-
-/** Which connections may share a session: the same server, reached the same way, as the same login. */
-function serverKey(side: ReplicaSide, spec: ConnectionSpec): string {
-  return [side, endpointOf(spec).toLowerCase(), spec.auth ?? 'sql', spec.user ?? '', spec.domain ?? '', spec.passwordEnv ?? '', spec.serverName ?? '', spec.caFile ?? ''].join('\u0000');
 }
 
 /**
