@@ -10,7 +10,8 @@
 //    else gets it (tedious's Connection.reset(): the next request goes with the TDS header's
 //    RESETCONNECTION flag, which "signals the server to clean up the environment state of the
 //    connection back to the default environment setting, effectively simulating a logout and a
-//    subsequent login", MS-TDS 2.2.3.1.2, and with it tedious's own SET options again).
+//    subsequent login", MS-TDS 2.2.3.1.2, and with it tedious's own SET options again), unless
+//    all it ran was one plain SELECT, which leaves nothing behind (the polls: most borrows).
 //  - A role change ends the sessions whose database is the link's (lab/model/lab-model.ts names
 //    the sources): reset puts a session back in the login's database, master, so idle sessions
 //    sit there between borrows. One that ended anyway (or whose reset failed) is closed, and the
@@ -21,6 +22,7 @@
 // (engine/drivers/sql/lock-sessions.ts), never borrowed from here.
 import type { ConnectionPool } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
+import { readOnlyProblem } from './checks.js';
 import { classifyConnectFailureProbed, describeConnectError, poolConfig, serverKey } from './pool.js';
 
 /** How many sessions a wave opens per server for its steps (the link locks have their own). */
@@ -85,9 +87,12 @@ export async function inOneSession<T>(pool: ConnectionPool, work: () => Promise<
   }
 }
 
-/** Resets a session and hands it back; one that ended or cannot be reset is closed (the pool replaces it). */
-function handBack(server: ServerPool, connection: TdsConnection): void {
-  if (connection.closed) {
+/**
+ * Hands a session back to the server's pool, reset first unless `clean` (it ran only plain reads);
+ * one that ended or cannot be reset is closed (the pool replaces it).
+ */
+function handBack(server: ServerPool, connection: TdsConnection, clean = false): void {
+  if (connection.closed || clean) {
     server.lending.release(connection);
     return;
   }
@@ -95,6 +100,24 @@ function handBack(server: ServerPool, connection: TdsConnection): void {
     if (error) connection.close();
     server.lending.release(connection);
   });
+}
+
+/** Plain reads already judged (the polls send the same few texts again and again). */
+const plainReads = new Map<string, boolean>();
+
+/**
+ * A plain SELECT (engine/drivers/sql/checks.ts readOnlyProblem: an allow-list with no USE, SET,
+ * INTO, EXEC, DECLARE or BEGIN) leaves nothing in the session for the next borrower, so its
+ * session goes back without a reset (a reset is a round trip, and tedious's SET batch after it).
+ */
+function leavesNoSessionState(text: string): boolean {
+  let known = plainReads.get(text);
+  if (known === undefined) {
+    known = readOnlyProblem(text) === undefined;
+    if (plainReads.size >= 256) plainReads.clear();
+    plainReads.set(text, known);
+  }
+  return known;
 }
 
 interface Held {
@@ -113,6 +136,9 @@ class SessionBorrower implements SessionHolder {
   readonly connected = true;
   private held: Held | undefined;
   private readonly holding = new Map<TdsConnection, Held>();
+  /** The text each of this borrower's requests sends, and whether the session it borrowed ran only that plain read. */
+  private readonly texts = new WeakMap<object, string>();
+  private readonly lentForRead = new WeakMap<TdsConnection, boolean>();
 
   constructor(private readonly server: ServerPool) {}
 
@@ -126,15 +152,27 @@ class SessionBorrower implements SessionHolder {
 
   request(overrides?: { requestTimeout?: number }): unknown {
     const Request = this.server.driver.Request as unknown as new (parent: unknown, overrides?: unknown) => unknown;
-    return new Request(this, overrides);
+    const request = new Request(this, overrides) as { query(text: string, ...rest: unknown[]): unknown; batch(text: string, ...rest: unknown[]): unknown };
+    for (const send of ['query', 'batch'] as const) {
+      const original = request[send];
+      request[send] = (text: string, ...rest: unknown[]) => {
+        this.texts.set(request, text);
+        return original.call(request, text, ...rest);
+      };
+    }
+    return request;
   }
 
-  acquire(_requester: unknown, callback: AcquireCallback): this {
+  acquire(requester: unknown, callback: AcquireCallback): this {
     const config = this.server.lending.config;
     const held = this.held;
     if (!held) {
+      const text = typeof requester === 'object' && requester !== null ? this.texts.get(requester) : undefined;
       this.server.lending.acquire(this).then(
-        (connection) => process.nextTick(callback, null, connection, config),
+        (connection) => {
+          this.lentForRead.set(connection, text !== undefined && leavesNoSessionState(text));
+          process.nextTick(callback, null, connection, config);
+        },
         (error: Error) => process.nextTick(callback, error),
       );
       return this;
@@ -153,7 +191,7 @@ class SessionBorrower implements SessionHolder {
   release(connection: TdsConnection): this {
     const held = this.holding.get(connection);
     if (!held) {
-      handBack(this.server, connection);
+      handBack(this.server, connection, this.lentForRead.get(connection) === true);
       return this;
     }
     held.busy = false;

@@ -49,7 +49,14 @@ export interface SharingLimits {
   sessionsPerServer: number;
 }
 
-export const DEFAULT_SHARING: SharingLimits = { linksPerSession: 25, sessionsPerServer: 4 };
+/**
+ * One lock session per server by default: with the wave's step sessions
+ * (engine/drivers/sql/server-sessions.ts, 3 per server) a server sees at most 4 of the wave's
+ * sessions (issue 13). Its requests are few per link (take, read, confirm before a change,
+ * release) and checked without a query of their own, so one session keeps up with 100 links
+ * (bench/fleet).
+ */
+export const DEFAULT_SHARING: SharingLimits = { linksPerSession: 25, sessionsPerServer: 1 };
 
 interface ServerSession {
   pool: Promise<LockPool>;

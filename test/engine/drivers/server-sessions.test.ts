@@ -66,6 +66,26 @@ test("a script's batches share one session (USE carries); the next borrower star
   }
 });
 
+test('a session that ran only a plain SELECT goes back as it is; one that ran anything else (USE, SET) is reset first', async () => {
+  const sessions = serverSessions(1);
+  const resets = () => lab.statements().filter((s) => /^set ansi_nulls on$/i.test(s.statement)).length;
+  try {
+    const database = lab.inventories[0]!.link.database;
+    const pool = await borrower(sessions);
+    await one(pool, 'SELECT 1 AS warm;');
+    const before = resets();
+    for (let i = 0; i < 5; i++) await one(pool, `SELECT ${i} AS n, DB_NAME() AS db;`);
+    assert.is(resets(), before, 'no reset after plain reads');
+    await runSql(pool, `USE [${database}];`);
+    assert.is((await one(await borrower(sessions), 'SELECT DB_NAME() AS db;')).db, 'master', 'the USE did not reach the next query');
+    await runSql(pool, 'SET NOCOUNT ON;');
+    await one(pool, 'SELECT 1 AS x;');
+    assert.is(resets(), before + 2, 'a reset (tedious\'s SET batch after the RESETCONNECTION) after the USE and after the SET, none after the reads');
+  } finally {
+    await sessions.close();
+  }
+});
+
 test('twelve runs querying at once on one server: never more than the bound of sessions there, each query answered', async () => {
   const before = lab.logins();
   const sessions = serverSessions(3);
