@@ -17,7 +17,8 @@ import yaml from 'js-yaml';
 import { startLab } from '../lab/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'dist', 'engine', 'cli', 'bin.js');
+/** The engine run; BENCH_ENGINE_BIN names another checkout's (dist/engine/cli/bin.js) to compare two versions on this lab. */
+const bin = process.env.BENCH_ENGINE_BIN ?? join(root, 'dist', 'engine', 'cli', 'bin.js');
 const runbook = join(root, 'runbooks', 'planned-failover.yml');
 const sizes = (process.env.BENCH_FLEET_SIZES ?? '1,10,50,100').split(',').map(Number);
 const stableFor = process.env.BENCH_STABLE_FOR ?? '2s';

@@ -190,7 +190,7 @@ export default defineStep({
             if (total > 1) ctx.log.progress(ctx.text('batchDone', { batch: done, batches: total, side }));
           }
         }
-      });
+      }, ctx.signal);
     } finally {
       // Anything but a read may have moved roles (FAILOVER, SET ROLE): ask again next time.
       if (impact !== 'read') ctx.invalidateRoles?.();

@@ -279,6 +279,21 @@ export function describeConnectError(
   return `Cannot connect to ${side} at ${endpointOf(spec)}: ${reason} (${detail}); ${check}.`;
 }
 
+/**
+ * Connects `pool` (the lock's and a wave's shared sessions); a failure closes it and throws one line
+ * for the operator that carries its classification: only a replica that never answered may count
+ * as unreachable (a server that takes the TCP connection and then says nothing is up, asked of the
+ * network as the preflight asks).
+ */
+export async function connectClassified(pool: ConnectionPool, side: ReplicaSide, spec: ConnectionSpec, password: string | undefined): Promise<void> {
+  try {
+    await pool.connect();
+  } catch (error) {
+    await pool.close().catch(() => undefined);
+    throw Object.assign(new Error(describeConnectError(side, spec, error, password)), await classifyConnectFailureProbed(error, spec));
+  }
+}
+
 /** Errors worth another try after reconnecting: the connection went away, not the SQL. */
 export function isConnectionLoss(error: unknown): boolean {
   const e = error as { name?: string; code?: string; unreachable?: unknown };

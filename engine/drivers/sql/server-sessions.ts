@@ -23,7 +23,7 @@
 import type { ConnectionPool } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { readOnlyProblem } from './checks.js';
-import { classifyConnectFailureProbed, describeConnectError, poolConfig, serverKey } from './pool.js';
+import { connectClassified, poolConfig, serverKey } from './pool.js';
 
 /** How many sessions a wave opens per server for its steps (the link locks have their own). */
 export const DEFAULT_SESSIONS_PER_SERVER = 3;
@@ -67,7 +67,7 @@ export interface ServerSessions {
 
 /** What inOneSession asks of a pool: a pool of one connection has no such method and needs none. */
 interface SessionHolder {
-  holdSession(): Promise<() => void>;
+  holdSession(signal?: AbortSignal): Promise<() => void>;
 }
 
 /**
@@ -76,10 +76,10 @@ interface SessionHolder {
  * own pool has one connection, so that holds already; a wave's borrower keeps one of the server's
  * sessions until `work` ends, then resets it and hands it back.
  */
-export async function inOneSession<T>(pool: ConnectionPool, work: () => Promise<T>): Promise<T> {
+export async function inOneSession<T>(pool: ConnectionPool, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   const hold = (pool as unknown as Partial<SessionHolder>).holdSession;
   if (typeof hold !== 'function') return work();
-  const release = await hold.call(pool);
+  const release = await hold.call(pool, signal);
   try {
     return await work();
   } finally {
@@ -201,9 +201,25 @@ class SessionBorrower implements SessionHolder {
     return this;
   }
 
-  async holdSession(): Promise<() => void> {
+  /** `signal` gives up the wait for a session (the step's timeout, an interrupt); one that comes later goes straight back. */
+  async holdSession(signal?: AbortSignal): Promise<() => void> {
     if (this.held) throw new Error('a session is already held by this borrower');
-    const connection = await this.server.lending.acquire(this);
+    signal?.throwIfAborted();
+    const acquiring = this.server.lending.acquire(this);
+    let connection: TdsConnection;
+    if (!signal) connection = await acquiring;
+    else {
+      let onAbort!: () => void;
+      const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', (onAbort = () => reject(signal.reason)), { once: true }));
+      try {
+        connection = await Promise.race([acquiring, aborted]);
+      } catch (error) {
+        acquiring.then((late) => handBack(this.server, late, true), () => undefined);
+        throw error;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    }
     const held: Held = { connection, busy: false, waiting: [], ending: false };
     this.held = held;
     this.holding.set(connection, held);
@@ -241,12 +257,7 @@ export function serverSessions(perServer: number = DEFAULT_SESSIONS_PER_SERVER):
     const pool = new driver.ConnectionPool(config);
     // Errors outside a request end that connection; the pool replaces it when next asked.
     pool.on('error', () => undefined);
-    try {
-      await pool.connect();
-    } catch (error) {
-      await pool.close().catch(() => undefined);
-      throw Object.assign(new Error(describeConnectError(side, spec, error, config.password)), await classifyConnectFailureProbed(error, spec));
-    }
+    await connectClassified(pool, side, spec, config.password);
     return { pool, lending: pool as unknown as Lending, driver };
   }
 

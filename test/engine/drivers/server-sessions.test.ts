@@ -129,6 +129,25 @@ test('a statement with no answer holds its one session, for its request timeout;
   }
 });
 
+test('a script waiting for a session gives up when its signal aborts; the session it would have had is not lost', async () => {
+  const sessions = serverSessions(1);
+  const pin = lab.hold({ match: /keeps-the-only-session/, side: 'sqlServer' });
+  try {
+    const busy = runSql(await borrower(sessions), 'SELECT 1 AS x /* keeps-the-only-session */;');
+    await pin.reached;
+    const stop = new AbortController();
+    const waiting = inOneSession(await borrower(sessions), async () => 'ran', stop.signal).then((v) => v, (error: unknown) => error);
+    stop.abort(new Error('step timed out'));
+    assert.match(String(await waiting), /step timed out/);
+    pin.release();
+    await busy;
+    assert.is((await one(await borrower(sessions), 'SELECT 5 AS x;')).x, 5, 'the one session still serves');
+  } finally {
+    pin.release();
+    await sessions.close();
+  }
+});
+
 test('a session killed while idle is replaced by a fresh login when next needed, which the lab counts', async () => {
   const sessions = serverSessions(1);
   const dba = await connect(lab, 'sqlServer', { appName: 'dba-console' });
