@@ -43,7 +43,7 @@ import { lockResource } from './lock-resource.js';
 // The lock's parts, for those who know them by the lock.
 export { compareLinkStates, type LinkState, type SideState } from './link-state.js';
 export { describeHolder, holderAppName, parseHolderAppName, type LockHolder } from './lock-holder.js';
-export { linkNameKey, lockResource } from './lock-resource.js';
+export { lockResource } from './lock-resource.js';
 
 export interface LinkLock {
   resource: string;
