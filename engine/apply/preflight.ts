@@ -65,8 +65,9 @@ export async function connectPreflight(
 
 /** One GET of the link; credentials refused, or a managed instance that is not there, is exit 2. */
 async function armPreflight(resources: RunResources, inventory: Inventory): Promise<void> {
-  const [{ describeLink, getLinkDetails, linkIdsOf }, { ArmAuthError, ArmNotFoundError, ArmUnreachable, credentialAdvice, isLinkGone }] = await Promise.all([
+  const [{ getLinkDetails }, { describeLink, linkIdsOf }, { ArmAuthError, ArmNotFoundError, ArmUnreachable, credentialAdvice, isLinkGone }] = await Promise.all([
     import('../drivers/arm/client.js'),
+    import('../drivers/arm/link-ids.js'),
     import('../drivers/arm/errors.js'),
   ]);
   const ids = linkIdsOf(inventory);
