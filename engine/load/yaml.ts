@@ -1,9 +1,9 @@
 // Reads one YAML file defensively (size, encoding, binary, tabs, duplicate keys, depth, aliases)
 // and keeps a position for every node so later passes can point at file:line:col.
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { load as yamlLoad, CORE_SCHEMA } from 'js-yaml';
 import { diag, type Diagnostic } from '../core/diagnostics.js';
 import { PositionIndex, TreeBuilder, type Pos } from './positions.js';
+import { loadJsYaml, type JsYamlModule } from './yaml-library.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 export const MAX_DEPTH = 64;
@@ -98,6 +98,25 @@ function firstInvalidUtf8(buf: Buffer): number {
   return buf.length;
 }
 
+let library: JsYamlModule | undefined;
+
+/** Loaded on the first document: `runbook --help` and `--version` never read YAML. */
+function jsYaml(): JsYamlModule {
+  library ??= loadJsYaml().yaml;
+  return library;
+}
+
+/** js-yaml's reading of `source`, with the options every document is read with; `builder` records the positions. */
+export function readYamlDocument(yaml: JsYamlModule, file: string, source: string, builder: TreeBuilder): unknown {
+  return yaml.load(source, {
+    filename: file,
+    schema: yaml.CORE_SCHEMA,
+    json: true, // keeps going past duplicate keys; we report every duplicate ourselves
+    listener: builder.listener,
+    maxDepth: MAX_DEPTH,
+  } as Parameters<JsYamlModule['load']>[1]);
+}
+
 /** Loads one YAML document. `text` skips reading the file (and the byte-level checks). */
 export function loadYaml(file: string, text?: string): LoadedYaml {
   let source = text;
@@ -120,13 +139,7 @@ export function loadYaml(file: string, text?: string): LoadedYaml {
   let value: unknown;
   let parsed = false;
   try {
-    value = yamlLoad(source, {
-      filename: file,
-      schema: CORE_SCHEMA,
-      json: true, // keeps going past duplicate keys; we report every duplicate ourselves
-      listener: builder.listener,
-      maxDepth: MAX_DEPTH,
-    } as Parameters<typeof yamlLoad>[1]);
+    value = readYamlDocument(jsYaml(), file, source, builder);
     parsed = true;
   } catch (e) {
     diagnostics.push(yamlErrorDiagnostic(file, e));
