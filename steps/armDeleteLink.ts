@@ -9,7 +9,7 @@
 // waited for: ARM's 409 while it runs is not a failure, and a DELETE refused with it acted on
 // nothing (engine/drivers/arm/link-action.ts has the same rule for failover and setRole).
 import { describeLink, linkIdsOf, linkUrl } from '../engine/drivers/arm/link-ids.js';
-import { followOperation, getLinkDetails, sendRaw, waitForLinkOperation } from '../engine/drivers/arm/requests.js';
+import { followOperation, getLinkDetails, sendRaw, waitForLinkOperation } from '../engine/drivers/on-demand.js';
 import { ArmRequestError, errorFromResponse, isLinkGone, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS } from '../engine/drivers/arm/errors.js';
 import { operationInProgress, OperationStillRunning, resendSchedule } from '../engine/drivers/arm/operation-in-progress.js';
 import { armFailure, armMessages, elapsedText, lsnStableEarlier, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';

@@ -10,7 +10,7 @@
 // mode is already the one asked for; afterwards it reads the link again and fails unless ARM
 // reports that mode.
 import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/link-ids.js';
-import { getLinkDetails, postLinkAction } from '../engine/drivers/arm/requests.js';
+import { getLinkDetails, postLinkAction } from '../engine/drivers/on-demand.js';
 import type { ReplicationModeBody } from '../engine/drivers/arm/link-action.js';
 import { armFailure, armMessages, armRunStart, elapsedText, PHASE_TEXT, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { defineStep, durationText, shown, type StepPlanResult } from '../engine/step-api/index.js';

@@ -12,7 +12,7 @@
 // (`ifUnreachable`, an operator's statement). A SQL Server that answers but refuses us (login,
 // TLS) is up, not unreachable: that fails the step.
 import { classifyConnectFailure } from '../engine/drivers/sql/connect-failure.js';
-import { runSql } from '../engine/drivers/sql/queries.js';
+import { runSql } from '../engine/drivers/on-demand.js';
 import { defineStep, isUnknown, shown } from '../engine/step-api/index.js';
 
 export interface SqlServerVersionArgs {

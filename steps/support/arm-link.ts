@@ -13,7 +13,7 @@ import {
 } from '../../engine/step-api/index.js';
 import type { LinkDetails } from '../../engine/drivers/arm/client.js';
 import { describeLink, linkIdsOf, type LinkIds } from '../../engine/drivers/arm/link-ids.js';
-import { getLinkDetails } from '../../engine/drivers/arm/requests.js';
+import { getLinkDetails } from '../../engine/drivers/on-demand.js';
 import { operationInProgress } from '../../engine/drivers/arm/operation-in-progress.js';
 import type { LinkActionProgress } from '../../engine/drivers/arm/link-action.js';
 

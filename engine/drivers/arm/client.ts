@@ -8,7 +8,7 @@
 // back (Location, Azure-AsyncOperation) is followed as given.
 //
 // Every @azure package is imported dynamically inside the functions that need it, and the step
-// modules (which `validate` and `plan` load) reach this file only through requests.ts, on a run's
+// modules (which `validate` and `plan` load) reach this file only through ../on-demand.ts, on a run's
 // first request; what they need at load time (link ids, URLs) is in link-ids.ts.
 // Type-only imports are erased by tsc.
 import { readFile } from 'node:fs/promises';

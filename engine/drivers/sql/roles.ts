@@ -3,7 +3,7 @@
 // without servers, and both assertRole and the engine's `primary`/`secondary` aliases use it.
 import type { ConnectionPool } from 'mssql';
 import { classifyConnectFailure } from './connect-failure.js';
-import { runSql } from './queries.js';
+import { runSql } from '../on-demand.js';
 import type { ReplicaSide } from '../../core/types.js';
 
 export const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];

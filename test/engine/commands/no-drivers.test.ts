@@ -93,7 +93,7 @@ test('runbook validate and plan load neither the help texts nor node:net', async
 });
 
 // The step modules are loaded by validate and plan, and reach the drivers' request and connection
-// code only through drivers/arm/requests.ts and drivers/sql/queries.ts, on a run's first call:
+// code only through drivers/on-demand.ts, on a run's first call:
 // loaded with them are the drivers' pure parts (link ids, error classes, SQL texts, scanners).
 const driverWrapper = /\/dist\/engine\/drivers\/(run-resources|sql\/(pool|lock|lock-[a-z-]+|link-state|shared-lock-sessions)|arm\/(client|lro|link-operation|link-action|resend))\.js$/;
 
