@@ -4,9 +4,8 @@
 import { relative } from 'node:path';
 import { codeCacheDir, writeLibraryCache } from '../core/code-cache.js';
 import { templateCacheDir, writeHandlebarsCache } from '../template/handlebars.js';
-import { readYamlDocument } from '../load/yaml.js';
+import { jsYamlLibrary, readYamlDocument, type JsYamlModule } from '../load/yaml.js';
 import { TreeBuilder } from '../load/positions.js';
-import { jsYamlLibrary, type JsYamlModule } from '../load/yaml-library.js';
 
 /**
  * Templates in the shapes runbooks write (README "Templates"): paths, helpers with literal and

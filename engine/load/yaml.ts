@@ -1,9 +1,12 @@
 // Reads one YAML file defensively (size, encoding, binary, tabs, duplicate keys, depth, aliases)
 // and keeps a position for every node so later passes can point at file:line:col.
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type * as JsYaml from 'js-yaml';
+import { codeCacheDir, loadLibrary, type CachedLibrary, type CodeCacheUse } from '../core/code-cache.js';
 import { diag, type Diagnostic } from '../core/diagnostics.js';
 import { PositionIndex, TreeBuilder, type Pos } from './positions.js';
-import { loadJsYaml, type JsYamlModule } from './yaml-library.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 export const MAX_DEPTH = 64;
@@ -96,6 +99,26 @@ function firstInvalidUtf8(buf: Buffer): number {
     i += len;
   }
   return buf.length;
+}
+
+export type JsYamlModule = typeof JsYaml;
+
+const require = createRequire(import.meta.url);
+
+/**
+ * js-yaml's UMD build, dist/js-yaml.js: the code of the ESM build `import 'js-yaml'` gives (the
+ * package makes both from one source with one rollup build) in a form a script can run, so it runs
+ * from the build's V8 code cache (engine/core/code-cache.ts; written by engine/build/code-caches.ts).
+ * The package's exports map does not name that file: it is found beside the package's main one.
+ */
+export function jsYamlLibrary(): CachedLibrary {
+  return { file: join(dirname(require.resolve('js-yaml')), 'dist', 'js-yaml.js'), name: 'js-yaml.js' };
+}
+
+/** js-yaml, and whether a code cache in `dir` was used. */
+export function loadJsYaml(dir: string = codeCacheDir): { yaml: JsYamlModule; cache: CodeCacheUse } {
+  const { exports, cache } = loadLibrary<JsYamlModule>(jsYamlLibrary(), dir);
+  return { yaml: exports, cache };
 }
 
 let library: JsYamlModule | undefined;

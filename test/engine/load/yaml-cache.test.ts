@@ -1,4 +1,4 @@
-// js-yaml run from the build's V8 code cache (engine/load/yaml-library.ts): the cache `npm run build`
+// js-yaml run from the build's V8 code cache (engine/load/yaml.ts loadJsYaml): the cache `npm run build`
 // wrote is used, and its UMD build reads documents exactly as the ESM build `import 'js-yaml'` does,
 // values and errors alike. The load runs in a child process: V8 keeps code it compiled once per
 // process and would not look at a cache for the same source again. What a stale or refused cache
@@ -28,7 +28,7 @@ function outcome(yaml: typeof packageYaml, text: string): unknown {
 }
 
 test('the js-yaml cache the build wrote is used, and reads documents as the package does', () => {
-  const moduleUrl = new URL('../../../engine/load/yaml-library.js', import.meta.url).href;
+  const moduleUrl = new URL('../../../engine/load/yaml.js', import.meta.url).href;
   const script = `
     const { loadJsYaml } = await import(${JSON.stringify(moduleUrl)});
     const loaded = loadJsYaml();
