@@ -1,11 +1,12 @@
-// Build step (after tsc): writes the V8 code caches of Handlebars' parser and of js-yaml to
-// dist/cache/ (see engine/core/code-cache.ts for why and when they are used). Run as
-// `node dist/engine/build/code-caches.js`.
+// Build step (after tsc and build-schemas): writes the V8 code caches of Handlebars' parser, of
+// js-yaml and of the precompiled validators to dist/cache/ (see engine/core/code-cache.ts for why
+// and when they are used). Run as `node dist/engine/build/code-caches.js`.
 import { relative } from 'node:path';
 import { codeCacheDir, writeLibraryCache } from '../core/code-cache.js';
 import { templateCacheDir, writeHandlebarsCache } from '../template/handlebars.js';
 import { jsYamlLibrary, readYamlDocument, type JsYamlModule } from '../load/yaml.js';
 import { TreeBuilder } from '../load/positions.js';
+import { documentValidatorFile, stepValidatorsFile, validatorLibrary, type DocumentSchemaName, type Validator } from '../validate/schemas.js';
 
 /**
  * Templates in the shapes runbooks write (README "Templates"): paths, helpers with literal and
@@ -75,4 +76,16 @@ writeHandlebarsCache(templateCacheDir, SAMPLES);
 writeLibraryCache<JsYamlModule>(jsYamlLibrary(), codeCacheDir, (yaml) => {
   for (const text of YAML_SAMPLES) readYamlDocument(yaml, 'sample.yml', text, new TreeBuilder(text));
 });
-process.stdout.write(`code-caches: Handlebars' parser and js-yaml compiled into ${relative(process.cwd(), codeCacheDir)}/ in ${Math.round(performance.now() - started)} ms\n`);
+// Each validator run once, on an empty document: V8 compiles a function whole on its first call.
+for (const name of ['runbook', 'inventory', 'fleet'] as DocumentSchemaName[]) {
+  writeLibraryCache<Validator>(validatorLibrary(documentValidatorFile(name)), codeCacheDir, (validate) => validate({}));
+}
+type ModuleBody = (module: { exports: unknown }, exports: unknown) => void;
+writeLibraryCache<Record<string, ModuleBody>>(validatorLibrary(stepValidatorsFile), codeCacheDir, (bodies) => {
+  for (const body of Object.values(bodies)) {
+    const module = { exports: {} as unknown };
+    body(module, module.exports);
+    (module.exports as Validator)({});
+  }
+});
+process.stdout.write(`code-caches: Handlebars' parser, js-yaml and the precompiled validators compiled into ${relative(process.cwd(), codeCacheDir)}/ in ${Math.round(performance.now() - started)} ms\n`);

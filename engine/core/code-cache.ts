@@ -1,4 +1,4 @@
-// A CommonJS library run from a V8 code cache. Compiling a library and the functions a first use
+// A CommonJS library (a package's build, or a module the build generates) run from a V8 code cache. Compiling a library and the functions a first use
 // calls is a large share of what `validate` and `plan` spend beyond `node -e 0` (bench/startup),
 // and Node 20 has no compile cache for modules. `npm run build` (engine/build/code-caches.ts) runs
 // each library on sample input and writes V8's compiled code to dist/cache/ beside a copy of the
@@ -44,12 +44,13 @@ function readIfSame(dir: string, name: string, source: Buffer): Buffer | undefin
 
 /**
  * The library run as CommonJS would run it (a UMD build sets `module.exports`, or fills `exports`,
- * when it sees them), compiled with `cachedData` when given.
+ * when it sees them; a CommonJS module may `require` what it needs, from its own place), compiled
+ * with `cachedData` when given.
  */
 function compile<T>(file: string, source: Buffer, cachedData: Buffer | undefined): { script: Script; exports: T } {
-  const script = new Script(`(function (exports, module) {${source.toString('utf8')}\n})`, { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const script = new Script(`(function (exports, module, require) {${source.toString('utf8')}\n})`, { filename: file, ...(cachedData ? { cachedData } : {}) });
   const module = { exports: {} as unknown };
-  (script.runInThisContext() as (exports: unknown, module: { exports: unknown }) => void)(module.exports, module);
+  (script.runInThisContext() as (exports: unknown, module: { exports: unknown }, require: NodeRequire) => void)(module.exports, module, createRequire(file));
   return { script, exports: module.exports as T };
 }
 

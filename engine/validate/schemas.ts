@@ -5,9 +5,10 @@
 // (loaded lazily) for plugins or a stale build.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JsonSchema } from '../core/types.js';
+import { loadLibrary, type CachedLibrary } from '../core/code-cache.js';
 import type { StepDefinition } from '../step-api/types.js';
 import { fleetSchema } from './fleet-schema.js';
 
@@ -66,13 +67,25 @@ export function documentValidatorFile(name: DocumentSchemaName): string {
   return join(compiledDir, `${name}.validate.cjs`);
 }
 
+/**
+ * A precompiled validators' file as a library run from the build's V8 code cache
+ * (engine/core/code-cache.ts; engine/build/code-caches.ts compiles them by validating a sample):
+ * generated code of some tens of kilobytes, compiled at every start-up otherwise.
+ */
+export function validatorLibrary(file: string): CachedLibrary {
+  return { file, name: basename(file) };
+}
+
 type PrecompiledValidator = Validator & { schemaText?: string };
 type ModuleBody = (module: { exports: unknown }, exports: unknown) => void;
+
+let stepValidatorBodies: Record<string, ModuleBody> | undefined;
 
 /** The precompiled validator of built-in step type `type` as the build wrote it, if there is one. */
 export function precompiledStepValidator(type: string): PrecompiledValidator | undefined {
   if (!existsSync(stepValidatorsFile)) return undefined;
-  const bodies = require(stepValidatorsFile) as Record<string, ModuleBody>;
+  stepValidatorBodies ??= loadLibrary<Record<string, ModuleBody>>(validatorLibrary(stepValidatorsFile)).exports;
+  const bodies = stepValidatorBodies;
   const body = Object.hasOwn(bodies, type) ? bodies[type] : undefined;
   if (typeof body !== 'function') return undefined;
   const module = { exports: {} as unknown };
@@ -109,7 +122,7 @@ export function documentValidator(name: DocumentSchemaName): Validator {
   if (!v) {
     const schema = readSchema(name);
     const file = documentValidatorFile(name);
-    v = current(() => (existsSync(file) ? (require(file) as PrecompiledValidator) : undefined), schema) ?? ajv().compile(schema);
+    v = current(() => (existsSync(file) ? loadLibrary<PrecompiledValidator>(validatorLibrary(file)).exports : undefined), schema) ?? ajv().compile(schema);
     documentValidators.set(name, v);
   }
   return v;

@@ -3,6 +3,7 @@
 // precompiled validators are the current schemas; shipped runbooks point editors at the schema.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -83,6 +84,19 @@ test('every built-in step type meets the step contract plugins are held to (and,
     const mod = precompiledStepValidator(def.type);
     assert.is(mod?.schemaText, schemaText(def.with), `${def.type}: dist/schemas is stale`);
   }
+});
+
+test('under npm test, the precompiled validators run from the build\'s code cache', () => {
+  if (!builtByNpm) return;
+  // In a child: V8 looks at a code cache only for a source it has not compiled in this process.
+  const url = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+  const script = `
+    const { loadLibrary } = await import(${url('../../../engine/core/code-cache.js')});
+    const { documentValidatorFile, stepValidatorsFile, validatorLibrary } = await import(${url('../../../engine/validate/schemas.js')});
+    process.stdout.write(JSON.stringify([stepValidatorsFile, documentValidatorFile('runbook')].map((f) => loadLibrary(validatorLibrary(f)).cache)));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout), ['used', 'used'], 'npm run build writes dist/cache/ after dist/schemas/');
 });
 
 test('a step type whose with: is not the schema the build compiled is checked against its own schema', async () => {
