@@ -29,17 +29,17 @@ export type SqlTokenKind =
   | 'symbol';
 
 export interface SqlToken {
-  kind: SqlTokenKind;
-  text: string;
+  readonly kind: SqlTokenKind;
+  readonly text: string;
   /** Offset of the token's first character in the scanned text. */
-  start: number;
+  readonly start: number;
   /**
    * 1-based line of the token's first character. Lines are counted at `\n` only: a lone CR ends
    * a `--` comment, but what a script runner counts as a line there is not documented.
    */
-  line: number;
+  readonly line: number;
   /** The text ends inside this string, identifier or block comment. */
-  unterminated?: true;
+  readonly unterminated?: true;
 }
 
 const WORD_START = /[\p{L}_@#]/u;
@@ -73,15 +73,34 @@ function isSpace(c: string): boolean {
   return SPACE.test(c);
 }
 
+/**
+ * Scans already made, by text: the checks ask about the same script several times (its batches,
+ * whether it reads, whether a batch is one statement), in validate, in plan and before a send, and
+ * the scanner's cold code is a good part of validate's time (bench/startup). A list is shared:
+ * frozen, of tokens typed read-only. Bounded: scripts of up to 64 kB, the last 256 of them.
+ */
+const scans = new Map<string, readonly SqlToken[]>();
+const MAX_CACHED_TEXT = 64 * 1024;
+const MAX_CACHED_SCANS = 256;
+
 /** Tokens of `text`, in order; their texts joined give `text` back exactly. */
-export function scanSql(text: string): SqlToken[] {
+export function scanSql(text: string): readonly SqlToken[] {
+  const known = scans.get(text);
+  if (known) return known;
+  const tokens = Object.freeze(scanText(text));
+  if (text.length <= MAX_CACHED_TEXT) {
+    if (scans.size >= MAX_CACHED_SCANS) scans.clear();
+    scans.set(text, tokens);
+  }
+  return tokens;
+}
+
+function scanText(text: string): SqlToken[] {
   const tokens: SqlToken[] = [];
   let i = 0;
   let line = 1;
   const push = (kind: SqlTokenKind, end: number, unterminated = false) => {
-    const token: SqlToken = { kind, text: text.slice(i, end), start: i, line };
-    if (unterminated) token.unterminated = true;
-    tokens.push(token);
+    tokens.push(unterminated ? { kind, text: text.slice(i, end), start: i, line, unterminated: true } : { kind, text: text.slice(i, end), start: i, line });
     for (let k = i; k < end; k++) if (text.charCodeAt(k) === 10) line++;
     i = end;
   };
@@ -175,7 +194,7 @@ export function isTrivia(token: SqlToken): boolean {
 }
 
 /** The first token still open at the end of the text, if any. */
-export function unterminatedToken(tokens: SqlToken[]): SqlToken | undefined {
+export function unterminatedToken(tokens: readonly SqlToken[]): SqlToken | undefined {
   return tokens.find((t) => t.unterminated);
 }
 
