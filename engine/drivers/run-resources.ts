@@ -12,7 +12,8 @@ import {
   type RoleObservation,
 } from './sql/roles.js';
 import type { ServerSessions } from './sql/server-sessions.js';
-import { classifyConnectFailure, classifyConnectFailureProbed, ConnectionSetupError, describeConnectError, passwordFor, poolConfig, type ConnectFailure } from './sql/pool.js';
+import { classifyConnectFailureProbed, describeConnectError, passwordFor, poolConfig } from './sql/pool.js';
+import { classifyConnectFailure, ConnectionSetupError, type ConnectFailure } from './sql/connect-failure.js';
 import type { Inventory, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
 
 export interface RunResourcesOptions {

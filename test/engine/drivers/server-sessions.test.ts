@@ -9,7 +9,8 @@ import type { ConnectionPool } from 'mssql';
 import { startLab, type Lab } from '../../../lab/index.js';
 import { inOneSession, serverSessions, type ServerSessions } from '../../../engine/drivers/sql/server-sessions.js';
 import { createRunResources } from '../../../engine/drivers/run-resources.js';
-import { isConnectionLoss, runSql } from '../../../engine/drivers/sql/pool.js';
+import { runSql } from '../../../engine/drivers/sql/pool.js';
+import { isConnectionLoss } from '../../../engine/drivers/sql/connect-failure.js';
 import type { Inventory } from '../../../engine/core/types.js';
 import { connect, poll, run } from '../../helpers/lab.js';
 
