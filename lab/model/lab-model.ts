@@ -49,7 +49,22 @@ export class LabModel {
   readonly holds = new Holds();
   /** Successful logins per server name: how many sessions clients opened (a fleet's pooling is counted here). */
   readonly logins = new Map<string, number>();
+  /** Sessions open now per server name, and the most there were at once. */
+  readonly openSessions = new Map<string, number>();
+  readonly peakSessions = new Map<string, number>();
   dropSessions: (linkIndex: number, side: Side, which: (sessionId: number) => boolean) => void;
+
+  /** A login succeeded on `server`: counted, and the session is open until sessionEnded. */
+  sessionStarted(server: string): void {
+    this.logins.set(server, (this.logins.get(server) ?? 0) + 1);
+    const open = (this.openSessions.get(server) ?? 0) + 1;
+    this.openSessions.set(server, open);
+    if (open > (this.peakSessions.get(server) ?? 0)) this.peakSessions.set(server, open);
+  }
+
+  sessionEnded(server: string): void {
+    this.openSessions.set(server, Math.max(0, (this.openSessions.get(server) ?? 0) - 1));
+  }
 
   constructor(readonly options: LabModelOptions) {
     this.clock = options.clock ?? Date.now;
