@@ -70,7 +70,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     serverProperties: identity.properties,
     utcOffsetMinutes: side === 'managedInstance' ? link.scenario.managedInstance.utcOffsetMinutes : 0,
     databases: () => indexes.map((i) => model.links[i]!.id.database),
-    tables: () => model.serverTables(indexes, side),
+    tables: (wanted) => model.serverTables(indexes, side, wanted),
     version: () => model.version(),
     hooks: [logHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
   });
