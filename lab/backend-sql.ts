@@ -88,7 +88,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     serverProperties: identity.properties,
     utcOffsetMinutes: side === 'managedInstance' ? link.scenario.managedInstance.utcOffsetMinutes : 0,
     databases: () => indexes.map((i) => model.links[i]!.id.database),
-    tables: () => model.serverTables(indexes, side),
+    tables: (wanted) => model.serverTables(indexes, side, wanted),
     version: () => model.version(),
     hooks: [logHook, permissionHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
   });
@@ -111,7 +111,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
         return { error: { number: 4060, state: 1, class: 11, line: 1, message: `Cannot open database "${database}" requested by the login. The login failed.` } };
       }
       const info: SessionInfo = { sessionId: newSessionId(), login: req.user, database };
-      model.logins.set(replica.serverName, (model.logins.get(replica.serverName) ?? 0) + 1);
+      model.sessionStarted(replica.serverName);
       const meta = {
         sessionId: info.sessionId, login: req.user, hostName: req.hostName, programName: req.appName, context: new Map(),
         connectionId: randomUUID().toUpperCase(), connectedAt: new Date(model.clock()),
@@ -131,7 +131,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
           // A KILLed session left the list (its locks went, its id was freed) before its connection
           // closed, and its id may belong to a newer session by now: only its own state goes.
           const current = rc.sessions.get(info.sessionId);
-          if (current !== undefined && current !== meta) return;
+          if (current !== undefined && current !== meta) return void model.sessionEnded(replica.serverName);
           if (current === meta) {
             rc.sessions.delete(info.sessionId);
             model.freeSessionId(linkIndex, side, info.sessionId);
@@ -139,6 +139,15 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
             model.applocks.releaseSession(replica.serverName, info.sessionId);
           }
           engine.forgetSession?.(info.sessionId);
+          model.sessionEnded(replica.serverName);
+        },
+        // As a logout and a new login would leave it (MS-TDS 2.2.3.1.2): the login's database,
+        // no session context, no variables of the engine's, no session-owned app locks.
+        reset: () => {
+          info.database = database;
+          rc.sessions.get(info.sessionId)?.context.clear();
+          engine.forgetSession?.(info.sessionId);
+          model.applocks.releaseSession(replica.serverName, info.sessionId);
         },
       };
       return { session, database };

@@ -8,7 +8,9 @@
 // one mid-way leaves the operator guessing. It is cancelled only by the step's own `timeout:`
 // (then its outcome is checked with verify) or by `with.requestTimeout` when the runbook sets one.
 import { isSingleStatement, readOnlyProblem } from '../engine/drivers/sql/checks.js';
-import { runSql, isConnectionLoss, type QueryParams, type RunSqlOptions } from '../engine/drivers/sql/pool.js';
+import { isConnectionLoss } from '../engine/drivers/sql/connect-failure.js';
+import { inOneSession, runSql } from '../engine/drivers/on-demand.js';
+import type { QueryParams, RunSqlOptions } from '../engine/drivers/sql/pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
 import { rowsTable } from './support/rows-table.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
@@ -172,31 +174,34 @@ export default defineStep({
     let rowsAffected = 0;
     let done = 0;
     try {
-      for (const batch of batches) {
-        for (let i = 0; i < batch.repeat; i++) {
-          ctx.signal.throwIfAborted();
-          let result;
-          try {
-            result = await sendBatch(pool, batch.text, args.params ?? {}, ctx.signal, { requestTimeoutMs }, guard);
-          } catch (error) {
-            if (ctx.signal.aborted) throw error;
-            const notHeld = error instanceof LockCheckRefused ? error.message : guard?.refused(error);
-            if (notHeld) {
-              const data = { reason: notHeld.replace(/\.$/, ''), side, batch: done + 1, batches: total };
-              throw done === 0 ? ctx.refuse('lockNotHeld', data) : ctx.fail('lockNotHeldPartway', data);
+      // All the script's batches on one session (USE and SET carry between them), in a wave too.
+      await inOneSession(pool, async () => {
+        for (const batch of batches) {
+          for (let i = 0; i < batch.repeat; i++) {
+            ctx.signal.throwIfAborted();
+            let result;
+            try {
+              result = await sendBatch(pool, batch.text, args.params ?? {}, ctx.signal, { requestTimeoutMs }, guard);
+            } catch (error) {
+              if (ctx.signal.aborted) throw error;
+              const notHeld = error instanceof LockCheckRefused ? error.message : guard?.refused(error);
+              if (notHeld) {
+                const data = { reason: notHeld.replace(/\.$/, ''), side, batch: done + 1, batches: total };
+                throw done === 0 ? ctx.refuse('lockNotHeld', data) : ctx.fail('lockNotHeldPartway', data);
+              }
+              throw describeFailure(ctx, error, { side, batch, script: args.sql, index: done + 1, total, impact, changed: done > 0 });
             }
-            throw describeFailure(ctx, error, { side, batch, script: args.sql, index: done + 1, total, impact, changed: done > 0 });
+            done++;
+            rowsAffected += (result.rowsAffected ?? []).reduce((a, b) => a + b, 0);
+            const sets = (result.recordsets ?? []) as Array<Array<Record<string, unknown>> & { columns?: object }>;
+            if (!first && sets.length > 0) {
+              const set = sets[0];
+              first = { columns: Object.keys(set.columns ?? set[0] ?? {}), rows: [...set] };
+            }
+            if (total > 1) ctx.log.progress(ctx.text('batchDone', { batch: done, batches: total, side }));
           }
-          done++;
-          rowsAffected += (result.rowsAffected ?? []).reduce((a, b) => a + b, 0);
-          const sets = (result.recordsets ?? []) as Array<Array<Record<string, unknown>> & { columns?: object }>;
-          if (!first && sets.length > 0) {
-            const set = sets[0];
-            first = { columns: Object.keys(set.columns ?? set[0] ?? {}), rows: [...set] };
-          }
-          if (total > 1) ctx.log.progress(ctx.text('batchDone', { batch: done, batches: total, side }));
         }
-      }
+      }, ctx.signal);
     } finally {
       // Anything but a read may have moved roles (FAILOVER, SET ROLE): ask again next time.
       if (impact !== 'read') ctx.invalidateRoles?.();
