@@ -2,7 +2,7 @@
 // that log every statement, apply scenario faults and run the batch on the lab's T-SQL engine
 // with the link model's hooks and tables.
 import type { LoginRequest, ReplyItem, Session, SqlBackend, SqlMessage, SqlRequest, FaultAction } from './tds/contract.js';
-import type { CellValue, SessionInfo, SqlEngine, SqlEngineOptions, StatementHook } from './sql/contract.js';
+import { SqlError, type CellValue, type SessionInfo, type SqlEngine, type SqlEngineOptions, type StatementHook } from './sql/contract.js';
 import { appLockHook } from './model/applock-statements.js';
 import { backupHook } from './model/backup-statements.js';
 import { hadrHook } from './model/hadr-statements.js';
@@ -11,6 +11,9 @@ import type { LabModel } from './model/lab-model.js';
 import type { StatementLogEntry } from './model/statement-log.js';
 import type { Side } from './model/types.js';
 import { serverIdentity } from './server-identity.js';
+import { sourceText, tokenize } from './sql/lexer.js';
+import { splitStatements } from './sql/batch.js';
+import { randomUUID } from 'node:crypto';
 
 export type EngineFactory = (opts: SqlEngineOptions) => SqlEngine & { forgetSession?(sessionId: number): void };
 
@@ -28,6 +31,12 @@ export interface ReplicaBackendOptions {
   user: string;
   password: string;
   createEngine: EngineFactory;
+  /**
+   * A session id freed by a session's end is given to the next session (the most recently freed
+   * first), as SQL Server gives session ids again, instead of a new one each time: what a client
+   * that names a session by its id alone gets wrong shows.
+   */
+  reuseSessionIds?: boolean;
 }
 
 export interface ReplicaBackend extends SqlBackend {
@@ -50,6 +59,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
   const replica = link.replicas[side];
   const identity = serverIdentity(side, replica.serverName, link.id.sqlVersion);
   let nextSessionId = FIRST_SESSION_ID;
+  const newSessionId = (): number => (o.reuseSessionIds ? model.reusableSessionId(linkIndex, side) : undefined) ?? nextSessionId++;
   /** Statements seen by the logging hook during the current request (engine calls are synchronous). */
   let current: { session: SessionInfo; entries: LoggedStatement[] } | undefined;
 
@@ -64,6 +74,14 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     return undefined;
   };
 
+  // A view this server's login may not read (model.denyViews): error 300, as SQL Server answers a
+  // login without VIEW SERVER STATE (SQL Server 2022 and later: VIEW SERVER PERFORMANCE STATE).
+  const permissionHook: StatementHook = (text) => {
+    const denied = model.deniedViewsOf(linkIndex, side).find((view) => text.toLowerCase().includes(view));
+    if (denied) throw new SqlError(300, "VIEW SERVER STATE permission was denied on object 'server', database 'master'.", 1, 14);
+    return undefined;
+  };
+
   const engine = o.createEngine({
     serverName: replica.serverName,
     versionText: identity.versionText,
@@ -72,7 +90,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     databases: () => indexes.map((i) => model.links[i]!.id.database),
     tables: (wanted) => model.serverTables(indexes, side, wanted),
     version: () => model.version(),
-    hooks: [logHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
+    hooks: [logHook, permissionHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
   });
 
   const isDown = () => model.faults.downState(linkIndex, side, model.clock()) !== 'up';
@@ -92,22 +110,35 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       if (!known.includes(database.toLowerCase())) {
         return { error: { number: 4060, state: 1, class: 11, line: 1, message: `Cannot open database "${database}" requested by the login. The login failed.` } };
       }
-      const info: SessionInfo = { sessionId: nextSessionId++, login: req.user, database };
+      const info: SessionInfo = { sessionId: newSessionId(), login: req.user, database };
       model.sessionStarted(replica.serverName);
-      rc.sessions.set(info.sessionId, {
+      const meta = {
         sessionId: info.sessionId, login: req.user, hostName: req.hostName, programName: req.appName, context: new Map(),
+        connectionId: randomUUID().toUpperCase(), connectedAt: new Date(model.clock()),
         // The engine's USE moves info.database; a role change reads it here.
         get database() {
           return info.database;
         },
-      });
+      };
+      rc.sessions.set(info.sessionId, meta);
+      // sys.dm_exec_connections shows it from now on.
+      model.bump();
       const session: Session & { sessionId: number } = {
         sessionId: info.sessionId,
         execute: (request, signal) => execute(info, request, signal),
-        close: () => {
-          rc.sessions.delete(info.sessionId);
+        close: function end() {
+          if (model.deferSessionEnd(linkIndex, side, end)) return;
+          // A KILLed session left the list (its locks went, its id was freed) before its connection
+          // closed, and its id may belong to a newer session by now: only its own state goes.
+          const current = rc.sessions.get(info.sessionId);
+          if (current !== undefined && current !== meta) return void model.sessionEnded(replica.serverName);
+          if (current === meta) {
+            rc.sessions.delete(info.sessionId);
+            model.freeSessionId(linkIndex, side, info.sessionId);
+            model.bump();
+            model.applocks.releaseSession(replica.serverName, info.sessionId);
+          }
           engine.forgetSession?.(info.sessionId);
-          model.applocks.releaseSession(replica.serverName, info.sessionId);
           model.sessionEnded(replica.serverName);
         },
         // As a logout and a new login would leave it (MS-TDS 2.2.3.1.2): the login's database,
@@ -125,44 +156,61 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
   };
 
   async function execute(info: SessionInfo, req: SqlRequest, signal: AbortSignal): Promise<ReplyItem[] | FaultAction> {
-    const heldBefore = model.holds.catch({ link: linkIndex, side }, req.sql, 'before');
+    // Split once, and only if a hold or fault has to look inside the batch.
+    let split: string[] | undefined;
+    const statements = () => (split ??= statementTexts(req.sql));
+    const heldBefore = model.holds.catch({ link: linkIndex, side }, req.sql, 'before', statements);
     if (heldBefore) await untilReleased(heldBefore, signal);
     if (isDown()) return { kind: 'drop' };
-    const fault = model.faults.onSqlRequest(linkIndex, side, req.sql);
+    const fault = model.faults.onSqlRequest(linkIndex, side, req.sql, statements);
     if (fault.kind === 'drop' || fault.kind === 'hang') {
       logWhole(info, req.sql, null, fault.kind === 'drop' ? 'dropped' : 'hung');
       return { kind: fault.kind };
     }
-    if (fault.kind === 'delay') await sleep(fault.ms, signal);
-    // A long statement takes its time before it acts; cancelled (ATTENTION) before the end, it
-    // does nothing, as a cancelled BACKUP leaves no backup and a cancelled FAILOVER no role change.
-    const longMs = longStatementMs(link.scenario.longStatements, req.sql);
-    let arrivedAt: number | undefined;
-    if (longMs > 0) {
-      arrivedAt = model.clock();
-      await sleep(longMs, signal);
-      if (signal.aborted) {
-        logWhole(info, req.sql, null);
-        return [];
+    // A slow or long statement takes its time when it is reached: the statements before it in the
+    // batch (a client's own checks) run first. A long one (BACKUP, FAILOVER) cancelled (ATTENTION)
+    // before its end does nothing, as a cancelled BACKUP leaves no backup and a cancelled FAILOVER
+    // no role change.
+    const slow = fault.kind === 'delay' ? fault : undefined;
+    const long = longStatement(link.scenario.longStatements, req.sql);
+    const pauseMs = (slow?.ms ?? 0) + (long?.ms ?? 0);
+    const pauseAt = (text: string) => (slow !== undefined && (slow.match?.test(text) ?? true)) || (long !== undefined && long.match.test(text));
+    let items: ReplyItem[] = [];
+    // Without a pause the whole batch runs below; with one, the statements before it run now.
+    let rest: ((params: Record<string, CellValue>) => ReplyItem[]) | undefined = (params) => engine.execute(info, req.sql, params);
+    if (pauseMs > 0 && engine.executeUntil) {
+      const until = engine.executeUntil.bind(engine);
+      items = run(info, req, (params) => {
+        const first = until(info, req.sql, params, pauseAt);
+        rest = first.rest;
+        return first.items;
+      });
+    }
+    if (rest) {
+      const arrivedAt = model.clock();
+      if (slow) await sleep(slow.ms, signal);
+      if (long) {
+        await sleep(long.ms, signal);
+        if (signal.aborted) {
+          logWhole(info, req.sql, null);
+          return items;
+        }
+      }
+      rc.requestArrivedAt = long ? arrivedAt : undefined;
+      try {
+        items = [...items, ...run(info, req, rest)];
+      } finally {
+        rc.requestArrivedAt = undefined;
       }
     }
-    rc.requestArrivedAt = arrivedAt;
-    let items: ReplyItem[];
-    try {
-      if (fault.kind === 'dropAfter') {
-        run(info, req);
-        return { kind: 'drop' };
-      }
-      items = run(info, req);
-    } finally {
-      rc.requestArrivedAt = undefined;
-    }
-    const heldAfter = model.holds.catch({ link: linkIndex, side }, req.sql, 'after');
+    if (fault.kind === 'dropAfter') return { kind: 'drop' };
+    const heldAfter = model.holds.catch({ link: linkIndex, side }, req.sql, 'after', statements);
     if (heldAfter) await untilReleased(heldAfter, signal);
     return items;
   }
 
-  function run(info: SessionInfo, req: SqlRequest): ReplyItem[] {
+  /** Runs (part of) a request on the engine with the statement log listening. */
+  function run(info: SessionInfo, req: SqlRequest, exec: (params: Record<string, CellValue>) => ReplyItem[]): ReplyItem[] {
     model.beginRequest(linkIndex, side, req.sql);
     const params: Record<string, CellValue> = {};
     for (const p of req.params) params[p.name] = p.value;
@@ -170,7 +218,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     let items: ReplyItem[];
     let seen: LoggedStatement[];
     try {
-      items = engine.execute(info, req.sql, params);
+      items = exec(params);
     } finally {
       seen = current.entries;
       current = undefined;
@@ -186,12 +234,16 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     return items;
   }
 
+  /** A request not carried out (or cancelled): each of its statements, as the engine would have logged them. */
   function logWhole(info: SessionInfo, sql: string, errorNumber: number | null, notCarriedOut?: 'dropped' | 'hung'): void {
-    model.statementLog.append({
-      at: new Date(model.clock()), link: link.name, replica: replica.serverName, side,
-      login: info.login, sessionId: info.sessionId, statement: sql.trim(), errorNumber,
-      ...(notCarriedOut ? { notCarriedOut } : {}),
-    });
+    const statements = statementTexts(sql);
+    for (const statement of statements.length ? statements : [sql.trim()]) {
+      model.statementLog.append({
+        at: new Date(model.clock()), link: link.name, replica: replica.serverName, side,
+        login: info.login, sessionId: info.sessionId, statement, errorNumber,
+        ...(notCarriedOut ? { notCarriedOut } : {}),
+      });
+    }
   }
 }
 
@@ -221,14 +273,26 @@ const notThisGroup = (e: { number?: number; message?: string }) => e.number === 
 const notThisDatabase = (e: { number?: number }) => e.number === 911;
 
 /**
- * How long a batch holding a long statement takes before it acts (scenario `longStatements`):
- * BACKUP DATABASE / BACKUP LOG, and FAILOVER / FORCE_FAILOVER_ALLOW_DATA_LOSS of an availability
- * group. 0 for anything else.
+ * A long statement in the batch (scenario `longStatements`): BACKUP DATABASE / BACKUP LOG, and
+ * FAILOVER / FORCE_FAILOVER_ALLOW_DATA_LOSS of an availability group: how long it takes before it
+ * acts, and how to find it among the batch's statements. Undefined for anything else.
  */
-function longStatementMs(long: { backupMs: number; failoverMs: number }, sql: string): number {
-  if (/\bBACKUP\s+(DATABASE|LOG)\b/i.test(sql)) return long.backupMs;
-  if (/\bALTER\s+AVAILABILITY\s+GROUP\b[\s\S]*\b(FAILOVER|FORCE_FAILOVER_ALLOW_DATA_LOSS)\b/i.test(sql)) return long.failoverMs;
-  return 0;
+function longStatement(long: { backupMs: number; failoverMs: number }, sql: string): { ms: number; match: RegExp } | undefined {
+  const backup = /\bBACKUP\s+(DATABASE|LOG)\b/i;
+  const failover = /\bALTER\s+AVAILABILITY\s+GROUP\b[\s\S]*\b(FAILOVER|FORCE_FAILOVER_ALLOW_DATA_LOSS)\b/i;
+  if (backup.test(sql) && long.backupMs > 0) return { ms: long.backupMs, match: backup };
+  if (failover.test(sql) && long.failoverMs > 0) return { ms: long.failoverMs, match: failover };
+  return undefined;
+}
+
+/** The statements of a batch as the lab's engine splits them; none when it cannot read the batch. */
+function statementTexts(sql: string): string[] {
+  try {
+    const tokens = tokenize(sql);
+    return splitStatements(tokens).map((seg) => sourceText(sql, tokens, seg.from, seg.to));
+  } catch {
+    return [];
+  }
 }
 
 function loginFailed(user: string): SqlMessage {

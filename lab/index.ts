@@ -50,6 +50,8 @@ export interface StartLabOptions {
   fleet?: boolean;
   /** A link's own scenario, by link number from 1 (e.g. { 7: 'lagging', 12: 'split-brain' }). */
   linkScenarios?: Record<number, string>;
+  /** A freed session id is given to the next session, as on SQL Server (lab/backend-sql.ts); default: every session a new one. */
+  reuseSessionIds?: boolean;
   /** Fixed secrets instead of random ones (secret-redaction tests), by LAB_ENV variable name. */
   secrets?: Partial<Record<(typeof LAB_ENV)[keyof typeof LAB_ENV], string>>;
 }
@@ -170,6 +172,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
           ...(fleet ? { linkIndexes: model.links.map((_, k) => k) } : {}),
           password: env[side === 'sqlServer' ? LAB_ENV.sqlPassword : LAB_ENV.miPassword],
           createEngine: createSqlEngine,
+          ...(options.reuseSessionIds ? { reuseSessionIds: true } : {}),
         });
         backends.push(backend);
         pair.push(await startTdsServer({ backend, tls }));

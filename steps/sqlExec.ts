@@ -10,7 +10,7 @@
 import { isSingleStatement, readOnlyProblem } from '../engine/drivers/sql/checks.js';
 import { isConnectionLoss } from '../engine/drivers/sql/connect-failure.js';
 import { inOneSession, runSql } from '../engine/drivers/on-demand.js';
-import type { QueryParams } from '../engine/drivers/sql/pool.js';
+import type { QueryParams, RunSqlOptions } from '../engine/drivers/sql/pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
 import { rowsTable } from './support/rows-table.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
@@ -21,6 +21,7 @@ import {
   isUnknown,
   shown,
   StepFailure,
+  type ChangeGuard,
   type Impact,
   type MessageData,
   type ReplicaTarget,
@@ -112,6 +113,8 @@ export default defineStep({
     notProbed: 'Not probed: {{reason}}.',
     noVerify: 'Step {{step}} has no verify: query, so whether it took effect cannot be checked.',
     connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
+    lockNotHeld: 'Batch {{batch}} of {{batches}} on {{side}} did not run, and nothing of the script ran: {{reason}}.',
+    lockNotHeldPartway: 'Batch {{batch}} of {{batches}} on {{side}} did not run, but the batches before it did (the script ran only in part): {{reason}}.',
     outcomeUnknown:
       'The connection to {{side}} was lost during batch {{batch}} of {{batches}}, so whether it took effect is unknown; check the replica before going on ({{error}}).',
     ...expectationMessages,
@@ -164,6 +167,8 @@ export default defineStep({
     const total = batches.reduce((sum, b) => sum + b.repeat, 0);
     const requestTimeoutMs =
       args.requestTimeout !== undefined ? durationMs(args.requestTimeout, '30s', 'requestTimeout') : impact === 'read' ? undefined : 0;
+    // A change carries the run's lock check to the server with each batch (engine/drivers/sql/lock-guard.ts).
+    const guard = impact === 'read' ? undefined : ctx.changeGuard?.(side);
     const pool = await ctx.sql(side);
     let first: { columns: string[]; rows: Array<Record<string, unknown>> } | undefined;
     let rowsAffected = 0;
@@ -176,9 +181,14 @@ export default defineStep({
             ctx.signal.throwIfAborted();
             let result;
             try {
-              result = await runSql(pool, batch.text, args.params ?? {}, ctx.signal, { requestTimeoutMs });
+              result = await sendBatch(pool, batch.text, args.params ?? {}, ctx.signal, { requestTimeoutMs }, guard);
             } catch (error) {
               if (ctx.signal.aborted) throw error;
+              const notHeld = error instanceof LockCheckRefused ? error.message : guard?.refused(error);
+              if (notHeld) {
+                const data = { reason: notHeld.replace(/\.$/, ''), side, batch: done + 1, batches: total };
+                throw done === 0 ? ctx.refuse('lockNotHeld', data) : ctx.fail('lockNotHeldPartway', data);
+              }
               throw describeFailure(ctx, error, { side, batch, script: args.sql, index: done + 1, total, impact, changed: done > 0 });
             }
             done++;
@@ -248,6 +258,21 @@ export default defineStep({
     return value === 1 || value === true || value === '1' ? 'done' : 'not-done';
   },
 });
+
+/** The run's lock could not be shown held: the batch was not sent. */
+class LockCheckRefused extends Error {}
+
+/**
+ * Sends one batch of the script; a change with the run's lock check, alone right before it or at
+ * its head (the guard says which), so the server runs it only while the lock is held.
+ */
+async function sendBatch(pool: Parameters<typeof runSql>[0], text: string, params: QueryParams, signal: AbortSignal, options: RunSqlOptions, guard: ChangeGuard | undefined) {
+  if (!guard) return runSql(pool, text, params, signal, options);
+  const plan = guard.batches(text);
+  if ('refused' in plan) throw new LockCheckRefused(plan.refused);
+  for (const check of plan.send.slice(0, -1)) await runSql(pool, check, {}, signal);
+  return runSql(pool, plan.send.at(-1)!, params, signal, options);
+}
 
 function mapValues(row: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, toOutputValue(v)]));

@@ -102,6 +102,7 @@ class ApplyRun {
       notice: (line) => this.record.notices.push(line),
       sent: (statement) => this.journalStatement(statement),
       observeLink: async () => this.lock?.observe(),
+      changeGuard: (side) => this.lock?.changeGuard(side),
       answeredBefore: (step, question) => this.gates.answeredBefore(step, question),
       confirm: this.gates.confirm,
     };

@@ -1,7 +1,8 @@
 // What a step sees while it runs or is verified: its run's identity and inputs, the run's
 // connections, the outputs and history of the steps before it, and a log whose warnings the run
 // repeats in its summary. Also the outputs a step has when it was verified done rather than run.
-import type { Impact, RunResources, StepSpec } from '../core/types.js';
+import type { ChangeGuard, Impact, ReplicaSide, RunResources, StepSpec } from '../core/types.js';
+import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
 import type { ProgressData, StepDefinition, StepHistoryEntry, StepRunContext } from '../step-api/types.js';
 import { unknownValue } from '../template/render.js';
 import type { ApplyOptions, Confirm } from './types.js';
@@ -31,6 +32,8 @@ export interface StepContextSource {
   answeredBefore?(step: string, question: string): string | undefined;
   /** What a step asks the operator through (engine/apply/gates.ts); undefined: no one to ask. */
   confirm: Confirm | undefined;
+  /** The lock check a T-SQL change to `side` carries (the run's link lock); undefined without a lock. */
+  changeGuard?(side: ReplicaSide): ChangeGuard | undefined;
 }
 
 type Pool = Awaited<ReturnType<RunResources['sql']>>;
@@ -65,7 +68,9 @@ function recordingPool(pool: Pool, record: (text: string, params: Record<string,
         if (k !== 'query' && k !== 'batch') return undefined;
         return (...a) => {
           const entries = Object.entries(request.parameters ?? {});
-          record(String(a[0]), entries.length ? Object.fromEntries(entries.map(([n, p]) => [n, p?.value ?? null])) : undefined);
+          // The run's lock check that a change carries is the engine's, not the runbook's statement.
+          const text = withoutLockCheck(String(a[0]));
+          if (text !== '') record(text, entries.length ? Object.fromEntries(entries.map(([n, p]) => [n, p?.value ?? null])) : undefined);
           return send(...a);
         };
       });
@@ -145,6 +150,7 @@ export function stepContext(
     history: history.map((h) => ({ ...h })),
     env: opts.env,
     invalidateRoles: () => resources.invalidateRoles(),
+    changeGuard: (side) => source.changeGuard?.(side),
     assumeYes: opts.yes,
     ...(source.confirm ? { confirm: source.confirm } : {}),
     answeredBefore: (question) => source.answeredBefore?.(spec.id, question),

@@ -170,6 +170,17 @@ export interface JsonSchema {
  * Connections a run opens lazily and closes at the end (engine/drivers/run-resources.ts implements it).
  * Apply creates one per run; tests may pass their own over a lab.
  */
+/**
+ * The lock check a T-SQL change batch carries to one replica, so that the server runs the change
+ * only while the run's lock session still holds the link's lock (engine/drivers/sql/lock-guard.ts).
+ */
+export interface ChangeGuard {
+  /** The batches to send, in order, for one change batch; or why none may be sent (the lock cannot be shown held). */
+  batches(batch: string): { send: string[] } | { refused: string };
+  /** When `error` (from sending those batches) is the check's refusal: why, in words; the run then handles its lock as lost. */
+  refused(error: unknown): string | undefined;
+}
+
 export interface RunResources {
   sql(side: ReplicaSide): Promise<import('mssql').ConnectionPool>;
   arm(): Promise<import('@azure/arm-sql').SqlManagementClient>;

@@ -38,6 +38,7 @@ export { sentence } from '../core/sentence.js';
 export type { Lsn, LsnSample } from '../core/lsn.js';
 export type {
   ArmSpec,
+  ChangeGuard,
   ConnectionSpec,
   Impact,
   Inventory,

@@ -1,7 +1,7 @@
 // The contract between the engine and every step type, built-in or plugin: what a step declares,
 // the contexts its plan() and run() receive, and what they return. Types only: importing this
 // file loads nothing at run time, which keeps `validate` and `plan` free of drivers.
-import type { Impact, Inventory, JsonSchema, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
+import type { ChangeGuard, Impact, Inventory, JsonSchema, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
 
 /** A value only known once earlier steps have run. Rendered as `(known after apply)`. */
 export interface Unknown {
@@ -94,6 +94,11 @@ export interface StepRunContext extends StepResources {
   env: NodeJS.ProcessEnv;
   /** Forget the cached roles behind `primary`/`secondary` (after a step that may change them). */
   invalidateRoles?(): void;
+  /**
+   * The lock check each T-SQL change batch sent to `side` must carry; undefined when the run takes
+   * no lock (engine/drivers/sql/lock-guard.ts).
+   */
+  changeGuard?(side: ReplicaSide): ChangeGuard | undefined;
   /** `--yes` was given: gates such as `confirm` pass without asking. */
   assumeYes?: boolean;
   /** Asks the operator a yes/no question; absent when no one can be asked (no TTY). */

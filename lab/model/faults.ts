@@ -1,5 +1,7 @@
 // Scenario faults, armed at lab start and consumed as requests arrive. SQL faults match the text
-// of a request (batch or sp_executesql statement) with a case-insensitive regular expression.
+// of a request (batch or sp_executesql statement), or the text of any one statement in it, with a
+// case-insensitive regular expression: `^\s*BACKUP` finds a BACKUP that a client's own check
+// statements go before in the same batch (engine/drivers/sql/lock-guard.ts), as a DBA means it.
 import type { ArmFault, ArmOperation } from '../arm/contract.js';
 import type { FaultSpec, Side } from './types.js';
 
@@ -9,7 +11,8 @@ export type SqlFaultDecision =
   /** Carry the request out, then drop the connection instead of replying. */
   | { kind: 'dropAfter' }
   | { kind: 'hang' }
-  | { kind: 'delay'; ms: number };
+  /** Wait `ms` before the statement `match` finds (the statements before it in the batch run first). */
+  | { kind: 'delay'; ms: number; match?: RegExp };
 
 interface Armed {
   spec: FaultSpec;
@@ -54,17 +57,17 @@ export class Faults {
   }
 
   /** What to do with a request on this replica; consumes the matching fault's budget. */
-  onSqlRequest(link: number, side: Side, text: string): SqlFaultDecision {
+  onSqlRequest(link: number, side: Side, text: string, statements: () => string[] = () => []): SqlFaultDecision {
     for (const a of this.armed) {
       const s = a.spec;
       if (s.kind !== 'dropConnection' && s.kind !== 'slow' && s.kind !== 'hang') continue;
       if ((s.replica && s.replica !== side) || !appliesTo(s, link) || a.remaining <= 0) continue;
-      if (a.regex && !a.regex.test(text)) continue;
+      if (a.regex && !a.regex.test(text) && !statements().some((st) => a.regex!.test(st))) continue;
       a.seen++;
       const nth = s.kind === 'slow' ? 1 : s.nth ?? 1;
       if (a.seen < nth) continue;
       a.remaining--;
-      if (s.kind === 'slow') return { kind: 'delay', ms: s.delayMs };
+      if (s.kind === 'slow') return { kind: 'delay', ms: s.delayMs, ...(a.regex ? { match: a.regex } : {}) };
       if (s.kind === 'dropConnection') return { kind: s.after ? 'dropAfter' : 'drop' };
       return { kind: 'hang' };
     }

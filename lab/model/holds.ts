@@ -7,8 +7,9 @@ import type { Side } from './types.js';
 
 export interface HoldSpec {
   /**
-   * Case-insensitive match on the request's text: a batch or an sp_executesql statement, or for
-   * `arm`, `<METHOD> <path>` (e.g. `DELETE /subscriptions/.../distributedAvailabilityGroups/dag1`).
+   * Case-insensitive match on the request's text: a batch or an sp_executesql statement (or any one
+   * statement in it, as SQL faults match), or for `arm`, `<METHOD> <path>` (e.g.
+   * `DELETE /subscriptions/.../distributedAvailabilityGroups/dag1`).
    */
   match: RegExp;
   /** Hold an ARM request instead of a SQL one. */
@@ -59,13 +60,14 @@ export class Holds {
   }
 
   /** The wait for this request at this phase, or undefined when no hold catches it. */
-  catch(target: HoldTarget, text: string, phase: 'before' | 'after'): Promise<void> | undefined {
+  catch(target: HoldTarget, text: string, phase: 'before' | 'after', statements: () => string[] = () => []): Promise<void> | undefined {
+    const matches = (re: RegExp) => re.test(text) || (target.arm !== true && statements().some((st) => re.test(st)));
     const i = this.pending.findIndex(
       (p) =>
         (p.spec.after === true) === (phase === 'after') &&
         (p.spec.arm === true) === (target.arm === true) &&
         (target.arm === true || ((p.spec.side === undefined || p.spec.side === target.side) && (p.spec.link === undefined || p.spec.link === target.link))) &&
-        new RegExp(p.spec.match.source, 'i').test(text),
+        matches(new RegExp(p.spec.match.source, 'i')),
     );
     if (i === -1) return undefined;
     const [p] = this.pending.splice(i, 1);

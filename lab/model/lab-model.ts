@@ -9,6 +9,7 @@ import type { ReplicaContext, SessionMeta } from './replica-context.js';
 import { Holds } from './holds.js';
 import { StatementLog } from './statement-log.js';
 import { replicaTables } from './tables.js';
+import { appLockRows, connectionRows } from './server-state.js';
 import type { ScenarioSpec, Side } from './types.js';
 
 export interface LabModelOptions {
@@ -46,6 +47,10 @@ export class LabModel {
   /** Replicas whose engine tables hold the statement log as of their last refresh. */
   private readonly logLoaded = new Set<string>();
   private readonly sessions = new Map<string, Map<number, SessionMeta>>();
+  /** Session ids whose session ended, most recently freed last (a lab that gives them again: lab/backend-sql.ts). */
+  private readonly freedSessionIds = new Map<string, number[]>();
+  private readonly lingering = new Map<string, Array<() => void>>();
+  private readonly deniedViews = new Map<string, string[]>();
   readonly holds = new Holds();
   /** Successful logins per server name: how many sessions clients opened (a fleet's pooling is counted here). */
   readonly logins = new Map<string, number>();
@@ -140,6 +145,65 @@ export class LabModel {
     return m;
   }
 
+  /**
+   * From now on, a session of this server whose connection closes stays, with its locks, until
+   * `end()`: a server that has not yet noticed that its client went (a client that closed a silent
+   * connection behind a stateful firewall; the server learns it from TCP keepalives, minutes later).
+   */
+  lingerSessions(linkIndex: number, side: Side): { end(): void } {
+    const key = this.options.sharedServers ? side : `${linkIndex}/${side}`;
+    const ends: Array<() => void> = [];
+    this.lingering.set(key, ends);
+    return {
+      end: () => {
+        if (this.lingering.get(key) === ends) this.lingering.delete(key);
+        for (const end of ends.splice(0)) end();
+      },
+    };
+  }
+
+  /** Whether the end of a session whose connection closed waits (lingerSessions); `end` runs then. */
+  deferSessionEnd(linkIndex: number, side: Side, end: () => void): boolean {
+    const ends = this.lingering.get(this.options.sharedServers ? side : `${linkIndex}/${side}`);
+    ends?.push(end);
+    return ends !== undefined;
+  }
+
+  /**
+   * From now on, statements that read one of `views` on this server fail as for a login without
+   * VIEW SERVER STATE (error 300, which ends the statement, not the batch). Undone by `allow()`.
+   */
+  denyViews(linkIndex: number, side: Side, views: string[]): { allow(): void } {
+    const key = this.options.sharedServers ? side : `${linkIndex}/${side}`;
+    const denied = views.map((v) => v.toLowerCase());
+    this.deniedViews.set(key, denied);
+    return { allow: () => void (this.deniedViews.get(key) === denied && this.deniedViews.delete(key)) };
+  }
+
+  /** The views denied on this server (denyViews), lower case. */
+  deniedViewsOf(linkIndex: number, side: Side): readonly string[] {
+    return this.deniedViews.get(this.options.sharedServers ? side : `${linkIndex}/${side}`) ?? [];
+  }
+
+  /** A session of this server ended: its id may be given again. */
+  freeSessionId(linkIndex: number, side: Side, sessionId: number): void {
+    const key = this.options.sharedServers ? side : `${linkIndex}/${side}`;
+    let ids = this.freedSessionIds.get(key);
+    if (!ids) this.freedSessionIds.set(key, (ids = []));
+    if (!ids.includes(sessionId)) ids.push(sessionId);
+  }
+
+  /** The most recently freed session id no session has now, taken off the list; undefined if none. */
+  reusableSessionId(linkIndex: number, side: Side): number | undefined {
+    const ids = this.freedSessionIds.get(this.options.sharedServers ? side : `${linkIndex}/${side}`) ?? [];
+    const sessions = this.sessionsOf(linkIndex, side);
+    while (ids.length) {
+      const id = ids.pop()!;
+      if (!sessions.has(id)) return id;
+    }
+    return undefined;
+  }
+
   replicaContext(linkIndex: number, side: Side): ReplicaContext {
     const link = this.links[linkIndex];
     return {
@@ -181,6 +245,8 @@ export class LabModel {
       },
       endSession: (sessionId) => {
         this.sessionsOf(linkIndex, side).delete(sessionId);
+        this.freeSessionId(linkIndex, side, sessionId);
+        this.bump();
         this.applocks.releaseSession(link.replicas[side].serverName, sessionId);
         this.afterReply(() => this.dropSessions(linkIndex, side, (id) => id === sessionId));
       },
@@ -201,7 +267,8 @@ export class LabModel {
     const parts = linkIndexes.map((i) => this.tables(i, side, wanted));
     const out: TableRows = { ...parts[0] };
     for (const name of Object.keys(out)) {
-      if (name.startsWith('lab.')) continue;
+      // The lab's own tables and the server-wide DMVs are the server's once, not each link's.
+      if (name.startsWith('lab.') || SERVER_WIDE.has(name)) continue;
       const rows = parts.flatMap((p) => p[name] ?? []);
       const seen = new Set<unknown>();
       out[name] = name === 'sys.databases' ? rows.filter((r) => !seen.has(r.name) && (seen.add(r.name), true)) : rows;
@@ -227,6 +294,12 @@ export class LabModel {
       }));
     }
     if (want('lab.ledger')) rows['lab.ledger'] = this.links.map((l) => ledgerRow(l, now));
+    const serverName = link.replicas[side].serverName;
+    if (want('sys.dm_exec_connections')) rows['sys.dm_exec_connections'] = connectionRows(this.sessionsOf(linkIndex, side).values());
+    if (want('sys.dm_tran_locks')) {
+      rows['sys.dm_tran_locks'] = appLockRows(this.applocks.rows(), serverName, (name) =>
+        this.links.find((l) => l.replicas[side].serverName === serverName && l.id.database.toLowerCase() === name.toLowerCase())?.id.databaseId ?? null);
+    }
     if (want('lab.applocks')) {
       rows['lab.applocks'] = this.applocks.rows().map((r) => ({
         replica: r.replica, database_name: r.database, resource: r.resource, lock_mode: r.holder.mode,
@@ -238,6 +311,9 @@ export class LabModel {
     return rows;
   }
 }
+
+/** Tables a server shows once whatever links it holds (engine/drivers/sql/lock-guard.ts reads them). */
+const SERVER_WIDE = new Set(['sys.dm_exec_connections', 'sys.dm_tran_locks']);
 
 function ledgerRow(l: LinkModel, now: number): Record<string, CellValue> {
   l.advance(now);

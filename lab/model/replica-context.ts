@@ -8,6 +8,9 @@ export interface SessionMeta {
   login: string;
   hostName: string;
   programName: string;
+  /** sys.dm_exec_connections.connection_id: unique per connection, unlike a session id, which a later connection may get again. */
+  connectionId: string;
+  connectedAt: Date;
   /** The session's current database: the login's initial database, then whatever `USE` chose. */
   readonly database: string;
   /** sp_set_session_context values (the lock description is read from key `description`). */

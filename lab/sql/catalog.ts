@@ -75,6 +75,15 @@ export const TABLES = {
   'msdb.dbo.backupmediafamily': c(`
     media_set_id int notnull; family_sequence_number tinyint notnull; media_family_id ${GUID};
     physical_device_name nvarchar(260); device_type tinyint; physical_block_size int`),
+  // Server-wide: every connection and lock of the server, whatever link (lab/model/server-state.ts).
+  'sys.dm_exec_connections': c(`
+    session_id int; most_recent_session_id int; connect_time datetime notnull; net_transport nvarchar(40) notnull;
+    protocol_type nvarchar(40); encrypt_option nvarchar(40) notnull; auth_scheme nvarchar(40) notnull;
+    client_net_address varchar(48); connection_id ${GUID} notnull; parent_connection_id ${GUID}`),
+  'sys.dm_tran_locks': c(`
+    resource_type ${DESC}; resource_subtype ${DESC}; resource_database_id int; resource_description nvarchar(256);
+    resource_associated_entity_id bigint; resource_lock_partition int; request_mode ${DESC}; request_type ${DESC};
+    request_status ${DESC}; request_reference_count smallint; request_session_id int; request_owner_type ${DESC}`),
   'lab.statement_log': c(`
     seq bigint notnull; at datetime2(3) notnull; replica ${NAME} notnull; login ${NAME}; session_id int;
     statement nvarchar(max); error_number int`),

@@ -66,6 +66,14 @@ export interface SqlEngineOptions {
 export interface SqlEngine {
   /** Runs a whole batch (or sp_executesql statement) for a session. Never throws: errors are reply items. */
   execute(session: SessionInfo, sql: string, params: Record<string, CellValue>): ReplyItem[];
+  /**
+   * The same, run in two parts: the batch's top-level statements before the first one `pauseAt`
+   * matches (its text), then, when `rest` is called, the rest of the batch. No `rest` when the
+   * batch ended first (an error that ends it, RETURN) or nothing matches (then `items` is all of it).
+   * How a statement that takes long (a slow fault, a long BACKUP or FAILOVER) takes its time when it
+   * is reached, after the statements before it in its batch.
+   */
+  executeUntil?(session: SessionInfo, sql: string, params: Record<string, CellValue>, pauseAt: (statement: string) => boolean): { items: ReplyItem[]; rest?: () => ReplyItem[] };
   close(): void;
 }
 

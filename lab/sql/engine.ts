@@ -50,25 +50,56 @@ export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
   };
 
   function execute(session: SessionInfo, sql: string, params: Record<string, CellValue>): ReplyItem[] {
+    return executeUntil(session, sql, params, () => false).items;
+  }
+
+  function executeUntil(session: SessionInfo, sql: string, params: Record<string, CellValue>, pauseAt: (statement: string) => boolean) {
     let state = sessions.get(session.sessionId);
     if (!state) sessions.set(session.sessionId, (state = { trancount: 0 }));
     let run: BatchRun | undefined;
+    let nodes: Node[];
     try {
       const tokens = tokenize(sql);
       const segs = splitStatements(tokens);
-      const nodes = groupStatements(tokens, segs);
+      nodes = groupStatements(tokens, segs);
       checkBatch(tokens, segs, new Set(Object.keys(params).map((k) => '@' + k.replace(/^@/, '').toLowerCase())));
       run = new BatchRun(parts, session, state, sql, tokens, params);
-      for (const node of nodes) if (!runNode(run, node)) break;
-      return run.items;
     } catch (e) {
-      // Compile errors of the whole batch (or an internal failure): nothing else is answered.
-      const items = run?.items ?? [];
-      items.push(errorItem(e, 1, true));
-      return items;
-    } finally {
-      functionState = undefined;
+      // Compile errors of the whole batch: nothing else is answered.
+      return { items: [errorItem(e, 1, true)] };
     }
+    const batch = run;
+    // A top-level statement with everything nested in it (IF ... ELSE ..., BEGIN ... END).
+    const lastSeg = (node: Node): Segment => (node.kind === 'stmt' ? node.seg : node.kind === 'if' ? lastSeg(node.else ?? node.then) : node.body.length ? lastSeg(node.body.at(-1)!) : node.seg);
+    const nodeText = (node: Node) => sourceText(sql, batch.tokens, node.seg.from, Math.max(node.seg.to, lastSeg(node).to)).trim();
+    // Top-level statements from `from` on; the index of the one to pause before, or -1 when the batch is over.
+    const runFrom = (from: number, pause: boolean): number => {
+      try {
+        for (let i = from; i < nodes.length; i++) {
+          const node = nodes[i]!;
+          if (pause && i > from && pauseAt(nodeText(node))) return i;
+          if (!runNode(batch, node)) return -1;
+        }
+        return -1;
+      } catch (e) {
+        // An internal failure: nothing else is answered.
+        batch.items.push(errorItem(e, 1, true));
+        return -1;
+      } finally {
+        functionState = undefined;
+      }
+    };
+    // The first statement may be the one to pause at: nothing runs before it then.
+    const first = nodes[0] && pauseAt(nodeText(nodes[0])) ? 0 : runFrom(0, true);
+    if (first < 0) return { items: batch.items };
+    const before = batch.items.length;
+    return {
+      items: batch.items.slice(0, before),
+      rest: () => {
+        runFrom(first, false);
+        return batch.items.slice(before);
+      },
+    };
   }
 
   /** Runs one node; false when the batch must stop. */
@@ -141,6 +172,7 @@ export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
 
   return {
     execute,
+    executeUntil,
     forgetSession: (id) => void sessions.delete(id),
     close() {
       cache.clear();

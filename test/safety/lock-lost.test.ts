@@ -10,7 +10,9 @@
 //   - the session ended while the run's own FAILOVER had acted (its reply held): the roles
 //     changed, and the run cannot tell its step from someone else, so exit 5 too.
 // And a replica restart: the lock cannot be taken back while the replica is down; it is as soon
-// as it answers (still inside the pinned step), and the run goes on.
+// as it answers (still inside the pinned step), and the run goes on. And a session whose
+// connection ended while the server still shows it holding the lock: named as the run's own
+// earlier session, not as someone else.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HoldSpec } from '../../lab/index.js';
@@ -24,6 +26,28 @@ IF @r < 0 THROW 50000, 'lock not granted', 1;`;
 const DEMOTE = 'ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY);';
 const RELEASE = `EXEC sp_releaseapplock @Resource = N'runbook:link:dag1', @LockOwner = 'Session';`;
 
+/** Starts a planned failover (short windows, a long LSN timeout) and returns once the lab holds it at `at`. */
+async function pinnedRun(lab: ChildLab, at: HoldSpec) {
+  const pin = lab.lab.hold(at);
+  const first = lab.apply(runbook('planned-failover'), ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
+  try {
+    await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
+  } catch (error) {
+    pin.release();
+    throw error;
+  }
+  return { pin, first };
+}
+
+type Pinned = Awaited<ReturnType<typeof pinnedRun>>;
+
+/** Lets a pinned run go; how it ended. */
+async function released({ pin, first }: Pinned): Promise<{ code: number | null; out: string }> {
+  pin.release();
+  const r = await first.done;
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+
 /**
  * Starts a planned failover, pins it (by default in its first LSN wait), and has a DBA console on SQL Server
  * run `KILL <the run's lock session>` followed by `then` in one batch. Returns once the run has
@@ -34,11 +58,9 @@ async function killLockSession(
   at: HoldSpec = { match: /end_of_log_lsn AS varchar/, side: 'sqlServer' },
 ): Promise<{ code: number | null; out: string; lost: Rec; lab: ChildLab; pinnedStep: string }> {
   const lab = await ChildLab.start();
-  const pin = lab.lab.hold(at);
-  const first = lab.apply(runbook('planned-failover'), ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
   const dba = await connect(lab.lab, 'sqlServer', { appName: 'dba-console' });
   try {
-    await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
+    const pinned = await pinnedRun(lab, at);
     const runId = lab.runIds()[0]!;
     const mine = lab.lab.model.applocks.rows().find((r) => r.replica === 'sql01' && r.holder.programName.startsWith(`runbook ${runId} `));
     assert.ok(mine, 'the run holds the lock on SQL Server');
@@ -53,9 +75,7 @@ async function killLockSession(
     await lab.waitForRecord((r) => r.kind === 'lock-lost', 10_000);
     const started = lab.records().filter((r) => r.kind === 'step-started').map((r) => r.step);
     const lost = lab.records().find((r) => r.kind === 'lock-lost')!;
-    pin.release();
-    const r = await first.done;
-    return { code: r.code, out: r.stdout + r.stderr, lost, lab, pinnedStep: started.at(-1) };
+    return { ...(await released(pinned)), lost, lab, pinnedStep: started.at(-1) };
   } finally {
     await dba.close().catch(() => undefined);
   }
@@ -131,10 +151,9 @@ test("lock session killed while the run's own FAILOVER had acted: the roles chan
 
 test('the managed instance restarts while the run is pinned: the lock cannot be taken back while it is down; it is, without waiting for a step boundary, once it answers; nothing changed: exit 0', async () => {
   const lab = await ChildLab.start();
-  const pin = lab.lab.hold({ match: /end_of_log_lsn AS varchar/, side: 'sqlServer' });
-  const first = lab.apply(runbook('planned-failover'), ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
+  let pinned: Pinned | undefined;
   try {
-    await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
+    pinned = await pinnedRun(lab, { match: /end_of_log_lsn AS varchar/, side: 'sqlServer' });
     lab.lab.setDown('managedInstance', true);
     await lab.waitForRecord((r) => r.kind === 'lock-lost' && r.retaken === false, 10_000);
     assert.not.ok(lab.lab.model.applocks.rows().some((r) => r.replica === 'sqlmi1'), 'not locked on the MI while it is down');
@@ -143,25 +162,22 @@ test('the managed instance restarts while the run is pinned: the lock cannot be 
     const started = lab.records().filter((r) => r.kind === 'step-started').map((r) => r.step);
     assert.is(started.at(-1), 'caught-up', 'taken back while the run was still pinned in caught-up');
     assert.ok(lab.lab.model.applocks.rows().some((r) => r.replica === 'sqlmi1' && r.database === 'master'));
-    pin.release();
-    const r = await first.done;
-    assert.is(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /the link lock's session on managedInstance ended during step caught-up and managedInstance cannot be reached to take it again/);
-    assert.match(r.stdout, /the link lock's session on managedInstance ended during step caught-up; it was taken again as soon as managedInstance answered \(lock runbook:link:dag1\) and nothing on the link had changed/);
+    const { code, out } = await released(pinned);
+    assert.is(code, 0, out);
+    assert.match(out, /the link lock's session on managedInstance ended during step caught-up and managedInstance cannot be reached to take it again/);
+    assert.match(out, /the link lock's session on managedInstance ended during step caught-up; it was taken again as soon as managedInstance answered \(lock runbook:link:dag1\) and nothing on the link had changed/);
     assert.is(lab.count(FAILOVER), 1);
   } finally {
-    pin.release();
     await lab.stop();
   }
 });
 
 test("the server forgets the run's lock without closing its sockets (a half-open connection): before its next change the run asks the server, finds the lock not held, takes it back, sees the link changed: exit 5, its FAILOVER never sent", async () => {
   const lab = await ChildLab.start();
-  // Pinned at sync-verified, after its switch to synchronous commit and before its FAILOVER.
-  const pin = lab.lab.hold({ match: /SELECT ar\.replica_server_name, ar\.availability_mode_desc/ });
-  const first = lab.apply(runbook('planned-failover'), ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
+  let pinned: Pinned | undefined;
   try {
-    await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
+    // Pinned at sync-verified, after its switch to synchronous commit and before its FAILOVER.
+    pinned = await pinnedRun(lab, { match: /SELECT ar\.replica_server_name, ar\.availability_mode_desc/ });
     const runId = lab.runIds()[0]!;
     // What a server does with a session whose client went silent: it ends it, and its locks go.
     // The client's sockets stay open (no FIN, no RST reaches it), so it sees no end event.
@@ -171,10 +187,8 @@ test("the server forgets the run's lock without closing its sockets (a half-open
     const second = await lab.apply(runbook('planned-failover'), FAST).done;
     assert.is(second.code, 0, 'the second run took the free lock and failed over: ' + second.stdout + second.stderr);
     assert.is(lab.count(FAILOVER), 1);
-    pin.release();
-    const r = await first.done;
-    const out = r.stdout + r.stderr;
-    assert.is(r.code, 5, out);
+    const { code, out } = await released(pinned);
+    assert.is(code, 5, out);
     // Both sides are found lost at once; the first to be taken back and compared speaks for the run.
     assert.match(
       out,
@@ -191,7 +205,42 @@ test("the server forgets the run's lock without closing its sockets (a half-open
     );
     assert.not.ok(lab.records(runId).some((x) => x.kind === 'step-started' && x.step === 'failover'), 'the failover step never started');
   } finally {
-    pin.release();
+    pinned?.pin.release();
+    await lab.stop();
+  }
+});
+
+test("the lock session's connection ends but the server has not noticed (its locks stay): the re-take finds the lock held by this run's own earlier session and says so, not 'someone else': exit 5, no change sent", async () => {
+  const lab = await ChildLab.start();
+  const linger = lab.lab.model.lingerSessions(0, 'sqlServer');
+  let pinned: Pinned | undefined;
+  try {
+    pinned = await pinnedRun(lab, { match: /end_of_log_lsn AS varchar/, side: 'sqlServer' });
+    const runId = lab.runIds()[0]!;
+    const mine = lab.lab.model.applocks.rows().find((r) => r.replica === 'sql01' && r.holder.programName.startsWith(`runbook ${runId} `))!;
+    // The connection goes (the client hears its end); the server keeps the session and its lock.
+    lab.lab.model.dropSessions(0, 'sqlServer', (id) => id === mine.holder.sessionId);
+    await lab.waitForRecord((r) => r.kind === 'lock-lost', 10_000);
+    assert.ok(lab.lab.model.applocks.rows().some((r) => r.replica === 'sql01' && r.holder.sessionId === mine.holder.sessionId), 'the server still shows the old session holding it');
+    const { code, out } = await released(pinned);
+    assert.is(code, 5, out);
+    assert.match(
+      out,
+      new RegExp(`the link lock's session on sqlServer ended during step caught-up, and the server still shows this run's earlier lock session \\(session ${mine.holder.sessionId}, connection [0-9A-F-]{36}\\) holding it: the server has not yet noticed that session end, so this run cannot take the lock back now`),
+    );
+    assert.not.match(out, /Someone else is driving|took it/);
+    const lost = lab.records(runId).find((x) => x.kind === 'lock-lost')!;
+    assert.is(lost.holder, undefined, 'nobody else holds it');
+    assert.is(lab.count(SYNC_COMMIT), 0);
+    assert.is(lab.count(FAILOVER), 0);
+    // Once the server lets the old session go, the run can be resumed: nobody else acted.
+    linger.end();
+    const resumed = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    assert.is(resumed.code, 0, resumed.stdout + resumed.stderr);
+    assert.is(lab.count(FAILOVER), 1);
+  } finally {
+    pinned?.pin.release();
+    linger.end();
     await lab.stop();
   }
 });

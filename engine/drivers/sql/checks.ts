@@ -134,10 +134,10 @@ export function readOnlyProblem(sql: unknown): string | undefined {
  * Statements that either take effect whole or not at all. THROW only raises its error: alone in a
  * batch, an error from it means nothing took effect.
  */
-const ATOMIC_START = new Set(['alter', 'create', 'drop', 'insert', 'update', 'delete', 'merge', 'truncate', 'grant', 'revoke', 'deny', 'backup', 'restore', 'select', 'throw']);
+export const ATOMIC_START = new Set(['alter', 'create', 'drop', 'insert', 'update', 'delete', 'merge', 'truncate', 'grant', 'revoke', 'deny', 'backup', 'restore', 'select', 'throw']);
 
 /** Words that can begin a T-SQL statement (`WITH` is left out: it also continues one). */
-const STATEMENT_START = new Set([
+export const STATEMENT_START = new Set([
   'alter', 'create', 'drop', 'exec', 'execute', 'insert', 'update', 'delete', 'merge', 'backup', 'restore', 'dbcc',
   'kill', 'grant', 'revoke', 'deny', 'truncate', 'set', 'use', 'declare', 'begin', 'commit', 'rollback', 'save',
   'select', 'if', 'else', 'while', 'waitfor', 'print', 'raiserror', 'throw', 'return', 'goto', 'open', 'close',

@@ -28,8 +28,15 @@
 // replica on the lock's own connection whether this session still holds the lock (APPLOCK_MODE);
 // one that does not is handled as a lost lock, as above.
 //
+// And the server checks it too, where it matters most: every T-SQL change batch begins with a check
+// that this run's lock session (named by its session_id and connection_id, read when it took the
+// lock) still holds the lock, and THROWs before anything of the batch runs if not
+// (engine/drivers/sql/lock-guard.ts; changeGuard below). ARM changes have no such hook: confirm()
+// is the last word for them.
+//
 // The link's state as the lock reads it is engine/drivers/sql/link-state.ts; who holds a lock, in
-// words, lock-holder.ts; the lock's name on the server, lock-resource.ts.
+// words, lock-holder.ts; the lock's name on the server, lock-resource.ts; a lost lock's wording and
+// what taking it back found, judged, lock-lost.ts.
 import type { ConnectionPool } from 'mssql';
 import { ExitError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
@@ -37,77 +44,35 @@ import { runSql } from './pool.js';
 import { classifyConnectFailure } from './connect-failure.js';
 import { LOCK_DATABASE, ownLockSessions, type LockSession, type LockSessions } from './lock-sessions.js';
 import type { Inventory, ReplicaSide } from '../../core/types.js';
-import { compareLinkStates, describeState, readSide, SIDES, type LinkState, type SideState } from './link-state.js';
-import { holderAppName, whoHolds, type LockHolder } from './lock-holder.js';
+import { readSide, SIDES, type LinkState } from './link-state.js';
+import { holderAppName, whoHolds } from './lock-holder.js';
+import type { AcquireOptions, LinkLock } from './lock-contract.js';
 import { lockResource } from './lock-resource.js';
+import { changeGuardFor, readLockSessionIdentity, stillHolds, UNNAMED_SESSION, type LockSessionIdentity } from './lock-guard.js';
+import {
+  HELD_NOWHERE,
+  judgeRetake,
+  LockLost,
+  notHeldLoss,
+  RETAKE_FAILED,
+  sessionEndedLoss,
+  UNREACHABLE,
+  type LockLossEvent,
+  type LostLock,
+} from './lock-lost.js';
 
 // The lock's parts, for those who know them by the lock.
 export { compareLinkStates, type LinkState, type SideState } from './link-state.js';
 export { describeHolder, holderAppName, parseHolderAppName, type LockHolder } from './lock-holder.js';
 export { lockResource } from './lock-resource.js';
-
-export interface LinkLock {
-  resource: string;
-  held: ReplicaSide[];
-  unreachable: Array<{ side: ReplicaSide; error: string }>;
-  /**
-   * Before a step: waits for a re-take in flight and tries again where a lost lock's replica could
-   * not be reached. Throws LockLost (exit 5) when, while the lock was lost, someone else took it or
-   * the link changed, or when it is now held on no replica.
-   */
-  ensure(): Promise<void>;
-  /**
-   * Right before a change: asks each replica whether this run's session still holds the lock
-   * (APPLOCK_MODE). A session the server ended without the client hearing of it (a half-open
-   * connection) holds nothing: it is handled as a lost lock (taken back, the link compared), and
-   * then as ensure().
-   */
-  confirm(): Promise<void>;
-  /** One of this run's steps that may change the link starts now. */
-  changing(stepId: string): void;
-  /** That step ended: the link as it is now is this run's doing. Returns it as read (undefined once the lock was lost to someone else). */
-  changed(): Promise<LinkState | undefined>;
-  /** Reads the link now on the locked replicas and takes it as this run's doing (e.g. once a resume accepted it). */
-  observe(): Promise<LinkState>;
-  /** The link as this run last knew it (at the lock, then after each change or observe). */
-  lastKnown(): LinkState;
-  /** At the end of the run: why it must not claim success, if the lock was lost to someone else. */
-  verdict(): Promise<LockLost | undefined>;
-  release(): Promise<void>;
-}
+export { LockLost, type LockLossEvent } from './lock-lost.js';
+export type { AcquireOptions, LinkLock } from './lock-contract.js';
 
 export class LockRefused extends ExitError {
   constructor(message: string) {
     super(ExitCode.refused, message);
     this.name = 'LockRefused';
   }
-}
-
-/** The lock was lost and this run cannot prove nobody else acted meanwhile: exit 5. */
-export class LockLost extends ExitError {
-  constructor(message: string) {
-    super(ExitCode.outcomeUnknown, message);
-    this.name = 'LockLost';
-  }
-}
-
-/** What the journal records about a lost lock session. */
-export interface LockLossEvent {
-  side: ReplicaSide;
-  /** The step running when the session ended. */
-  during?: string;
-  /** Taken again by this run. */
-  retaken: boolean;
-  /** Who holds it instead, when someone else took it. */
-  holder?: string;
-  /** What differs on the link from what this run last knew. */
-  changes: string[];
-  /**
-   * This run's own change step that was running when the lock was lost: what changed then may be
-   * that step's doing, so the run cannot tell it from someone else's.
-   */
-  ownStep?: string;
-  message: string;
 }
 
 export { LOCK_DATABASE } from './lock-sessions.js';
@@ -120,35 +85,18 @@ SELECT @r AS result, DB_NAME() AS db;`;
 /** Whether this run's session holds the lock: APPLOCK_MODE answers the mode it holds, or NoLock. */
 const MODE_QUERY = `SELECT APPLOCK_MODE('public', @resource, 'Session') AS mode;`;
 
-export interface AcquireOptions {
-  env: NodeJS.ProcessEnv;
-  holder: LockHolder;
-  /** The step being handled now, named in messages about a lost lock. */
-  currentStep?(): string | undefined;
-  /** Told when a lock's session ended and the lock was taken again with nothing changed. */
-  info?(message: string): void;
-  /** Told when a lost lock cannot be taken again (the replica is unreachable). */
-  warn?(message: string): void;
-  /** Every lost lock session, for the journal. */
-  onLoss?(event: LockLossEvent): void;
-  /** How often to try again to take back a lock whose replica could not be reached (default 1 s). */
-  retryMs?: number;
-  /** How long a state read after a change waits for a replica that says RESOLVING to settle (default 10 s). */
-  settleMs?: number;
-  /** Where the lock's sessions come from: the run's own (default), or a wave's shared per server. */
-  sessions?: LockSessions;
-}
-
 export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions): Promise<LinkLock> {
   const linkName = inventory.link.name;
   const resource = lockResource(linkName);
   const appName = holderAppName(opts.holder);
   const pools = new Map<ReplicaSide, ConnectionPool>();
+  /** Sides whose lock is lost and not taken again yet (engine/drivers/sql/lock-lost.ts). */
+  const lost = new Map<ReplicaSide, LostLock>();
   /**
-   * Sides whose lock is lost and not taken again yet: how it was found lost (the opening of every
-   * message about it), during which step, and which change step of this run was in flight.
+   * Each side's lock session as the server names it, read when it took the lock (or why it could
+   * not be read): what a T-SQL change's check names.
    */
-  const lost = new Map<ReplicaSide, { how: string; during?: string; ourChange?: string; warned?: boolean }>();
+  const identities = new Map<ReplicaSide, LockSessionIdentity | string>();
   const retaking = new Map<ReplicaSide, Promise<void>>();
   const unreachable: Array<{ side: ReplicaSide; error: string }> = [];
   let baseline: LinkState = {};
@@ -175,7 +123,10 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     if (String(row?.db ?? '').toLowerCase() !== LOCK_DATABASE) {
       throw new LockRefused(`the lock's connection on ${side} is in database ${String(row?.db)}, not ${LOCK_DATABASE}, where a role change could end it; refusing to use it. Nothing was changed by this run.`);
     }
-    if (code === 0 || code === 1) return undefined;
+    if (code === 0 || code === 1) {
+      identities.set(side, await readLockSessionIdentity(pool));
+      return undefined;
+    }
     if (code === -1 || code === -2) return whoHolds(pool, resource);
     throw new LockRefused(`could not lock link ${linkName} on ${side}: sp_getapplock returned ${Number.isNaN(code) ? 'nothing' : code}. Nothing was changed.`);
   }
@@ -191,19 +142,14 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   /** `why`: when this process ended the session itself (it stopped answering). */
   function sessionEnded(side: ReplicaSide, why?: string): void {
     if (closing || !pools.has(side)) return;
-    if (!lost.has(side)) {
-      const ourChange = changingStep;
-      const during = ourChange ?? opts.currentStep?.();
-      lost.set(side, { how: `the link lock's session on ${side} ended${why ? ` (${why})` : ''}${during ? ` during step ${during}` : ''}`, ...(during ? { during } : {}), ...(ourChange ? { ourChange } : {}) });
-    }
+    if (!lost.has(side)) lost.set(side, sessionEndedLoss(side, why, changingStep ?? opts.currentStep?.(), changingStep));
     retakeSoon(side);
   }
 
   /** The server says this run's session does not hold the lock (or cannot say): lost, as if the session had ended. */
-  function notHeld(side: ReplicaSide, why: string): void {
+  function notHeld(side: ReplicaSide, why: string, when: (step: string) => string): void {
     if (closing || !pools.has(side) || lost.has(side)) return;
-    const during = opts.currentStep?.();
-    lost.set(side, { how: `the link lock on ${side} was no longer held by this run's session (${why})${during ? ` when step ${during} was about to start` : ''}`, ...(during ? { during } : {}) });
+    lost.set(side, notHeldLoss(side, why, opts.currentStep?.(), when));
     retakeSoon(side);
   }
 
@@ -227,7 +173,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
         try {
           const row = ((await runSql(pool, MODE_QUERY, { resource })).recordset ?? [])[0] as Record<string, unknown> | undefined;
           const mode = String(row?.mode ?? 'nothing');
-          if (mode !== 'Exclusive') notHeld(side, `APPLOCK_MODE says ${mode}`);
+          if (mode !== 'Exclusive') notHeld(side, `APPLOCK_MODE says ${mode}`, (step) => `when step ${step} was about to start`);
         } catch (error) {
           const why = `asking it whether it still held the lock failed: ${(error as Error).message.replace(/\.$/, '')}`;
           if (typeof (error as { number?: unknown }).number === 'number') lockSessions.get(side)?.abandon(`runbook ended it: ${why}`);
@@ -240,7 +186,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   /** A re-take in flight: ensure() and the end of the run wait for it; it never rejects. */
   function track(side: ReplicaSide, attempt: Promise<void>): void {
     const p = attempt.catch((error: unknown) => {
-      failure ??= new LockLost(`the link lock's session on ${side} ended and taking it back failed unexpectedly (${(error as Error)?.message ?? String(error)}); this run cannot prove nobody else acted, so it stops here and changes nothing more.`);
+      failure ??= new LockLost(RETAKE_FAILED(side, error));
     });
     retaking.set(side, p);
     void p.finally(() => retaking.get(side) === p && retaking.delete(side));
@@ -255,14 +201,18 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     const pool = pools.get(side);
     const loss = lost.get(side);
     if (!pool || !loss || closing) return;
-    const { during, ourChange, how } = loss;
+    const during = loss.during ? { during: loss.during } : {};
     let otherHolder: string | undefined;
+    let ownOldSession: LockSessionIdentity | undefined;
+    const before = identities.get(side);
     try {
       otherHolder = (await take(side, pool))?.described;
+      // The holder may be this run's own ended session, which the server has not yet seen end.
+      if (otherHolder && typeof before === 'object' && (await stillHolds(pool, resource, before))) ownOldSession = before;
     } catch (error) {
       if (closing) return;
       if (error instanceof LockRefused) {
-        stop({ side, ...(during ? { during } : {}), retaken: false, changes: [] }, `${how} and could not be taken again: ${error.message}`);
+        stop({ side, ...during, retaken: false, changes: [] }, `${loss.how} and could not be taken again: ${error.message}`);
         return;
       }
       // Tried again in the background until the replica answers (and by ensure() before each step); said once.
@@ -270,8 +220,8 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       again.unref();
       if (loss.warned) return;
       loss.warned = true;
-      const message = `${how} and ${side} cannot be reached to take it again (${(error as Error).message}); the lock is still held where it was not lost, and it is taken back as soon as ${side} answers`;
-      opts.onLoss?.({ side, ...(during ? { during } : {}), retaken: false, changes: [], message });
+      const message = UNREACHABLE(loss, side, error);
+      opts.onLoss?.({ side, ...during, retaken: false, changes: [], message });
       opts.warn?.(message);
       return;
     }
@@ -279,32 +229,27 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     const now = await readState(side);
     // A side whose own lock is lost and not back (down) is compared when it is back.
     const known: LinkState = Object.fromEntries(Object.entries(baseline).filter(([s]) => s === side || !lost.has(s as ReplicaSide)));
-    const { changes, unchecked } = compareLinkStates(linkName, known, now);
-    const event = { side, ...(during ? { during } : {}), changes, ...(ourChange ? { ownStep: ourChange } : {}) };
-    const advice = `Check the link's roles and who is driving it (\`runbook runs\`, sys.dm_tran_locks) before doing anything.`;
-    if (otherHolder) {
-      stop(
-        { ...event, retaken: false, holder: otherHolder },
-        `${how}, and before this run could take it back ${otherHolder} took it${changes.length ? `; the link has changed since: ${changes.join('; ')}` : ''}. Someone else is driving link ${linkName}: this run stops here and changes nothing more. ${advice}`,
-      );
+    const verdict = judgeRetake({ linkName, resource, side, loss, ...(otherHolder ? { otherHolder } : {}), ...(ownOldSession ? { ownOldSession } : {}), known, now });
+    if (verdict.event.retaken) lost.delete(side);
+    if (verdict.stop) {
+      stop(verdict.event, verdict.message);
       return;
     }
-    lost.delete(side);
-    const back = loss.warned ? `it was taken again as soon as ${side} answered` : 'it was taken again at once';
-    if (changes.length) {
-      const who = ourChange
-        ? `This run cannot tell whether its step ${ourChange}, which was changing the link then, or someone else did that`
-        : 'Someone else acted on the link while this run did not hold the lock';
-      stop({ ...event, retaken: true }, `${how}; ${back}, but the link had changed: ${changes.join('; ')}. ${who}; it stops here and changes nothing more. ${advice}`);
-      return;
+    opts.onLoss?.({ ...verdict.event, message: verdict.message });
+    opts.info?.(verdict.message);
+  }
+
+  /** Why no T-SQL change may go to `side` now, or the lock session its check names. */
+  function guardIdentity(side: ReplicaSide): LockSessionIdentity | string {
+    if (!pools.has(side)) {
+      const down = unreachable.find((u) => u.side === side);
+      return `this run holds no lock on ${side}${down ? ` (it could not be reached when the run began: ${down.error.replace(/\.$/, '')})` : ''}`;
     }
-    if (unchecked.length) {
-      stop({ ...event, retaken: true }, `${how}; ${back}, but ${unchecked.join(' and ')} could not be checked, so this run cannot prove that nobody else acted meanwhile; it stops here and changes nothing more. ${advice}`);
-      return;
-    }
-    const message = `${how}; ${back} (lock ${resource}) and nothing on the link had changed (${describeState(now)})`;
-    opts.onLoss?.({ ...event, retaken: true, message });
-    opts.info?.(message);
+    const loss = lost.get(side);
+    if (loss) return `${loss.how}, and it is not taken back yet`;
+    if (failure) return failure.message;
+    const identity = identities.get(side);
+    return typeof identity === 'object' ? identity : UNNAMED_SESSION(identity ?? 'not read');
   }
 
   async function settle(): Promise<void> {
@@ -386,9 +331,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     await settle();
     if (failure) throw failure;
     if (pools.size && [...pools.keys()].every((s) => lost.has(s))) {
-      throw new LockLost(
-        `the link lock is held on no replica now: its sessions ended and ${[...lost.keys()].join(' and ')} cannot be reached to take it again, so this run can neither exclude other operators nor check what they did. It stops here and changes nothing more. Check the link's roles before doing anything.`,
-      );
+      throw new LockLost(HELD_NOWHERE([...lost.keys()]));
     }
   }
 
@@ -397,6 +340,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     held: SIDES.filter((s) => pools.has(s)),
     unreachable,
     ensure,
+    changeGuard: (side) => changeGuardFor(side, resource, () => guardIdentity(side), (why) => notHeld(side, why, (step) => `while step ${step} was sending it`)),
     async confirm() {
       await ensure();
       await askServers();

@@ -1,0 +1,146 @@
+// The lock check a T-SQL change carries (engine/drivers/sql/lock-guard.ts): the server runs a
+// change batch only while the run's lock session still holds the link's lock. The run checks its
+// lock on the lock session right before a change (confirm()), and the change goes out on another
+// session: a KILL of the lock session in between used to let the change run under no lock, or under
+// a second operator's. Here the lab holds the run's first change batch (sync-commit-sql-server) on
+// its way, a DBA KILLs the lock session, and the batch is let go: the server must run none of it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { guardedBatches, identityFrom, IDENTITY_QUERY, lockCheckSql, LOCK_NOT_HELD_ERROR, mustStartItsBatch, withoutLockCheck } from '../../engine/drivers/sql/lock-guard.js';
+import { lockResource } from '../../engine/drivers/sql/lock-resource.js';
+import { connect, errorNumber, run } from '../helpers/lab.js';
+import { ChildLab, FAST, runbook, SYNC_COMMIT, writeNoVerifyRunbook } from '../helpers/child-runs.js';
+
+const TAKE = `DECLARE @r int;
+EXEC @r = sp_getapplock @Resource = N'runbook:link:dag1', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
+IF @r < 0 THROW 50000, 'lock not granted', 1;`;
+
+/**
+ * Starts a planned failover with its first change batch held on its way to SQL Server, and
+ * returns when it is held, with the run's lock session there.
+ */
+async function heldAtFirstChange(lab: ChildLab) {
+  const pin = lab.lab.hold({ match: SYNC_COMMIT, side: 'sqlServer' });
+  const run = lab.apply(runbook('planned-failover'), FAST);
+  await Promise.race([pin.reached, run.done.then(() => Promise.reject(new Error('the run ended before its change was held')))]);
+  const runId = lab.runIds()[0]!;
+  const lock = lab.lab.model.applocks.rows().find((r) => r.replica === 'sql01' && r.holder.programName.startsWith(`runbook ${runId} `));
+  assert.ok(lock, 'the run holds the lock on SQL Server');
+  return { pin, run, runId, lockSession: lock!.holder.sessionId };
+}
+
+test('the lock session is KILLed while the first change is on its way, and its session id is given to the run\'s next session: the check names the old connection, the server runs none of the batch: exit 3, nothing changed', async () => {
+  const lab = await ChildLab.start({ reuseSessionIds: true });
+  const dba = await connect(lab.lab, 'sqlServer', { appName: 'dba-console' });
+  try {
+    const { pin, run: first, runId, lockSession } = await heldAtFirstChange(lab);
+    await run(dba, `KILL ${lockSession}`);
+    // The run takes its lock back at once (the batch is still held), on a session that gets the same id.
+    await lab.waitForRecord((r) => r.kind === 'lock-lost' && r.retaken === true, 10_000);
+    const back = lab.lab.model.applocks.rows().find((r) => r.replica === 'sql01' && r.holder.programName.startsWith(`runbook ${runId} `));
+    assert.is(back?.holder.sessionId, lockSession, 'the new lock session has the old one\'s id: a check by session id alone would pass');
+    pin.release();
+    const r = await first.done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 3, out);
+    assert.match(out, new RegExp(`Batch 1 of 1 on sqlServer did not run, and nothing of the script ran: the link lock on sqlServer was not held by this run's lock session \\(session ${lockSession}\\) when the batch reached the server, so the server ran none of it`));
+    assert.is(lab.count(SYNC_COMMIT), 0, 'the change never ran');
+    assert.ok(lab.lab.statements().some((s) => s.errorNumber === LOCK_NOT_HELD_ERROR && s.side === 'sqlServer'), 'the server refused it with the check\'s error');
+    assert.is(lab.roles().sqlServer, 'PRIMARY');
+  } finally {
+    await dba.close().catch(() => undefined);
+    await lab.stop();
+  }
+});
+
+test('a second operator KILLs the lock session and takes the lock in one batch while the first change is on its way: the server runs none of it under their lock; the run names them: exit 5', async () => {
+  const lab = await ChildLab.start();
+  const dba = await connect(lab.lab, 'sqlServer', { appName: 'dba-console' });
+  try {
+    const { pin, run: first, lockSession } = await heldAtFirstChange(lab);
+    await run(dba, `KILL ${lockSession};\n${TAKE}`);
+    await lab.waitForRecord((r) => r.kind === 'lock-lost', 10_000);
+    pin.release();
+    const r = await first.done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 5, out);
+    assert.match(out, /before this run could take it back program "dba-console", login runbook, host \S+, session \d+ took it/);
+    assert.match(out, /Batch 1 of 1 on sqlServer did not run, and nothing of the script ran: the link lock on sqlServer was not held by this run's lock session \(session \d+\) when the batch reached the server, so the server ran none of it/);
+    assert.is(lab.count(SYNC_COMMIT), 0, 'nothing ran under the other operator\'s lock');
+  } finally {
+    await dba.close().catch(() => undefined);
+    await lab.stop();
+  }
+});
+
+test('a login that may not read the lock views (no VIEW SERVER STATE): no T-SQL change is sent unchecked; the step is refused: exit 3, nothing changed', async () => {
+  const lab = await ChildLab.start();
+  const denied = lab.lab.model.denyViews(0, 'sqlServer', ['sys.dm_exec_connections', 'sys.dm_tran_locks']);
+  try {
+    const r = await lab.apply(writeNoVerifyRunbook(lab.dir)).done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 3, out);
+    assert.match(out, /Batch 1 of 1 on sqlServer did not run, and nothing of the script ran: the server could not name the lock's session for the check a change carries \(reading sys\.dm_exec_connections failed: VIEW SERVER STATE permission was denied on object 'server', database 'master'\); it needs VIEW SERVER STATE \(SQL Server 2022 and later: VIEW SERVER PERFORMANCE STATE\), as the runbook's LSN reads do\./);
+    assert.is(lab.count(SYNC_COMMIT), 0, 'nothing was sent');
+  } finally {
+    denied.allow();
+    await lab.stop();
+  }
+});
+
+test('the check on the lab: a batch runs behind it while the named session holds the lock, and not at all once that session is gone or another connection holds it', async () => {
+  const lab = await ChildLab.start({ reuseSessionIds: true });
+  const holder = await connect(lab.lab, 'sqlServer', { appName: 'holder' });
+  const other = await connect(lab.lab, 'sqlServer', { appName: 'other' });
+  const dba = await connect(lab.lab, 'sqlServer', { appName: 'dba' });
+  try {
+    await run(holder, TAKE);
+    const [[row]] = await run(holder, IDENTITY_QUERY);
+    const identity = identityFrom(row);
+    assert.ok(identity, 'the session reads its own id and connection');
+    const check = lockCheckSql(lockResource('dag1'), identity!);
+    const [[ran]] = await run(other, `${check} SELECT 1 AS ran`);
+    assert.is(ran!.ran, 1, 'held: the batch runs');
+    await run(dba, `KILL ${identity!.sessionId}`);
+    assert.is(await errorNumber(other, `${check} SELECT 1 AS ran`), LOCK_NOT_HELD_ERROR, 'the session is gone: the check refuses');
+    // A new connection gets the same session id and takes the lock: still not the named connection.
+    const again = await connect(lab.lab, 'sqlServer', { appName: 'again' });
+    try {
+      await run(again, TAKE);
+      const [[row2]] = await run(again, IDENTITY_QUERY);
+      assert.is(identityFrom(row2)?.sessionId, identity!.sessionId);
+      assert.is(await errorNumber(other, `${check} SELECT 1 AS ran`), LOCK_NOT_HELD_ERROR, 'the same session id on another connection does not pass');
+    } finally {
+      await again.close().catch(() => undefined);
+    }
+    // The log shows no SELECT 1 after the first: THROW ended the batch before it.
+    assert.is(lab.lab.statements().filter((s) => /^SELECT 1 AS ran/.test(s.statement)).length, 1);
+  } finally {
+    for (const p of [holder, other, dba]) await p.close().catch(() => undefined);
+    await lab.stop();
+  }
+});
+
+test('a batch that must start its batch gets the check as a batch of its own right before it; any other batch gets it on its first line', () => {
+  for (const text of ['CREATE PROCEDURE dbo.p AS SELECT 1', 'create or alter view v as select 1 as x', '/* c */ ALTER TRIGGER t ON DATABASE FOR CREATE_TABLE AS SELECT 1', 'CREATE SCHEMA s', 'sp_configure \'show advanced options\', 1', "[dbo].[p] 1"]) {
+    assert.ok(mustStartItsBatch(text), text);
+    assert.equal(guardedBatches(text, 'CHECK;'), ['CHECK;', text], text);
+  }
+  for (const text of ['ALTER AVAILABILITY GROUP [dag1] FAILOVER;', 'CREATE TABLE t (a int)', 'EXEC sp_configure', 'WITH x AS (SELECT 1 AS a) SELECT a FROM x', "DECLARE @s nvarchar(10) = N'CREATE VIEW'", 'SELECT 1']) {
+    assert.not.ok(mustStartItsBatch(text), text);
+    const [one, ...rest] = guardedBatches(text, 'CHECK;');
+    assert.is(one, `CHECK; ${text}`);
+    assert.is(rest.length, 0);
+  }
+  // The check is one line, so the server's line numbers in the batch stay the script's.
+  assert.not.match(lockCheckSql("runbook:link:o'brien", { sessionId: 57, connectionId: '6F9619FF-8B86-D011-B42D-00C04FC964FF' }), /\n/);
+  assert.match(lockCheckSql("runbook:link:o'brien", { sessionId: 57, connectionId: '6F9619FF-8B86-D011-B42D-00C04FC964FF' }), /N'0:\[runbook:link:o''brien\]:'/);
+  assert.is(identityFrom({ session_id: 57, connection_id: "x'; DROP" }), undefined, 'only a GUID is ever put into the check');
+  // The journal lists what the runbook wrote: the check comes off, whatever the lock's name holds.
+  const check = lockCheckSql("runbook:link:o'brien THROW 59317, N'x', 1;", { sessionId: 57, connectionId: '6F9619FF-8B86-D011-B42D-00C04FC964FF' });
+  assert.is(withoutLockCheck(`${check} ALTER AVAILABILITY GROUP [dag1] FAILOVER;`), 'ALTER AVAILABILITY GROUP [dag1] FAILOVER;');
+  assert.is(withoutLockCheck(check), '');
+  assert.is(withoutLockCheck('DECLARE @x int; SELECT 1'), 'DECLARE @x int; SELECT 1');
+});
+
+test.run();
