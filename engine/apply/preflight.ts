@@ -15,7 +15,7 @@ import type { Inventory, ReplicaSide, RunResources } from '../core/types.js';
 import type { PlannedStep } from '../plan/types.js';
 import { ExitError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { endpointOf } from '../drivers/sql/pool.js';
+import { endpointOf } from '../drivers/sql/endpoint.js';
 import { classifyConnectFailure } from '../drivers/sql/connect-failure.js';
 
 const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];

@@ -12,6 +12,7 @@ import { diag, type Diagnostic } from '../core/diagnostics.js';
 import { isRecord } from '../core/record.js';
 import { sqlNameProblem } from './sql-names.js';
 import { linkNameKey } from '../drivers/sql/link-name-key.js';
+import { endpointKey } from '../drivers/sql/endpoint.js';
 import type { LoadedYaml } from '../load/yaml.js';
 
 const REFERENCES = [
@@ -35,8 +36,20 @@ export function fleetDiagnostics(file: string, doc: LoadedYaml): Diagnostic[] {
   };
   for (const table of ['sqlServers', 'managedInstances'] as const) {
     const servers = isRecord(v[table]) ? v[table] : {};
+    // A server is declared once: the per-server checks below (one database, one AG per link) and
+    // the wave's shared sessions and locks compare servers by their entry, so a second entry for
+    // the same host and port would slip past them. (A DNS alias of the same host cannot be seen here.)
+    const endpoints = new Map<string, string>();
     for (const [key, server] of Object.entries(servers)) {
-      if (isRecord(server)) oneLine(`/${table}/${key}/name`, server.name, 'name');
+      if (!isRecord(server)) continue;
+      oneLine(`/${table}/${key}/name`, server.name, 'name');
+      const connection = server.connection;
+      if (!isRecord(connection) || typeof connection.host !== 'string') continue;
+      const endpoint = endpointKey({ host: connection.host, port: typeof connection.port === 'number' ? connection.port : undefined });
+      const first = endpoints.get(endpoint);
+      if (first !== undefined) {
+        out.push(diag('duplicate-server', `\`${table}:\` entry \`${key}\` connects to ${endpoint}, as entry \`${first}\` does: declare each server once and let its links refer to it.`, at(`/${table}/${key}/connection/host`)));
+      } else endpoints.set(endpoint, key);
     }
   }
   const names = new Map<string, number>();

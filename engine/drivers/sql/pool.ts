@@ -7,18 +7,21 @@ import type { config as MssqlConfig, ConnectionPool, IResult } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { stdinPasswordKey } from '../../core/secrets.js';
 import { registerSecret } from '../../core/redact.js';
+import { DEFAULT_PORT, endpointOf } from './endpoint.js';
 import { classifyConnectFailure, ConnectionSetupError, hintFor, isLoginTimeout, NO_TCP_CONNECTION, type ConnectFailure } from './connect-failure.js';
 
-export const DEFAULT_PORT = 1433;
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
-export function endpointOf(spec: ConnectionSpec): string {
-  return `${spec.host}:${spec.port ?? DEFAULT_PORT}`;
-}
-
-/** Which connections may share a session: the same server, reached the same way, as the same login. */
+/**
+ * One key per server and per way of connecting to it: every setting of the connection is part of
+ * it, so two inventory entries that reach one host with different TLS, credentials or timeouts
+ * never share a session opened with the other's settings.
+ */
 export function serverKey(side: ReplicaSide, spec: ConnectionSpec): string {
-  return [side, endpointOf(spec).toLowerCase(), spec.auth ?? 'sql', spec.user ?? '', spec.domain ?? '', spec.passwordEnv ?? '', spec.serverName ?? '', spec.caFile ?? ''].join('\u0000');
+  const settings = Object.entries({ ...spec, host: spec.host.toLowerCase(), port: spec.port ?? DEFAULT_PORT })
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${side}\u0000${JSON.stringify(settings)}`;
 }
 
 /** The password this connection needs, or undefined for Entra ID; never logged. */

@@ -10,11 +10,21 @@ import { StepRefusal } from '../../../engine/core/errors.js';
 import type { Inventory } from '../../../engine/core/types.js';
 import { startLab, type Lab } from '../../../lab/index.js';
 import { rejection } from '../../helpers/steps.js';
-import { classifyConnectFailureProbed, describeConnectError, poolConfig, probeTcp } from '../../../engine/drivers/sql/pool.js';
+import { classifyConnectFailureProbed, describeConnectError, poolConfig, probeTcp, serverKey } from '../../../engine/drivers/sql/pool.js';
 import { classifyConnectFailure, ConnectionSetupError, isConnectionLoss } from '../../../engine/drivers/sql/connect-failure.js';
 import type { ConnectionSpec } from '../../../engine/core/types.js';
 
 const base: ConnectionSpec = { host: '10.0.0.5', port: 1433, user: 'runbook', passwordEnv: 'SQL_PW' };
+
+test('sessions are shared only by connections made the same way: any setting that differs (TLS, timeouts, login) is another key; host case and the default port are not', () => {
+  const base: ConnectionSpec = { host: 'sql01.corp', user: 'runbook', passwordEnv: 'P' };
+  const key = (spec: ConnectionSpec) => serverKey('sqlServer', spec);
+  assert.is(key({ ...base, host: 'SQL01.corp', port: 1433 }), key(base));
+  for (const differs of [{ trustServerCertificate: true }, { encrypt: false }, { requestTimeoutMs: 0 }, { connectTimeoutMs: 1 }, { serverName: 'x' }, { caFile: '/ca.pem' }, { user: 'other' }, { port: 1434 }]) {
+    assert.is.not(key({ ...base, ...differs }), key(base), JSON.stringify(differs));
+  }
+  assert.is.not(serverKey('managedInstance', base), key(base));
+});
 
 test('SQL login: user and the password from the named variable; TLS on and verified by default', () => {
   const config = poolConfig('sqlServer', base, { SQL_PW: 'pw-1' });

@@ -67,6 +67,19 @@ test('a database or availability group named again with trailing spaces is the s
   assert.equal(group.diagnostics.map((d) => `${d.code}@${d.line}:${d.column}`), ['duplicate-ag@23:13']);
 });
 
+test('a server declared twice (same host and port, other case, other TLS settings) is refused at its host: its links would slip past the per-server checks and share sessions', () => {
+  const good = bad.replace('    extra: 1\n', '').replace('DAG1', 'dag3').replace('mi2', 'mi1').replace('database: db1', 'database: Db4');
+  const twice = good.replace(
+    '  sql01: { connection: { host: h, user: u, passwordEnv: P } }',
+    '  sql01: { connection: { host: h, user: u, passwordEnv: P } }\n  sql09: { connection: { host: H, port: 1433, user: u, passwordEnv: P, trustServerCertificate: true } }',
+  );
+  const r = validateInventory('fleet.yml', twice);
+  assert.equal(r.diagnostics.map((d) => `${d.code}@${d.line}:${d.column}`), ['duplicate-server@3:32']);
+  assert.match(r.diagnostics[0]!.message, '`sqlServers:` entry `sql09` connects to h:1433, as entry `sql01` does');
+  const otherPort = twice.replace('port: 1433', 'port: 1434');
+  assert.equal(validateInventory('fleet.yml', otherPort).diagnostics, []);
+});
+
 test('a fleet with a literal password or a name with a line break is refused like a single link', () => {
   const good = bad.replace('    extra: 1\n', '').replace('sqlServer: sql09', 'sqlServer: sql01').replace('DAG1', 'dag3').replace('mi2', 'mi1').replace('database: db1', 'database: Db4');
   assert.equal(validateInventory('fleet.yml', good).diagnostics, []);
