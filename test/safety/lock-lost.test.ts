@@ -245,4 +245,33 @@ test("the lock session's connection ends but the server has not noticed (its loc
   }
 });
 
+// The first read of the link on the lock's session, while the lock is being taken (before any step).
+const TAKING = { match: /rs\.role_desc AS link_role, ar\.replica_server_name AS member/, side: 'sqlServer' as const };
+
+test('lock session killed while the lock was being taken, before any step ran: nothing to compare, taken again, the run starts from the link as read then and fails over (exit 0, not 5)', async () => {
+  const { code, out, lost, lab } = await killLockSession('', TAKING);
+  try {
+    assert.is(lost.during, undefined, 'no step had started when the session ended');
+    assert.is(code, 0, out);
+    assert.is(lost.retaken, true);
+    assert.match(out, /the link lock's session on sqlServer ended while the lock was being taken, before any step ran; it was taken again at once \(lock runbook:link:dag1\), and the run starts from the link as read now \(sqlServer PRIMARY, managedInstance SECONDARY\)/);
+    assert.is(lab.count(FAILOVER), 1);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('lock session killed while the lock was being taken, and the killer keeps the lock: refused like any locked link (exit 3), nothing sent', async () => {
+  const { code, out, lost, lab } = await killLockSession(TAKE, TAKING);
+  try {
+    assert.is(code, 3, out);
+    assert.match(out, /ended while the lock was being taken, before any step ran; before this run could take it back program "dba-console", login runbook, host \S+, session \d+ took it\. Only one run may drive a link at a time\. Nothing was sent by this run\./);
+    assert.match(lost.holder as string, /dba-console/);
+    assert.is(lab.count(SYNC_COMMIT), 0);
+    assert.is(lab.count(FAILOVER), 0);
+  } finally {
+    await lab.stop();
+  }
+});
+
 test.run();

@@ -7,10 +7,13 @@ import type { ReplicaSide } from '../../core/types.js';
 import { compareLinkStates, describeState, type LinkState } from './link-state.js';
 import type { LockSessionIdentity } from './lock-guard.js';
 
-/** The lock was lost and this run cannot prove nobody else acted meanwhile: exit 5. */
+/**
+ * The lock was lost and this run cannot prove nobody else acted meanwhile: exit 5. Lost while it
+ * was being taken, before any step ran, it is a refusal (exit 3): nothing of the run is in question.
+ */
 export class LockLost extends ExitError {
-  constructor(message: string) {
-    super(ExitCode.outcomeUnknown, message);
+  constructor(message: string, exitCode: number = ExitCode.outcomeUnknown) {
+    super(exitCode, message);
     this.name = 'LockLost';
   }
 }
@@ -90,9 +93,10 @@ export interface Retaken {
   now: LinkState;
 }
 
-/** `stop`: the run stops (exit 5) with this message; else it may go on, and `message` says what happened. */
+/** `stop`: the run stops (exit 5, or `exitCode`) with this message; else it may go on, and `message` says what happened. */
 export interface RetakeVerdict {
   stop: boolean;
+  exitCode?: number;
   event: Omit<LockLossEvent, 'message'>;
   message: string;
 }
@@ -133,4 +137,29 @@ export function judgeRetake(r: Retaken): RetakeVerdict {
     };
   }
   return { stop: false, event: { ...event, retaken: true }, message: `${how}; ${back} (lock ${r.resource}) and nothing on the link had changed (${describeState(r.now)})` };
+}
+
+/**
+ * Judges a re-take of a lock lost while it was being taken, before any step ran (e.g. the first
+ * read of the link on the lock's session had no answer in time, so the session was ended). The run
+ * has read nothing it relies on and sent nothing, so there is nothing to compare: the link as read
+ * now is where it starts from, as if the lock had been taken a moment later. Anyone holding the
+ * lock now, or a link it cannot read, refuses the run (exit 3), as at any start.
+ */
+export function judgeRetakeBeforeSteps(r: Retaken): RetakeVerdict {
+  const event = { side: r.side, changes: [] };
+  const start = `${r.loss.how} while the lock was being taken, before any step ran`;
+  const refuse = (why: string): RetakeVerdict => ({
+    stop: true,
+    exitCode: ExitCode.refused,
+    event: { ...event, retaken: false, ...(r.otherHolder && !r.ownOldSession ? { holder: r.otherHolder } : {}) },
+    message: `${start}; ${why}. Nothing was sent by this run.`,
+  });
+  if (r.ownOldSession) {
+    return refuse(`the server still shows that session (session ${r.ownOldSession.sessionId}, connection ${r.ownOldSession.connectionId}) holding the lock, so this run cannot take it back now; start the run again once it is gone`);
+  }
+  if (r.otherHolder) return refuse(`before this run could take it back ${r.otherHolder} took it. Only one run may drive a link at a time`);
+  const now = r.now[r.side];
+  if (!now?.readable) return refuse(`it was taken again, but ${r.side} cannot be read (${now ? now.error : 'no answer'})`);
+  return { stop: false, event: { ...event, retaken: true }, message: `${start}; it was taken again at once (lock ${r.resource}), and the run starts from the link as read now (${describeState(r.now)})` };
 }

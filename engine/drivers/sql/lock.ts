@@ -52,6 +52,7 @@ import { changeGuardFor, readLockSessionIdentity, stillHolds, UNNAMED_SESSION, t
 import {
   HELD_NOWHERE,
   judgeRetake,
+  judgeRetakeBeforeSteps,
   LockLost,
   notHeldLoss,
   RETAKE_FAILED,
@@ -101,6 +102,8 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   const unreachable: Array<{ side: ReplicaSide; error: string }> = [];
   let baseline: LinkState = {};
   let changingStep: string | undefined;
+  /** Set once the first step is about to start (ensure()): a loss before it is judged as part of taking the lock. */
+  let stepsBegun = false;
   let failure: LockLost | undefined;
   let closing = false;
   const sessions = opts.sessions ?? ownLockSessions;
@@ -192,9 +195,9 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     void p.finally(() => retaking.get(side) === p && retaking.delete(side));
   }
 
-  function stop(event: Omit<LockLossEvent, 'message'>, message: string): void {
+  function stop(event: Omit<LockLossEvent, 'message'>, message: string, exitCode?: number): void {
     opts.onLoss?.({ ...event, message });
-    failure ??= new LockLost(message);
+    failure ??= new LockLost(message, exitCode);
   }
 
   async function retake(side: ReplicaSide): Promise<void> {
@@ -229,10 +232,12 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     const now = await readState(side);
     // A side whose own lock is lost and not back (down) is compared when it is back.
     const known: LinkState = Object.fromEntries(Object.entries(baseline).filter(([s]) => s === side || !lost.has(s as ReplicaSide)));
-    const verdict = judgeRetake({ linkName, resource, side, loss, ...(otherHolder ? { otherHolder } : {}), ...(ownOldSession ? { ownOldSession } : {}), known, now });
+    const retaken = { linkName, resource, side, loss, ...(otherHolder ? { otherHolder } : {}), ...(ownOldSession ? { ownOldSession } : {}), known, now };
+    const verdict = stepsBegun ? judgeRetake(retaken) : judgeRetakeBeforeSteps(retaken);
     if (verdict.event.retaken) lost.delete(side);
+    if (!stepsBegun && verdict.event.retaken) keep(now);
     if (verdict.stop) {
-      stop(verdict.event, verdict.message);
+      stop(verdict.event, verdict.message, verdict.exitCode);
       return;
     }
     opts.onLoss?.({ ...verdict.event, message: verdict.message });
@@ -333,6 +338,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     if (pools.size && [...pools.keys()].every((s) => lost.has(s))) {
       throw new LockLost(HELD_NOWHERE([...lost.keys()]));
     }
+    stepsBegun = true;
   }
 
   return {
