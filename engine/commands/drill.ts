@@ -100,6 +100,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     ...(needsAcknowledgement ? { allowDataLoss: plan.inventory.link } : {}),
     deadlineMs: DEADLINE_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    reuseWorkers: (runbook.plugins ?? []).length === 0,
   }, startLab, (r, done) => {
     violations += r.violations.length;
     io.stderr.write(progressLine(r, done, planned.length, started, violations, tty));
