@@ -53,7 +53,8 @@ interface Routing {
 
 export class WorkerPool {
   private idle: Worker[] = [];
-  private starting = 0;
+  /** Started, not ready yet, and not taken by a run. */
+  private readonly starting = new Set<Worker>();
   private closed = false;
   private readonly all = new Set<Worker>();
 
@@ -127,24 +128,31 @@ export class WorkerPool {
     const exits = [...this.all].map((w) => w.gone);
     for (const w of this.idle) w.child.disconnect();
     this.idle = [];
+    // One still starting is told when it is ready (topUp's callback).
     await Promise.all(exits);
   }
 
+  /** A waiting worker, else the one that has been starting longest (it is nearer ready than a new one), else a new one. */
   private take(): Worker {
     const ready = this.idle.shift();
     if (ready) return ready;
-    this.starting++;
-    return this.spawnWorker(() => this.starting--);
+    const [soonest] = this.starting;
+    if (soonest) {
+      this.starting.delete(soonest);
+      return soonest;
+    }
+    return this.spawnWorker(() => undefined);
   }
 
   private topUp(to = this.opts.warm): void {
-    while (!this.closed && this.idle.length + this.starting < to) {
-      this.starting++;
+    while (!this.closed && this.idle.length + this.starting.size < to) {
       const w = this.spawnWorker(() => {
-        this.starting--;
+        // Not taken while it started: it waits (a taken one is the run's already).
+        if (!this.starting.delete(w)) return;
         if (this.closed) w.child.disconnect();
         else this.idle.push(w);
       });
+      this.starting.add(w);
     }
   }
 
@@ -178,6 +186,7 @@ export class WorkerPool {
       });
       void gone.then(() => {
         this.all.delete(worker);
+        this.starting.delete(worker);
         this.idle = this.idle.filter((w) => w !== worker);
         resolve(false);
       });
