@@ -92,6 +92,9 @@ export function plannedRuns(o: Pick<DrillOptions, 'scenarios' | 'faults' | 'runs
   return out;
 }
 
+/** Faults whose run has a second `apply` process: the resume after a kill or Ctrl-C, or the second operator. */
+const TWO_PROCESSES = new Set(['kill-at-step', 'kill-random', 'hang', 'second-operator']);
+
 /**
  * Runs them `jobs` at a time; `onRun` hears of each as it is judged. Results come back in plan
  * order. A scenario's run without a fault goes first; a case whose fault it shows can never
@@ -99,8 +102,13 @@ export function plannedRuns(o: Pick<DrillOptions, 'scenarios' | 'faults' | 'runs
  */
 export async function runDrill(runs: PlannedRun[], jobs: number, given: RunSettings, startLab: StartDrillLab, onRun: (r: JudgedRun, done: number) => void): Promise<JudgedRun[]> {
   // Each run's processes come warm (started and loaded while other runs go on): one per job at
-  // first, and two spares kept starting for a resume, a second operator or a killed worker's place.
-  const pool = given.start ? undefined : new WorkerPool({ baseEnv: drillBaseEnv(), warm: 2, maxIdle: Math.min(jobs, runs.length) + 2, reuse: given.reuseWorkers ?? false });
+  // first, and spares kept starting for a resume, a second operator or a killed worker's place:
+  // two, or in a drill of no more runs than jobs, one per run that needs a second process (a
+  // worker loading for nothing costs about a second of CPU).
+  const atOnce = Math.min(jobs, runs.length);
+  const secondProcesses = runs.filter((r) => TWO_PROCESSES.has(r.case.fault.kind)).length;
+  const spares = runs.length > atOnce ? 2 : Math.min(2, secondProcesses);
+  const pool = given.start ? undefined : new WorkerPool({ baseEnv: drillBaseEnv(), initial: atOnce, warm: spares, maxIdle: atOnce + spares, reuse: given.reuseWorkers ?? false });
   const settings: RunSettings = pool ? { ...given, start: (args, opts) => pool.start(args, opts) } : given;
   try {
     return await runAll(runs, jobs, settings, startLab, onRun);

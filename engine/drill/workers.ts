@@ -24,8 +24,10 @@ export interface WorkerPoolOptions {
   baseEnv: Record<string, string>;
   /** Workers kept started or starting and waiting, at least (a run never waits for Node to start when one is). */
   warm: number;
-  /** Workers started at once, and the most kept waiting: a finished worker beyond it is ended. */
+  /** The most kept waiting: a finished worker beyond it is ended. */
   maxIdle: number;
+  /** Workers started at once (default maxIdle): as many as the first runs need, each a second of CPU. */
+  initial?: number;
   /** Whether a worker may take another run after a clean one (false: each run in a fresh process). */
   reuse: boolean;
   /** Runs one worker may take before it is retired (bounds what a long-lived process could gather). */
@@ -59,7 +61,7 @@ export class WorkerPool {
   private readonly all = new Set<Worker>();
 
   constructor(private readonly opts: WorkerPoolOptions) {
-    this.topUp(opts.maxIdle);
+    this.topUp(opts.initial ?? opts.maxIdle);
   }
 
   /** `runbook <args>` on a warm worker, with `env` (which should include baseEnv) and `cwd`; SIGKILLed at `deadlineMs`. */
