@@ -12,19 +12,8 @@
 // plugins: their module state would carry from one run to the next).
 import { PassThrough } from 'node:stream';
 import { forgetSecrets } from '../core/redact.js';
+import type { WorkerMessage, WorkerRun } from '../drill/worker-protocol.js';
 import { main } from './main.js';
-
-export interface WorkerRun {
-  argv: string[];
-  env: Record<string, string>;
-  cwd: string;
-  /** Written to stdout and stderr after the run's own output, so that the parent knows where it ends. */
-  endMark: string;
-  /** The parent wants this process again after the run, if it is clean. */
-  reuse: boolean;
-}
-
-export type WorkerMessage = { ready: true } | { done: number; reusable: boolean };
 
 /** How long a finished run's sockets and timers may take to close before the process counts as unclean. */
 const SETTLE_MS = 300;
@@ -81,10 +70,12 @@ process.on('message', (run: WorkerRun) => {
     // Pipes are written synchronously on Linux: the mark follows everything the run wrote.
     process.stdout.write(run.endMark);
     process.stderr.write(run.endMark);
+    // The run's result first: the parent need not wait for this process to settle.
+    if (process.connected) process.send!({ done: code } satisfies WorkerMessage);
     const reusable = run.reuse && (await settled());
     busy = false;
     if (!process.connected) process.exit(code);
-    process.send!({ done: code, reusable } satisfies WorkerMessage, () => {
+    process.send!({ reusable } satisfies WorkerMessage, () => {
       if (!reusable) process.exit(code);
     });
   })();

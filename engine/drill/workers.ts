@@ -6,18 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ChildResult, ChildRun } from './child.js';
+import type { WorkerMessage, WorkerRun } from './worker-protocol.js';
 
 const WORKER_BIN = fileURLToPath(new URL('../cli/worker.js', import.meta.url));
 
-/** What a worker's run message and answers look like (engine/cli/worker.ts). */
-interface WorkerRun {
-  argv: string[];
-  env: Record<string, string>;
-  cwd: string;
-  endMark: string;
-  reuse: boolean;
-}
-type WorkerMessage = { ready: true } | { done: number; reusable: boolean };
 
 export interface WorkerPoolOptions {
   /** The environment the workers start with: what every run's environment has in common (nothing secret). */
@@ -42,6 +34,10 @@ interface Worker {
   runs: number;
   /** The run in progress: output is routed to it. */
   current?: Routing;
+  /** Not to take another run, whatever it says of itself. */
+  retire?: boolean;
+  /** Its run ended; its word on another run has not come yet. */
+  settling?: boolean;
 }
 
 interface Routing {
@@ -49,7 +45,8 @@ interface Routing {
   stdout: string;
   stderr: string;
   marksSeen: number;
-  done?: { code: number; reusable: boolean };
+  /** The run's exit code, as the worker reported it. */
+  done?: number;
   finish(): void;
 }
 
@@ -57,6 +54,10 @@ export class WorkerPool {
   private idle: Worker[] = [];
   /** Started, not ready yet, and not taken by a run. */
   private readonly starting = new Set<Worker>();
+  /** Workers whose run ended and whose word on another run has not come yet. */
+  private settling = 0;
+  /** Runs waiting for a worker that is starting or settling. */
+  private readonly waiters: Array<(worker: Worker) => void> = [];
   private closed = false;
   private readonly all = new Set<Worker>();
 
@@ -67,58 +68,59 @@ export class WorkerPool {
   /** `runbook <args>` on a warm worker, with `env` (which should include baseEnv) and `cwd`; SIGKILLed at `deadlineMs`. */
   start(args: string[], run: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number }): ChildRun {
     const startedAt = Date.now();
-    const worker = this.take();
+    const chosen = this.take();
     this.topUp();
     const env = Object.fromEntries(Object.entries(run.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    let worker: Worker | undefined;
     let pid: number | undefined;
     let timedOut = false;
+    /** A signal sent before the run reached its worker: the run never starts (as a process killed at start). */
     let killedBefore: NodeJS.Signals | undefined;
-    let signalled = false;
     const route: Routing = { mark: `\u0000runbook-worker-end ${randomBytes(6).toString('hex')}\u0000`, stdout: '', stderr: '', marksSeen: 0, finish: () => undefined };
+    const signal = (sig: NodeJS.Signals) => {
+      if (pid === undefined || !worker) killedBefore = sig;
+      else worker.child.kill(sig);
+      // A run the caller signalled went through the engine's interrupt path: its process is not used again.
+      if (worker) worker.retire = true;
+    };
     const done = new Promise<ChildResult>((resolve) => {
       let ended = false;
-      const end = (code: number | null, signal: NodeJS.Signals | null) => {
+      const end = (code: number | null, sig: NodeJS.Signals | null) => {
         if (ended) return;
         ended = true;
         clearTimeout(timer);
-        worker.current = undefined;
-        resolve({ code, signal, stdout: route.stdout, stderr: route.stderr, startedAt, endedAt: Date.now(), timedOut, ...(pid !== undefined ? { pid } : {}) });
+        if (worker) worker.current = undefined;
+        resolve({ code, signal: sig, stdout: route.stdout, stderr: route.stderr, startedAt, endedAt: Date.now(), timedOut, ...(pid !== undefined ? { pid } : {}) });
       };
       const timer = setTimeout(() => {
         timedOut = true;
-        worker.child.kill('SIGKILL');
+        signal('SIGKILL');
       }, run.deadlineMs);
       route.finish = () => {
-        if (!route.done || route.marksSeen < 2) return;
-        const { code, reusable } = route.done;
-        end(code, null);
-        // A run the caller signalled went through the engine's interrupt path: its process is not used again.
-        this.release(worker, reusable && !signalled);
+        if (route.done === undefined || route.marksSeen < 2) return;
+        end(route.done, null);
       };
-      void worker.gone.then(({ code, signal }) => end(code, signal));
-      void worker.ready.then((ok) => {
-        if (!ok || ended) return;
-        pid = worker.child.pid;
+      void chosen.then(async (w) => {
+        worker = w;
+        void w.gone.then(({ code, signal: sig }) => end(code, sig));
+        if (!(await w.ready) || ended) return;
+        pid = w.child.pid;
         if (killedBefore) {
-          worker.child.kill(killedBefore);
+          w.retire = true;
+          w.child.kill(killedBefore);
           return;
         }
-        worker.current = route;
-        worker.runs++;
-        const reuse = this.opts.reuse && worker.runs < (this.opts.maxRunsPerWorker ?? 25);
-        worker.child.send({ argv: args, env, cwd: run.cwd, endMark: route.mark, reuse } satisfies WorkerRun);
+        w.current = route;
+        w.runs++;
+        const reuse = this.opts.reuse && w.runs < (this.opts.maxRunsPerWorker ?? 25);
+        w.child.send({ argv: args, env, cwd: run.cwd, endMark: route.mark, reuse } satisfies WorkerRun);
       });
     });
     return {
       get pid() {
         return pid;
       },
-      kill: (signal) => {
-        signalled = true;
-        // A signal for a run whose worker is still loading: the run never starts (as a process killed at start).
-        if (pid === undefined) killedBefore = signal;
-        else worker.child.kill(signal);
-      },
+      kill: signal,
       done,
       stderrSoFar: () => route.stderr,
     };
@@ -134,38 +136,47 @@ export class WorkerPool {
     await Promise.all(exits);
   }
 
-  /** A waiting worker, else the one that has been starting longest (it is nearer ready than a new one), else a new one. */
-  private take(): Worker {
+  /**
+   * A waiting worker; else one that just ran and is settling, or is starting, when there is one
+   * no other run waits for (it is nearer ready than a new one: a second of CPU saved); else a new one.
+   */
+  private take(): Promise<Worker> {
     const ready = this.idle.shift();
-    if (ready) return ready;
-    const [soonest] = this.starting;
-    if (soonest) {
-      this.starting.delete(soonest);
-      return soonest;
-    }
-    return this.spawnWorker(() => undefined);
+    if (ready) return Promise.resolve(ready);
+    if (this.settling + this.starting.size > this.waiters.length) return new Promise((resolve) => this.waiters.push(resolve));
+    return Promise.resolve(this.spawnWorker(() => undefined));
+  }
+
+  /** A worker free for a run: to the run that waits longest, else it waits. */
+  private hand(worker: Worker): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(worker);
+    else if (this.idle.length >= this.opts.maxIdle) worker.child.disconnect();
+    else this.idle.push(worker);
+  }
+
+  /** A worker that runs expected will not come (it was not reusable, or died starting): a new one for each run left waiting. */
+  private makeUpFor(): void {
+    while (!this.closed && this.waiters.length > this.settling + this.starting.size) this.waiters.shift()!(this.spawnWorker(() => undefined));
   }
 
   private topUp(to = this.opts.warm): void {
     while (!this.closed && this.idle.length + this.starting.size < to) {
       const w = this.spawnWorker(() => {
-        // Not taken while it started: it waits (a taken one is the run's already).
         if (!this.starting.delete(w)) return;
         if (this.closed) w.child.disconnect();
-        else this.idle.push(w);
+        else this.hand(w);
       });
       this.starting.add(w);
     }
   }
 
   private release(worker: Worker, reusable: boolean): void {
-    if (!reusable || this.closed) {
-      // The worker exits by itself when it said it is not reusable; told to when the pool has no more use for it.
-      if (reusable) worker.child.disconnect();
-      return;
-    }
-    if (this.idle.length >= this.opts.maxIdle) worker.child.disconnect();
-    else this.idle.push(worker);
+    this.settling--;
+    if (reusable && !this.closed) this.hand(worker);
+    // The worker exits by itself when it said it is not reusable; told to when the pool has no more use for it.
+    else if (reusable) worker.child.disconnect();
+    this.makeUpFor();
   }
 
   private spawnWorker(onReady: () => void): Worker {
@@ -181,16 +192,29 @@ export class WorkerPool {
         if ('ready' in m) {
           onReady();
           resolve(true);
-        } else if (worker.current) {
-          worker.current.done = { code: m.done, reusable: m.reusable };
-          worker.current.finish();
+        } else if ('done' in m) {
+          this.settling++;
+          worker.settling = true;
+          if (worker.current) {
+            worker.current.done = m.done;
+            worker.current.finish();
+          }
+        } else if (worker.settling) {
+          worker.settling = false;
+          this.release(worker, m.reusable && worker.retire !== true);
         }
       });
       void gone.then(() => {
         this.all.delete(worker);
-        this.starting.delete(worker);
         this.idle = this.idle.filter((w) => w !== worker);
         resolve(false);
+        // One that was expected to come free will not.
+        if (worker.settling) {
+          worker.settling = false;
+          this.settling--;
+        }
+        this.starting.delete(worker);
+        this.makeUpFor();
       });
     });
     const route = (which: 'stdout' | 'stderr') => (chunk: string) => {
