@@ -7,8 +7,13 @@
 // same run. The machine's load average and each side's middle half (25th to 75th percentile) are
 // printed too: on a shared machine a busy neighbour moves a ratio by a few tenths, and the spread
 // says how far to trust one run. BENCH_RUNS sets the repetitions (default 21, at least 20).
+//
+// On Linux it also prints each side's CPU time (user and system, all of the process's threads) per
+// run, from the children's times the kernel adds to /proc/self/stat as each one is reaped: a busy
+// neighbour delays a process far more than it makes it work, so on a shared machine the CPU ratio
+// says what a change did when the wall-time ratio is lost in the noise. It is not the budget.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,14 +32,35 @@ interface Side {
   label: string;
   args: string[];
   times: number[];
+  /** CPU time of all its runs, ms; undefined where /proc/self/stat is not there to read. */
+  cpuMs?: number;
 }
 
-function timeOnce(args: string[]): number {
+/** Linux reports times in /proc in clock ticks of USER_HZ, which is 100 on every architecture. */
+const USER_HZ = 100;
+
+/** CPU time of this process's reaped children so far (cutime + cstime), ms; undefined off Linux. */
+function childrenCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // The command name (field 2) may hold spaces: count fields from after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / USER_HZ;
+  } catch {
+    return undefined;
+  }
+}
+
+function timeOnce(side: Side, record: boolean): void {
+  const cpuBefore = childrenCpuMs();
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, side.args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${String(r.stderr).trim().split('\n')[0]}`);
-  return ms;
+  const cpuAfter = childrenCpuMs();
+  if (r.status !== 0) throw new Error(`node ${side.args.join(' ')} exited ${r.status}: ${String(r.stderr).trim().split('\n')[0]}`);
+  if (!record) return;
+  side.times.push(ms);
+  if (cpuBefore !== undefined && cpuAfter !== undefined) side.cpuMs = (side.cpuMs ?? 0) + cpuAfter - cpuBefore;
 }
 
 function median(values: number[]): number {
@@ -58,8 +84,8 @@ function main(): void {
   const sides = [baseline, ...commands];
   const loadBefore = loadavg()[0]!;
   // One warm-up each so the first run's disk cache misses do not skew any side.
-  for (const side of sides) timeOnce(side.args);
-  for (let i = 0; i < runs; i++) for (const side of sides) side.times.push(timeOnce(side.args));
+  for (const side of sides) timeOnce(side, false);
+  for (let i = 0; i < runs; i++) for (const side of sides) timeOnce(side, true);
   const base = median(baseline.times);
   const width = Math.max(...sides.map((s) => s.label.length));
   const out: string[] = [];
@@ -71,6 +97,12 @@ function main(): void {
   for (const side of commands) {
     const ratio = median(side.times) / base;
     out.push(`  ratio ${ratio.toFixed(2)}x ${side.label} (budget ${budget}x): ${ratio <= budget ? 'PASS' : 'OVER'}`);
+  }
+  if (sides.every((s) => s.cpuMs !== undefined)) {
+    // A mean: the kernel counts in 10 ms ticks, exact only summed over many runs.
+    const cpu = (s: Side) => s.cpuMs! / s.times.length;
+    out.push(`  CPU time per run (user + system, all threads; not the budget): node -e 0 ${cpu(baseline).toFixed(1)} ms`);
+    for (const side of commands) out.push(`    ${(cpu(side) / cpu(baseline)).toFixed(2)}x ${side.label} (${cpu(side).toFixed(1)} ms)`);
   }
   // More runnable processes than cores: every start waits for a core, `node -e 0` included, and
   // the ratios wander (at a load of 15 on 2 cores, validate's read 2.02x in one run, 2.64x in the next).

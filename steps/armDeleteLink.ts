@@ -8,10 +8,10 @@
 // operation already in progress on the link (after a --resume, the delete the killed run sent) is
 // waited for: ARM's 409 while it runs is not a failure, and a DELETE refused with it acted on
 // nothing (engine/drivers/arm/link-action.ts has the same rule for failover and setRole).
-import { describeLink, getLinkDetails, linkIdsOf, linkUrl, sendRaw } from '../engine/drivers/arm/client.js';
+import { describeLink, linkIdsOf, linkUrl } from '../engine/drivers/arm/link-ids.js';
+import { followOperation, getLinkDetails, sendRaw, waitForLinkOperation } from '../engine/drivers/on-demand.js';
 import { ArmRequestError, errorFromResponse, isLinkGone, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS } from '../engine/drivers/arm/errors.js';
-import { followOperation } from '../engine/drivers/arm/lro.js';
-import { operationInProgress, OperationStillRunning, resendSchedule, waitForLinkOperation } from '../engine/drivers/arm/link-operation.js';
+import { operationInProgress, OperationStillRunning, resendSchedule } from '../engine/drivers/arm/operation-in-progress.js';
 import { armFailure, armMessages, elapsedText, lsnStableEarlier, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { defineStep, durationText, OutcomeUnknown, type StepPlanResult } from '../engine/step-api/index.js';
 

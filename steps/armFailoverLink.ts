@@ -2,8 +2,9 @@
 // calls), for operators who fail over from the Azure side. @azure/arm-sql 10.0.0 has no such
 // operation, so engine/drivers/arm/link-action.ts posts it on the client's pipeline and follows it to the end,
 // never letting the retry policy re-send it blindly.
-import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
-import { postLinkAction, type FailoverBody } from '../engine/drivers/arm/link-action.js';
+import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/link-ids.js';
+import { postLinkAction } from '../engine/drivers/on-demand.js';
+import type { FailoverBody } from '../engine/drivers/arm/link-action.js';
 import { armFailure, armMessages, elapsedText, PHASE_TEXT, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { defineStep, durationText, isUnknown, shown, type StepPlanResult } from '../engine/step-api/index.js';
 

@@ -7,7 +7,8 @@
 // (2025) policy can fail back to SQL Server 2022 (2025) (update-policy.md). ARM shows the policy as
 // `databaseFormat` (azure-rest-api-specs ManagedInstances.json 2025-01-01: AlwaysUpToDate,
 // SQLServer2022, SQLServer2025). Given SQL Server's version, the step also says whether they match.
-import { describeLink, getInstanceDetails, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
+import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/link-ids.js';
+import { getInstanceDetails } from '../engine/drivers/on-demand.js';
 import { armFailure, armMessages, updatePolicyOf } from './support/arm-link.js';
 import { defineStep, isUnknown, shown, type StepPlanResult } from '../engine/step-api/index.js';
 

@@ -2,7 +2,8 @@
 // (roles, replication mode, per-database LSNs), the way Get-AzSqlInstanceLink shows it. The
 // @azure/arm-sql 10.0.0 client speaks an older api-version whose schema lacks these fields, so the
 // read goes through its pipeline with engine/drivers/arm/client.ts. A missing link is an answer, not a failure.
-import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
+import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/link-ids.js';
+import { getLinkDetails } from '../engine/drivers/on-demand.js';
 import { isLinkGone } from '../engine/drivers/arm/errors.js';
 import { armFailure, armMessages, linkFailoverMode, primarySide } from './support/arm-link.js';
 import { defineStep, isUnknown, type StepPlanResult } from '../engine/step-api/index.js';

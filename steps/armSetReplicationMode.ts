@@ -9,8 +9,9 @@
 // scripts.md, "Switch the replication mode"). It reads the link first and sends nothing when the
 // mode is already the one asked for; afterwards it reads the link again and fails unless ARM
 // reports that mode.
-import { describeLink, getLinkDetails, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
-import { postLinkAction, type ReplicationModeBody } from '../engine/drivers/arm/link-action.js';
+import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/link-ids.js';
+import { getLinkDetails, postLinkAction } from '../engine/drivers/on-demand.js';
+import type { ReplicationModeBody } from '../engine/drivers/arm/link-action.js';
 import { armFailure, armMessages, armRunStart, elapsedText, PHASE_TEXT, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { defineStep, durationText, shown, type StepPlanResult } from '../engine/step-api/index.js';
 

@@ -2,8 +2,9 @@
 // It is how the managed instance side is demoted when resolving a split-brain, and how it is
 // forced to primary when SQL Server is lost. @azure/arm-sql 10.0.0 lacks it, so it goes through
 // engine/drivers/arm/link-action.ts like the failover.
-import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/client.js';
-import { postLinkAction, type SetRoleBody } from '../engine/drivers/arm/link-action.js';
+import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/link-ids.js';
+import { postLinkAction } from '../engine/drivers/on-demand.js';
+import type { SetRoleBody } from '../engine/drivers/arm/link-action.js';
 import { armFailure, armMessages, elapsedText, PHASE_TEXT, instanceRoleVerdict, roleChangeOutputs, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { defineStep, durationText, isUnknown, shown, type StepPlanResult } from '../engine/step-api/index.js';
 

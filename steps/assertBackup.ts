@@ -14,7 +14,7 @@
 // its own time zone (ManagedInstances.json, timezoneId), so "since" is turned into that server's
 // clock (its SYSDATETIME() less the time elapsed here), or given in it (`sinceServerTime`, read
 // from the same server earlier in the run); this machine's clock and time zone never meet msdb's.
-import { runSql } from '../engine/drivers/sql/pool.js';
+import { runSql } from '../engine/drivers/on-demand.js';
 import { defineStep, durationMs, durationText, isUnknown, shown, sleep, type ReplicaSide, type StepRunContext } from '../engine/step-api/index.js';
 import { asDate } from './support/sql-values.js';
 

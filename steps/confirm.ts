@@ -2,7 +2,9 @@
 // on the terminal, passes with --yes, and refuses (exit 3) when no one can be asked. A message known
 // before the run is asked in apply's one question before anything runs (question()); the step then
 // finds it answered at its place and records when. A message built from run-time values (a
-// forced failover's loss report) is asked when the step runs.
+// forced failover's loss report) is asked when the step runs. A resume that asks again keeps the
+// first confirmation's time as `confirmedAt`: the application had to stay stopped from then (the
+// downtime a runbook reports runs across the stop and the resume; attack r4wave D).
 import { defineStep, shown } from '../engine/step-api/index.js';
 
 export interface ConfirmArgs {
@@ -40,6 +42,7 @@ export default defineStep({
     declined: 'The operator did not confirm: {{message}}.',
     assumed: 'Confirmed by --yes: {{message}}.',
     answeredBefore: 'Confirmed by the operator before the run began: {{message}}.',
+    again: 'Confirmed again after the resume ({{how}}); first confirmed at {{first}}, before the run stopped: confirmedAt keeps that time, so what is measured from it (the downtime) counts from then.',
   },
   impact: 'read',
   target: 'none',
@@ -47,7 +50,9 @@ export default defineStep({
   resultHolds: 'moment',
   outputs: {
     confirmedBy: { description: 'How the gate was passed: operator or --yes.' },
-    confirmedAt: { description: "When it was passed (ISO, this machine's clock): e.g. when the application had to be stopped from." },
+    confirmedAt: {
+      description: "When it was passed (ISO, this machine's clock): e.g. when the application had to be stopped from. A resume that asks again keeps the first time.",
+    },
   },
 
   question(args: ConfirmArgs) {
@@ -63,20 +68,39 @@ export default defineStep({
 
   async run(ctx, args: ConfirmArgs) {
     const message = clause(args.message);
-    if (ctx.assumeYes) {
-      ctx.log.info(ctx.text('assumed', { message }));
-      return { confirmedBy: '--yes', confirmedAt: new Date().toISOString() };
-    }
-    const question = questionOf(args.message);
-    const answeredAt = ctx.answeredBefore?.(question);
-    if (answeredAt !== undefined) {
-      ctx.log.info(ctx.text('answeredBefore', { message }));
-      return { confirmedBy: 'operator', confirmedAt: answeredAt };
-    }
-    if (!ctx.confirm) throw ctx.refuse('noOperator', { message });
-    const yes = await ctx.confirm(question);
-    ctx.signal.throwIfAborted();
-    if (!yes) throw ctx.refuse('declined', { message });
-    return { confirmedBy: 'operator', confirmedAt: new Date().toISOString() };
+    // The gate itself: --yes, an answer given before the run, or the operator asked now.
+    const pass = async (): Promise<{ confirmedBy: string; confirmedAt: string }> => {
+      if (ctx.assumeYes) {
+        ctx.log.info(ctx.text('assumed', { message }));
+        return { confirmedBy: '--yes', confirmedAt: new Date().toISOString() };
+      }
+      const question = questionOf(args.message);
+      const answeredAt = ctx.answeredBefore?.(question);
+      if (answeredAt !== undefined) {
+        ctx.log.info(ctx.text('answeredBefore', { message }));
+        return { confirmedBy: 'operator', confirmedAt: answeredAt };
+      }
+      if (!ctx.confirm) throw ctx.refuse('noOperator', { message });
+      const yes = await ctx.confirm(question);
+      ctx.signal.throwIfAborted();
+      if (!yes) throw ctx.refuse('declined', { message });
+      return { confirmedBy: 'operator', confirmedAt: new Date().toISOString() };
+    };
+    const passed = await pass();
+    const first = firstConfirmation(ctx.before, passed.confirmedAt);
+    if (first === undefined) return passed;
+    ctx.log.info(ctx.text('again', { how: passed.confirmedBy === '--yes' ? 'by --yes' : 'by the operator', first }));
+    return { ...passed, confirmedAt: first };
   },
 });
+
+/**
+ * The time this gate was first passed in this run, when a resume asks it again: only a time the
+ * journal kept that is before now (a hand-edited journal cannot move the downtime's start ahead).
+ */
+function firstConfirmation(before: Record<string, unknown> | undefined, now: string): string | undefined {
+  const first = before?.confirmedAt;
+  if (typeof first !== 'string') return undefined;
+  const at = Date.parse(first);
+  return Number.isFinite(at) && at < Date.parse(now) && new Date(at).toISOString() === first ? first : undefined;
+}

@@ -3,7 +3,7 @@
 // what a forced failover to the secondary would lose: the LSN gap, the log not yet sent, and the
 // window of commits on the primary the secondary never saw. A primary that cannot be reached is
 // not an error here (that is the disaster a forced failover is for); the report says so.
-import { classifyConnectFailure, isConnectionLoss } from '../engine/drivers/sql/pool.js';
+import { classifyConnectFailure, isConnectionLoss } from '../engine/drivers/sql/connect-failure.js';
 import { LSN_QUERY, LsnRowsError, readSideLsn, type SideLsn } from '../engine/drivers/sql/lsn-queries.js';
 import {
   defineStep,

@@ -8,7 +8,9 @@
 // one mid-way leaves the operator guessing. It is cancelled only by the step's own `timeout:`
 // (then its outcome is checked with verify) or by `with.requestTimeout` when the runbook sets one.
 import { isSingleStatement, readOnlyProblem } from '../engine/drivers/sql/checks.js';
-import { runSql, isConnectionLoss, type QueryParams } from '../engine/drivers/sql/pool.js';
+import { isConnectionLoss } from '../engine/drivers/sql/connect-failure.js';
+import { runSql } from '../engine/drivers/on-demand.js';
+import type { QueryParams } from '../engine/drivers/sql/pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
 import { rowsTable } from './support/rows-table.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';

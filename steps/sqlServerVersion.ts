@@ -11,7 +11,8 @@
 // cannot be read: the step says so (known: false) unless the runbook gives the version to assume
 // (`ifUnreachable`, an operator's statement). A SQL Server that answers but refuses us (login,
 // TLS) is up, not unreachable: that fails the step.
-import { classifyConnectFailure, runSql } from '../engine/drivers/sql/pool.js';
+import { classifyConnectFailure } from '../engine/drivers/sql/connect-failure.js';
+import { runSql } from '../engine/drivers/on-demand.js';
 import { defineStep, isUnknown, shown } from '../engine/step-api/index.js';
 
 export interface SqlServerVersionArgs {

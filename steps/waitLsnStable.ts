@@ -23,7 +23,7 @@ import {
   synchronousCommit,
   type SideLsn,
 } from '../engine/drivers/sql/lsn-queries.js';
-import { isConnectionLoss } from '../engine/drivers/sql/pool.js';
+import { isConnectionLoss } from '../engine/drivers/sql/connect-failure.js';
 import { apartData, behindAmount, demotedFailure, lower, timeoutFailure, type LsnWaitPair, type LsnWaitRoles } from './support/lsn-wait-failure.js';
 import {
   defineStep,

@@ -16,7 +16,7 @@
 // RESUME; on a managed instance SET HADR is not supported (transact-sql-tsql-differences-sql-
 // server.md), so the ways left are a support case or removing and re-creating the link.
 import { LSN_QUERY, LsnRowsError, readSideLsn, type SideLsn } from '../engine/drivers/sql/lsn-queries.js';
-import { isConnectionLoss } from '../engine/drivers/sql/pool.js';
+import { isConnectionLoss } from '../engine/drivers/sql/connect-failure.js';
 import { defineStep, durationMs, durationText, formatDuration, isUnknown, pollUntil, shown, type ReplicaSide } from '../engine/step-api/index.js';
 
 export interface WaitResynchronizedArgs {

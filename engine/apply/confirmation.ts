@@ -24,6 +24,8 @@ export interface RunQuestion {
   askedLater: Array<{ step: string; index: number }>;
   /** The first step the question covers: a no stops the run there. */
   firstStep: string;
+  /** On a resume: the steps done before it, which it does not run again (the plan shown marks them). */
+  done?: string[];
 }
 
 /** What the probes told: a prediction only from a definite answer (a refusal, or a template that cannot render). */
@@ -70,7 +72,9 @@ export function runQuestion(plan: Plan, steps: ReadonlyMap<string, LoadedStep>, 
       q.firstStep = s.id;
     }
   };
+  const done: string[] = [];
   for (const s of plan.steps) {
+    if (s.decision !== 'skip' && !pending(s)) done.push(s.id);
     if (s.decision === 'skip' || !pending(s)) continue;
     const def = steps.get(s.type)?.definition;
     if (def?.question) {
@@ -86,5 +90,6 @@ export function runQuestion(plan: Plan, steps: ReadonlyMap<string, LoadedStep>, 
       covers(s);
     }
   }
+  if (done.length) q.done = done;
   return first === undefined ? undefined : q;
 }

@@ -53,7 +53,8 @@ export class Interrupts {
       this.opts.say(
         this.unsafe
           ? `${name}: stopping after ${this.unsafe} (a change in progress is finished and verified first; ${key} twice more to abandon it)`
-          : `${name}: stopping at the next step boundary, a safe point (${key} again to exit at once)`,
+          : // No change is in progress: a read under way is cut short now, not waited for (attack12 F1, attack-r4apply A8).
+            `${name}: stopping now: no change is in progress, so a read under way is cut short and no further step starts (${key} again to exit at once)`,
       );
       this.controller.abort();
       return;

@@ -15,7 +15,8 @@ import type { Inventory, ReplicaSide, RunResources } from '../core/types.js';
 import type { PlannedStep } from '../plan/types.js';
 import { ExitError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { classifyConnectFailure, endpointOf } from '../drivers/sql/pool.js';
+import { endpointOf } from '../drivers/sql/pool.js';
+import { classifyConnectFailure } from '../drivers/sql/connect-failure.js';
 
 const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
 
@@ -64,8 +65,9 @@ export async function connectPreflight(
 
 /** One GET of the link; credentials refused, or a managed instance that is not there, is exit 2. */
 async function armPreflight(resources: RunResources, inventory: Inventory): Promise<void> {
-  const [{ describeLink, getLinkDetails, linkIdsOf }, { ArmAuthError, ArmNotFoundError, ArmUnreachable, credentialAdvice, isLinkGone }] = await Promise.all([
+  const [{ getLinkDetails }, { describeLink, linkIdsOf }, { ArmAuthError, ArmNotFoundError, ArmUnreachable, credentialAdvice, isLinkGone }] = await Promise.all([
     import('../drivers/arm/client.js'),
+    import('../drivers/arm/link-ids.js'),
     import('../drivers/arm/errors.js'),
   ]);
   const ids = linkIdsOf(inventory);

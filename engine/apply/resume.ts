@@ -47,6 +47,97 @@ export interface ResumeDecision {
   state?: LinkState;
 }
 
+/** What a resume says about a step the run reaches, before the step is rendered. */
+export type AtStep =
+  | { course: 'refuse'; message: string }
+  | { course: 'restore'; earlier: Extract<StepState, { status: 'finished' }> }
+  | { course: 'go'; earlier?: StepState; readAgain: boolean };
+
+/**
+ * A resume's course through the run, step by step: what was decided before the first step
+ * (decideResume), made at each step the run reaches. A run that is not a resume has the empty
+ * course: every step goes, nothing is read again or verified before it is sent.
+ */
+export class ResumeCourse {
+  /** A refusal without a step, not yet made: it is made at the first step the resume would run. */
+  private pendingRefusal: string | undefined;
+
+  private constructor(
+    private readonly resume: ResumeFrom | undefined,
+    private readonly decision: ResumeDecision,
+  ) {
+    const refusal = decision.refusal;
+    // A refusal that names a step is made there (steps before it are restored).
+    if (refusal && refusal.step === undefined) this.pendingRefusal = refusal.message;
+  }
+
+  static none(): ResumeCourse {
+    return new ResumeCourse(undefined, { readAgain: new Set() });
+  }
+
+  static async decide(services: ResumeServices, resume: ResumeFrom): Promise<ResumeCourse> {
+    return new ResumeCourse(resume, await decideResume(services, resume));
+  }
+
+  /** The link as the resume found and accepted it (the state this part of the run starts from). */
+  get acceptedState(): LinkState | undefined {
+    return this.decision.refusal ? undefined : this.decision.state;
+  }
+
+  /** A resume that refuses asks the operator nothing: it stops at a step before any change. */
+  get refuses(): boolean {
+    return this.decision.refusal !== undefined;
+  }
+
+  /** Whether the step still has to run (the one question before the steps is about those). */
+  pending(stepId: string): boolean {
+    return this.resume?.states.get(stepId)?.status !== 'finished' || this.decision.readAgain.has(stepId);
+  }
+
+  /** What happens to a step the run reaches, before it is rendered. */
+  at(stepId: string): AtStep {
+    const earlier = this.resume?.states.get(stepId);
+    const readAgain = this.decision.readAgain.has(stepId);
+    // The journal says it is done, and it is not in effect: it is not restored as this run's change.
+    if (this.decision.refusal?.step === stepId) return { course: 'refuse', message: this.decision.refusal.message };
+    if (earlier?.status === 'finished' && !readAgain) return { course: 'restore', earlier };
+    if (this.pendingRefusal !== undefined) {
+      const message = this.pendingRefusal;
+      this.pendingRefusal = undefined;
+      return { course: 'refuse', message };
+    }
+    return { course: 'go', ...(earlier ? { earlier } : {}), readAgain };
+  }
+
+  /** A refusal every step got past (each was restored): it still stands. */
+  refusalLeft(): string | undefined {
+    return this.pendingRefusal;
+  }
+
+  /**
+   * Before a change is sent: one the journal shows started or failed is verified, never blindly
+   * repeated; one the journal shows never started is refused when it is already in effect.
+   */
+  async beforeChange(services: ResumeServices, at: { spec: StepSpec; def: StepDefinition<any>; earlier?: StepState; args: Record<string, unknown>; context: StepContext }): Promise<BeforeRerun> {
+    if (!this.resume) return { verdict: 'run' };
+    const { spec, def, earlier, args, context } = at;
+    if (earlier && (earlier.status === 'started' || earlier.status === 'failed')) {
+      const verified = this.decision.verified;
+      const early = verified?.step === spec.id ? verified.verification : undefined;
+      return verifyBeforeRerun(services, { spec, def, earlier, args, context, ...(early ? { early } : {}) });
+    }
+    if (earlier) return { verdict: 'run' };
+    const already = await refuseIfAlreadyInEffect(services, { spec, def, args, context });
+    return already ? { verdict: 'refuse', error: already } : { verdict: 'run' };
+  }
+
+  /** Whether a change the stopped run had started may have acted then, whatever this attempt did. */
+  actedBefore(stepId: string): boolean {
+    const earlier = this.resume?.states.get(stepId);
+    return earlier !== undefined && mayHaveActed(earlier);
+  }
+}
+
 /** What the resume's verifications use: the run's context source, journal, start and patience. */
 export interface ResumeServices extends StepContextSource {
   journal: Journal;
@@ -57,7 +148,7 @@ export interface ResumeServices extends StepContextSource {
   observeLink(): Promise<LinkState | undefined>;
 }
 
-export async function decideResume(services: ResumeServices, resume: ResumeFrom): Promise<ResumeDecision> {
+async function decideResume(services: ResumeServices, resume: ResumeFrom): Promise<ResumeDecision> {
   const { opts } = services;
   const { states } = resume;
   const steps: ResumeStep[] = opts.plan.steps.map((p) => ({
@@ -207,7 +298,7 @@ async function verifyFirst(
 /** What to do with a change the journal shows started or failed, once it was verified. */
 export type BeforeRerun = { verdict: 'run' } | { verdict: 'done' } | { verdict: 'refuse'; error: string };
 
-export interface RerunCheck {
+interface RerunCheck {
   spec: StepSpec;
   def: StepDefinition<any>;
   /** The step's state as the journal left it: started, or failed. */
@@ -219,7 +310,7 @@ export interface RerunCheck {
 }
 
 /** A change that may already have happened is verified, never blindly repeated. */
-export async function verifyBeforeRerun(services: ResumeServices, check: RerunCheck): Promise<BeforeRerun> {
+async function verifyBeforeRerun(services: ResumeServices, check: RerunCheck): Promise<BeforeRerun> {
   const { spec, def, earlier, context, early } = check;
   // "Not done" found before the first step is asked again right before sending, as time has
   // passed (reads ran again) since.
@@ -244,7 +335,7 @@ export async function verifyBeforeRerun(services: ResumeServices, check: RerunCh
  * refuses rather than send it (a FAILOVER on a link already failed over goes to the other side)
  * or claim it as its own. Not done, or no way to tell: it is sent, as a run sends it.
  */
-export async function refuseIfAlreadyInEffect(services: ResumeServices, at: { spec: StepSpec; def: StepDefinition<any>; args: Record<string, unknown>; context: StepContext }): Promise<string | undefined> {
+async function refuseIfAlreadyInEffect(services: ResumeServices, at: { spec: StepSpec; def: StepDefinition<any>; args: Record<string, unknown>; context: StepContext }): Promise<string | undefined> {
   const { spec, def, args, context } = at;
   if (!def.verify) return undefined;
   let result: 'done' | 'not-done' | 'unknown';

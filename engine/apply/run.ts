@@ -24,8 +24,7 @@ import { openJournal, type Journal, type JournalOpening } from './journal/write.
 import type { ApplyOptions, ApplyResult, ResumeFrom } from './types.js';
 import { checkDataLossAcknowledged, takeLinkLock } from './guards.js';
 import { connectPreflight } from './preflight.js';
-import { decideResume, refuseIfAlreadyInEffect, verifyBeforeRerun, type ResumeDecision, type ResumeServices } from './resume.js';
-import { mayHaveActed } from './resume-reads.js';
+import { ResumeCourse, type ResumeServices } from './resume.js';
 import { stepContext, type SentStatement, type StepContext } from './step-context.js';
 import { runStepWithRetry, type StepEnd } from './step-runner.js';
 import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, verificationText, verifyUntilKnown, type OutcomeOptions, type Verification } from './outcome.js';
@@ -79,9 +78,8 @@ class ApplyRun {
   private readonly gates: OperatorGates;
   private current: CurrentStep | undefined;
   private lock: LinkLock | undefined;
-  private resumed: ResumeDecision = { readAgain: new Set() };
-  /** A resume's refusal not yet made at a step (it is made at the first step the resume would run). */
-  private pendingRefusal: string | undefined;
+  /** What a resume decided before the first step, made at each step (engine/apply/resume.ts). */
+  private resumed = ResumeCourse.none();
 
   constructor(
     private readonly opts: ApplyOptions,
@@ -146,12 +144,9 @@ class ApplyRun {
       // Before the first step: whether the link is still as the journal says, and which finished
       // reads a resume runs again (this may verify changes).
       if (opts.resume) {
-        this.resumed = await decideResume(this.services, opts.resume);
-        const refusal = this.resumed.refusal;
-        // A refusal that names a step is made there (steps before it are restored); any other at the
-        // first step the resume would run.
-        if (refusal) this.pendingRefusal = refusal.step === undefined ? refusal.message : undefined;
-        else if (this.resumed.state) this.recordLinkState(this.resumed.state);
+        this.resumed = await ResumeCourse.decide(this.services, opts.resume);
+        const accepted = this.resumed.acceptedState;
+        if (accepted) this.recordLinkState(accepted);
       }
       let stopped = !(await this.askBeforeSteps());
       for (const [i, planned] of (stopped ? [] : opts.plan.steps).entries()) {
@@ -160,8 +155,8 @@ class ApplyRun {
           break;
         }
       }
-      // Every step was restored: the refusal still stands.
-      if (!stopped && this.pendingRefusal) throw new ExitError(ExitCode.refused, this.pendingRefusal);
+      const refusalLeft = stopped ? undefined : this.resumed.refusalLeft();
+      if (refusalLeft !== undefined) throw new ExitError(ExitCode.refused, refusalLeft);
     } catch (error) {
       unregister?.();
       if (!(error instanceof ExitError)) return this.failInternally(error);
@@ -174,9 +169,8 @@ class ApplyRun {
 
   /** The one question before the steps (engine/apply/gates.ts); false when the run stops here. */
   private async askBeforeSteps(): Promise<boolean> {
-    if (this.resumed.refusal) return true;
-    const states = this.opts.resume?.states;
-    const pending = (s: PlannedStep) => states?.get(s.id)?.status !== 'finished' || this.resumed.readAgain.has(s.id);
+    if (this.resumed.refuses) return true;
+    const pending = (s: PlannedStep) => this.resumed.pending(s.id);
     // A resume's steps depend on what ran before: a prediction from the first step would mislead.
     const deadlineMs = this.opts.foreseeDeadlineMs ?? FORESEE_DEADLINE_MS;
     const refusal = await this.gates.beforeSteps(pending, this.opts.resume ? undefined : () => foresee(this.opts, deadlineMs), deadlineMs);
@@ -201,25 +195,16 @@ class ApplyRun {
     const loaded = opts.steps.get(planned.type);
     if (!spec || !loaded) throw new Error(`step ${planned.id} is in the plan but not in the runbook`);
     const step: StepAtHand = { planned, spec, def: loaded.definition, outcome };
-    const earlier = opts.resume?.states.get(spec.id);
-
-    const readAgain = this.resumed.readAgain.has(spec.id);
-    const refusal = this.resumed.refusal;
-    if (refusal?.step === spec.id) {
-      // The journal says it is done, and it is not in effect: it is not restored as this run's change.
-      this.record.refuse(step, refusal.message);
+    const resumed = this.resumed.at(spec.id);
+    if (resumed.course === 'refuse') {
+      this.record.refuse(step, resumed.message);
       return false;
     }
-    if (earlier?.status === 'finished' && !readAgain) {
-      await this.record.restore(step, earlier);
+    if (resumed.course === 'restore') {
+      await this.record.restore(step, resumed.earlier);
       return true;
     }
-    if (this.pendingRefusal !== undefined) {
-      const message = this.pendingRefusal;
-      this.pendingRefusal = undefined;
-      this.record.refuse(step, message);
-      return false;
-    }
+    const { earlier, readAgain } = resumed;
     await this.lock?.ensure();
 
     const rendered = renderStepAtRunTime(spec, this.ctx);
@@ -236,23 +221,16 @@ class ApplyRun {
       return false;
     }
 
-    const context = stepContext(this.services, spec, impact, this.record.history, this.record.outputs);
+    const context = stepContext(this.services, spec, impact, this.record.history, this.record.outputs, earlier?.status === 'finished' ? earlier.outputs : undefined);
 
-    if (earlier && (earlier.status === 'started' || earlier.status === 'failed') && impact !== 'read' && !rendered.error) {
-      const early = this.resumed.verified?.step === spec.id ? this.resumed.verified.verification : undefined;
-      const check = await verifyBeforeRerun(this.services, { spec, def: step.def, earlier, args: rendered.args, context, ...(early ? { early } : {}) });
+    if (impact !== 'read' && !rendered.error) {
+      const check = await this.resumed.beforeChange(this.services, { spec, def: step.def, ...(earlier ? { earlier } : {}), args: rendered.args, context });
       if (check.verdict === 'done') {
         this.record.verifiedDone(step, 'it had already taken effect (verified on resume); not run again');
         return true;
       }
       if (check.verdict === 'refuse') {
         this.record.refuse(step, check.error);
-        return false;
-      }
-    } else if (opts.resume && !earlier && impact !== 'read' && !rendered.error) {
-      const already = await refuseIfAlreadyInEffect(this.services, { spec, def: step.def, args: rendered.args, context });
-      if (already) {
-        this.record.refuse(step, already);
         return false;
       }
     }
@@ -309,7 +287,7 @@ class ApplyRun {
       return true;
     }
     // A change the stopped run had started may have acted then, whatever this attempt did.
-    const actedBefore = earlier !== undefined && impact !== 'read' && mayHaveActed(earlier);
+    const actedBefore = impact !== 'read' && this.resumed.actedBefore(spec.id);
     await this.record.failed(step, impact, end, verification, durationMs, actedBefore);
     if (leftBehind) this.recordLinkState(leftBehind, spec.id);
     return false;

@@ -109,6 +109,8 @@ export function stepContext(
   impact: Impact,
   history: readonly StepHistoryEntry[],
   outputs: Record<string, Record<string, unknown>>,
+  /** What this step returned before a resume, when it runs again. */
+  before?: Record<string, unknown>,
 ): StepContext {
   const { opts, resources } = source;
   const log = {
@@ -148,5 +150,6 @@ export function stepContext(
     answeredBefore: (question) => source.answeredBefore?.(spec.id, question),
   };
   if (spec.target !== undefined) context.target = spec.target;
+  if (before !== undefined) context.before = before;
   return context;
 }

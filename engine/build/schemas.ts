@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ajv, compiledDir, documentValidatorFile, fullSchemaFile, readSchema, schemaHash, stepValidatorFile, type DocumentSchemaName } from '../validate/schemas.js';
+import { ajv, compiledDir, documentValidatorFile, fullSchemaFile, readSchema, schemaText, stepValidatorsFile, type DocumentSchemaName } from '../validate/schemas.js';
 import { fullRunbookSchema, type StepSchemaSource } from './full-schema.js';
 import type { JsonSchema } from '../core/types.js';
 import type { StepModuleMap } from '../step-api/types.js';
@@ -12,19 +12,29 @@ import type { StepModuleMap } from '../step-api/types.js';
 const require = createRequire(import.meta.url);
 const standalone = (require('ajv/dist/standalone') as { default: (ajv: unknown, v: unknown) => string }).default;
 
-function write(file: string, schema: JsonSchema): void {
+/** A CommonJS module exporting the validator of `schema` and the schema it was compiled from. */
+function validatorModule(schema: JsonSchema): string {
   const instance = ajv({ code: { source: true } });
   const validate = instance.compile(schema);
-  const code = `${standalone(instance, validate)}\nmodule.exports.schemaHash = ${JSON.stringify(schemaHash(schema))};\n`;
+  return `${standalone(instance, validate)}\nmodule.exports.schemaText = ${JSON.stringify(schemaText(schema))};\n`;
+}
+
+function write(file: string, code: string): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, code);
+}
+
+/** The step types' validator modules as one file: each type's module body, run on first use (engine/validate/schemas.ts). */
+function stepValidatorsModule(modules: Map<string, string>): string {
+  const entries = [...modules].map(([type, code]) => `exports[${JSON.stringify(type)}] = function (module, exports) {\n${code}};\n`);
+  return `"use strict";\n${entries.join('')}`;
 }
 
 async function main(): Promise<void> {
   const started = performance.now();
   mkdirSync(compiledDir, { recursive: true });
-  for (const name of ['runbook', 'inventory', 'fleet'] as DocumentSchemaName[]) write(documentValidatorFile(name), readSchema(name));
-  let steps = 0;
+  for (const name of ['runbook', 'inventory', 'fleet'] as DocumentSchemaName[]) write(documentValidatorFile(name), validatorModule(readSchema(name)));
+  const stepModulesCode = new Map<string, string>();
   const registry = join(compiledDir, '..', 'steps', 'index.js');
   const sources: StepSchemaSource[] = [];
   if (existsSync(registry)) {
@@ -32,17 +42,17 @@ async function main(): Promise<void> {
     const map = mod.stepModules ?? mod.steps ?? mod.default ?? {};
     for (const [type, load] of Object.entries(map)) {
       const def = (await load()).default;
-      write(stepValidatorFile(type), def.with);
+      stepModulesCode.set(type, validatorModule(def.with));
       sources.push({ type, description: def.description, with: def.with, target: def.target });
-      steps++;
     }
   }
+  write(stepValidatorsFile, stepValidatorsModule(stepModulesCode));
   // The schema editors use (README "Runbook format"): written into the source tree, where the
   // runbooks' `# yaml-language-server: $schema=` lines find it, and kept in git so a clone has it
   // before any build; a change to a step's with: shows up as a diff of this file.
   const full = fullRunbookSchema(readSchema('runbook'), sources);
   writeFileSync(fullSchemaFile, JSON.stringify(full, null, 2) + '\n');
-  console.log(`build-schemas: 3 document schemas and ${steps} step schemas in ${Math.round(performance.now() - started)} ms; ${relative(process.cwd(), fullSchemaFile) || fullSchemaFile}`);
+  console.log(`build-schemas: 3 document schemas and ${stepModulesCode.size} step schemas in ${Math.round(performance.now() - started)} ms; ${relative(process.cwd(), fullSchemaFile) || fullSchemaFile}`);
 }
 
 main().catch((e: unknown) => {

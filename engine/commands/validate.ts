@@ -2,13 +2,10 @@
 import { validateFiles } from '../validate/runbook.js';
 import { hasErrors } from '../core/diagnostics.js';
 import { stepModules } from '../../steps/index.js';
-import { renderDiagnosticsJson, renderDiagnosticsText } from '../ui/diagnostics.js';
-import { colorWanted } from '../ui/style.js';
 import type { CommandIO } from './io.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
-import { nearestRunbooks } from './nearest-files.js';
 
 export interface ValidateOptions {
   files: string[];
@@ -38,14 +35,20 @@ export async function validateCommand(opts: ValidateOptions, io: CommandIO): Pro
   // A path that is not there: name the nearest files, as plan and apply do.
   for (const d of result.diagnostics) {
     if (d.code !== 'file-unreadable' || !/: no such file\.$/.test(d.message)) continue;
+    const { nearestRunbooks } = await import('./nearest-files.js');
     const near = nearestRunbooks(d.file, io.cwd);
     if (near.length) d.message = d.message.replace(/\.$/, `; did you mean ${near.map((n) => `\`${n}\``).join(' or ')}?`);
   }
   const failed = hasErrors(result.diagnostics);
+  // The renderers and the colour check are loaded only when there is something to render (start-up budget).
   if (opts.format === 'json') {
+    const { renderDiagnosticsJson } = await import('../ui/diagnostics.js');
     io.stdout.write(renderDiagnosticsJson(result.diagnostics));
   } else {
-    if (result.diagnostics.length) io.stderr.write(renderDiagnosticsText(result.diagnostics, result.sources, { color: colorWanted(io.stderr, io.env) }));
+    if (result.diagnostics.length) {
+      const [{ renderDiagnosticsText }, { colorWanted }] = await Promise.all([import('../ui/diagnostics.js'), import('../ui/style.js')]);
+      io.stderr.write(renderDiagnosticsText(result.diagnostics, result.sources, { color: colorWanted(io.stderr, io.env) }));
+    }
     if (!failed) io.stdout.write(`${files.length} file(s) valid.\n`);
   }
   return failed ? 2 : 0;

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { LINK_API_VERSION } from '../drivers/arm/client.js';
+import { LINK_API_VERSION } from '../drivers/arm/link-ids.js';
 import { packageRoot } from './shipped.js';
 
 interface PackageJson {

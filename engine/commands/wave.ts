@@ -23,9 +23,9 @@ import { takeRunLock, type RunLock } from '../apply/journal/run-lock.js';
 import type { Reporter } from '../apply/events.js';
 import { parseLinkList, selectLinks, type LinkSelection } from '../fleet/expand.js';
 import { scheduleWave, worstExitCode } from '../fleet/schedule.js';
-import { newWaveId, readWaveRecord, waveDirOf, waveFile, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
+import { newWaveId, readWaveRecord, recordLine, waveDirOf, waveFile, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
 import { linkInventoryFile, linkInventoryText, writeLinkInventory, type PlannedLink } from '../fleet/link-inventory.js';
-import { recordLinksProblem, resumeProblems, runbookChange, runsFinishedUnrecorded } from '../fleet/resume-checks.js';
+import { recordLinksProblem, recordRunsProblem, resumeProblems, runbookChange, runsFinishedUnrecorded } from '../fleet/resume-checks.js';
 import { acknowledgedLinks, type DataLossFlags } from '../fleet/data-loss.js';
 import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import { renderPlanText } from '../ui/plan-text.js';
@@ -154,7 +154,7 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
   const lock = takeRunLock(waveDir, record.waveId, 'resume', { noun: 'wave', file: 'record' });
   try {
     const wave = await prepareWave(record.runbook.file, record.inventory.file, { names: record.links.map((l) => l.name) }, [...record.sets, ...opts.sets], join(waveDir, record.waveId));
-    const damaged = recordLinksProblem(record, wave.links.map((l) => l.name));
+    const damaged = recordLinksProblem(record, wave.links.map((l) => l.name)) ?? recordRunsProblem(record, journalDirOf(io));
     if (damaged) throw new UsageError(`apply --resume: ${waveFile(waveDir, record.waveId)}: ${damaged}`);
     const changed = resumeProblems({ ...wave, runbookSha: wave.links[0]!.plan.runbook.sha256 }, record, journalDirOf(io));
     if (changed.length) throw new ExitError(ExitCode.refused, `refusing to resume wave ${record.waveId}: ${changed.join('; ')}. Nothing was run.`);
@@ -200,7 +200,7 @@ async function runLinks(
   const { opts, io, argv, waveDir } = ctx;
   const { parallel, canary, maxFailures, acknowledged, answer, style } = o;
 
-  const progress = new Map<string, LinkProgress>(record.links.map((r) => [r.name, { name: r.name, state: r.state, ...(r.runId ? { runId: r.runId } : {}), ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) }]));
+  const progress = new Map<string, LinkProgress>(record.links.map((r) => [r.name, rowOf(r)]));
   const save = () => writeWaveRecord(waveDir, record);
   const emitWave = (event: Record<string, unknown>) => {
     if (opts.format === 'json') io.stdout.write(JSON.stringify({ ...event, waveId: record.waveId }) + '\n');
@@ -240,12 +240,14 @@ async function runLinks(
       const runId = resumeRun ?? newRunId();
       Object.assign(entry, { runId, state: 'running' as const });
       delete entry.exitCode;
+      delete entry.changed;
+      delete entry.attention;
       Object.assign(row, { state: 'running', runId, startedAt: Date.now() });
       save();
       emitWave({ event: 'link-started', link: link.name, runId, resumed: resumeRun !== undefined });
       live?.changed();
       const code = await runLink(link, { runId, resume: resumeRun, acknowledged: acknowledged.has(link.name), ...(answer ? { answered: { at: answer.at, via: `the one confirmation of wave ${record.waveId}`, covers: (q: RunQuestion) => answer.covers(link.name, q) } } : {}), reporter: linkReporter(row, opts.format, io.stdout, style, live), lockSessions, ...(live ? { note: (line: string) => live.note(line) } : {}) }, opts, wave, io, argv);
-      Object.assign(entry, { state: code === ExitCode.done ? 'done' : 'failed', exitCode: code });
+      Object.assign(entry, { state: code === ExitCode.done ? 'done' : 'failed', exitCode: code }, saved(row));
       Object.assign(row, { state: entry.state, exitCode: code, durationMs: row.durationMs ?? Date.now() - row.startedAt! });
       save();
       live?.changed();
@@ -310,6 +312,20 @@ async function runLink(
   } finally {
     stderr.end();
   }
+}
+
+/** A link's row as its record left it: a link not run now still shows what its run changed and said to act on. */
+function rowOf(r: WaveLinkRecord): LinkProgress {
+  return {
+    name: r.name, state: r.state, ...(r.runId ? { runId: r.runId } : {}), ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+    ...(r.changed ? { changed: r.changed } : {}), ...(r.attention?.length ? { attention: r.attention } : {}),
+  };
+}
+
+/** What the record keeps of a finished link's row (a line a server worded must not make the record unreadable). */
+function saved(row: LinkProgress): Pick<WaveLinkRecord, 'changed' | 'attention'> {
+  const lines = (l: string[]) => l.map(recordLine);
+  return { ...(row.changed ? { changed: lines(row.changed) } : {}), ...(row.attention?.length ? { attention: lines(row.attention) } : {}) };
 }
 
 function ciSet(env: NodeJS.ProcessEnv): boolean {

@@ -11,7 +11,8 @@ import {
   observeRoles,
   type RoleObservation,
 } from './sql/roles.js';
-import { classifyConnectFailureProbed, ConnectionSetupError, describeConnectError, passwordFor, poolConfig, type ConnectFailure } from './sql/pool.js';
+import { classifyConnectFailureProbed, describeConnectError, passwordFor, poolConfig } from './sql/pool.js';
+import { ConnectionSetupError, type ConnectFailure } from './sql/connect-failure.js';
 import type { Inventory, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
 
 export interface RunResourcesOptions {

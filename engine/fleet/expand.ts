@@ -2,7 +2,7 @@
 // connections, names and ARM block, exactly the shape `runbook apply -i link.yml` reads, so a
 // link of a wave is an ordinary run. Pure: no file, no server.
 import type { FleetInventory, Inventory } from '../core/types.js';
-import { linkNameKey } from '../drivers/sql/lock-resource.js';
+import { linkNameKey } from '../drivers/sql/link-name-key.js';
 
 export interface FleetLink {
   name: string;

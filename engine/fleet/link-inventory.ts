@@ -21,5 +21,6 @@ export function linkInventoryText(fleetFile: string, link: Pick<FleetLink, 'name
 
 export function writeLinkInventory(fleetFile: string, link: Pick<PlannedLink, 'name' | 'inventory' | 'file'>): void {
   mkdirSync(dirname(link.file), { recursive: true });
-  writeFileSync(link.file, linkInventoryText(fleetFile, link), { mode: 0o600 });
+  // Created, never overwritten: a file (or a symbolic link) already there is not written through.
+  writeFileSync(link.file, linkInventoryText(fleetFile, link), { mode: 0o600, flag: 'wx' });
 }

@@ -20,6 +20,12 @@ export interface WaveLinkRecord {
   runId?: string;
   state: WaveLinkState;
   exitCode?: number;
+  /**
+   * What the link's last finished run changed and said to act on (its summary's Attention lines):
+   * kept so that a resume's summary, which runs only the unfinished links, still says them.
+   */
+  changed?: string[];
+  attention?: string[];
 }
 
 export interface WaveRecord {
@@ -82,6 +88,14 @@ export function readWaveRecord(dir: string, waveId: string): WaveRecord | { prob
   return problem ? { problem: `${file}: ${problem}` } : (value as WaveRecord);
 }
 
+/** Control characters: a record's lines are printed, and a hand-edited record could carry escape sequences to the terminal. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** A line as the record keeps it: control characters made spaces, so that its reader, which refuses them, can read it back. */
+export const recordLine = (line: string): string => line.replace(CONTROL, ' ');
+
+const textLines = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string' && recordLine(x) === x);
+
 const STATES: WaveLinkState[] = ['pending', 'running', 'done', 'failed', 'not started'];
 
 function recordProblem(v: unknown, waveId: string): string | undefined {
@@ -97,6 +111,9 @@ function recordProblem(v: unknown, waveId: string): string | undefined {
   for (const l of v.links) {
     if (!isRecord(l) || !str(l.name) || !str(l.inventory) || !STATES.includes(l.state as WaveLinkState)) return 'a link entry is damaged';
     if (l.inventorySha256 !== undefined && !(typeof l.inventorySha256 === 'string' && /^[0-9a-f]{64}$/.test(l.inventorySha256))) return `link ${String(l.name)}: inventorySha256 is not a sha256`;
+    for (const key of ['changed', 'attention'] as const) {
+      if (l[key] !== undefined && !textLines(l[key])) return `link ${String(l.name)}: ${key} is not a list of lines`;
+    }
     if (l.runId !== undefined && !(typeof l.runId === 'string' && /^[0-9TZ]+-[0-9a-f]{4}$/.test(l.runId))) return `link ${String(l.name)}: run id ${String(l.runId)} is not one`;
   }
   const names = v.links.map((l) => String((l as { name: unknown }).name).toLowerCase());

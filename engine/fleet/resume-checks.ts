@@ -2,7 +2,7 @@
 // before it starts: the wave runs what its operator confirmed (the runbook and fleet inventory by
 // sha256, each link's inventory by name, path and text), and a link the record says started is
 // resumed from its journal, never started afresh.
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readJournal } from '../apply/journal/read.js';
@@ -34,6 +34,33 @@ export function recordLinksProblem(record: WaveRecord, fleetNames: readonly stri
   return undefined;
 }
 
+/**
+ * Each link's run is a run of that link, and of no other link: a record whose run id names another
+ * link's journal (a hand edit, a copy) would have the wave take that run's outcome as this link's
+ * (a success: "done", never run). Refused as a damaged record.
+ */
+export function recordRunsProblem(record: WaveRecord, journalDir: string): string | undefined {
+  const runIds = record.links.flatMap((l) => (l.runId !== undefined ? [l.runId] : []));
+  const twice = runIds.find((id, i) => runIds.indexOf(id) !== i);
+  if (twice !== undefined) return `run ${twice} is named for more than one link`;
+  for (const l of record.links) {
+    const link = l.runId === undefined ? undefined : journalLink(journalDir, l.runId);
+    if (link !== undefined && link !== l.name) return `link ${l.name}: its run ${l.runId} is a run of link ${link}`;
+  }
+  return undefined;
+}
+
+/** The link a run's journal says it ran on; undefined when there is no journal or it cannot be read (the run's resume says why). */
+function journalLink(journalDir: string, runId: string): string | undefined {
+  const path = join(journalDir, `${runId}.jsonl`);
+  if (!existsSync(path)) return undefined;
+  try {
+    return runInfo(path, readJournal(path, runId).records, hostname())?.link;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every reason the recorded wave cannot be resumed as it is; empty when it can. */
 export function resumeProblems(wave: ReloadedWave, record: WaveRecord, journalDir: string): string[] {
   const changed = [
@@ -47,7 +74,7 @@ export function resumeProblems(wave: ReloadedWave, record: WaveRecord, journalDi
  * On resume, each unfinished link runs on the inventory file the wave wrote for it: matched by
  * name, at the path the wave derives (not one the record points elsewhere), with the text the
  * checked fleet gives (and the sha256 the record kept). A missing file is written again, as it
- * was; a changed one refuses the resume.
+ * was; a changed one, or a symbolic link in its place, refuses the resume.
  */
 function linkInventoryProblems(wave: ReloadedWave, record: WaveRecord): string[] {
   const problems: string[] = [];
@@ -67,7 +94,8 @@ function linkInventoryProblems(wave: ReloadedWave, record: WaveRecord): string[]
       problems.push(`link ${link.name}: the fleet now gives it another inventory than the one the wave wrote (sha256 ${entry.inventorySha256.slice(0, 12)} -> ${sha256(expected).slice(0, 12)})`);
       continue;
     }
-    if (!existsSync(link.file)) {
+    // Nothing there at all: not even a link, which writing would follow to wherever it points.
+    if (lstatSync(link.file, { throwIfNoEntry: false }) === undefined) {
       writeLinkInventory(wave.fleetFile, link);
       continue;
     }

@@ -103,8 +103,10 @@ function sideStatuses(roles: Rows, databases: Rows): Map<string, SideStatus> {
 
 export async function readFleetStatus(links: FleetLink[], env: NodeJS.ProcessEnv): Promise<LinkStatus[]> {
   const { createRunResources } = await import('../drivers/run-resources.js');
-  const { runSql, classifyConnectFailure } = await import('../drivers/sql/pool.js');
-  const { getLinkDetails, linkIdsOf } = await import('../drivers/arm/client.js');
+  const { runSql } = await import('../drivers/sql/pool.js');
+  const { classifyConnectFailure } = await import('../drivers/sql/connect-failure.js');
+  const { getLinkDetails } = await import('../drivers/arm/client.js');
+  const { linkIdsOf } = await import('../drivers/arm/link-ids.js');
   const { isLinkGone } = await import('../drivers/arm/errors.js');
   // One run-resources per server: its connection to that server serves every link on it.
   const servers = new Map<string, ReturnType<typeof createRunResources>>();

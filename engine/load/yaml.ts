@@ -1,7 +1,10 @@
 // Reads one YAML file defensively (size, encoding, binary, tabs, duplicate keys, depth, aliases)
 // and keeps a position for every node so later passes can point at file:line:col.
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { load as yamlLoad, CORE_SCHEMA } from 'js-yaml';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type * as JsYaml from 'js-yaml';
+import { codeCacheDir, loadLibrary, type CachedLibrary, type CodeCacheUse } from '../core/code-cache.js';
 import { diag, type Diagnostic } from '../core/diagnostics.js';
 import { PositionIndex, TreeBuilder, type Pos } from './positions.js';
 
@@ -98,6 +101,45 @@ function firstInvalidUtf8(buf: Buffer): number {
   return buf.length;
 }
 
+export type JsYamlModule = typeof JsYaml;
+
+const require = createRequire(import.meta.url);
+
+/**
+ * js-yaml's UMD build, dist/js-yaml.js: the code of the ESM build `import 'js-yaml'` gives (the
+ * package makes both from one source with one rollup build) in a form a script can run, so it runs
+ * from the build's V8 code cache (engine/core/code-cache.ts; written by engine/build/code-caches.ts).
+ * The package's exports map does not name that file: it is found beside the package's main one.
+ */
+export function jsYamlLibrary(): CachedLibrary {
+  return { file: join(dirname(require.resolve('js-yaml')), 'dist', 'js-yaml.js'), name: 'js-yaml.js' };
+}
+
+/** js-yaml, and whether a code cache in `dir` was used. */
+export function loadJsYaml(dir: string = codeCacheDir): { yaml: JsYamlModule; cache: CodeCacheUse } {
+  const { exports, cache } = loadLibrary<JsYamlModule>(jsYamlLibrary(), dir);
+  return { yaml: exports, cache };
+}
+
+let library: JsYamlModule | undefined;
+
+/** Loaded on the first document: `runbook --help` and `--version` never read YAML. */
+function jsYaml(): JsYamlModule {
+  library ??= loadJsYaml().yaml;
+  return library;
+}
+
+/** js-yaml's reading of `source`, with the options every document is read with; `builder` records the positions. */
+export function readYamlDocument(yaml: JsYamlModule, file: string, source: string, builder: TreeBuilder): unknown {
+  return yaml.load(source, {
+    filename: file,
+    schema: yaml.CORE_SCHEMA,
+    json: true, // keeps going past duplicate keys; we report every duplicate ourselves
+    listener: builder.listener,
+    maxDepth: MAX_DEPTH,
+  } as Parameters<JsYamlModule['load']>[1]);
+}
+
 /** Loads one YAML document. `text` skips reading the file (and the byte-level checks). */
 export function loadYaml(file: string, text?: string): LoadedYaml {
   let source = text;
@@ -120,13 +162,7 @@ export function loadYaml(file: string, text?: string): LoadedYaml {
   let value: unknown;
   let parsed = false;
   try {
-    value = yamlLoad(source, {
-      filename: file,
-      schema: CORE_SCHEMA,
-      json: true, // keeps going past duplicate keys; we report every duplicate ourselves
-      listener: builder.listener,
-      maxDepth: MAX_DEPTH,
-    } as Parameters<typeof yamlLoad>[1]);
+    value = readYamlDocument(jsYaml(), file, source, builder);
     parsed = true;
   } catch (e) {
     diagnostics.push(yamlErrorDiagnostic(file, e));

@@ -82,7 +82,7 @@ async function readReplica(pool: ConnectionPool, side: ReplicaSide, inventory: I
 }
 
 async function readArm(resources: Pick<RunResources, 'arm'>, inventory: Inventory, signal?: AbortSignal): Promise<ObservedArmLink> {
-  const [{ getLinkDetails, linkIdsOf }, { isLinkGone }] = await Promise.all([import('../drivers/arm/client.js'), import('../drivers/arm/errors.js')]);
+  const [{ getLinkDetails }, { linkIdsOf }, { isLinkGone }] = await Promise.all([import('../drivers/arm/client.js'), import('../drivers/arm/link-ids.js'), import('../drivers/arm/errors.js')]);
   try {
     const details = await getLinkDetails(await resources.arm(), linkIdsOf(inventory), signal ? { signal } : {});
     return {

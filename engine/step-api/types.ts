@@ -103,6 +103,11 @@ export interface StepRunContext extends StepResources {
    * the run begins (engine/apply/confirmation.ts), the time they did (ISO 8601); otherwise undefined.
    */
   answeredBefore?(question: string): string | undefined;
+  /**
+   * On a resume, when this step finished before the run stopped and runs again (a read whose
+   * result held only at that moment): the outputs it returned then, as the journal kept them.
+   */
+  before?: Record<string, unknown>;
 }
 
 export interface OutputSpec {

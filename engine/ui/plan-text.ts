@@ -22,6 +22,8 @@ export interface PlanTextOptions {
   width?: number;
   /** Say, under a compact plan, how to see it in full (the plan command does). */
   hintFull?: boolean;
+  /** A resume's question: the steps done before it, marked so and left out of the closing line's counts (attack-r4apply A8). */
+  done?: readonly string[];
 }
 
 function renderWith(values: Record<string, PlanValue>, indent: string, out: string[]): void {
@@ -116,7 +118,7 @@ function cut(text: string, room: number | undefined): string {
   return room <= 3 ? text.slice(0, Math.max(0, room)) : `${text.slice(0, room - 3)}...`;
 }
 
-function renderCompactSteps(plan: Plan, style: Style, width: number | undefined, out: string[]): void {
+function renderCompactSteps(plan: Plan, style: Style, width: number | undefined, out: string[], done: ReadonlySet<string>): void {
   const rows = plan.steps.map((step) => ({
     step,
     num: `${String(step.index).padStart(2, ' ')}.`,
@@ -132,14 +134,14 @@ function renderCompactSteps(plan: Plan, style: Style, width: number | undefined,
   for (const r of rows) {
     const { step } = r;
     if (!columnsFit) {
-      out.push(...stackedRow(step, r, style, width!));
+      out.push(...stackedRow(step, r, style, width!, done));
       continue;
     }
     const prefix = `${r.num} ${r.id.padEnd(idW)}  ${r.kind.padEnd(kindW)}  `;
-    const rest = aboutText(step);
+    const rest = aboutText(step, done);
     const room = width === undefined ? undefined : width - prefix.length - impactW - 2;
     const text = cut(rest, room);
-    if (step.decision === 'skip') {
+    if (step.decision === 'skip' || done.has(step.id)) {
       out.push(style.dim(`${prefix}${r.impact.padEnd(impactW)}  ${text}`));
       continue;
     }
@@ -161,7 +163,8 @@ interface CompactRow {
 const r0 = (rows: CompactRow[]): CompactRow => rows[0] ?? { num: '', id: '', kind: '', impact: '' };
 
 /** A step's marks and what it does, for the compact listing. */
-function aboutText(step: PlannedStep): string {
+function aboutText(step: PlannedStep, done: ReadonlySet<string>): string {
+  if (done.has(step.id)) return 'DONE before the resume';
   if (step.decision === 'skip') return `SKIPPED (when: ${step.when?.expression ?? ''} -> ${step.when?.rendered ?? 'false'})`;
   const marks: string[] = [];
   if (refusesNow(step) !== undefined) marks.push('REFUSES');
@@ -178,11 +181,11 @@ function dangerous(step: PlannedStep): boolean {
  * A step for a terminal too narrow for columns: its number, name, type and impact, then what it
  * does on up to two lines broken between words, each line within the width.
  */
-function stackedRow(step: PlannedStep, r: CompactRow, style: Style, width: number): string[] {
+function stackedRow(step: PlannedStep, r: CompactRow, style: Style, width: number, done: ReadonlySet<string>): string[] {
   const indent = ' '.repeat(r.num.length + 1);
   const head = cut(`${r.num} ${r.id}  ${r.kind}`, width - r.impact.length - 2);
-  const about = twoLines(aboutText(step), width - indent.length).map((l) => indent + l);
-  if (step.decision === 'skip') return [style.dim(`${head}  ${r.impact}`), ...about.map((l) => style.dim(l))];
+  const about = twoLines(aboutText(step, done), width - indent.length).map((l) => indent + l);
+  if (step.decision === 'skip' || done.has(step.id)) return [style.dim(`${head}  ${r.impact}`), ...about.map((l) => style.dim(l))];
   return [`${head}  ${impactLabel(step, style)}`, ...about.map((l) => (dangerous(step) ? style.red(style.bold(l)) : l))];
 }
 
@@ -209,6 +212,7 @@ export interface PlanTextParts {
 export function planTextParts(given: Plan & { predicted?: PredictedPath }, style: Style = plainStyle, opts: PlanTextOptions = {}): PlanTextParts {
   // Every value as it will be sent, control characters escaped (engine/ui/visible.ts).
   const { value: plan, escaped } = visibleData(given);
+  const done = new Set(opts.done ?? []);
   const out: string[] = [];
   out.push(style.bold(`Runbook: ${plan.runbook.name}`) + `  (${plan.runbook.file}, sha256 ${plan.runbook.sha256.slice(0, 12)})`);
   if (plan.runbook.description) out.push(`  ${plan.runbook.description.trim()}`);
@@ -226,13 +230,14 @@ export function planTextParts(given: Plan & { predicted?: PredictedPath }, style
       out.push('');
     }
   } else {
-    renderCompactSteps(plan, style, opts.width, out);
+    renderCompactSteps(plan, style, opts.width, out, done);
     out.push('');
   }
 
-  const verdict = planVerdict(plan);
+  // A resume's plan adds up what it still runs.
+  const verdict = planVerdict(done.size ? { ...plan, steps: plan.steps.filter((s) => !done.has(s.id)) } : plan);
   const closing: string[] = [];
-  const line = closingLine(verdict);
+  const line = closingLine(verdict) + (done.size ? ` ${done.size} step(s) done before the resume are not run again.` : '');
   closing.push(verdict.stop ? style.red(style.bold(line)) : style.bold(line));
   if (verdict.stop && gist(verdict.stop.message) !== verdict.stop.message.replace(/[.!?]$/, '')) {
     closing.push(`  Step ${verdict.stop.index} (${verdict.stop.id}) would ${verdict.stop.how === 'refuse' ? 'refuse' : 'fail'}${verdict.stop.probed ? ', by what the probe read' : ''}: ${verdict.stop.message}`);

@@ -59,7 +59,7 @@ export function whyNo(answer: string): string {
 
 /** The one question's text: the compact plan, then what the operator confirms by answering yes. */
 export function runQuestionText(q: RunQuestion, style: Style = plainStyle, width?: number): string[] {
-  const { body, closing } = planTextParts(q.plan, style, width ? { width } : {});
+  const { body, closing } = planTextParts(q.plan, style, { ...(width ? { width } : {}), ...(q.done ? { done: q.done } : {}) });
   const lines = [...body, ...closing, ...(q.foresightNote ? [style.yellow(q.foresightNote)] : []), ''];
   const link = q.plan.inventory.link;
   lines.push(style.bold(`Before anything runs, answering yes confirms${q.confirmations.length + (q.changes.length ? 1 : 0) > 1 ? ' all of' : ''}:`));

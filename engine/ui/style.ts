@@ -33,3 +33,7 @@ export function makeStyle(enabled: boolean): Style {
 }
 
 export const plainStyle: Style = makeStyle(false);
+
+/** `s` without its colour sequences: what a terminal shows, for measuring and padding columns. */
+export const visibleText = (s: string): string => s.replace(/\u001b\[[0-9;]*m/g, '');
+

@@ -11,7 +11,7 @@
 import { diag, type Diagnostic } from '../core/diagnostics.js';
 import { isRecord } from '../core/record.js';
 import { sqlNameProblem } from './sql-names.js';
-import { linkNameKey } from '../drivers/sql/lock-resource.js';
+import { linkNameKey } from '../drivers/sql/link-name-key.js';
 import type { LoadedYaml } from '../load/yaml.js';
 
 const REFERENCES = [

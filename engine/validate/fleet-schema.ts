@@ -10,6 +10,17 @@ const at = (o: unknown, ...keys: string[]): Obj => keys.reduce<Obj>((v, k) => v[
 /** A reference key: what `links:` use to name a server (the YAML key under sqlServers/managedInstances). */
 const KEY = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 128 };
 
+/** Servers of one kind, by the key links name them with; each declared once. */
+function serverMap(what: string, server: { required: string[]; properties: Obj }): Obj {
+  return {
+    description: `${what}, by the key links refer to them with.`,
+    type: 'object',
+    minProperties: 1,
+    propertyNames: KEY,
+    additionalProperties: { type: 'object', additionalProperties: false, ...server },
+  };
+}
+
 export function fleetSchema(inventory: JsonSchema): JsonSchema {
   const props = at(inventory, 'properties');
   const link = at(props, 'link', 'properties');
@@ -27,30 +38,14 @@ export function fleetSchema(inventory: JsonSchema): JsonSchema {
     required: ['sqlServers', 'managedInstances', 'links', 'arm'],
     properties: {
       $schema: props.$schema,
-      sqlServers: {
-        description: 'SQL Server instances, by the key links refer to them with.',
-        type: 'object',
-        minProperties: 1,
-        propertyNames: KEY,
-        additionalProperties: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['connection'],
-          properties: { name: optionalName('Server name as the DMVs show it (replica_server_name).'), connection: sql.connection },
-        },
-      },
-      managedInstances: {
-        description: 'Managed instances, by the key links refer to them with.',
-        type: 'object',
-        minProperties: 1,
-        propertyNames: KEY,
-        additionalProperties: {
-          type: 'object',
-          additionalProperties: false,
-          required: (mi.required as string[]).filter((k) => k !== 'name'),
-          properties: { ...miProps, name: optionalName('Short Managed Instance name, e.g. sqlmi1.') },
-        },
-      },
+      sqlServers: serverMap('SQL Server instances', {
+        required: ['connection'],
+        properties: { name: optionalName('Server name as the DMVs show it (replica_server_name).'), connection: sql.connection },
+      }),
+      managedInstances: serverMap('Managed instances', {
+        required: (mi.required as string[]).filter((k) => k !== 'name'),
+        properties: { ...miProps, name: optionalName('Short Managed Instance name, e.g. sqlmi1.') },
+      }),
       links: {
         description: 'The links (distributed availability groups), one per database.',
         type: 'array',

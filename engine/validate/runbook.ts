@@ -4,14 +4,19 @@ import { diag, hasErrors, sortDiagnostics, type Diagnostic } from '../core/diagn
 import { isFleetDocument, validateLoadedInventory, type InventoryResult } from './inventory.js';
 import { loadYaml, readSource, type LoadedYaml } from '../load/yaml.js';
 import type { PluginOptions } from '../load/plugins.js';
-import { rules } from './rules/index.js';
-import type { RawStep, RuleContext } from './rules/context.js';
+import type { RawStep, Rule, RuleContext } from './rules/context.js';
 import { isRecord } from '../core/record.js';
 import { schemaDiagnostics } from './schema-diagnostics.js';
-import { isMissingSqlImpact } from './rules/sql.js';
+import { isMissingSqlImpact, readsThatWrite, sqlImpactDeclared, sqlSplices } from './rules/sql.js';
+import { duplicateStepIds, knownStepTypes, stepTargets } from './rules/steps.js';
+import { templates } from './rules/templates.js';
+import { durations, inputDefaults } from './rules/values.js';
 import { documentValidator, readSchema, withValidator } from './schemas.js';
 import type { InputSpec, Runbook, StepSpec } from '../core/types.js';
 import type { StepDefinition, StepModuleMap } from '../step-api/types.js';
+
+/** The semantic pass, in the order findings read best. Each rule is independent. */
+const rules: Rule[] = [inputDefaults, duplicateStepIds, knownStepTypes, stepTargets, durations, templates, sqlImpactDeclared, sqlSplices, readsThatWrite];
 
 export { validateInventory } from './inventory.js';
 export type { InventoryResult } from './inventory.js';

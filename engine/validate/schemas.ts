@@ -1,13 +1,14 @@
 // JSON Schema validators. Loading ajv and compiling costs more than the whole `plan` budget, so
 // `npm run build` precompiles the runbook and inventory schemas, and every registered step type's
 // `with:` schema, into standalone modules under dist/schemas/ (engine/build/schemas.ts). At run time
-// we load those, check they were built from the same schema (hash), and only fall back to ajv
+// we load those, check they were built from the same schema (its JSON text), and only fall back to ajv
 // (loaded lazily) for plugins or a stale build.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JsonSchema } from '../core/types.js';
+import { loadLibrary, type CachedLibrary } from '../core/code-cache.js';
 import type { StepDefinition } from '../step-api/types.js';
 import { fleetSchema } from './fleet-schema.js';
 
@@ -46,33 +47,57 @@ export function readSchema(name: DocumentSchemaName): JsonSchema {
   return s;
 }
 
-/** A staleness check, not security: two FNV-1a passes over the schema's JSON (no crypto module to load). */
-export function schemaHash(schema: JsonSchema): string {
-  const text = JSON.stringify(schema);
-  let a = 0x811c9dc5;
-  let b = 0x01000193 ^ text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193) >>> 0;
-    b = Math.imul(b ^ c ^ (i & 0xff), 0x5bd1e995) >>> 0;
-  }
-  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+/**
+ * What a precompiled validator records of the schema it was compiled from, to be compared whole:
+ * the schema's JSON text. JSON.stringify and string comparison are native, where hashing the text
+ * in JavaScript took ~5 ms of `validate` (27 schemas, run cold: bench/startup).
+ */
+export function schemaText(schema: JsonSchema): string {
+  return JSON.stringify(schema);
 }
 
-/** File-system-safe name for a step type's precompiled validator. */
-export function stepValidatorFile(type: string): string {
-  return join(compiledDir, 'steps', `${type.replace(/[^A-Za-z0-9_-]/g, '_')}.validate.cjs`);
-}
+/**
+ * The built-in step types' precompiled validators, all in one file: one require instead of one per
+ * step type a runbook uses (a dozen for the shipped runbook: bench/startup). Each entry is a
+ * CommonJS module body `(module, exports)`, run when its type is first validated.
+ */
+export const stepValidatorsFile = join(compiledDir, 'steps.validate.cjs');
 
 export function documentValidatorFile(name: DocumentSchemaName): string {
   return join(compiledDir, `${name}.validate.cjs`);
 }
 
-function loadPrecompiled(file: string, hash: string): Validator | undefined {
-  if (!existsSync(file)) return undefined;
+/**
+ * A precompiled validators' file as a library run from the build's V8 code cache
+ * (engine/core/code-cache.ts; engine/build/code-caches.ts compiles them by validating a sample):
+ * generated code of some tens of kilobytes, compiled at every start-up otherwise.
+ */
+export function validatorLibrary(file: string): CachedLibrary {
+  return { file, name: basename(file) };
+}
+
+type PrecompiledValidator = Validator & { schemaText?: string };
+type ModuleBody = (module: { exports: unknown }, exports: unknown) => void;
+
+let stepValidatorBodies: Record<string, ModuleBody> | undefined;
+
+/** The precompiled validator of built-in step type `type` as the build wrote it, if there is one. */
+export function precompiledStepValidator(type: string): PrecompiledValidator | undefined {
+  if (!existsSync(stepValidatorsFile)) return undefined;
+  stepValidatorBodies ??= loadLibrary<Record<string, ModuleBody>>(validatorLibrary(stepValidatorsFile)).exports;
+  const bodies = stepValidatorBodies;
+  const body = Object.hasOwn(bodies, type) ? bodies[type] : undefined;
+  if (typeof body !== 'function') return undefined;
+  const module = { exports: {} as unknown };
+  body(module, module.exports);
+  return module.exports as PrecompiledValidator;
+}
+
+/** A precompiled validator, unless it is missing or was compiled from another schema (a stale build). */
+function current(load: () => PrecompiledValidator | undefined, schema: JsonSchema): Validator | undefined {
   try {
-    const mod = require(file) as Validator & { schemaHash?: string };
-    return mod.schemaHash === hash ? mod : undefined;
+    const mod = load();
+    return mod?.schemaText === schemaText(schema) ? mod : undefined;
   } catch {
     return undefined;
   }
@@ -90,27 +115,35 @@ export function ajv(options: Record<string, unknown> = {}): AjvInstance {
   return instance;
 }
 
-const cache = new Map<string, Validator>();
+const documentValidators = new Map<DocumentSchemaName, Validator>();
 
 export function documentValidator(name: DocumentSchemaName): Validator {
-  const key = `doc:${name}`;
-  let v = cache.get(key);
+  let v = documentValidators.get(name);
   if (!v) {
     const schema = readSchema(name);
-    v = loadPrecompiled(documentValidatorFile(name), schemaHash(schema)) ?? ajv().compile(schema);
-    cache.set(key, v);
+    const file = documentValidatorFile(name);
+    v = current(() => (existsSync(file) ? loadLibrary<PrecompiledValidator>(validatorLibrary(file)).exports : undefined), schema) ?? ajv().compile(schema);
+    documentValidators.set(name, v);
   }
   return v;
 }
 
+/**
+ * Validators by the schema object they check, per step type and origin: the steps of one type
+ * share their definition's schema object, so it is compared with the build's once per type, not
+ * once per step; a plugin's validator is always compiled from its own schema.
+ */
+const withValidators = { builtin: new WeakMap<JsonSchema, Map<string, Validator>>(), plugin: new WeakMap<JsonSchema, Map<string, Validator>>() };
+
 /** The validator of a step type's `with:`; throws if the schema itself does not compile. */
 export function withValidator(def: Pick<StepDefinition, 'type' | 'with'>, opts: { plugin?: boolean } = {}): Validator {
-  const hash = schemaHash(def.with);
-  const key = `step:${def.type}:${hash}`;
-  let v = cache.get(key);
+  const byType = opts.plugin ? withValidators.plugin : withValidators.builtin;
+  let types = byType.get(def.with);
+  if (!types) byType.set(def.with, (types = new Map()));
+  let v = types.get(def.type);
   if (!v) {
-    v = (opts.plugin ? undefined : loadPrecompiled(stepValidatorFile(def.type), hash)) ?? ajv().compile(def.with);
-    cache.set(key, v);
+    v = (opts.plugin ? undefined : current(() => precompiledStepValidator(def.type), def.with)) ?? ajv().compile(def.with);
+    types.set(def.type, v);
   }
   return v;
 }

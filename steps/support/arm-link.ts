@@ -11,8 +11,10 @@ import {
   type StepHistoryEntry,
   type StepRunContext,
 } from '../../engine/step-api/index.js';
-import { describeLink, getLinkDetails, linkIdsOf, type LinkDetails, type LinkIds } from '../../engine/drivers/arm/client.js';
-import { operationInProgress } from '../../engine/drivers/arm/link-operation.js';
+import type { LinkDetails } from '../../engine/drivers/arm/client.js';
+import { describeLink, linkIdsOf, type LinkIds } from '../../engine/drivers/arm/link-ids.js';
+import { getLinkDetails } from '../../engine/drivers/on-demand.js';
+import { operationInProgress } from '../../engine/drivers/arm/operation-in-progress.js';
 import type { LinkActionProgress } from '../../engine/drivers/arm/link-action.js';
 
 export const armMessages = defineMessages({

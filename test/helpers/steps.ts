@@ -39,6 +39,8 @@ export interface ContextOptions {
   assumeYes?: boolean;
   confirm?: (question: string) => Promise<boolean>;
   answeredBefore?: (question: string) => string | undefined;
+  /** ctx.before: what the step returned before a resume. */
+  before?: Record<string, unknown>;
 }
 
 export function stepHarness(inventory: Inventory, env: NodeJS.ProcessEnv): StepHarness {
@@ -77,6 +79,7 @@ export function stepHarness(inventory: Inventory, env: NodeJS.ProcessEnv): StepH
     if (options.assumeYes !== undefined) ctx.assumeYes = options.assumeYes;
     if (options.confirm) ctx.confirm = options.confirm;
     if (options.answeredBefore) ctx.answeredBefore = options.answeredBefore;
+    if (options.before) ctx.before = options.before;
     return ctx;
   };
 

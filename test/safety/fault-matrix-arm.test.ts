@@ -108,7 +108,8 @@ async function setRoleDuringUpdate(): Promise<void> {
   const lab = await ChildLab.start({ overrides: { arm: { lroDurationMs: LRO_MS, retryAfterSeconds: 0 } } });
   try {
     lab.lab.holdArmOperations(true);
-    const { createArmClient, linkIdsOf } = await import('../../engine/drivers/arm/client.js');
+    const { createArmClient } = await import('../../engine/drivers/arm/client.js');
+    const { linkIdsOf } = await import('../../engine/drivers/arm/link-ids.js');
     const ids = linkIdsOf(lab.lab.inventory);
     const client = await createArmClient(lab.lab.inventory, lab.lab.env);
     await client.distributedAvailabilityGroups.beginUpdate(ids.resourceGroup, ids.managedInstance, ids.name, { replicationMode: 'Sync' });

@@ -93,6 +93,20 @@ test('a question the operator answered before the run is not asked again; a diff
   await h.close();
 });
 
+test('asked again after a resume: the first confirmation\'s time is kept (the downtime runs from it), said in its log; a time the journal could not have kept is not', async () => {
+  const h = stepHarness(inventory, {});
+  const first = '2026-01-02T03:04:05.000Z';
+  const again = await h.run(confirm, { message: 'Stop the app' }, { assumeYes: true, before: { confirmedBy: 'operator', confirmedAt: first } });
+  assert.equal(again, { confirmedBy: '--yes', confirmedAt: first });
+  assert.match(h.logs.info.join('\n'), `Confirmed again after the resume (by --yes); first confirmed at ${first}, before the run stopped`);
+  // A hand-edited journal: a time in the future, or not a time the run writes, is ignored.
+  for (const edited of [new Date(Date.now() + 3_600_000).toISOString(), 'yesterday', '2026-01-02', 7]) {
+    const out = await h.run(confirm, { message: 'Stop the app' }, { assumeYes: true, before: { confirmedAt: edited } });
+    assert.ok(out.confirmedAt !== edited && Date.parse(out.confirmedAt as string) <= Date.now(), `${String(edited)} -> ${String(out.confirmedAt)}`);
+  }
+  await h.close();
+});
+
 test('its question is the message as one sentence (what apply asks before the run)', () => {
   assert.is(confirm.question!({ message: 'Stop the app' }), 'Stop the app.');
   assert.is(confirm.question!({ message: '  Is it stopped?  ' }), 'Is it stopped?');

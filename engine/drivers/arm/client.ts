@@ -7,9 +7,10 @@
 // drops the newer fields. No request of the engine uses another version; a status URL ARM hands
 // back (Location, Azure-AsyncOperation) is followed as given.
 //
-// Every @azure package is imported dynamically inside the functions that need it: `validate` and
-// `plan` import step modules, and step modules import this file, so nothing here may load a driver
-// at import time. Type-only imports are erased by tsc.
+// Every @azure package is imported dynamically inside the functions that need it, and the step
+// modules (which `validate` and `plan` load) reach this file only through ../on-demand.ts, on a run's
+// first request; what they need at load time (link ids, URLs) is in link-ids.ts.
+// Type-only imports are erased by tsc.
 import { readFile } from 'node:fs/promises';
 import type { SqlManagementClient, SqlManagementClientOptionalParams } from '@azure/arm-sql';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
@@ -18,34 +19,10 @@ import type { Inventory } from '../../core/types.js';
 import { errorFromResponse, unreachable } from './errors.js';
 import { markNoResend, noResendPolicy } from './resend.js';
 import { registerSecret } from '../../core/redact.js';
+import { armEndpointOf, describeLink, instanceUrl, linkUrl, rememberEndpoint, type LinkIds } from './link-ids.js';
 
-/** The api-version of every ARM request the engine makes (README, "ARM versions"). */
-export const LINK_API_VERSION = '2025-01-01';
 /** Token scope of the public cloud's Resource Manager. */
 export const ARM_SCOPE = 'https://management.azure.com/.default';
-
-/** Which link a request is about: the MI-side resource path. */
-export interface LinkIds {
-  subscriptionId: string;
-  resourceGroup: string;
-  managedInstance: string;
-  name: string;
-}
-
-export function linkIdsOf(inventory: Inventory): LinkIds {
-  const mi = inventory.link.managedInstance;
-  return {
-    subscriptionId: mi.subscriptionId,
-    resourceGroup: mi.resourceGroup,
-    managedInstance: mi.name,
-    name: inventory.link.name,
-  };
-}
-
-/** `dag1 on sqlmi1 (rg/sub)`, the way plans and messages name a link. */
-export function describeLink(ids: LinkIds): string {
-  return `${ids.name} on ${ids.managedInstance} (${ids.resourceGroup}/${ids.subscriptionId})`;
-}
 
 export interface ArmRetryOptions {
   maxRetries?: number;
@@ -56,16 +33,6 @@ export interface ArmRetryOptions {
 export interface ArmClientOptions {
   /** Pipeline retry policy; defaults come from RUNBOOK_ARM_* variables, else Azure's (3, 1s, 64s). */
   retry?: ArmRetryOptions;
-}
-
-/** Endpoint per client, for the raw requests (the client keeps its own private). */
-const endpoints = new WeakMap<object, string>();
-
-export function armEndpointOf(client: SqlManagementClient): string {
-  const known = endpoints.get(client);
-  if (known) return known;
-  const priv = (client as unknown as { _endpoint?: string })._endpoint;
-  return (priv ?? 'https://management.azure.com').replace(/\/+$/, '');
 }
 
 function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -199,29 +166,11 @@ export async function createArmClient(
   };
   if (ca) clientOptions.tlsOptions = { ca };
   const client = new SqlManagementClient(credential, inventory.link.managedInstance.subscriptionId, clientOptions);
-  endpoints.set(client, endpoint);
+  rememberEndpoint(client, endpoint);
   return client;
 }
 
 // ---------------------------------------------------------------- raw requests on the pipeline
-
-export function linkUrl(client: SqlManagementClient, ids: LinkIds, suffix = ''): string {
-  const seg = (s: string) => encodeURIComponent(s);
-  return (
-    `${armEndpointOf(client)}/subscriptions/${seg(ids.subscriptionId)}/resourceGroups/${seg(ids.resourceGroup)}` +
-    `/providers/Microsoft.Sql/managedInstances/${seg(ids.managedInstance)}` +
-    `/distributedAvailabilityGroups/${seg(ids.name)}${suffix}?api-version=${LINK_API_VERSION}`
-  );
-}
-
-/** The managed instance resource itself (ManagedInstances_Get). */
-export function instanceUrl(client: SqlManagementClient, ids: Pick<LinkIds, 'subscriptionId' | 'resourceGroup' | 'managedInstance'>): string {
-  const seg = (s: string) => encodeURIComponent(s);
-  return (
-    `${armEndpointOf(client)}/subscriptions/${seg(ids.subscriptionId)}/resourceGroups/${seg(ids.resourceGroup)}` +
-    `/providers/Microsoft.Sql/managedInstances/${seg(ids.managedInstance)}?api-version=${LINK_API_VERSION}`
-  );
-}
 
 export interface RawRequest {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';

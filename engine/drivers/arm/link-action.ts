@@ -18,9 +18,11 @@ import { OutcomeUnknown } from '../../core/errors.js';
 import { sentence } from '../../core/sentence.js';
 import { ArmNotFoundError, ArmRequestError, ArmUnreachable, errorFromResponse, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS, parseArmErrorBody } from './errors.js';
 import { ResendBlocked, ensureNoResendPolicy } from './resend.js';
-import { describeLink, getLinkDetails, linkUrl, sendRaw, type LinkDetails, type LinkIds } from './client.js';
+import { getLinkDetails, sendRaw, type LinkDetails } from './client.js';
+import { describeLink, linkUrl, type LinkIds } from './link-ids.js';
 import { followOperation, httpLabel, nextDelay, type PollTiming } from './lro.js';
-import { operationInProgress, OperationStillRunning, resendSchedule, waitForLinkOperation } from './link-operation.js';
+import { waitForLinkOperation } from './link-operation.js';
+import { operationInProgress, OperationStillRunning, resendSchedule } from './operation-in-progress.js';
 
 /** `update` is PATCH of the link resource itself (its replicationMode), the others POST to .../<action>. */
 export type LinkAction = 'failover' | 'setRole' | 'update';

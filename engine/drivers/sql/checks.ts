@@ -59,7 +59,7 @@ const OTHER_BREAK = /[\u0085\u2028\u2029]/;
 const lower = (t: SqlToken) => t.text.toLowerCase();
 
 /** A `--` comment holding a line break whose meaning there is not documented, or undefined. */
-function undocumentedCommentEnd(tokens: SqlToken[]): string | undefined {
+function undocumentedCommentEnd(tokens: readonly SqlToken[]): string | undefined {
   const comment = tokens.find((t) => t.kind === 'lineComment' && OTHER_BREAK.test(t.text));
   if (!comment) return undefined;
   const c = comment.text.match(OTHER_BREAK)![0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
@@ -67,7 +67,7 @@ function undocumentedCommentEnd(tokens: SqlToken[]): string | undefined {
 }
 
 /** Why a batch is not a plain SELECT, or undefined: the allow-list, read with the scanner. */
-function notASelect(tokens: SqlToken[]): string | undefined {
+function notASelect(tokens: readonly SqlToken[]): string | undefined {
   const code = tokens.filter((t) => !isTrivia(t));
   const words = code.filter((t) => t.kind === 'word');
   if (words.length === 0) return undefined;

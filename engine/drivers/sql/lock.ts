@@ -33,7 +33,8 @@
 import type { ConnectionPool } from 'mssql';
 import { ExitError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
-import { classifyConnectFailure, runSql } from './pool.js';
+import { runSql } from './pool.js';
+import { classifyConnectFailure } from './connect-failure.js';
 import { LOCK_DATABASE, ownLockSessions, type LockSession, type LockSessions } from './lock-sessions.js';
 import type { Inventory, ReplicaSide } from '../../core/types.js';
 import { compareLinkStates, describeState, readSide, SIDES, type LinkState, type SideState } from './link-state.js';
@@ -43,7 +44,7 @@ import { lockResource } from './lock-resource.js';
 // The lock's parts, for those who know them by the lock.
 export { compareLinkStates, type LinkState, type SideState } from './link-state.js';
 export { describeHolder, holderAppName, parseHolderAppName, type LockHolder } from './lock-holder.js';
-export { linkNameKey, lockResource } from './lock-resource.js';
+export { lockResource } from './lock-resource.js';
 
 export interface LinkLock {
   resource: string;

@@ -19,7 +19,7 @@
 // out, and what that flag holds on a DAG secondary's row is not documented.
 import type { ConnectionPool } from 'mssql';
 import { parseLsn, type Lsn } from '../../core/lsn.js';
-import { runSql } from './pool.js';
+import { runSql } from '../on-demand.js';
 import type { Inventory, ReplicaSide } from '../../core/types.js';
 
 /**

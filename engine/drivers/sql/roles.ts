@@ -2,7 +2,8 @@
 // the failover procedure has a DBA paste on both sides; the verdict is pure so it can be tested
 // without servers, and both assertRole and the engine's `primary`/`secondary` aliases use it.
 import type { ConnectionPool } from 'mssql';
-import { classifyConnectFailure, runSql } from './pool.js';
+import { classifyConnectFailure } from './connect-failure.js';
+import { runSql } from '../on-demand.js';
 import type { ReplicaSide } from '../../core/types.js';
 
 export const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];

@@ -29,17 +29,17 @@ export type SqlTokenKind =
   | 'symbol';
 
 export interface SqlToken {
-  kind: SqlTokenKind;
-  text: string;
+  readonly kind: SqlTokenKind;
+  readonly text: string;
   /** Offset of the token's first character in the scanned text. */
-  start: number;
+  readonly start: number;
   /**
    * 1-based line of the token's first character. Lines are counted at `\n` only: a lone CR ends
    * a `--` comment, but what a script runner counts as a line there is not documented.
    */
-  line: number;
+  readonly line: number;
   /** The text ends inside this string, identifier or block comment. */
-  unterminated?: true;
+  readonly unterminated?: true;
 }
 
 const WORD_START = /[\p{L}_@#]/u;
@@ -48,15 +48,59 @@ const DIGIT = /[0-9]/;
 const HEX = /[0-9A-Fa-f]/;
 const SPACE = /[^\S\r\n]/;
 
+// ASCII answered by character code, the regular expressions above asked only beyond it: the same
+// classes, but `validate` and `plan` scan every read step's SQL with code V8 has not optimised yet,
+// where a regular expression test per character is the scanner's largest cost (bench/startup).
+const isAsciiLetter = (code: number): boolean => (code >= 97 && code <= 122) || (code >= 65 && code <= 90);
+const isAsciiDigit = (code: number): boolean => code >= 48 && code <= 57;
+
+function isWordStart(c: string): boolean {
+  const code = c.charCodeAt(0);
+  if (code < 128) return isAsciiLetter(code) || code === 95 || code === 64 || code === 35; // _ @ #
+  return WORD_START.test(c);
+}
+
+function isWordPart(c: string): boolean {
+  const code = c.charCodeAt(0);
+  if (code < 128) return isAsciiLetter(code) || isAsciiDigit(code) || code === 95 || code === 64 || code === 35 || code === 36; // _ @ # $
+  return WORD_PART.test(c);
+}
+
+/** A space that is not a line break: tab, vertical tab, form feed, space, and Unicode's others. */
+function isSpace(c: string): boolean {
+  const code = c.charCodeAt(0);
+  if (code < 128) return code === 32 || code === 9 || code === 11 || code === 12;
+  return SPACE.test(c);
+}
+
+/**
+ * Scans already made, by text: the checks ask about the same script several times (its batches,
+ * whether it reads, whether a batch is one statement), in validate, in plan and before a send, and
+ * the scanner's cold code is a good part of validate's time (bench/startup). A list is shared:
+ * frozen, of tokens typed read-only. Bounded: scripts of up to 64 kB, the last 256 of them.
+ */
+const scans = new Map<string, readonly SqlToken[]>();
+const MAX_CACHED_TEXT = 64 * 1024;
+const MAX_CACHED_SCANS = 256;
+
 /** Tokens of `text`, in order; their texts joined give `text` back exactly. */
-export function scanSql(text: string): SqlToken[] {
+export function scanSql(text: string): readonly SqlToken[] {
+  const known = scans.get(text);
+  if (known) return known;
+  const tokens = Object.freeze(scanText(text));
+  if (text.length <= MAX_CACHED_TEXT) {
+    if (scans.size >= MAX_CACHED_SCANS) scans.clear();
+    scans.set(text, tokens);
+  }
+  return tokens;
+}
+
+function scanText(text: string): SqlToken[] {
   const tokens: SqlToken[] = [];
   let i = 0;
   let line = 1;
   const push = (kind: SqlTokenKind, end: number, unterminated = false) => {
-    const token: SqlToken = { kind, text: text.slice(i, end), start: i, line };
-    if (unterminated) token.unterminated = true;
-    tokens.push(token);
+    tokens.push(unterminated ? { kind, text: text.slice(i, end), start: i, line, unterminated: true } : { kind, text: text.slice(i, end), start: i, line });
     for (let k = i; k < end; k++) if (text.charCodeAt(k) === 10) line++;
     i = end;
   };
@@ -79,9 +123,9 @@ export function scanSql(text: string): SqlToken[] {
       push('newline', i + 1);
     } else if (c === '\r') {
       push('newline', next === '\n' ? i + 2 : i + 1);
-    } else if (SPACE.test(c)) {
+    } else if (isSpace(c)) {
       let k = i + 1;
-      while (k < text.length && SPACE.test(text[k]!)) k++;
+      while (k < text.length && isSpace(text[k]!)) k++;
       push('space', k);
     } else if (c === '-' && next === '-') {
       let k = i + 2;
@@ -111,9 +155,9 @@ export function scanSql(text: string): SqlToken[] {
       push('quoted', end, !closed);
     } else if (DIGIT.test(c) || (c === '.' && next !== undefined && DIGIT.test(next))) {
       push('number', numberEnd(text, i));
-    } else if (WORD_START.test(c)) {
+    } else if (isWordStart(c)) {
       let k = i + 1;
-      while (k < text.length && WORD_PART.test(text[k]!)) k++;
+      while (k < text.length && isWordPart(text[k]!)) k++;
       push('word', k);
     } else {
       push('symbol', i + 1);
@@ -150,7 +194,7 @@ export function isTrivia(token: SqlToken): boolean {
 }
 
 /** The first token still open at the end of the text, if any. */
-export function unterminatedToken(tokens: SqlToken[]): SqlToken | undefined {
+export function unterminatedToken(tokens: readonly SqlToken[]): SqlToken | undefined {
   return tokens.find((t) => t.unterminated);
 }
 

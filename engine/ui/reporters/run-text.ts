@@ -82,6 +82,18 @@ export function resumeCommand(summary: Pick<RunSummary, 'runId' | 'exitCode' | '
   return `runbook apply --resume ${summary.runId}${dataLoss ? ` --allow-data-loss ${link}` : ''}`;
 }
 
+/** A number and the unit after it (`0 s`, `32 KB`) are one word: a line is never cut between them. */
+const UNIT = /^(ms|s|min|h|B|KB|MB|GB|%)[),.;:]*$/;
+function withUnits(words: string[]): string[] {
+  const out: string[] = [];
+  for (const word of words) {
+    const last = out.at(-1);
+    if (last !== undefined && UNIT.test(word) && /\d$/.test(last)) out[out.length - 1] = `${last} ${word}`;
+    else out.push(word);
+  }
+  return out;
+}
+
 /**
  * A line cut between words to fit `width`, each continuation indented past the line's own indent
  * (escape sequences count for nothing). A word longer than the width stays whole on its own line.
@@ -95,7 +107,7 @@ export function wrapWords(given: string, width: number): string[] {
   const hanging = `${indent}    `.slice(0, Math.max(0, Math.floor(width / 3)));
   const out: string[] = [];
   let current = '';
-  for (const word of line.slice(indent.length).split(' ')) {
+  for (const word of withUnits(line.slice(indent.length).split(' '))) {
     const lead = out.length ? hanging : indent;
     if (current === '') current = lead + word;
     else if (visible(current) + 1 + visible(word) <= width) current += ` ${word}`;

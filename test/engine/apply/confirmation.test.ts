@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { buildPlan } from '../../../engine/plan/build.js';
 import { labInventoryForPlan, loadRunbook, resolveInputsOrThrow } from '../../../engine/commands/prepare.js';
 import { runQuestion } from '../../../engine/apply/confirmation.js';
-import { isYes, whyNo } from '../../../engine/ui/prompt.js';
+import { isYes, runQuestionText, whyNo } from '../../../engine/ui/prompt.js';
 import { runbookFile } from '../../helpers/lab-run.js';
 
 async function questionOf(name: string, sets: string[] = [], pending?: (id: string) => boolean) {
@@ -42,6 +42,21 @@ test('on resume, steps already done are not asked about; nothing left to ask is 
   assert.equal(q?.confirmations, []);
   assert.equal(q?.changes.map((c) => c.step), ['failover']);
   assert.is(await questionOf('planned-failover', [], () => false), undefined);
+});
+
+test('on resume, the plan shown with the question marks the steps done before it and adds up only what is left (attack-r4apply A8)', async () => {
+  const doneBefore = ['workload-stopped', 'before', 'version', 'sync-commit-sql-server', 'sync-commit-managed-instance'];
+  const q = await questionOf('planned-failover', [], (id) => !doneBefore.includes(id));
+  assert.equal(q?.done, doneBefore);
+  const text = runQuestionText(q!).join('\n');
+  for (const id of doneBefore) assert.match(text, new RegExp(`^ *\\d+\\. ${id} .*DONE before the resume$`, 'm'));
+  assert.match(text, /^ *\d+\. failover .*ALTER AVAILABILITY GROUP/m);
+  assert.match(text, /^Plan: 1 change, 0 data-loss steps, .* 5 step\(s\) done before the resume are not run again\.$/m);
+  // A run that is not a resume shows no such mark.
+  const fresh = await questionOf('planned-failover');
+  assert.is(fresh?.done, undefined);
+  assert.not.match(runQuestionText(fresh!).join('\n'), /DONE before the resume/);
+  assert.match(runQuestionText(fresh!).join('\n'), /^Plan: 3 changes, /m);
 });
 
 test('only yes goes on; every other answer says why it is a no', () => {

@@ -203,6 +203,28 @@ test('resume: a finished read after the last done change runs again (unless its 
   assert.match(resumed.stdout, /note: done before; not run again/);
 });
 
+test('attack r4wave D: a resume that asks a gate again keeps its first confirmation\'s time, so the downtime measured from it runs across the stop', async () => {
+  const dir = tempDir();
+  const first = await runCli(['apply', fixture('resume-confirm.yml'), '-i', inventory, '--set', `state=${join(dir, 'state')}`, '--yes'], { cwd: dir });
+  assert.is(first.code, 1, first.stderr + first.stdout);
+  const runId = readdirSync(join(dir, '.runbook', 'runs'))[0]!.replace(/\.jsonl$/, '');
+  const resumeAsked = Date.now();
+  const resumed = await runCli(['apply', '--resume', runId, '--yes'], { cwd: dir });
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+  const records = readFileSync(join(dir, '.runbook', 'runs', `${runId}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const finished = (step: string) => records.filter((r) => r.kind === 'step-finished' && r.step === step);
+  const gates = finished('stopped');
+  assert.is(gates.length, 2, 'the gate ran in both runs');
+  const firstAt: string = gates[0].outputs.confirmedAt;
+  assert.ok(Date.parse(firstAt) < resumeAsked);
+  assert.is(gates[1].outputs.confirmedAt, firstAt, 'the resume keeps the first confirmation');
+  assert.match(resumed.stdout, `first confirmed at ${firstAt}, before the run stopped`);
+  const [downtime] = finished('downtime');
+  // Counted from the first confirmation: at least the time from it to the resume, and it ends now.
+  assert.ok(downtime.outputs.elapsedMs >= resumeAsked - Date.parse(firstAt), `elapsed ${downtime.outputs.elapsedMs} ms counts from ${firstAt}`);
+  assert.ok(Date.parse(firstAt) + downtime.outputs.elapsedMs <= Date.now());
+});
+
 test('resume: a runbook with a data-loss step still needs --allow-data-loss; a run that succeeded is refused (exit 3, nothing left to do)', async () => {
   const dir = tempDir();
   // The trace is a directory at first, so the read step before the data-loss step fails.

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, noStack, root, runCli, tempDir } from '../../helpers/cli.js';
 import { parseArgs } from '../../../engine/cli/args.js';
-import { LINK_API_VERSION } from '../../../engine/drivers/arm/client.js';
+import { LINK_API_VERSION } from '../../../engine/drivers/arm/link-ids.js';
 
 const inventory = fixture('inventory.yml');
 

@@ -40,6 +40,9 @@ test('the closing line adds the plan up and names the step where it will refuse,
   const probed = await runCli(['plan', planned, '--lab', 'sql2019', '--probe'], { timeoutMs: 40_000 });
   assert.is(probed.code, 0, probed.stderr);
   assert.match(closing(probed.stdout)!, /; will refuse at step 4 \(SQL Server is older than 2022 CU13 \(16\.0\.4125\)\)\.$/);
+  // A prediction (here, and in apply's question) does not say "nothing was changed": nothing has run yet (attack-r4apply A8).
+  assert.match(probed.stdout, /Step 4 \(version-supports-failover\) would refuse, by what the probe read: SQL Server is older than 2022 CU13/);
+  assert.not.match(probed.stdout, /nothing was changed/i);
 });
 
 test('--detailed-exitcode: 0 nothing to change, 2 changes, 3 would refuse; without it a plan exits 0', async () => {

@@ -79,7 +79,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) test(`130: ${signal} stops 
   child.kill(signal);
   const r = await done;
   assert.is(r.code, 130, r.stderr + r.stdout);
-  assert.match(r.stderr, new RegExp(`${signal}: stopping at the next step boundary`));
+  assert.match(r.stderr, new RegExp(`${signal}: stopping now: no change is in progress, so a read under way is cut short and no further step starts`));
   assert.not.ok(existsSync(out));
   const journalDir = join(dir, '.runbook', 'runs');
   const journal = readFileSync(join(journalDir, readdirSync(journalDir)[0]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

@@ -3,11 +3,12 @@
 // failover/setRole actions with their polling and their refusal to re-send blindly.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ARM_SCOPE, createArmClient, getLinkDetails, linkIdsOf, linkUrl, parseLinkBody, retryOptionsFrom, scopeFor } from '../../../engine/drivers/arm/client.js';
+import { ARM_SCOPE, createArmClient, getLinkDetails, parseLinkBody, retryOptionsFrom, scopeFor } from '../../../engine/drivers/arm/client.js';
+import { linkIdsOf, linkUrl } from '../../../engine/drivers/arm/link-ids.js';
 import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, isLinkGone } from '../../../engine/drivers/arm/errors.js';
 import { nextDelay, parseRetryAfter } from '../../../engine/drivers/arm/lro.js';
 import { postLinkAction, type LinkActionProgress } from '../../../engine/drivers/arm/link-action.js';
-import { resendSchedule } from '../../../engine/drivers/arm/link-operation.js';
+import { resendSchedule } from '../../../engine/drivers/arm/operation-in-progress.js';
 import { definitelyNotApplied, OutcomeUnknown } from '../../../engine/core/errors.js';
 import { armFailure } from '../../../steps/support/arm-link.js';
 import type { ArmFault, ArmOperation } from '../../../lab/arm/contract.js';

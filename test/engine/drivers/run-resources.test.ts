@@ -10,7 +10,8 @@ import { StepRefusal } from '../../../engine/core/errors.js';
 import type { Inventory } from '../../../engine/core/types.js';
 import { startLab, type Lab } from '../../../lab/index.js';
 import { rejection } from '../../helpers/steps.js';
-import { classifyConnectFailure, classifyConnectFailureProbed, ConnectionSetupError, describeConnectError, isConnectionLoss, poolConfig, probeTcp } from '../../../engine/drivers/sql/pool.js';
+import { classifyConnectFailureProbed, describeConnectError, poolConfig, probeTcp } from '../../../engine/drivers/sql/pool.js';
+import { classifyConnectFailure, ConnectionSetupError, isConnectionLoss } from '../../../engine/drivers/sql/connect-failure.js';
 import type { ConnectionSpec } from '../../../engine/core/types.js';
 
 const base: ConnectionSpec = { host: '10.0.0.5', port: 1433, user: 'runbook', passwordEnv: 'SQL_PW' };

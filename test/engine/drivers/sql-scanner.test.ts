@@ -18,7 +18,7 @@ test('the tokens give the text back exactly and carry their line', () => {
     'word:SELECT', "string:N'a''b'", 'symbol:,', 'bracketed:[x]]y]', 'symbol:,', 'quoted:"q""r"', 'lineComment:-- c', 'newline:\r\n',
     'blockComment:/* 1 /* 2 */ 3 */', 'number:0x1F', 'number:1.5e3', 'word:@v', 'word:#t', 'symbol:;',
   ]);
-  const lines = (t: SqlToken[]) => t.filter((x) => x.kind !== 'space').map((x) => x.line);
+  const lines = (t: readonly SqlToken[]) => t.filter((x) => x.kind !== 'space').map((x) => x.line);
   assert.equal(lines(scanSql("a\n'b\nc' d\ne")), [1, 1, 2, 3, 3, 4]);
 });
 
@@ -232,6 +232,14 @@ test('isSingleStatement: ADD SIGNATURE, ADD COUNTER SIGNATURE and ADD SENSITIVIT
   assert.not.ok(isSingleStatement('ALTER TABLE t ADD SIGNATURE TO dbo.p BY CERTIFICATE c'), 'even as the first ADD');
   assert.ok(isSingleStatement('ALTER AVAILABILITY GROUP [x] ADD DATABASE [db]'), 'ADD DATABASE is ALTER\'s own');
   assert.ok(isSingleStatement("THROW 50001, N'x', 1;"), 'a THROW alone only raises its error');
+});
+
+test('a text scanned again gives the same tokens, shared and frozen', () => {
+  const sql = "SELECT 1 -- a\nGO\nSELECT N'x'";
+  const first = scanSql(sql);
+  assert.is(scanSql(sql), first, 'the second scan is the first one');
+  assert.ok(Object.isFrozen(first));
+  assert.equal(scanSql(`${sql} `).map((t) => t.text).join(''), `${sql} `, 'another text is scanned for itself');
 });
 
 test.run();

@@ -2,7 +2,7 @@
 // each link's inventory (its sha256 in the record, matched by name); a resume refuses what changed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fleetLab, fleetRoles } from '../../helpers/fleet-run.js';
 import { FAST_PLANNED as FAST, runbookFile } from '../../helpers/lab-run.js';
@@ -68,6 +68,14 @@ test('F4: resume refuses a never-started link whose inventory file changed; reco
     assert.match(refused.stderr, /refusing to resume wave .*link dag2: its inventory .*002-dag2\.yml changed since the wave wrote it.*Nothing was run/);
     assert.equal(readRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}:${l.runId ?? '-'}`), [`dag1:failed:${record.links[0]!.runId}`, 'dag2:not started:-']);
     assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'PS' });
+    // A symbolic link to nowhere in its place: refused, and nothing is written where it points.
+    rmSync(dag2.inventory);
+    const elsewhere = join(f.dir, 'elsewhere.yml');
+    symlinkSync(elsewhere, dag2.inventory);
+    const linked = await f.run(['apply', '--resume', record.waveId, '--canary', '0', '--yes', ...sets]);
+    assert.is(linked.code, 3, linked.stdout + linked.stderr);
+    assert.match(linked.stderr, /refusing to resume wave .*link dag2: .*002-dag2\.yml .*Nothing was run/);
+    assert.not.ok(existsSync(elsewhere), 'the wave did not write through the link');
     // The file removed (a cleanup) and the record's links reordered: each link still gets its own inventory.
     rmSync(dag2.inventory);
     const file = recordFile(f.journalDir);
@@ -102,6 +110,35 @@ test('F7: a started link whose journal is gone is refused on resume (exit 3, nam
     assert.not.match(resumed.stdout, /link-started/);
     assert.equal(readRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}:${l.runId ?? '-'}`), [`dag1:failed:${runId}`, 'dag2:not started:-']);
     assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'PS' });
+  } finally {
+    await f.stop();
+  }
+});
+
+test('review: a record whose link names another link\'s run (a hand edit) is damaged: exit 2, that run\'s success is not taken as this link\'s', async () => {
+  const f = await fleetLab({ links: 2, linkScenarios: { 2: 'split-brain' } });
+  try {
+    const r = await f.run(['apply', runbookFile('planned-failover'), '-i', f.fleetFile, '--links', 'dag1,dag2', '--yes', ...sets]);
+    assert.is(r.code, 3, r.stdout + r.stderr);
+    const file = recordFile(f.journalDir);
+    const edited = JSON.parse(readFileSync(file, 'utf8'));
+    const dag1Run = edited.links[0].runId;
+    // dag2 (refused, split-brain) now names dag1's run, which succeeded.
+    Object.assign(edited.links[1], { state: 'running', runId: dag1Run });
+    writeFileSync(file, JSON.stringify(edited));
+    const twice = await f.run(['apply', '--resume', edited.waveId, '--yes', '--format', 'json', ...sets]);
+    assert.is(twice.code, 2, twice.stdout + twice.stderr);
+    assert.ok(twice.stderr.includes(`${file}: run ${dag1Run} is named for more than one link`), twice.stderr);
+    // The same with dag1's own entry cleared: dag2's run is still dag1's.
+    delete edited.links[0].runId;
+    edited.links[0].state = 'pending';
+    writeFileSync(file, JSON.stringify(edited));
+    const foreign = await f.run(['apply', '--resume', edited.waveId, '--yes', '--format', 'json', ...sets]);
+    assert.is(foreign.code, 2, foreign.stdout + foreign.stderr);
+    assert.ok(foreign.stderr.includes(`${file}: link dag2: its run ${dag1Run} is a run of link dag1`), foreign.stderr);
+    assert.not.match(foreign.stdout + foreign.stderr, /succeeded before the wave could record it/);
+    assert.equal(readRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}`), ['dag1:pending', 'dag2:running'], 'the record is not rewritten');
+    assert.equal(fleetRoles(f.lab), { dag1: 'SP', dag2: 'PP' });
   } finally {
     await f.stop();
   }

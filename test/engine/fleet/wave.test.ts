@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fleetLab, fleetRoles } from '../../helpers/fleet-run.js';
 import { FAST_PLANNED as FAST, runbookFile } from '../../helpers/lab-run.js';
+import { connect, run } from '../../helpers/lab.js';
 
 const planned = runbookFile('planned-failover');
 const sets = FAST.flatMap((s) => ['--set', s]);
@@ -74,8 +75,13 @@ test('--max-failures 1 with --parallel 1: after the first failure no new link st
     assert.equal(fleetRoles(f.lab), { dag1: 'PP', dag2: 'SP', dag3: 'SP' });
     // A done link is not run again: a second resume runs only dag1.
     const again = await f.run(['apply', '--resume', record.waveId, '--yes', '--format', 'json', ...sets]);
-    const started = again.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.event === 'link-started').map((e) => e.link);
+    const events = again.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const started = events.filter((e) => e.event === 'link-started').map((e) => e.link);
     assert.equal(started, ['dag1']);
+    // attack r4wave: the links done by the earlier resume keep what they said to act on (and what they changed) in this summary, from the record.
+    const finished = events.find((e) => e.event === 'wave-finished').links.find((l: { link: string }) => l.link === 'dag2');
+    assert.ok(finished.attention?.some((l: string) => /^downtime: The application had to stay stopped/.test(l)), JSON.stringify(finished));
+    assert.ok(finished.changed?.length > 0, JSON.stringify(finished));
   } finally {
     await f.stop();
   }
@@ -97,6 +103,33 @@ test('F14: what each link says to act on (repoint, downtime) is in the summary p
     assert.match(table, /^Attention:\n  \[dag2\] downtime: The application had to stay stopped/m);
     assert.match(table, /^  \[dag2\] repoint-applications: /m);
   } finally {
+    await f.stop();
+  }
+});
+
+test('attack r4wave: a link refused because someone else holds its lock changed nothing, so resuming the wave runs it (once the lock is free)', async () => {
+  const f = await fleetLab({ links: 2 });
+  const dba = await connect(f.lab, 'sqlServer', { appName: 'dba-console' });
+  try {
+    await run(dba, "DECLARE @r int; EXEC @r = sp_getapplock @Resource = N'runbook:link:dag2', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; IF @r < 0 THROW 50000, 'not granted', 1;");
+    const first = await f.run(['apply', planned, '-i', f.fleetFile, '--all', '--yes', ...sets]);
+    assert.is(first.code, 3, first.stdout + first.stderr);
+    assert.match(first.stdout + first.stderr, /link dag2 is locked by/);
+    const record = waveRecord(f.journalDir);
+    assert.equal(record.links.map((l) => `${l.name}:${l.state}:${l.exitCode}`), ['dag1:done:0', 'dag2:failed:3']);
+    assert.equal(fleetRoles(f.lab), { dag1: 'SP', dag2: 'PS' });
+    // Still held: the resume is refused the same way, and says so; nothing changes.
+    const held = await f.run(['apply', '--resume', record.waveId, '--yes', ...sets]);
+    assert.is(held.code, 3, held.stdout + held.stderr);
+    assert.match(held.stdout + held.stderr, /link dag2 is locked by/);
+    assert.equal(fleetRoles(f.lab), { dag1: 'SP', dag2: 'PS' });
+    await run(dba, "EXEC sp_releaseapplock @Resource = N'runbook:link:dag2', @LockOwner = 'Session';");
+    const resumed = await f.run(['apply', '--resume', record.waveId, '--yes', ...sets]);
+    assert.is(resumed.code, 0, resumed.stdout + resumed.stderr);
+    assert.equal(waveRecord(f.journalDir).links.map((l) => `${l.name}:${l.state}:${l.exitCode}`), ['dag1:done:0', 'dag2:done:0']);
+    assert.equal(fleetRoles(f.lab), { dag1: 'SP', dag2: 'SP' });
+  } finally {
+    await dba.close();
     await f.stop();
   }
 });

@@ -48,6 +48,9 @@ test('at 60 columns no line is longer and no word is broken', () => {
   assert.equal(words(text), words(renderSummary(summary, undefined, { link: 'dag1' })), 'the same words in the same order');
   assert.equal(wrapWords('  aaa bbb ccc ddd', 12), ['  aaa bbb', '    ccc ddd']);
   assert.equal(wrapWords('short', 60), ['short']);
+  // A number stays with its unit (attack-r4apply A8: "... 0" / "s behind)" at 60 columns).
+  assert.equal(wrapWords('(32 KB of log not sent, 0 s behind)', 26), ['(32 KB of log not sent,', '    0 s behind)']);
+  assert.equal(wrapWords('waited 12 s; 1500 ms left', 9), ['waited', '   12 s;', '   1500 ms', '   left']);
 });
 
 test.run();

@@ -3,12 +3,13 @@
 // precompiled validators are the current schemas; shipped runbooks point editors at the schema.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { root } from '../../helpers/cli.js';
-import { ajv, documentValidatorFile, readSchema, schemaHash, stepValidatorFile } from '../../../engine/validate/schemas.js';
+import { ajv, documentValidatorFile, precompiledStepValidator, readSchema, schemaText, withValidator } from '../../../engine/validate/schemas.js';
 import { checkStepDefinition } from '../../../engine/step-api/contract.js';
 import { loadAllBuiltins } from '../../../engine/step-api/registry.js';
 import { stepModules } from '../../../steps/index.js';
@@ -62,8 +63,8 @@ for (const name of ['runbook', 'inventory'] as const) {
 
   test(`${name}: the build's precompiled validator is the current schema`, () => {
     if (!builtByNpm) return;
-    const mod = require(documentValidatorFile(name)) as { schemaHash?: string };
-    assert.is(mod.schemaHash, schemaHash(readSchema(name)), 'run npm run build: dist/schemas is stale (plan would fall back to ajv)');
+    const mod = require(documentValidatorFile(name)) as { schemaText?: string };
+    assert.is(mod.schemaText, schemaText(readSchema(name)), 'run npm run build: dist/schemas is stale (plan would fall back to ajv)');
   });
 }
 
@@ -80,9 +81,32 @@ test('every built-in step type meets the step contract plugins are held to (and,
     assert.equal(checkStepDefinition(def, def.type), [], def.type);
     assert.equal(lint(def.with as JsonSchema, `${def.type}.with`), [], def.type);
     if (!builtByNpm) continue;
-    const mod = require(stepValidatorFile(def.type)) as { schemaHash?: string };
-    assert.is(mod.schemaHash, schemaHash(def.with), `${def.type}: dist/schemas is stale`);
+    const mod = precompiledStepValidator(def.type);
+    assert.is(mod?.schemaText, schemaText(def.with), `${def.type}: dist/schemas is stale`);
   }
+});
+
+test('under npm test, the precompiled validators run from the build\'s code cache', () => {
+  if (!builtByNpm) return;
+  // In a child: V8 looks at a code cache only for a source it has not compiled in this process.
+  const url = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+  const script = `
+    const { loadLibrary } = await import(${url('../../../engine/core/code-cache.js')});
+    const { documentValidatorFile, stepValidatorsFile, validatorLibrary } = await import(${url('../../../engine/validate/schemas.js')});
+    process.stdout.write(JSON.stringify([stepValidatorsFile, documentValidatorFile('runbook')].map((f) => loadLibrary(validatorLibrary(f)).cache)));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout), ['used', 'used'], 'npm run build writes dist/cache/ after dist/schemas/');
+});
+
+test('a step type whose with: is not the schema the build compiled is checked against its own schema', async () => {
+  // The shipped confirm's validator is in dist/schemas/steps.validate.cjs; this confirm says otherwise.
+  const own = withValidator({ type: 'confirm', with: { type: 'object', additionalProperties: false, properties: { count: { type: 'integer', description: 'n' } } } });
+  assert.ok(own({ count: 2 }), 'its own schema allows count');
+  assert.not.ok(own({ message: 'check' }), 'its own schema knows no message');
+  const built = withValidator((await stepModules.confirm!()).default);
+  assert.ok(built({ message: 'check' }));
+  assert.not.ok(built({ count: 2 }));
 });
 
 test('shipped runbooks start with the yaml-language-server schema line, and it resolves', () => {
