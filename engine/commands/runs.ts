@@ -7,7 +7,8 @@ import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { defaultJournalDir } from '../apply/journal/write.js';
 import { SECRET_PLACEHOLDER } from '../plan/build.js';
-import { journalPath, listRuns, runInfo, lockLossVerdict, stepStates, type Recorded, type StepState } from '../apply/journal/runs.js';
+import { journalPath, lastLinkState, listRuns, runInfo, lockLossVerdict, stepStates, type Recorded, type StepState } from '../apply/journal/runs.js';
+import { splitBrainNotice } from '../apply/split-brain.js';
 import { JournalDamage, readJournal, type ReadJournal } from '../apply/journal/read.js';
 import { takeRunLock, type RunLock } from '../apply/journal/run-lock.js';
 import type { CommandIO } from './io.js';
@@ -88,7 +89,13 @@ function resumeFromJournal(runId: string, path: string, given: { target?: string
   const info = runInfo(path, records, hostname());
   const started = records.find((r): r is Extract<Recorded, { kind: 'run-started' }> => r.kind === 'run-started');
   if (!started || !info) throw new UsageError(`apply --resume: the journal of run ${runId} has no start record`);
-  if (info.state === 'succeeded') throw new ExitError(ExitCode.refused, `refusing to resume run ${runId}: it already succeeded; there is nothing left to do.`);
+  if (info.state === 'succeeded') {
+    // A run killed after its end record but before its summary printed never said a split-brain
+    // it left (its journal's last reading of the link): the refusal says it instead.
+    const last = lastLinkState(records);
+    const split = last ? splitBrainNotice(started.link, last.state) : undefined;
+    throw new ExitError(ExitCode.refused, `refusing to resume run ${runId}: it already succeeded; there is nothing left to do.${split ? `\nAs its journal last read the link: ${split}` : ''}`);
+  }
   if (info.state === 'running') {
     throw new ExitError(ExitCode.refused, `refusing to resume run ${runId}: it is still running (pid ${info.pid} on ${info.host}). Stop it first, or wait for it to end.`);
   }
