@@ -70,7 +70,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     serverProperties: identity.properties,
     utcOffsetMinutes: side === 'managedInstance' ? link.scenario.managedInstance.utcOffsetMinutes : 0,
     databases: () => indexes.map((i) => model.links[i]!.id.database),
-    tables: () => model.serverTables(indexes, side),
+    tables: (wanted) => model.serverTables(indexes, side, wanted),
     version: () => model.version(),
     hooks: [logHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
   });
@@ -93,7 +93,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
         return { error: { number: 4060, state: 1, class: 11, line: 1, message: `Cannot open database "${database}" requested by the login. The login failed.` } };
       }
       const info: SessionInfo = { sessionId: nextSessionId++, login: req.user, database };
-      model.logins.set(replica.serverName, (model.logins.get(replica.serverName) ?? 0) + 1);
+      model.sessionStarted(replica.serverName);
       rc.sessions.set(info.sessionId, {
         sessionId: info.sessionId, login: req.user, hostName: req.hostName, programName: req.appName, context: new Map(),
         // The engine's USE moves info.database; a role change reads it here.
@@ -106,6 +106,15 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
         execute: (request, signal) => execute(info, request, signal),
         close: () => {
           rc.sessions.delete(info.sessionId);
+          engine.forgetSession?.(info.sessionId);
+          model.applocks.releaseSession(replica.serverName, info.sessionId);
+          model.sessionEnded(replica.serverName);
+        },
+        // As a logout and a new login would leave it (MS-TDS 2.2.3.1.2): the login's database,
+        // no session context, no variables of the engine's, no session-owned app locks.
+        reset: () => {
+          info.database = database;
+          rc.sessions.get(info.sessionId)?.context.clear();
           engine.forgetSession?.(info.sessionId);
           model.applocks.releaseSession(replica.serverName, info.sessionId);
         },

@@ -87,6 +87,8 @@ export interface Lab {
   armRequests(): ArmRequestRecord[];
   /** Successful logins so far, by server name (sql01, sqlmi1, ...). */
   logins(): Record<string, number>;
+  /** The most sessions each server had open at once so far, by server name. */
+  peakSessions(): Record<string, number>;
   /** Keeps ARM long-running operations in progress until called with false (meet one in flight). */
   holdArmOperations(on: boolean): void;
   /** Takes a replica down (listener refuses, sessions dropped) or brings it back. */
@@ -235,6 +237,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       link: pick,
       armRequests: () => [...armBackend.requests],
       logins: () => Object.fromEntries(model.logins),
+      peakSessions: () => Object.fromEntries(model.peakSessions),
       holdArmOperations: (on) => armServer.holdOperations(on),
       setDown: (side, down, link = 0) => {
         model.setDown(link, side, down);

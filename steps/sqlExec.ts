@@ -9,7 +9,7 @@
 // (then its outcome is checked with verify) or by `with.requestTimeout` when the runbook sets one.
 import { isSingleStatement, readOnlyProblem } from '../engine/drivers/sql/checks.js';
 import { isConnectionLoss } from '../engine/drivers/sql/connect-failure.js';
-import { runSql } from '../engine/drivers/on-demand.js';
+import { inOneSession, runSql } from '../engine/drivers/on-demand.js';
 import type { QueryParams } from '../engine/drivers/sql/pool.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
 import { rowsTable } from './support/rows-table.js';
@@ -169,26 +169,29 @@ export default defineStep({
     let rowsAffected = 0;
     let done = 0;
     try {
-      for (const batch of batches) {
-        for (let i = 0; i < batch.repeat; i++) {
-          ctx.signal.throwIfAborted();
-          let result;
-          try {
-            result = await runSql(pool, batch.text, args.params ?? {}, ctx.signal, { requestTimeoutMs });
-          } catch (error) {
-            if (ctx.signal.aborted) throw error;
-            throw describeFailure(ctx, error, { side, batch, script: args.sql, index: done + 1, total, impact, changed: done > 0 });
+      // All the script's batches on one session (USE and SET carry between them), in a wave too.
+      await inOneSession(pool, async () => {
+        for (const batch of batches) {
+          for (let i = 0; i < batch.repeat; i++) {
+            ctx.signal.throwIfAborted();
+            let result;
+            try {
+              result = await runSql(pool, batch.text, args.params ?? {}, ctx.signal, { requestTimeoutMs });
+            } catch (error) {
+              if (ctx.signal.aborted) throw error;
+              throw describeFailure(ctx, error, { side, batch, script: args.sql, index: done + 1, total, impact, changed: done > 0 });
+            }
+            done++;
+            rowsAffected += (result.rowsAffected ?? []).reduce((a, b) => a + b, 0);
+            const sets = (result.recordsets ?? []) as Array<Array<Record<string, unknown>> & { columns?: object }>;
+            if (!first && sets.length > 0) {
+              const set = sets[0];
+              first = { columns: Object.keys(set.columns ?? set[0] ?? {}), rows: [...set] };
+            }
+            if (total > 1) ctx.log.progress(ctx.text('batchDone', { batch: done, batches: total, side }));
           }
-          done++;
-          rowsAffected += (result.rowsAffected ?? []).reduce((a, b) => a + b, 0);
-          const sets = (result.recordsets ?? []) as Array<Array<Record<string, unknown>> & { columns?: object }>;
-          if (!first && sets.length > 0) {
-            const set = sets[0];
-            first = { columns: Object.keys(set.columns ?? set[0] ?? {}), rows: [...set] };
-          }
-          if (total > 1) ctx.log.progress(ctx.text('batchDone', { batch: done, batches: total, side }));
         }
-      }
+      }, ctx.signal);
     } finally {
       // Anything but a read may have moved roles (FAILOVER, SET ROLE): ask again next time.
       if (impact !== 'read') ctx.invalidateRoles?.();

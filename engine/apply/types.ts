@@ -6,6 +6,7 @@ import type { Plan } from '../plan/types.js';
 import type { LoadedStep } from '../step-api/types.js';
 import type { LockHolder } from '../drivers/sql/lock.js';
 import type { LockSessions } from '../drivers/sql/lock-sessions.js';
+import type { ServerSessions } from '../drivers/sql/server-sessions.js';
 import type { Reporter, RunSummary } from './events.js';
 import type { Interrupts } from './interrupt.js';
 import type { RecordedLinkState, StepState } from './journal/runs.js';
@@ -62,6 +63,8 @@ export interface ApplyOptions {
   interrupts?: Interrupts;
   /** Take the link lock on the replicas for the whole run (the CLI always does); a wave shares its sessions. */
   lock?: { holder: LockHolder; sessions?: LockSessions };
+  /** A wave's step sessions per server, borrowed instead of the run's own (engine/drivers/sql/server-sessions.ts). */
+  stepSessions?: ServerSessions;
   /** Recorded in the journal so that a resume can check nothing changed. */
   identity?: { inventory: { file?: string; lab?: boolean; sha256: string }; runbookPath?: string };
   /** Continue run `runId` from its journal. */

@@ -20,6 +20,7 @@ import type { RunQuestion } from '../apply/confirmation.js';
 import type { Reporter } from '../apply/events.js';
 import type { ResumeFrom } from '../apply/types.js';
 import type { LockSessions } from '../drivers/sql/lock-sessions.js';
+import type { ServerSessions } from '../drivers/sql/server-sessions.js';
 import { JsonLinesReporter } from '../ui/reporters/json.js';
 import { PlainLinesReporter } from '../ui/reporters/plain.js';
 import { wrapWords } from '../ui/reporters/run-text.js';
@@ -71,6 +72,8 @@ export interface ApplyCommandOptions extends InventoryChoice {
   answeredBefore?: { at: string; via: string; covers(question: RunQuestion): boolean };
   /** A wave's lock sessions, one per server for all its runs (engine/drivers/sql/shared-lock-sessions.ts). */
   lockSessions?: LockSessions;
+  /** A wave's step sessions per server, which the run borrows (engine/drivers/sql/server-sessions.ts). */
+  stepSessions?: ServerSessions;
   /** The runbook as the caller loaded it from `target` (a wave: the text its operator confirmed), run instead of re-reading the file. */
   loaded?: LoadedRunbook;
 }
@@ -310,6 +313,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       interrupts,
       lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() }, ...(opts.lockSessions ? { sessions: opts.lockSessions } : {}) },
       identity,
+      ...(opts.stepSessions ? { stepSessions: opts.stepSessions } : {}),
       ...(resumed ? { resume: resumeFrom(resumed) } : {}),
       ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),
       journalDir,

@@ -28,6 +28,7 @@ import { linkInventoryFile, linkInventoryText, writeLinkInventory, type PlannedL
 import { recordLinksProblem, recordRunsProblem, resumeProblems, runbookChange, runsFinishedUnrecorded } from '../fleet/resume-checks.js';
 import { acknowledgedLinks, type DataLossFlags } from '../fleet/data-loss.js';
 import type { LockSessions } from '../drivers/sql/lock-sessions.js';
+import type { ServerSessions } from '../drivers/sql/server-sessions.js';
 import { renderPlanText } from '../ui/plan-text.js';
 import { colorWanted, makeStyle, type Style } from '../ui/style.js';
 import type { LinkProgress } from '../ui/wave/progress.js';
@@ -219,6 +220,9 @@ async function runLinks(
   const started = Date.now();
   // One lock session per server for every link's run, instead of one per link (engine/drivers/sql/shared-lock-sessions.ts).
   const lockSessions = (await import('../drivers/sql/shared-lock-sessions.js')).waveLockSessions(record.waveId, { ...runIdentity(), since: new Date(started).toISOString() });
+  // And a few sessions per server that every link's steps borrow (engine/drivers/sql/server-sessions.ts).
+  const { serverSessions, sessionsPerServer } = await import('../drivers/sql/server-sessions.js');
+  const stepSessions = serverSessions(sessionsPerServer(io.env));
   try {
     const result = await scheduleWave(todo, { parallel, canary, ...(maxFailures !== undefined ? { maxFailures } : {}), stopped: () => interrupted }, async (link) => {
       const entry = record.links.find((r) => r.name === link.name)!;
@@ -246,7 +250,7 @@ async function runLinks(
       save();
       emitWave({ event: 'link-started', link: link.name, runId, resumed: resumeRun !== undefined });
       live?.changed();
-      const code = await runLink(link, { runId, resume: resumeRun, acknowledged: acknowledged.has(link.name), ...(answer ? { answered: { at: answer.at, via: `the one confirmation of wave ${record.waveId}`, covers: (q: RunQuestion) => answer.covers(link.name, q) } } : {}), reporter: linkReporter(row, opts.format, io.stdout, style, live), lockSessions, ...(live ? { note: (line: string) => live.note(line) } : {}) }, opts, wave, io, argv);
+      const code = await runLink(link, { runId, resume: resumeRun, acknowledged: acknowledged.has(link.name), ...(answer ? { answered: { at: answer.at, via: `the one confirmation of wave ${record.waveId}`, covers: (q: RunQuestion) => answer.covers(link.name, q) } } : {}), reporter: linkReporter(row, opts.format, io.stdout, style, live), lockSessions, stepSessions, ...(live ? { note: (line: string) => live.note(line) } : {}) }, opts, wave, io, argv);
       Object.assign(entry, { state: code === ExitCode.done ? 'done' : 'failed', exitCode: code }, saved(row));
       Object.assign(row, { state: entry.state, exitCode: code, durationMs: row.durationMs ?? Date.now() - row.startedAt! });
       save();
@@ -270,14 +274,14 @@ async function runLinks(
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await lockSessions.close();
+    await Promise.all([lockSessions.close(), stepSessions.close()]);
   }
 }
 
 /** One link's run: the single-link apply, confirmed by the wave, its errors said on its own line. */
 async function runLink(
   link: PlannedLink,
-  run: { runId: string; resume: string | undefined; acknowledged: boolean; answered?: ApplyCommandOptions['answeredBefore']; reporter: Reporter; lockSessions: LockSessions; note?: (line: string) => void },
+  run: { runId: string; resume: string | undefined; acknowledged: boolean; answered?: ApplyCommandOptions['answeredBefore']; reporter: Reporter; lockSessions: LockSessions; stepSessions: ServerSessions; note?: (line: string) => void },
   opts: WaveApplyOptions,
   wave: Wave,
   io: CommandIO,
@@ -300,6 +304,7 @@ async function runLink(
     format: opts.format,
     reporter: run.reporter,
     lockSessions: run.lockSessions,
+    stepSessions: run.stepSessions,
     ...(run.resume ? { resume: run.resume } : { runId: run.runId }),
     ...(run.acknowledged ? { allowDataLoss: link.name } : {}),
     ...(opts.outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs: opts.outcomeDeadlineMs } : {}),

@@ -12,6 +12,11 @@ type LinkAction = typeof import('./arm/link-action.js');
 /** sql/pool.ts runSql: one statement or batch, cancelled when `signal` aborts. */
 export const runSql: Pool['runSql'] = async (...args) => (await import('./sql/pool.js')).runSql(...args);
 
+/** sql/server-sessions.ts inOneSession: every request `work` sends on `pool` on one session (a wave's sessions are shared). */
+export async function inOneSession<T>(pool: import('mssql').ConnectionPool, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  return (await import('./sql/server-sessions.js')).inOneSession(pool, work, signal);
+}
+
 /** arm/client.ts sendRaw: one request on the client's pipeline. */
 export const sendRaw: Client['sendRaw'] = async (...args) => (await import('./arm/client.js')).sendRaw(...args);
 /** arm/client.ts getLinkDetails: GET the link. */

@@ -11,14 +11,20 @@ import {
   observeRoles,
   type RoleObservation,
 } from './sql/roles.js';
+import type { ServerSessions } from './sql/server-sessions.js';
 import { classifyConnectFailureProbed, describeConnectError, passwordFor, poolConfig } from './sql/pool.js';
-import { ConnectionSetupError, type ConnectFailure } from './sql/connect-failure.js';
+import { classifyConnectFailure, ConnectionSetupError, type ConnectFailure } from './sql/connect-failure.js';
 import type { Inventory, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
 
 export interface RunResourcesOptions {
   env: NodeJS.ProcessEnv;
   /** Where a pool's errors outside any request are said (the run's log). */
   log?: { warn(message: string): void };
+  /**
+   * A wave's sessions per server (engine/drivers/sql/server-sessions.ts), which this run borrows
+   * instead of opening its own; absent, the run has its own session per replica.
+   */
+  sessions?: ServerSessions;
 }
 
 /**
@@ -59,6 +65,15 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
 
   async function open(side: ReplicaSide): Promise<ConnectionPool> {
     const spec = specOf(side);
+    if (opts.sessions) {
+      try {
+        return await opts.sessions.borrower(side, spec, opts.env);
+      } catch (error) {
+        if (error instanceof ConnectionSetupError) throw error;
+        const failure = classifyConnectFailure(error);
+        throw new ReplicaConnectError(side, (error as Error).message, (error as { code?: string }).code, failure);
+      }
+    }
     const config = poolConfig(side, spec, opts.env);
     const mssql = (await import('mssql')).default;
     const pool = new mssql.ConnectionPool(config);
@@ -77,6 +92,8 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
 
   async function sql(side: ReplicaSide): Promise<ConnectionPool> {
     if (closed) throw new Error(`The run's connections are closed; cannot open ${side}.`);
+    // Each caller gets its own handle on a wave's sessions: a script holding one is that step's alone.
+    if (opts.sessions) return open(side);
     let pool = pools.get(side);
     if (!pool) {
       pool = open(side);

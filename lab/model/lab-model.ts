@@ -49,7 +49,22 @@ export class LabModel {
   readonly holds = new Holds();
   /** Successful logins per server name: how many sessions clients opened (a fleet's pooling is counted here). */
   readonly logins = new Map<string, number>();
+  /** Sessions open now per server name, and the most there were at once. */
+  readonly openSessions = new Map<string, number>();
+  readonly peakSessions = new Map<string, number>();
   dropSessions: (linkIndex: number, side: Side, which: (sessionId: number) => boolean) => void;
+
+  /** A login succeeded on `server`: counted, and the session is open until sessionEnded. */
+  sessionStarted(server: string): void {
+    this.logins.set(server, (this.logins.get(server) ?? 0) + 1);
+    const open = (this.openSessions.get(server) ?? 0) + 1;
+    this.openSessions.set(server, open);
+    if (open > (this.peakSessions.get(server) ?? 0)) this.peakSessions.set(server, open);
+  }
+
+  sessionEnded(server: string): void {
+    this.openSessions.set(server, Math.max(0, (this.openSessions.get(server) ?? 0) - 1));
+  }
 
   constructor(readonly options: LabModelOptions) {
     this.clock = options.clock ?? Date.now;
@@ -181,9 +196,9 @@ export class LabModel {
    * views and DMVs together (as one server lists all its groups), the system databases once, the
    * lab's own tables once.
    */
-  serverTables(linkIndexes: number[], side: Side): TableRows {
-    if (linkIndexes.length === 1) return this.tables(linkIndexes[0]!, side);
-    const parts = linkIndexes.map((i) => this.tables(i, side));
+  serverTables(linkIndexes: number[], side: Side, wanted?: ReadonlySet<string>): TableRows {
+    if (linkIndexes.length === 1) return this.tables(linkIndexes[0]!, side, wanted);
+    const parts = linkIndexes.map((i) => this.tables(i, side, wanted));
     const out: TableRows = { ...parts[0] };
     for (const name of Object.keys(out)) {
       if (name.startsWith('lab.')) continue;
@@ -194,26 +209,32 @@ export class LabModel {
     return out;
   }
 
-  /** Everything one replica's SQL engine serves. */
-  tables(linkIndex: number, side: Side): TableRows {
+  /** Everything one replica's SQL engine serves, or only the tables named in `wanted`. */
+  tables(linkIndex: number, side: Side, wanted?: ReadonlySet<string>): TableRows {
     const now = this.clock();
     const link = this.links[linkIndex];
     link.advance(now);
     const rows: TableRows = { ...replicaTables(link, side, now, this.startedAt) };
-    const key = `${linkIndex}/${side}`;
-    if (this.logWanted) this.logLoaded.add(key);
-    else this.logLoaded.delete(key);
-    rows['lab.statement_log'] = (this.logWanted ? this.statementLog.all() : []).map((e) => ({
-      seq: BigInt(e.id), at: e.at, replica: e.replica, login: e.login, session_id: e.sessionId,
-      statement: e.statement, error_number: e.errorNumber,
-    }));
-    rows['lab.ledger'] = this.links.map((l) => ledgerRow(l, now));
-    rows['lab.applocks'] = this.applocks.rows().map((r) => ({
-      replica: r.replica, database_name: r.database, resource: r.resource, lock_mode: r.holder.mode,
-      session_id: r.holder.sessionId, login: r.holder.login, host_name: r.holder.hostName,
-      program_name: r.holder.programName, description: r.holder.description, lock_count: r.holder.count,
-      acquired_at: r.holder.acquiredAt,
-    }));
+    if (wanted) for (const name of Object.keys(rows)) if (!wanted.has(name)) delete rows[name];
+    const want = (name: string) => !wanted || wanted.has(name);
+    if (want('lab.statement_log')) {
+      const key = `${linkIndex}/${side}`;
+      if (this.logWanted) this.logLoaded.add(key);
+      else this.logLoaded.delete(key);
+      rows['lab.statement_log'] = (this.logWanted ? this.statementLog.all() : []).map((e) => ({
+        seq: BigInt(e.id), at: e.at, replica: e.replica, login: e.login, session_id: e.sessionId,
+        statement: e.statement, error_number: e.errorNumber,
+      }));
+    }
+    if (want('lab.ledger')) rows['lab.ledger'] = this.links.map((l) => ledgerRow(l, now));
+    if (want('lab.applocks')) {
+      rows['lab.applocks'] = this.applocks.rows().map((r) => ({
+        replica: r.replica, database_name: r.database, resource: r.resource, lock_mode: r.holder.mode,
+        session_id: r.holder.sessionId, login: r.holder.login, host_name: r.holder.hostName,
+        program_name: r.holder.programName, description: r.holder.description, lock_count: r.holder.count,
+        acquired_at: r.holder.acquiredAt,
+      }));
+    }
     return rows;
   }
 }

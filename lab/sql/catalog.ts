@@ -129,14 +129,18 @@ export function formatDateTime(d: Date): string {
 }
 
 export interface Catalog {
-  /** Replaces every table's rows when the model's version changed since the last refresh. */
-  refresh(): boolean;
-  /** The rows of the last refresh (a JS copy the UDFs may read during a statement). */
+  /**
+   * Brings the tables a statement reads (and sys.databases, which its functions read) up to the
+   * model's version. Only those: a server holding many links' replicas would otherwise reload
+   * every table of every link for each query, and the lab's cost would grow with links x queries.
+   */
+  refresh(wanted: Iterable<string>): void;
+  /** The rows of the tables as last loaded (a JS copy the UDFs may read during a statement). */
   rows(): TableRows;
 }
 
-export function createCatalog(db: Database.Database, tables: () => TableRows, version: () => number): Catalog {
-  const inserts = new Map<string, { sql: Database.Statement; columns: ColumnDef[] }>();
+export function createCatalog(db: Database.Database, tables: (wanted: ReadonlySet<string>) => TableRows, version: () => number): Catalog {
+  const inserts = new Map<TableName, { sql: Database.Statement; columns: ColumnDef[] }>();
   for (const name of Object.keys(TABLES) as TableName[]) {
     const columns: ColumnDef[] = TABLES[name];
     const store = storageName(name);
@@ -147,13 +151,14 @@ export function createCatalog(db: Database.Database, tables: () => TableRows, ve
     const sql = db.prepare(`INSERT INTO ${store} VALUES (${columns.map(() => '?').join(', ')})`);
     inserts.set(name, { sql, columns });
   }
-  let lastVersion: number | undefined;
-  let current: TableRows = {};
-  const load = db.transaction((data: TableRows) => {
-    for (const name of inserts.keys()) db.exec(`DELETE FROM ${storageName(name)}`);
-    for (const [name, rows] of Object.entries(data)) {
-      const target = inserts.get(name) ?? inserts.get(name.toLowerCase());
-      if (!target) throw new Error(`lab/sql: unknown table '${name}' (known: ${[...inserts.keys()].join(', ')})`);
+  // The model's version each table was last loaded at: a table is reloaded only when read after a change.
+  const loadedAt = new Map<TableName, number>();
+  const current: TableRows = {};
+  const load = db.transaction((names: ReadonlySet<TableName>, data: TableRows) => {
+    for (const name of names) {
+      const target = inserts.get(name)!;
+      db.exec(`DELETE FROM ${storageName(name)}`);
+      const rows = data[name] ?? [];
       const known = new Set(target.columns.map((col) => col.name));
       for (const row of rows) {
         for (const key of Object.keys(row)) {
@@ -161,18 +166,31 @@ export function createCatalog(db: Database.Database, tables: () => TableRows, ve
         }
         target.sql.run(target.columns.map((col) => toSqlite(row[col.name])));
       }
+      current[name] = rows;
     }
   });
   return {
-    refresh() {
+    refresh(wanted) {
       const v = version();
-      if (v === lastVersion) return false;
-      const data = tables();
-      load(data);
-      current = data;
-      lastVersion = v;
-      return true;
+      const stale = new Set<TableName>();
+      for (const name of ['sys.databases', ...wanted]) {
+        const known = tableNamed(name);
+        if (known && loadedAt.get(known) !== v) stale.add(known);
+      }
+      if (stale.size === 0) return;
+      const data = tables(stale);
+      for (const name of Object.keys(data)) {
+        if (!tableNamed(name)) throw new Error(`lab/sql: unknown table '${name}' (known: ${[...inserts.keys()].join(', ')})`);
+      }
+      load(stale, data);
+      for (const name of stale) loadedAt.set(name, v);
     },
     rows: () => current,
   };
+}
+
+const tableNames = new Map((Object.keys(TABLES) as TableName[]).map((name) => [name.toLowerCase(), name]));
+
+function tableNamed(name: string): TableName | undefined {
+  return tableNames.get(name.toLowerCase());
 }

@@ -53,8 +53,11 @@ export interface SqlEngineOptions {
   serverProperties: Record<string, CellValue>;
   /** Databases that `USE` accepts (plus master/msdb). */
   databases: () => string[];
-  /** Current rows of every table; called before a SELECT when `version()` changed. */
-  tables: () => TableRows;
+  /**
+   * Current rows of the tables named (T-SQL names, lower case); called before a SELECT that reads
+   * them when `version()` changed. Rows of other tables may come too and are ignored.
+   */
+  tables: (wanted: ReadonlySet<string>) => TableRows;
   /** A number that changes whenever the model changes, so tables are refreshed only then. */
   version: () => number;
   hooks: StatementHook[];

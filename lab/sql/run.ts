@@ -4,8 +4,8 @@ import type Database from 'better-sqlite3';
 import type { CellValue, ReplyItem, SessionInfo, SqlEngineOptions } from './contract.js';
 import type { SqlType } from '../tds/contract.js';
 import type { Token } from './lexer.js';
-import { type Catalog, columnDef, toSqlite } from './catalog.js';
-import { type LinedError, fromSqlite, mustDeclare, sqlError } from './errors.js';
+import { type Catalog, columnDef, toSqlite, tsqlNameOf } from './catalog.js';
+import { type LinedError, type NameMap, fromSqlite, mustDeclare, sqlError } from './errors.js';
 import { type FunctionState, databaseIds } from './functions.js';
 import { type Rewritten, rewrite } from './rewrite.js';
 import { convertValue, parseSqlType, typeResult } from './types.js';
@@ -80,10 +80,10 @@ export class BatchRun {
     ]);
   }
 
-  /** Brings the tables up to the model's version and snapshots the state UDFs may read. */
-  private prepareState(): void {
+  /** Brings the tables the statement reads up to the model's version and snapshots the state UDFs may read. */
+  private prepareState(names: NameMap): void {
     const { opts, catalog } = this.parts;
-    catalog.refresh();
+    catalog.refresh([...names.tables.keys()].flatMap((store) => tsqlNameOf(store) ?? []));
     this.parts.setFunctionState({
       database: this.session.database,
       login: this.session.login,
@@ -121,8 +121,8 @@ export class BatchRun {
 
   /** Runs SQLite over rewritten text; `wrap` turns the rewritten range into the full query. */
   private query(from: number, to: number, line: number, wrap = (s: string) => s): { rw: Rewritten; stmt: Database.Statement; rows: unknown[][] } {
-    this.prepareState();
     const rw = this.rewriteRange(from, to);
+    this.prepareState(rw.names);
     let stmt: Database.Statement;
     try {
       stmt = this.parts.prepare(wrap(rw.sql));

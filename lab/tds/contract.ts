@@ -87,6 +87,12 @@ export interface Session {
   execute(req: SqlRequest, signal: AbortSignal): Promise<ReplyItem[] | FaultAction>;
   /** The socket closed (either side); session-owned state (app locks) is released here. */
   close(): void;
+  /**
+   * The client asked for the session to be reset (the TDS header's RESETCONNECTION): back to the
+   * state of a fresh login as far as the backend keeps one (database, session context, app locks),
+   * the same session id.
+   */
+  reset?(): void;
 }
 
 export interface SqlBackend {

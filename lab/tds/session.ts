@@ -68,12 +68,18 @@ export class RequestProcessor {
   private closed = false;
   private transaction: Buffer | undefined;
   private transactionCounter = 0n;
+  /** False from a reset until its acknowledgement went out with the next reply. */
+  private resetAcknowledged = true;
+  /** Where the login put the session, and where a reset puts it back. */
+  private readonly loginDatabase: string;
 
   constructor(
     private readonly session: Session,
     private readonly out: Outbox,
     private readonly ctx: ReplyContext,
-  ) {}
+  ) {
+    this.loginDatabase = ctx.database;
+  }
 
   onMessage(m: Message): void {
     if (this.closed) return;
@@ -130,6 +136,7 @@ export class RequestProcessor {
       this.out.reply(ignoredReply());
       return;
     }
+    if (m.status & (Status.ResetConnection | Status.ResetConnectionSkipTran)) this.reset((m.status & Status.ResetConnection) === 0);
     switch (m.type) {
       case PacketType.SqlBatch:
         return this.run(() => parseSqlBatch(m.payload), 'batch');
@@ -147,7 +154,7 @@ export class RequestProcessor {
     try {
       req = parse();
     } catch (err) {
-      this.out.reply(errorReply(kind, malformedRequest(err), this.ctx));
+      this.reply(errorReply(kind, malformedRequest(err), this.ctx));
       return;
     }
     const flight: InFlight = { controller: new AbortController(), kind, cancelled: false };
@@ -175,10 +182,38 @@ export class RequestProcessor {
         // A value the column type cannot hold: the backend's bug, reported as SQL errors are.
         payload = buildReply(thrownToItems(err), kind, this.ctx);
       }
-      this.out.reply(payload);
+      this.reply(payload);
     } finally {
       this.current = undefined;
     }
+  }
+
+  /**
+   * The header's RESETCONNECTION (or RESETCONNECTIONSKIPTRAN, which keeps the transaction): "clean
+   * up the environment state of the connection back to the default environment setting,
+   * effectively simulating a logout and a subsequent login" before the request runs (MS-TDS
+   * 2.2.3.1.2, only for batch, RPC and transaction manager requests, the only ones that reach
+   * here). The reply opens with ENVCHANGE type 18, the reset's acknowledgement (MS-TDS 2.2.7.9).
+   */
+  private reset(keepTransaction: boolean): void {
+    this.session.reset?.();
+    this.ctx.database = this.loginDatabase;
+    if (!keepTransaction) {
+      this.transaction = undefined;
+      this.ctx.inTransaction = false;
+    }
+    this.resetAcknowledged = false;
+  }
+
+  /** One whole response, after the reset's acknowledgement when a reset came with its request. */
+  private reply(payload: Buffer): void {
+    if (this.resetAcknowledged) {
+      this.out.reply(payload);
+      return;
+    }
+    this.resetAcknowledged = true;
+    const ack = envChangeBytes(new ByteWriter(), EnvType.ResetConnection, Buffer.alloc(0), Buffer.alloc(0)).toBuffer();
+    this.out.reply(Buffer.concat([ack, payload]));
   }
 
   private transactionManager(payload: Buffer): void {
@@ -187,7 +222,7 @@ export class RequestProcessor {
     try {
       op = parseTransactionManager(payload).op;
     } catch (err) {
-      this.out.reply(errorReply('batch', malformedRequest(err), this.ctx));
+      this.reply(errorReply('batch', malformedRequest(err), this.ctx));
       return;
     }
     if (op === TransactionOp.Begin) {
@@ -199,7 +234,7 @@ export class RequestProcessor {
     } else if (op === TransactionOp.Commit || op === TransactionOp.Rollback) {
       if (!this.transaction) {
         const verb = op === TransactionOp.Commit ? 'COMMIT' : 'ROLLBACK';
-        this.out.reply(
+        this.reply(
           errorReply('batch', {
             number: op === TransactionOp.Commit ? 3902 : 3903,
             state: 1,
@@ -216,6 +251,6 @@ export class RequestProcessor {
       this.ctx.inTransaction = false;
     }
     done(w, Token.Done, DoneStatus.Final);
-    this.out.reply(w.toBuffer());
+    this.reply(w.toBuffer());
   }
 }

@@ -33,6 +33,8 @@ export const EnvType = {
   BeginTransaction: 8,
   CommitTransaction: 9,
   RollbackTransaction: 10,
+  /** Reset completion acknowledgement (MS-TDS 2.2.7.9): both values empty. */
+  ResetConnection: 18,
 } as const;
 
 /** SQL_Latin1_General_CP1_CI_AS: LCID 0x0409, flags, sort id 52. */

@@ -5,7 +5,7 @@
 // connection's session ends, which takes every lock held on it.
 import type { ConnectionPool } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
-import { classifyConnectFailureProbed, describeConnectError, poolConfig } from './pool.js';
+import { connectClassified, poolConfig } from './pool.js';
 
 /** The database the lock lives in; see engine/drivers/sql/lock.ts for why. */
 export const LOCK_DATABASE = 'master';
@@ -122,14 +122,8 @@ export async function openLockPool(
   const pool = new mssql.ConnectionPool(config);
   // Errors outside a request end the connection; its end event does the work.
   pool.on('error', () => undefined);
-  try {
-    await pool.connect();
-  } catch (error) {
-    await pool.close().catch(() => undefined);
-    // Carries the classification: only a replica that never answered may go unlocked (a server
-    // that takes the TCP connection and then says nothing is up, asked of the network as the preflight asks).
-    throw Object.assign(new Error(describeConnectError(side, spec, error, config.password)), await classifyConnectFailureProbed(error, spec));
-  }
+  // A failure carries its classification: only a replica that never answered may go unlocked.
+  await connectClassified(pool, side, spec, config.password);
   connected = true;
   const requests = (pool as unknown as { pool: ConnectionQueue }).pool;
   const deadlines = new Map<PooledConnection, NodeJS.Timeout>();

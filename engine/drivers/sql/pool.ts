@@ -16,6 +16,11 @@ export function endpointOf(spec: ConnectionSpec): string {
   return `${spec.host}:${spec.port ?? DEFAULT_PORT}`;
 }
 
+/** Which connections may share a session: the same server, reached the same way, as the same login. */
+export function serverKey(side: ReplicaSide, spec: ConnectionSpec): string {
+  return [side, endpointOf(spec).toLowerCase(), spec.auth ?? 'sql', spec.user ?? '', spec.domain ?? '', spec.passwordEnv ?? '', spec.serverName ?? '', spec.caFile ?? ''].join('\u0000');
+}
+
 /** The password this connection needs, or undefined for Entra ID; never logged. */
 export function passwordFor(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.ProcessEnv): string | undefined {
   const auth = spec.auth ?? 'sql';
@@ -161,6 +166,21 @@ export function describeConnectError(
     : hint.check;
   const detail = text.replace(/\.$/, '');
   return `Cannot connect to ${side} at ${endpointOf(spec)}: ${reason} (${detail}); ${check}.`;
+}
+
+/**
+ * Connects `pool` (the lock's and a wave's shared sessions); a failure closes it and throws one line
+ * for the operator that carries its classification: only a replica that never answered may count
+ * as unreachable (a server that takes the TCP connection and then says nothing is up, asked of the
+ * network as the preflight asks).
+ */
+export async function connectClassified(pool: ConnectionPool, side: ReplicaSide, spec: ConnectionSpec, password: string | undefined): Promise<void> {
+  try {
+    await pool.connect();
+  } catch (error) {
+    await pool.close().catch(() => undefined);
+    throw Object.assign(new Error(describeConnectError(side, spec, error, password)), await classifyConnectFailureProbed(error, spec));
+  }
 }
 
 export type QueryParams = Record<string, string | number | boolean | null>;

@@ -21,10 +21,9 @@
 //  - A run that ends lets go of its lock right away (the session goes on for the other links);
 //    a lock whose release fails goes when the wave closes the session at its end.
 import type { ConnectionPool } from 'mssql';
-import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { LockRefused } from './lock.js';
 import { holderAppName, waveHolder, type LockHolder } from './lock-holder.js';
-import { endpointOf, runSql } from './pool.js';
+import { runSql, serverKey } from './pool.js';
 import { openLockPool, type LockPool, type LockSession, type LockSessionRequest, type LockSessions } from './lock-sessions.js';
 
 const RELEASE = `DECLARE @r int;
@@ -50,7 +49,14 @@ export interface SharingLimits {
   sessionsPerServer: number;
 }
 
-export const DEFAULT_SHARING: SharingLimits = { linksPerSession: 25, sessionsPerServer: 4 };
+/**
+ * One lock session per server by default: with the wave's step sessions
+ * (engine/drivers/sql/server-sessions.ts, 3 per server) a server sees at most 4 of the wave's
+ * sessions (issue 13). Its requests are few per link (take, read, confirm before a change,
+ * release) and checked without a query of their own, so one session keeps up with 100 links
+ * (bench/fleet).
+ */
+export const DEFAULT_SHARING: SharingLimits = { linksPerSession: 25, sessionsPerServer: 1 };
 
 interface ServerSession {
   pool: Promise<LockPool>;
@@ -62,11 +68,6 @@ interface ServerLocks {
   sessions: ServerSession[];
   /** Every lock of the wave on this server, on whichever of its sessions: resource -> link. */
   resources: Map<string, string>;
-}
-
-/** Which connections may share a session: the same server, reached the same way, as the same login. */
-function serverKey(side: ReplicaSide, spec: ConnectionSpec): string {
-  return [side, endpointOf(spec).toLowerCase(), spec.auth ?? 'sql', spec.user ?? '', spec.domain ?? '', spec.passwordEnv ?? '', spec.serverName ?? '', spec.caFile ?? ''].join('\u0000');
 }
 
 /**

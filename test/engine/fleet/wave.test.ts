@@ -34,6 +34,8 @@ test('mixed fleet: the split-brain link is refused, the healthy and lagging ones
     assert.match(r.stdout, /Totals: 4 links, 3 done, 1 failed, 0 not started/);
     assert.match(r.stdout, /Exit 3: refused/);
     assert.equal(record.finished, { exitCode: 3 });
+    // The wave's sessions, not one per link: 3 for the steps and 1 for the locks at most (server-sessions.ts).
+    assert.ok(Object.values(f.lab.peakSessions()).every((n) => n <= 4), `sessions at once: ${JSON.stringify(f.lab.peakSessions())}`);
   } finally {
     await f.stop();
   }
