@@ -77,14 +77,16 @@ export class WorkerPool {
     /** A signal sent before the run reached its worker: the run never starts (as a process killed at start). */
     let killedBefore: NodeJS.Signals | undefined;
     const route: Routing = { mark: `\u0000runbook-worker-end ${randomBytes(6).toString('hex')}\u0000`, stdout: '', stderr: '', marksSeen: 0, finish: () => undefined };
+    let ended = false;
     const signal = (sig: NodeJS.Signals) => {
+      // A run that ended is no process any more: its worker may be settling or running another run.
+      if (ended) return;
       if (pid === undefined || !worker) killedBefore = sig;
       else worker.child.kill(sig);
       // A run the caller signalled went through the engine's interrupt path: its process is not used again.
       if (worker) worker.retire = true;
     };
     const done = new Promise<ChildResult>((resolve) => {
-      let ended = false;
       const end = (code: number | null, sig: NodeJS.Signals | null) => {
         if (ended) return;
         ended = true;

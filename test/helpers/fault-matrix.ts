@@ -78,11 +78,13 @@ function matrixBaseEnv(): Record<string, string> {
 
 /**
  * Warm `runbook` workers for a file of matrix tests (engine/drill/workers.ts, as the drill runs
- * them): the next run's process is started and loaded while this one runs, and the resume's worker
- * takes the next test's first run. Ends with the file (`test.after`).
+ * them): the next run's process is started and loaded while this one runs. One run each: a reused
+ * worker's engine is warm enough to run the last steps (a skip and a notify) in less time than the
+ * journal poll takes to see a boundary, so the kill at a late boundary would land after the end.
+ * Ends with the file (`test.after`).
  */
 export function matrixWorkers(): WorkerPool {
-  return new WorkerPool({ baseEnv: matrixBaseEnv(), warm: 1, maxIdle: 2, reuse: true });
+  return new WorkerPool({ baseEnv: matrixBaseEnv(), warm: 1, maxIdle: 2, reuse: false });
 }
 
 const cliResult = (r: ChildResult): CliResult => ({ code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr });
