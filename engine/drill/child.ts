@@ -59,7 +59,11 @@ export function startCliChild(args: string[], opts: { env: NodeJS.ProcessEnv; cw
 }
 
 /** How runs are started: a fresh child each (startCliChild), or a warm worker (workers.ts). */
-export type StartRun = (args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number }) => ChildRun;
+/**
+ * `fresh`: a process that has run nothing yet (a warm worker may have): a run to be stopped at a
+ * step boundary, which a process warm from earlier runs may pass before the journal poll sees it.
+ */
+export type StartRun = (args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number; fresh?: boolean }) => ChildRun;
 
 /** The whole records of one journal file; a torn last line (a kill mid-write) is left out. */
 export function journalFileRecords(file: string): JournalRecord[] {
@@ -151,7 +155,7 @@ export async function stopThenResume(
   opts: { env: NodeJS.ProcessEnv; cwd: string; journalDir: string; deadlineMs: number; reached: (records: () => JournalRecord[]) => boolean; stop?: Stop; start?: StartRun },
 ): Promise<StopThenResume> {
   const start = opts.start ?? startCliChild;
-  const first = start(args, opts);
+  const first = start(args, { ...opts, fresh: true });
   let finished = false;
   void first.done.then(() => (finished = true));
   // Read again only when the file grew: the poll is frequent (a step boundary lasts milliseconds) and runs beside other runs.

@@ -66,9 +66,9 @@ export class WorkerPool {
   }
 
   /** `runbook <args>` on a warm worker, with `env` (which should include baseEnv) and `cwd`; SIGKILLed at `deadlineMs`. */
-  start(args: string[], run: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number }): ChildRun {
+  start(args: string[], run: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number; fresh?: boolean }): ChildRun {
     const startedAt = Date.now();
-    const chosen = this.take();
+    const chosen = run.fresh ? this.takeFresh() : this.take();
     this.topUp();
     const env = Object.fromEntries(Object.entries(run.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
     let worker: Worker | undefined;
@@ -142,6 +142,13 @@ export class WorkerPool {
    * A waiting worker; else one that just ran and is settling, or is starting, when there is one
    * no other run waits for (it is nearer ready than a new one: a second of CPU saved); else a new one.
    */
+  /** A waiting worker that has run nothing yet, else a new one. */
+  private takeFresh(): Promise<Worker> {
+    const at = this.idle.findIndex((w) => w.runs === 0);
+    if (at >= 0) return Promise.resolve(this.idle.splice(at, 1)[0]!);
+    return Promise.resolve(this.spawnWorker(() => undefined));
+  }
+
   private take(): Promise<Worker> {
     const ready = this.idle.shift();
     if (ready) return Promise.resolve(ready);
