@@ -11,6 +11,7 @@ import { isSingleStatement, readOnlyProblem } from '../engine/drivers/sql/checks
 import { isConnectionLoss } from '../engine/drivers/sql/connect-failure.js';
 import { inOneSession, runSql } from '../engine/drivers/on-demand.js';
 import type { QueryParams, RunSqlOptions } from '../engine/drivers/sql/pool.js';
+import { reservedSqlProblems } from '../engine/drivers/sql/change-sql-rules.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
 import { rowsTable } from './support/rows-table.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
@@ -114,6 +115,9 @@ export default defineStep({
     noVerify: 'Step {{step}} has no verify: query, so whether it took effect cannot be checked.',
     connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
     lockNotHeld: 'Batch {{batch}} of {{batches}} on {{side}} did not run, and nothing of the script ran: {{reason}}.',
+    reservedSql: 'Refused to run the script: line {{line}}, column {{column}}: {{problem}}. Nothing was sent.',
+    lockLostMidBatch:
+      'The link lock on {{side}} was lost while batch {{batch}} of {{batches}} was running there ({{reason}}); the batch was cancelled, so how much of it ran is unknown; check the replica before going on.',
     lockNotHeldPartway: 'Batch {{batch}} of {{batches}} on {{side}} did not run, but the batches before it did (the script ran only in part): {{reason}}.',
     outcomeUnknown:
       'The connection to {{side}} was lost during batch {{batch}} of {{batches}}, so whether it took effect is unknown; check the replica before going on ({{error}}).',
@@ -156,6 +160,8 @@ export default defineStep({
     // A read runs unconfirmed: it must be one as the engine's scanner reads it (validate checks it when the text is known).
     const notRead = impact === 'read' ? readOnlyProblem(args.sql) : undefined;
     if (notRead) throw ctx.refuse('notARead', { problem: notRead });
+    const reserved = reservedSqlProblems(args.sql, impact !== 'read')[0];
+    if (reserved) throw ctx.refuse('reservedSql', { line: reserved.line, column: reserved.column, problem: reserved.message });
     const side = await ctx.resolveTarget(ctx.target ?? 'primary');
     let batches;
     try {
@@ -184,6 +190,9 @@ export default defineStep({
               result = await sendBatch(pool, batch.text, args.params ?? {}, ctx.signal, { requestTimeoutMs }, guard);
             } catch (error) {
               if (ctx.signal.aborted) throw error;
+              if (error instanceof LockLostMidBatch) {
+                throw ctx.outcomeUnknown('lockLostMidBatch', { side, batch: done + 1, batches: total, reason: error.message.replace(/\.$/, '') });
+              }
               const notHeld = error instanceof LockCheckRefused ? error.message : guard?.refused(error);
               if (notHeld) {
                 const data = { reason: notHeld.replace(/\.$/, ''), side, batch: done + 1, batches: total };
@@ -262,6 +271,9 @@ export default defineStep({
 /** The run's lock could not be shown held: the batch was not sent. */
 class LockCheckRefused extends Error {}
 
+/** The run's lock was lost while the batch was in flight: it was cancelled, part of it may have run. */
+class LockLostMidBatch extends Error {}
+
 /**
  * Sends one batch of the script; a change with the run's lock check, alone right before it or at
  * its head (the guard says which), so the server runs it only while the lock is held.
@@ -270,8 +282,25 @@ async function sendBatch(pool: Parameters<typeof runSql>[0], text: string, param
   if (!guard) return runSql(pool, text, params, signal, options);
   const plan = guard.batches(text);
   if ('refused' in plan) throw new LockCheckRefused(plan.refused);
-  for (const check of plan.send.slice(0, -1)) await runSql(pool, check, {}, signal);
-  return runSql(pool, plan.send.at(-1)!, params, signal, options);
+  // The check covers the batch's statements only as they start: once the lock is known lost, the
+  // rest of a batch still running is cancelled (the server's window is then the statement under way).
+  const lost = plan.lost;
+  const watched = lost ? AbortSignal.any([signal, lost]) : signal;
+  const why = () => String((lost?.reason as Error | undefined)?.message ?? 'the lock was lost');
+  try {
+    for (const check of plan.send.slice(0, -1)) await runSql(pool, check, {}, watched);
+  } catch (error) {
+    if (!signal.aborted && lost?.aborted) throw new LockCheckRefused(`${why()}, before the batch was sent`);
+    throw error;
+  }
+  if (lost?.aborted && !signal.aborted) throw new LockCheckRefused(`${why()}, before the batch was sent`);
+  try {
+    return await runSql(pool, plan.send.at(-1)!, params, watched, options);
+  } catch (error) {
+    // The server's own refusal wins: it says the check ran and nothing of the batch did.
+    if (!signal.aborted && lost?.aborted && !guard.refused(error)) throw new LockLostMidBatch(why());
+    throw error;
+  }
 }
 
 function mapValues(row: Record<string, unknown>): Record<string, unknown> {
