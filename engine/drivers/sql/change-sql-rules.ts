@@ -8,8 +8,10 @@
 //   does not execute them", set-noexec-transact-sql.md; FMTONLY and PARSEONLY the same,
 //   set-fmtonly-transact-sql.md, set-parseonly-transact-sql.md, MicrosoftDocs/sql-docs). Putting
 //   `SET NOEXEC OFF` in front of the check would run statements the author meant to skip.
-import { LOCK_NOT_HELD_ERROR } from './lock-guard.js';
 import { isTrivia, scanSql, type SqlToken } from './scanner.js';
+
+/** The error number the lock check THROWs with (a user-defined one, 50000 or more). */
+export const LOCK_NOT_HELD_ERROR = 59_317;
 
 export interface SqlRuleProblem {
   /** 1-based line and column in the script. */

@@ -35,6 +35,7 @@
 import type { ConnectionPool } from 'mssql';
 import type { ChangeGuard, ReplicaSide } from '../../core/types.js';
 import { ATOMIC_START, STATEMENT_START } from './checks.js';
+import { LOCK_NOT_HELD_ERROR } from './change-sql-rules.js';
 import { runSql } from './pool.js';
 import { isTrivia, scanSql, unterminatedToken } from './scanner.js';
 
@@ -44,8 +45,8 @@ export interface LockSessionIdentity {
   connectionId: string;
 }
 
-/** The error number the check THROWs with (a user-defined one, 50000 or more). */
-export const LOCK_NOT_HELD_ERROR = 59_317;
+// The error number the check THROWs with lives with the rules that reserve it (validate loads those, no driver).
+export { LOCK_NOT_HELD_ERROR };
 
 /** Run by the lock session on itself, right after it took the lock. */
 export const IDENTITY_QUERY = `SELECT session_id, connection_id FROM sys.dm_exec_connections WHERE session_id = @@SPID AND parent_connection_id IS NULL;`;
