@@ -12,6 +12,7 @@ import { isConnectionLoss } from '../engine/drivers/sql/connect-failure.js';
 import { inOneSession, runSql } from '../engine/drivers/on-demand.js';
 import type { QueryParams, RunSqlOptions } from '../engine/drivers/sql/pool.js';
 import { reservedSqlProblems } from '../engine/drivers/sql/change-sql-rules.js';
+import { lockCheckPlanText } from '../engine/drivers/sql/lock-check-placement.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
 import { rowsTable } from './support/rows-table.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
@@ -139,17 +140,20 @@ export default defineStep({
     const target = ctx.target ?? 'primary';
     const text = shown(args.sql);
     let batchWord = 'T-SQL';
+    const guards: string[] = [];
     if (typeof args.sql === 'string') {
       try {
-        const n = splitBatches(args.sql).reduce((sum, b) => sum + b.repeat, 0);
+        const all = splitBatches(args.sql);
+        const n = all.reduce((sum, b) => sum + b.repeat, 0);
         batchWord = n === 1 ? '1 batch of T-SQL' : `${n} batches of T-SQL`;
+        if (ctx.impact !== 'read') guards.push(lockCheckPlanText(all.map((b) => b.text)));
       } catch {
         // validate reports a bad GO line; the plan still shows the script.
       }
     }
     const params = args.params && !isUnknown(args.params) ? Object.keys(args.params) : [];
     const withParams = params.length ? ` with ${params.map((p) => `@${p}`).join(', ')}` : '';
-    const guards = args.expect && !isUnknown(args.expect) ? [expectationText(args.expect)] : [];
+    if (args.expect && !isUnknown(args.expect)) guards.push(expectationText(args.expect));
     if (args.requestTimeout !== undefined) guards.push(`Each batch is cancelled after ${durationText(args.requestTimeout, '30s')}`);
     const sent = args.params && !isUnknown(args.params) && params.length ? { params: args.params as Record<string, unknown> } : {};
     return { summary: `Run ${batchWord} on ${target}${withParams}`, sql: [{ target, text, ...sent }], guards: guards.length ? guards : undefined };

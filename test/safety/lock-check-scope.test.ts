@@ -162,4 +162,22 @@ test('validate: THROW / RAISERROR with 59317, and SET NOEXEC / FMTONLY / PARSEON
   }
 });
 
+test('plan and --format sql say that each change batch goes behind the run\'s lock check, and mark the batch that gets it as a batch of its own; a read gets no such line', async () => {
+  const dir = tempDir('runbook-lock-scope-');
+  const file = oneStep(dir, 'mkproc', ['impact: change', 'sql: |', '  CREATE OR ALTER PROCEDURE dbo.p AS SELECT 1 AS x;', '  GO', '  UPDATE t SET a = 1;']);
+  const text = await runCli(['plan', file, '--lab', '--full']);
+  assert.is(text.code, 0, text.stdout + text.stderr);
+  assert.match(text.stdout, /apply sends each batch behind the run's lock check \(THROW 59317 unless this run's lock session still holds the link's lock\); batch 1 must start its batch, so it gets the check as a batch of its own right before it/);
+  const sql = await runCli(['plan', file, '--lab', '--format', 'sql']);
+  assert.is(sql.code, 0, sql.stdout + sql.stderr);
+  assert.match(sql.stdout, /Each batch of a sqlExec change step is preceded by\n-- the run's lock check/);
+  const lines = sql.stdout.split('\n');
+  const create = lines.indexOf('CREATE OR ALTER PROCEDURE dbo.p AS SELECT 1 AS x;');
+  assert.is(lines[create - 1], "-- apply sends the run's lock check as a batch of its own right before the next batch (it must start its batch).");
+  assert.is(lines.filter((l) => l.startsWith("-- apply sends the run's lock check as a batch")).length, 1, 'the UPDATE gets it at its head');
+  const read = oneStep(dir, 'q', ['impact: read', 'sql: SELECT 1 AS x;']);
+  const r = await runCli(['plan', read, '--lab']);
+  assert.not.match(r.stdout, /lock check/);
+});
+
 test.run();

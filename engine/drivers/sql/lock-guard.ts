@@ -34,10 +34,9 @@
 // end-of-session handling afterwards (README, "One operator per link").
 import type { ConnectionPool } from 'mssql';
 import type { ChangeGuard, ReplicaSide } from '../../core/types.js';
-import { ATOMIC_START, STATEMENT_START } from './checks.js';
 import { LOCK_NOT_HELD_ERROR } from './change-sql-rules.js';
 import { runSql } from './pool.js';
-import { isTrivia, scanSql, unterminatedToken } from './scanner.js';
+import { guardedBatches } from './lock-check-placement.js';
 
 /** The lock session, as the server names it. */
 export interface LockSessionIdentity {
@@ -47,6 +46,7 @@ export interface LockSessionIdentity {
 
 // The error number the check THROWs with lives with the rules that reserve it (validate loads those, no driver).
 export { LOCK_NOT_HELD_ERROR };
+export { guardedBatches, mustStartItsBatch } from './lock-check-placement.js';
 
 /** Run by the lock session on itself, right after it took the lock. */
 export const IDENTITY_QUERY = `SELECT session_id, connection_id FROM sys.dm_exec_connections WHERE session_id = @@SPID AND parent_connection_id IS NULL;`;
@@ -166,34 +166,6 @@ const CHECK_AT_HEAD = new RegExp(`^DECLARE @runbook_link_lock_held int; [\\s\\S]
  */
 export function withoutLockCheck(sent: string): string {
   return sent.replace(CHECK_AT_HEAD, '');
-}
-
-/** Module definitions that must start their batch: CREATE / ALTER / CREATE OR ALTER of one of these. */
-const FIRST_IN_BATCH = new Set(['procedure', 'proc', 'function', 'view', 'trigger', 'schema', 'default', 'rule']);
-
-/**
- * Whether `batch` cannot follow another statement in its batch: it defines a module, or it starts
- * with a procedure name called without EXEC. Unreadable text (an unterminated string) counts as
- * such too: the check then goes alone and the server judges the batch.
- */
-export function mustStartItsBatch(batch: string): boolean {
-  const all = scanSql(batch);
-  if (unterminatedToken(all)) return true;
-  const words = all.filter((t) => !isTrivia(t));
-  const first = words[0];
-  if (!first) return false;
-  if (first.kind === 'bracketed' || first.kind === 'quoted') return true;
-  if (first.kind !== 'word') return false;
-  const verb = first.text.toLowerCase();
-  if (verb !== 'create' && verb !== 'alter') return !STATEMENT_START.has(verb) && !ATOMIC_START.has(verb) && verb !== 'with';
-  let k = 1;
-  if (words[k]?.text.toLowerCase() === 'or' && words[k + 1]?.text.toLowerCase() === 'alter') k += 2;
-  return FIRST_IN_BATCH.has(words[k]?.text.toLowerCase() ?? '');
-}
-
-/** What to send for one change batch: the check first, in the batch itself or alone right before it. */
-export function guardedBatches(batch: string, check: string): string[] {
-  return mustStartItsBatch(batch) ? [check, batch] : [`${check} ${batch}`];
 }
 
 interface ServerError {
