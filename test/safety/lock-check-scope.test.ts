@@ -7,7 +7,7 @@
 // - error 59317 and SET NOEXEC / FMTONLY / PARSEONLY are refused in a runbook's SQL.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { connect, poll, run } from '../helpers/lab.js';
@@ -178,6 +178,38 @@ test('plan and --format sql say that each change batch goes behind the run\'s lo
   const read = oneStep(dir, 'q', ['impact: read', 'sql: SELECT 1 AS x;']);
   const r = await runCli(['plan', read, '--lab']);
   assert.not.match(r.stdout, /lock check/);
+});
+
+test('a change step whose first attempt acted and failed, and whose retry the lock check refuses: not "refused" and not "Nothing was changed" (attempt 1 may have changed something), exit 4', async () => {
+  const lab = await ChildLab.start();
+  try {
+    const file = oneStep(lab.dir, 'backup', [
+      'impact: change',
+      'sql: |',
+      "  BACKUP LOG [SalesDb] TO DISK = N'/backups/SalesDb_r.trn';",
+      "  THROW 50001, N'transient: the share answered slowly', 1;",
+    ]);
+    // A retry delay long enough to arm the hold on the second attempt once the first has failed.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('    type: sqlExec', '    type: sqlExec\n    retry: { count: 1, delay: 2s }'));
+    const first = lab.apply(file);
+    await lab.waitForRecord((x) => x.kind === 'step-failed' && x.willRetry === true);
+    const pin = lab.lab.hold({ match: BACKUP, side: 'sqlServer' });
+    await pin.reached;
+    // The check cannot be made now: the second attempt is refused, and runs nothing.
+    const denied = lab.lab.model.denyViews(0, 'sqlServer', ['sys.dm_tran_locks']);
+    pin.release();
+    const r = await first.done;
+    denied.allow();
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 4, out);
+    assert.match(out, /the server could not make the lock check on sqlServer .*; but attempt 1 may have changed something before it failed \(SQL error 50001/);
+    assert.not.match(out, /Nothing was changed|REFUSED/);
+    const end = lab.records().filter((x) => x.kind === 'step-failed').at(-1);
+    assert.is(end?.outcome, 'failed', JSON.stringify(end));
+    assert.is(lab.count(BACKUP), 1, 'the first attempt ran its BACKUP; the check refused the second');
+  } finally {
+    await lab.stop();
+  }
 });
 
 test.run();
