@@ -7,7 +7,7 @@
 // - error 59317 and SET NOEXEC / FMTONLY / PARSEONLY are refused in a runbook's SQL.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { connect, poll, run } from '../helpers/lab.js';
@@ -24,11 +24,33 @@ const DAG_MODES = `SELECT ar.availability_mode_desc AS mode FROM sys.availabilit
   JOIN sys.availability_replicas ar ON ar.group_id = ag.group_id WHERE ag.is_distributed = 1 AND ag.name = N'dag1';`;
 
 /** A runbook of one sqlExec step whose `with:` is `withLines` (indented under it); returns its path. */
-function oneStep(dir: string, name: string, withLines: string[], inputs = 'inputs: {}'): string {
+function oneStep(dir: string, name: string, withLines: string[], inputs = 'inputs: {}', stepLines: string[] = []): string {
   const file = join(dir, `${name}.yml`);
-  const lines = [`name: ${name}`, 'description: Built by a test.', inputs, 'steps:', `  - id: ${name}`, '    type: sqlExec', '    target: sqlServer', '    with:'];
+  const lines = [`name: ${name}`, 'description: Built by a test.', inputs, 'steps:', `  - id: ${name}`, '    type: sqlExec', ...stepLines, '    target: sqlServer', '    with:'];
   writeFileSync(file, [...lines, ...withLines.map((l) => `      ${l}`), ''].join('\n'));
   return file;
+}
+
+/**
+ * Holds the next batch matching `match` on SQL Server, takes VIEW SERVER STATE on sys.dm_tran_locks
+ * away, lets the batch go, and returns the run's output once it ends (`done`).
+ */
+async function deniedWhenItArrives(lab: ChildLab, match: RegExp, done: Promise<{ stdout: string; stderr: string }>): Promise<string> {
+  const pin = lab.lab.hold({ match, side: 'sqlServer' });
+  await pin.reached;
+  const denied = lab.lab.model.denyViews(0, 'sqlServer', ['sys.dm_tran_locks']);
+  pin.release();
+  try {
+    const r = await done;
+    return r.stdout + r.stderr;
+  } finally {
+    denied.allow();
+  }
+}
+
+/** A change step (`stepLines` added to it) that backs up the log, then fails with `raise`. */
+function backupThenRaise(dir: string, name: string, raise: string, stepLines: string[] = []): string {
+  return oneStep(dir, name, ['impact: change', 'sql: |', `  BACKUP LOG [SalesDb] TO DISK = N'/backups/${name}.trn';`, `  ${raise}`], 'inputs: {}', stepLines);
 }
 
 test('a second operator KILLs the lock session and takes the lock while a long change batch runs past its check: the run cancels the batch, so its later statement never runs under their lock; outcome unknown, exit 5', async () => {
@@ -69,12 +91,7 @@ test("the script raises 59317 itself after its change ran: it is the script's ow
   const lab = await ChildLab.start();
   try {
     // Through a variable, as a procedure would: validate refuses the number written out.
-    const file = oneStep(lab.dir, 'log-backup', [
-      'impact: change',
-      'sql: |',
-      "  BACKUP LOG [SalesDb] TO DISK = N'/backups/SalesDb_tail.trn';",
-      "  DECLARE @n int = 59317; THROW @n, N'backup taken but the size check failed', 1;",
-    ]);
+    const file = backupThenRaise(lab.dir, 'log-backup', "DECLARE @n int = 59317; THROW @n, N'backup taken but the size check failed', 1;");
     const r = await lab.apply(file).done;
     const out = r.stdout + r.stderr;
     assert.is(r.code, 4, out);
@@ -90,14 +107,9 @@ test("the script raises 59317 itself after its change ran: it is the script's ow
 test('the check cannot read sys.dm_tran_locks when the change reaches the server (VIEW SERVER STATE gone): refused with the server\'s error named, and no lost lock or re-take: exit 3', async () => {
   const lab = await ChildLab.start();
   try {
-    const pin = lab.lab.hold({ match: SYNC_COMMIT, side: 'sqlServer' });
     const first = lab.apply(writeNoVerifyRunbook(lab.dir));
-    await pin.reached;
-    const denied = lab.lab.model.denyViews(0, 'sqlServer', ['sys.dm_tran_locks']);
-    pin.release();
+    const out = await deniedWhenItArrives(lab, SYNC_COMMIT, first.done);
     const r = await first.done;
-    denied.allow();
-    const out = r.stdout + r.stderr;
     assert.is(r.code, 3, out);
     assert.match(out, /the server could not make the lock check on sqlServer \(error 300: VIEW SERVER STATE permission was denied/);
     assert.not.match(out, /no longer held|taken again/);
@@ -183,24 +195,13 @@ test('plan and --format sql say that each change batch goes behind the run\'s lo
 test('a change step whose first attempt acted and failed, and whose retry the lock check refuses: not "refused" and not "Nothing was changed" (attempt 1 may have changed something), exit 4', async () => {
   const lab = await ChildLab.start();
   try {
-    const file = oneStep(lab.dir, 'backup', [
-      'impact: change',
-      'sql: |',
-      "  BACKUP LOG [SalesDb] TO DISK = N'/backups/SalesDb_r.trn';",
-      "  THROW 50001, N'transient: the share answered slowly', 1;",
-    ]);
     // A retry delay long enough to arm the hold on the second attempt once the first has failed.
-    writeFileSync(file, readFileSync(file, 'utf8').replace('    type: sqlExec', '    type: sqlExec\n    retry: { count: 1, delay: 2s }'));
+    const file = backupThenRaise(lab.dir, 'backup', "THROW 50001, N'transient: the share answered slowly', 1;", ['    retry: { count: 1, delay: 2s }']);
     const first = lab.apply(file);
     await lab.waitForRecord((x) => x.kind === 'step-failed' && x.willRetry === true);
-    const pin = lab.lab.hold({ match: BACKUP, side: 'sqlServer' });
-    await pin.reached;
     // The check cannot be made now: the second attempt is refused, and runs nothing.
-    const denied = lab.lab.model.denyViews(0, 'sqlServer', ['sys.dm_tran_locks']);
-    pin.release();
+    const out = await deniedWhenItArrives(lab, BACKUP, first.done);
     const r = await first.done;
-    denied.allow();
-    const out = r.stdout + r.stderr;
     assert.is(r.code, 4, out);
     assert.match(out, /the server could not make the lock check on sqlServer .*; but attempt 1 may have changed something before it failed \(SQL error 50001/);
     assert.not.match(out, /Nothing was changed|REFUSED/);
