@@ -153,6 +153,10 @@ export default defineStep({
 
   async run(ctx, args: SqlExecArgs) {
     const impact = ctx.impact;
+    // Nothing is sent until the script's session is in hand: in a wave that may mean waiting for
+    // one of the server's shared sessions, which an interrupt or the step's timeout ends as "not sent".
+    const gate = impact === 'read' ? undefined : ctx.sendGate;
+    gate?.notSent();
     // A read runs unconfirmed: it must be one as the engine's scanner reads it (validate checks it when the text is known).
     const notRead = impact === 'read' ? readOnlyProblem(args.sql) : undefined;
     if (notRead) throw ctx.refuse('notARead', { problem: notRead });
@@ -176,6 +180,7 @@ export default defineStep({
     try {
       // All the script's batches on one session (USE and SET carry between them), in a wave too.
       await inOneSession(pool, async () => {
+        gate?.sending();
         for (const batch of batches) {
           for (let i = 0; i < batch.repeat; i++) {
             ctx.signal.throwIfAborted();
@@ -201,7 +206,7 @@ export default defineStep({
             if (total > 1) ctx.log.progress(ctx.text('batchDone', { batch: done, batches: total, side }));
           }
         }
-      }, ctx.signal);
+      }, gate?.signal ?? ctx.signal);
     } finally {
       // Anything but a read may have moved roles (FAILOVER, SET ROLE): ask again next time.
       if (impact !== 'read') ctx.invalidateRoles?.();
