@@ -52,13 +52,24 @@ export interface RunStepOptions {
 
 export type StepEnd =
   | { ok: true; outputs: Record<string, unknown>; attempts: number }
-  | { ok: false; error: unknown; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; exitCode?: number; attempts: number };
+  | {
+      ok: false; error: unknown; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; exitCode?: number; attempts: number;
+      /** After a change's timeout: settles when the attempt itself ended (its cancelled request answered). */
+      settled?: Promise<unknown>;
+    };
 
 /**
  * Whether a change step's attempt has sent anything: 'unknown' until the step says it has not
  * (a step that never says counts as sending from its start), 'waiting' from then until it sends.
  */
 type SendState = 'unknown' | 'waiting' | 'sent';
+
+/** What the step runner learns of an attempt while it runs. */
+interface AttemptTrack {
+  state: SendState;
+  /** The step's run(), which may go on after its timeout ended the attempt. */
+  running?: Promise<unknown>;
+}
 
 /**
  * The attempt's SendGate. While the step waits with nothing sent (a wave's change queued for one
@@ -67,7 +78,7 @@ type SendState = 'unknown' | 'waiting' | 'sent';
  * left the process. `sending()` checks the interrupt and the deadline and marks the state in one
  * synchronous step, so nothing is sent after either once the attempt was ended as not sent.
  */
-function sendGate(runSignal: AbortSignal, deadline: AbortSignal, track: { state: SendState }): SendGate {
+function sendGate(runSignal: AbortSignal, deadline: AbortSignal, track: AttemptTrack): SendGate {
   const signal = AbortSignal.any([runSignal, deadline]);
   return {
     signal,
@@ -81,7 +92,7 @@ function sendGate(runSignal: AbortSignal, deadline: AbortSignal, track: { state:
   };
 }
 
-async function attemptOnce(opts: RunStepOptions, track: { state: SendState }): Promise<Record<string, unknown>> {
+async function attemptOnce(opts: RunStepOptions, track: AttemptTrack): Promise<Record<string, unknown>> {
   const deadline = new AbortController();
   const signal = opts.nonSafe ? deadline.signal : AbortSignal.any([opts.runSignal, deadline.signal]);
   const gate = opts.nonSafe ? { sendGate: sendGate(opts.runSignal, deadline.signal, track) } : {};
@@ -108,6 +119,7 @@ async function attemptOnce(opts: RunStepOptions, track: { state: SendState }): P
   limits.catch(() => undefined);
   const running = Promise.resolve().then(() => opts.definition.run({ ...opts.context, signal, ...gate }, opts.args));
   running.catch(() => undefined);
+  track.running = running;
   try {
     const outputs = await Promise.race([running, limits]);
     return outputs && typeof outputs === 'object' ? outputs : {};
@@ -122,7 +134,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
   for (;;) {
     attempt++;
     opts.hooks.beforeAttempt(attempt);
-    const track: { state: SendState } = { state: 'unknown' };
+    const track: AttemptTrack = { state: 'unknown' };
     try {
       const outputs = await attemptOnce(opts, track);
       return { ok: true, outputs, attempts: attempt };
@@ -135,7 +147,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       }
       if (error instanceof StepTimeout && opts.impact !== 'read') {
         const unknown = new OutcomeUnknown(`${error.message}; it may or may not have taken effect`);
-        return { ok: false, error: unknown, outcome: 'unknown', exitCode: ExitCode.outcomeUnknown, attempts: attempt };
+        return { ok: false, error: unknown, outcome: 'unknown', exitCode: ExitCode.outcomeUnknown, attempts: attempt, ...(track.running ? { settled: track.running } : {}) };
       }
       const code = errorExitCode(error);
       if (code === ExitCode.refused) return { ok: false, error, outcome: 'refused', exitCode: code, attempts: attempt };
