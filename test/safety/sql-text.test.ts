@@ -165,6 +165,30 @@ test('validate: a step declared impact: read whose SQL is not a plain read, or a
   assert.ok(r.stderr.includes(`${position(file, text, '"SELECT 1 AS done')}: error verify-not-a-read: The verify query of step \`change\` is not a plain read: it contains EXEC`), r.stderr);
 });
 
+test('r5conn-2: validate: a step declared impact: read whose SQL is a bracketed or quoted procedure call is an error at file:line:col', async () => {
+  const lines = [
+    'steps:',
+    '  - id: looks-like-a-read',
+    '    type: sqlExec',
+    '    target: sqlServer',
+    '    with:',
+    '      impact: read',
+    "      sql: '[dbo].[usp_DropOrders] 1'",
+    '  - id: quoted',
+    '    type: sqlExec',
+    '    target: sqlServer',
+    '    with:',
+    '      impact: read',
+    `      sql: '"dbo"."p"'`,
+  ];
+  const file = runbookFile('bare-proc', lines);
+  const text = `name: bare-proc\ndescription: Built by a test.\n${lines.join('\n')}`;
+  const r = await runCli(['validate', file]);
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  assert.ok(r.stderr.includes(`${position(file, text, "'[dbo]")}: error read-not-a-read: Step \`looks-like-a-read\` is declared \`impact: read\`, but its SQL is not a plain read: it does not start with SELECT ([dbo]: a name first in a batch is a procedure call`), r.stderr);
+  assert.ok(r.stderr.includes(`${position(file, text, `'"dbo"`)}: error read-not-a-read: Step \`quoted\``), r.stderr);
+});
+
 test('apply: a step whose impact renders to read and whose SQL is not a plain read is refused before it is sent (exit 3)', async () => {
   const { lab, dir, inventoryFile: inventory } = await labWithInventory({ scenario: 'healthy' }, 'runbook-sql-text-');
   try {
