@@ -113,6 +113,8 @@ export default defineStep({
     notProbed: 'Not probed: {{reason}}.',
     noVerify: 'Step {{step}} has no verify: query, so whether it took effect cannot be checked.',
     connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
+    transactionLeftOpen:
+      'The script left {{count}} transaction(s) open on {{side}} at its end; it was rolled back, so what the script did inside it did not take effect. A step must COMMIT what it begins: its session is not kept for the next step (in a wave it is reset, which rolls it back, as soon as the step ends).',
     lockNotHeld: 'Batch {{batch}} of {{batches}} on {{side}} did not run, and nothing of the script ran: {{reason}}.',
     lockNotHeldPartway: 'Batch {{batch}} of {{batches}} on {{side}} did not run, but the batches before it did (the script ran only in part): {{reason}}.',
     outcomeUnknown:
@@ -206,6 +208,7 @@ export default defineStep({
             if (total > 1) ctx.log.progress(ctx.text('batchDone', { batch: done, batches: total, side }));
           }
         }
+        if (impact !== 'read') await noTransactionLeftOpen(ctx, pool, side);
       }, gate?.signal ?? ctx.signal);
     } finally {
       // Anything but a read may have moved roles (FAILOVER, SET ROLE): ask again next time.
@@ -263,6 +266,21 @@ export default defineStep({
     return value === 1 || value === true || value === '1' ? 'done' : 'not-done';
   },
 });
+
+/**
+ * A change script must not end inside a transaction (attack r5conn finding 4): the session it ran
+ * on is not the next step's in a wave (reset at once, "will abort open transactions", MS-TDS
+ * 2.2.3.1.2), and in a single run the transaction would be ended by whatever the next step sends
+ * (a COMMIT there commits it) or by the run's end. So it is rolled back here, on the script's own
+ * session, and the step fails: what it did outside the transaction may have taken effect.
+ */
+async function noTransactionLeftOpen(ctx: StepMessages<'transactionLeftOpen'>, pool: Parameters<typeof runSql>[0], side: string): Promise<void> {
+  const row = ((await runSql(pool, 'SELECT @@TRANCOUNT AS open_transactions;')).recordset ?? [])[0] as Record<string, unknown> | undefined;
+  const count = Number(row?.open_transactions ?? 0);
+  if (!(count > 0)) return;
+  await runSql(pool, 'ROLLBACK TRANSACTION;');
+  throw ctx.fail('transactionLeftOpen', { count, side });
+}
 
 /** The run's lock could not be shown held: the batch was not sent. */
 class LockCheckRefused extends Error {}
