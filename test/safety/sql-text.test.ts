@@ -189,6 +189,31 @@ test('r5conn-2: validate: a step declared impact: read whose SQL is a bracketed 
   assert.ok(r.stderr.includes(`${position(file, text, `'"dbo"`)}: error read-not-a-read: Step \`quoted\``), r.stderr);
 });
 
+test('r5conn-4: validate warns, at file:line:col, of a script that leaves session state a later step could rely on (a wave does not keep it)', async () => {
+  const lines = [
+    'steps:',
+    '  - id: use-db',
+    '    type: sqlExec',
+    '    target: sqlServer',
+    '    with: { impact: change, sql: "USE [SalesDb];" }',
+    '  - id: hold-writers',
+    '    type: sqlExec',
+    '    target: sqlServer',
+    "    with: { impact: change, sql: \"DECLARE @r int; EXEC @r = sp_getapplock @Resource = N'app:maintenance', @LockMode = 'Exclusive', @LockOwner = 'Session'; SET XACT_ABORT ON; BEGIN TRAN;\" }",
+    '  - id: tidy',
+    '    type: sqlExec',
+    '    target: sqlServer',
+    '    with: { impact: change, sql: "SET NOCOUNT ON; BEGIN TRAN; UPDATE t SET a = 1; COMMIT;" }',
+  ];
+  const file = runbookFile('state-left', lines);
+  const text = `name: state-left\ndescription: Built by a test.\n${lines.join('\n')}`;
+  const r = await runCli(['validate', file]);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.ok(r.stderr.includes(`${position(file, text, '"USE')}: warning session-state-not-kept: Step \`use-db\`'s script leaves state in its session for what runs after it: USE (the database). A later step`), r.stderr);
+  assert.ok(r.stderr.includes("Step `hold-writers`'s script leaves state in its session for what runs after it: sp_getapplock with @LockOwner = 'Session' (the app lock), SET XACT_ABORT, BEGIN TRAN without its COMMIT (an open transaction)."), r.stderr);
+  assert.not.ok(r.stderr.includes('`tidy`'), 'a script that commits what it begins and sets only NOCOUNT leaves nothing');
+});
+
 test('apply: a step whose impact renders to read and whose SQL is not a plain read is refused before it is sent (exit 3)', async () => {
   const { lab, dir, inventoryFile: inventory } = await labWithInventory({ scenario: 'healthy' }, 'runbook-sql-text-');
   try {
