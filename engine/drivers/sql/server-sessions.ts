@@ -23,7 +23,7 @@
 import type { ConnectionPool } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { readOnlyProblem } from './checks.js';
-import { connectClassified, poolConfig, serverKey } from './pool.js';
+import { connectClassified, describeConnectError, poolConfig, serverKey } from './pool.js';
 
 /** How many sessions a wave opens per server for its steps (the link locks have their own). */
 export const DEFAULT_SESSIONS_PER_SERVER = 3;
@@ -52,6 +52,11 @@ interface ServerPool {
   lending: Lending;
   /** mssql's Request and ConnectionError, loaded with the pool (validate and plan never load mssql). */
   driver: typeof import('mssql');
+  /**
+   * A session that could not be opened when asked for, told as the run's own connect failures are
+   * ("Cannot connect to sqlServer at host:port: ..."), not in the driver's words (attack r5conn finding 7).
+   */
+  connectFailure(error: Error): Error;
 }
 
 /** A server's sessions, as the wave's runs ask for them. */
@@ -173,7 +178,7 @@ class SessionBorrower implements SessionHolder {
           this.lentForRead.set(connection, text !== undefined && leavesNoSessionState(text));
           process.nextTick(callback, null, connection, config);
         },
-        (error: Error) => process.nextTick(callback, error),
+        (error: Error) => process.nextTick(callback, this.server.connectFailure(error)),
       );
       return this;
     }
@@ -205,7 +210,7 @@ class SessionBorrower implements SessionHolder {
   async holdSession(signal?: AbortSignal): Promise<() => void> {
     if (this.held) throw new Error('a session is already held by this borrower');
     signal?.throwIfAborted();
-    const acquiring = this.server.lending.acquire(this);
+    const acquiring = this.server.lending.acquire(this).catch((error: Error) => Promise.reject(this.server.connectFailure(error)));
     let connection: TdsConnection;
     if (!signal) connection = await acquiring;
     else {
@@ -258,7 +263,11 @@ export function serverSessions(perServer: number = DEFAULT_SESSIONS_PER_SERVER):
     // Errors outside a request end that connection; the pool replaces it when next asked.
     pool.on('error', () => undefined);
     await connectClassified(pool, side, spec, config.password);
-    return { pool, lending: pool as unknown as Lending, driver };
+    const connectFailure = (error: Error) => {
+      const code = (error as { code?: string }).code as ConstructorParameters<typeof driver.ConnectionError>[1];
+      return Object.assign(new driver.ConnectionError(describeConnectError(side, spec, error, config.password), code), { cause: error });
+    };
+    return { pool, lending: pool as unknown as Lending, driver, connectFailure };
   }
 
   return {

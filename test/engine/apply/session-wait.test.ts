@@ -112,4 +112,30 @@ test('r5conn-3: a change step whose timeout fires while it waits for a shared se
   }
 });
 
+test('r5conn-7: a change step whose shared session cannot be opened failed before the change, told as a connect failure', async () => {
+  const sessions = serverSessions(1);
+  const spec = lab.inventories[0]!.link.sqlServer.connection;
+  await sessions.borrower('sqlServer', spec, lab.env);
+  const h = stepHarness(lab.inventories[0]!, lab.env);
+  lab.setDown('sqlServer', 'refuse');
+  try {
+    const { signal: _, ...context } = h.context({ stepId: 'unreachable', target: 'sqlServer', impact: 'change' });
+    const end = await runStepWithRetry({
+      definition: sqlExec, args: change, impact: 'change', nonSafe: true, runSignal: new AbortController().signal, interruptGraceMs: 50,
+      context: { ...context, sql: (side) => sessions.borrower(side, spec, lab.env) },
+      hooks: { beforeAttempt: () => undefined, onRetry: () => undefined },
+    });
+    assert.ok(!end.ok);
+    if (end.ok) return;
+    assert.is(end.outcome, 'failed');
+    assert.match(String((end.error as Error).message), /^Cannot connect to sqlServer at [^:]+:\d+: .*; nothing was sent, so it did not take effect/);
+    const failed = failedStepEnd(end, undefined, { spec: { id: 'unreachable', type: 'sqlExec' } as never, impact: 'change', linkName: 'dag1' });
+    assert.is(failed.mayHaveChanged, false);
+  } finally {
+    lab.setDown('sqlServer', false);
+    await h.close();
+    await sessions.close();
+  }
+});
+
 test.run();
