@@ -4,7 +4,7 @@
 // it on a planned failover). A script's GO batches still share one session in a wave.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fleetLab } from '../../helpers/fleet-run.js';
 
@@ -31,6 +31,24 @@ steps:
     assert.ok(f.lab.peakSessions().sql01! <= 4, `sessions at once: ${JSON.stringify(f.lab.peakSessions())}`);
     // Each pool's sessions and the test login mssql's connect() makes first: 1 + 1 for the lock, at most 3 + 1 for the steps.
     assert.ok(f.lab.logins().sql01! <= 6, `logins: ${JSON.stringify(f.lab.logins())}`);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('r5conn-9: a RUNBOOK_SESSIONS_PER_SERVER that is not a whole number from 1 to 100 is one line and exit 2, before anything is written', async () => {
+  const f = await fleetLab({ links: 1 });
+  try {
+    const runbook = join(f.dir, 'read.yml');
+    writeFileSync(runbook, 'name: read\ndescription: One read.\nsteps:\n  - id: r\n    type: sqlExec\n    target: sqlServer\n    with: { impact: read, sql: "SELECT 1 AS x;" }\n');
+    for (const bad of ['abc', '0', '-2', '2.5', '1e3', '100000']) {
+      const r = await f.run(['apply', runbook, '-i', f.fleetFile, '--all', '--yes'], { RUNBOOK_SESSIONS_PER_SERVER: bad });
+      assert.is(r.code, 2, `${bad}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`RUNBOOK_SESSIONS_PER_SERVER must be a whole number from 1 to 100, not "${bad.replace('.', '\\.')}"`));
+      assert.not.ok(existsSync(join(f.journalDir, 'waves')), 'no wave record');
+    }
+    const ok = await f.run(['apply', runbook, '-i', f.fleetFile, '--all', '--yes'], { RUNBOOK_SESSIONS_PER_SERVER: '2' });
+    assert.is(ok.code, 0, ok.stdout + ok.stderr);
   } finally {
     await f.stop();
   }
