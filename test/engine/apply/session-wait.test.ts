@@ -50,7 +50,18 @@ async function queuedBehindPin(sessions: ServerSessions, runSignal: AbortSignal,
   await asking;
   // holdSession asks mssql's pool in the same turn as the borrower is returned.
   await new Promise((r) => setImmediate(r));
-  return { ending, pin, busy, close: () => h.close() };
+  /** Frees the session; a step still queued for it would have had it once another borrower had it after. */
+  const unpin = async () => {
+    pin.release();
+    await busy;
+    await runSql(await sessions.borrower('sqlServer', spec, lab.env), 'SELECT 2 AS after_release;');
+  };
+  const close = async () => {
+    pin.release();
+    await h.close();
+    await sessions.close();
+  };
+  return { ending, pin, unpin, close };
 }
 
 /** The step's end, or undefined if it has not ended within `ms` (the old code waited for the session). */
@@ -71,10 +82,7 @@ test('r5conn-1: Ctrl-C while a change waits for a shared session ends it as inte
   try {
     interrupt.abort();
     const end = await endWithin(q.ending, 3000);
-    q.pin.release();
-    await q.busy;
-    // The session is free again: a step still queued for it would have had it by now.
-    await runSql(await sessions.borrower('sqlServer', lab.inventories[0]!.link.sqlServer.connection, lab.env), 'SELECT 2 AS after_release;');
+    await q.unpin();
     assert.ok(end, 'the interrupt ended the wait');
     assert.ok(!end.ok);
     if (end.ok) return;
@@ -84,9 +92,7 @@ test('r5conn-1: Ctrl-C while a change waits for a shared session ends it as inte
     assert.is(sentChanges(), 0, 'the change never reached the server');
     await q.ending;
   } finally {
-    q.pin.release();
     await q.close();
-    await sessions.close();
   }
 });
 
@@ -95,9 +101,7 @@ test('r5conn-3: a change step whose timeout fires while it waits for a shared se
   const q = await queuedBehindPin(sessions, new AbortController().signal, 300);
   try {
     const end = await endWithin(q.ending, 5000);
-    q.pin.release();
-    await q.busy;
-    await runSql(await sessions.borrower('sqlServer', lab.inventories[0]!.link.sqlServer.connection, lab.env), 'SELECT 2 AS after_release;');
+    await q.unpin();
     assert.ok(end && !end.ok, 'the timeout ended the step');
     if (!end || end.ok) return;
     assert.is(end.outcome, 'failed');
@@ -106,9 +110,7 @@ test('r5conn-3: a change step whose timeout fires while it waits for a shared se
     assert.is(failed.mayHaveChanged, false, 'the summary does not say it may have changed');
     assert.is(sentChanges(), 0);
   } finally {
-    q.pin.release();
     await q.close();
-    await sessions.close();
   }
 });
 
