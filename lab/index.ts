@@ -9,7 +9,7 @@ import type { ArmServer } from './arm/contract.js';
 import { startArmServer } from './arm/server.js';
 import { createArmBackend, type ArmRequestRecord } from './backend-arm.js';
 import { createReplicaBackend, type ReplicaBackend } from './backend-sql.js';
-import { createLabCertificates } from './certs.js';
+import { createLabCertificates, type LabCertificates } from './certs.js';
 import { labFleetInventory, labInventory, type LabFleetInventory, type LabInventory } from './inventory.js';
 import type { Hold, HoldSpec } from './model/holds.js';
 import { LabModel } from './model/lab-model.js';
@@ -27,6 +27,7 @@ export { builtInScenarios, loadScenario, ScenarioError, type ScenarioDiagnostic,
 export type { FaultSpec, ScenarioSpec, Side } from './model/types.js';
 export type { Hold, HoldSpec } from './model/holds.js';
 export { LAB_ENV } from './model/names.js';
+export { createLabCertificates, type LabCertificates } from './certs.js';
 
 export interface StartLabOptions {
   /** A built-in scenario name (`healthy`, `lagging`, ...) or a YAML file path. Default `healthy`. */
@@ -54,6 +55,8 @@ export interface StartLabOptions {
   reuseSessionIds?: boolean;
   /** Fixed secrets instead of random ones (secret-redaction tests), by LAB_ENV variable name. */
   secrets?: Partial<Record<(typeof LAB_ENV)[keyof typeof LAB_ENV], string>>;
+  /** Certificates made once by createLabCertificates, instead of new ones (three openssl runs) for every lab: a drill starts hundreds. */
+  certificates?: LabCertificates;
 }
 
 export interface LabReplicaEndpoint {
@@ -121,7 +124,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   let arm: ArmServer | undefined;
 
   // Certificates first: they take the longest, and the scenario's clock starts with the model.
-  const certs = await createLabCertificates(dir).catch(async (e) => {
+  const certs = options.certificates ?? await createLabCertificates(dir).catch(async (e) => {
     if (ownDir) await rm(dir, { recursive: true, force: true });
     throw e;
   });

@@ -325,6 +325,9 @@ async function printHelp(io: CommandIO, command: string): Promise<number> {
 
 /** Runs the CLI and returns the exit code; never throws. */
 export async function main(argv: string[], rawIo: CommandIO): Promise<number> {
+  // A drill worker (worker.ts) calls main once per run: nothing of the last run's flags may remain.
+  outputFormat = undefined;
+  eventStream = false;
   // Every line the command writes passes the redactor: secrets registered later are masked too.
   const io: CommandIO = { ...rawIo, stdout: redactingStream(rawIo.stdout), stderr: redactingStream(rawIo.stderr) };
   try {

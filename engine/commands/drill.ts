@@ -2,9 +2,9 @@
 // judge every run from what the lab saw (engine/drill/). This module checks the flags, plans the
 // runbook once (its steps, impacts and declared outcomes shape the matrix), and hands the lab to
 // the drill the way `lab up` loads it: lazily, through lab-start.ts.
-import { existsSync, readdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -25,6 +25,11 @@ export interface DrillCommandOptions {
   only?: string;
   jobs?: string;
   format: 'text' | 'json';
+  /**
+   * Not a flag: bench/drill.ts's baseline, the drill as it ran before warm workers and shared
+   * certificates (a fresh `runbook` process for each apply, new certificates for each lab).
+   */
+  coldBaseline?: boolean;
 }
 
 /** A run's request timeout in the drill: a hung statement ends this fast. */
@@ -86,13 +91,14 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     throw new UsageError(opts.only !== undefined ? `drill: --only ${opts.only} names no case of this drill (cases are <scenario>/<fault>, as the verdict table lists them)` : 'drill: nothing to run');
   }
 
-  const startLab = await embeddedLab();
+  const { startLab, dispose } = await embeddedLab(opts.coldBaseline === true);
   const { notExercisedLine, progressLine, renderDrillJson, renderDrillText } = await import('../drill/report.js');
   const tty = isTty(io.stderr) && !io.env.CI;
   io.stderr.write(`drill: ${planned.length} run(s) planned${faults === 'matrix' ? ` (${count.cases} case(s) x ${runs})` : ''}, ${Math.min(jobs, planned.length)} at a time; the time left shows as runs finish\n`);
   const started = Date.now();
   let violations = 0;
   const { DrillSetupError } = await import('../drill/run-case.js');
+  const { startCliChild } = await import('../drill/child.js');
   const results = await runDrill(planned, jobs, {
     runbookFile,
     facts,
@@ -100,13 +106,15 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     ...(needsAcknowledgement ? { allowDataLoss: plan.inventory.link } : {}),
     deadlineMs: DEADLINE_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    reuseWorkers: (runbook.plugins ?? []).length === 0,
+    ...(opts.coldBaseline ? { start: startCliChild } : {}),
   }, startLab, (r, done) => {
     violations += r.violations.length;
     io.stderr.write(progressLine(r, done, planned.length, started, violations, tty));
   }).catch((error: unknown) => {
     if (error instanceof DrillSetupError) throw new UsageError(`drill: ${error.message}`);
     throw error;
-  });
+  }).finally(dispose);
 
   const replayBase = (scenario: string) => [
     'runbook', 'drill', opts.runbook, ...opts.sets.flatMap((s) => ['--set', s]),
@@ -134,14 +142,24 @@ function chosenDataLoss(definition: { impact: unknown } | undefined, args: unkno
   return (definition.impact as (a: unknown, ctx: { history: unknown[] }) => string)(args, { history: waited }) === 'dataLoss';
 }
 
-/** The embedded lab, loaded as `lab up` loads it, seen through the drill's DrillLab. */
-async function embeddedLab(): Promise<StartDrillLab> {
+/**
+ * The embedded lab, loaded as `lab up` loads it, seen through the drill's DrillLab. Every lab of
+ * the drill serves the same throwaway certificates, made once (three openssl runs were most of a
+ * lab's start); `dispose` removes them.
+ */
+async function embeddedLab(coldBaseline: boolean): Promise<{ startLab: StartDrillLab; dispose(): void }> {
   const { loadLab } = await import('./lab-start.js');
   const lab = await loadLab();
-  return async ({ scenario, faults }) => {
+  const certificateDir = mkdtempSync(join(tmpdir(), 'runbook-drill-certs-'));
+  const dispose = () => rmSync(certificateDir, { recursive: true, force: true });
+  const certificates = await lab.createLabCertificates(certificateDir).catch((error: unknown) => {
+    dispose();
+    throw error;
+  });
+  const startLab: StartDrillLab = async ({ scenario, faults }) => {
     // The case's faults come on top of the scenario's own (primary-down's replica is down from the start).
     const base = lab.loadScenario(scenario);
-    const started = await lab.startLab({ scenario, overrides: { faults: [...base.faults, ...(faults as unknown as typeof base.faults)] } });
+    const started = await lab.startLab({ scenario, ...(coldBaseline ? {} : { certificates }), overrides: { faults: [...base.faults, ...(faults as unknown as typeof base.faults)] } });
     const roles = () => {
       const link = started.link();
       link.advance();
@@ -162,4 +180,5 @@ async function embeddedLab(): Promise<StartDrillLab> {
     };
     return drillLab;
   };
+  return { startLab, dispose };
 }

@@ -90,10 +90,11 @@ function resumeFromJournal(runId: string, path: string, given: { target?: string
   const started = records.find((r): r is Extract<Recorded, { kind: 'run-started' }> => r.kind === 'run-started');
   if (!started || !info) throw new UsageError(`apply --resume: the journal of run ${runId} has no start record`);
   if (info.state === 'succeeded') {
-    // A run killed after its journal said so and before its summary was shown: its split-brain warning is said here.
+    // A run killed after its end record but before its summary printed never said a split-brain
+    // it left (its journal's last reading of the link): the refusal says it instead.
     const last = lastLinkState(records);
-    const splitBrain = last ? splitBrainNotice(started.link, last.state) : undefined;
-    throw new ExitError(ExitCode.refused, `refusing to resume run ${runId}: it already succeeded; there is nothing left to do.${splitBrain ? ` It left the link so: ${splitBrain}` : ''}`);
+    const split = last ? splitBrainNotice(started.link, last.state) : undefined;
+    throw new ExitError(ExitCode.refused, `refusing to resume run ${runId}: it already succeeded; there is nothing left to do.${split ? `\nAs its journal last read the link: ${split}` : ''}`);
   }
   if (info.state === 'running') {
     throw new ExitError(ExitCode.refused, `refusing to resume run ${runId}: it is still running (pid ${info.pid} on ${info.host}). Stop it first, or wait for it to end.`);

@@ -1,7 +1,7 @@
 // `runbook apply` in a child process, so that the drill (and the fault-matrix tests) can SIGKILL
 // it at any instant and start `apply --resume` after it; and the journal directory on disk, read
 // while the run goes on to see which step it has reached.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,9 @@ export interface ChildResult {
 }
 
 export interface ChildRun {
-  child: ChildProcess;
+  /** The process's id once it runs (a warm worker's is known when the run is handed to it). */
+  readonly pid: number | undefined;
+  kill(signal: NodeJS.Signals): void;
   done: Promise<ChildResult>;
   /** Its standard error so far (the engine answers each interrupt there). */
   stderrSoFar(): string;
@@ -40,8 +42,8 @@ export function startCliChild(args: string[], opts: { env: NodeJS.ProcessEnv; cw
   child.stdin!.end('');
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   let timedOut = false;
   const done = new Promise<ChildResult>((resolve) => {
     const timer = setTimeout(() => {
@@ -53,8 +55,15 @@ export function startCliChild(args: string[], opts: { env: NodeJS.ProcessEnv; cw
       resolve({ code, signal, stdout, stderr, startedAt, endedAt: Date.now(), timedOut, ...(child.pid !== undefined ? { pid: child.pid } : {}) });
     });
   });
-  return { child, done, stderrSoFar: () => stderr };
+  return { pid: child.pid, kill: (signal) => void child.kill(signal), done, stderrSoFar: () => stderr };
 }
+
+/** How runs are started: a fresh child each (startCliChild), or a warm worker (workers.ts). */
+/**
+ * `fresh`: a process that has run nothing yet (a warm worker may have): a run to be stopped at a
+ * step boundary, which a process warm from earlier runs may pass before the journal poll sees it.
+ */
+export type StartRun = (args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number; fresh?: boolean }) => ChildRun;
 
 /** The whole records of one journal file; a torn last line (a kill mid-write) is left out. */
 export function journalFileRecords(file: string): JournalRecord[] {
@@ -130,7 +139,7 @@ const PRESSES_TO_ABANDON = 3;
  */
 async function interruptUntilEnded(run: ChildRun, finished: () => boolean, deadlineMs: number): Promise<void> {
   for (let press = 1; press <= PRESSES_TO_ABANDON && !finished(); press++) {
-    run.child.kill('SIGINT');
+    run.kill('SIGINT');
     await until(() => (run.stderrSoFar().match(INTERRUPT_ANSWER)?.length ?? 0) >= press, finished, deadlineMs);
   }
 }
@@ -143,9 +152,10 @@ async function interruptUntilEnded(run: ChildRun, finished: () => boolean, deadl
 export async function stopThenResume(
   args: string[],
   resumeArgs: string[],
-  opts: { env: NodeJS.ProcessEnv; cwd: string; journalDir: string; deadlineMs: number; reached: (records: () => JournalRecord[]) => boolean; stop?: Stop },
+  opts: { env: NodeJS.ProcessEnv; cwd: string; journalDir: string; deadlineMs: number; reached: (records: () => JournalRecord[]) => boolean; stop?: Stop; start?: StartRun },
 ): Promise<StopThenResume> {
-  const first = startCliChild(args, opts);
+  const start = opts.start ?? startCliChild;
+  const first = start(args, { ...opts, fresh: true });
   let finished = false;
   void first.done.then(() => (finished = true));
   // Read again only when the file grew: the poll is frequent (a step boundary lasts milliseconds) and runs beside other runs.
@@ -153,7 +163,7 @@ export async function stopThenResume(
   let size = -1;
   let records: JournalRecord[] = [];
   const ownJournal = () => {
-    id ??= runIdOf(opts.journalDir, first.child.pid);
+    id ??= first.pid === undefined ? undefined : runIdOf(opts.journalDir, first.pid);
     if (!id) return [];
     const file = join(opts.journalDir, `${id}.jsonl`);
     const now = existsSync(file) ? statSync(file).size : -1;
@@ -167,12 +177,12 @@ export async function stopThenResume(
   const interrupt = opts.stop === 'interrupt';
   if (hit && !finished) {
     if (interrupt) await interruptUntilEnded(first, () => finished, opts.deadlineMs);
-    else first.child.kill('SIGKILL');
+    else first.kill('SIGKILL');
   }
   const firstResult = await first.done;
-  const runId = runIdOf(opts.journalDir, first.child.pid);
+  const runId = runIdOf(opts.journalDir, firstResult.pid);
   const stopped = hit && !firstResult.timedOut && (interrupt ? firstResult.code === ExitCode.interrupted : firstResult.signal === 'SIGKILL');
   if (!stopped || !runId) return { stopped: false, first: firstResult, ...(runId ? { runId } : {}) };
-  const resumed = await startCliChild(['apply', '--resume', runId, ...resumeArgs], opts).done;
+  const resumed = await start(['apply', '--resume', runId, ...resumeArgs], opts).done;
   return { stopped: true, first: firstResult, runId, resumed };
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
-import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult } from './child.js';
+import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type StartRun } from './child.js';
 import { isChangeStatement } from './judge.js';
 import type { Invocation, JournalRecord, LedgerCounts, RecordedRun, Roles, RunbookFacts } from './record.js';
 
@@ -40,6 +40,23 @@ export interface RunSettings {
   deadlineMs: number;
   /** The inventory's request and connect timeouts: a hung statement ends in this time. */
   requestTimeoutMs: number;
+  /** How each `apply` process is started (default: a fresh child; the drill uses warm workers, workers.ts). */
+  start?: StartRun;
+  /**
+   * Whether a warm worker may run more than one `apply` (each with a clean registry, environment
+   * and directory, engine/cli/worker.ts). False for a runbook with plugins: a plugin module's own
+   * state would carry from one run to the next, where each real run starts it afresh.
+   */
+  reuseWorkers?: boolean;
+}
+
+/** What every run's environment holds besides the lab's passwords and its journal folder (nothing secret): what warm workers start with. */
+export function drillBaseEnv(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '', NO_COLOR: '1',
+    // The client's own retry waits, short as the drill's windows (a 429's Retry-After is 0 here).
+    RUNBOOK_ARM_RETRY_DELAY_MS: '20', RUNBOOK_ARM_MAX_RETRY_DELAY_MS: '50',
+  };
 }
 
 /** How far a run went, as the lab and its journal show it: what a fault would need to be reached. */
@@ -77,14 +94,11 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     const inventoryFile = join(dir, 'inventory.json');
     writeFileSync(inventoryFile, JSON.stringify(withTimeouts(lab.inventory, settings.requestTimeoutMs)));
     const journalDir = join(dir, 'runs');
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH ?? '', ...lab.env, RUNBOOK_JOURNAL_DIR: journalDir, NO_COLOR: '1',
-      // The client's own retry waits, short as the drill's windows (a 429's Retry-After is 0 here).
-      RUNBOOK_ARM_RETRY_DELAY_MS: '20', RUNBOOK_ARM_MAX_RETRY_DELAY_MS: '50',
-    };
+    const env: NodeJS.ProcessEnv = { ...drillBaseEnv(), ...lab.env, RUNBOOK_JOURNAL_DIR: journalDir };
     const ack = settings.allowDataLoss !== undefined ? ['--allow-data-loss', settings.allowDataLoss] : [];
     const args = ['apply', settings.runbookFile, '-i', inventoryFile, '--yes', ...ack, ...settings.sets.flatMap((s) => ['--set', s])];
-    const opts = { env, cwd: dir, deadlineMs: settings.deadlineMs };
+    const start = settings.start ?? startCliChild;
+    const opts = { env, cwd: dir, deadlineMs: settings.deadlineMs, start };
     const invocations: Invocation[] = [];
     const pids: Array<number | undefined> = [];
     let fired = c.fault.kind !== 'kill-at-step' && c.fault.kind !== 'kill-random' && c.fault.kind !== 'second-operator' && c.fault.kind !== 'replica-down';
@@ -109,14 +123,14 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
         pids.push(r.resumed.pid);
       }
     } else {
-      const first = startCliChild(args, opts);
+      const first = start(args, opts);
       let finished = false;
       void first.done.then(() => (finished = true));
       let second: Promise<ChildResult> | undefined;
       if (c.fault.kind === 'replica-down' || c.fault.kind === 'second-operator') {
         fired = await until(labReached, () => finished, settings.deadlineMs);
         if (fired && c.fault.kind === 'replica-down') lab.setDown(c.fault.side, true);
-        if (fired && c.fault.kind === 'second-operator') second = startCliChild(args, opts).done;
+        if (fired && c.fault.kind === 'second-operator') second = start(args, opts).done;
       }
       const firstResult = await first.done;
       invocations.push(invocation('first', args, firstResult, undefined));

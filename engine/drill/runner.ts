@@ -3,7 +3,8 @@
 import { matrixCases, randomCase, type DrillCase, type RunbookShape } from './cases.js';
 import { judge } from './judge.js';
 import type { RecordedRun, Violation } from './record.js';
-import { reachOf, runCase, type Reach, type RunSettings, type StartDrillLab } from './run-case.js';
+import { drillBaseEnv, reachOf, runCase, type Reach, type RunSettings, type StartDrillLab } from './run-case.js';
+import { WorkerPool } from './workers.js';
 import { runSeed } from './seed.js';
 
 export interface DrillOptions {
@@ -91,16 +92,37 @@ export function plannedRuns(o: Pick<DrillOptions, 'scenarios' | 'faults' | 'runs
   return out;
 }
 
+/** Faults whose run has a second `apply` process: the resume after a kill or Ctrl-C, or the second operator. */
+const TWO_PROCESSES = new Set(['kill-at-step', 'kill-random', 'hang', 'second-operator']);
+
 /**
  * Runs them `jobs` at a time; `onRun` hears of each as it is judged. Results come back in plan
  * order. A scenario's run without a fault goes first; a case whose fault it shows can never
  * strike (a kill at step 9 when the run stops at step 4) is reported unreachable, not run again.
  */
-export async function runDrill(runs: PlannedRun[], jobs: number, settings: RunSettings, startLab: StartDrillLab, onRun: (r: JudgedRun, done: number) => void): Promise<JudgedRun[]> {
+export async function runDrill(runs: PlannedRun[], jobs: number, given: RunSettings, startLab: StartDrillLab, onRun: (r: JudgedRun, done: number) => void): Promise<JudgedRun[]> {
+  // Each run's processes come warm (started and loaded while other runs go on): one per job at
+  // first, and spares kept starting for a resume, a second operator or a killed worker's place:
+  // two, or in a drill of no more runs than jobs, one per run that needs a second process (a
+  // worker loading for nothing costs about a second of CPU).
+  const atOnce = Math.min(jobs, runs.length);
+  const secondProcesses = runs.filter((r) => TWO_PROCESSES.has(r.case.fault.kind)).length;
+  const spares = runs.length > atOnce ? 2 : Math.min(2, secondProcesses);
+  const pool = given.start ? undefined : new WorkerPool({ baseEnv: drillBaseEnv(), initial: atOnce, warm: spares, maxIdle: atOnce + spares, reuse: given.reuseWorkers ?? false });
+  const settings: RunSettings = pool ? { ...given, start: (args, opts) => pool.start(args, opts) } : given;
+  try {
+    return await runAll(runs, jobs, settings, startLab, onRun);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function runAll(runs: PlannedRun[], jobs: number, settings: RunSettings, startLab: StartDrillLab, onRun: (r: JudgedRun, done: number) => void): Promise<JudgedRun[]> {
   const results: JudgedRun[] = new Array(runs.length);
   const order = runs.map((r, i) => ({ r, i })).sort((a, b) => Number(b.r.case.fault.kind === 'none') - Number(a.r.case.fault.kind === 'none'));
   const baseline = new Map<string, Promise<Reach | undefined>>();
   const settle = new Map<string, (reach: Reach | undefined) => void>();
+  const claimed = new Set<string>();
   for (const { r } of order) {
     if (r.case.fault.kind === 'none' && !baseline.has(r.case.scenario)) baseline.set(r.case.scenario, new Promise((res) => settle.set(r.case.scenario, res)));
   }
@@ -110,7 +132,9 @@ export async function runDrill(runs: PlannedRun[], jobs: number, settings: RunSe
   const worker = async () => {
     while (next < order.length && !failed) {
       const { r: planned, i } = order[next++]!;
-      const isBaseline = planned.case.fault.kind === 'none' && settle.has(planned.case.scenario);
+      // The first run without a fault of a scenario to start is its baseline (with --runs N there are N of them, started together).
+      const isBaseline = planned.case.fault.kind === 'none' && settle.has(planned.case.scenario) && !claimed.has(planned.case.scenario);
+      if (isBaseline) claimed.add(planned.case.scenario);
       const reach = isBaseline ? undefined : await baseline.get(planned.case.scenario);
       const why = reach ? unreachable(planned.case, reach) : undefined;
       let judged: JudgedRun;

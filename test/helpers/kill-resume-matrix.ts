@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestLab, runbookFile } from './lab-run.js';
-import { assertPlannedInvariants, assertTrueSummary, isFailover, killAtStepThenResume, stepIdsOf, usePlannedRunbook } from './fault-matrix.js';
+import { assertPlannedInvariants, assertTrueSummary, isFailover, killAtStepThenResume, matrixWorkers, stepIdsOf, usePlannedRunbook } from './fault-matrix.js';
+import type { WorkerPool } from '../../engine/drill/workers.js';
 
 const FAST = ['stoppedFor=200ms', 'stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=3s'];
 
@@ -13,6 +14,9 @@ export function killAtStepMatrix(part: 'early' | 'late'): void {
   usePlannedRunbook(file);
   const ids = stepIdsOf(file);
   const half = Math.ceil(ids.length / 2);
+  let workers: WorkerPool | undefined;
+  test.before(() => void (workers = matrixWorkers()));
+  test.after(() => workers?.close());
 
   ids.forEach((id, i) => {
     const boundary = i + 1;
@@ -20,7 +24,7 @@ export function killAtStepMatrix(part: 'early' | 'late'): void {
     test(`SIGKILL when step ${boundary} (${id}) is reached, then --resume: one FAILOVER, nothing lost, roles swapped, exit 0`, async () => {
       const t = await TestLab.start();
       try {
-        const { killed, first, resumed } = await killAtStepThenResume(t, boundary, FAST);
+        const { killed, first, resumed } = await killAtStepThenResume(t, boundary, FAST, (args, opts) => workers!.start(args, opts));
         const context = `kill at ${id}`;
         // Only the last step may finish before the kill lands.
         assert.ok(killed || boundary === ids.length, `${context}: the run ended before the kill`);

@@ -31,6 +31,13 @@ test('a hung change is rehearsed as an operator meets it: Ctrl-C until the run g
   assert.ok(r.json.exercised);
 });
 
+test('--runs 2 of the run without a fault: the first to start is the baseline, the other waits for it (two used to finish as baselines: internal error)', async () => {
+  const r = await drill([runbook('planned-failover'), ...FAST_PLANNED, '--only', 'healthy/no-fault', '--runs', '2', '--jobs', '2', '--seed', '3']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.json.runs, 2);
+  assert.equal(r.json.cases.map((c) => [c.fault, c.runs, c.exits]), [['no-fault', 2, ['0']]]);
+});
+
 test('bad flags and bad runbooks: one line each, exit 2, no lab started', async () => {
   for (const [args, message] of [
     [[runbook('planned-failover'), '--runs', 'many'], /^runbook: drill: --runs must be a whole number from 1 to 10000, not "many"\n$/],

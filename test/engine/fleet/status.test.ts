@@ -45,10 +45,16 @@ test('status: healthy, lagging and split-brain links; JSON and text; exit 1; not
 test('F8: one server\'s refused login shows its links unreadable and every other link still read; the set-up error on its own line, exit 2', async () => {
   const f = await fleetLab({ links: 3 });
   try {
-    // A second SQL Server entry (the same lab endpoint, its own password variable) serving dag2 only.
-    const fleet = yaml.load(readFileSync(f.fleetFile, 'utf8')) as { sqlServers: Record<string, { connection: { passwordEnv: string } }>; links: Array<{ sqlServer: string }> };
+    // A second SQL Server entry serving dag2 only, with its own password variable: the lab has one
+    // SQL Server endpoint, reached here by its address (validate refuses one host:port declared twice;
+    // an alias of the same server cannot be seen, which is what stands in for a second server here).
+    const fleet = yaml.load(readFileSync(f.fleetFile, 'utf8')) as { sqlServers: Record<string, { connection: { host: string; serverName?: string; passwordEnv: string } }>; links: Array<{ sqlServer: string }> };
     const server = Object.values(fleet.sqlServers)[0]!;
-    fleet.sqlServers.sql02 = { ...structuredClone(server), connection: { ...structuredClone(server.connection), passwordEnv: 'LAB_SQL2_PASSWORD' } };
+    assert.is(server.connection.host, 'localhost');
+    fleet.sqlServers.sql02 = {
+      ...structuredClone(server),
+      connection: { ...structuredClone(server.connection), host: '127.0.0.1', serverName: server.connection.serverName ?? 'localhost', passwordEnv: 'LAB_SQL2_PASSWORD' },
+    };
     fleet.links[1]!.sqlServer = 'sql02';
     const file = join(f.dir, 'two-servers.yml');
     writeFileSync(file, yaml.dump(fleet));

@@ -1,0 +1,88 @@
+// `runbook` started ahead of its arguments: the drill (and the fault-matrix tests) start these
+// while other runs go on, so that Node's start-up and the drivers' loading (most of a short run's
+// time) are paid before the run is needed. Each one runs `main` as bin.ts does, with the argv,
+// environment and working directory it is sent over IPC; a SIGKILL or Ctrl-C sent to it reaches
+// a real process holding the run's connections, as with bin.ts.
+//
+// It may take another run after the first only when the last left nothing behind that a fresh
+// process would not have: the redaction registry is cleared, the environment replaced and the
+// directory changed before each run, and after it the process must have no more signal or exit
+// listeners and no more open handles than it had when it was ready; otherwise it exits with the
+// run's code, as bin.ts would. The parent decides whether reuse is wanted at all (a runbook with
+// plugins: their module state would carry from one run to the next).
+import { PassThrough } from 'node:stream';
+import { forgetSecrets } from '../core/redact.js';
+import type { WorkerMessage, WorkerRun } from '../drill/worker-protocol.js';
+import { main } from './main.js';
+
+/** How long a finished run's sockets and timers may take to close before the process counts as unclean. */
+const SETTLE_MS = 300;
+const WATCHED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection'] as const;
+
+// The modules every apply loads: loaded now, while the parent has no run for this process yet.
+// Not @azure/identity: an inventory with a token variable (the lab's) never loads it, and it is
+// a quarter of the drivers' load time.
+await import('../commands/apply.js');
+await Promise.all([import('mssql'), import('@azure/arm-sql'), import('@azure/core-rest-pipeline')]);
+
+const listenerCounts = () => WATCHED_EVENTS.map((e) => process.listenerCount(e));
+/** Open handles and requests by kind (our own settle timer aside). */
+function resources(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of process.getActiveResourcesInfo()) if (r !== 'Timeout') out.set(r, (out.get(r) ?? 0) + 1);
+  return out;
+}
+/** No more listeners of any watched event than when ready (a library may have dropped one of its own since). */
+const noMoreListeners = () => listenerCounts().every((n, i) => n <= clean.listeners[i]!);
+let clean: { listeners: number[]; resources: Map<string, number> };
+/** No more of any kind than when ready (a request in flight then, e.g. a file closing, may be gone now). */
+const noMoreResources = () => [...resources()].every(([kind, n]) => n <= (clean.resources.get(kind) ?? 0));
+
+function replaceEnv(env: Record<string, string>): void {
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  Object.assign(process.env, env);
+}
+
+async function settled(): Promise<boolean> {
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    if (noMoreListeners() && noMoreResources()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let busy = false;
+// A drill that ends (or dies) leaves its idle workers nothing to wait for; a run in progress goes on, as a child's would.
+process.on('disconnect', () => {
+  if (!busy) process.exit(0);
+});
+process.on('message', (run: WorkerRun) => {
+  void (async () => {
+    busy = true;
+    forgetSecrets();
+    replaceEnv(run.env);
+    process.chdir(run.cwd);
+    process.exitCode = undefined;
+    const stdin = new PassThrough();
+    stdin.end();
+    const code = await main(run.argv, { stdout: process.stdout, stderr: process.stderr, stdin: stdin as unknown as NodeJS.ReadStream, env: process.env, cwd: run.cwd });
+    // Pipes are written synchronously on Linux: the mark follows everything the run wrote.
+    process.stdout.write(run.endMark);
+    process.stderr.write(run.endMark);
+    // The run's result first: the parent need not wait for this process to settle.
+    if (process.connected) process.send!({ done: code } satisfies WorkerMessage);
+    const reusable = run.reuse && (await settled());
+    busy = false;
+    if (!process.connected) process.exit(code);
+    process.send!({ reusable } satisfies WorkerMessage, () => {
+      if (!reusable) process.exit(code);
+    });
+  })();
+});
+// The clean state, taken when everything a worker itself holds is open: process.stdout and stderr
+// open their pipes when first used, and the IPC channel counts once it has a listener.
+void process.stdout.writableLength;
+void process.stderr.writableLength;
+clean = { listeners: listenerCounts(), resources: resources() };
+process.send!({ ready: true } satisfies WorkerMessage);
