@@ -1,7 +1,7 @@
 // The SqlBackend of one replica: logins checked against the lab's throwaway password, sessions
 // that log every statement, apply scenario faults and run the batch on the lab's T-SQL engine
 // with the link model's hooks and tables.
-import type { LoginRequest, ReplyItem, Session, SqlBackend, SqlMessage, SqlRequest, FaultAction } from './tds/contract.js';
+import type { LoginRequest, ReplyItem, RunningRequest, Session, SqlBackend, SqlMessage, SqlRequest, FaultAction } from './tds/contract.js';
 import { SqlError, type CellValue, type SessionInfo, type SqlEngine, type SqlEngineOptions, type StatementHook } from './sql/contract.js';
 import { appLockHook } from './model/applock-statements.js';
 import { backupHook } from './model/backup-statements.js';
@@ -125,7 +125,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       model.bump();
       const session: Session & { sessionId: number } = {
         sessionId: info.sessionId,
-        execute: (request, signal) => execute(info, request, signal),
+        execute: (request, signal, running) => execute(info, request, signal, running),
         close: function end() {
           if (model.deferSessionEnd(linkIndex, side, end)) return;
           // A KILLed session left the list (its locks went, its id was freed) before its connection
@@ -155,12 +155,16 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     close: () => engine.close(),
   };
 
-  async function execute(info: SessionInfo, req: SqlRequest, signal: AbortSignal): Promise<ReplyItem[] | FaultAction> {
+  async function execute(info: SessionInfo, req: SqlRequest, signal: AbortSignal, running?: RunningRequest): Promise<ReplyItem[] | FaultAction> {
     // Split once, and only if a hold or fault has to look inside the batch.
     let split: string[] | undefined;
     const statements = () => (split ??= statementTexts(req.sql));
     const heldBefore = model.holds.catch({ link: linkIndex, side }, req.sql, 'before', statements);
-    if (heldBefore) await untilReleased(heldBefore, signal);
+    if (heldBefore && model.holds.throughAttention(heldBefore)) {
+      // Its reply is dropped once cancelled (the processor's), but it acts, and the ATTENTION waits for it.
+      running?.uninterruptible();
+      await heldBefore;
+    } else if (heldBefore) await untilReleased(heldBefore, signal);
     if (isDown()) return { kind: 'drop' };
     const fault = model.faults.onSqlRequest(linkIndex, side, req.sql, statements);
     if (fault.kind === 'drop' || fault.kind === 'hang') {

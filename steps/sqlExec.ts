@@ -115,6 +115,8 @@ export default defineStep({
     notProbed: 'Not probed: {{reason}}.',
     noVerify: 'Step {{step}} has no verify: query, so whether it took effect cannot be checked.',
     connectionLost: 'The connection to {{side}} was lost during batch {{batch}} of {{batches}}: {{error}}.',
+    transactionLeftOpen:
+      'The script left {{count}} transaction(s) open on {{side}} at its end; it was rolled back, so what the script did inside it did not take effect. A step must COMMIT what it begins: its session is not kept for the next step (in a wave it is reset, which rolls it back, as soon as the step ends).',
     lockNotHeld: 'Batch {{batch}} of {{batches}} on {{side}} did not run, and nothing of the script ran: {{reason}}.',
     reservedSql: 'Refused to run the script: line {{line}}, column {{column}}: {{problem}}. Nothing was sent.',
     lockLostMidBatch:
@@ -161,6 +163,10 @@ export default defineStep({
 
   async run(ctx, args: SqlExecArgs) {
     const impact = ctx.impact;
+    // Nothing is sent until the script's session is in hand: in a wave that may mean waiting for
+    // one of the server's shared sessions, which an interrupt or the step's timeout ends as "not sent".
+    const gate = impact === 'read' ? undefined : ctx.sendGate;
+    gate?.notSent();
     // A read runs unconfirmed: it must be one as the engine's scanner reads it (validate checks it when the text is known).
     const notRead = impact === 'read' ? readOnlyProblem(args.sql) : undefined;
     if (notRead) throw ctx.refuse('notARead', { problem: notRead });
@@ -186,6 +192,7 @@ export default defineStep({
     try {
       // All the script's batches on one session (USE and SET carry between them), in a wave too.
       await inOneSession(pool, async () => {
+        gate?.sending();
         for (const batch of batches) {
           for (let i = 0; i < batch.repeat; i++) {
             ctx.signal.throwIfAborted();
@@ -214,7 +221,8 @@ export default defineStep({
             if (total > 1) ctx.log.progress(ctx.text('batchDone', { batch: done, batches: total, side }));
           }
         }
-      }, ctx.signal);
+        if (impact !== 'read') await noTransactionLeftOpen(ctx, pool, side);
+      }, gate?.signal ?? ctx.signal);
     } finally {
       // Anything but a read may have moved roles (FAILOVER, SET ROLE): ask again next time.
       if (impact !== 'read') ctx.invalidateRoles?.();
@@ -271,6 +279,21 @@ export default defineStep({
     return value === 1 || value === true || value === '1' ? 'done' : 'not-done';
   },
 });
+
+/**
+ * A change script must not end inside a transaction (attack r5conn finding 4): the session it ran
+ * on is not the next step's in a wave (reset at once, "will abort open transactions", MS-TDS
+ * 2.2.3.1.2), and in a single run the transaction would be ended by whatever the next step sends
+ * (a COMMIT there commits it) or by the run's end. So it is rolled back here, on the script's own
+ * session, and the step fails: what it did outside the transaction may have taken effect.
+ */
+async function noTransactionLeftOpen(ctx: StepMessages<'transactionLeftOpen'>, pool: Parameters<typeof runSql>[0], side: string): Promise<void> {
+  const row = ((await runSql(pool, 'SELECT @@TRANCOUNT AS open_transactions;')).recordset ?? [])[0] as Record<string, unknown> | undefined;
+  const count = Number(row?.open_transactions ?? 0);
+  if (!(count > 0)) return;
+  await runSql(pool, 'ROLLBACK TRANSACTION;');
+  throw ctx.fail('transactionLeftOpen', { count, side });
+}
 
 /** The run's lock could not be shown held: the batch was not sent. */
 class LockCheckRefused extends Error {}

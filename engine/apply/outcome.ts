@@ -18,6 +18,15 @@ export interface OutcomeOptions {
    * only errors are asked again. For a check of what should be settled (a change finished long ago).
    */
   unknownIsFinal?: boolean;
+  /**
+   * The step's attempt, still winding down after its timeout (its cancelled request waits for the
+   * server's answer): no check is made before it ended. A check on another session meanwhile could
+   * read the link before a statement the server cannot stop part-way (a FAILOVER) acts, and call it
+   * "not done" while it happens (attack r5conn finding 6: a wave's shared sessions). A single run's
+   * one session queued the check behind it anyway; waiting here does the same in both modes, for
+   * every step type, without keeping a shared session from the other links meanwhile.
+   */
+  after?: Promise<unknown>;
 }
 
 export const DEFAULT_OUTCOME_DEADLINE_MS = 120_000;
@@ -39,6 +48,9 @@ export async function verifyUntilKnown(
 ): Promise<Verification> {
   if (!def.verify) return { result: 'unknown', attempts: 0, detail: `step type ${def.type} has no way to verify its effect` };
   const deadline = Date.now() + opts.deadlineMs;
+  if (opts.after && !(await settlesWithin(opts.after, opts.deadlineMs))) {
+    return { result: 'unknown', attempts: 0, detail: `its cancelled request had not ended after ${Math.round(opts.deadlineMs / 1000)}s, so no check was made` };
+  }
   let attempts = 0;
   let detail: string | undefined;
   for (;;) {
@@ -73,4 +85,15 @@ export function verificationText(v: Verification): string {
   if (v.result === 'done') return `verified done (after ${v.attempts} check${v.attempts === 1 ? '' : 's'})`;
   if (v.result === 'not-done') return 'verified NOT done';
   return `still unknown${v.detail ? ` (${v.detail})` : ''}`;
+}
+
+/** Whether `work` settles (either way) within `ms`. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -140,7 +140,8 @@ export class RunRecord {
     journal.write({ kind: 'step-failed', step: spec.id, error: failed.message, outcome: failed.outcome, durationMs, attempts: end.attempts });
     await reporter.emit({ event: 'step-failed', step: spec.id, error: failed.message, outcome: failed.outcome, durationMs, attempt: end.attempts, willRetry: false });
     if (failed.outcome === 'interrupted') {
-      this.stoppedAt = `during step ${spec.id} (${planned.index} of ${this.total}; it only reads, so it is safe to run again)`;
+      const safe = impact === 'read' ? 'it only reads' : 'it had sent nothing yet';
+      this.stoppedAt = `during step ${spec.id} (${planned.index} of ${this.total}; ${safe}, so it is safe to run again)`;
       journal.write({ kind: 'interrupted', signal: this.deps.signalName() ?? 'signal', stoppedBefore: spec.id });
     }
     if (failed.mayHaveChanged) this.mayHaveChanged.push(spec.id);

@@ -337,7 +337,7 @@ class ApplyRun {
     // The statement may have acted: ask the step's verify() until the outcome is known.
     if (!end.ok && end.outcome === 'unknown' && nonSafe) {
       context.log.progress(`${errorMessage(end.error).replace(/\.$/, '')}; verifying whether it took effect (for up to ${Math.round(this.outcomeOpts.deadlineMs / 1000)}s)`);
-      const verification = await verifyUntilKnown(def, context, args, this.outcomeOpts);
+      const verification = await verifyUntilKnown(def, context, args, end.settled ? { ...this.outcomeOpts, after: end.settled } : this.outcomeOpts);
       journal.write({ kind: 'step-verified', step: spec.id, result: verification.result, why: 'unknown-outcome', ...(verification.detail ? { detail: verification.detail } : {}) });
       return { end, verification };
     }

@@ -3,8 +3,8 @@
 // A timed-out change step is an unknown outcome, never retried: it may have acted. Change steps
 // run as non-safe sections: an interrupt waits for them (engine/apply/interrupt.ts).
 import type { Impact } from '../core/types.js';
-import type { StepDefinition, StepRunContext } from '../step-api/types.js';
-import { OutcomeUnknown, definitelyNotApplied, errorExitCode, errorMessage } from '../core/errors.js';
+import type { SendGate, StepDefinition, StepRunContext } from '../step-api/types.js';
+import { OutcomeUnknown, StepFailure, definitelyNotApplied, errorExitCode, errorMessage } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { sleep } from '../core/sleep.js';
 import { formatDuration } from '../core/duration.js';
@@ -52,11 +52,50 @@ export interface RunStepOptions {
 
 export type StepEnd =
   | { ok: true; outputs: Record<string, unknown>; attempts: number }
-  | { ok: false; error: unknown; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; exitCode?: number; attempts: number };
+  | {
+      ok: false; error: unknown; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; exitCode?: number; attempts: number;
+      /** After a change's timeout: settles when the attempt itself ended (its cancelled request answered). */
+      settled?: Promise<unknown>;
+    };
 
-async function attemptOnce(opts: RunStepOptions): Promise<Record<string, unknown>> {
+/**
+ * Whether a change step's attempt has sent anything: 'unknown' until the step says it has not
+ * (a step that never says counts as sending from its start), 'waiting' from then until it sends.
+ */
+type SendState = 'unknown' | 'waiting' | 'sent';
+
+/** What the step runner learns of an attempt while it runs. */
+interface AttemptTrack {
+  state: SendState;
+  /** The step's run(), which may go on after its timeout ended the attempt. */
+  running?: Promise<unknown>;
+}
+
+/**
+ * The attempt's SendGate. While the step waits with nothing sent (a wave's change queued for one
+ * of its server's shared sessions: finding r5conn-1), an interrupt ends the wait as for a read,
+ * and a timeout is a failure before the change, not an unknown outcome (finding r5conn-3): nothing
+ * left the process. `sending()` checks the interrupt and the deadline and marks the state in one
+ * synchronous step, so nothing is sent after either once the attempt was ended as not sent.
+ */
+function sendGate(runSignal: AbortSignal, deadline: AbortSignal, track: AttemptTrack): SendGate {
+  const signal = AbortSignal.any([runSignal, deadline]);
+  return {
+    signal,
+    notSent() {
+      if (track.state === 'unknown') track.state = 'waiting';
+    },
+    sending() {
+      signal.throwIfAborted();
+      track.state = 'sent';
+    },
+  };
+}
+
+async function attemptOnce(opts: RunStepOptions, track: AttemptTrack): Promise<Record<string, unknown>> {
   const deadline = new AbortController();
   const signal = opts.nonSafe ? deadline.signal : AbortSignal.any([opts.runSignal, deadline.signal]);
+  const gate = opts.nonSafe ? { sendGate: sendGate(opts.runSignal, deadline.signal, track) } : {};
   const cleanups: Array<() => void> = [];
   const limits = new Promise<never>((_, reject) => {
     if (opts.timeoutMs !== undefined) {
@@ -78,8 +117,9 @@ async function attemptOnce(opts: RunStepOptions): Promise<Record<string, unknown
     cleanups.push(() => opts.runSignal.removeEventListener('abort', onInterrupt));
   });
   limits.catch(() => undefined);
-  const running = Promise.resolve().then(() => opts.definition.run({ ...opts.context, signal }, opts.args));
+  const running = Promise.resolve().then(() => opts.definition.run({ ...opts.context, signal, ...gate }, opts.args));
   running.catch(() => undefined);
+  track.running = running;
   try {
     const outputs = await Promise.race([running, limits]);
     return outputs && typeof outputs === 'object' ? outputs : {};
@@ -96,14 +136,20 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
   for (;;) {
     attempt++;
     opts.hooks.beforeAttempt(attempt);
+    const track: AttemptTrack = { state: 'unknown' };
     try {
-      const outputs = await attemptOnce(opts);
+      const outputs = await attemptOnce(opts, track);
       return { ok: true, outputs, attempts: attempt };
-    } catch (error) {
+    } catch (caught) {
+      let error = caught;
       if (opts.runSignal.aborted && !opts.nonSafe) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
+      if (track.state === 'waiting') {
+        error = notSent(opts.context.stepId, caught);
+        if (opts.runSignal.aborted) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
+      }
       if (error instanceof StepTimeout && opts.impact !== 'read') {
         const unknown = new OutcomeUnknown(`${error.message}; it may or may not have taken effect`);
-        return { ok: false, error: unknown, outcome: 'unknown', exitCode: ExitCode.outcomeUnknown, attempts: attempt };
+        return { ok: false, error: unknown, outcome: 'unknown', exitCode: ExitCode.outcomeUnknown, attempts: attempt, ...(track.running ? { settled: track.running } : {}) };
       }
       const code = errorExitCode(error);
       if (code === ExitCode.refused) {
@@ -125,4 +171,11 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       }
     }
   }
+}
+
+/** A change step that ended before it sent anything: it changed nothing, whatever ended it. */
+function notSent(stepId: string, error: unknown): StepFailure {
+  if (error instanceof StepFailure && error.notApplied === true) return error;
+  const why = error instanceof StepTimeout ? `${error.message} while it waited to send its change` : (error as Error)?.name === 'AbortError' ? `step ${stepId} was interrupted before it sent its change` : errorMessage(error).replace(/\.$/, '');
+  return new StepFailure('notSent', { error: why }, `${why}; nothing was sent, so it did not take effect`, { notApplied: true, cause: error });
 }

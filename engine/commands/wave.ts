@@ -172,6 +172,8 @@ export async function waveApplyCommand(opts: WaveApplyOptions, io: CommandIO, ar
 /** Runs the wave's unfinished links under its lock (`held` on resume; a new wave takes it before its first record). */
 async function runWave(wave: Wave, record: WaveRecord, held: RunLock | undefined, ctx: { opts: WaveApplyOptions; io: CommandIO; argv: string[]; waveDir: string }): Promise<number> {
   const { opts, io, argv, waveDir } = ctx;
+  // A bad RUNBOOK_SESSIONS_PER_SERVER is exit 2 before anything is asked or written.
+  const sessionsEach = (await import('../drivers/sql/server-sessions.js')).sessionsPerServer(io.env);
   const parallel = wholeNumber('parallel', opts.parallel, 1, record.options.parallel)!;
   const canary = wholeNumber('canary', opts.canary, 0, record.options.canary)!;
   const maxFailures = wholeNumber('max-failures', opts.maxFailures, 1, record.options.maxFailures);
@@ -185,7 +187,7 @@ async function runWave(wave: Wave, record: WaveRecord, held: RunLock | undefined
   try {
     if (opts.resume === undefined) for (const link of wave.links) writeLinkInventory(wave.fleetFile, link);
     writeWaveRecord(waveDir, record);
-    return await runLinks(wave, record, todo, { parallel, canary, maxFailures, acknowledged, answer, style }, ctx);
+    return await runLinks(wave, record, todo, { parallel, canary, maxFailures, acknowledged, answer, style, sessionsEach }, ctx);
   } finally {
     if (!held) lock.release();
   }
@@ -195,7 +197,7 @@ async function runLinks(
   wave: Wave,
   record: WaveRecord,
   todo: PlannedLink[],
-  o: { parallel: number; canary: number; maxFailures: number | undefined; acknowledged: Set<string>; answer: WaveAnswer | undefined; style: Style },
+  o: { parallel: number; canary: number; maxFailures: number | undefined; acknowledged: Set<string>; answer: WaveAnswer | undefined; style: Style; sessionsEach: number },
   ctx: { opts: WaveApplyOptions; io: CommandIO; argv: string[]; waveDir: string },
 ): Promise<number> {
   const { opts, io, argv, waveDir } = ctx;
@@ -221,8 +223,8 @@ async function runLinks(
   // One lock session per server for every link's run, instead of one per link (engine/drivers/sql/shared-lock-sessions.ts).
   const lockSessions = (await import('../drivers/sql/shared-lock-sessions.js')).waveLockSessions(record.waveId, { ...runIdentity(), since: new Date(started).toISOString() });
   // And a few sessions per server that every link's steps borrow (engine/drivers/sql/server-sessions.ts).
-  const { serverSessions, sessionsPerServer } = await import('../drivers/sql/server-sessions.js');
-  const stepSessions = serverSessions(sessionsPerServer(io.env));
+  const { serverSessions } = await import('../drivers/sql/server-sessions.js');
+  const stepSessions = serverSessions(o.sessionsEach);
   try {
     const result = await scheduleWave(todo, { parallel, canary, ...(maxFailures !== undefined ? { maxFailures } : {}), stopped: () => interrupted }, async (link) => {
       const entry = record.links.find((r) => r.name === link.name)!;

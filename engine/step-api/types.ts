@@ -73,6 +73,19 @@ export interface Logger {
 /** The run's connections as a step sees them (engine/drivers/run-resources.ts implements all of RunResources). */
 export type StepResources = Pick<RunResources, 'sql' | 'arm' | 'resolveTarget'>;
 
+/**
+ * A change step's account of whether it sent anything yet (engine/apply/step-runner.ts). A step
+ * that never calls it counts as sending from its start, as before.
+ */
+export interface SendGate {
+  /** Aborted by the step's timeout and by an interrupt: for waits before anything is sent. */
+  readonly signal: AbortSignal;
+  /** Nothing has been sent, and nothing will be until `sending()`. */
+  notSent(): void;
+  /** About to send the first statement: throws (nothing sent) if the step was interrupted or timed out meanwhile. */
+  sending(): void;
+}
+
 export interface StepRunContext extends StepResources {
   stepId: string;
   runId: string;
@@ -87,6 +100,12 @@ export interface StepRunContext extends StepResources {
   log: Logger;
   /** Aborted on Ctrl-C/SIGTERM or the step's timeout. Steps poll it at safe points. */
   signal: AbortSignal;
+  /**
+   * For a change or data-loss step (whose `signal` an interrupt does not abort): how it says that
+   * it has sent nothing yet, so that a wait before its first statement (a wave's shared session)
+   * ends on an interrupt too, and ends as "not sent" rather than "may have taken effect".
+   */
+  sendGate?: SendGate;
   /** Outputs of earlier steps in this run. */
   outputs: Record<string, Record<string, unknown>>;
   history: StepHistoryEntry[];

@@ -20,6 +20,12 @@ export interface HoldSpec {
   link?: number;
   /** Let the request act first and hold its reply (the server has acted; the client has not heard). */
   after?: boolean;
+  /**
+   * SQL, before: the request cannot be stopped once it started (a role change under way): a
+   * client's ATTENTION does not end the hold; the request acts when released, and only then is the
+   * ATTENTION acknowledged.
+   */
+  throughAttention?: boolean;
 }
 
 /** Where a request arrived: a SQL replica of a link, or the ARM endpoint. */
@@ -41,6 +47,13 @@ interface Pending {
 
 export class Holds {
   private readonly pending: Pending[] = [];
+  /** The waits of holds made with `throughAttention`. */
+  private readonly uninterruptible = new WeakSet<Promise<void>>();
+
+  /** Whether a wait `catch` returned is one that an ATTENTION does not end. */
+  throughAttention(wait: Promise<void>): boolean {
+    return this.uninterruptible.has(wait);
+  }
 
   add(spec: HoldSpec): Hold {
     let reach!: (text: string) => void;
@@ -73,6 +86,7 @@ export class Holds {
     const [p] = this.pending.splice(i, 1);
     p!.caught = true;
     p!.reach(text);
+    if (p!.spec.throughAttention) this.uninterruptible.add(p!.released);
     return p!.released;
   }
 }

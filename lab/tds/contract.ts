@@ -82,9 +82,19 @@ export interface LoginRequest {
   clientAddress: string;
 }
 
+/** What a backend may say about the request it is running. */
+export interface RunningRequest {
+  /**
+   * The request cannot stop part-way (a role change under way): an ATTENTION that arrives is
+   * acknowledged only once the request ended (MS-TDS 2.2.1.7: the client waits for the
+   * acknowledgement, which the server sends when it stopped the request).
+   */
+  uninterruptible(): void;
+}
+
 export interface Session {
   /** Runs one request. `signal` aborts on ATTENTION. Items are sent in order. */
-  execute(req: SqlRequest, signal: AbortSignal): Promise<ReplyItem[] | FaultAction>;
+  execute(req: SqlRequest, signal: AbortSignal, running?: RunningRequest): Promise<ReplyItem[] | FaultAction>;
   /** The socket closed (either side); session-owned state (app locks) is released here. */
   close(): void;
   /**

@@ -20,6 +20,9 @@ interface InFlight {
   cancelled: boolean;
   /** Resolves a 'hang' fault when ATTENTION or close arrives. */
   release?: () => void;
+  /** Set by the backend for a request that cannot stop part-way: ATTENTION is acknowledged when `finished` settles. */
+  uninterruptible?: boolean;
+  finished?: Promise<unknown>;
 }
 
 /** The reply to a message whose last packet had IGNORE set: nothing ran, so just DONE. */
@@ -109,7 +112,13 @@ export class RequestProcessor {
       c.cancelled = true;
       c.controller.abort();
       c.release?.();
-      this.out.reply(done(new ByteWriter(), c.kind === 'rpc' ? Token.DoneProc : Token.Done, DoneStatus.Final).toBuffer());
+      const acknowledge = () => {
+        this.out.reply(done(new ByteWriter(), c.kind === 'rpc' ? Token.DoneProc : Token.Done, DoneStatus.Final).toBuffer());
+        this.out.reply(attentionAck());
+      };
+      if (c.uninterruptible && c.finished) void c.finished.then(acknowledge, acknowledge);
+      else acknowledge();
+      return;
     } else if (this.queue.length) {
       this.queue.pop();
       this.out.reply(done(new ByteWriter(), Token.Done, DoneStatus.Final).toBuffer());
@@ -162,7 +171,9 @@ export class RequestProcessor {
     try {
       let result: ReplyItem[] | FaultAction;
       try {
-        result = await this.session.execute(req, flight.controller.signal);
+        const executing = this.session.execute(req, flight.controller.signal, { uninterruptible: () => void (flight.uninterruptible = true) });
+        flight.finished = executing;
+        result = await executing;
       } catch (err) {
         result = thrownToItems(err);
       }

@@ -28,7 +28,7 @@ test('a damaged middle line of the journal: resume refused (exit 3) naming the l
     const lines = readFileSync(path, 'utf8').split('\n');
     // The record that says the change started (the statement it sent and its end follow it), cut short in place.
     const n = lines.findIndex((l) => l.includes('"step-started"') && l.includes('"sync-commit-sql-server"'));
-    assert.ok(n > 0 && lines[n + 1]!.includes('"statement"') && lines[n + 2]!.includes('"step-finished"'), 'the record is in the middle of the journal');
+    assert.ok(n > 0 && lines[n + 1]!.includes('"statement"') && lines.slice(n + 2).some((l) => l.includes('"step-finished"')), 'the record is in the middle of the journal');
     lines[n] = lines[n]!.slice(0, 40);
     writeFileSync(path, lines.join('\n'));
     const before = readFileSync(path);

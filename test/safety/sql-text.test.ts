@@ -17,6 +17,13 @@ function runbookFile(name: string, lines: string[]): string {
   return file;
 }
 
+/** `runbook validate` on a runbook built of `lines`, with the file's text (for `position`). */
+async function validateLines(name: string, lines: string[]) {
+  const file = runbookFile(name, lines);
+  const text = `name: ${name}\ndescription: Built by a test.\n${lines.join('\n')}`;
+  return { file, text, r: await runCli(['validate', file]) };
+}
+
 /** `file:line:col` of the first occurrence of `needle` in the file's text. */
 function position(file: string, text: string, needle: string): string {
   const before = text.slice(0, text.indexOf(needle));
@@ -64,9 +71,7 @@ test('validate: any other raw splice of a value into sql or verify is a warning 
     "      sql: \"SELECT '{{inputs.label}}' AS a, {{str inputs.label}} AS b, {{ident link.name}} AS c{{#if (eq inputs.label 'x')}}, 1 AS d{{/if}}\"",
     "      verify: \"SELECT {{default inputs.label 'y'}} AS done\"",
   ];
-  const file = runbookFile('raw-label', lines);
-  const text = `name: raw-label\ndescription: Built by a test.\n${lines.join('\n')}`;
-  const r = await runCli(['validate', file]);
+  const { file, text, r } = await validateLines('raw-label', lines);
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /1 file\(s\) valid/);
   const warnings = r.stderr.split('\n').filter((l) => / warning /.test(l));
@@ -157,12 +162,55 @@ test('validate: a step declared impact: read whose SQL is not a plain read, or a
     '      sql: "ALTER AVAILABILITY GROUP [dag1] FAILOVER;"',
     '      verify: "SELECT 1 AS done; EXEC sp_x"',
   ];
-  const file = runbookFile('read-writes', lines);
-  const text = `name: read-writes\ndescription: Built by a test.\n${lines.join('\n')}`;
-  const r = await runCli(['validate', file]);
+  const { file, text, r } = await validateLines('read-writes', lines);
   assert.is(r.code, 2, r.stdout + r.stderr);
   assert.ok(r.stderr.includes(`${position(file, text, '"SELECT 1 AS ok')}: error read-not-a-read: Step \`tidy2\` is declared \`impact: read\`, but its SQL is not a plain read: it contains DROP, which a plain read does not.`), r.stderr);
   assert.ok(r.stderr.includes(`${position(file, text, '"SELECT 1 AS done')}: error verify-not-a-read: The verify query of step \`change\` is not a plain read: it contains EXEC`), r.stderr);
+});
+
+test('r5conn-2: validate: a step declared impact: read whose SQL is a bracketed or quoted procedure call is an error at file:line:col', async () => {
+  const lines = [
+    'steps:',
+    '  - id: looks-like-a-read',
+    '    type: sqlExec',
+    '    target: sqlServer',
+    '    with:',
+    '      impact: read',
+    "      sql: '[dbo].[usp_DropOrders] 1'",
+    '  - id: quoted',
+    '    type: sqlExec',
+    '    target: sqlServer',
+    '    with:',
+    '      impact: read',
+    `      sql: '"dbo"."p"'`,
+  ];
+  const { file, text, r } = await validateLines('bare-proc', lines);
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  assert.ok(r.stderr.includes(`${position(file, text, "'[dbo]")}: error read-not-a-read: Step \`looks-like-a-read\` is declared \`impact: read\`, but its SQL is not a plain read: it does not start with SELECT ([dbo]: a name first in a batch is a procedure call`), r.stderr);
+  assert.ok(r.stderr.includes(`${position(file, text, `'"dbo"`)}: error read-not-a-read: Step \`quoted\``), r.stderr);
+});
+
+test('r5conn-4: validate warns, at file:line:col, of a script that leaves session state a later step could rely on (a wave does not keep it)', async () => {
+  const lines = [
+    'steps:',
+    '  - id: use-db',
+    '    type: sqlExec',
+    '    target: sqlServer',
+    '    with: { impact: change, sql: "USE [SalesDb];" }',
+    '  - id: hold-writers',
+    '    type: sqlExec',
+    '    target: sqlServer',
+    "    with: { impact: change, sql: \"DECLARE @r int; EXEC @r = sp_getapplock @Resource = N'app:maintenance', @LockMode = 'Exclusive', @LockOwner = 'Session'; SET XACT_ABORT ON; BEGIN TRAN;\" }",
+    '  - id: tidy',
+    '    type: sqlExec',
+    '    target: sqlServer',
+    '    with: { impact: change, sql: "SET NOCOUNT ON; BEGIN TRAN; UPDATE t SET a = 1; COMMIT;" }',
+  ];
+  const { file, text, r } = await validateLines('state-left', lines);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.ok(r.stderr.includes(`${position(file, text, '"USE')}: warning session-state-not-kept: Step \`use-db\`'s script leaves state in its session for what runs after it: USE (the database). A later step`), r.stderr);
+  assert.ok(r.stderr.includes("Step `hold-writers`'s script leaves state in its session for what runs after it: sp_getapplock with @LockOwner = 'Session' (the app lock), SET XACT_ABORT, BEGIN TRAN without its COMMIT (an open transaction)."), r.stderr);
+  assert.not.ok(r.stderr.includes('`tidy`'), 'a script that commits what it begins and sets only NOCOUNT leaves nothing');
 });
 
 test('apply: a step whose impact renders to read and whose SQL is not a plain read is refused before it is sent (exit 3)', async () => {

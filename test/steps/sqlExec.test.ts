@@ -5,6 +5,7 @@ import { checkExpectation, expectationText } from '../../engine/drivers/sql/resu
 import { StepFailure } from '../../engine/core/errors.js';
 import { startLab, type Lab } from '../../lab/index.js';
 import sqlExec from '../../steps/sqlExec.js';
+import { definitelyNotApplied } from '../../engine/core/errors.js';
 import { rejection, stepHarness, type StepHarness } from '../helpers/steps.js';
 import { stepTester, unknown } from '../helpers/step-tester.js';
 
@@ -151,6 +152,17 @@ test('expectations are pure: bit and 0/1 agree, NULL only equals null', () => {
   assert.is(checkExpectation({ column: 'v', equals: null }, set), undefined);
   assert.equal(checkExpectation({ column: 'v', equals: 'x' }, set), { id: 'expectEquals', data: { column: 'v', expected: "'x'", actual: 'NULL' } });
   assert.is(expectationText({ empty: false, column: 'role', equals: 'PRIMARY' }), "First result set has at least one row and role = 'PRIMARY' in the first row");
+});
+
+test('r5conn-4: a change script that leaves a transaction open fails its step, and the transaction is rolled back on its own session', async () => {
+  const e = await rejection(() => h.run(sqlExec, { sql: 'BEGIN TRANSACTION;\nSELECT 1 AS inside;', impact: 'change' }, { target: 'sqlServer' }));
+  assert.match(e.message, /^The script left 1 transaction\(s\) open on sqlServer at its end; it was rolled back/);
+  assert.is(definitelyNotApplied(e), false, 'what it did outside the transaction may have taken effect');
+  // The run's one session (a single run keeps it for the next step) holds no transaction now.
+  const after = await h.run(sqlExec, { sql: 'SELECT @@TRANCOUNT AS open_transactions;', impact: 'read' }, { target: 'sqlServer' });
+  assert.equal(after.first, { open_transactions: 0 });
+  // A script that commits what it begins passes.
+  await h.run(sqlExec, { sql: 'BEGIN TRANSACTION;\nSELECT 1 AS inside;\nCOMMIT TRANSACTION;', impact: 'change' }, { target: 'sqlServer' });
 });
 
 test('a bad GO count fails before anything is sent', async () => {

@@ -69,9 +69,20 @@ function undocumentedCommentEnd(tokens: readonly SqlToken[]): string | undefined
 /** Why a batch is not a plain SELECT, or undefined: the allow-list, read with the scanner. */
 function notASelect(tokens: readonly SqlToken[]): string | undefined {
   const code = tokens.filter((t) => !isTrivia(t));
-  const words = code.filter((t) => t.kind === 'word');
-  if (words.length === 0) return undefined;
-  const first = lower(words[0]!);
+  if (code.length === 0) return undefined;
+  // The statement's first token, not its first word: a batch whose first statement names a
+  // procedure runs it without EXECUTE, and a bracketed or quoted name (`[dbo].[usp_x] 1`,
+  // `"dbo"."p"`) is no word ("Execute a stored procedure": the EXECUTE keyword "isn't required"
+  // when the procedure is the first statement in the batch, MicrosoftDocs/sql-docs,
+  // execute-a-stored-procedure.md). Only `;` (as in `;WITH`) and `(` may come before SELECT or WITH.
+  const head = code.find((t) => t.text !== ';' && t.text !== '(')!;
+  if (!head) return 'it has no statement, only punctuation';
+  if (head.kind !== 'word') {
+    const shown = head.text.length > 40 ? `${head.text.slice(0, 40)}...` : head.text;
+    const name = head.kind === 'bracketed' || head.kind === 'quoted';
+    return `it does not start with SELECT (${shown}${name ? ': a name first in a batch is a procedure call, which runs without EXEC' : ''})`;
+  }
+  const first = lower(head);
   if (first !== 'select' && first !== 'with') return `it does not start with SELECT (${first.toUpperCase()})`;
   let caseDepth = 0;
   for (let i = 0; i < code.length; i++) {

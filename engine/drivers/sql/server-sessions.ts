@@ -11,7 +11,14 @@
 //    RESETCONNECTION flag, which "signals the server to clean up the environment state of the
 //    connection back to the default environment setting, effectively simulating a logout and a
 //    subsequent login", MS-TDS 2.2.3.1.2, and with it tedious's own SET options again), unless
-//    all it ran was one plain SELECT, which leaves nothing behind (the polls: most borrows).
+//    all it ran was one plain SELECT, which leaves nothing behind (the polls: most borrows). The
+//    same paragraph of MS-TDS goes on: "Distributed transactions and isolation levels are not
+//    reset" (and Microsoft KB 972915: a pooled connection keeps its isolation level "by design").
+//    The isolation level is put back all the same: tedious's reset() sends its initial SET batch
+//    with the flag, `set transaction isolation level read committed` included. A distributed
+//    transaction is not: a step must not begin one (validate warns of BEGIN DISTRIBUTED without
+//    its COMMIT, engine/drivers/sql/session-state.ts), nor leave EXECUTE AS or an application
+//    role behind, which a reset is not documented to undo either.
 //  - A role change ends the sessions whose database is the link's (lab/model/lab-model.ts names
 //    the sources): reset puts a session back in the login's database, master, so idle sessions
 //    sit there between borrows. One that ended anyway (or whose reset failed) is closed, and the
@@ -22,8 +29,9 @@
 // (engine/drivers/sql/lock-sessions.ts), never borrowed from here.
 import type { ConnectionPool } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
+import { UsageError } from '../../core/errors.js';
 import { readOnlyProblem } from './checks.js';
-import { connectClassified, poolConfig, serverKey } from './pool.js';
+import { connectClassified, describeConnectError, poolConfig, serverKey } from './pool.js';
 
 /** How many sessions a wave opens per server for its steps (the link locks have their own). */
 export const DEFAULT_SESSIONS_PER_SERVER = 3;
@@ -52,6 +60,11 @@ interface ServerPool {
   lending: Lending;
   /** mssql's Request and ConnectionError, loaded with the pool (validate and plan never load mssql). */
   driver: typeof import('mssql');
+  /**
+   * A session that could not be opened when asked for, told as the run's own connect failures are
+   * ("Cannot connect to sqlServer at host:port: ..."), not in the driver's words (attack r5conn finding 7).
+   */
+  connectFailure(error: Error): Error;
 }
 
 /** A server's sessions, as the wave's runs ask for them. */
@@ -173,7 +186,7 @@ class SessionBorrower implements SessionHolder {
           this.lentForRead.set(connection, text !== undefined && leavesNoSessionState(text));
           process.nextTick(callback, null, connection, config);
         },
-        (error: Error) => process.nextTick(callback, error),
+        (error: Error) => process.nextTick(callback, this.server.connectFailure(error)),
       );
       return this;
     }
@@ -205,7 +218,7 @@ class SessionBorrower implements SessionHolder {
   async holdSession(signal?: AbortSignal): Promise<() => void> {
     if (this.held) throw new Error('a session is already held by this borrower');
     signal?.throwIfAborted();
-    const acquiring = this.server.lending.acquire(this);
+    const acquiring = this.server.lending.acquire(this).catch((error: Error) => Promise.reject(this.server.connectFailure(error)));
     let connection: TdsConnection;
     if (!signal) connection = await acquiring;
     else {
@@ -258,7 +271,11 @@ export function serverSessions(perServer: number = DEFAULT_SESSIONS_PER_SERVER):
     // Errors outside a request end that connection; the pool replaces it when next asked.
     pool.on('error', () => undefined);
     await connectClassified(pool, side, spec, config.password);
-    return { pool, lending: pool as unknown as Lending, driver };
+    const connectFailure = (error: Error) => {
+      const code = (error as { code?: string }).code as ConstructorParameters<typeof driver.ConnectionError>[1];
+      return Object.assign(new driver.ConnectionError(describeConnectError(side, spec, error, config.password), code), { cause: error });
+    };
+    return { pool, lending: pool as unknown as Lending, driver, connectFailure };
   }
 
   return {
@@ -284,11 +301,21 @@ export function serverSessions(perServer: number = DEFAULT_SESSIONS_PER_SERVER):
   };
 }
 
+/** The most RUNBOOK_SESSIONS_PER_SERVER may ask: a few per server is the point; more is surely a typo. */
+export const MAX_SESSIONS_PER_SERVER = 100;
+
 /**
  * RUNBOOK_SESSIONS_PER_SERVER, for a server that allows more (or a test that pins more runs in
- * their queries than the default lets run at once); the default otherwise.
+ * their queries than the default lets run at once); the default when it is not set. A value that
+ * is not a whole number from 1 to MAX_SESSIONS_PER_SERVER is a usage error (exit 2), not the
+ * default in silence: an operator who set it to spare a struggling server must know it did not take.
  */
 export function sessionsPerServer(env: NodeJS.ProcessEnv): number {
-  const n = Number(env.RUNBOOK_SESSIONS_PER_SERVER);
-  return Number.isInteger(n) && n >= 1 ? n : DEFAULT_SESSIONS_PER_SERVER;
+  const raw = env.RUNBOOK_SESSIONS_PER_SERVER;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_SESSIONS_PER_SERVER;
+  const n = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || n < 1 || n > MAX_SESSIONS_PER_SERVER) {
+    throw new UsageError(`RUNBOOK_SESSIONS_PER_SERVER must be a whole number from 1 to ${MAX_SESSIONS_PER_SERVER}, not "${raw}"`);
+  }
+  return n;
 }

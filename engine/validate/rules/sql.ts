@@ -82,7 +82,7 @@ export function rawSplices(template: string): RawSplice[] {
 }
 
 /** The sqlExec steps' T-SQL fields, as [step, field, pointer, text]. */
-function* sqlTexts(ctx: RuleContext): Generator<[RawStep, (typeof SQL_FIELDS)[number], string, string]> {
+export function* sqlTexts(ctx: RuleContext): Generator<[RawStep, (typeof SQL_FIELDS)[number], string, string]> {
   for (const step of ctx.steps) {
     if (step.type !== SQL_STEP || !isRecord(step.value.with)) continue;
     for (const field of SQL_FIELDS) {

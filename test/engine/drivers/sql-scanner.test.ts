@@ -85,6 +85,17 @@ test('isTrivia, unterminatedToken and describeToken by kind', () => {
   assert.is(unterminatedToken(scanSql('SELECT 1')), undefined);
 });
 
+test('r5conn-2: readOnlyProblem refuses a batch whose first statement is a procedure named with brackets or quotes (it runs without EXEC)', () => {
+  for (const sql of ['[dbo].[usp_DropOrders] 1', '"dbo"."usp_x" 1, 2', "[sys].[sp_set_session_context] N'tenant', 42", '/* hi */ [usp_x]', "[master].[sys].[sp_configure] 'show advanced options', 1", "SELECT 1\nGO\n[sp_releaseapplock] N'link', N'Session'"]) {
+    assert.match(readOnlyProblem(sql) ?? 'PLAIN READ', /does not start with SELECT \(("|\[)\w+("|\]): a name first in a batch is a procedure call/, sql);
+  }
+  assert.match(readOnlyProblem("N'x'") ?? 'PLAIN READ', /does not start with SELECT \(N'x'\)/);
+  // What a read may start with stays a read: `;WITH`, a parenthesised SELECT, comments only.
+  for (const sql of [';WITH c AS (SELECT 1 AS a) SELECT a FROM c', '(SELECT 1) UNION (SELECT 2)', '-- nothing to run', 'SELECT [name] FROM sys.databases']) {
+    assert.is(readOnlyProblem(sql), undefined, sql);
+  }
+});
+
 test('readOnlyProblem: the attack strings of issue 9 are refused', () => {
   assert.match(readOnlyProblem("SELECT '--'; DELETE FROM t") ?? '', /contains DELETE/);
   assert.match(readOnlyProblem("SELECT N'--' AS a\nDELETE FROM t") ?? '', /contains DELETE/);
