@@ -12,7 +12,7 @@ import { isConnectionLoss } from '../engine/drivers/sql/connect-failure.js';
 import { inOneSession, runSql } from '../engine/drivers/on-demand.js';
 import type { QueryParams, RunSqlOptions } from '../engine/drivers/sql/pool.js';
 import { reservedSqlProblems } from '../engine/drivers/sql/change-sql-rules.js';
-import { lockCheckPlanText } from '../engine/drivers/sql/lock-check-placement.js';
+import { lockCheckPlanText } from '../engine/drivers/sql/guarded-batches.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
 import { rowsTable } from './support/rows-table.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
@@ -163,6 +163,9 @@ export default defineStep({
 
   async run(ctx, args: SqlExecArgs) {
     const impact = ctx.impact;
+    // Before any wait for a session: a refusal of the script's text, nothing sent.
+    const reserved = reservedSqlProblems(args.sql, impact !== 'read')[0];
+    if (reserved) throw ctx.refuse('reservedSql', { line: reserved.line, column: reserved.column, problem: reserved.message });
     // Nothing is sent until the script's session is in hand: in a wave that may mean waiting for
     // one of the server's shared sessions, which an interrupt or the step's timeout ends as "not sent".
     const gate = impact === 'read' ? undefined : ctx.sendGate;
@@ -170,8 +173,6 @@ export default defineStep({
     // A read runs unconfirmed: it must be one as the engine's scanner reads it (validate checks it when the text is known).
     const notRead = impact === 'read' ? readOnlyProblem(args.sql) : undefined;
     if (notRead) throw ctx.refuse('notARead', { problem: notRead });
-    const reserved = reservedSqlProblems(args.sql, impact !== 'read')[0];
-    if (reserved) throw ctx.refuse('reservedSql', { line: reserved.line, column: reserved.column, problem: reserved.message });
     const side = await ctx.resolveTarget(ctx.target ?? 'primary');
     let batches;
     try {

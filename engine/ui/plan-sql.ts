@@ -23,7 +23,7 @@ import type { ReplicaTarget } from '../core/types.js';
 import { unicodeStringLiteral } from '../core/sql-literal.js';
 import { splitBatches } from '../drivers/sql/batches.js';
 import { scanSql } from '../drivers/sql/scanner.js';
-import { mustStartItsBatch } from '../drivers/sql/lock-check-placement.js';
+import { mustStartItsBatch } from '../drivers/sql/guarded-batches.js';
 import { KNOWN_AFTER_APPLY } from '../step-api/args.js';
 import { ESCAPES_NOTE, hasControls, visibleData } from './visible.js';
 

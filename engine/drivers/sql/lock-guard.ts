@@ -36,7 +36,7 @@ import type { ConnectionPool } from 'mssql';
 import type { ChangeGuard, ReplicaSide } from '../../core/types.js';
 import { LOCK_NOT_HELD_ERROR } from './change-sql-rules.js';
 import { runSql } from './pool.js';
-import { guardedBatches } from './lock-check-placement.js';
+import { guardedBatches } from './guarded-batches.js';
 
 /** The lock session, as the server names it. */
 export interface LockSessionIdentity {
@@ -46,7 +46,7 @@ export interface LockSessionIdentity {
 
 // The error number the check THROWs with lives with the rules that reserve it (validate loads those, no driver).
 export { LOCK_NOT_HELD_ERROR };
-export { guardedBatches, mustStartItsBatch } from './lock-check-placement.js';
+export { guardedBatches, mustStartItsBatch } from './guarded-batches.js';
 
 /** Run by the lock session on itself, right after it took the lock. */
 export const IDENTITY_QUERY = `SELECT session_id, connection_id FROM sys.dm_exec_connections WHERE session_id = @@SPID AND parent_connection_id IS NULL;`;
