@@ -11,6 +11,8 @@ import { isSingleStatement, readOnlyProblem } from '../engine/drivers/sql/checks
 import { isConnectionLoss } from '../engine/drivers/sql/connect-failure.js';
 import { inOneSession, runSql } from '../engine/drivers/on-demand.js';
 import type { QueryParams, RunSqlOptions } from '../engine/drivers/sql/pool.js';
+import { reservedSqlProblems } from '../engine/drivers/sql/change-sql-rules.js';
+import { lockCheckPlanText } from '../engine/drivers/sql/guarded-batches.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
 import { rowsTable } from './support/rows-table.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
@@ -116,6 +118,9 @@ export default defineStep({
     transactionLeftOpen:
       'The script left {{count}} transaction(s) open on {{side}} at its end; it was rolled back, so what the script did inside it did not take effect. A step must COMMIT what it begins: its session is not kept for the next step (in a wave it is reset, which rolls it back, as soon as the step ends).',
     lockNotHeld: 'Batch {{batch}} of {{batches}} on {{side}} did not run, and nothing of the script ran: {{reason}}.',
+    reservedSql: 'Refused to run the script: line {{line}}, column {{column}}: {{problem}}. Nothing was sent.',
+    lockLostMidBatch:
+      'The link lock on {{side}} was lost while batch {{batch}} of {{batches}} was running there ({{reason}}); the batch was cancelled, so how much of it ran is unknown; check the replica before going on.',
     lockNotHeldPartway: 'Batch {{batch}} of {{batches}} on {{side}} did not run, but the batches before it did (the script ran only in part): {{reason}}.',
     outcomeUnknown:
       'The connection to {{side}} was lost during batch {{batch}} of {{batches}}, so whether it took effect is unknown; check the replica before going on ({{error}}).',
@@ -137,17 +142,20 @@ export default defineStep({
     const target = ctx.target ?? 'primary';
     const text = shown(args.sql);
     let batchWord = 'T-SQL';
+    const guards: string[] = [];
     if (typeof args.sql === 'string') {
       try {
-        const n = splitBatches(args.sql).reduce((sum, b) => sum + b.repeat, 0);
+        const all = splitBatches(args.sql);
+        const n = all.reduce((sum, b) => sum + b.repeat, 0);
         batchWord = n === 1 ? '1 batch of T-SQL' : `${n} batches of T-SQL`;
+        if (ctx.impact !== 'read') guards.push(lockCheckPlanText(all.map((b) => b.text)));
       } catch {
         // validate reports a bad GO line; the plan still shows the script.
       }
     }
     const params = args.params && !isUnknown(args.params) ? Object.keys(args.params) : [];
     const withParams = params.length ? ` with ${params.map((p) => `@${p}`).join(', ')}` : '';
-    const guards = args.expect && !isUnknown(args.expect) ? [expectationText(args.expect)] : [];
+    if (args.expect && !isUnknown(args.expect)) guards.push(expectationText(args.expect));
     if (args.requestTimeout !== undefined) guards.push(`Each batch is cancelled after ${durationText(args.requestTimeout, '30s')}`);
     const sent = args.params && !isUnknown(args.params) && params.length ? { params: args.params as Record<string, unknown> } : {};
     return { summary: `Run ${batchWord} on ${target}${withParams}`, sql: [{ target, text, ...sent }], guards: guards.length ? guards : undefined };
@@ -155,6 +163,9 @@ export default defineStep({
 
   async run(ctx, args: SqlExecArgs) {
     const impact = ctx.impact;
+    // Before any wait for a session: a refusal of the script's text, nothing sent.
+    const reserved = reservedSqlProblems(args.sql, impact !== 'read')[0];
+    if (reserved) throw ctx.refuse('reservedSql', { line: reserved.line, column: reserved.column, problem: reserved.message });
     // Nothing is sent until the script's session is in hand: in a wave that may mean waiting for
     // one of the server's shared sessions, which an interrupt or the step's timeout ends as "not sent".
     const gate = impact === 'read' ? undefined : ctx.sendGate;
@@ -191,6 +202,9 @@ export default defineStep({
               result = await sendBatch(pool, batch.text, args.params ?? {}, ctx.signal, { requestTimeoutMs }, guard);
             } catch (error) {
               if (ctx.signal.aborted) throw error;
+              if (error instanceof LockLostMidBatch) {
+                throw ctx.outcomeUnknown('lockLostMidBatch', { side, batch: done + 1, batches: total, reason: error.message.replace(/\.$/, '') });
+              }
               const notHeld = error instanceof LockCheckRefused ? error.message : guard?.refused(error);
               if (notHeld) {
                 const data = { reason: notHeld.replace(/\.$/, ''), side, batch: done + 1, batches: total };
@@ -285,6 +299,9 @@ async function noTransactionLeftOpen(ctx: StepMessages<'transactionLeftOpen'>, p
 /** The run's lock could not be shown held: the batch was not sent. */
 class LockCheckRefused extends Error {}
 
+/** The run's lock was lost while the batch was in flight: it was cancelled, part of it may have run. */
+class LockLostMidBatch extends Error {}
+
 /**
  * Sends one batch of the script; a change with the run's lock check, alone right before it or at
  * its head (the guard says which), so the server runs it only while the lock is held.
@@ -293,8 +310,25 @@ async function sendBatch(pool: Parameters<typeof runSql>[0], text: string, param
   if (!guard) return runSql(pool, text, params, signal, options);
   const plan = guard.batches(text);
   if ('refused' in plan) throw new LockCheckRefused(plan.refused);
-  for (const check of plan.send.slice(0, -1)) await runSql(pool, check, {}, signal);
-  return runSql(pool, plan.send.at(-1)!, params, signal, options);
+  // The check covers the batch's statements only as they start: once the lock is known lost, the
+  // rest of a batch still running is cancelled (the server's window is then the statement under way).
+  const lost = plan.lost;
+  const watched = lost ? AbortSignal.any([signal, lost]) : signal;
+  const why = () => String((lost?.reason as Error | undefined)?.message ?? 'the lock was lost');
+  try {
+    for (const check of plan.send.slice(0, -1)) await runSql(pool, check, {}, watched);
+  } catch (error) {
+    if (!signal.aborted && lost?.aborted) throw new LockCheckRefused(`${why()}, before the batch was sent`);
+    throw error;
+  }
+  if (lost?.aborted && !signal.aborted) throw new LockCheckRefused(`${why()}, before the batch was sent`);
+  try {
+    return await runSql(pool, plan.send.at(-1)!, params, watched, options);
+  } catch (error) {
+    // The server's own refusal wins: it says the check ran and nothing of the batch did.
+    if (!signal.aborted && lost?.aborted && !guard.refused(error)) throw new LockLostMidBatch(why());
+    throw error;
+  }
 }
 
 function mapValues(row: Record<string, unknown>): Record<string, unknown> {

@@ -4,7 +4,7 @@
 // run as non-safe sections: an interrupt waits for them (engine/apply/interrupt.ts).
 import type { Impact } from '../core/types.js';
 import type { SendGate, StepDefinition, StepRunContext } from '../step-api/types.js';
-import { OutcomeUnknown, StepFailure, errorExitCode, errorMessage } from '../core/errors.js';
+import { OutcomeUnknown, StepFailure, definitelyNotApplied, errorExitCode, errorMessage } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { sleep } from '../core/sleep.js';
 import { formatDuration } from '../core/duration.js';
@@ -131,6 +131,8 @@ async function attemptOnce(opts: RunStepOptions, track: AttemptTrack): Promise<R
 export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
   const maxAttempts = 1 + Math.max(0, opts.retry?.count ?? 0);
   let attempt = 0;
+  /** An earlier attempt of a change that failed and may have acted before it did. */
+  let actedBefore: { attempt: number; error: unknown } | undefined;
   for (;;) {
     attempt++;
     opts.hooks.beforeAttempt(attempt);
@@ -150,9 +152,16 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
         return { ok: false, error: unknown, outcome: 'unknown', exitCode: ExitCode.outcomeUnknown, attempts: attempt, ...(track.running ? { settled: track.running } : {}) };
       }
       const code = errorExitCode(error);
-      if (code === ExitCode.refused) return { ok: false, error, outcome: 'refused', exitCode: code, attempts: attempt };
+      if (code === ExitCode.refused) {
+        if (!actedBefore) return { ok: false, error, outcome: 'refused', exitCode: code, attempts: attempt };
+        // This attempt did nothing, but an earlier one may have: the step is no refusal (which
+        // says nothing was changed, and which a resume would send again unverified).
+        const earlier = `attempt ${actedBefore.attempt} may have changed something before it failed (${errorMessage(actedBefore.error).replace(/\.$/, '')})`;
+        return { ok: false, error: new Error(`${errorMessage(error).replace(/\.$/, '')}; but ${earlier}`), outcome: 'failed', exitCode: code, attempts: attempt };
+      }
       if (code === ExitCode.outcomeUnknown) return { ok: false, error, outcome: 'unknown', exitCode: code, attempts: attempt };
       if (attempt >= maxAttempts) return { ok: false, error, outcome: 'failed', exitCode: code, attempts: attempt };
+      if (opts.impact !== 'read' && !definitelyNotApplied(error)) actedBefore ??= { attempt, error };
       const delayMs = opts.retry?.delayMs ?? 0;
       opts.hooks.onRetry(attempt, error, delayMs);
       // An interrupt cuts the delay short (the wait rejects); the check below ends the retries.

@@ -175,8 +175,12 @@ export interface JsonSchema {
  * only while the run's lock session still holds the link's lock (engine/drivers/sql/lock-guard.ts).
  */
 export interface ChangeGuard {
-  /** The batches to send, in order, for one change batch; or why none may be sent (the lock cannot be shown held). */
-  batches(batch: string): { send: string[] } | { refused: string };
+  /**
+   * The batches to send, in order, for one change batch; or why none may be sent (the lock cannot
+   * be shown held). `lost` aborts once the lock is known lost: a request still in flight then is
+   * cancelled, since the check at its head no longer covers the statements it has yet to run.
+   */
+  batches(batch: string): { send: string[]; lost?: AbortSignal } | { refused: string };
   /** When `error` (from sending those batches) is the check's refusal: why, in words; the run then handles its lock as lost. */
   refused(error: unknown): string | undefined;
 }

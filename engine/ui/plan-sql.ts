@@ -23,6 +23,7 @@ import type { ReplicaTarget } from '../core/types.js';
 import { unicodeStringLiteral } from '../core/sql-literal.js';
 import { splitBatches } from '../drivers/sql/batches.js';
 import { scanSql } from '../drivers/sql/scanner.js';
+import { mustStartItsBatch } from '../drivers/sql/guarded-batches.js';
 import { KNOWN_AFTER_APPLY } from '../step-api/args.js';
 import { ESCAPES_NOTE, hasControls, visibleData } from './visible.js';
 
@@ -37,6 +38,8 @@ export function commentLines(text: string): string {
 }
 
 const CONTROLS_WARNING = '-- !! The next statement holds control characters, shown escaped (\\r, \\x1b, \\u202e, ...): the text sent holds the characters themselves.';
+
+const ALONE_NOTE = "-- apply sends the run's lock check as a batch of its own right before the next batch (it must start its batch).";
 
 type Statement = NonNullable<PlannedStep['plan']['sql']>[number] & { controls: boolean };
 
@@ -109,6 +112,7 @@ function batchesOf(step: PlannedStep, q: Statement, state: ScriptState, commente
     }
     lines.push(batch.text.trimEnd(), batch.repeat > 1 ? `GO ${batch.repeat}` : 'GO');
     const text = lines.join('\n');
+    if (step.impact !== 'read' && mustStartItsBatch(batch.text)) out.push(ALONE_NOTE);
     if (q.controls) out.push(CONTROLS_WARNING);
     out.push(commented ? commentLines(text) : text);
   }
@@ -164,7 +168,9 @@ export function renderPlanSql(given: Plan, replica: ReplicaTarget): string {
   out.push(commentLines(`Link ${plan.inventory.link}, database ${plan.inventory.database}`));
   out.push(`-- The statements \`runbook apply\` would send to ${replica}, in order. Each batch declares the`);
   out.push('-- parameters it reads. apply adds what these statements alone lack: the lock on the link, the');
-  out.push('-- LSN waits and the checks between steps.');
+  out.push('-- LSN waits and the checks between steps. Each batch of a sqlExec change step is preceded by');
+  out.push("-- the run's lock check (THROW 59317 unless this run's lock session still holds the link's lock):");
+  out.push('-- at the head of the batch, or as a batch of its own where marked. The check is not printed here.');
   if (others.size) {
     const list = SQL_REPLICAS.filter((t) => others.has(t)).map((t) => `${t} (step${others.get(t)!.length > 1 ? 's' : ''} ${others.get(t)!.join(', ')})`);
     out.push(commentLines(`Other replicas have scripts of their own (--replica <name>): ${list.join(', ')}.`));

@@ -7,7 +7,7 @@ import type { PluginOptions } from '../load/plugins.js';
 import type { RawStep, Rule, RuleContext } from './rules/context.js';
 import { isRecord } from '../core/record.js';
 import { schemaDiagnostics } from './schema-diagnostics.js';
-import { isMissingSqlImpact, readsThatWrite, sqlImpactDeclared, sqlSplices } from './rules/sql.js';
+import { isMissingSqlImpact, readsThatWrite, reservedSql, sqlImpactDeclared, sqlSplices } from './rules/sql.js';
 import { sessionStateNotKept } from './rules/session-state.js';
 import { duplicateStepIds, knownStepTypes, stepTargets } from './rules/steps.js';
 import { templates } from './rules/templates.js';
@@ -17,7 +17,7 @@ import type { InputSpec, Runbook, StepSpec } from '../core/types.js';
 import type { StepDefinition, StepModuleMap } from '../step-api/types.js';
 
 /** The semantic pass, in the order findings read best. Each rule is independent. */
-const rules: Rule[] = [inputDefaults, duplicateStepIds, knownStepTypes, stepTargets, durations, templates, sqlImpactDeclared, sqlSplices, readsThatWrite, sessionStateNotKept];
+const rules: Rule[] = [inputDefaults, duplicateStepIds, knownStepTypes, stepTargets, durations, templates, sqlImpactDeclared, sqlSplices, readsThatWrite, reservedSql, sessionStateNotKept];
 
 export { validateInventory } from './inventory.js';
 export type { InventoryResult } from './inventory.js';

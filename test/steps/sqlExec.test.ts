@@ -49,7 +49,7 @@ stepTester.run(sqlExec, {
       impact: 'change',
       summary: 'Run 3 batches of T-SQL on primary with @db',
       sql: [{ target: 'primary', text: 'USE master\nGO\nALTER AVAILABILITY GROUP [dag1] FAILOVER;\nGO 2', params: { db: 'SalesDb' } }],
-      guards: ['First result set has exactly 1 row'],
+      guards: [/^apply sends each batch behind the run's lock check \(THROW 59317 .*\), at the head of the batch$/, 'First result set has exactly 1 row'],
     },
     {
       name: 'a script known only after apply',

@@ -34,9 +34,9 @@
 // end-of-session handling afterwards (README, "One operator per link").
 import type { ConnectionPool } from 'mssql';
 import type { ChangeGuard, ReplicaSide } from '../../core/types.js';
-import { ATOMIC_START, STATEMENT_START } from './checks.js';
+import { LOCK_NOT_HELD_ERROR } from './change-sql-rules.js';
 import { runSql } from './pool.js';
-import { isTrivia, scanSql, unterminatedToken } from './scanner.js';
+import { guardedBatches } from './guarded-batches.js';
 
 /** The lock session, as the server names it. */
 export interface LockSessionIdentity {
@@ -44,8 +44,9 @@ export interface LockSessionIdentity {
   connectionId: string;
 }
 
-/** The error number the check THROWs with (a user-defined one, 50000 or more). */
-export const LOCK_NOT_HELD_ERROR = 59_317;
+// The error number the check THROWs with lives with the rules that reserve it (validate loads those, no driver).
+export { LOCK_NOT_HELD_ERROR };
+export { guardedBatches, mustStartItsBatch } from './guarded-batches.js';
 
 /** Run by the lock session on itself, right after it took the lock. */
 export const IDENTITY_QUERY = `SELECT session_id, connection_id FROM sys.dm_exec_connections WHERE session_id = @@SPID AND parent_connection_id IS NULL;`;
@@ -77,24 +78,42 @@ export const UNNAMED_SESSION = (why: string) =>
 /**
  * One side's guard for one step. `named`: the lock session the check names now, or why no change
  * may go to `side`; `refusedByServer`: the server's check found the lock not held (the lock is
- * then handled as lost), with the words for why.
+ * then handled as lost), with the words for why; `lost`: a signal that aborts once the lock on
+ * `side` is known lost (what the batches are sent under).
  */
-export function changeGuardFor(side: ReplicaSide, resource: string, named: () => LockSessionIdentity | string, refusedByServer: (why: string) => void): ChangeGuard {
+export function changeGuardFor(
+  side: ReplicaSide,
+  resource: string,
+  named: () => LockSessionIdentity | string,
+  refusedByServer: (why: string) => void,
+  lost?: () => AbortSignal,
+): ChangeGuard {
   let checked: LockSessionIdentity | undefined;
   return {
     batches(batch) {
       const identity = named();
       if (typeof identity === 'string') return { refused: identity };
       checked = identity;
-      return { send: guardedBatches(batch, lockCheckSql(resource, identity)) };
+      return { send: guardedBatches(batch, lockCheckSql(resource, identity)), ...(lost ? { lost: lost() } : {}) };
     },
     refused(error) {
-      if (!isLockCheckRefusal(error)) return undefined;
-      const session = checked ? ` (session ${checked.sessionId})` : '';
+      const answer = checked ? lockCheckAnswer(error, resource, checked) : undefined;
+      if (!answer) return undefined;
+      const session = ` (session ${checked!.sessionId})`;
+      // The check could not be made (it needs VIEW SERVER STATE): the lock is not known lost, so
+      // it is not handled as lost (a re-take on the same live session would be a re-entrant grant).
+      if ('couldNotCheck' in answer) {
+        return `the server could not make the lock check on ${side} (${answer.couldNotCheck}); it needs VIEW SERVER STATE (SQL Server 2022 and later: VIEW SERVER PERFORMANCE STATE) on sys.dm_tran_locks and sys.dm_exec_connections, so the server ran none of the batch`;
+      }
       refusedByServer(`the server's check at the head of a change batch found it not held by the lock session${session}`);
       return `the link lock on ${side} was not held by this run's lock session${session} when the batch reached the server, so the server ran none of it`;
     },
   };
+}
+
+/** The message the check THROWs: what tells its refusal from a 59317 of anyone else's. */
+function checkMessage(resource: string, identity: LockSessionIdentity): string {
+  return `runbook: the link lock ${resource} is not held by this run's lock session (session ${identity.sessionId}, connection ${identity.connectionId}); nothing of this batch was run.`;
 }
 
 const nstring = (text: string) => `N'${text.replace(/'/g, "''")}'`;
@@ -104,7 +123,7 @@ const nstring = (text: string) => `N'${text.replace(/'/g, "''")}'`;
  * THROWs LOCK_NOT_HELD_ERROR unless `identity` holds `resource` exclusively in master.
  */
 export function lockCheckSql(resource: string, identity: LockSessionIdentity): string {
-  const message = `runbook: the link lock ${resource} is not held by this run's lock session (session ${identity.sessionId}, connection ${identity.connectionId}); nothing of this batch was run.`;
+  const message = checkMessage(resource, identity);
   return [
     `DECLARE @runbook_link_lock_held int; SELECT @runbook_link_lock_held = COUNT(*) ${heldBy(resource, identity)};`,
     `IF ISNULL(@runbook_link_lock_held, 0) = 0 THROW ${LOCK_NOT_HELD_ERROR}, ${nstring(message)}, 1;`,
@@ -149,36 +168,32 @@ export function withoutLockCheck(sent: string): string {
   return sent.replace(CHECK_AT_HEAD, '');
 }
 
-/** Module definitions that must start their batch: CREATE / ALTER / CREATE OR ALTER of one of these. */
-const FIRST_IN_BATCH = new Set(['procedure', 'proc', 'function', 'view', 'trigger', 'schema', 'default', 'rule']);
+interface ServerError {
+  number?: unknown;
+  lineNumber?: unknown;
+  procName?: unknown;
+  message?: unknown;
+}
 
 /**
- * Whether `batch` cannot follow another statement in its batch: it defines a module, or it starts
- * with a procedure name called without EXEC. Unreadable text (an unterminated string) counts as
- * such too: the check then goes alone and the server judges the batch.
+ * What a server's error (mssql's, with the errors it came after) says about the check: undefined
+ * when it is not the check's refusal. The check's THROW is told by all of: its number, its exact
+ * message (which names this lock session), line 1 of the batch (the check is on line 1), and no
+ * procedure (a 59317 from a procedure or trigger the script calls is the script's own error). It
+ * must be the first error (`notHeld`), or follow only errors on line 1 outside any procedure: the
+ * check's own read failing (e.g. 300, VIEW SERVER STATE denied), so the check `couldNotCheck`.
+ * Nothing of the script runs before the check's line ends, so any of the script's own errors comes
+ * after it.
  */
-export function mustStartItsBatch(batch: string): boolean {
-  const all = scanSql(batch);
-  if (unterminatedToken(all)) return true;
-  const words = all.filter((t) => !isTrivia(t));
-  const first = words[0];
-  if (!first) return false;
-  if (first.kind === 'bracketed' || first.kind === 'quoted') return true;
-  if (first.kind !== 'word') return false;
-  const verb = first.text.toLowerCase();
-  if (verb !== 'create' && verb !== 'alter') return !STATEMENT_START.has(verb) && !ATOMIC_START.has(verb) && verb !== 'with';
-  let k = 1;
-  if (words[k]?.text.toLowerCase() === 'or' && words[k + 1]?.text.toLowerCase() === 'alter') k += 2;
-  return FIRST_IN_BATCH.has(words[k]?.text.toLowerCase() ?? '');
-}
-
-/** What to send for one change batch: the check first, in the batch itself or alone right before it. */
-export function guardedBatches(batch: string, check: string): string[] {
-  return mustStartItsBatch(batch) ? [check, batch] : [`${check} ${batch}`];
-}
-
-/** Whether a server's error (mssql's, with the errors it came after) holds the check's THROW. */
-export function isLockCheckRefusal(error: unknown): boolean {
-  const e = error as { number?: unknown; precedingErrors?: Array<{ number?: unknown }> } | undefined;
-  return [...(e?.precedingErrors ?? []), e].some((x) => x?.number === LOCK_NOT_HELD_ERROR);
+export function lockCheckAnswer(error: unknown, resource: string, identity: LockSessionIdentity): { notHeld: true } | { couldNotCheck: string } | undefined {
+  const e = error as (ServerError & { precedingErrors?: ServerError[] }) | undefined;
+  const all: ServerError[] = [...(e?.precedingErrors ?? []), ...(e ? [e] : [])];
+  const onCheckLine = (x: ServerError) => x.lineNumber === 1 && !x.procName;
+  const message = checkMessage(resource, identity);
+  const at = all.findIndex((x) => x.number === LOCK_NOT_HELD_ERROR && onCheckLine(x) && x.message === message);
+  if (at < 0) return undefined;
+  const before = all.slice(0, at);
+  if (!before.every(onCheckLine)) return undefined;
+  if (before.length === 0) return { notHeld: true };
+  return { couldNotCheck: before.map((x) => `error ${String(x.number)}: ${String(x.message).replace(/\.$/, '')}`).join('; ') };
 }

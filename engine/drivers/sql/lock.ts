@@ -99,6 +99,17 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
    */
   const identities = new Map<ReplicaSide, LockSessionIdentity | string>();
   const retaking = new Map<ReplicaSide, Promise<void>>();
+  /** Aborted when the side's lock is known lost: a change request in flight there is cancelled. */
+  const lossSignals = new Map<ReplicaSide, AbortController>();
+  const lossSignal = (side: ReplicaSide): AbortSignal => {
+    let controller = lossSignals.get(side);
+    if (!controller) lossSignals.set(side, (controller = new AbortController()));
+    return controller.signal;
+  };
+  const lostNow = (side: ReplicaSide, how: string): void => {
+    lossSignals.get(side)?.abort(new Error(how));
+    lossSignals.delete(side);
+  };
   const unreachable: Array<{ side: ReplicaSide; error: string }> = [];
   let baseline: LinkState = {};
   let changingStep: string | undefined;
@@ -146,6 +157,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   function sessionEnded(side: ReplicaSide, why?: string): void {
     if (closing || !pools.has(side)) return;
     if (!lost.has(side)) lost.set(side, sessionEndedLoss(side, why, changingStep ?? opts.currentStep?.(), changingStep));
+    lostNow(side, lost.get(side)!.how);
     retakeSoon(side);
   }
 
@@ -153,6 +165,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   function notHeld(side: ReplicaSide, why: string, when: (step: string) => string): void {
     if (closing || !pools.has(side) || lost.has(side)) return;
     lost.set(side, notHeldLoss(side, why, opts.currentStep?.(), when));
+    lostNow(side, lost.get(side)!.how);
     retakeSoon(side);
   }
 
@@ -346,7 +359,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     held: SIDES.filter((s) => pools.has(s)),
     unreachable,
     ensure,
-    changeGuard: (side) => changeGuardFor(side, resource, () => guardIdentity(side), (why) => notHeld(side, why, (step) => `while step ${step} was sending it`)),
+    changeGuard: (side) => changeGuardFor(side, resource, () => guardIdentity(side), (why) => notHeld(side, why, (step) => `while step ${step} was sending it`), () => lossSignal(side)),
     async confirm() {
       await ensure();
       await askServers();

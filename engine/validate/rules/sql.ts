@@ -8,6 +8,7 @@
 // input spliced raw is therefore an error; any other raw splice of a value is a warning.
 import { diag } from '../../core/diagnostics.js';
 import { readOnlyProblem } from '../../drivers/sql/checks.js';
+import { reservedSqlProblems } from '../../drivers/sql/change-sql-rules.js';
 import { isTemplate } from '../../template/render.js';
 import { parseTemplate } from '../../template/syntax.js';
 import type { RawStep, RuleContext } from './context.js';
@@ -142,6 +143,23 @@ export function readsThatWrite(ctx: RuleContext): void {
         ? `Step \`${id}\` is declared \`impact: read\`, but its SQL is not a plain read: ${problem}. A read runs without confirmation and \`plan --probe\` would send it; declare \`impact: change\` (or dataLoss) for SQL that may change anything.`
         : `The verify query of step \`${id}\` is not a plain read: ${problem}. It would never be sent, so the step could not be verified after a lost answer or on resume; make it a SELECT.`;
     ctx.diagnostics.push(diag(field === 'sql' ? 'read-not-a-read' : 'verify-not-a-read', message, { file: ctx.file, ...ctx.doc.locate(pointer), path: pointer }));
+  }
+}
+
+/**
+ * What the run's lock check needs of the script (engine/drivers/sql/change-sql-rules.ts): error
+ * number 59317 is the check's, and a change script may not turn statement execution off. Checked
+ * here when the text is known; apply checks the rendered text again before sending it.
+ */
+export function reservedSql(ctx: RuleContext): void {
+  for (const [step, field, pointer, text] of sqlTexts(ctx)) {
+    if (field !== 'sql' || isTemplate(text)) continue;
+    const change = !(isRecord(step.value.with) && step.value.with.impact === 'read');
+    const id = step.id ?? `#${step.index + 1}`;
+    for (const p of reservedSqlProblems(text, change)) {
+      const where = { file: ctx.file, ...ctx.doc.locateInValue(pointer, p.line, p.column), path: pointer };
+      ctx.diagnostics.push(diag('reserved-sql', `Step \`${id}\`: ${p.message}.`, where));
+    }
   }
 }
 

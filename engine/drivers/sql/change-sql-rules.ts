@@ -1,0 +1,49 @@
+// What a runbook's own T-SQL may not say, because the run's lock check (lock-guard.ts) depends on it:
+// - the check's error number, 59317, in a THROW or RAISERROR of the script: the run tells the
+//   check's refusal by more than its number (lockCheckAnswer), but a reserved number keeps the
+//   script's own errors from ever looking like it;
+// - in a change script, SET NOEXEC, SET FMTONLY and SET PARSEONLY: under them the server compiles
+//   the batch without running it, so the check at a later batch's head is not run either, and a
+//   `SET NOEXEC OFF` after it would run that batch's change unchecked ("compiles each batch ... but
+//   does not execute them", set-noexec-transact-sql.md; FMTONLY and PARSEONLY the same,
+//   set-fmtonly-transact-sql.md, set-parseonly-transact-sql.md, MicrosoftDocs/sql-docs). Putting
+//   `SET NOEXEC OFF` in front of the check would run statements the author meant to skip.
+import { isTrivia, scanSql, type SqlToken } from './scanner.js';
+
+/** The error number the lock check THROWs with (a user-defined one, 50000 or more). */
+export const LOCK_NOT_HELD_ERROR = 59_317;
+
+export interface SqlRuleProblem {
+  /** 1-based line and column in the script. */
+  line: number;
+  column: number;
+  message: string;
+}
+
+const SKIPPING_SETS = new Set(['noexec', 'fmtonly', 'parseonly']);
+
+/** The problems of `sql`; `change`: the script is not a declared read. */
+export function reservedSqlProblems(sql: string, change: boolean): SqlRuleProblem[] {
+  const words = scanSql(sql).filter((t) => !isTrivia(t));
+  const problems: SqlRuleProblem[] = [];
+  const at = (t: SqlToken) => ({ line: t.line, column: t.start - sql.lastIndexOf('\n', t.start - 1) });
+  const lower = (t: SqlToken | undefined) => (t?.kind === 'word' ? t.text.toLowerCase() : undefined);
+  for (let i = 0; i < words.length; i++) {
+    const word = lower(words[i]);
+    const raised = word === 'throw' ? words[i + 1] : word === 'raiserror' && words[i + 1]?.text === '(' ? words[i + 2] : undefined;
+    if (raised?.kind === 'number' && Number(raised.text) === LOCK_NOT_HELD_ERROR) {
+      problems.push({
+        ...at(raised),
+        message: `error number ${LOCK_NOT_HELD_ERROR} is reserved for the run's lock check (the server's refusal of a change whose lock is not held); raise another number`,
+      });
+    }
+    const option = word === 'set' ? lower(words[i + 1]) : undefined;
+    if (change && option && SKIPPING_SETS.has(option)) {
+      problems.push({
+        ...at(words[i]!),
+        message: `SET ${option.toUpperCase()} is refused in a change script: under it the server would skip the lock check that each change batch begins with, and a later SET ${option.toUpperCase()} OFF would run a change unchecked; skip statements with IF ... or a separate step instead`,
+      });
+    }
+  }
+  return problems;
+}
