@@ -193,6 +193,11 @@ export class LabModel {
     if (!ids.includes(sessionId)) ids.push(sessionId);
   }
 
+  /** Whether a session id is free to be given again (its session ended and its connection is gone). */
+  isSessionIdFree(linkIndex: number, side: Side, sessionId: number): boolean {
+    return (this.freedSessionIds.get(this.options.sharedServers ? side : `${linkIndex}/${side}`) ?? []).includes(sessionId);
+  }
+
   /** The most recently freed session id no session has now, taken off the list; undefined if none. */
   reusableSessionId(linkIndex: number, side: Side): number | undefined {
     const ids = this.freedSessionIds.get(this.options.sharedServers ? side : `${linkIndex}/${side}`) ?? [];
@@ -245,10 +250,14 @@ export class LabModel {
       },
       endSession: (sessionId) => {
         this.sessionsOf(linkIndex, side).delete(sessionId);
-        this.freeSessionId(linkIndex, side, sessionId);
         this.bump();
         this.applocks.releaseSession(link.replicas[side].serverName, sessionId);
-        this.afterReply(() => this.dropSessions(linkIndex, side, (id) => id === sessionId));
+        // The id is free only once its connection is gone: freed at once, a login in between could
+        // be given it and then be the connection dropped by id.
+        this.afterReply(() => {
+          this.dropSessions(linkIndex, side, (id) => id === sessionId);
+          this.freeSessionId(linkIndex, side, sessionId);
+        });
       },
     };
   }

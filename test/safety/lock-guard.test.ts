@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { guardedBatches, identityFrom, IDENTITY_QUERY, lockCheckSql, LOCK_NOT_HELD_ERROR, mustStartItsBatch, withoutLockCheck } from '../../engine/drivers/sql/lock-guard.js';
 import { lockResource } from '../../engine/drivers/sql/lock-resource.js';
 import { connect, errorNumber, run } from '../helpers/lab.js';
+import { waitFor } from '../helpers/cli.js';
 import { ChildLab, FAST, runbook, SYNC_COMMIT, writeNoVerifyRunbook } from '../helpers/child-runs.js';
 
 const TAKE = `DECLARE @r int;
@@ -126,7 +127,9 @@ test('the check on the lab: a batch runs behind it while the named session holds
     assert.is(ran!.ran, 1, 'held: the batch runs');
     await run(dba, `KILL ${identity!.sessionId}`);
     assert.is(await errorNumber(other, `${check} SELECT 1 AS ran`), LOCK_NOT_HELD_ERROR, 'the session is gone: the check refuses');
-    // A new connection gets the same session id and takes the lock: still not the named connection.
+    // A new connection gets the same session id (once the killed one's connection is gone) and takes
+    // the lock: still not the named connection.
+    await waitFor(() => lab.lab.model.isSessionIdFree(0, 'sqlServer', identity!.sessionId), 5000);
     const again = await connect(lab.lab, 'sqlServer', { appName: 'again' });
     try {
       await run(again, TAKE);
