@@ -21,6 +21,11 @@ export interface ChildResult {
   pid?: number;
   /** The deadline passed and the process was killed. */
   timedOut: boolean;
+  /**
+   * The drill's own machinery failed: the process that was to run it died before the run began
+   * (a warm worker that could not load). What it said, with its exit; no run took place.
+   */
+  harnessFailure?: string;
 }
 
 export interface ChildRun {
@@ -181,7 +186,11 @@ export async function stopThenResume(
   }
   const firstResult = await first.done;
   const runId = runIdOf(opts.journalDir, firstResult.pid);
-  const stopped = hit && !firstResult.timedOut && (interrupt ? firstResult.code === ExitCode.interrupted : firstResult.signal === 'SIGKILL');
+  // A SIGKILL that landed once the run had journaled its end rehearsed no crash of the run: the
+  // last step's boundary is often passed, and the run finished, before the poll's kill arrives
+  // (attack r5drill #2: counted as fired, then "killed then 3", the resume refused as done).
+  const killedAfterEnd = !interrupt && runId !== undefined && journalFileRecords(join(opts.journalDir, `${runId}.jsonl`)).some((r) => r.kind === 'run-finished');
+  const stopped = hit && !firstResult.timedOut && !killedAfterEnd && (interrupt ? firstResult.code === ExitCode.interrupted : firstResult.signal === 'SIGKILL');
   if (!stopped || !runId) return { stopped: false, first: firstResult, ...(runId ? { runId } : {}) };
   const resumed = await start(['apply', '--resume', runId, ...resumeArgs], opts).done;
   return { stopped: true, first: firstResult, runId, resumed };
