@@ -28,6 +28,11 @@ export class DrillSetupError extends Error {
   override name = 'DrillSetupError';
 }
 
+/** The drill's own machinery failed (a worker died before its run began): no run of this drill can be judged. */
+export class DrillHarnessError extends Error {
+  override name = 'DrillHarnessError';
+}
+
 export type StartDrillLab = (options: { scenario: string; faults: Array<Record<string, unknown>> }) => Promise<DrillLab>;
 
 export interface RunSettings {
@@ -97,7 +102,14 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     const env: NodeJS.ProcessEnv = { ...drillBaseEnv(), ...lab.env, RUNBOOK_JOURNAL_DIR: journalDir };
     const ack = settings.allowDataLoss !== undefined ? ['--allow-data-loss', settings.allowDataLoss] : [];
     const args = ['apply', settings.runbookFile, '-i', inventoryFile, '--yes', ...ack, ...settings.sets.flatMap((s) => ['--set', s])];
-    const start = settings.start ?? startCliChild;
+    const given = settings.start ?? startCliChild;
+    // Each process's result, to tell a run that took place from one whose process never began it.
+    const results: ChildResult[] = [];
+    const start: StartRun = (a, o) => {
+      const run = given(a, o);
+      void run.done.then((r) => results.push(r));
+      return run;
+    };
     const opts = { env, cwd: dir, deadlineMs: settings.deadlineMs, start };
     const invocations: Invocation[] = [];
     const pids: Array<number | undefined> = [];
@@ -142,6 +154,9 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       }
     }
 
+    // Not a run of the runbook at all: judged, it would read as one that exited (attack r5drill #4: "exit 7, ok").
+    const broken = results.find((r) => r.harnessFailure !== undefined);
+    if (broken) throw new DrillHarnessError(broken.harnessFailure);
     // Without a fault, exit 2 can only be the drill's input (with one, a replica reset mid-connect is also exit 2).
     const refusedInput = c.fault.kind === 'none' ? invocations.find((i) => i.code === 2) : undefined;
     if (refusedInput) throw new DrillSetupError(`runbook apply refused the drill's own input (exit 2): ${(refusedInput.stderr || refusedInput.stdout).trim().split('\n')[0]}`);
