@@ -127,7 +127,7 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
         : labReached;
       const stop = c.fault.kind === 'hang' ? 'interrupt' : 'kill';
       const r = await stopThenResume(args, ['--yes', ...ack], { ...opts, journalDir, reached, stop });
-      fired = r.stopped || (c.fault.kind === 'hang' && lab.statements().some((s) => s.notCarriedOut === 'hung'));
+      fired = (r.stopped && !r.afterEnd) || (c.fault.kind === 'hang' && lab.statements().some((s) => s.notCarriedOut === 'hung'));
       invocations.push(invocation('first', args, r.first, r.stopped ? stop : undefined));
       pids.push(r.first.pid);
       if (r.resumed) {
