@@ -12,6 +12,7 @@
 // and state stay in the module cache); otherwise it exits with the run's code, as bin.ts would.
 // The parent decides whether reuse is wanted at all (not for a runbook with plugins:).
 import { PassThrough } from 'node:stream';
+import { ExitCode } from '../core/exit-codes.js';
 import { forgetSecrets } from '../core/redact.js';
 import type { WorkerMessage, WorkerRun } from '../drill/worker-protocol.js';
 import { pluginCodeImported } from '../load/plugins.js';
@@ -30,6 +31,11 @@ const WATCHED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit', 'beforeExit', 'un
 // The modules every apply loads: loaded now, while the parent has no run for this process yet.
 // Not @azure/identity: an inventory with a token variable (the lab's) never loads it, and it is
 // a quarter of the drivers' load time.
+// Started by hand, not by the drill's pool: no runs will come (attack r5drill #5: it crashed on process.send).
+if (!process.send) {
+  process.stderr.write('runbook: worker.js takes its runs from `runbook drill` over IPC; run `runbook` (bin.js) instead\n');
+  process.exit(ExitCode.invalidInput);
+}
 await import('../commands/apply.js');
 await Promise.all([import('mssql'), import('@azure/arm-sql'), import('@azure/core-rest-pipeline')]);
 
@@ -72,6 +78,17 @@ async function settled(): Promise<boolean> {
   }
 }
 
+/** Into the run's directory; a directory that is not there is the run's one line and exit 2, as bin.ts started there could not be. */
+function enter(dir: string): boolean {
+  try {
+    process.chdir(dir);
+    return true;
+  } catch (error) {
+    process.stderr.write(`runbook: cannot run in ${dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+    return false;
+  }
+}
+
 let busy = false;
 // A drill that ends (or dies) leaves its idle workers nothing to wait for; a run in progress goes on, as a child's would.
 process.on('disconnect', () => {
@@ -82,12 +99,11 @@ process.on('message', (run: WorkerRun) => {
     busy = true;
     forgetSecrets();
     replaceEnv(run.env);
-    process.chdir(run.cwd);
     process.exitCode = undefined;
     const stdin = new PassThrough();
     stdin.end();
     recordRunResources();
-    const code = await main(run.argv, { stdout: process.stdout, stderr: process.stderr, stdin: stdin as unknown as NodeJS.ReadStream, env: process.env, cwd: run.cwd });
+    const code = enter(run.cwd) ? await main(run.argv, { stdout: process.stdout, stderr: process.stderr, stdin: stdin as unknown as NodeJS.ReadStream, env: process.env, cwd: run.cwd }) : ExitCode.invalidInput;
     untracked(() => {
       // Pipes are written synchronously on Linux: the mark follows everything the run wrote.
       process.stdout.write(run.endMark);

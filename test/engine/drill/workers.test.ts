@@ -4,11 +4,12 @@
 // run's own process and the next run gets another.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCliChild } from '../../../engine/drill/child.js';
 import { WorkerPool } from '../../../engine/drill/workers.js';
-import { engineBackFixtures, FIXTURE_PASSWORDS, tempDir, waitFor } from '../../helpers/cli.js';
+import { engineBackFixtures, FIXTURE_PASSWORDS, root, tempDir, waitFor } from '../../helpers/cli.js';
 import { TestLab } from '../../helpers/lab-run.js';
 
 const baseEnv = { PATH: process.env.PATH ?? '', NO_COLOR: '1' };
@@ -125,6 +126,21 @@ test('a run that leaves a socket open, unref\'d (the ARM client\'s keep-alive to
     await gone.stop();
     const next = await pool.start(['--version'], opts(dir)).done;
     assert.is(next.pid, r.pid, 'a worker whose run left nothing open is reused');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('worker.js outside the drill: one line and exit 2, never a stack trace; a run in a directory that is not there: one line, exit 2 (attack r5drill #5)', async () => {
+  const byHand = spawnSync(process.execPath, [join(root, 'dist', 'engine', 'cli', 'worker.js')], { encoding: 'utf8' });
+  assert.is(byHand.status, 2);
+  assert.is(byHand.stderr, 'runbook: worker.js takes its runs from `runbook drill` over IPC; run `runbook` (bin.js) instead\n');
+  const pool = new WorkerPool({ baseEnv, warm: 0, maxIdle: 1, reuse: true });
+  try {
+    const missing = join(tempDir('runbook-workers-'), 'gone');
+    const r = await pool.start(['--version'], opts(missing)).done;
+    assert.is(r.code, 2);
+    assert.is(r.stderr, `runbook: cannot run in ${missing}: ENOENT\n`);
   } finally {
     await pool.close();
   }
