@@ -69,7 +69,8 @@ async function settled(): Promise<boolean> {
   let nextCollection = 0;
   for (;;) {
     if (noMoreListeners() && noMoreResources() && leftovers().length === 0) return true;
-    if (Date.now() > deadline) return false;
+    // A pool that closed (the drill ended) takes no more runs: no reason to wait for a clean state.
+    if (Date.now() > deadline || !process.connected) return false;
     if (collect && Date.now() >= nextCollection) {
       collect();
       nextCollection = Date.now() + COLLECT_EVERY_MS;
