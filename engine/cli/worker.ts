@@ -24,18 +24,23 @@ import { leftovers, recordRunResources, stopRecording, untracked } from './worke
  * unclean: its connections to the lab close when the drill stops that lab, right after the run.
  */
 const SETTLE_MS = 1000;
-/** Between two garbage collections while settling (each costs some milliseconds of CPU). */
-const COLLECT_EVERY_MS = 100;
+/**
+ * When to collect while settling, after the run's end: not at once (the drill stops the run's lab,
+ * which closes its sockets, only after the run's result has reached it), then less and less often
+ * (each collection costs tens of milliseconds of CPU).
+ */
+const COLLECT_AT_MS = [50, 150, 350, 750];
 const WATCHED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection'] as const;
 
-// The modules every apply loads: loaded now, while the parent has no run for this process yet.
-// Not @azure/identity: an inventory with a token variable (the lab's) never loads it, and it is
-// a quarter of the drivers' load time.
 // Started by hand, not by the drill's pool: no runs will come (attack r5drill #5: it crashed on process.send).
 if (!process.send) {
   process.stderr.write('runbook: worker.js takes its runs from `runbook drill` over IPC; run `runbook` (bin.js) instead\n');
   process.exit(ExitCode.invalidInput);
 }
+
+// The modules every apply loads: loaded now, while the parent has no run for this process yet.
+// Not @azure/identity: an inventory with a token variable (the lab's) never loads it, and it is
+// a quarter of the drivers' load time.
 await import('../commands/apply.js');
 await Promise.all([import('mssql'), import('@azure/arm-sql'), import('@azure/core-rest-pipeline')]);
 
@@ -65,15 +70,16 @@ function replaceEnv(env: Record<string, string>): void {
 const collect = (globalThis as { gc?: () => void }).gc;
 
 async function settled(): Promise<boolean> {
-  const deadline = Date.now() + SETTLE_MS;
-  let nextCollection = 0;
+  const start = Date.now();
+  const deadline = start + SETTLE_MS;
+  let collections = 0;
   for (;;) {
     if (noMoreListeners() && noMoreResources() && leftovers().length === 0) return true;
     // A pool that closed (the drill ended) takes no more runs: no reason to wait for a clean state.
     if (Date.now() > deadline || !process.connected) return false;
-    if (collect && Date.now() >= nextCollection) {
+    if (collect && collections < COLLECT_AT_MS.length && Date.now() - start >= COLLECT_AT_MS[collections]!) {
       collect();
-      nextCollection = Date.now() + COLLECT_EVERY_MS;
+      collections++;
     }
     await untracked(() => new Promise((r) => setTimeout(r, 10)));
   }
