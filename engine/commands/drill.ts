@@ -101,6 +101,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   const { startCliChild } = await import('../drill/child.js');
   const results = await runDrill(planned, jobs, {
     runbookFile,
+    runbookSha256: plan.runbook.sha256,
     facts,
     sets: opts.sets,
     ...(needsAcknowledgement ? { allowDataLoss: plan.inventory.link } : {}),

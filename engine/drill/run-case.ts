@@ -39,6 +39,11 @@ export interface RunSettings {
   runbookFile: string;
   facts: RunbookFacts;
   sets: string[];
+  /**
+   * The sha256 of the runbook as the drill planned it (its plan's `runbook.sha256`): a run whose
+   * journal names another ran a runbook edited while the drill ran.
+   */
+  runbookSha256?: string;
   /** The link name, given as `--allow-data-loss` when the runbook has a dataLoss step. */
   allowDataLoss?: string;
   /** How long one `apply` may take before the drill kills it and calls the run hung. */
@@ -178,6 +183,14 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       const journal = inv.role === 'resume' ? firstJournal : inv.role === 'first' ? untilResumed(firstJournal) : firstFile(pids[i]);
       if (journal) inv.journal = journal;
     });
+    // A drill rehearses one version of the runbook: the verdict of a mix would be nobody's (and a
+    // runbook that gained plugins: mid-drill would have run them on workers meant for one without).
+    for (const inv of invocations) {
+      const ran = (inv.journal?.[0]?.runbook as { sha256?: unknown } | undefined)?.sha256;
+      if (settings.runbookSha256 !== undefined && typeof ran === 'string' && ran !== settings.runbookSha256) {
+        throw new DrillSetupError(`the runbook ${settings.runbookFile} changed while the drill ran (sha256 ${settings.runbookSha256.slice(0, 12)} -> ${ran.slice(0, 12)}); a drill rehearses one version: run it again`);
+      }
+    }
     const record: RecordedRun = {
       runbook: settings.facts,
       acknowledgedDataLoss: settings.allowDataLoss !== undefined,

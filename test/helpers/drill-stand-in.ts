@@ -6,10 +6,11 @@ import type { ChildResult, ChildRun, StartRun } from '../../engine/drill/child.j
 
 /**
  * A stand-in for `runbook apply`: each start journals `records` (after its run-started, which names
- * its pid) at once into the run's RUNBOOK_JOURNAL_DIR, then ends when signalled, with that signal;
- * a resume ends at once with exit 0. Every start's arguments are added to `starts`.
+ * its pid) at once into the run's RUNBOOK_JOURNAL_DIR, then ends when signalled, with that signal,
+ * or at once with `exitsWith` when given; a resume ends at once with exit 0. Every start's
+ * arguments are added to `starts`.
  */
-export function standIn(records: Array<Record<string, unknown>>, starts: string[][]): StartRun {
+export function standIn(records: Array<Record<string, unknown>>, starts: string[][], o: { exitsWith?: number } = {}): StartRun {
   let pid = 4000;
   return (args, opts) => {
     starts.push(args);
@@ -23,6 +24,7 @@ export function standIn(records: Array<Record<string, unknown>>, starts: string[
     const result = (signal: NodeJS.Signals | null, code: number | null): ChildResult => ({ code, signal, stdout: '', stderr: '', startedAt: 0, endedAt: 0, timedOut: false, pid: own });
     // A resume is not signalled: it ends at once.
     if (args[1] === '--resume') end(result(null, 0));
+    else if (o.exitsWith !== undefined) end(result(null, o.exitsWith));
     const run: ChildRun = { pid: own, kill: (signal) => end(result(signal, null)), done, stderrSoFar: () => '' };
     return run;
   };

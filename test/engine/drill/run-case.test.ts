@@ -3,6 +3,8 @@
 // run judged on its exit code.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChildResult, StartRun } from '../../../engine/drill/child.js';
 import { runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
 import { standIn } from '../../helpers/drill-stand-in.js';
@@ -28,6 +30,28 @@ test('a kill at the last step that lands after the run journaled its end is not 
   assert.equal(late.record.invocations.map((i) => [i.role, i.code, i.signal]), [['first', null, 'SIGKILL'], ['resume', 0, null]]);
   const inStep = await runCase(killAtLast, 1, { ...SETTINGS, start: standIn(last, []) }, async () => standInLab());
   assert.is(inStep.fired, true);
+});
+
+test('a run whose journal names another version of the runbook stops the drill as bad input: the runbook changed while the drill ran', async () => {
+  const started = [{ kind: 'step-started', step: 'a' }, { kind: 'run-finished' }];
+  const start = (sha256: string) => {
+    const inner = standIn(started, [], { exitsWith: 0 });
+    // The stand-in's run-started, with the runbook's digest as apply journals it.
+    return ((args, opts) => {
+      const run = inner(args, opts);
+      const dir = String(opts.env.RUNBOOK_JOURNAL_DIR);
+      const file = join(dir, readdirSync(dir).find((n) => n.endsWith(`-${run.pid}.jsonl`))!);
+      writeFileSync(file, readFileSync(file, 'utf8').replace('"kind":"run-started"', `"kind":"run-started","runbook":{"sha256":"${sha256}"}`));
+      return run;
+    }) as StartRun;
+  };
+  const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+  const settings = { ...SETTINGS, runbookSha256: 'a'.repeat(64) };
+  const same = await runCase(noFault, 1, { ...settings, start: start('a'.repeat(64)) }, async () => standInLab());
+  assert.is(same.record.invocations.length, 1);
+  const error = await runCase(noFault, 1, { ...settings, start: start('b'.repeat(64)) }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.is(error?.name, 'DrillSetupError');
+  assert.is(error?.message, 'the runbook x.yml changed while the drill ran (sha256 aaaaaaaaaaaa -> bbbbbbbbbbbb); a drill rehearses one version: run it again');
 });
 
 test('a run whose worker died before it began is the drill\'s failure, with what the worker said (attack r5drill #4: "exit 7, ok")', async () => {
