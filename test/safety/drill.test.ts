@@ -8,17 +8,14 @@ import { noStack, runCli, tempDir } from '../helpers/cli.js';
 import { drill, FAST_PLANNED, FORCED_VERSION, runbook } from '../helpers/drill-cli.js';
 
 test('shipped runbooks pass a bounded drill (kills, dropped connections, second operator), runs per second printed', async () => {
-  // Three drills at once: their runs mostly wait on the runbooks' windows, so they share the cores well.
-  const [r, forced, split] = await Promise.all([
-    drill([runbook('planned-failover'), ...FAST_PLANNED, '--scenarios', 'healthy', '--faults', 'random', '--runs', '6', '--seed', '14']),
-    drill([runbook('forced-failover'), ...FORCED_VERSION, '--scenarios', 'healthy,primary-down', '--faults', 'random', '--runs', '4', '--seed', '3']),
-    drill([runbook('split-brain'), '--set', 'keep=managedInstance', '--set', 'backupLocation=/backup/tail.trn', '--set', 'pollInterval=50ms', '--scenarios', 'split-brain', '--faults', 'random', '--runs', '3', '--seed', '5']),
-  ]);
+  const r = await drill([runbook('planned-failover'), ...FAST_PLANNED, '--scenarios', 'healthy', '--faults', 'random', '--runs', '6', '--seed', '14']);
   assert.is(r.code, 0, JSON.stringify(r.json.violations, null, 2));
   assert.ok(r.json.ok);
   assert.is(r.json.runs, 6);
   assert.ok(r.json.runsPerSecond > 0);
+  const forced = await drill([runbook('forced-failover'), ...FORCED_VERSION, '--scenarios', 'healthy,primary-down', '--faults', 'random', '--runs', '4', '--seed', '3']);
   assert.is(forced.code, 0, JSON.stringify(forced.json.violations, null, 2));
+  const split = await drill([runbook('split-brain'), '--set', 'keep=managedInstance', '--set', 'backupLocation=/backup/tail.trn', '--set', 'pollInterval=50ms', '--scenarios', 'split-brain', '--faults', 'random', '--runs', '3', '--seed', '5']);
   assert.is(split.code, 0, JSON.stringify(split.json.violations, null, 2));
 });
 
