@@ -6,6 +6,7 @@
 import type { ConnectionPool } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { connectClassified, poolConfig } from './pool.js';
+import { keepFirstLogin } from './kept-login.js';
 
 /** The database the lock lives in; see engine/drivers/sql/lock.ts for why. */
 export const LOCK_DATABASE = 'master';
@@ -66,7 +67,7 @@ interface ConnectionQueue {
 /**
  * One replica's lock connection: mssql's pool of one, with no idle timeout (a pool that closes an
  * idle connection would silently drop the lock), in master. `onEnd` hears of every session that
- * had logged in and ended, except the test connection mssql's connect() opens and closes first.
+ * had logged in and ended.
  *
  * Every request on it is bounded by the connection's requestTimeoutMs, counted from when it has
  * the connection (not while it waits its turn): one that has no answer by then ends the session
@@ -101,7 +102,6 @@ export async function openLockPool(
     config.pool.acquireTimeoutMillis = 2 ** 31 - 1;
     (config as { validateConnection?: boolean | 'socket' }).validateConnection = 'socket';
   }
-  let connected = false;
   /** Why this process ended a connection, when it did. */
   const endedBecause = new WeakMap<PooledConnection, string>();
   let current: PooledConnection | undefined;
@@ -111,20 +111,19 @@ export async function openLockPool(
     connection.close();
   };
   // The lock lives and dies with this one connection: a session that had logged in and ends takes
-  // the lock with it (a connection that never logged in held nothing).
+  // the lock with it (a connection that never logged in held nothing). The login connect() checks
+  // the settings with is kept as the pool's connection (kept-login.ts), so it is the lock's too.
   (config as { beforeConnect?: (c: PooledConnection) => void }).beforeConnect = (conn) => {
     let loggedIn = false;
-    const probe = !connected;
-    if (!probe) current = conn;
+    current = conn;
     conn.on('connect', (error) => void (loggedIn = !error));
-    conn.on('end', () => loggedIn && !probe && onEnd(endedBecause.get(conn)));
+    conn.on('end', () => loggedIn && onEnd(endedBecause.get(conn)));
   };
-  const pool = new mssql.ConnectionPool(config);
+  const pool = keepFirstLogin(new mssql.ConnectionPool(config));
   // Errors outside a request end the connection; its end event does the work.
   pool.on('error', () => undefined);
   // A failure carries its classification: only a replica that never answered may go unlocked.
   await connectClassified(pool, side, spec, config.password);
-  connected = true;
   const requests = (pool as unknown as { pool: ConnectionQueue }).pool;
   const deadlines = new Map<PooledConnection, NodeJS.Timeout>();
   requests.on('acquireSuccess', (_eventId, connection) => {

@@ -31,6 +31,7 @@ import type { ConnectionPool } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { UsageError } from '../../core/errors.js';
 import { readOnlyProblem } from './checks.js';
+import { keepFirstLogin } from './kept-login.js';
 import { connectClassified, describeConnectError, poolConfig, serverKey } from './pool.js';
 
 /** How many sessions a wave opens per server for its steps (the link locks have their own). */
@@ -267,7 +268,7 @@ export function serverSessions(perServer: number = DEFAULT_SESSIONS_PER_SERVER):
     // one is replaced), and kept however long it is idle (no login storm between waves of polls).
     config.pool = { min: 0, max: perServer, idleTimeoutMillis: 2 ** 31 - 1, acquireTimeoutMillis: 2 ** 31 - 1 };
     (config as { validateConnection?: boolean | 'socket' }).validateConnection = 'socket';
-    const pool = new driver.ConnectionPool(config);
+    const pool = keepFirstLogin(new driver.ConnectionPool(config));
     // Errors outside a request end that connection; the pool replaces it when next asked.
     pool.on('error', () => undefined);
     await connectClassified(pool, side, spec, config.password);
