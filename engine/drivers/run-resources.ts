@@ -64,11 +64,23 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
     return side === 'sqlServer' ? inventory.link.sqlServer.connection : inventory.link.managedInstance.connection;
   }
 
+  /** The wave's servers this run has found live (its first ask of each: the connect preflight's). */
+  const checkedLive = new Map<ReplicaSide, Promise<void>>();
+
   async function open(side: ReplicaSide): Promise<ConnectionPool> {
     const spec = specOf(side);
     if (opts.sessions) {
+      const sessions = opts.sessions;
       try {
-        return await opts.sessions.borrower(side, spec, opts.env);
+        let live = checkedLive.get(side);
+        if (!live) {
+          live = sessions.live(side, spec, opts.env);
+          checkedLive.set(side, live);
+          // A server not live now is asked again by the run's next call, as a run's own pool is opened again.
+          live.catch(() => checkedLive.get(side) === live && checkedLive.delete(side));
+        }
+        await live;
+        return await sessions.borrower(side, spec, opts.env);
       } catch (error) {
         if (error instanceof ConnectionSetupError) throw error;
         const failure = classifyConnectFailure(error);

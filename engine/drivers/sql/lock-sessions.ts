@@ -5,7 +5,7 @@
 // connection's session ends, which takes every lock held on it.
 import type { ConnectionPool } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
-import { connectClassified, poolConfig } from './pool.js';
+import { classifiedConnectError, connectClassified, poolConfig } from './pool.js';
 import { keepFirstLogin } from './kept-login.js';
 
 /** The database the lock lives in; see engine/drivers/sql/lock.ts for why. */
@@ -50,6 +50,12 @@ export interface LockPool {
   pool: ConnectionPool;
   /** Ends the connection in use now (its session, and every lock on it, go); `onEnd` hears `why`. */
   abandon(why: string): void;
+  /**
+   * Waits for the session to be free and live: the one open now, or a new login when it ended. A
+   * failed login throws classified, as a failed connect does (a shared session opened before a
+   * server went down is asked so before a run takes its lock there: attack r5conn finding 8).
+   */
+  live(): Promise<void>;
 }
 
 /** The parts of tedious's Connection (mssql's pooled connection) that ending one takes. */
@@ -135,7 +141,17 @@ export async function openLockPool(
     clearTimeout(deadlines.get(connection));
     deadlines.delete(connection);
   });
-  return { pool, abandon: (why) => abandon(current, why) };
+  const lending = pool as unknown as { acquire(requester: unknown): Promise<PooledConnection>; release(connection: PooledConnection): void };
+  const live = async () => {
+    let connection: PooledConnection;
+    try {
+      connection = await lending.acquire(pool);
+    } catch (error) {
+      throw await classifiedConnectError(side, spec, error, config.password);
+    }
+    lending.release(connection);
+  };
+  return { pool, abandon: (why) => abandon(current, why), live };
 }
 
 /** A single run's lock sessions: its own connection per replica, closed when the run lets go. */

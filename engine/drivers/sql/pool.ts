@@ -182,8 +182,17 @@ export async function connectClassified(pool: ConnectionPool, side: ReplicaSide,
     await pool.connect();
   } catch (error) {
     await pool.close().catch(() => undefined);
-    throw Object.assign(new Error(describeConnectError(side, spec, error, password)), await classifyConnectFailureProbed(error, spec));
+    throw await classifiedConnectError(side, spec, error, password);
   }
+}
+
+/**
+ * A failed login as one line for the operator that carries its classification (`unreachable`,
+ * `reason`; a login timeout asked again of the network), as the run's own connections report one.
+ */
+export async function classifiedConnectError(side: ReplicaSide, spec: ConnectionSpec, error: unknown, password: string | undefined): Promise<Error> {
+  const probed = await classifyConnectFailureProbed(error, spec);
+  return Object.assign(new Error(describeConnectError(side, spec, error, password, probed)), probed);
 }
 
 export type QueryParams = Record<string, string | number | boolean | null>;

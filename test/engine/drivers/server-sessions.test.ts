@@ -197,4 +197,26 @@ test("two links' runs on one server borrow the same sessions (the run's handle, 
   }
 });
 
+test("live() asks the server on a session (a borrower alone sends nothing once the pool is open); with the server gone, a classified line: unreachable, naming the endpoint (attack r5conn finding 8)", async () => {
+  const sessions = serverSessions(2);
+  const spec = inventory().link.sqlServer.connection;
+  const asked = () => lab.statements().filter((s) => s.side === 'sqlServer' && /SELECT 1 AS live/.test(s.statement)).length;
+  try {
+    await one(await borrower(sessions), 'SELECT 1 AS warm;');
+    const before = asked();
+    await borrower(sessions);
+    assert.is(asked(), before, 'a borrower connects nothing');
+    await sessions.live('sqlServer', spec, lab.env);
+    assert.is(asked(), before + 1, 'live() asked the server');
+    lab.setDown('sqlServer', 'refuse');
+    const error = (await sessions.live('sqlServer', spec, lab.env).then(() => undefined, (e: unknown) => e)) as { message?: string; unreachable?: boolean } | undefined;
+    assert.ok(error, 'live() fails with the server down');
+    assert.is(error!.unreachable, true);
+    assert.match(String(error!.message), new RegExp(`^Cannot connect to sqlServer at localhost:${spec.port}: the TCP connection was refused \\(ECONNREFUSED\\)`));
+  } finally {
+    lab.setDown('sqlServer', false);
+    await sessions.close();
+  }
+});
+
 test.run();
