@@ -100,13 +100,11 @@ export async function openLockPool(
   const boundMs = config.requestTimeout ?? 30_000;
   // No cancel timer of tedious's own: the bound below ends the session instead.
   config.requestTimeout = 0;
+  // The connection is checked without a query of its own before each request (poolConfig): a
+  // dead one ends, and its end event tells every run that had a lock on it.
   if (queued) {
-    // A request waits its turn however long the queue is (each one ahead of it is bounded once
-    // sent), and the connection is checked without a query of its own before each
-    // (mssql's default sends SELECT 1 first, doubling every request): a dead one ends, and its end
-    // event tells every run.
+    // A request waits its turn however long the queue is (each one ahead of it is bounded once sent).
     config.pool.acquireTimeoutMillis = 2 ** 31 - 1;
-    (config as { validateConnection?: boolean | 'socket' }).validateConnection = 'socket';
   }
   /** Why this process ended a connection, when it did. */
   const endedBecause = new WeakMap<PooledConnection, string>();

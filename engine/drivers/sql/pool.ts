@@ -83,6 +83,12 @@ export function poolConfig(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.
     pool: { min: 0, max: 1, idleTimeoutMillis: 24 * 3600_000 },
     options,
   };
+  // A pooled connection is checked before each request without a query of its own: logged in,
+  // socket open (a session the server ended is replaced as before). mssql's default sends
+  // `SELECT 1` first, a round trip before every request (53 of a planned failover's 176
+  // statements), and on a lock session, whose requests have no driver timer, one that could wait
+  // for ever on a half-open connection (engine/drivers/sql/lock-sessions.ts bounds the requests).
+  (config as { validateConnection?: boolean | 'socket' }).validateConnection = 'socket';
   if (auth === 'entra') {
     config.authentication = { type: 'azure-active-directory-default', options: {} } as MssqlConfig['authentication'];
   } else {

@@ -277,10 +277,9 @@ export function serverSessions(perServer: number = DEFAULT_SESSIONS_PER_SERVER):
     const driver = (await import('mssql')).default;
     const config = poolConfig(side, spec, env);
     // A borrower waits its turn however long the queue is: each holder is bounded by its own
-    // request or step timeout. A session is checked without a query before it is lent (a closed
-    // one is replaced), and kept however long it is idle (no login storm between waves of polls).
+    // request or step timeout. A session is checked without a query before it is lent (poolConfig:
+    // a closed one is replaced), and kept however long it is idle (no login storm between waves of polls).
     config.pool = { min: 0, max: perServer, idleTimeoutMillis: 2 ** 31 - 1, acquireTimeoutMillis: 2 ** 31 - 1 };
-    (config as { validateConnection?: boolean | 'socket' }).validateConnection = 'socket';
     const pool = keepFirstLogin(new driver.ConnectionPool(config));
     // Errors outside a request end that connection; the pool replaces it when next asked.
     pool.on('error', () => undefined);
