@@ -324,7 +324,8 @@ export function serverSessions(perServer: number = DEFAULT_SESSIONS_PER_SERVER):
         } catch (error) {
           const login = failedLogins.get(error as Error);
           if (login !== undefined) throw await server.classified(login);
-          if (attempt < 2 && isConnectionLoss(error)) continue;
+          // A SELECT 1 with no answer in its request timeout is a server that does not answer, not a lost session.
+          if (attempt < 2 && isConnectionLoss(error) && (error as { code?: string }).code !== 'ETIMEOUT') continue;
           throw error;
         }
       }

@@ -219,4 +219,20 @@ test("live() asks the server on a session (a borrower alone sends nothing once t
   }
 });
 
+test('live(): a server that takes the check and does not answer it within the request timeout fails the check (ETIMEOUT), once, not asked again as a lost session would be', async () => {
+  const sessions = serverSessions(2);
+  const spec = inventory(400).link.sqlServer.connection;
+  const pin = lab.hold({ match: /SELECT 1 AS live/, side: 'sqlServer' });
+  try {
+    const checked = sessions.live('sqlServer', spec, lab.env).then(() => undefined, (e: unknown) => e as { code?: string });
+    await pin.reached;
+    const error = await checked;
+    assert.ok(error, 'the check failed');
+    assert.is(error!.code, 'ETIMEOUT');
+  } finally {
+    pin.release();
+    await sessions.close();
+  }
+});
+
 test.run();
