@@ -55,13 +55,13 @@ const sourceFolders = [...runtimeFolders, 'test', 'bench', 'scripts'];
 
 /**
  * Compiled run-time modules; a stale file in dist/ whose source is gone does not count, nor do the
- * build's own steps (not shipped: package.json "files"). The linked file of the start-up path holds
- * the code of the modules whose own files are its facades (engine/build/link-hot-path.ts).
+ * build's own steps (not shipped: package.json "files"). The linked files of the start-up path hold
+ * the code of the modules whose own files are their facades (engine/build/link-hot-path.ts).
  */
-const linkedFile = join(root, 'dist', 'engine', 'linked.js');
+const linkedFiles = ['linked.js', 'linked-modules.js'].map((name) => join(root, 'dist', 'engine', name));
 const runtimeFiles = runtimeFolders
   .flatMap((folder) => filesUnder(join(root, 'dist', folder), '.js'))
-  .filter((file) => file === linkedFile || existsSync(join(root, relative(join(root, 'dist'), file)).replace(/\.js$/, '.ts')))
+  .filter((file) => linkedFiles.includes(file) || existsSync(join(root, relative(join(root, 'dist'), file)).replace(/\.js$/, '.ts')))
   .filter((file) => !file.startsWith(join(root, 'dist', 'engine', 'build') + '/'));
 const runtime = importedPackages(runtimeFiles);
 const everywhere = importedPackages(sourceFolders.flatMap((folder) => filesUnder(join(root, folder), '.ts')));

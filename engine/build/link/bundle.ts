@@ -1,5 +1,6 @@
-// Links compiled ES modules of ours into one ES module file, and turns each linked module's own
-// file into a facade that re-exports it from there. Why (README "Development", start-up budget):
+// Links compiled ES modules of ours into one file (runtime.ts: a classic script run by an ES
+// module, for its code cache), and turns each linked module's own file into a facade that
+// re-exports it from there. Why (README "Development", start-up budget):
 // Node 20's ESM loader spends about half a millisecond of CPU on every module it resolves, reads,
 // compiles and links, and `validate` loads some 80 of ours; one file costs that once.
 //
@@ -12,11 +13,12 @@
 // the modules it imports, in their order (there are no cycles; the linker refuses one); an error
 // is kept and thrown again to every later importer. Node built-ins are taken with `require` when
 // their importer runs (what `import` would give, without loading them for a command that does
-// not need them); a package is imported by the linked file itself.
+// not need them); a package is imported by the linked ES module itself.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { LINKED, linkModule, readModuleSyntax, type LinkedModule, type ModuleSyntax, type Target } from './module-text.js';
+import { LINKED_CODE, moduleText, scriptText } from './runtime.js';
 
 /** The first line of a facade: a file that holds it is no module to link (run tsc again). */
 export const FACADE_MARK = '// runbook: linked facade';
@@ -123,40 +125,6 @@ function moduleFunction(id: number, m: LinkedModule): string {
   ].join('\n');
 }
 
-const PRELUDE = `// Linked by \`npm run build\` (engine/build/link/): each function below is one of our compiled
-// modules, whose own file is now a facade of it. Do not edit; compile and link again.
-import { createRequire as __linked$createRequire } from 'node:module';`;
-
-const RUNTIME = `const ${LINKED.builtin} = __linked$createRequire(import.meta.url);
-const __linked$url = (id) => new URL(__linked$files[id], import.meta.url).href;
-const __linked$done = [];
-const __linked$failed = [];
-const __linked$running = [];
-/** The exports of linked module \`id\`, its function run on the first call (ESM: once, after its imports). */
-export function ${LINKED.require}(id) {
-  const done = __linked$done[id];
-  if (done !== undefined) return done;
-  if (__linked$failed[id] !== undefined) throw __linked$failed[id].error;
-  if (__linked$running[id]) throw new Error(\`linked module \${__linked$files[id]} was imported while it ran\`);
-  __linked$running[id] = true;
-  try {
-    return (__linked$done[id] = __linked$modules[id]());
-  } catch (error) {
-    __linked$failed[id] = { error };
-    throw error;
-  } finally {
-    __linked$running[id] = false;
-  }
-}
-/** The URLs of the linked modules whose function has run (or thrown), for a test to see what a command loaded. */
-export function linkedModulesRun() {
-  return __linked$files.flatMap((_, id) => (__linked$done[id] !== undefined || __linked$failed[id] !== undefined ? [__linked$url(id)] : []));
-}
-function __linked$star(id) {
-  const { default: _, ...names } = ${LINKED.require}(id);
-  return names;
-}`;
-
 function facade(facadeFile: string, outputFile: string, id: number, names: string[]): string {
   const named = names.filter((n) => n !== 'default');
   return [
@@ -197,16 +165,8 @@ export function linkModules(request: LinkRequest): LinkResult {
   );
 
   const files = found.map((m) => relativeSpecifier(outputFile, m.file));
-  const text = [
-    PRELUDE,
-    ...[...packages].map(([specifier, binding]) => `import * as ${binding} from ${JSON.stringify(specifier)};`),
-    `const __linked$files = ${JSON.stringify(files)};`,
-    RUNTIME,
-    ...linked.map((m, id) => moduleFunction(id, m)),
-    `const __linked$modules = [${found.map((_, id) => `__linked$m${id}`).join(', ')}];`,
-    '',
-  ].join('\n');
-  writeFileSync(outputFile, text);
+  writeFileSync(join(dirname(outputFile), LINKED_CODE.name), scriptText(linked.map((m, id) => moduleFunction(id, m)), [...packages.values()]));
+  writeFileSync(outputFile, moduleText(files, [...packages]));
   found.forEach((m, id) => writeFileSync(m.file, facade(m.file, outputFile, id, exportNames(linked, id))));
   return { modules: found.map((m) => toPosix(relative(request.dist, m.file))), packages: [...packages.keys()], builtins: [...builtins].sort() };
 }

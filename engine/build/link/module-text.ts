@@ -52,6 +52,8 @@ export const LINKED = {
   resolve: '__linked$resolve',
   reexport: '__linked$from',
   defaultValue: '__linked$default',
+  /** `import()`: the linked modules run as a classic script, which has none of its own. */
+  dynamicImport: '__linked$import',
 } as const;
 
 function parse(text: string, fileName: string): ts.SourceFile {
@@ -210,12 +212,13 @@ export function linkModule(text: string, fileName: string, target: (specifier: s
         const text =
           t.kind === 'linked'
             ? `Promise.resolve().then(() => ${LINKED.require}(${t.id}))`
-            : `import(${JSON.stringify(t.kind === 'file' ? t.path : argument.text)})`;
+            : `${LINKED.dynamicImport}(${JSON.stringify(t.kind === 'file' ? t.path : argument.text)})`;
         edits.push({ start: node.getStart(source), end: node.getEnd(), text });
         return;
       }
       // A computed specifier is resolved against the module's own place, as ESM would.
       usesResolve = true;
+      edits.push({ start: node.expression.getStart(source), end: node.expression.getEnd(), text: LINKED.dynamicImport });
       edits.push({ start: argument.getStart(source), end: argument.getStart(source), text: `${LINKED.resolve}(` });
       edits.push({ start: argument.getEnd(), end: argument.getEnd(), text: ')' });
     }

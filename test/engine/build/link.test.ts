@@ -143,7 +143,7 @@ test('a module\'s text: imports become constants, exports the returned names, im
   assert.match(m.body, 'const { a: b } = __linked$require(3);');
   assert.match(m.body, 'const fs = { ...__linked$builtin("node:fs"), default: __linked$builtin("node:fs") };');
   assert.match(m.body, 'function f() { return __linked$meta.url; }');
-  assert.match(m.body, 'const g = () => import("./cold/y.js");');
+  assert.match(m.body, 'const g = () => __linked$import("./cold/y.js");');
   assert.not.match(m.body, 'sourceMappingURL');
   assert.not.match(m.body, /^\s*export /m);
   assert.equal(m.exports, [{ name: 'C', value: 'C' }, { name: 'default', value: 'f' }]);
@@ -164,6 +164,25 @@ test('the build: the step API and the error classes exist once, whichever way th
   assert.ok(api.isDefinedStep(sqlExec), 'a built-in step (linked) is a defined step to the API a plugin imports');
   const errors = await import(pathToFileURL(join(root, 'dist', 'engine', 'core', 'errors.js')).href);
   assert.is(api.StepFailure, errors.StepFailure);
+  assert.is(linked.linkedCodeCacheUse, 'used', 'the build saved the code cache of the linked modules, and it is used');
+});
+
+test('the code cache is used only beside a byte-identical copy of the code it was made from', async () => {
+  const dir = tempDir('runbook-link-cache-');
+  writeTree(join(dir, 'dist'));
+  linkModules({ dist: join(dir, 'dist'), output: 'linked.js', roots: ['main.js'] });
+  const code = readFileSync(join(dir, 'dist', 'linked-modules.js'));
+  const load = async (tag: string) => (await import(`${pathToFileURL(join(dir, 'dist', 'linked.js')).href}?${tag}`)) as { linkedCodeCacheUse: string; linkedCodeCache: () => Buffer };
+  assert.is((await load('none')).linkedCodeCacheUse, 'none', 'no cache written yet');
+  mkdirSync(join(dir, 'cache'));
+  writeFileSync(join(dir, 'cache', 'linked-modules.js.v8'), (await load('make')).linkedCodeCache());
+  writeFileSync(join(dir, 'cache', 'linked-modules.js'), code);
+  assert.is((await load('same')).linkedCodeCacheUse, 'used');
+  // The same length, another byte: V8 alone would take the cache (it checks the length).
+  const other = Buffer.from(code);
+  other[other.indexOf('push')] = 'P'.charCodeAt(0);
+  writeFileSync(join(dir, 'cache', 'linked-modules.js'), other);
+  assert.is((await load('other')).linkedCodeCacheUse, 'none');
 });
 
 test.run();
