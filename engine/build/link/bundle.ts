@@ -14,7 +14,7 @@
 // is kept and thrown again to every later importer. Node built-ins are taken with `require` when
 // their importer runs (what `import` would give, without loading them for a command that does
 // not need them); a package is imported by the linked ES module itself.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { LINKED, linkModule, readModuleSyntax, type LinkedModule, type ModuleSyntax, type Target } from './module-text.js';
@@ -165,8 +165,15 @@ export function linkModules(request: LinkRequest): LinkResult {
   );
 
   const files = found.map((m) => relativeSpecifier(outputFile, m.file));
-  writeFileSync(join(dirname(outputFile), LINKED_CODE.name), scriptText(linked.map((m, id) => moduleFunction(id, m)), [...packages.values()]));
-  writeFileSync(outputFile, moduleText(files, [...packages]));
+  const codeFile = join(dirname(outputFile), LINKED_CODE.name);
+  // In an order that a build stopped at any instant leaves safe: a previous link's files go first
+  // (a facade must never reach another link's module of its number), the facades next, the linked
+  // files last. Stopped before the end, a facade fails to load for want of its linked file; no
+  // module is ever loaded twice, from its own file and from the linked one, or in another's place.
+  rmSync(outputFile, { force: true });
+  rmSync(codeFile, { force: true });
   found.forEach((m, id) => writeFileSync(m.file, facade(m.file, outputFile, id, exportNames(linked, id))));
+  writeFileSync(codeFile, scriptText(linked.map((m, id) => moduleFunction(id, m)), [...packages.values()]));
+  writeFileSync(outputFile, moduleText(files, [...packages]));
   return { modules: found.map((m) => toPosix(relative(request.dist, m.file))), packages: [...packages.keys()], builtins: [...builtins].sort() };
 }
