@@ -32,7 +32,8 @@ export const HOT_ROOTS = ['engine/cli/main.js', 'engine/commands/shipped.js', 'e
 /**
  * What the build runs once, in this process, before saving the linked code's cache: V8 compiles a
  * function on its first call, and the cache holds what was compiled by then. Plain output, no
- * terminal: the commands as `bench/startup` and a DBA run them, without a screen to draw.
+ * terminal: the commands as `bench/startup` and a DBA run them, without a screen to draw; and an
+ * environment of their own, so that a RUNBOOK_* or secret variable of whoever builds changes nothing.
  */
 const WARM_UP = [
   ['validate', 'runbooks/planned-failover.yml'],
@@ -47,7 +48,7 @@ async function writeCodeCache(): Promise<void> {
   for (const argv of WARM_UP) {
     let output = '';
     const sink = new Writable({ write: (chunk, _encoding, done) => ((output += String(chunk)), done()) });
-    const code = await main(argv, { stdout: sink, stderr: sink, stdin: Readable.from([]) as unknown as NodeJS.ReadStream, env: { ...process.env, NO_COLOR: '1' }, cwd: repository });
+    const code = await main(argv, { stdout: sink, stderr: sink, stdin: Readable.from([]) as unknown as NodeJS.ReadStream, env: { NO_COLOR: '1', PATH: process.env.PATH ?? '' }, cwd: repository });
     if (code !== 0) throw new LinkError([`runbook ${argv.join(' ')} (the code cache's warm-up) exited ${code}:`, output.trim()]);
   }
   const linked = (await import(pathToFileURL(join(dist, LINKED_FILE)).href)) as { linkedCodeCache: () => Buffer };
