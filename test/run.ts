@@ -1,5 +1,6 @@
 // Runs every compiled uvu test file in its own Node process (two at a time, for 2-core CI),
-// sums uvu's per-file counts and ends with the one line CI reads: `N passed, N failed`.
+// sums uvu's per-file counts, prints the ten slowest files (wall and CPU time, children included)
+// and ends with the one line CI reads: `N passed, N failed`.
 // A file that crashes, times out or prints no uvu summary counts as one failure. Each file runs with
 // ./per-test-timeout/preload.js: a test still running after TEST_TIMEOUT_MS fails by its name, and a
 // file stopped after TEST_FILE_TIMEOUT_MS names the test it was in.
@@ -7,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CPU_LINE } from './per-test-timeout/cpu-usage.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
@@ -30,6 +32,8 @@ interface FileResult {
   failed: number;
   output: string;
   ms: number;
+  /** CPU of the file's process and its reaped children; undefined when the file did not report it (killed). */
+  cpuMs?: number;
 }
 
 /** uvu prints `Total: N`, `Passed: N`, `Skipped: N`; failures are total - passed - skipped. */
@@ -65,10 +69,12 @@ function runFile(file: string): Promise<FileResult> {
     child.on('close', (code) => {
       clearTimeout(timer);
       clearTimeout(killer);
+      const cpu = output.match(CPU_LINE);
+      output = output.replace(CPU_LINE, '');
       const counts = parseUvuSummary(output);
       const result = counts ?? { passed: 0, failed: 1 };
       if (code !== 0 && result.failed === 0) result.failed = 1;
-      resolve({ file, ...result, output, ms: Date.now() - started });
+      resolve({ file, ...result, output, ms: Date.now() - started, cpuMs: cpu ? Number(cpu[1]) : undefined });
     });
   });
 }
@@ -85,6 +91,21 @@ function repoJournalFiles(): string[] {
   }
 }
 
+/**
+ * The slowest files by wall time, with their CPU time: a file whose CPU is far below its wall time
+ * waits (windows, polls, timeouts); one near or above it computes (or runs children in parallel).
+ */
+export function slowestFiles(results: Array<Pick<FileResult, 'file' | 'ms' | 'cpuMs'>>, count: number): string {
+  const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, count);
+  const wall = results.reduce((n, r) => n + r.ms, 0);
+  const cpu = results.reduce((n, r) => n + (r.cpuMs ?? 0), 0);
+  const lines = slowest.map((r) => {
+    const cpuText = r.cpuMs === undefined ? '      ?' : `${(r.cpuMs / 1000).toFixed(1).padStart(7)}`;
+    return `  ${(r.ms / 1000).toFixed(1).padStart(6)} s wall ${cpuText} s cpu  ${relative(here, r.file)}`;
+  });
+  return `slowest ${slowest.length} of ${results.length} files (all files: ${(wall / 1000).toFixed(1)} s wall summed, ${(cpu / 1000).toFixed(1)} s cpu):\n${lines.join('\n')}\n`;
+}
+
 async function main(): Promise<void> {
   const journalsBefore = new Set(repoJournalFiles());
   // The filter is matched against the path under dist/test/, not the checkout's (a worktree named r4-steps matched every file for `steps/`).
@@ -98,7 +119,7 @@ async function main(): Promise<void> {
       results.push(r);
       const name = relative(here, r.file);
       const status = r.failed ? 'FAIL' : 'ok  ';
-      process.stdout.write(`${status} ${name}  (${r.passed} passed, ${r.failed} failed, ${r.ms} ms)\n`);
+      process.stdout.write(`${status} ${name}  (${r.passed} passed, ${r.failed} failed, ${r.ms} ms, cpu ${r.cpuMs ?? '?'} ms)\n`);
       if (r.failed) process.stdout.write(r.output.replace(/^/gm, '    ') + '\n');
     }
   }
@@ -111,6 +132,7 @@ async function main(): Promise<void> {
     process.stdout.write(`FAIL a test wrote into the repository's .runbook/ (use a temporary RUNBOOK_JOURNAL_DIR):\n${written.map((f) => `    ${relative(join(here, '..', '..'), f)}`).join('\n')}\n`);
   }
   if (files.length === 0) process.stdout.write('no test files found\n');
+  else process.stdout.write(slowestFiles(results, 10));
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   process.exitCode = failed > 0 || files.length === 0 ? 1 : 0;
 }
