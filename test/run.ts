@@ -1,6 +1,6 @@
-// Runs every compiled uvu test file in its own Node process (two at a time, for 2-core CI),
-// sums uvu's per-file counts, prints the ten slowest files (wall and CPU time, children included)
-// and ends with the one line CI reads: `N passed, N failed`.
+// Runs every compiled uvu test file in its own Node process (several at a time, the longest
+// expected first: ./runner/schedule.ts), sums uvu's per-file counts, prints the ten slowest files
+// (wall and CPU time, children included) and ends with the one line CI reads: `N passed, N failed`.
 // A file that crashes, times out or prints no uvu summary counts as one failure. Each file runs with
 // ./per-test-timeout/preload.js: a test still running after TEST_TIMEOUT_MS fails by its name, and a
 // file stopped after TEST_FILE_TIMEOUT_MS names the test it was in.
@@ -9,11 +9,16 @@ import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CPU_LINE } from './per-test-timeout/cpu-usage.js';
+import { defaultConcurrency, longestFirst, type FileTiming } from './runner/schedule.js';
+import { readTimings, recordTimings } from './runner/timings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
+const concurrency = defaultConcurrency();
 const fileTimeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 180_000);
-const filter = process.argv[2];
+const args = process.argv.slice(2);
+/** Write this run's timings into test/runner/timings.json (the order later runs use). */
+const record = args.includes('--record-timings');
+const filter = args.find((a) => !a.startsWith('--'));
 const preload = new URL('./per-test-timeout/preload.js', import.meta.url).href;
 
 function findTests(dir: string): string[] {
@@ -109,7 +114,9 @@ export function slowestFiles(results: Array<Pick<FileResult, 'file' | 'ms' | 'cp
 async function main(): Promise<void> {
   const journalsBefore = new Set(repoJournalFiles());
   // The filter is matched against the path under dist/test/, not the checkout's (a worktree named r4-steps matched every file for `steps/`).
-  const files = findTests(here).filter((f) => !filter || relative(here, f).includes(filter));
+  const timings = readTimings();
+  const found = findTests(here).filter((f) => !filter || relative(here, f).includes(filter));
+  const files = longestFirst(found.map((f) => relative(here, f)), timings).map((f) => join(here, f));
   const results: FileResult[] = [];
   let next = 0;
   async function worker(): Promise<void> {
@@ -133,6 +140,11 @@ async function main(): Promise<void> {
   }
   if (files.length === 0) process.stdout.write('no test files found\n');
   else process.stdout.write(slowestFiles(results, 10));
+  if (record) {
+    const measured: Record<string, FileTiming> = {};
+    for (const r of results) measured[relative(here, r.file)] = { wallMs: r.ms, ...(r.cpuMs !== undefined ? { cpuMs: r.cpuMs } : {}) };
+    recordTimings(measured, concurrency);
+  }
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   process.exitCode = failed > 0 || files.length === 0 ? 1 : 0;
 }

@@ -1,0 +1,52 @@
+// The runner's order and width (test/runner/): longest expected first, a new file early, two
+// files per core unless TEST_CONCURRENCY says otherwise; the timings file merged, never fatal.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultConcurrency, longestFirst, UNKNOWN_FILE_MS } from './schedule.js';
+import { readTimings, recordTimings } from './timings.js';
+import { slowestFiles } from '../run.js';
+import { tempDir } from '../helpers/cli.js';
+
+test('longest expected first; a file without a timing counts as UNKNOWN_FILE_MS; equal ones keep their order', () => {
+  const timings = { 'a.test.js': { wallMs: 1000 }, 'b.test.js': { wallMs: 90_000 }, 'c.test.js': { wallMs: UNKNOWN_FILE_MS + 1 }, 'd.test.js': { wallMs: 1000 } };
+  assert.equal(longestFirst(['a.test.js', 'b.test.js', 'new.test.js', 'c.test.js', 'd.test.js'], timings), ['b.test.js', 'c.test.js', 'new.test.js', 'a.test.js', 'd.test.js']);
+  assert.equal(longestFirst([], timings), []);
+});
+
+test('two files per core, at least two, at most eight; TEST_CONCURRENCY wins when it is a positive whole number', () => {
+  assert.is(defaultConcurrency({}, 2), 4);
+  assert.is(defaultConcurrency({}, 1), 2);
+  assert.is(defaultConcurrency({}, 32), 8);
+  assert.is(defaultConcurrency({ TEST_CONCURRENCY: '1' }, 2), 1);
+  assert.is(defaultConcurrency({ TEST_CONCURRENCY: '0' }, 2), 4);
+  assert.is(defaultConcurrency({ TEST_CONCURRENCY: 'two' }, 2), 4);
+});
+
+test('recorded timings merge into the file (files not run keep theirs); a damaged file reads as none', () => {
+  const file = join(tempDir('runner-timings-'), 'timings.json');
+  assert.equal(readTimings(file), {}, 'no file yet');
+  recordTimings({ 'b.test.js': { wallMs: 2, cpuMs: 1 } }, 4, file);
+  recordTimings({ 'a.test.js': { wallMs: 3 } }, 4, file);
+  assert.equal(readTimings(file), { 'a.test.js': { wallMs: 3 }, 'b.test.js': { wallMs: 2, cpuMs: 1 } });
+  assert.match(JSON.parse(readFileSync(file, 'utf8')).measured, /4 files at once, load average at the end [\d.]+ [\d.]+ [\d.]+$/);
+  writeFileSync(file, '{"files": {"a.test.js": ');
+  assert.equal(readTimings(file), {});
+});
+
+test("the slowest files by wall time with their CPU time ('?' when a file did not report it), and the sums", () => {
+  const here = join(process.cwd(), 'dist', 'test');
+  const text = slowestFiles(
+    [
+      { file: join(here, 'x.test.js'), ms: 1500, cpuMs: 300 },
+      { file: join(here, 'y.test.js'), ms: 61_000 },
+      { file: join(here, 'z.test.js'), ms: 200, cpuMs: 250 },
+    ],
+    2,
+  );
+  assert.match(text, /^slowest 2 of 3 files \(all files: 62\.7 s wall summed, 0\.6 s cpu\):\n/);
+  assert.match(text, /\n\s+61\.0 s wall\s+\? s cpu  .*y\.test\.js\n\s+1\.5 s wall\s+0\.3 s cpu  .*x\.test\.js\n$/);
+});
+
+test.run();

@@ -1,0 +1,35 @@
+// The order and the number of test files run at once. A full run is as long as its slowest lane:
+// run in alphabetical order, the heaviest files (test/safety/, two minutes each under load) came
+// last and ran side by side while the other lane had nothing left. Longest first (by the timings
+// of an earlier run, test/runner/timings.json) lets the short files fill the gaps at the end.
+import { availableParallelism } from 'node:os';
+
+export interface FileTiming {
+  wallMs: number;
+  cpuMs?: number;
+}
+
+/**
+ * A file with no recorded timing (a new one) is taken to be this long: early enough that a new
+ * slow file does not start last and stretch the run, while the known long ones still lead.
+ */
+export const UNKNOWN_FILE_MS = 30_000;
+
+/** `files` (paths under dist/test/), longest expected first; ties keep their given order. */
+export function longestFirst(files: string[], timings: Record<string, FileTiming>): string[] {
+  const expected = (f: string) => timings[f]?.wallMs ?? UNKNOWN_FILE_MS;
+  return files.map((f, i) => ({ f, i, ms: expected(f) })).sort((a, b) => b.ms - a.ms || a.i - b.i).map((x) => x.f);
+}
+
+/**
+ * Files run at once: two per core. Most of a file's wall time is waiting (a runbook's windows and
+ * polls, a lab's held statement, a child process starting): two at a time, CI's full run took
+ * 660 s on 2 cores, 1320 core-seconds, for about 730 s of CPU (test/runner/timings.json, files
+ * and their children summed), so the cores were idle about half the time. Capped so that a large
+ * machine does not start dozens of labs. TEST_CONCURRENCY wins.
+ */
+export function defaultConcurrency(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): number {
+  const given = Number(env.TEST_CONCURRENCY);
+  if (Number.isInteger(given) && given > 0) return given;
+  return Math.min(8, Math.max(2, 2 * cores));
+}
