@@ -18,33 +18,21 @@ import * as assert from 'uvu/assert';
 import type { HoldSpec } from '../../lab/index.js';
 import { waitFor } from '../helpers/cli.js';
 import { connect, run } from '../helpers/lab.js';
-import { ChildLab, FAILOVER, FAST, SYNC_COMMIT, runbook, type Rec } from '../helpers/child-runs.js';
+import { ChildLab, FAILOVER, FAST, SYNC_COMMIT, runbook, type Rec, TAKE_LINK_LOCK as TAKE } from '../helpers/child-runs.js';
 
-const TAKE = `DECLARE @r int;
-EXEC @r = sp_getapplock @Resource = N'runbook:link:dag1', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
-IF @r < 0 THROW 50000, 'lock not granted', 1;`;
 const DEMOTE = 'ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY);';
 const RELEASE = `EXEC sp_releaseapplock @Resource = N'runbook:link:dag1', @LockOwner = 'Session';`;
 
 /** Starts a planned failover (short windows, a long LSN timeout) and returns once the lab holds it at `at`. */
-async function pinnedRun(lab: ChildLab, at: HoldSpec) {
-  const pin = lab.lab.hold(at);
-  const first = lab.apply(runbook('planned-failover'), ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
-  try {
-    await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
-  } catch (error) {
-    pin.release();
-    throw error;
-  }
-  return { pin, first };
-}
+const pinnedRun = (lab: ChildLab, at: HoldSpec) =>
+  lab.applyHeld(runbook('planned-failover'), ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s'], at);
 
 type Pinned = Awaited<ReturnType<typeof pinnedRun>>;
 
 /** Lets a pinned run go; how it ended. */
-async function released({ pin, first }: Pinned): Promise<{ code: number | null; out: string }> {
+async function released({ pin, run }: Pinned): Promise<{ code: number | null; out: string }> {
   pin.release();
-  const r = await first.done;
+  const r = await run.done;
   return { code: r.code, out: r.stdout + r.stderr };
 }
 
@@ -61,13 +49,10 @@ async function killLockSession(
   const dba = await connect(lab.lab, 'sqlServer', { appName: 'dba-console' });
   try {
     const pinned = await pinnedRun(lab, at);
-    const runId = lab.runIds()[0]!;
-    const mine = lab.lab.model.applocks.rows().find((r) => r.replica === 'sql01' && r.holder.programName.startsWith(`runbook ${runId} `));
-    assert.ok(mine, 'the run holds the lock on SQL Server');
-    assert.is(mine!.database, 'master');
+    assert.is(lab.lockOf(pinned.runId).database, 'master');
     const [[me]] = await run(dba, 'SELECT @@SPID AS spid');
     const seen = lab.lab.statements().length;
-    await run(dba, `KILL ${mine!.holder.sessionId};\n${then}`);
+    await lab.killLockSession(dba, pinned.runId, then);
     // The run asks for the lock again at once, while it is still pinned in caught-up (not at the
     // next step boundary), and journals what it found.
     const retried = () => lab.lab.statements().slice(seen).some((s) => s.side === 'sqlServer' && s.sessionId !== me!.spid && /sp_getapplock/.test(s.statement));
@@ -178,7 +163,7 @@ test("the server forgets the run's lock without closing its sockets (a half-open
   try {
     // Pinned at sync-verified, after its switch to synchronous commit and before its FAILOVER.
     pinned = await pinnedRun(lab, { match: /SELECT ar\.replica_server_name, ar\.availability_mode_desc/ });
-    const runId = lab.runIds()[0]!;
+    const runId = pinned.runId;
     // What a server does with a session whose client went silent: it ends it, and its locks go.
     // The client's sockets stay open (no FIN, no RST reaches it), so it sees no end event.
     const mine = lab.lab.model.applocks.rows().filter((r) => r.holder.programName.startsWith(`runbook ${runId} `));
@@ -216,8 +201,8 @@ test("the lock session's connection ends but the server has not noticed (its loc
   let pinned: Pinned | undefined;
   try {
     pinned = await pinnedRun(lab, { match: /end_of_log_lsn AS varchar/, side: 'sqlServer' });
-    const runId = lab.runIds()[0]!;
-    const mine = lab.lab.model.applocks.rows().find((r) => r.replica === 'sql01' && r.holder.programName.startsWith(`runbook ${runId} `))!;
+    const runId = pinned.runId;
+    const mine = lab.lockOf(runId);
     // The connection goes (the client hears its end); the server keeps the session and its lock.
     lab.lab.model.dropSessions(0, 'sqlServer', (id) => id === mine.holder.sessionId);
     await lab.waitForRecord((r) => r.kind === 'lock-lost', 10_000);
