@@ -4,12 +4,12 @@
 // A file that crashes, times out or prints no uvu summary counts as one failure. Each file runs with
 // ./per-test-timeout/preload.js: a test still running after TEST_TIMEOUT_MS fails by its name, and a
 // file stopped after TEST_FILE_TIMEOUT_MS names the test it was in.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CPU_LINE } from './per-test-timeout/cpu-usage.js';
-import { defaultConcurrency, longestFirst, type FileTiming } from './runner/schedule.js';
+import { cpuCores, defaultConcurrency, longestFirst, nextFile, type FileTiming } from './runner/schedule.js';
 import { readTimings, recordTimings } from './runner/timings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,6 +54,18 @@ export function parseUvuSummary(output: string): { passed: number; failed: numbe
   return { passed, failed: total - passed - skipped };
 }
 
+/** The files' processes now running: a runner stopped by a signal stops them too (they would run on, orphaned). */
+const children = new Set<ChildProcess>();
+function stopChildrenOnSignal(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`[run] ${signal}: stopping ${children.size} running file(s)\n`);
+      for (const child of children) child.kill('SIGTERM');
+      process.exit(130);
+    });
+  }
+}
+
 function runFile(file: string): Promise<FileResult> {
   const started = Date.now();
   return new Promise((resolve) => {
@@ -61,6 +73,7 @@ function runFile(file: string): Promise<FileResult> {
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    children.add(child);
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -72,6 +85,7 @@ function runFile(file: string): Promise<FileResult> {
       killer = setTimeout(() => child.kill('SIGKILL'), 3000);
     }, fileTimeoutMs);
     child.on('close', (code) => {
+      children.delete(child);
       clearTimeout(timer);
       clearTimeout(killer);
       const cpu = output.match(CPU_LINE);
@@ -112,25 +126,37 @@ export function slowestFiles(results: Array<Pick<FileResult, 'file' | 'ms' | 'cp
 }
 
 async function main(): Promise<void> {
+  stopChildrenOnSignal();
   const journalsBefore = new Set(repoJournalFiles());
   // The filter is matched against the path under dist/test/, not the checkout's (a worktree named r4-steps matched every file for `steps/`).
   const timings = readTimings();
   const found = findTests(here).filter((f) => !filter || relative(here, f).includes(filter));
   const files = longestFirst(found.map((f) => relative(here, f)), timings).map((f) => join(here, f));
   const results: FileResult[] = [];
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < files.length) {
-      const file = files[next++];
-      const r = await runFile(file);
-      results.push(r);
-      const name = relative(here, r.file);
-      const status = r.failed ? 'FAIL' : 'ok  ';
-      process.stdout.write(`${status} ${name}  (${r.passed} passed, ${r.failed} failed, ${r.ms} ms, cpu ${r.cpuMs ?? '?'} ms)\n`);
-      if (r.failed) process.stdout.write(r.output.replace(/^/gm, '    ') + '\n');
-    }
-  }
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  const queue = [...files];
+  const running = new Set<string>();
+  const heavySlots = Math.max(1, Math.min(concurrency, cpuCores()));
+  await new Promise<void>((allDone) => {
+    const launch = (): void => {
+      while (running.size < Math.max(1, concurrency)) {
+        const name = nextFile(queue.map((f) => relative(here, f)), [...running], timings, heavySlots);
+        if (name === undefined) break;
+        const file = join(here, name);
+        queue.splice(queue.indexOf(file), 1);
+        running.add(name);
+        void runFile(file).then((r) => {
+          running.delete(name);
+          results.push(r);
+          const status = r.failed ? 'FAIL' : 'ok  ';
+          process.stdout.write(`${status} ${name}  (${r.passed} passed, ${r.failed} failed, ${r.ms} ms, cpu ${r.cpuMs ?? '?'} ms)\n`);
+          if (r.failed) process.stdout.write(r.output.replace(/^/gm, '    ') + '\n');
+          launch();
+        });
+      }
+      if (running.size === 0 && queue.length === 0) allDone();
+    };
+    launch();
+  });
   const passed = results.reduce((n, r) => n + r.passed, 0);
   let failed = results.reduce((n, r) => n + r.failed, 0);
   const written = repoJournalFiles().filter((f) => !journalsBefore.has(f));

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultConcurrency, longestFirst, UNKNOWN_FILE_MS } from './schedule.js';
+import { defaultConcurrency, HEAVY_CPU_MS, longestFirst, nextFile, UNKNOWN_FILE_MS } from './schedule.js';
 import { readTimings, recordTimings } from './timings.js';
 import { slowestFiles } from '../run.js';
 import { tempDir } from '../helpers/cli.js';
@@ -13,6 +13,16 @@ test('longest expected first; a file without a timing counts as UNKNOWN_FILE_MS;
   const timings = { 'a.test.js': { wallMs: 1000 }, 'b.test.js': { wallMs: 90_000 }, 'c.test.js': { wallMs: UNKNOWN_FILE_MS + 1 }, 'd.test.js': { wallMs: 1000 } };
   assert.equal(longestFirst(['a.test.js', 'b.test.js', 'new.test.js', 'c.test.js', 'd.test.js'], timings), ['b.test.js', 'c.test.js', 'new.test.js', 'a.test.js', 'd.test.js']);
   assert.equal(longestFirst([], timings), []);
+});
+
+test('a heavy file (CPU at least HEAVY_CPU_MS) starts only while fewer than the heavy slots run; a light one after it may go first', () => {
+  const timings = { 'h1.js': { wallMs: 9, cpuMs: HEAVY_CPU_MS }, 'h2.js': { wallMs: 8, cpuMs: HEAVY_CPU_MS + 1 }, 'l.js': { wallMs: 7, cpuMs: HEAVY_CPU_MS - 1 } };
+  const queue = ['h2.js', 'l.js', 'new.js'];
+  assert.is(nextFile(queue, [], timings, 2), 'h2.js');
+  assert.is(nextFile(queue, ['h1.js'], timings, 2), 'h2.js');
+  assert.is(nextFile(queue, ['h1.js'], timings, 1), 'l.js', 'one heavy slot, taken');
+  assert.is(nextFile(['h2.js'], ['h1.js', 'l.js'], timings, 1), undefined, 'only heavy ones are left: wait');
+  assert.is(nextFile(['new.js'], ['h1.js'], timings, 1), 'new.js', 'a file without a timing is not heavy');
 });
 
 test('two files per core, at least two, at most eight; TEST_CONCURRENCY wins when it is a positive whole number', () => {

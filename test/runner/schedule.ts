@@ -4,6 +4,8 @@
 // of an earlier run, test/runner/timings.json) lets the short files fill the gaps at the end.
 import { availableParallelism } from 'node:os';
 
+export const cpuCores = (): number => availableParallelism();
+
 export interface FileTiming {
   wallMs: number;
   cpuMs?: number;
@@ -14,6 +16,26 @@ export interface FileTiming {
  * slow file does not start last and stretch the run, while the known long ones still lead.
  */
 export const UNKNOWN_FILE_MS = 30_000;
+
+/**
+ * A file that computes more than this (its own CPU and its children's, in test/runner/timings.json)
+ * counts as heavy: a kill-and-resume matrix, a drill, a file of many CLI runs. At most one heavy
+ * file per core runs at once: four of them side by side on 2 busy cores (the first longest-first
+ * order) each ran past the 180 s file timeout.
+ */
+export const HEAVY_CPU_MS = 20_000;
+
+const isHeavy = (file: string, timings: Record<string, FileTiming>) => (timings[file]?.cpuMs ?? 0) >= HEAVY_CPU_MS;
+
+/**
+ * The file to start next from `queue` (in order), given the files running: the first one that may
+ * start (a heavy one only while fewer than `heavySlots` heavy ones run); undefined when none may.
+ */
+export function nextFile(queue: string[], running: Iterable<string>, timings: Record<string, FileTiming>, heavySlots: number): string | undefined {
+  let heavyRunning = 0;
+  for (const f of running) if (isHeavy(f, timings)) heavyRunning++;
+  return queue.find((f) => heavyRunning < heavySlots || !isHeavy(f, timings));
+}
 
 /** `files` (paths under dist/test/), longest expected first; ties keep their given order. */
 export function longestFirst(files: string[], timings: Record<string, FileTiming>): string[] {
@@ -28,7 +50,7 @@ export function longestFirst(files: string[], timings: Record<string, FileTiming
  * and their children summed), so the cores were idle about half the time. Capped so that a large
  * machine does not start dozens of labs. TEST_CONCURRENCY wins.
  */
-export function defaultConcurrency(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): number {
+export function defaultConcurrency(env: NodeJS.ProcessEnv = process.env, cores = cpuCores()): number {
   const given = Number(env.TEST_CONCURRENCY);
   if (Number.isInteger(given) && given > 0) return given;
   return Math.min(8, Math.max(2, 2 * cores));
