@@ -6,14 +6,16 @@
 // file stopped after TEST_FILE_TIMEOUT_MS names the test it was in.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CPU_LINE } from './per-test-timeout/cpu-usage.js';
-import { cpuCores, defaultConcurrency, longestFirst, nextFile, type FileTiming } from './runner/schedule.js';
+import { cpuCores, defaultConcurrency, longestFirst, mayStartAnother, nextFile, type FileTiming } from './runner/schedule.js';
 import { readTimings, recordTimings } from './runner/timings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const concurrency = defaultConcurrency();
+const widthChosen = process.env.TEST_CONCURRENCY !== undefined;
 const fileTimeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 180_000);
 const args = process.argv.slice(2);
 /** Write this run's timings into test/runner/timings.json (the order later runs use). */
@@ -138,7 +140,8 @@ async function main(): Promise<void> {
   const heavySlots = Math.max(1, Math.min(concurrency, cpuCores()));
   await new Promise<void>((allDone) => {
     const launch = (): void => {
-      while (running.size < Math.max(1, concurrency)) {
+      // A width the caller chose (TEST_CONCURRENCY) is kept whatever the load.
+      while (mayStartAnother(running.size, Math.max(1, concurrency), heavySlots, widthChosen ? 0 : loadavg()[0]!)) {
         const name = nextFile(queue.map((f) => relative(here, f)), [...running], timings, heavySlots);
         if (name === undefined) break;
         const file = join(here, name);
@@ -153,8 +156,13 @@ async function main(): Promise<void> {
           launch();
         });
       }
-      if (running.size === 0 && queue.length === 0) allDone();
+      if (running.size === 0 && queue.length === 0) {
+        clearInterval(widen);
+        allDone();
+      }
     };
+    // The load average moves while files run: look again now and then, not only when one ends.
+    const widen = setInterval(launch, 5000);
     launch();
   });
   const passed = results.reduce((n, r) => n + r.passed, 0);

@@ -143,6 +143,19 @@ export const TAKE_LINK_LOCK = `DECLARE @r int;
 EXEC @r = sp_getapplock @Resource = N'runbook:link:dag1', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
 IF @r < 0 THROW 50000, 'lock not granted', 1;`;
 
+/** planned-failover (short windows, a long LSN timeout) held by the lab at `at`: the lock-lost tests' run. */
+export const pinnedPlannedFailover = (lab: ChildLab, at: HoldSpec) =>
+  lab.applyHeld(runbook('planned-failover'), ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s'], at);
+
+export type PinnedRun = Awaited<ReturnType<ChildLab['applyHeld']>>;
+
+/** Lets a held run go; how it ended. */
+export async function releasedRun({ pin, run }: PinnedRun): Promise<{ code: number | null; out: string }> {
+  pin.release();
+  const r = await run.done;
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+
 /** A journal record of step `id` starting (or, with `kind`, another step record). */
 export const stepRecord = (id: string, kind = 'step-started') => (r: Rec) => r.kind === kind && r.step === id;
 

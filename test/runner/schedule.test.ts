@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultConcurrency, HEAVY_CPU_MS, longestFirst, nextFile, UNKNOWN_FILE_MS } from './schedule.js';
+import { defaultConcurrency, HEAVY_CPU_MS, longestFirst, mayStartAnother, nextFile, UNKNOWN_FILE_MS } from './schedule.js';
 import { readTimings, recordTimings } from './timings.js';
 import { slowestFiles } from '../run.js';
 import { tempDir } from '../helpers/cli.js';
@@ -23,6 +23,15 @@ test('a heavy file (CPU at least HEAVY_CPU_MS) starts only while fewer than the 
   assert.is(nextFile(queue, ['h1.js'], timings, 1), 'l.js', 'one heavy slot, taken');
   assert.is(nextFile(['h2.js'], ['h1.js', 'l.js'], timings, 1), undefined, 'only heavy ones are left: wait');
   assert.is(nextFile(['new.js'], ['h1.js'], timings, 1), 'new.js', 'a file without a timing is not heavy');
+});
+
+test('one file per core always; more, up to the most, only while the load average is under the cores', () => {
+  assert.ok(mayStartAnother(1, 4, 2, 25), 'under one per core: whatever the load');
+  assert.not.ok(mayStartAnother(2, 4, 2, 25), 'a busy machine: one per core');
+  assert.not.ok(mayStartAnother(2, 4, 2, 2), 'load at the cores: no CPU to spare');
+  assert.ok(mayStartAnother(3, 4, 2, 1.2), 'CPU to spare: wider');
+  assert.not.ok(mayStartAnother(4, 4, 2, 0), 'never past the most');
+  assert.not.ok(mayStartAnother(1, 1, 2, 0), 'TEST_CONCURRENCY=1 is one');
 });
 
 test('two files per core, at least two, at most eight; TEST_CONCURRENCY wins when it is a positive whole number', () => {

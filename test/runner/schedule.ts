@@ -37,6 +37,19 @@ export function nextFile(queue: string[], running: Iterable<string>, timings: Re
   return queue.find((f) => heavyRunning < heavySlots || !isHeavy(f, timings));
 }
 
+/**
+ * Whether another file may start with `running` files running: always up to one per core (what
+ * the runner did before); beyond that, up to `max`, only while the machine has CPU to spare (the
+ * 1-minute load average under the number of cores). Waiting files add nothing to the load, so on
+ * a machine of its own the run widens while its files wait; on one that others keep busy (six
+ * helpers on 2 cores: load 20 and more) it stays at one per core: four at once there ran most
+ * heavy files past the 180 s file timeout.
+ */
+export function mayStartAnother(running: number, max: number, cores: number, load1m: number): boolean {
+  if (running >= max) return false;
+  return running < cores || load1m < cores;
+}
+
 /** `files` (paths under dist/test/), longest expected first; ties keep their given order. */
 export function longestFirst(files: string[], timings: Record<string, FileTiming>): string[] {
   const expected = (f: string) => timings[f]?.wallMs ?? UNKNOWN_FILE_MS;
@@ -44,7 +57,7 @@ export function longestFirst(files: string[], timings: Record<string, FileTiming
 }
 
 /**
- * Files run at once: two per core. Most of a file's wall time is waiting (a runbook's windows and
+ * The most files run at once: two per core (mayStartAnother decides whether the second of each runs). Most of a file's wall time is waiting (a runbook's windows and
  * polls, a lab's held statement, a child process starting): two at a time, CI's full run took
  * 660 s on 2 cores, 1320 core-seconds, for about 730 s of CPU (test/runner/timings.json, files
  * and their children summed), so the cores were idle about half the time. Capped so that a large
