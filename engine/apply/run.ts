@@ -319,6 +319,7 @@ class ApplyRun {
       ...(planned.retry ? { retry: { count: planned.retry.count, delayMs: planned.retry.delayMs } } : {}),
       runSignal: opts.signal,
       interruptGraceMs: opts.interruptGraceMs ?? 10_000,
+      ...(opts.interrupts ? { onSendState: (state: 'waiting' | 'sent') => opts.interrupts!.sendState(state) } : {}),
       hooks: {
         beforeAttempt: (attempt) => {
           journal.write({ kind: 'step-started', step: spec.id, type: spec.type, index: planned.index, impact, attempt, ...(spec.target ? { target: spec.target } : {}) });
