@@ -164,7 +164,7 @@ export default defineStep({
   async run(ctx, args: SqlExecArgs) {
     const impact = ctx.impact;
     // Before any wait for a session: a refusal of the script's text, nothing sent.
-    const reserved = reservedSqlProblems(args.sql, impact !== 'read')[0];
+    const reserved = reservedSqlProblems(args.sql, impact !== 'read', Object.keys(args.params ?? {}).length > 0)[0];
     if (reserved) throw ctx.refuse('reservedSql', { line: reserved.line, column: reserved.column, problem: reserved.message });
     // Nothing is sent until the script's session is in hand: in a wave that may mean waiting for
     // one of the server's shared sessions, which an interrupt or the step's timeout ends as "not sent".
