@@ -105,10 +105,18 @@ export function changeGuardFor(
       if ('couldNotCheck' in answer) {
         return `the server could not make the lock check on ${side} (${answer.couldNotCheck}); it needs VIEW SERVER STATE (SQL Server 2022 and later: VIEW SERVER PERFORMANCE STATE) on sys.dm_tran_locks and sys.dm_exec_connections, so the server ran none of the batch`;
       }
-      refusedByServer(`the server's check at the head of a change batch found it not held by the lock session${session}`);
+      // The check named a lock session the run has since replaced (its loss was heard and the lock
+      // taken again while the batch was on its way): that loss is handled already, and handling it
+      // again would record a second loss and take the lock once more on the new session (a
+      // re-entrant grant; attack r5lock finding 7). A check naming the current session is news.
+      if (sameSession(named(), checked!)) refusedByServer(`the server's check at the head of a change batch found it not held by the lock session${session}`);
       return `the link lock on ${side} was not held by this run's lock session${session} when the batch reached the server, so the server ran none of it`;
     },
   };
+}
+
+function sameSession(now: LockSessionIdentity | string, then: LockSessionIdentity): boolean {
+  return typeof now !== 'string' && now.sessionId === then.sessionId && now.connectionId === then.connectionId;
 }
 
 /** The message the check THROWs: what tells its refusal from a 59317 of anyone else's. */
