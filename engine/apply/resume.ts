@@ -288,7 +288,11 @@ async function verifyFirst(
   if (!at?.args || !at.context) return { result: 'not-done' };
   const { spec, def, args, context } = at;
   context.log.info(`${spec.id} may have acted before the resume; verifying it before deciding what to read again`);
-  const verification = await verifyUntilKnown(def, context, args, services.outcome);
+  // Where it may have acted, "unknown" refuses the step (nothing is sent): asking again for the
+  // whole outcome deadline (120 s) could only turn that into a friendlier answer, and a step that
+  // cannot verify at all (sqlExec without `verify:`) answers "unknown" every time (attack r5lock).
+  // Where it did not, "unknown" would let it run again, so a definite answer is still waited for.
+  const verification = await verifyUntilKnown(def, context, args, { ...services.outcome, unknownIsFinal: mayHaveActed(earlier) });
   services.journal.write({ kind: 'step-verified', step: spec.id, result: verification.result, why: 'resume', ...(verification.detail ? { detail: verification.detail } : {}) });
   const verified = { step: spec.id, verification };
   if (verification.result !== 'unknown') return { result: verification.result, verified };
