@@ -127,7 +127,7 @@ class ApplyRun {
     if (opts.lock) {
       this.lock = await takeLinkLock({
         inventory: opts.inventory, env: opts.env, holder: opts.lock.holder, ...(opts.lock.sessions ? { sessions: opts.lock.sessions } : {}), journal: this.journal, reporter: opts.reporter, notices: this.record.notices, startedAt: this.startedAt,
-        currentStep: () => this.current?.id,
+        currentStep: () => this.current?.id, ...(opts.resume ? { resuming: true } : {}),
       });
     }
     const lock = this.lock;

@@ -59,4 +59,6 @@ export interface AcquireOptions {
   settleMs?: number;
   /** Where the lock's sessions come from: the run's own (default), or a wave's shared per server. */
   sessions?: LockSessions;
+  /** The lock is taken for `apply --resume`: steps ran before, in the run it resumes. */
+  resuming?: boolean;
 }

@@ -113,7 +113,12 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   const unreachable: Array<{ side: ReplicaSide; error: string }> = [];
   let baseline: LinkState = {};
   let changingStep: string | undefined;
-  /** Set once the first step is about to start (ensure()): a loss before it is judged as part of taking the lock. */
+  /**
+   * Set once the run relies on the link as it read it: the first step is about to start (ensure()),
+   * or a resume accepted the link as its journal left it (observe()), after which its restored steps
+   * call no ensure(). A loss before that is judged as part of taking the lock; after it, the link
+   * is compared with what the run last knew.
+   */
   let stepsBegun = false;
   let failure: LockLost | undefined;
   let closing = false;
@@ -246,7 +251,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     // A side whose own lock is lost and not back (down) is compared when it is back.
     const known: LinkState = Object.fromEntries(Object.entries(baseline).filter(([s]) => s === side || !lost.has(s as ReplicaSide)));
     const retaken = { linkName, resource, side, loss, ...(otherHolder ? { otherHolder } : {}), ...(ownOldSession ? { ownOldSession } : {}), known, now };
-    const verdict = stepsBegun ? judgeRetake(retaken) : judgeRetakeBeforeSteps(retaken);
+    const verdict = stepsBegun ? judgeRetake(retaken) : judgeRetakeBeforeSteps(retaken, opts.resuming === true);
     if (verdict.event.retaken) lost.delete(side);
     if (!stepsBegun && verdict.event.retaken) keep(now);
     if (verdict.stop) {
@@ -382,6 +387,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       await settle();
       const now = await readSettled();
       keep(now);
+      stepsBegun = true;
       return now;
     },
     lastKnown: () => ({ ...baseline }),
