@@ -283,8 +283,10 @@ export default defineStep({
 
 /**
  * A change script must not end inside a transaction (attack r5conn finding 4): the session it ran
- * on is not the next step's in a wave (reset at once, "will abort open transactions", MS-TDS
- * 2.2.3.1.2), and in a single run the transaction would be ended by whatever the next step sends
+ * on is not the next step's in a wave (reset at once: RESETCONNECTION cleans the connection up
+ * "effectively simulating a logout and a subsequent login", and RESETCONNECTIONSKIPTRAN is the same
+ * but "do not modify the transaction state", MS-TDS 2.2.3.1.2, so a plain reset ends a local
+ * transaction), and in a single run the transaction would be ended by whatever the next step sends
  * (a COMMIT there commits it) or by the run's end. So it is rolled back here, on the script's own
  * session, and the step fails: what it did outside the transaction may have taken effect.
  */
