@@ -290,6 +290,12 @@ export default defineStep({
  * (a COMMIT there commits it) or by the run's end. So it is rolled back here, on the script's own
  * session, and the step fails: what it did outside the transaction may have taken effect.
  */
+// The read is a request of its own, one round trip per change script, and not appended to the last
+// batch: that cannot be shown to leave the script's meaning and results alone. A CREATE/ALTER of a
+// procedure, function, trigger or view runs to the end of its batch, so an appended SELECT would
+// become part of the module; a RETURN (under any IF) or a batch-ending error would skip it; its
+// result set would be taken as the script's first when the script returns none, and its row as
+// affected; and `GO n` repeats the last batch. (Review r5, left on purpose in r6.)
 async function noTransactionLeftOpen(ctx: StepMessages<'transactionLeftOpen'>, pool: Parameters<typeof runSql>[0], side: string): Promise<void> {
   const row = ((await runSql(pool, 'SELECT @@TRANCOUNT AS open_transactions;')).recordset ?? [])[0] as Record<string, unknown> | undefined;
   const count = Number(row?.open_transactions ?? 0);
