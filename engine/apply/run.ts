@@ -128,6 +128,7 @@ class ApplyRun {
       this.lock = await takeLinkLock({
         inventory: opts.inventory, env: opts.env, holder: opts.lock.holder, ...(opts.lock.sessions ? { sessions: opts.lock.sessions } : {}), journal: this.journal, reporter: opts.reporter, notices: this.record.notices, startedAt: this.startedAt,
         currentStep: () => this.current?.id, ...(opts.resume ? { resuming: true } : {}),
+        ...(opts.interrupts ? { say: (line: string) => opts.interrupts!.say(line) } : {}),
       });
     }
     const lock = this.lock;

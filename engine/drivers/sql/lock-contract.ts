@@ -61,4 +61,11 @@ export interface AcquireOptions {
   sessions?: LockSessions;
   /** The lock is taken for `apply --resume`: steps ran before, in the run it resumes. */
   resuming?: boolean;
+  /**
+   * Told, once per read, when a read of the link on a lock session has had no answer for
+   * `waitNoticeMs` (default 5 s): what the run waits for, instead of silence until the request
+   * timeout (attack r4apply A6).
+   */
+  waiting?(message: string): void;
+  waitNoticeMs?: number;
 }

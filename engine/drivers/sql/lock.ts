@@ -40,6 +40,7 @@
 import type { ConnectionPool } from 'mssql';
 import { ExitError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
+import { saidIfSlow } from './lock-slow-read.js';
 import { runSql } from './pool.js';
 import { classifyConnectFailure } from './connect-failure.js';
 import { LOCK_DATABASE, ownLockSessions, type LockSession, type LockSessions } from './lock-sessions.js';
@@ -150,11 +151,18 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     throw new LockRefused(`could not lock link ${linkName} on ${side}: sp_getapplock returned ${Number.isNaN(code) ? 'nothing' : code}. Nothing was changed.`);
   }
 
+  /** What a read of the link on `side`'s lock session says when it is slow (engine/drivers/sql/lock-slow-read.ts). */
+  const slowRead = (side: ReplicaSide) => ({
+    ...(opts.waiting ? { waiting: opts.waiting } : {}), ...(opts.waitNoticeMs !== undefined ? { afterMs: opts.waitNoticeMs } : {}),
+    what: `${side} to answer the read of link ${linkName} on the lock's session`,
+    requestTimeoutMs: (side === 'sqlServer' ? inventory.link.sqlServer : inventory.link.managedInstance).connection.requestTimeoutMs,
+  });
+
   /** Reads the link on each locked replica (and on `also`); a side whose lock is lost and not back is skipped (it may be down). */
   async function readState(also?: ReplicaSide): Promise<LinkState> {
     const state: LinkState = {};
     const sides = [...pools].filter(([side]) => side === also || !lost.has(side));
-    await Promise.all(sides.map(async ([side, pool]) => void (state[side] = await readSide(pool, linkName))));
+    await Promise.all(sides.map(async ([side, pool]) => void (state[side] = await saidIfSlow(readSide(pool, linkName), slowRead(side)))));
     return state;
   }
 
