@@ -22,28 +22,16 @@ test('with params, a USE or SET option in a batch before the last is a problem a
   assert.equal(reservedSqlProblems('USE [SalesDb]; UPDATE t SET a = @a;', true, true), [], 'one batch: the USE holds for its own call');
 });
 
+/** A runbook of one sqlExec change step with `params: { note: ready }` and `sql` (lines under `sql:` or a scalar); returns its path. */
+function paramsRunbook(file: string, sql: string[], head: string[] = []): string {
+  const lines = ['name: params-context', 'description: Built by a test.', ...head, 'steps:', '  - id: mark', '    type: sqlExec', '    target: sqlServer', '    with:', '      impact: change', '      params: { note: ready }'];
+  writeFileSync(file, [...lines, ...sql, ''].join('\n'));
+  return file;
+}
+
 test('validate refuses such a script at file:line:col (exit 2); apply refuses one rendered from an input, nothing sent (exit 3)', async () => {
   const dir = tempDir('runbook-params-context-');
-  const file = join(dir, 'params-use.yml');
-  writeFileSync(
-    file,
-    [
-      'name: params-use',
-      'description: Built by a test.',
-      'steps:',
-      '  - id: mark',
-      '    type: sqlExec',
-      '    target: sqlServer',
-      '    with:',
-      '      impact: change',
-      '      params: { note: ready }',
-      '      sql: |',
-      '        USE [SalesDb];',
-      '        GO',
-      '        UPDATE dbo.Orders SET note = @note;',
-      '',
-    ].join('\n'),
-  );
+  const file = paramsRunbook(join(dir, 'params-use.yml'), ['      sql: |', '        USE [SalesDb];', '        GO', '        UPDATE dbo.Orders SET note = @note;']);
   const r = await runCli(['validate', file]);
   assert.is(r.code, 2, r.stdout + r.stderr);
   const errors = r.stderr.split('\n').filter((l) => l.includes('reserved-sql'));
@@ -52,25 +40,7 @@ test('validate refuses such a script at file:line:col (exit 2); apply refuses on
 
   const lab = await ChildLab.start();
   try {
-    const rendered = join(lab.dir, 'rendered.yml');
-    writeFileSync(
-      rendered,
-      [
-        'name: rendered',
-        'description: Built by a test.',
-        'inputs:',
-        '  db: { type: string, default: SalesDb, description: a database }',
-        'steps:',
-        '  - id: mark',
-        '    type: sqlExec',
-        '    target: sqlServer',
-        '    with:',
-        '      impact: change',
-        '      params: { note: ready }',
-        '      sql: "USE {{ident inputs.db}};\\nGO\\nSELECT @note AS note_seen;"',
-        '',
-      ].join('\n'),
-    );
+    const rendered = paramsRunbook(join(lab.dir, 'rendered.yml'), ['      sql: "USE {{ident inputs.db}};\\nGO\\nSELECT @note AS note_seen;"'], ['inputs:', '  db: { type: string, default: SalesDb, description: a database }']);
     const a = await lab.apply(rendered).done;
     const out = a.stdout + a.stderr;
     assert.is(a.code, 3, out);
