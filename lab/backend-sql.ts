@@ -156,6 +156,19 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
   };
 
   async function execute(info: SessionInfo, req: SqlRequest, signal: AbortSignal, running?: RunningRequest): Promise<ReplyItem[] | FaultAction> {
+    const before = info.database;
+    const reply = await executeRequest(info, req, signal, running);
+    // An RPC (sp_executesql) is a batch of its own: "Changes in database context last only to the end
+    // of the sp_executesql statement" (MicrosoftDocs/sql-docs, sp-executesql-transact-sql.md). The
+    // session goes back, and the client is told so as it was told of the USE (ENVCHANGE).
+    if (req.kind === 'rpc' && info.database !== before) {
+      info.database = before;
+      if (Array.isArray(reply)) reply.push({ kind: 'database', name: before });
+    }
+    return reply;
+  }
+
+  async function executeRequest(info: SessionInfo, req: SqlRequest, signal: AbortSignal, running?: RunningRequest): Promise<ReplyItem[] | FaultAction> {
     // Split once, and only if a hold or fault has to look inside the batch.
     let split: string[] | undefined;
     const statements = () => (split ??= statementTexts(req.sql));
