@@ -267,31 +267,36 @@ export class LabModel {
   }
 
   /**
-   * Everything a server holding several links' replicas serves: each link's rows of the catalog
-   * views and DMVs together (as one server lists all its groups), the system databases once, the
-   * lab's own tables once.
+   * Everything a server holding `linkIndexes`' replicas serves, or only the tables named in
+   * `wanted`: each link's rows of the catalog views and DMVs together (as one server lists all its
+   * groups), the system databases once, and the server's own tables (the lab's, the server-wide
+   * DMVs) once, not once per link.
    */
   serverTables(linkIndexes: number[], side: Side, wanted?: ReadonlySet<string>): TableRows {
-    if (linkIndexes.length === 1) return this.tables(linkIndexes[0]!, side, wanted);
-    const parts = linkIndexes.map((i) => this.tables(i, side, wanted));
-    const out: TableRows = { ...parts[0] };
-    for (const name of Object.keys(out)) {
-      // The lab's own tables and the server-wide DMVs are the server's once, not each link's.
-      if (name.startsWith('lab.') || SERVER_WIDE.has(name)) continue;
-      const rows = parts.flatMap((p) => p[name] ?? []);
-      const seen = new Set<unknown>();
-      out[name] = name === 'sys.databases' ? rows.filter((r) => !seen.has(r.name) && (seen.add(r.name), true)) : rows;
+    const now = this.clock();
+    const out: TableRows = {};
+    for (const index of linkIndexes) {
+      const link = this.links[index]!;
+      link.advance(now);
+      const part = wanted ? replicaTables(link, side, now, this.startedAt, wanted) : replicaTables(link, side, now, this.startedAt);
+      for (const [name, rows] of Object.entries(part)) {
+        if (wanted && !wanted.has(name)) continue;
+        const sofar = out[name];
+        if (sofar) sofar.push(...rows);
+        else out[name] = rows;
+      }
     }
-    return out;
+    const databases = out['sys.databases'];
+    if (databases && linkIndexes.length > 1) {
+      const seen = new Set<unknown>();
+      out['sys.databases'] = databases.filter((r) => !seen.has(r.name) && (seen.add(r.name), true));
+    }
+    return Object.assign(out, this.serverOwnTables(linkIndexes[0]!, side, now, wanted));
   }
 
-  /** Everything one replica's SQL engine serves, or only the tables named in `wanted`. */
-  tables(linkIndex: number, side: Side, wanted?: ReadonlySet<string>): TableRows {
-    const now = this.clock();
-    const link = this.links[linkIndex];
-    link.advance(now);
-    const rows: TableRows = { ...replicaTables(link, side, now, this.startedAt) };
-    if (wanted) for (const name of Object.keys(rows)) if (!wanted.has(name)) delete rows[name];
+  /** The lab's own tables and the server-wide DMVs of the server holding `linkIndex`'s `side`. */
+  private serverOwnTables(linkIndex: number, side: Side, now: number, wanted?: ReadonlySet<string>): TableRows {
+    const rows: TableRows = {};
     const want = (name: string) => !wanted || wanted.has(name);
     if (want('lab.statement_log')) {
       const key = `${linkIndex}/${side}`;
@@ -303,7 +308,7 @@ export class LabModel {
       }));
     }
     if (want('lab.ledger')) rows['lab.ledger'] = this.links.map((l) => ledgerRow(l, now));
-    const serverName = link.replicas[side].serverName;
+    const serverName = this.links[linkIndex]!.replicas[side].serverName;
     if (want('sys.dm_exec_connections')) rows['sys.dm_exec_connections'] = connectionRows(this.sessionsOf(linkIndex, side).values());
     if (want('sys.dm_tran_locks')) {
       rows['sys.dm_tran_locks'] = appLockRows(this.applocks.rows(), serverName, (name) =>
@@ -320,9 +325,6 @@ export class LabModel {
     return rows;
   }
 }
-
-/** Tables a server shows once whatever links it holds (engine/drivers/sql/lock-guard.ts reads them). */
-const SERVER_WIDE = new Set(['sys.dm_exec_connections', 'sys.dm_tran_locks']);
 
 function ledgerRow(l: LinkModel, now: number): Record<string, CellValue> {
   l.advance(now);
