@@ -11,7 +11,7 @@ export interface LoggedStatement {
   /** The first SQL error the statement raised; null when it raised none. */
   errorNumber: number | null;
   /** Set when the lab received it but never carried it out (connection dropped first, or hung). */
-  notCarriedOut?: 'dropped' | 'hung';
+  notCarriedOut?: 'dropped' | 'hung' | 'cancelled';
   /** Milliseconds since the epoch. */
   at: number;
 }

@@ -71,9 +71,10 @@ export interface SqlEngine {
    * matches (its text), then, when `rest` is called, the rest of the batch. No `rest` when the
    * batch ended first (an error that ends it, RETURN) or nothing matches (then `items` is all of it).
    * How a statement that takes long (a slow fault, a long BACKUP or FAILOVER) takes its time when it
-   * is reached, after the statements before it in its batch.
+   * is reached, after the statements before it in its batch. `restStatements` are the texts of the
+   * statements `rest` would run (the paused one first), for a request cancelled before it goes on.
    */
-  executeUntil?(session: SessionInfo, sql: string, params: Record<string, CellValue>, pauseAt: (statement: string) => boolean): { items: ReplyItem[]; rest?: () => ReplyItem[] };
+  executeUntil?(session: SessionInfo, sql: string, params: Record<string, CellValue>, pauseAt: (statement: string) => boolean): { items: ReplyItem[]; rest?: () => ReplyItem[]; restStatements?: string[] };
   close(): void;
 }
 
