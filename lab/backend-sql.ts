@@ -163,10 +163,13 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     // 3.3.5.9; lab/tds/contract.ts AbortedBy). A connection that closed is not an ATTENTION: SQL
     // Server may carry on with a request whose client went, so the lab does (a change whose client
     // was killed may still act, which a resume must find out by verifying).
-    const cancelled = () => signal.aborted && signal.reason === AbortedBy.Attention;
+    // A request that cannot be stopped (a hold `throughAttention`) acts all the same.
+    let stoppable = true;
+    const cancelled = () => stoppable && signal.aborted && signal.reason === AbortedBy.Attention;
     const heldBefore = model.holds.catch({ link: linkIndex, side }, req.sql, 'before', statements);
     if (heldBefore && model.holds.throughAttention(heldBefore)) {
       // Its reply is dropped once cancelled (the processor's), but it acts, and the ATTENTION waits for it.
+      stoppable = false;
       running?.uninterruptible();
       await heldBefore;
     } else if (heldBefore) {
@@ -205,7 +208,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       const arrivedAt = model.clock();
       if (slow) await sleep(slow.ms, signal);
       if (long) await sleep(long.ms, signal);
-      if (cancelled() || (long && signal.aborted)) return [...items, ...logNotCarriedOut(info, restStatements, req.sql, 'cancelled')];
+      if ((slow || long) && (cancelled() || (long && stoppable && signal.aborted))) return [...items, ...logNotCarriedOut(info, restStatements, req.sql, 'cancelled')];
       rc.requestArrivedAt = long ? arrivedAt : undefined;
       try {
         items = [...items, ...run(info, req, rest)];
