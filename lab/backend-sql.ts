@@ -90,6 +90,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     databases: () => indexes.map((i) => model.links[i]!.id.database),
     tables: (wanted) => model.serverTables(indexes, side, wanted),
     version: () => model.version(),
+    versionOf: (table) => model.versionOf(table),
     hooks: [logHook, permissionHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
   });
 
@@ -122,7 +123,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       };
       rc.sessions.set(info.sessionId, meta);
       // sys.dm_exec_connections shows it from now on.
-      model.bump();
+      model.sessionsChanged();
       const session: Session & { sessionId: number } = {
         sessionId: info.sessionId,
         execute: (request, signal, running) => execute(info, request, signal, running),
@@ -135,7 +136,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
           if (current === meta) {
             rc.sessions.delete(info.sessionId);
             model.freeSessionId(linkIndex, side, info.sessionId);
-            model.bump();
+            model.sessionsChanged();
             model.applocks.releaseSession(replica.serverName, info.sessionId);
           }
           engine.forgetSession?.(info.sessionId);

@@ -42,6 +42,8 @@ export class LabModel {
   readonly clock: () => number;
   readonly startedAt: Date;
   private versionNumber = 1;
+  /** Versions of the parts of the state that only some tables show (versionOf). */
+  private readonly partVersions: Record<StatePart, number> = { backups: 0, sessions: 0, applocks: 0, log: 0 };
   private logDirty = false;
   private logWanted = false;
   /** Replicas whose engine tables hold the statement log as of their last refresh. */
@@ -78,7 +80,7 @@ export class LabModel {
     // The log grows with every statement; reloading it into every engine on every query would make
     // each query slower than the last, so only queries that read it refresh (see logChanged).
     this.statementLog = new StatementLog(() => void (this.logDirty = true));
-    this.applocks = new AppLocks(bump);
+    this.applocks = new AppLocks(() => void this.partVersions.applocks++);
     this.faults = new Faults(options.scenario.faults, this.clock());
     this.dropSessions = options.dropSessions ?? (() => {});
     this.links = Array.from({ length: options.links }, (_, index) => {
@@ -94,6 +96,7 @@ export class LabModel {
         scenario,
         this.clock,
         bump,
+        () => void this.partVersions.backups++,
       );
       link.setDownCheck((side, now) => this.faults.downState(index, side, now) !== 'up');
       return link;
@@ -103,11 +106,28 @@ export class LabModel {
   /** Changes whenever anything a table shows may have changed (time passing included). */
   version(): number {
     for (const link of this.links) link.advance();
-    return this.versionNumber;
+    return this.versionNumber + this.partVersions.backups + this.partVersions.sessions + this.partVersions.applocks + this.partVersions.log;
   }
 
+  /**
+   * The version of one table's rows: moves with everything (bump) and with the one part of the
+   * state it shows. A login, an app lock, a backup or the statement log growing reloads only its
+   * own tables; on a fleet's server every other table holds every link's rows, and reloading them
+   * all on each of these made each query's cost grow with the fleet.
+   */
+  versionOf(table: string): number {
+    const part = PART_OF_TABLE[table];
+    return this.versionNumber + (part ? this.partVersions[part] : 0);
+  }
+
+  /** Anything may have changed: every table is reloaded when next read. */
   bump(): void {
     this.versionNumber++;
+  }
+
+  /** A session began or ended: sys.dm_exec_connections changed. */
+  sessionsChanged(): void {
+    this.partVersions.sessions++;
   }
 
   /**
@@ -118,7 +138,7 @@ export class LabModel {
   beginRequest(linkIndex: number, side: Side, sql: string): void {
     const key = `${linkIndex}/${side}`;
     this.logWanted = /statement_log/i.test(sql);
-    if (this.logWanted && (this.logDirty || !this.logLoaded.has(key))) this.bump();
+    if (this.logWanted && (this.logDirty || !this.logLoaded.has(key))) this.partVersions.log++;
     if (this.logWanted) this.logDirty = false;
   }
 
@@ -250,7 +270,7 @@ export class LabModel {
       },
       endSession: (sessionId) => {
         this.sessionsOf(linkIndex, side).delete(sessionId);
-        this.bump();
+        this.sessionsChanged();
         this.applocks.releaseSession(link.replicas[side].serverName, sessionId);
         // The id is free only once its connection is gone: freed at once, a login in between could
         // be given it and then be the connection dropped by id.
@@ -325,6 +345,16 @@ export class LabModel {
     return rows;
   }
 }
+
+type StatePart = 'backups' | 'sessions' | 'applocks' | 'log';
+
+/** The tables that show only one part of the state (the rest show the links, and follow bump()). */
+const PART_OF_TABLE: Record<string, StatePart> = {
+  'msdb.dbo.backupset': 'backups', 'msdb.dbo.backupmediafamily': 'backups',
+  'sys.dm_exec_connections': 'sessions',
+  'sys.dm_tran_locks': 'applocks', 'lab.applocks': 'applocks',
+  'lab.statement_log': 'log',
+};
 
 function ledgerRow(l: LinkModel, now: number): Record<string, CellValue> {
   l.advance(now);

@@ -60,6 +60,12 @@ export interface SqlEngineOptions {
   tables: (wanted: ReadonlySet<string>) => TableRows;
   /** A number that changes whenever the model changes, so tables are refreshed only then. */
   version: () => number;
+  /**
+   * The version of one table's rows (T-SQL name as TABLES spells it), asked right after
+   * `version()`: when given, a table is reloaded only when its own rows may have changed (a login
+   * changes the connections DMV, not the HADR views). Without it, every table follows `version()`.
+   */
+  versionOf?: (table: string) => number;
   hooks: StatementHook[];
 }
 
