@@ -49,4 +49,23 @@ test('a link builds only the groups of tables asked for', () => {
   assert.equal(Object.keys(replicaTables(link, 'sqlServer', now, created, new Set(['sys.dm_tran_locks', 'lab.ledger']))), []);
 });
 
+test('while a link has log unsent, the HADR views change every second (secondary_lag_seconds); without, time alone changes nothing', () => {
+  let at = 5_000_000;
+  const model = new LabModel({ scenario: loadScenario('lagging'), links: 1, clock: () => at });
+  const view = 'sys.dm_hadr_database_replica_states';
+  model.version();
+  assert.ok(model.links[0]!.pending.length > 0, 'the lagging scenario starts with a backlog');
+  const before = model.versionOf(view);
+  at += 1000;
+  model.version();
+  assert.is.not(model.versionOf(view), before);
+
+  const quiet = new LabModel({ scenario: loadScenario('healthy', { miBackups: { logEveryMs: 0, diffEveryMs: 0 } }), links: 1, clock: () => at });
+  quiet.version();
+  const still = quiet.versionOf(view);
+  at += 5000;
+  quiet.version();
+  assert.is(quiet.versionOf(view), still);
+});
+
 test.run();
