@@ -8,7 +8,7 @@ import { fleetLinkNames, LAB_DATABASE, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, lin
 import type { ReplicaContext, SessionMeta } from './replica-context.js';
 import { Holds } from './holds.js';
 import { StatementLog } from './statement-log.js';
-import { replicaTables } from './tables.js';
+import { HADR_TABLES, replicaTables, type ReplicaTables } from './tables.js';
 import { appLockRows, connectionRows } from './server-state.js';
 import type { ScenarioSpec, Side } from './types.js';
 
@@ -43,6 +43,14 @@ export class LabModel {
   readonly startedAt: Date;
   private versionNumber = 1;
   private lagSecond = 0;
+  /** Changes of each link (its own `changed`), and bumps of everything (bump(), the lag tick): what a link's cached HADR rows were built at. */
+  private readonly linkVersions: number[] = [];
+  private everything = 0;
+  /**
+   * Each link's HADR view rows as last built, per side: they change only with the link (or with
+   * everything), and a fleet's server otherwise rebuilt every link's rows when one link changed.
+   */
+  private readonly hadrRows = new Map<string, { builtAt: string; rows: Partial<ReplicaTables> }>();
   /** Versions of the parts of the state that only some tables show (versionOf). */
   private readonly partVersions: Record<StatePart, number> = { backups: 0, sessions: 0, applocks: 0, log: 0 };
   private logDirty = false;
@@ -96,7 +104,10 @@ export class LabModel {
         },
         scenario,
         this.clock,
-        bump,
+        () => {
+          this.linkVersions[index] = (this.linkVersions[index] ?? 0) + 1;
+          bump();
+        },
         () => void this.partVersions.backups++,
       );
       link.setDownCheck((side, now) => this.faults.downState(index, side, now) !== 'up');
@@ -113,7 +124,7 @@ export class LabModel {
     const second = Math.floor(now / 1000);
     if (second !== this.lagSecond && this.links.some((l) => l.pending.length > 0)) {
       this.lagSecond = second;
-      this.versionNumber++;
+      this.bump();
     }
     return this.versionNumber + this.partVersions.backups + this.partVersions.sessions + this.partVersions.applocks + this.partVersions.log;
   }
@@ -132,6 +143,7 @@ export class LabModel {
   /** Anything may have changed: every table is reloaded when next read. */
   bump(): void {
     this.versionNumber++;
+    this.everything++;
   }
 
   /** A session began or ended: sys.dm_exec_connections changed. */
@@ -307,12 +319,10 @@ export class LabModel {
     for (const index of linkIndexes) {
       const link = this.links[index]!;
       link.advance(now);
-      const part = wanted ? replicaTables(link, side, now, this.startedAt, wanted) : replicaTables(link, side, now, this.startedAt);
+      const part = wanted ? this.linkTables(index, side, now, wanted) : replicaTables(link, side, now, this.startedAt);
       for (const [name, rows] of Object.entries(part)) {
         if (wanted && !wanted.has(name)) continue;
-        const sofar = out[name];
-        if (sofar) sofar.push(...rows);
-        else out[name] = rows;
+        (out[name] ??= []).push(...rows);
       }
     }
     const databases = out['sys.databases'];
@@ -321,6 +331,18 @@ export class LabModel {
       out['sys.databases'] = databases.filter((r) => !seen.has(r.name) && (seen.add(r.name), true));
     }
     return Object.assign(out, this.serverOwnTables(linkIndexes[0]!, side, now, wanted));
+  }
+
+  /** The tables of `wanted` one link shows; its HADR views from the cache while the link did not change. */
+  private linkTables(index: number, side: Side, now: number, wanted: ReadonlySet<string>): Partial<ReplicaTables> {
+    const link = this.links[index]!;
+    if (!HADR_TABLES.some((name) => wanted.has(name))) return replicaTables(link, side, now, this.startedAt, wanted);
+    const key = `${index}/${side}`;
+    const builtAt = `${this.linkVersions[index] ?? 0}/${this.everything}`;
+    let hadr = this.hadrRows.get(key);
+    if (hadr?.builtAt !== builtAt) this.hadrRows.set(key, (hadr = { builtAt, rows: replicaTables(link, side, now, this.startedAt, HADR_SET) }));
+    const others = [...wanted].filter((name) => !HADR_SET.has(name));
+    return { ...(others.length ? replicaTables(link, side, now, this.startedAt, new Set(others)) : {}), ...hadr.rows };
   }
 
   /** The lab's own tables and the server-wide DMVs of the server holding `linkIndex`'s `side`. */
@@ -354,6 +376,8 @@ export class LabModel {
     return rows;
   }
 }
+
+const HADR_SET: ReadonlySet<string> = new Set(HADR_TABLES);
 
 type StatePart = 'backups' | 'sessions' | 'applocks' | 'log';
 

@@ -107,7 +107,8 @@ function secondaryState(link: LinkModel, secondary: ReplicaState, now: number): 
 
 type HadrTables = Pick<ReplicaTables, 'sys.availability_groups' | 'sys.availability_replicas' | 'sys.dm_hadr_availability_replica_states' | 'sys.dm_hadr_database_replica_states'>;
 type BackupTables = Pick<ReplicaTables, 'msdb.dbo.backupset' | 'msdb.dbo.backupmediafamily'>;
-const HADR_TABLES: ReadonlyArray<keyof HadrTables> = ['sys.availability_groups', 'sys.availability_replicas', 'sys.dm_hadr_availability_replica_states', 'sys.dm_hadr_database_replica_states'];
+/** The HADR views, built together (their rows refer to each other). */
+export const HADR_TABLES: ReadonlyArray<keyof HadrTables> = ['sys.availability_groups', 'sys.availability_replicas', 'sys.dm_hadr_availability_replica_states', 'sys.dm_hadr_database_replica_states'];
 const BACKUP_TABLES: ReadonlyArray<keyof BackupTables> = ['msdb.dbo.backupset', 'msdb.dbo.backupmediafamily'];
 
 /**

@@ -41,6 +41,18 @@ test("each link's rows of a catalog view are all there, in link order", () => {
   for (const link of fleet.links) assert.ok(groups.some((g) => g.name === link.name), link.name);
 });
 
+test('a link that did not change keeps its HADR rows; the link that changed, or a change of everything, rebuilds them', () => {
+  const view = 'sys.availability_groups';
+  const dagRow = (link: number) => fleet.serverTables(all, 'sqlServer', new Set([view]))[view]!.find((r) => r.name === fleet.links[link]!.name);
+  const before = [dagRow(0), dagRow(1)];
+  assert.is(dagRow(1), before[1], 'nothing changed: the same rows');
+  fleet.links[0]!.setReplication({ lagMs: 5 });
+  assert.is.not(dagRow(0), before[0], 'link 1 changed: rebuilt');
+  assert.is(dagRow(1), before[1], 'link 2 did not change: kept');
+  fleet.bump();
+  assert.is.not(dagRow(1), before[1], 'everything may have changed: rebuilt');
+});
+
 test('a link builds only the groups of tables asked for', () => {
   const link = fleet.links[0]!;
   const created = new Date(0);
