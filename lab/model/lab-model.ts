@@ -1,6 +1,6 @@
 // The whole lab's state: its links, the statement log, app locks, faults and the version number
 // the SQL engines use to know when to refresh their tables.
-import type { CellValue, TableRows } from '../sql/contract.js';
+import type { TableRows } from '../sql/contract.js';
 import { AppLocks } from './applocks.js';
 import { Faults } from './faults.js';
 import { LinkModel } from './link.js';
@@ -10,6 +10,7 @@ import { Holds } from './holds.js';
 import { StatementLog } from './statement-log.js';
 import { HADR_TABLES, replicaTables, type ReplicaTables } from './tables.js';
 import { appLockRows, connectionRows } from './server-state.js';
+import { labAppLockRows, ledgerRows, statementLogRows } from './lab-tables.js';
 import type { ScenarioSpec, Side } from './types.js';
 
 export interface LabModelOptions {
@@ -353,26 +354,16 @@ export class LabModel {
       const key = `${linkIndex}/${side}`;
       if (this.logWanted) this.logLoaded.add(key);
       else this.logLoaded.delete(key);
-      rows['lab.statement_log'] = (this.logWanted ? this.statementLog.all() : []).map((e) => ({
-        seq: BigInt(e.id), at: e.at, replica: e.replica, login: e.login, session_id: e.sessionId,
-        statement: e.statement, error_number: e.errorNumber,
-      }));
+      rows['lab.statement_log'] = statementLogRows(this.logWanted ? this.statementLog.all() : []);
     }
-    if (want('lab.ledger')) rows['lab.ledger'] = this.links.map((l) => ledgerRow(l, now));
+    if (want('lab.ledger')) rows['lab.ledger'] = ledgerRows(this.links, now);
     const serverName = this.links[linkIndex]!.replicas[side].serverName;
     if (want('sys.dm_exec_connections')) rows['sys.dm_exec_connections'] = connectionRows(this.sessionsOf(linkIndex, side).values());
     if (want('sys.dm_tran_locks')) {
       rows['sys.dm_tran_locks'] = appLockRows(this.applocks.rows(), serverName, (name) =>
         this.links.find((l) => l.replicas[side].serverName === serverName && l.id.database.toLowerCase() === name.toLowerCase())?.id.databaseId ?? null);
     }
-    if (want('lab.applocks')) {
-      rows['lab.applocks'] = this.applocks.rows().map((r) => ({
-        replica: r.replica, database_name: r.database, resource: r.resource, lock_mode: r.holder.mode,
-        session_id: r.holder.sessionId, login: r.holder.login, host_name: r.holder.hostName,
-        program_name: r.holder.programName, description: r.holder.description, lock_count: r.holder.count,
-        acquired_at: r.holder.acquiredAt,
-      }));
-    }
+    if (want('lab.applocks')) rows['lab.applocks'] = labAppLockRows(this.applocks.rows());
     return rows;
   }
 }
@@ -388,14 +379,3 @@ const PART_OF_TABLE: Record<string, StatePart> = {
   'sys.dm_tran_locks': 'applocks', 'lab.applocks': 'applocks',
   'lab.statement_log': 'log',
 };
-
-function ledgerRow(l: LinkModel, now: number): Record<string, CellValue> {
-  l.advance(now);
-  const primaries = (['sqlServer', 'managedInstance'] as Side[]).filter((s) => l.replicas[s].role === 'PRIMARY');
-  return {
-    link_name: l.name, database_name: l.id.database, committed: BigInt(l.ledger.committed), lost: BigInt(l.ledger.lost),
-    last_committed_lsn: l.ledger.lastCommittedLsn,
-    primary_replica: primaries.map((s) => l.replicas[s].serverName).join(',') || null,
-    updated_at: new Date(now),
-  };
-}
