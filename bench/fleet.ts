@@ -4,7 +4,7 @@
 //  - the engine's peak RSS (budget 300 MB);
 //  - logins per server (budget 4): the most sessions a server had open at once (what its
 //    connection and worker limits see), and the logins over the whole wave (each one a TLS
-//    handshake and an authentication: mssql's test login per pool and sessions replaced count too);
+//    handshake and an authentication: a session replaced after it was lost counts too);
 //  - how wall time grows for 1, 10, 50, 100 links (BENCH_FLEET_SIZES=1,10 for a quick look).
 // The lab answers every link's DMVs on one server, so part of what grows with the fleet is the
 // lab's own work (its tables hold every link); the load average is printed beside the numbers.

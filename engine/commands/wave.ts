@@ -23,7 +23,7 @@ import { takeRunLock, type RunLock } from '../apply/journal/run-lock.js';
 import type { Reporter } from '../apply/events.js';
 import { parseLinkList, selectLinks, type LinkSelection } from '../fleet/expand.js';
 import { scheduleWave, worstExitCode } from '../fleet/schedule.js';
-import { newWaveId, readWaveRecord, recordLine, waveDirOf, waveFile, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
+import { newWaveId, readWaveRecord, recordLine, waveDirOf, waveFile, waveRecordSaver, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
 import { linkInventoryFile, linkInventoryText, writeLinkInventory, type PlannedLink } from '../fleet/link-inventory.js';
 import { recordLinksProblem, recordRunsProblem, resumeProblems, runbookChange, runsFinishedUnrecorded } from '../fleet/resume-checks.js';
 import { acknowledgedLinks, type DataLossFlags } from '../fleet/data-loss.js';
@@ -204,7 +204,7 @@ async function runLinks(
   const { parallel, canary, maxFailures, acknowledged, answer, style } = o;
 
   const progress = new Map<string, LinkProgress>(record.links.map((r) => [r.name, rowOf(r)]));
-  const save = () => writeWaveRecord(waveDir, record);
+  const save = waveRecordSaver(waveDir, record).save;
   const emitWave = (event: Record<string, unknown>) => {
     if (opts.format === 'json') io.stdout.write(JSON.stringify({ ...event, waveId: record.waveId }) + '\n');
   };
@@ -237,7 +237,7 @@ async function runLinks(
         else io.stderr.write(`[${link.name}] ${line}\n`);
         Object.assign(entry, { state: 'failed' as const, exitCode: ExitCode.refused });
         Object.assign(row, { state: 'failed', exitCode: ExitCode.refused, durationMs: 0 });
-        save();
+        await save();
         live?.changed();
         emitWave({ event: 'link-finished', link: link.name, exitCode: ExitCode.refused, meaning: exitCodeMeaning(ExitCode.refused), refused: line });
         return ExitCode.refused;
@@ -249,13 +249,13 @@ async function runLinks(
       delete entry.changed;
       delete entry.attention;
       Object.assign(row, { state: 'running', runId, startedAt: Date.now() });
-      save();
+      await save();
       emitWave({ event: 'link-started', link: link.name, runId, resumed: resumeRun !== undefined });
       live?.changed();
       const code = await runLink(link, { runId, resume: resumeRun, acknowledged: acknowledged.has(link.name), ...(answer ? { answered: { at: answer.at, via: `the one confirmation of wave ${record.waveId}`, covers: (q: RunQuestion) => answer.covers(link.name, q) } } : {}), reporter: linkReporter(row, opts.format, io.stdout, style, live), lockSessions, stepSessions, ...(live ? { note: (line: string) => live.note(line) } : {}) }, opts, wave, io, argv);
       Object.assign(entry, { state: code === ExitCode.done ? 'done' : 'failed', exitCode: code }, saved(row));
       Object.assign(row, { state: entry.state, exitCode: code, durationMs: row.durationMs ?? Date.now() - row.startedAt! });
-      save();
+      await save();
       live?.changed();
       emitWave({ event: 'link-finished', link: link.name, runId, exitCode: code, meaning: exitCodeMeaning(code) });
       return code;
@@ -267,7 +267,7 @@ async function runLinks(
     }
     const exitCode = worstExitCode(record.links.map((l) => l.exitCode ?? ExitCode.done));
     record.finished = { exitCode, ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}) };
-    save();
+    await save();
     live?.finish();
     const summary = { waveId: record.waveId, record: waveFile(waveDir, record.waveId), links: rows, exitCode, durationMs: Date.now() - started, ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}), ...(maxFailures !== undefined ? { maxFailures } : {}) };
     if (opts.format === 'json') emitWave({ event: 'wave-finished', exitCode, meaning: exitCodeMeaning(exitCode), ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}), totals: waveTotals(rows), links: rows.map(({ name, state, runId, exitCode: c, changed, attention }) => ({ link: name, state, ...(runId ? { runId } : {}), ...(c !== undefined ? { exitCode: c } : {}), ...(changed ? { changed } : {}), ...(attention?.length ? { attention } : {}) })) });

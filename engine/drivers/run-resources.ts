@@ -14,6 +14,7 @@ import {
 import type { ServerSessions } from './sql/server-sessions.js';
 import { classifyConnectFailureProbed, describeConnectError, passwordFor, poolConfig } from './sql/pool.js';
 import { classifyConnectFailure, ConnectionSetupError, type ConnectFailure } from './sql/connect-failure.js';
+import { keepFirstLogin } from './sql/kept-login.js';
 import type { Inventory, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
 
 export interface RunResourcesOptions {
@@ -63,11 +64,23 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
     return side === 'sqlServer' ? inventory.link.sqlServer.connection : inventory.link.managedInstance.connection;
   }
 
+  /** The wave's servers this run has found live (its first ask of each: the connect preflight's). */
+  const checkedLive = new Map<ReplicaSide, Promise<void>>();
+
   async function open(side: ReplicaSide): Promise<ConnectionPool> {
     const spec = specOf(side);
     if (opts.sessions) {
+      const sessions = opts.sessions;
       try {
-        return await opts.sessions.borrower(side, spec, opts.env);
+        let live = checkedLive.get(side);
+        if (!live) {
+          live = sessions.live(side, spec, opts.env);
+          checkedLive.set(side, live);
+          // A server not live now is asked again by the run's next call, as a run's own pool is opened again.
+          live.catch(() => checkedLive.get(side) === live && checkedLive.delete(side));
+        }
+        await live;
+        return await sessions.borrower(side, spec, opts.env);
       } catch (error) {
         if (error instanceof ConnectionSetupError) throw error;
         const failure = classifyConnectFailure(error);
@@ -76,7 +89,7 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
     }
     const config = poolConfig(side, spec, opts.env);
     const mssql = (await import('mssql')).default;
-    const pool = new mssql.ConnectionPool(config);
+    const pool = keepFirstLogin(new mssql.ConnectionPool(config));
     // A pool emits 'error' for failures outside a request; unhandled, that would end the process.
     pool.on('error', (error: Error) => opts.log?.warn(describeConnectError(side, spec, error, config.password)));
     try {

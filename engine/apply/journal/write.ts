@@ -123,8 +123,11 @@ export function openJournal(dir: string, runId: string, how: JournalOpening = {}
       // Registered secrets (passwords, tokens) are masked in every record, whatever field holds them.
       const line = redact(JSON.stringify({ at: new Date().toISOString(), ...record })) + '\n';
       writeSync(fd, line);
-      // A step-started record must be on disk before the step acts.
-      if (record.kind === 'step-started' || record.kind === 'run-finished' || record.kind === 'interrupted') fsyncSync(fd);
+      // A change's step-started record must be on disk before the step acts. A read's need not (a
+      // wave's runs share one thread, which each fsync stops): after a power loss it can only be
+      // missing with the records after it, since the next fsync of the file writes it out too, and
+      // a read that seems not begun is run again. A killed process loses nothing either way.
+      if ((record.kind === 'step-started' && record.impact !== 'read') || record.kind === 'run-finished' || record.kind === 'interrupted') fsyncSync(fd);
     },
     close() {
       if (!open) return;

@@ -5,7 +5,8 @@
 // connection's session ends, which takes every lock held on it.
 import type { ConnectionPool } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
-import { connectClassified, poolConfig } from './pool.js';
+import { classifiedConnectError, connectClassified, poolConfig } from './pool.js';
+import { keepFirstLogin } from './kept-login.js';
 
 /** The database the lock lives in; see engine/drivers/sql/lock.ts for why. */
 export const LOCK_DATABASE = 'master';
@@ -49,6 +50,12 @@ export interface LockPool {
   pool: ConnectionPool;
   /** Ends the connection in use now (its session, and every lock on it, go); `onEnd` hears `why`. */
   abandon(why: string): void;
+  /**
+   * Waits for the session to be free and live: the one open now, or a new login when it ended. A
+   * failed login throws classified, as a failed connect does (a shared session opened before a
+   * server went down is asked so before a run takes its lock there: attack r5conn finding 8).
+   */
+  live(): Promise<void>;
 }
 
 /** The parts of tedious's Connection (mssql's pooled connection) that ending one takes. */
@@ -66,7 +73,7 @@ interface ConnectionQueue {
 /**
  * One replica's lock connection: mssql's pool of one, with no idle timeout (a pool that closes an
  * idle connection would silently drop the lock), in master. `onEnd` hears of every session that
- * had logged in and ended, except the test connection mssql's connect() opens and closes first.
+ * had logged in and ended.
  *
  * Every request on it is bounded by the connection's requestTimeoutMs, counted from when it has
  * the connection (not while it waits its turn): one that has no answer by then ends the session
@@ -93,15 +100,12 @@ export async function openLockPool(
   const boundMs = config.requestTimeout ?? 30_000;
   // No cancel timer of tedious's own: the bound below ends the session instead.
   config.requestTimeout = 0;
+  // The connection is checked without a query of its own before each request (poolConfig): a
+  // dead one ends, and its end event tells every run that had a lock on it.
   if (queued) {
-    // A request waits its turn however long the queue is (each one ahead of it is bounded once
-    // sent), and the connection is checked without a query of its own before each
-    // (mssql's default sends SELECT 1 first, doubling every request): a dead one ends, and its end
-    // event tells every run.
+    // A request waits its turn however long the queue is (each one ahead of it is bounded once sent).
     config.pool.acquireTimeoutMillis = 2 ** 31 - 1;
-    (config as { validateConnection?: boolean | 'socket' }).validateConnection = 'socket';
   }
-  let connected = false;
   /** Why this process ended a connection, when it did. */
   const endedBecause = new WeakMap<PooledConnection, string>();
   let current: PooledConnection | undefined;
@@ -111,20 +115,19 @@ export async function openLockPool(
     connection.close();
   };
   // The lock lives and dies with this one connection: a session that had logged in and ends takes
-  // the lock with it (a connection that never logged in held nothing).
+  // the lock with it (a connection that never logged in held nothing). The login connect() checks
+  // the settings with is kept as the pool's connection (kept-login.ts), so it is the lock's too.
   (config as { beforeConnect?: (c: PooledConnection) => void }).beforeConnect = (conn) => {
     let loggedIn = false;
-    const probe = !connected;
-    if (!probe) current = conn;
+    current = conn;
     conn.on('connect', (error) => void (loggedIn = !error));
-    conn.on('end', () => loggedIn && !probe && onEnd(endedBecause.get(conn)));
+    conn.on('end', () => loggedIn && onEnd(endedBecause.get(conn)));
   };
-  const pool = new mssql.ConnectionPool(config);
+  const pool = keepFirstLogin(new mssql.ConnectionPool(config));
   // Errors outside a request end the connection; its end event does the work.
   pool.on('error', () => undefined);
   // A failure carries its classification: only a replica that never answered may go unlocked.
   await connectClassified(pool, side, spec, config.password);
-  connected = true;
   const requests = (pool as unknown as { pool: ConnectionQueue }).pool;
   const deadlines = new Map<PooledConnection, NodeJS.Timeout>();
   requests.on('acquireSuccess', (_eventId, connection) => {
@@ -136,7 +139,17 @@ export async function openLockPool(
     clearTimeout(deadlines.get(connection));
     deadlines.delete(connection);
   });
-  return { pool, abandon: (why) => abandon(current, why) };
+  const lending = pool as unknown as { acquire(requester: unknown): Promise<PooledConnection>; release(connection: PooledConnection): void };
+  const live = async () => {
+    let connection: PooledConnection;
+    try {
+      connection = await lending.acquire(pool);
+    } catch (error) {
+      throw await classifiedConnectError(side, spec, error, config.password);
+    }
+    lending.release(connection);
+  };
+  return { pool, abandon: (why) => abandon(current, why), live };
 }
 
 /** A single run's lock sessions: its own connection per replica, closed when the run lets go. */

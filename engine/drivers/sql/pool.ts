@@ -83,6 +83,12 @@ export function poolConfig(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.
     pool: { min: 0, max: 1, idleTimeoutMillis: 24 * 3600_000 },
     options,
   };
+  // A pooled connection is checked before each request without a query of its own: logged in,
+  // socket open (a session the server ended is replaced as before). mssql's default sends
+  // `SELECT 1` first, a round trip before every request (53 of a planned failover's 176
+  // statements), and on a lock session, whose requests have no driver timer, one that could wait
+  // for ever on a half-open connection (engine/drivers/sql/lock-sessions.ts bounds the requests).
+  (config as { validateConnection?: boolean | 'socket' }).validateConnection = 'socket';
   if (auth === 'entra') {
     config.authentication = { type: 'azure-active-directory-default', options: {} } as MssqlConfig['authentication'];
   } else {
@@ -182,8 +188,17 @@ export async function connectClassified(pool: ConnectionPool, side: ReplicaSide,
     await pool.connect();
   } catch (error) {
     await pool.close().catch(() => undefined);
-    throw Object.assign(new Error(describeConnectError(side, spec, error, password)), await classifyConnectFailureProbed(error, spec));
+    throw await classifiedConnectError(side, spec, error, password);
   }
+}
+
+/**
+ * A failed login as one line for the operator that carries its classification (`unreachable`,
+ * `reason`; a login timeout asked again of the network), as the run's own connections report one.
+ */
+export async function classifiedConnectError(side: ReplicaSide, spec: ConnectionSpec, error: unknown, password: string | undefined): Promise<Error> {
+  const probed = await classifyConnectFailureProbed(error, spec);
+  return Object.assign(new Error(describeConnectError(side, spec, error, password, probed)), probed);
 }
 
 export type QueryParams = Record<string, string | number | boolean | null>;

@@ -31,7 +31,9 @@ import type { ConnectionPool } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { UsageError } from '../../core/errors.js';
 import { readOnlyProblem } from './checks.js';
-import { connectClassified, describeConnectError, poolConfig, serverKey } from './pool.js';
+import { keepFirstLogin } from './kept-login.js';
+import { classifiedConnectError, connectClassified, describeConnectError, poolConfig, runSql, serverKey } from './pool.js';
+import { isConnectionLoss } from './connect-failure.js';
 
 /** How many sessions a wave opens per server for its steps (the link locks have their own). */
 export const DEFAULT_SESSIONS_PER_SERVER = 3;
@@ -65,7 +67,12 @@ interface ServerPool {
    * ("Cannot connect to sqlServer at host:port: ..."), not in the driver's words (attack r5conn finding 7).
    */
   connectFailure(error: Error): Error;
+  /** The same failure classified (unreachable or a set-up error; a login timeout asked of the network), for the live check. */
+  classified(error: unknown): Promise<Error>;
 }
+
+/** The driver's error behind each connectFailure, for the live check to classify. */
+const failedLogins = new WeakMap<Error, unknown>();
 
 /** A server's sessions, as the wave's runs ask for them. */
 export interface ServerSessions {
@@ -74,6 +81,13 @@ export interface ServerSessions {
    * a session, inOneSession keeps one for a whole script. Throws as a failed connect does, classified.
    */
   borrower(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.ProcessEnv): Promise<ConnectionPool>;
+  /**
+   * Asks the server for a live session now, as a single run's connect preflight does by logging in
+   * (attack r5conn finding 8: a borrower alone connects nothing once the server's pool is open):
+   * one is borrowed (a new login when none is live any more) and answers a plain SELECT. A failed
+   * login throws classified, as a failed connect does (unreachable or a set-up error).
+   */
+  live(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.ProcessEnv): Promise<void>;
   /** Closes every server's sessions. After the wave's runs ended. */
   close(): Promise<void>;
 }
@@ -263,34 +277,58 @@ export function serverSessions(perServer: number = DEFAULT_SESSIONS_PER_SERVER):
     const driver = (await import('mssql')).default;
     const config = poolConfig(side, spec, env);
     // A borrower waits its turn however long the queue is: each holder is bounded by its own
-    // request or step timeout. A session is checked without a query before it is lent (a closed
-    // one is replaced), and kept however long it is idle (no login storm between waves of polls).
+    // request or step timeout. A session is checked without a query before it is lent (poolConfig:
+    // a closed one is replaced), and kept however long it is idle (no login storm between waves of polls).
     config.pool = { min: 0, max: perServer, idleTimeoutMillis: 2 ** 31 - 1, acquireTimeoutMillis: 2 ** 31 - 1 };
-    (config as { validateConnection?: boolean | 'socket' }).validateConnection = 'socket';
-    const pool = new driver.ConnectionPool(config);
+    const pool = keepFirstLogin(new driver.ConnectionPool(config));
     // Errors outside a request end that connection; the pool replaces it when next asked.
     pool.on('error', () => undefined);
     await connectClassified(pool, side, spec, config.password);
     const connectFailure = (error: Error) => {
       const code = (error as { code?: string }).code as ConstructorParameters<typeof driver.ConnectionError>[1];
-      return Object.assign(new driver.ConnectionError(describeConnectError(side, spec, error, config.password), code), { cause: error });
+      const failure = Object.assign(new driver.ConnectionError(describeConnectError(side, spec, error, config.password), code), { cause: error });
+      failedLogins.set(failure, error);
+      return failure;
     };
-    return { pool, lending: pool as unknown as Lending, driver, connectFailure };
+    const classified = (error: unknown) => classifiedConnectError(side, spec, error, config.password);
+    return { pool, lending: pool as unknown as Lending, driver, connectFailure, classified };
+  }
+
+  async function serverPool(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.ProcessEnv): Promise<ServerPool> {
+    if (closed) throw new Error("the wave's sessions are closed");
+    const key = serverKey(side, spec);
+    let server = servers.get(key);
+    if (!server) {
+      server = open(side, spec, env);
+      servers.set(key, server);
+      // A server that could not be reached is tried afresh by the next run that asks.
+      const opening = server;
+      opening.catch(() => servers.get(key) === opening && servers.delete(key));
+    }
+    return server;
   }
 
   return {
     async borrower(side, spec, env) {
-      if (closed) throw new Error("the wave's sessions are closed");
-      const key = serverKey(side, spec);
-      let server = servers.get(key);
-      if (!server) {
-        server = open(side, spec, env);
-        servers.set(key, server);
-        // A server that could not be reached is tried afresh by the next run that asks.
-        const opening = server;
-        opening.catch(() => servers.get(key) === opening && servers.delete(key));
+      return new SessionBorrower(await serverPool(side, spec, env)) as unknown as ConnectionPool;
+    },
+    async live(side, spec, env) {
+      const server = await serverPool(side, spec, env);
+      const pool = new SessionBorrower(server) as unknown as ConnectionPool;
+      // A session lost under the check (a KILL at that instant, a socket the pool had not yet
+      // seen close) is not the server refusing us: the check asks once more, on a live one.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await runSql(pool, 'SELECT 1 AS live;');
+          return;
+        } catch (error) {
+          const login = failedLogins.get(error as Error);
+          if (login !== undefined) throw await server.classified(login);
+          // A SELECT 1 with no answer in its request timeout is a server that does not answer, not a lost session.
+          if (attempt < 2 && isConnectionLoss(error) && (error as { code?: string }).code !== 'ETIMEOUT') continue;
+          throw error;
+        }
       }
-      return new SessionBorrower(await server) as unknown as ConnectionPool;
     },
     async close() {
       closed = true;

@@ -120,7 +120,11 @@ export function sharedLockSessions(holder: LockHolder, limits: SharingLimits = D
       let pool: ConnectionPool;
       let abandon: LockPool['abandon'];
       try {
-        ({ pool, abandon } = await session.pool);
+        let live: LockPool['live'];
+        ({ pool, abandon, live } = await session.pool);
+        // The session may have ended since another link opened it (a server gone down): a new
+        // login that fails is told as a fresh wave's would be, unreachable or a set-up error.
+        await live();
       } catch (error) {
         forget();
         throw error;

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readWaveRecord, recordLine, waveFile, writeWaveRecord, type WaveRecord } from '../../../engine/fleet/record.js';
+import { readWaveRecord, recordLine, waveFile, waveRecordSaver, writeWaveRecord, type WaveRecord } from '../../../engine/fleet/record.js';
 
 const waveId = 'wave-20261206T231500Z-abcd';
 
@@ -48,6 +48,30 @@ test('a line a server worded with control characters is kept with spaces for the
   const read = readWaveRecord(dir, waveId);
   assert.not.ok('problem' in read, JSON.stringify(read));
   assert.equal((read as WaveRecord).links[0]!.attention, ['failover: Msg 41122 line two [31m']);
+});
+
+test('a running wave\'s saves: each resolves with the record as it was when asked on disk; saves asked while one is written share the next write', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'runbook-wave-record-'));
+  const record = recordWith([]);
+  record.links = Array.from({ length: 20 }, (_, i) => ({ name: `dag${i + 1}`, inventory: `/r/dag${i + 1}.yml`, state: 'pending' as const }));
+  const saver = waveRecordSaver(dir, record);
+  const saves: Array<Promise<void>> = [];
+  for (const [i, link] of record.links.entries()) {
+    Object.assign(link, { state: 'running', runId: `20261206T2315${String(i).padStart(2, '0')}Z-abcd` });
+    saves.push(saver.save());
+  }
+  // Twenty links starting in one turn of the event loop: one write, which begins after them all.
+  assert.is(new Set(saves).size, 1, 'twenty saves, one write');
+  await new Promise((resolve) => setImmediate(resolve));
+  // That write has begun: saves asked now are not in it, and share the one after it.
+  record.links[0]!.state = 'done';
+  const later = [saver.save(), saver.save()];
+  assert.is(later[0], later[1]);
+  assert.is.not(later[0], saves[0]);
+  await saves[0];
+  assert.equal((readWaveRecord(dir, waveId) as WaveRecord).links.map((l) => l.state), record.links.map(() => 'running'));
+  await later[0];
+  assert.is((readWaveRecord(dir, waveId) as WaveRecord).links[0]!.state, 'done');
 });
 
 test.run();

@@ -36,6 +36,9 @@ test('mixed fleet: the split-brain link is refused, the healthy and lagging ones
     assert.equal(record.finished, { exitCode: 3 });
     // The wave's sessions, not one per link: 3 for the steps and 1 for the locks at most (server-sessions.ts).
     assert.ok(Object.values(f.lab.peakSessions()).every((n) => n <= 4), `sessions at once: ${JSON.stringify(f.lab.peakSessions())}`);
+    // And no more logins over the whole wave than that (issue 13): mssql's connect() login is kept
+    // as each pool's first session (engine/drivers/sql/kept-login.ts), not closed and made again.
+    assert.ok(Object.values(f.lab.logins()).every((n) => n <= 4), `logins over the wave: ${JSON.stringify(f.lab.logins())}`);
   } finally {
     await f.stop();
   }
