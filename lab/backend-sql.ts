@@ -1,14 +1,14 @@
 // The SqlBackend of one replica: logins checked against the lab's throwaway password, sessions
 // that log every statement, apply scenario faults and run the batch on the lab's T-SQL engine
 // with the link model's hooks and tables.
-import type { LoginRequest, ReplyItem, RunningRequest, Session, SqlBackend, SqlMessage, SqlRequest, FaultAction } from './tds/contract.js';
+import { AbortedBy, type LoginRequest, type ReplyItem, type RunningRequest, type Session, type SqlBackend, type SqlMessage, type SqlRequest, type FaultAction } from './tds/contract.js';
 import { SqlError, type CellValue, type SessionInfo, type SqlEngine, type SqlEngineOptions, type StatementHook } from './sql/contract.js';
 import { appLockHook } from './model/applock-statements.js';
 import { backupHook } from './model/backup-statements.js';
 import { hadrHook } from './model/hadr-statements.js';
 import { killHook } from './model/kill-statement.js';
 import type { LabModel } from './model/lab-model.js';
-import type { StatementLogEntry } from './model/statement-log.js';
+import type { NotCarriedOut, StatementLogEntry } from './model/statement-log.js';
 import type { Side } from './model/types.js';
 import { serverIdentity } from './server-identity.js';
 import { sourceText, tokenize } from './sql/lexer.js';
@@ -90,6 +90,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     databases: () => indexes.map((i) => model.links[i]!.id.database),
     tables: (wanted) => model.serverTables(indexes, side, wanted),
     version: () => model.version(),
+    versionOf: (table) => model.versionOf(table),
     hooks: [logHook, permissionHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
   });
 
@@ -122,7 +123,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       };
       rc.sessions.set(info.sessionId, meta);
       // sys.dm_exec_connections shows it from now on.
-      model.bump();
+      model.sessionsChanged();
       const session: Session & { sessionId: number } = {
         sessionId: info.sessionId,
         execute: (request, signal, running) => execute(info, request, signal, running),
@@ -135,7 +136,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
           if (current === meta) {
             rc.sessions.delete(info.sessionId);
             model.freeSessionId(linkIndex, side, info.sessionId);
-            model.bump();
+            model.sessionsChanged();
             model.applocks.releaseSession(replica.serverName, info.sessionId);
           }
           engine.forgetSession?.(info.sessionId);
@@ -156,25 +157,50 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
   };
 
   async function execute(info: SessionInfo, req: SqlRequest, signal: AbortSignal, running?: RunningRequest): Promise<ReplyItem[] | FaultAction> {
+    const before = info.database;
+    const reply = await executeRequest(info, req, signal, running);
+    // An RPC (sp_executesql) is a batch of its own: "Changes in database context last only to the end
+    // of the sp_executesql statement" (MicrosoftDocs/sql-docs, sp-executesql-transact-sql.md). The
+    // session goes back, and the client is told so as it was told of the USE (ENVCHANGE).
+    if (req.kind === 'rpc' && info.database !== before) {
+      info.database = before;
+      if (Array.isArray(reply)) reply.push({ kind: 'database', name: before });
+    }
+    return reply;
+  }
+
+  async function executeRequest(info: SessionInfo, req: SqlRequest, signal: AbortSignal, running?: RunningRequest): Promise<ReplyItem[] | FaultAction> {
     // Split once, and only if a hold or fault has to look inside the batch.
     let split: string[] | undefined;
     const statements = () => (split ??= statementTexts(req.sql));
+    // The client's ATTENTION stops the request: what had not begun is not run ([MS-TDS] 2.2.1.7,
+    // 3.3.5.9; lab/tds/contract.ts AbortedBy). A connection that closed is not an ATTENTION: SQL
+    // Server may carry on with a request whose client went, so the lab does (a change whose client
+    // was killed may still act, which a resume must find out by verifying).
+    // A request that cannot be stopped (a hold `throughAttention`) acts all the same.
+    let stoppable = true;
+    const cancelled = () => stoppable && signal.aborted && signal.reason === AbortedBy.Attention;
     const heldBefore = model.holds.catch({ link: linkIndex, side }, req.sql, 'before', statements);
     if (heldBefore && model.holds.throughAttention(heldBefore)) {
       // Its reply is dropped once cancelled (the processor's), but it acts, and the ATTENTION waits for it.
+      stoppable = false;
       running?.uninterruptible();
       await heldBefore;
-    } else if (heldBefore) await untilReleased(heldBefore, signal);
+    } else if (heldBefore) {
+      await untilReleased(heldBefore, signal);
+      if (cancelled()) return logNotCarriedOut(info, statements(), req.sql, 'cancelled');
+    }
     if (isDown()) return { kind: 'drop' };
     const fault = model.faults.onSqlRequest(linkIndex, side, req.sql, statements);
     if (fault.kind === 'drop' || fault.kind === 'hang') {
-      logWhole(info, req.sql, null, fault.kind === 'drop' ? 'dropped' : 'hung');
+      logNotCarriedOut(info, statements(), req.sql, fault.kind === 'drop' ? 'dropped' : 'hung');
       return { kind: fault.kind };
     }
     // A slow or long statement takes its time when it is reached: the statements before it in the
-    // batch (a client's own checks) run first. A long one (BACKUP, FAILOVER) cancelled (ATTENTION)
-    // before its end does nothing, as a cancelled BACKUP leaves no backup and a cancelled FAILOVER
-    // no role change.
+    // batch (a client's own checks) run first. Cancelled (ATTENTION) before its end, neither it nor
+    // the statements after it run. A long one (BACKUP, FAILOVER) also does nothing when its
+    // connection closes before its end, as a cancelled BACKUP leaves no backup and a cancelled
+    // FAILOVER no role change.
     const slow = fault.kind === 'delay' ? fault : undefined;
     const long = longStatement(link.scenario.longStatements, req.sql);
     const pauseMs = (slow?.ms ?? 0) + (long?.ms ?? 0);
@@ -182,24 +208,21 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     let items: ReplyItem[] = [];
     // Without a pause the whole batch runs below; with one, the statements before it run now.
     let rest: ((params: Record<string, CellValue>) => ReplyItem[]) | undefined = (params) => engine.execute(info, req.sql, params);
+    let restStatements: string[] = [];
     if (pauseMs > 0 && engine.executeUntil) {
       const until = engine.executeUntil.bind(engine);
       items = run(info, req, (params) => {
         const first = until(info, req.sql, params, pauseAt);
         rest = first.rest;
+        restStatements = first.restStatements ?? [];
         return first.items;
-      });
+      }, () => rest === undefined);
     }
     if (rest) {
       const arrivedAt = model.clock();
       if (slow) await sleep(slow.ms, signal);
-      if (long) {
-        await sleep(long.ms, signal);
-        if (signal.aborted) {
-          logWhole(info, req.sql, null);
-          return items;
-        }
-      }
+      if (long) await sleep(long.ms, signal);
+      if ((slow || long) && (cancelled() || (long && stoppable && signal.aborted))) return [...items, ...logNotCarriedOut(info, restStatements, req.sql, 'cancelled')];
       rc.requestArrivedAt = long ? arrivedAt : undefined;
       try {
         items = [...items, ...run(info, req, rest)];
@@ -213,8 +236,12 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     return items;
   }
 
-  /** Runs (part of) a request on the engine with the statement log listening. */
-  function run(info: SessionInfo, req: SqlRequest, exec: (params: Record<string, CellValue>) => ReplyItem[]): ReplyItem[] {
+  /**
+   * Runs (part of) a request on the engine with the statement log listening. When no statement
+   * was logged, the whole batch is (a compile error stops it before any statement) unless
+   * `silentIsWhole` says the engine paused before its first statement.
+   */
+  function run(info: SessionInfo, req: SqlRequest, exec: (params: Record<string, CellValue>) => ReplyItem[], silentIsWhole = () => true): ReplyItem[] {
     model.beginRequest(linkIndex, side, req.sql);
     const params: Record<string, CellValue> = {};
     for (const p of req.params) params[p.name] = p.value;
@@ -229,7 +256,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     }
     // Each error belongs to the last statement that started at or before its line.
     const errors = items.filter((i): i is Extract<ReplyItem, { kind: 'error' }> => i.kind === 'error');
-    if (seen.length === 0) logWhole(info, req.sql, errors[0]?.error.number ?? null);
+    if (seen.length === 0 && silentIsWhole()) logStatements(info, statementTexts(req.sql), req.sql, errors[0]?.error.number ?? null);
     for (const e of errors) {
       const target = [...seen].reverse().find((s) => s.line <= e.error.line) ?? seen[0];
       if (target && target.entry.errorNumber === null) model.statementLog.setError(target.entry, e.error.number);
@@ -238,10 +265,15 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     return items;
   }
 
-  /** A request not carried out (or cancelled): each of its statements, as the engine would have logged them. */
-  function logWhole(info: SessionInfo, sql: string, errorNumber: number | null, notCarriedOut?: 'dropped' | 'hung'): void {
-    const statements = statementTexts(sql);
-    for (const statement of statements.length ? statements : [sql.trim()]) {
+  /** Statements that reached the replica and were not carried out, logged with why; no reply items. */
+  function logNotCarriedOut(info: SessionInfo, texts: string[], sql: string, why: NotCarriedOut): ReplyItem[] {
+    logStatements(info, texts, sql, null, why);
+    return [];
+  }
+
+  /** Statements of a request as the engine would have logged them (its whole text when the lab cannot split it). */
+  function logStatements(info: SessionInfo, texts: string[], sql: string, errorNumber: number | null, notCarriedOut?: NotCarriedOut): void {
+    for (const statement of texts.length ? texts : [sql.trim()]) {
       model.statementLog.append({
         at: new Date(model.clock()), link: link.name, replica: replica.serverName, side,
         login: info.login, sessionId: info.sessionId, statement, errorNumber,

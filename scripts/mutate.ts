@@ -1,6 +1,6 @@
 // `npm run mutate`: StrykerJS over the safety core. Each group is one compiled file (or the part of
 // it that is pure logic) and the fast tests that own it: Stryker mutates the JavaScript under dist/
-// (after `npm run build`), so a mutant costs one `node dist/test/...test.js` and no TypeScript build,
+// (after `npm run build:unlinked`: in the linked build those files are facades), so a mutant costs one `node dist/test/...test.js` and no TypeScript build,
 // with its command runner (uvu has no Stryker plugin). One Stryker run per group; at the end a
 // table of the mutation score per file, a total, and every survivor, to compare with README's list
 // ("Mutation testing"). Not part of npm test: it takes minutes.

@@ -66,7 +66,7 @@ export default defineStep({
       },
       params: {
         type: 'object',
-        description: 'Named parameters, available as @name in every batch (sent through sp_executesql).',
+        description: 'Named parameters, available as @name in every batch. Each batch then goes as its own sp_executesql call, where a USE or SET option lasts only to the end of the call: one in a batch before the last is refused.',
         propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
         additionalProperties: scalar,
       },
@@ -164,7 +164,7 @@ export default defineStep({
   async run(ctx, args: SqlExecArgs) {
     const impact = ctx.impact;
     // Before any wait for a session: a refusal of the script's text, nothing sent.
-    const reserved = reservedSqlProblems(args.sql, impact !== 'read')[0];
+    const reserved = reservedSqlProblems(args.sql, impact !== 'read', Object.keys(args.params ?? {}).length > 0)[0];
     if (reserved) throw ctx.refuse('reservedSql', { line: reserved.line, column: reserved.column, problem: reserved.message });
     // Nothing is sent until the script's session is in hand: in a wave that may mean waiting for
     // one of the server's shared sessions, which an interrupt or the step's timeout ends as "not sent".
@@ -283,11 +283,19 @@ export default defineStep({
 
 /**
  * A change script must not end inside a transaction (attack r5conn finding 4): the session it ran
- * on is not the next step's in a wave (reset at once, "will abort open transactions", MS-TDS
- * 2.2.3.1.2), and in a single run the transaction would be ended by whatever the next step sends
+ * on is not the next step's in a wave (reset at once: RESETCONNECTION cleans the connection up
+ * "effectively simulating a logout and a subsequent login", and RESETCONNECTIONSKIPTRAN is the same
+ * but "do not modify the transaction state", MS-TDS 2.2.3.1.2, so a plain reset ends a local
+ * transaction), and in a single run the transaction would be ended by whatever the next step sends
  * (a COMMIT there commits it) or by the run's end. So it is rolled back here, on the script's own
  * session, and the step fails: what it did outside the transaction may have taken effect.
  */
+// The read is a request of its own, one round trip per change script, and not appended to the last
+// batch: that cannot be shown to leave the script's meaning and results alone. A CREATE/ALTER of a
+// procedure, function, trigger or view runs to the end of its batch, so an appended SELECT would
+// become part of the module; a RETURN (under any IF) or a batch-ending error would skip it; its
+// result set would be taken as the script's first when the script returns none, and its row as
+// affected; and `GO n` repeats the last batch. (Review r5, left on purpose in r6.)
 async function noTransactionLeftOpen(ctx: StepMessages<'transactionLeftOpen'>, pool: Parameters<typeof runSql>[0], side: string): Promise<void> {
   const row = ((await runSql(pool, 'SELECT @@TRANCOUNT AS open_transactions;')).recordset ?? [])[0] as Record<string, unknown> | undefined;
   const count = Number(row?.open_transactions ?? 0);

@@ -53,10 +53,16 @@ function importedPackages(files: string[]): Map<string, string[]> {
 const runtimeFolders = ['engine', 'steps', 'lab'];
 const sourceFolders = [...runtimeFolders, 'test', 'bench', 'scripts'];
 
-/** Compiled run-time modules; a stale file in dist/ whose source is gone does not count. */
+/**
+ * Compiled run-time modules; a stale file in dist/ whose source is gone does not count, nor do the
+ * build's own steps (not shipped: package.json "files"). The linked files of the start-up path hold
+ * the code of the modules whose own files are their facades (engine/build/link-hot-path.ts).
+ */
+const linkedFiles = ['linked.js', 'linked-modules.js'].map((name) => join(root, 'dist', 'engine', name));
 const runtimeFiles = runtimeFolders
   .flatMap((folder) => filesUnder(join(root, 'dist', folder), '.js'))
-  .filter((file) => existsSync(join(root, relative(join(root, 'dist'), file)).replace(/\.js$/, '.ts')));
+  .filter((file) => linkedFiles.includes(file) || existsSync(join(root, relative(join(root, 'dist'), file)).replace(/\.js$/, '.ts')))
+  .filter((file) => !file.startsWith(join(root, 'dist', 'engine', 'build') + '/'));
 const runtime = importedPackages(runtimeFiles);
 const everywhere = importedPackages(sourceFolders.flatMap((folder) => filesUnder(join(root, folder), '.ts')));
 

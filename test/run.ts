@@ -1,17 +1,26 @@
-// Runs every compiled uvu test file in its own Node process (two at a time, for 2-core CI),
-// sums uvu's per-file counts and ends with the one line CI reads: `N passed, N failed`.
+// Runs every compiled uvu test file in its own Node process (several at a time, the longest
+// expected first: ./runner/schedule.ts), sums uvu's per-file counts, prints the ten slowest files
+// (wall and CPU time, children included) and ends with the one line CI reads: `N passed, N failed`.
 // A file that crashes, times out or prints no uvu summary counts as one failure. Each file runs with
 // ./per-test-timeout/preload.js: a test still running after TEST_TIMEOUT_MS fails by its name, and a
 // file stopped after TEST_FILE_TIMEOUT_MS names the test it was in.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CPU_LINE } from './per-test-timeout/cpu-usage.js';
+import { cpuCores, defaultConcurrency, longestFirst, mayStartAnother, nextFile, type FileTiming } from './runner/schedule.js';
+import { readTimings, recordTimings } from './runner/timings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
+const concurrency = defaultConcurrency();
+const widthChosen = process.env.TEST_CONCURRENCY !== undefined;
 const fileTimeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 180_000);
-const filter = process.argv[2];
+const args = process.argv.slice(2);
+/** Write this run's timings into test/runner/timings.json (the order later runs use). */
+const record = args.includes('--record-timings');
+const filter = args.find((a) => !a.startsWith('--'));
 const preload = new URL('./per-test-timeout/preload.js', import.meta.url).href;
 
 function findTests(dir: string): string[] {
@@ -30,6 +39,8 @@ interface FileResult {
   failed: number;
   output: string;
   ms: number;
+  /** CPU of the file's process and its reaped children; undefined when the file did not report it (killed). */
+  cpuMs?: number;
 }
 
 /** uvu prints `Total: N`, `Passed: N`, `Skipped: N`; failures are total - passed - skipped. */
@@ -45,6 +56,18 @@ export function parseUvuSummary(output: string): { passed: number; failed: numbe
   return { passed, failed: total - passed - skipped };
 }
 
+/** The files' processes now running: a runner stopped by a signal stops them too (they would run on, orphaned). */
+const children = new Set<ChildProcess>();
+function stopChildrenOnSignal(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`[run] ${signal}: stopping ${children.size} running file(s)\n`);
+      for (const child of children) child.kill('SIGTERM');
+      process.exit(130);
+    });
+  }
+}
+
 function runFile(file: string): Promise<FileResult> {
   const started = Date.now();
   return new Promise((resolve) => {
@@ -52,6 +75,7 @@ function runFile(file: string): Promise<FileResult> {
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    children.add(child);
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -63,12 +87,15 @@ function runFile(file: string): Promise<FileResult> {
       killer = setTimeout(() => child.kill('SIGKILL'), 3000);
     }, fileTimeoutMs);
     child.on('close', (code) => {
+      children.delete(child);
       clearTimeout(timer);
       clearTimeout(killer);
+      const cpu = output.match(CPU_LINE);
+      output = output.replace(CPU_LINE, '');
       const counts = parseUvuSummary(output);
       const result = counts ?? { passed: 0, failed: 1 };
       if (code !== 0 && result.failed === 0) result.failed = 1;
-      resolve({ file, ...result, output, ms: Date.now() - started });
+      resolve({ file, ...result, output, ms: Date.now() - started, cpuMs: cpu ? Number(cpu[1]) : undefined });
     });
   });
 }
@@ -85,24 +112,59 @@ function repoJournalFiles(): string[] {
   }
 }
 
+/**
+ * The slowest files by wall time, with their CPU time: a file whose CPU is far below its wall time
+ * waits (windows, polls, timeouts); one near or above it computes (or runs children in parallel).
+ */
+export function slowestFiles(results: Array<Pick<FileResult, 'file' | 'ms' | 'cpuMs'>>, count: number): string {
+  const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, count);
+  const wall = results.reduce((n, r) => n + r.ms, 0);
+  const cpu = results.reduce((n, r) => n + (r.cpuMs ?? 0), 0);
+  const lines = slowest.map((r) => {
+    const cpuText = r.cpuMs === undefined ? '      ?' : `${(r.cpuMs / 1000).toFixed(1).padStart(7)}`;
+    return `  ${(r.ms / 1000).toFixed(1).padStart(6)} s wall ${cpuText} s cpu  ${relative(here, r.file)}`;
+  });
+  return `slowest ${slowest.length} of ${results.length} files (all files: ${(wall / 1000).toFixed(1)} s wall summed, ${(cpu / 1000).toFixed(1)} s cpu):\n${lines.join('\n')}\n`;
+}
+
 async function main(): Promise<void> {
+  stopChildrenOnSignal();
   const journalsBefore = new Set(repoJournalFiles());
   // The filter is matched against the path under dist/test/, not the checkout's (a worktree named r4-steps matched every file for `steps/`).
-  const files = findTests(here).filter((f) => !filter || relative(here, f).includes(filter));
+  const timings = readTimings();
+  const found = findTests(here).filter((f) => !filter || relative(here, f).includes(filter));
+  const files = longestFirst(found.map((f) => relative(here, f)), timings).map((f) => join(here, f));
   const results: FileResult[] = [];
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < files.length) {
-      const file = files[next++];
-      const r = await runFile(file);
-      results.push(r);
-      const name = relative(here, r.file);
-      const status = r.failed ? 'FAIL' : 'ok  ';
-      process.stdout.write(`${status} ${name}  (${r.passed} passed, ${r.failed} failed, ${r.ms} ms)\n`);
-      if (r.failed) process.stdout.write(r.output.replace(/^/gm, '    ') + '\n');
-    }
-  }
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  const queue = [...files];
+  const running = new Set<string>();
+  const heavySlots = Math.max(1, Math.min(concurrency, cpuCores()));
+  await new Promise<void>((allDone) => {
+    const launch = (): void => {
+      // A width the caller chose (TEST_CONCURRENCY) is kept whatever the load.
+      while (mayStartAnother(running.size, Math.max(1, concurrency), heavySlots, widthChosen ? 0 : loadavg()[0]!)) {
+        const name = nextFile(queue.map((f) => relative(here, f)), [...running], timings, heavySlots);
+        if (name === undefined) break;
+        const file = join(here, name);
+        queue.splice(queue.indexOf(file), 1);
+        running.add(name);
+        void runFile(file).then((r) => {
+          running.delete(name);
+          results.push(r);
+          const status = r.failed ? 'FAIL' : 'ok  ';
+          process.stdout.write(`${status} ${name}  (${r.passed} passed, ${r.failed} failed, ${r.ms} ms, cpu ${r.cpuMs ?? '?'} ms)\n`);
+          if (r.failed) process.stdout.write(r.output.replace(/^/gm, '    ') + '\n');
+          launch();
+        });
+      }
+      if (running.size === 0 && queue.length === 0) {
+        clearInterval(widen);
+        allDone();
+      }
+    };
+    // The load average moves while files run: look again now and then, not only when one ends.
+    const widen = setInterval(launch, 5000);
+    launch();
+  });
   const passed = results.reduce((n, r) => n + r.passed, 0);
   let failed = results.reduce((n, r) => n + r.failed, 0);
   const written = repoJournalFiles().filter((f) => !journalsBefore.has(f));
@@ -111,6 +173,12 @@ async function main(): Promise<void> {
     process.stdout.write(`FAIL a test wrote into the repository's .runbook/ (use a temporary RUNBOOK_JOURNAL_DIR):\n${written.map((f) => `    ${relative(join(here, '..', '..'), f)}`).join('\n')}\n`);
   }
   if (files.length === 0) process.stdout.write('no test files found\n');
+  else process.stdout.write(slowestFiles(results, 10));
+  if (record) {
+    const measured: Record<string, FileTiming> = {};
+    for (const r of results) measured[relative(here, r.file)] = { wallMs: r.ms, ...(r.cpuMs !== undefined ? { cpuMs: r.cpuMs } : {}) };
+    recordTimings(measured, concurrency);
+  }
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   process.exitCode = failed > 0 || files.length === 0 ? 1 : 0;
 }

@@ -35,6 +35,10 @@ export interface LockRequest {
   startedAt: number;
   /** The step running now, for the lock's progress lines. */
   currentStep: () => string | undefined;
+  /** Taken for `apply --resume` (how a loss while it is taken is worded). */
+  resuming?: boolean;
+  /** A line for the operator now (where the interrupts' lines go): what a slow lock waits for. */
+  say?(line: string): void;
 }
 
 /** Takes the link lock on the replicas, or journals the refusal and throws it (exit 3). */
@@ -46,6 +50,8 @@ export async function takeLinkLock(req: LockRequest): Promise<LinkLock> {
       env: req.env,
       holder: req.holder,
       ...(req.sessions ? { sessions: req.sessions } : {}),
+      ...(req.resuming ? { resuming: true } : {}),
+      ...(req.say ? { waiting: req.say } : {}),
       currentStep: req.currentStep,
       // A lock lost and taken back with nothing changed lets the run go on; the summary says it happened.
       info: (message) => {

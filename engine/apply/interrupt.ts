@@ -24,6 +24,8 @@ export class Interrupts {
   private presses = 0;
   private unsafe: string | undefined;
   private unsafePresses = 0;
+  /** The non-safe section's step has said it sent nothing yet and waits to send (a wave's shared session). */
+  private waitingToSend = false;
   private readonly abandonHandlers = new Set<AbandonHandler>();
   private abandoning = false;
   /** The first signal's name, once one came. */
@@ -48,10 +50,14 @@ export class Interrupts {
     this.presses++;
     // What to press, as the operator knows it: Ctrl-C is what sends SIGINT from a terminal.
     const key = name === 'SIGINT' ? 'Ctrl-C' : name;
+    // A change that has sent nothing yet is stopped as a read is: its wait ends, nothing is sent.
+    const unsafe = this.waitingToSend ? undefined : this.unsafe;
     if (this.presses === 1) {
       this.signalName = name;
       this.opts.say(
-        this.unsafe
+        this.waitingToSend
+          ? `${name}: stopping now: ${this.unsafe} has sent nothing yet (it was waiting to send its change), so it stops without sending and no further step starts (${key} again to exit at once)`
+          : unsafe
           ? `${name}: stopping after ${this.unsafe} (a change in progress is finished and verified first; ${key} twice more to abandon it)`
           : // No change is in progress: a read under way is cut short now, not waited for (attack12 F1, attack-r4apply A8).
             `${name}: stopping now: no change is in progress, so a read under way is cut short and no further step starts (${key} again to exit at once)`,
@@ -59,7 +65,7 @@ export class Interrupts {
       this.controller.abort();
       return;
     }
-    if (this.unsafe) {
+    if (unsafe) {
       this.unsafePresses++;
       if (this.unsafePresses === 1 && this.presses <= 2) {
         this.opts.say(
@@ -126,11 +132,21 @@ export class Interrupts {
     const outer = this.unsafe;
     this.unsafe = label;
     this.unsafePresses = 0;
+    this.waitingToSend = false;
     try {
       return await body();
     } finally {
       this.unsafe = outer;
+      this.waitingToSend = false;
     }
+  }
+
+  /**
+   * The non-safe section's step says whether it is waiting to send, with nothing sent yet (true),
+   * or sends now (false): an interrupt while it waits is announced and handled as for a read.
+   */
+  sendState(state: 'waiting' | 'sent'): void {
+    if (this.unsafe) this.waitingToSend = state === 'waiting';
   }
 
   get inNonSafeSection(): string | undefined {

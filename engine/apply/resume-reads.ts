@@ -43,7 +43,7 @@ export function resumeBoundary(steps: readonly ResumeStep[], states: ReadonlyMap
     const step = steps[i]!;
     if (!isChange(step)) continue;
     const state = states.get(step.id);
-    if (state && (state.status === 'started' || state.status === 'failed')) return { lastDoneChange, mayHaveActed: i };
+    if (state && (state.status === 'started' || state.status === 'failed') && !neverSent(state)) return { lastDoneChange, mayHaveActed: i };
     break;
   }
   return { lastDoneChange };
@@ -62,5 +62,14 @@ export function readsToRunAgain(steps: readonly ResumeStep[], states: ReadonlyMa
  * verification cannot tell is refused; one that failed or was refused outright runs again.
  */
 export function mayHaveActed(state: StepState): boolean {
+  if (neverSent(state)) return false;
   return state.status === 'started' || (state.status === 'failed' && (state.outcome === 'unknown' || state.outcome === 'interrupted'));
+}
+
+/**
+ * A change the journal shows ended before it sent anything (interrupted or timed out while it
+ * waited for a wave's shared session: its send gate saw it): as good as never begun.
+ */
+export function neverSent(state: StepState): boolean {
+  return state.status === 'failed' && state.nothingSent === true;
 }

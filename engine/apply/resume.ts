@@ -29,7 +29,7 @@ import type { Journal } from './journal/write.js';
 import type { StepState } from './journal/runs.js';
 import { stepContext, verifiedOutputs, type StepContext, type StepContextSource } from './step-context.js';
 import { verifyUntilKnown, whatToCheck, type OutcomeOptions, type Verification } from './outcome.js';
-import { mayHaveActed, readsToRunAgain, resumeBoundary, type ResumeStep } from './resume-reads.js';
+import { mayHaveActed, neverSent, readsToRunAgain, resumeBoundary, type ResumeStep } from './resume-reads.js';
 import type { ResumeFrom } from './types.js';
 
 /** What a resume decided before its first step. */
@@ -121,12 +121,12 @@ export class ResumeCourse {
   async beforeChange(services: ResumeServices, at: { spec: StepSpec; def: StepDefinition<any>; earlier?: StepState; args: Record<string, unknown>; context: StepContext }): Promise<BeforeRerun> {
     if (!this.resume) return { verdict: 'run' };
     const { spec, def, earlier, args, context } = at;
-    if (earlier && (earlier.status === 'started' || earlier.status === 'failed')) {
+    if (earlier && (earlier.status === 'started' || earlier.status === 'failed') && !neverSent(earlier)) {
       const verified = this.decision.verified;
       const early = verified?.step === spec.id ? verified.verification : undefined;
       return verifyBeforeRerun(services, { spec, def, earlier, args, context, ...(early ? { early } : {}) });
     }
-    if (earlier) return { verdict: 'run' };
+    if (earlier && !neverSent(earlier)) return { verdict: 'run' };
     const already = await refuseIfAlreadyInEffect(services, { spec, def, args, context });
     return already ? { verdict: 'refuse', error: already } : { verdict: 'run' };
   }
@@ -288,7 +288,11 @@ async function verifyFirst(
   if (!at?.args || !at.context) return { result: 'not-done' };
   const { spec, def, args, context } = at;
   context.log.info(`${spec.id} may have acted before the resume; verifying it before deciding what to read again`);
-  const verification = await verifyUntilKnown(def, context, args, services.outcome);
+  // Where it may have acted, "unknown" refuses the step (nothing is sent): asking again for the
+  // whole outcome deadline (120 s) could only turn that into a friendlier answer, and a step that
+  // cannot verify at all (sqlExec without `verify:`) answers "unknown" every time (attack r5lock).
+  // Where it did not, "unknown" would let it run again, so a definite answer is still waited for.
+  const verification = await verifyUntilKnown(def, context, args, { ...services.outcome, unknownIsFinal: mayHaveActed(earlier) });
   services.journal.write({ kind: 'step-verified', step: spec.id, result: verification.result, why: 'resume', ...(verification.detail ? { detail: verification.detail } : {}) });
   const verified = { step: spec.id, verification };
   if (verification.result !== 'unknown') return { result: verification.result, verified };

@@ -127,7 +127,8 @@ class ApplyRun {
     if (opts.lock) {
       this.lock = await takeLinkLock({
         inventory: opts.inventory, env: opts.env, holder: opts.lock.holder, ...(opts.lock.sessions ? { sessions: opts.lock.sessions } : {}), journal: this.journal, reporter: opts.reporter, notices: this.record.notices, startedAt: this.startedAt,
-        currentStep: () => this.current?.id,
+        currentStep: () => this.current?.id, ...(opts.resume ? { resuming: true } : {}),
+        ...(opts.interrupts ? { say: (line: string) => opts.interrupts!.say(line) } : {}),
       });
     }
     const lock = this.lock;
@@ -319,6 +320,7 @@ class ApplyRun {
       ...(planned.retry ? { retry: { count: planned.retry.count, delayMs: planned.retry.delayMs } } : {}),
       runSignal: opts.signal,
       interruptGraceMs: opts.interruptGraceMs ?? 10_000,
+      ...(opts.interrupts ? { onSendState: (state: 'waiting' | 'sent') => opts.interrupts!.sendState(state) } : {}),
       hooks: {
         beforeAttempt: (attempt) => {
           journal.write({ kind: 'step-started', step: spec.id, type: spec.type, index: planned.index, impact, attempt, ...(spec.target ? { target: spec.target } : {}) });

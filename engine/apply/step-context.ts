@@ -2,9 +2,9 @@
 // connections, the outputs and history of the steps before it, and a log whose warnings the run
 // repeats in its summary. Also the outputs a step has when it was verified done rather than run.
 import type { ChangeGuard, Impact, ReplicaSide, RunResources, StepSpec } from '../core/types.js';
-import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
 import type { ProgressData, StepDefinition, StepHistoryEntry, StepRunContext } from '../step-api/types.js';
 import { unknownValue } from '../template/render.js';
+import { stepPool, type StepPoolState } from './step-pool.js';
 import type { ApplyOptions, Confirm } from './types.js';
 
 /** A step's context, but for `signal`, which the step runner makes per attempt. */
@@ -36,47 +36,7 @@ export interface StepContextSource {
   changeGuard?(side: ReplicaSide): ChangeGuard | undefined;
 }
 
-type Pool = Awaited<ReturnType<RunResources['sql']>>;
 type ArmClient = Awaited<ReturnType<RunResources['arm']>>;
-
-/**
- * `target` seen through a proxy: `wrap(key, method)` may replace a method; every other method is
- * bound to the object itself, and one that returns the object (a chained call) returns the proxy.
- */
-function intercept<T extends object>(target: T, wrap: (key: string | symbol, method: (...args: unknown[]) => unknown) => ((...args: unknown[]) => unknown) | undefined): T {
-  const proxy: T = new Proxy(target, {
-    get(t, key) {
-      const v = Reflect.get(t, key, t) as unknown;
-      if (typeof v !== 'function') return v;
-      const method = (...args: unknown[]) => {
-        const r = (v as (...a: unknown[]) => unknown).apply(t, args);
-        return r === t ? proxy : r;
-      };
-      return wrap(key, method) ?? method;
-    },
-  });
-  return proxy;
-}
-
-/** A pool whose requests tell `record` each batch right before it is sent (runSql sends through pool.request()). */
-function recordingPool(pool: Pool, record: (text: string, params: Record<string, unknown> | undefined) => void): Pool {
-  return intercept(pool, (key, method) => {
-    if (key !== 'request') return undefined;
-    return (...args) => {
-      const request = method(...args) as object & { parameters?: Record<string, { value?: unknown }> };
-      return intercept(request, (k, send) => {
-        if (k !== 'query' && k !== 'batch') return undefined;
-        return (...a) => {
-          const entries = Object.entries(request.parameters ?? {});
-          // The run's lock check that a change carries is the engine's, not the runbook's statement.
-          const text = withoutLockCheck(String(a[0]));
-          if (text !== '') record(text, entries.length ? Object.fromEntries(entries.map(([n, p]) => [n, p?.value ?? null])) : undefined);
-          return send(...a);
-        };
-      });
-    };
-  });
-}
 
 /** The ARM client's requests, told to `record` by a pipeline policy added once per client; the step is the last one that asked for the client. */
 const armRecorders = new WeakMap<object, { step: string; record: (step: string, text: string) => void }>();
@@ -128,6 +88,13 @@ export function stepContext(
       void opts.reporter.emit({ event: 'step-output', step: spec.id, level: 'warn', message });
     },
   };
+  const sent = source.sent;
+  const pools: StepPoolState = {
+    step: spec.id,
+    changeSent: false,
+    checkedNext: new Set(),
+    ...(sent ? { record: (target: ReplicaSide, text: string, params: Record<string, unknown> | undefined) => sent({ step: spec.id, target, text, ...(params ? { params } : {}) }) } : {}),
+  };
   const context: StepContext = {
     stepId: spec.id,
     runId: opts.runId,
@@ -135,11 +102,8 @@ export function stepContext(
     inputs: opts.inputs,
     impact,
     log,
-    sql: async (side) => {
-      const pool = await resources.sql(side);
-      const sent = source.sent;
-      return sent ? recordingPool(pool, (text, params) => sent({ step: spec.id, target: side, text, ...(params ? { params } : {}) })) : pool;
-    },
+    // A change step's batches carry the run's lock check, whoever wrote the step (engine/apply/step-pool.ts).
+    sql: async (side) => stepPool(await resources.sql(side), side, pools, impact === 'read' ? undefined : source.changeGuard?.(side)),
     arm: async () => {
       const client = await resources.arm();
       const sent = source.sent;

@@ -48,6 +48,11 @@ export interface RunStepOptions {
    */
   nonSafe?: boolean;
   hooks: AttemptHooks;
+  /**
+   * Told when a change step's attempt says it waits to send (`waiting`) and when it sends
+   * (`sent`): what an interrupt at that moment is announced as (engine/apply/interrupt.ts).
+   */
+  onSendState?(state: 'waiting' | 'sent'): void;
 }
 
 export type StepEnd =
@@ -56,6 +61,8 @@ export type StepEnd =
       ok: false; error: unknown; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; exitCode?: number; attempts: number;
       /** After a change's timeout: settles when the attempt itself ended (its cancelled request answered). */
       settled?: Promise<unknown>;
+      /** A change step that sent nothing in any attempt: the send gate saw every one end before it sent. */
+      nothingSent?: true;
     };
 
 /**
@@ -78,16 +85,19 @@ interface AttemptTrack {
  * left the process. `sending()` checks the interrupt and the deadline and marks the state in one
  * synchronous step, so nothing is sent after either once the attempt was ended as not sent.
  */
-function sendGate(runSignal: AbortSignal, deadline: AbortSignal, track: AttemptTrack): SendGate {
+function sendGate(runSignal: AbortSignal, deadline: AbortSignal, track: AttemptTrack, told?: RunStepOptions['onSendState']): SendGate {
   const signal = AbortSignal.any([runSignal, deadline]);
   return {
     signal,
     notSent() {
-      if (track.state === 'unknown') track.state = 'waiting';
+      if (track.state !== 'unknown') return;
+      track.state = 'waiting';
+      told?.('waiting');
     },
     sending() {
       signal.throwIfAborted();
       track.state = 'sent';
+      told?.('sent');
     },
   };
 }
@@ -95,7 +105,7 @@ function sendGate(runSignal: AbortSignal, deadline: AbortSignal, track: AttemptT
 async function attemptOnce(opts: RunStepOptions, track: AttemptTrack): Promise<Record<string, unknown>> {
   const deadline = new AbortController();
   const signal = opts.nonSafe ? deadline.signal : AbortSignal.any([opts.runSignal, deadline.signal]);
-  const gate = opts.nonSafe ? { sendGate: sendGate(opts.runSignal, deadline.signal, track) } : {};
+  const gate = opts.nonSafe ? { sendGate: sendGate(opts.runSignal, deadline.signal, track, opts.onSendState) } : {};
   const cleanups: Array<() => void> = [];
   const limits = new Promise<never>((_, reject) => {
     if (opts.timeoutMs !== undefined) {
@@ -143,9 +153,11 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
     } catch (caught) {
       let error = caught;
       if (opts.runSignal.aborted && !opts.nonSafe) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
+      // Journaled with the step's end, so that a resume knows this change never left the process.
+      const nothingSent = track.state === 'waiting' && !actedBefore ? { nothingSent: true as const } : {};
       if (track.state === 'waiting') {
         error = notSent(opts.context.stepId, caught);
-        if (opts.runSignal.aborted) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
+        if (opts.runSignal.aborted) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt, ...nothingSent };
       }
       if (error instanceof StepTimeout && opts.impact !== 'read') {
         const unknown = new OutcomeUnknown(`${error.message}; it may or may not have taken effect`);
@@ -160,7 +172,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
         return { ok: false, error: new Error(`${errorMessage(error).replace(/\.$/, '')}; but ${earlier}`), outcome: 'failed', exitCode: code, attempts: attempt };
       }
       if (code === ExitCode.outcomeUnknown) return { ok: false, error, outcome: 'unknown', exitCode: code, attempts: attempt };
-      if (attempt >= maxAttempts) return { ok: false, error, outcome: 'failed', exitCode: code, attempts: attempt };
+      if (attempt >= maxAttempts) return { ok: false, error, outcome: 'failed', exitCode: code, attempts: attempt, ...nothingSent };
       if (opts.impact !== 'read' && !definitelyNotApplied(error)) actedBefore ??= { attempt, error };
       const delayMs = opts.retry?.delayMs ?? 0;
       opts.hooks.onRetry(attempt, error, delayMs);

@@ -10,8 +10,8 @@ export interface LoggedStatement {
   statement: string;
   /** The first SQL error the statement raised; null when it raised none. */
   errorNumber: number | null;
-  /** Set when the lab received it but never carried it out (connection dropped first, or hung). */
-  notCarriedOut?: 'dropped' | 'hung';
+  /** Set when the lab received it but never carried it out (connection dropped first, hung, or its request cancelled before it began). */
+  notCarriedOut?: 'dropped' | 'hung' | 'cancelled';
   /** Milliseconds since the epoch. */
   at: number;
 }

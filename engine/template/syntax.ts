@@ -19,13 +19,26 @@ function handlebarsParse(): typeof Handlebars.parse {
   return parseText;
 }
 
-/** Handlebars' syntax tree of `text`; a TemplateError with the position on a syntax error. */
+/**
+ * Trees already made, by text: validate's rules and the template checker read the same texts (a
+ * sqlExec script is parsed for its splices and again for its references), and Handlebars' parser
+ * is slow on cold code (bench/startup). Shared, so never changed: its readers only read it.
+ */
+const parsed = new Map<string, Program>();
+
+/** Handlebars' syntax tree of `text` (shared: read it, do not change it); a TemplateError with the position on a syntax error. */
 export function parseTemplate(text: string): Program {
+  const known = parsed.get(text);
+  if (known) return known;
+  let tree: Program;
   try {
-    return handlebarsParse()(text);
+    tree = handlebarsParse()(text);
   } catch (e) {
     throw syntaxError(e, text);
   }
+  if (parsed.size > 5000) parsed.clear();
+  parsed.set(text, tree);
+  return tree;
 }
 
 /**

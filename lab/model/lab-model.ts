@@ -1,6 +1,6 @@
 // The whole lab's state: its links, the statement log, app locks, faults and the version number
 // the SQL engines use to know when to refresh their tables.
-import type { CellValue, TableRows } from '../sql/contract.js';
+import type { TableRows } from '../sql/contract.js';
 import { AppLocks } from './applocks.js';
 import { Faults } from './faults.js';
 import { LinkModel } from './link.js';
@@ -8,8 +8,9 @@ import { fleetLinkNames, LAB_DATABASE, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, lin
 import type { ReplicaContext, SessionMeta } from './replica-context.js';
 import { Holds } from './holds.js';
 import { StatementLog } from './statement-log.js';
-import { replicaTables } from './tables.js';
+import { HADR_TABLES, replicaTables, type ReplicaTables } from './tables.js';
 import { appLockRows, connectionRows } from './server-state.js';
+import { labAppLockRows, ledgerRows, statementLogRows } from './lab-tables.js';
 import type { ScenarioSpec, Side } from './types.js';
 
 export interface LabModelOptions {
@@ -42,6 +43,17 @@ export class LabModel {
   readonly clock: () => number;
   readonly startedAt: Date;
   private versionNumber = 1;
+  private lagSecond = 0;
+  /** Changes of each link (its own `changed`), and bumps of everything (bump(), the lag tick): what a link's cached HADR rows were built at. */
+  private readonly linkVersions: number[] = [];
+  private everything = 0;
+  /**
+   * Each link's HADR view rows as last built, per side: they change only with the link (or with
+   * everything), and a fleet's server otherwise rebuilt every link's rows when one link changed.
+   */
+  private readonly hadrRows = new Map<string, { builtAt: string; rows: Partial<ReplicaTables> }>();
+  /** Versions of the parts of the state that only some tables show (versionOf). */
+  private readonly partVersions: Record<StatePart, number> = { backups: 0, sessions: 0, applocks: 0, log: 0 };
   private logDirty = false;
   private logWanted = false;
   /** Replicas whose engine tables hold the statement log as of their last refresh. */
@@ -78,7 +90,7 @@ export class LabModel {
     // The log grows with every statement; reloading it into every engine on every query would make
     // each query slower than the last, so only queries that read it refresh (see logChanged).
     this.statementLog = new StatementLog(() => void (this.logDirty = true));
-    this.applocks = new AppLocks(bump);
+    this.applocks = new AppLocks(() => void this.partVersions.applocks++);
     this.faults = new Faults(options.scenario.faults, this.clock());
     this.dropSessions = options.dropSessions ?? (() => {});
     this.links = Array.from({ length: options.links }, (_, index) => {
@@ -93,7 +105,11 @@ export class LabModel {
         },
         scenario,
         this.clock,
-        bump,
+        () => {
+          this.linkVersions[index] = (this.linkVersions[index] ?? 0) + 1;
+          bump();
+        },
+        () => void this.partVersions.backups++,
       );
       link.setDownCheck((side, now) => this.faults.downState(index, side, now) !== 'up');
       return link;
@@ -102,12 +118,38 @@ export class LabModel {
 
   /** Changes whenever anything a table shows may have changed (time passing included). */
   version(): number {
-    for (const link of this.links) link.advance();
-    return this.versionNumber;
+    const now = this.clock();
+    for (const link of this.links) link.advance(now);
+    // While a link has log unsent, its secondary_lag_seconds grows with time alone: a second later
+    // is a change (logins and backups, which no longer reload the HADR views, used to hide this).
+    const second = Math.floor(now / 1000);
+    if (second !== this.lagSecond && this.links.some((l) => l.pending.length > 0)) {
+      this.lagSecond = second;
+      this.bump();
+    }
+    return this.versionNumber + this.partVersions.backups + this.partVersions.sessions + this.partVersions.applocks + this.partVersions.log;
   }
 
+  /**
+   * The version of one table's rows: moves with everything (bump) and with the one part of the
+   * state it shows. A login, an app lock, a backup or the statement log growing reloads only its
+   * own tables; on a fleet's server every other table holds every link's rows, and reloading them
+   * all on each of these made each query's cost grow with the fleet.
+   */
+  versionOf(table: string): number {
+    const part = PART_OF_TABLE[table];
+    return this.versionNumber + (part ? this.partVersions[part] : 0);
+  }
+
+  /** Anything may have changed: every table is reloaded when next read. */
   bump(): void {
     this.versionNumber++;
+    this.everything++;
+  }
+
+  /** A session began or ended: sys.dm_exec_connections changed. */
+  sessionsChanged(): void {
+    this.partVersions.sessions++;
   }
 
   /**
@@ -118,7 +160,7 @@ export class LabModel {
   beginRequest(linkIndex: number, side: Side, sql: string): void {
     const key = `${linkIndex}/${side}`;
     this.logWanted = /statement_log/i.test(sql);
-    if (this.logWanted && (this.logDirty || !this.logLoaded.has(key))) this.bump();
+    if (this.logWanted && (this.logDirty || !this.logLoaded.has(key))) this.partVersions.log++;
     if (this.logWanted) this.logDirty = false;
   }
 
@@ -250,7 +292,7 @@ export class LabModel {
       },
       endSession: (sessionId) => {
         this.sessionsOf(linkIndex, side).delete(sessionId);
-        this.bump();
+        this.sessionsChanged();
         this.applocks.releaseSession(link.replicas[side].serverName, sessionId);
         // The id is free only once its connection is gone: freed at once, a login in between could
         // be given it and then be the connection dropped by id.
@@ -267,70 +309,73 @@ export class LabModel {
   }
 
   /**
-   * Everything a server holding several links' replicas serves: each link's rows of the catalog
-   * views and DMVs together (as one server lists all its groups), the system databases once, the
-   * lab's own tables once.
+   * Everything a server holding `linkIndexes`' replicas serves, or only the tables named in
+   * `wanted`: each link's rows of the catalog views and DMVs together (as one server lists all its
+   * groups), the system databases once, and the server's own tables (the lab's, the server-wide
+   * DMVs) once, not once per link.
    */
   serverTables(linkIndexes: number[], side: Side, wanted?: ReadonlySet<string>): TableRows {
-    if (linkIndexes.length === 1) return this.tables(linkIndexes[0]!, side, wanted);
-    const parts = linkIndexes.map((i) => this.tables(i, side, wanted));
-    const out: TableRows = { ...parts[0] };
-    for (const name of Object.keys(out)) {
-      // The lab's own tables and the server-wide DMVs are the server's once, not each link's.
-      if (name.startsWith('lab.') || SERVER_WIDE.has(name)) continue;
-      const rows = parts.flatMap((p) => p[name] ?? []);
-      const seen = new Set<unknown>();
-      out[name] = name === 'sys.databases' ? rows.filter((r) => !seen.has(r.name) && (seen.add(r.name), true)) : rows;
+    const now = this.clock();
+    const out: TableRows = {};
+    for (const index of linkIndexes) {
+      const link = this.links[index]!;
+      link.advance(now);
+      const part = wanted ? this.linkTables(index, side, now, wanted) : replicaTables(link, side, now, this.startedAt);
+      for (const [name, rows] of Object.entries(part)) {
+        if (wanted && !wanted.has(name)) continue;
+        (out[name] ??= []).push(...rows);
+      }
     }
-    return out;
+    const databases = out['sys.databases'];
+    if (databases && linkIndexes.length > 1) {
+      const seen = new Set<unknown>();
+      out['sys.databases'] = databases.filter((r) => !seen.has(r.name) && (seen.add(r.name), true));
+    }
+    return Object.assign(out, this.serverOwnTables(linkIndexes[0]!, side, now, wanted));
   }
 
-  /** Everything one replica's SQL engine serves, or only the tables named in `wanted`. */
-  tables(linkIndex: number, side: Side, wanted?: ReadonlySet<string>): TableRows {
-    const now = this.clock();
-    const link = this.links[linkIndex];
-    link.advance(now);
-    const rows: TableRows = { ...replicaTables(link, side, now, this.startedAt) };
-    if (wanted) for (const name of Object.keys(rows)) if (!wanted.has(name)) delete rows[name];
+  /** The tables of `wanted` one link shows; its HADR views from the cache while the link did not change. */
+  private linkTables(index: number, side: Side, now: number, wanted: ReadonlySet<string>): Partial<ReplicaTables> {
+    const link = this.links[index]!;
+    if (!HADR_TABLES.some((name) => wanted.has(name))) return replicaTables(link, side, now, this.startedAt, wanted);
+    const key = `${index}/${side}`;
+    const builtAt = `${this.linkVersions[index] ?? 0}/${this.everything}`;
+    let hadr = this.hadrRows.get(key);
+    if (hadr?.builtAt !== builtAt) this.hadrRows.set(key, (hadr = { builtAt, rows: replicaTables(link, side, now, this.startedAt, HADR_SET) }));
+    const others = [...wanted].filter((name) => !HADR_SET.has(name));
+    return { ...(others.length ? replicaTables(link, side, now, this.startedAt, new Set(others)) : {}), ...hadr.rows };
+  }
+
+  /** The lab's own tables and the server-wide DMVs of the server holding `linkIndex`'s `side`. */
+  private serverOwnTables(linkIndex: number, side: Side, now: number, wanted?: ReadonlySet<string>): TableRows {
+    const rows: TableRows = {};
     const want = (name: string) => !wanted || wanted.has(name);
     if (want('lab.statement_log')) {
       const key = `${linkIndex}/${side}`;
       if (this.logWanted) this.logLoaded.add(key);
       else this.logLoaded.delete(key);
-      rows['lab.statement_log'] = (this.logWanted ? this.statementLog.all() : []).map((e) => ({
-        seq: BigInt(e.id), at: e.at, replica: e.replica, login: e.login, session_id: e.sessionId,
-        statement: e.statement, error_number: e.errorNumber,
-      }));
+      rows['lab.statement_log'] = statementLogRows(this.logWanted ? this.statementLog.all() : []);
     }
-    if (want('lab.ledger')) rows['lab.ledger'] = this.links.map((l) => ledgerRow(l, now));
-    const serverName = link.replicas[side].serverName;
+    if (want('lab.ledger')) rows['lab.ledger'] = ledgerRows(this.links, now);
+    const serverName = this.links[linkIndex]!.replicas[side].serverName;
     if (want('sys.dm_exec_connections')) rows['sys.dm_exec_connections'] = connectionRows(this.sessionsOf(linkIndex, side).values());
     if (want('sys.dm_tran_locks')) {
       rows['sys.dm_tran_locks'] = appLockRows(this.applocks.rows(), serverName, (name) =>
         this.links.find((l) => l.replicas[side].serverName === serverName && l.id.database.toLowerCase() === name.toLowerCase())?.id.databaseId ?? null);
     }
-    if (want('lab.applocks')) {
-      rows['lab.applocks'] = this.applocks.rows().map((r) => ({
-        replica: r.replica, database_name: r.database, resource: r.resource, lock_mode: r.holder.mode,
-        session_id: r.holder.sessionId, login: r.holder.login, host_name: r.holder.hostName,
-        program_name: r.holder.programName, description: r.holder.description, lock_count: r.holder.count,
-        acquired_at: r.holder.acquiredAt,
-      }));
-    }
+    if (want('lab.applocks')) rows['lab.applocks'] = labAppLockRows(this.applocks.rows());
     return rows;
   }
 }
 
-/** Tables a server shows once whatever links it holds (engine/drivers/sql/lock-guard.ts reads them). */
-const SERVER_WIDE = new Set(['sys.dm_exec_connections', 'sys.dm_tran_locks']);
+const HADR_SET: ReadonlySet<string> = new Set(HADR_TABLES);
 
-function ledgerRow(l: LinkModel, now: number): Record<string, CellValue> {
-  l.advance(now);
-  const primaries = (['sqlServer', 'managedInstance'] as Side[]).filter((s) => l.replicas[s].role === 'PRIMARY');
-  return {
-    link_name: l.name, database_name: l.id.database, committed: BigInt(l.ledger.committed), lost: BigInt(l.ledger.lost),
-    last_committed_lsn: l.ledger.lastCommittedLsn,
-    primary_replica: primaries.map((s) => l.replicas[s].serverName).join(',') || null,
-    updated_at: new Date(now),
-  };
-}
+type StatePart = 'backups' | 'sessions' | 'applocks' | 'log';
+
+/** The tables that show only one part of the state (the rest show the links, and follow bump()). */
+const PART_OF_TABLE: Record<string, StatePart> = {
+  'msdb.dbo.backupset': 'backups', 'msdb.dbo.backupmediafamily': 'backups',
+  'sys.dm_exec_connections': 'sessions',
+  'sys.dm_tran_locks': 'applocks', 'lab.applocks': 'applocks',
+  'lab.statement_log': 'log',
+};

@@ -53,6 +53,8 @@ export class LinkModel {
     readonly clock: () => number,
     /** Called whenever anything visible changed (the SQL engines refresh their tables). */
     readonly changed: () => void,
+    /** Called when only the backup history (msdb) changed; `changed` when not given. */
+    backupsChanged: () => void = changed,
   ) {
     const start = clock();
     const base = parseLsn(scenario.lsn);
@@ -71,7 +73,7 @@ export class LinkModel {
     this.catchUpAt = scenario.replication.catchUpAfterMs === undefined ? undefined : start + scenario.replication.catchUpAfterMs;
     if (this.catchUpAt !== undefined && scenario.replication.stalled) this.stalledUntil = this.catchUpAt;
     this.lastAdvance = start;
-    this.backupHistory = new BackupHistory(id.database, scenario, clock, (side) => this.replicas[side], changed);
+    this.backupHistory = new BackupHistory(id.database, scenario, clock, (side) => this.replicas[side], backupsChanged);
 
     // Start from "original primary + its secondary", then replay what the roles imply.
     const { roles } = scenario;
@@ -183,7 +185,8 @@ export class LinkModel {
         touched = true;
       }
     }
-    if (this.backupHistory.advance(now)) touched = true;
+    // Backups finishing change msdb only: the history says so itself (backupsChanged).
+    this.backupHistory.advance(now);
     // Faults and catch-up change what the DMVs show with time alone.
     const signature = `${this.connected(now)}|${this.replicating(now)}|${this.isDown('sqlServer', now)}|${this.isDown('managedInstance', now)}`;
     if (signature !== this.lastSignature) touched = true;

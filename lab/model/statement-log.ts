@@ -14,12 +14,15 @@ export interface StatementLogEntry {
   /** The first SQL error the statement raised, if any. */
   errorNumber: number | null;
   /**
-   * Set when a fault ended the request before the lab carried the statement out (the connection
-   * was dropped, or the request hung): it reached the replica, yet changed nothing. A drill tells a
-   * statement re-sent after such a fault from one applied twice by this.
+   * Set when the statement reached the replica and was not carried out, so changed nothing: a fault
+   * ended its request first (the connection was dropped, or the request hung), or the client
+   * cancelled the request (ATTENTION) before the statement began. A drill tells a statement re-sent
+   * after such a fault from one applied twice by this.
    */
-  notCarriedOut?: 'dropped' | 'hung';
+  notCarriedOut?: NotCarriedOut;
 }
+
+export type NotCarriedOut = 'dropped' | 'hung' | 'cancelled';
 
 /** Keeps the newest entries only, so a lab left running for days stays small. */
 const MAX_ENTRIES = 50_000;

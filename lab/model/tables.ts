@@ -105,6 +105,43 @@ function secondaryState(link: LinkModel, secondary: ReplicaState, now: number): 
   return link.synchronousCommit() && link.pending.length === 0 ? 2 : 1;
 }
 
+type HadrTables = Pick<ReplicaTables, 'sys.availability_groups' | 'sys.availability_replicas' | 'sys.dm_hadr_availability_replica_states' | 'sys.dm_hadr_database_replica_states'>;
+type BackupTables = Pick<ReplicaTables, 'msdb.dbo.backupset' | 'msdb.dbo.backupmediafamily'>;
+/** The HADR views, built together (their rows refer to each other). */
+export const HADR_TABLES: ReadonlyArray<keyof HadrTables> = ['sys.availability_groups', 'sys.availability_replicas', 'sys.dm_hadr_availability_replica_states', 'sys.dm_hadr_database_replica_states'];
+const BACKUP_TABLES: ReadonlyArray<keyof BackupTables> = ['msdb.dbo.backupset', 'msdb.dbo.backupmediafamily'];
+
+/**
+ * The tables `side` of `link` shows at `now`; with `wanted`, only those of them (a catalog asks
+ * for the tables one statement reads, and on a fleet's server this runs once per link).
+ */
+export function replicaTables(link: LinkModel, side: Side, now: number, created: Date): ReplicaTables;
+export function replicaTables(link: LinkModel, side: Side, now: number, created: Date, wanted: ReadonlySet<string>): Partial<ReplicaTables>;
+export function replicaTables(link: LinkModel, side: Side, now: number, created: Date, wanted?: ReadonlySet<string>): Partial<ReplicaTables> {
+  const want = (names: ReadonlyArray<string>) => !wanted || names.some((n) => wanted.has(n));
+  const out: Partial<ReplicaTables> = {};
+  if (want(['sys.databases'])) out['sys.databases'] = databaseRows(link, side, created);
+  if (want(HADR_TABLES)) Object.assign(out, hadrTables(link, side, now, created));
+  if (want(BACKUP_TABLES)) Object.assign(out, backupTables(link, side));
+  return out;
+}
+
+/** sys.databases: the system databases and the link's database as this side has it. */
+function databaseRows(link: LinkModel, side: Side, created: Date): Row[] {
+  const me = link.replicas[side];
+  const onSql = side === 'sqlServer';
+  return [...systemDatabases(created), {
+    name: link.id.database, database_id: link.id.databaseId, source_database_id: null,
+    create_date: created, compatibility_level: 160, collation_name: 'SQL_Latin1_General_CP1_CI_AS',
+    user_access: 0, user_access_desc: 'MULTI_USER', is_read_only: false,
+    state: me.restoring ? 1 : 0, state_desc: me.restoring ? 'RESTORING' : 'ONLINE',
+    recovery_model: 1, recovery_model_desc: 'FULL',
+    replica_id: me.agPresent ? (onSql ? link.ids.sqlReplica : link.ids.miReplicas[0]) : null,
+    group_database_id: me.agPresent ? (onSql ? link.ids.sqlAgDatabase : link.ids.miAgDatabase) : null,
+    is_encrypted: false, log_reuse_wait_desc: 'AVAILABILITY_REPLICA',
+  }];
+}
+
 /**
  * Rows of the HADR views as `side` of `link` shows them at `now`.
  *
@@ -117,7 +154,7 @@ function secondaryState(link: LinkModel, secondary: ReplicaState, now: number): 
  * documented: the lab lists the other replicas' rows first, then the local AG's and other links'
  * rows, and the link's own local row last, so a query that takes "the first row" reads a wrong one.
  */
-export function replicaTables(link: LinkModel, side: Side, now: number, created: Date): ReplicaTables {
+function hadrTables(link: LinkModel, side: Side, now: number, created: Date): HadrTables {
   const me = link.replicas[side];
   const partner = link.replicas[otherSide(side)];
   const ids = link.ids;
@@ -134,25 +171,13 @@ export function replicaTables(link: LinkModel, side: Side, now: number, created:
     sqlServer: `TCP://${link.id.sqlServerName}:5022`,
     managedInstance: `tcp://${fqdn}:5022;Server=[${link.id.miName}]`,
   };
-  const t: ReplicaTables = {
-    'sys.databases': [], 'sys.availability_groups': [], 'sys.availability_replicas': [],
-    'sys.dm_hadr_availability_replica_states': [], 'sys.dm_hadr_database_replica_states': [], 'msdb.dbo.backupset': [],
-    'msdb.dbo.backupmediafamily': [],
+  const t: HadrTables = {
+    'sys.availability_groups': [], 'sys.availability_replicas': [],
+    'sys.dm_hadr_availability_replica_states': [], 'sys.dm_hadr_database_replica_states': [],
   };
   const remoteRows: Row[] = [];
   const localRows: Row[] = [];
   const base = { databaseId: link.id.databaseId, recovery: link.baseLsn };
-
-  t['sys.databases'].push(...systemDatabases(created));
-  t['sys.databases'].push({
-    name: link.id.database, database_id: link.id.databaseId, source_database_id: null,
-    create_date: created, compatibility_level: 160, collation_name: 'SQL_Latin1_General_CP1_CI_AS',
-    user_access: 0, user_access_desc: 'MULTI_USER', is_read_only: false,
-    state: me.restoring ? 1 : 0, state_desc: me.restoring ? 'RESTORING' : 'ONLINE',
-    recovery_model: 1, recovery_model_desc: 'FULL',
-    replica_id: me.agPresent ? localReplicaIds[0] : null, group_database_id: me.agPresent ? localGroupDb : null,
-    is_encrypted: false, log_reuse_wait_desc: 'AVAILABILITY_REPLICA',
-  });
 
   if (me.agPresent) {
     t['sys.availability_groups'].push(group(localGroup, me.memberName, false));
@@ -246,12 +271,17 @@ export function replicaTables(link: LinkModel, side: Side, now: number, created:
     }
   }
   t['sys.dm_hadr_database_replica_states'].push(...remoteRows, ...localRows);
+  return t;
+}
 
-  // msdb as each side keeps it. On the MI (backup-transparency.md, "Included information" and
-  // "Removed fields"): automatic full, differential and log backups with is_copy_only = 0, manual
-  // ones COPY_ONLY; fields of the logged-in user, of the backup file's path and of the machine are
-  // not populated (NULL here); a row appears once its backup has finished. Times are the server's
-  // local time (the MI's timezoneId: managedInstance.utcOffsetMinutes).
+// msdb as each side keeps it. On the MI (backup-transparency.md, "Included information" and
+// "Removed fields"): automatic full, differential and log backups with is_copy_only = 0, manual
+// ones COPY_ONLY; fields of the logged-in user, of the backup file's path and of the machine are
+// not populated (NULL here); a row appears once its backup has finished. Times are the server's
+// local time (the MI's timezoneId: managedInstance.utcOffsetMinutes).
+function backupTables(link: LinkModel, side: Side): BackupTables {
+  const me = link.replicas[side];
+  const t: BackupTables = { 'msdb.dbo.backupset': [], 'msdb.dbo.backupmediafamily': [] };
   const onMi = side === 'managedInstance';
   const localTime = (d: Date) => serverLocalTime(link, side, d);
   for (const b of link.backups.filter((x) => x.side === side)) {
@@ -262,7 +292,7 @@ export function replicaTables(link: LinkModel, side: Side, now: number, created:
       database_name: b.database, server_name: me.serverName, machine_name: onMi ? null : me.serverName,
       type: b.type, is_copy_only: b.isCopyOnly, backup_start_date: localTime(b.start), backup_finish_date: localTime(b.finish),
       first_lsn: b.firstLsn, last_lsn: b.lastLsn, checkpoint_lsn: b.firstLsn, database_backup_lsn: link.baseLsn,
-      backup_size: 1_048_576n, recovery_model: 'FULL', database_guid: ids.dagDatabase,
+      backup_size: 1_048_576n, recovery_model: 'FULL', database_guid: link.ids.dagDatabase,
     });
     // device_type: 2 disk, 9 URL (Azure Storage), 7 virtual device (the MI's automatic backups).
     t['msdb.dbo.backupmediafamily'].push({
@@ -287,7 +317,7 @@ export function serverLocalTime(link: LinkModel, side: Side, d: Date): Date {
  * asynchronous DAG whose managed instance the lab does not run; SQL Server's role in it follows
  * its role in the lab's link, and its partner lags `behindTransactions` behind.
  */
-function otherLinkRows(link: LinkModel, me: ReplicaState, now: number, created: Date, t: ReplicaTables, remoteRows: Row[], localRows: Row[]): void {
+function otherLinkRows(link: LinkModel, me: ReplicaState, now: number, created: Date, t: HadrTables, remoteRows: Row[], localRows: Row[]): void {
   for (const other of link.scenario.sqlServer.otherLinks ?? []) {
     const groupId = stableGuid(link.id.name, 'other', other.name);
     const local = stableGuid(link.id.name, 'other', other.name, 'sql');

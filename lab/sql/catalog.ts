@@ -148,7 +148,7 @@ export interface Catalog {
   rows(): TableRows;
 }
 
-export function createCatalog(db: Database.Database, tables: (wanted: ReadonlySet<string>) => TableRows, version: () => number): Catalog {
+export function createCatalog(db: Database.Database, tables: (wanted: ReadonlySet<string>) => TableRows, version: () => number, versionOf?: (table: string) => number): Catalog {
   const inserts = new Map<TableName, { sql: Database.Statement; columns: ColumnDef[] }>();
   for (const name of Object.keys(TABLES) as TableName[]) {
     const columns: ColumnDef[] = TABLES[name];
@@ -181,18 +181,20 @@ export function createCatalog(db: Database.Database, tables: (wanted: ReadonlySe
   return {
     refresh(wanted) {
       const v = version();
-      const stale = new Set<TableName>();
+      const stale = new Map<TableName, number>();
       for (const name of ['sys.databases', ...wanted]) {
         const known = tableNamed(name);
-        if (known && loadedAt.get(known) !== v) stale.add(known);
+        const current = known && (versionOf ? versionOf(known) : v);
+        if (known && loadedAt.get(known) !== current) stale.set(known, current!);
       }
       if (stale.size === 0) return;
-      const data = tables(stale);
+      const names = new Set(stale.keys());
+      const data = tables(names);
       for (const name of Object.keys(data)) {
         if (!tableNamed(name)) throw new Error(`lab/sql: unknown table '${name}' (known: ${[...inserts.keys()].join(', ')})`);
       }
-      load(stale, data);
-      for (const name of stale) loadedAt.set(name, v);
+      load(names, data);
+      for (const [name, at] of stale) loadedAt.set(name, at);
     },
     rows: () => current,
   };

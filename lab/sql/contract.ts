@@ -60,6 +60,12 @@ export interface SqlEngineOptions {
   tables: (wanted: ReadonlySet<string>) => TableRows;
   /** A number that changes whenever the model changes, so tables are refreshed only then. */
   version: () => number;
+  /**
+   * The version of one table's rows (T-SQL name as TABLES spells it), asked right after
+   * `version()`: when given, a table is reloaded only when its own rows may have changed (a login
+   * changes the connections DMV, not the HADR views). Without it, every table follows `version()`.
+   */
+  versionOf?: (table: string) => number;
   hooks: StatementHook[];
 }
 
@@ -71,9 +77,10 @@ export interface SqlEngine {
    * matches (its text), then, when `rest` is called, the rest of the batch. No `rest` when the
    * batch ended first (an error that ends it, RETURN) or nothing matches (then `items` is all of it).
    * How a statement that takes long (a slow fault, a long BACKUP or FAILOVER) takes its time when it
-   * is reached, after the statements before it in its batch.
+   * is reached, after the statements before it in its batch. `restStatements` are the texts of the
+   * statements `rest` would run (the paused one first), for a request cancelled before it goes on.
    */
-  executeUntil?(session: SessionInfo, sql: string, params: Record<string, CellValue>, pauseAt: (statement: string) => boolean): { items: ReplyItem[]; rest?: () => ReplyItem[] };
+  executeUntil?(session: SessionInfo, sql: string, params: Record<string, CellValue>, pauseAt: (statement: string) => boolean): { items: ReplyItem[]; rest?: () => ReplyItem[]; restStatements?: string[] };
   close(): void;
 }
 

@@ -24,7 +24,7 @@ const DML = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'TRUNCATE']);
 
 export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
   const db = new Database(':memory:');
-  const catalog = createCatalog(db, opts.tables, opts.version);
+  const catalog = createCatalog(db, opts.tables, opts.version, opts.versionOf);
   let functionState: FunctionState | undefined;
   registerFunctions(db, () => {
     if (!functionState) throw new Error('lab/sql: function state read outside a statement');
@@ -58,9 +58,10 @@ export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
     if (!state) sessions.set(session.sessionId, (state = { trancount: 0 }));
     let run: BatchRun | undefined;
     let nodes: Node[];
+    let segs: Segment[];
     try {
       const tokens = tokenize(sql);
-      const segs = splitStatements(tokens);
+      segs = splitStatements(tokens);
       nodes = groupStatements(tokens, segs);
       checkBatch(tokens, segs, new Set(Object.keys(params).map((k) => '@' + k.replace(/^@/, '').toLowerCase())));
       run = new BatchRun(parts, session, state, sql, tokens, params);
@@ -93,8 +94,10 @@ export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
     const first = nodes[0] && pauseAt(nodeText(nodes[0])) ? 0 : runFrom(0, true);
     if (first < 0) return { items: batch.items };
     const before = batch.items.length;
+    const restFrom = nodes[first]!.seg.from;
     return {
       items: batch.items.slice(0, before),
+      restStatements: segs.filter((seg) => seg.from >= restFrom).map((seg) => sourceText(sql, batch.tokens, seg.from, seg.to).trim()),
       rest: () => {
         runFrom(first, false);
         return batch.items.slice(before);

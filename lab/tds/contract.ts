@@ -92,8 +92,16 @@ export interface RunningRequest {
   uninterruptible(): void;
 }
 
+/**
+ * Why a request's signal aborted (`signal.reason`): the client's ATTENTION, "the only way to
+ * interrupt a complete request that has already been sent to the server", which the server
+ * delivers to the upper layer as "a cancel indication" ([MS-TDS] 2.2.1.7 Attention, 3.3.5.9 Client
+ * Request Execution State); or the connection closed under it.
+ */
+export const AbortedBy = { Attention: 'attention', ConnectionClosed: 'connection closed' } as const;
+
 export interface Session {
-  /** Runs one request. `signal` aborts on ATTENTION. Items are sent in order. */
+  /** Runs one request. `signal` aborts on ATTENTION or when the connection closes (its reason: AbortedBy). Items are sent in order. */
   execute(req: SqlRequest, signal: AbortSignal, running?: RunningRequest): Promise<ReplyItem[] | FaultAction>;
   /** The socket closed (either side); session-owned state (app locks) is released here. */
   close(): void;

@@ -1,7 +1,7 @@
 // A logged-in TDS session: requests run one at a time in arrival order; ATTENTION cancels the
 // one in flight. Fault actions from the backend (drop, hang) are carried out here.
 import { ByteWriter, ProtocolError } from './bytes.js';
-import type { FaultAction, ReplyItem, Session, SqlMessage, SqlRequest } from './contract.js';
+import { AbortedBy, type FaultAction, type ReplyItem, type Session, type SqlMessage, type SqlRequest } from './contract.js';
 import { PacketType, Status, type Message } from './framing.js';
 import { buildReply, errorReply, type ReplyContext } from './reply.js';
 import { parseRpc, parseSqlBatch, parseTransactionManager, rpcToRequest, TransactionOp } from './requests.js';
@@ -99,7 +99,7 @@ export class RequestProcessor {
     this.closed = true;
     this.queue = [];
     if (this.current) {
-      this.current.controller.abort();
+      this.current.controller.abort(AbortedBy.ConnectionClosed);
       this.current.release?.();
     }
   }
@@ -110,7 +110,7 @@ export class RequestProcessor {
       // The cancelled request gets its own (empty) response, then the ack in a second message:
       // tedious reads exactly one message after the cancelled request's response.
       c.cancelled = true;
-      c.controller.abort();
+      c.controller.abort(AbortedBy.Attention);
       c.release?.();
       const acknowledge = () => {
         this.out.reply(done(new ByteWriter(), c.kind === 'rpc' ? Token.DoneProc : Token.Done, DoneStatus.Final).toBuffer());

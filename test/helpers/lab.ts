@@ -99,6 +99,15 @@ export async function linkRole(pool: sql.ConnectionPool, dag = 'dag1'): Promise<
   return r.recordset[0]?.role_desc as string | undefined;
 }
 
+/** The availability modes of link `dag`'s replicas, as the replica `pool` is connected to reports them. */
+export async function linkModes(pool: sql.ConnectionPool, dag = 'dag1'): Promise<string[]> {
+  const r = await pool.request().input('link', sql.NVarChar, dag).query(
+    `SELECT ar.availability_mode_desc AS mode FROM sys.availability_groups ag
+       JOIN sys.availability_replicas ar ON ar.group_id = ag.group_id WHERE ag.is_distributed = 1 AND ag.name = @link`,
+  );
+  return r.recordset.map((row: { mode: string }) => String(row.mode));
+}
+
 /** The local DAG row's LSNs, exactly, as text. */
 export async function localLsns(pool: sql.ConnectionPool): Promise<{ endOfLog: bigint; hardened: bigint | null; sync: string }> {
   const r = await pool.request().query(

@@ -147,7 +147,9 @@ runbookCases([
     scenario: 'primary-down',
     overrides: { faults: [] },
     runbook: 'forced-failover',
-    set: ['reverseRoles=true', 'lsnTimeout=1s', ...POLL],
+    // 3 s, not 1 s: in a full run at load 18 the failure read otherwise (it passes alone); a sample
+    // that takes a second under load leaves a 1 s wait with no sample, or only a failed one.
+    set: ['reverseRoles=true', 'lsnTimeout=3s', ...POLL],
     flags: ALLOWED,
     expect: {
       exit: 4,
@@ -155,7 +157,7 @@ runbookCases([
       sent: ['sqlServer: ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)'],
       lost: 0,
       stdout: [
-        /FAILED caught-up: The side managedInstance did not harden all the log of sqlServer \(set to SECONDARY\) within 1 s: managedInstance hardened [\d:]+, sqlServer end of log [\d:]+; the log stopped moving\. Nothing was forced, so nothing is lost, but link dag1 has no primary now\. To go back, run on sqlServer, which holds all the log: ALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;/,
+        /FAILED caught-up: The side managedInstance did not harden all the log of sqlServer \(set to SECONDARY\) within 3 s: managedInstance hardened [\d:]+, sqlServer end of log [\d:]+; the log stopped moving\. Nothing was forced, so nothing is lost, but link dag1 has no primary now\. To go back, run on sqlServer, which holds all the log: ALTER AVAILABILITY GROUP \[dag1\] FORCE_FAILOVER_ALLOW_DATA_LOSS;/,
       ],
     },
   },

@@ -9,15 +9,13 @@ import yaml from 'js-yaml';
 import { bin, type CliResult } from '../helpers/cli.js';
 import type { Inventory } from '../../engine/core/types.js';
 import { readJournal } from '../../engine/apply/journal/read.js';
-import { ChildLab, FAILOVER, FAST, kinds, runbook, SYNC_COMMIT, waitExit } from '../helpers/child-runs.js';
+import { ChildLab, FAILOVER, FAST, kinds, runbook, stepRecord, SYNC_COMMIT, waitExit } from '../helpers/child-runs.js';
 
 /** planned-failover killed right after its switch to synchronous commit finished; returns the run id and journal path. */
 async function killedAfterSyncCommit(lab: ChildLab): Promise<{ runId: string; path: string }> {
-  const first = lab.apply(runbook('planned-failover'), FAST);
-  await lab.waitForRecord((r) => r.kind === 'step-finished' && r.step === 'sync-commit-sql-server');
+  const { run: first, runId } = await lab.applyUntil(runbook('planned-failover'), FAST, () => lab.records().some(stepRecord('sync-commit-sql-server', 'step-finished')));
   first.child.kill('SIGKILL');
   await waitExit(first.child);
-  const runId = lab.runIds().at(-1)!;
   return { runId, path: join(lab.journalDir, `${runId}.jsonl`) };
 }
 

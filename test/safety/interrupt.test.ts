@@ -3,13 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor } from '../helpers/cli.js';
-import { ChildLab, FAILOVER, kinds, runbook, SYNC_COMMIT } from '../helpers/child-runs.js';
+import { ChildLab, FAILOVER, kinds, runbook, STAYS_IN_WAIT, stepRecord, SYNC_COMMIT } from '../helpers/child-runs.js';
 
 test('SIGINT during waitLsnStable: exit 130, nothing changed, the journal says where it stopped', async () => {
   const lab = await ChildLab.start();
   try {
-    const run = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=30s', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=40s']);
-    await lab.waitForRecord((r) => r.kind === 'step-started' && r.step === 'caught-up');
+    const { run } = await lab.applyUntil(runbook('planned-failover'), STAYS_IN_WAIT, () => lab.records().some(stepRecord('caught-up')));
     run.child.kill('SIGINT');
     const r = await run.done;
     assert.is(r.code, 130, r.stdout + r.stderr);

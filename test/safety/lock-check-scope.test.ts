@@ -10,18 +10,10 @@ import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { connect, poll, run } from '../helpers/lab.js';
-import { ChildLab, SYNC_COMMIT, writeNoVerifyRunbook } from '../helpers/child-runs.js';
-
-const TAKE = `DECLARE @r int;
-EXEC @r = sp_getapplock @Resource = N'runbook:link:dag1', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
-IF @r < 0 THROW 50000, 'lock not granted', 1;`;
+import { connect, linkModes } from '../helpers/lab.js';
+import { ChildLab, SYNC_COMMIT, writeNoVerifyRunbook, TAKE_LINK_LOCK as TAKE } from '../helpers/child-runs.js';
 
 const BACKUP = /^\s*BACKUP LOG \[SalesDb\]/i;
-
-/** The link's availability modes on the replica asked. */
-const DAG_MODES = `SELECT ar.availability_mode_desc AS mode FROM sys.availability_groups ag
-  JOIN sys.availability_replicas ar ON ar.group_id = ag.group_id WHERE ag.is_distributed = 1 AND ag.name = N'dag1';`;
 
 /** A runbook of one sqlExec step whose `with:` is `withLines` (indented under it); returns its path. */
 function oneStep(dir: string, name: string, withLines: string[], inputs = 'inputs: {}', stepLines: string[] = []): string {
@@ -66,17 +58,14 @@ test('a second operator KILLs the lock session and takes the lock while a long c
       '  ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);',
       "verify: SELECT CASE WHEN EXISTS (SELECT 1 FROM sys.availability_groups ag JOIN sys.availability_replicas ar ON ar.group_id = ag.group_id WHERE ag.is_distributed = 1 AND ag.name = N'dag1' AND ar.availability_mode_desc <> 'SYNCHRONOUS_COMMIT') THEN 0 ELSE 1 END AS done",
     ]);
-    const first = lab.apply(file);
-    // The check at the batch's head has run (the lab logs it before the BACKUP's pause).
-    await poll(() => (lab.count(/@runbook_link_lock_held/) > 0 ? true : undefined), 20_000);
-    const mine = lab.lab.model.applocks.rows().find((r) => r.replica === 'sql01' && r.holder.programName.startsWith('runbook '));
-    assert.ok(mine, 'the run holds the lock');
-    await run(dba, `KILL ${mine!.holder.sessionId};\n${TAKE}`);
+    // Until the check at the batch's head has run (the lab logs it before the BACKUP's pause).
+    const { run: first, runId } = await lab.applyUntil(file, [], () => lab.count(/@runbook_link_lock_held/) > 0);
+    await lab.killLockSession(dba, runId, TAKE);
     const r = await first.done;
     const out = r.stdout + r.stderr;
     // The lab logs a cancelled batch's statements as sent; what they did is in the replica's state.
-    const modes = await run(dba, DAG_MODES);
-    assert.ok(modes[0]!.length > 0 && modes[0]!.every((m) => m.mode === 'ASYNCHRONOUS_COMMIT'), `the statement after the BACKUP never ran: ${JSON.stringify(modes)}`);
+    const modes = await linkModes(dba);
+    assert.ok(modes.length > 0 && modes.every((m) => m === 'ASYNCHRONOUS_COMMIT'), `the statement after the BACKUP never ran: ${JSON.stringify(modes)}`);
     assert.match(out, /The link lock on sqlServer was lost while batch 1 of 1 was running there \(the link lock's session on sqlServer ended during step backup-then-sync\); the batch was cancelled, so how much of it ran is unknown/);
     assert.match(out, /program "dba-console"/);
     assert.is(r.code, 5, out);

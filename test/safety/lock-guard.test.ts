@@ -8,78 +8,62 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { guardedBatches, identityFrom, IDENTITY_QUERY, lockCheckSql, LOCK_NOT_HELD_ERROR, mustStartItsBatch, withoutLockCheck } from '../../engine/drivers/sql/lock-guard.js';
 import { lockResource } from '../../engine/drivers/sql/lock-resource.js';
-import { connect, errorNumber, run } from '../helpers/lab.js';
+import { connect, errorNumber, linkModes, run } from '../helpers/lab.js';
+import type { ConnectionPool } from 'mssql';
+import type { StartLabOptions } from '../../lab/index.js';
 import { waitFor } from '../helpers/cli.js';
-import { ChildLab, FAST, runbook, SYNC_COMMIT, writeNoVerifyRunbook } from '../helpers/child-runs.js';
+import { ChildLab, FAST, runbook, SYNC_COMMIT, writeNoVerifyRunbook, TAKE_LINK_LOCK as TAKE } from '../helpers/child-runs.js';
 
-const TAKE = `DECLARE @r int;
-EXEC @r = sp_getapplock @Resource = N'runbook:link:dag1', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
-IF @r < 0 THROW 50000, 'lock not granted', 1;`;
+/** A planned failover, pinned with its first change batch held on its way to SQL Server. */
+const heldAtFirstChange = (lab: ChildLab) => lab.applyHeld(runbook('planned-failover'), FAST, { match: SYNC_COMMIT, side: 'sqlServer' });
 
 /**
- * Starts a planned failover with its first change batch held on its way to SQL Server, and
- * returns when it is held, with the run's lock session there.
+ * A planned failover held at its first change, and a DBA console on SQL Server that runs `KILL
+ * <the run's lock session>` followed by `then` in one batch; `check` gets how the run ended (the
+ * batch is never let go: the run must cancel it) and the console, which then closes with the lab.
  */
-async function heldAtFirstChange(lab: ChildLab) {
-  const pin = lab.lab.hold({ match: SYNC_COMMIT, side: 'sqlServer' });
-  const run = lab.apply(runbook('planned-failover'), FAST);
-  await Promise.race([pin.reached, run.done.then(() => Promise.reject(new Error('the run ended before its change was held')))]);
-  const runId = lab.runIds()[0]!;
-  const lock = lab.lab.model.applocks.rows().find((r) => r.replica === 'sql01' && r.holder.programName.startsWith(`runbook ${runId} `));
-  assert.ok(lock, 'the run holds the lock on SQL Server');
-  return { pin, run, runId, lockSession: lock!.holder.sessionId };
-}
-
-/** The link's availability modes on SQL Server, as `pool` reads them. */
-async function dagModes(pool: Awaited<ReturnType<typeof connect>>): Promise<string[]> {
-  const [rows] = await run(pool, `SELECT ar.availability_mode_desc AS mode FROM sys.availability_groups ag
-    JOIN sys.availability_replicas ar ON ar.group_id = ag.group_id WHERE ag.is_distributed = 1 AND ag.name = N'dag1';`);
-  return rows!.map((r) => String(r.mode));
-}
-
-test('the lock session is KILLed while the first change is on its way: the run hears the session end, cancels the change in flight (its outcome unknown), verifies it did not take effect, takes its lock back: exit 1, nothing changed', async () => {
-  const lab = await ChildLab.start({ reuseSessionIds: true });
+async function killAtFirstChange(
+  then: string,
+  options: StartLabOptions,
+  check: (ended: { code: number | null; out: string; lab: ChildLab; dba: ConnectionPool }) => Promise<void>,
+): Promise<void> {
+  const lab = await ChildLab.start(options);
   const dba = await connect(lab.lab, 'sqlServer', { appName: 'dba-console' });
   try {
-    const { run: first, lockSession } = await heldAtFirstChange(lab);
-    await run(dba, `KILL ${lockSession}`);
+    const { run: first, runId } = await heldAtFirstChange(lab);
+    await lab.killLockSession(dba, runId, then);
     const r = await first.done;
-    const out = r.stdout + r.stderr;
-    assert.is(r.code, 1, out);
+    await check({ code: r.code, out: r.stdout + r.stderr, lab, dba });
+  } finally {
+    await dba.close().catch(() => undefined);
+    await lab.stop();
+  }
+}
+
+test('the lock session is KILLed while the first change is on its way: the run hears the session end, cancels the change in flight (its outcome unknown), verifies it did not take effect, takes its lock back: exit 1, nothing changed', () =>
+  killAtFirstChange('', { reuseSessionIds: true }, async ({ code, out, lab, dba }) => {
+    assert.is(code, 1, out);
     assert.match(out, /The link lock on sqlServer was lost while batch 1 of 1 was running there \(the link lock's session on sqlServer ended during step sync-commit-sql-server\); the batch was cancelled, so how much of it ran is unknown/);
     assert.match(out, /verified that it did NOT take effect/);
     assert.match(out, /it was taken again at once \(lock runbook:link:dag1\) and nothing on the link had changed/);
-    assert.ok((await dagModes(dba)).every((m) => m === 'ASYNCHRONOUS_COMMIT'), 'the change never ran');
+    assert.ok((await linkModes(dba)).every((m) => m === 'ASYNCHRONOUS_COMMIT'), 'the change never ran');
     assert.is(lab.roles().sqlServer, 'PRIMARY');
-  } finally {
-    await dba.close().catch(() => undefined);
-    await lab.stop();
-  }
-});
+  }));
 
-test('a second operator KILLs the lock session and takes the lock in one batch while the first change is on its way: the run cancels it, so none of it runs under their lock; the run names them: exit 5', async () => {
-  const lab = await ChildLab.start();
-  const dba = await connect(lab.lab, 'sqlServer', { appName: 'dba-console' });
-  try {
-    const { run: first, lockSession } = await heldAtFirstChange(lab);
-    await run(dba, `KILL ${lockSession};\n${TAKE}`);
-    const r = await first.done;
-    const out = r.stdout + r.stderr;
-    assert.is(r.code, 5, out);
+test('a second operator KILLs the lock session and takes the lock in one batch while the first change is on its way: the run cancels it, so none of it runs under their lock; the run names them: exit 5', () =>
+  killAtFirstChange(TAKE, {}, async ({ code, out, dba }) => {
+    assert.is(code, 5, out);
     assert.match(out, /before this run could take it back program "dba-console", login runbook, host \S+, session \d+ took it/);
     assert.match(out, /The link lock on sqlServer was lost while batch 1 of 1 was running there .*; the batch was cancelled/);
-    assert.ok((await dagModes(dba)).every((m) => m === 'ASYNCHRONOUS_COMMIT'), 'nothing ran under the other operator\'s lock');
-  } finally {
-    await dba.close().catch(() => undefined);
-    await lab.stop();
-  }
-});
+    assert.ok((await linkModes(dba)).every((m) => m === 'ASYNCHRONOUS_COMMIT'), 'nothing ran under the other operator\'s lock');
+  }));
 
 test('the server lets go of the run\'s lock without the run hearing of it (a half-open session), a second operator takes it, and the first change reaches the server: the server\'s check runs none of it; the run names them: exit 5', async () => {
   const lab = await ChildLab.start();
   const dba = await connect(lab.lab, 'sqlServer', { appName: 'dba-console' });
   try {
-    const { pin, run: first, lockSession } = await heldAtFirstChange(lab);
+    const { pin, run: first, runId } = await heldAtFirstChange(lab);
+    const lockSession = lab.lockOf(runId).holder.sessionId;
     // Only the server forgets the lock: the client's lock session sees no end, so nothing is cancelled.
     lab.lab.model.applocks.releaseSession('sql01', lockSession);
     await run(dba, TAKE);

@@ -9,44 +9,17 @@
 //     the role change;
 //   - the session ended while the run's own FAILOVER had acted (its reply held): the roles
 //     changed, and the run cannot tell its step from someone else, so exit 5 too.
-// And a replica restart: the lock cannot be taken back while the replica is down; it is as soon
-// as it answers (still inside the pinned step), and the run goes on. And a session whose
-// connection ended while the server still shows it holding the lock: named as the run's own
-// earlier session, not as someone else.
+// The same before any step ran (the lock being taken). A session that ends without a KILL (a
+// restart, a half-open connection): lock-lost-connection.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HoldSpec } from '../../lab/index.js';
 import { waitFor } from '../helpers/cli.js';
 import { connect, run } from '../helpers/lab.js';
-import { ChildLab, FAILOVER, FAST, SYNC_COMMIT, runbook, type Rec } from '../helpers/child-runs.js';
+import { ChildLab, FAILOVER, pinnedPlannedFailover as pinnedRun, releasedRun as released, SYNC_COMMIT, type Rec, TAKE_LINK_LOCK as TAKE } from '../helpers/child-runs.js';
 
-const TAKE = `DECLARE @r int;
-EXEC @r = sp_getapplock @Resource = N'runbook:link:dag1', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
-IF @r < 0 THROW 50000, 'lock not granted', 1;`;
 const DEMOTE = 'ALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY);';
 const RELEASE = `EXEC sp_releaseapplock @Resource = N'runbook:link:dag1', @LockOwner = 'Session';`;
-
-/** Starts a planned failover (short windows, a long LSN timeout) and returns once the lab holds it at `at`. */
-async function pinnedRun(lab: ChildLab, at: HoldSpec) {
-  const pin = lab.lab.hold(at);
-  const first = lab.apply(runbook('planned-failover'), ['--set', 'stoppedFor=200ms', '--set', 'stableFor=300ms', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
-  try {
-    await Promise.race([pin.reached, first.done.then(() => Promise.reject(new Error('the run ended before it was pinned')))]);
-  } catch (error) {
-    pin.release();
-    throw error;
-  }
-  return { pin, first };
-}
-
-type Pinned = Awaited<ReturnType<typeof pinnedRun>>;
-
-/** Lets a pinned run go; how it ended. */
-async function released({ pin, first }: Pinned): Promise<{ code: number | null; out: string }> {
-  pin.release();
-  const r = await first.done;
-  return { code: r.code, out: r.stdout + r.stderr };
-}
 
 /**
  * Starts a planned failover, pins it (by default in its first LSN wait), and has a DBA console on SQL Server
@@ -61,13 +34,10 @@ async function killLockSession(
   const dba = await connect(lab.lab, 'sqlServer', { appName: 'dba-console' });
   try {
     const pinned = await pinnedRun(lab, at);
-    const runId = lab.runIds()[0]!;
-    const mine = lab.lab.model.applocks.rows().find((r) => r.replica === 'sql01' && r.holder.programName.startsWith(`runbook ${runId} `));
-    assert.ok(mine, 'the run holds the lock on SQL Server');
-    assert.is(mine!.database, 'master');
+    assert.is(lab.lockOf(pinned.runId).database, 'master');
     const [[me]] = await run(dba, 'SELECT @@SPID AS spid');
     const seen = lab.lab.statements().length;
-    await run(dba, `KILL ${mine!.holder.sessionId};\n${then}`);
+    await lab.killLockSession(dba, pinned.runId, then);
     // The run asks for the lock again at once, while it is still pinned in caught-up (not at the
     // next step boundary), and journals what it found.
     const retried = () => lab.lab.statements().slice(seen).some((s) => s.side === 'sqlServer' && s.sessionId !== me!.spid && /sp_getapplock/.test(s.statement));
@@ -145,102 +115,6 @@ test("lock session killed while the run's own FAILOVER had acted: the roles chan
     assert.not.match(resumed.stderr, /someone else acted/);
     assert.is(lab.count(FAILOVER), 1, 'nothing sent by the refused resume');
   } finally {
-    await lab.stop();
-  }
-});
-
-test('the managed instance restarts while the run is pinned: the lock cannot be taken back while it is down; it is, without waiting for a step boundary, once it answers; nothing changed: exit 0', async () => {
-  const lab = await ChildLab.start();
-  let pinned: Pinned | undefined;
-  try {
-    pinned = await pinnedRun(lab, { match: /end_of_log_lsn AS varchar/, side: 'sqlServer' });
-    lab.lab.setDown('managedInstance', true);
-    await lab.waitForRecord((r) => r.kind === 'lock-lost' && r.retaken === false, 10_000);
-    assert.not.ok(lab.lab.model.applocks.rows().some((r) => r.replica === 'sqlmi1'), 'not locked on the MI while it is down');
-    lab.lab.setDown('managedInstance', false);
-    await lab.waitForRecord((r) => r.kind === 'lock-lost' && r.retaken === true, 10_000);
-    const started = lab.records().filter((r) => r.kind === 'step-started').map((r) => r.step);
-    assert.is(started.at(-1), 'caught-up', 'taken back while the run was still pinned in caught-up');
-    assert.ok(lab.lab.model.applocks.rows().some((r) => r.replica === 'sqlmi1' && r.database === 'master'));
-    const { code, out } = await released(pinned);
-    assert.is(code, 0, out);
-    assert.match(out, /the link lock's session on managedInstance ended during step caught-up and managedInstance cannot be reached to take it again/);
-    assert.match(out, /the link lock's session on managedInstance ended during step caught-up; it was taken again as soon as managedInstance answered \(lock runbook:link:dag1\) and nothing on the link had changed/);
-    assert.is(lab.count(FAILOVER), 1);
-  } finally {
-    await lab.stop();
-  }
-});
-
-test("the server forgets the run's lock without closing its sockets (a half-open connection): before its next change the run asks the server, finds the lock not held, takes it back, sees the link changed: exit 5, its FAILOVER never sent", async () => {
-  const lab = await ChildLab.start();
-  let pinned: Pinned | undefined;
-  try {
-    // Pinned at sync-verified, after its switch to synchronous commit and before its FAILOVER.
-    pinned = await pinnedRun(lab, { match: /SELECT ar\.replica_server_name, ar\.availability_mode_desc/ });
-    const runId = lab.runIds()[0]!;
-    // What a server does with a session whose client went silent: it ends it, and its locks go.
-    // The client's sockets stay open (no FIN, no RST reaches it), so it sees no end event.
-    const mine = lab.lab.model.applocks.rows().filter((r) => r.holder.programName.startsWith(`runbook ${runId} `));
-    assert.is(mine.length, 2);
-    for (const r of mine) lab.lab.model.applocks.releaseSession(r.replica, r.holder.sessionId);
-    const second = await lab.apply(runbook('planned-failover'), FAST).done;
-    assert.is(second.code, 0, 'the second run took the free lock and failed over: ' + second.stdout + second.stderr);
-    assert.is(lab.count(FAILOVER), 1);
-    const { code, out } = await released(pinned);
-    assert.is(code, 5, out);
-    // Both sides are found lost at once; the first to be taken back and compared speaks for the run.
-    assert.match(
-      out,
-      /the link lock on (sqlServer|managedInstance) was no longer held by this run's session \(APPLOCK_MODE says NoLock\) when step failover was about to start; it was taken again at once, but the link had changed: (sqlServer is now SECONDARY in link dag1 \(was PRIMARY\)|managedInstance is now PRIMARY in link dag1 \(was SECONDARY\))\. Someone else acted on the link while this run did not hold the lock/,
-    );
-    assert.is(lab.count(FAILOVER), 1, 'the first run sent no FAILOVER');
-    const lost = lab.records(runId).filter((x) => x.kind === 'lock-lost');
-    assert.equal(
-      lost.map((x) => [x.side, x.during, x.retaken, x.changes]).sort(),
-      [
-        ['managedInstance', 'failover', true, ['managedInstance is now PRIMARY in link dag1 (was SECONDARY)']],
-        ['sqlServer', 'failover', true, ['sqlServer is now SECONDARY in link dag1 (was PRIMARY)']],
-      ],
-    );
-    assert.not.ok(lab.records(runId).some((x) => x.kind === 'step-started' && x.step === 'failover'), 'the failover step never started');
-  } finally {
-    pinned?.pin.release();
-    await lab.stop();
-  }
-});
-
-test("the lock session's connection ends but the server has not noticed (its locks stay): the re-take finds the lock held by this run's own earlier session and says so, not 'someone else': exit 5, no change sent", async () => {
-  const lab = await ChildLab.start();
-  const linger = lab.lab.model.lingerSessions(0, 'sqlServer');
-  let pinned: Pinned | undefined;
-  try {
-    pinned = await pinnedRun(lab, { match: /end_of_log_lsn AS varchar/, side: 'sqlServer' });
-    const runId = lab.runIds()[0]!;
-    const mine = lab.lab.model.applocks.rows().find((r) => r.replica === 'sql01' && r.holder.programName.startsWith(`runbook ${runId} `))!;
-    // The connection goes (the client hears its end); the server keeps the session and its lock.
-    lab.lab.model.dropSessions(0, 'sqlServer', (id) => id === mine.holder.sessionId);
-    await lab.waitForRecord((r) => r.kind === 'lock-lost', 10_000);
-    assert.ok(lab.lab.model.applocks.rows().some((r) => r.replica === 'sql01' && r.holder.sessionId === mine.holder.sessionId), 'the server still shows the old session holding it');
-    const { code, out } = await released(pinned);
-    assert.is(code, 5, out);
-    assert.match(
-      out,
-      new RegExp(`the link lock's session on sqlServer ended during step caught-up, and the server still shows this run's earlier lock session \\(session ${mine.holder.sessionId}, connection [0-9A-F-]{36}\\) holding it: the server has not yet noticed that session end, so this run cannot take the lock back now`),
-    );
-    assert.not.match(out, /Someone else is driving|took it/);
-    const lost = lab.records(runId).find((x) => x.kind === 'lock-lost')!;
-    assert.is(lost.holder, undefined, 'nobody else holds it');
-    assert.is(lab.count(SYNC_COMMIT), 0);
-    assert.is(lab.count(FAILOVER), 0);
-    // Once the server lets the old session go, the run can be resumed: nobody else acted.
-    linger.end();
-    const resumed = await lab.cli(['apply', '--resume', runId, '--yes']).done;
-    assert.is(resumed.code, 0, resumed.stdout + resumed.stderr);
-    assert.is(lab.count(FAILOVER), 1);
-  } finally {
-    pinned?.pin.release();
-    linger.end();
     await lab.stop();
   }
 });

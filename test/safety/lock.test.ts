@@ -5,14 +5,12 @@ import * as assert from 'uvu/assert';
 import { hostname, userInfo } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChildLab, FAILOVER, FAST, runbook, waitExit } from '../helpers/child-runs.js';
+import { ChildLab, FAILOVER, FAST, runbook, STAYS_IN_WAIT, stepRecord, waitExit } from '../helpers/child-runs.js';
 
 test('a second run on the same link is refused (exit 3) with the holder; after SIGKILL of the holder a new run proceeds', async () => {
   const lab = await ChildLab.start();
   try {
-    const first = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=30s', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=40s']);
-    await lab.waitForRecord((r) => r.kind === 'step-started' && r.step === 'caught-up');
-    const holderRun = lab.runIds().at(-1)!;
+    const { run: first, runId: holderRun } = await lab.applyUntil(runbook('planned-failover'), STAYS_IN_WAIT, () => lab.records().some(stepRecord('caught-up')));
     const held = lab.lab.model.applocks.rows();
     assert.equal(held.map((r) => r.resource), ['runbook:link:dag1', 'runbook:link:dag1']);
     assert.match(held[0]!.holder.programName, new RegExp(`^runbook ${holderRun} `));
@@ -47,9 +45,7 @@ test('a second run whose inventory spells the link DAG1 (the first says dag1: on
     const upper = join(lab.dir, 'inventory-upper.yml');
     writeFileSync(upper, readFileSync(lab.inventory, 'utf8').replace(/^(\s+name: )dag1$/m, '$1DAG1'));
     assert.match(readFileSync(upper, 'utf8'), /name: DAG1\n/);
-    const first = lab.apply(runbook('planned-failover'), ['--set', 'stableFor=30s', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=40s']);
-    await lab.waitForRecord((r) => r.kind === 'step-started' && r.step === 'caught-up');
-    const holderRun = lab.runIds().at(-1)!;
+    const { run: first, runId: holderRun } = await lab.applyUntil(runbook('planned-failover'), STAYS_IN_WAIT, () => lab.records().some(stepRecord('caught-up')));
 
     const second = await lab.cli(['apply', runbook('planned-failover'), '-i', upper, '--yes', ...FAST]).done;
     assert.is(second.code, 3, second.stdout + second.stderr);

@@ -109,6 +109,7 @@ const SHAPES: Record<JournalRecord['kind'], Shape> = {
   'step-finished': { step: req('string'), outputs: req('object'), durationMs: req('number'), attempts: req('integer'), verified: opt('boolean') },
   'step-failed': {
     step: req('string'), error: req('string'), outcome: req({ enum: OUTCOMES }), durationMs: req('number'), attempts: req('integer'), willRetry: opt('boolean'),
+    nothingSent: opt('boolean'),
   },
   'step-skipped': { step: req('string'), reason: req('string'), index: opt('integer'), type: opt('string') },
   statement: { step: req('string'), target: req('string'), text: req('string'), params: opt('object') },

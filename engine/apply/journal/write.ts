@@ -54,7 +54,11 @@ export type JournalRecord =
   | { kind: 'link-state'; after?: string; state: LinkState }
   | { kind: 'step-started'; step: string; type: string; index: number; impact: string; attempt: number; target?: string }
   | { kind: 'step-finished'; step: string; outputs: Record<string, unknown>; durationMs: number; attempts: number; verified?: boolean }
-  | { kind: 'step-failed'; step: string; error: string; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; durationMs: number; attempts: number; willRetry?: boolean }
+  | {
+      kind: 'step-failed'; step: string; error: string; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; durationMs: number; attempts: number; willRetry?: boolean;
+      /** A change that ended before it sent anything (its send gate saw it): a resume treats it as never begun. */
+      nothingSent?: boolean;
+    }
   /** `index` and `type` say which step it is without the runbook (`runbook runs show`); older journals lack them. */
   | { kind: 'step-skipped'; step: string; reason: string; index?: number; type?: string }
   /**

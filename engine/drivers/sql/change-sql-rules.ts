@@ -8,7 +8,16 @@
 //   does not execute them", set-noexec-transact-sql.md; FMTONLY and PARSEONLY the same,
 //   set-fmtonly-transact-sql.md, set-parseonly-transact-sql.md, MicrosoftDocs/sql-docs). Putting
 //   `SET NOEXEC OFF` in front of the check would run statements the author meant to skip.
+// And what a script with `params:` may not rely on: sqlExec sends each of its batches as its own
+// sp_executesql call, and on SQL Server "Changes in database context last only to the end of the
+// sp_executesql statement" (sp-executesql-transact-sql.md), as does a SET option ("the value of the
+// SET option is restored after control is returned from the batch specified in the dynamic SQL
+// string", set-statements-transact-sql.md; MicrosoftDocs/sql-docs). A USE or SET option in a batch
+// before the last would not reach the batches after it, which would run in master or with the
+// default: refused, rather than run where the author did not mean.
 import { isTrivia, scanSql, type SqlToken } from './scanner.js';
+import { splitBatches } from './batches.js';
+import { SESSION_OPTIONS } from './session-state.js';
 
 /** The error number the lock check THROWs with (a user-defined one, 50000 or more). */
 export const LOCK_NOT_HELD_ERROR = 59_317;
@@ -22,10 +31,13 @@ export interface SqlRuleProblem {
 
 const SKIPPING_SETS = new Set(['noexec', 'fmtonly', 'parseonly']);
 
-/** The problems of `sql`; `change`: the script is not a declared read. */
-export function reservedSqlProblems(sql: string, change: boolean): SqlRuleProblem[] {
+/**
+ * The problems of `sql`; `change`: the script is not a declared read; `withParams`: it has
+ * `params:`, so each batch is an sp_executesql call of its own.
+ */
+export function reservedSqlProblems(sql: string, change: boolean, withParams = false): SqlRuleProblem[] {
   const words = scanSql(sql).filter((t) => !isTrivia(t));
-  const problems: SqlRuleProblem[] = [];
+  const problems: SqlRuleProblem[] = withParams ? contextEndingWithItsCall(sql) : [];
   const at = (t: SqlToken) => ({ line: t.line, column: t.start - sql.lastIndexOf('\n', t.start - 1) });
   const lower = (t: SqlToken | undefined) => (t?.kind === 'word' ? t.text.toLowerCase() : undefined);
   for (let i = 0; i < words.length; i++) {
@@ -44,6 +56,33 @@ export function reservedSqlProblems(sql: string, change: boolean): SqlRuleProble
         message: `SET ${option.toUpperCase()} is refused in a change script: under it the server would skip the lock check that each change batch begins with, and a later SET ${option.toUpperCase()} OFF would run a change unchecked; skip statements with IF ... or a separate step instead`,
       });
     }
+  }
+  return problems;
+}
+
+/** USE and SET options in a batch before the last of a script sent through sp_executesql (see the top of this file). */
+function contextEndingWithItsCall(sql: string): SqlRuleProblem[] {
+  let batches;
+  try {
+    batches = splitBatches(sql);
+  } catch {
+    return []; // a bad GO line is reported as such
+  }
+  const problems: SqlRuleProblem[] = [];
+  for (const batch of batches.slice(0, -1)) {
+    const words = scanSql(batch.text).filter((t) => !isTrivia(t));
+    words.forEach((t, i) => {
+      const word = t.kind === 'word' ? t.text.toLowerCase() : '';
+      const next = words[i + 1];
+      const option = word === 'set' && next?.kind === 'word' && words[i + 2]?.text !== '=' ? next.text.toLowerCase() : undefined;
+      if (word !== 'use' && !(option && SESSION_OPTIONS.has(option))) return;
+      const what = word === 'use' ? 'USE' : `SET ${option!.toUpperCase()}`;
+      problems.push({
+        line: batch.startLine + t.line - 1,
+        column: t.start - batch.text.lastIndexOf('\n', t.start - 1),
+        message: `${what} would not reach the batches after this one: with \`params:\` each batch is sent as its own sp_executesql call, and on SQL Server a USE or SET option there lasts only to the end of that call (sp_executesql, SET statements: MicrosoftDocs/sql-docs); put it in each batch that needs it, or use three-part names`,
+      });
+    });
   }
   return problems;
 }

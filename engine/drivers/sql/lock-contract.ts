@@ -59,4 +59,13 @@ export interface AcquireOptions {
   settleMs?: number;
   /** Where the lock's sessions come from: the run's own (default), or a wave's shared per server. */
   sessions?: LockSessions;
+  /** The lock is taken for `apply --resume`: steps ran before, in the run it resumes. */
+  resuming?: boolean;
+  /**
+   * Told, once per read, when a read of the link on a lock session has had no answer for
+   * `waitNoticeMs` (default 5 s): what the run waits for, instead of silence until the request
+   * timeout (attack r4apply A6).
+   */
+  waiting?(message: string): void;
+  waitNoticeMs?: number;
 }

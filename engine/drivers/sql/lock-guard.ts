@@ -17,11 +17,19 @@
 // cannot be told apart here; the session and connection must match too, and a run's lock session
 // holds only its own link's lock (a wave's shared session holds other links' locks, each under its
 // own name, and lets go of one only when that link's run ends: engine/drivers/sql/shared-lock-sessions.ts).
-// The documentation calls a granted request GRANTED; GRANT is accepted too.
+// request_status: "Possible values are GRANTED, CONVERT, WAIT, LOW_PRIORITY_CONVERT,
+// LOW_PRIORITY_WAIT, or ABORT_BLOCKERS" (sys-dm-tran-locks-transact-sql.md, re-read in round 6). GRANT
+// is accepted too: no Microsoft page was found that shows it, but servers are reported to show it
+// for a granted request, and no documented status is spelled so that it could mean anything else.
 //
-// Permissions: both views need VIEW SERVER STATE (SQL Server 2022 and later: VIEW SERVER
-// PERFORMANCE STATE), which the runbooks' LSN reads (sys.dm_hadr_database_replica_states) need
-// anyway. The lock session reads its identity from sys.dm_exec_connections when it takes the lock;
+// Permissions (re-read in round 6): the pages of both views say "On SQL Server [and SQL Managed
+// Instance], requires VIEW SERVER STATE permission" (sys-dm-tran-locks-transact-sql.md,
+// sys-dm-exec-connections-transact-sql.md), which the runbooks' LSN reads
+// (sys.dm_hadr_database_replica_states) need anyway. Neither page, as stored, has the "SQL Server
+// 2022 and later: VIEW SERVER PERFORMANCE STATE" paragraph that other DMV pages have (e.g.
+// sys-dm-exec-requests, sys-dm-tran-active-transactions); the messages name that permission as
+// what 2022 would most likely ask for by that pattern, next to VIEW SERVER STATE, which covers it
+// either way. The lock session reads its identity from sys.dm_exec_connections when it takes the lock;
 // a login that may not read it gets no identity, and then no T-SQL change is sent at all (a
 // refusal, never a pass). Should the check itself fail when it runs, the count it assigns stays
 // NULL and the THROW follows: a check that cannot be made refuses.
@@ -105,10 +113,18 @@ export function changeGuardFor(
       if ('couldNotCheck' in answer) {
         return `the server could not make the lock check on ${side} (${answer.couldNotCheck}); it needs VIEW SERVER STATE (SQL Server 2022 and later: VIEW SERVER PERFORMANCE STATE) on sys.dm_tran_locks and sys.dm_exec_connections, so the server ran none of the batch`;
       }
-      refusedByServer(`the server's check at the head of a change batch found it not held by the lock session${session}`);
+      // The check named a lock session the run has since replaced (its loss was heard and the lock
+      // taken again while the batch was on its way): that loss is handled already, and handling it
+      // again would record a second loss and take the lock once more on the new session (a
+      // re-entrant grant; attack r5lock finding 7). A check naming the current session is news.
+      if (sameSession(named(), checked!)) refusedByServer(`the server's check at the head of a change batch found it not held by the lock session${session}`);
       return `the link lock on ${side} was not held by this run's lock session${session} when the batch reached the server, so the server ran none of it`;
     },
   };
+}
+
+function sameSession(now: LockSessionIdentity | string, then: LockSessionIdentity): boolean {
+  return typeof now !== 'string' && now.sessionId === then.sessionId && now.connectionId === then.connectionId;
 }
 
 /** The message the check THROWs: what tells its refusal from a 59317 of anyone else's. */

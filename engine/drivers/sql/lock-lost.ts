@@ -146,9 +146,11 @@ export function judgeRetake(r: Retaken): RetakeVerdict {
  * now is where it starts from, as if the lock had been taken a moment later. Anyone holding the
  * lock now, or a link it cannot read, refuses the run (exit 3), as at any start.
  */
-export function judgeRetakeBeforeSteps(r: Retaken): RetakeVerdict {
+export function judgeRetakeBeforeSteps(r: Retaken, resuming = false): RetakeVerdict {
   const event = { side: r.side, changes: [] };
-  const start = `${r.loss.how} while the lock was being taken, before any step ran`;
+  // A resume's earlier run did run steps: this one has run none yet, and compares the link with its
+  // journal once its lock is held (engine/apply/resume.ts), after any such re-take.
+  const start = `${r.loss.how} while the lock was being taken, before ${resuming ? 'this resume ran or restored any step' : 'any step ran'}`;
   const refuse = (why: string): RetakeVerdict => ({
     stop: true,
     exitCode: ExitCode.refused,
@@ -161,5 +163,6 @@ export function judgeRetakeBeforeSteps(r: Retaken): RetakeVerdict {
   if (r.otherHolder) return refuse(`before this run could take it back ${r.otherHolder} took it. Only one run may drive a link at a time`);
   const now = r.now[r.side];
   if (!now?.readable) return refuse(`it was taken again, but ${r.side} cannot be read (${now ? now.error : 'no answer'})`);
-  return { stop: false, event: { ...event, retaken: true }, message: `${start}; it was taken again at once (lock ${r.resource}), and the run starts from the link as read now (${describeState(r.now)})` };
+  const from = resuming ? 'the resume compares the link as read now with its journal before anything else' : 'the run starts from the link as read now';
+  return { stop: false, event: { ...event, retaken: true }, message: `${start}; it was taken again at once (lock ${r.resource}), and ${from} (${describeState(r.now)})` };
 }

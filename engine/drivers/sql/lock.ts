@@ -40,6 +40,7 @@
 import type { ConnectionPool } from 'mssql';
 import { ExitError } from '../../core/errors.js';
 import { ExitCode } from '../../core/exit-codes.js';
+import { saidIfSlow } from './lock-slow-read.js';
 import { runSql } from './pool.js';
 import { classifyConnectFailure } from './connect-failure.js';
 import { LOCK_DATABASE, ownLockSessions, type LockSession, type LockSessions } from './lock-sessions.js';
@@ -113,7 +114,12 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   const unreachable: Array<{ side: ReplicaSide; error: string }> = [];
   let baseline: LinkState = {};
   let changingStep: string | undefined;
-  /** Set once the first step is about to start (ensure()): a loss before it is judged as part of taking the lock. */
+  /**
+   * Set once the run relies on the link as it read it: the first step is about to start (ensure()),
+   * or a resume accepted the link as its journal left it (observe()), after which its restored steps
+   * call no ensure(). A loss before that is judged as part of taking the lock; after it, the link
+   * is compared with what the run last knew.
+   */
   let stepsBegun = false;
   let failure: LockLost | undefined;
   let closing = false;
@@ -145,11 +151,18 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     throw new LockRefused(`could not lock link ${linkName} on ${side}: sp_getapplock returned ${Number.isNaN(code) ? 'nothing' : code}. Nothing was changed.`);
   }
 
+  /** What a read of the link on `side`'s lock session says when it is slow (engine/drivers/sql/lock-slow-read.ts). */
+  const slowRead = (side: ReplicaSide) => ({
+    ...(opts.waiting ? { waiting: opts.waiting } : {}), ...(opts.waitNoticeMs !== undefined ? { afterMs: opts.waitNoticeMs } : {}),
+    what: `${side} to answer the read of link ${linkName} on the lock's session`,
+    requestTimeoutMs: (side === 'sqlServer' ? inventory.link.sqlServer : inventory.link.managedInstance).connection.requestTimeoutMs,
+  });
+
   /** Reads the link on each locked replica (and on `also`); a side whose lock is lost and not back is skipped (it may be down). */
   async function readState(also?: ReplicaSide): Promise<LinkState> {
     const state: LinkState = {};
     const sides = [...pools].filter(([side]) => side === also || !lost.has(side));
-    await Promise.all(sides.map(async ([side, pool]) => void (state[side] = await readSide(pool, linkName))));
+    await Promise.all(sides.map(async ([side, pool]) => void (state[side] = await saidIfSlow(readSide(pool, linkName), slowRead(side)))));
     return state;
   }
 
@@ -246,7 +259,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
     // A side whose own lock is lost and not back (down) is compared when it is back.
     const known: LinkState = Object.fromEntries(Object.entries(baseline).filter(([s]) => s === side || !lost.has(s as ReplicaSide)));
     const retaken = { linkName, resource, side, loss, ...(otherHolder ? { otherHolder } : {}), ...(ownOldSession ? { ownOldSession } : {}), known, now };
-    const verdict = stepsBegun ? judgeRetake(retaken) : judgeRetakeBeforeSteps(retaken);
+    const verdict = stepsBegun ? judgeRetake(retaken) : judgeRetakeBeforeSteps(retaken, opts.resuming === true);
     if (verdict.event.retaken) lost.delete(side);
     if (!stepsBegun && verdict.event.retaken) keep(now);
     if (verdict.stop) {
@@ -382,6 +395,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
       await settle();
       const now = await readSettled();
       keep(now);
+      stepsBegun = true;
       return now;
     },
     lastKnown: () => ({ ...baseline }),

@@ -8,7 +8,7 @@
 import { isTrivia, scanSql, type SqlToken } from './scanner.js';
 
 /** SET options a later statement behaves by. NOCOUNT is left out: it changes no result a step reads. */
-const SESSION_OPTIONS = new Set([
+export const SESSION_OPTIONS = new Set([
   'ansi_defaults', 'ansi_null_dflt_off', 'ansi_null_dflt_on', 'ansi_nulls', 'ansi_padding', 'ansi_warnings', 'arithabort', 'arithignore',
   'concat_null_yields_null', 'context_info', 'cursor_close_on_commit', 'datefirst', 'dateformat', 'deadlock_priority', 'fmtonly',
   'forceplan', 'identity_insert', 'implicit_transactions', 'language', 'lock_timeout', 'numeric_roundabort', 'query_governor_cost_limit',

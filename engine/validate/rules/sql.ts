@@ -156,7 +156,8 @@ export function reservedSql(ctx: RuleContext): void {
     if (field !== 'sql' || isTemplate(text)) continue;
     const change = !(isRecord(step.value.with) && step.value.with.impact === 'read');
     const id = step.id ?? `#${step.index + 1}`;
-    for (const p of reservedSqlProblems(text, change)) {
+    const params = isRecord(step.value.with) && isRecord(step.value.with.params) && Object.keys(step.value.with.params).length > 0;
+    for (const p of reservedSqlProblems(text, change, params)) {
       const where = { file: ctx.file, ...ctx.doc.locateInValue(pointer, p.line, p.column), path: pointer };
       ctx.diagnostics.push(diag('reserved-sql', `Step \`${id}\`: ${p.message}.`, where));
     }

@@ -3,6 +3,7 @@
 // still judged by what the driver says (an mssql RequestError's number, an ARM RestError's status).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import { definitelyNotApplied, errorExitCode, ExitError, GuardRefusal, OutcomeUnknown, StepFailure, StepRefusal, UsageError } from '../../../engine/core/errors.js';
 import { ExitCode } from '../../../engine/core/exit-codes.js';
 
@@ -48,9 +49,16 @@ test('raw driver errors: a server error number or an ARM 4xx is a refusal; a los
 });
 
 test('a plugin with its own copy of the step API throws errors this engine still tells apart', async () => {
-  // A second instance of the module, as a plugin that resolves its own installed `runbook` gets.
-  const copy = new URL('../../../engine/core/errors.js?plugin-copy', import.meta.url).href;
-  const other = (await import(copy)) as typeof import('../../../engine/core/errors.js');
+  // A second instance of the module, as a plugin that resolves its own installed `runbook` gets:
+  // a second instance of the linked file that holds it (its own file is a facade of that, npm run
+  // build, engine/build/link-hot-path.ts), or of its own file in a build that links nothing.
+  const file = new URL('../../../engine/core/errors.js', import.meta.url);
+  const linkedId = /__linked\$require\((\d+)\)/.exec(readFileSync(file, 'utf8'))?.[1];
+  const other = (
+    linkedId === undefined
+      ? await import(`${file.href}?plugin-copy`)
+      : ((await import(new URL('../../../engine/linked.js?plugin-copy', import.meta.url).href)) as { __linked$require: (id: number) => unknown }).__linked$require(Number(linkedId))
+  ) as typeof import('../../../engine/core/errors.js');
   assert.is.not(other.StepFailure, StepFailure, 'really another copy');
   const refusal = new other.GuardRefusal('down', { host: 'x' }, 'Host x is down.');
   assert.ok(refusal instanceof StepRefusal);

@@ -1,0 +1,165 @@
+// The pool a step gets from `ctx.sql(side)`: the run's own connection, seen through a proxy that
+// journals each batch right before it is sent and, in a change step of a run that holds the link
+// lock, makes sure every batch that may change something carries the run's lock check
+// (engine/drivers/sql/lock-guard.ts). sqlExec places the check itself (steps/sqlExec.ts,
+// sendBatch); a plugin that sends a change through ctx.sql without it gets the check put at the
+// head of the batch here, and what cannot carry it is refused before it is sent (attack r5lock:
+// a plugin's change batches went out unchecked unless it used ctx.changeGuard).
+import type { ChangeGuard, ReplicaSide, RunResources } from '../core/types.js';
+import { GuardRefusal, OutcomeUnknown, StepFailure } from '../core/errors.js';
+import { readOnlyProblem } from '../drivers/sql/checks.js';
+import { mustStartItsBatch } from '../drivers/sql/guarded-batches.js';
+import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
+import { isTrivia, scanSql, unterminatedToken } from '../drivers/sql/scanner.js';
+
+type Pool = Awaited<ReturnType<RunResources['sql']>>;
+type Method = (...args: unknown[]) => unknown;
+
+/**
+ * `target` seen through a proxy: `wrap(key, method)` may replace a method; every other method is
+ * bound to the object itself, and one that returns the object (a chained call) returns the proxy.
+ */
+export function intercept<T extends object>(target: T, wrap: (key: string | symbol, method: Method, proxy: T) => Method | undefined): T {
+  const proxy: T = new Proxy(target, {
+    get(t, key) {
+      const v = Reflect.get(t, key, t) as unknown;
+      if (typeof v !== 'function') return v;
+      const method = (...args: unknown[]) => {
+        const r = (v as Method).apply(t, args);
+        return r === t ? proxy : r;
+      };
+      return wrap(key, method, proxy) ?? method;
+    },
+  });
+  return proxy;
+}
+
+/** What one step's pools share: the step, where its statements are journaled, whether a change of it went out. */
+export interface StepPoolState {
+  step: string;
+  /** Journals a batch right before it is sent (the run journals each distinct one once). */
+  record?(side: ReplicaSide, text: string, params: Record<string, unknown> | undefined): void;
+  /** A change batch of this step was sent (so a later refusal is no longer "nothing was done"). */
+  changeSent: boolean;
+  /** Sides where the step just sent the lock check as a batch of its own: the next batch there is the one it covers. */
+  checkedNext: Set<ReplicaSide>;
+}
+
+/**
+ * The only statement a change step may send unchecked besides a plain read: a bare ROLLBACK, which
+ * ends the session's own transaction and so can only undo what was not committed (sqlExec rolls
+ * back a transaction a script left open, also after the lock was lost).
+ */
+export function isBareRollback(text: string): boolean {
+  const tokens = scanSql(text);
+  if (unterminatedToken(tokens)) return false;
+  const words = tokens.filter((t) => !isTrivia(t)).map((t) => t.text.toLowerCase());
+  if (words.at(-1) === ';') words.pop();
+  if (words[0] !== 'rollback') return false;
+  return words.length === 1 || (words.length === 2 && ['tran', 'transaction', 'work'].includes(words[1]!));
+}
+
+/** Why a change step's batch may go without the check it does not carry: it reads, or it only rolls back. */
+function needsNoCheck(text: string): boolean {
+  return readOnlyProblem(text) === undefined || isBareRollback(text);
+}
+
+/**
+ * The pool `ctx.sql(side)` returns. `guard`: the lock check this step's changes to `side` carry
+ * (a change step of a run holding the lock); undefined for reads and runs without a lock, whose
+ * batches are only journaled.
+ */
+export function stepPool(pool: Pool, side: ReplicaSide, state: StepPoolState, guard: ChangeGuard | undefined): Pool {
+  if (!state.record && !guard) return pool;
+  const refuse = (why: string, changedBefore = state.changeSent): Error => {
+    const message = `Step ${state.step}'s request to ${side} was refused: it ${why}`;
+    // A refusal says nothing of this step was done; after a change batch went out, that is not so.
+    return changedBefore
+      ? new StepFailure('changeNotGuarded', { side, why }, `${message}; a change batch of this step had already been sent, so it ran only in part.`)
+      : new GuardRefusal('changeNotGuarded', { side, why }, `${message}; nothing of this step was sent.`);
+  };
+  return intercept(pool, (key, method, proxy) => {
+    // mssql's pool.query()/batch() make a Request of the pool itself, past this proxy: route them through it.
+    if (key === 'query' || key === 'batch') return (...args) => (proxy.request() as unknown as Record<string, Method>)[key]!(...args);
+    if (!guard) return key === 'request' ? (...args) => journaledRequest(method(...args) as object, side, state) : undefined;
+    // What the check cannot be put in front of: a procedure called by RPC, a bulk load, a transaction object's own requests.
+    if (key === 'transaction') return () => { throw refuse('came from a transaction object, whose requests the run cannot put its lock check in front of (write BEGIN TRANSACTION ... COMMIT in the batch instead)'); };
+    if (key !== 'request') return undefined;
+    return (...args) => guardedRequest(method(...args) as object, side, state, guard, refuse);
+  });
+}
+
+type Request = object & { parameters?: Record<string, { value?: unknown }>; cancel(): void };
+
+function paramsOf(request: Request): Record<string, unknown> | undefined {
+  const entries = Object.entries(request.parameters ?? {});
+  return entries.length ? Object.fromEntries(entries.map(([n, p]) => [n, p?.value ?? null])) : undefined;
+}
+
+/** A request whose batches are journaled as the runbook wrote them, without the run's lock check. */
+function journaledRequest(request: object, side: ReplicaSide, state: StepPoolState): object {
+  return intercept(request as Request, (k, send) => {
+    if (k !== 'query' && k !== 'batch') return undefined;
+    return (...a) => {
+      const text = withoutLockCheck(String(a[0]));
+      if (text !== '') state.record?.(side, text, paramsOf(request as Request));
+      return send(...a);
+    };
+  });
+}
+
+/** A change step's request: each batch carries the lock check, is a plain read or a bare ROLLBACK, or is refused unsent. */
+function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState, guard: ChangeGuard, refuse: (why: string, changedBefore?: boolean) => Error): object {
+  const r = request as Request;
+  return intercept(r, (k, send) => {
+    if (k === 'execute') return () => { throw refuse('called a procedure by RPC (request.execute), which cannot carry the run\'s lock check (send EXEC ... as T-SQL instead)'); };
+    if (k === 'bulk') return () => { throw refuse('was a bulk load, which cannot carry the run\'s lock check'); };
+    if (k !== 'query' && k !== 'batch') return undefined;
+    return (...a) => {
+      if (typeof a[0] !== 'string' || a.length > 1) throw refuse('was not one string of T-SQL answered by a promise (a tagged template or a callback), so the run cannot put its lock check in front of it');
+      const text = a[0];
+      const own = withoutLockCheck(text);
+      // The check alone (sqlExec, before a batch that must start its batch): the next batch on this session is the one it covers.
+      if (own === '') return (send(text) as Promise<unknown>).then((result) => (state.checkedNext.add(side), result));
+      const covered = state.checkedNext.delete(side);
+      state.record?.(side, own, paramsOf(r));
+      // The step placed the check itself, as sqlExec does: sent as given.
+      if (own !== text || covered) {
+        state.changeSent = true;
+        return send(text);
+      }
+      if (needsNoCheck(text)) return send(text);
+      return sendWithCheck(r, send, text, side, state, guard, refuse);
+    };
+  });
+}
+
+/** A change batch the step sent without the check: sent with the check at its head, and the answer read as sqlExec reads it. */
+async function sendWithCheck(request: Request, send: Method, text: string, side: ReplicaSide, state: StepPoolState, guard: ChangeGuard, refuse: (why: string, changedBefore?: boolean) => Error): Promise<unknown> {
+  if (mustStartItsBatch(text)) {
+    throw refuse('must start its batch (CREATE/ALTER of a procedure, function, view or trigger, or a procedure called without EXEC), so the run\'s lock check cannot go at its head; send the check as a batch of its own on the same session first, as ctx.changeGuard(side).batches(sql) gives it (README, "Writing a step type")');
+  }
+  const plan = guard.batches(text);
+  if ('refused' in plan) throw refuse(`was not sent: ${plan.refused}`);
+  state.record?.(side, text, paramsOf(request));
+  const changedBefore = state.changeSent;
+  state.changeSent = true;
+  // The check covers the batch's statements as they start: once the lock is known lost, the rest is cancelled.
+  const onLost = () => request.cancel();
+  plan.lost?.addEventListener('abort', onLost, { once: true });
+  try {
+    return await (send(plan.send[0]!) as Promise<unknown>);
+  } catch (error) {
+    const notHeld = guard.refused(error);
+    if (notHeld) {
+      // The server ran none of this batch: whether the step changed anything depends on what it sent before.
+      throw refuse(`did not run: ${notHeld.replace(/\.$/, '')}`, changedBefore);
+    }
+    if (plan.lost?.aborted) {
+      throw new OutcomeUnknown(`The link lock was lost while a batch of step ${state.step} was running; the batch was cancelled, so how much of it ran is unknown; check the replica before going on.`, { cause: error });
+    }
+    throw error;
+  } finally {
+    plan.lost?.removeEventListener('abort', onLost);
+  }
+}

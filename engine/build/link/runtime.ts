@@ -1,0 +1,88 @@
+// The two files a link writes (engine/build/link/bundle.ts): the linked modules' functions as one
+// classic script, and the ES module that runs it, the one the facades import.
+//
+// Why a classic script inside an ES module: Node 20 can run a script from a V8 code cache
+// (vm.Script's cachedData), not a module; with the cache, V8 neither parses the ~500 kB again nor
+// compiles the functions a command runs (the build runs validate and plan once, then saves what V8
+// compiled: engine/build/link-hot-path.ts). The cache is used only beside a byte-identical copy
+// of the script it was made from, as engine/core/code-cache.ts does for the libraries (V8 checks
+// only the length); without one, or one V8 refuses, the script is compiled as any code is.
+import { LINKED } from './module-text.js';
+
+/** The code file and its cache's names (in dist/cache/, beside the libraries' code caches). */
+export const LINKED_CODE = { name: 'linked-modules.js', cacheDir: '../cache/' } as const;
+
+const PARAMETERS = [LINKED.require, LINKED.builtin, '__linked$url', '__linked$star', LINKED.dynamicImport, '__linked$packages'];
+
+/** The script: one function that takes what the modules need and returns their functions. */
+export function scriptText(moduleFunctions: string[], packageBindings: string[]): string {
+  return [
+    `(function (${PARAMETERS.join(', ')}) {`,
+    "'use strict';",
+    '// Linked by `npm run build` (engine/build/link/): each function below is one of our compiled',
+    '// modules, whose own file is now a facade of it. Do not edit; compile and link again.',
+    ...packageBindings.map((binding, i) => `const ${binding} = __linked$packages[${i}];`),
+    ...moduleFunctions,
+    `return [${moduleFunctions.map((_, id) => `__linked$m${id}`).join(', ')}];`,
+    '})',
+    '',
+  ].join('\n');
+}
+
+/** The ES module: imports the packages, runs the script (from its code cache when it matches), and lends each module. */
+export function moduleText(files: string[], packages: [specifier: string, binding: string][]): string {
+  const { name, cacheDir } = LINKED_CODE;
+  return `// Linked by \`npm run build\` (engine/build/link/): runs ${name}, the code of the modules whose own
+// files are facades importing this one. Do not edit; compile and link again.
+import { createRequire as __linked$createRequire } from 'node:module';
+import { readFileSync as __linked$read } from 'node:fs';
+import { Script as __linked$Script } from 'node:vm';
+${packages.map(([specifier, binding]) => `import * as ${binding} from ${JSON.stringify(specifier)};`).join('\n')}
+const __linked$files = ${JSON.stringify(files)};
+const ${LINKED.builtin} = __linked$createRequire(import.meta.url);
+const __linked$url = (id) => new URL(__linked$files[id], import.meta.url).href;
+const ${LINKED.dynamicImport} = (specifier) => import(specifier);
+const __linked$done = [];
+const __linked$failed = [];
+const __linked$running = [];
+/** The exports of linked module \`id\`, its function run on the first call (ESM: once, after its imports). */
+export function ${LINKED.require}(id) {
+  const done = __linked$done[id];
+  if (done !== undefined) return done;
+  if (__linked$failed[id] !== undefined) throw __linked$failed[id].error;
+  if (__linked$running[id]) throw new Error(\`linked module \${__linked$files[id]} was imported while it ran\`);
+  __linked$running[id] = true;
+  try {
+    return (__linked$done[id] = __linked$modules[id]());
+  } catch (error) {
+    __linked$failed[id] = { error };
+    throw error;
+  } finally {
+    __linked$running[id] = false;
+  }
+}
+/** The URLs of the linked modules whose function has run (or thrown), for a test to see what a command loaded. */
+export function linkedModulesRun() {
+  return __linked$files.flatMap((_, id) => (__linked$done[id] !== undefined || __linked$failed[id] !== undefined ? [__linked$url(id)] : []));
+}
+function __linked$star(id) {
+  const { default: _, ...names } = ${LINKED.require}(id);
+  return names;
+}
+const __linked$code = __linked$read(new URL(${JSON.stringify(`./${name}`)}, import.meta.url));
+let __linked$cached;
+try {
+  if (__linked$read(new URL(${JSON.stringify(`${cacheDir}${name}`)}, import.meta.url)).equals(__linked$code)) __linked$cached = __linked$read(new URL(${JSON.stringify(`${cacheDir}${name}.v8`)}, import.meta.url));
+} catch {
+  // No cache (a build that wrote none yet): compiled as any code is.
+}
+const __linked$script = new __linked$Script(__linked$code.toString('utf8'), { filename: new URL(${JSON.stringify(`./${name}`)}, import.meta.url).href, ...(__linked$cached ? { cachedData: __linked$cached } : {}) });
+const __linked$modules = __linked$script.runInThisContext()(${LINKED.require}, ${LINKED.builtin}, __linked$url, __linked$star, ${LINKED.dynamicImport}, [${packages.map(([, b]) => b).join(', ')}]);
+/** Whether the script ran from its code cache: \`none\` (no cache for this code), \`rejected\` (by V8), \`used\`. */
+export const linkedCodeCacheUse = __linked$cached === undefined ? 'none' : __linked$script.cachedDataRejected ? 'rejected' : 'used';
+/** V8's code of the script and of every function compiled so far (the build saves it after running the commands). */
+export function linkedCodeCache() {
+  return __linked$script.createCachedData();
+}
+`;
+}
