@@ -7,17 +7,36 @@
 // It may take another run after the first only when the last left nothing behind that a fresh
 // process would not have: the redaction registry is cleared, the environment replaced and the
 // directory changed before each run, and after it the process must have no more signal or exit
-// listeners and no more open handles than it had when it was ready; otherwise it exits with the
-// run's code, as bin.ts would. The parent decides whether reuse is wanted at all (a runbook with
-// plugins: their module state would carry from one run to the next).
+// listeners than when it was ready, no async resource the run created still open (sockets and
+// timers, ref'd or not: worker-leftovers.ts), and must never have imported a plugin (its module
+// and state stay in the module cache); otherwise it exits with the run's code, as bin.ts would.
+// The parent decides whether reuse is wanted at all (not for a runbook with plugins:).
 import { PassThrough } from 'node:stream';
+import { ExitCode } from '../core/exit-codes.js';
 import { forgetSecrets } from '../core/redact.js';
 import type { WorkerMessage, WorkerRun } from '../drill/worker-protocol.js';
+import { pluginCodeImported } from '../load/plugins.js';
 import { main } from './main.js';
+import { leftovers, recordRunResources, stopRecording, untracked } from './worker-leftovers.js';
 
-/** How long a finished run's sockets and timers may take to close before the process counts as unclean. */
-const SETTLE_MS = 300;
+/**
+ * How long a finished run's sockets and timers may take to end before the process counts as
+ * unclean: its connections to the lab close when the drill stops that lab, right after the run.
+ */
+const SETTLE_MS = 1000;
+/**
+ * When to collect while settling, after the run's end: not at once (the drill stops the run's lab,
+ * which closes its sockets, only after the run's result has reached it), then less and less often
+ * (each collection costs tens of milliseconds of CPU).
+ */
+const COLLECT_AT_MS = [50, 150, 350, 750];
 const WATCHED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection'] as const;
+
+// Started by hand, not by the drill's pool: no runs will come (attack r5drill #5: it crashed on process.send).
+if (!process.send) {
+  process.stderr.write('runbook: worker.js takes its runs from `runbook drill` over IPC; run `runbook` (bin.js) instead\n');
+  process.exit(ExitCode.invalidInput);
+}
 
 // The modules every apply loads: loaded now, while the parent has no run for this process yet.
 // Not @azure/identity: an inventory with a token variable (the lab's) never loads it, and it is
@@ -43,12 +62,37 @@ function replaceEnv(env: Record<string, string>): void {
   Object.assign(process.env, env);
 }
 
+/**
+ * A closed socket or file handle, and the timer of an AbortSignal.timeout() that nothing holds any
+ * more, end for async_hooks only once collected: the pool starts workers with --expose-gc. Without
+ * it (worker.js started by hand) such a run reads as unclean, and the process is not used again.
+ */
+const collect = (globalThis as { gc?: () => void }).gc;
+
 async function settled(): Promise<boolean> {
-  const deadline = Date.now() + SETTLE_MS;
+  const start = Date.now();
+  const deadline = start + SETTLE_MS;
+  let collections = 0;
   for (;;) {
-    if (noMoreListeners() && noMoreResources()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
+    if (noMoreListeners() && noMoreResources() && leftovers().length === 0) return true;
+    // A pool that closed (the drill ended) takes no more runs: no reason to wait for a clean state.
+    if (Date.now() > deadline || !process.connected) return false;
+    if (collect && collections < COLLECT_AT_MS.length && Date.now() - start >= COLLECT_AT_MS[collections]!) {
+      collect();
+      collections++;
+    }
+    await untracked(() => new Promise((r) => setTimeout(r, 10)));
+  }
+}
+
+/** Into the run's directory; a directory that is not there is the run's one line and exit 2, as bin.ts started there could not be. */
+function enter(dir: string): boolean {
+  try {
+    process.chdir(dir);
+    return true;
+  } catch (error) {
+    process.stderr.write(`runbook: cannot run in ${dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+    return false;
   }
 }
 
@@ -62,17 +106,23 @@ process.on('message', (run: WorkerRun) => {
     busy = true;
     forgetSecrets();
     replaceEnv(run.env);
-    process.chdir(run.cwd);
     process.exitCode = undefined;
     const stdin = new PassThrough();
     stdin.end();
-    const code = await main(run.argv, { stdout: process.stdout, stderr: process.stderr, stdin: stdin as unknown as NodeJS.ReadStream, env: process.env, cwd: run.cwd });
-    // Pipes are written synchronously on Linux: the mark follows everything the run wrote.
-    process.stdout.write(run.endMark);
-    process.stderr.write(run.endMark);
-    // The run's result first: the parent need not wait for this process to settle.
-    if (process.connected) process.send!({ done: code } satisfies WorkerMessage);
-    const reusable = run.reuse && (await settled());
+    recordRunResources();
+    const code = enter(run.cwd) ? await main(run.argv, { stdout: process.stdout, stderr: process.stderr, stdin: stdin as unknown as NodeJS.ReadStream, env: process.env, cwd: run.cwd }) : ExitCode.invalidInput;
+    untracked(() => {
+      // Pipes are written synchronously on Linux: the mark follows everything the run wrote.
+      process.stdout.write(run.endMark);
+      process.stderr.write(run.endMark);
+      // The run's result first: the parent need not wait for this process to settle.
+      if (process.connected) process.send!({ done: code } satisfies WorkerMessage);
+    });
+    // Still recording while it settles: a timer the run left may open something new when it fires.
+    // A process that imported a plugin keeps its module and state: never another run (attack
+    // r5drill #6: a runbook that gained plugins: mid-drill ran them on reused workers).
+    const reusable = run.reuse && !pluginCodeImported() && (await settled());
+    stopRecording();
     busy = false;
     if (!process.connected) process.exit(code);
     process.send!({ reusable } satisfies WorkerMessage, () => {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../core/errors.js';
+import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { RunbookShape, Side } from '../drill/cases.js';
 import type { RunbookFacts } from '../drill/record.js';
@@ -97,10 +97,11 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   io.stderr.write(`drill: ${planned.length} run(s) planned${faults === 'matrix' ? ` (${count.cases} case(s) x ${runs})` : ''}, ${Math.min(jobs, planned.length)} at a time; the time left shows as runs finish\n`);
   const started = Date.now();
   let violations = 0;
-  const { DrillSetupError } = await import('../drill/run-case.js');
+  const { DrillHarnessError, DrillSetupError } = await import('../drill/run-case.js');
   const { startCliChild } = await import('../drill/child.js');
   const results = await runDrill(planned, jobs, {
     runbookFile,
+    runbookSha256: plan.runbook.sha256,
     facts,
     sets: opts.sets,
     ...(needsAcknowledgement ? { allowDataLoss: plan.inventory.link } : {}),
@@ -113,6 +114,8 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     io.stderr.write(progressLine(r, done, planned.length, started, violations, tty));
   }).catch((error: unknown) => {
     if (error instanceof DrillSetupError) throw new UsageError(`drill: ${error.message}`);
+    // Not the runbook's failure and not bad input: the drill could not rehearse, so it is no pass (exit 1), with what broke.
+    if (error instanceof DrillHarnessError) throw new ExitError(ExitCode.failedBeforeChange, `drill: ${error.message}; the drill could not rehearse the runbook (its own failure, not the runbook's)`);
     throw error;
   }).finally(dispose);
 

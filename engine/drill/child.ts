@@ -21,6 +21,11 @@ export interface ChildResult {
   pid?: number;
   /** The deadline passed and the process was killed. */
   timedOut: boolean;
+  /**
+   * The drill's own machinery failed: the process that was to run it died before the run began
+   * (a warm worker that could not load). What it said, with its exit; no run took place.
+   */
+  harnessFailure?: string;
 }
 
 export interface ChildRun {
@@ -120,8 +125,10 @@ export async function until(check: () => boolean, stop: () => boolean, timeoutMs
 export type Stop = 'kill' | 'interrupt';
 
 export interface StopThenResume {
-  /** The stop landed while the run was still going. */
+  /** The stop landed while the process was still going (then it was resumed). */
   stopped: boolean;
+  /** The SIGKILL landed after the run had journaled its end: no step of it was cut short. */
+  afterEnd: boolean;
   first: ChildResult;
   runId?: string;
   resumed?: ChildResult;
@@ -182,7 +189,11 @@ export async function stopThenResume(
   const firstResult = await first.done;
   const runId = runIdOf(opts.journalDir, firstResult.pid);
   const stopped = hit && !firstResult.timedOut && (interrupt ? firstResult.code === ExitCode.interrupted : firstResult.signal === 'SIGKILL');
-  if (!stopped || !runId) return { stopped: false, first: firstResult, ...(runId ? { runId } : {}) };
+  if (!stopped || !runId) return { stopped: false, afterEnd: false, first: firstResult, ...(runId ? { runId } : {}) };
+  // A SIGKILL that landed once the run had journaled its end rehearsed no crash of its steps: the
+  // last step's boundary is often passed, and the run finished, before the poll's kill arrives
+  // (attack r5drill #2: counted as fired). The operator, who cannot know, resumes all the same.
+  const afterEnd = !interrupt && journalFileRecords(join(opts.journalDir, `${runId}.jsonl`)).some((r) => r.kind === 'run-finished');
   const resumed = await start(['apply', '--resume', runId, ...resumeArgs], opts).done;
-  return { stopped: true, first: firstResult, runId, resumed };
+  return { stopped: true, afterEnd, first: firstResult, runId, resumed };
 }

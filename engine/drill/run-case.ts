@@ -28,12 +28,22 @@ export class DrillSetupError extends Error {
   override name = 'DrillSetupError';
 }
 
+/** The drill's own machinery failed (a worker died before its run began): no run of this drill can be judged. */
+export class DrillHarnessError extends Error {
+  override name = 'DrillHarnessError';
+}
+
 export type StartDrillLab = (options: { scenario: string; faults: Array<Record<string, unknown>> }) => Promise<DrillLab>;
 
 export interface RunSettings {
   runbookFile: string;
   facts: RunbookFacts;
   sets: string[];
+  /**
+   * The sha256 of the runbook as the drill planned it (its plan's `runbook.sha256`): a run whose
+   * journal names another ran a runbook edited while the drill ran.
+   */
+  runbookSha256?: string;
   /** The link name, given as `--allow-data-loss` when the runbook has a dataLoss step. */
   allowDataLoss?: string;
   /** How long one `apply` may take before the drill kills it and calls the run hung. */
@@ -97,7 +107,14 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     const env: NodeJS.ProcessEnv = { ...drillBaseEnv(), ...lab.env, RUNBOOK_JOURNAL_DIR: journalDir };
     const ack = settings.allowDataLoss !== undefined ? ['--allow-data-loss', settings.allowDataLoss] : [];
     const args = ['apply', settings.runbookFile, '-i', inventoryFile, '--yes', ...ack, ...settings.sets.flatMap((s) => ['--set', s])];
-    const start = settings.start ?? startCliChild;
+    const given = settings.start ?? startCliChild;
+    // Each process's result, to tell a run that took place from one whose process never began it.
+    const results: ChildResult[] = [];
+    const start: StartRun = (a, o) => {
+      const run = given(a, o);
+      void run.done.then((r) => results.push(r));
+      return run;
+    };
     const opts = { env, cwd: dir, deadlineMs: settings.deadlineMs, start };
     const invocations: Invocation[] = [];
     const pids: Array<number | undefined> = [];
@@ -115,7 +132,7 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
         : labReached;
       const stop = c.fault.kind === 'hang' ? 'interrupt' : 'kill';
       const r = await stopThenResume(args, ['--yes', ...ack], { ...opts, journalDir, reached, stop });
-      fired = r.stopped || (c.fault.kind === 'hang' && lab.statements().some((s) => s.notCarriedOut === 'hung'));
+      fired = (r.stopped && !r.afterEnd) || (c.fault.kind === 'hang' && lab.statements().some((s) => s.notCarriedOut === 'hung'));
       invocations.push(invocation('first', args, r.first, r.stopped ? stop : undefined));
       pids.push(r.first.pid);
       if (r.resumed) {
@@ -130,7 +147,9 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       if (c.fault.kind === 'replica-down' || c.fault.kind === 'second-operator') {
         fired = await until(labReached, () => finished, settings.deadlineMs);
         if (fired && c.fault.kind === 'replica-down') lab.setDown(c.fault.side, true);
-        if (fired && c.fault.kind === 'second-operator') second = start(args, opts).done;
+        // A worker that has run nothing: the first's, had it ended and been reused, would give both
+        // one pid, and each invocation's journal is found by its pid (attack r5drill, not shown).
+        if (fired && c.fault.kind === 'second-operator') second = start(args, { ...opts, fresh: true }).done;
       }
       const firstResult = await first.done;
       invocations.push(invocation('first', args, firstResult, undefined));
@@ -142,6 +161,9 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       }
     }
 
+    // Not a run of the runbook at all: judged, it would read as one that exited (attack r5drill #4: "exit 7, ok").
+    const broken = results.find((r) => r.harnessFailure !== undefined);
+    if (broken) throw new DrillHarnessError(broken.harnessFailure);
     // Without a fault, exit 2 can only be the drill's input (with one, a replica reset mid-connect is also exit 2).
     const refusedInput = c.fault.kind === 'none' ? invocations.find((i) => i.code === 2) : undefined;
     if (refusedInput) throw new DrillSetupError(`runbook apply refused the drill's own input (exit 2): ${(refusedInput.stderr || refusedInput.stdout).trim().split('\n')[0]}`);
@@ -161,6 +183,14 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       const journal = inv.role === 'resume' ? firstJournal : inv.role === 'first' ? untilResumed(firstJournal) : firstFile(pids[i]);
       if (journal) inv.journal = journal;
     });
+    // A drill rehearses one version of the runbook: the verdict of a mix would be nobody's (and a
+    // runbook that gained plugins: mid-drill would have run them on workers meant for one without).
+    for (const inv of invocations) {
+      const ran = (inv.journal?.[0]?.runbook as { sha256?: unknown } | undefined)?.sha256;
+      if (settings.runbookSha256 !== undefined && typeof ran === 'string' && ran !== settings.runbookSha256) {
+        throw new DrillSetupError(`the runbook ${settings.runbookFile} changed while the drill ran (sha256 ${settings.runbookSha256.slice(0, 12)} -> ${ran.slice(0, 12)}); a drill rehearses one version: run it again`);
+      }
+    }
     const record: RecordedRun = {
       runbook: settings.facts,
       acknowledgedDataLoss: settings.allowDataLoss !== undefined,

@@ -38,7 +38,12 @@ interface Worker {
   retire?: boolean;
   /** Its run ended; its word on another run has not come yet. */
   settling?: boolean;
+  /** What it wrote before it was ready (a worker that dies loading says why here), the last STARTUP_OUTPUT characters. */
+  startupOutput: string;
 }
+
+/** How much of a worker's output before it was ready is kept (to say why one died loading). */
+const STARTUP_OUTPUT = 4000;
 
 interface Routing {
   mark: string;
@@ -48,6 +53,12 @@ interface Routing {
   /** The run's exit code, as the worker reported it. */
   done?: number;
   finish(): void;
+}
+
+/** Why a worker that was to run something ended before it began: its exit and what it said (nothing, if it said nothing). */
+function diedStarting(w: Worker, code: number | null, signal: NodeJS.Signals | null): string {
+  const said = w.startupOutput.trim();
+  return `a drill worker (pid ${w.child.pid ?? '?'}) ended before its run began (${signal ? `signal ${signal}` : `exit ${code}`})${said ? `: ${said}` : ', saying nothing'}`;
 }
 
 export class WorkerPool {
@@ -87,12 +98,12 @@ export class WorkerPool {
       if (worker) worker.retire = true;
     };
     const done = new Promise<ChildResult>((resolve) => {
-      const end = (code: number | null, sig: NodeJS.Signals | null) => {
+      const end = (code: number | null, sig: NodeJS.Signals | null, harnessFailure?: string) => {
         if (ended) return;
         ended = true;
         clearTimeout(timer);
         if (worker) worker.current = undefined;
-        resolve({ code, signal: sig, stdout: route.stdout, stderr: route.stderr, startedAt, endedAt: Date.now(), timedOut, ...(pid !== undefined ? { pid } : {}) });
+        resolve({ code, signal: sig, stdout: route.stdout, stderr: route.stderr, startedAt, endedAt: Date.now(), timedOut, ...(pid !== undefined ? { pid } : {}), ...(harnessFailure ? { harnessFailure } : {}) });
       };
       const timer = setTimeout(() => {
         timedOut = true;
@@ -104,7 +115,7 @@ export class WorkerPool {
       };
       void chosen.then(async (w) => {
         worker = w;
-        void w.gone.then(({ code, signal: sig }) => end(code, sig));
+        void w.gone.then(({ code, signal: sig }) => end(code, sig, pid === undefined ? diedStarting(w, code, sig) : undefined));
         if (!(await w.ready) || ended) return;
         pid = w.child.pid;
         if (killedBefore) {
@@ -189,12 +200,12 @@ export class WorkerPool {
   }
 
   private spawnWorker(onReady: () => void): Worker {
-    const child = spawn(process.execPath, [WORKER_BIN], { env: this.opts.baseEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = spawn(process.execPath, ['--expose-gc', WORKER_BIN], { env: this.opts.baseEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     // Not 'close': a child whose IPC channel the parent disconnected may never emit it (Node 20).
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
     const drained = (s: NodeJS.ReadableStream) => new Promise<void>((r) => s.once('close', () => r()));
     const gone = Promise.all([exited, drained(child.stdout!), drained(child.stderr!)]).then(([e]) => e);
-    const worker: Worker = { child, gone, runs: 0, ready: Promise.resolve(false) };
+    const worker: Worker = { child, gone, runs: 0, ready: Promise.resolve(false), startupOutput: '' };
     this.all.add(worker);
     worker.ready = new Promise<boolean>((resolve) => {
       child.on('message', (m: WorkerMessage) => {
@@ -228,7 +239,10 @@ export class WorkerPool {
     });
     const route = (which: 'stdout' | 'stderr') => (chunk: string) => {
       const r = worker.current;
-      if (!r) return;
+      if (!r) {
+        worker.startupOutput = (worker.startupOutput + chunk).slice(-STARTUP_OUTPUT);
+        return;
+      }
       r[which] += chunk;
       // The mark is written whole, but a pipe may hand it over in two chunks: looked for in what has come.
       const at = r[which].indexOf(r.mark);

@@ -14,6 +14,10 @@ export function isPluginDefinition(def: unknown): boolean {
   return typeof def === 'object' && def !== null && pluginDefinitions.has(def);
 }
 
+let pluginImported = false;
+/** Whether this process imported a plugin module: its state lives on in the module cache (a drill worker is then not reused, engine/cli/worker.ts). */
+export const pluginCodeImported = () => pluginImported;
+
 export interface LoadedPlugins {
   steps: StepModuleMap;
   diagnostics: Diagnostic[];
@@ -52,6 +56,7 @@ export async function loadPlugins(
       }
       let mod: { default?: unknown };
       let timer: NodeJS.Timeout | undefined;
+      pluginImported = true;
       try {
         mod = await Promise.race([
           import(pathToFileURL(file).href) as Promise<{ default?: unknown }>,

@@ -4,11 +4,13 @@
 // run's own process and the next run gets another.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCliChild } from '../../../engine/drill/child.js';
 import { WorkerPool } from '../../../engine/drill/workers.js';
-import { engineBackFixtures, FIXTURE_PASSWORDS, tempDir, waitFor } from '../../helpers/cli.js';
+import { engineBackFixtures, FIXTURE_PASSWORDS, root, tempDir, waitFor } from '../../helpers/cli.js';
+import { TestLab } from '../../helpers/lab-run.js';
 
 const baseEnv = { PATH: process.env.PATH ?? '', NO_COLOR: '1' };
 const opts = (cwd: string, env: Record<string, string> = {}) => ({ env: { ...baseEnv, ...env }, cwd, deadlineMs: 60_000 });
@@ -42,8 +44,11 @@ test('a reused worker forgets the last run: its secrets are not masked in the ne
   const second = tempDir('runbook-workers-');
   const pool = new WorkerPool({ baseEnv, warm: 0, maxIdle: 1, reuse: true });
   try {
-    // An apply reads its password variables and registers them for redaction.
-    const apply = await pool.start(['apply', join(engineBackFixtures, 'flow.yml'), '-i', join(engineBackFixtures, 'inventory.yml'), '--yes'], opts(first, { ...FIXTURE_PASSWORDS, RUNBOOK_JOURNAL_DIR: join(first, 'runs') })).done;
+    // An apply reads its password variables and registers them for redaction (a runbook without
+    // plugins: a process that imported one is never reused). Nothing listens on the inventory's ports.
+    const notify = join(first, 'notify.yml');
+    writeFileSync(notify, 'name: notify\ndescription: x\nsteps:\n  - { id: a, type: notify, with: { message: hi } }\n');
+    const apply = await pool.start(['apply', notify, '-i', join(engineBackFixtures, 'inventory.yml'), '--yes'], opts(first, { ...FIXTURE_PASSWORDS, RUNBOOK_JOURNAL_DIR: join(first, 'runs') })).done;
     assert.is(apply.code, 0, apply.stdout + apply.stderr);
     // The next run on the same process quotes that value in a diagnostic: a fresh process shows it.
     const password = FIXTURE_PASSWORDS.TEST_SQL_PASSWORD!;
@@ -75,6 +80,81 @@ test('SIGKILL reaches the run in progress; the next run is another process', asy
     const next = await pool.start(['--version'], opts(dir)).done;
     assert.is(next.code, 0);
     assert.is.not(next.pid, killed.pid);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a process that imported a plugin takes no other run, even when the pool would reuse it (attack r5drill #6)', async () => {
+  const dir = tempDir('runbook-workers-');
+  const pool = new WorkerPool({ baseEnv, warm: 0, maxIdle: 1, reuse: true });
+  try {
+    // flow.yml lists two plugins: validate imports them.
+    const withPlugins = await pool.start(['validate', join(engineBackFixtures, 'flow.yml')], opts(dir)).done;
+    assert.is(withPlugins.code, 0, withPlugins.stdout + withPlugins.stderr);
+    const next = await pool.start(['--version'], opts(dir)).done;
+    assert.is(next.code, 0);
+    assert.is.not(next.pid, withPlugins.pid);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a run that leaves a socket open, unref\'d (the ARM client\'s keep-alive to a lab still up), ends its worker; one whose lab went away leaves it reusable (attack r5drill #1)', async () => {
+  const dir = tempDir('runbook-workers-');
+  const file = join(dir, 'arm-read.yml');
+  writeFileSync(file, 'name: arm-read\ndescription: one ARM read\nsteps:\n  - { id: link, type: armGetLink }\n');
+  const pool = new WorkerPool({ baseEnv, warm: 0, maxIdle: 1, reuse: true });
+  const applyOn = async (t: TestLab) => {
+    const r = await pool.start(['apply', file, '-i', t.inventoryFile, '--yes'], opts(dir, { ...t.lab.env, RUNBOOK_JOURNAL_DIR: join(dir, 'runs') })).done;
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    return r;
+  };
+  try {
+    const up = await TestLab.start();
+    let kept: number | undefined;
+    try {
+      kept = (await applyOn(up)).pid;
+      // The lab (and its keep-alive connection) is still up while the worker settles.
+      const next = await pool.start(['--version'], opts(dir)).done;
+      assert.is.not(next.pid, kept, 'a worker holding a socket to the last lab was reused');
+    } finally {
+      await up.stop();
+    }
+    const gone = await TestLab.start();
+    const r = await applyOn(gone);
+    await gone.stop();
+    const next = await pool.start(['--version'], opts(dir)).done;
+    assert.is(next.pid, r.pid, 'a worker whose run left nothing open is reused');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('worker.js outside the drill: one line and exit 2, never a stack trace; a run in a directory that is not there: one line, exit 2 (attack r5drill #5)', async () => {
+  const byHand = spawnSync(process.execPath, [join(root, 'dist', 'engine', 'cli', 'worker.js')], { encoding: 'utf8' });
+  assert.is(byHand.status, 2);
+  assert.is(byHand.stderr, 'runbook: worker.js takes its runs from `runbook drill` over IPC; run `runbook` (bin.js) instead\n');
+  const pool = new WorkerPool({ baseEnv, warm: 0, maxIdle: 1, reuse: true });
+  try {
+    const missing = join(tempDir('runbook-workers-'), 'gone');
+    const r = await pool.start(['--version'], opts(missing)).done;
+    assert.is(r.code, 2);
+    assert.is(r.stderr, `runbook: cannot run in ${missing}: ENOENT\n`);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a worker that dies while loading is a failure of the drill, with what it said; not a run that exited 7 (attack r5drill #4)', async () => {
+  const dir = tempDir('runbook-workers-');
+  const boom = join(dir, 'boom.cjs');
+  writeFileSync(boom, "process.stderr.write('worker boom: cannot load\\n'); process.exit(7);\n");
+  const pool = new WorkerPool({ baseEnv: { ...baseEnv, NODE_OPTIONS: `--require=${boom}` }, warm: 0, maxIdle: 1, reuse: true });
+  try {
+    const r = await pool.start(['--version'], opts(dir)).done;
+    assert.is(r.code, 7);
+    assert.match(r.harnessFailure ?? '', /^a drill worker \(pid \d+\) ended before its run began \(exit 7\): worker boom: cannot load$/);
   } finally {
     await pool.close();
   }

@@ -1,0 +1,67 @@
+// runCase (engine/drill/run-case.ts) with a stand-in lab and process: a run whose process never
+// began it (a drill worker that died loading) stops the drill as the drill's own failure, never a
+// run judged on its exit code.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildResult, StartRun } from '../../../engine/drill/child.js';
+import { runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
+import { standIn } from '../../helpers/drill-stand-in.js';
+
+const standInLab = (): DrillLab => ({
+  inventory: { link: { name: 'dag1' } },
+  env: {},
+  statements: () => [],
+  armRequests: () => [],
+  ledger: () => ({ committed: 0, lost: 0 }),
+  roles: () => ({ sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' }),
+  setDown: () => undefined,
+  stop: async () => undefined,
+});
+
+const SETTINGS: RunSettings = { runbookFile: 'x.yml', facts: { name: 'x', dataLossSteps: [], declaresSplitBrain: false }, sets: [], deadlineMs: 5000, requestTimeoutMs: 1000 };
+
+test('a kill at the last step that lands after the run journaled its end is not fired; one that lands before is (attack r5drill #2)', async () => {
+  const killAtLast = { id: 'healthy/kill-at-1-last', scenario: 'healthy', fault: { kind: 'kill-at-step' as const, boundary: 1, step: 'last' } };
+  const last = [{ kind: 'step-started', step: 'last' }];
+  const late = await runCase(killAtLast, 1, { ...SETTINGS, start: standIn([...last, { kind: 'step-finished', step: 'last' }, { kind: 'run-finished' }], []) }, async () => standInLab());
+  assert.is(late.fired, false);
+  assert.equal(late.record.invocations.map((i) => [i.role, i.code, i.signal]), [['first', null, 'SIGKILL'], ['resume', 0, null]]);
+  const inStep = await runCase(killAtLast, 1, { ...SETTINGS, start: standIn(last, []) }, async () => standInLab());
+  assert.is(inStep.fired, true);
+});
+
+test('a run whose journal names another version of the runbook stops the drill as bad input: the runbook changed while the drill ran', async () => {
+  const started = [{ kind: 'step-started', step: 'a' }, { kind: 'run-finished' }];
+  const start = (sha256: string) => {
+    const inner = standIn(started, [], { exitsWith: 0 });
+    // The stand-in's run-started, with the runbook's digest as apply journals it.
+    return ((args, opts) => {
+      const run = inner(args, opts);
+      const dir = String(opts.env.RUNBOOK_JOURNAL_DIR);
+      const file = join(dir, readdirSync(dir).find((n) => n.endsWith(`-${run.pid}.jsonl`))!);
+      writeFileSync(file, readFileSync(file, 'utf8').replace('"kind":"run-started"', `"kind":"run-started","runbook":{"sha256":"${sha256}"}`));
+      return run;
+    }) as StartRun;
+  };
+  const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+  const settings = { ...SETTINGS, runbookSha256: 'a'.repeat(64) };
+  const same = await runCase(noFault, 1, { ...settings, start: start('a'.repeat(64)) }, async () => standInLab());
+  assert.is(same.record.invocations.length, 1);
+  const error = await runCase(noFault, 1, { ...settings, start: start('b'.repeat(64)) }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.is(error?.name, 'DrillSetupError');
+  assert.is(error?.message, 'the runbook x.yml changed while the drill ran (sha256 aaaaaaaaaaaa -> bbbbbbbbbbbb); a drill rehearses one version: run it again');
+});
+
+test('a run whose worker died before it began is the drill\'s failure, with what the worker said (attack r5drill #4: "exit 7, ok")', async () => {
+  const died: ChildResult = { code: 7, signal: null, stdout: '', stderr: '', startedAt: 0, endedAt: 0, timedOut: false, harnessFailure: 'a drill worker (pid 1) ended before its run began (exit 7): boom' };
+  const start: StartRun = () => ({ pid: undefined, kill: () => undefined, done: Promise.resolve(died), stderrSoFar: () => '' });
+  const settings = { ...SETTINGS, start };
+  const error = await runCase({ id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' } }, 1, settings, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.ok(error, 'runCase gave a record of a run that never began');
+  assert.is(error!.name, 'DrillHarnessError');
+  assert.is(error!.message, 'a drill worker (pid 1) ended before its run began (exit 7): boom');
+});
+
+test.run();
