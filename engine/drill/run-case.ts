@@ -110,10 +110,17 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     const given = settings.start ?? startCliChild;
     // Each process's result, to tell a run that took place from one whose process never began it.
     const results: ChildResult[] = [];
+    // The signals the drill itself sent each process: a death by any other is not the drill's fault to judge.
+    const sent = new Map<ChildResult, { args: string[]; signals: NodeJS.Signals[] }>();
     const start: StartRun = (a, o) => {
       const run = given(a, o);
-      void run.done.then((r) => results.push(r));
-      return run;
+      const signals: NodeJS.Signals[] = [];
+      const done = run.done.then((r) => {
+        results.push(r);
+        sent.set(r, { args: a, signals });
+        return r;
+      });
+      return { get pid() { return run.pid; }, kill: (signal) => { signals.push(signal); run.kill(signal); }, done, stderrSoFar: () => run.stderrSoFar() };
     };
     const opts = { env, cwd: dir, deadlineMs: settings.deadlineMs, start };
     const invocations: Invocation[] = [];
@@ -164,9 +171,16 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     // Not a run of the runbook at all: judged, it would read as one that exited (attack r5drill #4: "exit 7, ok").
     const broken = results.find((r) => r.harnessFailure !== undefined);
     if (broken) throw new DrillHarnessError(broken.harnessFailure);
+    // Killed by a signal the drill did not send (the OOM killer, an operator, a stray kill): the
+    // runbook was not rehearsed to its end, and no check can judge a silent process (attack r6drill #2).
+    const killedByOther = results.find((r) => r.code === null && !r.timedOut && !(r.signal !== null && sent.get(r)?.signals.includes(r.signal)));
+    if (killedByOther) {
+      const what = sent.get(killedByOther)?.args.slice(0, 2).join(' ') ?? 'apply';
+      throw new DrillHarnessError(`${c.id} seed ${seed}: the process of its \`runbook ${what}\` (pid ${killedByOther.pid ?? '?'}) was killed by ${killedByOther.signal ?? 'a signal'}, not by the drill${lastWords(killedByOther)}`);
+    }
     // Without a fault, exit 2 can only be the drill's input (with one, a replica reset mid-connect is also exit 2).
     const refusedInput = c.fault.kind === 'none' ? invocations.find((i) => i.code === 2) : undefined;
-    if (refusedInput) throw new DrillSetupError(`runbook apply refused the drill's own input (exit 2): ${(refusedInput.stderr || refusedInput.stdout).trim().split('\n')[0]}`);
+    if (refusedInput) throw new DrillSetupError(`runbook apply refused the drill's own input (exit 2): ${firstLine(refusedInput)}`);
     // Each invocation's own journal: the file whose run-started names its pid; a resume appends to the first's.
     const files = journalFiles(journalDir);
     const firstFile = (pid: number | undefined) => {
@@ -219,6 +233,16 @@ function invocation(role: Invocation['role'], argv: string[], r: ChildResult, st
     ...(stoppedByDrill === 'kill' ? { killedByDrill: true } : stoppedByDrill === 'interrupt' ? { abandonedByDrill: true } : {}),
     ...(r.timedOut ? { timedOut: true } : {}),
   };
+}
+
+function firstLine(inv: Invocation): string {
+  return (inv.stderr || inv.stdout).trim().split('\n')[0] ?? '';
+}
+
+/** The last line the process wrote, if any: what it was doing when it died. */
+function lastWords(inv: { stdout: string; stderr: string }): string {
+  const last = (inv.stderr || inv.stdout).trim().split('\n').at(-1);
+  return last ? ` (its last line: ${last})` : ' (it wrote nothing)';
 }
 
 /** Short request and connect timeouts on both connections, so that a hung statement ends within the drill's windows. */

@@ -64,4 +64,18 @@ test('a run whose worker died before it began is the drill\'s failure, with what
   assert.is(error!.message, 'a drill worker (pid 1) ended before its run began (exit 7): boom');
 });
 
+test('a run killed by a signal the drill did not send is the drill\'s failure, never "exit killed, ok" (attack r6drill #2)', async () => {
+  // The process dies of SIGKILL while the drill waits on it: the OOM killer, an operator, a stray kill.
+  const killedElsewhere: ChildResult = { code: null, signal: 'SIGKILL', stdout: '', stderr: 'step 3/9 waitLsnStable\n', startedAt: 0, endedAt: 0, timedOut: false, pid: 4321 };
+  const start: StartRun = () => ({ pid: 4321, kill: () => undefined, done: Promise.resolve(killedElsewhere), stderrSoFar: () => '' });
+  const error = await runCase({ id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' } }, 9, { ...SETTINGS, start }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.ok(error, 'runCase judged a run someone else killed');
+  assert.is(error!.name, 'DrillHarnessError');
+  assert.is(error!.message, 'healthy/no-fault seed 9: the process of its `runbook apply x.yml` (pid 4321) was killed by SIGKILL, not by the drill (its last line: step 3/9 waitLsnStable)');
+  // The drill's own SIGKILL (a kill fault) is still a judged run.
+  const killAt = { id: 'healthy/kill-at-1-a', scenario: 'healthy', fault: { kind: 'kill-at-step' as const, boundary: 1, step: 'a' } };
+  const own = await runCase(killAt, 1, { ...SETTINGS, start: standIn([{ kind: 'step-started', step: 'a' }], []) }, async () => standInLab());
+  assert.equal(own.record.invocations.map((i) => [i.role, i.signal, i.killedByDrill]), [['first', 'SIGKILL', true], ['resume', null, undefined]]);
+});
+
 test.run();
