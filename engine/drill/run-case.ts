@@ -178,9 +178,19 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       const what = sent.get(killedByOther)?.args.slice(0, 2).join(' ') ?? 'apply';
       throw new DrillHarnessError(`${c.id} seed ${seed}: the process of its \`runbook ${what}\` (pid ${killedByOther.pid ?? '?'}) was killed by ${killedByOther.signal ?? 'a signal'}, not by the drill${lastWords(killedByOther)}`);
     }
-    // Without a fault, exit 2 can only be the drill's input (with one, a replica reset mid-connect is also exit 2).
+    // Without a fault, exit 2 can only be the drill's input.
     const refusedInput = c.fault.kind === 'none' ? invocations.find((i) => i.code === 2) : undefined;
     if (refusedInput) throw new DrillSetupError(`runbook apply refused the drill's own input (exit 2): ${firstLine(refusedInput)}`);
+    // With a fault, exit 2 is a set-up error the fault cannot have caused (the lab's login timing
+    // out under load): the case never rehearsed its fault, and passing it as "did not fire" would
+    // pass a case that never ran (attack r6drill #3). The one fault that can end a login half
+    // way is a replica going down: the engine reports that as a set-up error (exit 2) too, so a
+    // replica-down that fired keeps its run, judged.
+    const canEndALogin = c.fault.kind === 'replica-down' && fired;
+    const setUpError = c.fault.kind !== 'none' && !canEndALogin ? invocations.find((i) => i.code === 2) : undefined;
+    if (setUpError) {
+      throw new DrillHarnessError(`${c.id} seed ${seed}: its ${setUpError.role} run exited 2 (a set-up error, which its fault cannot cause), so the case never rehearsed its fault: ${firstLine(setUpError)}`);
+    }
     // Each invocation's own journal: the file whose run-started names its pid; a resume appends to the first's.
     const files = journalFiles(journalDir);
     const firstFile = (pid: number | undefined) => {

@@ -78,4 +78,21 @@ test('a run killed by a signal the drill did not send is the drill\'s failure, n
   assert.equal(own.record.invocations.map((i) => [i.role, i.signal, i.killedByDrill]), [['first', 'SIGKILL', true], ['resume', null, undefined]]);
 });
 
+test('a fault case whose run exits 2 (a set-up error) is the drill\'s failure, never "ok, fault did not fire" (attack r6drill #3)', async () => {
+  const loginTimedOut: ChildResult = { code: 2, signal: null, stdout: '', stderr: 'runbook: set-up error on sqlServer: login timed out\n', startedAt: 0, endedAt: 0, timedOut: false, pid: 4400 };
+  const start: StartRun = () => ({ pid: 4400, kill: () => undefined, done: Promise.resolve(loginTimedOut), stderrSoFar: () => '' });
+  const hang = { id: 'healthy/hang-change-1', scenario: 'healthy', fault: { kind: 'hang' as const, nth: 1 } };
+  const error = await runCase(hang, 424242, { ...SETTINGS, start }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.ok(error, 'runCase passed a hang case whose run never got past its set-up');
+  assert.is(error!.name, 'DrillHarnessError');
+  assert.is(error!.message, 'healthy/hang-change-1 seed 424242: its first run exited 2 (a set-up error, which its fault cannot cause), so the case never rehearsed its fault: runbook: set-up error on sqlServer: login timed out');
+  // A replica taken down mid-login is judged: the engine calls that a set-up error too.
+  // Past any instant the case can draw (cases.ts instantOf: up to 150), so the replica goes down.
+  const lab = { ...standInLab(), statements: () => Array.from({ length: 150 }, () => ({ side: 'sqlServer' as const, statement: 'SELECT 1', errorNumber: null, at: new Date() })) };
+  const down = { id: 'healthy/managedInstance-down', scenario: 'healthy', fault: { kind: 'replica-down' as const, side: 'managedInstance' as const } };
+  const judged = await runCase(down, 7, { ...SETTINGS, start }, async () => lab);
+  assert.is(judged.fired, true);
+  assert.equal(judged.record.invocations.map((i) => i.code), [2]);
+});
+
 test.run();
