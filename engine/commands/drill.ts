@@ -119,17 +119,24 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     throw error;
   }).finally(dispose);
 
-  const replayBase = (scenario: string) => [
-    'runbook', 'drill', opts.runbook, ...opts.sets.flatMap((s) => ['--set', s]),
-    // A random draw depends on the list of scenarios; a matrix case names its own.
-    '--scenarios', faults === 'random' ? scenarios.join(',') : scenario, '--faults', faults,
-  ];
-  const summary = { runbook: opts.runbook, replayBase, seed, faults: faults as 'matrix' | 'random', results, ms: Date.now() - started };
+  const summary = { runbook: opts.runbook, replayBase: replayBase({ runbook: opts.runbook, sets: opts.sets, faults: faults as 'matrix' | 'random', scenarios }), seed, faults: faults as 'matrix' | 'random', results, ms: Date.now() - started };
   io.stdout.write(opts.format === 'json' ? renderDrillJson(summary) : renderDrillText(summary));
   // A drill that rehearsed no change is not a pass: exit 1, said on stderr too for a JSON reader's log.
   const idle = notExercisedLine(summary);
   if (idle) io.stderr.write(`drill: ${idle}\n`);
   return results.some((r) => r.violations.length) || idle ? ExitCode.failedBeforeChange : ExitCode.done;
+}
+
+/** The command line that replays a case, without `--seed` and `--only` (report.ts adds them per violation). */
+export function replayBase(o: { runbook: string; sets: string[]; faults: 'matrix' | 'random'; scenarios: string[] }): (scenario: string) => string[] {
+  return (scenario) => [
+    'runbook', 'drill', o.runbook, ...o.sets.flatMap((s) => ['--set', s]),
+    // A random draw depends on the list of scenarios; a matrix case names its own.
+    '--scenarios', o.faults === 'random' ? o.scenarios.join(',') : scenario, '--faults', o.faults,
+    // Random mode draws 20 runs by default, each under a seed of its own: the replay runs the
+    // one draw that broke, the first under its seed (attack r6drill #5).
+    ...(o.faults === 'random' ? ['--runs', '1'] : []),
+  ];
 }
 
 /**
