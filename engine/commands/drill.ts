@@ -4,7 +4,7 @@
 // the drill the way `lab up` loads it: lazily, through lab-start.ts.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -97,7 +97,9 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   io.stderr.write(`drill: ${planned.length} run(s) planned${faults === 'matrix' ? ` (${count.cases} case(s) x ${runs})` : ''}, ${Math.min(jobs, planned.length)} at a time; the time left shows as runs finish\n`);
   const started = Date.now();
   let violations = 0;
-  const { DrillHarnessError, DrillSetupError } = await import('../drill/run-case.js');
+  const { DrillHarnessError, DrillSetupError, pluginFilesDigest } = await import('../drill/run-case.js');
+  // Resolved as the engine's loader resolves them (engine/load/plugins.ts: relative to the runbook).
+  const pluginFiles = (runbook.plugins ?? []).map((p) => resolve(dirname(runbookFile), p));
   const { startCliChild } = await import('../drill/child.js');
   const results = await runDrill(planned, jobs, {
     runbookFile,
@@ -107,7 +109,8 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     ...(needsAcknowledgement ? { allowDataLoss: plan.inventory.link } : {}),
     deadlineMs: DEADLINE_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
-    reuseWorkers: (runbook.plugins ?? []).length === 0,
+    reuseWorkers: pluginFiles.length === 0,
+    ...(pluginFiles.length ? { plugins: { files: pluginFiles, sha256: pluginFilesDigest(pluginFiles) } } : {}),
     ...(opts.coldBaseline ? { start: startCliChild } : {}),
   }, startLab, (r, done) => {
     violations += r.violations.length;

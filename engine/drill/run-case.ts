@@ -1,7 +1,8 @@
 // One drill run: a fresh lab with the case's scenario and faults, `runbook apply` of the runbook in
 // a child process (killed and resumed, or joined by a second operator, when the case says so),
 // and then the record of what the lab saw, for the judge.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
@@ -44,6 +45,12 @@ export interface RunSettings {
    * journal names another ran a runbook edited while the drill ran.
    */
   runbookSha256?: string;
+  /**
+   * The plugin files the runbook loads (`plugins:`) and their digest as the drill planned with
+   * them (pluginFilesDigest): each run's process imports them afresh, so an edit mid-drill would
+   * run code the drill did not plan with (attack r6drill #6); the YAML's own sha256 misses it.
+   */
+  plugins?: { files: string[]; sha256: string };
   /** The link name, given as `--allow-data-loss` when the runbook has a dataLoss step. */
   allowDataLoss?: string;
   /** How long one `apply` may take before the drill kills it and calls the run hung. */
@@ -95,8 +102,26 @@ export interface CaseRun {
   ms: number;
 }
 
+/** One digest of files by path and bytes (a missing file counts as such): the plugin code a run imports. */
+export function pluginFilesDigest(files: string[]): string {
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(`${file}\0`).update(existsSync(file) ? readFileSync(file) : '(missing)').update('\0');
+  return hash.digest('hex');
+}
+
+/** Stops the drill when a plugin file is not the one it planned with (checked before a run starts and after it ends). */
+function checkPluginsUnchanged(settings: RunSettings): void {
+  const planned = settings.plugins;
+  if (!planned) return;
+  const now = pluginFilesDigest(planned.files);
+  if (now !== planned.sha256) {
+    throw new DrillSetupError(`the plugins of ${settings.runbookFile} (${planned.files.join(', ')}) changed while the drill ran (sha256 ${planned.sha256.slice(0, 12)} -> ${now.slice(0, 12)}); a drill rehearses one version: run it again`);
+  }
+}
+
 export async function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
   const started = Date.now();
+  checkPluginsUnchanged(settings);
   const lab = await startLab({ scenario: c.scenario, faults: labFaults(c.fault) });
   const dir = mkdtempSync(join(tmpdir(), 'runbook-drill-'));
   try {
@@ -215,6 +240,7 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
         throw new DrillSetupError(`the runbook ${settings.runbookFile} changed while the drill ran (sha256 ${settings.runbookSha256.slice(0, 12)} -> ${ran.slice(0, 12)}); a drill rehearses one version: run it again`);
       }
     }
+    checkPluginsUnchanged(settings);
     const record: RecordedRun = {
       runbook: settings.facts,
       acknowledgedDataLoss: settings.allowDataLoss !== undefined,

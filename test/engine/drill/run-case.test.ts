@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildResult, StartRun } from '../../../engine/drill/child.js';
-import { runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
+import { pluginFilesDigest, runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
+import { tempDir } from '../../helpers/cli.js';
 import { standIn } from '../../helpers/drill-stand-in.js';
 
 const standInLab = (): DrillLab => ({
@@ -93,6 +94,29 @@ test('a fault case whose run exits 2 (a set-up error) is the drill\'s failure, n
   const judged = await runCase(down, 7, { ...SETTINGS, start }, async () => lab);
   assert.is(judged.fired, true);
   assert.equal(judged.record.invocations.map((i) => i.code), [2]);
+});
+
+test('a plugin file edited while the drill runs stops the drill, as an edited YAML does (attack r6drill #6)', async () => {
+  const plugin = join(tempDir('runbook-drill-plugin-'), 'note.mjs');
+  writeFileSync(plugin, 'export default {}; // v1\n');
+  const settings = { ...SETTINGS, plugins: { files: [plugin], sha256: pluginFilesDigest([plugin]) } };
+  const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+  const unchanged = await runCase(noFault, 3, { ...settings, start: standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 }) }, async () => standInLab());
+  assert.is(unchanged.record.invocations.length, 1);
+  // The edit lands once the run's process has started (and imported whichever version it found).
+  const inner = standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 });
+  const editsMidRun: StartRun = (args, opts) => {
+    writeFileSync(plugin, 'export default {}; // v2\n');
+    return inner(args, opts);
+  };
+  const error = await runCase(noFault, 3, { ...settings, start: editsMidRun }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.ok(error, 'runCase judged a run of a plugin the drill did not plan with');
+  assert.is(error!.name, 'DrillSetupError');
+  assert.match(error!.message, `the plugins of x.yml (${plugin}) changed while the drill ran (sha256 `);
+  // And the next case stops before it starts anything.
+  const starts: string[][] = [];
+  await runCase(noFault, 3, { ...settings, start: standIn([], starts, { exitsWith: 0 }) }, async () => standInLab()).catch(() => undefined);
+  assert.equal(starts, []);
 });
 
 test.run();
