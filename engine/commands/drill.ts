@@ -67,13 +67,13 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   const runbookGiven = runbookArgument(opts.runbook, io);
   const runbookFile = resolve(io.cwd, runbookGiven);
   // The plan (for the lab's link) validates the runbook and the --set values: bad input is exit 2 here, before any lab starts.
-  const { makePlan } = await import('./plan.js');
-  const { plan, runbook, steps } = await makePlan({ runbook: runbookGiven, lab: true, sets: opts.sets, format: 'text' }, {});
+  const { planForDrill } = await import('./drill-plan.js');
+  const { plan, runbook, definitionOf } = await planForDrill(runbookGiven, runbookFile, opts.sets, io);
   const shape: RunbookShape = { steps: plan.steps.map((s) => ({ index: s.index, id: s.id, type: s.type, impact: s.impact, skipped: s.decision === 'skip' })) };
   const live = plan.steps.filter((s) => s.decision !== 'skip');
   const facts: RunbookFacts = {
     name: runbook.name,
-    dataLossSteps: live.filter((s) => s.impact === 'dataLoss' && chosenDataLoss(steps.get(s.type)?.definition, s.with)).map((s) => s.id),
+    dataLossSteps: live.filter((s) => s.impact === 'dataLoss' && chosenDataLoss(definitionOf(s.type), s.with)).map((s) => s.id),
     declaresSplitBrain: Boolean(runbook.outcomes?.splitBrain),
   };
   // The acknowledgement goes with every run whose plan has a dataLoss step, so that the step runs
