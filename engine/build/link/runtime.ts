@@ -30,7 +30,7 @@ export function scriptText(moduleFunctions: string[], packageBindings: string[])
 }
 
 /** The ES module: imports the packages, runs the script (from its code cache when it matches), and lends each module. */
-export function moduleText(files: string[], packages: [specifier: string, binding: string][]): string {
+export function moduleText(files: string[], packages: [specifier: string, binding: string][], build: string): string {
   const { name, cacheDir } = LINKED_CODE;
   return `// Linked by \`npm run build\` (engine/build/link/): runs ${name}, the code of the modules whose own
 // files are facades importing this one. Do not edit; compile and link again.
@@ -39,14 +39,20 @@ import { readFileSync as __linked$read } from 'node:fs';
 import { Script as __linked$Script } from 'node:vm';
 ${packages.map(([specifier, binding]) => `import * as ${binding} from ${JSON.stringify(specifier)};`).join('\n')}
 const __linked$files = ${JSON.stringify(files)};
+const __linked$build = ${JSON.stringify(build)};
 const ${LINKED.builtin} = __linked$createRequire(import.meta.url);
 const __linked$url = (id) => new URL(__linked$files[id], import.meta.url).href;
 const ${LINKED.dynamicImport} = (specifier) => import(specifier);
 const __linked$done = [];
 const __linked$failed = [];
 const __linked$running = [];
-/** The exports of linked module \`id\`, its function run on the first call (ESM: once, after its imports). */
-export function ${LINKED.require}(id) {
+/**
+ * The exports of linked module \`id\`, its function run on the first call (ESM: once, after its imports).
+ * A facade asks by its module's path and its build: one of another build (runbook rebuilt or upgraded
+ * since this file was loaded) is refused, never lent the module that has its number here.
+ */
+export function ${LINKED.require}(id, build) {
+  if (typeof id === 'string') id = __linked$facade(id, build);
   const done = __linked$done[id];
   if (done !== undefined) return done;
   if (__linked$failed[id] !== undefined) throw __linked$failed[id].error;
@@ -60,6 +66,11 @@ export function ${LINKED.require}(id) {
   } finally {
     __linked$running[id] = false;
   }
+}
+function __linked$facade(file, build) {
+  const id = build === __linked$build ? __linked$files.indexOf(file) : -1;
+  if (id >= 0) return id;
+  throw new Error(\`runbook was rebuilt or upgraded while this process ran: \${new URL(file, import.meta.url).pathname} belongs to build \${build}, this process runs build \${__linked$build}; start the command again (a run resumes from its journal)\`);
 }
 /** The URLs of the linked modules whose function has run (or thrown), for a test to see what a command loaded. */
 export function linkedModulesRun() {

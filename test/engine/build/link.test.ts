@@ -118,6 +118,24 @@ test('what a linked function cannot keep is refused with the file, line and colu
   assert.equal(problems("export async function f() { await g(); for await (const x of y) {} }\nexport const c = 1;\nclass K { static { } }"), [], 'await inside functions and const exports are fine');
 });
 
+// A process keeps the linked.js it loaded; a module it first imports after a rebuild (apply loads
+// its drivers at the change step) reads the new facades from disk. ESM would find the old module
+// by its URL; a facade must never be lent the module that has its number in the old build.
+test('a facade of a newer build is refused by the linked file a running process holds, never lent another module', async () => {
+  const dir = tempDir('runbook-link-rebuilt-');
+  writeTree(dir);
+  linkModules({ dist: dir, output: 'linked.js', roots: ['main.js'] });
+  const main = await import(pathToFileURL(join(dir, 'main.js')).href);
+  // The rebuild: one more import ahead of the others moves every module's number.
+  writeTree(dir);
+  writeFileSync(join(dir, 'lib/first.js'), 'export const first = 1;');
+  writeFileSync(join(dir, 'main.js'), `import './lib/first.js';\n${TREE['main.js']}`);
+  linkModules({ dist: dir, output: 'linked.js', roots: ['main.js'] });
+  const lazy = await main.later().catch((e: unknown) => e);
+  assert.instance(lazy, Error, `the lazily loaded module was lent: ${JSON.stringify(Object.keys(lazy as object))}`);
+  assert.match((lazy as Error).message, /^runbook was rebuilt or upgraded while this process ran: \S+\/lib\/thing\.js belongs to build [0-9a-f]{16}, this process runs build [0-9a-f]{16}; start the command again/);
+});
+
 test('the linker refuses a cycle, a tree already linked, and export * of a package', () => {
   const dir = tempDir('runbook-link-refused-');
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }');
@@ -157,8 +175,8 @@ test('the build: the step API and the error classes exist once, whichever way th
   assert.ok(readFileSync(facade, 'utf8').startsWith(FACADE_MARK), 'the step API is linked (npm run build)');
   const api = await import(pathToFileURL(facade).href);
   const linked = await import(pathToFileURL(join(root, 'dist', 'engine', 'linked.js')).href);
-  const id = Number(/__linked\$require\((\d+)\)/.exec(readFileSync(facade, 'utf8'))![1]);
-  assert.is(linked.__linked$require(id).defineStep, api.defineStep);
+  const [, key, build] = /__linked\$require\(("[^"]+"), ("[0-9a-f]+")\)/.exec(readFileSync(facade, 'utf8'))!;
+  assert.is(linked.__linked$require(JSON.parse(key!), JSON.parse(build!)).defineStep, api.defineStep);
   const { stepModules } = await import(pathToFileURL(join(root, 'dist', 'steps', 'index.js')).href);
   const sqlExec = (await stepModules.sqlExec()).default;
   assert.ok(api.isDefinedStep(sqlExec), 'a built-in step (linked) is a defined step to the API a plugin imports');
