@@ -8,14 +8,40 @@
 // length (and its own version and flags), so a reinstalled library of the same length would
 // otherwise run the old code. Without a matching cache the library is `require`d as before; a
 // cache V8 refuses (another Node, other V8 flags) costs nothing but the time of compiling it.
+//
+// V8 does not check the cache's own bytes either (its checksum check is off in release builds): a
+// damaged cache runs other code, or stops the process on an internal assertion. So the cache file
+// ends with the SHA-256 of the cache (sealCodeCache), and one whose digest differs is not used
+// ('damaged'). It costs loading node:crypto (about 3 ms of CPU, which `plan` pays anyway) and
+// half a millisecond per 360 kB hashed (README "Startup budget").
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
-/** Whether the compiled code was used: `none` (no cache for this source), `rejected` (by V8), `used`. */
-export type CodeCacheUse = 'none' | 'rejected' | 'used';
+/**
+ * Whether the compiled code was used: `none` (no cache for this source), `damaged` (its digest
+ * differs: not given to V8), `rejected` (by V8), `used`.
+ */
+export type CodeCacheUse = 'none' | 'damaged' | 'rejected' | 'used';
+
+/** The length of the digest that ends a code cache file. */
+export const CODE_CACHE_DIGEST_LENGTH = 32;
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest();
+
+/** A code cache file's bytes: V8's cache, then its SHA-256. */
+export function sealCodeCache(cache: Buffer): Buffer {
+  return Buffer.concat([cache, sha256(cache)]);
+}
+
+/** The cache in a code cache file, or `damaged` when the digest that ends it does not match. */
+export function openCodeCache(file: Buffer): Buffer | 'damaged' {
+  const cache = file.subarray(0, Math.max(0, file.length - CODE_CACHE_DIGEST_LENGTH));
+  return file.length > CODE_CACHE_DIGEST_LENGTH && sha256(cache).equals(file.subarray(cache.length)) ? cache : 'damaged';
+}
 
 /** A library's file (a CommonJS or UMD build) and the name its copy and code go by in the cache folder. */
 export interface CachedLibrary {
@@ -33,10 +59,10 @@ export function cacheFiles(dir: string, name: string): { source: string; code: s
   return { source: join(dir, name), code: join(dir, `${name}.v8`) };
 }
 
-function readIfSame(dir: string, name: string, source: Buffer): Buffer | undefined {
+function readIfSame(dir: string, name: string, source: Buffer): Buffer | 'damaged' | undefined {
   const files = cacheFiles(dir, name);
   try {
-    return readFileSync(files.source).equals(source) ? readFileSync(files.code) : undefined;
+    return readFileSync(files.source).equals(source) ? openCodeCache(readFileSync(files.code)) : undefined;
   } catch {
     return undefined;
   }
@@ -59,7 +85,7 @@ export function loadLibrary<T>(library: CachedLibrary, dir: string = codeCacheDi
   const source = readFileSync(library.file);
   const cachedData = readIfSame(dir, library.name, source);
   // No cache for this source: loaded as any CommonJS module is.
-  if (cachedData === undefined) return { exports: (library.required?.() ?? require(library.file)) as T, cache: 'none' };
+  if (cachedData === undefined || cachedData === 'damaged') return { exports: (library.required?.() ?? require(library.file)) as T, cache: cachedData ?? 'none' };
   const { script, exports } = compile<T>(library.file, source, cachedData);
   return { exports, cache: script.cachedDataRejected ? 'rejected' : 'used' };
 }
@@ -76,6 +102,6 @@ export function writeLibraryCache<T>(library: CachedLibrary, dir: string, warm: 
   warm(exports);
   const files = cacheFiles(dir, library.name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(files.code, script.createCachedData());
+  writeFileSync(files.code, sealCodeCache(script.createCachedData()));
   writeFileSync(files.source, source);
 }

@@ -184,6 +184,10 @@ export function linkModules(request: LinkRequest): LinkResult {
   // and from the linked one, or in another's place.
   rmSync(outputFile, { force: true });
   rmSync(codeFile, { force: true });
+  // A previous link's code cache too: it must never meet this link's code (link-hot-path.ts).
+  const cacheFile = resolve(dirname(outputFile), LINKED_CODE.cacheDir, LINKED_CODE.name);
+  rmSync(cacheFile, { force: true });
+  rmSync(`${cacheFile}.v8`, { force: true });
   found.forEach((m, id) => writeFileSync(m.file, facade(m.file, outputFile, build, exportNames(linked, id))));
   writeFileSync(codeFile, script);
   writeFileSync(outputFile, moduleText(files, [...packages], build));

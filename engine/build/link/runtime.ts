@@ -5,12 +5,22 @@
 // (vm.Script's cachedData), not a module; with the cache, V8 neither parses the ~500 kB again nor
 // compiles the functions a command runs (the build runs validate and plan once, then saves what V8
 // compiled: engine/build/link-hot-path.ts). The cache is used only beside a byte-identical copy
-// of the script it was made from, as engine/core/code-cache.ts does for the libraries (V8 checks
-// only the length); without one, or one V8 refuses, the script is compiled as any code is.
+// of the script it was made from, and only when the SHA-256 that ends its file matches its bytes,
+// as engine/core/code-cache.ts does for the libraries (V8 checks only the length, not the bytes);
+// without one, or one V8 refuses, the script is compiled as any code is. (The check is written
+// out here rather than imported: code-cache.js is itself a linked module, lent by this file.)
+import { CODE_CACHE_DIGEST_LENGTH } from '../../core/code-cache.js';
 import { LINKED } from './module-text.js';
 
 /** The code file and its cache's names (in dist/cache/, beside the libraries' code caches). */
 export const LINKED_CODE = { name: 'linked-modules.js', cacheDir: '../cache/' } as const;
+
+/**
+ * Set on globalThis by the build before it loads linked.js: the cache it saves must be compiled
+ * from the code alone, never from a cache already there (one of other code would be saved again,
+ * as if it were this code's).
+ */
+export const COMPILE_WITHOUT_CACHE = 'runbook: compile the linked code without its cache';
 
 const PARAMETERS = [LINKED.require, LINKED.builtin, '__linked$url', '__linked$star', LINKED.dynamicImport, '__linked$packages'];
 
@@ -37,6 +47,7 @@ export function moduleText(files: string[], packages: [specifier: string, bindin
 import { createRequire as __linked$createRequire } from 'node:module';
 import { readFileSync as __linked$read } from 'node:fs';
 import { Script as __linked$Script } from 'node:vm';
+import { createHash as __linked$createHash } from 'node:crypto';
 ${packages.map(([specifier, binding]) => `import * as ${binding} from ${JSON.stringify(specifier)};`).join('\n')}
 const __linked$files = ${JSON.stringify(files)};
 const __linked$build = ${JSON.stringify(build)};
@@ -82,18 +93,30 @@ function __linked$star(id) {
 }
 const __linked$code = __linked$read(new URL(${JSON.stringify(`./${name}`)}, import.meta.url));
 let __linked$cached;
-try {
-  if (__linked$read(new URL(${JSON.stringify(`${cacheDir}${name}`)}, import.meta.url)).equals(__linked$code)) __linked$cached = __linked$read(new URL(${JSON.stringify(`${cacheDir}${name}.v8`)}, import.meta.url));
-} catch {
-  // No cache (a build that wrote none yet): compiled as any code is.
+let __linked$damaged = false;
+if (!globalThis[Symbol.for(${JSON.stringify(COMPILE_WITHOUT_CACHE)})]) {
+  try {
+    if (__linked$read(new URL(${JSON.stringify(`${cacheDir}${name}`)}, import.meta.url)).equals(__linked$code)) {
+      const file = __linked$read(new URL(${JSON.stringify(`${cacheDir}${name}.v8`)}, import.meta.url));
+      const cache = file.subarray(0, Math.max(0, file.length - ${CODE_CACHE_DIGEST_LENGTH}));
+      if (file.length > ${CODE_CACHE_DIGEST_LENGTH} && __linked$createHash('sha256').update(cache).digest().equals(file.subarray(cache.length))) __linked$cached = cache;
+      else __linked$damaged = true;
+    }
+  } catch {
+    // No cache (a build that wrote none yet): compiled as any code is.
+  }
 }
 const __linked$script = new __linked$Script(__linked$code.toString('utf8'), { filename: new URL(${JSON.stringify(`./${name}`)}, import.meta.url).href, ...(__linked$cached ? { cachedData: __linked$cached } : {}) });
 const __linked$modules = __linked$script.runInThisContext()(${LINKED.require}, ${LINKED.builtin}, __linked$url, __linked$star, ${LINKED.dynamicImport}, [${packages.map(([, b]) => b).join(', ')}]);
-/** Whether the script ran from its code cache: \`none\` (no cache for this code), \`rejected\` (by V8), \`used\`. */
-export const linkedCodeCacheUse = __linked$cached === undefined ? 'none' : __linked$script.cachedDataRejected ? 'rejected' : 'used';
+/** Whether the script ran from its code cache: \`none\` (no cache for this code), \`damaged\` (its digest differs), \`rejected\` (by V8), \`used\`. */
+export const linkedCodeCacheUse = __linked$damaged ? 'damaged' : __linked$cached === undefined ? 'none' : __linked$script.cachedDataRejected ? 'rejected' : 'used';
 /** V8's code of the script and of every function compiled so far (the build saves it after running the commands). */
 export function linkedCodeCache() {
   return __linked$script.createCachedData();
+}
+/** The bytes the script was compiled from: the copy the build saves beside its cache. */
+export function linkedCode() {
+  return __linked$code;
 }
 `;
 }

@@ -5,10 +5,12 @@
 // and a plugin.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FACADE_MARK, LinkError, linkModules } from '../../../engine/build/link/bundle.js';
+import { COMPILE_WITHOUT_CACHE } from '../../../engine/build/link/runtime.js';
+import { sealCodeCache } from '../../../engine/core/code-cache.js';
 import { linkModule, readModuleSyntax } from '../../../engine/build/link/module-text.js';
 import { root, tempDir } from '../../helpers/cli.js';
 
@@ -185,22 +187,65 @@ test('the build: the step API and the error classes exist once, whichever way th
   assert.is(linked.linkedCodeCacheUse, 'used', 'the build saved the code cache of the linked modules, and it is used');
 });
 
-test('the code cache is used only beside a byte-identical copy of the code it was made from', async () => {
-  const dir = tempDir('runbook-link-cache-');
+type LinkedFile = { linkedCodeCacheUse: string; linkedCodeCache: () => Buffer; linkedCode: () => Buffer };
+
+/** A linked tree in `dir`/dist with the code cache the build would write in `dir`/cache; `load` imports linked.js afresh. */
+async function linkedWithCache(dir: string): Promise<{ code: Buffer; load: (tag: string) => Promise<LinkedFile> }> {
   writeTree(join(dir, 'dist'));
   linkModules({ dist: join(dir, 'dist'), output: 'linked.js', roots: ['main.js'] });
-  const code = readFileSync(join(dir, 'dist', 'linked-modules.js'));
-  const load = async (tag: string) => (await import(`${pathToFileURL(join(dir, 'dist', 'linked.js')).href}?${tag}`)) as { linkedCodeCacheUse: string; linkedCodeCache: () => Buffer };
+  const load = async (tag: string) => (await import(`${pathToFileURL(join(dir, 'dist', 'linked.js')).href}?${tag}`)) as LinkedFile;
   assert.is((await load('none')).linkedCodeCacheUse, 'none', 'no cache written yet');
-  mkdirSync(join(dir, 'cache'));
-  writeFileSync(join(dir, 'cache', 'linked-modules.js.v8'), (await load('make')).linkedCodeCache());
-  writeFileSync(join(dir, 'cache', 'linked-modules.js'), code);
+  const made = await load('make');
+  mkdirSync(join(dir, 'cache'), { recursive: true });
+  writeFileSync(join(dir, 'cache', 'linked-modules.js.v8'), sealCodeCache(made.linkedCodeCache()));
+  writeFileSync(join(dir, 'cache', 'linked-modules.js'), made.linkedCode());
+  return { code: readFileSync(join(dir, 'dist', 'linked-modules.js')), load };
+}
+
+test('the code cache is used only beside a byte-identical copy of the code it was made from', async () => {
+  const dir = tempDir('runbook-link-cache-');
+  const { code, load } = await linkedWithCache(dir);
   assert.is((await load('same')).linkedCodeCacheUse, 'used');
   // The same length, another byte: V8 alone would take the cache (it checks the length).
   const other = Buffer.from(code);
   other[other.indexOf('push')] = 'P'.charCodeAt(0);
   writeFileSync(join(dir, 'cache', 'linked-modules.js'), other);
   assert.is((await load('other')).linkedCodeCacheUse, 'none');
+});
+
+// V8 checks a cache's length, not its bytes: changed constants would run as if they were the code's,
+// other changes stop the process on an internal assertion (attack r6link #2).
+test('a code cache whose bytes changed is not given to V8: the code is compiled from source and runs as written', async () => {
+  const dir = tempDir('runbook-link-damaged-');
+  const { load } = await linkedWithCache(dir);
+  const file = readFileSync(join(dir, 'cache', 'linked-modules.js.v8'));
+  for (let i = 100; i < file.length - 64; i += 97) file[i]! ^= 0xff;
+  writeFileSync(join(dir, 'cache', 'linked-modules.js.v8'), file);
+  assert.is((await load('damaged')).linkedCodeCacheUse, 'damaged');
+  const main = await import(pathToFileURL(join(dir, 'dist', 'main.js')).href);
+  assert.is(main.plus(2, 3), 5);
+});
+
+// A cache of other code beside a copy that matches this code (a build stopped between its two
+// writes, two builds at once) must not be what the build compiles from: the cache it saves would
+// hold the other code's functions as this code's, for good (attack r6link #1).
+test('linking removes the previous code cache, and the build compiles the code it caches without any cache', async () => {
+  const dir = tempDir('runbook-link-fresh-');
+  const { load } = await linkedWithCache(dir);
+  const pair = ['linked-modules.js', 'linked-modules.js.v8'].map((f) => [f, readFileSync(join(dir, 'cache', f))] as const);
+  writeTree(join(dir, 'dist'));
+  linkModules({ dist: join(dir, 'dist'), output: 'linked.js', roots: ['main.js'] });
+  assert.not.ok(existsSync(join(dir, 'cache', 'linked-modules.js.v8')), 'the previous cache is gone');
+  assert.not.ok(existsSync(join(dir, 'cache', 'linked-modules.js')), 'and its copy');
+  for (const [f, bytes] of pair) writeFileSync(join(dir, 'cache', f), bytes);
+  assert.is((await load('again')).linkedCodeCacheUse, 'used', 'the same code with its own cache (the setting below is what differs)');
+  const flags = globalThis as Record<symbol, unknown>;
+  flags[Symbol.for(COMPILE_WITHOUT_CACHE)] = true;
+  try {
+    assert.is((await load('build')).linkedCodeCacheUse, 'none');
+  } finally {
+    delete flags[Symbol.for(COMPILE_WITHOUT_CACHE)];
+  }
 });
 
 test.run();
