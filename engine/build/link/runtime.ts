@@ -106,8 +106,16 @@ if (!globalThis[Symbol.for(${JSON.stringify(COMPILE_WITHOUT_CACHE)})]) {
     // No cache (a build that wrote none yet): compiled as any code is.
   }
 }
-const __linked$script = new __linked$Script(__linked$code.toString('utf8'), { filename: new URL(${JSON.stringify(`./${name}`)}, import.meta.url).href, ...(__linked$cached ? { cachedData: __linked$cached } : {}) });
-const __linked$modules = __linked$script.runInThisContext()(${LINKED.require}, ${LINKED.builtin}, __linked$url, __linked$star, ${LINKED.dynamicImport}, [${packages.map(([, b]) => b).join(', ')}]);
+const __linked$codeUrl = new URL(${JSON.stringify(`./${name}`)}, import.meta.url).href;
+let __linked$script;
+let __linked$modules;
+try {
+  __linked$script = new __linked$Script(__linked$code.toString('utf8'), { filename: __linked$codeUrl, ...(__linked$cached ? { cachedData: __linked$cached } : {}) });
+  __linked$modules = __linked$script.runInThisContext()(${LINKED.require}, ${LINKED.builtin}, __linked$url, __linked$star, ${LINKED.dynamicImport}, [${packages.map(([, b]) => b).join(', ')}]);
+} catch (error) {
+  // Only a damaged file fails here (the modules' own code runs later, on their first import).
+  throw new Error(\`\${__linked$codeUrl} is damaged: \${error.message}\`, { cause: error });
+}
 /** Whether the script ran from its code cache: \`none\` (no cache for this code), \`damaged\` (its digest differs), \`rejected\` (by V8), \`used\`. */
 export const linkedCodeCacheUse = __linked$damaged ? 'damaged' : __linked$cached === undefined ? 'none' : __linked$script.cachedDataRejected ? 'rejected' : 'used';
 /** V8's code of the script and of every function compiled so far (the build saves it after running the commands). */

@@ -5,14 +5,15 @@
 // and a plugin.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FACADE_MARK, LinkError, linkModules } from '../../../engine/build/link/bundle.js';
 import { COMPILE_WITHOUT_CACHE } from '../../../engine/build/link/runtime.js';
 import { sealCodeCache } from '../../../engine/core/code-cache.js';
 import { linkModule, readModuleSyntax } from '../../../engine/build/link/module-text.js';
-import { root, tempDir } from '../../helpers/cli.js';
+import { noStack, root, tempDir } from '../../helpers/cli.js';
 
 /** Records what ran, in order, in this process (each import of the tree below appends). */
 const TRACE = '__linkTestTrace';
@@ -246,6 +247,36 @@ test('linking removes the previous code cache, and the build compiles the code i
   } finally {
     delete flags[Symbol.for(COMPILE_WITHOUT_CACHE)];
   }
+});
+
+/** A copy of the built engine in a temporary folder, to damage (the repository's own dist/ is shared by every test). */
+function engineCopy(): { dist: string; validate: () => { status: number | null; stderr: string } } {
+  const dir = tempDir('runbook-link-engine-');
+  for (const part of ['engine', 'steps', 'cache', 'schemas']) cpSync(join(root, 'dist', part), join(dir, 'dist', part), { recursive: true });
+  for (const file of ['package.json', 'schemas']) cpSync(join(root, file), join(dir, file), { recursive: true });
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  const validate = () => spawnSync(process.execPath, [join(dir, 'dist', 'engine', 'cli', 'bin.js'), 'validate', join(root, 'runbooks', 'planned-failover.yml')], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+  return { dist: join(dir, 'dist'), validate };
+}
+
+// A build stopped half-way or a damaged install must not look like a run that failed before any
+// change (exit 1) nor end in a Node stack: one line, the file, what to do (attack r6link #5).
+test('a damaged or incomplete linked engine ends with one line naming the file and exit 6, not a stack trace', () => {
+  const truncated = engineCopy();
+  assert.is(truncated.validate().status, 0, 'the copy works before it is damaged');
+  const code = join(truncated.dist, 'engine', 'linked-modules.js');
+  writeFileSync(code, readFileSync(code).subarray(0, 200_000));
+  const damaged = truncated.validate();
+  assert.is(damaged.status, 6, damaged.stderr);
+  assert.match(damaged.stderr, /^runbook: the installed engine is incomplete or damaged \(file:\S+\/dist\/engine\/linked-modules\.js is damaged: .+\): rebuild it \(npm run build\) or reinstall runbook\n$/);
+  noStack(damaged.stderr);
+
+  const incomplete = engineCopy();
+  rmSync(join(incomplete.dist, 'engine', 'linked.js'));
+  const missing = incomplete.validate();
+  assert.is(missing.status, 6, missing.stderr);
+  assert.match(missing.stderr, /^runbook: the installed engine is incomplete or damaged \(.*dist\/engine\/linked\.js.*\): rebuild it \(npm run build\) or reinstall runbook\n$/);
+  noStack(missing.stderr);
 });
 
 test.run();
