@@ -70,7 +70,8 @@ export function ${LINKED.require}(id, build) {
   if (__linked$running[id]) throw new Error(\`linked module \${__linked$files[id]} was imported while it ran\`);
   __linked$running[id] = true;
   try {
-    return (__linked$done[id] = __linked$modules[id]());
+    // Called with no receiver: a module's top-level \`this\` is undefined, as in ESM.
+    return (__linked$done[id] = __linked$modules[id].call(undefined));
   } catch (error) {
     __linked$failed[id] = { error };
     throw error;

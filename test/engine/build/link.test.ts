@@ -30,7 +30,7 @@ import './lib/side.js';
 import { readFileSync as read } from 'node:fs';
 import * as path from 'node:path';
 globalThis.${TRACE}.push('main');
-export const own = { url: import.meta.url, thing: make() instanceof Thing, sum: sum.total(2, 3), answer, double: double(4), read: typeof read, sep: path.sep, pathDefault: path.default === path.default && typeof path.default.join };
+export const own = { thisAtTop: typeof this, url: import.meta.url, thing: make() instanceof Thing, sum: sum.total(2, 3), answer, double: double(4), read: typeof read, sep: path.sep, pathDefault: path.default === path.default && typeof path.default.join };
 export async function later() { return import('./lib/lazy.js'); }
 export async function outside() { return import('./cold/outside.js'); }
 export async function computed(name) { return import(new URL('./cold/' + name, import.meta.url).href); }
@@ -118,6 +118,12 @@ test('what a linked function cannot keep is refused with the file, line and colu
   assert.equal(problems("const x = 1;\nconst data = await fetch('x');"), ['x.js:2:14: a top-level await cannot run in a linked (synchronous) module']);
   assert.equal(problems('for await (const x of y) {}').length, 1);
   assert.equal(problems("import data from './d.json' with { type: 'json' };"), ["x.js:1:1: import attributes are not linked"]);
+  assert.equal(problems('let count = 0;\nconst fixed = 1;\nexport { fixed, count as total };'), ['x.js:3:17: an exported let or var is a live binding, which a linked module cannot keep']);
+  assert.equal(problems('var n = 1;\nexport { n };').length, 1);
+  assert.equal(problems('export default function () { return 1; }'), ['x.js:1:1: an anonymous default function is not linked: give it a name']);
+  assert.equal(problems("export * from 'some-package';\nexport * from './ours.js';"), ["x.js:1:1: export * from some-package: its names are not known to the linker"]);
+  assert.equal(problems('export default class {}'), ['x.js:1:1: an anonymous default class is not linked: give it a name']);
+  assert.equal(problems("import { a } from './a.js';\nfunction f() { let a2 = 1; return a2; }\nexport { a, f };\nexport default function named() {}"), [], 'an imported or a function binding re-exported, a named default');
   assert.equal(problems("export async function f() { await g(); for await (const x of y) {} }\nexport const c = 1;\nclass K { static { } }"), [], 'await inside functions and const exports are fine');
 });
 
