@@ -10,7 +10,7 @@
 // Linking more would cost every command the compiling of code it does not run; linking less, a
 // module load each.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { sealCodeCache } from '../core/code-cache.js';
+import { cacheRecord } from '../core/code-cache.js';
 import { dirname, join, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -57,11 +57,12 @@ async function writeCodeCache(): Promise<void> {
   if (linked.linkedCodeCacheUse !== 'none') throw new LinkError([`the warm-up ran the linked code from a code cache (${linked.linkedCodeCacheUse}): its cache must be compiled from the code alone`]);
   const cacheDir = join(dist, dirname(LINKED_FILE), LINKED_CODE.cacheDir);
   mkdirSync(cacheDir, { recursive: true });
-  // The code first, then the copy of the very bytes it was compiled from (not the file read again:
-  // a second build may have rewritten it since): a build stopped between the two leaves a cache
-  // that matches nothing (unused), never one that matches other code.
-  writeFileSync(join(cacheDir, `${LINKED_CODE.name}.v8`), sealCodeCache(linked.linkedCodeCache()));
-  writeFileSync(join(cacheDir, LINKED_CODE.name), linked.linkedCode());
+  // The cache first, then the copy: the very bytes it was compiled from (not the file read again:
+  // a second build may have rewritten it since) and the cache itself. A build stopped between the
+  // two leaves a cache that matches nothing (unused), never one that matches other code.
+  const cache = linked.linkedCodeCache();
+  writeFileSync(join(cacheDir, `${LINKED_CODE.name}.v8`), cache);
+  writeFileSync(join(cacheDir, LINKED_CODE.name), cacheRecord(linked.linkedCode(), cache));
 }
 
 async function main(): Promise<void> {

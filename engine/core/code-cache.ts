@@ -10,11 +10,12 @@
 // cache V8 refuses (another Node, other V8 flags) costs nothing but the time of compiling it.
 //
 // V8 does not check the cache's own bytes either (its checksum check is off in release builds): a
-// damaged cache runs other code, or stops the process on an internal assertion. So the cache file
-// ends with the SHA-256 of the cache (sealCodeCache), and one whose digest differs is not used
-// ('damaged'). It costs loading node:crypto (about 3 ms of CPU, which `plan` pays anyway) and
-// half a millisecond per 360 kB hashed (README "Startup budget").
-import { createHash } from 'node:crypto';
+// damaged cache runs other code, or stops the process on an internal assertion. So the copy holds
+// the source followed by the very cache compiled from it, and the cache file is used only when it
+// equals that record ('damaged' otherwise): a cache changed or torn after the build, or one left
+// by an interrupted build beside another's copy, never reaches V8. A digest would do it too, but
+// hashing needs node:crypto, which `validate` does not load otherwise (3 ms of CPU), and a hash in
+// JavaScript costs 2 ms for the linked code's cache; comparing costs a read and 0.1 ms.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -22,25 +23,24 @@ import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
 /**
- * Whether the compiled code was used: `none` (no cache for this source), `damaged` (its digest
- * differs: not given to V8), `rejected` (by V8), `used`.
+ * Whether the compiled code was used: `none` (no cache for this source), `damaged` (not the cache
+ * the copy records: not given to V8), `rejected` (by V8), `used`.
  */
 export type CodeCacheUse = 'none' | 'damaged' | 'rejected' | 'used';
 
-/** The length of the digest that ends a code cache file. */
-export const CODE_CACHE_DIGEST_LENGTH = 32;
-
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest();
-
-/** A code cache file's bytes: V8's cache, then its SHA-256. */
-export function sealCodeCache(cache: Buffer): Buffer {
-  return Buffer.concat([cache, sha256(cache)]);
+/** What the copy beside a code cache holds: the source, then the cache compiled from it. */
+export function cacheRecord(source: Buffer, cache: Buffer): Buffer {
+  return Buffer.concat([source, cache]);
 }
 
-/** The cache in a code cache file, or `damaged` when the digest that ends it does not match. */
-export function openCodeCache(file: Buffer): Buffer | 'damaged' {
-  const cache = file.subarray(0, Math.max(0, file.length - CODE_CACHE_DIGEST_LENGTH));
-  return file.length > CODE_CACHE_DIGEST_LENGTH && sha256(cache).equals(file.subarray(cache.length)) ? cache : 'damaged';
+/**
+ * The cache, when the record (the copy) holds exactly this source and this cache; `damaged` when it
+ * holds this source and another cache; undefined when it is the record of another source.
+ */
+export function cacheIfRecorded(record: Buffer, source: Buffer, cache: () => Buffer): Buffer | 'damaged' | undefined {
+  if (record.length <= source.length || !record.subarray(0, source.length).equals(source)) return undefined;
+  const code = cache();
+  return record.subarray(source.length).equals(code) ? code : 'damaged';
 }
 
 /** A library's file (a CommonJS or UMD build) and the name its copy and code go by in the cache folder. */
@@ -62,7 +62,7 @@ export function cacheFiles(dir: string, name: string): { source: string; code: s
 function readIfSame(dir: string, name: string, source: Buffer): Buffer | 'damaged' | undefined {
   const files = cacheFiles(dir, name);
   try {
-    return readFileSync(files.source).equals(source) ? openCodeCache(readFileSync(files.code)) : undefined;
+    return cacheIfRecorded(readFileSync(files.source), source, () => readFileSync(files.code));
   } catch {
     return undefined;
   }
@@ -102,6 +102,7 @@ export function writeLibraryCache<T>(library: CachedLibrary, dir: string, warm: 
   warm(exports);
   const files = cacheFiles(dir, library.name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(files.code, sealCodeCache(script.createCachedData()));
-  writeFileSync(files.source, source);
+  const cache = script.createCachedData();
+  writeFileSync(files.code, cache);
+  writeFileSync(files.source, cacheRecord(source, cache));
 }

@@ -5,11 +5,10 @@
 // (vm.Script's cachedData), not a module; with the cache, V8 neither parses the ~500 kB again nor
 // compiles the functions a command runs (the build runs validate and plan once, then saves what V8
 // compiled: engine/build/link-hot-path.ts). The cache is used only beside a byte-identical copy
-// of the script it was made from, and only when the SHA-256 that ends its file matches its bytes,
-// as engine/core/code-cache.ts does for the libraries (V8 checks only the length, not the bytes);
-// without one, or one V8 refuses, the script is compiled as any code is. (The check is written
-// out here rather than imported: code-cache.js is itself a linked module, lent by this file.)
-import { CODE_CACHE_DIGEST_LENGTH } from '../../core/code-cache.js';
+// of the script it was made from followed by the cache itself, as engine/core/code-cache.ts does
+// for the libraries (V8 checks only the length, not the bytes); without one, or one V8 refuses, the
+// script is compiled as any code is. (The check is written out here rather than imported:
+// code-cache.js is itself a linked module, lent by this file.)
 import { LINKED } from './module-text.js';
 
 /** The code file and its cache's names (in dist/cache/, beside the libraries' code caches). */
@@ -47,7 +46,6 @@ export function moduleText(files: string[], packages: [specifier: string, bindin
 import { createRequire as __linked$createRequire } from 'node:module';
 import { readFileSync as __linked$read } from 'node:fs';
 import { Script as __linked$Script } from 'node:vm';
-import { createHash as __linked$createHash } from 'node:crypto';
 ${packages.map(([specifier, binding]) => `import * as ${binding} from ${JSON.stringify(specifier)};`).join('\n')}
 const __linked$files = ${JSON.stringify(files)};
 const __linked$build = ${JSON.stringify(build)};
@@ -97,10 +95,11 @@ let __linked$cached;
 let __linked$damaged = false;
 if (!globalThis[Symbol.for(${JSON.stringify(COMPILE_WITHOUT_CACHE)})]) {
   try {
-    if (__linked$read(new URL(${JSON.stringify(`${cacheDir}${name}`)}, import.meta.url)).equals(__linked$code)) {
-      const file = __linked$read(new URL(${JSON.stringify(`${cacheDir}${name}.v8`)}, import.meta.url));
-      const cache = file.subarray(0, Math.max(0, file.length - ${CODE_CACHE_DIGEST_LENGTH}));
-      if (file.length > ${CODE_CACHE_DIGEST_LENGTH} && __linked$createHash('sha256').update(cache).digest().equals(file.subarray(cache.length))) __linked$cached = cache;
+    // The copy: the code, then the cache made from it (engine/core/code-cache.ts cacheRecord).
+    const record = __linked$read(new URL(${JSON.stringify(`${cacheDir}${name}`)}, import.meta.url));
+    if (record.length > __linked$code.length && record.subarray(0, __linked$code.length).equals(__linked$code)) {
+      const cache = __linked$read(new URL(${JSON.stringify(`${cacheDir}${name}.v8`)}, import.meta.url));
+      if (record.subarray(__linked$code.length).equals(cache)) __linked$cached = cache;
       else __linked$damaged = true;
     }
   } catch {
@@ -117,7 +116,7 @@ try {
   // Only a damaged file fails here (the modules' own code runs later, on their first import).
   throw new Error(\`\${__linked$codeUrl} is damaged: \${error.message}\`, { cause: error });
 }
-/** Whether the script ran from its code cache: \`none\` (no cache for this code), \`damaged\` (its digest differs), \`rejected\` (by V8), \`used\`. */
+/** Whether the script ran from its code cache: \`none\` (no cache for this code), \`damaged\` (not the cache the copy records), \`rejected\` (by V8), \`used\`. */
 export const linkedCodeCacheUse = __linked$damaged ? 'damaged' : __linked$cached === undefined ? 'none' : __linked$script.cachedDataRejected ? 'rejected' : 'used';
 /** V8's code of the script and of every function compiled so far (the build saves it after running the commands). */
 export function linkedCodeCache() {

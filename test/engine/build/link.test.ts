@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FACADE_MARK, LinkError, linkModules } from '../../../engine/build/link/bundle.js';
 import { COMPILE_WITHOUT_CACHE } from '../../../engine/build/link/runtime.js';
-import { sealCodeCache } from '../../../engine/core/code-cache.js';
+import { cacheRecord } from '../../../engine/core/code-cache.js';
 import { linkModule, readModuleSyntax } from '../../../engine/build/link/module-text.js';
 import { noStack, root, tempDir } from '../../helpers/cli.js';
 
@@ -204,8 +204,9 @@ async function linkedWithCache(dir: string): Promise<{ code: Buffer; load: (tag:
   assert.is((await load('none')).linkedCodeCacheUse, 'none', 'no cache written yet');
   const made = await load('make');
   mkdirSync(join(dir, 'cache'), { recursive: true });
-  writeFileSync(join(dir, 'cache', 'linked-modules.js.v8'), sealCodeCache(made.linkedCodeCache()));
-  writeFileSync(join(dir, 'cache', 'linked-modules.js'), made.linkedCode());
+  const cache = made.linkedCodeCache();
+  writeFileSync(join(dir, 'cache', 'linked-modules.js.v8'), cache);
+  writeFileSync(join(dir, 'cache', 'linked-modules.js'), cacheRecord(made.linkedCode(), cache));
   return { code: readFileSync(join(dir, 'dist', 'linked-modules.js')), load };
 }
 
@@ -216,7 +217,7 @@ test('the code cache is used only beside a byte-identical copy of the code it wa
   // The same length, another byte: V8 alone would take the cache (it checks the length).
   const other = Buffer.from(code);
   other[other.indexOf('push')] = 'P'.charCodeAt(0);
-  writeFileSync(join(dir, 'cache', 'linked-modules.js'), other);
+  writeFileSync(join(dir, 'cache', 'linked-modules.js'), cacheRecord(other, readFileSync(join(dir, 'cache', 'linked-modules.js.v8'))));
   assert.is((await load('other')).linkedCodeCacheUse, 'none');
 });
 
