@@ -3,11 +3,11 @@
 import type { main as Main } from './main.js';
 
 // main.js and what it imports are the linked engine (engine/build/link/). A build stopped half-way
-// or a damaged install fails to load here, before anything ran: said in one line naming the file,
-// with an exit code of its own (README "Exit codes"), not a Node stack trace exiting 1, which a
-// wrapper would read as a run that failed before any change. (The code is written out: the module
-// that names exit codes is part of what failed to load.)
-const ENGINE_DAMAGED = 6;
+// or a damaged install fails to load here, before anything ran: said in one line naming the file
+// and what to do, not a Node stack trace. Its exit code is DESIGN.md's 1, "failed before any change
+// was made", which is exactly true here; a code of its own would be a new promise every wrapper,
+// wave and drill would have to learn. (Written out: the module naming exit codes failed to load.)
+const ENGINE_DAMAGED = 1;
 let main: typeof Main;
 try {
   ({ main } = await import('./main.js'));

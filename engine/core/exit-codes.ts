@@ -16,7 +16,6 @@ const meanings: Record<number, string> = {
   3: 'refused by a guard, a lock or a missing acknowledgement',
   4: 'failed after a change was made: the state needs a look',
   5: 'outcome unknown: check the replicas before doing anything else',
-  6: 'the installed engine is incomplete or damaged: nothing ran (engine/cli/bin.ts)',
   130: 'interrupted',
 };
 

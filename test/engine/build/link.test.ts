@@ -266,22 +266,22 @@ function engineCopy(): { dist: string; validate: () => { status: number | null; 
   return { dist: join(dir, 'dist'), validate };
 }
 
-// A build stopped half-way or a damaged install must not look like a run that failed before any
-// change (exit 1) nor end in a Node stack: one line, the file, what to do (attack r6link #5).
-test('a damaged or incomplete linked engine ends with one line naming the file and exit 6, not a stack trace', () => {
+// A build stopped half-way or a damaged install must not end in a Node stack: one line, the file,
+// what to do, and DESIGN.md's exit 1 (nothing ran, so nothing changed) (attack r6link #5).
+test('a damaged or incomplete linked engine ends with one line naming the file and exit 1 (nothing ran), not a stack trace', () => {
   const truncated = engineCopy();
   assert.is(truncated.validate().status, 0, 'the copy works before it is damaged');
   const code = join(truncated.dist, 'engine', 'linked-modules.js');
   writeFileSync(code, readFileSync(code).subarray(0, 200_000));
   const damaged = truncated.validate();
-  assert.is(damaged.status, 6, damaged.stderr);
+  assert.is(damaged.status, 1, damaged.stderr);
   assert.match(damaged.stderr, /^runbook: the installed engine is incomplete or damaged \(file:\S+\/dist\/engine\/linked-modules\.js is damaged: .+\): rebuild it \(npm run build\) or reinstall runbook\n$/);
   noStack(damaged.stderr);
 
   const incomplete = engineCopy();
   rmSync(join(incomplete.dist, 'engine', 'linked.js'));
   const missing = incomplete.validate();
-  assert.is(missing.status, 6, missing.stderr);
+  assert.is(missing.status, 1, missing.stderr);
   assert.match(missing.stderr, /^runbook: the installed engine is incomplete or damaged \(.*dist\/engine\/linked\.js.*\): rebuild it \(npm run build\) or reinstall runbook\n$/);
   noStack(missing.stderr);
 });
