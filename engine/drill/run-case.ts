@@ -145,7 +145,11 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
         sent.set(r, { args: a, signals });
         return r;
       });
-      return { get pid() { return run.pid; }, kill: (signal) => { signals.push(signal); run.kill(signal); }, done, stderrSoFar: () => run.stderrSoFar() };
+      // The run as started, but for its kill, which notes the signal (`pid` is read when asked: a warm worker's comes later).
+      return {
+        get pid() { return run.pid; }, kill: (signal) => { signals.push(signal); run.kill(signal); }, done, stderrSoFar: () => run.stderrSoFar(),
+        ...(run.held ? { held: run.held } : {}),
+      };
     };
     const opts = { env, cwd: dir, deadlineMs: settings.deadlineMs, start };
     const invocations: Invocation[] = [];

@@ -119,4 +119,21 @@ test('a plugin file edited while the drill runs stops the drill, as an edited YA
   assert.equal(starts, []);
 });
 
+test('a run held at its step boundary by its worker is killed there: runCase passes the hold through to stopThenResume', async () => {
+  // The stand-in journals no step at all: only its hold says the boundary is reached, so a poll of the journal would never fire.
+  const inner = standIn([], []);
+  const start: StartRun = (args, opts) => {
+    const run = inner(args, opts);
+    if (args[1] === '--resume' || opts.holdAt === undefined) return run;
+    // Were the hold lost, nothing would stop this run: it ends on its own, killed by no one the drill knows.
+    const timer = setTimeout(() => run.kill('SIGTERM'), 1000);
+    void run.done.then(() => clearTimeout(timer));
+    return { ...run, held: Promise.resolve(true) };
+  };
+  const killAt = { id: 'healthy/kill-at-1-a', scenario: 'healthy', fault: { kind: 'kill-at-step' as const, boundary: 1, step: 'a' } };
+  const r = await runCase(killAt, 1, { ...SETTINGS, deadlineMs: 500, start }, async () => standInLab());
+  assert.is(r.fired, true);
+  assert.equal(r.record.invocations.map((i) => [i.role, i.signal, i.killedByDrill]), [['first', 'SIGKILL', true], ['resume', null, undefined]]);
+});
+
 test.run();
