@@ -4,7 +4,7 @@
 // the drill the way `lab up` loads it: lazily, through lab-start.ts.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitError, UsageError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -67,13 +67,13 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   const runbookGiven = runbookArgument(opts.runbook, io);
   const runbookFile = resolve(io.cwd, runbookGiven);
   // The plan (for the lab's link) validates the runbook and the --set values: bad input is exit 2 here, before any lab starts.
-  const { makePlan } = await import('./plan.js');
-  const { plan, runbook, steps } = await makePlan({ runbook: runbookGiven, lab: true, sets: opts.sets, format: 'text' }, {});
+  const { planForDrill } = await import('./drill-plan.js');
+  const { plan, runbook, definitionOf } = await planForDrill(runbookGiven, runbookFile, opts.sets, io);
   const shape: RunbookShape = { steps: plan.steps.map((s) => ({ index: s.index, id: s.id, type: s.type, impact: s.impact, skipped: s.decision === 'skip' })) };
   const live = plan.steps.filter((s) => s.decision !== 'skip');
   const facts: RunbookFacts = {
     name: runbook.name,
-    dataLossSteps: live.filter((s) => s.impact === 'dataLoss' && chosenDataLoss(steps.get(s.type)?.definition, s.with)).map((s) => s.id),
+    dataLossSteps: live.filter((s) => s.impact === 'dataLoss' && chosenDataLoss(definitionOf(s.type), s.with)).map((s) => s.id),
     declaresSplitBrain: Boolean(runbook.outcomes?.splitBrain),
   };
   // The acknowledgement goes with every run whose plan has a dataLoss step, so that the step runs
@@ -97,7 +97,9 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   io.stderr.write(`drill: ${planned.length} run(s) planned${faults === 'matrix' ? ` (${count.cases} case(s) x ${runs})` : ''}, ${Math.min(jobs, planned.length)} at a time; the time left shows as runs finish\n`);
   const started = Date.now();
   let violations = 0;
-  const { DrillHarnessError, DrillSetupError } = await import('../drill/run-case.js');
+  const { DrillHarnessError, DrillSetupError, pluginFilesDigest } = await import('../drill/run-case.js');
+  // Resolved as the engine's loader resolves them (engine/load/plugins.ts: relative to the runbook).
+  const pluginFiles = (runbook.plugins ?? []).map((p) => resolve(dirname(runbookFile), p));
   const { startCliChild } = await import('../drill/child.js');
   const results = await runDrill(planned, jobs, {
     runbookFile,
@@ -107,7 +109,8 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     ...(needsAcknowledgement ? { allowDataLoss: plan.inventory.link } : {}),
     deadlineMs: DEADLINE_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
-    reuseWorkers: (runbook.plugins ?? []).length === 0,
+    reuseWorkers: pluginFiles.length === 0,
+    ...(pluginFiles.length ? { plugins: { files: pluginFiles, sha256: pluginFilesDigest(pluginFiles) } } : {}),
     ...(opts.coldBaseline ? { start: startCliChild } : {}),
   }, startLab, (r, done) => {
     violations += r.violations.length;
@@ -119,17 +122,24 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     throw error;
   }).finally(dispose);
 
-  const replayBase = (scenario: string) => [
-    'runbook', 'drill', opts.runbook, ...opts.sets.flatMap((s) => ['--set', s]),
-    // A random draw depends on the list of scenarios; a matrix case names its own.
-    '--scenarios', faults === 'random' ? scenarios.join(',') : scenario, '--faults', faults,
-  ];
-  const summary = { runbook: opts.runbook, replayBase, seed, faults: faults as 'matrix' | 'random', results, ms: Date.now() - started };
+  const summary = { runbook: opts.runbook, replayBase: replayBase({ runbook: opts.runbook, sets: opts.sets, faults: faults as 'matrix' | 'random', scenarios }), seed, faults: faults as 'matrix' | 'random', results, ms: Date.now() - started };
   io.stdout.write(opts.format === 'json' ? renderDrillJson(summary) : renderDrillText(summary));
   // A drill that rehearsed no change is not a pass: exit 1, said on stderr too for a JSON reader's log.
   const idle = notExercisedLine(summary);
   if (idle) io.stderr.write(`drill: ${idle}\n`);
   return results.some((r) => r.violations.length) || idle ? ExitCode.failedBeforeChange : ExitCode.done;
+}
+
+/** The command line that replays a case, without `--seed` and `--only` (report.ts adds them per violation). */
+export function replayBase(o: { runbook: string; sets: string[]; faults: 'matrix' | 'random'; scenarios: string[] }): (scenario: string) => string[] {
+  return (scenario) => [
+    'runbook', 'drill', o.runbook, ...o.sets.flatMap((s) => ['--set', s]),
+    // A random draw depends on the list of scenarios; a matrix case names its own.
+    '--scenarios', o.faults === 'random' ? o.scenarios.join(',') : scenario, '--faults', o.faults,
+    // Random mode draws 20 runs by default, each under a seed of its own: the replay runs the
+    // one draw that broke, the first under its seed (attack r6drill #5).
+    ...(o.faults === 'random' ? ['--runs', '1'] : []),
+  ];
 }
 
 /**

@@ -1,7 +1,8 @@
 // One drill run: a fresh lab with the case's scenario and faults, `runbook apply` of the runbook in
 // a child process (killed and resumed, or joined by a second operator, when the case says so),
 // and then the record of what the lab saw, for the judge.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
@@ -44,6 +45,12 @@ export interface RunSettings {
    * journal names another ran a runbook edited while the drill ran.
    */
   runbookSha256?: string;
+  /**
+   * The plugin files the runbook loads (`plugins:`) and their digest as the drill planned with
+   * them (pluginFilesDigest): each run's process imports them afresh, so an edit mid-drill would
+   * run code the drill did not plan with (attack r6drill #6); the YAML's own sha256 misses it.
+   */
+  plugins?: { files: string[]; sha256: string };
   /** The link name, given as `--allow-data-loss` when the runbook has a dataLoss step. */
   allowDataLoss?: string;
   /** How long one `apply` may take before the drill kills it and calls the run hung. */
@@ -95,8 +102,26 @@ export interface CaseRun {
   ms: number;
 }
 
+/** One digest of files by path and bytes (a missing file counts as such): the plugin code a run imports. */
+export function pluginFilesDigest(files: string[]): string {
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(`${file}\0`).update(existsSync(file) ? readFileSync(file) : '(missing)').update('\0');
+  return hash.digest('hex');
+}
+
+/** Stops the drill when a plugin file is not the one it planned with (checked before a run starts and after it ends). */
+function checkPluginsUnchanged(settings: RunSettings): void {
+  const planned = settings.plugins;
+  if (!planned) return;
+  const now = pluginFilesDigest(planned.files);
+  if (now !== planned.sha256) {
+    throw new DrillSetupError(`the plugins of ${settings.runbookFile} (${planned.files.join(', ')}) changed while the drill ran (sha256 ${planned.sha256.slice(0, 12)} -> ${now.slice(0, 12)}); a drill rehearses one version: run it again`);
+  }
+}
+
 export async function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
   const started = Date.now();
+  checkPluginsUnchanged(settings);
   const lab = await startLab({ scenario: c.scenario, faults: labFaults(c.fault) });
   const dir = mkdtempSync(join(tmpdir(), 'runbook-drill-'));
   try {
@@ -110,10 +135,21 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     const given = settings.start ?? startCliChild;
     // Each process's result, to tell a run that took place from one whose process never began it.
     const results: ChildResult[] = [];
+    // The signals the drill itself sent each process: a death by any other is not the drill's fault to judge.
+    const sent = new Map<ChildResult, { args: string[]; signals: NodeJS.Signals[] }>();
     const start: StartRun = (a, o) => {
       const run = given(a, o);
-      void run.done.then((r) => results.push(r));
-      return run;
+      const signals: NodeJS.Signals[] = [];
+      const done = run.done.then((r) => {
+        results.push(r);
+        sent.set(r, { args: a, signals });
+        return r;
+      });
+      // The run as started, but for its kill, which notes the signal (`pid` is read when asked: a warm worker's comes later).
+      return {
+        get pid() { return run.pid; }, kill: (signal) => { signals.push(signal); run.kill(signal); }, done, stderrSoFar: () => run.stderrSoFar(),
+        ...(run.held ? { held: run.held } : {}),
+      };
     };
     const opts = { env, cwd: dir, deadlineMs: settings.deadlineMs, start };
     const invocations: Invocation[] = [];
@@ -162,9 +198,26 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     // Not a run of the runbook at all: judged, it would read as one that exited (attack r5drill #4: "exit 7, ok").
     const broken = results.find((r) => r.harnessFailure !== undefined);
     if (broken) throw new DrillHarnessError(broken.harnessFailure);
-    // Without a fault, exit 2 can only be the drill's input (with one, a replica reset mid-connect is also exit 2).
+    // Killed by a signal the drill did not send (the OOM killer, an operator, a stray kill): the
+    // runbook was not rehearsed to its end, and no check can judge a silent process (attack r6drill #2).
+    const killedByOther = results.find((r) => r.code === null && !r.timedOut && !(r.signal !== null && sent.get(r)?.signals.includes(r.signal)));
+    if (killedByOther) {
+      const what = sent.get(killedByOther)?.args.slice(0, 2).join(' ') ?? 'apply';
+      throw new DrillHarnessError(`${c.id} seed ${seed}: the process of its \`runbook ${what}\` (pid ${killedByOther.pid ?? '?'}) was killed by ${killedByOther.signal ?? 'a signal'}, not by the drill${lastWords(killedByOther)}`);
+    }
+    // Without a fault, exit 2 can only be the drill's input.
     const refusedInput = c.fault.kind === 'none' ? invocations.find((i) => i.code === 2) : undefined;
-    if (refusedInput) throw new DrillSetupError(`runbook apply refused the drill's own input (exit 2): ${(refusedInput.stderr || refusedInput.stdout).trim().split('\n')[0]}`);
+    if (refusedInput) throw new DrillSetupError(`runbook apply refused the drill's own input (exit 2): ${firstLine(refusedInput)}`);
+    // With a fault, exit 2 is a set-up error the fault cannot have caused (the lab's login timing
+    // out under load): the case never rehearsed its fault, and passing it as "did not fire" would
+    // pass a case that never ran (attack r6drill #3). The one fault that can end a login half
+    // way is a replica going down: the engine reports that as a set-up error (exit 2) too, so a
+    // replica-down that fired keeps its run, judged.
+    const canEndALogin = c.fault.kind === 'replica-down' && fired;
+    const setUpError = c.fault.kind !== 'none' && !canEndALogin ? invocations.find((i) => i.code === 2) : undefined;
+    if (setUpError) {
+      throw new DrillHarnessError(`${c.id} seed ${seed}: its ${setUpError.role} run exited 2 (a set-up error, which its fault cannot cause), so the case never rehearsed its fault: ${firstLine(setUpError)}`);
+    }
     // Each invocation's own journal: the file whose run-started names its pid; a resume appends to the first's.
     const files = journalFiles(journalDir);
     const firstFile = (pid: number | undefined) => {
@@ -189,6 +242,7 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
         throw new DrillSetupError(`the runbook ${settings.runbookFile} changed while the drill ran (sha256 ${settings.runbookSha256.slice(0, 12)} -> ${ran.slice(0, 12)}); a drill rehearses one version: run it again`);
       }
     }
+    checkPluginsUnchanged(settings);
     const record: RecordedRun = {
       runbook: settings.facts,
       acknowledgedDataLoss: settings.allowDataLoss !== undefined,
@@ -217,6 +271,16 @@ function invocation(role: Invocation['role'], argv: string[], r: ChildResult, st
     ...(stoppedByDrill === 'kill' ? { killedByDrill: true } : stoppedByDrill === 'interrupt' ? { abandonedByDrill: true } : {}),
     ...(r.timedOut ? { timedOut: true } : {}),
   };
+}
+
+function firstLine(inv: Invocation): string {
+  return (inv.stderr || inv.stdout).trim().split('\n')[0] ?? '';
+}
+
+/** The last line the process wrote, if any: what it was doing when it died. */
+function lastWords(inv: { stdout: string; stderr: string }): string {
+  const last = (inv.stderr || inv.stdout).trim().split('\n').at(-1);
+  return last ? ` (its last line: ${last})` : ' (it wrote nothing)';
 }
 
 /** Short request and connect timeouts on both connections, so that a hung statement ends within the drill's windows. */

@@ -62,14 +62,22 @@ test('judge: forced-failover edited to drop its data-loss marking runs without t
   assert.match(r.json.violations[0]!.message, /25 committed transaction\(s\) lost .*no dataLoss step/);
 });
 
-/** A plugin step that says it reads and sends a FAILOVER: at once, or in the background (retried until the lab takes it) while it returns. */
-function quietRead(dir: string, background: boolean): void {
+/**
+ * A plugin step that says it reads and sends a FAILOVER: at once, or in the background (retried
+ * until the lab takes it) while it returns. `hides`: its module's top-level code also patches the
+ * lab's statement log, in whatever process imports it, so that no FAILOVER reaches the log.
+ */
+function quietRead(dir: string, background: boolean, hides = false): void {
   const failover = "pool.request().query('ALTER AVAILABILITY GROUP [' + ctx.inventory.link.name + '] FAILOVER;')";
   const send = background
     ? `void (async () => { for (let i = 0; i < 150; i += 1) { await new Promise((r) => setTimeout(r, 20)); try { await ${failover}; return; } catch {} } })();`
     : `await ${failover};`;
+  const hide = `const { StatementLog } = await import('${join(root, 'dist', 'lab', 'model', 'statement-log.js')}');
+const append = StatementLog.prototype.append;
+StatementLog.prototype.append = function (e) { return /FAILOVER/.test(e.statement) ? { id: -1, ...e } : append.call(this, e); };
+`;
   writeFileSync(join(dir, 'quiet-read.mjs'), `import { defineStep } from '${join(root, 'dist', 'engine', 'step-api', 'index.js')}';
-export default defineStep({
+${hides ? hide : ''}export default defineStep({
   type: 'quietRead', description: 'Says it reads; fails the link over.', impact: 'read', target: 'none', resultHolds: 'moment',
   with: { type: 'object', additionalProperties: false, properties: {} }, defaults: {}, messages: { done: 'read done' }, outputs: {},
   plan() { return { summary: 'Read something harmless', sql: [], guards: [] }; },
@@ -97,9 +105,12 @@ const SYNC_COMMIT_MI = `  - id: sync-commit-managed-instance
     with: { replicationMode: Sync, pollInterval: 50ms }
 `;
 
-test('judge: a plugin step that says read and fails over: undeclared-change', async () => {
+test('judge: a plugin step that says read and fails over, and whose module patches the lab\'s statement log where it is imported: undeclared-change', async () => {
+  // attack r6drill #1: the drill plans a plugin runbook in a process of its own, so the plugin's
+  // top-level code never runs beside the labs and the judge (planned in the drill's process, the
+  // patch hid the FAILOVER: "No invariant broke.").
   const dir = tempDir('runbook-drill-plugin-');
-  quietRead(dir, false);
+  quietRead(dir, false, true);
   const file = join(dir, 'quiet.yml');
   writeFileSync(file, `name: quiet
 description: a sync-commit switch, an LSN wait, then a plugin step declared read that fails over

@@ -4,6 +4,8 @@
 // matrix of every shipped runbook.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { noStack, runCli, tempDir } from '../helpers/cli.js';
 import { drill, FAST_PLANNED, FORCED_VERSION, runbook } from '../helpers/drill-cli.js';
 
@@ -54,6 +56,16 @@ test('bad flags and bad runbooks: one line each, exit 2, no lab started', async 
     assert.is(r.stdout, '');
     noStack(r.stderr);
   }
+  // A runbook with plugins is planned in a `runbook plan` process of its own, away from the labs: its diagnostics come through as they are.
+  const dir = tempDir('runbook-drill-plugin-');
+  writeFileSync(join(dir, 'p.mjs'), 'export default {};\n');
+  writeFileSync(join(dir, 'bad.yml'), 'name: x\ndescription: y\nplugins: [./p.mjs]\nsteps:\n  - id: a\n    type: nope\n');
+  const bad = await runCli(['drill', join(dir, 'bad.yml')]);
+  assert.is(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /bad\.yml:6:11: error unknown-step-type: Unknown step type `nope`/);
+  assert.match(bad.stderr, /\nrunbook: drill: the runbook's plan \(made in a process of its own, away from the labs, since it loads plugins\) failed \(exit 2\)\n$/);
+  assert.is(bad.stdout, '');
+  noStack(bad.stderr);
 });
 
 test.run();

@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildResult, StartRun } from '../../../engine/drill/child.js';
-import { runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
+import { pluginFilesDigest, runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
+import { tempDir } from '../../helpers/cli.js';
 import { standIn } from '../../helpers/drill-stand-in.js';
 
 const standInLab = (): DrillLab => ({
@@ -62,6 +63,77 @@ test('a run whose worker died before it began is the drill\'s failure, with what
   assert.ok(error, 'runCase gave a record of a run that never began');
   assert.is(error!.name, 'DrillHarnessError');
   assert.is(error!.message, 'a drill worker (pid 1) ended before its run began (exit 7): boom');
+});
+
+test('a run killed by a signal the drill did not send is the drill\'s failure, never "exit killed, ok" (attack r6drill #2)', async () => {
+  // The process dies of SIGKILL while the drill waits on it: the OOM killer, an operator, a stray kill.
+  const killedElsewhere: ChildResult = { code: null, signal: 'SIGKILL', stdout: '', stderr: 'step 3/9 waitLsnStable\n', startedAt: 0, endedAt: 0, timedOut: false, pid: 4321 };
+  const start: StartRun = () => ({ pid: 4321, kill: () => undefined, done: Promise.resolve(killedElsewhere), stderrSoFar: () => '' });
+  const error = await runCase({ id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' } }, 9, { ...SETTINGS, start }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.ok(error, 'runCase judged a run someone else killed');
+  assert.is(error!.name, 'DrillHarnessError');
+  assert.is(error!.message, 'healthy/no-fault seed 9: the process of its `runbook apply x.yml` (pid 4321) was killed by SIGKILL, not by the drill (its last line: step 3/9 waitLsnStable)');
+  // The drill's own SIGKILL (a kill fault) is still a judged run.
+  const killAt = { id: 'healthy/kill-at-1-a', scenario: 'healthy', fault: { kind: 'kill-at-step' as const, boundary: 1, step: 'a' } };
+  const own = await runCase(killAt, 1, { ...SETTINGS, start: standIn([{ kind: 'step-started', step: 'a' }], []) }, async () => standInLab());
+  assert.equal(own.record.invocations.map((i) => [i.role, i.signal, i.killedByDrill]), [['first', 'SIGKILL', true], ['resume', null, undefined]]);
+});
+
+test('a fault case whose run exits 2 (a set-up error) is the drill\'s failure, never "ok, fault did not fire" (attack r6drill #3)', async () => {
+  const loginTimedOut: ChildResult = { code: 2, signal: null, stdout: '', stderr: 'runbook: set-up error on sqlServer: login timed out\n', startedAt: 0, endedAt: 0, timedOut: false, pid: 4400 };
+  const start: StartRun = () => ({ pid: 4400, kill: () => undefined, done: Promise.resolve(loginTimedOut), stderrSoFar: () => '' });
+  const hang = { id: 'healthy/hang-change-1', scenario: 'healthy', fault: { kind: 'hang' as const, nth: 1 } };
+  const error = await runCase(hang, 424242, { ...SETTINGS, start }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.ok(error, 'runCase passed a hang case whose run never got past its set-up');
+  assert.is(error!.name, 'DrillHarnessError');
+  assert.is(error!.message, 'healthy/hang-change-1 seed 424242: its first run exited 2 (a set-up error, which its fault cannot cause), so the case never rehearsed its fault: runbook: set-up error on sqlServer: login timed out');
+  // A replica taken down mid-login is judged: the engine calls that a set-up error too.
+  // Past any instant the case can draw (cases.ts instantOf: up to 150), so the replica goes down.
+  const lab = { ...standInLab(), statements: () => Array.from({ length: 150 }, () => ({ side: 'sqlServer' as const, statement: 'SELECT 1', errorNumber: null, at: new Date() })) };
+  const down = { id: 'healthy/managedInstance-down', scenario: 'healthy', fault: { kind: 'replica-down' as const, side: 'managedInstance' as const } };
+  const judged = await runCase(down, 7, { ...SETTINGS, start }, async () => lab);
+  assert.is(judged.fired, true);
+  assert.equal(judged.record.invocations.map((i) => i.code), [2]);
+});
+
+test('a plugin file edited while the drill runs stops the drill, as an edited YAML does (attack r6drill #6)', async () => {
+  const plugin = join(tempDir('runbook-drill-plugin-'), 'note.mjs');
+  writeFileSync(plugin, 'export default {}; // v1\n');
+  const settings = { ...SETTINGS, plugins: { files: [plugin], sha256: pluginFilesDigest([plugin]) } };
+  const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+  const unchanged = await runCase(noFault, 3, { ...settings, start: standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 }) }, async () => standInLab());
+  assert.is(unchanged.record.invocations.length, 1);
+  // The edit lands once the run's process has started (and imported whichever version it found).
+  const inner = standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 });
+  const editsMidRun: StartRun = (args, opts) => {
+    writeFileSync(plugin, 'export default {}; // v2\n');
+    return inner(args, opts);
+  };
+  const error = await runCase(noFault, 3, { ...settings, start: editsMidRun }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.ok(error, 'runCase judged a run of a plugin the drill did not plan with');
+  assert.is(error!.name, 'DrillSetupError');
+  assert.match(error!.message, `the plugins of x.yml (${plugin}) changed while the drill ran (sha256 `);
+  // And the next case stops before it starts anything.
+  const starts: string[][] = [];
+  await runCase(noFault, 3, { ...settings, start: standIn([], starts, { exitsWith: 0 }) }, async () => standInLab()).catch(() => undefined);
+  assert.equal(starts, []);
+});
+
+test('a run held at its step boundary by its worker is killed there: runCase passes the hold through to stopThenResume', async () => {
+  // The stand-in journals no step at all: only its hold says the boundary is reached, so a poll of the journal would never fire.
+  const inner = standIn([], []);
+  const start: StartRun = (args, opts) => {
+    const run = inner(args, opts);
+    if (args[1] === '--resume' || opts.holdAt === undefined) return run;
+    // Were the hold lost, nothing would stop this run: it ends on its own, killed by no one the drill knows.
+    const timer = setTimeout(() => run.kill('SIGTERM'), 1000);
+    void run.done.then(() => clearTimeout(timer));
+    return { ...run, held: Promise.resolve(true) };
+  };
+  const killAt = { id: 'healthy/kill-at-1-a', scenario: 'healthy', fault: { kind: 'kill-at-step' as const, boundary: 1, step: 'a' } };
+  const r = await runCase(killAt, 1, { ...SETTINGS, deadlineMs: 500, start }, async () => standInLab());
+  assert.is(r.fired, true);
+  assert.equal(r.record.invocations.map((i) => [i.role, i.signal, i.killedByDrill]), [['first', 'SIGKILL', true], ['resume', null, undefined]]);
 });
 
 test.run();
