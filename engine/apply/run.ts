@@ -321,6 +321,15 @@ class ApplyRun {
       runSignal: opts.signal,
       interruptGraceMs: opts.interruptGraceMs ?? 10_000,
       ...(opts.interrupts ? { onSendState: (state: 'waiting' | 'sent') => opts.interrupts!.sendState(state) } : {}),
+      ...(def.verify
+        ? {
+            verifyBeforeRetry: async () => {
+              const v = await verifyUntilKnown(def, context, args, { ...this.outcomeOpts, unknownIsFinal: true });
+              journal.write({ kind: 'step-verified', step: spec.id, result: v.result, why: 'retry', ...(v.detail ? { detail: v.detail } : {}) });
+              return v;
+            },
+          }
+        : {}),
       hooks: {
         beforeAttempt: (attempt) => {
           journal.write({ kind: 'step-started', step: spec.id, type: spec.type, index: planned.index, impact, attempt, ...(spec.target ? { target: spec.target } : {}) });

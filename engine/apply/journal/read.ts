@@ -109,11 +109,11 @@ const SHAPES: Record<JournalRecord['kind'], Shape> = {
   'step-finished': { step: req('string'), outputs: req('object'), durationMs: req('number'), attempts: req('integer'), verified: opt('boolean') },
   'step-failed': {
     step: req('string'), error: req('string'), outcome: req({ enum: OUTCOMES }), durationMs: req('number'), attempts: req('integer'), willRetry: opt('boolean'),
-    nothingSent: opt('boolean'),
+    nothingSent: opt('boolean'), mayHaveActed: opt('boolean'),
   },
   'step-skipped': { step: req('string'), reason: req('string'), index: opt('integer'), type: opt('string') },
   statement: { step: req('string'), target: req('string'), text: req('string'), params: opt('object') },
-  'step-verified': { step: req('string'), result: req({ enum: ['done', 'not-done', 'unknown'] }), why: req({ enum: ['resume', 'unknown-outcome'] }), detail: opt('string') },
+  'step-verified': { step: req('string'), result: req({ enum: ['done', 'not-done', 'unknown'] }), why: req({ enum: ['resume', 'unknown-outcome', 'retry'] }), detail: opt('string') },
   confirmed: { by: req({ enum: ['operator'] }), via: opt('string'), steps: req('strings'), questions: req('strings'), changes: req('strings') },
   foreseen: {
     result: req({ enum: ['predicted', 'could not tell', 'timed out'] }), summary: req('string'), outcome: opt('string'),
@@ -238,7 +238,7 @@ function orderProblems(entries: JournalEntry[], runId: string | undefined, path:
         if (running !== undefined) damage(e, `link-state while step ${running} was running`);
         break;
       case 'step-verified':
-        if (r.why === 'unknown-outcome' && running !== r.step) damage(e, `step-verified (unknown outcome) for ${r.step} without a step-started of it`);
+        if (r.why !== 'resume' && running !== r.step) damage(e, `step-verified (${r.why === 'retry' ? 'before a retry' : 'unknown outcome'}) for ${r.step} without a step-started of it`);
         if (r.why === 'resume' && (running !== undefined || !seenBefore.has(r.step))) damage(e, `step-verified (resume) for ${r.step}, which has no record before this resume`);
         if (r.result === 'done') verifiedDone.add(r.step);
         else verifiedDone.delete(r.step);
