@@ -92,6 +92,7 @@ export function stepContext(
   const pools: StepPoolState = {
     step: spec.id,
     changeSent: false,
+    sentAny: false,
     checkedNext: new Set(),
     ...(sent ? { record: (target: ReplicaSide, text: string, params: Record<string, unknown> | undefined) => sent({ step: spec.id, target, text, ...(params ? { params } : {}) }) } : {}),
   };
@@ -121,5 +122,13 @@ export function stepContext(
   };
   if (spec.target !== undefined) context.target = spec.target;
   if (before !== undefined) context.before = before;
+  poolStates.set(context, pools);
   return context;
+}
+
+const poolStates = new WeakMap<StepContext, StepPoolState>();
+
+/** Whether a step sent any batch through its `ctx.sql` pools: its send gate's "not sent" no longer holds. */
+export function sentThroughPools(context: StepContext): boolean {
+  return poolStates.get(context)?.sentAny === true;
 }

@@ -41,6 +41,12 @@ export interface StepPoolState {
   record?(side: ReplicaSide, text: string, params: Record<string, unknown> | undefined): void;
   /** A change batch of this step was sent (so a later refusal is no longer "nothing was done"). */
   changeSent: boolean;
+  /**
+   * Some batch of this step went out through its pool: whatever its send gate was told, the step
+   * is no longer "nothing was sent" (attack r6safety finding 4: a plugin that called notSent()
+   * and then sent through ctx.sql was journaled `nothingSent` and retried blindly).
+   */
+  sentAny: boolean;
   /** Sides where the step just sent the lock check as a batch of its own: the next batch there is the one it covers. */
   checkedNext: Set<ReplicaSide>;
 }
@@ -103,6 +109,7 @@ function journaledRequest(request: object, side: ReplicaSide, state: StepPoolSta
     return (...a) => {
       const text = withoutLockCheck(String(a[0]));
       if (text !== '') state.record?.(side, text, paramsOf(request as Request));
+      state.sentAny = true;
       return send(...a);
     };
   });
@@ -118,6 +125,7 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
     return (...a) => {
       if (typeof a[0] !== 'string' || a.length > 1) throw refuse('was not one string of T-SQL answered by a promise (a tagged template or a callback), so the run cannot put its lock check in front of it');
       const text = a[0];
+      state.sentAny = true;
       const own = withoutLockCheck(text);
       // The check alone (sqlExec, before a batch that must start its batch): the next batch on this session is the one it covers.
       if (own === '') return (send(text) as Promise<unknown>).then((result) => (state.checkedNext.add(side), result));

@@ -58,6 +58,8 @@ export interface RunStepOptions {
    * retried. Absent: such an attempt is never retried.
    */
   verifyBeforeRetry?(): Promise<{ result: 'done' | 'not-done' | 'unknown'; detail?: string }>;
+  /** Whether the step sent a batch through its pools: the send gate counts as sent then, whatever the step told it. */
+  sentThroughPools?(): boolean;
 }
 
 export type StepEnd =
@@ -157,6 +159,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       return { ok: true, outputs, attempts: attempt };
     } catch (caught) {
       let error = caught;
+      if (track.state === 'waiting' && opts.sentThroughPools?.()) track.state = 'sent';
       if (opts.runSignal.aborted && !opts.nonSafe) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
       // Journaled with the step's end, so that a resume knows this change never left the process.
       const nothingSent = track.state === 'waiting' && !actedBefore ? { nothingSent: true as const } : {};
