@@ -93,7 +93,7 @@ export function stepContext(
     step: spec.id,
     changeSent: false,
     sentAny: false,
-    checkedNext: new Set(),
+    checkedNext: new Map(),
     ...(sent ? { record: (target: ReplicaSide, text: string, params: Record<string, unknown> | undefined) => sent({ step: spec.id, target, text, ...(params ? { params } : {}) }) } : {}),
   };
   const context: StepContext = {

@@ -47,8 +47,12 @@ export interface StepPoolState {
    * and then sent through ctx.sql was journaled `nothingSent` and retried blindly).
    */
   sentAny: boolean;
-  /** Sides where the step just sent the lock check as a batch of its own: the next batch there is the one it covers. */
-  checkedNext: Set<ReplicaSide>;
+  /**
+   * Sides where the step's last batch was the lock check alone, with the signal of the lock it
+   * checked: the next batch there is the one it covers, if that batch must start its batch and
+   * the lock was not heard lost since (attack r6safety finding 2).
+   */
+  checkedNext: Map<ReplicaSide, AbortSignal | undefined>;
 }
 
 /**
@@ -126,17 +130,31 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
       if (typeof a[0] !== 'string' || a.length > 1) throw refuse('was not one string of T-SQL answered by a promise (a tagged template or a callback), so the run cannot put its lock check in front of it');
       const text = a[0];
       state.sentAny = true;
-      const own = withoutLockCheck(text);
-      // The check alone (sqlExec, before a batch that must start its batch): the next batch on this session is the one it covers.
-      if (own === '') return (send(text) as Promise<unknown>).then((result) => (state.checkedNext.add(side), result));
-      const covered = state.checkedNext.delete(side);
+      // Only the check exactly as the guard writes it now counts as the run's check: a batch that
+      // merely looks like it (its DECLARE, a THROW 59317 further on) is the step's own text.
+      const check = guard.check();
+      const coveredBy = state.checkedNext.get(side);
+      const afterCheck = state.checkedNext.delete(side);
+      // The check alone (sqlExec, before a batch that must start its batch): the next batch on this side is the one it covers.
+      if (check && text === check.text) {
+        return (send(text) as Promise<unknown>).then((result) => (state.checkedNext.set(side, check.lost), result));
+      }
+      const placed = check !== undefined && text.startsWith(`${check.text} `);
+      const own = placed ? text.slice(check.text.length + 1) : text;
       state.record?.(side, own, paramsOf(r));
       // The step placed the check itself, as sqlExec does: sent as given.
-      if (own !== text || covered) {
+      if (placed) {
         state.changeSent = true;
         return send(text);
       }
       if (needsNoCheck(text)) return send(text);
+      // Covered by the check sent alone right before it: only a batch that cannot carry it, and
+      // only while the lock it checked was not heard lost since.
+      if (afterCheck && mustStartItsBatch(text)) {
+        if (coveredBy?.aborted) throw refuse('was to go after the lock check sent alone before it, but the link lock was lost since, so the check does not cover it');
+        state.changeSent = true;
+        return send(text);
+      }
       return sendWithCheck(r, send, text, side, state, guard, refuse);
     };
   });

@@ -104,6 +104,12 @@ export function changeGuardFor(
       checked = identity;
       return { send: guardedBatches(batch, lockCheckSql(resource, identity)), ...(lost ? { lost: lost() } : {}) };
     },
+    check() {
+      const identity = named();
+      if (typeof identity === 'string') return undefined;
+      checked = identity;
+      return { text: lockCheckSql(resource, identity), ...(lost ? { lost: lost() } : {}) };
+    },
     refused(error) {
       const answer = checked ? lockCheckAnswer(error, resource, checked) : undefined;
       if (!answer) return undefined;
