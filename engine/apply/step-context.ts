@@ -104,7 +104,8 @@ export function stepContext(
     impact,
     log,
     // A change step's batches carry the run's lock check, whoever wrote the step (engine/apply/step-pool.ts).
-    sql: async (side) => stepPool(await resources.sql(side), side, pools, impact === 'read' ? undefined : source.changeGuard?.(side)),
+    // A read step's batches must be plain reads (engine/drivers/sql/read-only-pool.ts).
+    sql: async (side) => stepPool(await resources.sql(side), side, pools, impact === 'read' ? undefined : source.changeGuard?.(side), impact === 'read'),
     arm: async () => {
       const client = await resources.arm();
       const sent = source.sent;

@@ -10,30 +10,10 @@ import { GuardRefusal, OutcomeUnknown, StepFailure } from '../core/errors.js';
 import { readOnlyProblem } from '../drivers/sql/checks.js';
 import { mustStartItsBatch } from '../drivers/sql/guarded-batches.js';
 import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
+import { intercept, readOnlyPool, type Method } from '../drivers/sql/read-only-pool.js';
 import { isTrivia, scanSql, unterminatedToken } from '../drivers/sql/scanner.js';
 
 type Pool = Awaited<ReturnType<RunResources['sql']>>;
-type Method = (...args: unknown[]) => unknown;
-
-/**
- * `target` seen through a proxy: `wrap(key, method)` may replace a method; every other method is
- * bound to the object itself, and one that returns the object (a chained call) returns the proxy.
- */
-export function intercept<T extends object>(target: T, wrap: (key: string | symbol, method: Method, proxy: T) => Method | undefined): T {
-  const proxy: T = new Proxy(target, {
-    get(t, key) {
-      const v = Reflect.get(t, key, t) as unknown;
-      if (typeof v !== 'function') return v;
-      const method = (...args: unknown[]) => {
-        const r = (v as Method).apply(t, args);
-        return r === t ? proxy : r;
-      };
-      return wrap(key, method, proxy) ?? method;
-    },
-  });
-  return proxy;
-}
-
 /** What one step's pools share: the step, where its statements are journaled, whether a change of it went out. */
 export interface StepPoolState {
   step: string;
@@ -79,7 +59,8 @@ function needsNoCheck(text: string): boolean {
  * (a change step of a run holding the lock); undefined for reads and runs without a lock, whose
  * batches are only journaled.
  */
-export function stepPool(pool: Pool, side: ReplicaSide, state: StepPoolState, guard: ChangeGuard | undefined): Pool {
+export function stepPool(pool: Pool, side: ReplicaSide, state: StepPoolState, guard: ChangeGuard | undefined, readOnly = false): Pool {
+  if (readOnly) return readOnlyPool(pool, state.step, side, (request) => journaledRequest(request, side, state));
   if (!state.record && !guard) return pool;
   const refuse = (why: string, changedBefore = state.changeSent): Error => {
     const message = `Step ${state.step}'s request to ${side} was refused: it ${why}`;
