@@ -9,6 +9,7 @@ import type { ChangeGuard, ReplicaSide, RunResources } from '../core/types.js';
 import { GuardRefusal, OutcomeUnknown, StepFailure } from '../core/errors.js';
 import { readOnlyProblem } from '../drivers/sql/checks.js';
 import { mustStartItsBatch } from '../drivers/sql/guarded-batches.js';
+import { reservedSqlProblems } from '../drivers/sql/change-sql-rules.js';
 import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
 import { intercept, readOnlyPool, type Method } from '../drivers/sql/read-only-pool.js';
 import { isTrivia, scanSql, unterminatedToken } from '../drivers/sql/scanner.js';
@@ -122,6 +123,9 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
       }
       const placed = check !== undefined && text.startsWith(`${check.text} `);
       const own = placed ? text.slice(check.text.length + 1) : text;
+      // SET NOEXEC/FMTONLY/PARSEONLY would have the server skip later batches' checks; THROW 59317 would mimic one (attack r6safety finding 8).
+      const reserved = reservedSqlProblems(own, true)[0];
+      if (reserved) throw refuse(`was not sent: ${reserved.message}`);
       state.record?.(side, own, paramsOf(r));
       // The step placed the check itself, as sqlExec does: sent as given.
       if (placed) {

@@ -1,7 +1,9 @@
 // What counts as "the step's batch carries the run's lock check" in a plugin's ctx.sql pool
 // (engine/apply/step-pool.ts; attack r6safety finding 2): a lone check covers only the very next
 // batch on its side, and only one that must start its batch; a batch that merely looks like it
-// begins with the check (the check's DECLARE, a THROW 59317 later on) gets the real one at its head.
+// begins with the check (the check's DECLARE) gets the real one at its head; one that raises the
+// check's error number, or says SET NOEXEC (under which the server skips a later batch's check), is
+// refused unsent, as sqlExec refuses it (finding 8).
 // Each case pins the change at the lab, lets a second operator take the lock meanwhile (the server
 // forgets the run's lock: a half-open session), and shows the change does not run under theirs.
 import { test } from 'uvu';
@@ -22,8 +24,12 @@ const SENDS = {
   loneCheckThenChange: `const lone = ctx.changeGuard('sqlServer').batches('CREATE PROCEDURE dbo.p AS SELECT 1').send[0];
     await pool.request().batch(lone);
     await pool.request().batch(args.sql);`,
-  // The check's first words, and a THROW 59317 that never fires.
-  lookalike: `await pool.request().batch("DECLARE @runbook_link_lock_held int; " + args.sql + " IF 1 = 0 THROW 59317, N'x', 1;");`,
+  // The check's first words alone.
+  lookalike: `await pool.request().batch("DECLARE @runbook_link_lock_held int; " + args.sql);`,
+  // The check's first words, and a THROW 59317 that never fires (refused unsent below).
+  lookalikeThrow: `await pool.request().batch("DECLARE @runbook_link_lock_held int; " + args.sql + " IF 1 = 0 THROW 59317, N'x', 1;");`,
+  // What would make the server skip a later batch's check (SET NOEXEC ON: refused unsent below).
+  noexec: `await pool.request().batch('SET NOEXEC ON'); await pool.request().batch(args.sql);`,
 };
 
 function pluginRunbook(dir: string, how: keyof typeof SENDS): string {
@@ -46,7 +52,7 @@ function pluginRunbook(dir: string, how: keyof typeof SENDS): string {
   return file;
 }
 
-for (const how of Object.keys(SENDS) as Array<keyof typeof SENDS>) {
+for (const how of ['loneCheckThenChange', 'lookalike'] as const) {
   test(`${how}: the change goes with the real check at its head, so the server runs none of it under a second operator's lock`, async () => {
     const lab = await ChildLab.start();
     const dba = await connect(lab.lab, 'sqlServer', { appName: 'dba-console' });
@@ -74,5 +80,22 @@ for (const how of Object.keys(SENDS) as Array<keyof typeof SENDS>) {
     }
   });
 }
+
+test('a batch that raises the check\'s error number, or says SET NOEXEC, is refused unsent in a plugin change (as sqlExec refuses it), exit 3', async () => {
+  const lab = await ChildLab.start();
+  try {
+    for (const [how, why] of [['lookalikeThrow', /error number 59317 is reserved for the run's lock check/], ['noexec', /SET NOEXEC is refused in a change script/]] as const) {
+      const r = await lab.apply(pluginRunbook(lab.dir, how)).done;
+      const out = r.stdout + r.stderr;
+      assert.is(r.code, 3, out);
+      assert.match(out, why);
+      assert.match(out, /nothing of this step was sent/);
+    }
+    assert.is(lab.count(SYNC_COMMIT), 0);
+    assert.is(lab.count(/NOEXEC/i), 0, 'SET NOEXEC never reached the server');
+  } finally {
+    await lab.stop();
+  }
+});
 
 test.run();
