@@ -11,7 +11,7 @@ import { readOnlyProblem } from '../drivers/sql/checks.js';
 import { mustStartItsBatch } from '../drivers/sql/guarded-batches.js';
 import { reservedSqlProblems } from '../drivers/sql/change-sql-rules.js';
 import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
-import { intercept, readOnlyPool, type Method } from '../drivers/sql/read-only-pool.js';
+import { intercept, readOnlyPool, sealedPoolMethod, type Method } from '../drivers/sql/read-only-pool.js';
 import { isTrivia, scanSql, unterminatedToken } from '../drivers/sql/scanner.js';
 
 type Pool = Awaited<ReturnType<RunResources['sql']>>;
@@ -73,6 +73,8 @@ export function stepPool(pool: Pool, side: ReplicaSide, state: StepPoolState, gu
   return intercept(pool, (key, method, proxy) => {
     // mssql's pool.query()/batch() make a Request of the pool itself, past this proxy: route them through it.
     if (key === 'query' || key === 'batch') return (...args) => (proxy.request() as unknown as Record<string, Method>)[key]!(...args);
+    const sealed = sealedPoolMethod(key, method, proxy, () => refuse('came from a Request, Transaction or PreparedStatement made on the pool itself (new sql.Request(pool)), which the run cannot see; use pool.request()'));
+    if (sealed) return sealed;
     if (!guard) return key === 'request' ? (...args) => journaledRequest(method(...args) as object, side, state) : undefined;
     // What the check cannot be put in front of: a procedure called by RPC, a bulk load, a transaction object's own requests.
     if (key === 'transaction') return () => { throw refuse('came from a transaction object, whose requests the run cannot put its lock check in front of (write BEGIN TRANSACTION ... COMMIT in the batch instead)'); };

@@ -28,6 +28,34 @@ export function intercept<T extends object>(target: T, wrap: (key: string | symb
   return proxy;
 }
 
+/**
+ * A pool proxy's own ways to a connection: `acquire` (what mssql's Request, Transaction and
+ * PreparedStatement built on the pool itself, `new sql.Request(pool)`, call to get one) is refused
+ * with `refusal()`, since what such a request sends passes no proxy; `connect` resolves to the proxy,
+ * not the pool behind it (attack r6safety finding 1). Undefined for any other method.
+ */
+export function sealedPoolMethod(key: string | symbol, method: Method, proxy: object, refusal: () => Error): Method | undefined {
+  if (key === 'acquire') {
+    return (...args) => {
+      const callback = args.find((a) => typeof a === 'function') as ((error: Error) => void) | undefined;
+      if (!callback) return Promise.reject(refusal());
+      process.nextTick(callback, refusal());
+      return proxy;
+    };
+  }
+  if (key === 'connect') {
+    return (...args) => {
+      const callback = args[0];
+      if (typeof callback === 'function') {
+        method((error: unknown) => (callback as Method)(error, proxy));
+        return proxy;
+      }
+      return (method() as Promise<unknown>).then(() => proxy);
+    };
+  }
+  return undefined;
+}
+
 function notARead(step: string, side: string, why: string): GuardRefusal {
   return new GuardRefusal(
     'notARead',
@@ -60,6 +88,8 @@ export function readOnlyPool<P extends object>(pool: P, step: string, side: stri
   return intercept(pool, (key, method, proxy) => {
     if (key === 'query' || key === 'batch') return (...args) => ((proxy as unknown as Record<string, Method>).request!() as Record<string, Method>)[key]!(...args);
     if (key === 'transaction') return () => { throw notARead(step, side, 'came from a transaction object'); };
+    const sealed = sealedPoolMethod(key, method, proxy, () => notARead(step, side, 'came from a Request, Transaction or PreparedStatement made on the pool itself (new sql.Request(pool)), which the run cannot see; use pool.request()'));
+    if (sealed) return sealed;
     if (key === 'request') return (...args) => readOnlyRequest(wrap(method(...args) as object), step, side);
     return undefined;
   });
