@@ -10,12 +10,13 @@
 // Linking more would cost every command the compiling of code it does not run; linking less, a
 // module load each.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cacheRecord } from '../core/code-cache.js';
 import { dirname, join, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LinkError, linkModules } from './link/bundle.js';
 import { readModuleSyntax } from './link/module-text.js';
-import { LINKED_CODE } from './link/runtime.js';
+import { COMPILE_WITHOUT_CACHE, LINKED_CODE } from './link/runtime.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const LINKED_FILE = 'engine/linked.js';
@@ -44,6 +45,7 @@ type Main = (argv: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS
 
 async function writeCodeCache(): Promise<void> {
   const repository = join(dist, '..');
+  (globalThis as Record<symbol, unknown>)[Symbol.for(COMPILE_WITHOUT_CACHE)] = true;
   const { main } = (await import(pathToFileURL(join(dist, 'engine', 'cli', 'main.js')).href)) as { main: Main };
   for (const argv of WARM_UP) {
     let output = '';
@@ -51,13 +53,16 @@ async function writeCodeCache(): Promise<void> {
     const code = await main(argv, { stdout: sink, stderr: sink, stdin: Readable.from([]) as unknown as NodeJS.ReadStream, env: { NO_COLOR: '1', PATH: process.env.PATH ?? '' }, cwd: repository });
     if (code !== 0) throw new LinkError([`runbook ${argv.join(' ')} (the code cache's warm-up) exited ${code}:`, output.trim()]);
   }
-  const linked = (await import(pathToFileURL(join(dist, LINKED_FILE)).href)) as { linkedCodeCache: () => Buffer };
+  const linked = (await import(pathToFileURL(join(dist, LINKED_FILE)).href)) as { linkedCodeCache: () => Buffer; linkedCode: () => Buffer; linkedCodeCacheUse: string };
+  if (linked.linkedCodeCacheUse !== 'none') throw new LinkError([`the warm-up ran the linked code from a code cache (${linked.linkedCodeCacheUse}): its cache must be compiled from the code alone`]);
   const cacheDir = join(dist, dirname(LINKED_FILE), LINKED_CODE.cacheDir);
   mkdirSync(cacheDir, { recursive: true });
-  // The code first, then the copy of the script it was made from: a build stopped between the two
-  // leaves a cache that matches nothing (unused), never one that matches other code.
-  writeFileSync(join(cacheDir, `${LINKED_CODE.name}.v8`), linked.linkedCodeCache());
-  writeFileSync(join(cacheDir, LINKED_CODE.name), readFileSync(join(dist, dirname(LINKED_FILE), LINKED_CODE.name)));
+  // The cache first, then the copy: the very bytes it was compiled from (not the file read again:
+  // a second build may have rewritten it since) and the cache itself. A build stopped between the
+  // two leaves a cache that matches nothing (unused), never one that matches other code.
+  const cache = linked.linkedCodeCache();
+  writeFileSync(join(cacheDir, `${LINKED_CODE.name}.v8`), cache);
+  writeFileSync(join(cacheDir, LINKED_CODE.name), cacheRecord(linked.linkedCode(), cache));
 }
 
 async function main(): Promise<void> {

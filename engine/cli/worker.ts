@@ -17,6 +17,7 @@ import { forgetSecrets } from '../core/redact.js';
 import type { WorkerMessage, WorkerRun } from '../drill/worker-protocol.js';
 import { pluginCodeImported } from '../load/plugins.js';
 import { main } from './main.js';
+import { holdAtBoundary } from './worker-hold.js';
 import { leftovers, recordRunResources, stopRecording, untracked } from './worker-leftovers.js';
 
 /**
@@ -110,7 +111,14 @@ process.on('message', (run: WorkerRun) => {
     const stdin = new PassThrough();
     stdin.end();
     recordRunResources();
-    const code = enter(run.cwd) ? await main(run.argv, { stdout: process.stdout, stderr: process.stderr, stdin: stdin as unknown as NodeJS.ReadStream, env: process.env, cwd: run.cwd }) : ExitCode.invalidInput;
+    // Only this instruction holds a run (never its argv or environment); a run that ends first stops listening.
+    const unhold = run.hold ? holdAtBoundary(run.hold.boundary, run.hold.mark) : () => undefined;
+    let code: number;
+    try {
+      code = enter(run.cwd) ? await main(run.argv, { stdout: process.stdout, stderr: process.stderr, stdin: stdin as unknown as NodeJS.ReadStream, env: process.env, cwd: run.cwd }) : ExitCode.invalidInput;
+    } finally {
+      unhold();
+    }
     untracked(() => {
       // Pipes are written synchronously on Linux: the mark follows everything the run wrote.
       process.stdout.write(run.endMark);

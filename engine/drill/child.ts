@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../core/exit-codes.js';
 import type { JournalRecord } from './record.js';
+import { boundaryReached } from './boundary.js';
+
+export { stepsReached } from './boundary.js';
 
 /** The built CLI next to this module (dist/engine/cli/bin.js). */
 export const CLI_BIN = fileURLToPath(new URL('../cli/bin.js', import.meta.url));
@@ -35,6 +38,11 @@ export interface ChildRun {
   done: Promise<ChildResult>;
   /** Its standard error so far (the engine answers each interrupt there). */
   stderrSoFar(): string;
+  /**
+   * Only when it was started with `holdAt` and can hold (a warm worker): true once the run is held
+   * still at that step boundary, waiting for its SIGKILL; false when it ended first.
+   */
+  held?: Promise<boolean>;
 }
 
 /**
@@ -63,12 +71,13 @@ export function startCliChild(args: string[], opts: { env: NodeJS.ProcessEnv; cw
   return { pid: child.pid, kill: (signal) => void child.kill(signal), done, stderrSoFar: () => stderr };
 }
 
-/** How runs are started: a fresh child each (startCliChild), or a warm worker (workers.ts). */
 /**
+ * How runs are started: a fresh child each (startCliChild), or a warm worker (workers.ts).
  * `fresh`: a process that has run nothing yet (a warm worker may have): a run to be stopped at a
  * step boundary, which a process warm from earlier runs may pass before the journal poll sees it.
+ * `holdAt`: hold the run still at this step boundary, if the process can (ChildRun.held says).
  */
-export type StartRun = (args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number; fresh?: boolean }) => ChildRun;
+export type StartRun = (args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number; fresh?: boolean; holdAt?: number }) => ChildRun;
 
 /** The whole records of one journal file; a torn last line (a kill mid-write) is left out. */
 export function journalFileRecords(file: string): JournalRecord[] {
@@ -104,12 +113,6 @@ export function runIdOf(dir: string, pid: number | undefined): string | undefine
   return undefined;
 }
 
-/** How many distinct steps a journal shows reached (started or skipped). */
-export function stepsReached(records: JournalRecord[]): number {
-  const seen = new Set<string>();
-  for (const r of records) if (r.kind === 'step-started' || r.kind === 'step-skipped') seen.add(String(r.step));
-  return seen.size;
-}
 
 /** Polls `check` every `everyMs` until it is true or `stop` is; false when stopped first or at the deadline. */
 export async function until(check: () => boolean, stop: () => boolean, timeoutMs: number, everyMs = 5): Promise<boolean> {
@@ -151,20 +154,30 @@ async function interruptUntilEnded(run: ChildRun, finished: () => boolean, deadl
   }
 }
 
+/** Where stopThenResume stops the run: at a step boundary (boundary.ts), or once `reached()` holds (an instant of the lab's). */
+export type StopAt = { boundary: number; reached?: never } | { reached: (records: () => JournalRecord[]) => boolean; boundary?: never };
+
 /**
- * Starts `apply` (args), stops it once `reached()` holds (a step boundary in its journal, or an
- * instant of the lab's): SIGKILL, or Ctrl-C pressed until it gives up a change in progress
- * (exit 130); then runs `apply --resume <run-id>` with `resumeArgs` and returns both.
+ * Starts `apply` (args), stops it at `boundary` or once `reached()` holds: SIGKILL, or Ctrl-C
+ * pressed until it gives up a change in progress (exit 130); then runs `apply --resume <run-id>`
+ * with `resumeArgs` and returns both. A SIGKILL at a boundary on a process that can hold its run
+ * there (a warm worker) lands exactly at it; otherwise where the run is when the journal poll sees
+ * the boundary, which may be a few steps later.
  */
 export async function stopThenResume(
   args: string[],
   resumeArgs: string[],
-  opts: { env: NodeJS.ProcessEnv; cwd: string; journalDir: string; deadlineMs: number; reached: (records: () => JournalRecord[]) => boolean; stop?: Stop; start?: StartRun },
+  opts: { env: NodeJS.ProcessEnv; cwd: string; journalDir: string; deadlineMs: number; stop?: Stop; start?: StartRun } & StopAt,
 ): Promise<StopThenResume> {
   const start = opts.start ?? startCliChild;
-  const first = start(args, { ...opts, fresh: true });
+  const interrupt = opts.stop === 'interrupt';
+  // A held run blocks its thread: it could not take Ctrl-C, so an interrupt is sent where the poll sees the boundary.
+  const holdAt = !interrupt && opts.boundary !== undefined ? { holdAt: opts.boundary } : {};
+  const first = start(args, { env: opts.env, cwd: opts.cwd, deadlineMs: opts.deadlineMs, fresh: true, ...holdAt });
   let finished = false;
   void first.done.then(() => (finished = true));
+  const boundary = opts.boundary;
+  const reached = boundary === undefined ? opts.reached! : (records: () => JournalRecord[]) => boundaryReached(records(), boundary);
   // Read again only when the file grew: the poll is frequent (a step boundary lasts milliseconds) and runs beside other runs.
   let id: string | undefined;
   let size = -1;
@@ -180,8 +193,7 @@ export async function stopThenResume(
     }
     return records;
   };
-  const hit = await until(() => opts.reached(ownJournal), () => finished, opts.deadlineMs, 3);
-  const interrupt = opts.stop === 'interrupt';
+  const hit = first.held ? await first.held : await until(() => reached(ownJournal), () => finished, opts.deadlineMs, 3);
   if (hit && !finished) {
     if (interrupt) await interruptUntilEnded(first, () => finished, opts.deadlineMs);
     else first.kill('SIGKILL');
@@ -194,6 +206,6 @@ export async function stopThenResume(
   // last step's boundary is often passed, and the run finished, before the poll's kill arrives
   // (attack r5drill #2: counted as fired). The operator, who cannot know, resumes all the same.
   const afterEnd = !interrupt && journalFileRecords(join(opts.journalDir, `${runId}.jsonl`)).some((r) => r.kind === 'run-finished');
-  const resumed = await start(['apply', '--resume', runId, ...resumeArgs], opts).done;
+  const resumed = await start(['apply', '--resume', runId, ...resumeArgs], { env: opts.env, cwd: opts.cwd, deadlineMs: opts.deadlineMs }).done;
   return { stopped: true, afterEnd, first: firstResult, runId, resumed };
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
-import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type StartRun } from './child.js';
+import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type StartRun, type StopAt } from './child.js';
 import { isChangeStatement } from './judge.js';
 import type { Invocation, JournalRecord, LedgerCounts, RecordedRun, Roles, RunbookFacts } from './record.js';
 
@@ -126,12 +126,10 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       // A hung change runs on until it ends (a change has no request timeout: a real BACKUP or
       // FAILOVER may take long, steps/sqlExec.ts), so the drill does what the operator would:
       // once the lab holds the statement, Ctrl-C until the run gives it up, then --resume.
-      const boundary = c.fault.kind === 'kill-at-step' ? c.fault.boundary : 0;
-      const reached = c.fault.kind === 'kill-at-step' ? (records: () => JournalRecord[]) => stepsReached(records()) >= boundary
-        : c.fault.kind === 'hang' ? () => lab.statements().some((s) => s.notCarriedOut === 'hung')
-        : labReached;
+      const at: StopAt = c.fault.kind === 'kill-at-step' ? { boundary: c.fault.boundary }
+        : { reached: c.fault.kind === 'hang' ? () => lab.statements().some((s) => s.notCarriedOut === 'hung') : labReached };
       const stop = c.fault.kind === 'hang' ? 'interrupt' : 'kill';
-      const r = await stopThenResume(args, ['--yes', ...ack], { ...opts, journalDir, reached, stop });
+      const r = await stopThenResume(args, ['--yes', ...ack], { ...opts, journalDir, ...at, stop });
       fired = (r.stopped && !r.afterEnd) || (c.fault.kind === 'hang' && lab.statements().some((s) => s.notCarriedOut === 'hung'));
       invocations.push(invocation('first', args, r.first, r.stopped ? stop : undefined));
       pids.push(r.first.pid);

@@ -11,6 +11,11 @@ export interface WorkerRun {
   endMark: string;
   /** The parent wants this process again after the run, if it is clean. */
   reuse: boolean;
+  /**
+   * Stop the run still once its journal shows step boundary `boundary` (drill/boundary.ts), write
+   * `mark` to stderr and block until killed: the parent's SIGKILL then lands exactly there.
+   */
+  hold?: { boundary: number; mark: string };
 }
 
 /**

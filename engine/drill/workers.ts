@@ -10,6 +10,9 @@ import type { WorkerMessage, WorkerRun } from './worker-protocol.js';
 
 const WORKER_BIN = fileURLToPath(new URL('../cli/worker.js', import.meta.url));
 
+/** A mark no run's output holds by chance, written whole by the worker and cut out of the output. */
+const endMark = (what: string) => `\u0000runbook-worker-${what} ${randomBytes(6).toString('hex')}\u0000`;
+
 
 export interface WorkerPoolOptions {
   /** The environment the workers start with: what every run's environment has in common (nothing secret). */
@@ -47,6 +50,9 @@ const STARTUP_OUTPUT = 4000;
 
 interface Routing {
   mark: string;
+  /** Written by a run held at its step boundary (engine/cli/worker-hold.ts), once. */
+  holdMark?: string;
+  held(): void;
   stdout: string;
   stderr: string;
   marksSeen: number;
@@ -77,7 +83,7 @@ export class WorkerPool {
   }
 
   /** `runbook <args>` on a warm worker, with `env` (which should include baseEnv) and `cwd`; SIGKILLed at `deadlineMs`. */
-  start(args: string[], run: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number; fresh?: boolean }): ChildRun {
+  start(args: string[], run: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number; fresh?: boolean; holdAt?: number }): ChildRun {
     const startedAt = Date.now();
     const chosen = run.fresh ? this.takeFresh() : this.take();
     this.topUp();
@@ -87,8 +93,11 @@ export class WorkerPool {
     let timedOut = false;
     /** A signal sent before the run reached its worker: the run never starts (as a process killed at start). */
     let killedBefore: NodeJS.Signals | undefined;
-    const route: Routing = { mark: `\u0000runbook-worker-end ${randomBytes(6).toString('hex')}\u0000`, stdout: '', stderr: '', marksSeen: 0, finish: () => undefined };
+    const route: Routing = { mark: endMark('end'), stdout: '', stderr: '', marksSeen: 0, finish: () => undefined, held: () => undefined };
     let ended = false;
+    // Told the run is held at its boundary (true), or that it ended first (false).
+    const held = run.holdAt === undefined ? undefined : new Promise<boolean>((resolve) => (route.held = () => resolve(true)));
+    if (held) route.holdMark = endMark('held');
     const signal = (sig: NodeJS.Signals) => {
       // A run that ended is no process any more: its worker may be settling or running another run.
       if (ended) return;
@@ -126,7 +135,8 @@ export class WorkerPool {
         w.current = route;
         w.runs++;
         const reuse = this.opts.reuse && w.runs < (this.opts.maxRunsPerWorker ?? 25);
-        w.child.send({ argv: args, env, cwd: run.cwd, endMark: route.mark, reuse } satisfies WorkerRun);
+        const hold = route.holdMark !== undefined && run.holdAt !== undefined ? { hold: { boundary: run.holdAt, mark: route.holdMark } } : {};
+        w.child.send({ argv: args, env, cwd: run.cwd, endMark: route.mark, reuse, ...hold } satisfies WorkerRun);
       });
     });
     return {
@@ -136,6 +146,7 @@ export class WorkerPool {
       kill: signal,
       done,
       stderrSoFar: () => route.stderr,
+      ...(held ? { held: Promise.race([held, done.then(() => false)]) } : {}),
     };
   }
 
@@ -244,6 +255,14 @@ export class WorkerPool {
         return;
       }
       r[which] += chunk;
+      if (which === 'stderr' && r.holdMark !== undefined) {
+        const at = r.stderr.indexOf(r.holdMark);
+        if (at >= 0) {
+          r.stderr = r.stderr.slice(0, at) + r.stderr.slice(at + r.holdMark.length);
+          r.holdMark = undefined;
+          r.held();
+        }
+      }
       // The mark is written whole, but a pipe may hand it over in two chunks: looked for in what has come.
       const at = r[which].indexOf(r.mark);
       if (at < 0) return;

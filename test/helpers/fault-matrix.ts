@@ -9,7 +9,7 @@ import { waitFor, type CliResult } from './cli.js';
 import yaml from 'js-yaml';
 import type { TestLab } from './lab-run.js';
 import { isFailover } from '../../engine/drill/judge.js';
-import { stopThenResume, stepsReached, type ChildResult, type StartRun } from '../../engine/drill/child.js';
+import { stopThenResume, type ChildResult, type StartRun } from '../../engine/drill/child.js';
 import { WorkerPool } from '../../engine/drill/workers.js';
 
 export { FAILOVER_STATEMENT, isFailover } from '../../engine/drill/judge.js';
@@ -58,16 +58,18 @@ export function stepIdsOf(file: string): string[] {
 /**
  * Runs planned-failover in a child process, SIGKILLs it as soon as the journal shows the
  * `boundary`-th step reached (started, so it may or may not have acted, or skipped), then
- * `apply --resume <run-id>` and returns both.
+ * `apply --resume <run-id>` and returns both. On a warm worker the run is held at the boundary
+ * for the kill (engine/cli/worker-hold.ts); a plain child is killed where the journal poll sees it.
+ * `afterEnd`: the kill landed once the run had journaled its end.
  */
-export async function killAtStepThenResume(t: TestLab, boundary: number, sets: string[], start?: StartRun): Promise<{ killed: boolean; first: CliResult; resumed?: CliResult }> {
+export async function killAtStepThenResume(t: TestLab, boundary: number, sets: string[], start?: StartRun): Promise<{ killed: boolean; afterEnd: boolean; first: CliResult; resumed?: CliResult }> {
   const journalDir = join(t.dir, `journal-kill-${boundary}`);
   mkdirSync(journalDir, { recursive: true });
   const env = { ...matrixBaseEnv(), ...t.lab.env, RUNBOOK_JOURNAL_DIR: journalDir };
   const args = ['apply', plannedRunbook, '-i', t.inventoryFile, '--yes', ...sets.flatMap((s) => ['--set', s])];
-  const r = await stopThenResume(args, ['--yes'], { env, cwd: t.dir, journalDir, deadlineMs: 40_000, reached: (records) => stepsReached(records()) >= boundary, ...(start ? { start } : {}) });
+  const r = await stopThenResume(args, ['--yes'], { env, cwd: t.dir, journalDir, deadlineMs: 40_000, boundary, ...(start ? { start } : {}) });
   if (r.stopped) assert.ok(r.runId, 'the killed run left a journal');
-  return { killed: r.stopped, first: cliResult(r.first), ...(r.resumed ? { resumed: cliResult(r.resumed) } : {}) };
+  return { killed: r.stopped, afterEnd: r.afterEnd, first: cliResult(r.first), ...(r.resumed ? { resumed: cliResult(r.resumed) } : {}) };
 }
 
 /** What every matrix run's environment holds besides the lab's passwords and its journal folder. */
@@ -78,10 +80,9 @@ function matrixBaseEnv(): Record<string, string> {
 
 /**
  * Warm `runbook` workers for a file of matrix tests (engine/drill/workers.ts, as the drill runs
- * them): the next run's process is started and loaded while this one runs. One run each: a reused
- * worker's engine is warm enough to run the last steps (a skip and a notify) in less time than the
- * journal poll takes to see a boundary, so the kill at a late boundary would land after the end.
- * Ends with the file (`test.after`).
+ * them): the next run's process is started and loaded while this one runs; a run to be killed at
+ * a boundary is held there (stopThenResume). One run each, so that every run starts as a fresh
+ * `runbook` process would. Ends with the file (`test.after`).
  */
 export function matrixWorkers(): WorkerPool {
   return new WorkerPool({ baseEnv: matrixBaseEnv(), warm: 1, maxIdle: 2, reuse: false });

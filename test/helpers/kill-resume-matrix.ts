@@ -24,20 +24,15 @@ export function killAtStepMatrix(part: 'early' | 'late'): void {
     test(`SIGKILL when step ${boundary} (${id}) is reached, then --resume: one FAILOVER, nothing lost, roles swapped, exit 0`, async () => {
       const t = await TestLab.start();
       try {
-        const { killed, first, resumed } = await killAtStepThenResume(t, boundary, FAST, (args, opts) => workers!.start(args, opts));
+        const { killed, afterEnd, first, resumed } = await killAtStepThenResume(t, boundary, FAST, (args, opts) => workers!.start(args, opts));
         const context = `kill at ${id}`;
-        // Only the last step may finish before the kill lands.
-        assert.ok(killed || boundary === ids.length, `${context}: the run ended before the kill`);
-        if (!killed) {
-          assert.is(first.code, 0, first.stdout + first.stderr);
-        } else {
-          assert.is(first.signal, 'SIGKILL');
-          assert.ok(resumed, 'resumed');
-          // A kill that lands after the journal's run-finished: resume says there is nothing left (exit 3).
-          const alreadyDone = resumed!.code === 3 && /already succeeded/.test(resumed!.stderr);
-          assert.ok(resumed!.code === 0 || alreadyDone, `${context}: resume exit ${resumed!.code}\n${resumed!.stdout}${resumed!.stderr}`);
-          if (!alreadyDone) assertTrueSummary(t, resumed!.stdout, resumed!.code ?? -1, context);
-        }
+        // The run is held at the boundary for the kill: every boundary, the last one too, is killed before the run's end.
+        assert.ok(killed, `${context}: the run ended before the kill (exit ${first.code})`);
+        assert.not.ok(afterEnd, `${context}: the kill landed after the run journaled its end`);
+        assert.is(first.signal, 'SIGKILL');
+        assert.ok(resumed, 'resumed');
+        assert.is(resumed!.code, 0, `${context}: resume exit ${resumed!.code}\n${resumed!.stdout}${resumed!.stderr}`);
+        assertTrueSummary(t, resumed!.stdout, resumed!.code ?? -1, context);
         assert.equal(t.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' }, context);
         assert.is(t.lab.statements().filter((s) => isFailover(s.statement)).length, 1, `${context}: FAILOVER exactly once`);
         assertPlannedInvariants(t, context);

@@ -85,6 +85,22 @@ export type JournalRecord =
   | { kind: 'interrupted'; signal: string; stoppedBefore?: string; abandonedDuring?: string }
   | { kind: 'run-finished'; exitCode: number; meaning: string; durationMs: number; changed: string[]; mayHaveChanged?: string[]; stoppedAt?: string };
 
+/**
+ * Hears of each record once it is written (and made as durable as write() makes it), synchronously,
+ * inside the write: what it does happens before the engine goes on. One user: the drill's warm
+ * worker (engine/cli/worker-hold.ts), which holds its run still at a step boundary for the drill's
+ * SIGKILL. Nothing the `runbook` CLI runs registers one, so a plain run never holds.
+ */
+export type RecordWritten = (record: JournalRecord, journalPath: string) => void;
+
+const recordListeners = new Set<RecordWritten>();
+
+/** Registers `listener` for every record any journal of this process writes from now on; the function returned removes it. */
+export function onRecordWritten(listener: RecordWritten): () => void {
+  recordListeners.add(listener);
+  return () => void recordListeners.delete(listener);
+}
+
 export interface Journal {
   readonly path: string;
   write(record: JournalRecord): void;
@@ -138,6 +154,7 @@ export function openJournal(dir: string, runId: string, how: JournalOpening = {}
       // missing with the records after it, since the next fsync of the file writes it out too, and
       // a read that seems not begun is run again. A killed process loses nothing either way.
       if ((record.kind === 'step-started' && record.impact !== 'read') || record.kind === 'run-finished' || record.kind === 'interrupted') fsyncSync(fd);
+      for (const listener of recordListeners) listener(record, path);
     },
     close() {
       if (!open) return;

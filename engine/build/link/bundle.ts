@@ -14,6 +14,7 @@
 // is kept and thrown again to every later importer. Node built-ins are taken with `require` when
 // their importer runs (what `import` would give, without loading them for a command that does
 // not need them); a package is imported by the linked ES module itself.
+import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -33,6 +34,8 @@ export interface LinkRequest {
 }
 
 export interface LinkResult {
+  /** The build's id (a digest of what was linked), which every facade it wrote names. */
+  build: string;
   /** The linked modules, relative to `dist`, in the linked file's order. */
   modules: string[];
   /** The packages the linked file imports (loaded whenever it is). */
@@ -125,13 +128,19 @@ function moduleFunction(id: number, m: LinkedModule): string {
   ].join('\n');
 }
 
-function facade(facadeFile: string, outputFile: string, id: number, names: string[]): string {
+/**
+ * A facade names its module by its path (what stays the same from one build to the next) and by
+ * the build that wrote it: a process that ran the previous build still holds that build's linked.js
+ * (ESM keeps a module by its URL), and a facade it reads after a rebuild or an upgrade must be
+ * refused by it, never lent the module of the same number there (test/engine/build/link.test.ts).
+ */
+function facade(facadeFile: string, outputFile: string, build: string, names: string[]): string {
   const named = names.filter((n) => n !== 'default');
   return [
     FACADE_MARK,
     `// Its code runs from ${relativeSpecifier(facadeFile, outputFile)} (engine/build/link/): one copy for every importer.`,
     `import { ${LINKED.require} } from ${JSON.stringify(relativeSpecifier(facadeFile, outputFile))};`,
-    `const __linked$ns = ${LINKED.require}(${id});`,
+    `const __linked$ns = ${LINKED.require}(${JSON.stringify(relativeSpecifier(outputFile, facadeFile))}, ${JSON.stringify(build)});`,
     ...(named.length ? [`export const { ${named.join(', ')} } = __linked$ns;`] : []),
     ...(names.includes('default') ? ['export default __linked$ns.default;'] : []),
     '',
@@ -166,14 +175,21 @@ export function linkModules(request: LinkRequest): LinkResult {
 
   const files = found.map((m) => relativeSpecifier(outputFile, m.file));
   const codeFile = join(dirname(outputFile), LINKED_CODE.name);
+  const script = scriptText(linked.map((m, id) => moduleFunction(id, m)), [...packages.values()]);
+  const build = createHash('sha256').update(JSON.stringify(files)).update(script).digest('hex').slice(0, 16);
   // In an order that a build stopped at any instant leaves safe: a previous link's files go first
   // (a facade must never reach another link's module of its number), the facades next, the linked
-  // files last. Stopped before the end, a facade fails to load for want of its linked file; no
-  // module is ever loaded twice, from its own file and from the linked one, or in another's place.
+  // files last. Stopped before the end, a facade fails to load for want of its linked file, or is
+  // refused by a linked file of another build; no module is ever loaded twice, from its own file
+  // and from the linked one, or in another's place.
   rmSync(outputFile, { force: true });
   rmSync(codeFile, { force: true });
-  found.forEach((m, id) => writeFileSync(m.file, facade(m.file, outputFile, id, exportNames(linked, id))));
-  writeFileSync(codeFile, scriptText(linked.map((m, id) => moduleFunction(id, m)), [...packages.values()]));
-  writeFileSync(outputFile, moduleText(files, [...packages]));
-  return { modules: found.map((m) => toPosix(relative(request.dist, m.file))), packages: [...packages.keys()], builtins: [...builtins].sort() };
+  // A previous link's code cache too: it must never meet this link's code (link-hot-path.ts).
+  const cacheFile = resolve(dirname(outputFile), LINKED_CODE.cacheDir, LINKED_CODE.name);
+  rmSync(cacheFile, { force: true });
+  rmSync(`${cacheFile}.v8`, { force: true });
+  found.forEach((m, id) => writeFileSync(m.file, facade(m.file, outputFile, build, exportNames(linked, id))));
+  writeFileSync(codeFile, script);
+  writeFileSync(outputFile, moduleText(files, [...packages], build));
+  return { build, modules: found.map((m) => toPosix(relative(request.dist, m.file))), packages: [...packages.keys()], builtins: [...builtins].sort() };
 }

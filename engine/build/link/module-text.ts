@@ -5,9 +5,10 @@
 // module can meet a name of another, so nothing needs renaming and no scope analysis is needed.
 //
 // What ESM keeps and a returned object would not is refused, with the module's name: an exported
-// `let` or `var` (a live binding: the importer would keep the first value), a top-level `await`
-// (the function is synchronous), `export *` of something outside the linked file (its names are
-// not known here).
+// `let` or `var`, whether in its declaration or in an `export { }` clause (a live binding: the
+// importer would keep the first value), a top-level `await` (the function is synchronous),
+// `export *` of a package (its names are not known here), an anonymous default function or class
+// (no name to return it by). A module's top-level `this` is undefined, as in ESM.
 import ts from 'typescript';
 
 /** Where a specifier leads, as the linked file sees it. */
@@ -85,14 +86,28 @@ export function readModuleSyntax(text: string, fileName: string): ModuleSyntax {
   const staticSpecifiers: string[] = [];
   const dynamicSpecifiers: string[] = [];
   const problems: string[] = [];
+  const liveBinding = (node: ts.Node) => `${where(source, node)}: an exported let or var is a live binding, which a linked module cannot keep`;
+  /** The module's own top-level `let` and `var` names: exported by a clause, each is a live binding too. */
+  const variables = new Set(
+    source.statements.flatMap((s) => (ts.isVariableStatement(s) && !(s.declarationList.flags & ts.NodeFlags.Const) ? s.declarationList.declarations.flatMap((d) => boundNames(d.name)) : [])),
+  );
   for (const statement of source.statements) {
     if (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) {
       const specifier = specifierOf(statement);
       if (specifier !== undefined) staticSpecifiers.push(specifier);
       if (statement.attributes) problems.push(`${where(source, statement)}: import attributes are not linked`);
     }
+    if (ts.isExportDeclaration(statement) && !statement.exportClause && !/^\.\.?\//.test(specifierOf(statement) ?? '')) {
+      problems.push(`${where(source, statement)}: export * from ${specifierOf(statement)}: its names are not known to the linker`);
+    }
+    if (ts.isExportDeclaration(statement) && statement.moduleSpecifier === undefined && statement.exportClause && ts.isNamedExports(statement.exportClause)) {
+      for (const e of statement.exportClause.elements) if (variables.has((e.propertyName ?? e.name).text)) problems.push(liveBinding(e));
+    }
     if (ts.isVariableStatement(statement) && hasModifier(statement, ts.SyntaxKind.ExportKeyword) && !(statement.declarationList.flags & ts.NodeFlags.Const)) {
-      problems.push(`${where(source, statement)}: an exported let or var is a live binding, which a linked module cannot keep`);
+      problems.push(liveBinding(statement));
+    }
+    if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) && !statement.name && hasModifier(statement, ts.SyntaxKind.DefaultKeyword)) {
+      problems.push(`${where(source, statement)}: an anonymous default ${ts.isClassDeclaration(statement) ? 'class' : 'function'} is not linked: give it a name`);
     }
     const awaited = topLevelAwait(statement);
     if (awaited) problems.push(`${where(source, awaited)}: a top-level await cannot run in a linked (synchronous) module`);

@@ -120,6 +120,11 @@ test('r5conn-7: a change step whose shared session cannot be opened failed befor
   await sessions.borrower('sqlServer', spec, lab.env);
   const h = stepHarness(lab.inventories[0]!, lab.env);
   lab.setDown('sqlServer', 'refuse');
+  // The first borrow's login is kept as a pooled session (kept-login.ts); the lab drops it, but the
+  // client hears the drop an instant later. A live check first meets the dropped session and throws
+  // it away, then fails to log in, so the step below finds no session and must open one.
+  const live = await sessions.live('sqlServer', spec, lab.env).then(() => 'live', () => 'down');
+  assert.is(live, 'down', 'the live check met the server down');
   try {
     const { signal: _, ...context } = h.context({ stepId: 'unreachable', target: 'sqlServer', impact: 'change' });
     const end = await runStepWithRetry({

@@ -5,12 +5,15 @@
 // and a plugin.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FACADE_MARK, LinkError, linkModules } from '../../../engine/build/link/bundle.js';
+import { COMPILE_WITHOUT_CACHE } from '../../../engine/build/link/runtime.js';
+import { cacheRecord } from '../../../engine/core/code-cache.js';
 import { linkModule, readModuleSyntax } from '../../../engine/build/link/module-text.js';
-import { root, tempDir } from '../../helpers/cli.js';
+import { noStack, root, tempDir } from '../../helpers/cli.js';
 
 /** Records what ran, in order, in this process (each import of the tree below appends). */
 const TRACE = '__linkTestTrace';
@@ -27,7 +30,7 @@ import './lib/side.js';
 import { readFileSync as read } from 'node:fs';
 import * as path from 'node:path';
 globalThis.${TRACE}.push('main');
-export const own = { url: import.meta.url, thing: make() instanceof Thing, sum: sum.total(2, 3), answer, double: double(4), read: typeof read, sep: path.sep, pathDefault: path.default === path.default && typeof path.default.join };
+export const own = { thisAtTop: typeof this, url: import.meta.url, thing: make() instanceof Thing, sum: sum.total(2, 3), answer, double: double(4), read: typeof read, sep: path.sep, pathDefault: path.default === path.default && typeof path.default.join };
 export async function later() { return import('./lib/lazy.js'); }
 export async function outside() { return import('./cold/outside.js'); }
 export async function computed(name) { return import(new URL('./cold/' + name, import.meta.url).href); }
@@ -115,7 +118,31 @@ test('what a linked function cannot keep is refused with the file, line and colu
   assert.equal(problems("const x = 1;\nconst data = await fetch('x');"), ['x.js:2:14: a top-level await cannot run in a linked (synchronous) module']);
   assert.equal(problems('for await (const x of y) {}').length, 1);
   assert.equal(problems("import data from './d.json' with { type: 'json' };"), ["x.js:1:1: import attributes are not linked"]);
+  assert.equal(problems('let count = 0;\nconst fixed = 1;\nexport { fixed, count as total };'), ['x.js:3:17: an exported let or var is a live binding, which a linked module cannot keep']);
+  assert.equal(problems('var n = 1;\nexport { n };').length, 1);
+  assert.equal(problems('export default function () { return 1; }'), ['x.js:1:1: an anonymous default function is not linked: give it a name']);
+  assert.equal(problems("export * from 'some-package';\nexport * from './ours.js';"), ["x.js:1:1: export * from some-package: its names are not known to the linker"]);
+  assert.equal(problems('export default class {}'), ['x.js:1:1: an anonymous default class is not linked: give it a name']);
+  assert.equal(problems("import { a } from './a.js';\nfunction f() { let a2 = 1; return a2; }\nexport { a, f };\nexport default function named() {}"), [], 'an imported or a function binding re-exported, a named default');
   assert.equal(problems("export async function f() { await g(); for await (const x of y) {} }\nexport const c = 1;\nclass K { static { } }"), [], 'await inside functions and const exports are fine');
+});
+
+// A process keeps the linked.js it loaded; a module it first imports after a rebuild (apply loads
+// its drivers at the change step) reads the new facades from disk. ESM would find the old module
+// by its URL; a facade must never be lent the module that has its number in the old build.
+test('a facade of a newer build is refused by the linked file a running process holds, never lent another module', async () => {
+  const dir = tempDir('runbook-link-rebuilt-');
+  writeTree(dir);
+  linkModules({ dist: dir, output: 'linked.js', roots: ['main.js'] });
+  const main = await import(pathToFileURL(join(dir, 'main.js')).href);
+  // The rebuild: one more import ahead of the others moves every module's number.
+  writeTree(dir);
+  writeFileSync(join(dir, 'lib/first.js'), 'export const first = 1;');
+  writeFileSync(join(dir, 'main.js'), `import './lib/first.js';\n${TREE['main.js']}`);
+  linkModules({ dist: dir, output: 'linked.js', roots: ['main.js'] });
+  const lazy = await main.later().catch((e: unknown) => e);
+  assert.instance(lazy, Error, `the lazily loaded module was lent: ${JSON.stringify(Object.keys(lazy as object))}`);
+  assert.match((lazy as Error).message, /^runbook was rebuilt or upgraded while this process ran: \S+\/lib\/thing\.js belongs to build [0-9a-f]{16}, this process runs build [0-9a-f]{16}; start the command again/);
 });
 
 test('the linker refuses a cycle, a tree already linked, and export * of a package', () => {
@@ -157,8 +184,8 @@ test('the build: the step API and the error classes exist once, whichever way th
   assert.ok(readFileSync(facade, 'utf8').startsWith(FACADE_MARK), 'the step API is linked (npm run build)');
   const api = await import(pathToFileURL(facade).href);
   const linked = await import(pathToFileURL(join(root, 'dist', 'engine', 'linked.js')).href);
-  const id = Number(/__linked\$require\((\d+)\)/.exec(readFileSync(facade, 'utf8'))![1]);
-  assert.is(linked.__linked$require(id).defineStep, api.defineStep);
+  const [, key, build] = /__linked\$require\(("[^"]+"), ("[0-9a-f]+")\)/.exec(readFileSync(facade, 'utf8'))!;
+  assert.is(linked.__linked$require(JSON.parse(key!), JSON.parse(build!)).defineStep, api.defineStep);
   const { stepModules } = await import(pathToFileURL(join(root, 'dist', 'steps', 'index.js')).href);
   const sqlExec = (await stepModules.sqlExec()).default;
   assert.ok(api.isDefinedStep(sqlExec), 'a built-in step (linked) is a defined step to the API a plugin imports');
@@ -167,22 +194,96 @@ test('the build: the step API and the error classes exist once, whichever way th
   assert.is(linked.linkedCodeCacheUse, 'used', 'the build saved the code cache of the linked modules, and it is used');
 });
 
-test('the code cache is used only beside a byte-identical copy of the code it was made from', async () => {
-  const dir = tempDir('runbook-link-cache-');
+type LinkedFile = { linkedCodeCacheUse: string; linkedCodeCache: () => Buffer; linkedCode: () => Buffer };
+
+/** A linked tree in `dir`/dist with the code cache the build would write in `dir`/cache; `load` imports linked.js afresh. */
+async function linkedWithCache(dir: string): Promise<{ code: Buffer; load: (tag: string) => Promise<LinkedFile> }> {
   writeTree(join(dir, 'dist'));
   linkModules({ dist: join(dir, 'dist'), output: 'linked.js', roots: ['main.js'] });
-  const code = readFileSync(join(dir, 'dist', 'linked-modules.js'));
-  const load = async (tag: string) => (await import(`${pathToFileURL(join(dir, 'dist', 'linked.js')).href}?${tag}`)) as { linkedCodeCacheUse: string; linkedCodeCache: () => Buffer };
+  const load = async (tag: string) => (await import(`${pathToFileURL(join(dir, 'dist', 'linked.js')).href}?${tag}`)) as LinkedFile;
   assert.is((await load('none')).linkedCodeCacheUse, 'none', 'no cache written yet');
-  mkdirSync(join(dir, 'cache'));
-  writeFileSync(join(dir, 'cache', 'linked-modules.js.v8'), (await load('make')).linkedCodeCache());
-  writeFileSync(join(dir, 'cache', 'linked-modules.js'), code);
+  const made = await load('make');
+  mkdirSync(join(dir, 'cache'), { recursive: true });
+  const cache = made.linkedCodeCache();
+  writeFileSync(join(dir, 'cache', 'linked-modules.js.v8'), cache);
+  writeFileSync(join(dir, 'cache', 'linked-modules.js'), cacheRecord(made.linkedCode(), cache));
+  return { code: readFileSync(join(dir, 'dist', 'linked-modules.js')), load };
+}
+
+test('the code cache is used only beside a byte-identical copy of the code it was made from', async () => {
+  const dir = tempDir('runbook-link-cache-');
+  const { code, load } = await linkedWithCache(dir);
   assert.is((await load('same')).linkedCodeCacheUse, 'used');
   // The same length, another byte: V8 alone would take the cache (it checks the length).
   const other = Buffer.from(code);
   other[other.indexOf('push')] = 'P'.charCodeAt(0);
-  writeFileSync(join(dir, 'cache', 'linked-modules.js'), other);
+  writeFileSync(join(dir, 'cache', 'linked-modules.js'), cacheRecord(other, readFileSync(join(dir, 'cache', 'linked-modules.js.v8'))));
   assert.is((await load('other')).linkedCodeCacheUse, 'none');
+});
+
+// V8 checks a cache's length, not its bytes: changed constants would run as if they were the code's,
+// other changes stop the process on an internal assertion (attack r6link #2).
+test('a code cache whose bytes changed is not given to V8: the code is compiled from source and runs as written', async () => {
+  const dir = tempDir('runbook-link-damaged-');
+  const { load } = await linkedWithCache(dir);
+  const file = readFileSync(join(dir, 'cache', 'linked-modules.js.v8'));
+  for (let i = 100; i < file.length - 64; i += 97) file[i]! ^= 0xff;
+  writeFileSync(join(dir, 'cache', 'linked-modules.js.v8'), file);
+  assert.is((await load('damaged')).linkedCodeCacheUse, 'damaged');
+  const main = await import(pathToFileURL(join(dir, 'dist', 'main.js')).href);
+  assert.is(main.plus(2, 3), 5);
+});
+
+// A cache of other code beside a copy that matches this code (a build stopped between its two
+// writes, two builds at once) must not be what the build compiles from: the cache it saves would
+// hold the other code's functions as this code's, for good (attack r6link #1).
+test('linking removes the previous code cache, and the build compiles the code it caches without any cache', async () => {
+  const dir = tempDir('runbook-link-fresh-');
+  const { load } = await linkedWithCache(dir);
+  const pair = ['linked-modules.js', 'linked-modules.js.v8'].map((f) => [f, readFileSync(join(dir, 'cache', f))] as const);
+  writeTree(join(dir, 'dist'));
+  linkModules({ dist: join(dir, 'dist'), output: 'linked.js', roots: ['main.js'] });
+  assert.not.ok(existsSync(join(dir, 'cache', 'linked-modules.js.v8')), 'the previous cache is gone');
+  assert.not.ok(existsSync(join(dir, 'cache', 'linked-modules.js')), 'and its copy');
+  for (const [f, bytes] of pair) writeFileSync(join(dir, 'cache', f), bytes);
+  assert.is((await load('again')).linkedCodeCacheUse, 'used', 'the same code with its own cache (the setting below is what differs)');
+  const flags = globalThis as Record<symbol, unknown>;
+  flags[Symbol.for(COMPILE_WITHOUT_CACHE)] = true;
+  try {
+    assert.is((await load('build')).linkedCodeCacheUse, 'none');
+  } finally {
+    delete flags[Symbol.for(COMPILE_WITHOUT_CACHE)];
+  }
+});
+
+/** A copy of the built engine in a temporary folder, to damage (the repository's own dist/ is shared by every test). */
+function engineCopy(): { dist: string; validate: () => { status: number | null; stderr: string } } {
+  const dir = tempDir('runbook-link-engine-');
+  for (const part of ['engine', 'steps', 'cache', 'schemas']) cpSync(join(root, 'dist', part), join(dir, 'dist', part), { recursive: true });
+  for (const file of ['package.json', 'schemas']) cpSync(join(root, file), join(dir, file), { recursive: true });
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  const validate = () => spawnSync(process.execPath, [join(dir, 'dist', 'engine', 'cli', 'bin.js'), 'validate', join(root, 'runbooks', 'planned-failover.yml')], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+  return { dist: join(dir, 'dist'), validate };
+}
+
+// A build stopped half-way or a damaged install must not end in a Node stack: one line, the file,
+// what to do, and DESIGN.md's exit 1 (nothing ran, so nothing changed) (attack r6link #5).
+test('a damaged or incomplete linked engine ends with one line naming the file and exit 1 (nothing ran), not a stack trace', () => {
+  const truncated = engineCopy();
+  assert.is(truncated.validate().status, 0, 'the copy works before it is damaged');
+  const code = join(truncated.dist, 'engine', 'linked-modules.js');
+  writeFileSync(code, readFileSync(code).subarray(0, 200_000));
+  const damaged = truncated.validate();
+  assert.is(damaged.status, 1, damaged.stderr);
+  assert.match(damaged.stderr, /^runbook: the installed engine is incomplete or damaged \(file:\S+\/dist\/engine\/linked-modules\.js is damaged: .+\): rebuild it \(npm run build\) or reinstall runbook\n$/);
+  noStack(damaged.stderr);
+
+  const incomplete = engineCopy();
+  rmSync(join(incomplete.dist, 'engine', 'linked.js'));
+  const missing = incomplete.validate();
+  assert.is(missing.status, 1, missing.stderr);
+  assert.match(missing.stderr, /^runbook: the installed engine is incomplete or damaged \(.*dist\/engine\/linked\.js.*\): rebuild it \(npm run build\) or reinstall runbook\n$/);
+  noStack(missing.stderr);
 });
 
 test.run();

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { cacheRecord } from '../../../engine/core/code-cache.js';
 import { cacheFiles, templateCacheDir, writeHandlebarsCache, type CodeCacheUse, type HandlebarsParse } from '../../../engine/template/handlebars.js';
 import { tempDir } from '../../helpers/cli.js';
 
@@ -60,9 +61,10 @@ test('a cache made from another source of the same length is not used', () => {
   const dir = tempDir('runbook-hbs-cache-');
   writeHandlebarsCache(dir, TEMPLATES);
   assert.is(loadInChild(dir).cache, 'used', 'the fresh cache matches');
-  // One byte of the copy changed: V8 alone would accept the code (it compares lengths only).
+  // One byte of the copy's source changed: V8 alone would accept the code (it compares lengths only).
   const copy = readFileSync(cacheFiles(dir).source);
-  copy[copy.length - 2] = copy[copy.length - 2] === 0x20 ? 0x0a : 0x20;
+  const at = copy.length - readFileSync(cacheFiles(dir).code).length - 2;
+  copy[at] = copy[at] === 0x20 ? 0x0a : 0x20;
   writeFileSync(cacheFiles(dir).source, copy);
   const loaded = loadInChild(dir);
   assert.is(loaded.cache, 'none');
@@ -72,13 +74,28 @@ test('a cache made from another source of the same length is not used', () => {
 test('a cache V8 refuses, or none at all, only costs the time', () => {
   const dir = tempDir('runbook-hbs-cache-');
   writeHandlebarsCache(dir, TEMPLATES);
+  const source = readFileSync(cacheFiles(dir).source).subarray(0, -readFileSync(cacheFiles(dir).code).length);
   writeFileSync(cacheFiles(dir).code, Buffer.alloc(4096, 7));
+  writeFileSync(cacheFiles(dir).source, cacheRecord(source, Buffer.alloc(4096, 7)));
   const refused = loadInChild(dir);
   assert.is(refused.cache, 'rejected');
   assertParsesAsThePackage(refused.outcomes);
   const none = loadInChild(tempDir('runbook-hbs-empty-'));
   assert.is(none.cache, 'none');
   assertParsesAsThePackage(none.outcomes);
+});
+
+// V8 checks the cache's length, not its bytes: a damaged one would run other code or stop the
+// process on an internal assertion. The copy records the cache too, which keeps it from V8.
+test('a damaged cache (bytes changed, length kept) is not given to V8: compiled from the source', () => {
+  const dir = tempDir('runbook-hbs-cache-');
+  writeHandlebarsCache(dir, TEMPLATES);
+  const code = readFileSync(cacheFiles(dir).code);
+  for (let i = 1000; i < code.length - 64; i += 997) code[i]! ^= 0xff;
+  writeFileSync(cacheFiles(dir).code, code);
+  const loaded = loadInChild(dir);
+  assert.is(loaded.cache, 'damaged');
+  assertParsesAsThePackage(loaded.outcomes);
 });
 
 test.run();
