@@ -11,11 +11,7 @@ import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, run } from '../helpers/lab.js';
-import { ChildLab, SYNC_COMMIT } from '../helpers/child-runs.js';
-
-const TAKE = `DECLARE @r int;
-EXEC @r = sp_getapplock @Resource = N'runbook:link:dag1', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
-IF @r < 0 THROW 50000, 'lock not granted', 1;`;
+import { ChildLab, SYNC_COMMIT, TAKE_LINK_LOCK } from '../helpers/child-runs.js';
 
 const SYNC = 'ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);';
 
@@ -63,7 +59,7 @@ for (const how of ['loneCheckThenChange', 'lookalike'] as const) {
       const lock = lab.lab.model.applocks.rows().find((row) => row.replica === 'sql01' && row.holder.programName.startsWith('runbook '));
       assert.ok(lock, 'the run holds the lock');
       lab.lab.model.applocks.releaseSession('sql01', lock!.holder.sessionId);
-      await run(dba, TAKE);
+      await run(dba, TAKE_LINK_LOCK);
       pin.release();
       const r = await first.done;
       const out = r.stdout + r.stderr;
