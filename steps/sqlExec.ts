@@ -66,7 +66,7 @@ export default defineStep({
       },
       params: {
         type: 'object',
-        description: 'Named parameters, available as @name in every batch. Each batch then goes as its own sp_executesql call, where a USE or SET option lasts only to the end of the call: one in a batch before the last is refused.',
+        description: 'Named parameters, available as @name in every batch. Each batch then goes as its own sp_executesql call, where a USE or SET option lasts only to the end of the call: one in a batch before the last is refused, and so is EXECUTE AS, SETUSER or REVERT.',
         propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
         additionalProperties: scalar,
       },

@@ -57,13 +57,19 @@ export function readsToRunAgain(steps: readonly ResumeStep[], states: ReadonlyMa
 }
 
 /**
- * Whether a change the journal shows unfinished may have acted: it started and never ended, or it
- * ended with an outcome that leaves it open (unknown, interrupted). Such a change whose
- * verification cannot tell is refused; one that failed or was refused outright runs again.
+ * Whether a change the journal shows unfinished may have acted: it started and never ended, it
+ * ended with an outcome that leaves it open (unknown, interrupted), or it failed without saying
+ * it was not applied (a script that ran in part: attack r6safety finding 3). A `failed` record
+ * from before `mayHaveActed` was written counts as may-have-acted: refusing more is the safe side.
+ * Such a change whose verification cannot tell is refused; one refused outright, or failed with
+ * nothing applied, runs again.
  */
 export function mayHaveActed(state: StepState): boolean {
   if (neverSent(state)) return false;
-  return state.status === 'started' || (state.status === 'failed' && (state.outcome === 'unknown' || state.outcome === 'interrupted'));
+  if (state.status === 'started') return true;
+  if (state.status !== 'failed') return false;
+  if (state.outcome === 'unknown' || state.outcome === 'interrupted') return true;
+  return state.outcome === 'failed' && state.mayHaveActed !== false;
 }
 
 /**

@@ -138,7 +138,11 @@ export class RunRecord {
     outcome.error = failed.message;
     this.history.push({ id: spec.id, type: spec.type, state: 'failed' });
     // `nothingSent`: the send gate saw the change end before it sent anything, so a resume treats it as never begun.
-    journal.write({ kind: 'step-failed', step: spec.id, error: failed.message, outcome: failed.outcome, durationMs, attempts: end.attempts, ...(end.nothingSent && !actedBefore ? { nothingSent: true } : {}) });
+    // `mayHaveActed`: whether a resume must verify it before sending it again (and refuse when that cannot tell).
+    journal.write({
+      kind: 'step-failed', step: spec.id, error: failed.message, outcome: failed.outcome, durationMs, attempts: end.attempts,
+      ...(end.nothingSent && !actedBefore ? { nothingSent: true } : {}), ...(impact !== 'read' ? { mayHaveActed: failed.mayHaveChanged } : {}),
+    });
     await reporter.emit({ event: 'step-failed', step: spec.id, error: failed.message, outcome: failed.outcome, durationMs, attempt: end.attempts, willRetry: false });
     if (failed.outcome === 'interrupted') {
       const safe = impact === 'read' ? 'it only reads' : 'it had sent nothing yet';

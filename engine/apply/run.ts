@@ -25,7 +25,7 @@ import type { ApplyOptions, ApplyResult, ResumeFrom } from './types.js';
 import { checkDataLossAcknowledged, takeLinkLock } from './guards.js';
 import { connectPreflight } from './preflight.js';
 import { ResumeCourse, type ResumeServices } from './resume.js';
-import { stepContext, type SentStatement, type StepContext } from './step-context.js';
+import { sentThroughPools, stepContext, type SentStatement, type StepContext } from './step-context.js';
 import { runStepWithRetry, type StepEnd } from './step-runner.js';
 import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, verificationText, verifyUntilKnown, type OutcomeOptions, type Verification } from './outcome.js';
 import { runFinishedRecord } from './summary.js';
@@ -321,6 +321,16 @@ class ApplyRun {
       runSignal: opts.signal,
       interruptGraceMs: opts.interruptGraceMs ?? 10_000,
       ...(opts.interrupts ? { onSendState: (state: 'waiting' | 'sent') => opts.interrupts!.sendState(state) } : {}),
+      sentThroughPools: () => sentThroughPools(context),
+      ...(def.verify
+        ? {
+            verifyBeforeRetry: async () => {
+              const v = await verifyUntilKnown(def, context, args, { ...this.outcomeOpts, unknownIsFinal: true });
+              journal.write({ kind: 'step-verified', step: spec.id, result: v.result, why: 'retry', ...(v.detail ? { detail: v.detail } : {}) });
+              return v;
+            },
+          }
+        : {}),
       hooks: {
         beforeAttempt: (attempt) => {
           journal.write({ kind: 'step-started', step: spec.id, type: spec.type, index: planned.index, impact, attempt, ...(spec.target ? { target: spec.target } : {}) });

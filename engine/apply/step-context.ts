@@ -92,7 +92,8 @@ export function stepContext(
   const pools: StepPoolState = {
     step: spec.id,
     changeSent: false,
-    checkedNext: new Set(),
+    sentAny: false,
+    checkedNext: new Map(),
     ...(sent ? { record: (target: ReplicaSide, text: string, params: Record<string, unknown> | undefined) => sent({ step: spec.id, target, text, ...(params ? { params } : {}) }) } : {}),
   };
   const context: StepContext = {
@@ -103,7 +104,8 @@ export function stepContext(
     impact,
     log,
     // A change step's batches carry the run's lock check, whoever wrote the step (engine/apply/step-pool.ts).
-    sql: async (side) => stepPool(await resources.sql(side), side, pools, impact === 'read' ? undefined : source.changeGuard?.(side)),
+    // A read step's batches must be plain reads (engine/drivers/sql/read-only-pool.ts).
+    sql: async (side) => stepPool(await resources.sql(side), side, pools, impact === 'read' ? undefined : source.changeGuard?.(side), impact === 'read'),
     arm: async () => {
       const client = await resources.arm();
       const sent = source.sent;
@@ -121,5 +123,13 @@ export function stepContext(
   };
   if (spec.target !== undefined) context.target = spec.target;
   if (before !== undefined) context.before = before;
+  poolStates.set(context, pools);
   return context;
+}
+
+const poolStates = new WeakMap<StepContext, StepPoolState>();
+
+/** Whether a step sent any batch through its `ctx.sql` pools: its send gate's "not sent" no longer holds. */
+export function sentThroughPools(context: StepContext): boolean {
+  return poolStates.get(context)?.sentAny === true;
 }

@@ -9,31 +9,12 @@ import type { ChangeGuard, ReplicaSide, RunResources } from '../core/types.js';
 import { GuardRefusal, OutcomeUnknown, StepFailure } from '../core/errors.js';
 import { readOnlyProblem } from '../drivers/sql/checks.js';
 import { mustStartItsBatch } from '../drivers/sql/guarded-batches.js';
+import { reservedSqlProblems } from '../drivers/sql/change-sql-rules.js';
 import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
+import { intercept, readOnlyPool, sealedPoolMethod, type Method } from '../drivers/sql/read-only-pool.js';
 import { isTrivia, scanSql, unterminatedToken } from '../drivers/sql/scanner.js';
 
 type Pool = Awaited<ReturnType<RunResources['sql']>>;
-type Method = (...args: unknown[]) => unknown;
-
-/**
- * `target` seen through a proxy: `wrap(key, method)` may replace a method; every other method is
- * bound to the object itself, and one that returns the object (a chained call) returns the proxy.
- */
-export function intercept<T extends object>(target: T, wrap: (key: string | symbol, method: Method, proxy: T) => Method | undefined): T {
-  const proxy: T = new Proxy(target, {
-    get(t, key) {
-      const v = Reflect.get(t, key, t) as unknown;
-      if (typeof v !== 'function') return v;
-      const method = (...args: unknown[]) => {
-        const r = (v as Method).apply(t, args);
-        return r === t ? proxy : r;
-      };
-      return wrap(key, method, proxy) ?? method;
-    },
-  });
-  return proxy;
-}
-
 /** What one step's pools share: the step, where its statements are journaled, whether a change of it went out. */
 export interface StepPoolState {
   step: string;
@@ -41,8 +22,18 @@ export interface StepPoolState {
   record?(side: ReplicaSide, text: string, params: Record<string, unknown> | undefined): void;
   /** A change batch of this step was sent (so a later refusal is no longer "nothing was done"). */
   changeSent: boolean;
-  /** Sides where the step just sent the lock check as a batch of its own: the next batch there is the one it covers. */
-  checkedNext: Set<ReplicaSide>;
+  /**
+   * Some batch of this step went out through its pool: whatever its send gate was told, the step
+   * is no longer "nothing was sent" (attack r6safety finding 4: a plugin that called notSent()
+   * and then sent through ctx.sql was journaled `nothingSent` and retried blindly).
+   */
+  sentAny: boolean;
+  /**
+   * Sides where the step's last batch was the lock check alone, with the signal of the lock it
+   * checked: the next batch there is the one it covers, if that batch must start its batch and
+   * the lock was not heard lost since (attack r6safety finding 2).
+   */
+  checkedNext: Map<ReplicaSide, AbortSignal | undefined>;
 }
 
 /**
@@ -69,7 +60,8 @@ function needsNoCheck(text: string): boolean {
  * (a change step of a run holding the lock); undefined for reads and runs without a lock, whose
  * batches are only journaled.
  */
-export function stepPool(pool: Pool, side: ReplicaSide, state: StepPoolState, guard: ChangeGuard | undefined): Pool {
+export function stepPool(pool: Pool, side: ReplicaSide, state: StepPoolState, guard: ChangeGuard | undefined, readOnly = false): Pool {
+  if (readOnly) return readOnlyPool(pool, state.step, side, (request) => journaledRequest(request, side, state));
   if (!state.record && !guard) return pool;
   const refuse = (why: string, changedBefore = state.changeSent): Error => {
     const message = `Step ${state.step}'s request to ${side} was refused: it ${why}`;
@@ -81,6 +73,8 @@ export function stepPool(pool: Pool, side: ReplicaSide, state: StepPoolState, gu
   return intercept(pool, (key, method, proxy) => {
     // mssql's pool.query()/batch() make a Request of the pool itself, past this proxy: route them through it.
     if (key === 'query' || key === 'batch') return (...args) => (proxy.request() as unknown as Record<string, Method>)[key]!(...args);
+    const sealed = sealedPoolMethod(key, method, proxy, () => refuse('came from a Request, Transaction or PreparedStatement made on the pool itself (new sql.Request(pool)), which the run cannot see; use pool.request()'));
+    if (sealed) return sealed;
     if (!guard) return key === 'request' ? (...args) => journaledRequest(method(...args) as object, side, state) : undefined;
     // What the check cannot be put in front of: a procedure called by RPC, a bulk load, a transaction object's own requests.
     if (key === 'transaction') return () => { throw refuse('came from a transaction object, whose requests the run cannot put its lock check in front of (write BEGIN TRANSACTION ... COMMIT in the batch instead)'); };
@@ -103,6 +97,7 @@ function journaledRequest(request: object, side: ReplicaSide, state: StepPoolSta
     return (...a) => {
       const text = withoutLockCheck(String(a[0]));
       if (text !== '') state.record?.(side, text, paramsOf(request as Request));
+      state.sentAny = true;
       return send(...a);
     };
   });
@@ -118,17 +113,35 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
     return (...a) => {
       if (typeof a[0] !== 'string' || a.length > 1) throw refuse('was not one string of T-SQL answered by a promise (a tagged template or a callback), so the run cannot put its lock check in front of it');
       const text = a[0];
-      const own = withoutLockCheck(text);
-      // The check alone (sqlExec, before a batch that must start its batch): the next batch on this session is the one it covers.
-      if (own === '') return (send(text) as Promise<unknown>).then((result) => (state.checkedNext.add(side), result));
-      const covered = state.checkedNext.delete(side);
+      state.sentAny = true;
+      // Only the check exactly as the guard writes it now counts as the run's check: a batch that
+      // merely looks like it (its DECLARE, a THROW 59317 further on) is the step's own text.
+      const check = guard.check();
+      const coveredBy = state.checkedNext.get(side);
+      const afterCheck = state.checkedNext.delete(side);
+      // The check alone (sqlExec, before a batch that must start its batch): the next batch on this side is the one it covers.
+      if (check && text === check.text) {
+        return (send(text) as Promise<unknown>).then((result) => (state.checkedNext.set(side, check.lost), result));
+      }
+      const placed = check !== undefined && text.startsWith(`${check.text} `);
+      const own = placed ? text.slice(check.text.length + 1) : text;
+      // SET NOEXEC/FMTONLY/PARSEONLY would have the server skip later batches' checks; THROW 59317 would mimic one (attack r6safety finding 8).
+      const reserved = reservedSqlProblems(own, true)[0];
+      if (reserved) throw refuse(`was not sent: ${reserved.message}`);
       state.record?.(side, own, paramsOf(r));
       // The step placed the check itself, as sqlExec does: sent as given.
-      if (own !== text || covered) {
+      if (placed) {
         state.changeSent = true;
         return send(text);
       }
       if (needsNoCheck(text)) return send(text);
+      // Covered by the check sent alone right before it: only a batch that cannot carry it, and
+      // only while the lock it checked was not heard lost since.
+      if (afterCheck && mustStartItsBatch(text)) {
+        if (coveredBy?.aborted) throw refuse('was to go after the lock check sent alone before it, but the link lock was lost since, so the check does not cover it');
+        state.changeSent = true;
+        return send(text);
+      }
       return sendWithCheck(r, send, text, side, state, guard, refuse);
     };
   });

@@ -53,6 +53,13 @@ export interface RunStepOptions {
    * (`sent`): what an interrupt at that moment is announced as (engine/apply/interrupt.ts).
    */
   onSendState?(state: 'waiting' | 'sent'): void;
+  /**
+   * Asked before a change attempt that may have acted is tried again: only "not-done" lets it be
+   * retried. Absent: such an attempt is never retried.
+   */
+  verifyBeforeRetry?(): Promise<{ result: 'done' | 'not-done' | 'unknown'; detail?: string }>;
+  /** Whether the step sent a batch through its pools: the send gate counts as sent then, whatever the step told it. */
+  sentThroughPools?(): boolean;
 }
 
 export type StepEnd =
@@ -152,6 +159,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       return { ok: true, outputs, attempts: attempt };
     } catch (caught) {
       let error = caught;
+      if (track.state === 'waiting' && opts.sentThroughPools?.()) track.state = 'sent';
       if (opts.runSignal.aborted && !opts.nonSafe) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
       // Journaled with the step's end, so that a resume knows this change never left the process.
       const nothingSent = track.state === 'waiting' && !actedBefore ? { nothingSent: true as const } : {};
@@ -173,7 +181,17 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       }
       if (code === ExitCode.outcomeUnknown) return { ok: false, error, outcome: 'unknown', exitCode: code, attempts: attempt };
       if (attempt >= maxAttempts) return { ok: false, error, outcome: 'failed', exitCode: code, attempts: attempt, ...nothingSent };
-      if (opts.impact !== 'read' && !definitelyNotApplied(error)) actedBefore ??= { attempt, error };
+      if (opts.impact !== 'read' && !definitelyNotApplied(error)) {
+        // The attempt may have acted (a script that ran in part): sent again only when its verify
+        // says it did not take effect (attack r6safety finding 3: three ALTERs in one run).
+        const check = opts.verifyBeforeRetry ? await opts.verifyBeforeRetry() : undefined;
+        if (check?.result !== 'not-done') {
+          const why = !check ? 'nothing can verify it' : check.result === 'done' ? 'its verify says it took effect' : `its verify could not tell${check.detail ? ` (${check.detail})` : ''}`;
+          const notRetried = new Error(`${errorMessage(error).replace(/\.$/, '')}; not retried: this attempt may have acted, and ${why}`, { cause: error });
+          return { ok: false, error: notRetried, outcome: 'failed', exitCode: code, attempts: attempt };
+        }
+        actedBefore ??= { attempt, error };
+      }
       const delayMs = opts.retry?.delayMs ?? 0;
       opts.hooks.onRetry(attempt, error, delayMs);
       // An interrupt cuts the delay short (the wait rejects); the check below ends the retries.

@@ -183,6 +183,12 @@ export interface ChangeGuard {
   batches(batch: string): { send: string[]; lost?: AbortSignal } | { refused: string };
   /** When `error` (from sending those batches) is the check's refusal: why, in words; the run then handles its lock as lost. */
   refused(error: unknown): string | undefined;
+  /**
+   * The check exactly as `batches` writes it now, and the signal of the lock it checks; undefined
+   * when no change may go. What tells a batch that carries the run's check from one that only
+   * looks like it (engine/apply/step-pool.ts).
+   */
+  check(): { text: string; lost?: AbortSignal } | undefined;
 }
 
 export interface RunResources {

@@ -14,6 +14,7 @@ import { isUnknown } from '../step-api/args.js';
 import { errorExitCode, errorMessage } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { observeLink, type ObservedState } from './observe.js';
+import { readOnlyPool } from '../drivers/sql/read-only-pool.js';
 
 export type Prediction = 'run' | 'skip' | 'refused' | 'fails' | 'not reached' | 'decided at run time';
 
@@ -110,7 +111,8 @@ function probeContext(
     impact: 'read',
     log: { progress: () => undefined, info: (m) => void notes.push(m), warn: (m) => void notes.push(m) },
     signal,
-    sql: (side) => resources.sql(side),
+    // A probe reads only: what is not a plain read is refused unsent (engine/drivers/sql/read-only-pool.ts).
+    sql: async (side) => readOnlyPool(await resources.sql(side), stepId, side),
     arm: () => resources.arm(),
     resolveTarget: (t) => resources.resolveTarget(t),
     invalidateRoles: () => resources.invalidateRoles(),

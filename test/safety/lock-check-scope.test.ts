@@ -185,7 +185,12 @@ test('a change step whose first attempt acted and failed, and whose retry the lo
   const lab = await ChildLab.start();
   try {
     // A retry delay long enough to arm the hold on the second attempt once the first has failed.
-    const file = backupThenRaise(lab.dir, 'backup', "THROW 50001, N'transient: the share answered slowly', 1;", ['    retry: { count: 1, delay: 2s }']);
+    // Its verify says "not done": an attempt that may have acted is retried only then (attack r6safety finding 3).
+    const file = oneStep(
+      lab.dir, 'backup',
+      ['impact: change', 'sql: |', "  BACKUP LOG [SalesDb] TO DISK = N'/backups/backup.trn';", "  THROW 50001, N'transient: the share answered slowly', 1;", 'verify: SELECT 0 AS done'],
+      'inputs: {}', ['    retry: { count: 1, delay: 2s }'],
+    );
     const first = lab.apply(file);
     await lab.waitForRecord((x) => x.kind === 'step-failed' && x.willRetry === true);
     // The check cannot be made now: the second attempt is refused, and runs nothing.

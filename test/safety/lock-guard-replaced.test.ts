@@ -36,4 +36,14 @@ test('a refusal naming the session the run holds now is a lost lock; one naming 
   assert.is(losses.length, 1, 'no second loss: the old session\'s loss was handled already');
 });
 
+test('the guard refuses, unsent, a batch under which the server would skip a later check (SET NOEXEC/FMTONLY/PARSEONLY) or that raises its error number (attack r6safety finding 8)', () => {
+  const guard = changeGuardFor('sqlServer', RESOURCE, () => OLD, () => undefined);
+  for (const [batch, why] of [['SET NOEXEC ON', /SET NOEXEC is refused/], ['SET FMTONLY ON; SELECT 1', /SET FMTONLY is refused/], ['SET PARSEONLY ON', /SET PARSEONLY is refused/], ["THROW 59317, N'x', 1;", /59317 is reserved/]] as const) {
+    const plan = guard.batches(batch);
+    assert.ok('refused' in plan, batch);
+    assert.match((plan as { refused: string }).refused, why);
+  }
+  assert.ok('send' in guard.batches('SET NOCOUNT ON; UPDATE t SET a = 1;'));
+});
+
 test.run();

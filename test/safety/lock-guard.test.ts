@@ -136,7 +136,7 @@ test('a batch that must start its batch gets the check as a batch of its own rig
     assert.ok(mustStartItsBatch(text), text);
     assert.equal(guardedBatches(text, 'CHECK;'), ['CHECK;', text], text);
   }
-  for (const text of ['ALTER AVAILABILITY GROUP [dag1] FAILOVER;', 'CREATE TABLE t (a int)', 'EXEC sp_configure', 'WITH x AS (SELECT 1 AS a) SELECT a FROM x', "DECLARE @s nvarchar(10) = N'CREATE VIEW'", 'SELECT 1']) {
+  for (const text of ['ALTER AVAILABILITY GROUP [dag1] FAILOVER;', 'CREATE TABLE t (a int)', 'EXEC sp_configure', 'x:\nALTER AVAILABILITY GROUP [dag1] FAILOVER', 'WITH x AS (SELECT 1 AS a) SELECT a FROM x', "DECLARE @s nvarchar(10) = N'CREATE VIEW'", 'SELECT 1']) {
     assert.not.ok(mustStartItsBatch(text), text);
     const [one, ...rest] = guardedBatches(text, 'CHECK;');
     assert.is(one, `CHECK; ${text}`);

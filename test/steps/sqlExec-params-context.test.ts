@@ -22,6 +22,14 @@ test('with params, a USE or SET option in a batch before the last is a problem a
   assert.equal(reservedSqlProblems('USE [SalesDb]; UPDATE t SET a = @a;', true, true), [], 'one batch: the USE holds for its own call');
 });
 
+test('with params, EXECUTE AS, EXEC AS, SETUSER and REVERT in a batch before the last are problems too; in the last batch they are not (attack r6safety finding 7)', () => {
+  const script = ["EXECUTE AS USER = 'limited';", 'GO', "exec as login = 'x'; SETUSER 'y';", 'GO', 'REVERT;', 'GO', "EXECUTE AS USER = 'limited'; UPDATE t SET a = @a; REVERT;"].join('\n');
+  const found = reservedSqlProblems(script, true, true);
+  assert.equal(found.map((p) => [p.line, p.column, p.message.split(' may not')[0]]), [[1, 1, 'EXECUTE AS'], [3, 1, 'EXEC AS'], [3, 22, 'SETUSER'], [5, 1, 'REVERT']]);
+  assert.equal(reservedSqlProblems(script, true, false), []);
+  assert.equal(reservedSqlProblems("EXEC dbo.p @as = 1;\nGO\nSELECT 1", true, true), [], 'EXEC of a procedure is not EXECUTE AS');
+});
+
 /** A runbook of one sqlExec change step with `params: { note: ready }` and `sql` (lines under `sql:` or a scalar); returns its path. */
 function paramsRunbook(file: string, sql: string[], head: string[] = []): string {
   const lines = ['name: params-context', 'description: Built by a test.', ...head, 'steps:', '  - id: mark', '    type: sqlExec', '    target: sqlServer', '    with:', '      impact: change', '      params: { note: ready }'];

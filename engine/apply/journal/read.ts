@@ -109,11 +109,11 @@ const SHAPES: Record<JournalRecord['kind'], Shape> = {
   'step-finished': { step: req('string'), outputs: req('object'), durationMs: req('number'), attempts: req('integer'), verified: opt('boolean') },
   'step-failed': {
     step: req('string'), error: req('string'), outcome: req({ enum: OUTCOMES }), durationMs: req('number'), attempts: req('integer'), willRetry: opt('boolean'),
-    nothingSent: opt('boolean'),
+    nothingSent: opt('boolean'), mayHaveActed: opt('boolean'),
   },
   'step-skipped': { step: req('string'), reason: req('string'), index: opt('integer'), type: opt('string') },
   statement: { step: req('string'), target: req('string'), text: req('string'), params: opt('object') },
-  'step-verified': { step: req('string'), result: req({ enum: ['done', 'not-done', 'unknown'] }), why: req({ enum: ['resume', 'unknown-outcome'] }), detail: opt('string') },
+  'step-verified': { step: req('string'), result: req({ enum: ['done', 'not-done', 'unknown'] }), why: req({ enum: ['resume', 'unknown-outcome', 'retry'] }), detail: opt('string') },
   confirmed: { by: req({ enum: ['operator'] }), via: opt('string'), steps: req('strings'), questions: req('strings'), changes: req('strings') },
   foreseen: {
     result: req({ enum: ['predicted', 'could not tell', 'timed out'] }), summary: req('string'), outcome: opt('string'),
@@ -175,7 +175,8 @@ export function recordProblem(value: unknown): string | undefined {
  * The orders the writer produces: one run-started, first; after a run-finished only a
  * run-resumed; within one process's part (from run-started or run-resumed on) steps run one at a
  * time: a start while another step is running, an end of a step that is not running, a verified
- * end without a "done" verification just before it, are not something a crash can leave behind.
+ * end without a "done" verification just before it, a "nothing sent" end after a statement it
+ * sent, are not something a crash can leave behind.
  */
 function orderProblems(entries: JournalEntry[], runId: string | undefined, path: string): void {
   const damage = (e: JournalEntry, problem: string): never => {
@@ -191,6 +192,8 @@ function orderProblems(entries: JournalEntry[], runId: string | undefined, path:
   /** Steps with a record from an earlier part of the run (a resume may verify those). */
   const seenBefore = new Set<string>();
   const seenNow = new Set<string>();
+  /** Steps with a `statement` record since their last step-started: they sent something. */
+  const sentSinceStart = new Set<string>();
   for (const e of entries) {
     const r = e.record;
     if (finished && r.kind !== 'run-resumed') damage(e, `${r.kind} after run-finished (only run-resumed may follow it)`);
@@ -214,6 +217,10 @@ function orderProblems(entries: JournalEntry[], runId: string | undefined, path:
         if (running !== undefined) damage(e, `step-started for ${r.step} while step ${running} was still running`);
         running = r.step;
         verifiedDone.delete(r.step);
+        sentSinceStart.delete(r.step);
+        break;
+      case 'statement':
+        sentSinceStart.add(r.step);
         break;
       case 'step-finished':
         if (r.verified) {
@@ -225,6 +232,8 @@ function orderProblems(entries: JournalEntry[], runId: string | undefined, path:
       case 'step-failed':
         if (r.willRetry && running !== r.step) damage(e, `step-failed (will retry) for ${r.step} without a step-started of it`);
         if (running !== undefined && running !== r.step) damage(e, `step-failed for ${r.step} while step ${running} was running`);
+        // Each batch is journaled right before it is sent: "nothing was sent" beside one is an edit or a wrong writer (attack r6safety finding 4).
+        if (r.nothingSent && sentSinceStart.has(r.step)) damage(e, `step-failed for ${r.step} says nothing was sent, but a statement of it was journaled after it started`);
         running = undefined;
         break;
       case 'step-skipped':
@@ -238,7 +247,7 @@ function orderProblems(entries: JournalEntry[], runId: string | undefined, path:
         if (running !== undefined) damage(e, `link-state while step ${running} was running`);
         break;
       case 'step-verified':
-        if (r.why === 'unknown-outcome' && running !== r.step) damage(e, `step-verified (unknown outcome) for ${r.step} without a step-started of it`);
+        if (r.why !== 'resume' && running !== r.step) damage(e, `step-verified (${r.why === 'retry' ? 'before a retry' : 'unknown outcome'}) for ${r.step} without a step-started of it`);
         if (r.why === 'resume' && (running !== undefined || !seenBefore.has(r.step))) damage(e, `step-verified (resume) for ${r.step}, which has no record before this resume`);
         if (r.result === 'done') verifiedDone.add(r.step);
         else verifiedDone.delete(r.step);

@@ -21,7 +21,7 @@ export type StepState = (
   | { status: 'skipped' }
   /** Started and never ended: it may have acted. */
   | { status: 'started' }
-  | { status: 'failed'; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; error: string; nothingSent?: true }
+  | { status: 'failed'; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; error: string; nothingSent?: true; mayHaveActed?: boolean }
 ) & { impact?: Impact };
 
 export function stepStates(records: Recorded[]): Map<string, StepState> {
@@ -45,7 +45,7 @@ export function stepStates(records: Recorded[]): Map<string, StepState> {
         break;
       case 'step-failed':
         // A failed attempt that will be retried leaves the step "started" until the next attempt.
-        if (!r.willRetry) states.set(r.step, { status: 'failed', outcome: r.outcome, error: r.error, ...(r.nothingSent === true ? { nothingSent: true } : {}), ...impactOf(r.step) });
+        if (!r.willRetry) states.set(r.step, { status: 'failed', outcome: r.outcome, error: r.error, ...(r.nothingSent === true ? { nothingSent: true } : {}), ...(typeof r.mayHaveActed === 'boolean' ? { mayHaveActed: r.mayHaveActed } : {}), ...impactOf(r.step) });
         break;
     }
   }

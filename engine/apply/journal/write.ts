@@ -58,6 +58,12 @@ export type JournalRecord =
       kind: 'step-failed'; step: string; error: string; outcome: 'failed' | 'refused' | 'unknown' | 'interrupted'; durationMs: number; attempts: number; willRetry?: boolean;
       /** A change that ended before it sent anything (its send gate saw it): a resume treats it as never begun. */
       nothingSent?: boolean;
+      /**
+       * A change whose failure does not say it was not applied (a script that ran in part, a
+       * statement that failed after others of its batch ran): a resume verifies it and refuses
+       * when that cannot tell. Older journals lack it: their `failed` change counts as may-have-acted.
+       */
+      mayHaveActed?: boolean;
     }
   /** `index` and `type` say which step it is without the runbook (`runbook runs show`); older journals lack them. */
   | { kind: 'step-skipped'; step: string; reason: string; index?: number; type?: string }
@@ -67,7 +73,7 @@ export type JournalRecord =
    */
   | { kind: 'statement'; step: string; target: string; text: string; params?: Record<string, unknown> }
   /** A verify() probe's answer: after an unknown outcome, or on resume for a step that may have acted. */
-  | { kind: 'step-verified'; step: string; result: 'done' | 'not-done' | 'unknown'; why: 'resume' | 'unknown-outcome'; detail?: string }
+  | { kind: 'step-verified'; step: string; result: 'done' | 'not-done' | 'unknown'; why: 'resume' | 'unknown-outcome' | 'retry'; detail?: string }
   /**
    * The operator said yes to the one question asked before the run's steps (engine/apply/confirmation.ts):
    * the gates' questions it answered (`steps`, in order) and the change steps it let run.

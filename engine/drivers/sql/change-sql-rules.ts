@@ -60,6 +60,19 @@ export function reservedSqlProblems(sql: string, change: boolean, withParams = f
   return problems;
 }
 
+/**
+ * A change of the security context (EXECUTE AS, SETUSER, REVERT) at `word`: it lasts "for the
+ * duration of the session or module execution" (execute-as-transact-sql.md); whether an
+ * sp_executesql call ends it as it ends a USE is not said there, so it is refused before the last
+ * batch either way: carried or not, the later batches would not run as the author can tell
+ * (attack r6safety finding 7).
+ */
+function impersonationAt(word: string, next: SqlToken | undefined): string | undefined {
+  if ((word === 'execute' || word === 'exec') && next?.kind === 'word' && next.text.toLowerCase() === 'as') return `${word.toUpperCase()} AS`;
+  if (word === 'setuser' || word === 'revert') return word.toUpperCase();
+  return undefined;
+}
+
 /** USE and SET options in a batch before the last of a script sent through sp_executesql (see the top of this file). */
 function contextEndingWithItsCall(sql: string): SqlRuleProblem[] {
   let batches;
@@ -75,12 +88,15 @@ function contextEndingWithItsCall(sql: string): SqlRuleProblem[] {
       const word = t.kind === 'word' ? t.text.toLowerCase() : '';
       const next = words[i + 1];
       const option = word === 'set' && next?.kind === 'word' && words[i + 2]?.text !== '=' ? next.text.toLowerCase() : undefined;
-      if (word !== 'use' && !(option && SESSION_OPTIONS.has(option))) return;
-      const what = word === 'use' ? 'USE' : `SET ${option!.toUpperCase()}`;
+      const impersonation = impersonationAt(word, next);
+      if (word !== 'use' && !(option && SESSION_OPTIONS.has(option)) && !impersonation) return;
+      const what = impersonation ?? (word === 'use' ? 'USE' : `SET ${option!.toUpperCase()}`);
       problems.push({
         line: batch.startLine + t.line - 1,
         column: t.start - batch.text.lastIndexOf('\n', t.start - 1),
-        message: `${what} would not reach the batches after this one: with \`params:\` each batch is sent as its own sp_executesql call, and on SQL Server a USE or SET option there lasts only to the end of that call (sp_executesql, SET statements: MicrosoftDocs/sql-docs); put it in each batch that needs it, or use three-part names`,
+        message: impersonation
+          ? `${what} may not reach the batches after this one: with \`params:\` each batch is sent as its own sp_executesql call, and a security context change there may end with that call, so the later batches could run as the run's own login; change the context and do the work in the same batch`
+          : `${what} would not reach the batches after this one: with \`params:\` each batch is sent as its own sp_executesql call, and on SQL Server a USE or SET option there lasts only to the end of that call (sp_executesql, SET statements: MicrosoftDocs/sql-docs); put it in each batch that needs it, or use three-part names`,
       });
     });
   }

@@ -21,6 +21,8 @@ export function mustStartItsBatch(batch: string): boolean {
   if (first.kind === 'bracketed' || first.kind === 'quoted') return true;
   if (first.kind !== 'word') return false;
   const verb = first.text.toLowerCase();
+  // A GOTO label (`x:`) is no procedure call, and may follow other statements (attack r6safety finding 9).
+  if (words[1]?.kind === 'symbol' && words[1].text === ':') return false;
   if (verb !== 'create' && verb !== 'alter') return !STATEMENT_START.has(verb) && !ATOMIC_START.has(verb) && verb !== 'with';
   let k = 1;
   if (words[k]?.text.toLowerCase() === 'or' && words[k + 1]?.text.toLowerCase() === 'alter') k += 2;

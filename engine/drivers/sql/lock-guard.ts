@@ -42,7 +42,7 @@
 // end-of-session handling afterwards (README, "One operator per link").
 import type { ConnectionPool } from 'mssql';
 import type { ChangeGuard, ReplicaSide } from '../../core/types.js';
-import { LOCK_NOT_HELD_ERROR } from './change-sql-rules.js';
+import { LOCK_NOT_HELD_ERROR, reservedSqlProblems } from './change-sql-rules.js';
 import { runSql } from './pool.js';
 import { guardedBatches } from './guarded-batches.js';
 
@@ -101,8 +101,17 @@ export function changeGuardFor(
     batches(batch) {
       const identity = named();
       if (typeof identity === 'string') return { refused: identity };
+      // What would make the server skip the check (SET NOEXEC ...) or mimic its refusal (THROW 59317), as sqlExec refuses it.
+      const reserved = reservedSqlProblems(batch, true)[0];
+      if (reserved) return { refused: reserved.message };
       checked = identity;
       return { send: guardedBatches(batch, lockCheckSql(resource, identity)), ...(lost ? { lost: lost() } : {}) };
+    },
+    check() {
+      const identity = named();
+      if (typeof identity === 'string') return undefined;
+      checked = identity;
+      return { text: lockCheckSql(resource, identity), ...(lost ? { lost: lost() } : {}) };
     },
     refused(error) {
       const answer = checked ? lockCheckAnswer(error, resource, checked) : undefined;

@@ -104,6 +104,11 @@ test('orders the writer never produces are damage', () => {
     [[started, { kind: 'run-finished', exitCode: 0, meaning: 'done', durationMs: 1, changed: [] }, s('look', 1)], /:3: step-started after run-finished/],
     [[started, started], /:2: a second run-started record$/],
     [[{ ...started, runId: 'another-run' }], /:1: run-started is for run another-run, not 20261206T120000Z-abcd$/],
+    // "Nothing was sent" beside a statement the step journaled before sending it (attack r6safety finding 4).
+    [
+      [started, s('failover', 2), { kind: 'statement', step: 'failover', target: 'sqlServer', text: 'ALTER AVAILABILITY GROUP [dag1] FAILOVER' }, { kind: 'step-failed', step: 'failover', error: 'x', outcome: 'failed', durationMs: 1, attempts: 1, nothingSent: true }],
+      /:4: step-failed for failover says nothing was sent, but a statement of it was journaled after it started$/,
+    ],
   ];
   for (const [lines, message] of cases) assert.match(damage(journal(lines)).message, message);
 
@@ -116,6 +121,13 @@ test('orders the writer never produces are damage', () => {
     f('failover', { verified: true, attempts: 0, outputs: {} }),
   ]);
   assert.is(readJournal(ok, RUN).records.length, 6);
+  // A statement of an earlier attempt does not contradict a later attempt that sent nothing.
+  const retried = journal([
+    started, s('failover', 2), { kind: 'statement', step: 'failover', target: 'sqlServer', text: 'SELECT 1' },
+    { kind: 'step-failed', step: 'failover', error: 'x', outcome: 'failed', durationMs: 1, attempts: 1, willRetry: true },
+    { ...s('failover', 2), attempt: 2 }, { kind: 'step-failed', step: 'failover', error: 'x', outcome: 'failed', durationMs: 1, attempts: 2, nothingSent: true },
+  ]);
+  assert.is(readJournal(retried, RUN).records.length, 6);
 });
 
 test('against the runbook: a step it does not have, or at another place or of another type, is damage', () => {

@@ -58,11 +58,14 @@ test('a skipped change is not done; a later finished change is the boundary', ()
   assert.equal(readsToRunAgain(s, states, resumeBoundary(s, states).lastDoneChange), ['a', 'b']);
   assert.equal(readsToRunAgain(s, states, 0), ['b'], 'strictly after the step given');
 });
-test('a change may have acted when it started and never ended, or ended unknown or interrupted; not when it failed or was refused', () => {
+test('a change may have acted when it started and never ended, ended unknown or interrupted, or failed without saying it was not applied; not when refused', () => {
   assert.ok(mayHaveActed({ status: 'started' }));
   assert.ok(mayHaveActed({ status: 'failed', outcome: 'unknown', error: 'connection lost' }));
   assert.ok(mayHaveActed({ status: 'failed', outcome: 'interrupted', error: 'interrupted' }));
-  assert.not.ok(mayHaveActed({ status: 'failed', outcome: 'failed', error: 'Msg 41104' }));
+  assert.not.ok(mayHaveActed({ status: 'failed', outcome: 'failed', error: 'Msg 41104', mayHaveActed: false }));
+  assert.ok(mayHaveActed({ status: 'failed', outcome: 'failed', error: 'batch 2 of 2 failed', mayHaveActed: true }));
+  // A journal written before `mayHaveActed` existed: a failed change may have acted (attack r6safety finding 3).
+  assert.ok(mayHaveActed({ status: 'failed', outcome: 'failed', error: 'Msg 41104' }));
   assert.not.ok(mayHaveActed({ status: 'failed', outcome: 'refused', error: 'not confirmed' }));
   assert.not.ok(mayHaveActed({ status: 'finished', outputs: {} }));
   assert.not.ok(mayHaveActed({ status: 'skipped' }));
