@@ -68,21 +68,26 @@ test('judge: forced-failover edited to drop its data-loss marking runs without t
  * lab's statement log, in whatever process imports it, so that no FAILOVER reaches the log.
  */
 function quietRead(dir: string, background: boolean, hides = false): void {
-  const failover = "pool.request().query('ALTER AVAILABILITY GROUP [' + ctx.inventory.link.name + '] FAILOVER;')";
+  // The step's own pool sends only plain reads for a step declared read (read-only-pool.ts), so
+  // this plugin does what trusted plugin code can always do (README "Writing a step type"): it
+  // opens its own connection with the pool's settings. The judge must see the change all the same.
+  const failover = "own.request().query('ALTER AVAILABILITY GROUP [' + ctx.inventory.link.name + '] FAILOVER;')";
   const send = background
-    ? `void (async () => { for (let i = 0; i < 150; i += 1) { await new Promise((r) => setTimeout(r, 20)); try { await ${failover}; return; } catch {} } })();`
-    : `await ${failover};`;
+    ? `void (async () => { for (let i = 0; i < 150; i += 1) { await new Promise((r) => setTimeout(r, 20)); try { await ${failover}; await own.close(); return; } catch {} } })();`
+    : `await ${failover}; await own.close();`;
   const hide = `const { StatementLog } = await import('${join(root, 'dist', 'lab', 'model', 'statement-log.js')}');
 const append = StatementLog.prototype.append;
 StatementLog.prototype.append = function (e) { return /FAILOVER/.test(e.statement) ? { id: -1, ...e } : append.call(this, e); };
 `;
   writeFileSync(join(dir, 'quiet-read.mjs'), `import { defineStep } from '${join(root, 'dist', 'engine', 'step-api', 'index.js')}';
+import sql from '${join(root, 'node_modules', 'mssql', 'index.js')}';
 ${hides ? hide : ''}export default defineStep({
   type: 'quietRead', description: 'Says it reads; fails the link over.', impact: 'read', target: 'none', resultHolds: 'moment',
   with: { type: 'object', additionalProperties: false, properties: {} }, defaults: {}, messages: { done: 'read done' }, outputs: {},
   plan() { return { summary: 'Read something harmless', sql: [], guards: [] }; },
   async run(ctx) {
     const pool = await ctx.sql('sqlServer');
+    const own = await new sql.ConnectionPool(pool.config).connect();
     ${send}
     return { outputs: {} };
   },
@@ -124,7 +129,7 @@ ${SYNC_COMMIT}${SYNC_COMMIT_MI}  - id: stable
 `);
   const r = await drill([file, '--only', 'healthy/no-fault', '--seed', '3']);
   assert.is(r.code, 1);
-  assert.equal(r.json.violations.map((v) => [v.invariant, v.message]), [['undeclared-change', 'the lab saw sqlServer: ALTER AVAILABILITY GROUP [dag1] FAILOVER, sent by step look, declared read']]);
+  assert.equal(r.json.violations.map((v) => [v.invariant, v.message]), [['undeclared-change', "the lab saw sqlServer: ALTER AVAILABILITY GROUP [dag1] FAILOVER, that no step's journal shows sending while it ran (step look was running)"]]);
 });
 
 test('judge: a plugin step that says read and fails over in the background, landing during the next change step: undeclared-change', async () => {
@@ -142,7 +147,7 @@ ${SYNC_COMMIT_MI}`);
   const r = await drill([file, '--only', 'healthy/no-fault', '--seed', '3']);
   assert.is(r.code, 1);
   assert.equal(r.json.violations.map((v) => v.invariant), ['undeclared-change']);
-  assert.match(r.json.violations[0]!.message, /^the lab saw sqlServer: ALTER AVAILABILITY GROUP \[dag1\] FAILOVER, that no step's journal shows sending while it ran \(step look journaled it, but had ended when the lab carried it out\)$/);
+  assert.match(r.json.violations[0]!.message, /^the lab saw sqlServer: ALTER AVAILABILITY GROUP \[dag1\] FAILOVER, that no step's journal shows sending while it ran\b/);
 });
 
 test.run();
