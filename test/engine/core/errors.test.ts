@@ -53,11 +53,15 @@ test('a plugin with its own copy of the step API throws errors this engine still
   // a second instance of the linked file that holds it (its own file is a facade of that, npm run
   // build, engine/build/link-hot-path.ts), or of its own file in a build that links nothing.
   const file = new URL('../../../engine/core/errors.js', import.meta.url);
-  const linkedId = /__linked\$require\((\d+)\)/.exec(readFileSync(file, 'utf8'))?.[1];
+  // A facade names its module by path and build id: __linked$require("./core/errors.js", "<build>").
+  const linked = /__linked\$require\(("[^"]+"), ("[^"]+")\)/.exec(readFileSync(file, 'utf8'));
   const other = (
-    linkedId === undefined
+    linked === null
       ? await import(`${file.href}?plugin-copy`)
-      : ((await import(new URL('../../../engine/linked.js?plugin-copy', import.meta.url).href)) as { __linked$require: (id: number) => unknown }).__linked$require(Number(linkedId))
+      : ((await import(new URL('../../../engine/linked.js?plugin-copy', import.meta.url).href)) as { __linked$require: (path: string, build: string) => unknown }).__linked$require(
+          JSON.parse(linked[1]!) as string,
+          JSON.parse(linked[2]!) as string,
+        )
   ) as typeof import('../../../engine/core/errors.js');
   assert.is.not(other.StepFailure, StepFailure, 'really another copy');
   const refusal = new other.GuardRefusal('down', { host: 'x' }, 'Host x is down.');
