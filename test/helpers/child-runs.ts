@@ -189,3 +189,15 @@ export function kinds(records: Rec[]): string[] {
 export function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('close', () => resolve())));
 }
+
+/**
+ * While the run's change on SQL Server is held by the lab: the server forgets the run's lock (a
+ * half-open session, so the client hears nothing and cancels nothing) and a second operator's
+ * console takes it. Throws if the run holds no lock there.
+ */
+export async function lockForgottenThenTaken(lab: Lab, dba: sql.ConnectionPool): Promise<void> {
+  const lock = lab.model.applocks.rows().find((row) => row.replica === 'sql01' && row.holder.programName.startsWith('runbook '));
+  if (!lock) throw new Error('the run holds no lock on sql01');
+  lab.model.applocks.releaseSession('sql01', lock.holder.sessionId);
+  await runBatch(dba, TAKE_LINK_LOCK);
+}

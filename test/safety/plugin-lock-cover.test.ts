@@ -10,8 +10,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, run } from '../helpers/lab.js';
-import { ChildLab, SYNC_COMMIT, TAKE_LINK_LOCK } from '../helpers/child-runs.js';
+import { connect } from '../helpers/lab.js';
+import { ChildLab, SYNC_COMMIT, lockForgottenThenTaken } from '../helpers/child-runs.js';
 
 const SYNC = 'ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);';
 
@@ -56,10 +56,7 @@ for (const how of ['loneCheckThenChange', 'lookalike'] as const) {
       const pin = lab.lab.hold({ match: SYNC_COMMIT, side: 'sqlServer' });
       const first = lab.apply(pluginRunbook(lab.dir, how));
       await Promise.race([pin.reached, first.done.then((r) => Promise.reject(new Error(`the run ended before its change was held: ${r.stdout}${r.stderr}`)))]);
-      const lock = lab.lab.model.applocks.rows().find((row) => row.replica === 'sql01' && row.holder.programName.startsWith('runbook '));
-      assert.ok(lock, 'the run holds the lock');
-      lab.lab.model.applocks.releaseSession('sql01', lock!.holder.sessionId);
-      await run(dba, TAKE_LINK_LOCK);
+      await lockForgottenThenTaken(lab.lab, dba);
       pin.release();
       const r = await first.done;
       const out = r.stdout + r.stderr;
