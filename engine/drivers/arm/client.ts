@@ -136,6 +136,14 @@ function withEnvironment<T>(env: NodeJS.ProcessEnv, make: () => T): T {
 }
 
 /**
+ * Loads the libraries the calls here import when first made (engine/drivers/on-demand.ts
+ * loadDrivers): @azure/identity only for a credential that needs it (`identity`).
+ */
+export async function loadArmLibraries(identity: boolean): Promise<void> {
+  await Promise.all([import('@azure/arm-sql'), import('@azure/core-rest-pipeline'), ...(identity ? [import('@azure/identity')] : [])]);
+}
+
+/**
  * Builds the run's client. `tokenEnv` credentials read the token from `env` (never logged);
  * `default` uses DefaultAzureCredential (environment, workload identity, managed identity, az login).
  */
