@@ -3,6 +3,7 @@
 // does not send it again unless its verify says it did not take effect. Both used to send the
 // ALTER again unverified (attack r6safety finding 3: 2 ALTERs over a resume, 3 in one run). Nor
 // is a plugin step that sent through ctx.sql "nothing was sent" because it told its gate so (finding 4).
+// Nor is what batch 1 changed "someone else's" when the lock is found lost at batch 2 (finding 6).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -85,6 +86,38 @@ test('a plugin that told its send gate "not sent" and then sent through ctx.sql 
     const failed = lab.records(lab.runIds()[0]!).find((x) => x.kind === 'step-failed' && !x.willRetry);
     assert.is(failed?.nothingSent, undefined, JSON.stringify(failed));
     assert.is(failed?.mayHaveActed, true, JSON.stringify(failed));
+  } finally {
+    await lab.stop();
+  }
+});
+
+// Attack r6safety finding 6: the server's check refuses batch 2 (the lock was lost after batch 1,
+// whose check passed); the link changed by batch 1 of this very step must not be named "someone
+// else acted" (an operator would hunt for a second operator, or undo the run's own change).
+test('a lock the server finds lost at batch 2 of a change: the change batch 1 made is "this run cannot tell", not "someone else acted", in the run and in the resume\'s refusal', async () => {
+  const lab = await ChildLab.start();
+  try {
+    const file = join(lab.dir, 'two.yml');
+    const script = "ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);\nGO\nSELECT 2 AS two;";
+    writeFileSync(file, ['name: two', 'description: Two batches.', 'steps:', '  - id: sync', '    type: sqlExec', '    target: sqlServer', '    with:', '      impact: change', `      sql: ${JSON.stringify(script)}`, ''].join('\n'));
+    const { pin, run, runId } = await lab.applyHeld(file, [], { match: /SELECT 2 AS two/, side: 'sqlServer' });
+    // The server forgets the run's lock (a KILL the client has not heard of yet); batch 2's check finds it.
+    lab.lab.model.applocks.releaseSession('sql01', lab.lockOf(runId).holder.sessionId);
+    pin.release();
+    const r = await run.done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 5, out);
+    assert.is(lab.count(SYNC_COMMIT), 1);
+    assert.match(out, /This run cannot tell whether its step sync, which was changing the link then, or someone else did that/);
+    assert.not.match(out, /Someone else acted/);
+    const lost = lab.records(runId).find((x) => x.kind === 'lock-lost');
+    assert.is(lost?.ownStep, 'sync', JSON.stringify(lost));
+    const again = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '2s'], 60_000).done;
+    const said = again.stdout + again.stderr;
+    assert.is(again.code, 3, said);
+    assert.match(said, /the link changed while its own step sync was running \(.*\), and it could not tell whether that step or someone else did that/);
+    assert.not.match(said, /someone else acted/);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'nothing sent again');
   } finally {
     await lab.stop();
   }
