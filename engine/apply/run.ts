@@ -26,7 +26,7 @@ import { checkDataLossAcknowledged, takeLinkLock } from './guards.js';
 import { ARM_STEP_TYPES, connectPreflight } from './preflight.js';
 import { loadDrivers } from '../drivers/on-demand.js';
 import { ResumeCourse, type ResumeServices } from './resume.js';
-import { sentThroughPools, stepContext, type SentStatement, type StepContext } from './step-context.js';
+import { changesSent, sentThroughPools, stepContext, type SentStatement, type StepContext } from './step-context.js';
 import { runStepWithRetry, type StepEnd } from './step-runner.js';
 import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, verificationText, verifyUntilKnown, type OutcomeOptions, type Verification } from './outcome.js';
 import { runFinishedRecord } from './summary.js';
@@ -340,6 +340,7 @@ class ApplyRun {
       interruptGraceMs: opts.interruptGraceMs ?? 10_000,
       ...(opts.interrupts ? { onSendState: (state: 'waiting' | 'sent') => opts.interrupts!.sendState(state) } : {}),
       sentThroughPools: () => sentThroughPools(context),
+      changesSent: () => changesSent(context),
       ...(def.verify
         ? {
             verifyBeforeRetry: async () => {

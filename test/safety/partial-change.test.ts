@@ -91,6 +91,45 @@ test('a plugin that told its send gate "not sent" and then sent through ctx.sql 
   }
 });
 
+// Attack r7fix finding 1: a plugin lets the server's error through raw. It answers the batch's last
+// statement only: the ALTER before it took effect, so the step may have acted, whatever the error.
+test('a plugin change batch whose second statement fails: may have acted, not retried blind, exit 4, and the resume does not send it again', async () => {
+  const lab = await ChildLab.start();
+  try {
+    writeFileSync(
+      join(lab.dir, 'multi.mjs'),
+      `export default {
+  type: 'multi', description: 'x', impact: 'change', target: 'none', outputs: {},
+  with: { type: 'object', additionalProperties: false, required: ['sql'], properties: { sql: { type: 'string', description: 'x' } } },
+  plan: () => ({ summary: 'one batch, two statements' }),
+  run: async (ctx, args) => {
+    const pool = await ctx.sql('sqlServer');
+    await pool.request().batch(args.sql);
+    return {};
+  },
+};
+`,
+    );
+    const sql = "ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT); THROW 50001, 'second statement fails', 1;";
+    const file = join(lab.dir, 'multi.yml');
+    writeFileSync(file, ['name: multi', 'description: x', 'plugins:', '  - ./multi.mjs', 'steps:', '  - id: m', '    type: multi', '    retry: { count: 2, delay: 100ms }', '    with:', `      sql: ${JSON.stringify(sql)}`, ''].join('\n'));
+    const r = await lab.apply(file).done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 4, out);
+    assert.match(out, /second statement fails; step m had sent a change batch of more than one statement by then, so this error does not show that nothing of it took effect; not retried: this attempt may have acted, and nothing can verify it/);
+    assert.not.match(out, /Nothing was changed/);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'the ALTER went out once');
+    const runId = lab.runIds()[0]!;
+    const failed = lab.records(runId).find((x) => x.kind === 'step-failed' && !x.willRetry);
+    assert.is(failed?.mayHaveActed, true, JSON.stringify(failed));
+    const again = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '2s'], 60_000).done;
+    assert.is(again.code, 3, again.stdout + again.stderr);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'the resume did not send it again');
+  } finally {
+    await lab.stop();
+  }
+});
+
 // Attack r6safety finding 6: the server's check refuses batch 2 (the lock was lost after batch 1,
 // whose check passed); the link changed by batch 1 of this very step must not be named "someone
 // else acted" (an operator would hunt for a second operator, or undo the run's own change).
