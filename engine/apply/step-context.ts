@@ -5,6 +5,7 @@ import type { ChangeGuard, Impact, ReplicaSide, RunResources, StepSpec } from '.
 import type { ProgressData, StepDefinition, StepHistoryEntry, StepRunContext } from '../step-api/types.js';
 import { unknownValue } from '../template/render.js';
 import { noteChange, stepPool, type StepPoolState } from './step-pool.js';
+import { armFor } from '../drivers/arm/read-only-arm.js';
 import type { ApplyOptions, Confirm } from './types.js';
 
 /** A step's context, but for `signal`, which the step runner makes per attempt. */
@@ -107,8 +108,9 @@ export function stepContext(
     // A change step's batches carry the run's lock check, whoever wrote the step (engine/apply/step-pool.ts).
     // A read step's batches must be plain reads (engine/drivers/sql/read-only-pool.ts).
     sql: async (side) => stepPool(await resources.sql(side), side, pools, impact === 'read' ? undefined : source.changeGuard?.(side), impact === 'read'),
+    // A read step's requests must be GETs (engine/drivers/arm/read-only-arm.ts).
     arm: async () => {
-      const client = await resources.arm();
+      const client = armFor(await resources.arm(), spec.id, impact === 'read');
       const sent = source.sent;
       return sent
         ? recordingArm(client, spec.id, (step, text) => {

@@ -59,6 +59,7 @@ export function isBareRollback(text: string): boolean {
 
 /** A change request of the step goes out: `batch`, its T-SQL as the step wrote it (none for an ARM write, one request). */
 export function noteChange(state: StepPoolState, batch?: string): void {
+  state.sentAny = true;
   state.changeSent = true;
   state.changes.count++;
   if (batch !== undefined && !isSingleStatement(batch)) state.changes.eachOneStatement = false;

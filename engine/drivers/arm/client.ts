@@ -19,6 +19,7 @@ import type { Inventory } from '../../core/types.js';
 import { errorFromResponse, unreachable } from './errors.js';
 import { markNoResend, noResendPolicy } from './resend.js';
 import { registerSecret } from '../../core/redact.js';
+import { GuardRefusal } from '../../core/errors.js';
 import { armEndpointOf, describeLink, instanceUrl, linkUrl, rememberEndpoint, type LinkIds } from './link-ids.js';
 
 /** Token scope of the public cloud's Resource Manager. */
@@ -204,7 +205,8 @@ export async function sendRaw(client: SqlManagementClient, req: RawRequest): Pro
     return await client.sendRequest(request);
   } catch (error) {
     const e = error as { name?: string };
-    if (e?.name === 'AbortError' || e?.name === 'ResendBlocked') throw error;
+    // A request refused before it was sent (a read step's PATCH: arm/read-only-arm.ts) stays what it is.
+    if (e?.name === 'AbortError' || e?.name === 'ResendBlocked' || error instanceof GuardRefusal) throw error;
     if (typeof e?.name === 'string' && /CredentialUnavailable|Authentication/.test(e.name)) {
       const { fromSdkError } = await import('./errors.js');
       throw fromSdkError(error, req.url.split('?')[0], armEndpointOf(client));
