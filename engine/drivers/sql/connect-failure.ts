@@ -92,8 +92,13 @@ export function isLoginTimeout(error: unknown): boolean {
  * pool.ts classifyConnectFailureProbed to ask the network, as after a login timeout.
  */
 export function isLostDuringLogin(error: unknown): boolean {
-  const e = error as { name?: string; code?: string; unreachable?: unknown } | undefined;
-  return e?.name === 'ConnectionError' && e.code === 'ESOCKET' && typeof e.unreachable !== 'boolean' && connectorErrors(error) === undefined;
+  const e = error as { name?: string; code?: string; message?: string; unreachable?: unknown } | undefined;
+  if (e?.name !== 'ConnectionError' || e.code !== 'ESOCKET' || typeof e.unreachable === 'boolean' || connectorErrors(error) !== undefined) return false;
+  // Only a connection that was there and went away: a certificate refused, a TLS version not agreed,
+  // a name that does not resolve are tedious's ESOCKET too, and are not this.
+  const message = String(e.message);
+  if (/certificate|self.signed|altnames|CERT_|unable to verify|EPROTO|wrong version|ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(message)) return false;
+  return /socket hang up|Connection lost|disconnected|ECONNRESET|EPIPE/i.test(message);
 }
 
 /** What to check, by the kind of failure the driver reports. */
