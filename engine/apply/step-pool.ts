@@ -128,6 +128,10 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
     if (k !== 'query' && k !== 'batch') return undefined;
     return (...a) => {
       if (typeof a[0] !== 'string' || a.length > 1) throw refuse('was not one string of T-SQL answered by a promise (a tagged template or a callback), so the run cannot put its lock check in front of it');
+      // In stream mode mssql tells a server error as an 'error' event and resolves the promise
+      // anyway: the lock check's refusal would go unseen (attack r7fix finding 11).
+      if ((r as { stream?: unknown }).stream) throw refuse('was a streaming request (request.stream, toReadableStream, pipe), whose errors the run cannot read, so the lock check\'s refusal would go unseen; read the answer of the promise instead');
+      (r as { stream?: unknown }).stream = false;
       const text = a[0];
       state.sentAny = true;
       // Only the check exactly as the guard writes it now counts as the run's check: a batch that

@@ -240,6 +240,8 @@ export async function runSql(
           requestTimeout: options.requestTimeoutMs,
         });
   for (const [name, value] of Object.entries(params)) request.input(name, value);
+  // Whatever the pool's settings say: a server error must reject this promise, never go to an event.
+  request.stream = false;
   const onAbort = () => request.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
