@@ -176,11 +176,15 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       }
       const code = errorExitCode(error);
       if (code === ExitCode.refused) {
-        if (!actedBefore) return { ok: false, error, outcome: 'refused', exitCode: code, attempts: attempt };
-        // This attempt did nothing, but an earlier one may have: the step is no refusal (which
-        // says nothing was changed, and which a resume would send again unverified).
-        const earlier = `attempt ${actedBefore.attempt} may have changed something before it failed (${errorMessage(actedBefore.error).replace(/\.$/, '')})`;
-        return { ok: false, error: new Error(`${errorMessage(error).replace(/\.$/, '')}; but ${earlier}`), outcome: 'failed', exitCode: code, attempts: attempt };
+        // A refusal says nothing was changed, and a resume sends a refused step again unverified:
+        // not so once this step sent a change (attack r7fix finding 16: a plugin that refused after
+        // its ALTER), or an earlier attempt may have acted.
+        const sent = opts.impact !== 'read' ? (opts.changesSent?.()?.count ?? 0) : 0;
+        if (!actedBefore && sent === 0) return { ok: false, error, outcome: 'refused', exitCode: code, attempts: attempt };
+        const earlier = actedBefore
+          ? `attempt ${actedBefore.attempt} may have changed something before it failed (${errorMessage(actedBefore.error).replace(/\.$/, '')})`
+          : `the step had sent ${sent} change request${sent > 1 ? 's' : ''} before it refused, so it may have acted`;
+        return { ok: false, error: new Error(`${errorMessage(error).replace(/\.$/, '')}; but ${earlier}`, { cause: error }), outcome: 'failed', exitCode: code, attempts: attempt };
       }
       if (code === ExitCode.outcomeUnknown) return { ok: false, error, outcome: 'unknown', exitCode: code, attempts: attempt };
       if (attempt >= maxAttempts) return { ok: false, error, outcome: 'failed', exitCode: code, attempts: attempt, ...nothingSent };

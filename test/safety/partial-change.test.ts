@@ -8,7 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { pathToFileURL } from 'node:url';
 import { ChildLab, SYNC_COMMIT } from '../helpers/child-runs.js';
+import { root } from '../helpers/cli.js';
 
 const SCRIPT =
   "ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);\nGO\nTHROW 50001, 'second batch fails', 1;";
@@ -125,6 +127,45 @@ test('a plugin change batch whose second statement fails: may have acted, not re
     const again = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '2s'], 60_000).done;
     assert.is(again.code, 3, again.stdout + again.stderr);
     assert.is(lab.count(SYNC_COMMIT), 1, 'the resume did not send it again');
+  } finally {
+    await lab.stop();
+  }
+});
+
+// Attack r7fix finding 16: a refusal after the step's own change went out is no "nothing was changed".
+test('a plugin change step that refuses after its ALTER went out: may have acted, not "refused", and the resume does not send it again', async () => {
+  const lab = await ChildLab.start();
+  try {
+    writeFileSync(
+      join(lab.dir, 'refuse-after.mjs'),
+      `import { defineStep } from ${JSON.stringify(pathToFileURL(join(root, 'dist', 'engine', 'step-api', 'index.js')).href)};
+export default defineStep({
+  type: 'syncThenCheck', description: 'x', impact: 'change', target: 'none', outputs: {},
+  with: { type: 'object', additionalProperties: false, required: ['sql'], properties: { sql: { type: 'string', description: 'x' } } },
+  messages: { notReady: 'the partner is not ready' },
+  plan: () => ({ summary: 'sync, then check' }),
+  async run(ctx, args) {
+    const pool = await ctx.sql('sqlServer');
+    await pool.request().batch(args.sql);
+    throw ctx.refuse('notReady');
+  },
+});
+`,
+    );
+    const sync = "ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);";
+    const file = join(lab.dir, 'refuse-after.yml');
+    writeFileSync(file, ['name: refuse-after', 'description: x', 'plugins:', '  - ./refuse-after.mjs', 'steps:', '  - id: s', '    type: syncThenCheck', '    with:', `      sql: ${JSON.stringify(sync)}`, ''].join('\n'));
+    const r = await lab.apply(file).done;
+    const out = r.stdout + r.stderr;
+    assert.match(out, /the partner is not ready; but the step had sent 1 change request before it refused, so it may have acted/);
+    assert.not.match(out, /Nothing was changed/);
+    const runId = lab.runIds()[0]!;
+    const failed = lab.records(runId).find((x) => x.kind === 'step-failed' && x.step === 's');
+    assert.is(failed?.outcome, 'failed', JSON.stringify(failed));
+    assert.is(failed?.mayHaveActed, true, JSON.stringify(failed));
+    const again = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '2s'], 60_000).done;
+    assert.is(again.code, 3, again.stdout + again.stderr);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'the ALTER went out once');
   } finally {
     await lab.stop();
   }
