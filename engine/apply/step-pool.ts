@@ -9,7 +9,7 @@ import type { ChangeGuard, ReplicaSide, RunResources } from '../core/types.js';
 import { GuardRefusal, OutcomeUnknown, StepFailure } from '../core/errors.js';
 import { isSingleStatement, readOnlyProblem } from '../drivers/sql/checks.js';
 import { mustStartItsBatch } from '../drivers/sql/guarded-batches.js';
-import { reservedSqlProblems } from '../drivers/sql/change-sql-rules.js';
+import { LOCK_NOT_HELD_ERROR, reservedSqlProblems } from '../drivers/sql/change-sql-rules.js';
 import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
 import { intercept, readOnlyPool, sealedPoolMethod, type Method } from '../drivers/sql/read-only-pool.js';
 import { isTrivia, scanSql, unterminatedToken } from '../drivers/sql/scanner.js';
@@ -57,12 +57,29 @@ export function isBareRollback(text: string): boolean {
   return words.length === 1 || (words.length === 2 && ['tran', 'transaction', 'work'].includes(words[1]!));
 }
 
-/** A change request of the step goes out: `batch`, its T-SQL as the step wrote it (none for an ARM write, one request). */
-export function noteChange(state: StepPoolState, batch?: string): void {
+/**
+ * A change request of the step goes out: `batch`, its T-SQL as the step wrote it (none for an ARM
+ * write, one request). `undo()`: the server's lock check refused it, so none of it ran.
+ */
+export function noteChange(state: StepPoolState, batch?: string): { undo(): void } {
+  const before = { changeSent: state.changeSent, changes: { ...state.changes } };
   state.sentAny = true;
   state.changeSent = true;
   state.changes.count++;
   if (batch !== undefined && !isSingleStatement(batch)) state.changes.eachOneStatement = false;
+  return {
+    undo: () => {
+      state.changeSent = before.changeSent;
+      state.changes = before.changes;
+    },
+  };
+}
+
+/** The run's lock check refused the batch at its head (its THROW, on line 1, outside any procedure): nothing of it ran. */
+function refusedByCheck(error: unknown): boolean {
+  const e = error as { number?: unknown; lineNumber?: unknown; procName?: unknown; precedingErrors?: unknown[] } | undefined;
+  const all = [...((e?.precedingErrors ?? []) as typeof e[]), e];
+  return all.some((x) => x?.number === LOCK_NOT_HELD_ERROR && x.lineNumber === 1 && !x.procName);
 }
 
 /** Why a change step's batch may go without the check it does not carry: it reads, or it only rolls back. */
@@ -151,8 +168,11 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
       state.record?.(side, own, paramsOf(r));
       // The step placed the check itself, as sqlExec does: sent as given.
       if (placed) {
-        noteChange(state, own);
-        return send(text);
+        const counted = noteChange(state, own);
+        return (send(text) as Promise<unknown>).catch((error: unknown) => {
+          if (refusedByCheck(error)) counted.undo();
+          throw error;
+        });
       }
       if (needsNoCheck(text)) return send(text);
       // Covered by the check sent alone right before it: only a batch that cannot carry it, and
@@ -176,7 +196,7 @@ async function sendWithCheck(request: Request, send: Method, text: string, side:
   if ('refused' in plan) throw refuse(`was not sent: ${plan.refused}`);
   state.record?.(side, text, paramsOf(request));
   const changedBefore = state.changeSent;
-  noteChange(state, text);
+  const counted = noteChange(state, text);
   // The check covers the batch's statements as they start: once the lock is known lost, the rest is cancelled.
   const onLost = () => request.cancel();
   plan.lost?.addEventListener('abort', onLost, { once: true });
@@ -185,6 +205,7 @@ async function sendWithCheck(request: Request, send: Method, text: string, side:
   } catch (error) {
     const notHeld = guard.refused(error);
     if (notHeld) {
+      counted.undo();
       // The server ran none of this batch: whether the step changed anything depends on what it sent before.
       throw refuse(`did not run: ${notHeld.replace(/\.$/, '')}`, changedBefore);
     }
