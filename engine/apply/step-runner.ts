@@ -8,6 +8,7 @@ import { OutcomeUnknown, StepFailure, definitelyNotApplied, errorExitCode, error
 import { ExitCode } from '../core/exit-codes.js';
 import { sleep } from '../core/sleep.js';
 import { formatDuration } from '../core/duration.js';
+import { intercept, type Method } from '../drivers/sql/read-only-pool.js';
 
 export class StepTimeout extends Error {
   constructor(stepId: string, ms: number) {
@@ -136,7 +137,13 @@ async function attemptOnce(opts: RunStepOptions, track: AttemptTrack): Promise<R
     cleanups.push(() => opts.runSignal.removeEventListener('abort', onInterrupt));
   });
   limits.catch(() => undefined);
-  const running = Promise.resolve().then(() => opts.definition.run({ ...opts.context, signal, ...gate }, opts.args));
+  // Once the runner has decided about this attempt (done, failed, timed out, "nothing was sent"),
+  // its run() may go on, but nothing more of it reaches a server (attack r7fix finding 9: a change
+  // attempt ended as not sent sent its ALTER a second later, after the retry had sent it too).
+  let ended = false;
+  cleanups.push(() => (ended = true));
+  const sql: StepRunContext['sql'] = async (side) => fencedPool(await opts.context.sql(side), () => ended, opts.context.stepId);
+  const running = Promise.resolve().then(() => opts.definition.run({ ...opts.context, sql, signal, ...gate }, opts.args));
   running.catch(() => undefined);
   track.running = running;
   try {
@@ -224,6 +231,22 @@ function answerOfOneRequest(opts: RunStepOptions, error: unknown): unknown {
   if (!sent || (sent.count <= 1 && sent.eachOneStatement)) return error;
   const what = sent.count > 1 ? `${sent.count} change requests` : 'a change batch of more than one statement';
   return new Error(`${errorMessage(error).replace(/\.$/, '')}; step ${opts.context.stepId} had sent ${what} by then, so this error does not show that nothing of it took effect`, { cause: error });
+}
+
+type Pool = Awaited<ReturnType<StepRunContext['sql']>>;
+
+/** `pool`, and every request made on it, refusing to send once `ended()`. */
+function fencedPool(pool: Pool, ended: () => boolean, stepId: string): Pool {
+  const fence = (send: Method): Method => (...args) => {
+    if (ended()) throw new Error(`step ${stepId}: this attempt has ended, so nothing more of it is sent`);
+    return send(...args);
+  };
+  const fencedRequest = (request: object) => intercept(request, (k, send) => (k === 'query' || k === 'batch' || k === 'execute' || k === 'bulk' ? fence(send) : undefined));
+  return intercept(pool, (key, method) => {
+    if (key === 'query' || key === 'batch') return fence(method);
+    if (key === 'request') return (...args) => fencedRequest(method(...args) as object);
+    return undefined;
+  });
 }
 
 /** A change step that ended before it sent anything: it changed nothing, whatever ended it. */

@@ -171,6 +171,64 @@ export default defineStep({
   }
 });
 
+// Attack r7fix finding 9: an attempt the runner ended ("timed out while it waited to send its
+// change; nothing was sent") went on and sent its ALTER after the retry had sent it too.
+test('an attempt ended as "nothing was sent" sends nothing afterwards: the ALTER goes out once, from the retry', async () => {
+  const lab = await ChildLab.start();
+  try {
+    // The two plugins share one promise: the read step after it waits until attempt 1 tried to send.
+    const shared = "globalThis.lateSendSettled ??= new Promise((resolve) => (globalThis.lateSend = resolve));";
+    writeFileSync(
+      join(lab.dir, 'slow-gated.mjs'),
+      `${shared}
+let attempts = 0;
+export default {
+  type: 'slowGated', description: 'x', impact: 'change', target: 'none', outputs: {},
+  with: { type: 'object', additionalProperties: false, required: ['sql'], properties: { sql: { type: 'string', description: 'x' } } },
+  plan: () => ({ summary: 'waits, then sends' }),
+  run: async (ctx, args) => {
+    ctx.sendGate?.notSent();
+    const pool = await ctx.sql('sqlServer');
+    if (++attempts === 1) {
+      // Attempt 1 outlasts its timeout, then sends anyway (no sendGate.sending()).
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      try {
+        await pool.request().batch(args.sql);
+      } finally {
+        globalThis.lateSend();
+      }
+      return {};
+    }
+    await pool.request().batch(args.sql);
+    return {};
+  },
+};
+`,
+    );
+    writeFileSync(
+      join(lab.dir, 'after-late.mjs'),
+      `${shared}
+export default {
+  type: 'afterLateSend', description: 'x', impact: 'read', target: 'none', outputs: {},
+  with: { type: 'object', additionalProperties: false, properties: {} },
+  plan: () => ({ summary: 'waits for attempt 1 to try' }),
+  run: async () => (await globalThis.lateSendSettled, {}),
+};
+`,
+    );
+    const sync = "ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);";
+    const file = join(lab.dir, 'slow-gated.yml');
+    writeFileSync(file, ['name: slow-gated', 'description: x', 'plugins:', '  - ./slow-gated.mjs', '  - ./after-late.mjs', 'steps:', '  - id: g', '    type: slowGated', '    timeout: 500ms', '    retry: { count: 1, delay: 100ms }', '    with:', `      sql: ${JSON.stringify(sync)}`, '  - id: wait', '    type: afterLateSend', ''].join('\n'));
+    const r = await lab.apply(file).done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 0, out);
+    assert.match(out, /nothing was sent, so it did not take effect \(retrying/);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'the ALTER went out once');
+  } finally {
+    await lab.stop();
+  }
+});
+
 // Attack r6safety finding 6: the server's check refuses batch 2 (the lock was lost after batch 1,
 // whose check passed); the link changed by batch 1 of this very step must not be named "someone
 // else acted" (an operator would hunt for a second operator, or undo the run's own change).
