@@ -67,13 +67,7 @@ export function reservedSqlProblems(sql: string, change: boolean, withParams = f
  * would not be seen by the server (guarded-batches.ts bareProcedureCall). `EXEC name ...` carries it.
  */
 function bareProcedureCalls(sql: string): SqlRuleProblem[] {
-  let batches;
-  try {
-    batches = splitBatches(sql);
-  } catch {
-    return []; // a bad GO line is reported as such
-  }
-  return batches.flatMap((batch) => {
+  return batchesOf(sql).flatMap((batch) => {
     const name = bareProcedureCall(batch.text);
     if (!name) return [];
     return [{
@@ -99,12 +93,7 @@ function impersonationAt(word: string, next: SqlToken | undefined): string | und
 
 /** USE and SET options in a batch before the last of a script sent through sp_executesql (see the top of this file). */
 function contextEndingWithItsCall(sql: string): SqlRuleProblem[] {
-  let batches;
-  try {
-    batches = splitBatches(sql);
-  } catch {
-    return []; // a bad GO line is reported as such
-  }
+  const batches = batchesOf(sql);
   const problems: SqlRuleProblem[] = [];
   for (const batch of batches.slice(0, -1)) {
     const words = scanSql(batch.text).filter((t) => !isTrivia(t));
@@ -125,4 +114,13 @@ function contextEndingWithItsCall(sql: string): SqlRuleProblem[] {
     });
   }
   return problems;
+}
+
+/** The script's batches; none when a GO line cannot be read (that is reported as such). */
+function batchesOf(sql: string): ReturnType<typeof splitBatches> {
+  try {
+    return splitBatches(sql);
+  } catch {
+    return [];
+  }
 }
