@@ -93,7 +93,7 @@ export function stepContext(
   const pools: StepPoolState = {
     step: spec.id,
     changeSent: false,
-    changes: { count: 0, eachOneStatement: true },
+    changes: { count: 0, multiStatement: 0 },
     sentAny: false,
     checkedNext: new Map(),
     ...(sent ? { record: (target: ReplicaSide, text: string, params: Record<string, unknown> | undefined) => sent({ step: spec.id, target, text, ...(params ? { params } : {}) }) } : {}),

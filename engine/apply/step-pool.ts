@@ -23,12 +23,12 @@ export interface StepPoolState {
   /** A change batch of this step was sent (so a later refusal is no longer "nothing was done"). */
   changeSent: boolean;
   /**
-   * The change requests this step sent (T-SQL batches that are not plain reads, ARM writes), and
-   * whether each was one statement: a server's error answers only the request it came on, so it
+   * The change requests this step sent over all its attempts (T-SQL batches that are not plain
+   * reads, ARM writes), and how many were T-SQL batches of more than one statement: a server's error answers only the request it came on, so it
    * shows the step changed nothing only when that request was its one change and one statement
    * (attack r7fix finding 1: a plugin's `ALTER ...; THROW ...` was "definitely not applied").
    */
-  changes: { count: number; eachOneStatement: boolean };
+  changes: { count: number; multiStatement: number };
   /**
    * Some batch of this step went out through its pool: whatever its send gate was told, the step
    * is no longer "nothing was sent" (attack r6safety finding 4: a plugin that called notSent()
@@ -66,7 +66,7 @@ export function noteChange(state: StepPoolState, batch?: string): { undo(): void
   state.sentAny = true;
   state.changeSent = true;
   state.changes.count++;
-  if (batch !== undefined && !isSingleStatement(batch)) state.changes.eachOneStatement = false;
+  if (batch !== undefined && !isSingleStatement(batch)) state.changes.multiStatement++;
   return {
     undo: () => {
       state.changeSent = before.changeSent;

@@ -61,9 +61,11 @@ export interface RunStepOptions {
   verifyBeforeRetry?(): Promise<{ result: 'done' | 'not-done' | 'unknown'; detail?: string }>;
   /** Whether the step sent a batch through its pools: the send gate counts as sent then, whatever the step told it. */
   sentThroughPools?(): boolean;
-  /** The change requests the step sent through its pools and ARM client so far (engine/apply/step-context.ts changesSent). */
-  changesSent?(): { count: number; eachOneStatement: boolean } | undefined;
+  /** The change requests the step sent through its pools and ARM client so far, over all its attempts (engine/apply/step-context.ts changesSent). */
+  changesSent?(): ChangesSent | undefined;
 }
+
+type ChangesSent = { count: number; multiStatement: number };
 
 export type StepEnd =
   | { ok: true; outputs: Record<string, unknown>; attempts: number }
@@ -163,6 +165,12 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
     attempt++;
     opts.hooks.beforeAttempt(attempt);
     const track: AttemptTrack = { state: 'unknown' };
+    // What this attempt sent: the step's count now, less what the attempts before it sent.
+    const base = opts.changesSent?.() ?? { count: 0, multiStatement: 0 };
+    const sentNow = (): ChangesSent => {
+      const now = opts.changesSent?.() ?? base;
+      return { count: now.count - base.count, multiStatement: now.multiStatement - base.multiStatement };
+    };
     try {
       const outputs = await attemptOnce(opts, track);
       return { ok: true, outputs, attempts: attempt };
@@ -172,7 +180,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       if (opts.runSignal.aborted && !opts.nonSafe) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
       // Journaled with the step's end, so that a resume knows this change never left the process.
       const nothingSent = track.state === 'waiting' && !actedBefore ? { nothingSent: true as const } : {};
-      if (opts.impact !== 'read') error = answerOfOneRequest(opts, error);
+      if (opts.impact !== 'read') error = answerOfOneRequest(opts.context.stepId, sentNow(), error);
       if (track.state === 'waiting') {
         error = notSent(opts.context.stepId, caught);
         if (opts.runSignal.aborted) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt, ...nothingSent };
@@ -186,7 +194,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
         // A refusal says nothing was changed, and a resume sends a refused step again unverified:
         // not so once this step sent a change (attack r7fix finding 16: a plugin that refused after
         // its ALTER), or an earlier attempt may have acted.
-        const sent = opts.impact !== 'read' ? (opts.changesSent?.()?.count ?? 0) : 0;
+        const sent = opts.impact !== 'read' ? sentNow().count : 0;
         if (!actedBefore && sent === 0) return { ok: false, error, outcome: 'refused', exitCode: code, attempts: attempt };
         const earlier = actedBefore
           ? `attempt ${actedBefore.attempt} may have changed something before it failed (${errorMessage(actedBefore.error).replace(/\.$/, '')})`
@@ -196,8 +204,16 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       if (code === ExitCode.outcomeUnknown) return { ok: false, error, outcome: 'unknown', exitCode: code, attempts: attempt };
       if (attempt >= maxAttempts) return { ok: false, error, outcome: 'failed', exitCode: code, attempts: attempt, ...nothingSent };
       if (opts.impact !== 'read' && !definitelyNotApplied(error)) {
-        // The attempt may have acted (a script that ran in part): sent again only when its verify
-        // says it did not take effect (attack r6safety finding 3: three ALTERs in one run).
+        // An attempt that ran in part is never sent again whole: a verify's "not done" says only
+        // that the whole effect is not there, not that none of it ran (attack r7fix finding 5: batch
+        // 1 of a script sent three times).
+        const inPart = ranInPart(error, sentNow());
+        if (inPart) {
+          const notRetried = new Error(`${errorMessage(error).replace(/\.$/, '')}; not retried: ${inPart}, and sending it again would run that part twice`, { cause: error });
+          return { ok: false, error: notRetried, outcome: 'failed', exitCode: code, attempts: attempt };
+        }
+        // The attempt may have acted: sent again only when its verify says it did not take effect
+        // (attack r6safety finding 3: three ALTERs in one run).
         const check = opts.verifyBeforeRetry ? await opts.verifyBeforeRetry() : undefined;
         if (check?.result !== 'not-done') {
           const why = !check ? 'nothing can verify it' : check.result === 'done' ? 'its verify says it took effect' : `its verify could not tell${check.detail ? ` (${check.detail})` : ''}`;
@@ -225,12 +241,19 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
  * (attack r7fix finding 1: `ALTER ...; THROW ...` through a plugin's ctx.sql was retried three
  * times and summed up as "Nothing was changed").
  */
-function answerOfOneRequest(opts: RunStepOptions, error: unknown): unknown {
+function answerOfOneRequest(stepId: string, sent: ChangesSent, error: unknown): unknown {
   if (error instanceof StepFailure || !definitelyNotApplied(error)) return error;
-  const sent = opts.changesSent?.();
-  if (!sent || (sent.count <= 1 && sent.eachOneStatement)) return error;
+  if (sent.count <= 1 && sent.multiStatement === 0) return error;
   const what = sent.count > 1 ? `${sent.count} change requests` : 'a change batch of more than one statement';
-  return new Error(`${errorMessage(error).replace(/\.$/, '')}; step ${opts.context.stepId} had sent ${what} by then, so this error does not show that nothing of it took effect`, { cause: error });
+  return new Error(`${errorMessage(error).replace(/\.$/, '')}; step ${stepId} had sent ${what} by then, so this error does not show that nothing of it took effect`, { cause: error });
+}
+
+/** Why an attempt's failure shows it ran in part (a script's batches that completed, more than one change request), if it does. */
+function ranInPart(error: unknown, sent: ChangesSent): string | undefined {
+  const completed = (error as { batchesCompleted?: unknown })?.batchesCompleted;
+  if (typeof completed === 'number' && completed > 0) return `${completed === 1 ? 'batch 1' : `batches 1-${completed}`} of this attempt ran`;
+  if (sent.count > 1) return `this attempt had sent ${sent.count} change requests`;
+  return undefined;
 }
 
 type Pool = Awaited<ReturnType<StepRunContext['sql']>>;
