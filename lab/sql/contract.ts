@@ -79,8 +79,22 @@ export interface SqlEngine {
    * How a statement that takes long (a slow fault, a long BACKUP or FAILOVER) takes its time when it
    * is reached, after the statements before it in its batch. `restStatements` are the texts of the
    * statements `rest` would run (the paused one first), for a request cancelled before it goes on.
+   * `pausedOnly` runs the paused statement alone instead (one whose client went while it was under
+   * way) and names the statements after it that then never run.
    */
-  executeUntil?(session: SessionInfo, sql: string, params: Record<string, CellValue>, pauseAt: (statement: string) => boolean): { items: ReplyItem[]; rest?: () => ReplyItem[]; restStatements?: string[] };
+  executeUntil?(session: SessionInfo, sql: string, params: Record<string, CellValue>, pauseAt: (statement: string) => boolean): {
+    items: ReplyItem[];
+    rest?: () => ReplyItem[];
+    restStatements?: string[];
+    pausedOnly?: () => { items: ReplyItem[]; notRun: string[] };
+  };
+  /**
+   * A transaction begun, committed or rolled back by the protocol's TRANSACTION_MANAGER request
+   * (MS-TDS 2.2.7.x, what tedious' beginTransaction sends) rather than by T-SQL: counted as
+   * BEGIN TRAN / COMMIT / ROLLBACK are, so @@TRANCOUNT and the statements refused inside a
+   * transaction see it.
+   */
+  transactionRequest?(session: SessionInfo, op: 'begin' | 'commit' | 'rollback'): void;
   close(): void;
 }
 
