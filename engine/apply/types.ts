@@ -65,6 +65,8 @@ export interface ApplyOptions {
   lock?: { holder: LockHolder; sessions?: LockSessions };
   /** A wave's step sessions per server, borrowed instead of the run's own (engine/drivers/sql/server-sessions.ts). */
   stepSessions?: ServerSessions;
+  /** Flush the journal on the thread pool (a wave's runs share one thread): engine/apply/journal/write.ts. */
+  flushOffThread?: boolean;
   /** Recorded in the journal so that a resume can check nothing changed. */
   identity?: { inventory: { file?: string; lab?: boolean; sha256: string }; runbookPath?: string };
   /** Continue run `runId` from its journal. */

@@ -74,6 +74,8 @@ export interface ApplyCommandOptions extends InventoryChoice {
   lockSessions?: LockSessions;
   /** A wave's step sessions per server, which the run borrows (engine/drivers/sql/server-sessions.ts). */
   stepSessions?: ServerSessions;
+  /** A wave's runs share its one thread: their journals flush on the thread pool (engine/apply/journal/write.ts). */
+  flushOffThread?: boolean;
   /** The runbook as the caller loaded it from `target` (a wave: the text its operator confirmed), run instead of re-reading the file. */
   loaded?: LoadedRunbook;
 }
@@ -314,6 +316,7 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() }, ...(opts.lockSessions ? { sessions: opts.lockSessions } : {}) },
       identity,
       ...(opts.stepSessions ? { stepSessions: opts.stepSessions } : {}),
+      ...(opts.flushOffThread ? { flushOffThread: true } : {}),
       ...(resumed ? { resume: resumeFrom(resumed) } : {}),
       ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),
       journalDir,

@@ -307,6 +307,7 @@ async function runLink(
     reporter: run.reporter,
     lockSessions: run.lockSessions,
     stepSessions: run.stepSessions,
+    flushOffThread: true,
     ...(run.resume ? { resume: run.resume } : { runId: run.runId }),
     ...(run.acknowledged ? { allowDataLoss: link.name } : {}),
     ...(opts.outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs: opts.outcomeDeadlineMs } : {}),
