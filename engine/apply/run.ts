@@ -39,7 +39,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyResult> {
   const { plan, inventory } = options;
   checkDataLossAcknowledged(plan, options.allowDataLoss);
   // The run's connections, opened now: a replica that refuses us is exit 2 before anything else.
-  const resources = options.resources ?? (await import('../drivers/run-resources.js')).createRunResources(inventory, { env: options.env, ...(options.stepSessions ? { sessions: options.stepSessions } : {}) });
+  const resources = options.resources ?? (await import('../drivers/run-resources.js')).createRunResources(inventory, { env: options.env, ...(options.stepSessions ? { sessions: options.stepSessions } : {}), ...(options.armShared ? { arm: options.armShared } : {}) });
   try {
     await connectPreflight(resources, inventory, plan);
     // A plan saved with --probe is bound to the link as it was then (engine/plan/drift.ts).

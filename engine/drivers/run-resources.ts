@@ -12,6 +12,7 @@ import {
   type RoleObservation,
 } from './sql/roles.js';
 import type { ServerSessions } from './sql/server-sessions.js';
+import type { ArmShared } from './arm/shared-pipeline.js';
 import { classifyConnectFailureProbed, describeConnectError, passwordFor, poolConfig } from './sql/pool.js';
 import { classifyConnectFailure, ConnectionSetupError, type ConnectFailure } from './sql/connect-failure.js';
 import { keepFirstLogin } from './sql/kept-login.js';
@@ -26,6 +27,8 @@ export interface RunResourcesOptions {
    * instead of opening its own; absent, the run has its own session per replica.
    */
   sessions?: ServerSessions;
+  /** A wave's ARM HTTP client and credentials, which this run's ARM client uses (engine/drivers/arm/shared-pipeline.ts). */
+  arm?: ArmShared;
 }
 
 /**
@@ -148,7 +151,7 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
 
   async function arm(): Promise<SqlManagementClient> {
     if (!armClient) {
-      armClient = import('./arm/client.js').then((m) => m.createArmClient(inventory, opts.env));
+      armClient = import('./arm/client.js').then((m) => m.createArmClient(inventory, opts.env, opts.arm ? { shared: opts.arm } : {}));
       armClient.catch(() => (armClient = undefined));
     }
     return armClient;

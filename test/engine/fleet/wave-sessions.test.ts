@@ -37,6 +37,31 @@ steps:
   }
 });
 
+test("a wave's runs share one ARM HTTP client: three links' ARM reads, one link after the other, over fewer TLS connections than runs; each run's journal records only its own link's request", async () => {
+  const f = await fleetLab({ links: 3 });
+  try {
+    const runbook = join(f.dir, 'arm-read.yml');
+    writeFileSync(runbook, 'name: arm-read\ndescription: One ARM read.\nsteps:\n  - { id: link, type: armGetLink }\n');
+    const before = f.lab.armConnections();
+    const r = await f.run(['apply', runbook, '-i', f.fleetFile, '--all', '--parallel', '1', '--yes', '--format', 'json']);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    const gets = f.lab.armRequests().filter((q) => q.method === 'GET' && /distributedAvailabilityGroups/i.test(q.path));
+    // Each link's link read twice: apply's look before its question (engine/apply/foresee.ts) and the step.
+    assert.is(gets.length, 6, JSON.stringify(gets));
+    // Each run its own client once made its own agents: one handshake per run (3). A keep-alive
+    // connection the lab closed while idle (5 s) would add one, not one per run.
+    assert.ok(f.lab.armConnections() - before < 3, `TLS connections to ARM: ${f.lab.armConnections() - before}`);
+    const runIds = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; link?: string; runId?: string }).filter((e) => e.event === 'link-started');
+    for (const { link, runId } of runIds) {
+      const sent = readFileSync(join(f.journalDir, `${runId}.jsonl`), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; text?: string }).filter((x) => x.kind === 'statement' && /^GET /.test(x.text ?? ''));
+      assert.ok(sent.length > 0, `${link}: no ARM request journaled`);
+      for (const { text } of sent) assert.match(text!, new RegExp(`/distributedAvailabilityGroups/${link}\\?`, 'i'), `${link}'s journal`);
+    }
+  } finally {
+    await f.stop();
+  }
+});
+
 test('r5conn-9: a RUNBOOK_SESSIONS_PER_SERVER that is not a whole number from 1 to 100 is one line and exit 2, before anything is written', async () => {
   const f = await fleetLab({ links: 1 });
   try {
