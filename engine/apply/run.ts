@@ -39,13 +39,15 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyResult> {
   const { plan, inventory } = options;
   checkDataLossAcknowledged(plan, options.allowDataLoss);
   // The run's connections, opened now: a replica that refuses us is exit 2 before anything else.
-  const resources = options.resources ?? (await import('../drivers/run-resources.js')).createRunResources(inventory, { env: options.env, ...(options.stepSessions ? { sessions: options.stepSessions } : {}), ...(options.armShared ? { arm: options.armShared } : {}) });
+  const resources = options.resources ?? (await import('../drivers/run-resources.js')).createRunResources(inventory, { env: options.env, signal: options.signal, ...(options.stepSessions ? { sessions: options.stepSessions } : {}), ...(options.armShared ? { arm: options.armShared } : {}) });
   try {
     await connectPreflight(resources, inventory, plan);
     // A plan saved with --probe is bound to the link as it was then (engine/plan/drift.ts).
     await (await import('../plan/drift.js')).refuseIfDrifted({ plan, inventory, env: options.env, resources, signal: options.signal });
   } catch (error) {
     await resources.close().catch(() => undefined);
+    // Ctrl-C while the connections were checked (a wave's run waiting for a session): nothing began.
+    if (options.signal.aborted) throw new ExitError(ExitCode.interrupted, 'interrupted while the replicas were being checked, before anything ran. Nothing was run.');
     throw error;
   }
   const journal = openJournal(options.journalDir, options.runId, { ...journalOpening(options.resume), ...(options.flushOffThread ? { flushOffThread: true } : {}) });

@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fleetLab } from '../../helpers/fleet-run.js';
+import { fleetLab, type FleetRun } from '../../helpers/fleet-run.js';
+import { poll } from '../../helpers/lab.js';
 
 test("in a wave, a script's USE holds for its later batches, on every link at once", async () => {
   const f = await fleetLab({ links: 6 });
@@ -105,6 +106,39 @@ test('r5conn-1: Ctrl-C in a wave while a change waits for the server\'s one step
     assert.match(r.stdout + r.stderr, /it had sent nothing yet, so it is safe to run again/);
   } finally {
     hold.release();
+    await f.stop();
+  }
+});
+
+test("Ctrl-C in a wave while a link's live check waits for the server's one session: every link stops at once (exit 130) before anything ran, without waiting for the session", async () => {
+  const f = await fleetLab({ links: 2 });
+  // The first live check to reach SQL Server keeps the server's one step session; the other link's waits for it.
+  const hold = f.lab.hold({ match: /SELECT 1 AS live/, side: 'sqlServer' });
+  let running: Promise<FleetRun> | undefined;
+  try {
+    const runbook = join(f.dir, 'read.yml');
+    writeFileSync(runbook, 'name: read\ndescription: One read.\nsteps:\n  - id: r\n    type: sqlExec\n    target: sqlServer\n    with: { impact: read, sql: "SELECT 1 AS x;" }\n');
+    running = f.run(['apply', runbook, '-i', f.fleetFile, '--all', '--parallel', '2', '--yes'], { RUNBOOK_SESSIONS_PER_SERVER: '1' });
+    await hold.reached;
+    // Both links are running (the wave records that before it starts one): the one not held is in its live check, waiting.
+    const record = () => {
+      const dir = join(f.journalDir, 'waves');
+      const file = existsSync(dir) ? readdirSync(dir).find((n) => n.endsWith('.json')) : undefined;
+      return file ? (JSON.parse(readFileSync(join(dir, file), 'utf8')) as { links: Array<{ state: string; exitCode?: number }> }) : undefined;
+    };
+    await poll(() => (record()?.links.every((l) => l.state === 'running') ? true : undefined));
+    process.kill(process.pid, 'SIGINT');
+    // Both links end while the live check is still held: the old code waited for the session, i.e. for this hold.
+    await poll(() => (record()?.links.every((l) => l.exitCode === 130) ? true : undefined));
+    hold.release();
+    // The wave itself ends once its sessions closed, the held check's answer included.
+    const r = await running;
+    assert.is(r.code, 130, r.stdout + r.stderr);
+    assert.not.ok(existsSync(f.journalDir) && readdirSync(f.journalDir).some((n) => n.endsWith('.jsonl')), 'no run began: no journal');
+    assert.match(r.stderr, /interrupted while the replicas were being checked, before anything ran/);
+  } finally {
+    hold.release();
+    await running?.catch(() => undefined);
     await f.stop();
   }
 });
