@@ -91,6 +91,7 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     tables: (wanted) => model.serverTables(indexes, side, wanted),
     version: () => model.version(),
     versionOf: (table) => model.versionOf(table),
+    tableParts: (table) => model.tableParts(indexes, side, table),
     hooks: [logHook, permissionHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
   });
 

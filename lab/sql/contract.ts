@@ -12,6 +12,13 @@ import type { CellValue, ReplyItem, SqlMessage } from '../tds/contract.js';
  */
 export type TableRows = Record<string, Array<Record<string, CellValue>>>;
 
+/** Part of a table's rows: `key` names it among the table's parts, `version` moves whenever its rows may have. */
+export interface TablePart {
+  key: string;
+  version: string;
+  rows(): Array<Record<string, CellValue>>;
+}
+
 /** Thrown by hooks (and by the engine) to answer with a SQL Server error. */
 export class SqlError extends Error {
   constructor(
@@ -66,6 +73,13 @@ export interface SqlEngineOptions {
    * changes the connections DMV, not the HADR views). Without it, every table follows `version()`.
    */
   versionOf?: (table: string) => number;
+  /**
+   * A table's rows in parts that change apart (a fleet server's table: each link's rows), each with
+   * the version it would be built at, asked right after `version()`: when given, only the parts
+   * whose version moved are built and reloaded (the others stay as loaded), in place of `tables`
+   * and `versionOf` for that table. Rows come in the parts' order.
+   */
+  tableParts?: (table: string) => TablePart[];
   hooks: StatementHook[];
 }
 

@@ -25,7 +25,7 @@ const DML = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'TRUNCATE']);
 
 export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
   const db = new Database(':memory:');
-  const catalog = createCatalog(db, opts.tables, opts.version, opts.versionOf);
+  const catalog = createCatalog(db, opts.tables, opts.version, opts.versionOf, opts.tableParts);
   let functionState: FunctionState | undefined;
   registerFunctions(db, () => {
     if (!functionState) throw new Error('lab/sql: function state read outside a statement');
