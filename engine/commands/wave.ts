@@ -23,7 +23,7 @@ import { takeRunLock, type RunLock } from '../apply/journal/run-lock.js';
 import type { Reporter } from '../apply/events.js';
 import { parseLinkList, selectLinks, type LinkSelection } from '../fleet/expand.js';
 import { scheduleWave, worstExitCode } from '../fleet/schedule.js';
-import { newWaveId, readWaveRecord, recordLine, waveDirOf, waveFile, waveRecordSaver, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
+import { newWaveId, readWaveRecord, recordLine, unusedRunId, waveDirOf, waveFile, waveRecordSaver, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
 import { linkInventoryFile, linkInventoryText, writeLinkInventory, type PlannedLink } from '../fleet/link-inventory.js';
 import { recordLinksProblem, recordRunsProblem, resumeProblems, runbookChange, runsFinishedUnrecorded } from '../fleet/resume-checks.js';
 import { acknowledgedLinks, type DataLossFlags } from '../fleet/data-loss.js';
@@ -246,7 +246,7 @@ async function runLinks(
         return ExitCode.refused;
       }
       const resumeRun = entry.runId !== undefined && existsSync(join(journalDirOf(io), `${entry.runId}.jsonl`)) ? entry.runId : undefined;
-      const runId = resumeRun ?? newRunId();
+      const runId = resumeRun ?? unusedRunId(record, newRunId);
       Object.assign(entry, { runId, state: 'running' as const });
       delete entry.exitCode;
       delete entry.changed;
