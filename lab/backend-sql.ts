@@ -82,17 +82,24 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     return undefined;
   };
 
+  const databaseNames = indexes.map((i) => model.links[i]!.id.database);
+  /** The names a statement about each link would carry (its groups, its database), lower case. */
+  const namesOf = indexes.map((i) => {
+    const id = model.links[i]!.id;
+    return [id.name, id.agName, id.miAgName, id.database].map((n) => n.toLowerCase());
+  });
   const engine = o.createEngine({
     serverName: replica.serverName,
     versionText: identity.versionText,
     serverProperties: identity.properties,
     utcOffsetMinutes: side === 'managedInstance' ? link.scenario.managedInstance.utcOffsetMinutes : 0,
-    databases: () => indexes.map((i) => model.links[i]!.id.database),
+    // A link's database name is part of its identity: fixed for the lab's life (one array, which the engine's answers may be kept by).
+    databases: () => databaseNames,
     tables: (wanted) => model.serverTables(indexes, side, wanted),
     version: () => model.version(),
     versionOf: (table) => model.versionOf(table),
     tableParts: (table) => model.tableParts(indexes, side, table),
-    hooks: [logHook, permissionHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
+    hooks: [logHook, permissionHook, firstThatKnows(contexts.map(hadrHook), notThisGroup, namesOf), firstThatKnows(contexts.map(backupHook), notThisDatabase, namesOf), appLockHook(rc), killHook(rc)],
   });
 
   const isDown = () => model.faults.downState(linkIndex, side, model.clock()) !== 'up';
@@ -312,21 +319,32 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
  * One hook per link of a shared server: the statement is the first link's that does not answer
  * "no such group" (15151 about the group, not a replica of it) or "no such database" (911); if
  * every link says so, that is the answer.
- * These hooks check the name before they change anything, so asking the next link is safe.
+ * These hooks check the name before they change anything, so asking the next link is safe. The
+ * links whose names the statement mentions are asked first (each other link's refusal is an error
+ * built and thrown: on a fleet's server, a hundred of them for a statement about the last link).
  */
-function firstThatKnows(hooks: StatementHook[], notMine: (error: { number?: number; message?: string }) => boolean): StatementHook {
+function firstThatKnows(hooks: StatementHook[], notMine: (error: { number?: number; message?: string }) => boolean, names: string[][]): StatementHook {
   if (hooks.length === 1) return hooks[0]!;
-  return (text, ctx) => {
-    let last: unknown;
-    for (const hook of hooks) {
-      try {
-        return hook(text, ctx);
-      } catch (error) {
-        if (!notMine(error as { number?: number; message?: string })) throw error;
-        last = error;
-      }
+  const ask = (hook: StatementHook, text: string, ctx: Parameters<StatementHook>[1]): { answer: ReturnType<StatementHook> } | { refused: unknown } => {
+    try {
+      return { answer: hook(text, ctx) };
+    } catch (error) {
+      if (!notMine(error as { number?: number; message?: string })) throw error;
+      return { refused: error };
     }
-    throw last;
+  };
+  return (text, ctx) => {
+    // The first link answers at once every statement that is not about a group or database (undefined).
+    let asked = ask(hooks[0]!, text, ctx);
+    if ('answer' in asked) return asked.answer;
+    const lower = text.toLowerCase();
+    const rest = hooks.slice(1);
+    const mentioned = new Set(rest.filter((_, i) => names[i + 1]!.some((n) => lower.includes(n))));
+    for (const hook of [...mentioned, ...rest.filter((h) => !mentioned.has(h))]) {
+      asked = ask(hook, text, ctx);
+      if ('answer' in asked) return asked.answer;
+    }
+    throw asked.refused;
   };
 }
 

@@ -225,11 +225,14 @@ export function createCatalog(
       const stale = new Map<TableName, number>();
       for (const name of ['sys.databases', ...wanted]) {
         const known = tableNamed(name);
+        const current = known && (versionOf ? versionOf(known) : v);
         if (known && tableParts) {
+          // The table's own version first: nothing moved, no part is asked (a fleet's server has one per link).
+          if (loadedAt.get(known) === current) continue;
           loadParts(known, tableParts(known));
+          loadedAt.set(known, current!);
           continue;
         }
-        const current = known && (versionOf ? versionOf(known) : v);
         if (known && loadedAt.get(known) !== current) stale.set(known, current!);
       }
       if (stale.size === 0) return;

@@ -77,7 +77,8 @@ export interface SqlEngineOptions {
    * A table's rows in parts that change apart (a fleet server's table: each link's rows), each with
    * the version it would be built at, asked right after `version()`: when given, only the parts
    * whose version moved are built and reloaded (the others stay as loaded), in place of `tables`
-   * and `versionOf` for that table. Rows come in the parts' order.
+   * for that table; its `versionOf` still says first whether any part may have moved. Rows come in
+   * the parts' order.
    */
   tableParts?: (table: string) => TablePart[];
   hooks: StatementHook[];
