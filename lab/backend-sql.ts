@@ -13,6 +13,7 @@ import type { Side } from './model/types.js';
 import { serverIdentity } from './server-identity.js';
 import { sourceText, tokenize } from './sql/lexer.js';
 import { splitStatements } from './sql/batch.js';
+import { firstThatKnows, notThisDatabase, notThisGroup } from './shared-server-hooks.js';
 import { randomUUID } from 'node:crypto';
 
 export type EngineFactory = (opts: SqlEngineOptions) => SqlEngine & { forgetSession?(sessionId: number): void };
@@ -314,42 +315,6 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     }
   }
 }
-
-/**
- * One hook per link of a shared server: the statement is the first link's that does not answer
- * "no such group" (15151 about the group, not a replica of it) or "no such database" (911); if
- * every link says so, that is the answer.
- * These hooks check the name before they change anything, so asking the next link is safe. The
- * links whose names the statement mentions are asked first (each other link's refusal is an error
- * built and thrown: on a fleet's server, a hundred of them for a statement about the last link).
- */
-function firstThatKnows(hooks: StatementHook[], notMine: (error: { number?: number; message?: string }) => boolean, names: string[][]): StatementHook {
-  if (hooks.length === 1) return hooks[0]!;
-  const ask = (hook: StatementHook, text: string, ctx: Parameters<StatementHook>[1]): { answer: ReturnType<StatementHook> } | { refused: unknown } => {
-    try {
-      return { answer: hook(text, ctx) };
-    } catch (error) {
-      if (!notMine(error as { number?: number; message?: string })) throw error;
-      return { refused: error };
-    }
-  };
-  return (text, ctx) => {
-    // The first link answers at once every statement that is not about a group or database (undefined).
-    let asked = ask(hooks[0]!, text, ctx);
-    if ('answer' in asked) return asked.answer;
-    const lower = text.toLowerCase();
-    const rest = hooks.slice(1);
-    const mentioned = new Set(rest.filter((_, i) => names[i + 1]!.some((n) => lower.includes(n))));
-    for (const hook of [...mentioned, ...rest.filter((h) => !mentioned.has(h))]) {
-      asked = ask(hook, text, ctx);
-      if ('answer' in asked) return asked.answer;
-    }
-    throw asked.refused;
-  };
-}
-
-const notThisGroup = (e: { number?: number; message?: string }) => e.number === 15151 && /the availability group/.test(e.message ?? '');
-const notThisDatabase = (e: { number?: number }) => e.number === 911;
 
 /**
  * A long statement in the batch (scenario `longStatements`): BACKUP DATABASE / BACKUP LOG, and
