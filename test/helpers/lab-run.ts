@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import yaml from 'js-yaml';
 import { main } from '../../engine/cli/main.js';
-import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
+import type { Lab, StartLabOptions } from '../../lab/index.js';
 import { root, startCli } from './cli.js';
+import { startTestLab } from './certificates.js';
 
 export { root };
 
@@ -45,7 +46,7 @@ export interface LabApplyOptions {
 
 /** A started lab, a temporary folder, and the lab's inventory written into it as an operator would write it. */
 export async function labWithInventory(options: StartLabOptions, prefix: string): Promise<{ lab: Lab; dir: string; inventoryFile: string }> {
-  const lab = await startLab(options);
+  const lab = await startTestLab(options);
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const inventoryFile = join(dir, 'inventory.yml');
   writeFileSync(inventoryFile, yaml.dump(lab.inventory));
