@@ -100,7 +100,15 @@ export async function runInProcess(args: string[], opts: Omit<CliOptions, 'nodeA
   stderr.on('data', (d) => (err += d));
   // As the child's: what the test gives, then the end (no terminal: no isTTY).
   const stdin = Readable.from(opts.stdin ? [opts.stdin] : []) as unknown as NodeJS.ReadStream;
-  const code = await within(main(args, { stdout, stderr, stdin, env: childEnv(opts.env, cwd), cwd }), opts.timeoutMs ?? 30_000, `runbook ${args[0] ?? ''} in process`);
+  // Relative paths are the process's (as a drill worker does, engine/cli/worker.ts): in `cwd` for the call; a file's tests run one at a time.
+  const before = process.cwd();
+  process.chdir(cwd);
+  let code: number;
+  try {
+    code = await within(main(args, { stdout, stderr, stdin, env: childEnv(opts.env, cwd), cwd }), opts.timeoutMs ?? 30_000, `runbook ${args[0] ?? ''} in process`);
+  } finally {
+    process.chdir(before);
+  }
   // Everything written has been read once both streams have ended (as a child's pipes close).
   stdout.end();
   stderr.end();
