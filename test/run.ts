@@ -10,7 +10,8 @@ import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CPU_LINE } from './per-test-timeout/cpu-usage.js';
-import { cpuCores, defaultConcurrency, longestFirst, mayStartAnother, nextFile, type FileTiming } from './runner/schedule.js';
+import { cpuCores, defaultConcurrency, expectedDemand, longestFirst, mayStartAnother, nextFile, RAMP_MS, type FileTiming, type Room } from './runner/schedule.js';
+import { SpareCpu } from './runner/spare-cpu.js';
 import { readTimings, recordTimings } from './runner/timings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -138,15 +139,26 @@ async function main(): Promise<void> {
   const queue = [...files];
   const running = new Set<string>();
   const heavySlots = Math.max(1, Math.min(concurrency, cpuCores()));
+  const spareCpu = new SpareCpu(cpuCores());
+  let idle: number | undefined;
+  /** Files started lately: their CPU does not show in the idle measure yet, so it is kept for them. */
+  const started: Array<{ at: number; demand: number }> = [];
+  const room = (): Room => {
+    const now = Date.now();
+    const kept = started.filter((s) => now - s.at < RAMP_MS).reduce((n, s) => n + s.demand, 0);
+    // A width the caller chose (TEST_CONCURRENCY) is kept whatever the load.
+    return { running: running.size, max: Math.max(1, concurrency), cores: heavySlots, spareCores: widthChosen ? Infinity : idle === undefined ? undefined : idle - kept, load1m: widthChosen ? 0 : loadavg()[0]! };
+  };
   await new Promise<void>((allDone) => {
     const launch = (): void => {
-      // A width the caller chose (TEST_CONCURRENCY) is kept whatever the load.
-      while (mayStartAnother(running.size, Math.max(1, concurrency), heavySlots, widthChosen ? 0 : loadavg()[0]!)) {
-        const name = nextFile(queue.map((f) => relative(here, f)), [...running], timings, heavySlots);
+      for (;;) {
+        const now = room();
+        const name = nextFile(queue.map((f) => relative(here, f)), [...running], timings, heavySlots, (f) => mayStartAnother(now, expectedDemand(f, timings)));
         if (name === undefined) break;
         const file = join(here, name);
         queue.splice(queue.indexOf(file), 1);
         running.add(name);
+        started.push({ at: Date.now(), demand: expectedDemand(name, timings) });
         void runFile(file).then((r) => {
           running.delete(name);
           results.push(r);
@@ -161,8 +173,11 @@ async function main(): Promise<void> {
         allDone();
       }
     };
-    // The load average moves while files run: look again now and then, not only when one ends.
-    const widen = setInterval(launch, 5000);
+    // The machine's idle CPU moves while files run: measured every second, not only when one ends.
+    const widen = setInterval(() => {
+      idle = spareCpu.idleSinceLast();
+      launch();
+    }, 1000);
     launch();
   });
   const passed = results.reduce((n, r) => n + r.passed, 0);
