@@ -1,8 +1,7 @@
-// Runs a shipped runbook through the CLI's apply command, in this process (or, where a test wants
-// the process boundary, in a child process), against a lab the test started itself, so the test
-// can read the outcome from the lab afterwards (roles, modes, link, ledger, statement log). The
-// inventory is written to a file as an operator would write it, and the lab's passwords reach the
-// command only through its environment.
+// Runs a shipped runbook through the CLI's apply command, in this process, against a lab the test
+// started itself, so the test can read the outcome from the lab afterwards (roles, modes, link,
+// ledger, statement log). The inventory is written to a file as an operator would write it, and the
+// lab's passwords reach the command only through its environment.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import yaml from 'js-yaml';
 import { main } from '../../engine/cli/main.js';
 import type { Lab, StartLabOptions } from '../../lab/index.js';
-import { root, startCli } from './cli.js';
+import { root } from './cli.js';
 import { startTestLab } from './certificates.js';
 
 export { root };
@@ -85,15 +84,6 @@ export class TestLab {
     }
     const code = await main(this.argv(runbook, o), { stdout: stdout.stream, stderr: stderr.stream, stdin: process.stdin, env, cwd: root });
     return { code, stdout: stdout.text(), stderr: stderr.text(), journalDir, ms: Date.now() - started };
-  }
-
-  /** The same command as `apply`, run by the built CLI in a child process (cwd: the test's folder). */
-  async applyInChild(runbook: string, o: LabApplyOptions = {}): Promise<LabRun> {
-    const started = Date.now();
-    const journalDir = mkdtempSync(join(this.dir, 'journal-'));
-    const env = { ...this.lab.env, RUNBOOK_JOURNAL_DIR: journalDir, ...o.env };
-    const r = await startCli(this.argv(runbook, o), { env, cwd: this.dir, timeoutMs: 40_000 }).done;
-    return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr, journalDir, ms: Date.now() - started };
   }
 
   private argv(runbook: string, o: LabApplyOptions): string[] {
