@@ -114,6 +114,16 @@ function repoJournalFiles(): string[] {
 }
 
 /**
+ * How well the run kept the cores busy: the files' CPU (children's included) over the run's wall
+ * time on `cores`. A full run cannot end before its CPU divided by the cores; how far it is from
+ * that, and why (files waiting, or others' work on the machine), is what this line measures.
+ */
+export function coresBusy(cpuMs: number, runMs: number, cores: number): string {
+  const share = runMs > 0 ? cpuMs / (runMs * cores) : 0;
+  return `the run: ${(runMs / 1000).toFixed(1)} s wall on ${cores} cores, its files' CPU ${(cpuMs / 1000).toFixed(1)} s: ${Math.round(share * 100)}% of the cores busy with them (${(cpuMs / cores / 1000).toFixed(0)} s at the least)\n`;
+}
+
+/**
  * The slowest files by wall time, with their CPU time: a file whose CPU is far below its wall time
  * waits (windows, polls, timeouts); one near or above it computes (or runs children in parallel).
  */
@@ -130,6 +140,7 @@ export function slowestFiles(results: Array<Pick<FileResult, 'file' | 'ms' | 'cp
 
 async function main(): Promise<void> {
   stopChildrenOnSignal();
+  const runStarted = Date.now();
   const journalsBefore = new Set(repoJournalFiles());
   // The filter is matched against the path under dist/test/, not the checkout's (a worktree named r4-steps matched every file for `steps/`).
   const timings = readTimings();
@@ -188,7 +199,7 @@ async function main(): Promise<void> {
     process.stdout.write(`FAIL a test wrote into the repository's .runbook/ (use a temporary RUNBOOK_JOURNAL_DIR):\n${written.map((f) => `    ${relative(join(here, '..', '..'), f)}`).join('\n')}\n`);
   }
   if (files.length === 0) process.stdout.write('no test files found\n');
-  else process.stdout.write(slowestFiles(results, 10));
+  else process.stdout.write(slowestFiles(results, 10) + coresBusy(results.reduce((n, r) => n + (r.cpuMs ?? 0), 0), Date.now() - runStarted, cpuCores()));
   if (record) {
     const measured: Record<string, FileTiming> = {};
     for (const r of results) measured[relative(here, r.file)] = { wallMs: r.ms, ...(r.cpuMs !== undefined ? { cpuMs: r.cpuMs } : {}) };

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { defaultConcurrency, expectedDemand, HEAVY_CPU_MS, longestFirst, mayStartAnother, MIN_DEMAND, nextFile, UNKNOWN_FILE_MS, type Room } from './schedule.js';
 import { cpuTimes, idleCores, SpareCpu } from './spare-cpu.js';
 import { readTimings, recordTimings } from './timings.js';
-import { slowestFiles } from '../run.js';
+import { coresBusy, slowestFiles } from '../run.js';
 import { tempDir } from '../helpers/cli.js';
 
 test('longest expected first; a file without a timing counts as UNKNOWN_FILE_MS; equal ones keep their order', () => {
@@ -103,6 +103,11 @@ test("the slowest files by wall time with their CPU time ('?' when a file did no
   );
   assert.match(text, /^slowest 2 of 3 files \(all files: 62\.7 s wall summed, 0\.6 s cpu\):\n/);
   assert.match(text, /\n\s+61\.0 s wall\s+\? s cpu  .*y\.test\.js\n\s+1\.5 s wall\s+0\.3 s cpu  .*x\.test\.js\n$/);
+});
+
+test("the cores' share the run's files kept busy, and the least a run of that CPU can take on those cores", () => {
+  assert.is(coresBusy(480_000, 400_000, 2), "the run: 400.0 s wall on 2 cores, its files' CPU 480.0 s: 60% of the cores busy with them (240 s at the least)\n");
+  assert.match(coresBusy(0, 0, 2), /: 0% of the cores/);
 });
 
 test.run();
