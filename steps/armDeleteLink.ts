@@ -10,7 +10,7 @@
 // nothing (engine/drivers/arm/link-action.ts has the same rule for failover and setRole).
 import { describeLink, linkIdsOf, linkUrl } from '../engine/drivers/arm/link-ids.js';
 import { followOperation, getLinkDetails, sendRaw, waitForLinkOperation } from '../engine/drivers/on-demand.js';
-import { ArmRequestError, errorFromResponse, isLinkGone, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS } from '../engine/drivers/arm/errors.js';
+import { afterAccepted, ArmRequestError, errorFromResponse, isLinkGone, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS } from '../engine/drivers/arm/errors.js';
 import { operationInProgress, OperationStillRunning, resendSchedule } from '../engine/drivers/arm/operation-in-progress.js';
 import { armFailure, armMessages, elapsedText, lsnStableEarlier, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { defineStep, durationText, OutcomeUnknown, type StepPlanResult } from '../engine/step-api/index.js';
@@ -110,9 +110,12 @@ export default defineStep({
         firstStatus = res.status;
         if (res.status === 202) {
           ctx.log.progress(ctx.text('accepted', { link }));
+          // Accepted: an error from here on is no refusal of the DELETE (engine/drivers/arm/errors.ts afterAccepted), but a link gone is what it asked for.
           await followOperation(client, res, `the delete of link ${link}`, { pollIntervalMs: intervalMs, signal: ctx.signal }, (status) =>
             show(status === '202' || /^InProgress$/i.test(status) ? 'running' : status),
-          );
+          ).catch((error: unknown) => {
+            throw isLinkGone(error) || ctx.signal.aborted ? error : afterAccepted(error, `the delete of link ${link}`);
+          });
           break;
         }
         if (res.status === 200 || res.status === 204) break;
@@ -164,7 +167,7 @@ export default defineStep({
         ctx.log.progress(ctx.text('deleted', { link, elapsed: elapsedText(Date.now() - started) }));
         return { deleted: true, alreadyGone: false };
       }
-      throw armFailure(error, 'delete', link, ctx.inventory.arm);
+      throw ctx.signal.aborted ? ctx.outcomeUnknown('interrupted', { link }) : afterAccepted(error, `the delete of link ${link}`);
     }
     throw ctx.outcomeUnknown('stillThere', { link });
   },

@@ -13,7 +13,9 @@
 // for the runbook to judge, and ARM not answering (a 5xx, no route) for the step that needs it.
 import type { Inventory, ReplicaSide, RunResources } from '../core/types.js';
 import type { PlannedStep } from '../plan/types.js';
-import { ExitError } from '../core/errors.js';
+import { ExitError, errorMessage } from '../core/errors.js';
+import type { LoadedStep } from '../step-api/types.js';
+import { loadDrivers } from '../drivers/on-demand.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { endpointOf } from '../drivers/sql/endpoint.js';
 import { classifyConnectFailure } from '../drivers/sql/connect-failure.js';
@@ -24,7 +26,7 @@ const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
  * The built-in step types that call ARM (steps/arm*.ts). A plugin step that calls ARM is not known
  * here: its credentials are found out when it runs.
  */
-const ARM_STEP_TYPES = new Set(['armDeleteLink', 'armFailoverLink', 'armGetInstance', 'armGetLink', 'armSetRole']);
+export const ARM_STEP_TYPES: ReadonlySet<string> = new Set(['armDeleteLink', 'armFailoverLink', 'armGetInstance', 'armGetLink', 'armSetReplicationMode', 'armSetRole']);
 
 export interface PreflightResult {
   /** Replicas that could not be reached at all, and why. */
@@ -61,6 +63,22 @@ export async function connectPreflight(
   }
   if (plan?.steps.some((s) => s.decision !== 'skip' && ARM_STEP_TYPES.has(s.type))) await armPreflight(resources, inventory);
   return { unreachable: failed.map((f) => ({ side: f.side, reason: f.reason })) };
+}
+
+/**
+ * Every driver module the run may load, loaded before anything is sent (engine/drivers/on-demand.ts):
+ * one that refuses (runbook rebuilt or upgraded since this process started) stops the run here,
+ * exit 1, never after a change.
+ */
+export async function loadDriversBeforeChanges(plan: { steps: Array<Pick<PlannedStep, 'type' | 'decision'>> }, steps: ReadonlyMap<string, LoadedStep>, inventory: Inventory): Promise<void> {
+  const mayRun = plan.steps.filter((s) => s.decision !== 'skip');
+  // A plugin step may call ARM (ctx.arm()); of the built-in ones, those that do.
+  const arm = mayRun.some((s) => ARM_STEP_TYPES.has(s.type) || steps.get(s.type)?.plugin === true);
+  try {
+    await loadDrivers({ arm, armIdentity: (inventory.arm.credential ?? 'default') !== 'tokenEnv' });
+  } catch (error) {
+    throw new ExitError(ExitCode.failedBeforeChange, `could not load the engine's drivers: ${errorMessage(error).replace(/\.$/, '')}. Nothing was run: no lock, no journal.`);
+  }
 }
 
 /** One GET of the link; credentials refused, or a managed instance that is not there, is exit 2. */

@@ -23,9 +23,9 @@ import { ExitCode } from '../core/exit-codes.js';
 import { openJournal, type Journal, type JournalOpening } from './journal/write.js';
 import type { ApplyOptions, ApplyResult, ResumeFrom } from './types.js';
 import { checkDataLossAcknowledged, takeLinkLock } from './guards.js';
-import { connectPreflight } from './preflight.js';
+import { connectPreflight, loadDriversBeforeChanges } from './preflight.js';
 import { ResumeCourse, type ResumeServices } from './resume.js';
-import { sentThroughPools, stepContext, type SentStatement, type StepContext } from './step-context.js';
+import { changesSent, sentThroughPools, stepContext, type SentStatement, type StepContext } from './step-context.js';
 import { runStepWithRetry, type StepEnd } from './step-runner.js';
 import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, verificationText, verifyUntilKnown, type OutcomeOptions, type Verification } from './outcome.js';
 import { runFinishedRecord } from './summary.js';
@@ -41,6 +41,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyResult> {
   // The run's connections, opened now: a replica that refuses us is exit 2 before anything else.
   const resources = options.resources ?? (await import('../drivers/run-resources.js')).createRunResources(inventory, { env: options.env, signal: options.signal, ...(options.stepSessions ? { sessions: options.stepSessions } : {}), ...(options.armShared ? { arm: options.armShared } : {}) });
   try {
+    await loadDriversBeforeChanges(options.plan, options.steps, inventory);
     await connectPreflight(resources, inventory, plan);
     // A plan saved with --probe is bound to the link as it was then (engine/plan/drift.ts).
     await (await import('../plan/drift.js')).refuseIfDrifted({ plan, inventory, env: options.env, resources, signal: options.signal });
@@ -324,6 +325,7 @@ class ApplyRun {
       interruptGraceMs: opts.interruptGraceMs ?? 10_000,
       ...(opts.interrupts ? { onSendState: (state: 'waiting' | 'sent') => opts.interrupts!.sendState(state) } : {}),
       sentThroughPools: () => sentThroughPools(context),
+      changesSent: () => changesSent(context),
       ...(def.verify
         ? {
             verifyBeforeRetry: async () => {

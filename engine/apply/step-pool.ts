@@ -7,9 +7,9 @@
 // a plugin's change batches went out unchecked unless it used ctx.changeGuard).
 import type { ChangeGuard, ReplicaSide, RunResources } from '../core/types.js';
 import { GuardRefusal, OutcomeUnknown, StepFailure } from '../core/errors.js';
-import { readOnlyProblem } from '../drivers/sql/checks.js';
+import { isSingleStatement, readOnlyProblem } from '../drivers/sql/checks.js';
 import { mustStartItsBatch } from '../drivers/sql/guarded-batches.js';
-import { reservedSqlProblems } from '../drivers/sql/change-sql-rules.js';
+import { LOCK_NOT_HELD_ERROR, reservedSqlProblems } from '../drivers/sql/change-sql-rules.js';
 import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
 import { intercept, readOnlyPool, sealedPoolMethod, type Method } from '../drivers/sql/read-only-pool.js';
 import { isTrivia, scanSql, unterminatedToken } from '../drivers/sql/scanner.js';
@@ -22,6 +22,13 @@ export interface StepPoolState {
   record?(side: ReplicaSide, text: string, params: Record<string, unknown> | undefined): void;
   /** A change batch of this step was sent (so a later refusal is no longer "nothing was done"). */
   changeSent: boolean;
+  /**
+   * The change requests this step sent over all its attempts (T-SQL batches that are not plain
+   * reads, ARM writes), and how many were T-SQL batches of more than one statement: a server's error answers only the request it came on, so it
+   * shows the step changed nothing only when that request was its one change and one statement
+   * (attack r7fix finding 1: a plugin's `ALTER ...; THROW ...` was "definitely not applied").
+   */
+  changes: { count: number; multiStatement: number };
   /**
    * Some batch of this step went out through its pool: whatever its send gate was told, the step
    * is no longer "nothing was sent" (attack r6safety finding 4: a plugin that called notSent()
@@ -48,6 +55,31 @@ export function isBareRollback(text: string): boolean {
   if (words.at(-1) === ';') words.pop();
   if (words[0] !== 'rollback') return false;
   return words.length === 1 || (words.length === 2 && ['tran', 'transaction', 'work'].includes(words[1]!));
+}
+
+/**
+ * A change request of the step goes out: `batch`, its T-SQL as the step wrote it (none for an ARM
+ * write, one request). `undo()`: the server's lock check refused it, so none of it ran.
+ */
+export function noteChange(state: StepPoolState, batch?: string): { undo(): void } {
+  const before = { changeSent: state.changeSent, changes: { ...state.changes } };
+  state.sentAny = true;
+  state.changeSent = true;
+  state.changes.count++;
+  if (batch !== undefined && !isSingleStatement(batch)) state.changes.multiStatement++;
+  return {
+    undo: () => {
+      state.changeSent = before.changeSent;
+      state.changes = before.changes;
+    },
+  };
+}
+
+/** The run's lock check refused the batch at its head (its THROW, on line 1, outside any procedure): nothing of it ran. */
+function refusedByCheck(error: unknown): boolean {
+  const e = error as { number?: unknown; lineNumber?: unknown; procName?: unknown; precedingErrors?: unknown[] } | undefined;
+  const all = [...((e?.precedingErrors ?? []) as typeof e[]), e];
+  return all.some((x) => x?.number === LOCK_NOT_HELD_ERROR && x.lineNumber === 1 && !x.procName);
 }
 
 /** Why a change step's batch may go without the check it does not carry: it reads, or it only rolls back. */
@@ -98,6 +130,7 @@ function journaledRequest(request: object, side: ReplicaSide, state: StepPoolSta
       const text = withoutLockCheck(String(a[0]));
       if (text !== '') state.record?.(side, text, paramsOf(request as Request));
       state.sentAny = true;
+      if (text !== '' && readOnlyProblem(text) !== undefined) noteChange(state, text);
       return send(...a);
     };
   });
@@ -112,6 +145,10 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
     if (k !== 'query' && k !== 'batch') return undefined;
     return (...a) => {
       if (typeof a[0] !== 'string' || a.length > 1) throw refuse('was not one string of T-SQL answered by a promise (a tagged template or a callback), so the run cannot put its lock check in front of it');
+      // In stream mode mssql tells a server error as an 'error' event and resolves the promise
+      // anyway: the lock check's refusal would go unseen (attack r7fix finding 11).
+      if ((r as { stream?: unknown }).stream) throw refuse('was a streaming request (request.stream, toReadableStream, pipe), whose errors the run cannot read, so the lock check\'s refusal would go unseen; read the answer of the promise instead');
+      (r as { stream?: unknown }).stream = false;
       const text = a[0];
       state.sentAny = true;
       // Only the check exactly as the guard writes it now counts as the run's check: a batch that
@@ -131,15 +168,18 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
       state.record?.(side, own, paramsOf(r));
       // The step placed the check itself, as sqlExec does: sent as given.
       if (placed) {
-        state.changeSent = true;
-        return send(text);
+        const counted = noteChange(state, own);
+        return (send(text) as Promise<unknown>).catch((error: unknown) => {
+          if (refusedByCheck(error)) counted.undo();
+          throw error;
+        });
       }
       if (needsNoCheck(text)) return send(text);
       // Covered by the check sent alone right before it: only a batch that cannot carry it, and
       // only while the lock it checked was not heard lost since.
       if (afterCheck && mustStartItsBatch(text)) {
         if (coveredBy?.aborted) throw refuse('was to go after the lock check sent alone before it, but the link lock was lost since, so the check does not cover it');
-        state.changeSent = true;
+        noteChange(state, text);
         return send(text);
       }
       return sendWithCheck(r, send, text, side, state, guard, refuse);
@@ -156,7 +196,7 @@ async function sendWithCheck(request: Request, send: Method, text: string, side:
   if ('refused' in plan) throw refuse(`was not sent: ${plan.refused}`);
   state.record?.(side, text, paramsOf(request));
   const changedBefore = state.changeSent;
-  state.changeSent = true;
+  const counted = noteChange(state, text);
   // The check covers the batch's statements as they start: once the lock is known lost, the rest is cancelled.
   const onLost = () => request.cancel();
   plan.lost?.addEventListener('abort', onLost, { once: true });
@@ -165,6 +205,7 @@ async function sendWithCheck(request: Request, send: Method, text: string, side:
   } catch (error) {
     const notHeld = guard.refused(error);
     if (notHeld) {
+      counted.undo();
       // The server ran none of this batch: whether the step changed anything depends on what it sent before.
       throw refuse(`did not run: ${notHeld.replace(/\.$/, '')}`, changedBefore);
     }

@@ -8,6 +8,7 @@ import { OutcomeUnknown, StepFailure, definitelyNotApplied, errorExitCode, error
 import { ExitCode } from '../core/exit-codes.js';
 import { sleep } from '../core/sleep.js';
 import { formatDuration } from '../core/duration.js';
+import { intercept, type Method } from '../drivers/sql/read-only-pool.js';
 
 export class StepTimeout extends Error {
   constructor(stepId: string, ms: number) {
@@ -63,7 +64,11 @@ export interface RunStepOptions {
   verifyBeforeRetry?(): Promise<{ result: 'done' | 'not-done' | 'unknown'; detail?: string }>;
   /** Whether the step sent a batch through its pools: the send gate counts as sent then, whatever the step told it. */
   sentThroughPools?(): boolean;
+  /** The change requests the step sent through its pools and ARM client so far, over all its attempts (engine/apply/step-context.ts changesSent). */
+  changesSent?(): ChangesSent | undefined;
 }
+
+type ChangesSent = { count: number; multiStatement: number };
 
 export type StepEnd =
   | { ok: true; outputs: Record<string, unknown>; attempts: number }
@@ -137,7 +142,13 @@ async function attemptOnce(opts: RunStepOptions, track: AttemptTrack): Promise<R
     cleanups.push(() => opts.runSignal.removeEventListener('abort', onInterrupt));
   });
   limits.catch(() => undefined);
-  const running = Promise.resolve().then(() => opts.definition.run({ ...opts.context, signal, ...gate }, opts.args));
+  // Once the runner has decided about this attempt (done, failed, timed out, "nothing was sent"),
+  // its run() may go on, but nothing more of it reaches a server (attack r7fix finding 9: a change
+  // attempt ended as not sent sent its ALTER a second later, after the retry had sent it too).
+  let ended = false;
+  cleanups.push(() => (ended = true));
+  const sql: StepRunContext['sql'] = async (side) => fencedPool(await opts.context.sql(side), () => ended, opts.context.stepId);
+  const running = Promise.resolve().then(() => opts.definition.run({ ...opts.context, sql, signal, ...gate }, opts.args));
   running.catch(() => undefined);
   track.running = running;
   try {
@@ -157,6 +168,12 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
     attempt++;
     await opts.hooks.beforeAttempt(attempt);
     const track: AttemptTrack = { state: 'unknown' };
+    // What this attempt sent: the step's count now, less what the attempts before it sent.
+    const base = opts.changesSent?.() ?? { count: 0, multiStatement: 0 };
+    const sentNow = (): ChangesSent => {
+      const now = opts.changesSent?.() ?? base;
+      return { count: now.count - base.count, multiStatement: now.multiStatement - base.multiStatement };
+    };
     try {
       const outputs = await attemptOnce(opts, track);
       return { ok: true, outputs, attempts: attempt };
@@ -166,6 +183,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       if (opts.runSignal.aborted && !opts.nonSafe) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
       // Journaled with the step's end, so that a resume knows this change never left the process.
       const nothingSent = track.state === 'waiting' && !actedBefore ? { nothingSent: true as const } : {};
+      if (opts.impact !== 'read') error = answerOfOneRequest(opts.context.stepId, sentNow(), error);
       if (track.state === 'waiting') {
         error = notSent(opts.context.stepId, caught);
         if (opts.runSignal.aborted) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt, ...nothingSent };
@@ -176,17 +194,29 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       }
       const code = errorExitCode(error);
       if (code === ExitCode.refused) {
-        if (!actedBefore) return { ok: false, error, outcome: 'refused', exitCode: code, attempts: attempt };
-        // This attempt did nothing, but an earlier one may have: the step is no refusal (which
-        // says nothing was changed, and which a resume would send again unverified).
-        const earlier = `attempt ${actedBefore.attempt} may have changed something before it failed (${errorMessage(actedBefore.error).replace(/\.$/, '')})`;
-        return { ok: false, error: new Error(`${errorMessage(error).replace(/\.$/, '')}; but ${earlier}`), outcome: 'failed', exitCode: code, attempts: attempt };
+        // A refusal says nothing was changed, and a resume sends a refused step again unverified:
+        // not so once this step sent a change (attack r7fix finding 16: a plugin that refused after
+        // its ALTER), or an earlier attempt may have acted.
+        const sent = opts.impact !== 'read' ? sentNow().count : 0;
+        if (!actedBefore && sent === 0) return { ok: false, error, outcome: 'refused', exitCode: code, attempts: attempt };
+        const earlier = actedBefore
+          ? `attempt ${actedBefore.attempt} may have changed something before it failed (${errorMessage(actedBefore.error).replace(/\.$/, '')})`
+          : `the step had sent ${sent} change request${sent > 1 ? 's' : ''} before it refused, so it may have acted`;
+        return { ok: false, error: new Error(`${errorMessage(error).replace(/\.$/, '')}; but ${earlier}`, { cause: error }), outcome: 'failed', exitCode: code, attempts: attempt };
       }
       if (code === ExitCode.outcomeUnknown) return { ok: false, error, outcome: 'unknown', exitCode: code, attempts: attempt };
       if (attempt >= maxAttempts) return { ok: false, error, outcome: 'failed', exitCode: code, attempts: attempt, ...nothingSent };
       if (opts.impact !== 'read' && !definitelyNotApplied(error)) {
-        // The attempt may have acted (a script that ran in part): sent again only when its verify
-        // says it did not take effect (attack r6safety finding 3: three ALTERs in one run).
+        // An attempt that ran in part is never sent again whole: a verify's "not done" says only
+        // that the whole effect is not there, not that none of it ran (attack r7fix finding 5: batch
+        // 1 of a script sent three times).
+        const inPart = ranInPart(error, sentNow());
+        if (inPart) {
+          const notRetried = new Error(`${errorMessage(error).replace(/\.$/, '')}; not retried: ${inPart}, and sending it again would run that part twice`, { cause: error });
+          return { ok: false, error: notRetried, outcome: 'failed', exitCode: code, attempts: attempt };
+        }
+        // The attempt may have acted: sent again only when its verify says it did not take effect
+        // (attack r6safety finding 3: three ALTERs in one run).
         const check = opts.verifyBeforeRetry ? await opts.verifyBeforeRetry() : undefined;
         if (check?.result !== 'not-done') {
           const why = !check ? 'nothing can verify it' : check.result === 'done' ? 'its verify says it took effect' : `its verify could not tell${check.detail ? ` (${check.detail})` : ''}`;
@@ -204,6 +234,45 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       }
     }
   }
+}
+
+/**
+ * A driver's own error (a plugin lets an mssql RequestError or an ARM RestError through) answers the
+ * one request it came on: it shows that the step changed nothing only when that request was the
+ * step's one change and a single statement. Otherwise it is wrapped so that nothing reads it as
+ * "not applied" (no blind retry, journaled may-have-acted, exit 4), as sqlExec words its own
+ * (attack r7fix finding 1: `ALTER ...; THROW ...` through a plugin's ctx.sql was retried three
+ * times and summed up as "Nothing was changed").
+ */
+function answerOfOneRequest(stepId: string, sent: ChangesSent, error: unknown): unknown {
+  if (error instanceof StepFailure || !definitelyNotApplied(error)) return error;
+  if (sent.count <= 1 && sent.multiStatement === 0) return error;
+  const what = sent.count > 1 ? `${sent.count} change requests` : 'a change batch of more than one statement';
+  return new Error(`${errorMessage(error).replace(/\.$/, '')}; step ${stepId} had sent ${what} by then, so this error does not show that nothing of it took effect`, { cause: error });
+}
+
+/** Why an attempt's failure shows it ran in part (a script's batches that completed, more than one change request), if it does. */
+function ranInPart(error: unknown, sent: ChangesSent): string | undefined {
+  const completed = (error as { batchesCompleted?: unknown })?.batchesCompleted;
+  if (typeof completed === 'number' && completed > 0) return `${completed === 1 ? 'batch 1' : `batches 1-${completed}`} of this attempt ran`;
+  if (sent.count > 1) return `this attempt had sent ${sent.count} change requests`;
+  return undefined;
+}
+
+type Pool = Awaited<ReturnType<StepRunContext['sql']>>;
+
+/** `pool`, and every request made on it, refusing to send once `ended()`. */
+function fencedPool(pool: Pool, ended: () => boolean, stepId: string): Pool {
+  const fence = (send: Method): Method => (...args) => {
+    if (ended()) throw new Error(`step ${stepId}: this attempt has ended, so nothing more of it is sent`);
+    return send(...args);
+  };
+  const fencedRequest = (request: object) => intercept(request, (k, send) => (k === 'query' || k === 'batch' || k === 'execute' || k === 'bulk' ? fence(send) : undefined));
+  return intercept(pool, (key, method) => {
+    if (key === 'query' || key === 'batch') return fence(method);
+    if (key === 'request') return (...args) => fencedRequest(method(...args) as object);
+    return undefined;
+  });
 }
 
 /** A change step that ended before it sent anything: it changed nothing, whatever ended it. */

@@ -3,11 +3,14 @@
 // does not send it again unless its verify says it did not take effect. Both used to send the
 // ALTER again unverified (attack r6safety finding 3: 2 ALTERs over a resume, 3 in one run). Nor
 // is a plugin step that sent through ctx.sql "nothing was sent" because it told its gate so (finding 4).
+// Nor is what batch 1 changed "someone else's" when the lock is found lost at batch 2 (finding 6).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { pathToFileURL } from 'node:url';
 import { ChildLab, SYNC_COMMIT } from '../helpers/child-runs.js';
+import { root } from '../helpers/cli.js';
 
 const SCRIPT =
   "ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);\nGO\nTHROW 50001, 'second batch fails', 1;";
@@ -46,11 +49,30 @@ test('retry: an attempt that ran in part, with nothing to verify it, is not trie
     const r = await lab.applyInProcess(writePartialRunbook(lab.dir, '{ count: 2, delay: 100ms }'));
     const out = r.stdout + r.stderr;
     assert.is(r.code, 4, out);
-    assert.match(out, /not retried: this attempt may have acted/);
+    // A script known to have run in part is not retried whatever a verify would say (finding 5 below), so none is asked.
+    assert.match(out, /not retried: batch 1 of this attempt ran, and sending it again would run that part twice/);
     assert.is(lab.count(SYNC_COMMIT), 1, 'the ALTER went out once');
     const runId = lab.runIds()[0]!;
     assert.is(lab.records(runId).filter((x) => x.kind === 'step-started' && x.step === 'sync').length, 1);
-    assert.is(lab.records(runId).filter((x) => x.kind === 'step-verified' && x.why === 'retry').length, 1, 'its verify was asked');
+  } finally {
+    await lab.stop();
+  }
+});
+
+// Attack r7fix finding 5: a verify's "not done" answers for the whole effect, not for the part that ran.
+test('retry: an attempt that ran in part is not sent again whole, even when its verify says not done', async () => {
+  const lab = await ChildLab.start();
+  try {
+    const file = join(lab.dir, 'partial-verified.yml');
+    writeFileSync(
+      file,
+      ['name: partial', 'description: x', 'steps:', '  - id: sync', '    type: sqlExec', '    target: sqlServer', '    retry: { count: 2, delay: 100ms }', '    with:', '      impact: change', `      sql: ${JSON.stringify(SCRIPT)}`, '      verify: "SELECT 0 AS done"', ''].join('\n'),
+    );
+    const r = await lab.apply(file).done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 4, out);
+    assert.match(out, /not retried: batch 1 of this attempt ran, and sending it again would run that part twice/);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'the ALTER went out once');
   } finally {
     await lab.stop();
   }
@@ -85,6 +107,174 @@ test('a plugin that told its send gate "not sent" and then sent through ctx.sql 
     const failed = lab.records(lab.runIds()[0]!).find((x) => x.kind === 'step-failed' && !x.willRetry);
     assert.is(failed?.nothingSent, undefined, JSON.stringify(failed));
     assert.is(failed?.mayHaveActed, true, JSON.stringify(failed));
+  } finally {
+    await lab.stop();
+  }
+});
+
+// Attack r7fix finding 1: a plugin lets the server's error through raw. It answers the batch's last
+// statement only: the ALTER before it took effect, so the step may have acted, whatever the error.
+test('a plugin change batch whose second statement fails: may have acted, not retried blind, exit 4, and the resume does not send it again', async () => {
+  const lab = await ChildLab.start();
+  try {
+    writeFileSync(
+      join(lab.dir, 'multi.mjs'),
+      `export default {
+  type: 'multi', description: 'x', impact: 'change', target: 'none', outputs: {},
+  with: { type: 'object', additionalProperties: false, required: ['sql'], properties: { sql: { type: 'string', description: 'x' } } },
+  plan: () => ({ summary: 'one batch, two statements' }),
+  run: async (ctx, args) => {
+    const pool = await ctx.sql('sqlServer');
+    await pool.request().batch(args.sql);
+    return {};
+  },
+};
+`,
+    );
+    const sql = "ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT); THROW 50001, 'second statement fails', 1;";
+    const file = join(lab.dir, 'multi.yml');
+    writeFileSync(file, ['name: multi', 'description: x', 'plugins:', '  - ./multi.mjs', 'steps:', '  - id: m', '    type: multi', '    retry: { count: 2, delay: 100ms }', '    with:', `      sql: ${JSON.stringify(sql)}`, ''].join('\n'));
+    const r = await lab.apply(file).done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 4, out);
+    assert.match(out, /second statement fails; step m had sent a change batch of more than one statement by then, so this error does not show that nothing of it took effect; not retried: this attempt may have acted, and nothing can verify it/);
+    assert.not.match(out, /Nothing was changed/);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'the ALTER went out once');
+    const runId = lab.runIds()[0]!;
+    const failed = lab.records(runId).find((x) => x.kind === 'step-failed' && !x.willRetry);
+    assert.is(failed?.mayHaveActed, true, JSON.stringify(failed));
+    const again = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '2s'], 60_000).done;
+    assert.is(again.code, 3, again.stdout + again.stderr);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'the resume did not send it again');
+  } finally {
+    await lab.stop();
+  }
+});
+
+// Attack r7fix finding 16: a refusal after the step's own change went out is no "nothing was changed".
+test('a plugin change step that refuses after its ALTER went out: may have acted, not "refused", and the resume does not send it again', async () => {
+  const lab = await ChildLab.start();
+  try {
+    writeFileSync(
+      join(lab.dir, 'refuse-after.mjs'),
+      `import { defineStep } from ${JSON.stringify(pathToFileURL(join(root, 'dist', 'engine', 'step-api', 'index.js')).href)};
+export default defineStep({
+  type: 'syncThenCheck', description: 'x', impact: 'change', target: 'none', outputs: {},
+  with: { type: 'object', additionalProperties: false, required: ['sql'], properties: { sql: { type: 'string', description: 'x' } } },
+  messages: { notReady: 'the partner is not ready' },
+  plan: () => ({ summary: 'sync, then check' }),
+  async run(ctx, args) {
+    const pool = await ctx.sql('sqlServer');
+    await pool.request().batch(args.sql);
+    throw ctx.refuse('notReady');
+  },
+});
+`,
+    );
+    const sync = "ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);";
+    const file = join(lab.dir, 'refuse-after.yml');
+    writeFileSync(file, ['name: refuse-after', 'description: x', 'plugins:', '  - ./refuse-after.mjs', 'steps:', '  - id: s', '    type: syncThenCheck', '    with:', `      sql: ${JSON.stringify(sync)}`, ''].join('\n'));
+    const r = await lab.apply(file).done;
+    const out = r.stdout + r.stderr;
+    assert.match(out, /the partner is not ready; but the step had sent 1 change request before it refused, so it may have acted/);
+    assert.not.match(out, /Nothing was changed/);
+    const runId = lab.runIds()[0]!;
+    const failed = lab.records(runId).find((x) => x.kind === 'step-failed' && x.step === 's');
+    assert.is(failed?.outcome, 'failed', JSON.stringify(failed));
+    assert.is(failed?.mayHaveActed, true, JSON.stringify(failed));
+    const again = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '2s'], 60_000).done;
+    assert.is(again.code, 3, again.stdout + again.stderr);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'the ALTER went out once');
+  } finally {
+    await lab.stop();
+  }
+});
+
+// Attack r7fix finding 9: an attempt the runner ended ("timed out while it waited to send its
+// change; nothing was sent") went on and sent its ALTER after the retry had sent it too.
+test('an attempt ended as "nothing was sent" sends nothing afterwards: the ALTER goes out once, from the retry', async () => {
+  const lab = await ChildLab.start();
+  try {
+    // The two plugins share one promise: the read step after it waits until attempt 1 tried to send.
+    const shared = "globalThis.lateSendSettled ??= new Promise((resolve) => (globalThis.lateSend = resolve));";
+    writeFileSync(
+      join(lab.dir, 'slow-gated.mjs'),
+      `${shared}
+let attempts = 0;
+export default {
+  type: 'slowGated', description: 'x', impact: 'change', target: 'none', outputs: {},
+  with: { type: 'object', additionalProperties: false, required: ['sql'], properties: { sql: { type: 'string', description: 'x' } } },
+  plan: () => ({ summary: 'waits, then sends' }),
+  run: async (ctx, args) => {
+    ctx.sendGate?.notSent();
+    const pool = await ctx.sql('sqlServer');
+    if (++attempts === 1) {
+      // Attempt 1 outlasts its timeout, then sends anyway (no sendGate.sending()).
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      try {
+        await pool.request().batch(args.sql);
+      } finally {
+        globalThis.lateSend();
+      }
+      return {};
+    }
+    await pool.request().batch(args.sql);
+    return {};
+  },
+};
+`,
+    );
+    writeFileSync(
+      join(lab.dir, 'after-late.mjs'),
+      `${shared}
+export default {
+  type: 'afterLateSend', description: 'x', impact: 'read', target: 'none', outputs: {},
+  with: { type: 'object', additionalProperties: false, properties: {} },
+  plan: () => ({ summary: 'waits for attempt 1 to try' }),
+  run: async () => (await globalThis.lateSendSettled, {}),
+};
+`,
+    );
+    const sync = "ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);";
+    const file = join(lab.dir, 'slow-gated.yml');
+    writeFileSync(file, ['name: slow-gated', 'description: x', 'plugins:', '  - ./slow-gated.mjs', '  - ./after-late.mjs', 'steps:', '  - id: g', '    type: slowGated', '    timeout: 500ms', '    retry: { count: 1, delay: 100ms }', '    with:', `      sql: ${JSON.stringify(sync)}`, '  - id: wait', '    type: afterLateSend', ''].join('\n'));
+    const r = await lab.apply(file).done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 0, out);
+    assert.match(out, /nothing was sent, so it did not take effect \(retrying/);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'the ALTER went out once');
+  } finally {
+    await lab.stop();
+  }
+});
+
+// Attack r6safety finding 6: the server's check refuses batch 2 (the lock was lost after batch 1,
+// whose check passed); the link changed by batch 1 of this very step must not be named "someone
+// else acted" (an operator would hunt for a second operator, or undo the run's own change).
+test('a lock the server finds lost at batch 2 of a change: the change batch 1 made is "this run cannot tell", not "someone else acted", in the run and in the resume\'s refusal', async () => {
+  const lab = await ChildLab.start();
+  try {
+    const file = join(lab.dir, 'two.yml');
+    const script = "ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);\nGO\nSELECT 2 AS two;";
+    writeFileSync(file, ['name: two', 'description: Two batches.', 'steps:', '  - id: sync', '    type: sqlExec', '    target: sqlServer', '    with:', '      impact: change', `      sql: ${JSON.stringify(script)}`, ''].join('\n'));
+    const { pin, run, runId } = await lab.applyHeld(file, [], { match: /SELECT 2 AS two/, side: 'sqlServer' });
+    // The server forgets the run's lock (a KILL the client has not heard of yet); batch 2's check finds it.
+    lab.lab.model.applocks.releaseSession('sql01', lab.lockOf(runId).holder.sessionId);
+    pin.release();
+    const r = await run.done;
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 5, out);
+    assert.is(lab.count(SYNC_COMMIT), 1);
+    assert.match(out, /This run cannot tell whether its step sync, which was changing the link then, or someone else did that/);
+    assert.not.match(out, /Someone else acted/);
+    const lost = lab.records(runId).find((x) => x.kind === 'lock-lost');
+    assert.is(lost?.ownStep, 'sync', JSON.stringify(lost));
+    const again = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '2s'], 60_000).done;
+    const said = again.stdout + again.stderr;
+    assert.is(again.code, 3, said);
+    assert.match(said, /the link changed while its own step sync was running \(.*\), and it could not tell whether that step or someone else did that/);
+    assert.not.match(said, /someone else acted/);
+    assert.is(lab.count(SYNC_COMMIT), 1, 'nothing sent again');
   } finally {
     await lab.stop();
   }

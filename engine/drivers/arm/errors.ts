@@ -1,6 +1,7 @@
 // What can go wrong talking to ARM, as typed errors the steps can tell apart: Azure said no
 // (with its error code), the resource is not there, the credentials were refused, a long-running
 // operation ended in failure. Pure module: no @azure import, so steps can use it at plan time.
+import { OutcomeUnknown } from '../../core/errors.js';
 import { sentence } from '../../core/sentence.js';
 import type { ArmSpec } from '../../core/types.js';
 
@@ -194,4 +195,19 @@ export function fromSdkError(error: unknown, what: string, endpoint: string, las
   }
   if (typeof e?.code === 'string' || /ECONN|ENOTFOUND|socket|certificate/i.test(message)) return unreachable(error, endpoint);
   return error instanceof Error ? error : new Error(message);
+}
+
+/**
+ * An error met after ARM accepted the change (following it, or reading the link afterwards): the
+ * change may have been carried out, whatever the error's status (a 429 on the read after a completed
+ * failover is no refusal of the failover; attack r7fix finding 14: "Nothing was changed", and a
+ * retry POSTed the forced failover again). Only Azure's own word that the operation failed, or an
+ * outcome already unknown, stays as it is.
+ */
+export function afterAccepted(error: unknown, what: string): unknown {
+  if (error instanceof ArmOperationFailed || error instanceof OutcomeUnknown) return error;
+  if ((error as { name?: string })?.name === 'AbortError') {
+    return new OutcomeUnknown(`Interrupted while following ${what}, which Azure had accepted; it may still complete. Check the link before doing anything else.`);
+  }
+  return new OutcomeUnknown(`Azure accepted ${what}, but following it failed: ${sentence((error as Error)?.message ?? String(error))} It may have been carried out; check the link before doing anything else.`, { cause: error });
 }

@@ -16,7 +16,7 @@ import type { SqlManagementClient } from '@azure/arm-sql';
 import type { PipelineResponse } from '@azure/core-rest-pipeline';
 import { OutcomeUnknown } from '../../core/errors.js';
 import { sentence } from '../../core/sentence.js';
-import { ArmNotFoundError, ArmRequestError, ArmUnreachable, errorFromResponse, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS, parseArmErrorBody } from './errors.js';
+import { afterAccepted, ArmNotFoundError, ArmRequestError, ArmUnreachable, errorFromResponse, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS, parseArmErrorBody } from './errors.js';
 import { ResendBlocked, ensureNoResendPolicy } from './resend.js';
 import { getLinkDetails, sendRaw, type LinkDetails } from './client.js';
 import { describeLink, linkUrl, type LinkIds } from './link-ids.js';
@@ -193,13 +193,17 @@ export async function postLinkAction(
     }
 
     const res = response as PipelineResponse;
-    if (res.status === 202) {
-      report('accepted', '202', 0);
-      const polls = await followOperation(client, res, what, options, (status, n) => report('running', status, n));
-      return { before, after: await getLinkDetails(client, ids, { signal }), polls, resends, confirmedByState: false };
-    }
     if (res.status >= 200 && res.status < 300) {
-      return { before, after: await getLinkDetails(client, ids, { signal }), polls: 0, resends, confirmedByState: false };
+      try {
+        let polls = 0;
+        if (res.status === 202) {
+          report('accepted', '202', 0);
+          polls = await followOperation(client, res, what, options, (status, n) => report('running', status, n));
+        }
+        return { before, after: await getLinkDetails(client, ids, { signal }), polls, resends, confirmedByState: false };
+      } catch (error) {
+        throw afterAccepted(error, what);
+      }
     }
     const refused = errorFromResponse(res.status, res.bodyAsText, what);
     if (!isOperationInProgress(refused)) throw refused;

@@ -17,6 +17,7 @@
 // default: refused, rather than run where the author did not mean.
 import { isTrivia, scanSql, type SqlToken } from './scanner.js';
 import { splitBatches } from './batches.js';
+import { bareProcedureCall } from './guarded-batches.js';
 import { SESSION_OPTIONS } from './session-state.js';
 
 /** The error number the lock check THROWs with (a user-defined one, 50000 or more). */
@@ -37,7 +38,7 @@ const SKIPPING_SETS = new Set(['noexec', 'fmtonly', 'parseonly']);
  */
 export function reservedSqlProblems(sql: string, change: boolean, withParams = false): SqlRuleProblem[] {
   const words = scanSql(sql).filter((t) => !isTrivia(t));
-  const problems: SqlRuleProblem[] = withParams ? contextEndingWithItsCall(sql) : [];
+  const problems: SqlRuleProblem[] = [...(change ? bareProcedureCalls(sql) : []), ...(withParams ? contextEndingWithItsCall(sql) : [])];
   const at = (t: SqlToken) => ({ line: t.line, column: t.start - sql.lastIndexOf('\n', t.start - 1) });
   const lower = (t: SqlToken | undefined) => (t?.kind === 'word' ? t.text.toLowerCase() : undefined);
   for (let i = 0; i < words.length; i++) {
@@ -61,6 +62,23 @@ export function reservedSqlProblems(sql: string, change: boolean, withParams = f
 }
 
 /**
+ * A change batch that begins with a procedure called without EXEC: the lock check could not go at
+ * its head, only as a batch of its own before it, and a KILL of the lock session between the two
+ * would not be seen by the server (guarded-batches.ts bareProcedureCall). `EXEC name ...` carries it.
+ */
+function bareProcedureCalls(sql: string): SqlRuleProblem[] {
+  return batchesOf(sql).flatMap((batch) => {
+    const name = bareProcedureCall(batch.text);
+    if (!name) return [];
+    return [{
+      line: batch.startLine + name.line - 1,
+      column: name.start - batch.text.lastIndexOf('\n', name.start - 1),
+      message: `${name.text} is a procedure called without EXEC, which only the first statement of a batch may be, so the run's lock check could not go at the head of this change batch (only as a batch of its own before it, a moment the server does not check); write \`EXEC ${name.text}\` instead`,
+    }];
+  });
+}
+
+/**
  * A change of the security context (EXECUTE AS, SETUSER, REVERT) at `word`: it lasts "for the
  * duration of the session or module execution" (execute-as-transact-sql.md); whether an
  * sp_executesql call ends it as it ends a USE is not said there, so it is refused before the last
@@ -75,12 +93,7 @@ function impersonationAt(word: string, next: SqlToken | undefined): string | und
 
 /** USE and SET options in a batch before the last of a script sent through sp_executesql (see the top of this file). */
 function contextEndingWithItsCall(sql: string): SqlRuleProblem[] {
-  let batches;
-  try {
-    batches = splitBatches(sql);
-  } catch {
-    return []; // a bad GO line is reported as such
-  }
+  const batches = batchesOf(sql);
   const problems: SqlRuleProblem[] = [];
   for (const batch of batches.slice(0, -1)) {
     const words = scanSql(batch.text).filter((t) => !isTrivia(t));
@@ -101,4 +114,13 @@ function contextEndingWithItsCall(sql: string): SqlRuleProblem[] {
     });
   }
   return problems;
+}
+
+/** The script's batches; none when a GO line cannot be read (that is reported as such). */
+function batchesOf(sql: string): ReturnType<typeof splitBatches> {
+  try {
+    return splitBatches(sql);
+  } catch {
+    return [];
+  }
 }

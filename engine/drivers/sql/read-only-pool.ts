@@ -17,6 +17,11 @@ export function intercept<T extends object>(target: T, wrap: (key: string | symb
   const proxy: T = new Proxy(target, {
     get(t, key) {
       const v = Reflect.get(t, key, t) as unknown;
+      // The pool's settings are the run's, read by every later step and by the engine's own
+      // requests: a copy each time, never the object itself (attack r7fix finding 11: a read step set
+      // config.stream, and the engine's own lock check's refusal became an unhandled 'error' event).
+      // Not frozen: a plugin may build its own pool from it (trusted code), which mssql completes in place.
+      if (key === 'config' && v !== null && typeof v === 'object') return copyOf(v);
       if (typeof v !== 'function') return v;
       const method = (...args: unknown[]) => {
         const r = (v as Method).apply(t, args);
@@ -26,6 +31,18 @@ export function intercept<T extends object>(target: T, wrap: (key: string | symb
     },
   });
   return proxy;
+}
+
+function copyOf(value: unknown, seen = new Map<object, unknown>()): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  // Plain objects and arrays are copied; anything else (a Buffer of a CA, a class instance) is kept as it is.
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return value;
+  if (seen.has(value)) return seen.get(value);
+  const copy: Record<string | symbol, unknown> = Array.isArray(value) ? ([] as unknown as Record<string, unknown>) : {};
+  seen.set(value, copy);
+  for (const key of Reflect.ownKeys(value)) copy[key] = copyOf((value as Record<string | symbol, unknown>)[key], seen);
+  return copy;
 }
 
 /**
