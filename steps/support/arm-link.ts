@@ -1,6 +1,6 @@
 // What the ARM step types share: their failure messages and the mapping from typed ARM errors to
 // step failures that carry Azure's error code as data. Pure: no @azure import.
-import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, credentialAdvice, OPERATION_STILL_IN_PROGRESS, wasNotSent, type ArmSpec } from '../../engine/drivers/arm/errors.js';
+import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, credentialAdvice, metText, OPERATION_STILL_IN_PROGRESS, wasChangeRequestAnswer, wasNotSent, withoutStop as noStop, type ArmSpec } from '../../engine/drivers/arm/errors.js';
 import {
   defineMessages,
   durationMs,
@@ -35,14 +35,17 @@ function fail(id: ArmMessageId, data: Record<string, string>, notApplied = false
   return new StepFailure(id, data, formatMessage(armMessages[id], data), { notApplied });
 }
 
-/** ARM said no to the request itself (4xx, or no token to send it with): the operation was never accepted. */
+/**
+ * ARM said no to the change request itself (4xx, or no token to send it with): the operation was
+ * never accepted. Only an error the driver marked as that request's answer can say so; the same
+ * status met later (a 429 on the read after a completed failover) says nothing about the change.
+ */
 function refusedUpFront(error: ArmRequestError): boolean {
-  if (error instanceof ArmOperationFailed) return false;
+  if (error instanceof ArmOperationFailed || !wasChangeRequestAnswer(error)) return false;
   if (error instanceof ArmAuthError && error.status === undefined) return true;
   return error.status !== undefined && error.status >= 400 && error.status < 500;
 }
 
-const noStop = (text: string) => text.trim().replace(/\.+$/, '') || 'no detail';
 
 /**
  * Turns a typed ARM error into a StepFailure whose data carries the ARM code. Outcome-unknown,
@@ -58,7 +61,7 @@ export function armFailure(error: unknown, action: string, link: string, arm?: A
       const why =
         error.code === OPERATION_STILL_IN_PROGRESS
           ? noStop(error.message)
-          : `reading it first failed with HTTP ${error.status ?? '?'} ${error.code}${error.azureMessage ? ` (${noStop(error.azureMessage)})` : ''}`;
+          : `reading it first failed with ${error.status === undefined ? `HTTP ? ${error.code}` : metText(error)}`;
       return fail('notSent', { action, link, code: error.code, error: why }, true);
     }
     if (error instanceof ArmUnreachable) return fail('notSent', { action, link, code: error.code, error: `reading it first failed: ${noStop(error.message)}` }, true);
