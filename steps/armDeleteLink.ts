@@ -10,7 +10,7 @@
 // nothing (engine/drivers/arm/link-action.ts has the same rule for failover and setRole).
 import { describeLink, linkIdsOf, linkUrl } from '../engine/drivers/arm/link-ids.js';
 import { followOperation, getLinkDetails, sendRaw, waitForLinkOperation } from '../engine/drivers/on-demand.js';
-import { answersChangeRequest, ArmRequestError, errorFromResponse, isLinkGone, isOperationInProgress, metText, notSent, onlyThrottledBefore, OPERATION_STILL_IN_PROGRESS, type AttemptAnswers } from '../engine/drivers/arm/errors.js';
+import { afterAccepted, answersChangeRequest, ArmRequestError, errorFromResponse, isLinkGone, isOperationInProgress, notSent, onlyThrottledBefore, OPERATION_STILL_IN_PROGRESS, type AttemptAnswers } from '../engine/drivers/arm/errors.js';
 import { operationInProgress, OperationStillRunning, resendSchedule } from '../engine/drivers/arm/operation-in-progress.js';
 import { armFailure, armMessages, elapsedText, lsnStableEarlier, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { defineStep, durationText, OutcomeUnknown, type StepPlanResult } from '../engine/step-api/index.js';
@@ -40,8 +40,6 @@ export default defineStep({
     interrupted:
       'Interrupted while Azure was deleting link {{link}}; the delete may still complete. Check the link (armGetLink) before doing anything else.',
     stillThere: 'Azure reported the delete of link {{link}} done, but the link still exists; check it before going on.',
-    unreadAfter:
-      'Azure accepted the delete of link {{link}}, but reading the link afterwards failed with {{error}}; whether it is gone is not known. Check the link (armGetLink) before doing anything else.',
     waiting: 'Deleting link {{link}}: waiting for an operation in progress: {{state}} after {{elapsed}}.',
     deletedWhileWaiting: 'Link {{link}} was deleted by the operation that was already in progress, after {{elapsed}}.',
     stillBusy:
@@ -120,9 +118,12 @@ export default defineStep({
         firstStatus = res.status;
         if (res.status === 202) {
           ctx.log.progress(ctx.text('accepted', { link }));
+          // Accepted: an error from here on is no refusal of the DELETE (engine/drivers/arm/errors.ts afterAccepted), but a link gone is what it asked for.
           await followOperation(client, res, `the delete of link ${link}`, { pollIntervalMs: intervalMs, signal: ctx.signal }, (status) =>
             show(status === '202' || /^InProgress$/i.test(status) ? 'running' : status),
-          );
+          ).catch((error: unknown) => {
+            throw isLinkGone(error) || ctx.signal.aborted ? error : afterAccepted(error, `the delete of link ${link}`);
+          });
           break;
         }
         if (res.status === 200 || res.status === 204) break;
@@ -176,9 +177,7 @@ export default defineStep({
         ctx.log.progress(ctx.text('deleted', { link, elapsed: elapsedText(Date.now() - started) }));
         return { deleted: true, alreadyGone: false };
       }
-      if (ctx.signal.aborted) throw ctx.outcomeUnknown('interrupted', { link });
-      // After ARM accepted the delete a failed read says nothing about it (attack r7fix finding 14).
-      throw ctx.outcomeUnknown('unreadAfter', { link, error: metText(error) });
+      throw ctx.signal.aborted ? ctx.outcomeUnknown('interrupted', { link }) : afterAccepted(error, `the delete of link ${link}`);
     }
     throw ctx.outcomeUnknown('stillThere', { link });
   },

@@ -62,8 +62,15 @@ export async function foresee(
   let resources: RunResources | undefined;
   const probed = (async (): Promise<Foresight> => {
     const { predictPath } = await import('../plan/probe.js');
-    resources = await open();
-    return judged(await predictPath(opts, resources, signal));
+    const own = await open();
+    resources = own;
+    // The deadline passed while they opened: the finally below has run and will not close them, and
+    // a probe that then never ends would keep them open for the whole run.
+    if (stop.signal.aborted) {
+      void own.close().catch(() => undefined);
+      return timedOut(deadlineMs);
+    }
+    return judged(await predictPath(opts, own, signal));
   })().catch((error: unknown): Foresight => ({ kind: 'could not tell', line: `The read-only probes could not tell where the run would stop (${errorMessage(error).split('\n')[0]}); the run checks each step as it gets there.` }));
   try {
     return await Promise.race([probed, late]);

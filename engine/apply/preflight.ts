@@ -24,7 +24,7 @@ const SIDES: readonly ReplicaSide[] = ['sqlServer', 'managedInstance'];
  * The built-in step types that call ARM (steps/arm*.ts). A plugin step that calls ARM is not known
  * here: its credentials are found out when it runs.
  */
-const ARM_STEP_TYPES = new Set(['armDeleteLink', 'armFailoverLink', 'armGetInstance', 'armGetLink', 'armSetRole']);
+export const ARM_STEP_TYPES: ReadonlySet<string> = new Set(['armDeleteLink', 'armFailoverLink', 'armGetInstance', 'armGetLink', 'armSetReplicationMode', 'armSetRole']);
 
 export interface PreflightResult {
   /** Replicas that could not be reached at all, and why. */

@@ -23,9 +23,10 @@ import { ExitCode } from '../core/exit-codes.js';
 import { openJournal, type Journal, type JournalOpening } from './journal/write.js';
 import type { ApplyOptions, ApplyResult, ResumeFrom } from './types.js';
 import { checkDataLossAcknowledged, takeLinkLock } from './guards.js';
-import { connectPreflight } from './preflight.js';
+import { ARM_STEP_TYPES, connectPreflight } from './preflight.js';
+import { loadDrivers } from '../drivers/on-demand.js';
 import { ResumeCourse, type ResumeServices } from './resume.js';
-import { sentThroughPools, stepContext, type SentStatement, type StepContext } from './step-context.js';
+import { changesSent, sentThroughPools, stepContext, type SentStatement, type StepContext } from './step-context.js';
 import { runStepWithRetry, type StepEnd } from './step-runner.js';
 import { DEFAULT_OUTCOME_DEADLINE_MS, DEFAULT_OUTCOME_POLL_MS, verificationText, verifyUntilKnown, type OutcomeOptions, type Verification } from './outcome.js';
 import { runFinishedRecord } from './summary.js';
@@ -41,6 +42,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyResult> {
   // The run's connections, opened now: a replica that refuses us is exit 2 before anything else.
   const resources = options.resources ?? (await import('../drivers/run-resources.js')).createRunResources(inventory, { env: options.env, ...(options.stepSessions ? { sessions: options.stepSessions } : {}) });
   try {
+    await loadDriversBeforeChanges(options);
     await connectPreflight(resources, inventory, plan);
     // A plan saved with --probe is bound to the link as it was then (engine/plan/drift.ts).
     await (await import('../plan/drift.js')).refuseIfDrifted({ plan, inventory, env: options.env, resources, signal: options.signal });
@@ -50,6 +52,22 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyResult> {
   }
   const journal = openJournal(options.journalDir, options.runId, journalOpening(options.resume));
   return new ApplyRun(options, resources, journal).execute();
+}
+
+/**
+ * Every driver module the run may load, loaded before anything is sent (engine/drivers/on-demand.ts):
+ * one that refuses (runbook rebuilt or upgraded since this process started) stops the run here,
+ * exit 1, never after a change.
+ */
+async function loadDriversBeforeChanges({ plan, inventory, steps }: ApplyOptions): Promise<void> {
+  const mayRun = plan.steps.filter((s) => s.decision !== 'skip');
+  // A plugin step may call ARM (ctx.arm()); of the built-in ones, those that do.
+  const arm = mayRun.some((s) => ARM_STEP_TYPES.has(s.type) || steps.get(s.type)?.plugin === true);
+  try {
+    await loadDrivers({ arm, armIdentity: (inventory.arm.credential ?? 'default') !== 'tokenEnv' });
+  } catch (error) {
+    throw new ExitError(ExitCode.failedBeforeChange, `could not load the engine's drivers: ${errorMessage(error).replace(/\.$/, '')}. Nothing was run: no lock, no journal.`);
+  }
 }
 
 /** A new run creates its journal; a resume appends to it where the read ended. */
@@ -322,6 +340,7 @@ class ApplyRun {
       interruptGraceMs: opts.interruptGraceMs ?? 10_000,
       ...(opts.interrupts ? { onSendState: (state: 'waiting' | 'sent') => opts.interrupts!.sendState(state) } : {}),
       sentThroughPools: () => sentThroughPools(context),
+      changesSent: () => changesSent(context),
       ...(def.verify
         ? {
             verifyBeforeRetry: async () => {

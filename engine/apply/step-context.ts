@@ -4,7 +4,8 @@
 import type { ChangeGuard, Impact, ReplicaSide, RunResources, StepSpec } from '../core/types.js';
 import type { ProgressData, StepDefinition, StepHistoryEntry, StepRunContext } from '../step-api/types.js';
 import { unknownValue } from '../template/render.js';
-import { stepPool, type StepPoolState } from './step-pool.js';
+import { noteChange, stepPool, type StepPoolState } from './step-pool.js';
+import { armFor } from '../drivers/arm/read-only-arm.js';
 import type { ApplyOptions, Confirm } from './types.js';
 
 /** A step's context, but for `signal`, which the step runner makes per attempt. */
@@ -92,6 +93,7 @@ export function stepContext(
   const pools: StepPoolState = {
     step: spec.id,
     changeSent: false,
+    changes: { count: 0, eachOneStatement: true },
     sentAny: false,
     checkedNext: new Map(),
     ...(sent ? { record: (target: ReplicaSide, text: string, params: Record<string, unknown> | undefined) => sent({ step: spec.id, target, text, ...(params ? { params } : {}) }) } : {}),
@@ -106,10 +108,16 @@ export function stepContext(
     // A change step's batches carry the run's lock check, whoever wrote the step (engine/apply/step-pool.ts).
     // A read step's batches must be plain reads (engine/drivers/sql/read-only-pool.ts).
     sql: async (side) => stepPool(await resources.sql(side), side, pools, impact === 'read' ? undefined : source.changeGuard?.(side), impact === 'read'),
+    // A read step's requests must be GETs (engine/drivers/arm/read-only-arm.ts).
     arm: async () => {
-      const client = await resources.arm();
+      const client = armFor(await resources.arm(), spec.id, impact === 'read');
       const sent = source.sent;
-      return sent ? recordingArm(client, spec.id, (step, text) => sent({ step, target: 'arm', text })) : client;
+      return sent
+        ? recordingArm(client, spec.id, (step, text) => {
+            if (!text.startsWith('GET ')) noteChange(pools);
+            sent({ step, target: 'arm', text });
+          })
+        : client;
     },
     resolveTarget: async (target) => resources.resolveTarget(target),
     outputs,
@@ -128,6 +136,12 @@ export function stepContext(
 }
 
 const poolStates = new WeakMap<StepContext, StepPoolState>();
+
+/** The change requests a step sent through its `ctx.sql` pools and `ctx.arm` client (engine/apply/step-pool.ts StepPoolState.changes). */
+export function changesSent(context: StepContext): StepPoolState['changes'] | undefined {
+  const changes = poolStates.get(context)?.changes;
+  return changes ? { ...changes } : undefined;
+}
 
 /** Whether a step sent any batch through its `ctx.sql` pools: its send gate's "not sent" no longer holds. */
 export function sentThroughPools(context: StepContext): boolean {

@@ -7,7 +7,7 @@
 // a plugin's change batches went out unchecked unless it used ctx.changeGuard).
 import type { ChangeGuard, ReplicaSide, RunResources } from '../core/types.js';
 import { GuardRefusal, OutcomeUnknown, StepFailure } from '../core/errors.js';
-import { readOnlyProblem } from '../drivers/sql/checks.js';
+import { isSingleStatement, readOnlyProblem } from '../drivers/sql/checks.js';
 import { mustStartItsBatch } from '../drivers/sql/guarded-batches.js';
 import { reservedSqlProblems } from '../drivers/sql/change-sql-rules.js';
 import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
@@ -22,6 +22,13 @@ export interface StepPoolState {
   record?(side: ReplicaSide, text: string, params: Record<string, unknown> | undefined): void;
   /** A change batch of this step was sent (so a later refusal is no longer "nothing was done"). */
   changeSent: boolean;
+  /**
+   * The change requests this step sent (T-SQL batches that are not plain reads, ARM writes), and
+   * whether each was one statement: a server's error answers only the request it came on, so it
+   * shows the step changed nothing only when that request was its one change and one statement
+   * (attack r7fix finding 1: a plugin's `ALTER ...; THROW ...` was "definitely not applied").
+   */
+  changes: { count: number; eachOneStatement: boolean };
   /**
    * Some batch of this step went out through its pool: whatever its send gate was told, the step
    * is no longer "nothing was sent" (attack r6safety finding 4: a plugin that called notSent()
@@ -48,6 +55,14 @@ export function isBareRollback(text: string): boolean {
   if (words.at(-1) === ';') words.pop();
   if (words[0] !== 'rollback') return false;
   return words.length === 1 || (words.length === 2 && ['tran', 'transaction', 'work'].includes(words[1]!));
+}
+
+/** A change request of the step goes out: `batch`, its T-SQL as the step wrote it (none for an ARM write, one request). */
+export function noteChange(state: StepPoolState, batch?: string): void {
+  state.sentAny = true;
+  state.changeSent = true;
+  state.changes.count++;
+  if (batch !== undefined && !isSingleStatement(batch)) state.changes.eachOneStatement = false;
 }
 
 /** Why a change step's batch may go without the check it does not carry: it reads, or it only rolls back. */
@@ -98,6 +113,7 @@ function journaledRequest(request: object, side: ReplicaSide, state: StepPoolSta
       const text = withoutLockCheck(String(a[0]));
       if (text !== '') state.record?.(side, text, paramsOf(request as Request));
       state.sentAny = true;
+      if (text !== '' && readOnlyProblem(text) !== undefined) noteChange(state, text);
       return send(...a);
     };
   });
@@ -131,7 +147,7 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
       state.record?.(side, own, paramsOf(r));
       // The step placed the check itself, as sqlExec does: sent as given.
       if (placed) {
-        state.changeSent = true;
+        noteChange(state, own);
         return send(text);
       }
       if (needsNoCheck(text)) return send(text);
@@ -139,7 +155,7 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
       // only while the lock it checked was not heard lost since.
       if (afterCheck && mustStartItsBatch(text)) {
         if (coveredBy?.aborted) throw refuse('was to go after the lock check sent alone before it, but the link lock was lost since, so the check does not cover it');
-        state.changeSent = true;
+        noteChange(state, text);
         return send(text);
       }
       return sendWithCheck(r, send, text, side, state, guard, refuse);
@@ -156,7 +172,7 @@ async function sendWithCheck(request: Request, send: Method, text: string, side:
   if ('refused' in plan) throw refuse(`was not sent: ${plan.refused}`);
   state.record?.(side, text, paramsOf(request));
   const changedBefore = state.changeSent;
-  state.changeSent = true;
+  noteChange(state, text);
   // The check covers the batch's statements as they start: once the lock is known lost, the rest is cancelled.
   const onLost = () => request.cancel();
   plan.lost?.addEventListener('abort', onLost, { once: true });

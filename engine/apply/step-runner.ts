@@ -60,6 +60,8 @@ export interface RunStepOptions {
   verifyBeforeRetry?(): Promise<{ result: 'done' | 'not-done' | 'unknown'; detail?: string }>;
   /** Whether the step sent a batch through its pools: the send gate counts as sent then, whatever the step told it. */
   sentThroughPools?(): boolean;
+  /** The change requests the step sent through its pools and ARM client so far (engine/apply/step-context.ts changesSent). */
+  changesSent?(): { count: number; eachOneStatement: boolean } | undefined;
 }
 
 export type StepEnd =
@@ -163,6 +165,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       if (opts.runSignal.aborted && !opts.nonSafe) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
       // Journaled with the step's end, so that a resume knows this change never left the process.
       const nothingSent = track.state === 'waiting' && !actedBefore ? { nothingSent: true as const } : {};
+      if (opts.impact !== 'read') error = answerOfOneRequest(opts, error);
       if (track.state === 'waiting') {
         error = notSent(opts.context.stepId, caught);
         if (opts.runSignal.aborted) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt, ...nothingSent };
@@ -201,6 +204,22 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       }
     }
   }
+}
+
+/**
+ * A driver's own error (a plugin lets an mssql RequestError or an ARM RestError through) answers the
+ * one request it came on: it shows that the step changed nothing only when that request was the
+ * step's one change and a single statement. Otherwise it is wrapped so that nothing reads it as
+ * "not applied" (no blind retry, journaled may-have-acted, exit 4), as sqlExec words its own
+ * (attack r7fix finding 1: `ALTER ...; THROW ...` through a plugin's ctx.sql was retried three
+ * times and summed up as "Nothing was changed").
+ */
+function answerOfOneRequest(opts: RunStepOptions, error: unknown): unknown {
+  if (error instanceof StepFailure || !definitelyNotApplied(error)) return error;
+  const sent = opts.changesSent?.();
+  if (!sent || (sent.count <= 1 && sent.eachOneStatement)) return error;
+  const what = sent.count > 1 ? `${sent.count} change requests` : 'a change batch of more than one statement';
+  return new Error(`${errorMessage(error).replace(/\.$/, '')}; step ${opts.context.stepId} had sent ${what} by then, so this error does not show that nothing of it took effect`, { cause: error });
 }
 
 /** A change step that ended before it sent anything: it changed nothing, whatever ended it. */

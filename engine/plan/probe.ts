@@ -15,6 +15,7 @@ import { errorExitCode, errorMessage } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { observeLink, type ObservedState } from './observe.js';
 import { readOnlyPool } from '../drivers/sql/read-only-pool.js';
+import { armFor } from '../drivers/arm/read-only-arm.js';
 
 export type Prediction = 'run' | 'skip' | 'refused' | 'fails' | 'not reached' | 'decided at run time';
 
@@ -113,7 +114,7 @@ function probeContext(
     signal,
     // A probe reads only: what is not a plain read is refused unsent (engine/drivers/sql/read-only-pool.ts).
     sql: async (side) => readOnlyPool(await resources.sql(side), stepId, side),
-    arm: () => resources.arm(),
+    arm: async () => armFor(await resources.arm(), stepId, true),
     resolveTarget: (t) => resources.resolveTarget(t),
     invalidateRoles: () => resources.invalidateRoles(),
     outputs: {},

@@ -1,6 +1,6 @@
 // What the ARM step types share: their failure messages and the mapping from typed ARM errors to
 // step failures that carry Azure's error code as data. Pure: no @azure import.
-import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, credentialAdvice, metText, OPERATION_STILL_IN_PROGRESS, wasChangeRequestAnswer, wasNotSent, withoutStop as noStop, type ArmSpec } from '../../engine/drivers/arm/errors.js';
+import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, credentialAdvice, OPERATION_STILL_IN_PROGRESS, wasChangeRequestAnswer, wasNotSent, type ArmSpec } from '../../engine/drivers/arm/errors.js';
 import {
   defineMessages,
   durationMs,
@@ -46,6 +46,7 @@ function refusedUpFront(error: ArmRequestError): boolean {
   return error.status !== undefined && error.status >= 400 && error.status < 500;
 }
 
+const noStop = (text: string) => text.trim().replace(/\.+$/, '') || 'no detail';
 
 /**
  * Turns a typed ARM error into a StepFailure whose data carries the ARM code. Outcome-unknown,
@@ -61,7 +62,7 @@ export function armFailure(error: unknown, action: string, link: string, arm?: A
       const why =
         error.code === OPERATION_STILL_IN_PROGRESS
           ? noStop(error.message)
-          : `reading it first failed with ${error.status === undefined ? `HTTP ? ${error.code}` : metText(error)}`;
+          : `reading it first failed with HTTP ${error.status ?? '?'} ${error.code}${error.azureMessage ? ` (${noStop(error.azureMessage)})` : ''}`;
       return fail('notSent', { action, link, code: error.code, error: why }, true);
     }
     if (error instanceof ArmUnreachable) return fail('notSent', { action, link, code: error.code, error: `reading it first failed: ${noStop(error.message)}` }, true);

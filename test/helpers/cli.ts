@@ -27,6 +27,8 @@ export interface CliOptions {
   nodeArgs?: string[];
   /** What the command reads on standard input (then it ends); nothing by default. */
   stdin?: string;
+  /** Another copy of the CLI to run (e.g. an installed copy a test rebuilds under a run); this repository's by default. */
+  bin?: string;
 }
 
 /**
@@ -55,7 +57,7 @@ function childEnv(extra: CliOptions['env'], cwd: string): NodeJS.ProcessEnv {
 }
 
 export function startCli(args: string[], opts: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), bin, ...args], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? bin, ...args], {
     cwd: opts.cwd ?? root,
     env: childEnv(opts.env, opts.cwd ?? root),
     stdio: ['pipe', 'pipe', 'pipe'],

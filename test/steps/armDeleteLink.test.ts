@@ -162,8 +162,7 @@ test('a 429 on the read after Azure accepted and finished the delete: unknown ou
   };
   const err = await definition.run(ctx, fast).catch((e: Error) => e);
   assert.instance(err, OutcomeUnknown);
-  assert.is((err as OutcomeUnknown).messageId, 'unreadAfter');
-  assert.match((err as Error).message, /^Azure accepted the delete of link dag1 on \S+ \S+, but reading the link afterwards failed with HTTP 429 SubscriptionTooManyRequests \(The request is being throttled/);
+  assert.match((err as Error).message, /^Azure accepted the delete of link dag1 on \S+ \S+, but following it failed: .*HTTP 429 SubscriptionTooManyRequests.* It may have been carried out/);
   assert.not.ok(definitelyNotApplied(err));
   assert.equal(world.requests().filter((r) => r.method === 'DELETE').map((r) => r.status), [202]);
   assert.not.ok(world.link(), 'the link was deleted');

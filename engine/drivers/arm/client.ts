@@ -19,6 +19,7 @@ import type { Inventory } from '../../core/types.js';
 import { errorFromResponse, unreachable, type AttemptAnswers } from './errors.js';
 import { markNoResend, noResendPolicy, watchAttempts } from './resend.js';
 import { registerSecret } from '../../core/redact.js';
+import { GuardRefusal } from '../../core/errors.js';
 import { armEndpointOf, describeLink, instanceUrl, linkUrl, rememberEndpoint, type LinkIds } from './link-ids.js';
 
 /** Token scope of the public cloud's Resource Manager. */
@@ -136,6 +137,14 @@ function withEnvironment<T>(env: NodeJS.ProcessEnv, make: () => T): T {
 }
 
 /**
+ * Loads the libraries the calls here import when first made (engine/drivers/on-demand.ts
+ * loadDrivers): @azure/identity only for a credential that needs it (`identity`).
+ */
+export async function loadArmLibraries(identity: boolean): Promise<void> {
+  await Promise.all([import('@azure/arm-sql'), import('@azure/core-rest-pipeline'), ...(identity ? [import('@azure/identity')] : [])]);
+}
+
+/**
  * Builds the run's client. `tokenEnv` credentials read the token from `env` (never logged);
  * `default` uses DefaultAzureCredential (environment, workload identity, managed identity, az login).
  */
@@ -199,7 +208,8 @@ export async function sendRaw(client: SqlManagementClient, req: RawRequest): Pro
     return await client.sendRequest(request);
   } catch (error) {
     const e = error as { name?: string };
-    if (e?.name === 'AbortError' || e?.name === 'ResendBlocked') throw error;
+    // A request refused before it was sent (a read step's PATCH: arm/read-only-arm.ts) stays what it is.
+    if (e?.name === 'AbortError' || e?.name === 'ResendBlocked' || error instanceof GuardRefusal) throw error;
     if (typeof e?.name === 'string' && /CredentialUnavailable|Authentication/.test(e.name)) {
       const { fromSdkError } = await import('./errors.js');
       throw fromSdkError(error, req.url.split('?')[0], armEndpointOf(client));

@@ -1,6 +1,7 @@
 // What can go wrong talking to ARM, as typed errors the steps can tell apart: Azure said no
 // (with its error code), the resource is not there, the credentials were refused, a long-running
 // operation ended in failure. Pure module: no @azure import, so steps can use it at plan time.
+import { OutcomeUnknown } from '../../core/errors.js';
 import { sentence } from '../../core/sentence.js';
 import type { ArmSpec } from '../../core/types.js';
 
@@ -155,22 +156,6 @@ export function wasChangeRequestAnswer(error: unknown): boolean {
   return !!error && typeof error === 'object' && (error as { answersChangeRequest?: unknown }).answersChangeRequest === true;
 }
 
-/**
- * What a failed request met, for a sentence that names the request itself ("reading it first
- * failed with ..."): ARM's status, code and message, or the error's own text; no final stop.
- */
-export function metText(error: unknown): string {
-  if (error instanceof ArmRequestError && !(error instanceof ArmOperationFailed) && error.status !== undefined) {
-    return `HTTP ${error.status} ${error.code}${error.azureMessage ? ` (${withoutStop(error.azureMessage)})` : ''}`;
-  }
-  return withoutStop(error instanceof Error ? error.message : String(error));
-}
-
-/** `text` to go inside a sentence: trimmed, its final stops dropped. */
-export function withoutStop(text: string): string {
-  return text.trim().replace(/\.+$/, '') || 'no detail';
-}
-
 /** Azure's `{error:{code,message}}` from a response body, if the body is one. */
 export function parseArmErrorBody(bodyText: string | null | undefined): { code: string; message: string } | undefined {
   if (!bodyText) return undefined;
@@ -241,4 +226,19 @@ export function fromSdkError(error: unknown, what: string, endpoint: string, las
   }
   if (typeof e?.code === 'string' || /ECONN|ENOTFOUND|socket|certificate/i.test(message)) return unreachable(error, endpoint);
   return error instanceof Error ? error : new Error(message);
+}
+
+/**
+ * An error met after ARM accepted the change (following it, or reading the link afterwards): the
+ * change may have been carried out, whatever the error's status (a 429 on the read after a completed
+ * failover is no refusal of the failover; attack r7fix finding 14: "Nothing was changed", and a
+ * retry POSTed the forced failover again). Only Azure's own word that the operation failed, or an
+ * outcome already unknown, stays as it is.
+ */
+export function afterAccepted(error: unknown, what: string): unknown {
+  if (error instanceof ArmOperationFailed || error instanceof OutcomeUnknown) return error;
+  if ((error as { name?: string })?.name === 'AbortError') {
+    return new OutcomeUnknown(`Interrupted while following ${what}, which Azure had accepted; it may still complete. Check the link before doing anything else.`);
+  }
+  return new OutcomeUnknown(`Azure accepted ${what}, but following it failed: ${sentence((error as Error)?.message ?? String(error))} It may have been carried out; check the link before doing anything else.`, { cause: error });
 }

@@ -21,7 +21,7 @@ import type { SqlManagementClient } from '@azure/arm-sql';
 import type { PipelineResponse } from '@azure/core-rest-pipeline';
 import { OutcomeUnknown } from '../../core/errors.js';
 import { sentence } from '../../core/sentence.js';
-import { answersChangeRequest, ArmNotFoundError, ArmRequestError, ArmUnreachable, errorFromResponse, isOperationInProgress, metText, notSent, onlyThrottledBefore, OPERATION_STILL_IN_PROGRESS, parseArmErrorBody, type AttemptAnswers } from './errors.js';
+import { afterAccepted, answersChangeRequest, ArmNotFoundError, ArmRequestError, ArmUnreachable, errorFromResponse, isOperationInProgress, notSent, onlyThrottledBefore, OPERATION_STILL_IN_PROGRESS, parseArmErrorBody, type AttemptAnswers } from './errors.js';
 import { ResendBlocked, ensureNoResendPolicy } from './resend.js';
 import { getLinkDetails, sendRaw, type LinkDetails } from './client.js';
 import { describeLink, linkUrl, type LinkIds } from './link-ids.js';
@@ -207,12 +207,16 @@ export async function postLinkAction(
 
     const res = response as PipelineResponse;
     if (res.status >= 200 && res.status < 300) {
-      let polls = 0;
-      if (res.status === 202) {
-        report('accepted', '202', 0);
-        polls = await followOperation(client, res, what, options, (status, n) => report('running', status, n));
+      try {
+        let polls = 0;
+        if (res.status === 202) {
+          report('accepted', '202', 0);
+          polls = await followOperation(client, res, what, options, (status, n) => report('running', status, n));
+        }
+        return { before, after: await getLinkDetails(client, ids, { signal }), polls, resends, confirmedByState: false };
+      } catch (error) {
+        throw afterAccepted(error, what);
       }
-      return { before, after: await linkAfterAccepted(client, ids, what, signal), polls, resends, confirmedByState: false };
     }
     const refused = errorFromResponse(res.status, res.bodyAsText, what);
     if (!isOperationInProgress(refused)) throw answer(refused);
@@ -242,22 +246,5 @@ export async function postLinkAction(
       if (schedule.due()) break;
     }
     report('resending', refused.code, 0);
-  }
-}
-
-/**
- * The link once ARM accepted the request and reported it done. A failed read here (a 429 that
- * outlasted the pipeline's retries, a 5xx, a 404) is about the read: the change went through as far
- * as Azure said, so it is an unknown outcome the engine verifies, never a refusal.
- */
-async function linkAfterAccepted(client: SqlManagementClient, ids: LinkIds, what: string, signal: AbortSignal | undefined): Promise<LinkDetails> {
-  try {
-    return await getLinkDetails(client, ids, { signal });
-  } catch (error) {
-    if ((error as { name?: string }).name === 'AbortError') throw error;
-    throw new OutcomeUnknown(
-      `Azure accepted ${what} and reported it done, but reading the link afterwards failed with ${metText(error)}. Check the link before doing anything else.`,
-      { cause: error },
-    );
   }
 }

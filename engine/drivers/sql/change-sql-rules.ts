@@ -17,6 +17,7 @@
 // default: refused, rather than run where the author did not mean.
 import { isTrivia, scanSql, type SqlToken } from './scanner.js';
 import { splitBatches } from './batches.js';
+import { bareProcedureCall } from './guarded-batches.js';
 import { SESSION_OPTIONS } from './session-state.js';
 
 /** The error number the lock check THROWs with (a user-defined one, 50000 or more). */
@@ -37,7 +38,7 @@ const SKIPPING_SETS = new Set(['noexec', 'fmtonly', 'parseonly']);
  */
 export function reservedSqlProblems(sql: string, change: boolean, withParams = false): SqlRuleProblem[] {
   const words = scanSql(sql).filter((t) => !isTrivia(t));
-  const problems: SqlRuleProblem[] = withParams ? contextEndingWithItsCall(sql) : [];
+  const problems: SqlRuleProblem[] = [...(change ? bareProcedureCalls(sql) : []), ...(withParams ? contextEndingWithItsCall(sql) : [])];
   const at = (t: SqlToken) => ({ line: t.line, column: t.start - sql.lastIndexOf('\n', t.start - 1) });
   const lower = (t: SqlToken | undefined) => (t?.kind === 'word' ? t.text.toLowerCase() : undefined);
   for (let i = 0; i < words.length; i++) {
@@ -58,6 +59,29 @@ export function reservedSqlProblems(sql: string, change: boolean, withParams = f
     }
   }
   return problems;
+}
+
+/**
+ * A change batch that begins with a procedure called without EXEC: the lock check could not go at
+ * its head, only as a batch of its own before it, and a KILL of the lock session between the two
+ * would not be seen by the server (guarded-batches.ts bareProcedureCall). `EXEC name ...` carries it.
+ */
+function bareProcedureCalls(sql: string): SqlRuleProblem[] {
+  let batches;
+  try {
+    batches = splitBatches(sql);
+  } catch {
+    return []; // a bad GO line is reported as such
+  }
+  return batches.flatMap((batch) => {
+    const name = bareProcedureCall(batch.text);
+    if (!name) return [];
+    return [{
+      line: batch.startLine + name.line - 1,
+      column: name.start - batch.text.lastIndexOf('\n', name.start - 1),
+      message: `${name.text} is a procedure called without EXEC, which only the first statement of a batch may be, so the run's lock check could not go at the head of this change batch (only as a batch of its own before it, a moment the server does not check); write \`EXEC ${name.text}\` instead`,
+    }];
+  });
 }
 
 /**

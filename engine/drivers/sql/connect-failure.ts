@@ -85,6 +85,22 @@ export function isLoginTimeout(error: unknown): boolean {
   return e?.code === 'ETIMEOUT' && e.name === 'ConnectionError' && typeof e.unreachable !== 'boolean';
 }
 
+/**
+ * The TCP connection was made and then lost before the login completed (tedious: a ConnectionError
+ * ESOCKET that is none of the connector's own TCP errors, e.g. "socket hang up" during the TLS
+ * handshake or the login). The server answered the connect; whether it is still there is for
+ * pool.ts classifyConnectFailureProbed to ask the network, as after a login timeout.
+ */
+export function isLostDuringLogin(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; message?: string; unreachable?: unknown } | undefined;
+  if (e?.name !== 'ConnectionError' || e.code !== 'ESOCKET' || typeof e.unreachable === 'boolean' || connectorErrors(error) !== undefined) return false;
+  // Only a connection that was there and went away: a certificate refused, a TLS version not agreed,
+  // a name that does not resolve are tedious's ESOCKET too, and are not this.
+  const message = String(e.message);
+  if (/certificate|self.signed|altnames|CERT_|unable to verify|EPROTO|wrong version|ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(message)) return false;
+  return /socket hang up|Connection lost|disconnected|ECONNRESET|EPIPE/i.test(message);
+}
+
 /** What to check, by the kind of failure the driver reports. */
 export function hintFor(code: string | undefined, text: string, spec: ConnectionSpec): { reason: string; check: string } {
   const auth = spec.auth ?? 'sql';

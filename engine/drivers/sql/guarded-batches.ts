@@ -2,7 +2,7 @@
 // batch's head, or as a batch of its own right before it when the batch must start its batch.
 // Pure text work, so plan can say which batches get it which way without loading a driver.
 import { ATOMIC_START, STATEMENT_START } from './checks.js';
-import { isTrivia, scanSql, unterminatedToken } from './scanner.js';
+import { isTrivia, scanSql, unterminatedToken, type SqlToken } from './scanner.js';
 
 /** Module definitions that must start their batch: CREATE / ALTER / CREATE OR ALTER of one of these. */
 const FIRST_IN_BATCH = new Set(['procedure', 'proc', 'function', 'view', 'trigger', 'schema', 'default', 'rule']);
@@ -18,15 +18,38 @@ export function mustStartItsBatch(batch: string): boolean {
   const words = all.filter((t) => !isTrivia(t));
   const first = words[0];
   if (!first) return false;
-  if (first.kind === 'bracketed' || first.kind === 'quoted') return true;
+  if (procedureCalledBare(words)) return true;
   if (first.kind !== 'word') return false;
   const verb = first.text.toLowerCase();
-  // A GOTO label (`x:`) is no procedure call, and may follow other statements (attack r6safety finding 9).
-  if (words[1]?.kind === 'symbol' && words[1].text === ':') return false;
-  if (verb !== 'create' && verb !== 'alter') return !STATEMENT_START.has(verb) && !ATOMIC_START.has(verb) && verb !== 'with';
+  if (verb !== 'create' && verb !== 'alter') return false;
   let k = 1;
   if (words[k]?.text.toLowerCase() === 'or' && words[k + 1]?.text.toLowerCase() === 'alter') k += 2;
   return FIRST_IN_BATCH.has(words[k]?.text.toLowerCase() ?? '');
+}
+
+/**
+ * The name a batch begins with when it calls a procedure without EXEC (`sp_configure 'x', 1;
+ * RECONFIGURE;`): only the first statement of a batch may ("Batches", MicrosoftDocs/sql-docs), so
+ * the run's lock check could only go as a batch of its own before it, a window the server does not
+ * check; `EXEC name ...` can carry the check at its head. Undefined for any other batch (or one
+ * that cannot be read: an unterminated string).
+ */
+export function bareProcedureCall(batch: string): SqlToken | undefined {
+  const all = scanSql(batch);
+  if (unterminatedToken(all)) return undefined;
+  const words = all.filter((t) => !isTrivia(t));
+  return procedureCalledBare(words) ? words[0] : undefined;
+}
+
+function procedureCalledBare(words: SqlToken[]): boolean {
+  const first = words[0];
+  if (!first) return false;
+  if (first.kind === 'bracketed' || first.kind === 'quoted') return true;
+  if (first.kind !== 'word') return false;
+  // A GOTO label (`x:`) is no procedure call, and may follow other statements (attack r6safety finding 9).
+  if (words[1]?.kind === 'symbol' && words[1].text === ':') return false;
+  const verb = first.text.toLowerCase();
+  return verb !== 'create' && verb !== 'alter' && !STATEMENT_START.has(verb) && !ATOMIC_START.has(verb) && verb !== 'with';
 }
 
 /** What to send for one change batch: the check first, in the batch itself or alone right before it. */

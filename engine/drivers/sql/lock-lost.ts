@@ -58,9 +58,15 @@ export function sessionEndedLoss(side: ReplicaSide, why: string | undefined, dur
   };
 }
 
-/** The server said this run's session does not hold the lock; `when`: at which moment of step `during` it was found (`when step X was about to start`). */
-export function notHeldLoss(side: ReplicaSide, why: string, during: string | undefined, when: (step: string) => string): LostLock {
-  return { how: `the link lock on ${side} was no longer held by this run's session (${why})${during ? ` ${when(during)}` : ''}`, ...(during ? { during } : {}) };
+/**
+ * The server said this run's session does not hold the lock; `when`: at which moment of step `during`
+ * it was found (`when step X was about to start`). `ourChange`: this run's change step in flight
+ * then, as for a session that ended: what it sent before (an earlier batch of its script, whose
+ * check passed) may be what changed the link, so the run cannot tell it from someone else's doing
+ * (attack r6safety finding 6: the run's own batch 1 was named as "someone else acted").
+ */
+export function notHeldLoss(side: ReplicaSide, why: string, during: string | undefined, when: (step: string) => string, ourChange?: string): LostLock {
+  return { how: `the link lock on ${side} was no longer held by this run's session (${why})${during ? ` ${when(during)}` : ''}`, ...(during ? { during } : {}), ...(ourChange ? { ourChange } : {}) };
 }
 
 export const RETAKE_FAILED = (side: ReplicaSide, error: unknown) =>

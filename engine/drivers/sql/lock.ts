@@ -177,7 +177,7 @@ export async function acquireLinkLock(inventory: Inventory, opts: AcquireOptions
   /** The server says this run's session does not hold the lock (or cannot say): lost, as if the session had ended. */
   function notHeld(side: ReplicaSide, why: string, when: (step: string) => string): void {
     if (closing || !pools.has(side) || lost.has(side)) return;
-    lost.set(side, notHeldLoss(side, why, opts.currentStep?.(), when));
+    lost.set(side, notHeldLoss(side, why, changingStep ?? opts.currentStep?.(), when, changingStep));
     lostNow(side, lost.get(side)!.how);
     retakeSoon(side);
   }

@@ -8,7 +8,7 @@ import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { stdinPasswordKey } from '../../core/secrets.js';
 import { registerSecret } from '../../core/redact.js';
 import { DEFAULT_PORT, endpointOf } from './endpoint.js';
-import { classifyConnectFailure, ConnectionSetupError, hintFor, isLoginTimeout, NO_TCP_CONNECTION, type ConnectFailure } from './connect-failure.js';
+import { classifyConnectFailure, ConnectionSetupError, hintFor, isLoginTimeout, isLostDuringLogin, NO_TCP_CONNECTION, type ConnectFailure } from './connect-failure.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
@@ -129,27 +129,32 @@ export async function probeTcp(host: string, port: number, timeoutMs: number): P
 }
 
 /**
- * classifyConnectFailure, with the question a login timeout leaves open answered by a plain TCP
- * connect to the same endpoint: if it connects, the server is there and did not answer the login
- * (a set-up error, never "unreachable"); only a connect refused, timed out or without a route
- * makes the replica unreachable. Used wherever the run opens its connections
- * (engine/drivers/run-resources.ts), so the preflight and `allowUnreachable` see this answer.
+ * classifyConnectFailure, with the question a login timeout or a connection lost during the login
+ * leaves open answered by a plain TCP connect to the same endpoint: if it connects, the server is
+ * there and did not complete the login (a set-up error, never "unreachable": a replica that listens
+ * is never taken for down, which `allowUnreachable` would act on); only a connect refused, timed
+ * out or without a route makes the replica unreachable (it went down, e.g. during the login).
+ * Used wherever the run opens its connections (engine/drivers/run-resources.ts), so the preflight
+ * and `allowUnreachable` see this answer.
  */
 export async function classifyConnectFailureProbed(error: unknown, spec: ConnectionSpec): Promise<ConnectFailure> {
   const endpoint = endpointOf(spec);
-  if (!isLoginTimeout(error)) return classifyConnectFailure(error, endpoint);
+  const lost = isLostDuringLogin(error);
+  if (!isLoginTimeout(error) && !lost) return classifyConnectFailure(error, endpoint);
   const timeoutMs = spec.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const tcp = await probeTcp(spec.host, spec.port ?? DEFAULT_PORT, timeoutMs);
+  const what = lost ? 'the connection was lost during the login (ESOCKET)' : `the login timed out after ${timeoutMs} ms (ETIMEOUT)`;
   if (tcp.connected) {
     return {
       unreachable: false,
-      reason: `the server at ${endpoint} accepted the TCP connection but did not answer the login within ${timeoutMs} ms (ETIMEOUT): it is up, not unreachable`,
+      reason: lost
+        ? `the server at ${endpoint} accepted the TCP connection and then closed it during the login (ESOCKET), and it accepts TCP connections still: it is up, not unreachable`
+        : `the server at ${endpoint} accepted the TCP connection but did not answer the login within ${timeoutMs} ms (ETIMEOUT): it is up, not unreachable`,
     };
   }
   const why = NO_TCP_CONNECTION[tcp.code];
-  return why
-    ? { unreachable: true, reason: `the TCP connection to ${endpoint} ${why} (${tcp.code})` }
-    : { unreachable: false, reason: `the login timed out (ETIMEOUT) and a TCP connect to ${endpoint} then failed with ${tcp.code}` };
+  if (!why) return { unreachable: false, reason: `${what} and a TCP connect to ${endpoint} then failed with ${tcp.code}` };
+  return { unreachable: true, reason: lost ? `${what} and a new TCP connection to ${endpoint} then ${why} (${tcp.code}): the replica went down` : `the TCP connection to ${endpoint} ${why} (${tcp.code})` };
 }
 
 /** One line an operator can act on; the password is scrubbed even if a driver echoed it. */
@@ -167,12 +172,14 @@ export function describeConnectError(
   const hint = hintFor(e?.code, text, spec);
   const failure = classifyConnectFailure(error);
   // After a login timeout the probe knows better: the TCP connect failed, or it connected and heard nothing.
-  const timedOut = probed !== undefined && isLoginTimeout(error);
+  const timedOut = probed !== undefined && (isLoginTimeout(error) || isLostDuringLogin(error));
   // A connect that never got a TCP connection says so ("refused", "unreachable") rather than "failed".
   const reason = timedOut ? probed.reason : failure.unreachable ? failure.reason : hint.reason;
-  const check = timedOut && !probed.unreachable
-    ? 'check that the server is not starved of worker threads or held by a login trigger, and that nothing between intercepts the connection (or raise connectTimeoutMs)'
-    : hint.check;
+  const check = !timedOut || probed.unreachable
+    ? hint.check
+    : isLostDuringLogin(error)
+      ? "check the server's error log and that nothing between (a proxy, a TLS-inspecting firewall) closes the connection"
+      : 'check that the server is not starved of worker threads or held by a login trigger, and that nothing between intercepts the connection (or raise connectTimeoutMs)';
   const detail = text.replace(/\.$/, '');
   return `Cannot connect to ${side} at ${endpointOf(spec)}: ${reason} (${detail}); ${check}.`;
 }

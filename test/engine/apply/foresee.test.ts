@@ -10,6 +10,7 @@ import { loadInventoryFile, loadRunbook, resolveInputsOrThrow } from '../../../e
 import type { ApplyOptions } from '../../../engine/apply/types.js';
 import type { Inventory, RunResources } from '../../../engine/core/types.js';
 import { runbookFile, root } from '../../helpers/lab-run.js';
+import { waitFor } from '../../helpers/cli.js';
 import { join } from 'node:path';
 
 test('a probe that never gets an answer is cut at the deadline: the question says the probes timed out, and their own connections are closed', async () => {
@@ -26,6 +27,25 @@ test('a probe that never gets an answer is cut at the deadline: the question say
   assert.is(seen.kind, 'timed out');
   assert.ok(took >= 300 && took < 2000, `took ${took} ms`);
   assert.ok(closed > 0, 'the probes\' connections are closed at the deadline');
+});
+
+test('connections that open only after the deadline, for a probe that never ends, are closed as soon as they open', async () => {
+  const loaded = await loadRunbook(runbookFile('planned-failover'));
+  const inventory = await loadInventoryFile(join(root, 'test', 'fixtures', 'inventories', 'good.yml'));
+  let closed = 0;
+  const never = () => new Promise<never>(() => undefined);
+  const resources: RunResources = { sql: never, arm: never, resolveTarget: never, invalidateRoles: () => undefined, close: async () => void closed++ };
+  let opened!: () => void;
+  const slowOpen = new Promise<void>((resolve) => (opened = resolve));
+  let asked = false;
+  const open = async () => ((asked = true), await slowOpen, resources);
+  const opts = { runbook: loaded.runbook, steps: loaded.steps, inventory, inputs: resolveInputsOrThrow(loaded.runbook, loaded.source, []), env: {}, signal: new AbortController().signal } as unknown as ApplyOptions;
+  const seen = await foresee(opts, 100, open);
+  assert.is(seen.kind, 'timed out');
+  assert.ok(asked, 'the probes began to open their connections before the deadline');
+  assert.is(closed, 0, 'nothing to close yet');
+  opened();
+  await waitFor(() => closed > 0, 2000);
 });
 
 test('the probes\' connections are their own, cut to the deadline: a role read hung past it cannot hold a run\'s', () => {
