@@ -10,7 +10,7 @@
 // nothing (engine/drivers/arm/link-action.ts has the same rule for failover and setRole).
 import { describeLink, linkIdsOf, linkUrl } from '../engine/drivers/arm/link-ids.js';
 import { followOperation, getLinkDetails, sendRaw, waitForLinkOperation } from '../engine/drivers/on-demand.js';
-import { afterAccepted, ArmRequestError, errorFromResponse, isLinkGone, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS } from '../engine/drivers/arm/errors.js';
+import { afterAccepted, answersChangeRequest, ArmRequestError, errorFromResponse, isLinkGone, isOperationInProgress, notSent, onlyThrottledBefore, OPERATION_STILL_IN_PROGRESS, type AttemptAnswers } from '../engine/drivers/arm/errors.js';
 import { operationInProgress, OperationStillRunning, resendSchedule } from '../engine/drivers/arm/operation-in-progress.js';
 import { armFailure, armMessages, elapsedText, lsnStableEarlier, armRunStart, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
 import { defineStep, durationText, OutcomeUnknown, type StepPlanResult } from '../engine/step-api/index.js';
@@ -95,18 +95,26 @@ export default defineStep({
 
     let firstStatus: number | undefined;
     let sent = false;
+    /** An earlier DELETE (or a pipeline re-send of one) got a 5xx or no answer: it may have acted. */
+    let unclearBefore = false;
     let conflictSince: number | undefined;
     let schedule: ReturnType<typeof resendSchedule> | undefined;
     const show = (status: string) => ctx.log.progress(ctx.text('deleting', { link, status, elapsed: elapsedText(Date.now() - started) }));
     for (;;) {
       firstStatus = undefined;
       let typed: Error | undefined;
+      const attempts: AttemptAnswers = [];
+      // Only the DELETE's own answer can show that ARM refused it, and only when nothing sent
+      // before it may have acted (engine/drivers/arm/errors.ts answersChangeRequest).
+      const answer = <E>(error: E): E => (!unclearBefore && onlyThrottledBefore(attempts) ? answersChangeRequest(error) : error);
+      let answered = false;
       try {
         // DELETE at api-version 2025-01-01 on the client's pipeline (its retry policy rides out a
         // 429 or a 5xx: a DELETE may be sent again). @azure/arm-sql 10.0.0's beginDelete would send
         // 2021-11-01-preview.
-        const res = await sendRaw(client, { method: 'DELETE', url: linkUrl(client, ids), signal: ctx.signal });
+        const res = await sendRaw(client, { method: 'DELETE', url: linkUrl(client, ids), signal: ctx.signal, attempts });
         sent = true;
+        answered = true;
         firstStatus = res.status;
         if (res.status === 202) {
           ctx.log.progress(ctx.text('accepted', { link }));
@@ -119,7 +127,7 @@ export default defineStep({
           break;
         }
         if (res.status === 200 || res.status === 204) break;
-        typed = errorFromResponse(res.status, res.bodyAsText, `the delete of link ${link}`);
+        typed = answer(errorFromResponse(res.status, res.bodyAsText, `the delete of link ${link}`));
       } catch (error) {
         if (ctx.signal.aborted) {
           if (!sent) throw error;
@@ -128,10 +136,12 @@ export default defineStep({
         if (error instanceof OutcomeUnknown) {
           throw /^Interrupted/.test(error.message) ? ctx.outcomeUnknown('interrupted', { link }) : error;
         }
-        typed = error as Error;
+        // Raised by the send itself (no token: it never left), or by following the accepted delete.
+        typed = answered ? (error as Error) : answer(error as Error);
       }
       if (isLinkGone(typed)) return gone();
       if (!isOperationInProgress(typed)) throw armFailure(typed, 'delete', link, ctx.inventory.arm);
+      unclearBefore ||= !onlyThrottledBefore(attempts);
       // Refused because an operation is in progress: wait for it to end, reading the link.
       conflictSince ??= Date.now();
       schedule ??= resendSchedule(intervalMs);

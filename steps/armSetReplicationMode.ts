@@ -10,6 +10,7 @@
 // mode is already the one asked for; afterwards it reads the link again and fails unless ARM
 // reports that mode.
 import { describeLink, linkIdsOf, LINK_API_VERSION } from '../engine/drivers/arm/link-ids.js';
+import { notSent } from '../engine/drivers/arm/errors.js';
 import { getLinkDetails, postLinkAction } from '../engine/drivers/on-demand.js';
 import type { ReplicationModeBody } from '../engine/drivers/arm/link-action.js';
 import { armFailure, armMessages, armRunStart, elapsedText, PHASE_TEXT, pollIntervalProperty, settledLinkForVerify } from './support/arm-link.js';
@@ -71,7 +72,8 @@ export default defineStep({
     try {
       before = await getLinkDetails(client, ids, { signal: ctx.signal });
     } catch (error) {
-      throw armFailure(error, 'read', link, ctx.inventory.arm);
+      // Before anything was sent: nothing changed, whatever the read met.
+      throw armFailure(notSent(error), 'change the replication mode of', link, ctx.inventory.arm);
     }
     if (same(before.replicationMode, mode)) {
       ctx.log.info(ctx.text('already', { link, mode }));

@@ -58,8 +58,8 @@ async function writeCodeCache(): Promise<void> {
   const cacheDir = join(dist, dirname(LINKED_FILE), LINKED_CODE.cacheDir);
   mkdirSync(cacheDir, { recursive: true });
   // The cache first, then the copy: the very bytes it was compiled from (not the file read again:
-  // a second build may have rewritten it since) and the cache itself. A build stopped between the
-  // two leaves a cache that matches nothing (unused), never one that matches other code.
+  // a second build may have rewritten it since) and the cache's CRC-32 and length. A build stopped
+  // between the two leaves a cache that matches nothing (unused), never one that matches other code.
   const cache = linked.linkedCodeCache();
   writeFileSync(join(cacheDir, `${LINKED_CODE.name}.v8`), cache);
   writeFileSync(join(cacheDir, LINKED_CODE.name), cacheRecord(linked.linkedCode(), cache));

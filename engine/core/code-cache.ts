@@ -10,12 +10,15 @@
 // cache V8 refuses (another Node, other V8 flags) costs nothing but the time of compiling it.
 //
 // V8 does not check the cache's own bytes either (its checksum check is off in release builds): a
-// damaged cache runs other code, or stops the process on an internal assertion. So the copy holds
-// the source followed by the very cache compiled from it, and the cache file is used only when it
-// equals that record ('damaged' otherwise): a cache changed or torn after the build, or one left
-// by an interrupted build beside another's copy, never reaches V8. A digest would do it too, but
-// hashing needs node:crypto, which `validate` does not load otherwise (3 ms of CPU), and a hash in
-// JavaScript costs 2 ms for the linked code's cache; comparing costs a read and 0.1 ms.
+// damaged cache runs other code, or stops the process on an internal assertion (V8's "unreachable
+// code", exit 133). So the copy holds the source followed by the cache's CRC-32 and length, and
+// the cache file is used only when it has them ('damaged' otherwise): a cache changed or torn after
+// the build, or one left by an interrupted build beside another's copy, never reaches V8. An earlier
+// copy held the cache itself, which a cache damaged the same way in both files passed (attack
+// r7fix finding 13). zlib's CRC-32 (native, Node 20.15 and later) costs 0.1 ms for the linked
+// code's 360 kB cache, and loading node:zlib about 0.8 ms once, only when a copy matches; node:crypto
+// would cost 3 ms and a hash in JavaScript 2-4 ms (bench/startup). A Node without zlib.crc32
+// uses no code cache (compiled from source: only slower); the build computes it in JavaScript.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -28,19 +31,55 @@ import { Script } from 'node:vm';
  */
 export type CodeCacheUse = 'none' | 'damaged' | 'rejected' | 'used';
 
-/** What the copy beside a code cache holds: the source, then the cache compiled from it. */
+const require = createRequire(import.meta.url);
+
+/** What follows the source in the copy: the cache's CRC-32, then its length (each 32-bit big-endian). */
+export const CACHE_TRAILER_BYTES = 8;
+
+/** What the copy beside a code cache holds: the source, then the CRC-32 and length of the cache compiled from it. */
 export function cacheRecord(source: Buffer, cache: Buffer): Buffer {
-  return Buffer.concat([source, cache]);
+  const trailer = Buffer.alloc(CACHE_TRAILER_BYTES);
+  trailer.writeUInt32BE(nativeCrc32()?.(cache) ?? crc32InJavaScript(cache), 0);
+  trailer.writeUInt32BE(cache.length, 4);
+  return Buffer.concat([source, trailer]);
+}
+
+/** The source a copy records (the copy without its trailer). */
+export function recordedSource(record: Buffer): Buffer {
+  return record.subarray(0, Math.max(0, record.length - CACHE_TRAILER_BYTES));
 }
 
 /**
- * The cache, when the record (the copy) holds exactly this source and this cache; `damaged` when it
- * holds this source and another cache; undefined when it is the record of another source.
+ * The cache, when the record (the copy) holds exactly this source and this cache's CRC-32 and
+ * length; `damaged` when it holds this source and another cache's; undefined when it is the record
+ * of another source, or this Node cannot check a cache.
  */
 export function cacheIfRecorded(record: Buffer, source: Buffer, cache: () => Buffer): Buffer | 'damaged' | undefined {
-  if (record.length <= source.length || !record.subarray(0, source.length).equals(source)) return undefined;
+  if (record.length !== source.length + CACHE_TRAILER_BYTES || !record.subarray(0, source.length).equals(source)) return undefined;
+  const crc32 = nativeCrc32();
+  if (!crc32) return undefined;
   const code = cache();
-  return record.subarray(source.length).equals(code) ? code : 'damaged';
+  return code.length === record.readUInt32BE(source.length + 4) && crc32(code) === record.readUInt32BE(source.length) ? code : 'damaged';
+}
+
+/** zlib's CRC-32, loaded on first use (Node 20.15 and later); undefined on a Node without it. */
+function nativeCrc32(): ((data: Buffer) => number) | undefined {
+  const { crc32 } = require('node:zlib') as { crc32?: (data: Buffer) => number };
+  return typeof crc32 === 'function' ? crc32 : undefined;
+}
+
+let crcTable: Int32Array | undefined;
+
+/** CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as zlib computes it: for a build on a Node without zlib.crc32. */
+export function crc32InJavaScript(data: Buffer): number {
+  const table = (crcTable ??= Int32Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c;
+  }));
+  let crc = -1;
+  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ -1) >>> 0;
 }
 
 /** A library's file (a CommonJS or UMD build) and the name its copy and code go by in the cache folder. */
@@ -51,7 +90,6 @@ export interface CachedLibrary {
   required?: () => unknown;
 }
 
-const require = createRequire(import.meta.url);
 /** dist/engine/core/ -> dist/cache/ */
 export const codeCacheDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'cache');
 

@@ -60,7 +60,8 @@ export class ArmError extends Error {
   }
 }
 
-export type ArmOperation = 'get' | 'list' | 'update' | 'delete' | 'failover' | 'setRole' | 'getInstance';
+/** `poll`: a GET of a long-running operation's status URL (Azure-AsyncOperation or Location). */
+export type ArmOperation = 'get' | 'list' | 'update' | 'delete' | 'failover' | 'setRole' | 'getInstance' | 'poll';
 
 /** What the backend wants the endpoint to do to the next request of this kind (scenario faults). */
 export type ArmFault =

@@ -28,7 +28,7 @@ const faultMessages: Record<number, string> = {
   503: 'The service is temporarily unavailable. Please retry the request.',
 };
 
-function faultResponse(fault: Extract<ArmFault, { kind: 'status' }>): ArmResponse {
+export function faultResponse(fault: Extract<ArmFault, { kind: 'status' }>): ArmResponse {
   const message = faultMessages[fault.status] ?? 'The request failed.';
   const headers: Record<string, string> =
     fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };

@@ -10,7 +10,7 @@ import { ArmError } from './contract.js';
 import type { ArmServer, ArmServerOptions } from './contract.js';
 import { errorBody, toArmError } from './errors.js';
 import { handleEntraRequest, isEntraPath } from './entra.js';
-import { handleInstanceRequest, handleLinkRequest } from './handlers.js';
+import { faultResponse, handleInstanceRequest, handleLinkRequest } from './handlers.js';
 import { asyncOperationResponse, operationResultResponse } from './lro-http.js';
 import type { LroUrls } from './lro-http.js';
 import { LroStore } from './operations.js';
@@ -85,6 +85,8 @@ function route(incoming: Incoming, opts: ArmServerOptions, lros: LroStore, urls:
     if (incoming.method !== 'GET') {
       throw new ArmError(405, 'MethodNotAllowed', `The HTTP method '${incoming.method}' is not supported for operation status; use GET.`);
     }
+    const fault = opts.backend.nextFault('poll');
+    if (fault?.kind === 'status') return faultResponse(fault);
     return parsed.kind === 'operationResult'
       ? operationResultResponse(urls, lros, parsed.subscriptionId, parsed.operationId, api)
       : asyncOperationResponse(urls, lros, parsed.subscriptionId, parsed.operationId);

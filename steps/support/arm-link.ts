@@ -1,6 +1,6 @@
 // What the ARM step types share: their failure messages and the mapping from typed ARM errors to
 // step failures that carry Azure's error code as data. Pure: no @azure import.
-import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, credentialAdvice, OPERATION_STILL_IN_PROGRESS, wasNotSent, type ArmSpec } from '../../engine/drivers/arm/errors.js';
+import { ArmAuthError, ArmNotFoundError, ArmOperationFailed, ArmRequestError, ArmUnreachable, credentialAdvice, OPERATION_STILL_IN_PROGRESS, wasChangeRequestAnswer, wasNotSent, type ArmSpec } from '../../engine/drivers/arm/errors.js';
 import {
   defineMessages,
   durationMs,
@@ -35,9 +35,13 @@ function fail(id: ArmMessageId, data: Record<string, string>, notApplied = false
   return new StepFailure(id, data, formatMessage(armMessages[id], data), { notApplied });
 }
 
-/** ARM said no to the request itself (4xx, or no token to send it with): the operation was never accepted. */
+/**
+ * ARM said no to the change request itself (4xx, or no token to send it with): the operation was
+ * never accepted. Only an error the driver marked as that request's answer can say so; the same
+ * status met later (a 429 on the read after a completed failover) says nothing about the change.
+ */
 function refusedUpFront(error: ArmRequestError): boolean {
-  if (error instanceof ArmOperationFailed) return false;
+  if (error instanceof ArmOperationFailed || !wasChangeRequestAnswer(error)) return false;
   if (error instanceof ArmAuthError && error.status === undefined) return true;
   return error.status !== undefined && error.status >= 400 && error.status < 500;
 }

@@ -12,7 +12,7 @@ import type { LabRun, TestLab } from '../helpers/lab-run.js';
 import { runbookCases } from '../helpers/runbook-cases.js';
 import { definitelyNotApplied } from '../../engine/core/errors.js';
 import { armFailure } from '../../steps/support/arm-link.js';
-import { ArmAuthError, ArmOperationFailed, ArmRequestError } from '../../engine/drivers/arm/errors.js';
+import { answersChangeRequest, ArmAuthError, ArmOperationFailed, ArmRequestError } from '../../engine/drivers/arm/errors.js';
 import { isSingleStatement } from '../../engine/drivers/sql/checks.js';
 
 const SYNC = 'ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);';
@@ -122,8 +122,11 @@ test('which errors are a definite refusal', () => {
   assert.not.ok(definitelyNotApplied(Object.assign(new Error('x'), { name: 'ConnectionError', code: 'ESOCKET' })));
   assert.not.ok(definitelyNotApplied(Object.assign(new Error('x'), { outcome: 'unknown', notApplied: true })));
   assert.not.ok(definitelyNotApplied(new Error('plain')));
-  assert.ok(definitelyNotApplied(armFailure(new ArmRequestError(409, 'Conflict', 'no'), 'fail over', 'dag1')));
-  assert.ok(definitelyNotApplied(armFailure(new ArmAuthError(403, 'AuthorizationFailed', 'no'), 'fail over', 'dag1')));
+  // A 4xx is a refusal only as the change request's own answer (attack r7fix finding 14).
+  assert.ok(definitelyNotApplied(armFailure(answersChangeRequest(new ArmRequestError(409, 'Conflict', 'no')), 'fail over', 'dag1')));
+  assert.ok(definitelyNotApplied(armFailure(answersChangeRequest(new ArmAuthError(403, 'AuthorizationFailed', 'no')), 'fail over', 'dag1')));
+  assert.not.ok(definitelyNotApplied(armFailure(new ArmRequestError(429, 'SubscriptionTooManyRequests', 'no'), 'fail over', 'dag1')), 'a 429 on another request');
+  assert.not.ok(definitelyNotApplied(armFailure(new ArmAuthError(403, 'AuthorizationFailed', 'no'), 'fail over', 'dag1')), 'a 403 on another request');
   assert.not.ok(definitelyNotApplied(armFailure(new ArmRequestError(500, 'InternalServerError', 'no'), 'fail over', 'dag1')), 'a 500 may have acted');
   assert.not.ok(definitelyNotApplied(armFailure(new ArmOperationFailed(undefined, 'Failed', 'no'), 'fail over', 'dag1')), 'accepted, then failed');
   assert.ok(isSingleStatement('ALTER AVAILABILITY GROUP [x] FAILOVER;'));

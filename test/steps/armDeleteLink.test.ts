@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition from '../../steps/armDeleteLink.js';
 import { StepFailure } from '../../engine/core/errors.js';
-import { OutcomeUnknown } from '../../engine/core/errors.js';
+import { definitelyNotApplied, OutcomeUnknown } from '../../engine/core/errors.js';
 import type { StepHistoryEntry } from '../../engine/step-api/types.js';
 import { armStepContext, azureModulesLoadedBy, labWorldPerTest } from '../helpers/arm-step-context.js';
 import { stepTester, unknown } from '../helpers/step-tester.js';
@@ -127,6 +127,45 @@ test('an ARM 429 once is retried transparently', async () => {
   const out = await definition.run(armStepContext(world.inventory, world.env), fast);
   assert.equal(out, { deleted: true, alreadyGone: false });
   assert.equal(world.requests().filter((r) => r.method === 'DELETE').map((r) => r.status), [429, 202]);
+});
+
+test('a DELETE throttled until the retries ran out, nothing else before it: refused up front, nothing changed', async () => {
+  const world = await lab({ faults: [{ kind: 'armStatus', op: 'delete', status: 429, retryAfterSeconds: 0, count: 4 }] });
+  const err = await definition.run(armStepContext(world.inventory, world.env), fast).catch((e: Error) => e);
+  assert.equal(world.requests().filter((r) => r.method === 'DELETE').map((r) => r.status), [429, 429, 429, 429]);
+  assert.is((err as StepFailure).messageId, 'armRefused');
+  assert.ok(definitelyNotApplied(err), (err as Error).message);
+  assert.ok(world.link(), 'the link is still there');
+});
+
+test('a DELETE the pipeline re-sent after a 500, then throttled: not "refused up front" (the first may have acted) (attack r7fix finding 14)', async () => {
+  const world = await lab({
+    faults: [
+      { kind: 'armStatus', op: 'delete', status: 500, count: 1 },
+      { kind: 'armStatus', op: 'delete', status: 429, retryAfterSeconds: 0, count: 3 },
+    ],
+  });
+  const err = await definition.run(armStepContext(world.inventory, world.env), fast).catch((e: Error) => e);
+  assert.equal(world.requests().filter((r) => r.method === 'DELETE').map((r) => r.status), [500, 429, 429, 429]);
+  assert.instance(err, StepFailure);
+  assert.not.ok(definitelyNotApplied(err), `a 500 answered the first DELETE: ${(err as Error).message}`);
+});
+
+test('a 429 on the read after Azure accepted and finished the delete: unknown outcome, never "refused" (attack r7fix finding 14)', async () => {
+  const world = await lab();
+  const ctx = armStepContext(world.inventory, world.env);
+  const origProgress = ctx.log.progress;
+  ctx.log.progress = (m) => {
+    origProgress(m);
+    // Polls are not reads of the link: the first GET of the link after this is the step's check.
+    if (m.startsWith('Azure accepted')) world.lab.addFault({ kind: 'armStatus', op: 'get', status: 429, retryAfterSeconds: 0, count: 4 });
+  };
+  const err = await definition.run(ctx, fast).catch((e: Error) => e);
+  assert.instance(err, OutcomeUnknown);
+  assert.match((err as Error).message, /^Azure accepted the delete of link dag1 on \S+ \S+, but following it failed: .*HTTP 429 SubscriptionTooManyRequests.* It may have been carried out/);
+  assert.not.ok(definitelyNotApplied(err));
+  assert.equal(world.requests().filter((r) => r.method === 'DELETE').map((r) => r.status), [202]);
+  assert.not.ok(world.link(), 'the link was deleted');
 });
 
 test('a wrong token fails with a clear message that does not contain the token', async () => {

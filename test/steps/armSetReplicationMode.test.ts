@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition from '../../steps/armSetReplicationMode.js';
-import { StepFailure } from '../../engine/core/errors.js';
+import { definitelyNotApplied, StepFailure } from '../../engine/core/errors.js';
 import { stepTester } from '../helpers/step-tester.js';
 import { armStepContext, labWorldPerTest } from '../helpers/arm-step-context.js';
 import { connect, run } from '../helpers/lab.js';
@@ -80,6 +80,15 @@ test('a long-running update that fails reports the ARM code and the mode stays',
   assert.is((err as StepFailure).messageId, 'armOperationFailed');
   assert.is((err as StepFailure).data.code, 'OperationInterrupted');
   assert.is(world.lab.link().miReplicationMode, 'Async');
+});
+
+test('the read before the PATCH throttled past the retries: nothing sent, definitely not applied', async () => {
+  const world = await lab({ faults: [{ kind: 'armStatus', op: 'get', status: 429, retryAfterSeconds: 0, count: 4 }] });
+  const err = await definition.run(armStepContext(world.inventory, world.env), { replicationMode: 'Sync', pollInterval: '10ms' }).catch((e: Error) => e);
+  assert.is((err as StepFailure).messageId, 'notSent');
+  assert.match((err as Error).message, /^Nothing was sent to change the replication mode of link dag1 on \S+ \S+: reading it first failed with HTTP 429 SubscriptionTooManyRequests/);
+  assert.ok(definitelyNotApplied(err));
+  assert.equal(world.requests().filter((r) => r.method !== 'GET'), []);
 });
 
 test('a 500 on the PATCH: the link is read, then the request is sent again; one change', async () => {

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import definition from '../../steps/armSetRole.js';
-import { StepFailure } from '../../engine/core/errors.js';
+import { definitelyNotApplied, StepFailure } from '../../engine/core/errors.js';
 import { stepTester, unknown } from '../helpers/step-tester.js';
 import { armStepContext, labWorldPerTest } from '../helpers/arm-step-context.js';
 
@@ -46,6 +46,7 @@ test('Primary + Planned is refused by ARM; the step fails with its code and noth
   assert.instance(err, StepFailure);
   assert.is((err as StepFailure).messageId, 'armRefused');
   assert.is((err as StepFailure).data.code, 'DistributedAvailabilityGroupSetRolePrimaryPlannedNotSupported');
+  assert.ok(definitelyNotApplied(err), 'the answer to the POST itself: refused up front');
   assert.is(world.link()?.instanceLinkRole, 'Secondary');
   assert.is(world.requests().filter((r) => r.method === 'POST').length, 1);
 });

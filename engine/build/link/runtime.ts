@@ -5,10 +5,11 @@
 // (vm.Script's cachedData), not a module; with the cache, V8 neither parses the ~500 kB again nor
 // compiles the functions a command runs (the build runs validate and plan once, then saves what V8
 // compiled: engine/build/link-hot-path.ts). The cache is used only beside a byte-identical copy
-// of the script it was made from followed by the cache itself, as engine/core/code-cache.ts does
+// of the script it was made from followed by the cache's CRC-32 and length, as engine/core/code-cache.ts does
 // for the libraries (V8 checks only the length, not the bytes); without one, or one V8 refuses, the
 // script is compiled as any code is. (The check is written out here rather than imported:
 // code-cache.js is itself a linked module, lent by this file.)
+import { CACHE_TRAILER_BYTES } from '../../core/code-cache.js';
 import { LINKED } from './module-text.js';
 
 /** The code file and its cache's names (in dist/cache/, beside the libraries' code caches). */
@@ -95,12 +96,14 @@ let __linked$cached;
 let __linked$damaged = false;
 if (!globalThis[Symbol.for(${JSON.stringify(COMPILE_WITHOUT_CACHE)})]) {
   try {
-    // The copy: the code, then the cache made from it (engine/core/code-cache.ts cacheRecord).
+    // The copy: the code, then the CRC-32 and length of the cache made from it (engine/core/code-cache.ts cacheRecord).
     const record = __linked$read(new URL(${JSON.stringify(`${cacheDir}${name}`)}, import.meta.url));
-    if (record.length > __linked$code.length && record.subarray(0, __linked$code.length).equals(__linked$code)) {
-      const cache = __linked$read(new URL(${JSON.stringify(`${cacheDir}${name}.v8`)}, import.meta.url));
-      if (record.subarray(__linked$code.length).equals(cache)) __linked$cached = cache;
-      else __linked$damaged = true;
+    if (record.length === __linked$code.length + ${CACHE_TRAILER_BYTES} && record.subarray(0, __linked$code.length).equals(__linked$code)) {
+      // zlib.crc32: Node 20.15 and later; without it the cache is not used (the code compiles as any code does).
+      const { crc32 } = ${LINKED.builtin}('node:zlib');
+      const cache = typeof crc32 === 'function' ? __linked$read(new URL(${JSON.stringify(`${cacheDir}${name}.v8`)}, import.meta.url)) : undefined;
+      if (cache && cache.length === record.readUInt32BE(__linked$code.length + 4) && crc32(cache) === record.readUInt32BE(__linked$code.length)) __linked$cached = cache;
+      else if (cache) __linked$damaged = true;
     }
   } catch {
     // No cache (a build that wrote none yet): compiled as any code is.

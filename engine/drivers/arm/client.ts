@@ -16,8 +16,8 @@ import type { SqlManagementClient, SqlManagementClientOptionalParams } from '@az
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import type { PipelineResponse } from '@azure/core-rest-pipeline';
 import type { Inventory } from '../../core/types.js';
-import { errorFromResponse, unreachable } from './errors.js';
-import { markNoResend, noResendPolicy } from './resend.js';
+import { errorFromResponse, unreachable, type AttemptAnswers } from './errors.js';
+import { markNoResend, noResendPolicy, watchAttempts } from './resend.js';
 import { registerSecret } from '../../core/redact.js';
 import { GuardRefusal } from '../../core/errors.js';
 import { armEndpointOf, describeLink, instanceUrl, linkUrl, rememberEndpoint, type LinkIds } from './link-ids.js';
@@ -196,6 +196,8 @@ export interface RawRequest {
   signal?: AbortSignal;
   /** Mark a non-idempotent request so the pipeline's retry policy cannot re-send it. */
   noResend?: boolean;
+  /** Filled with what each attempt got, the pipeline's re-sends included (resend.ts). */
+  attempts?: AttemptAnswers;
 }
 
 /** Sends through the client's pipeline; HTTP errors come back as responses, network errors throw typed. */
@@ -208,7 +210,8 @@ export async function sendRaw(client: SqlManagementClient, req: RawRequest): Pro
     body: req.body === undefined ? undefined : JSON.stringify(req.body),
     abortSignal: req.signal,
   });
-  if (req.noResend) markNoResend(request);
+  if (req.noResend) markNoResend(request, req.attempts);
+  else if (req.attempts) watchAttempts(request, req.attempts);
   try {
     return await client.sendRequest(request);
   } catch (error) {

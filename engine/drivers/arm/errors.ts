@@ -125,6 +125,37 @@ export function wasNotSent(error: unknown): boolean {
   return !!error && typeof error === 'object' && (error as { notSent?: unknown }).notSent === true;
 }
 
+/** What each time a request went out got, in order: an HTTP status, or `undefined` (no answer: a network error). */
+export type AttemptAnswers = Array<number | undefined>;
+
+/**
+ * Whether the last of `seen` is the request's only attempt that may have acted: every attempt
+ * before it was throttled (429: ARM did not act on it, request-limits-and-throttling.md in
+ * MicrosoftDocs/azure-docs). After a 5xx or a lost answer the pipeline's re-send answers only
+ * itself: what the earlier one did is not known.
+ */
+export function onlyThrottledBefore(seen: AttemptAnswers): boolean {
+  return seen.slice(0, -1).every((status) => status === 429);
+}
+
+/**
+ * Marks ARM's answer to the change request itself (the PATCH, POST or DELETE that would start the
+ * operation) when no earlier request of the step may have acted: only such an answer can show that
+ * Azure refused the change up front. An error met after ARM accepted the request (202: a status
+ * poll, the read of the link afterwards; "Track asynchronous Azure operations", MicrosoftDocs/
+ * azure-docs async-operations.md), or after an earlier send got no clear answer, says nothing about
+ * the change, whatever its status (attack r7fix finding 14: a 429 on the read after a completed
+ * forced failover was "refused, nothing changed", and the retry posted the failover again).
+ */
+export function answersChangeRequest<E>(error: E): E {
+  if (error && typeof error === 'object') (error as { answersChangeRequest?: boolean }).answersChangeRequest = true;
+  return error;
+}
+
+export function wasChangeRequestAnswer(error: unknown): boolean {
+  return !!error && typeof error === 'object' && (error as { answersChangeRequest?: unknown }).answersChangeRequest === true;
+}
+
 /** Azure's `{error:{code,message}}` from a response body, if the body is one. */
 export function parseArmErrorBody(bodyText: string | null | undefined): { code: string; message: string } | undefined {
   if (!bodyText) return undefined;

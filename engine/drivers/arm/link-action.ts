@@ -11,12 +11,17 @@
 // is looked at again, and the POST goes out again only if the link does not show the result.
 // Past `operationWaitMs`, a wait before anything was sent fails (nothing changed); a wait after a
 // request was sent is an unknown outcome (exit 5).
+//
+// Only the answer to the request itself can say Azure refused the change (marked: errors.ts
+// answersChangeRequest), and only while no earlier send of this call got an unclear answer. Once
+// ARM accepted it, a failed status poll or read of the link afterwards is an unknown outcome,
+// whatever its status (attack r7fix finding 14).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SqlManagementClient } from '@azure/arm-sql';
 import type { PipelineResponse } from '@azure/core-rest-pipeline';
 import { OutcomeUnknown } from '../../core/errors.js';
 import { sentence } from '../../core/sentence.js';
-import { afterAccepted, ArmNotFoundError, ArmRequestError, ArmUnreachable, errorFromResponse, isOperationInProgress, notSent, OPERATION_STILL_IN_PROGRESS, parseArmErrorBody } from './errors.js';
+import { afterAccepted, answersChangeRequest, ArmNotFoundError, ArmRequestError, ArmUnreachable, errorFromResponse, isOperationInProgress, notSent, onlyThrottledBefore, OPERATION_STILL_IN_PROGRESS, parseArmErrorBody, type AttemptAnswers } from './errors.js';
 import { ResendBlocked, ensureNoResendPolicy } from './resend.js';
 import { getLinkDetails, sendRaw, type LinkDetails } from './client.js';
 import { describeLink, linkUrl, type LinkIds } from './link-ids.js';
@@ -126,12 +131,17 @@ export async function postLinkAction(
   }
 
   let resends = 0;
+  /** An earlier send of this call got a 5xx or no answer: it may have acted. */
+  let unclearBefore = false;
   let conflictSince: number | undefined;
   let schedule: ReturnType<typeof resendSchedule> | undefined;
   for (;;) {
     signal?.throwIfAborted();
     let response: PipelineResponse | undefined;
     let ambiguous: string | undefined;
+    const attempts: AttemptAnswers = [];
+    /** What this send's answer shows about the change: a refusal only if nothing before it may have acted. */
+    const answer = <E>(error: E): E => (!unclearBefore && onlyThrottledBefore(attempts) ? answersChangeRequest(error) : error);
     try {
       response = await sendRaw(client, {
         method: action === 'update' ? 'PATCH' : 'POST',
@@ -139,18 +149,21 @@ export async function postLinkAction(
         body,
         signal,
         noResend: true,
+        attempts,
       });
     } catch (error) {
       if ((error as { name?: string }).name === 'AbortError') {
         throw new OutcomeUnknown(`Interrupted while sending ${what}; Azure may have started it. Check the link before doing anything else.`);
       }
-      if (!(error instanceof ResendBlocked) && !(error instanceof ArmUnreachable)) throw error;
+      // No token to send it with (ArmAuthError): the request never left.
+      if (!(error instanceof ResendBlocked) && !(error instanceof ArmUnreachable)) throw answer(error);
       const r = error instanceof ResendBlocked ? error.response : undefined;
       ambiguous = r ? httpLabel(r) : 'a network error';
     }
     if (response && response.status >= 500) ambiguous = httpLabel(response);
 
     if (ambiguous !== undefined) {
+      unclearBefore = true;
       report('checking', ambiguous, 0);
       const unknown = (why: string) =>
         new OutcomeUnknown(`ARM answered ${what} with ${ambiguous}, and ${why} Check the link before doing anything else.`);
@@ -206,7 +219,7 @@ export async function postLinkAction(
       }
     }
     const refused = errorFromResponse(res.status, res.bodyAsText, what);
-    if (!isOperationInProgress(refused)) throw refused;
+    if (!isOperationInProgress(refused)) throw answer(refused);
 
     // Refused because an operation is in progress: not a failure. Wait for it to end, look at
     // the link, and send again only if it does not show the result yet.

@@ -37,6 +37,9 @@ export function httpLabel(response: PipelineResponse): string {
   return `HTTP ${response.status}${code ? ` ${code}` : ''}`;
 }
 
+/** Statuses of a status poll that say nothing about the operation it asks after. */
+const POLL_NOT_ANSWERED = new Set([401, 403, 429]);
+
 /**
  * Polls a 202's operation (Azure-AsyncOperation, else Location, each followed verbatim) until it
  * ends; returns the number of polls. Throws ArmOperationFailed on failure, OutcomeUnknown on an
@@ -71,6 +74,10 @@ export async function followOperation(
     }
     retryAfter = parseRetryAfter(res.headers.get('retry-after'));
     if (res.status >= 500) throw unknown(`ARM answered a status poll with ${httpLabel(res)}`);
+    // Throttled (after the pipeline's own retries) or its credentials refused: an answer about the
+    // poll, not the operation's failure (which is a 200 with status Failed, or the Location URL's
+    // error answer: MicrosoftDocs/azure-docs async-operations.md).
+    if (POLL_NOT_ANSWERED.has(res.status)) throw unknown(`ARM answered a status poll with ${httpLabel(res)}`);
     if (res.status >= 400) {
       const failed = errorFromResponse(res.status, res.bodyAsText, what);
       throw new ArmOperationFailed(res.status, failed.code, `Azure reported that ${what} failed: ${failed.code}.${tail(res.bodyAsText)}`, failed.azureMessage);

@@ -7,19 +7,32 @@
 // 429 (throttled: Azure did not act on it), and otherwise stops the retry loop with ResendBlocked,
 // carrying what the first attempt got. The caller then looks at the link's state before deciding
 // whether to send again (engine/drivers/arm/link-action.ts).
+//
+// The same policy records, for a request that asks for it (a DELETE, which the retry policy may
+// re-send), what each of its attempts got: a refusal answers the change only if no attempt before
+// it may have acted (errors.ts onlyThrottledBefore).
 import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
+import type { AttemptAnswers } from './errors.js';
 
 interface Attempts {
+  /** False: only watched (its answers recorded in `seen`); the retry policy may re-send it. */
+  noResend: boolean;
   count: number;
   lastStatus?: number;
   lastResponse?: PipelineResponse;
   lastError?: unknown;
+  seen?: AttemptAnswers;
 }
 
 const marked = new WeakMap<PipelineRequest, Attempts>();
 
-export function markNoResend(request: PipelineRequest): void {
-  marked.set(request, { count: 0 });
+export function markNoResend(request: PipelineRequest, seen?: AttemptAnswers): void {
+  marked.set(request, { noResend: true, count: 0, ...(seen ? { seen } : {}) });
+}
+
+/** Records into `seen` what each attempt of `request` gets, the retry policy's re-sends included. */
+export function watchAttempts(request: PipelineRequest, seen: AttemptAnswers): void {
+  marked.set(request, { noResend: false, count: 0, seen });
 }
 
 /** Thrown instead of a re-send; not a RestError, so the retry policy passes it straight up. */
@@ -45,7 +58,7 @@ export function noResendPolicy(): PipelinePolicy {
     async sendRequest(request, next) {
       const attempts = marked.get(request);
       if (!attempts) return next(request);
-      if (attempts.count > 0 && attempts.lastStatus !== 429) {
+      if (attempts.noResend && attempts.count > 0 && attempts.lastStatus !== 429) {
         throw new ResendBlocked(attempts.lastResponse, attempts.lastError);
       }
       attempts.count += 1;
@@ -53,11 +66,13 @@ export function noResendPolicy(): PipelinePolicy {
         const response = await next(request);
         attempts.lastStatus = response.status;
         attempts.lastResponse = response;
+        attempts.seen?.push(response.status);
         return response;
       } catch (error) {
         attempts.lastStatus = undefined;
         attempts.lastResponse = undefined;
         attempts.lastError = error;
+        attempts.seen?.push(undefined);
         throw error;
       }
     },

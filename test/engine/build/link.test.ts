@@ -234,6 +234,31 @@ test('a code cache whose bytes changed is not given to V8: the code is compiled 
   assert.is(main.plus(2, 3), 5);
 });
 
+// The same damage in every place the build recorded the cache's bytes (the .v8 file, and the copy
+// when it held them) passed a check that compared the two, and V8 ran it or stopped on an internal
+// assertion, exit 133 (attack r7fix finding 13). In a child process: V8 may abort.
+test('a code cache damaged alike wherever the build recorded its bytes is not given to V8', async () => {
+  const dir = tempDir('runbook-link-alike-');
+  await linkedWithCache(dir);
+  const cacheFile = join(dir, 'cache', 'linked-modules.js.v8');
+  const copyFile = join(dir, 'cache', 'linked-modules.js');
+  const cache = readFileSync(cacheFile);
+  const damaged = Buffer.from(cache);
+  for (let i = 100; i < damaged.length - 64; i += 97) damaged[i]! ^= 0xff;
+  writeFileSync(cacheFile, damaged);
+  const copy = readFileSync(copyFile);
+  const at = copy.indexOf(cache);
+  if (at >= 0) writeFileSync(copyFile, Buffer.concat([copy.subarray(0, at), damaged, copy.subarray(at + cache.length)]));
+  const url = (file: string) => JSON.stringify(pathToFileURL(join(dir, 'dist', file)).href);
+  const child = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `globalThis.${TRACE} = []; const linked = await import(${url('linked.js')}); const main = await import(${url('main.js')}); console.log(JSON.stringify({ use: linked.linkedCodeCacheUse, plus: main.plus(2, 3) }));`],
+    { encoding: 'utf8' },
+  );
+  assert.is(child.status, 0, `exit ${child.status} ${child.signal ?? ''}: ${child.stderr.slice(0, 400)}`);
+  assert.equal(JSON.parse(child.stdout), { use: 'damaged', plus: 5 });
+});
+
 // A cache of other code beside a copy that matches this code (a build stopped between its two
 // writes, two builds at once) must not be what the build compiles from: the cache it saves would
 // hold the other code's functions as this code's, for good (attack r6link #1).

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cacheRecord } from '../../../engine/core/code-cache.js';
+import { cacheRecord, recordedSource } from '../../../engine/core/code-cache.js';
 import { cacheFiles, templateCacheDir, writeHandlebarsCache, type CodeCacheUse, type HandlebarsParse } from '../../../engine/template/handlebars.js';
 import { tempDir } from '../../helpers/cli.js';
 
@@ -63,7 +63,7 @@ test('a cache made from another source of the same length is not used', () => {
   assert.is(loadInChild(dir).cache, 'used', 'the fresh cache matches');
   // One byte of the copy's source changed: V8 alone would accept the code (it compares lengths only).
   const copy = readFileSync(cacheFiles(dir).source);
-  const at = copy.length - readFileSync(cacheFiles(dir).code).length - 2;
+  const at = recordedSource(copy).length - 2;
   copy[at] = copy[at] === 0x20 ? 0x0a : 0x20;
   writeFileSync(cacheFiles(dir).source, copy);
   const loaded = loadInChild(dir);
@@ -74,7 +74,7 @@ test('a cache made from another source of the same length is not used', () => {
 test('a cache V8 refuses, or none at all, only costs the time', () => {
   const dir = tempDir('runbook-hbs-cache-');
   writeHandlebarsCache(dir, TEMPLATES);
-  const source = readFileSync(cacheFiles(dir).source).subarray(0, -readFileSync(cacheFiles(dir).code).length);
+  const source = recordedSource(readFileSync(cacheFiles(dir).source));
   writeFileSync(cacheFiles(dir).code, Buffer.alloc(4096, 7));
   writeFileSync(cacheFiles(dir).source, cacheRecord(source, Buffer.alloc(4096, 7)));
   const refused = loadInChild(dir);
@@ -86,7 +86,7 @@ test('a cache V8 refuses, or none at all, only costs the time', () => {
 });
 
 // V8 checks the cache's length, not its bytes: a damaged one would run other code or stop the
-// process on an internal assertion. The copy records the cache too, which keeps it from V8.
+// process on an internal assertion. The copy records the cache's CRC-32, which keeps it from V8.
 test('a damaged cache (bytes changed, length kept) is not given to V8: compiled from the source', () => {
   const dir = tempDir('runbook-hbs-cache-');
   writeHandlebarsCache(dir, TEMPLATES);
