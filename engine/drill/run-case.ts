@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExitCode } from '../core/exit-codes.js';
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
 import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type StartRun, type StopAt } from './child.js';
 import { isChangeStatement } from './judge.js';
@@ -93,6 +94,15 @@ export function reachOf(record: RecordedRun): Reach {
   };
 }
 
+/**
+ * Whether every process of the run ended by itself: none timed out, was killed or was interrupted.
+ * Only such a run without a fault says how far the runbook goes, and so which faults can never
+ * strike (a baseline stopped early by the deadline would leave the later cases unrun: attack r7fix #2).
+ */
+export function endedOnItsOwn(record: Pick<RecordedRun, 'invocations'>): boolean {
+  return record.invocations.length > 0 && record.invocations.every((i) => i.code !== null && i.code !== ExitCode.interrupted && !i.timedOut && !i.killedByDrill && !i.abandonedByDrill);
+}
+
 export interface CaseRun {
   case: DrillCase;
   seed: number;
@@ -137,6 +147,8 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     const results: ChildResult[] = [];
     // The signals the drill itself sent each process: a death by any other is not the drill's fault to judge.
     const sent = new Map<ChildResult, { args: string[]; signals: NodeJS.Signals[] }>();
+    /** `apply <runbook>` or `apply --resume`: which of the case's commands a process ran. */
+    const commandOf = (r: ChildResult) => sent.get(r)?.args.slice(0, 2).join(' ') ?? 'apply';
     const start: StartRun = (a, o) => {
       const run = given(a, o);
       const signals: NodeJS.Signals[] = [];
@@ -202,8 +214,14 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     // runbook was not rehearsed to its end, and no check can judge a silent process (attack r6drill #2).
     const killedByOther = results.find((r) => r.code === null && !r.timedOut && !(r.signal !== null && sent.get(r)?.signals.includes(r.signal)));
     if (killedByOther) {
-      const what = sent.get(killedByOther)?.args.slice(0, 2).join(' ') ?? 'apply';
-      throw new DrillHarnessError(`${c.id} seed ${seed}: the process of its \`runbook ${what}\` (pid ${killedByOther.pid ?? '?'}) was killed by ${killedByOther.signal ?? 'a signal'}, not by the drill${lastWords(killedByOther)}`);
+      throw new DrillHarnessError(`${c.id} seed ${seed}: the process of its \`runbook ${commandOf(killedByOther)}\` (pid ${killedByOther.pid ?? '?'}) was killed by ${killedByOther.signal ?? 'a signal'}, not by the drill${lastWords(killedByOther)}`);
+    }
+    // Stopped by a SIGINT or SIGTERM the drill did not send (`kill <pid>`, a supervisor stopping a
+    // process): the engine takes it as an operator's interrupt and exits 130, which judged would
+    // read as a run that was stopped on purpose (attack r7fix #2: "exit 130, ok").
+    const interruptedByOther = results.find((r) => r.code === ExitCode.interrupted && !sent.get(r)?.signals.some((s) => s === 'SIGINT' || s === 'SIGTERM'));
+    if (interruptedByOther) {
+      throw new DrillHarnessError(`${c.id} seed ${seed}: the process of its \`runbook ${commandOf(interruptedByOther)}\` (pid ${interruptedByOther.pid ?? '?'}) exited ${ExitCode.interrupted} (interrupted), but the drill sent it no SIGINT or SIGTERM: something else stopped it${lastWords(interruptedByOther)}`);
     }
     // Without a fault, exit 2 can only be the drill's input.
     const refusedInput = c.fault.kind === 'none' ? invocations.find((i) => i.code === 2) : undefined;

@@ -7,6 +7,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildResult, StartRun } from '../../../engine/drill/child.js';
 import { pluginFilesDigest, runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
+import { notRunLines } from '../../../engine/drill/report.js';
+import { runDrill } from '../../../engine/drill/runner.js';
 import { tempDir } from '../../helpers/cli.js';
 import { standIn } from '../../helpers/drill-stand-in.js';
 
@@ -77,6 +79,46 @@ test('a run killed by a signal the drill did not send is the drill\'s failure, n
   const killAt = { id: 'healthy/kill-at-1-a', scenario: 'healthy', fault: { kind: 'kill-at-step' as const, boundary: 1, step: 'a' } };
   const own = await runCase(killAt, 1, { ...SETTINGS, start: standIn([{ kind: 'step-started', step: 'a' }], []) }, async () => standInLab());
   assert.equal(own.record.invocations.map((i) => [i.role, i.signal, i.killedByDrill]), [['first', 'SIGKILL', true], ['resume', null, undefined]]);
+});
+
+test('a run that exits 130 (interrupted) when the drill sent it no SIGINT or SIGTERM is the drill\'s failure, never "exit 130, ok" (attack r7fix #2)', async () => {
+  // `kill <pid>` or a supervisor's SIGTERM: the engine stops at its next safe point and exits 130.
+  const start = standIn([{ kind: 'step-started', step: 'a' }], [], { exitsWith: 130, stderr: 'runbook: SIGTERM: stopping at the next safe point\n' });
+  const error = await runCase({ id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' } }, 9, { ...SETTINGS, start }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.ok(error, 'runCase judged a run something else interrupted');
+  assert.is(error!.name, 'DrillHarnessError');
+  assert.is(error!.message, 'healthy/no-fault seed 9: the process of its `runbook apply x.yml` (pid 4001) exited 130 (interrupted), but the drill sent it no SIGINT or SIGTERM: something else stopped it (its last line: runbook: SIGTERM: stopping at the next safe point)');
+  // The drill's own Ctrl-C at a hung change (exit 130, then the resume) is a judged run.
+  const lab = { ...standInLab(), statements: () => [{ side: 'sqlServer' as const, statement: 'ALTER DATABASE x SET y', errorNumber: null, notCarriedOut: 'hung' as const, at: new Date() }] };
+  const hang = { id: 'healthy/hang-change-1', scenario: 'healthy', fault: { kind: 'hang' as const, nth: 1 } };
+  const own = await runCase(hang, 9, { ...SETTINGS, start: standIn([{ kind: 'step-started', step: 'a' }], [], { interruptExits: 130 }) }, async () => lab);
+  assert.equal(own.record.invocations.map((i) => [i.role, i.code, i.abandonedByDrill]), [['first', 130, true], ['resume', 0, undefined]]);
+});
+
+test('a run without a fault that did not end on its own never decides which cases run; one that did is named beside the cases it left unrun (attack r7fix #2)', async () => {
+  const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+  const killAt3 = { id: 'healthy/kill-at-3-c', scenario: 'healthy', fault: { kind: 'kill-at-step' as const, boundary: 3, step: 'c' } };
+  const runs = [{ case: noFault, seed: 1 }, { case: killAt3, seed: 2 }];
+  const threeSteps = ['a', 'b', 'c'].map((step) => ({ kind: 'step-started', step }));
+  // The baseline (the first start: one job, the run without a fault goes first) reaches step 1 and
+  // is then stopped by the drill's deadline; the kill case's run reaches step 3.
+  const startWith = (baseline: StartRun): StartRun => {
+    const rest = standIn(threeSteps, []);
+    let first = true;
+    return (args, opts) => (first ? ((first = false), baseline(args, opts)) : rest(args, opts));
+  };
+  const timedOut: StartRun = (args, opts) => {
+    const run = standIn([{ kind: 'step-started', step: 'a' }], [])(args, opts);
+    return { ...run, done: Promise.resolve({ code: null, signal: 'SIGKILL', stdout: '', stderr: '', startedAt: 0, endedAt: 0, timedOut: true, pid: run.pid! }) };
+  };
+  const cut = await runDrill(runs, 1, { ...SETTINGS, start: startWith(timedOut) }, async () => standInLab(), () => undefined);
+  assert.equal(cut.map((r) => [r.case.id, r.unreachable, r.codes, r.baseline]), [['healthy/no-fault', undefined, [null], undefined], ['healthy/kill-at-3-c', undefined, [null, 0], undefined]]);
+  assert.equal(cut[0]!.violations.map((v) => v.invariant), ['run-hung']);
+  assert.equal(notRunLines({ results: cut }), []);
+  // A baseline that ended by itself after step 1 (exit 1): the kill at step 3 cannot strike, and the verdict says where it ended.
+  const failed = await runDrill(runs, 1, { ...SETTINGS, start: startWith(standIn([{ kind: 'step-started', step: 'a' }], [], { exitsWith: 1 })) }, async () => standInLab(), () => undefined);
+  assert.equal(failed.map((r) => [r.case.id, r.unreachable, r.baseline]), [['healthy/no-fault', undefined, true], ['healthy/kill-at-3-c', 'the run without a fault reaches 1 step(s)', undefined]]);
+  assert.equal(notRunLines({ results: failed }), ['NOT RUN: 1 case(s) of healthy, whose fault strikes past where its run without a fault (seed 1) ended: exit 1. They were not rehearsed; a run that goes further (other --set values or scenario) would rehearse them.']);
 });
 
 test('a fault case whose run exits 2 (a set-up error) is the drill\'s failure, never "ok, fault did not fire" (attack r6drill #3)', async () => {
