@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../core/exit-codes.js';
+import { ENGINE_CHANGED, engineBuildOf } from './engine-build.js';
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
 import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type StartRun, type StopAt } from './child.js';
 import { isChangeStatement } from './judge.js';
@@ -54,6 +55,11 @@ export interface RunSettings {
   plugins?: { files: string[]; sha256: string };
   /** The link name, given as `--allow-data-loss` when the runbook has a dataLoss step. */
   allowDataLoss?: string;
+  /**
+   * The linked engine file and the build it named when the drill started (engine-build.ts): checked
+   * before and after each run, as the plugins are.
+   */
+  engine?: { file: string; build: string };
   /** How long one `apply` may take before the drill kills it and calls the run hung. */
   deadlineMs: number;
   /** The inventory's request and connect timeouts: a hung statement ends in this time. */
@@ -129,9 +135,20 @@ function checkPluginsUnchanged(settings: RunSettings): void {
   }
 }
 
+const RUN_AGAIN = 'run the drill again once the build is done';
+
+/** Stops the drill when the engine on disk is not the build it started with (checked before a run starts and after it ends). */
+function checkEngineUnchanged(settings: RunSettings): void {
+  const engine = settings.engine;
+  if (!engine) return;
+  const now = engineBuildOf(engine.file);
+  if (now !== engine.build) throw new DrillHarnessError(`the engine was rebuilt or upgraded while the drill ran (build ${engine.build} -> ${now ?? 'none'}); ${RUN_AGAIN}`);
+}
+
 export async function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
   const started = Date.now();
   checkPluginsUnchanged(settings);
+  checkEngineUnchanged(settings);
   const lab = await startLab({ scenario: c.scenario, faults: labFaults(c.fault) });
   const dir = mkdtempSync(join(tmpdir(), 'runbook-drill-'));
   try {
@@ -210,6 +227,14 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     // Not a run of the runbook at all: judged, it would read as one that exited (attack r5drill #4: "exit 7, ok").
     const broken = results.find((r) => r.harnessFailure !== undefined);
     if (broken) throw new DrillHarnessError(broken.harnessFailure);
+    // A process that met another build of the engine refused to go on: its exit is the engine's
+    // change, not the runbook's behaviour (attack r7fix #8: "exit 1, ok", kills that never fired).
+    const journalText = journalFiles(journalDir).map((f) => readFileSync(f, 'utf8')).join('');
+    const refusal = results.flatMap((r) => `${r.stderr}\n${r.stdout}`.split('\n')).find((line) => ENGINE_CHANGED.test(line));
+    if (refusal !== undefined || ENGINE_CHANGED.test(journalText)) {
+      throw new DrillHarnessError(`${c.id} seed ${seed}: a run met another build of the engine than the one it started with${refusal !== undefined ? ` (${refusal.trim()})` : ' (its journal says so)'}; ${RUN_AGAIN}`);
+    }
+    checkEngineUnchanged(settings);
     // Killed by a signal the drill did not send (the OOM killer, an operator, a stray kill): the
     // runbook was not rehearsed to its end, and no check can judge a silent process (attack r6drill #2).
     const killedByOther = results.find((r) => r.code === null && !r.timedOut && !(r.signal !== null && sent.get(r)?.signals.includes(r.signal)));
@@ -237,7 +262,6 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       throw new DrillHarnessError(`${c.id} seed ${seed}: its ${setUpError.role} run exited 2 (a set-up error, which its fault cannot cause), so the case never rehearsed its fault: ${firstLine(setUpError)}`);
     }
     // Each invocation's own journal: the file whose run-started names its pid; a resume appends to the first's.
-    const files = journalFiles(journalDir);
     const firstFile = (pid: number | undefined) => {
       const id = runIdOf(journalDir, pid);
       return id ? journalFileRecords(join(journalDir, `${id}.jsonl`)) : undefined;
@@ -269,7 +293,7 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       arm: lab.armRequests().map((r) => ({ method: r.method, path: r.path.split('?')[0]!, status: r.status, at: r.at.getTime() })),
       ledger: { before: before.ledger, after: lab.ledger() },
       roles: { before: before.roles, after: lab.roles() },
-      journalText: files.map((f) => readFileSync(f, 'utf8')).join(''),
+      journalText,
       // The lab's env also carries names that are not secret (the Entra tenant, client id and
       // authority host, which the inventory and the journal may show): only passwords, tokens and
       // client secrets count.

@@ -9,7 +9,8 @@ import type { ChildResult, StartRun } from '../../../engine/drill/child.js';
 import { pluginFilesDigest, runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
 import { notRunLines } from '../../../engine/drill/report.js';
 import { runDrill } from '../../../engine/drill/runner.js';
-import { tempDir } from '../../helpers/cli.js';
+import { ENGINE_CHANGED, engineBuildOf, LINKED_ENGINE } from '../../../engine/drill/engine-build.js';
+import { root, tempDir } from '../../helpers/cli.js';
 import { standIn } from '../../helpers/drill-stand-in.js';
 
 const standInLab = (): DrillLab => ({
@@ -119,6 +120,47 @@ test('a run without a fault that did not end on its own never decides which case
   const failed = await runDrill(runs, 1, { ...SETTINGS, start: startWith(standIn([{ kind: 'step-started', step: 'a' }], [], { exitsWith: 1 })) }, async () => standInLab(), () => undefined);
   assert.equal(failed.map((r) => [r.case.id, r.unreachable, r.baseline]), [['healthy/no-fault', undefined, true], ['healthy/kill-at-3-c', 'the run without a fault reaches 1 step(s)', undefined]]);
   assert.equal(notRunLines({ results: failed }), ['NOT RUN: 1 case(s) of healthy, whose fault strikes past where its run without a fault (seed 1) ended: exit 1. They were not rehearsed; a run that goes further (other --set values or scenario) would rehearse them.']);
+});
+
+test('a run that met another build of the engine (rebuilt or upgraded mid-drill) is the drill\'s failure, never a verdict on the runbook (attack r7fix #8)', async () => {
+  // What a warm worker loaded before the rebuild says when it meets a new facade (engine/build/link/runtime.ts), exit 1.
+  const refusal = 'runbook was rebuilt or upgraded while this process ran: /x/dist/engine/core/sentence.js belongs to build 0123456789abcdef, this process runs build 99cd3840a0bf606a; start the command again (a run resumes from its journal)';
+  const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+  const start = standIn([{ kind: 'step-started', step: 'a' }], [], { exitsWith: 1, stderr: `step 1/3 a\nrunbook: ${refusal}\n` });
+  const error = await runCase(noFault, 5, { ...SETTINGS, start }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.ok(error, 'runCase judged a run that refused another build of the engine');
+  assert.is(error!.name, 'DrillHarnessError');
+  assert.is(error!.message, `healthy/no-fault seed 5: a run met another build of the engine than the one it started with (runbook: ${refusal}); run the drill again once the build is done`);
+  // ...and inside a killed run's resume, where only the journal's step-failed may say it.
+  const killAt = { id: 'healthy/kill-at-1-a', scenario: 'healthy', fault: { kind: 'kill-at-step' as const, boundary: 1, step: 'a' } };
+  const journaled = standIn([{ kind: 'step-started', step: 'a' }, { kind: 'step-failed', step: 'b', error: refusal }], []);
+  const killed = await runCase(killAt, 5, { ...SETTINGS, start: journaled }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.match(killed?.message ?? '', /^healthy\/kill-at-1-a seed 5: a run met another build of the engine than the one it started with \(its journal says so\)/);
+});
+
+test('the engine rebuilt while a run goes on (its linked file names another build) stops the drill before anything is judged (attack r7fix #8)', async () => {
+  const file = join(tempDir('runbook-drill-engine-'), 'linked.js');
+  writeFileSync(file, 'const __linked$build = "aaaaaaaaaaaaaaaa";\n');
+  const settings = { ...SETTINGS, engine: { file, build: 'aaaaaaaaaaaaaaaa' } };
+  const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+  const same = await runCase(noFault, 3, { ...settings, start: standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 }) }, async () => standInLab());
+  assert.is(same.record.invocations.length, 1);
+  const inner = standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 });
+  const rebuilds: StartRun = (args, opts) => {
+    writeFileSync(file, 'const __linked$build = "bbbbbbbbbbbbbbbb";\n');
+    return inner(args, opts);
+  };
+  const error = await runCase(noFault, 3, { ...settings, start: rebuilds }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.is(error?.name, 'DrillHarnessError');
+  assert.is(error?.message, 'the engine was rebuilt or upgraded while the drill ran (build aaaaaaaaaaaaaaaa -> bbbbbbbbbbbbbbbb); run the drill again once the build is done');
+});
+
+test('the engine-change words the drill looks for are the engine\'s own, and the built engine names its build where the drill reads it', () => {
+  assert.match(engineBuildOf() ?? '', /^[0-9a-f]{16}$/);
+  // The refusal's sentence as the linker writes it into linked.js, and bin.ts's damaged-engine line.
+  const linked = readFileSync(LINKED_ENGINE, 'utf8');
+  assert.ok(ENGINE_CHANGED.test(linked.replace(/\\?`/g, '')), 'linked.js no longer says "runbook was rebuilt or upgraded while this process ran"');
+  assert.ok(ENGINE_CHANGED.test(readFileSync(join(root, 'dist', 'engine', 'cli', 'bin.js'), 'utf8')), 'bin.js no longer says "runbook: the installed engine is incomplete or damaged"');
 });
 
 test('a fault case whose run exits 2 (a set-up error) is the drill\'s failure, never "ok, fault did not fire" (attack r6drill #3)', async () => {
