@@ -24,6 +24,23 @@ const standInLab = (): DrillLab => ({
   stop: async () => undefined,
 });
 
+/**
+ * A run without a fault with `settings` as they are (judged: one invocation), then one during which
+ * `file` gets the text `next` (once its process has started, and imported whichever version it
+ * found): what that second runCase threw, if it threw.
+ */
+async function changedMidRun(file: string, next: string, settings: RunSettings): Promise<Error | undefined> {
+  const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+  const unchanged = await runCase(noFault, 3, { ...settings, start: standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 }) }, async () => standInLab());
+  assert.is(unchanged.record.invocations.length, 1);
+  const inner = standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 });
+  const changes: StartRun = (args, opts) => {
+    writeFileSync(file, next);
+    return inner(args, opts);
+  };
+  return runCase(noFault, 3, { ...settings, start: changes }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+}
+
 const SETTINGS: RunSettings = { runbookFile: 'x.yml', facts: { name: 'x', dataLossSteps: [], declaresSplitBrain: false }, sets: [], deadlineMs: 5000, requestTimeoutMs: 1000 };
 
 test('a kill at the last step that lands after the run journaled its end is not fired; one that lands before is (attack r5drill #2)', async () => {
@@ -141,16 +158,7 @@ test('a run that met another build of the engine (rebuilt or upgraded mid-drill)
 test('the engine rebuilt while a run goes on (its linked file names another build) stops the drill before anything is judged (attack r7fix #8)', async () => {
   const file = join(tempDir('runbook-drill-engine-'), 'linked.js');
   writeFileSync(file, 'const __linked$build = "aaaaaaaaaaaaaaaa";\n');
-  const settings = { ...SETTINGS, engine: { file, build: 'aaaaaaaaaaaaaaaa' } };
-  const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
-  const same = await runCase(noFault, 3, { ...settings, start: standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 }) }, async () => standInLab());
-  assert.is(same.record.invocations.length, 1);
-  const inner = standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 });
-  const rebuilds: StartRun = (args, opts) => {
-    writeFileSync(file, 'const __linked$build = "bbbbbbbbbbbbbbbb";\n');
-    return inner(args, opts);
-  };
-  const error = await runCase(noFault, 3, { ...settings, start: rebuilds }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  const error = await changedMidRun(file, 'const __linked$build = "bbbbbbbbbbbbbbbb";\n', { ...SETTINGS, engine: { file, build: 'aaaaaaaaaaaaaaaa' } });
   assert.is(error?.name, 'DrillHarnessError');
   assert.is(error?.message, 'the engine was rebuilt or upgraded while the drill ran (build aaaaaaaaaaaaaaaa -> bbbbbbbbbbbbbbbb); run the drill again once the build is done');
 });
@@ -185,15 +193,7 @@ test('a plugin file edited while the drill runs stops the drill, as an edited YA
   writeFileSync(plugin, 'export default {}; // v1\n');
   const settings = { ...SETTINGS, plugins: { files: [plugin], sha256: pluginFilesDigest([plugin]) } };
   const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
-  const unchanged = await runCase(noFault, 3, { ...settings, start: standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 }) }, async () => standInLab());
-  assert.is(unchanged.record.invocations.length, 1);
-  // The edit lands once the run's process has started (and imported whichever version it found).
-  const inner = standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 });
-  const editsMidRun: StartRun = (args, opts) => {
-    writeFileSync(plugin, 'export default {}; // v2\n');
-    return inner(args, opts);
-  };
-  const error = await runCase(noFault, 3, { ...settings, start: editsMidRun }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  const error = await changedMidRun(plugin, 'export default {}; // v2\n', settings);
   assert.ok(error, 'runCase judged a run of a plugin the drill did not plan with');
   assert.is(error!.name, 'DrillSetupError');
   assert.match(error!.message, `the plugins of x.yml (${plugin}) changed while the drill ran (sha256 `);
