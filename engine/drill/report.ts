@@ -104,7 +104,7 @@ export function notRunLines(s: Pick<DrillSummary, 'results'>): string[] {
   for (const r of s.results) if (r.unreachable !== undefined) byScenario.set(r.case.scenario, (byScenario.get(r.case.scenario) ?? 0) + 1);
   return [...byScenario].map(([scenario, n]) => {
     const base = s.results.find((r) => r.baseline && r.case.scenario === scenario);
-    const ended = base ? ` (seed ${base.seed}) ended: exit ${exitsText(base.codes)}${base.stoppedAt ? `, ${base.stoppedAt}` : ''}` : ' ended';
+    const ended = base ? ` (seed ${base.seed}) ended: exit ${exitsText(base.codes)}${base.stoppedAt ? ` (${base.stoppedAt})` : ''}` : ' ended';
     return `NOT RUN: ${n} case(s) of ${scenario}, whose fault strikes past where its run without a fault${ended}. They were not rehearsed; a run that goes further (other --set values or scenario) would rehearse them.`;
   });
 }
