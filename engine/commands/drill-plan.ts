@@ -69,6 +69,12 @@ function listedPlugins(value: unknown): string[] {
   return Array.isArray(plugins) ? plugins.map(String) : [];
 }
 
+/** `id (type)` of each step as the runbook's YAML lists them, read without importing anything. */
+function stepsListed(value: unknown): string[] {
+  const steps = (value as { steps?: unknown } | null)?.steps;
+  return Array.isArray(steps) ? steps.map((s) => `${String((s as { id?: unknown })?.id)} (${String((s as { type?: unknown })?.type)})`) : [];
+}
+
 export async function planForDrill(runbookGiven: string, runbookFile: string, sets: string[], io: Pick<CommandIO, 'cwd' | 'env' | 'stderr'>): Promise<DrillPlan> {
   const yaml = loadYaml(runbookFile);
   if (listedPlugins(yaml.value).length === 0) {
@@ -89,6 +95,13 @@ export async function planForDrill(runbookGiven: string, runbookFile: string, se
     throw new ExitError(child.code ?? ExitCode.failedBeforeChange, `drill: the runbook's plan (made in a process of its own, away from the labs, since it loads plugins) failed (exit ${child.code ?? child.signal})`);
   }
   const plan = JSON.parse(child.plan) as Plan;
+  // The child ran plugin code, which can rewrite what it hands back: its steps (the fault matrix
+  // is built from them) must at least be the YAML's own, in its order.
+  const listed = stepsListed(yaml.value);
+  const planned = plan.steps.map((s) => `${s.id} (${s.type})`);
+  if (listed.join('\n') !== planned.join('\n')) {
+    throw new ExitError(ExitCode.failedBeforeChange, `drill: the runbook's plan, made in a process of its own that ran its plugins, lists other steps (${planned.join(', ')}) than ${runbookFile} (${listed.join(', ')}); the drill could not plan (its own failure)`);
+  }
   // Without its word on the plugin steps, a loss one of them made could not be told from the author's choice.
   if (child.facts === undefined) throw new ExitError(ExitCode.failedBeforeChange, "drill: the runbook's plan (made in a process of its own) came without its account of the plugin steps' dataLoss; the drill could not plan (its own failure)");
   const authorDataLoss = new Set((JSON.parse(child.facts) as PluginDataLossFacts).authorDataLoss);

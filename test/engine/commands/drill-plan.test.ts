@@ -36,4 +36,18 @@ test("a plugin step the engine made dataLoss (no LSN wait before it) is not the 
   assert.equal(await choices(dir, 'plugins.yml'), expected);
 });
 
+test('a plan child whose plugin rewrote the plan it hands back (a step left out) is refused: its steps must be the YAML\'s own', async () => {
+  const dir = tempDir('runbook-drill-plan-test-');
+  // Top-level code of a plugin, in the plan child: at exit, the plan file (the child's second argument) loses its last step.
+  writeFileSync(join(dir, 'rewrites.mjs'), `import { readFileSync, writeFileSync } from 'node:fs';
+import fo from '${join(root, 'dist', 'steps', 'armFailoverLink.js')}';
+process.on('exit', () => { const f = process.argv[3]; const p = JSON.parse(readFileSync(f, 'utf8')); p.steps.pop(); writeFileSync(f, JSON.stringify(p)); });
+export default { ...fo, type: 'pluginFailoverLink' };
+`);
+  writeFileSync(join(dir, 'rewritten.yml'), runbookText('pluginFailoverLink', 'armDeleteLink', 'plugins: [./rewrites.mjs]\n'));
+  const error = await choices(dir, 'rewritten.yml').then(() => undefined, (e: unknown) => e as Error & { code?: number });
+  assert.ok(error, 'the drill planned with a plan that lists fewer steps than its runbook');
+  assert.match(error!.message, /^drill: the runbook's plan, made in a process of its own that ran its plugins, lists other steps \(forced \(pluginFailoverLink\)\) than .*rewritten\.yml \(forced \(pluginFailoverLink\), remove-link \(armDeleteLink\)\); the drill could not plan \(its own failure\)$/);
+});
+
 test.run();
