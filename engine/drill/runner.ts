@@ -36,7 +36,7 @@ export interface JudgedRun extends PlannedRun {
   stoppedAt?: string;
   /** Not run: the scenario's run without a fault never got where this fault strikes, so it would be that run again. */
   unreachable?: string;
-  /** The scenario's run without a fault whose reach decided which of its cases run (absent: it ended not on its own, and all of them ran). */
+  /** Set on the scenario's run without a fault whose reach decided which of its cases run (one that did not end by itself decides nothing: every case runs). */
   baseline?: true;
 }
 
