@@ -51,8 +51,8 @@ function whole(flag: string, value: string | undefined, fallback: number, min: n
 
 export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Promise<number> {
   // The engine this drill runs, read first: a rebuild from here on stops it (engine/drill/engine-build.ts).
-  const { engineBuildOf, LINKED_ENGINE } = await import('../drill/engine-build.js');
-  const engineBuild = engineBuildOf();
+  const { BUILT_ENGINE, engineState } = await import('../drill/engine-build.js');
+  const engineAtStart = engineState();
   const faults = opts.faults ?? 'matrix';
   if (faults !== 'matrix' && faults !== 'random') throw new UsageError(`drill: --faults must be matrix or random, not "${faults}"`);
   const { MAX_DRILL_RUNS, plannedRunCount, plannedRuns, runDrill } = await import('../drill/runner.js');
@@ -113,7 +113,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     deadlineMs: DEADLINE_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     reuseWorkers: pluginFiles.length === 0,
-    ...(engineBuild !== undefined ? { engine: { file: LINKED_ENGINE, build: engineBuild } } : {}),
+    engine: { dist: BUILT_ENGINE, at: engineAtStart },
     ...(pluginFiles.length ? { plugins: { files: pluginFiles, sha256: pluginFilesDigest(pluginFiles) } } : {}),
     ...(opts.coldBaseline ? { start: startCliChild } : {}),
   }, startLab, (r, done) => {

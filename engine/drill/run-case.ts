@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../core/exit-codes.js';
-import { ENGINE_CHANGED, engineBuildOf } from './engine-build.js';
+import { ENGINE_CHANGED, engineChange, engineState, type EngineState } from './engine-build.js';
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
 import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type StartRun, type StopAt } from './child.js';
 import { isChangeStatement } from './judge.js';
@@ -56,10 +56,10 @@ export interface RunSettings {
   /** The link name, given as `--allow-data-loss` when the runbook has a dataLoss step. */
   allowDataLoss?: string;
   /**
-   * The linked engine file and the build it named when the drill started (engine-build.ts): checked
+   * The built engine's folder and its state when the drill started (engine-build.ts): checked
    * before and after each run, as the plugins are.
    */
-  engine?: { file: string; build: string };
+  engine?: { dist: string; at: EngineState };
   /** How long one `apply` may take before the drill kills it and calls the run hung. */
   deadlineMs: number;
   /** The inventory's request and connect timeouts: a hung statement ends in this time. */
@@ -140,9 +140,8 @@ const RUN_AGAIN = 'run the drill again once the build is done';
 /** Stops the drill when the engine on disk is not the build it started with (checked before a run starts and after it ends). */
 function checkEngineUnchanged(settings: RunSettings): void {
   const engine = settings.engine;
-  if (!engine) return;
-  const now = engineBuildOf(engine.file);
-  if (now !== engine.build) throw new DrillHarnessError(`the engine was rebuilt or upgraded while the drill ran (build ${engine.build} -> ${now ?? 'none'}); ${RUN_AGAIN}`);
+  const change = engine ? engineChange(engine.at, engineState(engine.dist)) : undefined;
+  if (change) throw new DrillHarnessError(`the engine was rebuilt or upgraded while the drill ran (${change}); ${RUN_AGAIN}`);
 }
 
 export async function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {

@@ -3,14 +3,14 @@
 // run judged on its exit code.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildResult, StartRun } from '../../../engine/drill/child.js';
 import { pluginFilesDigest, runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
 import { notRunLines } from '../../../engine/drill/report.js';
 import { runDrill } from '../../../engine/drill/runner.js';
-import { ENGINE_CHANGED, engineBuildOf, LINKED_ENGINE } from '../../../engine/drill/engine-build.js';
-import { root, tempDir } from '../../helpers/cli.js';
+import { BUILT_ENGINE, ENGINE_CHANGED, engineState } from '../../../engine/drill/engine-build.js';
+import { tempDir } from '../../helpers/cli.js';
 import { standIn } from '../../helpers/drill-stand-in.js';
 
 const standInLab = (): DrillLab => ({
@@ -155,20 +155,29 @@ test('a run that met another build of the engine (rebuilt or upgraded mid-drill)
   assert.match(killed?.message ?? '', /^healthy\/kill-at-1-a seed 5: a run met another build of the engine than the one it started with \(its journal says so\)/);
 });
 
-test('the engine rebuilt while a run goes on (its linked file names another build) stops the drill before anything is judged (attack r7fix #8)', async () => {
-  const file = join(tempDir('runbook-drill-engine-'), 'linked.js');
-  writeFileSync(file, 'const __linked$build = "aaaaaaaaaaaaaaaa";\n');
-  const error = await changedMidRun(file, 'const __linked$build = "bbbbbbbbbbbbbbbb";\n', { ...SETTINGS, engine: { file, build: 'aaaaaaaaaaaaaaaa' } });
-  assert.is(error?.name, 'DrillHarnessError');
-  assert.is(error?.message, 'the engine was rebuilt or upgraded while the drill ran (build aaaaaaaaaaaaaaaa -> bbbbbbbbbbbbbbbb); run the drill again once the build is done');
+test('the engine rebuilt while a run goes on (its linked file names another build, or a file it loads was rewritten) stops the drill before anything is judged (attack r7fix #8)', async () => {
+  const dist = tempDir('runbook-drill-engine-');
+  mkdirSync(join(dist, 'engine', 'apply'), { recursive: true });
+  const linked = join(dist, 'engine', 'linked.js');
+  writeFileSync(linked, 'const __linked$build = "aaaaaaaaaaaaaaaa";\n');
+  writeFileSync(join(dist, 'engine', 'apply', 'run.js'), 'export {};\n');
+  const settings = () => ({ ...SETTINGS, engine: { dist, at: engineState(dist) } });
+  const rebuilt = await changedMidRun(linked, 'const __linked$build = "bbbbbbbbbbbbbbbb";\n', settings());
+  assert.is(rebuilt?.name, 'DrillHarnessError');
+  assert.is(rebuilt?.message, 'the engine was rebuilt or upgraded while the drill ran (build aaaaaaaaaaaaaaaa -> bbbbbbbbbbbbbbbb); run the drill again once the build is done');
+  // A build compiles before it links: a module rewritten, the build id not yet.
+  const compiled = await changedMidRun(join(dist, 'engine', 'apply', 'run.js'), 'export const changed = 1;\n', settings());
+  assert.is(compiled?.message, `the engine was rebuilt or upgraded while the drill ran (${join('engine', 'apply', 'run.js')} rewritten); run the drill again once the build is done`);
 });
 
 test('the engine-change words the drill looks for are the engine\'s own, and the built engine names its build where the drill reads it', () => {
-  assert.match(engineBuildOf() ?? '', /^[0-9a-f]{16}$/);
+  const built = engineState();
+  assert.match(built.build ?? '', /^[0-9a-f]{16}$/);
+  assert.ok(built.files.has(join('engine', 'cli', 'bin.js')) && built.files.has(join('steps', 'sqlExec.js')), 'the files a run loads are not where the drill looks');
   // The refusal's sentence as the linker writes it into linked.js, and bin.ts's damaged-engine line.
-  const linked = readFileSync(LINKED_ENGINE, 'utf8');
+  const linked = readFileSync(join(BUILT_ENGINE, 'engine', 'linked.js'), 'utf8');
   assert.ok(ENGINE_CHANGED.test(linked.replace(/\\?`/g, '')), 'linked.js no longer says "runbook was rebuilt or upgraded while this process ran"');
-  assert.ok(ENGINE_CHANGED.test(readFileSync(join(root, 'dist', 'engine', 'cli', 'bin.js'), 'utf8')), 'bin.js no longer says "runbook: the installed engine is incomplete or damaged"');
+  assert.ok(ENGINE_CHANGED.test(readFileSync(join(BUILT_ENGINE, 'engine', 'cli', 'bin.js'), 'utf8')), 'bin.js no longer says "runbook: the installed engine is incomplete or damaged"');
 });
 
 test('a fault case whose run exits 2 (a set-up error) is the drill\'s failure, never "ok, fault did not fire" (attack r6drill #3)', async () => {
