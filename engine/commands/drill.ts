@@ -50,6 +50,9 @@ function whole(flag: string, value: string | undefined, fallback: number, min: n
 }
 
 export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Promise<number> {
+  // The engine this drill runs, read first: a rebuild from here on stops it (engine/drill/engine-build.ts).
+  const { BUILT_ENGINE, engineState } = await import('../drill/engine-build.js');
+  const engineAtStart = engineState();
   const faults = opts.faults ?? 'matrix';
   if (faults !== 'matrix' && faults !== 'random') throw new UsageError(`drill: --faults must be matrix or random, not "${faults}"`);
   const { MAX_DRILL_RUNS, plannedRunCount, plannedRuns, runDrill } = await import('../drill/runner.js');
@@ -68,12 +71,12 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   const runbookFile = resolve(io.cwd, runbookGiven);
   // The plan (for the lab's link) validates the runbook and the --set values: bad input is exit 2 here, before any lab starts.
   const { planForDrill } = await import('./drill-plan.js');
-  const { plan, runbook, definitionOf } = await planForDrill(runbookGiven, runbookFile, opts.sets, io);
+  const { plan, runbook, authorChoseDataLoss } = await planForDrill(runbookGiven, runbookFile, opts.sets, io);
   const shape: RunbookShape = { steps: plan.steps.map((s) => ({ index: s.index, id: s.id, type: s.type, impact: s.impact, skipped: s.decision === 'skip' })) };
   const live = plan.steps.filter((s) => s.decision !== 'skip');
   const facts: RunbookFacts = {
     name: runbook.name,
-    dataLossSteps: live.filter((s) => s.impact === 'dataLoss' && chosenDataLoss(definitionOf(s.type), s.with)).map((s) => s.id),
+    dataLossSteps: live.filter((s) => s.impact === 'dataLoss' && authorChoseDataLoss(s)).map((s) => s.id),
     declaresSplitBrain: Boolean(runbook.outcomes?.splitBrain),
   };
   // The acknowledgement goes with every run whose plan has a dataLoss step, so that the step runs
@@ -110,6 +113,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     deadlineMs: DEADLINE_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     reuseWorkers: pluginFiles.length === 0,
+    engine: { dist: BUILT_ENGINE, at: engineAtStart },
     ...(pluginFiles.length ? { plugins: { files: pluginFiles, sha256: pluginFilesDigest(pluginFiles) } } : {}),
     ...(opts.coldBaseline ? { start: startCliChild } : {}),
   }, startLab, (r, done) => {
@@ -140,19 +144,6 @@ export function replayBase(o: { runbook: string; sets: string[]; faults: 'matrix
     // one draw that broke, the first under its seed (attack r6drill #5).
     ...(o.faults === 'random' ? ['--runs', '1'] : []),
   ];
-}
-
-/**
- * A dataLoss step the runbook's author chose: dataLoss by its own arguments (`impact: dataLoss`,
- * a forced failover type), even with an LSN wait before it. A step that is dataLoss only because
- * no wait comes before it (armDeleteLink) is the engine's safety net: the data it loses is a
- * promise the runbook broke (its wait was dropped), not one it declared.
- */
-function chosenDataLoss(definition: { impact: unknown } | undefined, args: unknown): boolean {
-  if (!definition) return true;
-  if (typeof definition.impact !== 'function') return definition.impact === 'dataLoss';
-  const waited = [{ id: '(an LSN wait)', type: 'waitLsnStable', state: 'succeeded' as const }];
-  return (definition.impact as (a: unknown, ctx: { history: unknown[] }) => string)(args, { history: waited }) === 'dataLoss';
 }
 
 /**

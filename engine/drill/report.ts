@@ -94,6 +94,21 @@ export function notExercisedLine(s: Pick<DrillSummary, 'results'>): string | und
   const stopped = where.length ? ` Where the runs stopped: ${where.join('; ')}.` : '';
   return `NOT EXERCISED: no run sent a change statement or ARM change (${e.unchangedRuns} run(s) reached no change step, ${e.notRun} of ${s.results.length} case run(s) not run), so this drill proves nothing about the runbook's changes.${stopped} Check the --set values and scenarios: every run refused or stopped before its first change.`;
 }
+/**
+ * Per scenario whose run without a fault left cases unrun: how many, and where that run ended. A
+ * verdict rests on the cases that ran; one whose baseline stopped early (a failed wait, a refusal)
+ * rehearsed none of the faults past that point, which "No invariant broke." alone would not say.
+ */
+export function notRunLines(s: Pick<DrillSummary, 'results'>): string[] {
+  const byScenario = new Map<string, number>();
+  for (const r of s.results) if (r.unreachable !== undefined) byScenario.set(r.case.scenario, (byScenario.get(r.case.scenario) ?? 0) + 1);
+  return [...byScenario].map(([scenario, n]) => {
+    const base = s.results.find((r) => r.baseline && r.case.scenario === scenario);
+    const ended = base ? ` (seed ${base.seed}) ended: exit ${exitsText(base.codes)}${base.stoppedAt ? ` (${base.stoppedAt})` : ''}` : ' ended';
+    return `NOT RUN: ${n} case(s) of ${scenario}, whose fault strikes past where its run without a fault${ended}. They were not rehearsed; a run that goes further (other --set values or scenario) would rehearse them.`;
+  });
+}
+
 export const runsPerSecond = (s: Pick<DrillSummary, 'results' | 'ms'>) => (s.ms > 0 ? ran(s) / (s.ms / 1000) : 0);
 
 export function renderDrillText(s: DrillSummary): string {
@@ -118,6 +133,7 @@ export function renderDrillText(s: DrillSummary): string {
   } else lines.push('No invariant broke.');
   const idle = notExercisedLine(s);
   if (idle) lines.push(idle);
+  lines.push(...notRunLines(s));
   lines.push(`${ran(s)} run(s) in ${(s.ms / 1000).toFixed(1)} s: ${runsPerSecond(s).toFixed(2)} runs per second.`);
   return lines.join('\n') + '\n';
 }
@@ -129,7 +145,7 @@ export function renderDrillJson(s: DrillSummary): string {
     runbook: s.runbook, faults: s.faults, seed: s.seed, runs: ran(s), ms: s.ms,
     runsPerSecond: Number(runsPerSecond(s).toFixed(3)), ok: violations.length === 0 && e.exercised,
     exercised: e.exercised, changedRuns: e.changedRuns, unchangedRuns: e.unchangedRuns,
-    cases: rows(s), violations,
+    cases: rows(s), violations, notRun: notRunLines(s),
   }, null, 2) + '\n';
 }
 

@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExitCode } from '../core/exit-codes.js';
+import { ENGINE_CHANGED, engineChange, engineState, type EngineState } from './engine-build.js';
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
 import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type StartRun, type StopAt } from './child.js';
 import { isChangeStatement } from './judge.js';
@@ -53,6 +55,11 @@ export interface RunSettings {
   plugins?: { files: string[]; sha256: string };
   /** The link name, given as `--allow-data-loss` when the runbook has a dataLoss step. */
   allowDataLoss?: string;
+  /**
+   * The built engine's folder and its state when the drill started (engine-build.ts): checked
+   * before and after each run, as the plugins are.
+   */
+  engine?: { dist: string; at: EngineState };
   /** How long one `apply` may take before the drill kills it and calls the run hung. */
   deadlineMs: number;
   /** The inventory's request and connect timeouts: a hung statement ends in this time. */
@@ -93,6 +100,15 @@ export function reachOf(record: RecordedRun): Reach {
   };
 }
 
+/**
+ * Whether every process of the run ended by itself: none timed out, was killed or was interrupted.
+ * Only such a run without a fault says how far the runbook goes, and so which faults can never
+ * strike (a baseline stopped early by the deadline would leave the later cases unrun: attack r7fix #2).
+ */
+export function endedOnItsOwn(record: Pick<RecordedRun, 'invocations'>): boolean {
+  return record.invocations.length > 0 && record.invocations.every((i) => i.code !== null && i.code !== ExitCode.interrupted && !i.timedOut && !i.killedByDrill && !i.abandonedByDrill);
+}
+
 export interface CaseRun {
   case: DrillCase;
   seed: number;
@@ -119,9 +135,19 @@ function checkPluginsUnchanged(settings: RunSettings): void {
   }
 }
 
+const RUN_AGAIN = 'run the drill again once the build is done';
+
+/** Stops the drill when the engine on disk is not the build it started with (checked before a run starts and after it ends). */
+function checkEngineUnchanged(settings: RunSettings): void {
+  const engine = settings.engine;
+  const change = engine ? engineChange(engine.at, engineState(engine.dist)) : undefined;
+  if (change) throw new DrillHarnessError(`the engine was rebuilt or upgraded while the drill ran (${change}); ${RUN_AGAIN}`);
+}
+
 export async function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
   const started = Date.now();
   checkPluginsUnchanged(settings);
+  checkEngineUnchanged(settings);
   const lab = await startLab({ scenario: c.scenario, faults: labFaults(c.fault) });
   const dir = mkdtempSync(join(tmpdir(), 'runbook-drill-'));
   try {
@@ -137,6 +163,8 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     const results: ChildResult[] = [];
     // The signals the drill itself sent each process: a death by any other is not the drill's fault to judge.
     const sent = new Map<ChildResult, { args: string[]; signals: NodeJS.Signals[] }>();
+    /** `apply <runbook>` or `apply --resume`: which of the case's commands a process ran. */
+    const commandOf = (r: ChildResult) => sent.get(r)?.args.slice(0, 2).join(' ') ?? 'apply';
     const start: StartRun = (a, o) => {
       const run = given(a, o);
       const signals: NodeJS.Signals[] = [];
@@ -198,12 +226,26 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     // Not a run of the runbook at all: judged, it would read as one that exited (attack r5drill #4: "exit 7, ok").
     const broken = results.find((r) => r.harnessFailure !== undefined);
     if (broken) throw new DrillHarnessError(broken.harnessFailure);
+    // A process that met another build of the engine refused to go on: its exit is the engine's
+    // change, not the runbook's behaviour (attack r7fix #8: "exit 1, ok", kills that never fired).
+    const journalText = journalFiles(journalDir).map((f) => readFileSync(f, 'utf8')).join('');
+    const refusal = results.flatMap((r) => `${r.stderr}\n${r.stdout}`.split('\n')).find((line) => ENGINE_CHANGED.test(line));
+    if (refusal !== undefined || ENGINE_CHANGED.test(journalText)) {
+      throw new DrillHarnessError(`${c.id} seed ${seed}: a run met another build of the engine than the one it started with${refusal !== undefined ? ` (${refusal.trim()})` : ' (its journal says so)'}; ${RUN_AGAIN}`);
+    }
+    checkEngineUnchanged(settings);
     // Killed by a signal the drill did not send (the OOM killer, an operator, a stray kill): the
     // runbook was not rehearsed to its end, and no check can judge a silent process (attack r6drill #2).
     const killedByOther = results.find((r) => r.code === null && !r.timedOut && !(r.signal !== null && sent.get(r)?.signals.includes(r.signal)));
     if (killedByOther) {
-      const what = sent.get(killedByOther)?.args.slice(0, 2).join(' ') ?? 'apply';
-      throw new DrillHarnessError(`${c.id} seed ${seed}: the process of its \`runbook ${what}\` (pid ${killedByOther.pid ?? '?'}) was killed by ${killedByOther.signal ?? 'a signal'}, not by the drill${lastWords(killedByOther)}`);
+      throw new DrillHarnessError(`${c.id} seed ${seed}: the process of its \`runbook ${commandOf(killedByOther)}\` (pid ${killedByOther.pid ?? '?'}) was killed by ${killedByOther.signal ?? 'a signal'}, not by the drill${lastWords(killedByOther)}`);
+    }
+    // Stopped by a SIGINT or SIGTERM the drill did not send (`kill <pid>`, a supervisor stopping a
+    // process): the engine takes it as an operator's interrupt and exits 130, which judged would
+    // read as a run that was stopped on purpose (attack r7fix #2: "exit 130, ok").
+    const interruptedByOther = results.find((r) => r.code === ExitCode.interrupted && !sent.get(r)?.signals.some((s) => s === 'SIGINT' || s === 'SIGTERM'));
+    if (interruptedByOther) {
+      throw new DrillHarnessError(`${c.id} seed ${seed}: the process of its \`runbook ${commandOf(interruptedByOther)}\` (pid ${interruptedByOther.pid ?? '?'}) exited ${ExitCode.interrupted} (interrupted), but the drill sent it no SIGINT or SIGTERM: something else stopped it${lastWords(interruptedByOther)}`);
     }
     // Without a fault, exit 2 can only be the drill's input.
     const refusedInput = c.fault.kind === 'none' ? invocations.find((i) => i.code === 2) : undefined;
@@ -219,7 +261,6 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       throw new DrillHarnessError(`${c.id} seed ${seed}: its ${setUpError.role} run exited 2 (a set-up error, which its fault cannot cause), so the case never rehearsed its fault: ${firstLine(setUpError)}`);
     }
     // Each invocation's own journal: the file whose run-started names its pid; a resume appends to the first's.
-    const files = journalFiles(journalDir);
     const firstFile = (pid: number | undefined) => {
       const id = runIdOf(journalDir, pid);
       return id ? journalFileRecords(join(journalDir, `${id}.jsonl`)) : undefined;
@@ -251,7 +292,7 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       arm: lab.armRequests().map((r) => ({ method: r.method, path: r.path.split('?')[0]!, status: r.status, at: r.at.getTime() })),
       ledger: { before: before.ledger, after: lab.ledger() },
       roles: { before: before.roles, after: lab.roles() },
-      journalText: files.map((f) => readFileSync(f, 'utf8')).join(''),
+      journalText,
       // The lab's env also carries names that are not secret (the Entra tenant, client id and
       // authority host, which the inventory and the journal may show): only passwords, tokens and
       // client secrets count.

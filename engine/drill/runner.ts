@@ -3,7 +3,7 @@
 import { matrixCases, randomCase, type DrillCase, type RunbookShape } from './cases.js';
 import { judge } from './judge.js';
 import type { RecordedRun, Violation } from './record.js';
-import { drillBaseEnv, reachOf, runCase, type Reach, type RunSettings, type StartDrillLab } from './run-case.js';
+import { drillBaseEnv, endedOnItsOwn, reachOf, runCase, type Reach, type RunSettings, type StartDrillLab } from './run-case.js';
 import { WorkerPool } from './workers.js';
 import { runSeed } from './seed.js';
 
@@ -36,6 +36,8 @@ export interface JudgedRun extends PlannedRun {
   stoppedAt?: string;
   /** Not run: the scenario's run without a fault never got where this fault strikes, so it would be that run again. */
   unreachable?: string;
+  /** Set on the scenario's run without a fault whose reach decided which of its cases run (one that did not end by itself decides nothing: every case runs). */
+  baseline?: true;
 }
 
 /**
@@ -154,8 +156,11 @@ async function runAll(runs: PlannedRun[], jobs: number, settings: RunSettings, s
           ...(stoppedAt !== undefined ? { stoppedAt } : {}),
         };
         if (isBaseline) {
-          settle.get(planned.case.scenario)!(sent);
+          // Only a run that ended by itself tells how far the runbook goes; otherwise every case runs.
+          const decides = endedOnItsOwn(r.record);
+          settle.get(planned.case.scenario)!(decides ? sent : undefined);
           settle.delete(planned.case.scenario);
+          if (decides) judged.baseline = true;
         }
       }
       results[i] = judged;

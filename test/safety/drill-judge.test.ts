@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { root, tempDir } from '../helpers/cli.js';
 import { drill, edited, FAST_PLANNED, FORCED_VERSION, runbook, stalled, withoutStep } from '../helpers/drill-cli.js';
 
@@ -29,6 +29,21 @@ test('judge: break-link edited to skip its LSN wait loses the backlog: transacti
   const why = /^failed at step caught-up: LSNs did not match within 1 s: the secondary managedInstance is behind the primary sqlServer \(\d+ KB of log not sent/;
   assert.match(shipped.json.cases[0]!.stoppedAt.join('\n'), why);
   assert.match(shipped.stderr, /NOT EXERCISED: .* Where the runs stopped: exit 1 \(failed at step caught-up: LSNs did not match within 1 s/);
+});
+
+test('judge: break-link edited to skip its LSN wait, with its link removal a plugin step: transaction-lost, as for the built-in (attack r7fix #4)', async () => {
+  // The built-in armDeleteLink under another name, as a team's own wrapper of it would be: the
+  // engine makes it dataLoss because no LSN wait comes before it, which is not the author's choice.
+  // Planned in a process of its own (a plugin runbook), the drill used to take every plugin dataLoss step for the author's.
+  const file = edited('break-link', (t) => {
+    const cut = withoutStep(t, 'caught-up');
+    return cut.slice(0, cut.indexOf('  - id: dag-on-sql-server\n')).replace('    type: armDeleteLink\n', '    type: pluginDeleteLink\n').replace('\nsteps:\n', '\nplugins: [./delete-link.mjs]\nsteps:\n');
+  });
+  writeFileSync(join(dirname(file), 'delete-link.mjs'), `import def from '${join(root, 'dist', 'steps', 'armDeleteLink.js')}';\nexport default { ...def, type: 'pluginDeleteLink' };\n`);
+  const r = await drill([file, '--set', 'pollInterval=50ms', '--scenarios', stalled, '--only', `${stalled}/no-fault`, '--seed', '1']);
+  assert.is(r.code, 1);
+  assert.equal(r.json.violations.map((v) => v.invariant), ['transaction-lost']);
+  assert.match(r.json.violations[0]!.message, /40 committed transaction\(s\) lost .*no dataLoss step of its own/);
 });
 
 test('judge: planned-failover edited to repeat its FAILOVER: change-applied-twice, and the replay line replays it', async () => {

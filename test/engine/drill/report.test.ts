@@ -31,6 +31,17 @@ test('one run that sent a change exercised the runbook', () => {
   assert.is(json.ok, true);
 });
 
+test('cases left unrun by where the run without a fault ended are named beside "No invariant broke.", with where it ended (attack r7fix #2)', () => {
+  const base = judged({ codes: [1], changesSent: 1, baseline: true, stoppedAt: 'failed at step caught-up: LSNs did not match within 1 s' });
+  const s = summary([base, judged({ case: dropped, codes: [], unreachable: 'the run without a fault sends 0 change statement(s)' })]);
+  const line = 'NOT RUN: 1 case(s) of healthy, whose fault strikes past where its run without a fault (seed 7) ended: exit 1 (failed at step caught-up: LSNs did not match within 1 s). They were not rehearsed; a run that goes further (other --set values or scenario) would rehearse them.';
+  assert.match(renderDrillText(s), `No invariant broke.\n${line}\n1 run(s) in 1.0 s`);
+  assert.equal(JSON.parse(renderDrillJson(s)).notRun, [line]);
+  // Every case ran: nothing to say.
+  assert.not.match(renderDrillText(summary([base])), /NOT RUN/);
+  assert.equal(JSON.parse(renderDrillJson(summary([base]))).notRun, []);
+});
+
 test('progress: each line says about how long the rest will take, at the rate so far', () => {
   // 10 of 100 runs in 20 s: 90 more at 0.5 runs/s is 3 minutes.
   assert.match(progressLine(judged({ codes: [0] }), 10, 100, 0, 0, false, 20_000), /^run 10\/100 healthy\/no-fault seed 7: exit 0, ok \(0\.1 s\), about 3m left\n$/);

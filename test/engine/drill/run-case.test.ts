@@ -3,10 +3,13 @@
 // run judged on its exit code.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildResult, StartRun } from '../../../engine/drill/child.js';
 import { pluginFilesDigest, runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
+import { notRunLines } from '../../../engine/drill/report.js';
+import { runDrill } from '../../../engine/drill/runner.js';
+import { BUILT_ENGINE, ENGINE_CHANGED, engineState } from '../../../engine/drill/engine-build.js';
 import { tempDir } from '../../helpers/cli.js';
 import { standIn } from '../../helpers/drill-stand-in.js';
 
@@ -20,6 +23,23 @@ const standInLab = (): DrillLab => ({
   setDown: () => undefined,
   stop: async () => undefined,
 });
+
+/**
+ * A run without a fault with `settings` as they are (judged: one invocation), then one during which
+ * `file` gets the text `next` (once its process has started, and imported whichever version it
+ * found): what that second runCase threw, if it threw.
+ */
+async function changedMidRun(file: string, next: string, settings: RunSettings): Promise<Error | undefined> {
+  const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+  const unchanged = await runCase(noFault, 3, { ...settings, start: standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 }) }, async () => standInLab());
+  assert.is(unchanged.record.invocations.length, 1);
+  const inner = standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 });
+  const changes: StartRun = (args, opts) => {
+    writeFileSync(file, next);
+    return inner(args, opts);
+  };
+  return runCase(noFault, 3, { ...settings, start: changes }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+}
 
 const SETTINGS: RunSettings = { runbookFile: 'x.yml', facts: { name: 'x', dataLossSteps: [], declaresSplitBrain: false }, sets: [], deadlineMs: 5000, requestTimeoutMs: 1000 };
 
@@ -79,6 +99,87 @@ test('a run killed by a signal the drill did not send is the drill\'s failure, n
   assert.equal(own.record.invocations.map((i) => [i.role, i.signal, i.killedByDrill]), [['first', 'SIGKILL', true], ['resume', null, undefined]]);
 });
 
+test('a run that exits 130 (interrupted) when the drill sent it no SIGINT or SIGTERM is the drill\'s failure, never "exit 130, ok" (attack r7fix #2)', async () => {
+  // `kill <pid>` or a supervisor's SIGTERM: the engine stops at its next safe point and exits 130.
+  const start = standIn([{ kind: 'step-started', step: 'a' }], [], { exitsWith: 130, stderr: 'runbook: SIGTERM: stopping at the next safe point\n' });
+  const error = await runCase({ id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' } }, 9, { ...SETTINGS, start }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.ok(error, 'runCase judged a run something else interrupted');
+  assert.is(error!.name, 'DrillHarnessError');
+  assert.is(error!.message, 'healthy/no-fault seed 9: the process of its `runbook apply x.yml` (pid 4001) exited 130 (interrupted), but the drill sent it no SIGINT or SIGTERM: something else stopped it (its last line: runbook: SIGTERM: stopping at the next safe point)');
+  // The drill's own Ctrl-C at a hung change (exit 130, then the resume) is a judged run.
+  const lab = { ...standInLab(), statements: () => [{ side: 'sqlServer' as const, statement: 'ALTER DATABASE x SET y', errorNumber: null, notCarriedOut: 'hung' as const, at: new Date() }] };
+  const hang = { id: 'healthy/hang-change-1', scenario: 'healthy', fault: { kind: 'hang' as const, nth: 1 } };
+  const own = await runCase(hang, 9, { ...SETTINGS, start: standIn([{ kind: 'step-started', step: 'a' }], [], { interruptExits: 130 }) }, async () => lab);
+  assert.equal(own.record.invocations.map((i) => [i.role, i.code, i.abandonedByDrill]), [['first', 130, true], ['resume', 0, undefined]]);
+});
+
+test('a run without a fault that did not end on its own never decides which cases run; one that did is named beside the cases it left unrun (attack r7fix #2)', async () => {
+  const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+  const killAt3 = { id: 'healthy/kill-at-3-c', scenario: 'healthy', fault: { kind: 'kill-at-step' as const, boundary: 3, step: 'c' } };
+  const runs = [{ case: noFault, seed: 1 }, { case: killAt3, seed: 2 }];
+  const threeSteps = ['a', 'b', 'c'].map((step) => ({ kind: 'step-started', step }));
+  // The baseline (the first start: one job, the run without a fault goes first) reaches step 1 and
+  // is then stopped by the drill's deadline; the kill case's run reaches step 3.
+  const startWith = (baseline: StartRun): StartRun => {
+    const rest = standIn(threeSteps, []);
+    let first = true;
+    return (args, opts) => (first ? ((first = false), baseline(args, opts)) : rest(args, opts));
+  };
+  const timedOut: StartRun = (args, opts) => {
+    const run = standIn([{ kind: 'step-started', step: 'a' }], [])(args, opts);
+    return { ...run, done: Promise.resolve({ code: null, signal: 'SIGKILL', stdout: '', stderr: '', startedAt: 0, endedAt: 0, timedOut: true, pid: run.pid! }) };
+  };
+  const cut = await runDrill(runs, 1, { ...SETTINGS, start: startWith(timedOut) }, async () => standInLab(), () => undefined);
+  assert.equal(cut.map((r) => [r.case.id, r.unreachable, r.codes, r.baseline]), [['healthy/no-fault', undefined, [null], undefined], ['healthy/kill-at-3-c', undefined, [null, 0], undefined]]);
+  assert.equal(cut[0]!.violations.map((v) => v.invariant), ['run-hung']);
+  assert.equal(notRunLines({ results: cut }), []);
+  // A baseline that ended by itself after step 1 (exit 1): the kill at step 3 cannot strike, and the verdict says where it ended.
+  const failed = await runDrill(runs, 1, { ...SETTINGS, start: startWith(standIn([{ kind: 'step-started', step: 'a' }], [], { exitsWith: 1 })) }, async () => standInLab(), () => undefined);
+  assert.equal(failed.map((r) => [r.case.id, r.unreachable, r.baseline]), [['healthy/no-fault', undefined, true], ['healthy/kill-at-3-c', 'the run without a fault reaches 1 step(s)', undefined]]);
+  assert.equal(notRunLines({ results: failed }), ['NOT RUN: 1 case(s) of healthy, whose fault strikes past where its run without a fault (seed 1) ended: exit 1. They were not rehearsed; a run that goes further (other --set values or scenario) would rehearse them.']);
+});
+
+test('a run that met another build of the engine (rebuilt or upgraded mid-drill) is the drill\'s failure, never a verdict on the runbook (attack r7fix #8)', async () => {
+  // What a warm worker loaded before the rebuild says when it meets a new facade (engine/build/link/runtime.ts), exit 1.
+  const refusal = 'runbook was rebuilt or upgraded while this process ran: /x/dist/engine/core/sentence.js belongs to build 0123456789abcdef, this process runs build 99cd3840a0bf606a; start the command again (a run resumes from its journal)';
+  const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+  const start = standIn([{ kind: 'step-started', step: 'a' }], [], { exitsWith: 1, stderr: `step 1/3 a\nrunbook: ${refusal}\n` });
+  const error = await runCase(noFault, 5, { ...SETTINGS, start }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.ok(error, 'runCase judged a run that refused another build of the engine');
+  assert.is(error!.name, 'DrillHarnessError');
+  assert.is(error!.message, `healthy/no-fault seed 5: a run met another build of the engine than the one it started with (runbook: ${refusal}); run the drill again once the build is done`);
+  // ...and inside a killed run's resume, where only the journal's step-failed may say it.
+  const killAt = { id: 'healthy/kill-at-1-a', scenario: 'healthy', fault: { kind: 'kill-at-step' as const, boundary: 1, step: 'a' } };
+  const journaled = standIn([{ kind: 'step-started', step: 'a' }, { kind: 'step-failed', step: 'b', error: refusal }], []);
+  const killed = await runCase(killAt, 5, { ...SETTINGS, start: journaled }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.match(killed?.message ?? '', /^healthy\/kill-at-1-a seed 5: a run met another build of the engine than the one it started with \(its journal says so\)/);
+});
+
+test('the engine rebuilt while a run goes on (its linked file names another build, or a file it loads was rewritten) stops the drill before anything is judged (attack r7fix #8)', async () => {
+  const dist = tempDir('runbook-drill-engine-');
+  mkdirSync(join(dist, 'engine', 'apply'), { recursive: true });
+  const linked = join(dist, 'engine', 'linked.js');
+  writeFileSync(linked, 'const __linked$build = "aaaaaaaaaaaaaaaa";\n');
+  writeFileSync(join(dist, 'engine', 'apply', 'run.js'), 'export {};\n');
+  const settings = () => ({ ...SETTINGS, engine: { dist, at: engineState(dist) } });
+  const rebuilt = await changedMidRun(linked, 'const __linked$build = "bbbbbbbbbbbbbbbb";\n', settings());
+  assert.is(rebuilt?.name, 'DrillHarnessError');
+  assert.is(rebuilt?.message, 'the engine was rebuilt or upgraded while the drill ran (build aaaaaaaaaaaaaaaa -> bbbbbbbbbbbbbbbb); run the drill again once the build is done');
+  // A build compiles before it links: a module rewritten, the build id not yet.
+  const compiled = await changedMidRun(join(dist, 'engine', 'apply', 'run.js'), 'export const changed = 1;\n', settings());
+  assert.is(compiled?.message, `the engine was rebuilt or upgraded while the drill ran (${join('engine', 'apply', 'run.js')} rewritten); run the drill again once the build is done`);
+});
+
+test('the engine-change words the drill looks for are the engine\'s own, and the built engine names its build where the drill reads it', () => {
+  const built = engineState();
+  assert.match(built.build ?? '', /^[0-9a-f]{16}$/);
+  assert.ok(built.files.has(join('engine', 'cli', 'bin.js')) && built.files.has(join('steps', 'sqlExec.js')), 'the files a run loads are not where the drill looks');
+  // The refusal's sentence as the linker writes it into linked.js, and bin.ts's damaged-engine line.
+  const linked = readFileSync(join(BUILT_ENGINE, 'engine', 'linked.js'), 'utf8');
+  assert.ok(ENGINE_CHANGED.test(linked.replace(/\\?`/g, '')), 'linked.js no longer says "runbook was rebuilt or upgraded while this process ran"');
+  assert.ok(ENGINE_CHANGED.test(readFileSync(join(BUILT_ENGINE, 'engine', 'cli', 'bin.js'), 'utf8')), 'bin.js no longer says "runbook: the installed engine is incomplete or damaged"');
+});
+
 test('a fault case whose run exits 2 (a set-up error) is the drill\'s failure, never "ok, fault did not fire" (attack r6drill #3)', async () => {
   const loginTimedOut: ChildResult = { code: 2, signal: null, stdout: '', stderr: 'runbook: set-up error on sqlServer: login timed out\n', startedAt: 0, endedAt: 0, timedOut: false, pid: 4400 };
   const start: StartRun = () => ({ pid: 4400, kill: () => undefined, done: Promise.resolve(loginTimedOut), stderrSoFar: () => '' });
@@ -101,15 +202,7 @@ test('a plugin file edited while the drill runs stops the drill, as an edited YA
   writeFileSync(plugin, 'export default {}; // v1\n');
   const settings = { ...SETTINGS, plugins: { files: [plugin], sha256: pluginFilesDigest([plugin]) } };
   const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
-  const unchanged = await runCase(noFault, 3, { ...settings, start: standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 }) }, async () => standInLab());
-  assert.is(unchanged.record.invocations.length, 1);
-  // The edit lands once the run's process has started (and imported whichever version it found).
-  const inner = standIn([{ kind: 'run-finished' }], [], { exitsWith: 0 });
-  const editsMidRun: StartRun = (args, opts) => {
-    writeFileSync(plugin, 'export default {}; // v2\n');
-    return inner(args, opts);
-  };
-  const error = await runCase(noFault, 3, { ...settings, start: editsMidRun }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  const error = await changedMidRun(plugin, 'export default {}; // v2\n', settings);
   assert.ok(error, 'runCase judged a run of a plugin the drill did not plan with');
   assert.is(error!.name, 'DrillSetupError');
   assert.match(error!.message, `the plugins of x.yml (${plugin}) changed while the drill ran (sha256 `);
