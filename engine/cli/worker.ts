@@ -43,7 +43,10 @@ if (!process.send) {
 // Not @azure/identity: an inventory with a token variable (the lab's) never loads it, and it is
 // a quarter of the drivers' load time.
 await import('../commands/apply.js');
-await Promise.all([import('mssql'), import('@azure/arm-sql'), import('@azure/core-rest-pipeline')]);
+const { armSqlPackage, corePipelinePackage, mssqlPackage } = await import('../drivers/packages.js');
+mssqlPackage();
+armSqlPackage();
+corePipelinePackage();
 
 const listenerCounts = () => WATCHED_EVENTS.map((e) => process.listenerCount(e));
 /** Open handles and requests by kind (our own settle timer aside). */

@@ -20,6 +20,7 @@ import { errorFromResponse, unreachable } from './errors.js';
 import { markNoResend, noResendPolicy } from './resend.js';
 import { registerSecret } from '../../core/redact.js';
 import { armEndpointOf, describeLink, instanceUrl, linkUrl, rememberEndpoint, type LinkIds } from './link-ids.js';
+import { armSqlPackage, corePipelinePackage, identityPackage } from '../packages.js';
 
 /** Token scope of the public cloud's Resource Manager. */
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -91,7 +92,7 @@ async function credentialFor(inventory: Inventory, env: NodeJS.ProcessEnv, ca: s
   if (kind !== 'default' && kind !== 'environment') throw new Error(`Unknown arm.credential "${String(kind)}"; use default, environment or tokenEnv.`);
   // The secret is never ours to print; should a library echo it, the redactor removes it.
   for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD']) if (env[name]) registerSecret(env[name]!);
-  const { DefaultAzureCredential, EnvironmentCredential } = await import('@azure/identity');
+  const { DefaultAzureCredential, EnvironmentCredential } = identityPackage();
   const options: import('@azure/identity').DefaultAzureCredentialClientIdOptions & { tlsOptions?: { ca: string } } = {};
   if (arm.authorityHost) {
     options.authorityHost = arm.authorityHost.replace(/\/+$/, '');
@@ -155,7 +156,7 @@ export async function createArmClient(
     }
   }
   const credential = await credentialFor(inventory, env, ca);
-  const { SqlManagementClient } = await import('@azure/arm-sql');
+  const { SqlManagementClient } = armSqlPackage();
   const clientOptions: SqlManagementClientOptionalParams = {
     // `endpoint` moves the requests; `$host` alone would not (facts §2.2).
     endpoint,
@@ -183,7 +184,7 @@ export interface RawRequest {
 
 /** Sends through the client's pipeline; HTTP errors come back as responses, network errors throw typed. */
 export async function sendRaw(client: SqlManagementClient, req: RawRequest): Promise<PipelineResponse> {
-  const { createPipelineRequest, createHttpHeaders } = await import('@azure/core-rest-pipeline');
+  const { createPipelineRequest, createHttpHeaders } = corePipelinePackage();
   const request = createPipelineRequest({
     url: req.url,
     method: req.method,
