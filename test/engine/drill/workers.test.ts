@@ -131,6 +131,66 @@ test('a run that leaves a socket open, unref\'d (the ARM client\'s keep-alive to
   }
 });
 
+test('a run to be held at a step boundary never has a successor on its worker, even when it ends before the boundary', async () => {
+  const dir = tempDir('runbook-workers-');
+  const pool = new WorkerPool({ baseEnv, warm: 0, maxIdle: 1, reuse: true });
+  try {
+    const plain = await pool.start(['--version'], opts(dir)).done;
+    const sameWorker = await pool.start(['--version'], opts(dir)).done;
+    assert.is(sameWorker.pid, plain.pid, 'a plain run is followed on its worker');
+    // --version writes no journal: it never reaches boundary 1 and ends by itself.
+    const held = await pool.start(['--version'], { ...opts(dir), holdAt: 1 }).done;
+    assert.is(held.code, 0);
+    const next = await pool.start(['--version'], opts(dir)).done;
+    assert.is.not(next.pid, held.pid, 'the worker of a run meant to be killed took another run');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a run started apart from a pid gets another process, though that pid\'s worker waits idle', async () => {
+  const dir = tempDir('runbook-workers-');
+  const pool = new WorkerPool({ baseEnv, warm: 0, maxIdle: 2, reuse: true });
+  try {
+    const first = await pool.start(['--version'], opts(dir)).done;
+    const reused = await pool.start(['--version'], opts(dir)).done;
+    assert.is(reused.pid, first.pid, 'the idle worker is taken when nothing is said');
+    const apart = await pool.start(['--version'], { ...opts(dir), apartFrom: first.pid! }).done;
+    assert.is(apart.code, 0);
+    assert.is.not(apart.pid, first.pid);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a worker follows what a run opens again after a clean run: a socket its next run leaves open ends it', async () => {
+  const dir = tempDir('runbook-workers-');
+  const file = join(dir, 'arm-read.yml');
+  writeFileSync(file, 'name: arm-read\ndescription: one ARM read\nsteps:\n  - { id: link, type: armGetLink }\n');
+  const pool = new WorkerPool({ baseEnv, warm: 0, maxIdle: 1, reuse: true });
+  const applyOn = async (t: TestLab) => {
+    const r = await pool.start(['apply', file, '-i', t.inventoryFile, '--yes'], opts(dir, { ...t.lab.env, RUNBOOK_JOURNAL_DIR: join(dir, 'runs') })).done;
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    return r;
+  };
+  try {
+    const gone = await TestLab.start();
+    const clean = await applyOn(gone);
+    await gone.stop();
+    const up = await TestLab.start();
+    try {
+      const leaving = await applyOn(up);
+      assert.is(leaving.pid, clean.pid, 'the clean run\'s worker took the next run');
+      const next = await pool.start(['--version'], opts(dir)).done;
+      assert.is.not(next.pid, leaving.pid, 'a worker holding a socket to the last lab was reused');
+    } finally {
+      await up.stop();
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
 test('worker.js outside the drill: one line and exit 2, never a stack trace; a run in a directory that is not there: one line, exit 2 (attack r5drill #5)', async () => {
   const byHand = spawnSync(process.execPath, [join(root, 'dist', 'engine', 'cli', 'worker.js')], { encoding: 'utf8' });
   assert.is(byHand.status, 2);
