@@ -13,6 +13,7 @@ import type { Side } from './model/types.js';
 import { serverIdentity } from './server-identity.js';
 import { sourceText, tokenize } from './sql/lexer.js';
 import { splitStatements } from './sql/batch.js';
+import { firstThatKnows, notThisDatabase, notThisGroup } from './shared-server-hooks.js';
 import { randomUUID } from 'node:crypto';
 
 export type EngineFactory = (opts: SqlEngineOptions) => SqlEngine & { forgetSession?(sessionId: number): void };
@@ -82,16 +83,24 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     return undefined;
   };
 
+  const databaseNames = indexes.map((i) => model.links[i]!.id.database);
+  /** The names a statement about each link would carry (its groups, its database), lower case. */
+  const namesOf = indexes.map((i) => {
+    const id = model.links[i]!.id;
+    return [id.name, id.agName, id.miAgName, id.database].map((n) => n.toLowerCase());
+  });
   const engine = o.createEngine({
     serverName: replica.serverName,
     versionText: identity.versionText,
     serverProperties: identity.properties,
     utcOffsetMinutes: side === 'managedInstance' ? link.scenario.managedInstance.utcOffsetMinutes : 0,
-    databases: () => indexes.map((i) => model.links[i]!.id.database),
+    // A link's database name is part of its identity: fixed for the lab's life (one array, which the engine's answers may be kept by).
+    databases: () => databaseNames,
     tables: (wanted) => model.serverTables(indexes, side, wanted),
     version: () => model.version(),
     versionOf: (table) => model.versionOf(table),
-    hooks: [logHook, permissionHook, firstThatKnows(contexts.map(hadrHook), notThisGroup), firstThatKnows(contexts.map(backupHook), notThisDatabase), appLockHook(rc), killHook(rc)],
+    tableParts: (table) => model.tableParts(indexes, side, table),
+    hooks: [logHook, permissionHook, firstThatKnows(contexts.map(hadrHook), notThisGroup, namesOf), firstThatKnows(contexts.map(backupHook), notThisDatabase, namesOf), appLockHook(rc), killHook(rc)],
   });
 
   const isDown = () => model.faults.downState(linkIndex, side, model.clock()) !== 'up';
@@ -127,6 +136,14 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
       const session: Session & { sessionId: number } = {
         sessionId: info.sessionId,
         execute: (request, signal, running) => execute(info, request, signal, running),
+        cancelledBeforeItBegan: (request) => void logNotCarriedOut(info, statementTexts(request.sql), request.sql, 'cancelled'),
+        transaction: (op) => {
+          try {
+            engine.transactionRequest?.(info, op);
+          } catch {
+            // A COMMIT or ROLLBACK the protocol layer found a transaction for and T-SQL had already ended: nothing to count.
+          }
+        },
         close: function end() {
           if (model.deferSessionEnd(linkIndex, side, end)) return;
           // A KILLed session left the list (its locks went, its id was freed) before its connection
@@ -198,9 +215,12 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     }
     // A slow or long statement takes its time when it is reached: the statements before it in the
     // batch (a client's own checks) run first. Cancelled (ATTENTION) before its end, neither it nor
-    // the statements after it run. A long one (BACKUP, FAILOVER) also does nothing when its
-    // connection closes before its end, as a cancelled BACKUP leaves no backup and a cancelled
-    // FAILOVER no role change.
+    // the statements after it run, as a cancelled BACKUP leaves no backup and a cancelled FAILOVER
+    // no role change. A long one (BACKUP, FAILOVER) whose connection closes before its end is not
+    // cancelled: no ATTENTION came, and the statement is under way, so it runs to its end and acts
+    // (a client killed during its FAILOVER may have failed the link over); the statements after it
+    // do not run (`connectionClosed`). The sources are silent on both; this is the model a resume
+    // must be ready for either way: it cannot tell, so it verifies.
     const slow = fault.kind === 'delay' ? fault : undefined;
     const long = longStatement(link.scenario.longStatements, req.sql);
     const pauseMs = (slow?.ms ?? 0) + (long?.ms ?? 0);
@@ -208,12 +228,14 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     let items: ReplyItem[] = [];
     // Without a pause the whole batch runs below; with one, the statements before it run now.
     let rest: ((params: Record<string, CellValue>) => ReplyItem[]) | undefined = (params) => engine.execute(info, req.sql, params);
+    let pausedOnly: (() => { items: ReplyItem[]; notRun: string[] }) | undefined;
     let restStatements: string[] = [];
     if (pauseMs > 0 && engine.executeUntil) {
       const until = engine.executeUntil.bind(engine);
       items = run(info, req, (params) => {
         const first = until(info, req.sql, params, pauseAt);
         rest = first.rest;
+        pausedOnly = first.pausedOnly;
         restStatements = first.restStatements ?? [];
         return first.items;
       }, () => rest === undefined);
@@ -221,14 +243,25 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     if (rest) {
       const arrivedAt = model.clock();
       if (slow) await sleep(slow.ms, signal);
-      if (long) await sleep(long.ms, signal);
-      if ((slow || long) && (cancelled() || (long && stoppable && signal.aborted))) return [...items, ...logNotCarriedOut(info, restStatements, req.sql, 'cancelled')];
+      // A long statement is under way: only the client's ATTENTION stops it early.
+      if (long) await sleep(long.ms, signal, (reason) => reason === AbortedBy.Attention);
+      if ((slow || long) && cancelled()) return [...items, ...logNotCarriedOut(info, restStatements, req.sql, 'cancelled')];
+      const clientGone = long !== undefined && stoppable && signal.aborted && pausedOnly !== undefined;
+      let notRun: string[] = [];
+      const runNow = clientGone
+        ? () => {
+            const paused = pausedOnly!();
+            notRun = paused.notRun;
+            return paused.items;
+          }
+        : rest;
       rc.requestArrivedAt = long ? arrivedAt : undefined;
       try {
-        items = [...items, ...run(info, req, rest)];
+        items = [...items, ...run(info, req, runNow)];
       } finally {
         rc.requestArrivedAt = undefined;
       }
+      if (notRun.length) logNotCarriedOut(info, notRun, req.sql, 'connectionClosed');
     }
     if (fault.kind === 'dropAfter') return { kind: 'drop' };
     const heldAfter = model.holds.catch({ link: linkIndex, side }, req.sql, 'after', statements);
@@ -284,31 +317,6 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
 }
 
 /**
- * One hook per link of a shared server: the statement is the first link's that does not answer
- * "no such group" (15151 about the group, not a replica of it) or "no such database" (911); if
- * every link says so, that is the answer.
- * These hooks check the name before they change anything, so asking the next link is safe.
- */
-function firstThatKnows(hooks: StatementHook[], notMine: (error: { number?: number; message?: string }) => boolean): StatementHook {
-  if (hooks.length === 1) return hooks[0]!;
-  return (text, ctx) => {
-    let last: unknown;
-    for (const hook of hooks) {
-      try {
-        return hook(text, ctx);
-      } catch (error) {
-        if (!notMine(error as { number?: number; message?: string })) throw error;
-        last = error;
-      }
-    }
-    throw last;
-  };
-}
-
-const notThisGroup = (e: { number?: number; message?: string }) => e.number === 15151 && /the availability group/.test(e.message ?? '');
-const notThisDatabase = (e: { number?: number }) => e.number === 911;
-
-/**
  * A long statement in the batch (scenario `longStatements`): BACKUP DATABASE / BACKUP LOG, and
  * FAILOVER / FORCE_FAILOVER_ALLOW_DATA_LOSS of an availability group: how long it takes before it
  * acts, and how to find it among the batch's statements. Undefined for anything else.
@@ -349,14 +357,19 @@ function untilReleased(released: Promise<void>, signal: AbortSignal): Promise<vo
   });
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when the signal aborts for a reason `endsOn` accepts (any reason by default). */
+function sleep(ms: number, signal: AbortSignal, endsOn: (reason: unknown) => boolean = () => true): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
     function done() {
       clearTimeout(t);
-      signal.removeEventListener('abort', done);
+      signal.removeEventListener('abort', onAbort);
       resolve();
     }
-    signal.addEventListener('abort', done, { once: true });
+    function onAbort() {
+      if (endsOn(signal.reason)) done();
+    }
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -87,6 +87,8 @@ export interface Lab {
   ledger(link?: string | number): LedgerEntry;
   link(link?: string | number): LinkModel;
   armRequests(): ArmRequestRecord[];
+  /** TLS connections made to the ARM endpoint so far. */
+  armConnections(): number;
   /** Successful logins so far, by server name (sql01, sqlmi1, ...). */
   logins(): Record<string, number>;
   /** The most sessions each server had open at once so far, by server name. */
@@ -239,6 +241,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       },
       link: pick,
       armRequests: () => [...armBackend.requests],
+      armConnections: () => armServer.connections(),
       logins: () => Object.fromEntries(model.logins),
       peakSessions: () => Object.fromEntries(model.peakSessions),
       holdArmOperations: (on) => armServer.holdOperations(on),

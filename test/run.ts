@@ -10,7 +10,8 @@ import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CPU_LINE } from './per-test-timeout/cpu-usage.js';
-import { cpuCores, defaultConcurrency, longestFirst, mayStartAnother, nextFile, type FileTiming } from './runner/schedule.js';
+import { cpuCores, defaultConcurrency, expectedDemand, longestFirst, mayStartAnother, nextFile, RAMP_MS, type FileTiming, type Room } from './runner/schedule.js';
+import { SpareCpu } from './runner/spare-cpu.js';
 import { readTimings, recordTimings } from './runner/timings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -113,6 +114,16 @@ function repoJournalFiles(): string[] {
 }
 
 /**
+ * How well the run kept the cores busy: the files' CPU (children's included) over the run's wall
+ * time on `cores`. A full run cannot end before its CPU divided by the cores; how far it is from
+ * that, and why (files waiting, or others' work on the machine), is what this line measures.
+ */
+export function coresBusy(cpuMs: number, runMs: number, cores: number): string {
+  const share = runMs > 0 ? cpuMs / (runMs * cores) : 0;
+  return `the run: ${(runMs / 1000).toFixed(1)} s wall on ${cores} cores, its files' CPU ${(cpuMs / 1000).toFixed(1)} s: ${Math.round(share * 100)}% of the cores busy with them (${(cpuMs / cores / 1000).toFixed(0)} s at the least)\n`;
+}
+
+/**
  * The slowest files by wall time, with their CPU time: a file whose CPU is far below its wall time
  * waits (windows, polls, timeouts); one near or above it computes (or runs children in parallel).
  */
@@ -129,6 +140,7 @@ export function slowestFiles(results: Array<Pick<FileResult, 'file' | 'ms' | 'cp
 
 async function main(): Promise<void> {
   stopChildrenOnSignal();
+  const runStarted = Date.now();
   const journalsBefore = new Set(repoJournalFiles());
   // The filter is matched against the path under dist/test/, not the checkout's (a worktree named r4-steps matched every file for `steps/`).
   const timings = readTimings();
@@ -138,15 +150,26 @@ async function main(): Promise<void> {
   const queue = [...files];
   const running = new Set<string>();
   const heavySlots = Math.max(1, Math.min(concurrency, cpuCores()));
+  const spareCpu = new SpareCpu(cpuCores());
+  let idle: number | undefined;
+  /** Files started lately: their CPU does not show in the idle measure yet, so it is kept for them. */
+  const started: Array<{ at: number; demand: number }> = [];
+  const room = (): Room => {
+    const now = Date.now();
+    const kept = started.filter((s) => now - s.at < RAMP_MS).reduce((n, s) => n + s.demand, 0);
+    // A width the caller chose (TEST_CONCURRENCY) is kept whatever the load.
+    return { running: running.size, max: Math.max(1, concurrency), cores: heavySlots, spareCores: widthChosen ? Infinity : idle === undefined ? undefined : idle - kept, load1m: widthChosen ? 0 : loadavg()[0]! };
+  };
   await new Promise<void>((allDone) => {
     const launch = (): void => {
-      // A width the caller chose (TEST_CONCURRENCY) is kept whatever the load.
-      while (mayStartAnother(running.size, Math.max(1, concurrency), heavySlots, widthChosen ? 0 : loadavg()[0]!)) {
-        const name = nextFile(queue.map((f) => relative(here, f)), [...running], timings, heavySlots);
+      for (;;) {
+        const now = room();
+        const name = nextFile(queue.map((f) => relative(here, f)), [...running], timings, heavySlots, (f) => mayStartAnother(now, expectedDemand(f, timings)));
         if (name === undefined) break;
         const file = join(here, name);
         queue.splice(queue.indexOf(file), 1);
         running.add(name);
+        started.push({ at: Date.now(), demand: expectedDemand(name, timings) });
         void runFile(file).then((r) => {
           running.delete(name);
           results.push(r);
@@ -161,8 +184,11 @@ async function main(): Promise<void> {
         allDone();
       }
     };
-    // The load average moves while files run: look again now and then, not only when one ends.
-    const widen = setInterval(launch, 5000);
+    // The machine's idle CPU moves while files run: measured every second, not only when one ends.
+    const widen = setInterval(() => {
+      idle = spareCpu.idleSinceLast();
+      launch();
+    }, 1000);
     launch();
   });
   const passed = results.reduce((n, r) => n + r.passed, 0);
@@ -173,7 +199,7 @@ async function main(): Promise<void> {
     process.stdout.write(`FAIL a test wrote into the repository's .runbook/ (use a temporary RUNBOOK_JOURNAL_DIR):\n${written.map((f) => `    ${relative(join(here, '..', '..'), f)}`).join('\n')}\n`);
   }
   if (files.length === 0) process.stdout.write('no test files found\n');
-  else process.stdout.write(slowestFiles(results, 10));
+  else process.stdout.write(slowestFiles(results, 10) + coresBusy(results.reduce((n, r) => n + (r.cpuMs ?? 0), 0), Date.now() - runStarted, cpuCores()));
   if (record) {
     const measured: Record<string, FileTiming> = {};
     for (const r of results) measured[relative(here, r.file)] = { wallMs: r.ms, ...(r.cpuMs !== undefined ? { cpuMs: r.cpuMs } : {}) };

@@ -69,7 +69,7 @@ export async function takeLinkLock(req: LockRequest): Promise<LinkLock> {
     req.journal.write({ kind: 'lock-refused', resource: req.inventory.link.name, side: '', holder: message });
     const code = error instanceof ExitError ? error.exitCode : ExitCode.refused;
     req.journal.write({ kind: 'run-finished', exitCode: code, meaning: exitCodeMeaning(code), durationMs: Date.now() - req.startedAt, changed: [] });
-    req.journal.close();
+    await req.journal.close();
     throw new ExitError(code, `refusing to apply: ${message}`);
   }
   req.journal.write({ kind: 'lock', resource: lock.resource, held: lock.held, unreachable: lock.unreachable, holder: holderAppName(req.holder) });

@@ -39,16 +39,18 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyResult> {
   const { plan, inventory } = options;
   checkDataLossAcknowledged(plan, options.allowDataLoss);
   // The run's connections, opened now: a replica that refuses us is exit 2 before anything else.
-  const resources = options.resources ?? (await import('../drivers/run-resources.js')).createRunResources(inventory, { env: options.env, ...(options.stepSessions ? { sessions: options.stepSessions } : {}) });
+  const resources = options.resources ?? (await import('../drivers/run-resources.js')).createRunResources(inventory, { env: options.env, signal: options.signal, ...(options.stepSessions ? { sessions: options.stepSessions } : {}), ...(options.armShared ? { arm: options.armShared } : {}) });
   try {
     await connectPreflight(resources, inventory, plan);
     // A plan saved with --probe is bound to the link as it was then (engine/plan/drift.ts).
     await (await import('../plan/drift.js')).refuseIfDrifted({ plan, inventory, env: options.env, resources, signal: options.signal });
   } catch (error) {
     await resources.close().catch(() => undefined);
+    // Ctrl-C while the connections were checked (a wave's run waiting for a session): nothing began.
+    if (options.signal.aborted) throw new ExitError(ExitCode.interrupted, 'interrupted while the replicas were being checked, before anything ran. Nothing was run.');
     throw error;
   }
-  const journal = openJournal(options.journalDir, options.runId, journalOpening(options.resume));
+  const journal = openJournal(options.journalDir, options.runId, { ...journalOpening(options.resume), ...(options.flushOffThread ? { flushOffThread: true } : {}) });
   return new ApplyRun(options, resources, journal).execute();
 }
 
@@ -338,6 +340,8 @@ class ApplyRun {
             event: 'step-started', step: spec.id, index: planned.index, total, type: spec.type, impact, attempt,
             ...(spec.target ? { target: spec.target } : {}), ...(readAgain ? { readAgain: true } : {}),
           });
+          // A change acts only once its started record is on disk (flushed off the thread in a wave).
+          return impact === 'read' ? undefined : journal.durable();
         },
         onRetry: (attempt, error, delayMs) => {
           const message = errorMessage(error);
@@ -366,7 +370,7 @@ class ApplyRun {
     const { opts } = this;
     const summary = this.record.summary(opts.runId, this.journal.path, Date.now() - this.startedAt, { resumed: opts.resume !== undefined, lab: opts.identity?.inventory.lab === true });
     this.journal.write(runFinishedRecord(summary));
-    this.journal.close();
+    await this.journal.close();
     await this.closeResources();
     await this.lock?.release();
     await this.opts.reporter.emit({ event: 'run-finished', exitCode: summary.exitCode, meaning: summary.meaning, summary });
@@ -379,7 +383,7 @@ class ApplyRun {
     const { changed } = this.record;
     const exitCode = this.record.failedInternally();
     journal.write({ kind: 'run-finished', exitCode, meaning: `internal error: ${errorMessage(error)}`, durationMs: Date.now() - this.startedAt, changed });
-    journal.close();
+    await journal.close();
     await this.closeResources();
     await this.lock?.release();
     if (error && typeof error === 'object') Object.assign(error, { changeMade: changed.length > 0 });
@@ -392,8 +396,7 @@ class ApplyRun {
    */
   private abandon(signal: string, during: string | undefined): Promise<unknown> {
     this.record.abandoned(signal, this.current?.id, during !== undefined, Date.now() - this.startedAt);
-    this.journal.close();
-    return Promise.allSettled([this.closeResources(), this.lock?.release()]);
+    return Promise.allSettled([this.journal.close(), this.closeResources(), this.lock?.release()]);
   }
 
   private async closeResources(): Promise<void> {

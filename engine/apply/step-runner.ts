@@ -24,8 +24,11 @@ export class Interrupted extends Error {
 }
 
 export interface AttemptHooks {
-  /** Called before each attempt, before the step acts (the journal's `started` record). */
-  beforeAttempt(attempt: number): void;
+  /**
+   * Called before each attempt, before the step acts (the journal's `started` record); the attempt
+   * begins once what it returns settled (the record on disk, when flushed off the thread).
+   */
+  beforeAttempt(attempt: number): void | Promise<void>;
   /** Called when an attempt failed and another will follow. */
   onRetry(attempt: number, error: unknown, delayMs: number): void;
 }
@@ -152,7 +155,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
   let actedBefore: { attempt: number; error: unknown } | undefined;
   for (;;) {
     attempt++;
-    opts.hooks.beforeAttempt(attempt);
+    await opts.hooks.beforeAttempt(attempt);
     const track: AttemptTrack = { state: 'unknown' };
     try {
       const outputs = await attemptOnce(opts, track);

@@ -7,6 +7,7 @@ import type { LoadedStep } from '../step-api/types.js';
 import type { LockHolder } from '../drivers/sql/lock.js';
 import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import type { ServerSessions } from '../drivers/sql/server-sessions.js';
+import type { ArmShared } from '../drivers/arm/shared-pipeline.js';
 import type { Reporter, RunSummary } from './events.js';
 import type { Interrupts } from './interrupt.js';
 import type { RecordedLinkState, StepState } from './journal/runs.js';
@@ -65,6 +66,10 @@ export interface ApplyOptions {
   lock?: { holder: LockHolder; sessions?: LockSessions };
   /** A wave's step sessions per server, borrowed instead of the run's own (engine/drivers/sql/server-sessions.ts). */
   stepSessions?: ServerSessions;
+  /** Flush the journal on the thread pool (a wave's runs share one thread): engine/apply/journal/write.ts. */
+  flushOffThread?: boolean;
+  /** A wave's ARM HTTP client and credentials (engine/drivers/arm/shared-pipeline.ts). */
+  armShared?: ArmShared;
   /** Recorded in the journal so that a resume can check nothing changed. */
   identity?: { inventory: { file?: string; lab?: boolean; sha256: string }; runbookPath?: string };
   /** Continue run `runId` from its journal. */

@@ -21,6 +21,7 @@ import type { Reporter } from '../apply/events.js';
 import type { ResumeFrom } from '../apply/types.js';
 import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import type { ServerSessions } from '../drivers/sql/server-sessions.js';
+import type { ArmShared } from '../drivers/arm/shared-pipeline.js';
 import { JsonLinesReporter } from '../ui/reporters/json.js';
 import { PlainLinesReporter } from '../ui/reporters/plain.js';
 import { wrapWords } from '../ui/reporters/run-text.js';
@@ -74,6 +75,10 @@ export interface ApplyCommandOptions extends InventoryChoice {
   lockSessions?: LockSessions;
   /** A wave's step sessions per server, which the run borrows (engine/drivers/sql/server-sessions.ts). */
   stepSessions?: ServerSessions;
+  /** A wave's runs share its one thread: their journals flush on the thread pool (engine/apply/journal/write.ts). */
+  flushOffThread?: boolean;
+  /** A wave's ARM HTTP client and credentials, shared by its runs (engine/drivers/arm/shared-pipeline.ts). */
+  armShared?: ArmShared;
   /** The runbook as the caller loaded it from `target` (a wave: the text its operator confirmed), run instead of re-reading the file. */
   loaded?: LoadedRunbook;
 }
@@ -314,6 +319,8 @@ async function applyWith(given: ApplyCommandOptions, resumed: ResumeSource | und
       lock: { holder: { runId, ...lockIdentity(), since: new Date().toISOString() }, ...(opts.lockSessions ? { sessions: opts.lockSessions } : {}) },
       identity,
       ...(opts.stepSessions ? { stepSessions: opts.stepSessions } : {}),
+      ...(opts.flushOffThread ? { flushOffThread: true } : {}),
+      ...(opts.armShared ? { armShared: opts.armShared } : {}),
       ...(resumed ? { resume: resumeFrom(resumed) } : {}),
       ...(opts.outcomeDeadlineMs !== undefined ? { outcome: { deadlineMs: opts.outcomeDeadlineMs, pollMs: Math.min(1000, Math.max(50, opts.outcomeDeadlineMs / 10)) } } : {}),
       journalDir,

@@ -23,12 +23,13 @@ import { takeRunLock, type RunLock } from '../apply/journal/run-lock.js';
 import type { Reporter } from '../apply/events.js';
 import { parseLinkList, selectLinks, type LinkSelection } from '../fleet/expand.js';
 import { scheduleWave, worstExitCode } from '../fleet/schedule.js';
-import { newWaveId, readWaveRecord, recordLine, waveDirOf, waveFile, waveRecordSaver, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
+import { newWaveId, readWaveRecord, recordLine, unusedRunId, waveDirOf, waveFile, waveRecordSaver, writeWaveRecord, type WaveLinkRecord, type WaveRecord } from '../fleet/record.js';
 import { linkInventoryFile, linkInventoryText, writeLinkInventory, type PlannedLink } from '../fleet/link-inventory.js';
 import { recordLinksProblem, recordRunsProblem, resumeProblems, runbookChange, runsFinishedUnrecorded } from '../fleet/resume-checks.js';
 import { acknowledgedLinks, type DataLossFlags } from '../fleet/data-loss.js';
 import type { LockSessions } from '../drivers/sql/lock-sessions.js';
 import type { ServerSessions } from '../drivers/sql/server-sessions.js';
+import type { ArmShared } from '../drivers/arm/shared-pipeline.js';
 import { renderPlanText } from '../ui/plan-text.js';
 import { colorWanted, makeStyle, type Style } from '../ui/style.js';
 import type { LinkProgress } from '../ui/wave/progress.js';
@@ -225,6 +226,8 @@ async function runLinks(
   // And a few sessions per server that every link's steps borrow (engine/drivers/sql/server-sessions.ts).
   const { serverSessions } = await import('../drivers/sql/server-sessions.js');
   const stepSessions = serverSessions(o.sessionsEach);
+  // And one ARM HTTP client (its connections) and credential for every link's own ARM client.
+  const armShared = (await import('../drivers/arm/shared-pipeline.js')).armShared();
   try {
     const result = await scheduleWave(todo, { parallel, canary, ...(maxFailures !== undefined ? { maxFailures } : {}), stopped: () => interrupted }, async (link) => {
       const entry = record.links.find((r) => r.name === link.name)!;
@@ -243,7 +246,7 @@ async function runLinks(
         return ExitCode.refused;
       }
       const resumeRun = entry.runId !== undefined && existsSync(join(journalDirOf(io), `${entry.runId}.jsonl`)) ? entry.runId : undefined;
-      const runId = resumeRun ?? newRunId();
+      const runId = resumeRun ?? unusedRunId(record, newRunId);
       Object.assign(entry, { runId, state: 'running' as const });
       delete entry.exitCode;
       delete entry.changed;
@@ -252,7 +255,7 @@ async function runLinks(
       await save();
       emitWave({ event: 'link-started', link: link.name, runId, resumed: resumeRun !== undefined });
       live?.changed();
-      const code = await runLink(link, { runId, resume: resumeRun, acknowledged: acknowledged.has(link.name), ...(answer ? { answered: { at: answer.at, via: `the one confirmation of wave ${record.waveId}`, covers: (q: RunQuestion) => answer.covers(link.name, q) } } : {}), reporter: linkReporter(row, opts.format, io.stdout, style, live), lockSessions, stepSessions, ...(live ? { note: (line: string) => live.note(line) } : {}) }, opts, wave, io, argv);
+      const code = await runLink(link, { runId, resume: resumeRun, acknowledged: acknowledged.has(link.name), ...(answer ? { answered: { at: answer.at, via: `the one confirmation of wave ${record.waveId}`, covers: (q: RunQuestion) => answer.covers(link.name, q) } } : {}), reporter: linkReporter(row, opts.format, io.stdout, style, live), lockSessions, stepSessions, armShared, ...(live ? { note: (line: string) => live.note(line) } : {}) }, opts, wave, io, argv);
       Object.assign(entry, { state: code === ExitCode.done ? 'done' : 'failed', exitCode: code }, saved(row));
       Object.assign(row, { state: entry.state, exitCode: code, durationMs: row.durationMs ?? Date.now() - row.startedAt! });
       await save();
@@ -283,7 +286,7 @@ async function runLinks(
 /** One link's run: the single-link apply, confirmed by the wave, its errors said on its own line. */
 async function runLink(
   link: PlannedLink,
-  run: { runId: string; resume: string | undefined; acknowledged: boolean; answered?: ApplyCommandOptions['answeredBefore']; reporter: Reporter; lockSessions: LockSessions; stepSessions: ServerSessions; note?: (line: string) => void },
+  run: { runId: string; resume: string | undefined; acknowledged: boolean; answered?: ApplyCommandOptions['answeredBefore']; reporter: Reporter; lockSessions: LockSessions; stepSessions: ServerSessions; armShared: ArmShared; note?: (line: string) => void },
   opts: WaveApplyOptions,
   wave: Wave,
   io: CommandIO,
@@ -307,6 +310,8 @@ async function runLink(
     reporter: run.reporter,
     lockSessions: run.lockSessions,
     stepSessions: run.stepSessions,
+    armShared: run.armShared,
+    flushOffThread: true,
     ...(run.resume ? { resume: run.resume } : { runId: run.runId }),
     ...(run.acknowledged ? { allowDataLoss: link.name } : {}),
     ...(opts.outcomeDeadlineMs !== undefined ? { outcomeDeadlineMs: opts.outcomeDeadlineMs } : {}),

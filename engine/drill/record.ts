@@ -10,8 +10,8 @@ export interface LoggedStatement {
   statement: string;
   /** The first SQL error the statement raised; null when it raised none. */
   errorNumber: number | null;
-  /** Set when the lab received it but never carried it out (connection dropped first, hung, or its request cancelled before it began). */
-  notCarriedOut?: 'dropped' | 'hung' | 'cancelled';
+  /** Set when the lab received it but never carried it out (connection dropped first, hung, its request cancelled before it began, or its client gone while an earlier statement of the batch ran). */
+  notCarriedOut?: 'dropped' | 'hung' | 'cancelled' | 'connectionClosed';
   /** Milliseconds since the epoch. */
   at: number;
 }

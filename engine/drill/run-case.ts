@@ -16,7 +16,7 @@ export interface DrillLab {
   inventory: Record<string, unknown>;
   /** The passwords and token the runs need, by variable name; also the secrets no output may show. */
   env: Record<string, string>;
-  statements(): Array<{ side: Side; statement: string; errorNumber: number | null; notCarriedOut?: 'dropped' | 'hung' | 'cancelled'; at: Date }>;
+  statements(): Array<{ side: Side; statement: string; errorNumber: number | null; notCarriedOut?: 'dropped' | 'hung' | 'cancelled' | 'connectionClosed'; at: Date }>;
   armRequests(): Array<{ method: string; path: string; status: number; at: Date }>;
   ledger(): LedgerCounts;
   roles(): Roles;

@@ -12,6 +12,7 @@ import {
   type RoleObservation,
 } from './sql/roles.js';
 import type { ServerSessions } from './sql/server-sessions.js';
+import type { ArmShared } from './arm/shared-pipeline.js';
 import { classifyConnectFailureProbed, describeConnectError, passwordFor, poolConfig } from './sql/pool.js';
 import { classifyConnectFailure, ConnectionSetupError, type ConnectFailure } from './sql/connect-failure.js';
 import { keepFirstLogin } from './sql/kept-login.js';
@@ -27,6 +28,10 @@ export interface RunResourcesOptions {
    * instead of opening its own; absent, the run has its own session per replica.
    */
   sessions?: ServerSessions;
+  /** A wave's ARM HTTP client and credentials, which this run's ARM client uses (engine/drivers/arm/shared-pipeline.ts). */
+  arm?: ArmShared;
+  /** The run's interrupt: it ends a wait for one of a wave's sessions (the live check) at once. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -75,7 +80,7 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
       try {
         let live = checkedLive.get(side);
         if (!live) {
-          live = sessions.live(side, spec, opts.env);
+          live = sessions.live(side, spec, opts.env, opts.signal);
           checkedLive.set(side, live);
           // A server not live now is asked again by the run's next call, as a run's own pool is opened again.
           live.catch(() => checkedLive.get(side) === live && checkedLive.delete(side));
@@ -83,7 +88,7 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
         await live;
         return await sessions.borrower(side, spec, opts.env);
       } catch (error) {
-        if (error instanceof ConnectionSetupError) throw error;
+        if (error instanceof ConnectionSetupError || opts.signal?.aborted) throw error;
         const failure = classifyConnectFailure(error);
         throw new ReplicaConnectError(side, (error as Error).message, (error as { code?: string }).code, failure);
       }
@@ -149,7 +154,7 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
 
   async function arm(): Promise<SqlManagementClient> {
     if (!armClient) {
-      armClient = import('./arm/client.js').then((m) => m.createArmClient(inventory, opts.env));
+      armClient = import('./arm/client.js').then((m) => m.createArmClient(inventory, opts.env, opts.arm ? { shared: opts.arm } : {}));
       armClient.catch(() => (armClient = undefined));
     }
     return armClient;

@@ -52,6 +52,19 @@ export function newWaveId(now: Date = new Date()): string {
   return `wave-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
 }
 
+/**
+ * A run id no link of the wave has: run ids carry the second and two random bytes, so 50 links
+ * started in one second share one about once in fifty waves, and the second link was then refused
+ * (its journal's lock held by the first). `fresh` makes a candidate (newRunId).
+ */
+export function unusedRunId(record: Pick<WaveRecord, 'links'>, fresh: () => string): string {
+  const taken = new Set(record.links.map((l) => l.runId).filter((id): id is string => id !== undefined));
+  for (;;) {
+    const id = fresh();
+    if (!taken.has(id)) return id;
+  }
+}
+
 export function waveDirOf(env: NodeJS.ProcessEnv, cwd: string, resolveDir: (p: string) => string): string {
   return env.RUNBOOK_JOURNAL_DIR ? join(resolveDir(env.RUNBOOK_JOURNAL_DIR), 'waves') : join(cwd, '.runbook', 'waves');
 }

@@ -113,5 +113,7 @@ export interface ArmServer {
   endpoint: string;
   /** Keeps long-running operations in progress until called again with false (drills and tests). */
   holdOperations(on: boolean): void;
+  /** TLS connections clients opened so far (each one a handshake; keep-alive reuses one). */
+  connections(): number;
   close(): Promise<void>;
 }

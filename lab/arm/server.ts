@@ -171,11 +171,14 @@ export async function startArmServer(opts: ArmServerOptions): Promise<ArmServer>
       resolve();
     });
   });
+  let connections = 0;
+  server.on('secureConnection', () => void connections++);
   const { port } = server.address() as AddressInfo;
   urls.endpoint = `https://localhost:${port}`;
   return {
     endpoint: urls.endpoint,
     holdOperations: (on) => lros.hold(on),
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         lros.close();

@@ -15,7 +15,7 @@
 // lock mode held by the lock owner on a particular application resource", in the current
 // database; resource names binary compared). The lab takes it as a statement of its own,
 // `SELECT APPLOCK_MODE(...) [[AS] alias]`, which is how a client asks whether it still holds a lock;
-// inside a larger query it is not known. The lab's sessions never hold transaction-owned locks,
+// inside a larger query it is not known. The lab never grants transaction-owned locks,
 // so 'Transaction' answers NoLock; the principal is not checked (as for sp_getapplock).
 import type { ReplyItem } from '../tds/contract.js';
 import type { CellValue, StatementHook } from '../sql/contract.js';
@@ -163,7 +163,8 @@ function getAppLock(rc: ReplicaContext, sessionId: number, database: string, a: 
   const mode = LOCK_MODES.find((m) => m.toLowerCase() === String(a.lockmode ?? '').toLowerCase()) as LockMode | undefined;
   const owner = String(a.lockowner ?? 'Transaction').toLowerCase();
   if (typeof a.resource !== 'string' || a.resource.length === 0 || a.resource.length > 255 || !mode) return PARAM_ERROR;
-  // Transaction-owned locks need an open transaction, which the lab's sessions never have.
+  // Transaction-owned locks are never granted: a ROLLBACK would release them, and the lab keeps
+  // nothing a ROLLBACK must undo (lab/sql/transaction-rules.ts).
   if (owner !== 'session') return PARAM_ERROR;
   const meta = rc.sessions.get(sessionId);
   return rc.applocks.acquire(rc.serverName, database, a.resource, {

@@ -1,6 +1,6 @@
 // The whole lab's state: its links, the statement log, app locks, faults and the version number
 // the SQL engines use to know when to refresh their tables.
-import type { TableRows } from '../sql/contract.js';
+import type { TablePart, TableRows } from '../sql/contract.js';
 import { AppLocks } from './applocks.js';
 import { Faults } from './faults.js';
 import { LinkModel } from './link.js';
@@ -8,7 +8,7 @@ import { fleetLinkNames, LAB_DATABASE, LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION, lin
 import type { ReplicaContext, SessionMeta } from './replica-context.js';
 import { Holds } from './holds.js';
 import { StatementLog } from './statement-log.js';
-import { HADR_TABLES, replicaTables, type ReplicaTables } from './tables.js';
+import { BACKUP_TABLES, HADR_TABLES, replicaTables, type ReplicaTables } from './tables.js';
 import { appLockRows, connectionRows } from './server-state.js';
 import { labAppLockRows, ledgerRows, statementLogRows } from './lab-tables.js';
 import type { ScenarioSpec, Side } from './types.js';
@@ -47,6 +47,8 @@ export class LabModel {
   /** Changes of each link (its own `changed`), and bumps of everything (bump(), the lag tick): what a link's cached HADR rows were built at. */
   private readonly linkVersions: number[] = [];
   private everything = 0;
+  /** Changes of each link's backup history (its msdb rows). */
+  private readonly backupVersions: number[] = [];
   /**
    * Each link's HADR view rows as last built, per side: they change only with the link (or with
    * everything), and a fleet's server otherwise rebuilt every link's rows when one link changed.
@@ -109,7 +111,10 @@ export class LabModel {
           this.linkVersions[index] = (this.linkVersions[index] ?? 0) + 1;
           bump();
         },
-        () => void this.partVersions.backups++,
+        () => {
+          this.partVersions.backups++;
+          this.backupVersions[index] = (this.backupVersions[index] ?? 0) + 1;
+        },
       );
       link.setDownCheck((side, now) => this.faults.downState(index, side, now) !== 'up');
       return link;
@@ -334,6 +339,28 @@ export class LabModel {
     return Object.assign(out, this.serverOwnTables(linkIndexes[0]!, side, now, wanted));
   }
 
+  /**
+   * `table` as a server holding `linkIndexes`' replicas shows it, in parts that change apart: a
+   * table of each link's own rows (the HADR views, msdb's backup history) has a part per link,
+   * whose version moves only with that link (or with everything: the lag tick, a replica taken
+   * down), so a fleet's server reloads the links that changed, not every link on each query; the
+   * other tables (sys.databases, which lists the system databases once, and the server's own) are
+   * one part, at their versionOf. Asked right after version(), which brought every link to now.
+   */
+  tableParts(linkIndexes: number[], side: Side, table: string): TablePart[] {
+    const wanted = new Set([table]);
+    if (!PER_LINK_TABLES.has(table)) {
+      return [{ key: 'server', version: String(this.versionOf(table)), rows: () => this.serverTables(linkIndexes, side, wanted)[table] ?? [] }];
+    }
+    const now = this.clock();
+    const backups = BACKUP_SET.has(table);
+    return linkIndexes.map((index) => ({
+      key: String(index),
+      version: `${this.linkVersions[index] ?? 0}/${this.everything}${backups ? `/${this.backupVersions[index] ?? 0}` : ''}`,
+      rows: () => (this.linkTables(index, side, now, wanted) as TableRows)[table] ?? [],
+    }));
+  }
+
   /** The tables of `wanted` one link shows; its HADR views from the cache while the link did not change. */
   private linkTables(index: number, side: Side, now: number, wanted: ReadonlySet<string>): Partial<ReplicaTables> {
     const link = this.links[index]!;
@@ -369,6 +396,9 @@ export class LabModel {
 }
 
 const HADR_SET: ReadonlySet<string> = new Set(HADR_TABLES);
+const BACKUP_SET: ReadonlySet<string> = new Set(BACKUP_TABLES);
+/** The tables whose rows are each link's own, built from that link alone (replicaTables). */
+const PER_LINK_TABLES: ReadonlySet<string> = new Set([...HADR_TABLES, ...BACKUP_TABLES]);
 
 type StatePart = 'backups' | 'sessions' | 'applocks' | 'log';
 

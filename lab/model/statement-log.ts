@@ -15,14 +15,17 @@ export interface StatementLogEntry {
   errorNumber: number | null;
   /**
    * Set when the statement reached the replica and was not carried out, so changed nothing: a fault
-   * ended its request first (the connection was dropped, or the request hung), or the client
-   * cancelled the request (ATTENTION) before the statement began. A drill tells a statement re-sent
-   * after such a fault from one applied twice by this.
+   * ended its request first (the connection was dropped, or the request hung), the client
+   * cancelled the request (ATTENTION) before the statement began (`cancelled`, also for a request
+   * still waiting behind another), or the client's connection closed while an earlier statement of
+   * the batch was under way (`connectionClosed`: that statement ran to its end, as a begun change
+   * may; the ones after it did not). A drill tells a statement re-sent after such a fault from one
+   * applied twice by this.
    */
   notCarriedOut?: NotCarriedOut;
 }
 
-export type NotCarriedOut = 'dropped' | 'hung' | 'cancelled';
+export type NotCarriedOut = 'dropped' | 'hung' | 'cancelled' | 'connectionClosed';
 
 /** Keeps the newest entries only, so a lab left running for days stays small. */
 const MAX_ENTRIES = 50_000;

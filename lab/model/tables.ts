@@ -109,7 +109,7 @@ type HadrTables = Pick<ReplicaTables, 'sys.availability_groups' | 'sys.availabil
 type BackupTables = Pick<ReplicaTables, 'msdb.dbo.backupset' | 'msdb.dbo.backupmediafamily'>;
 /** The HADR views, built together (their rows refer to each other). */
 export const HADR_TABLES: ReadonlyArray<keyof HadrTables> = ['sys.availability_groups', 'sys.availability_replicas', 'sys.dm_hadr_availability_replica_states', 'sys.dm_hadr_database_replica_states'];
-const BACKUP_TABLES: ReadonlyArray<keyof BackupTables> = ['msdb.dbo.backupset', 'msdb.dbo.backupmediafamily'];
+export const BACKUP_TABLES: ReadonlyArray<keyof BackupTables> = ['msdb.dbo.backupset', 'msdb.dbo.backupmediafamily'];
 
 /**
  * The tables `side` of `link` shows at `now`; with `wanted`, only those of them (a catalog asks

@@ -3,7 +3,7 @@
 // unqualified or wrongly qualified name fails as it does on SQL Server instead of being found
 // by SQLite's search through attached databases.
 import type Database from 'better-sqlite3';
-import type { CellValue, TableRows } from './contract.js';
+import type { CellValue, TablePart, TableRows } from './contract.js';
 
 export interface ColumnDef {
   name: string;
@@ -148,8 +148,17 @@ export interface Catalog {
   rows(): TableRows;
 }
 
-export function createCatalog(db: Database.Database, tables: (wanted: ReadonlySet<string>) => TableRows, version: () => number, versionOf?: (table: string) => number): Catalog {
-  const inserts = new Map<TableName, { sql: Database.Statement; columns: ColumnDef[] }>();
+/** Rowids of one part of a table: part n holds [n * PART_SPAN, (n + 1) * PART_SPAN), so a table scan returns the parts in order. */
+const PART_SPAN = 1_000_000_000;
+
+export function createCatalog(
+  db: Database.Database,
+  tables: (wanted: ReadonlySet<string>) => TableRows,
+  version: () => number,
+  versionOf?: (table: string) => number,
+  tableParts?: (table: string) => TablePart[],
+): Catalog {
+  const inserts = new Map<TableName, { sql: Database.Statement; atRow: Database.Statement; dropPart: Database.Statement; columns: ColumnDef[] }>();
   for (const name of Object.keys(TABLES) as TableName[]) {
     const columns: ColumnDef[] = TABLES[name];
     const store = storageName(name);
@@ -158,8 +167,18 @@ export function createCatalog(db: Database.Database, tables: (wanted: ReadonlySe
       .join(', ');
     db.exec(`CREATE TABLE ${store} (${ddl})`);
     const sql = db.prepare(`INSERT INTO ${store} VALUES (${columns.map(() => '?').join(', ')})`);
-    inserts.set(name, { sql, columns });
+    const atRow = db.prepare(`INSERT INTO ${store} (rowid, ${columns.map((col) => `"${col.name}"`).join(', ')}) VALUES (?, ${columns.map(() => '?').join(', ')})`);
+    const dropPart = db.prepare(`DELETE FROM ${store} WHERE rowid >= ? AND rowid < ?`);
+    inserts.set(name, { sql, atRow, dropPart, columns });
   }
+  const checkColumns = (name: TableName, rows: Array<Record<string, CellValue>>) => {
+    const known = new Set(inserts.get(name)!.columns.map((col) => col.name));
+    for (const row of rows) {
+      for (const key of Object.keys(row)) {
+        if (!known.has(key)) throw new Error(`lab/sql: table '${name}' has no column '${key}'`);
+      }
+    }
+  };
   // The model's version each table was last loaded at: a table is reloaded only when read after a change.
   const loadedAt = new Map<TableName, number>();
   const current: TableRows = {};
@@ -168,15 +187,37 @@ export function createCatalog(db: Database.Database, tables: (wanted: ReadonlySe
       const target = inserts.get(name)!;
       db.exec(`DELETE FROM ${storageName(name)}`);
       const rows = data[name] ?? [];
-      const known = new Set(target.columns.map((col) => col.name));
-      for (const row of rows) {
-        for (const key of Object.keys(row)) {
-          if (!known.has(key)) throw new Error(`lab/sql: table '${name}' has no column '${key}'`);
-        }
-        target.sql.run(target.columns.map((col) => toSqlite(row[col.name])));
-      }
+      checkColumns(name, rows);
+      for (const row of rows) target.sql.run(target.columns.map((col) => toSqlite(row[col.name])));
       current[name] = rows;
     }
+  });
+  /** Each table's parts as last loaded: where its rows sit (slot), the version they were built at, the rows. */
+  const loadedParts = new Map<TableName, Map<string, { slot: number; version: string; rows: Array<Record<string, CellValue>> }>>();
+  const loadParts = db.transaction((name: TableName, parts: TablePart[]) => {
+    const target = inserts.get(name)!;
+    let loaded = loadedParts.get(name);
+    if (!loaded) loadedParts.set(name, (loaded = new Map()));
+    let changed = false;
+    for (const part of parts) {
+      const was = loaded.get(part.key);
+      if (was?.version === part.version) continue;
+      const slot = was?.slot ?? Math.max(-1, ...[...loaded.values()].map((p) => p.slot)) + 1;
+      const rows = part.rows();
+      checkColumns(name, rows);
+      if (was) target.dropPart.run(slot * PART_SPAN, (slot + 1) * PART_SPAN);
+      rows.forEach((row, k) => target.atRow.run(slot * PART_SPAN + k, ...target.columns.map((col) => toSqlite(row[col.name]))));
+      loaded.set(part.key, { slot, version: part.version, rows });
+      changed = true;
+    }
+    const keys = new Set(parts.map((p) => p.key));
+    for (const [key, was] of loaded) {
+      if (keys.has(key)) continue;
+      target.dropPart.run(was.slot * PART_SPAN, (was.slot + 1) * PART_SPAN);
+      loaded.delete(key);
+      changed = true;
+    }
+    if (changed || current[name] === undefined) current[name] = [...loaded.values()].sort((a, b) => a.slot - b.slot).flatMap((p) => p.rows);
   });
   return {
     refresh(wanted) {
@@ -185,6 +226,13 @@ export function createCatalog(db: Database.Database, tables: (wanted: ReadonlySe
       for (const name of ['sys.databases', ...wanted]) {
         const known = tableNamed(name);
         const current = known && (versionOf ? versionOf(known) : v);
+        if (known && tableParts) {
+          // The table's own version first: nothing moved, no part is asked (a fleet's server has one per link).
+          if (loadedAt.get(known) === current) continue;
+          loadParts(known, tableParts(known));
+          loadedAt.set(known, current!);
+          continue;
+        }
         if (known && loadedAt.get(known) !== current) stale.set(known, current!);
       }
       if (stale.size === 0) return;

@@ -12,6 +12,13 @@ import type { CellValue, ReplyItem, SqlMessage } from '../tds/contract.js';
  */
 export type TableRows = Record<string, Array<Record<string, CellValue>>>;
 
+/** Part of a table's rows: `key` names it among the table's parts, `version` moves whenever its rows may have. */
+export interface TablePart {
+  key: string;
+  version: string;
+  rows(): Array<Record<string, CellValue>>;
+}
+
 /** Thrown by hooks (and by the engine) to answer with a SQL Server error. */
 export class SqlError extends Error {
   constructor(
@@ -66,6 +73,14 @@ export interface SqlEngineOptions {
    * changes the connections DMV, not the HADR views). Without it, every table follows `version()`.
    */
   versionOf?: (table: string) => number;
+  /**
+   * A table's rows in parts that change apart (a fleet server's table: each link's rows), each with
+   * the version it would be built at, asked right after `version()`: when given, only the parts
+   * whose version moved are built and reloaded (the others stay as loaded), in place of `tables`
+   * for that table; its `versionOf` still says first whether any part may have moved. Rows come in
+   * the parts' order.
+   */
+  tableParts?: (table: string) => TablePart[];
   hooks: StatementHook[];
 }
 
@@ -79,8 +94,22 @@ export interface SqlEngine {
    * How a statement that takes long (a slow fault, a long BACKUP or FAILOVER) takes its time when it
    * is reached, after the statements before it in its batch. `restStatements` are the texts of the
    * statements `rest` would run (the paused one first), for a request cancelled before it goes on.
+   * `pausedOnly` runs the paused statement alone instead (one whose client went while it was under
+   * way) and names the statements after it that then never run.
    */
-  executeUntil?(session: SessionInfo, sql: string, params: Record<string, CellValue>, pauseAt: (statement: string) => boolean): { items: ReplyItem[]; rest?: () => ReplyItem[]; restStatements?: string[] };
+  executeUntil?(session: SessionInfo, sql: string, params: Record<string, CellValue>, pauseAt: (statement: string) => boolean): {
+    items: ReplyItem[];
+    rest?: () => ReplyItem[];
+    restStatements?: string[];
+    pausedOnly?: () => { items: ReplyItem[]; notRun: string[] };
+  };
+  /**
+   * A transaction begun, committed or rolled back by the protocol's TRANSACTION_MANAGER request
+   * (MS-TDS 2.2.7.x, what tedious' beginTransaction sends) rather than by T-SQL: counted as
+   * BEGIN TRAN / COMMIT / ROLLBACK are, so @@TRANCOUNT and the statements refused inside a
+   * transaction see it.
+   */
+  transactionRequest?(session: SessionInfo, op: 'begin' | 'commit' | 'rollback'): void;
   close(): void;
 }
 

@@ -11,6 +11,7 @@ import { type LinedError, abortsBatch, syntaxError } from './errors.js';
 import { type FunctionState, registerFunctions } from './functions.js';
 import { BatchRun, type EngineParts, type SessionState } from './run.js';
 import * as builtins from './statements.js';
+import { refusedInTransaction } from './transaction-rules.js';
 
 export { TABLES, type ColumnDef, type TableName } from './catalog.js';
 
@@ -24,7 +25,7 @@ const DML = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'TRUNCATE']);
 
 export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
   const db = new Database(':memory:');
-  const catalog = createCatalog(db, opts.tables, opts.version, opts.versionOf);
+  const catalog = createCatalog(db, opts.tables, opts.version, opts.versionOf, opts.tableParts);
   let functionState: FunctionState | undefined;
   registerFunctions(db, () => {
     if (!functionState) throw new Error('lab/sql: function state read outside a statement');
@@ -53,9 +54,14 @@ export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
     return executeUntil(session, sql, params, () => false).items;
   }
 
-  function executeUntil(session: SessionInfo, sql: string, params: Record<string, CellValue>, pauseAt: (statement: string) => boolean) {
+  function stateOf(session: SessionInfo): SessionState {
     let state = sessions.get(session.sessionId);
     if (!state) sessions.set(session.sessionId, (state = { trancount: 0 }));
+    return state;
+  }
+
+  function executeUntil(session: SessionInfo, sql: string, params: Record<string, CellValue>, pauseAt: (statement: string) => boolean) {
+    const state = stateOf(session);
     let run: BatchRun | undefined;
     let nodes: Node[];
     let segs: Segment[];
@@ -73,15 +79,16 @@ export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
     // A top-level statement with everything nested in it (IF ... ELSE ..., BEGIN ... END).
     const lastSeg = (node: Node): Segment => (node.kind === 'stmt' ? node.seg : node.kind === 'if' ? lastSeg(node.else ?? node.then) : node.body.length ? lastSeg(node.body.at(-1)!) : node.seg);
     const nodeText = (node: Node) => sourceText(sql, batch.tokens, node.seg.from, Math.max(node.seg.to, lastSeg(node).to)).trim();
-    // Top-level statements from `from` on; the index of the one to pause before, or -1 when the batch is over.
-    const runFrom = (from: number, pause: boolean): number => {
+    // Top-level statements from `from` up to `to`; the index of the one to pause (or stop) before,
+    // or -1 when the batch is over.
+    const runFrom = (from: number, pause: boolean, to = nodes.length): number => {
       try {
-        for (let i = from; i < nodes.length; i++) {
+        for (let i = from; i < to; i++) {
           const node = nodes[i]!;
           if (pause && i > from && pauseAt(nodeText(node))) return i;
           if (!runNode(batch, node)) return -1;
         }
-        return -1;
+        return to < nodes.length ? to : -1;
       } catch (e) {
         // An internal failure: nothing else is answered.
         batch.items.push(errorItem(e, 1, true));
@@ -94,13 +101,17 @@ export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
     const first = nodes[0] && pauseAt(nodeText(nodes[0])) ? 0 : runFrom(0, true);
     if (first < 0) return { items: batch.items };
     const before = batch.items.length;
-    const restFrom = nodes[first]!.seg.from;
+    const statementsFrom = (node: Node) => segs.filter((seg) => seg.from >= node.seg.from).map((seg) => sourceText(sql, batch.tokens, seg.from, seg.to).trim());
     return {
       items: batch.items.slice(0, before),
-      restStatements: segs.filter((seg) => seg.from >= restFrom).map((seg) => sourceText(sql, batch.tokens, seg.from, seg.to).trim()),
+      restStatements: statementsFrom(nodes[first]!),
       rest: () => {
         runFrom(first, false);
         return batch.items.slice(before);
+      },
+      pausedOnly: () => {
+        const next = runFrom(first, false, first + 1);
+        return { items: batch.items.slice(before), notRun: next < 0 ? [] : statementsFrom(nodes[next]!) };
       },
     };
   }
@@ -132,11 +143,21 @@ export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
     const item = errorItem(e, seg.line, false);
     run.items.push(item);
     if (item.kind === 'error') run.lastError = item.error.number;
+    // XACT_ABORT ON: a run-time error ends the transaction and the batch; RAISERROR does not
+    // honour it (sql-docs set-xact-abort-transact-sql.md, throw-transact-sql.md).
+    if (item.kind === 'error' && run.state.xactAbort && seg.verb !== 'RAISERROR') {
+      run.state.trancount = 0;
+      return false;
+    }
     return !(item.kind === 'error' && item.abortsBatch);
   }
 
   function runStatement(run: BatchRun, seg: Segment): boolean {
     const text = sourceText(run.sql, run.tokens, seg.from, seg.to).trim();
+    if (run.state.trancount > 0) {
+      const refused = refusedInTransaction(text);
+      if (refused) throw Object.assign(refused, { line: seg.line });
+    }
     const vars = run.varsForHooks();
     const ctx = { session: run.session, line: seg.line, vars };
     for (const hook of opts.hooks) {
@@ -177,6 +198,7 @@ export function createSqlEngine(opts: SqlEngineOptions): LabSqlEngine {
     execute,
     executeUntil,
     forgetSession: (id) => void sessions.delete(id),
+    transactionRequest: (session, op) => builtins.countTransaction(stateOf(session), op),
     close() {
       cache.clear();
       sessions.clear();

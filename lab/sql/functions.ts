@@ -18,7 +18,17 @@ export interface FunctionState {
 
 const SYSTEM_DBS: Array<[string, number]> = [['master', 1], ['tempdb', 2], ['model', 3], ['msdb', 4]];
 
+/** The last answer, for the same two arrays: asked before every query, and a fleet server's lists grow with its links. */
+let lastIds: { userDbs: string[]; rows: Array<Record<string, CellValue>> | undefined; ids: FunctionState['databaseIds'] } | undefined;
+
 export function databaseIds(userDbs: string[], rows: Array<Record<string, CellValue>> | undefined): FunctionState['databaseIds'] {
+  if (lastIds?.userDbs === userDbs && lastIds.rows === rows) return lastIds.ids;
+  const ids = buildDatabaseIds(userDbs, rows);
+  lastIds = { userDbs, rows, ids };
+  return ids;
+}
+
+function buildDatabaseIds(userDbs: string[], rows: Array<Record<string, CellValue>> | undefined): FunctionState['databaseIds'] {
   const ids = new Map<string, { name: string; id: number }>();
   for (const [name, id] of SYSTEM_DBS) ids.set(name, { name, id });
   let next = 5;

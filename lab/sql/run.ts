@@ -18,6 +18,8 @@ export interface Variable {
 
 export interface SessionState {
   trancount: number;
+  /** SET XACT_ABORT ON (lab/sql/transaction-rules.ts). */
+  xactAbort?: boolean;
 }
 
 /** Shared by every batch of one engine. */

@@ -2,7 +2,7 @@
 // EXEC of an unknown procedure, RAISERROR/THROW, transaction bookkeeping.
 import { isIdent, isWord } from './lexer.js';
 import type { Segment } from './batch.js';
-import type { BatchRun } from './run.js';
+import type { BatchRun, SessionState } from './run.js';
 import { sqlError, syntaxError } from './errors.js';
 import { requireSqlType } from './types.js';
 
@@ -10,8 +10,8 @@ import { requireSqlType } from './types.js';
 const NO_OP_OPTIONS = new Set([
   'NOCOUNT', 'ANSI_NULLS', 'ANSI_NULL_DFLT_ON', 'ANSI_NULL_DFLT_OFF', 'ANSI_PADDING', 'ANSI_WARNINGS', 'ANSI_DEFAULTS',
   'ARITHABORT', 'ARITHIGNORE', 'CONCAT_NULL_YIELDS_NULL', 'CURSOR_CLOSE_ON_COMMIT', 'DATEFIRST', 'DATEFORMAT',
-  'IMPLICIT_TRANSACTIONS', 'LANGUAGE', 'NUMERIC_ROUNDABORT', 'QUOTED_IDENTIFIER', 'TEXTSIZE', 'TRANSACTION',
-  'LOCK_TIMEOUT', 'XACT_ABORT', 'DEADLOCK_PRIORITY', 'STATISTICS', 'CONTEXT_INFO', 'QUERY_GOVERNOR_COST_LIMIT',
+  'LANGUAGE', 'NUMERIC_ROUNDABORT', 'QUOTED_IDENTIFIER', 'TEXTSIZE', 'TRANSACTION',
+  'LOCK_TIMEOUT', 'DEADLOCK_PRIORITY', 'STATISTICS', 'CONTEXT_INFO', 'QUERY_GOVERNOR_COST_LIMIT',
   'MULTI_USER', 'ROWCOUNT',
 ]);
 /** SET options that would change what a statement returns; refused rather than ignored. */
@@ -40,7 +40,20 @@ export function runSet(run: BatchRun, seg: Segment): void {
   const option = target.upper;
   if (REFUSED_OPTIONS.has(option)) throw sqlError(50000, `The lab does not support SET ${option}.`, seg.line);
   if (option === 'ROWCOUNT' && t[seg.from + 2]?.text !== '0') throw sqlError(50000, 'The lab supports only SET ROWCOUNT 0.', seg.line);
+  // Transactions: lab/sql/transaction-rules.ts.
+  if (option === 'XACT_ABORT' || option === 'IMPLICIT_TRANSACTIONS') {
+    const on = onOff(run, seg);
+    if (option === 'XACT_ABORT') run.state.xactAbort = on;
+    else if (on) throw sqlError(50000, 'The lab does not support SET IMPLICIT_TRANSACTIONS ON.', seg.line);
+    return;
+  }
   if (!NO_OP_OPTIONS.has(option)) throw sqlError(195, `'${target.value}' is not a recognized SET option.`, seg.line, 15);
+}
+
+function onOff(run: BatchRun, seg: Segment): boolean {
+  const value = run.tokens[seg.from + 2];
+  if (seg.to - seg.from !== 3 || !isWord(value, 'ON', 'OFF')) throw syntaxError(value?.text ?? run.tokens[seg.from + 1]!.text, seg.line);
+  return value.upper === 'ON';
 }
 
 export function runDeclare(run: BatchRun, seg: Segment): void {
@@ -128,16 +141,20 @@ export function runThrow(run: BatchRun, seg: Segment): void {
 }
 
 export function runTransaction(run: BatchRun, seg: Segment): void {
-  const verb = seg.verb;
-  if (verb === 'BEGIN') {
-    run.state.trancount++;
+  countTransaction(run.state, seg.verb === 'BEGIN' ? 'begin' : seg.verb === 'COMMIT' ? 'commit' : 'rollback', seg.line);
+}
+
+/** BEGIN / COMMIT / ROLLBACK on a session's count; a ROLLBACK ends every level (nothing to undo: lab/sql/transaction-rules.ts). */
+export function countTransaction(state: SessionState, op: 'begin' | 'commit' | 'rollback', line?: number): void {
+  if (op === 'begin') {
+    state.trancount++;
     return;
   }
-  if (run.state.trancount === 0) {
-    const what = verb === 'COMMIT' ? 'COMMIT' : 'ROLLBACK';
-    throw sqlError(what === 'COMMIT' ? 3902 : 3903, `The ${what} TRANSACTION request has no corresponding BEGIN TRANSACTION.`, seg.line);
+  if (state.trancount === 0) {
+    const what = op === 'commit' ? 'COMMIT' : 'ROLLBACK';
+    throw sqlError(what === 'COMMIT' ? 3902 : 3903, `The ${what} TRANSACTION request has no corresponding BEGIN TRANSACTION.`, line);
   }
-  run.state.trancount = verb === 'COMMIT' ? run.state.trancount - 1 : 0;
+  state.trancount = op === 'commit' ? state.trancount - 1 : 0;
 }
 
 function splitArgs(run: BatchRun, from: number, to: number): Array<[number, number]> {

@@ -106,6 +106,14 @@ export interface Session {
   /** The socket closed (either side); session-owned state (app locks) is released here. */
   close(): void;
   /**
+   * A request that reached the server and never began: the client's ATTENTION came while it still
+   * waited behind another ([MS-TDS] 2.2.1.7: the server stops the requests it was sent). Only
+   * noted (a statement log says it was not carried out); nothing is answered for it here.
+   */
+  cancelledBeforeItBegan?(req: SqlRequest): void;
+  /** A TRANSACTION_MANAGER request began, committed or rolled back the session's transaction. */
+  transaction?(op: 'begin' | 'commit' | 'rollback'): void;
+  /**
    * The client asked for the session to be reset (the TDS header's RESETCONNECTION): back to the
    * state of a fresh login as far as the backend keeps one (database, session context, app locks),
    * the same session id.

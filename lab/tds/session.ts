@@ -120,10 +120,23 @@ export class RequestProcessor {
       else acknowledge();
       return;
     } else if (this.queue.length) {
-      this.queue.pop();
+      this.cancelledBeforeItBegan(this.queue.pop()!);
       this.out.reply(done(new ByteWriter(), Token.Done, DoneStatus.Final).toBuffer());
     }
     this.out.reply(attentionAck());
+  }
+
+  /** A queued request the ATTENTION cancelled: the backend hears of it (a request it cannot read is simply gone). */
+  private cancelledBeforeItBegan(m: Message): void {
+    if (m.status & Status.Ignore) return;
+    let req: SqlRequest | undefined;
+    try {
+      if (m.type === PacketType.SqlBatch) req = parseSqlBatch(m.payload);
+      else if (m.type === PacketType.Rpc) req = rpcToRequest(parseRpc(m.payload));
+    } catch {
+      req = undefined;
+    }
+    if (req) this.session.cancelledBeforeItBegan?.(req);
   }
 
   private async pump(): Promise<void> {
@@ -241,6 +254,7 @@ export class RequestProcessor {
       descriptor.writeBigUInt64LE(++this.transactionCounter);
       this.transaction = descriptor;
       this.ctx.inTransaction = true;
+      this.session.transaction?.('begin');
       envChangeBytes(w, EnvType.BeginTransaction, descriptor, Buffer.alloc(0));
     } else if (op === TransactionOp.Commit || op === TransactionOp.Rollback) {
       if (!this.transaction) {
@@ -256,6 +270,7 @@ export class RequestProcessor {
         );
         return;
       }
+      this.session.transaction?.(op === TransactionOp.Commit ? 'commit' : 'rollback');
       const type = op === TransactionOp.Commit ? EnvType.CommitTransaction : EnvType.RollbackTransaction;
       envChangeBytes(w, type, Buffer.alloc(0), this.transaction);
       this.transaction = undefined;

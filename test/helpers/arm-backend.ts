@@ -1,14 +1,11 @@
 // A small ArmBackend over plain objects, for the ARM endpoint's own tests: it is the server's
 // backend (links, faults, request log), not a stand-in for any client. Also starts an endpoint
 // with lab certificates and builds a real @azure/arm-sql client pointed at it.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SqlManagementClient } from '@azure/arm-sql';
 import { ArmError } from '../../lab/arm/contract.js';
 import type { ArmBackend, ArmFault, ArmLink, ArmManagedInstance, ArmOperation, ArmServerOptions } from '../../lab/arm/contract.js';
 import { startArmServer } from '../../lab/arm/server.js';
-import { createLabCertificates } from '../../lab/certs.js';
+import { testCertificates } from './certificates.js';
 
 export const subscriptionId = '00000000-1111-2222-3333-444444444444';
 export const resourceGroup = 'rg-lab';
@@ -161,8 +158,7 @@ export interface ArmFixture {
 export async function startArmFixture(
   options: Partial<Omit<ArmServerOptions, 'tls' | 'backend'>> & { backend?: PlainArmBackend } = {},
 ): Promise<ArmFixture> {
-  const dir = await mkdtemp(join(tmpdir(), 'lab-arm-'));
-  const certs = await createLabCertificates(dir);
+  const certs = await testCertificates();
   const backend = options.backend ?? new PlainArmBackend();
   const server = await startArmServer({
     token,
@@ -185,7 +181,6 @@ export async function startArmFixture(
     holdOperations: (on) => server.holdOperations(on),
     close: async () => {
       await server.close();
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }

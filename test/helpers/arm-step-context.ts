@@ -146,8 +146,8 @@ export interface LabWorldOptions {
 
 /** An ArmWorld over the whole lab (startLab): the link model answers ARM as it answers T-SQL. */
 export async function startLabWorld(options: LabWorldOptions = {}): Promise<ArmWorld & { lab: import('../../lab/index.js').Lab }> {
-  const { startLab } = await import('../../lab/index.js');
-  const lab = await startLab({
+  const { startTestLab } = await import('./certificates.js');
+  const lab = await startTestLab({
     scenario: options.scenario ?? 'healthy',
     overrides: {
       arm: { lroDurationMs: options.lroDurationMs ?? 20, retryAfterSeconds: 0, ...options.arm },

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type sql from 'mssql';
 import type { Hold, HoldSpec, Lab, StartLabOptions } from '../../lab/index.js';
-import { startCli, waitFor, type CliResult } from './cli.js';
+import { runInProcess, startCli, waitFor, type CliResult } from './cli.js';
 import { run as runBatch } from './lab.js';
 import { FAST as FAST_SETS, FAST_PLANNED, labRoles, labWithInventory, runbookFile } from './lab-run.js';
 import type { ChildProcess } from 'node:child_process';
@@ -49,6 +49,20 @@ export class ChildLab {
   /** `timeoutMs`: when the child is killed; a run pinned through many moments needs more than the default. */
   apply(file: string, extra: string[] = [], timeoutMs?: number): { child: ChildProcess; done: Promise<CliResult> } {
     return this.cli(['apply', file, '-i', this.inventory, '--yes', ...extra], timeoutMs);
+  }
+
+  /**
+   * `runbook <args>` in this process (runInProcess), with the same environment and folder as
+   * cli(): for a run that is not itself killed, interrupted or raced (a second operator's run
+   * after the first ended, a resume), so that only the process a test acts on costs a Node start.
+   */
+  inProcess(args: string[], timeoutMs = 40_000): Promise<CliResult> {
+    return runInProcess(args, { env: this.env(), cwd: this.dir, timeoutMs });
+  }
+
+  /** `apply file extra` in this process (inProcess). */
+  applyInProcess(file: string, extra: string[] = []): Promise<CliResult> {
+    return this.inProcess(['apply', file, '-i', this.inventory, '--yes', ...extra]);
   }
 
   /**

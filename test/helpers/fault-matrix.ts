@@ -81,11 +81,15 @@ function matrixBaseEnv(): Record<string, string> {
 /**
  * Warm `runbook` workers for a file of matrix tests (engine/drill/workers.ts, as the drill runs
  * them): the next run's process is started and loaded while this one runs; a run to be killed at
- * a boundary is held there (stopThenResume). One run each, so that every run starts as a fresh
- * `runbook` process would. Ends with the file (`test.after`).
+ * a boundary is held there (stopThenResume). The killed run always gets a process that has run
+ * nothing (stopThenResume asks for a fresh one, as a real crash's process would be); the resume
+ * may take a worker whose last run ended cleanly, as `runbook drill` gives a shipped runbook's
+ * runs (each with a clean registry, environment and folder, engine/cli/worker.ts): a worker's
+ * start and driver load is ~0.7 s of CPU, a third of a case. Two kept warm: the next case's
+ * fresh one and the resume's. Ends with the file (`test.after`).
  */
 export function matrixWorkers(): WorkerPool {
-  return new WorkerPool({ baseEnv: matrixBaseEnv(), warm: 1, maxIdle: 2, reuse: false });
+  return new WorkerPool({ baseEnv: matrixBaseEnv(), warm: 2, maxIdle: 2, reuse: true });
 }
 
 const cliResult = (r: ChildResult): CliResult => ({ code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr });

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import yaml from 'js-yaml';
 import { main } from '../../engine/cli/main.js';
-import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
+import type { Lab, StartLabOptions } from '../../lab/index.js';
+import { startTestLab } from './certificates.js';
 import { root } from './cli.js';
 
 export interface FleetRun {
@@ -26,7 +27,7 @@ export interface FleetLab {
 }
 
 export async function fleetLab(options: StartLabOptions): Promise<FleetLab> {
-  const lab = await startLab({ ...options, fleet: true });
+  const lab = await startTestLab({ ...options, fleet: true });
   const dir = mkdtempSync(join(tmpdir(), 'runbook-fleet-'));
   const fleetFile = join(dir, 'fleet.yml');
   writeFileSync(fleetFile, yaml.dump(lab.fleetInventory));

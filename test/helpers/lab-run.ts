@@ -1,16 +1,16 @@
-// Runs a shipped runbook through the CLI's apply command, in this process (or, where a test wants
-// the process boundary, in a child process), against a lab the test started itself, so the test
-// can read the outcome from the lab afterwards (roles, modes, link, ledger, statement log). The
-// inventory is written to a file as an operator would write it, and the lab's passwords reach the
-// command only through its environment.
+// Runs a shipped runbook through the CLI's apply command, in this process, against a lab the test
+// started itself, so the test can read the outcome from the lab afterwards (roles, modes, link,
+// ledger, statement log). The inventory is written to a file as an operator would write it, and the
+// lab's passwords reach the command only through its environment.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import yaml from 'js-yaml';
 import { main } from '../../engine/cli/main.js';
-import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
-import { root, startCli } from './cli.js';
+import type { Lab, StartLabOptions } from '../../lab/index.js';
+import { root } from './cli.js';
+import { startTestLab } from './certificates.js';
 
 export { root };
 
@@ -45,7 +45,7 @@ export interface LabApplyOptions {
 
 /** A started lab, a temporary folder, and the lab's inventory written into it as an operator would write it. */
 export async function labWithInventory(options: StartLabOptions, prefix: string): Promise<{ lab: Lab; dir: string; inventoryFile: string }> {
-  const lab = await startLab(options);
+  const lab = await startTestLab(options);
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const inventoryFile = join(dir, 'inventory.yml');
   writeFileSync(inventoryFile, yaml.dump(lab.inventory));
@@ -84,15 +84,6 @@ export class TestLab {
     }
     const code = await main(this.argv(runbook, o), { stdout: stdout.stream, stderr: stderr.stream, stdin: process.stdin, env, cwd: root });
     return { code, stdout: stdout.text(), stderr: stderr.text(), journalDir, ms: Date.now() - started };
-  }
-
-  /** The same command as `apply`, run by the built CLI in a child process (cwd: the test's folder). */
-  async applyInChild(runbook: string, o: LabApplyOptions = {}): Promise<LabRun> {
-    const started = Date.now();
-    const journalDir = mkdtempSync(join(this.dir, 'journal-'));
-    const env = { ...this.lab.env, RUNBOOK_JOURNAL_DIR: journalDir, ...o.env };
-    const r = await startCli(this.argv(runbook, o), { env, cwd: this.dir, timeoutMs: 40_000 }).done;
-    return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr, journalDir, ms: Date.now() - started };
   }
 
   private argv(runbook: string, o: LabApplyOptions): string[] {

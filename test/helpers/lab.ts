@@ -2,13 +2,14 @@
 // with the lab's CA, run a batch, read LSNs as text, poll for a condition; start and always stop a lab.
 import sql from 'mssql';
 import { SqlManagementClient } from '@azure/arm-sql';
-import { startLab, type Lab, type StartLabOptions } from '../../lab/index.js';
+import type { Lab, StartLabOptions } from '../../lab/index.js';
 import { LAB_RESOURCE_GROUP, LAB_SUBSCRIPTION } from '../../lab/model/names.js';
 import type { Side } from '../../lab/model/types.js';
+import { startTestLab } from './certificates.js';
 
 /** Starts a lab, runs `body` with it and always stops it. */
 export async function withStartedLab<T>(options: StartLabOptions, body: (lab: Lab) => Promise<T>): Promise<T> {
-  const lab = await startLab(options);
+  const lab = await startTestLab(options);
   try {
     return await body(lab);
   } finally {

@@ -74,8 +74,6 @@ export interface RunbookCase {
 }
 
 export interface RunbookCasesOptions {
-  /** Run the CLI in a child process rather than in this one. */
-  inChild?: boolean;
   /** Checks every row makes after its own (e.g. the fault matrix's invariants). */
   each?: (t: TestLab, run: LabRun, c: RunbookCase) => void;
 }
@@ -89,7 +87,7 @@ export function runbookCases(cases: RunbookCase[], options: RunbookCasesOptions 
         const arranged = c.arrange?.(t) ?? {};
         const runbook = typeof c.runbook === 'string' ? c.runbook : c.runbook(t);
         const o: LabApplyOptions = { ...c.flags, sets: c.set, ...arranged };
-        const running = options.inChild ? t.applyInChild(runbook, o) : t.apply(runbook, o);
+        const running = t.apply(runbook, o);
         if (c.during) await c.during(t);
         const run = c.withinMs === undefined ? await running : await within(running, c.withinMs, `runbook apply (${c.name})`);
         checkRun(t, run, c.expect);

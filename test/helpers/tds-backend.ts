@@ -1,10 +1,8 @@
 // A small SqlBackend for the TDS layer's tests: it answers canned ReplyItems per statement
 // text, checks passwords, and records what it saw (never a password). It is the server side
 // the real mssql/tedious clients talk to, not a stand-in for the drivers.
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createLabCertificates, type LabCertificates } from '../../lab/certs.js';
+import type { LabCertificates } from '../../lab/certs.js';
+import { testCertificates } from './certificates.js';
 import type {
   FaultAction,
   LoginRequest,
@@ -101,13 +99,7 @@ export class TestBackend implements SqlBackend {
   }
 }
 
-let certificates: Promise<LabCertificates> | undefined;
-
-/** One CA + localhost certificate per test process. */
-export function testCertificates(): Promise<LabCertificates> {
-  certificates ??= mkdtemp(join(tmpdir(), 'tds-test-')).then((dir) => createLabCertificates(dir));
-  return certificates;
-}
+export { testCertificates };
 
 export interface TestTdsServer {
   certs: LabCertificates;

@@ -6,8 +6,13 @@
 // carried out). Statements before the cancel stay logged as carried out, each once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Connection, Request } from 'tedious';
 import { startLab, type Lab } from '../../lab/index.js';
-import { connect, run } from '../helpers/lab.js';
+import { createReplicaBackend } from '../../lab/backend-sql.js';
+import { LabModel } from '../../lab/model/lab-model.js';
+import { loadScenario } from '../../lab/scenario.js';
+import { createSqlEngine } from '../../lab/sql/engine.js';
+import { connect, poll, run } from '../helpers/lab.js';
 
 let lab: Lab;
 test.before(async () => {
@@ -92,6 +97,64 @@ BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/lab_cancel.trn' WITH NORE
   ]);
   assert.is(backups(), before);
   assert.not.ok(lab.link().replicas.sqlServer.restoring, 'a tail-log backup WITH NORECOVERY would have left the database restoring');
+});
+
+test('the connection closes during a long BACKUP (no ATTENTION): the BACKUP runs to its end and acts, the statement after it never runs (connectionClosed)', async () => {
+  // The scenario's knob is read at each request: a shorter BACKUP for this test only.
+  const long = lab.link().scenario.longStatements;
+  const saved = long.backupMs;
+  long.backupMs = 600;
+  try {
+    const backups = () => lab.link().backups.filter((b) => b.side === 'sqlServer').length;
+    const before = backups();
+    const since = lab.statements().length;
+    // tedious itself: mssql's pool.close() would wait for the request to end.
+    const ep = lab.endpoints.links[0]!.sqlServer;
+    const connection = new Connection({
+      server: 'localhost',
+      authentication: { type: 'default', options: { userName: 'runbook', password: lab.env.LAB_SQL_PASSWORD } },
+      options: { port: ep.port, encrypt: true, trustServerCertificate: false, cryptoCredentialsDetails: { ca: lab.ca }, connectTimeout: 3000 },
+    } as never);
+    await new Promise<void>((resolve, reject) => connection.connect((err) => (err ? reject(err) : resolve())));
+    const sent = `SELECT 1 AS before_it;
+BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/lab_closed.trn';
+EXEC sp_getapplock @Resource = N'lab_cancel_closed', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0`;
+    const ended = new Promise<void>((resolve) => connection.execSqlBatch(new Request(sent, () => resolve())));
+    await poll(() => logOf(since).length > 0 || undefined);
+    // The socket ends without an ATTENTION: the client is gone, not cancelling.
+    connection.close();
+    await ended;
+    await poll(() => backups() > before || undefined, 5000);
+    await poll(() => logOf(since).length === 3 || undefined);
+    assert.equal(logOf(since), [
+      ['SELECT 1 AS before_it', 'carried out'],
+      ["BACKUP LOG [SalesDb] TO DISK = N'/var/op", 'carried out'],
+      ["EXEC sp_getapplock @Resource = N'lab_can", 'connectionClosed'],
+    ]);
+    assert.is(backups(), before + 1, 'the BACKUP under way when its client went acted');
+    assert.not.ok(lab.model.applocks.rows().some((r) => /lab_cancel/.test(r.resource)), 'the statement after it did not run');
+  } finally {
+    long.backupMs = saved;
+  }
+});
+
+test('a request still queued when the ATTENTION came is logged as not carried out (cancelled), each of its statements', () => {
+  // The lab's own session, as the protocol layer calls it (lab/tds/session.ts; a real client never
+  // queues a second request, so this is its unit).
+  const model = new LabModel({ scenario: loadScenario('healthy'), links: 1 });
+  const backend = createReplicaBackend({ model, linkIndex: 0, side: 'sqlServer', user: 'runbook', password: 'pw', createEngine: createSqlEngine });
+  try {
+    const login = backend.login({ user: 'runbook', password: 'pw', database: 'master', appName: 't', hostName: 'h', readOnlyIntent: false, clientAddress: '127.0.0.1' });
+    assert.ok('session' in login);
+    login.session.cancelledBeforeItBegan!({ kind: 'batch', sql: "SELECT 1 AS a;\nALTER AVAILABILITY GROUP [dag1] FAILOVER", params: [] });
+    assert.equal(model.statementLog.all().map((e) => [e.statement, e.notCarriedOut]), [
+      ['SELECT 1 AS a', 'cancelled'],
+      ['ALTER AVAILABILITY GROUP [dag1] FAILOVER', 'cancelled'],
+    ]);
+    assert.is(model.link(0).replicas.sqlServer.role, 'PRIMARY', 'nothing of it ran');
+  } finally {
+    backend.close();
+  }
 });
 
 test.run();

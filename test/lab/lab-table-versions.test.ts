@@ -14,11 +14,16 @@ const asked: string[][] = [];
 test.before(async () => {
   // No automatic MI backups: none lands between two statements of a test on its own.
   lab = await startLab({ overrides: { miBackups: { logEveryMs: 0, diffEveryMs: 0 } } });
-  const serverTables = lab.model.serverTables.bind(lab.model);
-  lab.model.serverTables = (indexes, side, wanted) => {
-    if (side === 'sqlServer') asked.push([...(wanted ?? [])].sort());
-    return serverTables(indexes, side, wanted);
-  };
+  // A table is reloaded when the engine builds one of its parts' rows (lab/sql/catalog.ts).
+  const tableParts = lab.model.tableParts.bind(lab.model);
+  lab.model.tableParts = (indexes, side, table) =>
+    tableParts(indexes, side, table).map((part) => ({
+      ...part,
+      rows: () => {
+        if (side === 'sqlServer') asked.push([table]);
+        return part.rows();
+      },
+    }));
 });
 test.after(async () => {
   await lab.stop();
@@ -74,6 +79,35 @@ test('a change of the link reloads the HADR views', async () => {
     assert.ok(asked.flat().includes('sys.dm_hadr_database_replica_states'), JSON.stringify(asked));
   } finally {
     await pool.close();
+  }
+});
+
+test("a fleet's server: a change of one link reloads only that link's rows of the HADR views, not every link's", async () => {
+  const fleet = await startLab({ fleet: true, links: 3, overrides: { miBackups: { logEveryMs: 0, diffEveryMs: 0 } } });
+  const built: string[] = [];
+  const tableParts = fleet.model.tableParts.bind(fleet.model);
+  fleet.model.tableParts = (indexes, side, table) =>
+    tableParts(indexes, side, table).map((part) => ({
+      ...part,
+      rows: () => {
+        if (side === 'sqlServer' && table === 'sys.dm_hadr_database_replica_states') built.push(part.key);
+        return part.rows();
+      },
+    }));
+  const pool = await connect(fleet, 'sqlServer');
+  try {
+    const [[all]] = await run(pool, HADR);
+    assert.equal(built.sort(), ['0', '1', '2'], 'each link once');
+    built.length = 0;
+    await run(pool, `ALTER AVAILABILITY GROUP [dag2] MODIFY AVAILABILITY GROUP ON 'ag2' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT), 'sqlmi1' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`);
+    const [[again]] = await run(pool, HADR);
+    assert.equal(built, ['1'], 'only dag2, the link that changed');
+    assert.equal(again, all, 'every link still shown');
+    const [[modes]] = await run(pool, "SELECT COUNT(*) AS n FROM sys.availability_replicas ar JOIN sys.availability_groups ag ON ag.group_id = ar.group_id WHERE ag.name = N'dag2' AND ar.availability_mode_desc = 'SYNCHRONOUS_COMMIT'");
+    assert.ok(Number(modes.n) > 0, "dag2's change is seen");
+  } finally {
+    await pool.close();
+    await fleet.stop();
   }
 });
 

@@ -39,10 +39,10 @@ function deferred<T>() {
   return { promise, resolve };
 }
 
-function harness(execute: Session['execute']) {
+function harness(execute: Session['execute'], more: Partial<Session> = {}) {
   const replies: Buffer[] = [];
   let dropped = false;
-  const session: Session = { execute, close: () => {} };
+  const session: Session = { execute, close: () => {}, ...more };
   const p = new RequestProcessor(session, { reply: (b) => replies.push(b), drop: () => (dropped = true) }, {
     serverName: 'S',
     database: 'master',
@@ -93,6 +93,31 @@ test('ATTENTION: the running request is aborted, answered, then acknowledged in 
   late.resolve([{ kind: 'done' }]);
   await tick();
   assert.is(h.replies.length, 2, 'the late answer is never sent');
+});
+
+test('ATTENTION for a request still waiting behind one that cannot stop: it never runs, the session hears it was cancelled before it began', async () => {
+  const ran: string[] = [];
+  const cancelled: string[] = [];
+  const finish = deferred<ReplyItem[]>();
+  const h = harness(
+    async (r, _s, running) => {
+      ran.push(r.sql);
+      if (r.sql !== 'role change') return [];
+      running?.uninterruptible();
+      return finish.promise;
+    },
+    { cancelledBeforeItBegan: (r) => cancelled.push(r.sql) },
+  );
+  h.p.onMessage(batch('role change'));
+  await tick();
+  h.p.onMessage(attention); // the running request's ATTENTION: acknowledged once it ends
+  h.p.onMessage(batch('queued behind it'));
+  h.p.onMessage(attention); // this one finds only the queued request
+  assert.equal(cancelled, ['queued behind it']);
+  finish.resolve([{ kind: 'done' }]);
+  await tick();
+  await tick();
+  assert.equal(ran, ['role change'], 'the queued request never ran');
 });
 
 test('ATTENTION with nothing running is only acknowledged', () => {

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { test } from 'uvu';
 import { FAST, FAST_PLANNED, type LabRun, type TestLab } from '../helpers/lab-run.js';
 import { runbookCases } from '../helpers/runbook-cases.js';
-import { root, runCli } from '../helpers/cli.js';
+import { root, runInProcess } from '../helpers/cli.js';
 
 /** The lab's inventory with ARM reached through Entra ID (no static token), and the service principal's variables. */
 function entraInventory(t: TestLab, credential: 'environment' | 'default', secret?: string): { inventoryFile: string; env: Record<string, string | undefined> } {
@@ -83,7 +83,7 @@ runbookCases([
       // Attack 10 F7: plan --probe's predicted failure named arm.tokenEnv, which this inventory
       // does not use; it names what EnvironmentCredential reads.
       const { inventoryFile, env } = entraInventory(t, 'environment', wrongSecret);
-      const probe = await runCli(['plan', join(root, 'runbooks', 'planned-failover.yml'), '-i', inventoryFile, '--probe'], { env: { ...t.lab.env, ...env }, timeoutMs: 40_000 });
+      const probe = await runInProcess(['plan', join(root, 'runbooks', 'planned-failover.yml'), '-i', inventoryFile, '--probe'], { env: { ...t.lab.env, ...env }, timeoutMs: 40_000 });
       const said = probe.stdout + probe.stderr;
       assert.match(said, /Could not get a token for ARM to read link .*\(\w+\)\. Check the AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET \(or AZURE_CLIENT_CERTIFICATE_PATH\) variables and arm\.authorityHost in the inventory \(arm\.credential: environment\), or sign in again/, said);
       assert.not.match(said, /tokenEnv/);

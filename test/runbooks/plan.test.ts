@@ -1,9 +1,10 @@
-// `runbook plan` of every shipped runbook, through the built CLI, in text, json and sql: the SQL is
-// shown in full, impacts are marked, forced failover carries the data-loss flag, and values that
-// come from earlier steps say "(known after apply)". Plan starts no lab and connects to nothing.
+// `runbook plan` of every shipped runbook, through the CLI (its main() in this process), in text,
+// json and sql: the SQL is shown in full, impacts are marked, forced failover carries the data-loss
+// flag, and values that come from earlier steps say "(known after apply)". Plan starts no lab and
+// connects to nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/cli.js';
 import type { Plan } from '../../engine/plan/types.js';
 
 const RUNBOOKS = ['planned-failover', 'forced-failover', 'split-brain', 'cleanup', 'break-link'];
@@ -12,7 +13,7 @@ const file = (name: string) => `runbooks/${name}.yml`;
 /** Text in full (every argument, SQL in full); T-SQL is one replica's script (sqlServer unless named). */
 async function plan(name: string, format: 'text' | 'json' | 'sql', sets: string[] = [], replica = 'sqlServer') {
   const extra = format === 'text' ? ['--full'] : format === 'sql' ? ['--replica', replica] : [];
-  const r = await runCli(['plan', file(name), '--lab', '--format', format, ...extra, ...sets.flatMap((s) => ['--set', s])]);
+  const r = await runInProcess(['plan', file(name), '--lab', '--format', format, ...extra, ...sets.flatMap((s) => ['--set', s])]);
   assert.is(r.code, 0, `plan ${name} --format ${format}: ${r.stderr}`);
   return r.stdout;
 }
@@ -116,7 +117,7 @@ test('split-brain: the choice of keep decides which side is backed up and demote
   assert.is(step('demote-managed-instance').decision, 'run');
   assert.is(step('failover').decision, 'decided at run time');
   // keep has no default: planning without it is an input error.
-  const missing = await runCli(['plan', file('split-brain'), '--lab']);
+  const missing = await runInProcess(['plan', file('split-brain'), '--lab']);
   assert.is(missing.code, 2);
   assert.match(missing.stderr, /keep/);
 });
@@ -137,13 +138,13 @@ test('cleanup and break-link: DROP statements shown, guarded by existence checks
 test('the README\'s real inventory plans every runbook with its own names (nothing is contacted)', async () => {
   const inventory = 'test/fixtures/runbooks/e2e/contoso-inventory.yml';
   for (const name of RUNBOOKS) {
-    const r = await runCli(['plan', file(name), '-i', inventory, '--format', 'json', ...setsFor(name).flatMap((s) => ['--set', s])]);
+    const r = await runInProcess(['plan', file(name), '-i', inventory, '--format', 'json', ...setsFor(name).flatMap((s) => ['--set', s])]);
     assert.is(r.code, 0, r.stderr);
     const json = JSON.parse(r.stdout) as Plan;
     assert.is(json.inventory.link, 'dag_sales');
     assert.is(json.inventory.file, inventory);
   }
-  const text = (await runCli(['plan', file('planned-failover'), '-i', inventory, '--full'])).stdout;
+  const text = (await runInProcess(['plan', file('planned-failover'), '-i', inventory, '--full'])).stdout;
   assert.match(text, /GET link dag_sales on sqlmi-sales /);
   assert.match(text, /PATCH replicationMode of link dag_sales on sqlmi-sales /);
 });

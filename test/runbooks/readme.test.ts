@@ -9,7 +9,7 @@ import yaml from 'js-yaml';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { HELPERS } from '../../engine/template/helpers.js';
-import { root, runCli, tempDir } from '../helpers/cli.js';
+import { root, runInProcess, tempDir } from '../helpers/cli.js';
 
 const INVENTORY = 'test/fixtures/runbooks/e2e/contoso-inventory.yml';
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -48,7 +48,7 @@ test('the README shows plan excerpts of the planned and the forced failover', ()
 // The planned failover's excerpt is the compact plan (the default); the forced failover's is --full.
 for (const [index, runbook, extra] of [[0, 'planned-failover', []], [1, 'forced-failover', ['--full']]] as const) {
   test(`every chunk of the ${runbook} excerpt is what runbook plan ${extra.join(' ')} prints now, in order`, async () => {
-    const r = await runCli(['plan', `runbooks/${runbook}.yml`, '-i', INVENTORY, ...extra]);
+    const r = await runInProcess(['plan', `runbooks/${runbook}.yml`, '-i', INVENTORY, ...extra]);
     assert.is(r.code, 0, r.stderr);
     const chunks = planExcerpts[index].body
       .replace(/\n$/, '')
@@ -73,10 +73,10 @@ test('Runbook format: its example runbook is valid, plans, and names every key t
   const dir = tempDir('runbook-readme-format-');
   const file = join(dir, 'example.yml');
   writeFileSync(file, example!.body);
-  const validated = await runCli(['validate', file]);
+  const validated = await runInProcess(['validate', file]);
   assert.is(validated.code, 0, validated.stderr);
   assert.is(validated.stderr, '', 'no warning either');
-  const planned = await runCli(['plan', file, '--lab']);
+  const planned = await runInProcess(['plan', file, '--lab']);
   assert.is(planned.code, 0, planned.stderr);
   const schema = JSON.parse(readFileSync(join(root, 'schemas', 'runbook.schema.json'), 'utf8'));
   const step = schema.properties.steps.items;

@@ -29,25 +29,59 @@ const isHeavy = (file: string, timings: Record<string, FileTiming>) => (timings[
 
 /**
  * The file to start next from `queue` (in order), given the files running: the first one that may
- * start (a heavy one only while fewer than `heavySlots` heavy ones run); undefined when none may.
+ * start (a heavy one only while fewer than `heavySlots` heavy ones run) and that `fits` (the room
+ * the machine has for it, mayStartAnother); undefined when none may.
  */
-export function nextFile(queue: string[], running: Iterable<string>, timings: Record<string, FileTiming>, heavySlots: number): string | undefined {
+export function nextFile(queue: string[], running: Iterable<string>, timings: Record<string, FileTiming>, heavySlots: number, fits: (file: string) => boolean = () => true): string | undefined {
   let heavyRunning = 0;
   for (const f of running) if (isHeavy(f, timings)) heavyRunning++;
-  return queue.find((f) => heavyRunning < heavySlots || !isHeavy(f, timings));
+  return queue.find((f) => (heavyRunning < heavySlots || !isHeavy(f, timings)) && fits(f));
 }
 
 /**
- * Whether another file may start with `running` files running: always up to one per core (what
- * the runner did before); beyond that, up to `max`, only while the machine has CPU to spare (the
- * 1-minute load average under the number of cores). Waiting files add nothing to the load, so on
- * a machine of its own the run widens while its files wait; on one that others keep busy (six
- * helpers on 2 cores: load 20 and more) it stays at one per core: four at once there ran most
- * heavy files past the 180 s file timeout.
+ * The cores a file keeps busy while it runs: its CPU over its wall time in test/runner/timings.json
+ * (its children's included), at least MIN_DEMAND (a file that mostly waits still starts Node and
+ * its labs); a file without a timing counts as one core.
  */
-export function mayStartAnother(running: number, max: number, cores: number, load1m: number): boolean {
-  if (running >= max) return false;
-  return running < cores || load1m < cores;
+export function expectedDemand(file: string, timings: Record<string, FileTiming>): number {
+  const t = timings[file];
+  if (!t || t.cpuMs === undefined || t.wallMs <= 0) return 1;
+  return Math.max(MIN_DEMAND, t.cpuMs / t.wallMs);
+}
+export const MIN_DEMAND = 0.2;
+
+/** How long a started file's expected demand is kept for it: its start (Node, imports, a lab) does not show in the idle measure at once. */
+export const RAMP_MS = 3000;
+
+/** What the machine can give one more file now. */
+export interface Room {
+  /** Files running. */
+  running: number;
+  /** The most at once (defaultConcurrency). */
+  max: number;
+  cores: number;
+  /**
+   * Cores left idle lately (./spare-cpu.ts), less what the files started since then are expected
+   * to take; undefined where that cannot be measured.
+   */
+  spareCores: number | undefined;
+  /** The 1-minute load average: the measure where spareCores is unknown. */
+  load1m: number;
+}
+
+/**
+ * Whether a file expected to keep `demand` cores busy may start: always up to one per core (what
+ * the runner did first); beyond that, up to `max`, only into CPU the machine leaves idle. Most
+ * files mostly wait (a runbook's windows, a lab's held statement, a child starting), so on a machine
+ * of its own the run widens while its files wait, and stops widening once the cores are busy; on
+ * one that others keep busy (five helpers on 2 cores) it stays at one per core: four files at once
+ * there ran most heavy files past the 180 s file timeout.
+ */
+export function mayStartAnother(room: Room, demand: number): boolean {
+  if (room.running >= room.max) return false;
+  if (room.running < room.cores) return true;
+  if (room.spareCores === undefined) return room.load1m < room.cores;
+  return room.spareCores >= demand;
 }
 
 /** `files` (paths under dist/test/), longest expected first; ties keep their given order. */
@@ -57,14 +91,14 @@ export function longestFirst(files: string[], timings: Record<string, FileTiming
 }
 
 /**
- * The most files run at once: two per core (mayStartAnother decides whether the second of each runs). Most of a file's wall time is waiting (a runbook's windows and
- * polls, a lab's held statement, a child process starting): two at a time, CI's full run took
- * 660 s on 2 cores, 1320 core-seconds, for about 730 s of CPU (test/runner/timings.json, files
- * and their children summed), so the cores were idle about half the time. Capped so that a large
- * machine does not start dozens of labs. TEST_CONCURRENCY wins.
+ * The most files run at once: four per core, capped at eight (so that a large machine does not
+ * start dozens of labs); mayStartAnother decides whether more than one per core run. Most of a
+ * file's wall time is waiting: at two files per core, CI's full run took 660 s on 2 cores, 1320
+ * core-seconds, for about 730 s of CPU, so the cores were idle about half the time.
+ * TEST_CONCURRENCY wins (and is then kept whatever the machine's load).
  */
 export function defaultConcurrency(env: NodeJS.ProcessEnv = process.env, cores = cpuCores()): number {
   const given = Number(env.TEST_CONCURRENCY);
   if (Number.isInteger(given) && given > 0) return given;
-  return Math.min(8, Math.max(2, 2 * cores));
+  return Math.min(8, Math.max(2, 4 * cores));
 }

@@ -115,7 +115,6 @@ steps:
       expect: { exit: 5, notStdout: [/Nothing was changed/], stdout: [/May have changed: sync/] },
     },
   ],
-  { inChild: true },
 );
 
 test('which errors are a definite refusal', () => {

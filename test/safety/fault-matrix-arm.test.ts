@@ -142,7 +142,7 @@ test('ARM 503 on the read before the link delete: no DELETE sent, exit 1, "Nothi
   const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'armStatus', op: 'get', status: 503, count: 4 }] } });
   try {
     const file = oneStepRunbook(lab, 'arm-delete-503', 'armDeleteLink', '{ pollInterval: 100ms }');
-    const r = await lab.apply(file, ['--allow-data-loss', 'dag1']).done;
+    const r = await lab.applyInProcess(file, ['--allow-data-loss', 'dag1']);
     assert.is(r.code, 1, r.stdout + r.stderr);
     assert.equal(lab.lab.armRequests().filter((x) => x.method === 'DELETE'), [], 'no DELETE was sent');
     assert.match(r.stdout, /Nothing was sent to delete link dag1 on sqlmi1 \S+: reading it first failed with HTTP 503 ServiceUnavailable/);

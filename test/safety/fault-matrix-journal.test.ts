@@ -33,7 +33,7 @@ test('a damaged middle line of the journal: resume refused (exit 3) naming the l
     const sent = lab.lab.statements().length;
     const armSent = lab.lab.armRequests().length;
 
-    const r = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    const r = await lab.inProcess(['apply', '--resume', runId, '--yes']);
     assert.is(r.code, 3, r.stdout + r.stderr);
     assert.is(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
     assert.ok(r.stderr.startsWith(`runbook: ${path}:${n + 1}: not a JSON record. Refusing to resume run ${runId}`), r.stderr);
@@ -42,12 +42,12 @@ test('a damaged middle line of the journal: resume refused (exit 3) naming the l
     assert.ok(readFileSync(path).equals(before), 'the journal was not touched');
     assert.not.ok(existsSync(`${path.replace(/\.jsonl$/, '')}.lock`), 'the refused resume released its lock');
 
-    const listed = await lab.cli(['runs', '--format', 'json']).done;
+    const listed = await lab.inProcess(['runs', '--format', 'json']);
     const run = (JSON.parse(listed.stdout) as Array<Record<string, any>>).find((x) => x.runId === runId)!;
     assert.is(run.state, 'damaged');
     assert.is(run.damage, `${path}:${n + 1}: not a JSON record`);
     assert.is(run.runbook, 'planned-failover');
-    const table = await lab.cli(['runs']).done;
+    const table = await lab.inProcess(['runs']);
     assert.match(table.stdout, new RegExp(`${runId}\\s+planned-failover\\s+dag1\\s+\\S+\\s+damaged\\s+${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${n + 1}: not a JSON record`));
   } finally {
     await lab.stop();
@@ -68,7 +68,7 @@ test('a journal naming a step the runbook does not have: resume refused (exit 3)
     writeFileSync(path, lines.join('\n') + '\n');
     const sent = lab.lab.statements().length;
 
-    const r = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    const r = await lab.inProcess(['apply', '--resume', runId, '--yes']);
     assert.is(r.code, 3, r.stdout + r.stderr);
     assert.match(r.stderr, new RegExp(`^runbook: .*${runId}\\.jsonl:${n + 1}: step-started names step sync-commmit-sql-server, which runbook planned-failover does not have\\. Refusing to resume`));
     assert.is(lab.lab.statements().length, sent, 'nothing was sent to the replicas');
@@ -85,7 +85,7 @@ test('a torn last line (a crash mid-write) is dropped: the resume completes and 
     const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
     appendFileSync(path, '{"at":"2026-12-06T12:00:00.000Z","kind":"step-started","step":"sync-ver');
 
-    const r = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    const r = await lab.inProcess(['apply', '--resume', runId, '--yes']);
     assert.is(r.code, 0, r.stdout + r.stderr);
     assert.is(lab.count(SYNC_COMMIT), 1, 'the finished change was not sent again');
     assert.is(lab.count(FAILOVER), 1);

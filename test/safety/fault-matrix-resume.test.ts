@@ -27,7 +27,7 @@ test('break-link killed after its LSN wait, the application writes again: --resu
     // The application starts writing again; the managed instance hardens its commits 300 ms late.
     link.setReplication({ lagMs: 300 });
     link.setWorkload(true, 50);
-    const busy = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    const busy = await lab.inProcess(['apply', '--resume', runId, '--yes']);
     assert.is(busy.code, 1, busy.stdout + busy.stderr);
     assert.match(busy.stdout, /caught-up \(waitLsnStable, read\) again: it finished before the resume/);
     assert.match(busy.stdout, /FAILED caught-up/);
@@ -39,7 +39,7 @@ test('break-link killed after its LSN wait, the application writes again: --resu
     // Quiet again: the workload stops and the managed instance catches up.
     link.setWorkload(false);
     await waitFor(() => (link.advance(), link.pending.length === 0), 5000);
-    const quiet = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    const quiet = await lab.inProcess(['apply', '--resume', runId, '--yes']);
     assert.is(quiet.code, 0, quiet.stdout + quiet.stderr);
     assert.match(quiet.stdout, /roles \(assertRole, read\) again/);
     assert.match(quiet.stdout, /workload-stopped \(confirm, read\) again/, "the operator is asked again (here: --yes)");
@@ -57,10 +57,10 @@ test('a forced failover that left two primaries, resumed after its end record (a
   // printed its notice and the resume only said "nothing left to do".
   const lab = await ChildLab.start();
   try {
-    const run = await lab.apply(runbook('forced-failover'), ['--allow-data-loss', 'dag1', '--set', 'pollInterval=50ms']).done;
+    const run = await lab.applyInProcess(runbook('forced-failover'), ['--allow-data-loss', 'dag1', '--set', 'pollInterval=50ms']);
     assert.is(run.code, 0, run.stdout + run.stderr);
     assert.equal(lab.roles(), { sqlServer: 'PRIMARY', managedInstance: 'PRIMARY' });
-    const resumed = await lab.cli(['apply', '--resume', lab.runIds().at(-1)!, '--yes']).done;
+    const resumed = await lab.inProcess(['apply', '--resume', lab.runIds().at(-1)!, '--yes']);
     assert.is(resumed.code, 3, resumed.stdout + resumed.stderr);
     assert.match(resumed.stderr, /it already succeeded; there is nothing left to do\.\nAs its journal last read the link: SPLIT-BRAIN: both replicas of link dag1 say PRIMARY\./);
   } finally {

@@ -58,7 +58,7 @@ test("sqlExec: an error after a change in a batch whose '/*' string hid the chan
       "SELECT 1 AS x FROM no_such_table WHERE N'*/' = N''",
     ].join('\n');
     const file = sqlRunbook(lab.dir, 'star-batch', [{ id: 'hidden-change', sql }]);
-    const r = await lab.apply(file).done;
+    const r = await lab.applyInProcess(file);
     assert.is(lab.count(SYNC_COMMIT), 1, 'the change in the middle of the batch ran');
     assert.is(r.code, 4, r.stdout + r.stderr);
     assert.not.match(r.stdout, /Nothing was changed/);

@@ -54,7 +54,7 @@ test('a change interrupted before it sent anything is journaled so, and a resume
     assert.is(failed!.outcome, 'interrupted');
     assert.is(failed!.nothingSent, true, 'the journal says nothing was sent');
     // Old code: refused, "may already have acted ... its step type cannot verify it" (exit 3).
-    const again = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    const again = await lab.inProcess(['apply', '--resume', runId, '--yes']);
     const out = again.stdout + again.stderr;
     assert.is(again.code, 0, out);
     assert.not.match(out, /may already have acted/);

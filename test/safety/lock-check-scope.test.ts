@@ -81,7 +81,7 @@ test("the script raises 59317 itself after its change ran: it is the script's ow
   try {
     // Through a variable, as a procedure would: validate refuses the number written out.
     const file = backupThenRaise(lab.dir, 'log-backup', "DECLARE @n int = 59317; THROW @n, N'backup taken but the size check failed', 1;");
-    const r = await lab.apply(file).done;
+    const r = await lab.applyInProcess(file);
     const out = r.stdout + r.stderr;
     assert.is(r.code, 4, out);
     assert.match(out, /SQL error 59317 \(state 1, severity 16\) on sqlServer at line 2 of the script: backup taken but the size check failed/);
@@ -153,7 +153,7 @@ test('validate: THROW / RAISERROR with 59317, and SET NOEXEC / FMTONLY / PARSEON
     // The option comes from an input, so validate cannot see it in the SQL; apply sees it rendered.
     const inputs = 'inputs:\n  opt: { type: string, default: NOEXEC, description: an option }';
     const rendered = oneStep(lab.dir, 'rendered', ['impact: change', 'sql: "SET {{inputs.opt}} ON; SELECT 1;"'], inputs);
-    const a = await lab.apply(rendered).done;
+    const a = await lab.applyInProcess(rendered);
     const out = a.stdout + a.stderr;
     assert.is(a.code, 3, out);
     assert.match(out, /Refused to run the script: line 1, column 1: SET NOEXEC is refused in a change script/);

@@ -85,7 +85,7 @@ test('a login that may not read the lock views (no VIEW SERVER STATE): no T-SQL 
   const lab = await ChildLab.start();
   const denied = lab.lab.model.denyViews(0, 'sqlServer', ['sys.dm_exec_connections', 'sys.dm_tran_locks']);
   try {
-    const r = await lab.apply(writeNoVerifyRunbook(lab.dir)).done;
+    const r = await lab.applyInProcess(writeNoVerifyRunbook(lab.dir));
     const out = r.stdout + r.stderr;
     assert.is(r.code, 3, out);
     assert.match(out, /Batch 1 of 1 on sqlServer did not run, and nothing of the script ran: the server could not name the lock's session for the check a change carries \(reading sys\.dm_exec_connections failed: VIEW SERVER STATE permission was denied on object 'server', database 'master'\); it needs VIEW SERVER STATE \(SQL Server 2022 and later: VIEW SERVER PERFORMANCE STATE\), as the runbook's LSN reads do\./);

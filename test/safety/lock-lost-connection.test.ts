@@ -43,7 +43,7 @@ test("the server forgets the run's lock without closing its sockets (a half-open
     const mine = lab.lab.model.applocks.rows().filter((r) => r.holder.programName.startsWith(`runbook ${runId} `));
     assert.is(mine.length, 2);
     for (const r of mine) lab.lab.model.applocks.releaseSession(r.replica, r.holder.sessionId);
-    const second = await lab.apply(runbook('planned-failover'), FAST).done;
+    const second = await lab.applyInProcess(runbook('planned-failover'), FAST);
     assert.is(second.code, 0, 'the second run took the free lock and failed over: ' + second.stdout + second.stderr);
     assert.is(lab.count(FAILOVER), 1);
     const { code, out } = await released(pinned);
@@ -97,7 +97,7 @@ test("the lock session's connection ends but the server has not noticed (its loc
     assert.is(lab.count(FAILOVER), 0);
     // Once the server lets the old session go, the run can be resumed: nobody else acted.
     linger.end();
-    const resumed = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    const resumed = await lab.inProcess(['apply', '--resume', runId, '--yes']);
     assert.is(resumed.code, 0, resumed.stdout + resumed.stderr);
     assert.is(lab.count(FAILOVER), 1);
   } finally {

@@ -109,7 +109,7 @@ test("lock session killed while the run's own FAILOVER had acted: the roles chan
     assert.is(lab.count(FAILOVER), 1);
     assert.not.match(out, /\[10\/13\] after/, 'no step after it started');
     // A resume is refused, repeating what the run knew: not that someone else acted.
-    const resumed = await lab.cli(['apply', '--resume', lab.runIds()[0]!, '--yes']).done;
+    const resumed = await lab.inProcess(['apply', '--resume', lab.runIds()[0]!, '--yes']);
     assert.is(resumed.code, 3, resumed.stdout + resumed.stderr);
     assert.match(resumed.stderr, /its link lock was lost and the link changed while its own step failover was running \(sqlServer is now SECONDARY in link dag1 \(was PRIMARY\); managedInstance is now PRIMARY in link dag1 \(was SECONDARY\)\), and it could not tell whether that step or someone else did that/);
     assert.not.match(resumed.stderr, /someone else acted/);

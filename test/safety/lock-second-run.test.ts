@@ -84,7 +84,7 @@ test('a second apply at every moment of the first, right after its FAILOVER and 
         const arrived = moment.arrived;
         await Promise.race([arrived ? waitFor(() => arrived(lab), 20_000) : hold.reached, firstEnded]);
         firstRun ??= lab.runIds()[0];
-        const second = await lab.apply(runbook('planned-failover'), [...FAST, '--set', 'direction=toSqlServer']).done;
+        const second = await lab.applyInProcess(runbook('planned-failover'), [...FAST, '--set', 'direction=toSqlServer']);
         assert.is(second.code, 3, `${moment.name}: ${second.stdout}${second.stderr}`);
         assert.match(second.stderr, new RegExp(`locked by run ${firstRun} of ${userInfo().username} on host ${hostname()}, since \\d{4}-`), moment.name);
         // The first run's lock is on both replicas, in master, the whole time.

@@ -15,7 +15,7 @@ test('a second run on the same link is refused (exit 3) with the holder; after S
     assert.equal(held.map((r) => r.resource), ['runbook:link:dag1', 'runbook:link:dag1']);
     assert.match(held[0]!.holder.programName, new RegExp(`^runbook ${holderRun} `));
 
-    const second = await lab.apply(runbook('planned-failover'), FAST).done;
+    const second = await lab.applyInProcess(runbook('planned-failover'), FAST);
     assert.is(second.code, 3, second.stdout + second.stderr);
     assert.match(second.stderr, new RegExp(`run ${holderRun} of ${userInfo().username} on host ${hostname()}, since \\d{4}-\\d\\d-\\d\\dT`));
     assert.is(lab.count(FAILOVER), 0);
@@ -23,14 +23,14 @@ test('a second run on the same link is refused (exit 3) with the holder; after S
     assert.ok(lab.records(refusedRun).some((r) => r.kind === 'lock-refused'), 'the refused run journals why');
 
     // Plan never takes the lock.
-    const plan = await lab.cli(['plan', runbook('planned-failover'), '-i', lab.inventory]).done;
+    const plan = await lab.inProcess(['plan', runbook('planned-failover'), '-i', lab.inventory]);
     assert.is(plan.code, 0, plan.stderr);
 
     first.child.kill('SIGKILL');
     await waitExit(first.child);
     const { waitFor } = await import('../helpers/cli.js');
     await waitFor(() => lab.lab.model.applocks.rows().length === 0, 5000);
-    const third = await lab.apply(runbook('planned-failover'), FAST).done;
+    const third = await lab.applyInProcess(runbook('planned-failover'), FAST);
     assert.is(third.code, 0, third.stdout + third.stderr);
     assert.match(third.stdout, /Lock runbook:link:dag1: held on sqlServer and managedInstance/);
     assert.is(lab.count(FAILOVER), 1);
@@ -47,7 +47,7 @@ test('a second run whose inventory spells the link DAG1 (the first says dag1: on
     assert.match(readFileSync(upper, 'utf8'), /name: DAG1\n/);
     const { run: first, runId: holderRun } = await lab.applyUntil(runbook('planned-failover'), STAYS_IN_WAIT, () => lab.records().some(stepRecord('caught-up')));
 
-    const second = await lab.cli(['apply', runbook('planned-failover'), '-i', upper, '--yes', ...FAST]).done;
+    const second = await lab.inProcess(['apply', runbook('planned-failover'), '-i', upper, '--yes', ...FAST]);
     assert.is(second.code, 3, second.stdout + second.stderr);
     assert.match(second.stderr, new RegExp(`link DAG1 is locked by run ${holderRun} of `));
     assert.is(lab.count(FAILOVER), 0, 'nothing was sent by either run');
@@ -63,7 +63,7 @@ test('with the primary down the lock is taken where reachable and the forced fai
   try {
     lab.lab.setDown('sqlServer', true);
     // SQL Server's version cannot be read while it is down: given, as the operator knows it.
-    const r = await lab.apply(runbook('forced-failover'), ['--allow-data-loss', 'dag1', '--set', 'sqlServerVersion=16.0.4125.3']).done;
+    const r = await lab.applyInProcess(runbook('forced-failover'), ['--allow-data-loss', 'dag1', '--set', 'sqlServerVersion=16.0.4125.3']);
     assert.is(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /Lock runbook:link:dag1: held on managedInstance; sqlServer unreachable, not locked/);
     assert.match(r.stdout, /lock: sqlServer could not be reached, so it is not locked/);

@@ -24,13 +24,13 @@ function writePartialRunbook(dir: string, retry = ''): string {
 test('a script that ran in part is journaled may-have-acted, and the resume refuses it (exit 3) instead of sending batch 1 again', async () => {
   const lab = await ChildLab.start();
   try {
-    const first = await lab.apply(writePartialRunbook(lab.dir)).done;
+    const first = await lab.applyInProcess(writePartialRunbook(lab.dir));
     assert.is(first.code, 4, first.stdout + first.stderr);
     assert.is(lab.count(SYNC_COMMIT), 1);
     const runId = lab.runIds()[0]!;
     const failed = lab.records(runId).find((x) => x.kind === 'step-failed' && x.step === 'sync');
     assert.is(failed?.mayHaveActed, true, JSON.stringify(failed));
-    const r = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '2s'], 60_000).done;
+    const r = await lab.inProcess(['apply', '--resume', runId, '--yes', '--outcome-timeout', '2s'], 60_000);
     const out = r.stdout + r.stderr;
     assert.is(r.code, 3, out);
     assert.match(out, /step sync \(sqlExec\) may already have acted: the journal shows it ended with outcome failed/);
@@ -43,7 +43,7 @@ test('a script that ran in part is journaled may-have-acted, and the resume refu
 test('retry: an attempt that ran in part, with nothing to verify it, is not tried again', async () => {
   const lab = await ChildLab.start();
   try {
-    const r = await lab.apply(writePartialRunbook(lab.dir, '{ count: 2, delay: 100ms }')).done;
+    const r = await lab.applyInProcess(writePartialRunbook(lab.dir, '{ count: 2, delay: 100ms }'));
     const out = r.stdout + r.stderr;
     assert.is(r.code, 4, out);
     assert.match(out, /not retried: this attempt may have acted/);
@@ -77,7 +77,7 @@ test('a plugin that told its send gate "not sent" and then sent through ctx.sql 
     const sync = "ALTER AVAILABILITY GROUP {{ident link.name}} MODIFY AVAILABILITY GROUP ON {{str link.sqlServer.agName}} WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT);";
     const file = join(lab.dir, 'gated.yml');
     writeFileSync(file, ['name: gated', 'description: x', 'plugins:', '  - ./gated.mjs', 'steps:', '  - id: g', '    type: gated', '    retry: { count: 1, delay: 100ms }', '    with:', `      sql: ${JSON.stringify(sync)}`, ''].join('\n'));
-    const r = await lab.apply(file).done;
+    const r = await lab.applyInProcess(file);
     const out = r.stdout + r.stderr;
     assert.is(r.code, 4, out);
     assert.not.match(out, /nothing was sent/);

@@ -25,7 +25,7 @@ test.after(async () => {
 
 async function savePlan(name: string, extra: string[] = []): Promise<{ file: string; plan: SavedPlan }> {
   const file = join(lab.dir, `${name}-${Math.random().toString(36).slice(2, 8)}.json`);
-  const r = await lab.cli(['plan', runbook(name), '-i', lab.inventory, '--out', file, ...extra]).done;
+  const r = await lab.inProcess(['plan', runbook(name), '-i', lab.inventory, '--out', file, ...extra]);
   assert.is(r.code, 0, r.stdout + r.stderr);
   return { file, plan: JSON.parse(readFileSync(file, 'utf8')) as SavedPlan };
 }
@@ -39,7 +39,7 @@ function writeEdited(file: string, plan: SavedPlan, resign = true): void {
 async function applyRefused(file: string, code: number, extra: string[] = []): Promise<string> {
   const statements = lab.lab.statements().length;
   const runs = lab.runIds().length;
-  const r = await lab.cli(['apply', file, '--yes', ...extra]).done;
+  const r = await lab.inProcess(['apply', file, '--yes', ...extra]);
   assert.is(r.code, code, r.stdout + r.stderr);
   assert.is(r.stdout, '', 'no run started');
   assert.is(lab.lab.statements().length, statements, 'nothing was sent to either replica');
@@ -106,9 +106,9 @@ test('a probed plan: its observation is under the digest (edited: exit 3); a pla
 test('plan --lab --probe: the steps are those of plan --lab (no ports of the lab the probe started), so apply can make them again', async () => {
   const sets = ['--set', 'keep=sqlServer', '--set', 'backupLocation=/backups/tail.trn'];
   const file = join(lab.dir, 'lab-probed.json');
-  const probed = await lab.cli(['plan', runbook('split-brain'), '--lab', 'split-brain', '--probe', '--out', file, ...sets]).done;
+  const probed = await lab.inProcess(['plan', runbook('split-brain'), '--lab', 'split-brain', '--probe', '--out', file, ...sets]);
   assert.is(probed.code, 0, probed.stderr);
-  const plain = await lab.cli(['plan', runbook('split-brain'), '--lab', 'split-brain', '--format', 'json', ...sets]).done;
+  const plain = await lab.inProcess(['plan', runbook('split-brain'), '--lab', 'split-brain', '--format', 'json', ...sets]);
   assert.is(plain.code, 0, plain.stderr);
   const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedPlan;
   assert.ok(saved.observed, 'observed state recorded');
@@ -152,7 +152,7 @@ test('size and kind limits: a plan over 10 MB, a runbook.file that is /dev/zero 
     const target = join(lab.dir, `edited-${Math.random().toString(36).slice(2, 8)}.json`);
     writeEdited(target, edited);
     const started = Date.now();
-    const r = await lab.cli(['apply', target, '--yes'], 15_000).done;
+    const r = await lab.inProcess(['apply', target, '--yes'], 15_000);
     assert.is(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stderr, expected);
     assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
@@ -165,7 +165,7 @@ test('size and kind limits: a plan over 10 MB, a runbook.file that is /dev/zero 
 test('an untouched plan applies: the planned failover runs', async () => {
   const { file, plan } = await savePlan('planned-failover', FAST);
   assert.match(String(plan.digest), /^sha256:[0-9a-f]{64}$/);
-  const r = await lab.cli(['apply', file, '--yes']).done;
+  const r = await lab.inProcess(['apply', file, '--yes']);
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
 });

@@ -19,7 +19,7 @@ test('a change killed on its way, without verify: the resume refuses it at once 
     // A deadline long enough to tell apart: the old code asked for all of it.
     const deadlineS = 30;
     const started = Date.now();
-    const r = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', `${deadlineS}s`], 60_000).done;
+    const r = await lab.inProcess(['apply', '--resume', runId, '--yes', '--outcome-timeout', `${deadlineS}s`], 60_000);
     const tookMs = Date.now() - started;
     const out = r.stdout + r.stderr;
     assert.is(r.code, 3, out);

@@ -58,12 +58,12 @@ test('F2: planned failover killed in its second LSN wait, a second operator fail
     assert.ok(k.includes('step-finished:sync-commit-sql-server'), k.join(' '));
     assert.is(k.filter((x) => x.startsWith('step-')).at(-1), 'step-started:still-caught-up');
 
-    const second = await lab.apply(runbook('planned-failover'), FAST).done;
+    const second = await lab.applyInProcess(runbook('planned-failover'), FAST);
     assert.is(second.code, 0, second.stdout + second.stderr);
     assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
 
     const sent = lab.lab.statements().length;
-    const r = await lab.cli(['apply', '--resume', a.runId, '--yes']).done;
+    const r = await lab.inProcess(['apply', '--resume', a.runId, '--yes']);
     assert.equal(lab.lab.statements().slice(sent).filter((s) => CHANGES.test(s.statement)).map((s) => s.statement), [], 'the resume sent no change');
     assert.is(lab.count(FAILOVER), 1, "only the second operator's FAILOVER");
     assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
@@ -72,7 +72,7 @@ test('F2: planned failover killed in its second LSN wait, a second operator fail
       r.stdout + r.stderr,
       new RegExp(`the link changed since run ${a.runId} stopped: sqlServer is now SECONDARY in link dag1 \\(was PRIMARY\\); managedInstance is now PRIMARY in link dag1 \\(was SECONDARY\\)`),
     );
-    const again = await lab.cli(['apply', '--resume', a.runId, '--yes']).done;
+    const again = await lab.inProcess(['apply', '--resume', a.runId, '--yes']);
     assert.is(again.code, 4, 'refused again: ' + again.stdout + again.stderr);
     assert.is(lab.count(FAILOVER), 1);
   } finally {
@@ -91,13 +91,13 @@ test('F3: split-brain keep=managedInstance killed after its tail-log backup, a s
     release = a.release;
     assert.ok(kinds(lab.records(a.runId)).includes('step-finished:tail-log-backup'));
 
-    const second = await lab.apply(runbook('split-brain'), ['--set', 'keep=sqlServer', '--set', 'skipBackup=true', ...FAST_OTHERS]).done;
+    const second = await lab.applyInProcess(runbook('split-brain'), ['--set', 'keep=sqlServer', '--set', 'skipBackup=true', ...FAST_OTHERS]);
     assert.is(second.code, 0, second.stdout + second.stderr);
     assert.equal(lab.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
 
     const sent = lab.lab.statements().length;
     const armSent = lab.lab.armRequests().filter((x) => x.method !== 'GET').length;
-    const r = await lab.cli(['apply', '--resume', a.runId, '--yes']).done;
+    const r = await lab.inProcess(['apply', '--resume', a.runId, '--yes']);
     assert.equal(lab.lab.statements().slice(sent).filter((s) => CHANGES.test(s.statement)).map((s) => s.statement), [], 'SQL Server was not demoted');
     assert.is(lab.lab.armRequests().filter((x) => x.method !== 'GET').length, armSent, 'nothing sent to ARM');
     assert.equal(lab.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' }, 'one primary, not none');
@@ -124,7 +124,7 @@ test('F4: a run that stopped (exit 5) because its lock was lost and someone else
       await run(dbas[i]!, `KILL ${mine!.holder.sessionId}`);
     }
     await Promise.all(retakes.map((h) => h.reached));
-    const second = await lab.apply(runbook('planned-failover'), FAST).done;
+    const second = await lab.applyInProcess(runbook('planned-failover'), FAST);
     assert.is(second.code, 0, second.stdout + second.stderr);
     for (const h of retakes) h.release();
     a.release();
@@ -134,7 +134,7 @@ test('F4: a run that stopped (exit 5) because its lock was lost and someone else
     assert.ok(lost.some((x) => x.changes.length > 0), JSON.stringify(lost));
 
     const sent = lab.lab.statements().length;
-    const r = await lab.cli(['apply', '--resume', a.runId, '--yes']).done;
+    const r = await lab.inProcess(['apply', '--resume', a.runId, '--yes']);
     assert.is(lab.count(FAILOVER), 1, 'the resume did not fail the link back');
     assert.is(lab.lab.statements().length, sent, 'nothing was sent: refused before connecting');
     assert.is(r.code, 3, r.stdout + r.stderr);
@@ -158,7 +158,7 @@ test('F7: a forged step-finished for break-link\'s link removal (valid JSON, val
     appendFileSync(path, JSON.stringify({ at: new Date().toISOString(), kind: 'step-finished', step: 'remove-link', outputs: { deleted: true, alreadyGone: false }, durationMs: 1200, attempts: 1 }) + '\n');
 
     const sent = lab.lab.statements().length;
-    const r = await lab.cli(['apply', '--resume', a.runId, '--yes']).done;
+    const r = await lab.inProcess(['apply', '--resume', a.runId, '--yes']);
     assert.equal(lab.lab.statements().slice(sent).filter((s) => CHANGES.test(s.statement)).map((s) => s.statement), [], 'no DROP AVAILABILITY GROUP');
     assert.is(r.code, 3, r.stdout + r.stderr);
     assert.match(r.stdout + r.stderr, /the journal shows step remove-link \(armDeleteLink\) done, but checked now it is not in effect/);
@@ -173,6 +173,7 @@ test('F7: a forged step-finished for break-link\'s link removal (valid JSON, val
 test('F8: a journal cut at a record boundary after the second LSN wait, of a run that completed: --resume refused (exit 4), FAILOVER not sent again', async () => {
   const lab = await ChildLab.start();
   try {
+    // A child: with its journal cut before its end, the resume asks whether its process still runs.
     const done = await lab.apply(runbook('planned-failover'), FAST).done;
     assert.is(done.code, 0, done.stdout + done.stderr);
     const runId = lab.runIds()[0]!;
@@ -183,14 +184,14 @@ test('F8: a journal cut at a record boundary after the second LSN wait, of a run
     writeFileSync(path, lines.slice(0, cut + 1).join('\n') + '\n');
 
     const sent = lab.lab.statements().length;
-    const r = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    const r = await lab.inProcess(['apply', '--resume', runId, '--yes']);
     assert.equal(lab.lab.statements().slice(sent).filter((s) => CHANGES.test(s.statement)).map((s) => s.statement), []);
     assert.is(lab.count(FAILOVER), 1, 'FAILOVER was sent once, by the run itself');
     assert.is(r.code, 4, r.stdout + r.stderr);
     assert.match(r.stdout + r.stderr, new RegExp(`the link changed since run ${runId} stopped: sqlServer is now SECONDARY in link dag1 \\(was PRIMARY\\)`));
     // The refusal holds: a second resume finds the same journal and the same link (the refused
     // FAILOVER step, whose check now says done, does not count as having done it).
-    const again = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    const again = await lab.inProcess(['apply', '--resume', runId, '--yes']);
     assert.is(again.code, 4, again.stdout + again.stderr);
     assert.match(again.stdout + again.stderr, /the link changed since run \S+ stopped: sqlServer is now SECONDARY in link dag1 \(was PRIMARY\)/);
     assert.not.match(again.stdout, /verified on resume/);
@@ -208,7 +209,7 @@ test('a resume after a crash with nothing else changed still completes: killed i
     const a = await killed(lab, runbook('planned-failover'), SLOWER, [{ match: SYNC_VERIFIED }, { match: LSN_READ, side: 'sqlServer' }]);
     release = a.release;
     await waitFor(() => lab.lab.model.applocks.rows().length === 0, 5000);
-    const r = await lab.cli(['apply', '--resume', a.runId, '--yes']).done;
+    const r = await lab.inProcess(['apply', '--resume', a.runId, '--yes']);
     assert.is(r.code, 0, r.stdout + r.stderr);
     assert.is(lab.count(FAILOVER), 1);
     assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });

@@ -17,12 +17,12 @@ test('SIGKILL after a change step finished; --resume completes the run without r
     assert.is(lab.count(SYNC_COMMIT), 1);
     assert.is(lab.count(FAILOVER), 0);
 
-    const listed = await lab.cli(['runs', '--format', 'json']).done;
+    const listed = await lab.inProcess(['runs', '--format', 'json']);
     const run = (JSON.parse(listed.stdout) as Array<Record<string, any>>).find((x) => x.runId === runId)!;
     assert.is(run.state, 'interrupted', 'a killed run is listed as interrupted');
     assert.is(run.link, 'dag1');
 
-    const r = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    const r = await lab.inProcess(['apply', '--resume', runId, '--yes']);
     assert.is(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /sync-commit-sql-server: done before; not run again/);
     assert.is(lab.count(SYNC_COMMIT), 1, 'the finished change was not sent again');
@@ -31,7 +31,7 @@ test('SIGKILL after a change step finished; --resume completes the run without r
     const k = kinds(lab.records(runId));
     assert.ok(k.includes('run-resumed'));
     assert.is(k.filter((x) => x === 'step-started:sync-commit-sql-server').length, 1);
-    const after = await lab.cli(['runs']).done;
+    const after = await lab.inProcess(['runs']);
     assert.match(after.stdout, new RegExp(`${runId}\\s+planned-failover\\s+dag1\\s+\\S+\\s+succeeded`));
   } finally {
     await lab.stop();
@@ -53,7 +53,7 @@ test('SIGKILL while FAILOVER was in flight: the resume verifies the roles swappe
     // The lab carries the FAILOVER out after its delay even though the client is gone.
     await waitFor(() => lab.count(FAILOVER) === 1, 5000);
 
-    const r = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    const r = await lab.inProcess(['apply', '--resume', runId, '--yes']);
     assert.is(r.code, 0, r.stdout + r.stderr);
     assert.is(lab.count(FAILOVER), 1, 'FAILOVER was never issued twice');
     assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
@@ -73,17 +73,17 @@ test('a change whose outcome stayed unknown and cannot be verified: resume refus
   const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'MODIFY AVAILABILITY', after: true }] } });
   try {
     const file = writeNoVerifyRunbook(lab.dir);
-    const first = await lab.apply(file, ['--outcome-timeout', '1s']).done;
+    const first = await lab.applyInProcess(file, ['--outcome-timeout', '1s']);
     assert.is(first.code, 5, first.stdout + first.stderr);
     const runId = lab.runIds().at(-1)!;
     assert.is(lab.count(SYNC_COMMIT), 1);
 
-    const r = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '1s']).done;
+    const r = await lab.inProcess(['apply', '--resume', runId, '--yes', '--outcome-timeout', '1s']);
     assert.is(r.code, 3, r.stdout + r.stderr);
     assert.match(r.stdout + r.stderr, /may already have acted: the journal shows it ended with outcome unknown/);
     assert.match(r.stdout + r.stderr, /Check the roles on both replicas/);
     assert.is(lab.count(SYNC_COMMIT), 1, 'never repeated blindly');
-    const listed = await lab.cli(['runs', '--format', 'json']).done;
+    const listed = await lab.inProcess(['runs', '--format', 'json']);
     assert.is((JSON.parse(listed.stdout) as Array<Record<string, any>>)[0]!.state, 'failed');
   } finally {
     await lab.stop();
@@ -101,18 +101,18 @@ test('resume refused (exit 3) when the runbook, the inventory or the inputs chan
     await waitExit(first.child);
     const runId = lab.runIds().at(-1)!;
 
-    const inputs = await lab.cli(['apply', '--resume', runId, '--yes', '--set', 'stableFor=1s', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']).done;
+    const inputs = await lab.inProcess(['apply', '--resume', runId, '--yes', '--set', 'stableFor=1s', '--set', 'pollInterval=50ms', '--set', 'lsnTimeout=30s']);
     assert.is(inputs.code, 3, inputs.stderr);
     assert.match(inputs.stderr, /input stableFor changed \("20s" -> "1s"\)/);
 
     const invCopy = join(lab.dir, 'other-inventory.yml');
     writeFileSync(invCopy, readFileSync(lab.inventory, 'utf8').replace(/database: \S+/, 'database: otherdb'));
-    const inventory = await lab.cli(['apply', '--resume', runId, '-i', invCopy, '--yes']).done;
+    const inventory = await lab.inProcess(['apply', '--resume', runId, '-i', invCopy, '--yes']);
     assert.is(inventory.code, 3, inventory.stderr);
     assert.match(inventory.stderr, /the inventory changed/);
 
     writeFileSync(file, readFileSync(file, 'utf8') + '\n# edited\n');
-    const changed = await lab.cli(['apply', '--resume', runId, '--yes']).done;
+    const changed = await lab.inProcess(['apply', '--resume', runId, '--yes']);
     assert.is(changed.code, 3, changed.stderr);
     assert.match(changed.stderr, /the runbook .*planned\.yml changed \(sha256/);
     assert.is(lab.count(SYNC_COMMIT), 0, 'no refused resume ran anything');

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runInProcess, tempDir } from '../helpers/cli.js';
 import { labWithInventory } from '../helpers/lab-run.js';
 import { rawSplices } from '../../engine/validate/rules/sql.js';
 
@@ -21,7 +21,7 @@ function runbookFile(name: string, lines: string[]): string {
 async function validateLines(name: string, lines: string[]) {
   const file = runbookFile(name, lines);
   const text = `name: ${name}\ndescription: Built by a test.\n${lines.join('\n')}`;
-  return { file, text, r: await runCli(['validate', file]) };
+  return { file, text, r: await runInProcess(['validate', file]) };
 }
 
 /** `file:line:col` of the first occurrence of `needle` in the file's text. */
@@ -47,12 +47,12 @@ const RAW_NOTE = [
 test('validate: a multi-line input spliced raw into sql is an error at file:line:col (exit 2); plan and apply refuse it too', async () => {
   const file = runbookFile('raw-note', RAW_NOTE);
   const text = RAW_NOTE.join('\n');
-  const r = await runCli(['validate', file]);
+  const r = await runInProcess(['validate', file]);
   assert.is(r.code, 2, r.stdout + r.stderr);
   const at = position(file, `name: raw-note\ndescription: Built by a test.\n${text}`, 'inputs.note}}');
   assert.ok(r.stderr.includes(`${at}: error multiline-raw-sql: Input \`note\` is multi-line and reaches T-SQL without \`str\``), r.stderr);
   assert.match(r.stderr, /Write \{\{str inputs\.note\}\}/);
-  const apply = await runCli(['apply', file, '--lab', '--yes', '--set', 'note=x\nGO\nALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)']);
+  const apply = await runInProcess(['apply', file, '--lab', '--yes', '--set', 'note=x\nGO\nALTER AVAILABILITY GROUP [dag1] SET (ROLE = SECONDARY)']);
   assert.is(apply.code, 2, apply.stdout + apply.stderr);
   assert.match(apply.stderr, /multiline-raw-sql/);
   assert.is(apply.stdout, '', 'nothing ran');
@@ -99,7 +99,7 @@ test('plan --format sql: a value with any line break (LF, CR, NEL, LS, PS) stays
     '    with: { impact: read, sql: "SELECT 1 AS one;", expect: { column: one, equals: "{{inputs.note}}" } }',
   ]);
   for (const br of ['\n', '\r\n', '\r', '\u0085', '\u2028', '\u2029']) {
-    const r = await runCli(['plan', file, '--lab', '--format', 'sql', '--set', `note=hello${br}GO${br}DROP DATABASE [SalesDb]${br}GO`]);
+    const r = await runInProcess(['plan', file, '--lab', '--format', 'sql', '--set', `note=hello${br}GO${br}DROP DATABASE [SalesDb]${br}GO`]);
     assert.is(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
     assert.not.ok(/[\r\u0085\u2028\u2029]/.test(r.stdout), `a raw ${JSON.stringify(br)} in the script`);
@@ -125,23 +125,23 @@ const SPOOF = [
 
 test('plan (text and --format sql) shows control characters escaped, and says so', async () => {
   const file = runbookFile('spoof', SPOOF);
-  const compact = await runCli(['plan', file, '--lab']);
+  const compact = await runInProcess(['plan', file, '--lab']);
   assert.not.ok(/[\r\u001b\u202e]/.test(compact.stdout), JSON.stringify(compact.stdout));
   assert.match(compact.stdout, /Control characters in this plan are shown escaped/);
-  const text = await runCli(['plan', file, '--lab', '--full']);
+  const text = await runInProcess(['plan', file, '--lab', '--full']);
   assert.is(text.code, 0, text.stderr);
   assert.not.ok(/[\r\u001b\u202e]/.test(text.stdout), JSON.stringify(text.stdout));
   assert.ok(text.stdout.includes('sql: DROP AVAILABILITY GROUP [dag1]; --\\rSELECT name FROM sys.databases;'), text.stdout);
   assert.ok(text.stdout.includes('message: ok\\x1b[8m hidden\\x1b[0m \\u202eevil'), text.stdout);
   assert.match(text.stdout, /Control characters in this plan are shown escaped/);
-  const sql = await runCli(['plan', file, '--lab', '--format', 'sql']);
+  const sql = await runInProcess(['plan', file, '--lab', '--format', 'sql']);
   assert.is(sql.code, 0, sql.stderr);
   assert.not.ok(/[\r\u001b\u202e]/.test(sql.stdout), JSON.stringify(sql.stdout));
   const lines = sql.stdout.split('\n');
   const at = lines.indexOf('DROP AVAILABILITY GROUP [dag1]; --\\rSELECT name FROM sys.databases;');
   assert.ok(at > 0, sql.stdout);
   assert.match(lines[at - 1]!, /^-- !! The next statement holds control characters, shown escaped/);
-  const plain = await runCli(['plan', runbookFile('plain', ['steps:', '  - id: q', '    type: sqlExec', '    target: sqlServer', '    with: { impact: change, sql: "SELECT 1;" }']), '--lab']);
+  const plain = await runInProcess(['plan', runbookFile('plain', ['steps:', '  - id: q', '    type: sqlExec', '    target: sqlServer', '    with: { impact: change, sql: "SELECT 1;" }']), '--lab']);
   assert.not.match(plain.stdout, /shown escaped/, 'no note without control characters');
 });
 
@@ -228,7 +228,7 @@ test('apply: a step whose impact renders to read and whose SQL is not a plain re
       '      impact: "{{inputs.impact}}"',
       '      sql: "SELECT 1 AS ok; DROP AVAILABILITY GROUP [dag1];"',
     ]);
-    const r = await runCli(['apply', file, '-i', inventory, '--yes'], { env: lab.env, cwd: dir });
+    const r = await runInProcess(['apply', file, '-i', inventory, '--yes'], { env: lab.env, cwd: dir });
     assert.is(r.code, 3, r.stdout + r.stderr);
     assert.match(r.stdout + r.stderr, /Refused to run a script declared impact: read that is not a plain read: it contains DROP/);
     assert.not.ok(lab.statements().some((s) => /DROP/i.test(s.statement)), 'the DROP was never sent');
@@ -253,7 +253,7 @@ test('a multi-line input spliced with str reaches the server as one value and co
       '    with: { impact: read, sql: "SELECT {{str inputs.note}} AS note;" }',
     ]);
     const note = "it's\r\nGO\nDROP DATABASE [SalesDb]\u2028end";
-    const r = await runCli(['apply', file, '-i', inventory, '--yes', '--format', 'json', '--set', `note=${note}`], { env: lab.env, cwd: dir });
+    const r = await runInProcess(['apply', file, '-i', inventory, '--yes', '--format', 'json', '--set', `note=${note}`], { env: lab.env, cwd: dir });
     assert.is(r.code, 0, r.stdout + r.stderr);
     const finished = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; outputs?: { first?: { note?: string } } }).find((e) => e.event === 'step-finished');
     assert.is(finished?.outputs?.first?.note, note);

@@ -7,7 +7,7 @@ import { ChildLab, FAILOVER, FAST, runbook, SYNC_COMMIT, writeNoVerifyRunbook } 
 test('connection dropped right after FAILOVER was applied: verified done, exit 0, FAILOVER sent once', async () => {
   const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'FAILOVER', after: true }] } });
   try {
-    const r = await lab.apply(runbook('planned-failover'), [...FAST, '--outcome-timeout', '10s']).done;
+    const r = await lab.applyInProcess(runbook('planned-failover'), [...FAST, '--outcome-timeout', '10s']);
     assert.is(r.code, 0, r.stdout + r.stderr);
     assert.is(lab.count(FAILOVER), 1, 'FAILOVER issued exactly once');
     assert.equal(lab.roles(), { sqlServer: 'SECONDARY', managedInstance: 'PRIMARY' });
@@ -24,14 +24,14 @@ test('connection dropped right after FAILOVER was applied: verified done, exit 0
 test('connection dropped before FAILOVER took effect: verified NOT done, not re-sent; --resume then runs it', async () => {
   const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'FAILOVER' }] } });
   try {
-    const r = await lab.apply(runbook('planned-failover'), [...FAST, '--outcome-timeout', '10s']).done;
+    const r = await lab.applyInProcess(runbook('planned-failover'), [...FAST, '--outcome-timeout', '10s']);
     assert.is(r.code, 4, r.stdout + r.stderr);
     assert.match(r.stdout, /verified that it did NOT take effect/);
     assert.is(lab.count(FAILOVER), 1, 'the dropped FAILOVER was not sent again by the run');
     assert.equal(lab.roles(), { sqlServer: 'PRIMARY', managedInstance: 'SECONDARY' });
     const runId = lab.runIds().at(-1)!;
 
-    const again = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '10s']).done;
+    const again = await lab.inProcess(['apply', '--resume', runId, '--yes', '--outcome-timeout', '10s']);
     assert.is(again.code, 0, again.stdout + again.stderr);
     assert.is(lab.count(FAILOVER), 2, 'the resume sent FAILOVER once more, after verifying it had not happened');
     assert.is(lab.count(SYNC_COMMIT), 1, 'finished steps were not run again');
@@ -59,7 +59,7 @@ test('FAILOVER answer lost and its verify query failing: unknown (exit 5), and -
     },
   });
   try {
-    const r = await lab.apply(runbook('planned-failover'), [...FAST, '--outcome-timeout', '2s']).done;
+    const r = await lab.applyInProcess(runbook('planned-failover'), [...FAST, '--outcome-timeout', '2s']);
     assert.is(r.code, 5, r.stdout + r.stderr);
     assert.match(r.stdout, /UNKNOWN/);
     assert.not.match(r.stdout, /verified that it did NOT take effect/);
@@ -68,7 +68,7 @@ test('FAILOVER answer lost and its verify query failing: unknown (exit 5), and -
     assert.equal(first.map((x) => x.result), ['unknown']);
     const runId = lab.runIds().at(-1)!;
 
-    const again = await lab.cli(['apply', '--resume', runId, '--yes', '--outcome-timeout', '2s']).done;
+    const again = await lab.inProcess(['apply', '--resume', runId, '--yes', '--outcome-timeout', '2s']);
     assert.is(lab.count(FAILOVER), 1, 'the resume did not send FAILOVER again');
     assert.is(again.code, 4, again.stdout + again.stderr);
     assert.match(again.stderr, /refused at step failover: .*may already have acted: .*its verification could not tell/);
@@ -85,7 +85,7 @@ test('a change with no way to verify it: outcome unknown, exit 5, says what to c
   const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'MODIFY AVAILABILITY', after: true }] } });
   try {
     const file = writeNoVerifyRunbook(lab.dir);
-    const r = await lab.apply(file, ['--outcome-timeout', '2s']).done;
+    const r = await lab.applyInProcess(file, ['--outcome-timeout', '2s']);
     assert.is(r.code, 5, r.stdout + r.stderr);
     assert.match(r.stdout, /UNKNOWN/);
     assert.match(r.stdout, /Check the roles on both replicas/);

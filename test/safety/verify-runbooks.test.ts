@@ -263,7 +263,6 @@ runbookCases(
       then: verified([], ['tail-log-backup']),
     },
   ],
-  { inChild: true },
 );
 
 test.run();

@@ -2,7 +2,7 @@
 // `started` record is written (and flushed to disk) before the step acts, so after a crash the
 // journal shows what may have happened. No secrets: inputs declared `secret` are redacted by
 // the caller, and the journal never sees passwords (they live only in the run's env).
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -104,7 +104,13 @@ export function onRecordWritten(listener: RecordWritten): () => void {
 export interface Journal {
   readonly path: string;
   write(record: JournalRecord): void;
-  close(): void;
+  /**
+   * Resolves once every record written so far that must be on disk is (at once when the journal
+   * flushes on the calling thread); rejects when flushing one failed.
+   */
+  durable(): Promise<void>;
+  /** Closes the file once its pending flushes ended (at once when it has none). */
+  close(): Promise<void>;
 }
 
 export function runIdentity(): { user: string; host: string; pid: number } {
@@ -120,6 +126,12 @@ export interface JournalOpening {
    * a line of their own.
    */
   continueAfter?: { size: number; keep: number; needsNewline: boolean };
+  /**
+   * Flush on libuv's thread pool instead of the calling thread (a wave: its runs share one thread,
+   * which each fsync would stop). A record that must be durable is then durable only once
+   * `durable()` resolved: the step runner awaits it before a change acts, the run before it ends.
+   */
+  flushOffThread?: boolean;
 }
 
 export function openJournal(dir: string, runId: string, how: JournalOpening = {}): Journal {
@@ -142,6 +154,8 @@ export function openJournal(dir: string, runId: string, how: JournalOpening = {}
     if (tail.needsNewline) writeSync(fd, '\n');
   }
   let open = true;
+  /** The last flush started off the thread: each one covers every record written before it. */
+  let flushed: Promise<void> = Promise.resolve();
   return {
     path,
     write(record) {
@@ -153,13 +167,30 @@ export function openJournal(dir: string, runId: string, how: JournalOpening = {}
       // wave's runs share one thread, which each fsync stops): after a power loss it can only be
       // missing with the records after it, since the next fsync of the file writes it out too, and
       // a read that seems not begun is run again. A killed process loses nothing either way.
-      if ((record.kind === 'step-started' && record.impact !== 'read') || record.kind === 'run-finished' || record.kind === 'interrupted') fsyncSync(fd);
+      if ((record.kind === 'step-started' && record.impact !== 'read') || record.kind === 'run-finished' || record.kind === 'interrupted') {
+        if (!how.flushOffThread) fsyncSync(fd);
+        else {
+          const before = flushed;
+          const now = new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+          now.catch(() => undefined);
+          // Kept in order: durable() means every earlier flush ended too.
+          flushed = before.then(() => now, (error: unknown) => now.then(() => Promise.reject(error)));
+          flushed.catch(() => undefined);
+        }
+      }
       for (const listener of recordListeners) listener(record, path);
     },
+    durable: () => flushed,
     close() {
-      if (!open) return;
+      const settled = flushed.then(() => undefined, () => undefined);
+      if (!open) return settled;
       open = false;
-      closeSync(fd);
+      if (!how.flushOffThread) {
+        closeSync(fd);
+        return settled;
+      }
+      // The descriptor stays open until its flushes ended: closed under one, it could be another file's by then.
+      return settled.then(() => closeSync(fd));
     },
   };
 }

@@ -21,6 +21,7 @@ import { markNoResend, noResendPolicy } from './resend.js';
 import { registerSecret } from '../../core/redact.js';
 import { armEndpointOf, describeLink, instanceUrl, linkUrl, rememberEndpoint, type LinkIds } from './link-ids.js';
 import { armSqlPackage, corePipelinePackage, identityPackage } from '../packages.js';
+import type { ArmShared } from './shared-pipeline.js';
 
 /** Token scope of the public cloud's Resource Manager. */
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -34,6 +35,8 @@ export interface ArmRetryOptions {
 export interface ArmClientOptions {
   /** Pipeline retry policy; defaults come from RUNBOOK_ARM_* variables, else Azure's (3, 1s, 64s). */
   retry?: ArmRetryOptions;
+  /** A wave's HTTP client, TLS settings and credentials, shared by its runs' clients (./shared-pipeline.ts). */
+  shared?: ArmShared;
 }
 
 function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -155,7 +158,11 @@ export async function createArmClient(
       throw new Error(`Cannot read the ARM CA file ${inventory.arm.caFile} (inventory arm.caFile): ${code}.`);
     }
   }
-  const credential = await credentialFor(inventory, env, ca);
+  const shared = options.shared;
+  const arm = inventory.arm;
+  const credential = shared
+    ? await shared.credential(JSON.stringify([arm.credential ?? 'default', arm.tokenEnv, arm.authorityHost, ca]), () => credentialFor(inventory, env, ca))
+    : await credentialFor(inventory, env, ca);
   const { SqlManagementClient } = armSqlPackage();
   const clientOptions: SqlManagementClientOptionalParams = {
     // `endpoint` moves the requests; `$host` alone would not (facts §2.2).
@@ -165,7 +172,8 @@ export async function createArmClient(
     additionalPolicies: [{ policy: noResendPolicy(), position: 'perRetry' }],
     userAgentOptions: { userAgentPrefix: 'runbook' },
   };
-  if (ca) clientOptions.tlsOptions = { ca };
+  if (ca) clientOptions.tlsOptions = shared ? shared.tls(ca) : { ca };
+  if (shared) clientOptions.httpClient = await shared.httpClient();
   const client = new SqlManagementClient(credential, inventory.link.managedInstance.subscriptionId, clientOptions);
   rememberEndpoint(client, endpoint);
   return client;

@@ -88,7 +88,7 @@ export interface ServerSessions {
    * one is borrowed (a new login when none is live any more) and answers a plain SELECT. A failed
    * login throws classified, as a failed connect does (unreachable or a set-up error).
    */
-  live(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.ProcessEnv): Promise<void>;
+  live(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<void>;
   /** Closes every server's sessions. After the wave's runs ended. */
   close(): Promise<void>;
 }
@@ -313,14 +313,15 @@ export function serverSessions(perServer: number = DEFAULT_SESSIONS_PER_SERVER):
     async borrower(side, spec, env) {
       return new SessionBorrower(await serverPool(side, spec, env)) as unknown as ConnectionPool;
     },
-    async live(side, spec, env) {
+    async live(side, spec, env, signal) {
+      signal?.throwIfAborted();
       const server = await serverPool(side, spec, env);
       const pool = new SessionBorrower(server) as unknown as ConnectionPool;
       // A session lost under the check (a KILL at that instant, a socket the pool had not yet
       // seen close) is not the server refusing us: the check asks once more, on a live one.
       for (let attempt = 1; ; attempt++) {
         try {
-          await runSql(pool, 'SELECT 1 AS live;');
+          await untilAborted(runSql(pool, 'SELECT 1 AS live;'), signal);
           return;
         } catch (error) {
           const login = failedLogins.get(error as Error);
@@ -338,6 +339,23 @@ export function serverSessions(perServer: number = DEFAULT_SESSIONS_PER_SERVER):
       await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.pool.close().catch(() => undefined)));
     },
   };
+}
+
+/**
+ * `work`, or the signal's reason as soon as it aborts (an interrupt while the live check waits for
+ * one of the server's sessions ends the wait at once; the check, a plain read, still runs when a
+ * session comes free, and that session goes straight back).
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  work.catch(() => undefined);
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /** The most RUNBOOK_SESSIONS_PER_SERVER may ask: a few per server is the point; more is surely a typo. */

@@ -1,9 +1,10 @@
-// Apply through the real CLI, with test-only step types loaded as runbook plugins.
+// Apply through the CLI's main() in this process (a run's process is what the SIGINT test starts),
+// with test-only step types loaded as runbook plugins.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, runCli, startCli, tempDir, waitFor } from '../../helpers/cli.js';
+import { fixture, runInProcess, startCli, tempDir, waitFor } from '../../helpers/cli.js';
 
 const inventory = fixture('inventory.yml');
 
@@ -15,7 +16,7 @@ test('runs steps in order, outputs flow into later steps, when: decided at run t
   const dir = tempDir();
   const out = join(dir, 'out.txt');
   const trace = join(dir, 'trace.txt');
-  const r = await runCli(['apply', fixture('flow.yml'), '-i', inventory, '--set', `out=${out}`, '--set', `trace=${trace}`, '--yes'], { cwd: dir });
+  const r = await runInProcess(['apply', fixture('flow.yml'), '-i', inventory, '--set', `out=${out}`, '--set', `trace=${trace}`, '--yes'], { cwd: dir });
   assert.is(r.code, 0, r.stderr + r.stdout);
   assert.is(readFileSync(trace, 'utf8'), 'first: hello dag-test\nsecond: got hello dag-test\nruntime-gate: gate open\n');
   assert.is(readFileSync(out, 'utf8'), 'got hello dag-test\n');
@@ -31,7 +32,7 @@ test('runs steps in order, outputs flow into later steps, when: decided at run t
 test('a run-time when: that comes out false skips the step', async () => {
   const dir = tempDir();
   const trace = join(dir, 'trace.txt');
-  const r = await runCli(['apply', fixture('flow.yml'), '-i', inventory, '--set', 'greeting=bye', '--set', `trace=${trace}`, '--yes', '--format', 'json'], { cwd: dir });
+  const r = await runInProcess(['apply', fixture('flow.yml'), '-i', inventory, '--set', 'greeting=bye', '--set', `trace=${trace}`, '--yes', '--format', 'json'], { cwd: dir });
   assert.is(r.code, 0, r.stderr);
   const skipped = events(r.stdout).filter((e) => e.event === 'step-skipped').map((e) => e.step);
   assert.equal(skipped, ['static-skip', 'runtime-gate']);
@@ -40,7 +41,7 @@ test('a run-time when: that comes out false skips the step', async () => {
 
 test('--format json streams one event per line, in order', async () => {
   const dir = tempDir();
-  const r = await runCli(['apply', fixture('flow.yml'), '-i', inventory, '--set', `out=${join(dir, 'o')}`, '--yes', '--format', 'json'], { cwd: dir });
+  const r = await runInProcess(['apply', fixture('flow.yml'), '-i', inventory, '--set', `out=${join(dir, 'o')}`, '--yes', '--format', 'json'], { cwd: dir });
   assert.is(r.code, 0, r.stderr);
   const list = events(r.stdout);
   assert.is(list[0]!.event, 'run-started');
@@ -72,7 +73,7 @@ test('--format json streams: a step-started event is out while the step is still
 test('retries: a flaky step succeeds on its third attempt', async () => {
   const dir = tempDir();
   const state = join(dir, 'state');
-  const r = await runCli(['apply', fixture('retry.yml'), '-i', inventory, '--set', `state=${state}`, '--format', 'json'], { cwd: dir });
+  const r = await runInProcess(['apply', fixture('retry.yml'), '-i', inventory, '--set', `state=${state}`, '--format', 'json'], { cwd: dir });
   assert.is(r.code, 0, r.stderr + r.stdout);
   assert.is(readFileSync(state, 'utf8'), '3');
   const list = events(r.stdout);
@@ -85,7 +86,7 @@ test('retries: when every attempt fails the step fails (exit 1, nothing changed)
   const dir = tempDir();
   const state = join(dir, 'state');
   writeFileSync(state, '-5');
-  const r = await runCli(['apply', fixture('retry.yml'), '-i', inventory, '--set', `state=${state}`], { cwd: dir });
+  const r = await runInProcess(['apply', fixture('retry.yml'), '-i', inventory, '--set', `state=${state}`], { cwd: dir });
   assert.is(r.code, 1, r.stderr + r.stdout);
   assert.is(readFileSync(state, 'utf8'), '-2');
   assert.match(r.stdout, /FAILED\s+1\. flaky/);
@@ -96,7 +97,7 @@ test('timeouts: a slow read step is stopped at its deadline and the change after
   const dir = tempDir();
   const out = join(dir, 'out.txt');
   const started = Date.now();
-  const r = await runCli(['apply', fixture('timeout.yml'), '-i', inventory, '--set', `out=${out}`, '--yes'], { cwd: dir });
+  const r = await runInProcess(['apply', fixture('timeout.yml'), '-i', inventory, '--set', `out=${out}`, '--yes'], { cwd: dir });
   assert.is(r.code, 1, r.stderr + r.stdout);
   assert.ok(Date.now() - started < 10_000, 'the 20 s step must not run to completion');
   assert.match(r.stdout, /timed out after 200ms/);
@@ -107,7 +108,7 @@ test('without a TTY and without --yes: refused before the first step (exit 3); n
   const dir = tempDir();
   const out = join(dir, 'out.txt');
   const trace = join(dir, 'trace.txt');
-  const r = await runCli(['apply', fixture('flow.yml'), '-i', inventory, '--set', `out=${out}`, '--set', `trace=${trace}`], { cwd: dir });
+  const r = await runInProcess(['apply', fixture('flow.yml'), '-i', inventory, '--set', `out=${out}`, '--set', `trace=${trace}`], { cwd: dir });
   assert.is(r.code, 3, r.stderr + r.stdout);
   assert.match(r.stderr, /--yes/);
   assert.not.ok(existsSync(out), 'the change step must not have run');
@@ -122,7 +123,7 @@ for (const [label, extra] of [
   test(`a data-loss step refuses ${label}, before running anything (exit 3)`, async () => {
     const dir = tempDir();
     const trace = join(dir, 'trace.txt');
-    const r = await runCli(['apply', fixture('danger.yml'), '-i', inventory, '--set', `trace=${trace}`, ...extra], { cwd: dir });
+    const r = await runInProcess(['apply', fixture('danger.yml'), '-i', inventory, '--set', `trace=${trace}`, ...extra], { cwd: dir });
     assert.is(r.code, 3, r.stderr + r.stdout);
     assert.match(r.stderr, /--allow-data-loss dag-test/);
     assert.match(r.stderr, /force/);
@@ -134,7 +135,7 @@ for (const [label, extra] of [
 test('a data-loss step runs with --allow-data-loss <link> (and --yes for the prompt)', async () => {
   const dir = tempDir();
   const trace = join(dir, 'trace.txt');
-  const r = await runCli(['apply', fixture('danger.yml'), '-i', inventory, '--set', `trace=${trace}`, '--yes', '--allow-data-loss', 'dag-test'], { cwd: dir });
+  const r = await runInProcess(['apply', fixture('danger.yml'), '-i', inventory, '--set', `trace=${trace}`, '--yes', '--allow-data-loss', 'dag-test'], { cwd: dir });
   assert.is(r.code, 0, r.stderr + r.stdout);
   assert.is(readFileSync(trace, 'utf8'), 'look: looked\ndanger ran\n');
 });
@@ -147,20 +148,20 @@ test('apply plan.json runs the saved plan; a changed runbook is refused with exi
   writeFileSync(rb, text);
   copyFileSync(inventory, join(dir, 'inventory.yml'));
   const out = join(dir, 'out.txt');
-  const planned = await runCli(['plan', 'flow.yml', '-i', 'inventory.yml', '--set', `out=${out}`, '--out', 'plan.json'], { cwd: dir });
+  const planned = await runInProcess(['plan', 'flow.yml', '-i', 'inventory.yml', '--set', `out=${out}`, '--out', 'plan.json'], { cwd: dir });
   assert.is(planned.code, 0, planned.stderr);
   const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8'));
   assert.is(plan.inventory.file, 'inventory.yml');
 
-  const applied = await runCli(['apply', 'plan.json', '--yes'], { cwd: dir });
+  const applied = await runInProcess(['apply', 'plan.json', '--yes'], { cwd: dir });
   assert.is(applied.code, 0, applied.stderr + applied.stdout);
   assert.is(readFileSync(out, 'utf8'), 'got hello dag-test\n');
 
-  const withSet = await runCli(['apply', 'plan.json', '--yes', '--set', 'greeting=x'], { cwd: dir });
+  const withSet = await runInProcess(['apply', 'plan.json', '--yes', '--set', 'greeting=x'], { cwd: dir });
   assert.is(withSet.code, 2);
 
   writeFileSync(rb, text + '\n# edited after planning\n');
-  const stale = await runCli(['apply', 'plan.json', '--yes'], { cwd: dir });
+  const stale = await runInProcess(['apply', 'plan.json', '--yes'], { cwd: dir });
   assert.is(stale.code, 3, stale.stderr);
   assert.match(stale.stderr, /changed since the plan was made/);
   assert.is(readFileSync(out, 'utf8'), 'got hello dag-test\n', 'nothing ran again');
@@ -173,10 +174,10 @@ test('a resumed run keeps the first run\'s run.started (checks such as "backups 
   const state = join(dir, 'state');
   const trace = join(dir, 'trace.txt');
   const sets = ['--set', `state=${state}`, '--set', `trace=${trace}`];
-  const first = await runCli(['apply', fixture('resume-started.yml'), '-i', inventory, ...sets, '--yes'], { cwd: dir });
+  const first = await runInProcess(['apply', fixture('resume-started.yml'), '-i', inventory, ...sets, '--yes'], { cwd: dir });
   assert.is(first.code, 1, first.stderr + first.stdout);
   const runId = readdirSync(join(dir, '.runbook', 'runs'))[0]!.replace(/\.jsonl$/, '');
-  const resumed = await runCli(['apply', '--resume', runId, '--yes'], { cwd: dir });
+  const resumed = await runInProcess(['apply', '--resume', runId, '--yes'], { cwd: dir });
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
   const lines = readFileSync(trace, 'utf8').trim().split('\n');
   assert.is(lines.length, 2, 'first ran once, last ran on resume');
@@ -189,10 +190,10 @@ test('a resumed run keeps the first run\'s run.started (checks such as "backups 
 test('resume: a finished read after the last done change runs again (unless its type says its result holds for the run); reads before that change keep their results', async () => {
   const dir = tempDir();
   const sets = ['--set', `dir=${dir}`];
-  const first = await runCli(['apply', fixture('resume-reads.yml'), '-i', inventory, ...sets, '--yes'], { cwd: dir });
+  const first = await runInProcess(['apply', fixture('resume-reads.yml'), '-i', inventory, ...sets, '--yes'], { cwd: dir });
   assert.is(first.code, 4, first.stderr + first.stdout);
   const runId = readdirSync(join(dir, '.runbook', 'runs'))[0]!.replace(/\.jsonl$/, '');
-  const resumed = await runCli(['apply', '--resume', runId, '--yes'], { cwd: dir });
+  const resumed = await runInProcess(['apply', '--resume', runId, '--yes'], { cwd: dir });
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
   const read = (name: string) => readFileSync(join(dir, name), 'utf8').trim();
   assert.is(read('before'), '1', 'the read before the done change kept its result');
@@ -205,11 +206,11 @@ test('resume: a finished read after the last done change runs again (unless its 
 
 test('attack r4wave D: a resume that asks a gate again keeps its first confirmation\'s time, so the downtime measured from it runs across the stop', async () => {
   const dir = tempDir();
-  const first = await runCli(['apply', fixture('resume-confirm.yml'), '-i', inventory, '--set', `state=${join(dir, 'state')}`, '--yes'], { cwd: dir });
+  const first = await runInProcess(['apply', fixture('resume-confirm.yml'), '-i', inventory, '--set', `state=${join(dir, 'state')}`, '--yes'], { cwd: dir });
   assert.is(first.code, 1, first.stderr + first.stdout);
   const runId = readdirSync(join(dir, '.runbook', 'runs'))[0]!.replace(/\.jsonl$/, '');
   const resumeAsked = Date.now();
-  const resumed = await runCli(['apply', '--resume', runId, '--yes'], { cwd: dir });
+  const resumed = await runInProcess(['apply', '--resume', runId, '--yes'], { cwd: dir });
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
   const records = readFileSync(join(dir, '.runbook', 'runs', `${runId}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const finished = (step: string) => records.filter((r) => r.kind === 'step-finished' && r.step === step);
@@ -230,21 +231,21 @@ test('resume: a runbook with a data-loss step still needs --allow-data-loss; a r
   // The trace is a directory at first, so the read step before the data-loss step fails.
   const trace = join(dir, 'trace');
   mkdirSync(trace);
-  const first = await runCli(['apply', fixture('danger.yml'), '-i', inventory, '--set', `trace=${trace}`, '--yes', '--allow-data-loss', 'dag-test'], { cwd: dir });
+  const first = await runInProcess(['apply', fixture('danger.yml'), '-i', inventory, '--set', `trace=${trace}`, '--yes', '--allow-data-loss', 'dag-test'], { cwd: dir });
   assert.is(first.code, 1, first.stderr + first.stdout);
   const runId = readdirSync(join(dir, '.runbook', 'runs'))[0]!.replace(/\.jsonl$/, '');
   rmdirSync(trace);
 
-  const unacknowledged = await runCli(['apply', '--resume', runId, '--yes'], { cwd: dir });
+  const unacknowledged = await runInProcess(['apply', '--resume', runId, '--yes'], { cwd: dir });
   assert.is(unacknowledged.code, 3, unacknowledged.stderr + unacknowledged.stdout);
   assert.match(unacknowledged.stderr, /--allow-data-loss dag-test/);
   assert.not.ok(existsSync(trace), 'nothing ran');
 
-  const resumed = await runCli(['apply', '--resume', runId, '--yes', '--allow-data-loss', 'dag-test'], { cwd: dir });
+  const resumed = await runInProcess(['apply', '--resume', runId, '--yes', '--allow-data-loss', 'dag-test'], { cwd: dir });
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
   assert.is(readFileSync(trace, 'utf8'), 'look: looked\ndanger ran\n');
 
-  const again = await runCli(['apply', '--resume', runId, '--yes', '--allow-data-loss', 'dag-test'], { cwd: dir });
+  const again = await runInProcess(['apply', '--resume', runId, '--yes', '--allow-data-loss', 'dag-test'], { cwd: dir });
   assert.is(again.code, 3, again.stderr + again.stdout);
   assert.match(again.stderr, /already succeeded; there is nothing left to do/);
   assert.is(readFileSync(trace, 'utf8'), 'look: looked\ndanger ran\n', 'nothing ran again');

@@ -1,12 +1,12 @@
-// Every diagnostic kind of the issue, through the real CLI: `file:line:col: error <code>: <message>`,
-// then the offending source line and a caret under the column; `--format json` carries the same
-// data; exit 2 and never a stack trace. One runbook holds one of each mistake, so this also shows
-// that all problems of a file are reported together.
+// Every diagnostic kind of the issue, through the CLI (its main() in this process): `file:line:col:
+// error <code>: <message>`, then the offending source line and a caret under the column; `--format
+// json` carries the same data; exit 2 and never a stack trace. One runbook holds one of each
+// mistake, so this also shows that all problems of a file are reported together.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, noStack, root, runCli, tempDir } from '../../helpers/cli.js';
+import { fixture, noStack, root, runInProcess, tempDir } from '../../helpers/cli.js';
 
 const dir = tempDir('runbook-cli-diag-');
 const everyMistake = join(dir, 'every-mistake.yml');
@@ -100,7 +100,7 @@ function checkEveryMistake(shown: Shown[]): void {
 }
 
 test('validate: every kind in one file, each with its line, caret and code; exit 2, no stack', async () => {
-  const r = await runCli(['validate', everyMistake]);
+  const r = await runInProcess(['validate', everyMistake]);
   assert.is(r.code, 2);
   assert.is(r.stdout, '');
   noStack(r.stderr);
@@ -108,8 +108,8 @@ test('validate: every kind in one file, each with its line, caret and code; exit
 });
 
 test('validate --format json: the same diagnostics as data, on stdout; exit 2', async () => {
-  const text = await runCli(['validate', everyMistake]);
-  const json = await runCli(['validate', everyMistake, '--format', 'json']);
+  const text = await runInProcess(['validate', everyMistake]);
+  const json = await runInProcess(['validate', everyMistake, '--format', 'json']);
   assert.is(json.code, 2);
   assert.is(json.stderr, '');
   const diags = JSON.parse(json.stdout) as Array<Shown & { severity: string; path: string }>;
@@ -124,15 +124,15 @@ test('validate --format json: the same diagnostics as data, on stdout; exit 2', 
 
 test('plan and apply report the same diagnostics (text and json), exit 2, and run nothing', async () => {
   const source = new Map([[everyMistake, readFileSync(everyMistake, 'utf8')]]);
-  const plan = await runCli(['plan', everyMistake, '--lab']);
+  const plan = await runInProcess(['plan', everyMistake, '--lab']);
   assert.is(plan.code, 2);
   noStack(plan.stderr);
   checkEveryMistake(parseText(plan.stderr, source));
-  const planJson = await runCli(['plan', everyMistake, '--lab', '--format', 'json']);
+  const planJson = await runInProcess(['plan', everyMistake, '--lab', '--format', 'json']);
   assert.is(planJson.code, 2);
   checkEveryMistake(JSON.parse(planJson.stdout));
   const cwd = tempDir();
-  const apply = await runCli(['apply', everyMistake, '-i', fixture('inventory.yml'), '--yes'], { cwd });
+  const apply = await runInProcess(['apply', everyMistake, '-i', fixture('inventory.yml'), '--yes'], { cwd });
   assert.is(apply.code, 2);
   checkEveryMistake(parseText(apply.stderr, source));
   assert.not.ok(existsSync(join(cwd, '.runbook')), 'no run was started');
@@ -141,7 +141,7 @@ test('plan and apply report the same diagnostics (text and json), exit 2, and ru
 test('tab indentation: reported at the tab, exit 2', async () => {
   const file = join(dir, 'tab.yml');
   writeFileSync(file, 'name: t\ndescription: d\nsteps:\n\t- id: a\n');
-  const r = await runCli(['validate', file]);
+  const r = await runInProcess(['validate', file]);
   assert.is(r.code, 2);
   const shown = parseText(r.stderr, new Map([[file, readFileSync(file, 'utf8')]]));
   assert.equal(shown.map(at), ['yaml-tab-indentation@4:1']);
@@ -151,7 +151,7 @@ test('YAML syntax errors and unreadable files: one diagnostic each, exit 2', asy
   const broken = join(dir, 'broken.yml');
   writeFileSync(broken, 'name: x\nsteps: [1, 2\n');
   const missing = join(dir, 'missing.yml');
-  const r = await runCli(['validate', broken, missing]);
+  const r = await runInProcess(['validate', broken, missing]);
   assert.is(r.code, 2);
   noStack(r.stderr);
   const shown = parseText(r.stderr, new Map([[broken, readFileSync(broken, 'utf8')]]));
@@ -164,14 +164,14 @@ test('an inventory with a literal password: an error that says what to do, the p
   writeFileSync(inv, text);
   const line = text.split('\n').findIndex((l) => l.includes('password:')) + 1;
   for (const format of ['text', 'json']) {
-    const r = await runCli(['validate', inv, '--format', format]);
+    const r = await runInProcess(['validate', inv, '--format', format]);
     assert.is(r.code, 2, format);
     assert.not.match(r.stdout + r.stderr, 'Pa55-sentinel', format);
     const diags = format === 'json' ? (JSON.parse(r.stdout) as Shown[]) : parseText(r.stderr, new Map());
     assert.equal(diags.map(at), [`inline-password@${line}:7`], format);
     assert.match(diags[0]!.message, 'passwordEnv');
   }
-  const plan = await runCli(['plan', join(root, 'test', 'fixtures', 'runbooks', 'engine-back', 'builtins.yml'), '-i', inv]);
+  const plan = await runInProcess(['plan', join(root, 'test', 'fixtures', 'runbooks', 'engine-back', 'builtins.yml'), '-i', inv]);
   assert.is(plan.code, 2);
   assert.match(plan.stderr, `inline-password`);
   assert.not.match(plan.stdout + plan.stderr, 'Pa55-sentinel');
@@ -179,13 +179,13 @@ test('an inventory with a literal password: an error that says what to do, the p
 
 test('a bad plugin is a diagnostic at its line, not a crash; apply runs nothing', async () => {
   const rb = join(root, 'test', 'fixtures', 'runbooks', 'with-plugins.yml');
-  const r = await runCli(['validate', rb]);
+  const r = await runInProcess(['validate', rb]);
   assert.is(r.code, 2);
   noStack(r.stderr);
   const codes = parseText(r.stderr, new Map([[rb, readFileSync(rb, 'utf8')]])).map(at);
   for (const want of ['plugin-not-found@5:5', 'plugin-failed@6:5', 'plugin-invalid@7:5']) assert.ok(codes.includes(want), `${want} in ${codes.join(' ')}`);
   const cwd = tempDir();
-  const apply = await runCli(['apply', rb, '-i', fixture('inventory.yml'), '--yes'], { cwd });
+  const apply = await runInProcess(['apply', rb, '-i', fixture('inventory.yml'), '--yes'], { cwd });
   assert.is(apply.code, 2);
   noStack(apply.stderr);
   assert.match(apply.stderr, /plugin exploded on import/);
@@ -193,7 +193,7 @@ test('a bad plugin is a diagnostic at its line, not a crash; apply runs nothing'
 });
 
 test('--set problems are diagnostics too: unknown input, value outside the enum', async () => {
-  const r = await runCli(['plan', fixture('flow.yml'), '-i', fixture('inventory.yml'), '--set', 'greting=hi']);
+  const r = await runInProcess(['plan', fixture('flow.yml'), '-i', fixture('inventory.yml'), '--set', 'greting=hi']);
   assert.is(r.code, 2);
   noStack(r.stderr);
   assert.match(r.stderr, /^<command line>:1:\d+: error unknown-input: .*greting/m);

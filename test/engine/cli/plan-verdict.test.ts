@@ -1,13 +1,13 @@
-// What `runbook plan` adds up to, through the built CLI (issue 12, point 4): the compact listing and
-// its --full / -v twin, the closing line that says where a run will refuse (from the inputs, or
-// from the live link with --probe), --detailed-exitcode as Terraform's, and a --format sql script
-// that sqlcmd runs as printed on the replica it names.
+// What `runbook plan` adds up to, through the CLI (its main() in this process; issue 12, point 4):
+// the compact listing and its --full / -v twin, the closing line that says where a run will refuse
+// (from the inputs, or from the live link with --probe), --detailed-exitcode as Terraform's, and a
+// --format sql script that sqlcmd runs as printed on the replica it names.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli, tempDir } from '../../helpers/cli.js';
+import { runInProcess, tempDir } from '../../helpers/cli.js';
 import { connect, run } from '../../helpers/lab.js';
 import { labWithInventory } from '../../helpers/lab-run.js';
 
@@ -15,15 +15,15 @@ const planned = 'runbooks/planned-failover.yml';
 const closing = (stdout: string) => stdout.split('\n').find((l) => l.startsWith('Plan: '));
 
 test('compact by default, one line per step; --full and -v are the same listing with every argument', async () => {
-  const compact = await runCli(['plan', planned, '--lab']);
+  const compact = await runInProcess(['plan', planned, '--lab']);
   assert.is(compact.code, 0, compact.stderr);
   const stepLines = compact.stdout.split('\n').filter((l) => /^ ?\d+\. /.test(l));
   assert.is(stepLines.length, (yaml.load(readFileSync(planned, 'utf8')) as { steps: unknown[] }).steps.length, 'one line per step');
   assert.match(compact.stdout, /^ ?\d+\. failover +sqlExec -> primary +\[change\] +Run 1 batch of T-SQL on primary: ALTER AVAILABILITY GROUP \[dag1\] FAILOVER;$/m);
   assert.not.match(compact.stdout, /guard:|with:/);
   assert.match(compact.stdout, /the same command with --full\.$/m);
-  const full = await runCli(['plan', planned, '--lab', '--full']);
-  const verbose = await runCli(['plan', planned, '--lab', '-v']);
+  const full = await runInProcess(['plan', planned, '--lab', '--full']);
+  const verbose = await runInProcess(['plan', planned, '--lab', '-v']);
   assert.is(verbose.code, 0, verbose.stderr);
   assert.is(verbose.stdout, full.stdout);
   assert.match(full.stdout, /guard: Needs SQL Server 2022 CU13 \(16\.0\.4125\) or later/);
@@ -32,12 +32,12 @@ test('compact by default, one line per step; --full and -v are the same listing 
 });
 
 test('the closing line adds the plan up and names the step where it will refuse, from the inputs or the probe', async () => {
-  assert.is(closing((await runCli(['plan', planned, '--lab'])).stdout), 'Plan: 3 changes, 0 data-loss steps, 20 reads (3 skipped, 3 decided at run time).');
+  assert.is(closing((await runInProcess(['plan', planned, '--lab'])).stdout), 'Plan: 3 changes, 0 data-loss steps, 20 reads (3 skipped, 3 decided at run time).');
   // Decided by the inputs: split-brain with neither a backup location nor skipBackup.
-  const inputs = await runCli(['plan', 'runbooks/split-brain.yml', '--lab', '--set', 'keep=sqlServer']);
+  const inputs = await runInProcess(['plan', 'runbooks/split-brain.yml', '--lab', '--set', 'keep=sqlServer']);
   assert.match(closing(inputs.stdout)!, /; will refuse at step 4 \(Say where the backup of managedInstance goes with --set backupLocation=/);
   // Decided by what the probe reads: SQL Server 2019 cannot fail the link over with T-SQL.
-  const probed = await runCli(['plan', planned, '--lab', 'sql2019', '--probe'], { timeoutMs: 40_000 });
+  const probed = await runInProcess(['plan', planned, '--lab', 'sql2019', '--probe'], { timeoutMs: 40_000 });
   assert.is(probed.code, 0, probed.stderr);
   assert.match(closing(probed.stdout)!, /; will refuse at step 4 \(SQL Server is older than 2022 CU13 \(16\.0\.4125\)\)\.$/);
   // A prediction (here, and in apply's question) does not say "nothing was changed": nothing has run yet (attack-r4apply A8).
@@ -53,14 +53,14 @@ test('--detailed-exitcode: 0 nothing to change, 2 changes, 3 would refuse; witho
     '  - id: roles', '    type: assertRole', '    with: { exactlyOnePrimary: true }',
     '  - id: say', '    type: notify', '    with: { message: nothing to do }', '',
   ].join('\n'));
-  const code = async (...args: string[]) => (await runCli(['plan', ...args, '--lab', '--detailed-exitcode'], { timeoutMs: 40_000 })).code;
+  const code = async (...args: string[]) => (await runInProcess(['plan', ...args, '--lab', '--detailed-exitcode'], { timeoutMs: 40_000 })).code;
   assert.is(await code(readsOnly), 0);
   assert.is(await code(planned), 2);
   assert.is(await code('runbooks/split-brain.yml', '--set', 'keep=sqlServer'), 3, 'refused by its inputs');
   assert.is(await code('runbooks/split-brain.yml', '--set', 'keep=sqlServer', '--set', 'skipBackup=true'), 2);
-  assert.is((await runCli(['plan', planned, '--lab', 'sql2019', '--probe', '--detailed-exitcode'], { timeoutMs: 40_000 })).code, 3, 'refused by what the probe read');
-  assert.is((await runCli(['plan', 'runbooks/split-brain.yml', '--lab', '--set', 'keep=sqlServer'])).code, 0, 'only asked for');
-  assert.is((await runCli(['plan', planned, '--lab', '--detailed-exitcode', '--set', 'direction=x'])).code, 2, 'bad input is still 2');
+  assert.is((await runInProcess(['plan', planned, '--lab', 'sql2019', '--probe', '--detailed-exitcode'], { timeoutMs: 40_000 })).code, 3, 'refused by what the probe read');
+  assert.is((await runInProcess(['plan', 'runbooks/split-brain.yml', '--lab', '--set', 'keep=sqlServer'])).code, 0, 'only asked for');
+  assert.is((await runInProcess(['plan', planned, '--lab', '--detailed-exitcode', '--set', 'direction=x'])).code, 2, 'bad input is still 2');
 });
 
 // sqlcmd and SSMS split a script at lines holding only GO and send each batch on its own, so a
@@ -73,7 +73,7 @@ test('--format sql: each replica\'s script runs as printed, batch by batch, on t
   const { lab, inventoryFile } = await labWithInventory({ scenario: 'healthy' }, 'runbook-plan-sql-');
   try {
     for (const [replica, side] of [['sqlServer', 'sqlServer'], ['managedInstance', 'managedInstance'], ['primary', 'sqlServer']] as const) {
-      const r = await runCli(['plan', planned, '-i', inventoryFile, '--format', 'sql', '--replica', replica], { env: lab.env });
+      const r = await runInProcess(['plan', planned, '-i', inventoryFile, '--format', 'sql', '--replica', replica], { env: lab.env });
       assert.is(r.code, 0, r.stderr);
       const batches = sqlcmdBatches(r.stdout);
       // The primary's script ends with the FAILOVER itself: run its reads, not the change.

@@ -5,14 +5,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { noStack, root, runCli, tempDir } from '../../helpers/cli.js';
+import { noStack, root, runInProcess, tempDir } from '../../helpers/cli.js';
 
 const shipped = readdirSync(join(root, 'runbooks')).filter((f) => f.endsWith('.yml')).sort();
 const schemaLine = /^# yaml-language-server: \$schema=(.+)$/m;
 
 test('init copies every shipped runbook and an inventory template, with schema lines to the installed schemas', async () => {
   const cwd = tempDir();
-  const r = await runCli(['init', 'ops'], { cwd });
+  const r = await runInProcess(['init', 'ops'], { cwd });
   assert.is(r.code, 0, r.stderr);
   const dir = join(cwd, 'ops');
   assert.equal(readdirSync(dir).sort(), [...shipped, 'inventory.yml'].sort());
@@ -30,9 +30,9 @@ test('init copies every shipped runbook and an inventory template, with schema l
   }
   assert.match(readFileSync(join(dir, 'inventory.yml'), 'utf8'), /^# yaml-language-server: \$schema=.*\/schemas\/inventory\.schema\.json$/m);
   // The copies are the real thing: they validate, the template included, and plan from there.
-  const valid = await runCli(['validate', ...readdirSync(dir).map((f) => join(dir, f))], { cwd });
+  const valid = await runInProcess(['validate', ...readdirSync(dir).map((f) => join(dir, f))], { cwd });
   assert.is(valid.code, 0, valid.stdout + valid.stderr);
-  const plan = await runCli(['plan', 'ops/planned-failover.yml', '-i', 'ops/inventory.yml'], { cwd });
+  const plan = await runInProcess(['plan', 'ops/planned-failover.yml', '-i', 'ops/inventory.yml'], { cwd });
   assert.is(plan.code, 0, plan.stderr);
   assert.match(plan.stdout, /Link: dag-sales {2}database salesdb/);
 });
@@ -40,14 +40,14 @@ test('init copies every shipped runbook and an inventory template, with schema l
 test('init refuses to overwrite (exit 3, nothing written) unless --force', async () => {
   const cwd = tempDir();
   writeFileSync(join(cwd, 'inventory.yml'), 'mine\n');
-  const r = await runCli(['init'], { cwd });
+  const r = await runInProcess(['init'], { cwd });
   assert.is(r.code, 3, r.stderr);
   assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /^runbook: init: refusing to overwrite inventory\.yml in .*; nothing was written\. Use --force/);
   noStack(r.stderr);
   assert.equal(readdirSync(cwd), ['inventory.yml'], 'no runbook was copied either');
   assert.is(readFileSync(join(cwd, 'inventory.yml'), 'utf8'), 'mine\n');
-  const forced = await runCli(['init', '--force'], { cwd });
+  const forced = await runInProcess(['init', '--force'], { cwd });
   assert.is(forced.code, 0, forced.stderr);
   assert.match(forced.stdout, /replaced inventory\.yml/);
   assert.match(readFileSync(join(cwd, 'inventory.yml'), 'utf8'), /^# yaml-language-server/);
@@ -58,7 +58,7 @@ test('init: a file where the folder should be, or two folders, is exit 2 in one 
   const cwd = tempDir();
   writeFileSync(join(cwd, 'taken'), '');
   for (const args of [['init', 'taken'], ['init', 'a', 'b'], ['init', '--frobnicate']]) {
-    const r = await runCli(args, { cwd });
+    const r = await runInProcess(args, { cwd });
     assert.is(r.code, 2, args.join(' '));
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
     noStack(r.stderr);

@@ -4,14 +4,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { root, runCli, tempDir } from '../../helpers/cli.js';
+import { root, runInProcess, tempDir } from '../../helpers/cli.js';
 
 const runbook = join(root, 'runbooks', 'planned-failover.yml');
 const known = /\(known: healthy, always-up-to-date, business-critical, lagging, [a-z0-9, -]+\)$/;
 
 for (const command of ['plan', 'apply'] as const) {
   test(`${command} --lab no-such-scenario: exit 2, one line naming the known scenarios`, async () => {
-    const r = await runCli([command, runbook, '--lab', 'no-such-scenario', ...(command === 'apply' ? ['--yes'] : [])]);
+    const r = await runInProcess([command, runbook, '--lab', 'no-such-scenario', ...(command === 'apply' ? ['--yes'] : [])]);
     assert.is(r.code, 2, r.stdout + r.stderr);
     assert.is(r.stdout, '');
     const lines = r.stderr.trimEnd().split('\n');
@@ -22,7 +22,7 @@ for (const command of ['plan', 'apply'] as const) {
 
   test(`${command} --lab <a scenario file that does not exist>: exit 2, one line`, async () => {
     const missing = join(tempDir(), 'nope.yml');
-    const r = await runCli([command, runbook, '--lab', missing, ...(command === 'apply' ? ['--yes'] : [])]);
+    const r = await runInProcess([command, runbook, '--lab', missing, ...(command === 'apply' ? ['--yes'] : [])]);
     assert.is(r.code, 2, r.stdout + r.stderr);
     assert.is(r.stderr, `runbook: unknown lab scenario '${missing}': no such file (built-in scenarios: ${r.stderr.split('built-in scenarios: ')[1]!.trimEnd()}\n`);
     assert.match(r.stderr, /built-in scenarios: healthy, /);
@@ -30,11 +30,11 @@ for (const command of ['plan', 'apply'] as const) {
 }
 
 test('plan --lab with a built-in name or an existing scenario file still plans (exit 0)', async () => {
-  const named = await runCli(['plan', runbook, '--lab', 'lagging']);
+  const named = await runInProcess(['plan', runbook, '--lab', 'lagging']);
   assert.is(named.code, 0, named.stderr);
   const file = join(tempDir(), 'mine.yml');
   writeFileSync(file, 'name: mine\n');
-  const fromFile = await runCli(['plan', runbook, '--lab', file]);
+  const fromFile = await runInProcess(['plan', runbook, '--lab', file]);
   assert.is(fromFile.code, 0, fromFile.stderr);
 });
 
@@ -44,7 +44,7 @@ for (const args of [['apply', '--yes'], ['plan', '--probe']] as const) {
   test(`${args.join(' ')} --lab <scenario with an invalid match regex>: file:line:col and exit 2, nothing started`, async () => {
     const file = join(tempDir(), 'bad-regex.yml');
     writeFileSync(file, 'name: bad-regex\nfaults:\n  - { kind: dropConnection, match: FAILOVER }\n  - kind: slow\n    match: "ALTER (AVAILABILITY"\n    delayMs: 10\n');
-    const r = await runCli([args[0], runbook, '--lab', file, args[1]]);
+    const r = await runInProcess([args[0], runbook, '--lab', file, args[1]]);
     assert.is(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stderr, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:5: .*/faults/1/match is not a valid regular expression: /ALTER \\(AVAILABILITY/i: Unterminated group`, 'm'));
     assert.not.match(r.stderr, /could not start|internal error|\n\s+at /);

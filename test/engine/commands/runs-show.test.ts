@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli, tempDir } from '../../helpers/cli.js';
+import { runInProcess, tempDir } from '../../helpers/cli.js';
 import { FAST_PLANNED, TestLab } from '../../helpers/lab-run.js';
 import { readJournal } from '../../../engine/apply/journal/read.js';
 
@@ -28,7 +28,7 @@ test.before(async () => {
 });
 
 const show = (format?: string) =>
-  runCli(['runs', 'show', run.runId, ...(format ? ['--format', format] : [])], { env: { RUNBOOK_JOURNAL_DIR: run.journalDir } });
+  runInProcess(['runs', 'show', run.runId, ...(format ? ['--format', format] : [])], { env: { RUNBOOK_JOURNAL_DIR: run.journalDir } });
 
 test('the journal records each statement a step sent, with its target and parameters, once, before it is sent', () => {
   const statements = run.records.filter((r) => r.kind === 'statement');
@@ -77,7 +77,7 @@ test('runs show --format json is the same record as data; --format markdown is a
 });
 
 test('runs show: an unknown run id says which are there; a bad format is exit 2', async () => {
-  const missing = await runCli(['runs', 'show', `${run.runId.slice(0, -1)}x`], { env: { RUNBOOK_JOURNAL_DIR: run.journalDir } });
+  const missing = await runInProcess(['runs', 'show', `${run.runId.slice(0, -1)}x`], { env: { RUNBOOK_JOURNAL_DIR: run.journalDir } });
   assert.is(missing.code, 2);
   assert.match(missing.stderr, new RegExp(`no journal for run .*did you mean ${run.runId}\\?`));
   const bad = await show('yaml');
@@ -117,12 +117,12 @@ test('runs prune: removes old runs, keeps the newest --keep, never a running run
   const recent = journal(dir, '20240107T000000Z-9999', { ageMs: DAY, exitCode: 0 });
   const env = { RUNBOOK_JOURNAL_DIR: dir };
 
-  const dry = await runCli(['runs', 'prune', '--older-than', '7d', '--dry-run'], { env });
+  const dry = await runInProcess(['runs', 'prune', '--older-than', '7d', '--dry-run'], { env });
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /would remove 20240101T000000Z-aaaa/);
   assert.ok([old1, old2, killed].every((f) => existsSync(f)), 'a dry run removes nothing');
 
-  const r = await runCli(['runs', 'prune', '--older-than', '7d', '--keep', '1'], { env });
+  const r = await runInProcess(['runs', 'prune', '--older-than', '7d', '--keep', '1'], { env });
   assert.is(r.code, 0, r.stderr);
   assert.not.ok(existsSync(old1) || existsSync(old2) || existsSync(killed), r.stdout);
   assert.ok(existsSync(running), 'a running run is kept');
@@ -141,13 +141,13 @@ test('runs prune: removes old runs, keeps the newest --keep, never a running run
   const a = journal(keepDir, '20240201T000000Z-aaaa', { ageMs: 3 * DAY, exitCode: 0 });
   const b = journal(keepDir, '20240202T000000Z-bbbb', { ageMs: 2 * DAY, exitCode: 0 });
   const c = journal(keepDir, '20240203T000000Z-cccc', { ageMs: DAY, exitCode: 0 });
-  assert.is((await runCli(['runs', 'prune', '--keep', '2'], { env: { RUNBOOK_JOURNAL_DIR: keepDir } })).code, 0);
+  assert.is((await runInProcess(['runs', 'prune', '--keep', '2'], { env: { RUNBOOK_JOURNAL_DIR: keepDir } })).code, 0);
   assert.equal([existsSync(a), existsSync(b), existsSync(c)], [false, true, true]);
 
-  const none = await runCli(['runs', 'prune'], { env });
+  const none = await runInProcess(['runs', 'prune'], { env });
   assert.is(none.code, 2);
   assert.match(none.stderr, /say what to remove: --older-than/);
-  const badAge = await runCli(['runs', 'prune', '--older-than', 'a month'], { env });
+  const badAge = await runInProcess(['runs', 'prune', '--older-than', 'a month'], { env });
   assert.is(badAge.code, 2);
   assert.match(badAge.stderr, /--older-than must be an age such as 30d/);
   assert.ok(readFileSync(running, 'utf8').includes('run-started'), 'the running run\'s journal is untouched');

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { join } from 'node:path';
-import { noStack, root, runCli, tempDir } from '../../helpers/cli.js';
+import { noStack, root, runInProcess, tempDir } from '../../helpers/cli.js';
 import { firstSentence, resolveRunbookArgument } from '../../../engine/commands/shipped.js';
 
 const shippedPlanned = join(root, 'runbooks', 'planned-failover.yml');
@@ -15,12 +15,12 @@ const inputsOf = (name: string) => Object.keys((yaml.load(readFileSync(join(root
 
 test('plan planned-failover.yml from an empty folder plans the shipped runbook and says which file', async () => {
   const cwd = tempDir();
-  const r = await runCli(['plan', 'planned-failover.yml', '--lab'], { cwd });
+  const r = await runInProcess(['plan', 'planned-failover.yml', '--lab'], { cwd });
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stderr, `runbook: no planned-failover.yml in ${cwd}; using the shipped runbook ${shippedPlanned}\n`);
   assert.ok(r.stdout.includes(`planned-failover  (${shippedPlanned}, sha256`), r.stdout.slice(0, 200));
   // Without the extension too, and for --format json the note stays off standard output.
-  const json = await runCli(['plan', 'planned-failover', '--lab', '--format', 'json'], { cwd });
+  const json = await runInProcess(['plan', 'planned-failover', '--lab', '--format', 'json'], { cwd });
   assert.is(json.code, 0, json.stderr);
   assert.is(JSON.parse(json.stdout).runbook.file, shippedPlanned);
   assert.match(json.stderr, /using the shipped runbook/);
@@ -29,7 +29,7 @@ test('plan planned-failover.yml from an empty folder plans the shipped runbook a
 test('a local file of the same name wins, and the plan names it', async () => {
   const cwd = tempDir();
   writeFileSync(join(cwd, 'planned-failover.yml'), 'name: my-own\ndescription: mine\nsteps:\n  - id: hello\n    type: notify\n    with: { message: hi }\n');
-  const r = await runCli(['plan', 'planned-failover.yml', '--lab'], { cwd });
+  const r = await runInProcess(['plan', 'planned-failover.yml', '--lab'], { cwd });
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stderr, '');
   assert.match(r.stdout, /^\w+: my-own {2}\(planned-failover\.yml, sha256/m);
@@ -41,7 +41,7 @@ test('a bare name without .yml finds the local <name>.yml or .yaml before the sh
   writeFileSync(join(cwd, 'cleanup.yaml'), 'name: my-cleanup\n');
   assert.equal(resolveRunbookArgument('planned-failover', cwd), { file: 'planned-failover.yml' });
   assert.equal(resolveRunbookArgument('cleanup', cwd), { file: 'cleanup.yaml' });
-  const r = await runCli(['plan', 'planned-failover', '--lab'], { cwd });
+  const r = await runInProcess(['plan', 'planned-failover', '--lab'], { cwd });
   assert.is(r.code, 0, r.stderr);
   assert.not.match(r.stderr, /shipped/);
   assert.match(r.stdout, /^\w+: my-own {2}\(planned-failover\.yml, sha256/m);
@@ -49,12 +49,12 @@ test('a bare name without .yml finds the local <name>.yml or .yaml before the sh
 
 test('apply by name runs the shipped runbook from any folder; a path with a folder is never looked up', async () => {
   const cwd = tempDir();
-  const r = await runCli(['apply', 'planned-failover.yml', '--lab', '--yes', '--set', 'stoppedFor=1s', '--set', 'stableFor=1s', '--set', 'pollInterval=100ms'], { cwd, timeoutMs: 60_000 });
+  const r = await runInProcess(['apply', 'planned-failover.yml', '--lab', '--yes', '--set', 'stoppedFor=1s', '--set', 'stableFor=1s', '--set', 'pollInterval=100ms'], { cwd, timeoutMs: 60_000 });
   assert.is(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stderr, new RegExp(`using the shipped runbook ${shippedPlanned.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   assert.match(r.stdout, /Exit 0: done/);
   for (const arg of ['./planned-failover.yml', 'sub/planned-failover.yml']) {
-    const missing = await runCli(['plan', arg, '--lab'], { cwd });
+    const missing = await runInProcess(['plan', arg, '--lab'], { cwd });
     assert.is(missing.code, 2, arg);
     assert.not.match(missing.stderr, /shipped/, arg);
     noStack(missing.stderr);
@@ -75,17 +75,17 @@ test('resolveRunbookArgument: existing paths as given, bare names looked up, unk
 test('runbook runbooks lists every shipped runbook with its one-line description and inputs', async () => {
   const shipped = readdirSync(join(root, 'runbooks')).filter((f) => f.endsWith('.yml')).sort();
   const cwd = tempDir();
-  const r = await runCli(['runbooks'], { cwd });
+  const r = await runInProcess(['runbooks'], { cwd });
   assert.is(r.code, 0, r.stderr);
   for (const name of shipped) assert.match(r.stdout, new RegExp(`^${name}$`, 'm'));
   assert.match(r.stdout, /^ {2}Planned failover of one link with no data loss: SQL Server -> managed instance \(the default\) or back\.$/m);
   assert.match(r.stdout, /^ {4}direction: toManagedInstance \| toSqlServer \(default "toManagedInstance"\) {2}Which side becomes the primary\.$/m);
-  const alias = await runCli(['list-runbooks', '--format', 'json'], { cwd });
+  const alias = await runInProcess(['list-runbooks', '--format', 'json'], { cwd });
   assert.is(alias.code, 0, alias.stderr);
   const list = JSON.parse(alias.stdout) as Array<{ name: string; inputs: Array<{ name: string }> }>;
   assert.equal(list.map((l) => l.name), shipped);
   assert.equal(list.find((l) => l.name === 'planned-failover.yml')!.inputs.map((i) => i.name), inputsOf('planned-failover.yml'));
-  const bad = await runCli(['runbooks', 'extra'], { cwd });
+  const bad = await runInProcess(['runbooks', 'extra'], { cwd });
   assert.is(bad.code, 2);
 });
 

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readWaveRecord, recordLine, waveFile, waveRecordSaver, writeWaveRecord, type WaveRecord } from '../../../engine/fleet/record.js';
+import { readWaveRecord, recordLine, unusedRunId, waveFile, waveRecordSaver, writeWaveRecord, type WaveRecord } from '../../../engine/fleet/record.js';
 
 const waveId = 'wave-20261206T231500Z-abcd';
 
@@ -72,6 +72,14 @@ test('a running wave\'s saves: each resolves with the record as it was when aske
   assert.equal((readWaveRecord(dir, waveId) as WaveRecord).links.map((l) => l.state), record.links.map(() => 'running'));
   await later[0];
   assert.is((readWaveRecord(dir, waveId) as WaveRecord).links[0]!.state, 'done');
+});
+
+test("a new link's run id is one no other link of the wave has (two links started in one second drew the same one, and the second was refused)", () => {
+  const record = recordWith([]);
+  record.links.push({ name: 'dag2', inventory: '/r/dag2.yml', state: 'running', runId: '20261207T060841Z-cfd1' });
+  const drawn = ['20261207T060841Z-cfd1', '20261207T060841Z-cfd1', '20261207T060841Z-0a15'];
+  assert.is(unusedRunId(record, () => drawn.shift()!), '20261207T060841Z-0a15');
+  assert.equal(drawn, []);
 });
 
 test.run();

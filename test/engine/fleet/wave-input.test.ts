@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { noStack, root, runCli, tempDir } from '../../helpers/cli.js';
+import { noStack, root, runInProcess, tempDir } from '../../helpers/cli.js';
 
 const fleet = join(root, 'test', 'fixtures', 'inventories', 'fleet.yml');
 const forced = join(root, 'runbooks', 'forced-failover.yml');
@@ -13,7 +13,7 @@ const planned = join(root, 'runbooks', 'planned-failover.yml');
 
 async function wave(args: string[]) {
   const journals = tempDir('runbook-wave-input-');
-  const r = await runCli(args, { env: { RUNBOOK_JOURNAL_DIR: journals } });
+  const r = await runInProcess(args, { env: { RUNBOOK_JOURNAL_DIR: journals } });
   noStack(r.stderr);
   const written = existsSync(join(journals, 'waves')) ? readdirSync(join(journals, 'waves')) : [];
   return { ...r, written };
@@ -65,15 +65,15 @@ test('plan over a fleet lists every link\'s changes, then each link\'s plan; con
 test('F1: a wave takes a shipped runbook by name, as a single-link plan or apply does', async () => {
   const cwd = tempDir('runbook-wave-shipped-');
   const journals = tempDir('runbook-wave-input-');
-  const plan = await runCli(['plan', 'planned-failover', '-i', fleet, '--all'], { cwd, env: { RUNBOOK_JOURNAL_DIR: journals } });
+  const plan = await runInProcess(['plan', 'planned-failover', '-i', fleet, '--all'], { cwd, env: { RUNBOOK_JOURNAL_DIR: journals } });
   assert.is(plan.code, 0, plan.stderr);
   assert.ok(plan.stderr.includes(`runbook: no planned-failover in ${cwd}; using the shipped runbook ${planned}`), plan.stderr);
   assert.match(plan.stdout, 'The wave runs planned-failover on 3 link(s):');
   // apply gets as far as its one confirmation (no terminal here: refused, exit 3), not a file-unreadable exit 2.
-  const apply = await runCli(['apply', 'planned-failover', '-i', fleet, '--links', 'dag-hr'], { cwd, env: { RUNBOOK_JOURNAL_DIR: journals } });
+  const apply = await runInProcess(['apply', 'planned-failover', '-i', fleet, '--links', 'dag-hr'], { cwd, env: { RUNBOOK_JOURNAL_DIR: journals } });
   assert.is(apply.code, 3, apply.stderr);
   assert.match(apply.stderr, 'refusing the wave: 1 link(s) need confirmation (dag-hr)');
-  const missing = await runCli(['plan', 'no-such-runbook', '-i', fleet, '--all'], { cwd, env: { RUNBOOK_JOURNAL_DIR: journals } });
+  const missing = await runInProcess(['plan', 'no-such-runbook', '-i', fleet, '--all'], { cwd, env: { RUNBOOK_JOURNAL_DIR: journals } });
   assert.is(missing.code, 2);
   assert.match(missing.stderr, 'plan: no-such-runbook: no such file');
   noStack(missing.stderr);

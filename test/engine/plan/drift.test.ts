@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Lab } from '../../../lab/index.js';
 import { fingerprintDrift } from '../../../engine/plan/drift.js';
 import { NOT_OBSERVED } from '../../../engine/plan/observe.js';
-import { runCli } from '../../helpers/cli.js';
+import { runInProcess } from '../../helpers/cli.js';
 import { labWithInventory } from '../../helpers/lab-run.js';
 import { connect, linkRole, localLsns, poll, run } from '../../helpers/lab.js';
 
@@ -41,7 +41,7 @@ async function planned(): Promise<Setup> {
   const { lab, dir, inventoryFile: inventory } = await labWithInventory({ scenario: 'healthy' }, 'runbook-drift-');
   const env = { ...lab.env, RUNBOOK_JOURNAL_DIR: join(dir, 'runs') };
   const plan = join(dir, 'plan.json');
-  const r = await runCli(
+  const r = await runInProcess(
     ['plan', 'runbooks/planned-failover.yml', '-i', inventory, '--probe', '--out', plan,
       '--set', 'stableFor=1s', '--set', 'pollInterval=100ms', '--set', 'lsnTimeout=20s'],
     { env, timeoutMs: 30_000 },
@@ -92,7 +92,7 @@ test('a failover behind the plan\'s back: apply plan.json refuses (exit 3) namin
     await Promise.all([sqlPool.close(), miPool.close(), mi2.close()]);
 
     const before = alters(s.lab);
-    const r = await runCli(['apply', s.plan, '--yes'], { env: s.env, timeoutMs: 30_000 });
+    const r = await runInProcess(['apply', s.plan, '--yes'], { env: s.env, timeoutMs: 30_000 });
     assert.is(r.code, 3, r.stderr + r.stdout);
     assert.match(r.stderr, /sqlServer role was PRIMARY at plan time, now SECONDARY/);
     assert.match(r.stderr, /managedInstance role was SECONDARY at plan time, now PRIMARY/);
@@ -110,7 +110,7 @@ test('a mode flipped behind the plan\'s back: apply plan.json refuses naming the
     await run(sqlPool, toSync);
     await sqlPool.close();
     const before = alters(s.lab);
-    const r = await runCli(['apply', s.plan, '--yes'], { env: s.env, timeoutMs: 30_000 });
+    const r = await runInProcess(['apply', s.plan, '--yes'], { env: s.env, timeoutMs: 30_000 });
     assert.is(r.code, 3, r.stderr + r.stdout);
     assert.match(
       r.stderr,
@@ -126,7 +126,7 @@ test('a mode flipped behind the plan\'s back: apply plan.json refuses naming the
 test('no drift: apply plan.json runs the planned failover', async () => {
   const s = await planned();
   try {
-    const r = await runCli(['apply', s.plan, '--yes'], { env: s.env, timeoutMs: 45_000 });
+    const r = await runInProcess(['apply', s.plan, '--yes'], { env: s.env, timeoutMs: 45_000 });
     assert.is(r.code, 0, r.stderr + r.stdout);
     assert.is(s.lab.link().replicas.managedInstance.role, 'PRIMARY');
     assert.is(s.lab.link().replicas.sqlServer.role, 'SECONDARY');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { startLab } from '../../../lab/index.js';
 import { readOnlyProblem } from '../../../engine/drivers/sql/checks.js';
-import { runCli, tempDir } from '../../helpers/cli.js';
+import { runInProcess, tempDir } from '../../helpers/cli.js';
 import { labWithInventory } from '../../helpers/lab-run.js';
 
 interface ProbedJson {
@@ -32,7 +32,7 @@ const step = (p: ProbedJson, id: string) => {
 };
 
 test('split-brain: both primaries observed; the path refuses at the role check and goes no further', async () => {
-  const r = await runCli(['plan', 'runbooks/planned-failover.yml', '--lab', 'split-brain', '--probe', '--format', 'json'], { timeoutMs: 40_000 });
+  const r = await runInProcess(['plan', 'runbooks/planned-failover.yml', '--lab', 'split-brain', '--probe', '--format', 'json'], { timeoutMs: 40_000 });
   assert.is(r.code, 0, r.stderr);
   const p = JSON.parse(r.stdout) as ProbedJson;
   assert.is(p.observed.replicas.sqlServer!.role, 'PRIMARY');
@@ -49,7 +49,7 @@ test('split-brain: both primaries observed; the path refuses at the role check a
   assert.is(p.predicted.outcome, 'refused');
   assert.match(p.predicted.summary, /refuse at step before, before changing anything/);
 
-  const text = await runCli(['plan', 'runbooks/planned-failover.yml', '--lab', 'split-brain', '--probe'], { timeoutMs: 40_000 });
+  const text = await runInProcess(['plan', 'runbooks/planned-failover.yml', '--lab', 'split-brain', '--probe'], { timeoutMs: 40_000 });
   assert.is(text.code, 0, text.stderr);
   assert.match(text.stdout, /\nObserved state/);
   assert.match(text.stdout, /sqlServer: link role PRIMARY/);
@@ -70,7 +70,7 @@ test('healthy: every shipped runbook probes with reads only (statement log and A
     ];
     const plans: Record<string, ProbedJson> = {};
     for (const [runbook, extra] of runs) {
-      const r = await runCli(['plan', runbook, '-i', inventory, '--probe', '--format', 'json', ...extra], { env: lab.env, timeoutMs: 30_000 });
+      const r = await runInProcess(['plan', runbook, '-i', inventory, '--probe', '--format', 'json', ...extra], { env: lab.env, timeoutMs: 30_000 });
       assert.is(r.code, 0, `${runbook}: ${r.stderr}`);
       plans[runbook] = JSON.parse(r.stdout) as ProbedJson;
     }
@@ -112,7 +112,7 @@ test('healthy: every shipped runbook probes with reads only (statement log and A
 });
 
 test('sql2019: the probed version decides the runbook\'s version check (refused before any change)', async () => {
-  const r = await runCli(['plan', 'runbooks/planned-failover.yml', '--lab', 'sql2019', '--probe', '--format', 'json'], { timeoutMs: 40_000 });
+  const r = await runInProcess(['plan', 'runbooks/planned-failover.yml', '--lab', 'sql2019', '--probe', '--format', 'json'], { timeoutMs: 40_000 });
   assert.is(r.code, 0, r.stderr);
   const p = JSON.parse(r.stdout) as ProbedJson;
   assert.is(step(p, 'version').outputs?.version, '15.0.4312.2');
@@ -132,7 +132,7 @@ test('an unreachable link is observed, not a crash', async () => {
   const inventory = join(dir, 'inventory.yml');
   writeFileSync(inventory, yaml.dump(down));
   await lab.stop();
-  const r = await runCli(['plan', 'runbooks/planned-failover.yml', '-i', inventory, '--probe', '--format', 'json'], { env: lab.env, timeoutMs: 40_000 });
+  const r = await runInProcess(['plan', 'runbooks/planned-failover.yml', '-i', inventory, '--probe', '--format', 'json'], { env: lab.env, timeoutMs: 40_000 });
   assert.is(r.code, 0, r.stderr);
   const p = JSON.parse(r.stdout) as ProbedJson;
   assert.is(p.observed.replicas.sqlServer!.reachable, false);
@@ -144,7 +144,7 @@ test('an unreachable link is observed, not a crash', async () => {
 test('a refused login is observed as a set-up error, not as an unreachable replica; a run would fail at the first role check', async () => {
   const { lab, inventoryFile } = await labWithInventory({ scenario: 'healthy' }, 'runbook-probe-');
   try {
-    const r = await runCli(['plan', 'runbooks/forced-failover.yml', '-i', inventoryFile, '--probe', '--format', 'json'], {
+    const r = await runInProcess(['plan', 'runbooks/forced-failover.yml', '-i', inventoryFile, '--probe', '--format', 'json'], {
       env: { ...lab.env, LAB_SQL_PASSWORD: 'Wr0ng-Pa55word' }, timeoutMs: 40_000,
     });
     assert.is(r.code, 0, r.stderr);
@@ -209,7 +209,7 @@ test('plan --probe never sends a read whose -- comment a lone CR ends before a w
       caught = text;
       hold.release();
     });
-    const r = await runCli(['plan', runbook, '-i', inventoryFile, '--probe'], { env: lab.env, timeoutMs: 30_000 });
+    const r = await runInProcess(['plan', runbook, '-i', inventoryFile, '--probe'], { env: lab.env, timeoutMs: 30_000 });
     hold.release();
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, /Not probed: it contains ALTER, which a plain read does not/);

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateFiles, validateInventory } from '../../../engine/validate/runbook.js';
-import { runCli, noStack } from '../../helpers/cli.js';
+import { runInProcess, noStack } from '../../helpers/cli.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'test', 'fixtures', 'inventories');
 
@@ -101,7 +101,7 @@ test('runbook validate on a fleet with an unknown server: one file:line:col line
   const { tmpdir } = await import('node:os');
   const file = join(mkdtempSync(join(tmpdir(), 'runbook-fleet-')), 'fleet.yml');
   writeFileSync(file, bad.replace('    extra: 1\n', '').replace('DAG1', 'dag3').replace('mi2', 'mi1').replace('database: db1', 'database: Db4'));
-  const out = await runCli(['validate', file]);
+  const out = await runInProcess(['validate', file]);
   assert.is(out.code, 2);
   assert.match(out.stderr, `${file}:14:16: error unknown-server:`);
   assert.is(out.stderr.match(/error /g)?.length, 1);
@@ -128,7 +128,7 @@ test('F2/F3: NUL, tab, bidi override, a comma or over 128 characters in a link\'
   const { tmpdir } = await import('node:os');
   const file = join(mkdtempSync(join(tmpdir(), 'runbook-fleet-')), 'fleet.yml');
   writeFileSync(file, good.replace('name: dag2', 'name: "a\\u0000b"'));
-  const out = await runCli(['validate', file]);
+  const out = await runInProcess(['validate', file]);
   assert.is(out.code, 2);
   assert.match(out.stderr, `${file}:11:11: error bad-value: \`name\` holds the control or format character U+0000`);
   noStack(out.stderr);
