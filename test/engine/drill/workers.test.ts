@@ -161,7 +161,8 @@ test('a run to be held at a step boundary never has a successor on its worker, e
 
 test('a run started apart from a pid gets another process, though that pid\'s worker waits idle', async () => {
   const dir = tempDir('runbook-workers-');
-  const pool = new WorkerPool({ baseEnv, warm: 0, maxIdle: 2, reuse: true });
+  // One worker started, none kept spare: the only one idle is the first run's.
+  const pool = new WorkerPool({ baseEnv, warm: 0, maxIdle: 1, reuse: true });
   try {
     const first = await pool.start(['--version'], opts(dir)).done;
     const reused = await pool.start(['--version'], opts(dir)).done;
