@@ -1,23 +1,37 @@
-// Drill speed: `runbook drill` of planned-failover over a scenario's whole fault matrix (kills at
-// every step boundary included) with `npm run drill`'s short windows, run as before round 5 (a
-// fresh `runbook` process for each apply, new lab certificates for each run: `fresh`) and as now
-// (warm workers, engine/drill/workers.ts, and certificates made once: `warm`),
-// interleaved (fresh, warm, fresh, warm, ...) so that a neighbour's load hits both alike. Prints
-// each side's runs per second and CPU seconds per run (this process and its children, and the children alone), their
-// ratio, and the load average. Asserts nothing: a benchmark informs.
-// Run: npm run build && node dist/bench/drill.js   (BENCH_SCENARIOS=healthy,lagging  BENCH_ROUNDS=2  BENCH_SIDES=warm)
+// Drill speed: `runbook drill` of planned-failover with `npm run drill`'s short windows, this
+// build against a baseline, interleaved (baseline, now, baseline, now, ...) so that a neighbour's
+// load hits both alike. Prints each side's runs per second and CPU seconds per run, split into the
+// `runbook` workers' (Node start, driver load, the engine's runs) and the drill process's (labs,
+// judge, pool), their ratio, and the load average. Asserts nothing: a benchmark informs.
+//
+// Sides (BENCH_SIDES, comma-separated, in the order run each round):
+//   now    this build, as `runbook drill` runs;
+//   fresh  this build run as before round 5 (a fresh `runbook` process for each apply, new lab
+//          certificates for each run), the drill's own cold baseline;
+//   base   another built tree's drill (BENCH_BASELINE=<dir with dist/>: e.g. a checkout of main,
+//          built), to compare a change against the code it replaces on the same machine at once.
+// What is drilled: BENCH_SCENARIOS (default healthy: its whole matrix, 35 runs), or one case
+// (BENCH_ONLY=healthy/kill-at-13-sync-commit-sql-server) BENCH_RUNS times (default 1): one kind
+// of run's own cost (a plain run on a reused worker, a kill and its resume, a second operator).
+// Run: npm run build && node dist/bench/drill.js
+//   (BENCH_ROUNDS=2  BENCH_SIDES=base,now  BENCH_BASELINE=/tmp/main  BENCH_ONLY=...  BENCH_RUNS=10)
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { drillCommand } from '../engine/commands/drill.js';
+
+type Side = 'now' | 'fresh' | 'base';
+type DrillCommand = typeof drillCommand;
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const scenarios = process.env.BENCH_SCENARIOS ?? 'healthy';
-const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
-/** BENCH_SIDES=warm measures only the drill as it runs now (the fresh side takes about twice as long). */
-const sidesToRun = (process.env.BENCH_SIDES ?? 'fresh,warm').split(',').filter((x): x is 'fresh' | 'warm' => x === 'fresh' || x === 'warm');
+const only = process.env.BENCH_ONLY;
+const runsPerCase = process.env.BENCH_RUNS;
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+const baselineDir = process.env.BENCH_BASELINE;
+const sidesToRun = (process.env.BENCH_SIDES ?? (baselineDir ? 'base,now' : 'now')).split(',').filter((x): x is Side => x === 'now' || x === 'fresh' || x === 'base');
 const sets = ['stableFor=300ms', 'pollInterval=50ms', 'lsnTimeout=3s', 'stoppedFor=300ms'];
 
 /**
@@ -44,14 +58,25 @@ interface Measure {
   workers: number;
 }
 
-async function once(fresh: boolean): Promise<Measure> {
+async function drillOf(side: Side): Promise<DrillCommand> {
+  if (side !== 'base') return drillCommand;
+  if (!baselineDir) throw new Error('BENCH_SIDES has base: set BENCH_BASELINE to a built tree (a directory with dist/)');
+  const mod = (await import(pathToFileURL(join(resolve(baselineDir), 'dist', 'engine', 'commands', 'drill.js')).href)) as { drillCommand: DrillCommand };
+  return mod.drillCommand;
+}
+
+async function once(side: Side): Promise<Measure> {
+  const drill = await drillOf(side);
   const out = collector();
   const stdin = new PassThrough();
   stdin.end();
   const cpu0 = cpuSeconds();
   const t0 = Date.now();
-  const code = await drillCommand(
-    { runbook: join(root, 'runbooks', 'planned-failover.yml'), sets, scenarios, seed: '7', format: 'json', coldBaseline: fresh },
+  const code = await drill(
+    {
+      runbook: join(root, 'runbooks', 'planned-failover.yml'), sets, scenarios: only ? only.split('/')[0]! : scenarios, seed: '7', format: 'json',
+      ...(only ? { only } : {}), ...(runsPerCase ? { runs: runsPerCase } : {}), ...(side === 'fresh' ? { coldBaseline: true } : {}),
+    },
     { stdout: out.stream, stderr: collector().stream, stdin: stdin as unknown as NodeJS.ReadStream, env: process.env, cwd: root },
   );
   const seconds = (Date.now() - t0) / 1000;
@@ -65,17 +90,20 @@ async function once(fresh: boolean): Promise<Measure> {
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const sides = { fresh: [] as Measure[], warm: [] as Measure[] };
-process.stdout.write(`drill of planned-failover, scenarios ${scenarios}, ${rounds} round(s) of fresh then warm; load ${load()}\n`);
+const sides: Record<Side, Measure[]> = { now: [], fresh: [], base: [] };
+const what = only ? `case ${only} x ${runsPerCase ?? 1}` : `scenarios ${scenarios}`;
+process.stdout.write(`drill of planned-failover, ${what}, ${rounds} round(s) of ${sidesToRun.join(', ')}; load ${load()}\n`);
 for (let r = 0; r < rounds; r++) {
   for (const side of sidesToRun) {
-    const m = await once(side === 'fresh');
+    const m = await once(side);
     sides[side].push(m);
     process.stdout.write(`  ${side.padEnd(5)} ${m.runs} runs in ${m.seconds.toFixed(1)} s: ${(m.runs / m.seconds).toFixed(2)} runs/s, ${(m.cpu / m.runs).toFixed(2)} CPU s per run (workers ${(m.workers / m.runs).toFixed(2)}, drill and labs ${((m.cpu - m.workers) / m.runs).toFixed(2)}) (load ${load()})\n`);
   }
 }
 const rate = (ms: Measure[]) => median(ms.map((m) => m.runs / m.seconds));
 const cpu = (ms: Measure[]) => median(ms.map((m) => m.cpu / m.runs));
-if (sides.fresh.length && sides.warm.length) {
-  process.stdout.write(`median: fresh ${rate(sides.fresh).toFixed(2)} runs/s, warm ${rate(sides.warm).toFixed(2)} runs/s (${(rate(sides.warm) / rate(sides.fresh)).toFixed(2)}x); CPU per run fresh ${cpu(sides.fresh).toFixed(2)} s, warm ${cpu(sides.warm).toFixed(2)} s; load ${load()}\n`);
+const against = sides.base.length ? 'base' : sides.fresh.length ? 'fresh' : undefined;
+if (against && sides.now.length) {
+  const b = sides[against];
+  process.stdout.write(`median: ${against} ${rate(b).toFixed(2)} runs/s, now ${rate(sides.now).toFixed(2)} runs/s (${(rate(sides.now) / rate(b)).toFixed(2)}x); CPU per run ${against} ${cpu(b).toFixed(2)} s, now ${cpu(sides.now).toFixed(2)} s (${(cpu(sides.now) / cpu(b)).toFixed(2)}x); load ${load()}\n`);
 }

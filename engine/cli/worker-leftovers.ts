@@ -36,6 +36,17 @@ export function stopRecording(): void {
 }
 
 /**
+ * Stops following resources at all (once none of the run's is open): with the hook enabled, every
+ * promise the process creates is registered for its destroy event, the larger part of the tracking's
+ * cost, also between runs and in a run that is not tracked.
+ */
+export function stopTracking(): void {
+  recording = false;
+  hook.disable();
+  open.clear();
+}
+
+/**
  * `make()` with nothing it creates counted: the worker's own doings after the run (its end marks,
  * its messages, its settle timer), while what the run left may still start more of its own.
  */

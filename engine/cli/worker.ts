@@ -18,7 +18,7 @@ import type { WorkerMessage, WorkerRun } from '../drill/worker-protocol.js';
 import { pluginCodeImported } from '../load/plugins.js';
 import { main } from './main.js';
 import { holdAtBoundary } from './worker-hold.js';
-import { leftovers, recordRunResources, stopRecording, untracked } from './worker-leftovers.js';
+import { leftovers, recordRunResources, stopRecording, stopTracking, untracked } from './worker-leftovers.js';
 
 /**
  * How long a finished run's sockets and timers may take to end before the process counts as
@@ -43,7 +43,10 @@ if (!process.send) {
 // Not @azure/identity: an inventory with a token variable (the lab's) never loads it, and it is
 // a quarter of the drivers' load time.
 await import('../commands/apply.js');
-await Promise.all([import('mssql'), import('@azure/arm-sql'), import('@azure/core-rest-pipeline')]);
+const { armSqlPackage, corePipelinePackage, mssqlPackage } = await import('../drivers/packages.js');
+mssqlPackage();
+armSqlPackage();
+corePipelinePackage();
 
 const listenerCounts = () => WATCHED_EVENTS.map((e) => process.listenerCount(e));
 /** Open handles and requests by kind (our own settle timer aside). */
@@ -110,7 +113,9 @@ process.on('message', (run: WorkerRun) => {
     process.exitCode = undefined;
     const stdin = new PassThrough();
     stdin.end();
-    recordRunResources();
+    // Tracked only for a run that may be followed by another in this process: a run that will
+    // not (the drill will kill it, or this worker is at its last run) need not pay for it.
+    if (run.reuse) recordRunResources();
     // Only this instruction holds a run (never its argv or environment); a run that ends first stops listening.
     const unhold = run.hold ? holdAtBoundary(run.hold.boundary, run.hold.mark) : () => undefined;
     let code: number;
@@ -131,6 +136,8 @@ process.on('message', (run: WorkerRun) => {
     // r5drill #6: a runbook that gained plugins: mid-drill ran them on reused workers).
     const reusable = run.reuse && !pluginCodeImported() && (await settled());
     stopRecording();
+    // Everything the run opened has ended: nothing left to follow until the next run records again.
+    if (reusable) stopTracking();
     busy = false;
     if (!process.connected) process.exit(code);
     process.send!({ reusable } satisfies WorkerMessage, () => {

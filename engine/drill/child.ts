@@ -75,9 +75,11 @@ export function startCliChild(args: string[], opts: { env: NodeJS.ProcessEnv; cw
  * How runs are started: a fresh child each (startCliChild), or a warm worker (workers.ts).
  * `fresh`: a process that has run nothing yet (a warm worker may have): a run to be stopped at a
  * step boundary, which a process warm from earlier runs may pass before the journal poll sees it.
+ * `apartFrom`: any process but the one of this pid (a run's other invocation, still going or just
+ * ended: each invocation's journal is found by its pid).
  * `holdAt`: hold the run still at this step boundary, if the process can (ChildRun.held says).
  */
-export type StartRun = (args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number; fresh?: boolean; holdAt?: number }) => ChildRun;
+export type StartRun = (args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number; fresh?: boolean; apartFrom?: number; holdAt?: number }) => ChildRun;
 
 /** The whole records of one journal file; a torn last line (a kill mid-write) is left out. */
 export function journalFileRecords(file: string): JournalRecord[] {

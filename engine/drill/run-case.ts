@@ -209,9 +209,11 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       if (c.fault.kind === 'replica-down' || c.fault.kind === 'second-operator') {
         fired = await until(labReached, () => finished, settings.deadlineMs);
         if (fired && c.fault.kind === 'replica-down') lab.setDown(c.fault.side, true);
-        // A worker that has run nothing: the first's, had it ended and been reused, would give both
+        // Any worker but the first's: that one, had the first ended and been reused, would give both
         // one pid, and each invocation's journal is found by its pid (attack r5drill, not shown).
-        if (fired && c.fault.kind === 'second-operator') second = start(args, { ...opts, fresh: true }).done;
+        // Not one that has run nothing: a second operator's process is not killed, and a new one
+        // costs a Node start and driver load.
+        if (fired && c.fault.kind === 'second-operator') second = start(args, { ...opts, ...(first.pid !== undefined ? { apartFrom: first.pid } : { fresh: true }) }).done;
       }
       const firstResult = await first.done;
       invocations.push(invocation('first', args, firstResult, undefined));

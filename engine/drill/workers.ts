@@ -10,6 +10,17 @@ import type { WorkerMessage, WorkerRun } from './worker-protocol.js';
 
 const WORKER_BIN = fileURLToPath(new URL('../cli/worker.js', import.meta.url));
 
+/**
+ * How the workers' Node runs. --expose-gc: worker.ts collects while a run settles (a closed
+ * handle ends for async_hooks only once collected). --no-opt: no TurboFan. A worker's life is a
+ * run or a few of about a second each, mostly waiting; TurboFan's background compiles of the code
+ * that got hot in that time cost more CPU than the optimised code saves before the process ends
+ * (bench/drill: a kill case 1.57 -> 1.46 CPU s, a plain run on a reused worker 0.05 to 0.1 s less,
+ * at load 17-26). Optimisation changes how fast JavaScript runs, never what it does: the runs
+ * rehearse the same engine.
+ */
+const WORKER_V8_FLAGS = ['--expose-gc', '--no-opt'];
+
 /** A mark no run's output holds by chance, written whole by the worker and cut out of the output. */
 const endMark = (what: string) => `\u0000runbook-worker-${what} ${randomBytes(6).toString('hex')}\u0000`;
 
@@ -83,9 +94,10 @@ export class WorkerPool {
   }
 
   /** `runbook <args>` on a warm worker, with `env` (which should include baseEnv) and `cwd`; SIGKILLed at `deadlineMs`. */
-  start(args: string[], run: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number; fresh?: boolean; holdAt?: number }): ChildRun {
+  start(args: string[], run: { env: NodeJS.ProcessEnv; cwd: string; deadlineMs: number; fresh?: boolean; apartFrom?: number; holdAt?: number }): ChildRun {
     const startedAt = Date.now();
-    const chosen = run.fresh ? this.takeFresh() : this.take();
+    const apartFrom = run.apartFrom;
+    const chosen = run.fresh ? this.takeWhere((w) => w.runs === 0) : apartFrom !== undefined ? this.takeWhere((w) => w.child.pid !== apartFrom) : this.take();
     this.topUp();
     const env = Object.fromEntries(Object.entries(run.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
     let worker: Worker | undefined;
@@ -134,7 +146,9 @@ export class WorkerPool {
         }
         w.current = route;
         w.runs++;
-        const reuse = this.opts.reuse && w.runs < (this.opts.maxRunsPerWorker ?? 25);
+        // A run to be held at its boundary is there to be killed: its worker is not to come back, and
+        // so need not track what the run opens (a fifth of a run's CPU, worker-leftovers.ts).
+        const reuse = this.opts.reuse && w.runs < (this.opts.maxRunsPerWorker ?? 25) && run.holdAt === undefined;
         const hold = route.holdMark !== undefined && run.holdAt !== undefined ? { hold: { boundary: run.holdAt, mark: route.holdMark } } : {};
         w.child.send({ argv: args, env, cwd: run.cwd, endMark: route.mark, reuse, ...hold } satisfies WorkerRun);
       });
@@ -160,17 +174,17 @@ export class WorkerPool {
     await Promise.all(exits);
   }
 
-  /**
-   * A waiting worker; else one that just ran and is settling, or is starting, when there is one
-   * no other run waits for (it is nearer ready than a new one: a second of CPU saved); else a new one.
-   */
-  /** A waiting worker that has run nothing yet, else a new one. */
-  private takeFresh(): Promise<Worker> {
-    const at = this.idle.findIndex((w) => w.runs === 0);
+  /** A waiting worker that is `wanted`, else a new one. */
+  private takeWhere(wanted: (w: Worker) => boolean): Promise<Worker> {
+    const at = this.idle.findIndex(wanted);
     if (at >= 0) return Promise.resolve(this.idle.splice(at, 1)[0]!);
     return Promise.resolve(this.spawnWorker(() => undefined));
   }
 
+  /**
+   * A waiting worker; else one that just ran and is settling, or is starting, when there is one
+   * no other run waits for (it is nearer ready than a new one: a second of CPU saved); else a new one.
+   */
   private take(): Promise<Worker> {
     const ready = this.idle.shift();
     if (ready) return Promise.resolve(ready);
@@ -211,7 +225,7 @@ export class WorkerPool {
   }
 
   private spawnWorker(onReady: () => void): Worker {
-    const child = spawn(process.execPath, ['--expose-gc', WORKER_BIN], { env: this.opts.baseEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = spawn(process.execPath, [...WORKER_V8_FLAGS, WORKER_BIN], { env: this.opts.baseEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     // Not 'close': a child whose IPC channel the parent disconnected may never emit it (Node 20).
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
     const drained = (s: NodeJS.ReadableStream) => new Promise<void>((r) => s.once('close', () => r()));

@@ -16,6 +16,7 @@ import type { ArmShared } from './arm/shared-pipeline.js';
 import { classifyConnectFailureProbed, describeConnectError, passwordFor, poolConfig } from './sql/pool.js';
 import { classifyConnectFailure, ConnectionSetupError, type ConnectFailure } from './sql/connect-failure.js';
 import { keepFirstLogin } from './sql/kept-login.js';
+import { mssqlPackage } from './packages.js';
 import type { Inventory, ReplicaSide, ReplicaTarget, RunResources } from '../core/types.js';
 
 export interface RunResourcesOptions {
@@ -93,7 +94,7 @@ export function createRunResources(inventory: Inventory, opts: RunResourcesOptio
       }
     }
     const config = poolConfig(side, spec, opts.env);
-    const mssql = (await import('mssql')).default;
+    const mssql = mssqlPackage();
     const pool = keepFirstLogin(new mssql.ConnectionPool(config));
     // A pool emits 'error' for failures outside a request; unhandled, that would end the process.
     pool.on('error', (error: Error) => opts.log?.warn(describeConnectError(side, spec, error, config.password)));

@@ -21,6 +21,7 @@ import { markNoResend, noResendPolicy, watchAttempts } from './resend.js';
 import { registerSecret } from '../../core/redact.js';
 import { GuardRefusal } from '../../core/errors.js';
 import { armEndpointOf, describeLink, instanceUrl, linkUrl, rememberEndpoint, type LinkIds } from './link-ids.js';
+import { armSqlPackage, corePipelinePackage, identityPackage } from '../packages.js';
 import type { ArmShared } from './shared-pipeline.js';
 
 /** Token scope of the public cloud's Resource Manager. */
@@ -95,7 +96,7 @@ async function credentialFor(inventory: Inventory, env: NodeJS.ProcessEnv, ca: s
   if (kind !== 'default' && kind !== 'environment') throw new Error(`Unknown arm.credential "${String(kind)}"; use default, environment or tokenEnv.`);
   // The secret is never ours to print; should a library echo it, the redactor removes it.
   for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD']) if (env[name]) registerSecret(env[name]!);
-  const { DefaultAzureCredential, EnvironmentCredential } = await import('@azure/identity');
+  const { DefaultAzureCredential, EnvironmentCredential } = identityPackage();
   const options: import('@azure/identity').DefaultAzureCredentialClientIdOptions & { tlsOptions?: { ca: string } } = {};
   if (arm.authorityHost) {
     options.authorityHost = arm.authorityHost.replace(/\/+$/, '');
@@ -171,7 +172,7 @@ export async function createArmClient(
   const credential = shared
     ? await shared.credential(JSON.stringify([arm.credential ?? 'default', arm.tokenEnv, arm.authorityHost, ca]), () => credentialFor(inventory, env, ca))
     : await credentialFor(inventory, env, ca);
-  const { SqlManagementClient } = await import('@azure/arm-sql');
+  const { SqlManagementClient } = armSqlPackage();
   const clientOptions: SqlManagementClientOptionalParams = {
     // `endpoint` moves the requests; `$host` alone would not (facts §2.2).
     endpoint,
@@ -202,7 +203,7 @@ export interface RawRequest {
 
 /** Sends through the client's pipeline; HTTP errors come back as responses, network errors throw typed. */
 export async function sendRaw(client: SqlManagementClient, req: RawRequest): Promise<PipelineResponse> {
-  const { createPipelineRequest, createHttpHeaders } = await import('@azure/core-rest-pipeline');
+  const { createPipelineRequest, createHttpHeaders } = corePipelinePackage();
   const request = createPipelineRequest({
     url: req.url,
     method: req.method,

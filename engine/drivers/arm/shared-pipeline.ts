@@ -7,6 +7,7 @@
 // engine/apply/step-context.ts) see only that run's requests.
 import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient } from '@azure/core-rest-pipeline';
+import { corePipelinePackage } from '../packages.js';
 
 export interface ArmShared {
   httpClient(): Promise<HttpClient>;
@@ -21,7 +22,8 @@ export function armShared(): ArmShared {
   const tls = new Map<string, { ca: string }>();
   const credentials = new Map<string, Promise<TokenCredential>>();
   return {
-    httpClient: () => (http ??= import('@azure/core-rest-pipeline').then((m) => m.createDefaultHttpClient())),
+    // Required, not imported: the CommonJS copy arm-sql's pipeline uses (../packages.ts).
+    httpClient: () => (http ??= Promise.resolve().then(() => corePipelinePackage().createDefaultHttpClient())),
     tls(ca) {
       let settings = tls.get(ca);
       if (!settings) tls.set(ca, (settings = { ca }));

@@ -7,6 +7,7 @@ import type { ConnectionPool } from 'mssql';
 import type { ConnectionSpec, ReplicaSide } from '../../core/types.js';
 import { classifiedConnectError, connectClassified, poolConfig } from './pool.js';
 import { keepFirstLogin } from './kept-login.js';
+import { mssqlPackage } from '../packages.js';
 
 /** The database the lock lives in; see engine/drivers/sql/lock.ts for why. */
 export const LOCK_DATABASE = 'master';
@@ -92,7 +93,7 @@ export async function openLockPool(
   /** Many runs' requests queue for the one connection (a wave): see sharedLockSessions. */
   queued = false,
 ): Promise<LockPool> {
-  const mssql = (await import('mssql')).default;
+  const mssql = mssqlPackage();
   const config = poolConfig(side, spec, env);
   config.database = LOCK_DATABASE;
   config.options = { ...config.options, appName };

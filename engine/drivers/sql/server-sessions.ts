@@ -34,6 +34,7 @@ import { readOnlyProblem } from './checks.js';
 import { keepFirstLogin } from './kept-login.js';
 import { classifiedConnectError, connectClassified, describeConnectError, poolConfig, runSql, serverKey } from './pool.js';
 import { isConnectionLoss } from './connect-failure.js';
+import { mssqlPackage } from '../packages.js';
 
 /** How many sessions a wave opens per server for its steps (the link locks have their own). */
 export const DEFAULT_SESSIONS_PER_SERVER = 3;
@@ -274,7 +275,7 @@ export function serverSessions(perServer: number = DEFAULT_SESSIONS_PER_SERVER):
   let closed = false;
 
   async function open(side: ReplicaSide, spec: ConnectionSpec, env: NodeJS.ProcessEnv): Promise<ServerPool> {
-    const driver = (await import('mssql')).default;
+    const driver = mssqlPackage();
     const config = poolConfig(side, spec, env);
     // A borrower waits its turn however long the queue is: each holder is bounded by its own
     // request or step timeout. A session is checked without a query before it is lent (poolConfig:

@@ -134,4 +134,18 @@ test('a shipped runbook planned by name, shell completion and --version load no 
   }
 });
 
+// When apply does load the drivers, it requires them (engine/drivers/packages.ts), never imports
+// them: an ESM import scanned all 2.5 MB of @azure/arm-sql for export names and loaded the ESM
+// build of @azure/core-rest-pipeline beside the CommonJS one arm-sql requires (~0.4 s of CPU in
+// every process that runs anything; two RestError classes).
+// Nor does a run whose SQL logins are SQL Server logins and whose ARM credential is a token (the
+// lab's) load @azure/identity's Entra ID client (msal-node, ~70 ms): tedious requires the package
+// at load, and gets it lazily (packages.ts mssqlPackage).
+test('runbook apply loads the driver packages by require, none through the ESM loader, and no Entra ID client for SQL logins', async () => {
+  const loaded = await loadedBy(['apply', 'planned-failover.yml', '--lab', '--yes', '--set', 'stoppedFor=100ms', '--set', 'stableFor=100ms', '--set', 'pollInterval=20ms']);
+  for (const name of ['mssql', 'tedious', '@azure/arm-sql', '@azure/core-rest-pipeline']) assert.ok(loaded.includes(`require:${name}`), `the run required ${name}`);
+  assert.equal(loaded.filter((l) => l.startsWith('file:') && /\/node_modules\/(mssql|tedious|@azure\/)/.test(l)), []);
+  assert.equal(loaded.filter((l) => l === 'require:@azure/msal-node'), []);
+});
+
 test.run();

@@ -126,6 +126,50 @@ test('a run that leaves a socket open, unref\'d (the ARM client\'s keep-alive to
     await gone.stop();
     const next = await pool.start(['--version'], opts(dir)).done;
     assert.is(next.pid, r.pid, 'a worker whose run left nothing open is reused');
+    // After a clean run the worker stops following resources (worker-leftovers.ts stopTracking):
+    // its next run is followed again, and a socket it leaves open ends the worker.
+    const upAgain = await TestLab.start();
+    try {
+      const leaving = await applyOn(upAgain);
+      assert.is(leaving.pid, r.pid, 'the clean worker took the next run');
+      const after = await pool.start(['--version'], opts(dir)).done;
+      assert.is.not(after.pid, leaving.pid, 'a reused worker holding a socket to the last lab was reused again');
+    } finally {
+      await upAgain.stop();
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a run to be held at a step boundary never has a successor on its worker, even when it ends before the boundary', async () => {
+  const dir = tempDir('runbook-workers-');
+  const pool = new WorkerPool({ baseEnv, warm: 0, maxIdle: 1, reuse: true });
+  try {
+    const plain = await pool.start(['--version'], opts(dir)).done;
+    const sameWorker = await pool.start(['--version'], opts(dir)).done;
+    assert.is(sameWorker.pid, plain.pid, 'a plain run is followed on its worker');
+    // --version writes no journal: it never reaches boundary 1 and ends by itself.
+    const held = await pool.start(['--version'], { ...opts(dir), holdAt: 1 }).done;
+    assert.is(held.code, 0);
+    const next = await pool.start(['--version'], opts(dir)).done;
+    assert.is.not(next.pid, held.pid, 'the worker of a run meant to be killed took another run');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a run started apart from a pid gets another process, though that pid\'s worker waits idle', async () => {
+  const dir = tempDir('runbook-workers-');
+  // One worker started, none kept spare: the only one idle is the first run's.
+  const pool = new WorkerPool({ baseEnv, warm: 0, maxIdle: 1, reuse: true });
+  try {
+    const first = await pool.start(['--version'], opts(dir)).done;
+    const reused = await pool.start(['--version'], opts(dir)).done;
+    assert.is(reused.pid, first.pid, 'the idle worker is taken when nothing is said');
+    const apart = await pool.start(['--version'], { ...opts(dir), apartFrom: first.pid! }).done;
+    assert.is(apart.code, 0);
+    assert.is.not(apart.pid, first.pid);
   } finally {
     await pool.close();
   }
