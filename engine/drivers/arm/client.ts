@@ -145,7 +145,10 @@ function withEnvironment<T>(env: NodeJS.ProcessEnv, make: () => T): T {
  * loadDrivers): @azure/identity only for a credential that needs it (`identity`).
  */
 export async function loadArmLibraries(identity: boolean): Promise<void> {
-  await Promise.all([import('@azure/arm-sql'), import('@azure/core-rest-pipeline'), ...(identity ? [import('@azure/identity')] : [])]);
+  // By require (../packages.ts): an ESM import here loaded a second copy of the pipeline.
+  armSqlPackage();
+  corePipelinePackage();
+  if (identity) identityPackage();
 }
 
 /**
