@@ -258,11 +258,11 @@ export default defineStep({
     return this.run(ctx, args);
   },
 
-  /** Runs `with.verify`; `unknown` without one. Errors propagate (the engine counts them as unknown). */
+  /** Runs `with.verify`; `unknowable` without one (nothing to ask again). Errors propagate (the engine counts them as unknown). */
   async verify(ctx, args: SqlExecArgs) {
     if (!args.verify) {
       ctx.log.info(ctx.text('noVerify', { step: ctx.stepId }));
-      return 'unknown';
+      return 'unknowable';
     }
     const target = (args.verifyTarget ?? ctx.target ?? 'primary') as ReplicaTarget;
     if (!['sqlServer', 'managedInstance', 'primary', 'secondary'].includes(target)) {

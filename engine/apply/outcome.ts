@@ -59,6 +59,9 @@ export async function verifyUntilKnown(
     try {
       context.invalidateRoles?.();
       const result = await def.verify({ ...context, signal: AbortSignal.timeout(left) }, args);
+      // No way to check with these arguments: asking once a second for two minutes would only
+      // repeat that (attack r7drill #9: 120 lines, and a drill's deadline called it a hang).
+      if (result === 'unknowable') return { result: 'unknown', attempts, detail: 'the step has no way to check it' };
       if (result !== 'unknown') return { result, attempts };
       detail = 'the check could not tell';
       if (opts.unknownIsFinal) return { result, attempts, detail };

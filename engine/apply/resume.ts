@@ -20,7 +20,7 @@
 // at a change the journal shows never started: it is verified before it is sent, and one already
 // in effect is refused (someone else did it, or the run's plan no longer describes the link).
 import type { StepSpec } from '../core/types.js';
-import type { StepDefinition, StepHistoryEntry } from '../step-api/types.js';
+import type { StepDefinition, StepHistoryEntry, VerifyAnswer } from '../step-api/types.js';
 import { errorMessage } from '../core/errors.js';
 import { runTimeContext } from '../template/context.js';
 import { renderStepAtRunTime, skippedOutputs } from '../template/step-render.js';
@@ -342,7 +342,7 @@ async function verifyBeforeRerun(services: ResumeServices, check: RerunCheck): P
 async function refuseIfAlreadyInEffect(services: ResumeServices, at: { spec: StepSpec; def: StepDefinition<any>; args: Record<string, unknown>; context: StepContext }): Promise<string | undefined> {
   const { spec, def, args, context } = at;
   if (!def.verify) return undefined;
-  let result: 'done' | 'not-done' | 'unknown';
+  let result: VerifyAnswer;
   try {
     context.invalidateRoles?.();
     result = await def.verify({ ...context, signal: AbortSignal.timeout(services.outcome.deadlineMs) }, args);

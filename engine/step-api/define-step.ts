@@ -13,6 +13,7 @@ import type {
   StepPlanContext,
   StepPlanResult,
   StepRunContext,
+  VerifyAnswer,
 } from './types.js';
 
 /** What every method of a defined step receives on top of the engine's context. */
@@ -47,7 +48,7 @@ export interface StepDeclaration<Args, M extends Messages, Defaults> {
   /** Read-only and pure: no I/O. Arguments may hold Unknown values ("known after apply"). */
   plan(ctx: PlanContext<keyof M & string, Defaults>, args: Args): StepPlanResult;
   run(ctx: RunContext<keyof M & string, Defaults>, args: Args): Promise<Record<string, unknown>>;
-  verify?(ctx: RunContext<keyof M & string, Defaults>, args: Args): Promise<'done' | 'not-done' | 'unknown'>;
+  verify?(ctx: RunContext<keyof M & string, Defaults>, args: Args): Promise<VerifyAnswer>;
   probe?(ctx: RunContext<keyof M & string, Defaults>, args: Args): Promise<Record<string, unknown> | undefined>;
 }
 

@@ -27,6 +27,7 @@ export type {
   StepResources,
   StepRunContext,
   Unknown,
+  VerifyAnswer,
 } from './types.js';
 
 // From engine/core, what steps legitimately share with the engine.

@@ -138,6 +138,9 @@ export interface OutputSpec {
   description: string;
 }
 
+/** A step's answer to "has your effect already happened?" (StepDefinition.verify). */
+export type VerifyAnswer = 'done' | 'not-done' | 'unknown' | 'unknowable';
+
 export interface StepDefinition<Args = Record<string, unknown>> {
   type: string;
   description: string;
@@ -175,9 +178,11 @@ export interface StepDefinition<Args = Record<string, unknown>> {
    * whose outcome is unknown (a dropped connection, a timeout). `done`: the engine records the
    * step as succeeded by verification and does not run it; `not-done`: it may run it again;
    * `unknown` (or throwing): the engine stops and tells the operator what to check, never
-   * repeating the step blindly. See engine/apply/outcome.ts.
+   * repeating the step blindly, after asking again until its outcome deadline; `unknowable`: these
+   * arguments give the step no way to check (a sqlExec without `verify:`), so asking again cannot
+   * help and the outcome is unknown at once. See engine/apply/outcome.ts.
    */
-  verify?(ctx: StepRunContext, args: Args): Promise<'done' | 'not-done' | 'unknown'>;
+  verify?(ctx: StepRunContext, args: Args): Promise<VerifyAnswer>;
   /**
    * Optional, for `plan --probe`: look at the live replicas without changing anything and return
    * the outputs that can be known now (a subset of `outputs`), or undefined when nothing can.

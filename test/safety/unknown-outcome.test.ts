@@ -98,4 +98,21 @@ test('a change with no way to verify it: outcome unknown, exit 5, says what to c
   }
 });
 
+test('a change with no way to verify it is unknown at once, said once: not asked again until the outcome deadline (attack r7drill #9)', async () => {
+  const lab = await ChildLab.start({ overrides: { faults: [{ kind: 'dropConnection', match: 'MODIFY AVAILABILITY', after: true }] } });
+  try {
+    const file = writeNoVerifyRunbook(lab.dir);
+    const started = Date.now();
+    // A deadline far longer than the run may take: before, it asked (and said "cannot be checked") once a second until it passed.
+    const r = await lab.applyInProcess(file, ['--outcome-timeout', '60s']);
+    const seconds = (Date.now() - started) / 1000;
+    assert.is(r.code, 5, r.stdout + r.stderr);
+    assert.is((r.stdout + r.stderr).match(/has no verify: query, so whether it took effect cannot be checked/g)?.length, 1, r.stdout + r.stderr);
+    assert.ok(seconds < 30, `the run took ${seconds.toFixed(1)} s`);
+    assert.is(lab.count(SYNC_COMMIT), 1);
+  } finally {
+    await lab.stop();
+  }
+});
+
 test.run();
