@@ -11,6 +11,7 @@ import { isSingleStatement, readOnlyProblem } from '../drivers/sql/checks.js';
 import { mustStartItsBatch } from '../drivers/sql/guarded-batches.js';
 import { LOCK_NOT_HELD_ERROR, reservedSqlProblems } from '../drivers/sql/change-sql-rules.js';
 import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
+import { notSentByDriver } from '../drivers/sql/connect-failure.js';
 import { intercept, readOnlyPool, sealedPoolMethod, type Method } from '../drivers/sql/read-only-pool.js';
 import { isTrivia, scanSql, unterminatedToken } from '../drivers/sql/scanner.js';
 
@@ -102,8 +103,31 @@ export function noteChange(state: StepPoolState, batch?: string): NotedChange {
 function answered(counted: NotedChange, batch: string, sending: unknown): unknown {
   if (!(sending instanceof Promise)) return sending;
   return sending.catch((error: unknown) => {
-    if (isSingleStatement(batch) && definitelyNotApplied(error)) counted.notApplied();
+    if (notSentByDriver(error)) counted.undo();
+    else if (isSingleStatement(batch) && definitelyNotApplied(error)) counted.notApplied();
     throw error;
+  });
+}
+
+/**
+ * `send()`, a request of the step; when the driver refused it before writing anything (the run's
+ * connection to `side` was closed), said so: not a connection lost during the batch, whose outcome
+ * is unknown (attack r7safe finding 6: a batch that never left the process made the run end
+ * "outcome unknown", exit 5). Whether the step changed anything depends on what it sent before.
+ */
+function keptUnsent(state: StepPoolState, side: ReplicaSide, send: () => unknown): unknown {
+  const sending = send();
+  if (!(sending instanceof Promise)) return sending;
+  return sending.catch((error: unknown) => {
+    if (!notSentByDriver(error)) throw error;
+    const changedBefore = state.changes.mayHaveActed > 0;
+    const why = `Step ${state.step}'s request to ${side} was not sent: the run's connection to ${side} is closed (${String((error as Error).message).replace(/\.$/, '')})`;
+    throw new StepFailure(
+      'notSentConnectionClosed',
+      { side },
+      changedBefore ? `${why}; a change request of this step had been sent before it, so the step may have acted.` : `${why}; nothing of this step was sent.`,
+      { notApplied: !changedBefore, cause: error },
+    );
   });
 }
 
@@ -158,13 +182,13 @@ function paramsOf(request: Request): Record<string, unknown> | undefined {
 function journaledRequest(request: object, side: ReplicaSide, state: StepPoolState): object {
   return intercept(request as Request, (k, send) => {
     if (k !== 'query' && k !== 'batch') return undefined;
-    return (...a) => {
+    return (...a) => keptUnsent(state, side, () => {
       const text = withoutLockCheck(String(a[0]));
       if (text !== '') state.record?.(side, text, paramsOf(request as Request));
       state.sentAny = true;
       if (text === '' || readOnlyProblem(text) === undefined) return send(...a);
       return answered(noteChange(state, text), text, send(...a));
-    };
+    });
   });
 }
 
@@ -175,7 +199,7 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
     if (k === 'execute') return () => { throw refuse('called a procedure by RPC (request.execute), which cannot carry the run\'s lock check (send EXEC ... as T-SQL instead)'); };
     if (k === 'bulk') return () => { throw refuse('was a bulk load, which cannot carry the run\'s lock check'); };
     if (k !== 'query' && k !== 'batch') return undefined;
-    return (...a) => {
+    return (...a) => keptUnsent(state, side, () => {
       if (typeof a[0] !== 'string' || a.length > 1) throw refuse('was not one string of T-SQL answered by a promise (a tagged template or a callback), so the run cannot put its lock check in front of it');
       // In stream mode mssql tells a server error as an 'error' event and resolves the promise
       // anyway: the lock check's refusal would go unseen (attack r7fix finding 11).
@@ -214,7 +238,7 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
         return answered(noteChange(state, text), text, send(text));
       }
       return sendWithCheck(r, send, text, side, state, guard, refuse);
-    };
+    });
   });
 }
 
@@ -243,7 +267,8 @@ async function sendWithCheck(request: Request, send: Method, text: string, side:
     if (plan.lost?.aborted) {
       throw new OutcomeUnknown(`The link lock was lost while a batch of step ${state.step} was running; the batch was cancelled, so how much of it ran is unknown; check the replica before going on.`, { cause: error });
     }
-    if (isSingleStatement(text) && definitelyNotApplied(error)) counted.notApplied();
+    if (notSentByDriver(error)) counted.undo();
+    else if (isSingleStatement(text) && definitelyNotApplied(error)) counted.notApplied();
     throw error;
   } finally {
     plan.lost?.removeEventListener('abort', onLost);

@@ -285,7 +285,7 @@ function fencedPool(pool: Pool, ended: () => boolean, stepId: string): Pool {
     if (key === 'query' || key === 'batch') return fence(method);
     if (key === 'request') return (...args) => fencedRequest(method(...args) as object);
     // The step pool's connect() resolves to the step pool: this view instead, or the fence is gone (attack r7safe finding 2).
-    if (key === 'connect') return sealedPoolMethod(key, method, proxy, () => new Error('unreachable'));
+    if (key === 'connect' || key === 'close') return sealedPoolMethod(key, method, proxy, () => new Error('unreachable'));
     return undefined;
   });
 }
