@@ -216,11 +216,13 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     // A slow or long statement takes its time when it is reached: the statements before it in the
     // batch (a client's own checks) run first. Cancelled (ATTENTION) before its end, neither it nor
     // the statements after it run, as a cancelled BACKUP leaves no backup and a cancelled FAILOVER
-    // no role change. A long one (BACKUP, FAILOVER) whose connection closes before its end is not
-    // cancelled: no ATTENTION came, and the statement is under way, so it runs to its end and acts
-    // (a client killed during its FAILOVER may have failed the link over); the statements after it
-    // do not run (`connectionClosed`). The sources are silent on both; this is the model a resume
-    // must be ready for either way: it cannot tell, so it verifies.
+    // no role change. One whose connection closes before its end (a long BACKUP or FAILOVER, or a
+    // scenario's `slow` fault) is not cancelled: no ATTENTION came, and the statement is under way,
+    // so it runs to its end, after its time as if the client were there, and acts (a client killed
+    // during its FAILOVER may have failed the link over); the statements after it do not run
+    // (`connectionClosed`; attack r7safe finding 5: a slow fault's batch used to run whole the moment
+    // its client went). The sources are silent on both; this is the model a resume must be ready for
+    // either way: it cannot tell, so it verifies.
     const slow = fault.kind === 'delay' ? fault : undefined;
     const long = longStatement(link.scenario.longStatements, req.sql);
     const pauseMs = (slow?.ms ?? 0) + (long?.ms ?? 0);
@@ -242,11 +244,11 @@ export function createReplicaBackend(o: ReplicaBackendOptions): ReplicaBackend {
     }
     if (rest) {
       const arrivedAt = model.clock();
-      if (slow) await sleep(slow.ms, signal);
-      // A long statement is under way: only the client's ATTENTION stops it early.
+      // The statement is under way: only the client's ATTENTION stops it early.
+      if (slow) await sleep(slow.ms, signal, (reason) => reason === AbortedBy.Attention);
       if (long) await sleep(long.ms, signal, (reason) => reason === AbortedBy.Attention);
       if ((slow || long) && cancelled()) return [...items, ...logNotCarriedOut(info, restStatements, req.sql, 'cancelled')];
-      const clientGone = long !== undefined && stoppable && signal.aborted && pausedOnly !== undefined;
+      const clientGone = (slow !== undefined || long !== undefined) && stoppable && signal.aborted && pausedOnly !== undefined;
       let notRun: string[] = [];
       const runNow = clientGone
         ? () => {

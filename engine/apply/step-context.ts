@@ -5,7 +5,7 @@ import type { ChangeGuard, Impact, ReplicaSide, RunResources, StepSpec } from '.
 import type { ProgressData, StepDefinition, StepHistoryEntry, StepRunContext } from '../step-api/types.js';
 import { unknownValue } from '../template/render.js';
 import { noteChange, stepPool, type StepPoolState } from './step-pool.js';
-import { armFor } from '../drivers/arm/read-only-arm.js';
+import { armFor, type ArmCaller } from '../drivers/arm/read-only-arm.js';
 import type { ApplyOptions, Confirm } from './types.js';
 
 /** A step's context, but for `signal`, which the step runner makes per attempt. */
@@ -35,30 +35,6 @@ export interface StepContextSource {
   confirm: Confirm | undefined;
   /** The lock check a T-SQL change to `side` carries (the run's link lock); undefined without a lock. */
   changeGuard?(side: ReplicaSide): ChangeGuard | undefined;
-}
-
-type ArmClient = Awaited<ReturnType<RunResources['arm']>>;
-
-/** The ARM client's requests, told to `record` by a pipeline policy added once per client; the step is the last one that asked for the client. */
-const armRecorders = new WeakMap<object, { step: string; record: (step: string, text: string) => void }>();
-
-function recordingArm(client: ArmClient, step: string, record: (step: string, text: string) => void): ArmClient {
-  const known = armRecorders.get(client);
-  if (known) {
-    known.step = step;
-    known.record = record;
-    return client;
-  }
-  const state = { step, record };
-  armRecorders.set(client, state);
-  client.pipeline.addPolicy({
-    name: 'runbook-journal-statements',
-    sendRequest: (request, next) => {
-      state.record(state.step, `${request.method} ${request.url}`);
-      return next(request);
-    },
-  });
-  return client;
 }
 
 /** A step that was verified done rather than run has no outputs: later references say so clearly. */
@@ -93,7 +69,7 @@ export function stepContext(
   const pools: StepPoolState = {
     step: spec.id,
     changeSent: false,
-    changes: { count: 0, multiStatement: 0 },
+    changes: { count: 0, multiStatement: 0, mayHaveActed: 0 },
     sentAny: false,
     checkedNext: new Map(),
     ...(sent ? { record: (target: ReplicaSide, text: string, params: Record<string, unknown> | undefined) => sent({ step: spec.id, target, text, ...(params ? { params } : {}) }) } : {}),
@@ -108,17 +84,10 @@ export function stepContext(
     // A change step's batches carry the run's lock check, whoever wrote the step (engine/apply/step-pool.ts).
     // A read step's batches must be plain reads (engine/drivers/sql/read-only-pool.ts).
     sql: async (side) => stepPool(await resources.sql(side), side, pools, impact === 'read' ? undefined : source.changeGuard?.(side), impact === 'read'),
-    // A read step's requests must be GETs (engine/drivers/arm/read-only-arm.ts).
-    arm: async () => {
-      const client = armFor(await resources.arm(), spec.id, impact === 'read');
-      const sent = source.sent;
-      return sent
-        ? recordingArm(client, spec.id, (step, text) => {
-            if (!text.startsWith('GET ')) noteChange(pools);
-            sent({ step, target: 'arm', text });
-          })
-        : client;
-    },
+    // A read step's requests must be GETs; each request is journaled and counted as the step's
+    // that sent it, whenever it goes out (engine/drivers/arm/read-only-arm.ts; the step runner runs
+    // each attempt as its caller).
+    arm: async () => armFor(await resources.arm(), spec.id, impact === 'read', armCallers.get(context)),
     resolveTarget: async (target) => resources.resolveTarget(target),
     outputs,
     history: history.map((h) => ({ ...h })),
@@ -132,7 +101,24 @@ export function stepContext(
   if (spec.target !== undefined) context.target = spec.target;
   if (before !== undefined) context.before = before;
   poolStates.set(context, pools);
+  armCallers.set(context, {
+    step: spec.id,
+    readOnly: impact === 'read',
+    sending: (method, url) => {
+      sent?.({ step: spec.id, target: 'arm', text: `${method} ${url}` });
+      if (method === 'GET') return undefined;
+      const counted = noteChange(pools);
+      return (refused) => void (refused && counted.notApplied());
+    },
+  });
   return context;
+}
+
+const armCallers = new WeakMap<StepContext, ArmCaller>();
+
+/** Whose ARM requests the step's code makes (engine/drivers/arm/read-only-arm.ts asArmCaller); the runner adds when its attempt ends. */
+export function armCallerOf(context: StepContext): ArmCaller | undefined {
+  return armCallers.get(context);
 }
 
 const poolStates = new WeakMap<StepContext, StepPoolState>();

@@ -6,11 +6,12 @@
 // head of the batch here, and what cannot carry it is refused before it is sent (attack r5lock:
 // a plugin's change batches went out unchecked unless it used ctx.changeGuard).
 import type { ChangeGuard, ReplicaSide, RunResources } from '../core/types.js';
-import { GuardRefusal, OutcomeUnknown, StepFailure } from '../core/errors.js';
+import { GuardRefusal, OutcomeUnknown, StepFailure, definitelyNotApplied } from '../core/errors.js';
 import { isSingleStatement, readOnlyProblem } from '../drivers/sql/checks.js';
 import { mustStartItsBatch } from '../drivers/sql/guarded-batches.js';
 import { LOCK_NOT_HELD_ERROR, reservedSqlProblems } from '../drivers/sql/change-sql-rules.js';
 import { withoutLockCheck } from '../drivers/sql/lock-guard.js';
+import { notSentByDriver } from '../drivers/sql/connect-failure.js';
 import { intercept, readOnlyPool, sealedPoolMethod, type Method } from '../drivers/sql/read-only-pool.js';
 import { isTrivia, scanSql, unterminatedToken } from '../drivers/sql/scanner.js';
 
@@ -27,8 +28,12 @@ export interface StepPoolState {
    * reads, ARM writes), and how many were T-SQL batches of more than one statement: a server's error answers only the request it came on, so it
    * shows the step changed nothing only when that request was its one change and one statement
    * (attack r7fix finding 1: a plugin's `ALTER ...; THROW ...` was "definitely not applied").
+   * `mayHaveActed`: those not answered by an error of their own that shows they did not run (one
+   * statement the server refused, an ARM 4xx to the write itself): an error met on any other request
+   * (a read after the change) says nothing of them (attack r7safe finding 1: an ALTER that succeeded,
+   * then a failing read-back, was "Nothing was changed" and sent three times).
    */
-  changes: { count: number; multiStatement: number };
+  changes: { count: number; multiStatement: number; mayHaveActed: number };
   /**
    * Some batch of this step went out through its pool: whatever its send gate was told, the step
    * is no longer "nothing was sent" (attack r6safety finding 4: a plugin that called notSent()
@@ -57,22 +62,73 @@ export function isBareRollback(text: string): boolean {
   return words.length === 1 || (words.length === 2 && ['tran', 'transaction', 'work'].includes(words[1]!));
 }
 
-/**
- * A change request of the step goes out: `batch`, its T-SQL as the step wrote it (none for an ARM
- * write, one request). `undo()`: the server's lock check refused it, so none of it ran.
- */
-export function noteChange(state: StepPoolState, batch?: string): { undo(): void } {
-  const before = { changeSent: state.changeSent, changes: { ...state.changes } };
+/** A change request the step sent, as StepPoolState.changes counts it. */
+export interface NotedChange {
+  /** The server's lock check refused it, so none of it ran: as if it had not been sent. */
+  undo(): void;
+  /** Its own answer shows it did not run (see StepPoolState.changes.mayHaveActed). */
+  notApplied(): void;
+}
+
+/** A change request of the step goes out: `batch`, its T-SQL as the step wrote it (none for an ARM write, one request). */
+export function noteChange(state: StepPoolState, batch?: string): NotedChange {
+  const changedBefore = state.changeSent;
+  const multi = batch !== undefined && !isSingleStatement(batch);
   state.sentAny = true;
   state.changeSent = true;
   state.changes.count++;
-  if (batch !== undefined && !isSingleStatement(batch)) state.changes.multiStatement++;
+  state.changes.mayHaveActed++;
+  if (multi) state.changes.multiStatement++;
+  let acting = true;
+  let counted = true;
+  const notApplied = () => {
+    if (!acting) return;
+    acting = false;
+    state.changes.mayHaveActed--;
+  };
   return {
     undo: () => {
-      state.changeSent = before.changeSent;
-      state.changes = before.changes;
+      notApplied();
+      if (!counted) return;
+      counted = false;
+      state.changes.count--;
+      if (multi) state.changes.multiStatement--;
+      if (state.changes.count === 0) state.changeSent = changedBefore;
     },
+    notApplied,
   };
+}
+
+/** `sending`, a change batch's send: when it fails with an error that answers it and shows it did not run, the change is no longer counted as one that may have acted. */
+function answered(counted: NotedChange, batch: string, sending: unknown): unknown {
+  if (!(sending instanceof Promise)) return sending;
+  return sending.catch((error: unknown) => {
+    if (notSentByDriver(error)) counted.undo();
+    else if (isSingleStatement(batch) && definitelyNotApplied(error)) counted.notApplied();
+    throw error;
+  });
+}
+
+/**
+ * `send()`, a request of the step; when the driver refused it before writing anything (the run's
+ * connection to `side` was closed), said so: not a connection lost during the batch, whose outcome
+ * is unknown (attack r7safe finding 6: a batch that never left the process made the run end
+ * "outcome unknown", exit 5). Whether the step changed anything depends on what it sent before.
+ */
+function keptUnsent(state: StepPoolState, side: ReplicaSide, send: () => unknown): unknown {
+  const sending = send();
+  if (!(sending instanceof Promise)) return sending;
+  return sending.catch((error: unknown) => {
+    if (!notSentByDriver(error)) throw error;
+    const changedBefore = state.changes.mayHaveActed > 0;
+    const why = `Step ${state.step}'s request to ${side} was not sent: the run's connection to ${side} is closed (${String((error as Error).message).replace(/\.$/, '')})`;
+    throw new StepFailure(
+      'notSentConnectionClosed',
+      { side },
+      changedBefore ? `${why}; a change request of this step had been sent before it, so the step may have acted.` : `${why}; nothing of this step was sent.`,
+      { notApplied: !changedBefore, cause: error },
+    );
+  });
 }
 
 /** The run's lock check refused the batch at its head (its THROW, on line 1, outside any procedure): nothing of it ran. */
@@ -126,13 +182,13 @@ function paramsOf(request: Request): Record<string, unknown> | undefined {
 function journaledRequest(request: object, side: ReplicaSide, state: StepPoolState): object {
   return intercept(request as Request, (k, send) => {
     if (k !== 'query' && k !== 'batch') return undefined;
-    return (...a) => {
+    return (...a) => keptUnsent(state, side, () => {
       const text = withoutLockCheck(String(a[0]));
       if (text !== '') state.record?.(side, text, paramsOf(request as Request));
       state.sentAny = true;
-      if (text !== '' && readOnlyProblem(text) !== undefined) noteChange(state, text);
-      return send(...a);
-    };
+      if (text === '' || readOnlyProblem(text) === undefined) return send(...a);
+      return answered(noteChange(state, text), text, send(...a));
+    });
   });
 }
 
@@ -143,7 +199,7 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
     if (k === 'execute') return () => { throw refuse('called a procedure by RPC (request.execute), which cannot carry the run\'s lock check (send EXEC ... as T-SQL instead)'); };
     if (k === 'bulk') return () => { throw refuse('was a bulk load, which cannot carry the run\'s lock check'); };
     if (k !== 'query' && k !== 'batch') return undefined;
-    return (...a) => {
+    return (...a) => keptUnsent(state, side, () => {
       if (typeof a[0] !== 'string' || a.length > 1) throw refuse('was not one string of T-SQL answered by a promise (a tagged template or a callback), so the run cannot put its lock check in front of it');
       // In stream mode mssql tells a server error as an 'error' event and resolves the promise
       // anyway: the lock check's refusal would go unseen (attack r7fix finding 11).
@@ -169,7 +225,7 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
       // The step placed the check itself, as sqlExec does: sent as given.
       if (placed) {
         const counted = noteChange(state, own);
-        return (send(text) as Promise<unknown>).catch((error: unknown) => {
+        return (answered(counted, own, send(text)) as Promise<unknown>).catch((error: unknown) => {
           if (refusedByCheck(error)) counted.undo();
           throw error;
         });
@@ -179,11 +235,10 @@ function guardedRequest(request: object, side: ReplicaSide, state: StepPoolState
       // only while the lock it checked was not heard lost since.
       if (afterCheck && mustStartItsBatch(text)) {
         if (coveredBy?.aborted) throw refuse('was to go after the lock check sent alone before it, but the link lock was lost since, so the check does not cover it');
-        noteChange(state, text);
-        return send(text);
+        return answered(noteChange(state, text), text, send(text));
       }
       return sendWithCheck(r, send, text, side, state, guard, refuse);
-    };
+    });
   });
 }
 
@@ -212,6 +267,8 @@ async function sendWithCheck(request: Request, send: Method, text: string, side:
     if (plan.lost?.aborted) {
       throw new OutcomeUnknown(`The link lock was lost while a batch of step ${state.step} was running; the batch was cancelled, so how much of it ran is unknown; check the replica before going on.`, { cause: error });
     }
+    if (notSentByDriver(error)) counted.undo();
+    else if (isSingleStatement(text) && definitelyNotApplied(error)) counted.notApplied();
     throw error;
   } finally {
     plan.lost?.removeEventListener('abort', onLost);

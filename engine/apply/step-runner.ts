@@ -8,7 +8,9 @@ import { OutcomeUnknown, StepFailure, definitelyNotApplied, errorExitCode, error
 import { ExitCode } from '../core/exit-codes.js';
 import { sleep } from '../core/sleep.js';
 import { formatDuration } from '../core/duration.js';
-import { intercept, type Method } from '../drivers/sql/read-only-pool.js';
+import { intercept, sealedPoolMethod, type Method } from '../drivers/sql/read-only-pool.js';
+import { asArmCaller } from '../drivers/arm/read-only-arm.js';
+import { armCallerOf } from './step-context.js';
 
 export class StepTimeout extends Error {
   constructor(stepId: string, ms: number) {
@@ -68,7 +70,7 @@ export interface RunStepOptions {
   changesSent?(): ChangesSent | undefined;
 }
 
-type ChangesSent = { count: number; multiStatement: number };
+type ChangesSent = { count: number; multiStatement: number; mayHaveActed: number };
 
 export type StepEnd =
   | { ok: true; outputs: Record<string, unknown>; attempts: number }
@@ -148,7 +150,10 @@ async function attemptOnce(opts: RunStepOptions, track: AttemptTrack): Promise<R
   let ended = false;
   cleanups.push(() => (ended = true));
   const sql: StepRunContext['sql'] = async (side) => fencedPool(await opts.context.sql(side), () => ended, opts.context.stepId);
-  const running = Promise.resolve().then(() => opts.definition.run({ ...opts.context, sql, signal, ...gate }, opts.args));
+  // Its ARM requests are this attempt's, whenever they go out: refused once it ended (attack r7safe finding 3).
+  const caller = armCallerOf(opts.context as Parameters<typeof armCallerOf>[0]);
+  const run = () => opts.definition.run({ ...opts.context, sql, signal, ...gate }, opts.args);
+  const running = Promise.resolve().then(() => (caller ? asArmCaller({ ...caller, ended: () => ended }, run) : run()));
   running.catch(() => undefined);
   track.running = running;
   try {
@@ -169,11 +174,13 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
     await opts.hooks.beforeAttempt(attempt);
     const track: AttemptTrack = { state: 'unknown' };
     // What this attempt sent: the step's count now, less what the attempts before it sent.
-    const base = opts.changesSent?.() ?? { count: 0, multiStatement: 0 };
+    const base = opts.changesSent?.() ?? { count: 0, multiStatement: 0, mayHaveActed: 0 };
     const sentNow = (): ChangesSent => {
       const now = opts.changesSent?.() ?? base;
-      return { count: now.count - base.count, multiStatement: now.multiStatement - base.multiStatement };
+      return { count: now.count - base.count, multiStatement: now.multiStatement - base.multiStatement, mayHaveActed: now.mayHaveActed - base.mayHaveActed };
     };
+    // What the step sent over all its attempts: an earlier attempt's change is not forgotten (attack r7safe finding 1).
+    const sentByStep = (): ChangesSent => opts.changesSent?.() ?? { count: 0, multiStatement: 0, mayHaveActed: 0 };
     try {
       const outputs = await attemptOnce(opts, track);
       return { ok: true, outputs, attempts: attempt };
@@ -183,7 +190,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
       if (opts.runSignal.aborted && !opts.nonSafe) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt };
       // Journaled with the step's end, so that a resume knows this change never left the process.
       const nothingSent = track.state === 'waiting' && !actedBefore ? { nothingSent: true as const } : {};
-      if (opts.impact !== 'read') error = answerOfOneRequest(opts.context.stepId, sentNow(), error);
+      if (opts.impact !== 'read') error = answerOfOneRequest(opts.context.stepId, sentByStep(), error);
       if (track.state === 'waiting') {
         error = notSent(opts.context.stepId, caught);
         if (opts.runSignal.aborted) return { ok: false, error, outcome: 'interrupted', exitCode: ExitCode.interrupted, attempts: attempt, ...nothingSent };
@@ -197,7 +204,7 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
         // A refusal says nothing was changed, and a resume sends a refused step again unverified:
         // not so once this step sent a change (attack r7fix finding 16: a plugin that refused after
         // its ALTER), or an earlier attempt may have acted.
-        const sent = opts.impact !== 'read' ? sentNow().count : 0;
+        const sent = opts.impact !== 'read' ? sentByStep().mayHaveActed : 0;
         if (!actedBefore && sent === 0) return { ok: false, error, outcome: 'refused', exitCode: code, attempts: attempt };
         const earlier = actedBefore
           ? `attempt ${actedBefore.attempt} may have changed something before it failed (${errorMessage(actedBefore.error).replace(/\.$/, '')})`
@@ -238,17 +245,23 @@ export async function runStepWithRetry(opts: RunStepOptions): Promise<StepEnd> {
 
 /**
  * A driver's own error (a plugin lets an mssql RequestError or an ARM RestError through) answers the
- * one request it came on: it shows that the step changed nothing only when that request was the
- * step's one change and a single statement. Otherwise it is wrapped so that nothing reads it as
- * "not applied" (no blind retry, journaled may-have-acted, exit 4), as sqlExec words its own
+ * one request it came on: it shows that the step changed nothing only when every change request the
+ * step sent (over all its attempts) was answered by an error of its own that shows it did not run
+ * (engine/apply/step-pool.ts, changes.mayHaveActed). Otherwise it is wrapped so that nothing reads it
+ * as "not applied" (no blind retry, journaled may-have-acted, exit 4), as sqlExec words its own
  * (attack r7fix finding 1: `ALTER ...; THROW ...` through a plugin's ctx.sql was retried three
- * times and summed up as "Nothing was changed").
+ * times and summed up as "Nothing was changed"; attack r7safe finding 1: an ALTER that succeeded,
+ * then a read-back that failed, the same).
  */
 function answerOfOneRequest(stepId: string, sent: ChangesSent, error: unknown): unknown {
   if (error instanceof StepFailure || !definitelyNotApplied(error)) return error;
-  if (sent.count <= 1 && sent.multiStatement === 0) return error;
-  const what = sent.count > 1 ? `${sent.count} change requests` : 'a change batch of more than one statement';
-  return new Error(`${errorMessage(error).replace(/\.$/, '')}; step ${stepId} had sent ${what} by then, so this error does not show that nothing of it took effect`, { cause: error });
+  if (sent.mayHaveActed === 0) return error;
+  const message = errorMessage(error).replace(/\.$/, '');
+  if (sent.multiStatement === 0 && sent.count === 1) {
+    return new Error(`${message}; this error answers another request than the change step ${stepId} had sent, so it does not show that nothing of it took effect`, { cause: error });
+  }
+  const what = sent.multiStatement > 0 ? 'a change batch of more than one statement' : `${sent.count} change requests`;
+  return new Error(`${message}; step ${stepId} had sent ${what} by then, so this error does not show that nothing of it took effect`, { cause: error });
 }
 
 /** Why an attempt's failure shows it ran in part (a script's batches that completed, more than one change request), if it does. */
@@ -268,9 +281,11 @@ function fencedPool(pool: Pool, ended: () => boolean, stepId: string): Pool {
     return send(...args);
   };
   const fencedRequest = (request: object) => intercept(request, (k, send) => (k === 'query' || k === 'batch' || k === 'execute' || k === 'bulk' ? fence(send) : undefined));
-  return intercept(pool, (key, method) => {
+  return intercept(pool, (key, method, proxy) => {
     if (key === 'query' || key === 'batch') return fence(method);
     if (key === 'request') return (...args) => fencedRequest(method(...args) as object);
+    // The step pool's connect() resolves to the step pool: this view instead, or the fence is gone (attack r7safe finding 2).
+    if (key === 'connect' || key === 'close') return sealedPoolMethod(key, method, proxy, () => new Error('unreachable'));
     return undefined;
   });
 }

@@ -23,6 +23,7 @@ test.before(async () => {
       faults: [
         { kind: 'slow', replica: 'sqlServer', match: 'lab_cancel_slow', delayMs: 5000 },
         { kind: 'slow', replica: 'sqlServer', match: 'lab_slow_once', delayMs: 50 },
+        { kind: 'slow', replica: 'sqlServer', match: 'lab_close_slow', delayMs: 400 },
       ],
     },
   });
@@ -99,6 +100,41 @@ BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/lab_cancel.trn' WITH NORE
   assert.not.ok(lab.link().replicas.sqlServer.restoring, 'a tail-log backup WITH NORECOVERY would have left the database restoring');
 });
 
+// Attack r7safe finding 5: the slowed statement and the ALTER after it ran the moment the client went.
+test('the connection closes while a slow-fault statement waits (no ATTENTION): it runs after its delay, the change after it never runs (connectionClosed)', async () => {
+  const since = lab.statements().length;
+  const link = lab.link();
+  const mode = link.sqlServerModes.sqlServer;
+  const other = mode === 'SYNCHRONOUS_COMMIT' ? 'ASYNCHRONOUS_COMMIT' : 'SYNCHRONOUS_COMMIT';
+  const connection = await tediousConnection();
+  const sent = `SELECT 1 AS before_it;
+SELECT 2 AS lab_close_slow;
+ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON N'ag1' WITH (AVAILABILITY_MODE = ${other})`;
+  const ended = new Promise<void>((resolve) => connection.execSqlBatch(new Request(sent, () => resolve())));
+  await poll(() => logOf(since).length > 0 || undefined);
+  connection.close();
+  await ended;
+  await poll(() => logOf(since).length === 3 || undefined, 5000);
+  assert.equal(logOf(since), [
+    ['SELECT 1 AS before_it', 'carried out'],
+    ['SELECT 2 AS lab_close_slow', 'carried out'],
+    ['ALTER AVAILABILITY GROUP [dag1] MODIFY A', 'connectionClosed'],
+  ]);
+  assert.is(link.sqlServerModes.sqlServer, mode, 'the ALTER after the slowed statement did not run');
+});
+
+/** A connection of tedious itself: mssql's pool.close() would wait for the request to end. */
+async function tediousConnection(): Promise<Connection> {
+  const ep = lab.endpoints.links[0]!.sqlServer;
+  const connection = new Connection({
+    server: 'localhost',
+    authentication: { type: 'default', options: { userName: 'runbook', password: lab.env.LAB_SQL_PASSWORD } },
+    options: { port: ep.port, encrypt: true, trustServerCertificate: false, cryptoCredentialsDetails: { ca: lab.ca }, connectTimeout: 3000 },
+  } as never);
+  await new Promise<void>((resolve, reject) => connection.connect((err) => (err ? reject(err) : resolve())));
+  return connection;
+}
+
 test('the connection closes during a long BACKUP (no ATTENTION): the BACKUP runs to its end and acts, the statement after it never runs (connectionClosed)', async () => {
   // The scenario's knob is read at each request: a shorter BACKUP for this test only.
   const long = lab.link().scenario.longStatements;
@@ -108,17 +144,15 @@ test('the connection closes during a long BACKUP (no ATTENTION): the BACKUP runs
     const backups = () => lab.link().backups.filter((b) => b.side === 'sqlServer').length;
     const before = backups();
     const since = lab.statements().length;
-    // tedious itself: mssql's pool.close() would wait for the request to end.
-    const ep = lab.endpoints.links[0]!.sqlServer;
-    const connection = new Connection({
-      server: 'localhost',
-      authentication: { type: 'default', options: { userName: 'runbook', password: lab.env.LAB_SQL_PASSWORD } },
-      options: { port: ep.port, encrypt: true, trustServerCertificate: false, cryptoCredentialsDetails: { ca: lab.ca }, connectTimeout: 3000 },
-    } as never);
-    await new Promise<void>((resolve, reject) => connection.connect((err) => (err ? reject(err) : resolve())));
+    // The statement after it leaves a durable effect (an applock of the session would go with it
+    // anyway: attack r7safe finding 5): the availability mode.
+    const link = lab.link();
+    const mode = link.sqlServerModes.sqlServer;
+    const other = mode === 'SYNCHRONOUS_COMMIT' ? 'ASYNCHRONOUS_COMMIT' : 'SYNCHRONOUS_COMMIT';
+    const connection = await tediousConnection();
     const sent = `SELECT 1 AS before_it;
 BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/lab_closed.trn';
-EXEC sp_getapplock @Resource = N'lab_cancel_closed', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0`;
+ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON N'ag1' WITH (AVAILABILITY_MODE = ${other})`;
     const ended = new Promise<void>((resolve) => connection.execSqlBatch(new Request(sent, () => resolve())));
     await poll(() => logOf(since).length > 0 || undefined);
     // The socket ends without an ATTENTION: the client is gone, not cancelling.
@@ -129,10 +163,10 @@ EXEC sp_getapplock @Resource = N'lab_cancel_closed', @LockMode = 'Exclusive', @L
     assert.equal(logOf(since), [
       ['SELECT 1 AS before_it', 'carried out'],
       ["BACKUP LOG [SalesDb] TO DISK = N'/var/op", 'carried out'],
-      ["EXEC sp_getapplock @Resource = N'lab_can", 'connectionClosed'],
+      ['ALTER AVAILABILITY GROUP [dag1] MODIFY A', 'connectionClosed'],
     ]);
     assert.is(backups(), before + 1, 'the BACKUP under way when its client went acted');
-    assert.not.ok(lab.model.applocks.rows().some((r) => /lab_cancel/.test(r.resource)), 'the statement after it did not run');
+    assert.is(link.sqlServerModes.sqlServer, mode, 'the statement after it did not run');
   } finally {
     long.backupMs = saved;
   }

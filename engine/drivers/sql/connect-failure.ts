@@ -133,6 +133,16 @@ export function hintFor(code: string | undefined, text: string, spec: Connection
   return { reason: 'the connection failed', check: 'check that the server is running and that the host, port and firewall let this machine in' };
 }
 
+/**
+ * mssql refused the request before taking a connection for it, so nothing of it was written: its
+ * pool was closed (ECONNCLOSED, mssql lib/base/request.js, checked before it acquires one) or is
+ * not open or closing (ENOTOPEN, lib/base/connection-pool.js _acquire).
+ */
+export function notSentByDriver(error: unknown): boolean {
+  const e = error as { name?: string; code?: string } | undefined;
+  return e?.name === 'ConnectionError' && (e.code === 'ECONNCLOSED' || e.code === 'ENOTOPEN');
+}
+
 /** Errors worth another try after reconnecting: the connection went away, not the SQL. */
 export function isConnectionLoss(error: unknown): boolean {
   const e = error as { name?: string; code?: string; unreachable?: unknown };

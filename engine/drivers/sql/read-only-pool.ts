@@ -49,7 +49,11 @@ function copyOf(value: unknown, seen = new Map<object, unknown>()): unknown {
  * A pool proxy's own ways to a connection: `acquire` (what mssql's Request, Transaction and
  * PreparedStatement built on the pool itself, `new sql.Request(pool)`, call to get one) is refused
  * with `refusal()`, since what such a request sends passes no proxy; `connect` resolves to the proxy,
- * not the pool behind it (attack r6safety finding 1). Undefined for any other method.
+ * not the pool behind it (attack r6safety finding 1). `close` does nothing: the connection is the
+ * run's, which its later steps use and the run closes at its end; a step that closes "its" pool, as
+ * mssql's README teaches (`finally { await pool.close() }`), must not end it for them (attack r7safe
+ * finding 6: the next change step's batch was never sent, and the run ended "outcome unknown").
+ * Undefined for any other method.
  */
 export function sealedPoolMethod(key: string | symbol, method: Method, proxy: object, refusal: () => Error): Method | undefined {
   if (key === 'acquire') {
@@ -57,6 +61,14 @@ export function sealedPoolMethod(key: string | symbol, method: Method, proxy: ob
       const callback = args.find((a) => typeof a === 'function') as ((error: Error) => void) | undefined;
       if (!callback) return Promise.reject(refusal());
       process.nextTick(callback, refusal());
+      return proxy;
+    };
+  }
+  if (key === 'close') {
+    return (...args) => {
+      const callback = args.find((a) => typeof a === 'function') as ((error: null) => void) | undefined;
+      if (!callback) return Promise.resolve();
+      process.nextTick(callback, null);
       return proxy;
     };
   }
