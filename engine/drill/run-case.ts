@@ -137,7 +137,12 @@ function checkPluginsUnchanged(settings: RunSettings): void {
 
 const RUN_AGAIN = 'run the drill again once the build is done';
 
-/** Stops the drill when the engine on disk is not the build it started with (checked before a run starts and after it ends). */
+/**
+ * Stops the drill when the engine on disk is not the build it started with. Checked after each
+ * case's runs end, not before they start: a rebuild leaves its files' sizes and times changed for
+ * good, so an engine as it was at the drill's start after a case proves it unchanged throughout
+ * that case (a check before would repeat the last case's, ~3-7 ms of CPU a run, 470 files).
+ */
 function checkEngineUnchanged(settings: RunSettings): void {
   const engine = settings.engine;
   const change = engine ? engineChange(engine.at, engineState(engine.dist)) : undefined;
@@ -147,7 +152,6 @@ function checkEngineUnchanged(settings: RunSettings): void {
 export async function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
   const started = Date.now();
   checkPluginsUnchanged(settings);
-  checkEngineUnchanged(settings);
   const lab = await startLab({ scenario: c.scenario, faults: labFaults(c.fault) });
   const dir = mkdtempSync(join(tmpdir(), 'runbook-drill-'));
   try {
