@@ -231,7 +231,11 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
 
     // Not a run of the runbook at all: judged, it would read as one that exited (attack r5drill #4: "exit 7, ok").
     const broken = results.find((r) => r.harnessFailure !== undefined);
-    if (broken) throw new DrillHarnessError(broken.harnessFailure);
+    if (broken) {
+      // A worker that died loading may have met a rebuild that began before this case: said as such.
+      checkEngineUnchanged(settings);
+      throw new DrillHarnessError(broken.harnessFailure);
+    }
     // A process that met another build of the engine refused to go on: its exit is the engine's
     // change, not the runbook's behaviour (attack r7fix #8: "exit 1, ok", kills that never fired).
     const journalText = journalFiles(journalDir).map((f) => readFileSync(f, 'utf8')).join('');
