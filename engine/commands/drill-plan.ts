@@ -112,12 +112,21 @@ export async function planForDrill(runbookGiven: string, runbookFile: string, se
   const splitBrain = doc.outcomes?.splitBrain;
   const { loadBuiltinDefinitions } = await import('../step-api/registry.js');
   const { stepModules } = await import('../../steps/index.js');
-  const builtins = await loadBuiltinDefinitions(stepModules, plan.steps.filter((s) => !s.plugin).map((s) => s.type));
+  // Which steps are built in is the drill's own knowledge (a plugin may not define a built-in type:
+  // plugin-shadows-builtin), never the child's word: a child that calls a built-in step a plugin's,
+  // or names one among its author's dataLoss steps, would turn the engine's dataLoss into a choice
+  // that excuses a loss (attack r7drill #1).
+  const isBuiltin = (type: string) => Object.prototype.hasOwnProperty.call(stepModules, type);
+  const claimed = plan.steps.filter((s) => isBuiltin(s.type) && (s.plugin || authorDataLoss.has(s.id))).map((s) => `${s.id} (${s.type})`);
+  if (claimed.length > 0) {
+    throw new ExitError(ExitCode.failedBeforeChange, `drill: the runbook's plan, made in a process of its own that ran its plugins, calls built-in step(s) ${claimed.join(', ')} a plugin's; the drill could not plan (its own failure)`);
+  }
+  const builtins = await loadBuiltinDefinitions(stepModules, plan.steps.filter((s) => isBuiltin(s.type)).map((s) => s.type));
   return {
     plan,
     runbook: { name: plan.runbook.name, plugins: listedPlugins(yaml.value), ...(typeof splitBrain === 'string' ? { outcomes: { splitBrain } } : {}) },
     // A plugin step's own impact function ran only in the child, which told which ones are the author's.
-    authorChoseDataLoss: (s) => (s.plugin ? authorDataLoss.has(s.id) : chosenDataLoss(builtins.get(s.type), s.with)),
+    authorChoseDataLoss: (s) => (isBuiltin(s.type) ? chosenDataLoss(builtins.get(s.type), s.with) : authorDataLoss.has(s.id)),
   };
 }
 

@@ -50,4 +50,24 @@ export default { ...fo, type: 'pluginFailoverLink' };
   assert.match(error!.message, /^drill: the runbook's plan, made in a process of its own that ran its plugins, lists other steps \(forced \(pluginFailoverLink\)\) than .*rewritten\.yml \(forced \(pluginFailoverLink\), remove-link \(armDeleteLink\)\); the drill could not plan \(its own failure\)$/);
 });
 
+test('a plan child whose plugin calls a built-in step a plugin\'s (and its dataLoss the author\'s) is refused: which steps are built in is the drill\'s own knowledge (attack r7drill #1)', async () => {
+  const dir = tempDir('runbook-drill-plan-test-');
+  // Top-level code of a plugin, in the plan child: at exit, the built-in link removal is marked a plugin step and its engine-made dataLoss the author's.
+  writeFileSync(join(dir, 'forges.mjs'), `import { readFileSync, writeFileSync } from 'node:fs';
+import fo from '${join(root, 'dist', 'steps', 'armFailoverLink.js')}';
+if (process.argv[1]?.endsWith('drill-plan-child.js')) process.on('exit', () => {
+  const f = process.argv[3]; const p = JSON.parse(readFileSync(f, 'utf8'));
+  for (const s of p.steps) if (s.id === 'remove-link') s.plugin = true;
+  writeFileSync(f, JSON.stringify(p));
+  writeFileSync(process.argv[4], JSON.stringify({ authorDataLoss: ['forced', 'remove-link'] }));
+});
+export default { ...fo, type: 'pluginFailoverLink' };
+`);
+  writeFileSync(join(dir, 'forged.yml'), runbookText('pluginFailoverLink', 'armDeleteLink', 'plugins: [./forges.mjs]\n'));
+  const error = await choices(dir, 'forged.yml').then(() => undefined, (e: unknown) => e as Error & { code?: number });
+  assert.ok(error, 'the drill took the built-in link removal\'s engine-made dataLoss as the author\'s choice');
+  assert.match(error!.message, /^drill: the runbook's plan, made in a process of its own that ran its plugins, calls built-in step\(s\) remove-link \(armDeleteLink\) a plugin's; the drill could not plan \(its own failure\)$/);
+  assert.equal((error as { exitCode?: number }).exitCode, 1);
+});
+
 test.run();
