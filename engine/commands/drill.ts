@@ -163,7 +163,9 @@ async function embeddedLab(coldBaseline: boolean): Promise<{ startLab: StartDril
   const startLab: StartDrillLab = async ({ scenario, faults }) => {
     // The case's faults come on top of the scenario's own (primary-down's replica is down from the start).
     const base = lab.loadScenario(scenario);
-    const started = await lab.startLab({ scenario, ...(coldBaseline ? {} : { certificates }), overrides: { faults: [...base.faults, ...(faults as unknown as typeof base.faults)] } });
+    // A lab keeps nothing in its folder but its certificates: given these, it is given their folder
+    // too, and makes and removes no folder of its own for each run.
+    const started = await lab.startLab({ scenario, ...(coldBaseline ? {} : { certificates, dir: certificateDir }), overrides: { faults: [...base.faults, ...(faults as unknown as typeof base.faults)] } });
     const roles = () => {
       const link = started.link();
       link.advance();

@@ -4,6 +4,7 @@ import { matrixCases, randomCase, type DrillCase, type RunbookShape } from './ca
 import { judge } from './judge.js';
 import type { RecordedRun, Violation } from './record.js';
 import { drillBaseEnv, endedOnItsOwn, reachOf, runCase, type Reach, type RunSettings, type StartDrillLab } from './run-case.js';
+import { ProcessDemand, TWO_PROCESSES } from './process-demand.js';
 import { WorkerPool } from './workers.js';
 import { runSeed } from './seed.js';
 
@@ -94,9 +95,6 @@ export function plannedRuns(o: Pick<DrillOptions, 'scenarios' | 'faults' | 'runs
   return out;
 }
 
-/** Faults whose run has a second `apply` process: the resume after a kill or Ctrl-C, or the second operator. */
-const TWO_PROCESSES = new Set(['kill-at-step', 'kill-random', 'hang', 'second-operator']);
-
 /**
  * Runs them `jobs` at a time; `onRun` hears of each as it is judged. Results come back in plan
  * order. A scenario's run without a fault goes first; a case whose fault it shows can never
@@ -110,16 +108,25 @@ export async function runDrill(runs: PlannedRun[], jobs: number, given: RunSetti
   const atOnce = Math.min(jobs, runs.length);
   const secondProcesses = runs.filter((r) => TWO_PROCESSES.has(r.case.fault.kind)).length;
   const spares = runs.length > atOnce ? 2 : Math.min(2, secondProcesses);
-  const pool = given.start ? undefined : new WorkerPool({ baseEnv: drillBaseEnv(), initial: atOnce, warm: spares, maxIdle: atOnce + spares, reuse: given.reuseWorkers ?? false });
+  // The reach of each scenario's run without a fault, once it decided: a case it prunes asks for no process.
+  const reaches = new Map<string, Reach>();
+  const demand = new ProcessDemand(runs.map((r) => r.case.fault.kind), (i) => {
+    const reach = reaches.get(runs[i]!.case.scenario);
+    return reach !== undefined && unreachable(runs[i]!.case, reach) !== undefined;
+  });
+  const pool = given.start ? undefined : new WorkerPool({ baseEnv: drillBaseEnv(), initial: atOnce, warm: spares, maxIdle: atOnce + spares, reuse: given.reuseWorkers ?? false, demand: () => demand.count() });
   const settings: RunSettings = pool ? { ...given, start: (args, opts) => pool.start(args, opts) } : given;
   try {
-    return await runAll(runs, jobs, settings, startLab, onRun);
+    return await runAll(runs, jobs, settings, startLab, onRun, { demand, reaches });
   } finally {
     await pool?.close();
   }
 }
 
-async function runAll(runs: PlannedRun[], jobs: number, settings: RunSettings, startLab: StartDrillLab, onRun: (r: JudgedRun, done: number) => void): Promise<JudgedRun[]> {
+async function runAll(
+  runs: PlannedRun[], jobs: number, settings: RunSettings, startLab: StartDrillLab, onRun: (r: JudgedRun, done: number) => void,
+  track: { demand: ProcessDemand; reaches: Map<string, Reach> },
+): Promise<JudgedRun[]> {
   const results: JudgedRun[] = new Array(runs.length);
   const order = runs.map((r, i) => ({ r, i })).sort((a, b) => Number(b.r.case.fault.kind === 'none') - Number(a.r.case.fault.kind === 'none'));
   const baseline = new Map<string, Promise<Reach | undefined>>();
@@ -140,11 +147,14 @@ async function runAll(runs: PlannedRun[], jobs: number, settings: RunSettings, s
       const reach = isBaseline ? undefined : await baseline.get(planned.case.scenario);
       const why = reach ? unreachable(planned.case, reach) : undefined;
       let judged: JudgedRun;
+      track.demand.started(i);
       if (why) {
         judged = { ...planned, violations: [], fired: false, ms: 0, codes: [], changesSent: 0, unreachable: why };
       } else {
         // One run that cannot start (bad input, no lab) stops the others from starting.
-        const r = await runCase(planned.case, planned.seed, settings, startLab).catch((error: unknown) => {
+        const start = settings.start;
+        const counted: RunSettings = start ? { ...settings, start: (args, opts) => (track.demand.asked(i), start(args, opts)) } : settings;
+        const r = await runCase(planned.case, planned.seed, counted, startLab).catch((error: unknown) => {
           failed = true;
           for (const res of settle.values()) res(undefined);
           throw error;
@@ -158,11 +168,13 @@ async function runAll(runs: PlannedRun[], jobs: number, settings: RunSettings, s
         if (isBaseline) {
           // Only a run that ended by itself tells how far the runbook goes; otherwise every case runs.
           const decides = endedOnItsOwn(r.record);
+          if (decides) track.reaches.set(planned.case.scenario, sent);
           settle.get(planned.case.scenario)!(decides ? sent : undefined);
           settle.delete(planned.case.scenario);
           if (decides) judged.baseline = true;
         }
       }
+      track.demand.ended(i);
       results[i] = judged;
       onRun(judged, ++done);
     }

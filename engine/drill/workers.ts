@@ -38,6 +38,11 @@ export interface WorkerPoolOptions {
   reuse: boolean;
   /** Runs one worker may take before it is retired (bounds what a long-lived process could gather). */
   maxRunsPerWorker?: number;
+  /**
+   * The most runs the caller may still ask for beyond those waiting (default: no bound): spares
+   * are started only up to it, so the end of a drill starts no worker that no run takes.
+   */
+  demand?: () => number;
 }
 
 interface Worker {
@@ -206,7 +211,8 @@ export class WorkerPool {
   }
 
   private topUp(to = this.opts.warm): void {
-    while (!this.closed && this.idle.length + this.starting.size < to) {
+    const wanted = Math.min(to, this.waiters.length + (this.opts.demand?.() ?? Infinity));
+    while (!this.closed && this.idle.length + this.starting.size < wanted) {
       const w = this.spawnWorker(() => {
         if (!this.starting.delete(w)) return;
         if (this.closed) w.child.disconnect();

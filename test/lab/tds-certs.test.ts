@@ -7,6 +7,7 @@ import { createServer } from 'node:tls';
 import { connect } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { createLabCertificates } from '../../lab/certs.js';
+import { createTlsContext } from '../../lab/tds/tls.js';
 
 function handshake(port: number, ca: string, servername: string): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -36,6 +37,19 @@ test('the server certificate verifies against the lab CA for localhost only', as
     } finally {
       server.close();
     }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a TDS server\'s TLS context is made once for the same certificate and mode (a drill starts a lab for each run), never shared across certificates or modes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lab-certs-'));
+  try {
+    const [one, other] = await Promise.all([createLabCertificates(join(dir, 'one')), createLabCertificates(join(dir, 'other'))]);
+    const strict = createTlsContext({ key: one.key, cert: one.cert }, 'strict');
+    assert.is(createTlsContext({ key: one.key, cert: one.cert }, 'strict'), strict, 'a second lab with the same certificates made its context again');
+    assert.is.not(createTlsContext({ key: one.key, cert: one.cert }, 'wrapped'), strict);
+    assert.is.not(createTlsContext({ key: other.key, cert: other.cert }, 'strict'), strict);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

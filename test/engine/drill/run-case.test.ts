@@ -170,6 +170,20 @@ test('the engine rebuilt while a run goes on (its linked file names another buil
   assert.is(compiled?.message, `the engine was rebuilt or upgraded while the drill ran (${join('engine', 'apply', 'run.js')} rewritten); run the drill again once the build is done`);
 });
 
+test('an engine rebuilt before a case began, whose worker then died loading, is said to be the rebuild (the build is checked after a case, not before it)', async () => {
+  const dist = tempDir('runbook-drill-engine-');
+  mkdirSync(join(dist, 'engine'), { recursive: true });
+  const linked = join(dist, 'engine', 'linked.js');
+  writeFileSync(linked, 'const __linked$build = "aaaaaaaaaaaaaaaa";\n');
+  const settings = { ...SETTINGS, engine: { dist, at: engineState(dist) } };
+  writeFileSync(linked, 'const __linked$build = "cccccccccccccccc";\n');
+  const died: ChildResult = { code: 1, signal: null, stdout: '', stderr: '', startedAt: 0, endedAt: 0, timedOut: false, harnessFailure: 'a drill worker (pid 1) ended before its run began (exit 1): runbook was rebuilt' };
+  const start: StartRun = () => ({ pid: undefined, kill: () => undefined, done: Promise.resolve(died), stderrSoFar: () => '' });
+  const error = await runCase({ id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' } }, 1, { ...settings, start }, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+  assert.is(error?.name, 'DrillHarnessError');
+  assert.is(error?.message, 'the engine was rebuilt or upgraded while the drill ran (build aaaaaaaaaaaaaaaa -> cccccccccccccccc); run the drill again once the build is done');
+});
+
 test('the engine-change words the drill looks for are the engine\'s own, and the built engine names its build where the drill reads it', () => {
   const built = engineState();
   assert.match(built.build ?? '', /^[0-9a-f]{16}$/);

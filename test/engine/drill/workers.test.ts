@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCliChild } from '../../../engine/drill/child.js';
 import { WorkerPool } from '../../../engine/drill/workers.js';
@@ -170,6 +170,41 @@ test('a run started apart from a pid gets another process, though that pid\'s wo
     const apart = await pool.start(['--version'], { ...opts(dir), apartFrom: first.pid! }).done;
     assert.is(apart.code, 0);
     assert.is.not(apart.pid, first.pid);
+  } finally {
+    await pool.close();
+  }
+});
+
+/** Pids of the drill workers (worker.js) this process has started and that have not exited. */
+function liveWorkers(): string[] {
+  const children = readdirSync('/proc/self/task').flatMap((t) => readFileSync(`/proc/self/task/${t}/children`, 'utf8').split(' ').filter(Boolean));
+  return children.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('worker.js');
+    } catch {
+      return false;
+    }
+  });
+}
+
+test('a pool told how many runs may still come starts no spare beyond them: the end of a drill loads no worker for nothing', async () => {
+  const dir = tempDir('runbook-workers-');
+  let asksLeft = 2;
+  // Two spares wanted, but only two runs to come in all: the first worker and one more.
+  const options = { baseEnv, initial: 1, warm: 2, maxIdle: 3, reuse: true, demand: () => asksLeft };
+  const pool = new WorkerPool(options);
+  const started = new Set<string>();
+  const see = () => liveWorkers().forEach((pid) => started.add(pid));
+  try {
+    for (let n = 0; n < 2; n++) {
+      asksLeft--;
+      const run = pool.start(['--version'], opts(dir));
+      see();
+      assert.is((await run.done).code, 0);
+      see();
+    }
+    see();
+    assert.ok(started.size <= 2, `${started.size} workers started for 2 runs`);
   } finally {
     await pool.close();
   }
