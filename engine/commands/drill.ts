@@ -43,6 +43,17 @@ export function builtInScenarioNames(): string[] {
   return existsSync(scenarioDir) ? readdirSync(scenarioDir).filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4)).sort() : [];
 }
 
+/**
+ * The files the lab reads for these scenarios, found as lab/scenario.ts loadScenario finds them (a
+ * built-in name in lab/scenarios/, else a path from the working directory), with `healthy.yml`,
+ * which every scenario is laid over.
+ */
+export function scenarioFilesOf(scenarios: string[]): string[] {
+  const builtIn = (name: string) => join(scenarioDir, `${name}.yml`);
+  const own = scenarios.map((s) => (/^[a-z0-9-]+$/.test(s) && existsSync(builtIn(s)) ? builtIn(s) : resolve(s)));
+  return [...new Set([builtIn('healthy'), ...own])];
+}
+
 function whole(flag: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`drill: --${flag} must be a whole number from ${min} to ${max}, not "${value}"`);
@@ -64,6 +75,8 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   const scenarios = opts.allScenarios ? builtInScenarioNames() : (opts.scenarios ?? 'healthy').split(',').map((s) => s.trim());
   if (scenarios.some((s) => s === '')) throw new UsageError(`drill: --scenarios names scenarios separated by commas, not "${opts.scenarios}"`);
   for (const s of scenarios) checkLabScenario(s);
+  // Read now, before anything is planned: the drill's world as it starts, checked around every run.
+  const scenarioFiles = scenarioFilesOf(scenarios);
 
   // A bare shipped name (`planned-failover`, `planned-failover.yml`) as apply takes it; a local file of that name wins.
   const { runbookArgument } = await import('./shipped.js');
@@ -100,7 +113,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   io.stderr.write(`drill: ${planned.length} run(s) planned${faults === 'matrix' ? ` (${count.cases} case(s) x ${runs})` : ''}, ${Math.min(jobs, planned.length)} at a time; the time left shows as runs finish\n`);
   const started = Date.now();
   let violations = 0;
-  const { DrillHarnessError, DrillSetupError, pluginFilesDigest } = await import('../drill/run-case.js');
+  const { DrillHarnessError, DrillSetupError, filesDigest } = await import('../drill/run-case.js');
   // Resolved as the engine's loader resolves them (engine/load/plugins.ts: relative to the runbook).
   const pluginFiles = (runbook.plugins ?? []).map((p) => resolve(dirname(runbookFile), p));
   const { startCliChild } = await import('../drill/child.js');
@@ -114,7 +127,8 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     reuseWorkers: pluginFiles.length === 0,
     engine: { dist: BUILT_ENGINE, at: engineAtStart },
-    ...(pluginFiles.length ? { plugins: { files: pluginFiles, sha256: pluginFilesDigest(pluginFiles) } } : {}),
+    ...(pluginFiles.length ? { plugins: { files: pluginFiles, sha256: filesDigest(pluginFiles) } } : {}),
+    scenarios: { files: scenarioFiles, sha256: filesDigest(scenarioFiles) },
     ...(opts.coldBaseline ? { start: startCliChild } : {}),
   }, startLab, (r, done) => {
     violations += r.violations.length;

@@ -49,10 +49,17 @@ export interface RunSettings {
   runbookSha256?: string;
   /**
    * The plugin files the runbook loads (`plugins:`) and their digest as the drill planned with
-   * them (pluginFilesDigest): each run's process imports them afresh, so an edit mid-drill would
+   * them (filesDigest): each run's process imports them afresh, so an edit mid-drill would
    * run code the drill did not plan with (attack r6drill #6); the YAML's own sha256 misses it.
    */
-  plugins?: { files: string[]; sha256: string };
+  plugins?: WatchedFiles;
+  /**
+   * The lab scenario files the drill's cases start from (the built-in `healthy.yml` every scenario
+   * is laid over, and each scenario's own file) and their digest at the drill's start: the lab
+   * reads them again at every case start, so an edit or a `git checkout` mid-drill would judge
+   * runs of two worlds under one verdict, and replay lines would replay the other (attack r7drill #2).
+   */
+  scenarios?: WatchedFiles;
   /** The link name, given as `--allow-data-loss` when the runbook has a dataLoss step. */
   allowDataLoss?: string;
   /**
@@ -118,20 +125,35 @@ export interface CaseRun {
   ms: number;
 }
 
-/** One digest of files by path and bytes (a missing file counts as such): the plugin code a run imports. */
-export function pluginFilesDigest(files: string[]): string {
+/** Files a run reads afresh, and their digest (filesDigest) when the drill started. */
+export interface WatchedFiles {
+  files: string[];
+  sha256: string;
+}
+
+/** One digest of files by path and bytes (a missing file counts as such): the plugin code or the scenarios a run reads. */
+export function filesDigest(files: string[]): string {
   const hash = createHash('sha256');
   for (const file of files) hash.update(`${file}\0`).update(existsSync(file) ? readFileSync(file) : '(missing)').update('\0');
   return hash.digest('hex');
 }
 
-/** Stops the drill when a plugin file is not the one it planned with (checked before a run starts and after it ends). */
-function checkPluginsUnchanged(settings: RunSettings): void {
-  const planned = settings.plugins;
-  if (!planned) return;
-  const now = pluginFilesDigest(planned.files);
-  if (now !== planned.sha256) {
-    throw new DrillSetupError(`the plugins of ${settings.runbookFile} (${planned.files.join(', ')}) changed while the drill ran (sha256 ${planned.sha256.slice(0, 12)} -> ${now.slice(0, 12)}); a drill rehearses one version: run it again`);
+/**
+ * Stops the drill when a plugin or scenario file is not the one it started with (checked before a
+ * run starts and after it ends): a verdict over two versions would be neither's.
+ */
+function checkFilesUnchanged(settings: RunSettings): void {
+  const changed = (watched: WatchedFiles | undefined) => {
+    const now = watched && filesDigest(watched.files);
+    return now !== undefined && now !== watched!.sha256 ? `sha256 ${watched!.sha256.slice(0, 12)} -> ${now.slice(0, 12)}` : undefined;
+  };
+  const plugins = changed(settings.plugins);
+  if (plugins) {
+    throw new DrillSetupError(`the plugins of ${settings.runbookFile} (${settings.plugins!.files.join(', ')}) changed while the drill ran (${plugins}); a drill rehearses one version: run it again`);
+  }
+  const scenarios = changed(settings.scenarios);
+  if (scenarios) {
+    throw new DrillSetupError(`the scenario changed while the drill ran (${settings.scenarios!.files.join(', ')}: ${scenarios}); a drill rehearses one world: run it again`);
   }
 }
 
@@ -146,7 +168,7 @@ function checkEngineUnchanged(settings: RunSettings): void {
 
 export async function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
   const started = Date.now();
-  checkPluginsUnchanged(settings);
+  checkFilesUnchanged(settings);
   checkEngineUnchanged(settings);
   const lab = await startLab({ scenario: c.scenario, faults: labFaults(c.fault) });
   const dir = mkdtempSync(join(tmpdir(), 'runbook-drill-'));
@@ -285,7 +307,7 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
         throw new DrillSetupError(`the runbook ${settings.runbookFile} changed while the drill ran (sha256 ${settings.runbookSha256.slice(0, 12)} -> ${ran.slice(0, 12)}); a drill rehearses one version: run it again`);
       }
     }
-    checkPluginsUnchanged(settings);
+    checkFilesUnchanged(settings);
     const record: RecordedRun = {
       runbook: settings.facts,
       acknowledgedDataLoss: settings.allowDataLoss !== undefined,

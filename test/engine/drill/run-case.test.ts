@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildResult, StartRun } from '../../../engine/drill/child.js';
-import { pluginFilesDigest, runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
+import { filesDigest, runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
 import { notRunLines } from '../../../engine/drill/report.js';
 import { runDrill } from '../../../engine/drill/runner.js';
 import { BUILT_ENGINE, ENGINE_CHANGED, engineState } from '../../../engine/drill/engine-build.js';
@@ -168,12 +168,33 @@ test('the engine rebuilt while a run goes on (its linked file names another buil
   // A build compiles before it links: a module rewritten, the build id not yet.
   const compiled = await changedMidRun(join(dist, 'engine', 'apply', 'run.js'), 'export const changed = 1;\n', settings());
   assert.is(compiled?.message, `the engine was rebuilt or upgraded while the drill ran (${join('engine', 'apply', 'run.js')} rewritten); run the drill again once the build is done`);
+  // The lab's code (its model makes the record every run is judged on) is part of it (attack r7drill #2).
+  mkdirSync(join(dist, 'lab'), { recursive: true });
+  writeFileSync(join(dist, 'lab', 'index.js'), 'export {};\n');
+  const lab = await changedMidRun(join(dist, 'lab', 'index.js'), 'export const changed = 1;\n', settings());
+  assert.is(lab?.message, `the engine was rebuilt or upgraded while the drill ran (${join('lab', 'index.js')} rewritten); run the drill again once the build is done`);
+});
+
+test('a scenario file edited while the drill runs stops the drill (exit 2 in the CLI): one verdict over two worlds would be neither\'s (attack r7drill #2)', async () => {
+  const scenario = join(tempDir('runbook-drill-scenario-'), 'my.yml');
+  writeFileSync(scenario, 'name: my\nworkload: { running: false }\n');
+  const settings = { ...SETTINGS, scenarios: { files: [scenario], sha256: filesDigest([scenario]) } };
+  const error = await changedMidRun(scenario, 'name: my\nworkload: { running: true }\n', settings);
+  assert.ok(error, 'runCase judged a run of a scenario the drill did not start with');
+  assert.is(error!.name, 'DrillSetupError');
+  assert.match(error!.message, `the scenario changed while the drill ran (${scenario}: sha256 `);
+  // And the next case starts no lab.
+  let labs = 0;
+  const noFault = { id: './my.yml/no-fault', scenario: './my.yml', fault: { kind: 'none' as const } };
+  await runCase(noFault, 3, { ...settings, start: standIn([], [], { exitsWith: 0 }) }, async () => (labs++, standInLab())).catch(() => undefined);
+  assert.is(labs, 0);
 });
 
 test('the engine-change words the drill looks for are the engine\'s own, and the built engine names its build where the drill reads it', () => {
   const built = engineState();
   assert.match(built.build ?? '', /^[0-9a-f]{16}$/);
   assert.ok(built.files.has(join('engine', 'cli', 'bin.js')) && built.files.has(join('steps', 'sqlExec.js')), 'the files a run loads are not where the drill looks');
+  assert.ok(built.files.has(join('lab', 'index.js')), 'the lab the drill loads is not in the engine state');
   // The refusal's sentence as the linker writes it into linked.js, and bin.ts's damaged-engine line.
   const linked = readFileSync(join(BUILT_ENGINE, 'engine', 'linked.js'), 'utf8');
   assert.ok(ENGINE_CHANGED.test(linked.replace(/\\?`/g, '')), 'linked.js no longer says "runbook was rebuilt or upgraded while this process ran"');
@@ -200,7 +221,7 @@ test('a fault case whose run exits 2 (a set-up error) is the drill\'s failure, n
 test('a plugin file edited while the drill runs stops the drill, as an edited YAML does (attack r6drill #6)', async () => {
   const plugin = join(tempDir('runbook-drill-plugin-'), 'note.mjs');
   writeFileSync(plugin, 'export default {}; // v1\n');
-  const settings = { ...SETTINGS, plugins: { files: [plugin], sha256: pluginFilesDigest([plugin]) } };
+  const settings = { ...SETTINGS, plugins: { files: [plugin], sha256: filesDigest([plugin]) } };
   const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
   const error = await changedMidRun(plugin, 'export default {}; // v2\n', settings);
   assert.ok(error, 'runCase judged a run of a plugin the drill did not plan with');
