@@ -117,6 +117,8 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   // Resolved as the engine's loader resolves them (engine/load/plugins.ts: relative to the runbook).
   const pluginFiles = (runbook.plugins ?? []).map((p) => resolve(dirname(runbookFile), p));
   const { startCliChild } = await import('../drill/child.js');
+  const { watchForStops } = await import('../drill/stops.js');
+  const stops = watchForStops();
   const results = await runDrill(planned, jobs, {
     runbookFile,
     runbookSha256: plan.runbook.sha256,
@@ -124,6 +126,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     sets: opts.sets,
     ...(needsAcknowledgement ? { allowDataLoss: plan.inventory.link } : {}),
     deadlineMs: DEADLINE_MS,
+    stops,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     reuseWorkers: pluginFiles.length === 0,
     engine: { dist: BUILT_ENGINE, at: engineAtStart },
@@ -138,7 +141,10 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     // Not the runbook's failure and not bad input: the drill could not rehearse, so it is no pass (exit 1), with what broke.
     if (error instanceof DrillHarnessError) throw new ExitError(ExitCode.failedBeforeChange, `drill: ${error.message}; the drill could not rehearse the runbook (its own failure, not the runbook's)`);
     throw error;
-  }).finally(dispose);
+  }).finally(() => {
+    stops.close();
+    dispose();
+  });
 
   const summary = { runbook: opts.runbook, replayBase: replayBase({ runbook: opts.runbook, sets: opts.sets, faults: faults as 'matrix' | 'random', scenarios }), seed, faults: faults as 'matrix' | 'random', results, ms: Date.now() - started };
   io.stdout.write(opts.format === 'json' ? renderDrillJson(summary) : renderDrillText(summary));

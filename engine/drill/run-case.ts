@@ -10,6 +10,7 @@ import { ENGINE_CHANGED, engineChange, engineState, type EngineState } from './e
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
 import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type StartRun, type StopAt } from './child.js';
 import { isChangeStatement } from './judge.js';
+import type { StopWatch } from './stops.js';
 import type { Invocation, JournalRecord, LedgerCounts, RecordedRun, Roles, RunbookFacts } from './record.js';
 
 /** What the drill needs of a started lab (engine/commands/drill.ts adapts the embedded lab to it). */
@@ -69,6 +70,11 @@ export interface RunSettings {
   engine?: { dist: string; at: EngineState };
   /** How long one `apply` may take before the drill kills it and calls the run hung. */
   deadlineMs: number;
+  /**
+   * Watches for the drill itself being stopped (stops.ts): a run killed at its deadline after such
+   * a stop had not had its time, and is the drill's own failure, never judged `run-hung`.
+   */
+  stops?: StopWatch;
   /** The inventory's request and connect timeouts: a hung statement ends in this time. */
   requestTimeoutMs: number;
   /** How each `apply` process is started (default: a fresh child; the drill uses warm workers, workers.ts). */
@@ -250,6 +256,12 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     // Not a run of the runbook at all: judged, it would read as one that exited (attack r5drill #4: "exit 7, ok").
     const broken = results.find((r) => r.harnessFailure !== undefined);
     if (broken) throw new DrillHarnessError(broken.harnessFailure);
+    // Killed at a deadline that counted time the drill stood still (Ctrl-Z, SIGSTOP, a paused
+    // machine): the run was not hung, it was stopped with everything else (attack r7drill #4).
+    const stoppedMs = Math.max(0, ...results.filter((r) => r.timedOut).map((r) => settings.stops?.stoppedDuring(r.startedAt, r.endedAt) ?? 0));
+    if (stoppedMs > 0) {
+      throw new DrillHarnessError(`${c.id} seed ${seed}: the drill was stopped for ${Math.round(stoppedMs / 1000)} s (Ctrl-Z, SIGSTOP, a paused machine) while a run went on, and its deadline counted that time: no run of it can be judged hung; run it again`);
+    }
     // A process that met another build of the engine refused to go on: its exit is the engine's
     // change, not the runbook's behaviour (attack r7fix #8: "exit 1, ok", kills that never fired).
     const journalText = journalFiles(journalDir).map((f) => readFileSync(f, 'utf8')).join('');

@@ -4,12 +4,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import type { ChildResult, StartRun } from '../../../engine/drill/child.js';
 import { filesDigest, runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
 import { notRunLines } from '../../../engine/drill/report.js';
 import { runDrill } from '../../../engine/drill/runner.js';
 import { BUILT_ENGINE, ENGINE_CHANGED, engineState } from '../../../engine/drill/engine-build.js';
+import { watchForStops } from '../../../engine/drill/stops.js';
 import { tempDir } from '../../helpers/cli.js';
 import { standIn } from '../../helpers/drill-stand-in.js';
 
@@ -248,6 +251,36 @@ test('a run held at its step boundary by its worker is killed there: runCase pas
   const r = await runCase(killAt, 1, { ...SETTINGS, deadlineMs: 500, start }, async () => standInLab());
   assert.is(r.fired, true);
   assert.equal(r.record.invocations.map((i) => [i.role, i.signal, i.killedByDrill]), [['first', 'SIGKILL', true], ['resume', null, undefined]]);
+});
+
+test('a run killed at its deadline after the drill itself was stopped (Ctrl-Z, SIGSTOP, a paused machine) is the drill\'s failure, never judged run-hung (attack r7drill #4)', async () => {
+  const stops = watchForStops({ tickMs: 50, minStopMs: 1000 });
+  // Another process that stops this one when told, for 3 s, as a shell's Ctrl-Z and `fg` stop a job.
+  const stopper = spawn(process.execPath, ['-e', `process.stdin.once('data', () => { process.kill(${process.pid}, 'SIGSTOP'); setTimeout(() => process.kill(${process.pid}, 'SIGCONT'), 3000); })`], { stdio: ['pipe', 'ignore', 'inherit'] });
+  try {
+    let stopDuring = false;
+    // A run that does not end by itself, killed at its deadline as child.ts and workers.ts kill theirs.
+    const hangs: StartRun = (args, opts) => {
+      const startedAt = Date.now();
+      const done = new Promise<ChildResult>((resolve) => setTimeout(() => resolve({ code: null, signal: 'SIGKILL', stdout: '', stderr: '', startedAt, endedAt: Date.now(), timedOut: true, pid: 4500 }), opts.deadlineMs));
+      if (stopDuring) stopper.stdin!.write('stop\n');
+      return { pid: 4500, kill: () => undefined, done, stderrSoFar: () => '' };
+    };
+    const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+    const settings = { ...SETTINGS, deadlineMs: 2000, stops, start: hangs };
+    // Not stopped: the run is judged, killed at its deadline (the judge calls it run-hung).
+    const judged = await runCase(noFault, 8, settings, async () => standInLab());
+    assert.equal(judged.record.invocations.map((i) => i.timedOut), [true]);
+    stopDuring = true;
+    const error = await runCase(noFault, 8, settings, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+    assert.ok(error, 'runCase judged a run whose deadline counted the 3 s the drill stood stopped');
+    assert.is(error!.name, 'DrillHarnessError');
+    assert.match(error!.message, /^healthy\/no-fault seed 8: the drill was stopped for [2-4] s \(Ctrl-Z, SIGSTOP, a paused machine\) while a run went on, and its deadline counted that time: no run of it can be judged hung; run it again$/);
+  } finally {
+    stops.close();
+    stopper.stdin!.end();
+    if (stopper.exitCode === null) await once(stopper, 'exit');
+  }
 });
 
 test.run();
