@@ -107,12 +107,20 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     throw new UsageError(opts.only !== undefined ? `drill: --only ${opts.only} names no case of this drill (cases are <scenario>/<fault>, as the verdict table lists them)` : 'drill: nothing to run');
   }
 
-  const { startLab, dispose } = await embeddedLab(opts.coldBaseline === true);
+  // Ctrl-C or SIGTERM from here on: no more runs, the ones in progress stopped and cleaned up, no verdict (engine/drill/interrupt.ts).
+  const { DrillInterrupt, DrillInterruptedError } = await import('../drill/interrupt.js');
+  const interrupt = new DrillInterrupt();
+  const stopListening = interrupt.listen();
+  const { startLab, dispose } = await embeddedLab(opts.coldBaseline === true).catch((error: unknown) => {
+    stopListening();
+    throw error;
+  });
   const { notExercisedLine, progressLine, renderDrillJson, renderDrillText } = await import('../drill/report.js');
   const tty = isTty(io.stderr) && !io.env.CI;
   io.stderr.write(`drill: ${planned.length} run(s) planned${faults === 'matrix' ? ` (${count.cases} case(s) x ${runs})` : ''}, ${Math.min(jobs, planned.length)} at a time; the time left shows as runs finish\n`);
   const started = Date.now();
   let violations = 0;
+  let judged = 0;
   const { DrillHarnessError, DrillSetupError, filesDigest } = await import('../drill/run-case.js');
   // Resolved as the engine's loader resolves them (engine/load/plugins.ts: relative to the runbook).
   const pluginFiles = (runbook.plugins ?? []).map((p) => resolve(dirname(runbookFile), p));
@@ -133,18 +141,28 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     ...(pluginFiles.length ? { plugins: { files: pluginFiles, sha256: filesDigest(pluginFiles) } } : {}),
     scenarios: { files: scenarioFiles, sha256: filesDigest(scenarioFiles) },
     ...(opts.coldBaseline ? { start: startCliChild } : {}),
+    interrupt,
   }, startLab, (r, done) => {
+    judged = done;
     violations += r.violations.length;
     io.stderr.write(progressLine(r, done, planned.length, started, violations, tty));
-  }).catch((error: unknown) => {
+  }).catch(async (error: unknown) => {
+    // Every run in progress stops its lab and removes its folder before the drill says it stopped.
+    if (interrupt.signal) return interrupt.settled().then(() => undefined);
+    if (error instanceof DrillInterruptedError) throw error;
     if (error instanceof DrillSetupError) throw new UsageError(`drill: ${error.message}`);
     // Not the runbook's failure and not bad input: the drill could not rehearse, so it is no pass (exit 1), with what broke.
     if (error instanceof DrillHarnessError) throw new ExitError(ExitCode.failedBeforeChange, `drill: ${error.message}; the drill could not rehearse the runbook (its own failure, not the runbook's)`);
     throw error;
   }).finally(() => {
+    stopListening();
     stops.close();
     dispose();
   });
+  if (interrupt.signal || !results) {
+    io.stderr.write(`drill: interrupted (${interrupt.signal ?? 'signal'}) after ${judged} of ${planned.length} runs; no verdict\n`);
+    return ExitCode.interrupted;
+  }
 
   const summary = { runbook: opts.runbook, replayBase: replayBase({ runbook: opts.runbook, sets: opts.sets, faults: faults as 'matrix' | 'random', scenarios }), seed, faults: faults as 'matrix' | 'random', results, ms: Date.now() - started };
   io.stdout.write(opts.format === 'json' ? renderDrillJson(summary) : renderDrillText(summary));

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { ExitCode } from '../core/exit-codes.js';
 import { ENGINE_CHANGED, engineChange, engineState, type EngineState } from './engine-build.js';
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
-import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type StartRun, type StopAt } from './child.js';
+import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type ChildRun, type StartRun, type StopAt } from './child.js';
 import { isChangeStatement } from './judge.js';
+import { DrillInterruptedError, type DrillInterrupt } from './interrupt.js';
 import type { StopWatch } from './stops.js';
 import type { Invocation, JournalRecord, LedgerCounts, RecordedRun, Roles, RunbookFacts } from './record.js';
 
@@ -75,6 +76,8 @@ export interface RunSettings {
    * a stop had not had its time, and is the drill's own failure, never judged `run-hung`.
    */
   stops?: StopWatch;
+  /** Ctrl-C or SIGTERM of the drill (interrupt.ts): a run in progress kills its processes and is not judged. */
+  interrupt?: DrillInterrupt;
   /** The inventory's request and connect timeouts: a hung statement ends in this time. */
   requestTimeoutMs: number;
   /** How each `apply` process is started (default: a fresh child; the drill uses warm workers, workers.ts). */
@@ -172,12 +175,25 @@ function checkEngineUnchanged(settings: RunSettings): void {
   if (change) throw new DrillHarnessError(`the engine was rebuilt or upgraded while the drill ran (${change}); ${RUN_AGAIN}`);
 }
 
-export async function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
+export function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
+  const run = runCaseOnce(c, seed, settings, startLab);
+  // An interrupted drill waits for each run to stop its lab and remove its folder before it exits.
+  return settings.interrupt ? settings.interrupt.track(run) : run;
+}
+
+async function runCaseOnce(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
   const started = Date.now();
+  const interrupted = () => settings.interrupt?.signal !== undefined;
+  if (interrupted()) throw new DrillInterruptedError(`${c.id} seed ${seed}: not started, the drill was interrupted`);
   checkFilesUnchanged(settings);
   checkEngineUnchanged(settings);
   const lab = await startLab({ scenario: c.scenario, faults: labFaults(c.fault) });
   const dir = mkdtempSync(join(tmpdir(), 'runbook-drill-'));
+  // The run's processes, killed when the drill is interrupted (and any started after that, at once: a resume).
+  const live = new Set<ChildRun>();
+  const unwatch = settings.interrupt?.onInterrupt(() => {
+    for (const run of live) run.kill('SIGKILL');
+  });
   try {
     const before = { ledger: lab.ledger(), roles: lab.roles() };
     const inventoryFile = join(dir, 'inventory.json');
@@ -202,10 +218,14 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
         return r;
       });
       // The run as started, but for its kill, which notes the signal (`pid` is read when asked: a warm worker's comes later).
-      return {
+      const noted: ChildRun = {
         get pid() { return run.pid; }, kill: (signal) => { signals.push(signal); run.kill(signal); }, done, stderrSoFar: () => run.stderrSoFar(),
         ...(run.held ? { held: run.held } : {}),
       };
+      live.add(noted);
+      void done.then(() => live.delete(noted));
+      if (interrupted()) noted.kill('SIGKILL');
+      return noted;
     };
     const opts = { env, cwd: dir, deadlineMs: settings.deadlineMs, start };
     const invocations: Invocation[] = [];
@@ -253,6 +273,7 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       }
     }
 
+    if (interrupted()) throw new DrillInterruptedError(`${c.id} seed ${seed}: stopped, the drill was interrupted`);
     // Not a run of the runbook at all: judged, it would read as one that exited (attack r5drill #4: "exit 7, ok").
     const broken = results.find((r) => r.harnessFailure !== undefined);
     if (broken) throw new DrillHarnessError(broken.harnessFailure);
@@ -337,6 +358,7 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     };
     return { case: c, seed, record, fired, ms: Date.now() - started };
   } finally {
+    unwatch?.();
     await lab.stop();
     rmSync(dir, { recursive: true, force: true });
   }
