@@ -108,7 +108,7 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   }
 
   // Ctrl-C or SIGTERM from here on: no more runs, the ones in progress stopped and cleaned up, no verdict (engine/drill/interrupt.ts).
-  const { DrillInterrupt, DrillInterruptedError } = await import('../drill/interrupt.js');
+  const { DrillInterrupt } = await import('../drill/interrupt.js');
   const interrupt = new DrillInterrupt();
   const stopListening = interrupt.listen();
   const { startLab, dispose } = await embeddedLab(opts.coldBaseline === true).catch((error: unknown) => {
@@ -149,7 +149,6 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   }).catch(async (error: unknown) => {
     // Every run in progress stops its lab and removes its folder before the drill says it stopped.
     if (interrupt.signal) return interrupt.settled().then(() => undefined);
-    if (error instanceof DrillInterruptedError) throw error;
     if (error instanceof DrillSetupError) throw new UsageError(`drill: ${error.message}`);
     // Not the runbook's failure and not bad input: the drill could not rehearse, so it is no pass (exit 1), with what broke.
     if (error instanceof DrillHarnessError) throw new ExitError(ExitCode.failedBeforeChange, `drill: ${error.message}; the drill could not rehearse the runbook (its own failure, not the runbook's)`);
