@@ -43,6 +43,17 @@ export function builtInScenarioNames(): string[] {
   return existsSync(scenarioDir) ? readdirSync(scenarioDir).filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4)).sort() : [];
 }
 
+/**
+ * The files the lab reads for these scenarios, found as lab/scenario.ts loadScenario finds them (a
+ * built-in name in lab/scenarios/, else a path from the working directory), with `healthy.yml`,
+ * which every scenario is laid over.
+ */
+export function scenarioFilesOf(scenarios: string[]): string[] {
+  const builtIn = (name: string) => join(scenarioDir, `${name}.yml`);
+  const own = scenarios.map((s) => (/^[a-z0-9-]+$/.test(s) && existsSync(builtIn(s)) ? builtIn(s) : resolve(s)));
+  return [...new Set([builtIn('healthy'), ...own])];
+}
+
 function whole(flag: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`drill: --${flag} must be a whole number from ${min} to ${max}, not "${value}"`);
@@ -64,6 +75,8 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
   const scenarios = opts.allScenarios ? builtInScenarioNames() : (opts.scenarios ?? 'healthy').split(',').map((s) => s.trim());
   if (scenarios.some((s) => s === '')) throw new UsageError(`drill: --scenarios names scenarios separated by commas, not "${opts.scenarios}"`);
   for (const s of scenarios) checkLabScenario(s);
+  // Read now, before anything is planned: the drill's world as it starts, checked around every run.
+  const scenarioFiles = scenarioFilesOf(scenarios);
 
   // A bare shipped name (`planned-failover`, `planned-failover.yml`) as apply takes it; a local file of that name wins.
   const { runbookArgument } = await import('./shipped.js');
@@ -94,16 +107,26 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     throw new UsageError(opts.only !== undefined ? `drill: --only ${opts.only} names no case of this drill (cases are <scenario>/<fault>, as the verdict table lists them)` : 'drill: nothing to run');
   }
 
-  const { startLab, dispose } = await embeddedLab(opts.coldBaseline === true);
+  // Ctrl-C or SIGTERM from here on: no more runs, the ones in progress stopped and cleaned up, no verdict (engine/drill/interrupt.ts).
+  const { DrillInterrupt } = await import('../drill/interrupt.js');
+  const interrupt = new DrillInterrupt();
+  const stopListening = interrupt.listen();
+  const { startLab, dispose } = await embeddedLab(opts.coldBaseline === true).catch((error: unknown) => {
+    stopListening();
+    throw error;
+  });
   const { notExercisedLine, progressLine, renderDrillJson, renderDrillText } = await import('../drill/report.js');
   const tty = isTty(io.stderr) && !io.env.CI;
   io.stderr.write(`drill: ${planned.length} run(s) planned${faults === 'matrix' ? ` (${count.cases} case(s) x ${runs})` : ''}, ${Math.min(jobs, planned.length)} at a time; the time left shows as runs finish\n`);
   const started = Date.now();
   let violations = 0;
-  const { DrillHarnessError, DrillSetupError, pluginFilesDigest } = await import('../drill/run-case.js');
+  let judged = 0;
+  const { DrillHarnessError, DrillSetupError, filesDigest } = await import('../drill/run-case.js');
   // Resolved as the engine's loader resolves them (engine/load/plugins.ts: relative to the runbook).
   const pluginFiles = (runbook.plugins ?? []).map((p) => resolve(dirname(runbookFile), p));
   const { startCliChild } = await import('../drill/child.js');
+  const { watchForStops } = await import('../drill/stops.js');
+  const stops = watchForStops();
   const results = await runDrill(planned, jobs, {
     runbookFile,
     runbookSha256: plan.runbook.sha256,
@@ -111,20 +134,34 @@ export async function drillCommand(opts: DrillCommandOptions, io: CommandIO): Pr
     sets: opts.sets,
     ...(needsAcknowledgement ? { allowDataLoss: plan.inventory.link } : {}),
     deadlineMs: DEADLINE_MS,
+    stops,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     reuseWorkers: pluginFiles.length === 0,
     engine: { dist: BUILT_ENGINE, at: engineAtStart },
-    ...(pluginFiles.length ? { plugins: { files: pluginFiles, sha256: pluginFilesDigest(pluginFiles) } } : {}),
+    ...(pluginFiles.length ? { plugins: { files: pluginFiles, sha256: filesDigest(pluginFiles) } } : {}),
+    scenarios: { files: scenarioFiles, sha256: filesDigest(scenarioFiles) },
     ...(opts.coldBaseline ? { start: startCliChild } : {}),
+    interrupt,
   }, startLab, (r, done) => {
+    judged = done;
     violations += r.violations.length;
     io.stderr.write(progressLine(r, done, planned.length, started, violations, tty));
-  }).catch((error: unknown) => {
+  }).catch(async (error: unknown) => {
+    // Every run in progress stops its lab and removes its folder before the drill says it stopped.
+    if (interrupt.signal) return interrupt.settled().then(() => undefined);
     if (error instanceof DrillSetupError) throw new UsageError(`drill: ${error.message}`);
     // Not the runbook's failure and not bad input: the drill could not rehearse, so it is no pass (exit 1), with what broke.
     if (error instanceof DrillHarnessError) throw new ExitError(ExitCode.failedBeforeChange, `drill: ${error.message}; the drill could not rehearse the runbook (its own failure, not the runbook's)`);
     throw error;
-  }).finally(dispose);
+  }).finally(() => {
+    stopListening();
+    stops.close();
+    dispose();
+  });
+  if (interrupt.signal || !results) {
+    io.stderr.write(`drill: interrupted (${interrupt.signal ?? 'signal'}) after ${judged} of ${planned.length} runs; no verdict\n`);
+    return ExitCode.interrupted;
+  }
 
   const summary = { runbook: opts.runbook, replayBase: replayBase({ runbook: opts.runbook, sets: opts.sets, faults: faults as 'matrix' | 'random', scenarios }), seed, faults: faults as 'matrix' | 'random', results, ms: Date.now() - started };
   io.stdout.write(opts.format === 'json' ? renderDrillJson(summary) : renderDrillText(summary));

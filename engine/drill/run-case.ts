@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { ExitCode } from '../core/exit-codes.js';
 import { ENGINE_CHANGED, engineChange, engineState, type EngineState } from './engine-build.js';
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
-import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type StartRun, type StopAt } from './child.js';
+import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type ChildRun, type StartRun, type StopAt } from './child.js';
 import { isChangeStatement } from './judge.js';
+import { DrillInterruptedError, type DrillInterrupt } from './interrupt.js';
+import type { StopWatch } from './stops.js';
 import type { Invocation, JournalRecord, LedgerCounts, RecordedRun, Roles, RunbookFacts } from './record.js';
 
 /** What the drill needs of a started lab (engine/commands/drill.ts adapts the embedded lab to it). */
@@ -49,10 +51,17 @@ export interface RunSettings {
   runbookSha256?: string;
   /**
    * The plugin files the runbook loads (`plugins:`) and their digest as the drill planned with
-   * them (pluginFilesDigest): each run's process imports them afresh, so an edit mid-drill would
+   * them (filesDigest): each run's process imports them afresh, so an edit mid-drill would
    * run code the drill did not plan with (attack r6drill #6); the YAML's own sha256 misses it.
    */
-  plugins?: { files: string[]; sha256: string };
+  plugins?: WatchedFiles;
+  /**
+   * The lab scenario files the drill's cases start from (the built-in `healthy.yml` every scenario
+   * is laid over, and each scenario's own file) and their digest at the drill's start: the lab
+   * reads them again at every case start, so an edit or a `git checkout` mid-drill would judge
+   * runs of two worlds under one verdict, and replay lines would replay the other (attack r7drill #2).
+   */
+  scenarios?: WatchedFiles;
   /** The link name, given as `--allow-data-loss` when the runbook has a dataLoss step. */
   allowDataLoss?: string;
   /**
@@ -62,6 +71,13 @@ export interface RunSettings {
   engine?: { dist: string; at: EngineState };
   /** How long one `apply` may take before the drill kills it and calls the run hung. */
   deadlineMs: number;
+  /**
+   * Watches for the drill itself being stopped (stops.ts): a run killed at its deadline after such
+   * a stop had not had its time, and is the drill's own failure, never judged `run-hung`.
+   */
+  stops?: StopWatch;
+  /** Ctrl-C or SIGTERM of the drill (interrupt.ts): a run in progress kills its processes and is not judged. */
+  interrupt?: DrillInterrupt;
   /** The inventory's request and connect timeouts: a hung statement ends in this time. */
   requestTimeoutMs: number;
   /** How each `apply` process is started (default: a fresh child; the drill uses warm workers, workers.ts). */
@@ -118,20 +134,35 @@ export interface CaseRun {
   ms: number;
 }
 
-/** One digest of files by path and bytes (a missing file counts as such): the plugin code a run imports. */
-export function pluginFilesDigest(files: string[]): string {
+/** Files a run reads afresh, and their digest (filesDigest) when the drill started. */
+export interface WatchedFiles {
+  files: string[];
+  sha256: string;
+}
+
+/** One digest of files by path and bytes (a missing file counts as such): the plugin code or the scenarios a run reads. */
+export function filesDigest(files: string[]): string {
   const hash = createHash('sha256');
   for (const file of files) hash.update(`${file}\0`).update(existsSync(file) ? readFileSync(file) : '(missing)').update('\0');
   return hash.digest('hex');
 }
 
-/** Stops the drill when a plugin file is not the one it planned with (checked before a run starts and after it ends). */
-function checkPluginsUnchanged(settings: RunSettings): void {
-  const planned = settings.plugins;
-  if (!planned) return;
-  const now = pluginFilesDigest(planned.files);
-  if (now !== planned.sha256) {
-    throw new DrillSetupError(`the plugins of ${settings.runbookFile} (${planned.files.join(', ')}) changed while the drill ran (sha256 ${planned.sha256.slice(0, 12)} -> ${now.slice(0, 12)}); a drill rehearses one version: run it again`);
+/**
+ * Stops the drill when a plugin or scenario file is not the one it started with (checked before a
+ * run starts and after it ends): a verdict over two versions would be neither's.
+ */
+function checkFilesUnchanged(settings: RunSettings): void {
+  const changed = (watched: WatchedFiles | undefined) => {
+    const now = watched && filesDigest(watched.files);
+    return now !== undefined && now !== watched!.sha256 ? `sha256 ${watched!.sha256.slice(0, 12)} -> ${now.slice(0, 12)}` : undefined;
+  };
+  const plugins = changed(settings.plugins);
+  if (plugins) {
+    throw new DrillSetupError(`the plugins of ${settings.runbookFile} (${settings.plugins!.files.join(', ')}) changed while the drill ran (${plugins}); a drill rehearses one version: run it again`);
+  }
+  const scenarios = changed(settings.scenarios);
+  if (scenarios) {
+    throw new DrillSetupError(`the scenario changed while the drill ran (${settings.scenarios!.files.join(', ')}: ${scenarios}); a drill rehearses one world: run it again`);
   }
 }
 
@@ -149,11 +180,24 @@ function checkEngineUnchanged(settings: RunSettings): void {
   if (change) throw new DrillHarnessError(`the engine was rebuilt or upgraded while the drill ran (${change}); ${RUN_AGAIN}`);
 }
 
-export async function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
+export function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
+  const run = runCaseOnce(c, seed, settings, startLab);
+  // An interrupted drill waits for each run to stop its lab and remove its folder before it exits.
+  return settings.interrupt ? settings.interrupt.track(run) : run;
+}
+
+async function runCaseOnce(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
   const started = Date.now();
-  checkPluginsUnchanged(settings);
+  const interrupted = () => settings.interrupt?.signal !== undefined;
+  if (interrupted()) throw new DrillInterruptedError(`${c.id} seed ${seed}: not started, the drill was interrupted`);
+  checkFilesUnchanged(settings);
   const lab = await startLab({ scenario: c.scenario, faults: labFaults(c.fault) });
   const dir = mkdtempSync(join(tmpdir(), 'runbook-drill-'));
+  // The run's processes, killed when the drill is interrupted (and any started after that, at once: a resume).
+  const live = new Set<ChildRun>();
+  const unwatch = settings.interrupt?.onInterrupt(() => {
+    for (const run of live) run.kill('SIGKILL');
+  });
   try {
     const before = { ledger: lab.ledger(), roles: lab.roles() };
     const inventoryFile = join(dir, 'inventory.json');
@@ -178,10 +222,14 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
         return r;
       });
       // The run as started, but for its kill, which notes the signal (`pid` is read when asked: a warm worker's comes later).
-      return {
+      const noted: ChildRun = {
         get pid() { return run.pid; }, kill: (signal) => { signals.push(signal); run.kill(signal); }, done, stderrSoFar: () => run.stderrSoFar(),
         ...(run.held ? { held: run.held } : {}),
       };
+      live.add(noted);
+      void done.then(() => live.delete(noted));
+      if (interrupted()) noted.kill('SIGKILL');
+      return noted;
     };
     const opts = { env, cwd: dir, deadlineMs: settings.deadlineMs, start };
     const invocations: Invocation[] = [];
@@ -229,12 +277,19 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
       }
     }
 
+    if (interrupted()) throw new DrillInterruptedError(`${c.id} seed ${seed}: stopped, the drill was interrupted`);
     // Not a run of the runbook at all: judged, it would read as one that exited (attack r5drill #4: "exit 7, ok").
     const broken = results.find((r) => r.harnessFailure !== undefined);
     if (broken) {
       // A worker that died loading may have met a rebuild that began before this case: said as such.
       checkEngineUnchanged(settings);
       throw new DrillHarnessError(broken.harnessFailure);
+    }
+    // Killed at a deadline that counted time the drill stood still (Ctrl-Z, SIGSTOP, a paused
+    // machine): the run was not hung, it was stopped with everything else (attack r7drill #4).
+    const stoppedMs = Math.max(0, ...results.filter((r) => r.timedOut).map((r) => settings.stops?.stoppedDuring(r.startedAt, r.endedAt) ?? 0));
+    if (stoppedMs > 0) {
+      throw new DrillHarnessError(`${c.id} seed ${seed}: the drill was stopped for ${Math.round(stoppedMs / 1000)} s (Ctrl-Z, SIGSTOP, a paused machine) while a run went on, and its deadline counted that time: no run of it can be judged hung; run it again`);
     }
     // A process that met another build of the engine refused to go on: its exit is the engine's
     // change, not the runbook's behaviour (attack r7fix #8: "exit 1, ok", kills that never fired).
@@ -293,7 +348,7 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
         throw new DrillSetupError(`the runbook ${settings.runbookFile} changed while the drill ran (sha256 ${settings.runbookSha256.slice(0, 12)} -> ${ran.slice(0, 12)}); a drill rehearses one version: run it again`);
       }
     }
-    checkPluginsUnchanged(settings);
+    checkFilesUnchanged(settings);
     const record: RecordedRun = {
       runbook: settings.facts,
       acknowledgedDataLoss: settings.allowDataLoss !== undefined,
@@ -311,6 +366,7 @@ export async function runCase(c: DrillCase, seed: number, settings: RunSettings,
     };
     return { case: c, seed, record, fired, ms: Date.now() - started };
   } finally {
+    unwatch?.();
     await lab.stop();
     rmSync(dir, { recursive: true, force: true });
   }

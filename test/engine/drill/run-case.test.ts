@@ -4,12 +4,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import type { ChildResult, StartRun } from '../../../engine/drill/child.js';
-import { pluginFilesDigest, runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
+import { filesDigest, runCase, type DrillLab, type RunSettings } from '../../../engine/drill/run-case.js';
 import { notRunLines } from '../../../engine/drill/report.js';
 import { runDrill } from '../../../engine/drill/runner.js';
 import { BUILT_ENGINE, ENGINE_CHANGED, engineState } from '../../../engine/drill/engine-build.js';
+import { watchForStops } from '../../../engine/drill/stops.js';
 import { tempDir } from '../../helpers/cli.js';
 import { standIn } from '../../helpers/drill-stand-in.js';
 
@@ -168,6 +171,26 @@ test('the engine rebuilt while a run goes on (its linked file names another buil
   // A build compiles before it links: a module rewritten, the build id not yet.
   const compiled = await changedMidRun(join(dist, 'engine', 'apply', 'run.js'), 'export const changed = 1;\n', settings());
   assert.is(compiled?.message, `the engine was rebuilt or upgraded while the drill ran (${join('engine', 'apply', 'run.js')} rewritten); run the drill again once the build is done`);
+  // The lab's code (its model makes the record every run is judged on) is part of it (attack r7drill #2).
+  mkdirSync(join(dist, 'lab'), { recursive: true });
+  writeFileSync(join(dist, 'lab', 'index.js'), 'export {};\n');
+  const lab = await changedMidRun(join(dist, 'lab', 'index.js'), 'export const changed = 1;\n', settings());
+  assert.is(lab?.message, `the engine was rebuilt or upgraded while the drill ran (${join('lab', 'index.js')} rewritten); run the drill again once the build is done`);
+});
+
+test('a scenario file edited while the drill runs stops the drill (exit 2 in the CLI): one verdict over two worlds would be neither\'s (attack r7drill #2)', async () => {
+  const scenario = join(tempDir('runbook-drill-scenario-'), 'my.yml');
+  writeFileSync(scenario, 'name: my\nworkload: { running: false }\n');
+  const settings = { ...SETTINGS, scenarios: { files: [scenario], sha256: filesDigest([scenario]) } };
+  const error = await changedMidRun(scenario, 'name: my\nworkload: { running: true }\n', settings);
+  assert.ok(error, 'runCase judged a run of a scenario the drill did not start with');
+  assert.is(error!.name, 'DrillSetupError');
+  assert.match(error!.message, `the scenario changed while the drill ran (${scenario}: sha256 `);
+  // And the next case starts no lab.
+  let labs = 0;
+  const noFault = { id: './my.yml/no-fault', scenario: './my.yml', fault: { kind: 'none' as const } };
+  await runCase(noFault, 3, { ...settings, start: standIn([], [], { exitsWith: 0 }) }, async () => (labs++, standInLab())).catch(() => undefined);
+  assert.is(labs, 0);
 });
 
 test('an engine rebuilt before a case began, whose worker then died loading, is said to be the rebuild (the build is checked after a case, not before it)', async () => {
@@ -188,6 +211,7 @@ test('the engine-change words the drill looks for are the engine\'s own, and the
   const built = engineState();
   assert.match(built.build ?? '', /^[0-9a-f]{16}$/);
   assert.ok(built.files.has(join('engine', 'cli', 'bin.js')) && built.files.has(join('steps', 'sqlExec.js')), 'the files a run loads are not where the drill looks');
+  assert.ok(built.files.has(join('lab', 'index.js')), 'the lab the drill loads is not in the engine state');
   // The refusal's sentence as the linker writes it into linked.js, and bin.ts's damaged-engine line.
   const linked = readFileSync(join(BUILT_ENGINE, 'engine', 'linked.js'), 'utf8');
   assert.ok(ENGINE_CHANGED.test(linked.replace(/\\?`/g, '')), 'linked.js no longer says "runbook was rebuilt or upgraded while this process ran"');
@@ -214,7 +238,7 @@ test('a fault case whose run exits 2 (a set-up error) is the drill\'s failure, n
 test('a plugin file edited while the drill runs stops the drill, as an edited YAML does (attack r6drill #6)', async () => {
   const plugin = join(tempDir('runbook-drill-plugin-'), 'note.mjs');
   writeFileSync(plugin, 'export default {}; // v1\n');
-  const settings = { ...SETTINGS, plugins: { files: [plugin], sha256: pluginFilesDigest([plugin]) } };
+  const settings = { ...SETTINGS, plugins: { files: [plugin], sha256: filesDigest([plugin]) } };
   const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
   const error = await changedMidRun(plugin, 'export default {}; // v2\n', settings);
   assert.ok(error, 'runCase judged a run of a plugin the drill did not plan with');
@@ -241,6 +265,36 @@ test('a run held at its step boundary by its worker is killed there: runCase pas
   const r = await runCase(killAt, 1, { ...SETTINGS, deadlineMs: 500, start }, async () => standInLab());
   assert.is(r.fired, true);
   assert.equal(r.record.invocations.map((i) => [i.role, i.signal, i.killedByDrill]), [['first', 'SIGKILL', true], ['resume', null, undefined]]);
+});
+
+test('a run killed at its deadline after the drill itself was stopped (Ctrl-Z, SIGSTOP, a paused machine) is the drill\'s failure, never judged run-hung (attack r7drill #4)', async () => {
+  const stops = watchForStops({ tickMs: 50, minStopMs: 1000 });
+  // Another process that stops this one when told, for 3 s, as a shell's Ctrl-Z and `fg` stop a job.
+  const stopper = spawn(process.execPath, ['-e', `process.stdin.once('data', () => { process.kill(${process.pid}, 'SIGSTOP'); setTimeout(() => process.kill(${process.pid}, 'SIGCONT'), 3000); })`], { stdio: ['pipe', 'ignore', 'inherit'] });
+  try {
+    let stopDuring = false;
+    // A run that does not end by itself, killed at its deadline as child.ts and workers.ts kill theirs.
+    const hangs: StartRun = (args, opts) => {
+      const startedAt = Date.now();
+      const done = new Promise<ChildResult>((resolve) => setTimeout(() => resolve({ code: null, signal: 'SIGKILL', stdout: '', stderr: '', startedAt, endedAt: Date.now(), timedOut: true, pid: 4500 }), opts.deadlineMs));
+      if (stopDuring) stopper.stdin!.write('stop\n');
+      return { pid: 4500, kill: () => undefined, done, stderrSoFar: () => '' };
+    };
+    const noFault = { id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' as const } };
+    const settings = { ...SETTINGS, deadlineMs: 2000, stops, start: hangs };
+    // Not stopped: the run is judged, killed at its deadline (the judge calls it run-hung).
+    const judged = await runCase(noFault, 8, settings, async () => standInLab());
+    assert.equal(judged.record.invocations.map((i) => i.timedOut), [true]);
+    stopDuring = true;
+    const error = await runCase(noFault, 8, settings, async () => standInLab()).then(() => undefined, (e: unknown) => e as Error);
+    assert.ok(error, 'runCase judged a run whose deadline counted the 3 s the drill stood stopped');
+    assert.is(error!.name, 'DrillHarnessError');
+    assert.match(error!.message, /^healthy\/no-fault seed 8: the drill was stopped for [2-4] s \(Ctrl-Z, SIGSTOP, a paused machine\) while a run went on, and its deadline counted that time: no run of it can be judged hung; run it again$/);
+  } finally {
+    stops.close();
+    stopper.stdin!.end();
+    if (stopper.exitCode === null) await once(stopper, 'exit');
+  }
 });
 
 test.run();
