@@ -205,7 +205,10 @@ async function runCaseOnce(c: DrillCase, seed: number, settings: RunSettings, st
     const journalDir = join(dir, 'runs');
     const env: NodeJS.ProcessEnv = { ...drillBaseEnv(), ...lab.env, RUNBOOK_JOURNAL_DIR: journalDir };
     const ack = settings.allowDataLoss !== undefined ? ['--allow-data-loss', settings.allowDataLoss] : [];
-    const args = ['apply', settings.runbookFile, '-i', inventoryFile, '--yes', ...ack, ...settings.sets.flatMap((s) => ['--set', s])];
+    // An outcome left unknown (a replica down just after a change) is checked until this, then exit
+    // 5: the engine's default (2 minutes) outlasts the deadline and was judged run-hung.
+    const outcome = ['--outcome-timeout', `${Math.floor(settings.deadlineMs / 4)}ms`];
+    const args = ['apply', settings.runbookFile, '-i', inventoryFile, '--yes', ...outcome, ...ack, ...settings.sets.flatMap((s) => ['--set', s])];
     const given = settings.start ?? startCliChild;
     // Each process's result, to tell a run that took place from one whose process never began it.
     const results: ChildResult[] = [];
@@ -245,7 +248,7 @@ async function runCaseOnce(c: DrillCase, seed: number, settings: RunSettings, st
       const at: StopAt = c.fault.kind === 'kill-at-step' ? { boundary: c.fault.boundary }
         : { reached: c.fault.kind === 'hang' ? () => lab.statements().some((s) => s.notCarriedOut === 'hung') : labReached };
       const stop = c.fault.kind === 'hang' ? 'interrupt' : 'kill';
-      const r = await stopThenResume(args, ['--yes', ...ack], { ...opts, journalDir, ...at, stop });
+      const r = await stopThenResume(args, ['--yes', ...outcome, ...ack], { ...opts, journalDir, ...at, stop });
       fired = (r.stopped && !r.afterEnd) || (c.fault.kind === 'hang' && lab.statements().some((s) => s.notCarriedOut === 'hung'));
       invocations.push(invocation('first', args, r.first, r.stopped ? stop : undefined));
       pids.push(r.first.pid);

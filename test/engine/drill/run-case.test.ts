@@ -250,6 +250,15 @@ test('a plugin file edited while the drill runs stops the drill, as an edited YA
   assert.equal(starts, []);
 });
 
+test('every apply the drill starts (a run, a resume after a kill) checks an unknown outcome for a quarter of its deadline at most: the engine\'s default two minutes outlasted the 90 s deadline and a replica down after a change was judged run-hung', async () => {
+  const starts: string[][] = [];
+  const killAt = { id: 'healthy/kill-at-1-a', scenario: 'healthy', fault: { kind: 'kill-at-step' as const, boundary: 1, step: 'a' } };
+  await runCase(killAt, 1, { ...SETTINGS, deadlineMs: 8000, start: standIn([{ kind: 'step-started', step: 'a' }], starts) }, async () => standInLab());
+  await runCase({ id: 'healthy/no-fault', scenario: 'healthy', fault: { kind: 'none' } }, 1, { ...SETTINGS, deadlineMs: 8000, start: standIn([{ kind: 'run-finished' }], starts, { exitsWith: 0 }) }, async () => standInLab());
+  assert.equal(starts.map((a) => a.slice(0, 2).join(' ')), ['apply x.yml', 'apply --resume', 'apply x.yml']);
+  for (const a of starts) assert.is(a[a.indexOf('--outcome-timeout') + 1], '2000ms', a.join(' '));
+});
+
 test('a run held at its step boundary by its worker is killed there: runCase passes the hold through to stopThenResume', async () => {
   // The stand-in journals no step at all: only its hold says the boundary is reached, so a poll of the journal would never fire.
   const inner = standIn([], []);
