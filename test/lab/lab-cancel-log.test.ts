@@ -100,12 +100,16 @@ BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/lab_cancel.trn' WITH NORE
   assert.not.ok(lab.link().replicas.sqlServer.restoring, 'a tail-log backup WITH NORECOVERY would have left the database restoring');
 });
 
+/** SQL Server's availability mode of the link now, and the other one: a durable effect a statement can leave. */
+function sqlServerModeAndOther(): { mode: string; other: string } {
+  const mode = lab.link().sqlServerModes.sqlServer;
+  return { mode, other: mode === 'SYNCHRONOUS_COMMIT' ? 'ASYNCHRONOUS_COMMIT' : 'SYNCHRONOUS_COMMIT' };
+}
+
 // Attack r7safe finding 5: the slowed statement and the ALTER after it ran the moment the client went.
 test('the connection closes while a slow-fault statement waits (no ATTENTION): it runs after its delay, the change after it never runs (connectionClosed)', async () => {
   const since = lab.statements().length;
-  const link = lab.link();
-  const mode = link.sqlServerModes.sqlServer;
-  const other = mode === 'SYNCHRONOUS_COMMIT' ? 'ASYNCHRONOUS_COMMIT' : 'SYNCHRONOUS_COMMIT';
+  const { mode, other } = sqlServerModeAndOther();
   const connection = await tediousConnection();
   const sent = `SELECT 1 AS before_it;
 SELECT 2 AS lab_close_slow;
@@ -120,7 +124,7 @@ ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON N'ag1' WITH (AVAILA
     ['SELECT 2 AS lab_close_slow', 'carried out'],
     ['ALTER AVAILABILITY GROUP [dag1] MODIFY A', 'connectionClosed'],
   ]);
-  assert.is(link.sqlServerModes.sqlServer, mode, 'the ALTER after the slowed statement did not run');
+  assert.is(lab.link().sqlServerModes.sqlServer, mode, 'the ALTER after the slowed statement did not run');
 });
 
 /** A connection of tedious itself: mssql's pool.close() would wait for the request to end. */
@@ -146,9 +150,7 @@ test('the connection closes during a long BACKUP (no ATTENTION): the BACKUP runs
     const since = lab.statements().length;
     // The statement after it leaves a durable effect (an applock of the session would go with it
     // anyway: attack r7safe finding 5): the availability mode.
-    const link = lab.link();
-    const mode = link.sqlServerModes.sqlServer;
-    const other = mode === 'SYNCHRONOUS_COMMIT' ? 'ASYNCHRONOUS_COMMIT' : 'SYNCHRONOUS_COMMIT';
+    const { mode, other } = sqlServerModeAndOther();
     const connection = await tediousConnection();
     const sent = `SELECT 1 AS before_it;
 BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/lab_closed.trn';
@@ -166,7 +168,7 @@ ALTER AVAILABILITY GROUP [dag1] MODIFY AVAILABILITY GROUP ON N'ag1' WITH (AVAILA
       ['ALTER AVAILABILITY GROUP [dag1] MODIFY A', 'connectionClosed'],
     ]);
     assert.is(backups(), before + 1, 'the BACKUP under way when its client went acted');
-    assert.is(link.sqlServerModes.sqlServer, mode, 'the statement after it did not run');
+    assert.is(lab.link().sqlServerModes.sqlServer, mode, 'the statement after it did not run');
   } finally {
     long.backupMs = saved;
   }
