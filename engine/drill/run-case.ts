@@ -1,17 +1,21 @@
 // One drill run: a fresh lab with the case's scenario and faults, `runbook apply` of the runbook in
 // a child process (killed and resumed, or joined by a second operator, when the case says so),
 // and then the record of what the lab saw, for the judge.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../core/exit-codes.js';
-import { ENGINE_CHANGED, engineChange, engineState, type EngineState } from './engine-build.js';
+import { ENGINE_CHANGED, type EngineState } from './engine-build.js';
+import { DrillHarnessError, DrillSetupError } from './errors.js';
+import { checkEngineUnchanged, checkFilesUnchanged, RUN_AGAIN, type WatchedFiles } from './unchanged.js';
 import { instantOf, labFaults, type DrillCase, type Side } from './cases.js';
 import { journalFileRecords, journalFiles, runIdOf, startCliChild, stepsReached, stopThenResume, until, type ChildResult, type ChildRun, type StartRun, type StopAt } from './child.js';
 import { isChangeStatement } from './judge.js';
 import { DrillInterruptedError, type DrillInterrupt } from './interrupt.js';
 import type { StopWatch } from './stops.js';
+
+export { DrillHarnessError, DrillSetupError } from './errors.js';
+export { filesDigest, type WatchedFiles } from './unchanged.js';
 import type { Invocation, JournalRecord, LedgerCounts, RecordedRun, Roles, RunbookFacts } from './record.js';
 
 /** What the drill needs of a started lab (engine/commands/drill.ts adapts the embedded lab to it). */
@@ -26,16 +30,6 @@ export interface DrillLab {
   roles(): Roles;
   setDown(side: Side, down: boolean): void;
   stop(): Promise<void>;
-}
-
-/** apply exits 2 on what the drill gave it: no run of this drill can mean anything. */
-export class DrillSetupError extends Error {
-  override name = 'DrillSetupError';
-}
-
-/** The drill's own machinery failed (a worker died before its run began): no run of this drill can be judged. */
-export class DrillHarnessError extends Error {
-  override name = 'DrillHarnessError';
 }
 
 export type StartDrillLab = (options: { scenario: string; faults: Array<Record<string, unknown>> }) => Promise<DrillLab>;
@@ -66,7 +60,7 @@ export interface RunSettings {
   allowDataLoss?: string;
   /**
    * The built engine's folder and its state when the drill started (engine-build.ts): checked
-   * before and after each run, as the plugins are.
+   * after each case's runs (unchanged.ts).
    */
   engine?: { dist: string; at: EngineState };
   /** How long one `apply` may take before the drill kills it and calls the run hung. */
@@ -132,52 +126,6 @@ export interface CaseRun {
   /** Whether the fault took effect (a kill that came after the run ended did not). */
   fired: boolean;
   ms: number;
-}
-
-/** Files a run reads afresh, and their digest (filesDigest) when the drill started. */
-export interface WatchedFiles {
-  files: string[];
-  sha256: string;
-}
-
-/** One digest of files by path and bytes (a missing file counts as such): the plugin code or the scenarios a run reads. */
-export function filesDigest(files: string[]): string {
-  const hash = createHash('sha256');
-  for (const file of files) hash.update(`${file}\0`).update(existsSync(file) ? readFileSync(file) : '(missing)').update('\0');
-  return hash.digest('hex');
-}
-
-/**
- * Stops the drill when a plugin or scenario file is not the one it started with (checked before a
- * run starts and after it ends): a verdict over two versions would be neither's.
- */
-function checkFilesUnchanged(settings: RunSettings): void {
-  const changed = (watched: WatchedFiles | undefined) => {
-    const now = watched && filesDigest(watched.files);
-    return now !== undefined && now !== watched!.sha256 ? `sha256 ${watched!.sha256.slice(0, 12)} -> ${now.slice(0, 12)}` : undefined;
-  };
-  const plugins = changed(settings.plugins);
-  if (plugins) {
-    throw new DrillSetupError(`the plugins of ${settings.runbookFile} (${settings.plugins!.files.join(', ')}) changed while the drill ran (${plugins}); a drill rehearses one version: run it again`);
-  }
-  const scenarios = changed(settings.scenarios);
-  if (scenarios) {
-    throw new DrillSetupError(`the scenario changed while the drill ran (${settings.scenarios!.files.join(', ')}: ${scenarios}); a drill rehearses one world: run it again`);
-  }
-}
-
-const RUN_AGAIN = 'run the drill again once the build is done';
-
-/**
- * Stops the drill when the engine on disk is not the build it started with. Checked after each
- * case's runs end, not before they start: a rebuild leaves its files' sizes and times changed for
- * good, so an engine as it was at the drill's start after a case proves it unchanged throughout
- * that case (a check before would repeat the last case's, ~3-7 ms of CPU a run, 470 files).
- */
-function checkEngineUnchanged(settings: RunSettings): void {
-  const engine = settings.engine;
-  const change = engine ? engineChange(engine.at, engineState(engine.dist)) : undefined;
-  if (change) throw new DrillHarnessError(`the engine was rebuilt or upgraded while the drill ran (${change}); ${RUN_AGAIN}`);
 }
 
 export function runCase(c: DrillCase, seed: number, settings: RunSettings, startLab: StartDrillLab): Promise<CaseRun> {
