@@ -27,14 +27,16 @@ export function failedStepEnd(
   },
 ): FailedStep {
   let message = errorMessage(end.error);
+  // A clause added below follows the error's words, not its closing full stop ("...else.; outcome").
+  const words = () => message.replace(/\.\s*$/, '');
   let outcome = end.outcome;
   let requested = end.exitCode;
   if (verification?.result === 'not-done') {
-    message = `${message}; verified that it did NOT take effect`;
+    message = `${words()}; verified that it did NOT take effect`;
     outcome = 'failed';
     requested = undefined;
   } else if (verification) {
-    message = `${message}; outcome still unknown after ${verification.attempts} check(s)${verification.detail ? ` (${verification.detail})` : ''}. Check ${whatToCheck(step.spec, step.linkName)} before anything else`;
+    message = `${words()}; outcome still unknown after ${verification.attempts} check(s)${verification.detail ? ` (${verification.detail})` : ''}. Check ${whatToCheck(step.spec, step.linkName)} before anything else`;
   }
   // Did this step change anything? Not if it only reads, if the server refused it outright, or if
   // its verification says it did not take effect; otherwise it may have, and the summary says so.

@@ -40,6 +40,14 @@ test('an unknown outcome still unknown after verification keeps exit 5, may have
   assert.match(arm.message, /Check the link in Azure \(armGetLink or Get-AzSqlInstanceLink\) and the roles/);
 });
 
+test('the clauses after an error that ends in a full stop follow its words, not its full stop (".; outcome")', () => {
+  const end = { ok: false as const, error: new OutcomeUnknown('The lock was lost before doing anything else.'), outcome: 'unknown' as const, exitCode: ExitCode.outcomeUnknown, attempts: 1 };
+  const unknown = failedStepEnd(end, { result: 'unknown', attempts: 2 }, { spec: failover, impact: 'change', linkName: link });
+  assert.match(unknown.message, /^The lock was lost before doing anything else; outcome still unknown after 2 check\(s\)\. /);
+  const notDone = failedStepEnd(end, { result: 'not-done', attempts: 1 }, { spec: failover, impact: 'change', linkName: link });
+  assert.is(notDone.message, 'The lock was lost before doing anything else; verified that it did NOT take effect');
+});
+
 test('a change may have acted unless it only reads, was refused, or is known not applied', () => {
   const failedWith = (error: unknown, outcome: 'failed' | 'refused' = 'failed') => ({ ok: false as const, error, outcome, attempts: 1 });
   const changeStep = { spec: failover, impact: 'change' as const, linkName: link };
