@@ -98,8 +98,10 @@ export class OperatorGates {
     }
     const at = opts.answeredBefore?.at ?? new Date().toISOString();
     for (const c of question.confirmations) this.answered.set(c.step, { question: c.question, at });
+    // An answer given now is journaled at the very instant the gates report as confirmedAt (the
+    // record's own clock could read the next millisecond).
     this.journal.write({
-      kind: 'confirmed', by: 'operator', ...(opts.answeredBefore ? { via: opts.answeredBefore.via } : {}), steps: question.confirmations.map((c) => c.step), questions: question.confirmations.map((c) => c.question), changes: question.changes.map((c) => c.step),
+      kind: 'confirmed', by: 'operator', ...(opts.answeredBefore ? { via: opts.answeredBefore.via } : { at }), steps: question.confirmations.map((c) => c.step), questions: question.confirmations.map((c) => c.question), changes: question.changes.map((c) => c.step),
     });
     // The changes were confirmed with the plan: no second question before the first of them.
     if (question.changes.length) this.changesConfirmed = true;

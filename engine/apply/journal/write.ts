@@ -78,7 +78,7 @@ export type JournalRecord =
    * The operator said yes to the one question asked before the run's steps (engine/apply/confirmation.ts):
    * the gates' questions it answered (`steps`, in order) and the change steps it let run.
    */
-  | { kind: 'confirmed'; by: 'operator'; via?: string; steps: string[]; questions: string[]; changes: string[] }
+  | { kind: 'confirmed'; by: 'operator'; via?: string; steps: string[]; questions: string[]; changes: string[]; at?: string }
   /** What apply's read-only probes told before its question (engine/apply/foresee.ts), as the plan with it showed. */
   | { kind: 'foreseen'; result: 'predicted' | 'could not tell' | 'timed out'; summary: string; outcome?: string; stoppedAt?: { index: number; step: string; outcome: string } }
   /** Where an interrupt stopped the run (before step X / abandoned during step X). */
