@@ -15,6 +15,7 @@ import { reservedSqlProblems } from '../engine/drivers/sql/change-sql-rules.js';
 import { lockCheckPlanText } from '../engine/drivers/sql/guarded-batches.js';
 import { BatchSplitError, excerpt, scriptLine, splitBatches } from '../engine/drivers/sql/batches.js';
 import { rowsTable } from './support/rows-table.js';
+import { LockCheckRefused, LockLostMidBatch, sendBatch } from './support/guarded-send.js';
 import { checkExpectation, expectationMessages, expectationText, toOutputValue, type Expectation } from '../engine/drivers/sql/results.js';
 import {
   defineStep,
@@ -302,41 +303,6 @@ async function noTransactionLeftOpen(ctx: StepMessages<'transactionLeftOpen'>, p
   if (!(count > 0)) return;
   await runSql(pool, 'ROLLBACK TRANSACTION;');
   throw ctx.fail('transactionLeftOpen', { count, side });
-}
-
-/** The run's lock could not be shown held: the batch was not sent. */
-class LockCheckRefused extends Error {}
-
-/** The run's lock was lost while the batch was in flight: it was cancelled, part of it may have run. */
-class LockLostMidBatch extends Error {}
-
-/**
- * Sends one batch of the script; a change with the run's lock check, alone right before it or at
- * its head (the guard says which), so the server runs it only while the lock is held.
- */
-async function sendBatch(pool: Parameters<typeof runSql>[0], text: string, params: QueryParams, signal: AbortSignal, options: RunSqlOptions, guard: ChangeGuard | undefined) {
-  if (!guard) return runSql(pool, text, params, signal, options);
-  const plan = guard.batches(text);
-  if ('refused' in plan) throw new LockCheckRefused(plan.refused);
-  // The check covers the batch's statements only as they start: once the lock is known lost, the
-  // rest of a batch still running is cancelled (the server's window is then the statement under way).
-  const lost = plan.lost;
-  const watched = lost ? AbortSignal.any([signal, lost]) : signal;
-  const why = () => String((lost?.reason as Error | undefined)?.message ?? 'the lock was lost');
-  try {
-    for (const check of plan.send.slice(0, -1)) await runSql(pool, check, {}, watched);
-  } catch (error) {
-    if (!signal.aborted && lost?.aborted) throw new LockCheckRefused(`${why()}, before the batch was sent`);
-    throw error;
-  }
-  if (lost?.aborted && !signal.aborted) throw new LockCheckRefused(`${why()}, before the batch was sent`);
-  try {
-    return await runSql(pool, plan.send.at(-1)!, params, watched, options);
-  } catch (error) {
-    // The server's own refusal wins: it says the check ran and nothing of the batch did.
-    if (!signal.aborted && lost?.aborted && !guard.refused(error)) throw new LockLostMidBatch(why());
-    throw error;
-  }
 }
 
 function mapValues(row: Record<string, unknown>): Record<string, unknown> {
